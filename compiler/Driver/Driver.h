@@ -1,0 +1,49 @@
+//===- Driver.h - what anvilc does, as a library -----------------*- C++ -*-===//
+
+#ifndef ANVIL_COMPILER_DRIVER_DRIVER_H
+#define ANVIL_COMPILER_DRIVER_DRIVER_H
+
+#include "compiler/Import/Onnx/OnnxImporter.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace anvil::driver {
+
+/// The stages `--emit=` can stop after (DESIGN.md invariant 3).
+enum class EmitKind { Mlir, Kernel, Source, Obj, Artifact };
+
+struct Options {
+  std::string inputPath;
+  std::string outputPath = "-";
+  EmitKind emit = EmitKind::Mlir;
+  unsigned optLevel = 2;
+  onnx_import::ImportOptions import;
+  /// Print weight blobs in --emit=mlir output (elided by default).
+  bool printWeights = false;
+  /// Print a summary of the model (inputs, outputs, op counts) to stderr.
+  bool summary = false;
+  /// Silence progress messages.
+  bool quiet = false;
+  /// The program name used in messages.
+  std::string toolName = "anvilc";
+};
+
+/// Runs the compiler: import (ONNX, or MLIR text for replays), the -O
+/// pipeline, then emits the requested stage. Diagnostics go to stderr with
+/// the node they concern. Returns the process exit code.
+int run(const Options &options);
+
+/// Prints `module` with weight blobs replaced by empty placeholders unless
+/// `printWeights`; the result stays parseable.
+void printModule(mlir::ModuleOp module, llvm::raw_ostream &os,
+                 bool printWeights);
+
+/// Writes the one-screen summary `--summary` prints.
+void printSummary(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+} // namespace anvil::driver
+
+#endif // ANVIL_COMPILER_DRIVER_DRIVER_H

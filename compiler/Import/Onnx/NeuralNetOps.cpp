@@ -1,0 +1,394 @@
+//===- NeuralNetOps.cpp - importers for ONNX neural-network ops -----------===//
+
+#include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+#include "onnx.pb.h"
+
+using namespace mlir;
+
+namespace anvil::onnx_import {
+namespace {
+
+/// Reports an error if a node asks for an optional output Anvil does not
+/// produce (e.g. LayerNormalization's Mean); otherwise pushes nulls for them.
+LogicalResult skipOptionalOutputs(NodeContext &ctx, size_t from) {
+  for (int i = from; i < ctx.node.output_size(); ++i) {
+    if (!ctx.node.output(i).empty())
+      return ctx.error() << "output " << i << " ('" << ctx.node.output(i)
+                         << "') is not supported";
+    ctx.results.push_back(Value());
+  }
+  return success();
+}
+
+LogicalResult importMatMul(NodeContext &ctx) {
+  Value a = ctx.requiredInput(0, "A"), b = ctx.requiredInput(1, "B");
+  if (!a || !b)
+    return failure();
+  return ctx.produce(ctx.create<MatmulOp>(ctx.elementTypeOf(a), a, b, false));
+}
+
+/// Gemm: alpha * A' B' + beta * C, normalized to matmul and elementwise ops.
+LogicalResult importGemm(NodeContext &ctx) {
+  Value a = ctx.requiredInput(0, "A"), b = ctx.requiredInput(1, "B");
+  if (!a || !b)
+    return failure();
+  Type t = ctx.elementTypeOf(a);
+  if (ctx.attrInt("transA", 0)) {
+    FailureOr<Value> at = ctx.create<TransposeOp>(
+        t, a, ctx.builder.getDenseI64ArrayAttr({1, 0}));
+    if (failed(at))
+      return failure();
+    a = *at;
+  }
+  FailureOr<Value> y =
+      ctx.create<MatmulOp>(t, a, b, ctx.attrInt("transB", 0) != 0);
+  if (failed(y))
+    return failure();
+  float alpha = ctx.attrFloat("alpha", 1.0f), beta = ctx.attrFloat("beta", 1.0f);
+  if (alpha != 1.0f)
+    y = ctx.create<MulOp>(t, *y, ctx.constantScalar(t, alpha));
+  if (failed(y))
+    return failure();
+  if (Value c = ctx.input(2)) {
+    if (beta != 1.0f) {
+      FailureOr<Value> scaled =
+          ctx.create<MulOp>(t, c, ctx.constantScalar(t, beta));
+      if (failed(scaled))
+        return failure();
+      c = *scaled;
+    }
+    y = ctx.create<AddOp>(t, *y, c);
+  }
+  return ctx.produce(y);
+}
+
+template <bool log>
+LogicalResult importSoftmax(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  return ctx.produce(ctx.create<SoftmaxOp>(ctx.elementTypeOf(x), x,
+                                           ctx.builder.getI64IntegerAttr(*axis),
+                                           ctx.builder.getBoolAttr(log)));
+}
+
+template <ReduceKind kind>
+LogicalResult importReduce(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "data");
+  if (!x)
+    return failure();
+  std::optional<SmallVector<int64_t>> axes = ctx.attrInts("axes");
+  if (!axes) {
+    auto given = ctx.constantIntsInput(1, "axes");
+    if (failed(given))
+      return failure();
+    axes = *given;
+  }
+  if ((!axes || axes->empty()) && ctx.attrInt("noop_with_empty_axes", 0)) {
+    ctx.results.push_back(x);
+    return success();
+  }
+  SmallVector<int64_t> normalized;
+  if (axes) {
+    auto n = ctx.normalizeAxes(*axes, ctx.rankOf(x));
+    if (failed(n))
+      return failure();
+    normalized = *n;
+    llvm::sort(normalized);
+    normalized.erase(std::unique(normalized.begin(), normalized.end()),
+                     normalized.end());
+  }
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<ReduceOp>(
+      ctx.elementTypeOf(x), x, ReduceKindAttr::get(b.getContext(), kind),
+      b.getDenseI64ArrayAttr(normalized),
+      b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
+}
+
+LogicalResult importArgMax(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "data");
+  if (!x)
+    return failure();
+  if (ctx.attrInt("select_last_index", 0))
+    return ctx.error() << "select_last_index=1 is not supported";
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<ArgMaxOp>(
+      b.getI64Type(), x, b.getI64IntegerAttr(*axis),
+      b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
+}
+
+LogicalResult importLayerNorm(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "Scale");
+  if (!x || !scale)
+    return failure();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  Builder &b = ctx.builder;
+  if (failed(ctx.produce(ctx.create<LayerNormOp>(
+          ctx.elementTypeOf(x), x, scale, ctx.input(2),
+          b.getI64IntegerAttr(*axis),
+          b.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+/// RMS normalization over the last axis (ONNX RMSNormalization, and the
+/// SimplifiedLayerNormalization that ONNX Runtime's tools emit).
+LogicalResult importRmsNorm(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "scale");
+  if (!x || !scale)
+    return failure();
+  int64_t rank = ctx.rankOf(x);
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  if (*axis != rank - 1)
+    return ctx.error() << "normalizing over more than the last axis is not "
+                          "supported";
+  if (failed(ctx.produce(ctx.create<RmsNormOp>(
+          ctx.elementTypeOf(x), x, scale,
+          ctx.builder.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+/// com.microsoft SkipSimplifiedLayerNormalization: rms_norm(input + skip
+/// [+ bias]); output 3 is the sum itself.
+LogicalResult importSkipRmsNorm(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input"), skip = ctx.requiredInput(1, "skip"),
+        gamma = ctx.requiredInput(2, "gamma");
+  if (!x || !skip || !gamma)
+    return failure();
+  Type t = ctx.elementTypeOf(x);
+  FailureOr<Value> sum = ctx.create<AddOp>(t, x, skip);
+  if (succeeded(sum) && ctx.input(3))
+    sum = ctx.create<AddOp>(t, *sum, ctx.input(3));
+  if (failed(sum))
+    return failure();
+  if (failed(ctx.produce(ctx.create<RmsNormOp>(
+          t, *sum, gamma,
+          ctx.builder.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
+    return failure();
+  for (int i = 1; i < std::min(ctx.node.output_size(), 3); ++i) {
+    if (!ctx.node.output(i).empty())
+      return ctx.error() << "output " << i << " is not supported";
+    ctx.results.push_back(Value());
+  }
+  if (ctx.node.output_size() > 3)
+    ctx.results.push_back(*sum);
+  return success();
+}
+
+/// Inference batch normalization, normalized to elementwise ops on
+/// per-channel parameters (which fold to constants when they are constant).
+LogicalResult importBatchNorm(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "scale"),
+        bias = ctx.requiredInput(2, "B"), mean = ctx.requiredInput(3, "input_mean"),
+        var = ctx.requiredInput(4, "input_var");
+  if (!x || !scale || !bias || !mean || !var)
+    return failure();
+  if (ctx.attrInt("training_mode", 0))
+    return ctx.error() << "training_mode=1 is not supported";
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 2)
+    return ctx.error() << "input must be [N, C, ...]";
+  Type t = ctx.elementTypeOf(x);
+  // Parameters [C] -> [C, 1, ..., 1] so they broadcast over spatial dims.
+  SmallVector<int64_t> trailing;
+  for (int64_t i = 1; i < rank - 1; ++i)
+    trailing.push_back(i);
+  auto spread = [&](Value v) -> FailureOr<Value> {
+    if (trailing.empty())
+      return v;
+    return ctx.create<UnsqueezeOp>(t, v,
+                                   ctx.builder.getDenseI64ArrayAttr(trailing));
+  };
+  FailureOr<Value> denom = ctx.create<AddOp>(
+      t, var, ctx.constantScalar(t, ctx.attrFloat("epsilon", 1e-5f)));
+  if (succeeded(denom))
+    denom = ctx.create<SqrtOp>(t, *denom);
+  if (failed(denom))
+    return failure();
+  FailureOr<Value> factor = ctx.create<DivOp>(t, scale, *denom);
+  if (failed(factor))
+    return failure();
+  FailureOr<Value> shift = ctx.create<MulOp>(t, mean, *factor);
+  if (succeeded(shift))
+    shift = ctx.create<SubOp>(t, bias, *shift);
+  if (failed(shift))
+    return failure();
+  FailureOr<Value> f = spread(*factor), s = spread(*shift);
+  if (failed(f) || failed(s))
+    return failure();
+  FailureOr<Value> y = ctx.create<MulOp>(t, x, *f);
+  if (succeeded(y))
+    y = ctx.create<AddOp>(t, *y, *s);
+  if (failed(ctx.produce(y)))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+/// Resolves ONNX pads (including auto_pad) for a sliding window.
+FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
+                                           ArrayRef<int64_t> kernel,
+                                           ArrayRef<int64_t> strides,
+                                           ArrayRef<int64_t> dilations) {
+  size_t spatial = kernel.size();
+  std::string autoPad = ctx.attrString("auto_pad", "NOTSET");
+  SmallVector<int64_t> pads(2 * spatial, 0);
+  if (autoPad == "NOTSET") {
+    if (auto given = ctx.attrInts("pads")) {
+      if (given->size() != 2 * spatial)
+        return ctx.error() << "pads has " << given->size() << " entries, expected "
+                           << 2 * spatial, failure();
+      pads = *given;
+    }
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return pads;
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return ctx.error() << "unknown auto_pad '" << autoPad << "'", failure();
+  auto type = x.getType().cast<RankedTensorType>();
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t size = type.getDimSize(2 + i);
+    if (size == kDynamic)
+      return ctx.error() << "auto_pad " << autoPad
+                         << " needs static spatial dims", failure();
+    int64_t out = (size + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - size);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[spatial + i] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+LogicalResult importConv(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), w = ctx.requiredInput(1, "W");
+  if (!x || !w)
+    return failure();
+  auto wType = w.getType().dyn_cast<RankedTensorType>();
+  if (!wType || ctx.rankOf(x) < 3)
+    return ctx.error() << "needs ranked input and weight";
+  size_t spatial = wType.getRank() - 2;
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  SmallVector<int64_t> strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> dilations =
+      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  if (strides.size() != spatial || dilations.size() != spatial)
+    return ctx.error() << "strides/dilations do not match the kernel rank";
+  auto pads = windowPads(ctx, x, kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<ConvOp>(
+      ctx.elementTypeOf(x), x, w, ctx.input(2), b.getDenseI64ArrayAttr(strides),
+      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(ctx.attrInt("group", 1))));
+}
+
+template <PoolKind kind>
+LogicalResult importPool(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  auto kernel = ctx.attrInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "needs kernel_shape";
+  size_t spatial = kernel->size();
+  if (ctx.rankOf(x) != (int64_t)spatial + 2)
+    return ctx.error() << "kernel_shape does not match the input rank";
+  SmallVector<int64_t> strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> dilations =
+      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  if (llvm::any_of(dilations, [](int64_t d) { return d != 1; }))
+    return ctx.error() << "dilated pooling is not supported";
+  auto pads = windowPads(ctx, x, *kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Builder &b = ctx.builder;
+  if (failed(ctx.produce(ctx.create<PoolOp>(
+          ctx.elementTypeOf(x), x, PoolKindAttr::get(b.getContext(), kind),
+          b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+          b.getDenseI64ArrayAttr(*pads),
+          b.getBoolAttr(ctx.attrInt("ceil_mode", 0) != 0),
+          b.getBoolAttr(ctx.attrInt("count_include_pad", 0) != 0)))))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+template <ReduceKind kind>
+LogicalResult importGlobalPool(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 3)
+    return ctx.error() << "input must be [N, C, spatial...]";
+  SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<ReduceOp>(
+      ctx.elementTypeOf(x), x, ReduceKindAttr::get(b.getContext(), kind),
+      b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true)));
+}
+
+} // namespace
+
+void addNeuralNetOps(OpTable &t) {
+  t.add("", "MatMul", importMatMul);
+  t.add("", "Gemm", importGemm);
+  t.add("", "Softmax", importSoftmax<false>);
+  t.add("", "LogSoftmax", importSoftmax<true>);
+  t.add("", "ReduceSum", importReduce<ReduceKind::sum>);
+  t.add("", "ReduceMean", importReduce<ReduceKind::mean>);
+  t.add("", "ReduceMax", importReduce<ReduceKind::max>);
+  t.add("", "ReduceMin", importReduce<ReduceKind::min>);
+  t.add("", "ReduceProd", importReduce<ReduceKind::prod>);
+  t.add("", "ReduceL1", importReduce<ReduceKind::l1>);
+  t.add("", "ReduceL2", importReduce<ReduceKind::l2>);
+  t.add("", "ReduceSumSquare", importReduce<ReduceKind::sum_square>);
+  t.add("", "ReduceLogSumExp", importReduce<ReduceKind::log_sum_exp>);
+  t.add("", "ArgMax", importArgMax);
+  t.add("", "LayerNormalization", importLayerNorm);
+  t.add("", "RMSNormalization", importRmsNorm);
+  t.add("", "SimplifiedLayerNormalization", importRmsNorm);
+  t.add(kMicrosoftDomain, "SimplifiedLayerNormalization", importRmsNorm);
+  t.add(kMicrosoftDomain, "SkipSimplifiedLayerNormalization", importSkipRmsNorm);
+  t.add("", "BatchNormalization", importBatchNorm);
+  t.add("", "Conv", importConv);
+  t.add("", "MaxPool", importPool<PoolKind::max>);
+  t.add("", "AveragePool", importPool<PoolKind::avg>);
+  t.add("", "GlobalAveragePool", importGlobalPool<ReduceKind::mean>);
+  t.add("", "GlobalMaxPool", importGlobalPool<ReduceKind::max>);
+
+  // ONNX Runtime's fused transformer ops that carry their own layouts.
+  // Rejected by name so the message says what to do instead.
+  const char *fused = "an ONNX Runtime fused op; export the model without ONNX "
+                      "Runtime's transformer optimizer (Anvil recognizes the "
+                      "unfused pattern itself)";
+  t.reject(kMicrosoftDomain, "RotaryEmbedding", fused);
+  t.reject(kMicrosoftDomain, "GroupQueryAttention", fused);
+  t.reject(kMicrosoftDomain, "MultiHeadAttention", fused);
+  t.reject(kMicrosoftDomain, "Attention", fused);
+  t.reject(kMicrosoftDomain, "SkipLayerNormalization", fused);
+  t.reject(kMicrosoftDomain, "MatMulNBits",
+           "ONNX Runtime's block-quantized weights; export float weights and "
+           "let Anvil's quantization passes quantize them");
+}
+
+} // namespace anvil::onnx_import

@@ -1,0 +1,383 @@
+//===- OnnxImporter.cpp - ONNX protobuf to the anvil dialect --------------===//
+//
+// The graph becomes one func.func: graph inputs are its arguments (with
+// symbolic dims bound by --dim / --input-shape, or left dynamic),
+// initializers become anvil.constant, each node is translated by its
+// handler from the op table, and graph outputs are returned.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/Onnx/OnnxImporter.h"
+#include "compiler/Import/Onnx/OnnxModelLoader.h"
+#include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "compiler/Import/Onnx/OnnxTensors.h"
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx.pb.h"
+
+using namespace mlir;
+
+namespace anvil::onnx_import {
+namespace {
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *context, StringRef sourceName, StringRef baseDir,
+                const ImportOptions &options)
+      : context(context), builder(context), options(options),
+        sourceName(sourceName.str()),
+        tensors(context, baseDir.str(), options.inlineConstantLimit) {}
+
+  OwningOpRef<ModuleOp> run(onnx::ModelProto &model);
+
+private:
+  Location fileLoc() {
+    return FileLineColLoc::get(context, sourceName, 0, 0);
+  }
+  Location nodeLoc(const onnx::NodeProto &node, int index) {
+    std::string name = node.name().empty()
+                           ? node.op_type() + "#" + std::to_string(index)
+                           : node.name();
+    return NameLoc::get(StringAttr::get(context, name), fileLoc());
+  }
+
+  LogicalResult collectOpsets(const onnx::ModelProto &model);
+  LogicalResult checkAllOpsSupported(const onnx::GraphProto &graph);
+  LogicalResult checkBindings(const onnx::GraphProto &graph,
+                              const llvm::StringSet<> &initializers);
+  FailureOr<Type> inputType(const onnx::ValueInfoProto &input);
+  LogicalResult importNode(onnx::NodeProto &node, int index);
+  int64_t resolveDim(StringRef name) const;
+
+  MLIRContext *context;
+  OpBuilder builder;
+  const ImportOptions &options;
+  std::string sourceName;
+  TensorConverter tensors;
+  std::map<std::string, int64_t> opsets;
+  llvm::StringMap<Value> values;
+};
+
+LogicalResult GraphImporter::collectOpsets(const onnx::ModelProto &model) {
+  for (const onnx::OperatorSetIdProto &id : model.opset_import()) {
+    std::string domain = id.domain() == "ai.onnx" ? "" : id.domain();
+    opsets[domain] = id.version();
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph) {
+  const OpTable &table = OpTable::get();
+  int unsupported = 0;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto opset = opsets.find(domain);
+    std::string domainText = domain.empty() ? "ai.onnx" : domain;
+    std::string opsetText =
+        opset == opsets.end() ? "not imported" : std::to_string(opset->second);
+    const OpTableEntry *entry = table.lookup(domain, node.op_type());
+    if (entry && entry->handler && opset != opsets.end())
+      continue;
+    InFlightDiagnostic diag = emitError(nodeLoc(node, i));
+    diag << "unsupported op " << node.op_type() << " (domain " << domainText
+         << ", opset " << opsetText << ")";
+    if (entry && entry->rejection)
+      diag << ": " << entry->rejection;
+    ++unsupported;
+  }
+  if (unsupported) {
+    emitError(fileLoc()) << unsupported << " node"
+                         << (unsupported == 1 ? " uses an" : "s use")
+                         << " unsupported op; nothing was imported";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::checkBindings(const onnx::GraphProto &graph,
+                                           const llvm::StringSet<> &initializers) {
+  llvm::StringSet<> dimNames, inputNames;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    inputNames.insert(input.name());
+    for (const auto &dim : input.type().tensor_type().shape().dim())
+      if (dim.has_dim_param())
+        dimNames.insert(dim.dim_param());
+  }
+  bool ok = true;
+  for (const auto &[name, size] : options.dims) {
+    if (dimNames.contains(name) && size >= 0)
+      continue;
+    ok = false;
+    InFlightDiagnostic diag = emitError(fileLoc());
+    if (size < 0) {
+      diag << "--dim=" << name << "=" << size << ": sizes must be >= 0";
+      continue;
+    }
+    diag << "--dim=" << name << ": no graph input has a dimension named '"
+         << name << "'";
+    std::vector<std::string> known;
+    for (const auto &n : dimNames)
+      known.push_back(n.getKey().str());
+    std::sort(known.begin(), known.end());
+    if (!known.empty()) {
+      diag << " (symbolic dimensions:";
+      for (const auto &n : known)
+        diag << (&n == &known.front() ? " '" : ", '") << n << "'";
+      diag << ")";
+    }
+  }
+  for (const auto &[name, shape] : options.inputShapes) {
+    if (inputNames.contains(name) && !initializers.contains(name))
+      continue;
+    ok = false;
+    emitError(fileLoc()) << "--input-shape=" << name
+                         << ": the graph has no input named '" << name << "'";
+  }
+  return success(ok);
+}
+
+/// The size bound to a symbolic dim, or kDynamic. Exporters name derived
+/// dims as sums ("past_sequence_length + sequence_length"); those resolve
+/// when every term is bound.
+int64_t GraphImporter::resolveDim(StringRef name) const {
+  auto bound = options.dims.find(name.str());
+  if (bound != options.dims.end())
+    return bound->second;
+  if (!name.contains('+'))
+    return kDynamic;
+  SmallVector<StringRef> terms;
+  name.split(terms, '+');
+  int64_t sum = 0;
+  for (StringRef term : terms) {
+    term = term.trim();
+    int64_t value;
+    if (!term.getAsInteger(10, value)) {
+      sum += value;
+      continue;
+    }
+    auto it = options.dims.find(term.str());
+    if (it == options.dims.end())
+      return kDynamic;
+    sum += it->second;
+  }
+  return sum;
+}
+
+FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
+  if (!input.type().has_tensor_type()) {
+    emitError(fileLoc()) << "graph input '" << input.name()
+                         << "' is not a tensor (sequence, map and optional "
+                            "inputs are not supported)";
+    return failure();
+  }
+  const auto &tensorType = input.type().tensor_type();
+  Type elementType = convertDataType(context, tensorType.elem_type());
+  if (!elementType) {
+    emitError(fileLoc()) << "graph input '" << input.name() << "' has unsupported "
+                         << dataTypeName(tensorType.elem_type());
+    return failure();
+  }
+  auto given = options.inputShapes.find(input.name());
+  if (!tensorType.has_shape()) {
+    if (given == options.inputShapes.end()) {
+      emitError(fileLoc()) << "graph input '" << input.name()
+                           << "' has no shape; give one with --input-shape="
+                           << input.name() << ":DxDx...";
+      return failure();
+    }
+    return Type(RankedTensorType::get(given->second, elementType));
+  }
+  const auto &dims = tensorType.shape().dim();
+  if (given != options.inputShapes.end()) {
+    if ((int)given->second.size() != dims.size()) {
+      emitError(fileLoc()) << "--input-shape=" << input.name() << " has rank "
+                           << given->second.size() << " but the input has rank "
+                           << dims.size();
+      return failure();
+    }
+    for (int i = 0; i < dims.size(); ++i) {
+      if (dims[i].has_dim_value() && dims[i].dim_value() != given->second[i]) {
+        emitError(fileLoc()) << "--input-shape=" << input.name()
+                             << " sets dimension " << i << " to "
+                             << given->second[i] << " but the model fixes it to "
+                             << dims[i].dim_value();
+        return failure();
+      }
+    }
+    return Type(RankedTensorType::get(given->second, elementType));
+  }
+  SmallVector<int64_t> shape;
+  for (int i = 0; i < dims.size(); ++i) {
+    const auto &dim = dims[i];
+    if (dim.has_dim_value() && dim.dim_value() >= 0) {
+      shape.push_back(dim.dim_value());
+    } else if (dim.has_dim_param() && !dim.dim_param().empty()) {
+      shape.push_back(resolveDim(dim.dim_param()));
+    } else {
+      emitError(fileLoc()) << "dimension " << i << " of graph input '"
+                           << input.name()
+                           << "' is dynamic and has no name, so nothing binds "
+                              "it; give the input's shape with --input-shape="
+                           << input.name() << ":DxDx...";
+      return failure();
+    }
+  }
+  return Type(RankedTensorType::get(shape, elementType));
+}
+
+LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
+  Location loc = nodeLoc(node, index);
+  SmallVector<Value> inputs;
+  for (const std::string &name : node.input()) {
+    if (name.empty()) {
+      inputs.push_back(Value());
+      continue;
+    }
+    auto it = values.find(name);
+    if (it == values.end()) {
+      return emitError(loc) << node.op_type() << ": input '" << name
+                            << "' is not defined by any earlier node, graph "
+                               "input or initializer (is the graph "
+                               "topologically sorted?)";
+    }
+    if (!it->second)
+      return emitError(loc) << node.op_type() << ": input '" << name
+                            << "' is an optional output Anvil does not produce";
+    inputs.push_back(it->second);
+  }
+  std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  NodeContext ctx(node, inputs, opsets[domain], builder, loc, tensors);
+  const OpTableEntry *entry = OpTable::get().lookup(domain, node.op_type());
+  if (failed(entry->handler(ctx)))
+    return failure();
+  if ((int)ctx.results.size() < node.output_size())
+    for (int i = ctx.results.size(); i < node.output_size(); ++i)
+      if (!node.output(i).empty())
+        return emitError(loc) << node.op_type() << ": output " << i
+                              << " is not supported";
+  for (int i = 0; i < node.output_size(); ++i)
+    if (!node.output(i).empty())
+      values[node.output(i)] = ctx.results[i];
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
+  onnx::GraphProto &graph = *model.mutable_graph();
+  if (failed(collectOpsets(model)) || failed(checkAllOpsSupported(graph)))
+    return nullptr;
+  if (graph.sparse_initializer_size() > 0) {
+    emitError(fileLoc()) << "sparse initializers are not supported";
+    return nullptr;
+  }
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializerNames.insert(t.name());
+  if (failed(checkBindings(graph, initializerNames)))
+    return nullptr;
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc());
+  (*module)->setAttr("anvil.source",
+                     builder.getStringAttr(llvm::sys::path::filename(sourceName)));
+  (*module)->setAttr("anvil.opset", builder.getI64IntegerAttr(opsets[""]));
+  if (!model.producer_name().empty())
+    (*module)->setAttr("anvil.producer",
+                       builder.getStringAttr(model.producer_name() + " " +
+                                             model.producer_version()));
+
+  // Arguments: graph inputs that are not initializers (IR < 4 lists
+  // initializers among the inputs too).
+  SmallVector<Type> argTypes;
+  SmallVector<const onnx::ValueInfoProto *> args;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializerNames.contains(input.name()))
+      continue;
+    FailureOr<Type> type = inputType(input);
+    if (failed(type))
+      return nullptr;
+    argTypes.push_back(*type);
+    args.push_back(&input);
+  }
+  auto func = func::FuncOp::create(fileLoc(), options.entryName,
+                                   builder.getFunctionType(argTypes, {}));
+  module->push_back(func);
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  for (auto [i, input] : llvm::enumerate(args)) {
+    values[input->name()] = body->getArgument(i);
+    func.setArgAttr(i, "anvil.name", builder.getStringAttr(input->name()));
+  }
+
+  for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
+    Location loc = NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
+    ElementsAttr value = tensors.convert(initializer, loc);
+    if (!value)
+      return nullptr;
+    values[initializer.name()] = builder.create<ConstantOp>(loc, value);
+  }
+
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(importNode(*graph.mutable_node(i), i)))
+      return nullptr;
+
+  SmallVector<Value> results;
+  for (const onnx::ValueInfoProto &output : graph.output()) {
+    auto it = values.find(output.name());
+    if (it == values.end() || !it->second) {
+      emitError(fileLoc()) << "graph output '" << output.name()
+                           << "' is not produced by any node";
+      return nullptr;
+    }
+    results.push_back(it->second);
+  }
+  builder.create<func::ReturnOp>(fileLoc(), results);
+  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (auto [i, output] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "anvil.name", builder.getStringAttr(output.name()));
+  return module;
+}
+
+} // namespace
+
+void registerImportDialects(MLIRContext *context) {
+  context->loadDialect<AnvilDialect, func::FuncDialect>();
+}
+
+OwningOpRef<ModuleOp> importOnnxBuffer(MLIRContext *context, StringRef bytes,
+                                       StringRef bufferName, StringRef baseDir,
+                                       const ImportOptions &options) {
+  registerImportDialects(context);
+  Location loc = FileLineColLoc::get(context, bufferName, 0, 0);
+  std::unique_ptr<onnx::ModelProto> model = parseModel(bytes, loc);
+  if (!model)
+    return nullptr;
+  GraphImporter importer(context, bufferName, baseDir, options);
+  return importer.run(*model);
+}
+
+OwningOpRef<ModuleOp> importOnnxFile(MLIRContext *context, StringRef path,
+                                     const ImportOptions &options) {
+  registerImportDialects(context);
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file) {
+    emitError(FileLineColLoc::get(context, path, 0, 0))
+        << "cannot read the model: " << file.getError().message();
+    return nullptr;
+  }
+  SmallString<256> baseDir = llvm::sys::path::parent_path(path);
+  if (baseDir.empty())
+    baseDir = ".";
+  return importOnnxBuffer(context, (*file)->getBuffer(), path, baseDir, options);
+}
+
+} // namespace anvil::onnx_import

@@ -1,0 +1,57 @@
+//===- OnnxImporter.h - ONNX protobuf to the anvil dialect -------*- C++ -*-===//
+//
+// Reads an ONNX model (with external data) and builds a module holding one
+// func.func whose body is anvil ops. Every problem is reported through MLIR
+// diagnostics naming the node; unsupported ops are all collected and
+// reported before anything is built.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_IMPORT_ONNX_ONNXIMPORTER_H
+#define ANVIL_COMPILER_IMPORT_ONNX_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace anvil::onnx_import {
+
+/// The default-domain opsets the importer accepts.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 24;
+
+struct ImportOptions {
+  /// Symbolic dimension name -> size (`--dim=batch_size=1`).
+  std::map<std::string, int64_t> dims;
+  /// Graph input name -> full shape (`--input-shape=input_ids:1x128`).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Name of the function built from the graph.
+  std::string entryName = "main";
+  /// Constants with at most this many elements are stored inline as
+  /// `dense<...>`; larger ones become resource blobs that are not copied.
+  int64_t inlineConstantLimit = 64;
+};
+
+/// Imports the model at `path`. External data is resolved relative to the
+/// model's directory. Returns null after emitting diagnostics on failure.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext *context,
+                                                 llvm::StringRef path,
+                                                 const ImportOptions &options);
+
+/// Imports a model held in memory. `bufferName` is used in diagnostics and
+/// `baseDir` for external data (empty: external data is an error).
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxBuffer(mlir::MLIRContext *context, llvm::StringRef bytes,
+                 llvm::StringRef bufferName, llvm::StringRef baseDir,
+                 const ImportOptions &options);
+
+/// Registers the dialects the importer produces.
+void registerImportDialects(mlir::MLIRContext *context);
+
+} // namespace anvil::onnx_import
+
+#endif // ANVIL_COMPILER_IMPORT_ONNX_ONNXIMPORTER_H

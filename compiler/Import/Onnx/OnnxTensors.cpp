@@ -1,0 +1,223 @@
+//===- OnnxTensors.cpp - ONNX tensors and types to MLIR -------------------===//
+
+#include "compiler/Import/Onnx/OnnxTensors.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx.pb.h"
+
+#include <cstring>
+#include <memory>
+
+using namespace mlir;
+
+namespace anvil::onnx_import {
+
+Type convertDataType(MLIRContext *context, int dataType) {
+  auto integer = [&](unsigned width, bool isSigned = true) -> Type {
+    return IntegerType::get(context, width,
+                            isSigned ? IntegerType::Signless
+                                     : IntegerType::Unsigned);
+  };
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT: return Float32Type::get(context);
+  case onnx::TensorProto::DOUBLE: return Float64Type::get(context);
+  case onnx::TensorProto::FLOAT16: return Float16Type::get(context);
+  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(context);
+  case onnx::TensorProto::BOOL: return integer(1);
+  case onnx::TensorProto::INT8: return integer(8);
+  case onnx::TensorProto::INT16: return integer(16);
+  case onnx::TensorProto::INT32: return integer(32);
+  case onnx::TensorProto::INT64: return integer(64);
+  case onnx::TensorProto::UINT8: return integer(8, false);
+  case onnx::TensorProto::UINT16: return integer(16, false);
+  case onnx::TensorProto::UINT32: return integer(32, false);
+  case onnx::TensorProto::UINT64: return integer(64, false);
+  default: return {};
+  }
+}
+
+std::string dataTypeName(int dataType) {
+  if (onnx::TensorProto::DataType_IsValid(dataType))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(dataType));
+  return "data type " + std::to_string(dataType);
+}
+
+namespace {
+/// Bytes per element in ONNX raw_data (bool is one byte per element).
+int64_t storageBytes(Type elementType) {
+  if (elementType.isInteger(1))
+    return 1;
+  return (elementType.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// Packs the typed repeated fields of a TensorProto into raw little-endian
+/// bytes, the layout raw_data uses.
+std::string typedFieldsToBytes(const onnx::TensorProto &t, Type elementType) {
+  std::string bytes;
+  auto append = [&](const void *p, size_t n) {
+    bytes.append(static_cast<const char *>(p), n);
+  };
+  int64_t width = storageBytes(elementType);
+  if (elementType.isF32()) {
+    for (float v : t.float_data())
+      append(&v, 4);
+  } else if (elementType.isF64()) {
+    for (double v : t.double_data())
+      append(&v, 8);
+  } else if (elementType.isInteger(64) && !elementType.isUnsignedInteger()) {
+    for (int64_t v : t.int64_data())
+      append(&v, 8);
+  } else if (elementType.isUnsignedInteger(64) ||
+             elementType.isUnsignedInteger(32)) {
+    for (uint64_t v : t.uint64_data())
+      append(&v, width);
+  } else {
+    // int32_data holds every narrower type, and f16/bf16 as their bits.
+    for (int32_t v : t.int32_data())
+      append(&v, width);
+  }
+  return bytes;
+}
+} // namespace
+
+ElementsAttr TensorConverter::fromBytes(RankedTensorType type, StringRef name,
+                                        std::string &&bytes) {
+  Type elementType = type.getElementType();
+  int64_t count = type.getNumElements();
+  if (count <= inlineLimit || elementType.isInteger(1)) {
+    if (elementType.isInteger(1)) {
+      SmallVector<bool> values;
+      for (char c : bytes)
+        values.push_back(c != 0);
+      return DenseElementsAttr::get(type, values);
+    }
+    ArrayRef<char> raw(bytes.data(), bytes.size());
+    bool splat = false;
+    if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
+      return {};
+    return DenseElementsAttr::getFromRawBuffer(type, raw);
+  }
+  // The blob owns the string: no copy of the weights is made.
+  auto owned = std::make_unique<std::string>(std::move(bytes));
+  ArrayRef<char> data(owned->data(), owned->size());
+  AsmResourceBlob blob(
+      data, alignof(uint64_t),
+      [owned = std::move(owned)](void *, size_t, size_t) mutable {
+        owned.reset();
+      },
+      /*dataIsMutable=*/false);
+  auto &manager = DenseResourceElementsHandle::getManagerInterface(context);
+  std::string key = name.empty() ? std::string("weight") : name.str();
+  return DenseResourceElementsAttr::get(type,
+                                        manager.insert(key, std::move(blob)));
+}
+
+ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
+                                           onnx::TensorProto &tensor,
+                                           Location loc) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  for (const auto &entry : tensor.external_data()) {
+    if (entry.key() == "location")
+      location = entry.value();
+    else if (entry.key() == "offset")
+      offset = std::strtoll(entry.value().c_str(), nullptr, 10);
+    else if (entry.key() == "length")
+      length = std::strtoll(entry.value().c_str(), nullptr, 10);
+  }
+  int64_t expected = type.getNumElements() * storageBytes(type.getElementType());
+  if (length < 0)
+    length = expected;
+  if (location.empty() || llvm::sys::path::is_absolute(location) ||
+      StringRef(location).contains("..")) {
+    emitError(loc) << "tensor '" << tensor.name()
+                   << "' has an invalid external data location '" << location
+                   << "'";
+    return {};
+  }
+  if (baseDir.empty()) {
+    emitError(loc) << "tensor '" << tensor.name()
+                   << "' uses external data, which needs the model's path";
+    return {};
+  }
+  SmallString<256> path(baseDir);
+  llvm::sys::path::append(path, location);
+  if (length != expected || offset < 0) {
+    emitError(loc) << "tensor '" << tensor.name() << "' external data length "
+                   << length << " does not match its shape ("
+                   << expected << " bytes)";
+    return {};
+  }
+  auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
+                                               /*IsVolatile=*/false);
+  if (!file) {
+    emitError(loc) << "cannot read external data of tensor '" << tensor.name()
+                   << "' from '" << path << "': " << file.getError().message();
+    return {};
+  }
+  std::shared_ptr<llvm::MemoryBuffer> buffer = std::move(*file);
+  if ((int64_t)buffer->getBufferSize() != length) {
+    emitError(loc) << "external data file '" << path
+                   << "' is too short for tensor '" << tensor.name() << "'";
+    return {};
+  }
+  if (type.getNumElements() <= inlineLimit || type.getElementType().isInteger(1))
+    return fromBytes(type, tensor.name(), buffer->getBuffer().str());
+  // Point into the mapped file; the blob keeps the mapping alive.
+  ArrayRef<char> data(buffer->getBufferStart(), buffer->getBufferSize());
+  AsmResourceBlob blob(
+      data, alignof(char),
+      [buffer](void *, size_t, size_t) mutable { buffer.reset(); },
+      /*dataIsMutable=*/false);
+  auto &manager = DenseResourceElementsHandle::getManagerInterface(context);
+  return DenseResourceElementsAttr::get(
+      type, manager.insert(tensor.name(), std::move(blob)));
+}
+
+ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc) {
+  Type elementType = convertDataType(context, tensor.data_type());
+  if (!elementType) {
+    emitError(loc) << "tensor '" << tensor.name() << "' has unsupported "
+                   << dataTypeName(tensor.data_type());
+    return {};
+  }
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || (dim > 0 && count > (int64_t(1) << 40) / dim)) {
+      emitError(loc) << "tensor '" << tensor.name()
+                     << "' has an impossible shape";
+      return {};
+    }
+    shape.push_back(dim);
+    count *= dim;
+  }
+  auto type = RankedTensorType::get(shape, elementType);
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
+    return fromExternal(type, tensor, loc);
+
+  int64_t expected = count * storageBytes(elementType);
+  std::string bytes = tensor.has_raw_data()
+                          ? std::move(*tensor.mutable_raw_data())
+                          : typedFieldsToBytes(tensor, elementType);
+  tensor.clear_raw_data();
+  if ((int64_t)bytes.size() != expected) {
+    emitError(loc) << "tensor '" << tensor.name() << "' holds " << bytes.size()
+                   << " bytes but its shape " << "and type need " << expected;
+    return {};
+  }
+  ElementsAttr attr = fromBytes(type, tensor.name(), std::move(bytes));
+  if (!attr)
+    emitError(loc) << "tensor '" << tensor.name() << "' could not be converted";
+  return attr;
+}
+
+} // namespace anvil::onnx_import

@@ -1,0 +1,40 @@
+//===- Pipelines.cpp - the -O0..-O3 pass pipelines ------------------------===//
+
+#include "compiler/Pipeline/Pipelines.h"
+#include "compiler/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+#include <string>
+
+using namespace mlir;
+
+namespace anvil {
+
+void buildPipeline(OpPassManager &pm, unsigned optLevel) {
+  // -O0 keeps the imported graph as it is (it is still verified).
+  if (optLevel == 0)
+    return;
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createAnvilFoldConstants());
+  func.addPass(createCSEPass());
+  func.addPass(createCanonicalizerPass());
+  // -O2 and -O3 gain pattern recognition, fusion and layout passes as they
+  // are written; today they run the -O1 pipeline.
+}
+
+void registerPipelines() {
+  for (unsigned level = 0; level <= kMaxOptLevel; ++level) {
+    std::string name = "anvil-pipeline-O" + std::to_string(level);
+    std::string help = "The graph pipeline anvilc runs at -O" +
+                       std::to_string(level);
+    PassPipelineRegistration<>(name, help, [level](OpPassManager &pm) {
+      buildPipeline(pm, level);
+    });
+  }
+}
+
+} // namespace anvil

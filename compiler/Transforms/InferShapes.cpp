@@ -1,0 +1,61 @@
+//===- InferShapes.cpp - refine result types ------------------------------===//
+
+#include "compiler/Transforms/Passes.h"
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+namespace anvil {
+#define GEN_PASS_DEF_ANVILINFERSHAPES
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace anvil
+
+using namespace mlir;
+
+namespace anvil {
+
+LogicalResult inferShapes(func::FuncOp func, bool &changed) {
+  changed = false;
+  WalkResult walk = func.walk([&](InferShapeOpInterface op) {
+    SmallVector<Type> inferred;
+    if (failed(op.inferResultTypes(inferred)))
+      return WalkResult::interrupt();
+    for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
+      Type joined = joinTypes(result.getType(), type);
+      if (!joined) {
+        op->emitOpError() << "result type " << result.getType()
+                          << " contradicts the inferred " << type;
+        return WalkResult::interrupt();
+      }
+      if (joined != result.getType()) {
+        result.setType(joined);
+        changed = true;
+      }
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  // The signature follows what is returned.
+  if (func.isExternal())
+    return success();
+  Operation *terminator = func.getBody().back().getTerminator();
+  auto newType = FunctionType::get(func.getContext(), func.getArgumentTypes(),
+                                   terminator->getOperandTypes());
+  if (newType != func.getFunctionType()) {
+    func.setType(newType);
+    changed = true;
+  }
+  return success();
+}
+
+namespace {
+struct InferShapesPass : impl::AnvilInferShapesBase<InferShapesPass> {
+  void runOnOperation() override {
+    bool changed;
+    if (failed(inferShapes(getOperation(), changed)))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+} // namespace anvil

@@ -1,0 +1,586 @@
+//===- AnvilFolders.cpp - constant folding of anvil ops -------------------===//
+//
+// Folding exists to make the shape arithmetic exporters emit (Shape, Gather,
+// Unsqueeze, Concat, Cast, Range chains) disappear once shapes are known,
+// and to drop trivial ops (x + 0, identity transposes). It only evaluates
+// constants up to kFoldElementLimit elements: it is not an interpreter.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ConstantValues.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+#include <cmath>
+#include <functional>
+
+using namespace mlir;
+using namespace anvil;
+
+namespace {
+
+RankedTensorType staticResultType(Operation *op, unsigned i = 0) {
+  auto type = op->getResult(i).getType().dyn_cast<RankedTensorType>();
+  if (!type || !type.hasStaticShape() ||
+      type.getNumElements() > kFoldElementLimit)
+    return {};
+  return type;
+}
+
+/// Linear index into an operand of `operandShape` broadcast to `resultShape`.
+int64_t broadcastIndex(ArrayRef<int64_t> resultShape,
+                       ArrayRef<int64_t> operandShape, int64_t linear) {
+  int64_t index = 0, stride = 1;
+  int64_t offset = resultShape.size() - operandShape.size();
+  for (int64_t d = resultShape.size() - 1; d >= 0; --d) {
+    int64_t coord = linear % resultShape[d];
+    linear /= resultShape[d];
+    if (d < offset)
+      continue;
+    int64_t dim = operandShape[d - offset];
+    if (dim != 1)
+      index += coord * stride;
+    stride *= dim;
+  }
+  return index;
+}
+
+using IntFn = std::function<std::optional<int64_t>(ArrayRef<int64_t>)>;
+using FloatFn = std::function<std::optional<double>(ArrayRef<double>)>;
+
+/// Evaluates an elementwise op over constant operands with broadcasting.
+/// Integer operands use `intFn` (if given), floating ones `floatFn`.
+Attribute evalElementwise(Operation *op, ArrayRef<Attribute> operands,
+                          const IntFn &intFn, const FloatFn &floatFn) {
+  RankedTensorType resultType = staticResultType(op);
+  if (!resultType)
+    return {};
+  SmallVector<ConstantTensor> inputs;
+  bool anyFloat = false;
+  for (Attribute attr : operands) {
+    std::optional<ConstantTensor> tensor = readConstant(attr);
+    if (!tensor)
+      return {};
+    anyFloat |= tensor->isFloat;
+    inputs.push_back(std::move(*tensor));
+  }
+  if ((anyFloat && !floatFn) || (!anyFloat && !intFn))
+    return {};
+  ArrayRef<int64_t> shape = resultType.getShape();
+  int64_t count = resultType.getNumElements();
+  SmallVector<int64_t> ints;
+  SmallVector<double> floats;
+  SmallVector<int64_t> intArgs(inputs.size());
+  SmallVector<double> floatArgs(inputs.size());
+  for (int64_t i = 0; i < count; ++i) {
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      int64_t j = broadcastIndex(shape, inputs[k].type.getShape(), i);
+      if (anyFloat)
+        floatArgs[k] = inputs[k].asDouble(j);
+      else
+        intArgs[k] = inputs[k].asInt(j);
+    }
+    if (anyFloat) {
+      std::optional<double> v = floatFn(floatArgs);
+      if (!v)
+        return {};
+      floats.push_back(*v);
+    } else {
+      std::optional<int64_t> v = intFn(intArgs);
+      if (!v)
+        return {};
+      ints.push_back(*v);
+    }
+  }
+  return anyFloat ? buildDense(resultType, floats) : buildDense(resultType, ints);
+}
+
+/// `x op c` folds to x when c is a splat of `identity` and the types match.
+OpFoldResult foldIdentityOperand(Operation *op, Attribute rhs,
+                                 double identity) {
+  Value lhs = op->getOperand(0);
+  if (lhs.getType() == op->getResult(0).getType() &&
+      isConstantSplat(rhs, identity))
+    return lhs;
+  return {};
+}
+
+/// Reinterprets a small constant with a new static shape.
+OpFoldResult foldReshapeOfConstant(Operation *op, Attribute input) {
+  RankedTensorType type = staticResultType(op);
+  auto dense = input.dyn_cast_or_null<DenseElementsAttr>();
+  if (!type || !dense)
+    return {};
+  return dense.reshape(type);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Constants and shape arithmetic
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+OpFoldResult ShapeOfOp::fold(FoldAdaptor) {
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType type = staticResultType(*this);
+  if (!input || !type)
+    return {};
+  int64_t start = std::clamp<int64_t>(getStart(), 0, input.getRank());
+  SmallVector<int64_t> dims;
+  for (int64_t i = 0; i < type.getDimSize(0); ++i) {
+    int64_t dim = input.getDimSize(start + i);
+    if (dim == kDynamic)
+      return {};
+    dims.push_back(dim);
+  }
+  return buildDense(type, dims);
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType() &&
+      getType().cast<TensorType>().hasStaticShape())
+    return getInput();
+  if (OpFoldResult folded = foldReshapeOfConstant(*this, adaptor.getInput()))
+    return folded;
+  // reshape(reshape(x)) -> reshape(x) when the outer shape does not copy
+  // dims (0 entries) from the inner result.
+  if (auto inner = getInput().getDefiningOp<ReshapeOp>()) {
+    auto target = getConstantInts(getShape());
+    if (target && (getAllowzero() || !llvm::is_contained(*target, 0))) {
+      getInputMutable().assign(inner.getInput());
+      return getResult();
+    }
+  }
+  return {};
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> perm = getPerm();
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(perm))
+    identity &= (int64_t)i == p;
+  if (identity && getInput().getType() == getType())
+    return getInput();
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  SmallVector<int64_t> inStrides(inShape.size(), 1);
+  for (int64_t d = (int64_t)inShape.size() - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    int64_t linear = i, source = 0;
+    for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+      int64_t coord = linear % type.getDimSize(d);
+      linear /= type.getDimSize(d);
+      source += coord * inStrides[perm[d]];
+    }
+    if (out.isFloat)
+      out.floats.push_back(input->floats[source]);
+    else
+      out.ints.push_back(input->ints[source]);
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
+    return getInputs()[0];
+  RankedTensorType type = staticResultType(*this);
+  if (!type)
+    return {};
+  SmallVector<ConstantTensor> inputs;
+  for (Attribute attr : adaptor.getInputs()) {
+    std::optional<ConstantTensor> tensor = readConstant(attr);
+    if (!tensor)
+      return {};
+    inputs.push_back(std::move(*tensor));
+  }
+  int64_t axis = getAxis();
+  // Row-major: copy blocks of (dim[axis] * inner) from each input per outer.
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= type.getDimSize(d);
+  ConstantTensor out;
+  out.isFloat = inputs.front().isFloat;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (const ConstantTensor &in : inputs) {
+      int64_t block = in.size() / std::max<int64_t>(outer, 1);
+      for (int64_t j = 0; j < block; ++j) {
+        if (out.isFloat)
+          out.floats.push_back(in.asDouble(o * block + j));
+        else
+          out.ints.push_back(in.asInt(o * block + j));
+      }
+    }
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  auto starts = getConstantInts(getStarts());
+  auto axes = getConstantInts(getAxes());
+  auto steps = getConstantInts(getSteps());
+  if (getInput().getType() == getType() && type && starts && axes && steps) {
+    // A slice that keeps every element of every axis it touches.
+    bool whole = true;
+    for (size_t i = 0; i < axes->size(); ++i)
+      whole &= (*steps)[i] == 1 && ((*starts)[i] == 0 ||
+                                     (*starts)[i] <= -type.getDimSize(
+                                         *normalizeAxis((*axes)[i], type.getRank())));
+    if (whole)
+      return getInput();
+  }
+  if (!type || !input || !starts || !axes || !steps)
+    return {};
+  int64_t rank = type.getRank();
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  SmallVector<int64_t> begin(rank, 0), step(rank, 1);
+  for (size_t i = 0; i < axes->size(); ++i) {
+    int64_t axis = *normalizeAxis((*axes)[i], rank);
+    int64_t dim = inShape[axis], s = (*starts)[i];
+    if (s < 0)
+      s += dim;
+    step[axis] = (*steps)[i];
+    begin[axis] = step[axis] > 0 ? std::clamp<int64_t>(s, 0, dim)
+                                 : std::clamp<int64_t>(s, 0, dim - 1);
+  }
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t d = rank - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * inShape[d + 1];
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    int64_t linear = i, source = 0;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t coord = linear % type.getDimSize(d);
+      linear /= type.getDimSize(d);
+      source += (begin[d] + coord * step[d]) * inStrides[d];
+    }
+    if (out.isFloat)
+      out.floats.push_back(input->floats[source]);
+    else
+      out.ints.push_back(input->ints[source]);
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  if (!type || !input || !indices || indices->isFloat)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  int64_t axis = getAxis();
+  int64_t outer = 1, inner = 1, dim = inShape[axis];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= inShape[d];
+  for (int64_t d = axis + 1; d < (int64_t)inShape.size(); ++d)
+    inner *= inShape[d];
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t index : indices->ints) {
+      if (index < 0)
+        index += dim;
+      if (index < 0 || index >= dim)
+        return {}; // Out of bounds: leave it for a run-time error.
+      for (int64_t j = 0; j < inner; ++j) {
+        int64_t source = (o * dim + index) * inner + j;
+        if (out.isFloat)
+          out.floats.push_back(input->floats[source]);
+        else
+          out.ints.push_back(input->ints[source]);
+      }
+    }
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType() &&
+      getType().cast<TensorType>().hasStaticShape())
+    return getInput();
+  auto type = getType().dyn_cast<RankedTensorType>();
+  auto dense = adaptor.getInput().dyn_cast_or_null<DenseElementsAttr>();
+  if (type && type.hasStaticShape() && dense && dense.isSplat())
+    return DenseElementsAttr::get(type, dense.getSplatValue<Attribute>());
+  return evalElementwise(
+      *this, {adaptor.getInput()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0]); },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0]); });
+}
+
+OpFoldResult UnsqueezeOp::fold(FoldAdaptor adaptor) {
+  return foldReshapeOfConstant(*this, adaptor.getInput());
+}
+OpFoldResult SqueezeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return foldReshapeOfConstant(*this, adaptor.getInput());
+}
+OpFoldResult FlattenOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return foldReshapeOfConstant(*this, adaptor.getInput());
+}
+
+OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  auto start = readConstant(adaptor.getStart());
+  auto delta = readConstant(adaptor.getDelta());
+  if (!type || !start || !delta)
+    return {};
+  ConstantTensor out;
+  out.isFloat = start->isFloat;
+  for (int64_t i = 0; i < type.getDimSize(0); ++i) {
+    if (out.isFloat)
+      out.floats.push_back(start->asDouble(0) + i * delta->asDouble(0));
+    else
+      out.ints.push_back(start->asInt(0) + i * delta->asInt(0));
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult FillOp::fold(FoldAdaptor) {
+  auto type = getType().dyn_cast<RankedTensorType>();
+  auto value = getValue().dyn_cast<DenseElementsAttr>();
+  if (!type || !type.hasStaticShape() || !value)
+    return {};
+  // A splat stores one element whatever the size, so any size folds.
+  return DenseElementsAttr::get(type, *value.value_begin<Attribute>());
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  bool toBool = getType().cast<TensorType>().getElementType().isInteger(1);
+  return evalElementwise(
+      *this, {adaptor.getInput()},
+      [=](ArrayRef<int64_t> v) {
+        return std::optional<int64_t>(toBool ? v[0] != 0 : v[0]);
+      },
+      [=](ArrayRef<double> v) {
+        // Float to integer conversion truncates toward zero (as C casts).
+        return std::optional<double>(toBool ? (double)(v[0] != 0)
+                                            : v[0]);
+      });
+}
+
+OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
+  Attribute condition = adaptor.getCondition();
+  if (getTrueValue().getType() == getType() && isConstantSplat(condition, 1))
+    return getTrueValue();
+  if (getFalseValue().getType() == getType() && isConstantSplat(condition, 0))
+    return getFalseValue();
+  return evalElementwise(
+      *this, {condition, adaptor.getTrueValue(), adaptor.getFalseValue()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] ? v[1] : v[2]); },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0] != 0 ? v[1] : v[2]); });
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 0))
+    return r;
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] + v[1]); },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0] + v[1]); });
+}
+
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 0))
+    return r;
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] - v[1]); },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0] - v[1]); });
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
+    return r;
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] * v[1]); },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0] * v[1]); });
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
+    return r;
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) -> std::optional<int64_t> {
+        if (v[1] == 0)
+          return std::nullopt; // Leave division by zero to run time.
+        return v[0] / v[1];
+      },
+      [](ArrayRef<double> v) { return std::optional<double>(v[0] / v[1]); });
+}
+
+OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
+  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
+    return r;
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) -> std::optional<int64_t> {
+        if (v[1] < 0)
+          return std::nullopt;
+        int64_t r = 1;
+        for (int64_t i = 0; i < v[1]; ++i)
+          r *= v[0];
+        return r;
+      },
+      [](ArrayRef<double> v) { return std::optional<double>(std::pow(v[0], v[1])); });
+}
+
+OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(std::max(v[0], v[1])); },
+      [](ArrayRef<double> v) { return std::optional<double>(std::fmax(v[0], v[1])); });
+}
+
+OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(std::min(v[0], v[1])); },
+      [](ArrayRef<double> v) { return std::optional<double>(std::fmin(v[0], v[1])); });
+}
+
+OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
+  bool fmod = getFmod();
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [=](ArrayRef<int64_t> v) -> std::optional<int64_t> {
+        if (v[1] == 0)
+          return std::nullopt;
+        int64_t r = v[0] % v[1];
+        if (!fmod && r != 0 && ((r < 0) != (v[1] < 0)))
+          r += v[1];
+        return r;
+      },
+      [=](ArrayRef<double> v) {
+        double r = std::fmod(v[0], v[1]);
+        if (!fmod && r != 0 && ((r < 0) != (v[1] < 0)))
+          r += v[1];
+        return std::optional<double>(r);
+      });
+}
+
+#define ANVIL_LOGICAL_FOLD(Op, expr)                                           \
+  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
+    return evalElementwise(                                                    \
+        *this, {adaptor.getLhs(), adaptor.getRhs()},                           \
+        [](ArrayRef<int64_t> v) {                                              \
+          bool a = v[0] != 0, b = v[1] != 0;                                   \
+          return std::optional<int64_t>(expr);                                 \
+        },                                                                     \
+        nullptr);                                                              \
+  }
+ANVIL_LOGICAL_FOLD(AndOp, a && b)
+ANVIL_LOGICAL_FOLD(OrOp, a || b)
+ANVIL_LOGICAL_FOLD(XorOp, a != b)
+#undef ANVIL_LOGICAL_FOLD
+
+OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
+  ComparePredicate predicate = getPredicate();
+  auto compare = [predicate](auto a, auto b) -> bool {
+    switch (predicate) {
+    case ComparePredicate::eq: return a == b;
+    case ComparePredicate::ne: return a != b;
+    case ComparePredicate::lt: return a < b;
+    case ComparePredicate::le: return a <= b;
+    case ComparePredicate::gt: return a > b;
+    case ComparePredicate::ge: return a >= b;
+    }
+    return false;
+  };
+  return evalElementwise(
+      *this, {adaptor.getLhs(), adaptor.getRhs()},
+      [=](ArrayRef<int64_t> v) { return std::optional<int64_t>(compare(v[0], v[1])); },
+      [=](ArrayRef<double> v) { return std::optional<double>(compare(v[0], v[1])); });
+}
+
+namespace {
+/// Folds a unary op over a constant. `intFn` may be null when the op makes
+/// no sense on integers.
+OpFoldResult foldUnary(Operation *op, Attribute input,
+                       std::function<int64_t(int64_t)> intFn,
+                       std::function<double(double)> floatFn) {
+  IntFn wrappedInt;
+  if (intFn)
+    wrappedInt = [=](ArrayRef<int64_t> v) { return std::optional<int64_t>(intFn(v[0])); };
+  return evalElementwise(
+      op, {input}, wrappedInt,
+      [=](ArrayRef<double> v) { return std::optional<double>(floatFn(v[0])); });
+}
+double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+} // namespace
+
+#define ANVIL_UNARY_FOLD(Op, intExpr, floatExpr)                               \
+  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
+    return foldUnary(*this, adaptor.getInput(), intExpr,                       \
+                     [](double x) { return floatExpr; });                      \
+  }
+ANVIL_UNARY_FOLD(NegOp, [](int64_t x) { return -x; }, -x)
+ANVIL_UNARY_FOLD(AbsOp, [](int64_t x) { return x < 0 ? -x : x; }, std::fabs(x))
+ANVIL_UNARY_FOLD(SignOp, [](int64_t x) -> int64_t { return (x > 0) - (x < 0); },
+                 (double)((x > 0) - (x < 0)))
+ANVIL_UNARY_FOLD(SqrtOp, nullptr, std::sqrt(x))
+ANVIL_UNARY_FOLD(RsqrtOp, nullptr, 1.0 / std::sqrt(x))
+ANVIL_UNARY_FOLD(ExpOp, nullptr, std::exp(x))
+ANVIL_UNARY_FOLD(LogOp, nullptr, std::log(x))
+ANVIL_UNARY_FOLD(TanhOp, nullptr, std::tanh(x))
+ANVIL_UNARY_FOLD(SigmoidOp, nullptr, sigmoid(x))
+ANVIL_UNARY_FOLD(ErfOp, nullptr, std::erf(x))
+ANVIL_UNARY_FOLD(SinOp, nullptr, std::sin(x))
+ANVIL_UNARY_FOLD(CosOp, nullptr, std::cos(x))
+ANVIL_UNARY_FOLD(ReciprocalOp, nullptr, 1.0 / x)
+ANVIL_UNARY_FOLD(FloorOp, [](int64_t x) { return x; }, std::floor(x))
+ANVIL_UNARY_FOLD(CeilOp, [](int64_t x) { return x; }, std::ceil(x))
+ANVIL_UNARY_FOLD(RoundOp, [](int64_t x) { return x; }, std::nearbyint(x))
+ANVIL_UNARY_FOLD(ReluOp, [](int64_t x) { return x < 0 ? 0 : x; }, x < 0 ? 0.0 : x)
+ANVIL_UNARY_FOLD(NotOp, [](int64_t x) -> int64_t { return x == 0; }, (double)(x == 0))
+ANVIL_UNARY_FOLD(SiluOp, nullptr, x * sigmoid(x))
+#undef ANVIL_UNARY_FOLD
+
+OpFoldResult GeluOp::fold(FoldAdaptor adaptor) {
+  bool tanhApprox = getApproximation() == GeluApproximation::tanh;
+  return foldUnary(*this, adaptor.getInput(), nullptr, [=](double x) {
+    if (tanhApprox)
+      return 0.5 * x *
+             (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  });
+}
+
+OpFoldResult ClipOp::fold(FoldAdaptor adaptor) {
+  double lo = getMin() ? getMin()->convertToDouble() : -INFINITY;
+  double hi = getMax() ? getMax()->convertToDouble() : INFINITY;
+  if (!getMin() && !getMax() && getInput().getType() == getType())
+    return getInput();
+  return foldUnary(
+      *this, adaptor.getInput(),
+      [=](int64_t x) { return (int64_t)std::clamp<double>((double)x, lo, hi); },
+      [=](double x) { return std::clamp(x, lo, hi); });
+}
+
+OpFoldResult LeakyReluOp::fold(FoldAdaptor adaptor) {
+  double alpha = getAlpha().convertToDouble();
+  return foldUnary(*this, adaptor.getInput(), nullptr,
+                   [=](double x) { return x < 0 ? alpha * x : x; });
+}

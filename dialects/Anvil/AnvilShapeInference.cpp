@@ -1,0 +1,822 @@
+//===- AnvilShapeInference.cpp - result types of anvil ops ----------------===//
+//
+// One InferShapeOpInterface implementation per op. Each computes the result
+// types from operand types (and constant operands where the op's meaning
+// depends on them) and reports operand shapes that cannot go together.
+// Verifiers reuse these: a declared result type must agree with the inferred
+// one wherever both are static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ConstantValues.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include <numeric>
+
+using namespace mlir;
+using namespace anvil;
+
+namespace {
+using Types = SmallVectorImpl<Type>;
+
+Type elementTypeOf(Value value) {
+  return value.getType().cast<TensorType>().getElementType();
+}
+Type resultElementType(Operation *op, unsigned i = 0) {
+  return op->getResult(i).getType().cast<TensorType>().getElementType();
+}
+
+/// Pushes an unranked result (nothing is known about the shape).
+LogicalResult unranked(Types &types, Type elementType) {
+  types.push_back(UnrankedTensorType::get(elementType));
+  return success();
+}
+LogicalResult ranked(Types &types, ArrayRef<int64_t> shape, Type elementType) {
+  types.push_back(RankedTensorType::get(shape, elementType));
+  return success();
+}
+
+/// Checks that `axis` is in [0, rank) and reports otherwise.
+LogicalResult checkAxis(Operation *op, int64_t axis, int64_t rank,
+                        StringRef what = "axis") {
+  if (axis < 0 || axis >= rank)
+    return op->emitOpError() << what << " " << axis
+                             << " is out of range for rank " << rank;
+  return success();
+}
+
+LogicalResult inferBroadcast(Operation *op, ValueRange operands,
+                             Type elementType, Types &types) {
+  SmallVector<int64_t> shape;
+  for (auto [i, operand] : llvm::enumerate(operands)) {
+    RankedTensorType type = getRankedType(operand);
+    if (!type)
+      return unranked(types, elementType);
+    if (i == 0) {
+      shape.assign(type.getShape().begin(), type.getShape().end());
+      continue;
+    }
+    SmallVector<int64_t> joined;
+    if (failed(broadcastShapes(shape, type.getShape(), joined)))
+      return op->emitOpError()
+             << "operand shapes " << formatShape(shape) << " and "
+             << formatShape(type.getShape()) << " do not broadcast";
+    shape = joined;
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult checkSameElementTypes(Operation *op, ValueRange operands) {
+  Type first = elementTypeOf(operands.front());
+  for (Value operand : operands.drop_front())
+    if (elementTypeOf(operand) != first)
+      return op->emitOpError() << "operand element types differ: " << first
+                               << " and " << elementTypeOf(operand);
+  return success();
+}
+
+LogicalResult inferSameAsInput(Value input, Types &types) {
+  types.push_back(input.getType());
+  return success();
+}
+} // namespace
+
+namespace anvil {
+/// The verifier shared by all ops: the declared result types must agree with
+/// what inference computes from the operands.
+LogicalResult verifyInferredResultTypes(Operation *op) {
+  auto infer = dyn_cast<InferShapeOpInterface>(op);
+  if (!infer)
+    return success();
+  SmallVector<Type> inferred;
+  if (failed(infer.inferResultTypes(inferred)))
+    return failure();
+  if (inferred.size() != op->getNumResults())
+    return op->emitOpError() << "expected " << inferred.size()
+                             << " results, found " << op->getNumResults();
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(inferred, op->getResultTypes()))) {
+    auto [want, have] = pair;
+    if (!joinTypes(want, have))
+      return op->emitOpError() << "result #" << i << " has type " << have
+                               << " but its operands imply " << want;
+  }
+  return success();
+}
+} // namespace anvil
+
+//===----------------------------------------------------------------------===//
+// Constants and shape arithmetic
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::inferResultTypes(Types &types) {
+  types.push_back(getValue().getType());
+  return success();
+}
+
+LogicalResult ShapeOfOp::inferResultTypes(Types &types) {
+  Type i64 = IntegerType::get(getContext(), 64);
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return ranked(types, {kDynamic}, i64);
+  int64_t rank = input.getRank();
+  int64_t start = std::clamp<int64_t>(getStart(), 0, rank);
+  int64_t end = std::clamp<int64_t>(getEnd().value_or(rank), 0, rank);
+  return ranked(types, {std::max<int64_t>(end - start, 0)}, i64);
+}
+
+LogicalResult ReshapeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType shapeType = getRankedType(getShape());
+  if (!shapeType || shapeType.getRank() != 1 || shapeType.isDynamicDim(0))
+    return unranked(types, elementType);
+  int64_t rank = shapeType.getDimSize(0);
+  std::optional<SmallVector<int64_t>> target = getConstantInts(getShape());
+  if (!target)
+    return ranked(types, SmallVector<int64_t>(rank, kDynamic), elementType);
+  RankedTensorType input = getRankedType(getInput());
+  SmallVector<int64_t> shape;
+  int inferredIndex = -1;
+  for (auto [i, dim] : llvm::enumerate(*target)) {
+    if (dim == 0 && !getAllowzero()) {
+      if (!input || (int64_t)i >= input.getRank())
+        shape.push_back(kDynamic);
+      else
+        shape.push_back(input.getDimSize(i));
+    } else if (dim == -1) {
+      if (inferredIndex >= 0)
+        return emitOpError("target shape has more than one -1");
+      inferredIndex = i;
+      shape.push_back(kDynamic);
+    } else if (dim < 0) {
+      return emitOpError() << "target shape has invalid dimension " << dim;
+    } else {
+      shape.push_back(dim);
+    }
+  }
+  std::optional<int64_t> inputCount =
+      input ? staticElementCount(input.getShape()) : std::nullopt;
+  if (inputCount) {
+    int64_t known = 1;
+    bool allKnown = true;
+    for (auto [i, dim] : llvm::enumerate(shape)) {
+      if ((int)i == inferredIndex)
+        continue;
+      if (dim == kDynamic)
+        allKnown = false;
+      else
+        known *= dim;
+    }
+    if (allKnown && inferredIndex >= 0) {
+      if (known == 0 || *inputCount % known != 0)
+        return emitOpError() << "cannot reshape " << formatShape(input.getShape())
+                             << " to " << formatShape(*target);
+      shape[inferredIndex] = *inputCount / known;
+    } else if (allKnown && known != *inputCount) {
+      return emitOpError() << "cannot reshape " << formatShape(input.getShape())
+                           << " (" << *inputCount << " elements) to "
+                           << formatShape(shape) << " (" << known
+                           << " elements)";
+    }
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult TransposeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  ArrayRef<int64_t> perm = getPerm();
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  if ((int64_t)perm.size() != input.getRank())
+    return emitOpError() << "permutation has " << perm.size()
+                         << " entries for an input of rank " << input.getRank();
+  SmallVector<bool> seen(perm.size(), false);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= (int64_t)perm.size() || seen[p])
+      return emitOpError("perm is not a permutation of the input dims");
+    seen[p] = true;
+    shape.push_back(input.getDimSize(p));
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult ConcatOp::inferResultTypes(Types &types) {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  if (failed(checkSameElementTypes(*this, getInputs())))
+    return failure();
+  Type elementType = elementTypeOf(getInputs().front());
+  SmallVector<int64_t> shape;
+  int64_t axis = getAxis();
+  for (Value input : getInputs()) {
+    RankedTensorType type = getRankedType(input);
+    if (!type)
+      return unranked(types, elementType);
+    if (shape.empty()) {
+      if (failed(checkAxis(*this, axis, type.getRank())))
+        return failure();
+      shape.assign(type.getShape().begin(), type.getShape().end());
+      continue;
+    }
+    if (type.getRank() != (int64_t)shape.size())
+      return emitOpError("inputs have different ranks");
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      int64_t dim = type.getDimSize(d);
+      if (d == axis) {
+        shape[d] = (shape[d] == kDynamic || dim == kDynamic) ? kDynamic
+                                                             : shape[d] + dim;
+      } else if (shape[d] == kDynamic) {
+        shape[d] = dim;
+      } else if (dim != kDynamic && dim != shape[d]) {
+        return emitOpError() << "inputs differ in dimension " << d << " ("
+                             << shape[d] << " vs " << dim << ")";
+      }
+    }
+  }
+  return ranked(types, shape, elementType);
+}
+
+namespace {
+/// The number of elements ONNX Slice selects from a dimension of size `dim`.
+int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
+  if (start < 0)
+    start += dim;
+  if (end < 0)
+    end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    return end > start ? (end - start + step - 1) / step : 0;
+  }
+  start = std::clamp<int64_t>(start, 0, dim - 1);
+  end = std::clamp<int64_t>(end, -1, dim - 1);
+  return start > end ? (start - end - step - 1) / -step : 0;
+}
+} // namespace
+
+LogicalResult SliceOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t rank = input.getRank();
+  SmallVector<int64_t> shape(input.getShape());
+  auto starts = getConstantInts(getStarts());
+  auto ends = getConstantInts(getEnds());
+  auto axes = getConstantInts(getAxes());
+  auto steps = getConstantInts(getSteps());
+  if (!axes) {
+    // Any axis may be sliced.
+    return ranked(types, SmallVector<int64_t>(rank, kDynamic), elementType);
+  }
+  for (size_t i = 0; i < axes->size(); ++i) {
+    std::optional<int64_t> axis = normalizeAxis((*axes)[i], rank);
+    if (!axis)
+      return emitOpError() << "slice axis " << (*axes)[i]
+                           << " is out of range for rank " << rank;
+    bool known = starts && ends && steps && i < starts->size() &&
+                 i < ends->size() && i < steps->size() &&
+                 input.getDimSize(*axis) != kDynamic;
+    if (steps && i < steps->size() && (*steps)[i] == 0)
+      return emitOpError("slice step is 0");
+    shape[*axis] = known ? sliceLength(input.getDimSize(*axis), (*starts)[i],
+                                       (*ends)[i], (*steps)[i])
+                         : kDynamic;
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult GatherOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType indices = getRankedType(getIndices());
+  if (!input || !indices)
+    return unranked(types, elementType);
+  int64_t axis = getAxis();
+  if (failed(checkAxis(*this, axis, input.getRank())))
+    return failure();
+  SmallVector<int64_t> shape(input.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, input.getShape().drop_front(axis + 1));
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult ExpandOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType shapeType = getRankedType(getShape());
+  if (!input || !shapeType || shapeType.getRank() != 1 ||
+      shapeType.isDynamicDim(0))
+    return unranked(types, elementType);
+  SmallVector<int64_t> target(shapeType.getDimSize(0), kDynamic);
+  if (auto values = getConstantInts(getShape()))
+    target.assign(values->begin(), values->end());
+  else
+    // Unknown target dims broadcast to whatever they are; a static input dim
+    // other than 1 survives.
+    for (auto &dim : target)
+      dim = 1;
+  SmallVector<int64_t> shape;
+  if (failed(broadcastShapes(input.getShape(), target, shape)))
+    return emitOpError() << "cannot expand " << formatShape(input.getShape())
+                         << " to " << formatShape(target);
+  if (!getConstantInts(getShape()))
+    for (auto [i, dim] : llvm::enumerate(shape))
+      if (dim == 1)
+        dim = kDynamic;
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult UnsqueezeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t rank = input.getRank() + getAxes().size();
+  SmallVector<bool> isNew(rank, false);
+  for (int64_t axis : getAxes()) {
+    if (failed(checkAxis(*this, axis, rank)))
+      return failure();
+    if (isNew[axis])
+      return emitOpError() << "axis " << axis << " is repeated";
+    isNew[axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  int64_t next = 0;
+  for (int64_t d = 0; d < rank; ++d)
+    shape.push_back(isNew[d] ? 1 : input.getDimSize(next++));
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult SqueezeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  SmallVector<bool> drop(input.getRank(), false);
+  if (getAxes().empty()) {
+    for (int64_t d = 0; d < input.getRank(); ++d) {
+      if (input.isDynamicDim(d))
+        return unranked(types, elementType);
+      drop[d] = input.getDimSize(d) == 1;
+    }
+  }
+  for (int64_t axis : getAxes()) {
+    if (failed(checkAxis(*this, axis, input.getRank())))
+      return failure();
+    int64_t dim = input.getDimSize(axis);
+    if (dim != 1 && dim != kDynamic)
+      return emitOpError() << "cannot squeeze dimension " << axis
+                           << " of size " << dim;
+    drop[axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < input.getRank(); ++d)
+    if (!drop[d])
+      shape.push_back(input.getDimSize(d));
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult FlattenOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return ranked(types, {kDynamic, kDynamic}, elementType);
+  int64_t axis = getAxis();
+  if (axis > input.getRank())
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << input.getRank();
+  auto product = [](ArrayRef<int64_t> dims) {
+    return staticElementCount(dims).value_or(kDynamic);
+  };
+  return ranked(types,
+                {product(input.getShape().take_front(axis)),
+                 product(input.getShape().drop_front(axis))},
+                elementType);
+}
+
+LogicalResult RangeOp::inferResultTypes(Types &types) {
+  if (failed(checkSameElementTypes(*this, getOperands())))
+    return failure();
+  Type elementType = elementTypeOf(getStart());
+  for (Value operand : getOperands()) {
+    RankedTensorType type = getRankedType(operand);
+    if (type && !(type.getRank() == 0 ||
+                  (type.getRank() == 1 && type.getDimSize(0) == 1)))
+      return emitOpError("start, limit and delta must be scalars");
+  }
+  std::optional<ConstantTensor> start, limit, delta;
+  auto read = [](Value v) -> std::optional<ConstantTensor> {
+    if (auto c = v.getDefiningOp<ConstantOp>())
+      return readConstant(c.getValue());
+    return std::nullopt;
+  };
+  start = read(getStart());
+  limit = read(getLimit());
+  delta = read(getDelta());
+  if (!start || !limit || !delta)
+    return ranked(types, {kDynamic}, elementType);
+  double step = delta->asDouble(0);
+  if (step == 0)
+    return emitOpError("delta is 0");
+  double count =
+      std::ceil((limit->asDouble(0) - start->asDouble(0)) / step);
+  return ranked(types, {std::max<int64_t>((int64_t)count, 0)}, elementType);
+}
+
+LogicalResult FillOp::inferResultTypes(Types &types) {
+  Type elementType = getValue().getElementType();
+  RankedTensorType shapeType = getRankedType(getShape());
+  if (!shapeType || shapeType.getRank() != 1 || shapeType.isDynamicDim(0))
+    return unranked(types, elementType);
+  if (auto values = getConstantInts(getShape())) {
+    for (int64_t dim : *values)
+      if (dim < 0)
+        return emitOpError() << "shape has negative dimension " << dim;
+    return ranked(types, *values, elementType);
+  }
+  return ranked(types, SmallVector<int64_t>(shapeType.getDimSize(0), kDynamic),
+                elementType);
+}
+
+LogicalResult SplitOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input) {
+    for (size_t i = 0; i < getSizes().size(); ++i)
+      (void)unranked(types, elementType);
+    return success();
+  }
+  int64_t axis = getAxis();
+  if (failed(checkAxis(*this, axis, input.getRank())))
+    return failure();
+  int64_t total = 0;
+  for (int64_t size : getSizes()) {
+    if (size < 0)
+      return emitOpError() << "split size " << size << " is negative";
+    total += size;
+  }
+  int64_t dim = input.getDimSize(axis);
+  if (dim != kDynamic && dim != total)
+    return emitOpError() << "split sizes add up to " << total
+                         << " but the dimension has size " << dim;
+  for (int64_t size : getSizes()) {
+    SmallVector<int64_t> shape(input.getShape());
+    shape[axis] = size;
+    (void)ranked(types, shape, elementType);
+  }
+  return success();
+}
+
+LogicalResult TriluOp::inferResultTypes(Types &types) {
+  RankedTensorType input = getRankedType(getInput());
+  if (input && input.getRank() < 2)
+    return emitOpError("input must have rank >= 2");
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult CastOp::inferResultTypes(Types &types) {
+  Type elementType = resultElementType(*this);
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  return ranked(types, input.getShape(), elementType);
+}
+
+LogicalResult WhereOp::inferResultTypes(Types &types) {
+  if (elementTypeOf(getTrueValue()) != elementTypeOf(getFalseValue()))
+    return emitOpError("true and false values have different element types");
+  return inferBroadcast(*this, getOperands(), elementTypeOf(getTrueValue()),
+                        types);
+}
+
+LogicalResult ScatterNdOp::inferResultTypes(Types &types) {
+  if (elementTypeOf(getInput()) != elementTypeOf(getUpdates()))
+    return emitOpError("input and updates have different element types");
+  StringRef reduction = getReduction();
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return emitOpError() << "unknown reduction '" << reduction << "'";
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType indices = getRankedType(getIndices());
+  RankedTensorType updates = getRankedType(getUpdates());
+  if (input && indices && updates && indices.getRank() >= 1) {
+    int64_t depth = indices.getShape().back();
+    if (depth != kDynamic) {
+      if (depth > input.getRank())
+        return emitOpError() << "index tuples of length " << depth
+                             << " for an input of rank " << input.getRank();
+      int64_t expected = indices.getRank() - 1 + input.getRank() - depth;
+      if (updates.getRank() != expected)
+        return emitOpError() << "updates must have rank " << expected;
+    }
+  }
+  return inferSameAsInput(getInput(), types);
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+namespace {
+LogicalResult inferBinary(Operation *op, Types &types) {
+  ValueRange operands = op->getOperands();
+  if (failed(checkSameElementTypes(op, operands)))
+    return failure();
+  return inferBroadcast(op, operands, elementTypeOf(operands[0]), types);
+}
+} // namespace
+
+#define ANVIL_BINARY_INFER(Op)                                                 \
+  LogicalResult Op::inferResultTypes(Types &types) {                           \
+    return inferBinary(*this, types);                                          \
+  }
+ANVIL_BINARY_INFER(AddOp)
+ANVIL_BINARY_INFER(SubOp)
+ANVIL_BINARY_INFER(MulOp)
+ANVIL_BINARY_INFER(DivOp)
+ANVIL_BINARY_INFER(PowOp)
+ANVIL_BINARY_INFER(MaxOp)
+ANVIL_BINARY_INFER(MinOp)
+ANVIL_BINARY_INFER(ModOp)
+ANVIL_BINARY_INFER(AndOp)
+ANVIL_BINARY_INFER(OrOp)
+ANVIL_BINARY_INFER(XorOp)
+#undef ANVIL_BINARY_INFER
+
+LogicalResult CompareOp::inferResultTypes(Types &types) {
+  if (failed(checkSameElementTypes(*this, getOperands())))
+    return failure();
+  return inferBroadcast(*this, getOperands(),
+                        IntegerType::get(getContext(), 1), types);
+}
+
+#define ANVIL_UNARY_INFER(Op)                                                  \
+  LogicalResult Op::inferResultTypes(Types &types) {                           \
+    return inferSameAsInput(getInput(), types);                                \
+  }
+ANVIL_UNARY_INFER(NegOp)
+ANVIL_UNARY_INFER(AbsOp)
+ANVIL_UNARY_INFER(SignOp)
+ANVIL_UNARY_INFER(SqrtOp)
+ANVIL_UNARY_INFER(RsqrtOp)
+ANVIL_UNARY_INFER(ExpOp)
+ANVIL_UNARY_INFER(LogOp)
+ANVIL_UNARY_INFER(TanhOp)
+ANVIL_UNARY_INFER(SigmoidOp)
+ANVIL_UNARY_INFER(ErfOp)
+ANVIL_UNARY_INFER(SinOp)
+ANVIL_UNARY_INFER(CosOp)
+ANVIL_UNARY_INFER(ReciprocalOp)
+ANVIL_UNARY_INFER(FloorOp)
+ANVIL_UNARY_INFER(CeilOp)
+ANVIL_UNARY_INFER(RoundOp)
+ANVIL_UNARY_INFER(ReluOp)
+ANVIL_UNARY_INFER(NotOp)
+ANVIL_UNARY_INFER(SiluOp)
+ANVIL_UNARY_INFER(GeluOp)
+ANVIL_UNARY_INFER(ClipOp)
+ANVIL_UNARY_INFER(LeakyReluOp)
+#undef ANVIL_UNARY_INFER
+
+//===----------------------------------------------------------------------===//
+// Neural-network operations
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::inferResultTypes(Types &types) {
+  if (failed(checkSameElementTypes(*this, getOperands())))
+    return failure();
+  Type elementType = elementTypeOf(getLhs());
+  RankedTensorType lhs = getRankedType(getLhs());
+  RankedTensorType rhs = getRankedType(getRhs());
+  if (!lhs || !rhs)
+    return unranked(types, elementType);
+  if (lhs.getRank() == 0 || rhs.getRank() == 0)
+    return emitOpError("operands must have rank >= 1");
+  if (getTransposeRhs() && rhs.getRank() < 2)
+    return emitOpError("transpose_rhs needs a rhs of rank >= 2");
+  SmallVector<int64_t> a(lhs.getShape()), b(rhs.getShape());
+  if (getTransposeRhs())
+    std::swap(b[b.size() - 1], b[b.size() - 2]);
+  bool lhsVector = a.size() == 1, rhsVector = b.size() == 1;
+  if (lhsVector)
+    a.insert(a.begin(), 1);
+  if (rhsVector)
+    b.push_back(1);
+  int64_t k1 = a.back(), k2 = b[b.size() - 2];
+  if (k1 != kDynamic && k2 != kDynamic && k1 != k2)
+    return emitOpError() << "contraction dims differ: " << formatShape(lhs.getShape())
+                         << " times " << formatShape(rhs.getShape())
+                         << (getTransposeRhs() ? " (transposed)" : "");
+  SmallVector<int64_t> batch;
+  if (failed(broadcastShapes(ArrayRef<int64_t>(a).drop_back(2),
+                             ArrayRef<int64_t>(b).drop_back(2), batch)))
+    return emitOpError("batch dims do not broadcast");
+  if (!lhsVector)
+    batch.push_back(a[a.size() - 2]);
+  if (!rhsVector)
+    batch.push_back(b.back());
+  return ranked(types, batch, elementType);
+}
+
+LogicalResult SoftmaxOp::inferResultTypes(Types &types) {
+  if (RankedTensorType input = getRankedType(getInput()))
+    if (failed(checkAxis(*this, getAxis(), input.getRank())))
+      return failure();
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult ReduceOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  SmallVector<bool> reduced(input.getRank(), getAxes().empty());
+  for (int64_t axis : getAxes()) {
+    if (failed(checkAxis(*this, axis, input.getRank())))
+      return failure();
+    reduced[axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < input.getRank(); ++d) {
+    if (!reduced[d])
+      shape.push_back(input.getDimSize(d));
+    else if (getKeepdims())
+      shape.push_back(1);
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult ArgMaxOp::inferResultTypes(Types &types) {
+  Type i64 = IntegerType::get(getContext(), 64);
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, i64);
+  if (failed(checkAxis(*this, getAxis(), input.getRank())))
+    return failure();
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < input.getRank(); ++d) {
+    if (d != (int64_t)getAxis())
+      shape.push_back(input.getDimSize(d));
+    else if (getKeepdims())
+      shape.push_back(1);
+  }
+  return ranked(types, shape, i64);
+}
+
+LogicalResult LayerNormOp::inferResultTypes(Types &types) {
+  if (RankedTensorType input = getRankedType(getInput())) {
+    if (failed(checkAxis(*this, getAxis(), input.getRank())))
+      return failure();
+    RankedTensorType scale = getRankedType(getScale());
+    if (scale && scale.getRank() > input.getRank() - (int64_t)getAxis())
+      return emitOpError("scale has more dims than the normalized shape");
+  }
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult RmsNormOp::inferResultTypes(Types &types) {
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType scale = getRankedType(getScale());
+  if (input && input.getRank() == 0)
+    return emitOpError("input must have rank >= 1");
+  if (input && scale) {
+    if (scale.getRank() != 1)
+      return emitOpError("scale must be 1-D");
+    int64_t a = input.getShape().back(), b = scale.getDimSize(0);
+    if (a != kDynamic && b != kDynamic && a != b)
+      return emitOpError() << "scale has " << b
+                           << " elements but the normalized dim has " << a;
+  }
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult RopeOp::inferResultTypes(Types &types) {
+  RankedTensorType input = getRankedType(getInput());
+  if (input) {
+    if (input.getRank() < 2)
+      return emitOpError("input must have rank >= 2");
+    int64_t d = input.getShape().back();
+    if (d != kDynamic && d % 2 != 0)
+      return emitOpError() << "head dim " << d << " is odd";
+    for (Value table : {getCos(), getSin()}) {
+      RankedTensorType t = getRankedType(table);
+      if (!t)
+        continue;
+      int64_t half = t.getShape().empty() ? kDynamic : t.getShape().back();
+      if (d != kDynamic && half != kDynamic && half * 2 != d)
+        return emitOpError() << "cos/sin tables have " << half
+                             << " columns for a head dim of " << d;
+    }
+  }
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult AttentionOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getQuery());
+  RankedTensorType q = getRankedType(getQuery());
+  RankedTensorType k = getRankedType(getKey());
+  RankedTensorType v = getRankedType(getValue());
+  if (!q || !k || !v)
+    return unranked(types, elementType);
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must be [batch, heads, seq, dim]");
+  auto mismatch = [](int64_t a, int64_t b) {
+    return a != kDynamic && b != kDynamic && a != b;
+  };
+  if (mismatch(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError("query and key head dims differ");
+  if (mismatch(k.getDimSize(1), v.getDimSize(1)) ||
+      mismatch(k.getDimSize(2), v.getDimSize(2)))
+    return emitOpError("key and value shapes differ in heads or length");
+  int64_t qHeads = q.getDimSize(1), kvHeads = k.getDimSize(1);
+  if (qHeads != kDynamic && kvHeads != kDynamic &&
+      (kvHeads == 0 || qHeads % kvHeads != 0))
+    return emitOpError() << qHeads << " query heads are not a multiple of "
+                         << kvHeads << " key/value heads";
+  return ranked(types,
+                {q.getDimSize(0), qHeads, q.getDimSize(2), v.getDimSize(3)},
+                elementType);
+}
+
+namespace {
+/// Output size of a sliding window (convolution or pooling).
+int64_t windowOutput(int64_t size, int64_t kernel, int64_t stride,
+                     int64_t padBegin, int64_t padEnd, int64_t dilation,
+                     bool ceilMode) {
+  if (size == kDynamic || kernel == kDynamic)
+    return kDynamic;
+  int64_t span = dilation * (kernel - 1) + 1;
+  int64_t numerator = size + padBegin + padEnd - span;
+  if (numerator < 0)
+    return 0;
+  int64_t out = (ceilMode ? (numerator + stride - 1) / stride
+                          : numerator / stride) + 1;
+  // A window that would start inside the end padding is dropped (as ONNX
+  // Runtime and PyTorch do in ceil mode).
+  if (ceilMode && (out - 1) * stride >= size + padBegin)
+    --out;
+  return out;
+}
+} // namespace
+
+LogicalResult ConvOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType weight = getRankedType(getWeight());
+  if (!input || !weight)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return emitOpError("input and weight must be [N, C, spatial...] and "
+                       "[M, C/group, kernel...]");
+  if ((int64_t)getStrides().size() != spatial ||
+      (int64_t)getDilations().size() != spatial ||
+      (int64_t)getPads().size() != 2 * spatial)
+    return emitOpError("strides, dilations and pads do not match the "
+                       "number of spatial dims");
+  int64_t group = getGroup();
+  int64_t channels = input.getDimSize(1), perGroup = weight.getDimSize(1);
+  if (group <= 0)
+    return emitOpError("group must be positive");
+  if (channels != kDynamic && perGroup != kDynamic &&
+      channels != perGroup * group)
+    return emitOpError() << "input has " << channels
+                         << " channels but weight expects " << perGroup
+                         << " x " << group << " groups";
+  SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (getStrides()[i] <= 0 || getDilations()[i] <= 0)
+      return emitOpError("strides and dilations must be positive");
+    shape.push_back(windowOutput(input.getDimSize(2 + i),
+                                 weight.getDimSize(2 + i), getStrides()[i],
+                                 getPads()[i], getPads()[spatial + i],
+                                 getDilations()[i], false));
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult PoolOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || (int64_t)getKernel().size() != spatial ||
+      (int64_t)getStrides().size() != spatial ||
+      (int64_t)getPads().size() != 2 * spatial)
+    return emitOpError("kernel, strides and pads do not match the number of "
+                       "spatial dims");
+  SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (getStrides()[i] <= 0 || getKernel()[i] <= 0)
+      return emitOpError("kernel and strides must be positive");
+    shape.push_back(windowOutput(input.getDimSize(2 + i), getKernel()[i],
+                                 getStrides()[i], getPads()[i],
+                                 getPads()[spatial + i], 1, getCeilMode()));
+  }
+  return ranked(types, shape, elementType);
+}

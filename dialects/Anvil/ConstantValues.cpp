@@ -1,0 +1,130 @@
+//===- ConstantValues.cpp - reading and building constant tensors ---------===//
+
+#include "dialects/Anvil/ConstantValues.h"
+#include "dialects/Anvil/AnvilOps.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+namespace anvil {
+
+static std::optional<ConstantTensor> readDense(DenseElementsAttr dense,
+                                               int64_t limit) {
+  auto type = dense.getType().dyn_cast<RankedTensorType>();
+  if (!type || !type.hasStaticShape() || type.getNumElements() > limit)
+    return std::nullopt;
+  ConstantTensor result;
+  result.type = type;
+  Type elementType = type.getElementType();
+  if (auto floatType = elementType.dyn_cast<FloatType>()) {
+    result.isFloat = true;
+    for (APFloat value : dense.getValues<APFloat>()) {
+      bool losesInfo;
+      value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven,
+                    &losesInfo);
+      result.floats.push_back(value.convertToDouble());
+    }
+    return result;
+  }
+  auto intType = elementType.dyn_cast<IntegerType>();
+  if (!intType)
+    return std::nullopt;
+  bool zeroExtend = intType.isUnsigned() || intType.getWidth() == 1;
+  for (APInt value : dense.getValues<APInt>())
+    result.ints.push_back(zeroExtend ? (int64_t)value.getZExtValue()
+                                     : value.getSExtValue());
+  return result;
+}
+
+std::optional<ConstantTensor> readConstant(Attribute attr, int64_t limit) {
+  if (auto dense = attr.dyn_cast_or_null<DenseElementsAttr>())
+    return readDense(dense, limit);
+  auto resource = attr.dyn_cast_or_null<DenseResourceElementsAttr>();
+  if (!resource)
+    return std::nullopt;
+  auto type = resource.getType().dyn_cast<RankedTensorType>();
+  if (!type || !type.hasStaticShape() || type.getNumElements() > limit ||
+      type.getElementType().isInteger(1))
+    return std::nullopt;
+  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+  if (!blob)
+    return std::nullopt;
+  ArrayRef<char> data = blob->getData();
+  bool isSplat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, data, isSplat))
+    return std::nullopt;
+  return readDense(DenseElementsAttr::getFromRawBuffer(type, data), limit);
+}
+
+std::optional<SmallVector<int64_t>> getConstantInts(Value value,
+                                                    int64_t limit) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  std::optional<ConstantTensor> tensor = readConstant(constant.getValue(), limit);
+  if (!tensor || tensor->isFloat)
+    return std::nullopt;
+  return SmallVector<int64_t>(tensor->ints.begin(), tensor->ints.end());
+}
+
+DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<int64_t> ints) {
+  Type elementType = type.getElementType();
+  if (auto intType = elementType.dyn_cast<IntegerType>()) {
+    SmallVector<APInt> values;
+    for (int64_t v : ints)
+      values.push_back(APInt(intType.getWidth(), (uint64_t)v,
+                             /*isSigned=*/!intType.isUnsigned()));
+    return DenseElementsAttr::get(type, values);
+  }
+  SmallVector<double> floats(ints.begin(), ints.end());
+  return buildDense(type, floats);
+}
+
+DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<double> floats) {
+  Type elementType = type.getElementType();
+  if (auto floatType = elementType.dyn_cast<FloatType>()) {
+    SmallVector<APFloat> values;
+    for (double v : floats) {
+      APFloat value(v);
+      bool losesInfo;
+      value.convert(floatType.getFloatSemantics(),
+                    APFloat::rmNearestTiesToEven, &losesInfo);
+      values.push_back(value);
+    }
+    return DenseElementsAttr::get(type, values);
+  }
+  if (!elementType.isa<IntegerType>())
+    return {};
+  SmallVector<int64_t> ints;
+  for (double v : floats)
+    ints.push_back((int64_t)v);
+  return buildDense(type, ints);
+}
+
+DenseElementsAttr buildDense(RankedTensorType type,
+                             const ConstantTensor &values) {
+  return values.isFloat ? buildDense(type, values.floats)
+                        : buildDense(type, values.ints);
+}
+
+bool isConstantSplat(Attribute attr, double value) {
+  if (!attr)
+    return false;
+  if (auto dense = attr.dyn_cast<DenseElementsAttr>(); dense && dense.isSplat()) {
+    if (dense.getElementType().isa<FloatType>())
+      return dense.getSplatValue<APFloat>().convertToDouble() == value;
+    if (dense.getElementType().isa<IntegerType>())
+      return (double)dense.getSplatValue<APInt>().getSExtValue() == value;
+    return false;
+  }
+  std::optional<ConstantTensor> tensor = readConstant(attr);
+  if (!tensor || tensor->size() == 0)
+    return false;
+  for (int64_t i = 0; i < tensor->size(); ++i)
+    if (tensor->asDouble(i) != value)
+      return false;
+  return true;
+}
+
+} // namespace anvil

@@ -1,0 +1,66 @@
+//===- ConstantValues.h - reading and building constant tensors --*- C++ -*-===//
+//
+// Folders and shape inference read small constant tensors (shape vectors,
+// slice bounds) through these helpers, whether the constant is a dense
+// attribute or a resource blob.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_DIALECTS_ANVIL_CONSTANTVALUES_H
+#define ANVIL_DIALECTS_ANVIL_CONSTANTVALUES_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallVector.h"
+#include <optional>
+#include <vector>
+
+namespace anvil {
+
+/// Folding is for shape arithmetic and trivial cases, not for evaluating
+/// models at compile time: constants larger than this are left alone.
+constexpr int64_t kFoldElementLimit = 4096;
+
+/// A constant's values, widened to int64 or double, in row-major order.
+struct ConstantTensor {
+  mlir::RankedTensorType type;
+  bool isFloat = false;
+  std::vector<int64_t> ints;
+  std::vector<double> floats;
+
+  int64_t size() const {
+    return isFloat ? (int64_t)floats.size() : (int64_t)ints.size();
+  }
+  double asDouble(int64_t i) const {
+    return isFloat ? floats[i] : (double)ints[i];
+  }
+  int64_t asInt(int64_t i) const {
+    return isFloat ? (int64_t)floats[i] : ints[i];
+  }
+};
+
+/// Reads a static-shaped dense or dense_resource attribute of at most
+/// `limit` elements.
+std::optional<ConstantTensor> readConstant(mlir::Attribute attr,
+                                           int64_t limit = kFoldElementLimit);
+
+/// Reads the integer values of a value defined by an anvil.constant.
+std::optional<llvm::SmallVector<int64_t>>
+getConstantInts(mlir::Value value, int64_t limit = kFoldElementLimit);
+
+/// Builds a dense attribute of `type` from widened values (narrowing them to
+/// the element type). Returns null for element types it cannot build.
+mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
+                                   llvm::ArrayRef<int64_t> ints);
+mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
+                                   llvm::ArrayRef<double> floats);
+mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
+                                   const ConstantTensor &values);
+
+/// True if `attr` is a splat (or all elements equal) of `value`.
+bool isConstantSplat(mlir::Attribute attr, double value);
+
+} // namespace anvil
+
+#endif // ANVIL_DIALECTS_ANVIL_CONSTANTVALUES_H

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs everything Anvil needs to build and test, by package name.
+# Idempotent: when all is present it only checks and returns in about a second.
+#   scripts/bootstrap.sh [BUILD_DIR]     (default: build)
+# Python: Debian's /usr/bin/python3, deliberately (not a pyenv shim that may
+# differ between machines), in a virtual environment at BUILD_DIR/venv.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${1:-$root/build}
+
+debian_packages=(
+  libmlir-16-dev mlir-16-tools llvm-16-dev llvm-16-tools clang-16 lld-16
+  libclang-rt-16-dev cmake ninja-build ccache protobuf-compiler
+  libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
+  libgmock-dev libbenchmark-dev python3 python3-venv python3-dev
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The test venv: re-created only when the requirements change.
+req="$root/scripts/requirements-test.txt"
+venv="$build/venv"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: creating Python environment in $venv"
+  mkdir -p "$build"
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  echo "$want" >"$stamp"
+fi
