@@ -387,6 +387,78 @@ OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
       [](ArrayRef<double> v) { return std::optional<double>(v[0] != 0 ? v[1] : v[2]); });
 }
 
+OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  int64_t rank = inShape.size();
+  SmallVector<bool> reduced(rank, getAxes().empty());
+  for (int64_t axis : getAxes())
+    reduced[axis] = true;
+  // Output coordinates drop (or keep as 1) the reduced dims.
+  SmallVector<int64_t> outShape;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!reduced[d])
+      outShape.push_back(inShape[d]);
+  int64_t outCount = 1;
+  for (int64_t d : outShape)
+    outCount *= d;
+  ReduceKind kind = getKind();
+  std::vector<double> acc(outCount);
+  std::vector<int64_t> count(outCount, 0);
+  for (int64_t i = 0; i < input->size(); ++i) {
+    int64_t linear = i, out = 0, stride = 1;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t coord = linear % inShape[d];
+      linear /= inShape[d];
+      if (!reduced[d]) {
+        out += coord * stride;
+        stride *= inShape[d];
+      }
+    }
+    double v = input->asDouble(i);
+    double &a = acc[out];
+    if (count[out]++ == 0) {
+      switch (kind) {
+      case ReduceKind::l1: a = std::fabs(v); break;
+      case ReduceKind::l2:
+      case ReduceKind::sum_square: a = v * v; break;
+      case ReduceKind::log_sum_exp: a = std::exp(v); break;
+      default: a = v; break;
+      }
+      continue;
+    }
+    switch (kind) {
+    case ReduceKind::sum:
+    case ReduceKind::mean: a += v; break;
+    case ReduceKind::max: a = std::max(a, v); break;
+    case ReduceKind::min: a = std::min(a, v); break;
+    case ReduceKind::prod: a *= v; break;
+    case ReduceKind::l1: a += std::fabs(v); break;
+    case ReduceKind::l2:
+    case ReduceKind::sum_square: a += v * v; break;
+    case ReduceKind::log_sum_exp: a += std::exp(v); break;
+    }
+  }
+  for (int64_t o = 0; o < outCount; ++o) {
+    if (kind == ReduceKind::mean)
+      acc[o] /= std::max<int64_t>(count[o], 1);
+    else if (kind == ReduceKind::l2)
+      acc[o] = std::sqrt(acc[o]);
+    else if (kind == ReduceKind::log_sum_exp)
+      acc[o] = std::log(acc[o]);
+  }
+  if (input->isFloat)
+    return buildDense(type, ArrayRef<double>(acc));
+  if (kind == ReduceKind::mean || kind == ReduceKind::l2 ||
+      kind == ReduceKind::log_sum_exp)
+    return {};
+  SmallVector<int64_t> ints(acc.begin(), acc.end());
+  return buildDense(type, ints);
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//

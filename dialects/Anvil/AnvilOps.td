@@ -447,6 +447,7 @@ def Anvil_ReduceOp : Anvil_InferredOp<"reduce"> {
   let arguments = (ins Anvil_Tensor:$input, Anvil_ReduceKindAttr:$kind,
                        DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
   let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
 }
 
 def Anvil_ArgMaxOp : Anvil_InferredOp<"argmax"> {

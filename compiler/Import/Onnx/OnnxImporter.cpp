@@ -252,7 +252,8 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
     }
     if (!it->second)
       return emitError(loc) << node.op_type() << ": input '" << name
-                            << "' is an optional output Anvil does not produce";
+                            << "' is an optional output that Anvil does not "
+                               "produce";
     inputs.push_back(it->second);
   }
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
@@ -260,14 +261,12 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
   const OpTableEntry *entry = OpTable::get().lookup(domain, node.op_type());
   if (failed(entry->handler(ctx)))
     return failure();
-  if ((int)ctx.results.size() < node.output_size())
-    for (int i = ctx.results.size(); i < node.output_size(); ++i)
-      if (!node.output(i).empty())
-        return emitError(loc) << node.op_type() << ": output " << i
-                              << " is not supported";
+  // Outputs a handler did not produce map to null: using one is an error
+  // reported where it is used.
   for (int i = 0; i < node.output_size(); ++i)
     if (!node.output(i).empty())
-      values[node.output(i)] = ctx.results[i];
+      values[node.output(i)] =
+          i < (int)ctx.results.size() ? ctx.results[i] : Value();
   return success();
 }
 

@@ -1,0 +1,113 @@
+// RUN: anvil-opt %s -split-input-file -verify-diagnostics
+
+func.func @broadcast_mismatch(%a: tensor<2x3xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{operand shapes 2x3 and 4 do not broadcast}}
+  %0 = anvil.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @wrong_result_shape(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{result #0 has type 'tensor<3x2xf32>' but its operands imply 'tensor<2x3xf32>'}}
+  %0 = anvil.relu %a : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @element_types_differ(%a: tensor<2xf32>, %b: tensor<2xf16>) {
+  // expected-error @+1 {{operand element types differ}}
+  %0 = anvil.mul %a, %b : (tensor<2xf32>, tensor<2xf16>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @not_a_permutation(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{perm is not a permutation of the input dims}}
+  %0 = anvil.transpose %a {perm = array<i64: 0, 0>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+func.func @bad_reshape(%a: tensor<2x3xf32>) {
+  %s = anvil.constant dense<[4, 2]> : tensor<2xi64>
+  // expected-error @+1 {{cannot reshape 2x3 (6 elements) to 4x2 (8 elements)}}
+  %0 = anvil.reshape %a, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @two_inferred_dims(%a: tensor<2x3xf32>) {
+  %s = anvil.constant dense<[-1, -1]> : tensor<2xi64>
+  // expected-error @+1 {{target shape has more than one -1}}
+  %0 = anvil.reshape %a, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_contraction(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) {
+  // expected-error @+1 {{contraction dims differ: 2x3 times 4x5}}
+  %0 = anvil.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @gqa_heads(%q: tensor<1x6x4x8xf32>, %k: tensor<1x4x4x8xf32>) {
+  // expected-error @+1 {{6 query heads are not a multiple of 4 key/value heads}}
+  %0 = anvil.attention %q, %k, %k {scale = 1.0 : f32} : (tensor<1x6x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x6x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @axis_out_of_range(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.softmax %a {axis = 2 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @squeeze_non_unit(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{cannot squeeze dimension 1 of size 3}}
+  %0 = anvil.squeeze %a {axes = array<i64: 1>} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @split_sizes(%a: tensor<2x5xf32>) {
+  // expected-error @+1 {{split sizes add up to 4 but the dimension has size 5}}
+  %0, %1 = anvil.split %a {axis = 1 : i64, sizes = array<i64: 2, 2>} : (tensor<2x5xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>)
+  return
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x4x8x8xf32>, %w: tensor<8x3x3x3xf32>) {
+  // expected-error @+1 {{input has 4 channels but weight expects 3 x 1 groups}}
+  %0 = anvil.conv %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xf32>, tensor<8x3x3x3xf32>) -> tensor<1x8x6x6xf32>
+  return
+}
+
+// -----
+
+func.func @rope_odd_head_dim(%x: tensor<1x2x4x7xf32>, %t: tensor<1x1x4x3xf32>) {
+  // expected-error @+1 {{head dim 7 is odd}}
+  %0 = anvil.rope %x, %t, %t : (tensor<1x2x4x7xf32>, tensor<1x1x4x3xf32>, tensor<1x1x4x3xf32>) -> tensor<1x2x4x7xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_scale(%x: tensor<2x8xf32>, %g: tensor<4xf32>) {
+  // expected-error @+1 {{scale has 4 elements but the normalized dim has 8}}
+  %0 = anvil.rms_norm %x, %g {epsilon = 1.0e-06 : f32} : (tensor<2x8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
+  return
+}

@@ -1,0 +1,76 @@
+// RUN: anvil-opt %s | anvil-opt | FileCheck %s
+// Every op parses, verifies and prints back.
+
+// CHECK-LABEL: func.func @shape_ops
+func.func @shape_ops(%x: tensor<2x3x4xf32>, %i: tensor<2xi64>) -> tensor<6x4xf32> {
+  // CHECK: anvil.constant dense<[6, 4]> : tensor<2xi64>
+  %shape = anvil.constant dense<[6, 4]> : tensor<2xi64>
+  // CHECK: anvil.shape_of %{{.*}} {end = 2 : i64, start = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<1xi64>
+  %s = anvil.shape_of %x {start = 1 : i64, end = 2 : i64} : (tensor<2x3x4xf32>) -> tensor<1xi64>
+  // CHECK: anvil.transpose %{{.*}} {perm = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+  %t = anvil.transpose %x {perm = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+  // CHECK: anvil.gather %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<2x2x4xf32>
+  %g = anvil.gather %x, %i {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<2x2x4xf32>
+  // CHECK: anvil.unsqueeze %{{.*}} {axes = array<i64: 0, 4>} : (tensor<2x3x4xf32>) -> tensor<1x2x3x4x1xf32>
+  %u = anvil.unsqueeze %x {axes = array<i64: 0, 4>} : (tensor<2x3x4xf32>) -> tensor<1x2x3x4x1xf32>
+  // CHECK: anvil.squeeze %{{.*}} {axes = array<i64: 0>} : (tensor<1x2x3x4x1xf32>) -> tensor<2x3x4x1xf32>
+  %q = anvil.squeeze %u {axes = array<i64: 0>} : (tensor<1x2x3x4x1xf32>) -> tensor<2x3x4x1xf32>
+  // CHECK: anvil.split %{{.*}} {axis = 2 : i64, sizes = array<i64: 1, 3>} : (tensor<2x3x4xf32>) -> (tensor<2x3x1xf32>, tensor<2x3x3xf32>)
+  %a, %b = anvil.split %x {axis = 2 : i64, sizes = array<i64: 1, 3>} : (tensor<2x3x4xf32>) -> (tensor<2x3x1xf32>, tensor<2x3x3xf32>)
+  // CHECK: anvil.concat %{{.*}}, %{{.*}} {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %c = anvil.concat %a, %b {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  // CHECK: anvil.flatten %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+  %f = anvil.flatten %c {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
+  // CHECK: anvil.reshape %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  %r = anvil.reshape %x, %shape : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
+  return %r : tensor<6x4xf32>
+}
+
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%a: tensor<2x1xf32>, %b: tensor<3xf32>, %n: tensor<?x3xi64>) -> tensor<2x3xi1> {
+  // CHECK: anvil.add %{{.*}}, %{{.*}} : (tensor<2x1xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %0 = anvil.add %a, %b : (tensor<2x1xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: anvil.gelu %{{.*}} {approximation = #anvil<gelu_approximation tanh>}
+  %1 = anvil.gelu %0 {approximation = #anvil<gelu_approximation tanh>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: anvil.clip %{{.*}} {max = 6.000000e+00 : f64, min = 0.000000e+00 : f64}
+  %2 = anvil.clip %1 {min = 0.0 : f64, max = 6.0 : f64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  // CHECK: anvil.compare %{{.*}}, %{{.*}} {predicate = #anvil<predicate lt>} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi1>
+  %3 = anvil.compare %2, %b {predicate = #anvil<predicate lt>} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi1>
+  // CHECK: anvil.where %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %4 = anvil.where %3, %2, %b : (tensor<2x3xi1>, tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  // CHECK: anvil.cast %{{.*}} : (tensor<?x3xi64>) -> tensor<?x3xf32>
+  %5 = anvil.cast %n : (tensor<?x3xi64>) -> tensor<?x3xf32>
+  return %3 : tensor<2x3xi1>
+}
+
+// CHECK-LABEL: func.func @transformer_ops
+func.func @transformer_ops(%x: tensor<1x?x64xf32>, %g: tensor<64xf32>,
+                           %w: tensor<256x64xf32>, %q: tensor<1x8x?x16xf32>,
+                           %k: tensor<1x2x?x16xf32>, %cos: tensor<1x1x?x8xf32>) -> tensor<1x8x?x16xf32> {
+  // CHECK: anvil.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32}
+  %n = anvil.rms_norm %x, %g {epsilon = 1.0e-06 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+  // CHECK: anvil.layer_norm %{{.*}}, %{{.*}}, %{{.*}} {axis = 2 : i64, epsilon = 9.99999974E-6 : f32}
+  %l = anvil.layer_norm %x, %g, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+  // CHECK: anvil.matmul %{{.*}}, %{{.*}} {transpose_rhs = true} : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+  %m = anvil.matmul %n, %w {transpose_rhs = true} : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+  // CHECK: anvil.silu
+  %s = anvil.silu %m : (tensor<1x?x256xf32>) -> tensor<1x?x256xf32>
+  // CHECK: anvil.softmax %{{.*}} {axis = 2 : i64} :
+  %p = anvil.softmax %s {axis = 2 : i64, log = false} : (tensor<1x?x256xf32>) -> tensor<1x?x256xf32>
+  // CHECK: anvil.reduce %{{.*}} {axes = array<i64: 2>, keepdims = true, kind = #anvil<reduce mean>} : (tensor<1x?x256xf32>) -> tensor<1x?x1xf32>
+  %r = anvil.reduce %p {axes = array<i64: 2>, keepdims = true, kind = #anvil<reduce mean>} : (tensor<1x?x256xf32>) -> tensor<1x?x1xf32>
+  // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} :
+  %qr = anvil.rope %q, %cos, %cos {interleaved = false} : (tensor<1x8x?x16xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>) -> tensor<1x8x?x16xf32>
+  // CHECK: anvil.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 2.500000e-01 : f32} : (tensor<1x8x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32>
+  %o = anvil.attention %qr, %k, %k {causal = true, scale = 0.25 : f32} : (tensor<1x8x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32>
+  return %o : tensor<1x8x?x16xf32>
+}
+
+// CHECK-LABEL: func.func @cnn_ops
+func.func @cnn_ops(%x: tensor<?x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %b: tensor<16xf32>) -> tensor<?x16x16x16xf32> {
+  // CHECK: anvil.conv %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>) -> tensor<?x16x32x32xf32>
+  %c = anvil.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>) -> tensor<?x16x32x32xf32>
+  // CHECK: anvil.pool %{{.*}} {ceil_mode = false, count_include_pad = false, kernel = array<i64: 3, 3>, kind = #anvil<pool max>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<?x16x32x32xf32>) -> tensor<?x16x16x16xf32>
+  %p = anvil.pool %c {ceil_mode = false, count_include_pad = false, kernel = array<i64: 3, 3>, kind = #anvil<pool max>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<?x16x32x32xf32>) -> tensor<?x16x16x16xf32>
+  return %p : tensor<?x16x16x16xf32>
+}

@@ -1,0 +1,33 @@
+# lit configuration for Anvil's FileCheck, importer, model and tool tests.
+import os
+
+import lit.formats
+import lit.util
+
+config.name = "Anvil"
+config.test_format = lit.formats.ShTest(not lit.util.which("bash"))
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.anvil_obj_root, "test")
+# Unit/ is its own suite (GoogleTest); lib/ and Inputs/ hold helpers.
+config.excludes = ["Unit", "lib", "Inputs", "CMakeLists.txt", "README.md"]
+
+# Strict FileCheck everywhere (STYLE.md).
+config.environment["FILECHECK_OPTS"] = (
+    "-enable-var-scope --allow-unused-prefixes=false")
+
+path = [config.anvil_tools_dir, config.llvm_tools_dir,
+        os.path.dirname(config.python_executable),
+        config.environment.get("PATH", os.environ.get("PATH", ""))]
+config.environment["PATH"] = os.pathsep.join(path)
+
+src = config.anvil_src_root
+python = config.python_executable
+config.substitutions.append(("%python", python))
+config.substitutions.append(
+    ("%onnx-text", f"{python} {src}/test/lib/onnx_text.py"))
+config.substitutions.append(("%models", f"{src}/models"))
+config.substitutions.append(("%anvil_src", src))
+
+if config.anvil_fuzzers in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("fuzzer")
