@@ -28,6 +28,7 @@ config.substitutions.append(
     ("%onnx-text", f"{python} {src}/test/lib/onnx_text.py"))
 config.substitutions.append(("%models", f"{src}/models"))
 config.substitutions.append(("%anvil_src", src))
+config.substitutions.append(("%anvil_obj", config.anvil_obj_root))
 
 if config.anvil_fuzzers in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("fuzzer")

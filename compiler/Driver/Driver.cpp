@@ -162,9 +162,13 @@ int run(const Options &options) {
   OwningOpRef<ModuleOp> module;
   if (StringRef(options.inputPath).endswith(".mlir"))
     module = parseMlirFile(context, options.inputPath);
-  else
+  else {
+    // Diagnostics name the ONNX node; the half-built op adds nothing.
+    context.printOpOnDiagnostic(false);
     module = onnx_import::importOnnxFile(&context, options.inputPath,
                                          options.import);
+    context.printOpOnDiagnostic(true);
+  }
   if (!module)
     return 1;
   if (failed(verify(*module)))

@@ -132,7 +132,7 @@ TEST(OnnxImporter, ListsEveryUnsupportedOpWithItsNode) {
   EXPECT_TRUE(log.contains("unsupported op FancyOp (domain ai.onnx, opset 17) @first_bad"));
   EXPECT_TRUE(log.contains("unsupported op GroupQueryAttention (domain com.microsoft, opset 1)"));
   EXPECT_TRUE(log.contains("ONNX Runtime fused op"));
-  EXPECT_TRUE(log.contains("2 nodes use unsupported op"));
+  EXPECT_TRUE(log.contains("2 nodes use unsupported ops"));
 }
 
 TEST(OnnxImporter, BindsSymbolicDims) {

@@ -12,6 +12,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/InitLLVM.h"
 
 using namespace llvm;
@@ -107,7 +108,16 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
-  cl::HideUnrelatedOptions({&category, &cl::getGeneralCategory()});
+  // libLLVM registers hundreds of backend flags; show only ours and MLIR's
+  // IR-printing and pass-manager flags (--mlir-print-ir-after-all, ...).
+  static cl::OptionCategory mlirCategory("MLIR printing and debugging");
+  for (auto &entry : cl::getRegisteredOptions())
+    if (entry.getKey().startswith("mlir-"))
+      entry.getValue()->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "anvilc (Anvil) 0.1.0, built on LLVM/MLIR " LLVM_VERSION_STRING "\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil model compiler\n\n"

@@ -96,9 +96,10 @@ LogicalResult GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph)
     ++unsupported;
   }
   if (unsupported) {
-    emitError(fileLoc()) << unsupported << " node"
-                         << (unsupported == 1 ? " uses an" : "s use")
-                         << " unsupported op; nothing was imported";
+    emitError(fileLoc()) << unsupported
+                         << (unsupported == 1 ? " node uses an unsupported op"
+                                              : " nodes use unsupported ops")
+                         << "; nothing was imported";
     return failure();
   }
   return success();
