@@ -80,12 +80,27 @@ LogicalResult importIdentity(NodeContext &ctx) {
   return success();
 }
 
-/// Inference-time Dropout is the identity; its mask output is not produced.
+/// Inference-time Dropout is the identity and its mask is all true.
 LogicalResult importDropout(NodeContext &ctx) {
+  auto training = ctx.constantScalarInput(2, "training_mode");
+  if (failed(training))
+    return failure();
+  if (*training && **training != 0)
+    return ctx.error() << "training_mode=true is not supported (inference "
+                          "only)";
   if (failed(importIdentity(ctx)))
     return failure();
-  ctx.results.push_back(Value());
-  return success();
+  if (ctx.node.output_size() < 2)
+    return success();
+  Value x = ctx.results.front();
+  Builder &b = ctx.builder;
+  FailureOr<Value> shape = ctx.create<ShapeOfOp>(
+      b.getI64Type(), x, b.getI64IntegerAttr(0), IntegerAttr());
+  if (failed(shape))
+    return failure();
+  auto one = DenseElementsAttr::get(
+      RankedTensorType::get({1}, b.getI1Type()), true);
+  return ctx.produce(ctx.create<FillOp>(b.getI1Type(), *shape, one));
 }
 
 LogicalResult importLeakyRelu(NodeContext &ctx) {

@@ -130,12 +130,41 @@ LogicalResult importLayerNorm(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   Builder &b = ctx.builder;
+  float epsilon = ctx.attrFloat("epsilon", 1e-5f);
   if (failed(ctx.produce(ctx.create<LayerNormOp>(
           ctx.elementTypeOf(x), x, scale, ctx.input(2),
-          b.getI64IntegerAttr(*axis),
-          b.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
+          b.getI64IntegerAttr(*axis), b.getF32FloatAttr(epsilon)))))
     return failure();
-  return skipOptionalOutputs(ctx, 1);
+  if (ctx.node.output_size() < 2)
+    return success();
+  // Mean and InvStdDev (training outputs) over the normalized axes, with
+  // kept dims, computed from the input as ONNX's function body does.
+  Type t = ctx.elementTypeOf(x);
+  SmallVector<int64_t> axes;
+  for (int64_t d = *axis; d < ctx.rankOf(x); ++d)
+    axes.push_back(d);
+  auto reduceMean = [&](Value v) {
+    return ctx.create<ReduceOp>(
+        t, v, ReduceKindAttr::get(b.getContext(), ReduceKind::mean),
+        b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  };
+  FailureOr<Value> mean = reduceMean(x);
+  if (failed(mean))
+    return failure();
+  FailureOr<Value> centered = ctx.create<SubOp>(t, x, *mean);
+  FailureOr<Value> squared =
+      succeeded(centered) ? ctx.create<MulOp>(t, *centered, *centered)
+                          : FailureOr<Value>(failure());
+  FailureOr<Value> variance =
+      succeeded(squared) ? reduceMean(*squared) : FailureOr<Value>(failure());
+  FailureOr<Value> shifted =
+      succeeded(variance)
+          ? ctx.create<AddOp>(t, *variance, ctx.constantScalar(t, epsilon))
+          : FailureOr<Value>(failure());
+  if (failed(shifted))
+    return failure();
+  ctx.results.push_back(*mean);
+  return ctx.produce(ctx.create<RsqrtOp>(t, *shifted));
 }
 
 /// RMS normalization over the last axis (ONNX RMSNormalization, and the

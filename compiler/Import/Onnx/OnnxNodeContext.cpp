@@ -3,6 +3,8 @@
 #include "compiler/Import/Onnx/OnnxNodeContext.h"
 #include "dialects/Anvil/ConstantValues.h"
 
+#include "mlir/IR/Verifier.h"
+
 #include "onnx.pb.h"
 
 using namespace mlir;
@@ -18,7 +20,9 @@ LogicalResult inferResultTypesInPlace(Operation *op) {
     return failure();
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
-  return success();
+  // Also checks the ODS constraints (e.g. pooling only on floats), so the
+  // importer never hands on IR that does not verify.
+  return verify(op);
 }
 
 InFlightDiagnostic NodeContext::error() {
