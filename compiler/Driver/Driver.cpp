@@ -57,6 +57,10 @@ OwningOpRef<ModuleOp> parseMlirFile(MLIRContext &context, StringRef path) {
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
+/// Dense constants above this many elements print as `dense<"...">`
+/// unless --print-weights is given.
+constexpr int64_t kPrintedElementLimit = 64;
+
 int64_t byteSize(ElementsAttr attr) {
   Type elementType = attr.getElementType();
   int64_t bits = elementType.isIntOrFloat() ? elementType.getIntOrFloatBitWidth() : 8;
@@ -91,6 +95,9 @@ void printModule(ModuleOp module, llvm::raw_ostream &os, bool printWeights) {
     os << llvm::formatv("// {0} weight tensors ({1:f2} MB) elided; "
                         "--print-weights prints them\n",
                         count, bytes / 1e6);
+  // Constants computed by folding (causal masks, rotary tables) are dense
+  // attributes; elide the big ones too.
+  flags.elideLargeElementsAttrs(kPrintedElementLimit);
   copy->print(os, flags);
   os << "\n";
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Checks Anvil's shape inference against ONNX Runtime on every zoo model.
 
-For each model in models/zoo/manifest.json, binds every graph input to the
+For each model in the manifests of the given folders (models/zoo and
+models/default), binds every graph input to the
 shape of the reference input stored in its .npz (recorded from ONNX Runtime
 by models/export_zoo.py), compiles with `anvilc -O2 --summary`, and compares
 the function's result types with the shapes and dtypes of the reference
 outputs. With all inputs bound, every intermediate must also be static
 ("results with dynamic dims: 0"): the exporters' shape arithmetic folded.
 
-Usage: check_output_shapes.py --anvilc anvilc --models models/zoo
+Usage: check_output_shapes.py --anvilc anvilc --models models/zoo models/default
 Prints one line per model and 'shapes: N passed, M failed'.
 """
 import argparse
@@ -65,15 +66,18 @@ def check(anvilc, models_dir, entry):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--anvilc", default="anvilc")
-    ap.add_argument("--models", required=True)
+    ap.add_argument("--models", required=True, nargs="+",
+                    help="folders holding a manifest.json")
     args = ap.parse_args()
-    with open(os.path.join(args.models, "manifest.json")) as f:
-        manifest = json.load(f)
-    models = manifest["models"]
-    entries = models.values() if isinstance(models, dict) else models
     passed = failed = 0
-    for entry in entries:
-        problems = check(args.anvilc, args.models, entry)
+    jobs = []
+    for folder in args.models:
+        with open(os.path.join(folder, "manifest.json")) as f:
+            models = json.load(f)["models"]
+        entries = models.values() if isinstance(models, dict) else models
+        jobs += [(folder, entry) for entry in entries]
+    for folder, entry in jobs:
+        problems = check(args.anvilc, folder, entry)
         if problems:
             failed += 1
             print(f"FAIL {entry['file']}")
