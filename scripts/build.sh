@@ -6,6 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ANVIL_BUILD_DIR:-$root/build}
 "$root/scripts/bootstrap.sh" "$build"
+# Paths relative to the checkout, so clones share ccache entries.
+export CCACHE_BASEDIR="$root"
 
 if [ ! -f "$build/build.ninja" ]; then
   extra=()
