@@ -1,4 +1,5 @@
-//===- Diagnostics.h - how anvilc reports errors -----------------*- C++ -*-===//
+//===- Diagnostics.h - how anvilc reports errors -----------------*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_DRIVER_DIAGNOSTICS_H
 #define ANVIL_COMPILER_DRIVER_DIAGNOSTICS_H

@@ -33,16 +33,18 @@ public:
   void stage(StringRef what) {
     if (quiet)
       return;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
-    llvm::errs() << llvm::formatv("{0}: [{1,6:f2}s] {2}\n", tool, seconds, what);
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << llvm::formatv("{0}: [{1,6:f2}s] {2}\n", tool, seconds,
+                                  what);
   }
 
 private:
   bool quiet;
   std::string tool;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
 };
 
 OwningOpRef<ModuleOp> parseMlirFile(MLIRContext &context, StringRef path) {
@@ -63,7 +65,8 @@ constexpr int64_t kPrintedElementLimit = 64;
 
 int64_t byteSize(ElementsAttr attr) {
   Type elementType = attr.getElementType();
-  int64_t bits = elementType.isIntOrFloat() ? elementType.getIntOrFloatBitWidth() : 8;
+  int64_t bits =
+      elementType.isIntOrFloat() ? elementType.getIntOrFloatBitWidth() : 8;
   return attr.getNumElements() * std::max<int64_t>(bits / 8, 1);
 }
 
@@ -79,7 +82,8 @@ void printModule(ModuleOp module, llvm::raw_ostream &os, bool printWeights) {
   // Print a copy whose weight constants point at blob-less resources: the
   // text keeps the constants' names and types but not megabytes of hex.
   OwningOpRef<ModuleOp> copy = module.clone();
-  auto &manager = DenseResourceElementsHandle::getManagerInterface(module.getContext());
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(module.getContext());
   int64_t count = 0, bytes = 0;
   copy->walk([&](ConstantOp op) {
     auto resource = op.getValue().dyn_cast<DenseResourceElementsAttr>();
@@ -113,7 +117,8 @@ void printSummary(ModuleOp module, llvm::raw_ostream &os) {
       weightBytes += byteSize(constant.getValue());
     }
     for (Type type : op->getResultTypes())
-      if (auto shaped = type.dyn_cast<ShapedType>(); shaped && !shaped.hasStaticShape())
+      if (auto shaped = type.dyn_cast<ShapedType>();
+          shaped && !shaped.hasStaticShape())
         ++dynamicResults;
   });
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -160,8 +165,8 @@ int run(const Options &options) {
     return 1;
   }
   if (options.optLevel > kMaxOptLevel) {
-    emitError(UnknownLoc::get(&context)) << "-O" << options.optLevel
-                                         << " is not an optimization level (0-3)";
+    emitError(UnknownLoc::get(&context))
+        << "-O" << options.optLevel << " is not an optimization level (0-3)";
     return 1;
   }
 
@@ -181,7 +186,8 @@ int run(const Options &options) {
   if (failed(verify(*module)))
     return 1;
 
-  progress.stage(llvm::formatv("running the -O{0} pipeline", options.optLevel).str());
+  progress.stage(
+      llvm::formatv("running the -O{0} pipeline", options.optLevel).str());
   PassManager pm(&context);
   applyPassManagerCLOptions(pm);
   buildPipeline(pm, options.optLevel);

@@ -1,4 +1,5 @@
-//===- Driver.h - what anvilc does, as a library -----------------*- C++ -*-===//
+//===- Driver.h - what anvilc does, as a library -----------------*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_DRIVER_DRIVER_H
 #define ANVIL_COMPILER_DRIVER_DRIVER_H

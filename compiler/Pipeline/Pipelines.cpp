@@ -29,11 +29,10 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
 void registerPipelines() {
   for (unsigned level = 0; level <= kMaxOptLevel; ++level) {
     std::string name = "anvil-pipeline-O" + std::to_string(level);
-    std::string help = "The graph pipeline anvilc runs at -O" +
-                       std::to_string(level);
-    PassPipelineRegistration<>(name, help, [level](OpPassManager &pm) {
-      buildPipeline(pm, level);
-    });
+    std::string help =
+        "The graph pipeline anvilc runs at -O" + std::to_string(level);
+    PassPipelineRegistration<>(
+        name, help, [level](OpPassManager &pm) { buildPipeline(pm, level); });
   }
 }
 

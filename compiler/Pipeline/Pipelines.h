@@ -1,4 +1,5 @@
-//===- Pipelines.h - the -O0..-O3 pass pipelines -----------------*- C++ -*-===//
+//===- Pipelines.h - the -O0..-O3 pass pipelines -----------------*- C++
+//-*-===//
 //
 // anvilc builds its pipeline with buildPipeline(); the same pipelines are
 // registered as `anvil-pipeline-O<n>` so any anvilc run can be replayed with

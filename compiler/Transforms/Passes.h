@@ -1,4 +1,5 @@
-//===- Passes.h - Anvil graph passes -----------------------------*- C++ -*-===//
+//===- Passes.h - Anvil graph passes -----------------------------*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_TRANSFORMS_PASSES_H
 #define ANVIL_COMPILER_TRANSFORMS_PASSES_H

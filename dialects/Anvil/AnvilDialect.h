@@ -1,4 +1,5 @@
-//===- AnvilDialect.h - the anvil graph dialect ------------------*- C++ -*-===//
+//===- AnvilDialect.h - the anvil graph dialect ------------------*- C++
+//-*-===//
 
 #ifndef ANVIL_DIALECTS_ANVIL_ANVILDIALECT_H
 #define ANVIL_DIALECTS_ANVIL_ANVILDIALECT_H

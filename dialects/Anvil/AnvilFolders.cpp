@@ -92,7 +92,8 @@ Attribute evalElementwise(Operation *op, ArrayRef<Attribute> operands,
       ints.push_back(*v);
     }
   }
-  return anyFloat ? buildDense(resultType, floats) : buildDense(resultType, ints);
+  return anyFloat ? buildDense(resultType, floats)
+                  : buildDense(resultType, ints);
 }
 
 /// `x op c` folds to x when c is a splat of `identity` and the types match.
@@ -232,9 +233,11 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
     // A slice that keeps every element of every axis it touches.
     bool whole = true;
     for (size_t i = 0; i < axes->size(); ++i)
-      whole &= (*steps)[i] == 1 && ((*starts)[i] == 0 ||
-                                     (*starts)[i] <= -type.getDimSize(
-                                         *normalizeAxis((*axes)[i], type.getRank())));
+      whole &=
+          (*steps)[i] == 1 &&
+          ((*starts)[i] == 0 ||
+           (*starts)[i] <=
+               -type.getDimSize(*normalizeAxis((*axes)[i], type.getRank())));
     if (whole)
       return getInput();
   }
@@ -370,8 +373,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
       },
       [=](ArrayRef<double> v) {
         // Float to integer conversion truncates toward zero (as C casts).
-        return std::optional<double>(toBool ? (double)(v[0] != 0)
-                                            : v[0]);
+        return std::optional<double>(toBool ? (double)(v[0] != 0) : v[0]);
       });
 }
 
@@ -383,8 +385,12 @@ OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
     return getFalseValue();
   return evalElementwise(
       *this, {condition, adaptor.getTrueValue(), adaptor.getFalseValue()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] ? v[1] : v[2]); },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0] != 0 ? v[1] : v[2]); });
+      [](ArrayRef<int64_t> v) {
+        return std::optional<int64_t>(v[0] ? v[1] : v[2]);
+      },
+      [](ArrayRef<double> v) {
+        return std::optional<double>(v[0] != 0 ? v[1] : v[2]);
+      });
 }
 
 OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
@@ -422,24 +428,46 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
     double &a = acc[out];
     if (count[out]++ == 0) {
       switch (kind) {
-      case ReduceKind::l1: a = std::fabs(v); break;
+      case ReduceKind::l1:
+        a = std::fabs(v);
+        break;
       case ReduceKind::l2:
-      case ReduceKind::sum_square: a = v * v; break;
-      case ReduceKind::log_sum_exp: a = std::exp(v); break;
-      default: a = v; break;
+      case ReduceKind::sum_square:
+        a = v * v;
+        break;
+      case ReduceKind::log_sum_exp:
+        a = std::exp(v);
+        break;
+      default:
+        a = v;
+        break;
       }
       continue;
     }
     switch (kind) {
     case ReduceKind::sum:
-    case ReduceKind::mean: a += v; break;
-    case ReduceKind::max: a = std::max(a, v); break;
-    case ReduceKind::min: a = std::min(a, v); break;
-    case ReduceKind::prod: a *= v; break;
-    case ReduceKind::l1: a += std::fabs(v); break;
+    case ReduceKind::mean:
+      a += v;
+      break;
+    case ReduceKind::max:
+      a = std::max(a, v);
+      break;
+    case ReduceKind::min:
+      a = std::min(a, v);
+      break;
+    case ReduceKind::prod:
+      a *= v;
+      break;
+    case ReduceKind::l1:
+      a += std::fabs(v);
+      break;
     case ReduceKind::l2:
-    case ReduceKind::sum_square: a += v * v; break;
-    case ReduceKind::log_sum_exp: a += std::exp(v); break;
+    case ReduceKind::sum_square:
+      a += v * v;
+      break;
+    case ReduceKind::log_sum_exp:
+      a += std::exp(v);
+      break;
     }
   }
   for (int64_t o = 0; o < outCount; ++o) {
@@ -516,21 +544,31 @@ OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
           r *= v[0];
         return r;
       },
-      [](ArrayRef<double> v) { return std::optional<double>(std::pow(v[0], v[1])); });
+      [](ArrayRef<double> v) {
+        return std::optional<double>(std::pow(v[0], v[1]));
+      });
 }
 
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   return evalElementwise(
       *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(std::max(v[0], v[1])); },
-      [](ArrayRef<double> v) { return std::optional<double>(std::fmax(v[0], v[1])); });
+      [](ArrayRef<int64_t> v) {
+        return std::optional<int64_t>(std::max(v[0], v[1]));
+      },
+      [](ArrayRef<double> v) {
+        return std::optional<double>(std::fmax(v[0], v[1]));
+      });
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
   return evalElementwise(
       *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(std::min(v[0], v[1])); },
-      [](ArrayRef<double> v) { return std::optional<double>(std::fmin(v[0], v[1])); });
+      [](ArrayRef<int64_t> v) {
+        return std::optional<int64_t>(std::min(v[0], v[1]));
+      },
+      [](ArrayRef<double> v) {
+        return std::optional<double>(std::fmin(v[0], v[1]));
+      });
 }
 
 OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
@@ -563,7 +601,7 @@ OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
         },                                                                     \
         nullptr);                                                              \
   }
-ANVIL_LOGICAL_FOLD(AndOp, a && b)
+ANVIL_LOGICAL_FOLD(AndOp, a &&b)
 ANVIL_LOGICAL_FOLD(OrOp, a || b)
 ANVIL_LOGICAL_FOLD(XorOp, a != b)
 #undef ANVIL_LOGICAL_FOLD
@@ -572,19 +610,29 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
   ComparePredicate predicate = getPredicate();
   auto compare = [predicate](auto a, auto b) -> bool {
     switch (predicate) {
-    case ComparePredicate::eq: return a == b;
-    case ComparePredicate::ne: return a != b;
-    case ComparePredicate::lt: return a < b;
-    case ComparePredicate::le: return a <= b;
-    case ComparePredicate::gt: return a > b;
-    case ComparePredicate::ge: return a >= b;
+    case ComparePredicate::eq:
+      return a == b;
+    case ComparePredicate::ne:
+      return a != b;
+    case ComparePredicate::lt:
+      return a < b;
+    case ComparePredicate::le:
+      return a <= b;
+    case ComparePredicate::gt:
+      return a > b;
+    case ComparePredicate::ge:
+      return a >= b;
     }
     return false;
   };
   return evalElementwise(
       *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [=](ArrayRef<int64_t> v) { return std::optional<int64_t>(compare(v[0], v[1])); },
-      [=](ArrayRef<double> v) { return std::optional<double>(compare(v[0], v[1])); });
+      [=](ArrayRef<int64_t> v) {
+        return std::optional<int64_t>(compare(v[0], v[1]));
+      },
+      [=](ArrayRef<double> v) {
+        return std::optional<double>(compare(v[0], v[1]));
+      });
 }
 
 namespace {
@@ -595,10 +643,12 @@ OpFoldResult foldUnary(Operation *op, Attribute input,
                        std::function<double(double)> floatFn) {
   IntFn wrappedInt;
   if (intFn)
-    wrappedInt = [=](ArrayRef<int64_t> v) { return std::optional<int64_t>(intFn(v[0])); };
-  return evalElementwise(
-      op, {input}, wrappedInt,
-      [=](ArrayRef<double> v) { return std::optional<double>(floatFn(v[0])); });
+    wrappedInt = [=](ArrayRef<int64_t> v) {
+      return std::optional<int64_t>(intFn(v[0]));
+    };
+  return evalElementwise(op, {input}, wrappedInt, [=](ArrayRef<double> v) {
+    return std::optional<double>(floatFn(v[0]));
+  });
 }
 double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 } // namespace
@@ -608,10 +658,13 @@ double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
     return foldUnary(*this, adaptor.getInput(), intExpr,                       \
                      [](double x) { return floatExpr; });                      \
   }
-ANVIL_UNARY_FOLD(NegOp, [](int64_t x) { return -x; }, -x)
-ANVIL_UNARY_FOLD(AbsOp, [](int64_t x) { return x < 0 ? -x : x; }, std::fabs(x))
-ANVIL_UNARY_FOLD(SignOp, [](int64_t x) -> int64_t { return (x > 0) - (x < 0); },
-                 (double)((x > 0) - (x < 0)))
+ANVIL_UNARY_FOLD(
+    NegOp, [](int64_t x) { return -x; }, -x)
+ANVIL_UNARY_FOLD(
+    AbsOp, [](int64_t x) { return x < 0 ? -x : x; }, std::fabs(x))
+ANVIL_UNARY_FOLD(
+    SignOp, [](int64_t x) -> int64_t { return (x > 0) - (x < 0); },
+    (double)((x > 0) - (x < 0)))
 ANVIL_UNARY_FOLD(SqrtOp, nullptr, std::sqrt(x))
 ANVIL_UNARY_FOLD(RsqrtOp, nullptr, 1.0 / std::sqrt(x))
 ANVIL_UNARY_FOLD(ExpOp, nullptr, std::exp(x))
@@ -622,12 +675,17 @@ ANVIL_UNARY_FOLD(ErfOp, nullptr, std::erf(x))
 ANVIL_UNARY_FOLD(SinOp, nullptr, std::sin(x))
 ANVIL_UNARY_FOLD(CosOp, nullptr, std::cos(x))
 ANVIL_UNARY_FOLD(ReciprocalOp, nullptr, 1.0 / x)
-ANVIL_UNARY_FOLD(FloorOp, [](int64_t x) { return x; }, std::floor(x))
-ANVIL_UNARY_FOLD(CeilOp, [](int64_t x) { return x; }, std::ceil(x))
-ANVIL_UNARY_FOLD(RoundOp, [](int64_t x) { return x; }, std::nearbyint(x))
-ANVIL_UNARY_FOLD(ReluOp, [](int64_t x) { return x < 0 ? 0 : x; }, x < 0 ? 0.0 : x)
-ANVIL_UNARY_FOLD(NotOp, [](int64_t x) -> int64_t { return x == 0; }, (double)(x == 0))
-ANVIL_UNARY_FOLD(SiluOp, nullptr, x * sigmoid(x))
+ANVIL_UNARY_FOLD(
+    FloorOp, [](int64_t x) { return x; }, std::floor(x))
+ANVIL_UNARY_FOLD(
+    CeilOp, [](int64_t x) { return x; }, std::ceil(x))
+ANVIL_UNARY_FOLD(
+    RoundOp, [](int64_t x) { return x; }, std::nearbyint(x))
+ANVIL_UNARY_FOLD(
+    ReluOp, [](int64_t x) { return x < 0 ? 0 : x; }, x < 0 ? 0.0 : x)
+ANVIL_UNARY_FOLD(
+    NotOp, [](int64_t x) -> int64_t { return x == 0; }, (double)(x == 0))
+ANVIL_UNARY_FOLD(SiluOp, nullptr, x *sigmoid(x))
 #undef ANVIL_UNARY_FOLD
 
 OpFoldResult GeluOp::fold(FoldAdaptor adaptor) {

@@ -1,4 +1,5 @@
-//===- AnvilOps.h - operations of the anvil dialect --------------*- C++ -*-===//
+//===- AnvilOps.h - operations of the anvil dialect --------------*- C++
+//-*-===//
 
 #ifndef ANVIL_DIALECTS_ANVIL_ANVILOPS_H
 #define ANVIL_DIALECTS_ANVIL_ANVILOPS_H

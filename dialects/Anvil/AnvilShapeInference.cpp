@@ -42,8 +42,8 @@ LogicalResult ranked(Types &types, ArrayRef<int64_t> shape, Type elementType) {
 LogicalResult checkAxis(Operation *op, int64_t axis, int64_t rank,
                         StringRef what = "axis") {
   if (axis < 0 || axis >= rank)
-    return op->emitOpError() << what << " " << axis
-                             << " is out of range for rank " << rank;
+    return op->emitOpError()
+           << what << " " << axis << " is out of range for rank " << rank;
   return success();
 }
 
@@ -96,7 +96,8 @@ LogicalResult verifyInferredResultTypes(Operation *op) {
   if (inferred.size() != op->getNumResults())
     return op->emitOpError() << "expected " << inferred.size()
                              << " results, found " << op->getNumResults();
-  for (auto [i, pair] : llvm::enumerate(llvm::zip(inferred, op->getResultTypes()))) {
+  for (auto [i, pair] :
+       llvm::enumerate(llvm::zip(inferred, op->getResultTypes()))) {
     auto [want, have] = pair;
     if (!joinTypes(want, have))
       return op->emitOpError() << "result #" << i << " has type " << have
@@ -170,8 +171,9 @@ LogicalResult ReshapeOp::inferResultTypes(Types &types) {
     }
     if (allKnown && inferredIndex >= 0) {
       if (known == 0 || *inputCount % known != 0)
-        return emitOpError() << "cannot reshape " << formatShape(input.getShape())
-                             << " to " << formatShape(*target);
+        return emitOpError()
+               << "cannot reshape " << formatShape(input.getShape()) << " to "
+               << formatShape(*target);
       shape[inferredIndex] = *inputCount / known;
     } else if (allKnown && known != *inputCount) {
       return emitOpError() << "cannot reshape " << formatShape(input.getShape())
@@ -369,8 +371,8 @@ LogicalResult SqueezeOp::inferResultTypes(Types &types) {
       return failure();
     int64_t dim = input.getDimSize(axis);
     if (dim != 1 && dim != kDynamic)
-      return emitOpError() << "cannot squeeze dimension " << axis
-                           << " of size " << dim;
+      return emitOpError() << "cannot squeeze dimension " << axis << " of size "
+                           << dim;
     drop[axis] = true;
   }
   SmallVector<int64_t> shape;
@@ -422,8 +424,7 @@ LogicalResult RangeOp::inferResultTypes(Types &types) {
   double step = delta->asDouble(0);
   if (step == 0)
     return emitOpError("delta is 0");
-  double count =
-      std::ceil((limit->asDouble(0) - start->asDouble(0)) / step);
+  double count = std::ceil((limit->asDouble(0) - start->asDouble(0)) / step);
   return ranked(types, {std::max<int64_t>((int64_t)count, 0)}, elementType);
 }
 
@@ -550,8 +551,8 @@ ANVIL_BINARY_INFER(XorOp)
 LogicalResult CompareOp::inferResultTypes(Types &types) {
   if (failed(checkSameElementTypes(*this, getOperands())))
     return failure();
-  return inferBroadcast(*this, getOperands(),
-                        IntegerType::get(getContext(), 1), types);
+  return inferBroadcast(*this, getOperands(), IntegerType::get(getContext(), 1),
+                        types);
 }
 
 #define ANVIL_UNARY_INFER(Op)                                                  \
@@ -608,8 +609,9 @@ LogicalResult MatmulOp::inferResultTypes(Types &types) {
     b.push_back(1);
   int64_t k1 = a.back(), k2 = b[b.size() - 2];
   if (k1 != kDynamic && k2 != kDynamic && k1 != k2)
-    return emitOpError() << "contraction dims differ: " << formatShape(lhs.getShape())
-                         << " times " << formatShape(rhs.getShape())
+    return emitOpError() << "contraction dims differ: "
+                         << formatShape(lhs.getShape()) << " times "
+                         << formatShape(rhs.getShape())
                          << (getTransposeRhs() ? " (transposed)" : "");
   SmallVector<int64_t> batch;
   if (failed(broadcastShapes(ArrayRef<int64_t>(a).drop_back(2),
@@ -753,8 +755,8 @@ int64_t windowOutput(int64_t size, int64_t kernel, int64_t stride,
   int64_t numerator = size + padBegin + padEnd - span;
   if (numerator < 0)
     return 0;
-  int64_t out = (ceilMode ? (numerator + stride - 1) / stride
-                          : numerator / stride) + 1;
+  int64_t out =
+      (ceilMode ? (numerator + stride - 1) / stride : numerator / stride) + 1;
   // A window that would start inside the end padding is dropped (as ONNX
   // Runtime and PyTorch do in ceil mode).
   if (ceilMode && (out - 1) * stride >= size + padBegin)
@@ -785,16 +787,15 @@ LogicalResult ConvOp::inferResultTypes(Types &types) {
   if (channels != kDynamic && perGroup != kDynamic &&
       channels != perGroup * group)
     return emitOpError() << "input has " << channels
-                         << " channels but weight expects " << perGroup
-                         << " x " << group << " groups";
+                         << " channels but weight expects " << perGroup << " x "
+                         << group << " groups";
   SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
   for (int64_t i = 0; i < spatial; ++i) {
     if (getStrides()[i] <= 0 || getDilations()[i] <= 0)
       return emitOpError("strides and dilations must be positive");
-    shape.push_back(windowOutput(input.getDimSize(2 + i),
-                                 weight.getDimSize(2 + i), getStrides()[i],
-                                 getPads()[i], getPads()[spatial + i],
-                                 getDilations()[i], false));
+    shape.push_back(windowOutput(
+        input.getDimSize(2 + i), weight.getDimSize(2 + i), getStrides()[i],
+        getPads()[i], getPads()[spatial + i], getDilations()[i], false));
   }
   return ranked(types, shape, elementType);
 }

@@ -62,7 +62,8 @@ std::optional<SmallVector<int64_t>> getConstantInts(Value value,
   auto constant = value.getDefiningOp<ConstantOp>();
   if (!constant)
     return std::nullopt;
-  std::optional<ConstantTensor> tensor = readConstant(constant.getValue(), limit);
+  std::optional<ConstantTensor> tensor =
+      readConstant(constant.getValue(), limit);
   if (!tensor || tensor->isFloat)
     return std::nullopt;
   return SmallVector<int64_t>(tensor->ints.begin(), tensor->ints.end());
@@ -88,8 +89,8 @@ DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<double> floats) {
     for (double v : floats) {
       APFloat value(v);
       bool losesInfo;
-      value.convert(floatType.getFloatSemantics(),
-                    APFloat::rmNearestTiesToEven, &losesInfo);
+      value.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                    &losesInfo);
       values.push_back(value);
     }
     return DenseElementsAttr::get(type, values);
@@ -111,7 +112,8 @@ DenseElementsAttr buildDense(RankedTensorType type,
 bool isConstantSplat(Attribute attr, double value) {
   if (!attr)
     return false;
-  if (auto dense = attr.dyn_cast<DenseElementsAttr>(); dense && dense.isSplat()) {
+  if (auto dense = attr.dyn_cast<DenseElementsAttr>();
+      dense && dense.isSplat()) {
     if (dense.getElementType().isa<FloatType>())
       return dense.getSplatValue<APFloat>().convertToDouble() == value;
     if (dense.getElementType().isa<IntegerType>())

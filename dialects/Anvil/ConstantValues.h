@@ -1,4 +1,5 @@
-//===- ConstantValues.h - reading and building constant tensors --*- C++ -*-===//
+//===- ConstantValues.h - reading and building constant tensors --*- C++
+//-*-===//
 //
 // Folders and shape inference read small constant tensors (shape vectors,
 // slice bounds) through these helpers, whether the constant is a dense

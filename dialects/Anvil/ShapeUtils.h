@@ -1,4 +1,5 @@
-//===- ShapeUtils.h - shape arithmetic shared by anvil ops -------*- C++ -*-===//
+//===- ShapeUtils.h - shape arithmetic shared by anvil ops -------*- C++
+//-*-===//
 //
 // Shapes are int64 vectors where mlir::ShapedType::kDynamic marks a dimension
 // that is not known at compile time (a symbolic dim nothing has bound yet).

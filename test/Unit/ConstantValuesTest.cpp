@@ -34,7 +34,8 @@ TEST(ConstantValues, HalfPrecisionRoundsToNearest) {
   MLIRContext context;
   auto type = RankedTensorType::get({2}, Float16Type::get(&context));
   // 1/3 in binary16 is 0.333251953125 (the nearest representable value).
-  auto read = readConstant(buildDense(type, llvm::ArrayRef<double>{1.0 / 3, 2.5}));
+  auto read =
+      readConstant(buildDense(type, llvm::ArrayRef<double>{1.0 / 3, 2.5}));
   ASSERT_TRUE(read.has_value());
   EXPECT_TRUE(read->isFloat);
   EXPECT_DOUBLE_EQ(read->floats[0], 0.333251953125);

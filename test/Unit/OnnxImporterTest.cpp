@@ -101,8 +101,8 @@ OwningOpRef<ModuleOp> import(MLIRContext &context, const onnx::ModelProto &m,
 TEST(OnnxImporter, RejectsBytesThatAreNotAModel) {
   MLIRContext context;
   DiagnosticLog log(context);
-  EXPECT_FALSE(importOnnxBuffer(&context, "\xff\xff\xff garbage", "x.onnx",
-                                "", {}));
+  EXPECT_FALSE(
+      importOnnxBuffer(&context, "\xff\xff\xff garbage", "x.onnx", "", {}));
   EXPECT_TRUE(log.contains("protobuf could not be parsed"));
   EXPECT_FALSE(importOnnxBuffer(&context, "", "x.onnx", "", {}));
   EXPECT_TRUE(log.contains("it has no graph"));
@@ -126,11 +126,14 @@ TEST(OnnxImporter, ListsEveryUnsupportedOpWithItsNode) {
   addInput(g, "x", {"2", "4"});
   addNode(g, "Relu", "ok", {"x"}, {"a"});
   addNode(g, "FancyOp", "first_bad", {"a"}, {"b"});
-  addNode(g, "GroupQueryAttention", "second_bad", {"b"}, {"c"}, "com.microsoft");
+  addNode(g, "GroupQueryAttention", "second_bad", {"b"}, {"c"},
+          "com.microsoft");
   g->add_output()->set_name("c");
   EXPECT_FALSE(import(context, m));
-  EXPECT_TRUE(log.contains("unsupported op FancyOp (domain ai.onnx, opset 17) @first_bad"));
-  EXPECT_TRUE(log.contains("unsupported op GroupQueryAttention (domain com.microsoft, opset 1)"));
+  EXPECT_TRUE(log.contains(
+      "unsupported op FancyOp (domain ai.onnx, opset 17) @first_bad"));
+  EXPECT_TRUE(log.contains(
+      "unsupported op GroupQueryAttention (domain com.microsoft, opset 1)"));
   EXPECT_TRUE(log.contains("ONNX Runtime fused op"));
   EXPECT_TRUE(log.contains("2 nodes use unsupported ops"));
 }
@@ -161,7 +164,8 @@ TEST(OnnxImporter, BindsSymbolicDims) {
 
   options.dims["no_such_dim"] = 1;
   EXPECT_FALSE(import(context, m, options));
-  EXPECT_TRUE(log.contains("no graph input has a dimension named 'no_such_dim'"));
+  EXPECT_TRUE(
+      log.contains("no graph input has a dimension named 'no_such_dim'"));
 }
 
 TEST(OnnxImporter, AnonymousDynamicDimNeedsAShape) {
@@ -173,7 +177,8 @@ TEST(OnnxImporter, AnonymousDynamicDimNeedsAShape) {
   addNode(g, "Relu", "relu", {"x"}, {"y"});
   g->add_output()->set_name("y");
   EXPECT_FALSE(import(context, m));
-  EXPECT_TRUE(log.contains("dimension 0 of graph input 'x' is dynamic and has no name"));
+  EXPECT_TRUE(log.contains(
+      "dimension 0 of graph input 'x' is dynamic and has no name"));
   ImportOptions options;
   options.inputShapes["x"] = {5, 4};
   EXPECT_TRUE(import(context, m, options));
@@ -225,13 +230,44 @@ TEST(OnnxImporter, ExternalData) {
 
 TEST(OnnxImporter, TableCoversTheZooOps) {
   // The ops the exported zoo decoders, BERT and the CNNs use.
-  for (const char *op :
-       {"Add", "Cast", "Concat", "Constant", "ConstantOfShape", "Conv", "Cos",
-        "Div", "Equal", "Expand", "Gather", "Gemm", "GlobalAveragePool",
-        "LayerNormalization", "MatMul", "MaxPool", "Mul", "Pow", "Range",
-        "ReduceMean", "Relu", "Reshape", "ScatterND", "Shape", "Sigmoid", "Sin",
-        "Slice", "Softmax", "Sqrt", "Sub", "Transpose", "Trilu", "Unsqueeze",
-        "Where", "Clip", "Flatten", "Erf", "Tanh"}) {
+  for (const char *op : {"Add",
+                         "Cast",
+                         "Concat",
+                         "Constant",
+                         "ConstantOfShape",
+                         "Conv",
+                         "Cos",
+                         "Div",
+                         "Equal",
+                         "Expand",
+                         "Gather",
+                         "Gemm",
+                         "GlobalAveragePool",
+                         "LayerNormalization",
+                         "MatMul",
+                         "MaxPool",
+                         "Mul",
+                         "Pow",
+                         "Range",
+                         "ReduceMean",
+                         "Relu",
+                         "Reshape",
+                         "ScatterND",
+                         "Shape",
+                         "Sigmoid",
+                         "Sin",
+                         "Slice",
+                         "Softmax",
+                         "Sqrt",
+                         "Sub",
+                         "Transpose",
+                         "Trilu",
+                         "Unsqueeze",
+                         "Where",
+                         "Clip",
+                         "Flatten",
+                         "Erf",
+                         "Tanh"}) {
     const OpTableEntry *entry = OpTable::get().lookup("", op);
     ASSERT_NE(entry, nullptr) << op;
     EXPECT_NE(entry->handler, nullptr) << op;

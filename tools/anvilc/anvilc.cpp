@@ -11,8 +11,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Config/llvm-config.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 
 using namespace llvm;
@@ -29,26 +29,26 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
 cl::opt<anvil::driver::EmitKind> emit(
     "emit", cl::desc("The stage to stop after and print"),
     cl::init(anvil::driver::EmitKind::Mlir),
-    cl::values(
-        clEnumValN(anvil::driver::EmitKind::Mlir, "mlir",
-                   "the anvil-dialect module after the -O pipeline"),
-        clEnumValN(anvil::driver::EmitKind::Kernel, "kernel",
-                   "the kernel program (not available yet)"),
-        clEnumValN(anvil::driver::EmitKind::Source, "source",
-                   "the generated target source (not available yet)"),
-        clEnumValN(anvil::driver::EmitKind::Obj, "obj",
-                   "the compiled code object (not available yet)"),
-        clEnumValN(anvil::driver::EmitKind::Artifact, "artifact",
-                   "the .anvil artifact (not available yet)")),
+    cl::values(clEnumValN(anvil::driver::EmitKind::Mlir, "mlir",
+                          "the anvil-dialect module after the -O pipeline"),
+               clEnumValN(anvil::driver::EmitKind::Kernel, "kernel",
+                          "the kernel program (not available yet)"),
+               clEnumValN(anvil::driver::EmitKind::Source, "source",
+                          "the generated target source (not available yet)"),
+               clEnumValN(anvil::driver::EmitKind::Obj, "obj",
+                          "the compiled code object (not available yet)"),
+               clEnumValN(anvil::driver::EmitKind::Artifact, "artifact",
+                          "the .anvil artifact (not available yet)")),
     cl::cat(category));
 cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level: -O0 (import only) to -O3 (default 2)"),
     cl::Prefix, cl::init(2), cl::cat(category));
-cl::list<std::string> dims(
-    "dim",
-    cl::desc("Bind symbolic dimensions by name: --dim=batch_size=1,"
-             "sequence_length=128 (repeatable)"),
-    cl::value_desc("name=size,..."), cl::CommaSeparated, cl::cat(category));
+cl::list<std::string>
+    dims("dim",
+         cl::desc("Bind symbolic dimensions by name: --dim=batch_size=1,"
+                  "sequence_length=128 (repeatable)"),
+         cl::value_desc("name=size,..."), cl::CommaSeparated,
+         cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Set a graph input's whole shape: --input-shape=input_ids:1x128 "

@@ -9,8 +9,7 @@ using namespace mlir;
 namespace anvil::onnx_import {
 namespace {
 
-template <typename OpTy>
-LogicalResult importBinary(NodeContext &ctx) {
+template <typename OpTy> LogicalResult importBinary(NodeContext &ctx) {
   Value lhs = ctx.requiredInput(0, "A"), rhs = ctx.requiredInput(1, "B");
   if (!lhs || !rhs)
     return failure();
@@ -29,8 +28,7 @@ LogicalResult importBinary(NodeContext &ctx) {
 }
 
 /// Max, Min, Sum take any number of inputs: fold them left to right.
-template <typename OpTy>
-LogicalResult importVariadic(NodeContext &ctx) {
+template <typename OpTy> LogicalResult importVariadic(NodeContext &ctx) {
   Value acc = ctx.requiredInput(0, "data_0");
   if (!acc)
     return failure();
@@ -64,8 +62,7 @@ LogicalResult importCompare(NodeContext &ctx) {
       ComparePredicateAttr::get(ctx.builder.getContext(), predicate)));
 }
 
-template <typename OpTy>
-LogicalResult importUnary(NodeContext &ctx) {
+template <typename OpTy> LogicalResult importUnary(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
@@ -98,8 +95,8 @@ LogicalResult importDropout(NodeContext &ctx) {
       b.getI64Type(), x, b.getI64IntegerAttr(0), IntegerAttr());
   if (failed(shape))
     return failure();
-  auto one = DenseElementsAttr::get(
-      RankedTensorType::get({1}, b.getI1Type()), true);
+  auto one =
+      DenseElementsAttr::get(RankedTensorType::get({1}, b.getI1Type()), true);
   return ctx.produce(ctx.create<FillOp>(b.getI1Type(), *shape, one));
 }
 

@@ -33,8 +33,8 @@ LogicalResult importGemm(NodeContext &ctx) {
     return failure();
   Type t = ctx.elementTypeOf(a);
   if (ctx.attrInt("transA", 0)) {
-    FailureOr<Value> at = ctx.create<TransposeOp>(
-        t, a, ctx.builder.getDenseI64ArrayAttr({1, 0}));
+    FailureOr<Value> at =
+        ctx.create<TransposeOp>(t, a, ctx.builder.getDenseI64ArrayAttr({1, 0}));
     if (failed(at))
       return failure();
     a = *at;
@@ -43,7 +43,8 @@ LogicalResult importGemm(NodeContext &ctx) {
       ctx.create<MatmulOp>(t, a, b, ctx.attrInt("transB", 0) != 0);
   if (failed(y))
     return failure();
-  float alpha = ctx.attrFloat("alpha", 1.0f), beta = ctx.attrFloat("beta", 1.0f);
+  float alpha = ctx.attrFloat("alpha", 1.0f),
+        beta = ctx.attrFloat("beta", 1.0f);
   if (alpha != 1.0f)
     y = ctx.create<MulOp>(t, *y, ctx.constantScalar(t, alpha));
   if (failed(y))
@@ -61,12 +62,12 @@ LogicalResult importGemm(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-template <bool log>
-LogicalResult importSoftmax(NodeContext &ctx) {
+template <bool log> LogicalResult importSoftmax(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
     return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
   if (failed(axis))
     return failure();
   return ctx.produce(ctx.create<SoftmaxOp>(ctx.elementTypeOf(x), x,
@@ -74,8 +75,7 @@ LogicalResult importSoftmax(NodeContext &ctx) {
                                            ctx.builder.getBoolAttr(log)));
 }
 
-template <ReduceKind kind>
-LogicalResult importReduce(NodeContext &ctx) {
+template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
   if (!x)
     return failure();
@@ -113,20 +113,22 @@ LogicalResult importArgMax(NodeContext &ctx) {
     return failure();
   if (ctx.attrInt("select_last_index", 0))
     return ctx.error() << "select_last_index=1 is not supported";
-  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
   if (failed(axis))
     return failure();
   Builder &b = ctx.builder;
-  return ctx.produce(ctx.create<ArgMaxOp>(
-      b.getI64Type(), x, b.getI64IntegerAttr(*axis),
-      b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
+  return ctx.produce(
+      ctx.create<ArgMaxOp>(b.getI64Type(), x, b.getI64IntegerAttr(*axis),
+                           b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
 }
 
 LogicalResult importLayerNorm(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "Scale");
   if (!x || !scale)
     return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
   if (failed(axis))
     return failure();
   Builder &b = ctx.builder;
@@ -152,9 +154,9 @@ LogicalResult importLayerNorm(NodeContext &ctx) {
   if (failed(mean))
     return failure();
   FailureOr<Value> centered = ctx.create<SubOp>(t, x, *mean);
-  FailureOr<Value> squared =
-      succeeded(centered) ? ctx.create<MulOp>(t, *centered, *centered)
-                          : FailureOr<Value>(failure());
+  FailureOr<Value> squared = succeeded(centered)
+                                 ? ctx.create<MulOp>(t, *centered, *centered)
+                                 : FailureOr<Value>(failure());
   FailureOr<Value> variance =
       succeeded(squared) ? reduceMean(*squared) : FailureOr<Value>(failure());
   FailureOr<Value> shifted =
@@ -215,7 +217,8 @@ LogicalResult importSkipRmsNorm(NodeContext &ctx) {
 /// per-channel parameters (which fold to constants when they are constant).
 LogicalResult importBatchNorm(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "scale"),
-        bias = ctx.requiredInput(2, "B"), mean = ctx.requiredInput(3, "input_mean"),
+        bias = ctx.requiredInput(2, "B"),
+        mean = ctx.requiredInput(3, "input_mean"),
         var = ctx.requiredInput(4, "input_var");
   if (!x || !scale || !bias || !mean || !var)
     return failure();
@@ -271,8 +274,9 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
   if (autoPad == "NOTSET") {
     if (auto given = ctx.attrInts("pads")) {
       if (given->size() != 2 * spatial)
-        return ctx.error() << "pads has " << given->size() << " entries, expected "
-                           << 2 * spatial, failure();
+        return ctx.error() << "pads has " << given->size()
+                           << " entries, expected " << 2 * spatial,
+               failure();
       pads = *given;
     }
     return pads;
@@ -286,7 +290,8 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
     int64_t size = type.getDimSize(2 + i);
     if (size == kDynamic)
       return ctx.error() << "auto_pad " << autoPad
-                         << " needs static spatial dims", failure();
+                         << " needs static spatial dims",
+             failure();
     int64_t out = (size + strides[i] - 1) / strides[i];
     int64_t total = std::max<int64_t>(
         0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - size);
@@ -322,8 +327,7 @@ LogicalResult importConv(NodeContext &ctx) {
       b.getI64IntegerAttr(ctx.attrInt("group", 1))));
 }
 
-template <PoolKind kind>
-LogicalResult importPool(NodeContext &ctx) {
+template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
@@ -353,8 +357,7 @@ LogicalResult importPool(NodeContext &ctx) {
   return skipOptionalOutputs(ctx, 1);
 }
 
-template <ReduceKind kind>
-LogicalResult importGlobalPool(NodeContext &ctx) {
+template <ReduceKind kind> LogicalResult importGlobalPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
@@ -391,7 +394,8 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "RMSNormalization", importRmsNorm);
   t.add("", "SimplifiedLayerNormalization", importRmsNorm);
   t.add(kMicrosoftDomain, "SimplifiedLayerNormalization", importRmsNorm);
-  t.add(kMicrosoftDomain, "SkipSimplifiedLayerNormalization", importSkipRmsNorm);
+  t.add(kMicrosoftDomain, "SkipSimplifiedLayerNormalization",
+        importSkipRmsNorm);
   t.add("", "BatchNormalization", importBatchNorm);
   t.add("", "Conv", importConv);
   t.add("", "MaxPool", importPool<PoolKind::max>);

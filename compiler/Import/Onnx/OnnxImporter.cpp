@@ -40,9 +40,7 @@ public:
   OwningOpRef<ModuleOp> run(onnx::ModelProto &model);
 
 private:
-  Location fileLoc() {
-    return FileLineColLoc::get(context, sourceName, 0, 0);
-  }
+  Location fileLoc() { return FileLineColLoc::get(context, sourceName, 0, 0); }
   Location nodeLoc(const onnx::NodeProto &node, int index) {
     std::string name = node.name().empty()
                            ? node.op_type() + "#" + std::to_string(index)
@@ -75,7 +73,8 @@ LogicalResult GraphImporter::collectOpsets(const onnx::ModelProto &model) {
   return success();
 }
 
-LogicalResult GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph) {
+LogicalResult
+GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph) {
   const OpTable &table = OpTable::get();
   int unsupported = 0;
   for (int i = 0; i < graph.node_size(); ++i) {
@@ -105,8 +104,9 @@ LogicalResult GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph)
   return success();
 }
 
-LogicalResult GraphImporter::checkBindings(const onnx::GraphProto &graph,
-                                           const llvm::StringSet<> &initializers) {
+LogicalResult
+GraphImporter::checkBindings(const onnx::GraphProto &graph,
+                             const llvm::StringSet<> &initializers) {
   llvm::StringSet<> dimNames, inputNames;
   for (const onnx::ValueInfoProto &input : graph.input()) {
     inputNames.insert(input.name());
@@ -184,7 +184,8 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
   const auto &tensorType = input.type().tensor_type();
   Type elementType = convertDataType(context, tensorType.elem_type());
   if (!elementType) {
-    emitError(fileLoc()) << "graph input '" << input.name() << "' has unsupported "
+    emitError(fileLoc()) << "graph input '" << input.name()
+                         << "' has unsupported "
                          << dataTypeName(tensorType.elem_type());
     return failure();
   }
@@ -208,10 +209,10 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
     }
     for (int i = 0; i < dims.size(); ++i) {
       if (dims[i].has_dim_value() && dims[i].dim_value() != given->second[i]) {
-        emitError(fileLoc()) << "--input-shape=" << input.name()
-                             << " sets dimension " << i << " to "
-                             << given->second[i] << " but the model fixes it to "
-                             << dims[i].dim_value();
+        emitError(fileLoc())
+            << "--input-shape=" << input.name() << " sets dimension " << i
+            << " to " << given->second[i] << " but the model fixes it to "
+            << dims[i].dim_value();
         return failure();
       }
     }
@@ -286,8 +287,9 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     return nullptr;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc());
-  (*module)->setAttr("anvil.source",
-                     builder.getStringAttr(llvm::sys::path::filename(sourceName)));
+  (*module)->setAttr(
+      "anvil.source",
+      builder.getStringAttr(llvm::sys::path::filename(sourceName)));
   (*module)->setAttr("anvil.opset", builder.getI64IntegerAttr(opsets[""]));
   if (!model.producer_name().empty())
     (*module)->setAttr("anvil.producer",
@@ -318,7 +320,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   }
 
   for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
-    Location loc = NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
+    Location loc =
+        NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
     ElementsAttr value = tensors.convert(initializer, loc);
     if (!value)
       return nullptr;
@@ -340,7 +343,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     results.push_back(it->second);
   }
   builder.create<func::ReturnOp>(fileLoc(), results);
-  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func.setType(
+      builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "anvil.name", builder.getStringAttr(output.name()));
   return module;
@@ -377,7 +381,8 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext *context, StringRef path,
   SmallString<256> baseDir = llvm::sys::path::parent_path(path);
   if (baseDir.empty())
     baseDir = ".";
-  return importOnnxBuffer(context, (*file)->getBuffer(), path, baseDir, options);
+  return importOnnxBuffer(context, (*file)->getBuffer(), path, baseDir,
+                          options);
 }
 
 } // namespace anvil::onnx_import

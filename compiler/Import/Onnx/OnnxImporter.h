@@ -1,4 +1,5 @@
-//===- OnnxImporter.h - ONNX protobuf to the anvil dialect -------*- C++ -*-===//
+//===- OnnxImporter.h - ONNX protobuf to the anvil dialect -------*- C++
+//-*-===//
 //
 // Reads an ONNX model (with external data) and builds a module holding one
 // func.func whose body is anvil ops. Every problem is reported through MLIR

@@ -1,4 +1,5 @@
-//===- OnnxModelLoader.h - reading and checking ONNX protobufs ---*- C++ -*-===//
+//===- OnnxModelLoader.h - reading and checking ONNX protobufs ---*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_IMPORT_ONNX_ONNXMODELLOADER_H
 #define ANVIL_COMPILER_IMPORT_ONNX_ONNXMODELLOADER_H

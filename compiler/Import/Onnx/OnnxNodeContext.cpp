@@ -53,8 +53,8 @@ NodeContext::constantIntsInput(size_t i, StringRef what) {
   return ints;
 }
 
-FailureOr<std::optional<double>> NodeContext::constantScalarInput(size_t i,
-                                                                  StringRef what) {
+FailureOr<std::optional<double>>
+NodeContext::constantScalarInput(size_t i, StringRef what) {
   Value value = input(i);
   if (!value)
     return std::optional<double>();
@@ -91,7 +91,8 @@ std::string NodeContext::attrString(StringRef name, StringRef fallback) const {
   return a ? a->s() : fallback.str();
 }
 
-std::optional<SmallVector<int64_t>> NodeContext::attrInts(StringRef name) const {
+std::optional<SmallVector<int64_t>>
+NodeContext::attrInts(StringRef name) const {
   const onnx::AttributeProto *a = attr(name);
   if (!a)
     return std::nullopt;
@@ -119,8 +120,8 @@ FailureOr<int64_t> NodeContext::normalizeAxis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
-FailureOr<SmallVector<int64_t>> NodeContext::normalizeAxes(ArrayRef<int64_t> axes,
-                                                          int64_t rank) {
+FailureOr<SmallVector<int64_t>>
+NodeContext::normalizeAxes(ArrayRef<int64_t> axes, int64_t rank) {
   SmallVector<int64_t> result;
   for (int64_t axis : axes) {
     FailureOr<int64_t> a = normalizeAxis(axis, rank);
@@ -140,7 +141,8 @@ Value NodeContext::constantI64(ArrayRef<int64_t> values, bool scalar) {
 
 Value NodeContext::constantScalar(Type elementType, double value) {
   auto type = RankedTensorType::get({}, elementType);
-  return builder.create<ConstantOp>(loc, buildDense(type, ArrayRef<double>{value}));
+  return builder.create<ConstantOp>(loc,
+                                    buildDense(type, ArrayRef<double>{value}));
 }
 
 } // namespace anvil::onnx_import

@@ -1,4 +1,5 @@
-//===- OnnxNodeContext.h - what an op importer sees of a node ----*- C++ -*-===//
+//===- OnnxNodeContext.h - what an op importer sees of a node ----*- C++
+//-*-===//
 //
 // Each ONNX op has one handler function. It reads the node's inputs and
 // attributes through a NodeContext, builds anvil ops with `create`, and
@@ -32,8 +33,8 @@ public:
   NodeContext(onnx::NodeProto &node, llvm::ArrayRef<mlir::Value> inputs,
               int64_t opset, mlir::OpBuilder &builder, mlir::Location loc,
               TensorConverter &tensors)
-      : node(node), opset(opset), builder(builder), loc(loc),
-        tensors(tensors), inputs(inputs.begin(), inputs.end()) {}
+      : node(node), opset(opset), builder(builder), loc(loc), tensors(tensors),
+        inputs(inputs.begin(), inputs.end()) {}
 
   onnx::NodeProto &node;
   /// The opset version of the node's domain.
@@ -57,15 +58,16 @@ public:
   mlir::FailureOr<std::optional<llvm::SmallVector<int64_t>>>
   constantIntsInput(size_t i, llvm::StringRef what);
   /// The value of a constant scalar floating-point (or integer) input.
-  mlir::FailureOr<std::optional<double>> constantScalarInput(size_t i,
-                                                             llvm::StringRef what);
+  mlir::FailureOr<std::optional<double>>
+  constantScalarInput(size_t i, llvm::StringRef what);
 
   //===--- attributes -----------------------------------------------------===//
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
   int64_t attrInt(llvm::StringRef name, int64_t fallback) const;
   float attrFloat(llvm::StringRef name, float fallback) const;
   std::string attrString(llvm::StringRef name, llvm::StringRef fallback) const;
-  std::optional<llvm::SmallVector<int64_t>> attrInts(llvm::StringRef name) const;
+  std::optional<llvm::SmallVector<int64_t>>
+  attrInts(llvm::StringRef name) const;
 
   //===--- types and axes -------------------------------------------------===//
   static mlir::Type elementTypeOf(mlir::Value value);
@@ -82,9 +84,9 @@ public:
   /// result type from the op's shape inference.
   template <typename OpTy, typename... Args>
   mlir::FailureOr<mlir::Value> create(mlir::Type elementType, Args &&...args) {
-    auto op = builder.create<OpTy>(
-        loc, mlir::UnrankedTensorType::get(elementType),
-        std::forward<Args>(args)...);
+    auto op =
+        builder.create<OpTy>(loc, mlir::UnrankedTensorType::get(elementType),
+                             std::forward<Args>(args)...);
     if (mlir::failed(inferResultTypesInPlace(op.getOperation())))
       return mlir::failure();
     return op->getResult(0);

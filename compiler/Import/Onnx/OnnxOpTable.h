@@ -1,4 +1,5 @@
-//===- OnnxOpTable.h - which ONNX ops the importer handles -------*- C++ -*-===//
+//===- OnnxOpTable.h - which ONNX ops the importer handles -------*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_IMPORT_ONNX_ONNXOPTABLE_H
 #define ANVIL_COMPILER_IMPORT_ONNX_ONNXOPTABLE_H

@@ -26,20 +26,34 @@ Type convertDataType(MLIRContext *context, int dataType) {
                                      : IntegerType::Unsigned);
   };
   switch (dataType) {
-  case onnx::TensorProto::FLOAT: return Float32Type::get(context);
-  case onnx::TensorProto::DOUBLE: return Float64Type::get(context);
-  case onnx::TensorProto::FLOAT16: return Float16Type::get(context);
-  case onnx::TensorProto::BFLOAT16: return BFloat16Type::get(context);
-  case onnx::TensorProto::BOOL: return integer(1);
-  case onnx::TensorProto::INT8: return integer(8);
-  case onnx::TensorProto::INT16: return integer(16);
-  case onnx::TensorProto::INT32: return integer(32);
-  case onnx::TensorProto::INT64: return integer(64);
-  case onnx::TensorProto::UINT8: return integer(8, false);
-  case onnx::TensorProto::UINT16: return integer(16, false);
-  case onnx::TensorProto::UINT32: return integer(32, false);
-  case onnx::TensorProto::UINT64: return integer(64, false);
-  default: return {};
+  case onnx::TensorProto::FLOAT:
+    return Float32Type::get(context);
+  case onnx::TensorProto::DOUBLE:
+    return Float64Type::get(context);
+  case onnx::TensorProto::FLOAT16:
+    return Float16Type::get(context);
+  case onnx::TensorProto::BFLOAT16:
+    return BFloat16Type::get(context);
+  case onnx::TensorProto::BOOL:
+    return integer(1);
+  case onnx::TensorProto::INT8:
+    return integer(8);
+  case onnx::TensorProto::INT16:
+    return integer(16);
+  case onnx::TensorProto::INT32:
+    return integer(32);
+  case onnx::TensorProto::INT64:
+    return integer(64);
+  case onnx::TensorProto::UINT8:
+    return integer(8, false);
+  case onnx::TensorProto::UINT16:
+    return integer(16, false);
+  case onnx::TensorProto::UINT32:
+    return integer(32, false);
+  case onnx::TensorProto::UINT64:
+    return integer(64, false);
+  default:
+    return {};
   }
 }
 
@@ -133,7 +147,8 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
     else if (entry.key() == "length")
       length = std::strtoll(entry.value().c_str(), nullptr, 10);
   }
-  int64_t expected = type.getNumElements() * storageBytes(type.getElementType());
+  int64_t expected =
+      type.getNumElements() * storageBytes(type.getElementType());
   if (length < 0)
     length = expected;
   if (location.empty() || llvm::sys::path::is_absolute(location) ||
@@ -152,8 +167,8 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
   llvm::sys::path::append(path, location);
   if (length != expected || offset < 0) {
     emitError(loc) << "tensor '" << tensor.name() << "' external data length "
-                   << length << " does not match its shape ("
-                   << expected << " bytes)";
+                   << length << " does not match its shape (" << expected
+                   << " bytes)";
     return {};
   }
   auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
@@ -169,7 +184,8 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
                    << "' is too short for tensor '" << tensor.name() << "'";
     return {};
   }
-  if (type.getNumElements() <= inlineLimit || type.getElementType().isInteger(1))
+  if (type.getNumElements() <= inlineLimit ||
+      type.getElementType().isInteger(1))
     return fromBytes(type, tensor.name(), buffer->getBuffer().str());
   // Point into the mapped file; the blob keeps the mapping alive.
   ArrayRef<char> data(buffer->getBufferStart(), buffer->getBufferSize());
@@ -211,7 +227,8 @@ ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc) {
   tensor.clear_raw_data();
   if ((int64_t)bytes.size() != expected) {
     emitError(loc) << "tensor '" << tensor.name() << "' holds " << bytes.size()
-                   << " bytes but its shape " << "and type need " << expected;
+                   << " bytes but its shape "
+                   << "and type need " << expected;
     return {};
   }
   ElementsAttr attr = fromBytes(type, tensor.name(), std::move(bytes));

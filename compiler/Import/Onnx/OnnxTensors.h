@@ -1,4 +1,5 @@
-//===- OnnxTensors.h - ONNX tensors and types to MLIR ------------*- C++ -*-===//
+//===- OnnxTensors.h - ONNX tensors and types to MLIR ------------*- C++
+//-*-===//
 
 #ifndef ANVIL_COMPILER_IMPORT_ONNX_ONNXTENSORS_H
 #define ANVIL_COMPILER_IMPORT_ONNX_ONNXTENSORS_H

@@ -58,9 +58,8 @@ LogicalResult importShape(NodeContext &ctx) {
   int64_t start = clampIndex(ctx.attrInt("start", 0));
   int64_t end = clampIndex(ctx.attrInt("end", rank));
   Builder &b = ctx.builder;
-  return ctx.produce(ctx.create<ShapeOfOp>(b.getI64Type(), x,
-                                           b.getI64IntegerAttr(start),
-                                           b.getI64IntegerAttr(end)));
+  return ctx.produce(ctx.create<ShapeOfOp>(
+      b.getI64Type(), x, b.getI64IntegerAttr(start), b.getI64IntegerAttr(end)));
 }
 
 LogicalResult importSize(NodeContext &ctx) {
@@ -73,7 +72,8 @@ LogicalResult importSize(NodeContext &ctx) {
   if (failed(shape))
     return failure();
   return ctx.produce(ctx.create<ReduceOp>(
-      b.getI64Type(), *shape, ReduceKindAttr::get(b.getContext(), ReduceKind::prod),
+      b.getI64Type(), *shape,
+      ReduceKindAttr::get(b.getContext(), ReduceKind::prod),
       b.getDenseI64ArrayAttr({}), b.getBoolAttr(false)));
 }
 
@@ -114,13 +114,15 @@ LogicalResult importConcat(NodeContext &ctx) {
       ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(inputs[0]));
   if (failed(axis))
     return failure();
-  return ctx.produce(ctx.create<ConcatOp>(ctx.elementTypeOf(inputs[0]), inputs,
-                                          ctx.builder.getI64IntegerAttr(*axis)));
+  return ctx.produce(
+      ctx.create<ConcatOp>(ctx.elementTypeOf(inputs[0]), inputs,
+                           ctx.builder.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult importSlice(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
-  Value starts = ctx.requiredInput(1, "starts"), ends = ctx.requiredInput(2, "ends");
+  Value starts = ctx.requiredInput(1, "starts"),
+        ends = ctx.requiredInput(2, "ends");
   if (!x || !starts || !ends)
     return failure();
   auto startsType = starts.getType().dyn_cast<RankedTensorType>();
@@ -135,23 +137,26 @@ LogicalResult importSlice(NodeContext &ctx) {
   }
   if (!steps)
     steps = ctx.constantI64(SmallVector<int64_t>(n, 1));
-  return ctx.produce(ctx.create<SliceOp>(ctx.elementTypeOf(x), x, starts, ends,
-                                         axes, steps));
+  return ctx.produce(
+      ctx.create<SliceOp>(ctx.elementTypeOf(x), x, starts, ends, axes, steps));
 }
 
 LogicalResult importGather(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "data"), indices = ctx.requiredInput(1, "indices");
+  Value x = ctx.requiredInput(0, "data"),
+        indices = ctx.requiredInput(1, "indices");
   if (!x || !indices)
     return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
   if (failed(axis))
     return failure();
-  return ctx.produce(ctx.create<GatherOp>(ctx.elementTypeOf(x), x, indices,
-                                          ctx.builder.getI64IntegerAttr(*axis)));
+  return ctx.produce(ctx.create<GatherOp>(
+      ctx.elementTypeOf(x), x, indices, ctx.builder.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult importExpand(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "input"), shape = ctx.requiredInput(1, "shape");
+  Value x = ctx.requiredInput(0, "input"),
+        shape = ctx.requiredInput(1, "shape");
   if (!x || !shape)
     return failure();
   return ctx.produce(ctx.create<ExpandOp>(ctx.elementTypeOf(x), x, shape));
@@ -213,12 +218,13 @@ LogicalResult importFlatten(NodeContext &ctx) {
     return ctx.error() << "axis " << axis << " is out of range";
   if (axis < 0)
     axis += rank;
-  return ctx.produce(ctx.create<FlattenOp>(ctx.elementTypeOf(x), x,
-                                           ctx.builder.getI64IntegerAttr(axis)));
+  return ctx.produce(ctx.create<FlattenOp>(
+      ctx.elementTypeOf(x), x, ctx.builder.getI64IntegerAttr(axis)));
 }
 
 LogicalResult importRange(NodeContext &ctx) {
-  Value start = ctx.requiredInput(0, "start"), limit = ctx.requiredInput(1, "limit"),
+  Value start = ctx.requiredInput(0, "start"),
+        limit = ctx.requiredInput(1, "limit"),
         delta = ctx.requiredInput(2, "delta");
   if (!start || !limit || !delta)
     return failure();
@@ -249,7 +255,8 @@ LogicalResult importSplit(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
     return failure();
-  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
   if (failed(axis))
     return failure();
   SmallVector<int64_t> sizes;
@@ -273,8 +280,8 @@ LogicalResult importSplit(NodeContext &ctx) {
         sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
     }
   }
-  SmallVector<Type> placeholders(
-      sizes.size(), UnrankedTensorType::get(ctx.elementTypeOf(x)));
+  SmallVector<Type> placeholders(sizes.size(),
+                                 UnrankedTensorType::get(ctx.elementTypeOf(x)));
   auto op = ctx.builder.create<SplitOp>(
       ctx.loc, placeholders, x, ctx.builder.getI64IntegerAttr(*axis),
       ctx.builder.getDenseI64ArrayAttr(sizes));
@@ -299,7 +306,8 @@ LogicalResult importTrilu(NodeContext &ctx) {
 }
 
 LogicalResult importScatterND(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "data"), indices = ctx.requiredInput(1, "indices"),
+  Value x = ctx.requiredInput(0, "data"),
+        indices = ctx.requiredInput(1, "indices"),
         updates = ctx.requiredInput(2, "updates");
   if (!x || !indices || !updates)
     return failure();
