@@ -79,13 +79,10 @@ template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
   if (!x)
     return failure();
-  std::optional<SmallVector<int64_t>> axes = ctx.attrInts("axes");
-  if (!axes) {
-    auto given = ctx.constantIntsInput(1, "axes");
-    if (failed(given))
-      return failure();
-    axes = *given;
-  }
+  auto given = ctx.axesAttrOrInput(1);
+  if (failed(given))
+    return failure();
+  std::optional<SmallVector<int64_t>> axes = *given;
   if ((!axes || axes->empty()) && ctx.attrInt("noop_with_empty_axes", 0)) {
     ctx.results.push_back(x);
     return success();

@@ -53,6 +53,13 @@ NodeContext::constantIntsInput(size_t i, StringRef what) {
   return ints;
 }
 
+FailureOr<std::optional<SmallVector<int64_t>>>
+NodeContext::axesAttrOrInput(size_t inputIndex) {
+  if (auto given = attrInts("axes"))
+    return std::optional<SmallVector<int64_t>>(*given);
+  return constantIntsInput(inputIndex, "axes");
+}
+
 FailureOr<std::optional<double>>
 NodeContext::constantScalarInput(size_t i, StringRef what) {
   Value value = input(i);

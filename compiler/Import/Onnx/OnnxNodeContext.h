@@ -57,6 +57,10 @@ public:
   /// if the input is present but not a compile-time constant.
   mlir::FailureOr<std::optional<llvm::SmallVector<int64_t>>>
   constantIntsInput(size_t i, llvm::StringRef what);
+  /// An op's `axes`: the attribute (before opset 13/18) or else constant
+  /// input `inputIndex`; nullopt when neither is given.
+  mlir::FailureOr<std::optional<llvm::SmallVector<int64_t>>>
+  axesAttrOrInput(size_t inputIndex);
   /// The value of a constant scalar floating-point (or integer) input.
   mlir::FailureOr<std::optional<double>>
   constantScalarInput(size_t i, llvm::StringRef what);

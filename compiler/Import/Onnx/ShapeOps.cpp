@@ -162,18 +162,11 @@ LogicalResult importExpand(NodeContext &ctx) {
   return ctx.produce(ctx.create<ExpandOp>(ctx.elementTypeOf(x), x, shape));
 }
 
-/// Axes come from input 1 since opset 13 and from an attribute before.
-FailureOr<std::optional<SmallVector<int64_t>>> axesOf(NodeContext &ctx) {
-  if (auto attr = ctx.attrInts("axes"))
-    return std::optional<SmallVector<int64_t>>(*attr);
-  return ctx.constantIntsInput(1, "axes");
-}
-
 LogicalResult importUnsqueeze(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
   if (!x)
     return failure();
-  auto axes = axesOf(ctx);
+  auto axes = ctx.axesAttrOrInput(1);
   if (failed(axes))
     return failure();
   if (!*axes)
@@ -193,7 +186,7 @@ LogicalResult importSqueeze(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
   if (!x)
     return failure();
-  auto axes = axesOf(ctx);
+  auto axes = ctx.axesAttrOrInput(1);
   if (failed(axes))
     return failure();
   SmallVector<int64_t> normalized;
