@@ -1,0 +1,77 @@
+//===- artifact.h - writing and checking .anvil files ------------*- C++ -*-===//
+//
+// The compiler writes artifacts with writeArtifact(); the runtime's loader
+// checks one with ArtifactView::parse() before trusting any byte of it.
+// Neither throws: failures return false / nullopt with a message.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_ARTIFACT_H
+#define ANVIL_ARTIFACT_H
+
+#include "anvil/artifact_format.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace anvil::artifact {
+
+/// One section to write. `data` must stay valid during writeArtifact.
+struct SectionInput {
+  SectionKind kind;
+  std::string name;
+  const void *data = nullptr;
+  size_t size = 0;
+  /// Power of two; raised to at least kMinAlignment.
+  uint64_t alignment = kMinAlignment;
+};
+
+/// Lays out `sections` after the header and the section table, each at an
+/// offset that is a multiple of its alignment, and appends the file to
+/// `out`. Returns false with `error` set for invalid input.
+bool writeArtifact(const std::string &target,
+                   const std::vector<SectionInput> &sections,
+                   std::vector<unsigned char> &out, std::string &error);
+
+/// A checked section: a view into the artifact's bytes.
+struct SectionView {
+  SectionKind kind;
+  std::string name;
+  const unsigned char *data;
+  uint64_t size;
+  uint64_t alignment;
+};
+
+struct ParseOptions {
+  /// Recompute every section's CRC-32C (the `--no-verify` of anvil-run
+  /// turns this off; the header and table are always checked).
+  bool verifySectionChecksums = true;
+  /// If non-empty, the target the artifact must have been built for.
+  std::string expectedTarget;
+};
+
+/// A parsed, validated artifact over bytes the caller keeps alive.
+class ArtifactView {
+public:
+  /// Validates magic, versions, sizes, the section table (bounds, overlap,
+  /// alignment, duplicates, required sections), checksums and target.
+  static std::optional<ArtifactView> parse(const unsigned char *data,
+                                           size_t size,
+                                           const ParseOptions &options,
+                                           std::string &error);
+
+  const FileHeader &header() const { return fileHeader; }
+  std::string target() const;
+  const std::vector<SectionView> &sections() const { return sectionViews; }
+  /// The section of `kind`, or null.
+  const SectionView *find(SectionKind kind) const;
+
+private:
+  FileHeader fileHeader{};
+  std::vector<SectionView> sectionViews;
+};
+
+} // namespace anvil::artifact
+
+#endif // ANVIL_ARTIFACT_H

@@ -1,0 +1,219 @@
+//===- Artifact.cpp - writing and checking .anvil files -------------------===//
+
+#include "anvil/artifact.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace anvil::artifact {
+
+const char *sectionKindName(SectionKind kind) {
+  switch (kind) {
+  case SectionKind::Manifest: return "manifest";
+  case SectionKind::Code: return "code";
+  case SectionKind::Weights: return "weights";
+  case SectionKind::Tokenizer: return "tokenizer";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool isPowerOfTwo(uint64_t x) { return x && !(x & (x - 1)); }
+
+uint64_t alignUp(uint64_t x, uint64_t alignment) {
+  return (x + alignment - 1) & ~(alignment - 1);
+}
+
+/// The header checksum covers every byte before the checksum field.
+uint32_t headerChecksum(const FileHeader &header) {
+  return crc32c(&header, offsetof(FileHeader, headerChecksum));
+}
+
+std::string quoted(const char *name, size_t max) {
+  return "'" + std::string(name, strnlen(name, max)) + "'";
+}
+
+} // namespace
+
+bool writeArtifact(const std::string &target,
+                   const std::vector<SectionInput> &sections,
+                   std::vector<unsigned char> &out, std::string &error) {
+  if (target.empty() || target.size() >= kTargetNameSize) {
+    error = "target name must have 1 to " +
+            std::to_string(kTargetNameSize - 1) + " characters";
+    return false;
+  }
+  if (sections.size() > kMaxSections) {
+    error = "too many sections";
+    return false;
+  }
+  std::vector<SectionEntry> table(sections.size());
+  uint64_t tableOffset = sizeof(FileHeader);
+  uint64_t cursor = tableOffset + sizeof(SectionEntry) * sections.size();
+  for (size_t i = 0; i < sections.size(); ++i) {
+    const SectionInput &in = sections[i];
+    uint64_t alignment = std::max(in.alignment, kMinAlignment);
+    if (!isPowerOfTwo(alignment) || in.name.size() >= kSectionNameSize ||
+        (in.size && !in.data)) {
+      error = "invalid section '" + in.name + "'";
+      return false;
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (sections[j].kind == in.kind) {
+        error = std::string("two ") + sectionKindName(in.kind) + " sections";
+        return false;
+      }
+    SectionEntry &entry = table[i];
+    entry.kind = static_cast<uint32_t>(in.kind);
+    entry.offset = alignUp(cursor, alignment);
+    entry.size = in.size;
+    entry.alignment = alignment;
+    entry.checksum = crc32c(in.data, in.size);
+    std::memcpy(entry.name, in.name.data(), in.name.size());
+    cursor = entry.offset + in.size;
+  }
+
+  FileHeader header{};
+  std::memcpy(header.magic, kMagic, sizeof(kMagic));
+  header.formatVersion = kFormatVersion;
+  header.abiVersion = kAbiVersion;
+  header.sectionCount = static_cast<uint32_t>(sections.size());
+  header.sectionTableOffset = tableOffset;
+  header.fileSize = cursor;
+  std::memcpy(header.target, target.data(), target.size());
+  header.tableChecksum =
+      crc32c(table.data(), table.size() * sizeof(SectionEntry));
+  header.headerChecksum = headerChecksum(header);
+
+  size_t base = out.size();
+  out.resize(base + cursor, 0);
+  unsigned char *file = out.data() + base;
+  std::memcpy(file, &header, sizeof(header));
+  std::memcpy(file + tableOffset, table.data(),
+              table.size() * sizeof(SectionEntry));
+  for (size_t i = 0; i < sections.size(); ++i)
+    if (sections[i].size)
+      std::memcpy(file + table[i].offset, sections[i].data, sections[i].size);
+  return true;
+}
+
+std::string ArtifactView::target() const {
+  return std::string(fileHeader.target,
+                     strnlen(fileHeader.target, kTargetNameSize));
+}
+
+const SectionView *ArtifactView::find(SectionKind kind) const {
+  for (const SectionView &section : sectionViews)
+    if (section.kind == kind)
+      return &section;
+  return nullptr;
+}
+
+std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
+                                                size_t size,
+                                                const ParseOptions &options,
+                                                std::string &error) {
+  ArtifactView view;
+  FileHeader &header = view.fileHeader;
+  if (size < sizeof(FileHeader) || std::memcmp(data, kMagic, sizeof(kMagic))) {
+    error = "not an Anvil artifact (no ANVIL header)";
+    return std::nullopt;
+  }
+  std::memcpy(&header, data, sizeof(header));
+  if (header.headerChecksum != headerChecksum(header)) {
+    error = "the artifact header is corrupted (checksum mismatch)";
+    return std::nullopt;
+  }
+  if (header.formatVersion != kFormatVersion) {
+    error = "artifact format version " + std::to_string(header.formatVersion) +
+            " is not supported: this runtime reads version " +
+            std::to_string(kFormatVersion) + "; recompile the model";
+    return std::nullopt;
+  }
+  if (header.abiVersion != kAbiVersion) {
+    error = "the artifact's code ABI version is " +
+            std::to_string(header.abiVersion) + " but this runtime has " +
+            std::to_string(kAbiVersion) + "; recompile the model";
+    return std::nullopt;
+  }
+  if (header.fileSize != size) {
+    error = header.fileSize > size
+                ? "the artifact is truncated: it should have " +
+                      std::to_string(header.fileSize) + " bytes but has " +
+                      std::to_string(size)
+                : "the artifact has " + std::to_string(size - header.fileSize) +
+                      " unexpected trailing bytes";
+    return std::nullopt;
+  }
+  if (!options.expectedTarget.empty() &&
+      view.target() != options.expectedTarget) {
+    error = "the artifact was built for target '" + view.target() +
+            "' but is being loaded for '" + options.expectedTarget + "'";
+    return std::nullopt;
+  }
+  uint64_t tableBytes = uint64_t(header.sectionCount) * sizeof(SectionEntry);
+  if (header.sectionCount > kMaxSections ||
+      header.sectionTableOffset < sizeof(FileHeader) ||
+      header.sectionTableOffset > size ||
+      tableBytes > size - header.sectionTableOffset) {
+    error = "the artifact's section table is out of bounds";
+    return std::nullopt;
+  }
+  std::vector<SectionEntry> table(header.sectionCount);
+  std::memcpy(table.data(), data + header.sectionTableOffset, tableBytes);
+  if (crc32c(table.data(), tableBytes) != header.tableChecksum) {
+    error = "the artifact's section table is corrupted (checksum mismatch)";
+    return std::nullopt;
+  }
+  uint64_t dataStart = header.sectionTableOffset + tableBytes;
+  for (const SectionEntry &entry : table) {
+    std::string name = quoted(entry.name, kSectionNameSize);
+    auto kind = static_cast<SectionKind>(entry.kind);
+    if (std::string(sectionKindName(kind)) == "unknown") {
+      error = "section " + name + " has unknown kind " +
+              std::to_string(entry.kind);
+      return std::nullopt;
+    }
+    if (view.find(kind)) {
+      error = std::string("the artifact has two ") + sectionKindName(kind) +
+              " sections";
+      return std::nullopt;
+    }
+    if (!isPowerOfTwo(entry.alignment) || entry.alignment < kMinAlignment ||
+        entry.offset % entry.alignment) {
+      error = "section " + name + " is misaligned";
+      return std::nullopt;
+    }
+    if (entry.offset < dataStart || entry.offset > size ||
+        entry.size > size - entry.offset) {
+      error = "section " + name + " lies outside the file";
+      return std::nullopt;
+    }
+    for (const SectionView &other : view.sectionViews) {
+      uint64_t otherOffset = other.data - data;
+      if (entry.offset < otherOffset + other.size &&
+          otherOffset < entry.offset + entry.size) {
+        error = "sections " + name + " and '" + other.name + "' overlap";
+        return std::nullopt;
+      }
+    }
+    const unsigned char *bytes = data + entry.offset;
+    if (options.verifySectionChecksums &&
+        crc32c(bytes, entry.size) != entry.checksum) {
+      error = std::string("the ") + sectionKindName(kind) + " section " +
+              name + " is corrupted (checksum mismatch)";
+      return std::nullopt;
+    }
+    view.sectionViews.push_back(
+        {kind, std::string(entry.name, strnlen(entry.name, kSectionNameSize)),
+         bytes, entry.size, entry.alignment});
+  }
+  if (!view.find(SectionKind::Manifest)) {
+    error = "the artifact has no manifest section";
+    return std::nullopt;
+  }
+  return view;
+}
+
+} // namespace anvil::artifact

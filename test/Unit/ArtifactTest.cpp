@@ -1,0 +1,166 @@
+//===- ArtifactTest.cpp - the .anvil container: writing and checking ------===//
+
+#include "anvil/artifact.h"
+
+#include <cstring>
+#include <gtest/gtest.h>
+#include <string>
+
+using namespace anvil::artifact;
+
+namespace {
+
+struct Sample {
+  std::string manifest = R"({"entry_points": []})";
+  std::string code = "\x7f" "ELF pretend shared object";
+  std::vector<unsigned char> weights = std::vector<unsigned char>(10000);
+  std::vector<unsigned char> file;
+
+  Sample() {
+    for (size_t i = 0; i < weights.size(); ++i)
+      weights[i] = static_cast<unsigned char>(i * 7);
+    std::string error;
+    bool ok = writeArtifact(
+        "cpu",
+        {{SectionKind::Manifest, "manifest", manifest.data(), manifest.size()},
+         {SectionKind::Code, "code", code.data(), code.size()},
+         {SectionKind::Weights, "weights", weights.data(), weights.size(),
+          kPageAlignment}},
+        file, error);
+    EXPECT_TRUE(ok) << error;
+  }
+
+  std::optional<ArtifactView> parse(std::string &error,
+                                    ParseOptions options = {}) const {
+    return ArtifactView::parse(file.data(), file.size(), options, error);
+  }
+};
+
+TEST(Artifact, Crc32cMatchesTheStandardCheckValue) {
+  // The CRC-32C catalogue's check value for "123456789".
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);
+  // Chaining over pieces equals one pass.
+  EXPECT_EQ(crc32c("6789", 4, crc32c("12345", 5)), 0xE3069283u);
+  EXPECT_EQ(crc32c("", 0), 0u);
+  EXPECT_EQ(crc32cPortable("123456789", 9), 0xE3069283u);
+  // The hardware path (when present) agrees with the portable one on
+  // lengths that exercise both its 8-byte and its tail loop.
+  std::string data;
+  for (int i = 0; i < 1000; ++i)
+    data.push_back(static_cast<char>(i * 31 + 7));
+  for (size_t n : {0, 1, 7, 8, 9, 63, 64, 65, 999, 1000})
+    EXPECT_EQ(crc32c(data.data(), n), crc32cPortable(data.data(), n)) << n;
+}
+
+TEST(Artifact, RoundTrip) {
+  Sample s;
+  std::string error;
+  auto view = s.parse(error, {true, "cpu"});
+  ASSERT_TRUE(view) << error;
+  EXPECT_EQ(view->target(), "cpu");
+  ASSERT_EQ(view->sections().size(), 3u);
+  const SectionView *manifest = view->find(SectionKind::Manifest);
+  ASSERT_TRUE(manifest);
+  EXPECT_EQ(std::string(reinterpret_cast<const char *>(manifest->data),
+                        manifest->size),
+            s.manifest);
+  const SectionView *weights = view->find(SectionKind::Weights);
+  ASSERT_TRUE(weights);
+  EXPECT_EQ((weights->data - s.file.data()) % kPageAlignment, 0u);
+  EXPECT_EQ(0, std::memcmp(weights->data, s.weights.data(), s.weights.size()));
+  EXPECT_EQ(view->find(SectionKind::Tokenizer), nullptr);
+}
+
+TEST(Artifact, EveryTruncationIsRejected) {
+  Sample s;
+  for (size_t length = 0; length < s.file.size(); ++length) {
+    std::string error;
+    EXPECT_FALSE(ArtifactView::parse(s.file.data(), length, {}, error))
+        << length;
+    EXPECT_FALSE(error.empty());
+  }
+  std::string error;
+  ArtifactView::parse(s.file.data(), s.file.size() - 1, {}, error);
+  EXPECT_NE(error.find("truncated"), std::string::npos) << error;
+}
+
+TEST(Artifact, AFlippedByteInEachSectionNamesTheSection) {
+  Sample s;
+  std::string error;
+  auto view = s.parse(error);
+  ASSERT_TRUE(view);
+  for (const SectionView &section : view->sections()) {
+    Sample corrupt;
+    size_t at = (section.data - s.file.data()) + section.size / 2;
+    corrupt.file[at] ^= 0x40;
+    std::string message;
+    EXPECT_FALSE(corrupt.parse(message));
+    std::string expected = std::string("the ") + sectionKindName(section.kind) +
+                           " section '" + section.name +
+                           "' is corrupted (checksum mismatch)";
+    EXPECT_EQ(message, expected);
+    // --no-verify skips section checksums (not the header's or table's).
+    EXPECT_TRUE(corrupt.parse(message, {false, ""})) << message;
+  }
+}
+
+TEST(Artifact, CorruptHeaderOrTableIsAlwaysDetected) {
+  Sample s;
+  for (size_t at = 0; at < sizeof(FileHeader) + 3 * sizeof(SectionEntry);
+       ++at) {
+    Sample corrupt;
+    corrupt.file[at] ^= 0x01;
+    std::string error;
+    EXPECT_FALSE(corrupt.parse(error, {false, ""})) << "byte " << at;
+  }
+}
+
+TEST(Artifact, WrongVersionAndTarget) {
+  Sample s;
+  FileHeader header;
+  std::memcpy(&header, s.file.data(), sizeof(header));
+  header.formatVersion = kFormatVersion + 1;
+  header.headerChecksum =
+      crc32c(&header, offsetof(FileHeader, headerChecksum));
+  std::memcpy(s.file.data(), &header, sizeof(header));
+  std::string error;
+  EXPECT_FALSE(s.parse(error));
+  EXPECT_EQ(error, "artifact format version 2 is not supported: this runtime "
+                   "reads version 1; recompile the model");
+
+  Sample t;
+  EXPECT_FALSE(t.parse(error, {true, "cuda"}));
+  EXPECT_EQ(error, "the artifact was built for target 'cpu' but is being "
+                   "loaded for 'cuda'");
+}
+
+TEST(Artifact, NotAnArtifact) {
+  std::string text = "hello, this is not an artifact at all, not even close";
+  std::string error;
+  EXPECT_FALSE(ArtifactView::parse(
+      reinterpret_cast<const unsigned char *>(text.data()), text.size(), {},
+      error));
+  EXPECT_EQ(error, "not an Anvil artifact (no ANVIL header)");
+}
+
+TEST(Artifact, WriterRejectsBadInput) {
+  std::vector<unsigned char> out;
+  std::string error;
+  std::string m = "{}";
+  EXPECT_FALSE(writeArtifact("a-target-name-far-too-long",
+                             {{SectionKind::Manifest, "m", m.data(), m.size()}},
+                             out, error));
+  EXPECT_FALSE(writeArtifact("cpu",
+                             {{SectionKind::Manifest, "m", m.data(), m.size()},
+                              {SectionKind::Manifest, "m2", m.data(), m.size()}},
+                             out, error));
+  EXPECT_EQ(error, "two manifest sections");
+  // A file without a manifest can be written but is not loadable.
+  ASSERT_TRUE(writeArtifact("cpu",
+                            {{SectionKind::Code, "code", m.data(), m.size()}},
+                            out, error));
+  EXPECT_FALSE(ArtifactView::parse(out.data(), out.size(), {}, error));
+  EXPECT_EQ(error, "the artifact has no manifest section");
+}
+
+} // namespace
