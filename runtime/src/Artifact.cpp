@@ -9,10 +9,14 @@ namespace anvil::artifact {
 
 const char *sectionKindName(SectionKind kind) {
   switch (kind) {
-  case SectionKind::Manifest: return "manifest";
-  case SectionKind::Code: return "code";
-  case SectionKind::Weights: return "weights";
-  case SectionKind::Tokenizer: return "tokenizer";
+  case SectionKind::Manifest:
+    return "manifest";
+  case SectionKind::Code:
+    return "code";
+  case SectionKind::Weights:
+    return "weights";
+  case SectionKind::Tokenizer:
+    return "tokenizer";
   }
   return "unknown";
 }
@@ -171,8 +175,8 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
     std::string name = quoted(entry.name, kSectionNameSize);
     auto kind = static_cast<SectionKind>(entry.kind);
     if (std::string(sectionKindName(kind)) == "unknown") {
-      error = "section " + name + " has unknown kind " +
-              std::to_string(entry.kind);
+      error =
+          "section " + name + " has unknown kind " + std::to_string(entry.kind);
       return std::nullopt;
     }
     if (view.find(kind)) {
@@ -201,8 +205,8 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
     const unsigned char *bytes = data + entry.offset;
     if (options.verifySectionChecksums &&
         crc32c(bytes, entry.size) != entry.checksum) {
-      error = std::string("the ") + sectionKindName(kind) + " section " +
-              name + " is corrupted (checksum mismatch)";
+      error = std::string("the ") + sectionKindName(kind) + " section " + name +
+              " is corrupted (checksum mismatch)";
       return std::nullopt;
     }
     view.sectionViews.push_back(

@@ -12,7 +12,8 @@ namespace {
 
 struct Sample {
   std::string manifest = R"({"entry_points": []})";
-  std::string code = "\x7f" "ELF pretend shared object";
+  std::string code = "\x7f"
+                     "ELF pretend shared object";
   std::vector<unsigned char> weights = std::vector<unsigned char>(10000);
   std::vector<unsigned char> file;
 
@@ -120,8 +121,7 @@ TEST(Artifact, WrongVersionAndTarget) {
   FileHeader header;
   std::memcpy(&header, s.file.data(), sizeof(header));
   header.formatVersion = kFormatVersion + 1;
-  header.headerChecksum =
-      crc32c(&header, offsetof(FileHeader, headerChecksum));
+  header.headerChecksum = crc32c(&header, offsetof(FileHeader, headerChecksum));
   std::memcpy(s.file.data(), &header, sizeof(header));
   std::string error;
   EXPECT_FALSE(s.parse(error));
@@ -137,9 +137,9 @@ TEST(Artifact, WrongVersionAndTarget) {
 TEST(Artifact, NotAnArtifact) {
   std::string text = "hello, this is not an artifact at all, not even close";
   std::string error;
-  EXPECT_FALSE(ArtifactView::parse(
-      reinterpret_cast<const unsigned char *>(text.data()), text.size(), {},
-      error));
+  EXPECT_FALSE(
+      ArtifactView::parse(reinterpret_cast<const unsigned char *>(text.data()),
+                          text.size(), {}, error));
   EXPECT_EQ(error, "not an Anvil artifact (no ANVIL header)");
 }
 
@@ -150,15 +150,15 @@ TEST(Artifact, WriterRejectsBadInput) {
   EXPECT_FALSE(writeArtifact("a-target-name-far-too-long",
                              {{SectionKind::Manifest, "m", m.data(), m.size()}},
                              out, error));
-  EXPECT_FALSE(writeArtifact("cpu",
-                             {{SectionKind::Manifest, "m", m.data(), m.size()},
-                              {SectionKind::Manifest, "m2", m.data(), m.size()}},
-                             out, error));
+  EXPECT_FALSE(
+      writeArtifact("cpu",
+                    {{SectionKind::Manifest, "m", m.data(), m.size()},
+                     {SectionKind::Manifest, "m2", m.data(), m.size()}},
+                    out, error));
   EXPECT_EQ(error, "two manifest sections");
   // A file without a manifest can be written but is not loadable.
-  ASSERT_TRUE(writeArtifact("cpu",
-                            {{SectionKind::Code, "code", m.data(), m.size()}},
-                            out, error));
+  ASSERT_TRUE(writeArtifact(
+      "cpu", {{SectionKind::Code, "code", m.data(), m.size()}}, out, error));
   EXPECT_FALSE(ArtifactView::parse(out.data(), out.size(), {}, error));
   EXPECT_EQ(error, "the artifact has no manifest section");
 }

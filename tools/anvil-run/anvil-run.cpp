@@ -59,8 +59,9 @@ int info(const std::string &path, bool json, bool verify) {
   if (!view)
     return fail(path + ": " + error);
   const SectionView *manifestSection = view->find(SectionKind::Manifest);
-  std::string manifestText(reinterpret_cast<const char *>(manifestSection->data),
-                           manifestSection->size);
+  std::string manifestText(
+      reinterpret_cast<const char *>(manifestSection->data),
+      manifestSection->size);
   nlohmann::json manifest =
       nlohmann::json::parse(manifestText, nullptr, /*allow_exceptions=*/false);
   if (manifest.is_discarded())
@@ -85,13 +86,14 @@ int info(const std::string &path, bool json, bool verify) {
     return 0;
   }
   std::cout << path << ": Anvil artifact, format " << h.formatVersion
-            << ", ABI " << h.abiVersion << ", target " << view->target()
-            << ", " << h.fileSize << " bytes"
+            << ", ABI " << h.abiVersion << ", target " << view->target() << ", "
+            << h.fileSize << " bytes"
             << (verify ? "" : " (section checksums not verified)") << "\n";
   std::cout << "sections:\n";
   for (const SectionView &s : view->sections()) {
     char line[160];
-    std::snprintf(line, sizeof line, "  %-10s %-16s offset %10lld  size %12llu  align %llu\n",
+    std::snprintf(line, sizeof line,
+                  "  %-10s %-16s offset %10lld  size %12llu  align %llu\n",
                   sectionKindName(s.kind), ("'" + s.name + "'").c_str(),
                   static_cast<long long>(s.data - bytes.data()),
                   static_cast<unsigned long long>(s.size),

@@ -1,4 +1,5 @@
-//===- artifact.h - writing and checking .anvil files ------------*- C++ -*-===//
+//===- artifact.h - writing and checking .anvil files ------------*- C++
+//-*-===//
 //
 // The compiler writes artifacts with writeArtifact(); the runtime's loader
 // checks one with ArtifactView::parse() before trusting any byte of it.

@@ -1,4 +1,5 @@
-//===- artifact_format.h - the on-disk layout of .anvil files ----*- C++ -*-===//
+//===- artifact_format.h - the on-disk layout of .anvil files ----*- C++
+//-*-===//
 //
 // One file: a fixed header, a section table, then the sections, each aligned
 // and checksummed. Every integer is little-endian. docs/artifact-format.md
@@ -48,10 +49,10 @@ struct FileHeader {
   unsigned char magic[8];
   uint32_t formatVersion;
   uint32_t abiVersion;
-  uint32_t flags;        ///< reserved, 0
+  uint32_t flags; ///< reserved, 0
   uint32_t sectionCount;
-  uint64_t sectionTableOffset; ///< from the start of the file
-  uint64_t fileSize;           ///< the whole file, to detect truncation
+  uint64_t sectionTableOffset;  ///< from the start of the file
+  uint64_t fileSize;            ///< the whole file, to detect truncation
   char target[kTargetNameSize]; ///< "cpu", "cuda", ... NUL-padded
   uint32_t tableChecksum;       ///< CRC-32C of the section table
   uint32_t headerChecksum;      ///< CRC-32C of this header up to this field
