@@ -209,6 +209,138 @@ LogicalResult importMod(NodeContext &ctx) {
                                        ctx.attrInt("fmod", 0) != 0));
 }
 
+/// Builds chains of elementwise ops of one element type for ops ONNX defines
+/// as formulas. After the first failure every call returns null, and
+/// `failed()` says so.
+class FormulaBuilder {
+public:
+  FormulaBuilder(NodeContext &ctx, Type type) : ctx(ctx), type(type) {}
+
+  Value constant(double value) { return ctx.constantScalar(type, value); }
+  template <typename OpTy> Value unary(Value a) {
+    return take(a ? ctx.create<OpTy>(type, a) : FailureOr<Value>(failure()));
+  }
+  template <typename OpTy> Value binary(Value a, Value b) {
+    return take(a && b ? ctx.create<OpTy>(type, a, b)
+                       : FailureOr<Value>(failure()));
+  }
+  Value compare(ComparePredicate predicate, Value a, Value b) {
+    if (!a || !b)
+      return take(failure());
+    return take(ctx.create<CompareOp>(
+        ctx.builder.getI1Type(), a, b,
+        ComparePredicateAttr::get(ctx.builder.getContext(), predicate)));
+  }
+  Value select(Value condition, Value a, Value b) {
+    return take(condition && a && b ? ctx.create<WhereOp>(type, condition, a, b)
+                                    : FailureOr<Value>(failure()));
+  }
+  /// log(1 + exp(x))
+  Value softplus(Value x) {
+    return unary<LogOp>(binary<AddOp>(unary<ExpOp>(x), constant(1)));
+  }
+  /// alpha * (exp(x) - 1), the negative branch of ELU-like ops.
+  Value expm1Scaled(Value x, double alpha) {
+    return binary<MulOp>(binary<SubOp>(unary<ExpOp>(x), constant(1)),
+                         constant(alpha));
+  }
+  bool failed() const { return hasFailed; }
+
+private:
+  Value take(FailureOr<Value> value) {
+    if (mlir::failed(value) || hasFailed) {
+      hasFailed = true;
+      return Value();
+    }
+    return *value;
+  }
+
+  NodeContext &ctx;
+  Type type;
+  bool hasFailed = false;
+};
+
+/// Imports an op defined by a formula over its input X (and attributes).
+template <Value (*formula)(NodeContext &, FormulaBuilder &, Value)>
+LogicalResult importFormula(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  FormulaBuilder f(ctx, ctx.elementTypeOf(x));
+  Value y = formula(ctx, f, x);
+  if (f.failed() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+Value eluFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
+  double alpha = ctx.attrFloat("alpha", 1.0f);
+  return f.select(f.compare(ComparePredicate::lt, x, f.constant(0)),
+                  f.expm1Scaled(x, alpha), x);
+}
+Value seluFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
+  double alpha = ctx.attrFloat("alpha", 1.67326319217681884765625f);
+  double gamma = ctx.attrFloat("gamma", 1.05070102214813232421875f);
+  Value inner = f.select(f.compare(ComparePredicate::gt, x, f.constant(0)), x,
+                         f.expm1Scaled(x, alpha));
+  return f.binary<MulOp>(inner, f.constant(gamma));
+}
+Value celuFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
+  double alpha = ctx.attrFloat("alpha", 1.0f);
+  Value negative = f.expm1Scaled(f.binary<DivOp>(x, f.constant(alpha)), alpha);
+  return f.binary<AddOp>(f.binary<MaxOp>(x, f.constant(0)),
+                         f.binary<MinOp>(negative, f.constant(0)));
+}
+Value thresholdedReluFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
+  double alpha = ctx.attrFloat("alpha", 1.0f);
+  return f.select(f.compare(ComparePredicate::gt, x, f.constant(alpha)), x,
+                  f.constant(0));
+}
+Value softplusFormula(NodeContext &, FormulaBuilder &f, Value x) {
+  return f.softplus(x);
+}
+Value softsignFormula(NodeContext &, FormulaBuilder &f, Value x) {
+  return f.binary<DivOp>(x, f.binary<AddOp>(f.unary<AbsOp>(x), f.constant(1)));
+}
+Value mishFormula(NodeContext &, FormulaBuilder &f, Value x) {
+  return f.binary<MulOp>(x, f.unary<TanhOp>(f.softplus(x)));
+}
+Value tanFormula(NodeContext &, FormulaBuilder &f, Value x) {
+  return f.binary<DivOp>(f.unary<SinOp>(x), f.unary<CosOp>(x));
+}
+/// sinh / cosh: (exp(x) -/+ exp(-x)) / 2
+template <bool isCosh>
+Value hyperbolicFormula(NodeContext &, FormulaBuilder &f, Value x) {
+  Value a = f.unary<ExpOp>(x), b = f.unary<ExpOp>(f.unary<NegOp>(x));
+  Value sum = isCosh ? f.binary<AddOp>(a, b) : f.binary<SubOp>(a, b);
+  return f.binary<MulOp>(sum, f.constant(0.5));
+}
+
+LogicalResult importPRelu(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), slope = ctx.requiredInput(1, "slope");
+  if (!x || !slope)
+    return failure();
+  FormulaBuilder f(ctx, ctx.elementTypeOf(x));
+  Value y = f.select(f.compare(ComparePredicate::lt, x, f.constant(0)),
+                     f.binary<MulOp>(x, slope), x);
+  if (f.failed())
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+/// IsNaN: NaN is the only value that differs from itself.
+LogicalResult importIsNaN(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  return ctx.produce(
+      ctx.create<CompareOp>(ctx.builder.getI1Type(), x, x,
+                            ComparePredicateAttr::get(ctx.builder.getContext(),
+                                                      ComparePredicate::ne)));
+}
+
 } // namespace
 
 void addElementwiseOps(OpTable &t) {
@@ -257,6 +389,19 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "Identity", importIdentity);
   t.add("", "Dropout", importDropout);
   t.add("", "Where", importWhere);
+  // Ops ONNX defines by formulas, built from the ops above.
+  t.add("", "Elu", importFormula<eluFormula>);
+  t.add("", "Selu", importFormula<seluFormula>);
+  t.add("", "Celu", importFormula<celuFormula>);
+  t.add("", "ThresholdedRelu", importFormula<thresholdedReluFormula>);
+  t.add("", "Softplus", importFormula<softplusFormula>);
+  t.add("", "Softsign", importFormula<softsignFormula>);
+  t.add("", "Mish", importFormula<mishFormula>);
+  t.add("", "Tan", importFormula<tanFormula>);
+  t.add("", "Sinh", importFormula<hyperbolicFormula<false>>);
+  t.add("", "Cosh", importFormula<hyperbolicFormula<true>>);
+  t.add("", "PRelu", importPRelu);
+  t.add("", "IsNaN", importIsNaN);
 }
 
 } // namespace anvil::onnx_import
