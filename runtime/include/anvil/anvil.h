@@ -1,0 +1,152 @@
+/*===- anvil.h - the Anvil runtime C API -----------------------------*- C
+ *-*-===
+ *
+ * Load a compiled .anvil artifact and run its entry points.
+ *
+ * Conventions (IREE-style):
+ *  - Every fallible call returns anvil_status: NULL means success; otherwise
+ *    the caller owns the status, reads it with anvil_status_code() and
+ *    anvil_status_message(), and frees it with anvil_status_free().
+ *  - Outputs are `out_` parameters and come last; on failure they are left
+ *    unchanged.
+ *  - Objects are opaque handles released with their _release function;
+ *    release of NULL is a no-op.
+ *  - No exception or abort crosses this boundary.
+ *  - Thread safety: a model may be used from several threads at once
+ *    (anvil_model_run included, each call with its own tensors); a tensor
+ *    must not be written while another thread reads or writes it. Statuses
+ *    are owned by one thread.
+ *===----------------------------------------------------------------------===*/
+
+#ifndef ANVIL_ANVIL_H
+#define ANVIL_ANVIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*===--- status -----------------------------------------------------------===*/
+
+typedef enum anvil_status_code {
+  ANVIL_OK = 0,
+  ANVIL_INVALID_ARGUMENT = 1, /* bad arguments from the caller */
+  ANVIL_NOT_FOUND = 2,        /* no such file, entry point or tensor */
+  ANVIL_INVALID_ARTIFACT = 3, /* corrupt, truncated or malformed artifact */
+  ANVIL_INCOMPATIBLE = 4,     /* other format/ABI version, target or CPU */
+  ANVIL_RESOURCE_EXHAUSTED = 5,
+  ANVIL_INTERNAL = 6, /* a bug in Anvil or the generated code */
+} anvil_status_code;
+
+typedef struct anvil_status_s *anvil_status;
+
+/* The code of `status`; ANVIL_OK for NULL. Thread-safe. */
+anvil_status_code anvil_status_get_code(const struct anvil_status_s *status);
+/* The message of `status` ("" for NULL); valid until the status is freed. */
+const char *anvil_status_get_message(const struct anvil_status_s *status);
+/* Frees a status; NULL is a no-op. */
+void anvil_status_free(anvil_status status);
+
+/*===--- tensors ----------------------------------------------------------===*/
+
+typedef enum anvil_dtype {
+  ANVIL_DTYPE_F32 = 1,
+  ANVIL_DTYPE_F16 = 2,
+  ANVIL_DTYPE_BF16 = 3,
+  ANVIL_DTYPE_F64 = 4,
+  ANVIL_DTYPE_I64 = 5,
+  ANVIL_DTYPE_I32 = 6,
+  ANVIL_DTYPE_I8 = 7,
+  ANVIL_DTYPE_U8 = 8,
+  ANVIL_DTYPE_BOOL = 9, /* one byte per element */
+} anvil_dtype;
+
+#define ANVIL_MAX_RANK 8
+
+/* Bytes per element of `dtype`, or 0 for an unknown value. */
+size_t anvil_dtype_size(anvil_dtype dtype);
+/* "f32", "i64", ...; "unknown" for an unknown value. */
+const char *anvil_dtype_name(anvil_dtype dtype);
+
+typedef struct anvil_tensor_s anvil_tensor;
+
+/* A tensor owning zero-initialized, 64-byte-aligned memory. */
+anvil_status anvil_tensor_create(anvil_dtype dtype, size_t rank,
+                                 const int64_t *dims,
+                                 anvil_tensor **out_tensor);
+/* A tensor over caller memory (borrowed: the caller keeps `data` alive and
+ * unmoved until the tensor is released). `byte_size` must equal the
+ * product of dims times the element size. */
+anvil_status anvil_tensor_wrap(anvil_dtype dtype, size_t rank,
+                               const int64_t *dims, void *data,
+                               size_t byte_size, anvil_tensor **out_tensor);
+void anvil_tensor_release(anvil_tensor *tensor);
+
+anvil_dtype anvil_tensor_dtype(const anvil_tensor *tensor);
+size_t anvil_tensor_rank(const anvil_tensor *tensor);
+/* Dimension `axis` (< rank). */
+int64_t anvil_tensor_dim(const anvil_tensor *tensor, size_t axis);
+void *anvil_tensor_data(anvil_tensor *tensor);
+size_t anvil_tensor_byte_size(const anvil_tensor *tensor);
+
+/*===--- models -----------------------------------------------------------===*/
+
+typedef struct anvil_model_s anvil_model;
+
+typedef struct anvil_model_options {
+  /* Nonzero skips the section checksums (the header and section table are
+   * always checked). */
+  int skip_checksums;
+} anvil_model_options;
+
+/* Opens an artifact. `options` may be NULL for defaults. The model keeps
+ * its own copy of (or mapping of) the file. */
+anvil_status anvil_model_open_file(const char *path,
+                                   const anvil_model_options *options,
+                                   anvil_model **out_model);
+/* Opens an artifact from memory; the bytes are copied. */
+anvil_status anvil_model_open_memory(const void *data, size_t size,
+                                     const anvil_model_options *options,
+                                     anvil_model **out_model);
+void anvil_model_release(anvil_model *model);
+
+/* The manifest JSON (valid while the model is). */
+const char *anvil_model_manifest(const anvil_model *model);
+/* The target the artifact was built for ("cpu"). */
+const char *anvil_model_target(const anvil_model *model);
+
+typedef struct anvil_tensor_info {
+  const char *name; /* valid while the model is */
+  anvil_dtype dtype;
+  size_t rank;
+  int64_t dims[ANVIL_MAX_RANK];
+} anvil_tensor_info;
+
+size_t anvil_model_entry_point_count(const anvil_model *model);
+/* Name of entry point `index`, or NULL if out of range. */
+const char *anvil_model_entry_point_name(const anvil_model *model,
+                                         size_t index);
+/* Number of inputs / outputs of an entry point. */
+anvil_status anvil_model_signature(const anvil_model *model,
+                                   const char *entry_point,
+                                   size_t *out_input_count,
+                                   size_t *out_output_count);
+/* Input (is_output = 0) or output (is_output != 0) number `index`. */
+anvil_status anvil_model_tensor_info(const anvil_model *model,
+                                     const char *entry_point, int is_output,
+                                     size_t index, anvil_tensor_info *out_info);
+
+/* Runs `entry_point` on `inputs` (in signature order), writing into
+ * `outputs` (created by the caller with the signature's dtypes and shapes).
+ * Thread-safe for distinct output tensors. */
+anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
+                             anvil_tensor *const *inputs, size_t input_count,
+                             anvil_tensor *const *outputs, size_t output_count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANVIL_ANVIL_H */

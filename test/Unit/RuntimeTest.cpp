@@ -1,0 +1,242 @@
+//===- RuntimeTest.cpp - the C API: open, inspect, run, fail clearly ------===//
+//
+// The code section is Inputs/add_kernel.c, built as a shared object by the
+// test's CMake: it computes y = a + b + w with w from the weights section.
+// Expected values are that formula evaluated here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "anvil/anvil.h"
+#include "anvil/artifact.h"
+
+#include <cstdio>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <string>
+#include <vector>
+
+using namespace anvil::artifact;
+
+namespace {
+
+const char *kManifest = R"({
+  "manifest_version": 1,
+  "target": {"name": "cpu", "cpu_features": []},
+  "entry_points": [
+    {"name": "main", "arena_bytes": 256,
+     "inputs": [{"name": "a", "dtype": "f32", "shape": [2, 3]},
+                {"name": "b", "dtype": "f32", "shape": [2, 3]}],
+     "outputs": [{"name": "y", "dtype": "f32", "shape": [2, 3]}]},
+    {"name": "broken", "inputs": [], "outputs": []}
+  ]
+})";
+
+std::vector<unsigned char> kernelBytes() {
+  std::ifstream in(ANVIL_TEST_ADD_KERNEL, std::ios::binary);
+  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), {});
+}
+
+const float kWeights[6] = {10, 20, 30, 40, 50, 60};
+
+std::vector<unsigned char>
+makeArtifact(const std::string &manifest,
+             std::vector<unsigned char> code = kernelBytes()) {
+  std::vector<unsigned char> out;
+  std::string error;
+  EXPECT_TRUE(writeArtifact(
+      "cpu",
+      {{SectionKind::Manifest, "manifest", manifest.data(), manifest.size()},
+       {SectionKind::Code, "code", code.data(), code.size()},
+       {SectionKind::Weights, "weights", kWeights, sizeof(kWeights),
+        kPageAlignment}},
+      out, error))
+      << error;
+  return out;
+}
+
+/// Opens from memory; returns the failure message ("" on success).
+std::string open(const std::vector<unsigned char> &bytes, anvil_model **model,
+                 anvil_status_code *code = nullptr) {
+  anvil_status status =
+      anvil_model_open_memory(bytes.data(), bytes.size(), nullptr, model);
+  std::string message = anvil_status_get_message(status);
+  if (code)
+    *code = anvil_status_get_code(status);
+  anvil_status_free(status);
+  return message;
+}
+
+TEST(Runtime, RunsAnEntryPoint) {
+  anvil_model *model = nullptr;
+  ASSERT_EQ(open(makeArtifact(kManifest), &model), "");
+  EXPECT_STREQ(anvil_model_target(model), "cpu");
+  ASSERT_EQ(anvil_model_entry_point_count(model), 2u);
+  EXPECT_STREQ(anvil_model_entry_point_name(model, 0), "main");
+  EXPECT_EQ(anvil_model_entry_point_name(model, 2), nullptr);
+
+  size_t nin = 0, nout = 0;
+  ASSERT_EQ(anvil_model_signature(model, "main", &nin, &nout), nullptr);
+  EXPECT_EQ(nin, 2u);
+  EXPECT_EQ(nout, 1u);
+  anvil_tensor_info info;
+  ASSERT_EQ(anvil_model_tensor_info(model, "main", 1, 0, &info), nullptr);
+  EXPECT_STREQ(info.name, "y");
+  EXPECT_EQ(info.dtype, ANVIL_DTYPE_F32);
+  EXPECT_EQ(info.rank, 2u);
+  EXPECT_EQ(info.dims[1], 3);
+
+  const int64_t dims[2] = {2, 3};
+  float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {0.5f, -1, 0, 2, 0.25f, -6};
+  anvil_tensor *ta = nullptr, *tb = nullptr, *ty = nullptr;
+  ASSERT_EQ(anvil_tensor_wrap(ANVIL_DTYPE_F32, 2, dims, a, sizeof a, &ta),
+            nullptr);
+  ASSERT_EQ(anvil_tensor_wrap(ANVIL_DTYPE_F32, 2, dims, b, sizeof b, &tb),
+            nullptr);
+  ASSERT_EQ(anvil_tensor_create(ANVIL_DTYPE_F32, 2, dims, &ty), nullptr);
+  anvil_tensor *inputs[2] = {ta, tb};
+  ASSERT_EQ(anvil_model_run(model, "main", inputs, 2, &ty, 1), nullptr);
+  const float *y = static_cast<const float *>(anvil_tensor_data(ty));
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(y[i], a[i] + b[i] + kWeights[i]) << i;
+
+  // Wrong shapes and counts are refused before any code runs.
+  const int64_t wrong[2] = {3, 2};
+  anvil_tensor *tw = nullptr;
+  ASSERT_EQ(anvil_tensor_create(ANVIL_DTYPE_F32, 2, wrong, &tw), nullptr);
+  anvil_tensor *bad[2] = {ta, tw};
+  anvil_status s = anvil_model_run(model, "main", bad, 2, &ty, 1);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_INVALID_ARGUMENT);
+  EXPECT_STREQ(anvil_status_get_message(s),
+               "inputs 'b' of 'main' must be f32[2x3], got f32[3x2]");
+  anvil_status_free(s);
+  s = anvil_model_run(model, "main", inputs, 1, &ty, 1);
+  EXPECT_STREQ(anvil_status_get_message(s),
+               "entry point 'main' takes 2 inputs, got 1");
+  anvil_status_free(s);
+  s = anvil_model_run(model, "nope", inputs, 2, &ty, 1);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_NOT_FOUND);
+  anvil_status_free(s);
+  s = anvil_model_run(model, "broken", nullptr, 0, nullptr, 0);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_INTERNAL);
+  EXPECT_STREQ(anvil_status_get_message(s),
+               "entry point 'broken' failed with code 7");
+  anvil_status_free(s);
+
+  for (anvil_tensor *t : {ta, tb, ty, tw})
+    anvil_tensor_release(t);
+  anvil_model_release(model);
+}
+
+TEST(Runtime, OpensFromAFile) {
+  std::vector<unsigned char> bytes = makeArtifact(kManifest);
+  std::string path = ::testing::TempDir() + "runtime-test.anvil";
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  anvil_model *model = nullptr;
+  anvil_status s = anvil_model_open_file(path.c_str(), nullptr, &model);
+  ASSERT_EQ(s, nullptr) << anvil_status_get_message(s);
+  EXPECT_EQ(anvil_model_entry_point_count(model), 2u);
+  anvil_model_release(model);
+  std::remove(path.c_str());
+
+  s = anvil_model_open_file("/no/such/model.anvil", nullptr, &model);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_NOT_FOUND);
+  EXPECT_STREQ(anvil_status_get_message(s),
+               "cannot open '/no/such/model.anvil': No such file or directory");
+  anvil_status_free(s);
+}
+
+TEST(Runtime, RefusesBadArtifactsClearly) {
+  anvil_model *model = nullptr;
+  anvil_status_code code;
+  std::string manifest = kManifest;
+
+  std::string needsAvx = manifest;
+  needsAvx.replace(needsAvx.find("\"cpu_features\": []"), 18,
+                   "\"cpu_features\": [\"no-such-feature\"]");
+  EXPECT_EQ(open(makeArtifact(needsAvx), &model, &code),
+            "the artifact needs an unknown CPU feature 'no-such-feature'");
+  EXPECT_EQ(code, ANVIL_INCOMPATIBLE);
+
+  EXPECT_EQ(open(makeArtifact("{not json"), &model, &code),
+            "the manifest is not a JSON object");
+  EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
+
+  std::string badDtype = manifest;
+  badDtype.replace(badDtype.find("\"f32\""), 5, "\"f31\"");
+  EXPECT_EQ(open(makeArtifact(badDtype), &model),
+            "entry point 'main' inputs: tensor 'a' has unknown dtype 'f31'");
+
+  std::vector<unsigned char> garbage(300, 0x41);
+  std::string message = open(makeArtifact(kManifest, garbage), &model, &code);
+  EXPECT_EQ(
+      message.rfind("the code section is not a loadable shared object", 0), 0u)
+      << message;
+  EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
+
+  std::string extra = manifest;
+  extra.replace(extra.find("\"broken\""), 8, "\"missing\"");
+  EXPECT_EQ(open(makeArtifact(extra), &model),
+            "the code section has no function for entry point 'missing'");
+
+  std::vector<unsigned char> bytes = makeArtifact(kManifest);
+  bytes[bytes.size() - 1] ^= 1; // in the weights
+  EXPECT_EQ(open(bytes, &model, &code),
+            "the weights section 'weights' is corrupted (checksum mismatch)");
+  EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
+  anvil_model_options skip = {1};
+  anvil_status s =
+      anvil_model_open_memory(bytes.data(), bytes.size(), &skip, &model);
+  EXPECT_EQ(s, nullptr) << anvil_status_get_message(s);
+  anvil_model_release(model);
+}
+
+TEST(Runtime, TensorsCheckTheirShapes) {
+  const int64_t dims[2] = {2, 3};
+  float data[5];
+  anvil_tensor *t = nullptr;
+  anvil_status s =
+      anvil_tensor_wrap(ANVIL_DTYPE_F32, 2, dims, data, sizeof data, &t);
+  EXPECT_STREQ(anvil_status_get_message(s),
+               "the buffer has 20 bytes but the shape needs 24");
+  anvil_status_free(s);
+  const int64_t negative[1] = {-1};
+  s = anvil_tensor_create(ANVIL_DTYPE_F32, 1, negative, &t);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_INVALID_ARGUMENT);
+  anvil_status_free(s);
+  const int64_t huge[2] = {int64_t(1) << 62, int64_t(1) << 62};
+  s = anvil_tensor_create(ANVIL_DTYPE_F32, 2, huge, &t);
+  EXPECT_EQ(anvil_status_get_code(s), ANVIL_RESOURCE_EXHAUSTED);
+  anvil_status_free(s);
+  ASSERT_EQ(anvil_tensor_create(ANVIL_DTYPE_I64, 2, dims, &t), nullptr);
+  EXPECT_EQ(anvil_tensor_byte_size(t), 48u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(anvil_tensor_data(t)) % 64, 0u);
+  anvil_tensor_release(t);
+}
+
+} // namespace
+
+#include "anvil/anvil.hpp"
+
+namespace {
+TEST(Runtime, CppHandlesReleaseWhatTheyHold) {
+  std::vector<unsigned char> bytes = makeArtifact(kManifest);
+  anvil_model *raw = nullptr;
+  anvil::Status status{
+      anvil_model_open_memory(bytes.data(), bytes.size(), nullptr, &raw)};
+  ASSERT_FALSE(status) << anvil_status_get_message(status.get());
+  anvil::Model model{raw};
+  const int64_t dims[2] = {2, 3};
+  anvil_tensor *t = nullptr;
+  anvil::Status created{anvil_tensor_create(ANVIL_DTYPE_F32, 2, dims, &t)};
+  ASSERT_FALSE(created);
+  anvil::Tensor tensor{t};
+  EXPECT_EQ(anvil_tensor_dim(tensor.get(), 1), 3);
+  anvil::Status missing{
+      anvil_model_signature(model.get(), "nope", nullptr, nullptr)};
+  ASSERT_TRUE(missing);
+  EXPECT_STREQ(anvil_status_get_message(missing.get()),
+               "no entry point 'nope'");
+}
+} // namespace
