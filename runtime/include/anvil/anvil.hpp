@@ -1,4 +1,5 @@
-//===- anvil.hpp - RAII handles over the C API -------------------*- C++ -*-===//
+//===- anvil.hpp - RAII handles over the C API -------------------*- C++
+//-*-===//
 //
 // Owning handles for anvil.h's objects, in the ggml/llama.cpp style: the C
 // API stays the contract, these only release what they hold.
