@@ -3,7 +3,9 @@
 
 An implementation of the format independent of the C++ writer, for seeding
 fuzzers and for checking that the documented layout is the one the runtime
-reads. Usage: make_artifact.py OUT [--target cpu]
+reads. Usage:
+  make_artifact.py OUT [--target cpu] [--manifest F] [--code F] [--weights F]
+Without files, writes a small artifact with placeholder sections.
 """
 import argparse
 import struct
@@ -11,6 +13,8 @@ import sys
 
 MAGIC = b"ANVIL\x1a\r\n"
 KINDS = {"manifest": 1, "code": 2, "weights": 3, "tokenizer": 4}
+PLACEHOLDER_MANIFEST = (b'{"manifest_version": 1, "target": {"name": "cpu"}, '
+                        b'"entry_points": []}')
 HEADER = struct.Struct("<8sIIIIQQ16sII")   # 64 bytes
 ENTRY = struct.Struct("<IIQQQII16s")      # 56 bytes
 
@@ -51,10 +55,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("output")
     ap.add_argument("--target", default="cpu")
+    ap.add_argument("--manifest", help="manifest JSON file")
+    ap.add_argument("--code", help="code section file (a shared object)")
+    ap.add_argument("--weights", help="weights section file (raw bytes)")
     args = ap.parse_args()
-    sections = [("manifest", b'{"entry_points": []}', 64),
-                ("code", b"\x7fELF not really", 64),
-                ("weights", bytes(range(256)) * 4, 4096)]
+
+    def content(path, default):
+        if path is None:
+            return default
+        with open(path, "rb") as f:
+            return f.read()
+
+    sections = [("manifest", content(args.manifest, PLACEHOLDER_MANIFEST), 64),
+                ("code", content(args.code, b"\x7fELF not really"), 64),
+                ("weights", content(args.weights, bytes(range(256)) * 4), 4096)]
     with open(args.output, "wb") as f:
         f.write(write(sections, args.target))
     return 0

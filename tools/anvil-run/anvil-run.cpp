@@ -1,12 +1,16 @@
 //===- anvil-run.cpp - inspect and run .anvil artifacts -------------------===//
 //
 //   anvil-run info MODEL.anvil [--json] [--no-verify]
+//   anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...
+//             [--output-dir DIR] [--no-verify]
 //
-// Running entry points (`anvil-run MODEL.anvil --input NAME=file.npy`)
-// arrives with the runtime's executor (issue #4).
+// Links only the runtime: what it can do, an embedding application can.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Npy.h"
+
+#include "anvil/anvil.hpp"
 #include "anvil/artifact.h"
 
 #include <nlohmann/json.hpp>
@@ -20,16 +24,24 @@
 #include <vector>
 
 using namespace anvil::artifact;
+namespace npy = anvil::npy;
 
 namespace {
 
 constexpr const char *kUsage =
     "usage: anvil-run info MODEL.anvil [--json] [--no-verify]\n"
+    "       anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...\n"
+    "                 [--output-dir DIR] [--no-verify]\n"
     "\n"
-    "  info         print the artifact's header, sections and manifest\n"
-    "  --json       print them as one JSON object\n"
-    "  --no-verify  skip the section checksums (the header and section\n"
-    "               table are always checked)\n";
+    "  info            print the artifact's header, sections and manifest\n"
+    "  --json          print them as one JSON object\n"
+    "  --entry NAME    the entry point to run (default: the only one, or\n"
+    "                  'main')\n"
+    "  --input N=F     the value of input N, a .npy file (one per input)\n"
+    "  --output-dir D  write each output to D/<name>.npy (default: print\n"
+    "                  a summary of each output only)\n"
+    "  --no-verify     skip the section checksums (the header and section\n"
+    "                  table are always checked)\n";
 
 int fail(const std::string &message) {
   std::cerr << "anvil-run: error: " << message << "\n";
@@ -104,6 +116,108 @@ int info(const std::string &path, bool json, bool verify) {
   return 0;
 }
 
+/// Prints `status`'s message and returns 1 (for a failed C API call).
+int failWith(const anvil::Status &status) {
+  return fail(anvil_status_get_message(status.get()));
+}
+
+int run(const std::string &path, std::string entry,
+        const std::vector<std::pair<std::string, std::string>> &inputFiles,
+        const std::string &outputDir, bool verify) {
+  anvil_model_options options{verify ? 0 : 1};
+  anvil_model *raw = nullptr;
+  anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
+  if (status)
+    return failWith(status);
+  anvil::Model model{raw};
+  size_t entries = anvil_model_entry_point_count(model.get());
+  if (entry.empty())
+    entry =
+        entries == 1 ? anvil_model_entry_point_name(model.get(), 0) : "main";
+  size_t inputCount = 0, outputCount = 0;
+  status.reset(anvil_model_signature(model.get(), entry.c_str(), &inputCount,
+                                     &outputCount));
+  if (status)
+    return failWith(status);
+
+  std::vector<anvil::Tensor> inputs, outputs;
+  std::vector<npy::Array> arrays(inputCount);
+  std::vector<bool> used(inputFiles.size(), false);
+  for (size_t i = 0; i < inputCount; ++i) {
+    anvil_tensor_info info;
+    status.reset(
+        anvil_model_tensor_info(model.get(), entry.c_str(), 0, i, &info));
+    if (status)
+      return failWith(status);
+    size_t which = inputFiles.size();
+    for (size_t k = 0; k < inputFiles.size(); ++k)
+      if (inputFiles[k].first == info.name)
+        which = k;
+    if (which == inputFiles.size())
+      return fail(std::string("no --input given for input '") + info.name +
+                  "' of '" + entry + "'");
+    used[which] = true;
+    std::string error;
+    if (!npy::read(inputFiles[which].second, arrays[i], error))
+      return fail(error);
+    anvil_tensor *t = nullptr;
+    status.reset(anvil_tensor_wrap(
+        arrays[i].dtype, arrays[i].shape.size(), arrays[i].shape.data(),
+        arrays[i].data.data(), arrays[i].data.size(), &t));
+    if (status)
+      return failWith(status);
+    inputs.emplace_back(t);
+  }
+  for (size_t k = 0; k < inputFiles.size(); ++k)
+    if (!used[k])
+      return fail("'" + entry + "' has no input named '" + inputFiles[k].first +
+                  "'");
+  std::vector<std::string> outputNames;
+  for (size_t i = 0; i < outputCount; ++i) {
+    anvil_tensor_info info;
+    status.reset(
+        anvil_model_tensor_info(model.get(), entry.c_str(), 1, i, &info));
+    if (status)
+      return failWith(status);
+    anvil_tensor *t = nullptr;
+    status.reset(anvil_tensor_create(info.dtype, info.rank, info.dims, &t));
+    if (status)
+      return failWith(status);
+    outputs.emplace_back(t);
+    outputNames.push_back(info.name);
+  }
+  std::vector<anvil_tensor *> in, out;
+  for (auto &t : inputs)
+    in.push_back(t.get());
+  for (auto &t : outputs)
+    out.push_back(t.get());
+  status.reset(anvil_model_run(model.get(), entry.c_str(), in.data(), in.size(),
+                               out.data(), out.size()));
+  if (status)
+    return failWith(status);
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    anvil_tensor *t = outputs[i].get();
+    std::vector<int64_t> shape;
+    for (size_t d = 0; d < anvil_tensor_rank(t); ++d)
+      shape.push_back(anvil_tensor_dim(t, d));
+    std::cout << "output " << outputNames[i] << ": "
+              << anvil_dtype_name(anvil_tensor_dtype(t)) << " [";
+    for (size_t d = 0; d < shape.size(); ++d)
+      std::cout << (d ? "x" : "") << shape[d];
+    std::cout << "]";
+    if (!outputDir.empty()) {
+      std::string file = outputDir + "/" + outputNames[i] + ".npy";
+      std::string error;
+      if (!npy::write(file, anvil_tensor_dtype(t), shape, anvil_tensor_data(t),
+                      anvil_tensor_byte_size(t), error))
+        return fail(error);
+      std::cout << " -> " << file;
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -112,16 +226,25 @@ int main(int argc, char **argv) {
     std::cout << kUsage;
     return args.empty() ? 1 : 0;
   }
-  if (args[0] != "info")
-    return fail("running artifacts is not available yet (it comes with the "
-                "runtime's executor); try 'anvil-run info MODEL.anvil'\n" +
-                std::string(kUsage));
-  std::string path;
+  bool isInfo = args[0] == "info";
+  std::string path, entry, outputDir;
+  std::vector<std::pair<std::string, std::string>> inputs;
   bool json = false, verify = true;
-  for (size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--json")
+  for (size_t i = isInfo ? 1 : 0; i < args.size(); ++i) {
+    bool hasValue = i + 1 < args.size();
+    if (args[i] == "--json" && isInfo)
       json = true;
-    else if (args[i] == "--no-verify")
+    else if (!isInfo && args[i] == "--entry" && hasValue)
+      entry = args[++i];
+    else if (!isInfo && args[i] == "--output-dir" && hasValue)
+      outputDir = args[++i];
+    else if (!isInfo && args[i] == "--input" && hasValue) {
+      std::string spec = args[++i];
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+        return fail("--input " + spec + ": expected NAME=FILE.npy");
+      inputs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else if (args[i] == "--no-verify")
       verify = false;
     else if (!args[i].empty() && args[i][0] == '-')
       return fail("unknown option '" + args[i] + "'\n" + kUsage);
@@ -132,5 +255,7 @@ int main(int argc, char **argv) {
   }
   if (path.empty())
     return fail(std::string("no artifact given\n") + kUsage);
-  return info(path, json, verify);
+  if (isInfo)
+    return info(path, json, verify);
+  return run(path, entry, inputs, outputDir, verify);
 }
