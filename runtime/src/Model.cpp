@@ -4,6 +4,7 @@
 #include "Manifest.h"
 #include "Status.h"
 #include "Tensor.h"
+#include "ThreadPool.h"
 
 #include "anvil/artifact.h"
 
@@ -77,11 +78,8 @@ private:
   bool mapped = false;
 };
 
-void serialParallelFor(void *, int64_t n, anvil_parallel_fn fn, void *arg) {
-  // The thread pool arrives with the CPU backend; until then chunks run on
-  // the caller's thread, which is correct for any kernel.
-  if (n > 0)
-    fn(arg, 0, n);
+void poolParallelFor(void *host, int64_t n, anvil_parallel_fn fn, void *arg) {
+  static_cast<ThreadPool *>(host)->parallelFor(n, fn, arg);
 }
 
 void logToStderr(void *, const char *message) {
@@ -98,8 +96,8 @@ struct anvil_model_s {
   LoadedCode code;
   std::vector<anvil_entry_fn> functions; // parallel to manifest.entryPoints
   const unsigned char *weights = nullptr;
-  anvil_host_api host{ANVIL_ABI_VERSION, nullptr, serialParallelFor,
-                      logToStderr};
+  std::unique_ptr<ThreadPool> pool;
+  anvil_host_api host{ANVIL_ABI_VERSION, nullptr, poolParallelFor, logToStderr};
 
   const EntryPoint *find(const char *name, size_t *index = nullptr) const {
     for (size_t i = 0; name && i < manifest.entryPoints.size(); ++i)
@@ -150,6 +148,11 @@ anvil_status finishOpen(std::unique_ptr<anvil_model_s> model,
                             : "the artifact needs an unknown CPU feature '" +
                                   feature + "'");
   }
+  int threads = options ? options->num_threads : 0;
+  if (threads < 0)
+    return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
+  model->pool = std::make_unique<ThreadPool>(static_cast<unsigned>(threads));
+  model->host.host = model->pool.get();
   if (const auto *weights = view->find(SectionKind::Weights))
     model->weights = weights->data;
   const auto *code = view->find(SectionKind::Code);

@@ -124,7 +124,7 @@ int failWith(const anvil::Status &status) {
 int run(const std::string &path, std::string entry,
         const std::vector<std::pair<std::string, std::string>> &inputFiles,
         const std::string &outputDir, bool verify) {
-  anvil_model_options options{verify ? 0 : 1};
+  anvil_model_options options{verify ? 0 : 1, 0};
   anvil_model *raw = nullptr;
   anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
   if (status)

@@ -99,6 +99,9 @@ typedef struct anvil_model_options {
   /* Nonzero skips the section checksums (the header and section table are
    * always checked). */
   int skip_checksums;
+  /* Threads that run the model's parallel loops, the caller's included;
+   * 0 means one per hardware thread. */
+  int num_threads;
 } anvil_model_options;
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
