@@ -104,6 +104,7 @@ class Test:
         self.category = None      # PASS or one of CATEGORIES
         self.detail = ""          # short reason, e.g. "unsupported op Resize"
         self.stderr = ""
+        self.constant_inputs = 0  # inputs given at compile time to import
 
     @property
     def op_key(self):
@@ -260,8 +261,50 @@ def classify(test, returncode, stderr):
         test.detail = test.detail[:117] + "..."
 
 
+def shape_inputs(test):
+    """--constant-input flags for a node test's inputs that can determine
+    shapes: integer tensors of rank <= 1 and scalar floats (axes, split
+    sizes, pads, k, Clip bounds), from the test's first data set."""
+    model = onnx.load(test.model_path, load_external_data=False)
+    initializers = {t.name for t in model.graph.initializer}
+    data_dir = os.path.join(os.path.dirname(test.model_path),
+                            "test_data_set_0")
+    flags = []
+    graph_inputs = [i for i in model.graph.input if i.name not in initializers]
+    for index, value in enumerate(graph_inputs):
+        tensor_type = value.type.tensor_type
+        if not value.type.HasField("tensor_type"):
+            continue
+        rank = len(tensor_type.shape.dim)
+        integer = tensor_type.elem_type in (onnx.TensorProto.INT64,
+                                            onnx.TensorProto.INT32)
+        scalar_float = (rank == 0 and tensor_type.elem_type in
+                        (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                         onnx.TensorProto.FLOAT16))
+        path = os.path.join(data_dir, f"input_{index}.pb")
+        if ((integer and rank <= 1) or scalar_float) and os.path.exists(path):
+            flags.append(f"--constant-input={value.name}={path}")
+    return flags
+
+
 def run_one(anvilc, test, timeout):
-    cmd = [anvilc, test.model_path, "-q", "-O0", "-o", os.devnull]
+    run_anvilc(anvilc, test, timeout, [])
+    # A static-shape compiler needs inputs that determine shapes at compile
+    # time: retry with them given as constants, and say so in the report.
+    if test.category == NON_CONSTANT:
+        flags = shape_inputs(test)
+        if flags:
+            first_detail = test.detail
+            run_anvilc(anvilc, test, timeout, flags)
+            if test.passed:
+                test.constant_inputs = len(flags)
+            elif test.category == NON_CONSTANT:
+                test.detail = first_detail
+    return test
+
+
+def run_anvilc(anvilc, test, timeout, extra_flags):
+    cmd = [anvilc, test.model_path, "-q", "-O0", "-o", os.devnull] + extra_flags
     # anvilc may be missing or half-written for a moment while it is being
     # rebuilt: retry for up to a minute before giving up on the test.
     for attempt in range(30):
@@ -423,6 +466,13 @@ def write_report(path, tests, zoo, filter_text):
                 and not any(t.passed for t in ts if not t.expanded)]
     w(f"{n_ops} ops: {ops_full} import all of their node tests, "
       f"{len(ops_zero)} import none.")
+    w("")
+    with_constants = sum(1 for t in tests if t.passed and t.constant_inputs)
+    w(f"{with_constants} of the imported tests feed an input that determines "
+      "a shape (axes, split sizes, pads, k, Clip bounds) as a graph input; "
+      "they import when the runner gives that input's test value at compile "
+      "time (`anvilc --constant-input=NAME=input_N.pb`), as a static-shape "
+      "compiler needs.")
     w("")
     w("Failures by category (all tests):")
     w("")

@@ -54,6 +54,12 @@ cl::list<std::string> inputShapes(
     cl::desc("Set a graph input's whole shape: --input-shape=input_ids:1x128 "
              "(repeatable)"),
     cl::value_desc("name:DxD..."), cl::cat(category));
+cl::list<std::string> constantInputs(
+    "constant-input",
+    cl::desc("Compile a graph input as a constant read from an ONNX "
+             "TensorProto file: --constant-input=axes=axes.pb (repeatable). "
+             "For inputs that determine shapes (axes, split sizes, pads)."),
+    cl::value_desc("name=file.pb"), cl::cat(category));
 cl::opt<bool> printWeights(
     "print-weights",
     cl::desc("Print weight tensors in --emit=mlir (elided by default)"),
@@ -74,6 +80,15 @@ bool parseDims(anvil::onnx_import::ImportOptions &import) {
       return false;
     }
     import.dims[name.str()] = size;
+  }
+  for (const std::string &entry : constantInputs) {
+    auto [name, file] = StringRef(entry).split('=');
+    if (name.empty() || file.empty()) {
+      errs() << "anvilc: error: --constant-input=" << entry
+             << ": expected name=file.pb\n";
+      return false;
+    }
+    import.constantInputs[name.str()] = file.str();
   }
   for (const std::string &entry : inputShapes) {
     auto [name, shapeText] = StringRef(entry).rsplit(':');

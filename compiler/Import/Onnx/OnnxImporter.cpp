@@ -24,6 +24,8 @@
 
 #include "onnx.pb.h"
 
+#include <climits>
+
 using namespace mlir;
 
 namespace anvil::onnx_import {
@@ -54,6 +56,7 @@ private:
                               const llvm::StringSet<> &initializers);
   FailureOr<Type> inputType(const onnx::ValueInfoProto &input);
   LogicalResult importNode(onnx::NodeProto &node, int index);
+  LogicalResult importConstantInput(const onnx::ValueInfoProto &input);
   int64_t resolveDim(StringRef name) const;
 
   MLIRContext *context;
@@ -136,6 +139,17 @@ GraphImporter::checkBindings(const onnx::GraphProto &graph,
         diag << (&n == &known.front() ? " '" : ", '") << n << "'";
       diag << ")";
     }
+  }
+  for (const auto &[name, file] : options.constantInputs) {
+    if (inputNames.contains(name) && !initializers.contains(name) &&
+        !options.inputShapes.count(name))
+      continue;
+    ok = false;
+    emitError(fileLoc()) << "--constant-input=" << name << ": "
+                         << (options.inputShapes.count(name)
+                                 ? "the input also has an --input-shape"
+                                 : "the graph has no input named '" + name +
+                                       "'");
   }
   for (const auto &[name, shape] : options.inputShapes) {
     if (inputNames.contains(name) && !initializers.contains(name))
@@ -237,6 +251,47 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
   return Type(RankedTensorType::get(shape, elementType));
 }
 
+/// Replaces a graph input by the tensor in the file --constant-input names,
+/// after checking it against the input's declared type.
+LogicalResult
+GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
+  const std::string &path = options.constantInputs.at(input.name());
+  Location loc = NameLoc::get(builder.getStringAttr(input.name()), fileLoc());
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file)
+    return emitError(loc) << "--constant-input: cannot read '" << path
+                          << "': " << file.getError().message();
+  onnx::TensorProto tensor;
+  StringRef bytes = (*file)->getBuffer();
+  if (bytes.size() > (size_t)INT_MAX ||
+      !tensor.ParseFromArray(bytes.data(), (int)bytes.size()))
+    return emitError(loc) << "--constant-input: '" << path
+                          << "' is not an ONNX TensorProto";
+  ElementsAttr value = tensors.convert(tensor, loc);
+  if (!value)
+    return failure();
+  // The declared type may leave dims dynamic or unnamed; the constant must
+  // agree with whatever it does fix.
+  const auto &declared = input.type().tensor_type();
+  auto type = value.getType().cast<RankedTensorType>();
+  bool agrees =
+      convertDataType(context, declared.elem_type()) == type.getElementType();
+  if (agrees && declared.has_shape()) {
+    const auto &dims = declared.shape().dim();
+    agrees = dims.size() == type.getRank();
+    for (int i = 0; agrees && i < dims.size(); ++i)
+      agrees =
+          !dims[i].has_dim_value() || dims[i].dim_value() == type.getDimSize(i);
+  }
+  if (!agrees)
+    return emitError(loc) << "--constant-input: '" << path << "' holds a "
+                          << type << ", which input '" << input.name()
+                          << "' does not accept";
+  values[input.name()] = builder.create<ConstantOp>(loc, value);
+  return success();
+}
+
 LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
   Location loc = nodeLoc(node, index);
   SmallVector<Value> inputs;
@@ -300,9 +355,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   // initializers among the inputs too).
   SmallVector<Type> argTypes;
   SmallVector<const onnx::ValueInfoProto *> args;
+  SmallVector<const onnx::ValueInfoProto *> constantInputs;
   for (const onnx::ValueInfoProto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
+    if (options.constantInputs.count(input.name())) {
+      constantInputs.push_back(&input);
+      continue;
+    }
     FailureOr<Type> type = inputType(input);
     if (failed(type))
       return nullptr;
@@ -318,6 +378,10 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     values[input->name()] = body->getArgument(i);
     func.setArgAttr(i, "anvil.name", builder.getStringAttr(input->name()));
   }
+
+  for (const onnx::ValueInfoProto *input : constantInputs)
+    if (failed(importConstantInput(*input)))
+      return nullptr;
 
   for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
     Location loc =

@@ -30,6 +30,11 @@ struct ImportOptions {
   std::map<std::string, int64_t> dims;
   /// Graph input name -> full shape (`--input-shape=input_ids:1x128`).
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Graph input name -> a file holding an ONNX TensorProto: the input
+  /// becomes that constant (`--constant-input=axes=axes.pb`). For inputs
+  /// that determine shapes (axes, split sizes, pads) and are known when the
+  /// model is compiled.
+  std::map<std::string, std::string> constantInputs;
   /// Name of the function built from the graph.
   std::string entryName = "main";
   /// Constants with at most this many elements are stored inline as
