@@ -471,6 +471,30 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
     }
   }
   for (int64_t o = 0; o < outCount; ++o) {
+    if (count[o] == 0) {
+      // Reducing an empty set gives the reduction's identity (ONNX).
+      switch (kind) {
+      case ReduceKind::max:
+      case ReduceKind::min:
+        if (!input->isFloat)
+          return {}; // The identity is the integer type's extreme value.
+        acc[o] = kind == ReduceKind::max ? -INFINITY : INFINITY;
+        break;
+      case ReduceKind::prod:
+        acc[o] = 1;
+        break;
+      case ReduceKind::mean:
+        acc[o] = NAN;
+        break;
+      case ReduceKind::log_sum_exp:
+        acc[o] = -INFINITY;
+        break;
+      default:
+        acc[o] = 0;
+        break;
+      }
+      continue;
+    }
     if (kind == ReduceKind::mean)
       acc[o] /= std::max<int64_t>(count[o], 1);
     else if (kind == ReduceKind::l2)
@@ -483,6 +507,10 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   if (kind == ReduceKind::mean || kind == ReduceKind::l2 ||
       kind == ReduceKind::log_sum_exp)
     return {};
+  // Integers were accumulated in double: fold only while that is exact.
+  for (double a : acc)
+    if (std::fabs(a) > 9007199254740992.0) // 2^53
+      return {};
   SmallVector<int64_t> ints(acc.begin(), acc.end());
   return buildDense(type, ints);
 }

@@ -421,9 +421,14 @@ def write_report(path, tests, zoo, filter_text):
       f"**imports**: for each model that ships with onnx {onnx.__version__} "
       "(`onnx/backend/test/data/node/*/model.onnx`), the runner runs "
       "`anvilc MODEL -q -O0 -o /dev/null` and counts a test as imported when "
-      "anvilc exits 0. Nothing is executed or compared with the stored "
-      "outputs yet. Import at -O0 means the ONNX graph was converted into the "
-      "`anvil` dialect and verified; no shape folding or later pass ran.")
+      "anvilc exits 0. Import at -O0 means the ONNX graph was converted into "
+      "the `anvil` dialect and verified; no shape folding or later pass ran.")
+    w("")
+    w("Nothing is executed yet (that needs the CPU backend). What is compared "
+      "with the stored outputs is constant folding: "
+      "`test/Conformance/fold_node_tests.py` compiles each single-node test "
+      "at -O2 with all inputs given at compile time and checks every test "
+      "that folds completely against `output_N.pb` (388 do, all equal).")
     w("")
     w("A node test's graph holds one node; the test belongs to that node's op. "
       "The `_expanded` variants hold the op's ONNX function body instead "
