@@ -426,9 +426,9 @@ def write_report(path, tests, zoo, filter_text):
     w("")
     w("Nothing is executed yet (that needs the CPU backend). What is compared "
       "with the stored outputs is constant folding: "
-      "`test/Conformance/fold_node_tests.py` compiles each single-node test "
+      "`test/Conformance/fold_node_tests.py` compiles each test "
       "at -O2 with all inputs given at compile time and checks every test "
-      "that folds completely against `output_N.pb` (388 do, all equal).")
+      "that folds completely against `output_N.pb` (552 do, all equal).")
     w("")
     w("A node test's graph holds one node; the test belongs to that node's op. "
       "The `_expanded` variants hold the op's ONNX function body instead "
