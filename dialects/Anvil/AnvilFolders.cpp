@@ -515,6 +515,54 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   return buildDense(type, ints);
 }
 
+namespace {
+/// Index along `axis` of the extreme element `better` picks; ties keep the
+/// first index unless `lastOnTies`.
+OpFoldResult foldArgReduce(Operation *op, Attribute inputAttr, int64_t axis,
+                           bool lastOnTies,
+                           function_ref<bool(double, double)> better) {
+  RankedTensorType type = staticResultType(op);
+  std::optional<ConstantTensor> input = readConstant(inputAttr);
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> shape = input->type.getShape();
+  int64_t outer = 1, inner = 1, dim = shape[axis];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= shape[d];
+  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
+    inner *= shape[d];
+  if (dim == 0)
+    return {};
+  SmallVector<int64_t> result;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t i = 0; i < inner; ++i) {
+      int64_t best = 0;
+      double bestValue = input->asDouble(o * dim * inner + i);
+      for (int64_t k = 1; k < dim; ++k) {
+        double v = input->asDouble((o * dim + k) * inner + i);
+        if (better(v, bestValue) || (lastOnTies && v == bestValue)) {
+          best = k;
+          bestValue = v;
+        }
+      }
+      result.push_back(best);
+    }
+  }
+  return buildDense(type, result);
+}
+} // namespace
+
+OpFoldResult ArgMaxOp::fold(FoldAdaptor adaptor) {
+  return foldArgReduce(*this, adaptor.getInput(), getAxis(),
+                       getSelectLastIndex(),
+                       [](double a, double b) { return a > b; });
+}
+OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
+  return foldArgReduce(*this, adaptor.getInput(), getAxis(),
+                       getSelectLastIndex(),
+                       [](double a, double b) { return a < b; });
+}
+
 //===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//

@@ -450,16 +450,24 @@ def Anvil_ReduceOp : Anvil_InferredOp<"reduce"> {
   let hasFolder = 1;
 }
 
-def Anvil_ArgMaxOp : Anvil_InferredOp<"argmax"> {
-  let summary = "index of the largest element along an axis (first on ties)";
+class Anvil_ArgReduceOp<string mnemonic, string which>
+    : Anvil_InferredOp<mnemonic> {
+  let summary = "index of the " # which # " element along an axis";
   let description = [{
+    Ties give the first index, or the last with `select_last_index`.
+
     ```mlir
-    %i = anvil.argmax %x {axis = 1 : i64, keepdims = false} : (tensor<1x32000xf32>) -> tensor<1xi64>
+    %i = anvil.}] # mnemonic # [{ %x {axis = 1 : i64, keepdims = false} : (tensor<1x32000xf32>) -> tensor<1xi64>
     ```
   }];
-  let arguments = (ins Anvil_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims);
+  let arguments = (ins Anvil_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
   let results = (outs TensorOf<[I64]>:$result);
+  let hasFolder = 1;
 }
+
+def Anvil_ArgMaxOp : Anvil_ArgReduceOp<"argmax", "largest">;
+def Anvil_ArgMinOp : Anvil_ArgReduceOp<"argmin", "smallest">;
 
 def Anvil_LayerNormOp : Anvil_InferredOp<"layer_norm"> {
   let summary = "layer normalization over the dimensions from `axis` on";

@@ -652,21 +652,31 @@ LogicalResult ReduceOp::inferResultTypes(Types &types) {
   return ranked(types, shape, elementType);
 }
 
-LogicalResult ArgMaxOp::inferResultTypes(Types &types) {
-  Type i64 = IntegerType::get(getContext(), 64);
-  RankedTensorType input = getRankedType(getInput());
+namespace {
+LogicalResult inferArgReduce(Operation *op, Value value, int64_t axis,
+                             bool keepdims, Types &types) {
+  Type i64 = IntegerType::get(op->getContext(), 64);
+  RankedTensorType input = getRankedType(value);
   if (!input)
     return unranked(types, i64);
-  if (failed(checkAxis(*this, getAxis(), input.getRank())))
+  if (failed(checkAxis(op, axis, input.getRank())))
     return failure();
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < input.getRank(); ++d) {
-    if (d != (int64_t)getAxis())
+    if (d != axis)
       shape.push_back(input.getDimSize(d));
-    else if (getKeepdims())
+    else if (keepdims)
       shape.push_back(1);
   }
   return ranked(types, shape, i64);
+}
+} // namespace
+
+LogicalResult ArgMaxOp::inferResultTypes(Types &types) {
+  return inferArgReduce(*this, getInput(), getAxis(), getKeepdims(), types);
+}
+LogicalResult ArgMinOp::inferResultTypes(Types &types) {
+  return inferArgReduce(*this, getInput(), getAxis(), getKeepdims(), types);
 }
 
 LogicalResult LayerNormOp::inferResultTypes(Types &types) {

@@ -104,20 +104,19 @@ template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
       b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
 }
 
-LogicalResult importArgMax(NodeContext &ctx) {
+template <typename OpTy> LogicalResult importArgReduce(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
   if (!x)
     return failure();
-  if (ctx.attrInt("select_last_index", 0))
-    return ctx.error() << "select_last_index=1 is not supported";
   FailureOr<int64_t> axis =
       ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
   if (failed(axis))
     return failure();
   Builder &b = ctx.builder;
-  return ctx.produce(
-      ctx.create<ArgMaxOp>(b.getI64Type(), x, b.getI64IntegerAttr(*axis),
-                           b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
+  return ctx.produce(ctx.create<OpTy>(
+      b.getI64Type(), x, b.getI64IntegerAttr(*axis),
+      b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0),
+      b.getBoolAttr(ctx.attrInt("select_last_index", 0) != 0)));
 }
 
 LogicalResult importLayerNorm(NodeContext &ctx) {
@@ -386,7 +385,8 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "ReduceL2", importReduce<ReduceKind::l2>);
   t.add("", "ReduceSumSquare", importReduce<ReduceKind::sum_square>);
   t.add("", "ReduceLogSumExp", importReduce<ReduceKind::log_sum_exp>);
-  t.add("", "ArgMax", importArgMax);
+  t.add("", "ArgMax", importArgReduce<ArgMaxOp>);
+  t.add("", "ArgMin", importArgReduce<ArgMinOp>);
   t.add("", "LayerNormalization", importLayerNorm);
   t.add("", "RMSNormalization", importRmsNorm);
   t.add("", "SimplifiedLayerNormalization", importRmsNorm);

@@ -59,6 +59,8 @@ func.func @transformer_ops(%x: tensor<1x?x64xf32>, %g: tensor<64xf32>,
   %p = anvil.softmax %s {axis = 2 : i64, log = false} : (tensor<1x?x256xf32>) -> tensor<1x?x256xf32>
   // CHECK: anvil.reduce %{{.*}} {axes = array<i64: 2>, keepdims = true, kind = #anvil<reduce mean>} : (tensor<1x?x256xf32>) -> tensor<1x?x1xf32>
   %r = anvil.reduce %p {axes = array<i64: 2>, keepdims = true, kind = #anvil<reduce mean>} : (tensor<1x?x256xf32>) -> tensor<1x?x1xf32>
+  // CHECK: anvil.argmin %{{.*}} {axis = 2 : i64, keepdims = false, select_last_index = true} : (tensor<1x?x256xf32>) -> tensor<1x?xi64>
+  %am = anvil.argmin %p {axis = 2 : i64, keepdims = false, select_last_index = true} : (tensor<1x?x256xf32>) -> tensor<1x?xi64>
   // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} :
   %qr = anvil.rope %q, %cos, %cos {interleaved = false} : (tensor<1x8x?x16xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>) -> tensor<1x8x?x16xf32>
   // CHECK: anvil.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true, scale = 2.500000e-01 : f32} : (tensor<1x8x?x16xf32>, tensor<1x2x?x16xf32>, tensor<1x2x?x16xf32>) -> tensor<1x8x?x16xf32>
