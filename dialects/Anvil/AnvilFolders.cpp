@@ -552,6 +552,53 @@ OpFoldResult foldArgReduce(Operation *op, Attribute inputAttr, int64_t axis,
 }
 } // namespace
 
+OpFoldResult PadOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> pads = getPads();
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }) &&
+      getInput().getType() == getType())
+    return getInput();
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  int64_t rank = inShape.size();
+  StringRef mode = getMode();
+  double fill = getValue().convertToDouble();
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    int64_t linear = i, source = 0, stride = 1;
+    bool outside = false;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t coord = linear % type.getDimSize(d) - pads[d];
+      linear /= type.getDimSize(d);
+      int64_t dim = inShape[d];
+      if (coord < 0 || coord >= dim) {
+        if (mode == "constant" || dim == 0) {
+          outside = true;
+        } else if (mode == "edge") {
+          coord = coord < 0 ? 0 : dim - 1;
+        } else if (mode == "wrap") {
+          coord = ((coord % dim) + dim) % dim;
+        } else { // reflect: ... 2 1 | 0 1 2 | 1 0 ...
+          int64_t period = 2 * (dim - 1);
+          coord = period ? ((coord % period) + period) % period : 0;
+          if (coord >= dim)
+            coord = period - coord;
+        }
+      }
+      source += coord * stride;
+      stride *= dim;
+    }
+    if (out.isFloat)
+      out.floats.push_back(outside ? fill : input->floats[source]);
+    else
+      out.ints.push_back(outside ? (int64_t)fill : input->ints[source]);
+  }
+  return buildDense(type, out);
+}
+
 OpFoldResult ArgMaxOp::fold(FoldAdaptor adaptor) {
   return foldArgReduce(*this, adaptor.getInput(), getAxis(),
                        getSelectLastIndex(),

@@ -246,6 +246,24 @@ def Anvil_SplitOp : Anvil_InferredOp<"split"> {
   let results = (outs Variadic<Anvil_Tensor>:$results);
 }
 
+def Anvil_PadOp : Anvil_InferredOp<"pad"> {
+  let summary = "pad (or, with negative amounts, crop) every dimension";
+  let description = [{
+    `pads` holds the amount before each dimension, then the amount after
+    each. `mode` is `constant` (fill with `value`), `reflect` (mirror
+    without repeating the edge), `edge` (repeat the edge) or `wrap`
+    (periodic), as ONNX `Pad` defines them.
+
+    ```mlir
+    %p = anvil.pad %x {mode = "constant", pads = array<i64: 0, 1, 0, 1>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, DenseI64ArrayAttr:$pads,
+                       StrAttr:$mode, F64Attr:$value);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
 def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
   let summary = "keep the upper or lower triangle of the last two dims";
   let description = [{

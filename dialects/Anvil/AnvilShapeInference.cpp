@@ -472,6 +472,40 @@ LogicalResult SplitOp::inferResultTypes(Types &types) {
   return success();
 }
 
+LogicalResult PadOp::inferResultTypes(Types &types) {
+  StringRef mode = getMode();
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
+    return emitOpError() << "unknown mode '" << mode << "'";
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t rank = input.getRank();
+  ArrayRef<int64_t> pads = getPads();
+  if ((int64_t)pads.size() != 2 * rank)
+    return emitOpError() << "pads has " << pads.size() << " entries for rank "
+                         << rank;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = input.getDimSize(d);
+    if (dim == kDynamic) {
+      shape.push_back(kDynamic);
+      continue;
+    }
+    int64_t size = dim + pads[d] + pads[rank + d];
+    if (size < 0)
+      return emitOpError() << "pads crop dimension " << d << " of size " << dim
+                           << " below zero";
+    if (mode == "reflect" && dim > 0 &&
+        (pads[d] >= dim || pads[rank + d] >= dim))
+      return emitOpError() << "reflect padding of dimension " << d
+                           << " must be smaller than its size " << dim;
+    shape.push_back(size);
+  }
+  return ranked(types, shape, elementType);
+}
+
 LogicalResult TriluOp::inferResultTypes(Types &types) {
   RankedTensorType input = getRankedType(getInput());
   if (input && input.getRank() < 2)

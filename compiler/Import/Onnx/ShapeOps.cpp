@@ -285,6 +285,46 @@ LogicalResult importSplit(NodeContext &ctx) {
   return success();
 }
 
+/// Pad (opset 11+): pads, constant_value and axes are inputs.
+LogicalResult importPad(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "data");
+  if (!x)
+    return failure();
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 0)
+    return ctx.error() << "needs an input of known rank";
+  auto given = ctx.constantIntsInput(1, "pads");
+  auto value = ctx.constantScalarInput(2, "constant_value");
+  auto axesGiven = ctx.constantIntsInput(3, "axes");
+  if (failed(given) || failed(value) || failed(axesGiven))
+    return failure();
+  if (!*given)
+    return ctx.error() << "needs pads";
+  SmallVector<int64_t> axes;
+  if (*axesGiven) {
+    auto normalized = ctx.normalizeAxes(**axesGiven, rank);
+    if (failed(normalized))
+      return failure();
+    axes = *normalized;
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  if ((*given)->size() != 2 * axes.size())
+    return ctx.error() << "pads has " << (*given)->size() << " entries for "
+                       << axes.size() << " axes";
+  SmallVector<int64_t> pads(2 * rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    pads[axes[i]] = (**given)[i];
+    pads[rank + axes[i]] = (**given)[axes.size() + i];
+  }
+  Builder &b = ctx.builder;
+  return ctx.produce(
+      ctx.create<PadOp>(ctx.elementTypeOf(x), x, b.getDenseI64ArrayAttr(pads),
+                        b.getStringAttr(ctx.attrString("mode", "constant")),
+                        b.getF64FloatAttr(value->value_or(0.0))));
+}
+
 LogicalResult importTrilu(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
@@ -328,6 +368,7 @@ void addShapeOps(OpTable &t) {
   t.add("", "ConstantOfShape", importConstantOfShape);
   t.add("", "Split", importSplit);
   t.add("", "Trilu", importTrilu);
+  t.add("", "Pad", importPad);
   t.add("", "ScatterND", importScatterND);
 }
 

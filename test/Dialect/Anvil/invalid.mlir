@@ -111,3 +111,11 @@ func.func @rms_norm_scale(%x: tensor<2x8xf32>, %g: tensor<4xf32>) {
   %0 = anvil.rms_norm %x, %g {epsilon = 1.0e-06 : f32} : (tensor<2x8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
   return
 }
+
+// -----
+
+func.func @reflect_too_far(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{reflect padding of dimension 1 must be smaller than its size 3}}
+  %0 = anvil.pad %x {mode = "reflect", pads = array<i64: 0, 3, 0, 0>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x6xf32>
+  return
+}

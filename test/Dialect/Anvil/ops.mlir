@@ -19,6 +19,8 @@ func.func @shape_ops(%x: tensor<2x3x4xf32>, %i: tensor<2xi64>) -> tensor<6x4xf32
   %a, %b = anvil.split %x {axis = 2 : i64, sizes = array<i64: 1, 3>} : (tensor<2x3x4xf32>) -> (tensor<2x3x1xf32>, tensor<2x3x3xf32>)
   // CHECK: anvil.concat %{{.*}}, %{{.*}} {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
   %c = anvil.concat %a, %b {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  // CHECK: anvil.pad %{{.*}} {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.000000e+00 : f64} : (tensor<2x3x4xf32>) -> tensor<2x5x6xf32>
+  %pd = anvil.pad %x {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.0 : f64} : (tensor<2x3x4xf32>) -> tensor<2x5x6xf32>
   // CHECK: anvil.flatten %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
   %f = anvil.flatten %c {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
   // CHECK: anvil.reshape %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
