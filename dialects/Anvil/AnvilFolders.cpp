@@ -599,6 +599,107 @@ OpFoldResult PadOp::fold(FoldAdaptor adaptor) {
   return buildDense(type, out);
 }
 
+namespace {
+/// Row-major coordinates of `linear` in `shape`.
+SmallVector<int64_t> coordinates(int64_t linear, ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> coords(shape.size());
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    coords[d] = linear % shape[d];
+    linear /= shape[d];
+  }
+  return coords;
+}
+int64_t linearIndex(ArrayRef<int64_t> coords, ArrayRef<int64_t> shape) {
+  int64_t index = 0;
+  for (size_t d = 0; d < shape.size(); ++d)
+    index = index * shape[d] + coords[d];
+  return index;
+}
+void append(ConstantTensor &out, const ConstantTensor &in, int64_t i) {
+  if (in.isFloat)
+    out.floats.push_back(in.floats[i]);
+  else
+    out.ints.push_back(in.ints[i]);
+}
+} // namespace
+
+OpFoldResult TileOp::fold(FoldAdaptor adaptor) {
+  if (llvm::all_of(getRepeats(), [](int64_t r) { return r == 1; }) &&
+      getInput().getType() == getType())
+    return getInput();
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    SmallVector<int64_t> c = coordinates(i, type.getShape());
+    for (size_t d = 0; d < c.size(); ++d)
+      c[d] %= inShape[d];
+    append(out, *input, linearIndex(c, inShape));
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult CumSumOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t axis = getAxis(), dim = shape[axis];
+  ConstantTensor out = *input;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    SmallVector<int64_t> c = coordinates(i, shape);
+    // Sum over the positions before (or after, reversed) c[axis].
+    double sum = 0;
+    int64_t isum = 0;
+    int64_t k = c[axis];
+    int64_t from = getReverse() ? k : 0, to = getReverse() ? dim : k + 1;
+    if (getExclusive())
+      getReverse() ? ++from : --to;
+    for (int64_t j = from; j < to; ++j) {
+      c[axis] = j;
+      int64_t src = linearIndex(c, shape);
+      sum += input->asDouble(src);
+      isum += input->asInt(src);
+    }
+    if (out.isFloat)
+      out.floats[i] = sum;
+    else
+      out.ints[i] = isum;
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  if (!type || !input || !indices || indices->isFloat)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  int64_t axis = getAxis();
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
+    SmallVector<int64_t> c = coordinates(i, type.getShape());
+    int64_t index = indices->ints[i];
+    if (index < 0)
+      index += inShape[axis];
+    if (index < 0 || index >= inShape[axis])
+      return {}; // Out of bounds: a run-time error, not a fold.
+    c[axis] = index;
+    for (size_t d = 0; d < c.size(); ++d)
+      if (c[d] >= inShape[d])
+        return {};
+    append(out, *input, linearIndex(c, inShape));
+  }
+  return buildDense(type, out);
+}
+
 OpFoldResult ArgMaxOp::fold(FoldAdaptor adaptor) {
   return foldArgReduce(*this, adaptor.getInput(), getAxis(),
                        getSelectLastIndex(),

@@ -264,6 +264,50 @@ def Anvil_PadOp : Anvil_InferredOp<"pad"> {
   let hasFolder = 1;
 }
 
+def Anvil_TileOp : Anvil_InferredOp<"tile"> {
+  let summary = "repeat the whole tensor along each dimension";
+  let description = [{
+    ```mlir
+    %t = anvil.tile %x {repeats = array<i64: 1, 2>} : (tensor<2x3xf32>) -> tensor<2x6xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, DenseI64ArrayAttr:$repeats);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
+def Anvil_CumSumOp : Anvil_InferredOp<"cumsum"> {
+  let summary = "running sum along an axis";
+  let description = [{
+    `exclusive` leaves each element out of its own sum; `reverse` sums from
+    the end (ONNX `CumSum`).
+
+    ```mlir
+    %c = anvil.cumsum %x {axis = 1 : i64, exclusive = false, reverse = false} : (tensor<1x8xi64>) -> tensor<1x8xi64>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
+                       BoolAttr:$reverse);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
+def Anvil_GatherElementsOp : Anvil_InferredOp<"gather_elements"> {
+  let summary = "pick one element per index along an axis";
+  let description = [{
+    `result[i][j][k] = input[i][indices[i][j][k]][k]` for axis 1 (ONNX
+    `GatherElements`); the result has the shape of `indices`.
+
+    ```mlir
+    %g = anvil.gather_elements %x, %idx {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
 def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
   let summary = "keep the upper or lower triangle of the last two dims";
   let description = [{

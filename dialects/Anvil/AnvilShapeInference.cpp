@@ -506,6 +506,44 @@ LogicalResult PadOp::inferResultTypes(Types &types) {
   return ranked(types, shape, elementType);
 }
 
+LogicalResult TileOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  ArrayRef<int64_t> repeats = getRepeats();
+  if ((int64_t)repeats.size() != input.getRank())
+    return emitOpError() << "repeats has " << repeats.size()
+                         << " entries for rank " << input.getRank();
+  SmallVector<int64_t> shape;
+  for (auto [dim, r] : llvm::zip(input.getShape(), repeats)) {
+    if (r < 0)
+      return emitOpError() << "repeat count " << r << " is negative";
+    shape.push_back(dim == kDynamic ? kDynamic : dim * r);
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult CumSumOp::inferResultTypes(Types &types) {
+  if (RankedTensorType input = getRankedType(getInput()))
+    if (failed(checkAxis(*this, getAxis(), input.getRank())))
+      return failure();
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult GatherElementsOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType indices = getRankedType(getIndices());
+  if (!input || !indices)
+    return unranked(types, elementType);
+  if (input.getRank() != indices.getRank())
+    return emitOpError("input and indices must have the same rank");
+  if (failed(checkAxis(*this, getAxis(), input.getRank())))
+    return failure();
+  return ranked(types, indices.getShape(), elementType);
+}
+
 LogicalResult TriluOp::inferResultTypes(Types &types) {
   RankedTensorType input = getRankedType(getInput());
   if (input && input.getRank() < 2)

@@ -325,6 +325,51 @@ LogicalResult importPad(NodeContext &ctx) {
                         b.getF64FloatAttr(value->value_or(0.0))));
 }
 
+LogicalResult importTile(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  auto repeats = ctx.constantIntsInput(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  if (!*repeats)
+    return ctx.error() << "needs repeats";
+  return ctx.produce(ctx.create<TileOp>(
+      ctx.elementTypeOf(x), x, ctx.builder.getDenseI64ArrayAttr(**repeats)));
+}
+
+LogicalResult importCumSum(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "x");
+  if (!x)
+    return failure();
+  auto axisValues = ctx.constantIntsInput(1, "axis");
+  if (failed(axisValues))
+    return failure();
+  if (!*axisValues || (*axisValues)->size() != 1)
+    return ctx.error() << "needs a scalar axis";
+  FailureOr<int64_t> axis = ctx.normalizeAxis((**axisValues)[0], ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  Builder &b = ctx.builder;
+  return ctx.produce(
+      ctx.create<CumSumOp>(ctx.elementTypeOf(x), x, b.getI64IntegerAttr(*axis),
+                           b.getBoolAttr(ctx.attrInt("exclusive", 0) != 0),
+                           b.getBoolAttr(ctx.attrInt("reverse", 0) != 0)));
+}
+
+LogicalResult importGatherElements(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "data"),
+        indices = ctx.requiredInput(1, "indices");
+  if (!x || !indices)
+    return failure();
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  return ctx.produce(ctx.create<GatherElementsOp>(
+      ctx.elementTypeOf(x), x, indices, ctx.builder.getI64IntegerAttr(*axis)));
+}
+
 LogicalResult importTrilu(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
@@ -369,6 +414,9 @@ void addShapeOps(OpTable &t) {
   t.add("", "Split", importSplit);
   t.add("", "Trilu", importTrilu);
   t.add("", "Pad", importPad);
+  t.add("", "Tile", importTile);
+  t.add("", "CumSum", importCumSum);
+  t.add("", "GatherElements", importGatherElements);
   t.add("", "ScatterND", importScatterND);
 }
 

@@ -2,7 +2,7 @@
 // Every op parses, verifies and prints back.
 
 // CHECK-LABEL: func.func @shape_ops
-func.func @shape_ops(%x: tensor<2x3x4xf32>, %i: tensor<2xi64>) -> tensor<6x4xf32> {
+func.func @shape_ops(%x: tensor<2x3x4xf32>, %i: tensor<2xi64>, %ge_idx: tensor<2x2x4xi64>) -> tensor<6x4xf32> {
   // CHECK: anvil.constant dense<[6, 4]> : tensor<2xi64>
   %shape = anvil.constant dense<[6, 4]> : tensor<2xi64>
   // CHECK: anvil.shape_of %{{.*}} {end = 2 : i64, start = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<1xi64>
@@ -21,6 +21,12 @@ func.func @shape_ops(%x: tensor<2x3x4xf32>, %i: tensor<2xi64>) -> tensor<6x4xf32
   %c = anvil.concat %a, %b {axis = 2 : i64} : (tensor<2x3x1xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
   // CHECK: anvil.pad %{{.*}} {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.000000e+00 : f64} : (tensor<2x3x4xf32>) -> tensor<2x5x6xf32>
   %pd = anvil.pad %x {mode = "reflect", pads = array<i64: 0, 1, 1, 0, 1, 1>, value = 0.0 : f64} : (tensor<2x3x4xf32>) -> tensor<2x5x6xf32>
+  // CHECK: anvil.tile %{{.*}} {repeats = array<i64: 1, 2, 1>} : (tensor<2x3x4xf32>) -> tensor<2x6x4xf32>
+  %tl = anvil.tile %x {repeats = array<i64: 1, 2, 1>} : (tensor<2x3x4xf32>) -> tensor<2x6x4xf32>
+  // CHECK: anvil.cumsum %{{.*}} {axis = 2 : i64, exclusive = true, reverse = false} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %cs = anvil.cumsum %x {axis = 2 : i64, exclusive = true, reverse = false} : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  // CHECK: anvil.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x2x4xi64>) -> tensor<2x2x4xf32>
+  %ge = anvil.gather_elements %x, %ge_idx {axis = 1 : i64} : (tensor<2x3x4xf32>, tensor<2x2x4xi64>) -> tensor<2x2x4xf32>
   // CHECK: anvil.flatten %{{.*}} {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
   %f = anvil.flatten %c {axis = 1 : i64} : (tensor<2x3x4xf32>) -> tensor<2x12xf32>
   // CHECK: anvil.reshape %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2xi64>) -> tensor<6x4xf32>
