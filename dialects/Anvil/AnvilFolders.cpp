@@ -700,6 +700,85 @@ OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
   return buildDense(type, out);
 }
 
+OpFoldResult MatmulOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> lhs = readConstant(adaptor.getLhs());
+  std::optional<ConstantTensor> rhs = readConstant(adaptor.getRhs());
+  if (!type || !lhs || !rhs)
+    return {};
+  // numpy matmul: promote 1-D operands, broadcast the batch dims.
+  SmallVector<int64_t> a(lhs->type.getShape()), b(rhs->type.getShape());
+  bool transposed = getTransposeRhs();
+  bool lhsVector = a.size() == 1, rhsVector = b.size() == 1;
+  if (lhsVector)
+    a.insert(a.begin(), 1);
+  if (rhsVector)
+    b.push_back(1);
+  int64_t m = a[a.size() - 2], k = a.back();
+  int64_t n = transposed ? b[b.size() - 2] : b.back();
+  SmallVector<int64_t> batch;
+  if (failed(broadcastShapes(ArrayRef<int64_t>(a).drop_back(2),
+                             ArrayRef<int64_t>(b).drop_back(2), batch)))
+    return {};
+  int64_t batches = 1;
+  for (int64_t d : batch)
+    batches *= d;
+  if (batches * m * n * k > 16 * kFoldElementLimit)
+    return {}; // Too much arithmetic for compile time.
+  ArrayRef<int64_t> aBatch = ArrayRef<int64_t>(a).drop_back(2);
+  ArrayRef<int64_t> bBatch = ArrayRef<int64_t>(b).drop_back(2);
+  ConstantTensor out;
+  out.isFloat = lhs->isFloat;
+  for (int64_t p = 0; p < batches; ++p) {
+    int64_t aBase = broadcastIndex(batch, aBatch, p) * m * k;
+    int64_t bBase = broadcastIndex(batch, bBatch, p) * k * n;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0;
+        int64_t isum = 0;
+        for (int64_t t = 0; t < k; ++t) {
+          int64_t ai = aBase + i * k + t;
+          int64_t bi = bBase + (transposed ? j * k + t : t * n + j);
+          sum += lhs->asDouble(ai) * rhs->asDouble(bi);
+          isum += lhs->asInt(ai) * rhs->asInt(bi);
+        }
+        if (out.isFloat)
+          out.floats.push_back(sum);
+        else
+          out.ints.push_back(isum);
+      }
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult SoftmaxOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input)
+    return {};
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t axis = getAxis(), dim = shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
+    inner *= shape[d];
+  std::vector<double> out(input->floats);
+  int64_t outer = dim ? (int64_t)out.size() / (dim * inner) : 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      auto at = [&](int64_t j) -> double & {
+        return out[(o * dim + j) * inner + i];
+      };
+      double peak = -INFINITY, total = 0;
+      for (int64_t j = 0; j < dim; ++j)
+        peak = std::max(peak, at(j));
+      for (int64_t j = 0; j < dim; ++j)
+        total += std::exp(at(j) - peak);
+      for (int64_t j = 0; j < dim; ++j)
+        at(j) = getLog() ? at(j) - peak - std::log(total)
+                         : std::exp(at(j) - peak) / total;
+    }
+  return buildDense(type, ArrayRef<double>(out));
+}
+
 OpFoldResult ArgMaxOp::fold(FoldAdaptor adaptor) {
   return foldArgReduce(*this, adaptor.getInput(), getAxis(),
                        getSelectLastIndex(),

@@ -483,6 +483,7 @@ def Anvil_MatmulOp : Anvil_InferredOp<"matmul"> {
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
   let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
 }
 
 def Anvil_SoftmaxOp : Anvil_InferredOp<"softmax"> {
@@ -495,6 +496,7 @@ def Anvil_SoftmaxOp : Anvil_InferredOp<"softmax"> {
   let arguments = (ins Anvil_FloatTensor:$input, I64Attr:$axis,
                        DefaultValuedAttr<BoolAttr, "false">:$log);
   let results = (outs Anvil_FloatTensor:$result);
+  let hasFolder = 1;
 }
 
 def Anvil_ReduceOp : Anvil_InferredOp<"reduce"> {

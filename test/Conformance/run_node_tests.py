@@ -428,7 +428,7 @@ def write_report(path, tests, zoo, filter_text):
       "with the stored outputs is constant folding: "
       "`test/Conformance/fold_node_tests.py` compiles each test "
       "at -O2 with all inputs given at compile time and checks every test "
-      "that folds completely against `output_N.pb` (610 do, all equal).")
+      "that folds completely against `output_N.pb` (651 do, all equal).")
     w("")
     w("A node test's graph holds one node; the test belongs to that node's op. "
       "The `_expanded` variants hold the op's ONNX function body instead "
