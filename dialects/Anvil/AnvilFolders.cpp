@@ -115,6 +115,14 @@ OpFoldResult foldReshapeOfConstant(Operation *op, Attribute input) {
   return dense.reshape(type);
 }
 
+/// Appends element `i` of `in` to `out` (of the same kind).
+void append(ConstantTensor &out, const ConstantTensor &in, int64_t i) {
+  if (in.isFloat)
+    out.floats.push_back(in.floats[i]);
+  else
+    out.ints.push_back(in.ints[i]);
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -181,10 +189,7 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
       linear /= type.getDimSize(d);
       source += coord * inStrides[perm[d]];
     }
-    if (out.isFloat)
-      out.floats.push_back(input->floats[source]);
-    else
-      out.ints.push_back(input->ints[source]);
+    append(out, *input, source);
   }
   return buildDense(type, out);
 }
@@ -213,10 +218,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
     for (const ConstantTensor &in : inputs) {
       int64_t block = in.size() / std::max<int64_t>(outer, 1);
       for (int64_t j = 0; j < block; ++j) {
-        if (out.isFloat)
-          out.floats.push_back(in.asDouble(o * block + j));
-        else
-          out.ints.push_back(in.asInt(o * block + j));
+        append(out, in, o * block + j);
       }
     }
   }
@@ -267,10 +269,7 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
       linear /= type.getDimSize(d);
       source += (begin[d] + coord * step[d]) * inStrides[d];
     }
-    if (out.isFloat)
-      out.floats.push_back(input->floats[source]);
-    else
-      out.ints.push_back(input->ints[source]);
+    append(out, *input, source);
   }
   return buildDense(type, out);
 }
@@ -298,10 +297,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
         return {}; // Out of bounds: leave it for a run-time error.
       for (int64_t j = 0; j < inner; ++j) {
         int64_t source = (o * dim + index) * inner + j;
-        if (out.isFloat)
-          out.floats.push_back(input->floats[source]);
-        else
-          out.ints.push_back(input->ints[source]);
+        append(out, *input, source);
       }
     }
   }
@@ -614,12 +610,6 @@ int64_t linearIndex(ArrayRef<int64_t> coords, ArrayRef<int64_t> shape) {
   for (size_t d = 0; d < shape.size(); ++d)
     index = index * shape[d] + coords[d];
   return index;
-}
-void append(ConstantTensor &out, const ConstantTensor &in, int64_t i) {
-  if (in.isFloat)
-    out.floats.push_back(in.floats[i]);
-  else
-    out.ints.push_back(in.ints[i]);
 }
 } // namespace
 

@@ -141,7 +141,8 @@ LogicalResult importSlice(NodeContext &ctx) {
       ctx.create<SliceOp>(ctx.elementTypeOf(x), x, starts, ends, axes, steps));
 }
 
-LogicalResult importGather(NodeContext &ctx) {
+/// Gather and GatherElements: data, indices and an axis attribute.
+template <typename OpTy> LogicalResult importGatherLike(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data"),
         indices = ctx.requiredInput(1, "indices");
   if (!x || !indices)
@@ -150,8 +151,8 @@ LogicalResult importGather(NodeContext &ctx) {
       ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
   if (failed(axis))
     return failure();
-  return ctx.produce(ctx.create<GatherOp>(
-      ctx.elementTypeOf(x), x, indices, ctx.builder.getI64IntegerAttr(*axis)));
+  return ctx.produce(ctx.create<OpTy>(ctx.elementTypeOf(x), x, indices,
+                                      ctx.builder.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult importExpand(NodeContext &ctx) {
@@ -357,19 +358,6 @@ LogicalResult importCumSum(NodeContext &ctx) {
                            b.getBoolAttr(ctx.attrInt("reverse", 0) != 0)));
 }
 
-LogicalResult importGatherElements(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "data"),
-        indices = ctx.requiredInput(1, "indices");
-  if (!x || !indices)
-    return failure();
-  FailureOr<int64_t> axis =
-      ctx.normalizeAxis(ctx.attrInt("axis", 0), ctx.rankOf(x));
-  if (failed(axis))
-    return failure();
-  return ctx.produce(ctx.create<GatherElementsOp>(
-      ctx.elementTypeOf(x), x, indices, ctx.builder.getI64IntegerAttr(*axis)));
-}
-
 LogicalResult importTrilu(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
@@ -404,7 +392,7 @@ void addShapeOps(OpTable &t) {
   t.add("", "Transpose", importTranspose);
   t.add("", "Concat", importConcat);
   t.add("", "Slice", importSlice);
-  t.add("", "Gather", importGather);
+  t.add("", "Gather", importGatherLike<GatherOp>);
   t.add("", "Expand", importExpand);
   t.add("", "Unsqueeze", importUnsqueeze);
   t.add("", "Squeeze", importSqueeze);
@@ -416,7 +404,7 @@ void addShapeOps(OpTable &t) {
   t.add("", "Pad", importPad);
   t.add("", "Tile", importTile);
   t.add("", "CumSum", importCumSum);
-  t.add("", "GatherElements", importGatherElements);
+  t.add("", "GatherElements", importGatherLike<GatherElementsOp>);
   t.add("", "ScatterND", importScatterND);
 }
 
