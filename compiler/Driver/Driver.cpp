@@ -1,9 +1,12 @@
 //===- Driver.cpp - what anvilc does, as a library ------------------------===//
 
 #include "compiler/Driver/Driver.h"
+#include "backends/Target.h"
+#include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Driver/Diagnostics.h"
 #include "compiler/Pipeline/Pipelines.h"
 #include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Kernel/KernelOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -14,7 +17,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -85,15 +91,18 @@ void printModule(ModuleOp module, llvm::raw_ostream &os, bool printWeights) {
   auto &manager =
       DenseResourceElementsHandle::getManagerInterface(module.getContext());
   int64_t count = 0, bytes = 0;
-  copy->walk([&](ConstantOp op) {
-    auto resource = op.getValue().dyn_cast<DenseResourceElementsAttr>();
+  // Graph constants (anvil.constant) and kernel weights (kernel.weight)
+  // both keep their data in a `value` attribute.
+  copy->walk([&](Operation *op) {
+    auto resource = op->getAttrOfType<DenseResourceElementsAttr>("value");
     if (!resource)
       return;
     ++count;
     bytes += byteSize(resource);
     auto handle = manager.insert(
         ("elided." + resource.getRawHandle().getKey()).str(), std::nullopt);
-    op.setValueAttr(DenseResourceElementsAttr::get(resource.getType(), handle));
+    op->setAttr("value",
+                DenseResourceElementsAttr::get(resource.getType(), handle));
   });
   if (count)
     os << llvm::formatv("// {0} weight tensors ({1:f2} MB) elided; "
@@ -149,38 +158,100 @@ void printSummary(ModuleOp module, llvm::raw_ostream &os) {
   os << "results with dynamic dims: " << dynamicResults << "\n";
 }
 
+std::string defaultCacheDir() {
+  if (const char *dir = std::getenv("ANVIL_CACHE_DIR"))
+    return dir;
+  llvm::SmallString<256> path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    path = xdg;
+  else if (const char *home = std::getenv("HOME"); home && *home)
+    llvm::sys::path::append(path, home, ".cache");
+  else
+    return "";
+  llvm::sys::path::append(path, "anvil");
+  return path.str().str();
+}
+
+void listTargets(llvm::raw_ostream &os) {
+  os << "Registered targets:\n";
+  for (const backend::Target *target : backend::allTargets()) {
+    os << llvm::formatv("  {0,-6} {1}\n", target->name(),
+                        target->description());
+    os << "         --mcpu=" << llvm::join(target->cpus(), "|") << " (default "
+       << target->cpus().front() << ")\n";
+  }
+}
+
+namespace {
+
+/// Writes `data` to `path` ("-" is stdout, refused for binary data on a
+/// terminal).
+LogicalResult writeOutput(MLIRContext &context, const std::string &path,
+                          StringRef data, bool binary) {
+  if (path == "-" && binary && llvm::sys::Process::StandardOutIsDisplayed()) {
+    emitError(UnknownLoc::get(&context))
+        << "refusing to write binary output to a terminal; use -o FILE";
+    return failure();
+  }
+  std::string error;
+  auto output = openOutputFile(path, &error);
+  if (!output) {
+    emitError(UnknownLoc::get(&context)) << error;
+    return failure();
+  }
+  output->os() << data;
+  output->keep();
+  return success();
+}
+
+} // namespace
+
 int run(const Options &options) {
   DialectRegistry registry;
-  registry.insert<AnvilDialect, func::FuncDialect>();
+  registry.insert<AnvilDialect, func::FuncDialect, kernel::KernelDialect>();
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   DiagnosticPrinter diagnostics(&context, options.toolName, llvm::errs());
   Progress progress(options.quiet, options.toolName);
+  backend::registerTargets();
 
-  if (options.emit != EmitKind::Mlir) {
-    emitError(UnknownLoc::get(&context))
-        << "this stage of --emit is not available yet: lowering to the "
-           "kernel dialect and code generation come with the CPU backend; "
-           "use --emit=mlir";
-    return 1;
-  }
   if (options.optLevel > kMaxOptLevel) {
     emitError(UnknownLoc::get(&context))
         << "-O" << options.optLevel << " is not an optimization level (0-3)";
     return 1;
   }
+  const backend::Target *target = backend::lookupTarget(options.target);
+  if (!target) {
+    emitError(UnknownLoc::get(&context))
+        << "unknown target '" << options.target
+        << "'; anvilc --list-targets lists them";
+    return 1;
+  }
+  backend::TargetOptions targetOptions;
+  targetOptions.cpu = options.cpu;
+  targetOptions.compiler = options.cxx;
+  targetOptions.cacheDir = options.cacheDir;
+  targetOptions.progress = [&](const std::string &line) {
+    progress.stage(line);
+  };
+  if (!options.cpu.empty() &&
+      !llvm::is_contained(target->cpus(), options.cpu)) {
+    emitError(UnknownLoc::get(&context))
+        << "--mcpu=" << options.cpu << " is not a CPU of target '"
+        << target->name() << "' (" << llvm::join(target->cpus(), ", ") << ")";
+    return 1;
+  }
 
   progress.stage("importing " + options.inputPath);
   OwningOpRef<ModuleOp> module;
+  // Diagnostics name the ONNX node; a dump of the op adds nothing for
+  // users (anvil-opt shows it to compiler developers).
+  context.printOpOnDiagnostic(false);
   if (StringRef(options.inputPath).endswith(".mlir"))
     module = parseMlirFile(context, options.inputPath);
-  else {
-    // Diagnostics name the ONNX node; the half-built op adds nothing.
-    context.printOpOnDiagnostic(false);
+  else
     module = onnx_import::importOnnxFile(&context, options.inputPath,
                                          options.import);
-    context.printOpOnDiagnostic(true);
-  }
   if (!module)
     return 1;
   if (failed(verify(*module)))
@@ -193,19 +264,83 @@ int run(const Options &options) {
   buildPipeline(pm, options.optLevel);
   if (failed(pm.run(*module)))
     return 1;
+  if (options.summary)
+    printSummary(*module, llvm::errs());
 
-  progress.stage("writing " + options.outputPath);
-  std::string error;
-  auto output = openOutputFile(options.outputPath, &error);
-  if (!output) {
+  if (options.emit == EmitKind::Mlir) {
+    progress.stage("writing " + options.outputPath);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    printModule(*module, os, options.printWeights);
+    if (failed(writeOutput(context, options.outputPath, os.str(), false)))
+      return 1;
+    progress.stage("done");
+    return diagnostics.errorCount() ? 1 : 0;
+  }
+
+  progress.stage("lowering to a kernel program for target " + target->name());
+  if (failed(lowerToKernelProgram(*module, options)))
+    return 1;
+  for (auto func : module->getOps<func::FuncOp>()) {
+    auto arena = func->getAttrOfType<IntegerAttr>(kernel::kArenaBytesAttr);
+    auto naive = func->getAttrOfType<IntegerAttr>(kernel::kNaiveArenaBytesAttr);
+    if (arena && naive)
+      progress.stage(
+          llvm::formatv("@{0}: arena {1} KiB planned, {2} KiB without reuse",
+                        func.getName(), (arena.getInt() + 1023) / 1024,
+                        (naive.getInt() + 1023) / 1024)
+              .str());
+  }
+  if (options.emit == EmitKind::Kernel) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    printModule(*module, os, options.printWeights);
+    if (failed(writeOutput(context, options.outputPath, os.str(), false)))
+      return 1;
+    progress.stage("done");
+    return 0;
+  }
+
+  progress.stage("generating " + target->name() + " code");
+  std::string source;
+  llvm::raw_string_ostream sourceStream(source);
+  if (failed(target->emitSource(*module, sourceStream)))
+    return 1;
+  sourceStream.flush();
+  if (options.emit == EmitKind::Source) {
+    if (failed(writeOutput(context, options.outputPath, source, false)))
+      return 1;
+    progress.stage("done");
+    return 0;
+  }
+
+  std::string object, error;
+  if (!target->buildObject(source, targetOptions, object, error)) {
     emitError(UnknownLoc::get(&context)) << error;
     return 1;
   }
-  printModule(*module, output->os(), options.printWeights);
-  output->keep();
-  if (options.summary)
-    printSummary(*module, llvm::errs());
-  progress.stage("done");
+  if (options.emit == EmitKind::Obj) {
+    if (failed(writeOutput(context, options.outputPath, object, true)))
+      return 1;
+    progress.stage("done");
+    return 0;
+  }
+
+  progress.stage("packaging the artifact");
+  auto manifest = buildManifest(*module, options, *target, targetOptions);
+  auto weights = buildWeightSection(*module);
+  if (failed(manifest) || failed(weights))
+    return 1;
+  auto image =
+      buildArtifact(*module, target->name(), *manifest, object, *weights);
+  if (failed(image))
+    return 1;
+  StringRef bytes(reinterpret_cast<const char *>(image->data()), image->size());
+  if (failed(writeOutput(context, options.outputPath, bytes, true)))
+    return 1;
+  progress.stage(llvm::formatv("wrote {0} ({1:f2} MB)", options.outputPath,
+                               image->size() / 1e6)
+                     .str());
   return diagnostics.errorCount() ? 1 : 0;
 }
 

@@ -30,7 +30,23 @@ struct Options {
   bool quiet = false;
   /// The program name used in messages.
   std::string toolName = "anvilc";
+
+  /// Code generation (--emit=kernel and later stages).
+  std::string target = "cpu";
+  /// --mcpu; empty is the target's default.
+  std::string cpu;
+  /// The C++ compiler for targets that build C++ (empty: $ANVIL_CXX or c++).
+  std::string cxx;
+  /// Where compiled code objects are cached; empty disables the cache.
+  std::string cacheDir;
 };
+
+/// The cache folder used when --cache-dir is not given: $ANVIL_CACHE_DIR,
+/// else $XDG_CACHE_HOME/anvil, else ~/.cache/anvil.
+std::string defaultCacheDir();
+
+/// Prints the registered targets and their --mcpu values.
+void listTargets(llvm::raw_ostream &os);
 
 /// Runs the compiler: import (ONNX, or MLIR text for replays), the -O
 /// pipeline, then emits the requested stage. Diagnostics go to stderr with

@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - the -O0..-O3 pass pipelines ------------------------===//
 
 #include "compiler/Pipeline/Pipelines.h"
+#include "compiler/Lowering/Passes.h"
 #include "compiler/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,7 +27,24 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
   // are written; today they run the -O1 pipeline.
 }
 
+void buildKernelPipeline(OpPassManager &pm, unsigned optLevel,
+                         llvm::StringRef target) {
+  OpPassManager &func = pm.nest<func::FuncOp>();
+  func.addPass(createConvertAnvilToKernel());
+  if (optLevel > 0)
+    func.addPass(createAnvilFuseElementwise());
+  func.addPass(createAnvilPlanMemory());
+  AnvilPackWeightsOptions options;
+  options.target = target.str();
+  pm.addPass(createAnvilPackWeights(options));
+}
+
 void registerPipelines() {
+  PassPipelineRegistration<>(
+      "anvil-kernel-pipeline",
+      "What anvilc runs after the graph pipeline for --target=cpu: lower to "
+      "a planned kernel program",
+      [](OpPassManager &pm) { buildKernelPipeline(pm, 2, "cpu"); });
   for (unsigned level = 0; level <= kMaxOptLevel; ++level) {
     std::string name = "anvil-pipeline-O" + std::to_string(level);
     std::string help =

@@ -21,6 +21,11 @@ constexpr unsigned kMaxOptLevel = 3;
 void buildPipeline(mlir::OpPassManager &pm, unsigned optLevel);
 
 /// Registers anvil-pipeline-O0 .. anvil-pipeline-O3.
+/// Lowering to a planned kernel program for `target`: bufferization,
+/// elementwise fusion (from -O1), memory planning and weight packing.
+void buildKernelPipeline(mlir::OpPassManager &pm, unsigned optLevel,
+                         llvm::StringRef target);
+
 void registerPipelines();
 
 } // namespace anvil

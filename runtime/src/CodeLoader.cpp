@@ -2,6 +2,8 @@
 
 #include "CodeLoader.h"
 
+#include <cstdlib>
+
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
@@ -93,6 +95,14 @@ bool LoadedCode::load(const void *data, size_t size, std::string &error) {
 
 bool cpuHasFeature(const std::string &feature, bool &known) {
   known = true;
+  // For testing the refusal path on machines that have everything:
+  // ANVIL_HIDE_CPU_FEATURES=avx512f,avx2 makes the loader act as if the
+  // listed features were missing.
+  if (const char *hidden = std::getenv("ANVIL_HIDE_CPU_FEATURES")) {
+    std::string list = std::string(",") + hidden + ",";
+    if (list.find("," + feature + ",") != std::string::npos)
+      return false;
+  }
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (feature == "sse4.2")
@@ -111,6 +121,8 @@ bool cpuHasFeature(const std::string &feature, bool &known) {
     return __builtin_cpu_supports("avx512vl");
   if (feature == "avx512dq")
     return __builtin_cpu_supports("avx512dq");
+  if (feature == "avx512cd")
+    return __builtin_cpu_supports("avx512cd");
   if (feature == "avx512vnni")
     return __builtin_cpu_supports("avx512vnni");
 #endif

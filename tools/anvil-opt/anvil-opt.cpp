@@ -5,9 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "backends/Target.h"
+#include "compiler/Lowering/Passes.h"
 #include "compiler/Pipeline/Pipelines.h"
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Anvil/AnvilDialect.h"
+#include "dialects/Kernel/KernelOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
@@ -15,8 +18,12 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<anvil::AnvilDialect, mlir::func::FuncDialect>();
+  registry.insert<anvil::AnvilDialect, anvil::kernel::KernelDialect,
+                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::math::MathDialect>();
   anvil::registerAnvilPasses();
+  anvil::registerLoweringPasses();
+  anvil::backend::registerTargets();
   anvil::registerPipelines();
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();

@@ -17,6 +17,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -38,7 +39,8 @@ constexpr const char *kUsage =
     "  --entry NAME    the entry point to run (default: the only one, or\n"
     "                  'main')\n"
     "  --input N=F     the value of input N, a .npy file (one per input)\n"
-    "  --output-dir D  write each output to D/<name>.npy (default: print\n"
+    "  --output-dir D  write each output to D/<name>.npy, creating D ('/'\n"
+    "                  and ':' in names become '_'; default: print\n"
     "                  a summary of each output only)\n"
     "  --no-verify     skip the section checksums (the header and section\n"
     "                  table are always checked)\n";
@@ -206,7 +208,16 @@ int run(const std::string &path, std::string entry,
       std::cout << (d ? "x" : "") << shape[d];
     std::cout << "]";
     if (!outputDir.empty()) {
-      std::string file = outputDir + "/" + outputNames[i] + ".npy";
+      std::error_code ec;
+      std::filesystem::create_directories(outputDir, ec);
+      if (ec)
+        return fail("cannot create '" + outputDir + "': " + ec.message());
+      // Tensor names may hold '/' (exporters' scoped names).
+      std::string stem = outputNames[i];
+      for (char &c : stem)
+        if (c == '/' || c == '\\' || c == ':')
+          c = '_';
+      std::string file = outputDir + "/" + stem + ".npy";
       std::string error;
       if (!npy::write(file, anvil_tensor_dtype(t), shape, anvil_tensor_data(t),
                       anvil_tensor_byte_size(t), error))

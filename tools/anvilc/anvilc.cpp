@@ -14,32 +14,66 @@
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 
 using namespace llvm;
 
 namespace {
 cl::OptionCategory category("anvilc options");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+cl::opt<std::string> inputPath(cl::Positional,
                                cl::desc("<model.onnx | module.mlir>"),
                                cl::cat(category));
-cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
-                                cl::value_desc("file"), cl::init("-"),
-                                cl::cat(category));
+cl::opt<std::string>
+    outputPath("o",
+               cl::desc("Output file ('-' for stdout; the default, except for "
+                        "--emit=artifact, which writes <input>.anvil)"),
+               cl::value_desc("file"), cl::cat(category));
 cl::opt<anvil::driver::EmitKind> emit(
-    "emit", cl::desc("The stage to stop after and print"),
-    cl::init(anvil::driver::EmitKind::Mlir),
+    "emit",
+    cl::desc("The stage to stop after and write (default: artifact when -o "
+             "names a .anvil file, else mlir)"),
     cl::values(clEnumValN(anvil::driver::EmitKind::Mlir, "mlir",
                           "the anvil-dialect module after the -O pipeline"),
                clEnumValN(anvil::driver::EmitKind::Kernel, "kernel",
-                          "the kernel program (not available yet)"),
+                          "the planned kernel program (buffers, launches)"),
                clEnumValN(anvil::driver::EmitKind::Source, "source",
-                          "the generated target source (not available yet)"),
+                          "the generated target source (C++ for cpu)"),
                clEnumValN(anvil::driver::EmitKind::Obj, "obj",
-                          "the compiled code object (not available yet)"),
+                          "the compiled code object (a shared object for cpu)"),
                clEnumValN(anvil::driver::EmitKind::Artifact, "artifact",
-                          "the .anvil artifact (not available yet)")),
+                          "the .anvil artifact the runtime loads")),
     cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("Code generation target (default cpu; "
+                                     "--list-targets lists them)"),
+                            cl::value_desc("name"), cl::init("cpu"),
+                            cl::cat(category));
+cl::opt<std::string>
+    mcpu("mcpu",
+         cl::desc("Target CPU: native (the compiling machine, the default), "
+                  "x86-64-v2, x86-64-v3 (AVX2, FMA) or x86-64-v4 (AVX-512). "
+                  "The artifact records the CPU features it needs and the "
+                  "runtime refuses machines without them."),
+         cl::value_desc("cpu"), cl::cat(category));
+cl::opt<bool> listTargetsFlag("list-targets",
+                              cl::desc("List the targets and their CPUs"),
+                              cl::cat(category));
+cl::opt<std::string>
+    cxx("cxx",
+        cl::desc("C++ compiler that builds generated code (default: "
+                 "$ANVIL_CXX, else c++ on PATH)"),
+        cl::value_desc("path"), cl::cat(category));
+cl::opt<std::string> cacheDir(
+    "cache-dir",
+    cl::desc("Cache for compiled code, keyed by a hash of the generated "
+             "source, kernels, flags and compiler (default: $ANVIL_CACHE_DIR, "
+             "else $XDG_CACHE_HOME/anvil, else ~/.cache/anvil)"),
+    cl::value_desc("dir"), cl::cat(category));
+cl::opt<bool> noCache("no-cache",
+                      cl::desc("Always run the C++ compiler; do not read or "
+                               "write the code cache"),
+                      cl::cat(category));
 cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level: -O0 (import only) to -O3 (default 2)"),
     cl::Prefix, cl::init(2), cl::cat(category));
@@ -136,14 +170,48 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "Anvil model compiler\n\n"
-      "  Imports an ONNX model (or an anvil-dialect .mlir file), runs the -O\n"
-      "  pipeline and prints the requested stage.\n\n"
+      "  Imports an ONNX model (or an anvil-dialect .mlir file), optimizes "
+      "it,\n"
+      "  lowers it to a kernel program, generates and builds target code and\n"
+      "  packages one .anvil artifact for anvil-run and the runtime C API.\n"
+      "  Every shape must be static for code generation: bind symbolic dims\n"
+      "  with --dim or --input-shape.\n\n"
+      "  anvilc model.onnx --dim=batch_size=1,sequence_length=16 -o "
+      "model.anvil\n"
       "  anvilc model.onnx --emit=mlir --dim=batch_size=1 -o model.mlir\n");
 
+  if (listTargetsFlag) {
+    anvil::driver::listTargets(outs());
+    return 0;
+  }
+  if (inputPath.empty()) {
+    errs() << "anvilc: error: no input file (anvilc --help shows usage)\n";
+    return 1;
+  }
   anvil::driver::Options options;
   options.inputPath = inputPath;
-  options.outputPath = outputPath;
-  options.emit = emit;
+  options.emit = emit.getNumOccurrences()
+                     ? emit.getValue()
+                     : (StringRef(outputPath).endswith(".anvil")
+                            ? anvil::driver::EmitKind::Artifact
+                            : anvil::driver::EmitKind::Mlir);
+  if (outputPath.getNumOccurrences())
+    options.outputPath = outputPath;
+  else if (options.emit == anvil::driver::EmitKind::Artifact)
+    options.outputPath =
+        (sys::path::parent_path(inputPath) +
+         (sys::path::parent_path(inputPath).empty() ? "" : "/") +
+         sys::path::stem(inputPath) + ".anvil")
+            .str();
+  else
+    options.outputPath = "-";
+  options.target = target;
+  options.cpu = mcpu;
+  options.cxx = cxx;
+  options.cacheDir = noCache ? ""
+                             : (cacheDir.getNumOccurrences()
+                                    ? cacheDir.getValue()
+                                    : anvil::driver::defaultCacheDir());
   options.optLevel = optLevel;
   options.printWeights = printWeights;
   options.summary = summary;

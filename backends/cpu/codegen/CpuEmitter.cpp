@@ -1,0 +1,540 @@
+//===- CpuEmitter.cpp - kernel programs as C++17 --------------------------===//
+//
+// The output is meant to be read: one statement per kernel-program op, the
+// op's location in a comment, buffers named b<N> and scalars t<N>. Every
+// value in an elementwise body has the C++ type of its (signless) MLIR type
+// and every integer op wraps, as `arith` defines; unsigned ops reinterpret
+// through the unsigned type of the same width.
+//
+//===----------------------------------------------------------------------===//
+
+#include "backends/cpu/codegen/CpuEmitter.h"
+#include "dialects/Kernel/KernelOps.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace anvil::kernel;
+
+namespace anvil::backend::cpu {
+namespace {
+
+/// The C++ type holding one element of `type`, or "" if there is none.
+std::string cppType(Type type, bool forceUnsigned = false) {
+  if (type.isF32())
+    return "float";
+  if (type.isF64())
+    return "double";
+  if (auto integer = type.dyn_cast<IntegerType>()) {
+    unsigned width = integer.getWidth();
+    if (width == 1)
+      return "bool";
+    if (width != 8 && width != 16 && width != 32 && width != 64)
+      return "";
+    bool isUnsigned = forceUnsigned || integer.isUnsigned();
+    return (isUnsigned ? "uint" : "int") + std::to_string(width) + "_t";
+  }
+  return "";
+}
+
+std::string unsignedType(Type type) {
+  if (type.isInteger(1))
+    return "bool";
+  return cppType(type, /*forceUnsigned=*/true);
+}
+
+std::string camelCase(StringRef name) {
+  std::string out;
+  bool upper = true;
+  for (char c : name) {
+    if (c == '_') {
+      upper = true;
+      continue;
+    }
+    out += upper ? llvm::toUpper(c) : c;
+    upper = false;
+  }
+  return out;
+}
+
+std::string floatLiteral(double value, StringRef type) {
+  if (std::isnan(value))
+    return llvm::formatv("std::numeric_limits<{0}>::quiet_NaN()", type);
+  if (std::isinf(value))
+    return llvm::formatv("{0}std::numeric_limits<{1}>::infinity()",
+                         value < 0 ? "-" : "", type);
+  return llvm::formatv("static_cast<{0}>({1})", type,
+                       llvm::formatv("{0:e16}", value).str());
+}
+
+std::string locationComment(Location loc) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  if (auto name = loc.dyn_cast<NameLoc>())
+    os << name.getName().getValue();
+  else if (auto fused = loc.dyn_cast<FusedLoc>()) {
+    for (Location inner : fused.getLocations())
+      if (auto n = inner.dyn_cast<NameLoc>())
+        os << (text.empty() ? "" : ", ") << n.getName().getValue();
+  }
+  return os.str();
+}
+
+class FunctionEmitter {
+public:
+  FunctionEmitter(func::FuncOp func, raw_ostream &os, int index)
+      : func(func), os(os), index(index) {}
+
+  LogicalResult emit();
+
+private:
+  func::FuncOp func;
+  raw_ostream &os;
+  int index;
+  DenseMap<Value, std::string> names;
+  int nextBuffer = 0;
+
+  std::string bufferName(Value value) { return names.lookup(value); }
+  LogicalResult declareBuffer(Value value, StringRef init, Location loc);
+  LogicalResult emitLaunch(LaunchOp launch);
+  LogicalResult emitElementwise(ElementwiseOp loop);
+  LogicalResult emitParam(StringRef kernel, NamedAttribute param,
+                          raw_ostream &out);
+};
+
+LogicalResult FunctionEmitter::declareBuffer(Value value, StringRef init,
+                                             Location loc) {
+  auto type = value.getType().cast<MemRefType>();
+  std::string element = cppType(type.getElementType());
+  if (element.empty())
+    return emitError(loc) << "the cpu target has no C++ type for "
+                          << type.getElementType() << " yet";
+  std::string name = "b" + std::to_string(nextBuffer++);
+  names[value] = name;
+  os << "  " << element << " *" << name << " = reinterpret_cast<" << element
+     << " *>(" << init << "); // " << type << "\n";
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitParam(StringRef kernel, NamedAttribute param,
+                                         raw_ostream &out) {
+  StringRef name = param.getName().getValue();
+  Attribute value = param.getValue();
+  if (auto b = value.dyn_cast<BoolAttr>())
+    out << "    p." << name << " = " << (b.getValue() ? "true" : "false")
+        << ";\n";
+  else if (auto i = value.dyn_cast<IntegerAttr>())
+    out << "    p." << name << " = INT64_C(" << i.getInt() << ");\n";
+  else if (auto f = value.dyn_cast<FloatAttr>())
+    out << "    p." << name << " = "
+        << floatLiteral(f.getValueAsDouble(), "double") << ";\n";
+  else if (auto s = value.dyn_cast<StringAttr>())
+    out << "    p." << name << " = \"" << s.getValue() << "\";\n";
+  else if (auto a = value.dyn_cast<DenseI64ArrayAttr>()) {
+    if (a.empty()) {
+      out << "    p." << name << " = nullptr;\n";
+    } else {
+      out << "    static const int64_t " << name << "[] = {";
+      llvm::interleaveComma(a.asArrayRef(), out);
+      out << "};\n    p." << name << " = " << name << ";\n";
+    }
+  } else
+    return func.emitError() << "kernel '" << kernel << "' parameter '" << name
+                            << "' has an attribute the cpu target cannot pass";
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch) {
+  StringRef kernel = launch.getKernel();
+  os << "  { // " << kernel;
+  std::string where = locationComment(launch.getLoc());
+  if (!where.empty())
+    os << " (" << where << ")";
+  os << "\n    anvil::cpu::" << camelCase(kernel) << "Params p{};\n";
+  for (NamedAttribute param : launch.getParams())
+    if (failed(emitParam(kernel, param, os)))
+      return failure();
+  os << "    ANVIL_TRY(anvil::cpu::" << kernel << "(host, p";
+  for (Value in : launch.getInputs())
+    os << ", static_cast<const "
+       << cppType(in.getType().cast<MemRefType>().getElementType()) << " *>("
+       << bufferName(in) << ")";
+  for (Value out : launch.getOutputs())
+    os << ", " << bufferName(out);
+  os << "));\n  }\n";
+  return success();
+}
+
+/// Writes one scalar op of an elementwise body as `const T tN = expr;`.
+class ScalarEmitter {
+public:
+  ScalarEmitter(raw_ostream &os, DenseMap<Value, std::string> &names, int &next)
+      : os(os), names(names), next(next) {}
+
+  LogicalResult emit(Operation *op);
+
+private:
+  raw_ostream &os;
+  DenseMap<Value, std::string> &names;
+  int &next;
+
+  std::string v(Value value) { return names.lookup(value); }
+  std::string u(Value value) {
+    return "static_cast<" + unsignedType(value.getType()) + ">(" + v(value) +
+           ")";
+  }
+};
+
+LogicalResult ScalarEmitter::emit(Operation *op) {
+  if (op->getNumResults() != 1)
+    return op->emitOpError("cannot be emitted as C++ by the cpu target");
+  Value result = op->getResult(0);
+  std::string type = cppType(result.getType());
+  if (type.empty())
+    return op->emitOpError("has a result type the cpu target cannot hold");
+  auto operand = [&](unsigned i) { return v(op->getOperand(i)); };
+  auto binary = [&](StringRef symbol) {
+    return "(" + operand(0) + " " + symbol.str() + " " + operand(1) + ")";
+  };
+  auto call = [&](StringRef fn) {
+    std::string text = fn.str() + "(";
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      text += (i ? ", " : "") + operand(i);
+    return text + ")";
+  };
+  auto unsignedCall = [&](StringRef fn) {
+    std::string ut = unsignedType(op->getOperand(0).getType());
+    return fn.str() + "<" + ut + ">(" + u(op->getOperand(0)) + ", " +
+           u(op->getOperand(1)) + ")";
+  };
+  std::string expr;
+  bool supported = true;
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](arith::ConstantOp c) {
+        Attribute value = c.getValue();
+        if (auto f = value.dyn_cast<FloatAttr>())
+          expr = floatLiteral(f.getValueAsDouble(), type);
+        else if (auto i = value.dyn_cast<IntegerAttr>())
+          expr = result.getType().isInteger(1)
+                     ? (i.getValue().isZero() ? "false" : "true")
+                     : "static_cast<" + type + ">(INT64_C(" +
+                           std::to_string(i.getValue().getSExtValue()) + "))";
+        else
+          supported = false;
+      })
+      .Case<arith::AddFOp, arith::AddIOp>([&](auto) { expr = binary("+"); })
+      .Case<arith::SubFOp, arith::SubIOp>([&](auto) { expr = binary("-"); })
+      .Case<arith::MulFOp, arith::MulIOp>([&](auto) { expr = binary("*"); })
+      .Case([&](arith::DivFOp) { expr = binary("/"); })
+      .Case([&](arith::DivSIOp) {
+        expr = call("anvil::cpu::div_int<" + type + ">");
+      })
+      .Case([&](arith::DivUIOp) { expr = unsignedCall("anvil::cpu::div_int"); })
+      .Case([&](arith::RemFOp) { expr = call("std::fmod"); })
+      .Case([&](arith::RemSIOp) {
+        expr = call("anvil::cpu::rem_int<" + type + ">");
+      })
+      .Case([&](arith::RemUIOp) { expr = unsignedCall("anvil::cpu::rem_int"); })
+      .Case([&](arith::NegFOp) { expr = "(-" + operand(0) + ")"; })
+      .Case<arith::MaxFOp, arith::MaxSIOp>(
+          [&](auto) { expr = call("anvil::cpu::max_nan<" + type + ">"); })
+      .Case<arith::MinFOp, arith::MinSIOp>(
+          [&](auto) { expr = call("anvil::cpu::min_nan<" + type + ">"); })
+      .Case([&](arith::MaxUIOp) { expr = unsignedCall("anvil::cpu::max_nan"); })
+      .Case([&](arith::MinUIOp) { expr = unsignedCall("anvil::cpu::min_nan"); })
+      .Case([&](arith::AndIOp) { expr = binary("&"); })
+      .Case([&](arith::OrIOp) { expr = binary("|"); })
+      .Case([&](arith::XOrIOp) { expr = binary("^"); })
+      .Case([&](arith::CmpFOp cmp) {
+        switch (cmp.getPredicate()) {
+        case arith::CmpFPredicate::OEQ:
+          expr = binary("==");
+          break;
+        case arith::CmpFPredicate::UNE:
+          expr = binary("!=");
+          break;
+        case arith::CmpFPredicate::OLT:
+          expr = binary("<");
+          break;
+        case arith::CmpFPredicate::OLE:
+          expr = binary("<=");
+          break;
+        case arith::CmpFPredicate::OGT:
+          expr = binary(">");
+          break;
+        case arith::CmpFPredicate::OGE:
+          expr = binary(">=");
+          break;
+        case arith::CmpFPredicate::UNO:
+          expr = "(" + operand(0) + " != " + operand(0) + " || " + operand(1) +
+                 " != " + operand(1) + ")";
+          break;
+        default:
+          supported = false;
+        }
+      })
+      .Case([&](arith::CmpIOp cmp) {
+        Value l = cmp.getLhs(), r = cmp.getRhs();
+        auto ucmp = [&](StringRef s) {
+          return "(" + u(l) + " " + s.str() + " " + u(r) + ")";
+        };
+        switch (cmp.getPredicate()) {
+        case arith::CmpIPredicate::eq:
+          expr = binary("==");
+          break;
+        case arith::CmpIPredicate::ne:
+          expr = binary("!=");
+          break;
+        case arith::CmpIPredicate::slt:
+          expr = binary("<");
+          break;
+        case arith::CmpIPredicate::sle:
+          expr = binary("<=");
+          break;
+        case arith::CmpIPredicate::sgt:
+          expr = binary(">");
+          break;
+        case arith::CmpIPredicate::sge:
+          expr = binary(">=");
+          break;
+        case arith::CmpIPredicate::ult:
+          expr = ucmp("<");
+          break;
+        case arith::CmpIPredicate::ule:
+          expr = ucmp("<=");
+          break;
+        case arith::CmpIPredicate::ugt:
+          expr = ucmp(">");
+          break;
+        case arith::CmpIPredicate::uge:
+          expr = ucmp(">=");
+          break;
+        }
+      })
+      .Case([&](arith::SelectOp) {
+        expr = "(" + operand(0) + " ? " + operand(1) + " : " + operand(2) + ")";
+      })
+      .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp, arith::ExtSIOp,
+            arith::TruncIOp, arith::BitcastOp>([&](auto) { expr = operand(0); })
+      .Case<arith::UIToFPOp, arith::ExtUIOp>(
+          [&](auto) { expr = u(op->getOperand(0)); })
+      .Case([&](arith::FPToSIOp) {
+        expr = "anvil::cpu::float_to_int<" + type + ">(" + operand(0) + ")";
+      })
+      .Case([&](arith::FPToUIOp) {
+        expr = "anvil::cpu::float_to_int<" + unsignedType(result.getType()) +
+               ">(" + operand(0) + ")";
+      })
+      .Case([&](math::AbsFOp) { expr = call("std::fabs"); })
+      .Case([&](math::AbsIOp) {
+        expr = "(" + operand(0) + " < 0 ? -" + operand(0) + " : " + operand(0) +
+               ")";
+      })
+      .Case([&](math::SqrtOp) { expr = call("std::sqrt"); })
+      .Case([&](math::RsqrtOp) {
+        expr = "(" + type + "(1) / std::sqrt(" + operand(0) + "))";
+      })
+      .Case([&](math::ExpOp) { expr = call("std::exp"); })
+      .Case([&](math::LogOp) { expr = call("std::log"); })
+      .Case([&](math::TanhOp) { expr = call("std::tanh"); })
+      .Case([&](math::ErfOp) { expr = call("std::erf"); })
+      .Case([&](math::SinOp) { expr = call("std::sin"); })
+      .Case([&](math::CosOp) { expr = call("std::cos"); })
+      .Case([&](math::FloorOp) { expr = call("std::floor"); })
+      .Case([&](math::CeilOp) { expr = call("std::ceil"); })
+      .Case([&](math::RoundEvenOp) { expr = call("std::nearbyint"); })
+      .Case([&](math::PowFOp) { expr = call("std::pow"); })
+      .Default([&](Operation *) { supported = false; });
+  if (!supported)
+    return op->emitOpError("cannot be emitted as C++ by the cpu target");
+  std::string name = "t" + std::to_string(next++);
+  names[result] = name;
+  os << "        const " << type << " " << name << " = static_cast<" << type
+     << ">(" << expr << ");\n";
+  return success();
+}
+
+LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
+  auto outType = loop.getOutput().getType().cast<MemRefType>();
+  SmallVector<int64_t> shape(outType.getShape());
+  int64_t total = outType.getNumElements();
+  if (total == 0)
+    return success();
+  // Strides of every operand over the output's index space (0: broadcast).
+  SmallVector<Value> operands(loop.getInputs());
+  operands.push_back(loop.getOutput());
+  SmallVector<SmallVector<int64_t>> strides;
+  for (Value operand : operands) {
+    ArrayRef<int64_t> dims = operand.getType().cast<MemRefType>().getShape();
+    SmallVector<int64_t> s(shape.size(), 0);
+    int64_t stride = 1;
+    for (int64_t i = (int64_t)dims.size() - 1; i >= 0; --i) {
+      int64_t o = shape.size() - dims.size() + i;
+      s[o] = dims[i] == 1 ? 0 : stride;
+      stride *= dims[i];
+    }
+    strides.push_back(s);
+  }
+  // Merge neighbouring dims every operand walks the same way; drop unit dims.
+  SmallVector<int64_t> dims;
+  SmallVector<SmallVector<int64_t>> dimStrides(operands.size());
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1)
+      continue;
+    bool merge = !dims.empty();
+    for (size_t k = 0; k < operands.size() && merge; ++k)
+      merge = dimStrides[k].back() == strides[k][d] * shape[d];
+    if (merge) {
+      dims.back() *= shape[d];
+      for (size_t k = 0; k < operands.size(); ++k)
+        dimStrides[k].back() = strides[k][d];
+      continue;
+    }
+    dims.push_back(shape[d]);
+    for (size_t k = 0; k < operands.size(); ++k)
+      dimStrides[k].push_back(strides[k][d]);
+  }
+  auto index = [&](size_t k) {
+    std::string text;
+    for (size_t d = 0; d < dims.size(); ++d) {
+      int64_t s = dimStrides[k][d];
+      if (s == 0)
+        continue;
+      text += (text.empty() ? "" : " + ") + ("i" + std::to_string(d)) +
+              (s == 1 ? "" : " * " + std::to_string(s));
+    }
+    return text.empty() ? std::string("0") : text;
+  };
+
+  os << "  { // elementwise";
+  std::string where = locationComment(loop.getLoc());
+  if (!where.empty())
+    os << " (" << where << ")";
+  os << ", " << total << " elements\n";
+  // Large loops split their outermost dim over the threads.
+  int64_t outer = dims.empty() ? 1 : dims[0];
+  int64_t perOuter = total / std::max<int64_t>(outer, 1);
+  int64_t grain =
+      std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(perOuter, 1));
+  os << "    anvil::cpu::parallel_for(host, " << outer << ", " << grain
+     << ", [&](int64_t begin, int64_t end) {\n";
+  if (dims.empty())
+    os << "      for (int64_t i0 = begin; i0 < end; ++i0) {\n";
+  for (size_t d = 0; d < dims.size(); ++d)
+    os << std::string(6 + 2 * d, ' ') << "for (int64_t i" << d << " = "
+       << (d == 0 ? "begin" : "0") << "; i" << d << " < "
+       << (d == 0 ? "end" : std::to_string(dims[d])) << "; ++i" << d << ")"
+       << (d + 1 == dims.size() ? " {\n" : "\n");
+  Block &body = loop.getBody().front();
+  DenseMap<Value, std::string> scalars;
+  int next = 0;
+  for (auto [k, arg] : llvm::enumerate(body.getArguments())) {
+    std::string type = cppType(arg.getType());
+    if (type.empty())
+      return loop.emitOpError("has an element type the cpu target cannot hold");
+    std::string name = "a" + std::to_string(k);
+    scalars[arg] = name;
+    os << "        const " << type << " " << name << " = static_cast<" << type
+       << ">(" << bufferName(operands[k]) << "[" << index(k) << "]);\n";
+  }
+  ScalarEmitter scalarEmitter(os, scalars, next);
+  for (Operation &op : body.without_terminator())
+    if (failed(scalarEmitter.emit(&op)))
+      return failure();
+  Value yielded = cast<YieldOp>(body.getTerminator()).getValue();
+  std::string outElement = cppType(outType.getElementType());
+  os << "        " << bufferName(loop.getOutput()) << "["
+     << index(operands.size() - 1) << "] = static_cast<" << outElement << ">("
+     << scalars.lookup(yielded) << ");\n";
+  os << "      }\n    });\n  }\n";
+  return success();
+}
+
+LogicalResult FunctionEmitter::emit() {
+  int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
+  os << "// entry point '" << func.getName() << "'\n";
+  os << "int entry_" << index
+     << "(const anvil_host_api *host, const void *const *inputs, "
+        "void *const *outputs, void *arena_, const void *weights_) {\n";
+  os << "  unsigned char *arena = static_cast<unsigned char *>(arena_);\n";
+  os << "  const unsigned char *weights = static_cast<const unsigned char "
+        "*>(weights_);\n";
+  os << "  (void)arena;\n  (void)weights;\n";
+  for (BlockArgument arg : func.getArguments()) {
+    int64_t i = arg.getArgNumber();
+    std::string slot =
+        i < numInputs ? "const_cast<void *>(inputs[" + std::to_string(i) + "])"
+                      : "outputs[" + std::to_string(i - numInputs) + "]";
+    if (failed(declareBuffer(arg, slot, func.getLoc())))
+      return failure();
+  }
+  for (Operation &op : func.getBody().front()) {
+    LogicalResult result =
+        llvm::TypeSwitch<Operation *, LogicalResult>(&op)
+            .Case([&](BufferOp b) {
+              return declareBuffer(
+                  b, "arena + " + std::to_string(b.getOffset()), b.getLoc());
+            })
+            .Case([&](WeightOp w) -> LogicalResult {
+              if (!w.getOffset())
+                return w.emitOpError("has no offset: run anvil-pack-weights");
+              return declareBuffer(w,
+                                   "const_cast<unsigned char *>(weights + " +
+                                       std::to_string(*w.getOffset()) + ")",
+                                   w.getLoc());
+            })
+            .Case([&](ViewOp v) {
+              return declareBuffer(v, bufferName(v.getSource()), v.getLoc());
+            })
+            .Case([&](LaunchOp l) { return emitLaunch(l); })
+            .Case([&](ElementwiseOp e) { return emitElementwise(e); })
+            .Case([&](AllocOp a) {
+              return a.emitOpError("is not placed: run anvil-plan-memory");
+            })
+            .Case([&](func::ReturnOp) {
+              os << "  return 0;\n";
+              return success();
+            })
+            .Default([&](Operation *other) {
+              return other->emitOpError("is not part of a kernel program");
+            });
+    if (failed(result))
+      return failure();
+  }
+  os << "}\n\n";
+  return success();
+}
+
+} // namespace
+
+LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
+  os << "// Generated by anvilc for the cpu target. Kernels: "
+        "backends/cpu/kernels; ABI: runtime/include/anvil/abi.h.\n"
+        "#include \"anvil_cpu_kernels.h\"\n\n"
+        "namespace {\n\n";
+  SmallVector<func::FuncOp> entries;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func->hasAttr(kNumInputsAttr))
+      entries.push_back(func);
+  for (auto [index, func] : llvm::enumerate(entries))
+    if (failed(FunctionEmitter(func, os, index).emit()))
+      return failure();
+  os << "const anvil_code_entry kEntries[] = {\n";
+  for (auto [index, func] : llvm::enumerate(entries))
+    os << "    {\"" << func.getName() << "\", entry_" << index << "},\n";
+  if (entries.empty())
+    os << "    {nullptr, nullptr},\n";
+  os << "};\n"
+     << "const anvil_code_table kTable = {ANVIL_ABI_VERSION, " << entries.size()
+     << ", kEntries, nullptr};\n\n"
+     << "} // namespace\n\n"
+        "extern \"C\" __attribute__((visibility(\"default\"))) const "
+        "anvil_code_table *\nanvil_get_code_table(void) { return &kTable; }\n";
+  return success();
+}
+
+} // namespace anvil::backend::cpu

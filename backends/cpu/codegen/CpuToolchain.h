@@ -1,0 +1,26 @@
+//===- CpuToolchain.h - building generated C++ into a shared object -*- C++
+//-*-===//
+
+#ifndef ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H
+#define ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H
+
+#include "backends/Target.h"
+
+#include <string>
+#include <vector>
+
+namespace anvil::backend::cpu {
+
+/// Compiles `source` with the system C++ compiler into a shared object
+/// (the bytes go to `object`). `flags` are the target's code generation
+/// flags (-march=...). With options.cacheDir set, the object is looked up
+/// by a hash of everything that determines it (source, kernel headers,
+/// flags, compiler) and stored there after a build.
+bool buildSharedObject(const std::string &source,
+                       const std::vector<std::string> &flags,
+                       const TargetOptions &options, std::string &object,
+                       std::string &error);
+
+} // namespace anvil::backend::cpu
+
+#endif // ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H

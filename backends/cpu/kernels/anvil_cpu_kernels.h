@@ -1,0 +1,13 @@
+// anvil_cpu_kernels.h - the CPU kernel library generated code includes.
+#ifndef ANVIL_CPU_KERNELS_H
+#define ANVIL_CPU_KERNELS_H
+
+#include "common.h"
+#include "conv.h"
+#include "copy.h"
+#include "indexing.h"
+#include "matmul.h"
+#include "normalization.h"
+#include "reduction.h"
+
+#endif // ANVIL_CPU_KERNELS_H

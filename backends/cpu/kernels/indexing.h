@@ -1,0 +1,148 @@
+// indexing.h - kernels driven by index tensors (gather, scatter) and by
+// element positions (trilu, range). Indices out of range are an error,
+// reported through the host log, never a wild read.
+#ifndef ANVIL_CPU_KERNELS_INDEXING_H
+#define ANVIL_CPU_KERNELS_INDEXING_H
+
+#include "common.h"
+
+namespace anvil {
+namespace cpu {
+
+struct GatherParams {
+  int64_t outer, axis_size, inner, count;
+};
+
+template <class T, class I>
+int gather(const anvil_host_api *host, const GatherParams &p, const T *data,
+           const I *indices, T *out) {
+  for (int64_t j = 0; j < p.count; ++j) {
+    int64_t index = static_cast<int64_t>(indices[j]);
+    if (!normalize_index(index, p.axis_size))
+      return fail(host, "gather: an index is out of range");
+  }
+  for (int64_t o = 0; o < p.outer; ++o) {
+    for (int64_t j = 0; j < p.count; ++j) {
+      int64_t index = static_cast<int64_t>(indices[j]);
+      normalize_index(index, p.axis_size);
+      std::memcpy(out + (o * p.count + j) * p.inner,
+                  data + (o * p.axis_size + index) * p.inner,
+                  sizeof(T) * p.inner);
+    }
+  }
+  return 0;
+}
+
+struct GatherElementsParams {
+  int64_t rank, axis;
+  const int64_t *in_shape;
+  const int64_t *index_shape;
+};
+
+template <class T, class I>
+int gather_elements(const anvil_host_api *host, const GatherElementsParams &p,
+                    const T *data, const I *indices, T *out) {
+  int64_t total = 1;
+  for (int64_t d = 0; d < p.rank; ++d)
+    total *= p.index_shape[d];
+  for (int64_t o = 0; o < total; ++o) {
+    int64_t rest = o, src = 0, stride = 1;
+    for (int64_t d = p.rank - 1; d >= 0; --d) {
+      int64_t i = rest % p.index_shape[d];
+      rest /= p.index_shape[d];
+      if (d == p.axis) {
+        i = static_cast<int64_t>(indices[o]);
+        if (!normalize_index(i, p.in_shape[d]))
+          return fail(host, "gather_elements: an index is out of range");
+      }
+      src += i * stride;
+      stride *= p.in_shape[d];
+    }
+    out[o] = data[src];
+  }
+  return 0;
+}
+
+struct ScatterNdParams {
+  int64_t depth; // index tuple length
+  const int64_t *data_shape;
+  int64_t count;         // index tuples
+  int64_t slice;         // elements each tuple addresses
+  const char *reduction; // none add mul max min
+};
+
+/// `out` already holds the input; tuples write (or combine) their slices.
+template <class I, class T>
+int scatter_nd(const anvil_host_api *host, const ScatterNdParams &p,
+               const I *indices, const T *updates, T *out) {
+  int mode = !std::strcmp(p.reduction, "add")   ? 1
+             : !std::strcmp(p.reduction, "mul") ? 2
+             : !std::strcmp(p.reduction, "max") ? 3
+             : !std::strcmp(p.reduction, "min") ? 4
+                                                : 0;
+  for (int64_t j = 0; j < p.count; ++j) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d < p.depth; ++d) {
+      int64_t i = static_cast<int64_t>(indices[j * p.depth + d]);
+      if (!normalize_index(i, p.data_shape[d]))
+        return fail(host, "scatter_nd: an index is out of range");
+      offset = offset * p.data_shape[d] + i;
+    }
+    T *dst = out + offset * p.slice;
+    const T *src = updates + j * p.slice;
+    for (int64_t s = 0; s < p.slice; ++s) {
+      switch (mode) {
+      case 1:
+        dst[s] += src[s];
+        break;
+      case 2:
+        dst[s] *= src[s];
+        break;
+      case 3:
+        dst[s] = max_nan(dst[s], src[s]);
+        break;
+      case 4:
+        dst[s] = min_nan(dst[s], src[s]);
+        break;
+      default:
+        dst[s] = src[s];
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
+struct TriluParams {
+  int64_t batch, rows, cols, k;
+  bool upper;
+};
+
+template <class T>
+int trilu(const anvil_host_api *, const TriluParams &p, const T *in, T *out) {
+  for (int64_t b = 0; b < p.batch; ++b)
+    for (int64_t r = 0; r < p.rows; ++r)
+      for (int64_t c = 0; c < p.cols; ++c) {
+        int64_t i = (b * p.rows + r) * p.cols + c;
+        bool keep = p.upper ? c - r >= p.k : c - r <= p.k;
+        out[i] = keep ? in[i] : T(0);
+      }
+  return 0;
+}
+
+struct RangeParams {
+  int64_t count;
+};
+
+template <class T>
+int range(const anvil_host_api *, const RangeParams &p, const T *start,
+          const T *delta, T *out) {
+  for (int64_t i = 0; i < p.count; ++i)
+    out[i] = static_cast<T>(start[0] + static_cast<T>(i) * delta[0]);
+  return 0;
+}
+
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_INDEXING_H

@@ -1,0 +1,163 @@
+// reduction.h - reductions, arg-reductions and cumulative sums along one
+// run of dims (`size` elements, `inner` apart, `outer` times).
+#ifndef ANVIL_CPU_KERNELS_REDUCTION_H
+#define ANVIL_CPU_KERNELS_REDUCTION_H
+
+#include "common.h"
+
+namespace anvil {
+namespace cpu {
+
+struct ReduceParams {
+  const char *kind; // sum mean max min prod l1 l2 sum_square log_sum_exp
+  int64_t outer, size, inner;
+};
+
+template <class T>
+int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
+           T *out) {
+  enum { Sum, Mean, Max, Min, Prod, L1, L2, SumSquare, LogSumExp } kind;
+  const char *k = p.kind;
+  if (!std::strcmp(k, "sum"))
+    kind = Sum;
+  else if (!std::strcmp(k, "mean"))
+    kind = Mean;
+  else if (!std::strcmp(k, "max"))
+    kind = Max;
+  else if (!std::strcmp(k, "min"))
+    kind = Min;
+  else if (!std::strcmp(k, "prod"))
+    kind = Prod;
+  else if (!std::strcmp(k, "l1"))
+    kind = L1;
+  else if (!std::strcmp(k, "l2"))
+    kind = L2;
+  else if (!std::strcmp(k, "sum_square"))
+    kind = SumSquare;
+  else if (!std::strcmp(k, "log_sum_exp"))
+    kind = LogSumExp;
+  else
+    return fail(host, "reduce: unknown reduction kind");
+  // Integers accumulate exactly in 64 bits, floats in double.
+  using Acc = typename std::conditional<std::is_floating_point<T>::value,
+                                        double, int64_t>::type;
+  parallel_for(host, p.outer * p.inner, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t base = (r / p.inner) * p.size * p.inner + r % p.inner;
+      auto at = [&](int64_t s) { return in[base + s * p.inner]; };
+      double result;
+      if (kind == Max || kind == Min) {
+        if (p.size == 0) {
+          result = kind == Max ? -std::numeric_limits<double>::infinity()
+                               : std::numeric_limits<double>::infinity();
+          out[r] = std::is_floating_point<T>::value
+                       ? static_cast<T>(result)
+                       : (kind == Max ? std::numeric_limits<T>::lowest()
+                                      : std::numeric_limits<T>::max());
+          continue;
+        }
+        T best = at(0);
+        for (int64_t s = 1; s < p.size; ++s)
+          best = kind == Max ? max_nan(best, at(s)) : min_nan(best, at(s));
+        out[r] = best;
+        continue;
+      }
+      if (kind == LogSumExp) {
+        double maxv = -std::numeric_limits<double>::infinity();
+        for (int64_t s = 0; s < p.size; ++s)
+          maxv = max_nan<double>(maxv, at(s));
+        double sum = 0;
+        for (int64_t s = 0; s < p.size; ++s)
+          sum += std::exp(double(at(s)) - maxv);
+        out[r] =
+            static_cast<T>(p.size ? maxv + std::log(sum)
+                                  : -std::numeric_limits<double>::infinity());
+        continue;
+      }
+      Acc acc = kind == Prod ? Acc(1) : Acc(0);
+      for (int64_t s = 0; s < p.size; ++s) {
+        Acc v = static_cast<Acc>(at(s));
+        switch (kind) {
+        case Prod:
+          acc *= v;
+          break;
+        case L1:
+          acc += v < 0 ? -v : v;
+          break;
+        case L2:
+        case SumSquare:
+          acc += v * v;
+          break;
+        default:
+          acc += v;
+          break;
+        }
+      }
+      if (kind == Mean)
+        out[r] =
+            static_cast<T>(p.size ? double(acc) / double(p.size)
+                                  : std::numeric_limits<double>::quiet_NaN());
+      else if (kind == L2)
+        out[r] = static_cast<T>(std::sqrt(double(acc)));
+      else
+        out[r] = static_cast<T>(acc);
+    }
+  });
+  return 0;
+}
+
+struct ArgReduceParams {
+  const char *kind; // max or min
+  bool select_last_index;
+  int64_t outer, size, inner;
+};
+
+template <class T>
+int arg_reduce(const anvil_host_api *host, const ArgReduceParams &p,
+               const T *in, int64_t *out) {
+  const bool isMax = std::strcmp(p.kind, "max") == 0;
+  parallel_for(host, p.outer * p.inner, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      int64_t base = (r / p.inner) * p.size * p.inner + r % p.inner;
+      int64_t best = 0;
+      for (int64_t s = 1; s < p.size; ++s) {
+        T v = in[base + s * p.inner], b = in[base + best * p.inner];
+        bool better = isMax ? v > b : v < b;
+        if (better || (p.select_last_index && v == b))
+          best = s;
+      }
+      out[r] = best;
+    }
+  });
+  return 0;
+}
+
+struct CumsumParams {
+  bool exclusive, reverse;
+  int64_t outer, size, inner;
+};
+
+template <class T>
+int cumsum(const anvil_host_api *, const CumsumParams &p, const T *in, T *out) {
+  for (int64_t r = 0; r < p.outer * p.inner; ++r) {
+    int64_t base = (r / p.inner) * p.size * p.inner + r % p.inner;
+    T acc = 0;
+    for (int64_t t = 0; t < p.size; ++t) {
+      int64_t s = p.reverse ? p.size - 1 - t : t;
+      T v = in[base + s * p.inner];
+      if (p.exclusive) {
+        out[base + s * p.inner] = acc;
+        acc += v;
+      } else {
+        acc += v;
+        out[base + s * p.inner] = acc;
+      }
+    }
+  }
+  return 0;
+}
+
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_REDUCTION_H

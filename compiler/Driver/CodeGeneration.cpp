@@ -1,0 +1,172 @@
+//===- CodeGeneration.cpp - kernel programs to artifacts ------------------===//
+
+#include "compiler/Driver/CodeGeneration.h"
+#include "compiler/Pipeline/Pipelines.h"
+#include "dialects/Kernel/KernelOps.h"
+#include "dialects/Kernel/WeightData.h"
+
+#include "anvil/artifact.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+using namespace anvil::kernel;
+
+namespace anvil::driver {
+namespace {
+
+/// The runtime's dtype names (runtime/src/Tensor.cpp), or "".
+std::string dtypeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF64())
+    return "f64";
+  if (type.isInteger(1))
+    return "bool";
+  if (auto integer = type.dyn_cast<IntegerType>()) {
+    if (integer.isUnsigned())
+      return integer.getWidth() == 8 ? "u8" : "";
+    switch (integer.getWidth()) {
+    case 8:
+      return "i8";
+    case 32:
+      return "i32";
+    case 64:
+      return "i64";
+    }
+  }
+  return "";
+}
+
+} // namespace
+
+LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options) {
+  PassManager pm(module.getContext());
+  applyPassManagerCLOptions(pm);
+  buildKernelPipeline(pm, options.optLevel, options.target);
+  return pm.run(module);
+}
+
+FailureOr<std::string>
+buildManifest(ModuleOp module, const Options &options,
+              const backend::Target &target,
+              const backend::TargetOptions &targetOptions) {
+  llvm::json::Array entries;
+  bool ok = true;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    auto numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr);
+    if (!numInputs)
+      continue;
+    llvm::json::Array inputs, outputs;
+    for (BlockArgument arg : func.getArguments()) {
+      auto type = arg.getType().cast<MemRefType>();
+      auto name =
+          func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+      std::string tensorName = name
+                                   ? name.getValue().str()
+                                   : "arg" + std::to_string(arg.getArgNumber());
+      std::string dtype = dtypeName(type.getElementType());
+      if (dtype.empty()) {
+        func.emitError() << "tensor '" << tensorName
+                         << "' has the element type " << type.getElementType()
+                         << ", which the runtime has no dtype for yet";
+        ok = false;
+      }
+      llvm::json::Array shape;
+      for (int64_t dim : type.getShape())
+        shape.push_back(dim);
+      llvm::json::Object tensor{
+          {"name", tensorName}, {"dtype", dtype}, {"shape", std::move(shape)}};
+      (arg.getArgNumber() < numInputs.getInt() ? inputs : outputs)
+          .push_back(std::move(tensor));
+    }
+    auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
+    auto naive = func->getAttrOfType<IntegerAttr>(kNaiveArenaBytesAttr);
+    entries.push_back(
+        llvm::json::Object{{"name", func.getName()},
+                           {"arena_bytes", arena ? arena.getInt() : 0},
+                           {"naive_arena_bytes", naive ? naive.getInt() : 0},
+                           {"inputs", std::move(inputs)},
+                           {"outputs", std::move(outputs)}});
+  }
+  if (!ok)
+    return failure();
+  llvm::json::Array features;
+  for (const std::string &feature : target.requiredFeatures(targetOptions))
+    features.push_back(feature);
+  llvm::json::Object model;
+  if (auto source = module->getAttrOfType<StringAttr>("anvil.source"))
+    model["source"] = source.getValue();
+  if (auto producer = module->getAttrOfType<StringAttr>("anvil.producer"))
+    model["producer"] = producer.getValue();
+  if (auto opset = module->getAttrOfType<IntegerAttr>("anvil.opset"))
+    model["opset"] = opset.getInt();
+  if (auto weights = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
+    model["weight_bytes"] = weights.getInt();
+  llvm::json::Object dims;
+  for (auto &[name, size] : options.import.dims)
+    dims[name] = size;
+  llvm::json::Object root{
+      {"manifest_version", 1},
+      {"target",
+       llvm::json::Object{
+           {"name", target.name()},
+           {"cpu", targetOptions.cpu.empty() ? "native" : targetOptions.cpu},
+           {"cpu_features", std::move(features)}}},
+      {"entry_points", std::move(entries)},
+      {"model", std::move(model)},
+      {"compile_options",
+       llvm::json::Object{{"opt_level", (int64_t)options.optLevel},
+                          {"dims", std::move(dims)},
+                          {"compiler", "anvilc 0.1.0"}}}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)));
+  return os.str();
+}
+
+FailureOr<std::string> buildWeightSection(ModuleOp module) {
+  auto size = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
+  std::string section(size ? size.getInt() : 0, '\0');
+  bool ok = true;
+  module.walk([&](WeightOp weight) {
+    std::string bytes;
+    if (!weight.getOffset() || !appendWeightBytes(weight.getValue(), bytes) ||
+        *weight.getOffset() + bytes.size() > section.size()) {
+      weight.emitOpError("cannot be placed in the weight section");
+      ok = false;
+      return;
+    }
+    std::memcpy(&section[*weight.getOffset()], bytes.data(), bytes.size());
+  });
+  if (!ok)
+    return failure();
+  return section;
+}
+
+FailureOr<std::vector<unsigned char>>
+buildArtifact(ModuleOp module, const std::string &targetName,
+              const std::string &manifest, const std::string &code,
+              const std::string &weights) {
+  using namespace anvil::artifact;
+  std::vector<SectionInput> sections = {
+      {SectionKind::Manifest, "manifest", manifest.data(), manifest.size(),
+       kMinAlignment},
+      {SectionKind::Code, "code", code.data(), code.size(), kPageAlignment},
+      {SectionKind::Weights, "weights", weights.data(), weights.size(),
+       kPageAlignment}};
+  std::vector<unsigned char> image;
+  std::string error;
+  if (!writeArtifact(targetName, sections, image, error)) {
+    module.emitError() << "cannot write the artifact: " << error;
+    return failure();
+  }
+  return image;
+}
+
+} // namespace anvil::driver

@@ -1,0 +1,79 @@
+//===- PackWeights.cpp - target weight layouts and the weight section -----===//
+
+#include "compiler/Lowering/Passes.h"
+#include "dialects/Kernel/KernelOps.h"
+
+#include "llvm/Support/MathExtras.h"
+
+#include <map>
+#include <mutex>
+
+namespace anvil {
+#define GEN_PASS_DEF_ANVILPACKWEIGHTS
+#include "compiler/Lowering/Passes.h.inc"
+} // namespace anvil
+
+using namespace mlir;
+using namespace anvil::kernel;
+
+namespace anvil {
+namespace {
+
+std::mutex registryMutex;
+std::map<std::string, WeightPacker> &packers() {
+  static std::map<std::string, WeightPacker> registry;
+  return registry;
+}
+
+constexpr int64_t kWeightAlignment = 64;
+constexpr int64_t kPageAlignment = 4096;
+constexpr int64_t kPageAlignedFrom = 64 * 1024;
+
+struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
+  using AnvilPackWeightsBase::AnvilPackWeightsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    WeightPacker packer;
+    {
+      std::lock_guard<std::mutex> lock(registryMutex);
+      auto it = packers().find(target);
+      if (it != packers().end())
+        packer = it->second;
+    }
+    if (!packer) {
+      module.emitError() << "no weight-packing hook for target '" << target
+                         << "'";
+      return signalPassFailure();
+    }
+    if (failed(packer(module)))
+      return signalPassFailure();
+
+    // Identical attributes (uniqued by MLIR) share one copy.
+    DenseMap<Attribute, int64_t> offsets;
+    int64_t size = 0;
+    OpBuilder b(module.getContext());
+    module.walk([&](WeightOp weight) {
+      auto [it, inserted] = offsets.try_emplace(weight.getValue(), 0);
+      if (inserted) {
+        int64_t bytes = bufferBytes(weight.getType());
+        int64_t align =
+            bytes >= kPageAlignedFrom ? kPageAlignment : kWeightAlignment;
+        size = llvm::alignTo(size, align);
+        it->second = size;
+        size += bytes;
+      }
+      weight.setOffsetAttr(b.getI64IntegerAttr(it->second));
+    });
+    module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(size));
+  }
+};
+
+} // namespace
+
+void registerWeightPacker(const std::string &target, WeightPacker packer) {
+  std::lock_guard<std::mutex> lock(registryMutex);
+  packers()[target] = std::move(packer);
+}
+
+} // namespace anvil

@@ -1,0 +1,118 @@
+//===- Passes.td - lowering anvil to kernel programs -------*- tablegen -*-===//
+
+#ifndef ANVIL_LOWERING_PASSES_TD
+#define ANVIL_LOWERING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertAnvilToKernel
+    : Pass<"convert-anvil-to-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Bufferize an anvil function into a kernel program";
+  let description = [{
+    Graph inputs and outputs become the function's buffer arguments (inputs
+    first, then outputs; the function returns nothing), intermediates
+    `kernel.alloc`s and constants `kernel.weight`s. Reshapes become
+    `kernel.view`s; elementwise ops become `kernel.elementwise` loops with an
+    `arith`/`math` body (splat constants inlined); transpose, slice, concat
+    and split become `copy_strided` launches; every other op a launch of the
+    target's kernel with normalized static parameters. The op that computes
+    a graph output writes into the output buffer directly. Every shape must
+    be static: unbound symbolic dims are reported by input name.
+
+    ```mlir
+    // Before:
+    func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+      %0 = anvil.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+      return %0 : tensor<4xf32>
+    }
+    // After:
+    func.func @main(%x: memref<4xf32>, %out: memref<4xf32>)
+        attributes {kernel.num_inputs = 1 : i64} {
+      kernel.elementwise ins(%x : memref<4xf32>) outs(%out : memref<4xf32>) {
+      ^bb0(%v: f32):
+        %c = arith.constant 0.0 : f32
+        %r = arith.maxf %v, %c : f32
+        kernel.yield %r : f32
+      }
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::anvil::kernel::KernelDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
+def AnvilFuseElementwise
+    : Pass<"anvil-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Merge chains of elementwise loops into one loop";
+  let description = [{
+    When a `kernel.elementwise` loop writes a buffer that only one other
+    elementwise loop of the same shape reads, the producer's body is inlined
+    into the consumer and the intermediate buffer disappears: one pass over
+    memory instead of two, and less arena.
+
+    ```mlir
+    // Before:
+    %t = kernel.alloc : memref<8xf32>
+    kernel.elementwise ins(%x : memref<8xf32>) outs(%t : memref<8xf32>) { ...exp... }
+    kernel.elementwise ins(%t, %y : memref<8xf32>, memref<8xf32>) outs(%o : memref<8xf32>) { ...addf... }
+    // After:
+    kernel.elementwise ins(%y, %x : memref<8xf32>, memref<8xf32>) outs(%o : memref<8xf32>) { ...exp, addf... }
+    ```
+  }];
+  let dependentDialects = ["::anvil::kernel::KernelDialect"];
+}
+
+def AnvilPlanMemory : Pass<"anvil-plan-memory", "::mlir::func::FuncOp"> {
+  let summary = "Place every intermediate buffer at an offset of one arena";
+  let description = [{
+    Computes each `kernel.alloc`'s live range (from its definition to its
+    last use, through views) and packs the buffers into one arena, reusing
+    bytes whose buffers are dead. An elementwise loop whose input buffer
+    dies at the loop and has the output's size writes in place. Replaces the
+    allocs with `kernel.buffer arena[offset]` and records the plan on the
+    function: `kernel.arena_bytes` (the peak) and `kernel.naive_arena_bytes`
+    (one slot per buffer, for comparison). Offsets are 64-byte aligned.
+
+    ```mlir
+    // Before:
+    %a = kernel.alloc : memref<256xf32>
+    %b = kernel.alloc : memref<256xf32>   // %a is dead once %b is computed
+    %c = kernel.alloc : memref<256xf32>
+    // After:
+    %a = kernel.buffer arena[0] : memref<256xf32>
+    %b = kernel.buffer arena[1024] : memref<256xf32>
+    %c = kernel.buffer arena[0] : memref<256xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::kernel::KernelDialect"];
+}
+
+def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Pack weights for the target and lay out the weight section";
+  let description = [{
+    First runs the target's weight-packing hook, which may rewrite weights
+    (and the launches reading them) into the layout the target's kernels
+    want; the `cpu` target stores matmul weights `[K, N]` so its inner loop
+    runs over contiguous output columns. Then gives every `kernel.weight`
+    its byte offset in the weight section (64-byte aligned, 4096 for weights
+    of 64 KiB or more so they can be mapped page by page; identical weights
+    share one copy) and records the section size as `kernel.weight_bytes`
+    on the module.
+
+    ```mlir
+    // Before:
+    %w = kernel.weight dense<...> : memref<64x64xf32>
+    // After:
+    %w = kernel.weight [0] dense<...> : memref<64x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::kernel::KernelDialect"];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The target whose weight-packing hook runs">
+  ];
+}
+
+#endif // ANVIL_LOWERING_PASSES_TD

@@ -1,0 +1,168 @@
+//===- PlanMemory.cpp - place intermediate buffers in one arena -----------===//
+//
+// Live ranges are op positions in the (single-block) kernel program. Buffers
+// whose ranges overlap get disjoint bytes; the rest share. Placement is
+// greedy best-fit in order of decreasing size, which is simple and within a
+// few percent of optimal on the straight-line programs models give.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/Passes.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace anvil {
+#define GEN_PASS_DEF_ANVILPLANMEMORY
+#include "compiler/Lowering/Passes.h.inc"
+} // namespace anvil
+
+using namespace mlir;
+using namespace anvil::kernel;
+
+namespace anvil {
+namespace {
+
+constexpr int64_t kAlignment = 64;
+
+struct Slot {
+  int64_t bytes = 0;
+  int64_t start = 0, end = 0; // positions, inclusive
+  int64_t offset = -1;
+  SmallVector<AllocOp> allocs;
+};
+
+/// The alloc a buffer's bytes belong to, through views; null for inputs,
+/// outputs and weights.
+AllocOp rootAlloc(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewOp>())
+    buffer = view.getSource();
+  return buffer.getDefiningOp<AllocOp>();
+}
+
+struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    Block &body = func.getBody().front();
+    DenseMap<Operation *, int64_t> position;
+    int64_t next = 0;
+    for (Operation &op : body)
+      position[&op] = next++;
+
+    // One slot per alloc, with its live range through views.
+    std::vector<Slot> slots;
+    DenseMap<Operation *, size_t> slotOf;
+    for (Operation &op : body) {
+      auto alloc = dyn_cast<AllocOp>(&op);
+      if (!alloc)
+        continue;
+      Slot slot;
+      slot.bytes = llvm::alignTo(bufferBytes(alloc.getType()), kAlignment);
+      // Live from the first op that touches it (the alloc itself does not).
+      slot.start = INT64_MAX;
+      slot.end = position[alloc];
+      SmallVector<Value> work{alloc.getResult()};
+      while (!work.empty()) {
+        Value v = work.pop_back_val();
+        for (Operation *user : v.getUsers()) {
+          slot.start = std::min(slot.start, position[user]);
+          slot.end = std::max(slot.end, position[user]);
+          if (auto view = dyn_cast<ViewOp>(user))
+            work.push_back(view.getResult());
+        }
+      }
+      slot.start = std::min(slot.start, slot.end);
+      slot.allocs.push_back(alloc);
+      slotOf[alloc] = slots.size();
+      slots.push_back(slot);
+    }
+    int64_t naive = 0;
+    for (const Slot &slot : slots)
+      naive += slot.bytes;
+
+    // In place: an elementwise loop may overwrite an input that dies there
+    // and has the output's size (same shape, so element i is read before
+    // it is written).
+    std::vector<bool> merged(slots.size(), false);
+    for (Operation &op : body) {
+      auto loop = dyn_cast<ElementwiseOp>(&op);
+      if (!loop)
+        continue;
+      AllocOp out = rootAlloc(loop.getOutput());
+      if (!out || loop.getOutput() != out.getResult())
+        continue;
+      size_t outSlot = slotOf[out];
+      if (merged[outSlot] || slots[outSlot].start != position[loop])
+        continue;
+      for (Value in : loop.getInputs()) {
+        AllocOp inAlloc = rootAlloc(in);
+        if (!inAlloc ||
+            in.getType().cast<MemRefType>().getShape() !=
+                loop.getOutput().getType().cast<MemRefType>().getShape())
+          continue;
+        size_t inSlot = slotOf[inAlloc];
+        if (inSlot == outSlot || slots[inSlot].end != position[loop] ||
+            slots[inSlot].bytes != slots[outSlot].bytes ||
+            llvm::count(loop.getInputs(), in) != 1)
+          continue;
+        // The output takes over the input's slot.
+        slots[inSlot].end = slots[outSlot].end;
+        for (AllocOp alloc : slots[outSlot].allocs) {
+          slots[inSlot].allocs.push_back(alloc);
+          slotOf[alloc] = inSlot;
+        }
+        slots[outSlot].allocs.clear();
+        merged[outSlot] = true;
+        break;
+      }
+    }
+
+    // Best fit, largest first.
+    std::vector<size_t> order;
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (!merged[i])
+        order.push_back(i);
+    llvm::stable_sort(order, [&](size_t a, size_t b) {
+      return slots[a].bytes > slots[b].bytes;
+    });
+    std::vector<size_t> placed;
+    int64_t peak = 0;
+    for (size_t i : order) {
+      Slot &slot = slots[i];
+      std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
+      for (size_t j : placed)
+        if (slots[j].start <= slot.end && slot.start <= slots[j].end)
+          busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
+      llvm::sort(busy);
+      int64_t offset = 0, bestOffset = -1, bestGap = INT64_MAX;
+      for (auto [begin, end] : busy) {
+        int64_t gap = begin - offset;
+        if (gap >= slot.bytes && gap < bestGap) {
+          bestGap = gap;
+          bestOffset = offset;
+        }
+        offset = std::max(offset, end);
+      }
+      slot.offset = bestOffset >= 0 ? bestOffset : offset;
+      peak = std::max(peak, slot.offset + slot.bytes);
+      placed.push_back(i);
+    }
+
+    OpBuilder b(func.getContext());
+    for (Slot &slot : slots) {
+      for (AllocOp alloc : slot.allocs) {
+        b.setInsertionPoint(alloc);
+        Value buffer = b.create<BufferOp>(alloc.getLoc(), alloc.getType(),
+                                          b.getI64IntegerAttr(slot.offset));
+        alloc.getResult().replaceAllUsesWith(buffer);
+        alloc.erase();
+      }
+    }
+    func->setAttr(kArenaBytesAttr, b.getI64IntegerAttr(peak));
+    func->setAttr(kNaiveArenaBytesAttr, b.getI64IntegerAttr(naive));
+  }
+};
+
+} // namespace
+} // namespace anvil

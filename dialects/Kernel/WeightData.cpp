@@ -1,0 +1,62 @@
+//===- WeightData.cpp - the bytes of constant tensors ---------------------===//
+
+#include "dialects/Kernel/WeightData.h"
+#include "dialects/Kernel/KernelOps.h"
+
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+namespace anvil::kernel {
+
+bool appendWeightBytes(ElementsAttr attr, std::string &out) {
+  Type element = attr.getElementType();
+  if (!element.isIntOrFloat())
+    return false;
+  int64_t count = attr.getNumElements();
+  if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>()) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return false;
+    ArrayRef<char> data = blob->getData();
+    if ((int64_t)data.size() != count * elementBytes(element))
+      return false;
+    out.append(data.data(), data.size());
+    return true;
+  }
+  auto dense = attr.dyn_cast<DenseElementsAttr>();
+  if (!dense)
+    return false;
+  if (element.isInteger(1)) { // stored bit-packed in the attribute
+    for (bool value : dense.getValues<bool>())
+      out.push_back(value ? 1 : 0);
+    return true;
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    for (int64_t i = 0; i < count; ++i)
+      out.append(raw.data(), elementBytes(element));
+    return true;
+  }
+  out.append(raw.data(), raw.size());
+  return true;
+}
+
+ElementsAttr makeWeightAttr(ShapedType type, std::string bytes,
+                            StringRef name) {
+  auto owned = std::make_unique<std::string>(std::move(bytes));
+  ArrayRef<char> data(owned->data(), owned->size());
+  AsmResourceBlob blob(
+      data, alignof(uint64_t),
+      [owned = std::move(owned)](void *, size_t, size_t) mutable {
+        owned.reset();
+      },
+      /*dataIsMutable=*/false);
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(type.getContext());
+  return DenseResourceElementsAttr::get(type,
+                                        manager.insert(name, std::move(blob)));
+}
+
+} // namespace anvil::kernel

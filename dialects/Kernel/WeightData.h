@@ -1,0 +1,29 @@
+//===- WeightData.h - the bytes of constant tensors ---------------*- C++
+//-*-===//
+//
+// Weights reach the artifact as raw row-major bytes (one byte per i1),
+// whether the IR holds them as a resource blob (imported initializers) or
+// a dense attribute (folded constants).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_DIALECTS_KERNEL_WEIGHTDATA_H
+#define ANVIL_DIALECTS_KERNEL_WEIGHTDATA_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <string>
+
+namespace anvil::kernel {
+
+/// Appends `attr`'s elements to `out` as they lie in a buffer. Returns
+/// false for element types without a buffer layout.
+bool appendWeightBytes(mlir::ElementsAttr attr, std::string &out);
+
+/// A resource-backed attribute of `type` owning `bytes` (no copy later).
+mlir::ElementsAttr makeWeightAttr(mlir::ShapedType type, std::string bytes,
+                                  llvm::StringRef name);
+
+} // namespace anvil::kernel
+
+#endif // ANVIL_DIALECTS_KERNEL_WEIGHTDATA_H
