@@ -762,7 +762,11 @@ void FunctionBufferizer::bindOutputs(Operation *terminator,
       if (allocOp.getType() != out.getType())
         replacement =
             b.create<ViewOp>(allocOp.getLoc(), allocOp.getType(), out);
-      allocOp.getResult().replaceAllUsesWith(replacement);
+      Value old = allocOp.getResult();
+      old.replaceAllUsesWith(replacement);
+      for (auto &entry : buffers)
+        if (entry.second == old)
+          entry.second = replacement;
       allocOp.erase();
       continue;
     }

@@ -62,7 +62,7 @@ LogicalResult verifyPlainBuffer(Operation *op, Type type) {
 LogicalResult AllocOp::verify() { return verifyPlainBuffer(*this, getType()); }
 
 LogicalResult BufferOp::verify() {
-  if (getOffset() < 0)
+  if (getOffsetAttr().getInt() < 0)
     return emitOpError("offset must not be negative");
   return verifyPlainBuffer(*this, getType());
 }
@@ -75,7 +75,7 @@ LogicalResult WeightOp::verify() {
       valueType.getElementType() != getType().getElementType())
     return emitOpError("value of type ")
            << valueType << " does not match the buffer " << getType();
-  if (getOffset() && *getOffset() < 0)
+  if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
     return emitOpError("offset must not be negative");
   return success();
 }
@@ -83,7 +83,8 @@ LogicalResult WeightOp::verify() {
 LogicalResult ViewOp::verify() {
   auto from = getSource().getType().cast<MemRefType>();
   auto to = getType().cast<MemRefType>();
-  if (failed(verifyPlainBuffer(*this, to)))
+  if (failed(verifyPlainBuffer(*this, from)) ||
+      failed(verifyPlainBuffer(*this, to)))
     return failure();
   if (from.getElementType() != to.getElementType())
     return emitOpError("cannot change the element type");

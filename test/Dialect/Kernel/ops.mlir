@@ -1,0 +1,47 @@
+// RUN: anvil-opt %s | anvil-opt | FileCheck %s
+// Every kernel op parses, verifies and prints back.
+
+// CHECK-LABEL: func.func @program
+// CHECK-SAME: attributes {kernel.arena_bytes = 128 : i64, kernel.num_inputs = 1 : i64}
+func.func @program(%x: memref<4x8xf32>, %y: memref<4x8xf32>) attributes {kernel.num_inputs = 1 : i64, kernel.arena_bytes = 128 : i64} {
+  // CHECK: %[[W:.*]] = kernel.weight[64] dense<1.000000e+00> : tensor<8x8xf32> : memref<8x8xf32>
+  %w = kernel.weight [64] dense<1.0> : tensor<8x8xf32> : memref<8x8xf32>
+  // CHECK: %[[U:.*]] = kernel.weight dense<2> : tensor<2xi64> : memref<2xi64>
+  %u = kernel.weight dense<2> : tensor<2xi64> : memref<2xi64>
+  // CHECK: %[[A:.*]] = kernel.alloc : memref<4x8xf32>
+  %a = kernel.alloc : memref<4x8xf32>
+  // CHECK: %[[B:.*]] = kernel.buffer arena[0] : memref<4x8xf32>
+  %b = kernel.buffer arena[0] : memref<4x8xf32>
+  // CHECK: %[[V:.*]] = kernel.view %[[B]] : memref<4x8xf32> to memref<32xf32>
+  %v = kernel.view %b : memref<4x8xf32> to memref<32xf32>
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[W]] : memref<4x8xf32>, memref<8x8xf32>) outs(%[[A]] : memref<4x8xf32>) params {k = 8 : i64, m = 4 : i64, n = 8 : i64, shape = array<i64: 4, 8>}
+  kernel.launch "matmul" ins(%x, %w : memref<4x8xf32>, memref<8x8xf32>) outs(%a : memref<4x8xf32>) params {m = 4 : i64, n = 8 : i64, k = 8 : i64, shape = array<i64: 4, 8>}
+  // CHECK: kernel.launch "fill" outs(%[[B]] : memref<4x8xf32>) params {}
+  kernel.launch "fill" outs(%b : memref<4x8xf32>) params {}
+  // CHECK: kernel.elementwise ins(%[[A]], %{{.*}} : memref<4x8xf32>, memref<8xf32>) outs(%{{.*}} : memref<4x8xf32>) {
+  // CHECK-NEXT: ^bb0(%[[P:.*]]: f32, %[[Q:.*]]: f32):
+  // CHECK-NEXT: %[[S:.*]] = arith.addf %[[P]], %[[Q]] : f32
+  // CHECK-NEXT: kernel.yield %[[S]] : f32
+  %row = kernel.alloc : memref<8xf32>
+  kernel.elementwise ins(%a, %row : memref<4x8xf32>, memref<8xf32>) outs(%y : memref<4x8xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    %s = arith.addf %p, %q : f32
+    kernel.yield %s : f32
+  }
+  // A loop without inputs fills its output.
+  // CHECK: kernel.elementwise outs(%[[A]] : memref<4x8xf32>) {
+  kernel.elementwise outs(%a : memref<4x8xf32>) {
+    %c = arith.constant 0.5 : f32
+    kernel.yield %c : f32
+  }
+  // Unsigned buffers have signless scalars.
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<3xui8>) outs(%{{.*}} : memref<3xui8>) {
+  // CHECK-NEXT: ^bb0(%{{.*}}: i8):
+  %bytes = kernel.alloc : memref<3xui8>
+  %bytes2 = kernel.alloc : memref<3xui8>
+  kernel.elementwise ins(%bytes : memref<3xui8>) outs(%bytes2 : memref<3xui8>) {
+  ^bb0(%e: i8):
+    kernel.yield %e : i8
+  }
+  return
+}

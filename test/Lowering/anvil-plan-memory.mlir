@@ -1,0 +1,64 @@
+// RUN: anvil-opt %s -split-input-file -anvil-plan-memory | FileCheck %s
+
+// Dead buffers' bytes are reused; the plan is recorded on the function.
+// 1 KiB buffers: %a dies once %b is computed, so %c takes its place.
+// CHECK-LABEL: func.func @reuse
+// CHECK-SAME: kernel.arena_bytes = 2048 : i64, kernel.naive_arena_bytes = 3072 : i64
+func.func @reuse(%x: memref<256xf32>, %o: memref<256xf32>) {
+  // CHECK: %[[A:.*]] = kernel.buffer arena[[[OA:[0-9]+]]] : memref<256xf32>
+  %a = kernel.alloc : memref<256xf32>
+  kernel.launch "softmax" ins(%x : memref<256xf32>) outs(%a : memref<256xf32>) params {}
+  // CHECK: %[[B:.*]] = kernel.buffer arena[[[OB:[0-9]+]]] : memref<256xf32>
+  %b = kernel.alloc : memref<256xf32>
+  kernel.launch "softmax" ins(%a : memref<256xf32>) outs(%b : memref<256xf32>) params {}
+  // CHECK: kernel.buffer arena[[[OA]]] : memref<256xf32>
+  %c = kernel.alloc : memref<256xf32>
+  kernel.launch "softmax" ins(%b : memref<256xf32>) outs(%c : memref<256xf32>) params {}
+  kernel.launch "softmax" ins(%c : memref<256xf32>) outs(%o : memref<256xf32>) params {}
+  return
+}
+
+// -----
+
+// Views keep their source alive; offsets are 64-byte aligned.
+// CHECK-LABEL: func.func @views
+// CHECK-SAME: kernel.arena_bytes = 128 : i64, kernel.naive_arena_bytes = 192 : i64
+func.func @views(%x: memref<3xf32>, %o: memref<3xf32>) {
+  // CHECK: kernel.buffer arena[0] : memref<3xf32>
+  %a = kernel.alloc : memref<3xf32>
+  kernel.launch "softmax" ins(%x : memref<3xf32>) outs(%a : memref<3xf32>) params {}
+  %v = kernel.view %a : memref<3xf32> to memref<1x3xf32>
+  // CHECK: kernel.buffer arena[64] : memref<3xf32>
+  %b = kernel.alloc : memref<3xf32>
+  kernel.launch "softmax" ins(%x : memref<3xf32>) outs(%b : memref<3xf32>) params {}
+  // %a is still read here through %v: %c cannot take its bytes.
+  // CHECK: kernel.buffer arena[64] : memref<1x3xf32>
+  %c = kernel.alloc : memref<1x3xf32>
+  kernel.launch "softmax" ins(%v : memref<1x3xf32>) outs(%c : memref<1x3xf32>) params {}
+  kernel.launch "softmax" ins(%c : memref<1x3xf32>) outs(%o : memref<3xf32>) params {}
+  return
+}
+
+// -----
+
+// An elementwise loop overwrites an input that dies there and has its
+// shape; a broadcast input is never overwritten.
+// CHECK-LABEL: func.func @in_place
+// CHECK-SAME: kernel.arena_bytes = 1088 : i64
+func.func @in_place(%x: memref<256xf32>, %r: memref<1xf32>, %o: memref<256xf32>) {
+  // CHECK: kernel.buffer arena[0] : memref<256xf32>
+  %a = kernel.alloc : memref<256xf32>
+  kernel.launch "softmax" ins(%x : memref<256xf32>) outs(%a : memref<256xf32>) params {}
+  // CHECK: kernel.buffer arena[1024] : memref<1xf32>
+  %s = kernel.alloc : memref<1xf32>
+  kernel.launch "reduce" ins(%x : memref<256xf32>) outs(%s : memref<1xf32>) params {}
+  // CHECK: kernel.buffer arena[0] : memref<256xf32>
+  %b = kernel.alloc : memref<256xf32>
+  kernel.elementwise ins(%a, %s : memref<256xf32>, memref<1xf32>) outs(%b : memref<256xf32>) {
+  ^bb0(%p: f32, %q: f32):
+    %d = arith.divf %p, %q : f32
+    kernel.yield %d : f32
+  }
+  kernel.launch "softmax" ins(%b : memref<256xf32>) outs(%o : memref<256xf32>) params {}
+  return
+}
