@@ -32,3 +32,12 @@ config.substitutions.append(("%anvil_obj", config.anvil_obj_root))
 
 if config.anvil_fuzzers in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("fuzzer")
+
+# Code generation tests build C++; share anvilc's code cache with the
+# user's (content-addressed, so a hit is the same object a fresh build
+# would give) unless ANVIL_CACHE_DIR says otherwise.
+config.environment["ANVIL_CACHE_DIR"] = os.environ.get(
+    "ANVIL_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "anvil"))
+for name in ("ANVIL_CXX", "HOME"):
+    if name in os.environ:
+        config.environment[name] = os.environ[name]

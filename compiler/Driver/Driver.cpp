@@ -184,6 +184,14 @@ void listTargets(llvm::raw_ostream &os) {
 
 namespace {
 
+std::string formatBytes(int64_t bytes) {
+  if (bytes < 1024)
+    return llvm::formatv("{0} B", bytes).str();
+  if (bytes < 1024 * 1024)
+    return llvm::formatv("{0:f1} KiB", bytes / 1024.0).str();
+  return llvm::formatv("{0:f1} MiB", bytes / (1024.0 * 1024.0)).str();
+}
+
 /// Writes `data` to `path` ("-" is stdout, refused for binary data on a
 /// terminal).
 LogicalResult writeOutput(MLIRContext &context, const std::string &path,
@@ -286,9 +294,9 @@ int run(const Options &options) {
     auto naive = func->getAttrOfType<IntegerAttr>(kernel::kNaiveArenaBytesAttr);
     if (arena && naive)
       progress.stage(
-          llvm::formatv("@{0}: arena {1} KiB planned, {2} KiB without reuse",
-                        func.getName(), (arena.getInt() + 1023) / 1024,
-                        (naive.getInt() + 1023) / 1024)
+          llvm::formatv("@{0}: arena of {1} planned ({2} without reuse)",
+                        func.getName(), formatBytes(arena.getInt()),
+                        formatBytes(naive.getInt()))
               .str());
   }
   if (options.emit == EmitKind::Kernel) {
