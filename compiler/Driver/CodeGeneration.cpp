@@ -9,6 +9,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace anvil::kernel;
@@ -29,16 +30,13 @@ std::string dtypeName(Type type) {
   if (type.isInteger(1))
     return "bool";
   if (auto integer = type.dyn_cast<IntegerType>()) {
-    if (integer.isUnsigned())
-      return integer.getWidth() == 8 ? "u8" : "";
-    switch (integer.getWidth()) {
-    case 8:
-      return "i8";
-    case 32:
-      return "i32";
-    case 64:
-      return "i64";
-    }
+    static const char *const kSigned[] = {"i8", "i16", "i32", "i64"};
+    static const char *const kUnsigned[] = {"u8", "u16", "u32", "u64"};
+    unsigned width = integer.getWidth();
+    if (width < 8 || width > 64 || !llvm::isPowerOf2_32(width))
+      return "";
+    int index = llvm::Log2_32(width / 8);
+    return integer.isUnsigned() ? kUnsigned[index] : kSigned[index];
   }
   return "";
 }

@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 using namespace mlir;
 
@@ -184,6 +185,60 @@ void listTargets(llvm::raw_ostream &os) {
 
 namespace {
 
+/// A symbol name from a file name: foo-bar.onnx gives foo_bar.
+std::string entryNameFor(StringRef path) {
+  std::string name = llvm::sys::path::stem(path).str();
+  for (char &c : name)
+    if (!llvm::isAlnum(c) && c != '_')
+      c = '_';
+  if (name.empty() || llvm::isDigit(name[0]))
+    name = "m_" + name;
+  return name;
+}
+
+/// Imports every input; several are merged into one module, one entry
+/// point each.
+OwningOpRef<ModuleOp> importInputs(MLIRContext &context, const Options &options,
+                                   Progress &progress) {
+  OwningOpRef<ModuleOp> merged;
+  bool bundle = options.inputPaths.size() > 1;
+  if (bundle)
+    progress.stage(llvm::formatv("importing {0} models into one bundle",
+                                 options.inputPaths.size())
+                       .str());
+  std::set<std::string> names;
+  for (const std::string &path : options.inputPaths) {
+    if (!bundle)
+      progress.stage("importing " + path);
+    OwningOpRef<ModuleOp> module;
+    onnx_import::ImportOptions import = options.import;
+    if (bundle)
+      import.entryName = entryNameFor(path);
+    if (bundle && !names.insert(import.entryName).second) {
+      emitError(FileLineColLoc::get(&context, path, 0, 0))
+          << "two bundled models would both be entry point '"
+          << import.entryName << "'; rename one file";
+      return nullptr;
+    }
+    if (StringRef(path).endswith(".mlir"))
+      module = parseMlirFile(context, path);
+    else
+      module = onnx_import::importOnnxFile(&context, path, import);
+    if (!module || failed(verify(*module)))
+      return nullptr;
+    if (!merged) {
+      merged = std::move(module);
+      continue;
+    }
+    for (Operation &op :
+         llvm::make_early_inc_range(module->getBody()->getOperations()))
+      op.moveBefore(merged->getBody(), merged->getBody()->end());
+  }
+  if (bundle)
+    (*merged)->removeAttr("anvil.source");
+  return merged;
+}
+
 std::string formatBytes(int64_t bytes) {
   if (bytes < 1024)
     return llvm::formatv("{0} B", bytes).str();
@@ -250,19 +305,11 @@ int run(const Options &options) {
     return 1;
   }
 
-  progress.stage("importing " + options.inputPath);
-  OwningOpRef<ModuleOp> module;
   // Diagnostics name the ONNX node; a dump of the op adds nothing for
   // users (anvil-opt shows it to compiler developers).
   context.printOpOnDiagnostic(false);
-  if (StringRef(options.inputPath).endswith(".mlir"))
-    module = parseMlirFile(context, options.inputPath);
-  else
-    module = onnx_import::importOnnxFile(&context, options.inputPath,
-                                         options.import);
+  OwningOpRef<ModuleOp> module = importInputs(context, options, progress);
   if (!module)
-    return 1;
-  if (failed(verify(*module)))
     return 1;
 
   progress.stage(

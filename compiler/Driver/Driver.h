@@ -10,6 +10,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace anvil::driver {
 
@@ -17,7 +18,9 @@ namespace anvil::driver {
 enum class EmitKind { Mlir, Kernel, Source, Obj, Artifact };
 
 struct Options {
-  std::string inputPath;
+  /// One model, or several bundled into one artifact: each becomes an
+  /// entry point named after its file (foo.onnx: @foo).
+  std::vector<std::string> inputPaths;
   std::string outputPath = "-";
   EmitKind emit = EmitKind::Mlir;
   unsigned optLevel = 2;

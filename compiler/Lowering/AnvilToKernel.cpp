@@ -635,18 +635,20 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
 
 LogicalResult FunctionBufferizer::lowerPool(PoolOp op) {
   ArrayRef<int64_t> in = shapeOf(op.getInput());
-  SmallVector<int64_t> dilations(op.getKernel().size(), 1);
-  auto s = spatial2d(in, shapeOf(op.getResult()), op.getKernel(),
-                     op.getStrides(), op.getPads(), dilations);
-  if (!s)
-    return op.emitOpError("only 1-D and 2-D pooling has a kernel yet");
+  int64_t spatial = in.size() - 2;
+  if (spatial < 1 || spatial > 3)
+    return op.emitOpError("only 1-D to 3-D pooling has a kernel yet");
+  SmallVector<int64_t> dilations(spatial, 1);
+  if (op.getDilations())
+    dilations.assign(op.getDilations()->begin(), op.getDilations()->end());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "pool2d", input(op.getInput()), out,
-         {text("kind", stringifyPoolKind(op.getKind())), param("n", in[0]),
-          param("c", in[1]), param("h", s->h), param("w", s->w),
-          param("kh", s->kh), param("kw", s->kw), param("oh", s->oh),
-          param("ow", s->ow), param("strides", s->strides),
-          param("pads", s->pads),
+  launch(op.getLoc(), "pool", input(op.getInput()), out,
+         {text("kind", stringifyPoolKind(op.getKind())),
+          param("outer", in[0] * in[1]), param("rank", spatial),
+          param("in_dims", in.drop_front(2)),
+          param("out_dims", shapeOf(op.getResult()).drop_front(2)),
+          param("kernel", op.getKernel()), param("strides", op.getStrides()),
+          param("pads", op.getPads()), param("dilations", dilations),
           flag("count_include_pad", op.getCountIncludePad())});
   return success();
 }

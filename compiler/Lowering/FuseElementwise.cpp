@@ -55,7 +55,7 @@ void fuse(ElementwiseOp producer, ElementwiseOp consumer, Value buffer) {
       b.create<ElementwiseOp>(consumer.getLoc(), inputs, consumer.getOutput());
   SmallVector<Type> types;
   for (Value in : inputs)
-    types.push_back(in.getType().cast<MemRefType>().getElementType());
+    types.push_back(signless(in.getType().cast<MemRefType>().getElementType()));
   SmallVector<Location> locs(types.size(), consumer.getLoc());
   Block *block = b.createBlock(&fused.getBody(), {}, types, locs);
   auto argFor = [&](Value in) {

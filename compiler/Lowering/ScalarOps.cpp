@@ -161,14 +161,21 @@ struct ScalarBuilder {
                               : binary<arith::DivFOp, arith::DivSIOp>();
         })
         .Case([&](PowOp) -> Value {
-          if (!isFloat())
-            return fail();
           bool unsignedExponent =
               getElementTypeOrSelf(op->getOperand(1).getType())
                   .isUnsignedInteger();
-          Value exponent =
-              convertScalar(b, loc, arg(1), type(), unsignedExponent);
-          return b.create<math::PowFOp>(loc, arg(0), exponent);
+          if (isFloat()) {
+            Value exponent =
+                convertScalar(b, loc, arg(1), type(), unsignedExponent);
+            return b.create<math::PowFOp>(loc, arg(0), exponent);
+          }
+          // Integer bases: computed in double and truncated, as ONNX
+          // Runtime does (exact while the result fits 53 bits).
+          Type f64 = b.getF64Type();
+          Value base = convertScalar(b, loc, arg(0), f64, isUnsigned());
+          Value exponent = convertScalar(b, loc, arg(1), f64, unsignedExponent);
+          Value result = b.create<math::PowFOp>(loc, base, exponent);
+          return convertScalar(b, loc, result, type(), false, isUnsigned());
         })
         .Case([&](MaxOp) {
           return isUnsigned() ? binary<arith::MaxFOp, arith::MaxUIOp>()

@@ -623,15 +623,18 @@ def Anvil_ConvOp : Anvil_InferredOp<"conv"> {
 def Anvil_PoolOp : Anvil_InferredOp<"pool"> {
   let summary = "max or average pooling over the spatial dims";
   let description = [{
+    `dilations`, when present, spaces the window's taps (default 1).
+
     ```mlir
     %y = anvil.pool %x {ceil_mode = false, count_include_pad = false, kernel = array<i64: 3, 3>, kind = #anvil<pool max>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<?x16x32x32xf32>) -> tensor<?x16x16x16xf32>
     ```
   }];
-  let arguments = (ins Anvil_FloatTensor:$input, Anvil_PoolKindAttr:$kind,
+  let arguments = (ins Anvil_Tensor:$input, Anvil_PoolKindAttr:$kind,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$pads, BoolAttr:$ceil_mode,
-                       BoolAttr:$count_include_pad);
-  let results = (outs Anvil_FloatTensor:$result);
+                       BoolAttr:$count_include_pad,
+                       OptionalAttr<DenseI64ArrayAttr>:$dilations);
+  let results = (outs Anvil_Tensor:$result);
 }
 
 #endif // ANVIL_OPS_TD

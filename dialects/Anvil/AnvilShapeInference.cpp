@@ -890,16 +890,18 @@ LogicalResult PoolOp::inferResultTypes(Types &types) {
   int64_t spatial = input.getRank() - 2;
   if (spatial < 1 || (int64_t)getKernel().size() != spatial ||
       (int64_t)getStrides().size() != spatial ||
-      (int64_t)getPads().size() != 2 * spatial)
-    return emitOpError("kernel, strides and pads do not match the number of "
-                       "spatial dims");
+      (int64_t)getPads().size() != 2 * spatial ||
+      (getDilations() && (int64_t)getDilations()->size() != spatial))
+    return emitOpError("kernel, strides, pads and dilations do not match the "
+                       "number of spatial dims");
   SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
   for (int64_t i = 0; i < spatial; ++i) {
-    if (getStrides()[i] <= 0 || getKernel()[i] <= 0)
-      return emitOpError("kernel and strides must be positive");
-    shape.push_back(windowOutput(input.getDimSize(2 + i), getKernel()[i],
-                                 getStrides()[i], getPads()[i],
-                                 getPads()[spatial + i], 1, getCeilMode()));
+    int64_t dilation = getDilations() ? (*getDilations())[i] : 1;
+    if (getStrides()[i] <= 0 || getKernel()[i] <= 0 || dilation <= 0)
+      return emitOpError("kernel, strides and dilations must be positive");
+    shape.push_back(windowOutput(
+        input.getDimSize(2 + i), getKernel()[i], getStrides()[i], getPads()[i],
+        getPads()[spatial + i], dilation, getCeilMode()));
   }
   return ranked(types, shape, elementType);
 }

@@ -9,9 +9,11 @@ namespace anvil::runtime {
 using Json = nlohmann::json;
 
 bool parseDtype(const std::string &name, anvil_dtype &dtype) {
-  for (anvil_dtype d : {ANVIL_DTYPE_F32, ANVIL_DTYPE_F16, ANVIL_DTYPE_BF16,
-                        ANVIL_DTYPE_F64, ANVIL_DTYPE_I64, ANVIL_DTYPE_I32,
-                        ANVIL_DTYPE_I8, ANVIL_DTYPE_U8, ANVIL_DTYPE_BOOL}) {
+  for (anvil_dtype d :
+       {ANVIL_DTYPE_F32, ANVIL_DTYPE_F16, ANVIL_DTYPE_BF16, ANVIL_DTYPE_F64,
+        ANVIL_DTYPE_I64, ANVIL_DTYPE_I32, ANVIL_DTYPE_I8, ANVIL_DTYPE_U8,
+        ANVIL_DTYPE_BOOL, ANVIL_DTYPE_I16, ANVIL_DTYPE_U16, ANVIL_DTYPE_U32,
+        ANVIL_DTYPE_U64}) {
     if (name == anvil_dtype_name(d)) {
       dtype = d;
       return true;

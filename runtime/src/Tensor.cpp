@@ -15,12 +15,16 @@ size_t anvil_dtype_size(anvil_dtype dtype) {
   switch (dtype) {
   case ANVIL_DTYPE_F64:
   case ANVIL_DTYPE_I64:
+  case ANVIL_DTYPE_U64:
     return 8;
   case ANVIL_DTYPE_F32:
   case ANVIL_DTYPE_I32:
+  case ANVIL_DTYPE_U32:
     return 4;
   case ANVIL_DTYPE_F16:
   case ANVIL_DTYPE_BF16:
+  case ANVIL_DTYPE_I16:
+  case ANVIL_DTYPE_U16:
     return 2;
   case ANVIL_DTYPE_I8:
   case ANVIL_DTYPE_U8:
@@ -50,6 +54,14 @@ const char *anvil_dtype_name(anvil_dtype dtype) {
     return "u8";
   case ANVIL_DTYPE_BOOL:
     return "bool";
+  case ANVIL_DTYPE_I16:
+    return "i16";
+  case ANVIL_DTYPE_U16:
+    return "u16";
+  case ANVIL_DTYPE_U32:
+    return "u32";
+  case ANVIL_DTYPE_U64:
+    return "u64";
   }
   return "unknown";
 }

@@ -6,7 +6,7 @@ The node tests ship inside the onnx Python package
 This runner measures import only: it runs `anvilc MODEL -q -O0 -o /dev/null`
 on every model and classifies the result as a pass or as a failure with a
 reason category parsed from anvilc's stderr. Execution of the models against
-the stored outputs is not done here (yet).
+the stored outputs is exec_node_tests.py's job.
 
 Which op a test belongs to: a node test's graph holds exactly one node, and
 the test is attributed to that node's op type (with its domain when it is not
@@ -424,8 +424,10 @@ def write_report(path, tests, zoo, filter_text):
       "anvilc exits 0. Import at -O0 means the ONNX graph was converted into "
       "the `anvil` dialect and verified; no shape folding or later pass ran.")
     w("")
-    w("Nothing is executed yet (that needs the CPU backend). What is compared "
-      "with the stored outputs is constant folding: "
+    w("**Execution** (compile for the cpu target, run, compare with the "
+      "stored outputs) is reported per op in "
+      "[conformance-execution.md](conformance-execution.md). Separately, "
+      "constant folding is compared with the stored outputs: "
       "`test/Conformance/fold_node_tests.py` compiles each test "
       "at -O2 with all inputs given at compile time and checks every test "
       "that folds completely against `output_N.pb` (651 do, all equal).")

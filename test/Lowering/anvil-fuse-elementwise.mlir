@@ -92,3 +92,26 @@ func.func @launch_reader(%x: memref<8xf32>, %o: memref<8xf32>, %o2: memref<8xf32
   kernel.launch "softmax" ins(%t : memref<8xf32>) outs(%o2 : memref<8xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 8 : i64}
   return
 }
+
+// -----
+
+// Unsigned buffers keep signless scalars in the fused loop.
+// CHECK-LABEL: func.func @unsigned
+func.func @unsigned(%x: memref<8xui8>, %o: memref<8xf32>) {
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<8xui8>) outs(%{{.*}} : memref<8xf32>) {
+  // CHECK-NEXT: ^bb0(%[[A:.*]]: i8):
+  // CHECK-NEXT: arith.uitofp %[[A]] : i8 to f32
+  // CHECK-NEXT: math.sqrt
+  %t = kernel.alloc : memref<8xf32>
+  kernel.elementwise ins(%x : memref<8xui8>) outs(%t : memref<8xf32>) {
+  ^bb0(%a: i8):
+    %f = arith.uitofp %a : i8 to f32
+    kernel.yield %f : f32
+  }
+  kernel.elementwise ins(%t : memref<8xf32>) outs(%o : memref<8xf32>) {
+  ^bb0(%a: f32):
+    %s = math.sqrt %a : f32
+    kernel.yield %s : f32
+  }
+  return
+}

@@ -22,10 +22,22 @@ struct Descr {
 };
 // '|' marks one-byte types, which have no byte order.
 const Descr kDescrs[] = {
-    {"<f4", ANVIL_DTYPE_F32}, {"<f2", ANVIL_DTYPE_F16},
-    {"<f8", ANVIL_DTYPE_F64}, {"<i8", ANVIL_DTYPE_I64},
-    {"<i4", ANVIL_DTYPE_I32}, {"|i1", ANVIL_DTYPE_I8},
-    {"|u1", ANVIL_DTYPE_U8},  {"|b1", ANVIL_DTYPE_BOOL},
+    {"<f4", ANVIL_DTYPE_F32},
+    {"<f2", ANVIL_DTYPE_F16},
+    {"<f8", ANVIL_DTYPE_F64},
+    {"<i8", ANVIL_DTYPE_I64},
+    {"<i4", ANVIL_DTYPE_I32},
+    {"|i1", ANVIL_DTYPE_I8},
+    {"|u1", ANVIL_DTYPE_U8},
+    {"|b1", ANVIL_DTYPE_BOOL},
+    {"<i2", ANVIL_DTYPE_I16},
+    {"<u2", ANVIL_DTYPE_U16},
+    {"<u4", ANVIL_DTYPE_U32},
+    {"<u8", ANVIL_DTYPE_U64},
+    // numpy has no bfloat16: ml_dtypes' bfloat16 arrays are saved as
+    // two-byte void ("<V2"), which is what this writes for bf16 too.
+    {"<V2", ANVIL_DTYPE_BF16},
+    {"|V2", ANVIL_DTYPE_BF16},
 };
 
 } // namespace

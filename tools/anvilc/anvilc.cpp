@@ -21,9 +21,12 @@ using namespace llvm;
 namespace {
 cl::OptionCategory category("anvilc options");
 
-cl::opt<std::string> inputPath(cl::Positional,
-                               cl::desc("<model.onnx | module.mlir>"),
-                               cl::cat(category));
+cl::list<std::string>
+    inputPaths(cl::Positional,
+               cl::desc("<model.onnx | module.mlir>... (several "
+                        "models make one artifact with an "
+                        "entry point per file)"),
+               cl::cat(category));
 cl::opt<std::string>
     outputPath("o",
                cl::desc("Output file ('-' for stdout; the default, except for "
@@ -184,12 +187,13 @@ int main(int argc, char **argv) {
     anvil::driver::listTargets(outs());
     return 0;
   }
-  if (inputPath.empty()) {
+  if (inputPaths.empty()) {
     errs() << "anvilc: error: no input file (anvilc --help shows usage)\n";
     return 1;
   }
   anvil::driver::Options options;
-  options.inputPath = inputPath;
+  options.inputPaths.assign(inputPaths.begin(), inputPaths.end());
+  StringRef inputPath = inputPaths.front();
   options.emit = emit.getNumOccurrences()
                      ? emit.getValue()
                      : (StringRef(outputPath).endswith(".anvil")

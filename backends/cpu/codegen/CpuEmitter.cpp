@@ -29,6 +29,10 @@ std::string cppType(Type type, bool forceUnsigned = false) {
     return "float";
   if (type.isF64())
     return "double";
+  if (type.isF16())
+    return "anvil::cpu::f16";
+  if (type.isBF16())
+    return "anvil::cpu::bf16";
   if (auto integer = type.dyn_cast<IntegerType>()) {
     unsigned width = integer.getWidth();
     if (width == 1)
@@ -63,10 +67,13 @@ std::string camelCase(StringRef name) {
 
 std::string floatLiteral(double value, StringRef type) {
   if (std::isnan(value))
-    return llvm::formatv("std::numeric_limits<{0}>::quiet_NaN()", type);
+    return llvm::formatv("static_cast<{0}>(std::numeric_limits<double>::"
+                         "quiet_NaN())",
+                         type);
   if (std::isinf(value))
-    return llvm::formatv("{0}std::numeric_limits<{1}>::infinity()",
-                         value < 0 ? "-" : "", type);
+    return llvm::formatv("static_cast<{0}>({1}std::numeric_limits<double>::"
+                         "infinity())",
+                         type, value < 0 ? "-" : "");
   return llvm::formatv("static_cast<{0}>({1})", type,
                        llvm::formatv("{0:e16}", value).str());
 }

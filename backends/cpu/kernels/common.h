@@ -53,14 +53,98 @@ void parallel_for(const anvil_host_api *host, int64_t n, int64_t grain,
       const_cast<void *>(static_cast<const void *>(&body)));
 }
 
+/// 16-bit floats as storage types: arithmetic happens in float (each op's
+/// result rounds back to 16 bits, as ONNX's float16 ops do), conversions
+/// round to nearest even.
+struct f16 {
+  uint16_t bits;
+  f16() = default;
+  f16(float value) : bits(fromFloat(value)) {}
+  operator float() const { return toFloat(bits); }
+  f16 &operator+=(float v) { return *this = f16(float(*this) + v); }
+  f16 &operator-=(float v) { return *this = f16(float(*this) - v); }
+  f16 &operator*=(float v) { return *this = f16(float(*this) * v); }
+  f16 &operator/=(float v) { return *this = f16(float(*this) / v); }
+
+  static float toFloat(uint16_t h) {
+    uint32_t sign = uint32_t(h & 0x8000) << 16;
+    uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+      bits = sign | 0x7f800000 | (mantissa << 13);
+    } else if (exponent == 0) {
+      float magnitude = std::ldexp(float(mantissa), -24);
+      return sign ? -magnitude : magnitude;
+    } else {
+      bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    }
+    float f;
+    std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  static uint16_t fromFloat(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    uint16_t sign = uint16_t((x >> 16) & 0x8000);
+    uint32_t magnitude = x & 0x7fffffff;
+    if (magnitude > 0x7f800000) // NaN stays NaN
+      return uint16_t(sign | 0x7e00);
+    if (magnitude >= 0x477ff000) // rounds to infinity
+      return uint16_t(sign | 0x7c00);
+    if (magnitude < 0x38800000) { // subnormal or zero in half
+      float a;
+      std::memcpy(&a, &magnitude, 4);
+      return uint16_t(sign | uint16_t(std::nearbyint(a * 16777216.0f)));
+    }
+    uint32_t rounded = magnitude + 0xfff + ((magnitude >> 13) & 1);
+    return uint16_t(sign | ((rounded - 0x38000000) >> 13));
+  }
+};
+
+struct bf16 {
+  uint16_t bits;
+  bf16() = default;
+  bf16(float value) : bits(fromFloat(value)) {}
+  operator float() const {
+    uint32_t x = uint32_t(bits) << 16;
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+  bf16 &operator+=(float v) { return *this = bf16(float(*this) + v); }
+  bf16 &operator-=(float v) { return *this = bf16(float(*this) - v); }
+  bf16 &operator*=(float v) { return *this = bf16(float(*this) * v); }
+  bf16 &operator/=(float v) { return *this = bf16(float(*this) / v); }
+
+  static uint16_t fromFloat(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    if ((x & 0x7fffffff) > 0x7f800000)
+      return uint16_t((x >> 16) | 0x40);
+    return uint16_t((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+  }
+};
+
+/// float, double and the 16-bit float storage types.
+template <class T>
+struct is_float_like
+    : std::integral_constant<bool, std::is_floating_point<T>::value ||
+                                       std::is_same<T, f16>::value ||
+                                       std::is_same<T, bf16>::value> {};
+
+/// max and min that return NaN when either operand is NaN (ONNX Max/Min).
 template <class T> inline T max_nan(T a, T b) {
-  if (std::is_floating_point<T>::value && (a != a || b != b))
-    return std::numeric_limits<T>::quiet_NaN();
+  if (a != a)
+    return a;
+  if (b != b)
+    return b;
   return a > b ? a : b;
 }
 template <class T> inline T min_nan(T a, T b) {
-  if (std::is_floating_point<T>::value && (a != a || b != b))
-    return std::numeric_limits<T>::quiet_NaN();
+  if (a != a)
+    return a;
+  if (b != b)
+    return b;
   return a < b ? a : b;
 }
 

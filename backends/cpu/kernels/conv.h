@@ -1,4 +1,4 @@
-// conv.h - 2-D convolution and pooling, channels first (NCHW).
+// conv.h - 2-D convolution and N-d pooling, channels first (NCHW).
 #ifndef ANVIL_CPU_KERNELS_CONV_H
 #define ANVIL_CPU_KERNELS_CONV_H
 
@@ -60,51 +60,75 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
   return conv2d<T>(host, p, in, weight, nullptr, out);
 }
 
-struct Pool2dParams {
+struct PoolParams {
   const char *kind; // max or avg
-  int64_t n, c, h, w, kh, kw, oh, ow;
+  int64_t outer;    // batch x channels
+  int64_t rank;     // spatial dims, 1 to 3
+  const int64_t *in_dims;
+  const int64_t *out_dims;
+  const int64_t *kernel;
   const int64_t *strides;
-  const int64_t *pads; // top, left, bottom, right
+  const int64_t *pads; // begin pads of every spatial dim, then end pads
+  const int64_t *dilations;
   bool count_include_pad;
 };
 
+/// Max or average pooling over 1 to 3 spatial dims (missing dims are 1).
 template <class T>
-int pool2d(const anvil_host_api *host, const Pool2dParams &p, const T *in,
-           T *out) {
+int pool(const anvil_host_api *host, const PoolParams &p, const T *in, T *out) {
   const bool isMax = std::strcmp(p.kind, "max") == 0;
-  parallel_for(host, p.n * p.c, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t nc = begin; nc < end; ++nc) {
-      const T *x = in + nc * p.h * p.w;
-      T *o = out + nc * p.oh * p.ow;
-      for (int64_t oy = 0; oy < p.oh; ++oy) {
-        for (int64_t ox = 0; ox < p.ow; ++ox) {
-          int64_t y0 = oy * p.strides[0] - p.pads[0];
-          int64_t x0 = ox * p.strides[1] - p.pads[1];
-          double acc = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
-          int64_t valid = 0, padded = 0;
-          for (int64_t ky = 0; ky < p.kh; ++ky) {
-            int64_t iy = y0 + ky;
-            for (int64_t kx = 0; kx < p.kw; ++kx) {
-              int64_t ix = x0 + kx;
-              // Positions in the padding count for count_include_pad; those
-              // beyond it (ceil_mode windows) never do.
-              if (iy < p.h + p.pads[2] && ix < p.w + p.pads[3])
-                ++padded;
-              if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w)
-                continue;
-              double v = x[iy * p.w + ix];
-              ++valid;
-              if (isMax)
-                acc = (v > acc || v != v) ? v : acc;
-              else
-                acc += v;
+  int64_t d[3] = {1, 1, 1}, o[3] = {1, 1, 1}, k[3] = {1, 1, 1},
+          s[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0},
+          dl[3] = {1, 1, 1};
+  for (int64_t i = 0; i < p.rank; ++i) {
+    int64_t j = 3 - p.rank + i;
+    d[j] = p.in_dims[i], o[j] = p.out_dims[i], k[j] = p.kernel[i];
+    s[j] = p.strides[i], pb[j] = p.pads[i], pe[j] = p.pads[p.rank + i];
+    dl[j] = p.dilations[i];
+  }
+  const int64_t inSize = d[0] * d[1] * d[2], outSize = o[0] * o[1] * o[2];
+  parallel_for(host, p.outer, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const T *x = in + plane * inSize;
+      T *y = out + plane * outSize;
+      for (int64_t oz = 0; oz < o[0]; ++oz)
+        for (int64_t oy = 0; oy < o[1]; ++oy)
+          for (int64_t ox = 0; ox < o[2]; ++ox) {
+            double acc = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
+            int64_t valid = 0, padded = 0;
+            bool nan = false;
+            for (int64_t kz = 0; kz < k[0]; ++kz) {
+              int64_t iz = oz * s[0] - pb[0] + kz * dl[0];
+              for (int64_t ky = 0; ky < k[1]; ++ky) {
+                int64_t iy = oy * s[1] - pb[1] + ky * dl[1];
+                for (int64_t kx = 0; kx < k[2]; ++kx) {
+                  int64_t ix = ox * s[2] - pb[2] + kx * dl[2];
+                  // Taps in the padding count for count_include_pad; taps
+                  // beyond it (ceil_mode windows) never do.
+                  if (iz < d[0] + pe[0] && iy < d[1] + pe[1] &&
+                      ix < d[2] + pe[2])
+                    ++padded;
+                  if (iz < 0 || iz >= d[0] || iy < 0 || iy >= d[1] || ix < 0 ||
+                      ix >= d[2])
+                    continue;
+                  double v =
+                      static_cast<double>(x[(iz * d[1] + iy) * d[2] + ix]);
+                  ++valid;
+                  if (v != v)
+                    nan = true;
+                  else if (isMax)
+                    acc = v > acc ? v : acc;
+                  else
+                    acc += v;
+                }
+              }
             }
+            if (!isMax)
+              acc /= double(p.count_include_pad ? padded : (valid ? valid : 1));
+            if (nan)
+              acc = std::numeric_limits<double>::quiet_NaN();
+            y[(oz * o[1] + oy) * o[2] + ox] = static_cast<T>(acc);
           }
-          if (!isMax)
-            acc /= double(p.count_include_pad ? padded : (valid ? valid : 1));
-          o[oy * p.ow + ox] = static_cast<T>(acc);
-        }
-      }
     }
   });
   return 0;

@@ -39,8 +39,8 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
   else
     return fail(host, "reduce: unknown reduction kind");
   // Integers accumulate exactly in 64 bits, floats in double.
-  using Acc = typename std::conditional<std::is_floating_point<T>::value,
-                                        double, int64_t>::type;
+  using Acc =
+      typename std::conditional<is_float_like<T>::value, double, int64_t>::type;
   parallel_for(host, p.outer * p.inner, 64, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t base = (r / p.inner) * p.size * p.inner + r % p.inner;
@@ -50,7 +50,7 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
         if (p.size == 0) {
           result = kind == Max ? -std::numeric_limits<double>::infinity()
                                : std::numeric_limits<double>::infinity();
-          out[r] = std::is_floating_point<T>::value
+          out[r] = is_float_like<T>::value
                        ? static_cast<T>(result)
                        : (kind == Max ? std::numeric_limits<T>::lowest()
                                       : std::numeric_limits<T>::max());

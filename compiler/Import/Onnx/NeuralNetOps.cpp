@@ -337,8 +337,9 @@ template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
       ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
   SmallVector<int64_t> dilations =
       ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
-  if (llvm::any_of(dilations, [](int64_t d) { return d != 1; }))
-    return ctx.error() << "dilated pooling is not supported";
+  if (dilations.size() != spatial)
+    return ctx.error() << "dilations do not match the kernel rank";
+  bool dilated = llvm::any_of(dilations, [](int64_t d) { return d != 1; });
   auto pads = windowPads(ctx, x, *kernel, strides, dilations);
   if (failed(pads))
     return failure();
@@ -348,7 +349,8 @@ template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
           b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
           b.getDenseI64ArrayAttr(*pads),
           b.getBoolAttr(ctx.attrInt("ceil_mode", 0) != 0),
-          b.getBoolAttr(ctx.attrInt("count_include_pad", 0) != 0)))))
+          b.getBoolAttr(ctx.attrInt("count_include_pad", 0) != 0),
+          dilated ? b.getDenseI64ArrayAttr(dilations) : DenseI64ArrayAttr()))))
     return failure();
   return skipOptionalOutputs(ctx, 1);
 }

@@ -61,6 +61,10 @@ typedef enum anvil_dtype {
   ANVIL_DTYPE_I8 = 7,
   ANVIL_DTYPE_U8 = 8,
   ANVIL_DTYPE_BOOL = 9, /* one byte per element */
+  ANVIL_DTYPE_I16 = 10,
+  ANVIL_DTYPE_U16 = 11,
+  ANVIL_DTYPE_U32 = 12,
+  ANVIL_DTYPE_U64 = 13,
 } anvil_dtype;
 
 #define ANVIL_MAX_RANK 8
