@@ -14,9 +14,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace anvil::runtime;
 using anvil::artifact::ArtifactView;
@@ -82,9 +85,47 @@ void poolParallelFor(void *host, int64_t n, anvil_parallel_fn fn, void *arg) {
   static_cast<ThreadPool *>(host)->parallelFor(n, fn, arg);
 }
 
-void logToStderr(void *, const char *message) {
-  std::fprintf(stderr, "anvil: %s\n", message);
+/// Generated code reports why it failed through the host log; the message
+/// becomes the run's status message (on the thread that called run).
+thread_local std::string lastCodeMessage;
+
+void logCodeMessage(void *, const char *message) {
+  lastCodeMessage = message ? message : "";
 }
+
+/// Arenas of one entry point, reused across runs: a run takes a free one
+/// (allocating only when every arena is in use by a concurrent run) and
+/// gives it back, so steady-state runs allocate nothing.
+class ArenaPool {
+public:
+  ArenaPool() = default;
+  ArenaPool(const ArenaPool &) = delete;
+  ~ArenaPool() {
+    for (void *arena : free)
+      std::free(arena);
+  }
+  void init(size_t bytes) { size = (bytes + 63) / 64 * 64; }
+  void *take() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!free.empty()) {
+        void *arena = free.back();
+        free.pop_back();
+        return arena;
+      }
+    }
+    return std::aligned_alloc(64, size);
+  }
+  void give(void *arena) {
+    std::lock_guard<std::mutex> lock(mutex);
+    free.push_back(arena);
+  }
+
+private:
+  size_t size = 0;
+  std::mutex mutex;
+  std::vector<void *> free;
+};
 
 } // namespace
 
@@ -97,7 +138,9 @@ struct anvil_model_s {
   std::vector<anvil_entry_fn> functions; // parallel to manifest.entryPoints
   const unsigned char *weights = nullptr;
   std::unique_ptr<ThreadPool> pool;
-  anvil_host_api host{ANVIL_ABI_VERSION, nullptr, poolParallelFor, logToStderr};
+  std::unique_ptr<ArenaPool[]> arenas; // parallel to manifest.entryPoints
+  anvil_host_api host{ANVIL_ABI_VERSION, nullptr, poolParallelFor,
+                      logCodeMessage};
 
   const EntryPoint *find(const char *name, size_t *index = nullptr) const {
     for (size_t i = 0; name && i < manifest.entryPoints.size(); ++i)
@@ -174,6 +217,9 @@ anvil_status finishOpen(std::unique_ptr<anvil_model_s> model,
                               entry.name + "'");
       model->functions.push_back(fn);
     }
+    model->arenas.reset(new ArenaPool[model->manifest.entryPoints.size()]);
+    for (size_t i = 0; i < model->manifest.entryPoints.size(); ++i)
+      model->arenas[i].init(model->manifest.entryPoints[i].arenaBytes);
     if (table->init && table->init(&model->host) != 0)
       return makeStatus(ANVIL_INTERNAL, "the code section's init failed");
   }
@@ -337,24 +383,27 @@ anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
       in[i] = inputs[i]->data;
     for (size_t i = 0; i < output_count; ++i)
       out[i] = outputs[i]->data;
-    // One arena per call keeps concurrent runs independent. Planned arenas
-    // and a per-thread cache come with the executor.
+    // Concurrent runs each hold their own arena (see ArenaPool).
     void *arena = nullptr;
     if (entry->arenaBytes) {
-      arena = std::aligned_alloc(64, (entry->arenaBytes + 63) / 64 * 64);
+      arena = model->arenas[index].take();
       if (!arena)
         return makeStatus(ANVIL_RESOURCE_EXHAUSTED,
                           "cannot allocate the " +
                               std::to_string(entry->arenaBytes) +
                               "-byte arena");
     }
+    lastCodeMessage.clear();
     int rc = model->functions[index](&model->host, in.data(), out.data(), arena,
                                      model->weights);
-    std::free(arena);
+    if (arena)
+      model->arenas[index].give(arena);
     if (rc != 0)
-      return makeStatus(ANVIL_INTERNAL, "entry point '" + entry->name +
-                                            "' failed with code " +
-                                            std::to_string(rc));
+      return makeStatus(ANVIL_EXECUTION_FAILED,
+                        "entry point '" + entry->name + "' failed" +
+                            (lastCodeMessage.empty()
+                                 ? " with code " + std::to_string(rc)
+                                 : ": " + lastCodeMessage));
     return nullptr;
   });
 }

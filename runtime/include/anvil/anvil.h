@@ -37,7 +37,9 @@ typedef enum anvil_status_code {
   ANVIL_INVALID_ARTIFACT = 3, /* corrupt, truncated or malformed artifact */
   ANVIL_INCOMPATIBLE = 4,     /* other format/ABI version, target or CPU */
   ANVIL_RESOURCE_EXHAUSTED = 5,
-  ANVIL_INTERNAL = 6, /* a bug in Anvil or the generated code */
+  ANVIL_INTERNAL = 6,         /* a bug in Anvil or the generated code */
+  ANVIL_EXECUTION_FAILED = 7, /* the model rejected its inputs while running,
+                                 e.g. a gather index out of range */
 } anvil_status_code;
 
 typedef struct anvil_status_s *anvil_status;
