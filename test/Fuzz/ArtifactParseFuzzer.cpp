@@ -3,13 +3,17 @@
 // Any byte string must be rejected with a message or accepted as a view
 // whose sections all lie inside the input, and the manifest parser must
 // accept or reject whatever manifest section it finds: never a crash, an
-// abort or an overread. (Code sections are not loaded: dlopen of arbitrary
-// bytes is the dynamic loader's business, not ours.)
+// abort or an overread. Then the whole loader (anvil_model_open_memory,
+// checksums verified) must open or refuse it with a status: an input that
+// passes every checksum (in practice, an unmodified seed such as a compiled
+// artifact) is loaded for real, code section included; mutated code never
+// reaches the dynamic loader, because its section checksum fails.
 //   anvil-artifact-fuzzer -max_total_time=600 CORPUS_DIR
 //
 //===----------------------------------------------------------------------===//
 
 #include "../../runtime/src/Manifest.h"
+#include "anvil/anvil.h"
 #include "anvil/artifact.h"
 
 #include <cstdio>
@@ -47,5 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           parsed, manifestError) &&
       manifestError.empty())
     std::abort();
+
+  anvil_model *model = nullptr;
+  anvil_status status = anvil_model_open_memory(data, size, nullptr, &model);
+  if (status) {
+    if (!anvil_status_get_message(status)[0])
+      std::abort(); // a refusal must say why
+    anvil_status_free(status);
+  }
+  anvil_model_release(model);
   return 0;
 }
