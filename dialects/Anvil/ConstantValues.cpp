@@ -3,6 +3,7 @@
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/AnvilOps.h"
 
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
@@ -127,6 +128,23 @@ bool isConstantSplat(Attribute attr, double value) {
     if (tensor->asDouble(i) != value)
       return false;
   return true;
+}
+
+ElementsAttr makeOwnedResource(ShapedType type, std::string bytes,
+                               StringRef name) {
+  auto owned = std::make_unique<std::string>(std::move(bytes));
+  ArrayRef<char> data(owned->data(), owned->size());
+  AsmResourceBlob blob(
+      data, alignof(uint64_t),
+      [owned = std::move(owned)](void *, size_t, size_t) mutable {
+        owned.reset();
+      },
+      /*dataIsMutable=*/false);
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(type.getContext());
+  std::string key = name.empty() ? std::string("weight") : name.str();
+  return DenseResourceElementsAttr::get(type,
+                                        manager.insert(key, std::move(blob)));
 }
 
 } // namespace anvil

@@ -15,6 +15,7 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace anvil {
@@ -58,6 +59,11 @@ mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
                                    llvm::ArrayRef<double> floats);
 mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
                                    const ConstantTensor &values);
+
+/// A dense_resource attribute of `type` whose blob owns `bytes` (row-major
+/// element data): weights without a second copy.
+mlir::ElementsAttr makeOwnedResource(mlir::ShapedType type, std::string bytes,
+                                     llvm::StringRef name);
 
 /// True if `attr` is a splat (or all elements equal) of `value`.
 bool isConstantSplat(mlir::Attribute attr, double value);

@@ -3,7 +3,6 @@
 #include "dialects/Kernel/WeightData.h"
 #include "dialects/Kernel/KernelOps.h"
 
-#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
@@ -41,22 +40,6 @@ bool appendWeightBytes(ElementsAttr attr, std::string &out) {
   }
   out.append(raw.data(), raw.size());
   return true;
-}
-
-ElementsAttr makeWeightAttr(ShapedType type, std::string bytes,
-                            StringRef name) {
-  auto owned = std::make_unique<std::string>(std::move(bytes));
-  ArrayRef<char> data(owned->data(), owned->size());
-  AsmResourceBlob blob(
-      data, alignof(uint64_t),
-      [owned = std::move(owned)](void *, size_t, size_t) mutable {
-        owned.reset();
-      },
-      /*dataIsMutable=*/false);
-  auto &manager =
-      DenseResourceElementsHandle::getManagerInterface(type.getContext());
-  return DenseResourceElementsAttr::get(type,
-                                        manager.insert(name, std::move(blob)));
 }
 
 } // namespace anvil::kernel

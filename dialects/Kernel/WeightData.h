@@ -20,10 +20,6 @@ namespace anvil::kernel {
 /// false for element types without a buffer layout.
 bool appendWeightBytes(mlir::ElementsAttr attr, std::string &out);
 
-/// A resource-backed attribute of `type` owning `bytes` (no copy later).
-mlir::ElementsAttr makeWeightAttr(mlir::ShapedType type, std::string bytes,
-                                  llvm::StringRef name);
-
 } // namespace anvil::kernel
 
 #endif // ANVIL_DIALECTS_KERNEL_WEIGHTDATA_H

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "backends/cpu/codegen/CpuTarget.h"
+#include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
@@ -45,7 +46,8 @@ LogicalResult packCpuWeights(ModuleOp module) {
     OpBuilder b(weight);
     auto packedWeight = b.create<WeightOp>(
         weight.getLoc(), MemRefType::get({k, n}, type.getElementType()),
-        makeWeightAttr(packedType, std::move(packed), "packed"), IntegerAttr());
+        anvil::makeOwnedResource(packedType, std::move(packed), "packed"),
+        IntegerAttr());
     launch->setOperand(1, packedWeight);
     weight.erase();
     NamedAttrList params(launch.getParams());

@@ -1,6 +1,7 @@
 //===- OnnxTensors.cpp - ONNX tensors and types to MLIR -------------------===//
 
 #include "compiler/Import/Onnx/OnnxTensors.h"
+#include "dialects/Anvil/ConstantValues.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
@@ -120,18 +121,7 @@ ElementsAttr TensorConverter::fromBytes(RankedTensorType type, StringRef name,
     return DenseElementsAttr::getFromRawBuffer(type, raw);
   }
   // The blob owns the string: no copy of the weights is made.
-  auto owned = std::make_unique<std::string>(std::move(bytes));
-  ArrayRef<char> data(owned->data(), owned->size());
-  AsmResourceBlob blob(
-      data, alignof(uint64_t),
-      [owned = std::move(owned)](void *, size_t, size_t) mutable {
-        owned.reset();
-      },
-      /*dataIsMutable=*/false);
-  auto &manager = DenseResourceElementsHandle::getManagerInterface(context);
-  std::string key = name.empty() ? std::string("weight") : name.str();
-  return DenseResourceElementsAttr::get(type,
-                                        manager.insert(key, std::move(blob)));
+  return makeOwnedResource(type, std::move(bytes), name);
 }
 
 ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
