@@ -46,9 +46,11 @@ typedef struct anvil_status_s *anvil_status;
 
 /* The code of `status`; ANVIL_OK for NULL. Thread-safe. */
 anvil_status_code anvil_status_get_code(const struct anvil_status_s *status);
-/* The message of `status` ("" for NULL); valid until the status is freed. */
+/* The message of `status` ("" for NULL); valid until the status is freed.
+ * Thread-safe (reads only). */
 const char *anvil_status_get_message(const struct anvil_status_s *status);
-/* Frees a status; NULL is a no-op. */
+/* Frees a status; NULL is a no-op. Not concurrently with another use of the
+ * same status. */
 void anvil_status_free(anvil_status status);
 
 /*===--- tensors ----------------------------------------------------------===*/
@@ -71,25 +73,29 @@ typedef enum anvil_dtype {
 
 #define ANVIL_MAX_RANK 8
 
-/* Bytes per element of `dtype`, or 0 for an unknown value. */
+/* Bytes per element of `dtype`, or 0 for an unknown value. Thread-safe. */
 size_t anvil_dtype_size(anvil_dtype dtype);
-/* "f32", "i64", ...; "unknown" for an unknown value. */
+/* "f32", "i64", ...; "unknown" for an unknown value. Thread-safe. */
 const char *anvil_dtype_name(anvil_dtype dtype);
 
 typedef struct anvil_tensor_s anvil_tensor;
 
-/* A tensor owning zero-initialized, 64-byte-aligned memory. */
+/* A tensor owning zero-initialized, 64-byte-aligned memory. Thread-safe. */
 anvil_status anvil_tensor_create(anvil_dtype dtype, size_t rank,
                                  const int64_t *dims,
                                  anvil_tensor **out_tensor);
 /* A tensor over caller memory (borrowed: the caller keeps `data` alive and
  * unmoved until the tensor is released). `byte_size` must equal the
- * product of dims times the element size. */
+ * product of dims times the element size. Thread-safe. */
 anvil_status anvil_tensor_wrap(anvil_dtype dtype, size_t rank,
                                const int64_t *dims, void *data,
                                size_t byte_size, anvil_tensor **out_tensor);
+/* Not concurrently with any other use of the same tensor. */
 void anvil_tensor_release(anvil_tensor *tensor);
 
+/* The accessors below are thread-safe (they read only); writing through
+ * anvil_tensor_data's pointer is not, while another thread (or a run) reads
+ * or writes the tensor. */
 anvil_dtype anvil_tensor_dtype(const anvil_tensor *tensor);
 size_t anvil_tensor_rank(const anvil_tensor *tensor);
 /* Dimension `axis` (< rank). */
@@ -111,16 +117,19 @@ typedef struct anvil_model_options {
 } anvil_model_options;
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
- * its own copy of (or mapping of) the file. */
+ * its own copy of (or mapping of) the file. Thread-safe. */
 anvil_status anvil_model_open_file(const char *path,
                                    const anvil_model_options *options,
                                    anvil_model **out_model);
-/* Opens an artifact from memory; the bytes are copied. */
+/* Opens an artifact from memory; the bytes are copied. Thread-safe. */
 anvil_status anvil_model_open_memory(const void *data, size_t size,
                                      const anvil_model_options *options,
                                      anvil_model **out_model);
+/* Releases a model once no call on it is running (runs included); not
+ * concurrently with any other use of the model. */
 void anvil_model_release(anvil_model *model);
 
+/* The inspection calls below are thread-safe (they read only). */
 /* The manifest JSON (valid while the model is). */
 const char *anvil_model_manifest(const anvil_model *model);
 /* The target the artifact was built for ("cpu"). */
@@ -149,7 +158,10 @@ anvil_status anvil_model_tensor_info(const anvil_model *model,
 
 /* Runs `entry_point` on `inputs` (in signature order), writing into
  * `outputs` (created by the caller with the signature's dtypes and shapes).
- * Thread-safe for distinct output tensors. */
+ * Thread-safe: concurrent runs on one model each get their own scratch
+ * arena; they may share input tensors (read only) but each needs its own
+ * output tensors. A failure the model detects while running (an index out of
+ * range) is ANVIL_EXECUTION_FAILED with the reason. */
 anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
                              anvil_tensor *const *inputs, size_t input_count,
                              anvil_tensor *const *outputs, size_t output_count);
