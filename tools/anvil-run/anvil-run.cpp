@@ -15,7 +15,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,7 +35,8 @@ namespace {
 constexpr const char *kUsage =
     "usage: anvil-run info MODEL.anvil [--json] [--no-verify]\n"
     "       anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...\n"
-    "                 [--output-dir DIR] [--no-verify]\n"
+    "                 [--output-dir DIR] [--repeat N] [--threads N] "
+    "[--no-verify]\n"
     "\n"
     "  info            print the artifact's header, sections and manifest\n"
     "  --json          print them as one JSON object\n"
@@ -42,6 +46,10 @@ constexpr const char *kUsage =
     "  --output-dir D  write each output to D/<name>.npy, creating D ('/'\n"
     "                  and ':' in names become '_'; default: print\n"
     "                  a summary of each output only)\n"
+    "  --repeat N      after the first run, run N more times and print the\n"
+    "                  median, min and max time of those runs\n"
+    "  --threads N     threads for the model's parallel loops (default 0:\n"
+    "                  one per hardware thread)\n"
     "  --no-verify     skip the section checksums (the header and section\n"
     "                  table are always checked)\n";
 
@@ -123,10 +131,19 @@ int failWith(const anvil::Status &status) {
   return fail(anvil_status_get_message(status.get()));
 }
 
-int run(const std::string &path, std::string entry,
+struct RunOptions {
+  std::string entry, outputDir;
+  bool verify = true;
+  int repeat = 0;  // extra timed runs after the first
+  int threads = 0; // 0: one per hardware thread
+};
+
+int run(const std::string &path,
         const std::vector<std::pair<std::string, std::string>> &inputFiles,
-        const std::string &outputDir, bool verify) {
-  anvil_model_options options{verify ? 0 : 1, 0};
+        const RunOptions &runOptions) {
+  std::string entry = runOptions.entry;
+  const std::string &outputDir = runOptions.outputDir;
+  anvil_model_options options{runOptions.verify ? 0 : 1, runOptions.threads};
   anvil_model *raw = nullptr;
   anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
   if (status)
@@ -197,6 +214,24 @@ int run(const std::string &path, std::string entry,
                                out.data(), out.size()));
   if (status)
     return failWith(status);
+  if (runOptions.repeat > 0) {
+    // The first run warmed caches and the arena pool; time the others.
+    std::vector<double> ms;
+    for (int r = 0; r < runOptions.repeat; ++r) {
+      auto start = std::chrono::steady_clock::now();
+      status.reset(anvil_model_run(model.get(), entry.c_str(), in.data(),
+                                   in.size(), out.data(), out.size()));
+      ms.push_back(std::chrono::duration<double, std::milli>(
+                       std::chrono::steady_clock::now() - start)
+                       .count());
+      if (status)
+        return failWith(status);
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("timing: %d runs of '%s': median %.3f ms, min %.3f, max %.3f\n",
+                runOptions.repeat, entry.c_str(), ms[ms.size() / 2], ms.front(),
+                ms.back());
+  }
   for (size_t i = 0; i < outputs.size(); ++i) {
     anvil_tensor *t = outputs[i].get();
     std::vector<int64_t> shape;
@@ -238,25 +273,35 @@ int main(int argc, char **argv) {
     return args.empty() ? 1 : 0;
   }
   bool isInfo = args[0] == "info";
-  std::string path, entry, outputDir;
+  std::string path;
+  RunOptions runOptions;
   std::vector<std::pair<std::string, std::string>> inputs;
-  bool json = false, verify = true;
+  bool json = false;
   for (size_t i = isInfo ? 1 : 0; i < args.size(); ++i) {
     bool hasValue = i + 1 < args.size();
     if (args[i] == "--json" && isInfo)
       json = true;
     else if (!isInfo && args[i] == "--entry" && hasValue)
-      entry = args[++i];
+      runOptions.entry = args[++i];
     else if (!isInfo && args[i] == "--output-dir" && hasValue)
-      outputDir = args[++i];
-    else if (!isInfo && args[i] == "--input" && hasValue) {
+      runOptions.outputDir = args[++i];
+    else if (!isInfo && (args[i] == "--repeat" || args[i] == "--threads") &&
+             hasValue) {
+      const std::string &flag = args[i];
+      const std::string &value = args[++i];
+      char *end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end || n < 0 || n > 1000000)
+        return fail(flag + " " + value + ": expected a count");
+      (flag == "--repeat" ? runOptions.repeat : runOptions.threads) = int(n);
+    } else if (!isInfo && args[i] == "--input" && hasValue) {
       std::string spec = args[++i];
       size_t eq = spec.find('=');
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
         return fail("--input " + spec + ": expected NAME=FILE.npy");
       inputs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
     } else if (args[i] == "--no-verify")
-      verify = false;
+      runOptions.verify = false;
     else if (!args[i].empty() && args[i][0] == '-')
       return fail("unknown option '" + args[i] + "'\n" + kUsage);
     else if (path.empty())
@@ -267,6 +312,6 @@ int main(int argc, char **argv) {
   if (path.empty())
     return fail(std::string("no artifact given\n") + kUsage);
   if (isInfo)
-    return info(path, json, verify);
-  return run(path, entry, inputs, outputDir, verify);
+    return info(path, json, runOptions.verify);
+  return run(path, inputs, runOptions);
 }
