@@ -10,6 +10,10 @@
 #include "backends/cpu/codegen/CpuEmitter.h"
 #include "backends/cpu/codegen/CpuToolchain.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/TargetParser/Host.h"
+
 namespace anvil::backend::cpu {
 namespace {
 
@@ -51,6 +55,22 @@ std::vector<std::string> hostFeatures() {
   return features;
 }
 
+/// What -march=native resolves to here: the CPU name and every feature
+/// LLVM detects.
+std::vector<std::string> hostIdentity() {
+  std::vector<std::string> identity = {llvm::sys::getHostCPUName().str()};
+  llvm::StringMap<bool> features;
+  if (llvm::sys::getHostCPUFeatures(features)) {
+    std::vector<std::string> enabled;
+    for (const auto &feature : features)
+      if (feature.getValue())
+        enabled.push_back(feature.getKey().str());
+    llvm::sort(enabled);
+    identity.insert(identity.end(), enabled.begin(), enabled.end());
+  }
+  return identity;
+}
+
 class CpuTarget : public Target {
 public:
   std::string name() const override { return "cpu"; }
@@ -83,7 +103,13 @@ public:
   bool buildObject(const std::string &source, const TargetOptions &options,
                    std::string &object, std::string &error) const override {
     std::string cpu = options.cpu.empty() ? "native" : options.cpu;
-    return buildSharedObject(source, {"-march=" + cpu}, options, object, error);
+    // -march=native means this machine: a cache shared between machines
+    // (a network home folder) must not hand its object to another CPU.
+    std::vector<std::string> keyExtras;
+    if (cpu == "native")
+      keyExtras = hostIdentity();
+    return buildSharedObject(source, {"-march=" + cpu}, keyExtras, options,
+                             object, error);
   }
 };
 

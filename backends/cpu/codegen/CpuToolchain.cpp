@@ -73,6 +73,7 @@ std::string findCompiler(const TargetOptions &options, std::string &error) {
 /// Everything the object depends on, hashed.
 std::string cacheKey(const std::string &source,
                      const std::vector<std::string> &flags,
+                     const std::vector<std::string> &keyExtras,
                      const std::string &compiler) {
   SHA256 hash;
   auto add = [&](StringRef text) {
@@ -89,6 +90,8 @@ std::string cacheKey(const std::string &source,
     add(flag);
   for (const std::string &flag : flags)
     add(flag);
+  for (const std::string &extra : keyExtras)
+    add(extra);
   add(compiler);
   sys::fs::file_status status;
   if (!sys::fs::status(compiler, status)) {
@@ -103,12 +106,13 @@ std::string cacheKey(const std::string &source,
 
 bool buildSharedObject(const std::string &source,
                        const std::vector<std::string> &flags,
+                       const std::vector<std::string> &keyExtras,
                        const TargetOptions &options, std::string &object,
                        std::string &error) {
   std::string compiler = findCompiler(options, error);
   if (compiler.empty())
     return false;
-  std::string key = cacheKey(source, flags, compiler);
+  std::string key = cacheKey(source, flags, keyExtras, compiler);
   SmallString<256> cached;
   if (!options.cacheDir.empty()) {
     cached = options.cacheDir;

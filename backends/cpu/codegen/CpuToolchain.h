@@ -15,9 +15,12 @@ namespace anvil::backend::cpu {
 /// (the bytes go to `object`). `flags` are the target's code generation
 /// flags (-march=...). With options.cacheDir set, the object is looked up
 /// by a hash of everything that determines it (source, kernel headers,
-/// flags, compiler) and stored there after a build.
+/// flags, compiler, and `keyExtras`: whatever else decides the object,
+/// such as the host's features under -march=native) and stored there after
+/// a build.
 bool buildSharedObject(const std::string &source,
                        const std::vector<std::string> &flags,
+                       const std::vector<std::string> &keyExtras,
                        const TargetOptions &options, std::string &object,
                        std::string &error);
 
