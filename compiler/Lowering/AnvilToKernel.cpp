@@ -798,8 +798,15 @@ LogicalResult FunctionBufferizer::run() {
   bool ok = true;
   for (Operation *op : ops) {
     b.setInsertionPoint(op);
-    if (failed(lower(op)))
-      ok = false; // keep going: report every op without a lowering
+    if (succeeded(lower(op)))
+      continue;
+    // Keep going to report every op without a lowering: its users get
+    // placeholder buffers (the pass fails anyway).
+    ok = false;
+    b.setInsertionPoint(op);
+    for (Value result : op->getResults())
+      if (!buffers.count(result))
+        alloc(result);
   }
   if (!ok)
     return failure();

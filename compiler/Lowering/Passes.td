@@ -70,7 +70,8 @@ def AnvilPlanMemory : Pass<"anvil-plan-memory", "::mlir::func::FuncOp"> {
     Computes each `kernel.alloc`'s live range (from its definition to its
     last use, through views) and packs the buffers into one arena, reusing
     bytes whose buffers are dead. An elementwise loop whose input buffer
-    dies at the loop and has the output's size writes in place. Replaces the
+    dies at the loop and has the output's shape and element type width
+    writes in place. Replaces the
     allocs with `kernel.buffer arena[offset]` and records the plan on the
     function: `kernel.arena_bytes` (the peak) and `kernel.naive_arena_bytes`
     (one slot per buffer, for comparison). Offsets are 64-byte aligned.

@@ -82,8 +82,8 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       naive += slot.bytes;
 
     // In place: an elementwise loop may overwrite an input that dies there
-    // and has the output's size (same shape, so element i is read before
-    // it is written).
+    // and has the output's shape and element width (so element i is read
+    // before it is written, and nothing else is).
     std::vector<bool> merged(slots.size(), false);
     for (Operation &op : body) {
       auto loop = dyn_cast<ElementwiseOp>(&op);
@@ -102,8 +102,15 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
                 loop.getOutput().getType().cast<MemRefType>().getShape())
           continue;
         size_t inSlot = slotOf[inAlloc];
+        // Same element width too: writing a wider element i would clobber
+        // input element i + 1 before it is read.
         if (inSlot == outSlot || slots[inSlot].end != position[loop] ||
             slots[inSlot].bytes != slots[outSlot].bytes ||
+            elementBytes(in.getType().cast<MemRefType>().getElementType()) !=
+                elementBytes(loop.getOutput()
+                                 .getType()
+                                 .cast<MemRefType>()
+                                 .getElementType()) ||
             llvm::count(loop.getInputs(), in) != 1)
           continue;
         // The output takes over the input's slot.

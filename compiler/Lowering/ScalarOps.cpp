@@ -27,11 +27,30 @@ unsigned elementwiseDataOperands(Operation *op) {
   return isa<ExpandOp>(op) ? 1 : op->getNumOperands();
 }
 
-Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value,
+                     bool isUnsigned) {
   if (auto floatType = type.dyn_cast<FloatType>())
     return b.create<arith::ConstantOp>(loc, b.getFloatAttr(floatType, value));
-  return b.create<arith::ConstantOp>(
-      loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+  // Integers saturate to the type's range (Clip's bounds arrive as
+  // doubles: INT64_MAX is 2^63 there, which does not convert).
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt integer;
+  if (width == 1)
+    integer = APInt(1, value != 0);
+  else if (std::isnan(value))
+    integer = APInt(width, 0);
+  else if (isUnsigned)
+    integer = value <= 0 ? APInt(width, 0)
+              : value >= std::ldexp(1.0, width)
+                  ? APInt::getMaxValue(width)
+                  : APInt(width, static_cast<uint64_t>(value));
+  else if (value >= std::ldexp(1.0, width - 1))
+    integer = APInt::getSignedMaxValue(width);
+  else if (value < -std::ldexp(1.0, width - 1))
+    integer = APInt::getSignedMinValue(width);
+  else
+    integer = APInt(width, static_cast<int64_t>(value), /*isSigned=*/true);
+  return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(type, integer));
 }
 
 Value convertScalar(OpBuilder &b, Location loc, Value value, Type to,
@@ -48,10 +67,17 @@ Value convertScalar(OpBuilder &b, Location loc, Value value, Type to,
                                      zero);
     return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, value, zero);
   }
-  if (fromFloat && toFloat)
-    return to.getIntOrFloatBitWidth() > from.getIntOrFloatBitWidth()
+  if (fromFloat && toFloat) {
+    unsigned fromBits = from.getIntOrFloatBitWidth();
+    unsigned toBits = to.getIntOrFloatBitWidth();
+    if (toBits == fromBits) { // f16 <-> bf16: through f32
+      value = b.create<arith::ExtFOp>(loc, b.getF32Type(), value);
+      return b.create<arith::TruncFOp>(loc, to, value);
+    }
+    return toBits > fromBits
                ? b.create<arith::ExtFOp>(loc, to, value).getResult()
                : b.create<arith::TruncFOp>(loc, to, value).getResult();
+  }
   fromUnsigned = fromUnsigned || from.isInteger(1);
   if (fromFloat)
     return toUnsigned ? b.create<arith::FPToUIOp>(loc, to, value).getResult()
@@ -122,7 +148,9 @@ struct ScalarBuilder {
     Type element = getElementTypeOrSelf(op->getOperand(0).getType());
     return element.isUnsignedInteger() || element.isInteger(1);
   }
-  Value constant(double v) const { return scalarConstant(b, loc, type(), v); }
+  Value constant(double v) const {
+    return scalarConstant(b, loc, type(), v, isUnsigned());
+  }
 
   Value fail() const {
     op->emitOpError("has no scalar form for element type ") << type();
@@ -232,7 +260,13 @@ struct ScalarBuilder {
           return b.create<math::AbsIOp>(loc, arg(0));
         })
         .Case([&](SignOp) -> Value {
-          Value zero = constant(0), one = constant(1), minusOne = constant(-1);
+          Value zero = constant(0), one = constant(1);
+          if (isUnsigned()) { // 0 or 1
+            Value pos = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                                arg(0), zero);
+            return b.create<arith::SelectOp>(loc, pos, one, zero);
+          }
+          Value minusOne = constant(-1);
           Value pos, neg;
           if (isFloat()) {
             pos = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,

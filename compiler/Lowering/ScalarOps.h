@@ -31,9 +31,12 @@ unsigned elementwiseDataOperands(mlir::Operation *op);
 mlir::Value buildScalar(mlir::OpBuilder &builder, mlir::Operation *op,
                         mlir::ValueRange operands);
 
-/// A scalar constant of an int or float `type`.
+/// A scalar constant of an int or float `type`; integers saturate to the
+/// range of the (signed, or with `isUnsigned` unsigned) integers of that
+/// width.
 mlir::Value scalarConstant(mlir::OpBuilder &builder, mlir::Location loc,
-                           mlir::Type type, double value);
+                           mlir::Type type, double value,
+                           bool isUnsigned = false);
 
 /// Converts a scalar between element types with ONNX Cast semantics
 /// (bool is 0/1; float to int truncates). Scalars are signless: the

@@ -541,6 +541,14 @@ LogicalResult GatherElementsOp::inferResultTypes(Types &types) {
     return emitOpError("input and indices must have the same rank");
   if (failed(checkAxis(*this, getAxis(), input.getRank())))
     return failure();
+  int64_t axis = *normalizeAxis(getAxis(), input.getRank());
+  for (int64_t d = 0; d < input.getRank(); ++d)
+    if (d != axis && input.getDimSize(d) != kDynamic &&
+        indices.getDimSize(d) != kDynamic &&
+        indices.getDimSize(d) > input.getDimSize(d))
+      return emitOpError() << "indices dim " << d << " ("
+                           << indices.getDimSize(d) << ") exceeds the input's ("
+                           << input.getDimSize(d) << ")";
   return ranked(types, indices.getShape(), elementType);
 }
 
@@ -585,6 +593,15 @@ LogicalResult ScatterNdOp::inferResultTypes(Types &types) {
       int64_t expected = indices.getRank() - 1 + input.getRank() - depth;
       if (updates.getRank() != expected)
         return emitOpError() << "updates must have rank " << expected;
+      // updates = indices.shape[:-1] + input.shape[depth:]
+      SmallVector<int64_t> want(indices.getShape().drop_back());
+      llvm::append_range(want, input.getShape().drop_front(depth));
+      for (int64_t d = 0; d < expected; ++d)
+        if (want[d] != kDynamic && updates.getDimSize(d) != kDynamic &&
+            want[d] != updates.getDimSize(d))
+          return emitOpError()
+                 << "updates must have shape " << formatShape(want) << ", got "
+                 << formatShape(updates.getShape());
     }
   }
   return inferSameAsInput(getInput(), types);
@@ -871,6 +888,10 @@ LogicalResult ConvOp::inferResultTypes(Types &types) {
     return emitOpError() << "input has " << channels
                          << " channels but weight expects " << perGroup << " x "
                          << group << " groups";
+  if (weight.getDimSize(0) != kDynamic && weight.getDimSize(0) % group != 0)
+    return emitOpError() << weight.getDimSize(0)
+                         << " output channels do not split into " << group
+                         << " groups";
   SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
   for (int64_t i = 0; i < spatial; ++i) {
     if (getStrides()[i] <= 0 || getDilations()[i] <= 0)

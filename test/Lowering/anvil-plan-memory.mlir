@@ -62,3 +62,25 @@ func.func @in_place(%x: memref<256xf32>, %r: memref<1xf32>, %o: memref<256xf32>)
   kernel.launch "softmax" ins(%b : memref<256xf32>) outs(%o : memref<256xf32>) params {}
   return
 }
+
+// -----
+
+// A widening loop (f32 -> i64) is never in place: writing element i would
+// clobber input element i + 1. Both buffers round to 64 bytes.
+// CHECK-LABEL: func.func @widening
+// CHECK-SAME: kernel.arena_bytes = 128 : i64
+func.func @widening(%x: memref<2xf32>, %o: memref<2xi64>) {
+  // CHECK: kernel.buffer arena[[[S:[0-9]+]]] : memref<2xf32>
+  %s = kernel.alloc : memref<2xf32>
+  kernel.launch "reduce" ins(%x : memref<2xf32>) outs(%s : memref<2xf32>) params {}
+  // CHECK-NOT: kernel.buffer arena[[[S]]] : memref<2xi64>
+  // CHECK: kernel.buffer arena[{{[0-9]+}}] : memref<2xi64>
+  %c = kernel.alloc : memref<2xi64>
+  kernel.elementwise ins(%s : memref<2xf32>) outs(%c : memref<2xi64>) {
+  ^bb0(%a: f32):
+    %i = arith.fptosi %a : f32 to i64
+    kernel.yield %i : i64
+  }
+  kernel.launch "copy" ins(%c : memref<2xi64>) outs(%o : memref<2xi64>) params {}
+  return
+}

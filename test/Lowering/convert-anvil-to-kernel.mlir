@@ -119,11 +119,33 @@ func.func @dynamic(%x: tensor<1x?xi64> {anvil.name = "ids"}) -> tensor<1x?xi64> 
 
 // -----
 
-// Every op without a lowering is reported, not just the first.
+// Every op without a lowering is reported, not just the first, and the ops
+// that use their results are still lowered (the pass fails at the end).
 func.func @unsupported(%q: tensor<1x2x4x8xf32>, %c: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
   %a = anvil.attention %q, %q, %q {scale = 0.5 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %n = anvil.neg %a : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
-  %r = anvil.rope %q, %c, %c : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
-  return %a, %r : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+  %r = anvil.rope %n, %c, %c : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
+  %s = anvil.sqrt %r : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %n, %s : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Casts between the two 16-bit float types go through f32; integer Clip
+// bounds saturate to the type (9.3e18 is above INT64_MAX).
+// CHECK-LABEL: func.func @scalars
+func.func @scalars(%h: tensor<4xf16>, %i: tensor<4xi64>, %u: tensor<4xui8>) -> (tensor<4xbf16>, tensor<4xi64>, tensor<4xui8>) {
+  // CHECK: %[[E:.*]] = arith.extf %{{.*}} : f16 to f32
+  // CHECK-NEXT: arith.truncf %[[E]] : f32 to bf16
+  %b = anvil.cast %h : (tensor<4xf16>) -> tensor<4xbf16>
+  // CHECK: arith.constant -5 : i64
+  // CHECK: arith.constant 9223372036854775807 : i64
+  %c = anvil.clip %i {min = -5.0 : f64, max = 9.3e18 : f64} : (tensor<4xi64>) -> tensor<4xi64>
+  // An unsigned bound keeps its unsigned value: 200 is -56 as i8 bits.
+  // CHECK: arith.constant -56 : i8
+  // CHECK: arith.minui
+  %d = anvil.clip %u {max = 200.0 : f64} : (tensor<4xui8>) -> tensor<4xui8>
+  return %b, %c, %d : tensor<4xbf16>, tensor<4xi64>, tensor<4xui8>
 }

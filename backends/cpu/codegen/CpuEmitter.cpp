@@ -78,17 +78,25 @@ std::string floatLiteral(double value, StringRef type) {
                        llvm::formatv("{0:e16}", value).str());
 }
 
+/// The node names of `loc`, for a `//` comment. Names come from the model
+/// file, so anything that could end the comment (a newline, or a backslash
+/// that splices the next line into it) or is not printable ASCII becomes
+/// '?', and long names are cut.
 std::string locationComment(Location loc) {
   std::string text;
-  llvm::raw_string_ostream os(text);
+  auto append = [&](StringRef name) {
+    if (!text.empty())
+      text += ", ";
+    for (char c : name.take_front(80))
+      text += (c >= 0x20 && c < 0x7f && c != '\\') ? c : '?';
+  };
   if (auto name = loc.dyn_cast<NameLoc>())
-    os << name.getName().getValue();
-  else if (auto fused = loc.dyn_cast<FusedLoc>()) {
+    append(name.getName().getValue());
+  else if (auto fused = loc.dyn_cast<FusedLoc>())
     for (Location inner : fused.getLocations())
       if (auto n = inner.dyn_cast<NameLoc>())
-        os << (text.empty() ? "" : ", ") << n.getName().getValue();
-  }
-  return os.str();
+        append(n.getName().getValue());
+  return text;
 }
 
 class FunctionEmitter {

@@ -11,7 +11,6 @@
 #include "backends/cpu/codegen/CpuToolchain.h"
 
 #include "llvm/ADT/STLExtras.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"
 
 namespace anvil::backend::cpu {
@@ -55,20 +54,39 @@ std::vector<std::string> hostFeatures() {
   return features;
 }
 
-/// What -march=native resolves to here: the CPU name and every feature
-/// LLVM detects.
-std::vector<std::string> hostIdentity() {
-  std::vector<std::string> identity = {llvm::sys::getHostCPUName().str()};
-  llvm::StringMap<bool> features;
-  if (llvm::sys::getHostCPUFeatures(features)) {
-    std::vector<std::string> enabled;
-    for (const auto &feature : features)
-      if (feature.getValue())
-        enabled.push_back(feature.getKey().str());
-    llvm::sort(enabled);
-    identity.insert(identity.end(), enabled.begin(), enabled.end());
+/// How a --mcpu value is built: compiler flags, and the features the
+/// code may use (all of which the runtime checks at load time).
+struct Resolved {
+  std::vector<std::string> flags;
+  std::vector<std::string> features;
+};
+
+/// `native` is the highest x86-64 level this machine supports, tuned for
+/// it, plus AVX512-VNNI when present. Not -march=native: that would let the
+/// C++ compiler use features the manifest cannot list and the runtime
+/// cannot check (an artifact could then pass the check elsewhere and die
+/// of an illegal instruction).
+Resolved resolve(const std::string &cpu) {
+  for (const Level &level : levels())
+    if (cpu == level.name)
+      return {{std::string("-march=") + level.name}, level.features};
+  std::vector<std::string> host = hostFeatures();
+  const Level *best = nullptr;
+  for (const Level &level : levels())
+    if (llvm::all_of(level.features, [&](const std::string &f) {
+          return llvm::is_contained(host, f);
+        }))
+      best = &level;
+  if (!best) // not x86-64, or an x86-64 older than v2: the compiler's default
+    return {{}, {}};
+  Resolved resolved{{std::string("-march=") + best->name, "-mtune=native"},
+                    best->features};
+  if (llvm::is_contained(host, "avx512vnni") &&
+      llvm::is_contained(best->features, "avx512f")) {
+    resolved.flags.push_back("-mavx512vnni");
+    resolved.features.push_back("avx512vnni");
   }
-  return identity;
+  return resolved;
 }
 
 class CpuTarget : public Target {
@@ -86,12 +104,7 @@ public:
   }
   std::vector<std::string>
   requiredFeatures(const TargetOptions &options) const override {
-    if (options.cpu.empty() || options.cpu == "native")
-      return hostFeatures();
-    for (const Level &level : levels())
-      if (options.cpu == level.name)
-        return level.features;
-    return {};
+    return resolve(options.cpu.empty() ? "native" : options.cpu).features;
   }
   mlir::LogicalResult packWeights(mlir::ModuleOp module) const override {
     return packCpuWeights(module);
@@ -103,13 +116,13 @@ public:
   bool buildObject(const std::string &source, const TargetOptions &options,
                    std::string &object, std::string &error) const override {
     std::string cpu = options.cpu.empty() ? "native" : options.cpu;
-    // -march=native means this machine: a cache shared between machines
-    // (a network home folder) must not hand its object to another CPU.
+    Resolved resolved = resolve(cpu);
+    // -mtune=native depends on this machine: key the cache by its CPU name.
     std::vector<std::string> keyExtras;
     if (cpu == "native")
-      keyExtras = hostIdentity();
-    return buildSharedObject(source, {"-march=" + cpu}, keyExtras, options,
-                             object, error);
+      keyExtras.push_back(llvm::sys::getHostCPUName().str());
+    return buildSharedObject(source, resolved.flags, keyExtras, options, object,
+                             error);
   }
 };
 

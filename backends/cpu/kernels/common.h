@@ -132,6 +132,14 @@ struct is_float_like
                                        std::is_same<T, f16>::value ||
                                        std::is_same<T, bf16>::value> {};
 
+/// The type a sum of T accumulates in: float for the 16-bit float types
+/// (rounded once, when stored), T itself otherwise.
+template <class T>
+using accumulator_t =
+    typename std::conditional<std::is_same<T, f16>::value ||
+                                  std::is_same<T, bf16>::value,
+                              float, T>::type;
+
 /// max and min that return NaN when either operand is NaN (ONNX Max/Min).
 template <class T> inline T max_nan(T a, T b) {
   if (a != a)

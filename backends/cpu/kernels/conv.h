@@ -4,6 +4,8 @@
 
 #include "common.h"
 
+#include <vector>
+
 namespace anvil {
 namespace cpu {
 
@@ -23,8 +25,13 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
   parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end) {
     for (int64_t nm = begin; nm < end; ++nm) {
       int64_t b = nm / p.m, oc = nm % p.m, g = oc / mg;
-      T *o = out + nm * p.oh * p.ow;
-      T init = p.has_bias ? bias[oc] : T(0);
+      // 16-bit floats accumulate in a float plane, rounded once.
+      using Acc = accumulator_t<T>;
+      std::vector<Acc> plane(std::is_same<Acc, T>::value ? 0 : p.oh * p.ow);
+      Acc *o = std::is_same<Acc, T>::value
+                   ? reinterpret_cast<Acc *>(out + nm * p.oh * p.ow)
+                   : plane.data();
+      Acc init = p.has_bias ? static_cast<Acc>(bias[oc]) : Acc(0);
       for (int64_t i = 0; i < p.oh * p.ow; ++i)
         o[i] = init;
       for (int64_t ic = 0; ic < cg; ++ic) {
@@ -32,23 +39,26 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
         const T *wk = weight + (oc * cg + ic) * p.kh * p.kw;
         for (int64_t ky = 0; ky < p.kh; ++ky) {
           for (int64_t kx = 0; kx < p.kw; ++kx) {
-            const T wv = wk[ky * p.kw + kx];
+            const Acc wv = static_cast<Acc>(wk[ky * p.kw + kx]);
             for (int64_t oy = 0; oy < p.oh; ++oy) {
               int64_t iy = oy * p.strides[0] - p.pads[0] + ky * p.dilations[0];
               if (iy < 0 || iy >= p.h)
                 continue;
               const T *xr = x + iy * p.w;
-              T *orow = o + oy * p.ow;
+              Acc *orow = o + oy * p.ow;
               for (int64_t ox = 0; ox < p.ow; ++ox) {
                 int64_t ix =
                     ox * p.strides[1] - p.pads[1] + kx * p.dilations[1];
                 if (ix >= 0 && ix < p.w)
-                  orow[ox] += wv * xr[ix];
+                  orow[ox] += wv * static_cast<Acc>(xr[ix]);
               }
             }
           }
         }
       }
+      if (!std::is_same<Acc, T>::value)
+        for (int64_t i = 0; i < p.oh * p.ow; ++i)
+          out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
     }
   });
   return 0;

@@ -4,6 +4,8 @@
 
 #include "common.h"
 
+#include <vector>
+
 namespace anvil {
 namespace cpu {
 
@@ -39,15 +41,16 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       const A *a = lhs + lOff + i * k;
       const B *w = rhs + rOff;
       C *o = out + row * n;
+      using Acc = accumulator_t<C>;
       if (p.transpose_rhs) {
         for (int64_t j = 0; j < n; ++j) {
-          C acc = 0;
+          Acc acc = 0;
           const B *wj = w + j * k;
           for (int64_t t = 0; t < k; ++t)
-            acc += static_cast<C>(a[t]) * static_cast<C>(wj[t]);
-          o[j] = acc;
+            acc += static_cast<Acc>(a[t]) * static_cast<Acc>(wj[t]);
+          o[j] = static_cast<C>(acc);
         }
-      } else {
+      } else if (std::is_same<Acc, C>::value) {
         for (int64_t j = 0; j < n; ++j)
           o[j] = 0;
         for (int64_t t = 0; t < k; ++t) {
@@ -56,6 +59,16 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
           for (int64_t j = 0; j < n; ++j)
             o[j] += at * static_cast<C>(wt[j]);
         }
+      } else { // 16-bit floats: a float row, rounded once
+        std::vector<Acc> row(n, Acc(0));
+        for (int64_t t = 0; t < k; ++t) {
+          const Acc at = static_cast<Acc>(a[t]);
+          const B *wt = w + t * n;
+          for (int64_t j = 0; j < n; ++j)
+            row[j] += at * static_cast<Acc>(wt[j]);
+        }
+        for (int64_t j = 0; j < n; ++j)
+          o[j] = static_cast<C>(row[j]);
       }
     }
   });

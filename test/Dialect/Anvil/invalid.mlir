@@ -119,3 +119,27 @@ func.func @reflect_too_far(%x: tensor<2x3xf32>) {
   %0 = anvil.pad %x {mode = "reflect", pads = array<i64: 0, 3, 0, 0>, value = 0.0 : f64} : (tensor<2x3xf32>) -> tensor<2x6xf32>
   return
 }
+
+// -----
+
+func.func @conv_groups(%x: tensor<1x2x5x5xf32>, %w: tensor<3x1x3x3xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{3 output channels do not split into 2 groups}}
+  %y = anvil.conv %x, %w {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x1x3x3xf32>) -> tensor<*xf32>
+  return %y : tensor<*xf32>
+}
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<4x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{updates must have shape 2x4, got 2x3}}
+  %y = anvil.scatter_nd %x, %i, %u : (tensor<4x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @gather_elements_dims(%x: tensor<2x2xf32>, %i: tensor<3x2xi64>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{indices dim 0 (3) exceeds the input's (2)}}
+  %y = anvil.gather_elements %x, %i {axis = 1 : i64} : (tensor<2x2xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
