@@ -7,7 +7,8 @@ SEQ tokens to the artifact with an empty KV cache through anvil-run, and
 prints the most likely next tokens.
 
 Usage: forward_pass.py --anvil-run anvil-run --artifact default.anvil
-                       --tokenizer tokenizer.json --seq 16 [--prompt TEXT]
+                       --tokenizer tokenizer.json --seq 16
+                       [--prompt TEXT | --prompt-file FILE] [--compare-onnx M]
 """
 import argparse
 import json
@@ -22,8 +23,11 @@ import numpy as np
 DEFAULT_PROMPT = ("import os\n\n\ndef read_lines(path):\n"
                   "    with open(path) as f:\n        return [line.")
 
-# GPT-2's pre-tokenizer split, with ASCII classes standing in for \p{L}/\p{N}.
-SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+""")
+# GPT-2's pre-tokenizer split (this tokenizer's ByteLevel pre-tokenizer):
+# letters, digits, and everything else but whitespace, with Python's
+# classes standing in for \p{L} and \p{N}. '_' is punctuation there, while
+# Python's \w counts it as a word character, so it is named explicitly.
+SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
 
 
 def byte_to_unicode():
@@ -68,8 +72,11 @@ class Tokenizer:
         return parts
 
     def encode(self, text):
+        pieces = SPLIT.findall(text)
+        if "".join(pieces) != text:
+            raise ValueError("the pre-tokenizer lost characters of the prompt")
         ids = []
-        for piece in SPLIT.findall(text):
+        for piece in pieces:
             word = "".join(self.to_unicode[b] for b in piece.encode())
             ids += [self.vocab[p] for p in self.bpe(word)]
         return ids
@@ -89,14 +96,21 @@ def main():
     ap.add_argument("--seq", type=int, required=True,
                     help="the sequence length the artifact was compiled for")
     ap.add_argument("--prompt", default=DEFAULT_PROMPT)
+    ap.add_argument("--prompt-file", help="read the prompt from this file")
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--compare-onnx", metavar="MODEL",
                     help="also run MODEL with ONNX Runtime on the same inputs "
                          "and fail if the logits differ by more than 1e-3")
     args = ap.parse_args()
 
+    if args.prompt_file:
+        with open(args.prompt_file) as f:
+            args.prompt = f.read()
     tok = Tokenizer(args.tokenizer)
     ids = tok.encode(args.prompt)
+    if tok.decode(ids) != args.prompt:  # byte-level BPE must round-trip
+        sys.exit("forward_pass.py: the tokenizer does not round-trip the "
+                 "prompt")
     if len(ids) < args.seq:
         sys.exit(f"forward_pass.py: the prompt has {len(ids)} tokens; the "
                  f"artifact takes {args.seq}")

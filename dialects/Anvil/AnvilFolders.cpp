@@ -884,20 +884,21 @@ OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
       });
 }
 
-#define ANVIL_LOGICAL_FOLD(Op, expr)                                           \
+// Bitwise on integers; on i1 (0 or 1) that is the logical operation.
+#define ANVIL_BITWISE_FOLD(Op, expr)                                           \
   OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
     return evalElementwise(                                                    \
         *this, {adaptor.getLhs(), adaptor.getRhs()},                           \
         [](ArrayRef<int64_t> v) {                                              \
-          bool a = v[0] != 0, b = v[1] != 0;                                   \
+          int64_t a = v[0], b = v[1];                                          \
           return std::optional<int64_t>(expr);                                 \
         },                                                                     \
         nullptr);                                                              \
   }
-ANVIL_LOGICAL_FOLD(AndOp, a &&b)
-ANVIL_LOGICAL_FOLD(OrOp, a || b)
-ANVIL_LOGICAL_FOLD(XorOp, a != b)
-#undef ANVIL_LOGICAL_FOLD
+ANVIL_BITWISE_FOLD(AndOp, a &b)
+ANVIL_BITWISE_FOLD(OrOp, a | b)
+ANVIL_BITWISE_FOLD(XorOp, a ^ b)
+#undef ANVIL_BITWISE_FOLD
 
 OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
   ComparePredicate predicate = getPredicate();

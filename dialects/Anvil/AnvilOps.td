@@ -396,9 +396,9 @@ def Anvil_ModOp : Anvil_BinaryOp<"mod"> {
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
 }
-def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> { let summary = "logical and"; }
-def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> { let summary = "logical or"; }
-def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> { let summary = "logical xor"; }
+def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> { let summary = "and: logical on i1, bitwise on integers"; }
+def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> { let summary = "or: logical on i1, bitwise on integers"; }
+def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> { let summary = "xor: logical on i1, bitwise on integers"; }
 
 def Anvil_CompareOp : Anvil_InferredOp<"compare"> {
   let summary = "elementwise comparison to i1, with broadcasting";
@@ -444,7 +444,7 @@ def Anvil_FloorOp : Anvil_UnaryOp<"floor"> { let summary = "round down"; }
 def Anvil_CeilOp : Anvil_UnaryOp<"ceil"> { let summary = "round up"; }
 def Anvil_RoundOp : Anvil_UnaryOp<"round"> { let summary = "round half to even"; }
 def Anvil_ReluOp : Anvil_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
-def Anvil_NotOp : Anvil_UnaryOp<"not"> { let summary = "logical not"; }
+def Anvil_NotOp : Anvil_UnaryOp<"not"> { let summary = "logical not (of i1; bitwise not is xor with -1)"; }
 def Anvil_SiluOp : Anvil_UnaryOp<"silu"> { let summary = "x * sigmoid(x) (swish)"; }
 
 def Anvil_GeluOp : Anvil_UnaryOp<"gelu"> {

@@ -20,18 +20,21 @@ tensors of rank <= 1 and scalar floats) are compiled in as constants when
 the model does not lower without them (a static-shape compiler needs them
 at compile time), from the same .pb file the test feeds.
 
-Tolerances: float outputs must satisfy |anvil - expected| <= atol + rtol *
-|expected| with rtol = 1e-3 and atol = 1e-5 (ONNX's backend runner uses
-rtol 1e-3 and atol 1e-7; the larger atol absorbs float32 rounding around
-zero in accumulations), NaN where and only where expected; integer, bool
-outputs exactly equal.
+Tolerances: outputs must have the expected dtype and shape; finite float
+elements must satisfy |anvil - expected| <= atol + rtol * |expected| with
+rtol = 1e-3 and atol = 1e-5 (ONNX's backend runner uses rtol 1e-3 and
+atol 1e-7; the larger atol absorbs float32 rounding around zero in
+accumulations), infinities must be equal, NaN where and only where
+expected; integer and bool outputs exactly equal.
 
 Usage (from the repo root):
     build/venv/bin/python test/Conformance/exec_node_tests.py \\
         --report docs/conformance-execution.md --update-expected
     build/venv/bin/python test/Conformance/exec_node_tests.py --check
 Under --check the run fails when a test listed in expected-exec-pass.txt
-no longer passes, or when a node test of an op the zoo uses fails. The last
+no longer passes, when a node test of an op the zoo uses fails (unless
+zoo-op-exemptions.txt lists it, with a reason), or when any test that
+compiles then fails to build, run or match (a bug wherever it is). The last
 line is `execution: N passed, M failed`.
 """
 import argparse
@@ -158,8 +161,13 @@ def prepare(case, work, anvilc, timeout):
         onnx.save(m, path)
         return path
 
+    # As few inputs compiled in as will do: none, then each candidate alone,
+    # then all of them (a test whose inputs are all compiled in checks the
+    # constant folder, not a kernel; the report counts those).
     attempts = [[]]
     shape_names = shape_input_names(model, data_dir)
+    if len(shape_names) > 1:
+        attempts += [[name] for name in shape_names]
     if shape_names:
         attempts.append(shape_names)
     stderr = ""
@@ -210,26 +218,33 @@ def build_bundle(cases, path, anvilc, timeout):
 
 
 def compare(expected, got):
+    """None when `got` matches `expected`: same dtype and shape; floats
+    within the tolerance, NaN exactly where expected, infinities exactly
+    equal; everything else equal."""
     if expected.dtype.name == "bfloat16":  # got: the raw bits, as void2
+        if got.dtype.kind != "V" or got.dtype.itemsize != 2:
+            return f"dtype {got.dtype}, expected bfloat16"
         expected = expected.astype(np.float32)
         got = (got.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    elif got.dtype != expected.dtype:
+        return f"dtype {got.dtype}, expected {expected.dtype}"
     if got.shape != expected.shape:
         return f"shape {list(got.shape)}, expected {list(expected.shape)}"
     if expected.dtype.kind in "fc":
         e = expected.astype(np.float64)
         g = got.astype(np.float64)
-        np.seterr(invalid="ignore")  # inf - inf in the error is fine
         if (np.isnan(e) != np.isnan(g)).any():
             return "NaN where none is expected (or the reverse)"
-        ok = np.isnan(e) | (np.abs(g - e) <= ATOL + RTOL * np.abs(e)) | (e == g)
+        finite = np.isfinite(e)
+        if (~finite & ~np.isnan(e) & (g != e)).any():
+            return "an infinity expected where the output differs"
+        with np.errstate(invalid="ignore"):
+            err = np.where(finite, np.abs(g - e), 0.0)
+        ok = ~finite | (err <= ATOL + RTOL * np.abs(np.where(finite, e, 0)))
         if not ok.all():
-            worst = np.nanmax(np.abs(g - e)[~ok])
-            return f"{int((~ok).sum())} of {e.size} elements off (max {worst:.3g})"
+            return (f"{int((~ok).sum())} of {e.size} elements off "
+                    f"(max {err[~ok].max():.3g})")
         return None
-    if got.dtype != expected.dtype and not (
-            got.dtype.kind == expected.dtype.kind == "b"):
-        if not np.array_equal(got.astype(expected.dtype), expected):
-            return f"dtype {got.dtype}, expected {expected.dtype}"
     if not np.array_equal(got, expected):
         return f"{int((got != expected).sum())} of {expected.size} differ"
     return None
@@ -296,12 +311,26 @@ def write_report(path, cases, zoo, exempt, seconds):
       f"{sum(c.test.expanded for c in cases)} function-body expansions); "
       f"the run took {seconds:.0f} s.")
     w("")
+    folded = sum(1 for c in cases if c.passed and not c.inputs)
+    w(f"{folded} of the passing tests had every input compiled in as a "
+      "constant (shape-determining inputs such as ConstantOfShape's shape), "
+      "so the constant folder computed their outputs; the rest ran kernels.")
+    w("")
     counts = collections.Counter(c.category for c in cases if not c.passed)
     w("| failure | tests |")
     w("|---|---|")
     for category in CATEGORIES:
         w(f"| {category} | {counts.get(category, 0)} |")
     w("")
+    bugs = [c for c in cases if c.category in (CODEGEN, RUN, MISMATCH)]
+    w("Tests that compile but fail to build, run or match are bugs, whatever "
+      "their op; the suite fails on any. " +
+      ("There are none." if not bugs else "Today:"))
+    w("")
+    for c in bugs:
+        w(f"- `{c.name}`: {c.category}: {c.detail}")
+    if bugs:
+        w("")
     w("## Ops the zoo models use")
     w("")
     w("Every node test of these ops must pass (the suite checks it), except "
@@ -429,7 +458,12 @@ def main():
         if new:
             print(f"{len(new)} tests pass that expected-exec-pass.txt does "
                   f"not list (add them: {REGEN})")
-        if regressions or zoo_failures:
+        # A test that lowers but then fails to build, run or match is a bug
+        # wherever it is: never expected, never exempt.
+        bugs = [c for c in failed if c.category in (CODEGEN, RUN, MISMATCH)]
+        for c in bugs:
+            print(f"BUG {c.name}: {c.category}: {c.detail}")
+        if regressions or zoo_failures or bugs:
             status = 1
     print(f"execution: {len(passed)} passed, {len(failed)} failed "
           f"({seconds:.0f} s)")

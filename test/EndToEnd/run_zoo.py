@@ -10,7 +10,8 @@ with the reference.
 Tolerances, per dtype: float32 outputs must satisfy
 |anvil - ort| <= 1e-4 + 1e-3 * |ort| elementwise (float32 kernels that sum
 in a different order than ONNX Runtime differ by a few ulps per product
-term; a real bug shows up orders of magnitude above this); integer and bool
+term; a real bug shows up orders of magnitude above this), infinities
+equal and NaN exactly where ONNX Runtime has NaN; integer and bool
 outputs must be equal.
 
 Usage: run_zoo.py --anvilc anvilc --anvil-run anvil-run --work DIR
@@ -35,10 +36,15 @@ def compare(name, got, want):
     if got.dtype != want.dtype:
         return f"{name}: dtype {got.dtype}, ONNX Runtime {want.dtype}"
     if np.issubdtype(want.dtype, np.floating):
-        err = np.abs(got.astype(np.float64) - want.astype(np.float64))
-        bound = FLOAT_ATOL + FLOAT_RTOL * np.abs(want.astype(np.float64))
+        w = want.astype(np.float64)
+        g = got.astype(np.float64)
+        finite = np.isfinite(w)
+        with np.errstate(invalid="ignore"):
+            err = np.where(finite, np.abs(g - w), 0.0)
+        bound = FLOAT_ATOL + FLOAT_RTOL * np.abs(np.where(finite, w, 0.0))
         nan_mismatch = np.isnan(got) != np.isnan(want)
-        bad = (err > bound) & ~np.isnan(want)
+        # Infinities must be equal; NaN is checked by nan_mismatch.
+        bad = (err > bound) | (np.isinf(w) & (g != w))
         if nan_mismatch.any() or bad.any():
             return (f"{name}: {int(bad.sum() + nan_mismatch.sum())} of "
                     f"{want.size} elements out of tolerance, max abs error "

@@ -74,6 +74,7 @@ TEST(Runtime, RunsAnEntryPoint) {
   anvil_model *model = nullptr;
   ASSERT_EQ(open(makeArtifact(kManifest), &model), "");
   EXPECT_STREQ(anvil_model_target(model), "cpu");
+  EXPECT_EQ(std::string(anvil_model_manifest(model)), kManifest);
   ASSERT_EQ(anvil_model_entry_point_count(model), 2u);
   EXPECT_STREQ(anvil_model_entry_point_name(model, 0), "main");
   EXPECT_EQ(anvil_model_entry_point_name(model, 2), nullptr);
@@ -132,7 +133,9 @@ TEST(Runtime, RunsAnEntryPoint) {
 }
 
 // Runs from several threads at once share the model; each gets its own
-// arena from the pool (the manifest asks for 256 bytes) and the right sum.
+// arena from the pool (the manifest asks for 256 bytes): the stand-in
+// kernel stages a + b in the arena and reads it back after a pause, so two
+// runs sharing an arena would get each other's sums.
 TEST(Runtime, RunsConcurrently) {
   anvil_model *model = nullptr;
   ASSERT_EQ(open(makeArtifact(kManifest), &model), "");

@@ -341,6 +341,18 @@ LogicalResult importIsNaN(NodeContext &ctx) {
                                                       ComparePredicate::ne)));
 }
 
+/// BitwiseNot: x xor all-ones.
+LogicalResult importBitwiseNot(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  Type type = ctx.elementTypeOf(x);
+  if (!type.isa<IntegerType>() || type.isInteger(1))
+    return ctx.error() << "BitwiseNot needs an integer input";
+  return ctx.produce(
+      ctx.create<XorOp>(type, x, ctx.constantScalar(type, -1.0)));
+}
+
 } // namespace
 
 void addElementwiseOps(OpTable &t) {
@@ -353,6 +365,10 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "And", importBinary<AndOp>);
   t.add("", "Or", importBinary<OrOp>);
   t.add("", "Xor", importBinary<XorOp>);
+  t.add("", "BitwiseAnd", importBinary<AndOp>);
+  t.add("", "BitwiseOr", importBinary<OrOp>);
+  t.add("", "BitwiseXor", importBinary<XorOp>);
+  t.add("", "BitwiseNot", importBitwiseNot);
   t.add("", "Max", importVariadic<MaxOp>);
   t.add("", "Min", importVariadic<MinOp>);
   t.add("", "Sum", importVariadic<AddOp>);

@@ -5,6 +5,7 @@
 
 #include "onnx.pb.h"
 
+#include <array>
 #include <numeric>
 
 using namespace mlir;
@@ -101,6 +102,76 @@ LogicalResult importTranspose(NodeContext &ctx) {
   }
   return ctx.produce(ctx.create<TransposeOp>(
       ctx.elementTypeOf(x), x, ctx.builder.getDenseI64ArrayAttr(perm)));
+}
+
+/// reshape -> transpose -> reshape, the three steps DepthToSpace and
+/// SpaceToDepth are defined by.
+LogicalResult reshapeTransposeReshape(NodeContext &ctx, Value x,
+                                      ArrayRef<int64_t> first,
+                                      ArrayRef<int64_t> perm,
+                                      ArrayRef<int64_t> last) {
+  Type element = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  FailureOr<Value> split = ctx.create<ReshapeOp>(
+      element, x, ctx.constantI64(first), b.getBoolAttr(false));
+  if (failed(split))
+    return failure();
+  FailureOr<Value> moved =
+      ctx.create<TransposeOp>(element, *split, b.getDenseI64ArrayAttr(perm));
+  if (failed(moved))
+    return failure();
+  return ctx.produce(ctx.create<ReshapeOp>(
+      element, *moved, ctx.constantI64(last), b.getBoolAttr(false)));
+}
+
+/// The static [N, C, H, W] of a DepthToSpace/SpaceToDepth input, checked
+/// against the block size.
+FailureOr<std::array<int64_t, 4>> blockInput(NodeContext &ctx, Value x,
+                                             int64_t block, bool toSpace) {
+  auto type = getRankedType(x);
+  if (!type || type.getRank() != 4 || !type.hasStaticShape())
+    return ctx.error() << "needs a static [N, C, H, W] input; bind the "
+                          "model's dynamic dimensions (--dim, --input-shape)";
+  auto s = type.getShape();
+  if (block <= 0 ||
+      (toSpace ? s[1] % (block * block) : s[2] % block + s[3] % block) != 0)
+    return ctx.error() << "blocksize " << block << " does not divide the "
+                       << (toSpace ? "channels" : "height and width");
+  return std::array<int64_t, 4>{s[0], s[1], s[2], s[3]};
+}
+
+LogicalResult importDepthToSpace(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  int64_t b = ctx.attrInt("blocksize", 0);
+  auto dims = blockInput(ctx, x, b, /*toSpace=*/true);
+  if (failed(dims))
+    return failure();
+  auto [n, c, h, w] = *dims;
+  SmallVector<int64_t> last = {n, c / (b * b), h * b, w * b};
+  std::string mode = ctx.attrString("mode", "DCR");
+  if (mode == "DCR")
+    return reshapeTransposeReshape(ctx, x, {n, b, b, c / (b * b), h, w},
+                                   {0, 3, 4, 1, 5, 2}, last);
+  if (mode == "CRD")
+    return reshapeTransposeReshape(ctx, x, {n, c / (b * b), b, b, h, w},
+                                   {0, 1, 4, 2, 5, 3}, last);
+  return ctx.error() << "unknown mode '" << mode << "'";
+}
+
+LogicalResult importSpaceToDepth(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  int64_t b = ctx.attrInt("blocksize", 0);
+  auto dims = blockInput(ctx, x, b, /*toSpace=*/false);
+  if (failed(dims))
+    return failure();
+  auto [n, c, h, w] = *dims;
+  return reshapeTransposeReshape(ctx, x, {n, c, h / b, b, w / b, b},
+                                 {0, 3, 5, 1, 2, 4},
+                                 {n, c * b * b, h / b, w / b});
 }
 
 LogicalResult importConcat(NodeContext &ctx) {
@@ -390,6 +461,8 @@ void addShapeOps(OpTable &t) {
   t.add("", "Size", importSize);
   t.add("", "Reshape", importReshape);
   t.add("", "Transpose", importTranspose);
+  t.add("", "DepthToSpace", importDepthToSpace);
+  t.add("", "SpaceToDepth", importSpaceToDepth);
   t.add("", "Concat", importConcat);
   t.add("", "Slice", importSlice);
   t.add("", "Gather", importGatherLike<GatherOp>);

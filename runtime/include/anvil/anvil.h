@@ -5,8 +5,8 @@
  *
  * Conventions (IREE-style):
  *  - Every fallible call returns anvil_status: NULL means success; otherwise
- *    the caller owns the status, reads it with anvil_status_code() and
- *    anvil_status_message(), and frees it with anvil_status_free().
+ *    the caller owns the status, reads it with anvil_status_get_code() and
+ *    anvil_status_get_message(), and frees it with anvil_status_free().
  *  - Outputs are `out_` parameters and come last; on failure they are left
  *    unchanged.
  *  - Objects are opaque handles released with their _release function;

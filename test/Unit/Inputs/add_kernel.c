@@ -1,7 +1,8 @@
 /* Stands in for generated code in the runtime's tests: a shared object
  * with the code ABI of runtime/include/anvil/abi.h.
  *   main(a, b) = a + b + w, with w (6 floats) from the weights section,
- *   computed through the host's parallel_for;
+ *   computed through the host's parallel_for (no arena) or staged in the
+ *   arena;
  *   broken() fails with code 7. */
 #include "anvil/abi.h"
 
@@ -16,11 +17,24 @@ static void add_chunk(void *arg, int64_t begin, int64_t end) {
     args->y[i] = args->a[i] + args->b[i] + args->w[i];
 }
 
+/* With an arena (arena_bytes >= 24), a + b is staged there first and read
+ * back after a pause: runs that shared an arena would see each other's
+ * sums, which the runtime's concurrency test would catch. */
 static int add_main(const anvil_host_api *host, const void *const *inputs,
                     void *const *outputs, void *arena, const void *weights) {
-  (void)arena;
-  add_args args = {(const float *)inputs[0], (const float *)inputs[1],
-                   (const float *)weights, (float *)outputs[0]};
+  const float *a = (const float *)inputs[0], *b = (const float *)inputs[1];
+  float *y = (float *)outputs[0];
+  if (arena) {
+    volatile float *staged = (volatile float *)arena;
+    for (int i = 0; i < 6; ++i)
+      staged[i] = a[i] + b[i];
+    for (volatile int spin = 0; spin < 2000; ++spin)
+      ;
+    for (int i = 0; i < 6; ++i)
+      y[i] = staged[i] + ((const float *)weights)[i];
+    return 0;
+  }
+  add_args args = {a, b, (const float *)weights, y};
   host->parallel_for(host->host, 6, add_chunk, &args);
   return 0;
 }
