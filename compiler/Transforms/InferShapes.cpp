@@ -13,25 +13,28 @@ using namespace mlir;
 
 namespace anvil {
 
+LogicalResult refineResultTypes(InferShapeOpInterface op, bool &changed) {
+  SmallVector<Type> inferred;
+  if (failed(op.inferResultTypes(inferred)))
+    return failure();
+  for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
+    Type joined = joinTypes(result.getType(), type);
+    if (!joined)
+      return op->emitOpError() << "result type " << result.getType()
+                               << " contradicts the inferred " << type;
+    if (joined != result.getType()) {
+      result.setType(joined);
+      changed = true;
+    }
+  }
+  return success();
+}
+
 LogicalResult inferShapes(func::FuncOp func, bool &changed) {
   changed = false;
   WalkResult walk = func.walk([&](InferShapeOpInterface op) {
-    SmallVector<Type> inferred;
-    if (failed(op.inferResultTypes(inferred)))
-      return WalkResult::interrupt();
-    for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
-      Type joined = joinTypes(result.getType(), type);
-      if (!joined) {
-        op->emitOpError() << "result type " << result.getType()
-                          << " contradicts the inferred " << type;
-        return WalkResult::interrupt();
-      }
-      if (joined != result.getType()) {
-        result.setType(joined);
-        changed = true;
-      }
-    }
-    return WalkResult::advance();
+    return failed(refineResultTypes(op, changed)) ? WalkResult::interrupt()
+                                                  : WalkResult::advance();
   });
   if (walk.wasInterrupted())
     return failure();

@@ -29,10 +29,11 @@ def AnvilFoldConstants : Pass<"anvil-fold-constants", "::mlir::func::FuncOp"> {
   let description = [{
     Exporters compute shapes at run time: `Shape`, `Gather`, `Unsqueeze`,
     `Concat` and `Cast` chains feeding `Reshape`, `Expand` and `Slice`. Once
-    shapes are static these are constants. This pass alternates shape
-    inference and folding (op folders plus the greedy driver's dead-code
-    elimination) until nothing changes, so each folded shape makes the next
-    one static.
+    shapes are static these are constants. Each round sweeps the function
+    in program order, refining every op's types and folding it at once (so
+    a shape folded in a decoder's first layer reaches its last layer in the
+    same round), then runs inference and the greedy folder with dead-code
+    elimination; rounds repeat until nothing changes.
 
     ```mlir
     // Before:
