@@ -9,7 +9,9 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
+
 #include "llvm/Support/MathExtras.h"
+#include <map>
 
 using namespace mlir;
 using namespace anvil::kernel;
@@ -128,43 +130,66 @@ buildManifest(ModuleOp module, const Options &options,
   return os.str();
 }
 
-FailureOr<std::string> buildWeightSection(ModuleOp module) {
+LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
   auto size = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
-  std::string section(size ? size.getInt() : 0, '\0');
+  section.size = size ? size.getInt() : 0;
+  std::map<uint64_t, ArrayRef<char>> placed; // by offset; shared weights once
   bool ok = true;
   module.walk([&](WeightOp weight) {
-    std::string bytes;
-    if (!weight.getOffset() || !appendWeightBytes(weight.getValue(), bytes) ||
-        *weight.getOffset() + bytes.size() > section.size()) {
+    // Identical weights share one offset: write it once.
+    if (!ok || (weight.getOffset() && placed.count(*weight.getOffset()) &&
+                bufferBytes(weight.getType()) != 0))
+      return;
+    section.storage.emplace_back();
+    ArrayRef<char> bytes;
+    if (!weight.getOffset() ||
+        !viewWeightBytes(weight.getValue(), bytes, section.storage.back()) ||
+        *weight.getOffset() + bytes.size() > section.size) {
       weight.emitOpError("cannot be placed in the weight section");
       ok = false;
       return;
     }
-    std::memcpy(&section[*weight.getOffset()], bytes.data(), bytes.size());
+    // Empty weights take no bytes (and may share their offset with the
+    // next weight).
+    if (!bytes.empty())
+      placed[*weight.getOffset()] = bytes;
   });
   if (!ok)
     return failure();
-  return section;
+  for (auto &[offset, bytes] : placed)
+    section.chunks.push_back({offset, bytes.data(), bytes.size()});
+  return success();
 }
 
-FailureOr<std::vector<unsigned char>>
-buildArtifact(ModuleOp module, const std::string &targetName,
-              const std::string &manifest, const std::string &code,
-              const std::string &weights) {
+LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
+                                const std::string &manifest,
+                                const std::string &code,
+                                const WeightSection &weights,
+                                llvm::raw_fd_ostream &os) {
   using namespace anvil::artifact;
   std::vector<SectionInput> sections = {
-      {SectionKind::Manifest, "manifest", manifest.data(), manifest.size(),
-       kMinAlignment},
-      {SectionKind::Code, "code", code.data(), code.size(), kPageAlignment},
-      {SectionKind::Weights, "weights", weights.data(), weights.size(),
-       kPageAlignment}};
-  std::vector<unsigned char> image;
+      {SectionKind::Manifest,
+       "manifest",
+       manifest.data(),
+       manifest.size(),
+       kMinAlignment,
+       {}},
+      {SectionKind::Code, "code", code.data(), code.size(), kPageAlignment, {}},
+      {SectionKind::Weights, "weights", nullptr, weights.size, kPageAlignment,
+       weights.chunks}};
   std::string error;
-  if (!writeArtifact(targetName, sections, image, error)) {
+  bool ok = writeArtifact(
+      targetName, sections,
+      [&](const void *data, size_t size) {
+        os.write(static_cast<const char *>(data), size);
+        return !os.has_error();
+      },
+      error);
+  if (!ok) {
     module.emitError() << "cannot write the artifact: " << error;
     return failure();
   }
-  return image;
+  return success();
 }
 
 } // namespace anvil::driver

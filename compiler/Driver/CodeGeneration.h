@@ -12,6 +12,9 @@
 #include "backends/Target.h"
 #include "compiler/Driver/Driver.h"
 
+#include "anvil/artifact.h"
+
+#include <deque>
 #include <string>
 
 namespace anvil::driver {
@@ -26,14 +29,29 @@ buildManifest(mlir::ModuleOp module, const Options &options,
               const backend::Target &target,
               const backend::TargetOptions &targetOptions);
 
-/// The weight section: every kernel.weight's bytes at its offset.
-mlir::FailureOr<std::string> buildWeightSection(mlir::ModuleOp module);
+/// The weight section: its size and each weight's bytes at its offset,
+/// pointing at the weights where the IR holds them (resource blobs, mapped
+/// external data) so large models are not copied; `storage` holds the few
+/// that had to be built (splats, booleans).
+/// Chunks point into `storage` and into the IR, so the section is filled
+/// in place and never copied or moved.
+struct WeightSection {
+  WeightSection() = default;
+  WeightSection(const WeightSection &) = delete;
+  WeightSection &operator=(const WeightSection &) = delete;
 
-/// Packages manifest, code and weights into an .anvil file image.
-mlir::FailureOr<std::vector<unsigned char>>
-buildArtifact(mlir::ModuleOp module, const std::string &targetName,
-              const std::string &manifest, const std::string &code,
-              const std::string &weights);
+  uint64_t size = 0;
+  std::vector<anvil::artifact::SectionChunk> chunks;
+  std::deque<std::string> storage;
+};
+mlir::LogicalResult collectWeights(mlir::ModuleOp module,
+                                   WeightSection &section);
+
+/// Streams the .anvil file (manifest, code, weights) to `os`.
+mlir::LogicalResult
+writeArtifactFile(mlir::ModuleOp module, const std::string &targetName,
+                  const std::string &manifest, const std::string &code,
+                  const WeightSection &weights, llvm::raw_fd_ostream &os);
 
 } // namespace anvil::driver
 

@@ -383,18 +383,35 @@ int run(const Options &options) {
 
   progress.stage("packaging the artifact");
   auto manifest = buildManifest(*module, options, *target, targetOptions);
-  auto weights = buildWeightSection(*module);
-  if (failed(manifest) || failed(weights))
+  WeightSection weights;
+  if (failed(manifest) || failed(collectWeights(*module, weights)))
     return 1;
-  auto image =
-      buildArtifact(*module, target->name(), *manifest, object, *weights);
-  if (failed(image))
+  if (options.outputPath == "-" &&
+      llvm::sys::Process::StandardOutIsDisplayed()) {
+    emitError(UnknownLoc::get(&context))
+        << "refusing to write binary output to a terminal; use -o FILE";
     return 1;
-  StringRef bytes(reinterpret_cast<const char *>(image->data()), image->size());
-  if (failed(writeOutput(context, options.outputPath, bytes, true)))
+  }
+  std::string openError;
+  auto output = openOutputFile(options.outputPath, &openError);
+  if (!output) {
+    emitError(UnknownLoc::get(&context)) << openError;
     return 1;
+  }
+  if (failed(writeArtifactFile(*module, target->name(), *manifest, object,
+                               weights, output->os())))
+    return 1;
+  output->os().flush();
+  if (output->os().has_error()) {
+    emitError(UnknownLoc::get(&context))
+        << "cannot write " << options.outputPath << ": "
+        << output->os().error().message();
+    output->os().clear_error();
+    return 1;
+  }
+  output->keep();
   progress.stage(llvm::formatv("wrote {0} ({1:f2} MB)", options.outputPath,
-                               image->size() / 1e6)
+                               output->os().tell() / 1e6)
                      .str());
   return diagnostics.errorCount() ? 1 : 0;
 }

@@ -50,6 +50,7 @@ def Kernel_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::func::FuncDialect"];
+  let useFoldAPI = kEmitFoldAdaptorFolder;
 }
 
 class Kernel_Op<string mnemonic, list<Trait> traits = []>

@@ -42,4 +42,30 @@ bool appendWeightBytes(ElementsAttr attr, std::string &out) {
   return true;
 }
 
+bool viewWeightBytes(ElementsAttr attr, ArrayRef<char> &view,
+                     std::string &storage) {
+  Type element = attr.getElementType();
+  if (!element.isIntOrFloat())
+    return false;
+  size_t bytes = attr.getNumElements() * elementBytes(element);
+  if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>()) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != bytes)
+      return false;
+    view = blob->getData();
+    return true;
+  }
+  auto dense = attr.dyn_cast<DenseElementsAttr>();
+  if (dense && !dense.isSplat() && !element.isInteger(1) &&
+      dense.getRawData().size() == bytes) {
+    view = dense.getRawData();
+    return true;
+  }
+  storage.clear();
+  if (!appendWeightBytes(attr, storage))
+    return false;
+  view = ArrayRef<char>(storage.data(), storage.size());
+  return true;
+}
+
 } // namespace anvil::kernel

@@ -20,6 +20,12 @@ namespace anvil::kernel {
 /// false for element types without a buffer layout.
 bool appendWeightBytes(mlir::ElementsAttr attr, std::string &out);
 
+/// `attr`'s bytes as they lie in a buffer, without a copy when the
+/// attribute holds them that way already (resource blobs, non-splat dense
+/// data); otherwise they are built in `storage` and the view points there.
+bool viewWeightBytes(mlir::ElementsAttr attr, llvm::ArrayRef<char> &view,
+                     std::string &storage);
+
 } // namespace anvil::kernel
 
 #endif // ANVIL_DIALECTS_KERNEL_WEIGHTDATA_H

@@ -40,9 +40,43 @@ std::string quoted(const char *name, size_t max) {
 
 } // namespace
 
+namespace {
+
+/// Calls `visit(data, size)` over a section's bytes in order: its data, or
+/// zeros overlaid with its chunks. Returns false if a chunk is out of place
+/// or `visit` fails.
+template <typename Visit>
+bool forEachPiece(const SectionInput &in, Visit &&visit) {
+  static const unsigned char zeros[4096] = {};
+  auto zeroFill = [&](uint64_t n) {
+    while (n) {
+      size_t step = std::min<uint64_t>(n, sizeof(zeros));
+      if (!visit(zeros, step))
+        return false;
+      n -= step;
+    }
+    return true;
+  };
+  if (in.chunks.empty())
+    return !in.size || visit(in.data, in.size);
+  uint64_t cursor = 0;
+  for (const SectionChunk &chunk : in.chunks) {
+    if (chunk.offset < cursor || chunk.size > in.size ||
+        chunk.offset > in.size - chunk.size || (chunk.size && !chunk.data))
+      return false;
+    if (!zeroFill(chunk.offset - cursor) ||
+        (chunk.size && !visit(chunk.data, chunk.size)))
+      return false;
+    cursor = chunk.offset + chunk.size;
+  }
+  return zeroFill(in.size - cursor);
+}
+
+} // namespace
+
 bool writeArtifact(const std::string &target,
                    const std::vector<SectionInput> &sections,
-                   std::vector<unsigned char> &out, std::string &error) {
+                   const ByteSink &sink, std::string &error) {
   if (target.empty() || target.size() >= kTargetNameSize) {
     error = "target name must have 1 to " +
             std::to_string(kTargetNameSize - 1) + " characters";
@@ -59,7 +93,7 @@ bool writeArtifact(const std::string &target,
     const SectionInput &in = sections[i];
     uint64_t alignment = std::max(in.alignment, kMinAlignment);
     if (!isPowerOfTwo(alignment) || in.name.size() >= kSectionNameSize ||
-        (in.size && !in.data)) {
+        (in.size && !in.data && in.chunks.empty())) {
       error = "invalid section '" + in.name + "'";
       return false;
     }
@@ -73,7 +107,15 @@ bool writeArtifact(const std::string &target,
     entry.offset = alignUp(cursor, alignment);
     entry.size = in.size;
     entry.alignment = alignment;
-    entry.checksum = crc32c(in.data, in.size);
+    uint32_t crc = 0;
+    if (!forEachPiece(in, [&](const void *data, size_t size) {
+          crc = crc32c(data, size, crc);
+          return true;
+        })) {
+      error = "section '" + in.name + "' has chunks out of place";
+      return false;
+    }
+    entry.checksum = crc;
     std::memcpy(entry.name, in.name.data(), in.name.size());
     cursor = entry.offset + in.size;
   }
@@ -90,16 +132,42 @@ bool writeArtifact(const std::string &target,
       crc32c(table.data(), table.size() * sizeof(SectionEntry));
   header.headerChecksum = headerChecksum(header);
 
-  size_t base = out.size();
-  out.resize(base + cursor, 0);
-  unsigned char *file = out.data() + base;
-  std::memcpy(file, &header, sizeof(header));
-  std::memcpy(file + tableOffset, table.data(),
-              table.size() * sizeof(SectionEntry));
-  for (size_t i = 0; i < sections.size(); ++i)
-    if (sections[i].size)
-      std::memcpy(file + table[i].offset, sections[i].data, sections[i].size);
+  uint64_t written = 0;
+  auto put = [&](const void *data, size_t size) {
+    written += size;
+    return sink(data, size);
+  };
+  static const unsigned char zeros[4096] = {};
+  auto padTo = [&](uint64_t offset) {
+    while (written < offset) {
+      size_t step = std::min<uint64_t>(offset - written, sizeof(zeros));
+      if (!put(zeros, step))
+        return false;
+    }
+    return true;
+  };
+  bool ok = put(&header, sizeof(header)) &&
+            put(table.data(), table.size() * sizeof(SectionEntry));
+  for (size_t i = 0; ok && i < sections.size(); ++i)
+    ok = padTo(table[i].offset) && forEachPiece(sections[i], put);
+  if (!ok) {
+    error = "cannot write the artifact";
+    return false;
+  }
   return true;
+}
+
+bool writeArtifact(const std::string &target,
+                   const std::vector<SectionInput> &sections,
+                   std::vector<unsigned char> &out, std::string &error) {
+  return writeArtifact(
+      target, sections,
+      [&](const void *data, size_t size) {
+        const auto *bytes = static_cast<const unsigned char *>(data);
+        out.insert(out.end(), bytes, bytes + size);
+        return true;
+      },
+      error);
 }
 
 std::string ArtifactView::target() const {

@@ -164,3 +164,67 @@ TEST(Artifact, WriterRejectsBadInput) {
 }
 
 } // namespace
+
+// A section given as chunks (the compiler's weight section: each weight
+// where it already lies) is written as zeros overlaid with the chunks,
+// byte for byte what the contiguous section gives, checksum included.
+TEST(Artifact, ChunkedSectionsMatchContiguousOnes) {
+  const char a[] = "first", b[] = "second";
+  std::vector<unsigned char> contiguous(10000, 0);
+  std::memcpy(&contiguous[64], a, sizeof a);
+  std::memcpy(&contiguous[9000], b, sizeof b);
+  std::vector<unsigned char> expected, got;
+  std::string error;
+  const char manifestText[] = "{}";
+  SectionInput manifest{SectionKind::Manifest, "manifest", manifestText, 2,
+                        kMinAlignment,         {}};
+  ASSERT_TRUE(writeArtifact("cpu",
+                            {manifest,
+                             {SectionKind::Weights,
+                              "weights",
+                              contiguous.data(),
+                              contiguous.size(),
+                              kPageAlignment,
+                              {}}},
+                            expected, error))
+      << error;
+  SectionInput chunked{SectionKind::Weights,
+                       "weights",
+                       nullptr,
+                       contiguous.size(),
+                       kPageAlignment,
+                       {{64, a, sizeof a}, {9000, b, sizeof b}}};
+  ASSERT_TRUE(writeArtifact("cpu", {manifest, chunked}, got, error)) << error;
+  EXPECT_EQ(got, expected);
+  ParseOptions options;
+  ASSERT_TRUE(ArtifactView::parse(got.data(), got.size(), options, error))
+      << error;
+
+  // Chunks out of order, overlapping or past the end are refused.
+  for (std::vector<SectionChunk> bad :
+       {std::vector<SectionChunk>{{9000, b, sizeof b}, {64, a, sizeof a}},
+        std::vector<SectionChunk>{{64, a, sizeof a}, {66, b, sizeof b}},
+        std::vector<SectionChunk>{{9998, b, sizeof b}}}) {
+    chunked.chunks = bad;
+    std::vector<unsigned char> out;
+    error.clear();
+    EXPECT_FALSE(writeArtifact("cpu", {manifest, chunked}, out, error));
+    EXPECT_EQ(error, "section 'weights' has chunks out of place");
+  }
+}
+
+// A sink that fails (a full disk) fails the write with a message.
+TEST(Artifact, FailingSinkIsReported) {
+  const char data[] = "manifest";
+  std::string error;
+  EXPECT_FALSE(writeArtifact(
+      "cpu",
+      {{SectionKind::Manifest,
+        "manifest",
+        data,
+        sizeof data,
+        kMinAlignment,
+        {}}},
+      [](const void *, size_t) { return false; }, error));
+  EXPECT_EQ(error, "cannot write the artifact");
+}

@@ -12,13 +12,24 @@
 
 #include "anvil/artifact_format.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace anvil::artifact {
 
-/// One section to write. `data` must stay valid during writeArtifact.
+/// Bytes at an offset of a section given in pieces.
+struct SectionChunk {
+  uint64_t offset;
+  const void *data;
+  size_t size;
+};
+
+/// One section to write: `size` bytes, either `data` or, when `chunks` is
+/// not empty, zeros overlaid with the chunks (sorted by offset, not
+/// overlapping), so large weight sections are written straight from where
+/// the weights already are. The bytes must stay valid while writing.
 struct SectionInput {
   SectionKind kind;
   std::string name;
@@ -26,11 +37,21 @@ struct SectionInput {
   size_t size = 0;
   /// Power of two; raised to at least kMinAlignment.
   uint64_t alignment = kMinAlignment;
+  std::vector<SectionChunk> chunks = {};
 };
 
+/// Receives the file's bytes in order; returns false to stop (write error).
+using ByteSink = std::function<bool(const void *data, size_t size)>;
+
 /// Lays out `sections` after the header and the section table, each at an
-/// offset that is a multiple of its alignment, and appends the file to
-/// `out`. Returns false with `error` set for invalid input.
+/// offset that is a multiple of its alignment, and streams the file to
+/// `sink` (two passes over each section's bytes: checksum, then write).
+/// Returns false with `error` set for invalid input or a failed sink.
+bool writeArtifact(const std::string &target,
+                   const std::vector<SectionInput> &sections,
+                   const ByteSink &sink, std::string &error);
+
+/// The same, appending the file to `out`.
 bool writeArtifact(const std::string &target,
                    const std::vector<SectionInput> &sections,
                    std::vector<unsigned char> &out, std::string &error);
