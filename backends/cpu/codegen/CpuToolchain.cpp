@@ -14,6 +14,7 @@
 #include "llvm/Support/SHA256.h"
 
 #include <chrono>
+#include <utime.h>
 
 using namespace llvm;
 
@@ -118,6 +119,8 @@ bool buildSharedObject(const std::string &source,
     cached = options.cacheDir;
     sys::path::append(cached, key + ".so");
     if (readFile(cached, object)) {
+      // Mark it recently used, so pruning removes the coldest objects.
+      (void)::utime(cached.c_str(), nullptr);
       if (options.progress)
         options.progress("code object found in the cache (" +
                          key.substr(0, 12) + ")");
@@ -188,8 +191,52 @@ bool buildSharedObject(const std::string &source,
     std::string ignored;
     if (writeFile(temp, object, ignored))
       sys::fs::rename(temp, cached);
+    pruneCache(options.cacheDir, cacheLimitBytes());
   }
   return true;
+}
+
+uint64_t cacheLimitBytes() {
+  if (const char *text = std::getenv("ANVIL_CACHE_MAX_MB")) {
+    char *end = nullptr;
+    unsigned long long mb = std::strtoull(text, &end, 10);
+    if (*text && !*end)
+      return uint64_t(mb) << 20;
+  }
+  return uint64_t(1024) << 20;
+}
+
+void pruneCache(const std::string &dir, uint64_t limitBytes) {
+  struct Entry {
+    std::string path;
+    uint64_t size;
+    sys::TimePoint<> used;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    if (!StringRef(it->path()).endswith(".so"))
+      continue;
+    sys::fs::file_status status;
+    if (sys::fs::status(it->path(), status))
+      continue;
+    entries.push_back(
+        {it->path(), status.getSize(), status.getLastModificationTime()});
+    total += status.getSize();
+  }
+  if (total <= limitBytes)
+    return;
+  // Oldest first; a cache hit refreshes the time (see buildSharedObject).
+  llvm::sort(entries,
+             [](const Entry &a, const Entry &b) { return a.used < b.used; });
+  for (const Entry &entry : entries) {
+    if (total <= limitBytes)
+      break;
+    if (!sys::fs::remove(entry.path))
+      total -= entry.size;
+  }
 }
 
 } // namespace anvil::backend::cpu

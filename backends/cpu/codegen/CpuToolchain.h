@@ -24,6 +24,14 @@ bool buildSharedObject(const std::string &source,
                        const TargetOptions &options, std::string &object,
                        std::string &error);
 
+/// The code cache's size limit: $ANVIL_CACHE_MAX_MB megabytes, default
+/// 1024.
+uint64_t cacheLimitBytes();
+
+/// Deletes the least recently used objects in `dir` until the objects
+/// there take at most `limitBytes`.
+void pruneCache(const std::string &dir, uint64_t limitBytes);
+
 } // namespace anvil::backend::cpu
 
 #endif // ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H
