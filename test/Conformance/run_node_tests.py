@@ -404,7 +404,12 @@ def op_rows(tests):
     return sorted(by_op.items(), key=lambda kv: (kv[0].lower(), kv[0]))
 
 
+EXEC_EXPECTED = os.path.join(SCRIPT_DIR, "expected-exec-pass.txt")
+
+
 def write_report(path, tests, zoo, filter_text):
+    exec_passes = set(read_expected(EXEC_EXPECTED)) if os.path.exists(
+        EXEC_EXPECTED) else set()
     direct = [t for t in tests if not t.expanded]
     expanded = [t for t in tests if t.expanded]
     passed = sum(t.passed for t in tests)
@@ -503,19 +508,23 @@ def write_report(path, tests, zoo, filter_text):
     w("")
     zoo_note = ("" if zoo is None else
                 " **zoo** marks the ops that the models in `models/zoo/` use.")
-    w("*tests* and *imported* count the op's node tests; *expanded* counts "
-      "its `_expanded` tests (imported/total); *main failure reason* is the "
-      "most common reason among the op's failing node tests (or, when they "
-      "all import, among its failing expanded tests), with its count." +
+    w("*tests* and *imported* count the op's node tests; *executed* counts "
+      "those that compile for the cpu target, run and match their stored "
+      "outputs (from `expected-exec-pass.txt`, which the execution check "
+      "keeps current; details in "
+      "[conformance-execution.md](conformance-execution.md)); *expanded* "
+      "counts its `_expanded` tests (imported/total); *main failure reason* "
+      "is the most common reason among the op's failing node tests (or, when "
+      "they all import, among its failing expanded tests), with its count." +
       zoo_note)
     w("")
     if zoo is None:
-        w("| op | tests | imported | pass rate | expanded | main failure reason |")
-        w("|---|---:|---:|---:|---:|---|")
+        w("| op | tests | imported | executed | pass rate | expanded | main failure reason |")
+        w("|---|---:|---:|---:|---:|---:|---|")
     else:
-        w("| op | zoo | tests | imported | pass rate | expanded "
+        w("| op | zoo | tests | imported | executed | pass rate | expanded "
           "| main failure reason |")
-        w("|---|:---:|---:|---:|---:|---:|---|")
+        w("|---|:---:|---:|---:|---:|---:|---:|---|")
     for op, ts in rows:
         d = [t for t in ts if not t.expanded]
         e = [t for t in ts if t.expanded]
@@ -529,7 +538,9 @@ def write_report(path, tests, zoo, filter_text):
         cells = [md_escape(op)]
         if zoo is not None:
             cells.append("zoo" if op in zoo else "")
-        cells += [str(len(d)), str(dpass), pct(dpass, len(d)), exp, reason]
+        executed = sum(t.name in exec_passes for t in d)
+        cells += [str(len(d)), str(dpass), str(executed), pct(dpass, len(d)),
+                  exp, reason]
         w("| " + " | ".join(cells) + " |")
     w("")
     if ops_zero:
