@@ -19,12 +19,15 @@ Usage: run_zoo.py --anvilc anvilc --anvil-run anvil-run --work DIR
 Prints one line per model and 'zoo: N passed, M failed'.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import zoo_models  # noqa: E402
 
 FLOAT_ATOL = 1e-4
 FLOAT_RTOL = 1e-3
@@ -61,14 +64,12 @@ def check(args, folder, entry):
     refs = np.load(os.path.join(folder, entry["reference"]["file"]))
     work = os.path.join(args.work, stem)
     os.makedirs(work, exist_ok=True)
-    flags, run_inputs = [], []
+    flags = zoo_models.input_shape_flags(refs)
+    run_inputs = []
     for key in refs.files:
         if not key.startswith("input:"):
             continue
         input_name = key[len("input:"):]
-        shape = refs[key].shape
-        text = "x".join(str(d) for d in shape) if shape else "scalar"
-        flags.append(f"--input-shape={input_name}:{text}")
         path = os.path.join(work, f"input{len(run_inputs)}.npy")
         np.save(path, refs[key])
         run_inputs += ["--input", f"{input_name}={path}"]
@@ -119,24 +120,20 @@ def main():
     ap.add_argument("--only", nargs="*", help="model files to check")
     args = ap.parse_args()
     passed = failed = 0
-    for folder in args.models:
-        with open(os.path.join(folder, "manifest.json")) as f:
-            models = json.load(f)["models"]
-        entries = models.values() if isinstance(models, dict) else models
-        for entry in entries:
-            if args.only and entry["file"] not in args.only:
-                continue
-            problems, compared, worst = check(args, folder, entry)
-            if problems:
-                failed += 1
-                print(f"FAIL {entry['file']}")
-                for p in problems:
-                    print(f"  {p}")
-            else:
-                passed += 1
-                print(f"ok   {entry['file']}: {compared} outputs, max abs "
-                      f"error {worst:.2g}")
-            sys.stdout.flush()
+    for folder, entry in zoo_models.entries(args.models):
+        if args.only and entry["file"] not in args.only:
+            continue
+        problems, compared, worst = check(args, folder, entry)
+        if problems:
+            failed += 1
+            print(f"FAIL {entry['file']}")
+            for p in problems:
+                print(f"  {p}")
+        else:
+            passed += 1
+            print(f"ok   {entry['file']}: {compared} outputs, max abs "
+                  f"error {worst:.2g}")
+        sys.stdout.flush()
     print(f"zoo: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 

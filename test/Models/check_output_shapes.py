@@ -13,13 +13,16 @@ Usage: check_output_shapes.py --anvilc anvilc --models models/zoo models/default
 Prints one line per model and 'shapes: N passed, M failed'.
 """
 import argparse
-import json
 import os
 import re
 import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import zoo_models  # noqa: E402
 
 DTYPES = {"float32": "f32", "float16": "f16", "int64": "i64", "int32": "i32",
           "bool": "i1", "float64": "f64"}
@@ -34,12 +37,7 @@ def expected_type(array):
 def check(anvilc, models_dir, entry):
     name = entry["file"]
     refs = np.load(os.path.join(models_dir, entry["reference"]["file"]))
-    flags = []
-    for key in refs.files:
-        if key.startswith("input:"):
-            shape = refs[key].shape
-            text = "x".join(str(d) for d in shape) if shape else "scalar"
-            flags.append(f"--input-shape={key[len('input:'):]}:{text}")
+    flags = zoo_models.input_shape_flags(refs)
     cmd = [anvilc, "-q", "-O2", "--summary", "-o", os.devnull,
            os.path.join(models_dir, name)] + flags
     run = subprocess.run(cmd, capture_output=True, text=True)
@@ -70,13 +68,7 @@ def main():
                     help="folders holding a manifest.json")
     args = ap.parse_args()
     passed = failed = 0
-    jobs = []
-    for folder in args.models:
-        with open(os.path.join(folder, "manifest.json")) as f:
-            models = json.load(f)["models"]
-        entries = models.values() if isinstance(models, dict) else models
-        jobs += [(folder, entry) for entry in entries]
-    for folder, entry in jobs:
+    for folder, entry in zoo_models.entries(args.models):
         problems = check(args.anvilc, folder, entry)
         if problems:
             failed += 1
