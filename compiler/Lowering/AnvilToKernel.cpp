@@ -817,6 +817,17 @@ LogicalResult FunctionBufferizer::run() {
   terminator->erase();
   for (Operation *op : llvm::reverse(ops))
     op->erase();
+  // Views nothing reads (a reshape of a value that became an output buffer)
+  // are dropped, innermost first.
+  bool erased = true;
+  while (erased) {
+    erased = false;
+    for (ViewOp view : llvm::make_early_inc_range(body.getOps<ViewOp>()))
+      if (view->use_empty()) {
+        view.erase();
+        erased = true;
+      }
+  }
   return success();
 }
 
