@@ -140,6 +140,7 @@ private:
   LogicalResult lowerTile(TileOp op);
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerRange(RangeOp op);
+  LogicalResult lowerAttention(AttentionOp op);
 };
 
 LogicalResult FunctionBufferizer::checkStaticShapes() {
@@ -696,6 +697,38 @@ LogicalResult FunctionBufferizer::lowerRange(RangeOp op) {
   return success();
 }
 
+LogicalResult FunctionBufferizer::lowerAttention(AttentionOp op) {
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
+                    v = shapeOf(op.getValue());
+  SmallVector<Value> ins{input(op.getQuery()), input(op.getKey()),
+                         input(op.getValue())};
+  // The mask's strides over [batch, q_heads, q_len, kv_len] (0: broadcast).
+  SmallVector<int64_t> scores = {q[0], q[1], q[2], k[2]};
+  SmallVector<int64_t> maskStrides(4, 0);
+  if (Value mask = op.getMask()) {
+    ArrayRef<int64_t> m = shapeOf(mask);
+    if (!kernel::broadcastsTo(m, scores))
+      return op.emitOpError("mask of shape ")
+             << formatShape(m) << " does not broadcast to the scores "
+             << formatShape(scores);
+    int64_t stride = 1;
+    for (int64_t i = (int64_t)m.size() - 1; i >= 0; --i) {
+      maskStrides[4 - m.size() + i] = m[i] == 1 ? 0 : stride;
+      stride *= m[i];
+    }
+    ins.push_back(input(mask));
+  }
+  Value out = alloc(op.getResult());
+  launch(op.getLoc(), "attention", ins, out,
+         {param("batch", q[0]), param("q_heads", q[1]), param("kv_heads", k[1]),
+          param("q_len", q[2]), param("kv_len", k[2]), param("head_dim", q[3]),
+          param("value_dim", v[3]),
+          real("scale", op.getScale().convertToDouble()),
+          flag("causal", op.getCausal()), flag("has_mask", (bool)op.getMask()),
+          param("mask_strides", maskStrides)});
+  return success();
+}
+
 LogicalResult FunctionBufferizer::lower(Operation *op) {
   if (isElementwise(op))
     return lowerElementwise(op);
@@ -742,6 +775,7 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](TileOp t) { return lowerTile(t); })
       .Case([&](FillOp f) { return lowerFill(f); })
       .Case([&](RangeOp r) { return lowerRange(r); })
+      .Case([&](AttentionOp a) { return lowerAttention(a); })
       .Default([&](Operation *other) {
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });

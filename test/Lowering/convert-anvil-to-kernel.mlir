@@ -127,12 +127,24 @@ func.func @dynamic(%x: tensor<1x?xi64> {anvil.name = "ids"}) -> tensor<1x?xi64> 
 // without crashing (and the pass fails).
 func.func @unsupported(%q: tensor<1x2x4x8xf32>, %c: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
-  %a = anvil.attention %q, %q, %q {scale = 0.5 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %a = anvil.rope %q, %c, %c {interleaved = true} : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
   %n = anvil.neg %a : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
   %r = anvil.rope %n, %c, %c : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
   %s = anvil.sqrt %r : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %n, %s : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Attention with grouped KV heads: the mask's strides over the scores
+// [batch, q_heads, q_len, kv_len] are 0 where it broadcasts.
+// CHECK-LABEL: func.func @attention
+func.func @attention(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x5x8xf32>, %v: tensor<1x2x5x6xf32>, %m: tensor<3x5xf32>) -> tensor<1x4x3x6xf32> {
+  // CHECK: kernel.launch "attention" ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<1x4x3x8xf32>, memref<1x2x5x8xf32>, memref<1x2x5x6xf32>, memref<3x5xf32>) outs(%{{.*}} : memref<1x4x3x6xf32>)
+  // CHECK-SAME: params {batch = 1 : i64, causal = true, has_mask = true, head_dim = 8 : i64, kv_heads = 2 : i64, kv_len = 5 : i64, mask_strides = array<i64: 0, 0, 5, 1>, q_heads = 4 : i64, q_len = 3 : i64, scale = 0.35355338454246521 : f64, value_dim = 6 : i64}
+  %o = anvil.attention %q, %k, %v, %m {scale = 0.353553385 : f32, causal = true} : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x6xf32>, tensor<3x5xf32>) -> tensor<1x4x3x6xf32>
+  return %o : tensor<1x4x3x6xf32>
 }
 
 // -----

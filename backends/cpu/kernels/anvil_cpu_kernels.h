@@ -2,6 +2,7 @@
 #ifndef ANVIL_CPU_KERNELS_H
 #define ANVIL_CPU_KERNELS_H
 
+#include "attention.h"
 #include "common.h"
 #include "conv.h"
 #include "copy.h"

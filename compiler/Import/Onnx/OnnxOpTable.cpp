@@ -18,6 +18,7 @@ const OpTable &OpTable::get() {
     addElementwiseOps(t);
     addShapeOps(t);
     addNeuralNetOps(t);
+    addAttentionOps(t);
     return t;
   }();
   return table;

@@ -41,6 +41,7 @@ private:
 void addElementwiseOps(OpTable &table);
 void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
+void addAttentionOps(OpTable &table);
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 

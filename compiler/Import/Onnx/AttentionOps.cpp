@@ -1,0 +1,169 @@
+//===- AttentionOps.cpp - ONNX Attention as anvil.attention ---------------===//
+//
+// ONNX's Attention (opset 23) folds layout changes, a KV cache and masking
+// into one op. The importer unfolds what anvil.attention does not model:
+// 3-D [batch, seq, heads * dim] inputs become [batch, heads, seq, dim]
+// (and back), past keys and values are concatenated in front (the present
+// outputs), a boolean mask becomes an additive one, and is_causal becomes
+// an additive mask aligned as ONNX defines it (query i of a step after
+// `past` cached positions sees keys up to past + i).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ConstantValues.h"
+#include "dialects/Anvil/ShapeUtils.h"
+
+#include "onnx.pb.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+
+namespace anvil::onnx_import {
+namespace {
+
+/// [batch, seq, heads * dim] -> [batch, heads, seq, dim].
+FailureOr<Value> splitHeads(NodeContext &ctx, Value x, int64_t heads) {
+  Type element = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  FailureOr<Value> split = ctx.create<ReshapeOp>(
+      element, x, ctx.constantI64({0, 0, heads, -1}), b.getBoolAttr(false));
+  if (failed(split))
+    return failure();
+  return ctx.create<TransposeOp>(element, *split,
+                                 b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+}
+
+LogicalResult importAttention(NodeContext &ctx) {
+  Value q = ctx.requiredInput(0, "Q"), k = ctx.requiredInput(1, "K"),
+        v = ctx.requiredInput(2, "V");
+  if (!q || !k || !v)
+    return failure();
+  Value mask = ctx.input(3), pastKey = ctx.input(4), pastValue = ctx.input(5);
+  if (ctx.input(6))
+    return ctx.error() << "the nonpad_kv_seqlen input is not supported";
+  if (ctx.attrFloat("softcap", 0.0f) != 0.0f)
+    return ctx.error() << "softcap is not supported";
+  if (ctx.node.output_size() > 3 && !ctx.node.output(3).empty())
+    return ctx.error() << "the qk_matmul_output output is not supported";
+  if (!pastKey != !pastValue)
+    return ctx.error() << "past_key and past_value come together";
+  Type element = ctx.elementTypeOf(q);
+  Builder &b = ctx.builder;
+  int64_t rank = ctx.rankOf(q);
+  if (rank == 3) {
+    int64_t qHeads = ctx.attrInt("q_num_heads", 0);
+    int64_t kvHeads = ctx.attrInt("kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      return ctx.error() << "3-D inputs need q_num_heads and kv_num_heads";
+    auto q4 = splitHeads(ctx, q, qHeads), k4 = splitHeads(ctx, k, kvHeads),
+         v4 = splitHeads(ctx, v, kvHeads);
+    if (failed(q4) || failed(k4) || failed(v4))
+      return failure();
+    q = *q4, k = *k4, v = *v4;
+  } else if (rank != 4) {
+    return ctx.error() << "Q must be 3-D or 4-D";
+  }
+  int64_t past = 0;
+  if (pastKey) {
+    auto pastType = getRankedType(pastKey);
+    if (!pastType || pastType.getRank() != 4 || pastType.isDynamicDim(2))
+      return ctx.error() << "past_key needs a static sequence length";
+    past = pastType.getDimSize(2);
+    auto key = ctx.create<ConcatOp>(element, ValueRange{pastKey, k},
+                                    b.getI64IntegerAttr(2));
+    auto value = ctx.create<ConcatOp>(element, ValueRange{pastValue, v},
+                                      b.getI64IntegerAttr(2));
+    if (failed(key) || failed(value))
+      return failure();
+    k = *key, v = *value;
+  }
+  auto qType = getRankedType(q), kType = getRankedType(k);
+  if (!qType || !kType || !qType.hasStaticShape() || !kType.hasStaticShape())
+    return ctx.error() << "needs static shapes; bind the model's dynamic "
+                          "dimensions (--dim, --input-shape)";
+  int64_t qLen = qType.getDimSize(2), total = kType.getDimSize(2);
+  int64_t headDim = qType.getDimSize(3);
+  double scale = ctx.attrFloat("scale", 0.0f);
+  if (!ctx.attr("scale"))
+    scale = 1.0 / std::sqrt(double(headDim));
+  const double inf = std::numeric_limits<double>::infinity();
+
+  if (mask) {
+    if (ctx.elementTypeOf(mask).isInteger(1)) { // true keeps, false masks
+      auto additive =
+          ctx.create<WhereOp>(element, mask, ctx.constantScalar(element, 0.0),
+                              ctx.constantScalar(element, -inf));
+      if (failed(additive))
+        return failure();
+      mask = *additive;
+    }
+    // A mask shorter than the keys masks the rest.
+    auto maskType = getRankedType(mask);
+    if (!maskType || maskType.isDynamicDim(maskType.getRank() - 1))
+      return ctx.error() << "attn_mask needs a static last dimension";
+    int64_t missing = total - maskType.getShape().back();
+    if (missing < 0)
+      return ctx.error() << "attn_mask is longer than the keys";
+    if (missing > 0) {
+      SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
+      pads.back() = missing;
+      auto padded = ctx.create<PadOp>(
+          element, mask, b.getDenseI64ArrayAttr(pads),
+          b.getStringAttr("constant"), b.getF64FloatAttr(-inf));
+      if (failed(padded))
+        return failure();
+      mask = *padded;
+    }
+  }
+  if (ctx.attrInt("is_causal", 0)) {
+    SmallVector<double> causal(qLen * total, 0.0);
+    for (int64_t i = 0; i < qLen; ++i)
+      for (int64_t j = past + i + 1; j < total; ++j)
+        causal[i * total + j] = -inf;
+    auto type = RankedTensorType::get({qLen, total}, element);
+    Value causalMask =
+        ctx.builder.create<ConstantOp>(ctx.loc, buildDense(type, causal));
+    if (mask) {
+      auto sum = ctx.create<AddOp>(element, mask, causalMask);
+      if (failed(sum))
+        return failure();
+      mask = *sum;
+    } else {
+      mask = causalMask;
+    }
+  }
+  auto y = ctx.create<AttentionOp>(
+      element, q, k, v, mask, b.getF32FloatAttr(scale), b.getBoolAttr(false));
+  if (failed(y))
+    return failure();
+  Value out = *y;
+  if (rank == 3) {
+    auto merged = ctx.create<TransposeOp>(element, out,
+                                          b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+    if (failed(merged))
+      return failure();
+    auto flat = ctx.create<ReshapeOp>(
+        element, *merged, ctx.constantI64({0, 0, -1}), b.getBoolAttr(false));
+    if (failed(flat))
+      return failure();
+    out = *flat;
+  }
+  ctx.results.push_back(out);
+  if (ctx.node.output_size() > 1)
+    ctx.results.push_back(k); // present_key
+  if (ctx.node.output_size() > 2)
+    ctx.results.push_back(v); // present_value
+  for (int i = 3; i < ctx.node.output_size(); ++i)
+    ctx.results.push_back(Value());
+  return success();
+}
+
+} // namespace
+
+void addAttentionOps(OpTable &t) { t.add("", "Attention", importAttention); }
+
+} // namespace anvil::onnx_import
