@@ -141,6 +141,7 @@ private:
   LogicalResult lowerFill(FillOp op);
   LogicalResult lowerRange(RangeOp op);
   LogicalResult lowerAttention(AttentionOp op);
+  LogicalResult lowerRope(RopeOp op);
 };
 
 LogicalResult FunctionBufferizer::checkStaticShapes() {
@@ -729,6 +730,33 @@ LogicalResult FunctionBufferizer::lowerAttention(AttentionOp op) {
   return success();
 }
 
+LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
+  ArrayRef<int64_t> x = shapeOf(op.getInput());
+  ArrayRef<int64_t> c = shapeOf(op.getCos());
+  if (c != shapeOf(op.getSin()))
+    return op.emitOpError("needs cos and sin tables of one shape");
+  // The tables' strides over the input's dims (their last dim is half the
+  // input's, stride 1; 0 where they broadcast).
+  SmallVector<int64_t> lead(x.drop_back()), tableLead(c.drop_back());
+  if (c.empty() || !kernel::broadcastsTo(tableLead, lead))
+    return op.emitOpError("cos/sin tables of shape ")
+           << formatShape(c) << " do not broadcast to " << formatShape(x);
+  SmallVector<int64_t> strides(x.size(), 0);
+  strides.back() = 1;
+  int64_t stride = c.back();
+  for (int64_t i = (int64_t)c.size() - 2; i >= 0; --i) {
+    strides[x.size() - c.size() + i] = c[i] == 1 ? 0 : stride;
+    stride *= c[i];
+  }
+  Value out = alloc(op.getResult());
+  launch(op.getLoc(), "rope",
+         {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out,
+         {param("rank", (int64_t)x.size()), param("shape", x),
+          param("table_strides", strides),
+          flag("interleaved", op.getInterleaved())});
+  return success();
+}
+
 LogicalResult FunctionBufferizer::lower(Operation *op) {
   if (isElementwise(op))
     return lowerElementwise(op);
@@ -776,6 +804,7 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](FillOp f) { return lowerFill(f); })
       .Case([&](RangeOp r) { return lowerRange(r); })
       .Case([&](AttentionOp a) { return lowerAttention(a); })
+      .Case([&](RopeOp r) { return lowerRope(r); })
       .Default([&](Operation *other) {
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });

@@ -125,14 +125,25 @@ func.func @dynamic(%x: tensor<1x?xi64> {anvil.name = "ids"}) -> tensor<1x?xi64> 
 // Every op without a lowering is reported, not just the first; the ops that
 // use their results get placeholder buffers, so lowering goes on to the end
 // without crashing (and the pass fails).
-func.func @unsupported(%q: tensor<1x2x4x8xf32>, %c: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
+func.func @unsupported(%q: tensor<1x2x4x8xf32>) -> (tensor<4xi64>, tensor<2xi64>) {
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
-  %a = anvil.rope %q, %c, %c {interleaved = true} : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
-  %n = anvil.neg %a : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  %a = anvil.shape_of %q {start = 0 : i64} : (tensor<1x2x4x8xf32>) -> tensor<4xi64>
+  %n = anvil.neg %a : (tensor<4xi64>) -> tensor<4xi64>
   // expected-error @+1 {{has no lowering to the kernel dialect yet}}
-  %r = anvil.rope %n, %c, %c : (tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
-  %s = anvil.sqrt %r : (tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
-  return %n, %s : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+  %r = anvil.shape_of %q {start = 2 : i64} : (tensor<1x2x4x8xf32>) -> tensor<2xi64>
+  %s = anvil.abs %r : (tensor<2xi64>) -> tensor<2xi64>
+  return %n, %s : tensor<4xi64>, tensor<2xi64>
+}
+
+// -----
+
+// Rotary embedding: the tables' strides over the input's dims (0 where
+// they broadcast over the heads; their last dim is half the input's).
+// CHECK-LABEL: func.func @rope
+func.func @rope(%x: tensor<1x4x3x8xf32>, %c: tensor<1x1x3x4xf32>, %s: tensor<1x1x3x4xf32>) -> tensor<1x4x3x8xf32> {
+  // CHECK: kernel.launch "rope" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x4x3x8xf32>, memref<1x1x3x4xf32>, memref<1x1x3x4xf32>) outs(%{{.*}} : memref<1x4x3x8xf32>) params {interleaved = true, rank = 4 : i64, shape = array<i64: 1, 4, 3, 8>, table_strides = array<i64: 0, 0, 4, 1>}
+  %r = anvil.rope %x, %c, %s {interleaved = true} : (tensor<1x4x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x4x3x8xf32>
+  return %r : tensor<1x4x3x8xf32>
 }
 
 // -----

@@ -1,4 +1,7 @@
-//===- AttentionOps.cpp - ONNX Attention as anvil.attention ---------------===//
+//===- AttentionOps.cpp - ONNX Attention and RotaryEmbedding --------------===//
+//
+// ONNX's RotaryEmbedding (opset 23) becomes anvil.rope, with the cos/sin
+// rows gathered by position and partial rotation split off and put back.
 //
 // ONNX's Attention (opset 23) folds layout changes, a KV cache and masking
 // into one op. The importer unfolds what anvil.attention does not model:
@@ -162,8 +165,101 @@ LogicalResult importAttention(NodeContext &ctx) {
   return success();
 }
 
+/// x[..., begin:end] along the last axis.
+FailureOr<Value> sliceLast(NodeContext &ctx, Value x, int64_t begin,
+                           int64_t end) {
+  return ctx.create<SliceOp>(ctx.elementTypeOf(x), x, ctx.constantI64({begin}),
+                             ctx.constantI64({end}), ctx.constantI64({-1}),
+                             ctx.constantI64({1}));
+}
+
+LogicalResult importRotaryEmbedding(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), cos = ctx.requiredInput(1, "cos_cache"),
+        sin = ctx.requiredInput(2, "sin_cache");
+  if (!x || !cos || !sin)
+    return failure();
+  Value positions = ctx.input(3);
+  Type element = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  auto xType = getRankedType(x);
+  if (!xType || !xType.hasStaticShape())
+    return ctx.error() << "needs a static input shape; bind the model's "
+                          "dynamic dimensions (--dim, --input-shape)";
+  int64_t rank = xType.getRank();
+  // Work on [batch, heads, seq, head_dim].
+  if (rank == 3) {
+    int64_t heads = ctx.attrInt("num_heads", 0);
+    if (heads <= 0)
+      return ctx.error() << "3-D input needs num_heads";
+    auto split = splitHeads(ctx, x, heads);
+    if (failed(split))
+      return failure();
+    x = *split;
+  } else if (rank != 4) {
+    return ctx.error() << "X must be 3-D or 4-D";
+  }
+  int64_t headDim = getRankedType(x).getShape().back();
+  int64_t rotary = ctx.attrInt("rotary_embedding_dim", 0);
+  if (rotary == 0)
+    rotary = headDim;
+  if (rotary <= 0 || rotary > headDim || rotary % 2)
+    return ctx.error() << "rotary_embedding_dim " << rotary
+                       << " does not fit a head of " << headDim;
+  // cos/sin rows for each [batch, seq], then broadcast over the heads.
+  auto table = [&](Value cache) -> FailureOr<Value> {
+    Value rows = cache;
+    if (positions) {
+      auto gathered = ctx.create<GatherOp>(ctx.elementTypeOf(cache), cache,
+                                           positions, b.getI64IntegerAttr(0));
+      if (failed(gathered))
+        return failure();
+      rows = *gathered;
+    }
+    return ctx.create<UnsqueezeOp>(ctx.elementTypeOf(cache), rows,
+                                   b.getDenseI64ArrayAttr({1}));
+  };
+  auto cosRows = table(cos), sinRows = table(sin);
+  if (failed(cosRows) || failed(sinRows))
+    return failure();
+  bool interleaved = ctx.attrInt("interleaved", 0) != 0;
+  Value rotated;
+  if (rotary == headDim) {
+    auto r = ctx.create<RopeOp>(element, x, *cosRows, *sinRows,
+                                b.getBoolAttr(interleaved));
+    if (failed(r))
+      return failure();
+    rotated = *r;
+  } else {
+    auto head = sliceLast(ctx, x, 0, rotary);
+    auto tail = sliceLast(ctx, x, rotary, headDim);
+    if (failed(head) || failed(tail))
+      return failure();
+    auto r = ctx.create<RopeOp>(element, *head, *cosRows, *sinRows,
+                                b.getBoolAttr(interleaved));
+    if (failed(r))
+      return failure();
+    auto joined = ctx.create<ConcatOp>(element, ValueRange{*r, *tail},
+                                       b.getI64IntegerAttr(3));
+    if (failed(joined))
+      return failure();
+    rotated = *joined;
+  }
+  if (rank == 3) {
+    auto merged = ctx.create<TransposeOp>(element, rotated,
+                                          b.getDenseI64ArrayAttr({0, 2, 1, 3}));
+    if (failed(merged))
+      return failure();
+    return ctx.produce(ctx.create<ReshapeOp>(
+        element, *merged, ctx.constantI64({0, 0, -1}), b.getBoolAttr(false)));
+  }
+  return ctx.produce(rotated);
+}
+
 } // namespace
 
-void addAttentionOps(OpTable &t) { t.add("", "Attention", importAttention); }
+void addAttentionOps(OpTable &t) {
+  t.add("", "Attention", importAttention);
+  t.add("", "RotaryEmbedding", importRotaryEmbedding);
+}
 
 } // namespace anvil::onnx_import
