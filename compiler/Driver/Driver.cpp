@@ -249,8 +249,12 @@ std::string formatBytes(int64_t bytes) {
 
 /// Writes `data` to `path` ("-" is stdout, refused for binary data on a
 /// terminal).
-LogicalResult writeOutput(MLIRContext &context, const std::string &path,
-                          StringRef data, bool binary) {
+/// Opens `path` ("-" is stdout, refused for binary data on a terminal),
+/// lets `write` fill it, and keeps it only if every byte was written.
+/// Returns the bytes written.
+FailureOr<uint64_t>
+writeOutput(MLIRContext &context, const std::string &path, bool binary,
+            function_ref<LogicalResult(llvm::raw_fd_ostream &)> write) {
   if (path == "-" && binary && llvm::sys::Process::StandardOutIsDisplayed()) {
     emitError(UnknownLoc::get(&context))
         << "refusing to write binary output to a terminal; use -o FILE";
@@ -262,9 +266,26 @@ LogicalResult writeOutput(MLIRContext &context, const std::string &path,
     emitError(UnknownLoc::get(&context)) << error;
     return failure();
   }
-  output->os() << data;
+  if (failed(write(output->os())))
+    return failure();
+  output->os().flush();
+  if (output->os().has_error()) {
+    emitError(UnknownLoc::get(&context))
+        << "cannot write " << path << ": " << output->os().error().message();
+    output->os().clear_error();
+    return failure();
+  }
   output->keep();
-  return success();
+  return output->os().tell();
+}
+
+LogicalResult writeOutput(MLIRContext &context, const std::string &path,
+                          StringRef data, bool binary) {
+  return success(succeeded(
+      writeOutput(context, path, binary, [&](llvm::raw_fd_ostream &os) {
+        os << data;
+        return success();
+      })));
 }
 
 } // namespace
@@ -386,33 +407,17 @@ int run(const Options &options) {
   WeightSection weights;
   if (failed(manifest) || failed(collectWeights(*module, weights)))
     return 1;
-  if (options.outputPath == "-" &&
-      llvm::sys::Process::StandardOutIsDisplayed()) {
-    emitError(UnknownLoc::get(&context))
-        << "refusing to write binary output to a terminal; use -o FILE";
+  auto written =
+      writeOutput(context, options.outputPath, /*binary=*/true,
+                  [&](llvm::raw_fd_ostream &os) {
+                    return writeArtifactFile(*module, target->name(), *manifest,
+                                             object, weights, os);
+                  });
+  if (failed(written))
     return 1;
-  }
-  std::string openError;
-  auto output = openOutputFile(options.outputPath, &openError);
-  if (!output) {
-    emitError(UnknownLoc::get(&context)) << openError;
-    return 1;
-  }
-  if (failed(writeArtifactFile(*module, target->name(), *manifest, object,
-                               weights, output->os())))
-    return 1;
-  output->os().flush();
-  if (output->os().has_error()) {
-    emitError(UnknownLoc::get(&context))
-        << "cannot write " << options.outputPath << ": "
-        << output->os().error().message();
-    output->os().clear_error();
-    return 1;
-  }
-  output->keep();
-  progress.stage(llvm::formatv("wrote {0} ({1:f2} MB)", options.outputPath,
-                               output->os().tell() / 1e6)
-                     .str());
+  progress.stage(
+      llvm::formatv("wrote {0} ({1:f2} MB)", options.outputPath, *written / 1e6)
+          .str());
   return diagnostics.errorCount() ? 1 : 0;
 }
 
