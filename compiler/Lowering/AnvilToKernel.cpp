@@ -403,19 +403,9 @@ LogicalResult FunctionBufferizer::lowerMatmul(MatmulOp op) {
     SmallVector<int64_t> shape;
     if (failed(broadcastShapes(lhsBatch, rhsBatch, shape)))
       return op.emitOpError("batch dims do not broadcast");
-    auto stridesFor = [&](ArrayRef<int64_t> dims, int64_t matrix) {
-      SmallVector<int64_t> out(shape.size(), 0);
-      int64_t stride = matrix;
-      for (int64_t i = (int64_t)dims.size() - 1; i >= 0; --i) {
-        int64_t o = shape.size() - dims.size() + i;
-        out[o] = dims[i] == 1 ? 0 : stride;
-        stride *= dims[i];
-      }
-      return out;
-    };
     batch = shape;
-    lhsStrides = stridesFor(lhsBatch, m * k);
-    rhsStrides = stridesFor(rhsBatch, k * n);
+    lhsStrides = broadcastStrides(lhsBatch, shape.size(), m * k);
+    rhsStrides = broadcastStrides(rhsBatch, shape.size(), k * n);
   }
   Value out = alloc(op.getResult());
   launch(op.getLoc(), "matmul", {input(op.getLhs()), input(op.getRhs())}, out,
@@ -712,11 +702,7 @@ LogicalResult FunctionBufferizer::lowerAttention(AttentionOp op) {
       return op.emitOpError("mask of shape ")
              << formatShape(m) << " does not broadcast to the scores "
              << formatShape(scores);
-    int64_t stride = 1;
-    for (int64_t i = (int64_t)m.size() - 1; i >= 0; --i) {
-      maskStrides[4 - m.size() + i] = m[i] == 1 ? 0 : stride;
-      stride *= m[i];
-    }
+    maskStrides = broadcastStrides(m, 4);
     ins.push_back(input(mask));
   }
   Value out = alloc(op.getResult());
@@ -741,13 +727,9 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
   if (c.empty() || !kernel::broadcastsTo(tableLead, lead))
     return op.emitOpError("cos/sin tables of shape ")
            << formatShape(c) << " do not broadcast to " << formatShape(x);
-  SmallVector<int64_t> strides(x.size(), 0);
-  strides.back() = 1;
-  int64_t stride = c.back();
-  for (int64_t i = (int64_t)c.size() - 2; i >= 0; --i) {
-    strides[x.size() - c.size() + i] = c[i] == 1 ? 0 : stride;
-    stride *= c[i];
-  }
+  SmallVector<int64_t> strides =
+      broadcastStrides(tableLead, lead.size(), c.back());
+  strides.push_back(1);
   Value out = alloc(op.getResult());
   launch(op.getLoc(), "rope",
          {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out,

@@ -45,6 +45,18 @@ bool broadcastsTo(ArrayRef<int64_t> input, ArrayRef<int64_t> output) {
   return true;
 }
 
+SmallVector<int64_t> broadcastStrides(ArrayRef<int64_t> shape, size_t rank,
+                                      int64_t innermost) {
+  assert(shape.size() <= rank && "more dims than the broadcast rank");
+  SmallVector<int64_t> strides(rank, 0);
+  int64_t stride = innermost;
+  for (int64_t i = (int64_t)shape.size() - 1; i >= 0; --i) {
+    strides[rank - shape.size() + i] = shape[i] == 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
 } // namespace anvil::kernel
 
 namespace {

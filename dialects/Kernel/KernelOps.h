@@ -11,6 +11,7 @@
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include "dialects/Kernel/KernelDialect.h.inc"
 
@@ -38,6 +39,13 @@ mlir::Type signless(mlir::Type type);
 /// Whether `input` broadcasts to `output` with numpy rules.
 bool broadcastsTo(llvm::ArrayRef<int64_t> input,
                   llvm::ArrayRef<int64_t> output);
+
+/// The element strides of a row-major buffer of `shape`, right-aligned into
+/// `rank` dims as numpy broadcasting does: 0 for its size-1 dims and for the
+/// dims it lacks. `innermost` is the stride of its last dim (1 for a plain
+/// buffer; the matrix size for batch dims in front of matrices).
+llvm::SmallVector<int64_t> broadcastStrides(llvm::ArrayRef<int64_t> shape,
+                                            size_t rank, int64_t innermost = 1);
 
 } // namespace anvil::kernel
 

@@ -385,13 +385,7 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
   SmallVector<SmallVector<int64_t>> strides;
   for (Value operand : operands) {
     ArrayRef<int64_t> dims = operand.getType().cast<MemRefType>().getShape();
-    SmallVector<int64_t> s(shape.size(), 0);
-    int64_t stride = 1;
-    for (int64_t i = (int64_t)dims.size() - 1; i >= 0; --i) {
-      int64_t o = shape.size() - dims.size() + i;
-      s[o] = dims[i] == 1 ? 0 : stride;
-      stride *= dims[i];
-    }
+    SmallVector<int64_t> s = broadcastStrides(dims, shape.size());
     strides.push_back(s);
   }
   // Merge neighbouring dims every operand walks the same way; drop unit dims.
