@@ -37,7 +37,11 @@ def Anvil_Dialect : Dialect {
   let hasConstantMaterializer = 1;
   let useDefaultAttributePrinterParser = 1;
   let useFoldAPI = kEmitFoldAdaptorFolder;
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  // arith and math: elementwise payloads are built from them (folding
+  // evaluates a payload, so it builds one).
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 class Anvil_Op<string mnemonic, list<Trait> traits = []>

@@ -27,85 +27,6 @@ RankedTensorType staticResultType(Operation *op, unsigned i = 0) {
   return type;
 }
 
-/// Linear index into an operand of `operandShape` broadcast to `resultShape`.
-int64_t broadcastIndex(ArrayRef<int64_t> resultShape,
-                       ArrayRef<int64_t> operandShape, int64_t linear) {
-  int64_t index = 0, stride = 1;
-  int64_t offset = resultShape.size() - operandShape.size();
-  for (int64_t d = resultShape.size() - 1; d >= 0; --d) {
-    int64_t coord = linear % resultShape[d];
-    linear /= resultShape[d];
-    if (d < offset)
-      continue;
-    int64_t dim = operandShape[d - offset];
-    if (dim != 1)
-      index += coord * stride;
-    stride *= dim;
-  }
-  return index;
-}
-
-using IntFn = std::function<std::optional<int64_t>(ArrayRef<int64_t>)>;
-using FloatFn = std::function<std::optional<double>(ArrayRef<double>)>;
-
-/// Evaluates an elementwise op over constant operands with broadcasting.
-/// Integer operands use `intFn` (if given), floating ones `floatFn`.
-Attribute evalElementwise(Operation *op, ArrayRef<Attribute> operands,
-                          const IntFn &intFn, const FloatFn &floatFn) {
-  RankedTensorType resultType = staticResultType(op);
-  if (!resultType)
-    return {};
-  SmallVector<ConstantTensor> inputs;
-  bool anyFloat = false;
-  for (Attribute attr : operands) {
-    std::optional<ConstantTensor> tensor = readConstant(attr);
-    if (!tensor)
-      return {};
-    anyFloat |= tensor->isFloat;
-    inputs.push_back(std::move(*tensor));
-  }
-  if ((anyFloat && !floatFn) || (!anyFloat && !intFn))
-    return {};
-  ArrayRef<int64_t> shape = resultType.getShape();
-  int64_t count = resultType.getNumElements();
-  SmallVector<int64_t> ints;
-  SmallVector<double> floats;
-  SmallVector<int64_t> intArgs(inputs.size());
-  SmallVector<double> floatArgs(inputs.size());
-  for (int64_t i = 0; i < count; ++i) {
-    for (size_t k = 0; k < inputs.size(); ++k) {
-      int64_t j = broadcastIndex(shape, inputs[k].type.getShape(), i);
-      if (anyFloat)
-        floatArgs[k] = inputs[k].asDouble(j);
-      else
-        intArgs[k] = inputs[k].asInt(j);
-    }
-    if (anyFloat) {
-      std::optional<double> v = floatFn(floatArgs);
-      if (!v)
-        return {};
-      floats.push_back(*v);
-    } else {
-      std::optional<int64_t> v = intFn(intArgs);
-      if (!v)
-        return {};
-      ints.push_back(*v);
-    }
-  }
-  return anyFloat ? buildDense(resultType, floats)
-                  : buildDense(resultType, ints);
-}
-
-/// `x op c` folds to x when c is a splat of `identity` and the types match.
-OpFoldResult foldIdentityOperand(Operation *op, Attribute rhs,
-                                 double identity) {
-  Value lhs = op->getOperand(0);
-  if (lhs.getType() == op->getResult(0).getType() &&
-      isConstantSplat(rhs, identity))
-    return lhs;
-  return {};
-}
-
 /// Reinterprets a small constant with a new static shape.
 OpFoldResult foldReshapeOfConstant(Operation *op, Attribute input) {
   RankedTensorType type = staticResultType(op);
@@ -312,10 +233,7 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
   auto dense = adaptor.getInput().dyn_cast_or_null<DenseElementsAttr>();
   if (type && type.hasStaticShape() && dense && dense.isSplat())
     return DenseElementsAttr::get(type, dense.getSplatValue<Attribute>());
-  return evalElementwise(
-      *this, {adaptor.getInput()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0]); },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0]); });
+  return foldElementwise(*this, adaptor.getOperands(), std::nullopt);
 }
 
 OpFoldResult UnsqueezeOp::fold(FoldAdaptor adaptor) {
@@ -361,16 +279,7 @@ OpFoldResult FillOp::fold(FoldAdaptor) {
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
-  bool toBool = getType().cast<TensorType>().getElementType().isInteger(1);
-  return evalElementwise(
-      *this, {adaptor.getInput()},
-      [=](ArrayRef<int64_t> v) {
-        return std::optional<int64_t>(toBool ? v[0] != 0 : v[0]);
-      },
-      [=](ArrayRef<double> v) {
-        // Float to integer conversion truncates toward zero (as C casts).
-        return std::optional<double>(toBool ? (double)(v[0] != 0) : v[0]);
-      });
+  return foldElementwise(*this, adaptor.getOperands(), std::nullopt);
 }
 
 OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
@@ -379,14 +288,7 @@ OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
     return getTrueValue();
   if (getFalseValue().getType() == getType() && isConstantSplat(condition, 0))
     return getFalseValue();
-  return evalElementwise(
-      *this, {condition, adaptor.getTrueValue(), adaptor.getFalseValue()},
-      [](ArrayRef<int64_t> v) {
-        return std::optional<int64_t>(v[0] ? v[1] : v[2]);
-      },
-      [](ArrayRef<double> v) {
-        return std::optional<double>(v[0] != 0 ? v[1] : v[2]);
-      });
+  return foldElementwise(*this, adaptor.getOperands(), std::nullopt);
 }
 
 OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
@@ -784,227 +686,5 @@ OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
-  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 0))
-    return r;
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] + v[1]); },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0] + v[1]); });
-}
-
-OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
-  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 0))
-    return r;
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] - v[1]); },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0] - v[1]); });
-}
-
-OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
-  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
-    return r;
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) { return std::optional<int64_t>(v[0] * v[1]); },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0] * v[1]); });
-}
-
-OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
-  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
-    return r;
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) -> std::optional<int64_t> {
-        if (v[1] == 0)
-          return std::nullopt; // Leave division by zero to run time.
-        return v[0] / v[1];
-      },
-      [](ArrayRef<double> v) { return std::optional<double>(v[0] / v[1]); });
-}
-
-OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
-  if (OpFoldResult r = foldIdentityOperand(*this, adaptor.getRhs(), 1))
-    return r;
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) -> std::optional<int64_t> {
-        if (v[1] < 0)
-          return std::nullopt;
-        int64_t r = 1;
-        for (int64_t i = 0; i < v[1]; ++i)
-          r *= v[0];
-        return r;
-      },
-      [](ArrayRef<double> v) {
-        return std::optional<double>(std::pow(v[0], v[1]));
-      });
-}
-
-OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) {
-        return std::optional<int64_t>(std::max(v[0], v[1]));
-      },
-      [](ArrayRef<double> v) {
-        return std::optional<double>(std::fmax(v[0], v[1]));
-      });
-}
-
-OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [](ArrayRef<int64_t> v) {
-        return std::optional<int64_t>(std::min(v[0], v[1]));
-      },
-      [](ArrayRef<double> v) {
-        return std::optional<double>(std::fmin(v[0], v[1]));
-      });
-}
-
-OpFoldResult ModOp::fold(FoldAdaptor adaptor) {
-  bool fmod = getFmod();
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [=](ArrayRef<int64_t> v) -> std::optional<int64_t> {
-        if (v[1] == 0)
-          return std::nullopt;
-        int64_t r = v[0] % v[1];
-        if (!fmod && r != 0 && ((r < 0) != (v[1] < 0)))
-          r += v[1];
-        return r;
-      },
-      [=](ArrayRef<double> v) {
-        double r = std::fmod(v[0], v[1]);
-        if (!fmod && r != 0 && ((r < 0) != (v[1] < 0)))
-          r += v[1];
-        return std::optional<double>(r);
-      });
-}
-
-// Bitwise on integers; on i1 (0 or 1) that is the logical operation.
-#define ANVIL_BITWISE_FOLD(Op, expr)                                           \
-  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
-    return evalElementwise(                                                    \
-        *this, {adaptor.getLhs(), adaptor.getRhs()},                           \
-        [](ArrayRef<int64_t> v) {                                              \
-          int64_t a = v[0], b = v[1];                                          \
-          return std::optional<int64_t>(expr);                                 \
-        },                                                                     \
-        nullptr);                                                              \
-  }
-ANVIL_BITWISE_FOLD(AndOp, a &b)
-ANVIL_BITWISE_FOLD(OrOp, a | b)
-ANVIL_BITWISE_FOLD(XorOp, a ^ b)
-#undef ANVIL_BITWISE_FOLD
-
-OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
-  ComparePredicate predicate = getPredicate();
-  auto compare = [predicate](auto a, auto b) -> bool {
-    switch (predicate) {
-    case ComparePredicate::eq:
-      return a == b;
-    case ComparePredicate::ne:
-      return a != b;
-    case ComparePredicate::lt:
-      return a < b;
-    case ComparePredicate::le:
-      return a <= b;
-    case ComparePredicate::gt:
-      return a > b;
-    case ComparePredicate::ge:
-      return a >= b;
-    }
-    return false;
-  };
-  return evalElementwise(
-      *this, {adaptor.getLhs(), adaptor.getRhs()},
-      [=](ArrayRef<int64_t> v) {
-        return std::optional<int64_t>(compare(v[0], v[1]));
-      },
-      [=](ArrayRef<double> v) {
-        return std::optional<double>(compare(v[0], v[1]));
-      });
-}
-
-namespace {
-/// Folds a unary op over a constant. `intFn` may be null when the op makes
-/// no sense on integers.
-OpFoldResult foldUnary(Operation *op, Attribute input,
-                       std::function<int64_t(int64_t)> intFn,
-                       std::function<double(double)> floatFn) {
-  IntFn wrappedInt;
-  if (intFn)
-    wrappedInt = [=](ArrayRef<int64_t> v) {
-      return std::optional<int64_t>(intFn(v[0]));
-    };
-  return evalElementwise(op, {input}, wrappedInt, [=](ArrayRef<double> v) {
-    return std::optional<double>(floatFn(v[0]));
-  });
-}
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-} // namespace
-
-#define ANVIL_UNARY_FOLD(Op, intExpr, floatExpr)                               \
-  OpFoldResult Op::fold(FoldAdaptor adaptor) {                                 \
-    return foldUnary(*this, adaptor.getInput(), intExpr,                       \
-                     [](double x) { return floatExpr; });                      \
-  }
-ANVIL_UNARY_FOLD(
-    NegOp, [](int64_t x) { return -x; }, -x)
-ANVIL_UNARY_FOLD(
-    AbsOp, [](int64_t x) { return x < 0 ? -x : x; }, std::fabs(x))
-ANVIL_UNARY_FOLD(
-    SignOp, [](int64_t x) -> int64_t { return (x > 0) - (x < 0); },
-    (double)((x > 0) - (x < 0)))
-ANVIL_UNARY_FOLD(SqrtOp, nullptr, std::sqrt(x))
-ANVIL_UNARY_FOLD(RsqrtOp, nullptr, 1.0 / std::sqrt(x))
-ANVIL_UNARY_FOLD(ExpOp, nullptr, std::exp(x))
-ANVIL_UNARY_FOLD(LogOp, nullptr, std::log(x))
-ANVIL_UNARY_FOLD(TanhOp, nullptr, std::tanh(x))
-ANVIL_UNARY_FOLD(SigmoidOp, nullptr, sigmoid(x))
-ANVIL_UNARY_FOLD(ErfOp, nullptr, std::erf(x))
-ANVIL_UNARY_FOLD(SinOp, nullptr, std::sin(x))
-ANVIL_UNARY_FOLD(CosOp, nullptr, std::cos(x))
-ANVIL_UNARY_FOLD(ReciprocalOp, nullptr, 1.0 / x)
-ANVIL_UNARY_FOLD(
-    FloorOp, [](int64_t x) { return x; }, std::floor(x))
-ANVIL_UNARY_FOLD(
-    CeilOp, [](int64_t x) { return x; }, std::ceil(x))
-ANVIL_UNARY_FOLD(
-    RoundOp, [](int64_t x) { return x; }, std::nearbyint(x))
-ANVIL_UNARY_FOLD(
-    ReluOp, [](int64_t x) { return x < 0 ? 0 : x; }, x < 0 ? 0.0 : x)
-ANVIL_UNARY_FOLD(
-    NotOp, [](int64_t x) -> int64_t { return x == 0; }, (double)(x == 0))
-ANVIL_UNARY_FOLD(SiluOp, nullptr, x *sigmoid(x))
-#undef ANVIL_UNARY_FOLD
-
-OpFoldResult GeluOp::fold(FoldAdaptor adaptor) {
-  bool tanhApprox = getApproximation() == GeluApproximation::tanh;
-  return foldUnary(*this, adaptor.getInput(), nullptr, [=](double x) {
-    if (tanhApprox)
-      return 0.5 * x *
-             (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-  });
-}
-
-OpFoldResult ClipOp::fold(FoldAdaptor adaptor) {
-  double lo = getMin() ? getMin()->convertToDouble() : -INFINITY;
-  double hi = getMax() ? getMax()->convertToDouble() : INFINITY;
-  if (!getMin() && !getMax() && getInput().getType() == getType())
-    return getInput();
-  return foldUnary(
-      *this, adaptor.getInput(),
-      [=](int64_t x) { return (int64_t)std::clamp<double>((double)x, lo, hi); },
-      [=](double x) { return std::clamp(x, lo, hi); });
-}
-
-OpFoldResult LeakyReluOp::fold(FoldAdaptor adaptor) {
-  double alpha = getAlpha().convertToDouble();
-  return foldUnary(*this, adaptor.getInput(), nullptr,
-                   [=](double x) { return x < 0 ? alpha * x : x; });
-}
+// The other elementwise ops fold by evaluating their payload
+// (ElementwiseFolding.cpp), generated from AnvilOps.td.

@@ -24,4 +24,29 @@ def Anvil_InferShapeOpInterface : OpInterface<"InferShapeOpInterface"> {
   ];
 }
 
+def Anvil_ElementwiseOpInterface : OpInterface<"ElementwiseOpInterface"> {
+  let cppNamespace = "::anvil";
+  let description = [{
+    An op whose every result element is a function of the matching
+    (numpy-broadcast) element of each data operand alone. The op states
+    that function once, as a payload (`ElementwisePayload.h`): the
+    lowering builds it into `kernel.elementwise` bodies, the folder
+    evaluates it on constants, and C-family emitters print it. Declared
+    through `Anvil_ElementwiseOp` in AnvilOps.td.
+  }];
+  let methods = [
+    InterfaceMethod<
+      [{Builds one result element with `builder` (arith and math ops) from
+        one scalar per data operand; returns null after builder.fail() when
+        the element type has no scalar form.}],
+      "::mlir::Value", "buildScalar",
+      (ins "::anvil::ScalarBuilder &":$builder)>,
+    InterfaceMethod<
+      [{The number of leading operands read per element; the rest (such as
+        expand's target shape) are not.}],
+      "unsigned", "getNumDataOperands", (ins), [{}],
+      [{ return $_op->getNumOperands(); }]>
+  ];
+}
+
 #endif // ANVIL_INTERFACES_TD

@@ -11,13 +11,36 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "dialects/Anvil/AnvilDialect.h"
+#include "dialects/Anvil/ElementwisePayload.h"
 
 namespace anvil {
+class ScalarBuilder;
 /// Verifies an op's declared result types against its shape inference.
 mlir::LogicalResult verifyInferredResultTypes(mlir::Operation *op);
 } // namespace anvil
 
 #include "dialects/Anvil/AnvilEnums.h.inc"
+
+namespace anvil {
+/// Shape inference shared by the elementwise ops (AnvilShapeInference.cpp):
+/// numpy broadcasting of two operands of one element type, and the input's
+/// type.
+mlir::LogicalResult
+inferElementwiseBinary(mlir::Operation *op,
+                       llvm::SmallVectorImpl<mlir::Type> &resultTypes);
+mlir::LogicalResult
+inferElementwiseUnary(mlir::Operation *op,
+                      llvm::SmallVectorImpl<mlir::Type> &resultTypes);
+/// anvil.compare's payload: an i1 from arith.cmpf (ordered, except `ne`,
+/// which is true for NaN) or arith.cmpi (by the operands' sign).
+mlir::Value buildComparison(ScalarBuilder &s, ComparePredicate predicate);
+/// The folder of elementwise ops: evaluates `op`'s payload on constant
+/// operands (ElementwiseFolding.cpp); `rhsIdentity` folds `x op c` to x
+/// when c is a splat of it.
+mlir::OpFoldResult foldElementwise(mlir::Operation *op,
+                                   llvm::ArrayRef<mlir::Attribute> operands,
+                                   std::optional<double> rhsIdentity);
+} // namespace anvil
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Anvil/AnvilAttrs.h.inc"
 #include "dialects/Anvil/AnvilInterfaces.h.inc"

@@ -21,11 +21,47 @@ class Anvil_InferredOp<string mnemonic, list<Trait> traits = []>
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   // Every op is verified against its own shape inference.
   let hasVerifier = 1;
-  let extraClassDefinition = [{
+  code verifyDefinition = [{
     ::mlir::LogicalResult $cppClass::verify() {
       return ::anvil::verifyInferredResultTypes(getOperation());
     }
   }];
+  let extraClassDefinition = verifyDefinition;
+}
+
+// An op whose result elements are each a function of the matching
+// (broadcast) element of each data operand. Its math is declared once, as
+// `payload`: the body of `Value buildScalar(ScalarBuilder &s)`, which builds
+// one element with arith/math ops (dialects/Anvil/ElementwisePayload.h).
+// The lowering builds it into kernel.elementwise bodies, the folder
+// evaluates it on constants (unless `customFolder`), and C-family emitters
+// print it: adding an elementwise op is its def here plus an importer line.
+//   inference    body of inferResultTypes(resultTypes); "" = hand-written
+//   rhsIdentity  a right operand value that makes the op the identity
+//                (x + 0), folded to x; std::nullopt if none
+class Anvil_ElementwiseOp<string mnemonic, list<Trait> traits = []>
+    : Anvil_InferredOp<mnemonic, !listconcat(traits,
+          [DeclareOpInterfaceMethods<Anvil_ElementwiseOpInterface>])> {
+  code payload = ?;
+  code inference = "";
+  bit customFolder = 0;
+  string rhsIdentity = "std::nullopt";
+  let hasFolder = 1;
+  let extraClassDefinition = verifyDefinition # [{
+    ::mlir::Value $cppClass::buildScalar(::anvil::ScalarBuilder &s) {
+      }] # payload # [{
+    }
+  }] # !if(!empty(inference), "", [{
+    ::mlir::LogicalResult $cppClass::inferResultTypes(
+        ::llvm::SmallVectorImpl<::mlir::Type> &resultTypes) {
+      }] # inference # [{
+    }
+  }]) # !if(customFolder, "", [{
+    ::mlir::OpFoldResult $cppClass::fold(FoldAdaptor adaptor) {
+      return ::anvil::foldElementwise(getOperation(), adaptor.getOperands(),
+                                      }] # rhsIdentity # [{);
+    }
+  }]);
 }
 
 //===----------------------------------------------------------------------===//
@@ -149,7 +185,7 @@ def Anvil_GatherOp : Anvil_InferredOp<"gather"> {
   let hasFolder = 1;
 }
 
-def Anvil_ExpandOp : Anvil_InferredOp<"expand"> {
+def Anvil_ExpandOp : Anvil_ElementwiseOp<"expand"> {
   let summary = "broadcast to a shape given as a tensor";
   let description = [{
     ONNX `Expand`: the result shape is the bidirectional broadcast of the
@@ -161,7 +197,13 @@ def Anvil_ExpandOp : Anvil_InferredOp<"expand"> {
   }];
   let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$shape);
   let results = (outs Anvil_Tensor:$result);
-  let hasFolder = 1;
+  // The identity with broadcasting; `shape` is not read per element.
+  let payload = [{ return s.arg(0); }];
+  let customFolder = 1;
+  let extraClassDeclaration = [{
+    /// Hides ElementwiseOpInterface's default (every operand).
+    unsigned getNumDataOperands() { return 1; }
+  }];
 }
 
 def Anvil_UnsqueezeOp : Anvil_InferredOp<"unsqueeze"> {
@@ -319,7 +361,7 @@ def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
   let results = (outs Anvil_Tensor:$result);
 }
 
-def Anvil_CastOp : Anvil_InferredOp<"cast"> {
+def Anvil_CastOp : Anvil_ElementwiseOp<"cast"> {
   let summary = "convert the element type";
   let description = [{
     The result element type is the target; the shape is the input's.
@@ -330,10 +372,16 @@ def Anvil_CastOp : Anvil_InferredOp<"cast"> {
   }];
   let arguments = (ins Anvil_Tensor:$input);
   let results = (outs Anvil_Tensor:$result);
-  let hasFolder = 1;
+  let payload = [{
+    ::mlir::Type to = getType().cast<::mlir::ShapedType>().getElementType();
+    return convertScalar(s.b, s.loc, s.arg(0), signlessType(to),
+                         s.isUnsigned() && !s.type().isInteger(1),
+                         to.isUnsignedInteger());
+  }];
+  let customFolder = 1; // the identity cast folds to its input
 }
 
-def Anvil_WhereOp : Anvil_InferredOp<"where"> {
+def Anvil_WhereOp : Anvil_ElementwiseOp<"where"> {
   let summary = "elementwise select with broadcasting";
   let description = [{
     ```mlir
@@ -343,7 +391,10 @@ def Anvil_WhereOp : Anvil_InferredOp<"where"> {
   let arguments = (ins Anvil_BoolTensor:$condition, Anvil_Tensor:$true_value,
                        Anvil_Tensor:$false_value);
   let results = (outs Anvil_Tensor:$result);
-  let hasFolder = 1;
+  let payload = [{
+    return s.b.create<arith::SelectOp>(s.loc, s.arg(0), s.arg(1), s.arg(2));
+  }];
+  let customFolder = 1; // a constant condition picks one operand
 }
 
 def Anvil_ScatterNdOp : Anvil_InferredOp<"scatter_nd"> {
@@ -369,7 +420,7 @@ def Anvil_ScatterNdOp : Anvil_InferredOp<"scatter_nd"> {
 //===----------------------------------------------------------------------===//
 
 class Anvil_BinaryOp<string mnemonic, list<Trait> traits = []>
-    : Anvil_InferredOp<mnemonic, traits> {
+    : Anvil_ElementwiseOp<mnemonic, traits> {
   let description = [{
     Elementwise with numpy broadcasting.
 
@@ -379,28 +430,145 @@ class Anvil_BinaryOp<string mnemonic, list<Trait> traits = []>
   }];
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs);
   let results = (outs Anvil_Tensor:$result);
-  let hasFolder = 1;
+  let inference = [{
+    return ::anvil::inferElementwiseBinary(getOperation(), resultTypes);
+  }];
 }
 
-def Anvil_AddOp : Anvil_BinaryOp<"add", [Commutative]> { let summary = "lhs + rhs"; }
-def Anvil_SubOp : Anvil_BinaryOp<"sub"> { let summary = "lhs - rhs"; }
-def Anvil_MulOp : Anvil_BinaryOp<"mul", [Commutative]> { let summary = "lhs * rhs"; }
-def Anvil_DivOp : Anvil_BinaryOp<"div"> {
-  let summary = "lhs / rhs (integers: truncating)";
+def Anvil_AddOp : Anvil_BinaryOp<"add", [Commutative]> {
+  let summary = "lhs + rhs";
+  let payload = [{ return s.binary<arith::AddFOp, arith::AddIOp>(); }];
+  let rhsIdentity = "0.0";
 }
-def Anvil_PowOp : Anvil_BinaryOp<"pow"> { let summary = "lhs ** rhs"; }
-def Anvil_MaxOp : Anvil_BinaryOp<"max", [Commutative]> { let summary = "max(lhs, rhs)"; }
-def Anvil_MinOp : Anvil_BinaryOp<"min", [Commutative]> { let summary = "min(lhs, rhs)"; }
+def Anvil_SubOp : Anvil_BinaryOp<"sub"> {
+  let summary = "lhs - rhs";
+  let payload = [{ return s.binary<arith::SubFOp, arith::SubIOp>(); }];
+  let rhsIdentity = "0.0";
+}
+def Anvil_MulOp : Anvil_BinaryOp<"mul", [Commutative]> {
+  let summary = "lhs * rhs";
+  let payload = [{ return s.binary<arith::MulFOp, arith::MulIOp>(); }];
+  let rhsIdentity = "1.0";
+}
+def Anvil_DivOp : Anvil_BinaryOp<"div"> {
+  let summary = "lhs / rhs (integers: truncating; x / 0 is 0)";
+  let payload = [{
+    return s.binarySigned<arith::DivFOp, arith::DivSIOp, arith::DivUIOp>();
+  }];
+  let rhsIdentity = "1.0";
+}
+def Anvil_PowOp : Anvil_BinaryOp<"pow"> {
+  let summary = "lhs ** rhs";
+  let payload = [{
+    bool unsignedExponent = s.isUnsigned(1) && !s.arg(1).getType().isInteger(1);
+    if (s.isFloat()) {
+      Value exponent =
+          convertScalar(s.b, s.loc, s.arg(1), s.type(), unsignedExponent);
+      return s.b.create<math::PowFOp>(s.loc, s.arg(0), exponent);
+    }
+    // Integer bases: computed in double and truncated, as ONNX Runtime
+    // does (exact while the result fits 53 bits).
+    ::mlir::Type f64 = s.b.getF64Type();
+    Value base = convertScalar(s.b, s.loc, s.arg(0), f64, s.isUnsigned());
+    Value exponent = convertScalar(s.b, s.loc, s.arg(1), f64, unsignedExponent);
+    Value result = s.b.create<math::PowFOp>(s.loc, base, exponent);
+    return convertScalar(s.b, s.loc, result, s.type(), false, s.isUnsigned());
+  }];
+  let rhsIdentity = "1.0";
+}
+def Anvil_MaxOp : Anvil_BinaryOp<"max", [Commutative]> {
+  let summary = "max(lhs, rhs); NaN if either is NaN";
+  let payload = [{
+    return s.binarySigned<arith::MaxFOp, arith::MaxSIOp, arith::MaxUIOp>();
+  }];
+}
+def Anvil_MinOp : Anvil_BinaryOp<"min", [Commutative]> {
+  let summary = "min(lhs, rhs); NaN if either is NaN";
+  let payload = [{
+    return s.binarySigned<arith::MinFOp, arith::MinSIOp, arith::MinUIOp>();
+  }];
+}
 def Anvil_ModOp : Anvil_BinaryOp<"mod"> {
   let summary = "remainder (sign of the divisor unless fmod)";
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let payload = [{
+    if (s.isFloat()) {
+      Value rem = s.b.create<arith::RemFOp>(s.loc, s.arg(0), s.arg(1));
+      if (getFmod())
+        return rem;
+      // Python-style: a nonzero remainder takes the divisor's sign.
+      Value zero = s.constant(0);
+      Value remNeg = s.b.create<arith::CmpFOp>(
+          s.loc, arith::CmpFPredicate::OLT, rem, zero);
+      Value divNeg = s.b.create<arith::CmpFOp>(
+          s.loc, arith::CmpFPredicate::OLT, s.arg(1), zero);
+      Value nonzero = s.b.create<arith::CmpFOp>(
+          s.loc, arith::CmpFPredicate::UNE, rem, zero);
+      Value adjust = s.b.create<arith::AndIOp>(
+          s.loc, s.b.create<arith::XOrIOp>(s.loc, remNeg, divNeg), nonzero);
+      return s.b.create<arith::SelectOp>(
+          s.loc, adjust, s.b.create<arith::AddFOp>(s.loc, rem, s.arg(1)), rem);
+    }
+    if (s.isUnsigned())
+      return s.b.create<arith::RemUIOp>(s.loc, s.arg(0), s.arg(1));
+    Value rem = s.b.create<arith::RemSIOp>(s.loc, s.arg(0), s.arg(1));
+    if (getFmod())
+      return rem;
+    Value zero = s.constant(0);
+    Value remNeg = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::slt,
+                                             rem, zero);
+    Value divNeg = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::slt,
+                                             s.arg(1), zero);
+    Value nonzero = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::ne,
+                                              rem, zero);
+    Value adjust = s.b.create<arith::AndIOp>(
+        s.loc, s.b.create<arith::XOrIOp>(s.loc, remNeg, divNeg), nonzero);
+    return s.b.create<arith::SelectOp>(
+        s.loc, adjust, s.b.create<arith::AddIOp>(s.loc, rem, s.arg(1)), rem);
+  }];
 }
-def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> { let summary = "and: logical on i1, bitwise on integers"; }
-def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> { let summary = "or: logical on i1, bitwise on integers"; }
-def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> { let summary = "xor: logical on i1, bitwise on integers"; }
+def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> {
+  let summary = "and: logical on i1, bitwise on integers";
+  let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::AndIOp>(s.loc, s.arg(0), s.arg(1)); }];
+}
+def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> {
+  let summary = "or: logical on i1, bitwise on integers";
+  let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::OrIOp>(s.loc, s.arg(0), s.arg(1)); }];
+}
+def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> {
+  let summary = "xor: logical on i1, bitwise on integers";
+  let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::XOrIOp>(s.loc, s.arg(0), s.arg(1)); }];
+}
+def Anvil_BitShiftOp : Anvil_BinaryOp<"bit_shift"> {
+  let summary = "shift unsigned integers left or right (ONNX BitShift)";
+  let description = [{
+    `lhs << rhs` or `lhs >> rhs` (logical) per element, with numpy
+    broadcasting; unsigned integers only. A shift by the bit width or more
+    gives 0.
 
-def Anvil_CompareOp : Anvil_InferredOp<"compare"> {
+    ```mlir
+    %r = anvil.bit_shift %a, %b {left = true} : (tensor<3xui8>, tensor<3xui8>) -> tensor<3xui8>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs, BoolAttr:$left);
+  let payload = [{
+    if (s.isFloat() || !getType().cast<::mlir::ShapedType>()
+                            .getElementType().isUnsignedInteger())
+      return s.fail();
+    Value shifted = getLeft()
+        ? s.b.create<arith::ShLIOp>(s.loc, s.arg(0), s.arg(1)).getResult()
+        : s.b.create<arith::ShRUIOp>(s.loc, s.arg(0), s.arg(1)).getResult();
+    // arith leaves shifts by >= the width undefined; ONNX gives 0.
+    unsigned width = s.type().getIntOrFloatBitWidth();
+    Value inRange = s.b.create<arith::CmpIOp>(
+        s.loc, arith::CmpIPredicate::ult, s.arg(1), s.constant(width));
+    return s.b.create<arith::SelectOp>(s.loc, inRange, shifted, s.constant(0));
+  }];
+  let rhsIdentity = "0.0";
+}
+
+def Anvil_CompareOp : Anvil_ElementwiseOp<"compare"> {
   let summary = "elementwise comparison to i1, with broadcasting";
   let description = [{
     ```mlir
@@ -410,11 +578,11 @@ def Anvil_CompareOp : Anvil_InferredOp<"compare"> {
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        Anvil_ComparePredicateAttr:$predicate);
   let results = (outs Anvil_BoolTensor:$result);
-  let hasFolder = 1;
+  let payload = [{ return ::anvil::buildComparison(s, getPredicate()); }];
 }
 
 class Anvil_UnaryOp<string mnemonic, list<Trait> traits = []>
-    : Anvil_InferredOp<mnemonic, traits> {
+    : Anvil_ElementwiseOp<mnemonic, traits> {
   let description = [{
     Elementwise; the result has the input's type.
 
@@ -424,45 +592,180 @@ class Anvil_UnaryOp<string mnemonic, list<Trait> traits = []>
   }];
   let arguments = (ins Anvil_Tensor:$input);
   let results = (outs Anvil_Tensor:$result);
-  let hasFolder = 1;
+  let inference = [{
+    return ::anvil::inferElementwiseUnary(getOperation(), resultTypes);
+  }];
 }
 
-def Anvil_NegOp : Anvil_UnaryOp<"neg"> { let summary = "-x"; }
-def Anvil_AbsOp : Anvil_UnaryOp<"abs"> { let summary = "|x|"; }
-def Anvil_SignOp : Anvil_UnaryOp<"sign"> { let summary = "sign(x): -1, 0 or 1"; }
-def Anvil_SqrtOp : Anvil_UnaryOp<"sqrt"> { let summary = "square root"; }
-def Anvil_RsqrtOp : Anvil_UnaryOp<"rsqrt"> { let summary = "1 / sqrt(x)"; }
-def Anvil_ExpOp : Anvil_UnaryOp<"exp"> { let summary = "e ** x"; }
-def Anvil_LogOp : Anvil_UnaryOp<"log"> { let summary = "natural logarithm"; }
-def Anvil_TanhOp : Anvil_UnaryOp<"tanh"> { let summary = "hyperbolic tangent"; }
-def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid"> { let summary = "1 / (1 + e ** -x)"; }
-def Anvil_ErfOp : Anvil_UnaryOp<"erf"> { let summary = "error function"; }
-def Anvil_SinOp : Anvil_UnaryOp<"sin"> { let summary = "sine"; }
-def Anvil_CosOp : Anvil_UnaryOp<"cos"> { let summary = "cosine"; }
-def Anvil_ReciprocalOp : Anvil_UnaryOp<"reciprocal"> { let summary = "1 / x"; }
-def Anvil_FloorOp : Anvil_UnaryOp<"floor"> { let summary = "round down"; }
-def Anvil_CeilOp : Anvil_UnaryOp<"ceil"> { let summary = "round up"; }
-def Anvil_RoundOp : Anvil_UnaryOp<"round"> { let summary = "round half to even"; }
-def Anvil_ReluOp : Anvil_UnaryOp<"relu"> { let summary = "max(x, 0)"; }
-def Anvil_NotOp : Anvil_UnaryOp<"not"> { let summary = "logical not (of i1; bitwise not is xor with -1)"; }
-def Anvil_SiluOp : Anvil_UnaryOp<"silu"> { let summary = "x * sigmoid(x) (swish)"; }
+// A float-only unary op that is one `math` op.
+class Anvil_MathUnaryOp<string mnemonic, string mathOp>
+    : Anvil_UnaryOp<mnemonic> {
+  let payload = "return s.floatUnary<math::" # mathOp # ">();";
+}
+
+def Anvil_NegOp : Anvil_UnaryOp<"neg"> {
+  let summary = "-x";
+  let payload = [{
+    if (s.isFloat())
+      return s.b.create<arith::NegFOp>(s.loc, s.arg(0));
+    return s.b.create<arith::SubIOp>(s.loc, s.constant(0), s.arg(0));
+  }];
+}
+def Anvil_AbsOp : Anvil_UnaryOp<"abs"> {
+  let summary = "|x|";
+  let payload = [{
+    if (s.isFloat())
+      return s.b.create<math::AbsFOp>(s.loc, s.arg(0));
+    if (s.isUnsigned())
+      return s.arg(0);
+    return s.b.create<math::AbsIOp>(s.loc, s.arg(0));
+  }];
+}
+def Anvil_SignOp : Anvil_UnaryOp<"sign"> {
+  let summary = "sign(x): -1, 0 or 1 (NaN stays NaN)";
+  let payload = [{
+    Value x = s.arg(0), zero = s.constant(0), one = s.constant(1);
+    if (s.isUnsigned()) { // 0 or 1
+      Value pos = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::ne,
+                                            x, zero);
+      return s.b.create<arith::SelectOp>(s.loc, pos, one, zero);
+    }
+    Value minusOne = s.constant(-1);
+    if (!s.isFloat()) {
+      Value pos = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::sgt,
+                                            x, zero);
+      Value neg = s.b.create<arith::CmpIOp>(s.loc, arith::CmpIPredicate::slt,
+                                            x, zero);
+      return s.b.create<arith::SelectOp>(
+          s.loc, pos, one,
+          s.b.create<arith::SelectOp>(s.loc, neg, minusOne, zero));
+    }
+    Value pos = s.b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OGT,
+                                          x, zero);
+    Value neg = s.b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OLT,
+                                          x, zero);
+    // NaN: neither comparison holds, and the unordered check keeps x.
+    Value isNaN = s.b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::UNO,
+                                            x, x);
+    Value rest = s.b.create<arith::SelectOp>(
+        s.loc, neg, minusOne, s.b.create<arith::SelectOp>(s.loc, isNaN, x, zero));
+    return s.b.create<arith::SelectOp>(s.loc, pos, one, rest);
+  }];
+}
+def Anvil_SqrtOp : Anvil_MathUnaryOp<"sqrt", "SqrtOp"> { let summary = "square root"; }
+def Anvil_RsqrtOp : Anvil_MathUnaryOp<"rsqrt", "RsqrtOp"> { let summary = "1 / sqrt(x)"; }
+def Anvil_ExpOp : Anvil_MathUnaryOp<"exp", "ExpOp"> { let summary = "e ** x"; }
+def Anvil_LogOp : Anvil_MathUnaryOp<"log", "LogOp"> { let summary = "natural logarithm"; }
+def Anvil_TanhOp : Anvil_MathUnaryOp<"tanh", "TanhOp"> { let summary = "hyperbolic tangent"; }
+def Anvil_ErfOp : Anvil_MathUnaryOp<"erf", "ErfOp"> { let summary = "error function"; }
+def Anvil_SinOp : Anvil_MathUnaryOp<"sin", "SinOp"> { let summary = "sine"; }
+def Anvil_CosOp : Anvil_MathUnaryOp<"cos", "CosOp"> { let summary = "cosine"; }
+def Anvil_AtanOp : Anvil_MathUnaryOp<"atan", "AtanOp"> { let summary = "arctangent, in radians"; }
+def Anvil_FloorOp : Anvil_MathUnaryOp<"floor", "FloorOp"> { let summary = "round down"; }
+def Anvil_CeilOp : Anvil_MathUnaryOp<"ceil", "CeilOp"> { let summary = "round up"; }
+def Anvil_RoundOp : Anvil_MathUnaryOp<"round", "RoundEvenOp"> { let summary = "round half to even"; }
+def Anvil_SigmoidOp : Anvil_UnaryOp<"sigmoid"> {
+  let summary = "1 / (1 + e ** -x)";
+  let payload = [{ return s.isFloat() ? s.sigmoid(s.arg(0)) : s.fail(); }];
+}
+def Anvil_ReciprocalOp : Anvil_UnaryOp<"reciprocal"> {
+  let summary = "1 / x";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    return s.b.create<arith::DivFOp>(s.loc, s.constant(1), s.arg(0));
+  }];
+}
+def Anvil_ReluOp : Anvil_UnaryOp<"relu"> {
+  let summary = "max(x, 0)";
+  let payload = [{
+    if (s.isFloat())
+      return s.b.create<arith::MaxFOp>(s.loc, s.arg(0), s.constant(0));
+    return s.b.create<arith::MaxSIOp>(s.loc, s.arg(0), s.constant(0));
+  }];
+}
+def Anvil_NotOp : Anvil_UnaryOp<"not"> {
+  let summary = "logical not (of i1; bitwise not is xor with -1)";
+  let payload = [{
+    return s.b.create<arith::XOrIOp>(s.loc, s.arg(0), s.constant(1));
+  }];
+}
+def Anvil_SiluOp : Anvil_UnaryOp<"silu"> {
+  let summary = "x * sigmoid(x) (swish)";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    return s.b.create<arith::MulFOp>(s.loc, s.arg(0), s.sigmoid(s.arg(0)));
+  }];
+}
 
 def Anvil_GeluOp : Anvil_UnaryOp<"gelu"> {
   let summary = "Gaussian error linear unit";
   let arguments = (ins Anvil_Tensor:$input,
                        DefaultValuedAttr<Anvil_GeluApproximationAttr,
                            "::anvil::GeluApproximation::none">:$approximation);
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    Value x = s.arg(0), inner;
+    if (getApproximation() == GeluApproximation::tanh) {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      Value x3 = s.b.create<arith::MulFOp>(
+          s.loc, x, s.b.create<arith::MulFOp>(s.loc, x, x));
+      Value poly = s.b.create<arith::AddFOp>(
+          s.loc, x, s.b.create<arith::MulFOp>(s.loc, s.constant(0.044715), x3));
+      inner = s.b.create<math::TanhOp>(
+          s.loc, s.b.create<arith::MulFOp>(
+                     s.loc, s.constant(std::sqrt(2.0 / M_PI)), poly));
+    } else { // 0.5 x (1 + erf(x / sqrt(2)))
+      inner = s.b.create<math::ErfOp>(
+          s.loc, s.b.create<arith::MulFOp>(s.loc, x, s.constant(M_SQRT1_2)));
+    }
+    Value scaled = s.b.create<arith::MulFOp>(s.loc, s.constant(0.5), x);
+    return s.b.create<arith::MulFOp>(
+        s.loc, scaled, s.b.create<arith::AddFOp>(s.loc, s.constant(1), inner));
+  }];
 }
 
 def Anvil_ClipOp : Anvil_UnaryOp<"clip"> {
   let summary = "clamp to [min, max]; an absent bound does not clamp";
   let arguments = (ins Anvil_Tensor:$input, OptionalAttr<F64Attr>:$min,
                        OptionalAttr<F64Attr>:$max);
+  let payload = [{
+    Value v = s.arg(0);
+    auto bound = [&](std::optional<::llvm::APFloat> limit, bool isMin) {
+      if (!limit)
+        return;
+      Value c = s.constant(limit->convertToDouble());
+      if (s.isFloat())
+        v = isMin ? s.b.create<arith::MaxFOp>(s.loc, v, c).getResult()
+                  : s.b.create<arith::MinFOp>(s.loc, v, c).getResult();
+      else if (s.isUnsigned())
+        v = isMin ? s.b.create<arith::MaxUIOp>(s.loc, v, c).getResult()
+                  : s.b.create<arith::MinUIOp>(s.loc, v, c).getResult();
+      else
+        v = isMin ? s.b.create<arith::MaxSIOp>(s.loc, v, c).getResult()
+                  : s.b.create<arith::MinSIOp>(s.loc, v, c).getResult();
+    };
+    bound(getMin(), true);
+    bound(getMax(), false);
+    return v;
+  }];
 }
 
 def Anvil_LeakyReluOp : Anvil_UnaryOp<"leaky_relu"> {
   let summary = "x if x >= 0 else alpha * x";
   let arguments = (ins Anvil_Tensor:$input, F32Attr:$alpha);
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    Value alpha = s.constant(getAlpha().convertToDouble());
+    Value negative = s.b.create<arith::CmpFOp>(
+        s.loc, arith::CmpFPredicate::OLT, s.arg(0), s.constant(0));
+    return s.b.create<arith::SelectOp>(
+        s.loc, negative, s.b.create<arith::MulFOp>(s.loc, alpha, s.arg(0)),
+        s.arg(0));
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -611,31 +611,16 @@ LogicalResult ScatterNdOp::inferResultTypes(Types &types) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
-namespace {
-LogicalResult inferBinary(Operation *op, Types &types) {
+LogicalResult anvil::inferElementwiseBinary(Operation *op, Types &types) {
   ValueRange operands = op->getOperands();
   if (failed(checkSameElementTypes(op, operands)))
     return failure();
   return inferBroadcast(op, operands, elementTypeOf(operands[0]), types);
 }
-} // namespace
 
-#define ANVIL_BINARY_INFER(Op)                                                 \
-  LogicalResult Op::inferResultTypes(Types &types) {                           \
-    return inferBinary(*this, types);                                          \
-  }
-ANVIL_BINARY_INFER(AddOp)
-ANVIL_BINARY_INFER(SubOp)
-ANVIL_BINARY_INFER(MulOp)
-ANVIL_BINARY_INFER(DivOp)
-ANVIL_BINARY_INFER(PowOp)
-ANVIL_BINARY_INFER(MaxOp)
-ANVIL_BINARY_INFER(MinOp)
-ANVIL_BINARY_INFER(ModOp)
-ANVIL_BINARY_INFER(AndOp)
-ANVIL_BINARY_INFER(OrOp)
-ANVIL_BINARY_INFER(XorOp)
-#undef ANVIL_BINARY_INFER
+LogicalResult anvil::inferElementwiseUnary(Operation *op, Types &types) {
+  return inferSameAsInput(op->getOperand(0), types);
+}
 
 LogicalResult CompareOp::inferResultTypes(Types &types) {
   if (failed(checkSameElementTypes(*this, getOperands())))
@@ -643,34 +628,6 @@ LogicalResult CompareOp::inferResultTypes(Types &types) {
   return inferBroadcast(*this, getOperands(), IntegerType::get(getContext(), 1),
                         types);
 }
-
-#define ANVIL_UNARY_INFER(Op)                                                  \
-  LogicalResult Op::inferResultTypes(Types &types) {                           \
-    return inferSameAsInput(getInput(), types);                                \
-  }
-ANVIL_UNARY_INFER(NegOp)
-ANVIL_UNARY_INFER(AbsOp)
-ANVIL_UNARY_INFER(SignOp)
-ANVIL_UNARY_INFER(SqrtOp)
-ANVIL_UNARY_INFER(RsqrtOp)
-ANVIL_UNARY_INFER(ExpOp)
-ANVIL_UNARY_INFER(LogOp)
-ANVIL_UNARY_INFER(TanhOp)
-ANVIL_UNARY_INFER(SigmoidOp)
-ANVIL_UNARY_INFER(ErfOp)
-ANVIL_UNARY_INFER(SinOp)
-ANVIL_UNARY_INFER(CosOp)
-ANVIL_UNARY_INFER(ReciprocalOp)
-ANVIL_UNARY_INFER(FloorOp)
-ANVIL_UNARY_INFER(CeilOp)
-ANVIL_UNARY_INFER(RoundOp)
-ANVIL_UNARY_INFER(ReluOp)
-ANVIL_UNARY_INFER(NotOp)
-ANVIL_UNARY_INFER(SiluOp)
-ANVIL_UNARY_INFER(GeluOp)
-ANVIL_UNARY_INFER(ClipOp)
-ANVIL_UNARY_INFER(LeakyReluOp)
-#undef ANVIL_UNARY_INFER
 
 //===----------------------------------------------------------------------===//
 // Neural-network operations

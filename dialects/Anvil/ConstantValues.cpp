@@ -147,4 +147,22 @@ ElementsAttr makeOwnedResource(ShapedType type, std::string bytes,
                                         manager.insert(key, std::move(blob)));
 }
 
+// Linear index into an operand of `operandShape` broadcast to `resultShape`.
+int64_t broadcastIndex(ArrayRef<int64_t> resultShape,
+                       ArrayRef<int64_t> operandShape, int64_t linear) {
+  int64_t index = 0, stride = 1;
+  int64_t offset = resultShape.size() - operandShape.size();
+  for (int64_t d = resultShape.size() - 1; d >= 0; --d) {
+    int64_t coord = linear % resultShape[d];
+    linear /= resultShape[d];
+    if (d < offset)
+      continue;
+    int64_t dim = operandShape[d - offset];
+    if (dim != 1)
+      index += coord * stride;
+    stride *= dim;
+  }
+  return index;
+}
+
 } // namespace anvil

@@ -65,6 +65,11 @@ mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
 mlir::ElementsAttr makeOwnedResource(mlir::ShapedType type, std::string bytes,
                                      llvm::StringRef name);
 
+/// The row-major index into an operand of `operandShape` of element `linear`
+/// of a result of `resultShape` it is numpy-broadcast to.
+int64_t broadcastIndex(llvm::ArrayRef<int64_t> resultShape,
+                       llvm::ArrayRef<int64_t> operandShape, int64_t linear);
+
 /// True if `attr` is a splat (or all elements equal) of `value`.
 bool isConstantSplat(mlir::Attribute attr, double value);
 

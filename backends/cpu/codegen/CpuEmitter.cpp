@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "backends/cpu/codegen/CpuEmitter.h"
+#include "backends/common/CScalarPrinter.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -45,10 +46,10 @@ std::string cppType(Type type, bool forceUnsigned = false) {
   return "";
 }
 
-std::string unsignedType(Type type) {
-  if (type.isInteger(1))
-    return "bool";
-  return cppType(type, /*forceUnsigned=*/true);
+/// How C++ for the cpu target spells element types and scalar helpers.
+const CDialect &cpuCDialect() {
+  static const CDialect dialect{cppType, "anvil::cpu::"};
+  return dialect;
 }
 
 std::string camelCase(StringRef name) {
@@ -63,19 +64,6 @@ std::string camelCase(StringRef name) {
     upper = false;
   }
   return out;
-}
-
-std::string floatLiteral(double value, StringRef type) {
-  if (std::isnan(value))
-    return llvm::formatv("static_cast<{0}>(std::numeric_limits<double>::"
-                         "quiet_NaN())",
-                         type);
-  if (std::isinf(value))
-    return llvm::formatv("static_cast<{0}>({1}std::numeric_limits<double>::"
-                         "infinity())",
-                         type, value < 0 ? "-" : "");
-  return llvm::formatv("static_cast<{0}>({1})", type,
-                       llvm::formatv("{0:e16}", value).str());
 }
 
 /// The node names of `loc`, for a `//` comment. Names come from the model
@@ -146,7 +134,7 @@ LogicalResult FunctionEmitter::emitParam(StringRef kernel, NamedAttribute param,
     out << "    p." << name << " = INT64_C(" << i.getInt() << ");\n";
   else if (auto f = value.dyn_cast<FloatAttr>())
     out << "    p." << name << " = "
-        << floatLiteral(f.getValueAsDouble(), "double") << ";\n";
+        << cFloatLiteral(f.getValueAsDouble(), "double") << ";\n";
   else if (auto s = value.dyn_cast<StringAttr>())
     out << "    p." << name << " = \"" << s.getValue() << "\";\n";
   else if (auto a = value.dyn_cast<DenseI64ArrayAttr>()) {
@@ -181,195 +169,6 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch) {
   for (Value out : launch.getOutputs())
     os << ", " << bufferName(out);
   os << "));\n  }\n";
-  return success();
-}
-
-/// Writes one scalar op of an elementwise body as `const T tN = expr;`.
-class ScalarEmitter {
-public:
-  ScalarEmitter(raw_ostream &os, DenseMap<Value, std::string> &names, int &next)
-      : os(os), names(names), next(next) {}
-
-  LogicalResult emit(Operation *op);
-
-private:
-  raw_ostream &os;
-  DenseMap<Value, std::string> &names;
-  int &next;
-
-  std::string v(Value value) { return names.lookup(value); }
-  std::string u(Value value) {
-    return "static_cast<" + unsignedType(value.getType()) + ">(" + v(value) +
-           ")";
-  }
-};
-
-LogicalResult ScalarEmitter::emit(Operation *op) {
-  if (op->getNumResults() != 1)
-    return op->emitOpError("cannot be emitted as C++ by the cpu target");
-  Value result = op->getResult(0);
-  std::string type = cppType(result.getType());
-  if (type.empty())
-    return op->emitOpError("has a result type the cpu target cannot hold");
-  auto operand = [&](unsigned i) { return v(op->getOperand(i)); };
-  auto binary = [&](StringRef symbol) {
-    return "(" + operand(0) + " " + symbol.str() + " " + operand(1) + ")";
-  };
-  auto call = [&](StringRef fn) {
-    std::string text = fn.str() + "(";
-    for (unsigned i = 0; i < op->getNumOperands(); ++i)
-      text += (i ? ", " : "") + operand(i);
-    return text + ")";
-  };
-  auto unsignedCall = [&](StringRef fn) {
-    std::string ut = unsignedType(op->getOperand(0).getType());
-    return fn.str() + "<" + ut + ">(" + u(op->getOperand(0)) + ", " +
-           u(op->getOperand(1)) + ")";
-  };
-  std::string expr;
-  bool supported = true;
-  llvm::TypeSwitch<Operation *>(op)
-      .Case([&](arith::ConstantOp c) {
-        Attribute value = c.getValue();
-        if (auto f = value.dyn_cast<FloatAttr>())
-          expr = floatLiteral(f.getValueAsDouble(), type);
-        else if (auto i = value.dyn_cast<IntegerAttr>())
-          expr = result.getType().isInteger(1)
-                     ? (i.getValue().isZero() ? "false" : "true")
-                     : "static_cast<" + type + ">(INT64_C(" +
-                           std::to_string(i.getValue().getSExtValue()) + "))";
-        else
-          supported = false;
-      })
-      .Case<arith::AddFOp, arith::AddIOp>([&](auto) { expr = binary("+"); })
-      .Case<arith::SubFOp, arith::SubIOp>([&](auto) { expr = binary("-"); })
-      .Case<arith::MulFOp, arith::MulIOp>([&](auto) { expr = binary("*"); })
-      .Case([&](arith::DivFOp) { expr = binary("/"); })
-      .Case([&](arith::DivSIOp) {
-        expr = call("anvil::cpu::div_int<" + type + ">");
-      })
-      .Case([&](arith::DivUIOp) { expr = unsignedCall("anvil::cpu::div_int"); })
-      .Case([&](arith::RemFOp) { expr = call("std::fmod"); })
-      .Case([&](arith::RemSIOp) {
-        expr = call("anvil::cpu::rem_int<" + type + ">");
-      })
-      .Case([&](arith::RemUIOp) { expr = unsignedCall("anvil::cpu::rem_int"); })
-      .Case([&](arith::NegFOp) { expr = "(-" + operand(0) + ")"; })
-      .Case<arith::MaxFOp, arith::MaxSIOp>(
-          [&](auto) { expr = call("anvil::cpu::max_nan<" + type + ">"); })
-      .Case<arith::MinFOp, arith::MinSIOp>(
-          [&](auto) { expr = call("anvil::cpu::min_nan<" + type + ">"); })
-      .Case([&](arith::MaxUIOp) { expr = unsignedCall("anvil::cpu::max_nan"); })
-      .Case([&](arith::MinUIOp) { expr = unsignedCall("anvil::cpu::min_nan"); })
-      .Case([&](arith::AndIOp) { expr = binary("&"); })
-      .Case([&](arith::OrIOp) { expr = binary("|"); })
-      .Case([&](arith::XOrIOp) { expr = binary("^"); })
-      .Case([&](arith::CmpFOp cmp) {
-        switch (cmp.getPredicate()) {
-        case arith::CmpFPredicate::OEQ:
-          expr = binary("==");
-          break;
-        case arith::CmpFPredicate::UNE:
-          expr = binary("!=");
-          break;
-        case arith::CmpFPredicate::OLT:
-          expr = binary("<");
-          break;
-        case arith::CmpFPredicate::OLE:
-          expr = binary("<=");
-          break;
-        case arith::CmpFPredicate::OGT:
-          expr = binary(">");
-          break;
-        case arith::CmpFPredicate::OGE:
-          expr = binary(">=");
-          break;
-        case arith::CmpFPredicate::UNO:
-          expr = "(" + operand(0) + " != " + operand(0) + " || " + operand(1) +
-                 " != " + operand(1) + ")";
-          break;
-        default:
-          supported = false;
-        }
-      })
-      .Case([&](arith::CmpIOp cmp) {
-        Value l = cmp.getLhs(), r = cmp.getRhs();
-        auto ucmp = [&](StringRef s) {
-          return "(" + u(l) + " " + s.str() + " " + u(r) + ")";
-        };
-        switch (cmp.getPredicate()) {
-        case arith::CmpIPredicate::eq:
-          expr = binary("==");
-          break;
-        case arith::CmpIPredicate::ne:
-          expr = binary("!=");
-          break;
-        case arith::CmpIPredicate::slt:
-          expr = binary("<");
-          break;
-        case arith::CmpIPredicate::sle:
-          expr = binary("<=");
-          break;
-        case arith::CmpIPredicate::sgt:
-          expr = binary(">");
-          break;
-        case arith::CmpIPredicate::sge:
-          expr = binary(">=");
-          break;
-        case arith::CmpIPredicate::ult:
-          expr = ucmp("<");
-          break;
-        case arith::CmpIPredicate::ule:
-          expr = ucmp("<=");
-          break;
-        case arith::CmpIPredicate::ugt:
-          expr = ucmp(">");
-          break;
-        case arith::CmpIPredicate::uge:
-          expr = ucmp(">=");
-          break;
-        }
-      })
-      .Case([&](arith::SelectOp) {
-        expr = "(" + operand(0) + " ? " + operand(1) + " : " + operand(2) + ")";
-      })
-      .Case<arith::ExtFOp, arith::TruncFOp, arith::SIToFPOp, arith::ExtSIOp,
-            arith::TruncIOp, arith::BitcastOp>([&](auto) { expr = operand(0); })
-      .Case<arith::UIToFPOp, arith::ExtUIOp>(
-          [&](auto) { expr = u(op->getOperand(0)); })
-      .Case([&](arith::FPToSIOp) {
-        expr = "anvil::cpu::float_to_int<" + type + ">(" + operand(0) + ")";
-      })
-      .Case([&](arith::FPToUIOp) {
-        expr = "anvil::cpu::float_to_int<" + unsignedType(result.getType()) +
-               ">(" + operand(0) + ")";
-      })
-      .Case([&](math::AbsFOp) { expr = call("std::fabs"); })
-      .Case([&](math::AbsIOp) {
-        expr = "(" + operand(0) + " < 0 ? -" + operand(0) + " : " + operand(0) +
-               ")";
-      })
-      .Case([&](math::SqrtOp) { expr = call("std::sqrt"); })
-      .Case([&](math::RsqrtOp) {
-        expr = "(" + type + "(1) / std::sqrt(" + operand(0) + "))";
-      })
-      .Case([&](math::ExpOp) { expr = call("std::exp"); })
-      .Case([&](math::LogOp) { expr = call("std::log"); })
-      .Case([&](math::TanhOp) { expr = call("std::tanh"); })
-      .Case([&](math::ErfOp) { expr = call("std::erf"); })
-      .Case([&](math::SinOp) { expr = call("std::sin"); })
-      .Case([&](math::CosOp) { expr = call("std::cos"); })
-      .Case([&](math::FloorOp) { expr = call("std::floor"); })
-      .Case([&](math::CeilOp) { expr = call("std::ceil"); })
-      .Case([&](math::RoundEvenOp) { expr = call("std::nearbyint"); })
-      .Case([&](math::PowFOp) { expr = call("std::pow"); })
-      .Default([&](Operation *) { supported = false; });
-  if (!supported)
-    return op->emitOpError("cannot be emitted as C++ by the cpu target");
-  std::string name = "t" + std::to_string(next++);
-  names[result] = name;
-  os << "        const " << type << " " << name << " = static_cast<" << type
-     << ">(" << expr << ");\n";
   return success();
 }
 
@@ -450,9 +249,9 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
     os << "        const " << type << " " << name << " = static_cast<" << type
        << ">(" << bufferName(operands[k]) << "[" << index(k) << "]);\n";
   }
-  ScalarEmitter scalarEmitter(os, scalars, next);
+  CScalarPrinter scalarPrinter(cpuCDialect(), os, scalars, next, "        ");
   for (Operation &op : body.without_terminator())
-    if (failed(scalarEmitter.emit(&op)))
+    if (failed(scalarPrinter.print(&op)))
       return failure();
   Value yielded = cast<YieldOp>(body.getTerminator()).getValue();
   std::string outElement = cppType(outType.getElementType());

@@ -209,6 +209,20 @@ LogicalResult importMod(NodeContext &ctx) {
                                        ctx.attrInt("fmod", 0) != 0));
 }
 
+LogicalResult importBitShift(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), y = ctx.requiredInput(1, "Y");
+  if (!x || !y)
+    return failure();
+  std::string direction = ctx.attrString("direction", "");
+  if (direction != "LEFT" && direction != "RIGHT")
+    return ctx.error() << "BitShift needs direction LEFT or RIGHT, not '"
+                       << direction << "'";
+  Type type = ctx.elementTypeOf(x);
+  if (!type.isUnsignedInteger())
+    return ctx.error() << "BitShift needs unsigned integers, not " << type;
+  return ctx.produce(ctx.create<BitShiftOp>(type, x, y, direction == "LEFT"));
+}
+
 /// Builds chains of elementwise ops of one element type for ops ONNX defines
 /// as formulas. After the first failure every call returns null, and
 /// `failed()` says so.
@@ -369,6 +383,7 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "BitwiseOr", importBinary<OrOp>);
   t.add("", "BitwiseXor", importBinary<XorOp>);
   t.add("", "BitwiseNot", importBitwiseNot);
+  t.add("", "BitShift", importBitShift);
   t.add("", "Max", importVariadic<MaxOp>);
   t.add("", "Min", importVariadic<MinOp>);
   t.add("", "Sum", importVariadic<AddOp>);
@@ -391,6 +406,7 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "Erf", importUnary<ErfOp>);
   t.add("", "Sin", importUnary<SinOp>);
   t.add("", "Cos", importUnary<CosOp>);
+  t.add("", "Atan", importUnary<AtanOp>);
   t.add("", "Floor", importUnary<FloorOp>);
   t.add("", "Ceil", importUnary<CeilOp>);
   t.add("", "Round", importUnary<RoundOp>);
