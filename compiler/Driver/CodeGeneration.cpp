@@ -54,8 +54,8 @@ LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options) {
 
 FailureOr<std::string>
 buildManifest(ModuleOp module, const Options &options,
-              const backend::Target &target,
-              const backend::TargetOptions &targetOptions) {
+              const target::Target &target,
+              const target::TargetOptions &targetOptions) {
   llvm::json::Array entries;
   bool ok = true;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -116,7 +116,9 @@ buildManifest(ModuleOp module, const Options &options,
       {"target",
        llvm::json::Object{
            {"name", target.name()},
-           {"cpu", targetOptions.cpu.empty() ? "native" : targetOptions.cpu},
+           {"cpu", targetOptions.subtarget.empty()
+                       ? target.subtargets().front()
+                       : targetOptions.subtarget},
            {"cpu_features", std::move(features)}}},
       {"entry_points", std::move(entries)},
       {"model", std::move(model)},
@@ -163,7 +165,7 @@ LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
 
 LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                                 const std::string &manifest,
-                                const std::string &code,
+                                const std::vector<target::CodeObject> &code,
                                 const WeightSection &weights,
                                 llvm::raw_fd_ostream &os) {
   using namespace anvil::artifact;
@@ -173,10 +175,16 @@ LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
        manifest.data(),
        manifest.size(),
        kMinAlignment,
-       {}},
-      {SectionKind::Code, "code", code.data(), code.size(), kPageAlignment, {}},
-      {SectionKind::Weights, "weights", nullptr, weights.size, kPageAlignment,
-       weights.chunks}};
+       {}}};
+  for (const target::CodeObject &object : code)
+    sections.push_back({SectionKind::Code,
+                        object.name,
+                        object.bytes.data(),
+                        object.bytes.size(),
+                        kPageAlignment,
+                        {}});
+  sections.push_back({SectionKind::Weights, "weights", nullptr, weights.size,
+                      kPageAlignment, weights.chunks});
   std::string error;
   bool ok = writeArtifact(
       targetName, sections,

@@ -1,6 +1,6 @@
 // RUN: anvil-opt %s -anvil-pack-weights=target=cpu | FileCheck %s
 // RUN: not anvil-opt %s -anvil-pack-weights=target=nope 2>&1 | FileCheck %s --check-prefix=UNKNOWN
-// UNKNOWN: error: no weight-packing hook for target 'nope'
+// UNKNOWN: error: unknown target 'nope' (registered: cpu)
 
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module.
