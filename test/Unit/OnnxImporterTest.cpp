@@ -15,7 +15,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <fstream>
 #include <gtest/gtest.h>

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxImporter.h"
+#include "compiler/Import/Onnx/OnnxExceptionWall.h"
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "compiler/Import/Onnx/OnnxTensors.h"
@@ -22,7 +23,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <climits>
 
@@ -263,11 +264,11 @@ GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
     return emitError(loc) << "--constant-input: cannot read '" << path
                           << "': " << file.getError().message();
   onnx::TensorProto tensor;
-  StringRef bytes = (*file)->getBuffer();
-  if (bytes.size() > (size_t)INT_MAX ||
-      !tensor.ParseFromArray(bytes.data(), (int)bytes.size()))
+  std::string error;
+  if (!parseProtoNoThrow(tensor, (*file)->getBuffer(), error))
     return emitError(loc) << "--constant-input: '" << path
-                          << "' is not an ONNX TensorProto";
+                          << "' is not an ONNX TensorProto"
+                          << (error.empty() ? "" : " (" + error + ")");
   ElementsAttr value = tensors.convert(tensor, loc);
   if (!value)
     return failure();
