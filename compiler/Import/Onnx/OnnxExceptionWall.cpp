@@ -7,6 +7,7 @@
 
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
 
+#include "onnx/checker.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
@@ -14,6 +15,7 @@
 #include <climits>
 #include <exception>
 #include <new>
+#include <set>
 
 namespace anvil::onnx_import {
 namespace {
@@ -74,6 +76,31 @@ bool convertVersionNoThrow(onnx::ModelProto &model, int64_t targetOpset,
         return false;
       }
     }
+    // The converter trusts its input: a graph the checker rejects can make
+    // it dereference null (found by the importer fuzzer). The checker
+    // throws on what it rejects.
+    try {
+      onnx::checker::check_model(model);
+    } catch (const std::exception &e) {
+      error = "the model fails onnx's checker, which conversion needs: " +
+              describe(e);
+      return false;
+    }
+    // Nor does the checker of libonnx 1.12 catch a graph output that
+    // nothing produces, on which the converter's graph import crashes.
+    std::set<std::string> defined;
+    for (const onnx::ValueInfoProto &input : model.graph().input())
+      defined.insert(input.name());
+    for (const onnx::TensorProto &initializer : model.graph().initializer())
+      defined.insert(initializer.name());
+    for (const onnx::NodeProto &node : model.graph().node())
+      defined.insert(node.output().begin(), node.output().end());
+    for (const onnx::ValueInfoProto &output : model.graph().output())
+      if (!defined.count(output.name())) {
+        error = "graph output '" + output.name() +
+                "' is not produced by any node";
+        return false;
+      }
     onnx::ModelProto converted =
         onnx::version_conversion::ConvertVersion(model, (int)targetOpset);
     model.Swap(&converted);
