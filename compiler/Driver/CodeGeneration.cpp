@@ -135,7 +135,8 @@ buildManifest(ModuleOp module, const Options &options,
 LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
   auto size = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
   section.size = size ? size.getInt() : 0;
-  std::map<uint64_t, ArrayRef<char>> placed; // by offset; shared weights once
+  // By offset; shared weights once.
+  std::map<uint64_t, anvil::artifact::SectionChunk> placed;
   bool ok = true;
   module.walk([&](WeightOp weight) {
     // Identical weights share one offset: write it once.
@@ -153,13 +154,27 @@ LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
     }
     // Empty weights take no bytes (and may share their offset with the
     // next weight).
-    if (!bytes.empty())
-      placed[*weight.getOffset()] = bytes;
+    if (bytes.empty())
+      return;
+    anvil::artifact::SectionChunk chunk{*weight.getOffset(), bytes.data(),
+                                        bytes.size()};
+    // A weight in another layout is rearranged piece by piece as the
+    // section is written (twice: checksum, then the file), never held.
+    if (std::optional<StringRef> layout = weight.getLayout()) {
+      auto valueType = weight.getValue().getType().cast<ShapedType>();
+      chunk.data = nullptr;
+      chunk.fill = [layout = layout->str(), valueType,
+                    bytes](uint64_t from, void *out, size_t n) {
+        copyWeightBytesInLayout(layout, valueType, bytes, from,
+                                static_cast<char *>(out), n);
+      };
+    }
+    placed[*weight.getOffset()] = std::move(chunk);
   });
   if (!ok)
     return failure();
-  for (auto &[offset, bytes] : placed)
-    section.chunks.push_back({offset, bytes.data(), bytes.size()});
+  for (auto &[offset, chunk] : placed)
+    section.chunks.push_back(std::move(chunk));
   return success();
 }
 
@@ -169,6 +184,13 @@ LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                                 const WeightSection &weights,
                                 llvm::raw_fd_ostream &os) {
   using namespace anvil::artifact;
+  // The artifact format (version 1) holds one code section.
+  if (code.size() != 1) {
+    module.emitError() << "the artifact format holds one code section, but "
+                          "the target built "
+                       << code.size() << " code objects";
+    return failure();
+  }
   std::vector<SectionInput> sections = {
       {SectionKind::Manifest,
        "manifest",

@@ -47,9 +47,10 @@ struct WeightSection {
 mlir::LogicalResult collectWeights(mlir::ModuleOp module,
                                    WeightSection &section);
 
-/// Streams the .anvil file (manifest, code, weights) to `os`: one code
-/// section per code object, named after it, in the target's order (the
-/// cpu target builds one, `code`).
+/// Streams the .anvil file (manifest, code, weights) to `os`: a code
+/// section per code object, named after it. Format version 1 holds one
+/// code section, so a target that builds several (host stub plus device
+/// binaries) is refused until the format grows.
 mlir::LogicalResult
 writeArtifactFile(mlir::ModuleOp module, const std::string &targetName,
                   const std::string &manifest,

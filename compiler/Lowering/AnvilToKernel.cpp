@@ -229,7 +229,8 @@ Value FunctionBufferizer::input(Value tensor) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(constant);
   Value weight = b.create<WeightOp>(constant.getLoc(), bufferType(tensor),
-                                    constant.getValue(), IntegerAttr());
+                                    constant.getValue(), IntegerAttr(),
+                                    /*layout=*/StringAttr());
   buffers[tensor] = weight;
   return weight;
 }

@@ -36,12 +36,14 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
     if (failed(packer->packWeights(module)))
       return signalPassFailure();
 
-    // Identical attributes (uniqued by MLIR) share one copy.
-    DenseMap<Attribute, int64_t> offsets;
+    // Identical attributes (uniqued by MLIR) in the same layout share one
+    // copy.
+    DenseMap<std::pair<Attribute, Attribute>, int64_t> offsets;
     int64_t size = 0;
     OpBuilder b(module.getContext());
     module.walk([&](WeightOp weight) {
-      auto [it, inserted] = offsets.try_emplace(weight.getValue(), 0);
+      auto [it, inserted] = offsets.try_emplace(
+          {weight.getValue(), weight.getLayoutAttr()}, 0);
       if (inserted) {
         int64_t bytes = bufferBytes(weight.getType());
         int64_t align =
