@@ -113,13 +113,11 @@ buildManifest(ModuleOp module, const Options &options,
     dims[name] = size;
   llvm::json::Object root{
       {"manifest_version", 1},
-      {"target",
-       llvm::json::Object{
-           {"name", target.name()},
-           {"cpu", targetOptions.subtarget.empty()
-                       ? target.subtargets().front()
-                       : targetOptions.subtarget},
-           {"cpu_features", std::move(features)}}},
+      {"target", llvm::json::Object{{"name", target.name()},
+                                    {"cpu", targetOptions.subtarget.empty()
+                                                ? target.subtargets().front()
+                                                : targetOptions.subtarget},
+                                    {"cpu_features", std::move(features)}}},
       {"entry_points", std::move(entries)},
       {"model", std::move(model)},
       {"compile_options",
@@ -191,13 +189,12 @@ LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                        << code.size() << " code objects";
     return failure();
   }
-  std::vector<SectionInput> sections = {
-      {SectionKind::Manifest,
-       "manifest",
-       manifest.data(),
-       manifest.size(),
-       kMinAlignment,
-       {}}};
+  std::vector<SectionInput> sections = {{SectionKind::Manifest,
+                                         "manifest",
+                                         manifest.data(),
+                                         manifest.size(),
+                                         kMinAlignment,
+                                         {}}};
   for (const target::CodeObject &object : code)
     sections.push_back({SectionKind::Code,
                         object.name,

@@ -309,8 +309,8 @@ int run(const Options &options) {
   const target::Target *target = target::lookupTarget(options.target);
   if (!target) {
     emitError(UnknownLoc::get(&context))
-        << "unknown target '" << options.target << "' (registered: "
-        << target::registeredTargetNames()
+        << "unknown target '" << options.target
+        << "' (registered: " << target::registeredTargetNames()
         << "); anvilc --list-targets lists them";
     return 1;
   }
@@ -411,13 +411,13 @@ int run(const Options &options) {
       for (const target::CodeObject &object : objects)
         names.push_back(object.name);
       emitError(UnknownLoc::get(&context))
-          << "--emit=obj writes one code object, but target '"
-          << target->name() << "' builds " << objects.size() << " ("
-          << llvm::join(names, ", ") << "); use --emit=artifact";
+          << "--emit=obj writes one code object, but target '" << target->name()
+          << "' builds " << objects.size() << " (" << llvm::join(names, ", ")
+          << "); use --emit=artifact";
       return 1;
     }
-    if (failed(writeOutput(context, options.outputPath,
-                           objects.front().bytes, true)))
+    if (failed(writeOutput(context, options.outputPath, objects.front().bytes,
+                           true)))
       return 1;
     progress.stage("done");
     return 0;

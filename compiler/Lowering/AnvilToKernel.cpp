@@ -153,8 +153,8 @@ LogicalResult FunctionBufferizer::checkStaticShapes() {
     auto name =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
     // The importer's anvil.dim_names say which symbol each dim had.
-    auto dimNames = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(),
-                                                     "anvil.dim_names");
+    auto dimNames =
+        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "anvil.dim_names");
     InFlightDiagnostic diag = func.emitError();
     diag << "input '" << (name ? name.getValue() : "?")
          << "' has the dynamic type " << arg.getType();
@@ -171,8 +171,9 @@ LogicalResult FunctionBufferizer::checkStaticShapes() {
         diag << (&symbol == &unbound.front() ? " '" : ", '") << symbol << "'";
       diag << (unbound.size() == 1 ? " is" : " are")
            << " not bound; code generation needs static shapes: bind "
-           << (unbound.size() == 1 ? "it" : "them") << " with --dim="
-           << unbound.front() << "=SIZE or set the shape with --input-shape";
+           << (unbound.size() == 1 ? "it" : "them")
+           << " with --dim=" << unbound.front()
+           << "=SIZE or set the shape with --input-shape";
     } else {
       diag << "; code generation needs static shapes: bind its symbolic dims "
               "with --dim=NAME=SIZE or set the shape with --input-shape";

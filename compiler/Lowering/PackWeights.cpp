@@ -26,7 +26,8 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    const ::anvil::target::Target *packer = ::anvil::target::lookupTarget(this->target);
+    const ::anvil::target::Target *packer =
+        ::anvil::target::lookupTarget(this->target);
     if (!packer) {
       module.emitError() << "unknown target '" << this->target
                          << "' (registered: "
@@ -42,8 +43,8 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
     int64_t size = 0;
     OpBuilder b(module.getContext());
     module.walk([&](WeightOp weight) {
-      auto [it, inserted] = offsets.try_emplace(
-          {weight.getValue(), weight.getLayoutAttr()}, 0);
+      auto [it, inserted] =
+          offsets.try_emplace({weight.getValue(), weight.getLayoutAttr()}, 0);
       if (inserted) {
         int64_t bytes = bufferBytes(weight.getType());
         int64_t align =

@@ -80,8 +80,8 @@ bool forEachPiece(const SectionInput &in, Visit &&visit) {
       return false;
     if (!zeroFill(chunk.offset - cursor))
       return false;
-    if (chunk.size && !(chunk.fill ? produce(chunk)
-                                   : visit(chunk.data, chunk.size)))
+    if (chunk.size &&
+        !(chunk.fill ? produce(chunk) : visit(chunk.data, chunk.size)))
       return false;
     cursor = chunk.offset + chunk.size;
   }

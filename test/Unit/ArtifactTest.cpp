@@ -222,7 +222,7 @@ TEST(Artifact, FilledChunksMatchDataChunks) {
   const char manifestText[] = "{}";
   SectionInput manifest{SectionKind::Manifest, "manifest", manifestText, 2,
                         kMinAlignment,         {}};
-  SectionInput weights{SectionKind::Weights, "weights", nullptr,
+  SectionInput weights{SectionKind::Weights, "weights",      nullptr,
                        bytes.size() + 128,   kPageAlignment, {}};
   weights.chunks = {{128, bytes.data(), bytes.size()}};
   std::vector<unsigned char> expected, got;

@@ -21,8 +21,8 @@ namespace anvil::backend::cpu {
 bool buildSharedObject(const std::string &source,
                        const std::vector<std::string> &flags,
                        const std::vector<std::string> &keyExtras,
-                       const target::TargetOptions &options, std::string &object,
-                       std::string &error);
+                       const target::TargetOptions &options,
+                       std::string &object, std::string &error);
 
 /// The code cache's size limit: $ANVIL_CACHE_MAX_MB megabytes, default
 /// 1024.

@@ -97,8 +97,8 @@ bool convertVersionNoThrow(onnx::ModelProto &model, int64_t targetOpset,
       defined.insert(node.output().begin(), node.output().end());
     for (const onnx::ValueInfoProto &output : model.graph().output())
       if (!defined.count(output.name())) {
-        error = "graph output '" + output.name() +
-                "' is not produced by any node";
+        error =
+            "graph output '" + output.name() + "' is not produced by any node";
         return false;
       }
     onnx::ModelProto converted =
