@@ -54,8 +54,8 @@ LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options) {
 
 FailureOr<std::string>
 buildManifest(ModuleOp module, const Options &options,
-              const backend::Target &target,
-              const backend::TargetOptions &targetOptions) {
+              const target::Target &target,
+              const target::TargetOptions &targetOptions) {
   llvm::json::Array entries;
   bool ok = true;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -113,11 +113,11 @@ buildManifest(ModuleOp module, const Options &options,
     dims[name] = size;
   llvm::json::Object root{
       {"manifest_version", 1},
-      {"target",
-       llvm::json::Object{
-           {"name", target.name()},
-           {"cpu", targetOptions.cpu.empty() ? "native" : targetOptions.cpu},
-           {"cpu_features", std::move(features)}}},
+      {"target", llvm::json::Object{{"name", target.name()},
+                                    {"cpu", targetOptions.subtarget.empty()
+                                                ? target.subtargets().front()
+                                                : targetOptions.subtarget},
+                                    {"cpu_features", std::move(features)}}},
       {"entry_points", std::move(entries)},
       {"model", std::move(model)},
       {"compile_options",
@@ -133,7 +133,8 @@ buildManifest(ModuleOp module, const Options &options,
 LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
   auto size = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
   section.size = size ? size.getInt() : 0;
-  std::map<uint64_t, ArrayRef<char>> placed; // by offset; shared weights once
+  // By offset; shared weights once.
+  std::map<uint64_t, anvil::artifact::SectionChunk> placed;
   bool ok = true;
   module.walk([&](WeightOp weight) {
     // Identical weights share one offset: write it once.
@@ -151,32 +152,58 @@ LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
     }
     // Empty weights take no bytes (and may share their offset with the
     // next weight).
-    if (!bytes.empty())
-      placed[*weight.getOffset()] = bytes;
+    if (bytes.empty())
+      return;
+    anvil::artifact::SectionChunk chunk{*weight.getOffset(), bytes.data(),
+                                        bytes.size()};
+    // A weight in another layout is rearranged piece by piece as the
+    // section is written (twice: checksum, then the file), never held.
+    if (std::optional<StringRef> layout = weight.getLayout()) {
+      auto valueType = weight.getValue().getType().cast<ShapedType>();
+      chunk.data = nullptr;
+      chunk.fill = [layout = layout->str(), valueType,
+                    bytes](uint64_t from, void *out, size_t n) {
+        copyWeightBytesInLayout(layout, valueType, bytes, from,
+                                static_cast<char *>(out), n);
+      };
+    }
+    placed[*weight.getOffset()] = std::move(chunk);
   });
   if (!ok)
     return failure();
-  for (auto &[offset, bytes] : placed)
-    section.chunks.push_back({offset, bytes.data(), bytes.size()});
+  for (auto &[offset, chunk] : placed)
+    section.chunks.push_back(std::move(chunk));
   return success();
 }
 
 LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                                 const std::string &manifest,
-                                const std::string &code,
+                                const std::vector<target::CodeObject> &code,
                                 const WeightSection &weights,
                                 llvm::raw_fd_ostream &os) {
   using namespace anvil::artifact;
-  std::vector<SectionInput> sections = {
-      {SectionKind::Manifest,
-       "manifest",
-       manifest.data(),
-       manifest.size(),
-       kMinAlignment,
-       {}},
-      {SectionKind::Code, "code", code.data(), code.size(), kPageAlignment, {}},
-      {SectionKind::Weights, "weights", nullptr, weights.size, kPageAlignment,
-       weights.chunks}};
+  // The artifact format (version 1) holds one code section.
+  if (code.size() != 1) {
+    module.emitError() << "the artifact format holds one code section, but "
+                          "the target built "
+                       << code.size() << " code objects";
+    return failure();
+  }
+  std::vector<SectionInput> sections = {{SectionKind::Manifest,
+                                         "manifest",
+                                         manifest.data(),
+                                         manifest.size(),
+                                         kMinAlignment,
+                                         {}}};
+  for (const target::CodeObject &object : code)
+    sections.push_back({SectionKind::Code,
+                        object.name,
+                        object.bytes.data(),
+                        object.bytes.size(),
+                        kPageAlignment,
+                        {}});
+  sections.push_back({SectionKind::Weights, "weights", nullptr, weights.size,
+                      kPageAlignment, weights.chunks});
   std::string error;
   bool ok = writeArtifact(
       targetName, sections,

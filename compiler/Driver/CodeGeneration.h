@@ -9,8 +9,8 @@
 #ifndef ANVIL_COMPILER_DRIVER_CODEGENERATION_H
 #define ANVIL_COMPILER_DRIVER_CODEGENERATION_H
 
-#include "backends/Target.h"
 #include "compiler/Driver/Driver.h"
+#include "compiler/Target/Target.h"
 
 #include "anvil/artifact.h"
 
@@ -26,8 +26,8 @@ mlir::LogicalResult lowerToKernelProgram(mlir::ModuleOp module,
 /// The artifact manifest (JSON) for a lowered module.
 mlir::FailureOr<std::string>
 buildManifest(mlir::ModuleOp module, const Options &options,
-              const backend::Target &target,
-              const backend::TargetOptions &targetOptions);
+              const target::Target &target,
+              const target::TargetOptions &targetOptions);
 
 /// The weight section: its size and each weight's bytes at its offset,
 /// pointing at the weights where the IR holds them (resource blobs, mapped
@@ -47,10 +47,14 @@ struct WeightSection {
 mlir::LogicalResult collectWeights(mlir::ModuleOp module,
                                    WeightSection &section);
 
-/// Streams the .anvil file (manifest, code, weights) to `os`.
+/// Streams the .anvil file (manifest, code, weights) to `os`: a code
+/// section per code object, named after it. Format version 1 holds one
+/// code section, so a target that builds several (host stub plus device
+/// binaries) is refused until the format grows.
 mlir::LogicalResult
 writeArtifactFile(mlir::ModuleOp module, const std::string &targetName,
-                  const std::string &manifest, const std::string &code,
+                  const std::string &manifest,
+                  const std::vector<target::CodeObject> &code,
                   const WeightSection &weights, llvm::raw_fd_ostream &os);
 
 } // namespace anvil::driver

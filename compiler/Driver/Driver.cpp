@@ -1,10 +1,10 @@
 //===- Driver.cpp - what anvilc does, as a library ------------------------===//
 
 #include "compiler/Driver/Driver.h"
-#include "backends/Target.h"
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Driver/Diagnostics.h"
 #include "compiler/Pipeline/Pipelines.h"
+#include "compiler/Target/Target.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Kernel/KernelOps.h"
 
@@ -175,11 +175,14 @@ std::string defaultCacheDir() {
 
 void listTargets(llvm::raw_ostream &os) {
   os << "Registered targets:\n";
-  for (const backend::Target *target : backend::allTargets()) {
+  if (target::registeredTargets().empty())
+    os << "  (none: the tool registered no target)\n";
+  for (const target::Target *target : target::registeredTargets()) {
     os << llvm::formatv("  {0,-6} {1}\n", target->name(),
                         target->description());
-    os << "         --mcpu=" << llvm::join(target->cpus(), "|") << " (default "
-       << target->cpus().front() << ")\n";
+    std::vector<std::string> subtargets = target->subtargets();
+    os << "         --mcpu=" << llvm::join(subtargets, "|") << " (default "
+       << subtargets.front() << ")\n";
   }
 }
 
@@ -297,32 +300,33 @@ int run(const Options &options) {
   context.loadAllAvailableDialects();
   DiagnosticPrinter diagnostics(&context, options.toolName, llvm::errs());
   Progress progress(options.quiet, options.toolName);
-  backend::registerTargets();
 
   if (options.optLevel > kMaxOptLevel) {
     emitError(UnknownLoc::get(&context))
         << "-O" << options.optLevel << " is not an optimization level (0-3)";
     return 1;
   }
-  const backend::Target *target = backend::lookupTarget(options.target);
+  const target::Target *target = target::lookupTarget(options.target);
   if (!target) {
     emitError(UnknownLoc::get(&context))
         << "unknown target '" << options.target
-        << "'; anvilc --list-targets lists them";
+        << "' (registered: " << target::registeredTargetNames()
+        << "); anvilc --list-targets lists them";
     return 1;
   }
-  backend::TargetOptions targetOptions;
-  targetOptions.cpu = options.cpu;
+  target::TargetOptions targetOptions;
+  targetOptions.subtarget = options.subtarget;
   targetOptions.compiler = options.cxx;
   targetOptions.cacheDir = options.cacheDir;
   targetOptions.progress = [&](const std::string &line) {
     progress.stage(line);
   };
-  if (!options.cpu.empty() &&
-      !llvm::is_contained(target->cpus(), options.cpu)) {
+  if (!options.subtarget.empty() &&
+      !llvm::is_contained(target->subtargets(), options.subtarget)) {
     emitError(UnknownLoc::get(&context))
-        << "--mcpu=" << options.cpu << " is not a CPU of target '"
-        << target->name() << "' (" << llvm::join(target->cpus(), ", ") << ")";
+        << "--mcpu=" << options.subtarget << " is not a subtarget of target '"
+        << target->name() << "' (" << llvm::join(target->subtargets(), ", ")
+        << ")";
     return 1;
   }
 
@@ -390,13 +394,30 @@ int run(const Options &options) {
     return 0;
   }
 
-  std::string object, error;
-  if (!target->buildObject(source, targetOptions, object, error)) {
+  std::vector<target::CodeObject> objects;
+  std::string error;
+  if (!target->buildObjects(source, targetOptions, objects, error)) {
     emitError(UnknownLoc::get(&context)) << error;
     return 1;
   }
+  if (objects.empty()) {
+    emitError(UnknownLoc::get(&context))
+        << "target '" << target->name() << "' built no code object";
+    return 1;
+  }
   if (options.emit == EmitKind::Obj) {
-    if (failed(writeOutput(context, options.outputPath, object, true)))
+    if (objects.size() != 1) {
+      std::vector<std::string> names;
+      for (const target::CodeObject &object : objects)
+        names.push_back(object.name);
+      emitError(UnknownLoc::get(&context))
+          << "--emit=obj writes one code object, but target '" << target->name()
+          << "' builds " << objects.size() << " (" << llvm::join(names, ", ")
+          << "); use --emit=artifact";
+      return 1;
+    }
+    if (failed(writeOutput(context, options.outputPath, objects.front().bytes,
+                           true)))
       return 1;
     progress.stage("done");
     return 0;
@@ -411,7 +432,7 @@ int run(const Options &options) {
       writeOutput(context, options.outputPath, /*binary=*/true,
                   [&](llvm::raw_fd_ostream &os) {
                     return writeArtifactFile(*module, target->name(), *manifest,
-                                             object, weights, os);
+                                             objects, weights, os);
                   });
   if (failed(written))
     return 1;

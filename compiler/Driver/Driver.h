@@ -36,8 +36,9 @@ struct Options {
 
   /// Code generation (--emit=kernel and later stages).
   std::string target = "cpu";
-  /// --mcpu; empty is the target's default.
-  std::string cpu;
+  /// --mcpu: the subtarget (an x86-64 level for cpu); empty is the
+  /// target's default.
+  std::string subtarget;
   /// The C++ compiler for targets that build C++ (empty: $ANVIL_CXX or c++).
   std::string cxx;
   /// Where compiled code objects are cached; empty disables the cache.
@@ -48,7 +49,7 @@ struct Options {
 /// else $XDG_CACHE_HOME/anvil, else ~/.cache/anvil.
 std::string defaultCacheDir();
 
-/// Prints the registered targets and their --mcpu values.
+/// Prints the registered targets and their subtargets (--mcpu values).
 void listTargets(llvm::raw_ostream &os);
 
 /// Runs the compiler: import (ONNX, or MLIR text for replays), the -O

@@ -152,11 +152,32 @@ LogicalResult FunctionBufferizer::checkStaticShapes() {
       continue;
     auto name =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
-    func.emitError() << "input '" << (name ? name.getValue() : "?")
-                     << "' has the dynamic type " << arg.getType()
-                     << "; code generation needs static shapes: bind its "
-                        "symbolic dims with --dim=NAME=SIZE or set the shape "
-                        "with --input-shape";
+    // The importer's anvil.dim_names say which symbol each dim had.
+    auto dimNames =
+        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "anvil.dim_names");
+    InFlightDiagnostic diag = func.emitError();
+    diag << "input '" << (name ? name.getValue() : "?")
+         << "' has the dynamic type " << arg.getType();
+    SmallVector<std::string> unbound;
+    if (type && dimNames && (int64_t)dimNames.size() == type.getRank())
+      for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+        auto symbol = dimNames[i].dyn_cast<StringAttr>();
+        if (ShapedType::isDynamic(dim) && symbol && !symbol.getValue().empty())
+          unbound.push_back(symbol.getValue().str());
+      }
+    if (!unbound.empty()) {
+      diag << ": " << (unbound.size() == 1 ? "dim" : "dims");
+      for (const std::string &symbol : unbound)
+        diag << (&symbol == &unbound.front() ? " '" : ", '") << symbol << "'";
+      diag << (unbound.size() == 1 ? " is" : " are")
+           << " not bound; code generation needs static shapes: bind "
+           << (unbound.size() == 1 ? "it" : "them")
+           << " with --dim=" << unbound.front()
+           << "=SIZE or set the shape with --input-shape";
+    } else {
+      diag << "; code generation needs static shapes: bind its symbolic dims "
+              "with --dim=NAME=SIZE or set the shape with --input-shape";
+    }
     ok = false;
   }
   if (!ok)
@@ -209,7 +230,8 @@ Value FunctionBufferizer::input(Value tensor) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(constant);
   Value weight = b.create<WeightOp>(constant.getLoc(), bufferType(tensor),
-                                    constant.getValue(), IntegerAttr());
+                                    constant.getValue(), IntegerAttr(),
+                                    /*layout=*/StringAttr());
   buffers[tensor] = weight;
   return weight;
 }

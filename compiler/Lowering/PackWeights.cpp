@@ -1,12 +1,10 @@
 //===- PackWeights.cpp - target weight layouts and the weight section -----===//
 
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Target/Target.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/Support/MathExtras.h"
-
-#include <map>
-#include <mutex>
 
 namespace anvil {
 #define GEN_PASS_DEF_ANVILPACKWEIGHTS
@@ -19,12 +17,6 @@ using namespace anvil::kernel;
 namespace anvil {
 namespace {
 
-std::mutex registryMutex;
-std::map<std::string, WeightPacker> &packers() {
-  static std::map<std::string, WeightPacker> registry;
-  return registry;
-}
-
 constexpr int64_t kWeightAlignment = 64;
 constexpr int64_t kPageAlignment = 4096;
 constexpr int64_t kPageAlignedFrom = 64 * 1024;
@@ -34,27 +26,25 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    WeightPacker packer;
-    {
-      std::lock_guard<std::mutex> lock(registryMutex);
-      auto it = packers().find(target);
-      if (it != packers().end())
-        packer = it->second;
-    }
+    const ::anvil::target::Target *packer =
+        ::anvil::target::lookupTarget(this->target);
     if (!packer) {
-      module.emitError() << "no weight-packing hook for target '" << target
-                         << "'";
+      module.emitError() << "unknown target '" << this->target
+                         << "' (registered: "
+                         << ::anvil::target::registeredTargetNames() << ")";
       return signalPassFailure();
     }
-    if (failed(packer(module)))
+    if (failed(packer->packWeights(module)))
       return signalPassFailure();
 
-    // Identical attributes (uniqued by MLIR) share one copy.
-    DenseMap<Attribute, int64_t> offsets;
+    // Identical attributes (uniqued by MLIR) in the same layout share one
+    // copy.
+    DenseMap<std::pair<Attribute, Attribute>, int64_t> offsets;
     int64_t size = 0;
     OpBuilder b(module.getContext());
     module.walk([&](WeightOp weight) {
-      auto [it, inserted] = offsets.try_emplace(weight.getValue(), 0);
+      auto [it, inserted] =
+          offsets.try_emplace({weight.getValue(), weight.getLayoutAttr()}, 0);
       if (inserted) {
         int64_t bytes = bufferBytes(weight.getType());
         int64_t align =
@@ -70,10 +60,5 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
 };
 
 } // namespace
-
-void registerWeightPacker(const std::string &target, WeightPacker packer) {
-  std::lock_guard<std::mutex> lock(registryMutex);
-  packers()[target] = std::move(packer);
-}
 
 } // namespace anvil

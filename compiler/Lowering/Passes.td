@@ -93,26 +93,33 @@ def AnvilPlanMemory : Pass<"anvil-plan-memory", "::mlir::func::FuncOp"> {
 def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
   let summary = "Pack weights for the target and lay out the weight section";
   let description = [{
-    First runs the target's weight-packing hook, which may rewrite weights
-    (and the launches reading them) into the layout the target's kernels
-    want; the `cpu` target stores matmul weights `[K, N]` so its inner loop
-    runs over contiguous output columns. Then gives every `kernel.weight`
-    its byte offset in the weight section (64-byte aligned, 4096 for weights
-    of 64 KiB or more so they can be mapped page by page; identical weights
-    share one copy) and records the section size as `kernel.weight_bytes`
-    on the module.
+    First runs the weight-packing hook of the target named by `target`
+    (looked up in the target registry, compiler/Target). The hook gives
+    weights that the target's kernels want in another layout a `layout`
+    attribute and a buffer of that shape, and adjusts the launches reading
+    them; the bytes are rearranged only as the weight section is written.
+    The `cpu` target stores a matmul's `[N, K]` weight as `[K, N]`
+    (`layout = "kn"`) so its inner loop runs over contiguous output
+    columns. Then gives every `kernel.weight` its byte offset in the weight
+    section (64-byte aligned, 4096 for weights of 64 KiB or more so they
+    can be mapped page by page; identical weights in the same layout share
+    one copy) and records the section size as `kernel.weight_bytes` on the
+    module.
 
     ```mlir
     // Before:
-    %w = kernel.weight dense<...> : memref<64x64xf32>
-    // After:
-    %w = kernel.weight [0] dense<...> : memref<64x64xf32>
+    %w = kernel.weight dense<...> : tensor<64x32xf32> : memref<64x32xf32>
+    kernel.launch "matmul" ins(%x, %w : ...) ... {transpose_rhs = true, ...}
+    // After (cpu):
+    %w = kernel.weight [0] dense<...> : tensor<64x32xf32> {layout = "kn"}
+        : memref<32x64xf32>
+    kernel.launch "matmul" ins(%x, %w : ...) ... {transpose_rhs = false, ...}
     ```
   }];
   let dependentDialects = ["::anvil::kernel::KernelDialect"];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
-           "The target whose weight-packing hook runs">
+           "The registered target whose weight-packing hook runs">
   ];
 }
 

@@ -1,6 +1,7 @@
 //===- KernelOps.cpp - the kernel program dialect -------------------------===//
 
 #include "dialects/Kernel/KernelOps.h"
+#include "dialects/Kernel/WeightData.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -83,10 +84,21 @@ LogicalResult WeightOp::verify() {
   if (failed(verifyPlainBuffer(*this, getType())))
     return failure();
   auto valueType = getValue().getType().cast<ShapedType>();
-  if (valueType.getShape() != getType().getShape() ||
+  SmallVector<int64_t> stored(valueType.getShape());
+  if (std::optional<StringRef> layout = getLayout()) {
+    if (*layout != kWeightLayoutKN)
+      return emitOpError("has the unknown layout '")
+             << *layout << "' (known: '" << kWeightLayoutKN << "')";
+    if (valueType.getRank() != 2)
+      return emitOpError("layout '")
+             << *layout << "' needs a rank-2 value, not " << valueType;
+    std::swap(stored[0], stored[1]);
+  }
+  if (ArrayRef<int64_t>(stored) != getType().getShape() ||
       valueType.getElementType() != getType().getElementType())
     return emitOpError("value of type ")
-           << valueType << " does not match the buffer " << getType();
+           << valueType << " does not match the buffer " << getType()
+           << (getLayout() ? " in layout '" + getLayout()->str() + "'" : "");
   if (getOffsetAttr() && getOffsetAttr().getInt() < 0)
     return emitOpError("offset must not be negative");
   return success();

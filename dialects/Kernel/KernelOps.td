@@ -93,11 +93,20 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     the weight section. The data is the attribute's elements in row-major
     order, one byte per `i1`.
 
+    `layout` (set by a target's weight-packing hook) says that the buffer
+    holds the value rearranged for the kernels that read it; the value
+    keeps the model's layout and is rearranged only as the weight section
+    is written, so no second copy is ever held in memory. The one layout
+    so far is `"kn"`: a `[N, K]` value stored transposed, as a `[K, N]`
+    buffer.
+
     ```mlir
     %w = kernel.weight [4096] dense<1.0> : memref<16x8xf32>
+    %t = kernel.weight [8192] dense<2.0> {layout = "kn"} : memref<8x16xf32>
     ```
   }];
-  let arguments = (ins ElementsAttr:$value, OptionalAttr<I64Attr>:$offset);
+  let arguments = (ins ElementsAttr:$value, OptionalAttr<I64Attr>:$offset,
+                       OptionalAttr<StrAttr>:$layout);
   let results = (outs Kernel_Buffer:$buffer);
   let assemblyFormat = "(`[` $offset^ `]`)? $value attr-dict `:` type($buffer)";
   let hasVerifier = 1;

@@ -5,6 +5,8 @@
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <cstring>
+
 using namespace mlir;
 
 namespace anvil::kernel {
@@ -66,6 +68,28 @@ bool viewWeightBytes(ElementsAttr attr, ArrayRef<char> &view,
     return false;
   view = ArrayRef<char>(storage.data(), storage.size());
   return true;
+}
+
+void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
+                             ArrayRef<char> value, uint64_t from, char *out,
+                             size_t size) {
+  if (layout.empty()) {
+    std::memcpy(out, value.data() + from, size);
+    return;
+  }
+  assert(layout == kWeightLayoutKN && valueType.getRank() == 2 &&
+         "the verifier admits only kn on matrices");
+  // Stored [K, N]: element (k, n) is the value's (n, k).
+  uint64_t n = valueType.getDimSize(0), k = valueType.getDimSize(1);
+  uint64_t element = elementBytes(valueType.getElementType());
+  for (uint64_t byte = from, end = from + size; byte < end;) {
+    uint64_t index = byte / element, within = byte % element;
+    uint64_t row = index / n, column = index % n; // (k, n) of the stored
+    uint64_t source = (column * k + row) * element + within;
+    size_t step = std::min<uint64_t>(element - within, end - byte);
+    std::memcpy(out + (byte - from), value.data() + source, step);
+    byte += step;
+  }
 }
 
 } // namespace anvil::kernel

@@ -59,13 +59,29 @@ bool forEachPiece(const SectionInput &in, Visit &&visit) {
   };
   if (in.chunks.empty())
     return !in.size || visit(in.data, in.size);
+  // Filled chunks are produced a piece at a time into this buffer.
+  std::vector<unsigned char> piece;
+  auto produce = [&](const SectionChunk &chunk) {
+    piece.resize(std::min<uint64_t>(chunk.size, 1 << 20));
+    for (uint64_t done = 0; done < chunk.size;) {
+      size_t step = std::min<uint64_t>(chunk.size - done, piece.size());
+      chunk.fill(done, piece.data(), step);
+      if (!visit(piece.data(), step))
+        return false;
+      done += step;
+    }
+    return true;
+  };
   uint64_t cursor = 0;
   for (const SectionChunk &chunk : in.chunks) {
     if (chunk.offset < cursor || chunk.size > in.size ||
-        chunk.offset > in.size - chunk.size || (chunk.size && !chunk.data))
+        chunk.offset > in.size - chunk.size ||
+        (chunk.size && !chunk.data && !chunk.fill))
       return false;
-    if (!zeroFill(chunk.offset - cursor) ||
-        (chunk.size && !visit(chunk.data, chunk.size)))
+    if (!zeroFill(chunk.offset - cursor))
+      return false;
+    if (chunk.size &&
+        !(chunk.fill ? produce(chunk) : visit(chunk.data, chunk.size)))
       return false;
     cursor = chunk.offset + chunk.size;
   }

@@ -213,6 +213,35 @@ TEST(Artifact, ChunkedSectionsMatchContiguousOnes) {
   }
 }
 
+// A chunk produced by `fill` (piece by piece: this one spans three 1 MiB
+// pieces) writes the same file as its bytes given whole.
+TEST(Artifact, FilledChunksMatchDataChunks) {
+  std::vector<unsigned char> bytes((5 << 19) + 3);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = static_cast<unsigned char>(i * 13 + i / 251);
+  const char manifestText[] = "{}";
+  SectionInput manifest{SectionKind::Manifest, "manifest", manifestText, 2,
+                        kMinAlignment,         {}};
+  SectionInput weights{SectionKind::Weights, "weights",      nullptr,
+                       bytes.size() + 128,   kPageAlignment, {}};
+  weights.chunks = {{128, bytes.data(), bytes.size()}};
+  std::vector<unsigned char> expected, got;
+  std::string error;
+  ASSERT_TRUE(writeArtifact("cpu", {manifest, weights}, expected, error))
+      << error;
+  size_t calls = 0;
+  SectionChunk filled{128, nullptr, bytes.size()};
+  filled.fill = [&](uint64_t from, void *out, size_t size) {
+    ++calls;
+    ASSERT_LE(from + size, bytes.size());
+    std::memcpy(out, bytes.data() + from, size);
+  };
+  weights.chunks = {filled};
+  ASSERT_TRUE(writeArtifact("cpu", {manifest, weights}, got, error)) << error;
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(calls, 6u); // three pieces, checksum then write
+}
+
 // A sink that fails (a full disk) fails the write with a message.
 TEST(Artifact, FailingSinkIsReported) {
   const char data[] = "manifest";

@@ -15,7 +15,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <fstream>
 #include <gtest/gtest.h>
@@ -108,11 +108,19 @@ TEST(OnnxImporter, RejectsBytesThatAreNotAModel) {
   EXPECT_TRUE(log.contains("it has no graph"));
 }
 
-TEST(OnnxImporter, RejectsOpsetsOutsideTheSupportedRange) {
+TEST(OnnxImporter, RejectsOpsetsAboveTheSupportedRange) {
   MLIRContext context;
   DiagnosticLog log(context);
-  EXPECT_FALSE(import(context, baseModel(11)));
-  EXPECT_TRUE(log.contains("uses opset 11"));
+  EXPECT_FALSE(import(context, baseModel(25)));
+  EXPECT_TRUE(log.contains("uses opset 25"));
+}
+
+// Older opsets go through onnx's version converter, with a remark.
+TEST(OnnxImporter, ConvertsOpsetsBelowTheSupportedRange) {
+  MLIRContext context;
+  DiagnosticLog log(context);
+  EXPECT_TRUE(import(context, baseModel(11)));
+  EXPECT_TRUE(log.contains("converted the model from opset 11 to opset 13"));
 }
 
 TEST(OnnxImporter, ListsEveryUnsupportedOpWithItsNode) {

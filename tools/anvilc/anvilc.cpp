@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "backends/cpu/codegen/CpuTarget.h"
 #include "compiler/Driver/Driver.h"
 
 #include "mlir/IR/AsmState.h"
@@ -54,13 +55,14 @@ cl::opt<std::string> target("target",
                             cl::cat(category));
 cl::opt<std::string>
     mcpu("mcpu",
-         cl::desc("Target CPU: native (the compiling machine, the default), "
-                  "x86-64-v2, x86-64-v3 (AVX2, FMA) or x86-64-v4 (AVX-512). "
+         cl::desc("Subtarget. For cpu: native (the compiling machine, the "
+                  "default), x86-64-v2, x86-64-v3 (AVX2, FMA) or x86-64-v4 "
+                  "(AVX-512). "
                   "The artifact records the CPU features it needs and the "
                   "runtime refuses machines without them."),
-         cl::value_desc("cpu"), cl::cat(category));
+         cl::value_desc("subtarget"), cl::cat(category));
 cl::opt<bool> listTargetsFlag("list-targets",
-                              cl::desc("List the targets and their CPUs"),
+                              cl::desc("List the targets and their subtargets"),
                               cl::cat(category));
 cl::opt<std::string>
     cxx("cxx",
@@ -157,6 +159,8 @@ bool parseDims(anvil::onnx_import::ImportOptions &import) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // The targets this anvilc builds for, one line each.
+  anvil::backend::cpu::registerCpuTarget();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
@@ -210,7 +214,7 @@ int main(int argc, char **argv) {
   else
     options.outputPath = "-";
   options.target = target;
-  options.cpu = mcpu;
+  options.subtarget = mcpu;
   options.cxx = cxx;
   options.cacheDir = noCache ? ""
                              : (cacheDir.getNumOccurrences()

@@ -89,14 +89,17 @@ Resolved resolve(const std::string &cpu) {
   return resolved;
 }
 
-class CpuTarget : public Target {
+using target::CodeObject;
+using target::TargetOptions;
+
+class CpuTarget : public target::Target {
 public:
   std::string name() const override { return "cpu"; }
   std::string description() const override {
     return "x86-64 CPUs: C++17 built by the system compiler into a shared "
            "object";
   }
-  std::vector<std::string> cpus() const override {
+  std::vector<std::string> subtargets() const override {
     std::vector<std::string> names = {"native"};
     for (const Level &level : levels())
       names.push_back(level.name);
@@ -104,7 +107,8 @@ public:
   }
   std::vector<std::string>
   requiredFeatures(const TargetOptions &options) const override {
-    return resolve(options.cpu.empty() ? "native" : options.cpu).features;
+    return resolve(options.subtarget.empty() ? "native" : options.subtarget)
+        .features;
   }
   mlir::LogicalResult packWeights(mlir::ModuleOp module) const override {
     return packCpuWeights(module);
@@ -113,24 +117,32 @@ public:
                                  llvm::raw_ostream &os) const override {
     return emitCpuSource(module, os);
   }
-  bool buildObject(const std::string &source, const TargetOptions &options,
-                   std::string &object, std::string &error) const override {
-    std::string cpu = options.cpu.empty() ? "native" : options.cpu;
+  /// One object, `code`: the shared object the runtime dlopens.
+  bool buildObjects(const std::string &source, const TargetOptions &options,
+                    std::vector<CodeObject> &objects,
+                    std::string &error) const override {
+    std::string cpu = options.subtarget.empty() ? "native" : options.subtarget;
     Resolved resolved = resolve(cpu);
     // -mtune=native depends on this machine: key the cache by its CPU name.
     std::vector<std::string> keyExtras;
     if (cpu == "native")
       keyExtras.push_back(llvm::sys::getHostCPUName().str());
-    return buildSharedObject(source, resolved.flags, keyExtras, options, object,
-                             error);
+    CodeObject object{"code", {}};
+    if (!buildSharedObject(source, resolved.flags, keyExtras, options,
+                           object.bytes, error))
+      return false;
+    objects.push_back(std::move(object));
+    return true;
   }
 };
 
 } // namespace
 
-const Target &cpuTarget() {
+const target::Target &cpuTarget() {
   static const CpuTarget target;
   return target;
 }
+
+void registerCpuTarget() { target::registerTarget(cpuTarget()); }
 
 } // namespace anvil::backend::cpu

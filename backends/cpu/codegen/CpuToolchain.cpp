@@ -19,6 +19,8 @@
 using namespace llvm;
 
 namespace anvil::backend::cpu {
+using target::TargetOptions;
+
 namespace {
 
 /// Flags every build uses: integer ops wrap as the kernel dialect defines

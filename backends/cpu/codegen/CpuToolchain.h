@@ -4,7 +4,7 @@
 #ifndef ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H
 #define ANVIL_BACKENDS_CPU_CODEGEN_CPUTOOLCHAIN_H
 
-#include "backends/Target.h"
+#include "compiler/Target/Target.h"
 
 #include <string>
 #include <vector>
@@ -21,8 +21,8 @@ namespace anvil::backend::cpu {
 bool buildSharedObject(const std::string &source,
                        const std::vector<std::string> &flags,
                        const std::vector<std::string> &keyExtras,
-                       const TargetOptions &options, std::string &object,
-                       std::string &error);
+                       const target::TargetOptions &options,
+                       std::string &object, std::string &error);
 
 /// The code cache's size limit: $ANVIL_CACHE_MAX_MB megabytes, default
 /// 1024.

@@ -18,7 +18,7 @@
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <cmath>
 #include <limits>

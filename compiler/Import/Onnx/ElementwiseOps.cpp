@@ -2,7 +2,7 @@
 
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 using namespace mlir;
 

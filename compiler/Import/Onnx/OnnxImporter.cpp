@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxImporter.h"
+#include "compiler/Import/Onnx/OnnxExceptionWall.h"
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "compiler/Import/Onnx/OnnxTensors.h"
@@ -22,7 +23,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <climits>
 
@@ -55,6 +56,7 @@ private:
   LogicalResult checkBindings(const onnx::GraphProto &graph,
                               const llvm::StringSet<> &initializers);
   FailureOr<Type> inputType(const onnx::ValueInfoProto &input);
+  ArrayAttr dimNames(const onnx::ValueInfoProto &input, Type type);
   LogicalResult importNode(onnx::NodeProto &node, int index);
   LogicalResult importConstantInput(const onnx::ValueInfoProto &input);
   int64_t resolveDim(StringRef name) const;
@@ -251,6 +253,27 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
   return Type(RankedTensorType::get(shape, elementType));
 }
 
+/// The input's ONNX dim names (its dim_params), one string per dim of
+/// `type` and "" for dims without a name; null if no dim has one. Kept
+/// whether --dim bound them or not, so later passes and diagnostics can
+/// name a dim by its symbol.
+ArrayAttr GraphImporter::dimNames(const onnx::ValueInfoProto &input,
+                                  Type type) {
+  auto ranked = type.dyn_cast<RankedTensorType>();
+  const auto &tensorType = input.type().tensor_type();
+  if (!ranked || !tensorType.has_shape() ||
+      tensorType.shape().dim_size() != ranked.getRank())
+    return nullptr;
+  SmallVector<Attribute> names;
+  bool any = false;
+  for (const auto &dim : tensorType.shape().dim()) {
+    std::string name = dim.has_dim_param() ? dim.dim_param() : "";
+    any |= !name.empty();
+    names.push_back(builder.getStringAttr(name));
+  }
+  return any ? builder.getArrayAttr(names) : nullptr;
+}
+
 /// Replaces a graph input by the tensor in the file --constant-input names,
 /// after checking it against the input's declared type.
 LogicalResult
@@ -263,11 +286,11 @@ GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
     return emitError(loc) << "--constant-input: cannot read '" << path
                           << "': " << file.getError().message();
   onnx::TensorProto tensor;
-  StringRef bytes = (*file)->getBuffer();
-  if (bytes.size() > (size_t)INT_MAX ||
-      !tensor.ParseFromArray(bytes.data(), (int)bytes.size()))
+  std::string error;
+  if (!parseProtoNoThrow(tensor, (*file)->getBuffer(), error))
     return emitError(loc) << "--constant-input: '" << path
-                          << "' is not an ONNX TensorProto";
+                          << "' is not an ONNX TensorProto"
+                          << (error.empty() ? "" : " (" + error + ")");
   ElementsAttr value = tensors.convert(tensor, loc);
   if (!value)
     return failure();
@@ -377,6 +400,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   for (auto [i, input] : llvm::enumerate(args)) {
     values[input->name()] = body->getArgument(i);
     func.setArgAttr(i, "anvil.name", builder.getStringAttr(input->name()));
+    if (ArrayAttr names = dimNames(*input, argTypes[i]))
+      func.setArgAttr(i, kDimNamesAttr, names);
   }
 
   for (const onnx::ValueInfoProto *input : constantInputs)

@@ -21,7 +21,13 @@
 
 namespace anvil::onnx_import {
 
-/// The default-domain opsets the importer accepts.
+/// On each function argument: the ONNX names of its dims (an ArrayAttr of
+/// one StringAttr per dim, "" for a dim without a name), bound or not.
+/// Set only when at least one dim has a name.
+constexpr llvm::StringLiteral kDimNamesAttr = "anvil.dim_names";
+
+/// The default-domain opsets the importer accepts (older ones are
+/// converted with onnx's version converter first).
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 24;
 

@@ -1,11 +1,12 @@
 //===- OnnxModelLoader.cpp - reading and checking ONNX protobufs ----------===//
 
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
+#include "compiler/Import/Onnx/OnnxExceptionWall.h"
 #include "compiler/Import/Onnx/OnnxImporter.h"
 
 #include "mlir/IR/Diagnostics.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <climits>
 
@@ -21,9 +22,13 @@ std::unique_ptr<onnx::ModelProto> parseModel(StringRef bytes, Location loc) {
     return nullptr;
   }
   auto model = std::make_unique<onnx::ModelProto>();
-  if (!model->ParseFromArray(bytes.data(), (int)bytes.size())) {
-    emitError(loc) << "not a valid ONNX model: the protobuf could not be "
-                      "parsed (truncated or corrupted file?)";
+  std::string error;
+  if (!parseProtoNoThrow(*model, bytes, error)) {
+    if (!error.empty())
+      emitError(loc) << "cannot parse the model protobuf: " << error;
+    else
+      emitError(loc) << "not a valid ONNX model: the protobuf could not be "
+                        "parsed (truncated or corrupted file?)";
     return nullptr;
   }
   if (!model->has_graph() || model->ir_version() <= 0) {
@@ -40,12 +45,26 @@ std::unique_ptr<onnx::ModelProto> parseModel(StringRef bytes, Location loc) {
     emitError(loc) << "the model imports no opset of the default ONNX domain";
     return nullptr;
   }
-  if (opset < kMinOpset || opset > kMaxOpset) {
+  if (opset > kMaxOpset) {
     emitError(loc) << "the model uses opset " << opset
                    << " of the default domain; Anvil imports opsets "
-                   << kMinOpset << " to " << kMaxOpset
-                   << " (convert it with onnx.version_converter)";
+                   << kMinOpset << " to " << kMaxOpset;
     return nullptr;
+  }
+  if (opset < kMinOpset) {
+    // Older models go through onnx's own version converter (libonnx 1.12
+    // converts up to opset 17), so the importer handles 13 and later only.
+    if (!convertVersionNoThrow(*model, kMinOpset, error)) {
+      emitError(loc) << "the model uses opset " << opset
+                     << " of the default domain and onnx's version converter "
+                        "cannot convert it to opset "
+                     << kMinOpset << ": " << error << " (Anvil imports opsets "
+                     << kMinOpset << " to " << kMaxOpset << ")";
+      return nullptr;
+    }
+    emitRemark(loc) << "converted the model from opset " << opset
+                    << " to opset " << kMinOpset
+                    << " with onnx's version converter";
   }
   return model;
 }

@@ -5,7 +5,7 @@
 
 #include "mlir/IR/Verifier.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 using namespace mlir;
 

@@ -11,7 +11,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <cstring>
 #include <memory>

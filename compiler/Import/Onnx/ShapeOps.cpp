@@ -3,7 +3,7 @@
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 #include <array>
 #include <numeric>

@@ -19,11 +19,15 @@
 
 namespace anvil::artifact {
 
-/// Bytes at an offset of a section given in pieces.
+/// Bytes at an offset of a section given in pieces: `data`, or, when
+/// `fill` is set, whatever it writes (`fill(from, out, n)` puts the chunk's
+/// bytes [from, from + n) in `out`; called piece by piece, twice). `fill`
+/// lets a chunk be produced while it is written, never held whole.
 struct SectionChunk {
   uint64_t offset;
   const void *data;
   size_t size;
+  std::function<void(uint64_t from, void *out, size_t size)> fill = {};
 };
 
 /// One section to write: `size` bytes, either `data` or, when `chunks` is

@@ -89,3 +89,27 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
   %v = kernel.view %x : memref<4x8xf32, strided<[16, 1]>> to memref<32xf32>
   return
 }
+
+// -----
+
+func.func @weight_layout_unknown() {
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn')}}
+  %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "nk"} : memref<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_shape() {
+  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<2x3xf32>' does not match the buffer 'memref<2x3xf32>' in layout 'kn'}}
+  %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "kn"} : memref<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_rank() {
+  // expected-error @+1 {{'kernel.weight' op layout 'kn' needs a rank-2 value, not 'tensor<6xf32>'}}
+  %w = kernel.weight dense<1.0> : tensor<6xf32> {layout = "kn"} : memref<6xf32>
+  return
+}

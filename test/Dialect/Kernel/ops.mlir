@@ -8,6 +8,8 @@ func.func @program(%x: memref<4x8xf32>, %y: memref<4x8xf32>) attributes {kernel.
   %w = kernel.weight [64] dense<1.0> : tensor<8x8xf32> : memref<8x8xf32>
   // CHECK: %[[U:.*]] = kernel.weight dense<2> : tensor<2xi64> : memref<2xi64>
   %u = kernel.weight dense<2> : tensor<2xi64> : memref<2xi64>
+  // CHECK: kernel.weight[128] dense<{{.*}}> : tensor<2x3xf32> {layout = "kn"} : memref<3x2xf32>
+  %l = kernel.weight [128] dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> {layout = "kn"} : memref<3x2xf32>
   // CHECK: %[[A:.*]] = kernel.alloc : memref<4x8xf32>
   %a = kernel.alloc : memref<4x8xf32>
   // CHECK: %[[B:.*]] = kernel.buffer arena[0] : memref<4x8xf32>

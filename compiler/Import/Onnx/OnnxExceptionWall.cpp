@@ -1,0 +1,118 @@
+//===- OnnxExceptionWall.cpp - calls into libonnx/protobuf that throw -----===//
+//
+// The only file of the compiler built with -fexceptions (see
+// CMakeLists.txt): nothing may leave it by exception.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Import/Onnx/OnnxExceptionWall.h"
+
+#include "onnx/checker.h"
+#include "onnx/defs/schema.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/version_converter/convert.h"
+
+#include <climits>
+#include <exception>
+#include <new>
+#include <set>
+
+namespace anvil::onnx_import {
+namespace {
+
+/// The first line of an exception's message: onnx appends the whole
+/// converter state on later lines.
+std::string describe(const std::exception &e) {
+  std::string what = e.what();
+  size_t end = what.find('\n');
+  if (end != std::string::npos)
+    what.resize(end);
+  // "[ConvertError] " and similar prefixes add nothing for users.
+  if (!what.empty() && what.front() == '[') {
+    size_t close = what.find("] ");
+    if (close != std::string::npos)
+      what.erase(0, close + 2);
+  }
+  return what.empty() ? "an unknown error" : what;
+}
+
+} // namespace
+
+bool parseProtoNoThrow(google::protobuf::MessageLite &message,
+                       llvm::StringRef bytes, std::string &error) {
+  error.clear();
+  if (bytes.size() > (size_t)INT_MAX) {
+    error = "the protobuf is larger than 2 GiB";
+    return false;
+  }
+  try {
+    return message.ParseFromArray(bytes.data(), (int)bytes.size());
+  } catch (const std::bad_alloc &) {
+    error = "out of memory while parsing the protobuf";
+  } catch (const std::exception &e) {
+    error = describe(e);
+  } catch (...) {
+    error = "an unknown exception while parsing the protobuf";
+  }
+  return false;
+}
+
+bool convertVersionNoThrow(onnx::ModelProto &model, int64_t targetOpset,
+                           std::string &error) {
+  error.clear();
+  try {
+    // The converter looks every node's schema up with unordered_map::at,
+    // whose message says nothing; name the op instead.
+    int64_t opset = -1;
+    for (const onnx::OperatorSetIdProto &id : model.opset_import())
+      if (id.domain().empty() || id.domain() == "ai.onnx")
+        opset = id.version();
+    for (const onnx::NodeProto &node : model.graph().node()) {
+      if (!node.domain().empty() && node.domain() != "ai.onnx")
+        continue;
+      if (!onnx::OpSchemaRegistry::Schema(node.op_type(), (int)opset, "")) {
+        error = "the op " + node.op_type() + " has no definition at opset " +
+                std::to_string(opset);
+        return false;
+      }
+    }
+    // The converter trusts its input: a graph the checker rejects can make
+    // it dereference null (found by the importer fuzzer). The checker
+    // throws on what it rejects.
+    try {
+      onnx::checker::check_model(model);
+    } catch (const std::exception &e) {
+      error = "the model fails onnx's checker, which conversion needs: " +
+              describe(e);
+      return false;
+    }
+    // Nor does the checker of libonnx 1.12 catch a graph output that
+    // nothing produces, on which the converter's graph import crashes.
+    std::set<std::string> defined;
+    for (const onnx::ValueInfoProto &input : model.graph().input())
+      defined.insert(input.name());
+    for (const onnx::TensorProto &initializer : model.graph().initializer())
+      defined.insert(initializer.name());
+    for (const onnx::NodeProto &node : model.graph().node())
+      defined.insert(node.output().begin(), node.output().end());
+    for (const onnx::ValueInfoProto &output : model.graph().output())
+      if (!defined.count(output.name())) {
+        error =
+            "graph output '" + output.name() + "' is not produced by any node";
+        return false;
+      }
+    onnx::ModelProto converted =
+        onnx::version_conversion::ConvertVersion(model, (int)targetOpset);
+    model.Swap(&converted);
+    return true;
+  } catch (const std::bad_alloc &) {
+    error = "out of memory";
+  } catch (const std::exception &e) {
+    error = describe(e);
+  } catch (...) {
+    error = "an unknown exception";
+  }
+  return false;
+}
+
+} // namespace anvil::onnx_import
