@@ -81,17 +81,23 @@ private:
   bool mapped = false;
 };
 
-void poolParallelFor(void *host, int64_t n, anvil_parallel_fn fn, void *arg) {
-  static_cast<ThreadPool *>(host)->parallelFor(n, fn, arg);
+void poolParallelFor(void *host, int64_t n, int64_t grain,
+                     anvil_parallel_fn fn, void *arg) {
+  static_cast<ThreadPool *>(host)->parallelFor(n, grain, fn, arg);
 }
 
-/// Generated code reports why it failed through the host log; the message
-/// becomes the run's status message (on the thread that called run).
-thread_local std::string lastCodeMessage;
-
-void logCodeMessage(void *, const char *message) {
-  lastCodeMessage = message ? message : "";
+void *poolScratch(void *host, int thread, size_t bytes) {
+  return static_cast<ThreadPool *>(host)->scratch(thread, bytes);
 }
+
+void logToStderr(void *, anvil_log_level level, const char *message) {
+  static const char *const names[] = {"error", "warning", "info", "debug"};
+  if (level <= ANVIL_LOG_WARNING && message)
+    std::fprintf(stderr, "anvil: %s: %s\n", names[level], message);
+}
+
+/// Bytes of the error buffer each run gives generated code.
+constexpr size_t kErrorBufferSize = 512;
 
 /// Arenas of one entry point, reused across runs: a run takes a free one
 /// (allocating only when every arena is in use by a concurrent run) and
@@ -139,8 +145,14 @@ struct anvil_model_s {
   const unsigned char *weights = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<ArenaPool[]> arenas; // parallel to manifest.entryPoints
-  anvil_host_api host{ANVIL_ABI_VERSION, nullptr, poolParallelFor,
-                      logCodeMessage};
+  anvil_host_api host{sizeof(anvil_host_api),
+                      ANVIL_ABI_VERSION,
+                      nullptr,
+                      1,
+                      poolParallelFor,
+                      poolScratch,
+                      logToStderr,
+                      nullptr};
 
   const EntryPoint *find(const char *name, size_t *index = nullptr) const {
     for (size_t i = 0; name && i < manifest.entryPoints.size(); ++i)
@@ -196,6 +208,7 @@ anvil_status finishOpen(std::unique_ptr<anvil_model_s> model,
     return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
   model->pool = std::make_unique<ThreadPool>(static_cast<unsigned>(threads));
   model->host.host = model->pool.get();
+  model->host.num_threads = static_cast<int32_t>(model->pool->size());
   if (const auto *weights = view->find(SectionKind::Weights))
     model->weights = weights->data;
   const auto *code = view->find(SectionKind::Code);
@@ -393,17 +406,26 @@ anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
                               std::to_string(entry->arenaBytes) +
                               "-byte arena");
     }
-    lastCodeMessage.clear();
-    int rc = model->functions[index](&model->host, in.data(), out.data(), arena,
-                                     model->weights);
+    char error[kErrorBufferSize] = {0};
+    anvil_invocation invocation{};
+    invocation.struct_size = sizeof(anvil_invocation);
+    invocation.inputs = in.data();
+    invocation.num_inputs = input_count;
+    invocation.outputs = out.data();
+    invocation.num_outputs = output_count;
+    invocation.arena = arena;
+    invocation.weights = model->weights;
+    invocation.error = error;
+    invocation.error_size = sizeof(error);
+    int rc = model->functions[index](&model->host, &invocation);
+    error[sizeof(error) - 1] = 0; // whatever the code wrote
     if (arena)
       model->arenas[index].give(arena);
     if (rc != 0)
       return makeStatus(ANVIL_EXECUTION_FAILED,
                         "entry point '" + entry->name + "' failed" +
-                            (lastCodeMessage.empty()
-                                 ? " with code " + std::to_string(rc)
-                                 : ": " + lastCodeMessage));
+                            (error[0] ? std::string(": ") + error
+                                      : " with code " + std::to_string(rc)));
     return nullptr;
   });
 }
