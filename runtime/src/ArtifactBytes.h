@@ -1,4 +1,5 @@
-//===- ArtifactBytes.h - an artifact's bytes, mapped or copied ---*- C++ -*-===//
+//===- ArtifactBytes.h - an artifact's bytes, mapped or copied ---*- C++
+//-*-===//
 
 #ifndef ANVIL_RUNTIME_ARTIFACTBYTES_H
 #define ANVIL_RUNTIME_ARTIFACTBYTES_H

@@ -29,8 +29,7 @@ constexpr size_t kInstanceOptionsV1Size =
     offsetof(anvil_instance_options, num_threads) + sizeof(int);
 
 anvil_status open(std::unique_ptr<ArtifactBytes> bytes,
-                  const anvil_model_options *options,
-                  anvil_model **out_model) {
+                  const anvil_model_options *options, anvil_model **out_model) {
   int threads = options ? options->num_threads : 0;
   if (threads < 0)
     return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
@@ -77,10 +76,10 @@ const TensorSpec *findTensor(const EntryPoint &entry, int is_output,
   const auto &specs = is_output ? entry.outputs : entry.inputs;
   if (index < specs.size())
     return &specs[index];
-  status = makeStatus(ANVIL_NOT_FOUND,
-                      "entry point '" + entry.name + "' has only " +
-                          std::to_string(specs.size()) +
-                          (is_output ? " outputs" : " inputs"));
+  status =
+      makeStatus(ANVIL_NOT_FOUND, "entry point '" + entry.name + "' has only " +
+                                      std::to_string(specs.size()) +
+                                      (is_output ? " outputs" : " inputs"));
   return nullptr;
 }
 

@@ -1,4 +1,5 @@
-//===- Instance.h - what models opened together share ------------*- C++ -*-===//
+//===- Instance.h - what models opened together share ------------*- C++
+//-*-===//
 //
 // An instance owns the thread pool, the devices (and through them the
 // memory) that every model opened on it uses: a draft and a target model,

@@ -115,8 +115,8 @@ void LoadedModel::giveArena(size_t entry, void *arena) {
 
 anvil_status LoadedModel::run(size_t index, const Invocation &call) {
   if (index >= functions.size())
-    return makeStatus(ANVIL_NOT_FOUND, "no entry point number " +
-                                           std::to_string(index));
+    return makeStatus(ANVIL_NOT_FOUND,
+                      "no entry point number " + std::to_string(index));
   const EntryPoint &entry = parsed.entryPoints[index];
   if (call.inputCount != entry.inputs.size() ||
       call.outputCount != entry.outputs.size() || call.stateCount != 0)
@@ -125,8 +125,7 @@ anvil_status LoadedModel::run(size_t index, const Invocation &call) {
                           std::to_string(entry.inputs.size()) + " inputs, " +
                           std::to_string(entry.outputs.size()) +
                           " outputs and no states");
-  if (anvil_status status =
-          checkSizeBounds(entry, call.sizes, call.sizeCount))
+  if (anvil_status status = checkSizeBounds(entry, call.sizes, call.sizeCount))
     return status;
   // Concurrent runs each hold their own arena.
   void *arena = nullptr;

@@ -1,4 +1,5 @@
-//===- LoadedModel.h - a checked, loaded artifact ----------------*- C++ -*-===//
+//===- LoadedModel.h - a checked, loaded artifact ----------------*- C++
+//-*-===//
 //
 // What the C API's anvil_model wraps and what the engine calls directly:
 // the artifact's bytes, its parsed manifest, its code on the instance's

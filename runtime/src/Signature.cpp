@@ -15,8 +15,7 @@ std::string describeActual(const TensorShape &t) {
 }
 
 std::string bounds(const SizeSpec &size) {
-  return "[" + std::to_string(size.min) + ", " + std::to_string(size.max) +
-         "]";
+  return "[" + std::to_string(size.min) + ", " + std::to_string(size.max) + "]";
 }
 
 anvil_status countMismatch(const EntryPoint &entry, size_t want, size_t got,
@@ -51,9 +50,9 @@ anvil_status checkSizeBounds(const EntryPoint &entry, const int64_t *sizes,
     const SizeSpec &size = entry.sizes[i];
     if (sizes[i] < size.min || sizes[i] > size.max)
       return makeStatus(ANVIL_INVALID_ARGUMENT,
-                        "size '" + size.name + "' of '" + entry.name +
-                            "' is " + std::to_string(sizes[i]) +
-                            ", outside its bounds " + bounds(size));
+                        "size '" + size.name + "' of '" + entry.name + "' is " +
+                            std::to_string(sizes[i]) + ", outside its bounds " +
+                            bounds(size));
   }
   return nullptr;
 }

@@ -1,4 +1,5 @@
-//===- Signature.h - checking tensors against an entry point -----*- C++ -*-===//
+//===- Signature.h - checking tensors against an entry point -----*- C++
+//-*-===//
 //
 // Before a run, each input's dims bind the entry point's run-time sizes
 // (manifest v2 "sizes"): a dim named by a size gives that size its value,

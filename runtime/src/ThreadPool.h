@@ -1,4 +1,5 @@
-//===- ThreadPool.h - the runtime's worker threads ---------------*- C++ -*-===//
+//===- ThreadPool.h - the runtime's worker threads ---------------*- C++
+//-*-===//
 //
 // Backs the host API's parallel_for. A call posts a job; the caller and any
 // idle worker take chunks of it from an atomic counter (dynamic chunks, so

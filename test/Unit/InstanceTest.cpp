@@ -86,8 +86,8 @@ TEST(Instance, ModelsOnOneInstanceShareOnePool) {
   recordWorkers(b, 5, 3, seen);
   std::set<int64_t> workerThreads;
   for (const auto &[number, osThreads] : seen) {
-    EXPECT_EQ(osThreads.size(), 1u) << "thread number " << number
-                                    << " ran on several OS threads";
+    EXPECT_EQ(osThreads.size(), 1u)
+        << "thread number " << number << " ran on several OS threads";
     workerThreads.insert(osThreads.begin(), osThreads.end());
   }
   EXPECT_FALSE(seen.empty()) << "no worker ever ran a chunk";
@@ -176,7 +176,8 @@ TEST(Instance, TheCodesReasonBecomesTheMessage) {
   options.num_threads = 3;
   anvil_model *model = nullptr;
   ASSERT_EQ(openModel(bytes, &options, &model), "");
-  anvil_status s = anvil_model_run(model, "fail_in_chunk", nullptr, 0, nullptr, 0);
+  anvil_status s =
+      anvil_model_run(model, "fail_in_chunk", nullptr, 0, nullptr, 0);
   EXPECT_EQ(anvil_status_get_code(s), ANVIL_EXECUTION_FAILED);
   EXPECT_EQ(takeMessage(s),
             "entry point 'fail_in_chunk' failed: iteration 63 is out of range");
@@ -198,8 +199,9 @@ TEST(Instance, AFailureInsideAWorkerChunkIsReported) {
   int64_t ranBy = -1;
   const int64_t dims[1] = {1};
   anvil_tensor *t = nullptr;
-  ASSERT_EQ(anvil_tensor_wrap(ANVIL_DTYPE_I64, 1, dims, &ranBy, sizeof ranBy, &t),
-            nullptr);
+  ASSERT_EQ(
+      anvil_tensor_wrap(ANVIL_DTYPE_I64, 1, dims, &ranBy, sizeof ranBy, &t),
+      nullptr);
   anvil_status s = anvil_model_run(model, "fail_on_worker", nullptr, 0, &t, 1);
   EXPECT_EQ(anvil_status_get_code(s), ANVIL_EXECUTION_FAILED);
   EXPECT_EQ(takeMessage(s), "entry point 'fail_on_worker' failed: gather: "

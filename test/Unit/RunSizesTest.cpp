@@ -107,7 +107,8 @@ TEST_F(RunSizes, OutOfBoundsAndMismatchesAreNamed) {
   anvil_tensor *a = t.make(ANVIL_DTYPE_F32, {2, 3});
   anvil_tensor *b = t.make(ANVIL_DTYPE_F32, {1, 3});
   anvil_tensor *y = t.make(ANVIL_DTYPE_F32, {2, 3});
-  anvil_status s = anvil_model_run(model, "main", std::vector<anvil_tensor *>{a, b}.data(), 2, &y, 1);
+  anvil_status s = anvil_model_run(
+      model, "main", std::vector<anvil_tensor *>{a, b}.data(), 2, &y, 1);
   EXPECT_EQ(anvil_status_get_code(s), ANVIL_INVALID_ARGUMENT);
   EXPECT_EQ(takeMessage(s), "input 'b' of 'main': dimension 0 (size 'rows') "
                             "is 1, but input 'a' made it 2");
@@ -201,35 +202,38 @@ std::string withEntry(const std::string &entry, int version = 2) {
 }
 
 TEST(RunSizesManifest, BadSizeTablesAreRefusedAtLoad) {
-  EXPECT_EQ(openMessage(withEntry(
-                R"({"name": "scaled", "sizes": [{"name": "S", "min": 1, "max": 8},
+  EXPECT_EQ(
+      openMessage(withEntry(
+          R"({"name": "scaled", "sizes": [{"name": "S", "min": 1, "max": 8},
                     {"name": "T", "min": 1, "max": 8}],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
                     "outputs": [{"name": "y", "dtype": "f32", "shape": ["T", 4]}]})")),
-            "entry point 'scaled': size 'T' is not a dimension of any input");
+      "entry point 'scaled': size 'T' is not a dimension of any input");
   EXPECT_EQ(openMessage(withEntry(
                 R"({"name": "scaled", "sizes": [],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
                     "outputs": []})")),
             "entry point 'scaled' inputs: tensor 'x' has dimension 'S', which "
             "is not in the entry point's sizes");
-  EXPECT_EQ(openMessage(withEntry(
-                R"({"name": "scaled", "sizes": [{"name": "S", "min": 9, "max": 8}],
+  EXPECT_EQ(
+      openMessage(withEntry(
+          R"({"name": "scaled", "sizes": [{"name": "S", "min": 9, "max": 8}],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
                     "outputs": []})")),
-            "entry point 'scaled': size 'S' has bounds [9, 8]; they need 0 <= "
-            "min <= max");
+      "entry point 'scaled': size 'S' has bounds [9, 8]; they need 0 <= "
+      "min <= max");
   EXPECT_EQ(openMessage(withEntry(
                 R"({"name": "scaled", "sizes": [{"name": "S", "min": 1}],
                     "inputs": [], "outputs": []})")),
             "entry point 'scaled': each size needs a name and integer min and "
             "max");
-  EXPECT_EQ(openMessage(withEntry(
-                R"({"name": "scaled", "sizes": [{"name": "S", "min": 1, "max": 2},
+  EXPECT_EQ(
+      openMessage(withEntry(
+          R"({"name": "scaled", "sizes": [{"name": "S", "min": 1, "max": 2},
                     {"name": "S", "min": 1, "max": 2}],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
                     "outputs": []})")),
-            "entry point 'scaled': size 'S' is listed twice");
+      "entry point 'scaled': size 'S' is listed twice");
   EXPECT_EQ(openMessage(withEntry(
                 R"({"name": "scaled", "inputs": [{"name": "x", "dtype": "f32",
                     "shape": [1.5, 4]}], "outputs": []})")),

@@ -267,11 +267,12 @@ TEST(Runtime, DtypesKeepTheirNumbersNamesAndSizes) {
     size_t bits;
   };
   const Known known[] = {
-      {1, "f32", 32},  {2, "f16", 16},   {3, "bf16", 16}, {4, "f64", 64},
-      {5, "i64", 64},  {6, "i32", 32},   {7, "i8", 8},    {8, "u8", 8},
-      {9, "bool", 8},  {10, "i16", 16},  {11, "u16", 16}, {12, "u32", 32},
-      {13, "u64", 64}, {14, "i4", 4},    {15, "u4", 4},   {16, "f8e4m3fn", 8},
-      {19, "f8e5m2fnuz", 8}};
+      {1, "f32", 32},      {2, "f16", 16},       {3, "bf16", 16},
+      {4, "f64", 64},      {5, "i64", 64},       {6, "i32", 32},
+      {7, "i8", 8},        {8, "u8", 8},         {9, "bool", 8},
+      {10, "i16", 16},     {11, "u16", 16},      {12, "u32", 32},
+      {13, "u64", 64},     {14, "i4", 4},        {15, "u4", 4},
+      {16, "f8e4m3fn", 8}, {19, "f8e5m2fnuz", 8}};
   for (const Known &k : known) {
     auto dtype = static_cast<anvil_dtype>(k.value);
     EXPECT_STREQ(anvil_dtype_name(dtype), k.name) << k.value;

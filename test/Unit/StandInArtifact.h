@@ -1,4 +1,5 @@
-//===- StandInArtifact.h - artifacts over the stand-in kernels ---*- C++ -*-===//
+//===- StandInArtifact.h - artifacts over the stand-in kernels ---*- C++
+//-*-===//
 //
 // Writes artifacts whose code section is one of the stand-in shared objects
 // (Inputs/add_kernel.c, Inputs/chunk_failure_kernel.cpp) and opens them.

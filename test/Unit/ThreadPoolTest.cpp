@@ -183,7 +183,8 @@ TEST(ThreadPool, ScratchIsPrivateToItsThread) {
   ScratchCheck check{&pool};
   std::vector<std::thread> callers;
   for (int c = 0; c < 2; ++c)
-    callers.emplace_back([&] { pool.parallelFor(200, 1, scratchChunk, &check); });
+    callers.emplace_back(
+        [&] { pool.parallelFor(200, 1, scratchChunk, &check); });
   for (std::thread &t : callers)
     t.join();
   EXPECT_EQ(check.nulls.load(), 0);

@@ -71,9 +71,9 @@ bool read(const std::string &path, Array &array, std::string &error) {
   std::string descr = m[1];
   bool found = false;
   for (const Descr &d : kDescrs)
-    if (*d.text && (descr == d.text ||
-                    (descr.size() == 3 && descr[0] == '=' &&
-                     descr.substr(1) == std::string(d.text + 1)))) {
+    if (*d.text &&
+        (descr == d.text || (descr.size() == 3 && descr[0] == '=' &&
+                             descr.substr(1) == std::string(d.text + 1)))) {
       array.dtype = d.dtype;
       found = true;
     }

@@ -279,8 +279,8 @@ int run(const std::string &path,
   for (size_t i = 0; i < inputCount; ++i)
     for (size_t d = 0; d < arrays[i].shape.size(); ++d) {
       int64_t which = -1;
-      anvil::Status dimStatus{anvil_model_dim_size(model.get(), entry.c_str(),
-                                                   0, i, d, &which)};
+      anvil::Status dimStatus{
+          anvil_model_dim_size(model.get(), entry.c_str(), 0, i, d, &which)};
       if (!dimStatus && which >= 0 && size_t(which) < sizeCount)
         sizeValues[which] = arrays[i].shape[d];
     }
@@ -293,8 +293,8 @@ int run(const std::string &path,
       return failWith(status);
     for (size_t d = 0; d < info.rank; ++d) {
       int64_t which = -1;
-      status.reset(anvil_model_dim_size(model.get(), entry.c_str(), 1, i, d,
-                                        &which));
+      status.reset(
+          anvil_model_dim_size(model.get(), entry.c_str(), 1, i, d, &which));
       if (status)
         return failWith(status);
       if (which >= 0 && size_t(which) < sizeCount)

@@ -469,8 +469,7 @@ LogicalResult FunctionEmitter::emit() {
   // The ABI's entry (runtime/include/anvil/abi.h), unpacked into the locals
   // the body uses. RunScope routes kernels' failure reasons into the
   // invocation's error buffer, from any thread.
-  int64_t numOutputs =
-      static_cast<int64_t>(func.getNumArguments()) - numInputs;
+  int64_t numOutputs = static_cast<int64_t>(func.getNumArguments()) - numInputs;
   os << "int entry_" << index
      << "(const anvil_host_api *host, const anvil_invocation *invocation) {\n";
   os << "  anvil::cpu::RunScope run_scope(invocation);\n";

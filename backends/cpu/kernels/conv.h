@@ -20,8 +20,7 @@ template <class T>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out) {
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
-  parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end,
-                                      int thread) {
+  parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end, int thread) {
     // 16-bit floats accumulate in a float plane (per-thread scratch, no
     // allocation per chunk), rounded once.
     using Acc = accumulator_t<T>;

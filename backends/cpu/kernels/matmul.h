@@ -26,8 +26,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
   for (int64_t d = 0; d < p.batch_rank; ++d)
     batches *= p.batch[d];
   const int64_t m = p.m, n = p.n, k = p.k;
-  parallel_for(host, batches * m, 4, [&](int64_t begin, int64_t end,
-                                        int thread) {
+  parallel_for(host, batches * m, 4, [&](int64_t begin, int64_t end, int t) {
     for (int64_t row = begin; row < end; ++row) {
       int64_t b = row / (m ? m : 1), i = row % (m ? m : 1);
       int64_t lOff = 0, rOff = 0, rest = b;
@@ -60,7 +59,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
         }
       } else { // 16-bit floats: a float row, rounded once
         // Per-thread scratch: no allocation per row on the hot path.
-        Acc *row = scratch<Acc>(host, thread, n);
+        Acc *row = scratch<Acc>(host, t, n); // t: this thread
         if (!row) {
           fail(host, "matmul: out of scratch memory");
           return;

@@ -208,8 +208,7 @@ typedef struct anvil_size_info {
 /* The number of sizes of an entry point (0 when every dim is static).
  * ANVIL_NOT_FOUND for an unknown entry point. Thread-safe. */
 anvil_status anvil_model_size_count(const anvil_model *model,
-                                    const char *entry_point,
-                                    size_t *out_count);
+                                    const char *entry_point, size_t *out_count);
 /* Size number `index` of an entry point. ANVIL_NOT_FOUND for an unknown
  * entry point or index. Thread-safe. */
 anvil_status anvil_model_size_info(const anvil_model *model,

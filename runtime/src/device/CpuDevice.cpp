@@ -13,8 +13,8 @@
 namespace anvil::runtime {
 namespace {
 
-void poolParallelFor(void *host, int64_t n, int64_t grain,
-                     anvil_parallel_fn fn, void *arg) {
+void poolParallelFor(void *host, int64_t n, int64_t grain, anvil_parallel_fn fn,
+                     void *arg) {
   static_cast<ThreadPool *>(host)->parallelFor(n, grain, fn, arg);
 }
 

@@ -1,4 +1,5 @@
-//===- CpuDevice.h - the host CPU as a device --------------------*- C++ -*-===//
+//===- CpuDevice.h - the host CPU as a device --------------------*- C++
+//-*-===//
 
 #ifndef ANVIL_RUNTIME_DEVICE_CPUDEVICE_H
 #define ANVIL_RUNTIME_DEVICE_CPUDEVICE_H

@@ -1,4 +1,5 @@
-//===- Device.h - where an artifact's code runs ------------------*- C++ -*-===//
+//===- Device.h - where an artifact's code runs ------------------*- C++
+//-*-===//
 //
 // One Device per target an instance can run ("cpu"; later "cuda", "hip",
 // whose backends/<t>/device register in Devices.cpp). The loader picks the

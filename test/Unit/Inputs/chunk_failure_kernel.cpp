@@ -24,8 +24,8 @@ int fail_on_worker(const anvil_host_api *host,
       host, 64, 1, [&](int64_t begin, int64_t end, int thread) {
         bool has63 = begin <= 63 && 63 < end;
         if (thread == 0 && !has63) {
-          auto until = std::chrono::steady_clock::now() +
-                       std::chrono::seconds(2);
+          auto until =
+              std::chrono::steady_clock::now() + std::chrono::seconds(2);
           while (!done.load() && std::chrono::steady_clock::now() < until)
             std::this_thread::yield();
         }
