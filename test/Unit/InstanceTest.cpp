@@ -211,6 +211,23 @@ TEST(Instance, AFailureInsideAWorkerChunkIsReported) {
   anvil_model_release(model);
 }
 
+// Code built against ABI 1 in an artifact whose header says 2: read with
+// the version-2 layout its table has struct_size 1 and version 1, and it is
+// refused before any of its code runs.
+TEST(Instance, ACodeTableOfAnotherLayoutIsRefused) {
+  anvil_model *model = nullptr;
+  anvil_status_code code;
+  EXPECT_EQ(openModel(standInArtifact(R"({"manifest_version": 2,
+                "target": {"name": "cpu"}, "entry_points": [
+                {"name": "main", "inputs": [], "outputs": []}]})",
+                                      ANVIL_TEST_ABI1_TABLE_KERNEL),
+                      nullptr, &model, &code),
+            "the code section's table is malformed or has another ABI "
+            "version");
+  EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
+  EXPECT_EQ(model, nullptr);
+}
+
 TEST(Instance, BadOptionsAreRefused) {
   anvil_instance *instance = nullptr;
   anvil_instance_options options{0, 2};

@@ -551,8 +551,9 @@ LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
   if (entries.empty())
     os << "    {nullptr, nullptr},\n";
   os << "};\n"
-     << "const anvil_code_table kTable = {ANVIL_ABI_VERSION, " << entries.size()
-     << ", kEntries, nullptr};\n\n"
+     << "const anvil_code_table kTable = {sizeof(anvil_code_table), "
+        "ANVIL_ABI_VERSION, "
+     << entries.size() << ", kEntries, nullptr};\n\n"
      << "} // namespace\n\n"
         "extern \"C\" __attribute__((visibility(\"default\"))) const "
         "anvil_code_table *\nanvil_get_code_table(void) { return &kTable; }\n";

@@ -115,7 +115,11 @@ typedef struct anvil_code_entry {
   anvil_entry_fn fn;
 } anvil_code_entry;
 
+/* What generated code exports. Later fields (what the code was compiled
+ * for: signatures, arena and weight sizes) go at the end; the runtime reads
+ * only what struct_size covers. */
 typedef struct anvil_code_table {
+  uint32_t struct_size; /* sizeof(anvil_code_table) of the code */
   uint32_t abi_version; /* ANVIL_ABI_VERSION the code was compiled against */
   uint32_t entry_count;
   const anvil_code_entry *entries;

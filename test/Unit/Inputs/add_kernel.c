@@ -103,7 +103,8 @@ static const anvil_code_entry entries[] = {{"main", add_main},
                                            {"threads", threads},
                                            {"fail_in_chunk", fail_in_chunk},
                                            {"scaled", scaled}};
-static const anvil_code_table table = {ANVIL_ABI_VERSION, 5, entries, 0};
+static const anvil_code_table table = {sizeof(anvil_code_table),
+                                       ANVIL_ABI_VERSION, 5, entries, 0};
 
 __attribute__((visibility("default"))) const anvil_code_table *
 anvil_get_code_table(void) {

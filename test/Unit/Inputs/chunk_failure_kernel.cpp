@@ -39,7 +39,8 @@ int fail_on_worker(const anvil_host_api *host,
 }
 
 const anvil_code_entry kEntries[] = {{"fail_on_worker", fail_on_worker}};
-const anvil_code_table kTable = {ANVIL_ABI_VERSION, 1, kEntries, nullptr};
+const anvil_code_table kTable = {sizeof(anvil_code_table), ANVIL_ABI_VERSION, 1,
+                                 kEntries, nullptr};
 
 } // namespace
 
