@@ -148,6 +148,11 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, anvil_parallel_fn fn,
   }
   wake.notify_all();
   runChunks(job, 0);
+  // Workers finish their last chunks soon after the caller runs out: spin
+  // briefly before sleeping on the condition variable.
+  for (int i = 0;
+       i < kSpinRounds && job.done.load(std::memory_order_acquire) != n; ++i)
+    cpuRelax();
   std::unique_lock<std::mutex> lock(mutex);
   // No new worker may pick the job up; wait for those that hold it.
   jobs.erase(std::find(jobs.begin(), jobs.end(), &job));
