@@ -11,10 +11,12 @@ using anvil::runtime::makeStatus;
 
 extern "C" {
 
+// The switches read the value as an int: a C caller may pass any number,
+// and a value outside the enum's range is not an anvil_dtype in C++.
 size_t anvil_dtype_bits(anvil_dtype dtype) {
-  switch (dtype) {
+  switch (static_cast<int>(dtype)) {
 #define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
-  case ANVIL_DTYPE_##ID:                                                       \
+  case VALUE:                                                                  \
     return BITS;
 #include "anvil/dtypes.def"
   }
@@ -27,9 +29,9 @@ size_t anvil_dtype_size(anvil_dtype dtype) {
 }
 
 const char *anvil_dtype_name(anvil_dtype dtype) {
-  switch (dtype) {
+  switch (static_cast<int>(dtype)) {
 #define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
-  case ANVIL_DTYPE_##ID:                                                       \
+  case VALUE:                                                                  \
     return NAME;
 #include "anvil/dtypes.def"
   }
