@@ -3,7 +3,8 @@
  *   run_model MODEL.anvil
  *
  * Lists the artifact's entry points and signatures, runs the first entry
- * point on zero-filled inputs, and prints the first values of each output.
+ * point on zero-filled inputs (run-time sizes at their minimum), and prints
+ * the first values of each output.
  * Built and run by the test suite (test/Tools/example-app.test). */
 #include "anvil/anvil.h"
 
@@ -57,8 +58,27 @@ int main(int argc, char **argv) {
     anvil_tensor_info info;
     anvil_tensor **slot = is_output ? &outputs[index] : &inputs[index];
     if ((status =
-             anvil_model_tensor_info(model, entry, is_output, index, &info)) ||
-        (status =
+             anvil_model_tensor_info(model, entry, is_output, index, &info))) {
+      rc = report(status);
+      goto done;
+    }
+    /* A run-time size (dim -1) takes its smallest value here; a real
+     * application takes it from its data (outputs: from the inputs). */
+    for (size_t d = 0; d < info.rank; ++d) {
+      int64_t size = -1;
+      anvil_size_info bounds;
+      if (info.dims[d] >= 0)
+        continue;
+      if ((status = anvil_model_dim_size(model, entry, is_output, index, d,
+                                         &size)) ||
+          (status =
+               anvil_model_size_info(model, entry, (size_t)size, &bounds))) {
+        rc = report(status);
+        goto done;
+      }
+      info.dims[d] = bounds.min;
+    }
+    if ((status =
              anvil_tensor_create(info.dtype, info.rank, info.dims, slot))) {
       rc = report(status);
       goto done;

@@ -222,7 +222,8 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
   if (header.abiVersion != kAbiVersion) {
     error = "the artifact's code ABI version is " +
             std::to_string(header.abiVersion) + " but this runtime has " +
-            std::to_string(kAbiVersion) + "; recompile the model";
+            std::to_string(kAbiVersion) +
+            "; recompile the model with the anvilc of this release";
     return std::nullopt;
   }
   if (header.fileSize != size) {

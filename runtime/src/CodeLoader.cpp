@@ -2,6 +2,7 @@
 
 #include "CodeLoader.h"
 
+#include <cstddef>
 #include <cstdlib>
 
 #include <cerrno>
@@ -83,7 +84,11 @@ bool LoadedCode::load(const void *data, size_t size, std::string &error) {
     return false;
   }
   codeTable = getTable();
-  if (!codeTable || codeTable->abi_version != ANVIL_ABI_VERSION ||
+  // Version 2's table ends with init; a shorter one cannot be read.
+  constexpr size_t kTableV2Size =
+      offsetof(anvil_code_table, init) + sizeof(codeTable->init);
+  if (!codeTable || codeTable->struct_size < kTableV2Size ||
+      codeTable->abi_version != ANVIL_ABI_VERSION ||
       (codeTable->entry_count && !codeTable->entries)) {
     error = "the code section's table is malformed or has another ABI "
             "version";

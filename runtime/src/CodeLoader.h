@@ -5,24 +5,25 @@
 #define ANVIL_RUNTIME_CODELOADER_H
 
 #include "anvil/abi.h"
+#include "device/Device.h"
 
 #include <string>
 
 namespace anvil::runtime {
 
 /// A shared object loaded from memory, unloaded on destruction.
-class LoadedCode {
+class LoadedCode final : public CodeObject {
 public:
   LoadedCode() = default;
   LoadedCode(const LoadedCode &) = delete;
   LoadedCode &operator=(const LoadedCode &) = delete;
-  ~LoadedCode();
+  ~LoadedCode() override;
 
   /// Loads `size` bytes of a shared object (through an in-memory file, no
   /// file system write) and finds its code table. Returns false with
   /// `error` if it is not loadable or its table is malformed.
   bool load(const void *data, size_t size, std::string &error);
-  const anvil_code_table *table() const { return codeTable; }
+  const anvil_code_table *table() const override { return codeTable; }
 
 private:
   void *handle = nullptr;

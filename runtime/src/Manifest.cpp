@@ -9,16 +9,12 @@ namespace anvil::runtime {
 using Json = nlohmann::json;
 
 bool parseDtype(const std::string &name, anvil_dtype &dtype) {
-  for (anvil_dtype d :
-       {ANVIL_DTYPE_F32, ANVIL_DTYPE_F16, ANVIL_DTYPE_BF16, ANVIL_DTYPE_F64,
-        ANVIL_DTYPE_I64, ANVIL_DTYPE_I32, ANVIL_DTYPE_I8, ANVIL_DTYPE_U8,
-        ANVIL_DTYPE_BOOL, ANVIL_DTYPE_I16, ANVIL_DTYPE_U16, ANVIL_DTYPE_U32,
-        ANVIL_DTYPE_U64}) {
-    if (name == anvil_dtype_name(d)) {
-      dtype = d;
-      return true;
-    }
+#define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
+  if (name == NAME) {                                                          \
+    dtype = ANVIL_DTYPE_##ID;                                                  \
+    return true;                                                               \
   }
+#include "anvil/dtypes.def"
   return false;
 }
 
@@ -35,8 +31,9 @@ bool getString(const Json &object, const char *key, std::string &out) {
   return true;
 }
 
-bool parseTensors(const Json &list, std::vector<TensorSpec> &out,
-                  const std::string &where, std::string &error) {
+bool parseTensors(const Json &list, const std::vector<SizeSpec> &sizes,
+                  std::vector<TensorSpec> &out, const std::string &where,
+                  std::string &error) {
   if (!list.is_array()) {
     error = where + " is not a list";
     return false;
@@ -62,13 +59,68 @@ bool parseTensors(const Json &list, std::vector<TensorSpec> &out,
       return false;
     }
     for (const Json &dim : *shape) {
+      if (dim.is_string()) {
+        // A run-time size, by name.
+        const std::string symbol = dim.get<std::string>();
+        int found = -1;
+        for (size_t i = 0; i < sizes.size(); ++i)
+          if (sizes[i].name == symbol)
+            found = static_cast<int>(i);
+        if (found < 0) {
+          error = where + ": tensor '" + spec.name + "' has dimension '" +
+                  symbol + "', which is not in the entry point's sizes";
+          return false;
+        }
+        spec.dims.push_back(-1);
+        spec.sizeOf.push_back(found);
+        continue;
+      }
       if (!dim.is_number_integer() || dim.get<int64_t>() < 0) {
         error = where + ": tensor '" + spec.name +
-                "' has a dimension that is not a non-negative integer";
+                "' has a dimension that is neither a non-negative integer "
+                "nor a size name";
         return false;
       }
       spec.dims.push_back(dim.get<int64_t>());
+      spec.sizeOf.push_back(-1);
     }
+    out.push_back(std::move(spec));
+  }
+  return true;
+}
+
+bool parseSizes(const Json &item, const std::string &where,
+                std::vector<SizeSpec> &out, std::string &error) {
+  auto sizes = item.find("sizes");
+  if (sizes == item.end())
+    return true; // all static
+  if (!sizes->is_array()) {
+    error = where + ": sizes is not a list";
+    return false;
+  }
+  for (const Json &s : *sizes) {
+    SizeSpec spec;
+    auto min = s.is_object() ? s.find("min") : s.end();
+    auto max = s.is_object() ? s.find("max") : s.end();
+    if (!s.is_object() || !getString(s, "name", spec.name) ||
+        spec.name.empty() || min == s.end() || max == s.end() ||
+        !min->is_number_integer() || !max->is_number_integer()) {
+      error = where + ": each size needs a name and integer min and max";
+      return false;
+    }
+    spec.min = min->get<int64_t>();
+    spec.max = max->get<int64_t>();
+    if (spec.min < 0 || spec.min > spec.max) {
+      error = where + ": size '" + spec.name + "' has bounds [" +
+              std::to_string(spec.min) + ", " + std::to_string(spec.max) +
+              "]; they need 0 <= min <= max";
+      return false;
+    }
+    for (const SizeSpec &other : out)
+      if (other.name == spec.name) {
+        error = where + ": size '" + spec.name + "' is listed twice";
+        return false;
+      }
     out.push_back(std::move(spec));
   }
   return true;
@@ -85,9 +137,11 @@ bool parseManifest(const std::string &text, Manifest &manifest,
   }
   auto version = root.find("manifest_version");
   if (version == root.end() || !version->is_number_integer() ||
-      version->get<int64_t>() != kManifestVersion) {
-    error = "the manifest has no manifest_version " +
-            std::to_string(kManifestVersion);
+      version->get<int64_t>() < 1 ||
+      version->get<int64_t>() > kManifestVersion) {
+    error = "the manifest has no manifest_version from 1 to " +
+            std::to_string(kManifestVersion) +
+            " (a newer manifest needs a newer runtime)";
     return false;
   }
   auto target = root.find("target");
@@ -137,11 +191,26 @@ bool parseManifest(const std::string &text, Manifest &manifest,
       error = "entry point '" + entry.name + "' needs inputs and outputs";
       return false;
     }
-    if (!parseTensors(*inputs, entry.inputs,
-                      "entry point '" + entry.name + "' inputs", error) ||
-        !parseTensors(*outputs, entry.outputs,
-                      "entry point '" + entry.name + "' outputs", error))
+    const std::string where = "entry point '" + entry.name + "'";
+    if (!parseSizes(item, where, entry.sizes, error) ||
+        !parseTensors(*inputs, entry.sizes, entry.inputs, where + " inputs",
+                      error) ||
+        !parseTensors(*outputs, entry.sizes, entry.outputs, where + " outputs",
+                      error))
       return false;
+    // Every size takes its value from an input's dim; one no input binds
+    // could not be known at run time.
+    for (size_t i = 0; i < entry.sizes.size(); ++i) {
+      bool bound = false;
+      for (const TensorSpec &input : entry.inputs)
+        for (int s : input.sizeOf)
+          bound |= s == static_cast<int>(i);
+      if (!bound) {
+        error = where + ": size '" + entry.sizes[i].name +
+                "' is not a dimension of any input";
+        return false;
+      }
+    }
     manifest.entryPoints.push_back(std::move(entry));
   }
   return true;

@@ -17,17 +17,31 @@
 
 namespace anvil::runtime {
 
-constexpr int64_t kManifestVersion = 1;
+/// The newest manifest version this runtime reads; it reads every older
+/// one too (version 1 has no run-time sizes).
+constexpr int64_t kManifestVersion = 2;
+
+/// A run-time size of an entry point (manifest v2 "sizes"): a dimension the
+/// compiler left symbolic within bounds. Its value comes from the inputs.
+struct SizeSpec {
+  std::string name;
+  int64_t min = 0, max = 0;
+};
 
 struct TensorSpec {
   std::string name;
   anvil_dtype dtype;
+  /// Static dims; -1 where the dim is a run-time size.
   std::vector<int64_t> dims;
+  /// Per dim: the index of its size in EntryPoint::sizes, or -1 if static.
+  std::vector<int> sizeOf;
 };
 
 struct EntryPoint {
   std::string name;
   uint64_t arenaBytes = 0;
+  /// In the order of the invocation's sizes[].
+  std::vector<SizeSpec> sizes;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
 };
@@ -38,7 +52,10 @@ struct Manifest {
   std::vector<EntryPoint> entryPoints;
 };
 
-/// Parses and checks `text`; returns false with `error` on any problem.
+/// Parses and checks `text`; returns false with `error` on any problem:
+/// wrong types, unknown dtypes, shape items that are neither a dim nor a
+/// declared size, bounds with min > max, and a size no input dim binds
+/// (its value would be unknown at run time). Unknown keys are ignored.
 bool parseManifest(const std::string &text, Manifest &manifest,
                    std::string &error);
 

@@ -11,57 +11,29 @@ using anvil::runtime::makeStatus;
 
 extern "C" {
 
-size_t anvil_dtype_size(anvil_dtype dtype) {
-  switch (dtype) {
-  case ANVIL_DTYPE_F64:
-  case ANVIL_DTYPE_I64:
-  case ANVIL_DTYPE_U64:
-    return 8;
-  case ANVIL_DTYPE_F32:
-  case ANVIL_DTYPE_I32:
-  case ANVIL_DTYPE_U32:
-    return 4;
-  case ANVIL_DTYPE_F16:
-  case ANVIL_DTYPE_BF16:
-  case ANVIL_DTYPE_I16:
-  case ANVIL_DTYPE_U16:
-    return 2;
-  case ANVIL_DTYPE_I8:
-  case ANVIL_DTYPE_U8:
-  case ANVIL_DTYPE_BOOL:
-    return 1;
+// The switches read the value as an int: a C caller may pass any number,
+// and a value outside the enum's range is not an anvil_dtype in C++.
+size_t anvil_dtype_bits(anvil_dtype dtype) {
+  switch (static_cast<int>(dtype)) {
+#define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
+  case VALUE:                                                                  \
+    return BITS;
+#include "anvil/dtypes.def"
   }
   return 0;
 }
 
+size_t anvil_dtype_size(anvil_dtype dtype) {
+  size_t bits = anvil_dtype_bits(dtype);
+  return bits % 8 ? 0 : bits / 8;
+}
+
 const char *anvil_dtype_name(anvil_dtype dtype) {
-  switch (dtype) {
-  case ANVIL_DTYPE_F32:
-    return "f32";
-  case ANVIL_DTYPE_F16:
-    return "f16";
-  case ANVIL_DTYPE_BF16:
-    return "bf16";
-  case ANVIL_DTYPE_F64:
-    return "f64";
-  case ANVIL_DTYPE_I64:
-    return "i64";
-  case ANVIL_DTYPE_I32:
-    return "i32";
-  case ANVIL_DTYPE_I8:
-    return "i8";
-  case ANVIL_DTYPE_U8:
-    return "u8";
-  case ANVIL_DTYPE_BOOL:
-    return "bool";
-  case ANVIL_DTYPE_I16:
-    return "i16";
-  case ANVIL_DTYPE_U16:
-    return "u16";
-  case ANVIL_DTYPE_U32:
-    return "u32";
-  case ANVIL_DTYPE_U64:
-    return "u64";
+  switch (static_cast<int>(dtype)) {
+#define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
+  case VALUE:                                                                  \
+    return NAME;
+#include "anvil/dtypes.def"
   }
   return "unknown";
 }
@@ -71,25 +43,27 @@ const char *anvil_dtype_name(anvil_dtype dtype) {
 namespace {
 
 /// Checks dtype and dims and computes the byte size, guarding overflow.
+/// Packed 4-bit types take ceil(elements / 2) bytes.
 anvil_status checkShape(anvil_dtype dtype, size_t rank, const int64_t *dims,
                         size_t &bytes) {
-  size_t elementSize = anvil_dtype_size(dtype);
-  if (!elementSize)
+  size_t bits = anvil_dtype_bits(dtype);
+  if (!bits)
     return makeStatus(ANVIL_INVALID_ARGUMENT,
                       "unknown dtype " + std::to_string(dtype));
   if (rank > ANVIL_MAX_RANK || (rank && !dims))
     return makeStatus(ANVIL_INVALID_ARGUMENT,
                       "rank must be at most " + std::to_string(ANVIL_MAX_RANK) +
                           " with dims given");
-  bytes = elementSize;
+  size_t elements = 1;
   for (size_t i = 0; i < rank; ++i) {
     if (dims[i] < 0)
       return makeStatus(ANVIL_INVALID_ARGUMENT,
                         "dimension " + std::to_string(i) + " is negative");
-    if (dims[i] && bytes > SIZE_MAX / static_cast<size_t>(dims[i]))
+    if (dims[i] && elements > SIZE_MAX / 64 / static_cast<size_t>(dims[i]))
       return makeStatus(ANVIL_RESOURCE_EXHAUSTED, "tensor is too large");
-    bytes *= static_cast<size_t>(dims[i]);
+    elements *= static_cast<size_t>(dims[i]);
   }
+  bytes = (elements * bits + 7) / 8;
   return nullptr;
 }
 

@@ -3,19 +3,48 @@
 #include "ThreadPool.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace anvil::runtime {
 namespace {
-thread_local bool insideChunk = false;
 
-/// Chunk `index` of `parts` over [0, n).
-void chunkBounds(int64_t n, unsigned parts, unsigned index, int64_t &begin,
-                 int64_t &end) {
-  int64_t base = n / parts, extra = n % parts;
-  begin = index * base + std::min<int64_t>(index, extra);
-  end = begin + base + (static_cast<int64_t>(index) < extra ? 1 : 0);
+/// Set while this thread runs a chunk: a nested parallelFor runs inline.
+thread_local bool insideChunk = false;
+/// The thread number of the chunk this thread runs (0 outside chunks).
+thread_local int chunkThread = 0;
+
+/// Spins this many rounds for a new job before parking: long enough to
+/// catch the next loop of a step, short enough not to burn a shared core.
+constexpr int kSpinRounds = 2000;
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
 }
+
+/// Per-OS-thread scratch (abi.h's scratch): a thread runs one chunk at a
+/// time, so one buffer per thread is private to the chunk's thread number.
+struct ScratchBuffer {
+  void *data = nullptr;
+  size_t size = 0;
+  ~ScratchBuffer() { std::free(data); }
+};
+thread_local ScratchBuffer threadScratch;
+
 } // namespace
+
+struct ThreadPool::Job {
+  anvil_parallel_fn fn;
+  void *arg;
+  int64_t n;
+  int64_t chunk;
+  std::atomic<int64_t> next{0}; // first iteration not yet taken
+  std::atomic<int64_t> done{0}; // iterations finished
+  int users = 0;                // workers holding this job (under mutex)
+};
 
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0)
@@ -34,55 +63,118 @@ ThreadPool::~ThreadPool() {
     t.join();
 }
 
-void ThreadPool::workerLoop(unsigned index) {
-  uint64_t seen = 0;
+ThreadPool::Job *ThreadPool::findWork() {
+  for (Job *job : jobs)
+    if (job->next.load(std::memory_order_relaxed) < job->n)
+      return job;
+  return nullptr;
+}
+
+void ThreadPool::runChunks(Job &job, int thread) {
+  bool wasInside = insideChunk;
+  int wasThread = chunkThread;
+  insideChunk = true;
+  chunkThread = thread;
   for (;;) {
-    std::unique_lock<std::mutex> lock(mutex);
-    wake.wait(lock, [&] { return stopping || generation != seen; });
-    if (stopping)
-      return;
-    seen = generation;
-    anvil_parallel_fn fn = jobFn;
-    void *arg = jobArg;
-    int64_t n = jobSize;
-    lock.unlock();
-    int64_t begin, end;
-    chunkBounds(n, size(), index, begin, end);
-    if (begin < end) {
-      insideChunk = true;
-      fn(arg, begin, end);
-      insideChunk = false;
+    int64_t begin = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
+    if (begin >= job.n)
+      break;
+    int64_t end = std::min(begin + job.chunk, job.n);
+    job.fn(job.arg, begin, end, thread);
+    if (job.done.fetch_add(end - begin, std::memory_order_acq_rel) +
+            (end - begin) ==
+        job.n) {
+      // Taking the lock orders this notify after the caller's check.
+      std::lock_guard<std::mutex> lock(mutex);
+      finished.notify_all();
     }
-    lock.lock();
-    if (--pending == 0)
-      done.notify_one();
+  }
+  insideChunk = wasInside;
+  chunkThread = wasThread;
+}
+
+void ThreadPool::workerLoop(unsigned index) {
+  for (;;) {
+    Job *job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      if (stopping)
+        return;
+      job = findWork();
+      if (job)
+        ++job->users;
+    }
+    if (job) {
+      runChunks(*job, static_cast<int>(index));
+      std::lock_guard<std::mutex> lock(mutex);
+      if (--job->users == 0)
+        finished.notify_all();
+      continue;
+    }
+    uint64_t seen = posted.load(std::memory_order_acquire);
+    for (int i = 0; i < kSpinRounds; ++i) {
+      if (posted.load(std::memory_order_acquire) != seen)
+        break;
+      cpuRelax();
+    }
+    if (posted.load(std::memory_order_acquire) != seen)
+      continue;
+    std::unique_lock<std::mutex> lock(mutex);
+    wake.wait(lock, [&] { return stopping || findWork(); });
   }
 }
 
-void ThreadPool::parallelFor(int64_t n, anvil_parallel_fn fn, void *arg) {
+void ThreadPool::parallelFor(int64_t n, int64_t grain, anvil_parallel_fn fn,
+                             void *arg) {
   if (n <= 0)
     return;
-  if (insideChunk || workers.empty() || n == 1) {
-    fn(arg, 0, n);
+  grain = std::max<int64_t>(grain, 1);
+  if (insideChunk || workers.empty() || n <= grain) {
+    fn(arg, 0, n, insideChunk ? chunkThread : 0);
     return;
   }
-  std::lock_guard<std::mutex> call(callMutex);
+  // About 4 chunks per thread balance uneven rows without paying an atomic
+  // per iteration; never below the kernel's grain.
+  int64_t parts = static_cast<int64_t>(size()) * 4;
+  Job job;
+  job.fn = fn;
+  job.arg = arg;
+  job.n = n;
+  job.chunk = std::max(grain, (n + parts - 1) / parts);
   {
     std::lock_guard<std::mutex> lock(mutex);
-    jobFn = fn;
-    jobArg = arg;
-    jobSize = n;
-    pending = static_cast<unsigned>(workers.size());
-    ++generation;
+    jobs.push_back(&job);
+    posted.fetch_add(1, std::memory_order_release);
   }
   wake.notify_all();
-  int64_t begin, end;
-  chunkBounds(n, size(), 0, begin, end);
-  insideChunk = true;
-  fn(arg, begin, end);
-  insideChunk = false;
+  runChunks(job, 0);
+  // Workers finish their last chunks soon after the caller runs out: spin
+  // briefly before sleeping on the condition variable.
+  for (int i = 0;
+       i < kSpinRounds && job.done.load(std::memory_order_acquire) != n; ++i)
+    cpuRelax();
   std::unique_lock<std::mutex> lock(mutex);
-  done.wait(lock, [&] { return pending == 0; });
+  // No new worker may pick the job up; wait for those that hold it.
+  jobs.erase(std::find(jobs.begin(), jobs.end(), &job));
+  finished.wait(lock, [&] {
+    return job.done.load(std::memory_order_acquire) == n && job.users == 0;
+  });
+}
+
+void *ThreadPool::scratch(int thread, size_t bytes) {
+  if (thread < 0 || static_cast<unsigned>(thread) >= size())
+    return nullptr;
+  ScratchBuffer &buffer = threadScratch;
+  if (bytes <= buffer.size && buffer.data)
+    return buffer.data;
+  size_t rounded = (std::max<size_t>(bytes, 64) + 63) / 64 * 64;
+  void *grown = std::aligned_alloc(64, rounded);
+  if (!grown)
+    return nullptr;
+  std::free(buffer.data);
+  buffer.data = grown;
+  buffer.size = rounded;
+  return grown;
 }
 
 } // namespace anvil::runtime

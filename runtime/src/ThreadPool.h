@@ -1,10 +1,13 @@
 //===- ThreadPool.h - the runtime's worker threads ---------------*- C++
 //-*-===//
 //
-// Backs the host API's parallel_for: [0, n) is cut into one contiguous chunk
-// per thread and the calling thread works on the first one. Calls from
-// several application threads take turns; a call made from inside a chunk
-// (nested parallelism) runs inline rather than deadlocking.
+// Backs the host API's parallel_for. A call posts a job; the caller and any
+// idle worker take chunks of it from an atomic counter (dynamic chunks, so
+// rows of uneven cost, as in causal attention, balance), each chunk at least
+// `grain` iterations. Jobs from several application threads run at once,
+// sharing the workers; nothing serializes them. Idle workers spin briefly
+// (a decoder step issues many small loops back to back) and then park. A
+// call made from inside a chunk (nested parallelism) runs inline.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +16,9 @@
 
 #include "anvil/abi.h"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <thread>
@@ -29,23 +34,35 @@ public:
   ThreadPool(const ThreadPool &) = delete;
   ThreadPool &operator=(const ThreadPool &) = delete;
 
+  /// Threads that run chunks, the caller included (>= 1).
   unsigned size() const { return static_cast<unsigned>(workers.size()) + 1; }
-  void parallelFor(int64_t n, anvil_parallel_fn fn, void *arg);
+
+  /// Runs fn over [0, n) as abi.h's parallel_for describes: the caller is
+  /// thread 0, workers are 1..size()-1. Thread-safe; returns when every
+  /// chunk of this call is done.
+  void parallelFor(int64_t n, int64_t grain, anvil_parallel_fn fn, void *arg);
+
+  /// abi.h's scratch: memory private to the calling OS thread (which runs
+  /// the chunks of thread number `thread`), grown on demand and kept until
+  /// the thread exits. Null for a thread number outside [0, size()) or when
+  /// out of memory.
+  void *scratch(int thread, size_t bytes);
 
 private:
+  struct Job;
   void workerLoop(unsigned index);
+  /// Takes and runs chunks of `job` as thread `thread` until none is left.
+  void runChunks(Job &job, int thread);
+  /// A posted job with chunks left, or null. Call with `mutex` held.
+  Job *findWork();
 
   std::vector<std::thread> workers;
-  std::mutex callMutex; // one parallelFor at a time
-  std::mutex mutex;
-  std::condition_variable wake, done;
-  uint64_t generation = 0;
-  unsigned pending = 0;
+  std::mutex mutex;                 // guards jobs, Job::users, stopping
+  std::condition_variable wake;     // parked workers wait here
+  std::condition_variable finished; // callers wait here for their job
+  std::vector<Job *> jobs;          // posted jobs that may have chunks left
+  std::atomic<uint64_t> posted{0};  // bumped per job; spinning workers watch
   bool stopping = false;
-  // The current job.
-  anvil_parallel_fn jobFn = nullptr;
-  void *jobArg = nullptr;
-  int64_t jobSize = 0;
 };
 
 } // namespace anvil::runtime

@@ -227,7 +227,7 @@ TEST(Runtime, RefusesBadArtifactsClearly) {
   EXPECT_EQ(open(bytes, &model, &code),
             "the weights section 'weights' is corrupted (checksum mismatch)");
   EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
-  anvil_model_options skip = {1, 0};
+  anvil_model_options skip = {1, 0, nullptr};
   anvil_status s =
       anvil_model_open_memory(bytes.data(), bytes.size(), &skip, &model);
   EXPECT_EQ(s, nullptr) << anvil_status_get_message(s);
@@ -254,6 +254,40 @@ TEST(Runtime, TensorsCheckTheirShapes) {
   ASSERT_EQ(anvil_tensor_create(ANVIL_DTYPE_I64, 2, dims, &t), nullptr);
   EXPECT_EQ(anvil_tensor_byte_size(t), 48u);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(anvil_tensor_data(t)) % 64, 0u);
+  anvil_tensor_release(t);
+}
+
+// The C API's dtype numbers, names and sizes, from the released list (the
+// numbers of anvil.h before the table existed, which may never change) and
+// ONNX's definitions of the newer types.
+TEST(Runtime, DtypesKeepTheirNumbersNamesAndSizes) {
+  struct Known {
+    int value;
+    const char *name;
+    size_t bits;
+  };
+  const Known known[] = {
+      {1, "f32", 32},      {2, "f16", 16},       {3, "bf16", 16},
+      {4, "f64", 64},      {5, "i64", 64},       {6, "i32", 32},
+      {7, "i8", 8},        {8, "u8", 8},         {9, "bool", 8},
+      {10, "i16", 16},     {11, "u16", 16},      {12, "u32", 32},
+      {13, "u64", 64},     {14, "i4", 4},        {15, "u4", 4},
+      {16, "f8e4m3fn", 8}, {19, "f8e5m2fnuz", 8}};
+  for (const Known &k : known) {
+    auto dtype = static_cast<anvil_dtype>(k.value);
+    EXPECT_STREQ(anvil_dtype_name(dtype), k.name) << k.value;
+    EXPECT_EQ(anvil_dtype_bits(dtype), k.bits) << k.value;
+    EXPECT_EQ(anvil_dtype_size(dtype), k.bits % 8 ? 0 : k.bits / 8) << k.value;
+  }
+  EXPECT_EQ(ANVIL_DTYPE_BOOL, 9);
+  EXPECT_EQ(ANVIL_DTYPE_U64, 13);
+  EXPECT_STREQ(anvil_dtype_name(static_cast<anvil_dtype>(20)), "unknown");
+  EXPECT_EQ(anvil_dtype_bits(static_cast<anvil_dtype>(0)), 0u);
+  // Packed 4-bit: five values take three bytes.
+  const int64_t five[1] = {5};
+  anvil_tensor *t = nullptr;
+  ASSERT_EQ(anvil_tensor_create(ANVIL_DTYPE_I4, 1, five, &t), nullptr);
+  EXPECT_EQ(anvil_tensor_byte_size(t), 3u);
   anvil_tensor_release(t);
 }
 

@@ -1,9 +1,13 @@
-//===- ThreadPoolTest.cpp - parallel_for covers every index once ----------===//
+//===- ThreadPoolTest.cpp - parallel_for: coverage, grain, threads --------===//
 
 #include "../../runtime/src/ThreadPool.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstring>
 #include <gtest/gtest.h>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -16,7 +20,7 @@ struct Counts {
   explicit Counts(int64_t n) : hits(n) {}
 };
 
-void countChunk(void *arg, int64_t begin, int64_t end) {
+void countChunk(void *arg, int64_t begin, int64_t end, int) {
   auto *counts = static_cast<Counts *>(arg);
   for (int64_t i = begin; i < end; ++i)
     counts->hits[i]++;
@@ -27,27 +31,91 @@ TEST(ThreadPool, EveryIndexExactlyOnce) {
     ThreadPool pool(threads);
     EXPECT_EQ(pool.size(), threads);
     for (int64_t n : {0, 1, 2, 7, 8, 9, 1000}) {
-      Counts counts(n);
-      pool.parallelFor(n, countChunk, &counts);
-      for (int64_t i = 0; i < n; ++i)
-        ASSERT_EQ(counts.hits[i].load(), 1) << threads << " " << n << " " << i;
+      for (int64_t grain : {0, 1, 3, 64}) {
+        Counts counts(n);
+        pool.parallelFor(n, grain, countChunk, &counts);
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(counts.hits[i].load(), 1)
+              << threads << " " << n << " " << grain << " " << i;
+      }
     }
   }
+}
+
+/// Records each chunk: its size, its thread number, and which thread
+/// numbers were inside a chunk at the same time.
+struct ChunkLog {
+  int64_t n = 0;
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, int64_t>> chunks; // begin, end
+  std::vector<std::atomic<int>> busy;              // per thread number
+  std::atomic<int> clashes{0}, badThread{0};
+  explicit ChunkLog(unsigned threads) : busy(threads) {}
+};
+
+void logChunk(void *arg, int64_t begin, int64_t end, int thread) {
+  auto *log = static_cast<ChunkLog *>(arg);
+  if (thread < 0 || thread >= static_cast<int>(log->busy.size())) {
+    ++log->badThread;
+    return;
+  }
+  if (log->busy[thread]++ != 0)
+    ++log->clashes; // two chunks of one call ran as the same thread
+  std::this_thread::sleep_for(std::chrono::microseconds(100));
+  --log->busy[thread];
+  std::lock_guard<std::mutex> lock(log->mutex);
+  log->chunks.push_back({begin, end});
+}
+
+TEST(ThreadPool, ChunksRespectGrainAndThreadNumbersAreExclusive) {
+  ThreadPool pool(4);
+  for (int64_t grain : {1, 5, 16}) {
+    ChunkLog log(4);
+    pool.parallelFor(100, grain, logChunk, &log);
+    EXPECT_EQ(log.badThread.load(), 0);
+    EXPECT_EQ(log.clashes.load(), 0);
+    int64_t covered = 0;
+    for (size_t i = 0; i < log.chunks.size(); ++i) {
+      auto [begin, end] = log.chunks[i];
+      covered += end - begin;
+      // Only the last chunk (the one ending at n) may be shorter.
+      if (end != 100)
+        EXPECT_GE(end - begin, grain);
+    }
+    EXPECT_EQ(covered, 100);
+  }
+  // n <= grain: one chunk, on the caller, as thread 0.
+  ChunkLog one(4);
+  pool.parallelFor(10, 10, logChunk, &one);
+  ASSERT_EQ(one.chunks.size(), 1u);
+  EXPECT_EQ(one.chunks[0], std::make_pair(int64_t(0), int64_t(10)));
 }
 
 struct Nested {
   ThreadPool *pool;
   Counts *counts;
+  std::atomic<int> wrongThread{0};
 };
 
-void nestedChunk(void *arg, int64_t begin, int64_t end) {
+void innerChunk(void *arg, int64_t begin, int64_t end, int thread) {
+  auto *expected = static_cast<std::pair<Counts *, int> *>(arg);
+  countChunk(expected->first, begin, end, thread);
+  if (thread != expected->second)
+    expected->second = -1;
+}
+
+void nestedChunk(void *arg, int64_t begin, int64_t end, int thread) {
   auto *nested = static_cast<Nested *>(arg);
   for (int64_t i = begin; i < end; ++i) {
-    // A parallel loop inside a chunk runs inline instead of deadlocking.
+    // A parallel loop inside a chunk runs inline, as the same thread,
+    // instead of deadlocking.
     Counts inner(4);
-    nested->pool->parallelFor(4, countChunk, &inner);
+    std::pair<Counts *, int> expected{&inner, thread};
+    nested->pool->parallelFor(4, 1, innerChunk, &expected);
     for (int k = 0; k < 4; ++k)
       EXPECT_EQ(inner.hits[k].load(), 1);
+    if (expected.second != thread)
+      ++nested->wrongThread;
     nested->counts->hits[i]++;
   }
 }
@@ -56,12 +124,13 @@ TEST(ThreadPool, NestedCallsRunInline) {
   ThreadPool pool(4);
   Counts counts(64);
   Nested nested{&pool, &counts};
-  pool.parallelFor(64, nestedChunk, &nested);
+  pool.parallelFor(64, 1, nestedChunk, &nested);
   for (int64_t i = 0; i < 64; ++i)
     EXPECT_EQ(counts.hits[i].load(), 1);
+  EXPECT_EQ(nested.wrongThread.load(), 0);
 }
 
-TEST(ThreadPool, ConcurrentCallersTakeTurns) {
+TEST(ThreadPool, ConcurrentCallersAreEachCompleteAndExact) {
   ThreadPool pool(3);
   std::vector<Counts> perCaller;
   perCaller.reserve(4);
@@ -71,13 +140,58 @@ TEST(ThreadPool, ConcurrentCallersTakeTurns) {
   for (int c = 0; c < 4; ++c)
     callers.emplace_back([&, c] {
       for (int round = 0; round < 50; ++round)
-        pool.parallelFor(500, countChunk, &perCaller[c]);
+        pool.parallelFor(500, 7, countChunk, &perCaller[c]);
     });
   for (std::thread &t : callers)
     t.join();
   for (auto &counts : perCaller)
     for (auto &hit : counts.hits)
       ASSERT_EQ(hit.load(), 50);
+}
+
+/// Each chunk fills its thread's scratch with its own pattern, pauses, and
+/// checks that the pattern survived: scratch shared between chunks running
+/// at once would be overwritten.
+struct ScratchCheck {
+  ThreadPool *pool;
+  std::atomic<int> nulls{0}, corrupted{0}, misaligned{0};
+};
+
+void scratchChunk(void *arg, int64_t begin, int64_t end, int thread) {
+  auto *check = static_cast<ScratchCheck *>(arg);
+  for (int64_t i = begin; i < end; ++i) {
+    size_t bytes = 1000 + static_cast<size_t>(i) * 8;
+    auto *p = static_cast<unsigned char *>(check->pool->scratch(thread, bytes));
+    if (!p) {
+      ++check->nulls;
+      continue;
+    }
+    if (reinterpret_cast<uintptr_t>(p) % 64)
+      ++check->misaligned;
+    std::memset(p, static_cast<int>(i & 0xff), bytes);
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    for (size_t k = 0; k < bytes; ++k)
+      if (p[k] != static_cast<unsigned char>(i & 0xff)) {
+        ++check->corrupted;
+        break;
+      }
+  }
+}
+
+TEST(ThreadPool, ScratchIsPrivateToItsThread) {
+  ThreadPool pool(4);
+  ScratchCheck check{&pool};
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 2; ++c)
+    callers.emplace_back(
+        [&] { pool.parallelFor(200, 1, scratchChunk, &check); });
+  for (std::thread &t : callers)
+    t.join();
+  EXPECT_EQ(check.nulls.load(), 0);
+  EXPECT_EQ(check.corrupted.load(), 0);
+  EXPECT_EQ(check.misaligned.load(), 0);
+  EXPECT_EQ(pool.scratch(4, 16), nullptr); // no thread number 4
+  EXPECT_EQ(pool.scratch(-1, 16), nullptr);
 }
 
 } // namespace

@@ -4,7 +4,8 @@
 An implementation of the format independent of the C++ writer, for seeding
 fuzzers and for checking that the documented layout is the one the runtime
 reads. Usage:
-  make_artifact.py OUT [--target cpu] [--manifest F] [--code F] [--weights F]
+  make_artifact.py OUT [--target cpu] [--abi N] [--manifest F] [--code F]
+                       [--weights F]
 Without files, writes a small artifact with placeholder sections.
 """
 import argparse
@@ -28,7 +29,10 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-def write(sections, target):
+ABI_VERSION = 2  # docs/artifact-format.md, "Code ABI"
+
+
+def write(sections, target, abi=ABI_VERSION):
     table_offset = HEADER.size
     cursor = table_offset + ENTRY.size * len(sections)
     entries, placed = [], []
@@ -39,7 +43,7 @@ def write(sections, target):
         placed.append((offset, data))
         cursor = offset + len(data)
     table = b"".join(entries)
-    fields = [MAGIC, 1, 1, 0, len(sections), table_offset, cursor,
+    fields = [MAGIC, 1, abi, 0, len(sections), table_offset, cursor,
               target.encode(), crc32c(table)]
     head = HEADER.pack(*fields, 0)
     head = HEADER.pack(*fields, crc32c(head[:60]))
@@ -55,6 +59,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("output")
     ap.add_argument("--target", default="cpu")
+    ap.add_argument("--abi", type=int, default=ABI_VERSION,
+                    help="the header's abi_version (1 writes an old artifact)")
     ap.add_argument("--manifest", help="manifest JSON file")
     ap.add_argument("--code", help="code section file (a shared object)")
     ap.add_argument("--weights", help="weights section file (raw bytes)")
@@ -70,7 +76,7 @@ def main():
                 ("code", content(args.code, b"\x7fELF not really"), 64),
                 ("weights", content(args.weights, bytes(range(256)) * 4), 4096)]
     with open(args.output, "wb") as f:
-        f.write(write(sections, args.target))
+        f.write(write(sections, args.target, args.abi))
     return 0
 
 

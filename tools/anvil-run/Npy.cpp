@@ -20,23 +20,15 @@ struct Descr {
   const char *text;
   anvil_dtype dtype;
 };
-// '|' marks one-byte types, which have no byte order.
+// From the one dtype table; '|' marks one-byte types, which have no byte
+// order. Types numpy cannot hold (4-bit, fp8) have no descriptor and are
+// skipped. numpy has no bfloat16: ml_dtypes' bfloat16 arrays are saved as
+// two-byte void ("<V2"), which is what this writes for bf16 too; "|V2" is
+// read as well.
 const Descr kDescrs[] = {
-    {"<f4", ANVIL_DTYPE_F32},
-    {"<f2", ANVIL_DTYPE_F16},
-    {"<f8", ANVIL_DTYPE_F64},
-    {"<i8", ANVIL_DTYPE_I64},
-    {"<i4", ANVIL_DTYPE_I32},
-    {"|i1", ANVIL_DTYPE_I8},
-    {"|u1", ANVIL_DTYPE_U8},
-    {"|b1", ANVIL_DTYPE_BOOL},
-    {"<i2", ANVIL_DTYPE_I16},
-    {"<u2", ANVIL_DTYPE_U16},
-    {"<u4", ANVIL_DTYPE_U32},
-    {"<u8", ANVIL_DTYPE_U64},
-    // numpy has no bfloat16: ml_dtypes' bfloat16 arrays are saved as
-    // two-byte void ("<V2"), which is what this writes for bf16 too.
-    {"<V2", ANVIL_DTYPE_BF16},
+#define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
+  {NPY, ANVIL_DTYPE_##ID},
+#include "anvil/dtypes.def"
     {"|V2", ANVIL_DTYPE_BF16},
 };
 
@@ -79,8 +71,9 @@ bool read(const std::string &path, Array &array, std::string &error) {
   std::string descr = m[1];
   bool found = false;
   for (const Descr &d : kDescrs)
-    if (descr == d.text || (descr.size() == 3 && descr[0] == '=' &&
-                            descr.substr(1) == std::string(d.text + 1))) {
+    if (*d.text &&
+        (descr == d.text || (descr.size() == 3 && descr[0] == '=' &&
+                             descr.substr(1) == std::string(d.text + 1)))) {
       array.dtype = d.dtype;
       found = true;
     }
@@ -120,7 +113,7 @@ bool write(const std::string &path, anvil_dtype dtype,
            std::string &error) {
   const char *descr = nullptr;
   for (const Descr &d : kDescrs)
-    if (d.dtype == dtype)
+    if (d.dtype == dtype && *d.text && !descr)
       descr = d.text;
   if (!descr) {
     error = std::string("cannot write dtype ") + anvil_dtype_name(dtype);

@@ -70,6 +70,82 @@ bool readFile(const std::string &path, std::vector<unsigned char> &bytes,
   return true;
 }
 
+/// "f32[Sx4]" from a manifest tensor; "?" for what is not well-formed (the
+/// manifest is input: info prints what it can and never aborts).
+std::string describeTensor(const nlohmann::json &tensor) {
+  std::string text;
+  auto dtype = tensor.find("dtype");
+  text += dtype != tensor.end() && dtype->is_string()
+              ? dtype->get<std::string>()
+              : "?";
+  text += "[";
+  auto shape = tensor.find("shape");
+  if (shape != tensor.end() && shape->is_array()) {
+    bool first = true;
+    for (const nlohmann::json &dim : *shape) {
+      text += first ? "" : "x";
+      first = false;
+      if (dim.is_number_integer())
+        text += std::to_string(dim.get<int64_t>());
+      else if (dim.is_string())
+        text += dim.get<std::string>();
+      else
+        text += "?";
+    }
+  }
+  return text + "]";
+}
+
+/// Each entry point's signature, with run-time sizes by name and bounds:
+///   main (sizes: S in [1, 512])
+///     input  ids: i64[1xS]
+void printSignatures(const nlohmann::json &manifest) {
+  auto entries = manifest.find("entry_points");
+  if (entries == manifest.end() || !entries->is_array() || entries->empty())
+    return;
+  std::cout << "entry points:\n";
+  auto text = [](const nlohmann::json &object, const char *key) {
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>()
+                                                 : std::string("?");
+  };
+  for (const nlohmann::json &entry : *entries) {
+    if (!entry.is_object())
+      continue;
+    std::cout << "  " << text(entry, "name");
+    auto sizes = entry.find("sizes");
+    if (sizes != entry.end() && sizes->is_array() && !sizes->empty()) {
+      std::cout << " (sizes:";
+      bool first = true;
+      for (const nlohmann::json &size : *sizes) {
+        if (!size.is_object())
+          continue;
+        auto min = size.find("min"), max = size.find("max");
+        auto bound = [&](nlohmann::json::const_iterator it) {
+          return it != size.end() && it->is_number_integer()
+                     ? std::to_string(it->get<int64_t>())
+                     : std::string("?");
+        };
+        std::cout << (first ? " " : ", ") << text(size, "name") << " in ["
+                  << bound(min) << ", " << bound(max) << "]";
+        first = false;
+      }
+      std::cout << ")";
+    }
+    std::cout << "\n";
+    for (const char *kind : {"inputs", "outputs"}) {
+      auto list = entry.find(kind);
+      if (list == entry.end() || !list->is_array())
+        continue;
+      for (const nlohmann::json &tensor : *list)
+        if (tensor.is_object())
+          std::cout << "    " << (kind[0] == 'i' ? "input  " : "output ")
+                    << text(tensor, "name") << ": " << describeTensor(tensor)
+                    << "\n";
+    }
+  }
+}
+
 int info(const std::string &path, bool json, bool verify) {
   std::vector<unsigned char> bytes;
   std::string error;
@@ -122,6 +198,7 @@ int info(const std::string &path, bool json, bool verify) {
                   static_cast<unsigned long long>(s.alignment));
     std::cout << line;
   }
+  printSignatures(manifest);
   std::cout << "manifest:\n" << manifest.dump(2) << "\n";
   return 0;
 }
@@ -143,7 +220,8 @@ int run(const std::string &path,
         const RunOptions &runOptions) {
   std::string entry = runOptions.entry;
   const std::string &outputDir = runOptions.outputDir;
-  anvil_model_options options{runOptions.verify ? 0 : 1, runOptions.threads};
+  anvil_model_options options{runOptions.verify ? 0 : 1, runOptions.threads,
+                              nullptr};
   anvil_model *raw = nullptr;
   anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
   if (status)
@@ -191,6 +269,21 @@ int run(const std::string &path,
     if (!used[k])
       return fail("'" + entry + "' has no input named '" + inputFiles[k].first +
                   "'");
+  // Run-time sizes take their values from the inputs' dims; outputs are
+  // created with those values (the runtime checks bounds and agreement).
+  size_t sizeCount = 0;
+  status.reset(anvil_model_size_count(model.get(), entry.c_str(), &sizeCount));
+  if (status)
+    return failWith(status);
+  std::vector<int64_t> sizeValues(sizeCount, 0);
+  for (size_t i = 0; i < inputCount; ++i)
+    for (size_t d = 0; d < arrays[i].shape.size(); ++d) {
+      int64_t which = -1;
+      anvil::Status dimStatus{
+          anvil_model_dim_size(model.get(), entry.c_str(), 0, i, d, &which)};
+      if (!dimStatus && which >= 0 && size_t(which) < sizeCount)
+        sizeValues[which] = arrays[i].shape[d];
+    }
   std::vector<std::string> outputNames;
   for (size_t i = 0; i < outputCount; ++i) {
     anvil_tensor_info info;
@@ -198,6 +291,15 @@ int run(const std::string &path,
         anvil_model_tensor_info(model.get(), entry.c_str(), 1, i, &info));
     if (status)
       return failWith(status);
+    for (size_t d = 0; d < info.rank; ++d) {
+      int64_t which = -1;
+      status.reset(
+          anvil_model_dim_size(model.get(), entry.c_str(), 1, i, d, &which));
+      if (status)
+        return failWith(status);
+      if (which >= 0 && size_t(which) < sizeCount)
+        info.dims[d] = sizeValues[which];
+    }
     anvil_tensor *t = nullptr;
     status.reset(anvil_tensor_create(info.dtype, info.rank, info.dims, &t));
     if (status)

@@ -265,13 +265,26 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
 LogicalResult FunctionEmitter::emit() {
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
   os << "// entry point '" << func.getName() << "'\n";
+  // The ABI's entry (runtime/include/anvil/abi.h), unpacked into the locals
+  // the body uses. RunScope routes kernels' failure reasons into the
+  // invocation's error buffer, from any thread.
+  int64_t numOutputs = static_cast<int64_t>(func.getNumArguments()) - numInputs;
   os << "int entry_" << index
-     << "(const anvil_host_api *host, const void *const *inputs, "
-        "void *const *outputs, void *arena_, const void *weights_) {\n";
-  os << "  unsigned char *arena = static_cast<unsigned char *>(arena_);\n";
+     << "(const anvil_host_api *host, const anvil_invocation *invocation) {\n";
+  os << "  anvil::cpu::RunScope run_scope(invocation);\n";
+  os << "  if (invocation->num_inputs != " << numInputs
+     << " || invocation->num_outputs != " << numOutputs << ")\n"
+     << "    return anvil::cpu::fail(host, \"entry point '" << func.getName()
+     << "' called with the wrong number of buffers\");\n";
+  os << "  const void *const *inputs = invocation->inputs;\n";
+  os << "  void *const *outputs = invocation->outputs;\n";
+  os << "  const int64_t *sizes = invocation->sizes;\n";
+  os << "  unsigned char *arena = static_cast<unsigned char "
+        "*>(invocation->arena);\n";
   os << "  const unsigned char *weights = static_cast<const unsigned char "
-        "*>(weights_);\n";
-  os << "  (void)arena;\n  (void)weights;\n";
+        "*>(invocation->weights);\n";
+  os << "  (void)inputs;\n  (void)outputs;\n  (void)sizes;\n"
+        "  (void)arena;\n  (void)weights;\n";
   for (BlockArgument arg : func.getArguments()) {
     int64_t i = arg.getArgNumber();
     std::string slot =
@@ -337,8 +350,9 @@ LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
   if (entries.empty())
     os << "    {nullptr, nullptr},\n";
   os << "};\n"
-     << "const anvil_code_table kTable = {ANVIL_ABI_VERSION, " << entries.size()
-     << ", kEntries, nullptr};\n\n"
+     << "const anvil_code_table kTable = {sizeof(anvil_code_table), "
+        "ANVIL_ABI_VERSION, "
+     << entries.size() << ", kEntries, nullptr};\n\n"
      << "} // namespace\n\n"
         "extern \"C\" __attribute__((visibility(\"default\"))) const "
         "anvil_code_table *\nanvil_get_code_table(void) { return &kTable; }\n";

@@ -5,8 +5,6 @@
 
 #include "common.h"
 
-#include <vector>
-
 namespace anvil {
 namespace cpu {
 
@@ -26,8 +24,14 @@ int attention_impl(const anvil_host_api *host, const AttentionParams &p,
                    const T *q, const T *k, const T *v, const M *mask, T *out) {
   const int64_t group = p.q_heads / p.kv_heads;
   const int64_t rows = p.batch * p.q_heads * p.q_len;
-  parallel_for(host, rows, 4, [&](int64_t begin, int64_t end) {
-    std::vector<double> scores(p.kv_len), acc(p.value_dim);
+  parallel_for(host, rows, 4, [&](int64_t begin, int64_t end, int thread) {
+    // Per-thread scratch: no allocation per chunk on the hot path.
+    double *scores = scratch<double>(host, thread, p.kv_len + p.value_dim);
+    if (!scores) {
+      fail(host, "attention: out of scratch memory");
+      return;
+    }
+    double *acc = scores + p.kv_len;
     for (int64_t row = begin; row < end; ++row) {
       int64_t i = row % p.q_len, h = (row / p.q_len) % p.q_heads,
               b = row / (p.q_len * p.q_heads), g = h / group;
@@ -65,7 +69,7 @@ int attention_impl(const anvil_host_api *host, const AttentionParams &p,
         o[d] = static_cast<T>(acc[d]);
     }
   });
-  return 0;
+  return run_failed() ? 1 : 0;
 }
 
 template <class T, class M>

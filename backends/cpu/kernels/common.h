@@ -1,16 +1,19 @@
 // common.h - what every Anvil CPU kernel shares: the host API (threads,
-// logging), status returns and NaN-propagating min/max.
+// per-thread scratch), failure reasons into the invocation's error buffer,
+// status returns and NaN-propagating min/max.
 //
 // Kernels are header-only templates over their buffers' element types.
 // Generated code includes anvil_cpu_kernels.h and calls them with a
 // parameter struct holding the static sizes the compiler computed. A kernel
-// returns 0, or nonzero after logging why (an index out of range, say);
-// generated code returns that status to the runtime.
+// returns 0, or nonzero after recording why with fail() (an index out of
+// range, say); generated code returns that status to the runtime, which
+// reports the recorded reason.
 #ifndef ANVIL_CPU_KERNELS_COMMON_H
 #define ANVIL_CPU_KERNELS_COMMON_H
 
 #include "anvil/abi.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -27,30 +30,107 @@
 namespace anvil {
 namespace cpu {
 
-inline int fail(const anvil_host_api *host, const char *message) {
-  if (host && host->log)
-    host->log(host->host, message);
+/// Where a run's failure reason goes: the invocation's error buffer. The
+/// entry function opens one per call (RunScope); parallel_for carries it
+/// into worker chunks, so a reason set inside any chunk reaches the caller.
+/// The first reason wins; later ones are dropped.
+struct RunErrors {
+  char *error;
+  size_t error_size;
+  std::atomic<bool> failed{false};
+};
+
+/// The run this thread works for (generated code's own, not the runtime's).
+inline thread_local RunErrors *current_run = nullptr;
+
+/// Sets current_run for one entry call and restores it after.
+class RunScope {
+public:
+  explicit RunScope(const anvil_invocation *invocation)
+      : errors{invocation ? invocation->error : nullptr,
+               invocation ? invocation->error_size : 0},
+        outer(current_run) {
+    current_run = &errors;
+  }
+  ~RunScope() { current_run = outer; }
+  RunScope(const RunScope &) = delete;
+  RunScope &operator=(const RunScope &) = delete;
+
+private:
+  RunErrors errors;
+  RunErrors *outer;
+};
+
+/// Records why the run fails and returns the status to return (1). Safe to
+/// call from any chunk of a parallel loop.
+inline int fail(const anvil_host_api *, const char *message) {
+  RunErrors *run = current_run;
+  if (run && run->error && run->error_size &&
+      !run->failed.exchange(true, std::memory_order_acq_rel)) {
+    size_t n = std::strlen(message);
+    if (n >= run->error_size)
+      n = run->error_size - 1;
+    std::memcpy(run->error, message, n);
+    run->error[n] = '\0';
+  }
   return 1;
 }
 
-/// Runs body(begin, end) over [0, n) on the runtime's threads; small ranges
-/// (below `grain` iterations) run inline.
+/// Whether a chunk of the current run has failed (kernels check this after
+/// a parallel loop whose chunks can fail).
+inline bool run_failed() {
+  RunErrors *run = current_run;
+  return run && run->failed.load(std::memory_order_acquire);
+}
+
+namespace detail {
+/// Calls body(begin, end, thread) or body(begin, end), whichever it takes.
+template <class Body>
+void call_chunk(Body &body, int64_t begin, int64_t end, int thread) {
+  if constexpr (std::is_invocable<Body &, int64_t, int64_t, int>::value)
+    body(begin, end, thread);
+  else
+    body(begin, end);
+}
+
+template <class Body> struct ChunkTask {
+  Body *body;
+  RunErrors *run;
+  static void run_chunk(void *arg, int64_t begin, int64_t end, int thread) {
+    auto *task = static_cast<ChunkTask *>(arg);
+    RunErrors *outer = current_run;
+    current_run = task->run;
+    call_chunk(*task->body, begin, end, thread);
+    current_run = outer;
+  }
+};
+} // namespace detail
+
+/// Runs body(begin, end[, thread]) over [0, n) on the runtime's threads in
+/// chunks of at least `grain` iterations; `thread` (in [0,
+/// host->num_threads)) indexes per-thread state such as scratch().
 template <class Body>
 void parallel_for(const anvil_host_api *host, int64_t n, int64_t grain,
                   Body &&body) {
   if (n <= 0)
     return;
-  if (!host || !host->parallel_for || n < 2 || n < grain) {
-    body(int64_t(0), n);
+  using BodyType = typename std::remove_reference<Body>::type;
+  if (!host || !host->parallel_for) {
+    detail::call_chunk(body, int64_t(0), n, 0);
     return;
   }
-  using BodyType = typename std::remove_reference<Body>::type;
-  host->parallel_for(
-      host->host, n,
-      [](void *arg, int64_t begin, int64_t end) {
-        (*static_cast<BodyType *>(arg))(begin, end);
-      },
-      const_cast<void *>(static_cast<const void *>(&body)));
+  detail::ChunkTask<BodyType> task{&body, current_run};
+  host->parallel_for(host->host, n, grain,
+                     &detail::ChunkTask<BodyType>::run_chunk, &task);
+}
+
+/// `count` elements of T in thread `thread`'s scratch memory (valid until
+/// that thread's next scratch call), or null when out of memory.
+template <class T>
+T *scratch(const anvil_host_api *host, int thread, size_t count) {
+  if (!host || !host->scratch)
+    return nullptr;
+  return static_cast<T *>(host->scratch(host->host, thread, count * sizeof(T)));
 }
 
 /// 16-bit floats as storage types: arithmetic happens in float (each op's

@@ -4,8 +4,6 @@
 
 #include "common.h"
 
-#include <vector>
-
 namespace anvil {
 namespace cpu {
 
@@ -22,15 +20,23 @@ template <class T>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out) {
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
-  parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end) {
+  parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end, int thread) {
+    // 16-bit floats accumulate in a float plane (per-thread scratch, no
+    // allocation per chunk), rounded once.
+    using Acc = accumulator_t<T>;
+    Acc *plane = nullptr;
+    if (!std::is_same<Acc, T>::value) {
+      plane = scratch<Acc>(host, thread, p.oh * p.ow);
+      if (!plane) {
+        fail(host, "conv: out of scratch memory");
+        return;
+      }
+    }
     for (int64_t nm = begin; nm < end; ++nm) {
       int64_t b = nm / p.m, oc = nm % p.m, g = oc / mg;
-      // 16-bit floats accumulate in a float plane, rounded once.
-      using Acc = accumulator_t<T>;
-      std::vector<Acc> plane(std::is_same<Acc, T>::value ? 0 : p.oh * p.ow);
       Acc *o = std::is_same<Acc, T>::value
                    ? reinterpret_cast<Acc *>(out + nm * p.oh * p.ow)
-                   : plane.data();
+                   : plane;
       Acc init = p.has_bias ? static_cast<Acc>(bias[oc]) : Acc(0);
       for (int64_t i = 0; i < p.oh * p.ow; ++i)
         o[i] = init;
@@ -61,7 +67,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
           out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
     }
   });
-  return 0;
+  return run_failed() ? 1 : 0;
 }
 
 template <class T>

@@ -4,8 +4,6 @@
 
 #include "common.h"
 
-#include <vector>
-
 namespace anvil {
 namespace cpu {
 
@@ -28,7 +26,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
   for (int64_t d = 0; d < p.batch_rank; ++d)
     batches *= p.batch[d];
   const int64_t m = p.m, n = p.n, k = p.k;
-  parallel_for(host, batches * m, 4, [&](int64_t begin, int64_t end) {
+  parallel_for(host, batches * m, 4, [&](int64_t begin, int64_t end, int t) {
     for (int64_t row = begin; row < end; ++row) {
       int64_t b = row / (m ? m : 1), i = row % (m ? m : 1);
       int64_t lOff = 0, rOff = 0, rest = b;
@@ -60,7 +58,14 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
             o[j] += at * static_cast<C>(wt[j]);
         }
       } else { // 16-bit floats: a float row, rounded once
-        std::vector<Acc> row(n, Acc(0));
+        // Per-thread scratch: no allocation per row on the hot path.
+        Acc *row = scratch<Acc>(host, t, n); // t: this thread
+        if (!row) {
+          fail(host, "matmul: out of scratch memory");
+          return;
+        }
+        for (int64_t j = 0; j < n; ++j)
+          row[j] = Acc(0);
         for (int64_t t = 0; t < k; ++t) {
           const Acc at = static_cast<Acc>(a[t]);
           const B *wt = w + t * n;
@@ -72,7 +77,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       }
     }
   });
-  return 0;
+  return run_failed() ? 1 : 0;
 }
 
 } // namespace cpu

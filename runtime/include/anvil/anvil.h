@@ -12,10 +12,12 @@
  *  - Objects are opaque handles released with their _release function;
  *    release of NULL is a no-op.
  *  - No exception or abort crosses this boundary.
- *  - Thread safety: a model may be used from several threads at once
- *    (anvil_model_run included, each call with its own tensors); a tensor
- *    must not be written while another thread reads or writes it. Statuses
- *    are owned by one thread.
+ *  - Thread safety: an instance and a model may be used from several
+ *    threads at once (anvil_model_run included, each call with its own
+ *    tensors); a tensor must not be written while another thread reads or
+ *    writes it. Statuses are owned by one thread.
+ *  - Structs the caller fills that may grow carry struct_size first (set it
+ *    to sizeof the struct); fields are only ever added at the end.
  *===----------------------------------------------------------------------===*/
 
 #ifndef ANVIL_ANVIL_H
@@ -55,26 +57,24 @@ void anvil_status_free(anvil_status status);
 
 /*===--- tensors ----------------------------------------------------------===*/
 
+/* Element types: ANVIL_DTYPE_F32 = 1, F16, BF16, F64, I64, I32, I8, U8,
+ * BOOL (one byte per element), I16, U16, U32, U64, I4 and U4 (two values
+ * per byte, low nibble first), and the fp8 types; anvil/dtypes.def is the
+ * one table (numbers never change once released). */
 typedef enum anvil_dtype {
-  ANVIL_DTYPE_F32 = 1,
-  ANVIL_DTYPE_F16 = 2,
-  ANVIL_DTYPE_BF16 = 3,
-  ANVIL_DTYPE_F64 = 4,
-  ANVIL_DTYPE_I64 = 5,
-  ANVIL_DTYPE_I32 = 6,
-  ANVIL_DTYPE_I8 = 7,
-  ANVIL_DTYPE_U8 = 8,
-  ANVIL_DTYPE_BOOL = 9, /* one byte per element */
-  ANVIL_DTYPE_I16 = 10,
-  ANVIL_DTYPE_U16 = 11,
-  ANVIL_DTYPE_U32 = 12,
-  ANVIL_DTYPE_U64 = 13,
+#define ANVIL_DTYPE(ID, VALUE, NAME, BITS, KIND, STORAGE, NPY, ONNX)           \
+  ANVIL_DTYPE_##ID = VALUE,
+#include "anvil/dtypes.def"
 } anvil_dtype;
 
 #define ANVIL_MAX_RANK 8
 
-/* Bytes per element of `dtype`, or 0 for an unknown value. Thread-safe. */
+/* Bytes per element of `dtype`; 0 for an unknown value and for the packed
+ * 4-bit types (see anvil_dtype_bits). Thread-safe. */
 size_t anvil_dtype_size(anvil_dtype dtype);
+/* Bits per element of `dtype` (4 for I4 and U4), or 0 for an unknown value.
+ * Thread-safe. */
+size_t anvil_dtype_bits(anvil_dtype dtype);
 /* "f32", "i64", ...; "unknown" for an unknown value. Thread-safe. */
 const char *anvil_dtype_name(anvil_dtype dtype);
 
@@ -103,6 +103,34 @@ int64_t anvil_tensor_dim(const anvil_tensor *tensor, size_t axis);
 void *anvil_tensor_data(anvil_tensor *tensor);
 size_t anvil_tensor_byte_size(const anvil_tensor *tensor);
 
+/*===--- instances --------------------------------------------------------===*/
+
+/* An instance owns the runtime's thread pool, allocator and devices; every
+ * model opened on it shares them (a draft and a target model, or many
+ * models in one server, use one set of threads). */
+typedef struct anvil_instance_s anvil_instance;
+
+typedef struct anvil_instance_options {
+  size_t struct_size; /* sizeof(anvil_instance_options) */
+  /* Threads that run parallel loops, the calling thread included; 0 means
+   * one per hardware thread. Runs of different models (or concurrent runs
+   * of one) share these threads. */
+  int num_threads;
+} anvil_instance_options;
+
+/* Creates an instance; `options` may be NULL for defaults. Errors:
+ * ANVIL_INVALID_ARGUMENT for a negative num_threads or a struct_size
+ * smaller than the first version of the struct. Thread-safe. */
+anvil_status anvil_instance_create(const anvil_instance_options *options,
+                                   anvil_instance **out_instance);
+/* Drops the caller's reference. Models opened on the instance keep it
+ * alive, so it may be released before them; its threads stop when the last
+ * of them is released. Not concurrently with another use of the same
+ * handle. NULL is a no-op. */
+void anvil_instance_release(anvil_instance *instance);
+/* Threads that run parallel loops (>= 1). Thread-safe. */
+size_t anvil_instance_thread_count(const anvil_instance *instance);
+
 /*===--- models -----------------------------------------------------------===*/
 
 typedef struct anvil_model_s anvil_model;
@@ -111,13 +139,21 @@ typedef struct anvil_model_options {
   /* Nonzero skips the section checksums (the header and section table are
    * always checked). */
   int skip_checksums;
-  /* Threads that run the model's parallel loops, the caller's included;
-   * 0 means one per hardware thread. */
+  /* Without an instance: threads of the model's own implicit instance, the
+   * caller's included; 0 means one per hardware thread. With an instance
+   * it must be 0 (the instance decides). */
   int num_threads;
+  /* The instance whose threads, memory and devices the model uses (the
+   * model takes a reference; the caller keeps its own). NULL gives the
+   * model an implicit instance of its own. */
+  anvil_instance *instance;
 } anvil_model_options;
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
- * its own copy of (or mapping of) the file. Thread-safe. */
+ * its own copy of (or mapping of) the file. The artifact's target selects
+ * the device; one this runtime cannot run is ANVIL_INCOMPATIBLE. Loading
+ * runs the artifact's native code: open only trusted artifacts.
+ * Thread-safe. */
 anvil_status anvil_model_open_file(const char *path,
                                    const anvil_model_options *options,
                                    anvil_model **out_model);
@@ -139,6 +175,7 @@ typedef struct anvil_tensor_info {
   const char *name; /* valid while the model is */
   anvil_dtype dtype;
   size_t rank;
+  /* -1 for a dim that is a run-time size (see anvil_model_dim_size). */
   int64_t dims[ANVIL_MAX_RANK];
 } anvil_tensor_info;
 
@@ -156,12 +193,46 @@ anvil_status anvil_model_tensor_info(const anvil_model *model,
                                      const char *entry_point, int is_output,
                                      size_t index, anvil_tensor_info *out_info);
 
+/* Run-time sizes. An entry point compiled with bounded dims (anvilc
+ * --dim=S=1..512) has a table of sizes, each a name and inclusive bounds.
+ * A tensor dim that is a size has dims[i] = -1 in anvil_tensor_info; its
+ * value comes from the inputs at each run (the same size must have the
+ * same value in every input, within its bounds), and outputs must be
+ * created with the values the inputs gave. */
+typedef struct anvil_size_info {
+  const char *name; /* valid while the model is */
+  int64_t min;      /* inclusive bounds */
+  int64_t max;
+} anvil_size_info;
+
+/* The number of sizes of an entry point (0 when every dim is static).
+ * ANVIL_NOT_FOUND for an unknown entry point. Thread-safe. */
+anvil_status anvil_model_size_count(const anvil_model *model,
+                                    const char *entry_point, size_t *out_count);
+/* Size number `index` of an entry point. ANVIL_NOT_FOUND for an unknown
+ * entry point or index. Thread-safe. */
+anvil_status anvil_model_size_info(const anvil_model *model,
+                                   const char *entry_point, size_t index,
+                                   anvil_size_info *out_info);
+/* Which size dim `axis` of input (is_output = 0) or output `index` is: its
+ * number in the size table, or -1 for a static dim. ANVIL_NOT_FOUND for an
+ * unknown entry point, tensor or axis. Thread-safe. */
+anvil_status anvil_model_dim_size(const anvil_model *model,
+                                  const char *entry_point, int is_output,
+                                  size_t index, size_t axis,
+                                  int64_t *out_size_index);
+
 /* Runs `entry_point` on `inputs` (in signature order), writing into
- * `outputs` (created by the caller with the signature's dtypes and shapes).
+ * `outputs` (created by the caller with the signature's dtypes and shapes,
+ * run-time sizes replaced by the values the inputs give them).
  * Thread-safe: concurrent runs on one model each get their own scratch
  * arena; they may share input tensors (read only) but each needs its own
- * output tensors. A failure the model detects while running (an index out of
- * range) is ANVIL_EXECUTION_FAILED with the reason. */
+ * output tensors. Errors: ANVIL_NOT_FOUND for an unknown entry point;
+ * ANVIL_INVALID_ARGUMENT for a wrong count, dtype or shape, a size outside
+ * its bounds or one size with two values (the message names the tensor,
+ * the dim, the size and its bounds); a failure the model detects while
+ * running (an index out of range) is ANVIL_EXECUTION_FAILED with the
+ * reason. */
 anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
                              anvil_tensor *const *inputs, size_t input_count,
                              anvil_tensor *const *outputs, size_t output_count);

@@ -22,6 +22,11 @@ namespace anvil {
 struct StatusDeleter {
   void operator()(anvil_status status) const { anvil_status_free(status); }
 };
+struct InstanceDeleter {
+  void operator()(anvil_instance *instance) const {
+    anvil_instance_release(instance);
+  }
+};
 struct ModelDeleter {
   void operator()(anvil_model *model) const { anvil_model_release(model); }
 };
@@ -31,6 +36,7 @@ struct TensorDeleter {
 
 /// Null means success.
 using Status = std::unique_ptr<anvil_status_s, StatusDeleter>;
+using Instance = std::unique_ptr<anvil_instance, InstanceDeleter>;
 using Model = std::unique_ptr<anvil_model, ModelDeleter>;
 using Tensor = std::unique_ptr<anvil_tensor, TensorDeleter>;
 

@@ -11,6 +11,8 @@
 #ifndef ANVIL_ARTIFACT_FORMAT_H
 #define ANVIL_ARTIFACT_FORMAT_H
 
+#include "anvil/abi.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -21,8 +23,9 @@ constexpr unsigned char kMagic[8] = {'A', 'N', 'V', 'I', 'L', 0x1a, '\r', '\n'};
 
 /// Bumped on any change of the layout below.
 constexpr uint32_t kFormatVersion = 1;
-/// Bumped on any change of the ABI between generated code and the runtime.
-constexpr uint32_t kAbiVersion = 1;
+/// The ABI between generated code and the runtime (abi.h holds the one
+/// definition); the loader refuses any other.
+constexpr uint32_t kAbiVersion = ANVIL_ABI_VERSION;
 
 constexpr size_t kTargetNameSize = 16;
 constexpr size_t kSectionNameSize = 16;

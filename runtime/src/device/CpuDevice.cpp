@@ -1,0 +1,77 @@
+//===- CpuDevice.cpp - the host CPU as a device ---------------------------===//
+
+#include "device/CpuDevice.h"
+
+#include "CodeLoader.h"
+#include "Manifest.h"
+#include "Status.h"
+#include "ThreadPool.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace anvil::runtime {
+namespace {
+
+void poolParallelFor(void *host, int64_t n, int64_t grain, anvil_parallel_fn fn,
+                     void *arg) {
+  static_cast<ThreadPool *>(host)->parallelFor(n, grain, fn, arg);
+}
+
+void *poolScratch(void *host, int thread, size_t bytes) {
+  return static_cast<ThreadPool *>(host)->scratch(thread, bytes);
+}
+
+/// Warnings and errors go to stderr; info and debug are dropped until the
+/// instance takes a log callback.
+void logToStderr(void *, anvil_log_level level, const char *message) {
+  static const char *const names[] = {"error", "warning"};
+  if (message && level >= ANVIL_LOG_ERROR && level <= ANVIL_LOG_WARNING)
+    std::fprintf(stderr, "anvil: %s: %s\n", names[level], message);
+}
+
+} // namespace
+
+CpuDevice::CpuDevice(ThreadPool &pool) {
+  host.struct_size = sizeof(anvil_host_api);
+  host.abi_version = ANVIL_ABI_VERSION;
+  host.host = &pool;
+  host.num_threads = static_cast<int32_t>(pool.size());
+  host.parallel_for = poolParallelFor;
+  host.scratch = poolScratch;
+  host.log = logToStderr;
+  host.device = nullptr;
+}
+
+anvil_status CpuDevice::checkManifest(const Manifest &manifest) const {
+  for (const std::string &feature : manifest.cpuFeatures) {
+    bool known;
+    if (!cpuHasFeature(feature, known))
+      return makeStatus(ANVIL_INCOMPATIBLE,
+                        known
+                            ? "the artifact needs the CPU feature '" + feature +
+                                  "', which this CPU does not have; "
+                                  "recompile with a lower --mcpu"
+                            : "the artifact needs an unknown CPU feature '" +
+                                  feature + "'");
+  }
+  return nullptr;
+}
+
+anvil_status CpuDevice::loadCode(const void *data, size_t size,
+                                 std::unique_ptr<CodeObject> &out) {
+  auto code = std::make_unique<LoadedCode>();
+  std::string error;
+  if (!code->load(data, size, error))
+    return makeStatus(ANVIL_INVALID_ARTIFACT, error);
+  out = std::move(code);
+  return nullptr;
+}
+
+void *CpuDevice::allocate(size_t bytes) {
+  return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+}
+
+void CpuDevice::release(void *memory) { std::free(memory); }
+
+} // namespace anvil::runtime

@@ -1,0 +1,50 @@
+// Stands in for generated code built from backends/cpu/kernels/common.h:
+// a reason recorded with anvil::cpu::fail() inside a worker's chunk must
+// reach the run's status (ABI v2's error buffer; under ABI v1 it travelled
+// through a thread_local of the calling thread and was lost).
+//
+//   fail_on_worker() -> ran_by[1] (i64): 64 iterations; the one numbered 63
+//   fails with "gather: index 63 is out of range" and stores the thread
+//   number that ran it. The caller's chunks (thread 0) wait until 63 is done
+//   (at most 2 s), so a worker runs it.
+#include "common.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace {
+
+int fail_on_worker(const anvil_host_api *host,
+                   const anvil_invocation *invocation) {
+  anvil::cpu::RunScope scope(invocation);
+  auto *ranBy = static_cast<int64_t *>(invocation->outputs[0]);
+  std::atomic<bool> done{false};
+  anvil::cpu::parallel_for(
+      host, 64, 1, [&](int64_t begin, int64_t end, int thread) {
+        bool has63 = begin <= 63 && 63 < end;
+        if (thread == 0 && !has63) {
+          auto until =
+              std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          while (!done.load() && std::chrono::steady_clock::now() < until)
+            std::this_thread::yield();
+        }
+        if (has63) {
+          *ranBy = thread;
+          anvil::cpu::fail(host, "gather: index 63 is out of range");
+          done.store(true);
+        }
+      });
+  return anvil::cpu::run_failed() ? 1 : 0;
+}
+
+const anvil_code_entry kEntries[] = {{"fail_on_worker", fail_on_worker}};
+const anvil_code_table kTable = {sizeof(anvil_code_table), ANVIL_ABI_VERSION, 1,
+                                 kEntries, nullptr};
+
+} // namespace
+
+extern "C" __attribute__((visibility("default"))) const anvil_code_table *
+anvil_get_code_table(void) {
+  return &kTable;
+}
