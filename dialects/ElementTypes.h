@@ -1,4 +1,4 @@
-//===- ElementTypes.h - MLIR element types and the one dtype table -*- C++ -*-===//
+//===- ElementTypes.h - element types and dtypes.def ------------*- C++ -*-===//
 //
 // The compiler's view of runtime/include/anvil/dtypes.def: every place that
 // maps an MLIR element type to a name, a size, a C type or an ONNX number

@@ -2,8 +2,8 @@
 
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Pipeline/Pipelines.h"
-#include "dialects/Kernel/KernelOps.h"
 #include "dialects/ElementTypes.h"
+#include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
 #include "anvil/artifact.h"

@@ -59,8 +59,7 @@ private:
   void flag(StringRef name, bool value) {
     params.push_back(b.getNamedAttr(name, b.getBoolAttr(value)));
   }
-  void launch(Location loc, StringRef kernel, ValueRange ins,
-              ValueRange outs) {
+  void launch(Location loc, StringRef kernel, ValueRange ins, ValueRange outs) {
     b.create<kernel::LaunchOp>(loc, b.getStringAttr(kernel), ins, outs,
                                b.getDictionaryAttr(params));
     params.clear();

@@ -1,4 +1,4 @@
-//===- QuantToKernel.h - quantization ops to kernel launches -----*- C++ -*-===//
+//===- QuantToKernel.h - quantization ops to launches -----------*- C++ -*-===//
 //
 // anvil.dequantize, anvil.quantize and anvil.quantize_per_token become
 // launches of the target's `dequantize`, `quantize` and

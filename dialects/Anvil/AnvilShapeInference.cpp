@@ -679,8 +679,7 @@ ANVIL_UNARY_INFER(LeakyReluOp)
 namespace {
 /// Checks a matmul's operand and result element types against the table in
 /// its description.
-LogicalResult checkMatmulTypes(Operation *op, Type lhs, Type rhs,
-                               Type result) {
+LogicalResult checkMatmulTypes(Operation *op, Type lhs, Type rhs, Type result) {
   auto describe = [&]() {
     std::string text;
     llvm::raw_string_ostream os(text);
@@ -694,8 +693,8 @@ LogicalResult checkMatmulTypes(Operation *op, Type lhs, Type rhs,
   };
   if (isFloat(lhs) && isFloat(rhs)) {
     if (!isFloat(result))
-      return op->emitOpError() << "float operands give a float result, not "
-                               << describe();
+      return op->emitOpError()
+             << "float operands give a float result, not " << describe();
     return success();
   }
   unsigned a = intWidth(lhs), b = intWidth(rhs);
@@ -997,8 +996,8 @@ FailureOr<Type> quantizedStorage(Operation *op, Type storage, int64_t bits,
                                  bool isSigned, bool allow32) {
   auto integer = storage.dyn_cast<IntegerType>();
   if (!integer || integer.getWidth() == 1)
-    return op->emitOpError() << "quantized values must be integers, not "
-                             << storage;
+    return op->emitOpError()
+           << "quantized values must be integers, not " << storage;
   if (bits == 4) {
     if (!integer.isUnsigned() || integer.getWidth() != 8)
       return op->emitOpError() << "4-bit values are packed two per byte in "
@@ -1022,7 +1021,8 @@ FailureOr<Type> quantizedStorage(Operation *op, Type storage, int64_t bits,
 
 /// Checks the scale and zero point of quantized values of logical `shape`
 /// (null when unranked): per tensor, per axis or blocked along `axis`.
-LogicalResult checkQuantParams(Operation *op, std::optional<ArrayRef<int64_t>> shape,
+LogicalResult checkQuantParams(Operation *op,
+                               std::optional<ArrayRef<int64_t>> shape,
                                Value scale, Value zeroPoint, Type zeroPointType,
                                int64_t axis, int64_t blockSize) {
   if (zeroPoint) {
@@ -1037,8 +1037,7 @@ LogicalResult checkQuantParams(Operation *op, std::optional<ArrayRef<int64_t>> s
              << " but scale has shape " << formatShape(s.getShape());
   }
   if (blockSize < 0)
-    return op->emitOpError() << "block_size " << blockSize
-                             << " is negative";
+    return op->emitOpError() << "block_size " << blockSize << " is negative";
   RankedTensorType s = getRankedType(scale);
   if (!s || !shape)
     return success();
@@ -1055,13 +1054,12 @@ LogicalResult checkQuantParams(Operation *op, std::optional<ArrayRef<int64_t>> s
   };
   if (blockSize == 0) {
     if (s.getRank() != 1)
-      return op->emitOpError()
-             << "a per-axis scale is 1-D; a scale of rank " << s.getRank()
-             << " needs block_size";
+      return op->emitOpError() << "a per-axis scale is 1-D; a scale of rank "
+                               << s.getRank() << " needs block_size";
     if (differ(s.getDimSize(0), (*shape)[axis]))
       return op->emitOpError()
-             << "per-axis scale has " << s.getDimSize(0)
-             << " elements for dim " << axis << " of size " << (*shape)[axis];
+             << "per-axis scale has " << s.getDimSize(0) << " elements for dim "
+             << axis << " of size " << (*shape)[axis];
     return success();
   }
   if (s.getRank() != rank)

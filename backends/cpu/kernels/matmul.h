@@ -22,10 +22,11 @@ struct MatmulParams {
 /// table): double if any of them is double, else the accumulator of C
 /// (float for floats, int32_t for the i32 result of 8/16-bit integers).
 template <class A, class B, class C>
-using matmul_accumulator_t = typename std::conditional<
-    std::is_same<A, double>::value || std::is_same<B, double>::value ||
-        std::is_same<C, double>::value,
-    double, accumulator_t<C>>::type;
+using matmul_accumulator_t =
+    typename std::conditional<std::is_same<A, double>::value ||
+                                  std::is_same<B, double>::value ||
+                                  std::is_same<C, double>::value,
+                              double, accumulator_t<C>>::type;
 
 /// out[b] = lhs[b] x rhs[b], row-major. Rows of all batches are spread over
 /// the threads; with rhs as [k, n] the innermost loop runs over contiguous

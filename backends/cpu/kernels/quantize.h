@@ -97,8 +97,7 @@ template <class T, class S, class Z, class Q>
 int quantize(const anvil_host_api *host, const QuantizeParams &p, const T *x,
              const S *scale, const Z *zero_point, Q *q) {
   using F = quant_compute_t<T>;
-  const int64_t bits =
-      p.bits == 4 ? 4 : static_cast<int64_t>(8 * sizeof(Q));
+  const int64_t bits = p.bits == 4 ? 4 : static_cast<int64_t>(8 * sizeof(Q));
   const bool is_signed = p.bits == 4 ? p.is_signed : std::is_signed<Q>::value;
   const int64_t lo = is_signed ? -(int64_t(1) << (bits - 1)) : 0;
   const int64_t hi =

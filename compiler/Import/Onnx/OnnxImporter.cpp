@@ -200,8 +200,9 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
   if (!elementType && packedDataType(tensorType.elem_type())) {
     emitError(fileLoc()) << "graph input '" << input.name() << "' has "
                          << dataTypeName(tensorType.elem_type())
-                         << ": 4-bit values are imported only as initializers "
-                            "(packed two per byte), not as graph inputs";
+                         << ", an unsupported data type for graph inputs: "
+                            "Anvil takes 4-bit values only as initializers "
+                            "(kept packed two per byte)";
     return failure();
   }
   if (!elementType) {
@@ -318,10 +319,13 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
       return emitError(loc) << node.op_type() << ": input '" << name
                             << "' is an optional output that Anvil does not "
                                "produce";
-    if (tensors.packedInfo(it->second) && node.op_type() != "DequantizeLinear")
+    if (tensors.packedInfo(it->second) &&
+        node.op_type() != "DequantizeLinear" &&
+        !(node.op_type() == "QuantizeLinear" && inputs.size() == 2))
       return emitError(loc) << node.op_type() << ": input '" << name
                             << "' holds 4-bit values, which Anvil keeps "
-                               "packed and reads only in DequantizeLinear";
+                               "packed and reads only in DequantizeLinear "
+                               "(and as QuantizeLinear's zero point)";
     inputs.push_back(it->second);
   }
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();

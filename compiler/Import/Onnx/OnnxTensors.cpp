@@ -41,10 +41,15 @@ std::string dataTypeName(int dataType) {
   if (onnx::TensorProto::DataType_IsValid(dataType))
     return onnx::TensorProto::DataType_Name(
         static_cast<onnx::TensorProto::DataType>(dataType));
-  std::string name = "data type " + std::to_string(dataType);
-  if (const DType *row = dtypeFromOnnx(dataType))
-    name += std::string(" (") + row->name + ")";
-  return name;
+  // onnx.proto 1.12 lacks 17-22: spell them as ONNX does from the table
+  // (f8e4m3fn -> FLOAT8E4M3FN, i4 -> INT4, u4 -> UINT4).
+  if (const DType *row = dtypeFromOnnx(dataType)) {
+    if (row->kind == 'F')
+      return "FLOAT" + StringRef(row->name).drop_front().upper();
+    if (row->kind == 'S' || row->kind == 'U')
+      return (row->kind == 'S' ? "INT" : "UINT") + std::to_string(row->bits);
+  }
+  return "data type " + std::to_string(dataType);
 }
 
 namespace {
@@ -170,9 +175,10 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
       type, manager.insert(tensor.name(), std::move(blob)));
 }
 
-ElementsAttr TensorConverter::convertPacked(onnx::TensorProto &tensor,
-                                            Location loc, PackedType type,
-                                            std::optional<PackedValues> *packed) {
+ElementsAttr
+TensorConverter::convertPacked(onnx::TensorProto &tensor, Location loc,
+                               PackedType type,
+                               std::optional<PackedValues> *packed) {
   if (!packed) {
     emitError(loc) << "tensor '" << tensor.name() << "' holds "
                    << dataTypeName(tensor.data_type())
@@ -222,16 +228,22 @@ ElementsAttr TensorConverter::convertPacked(onnx::TensorProto &tensor,
     auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
                                                  /*IsVolatile=*/false);
     if (!file || (int64_t)(*file)->getBufferSize() != length) {
-      emitError(loc) << "cannot read external data of tensor '"
-                     << tensor.name() << "' from '" << path << "'";
+      emitError(loc) << "cannot read external data of tensor '" << tensor.name()
+                     << "' from '" << path << "'";
       return {};
     }
     bytes = (*file)->getBuffer().str();
   } else if (tensor.has_raw_data()) {
     bytes = std::move(*tensor.mutable_raw_data());
     tensor.clear_raw_data();
+  } else if (tensor.int32_data_size() == count && count != expected) {
+    // One value per entry, as onnx.parser (ONNX text) writes them; the
+    // sizes tell this apart from the packed form.
+    bytes.assign(expected, '\0');
+    for (int64_t f = 0; f < count; ++f)
+      bytes[f / 2] |= char((tensor.int32_data(f) & 0xf) << (4 * (f % 2)));
   } else {
-    // int32_data holds one packed byte per entry.
+    // int32_data holds one packed byte per entry (onnx.helper.make_tensor).
     for (int32_t v : tensor.int32_data())
       bytes.push_back(static_cast<char>(v & 0xff));
   }
@@ -269,8 +281,7 @@ ElementsAttr TensorConverter::convertPacked(onnx::TensorProto &tensor,
 
 ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc,
                                       std::optional<PackedValues> *packed) {
-  if (std::optional<PackedType> packedType =
-          packedDataType(tensor.data_type()))
+  if (std::optional<PackedType> packedType = packedDataType(tensor.data_type()))
     return convertPacked(tensor, loc, *packedType, packed);
   Type elementType = convertDataType(context, tensor.data_type());
   if (!elementType) {
