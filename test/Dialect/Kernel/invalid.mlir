@@ -89,3 +89,11 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
   %v = kernel.view %x : memref<4x8xf32, strided<[16, 1]>> to memref<32xf32>
   return
 }
+
+// -----
+
+func.func @sub_byte() {
+  // expected-error @+1 {{has sub-byte elements, which buffers hold only packed two to a ui8: 'memref<8xi4>'}}
+  %a = kernel.alloc : memref<8xi4>
+  return
+}
