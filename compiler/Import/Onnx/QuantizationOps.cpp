@@ -69,9 +69,8 @@ FailureOr<Value> unpackZeroPoint(NodeContext &ctx, Value zeroPoint,
 /// so rank 0 (anvil's per-tensor form).
 FailureOr<Value> scalarIfSingle(NodeContext &ctx, Value value,
                                 int64_t blockSize) {
-  RankedTensorType type = getRankedType(value);
-  if (!value || !type || blockSize != 0 || type.getRank() != 1 ||
-      type.getDimSize(0) != 1)
+  RankedTensorType type = value ? getRankedType(value) : RankedTensorType();
+  if (!type || blockSize != 0 || type.getRank() != 1 || type.getDimSize(0) != 1)
     return value;
   return ctx.create<ReshapeOp>(type.getElementType(), value,
                                ctx.constantI64({}));
