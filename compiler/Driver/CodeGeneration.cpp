@@ -2,6 +2,7 @@
 
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Pipeline/Pipelines.h"
+#include "dialects/ElementTypes.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
@@ -19,28 +20,10 @@ using namespace anvil::kernel;
 namespace anvil::driver {
 namespace {
 
-/// The runtime's dtype names (runtime/src/Tensor.cpp), or "".
+/// The runtime's dtype name (dtypes.def), or "" when it has none.
 std::string dtypeName(Type type) {
-  if (type.isF32())
-    return "f32";
-  if (type.isF16())
-    return "f16";
-  if (type.isBF16())
-    return "bf16";
-  if (type.isF64())
-    return "f64";
-  if (type.isInteger(1))
-    return "bool";
-  if (auto integer = type.dyn_cast<IntegerType>()) {
-    static const char *const kSigned[] = {"i8", "i16", "i32", "i64"};
-    static const char *const kUnsigned[] = {"u8", "u16", "u32", "u64"};
-    unsigned width = integer.getWidth();
-    if (width < 8 || width > 64 || !llvm::isPowerOf2_32(width))
-      return "";
-    int index = llvm::Log2_32(width / 8);
-    return integer.isUnsigned() ? kUnsigned[index] : kSigned[index];
-  }
-  return "";
+  const DType *row = dtypeOf(type);
+  return row ? row->name : "";
 }
 
 } // namespace

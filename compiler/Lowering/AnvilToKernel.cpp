@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Lowering/Passes.h"
+#include "compiler/Lowering/QuantToKernel.h"
 #include "compiler/Lowering/ScalarOps.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
@@ -809,7 +810,11 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](RangeOp r) { return lowerRange(r); })
       .Case([&](AttentionOp a) { return lowerAttention(a); })
       .Case([&](RopeOp r) { return lowerRope(r); })
-      .Default([&](Operation *other) {
+      .Default([&](Operation *other) -> LogicalResult {
+        if (isQuantOp(other)) // QuantToKernel.cpp
+          return lowerQuantOp(other, b,
+                              {[&](Value v) { return input(v); },
+                               [&](Value v) { return alloc(v); }});
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });
 }

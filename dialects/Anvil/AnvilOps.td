@@ -779,14 +779,33 @@ def Anvil_MatmulOp : Anvil_InferredOp<"matmul"> {
     dropped). With `transpose_rhs`, the last two dims of `rhs` are swapped
     first: weights stored `[out, in]` need no separate transpose.
 
+    The operands may have different element types; the result's element
+    type is stated by the op's type, and the accumulator follows from the
+    operands:
+
+    | operands | result | accumulator |
+    |---|---|---|
+    | floats (f16, bf16, f32, f64, mixed) | any float | f64 if an operand or the result is f64, else f32 |
+    | integers of 8 or 16 bits (signed or unsigned, mixed) | `i32` | `i32` |
+    | the same integer type of 32 or 64 bits | that type | that type (wrapping) |
+
+    Integer and float operands do not mix (dequantize the integer one
+    first) and `i1` is refused. Products of 8-bit integers are exact in the
+    `i32` accumulator for K below 2^17.
+
     ```mlir
     %y = anvil.matmul %x, %w {transpose_rhs = true} : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+    %z = anvil.matmul %a, %b : (tensor<4x64xui8>, tensor<64x16xi8>) -> tensor<4x16xi32>
     ```
   }];
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
   let results = (outs Anvil_Tensor:$result);
   let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// The type products are summed in (the table above).
+    ::mlir::Type getAccumulatorType();
+  }];
 }
 
 def Anvil_SoftmaxOp : Anvil_InferredOp<"softmax"> {
@@ -938,6 +957,96 @@ def Anvil_PoolOp : Anvil_InferredOp<"pool"> {
                        BoolAttr:$count_include_pad,
                        OptionalAttr<DenseI64ArrayAttr>:$dilations);
   let results = (outs Anvil_Tensor:$result);
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization: plain integer storage plus explicit ops
+//===----------------------------------------------------------------------===//
+
+def Anvil_IntegerTensor : TensorOf<[AnyInteger]>;
+
+def Anvil_DequantizeOp : Anvil_InferredOp<"dequantize"> {
+  let summary = "integers to floats: (q - zero_point) * scale";
+  let description = [{
+    ONNX `DequantizeLinear` (opset 21) semantics. The granularity follows
+    from `scale`'s shape:
+
+    - per tensor: `scale` has rank 0;
+    - per axis: `scale` is 1-D with the size of dim `axis` of the values;
+    - blocked (`block_size` > 0): `scale` has the values' shape with dim
+      `axis` divided by `block_size`, rounded up; element `i` along `axis`
+      uses scale `i / block_size`.
+
+    `zero_point`, when present, has `scale`'s shape (0 when absent). The
+    result has `scale`'s element type.
+
+    `bits` is the width of one value. For 8, 16 and 32 it is the storage
+    element's width, whose signedness (signless is signed, `ui` unsigned)
+    is the values'. Sub-byte values (`bits = 4`) stay packed in `ui8`
+    storage, two per byte along the last dimension, low nibble first; a
+    row of `n` values takes `ceil(n / 2)` bytes and the result's last dim
+    is `n`: twice the packed one unless `last_dim` gives an odd `n`.
+    `is_signed` says whether the nibbles are int4 (-8..7) or uint4 (0..15).
+    No tensor of `i4` ever exists. Zero points are never packed: for 4-bit
+    values they are `i8` (int4) or `ui8` (uint4) holding the nibble's value.
+
+    ```mlir
+    %w = anvil.dequantize %q, %s, %zp {axis = 1 : i64, bits = 8 : i64} : (tensor<64x16xui8>, tensor<16xf32>, tensor<16xui8>) -> tensor<64x16xf32>
+    %v = anvil.dequantize %q4, %s4 {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<16x32xui8>, tensor<16x2xf16>) -> tensor<16x64xf16>
+    ```
+  }];
+  let arguments = (ins Anvil_IntegerTensor:$input, Anvil_FloatTensor:$scale,
+                       Optional<Anvil_IntegerTensor>:$zero_point,
+                       I64Attr:$bits,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$block_size,
+                       DefaultValuedAttr<BoolAttr, "false">:$is_signed,
+                       OptionalAttr<I64Attr>:$last_dim);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_QuantizeOp : Anvil_InferredOp<"quantize"> {
+  let summary = "floats to integers: saturate(round(x / scale) + zero_point)";
+  let description = [{
+    ONNX `QuantizeLinear` (opset 21) semantics for integer results: the
+    quotient rounds half to even, the zero point is added and the sum
+    saturates to the range of `bits`-bit values (signed or not). Scale,
+    zero point, `axis` and `block_size` have the meaning they have in
+    `anvil.dequantize`, as do `bits` and `is_signed`: the result's element
+    type is the storage (`i8`, `ui8`, `i16`, `ui16`), and 4-bit results are
+    packed two per byte along the last dimension, low nibble first, in
+    `ui8` (an odd row leaves its last high nibble 0).
+
+    ```mlir
+    %q = anvil.quantize %x, %s, %zp {bits = 8 : i64} : (tensor<4x64xf32>, tensor<f32>, tensor<ui8>) -> tensor<4x64xui8>
+    %q4 = anvil.quantize %x, %s4 {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<4x64xf32>, tensor<4x2xf32>) -> tensor<4x32xui8>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$scale,
+                       Optional<Anvil_IntegerTensor>:$zero_point,
+                       I64Attr:$bits,
+                       DefaultValuedAttr<I64Attr, "0">:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$block_size,
+                       DefaultValuedAttr<BoolAttr, "false">:$is_signed);
+  let results = (outs Anvil_IntegerTensor:$result);
+}
+
+def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
+  let summary = "symmetric int8 per row of the last dim, with its scales";
+  let description = [{
+    Dynamic activation quantization for W8A8 matmuls: each row `r` of the
+    last dimension gets `scale[r] = max(|x[r, :]|) / 127` (1 for an all-zero
+    row) and `q[r, :] = clamp(round_half_even(x[r, :] / scale[r]), -127, 127)`.
+    The scales keep the row's shape with a last dim of 1, so they broadcast
+    against `anvil.matmul`'s output; `anvil.dequantize` with
+    `block_size` = the row length reads them too.
+
+    ```mlir
+    %q, %s = anvil.quantize_per_token %x : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input);
+  let results = (outs TensorOf<[I8]>:$result, Anvil_FloatTensor:$scale);
 }
 
 #endif // ANVIL_OPS_TD

@@ -633,10 +633,68 @@ LogicalResult CompareOp::inferResultTypes(Types &types) {
 // Neural-network operations
 //===----------------------------------------------------------------------===//
 
+namespace {
+/// Checks a matmul's operand and result element types against the table in
+/// its description.
+LogicalResult checkMatmulTypes(Operation *op, Type lhs, Type rhs, Type result) {
+  auto describe = [&]() {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << lhs << " x " << rhs << " -> " << result;
+    return os.str();
+  };
+  auto isFloat = [](Type t) { return t.isa<FloatType>(); };
+  auto intWidth = [](Type t) -> unsigned {
+    auto integer = t.dyn_cast<IntegerType>();
+    return integer ? integer.getWidth() : 0;
+  };
+  if (isFloat(lhs) && isFloat(rhs)) {
+    if (!isFloat(result))
+      return op->emitOpError()
+             << "float operands give a float result, not " << describe();
+    return success();
+  }
+  unsigned a = intWidth(lhs), b = intWidth(rhs);
+  if (!a || !b)
+    return op->emitOpError()
+           << "mixes integer and float operands (" << describe()
+           << "); dequantize the integer operand first";
+  if (a == 1 || b == 1)
+    return op->emitOpError() << "has i1 operands (" << describe() << ")";
+  if (a <= 16 && b <= 16) {
+    if (!result.isSignlessInteger(32))
+      return op->emitOpError() << "integer operands of 8 or 16 bits "
+                                  "accumulate in i32 and give an i32 result, "
+                                  "not "
+                               << describe();
+    return success();
+  }
+  if (lhs != rhs || result != lhs)
+    return op->emitOpError()
+           << "integer operands of 32 or 64 bits must have one type, which "
+              "is the result's: "
+           << describe();
+  return success();
+}
+} // namespace
+
+Type MatmulOp::getAccumulatorType() {
+  Type lhs = elementTypeOf(getLhs()), rhs = elementTypeOf(getRhs());
+  Type result = resultElementType(*this);
+  if (lhs.isa<FloatType>())
+    return lhs.isF64() || rhs.isF64() || result.isF64()
+               ? Type(Float64Type::get(getContext()))
+               : Type(Float32Type::get(getContext()));
+  if (lhs.getIntOrFloatBitWidth() <= 16)
+    return IntegerType::get(getContext(), 32);
+  return result;
+}
+
 LogicalResult MatmulOp::inferResultTypes(Types &types) {
-  if (failed(checkSameElementTypes(*this, getOperands())))
+  Type elementType = resultElementType(*this);
+  if (failed(checkMatmulTypes(*this, elementTypeOf(getLhs()),
+                              elementTypeOf(getRhs()), elementType)))
     return failure();
-  Type elementType = elementTypeOf(getLhs());
   RankedTensorType lhs = getRankedType(getLhs());
   RankedTensorType rhs = getRankedType(getRhs());
   if (!lhs || !rhs)
@@ -881,5 +939,184 @@ LogicalResult PoolOp::inferResultTypes(Types &types) {
         input.getDimSize(2 + i), getKernel()[i], getStrides()[i], getPads()[i],
         getPads()[spatial + i], dilation, getCeilMode()));
   }
+  return ranked(types, shape, elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks `bits` and `is_signed` against the integer storage type of
+/// quantized values; returns the zero point's element type.
+FailureOr<Type> quantizedStorage(Operation *op, Type storage, int64_t bits,
+                                 bool isSigned, bool allow32) {
+  auto integer = storage.dyn_cast<IntegerType>();
+  if (!integer || integer.getWidth() == 1)
+    return op->emitOpError()
+           << "quantized values must be integers, not " << storage;
+  if (bits == 4) {
+    if (!integer.isUnsigned() || integer.getWidth() != 8)
+      return op->emitOpError() << "4-bit values are packed two per byte in "
+                                  "ui8 storage, not "
+                               << storage;
+    return Type(IntegerType::get(op->getContext(), 8,
+                                 isSigned ? IntegerType::Signless
+                                          : IntegerType::Unsigned));
+  }
+  if (bits != 8 && bits != 16 && !(allow32 && bits == 32))
+    return op->emitOpError() << bits << "-bit values are not supported (4, 8, "
+                             << (allow32 ? "16 or 32" : "or 16") << ")";
+  if ((int64_t)integer.getWidth() != bits)
+    return op->emitOpError() << "bits = " << bits
+                             << " does not match the storage type " << storage;
+  if (isSigned)
+    return op->emitOpError("is_signed is for packed 4-bit values; the storage "
+                           "type gives the signedness of wider ones");
+  return storage;
+}
+
+/// Checks the scale and zero point of quantized values of logical `shape`
+/// (null when unranked): per tensor, per axis or blocked along `axis`.
+LogicalResult checkQuantParams(Operation *op,
+                               std::optional<ArrayRef<int64_t>> shape,
+                               Value scale, Value zeroPoint, Type zeroPointType,
+                               int64_t axis, int64_t blockSize) {
+  if (zeroPoint) {
+    if (elementTypeOf(zeroPoint) != zeroPointType)
+      return op->emitOpError()
+             << "zero point has element type " << elementTypeOf(zeroPoint)
+             << " but these values take " << zeroPointType;
+    RankedTensorType s = getRankedType(scale), z = getRankedType(zeroPoint);
+    if (s && z && !joinTypes(s.clone(z.getElementType()), z))
+      return op->emitOpError()
+             << "zero point has shape " << formatShape(z.getShape())
+             << " but scale has shape " << formatShape(s.getShape());
+  }
+  if (blockSize < 0)
+    return op->emitOpError() << "block_size " << blockSize << " is negative";
+  RankedTensorType s = getRankedType(scale);
+  if (!s || !shape)
+    return success();
+  int64_t rank = shape->size();
+  if (s.getRank() == 0) {
+    if (blockSize)
+      return op->emitOpError("a blocked scale has the values' rank, not 0");
+    return success();
+  }
+  if (failed(checkAxis(op, axis, rank)))
+    return failure();
+  auto differ = [](int64_t a, int64_t b) {
+    return a != kDynamic && b != kDynamic && a != b;
+  };
+  if (blockSize == 0) {
+    if (s.getRank() != 1)
+      return op->emitOpError() << "a per-axis scale is 1-D; a scale of rank "
+                               << s.getRank() << " needs block_size";
+    if (differ(s.getDimSize(0), (*shape)[axis]))
+      return op->emitOpError()
+             << "per-axis scale has " << s.getDimSize(0) << " elements for dim "
+             << axis << " of size " << (*shape)[axis];
+    return success();
+  }
+  if (s.getRank() != rank)
+    return op->emitOpError() << "a blocked scale has the values' rank " << rank
+                             << ", not " << s.getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t want = (*shape)[d];
+    if (d == axis && want != kDynamic)
+      want = (want + blockSize - 1) / blockSize;
+    if (differ(s.getDimSize(d), want))
+      return op->emitOpError()
+             << "blocked scale has shape " << formatShape(s.getShape())
+             << " for values of shape " << formatShape(*shape)
+             << " (block_size " << blockSize << " along dim " << axis << ")";
+  }
+  return success();
+}
+} // namespace
+
+LogicalResult DequantizeOp::inferResultTypes(Types &types) {
+  Type resultType = elementTypeOf(getScale());
+  FailureOr<Type> zeroPointType =
+      quantizedStorage(*this, elementTypeOf(getInput()), getBits(),
+                       getIsSigned(), /*allow32=*/true);
+  if (failed(zeroPointType))
+    return failure();
+  if (getLastDim() && getBits() != 4)
+    return emitOpError("last_dim is only for packed 4-bit values");
+  RankedTensorType input = getRankedType(getInput());
+  std::optional<SmallVector<int64_t>> shape;
+  if (input) {
+    shape.emplace(input.getShape());
+    if (getBits() == 4) {
+      if (shape->empty())
+        return emitOpError("packed 4-bit values need rank >= 1");
+      int64_t packed = shape->back();
+      if (std::optional<uint64_t> n = getLastDim()) {
+        if ((int64_t)*n < 0 ||
+            (packed != kDynamic && ((int64_t)*n + 1) / 2 != packed))
+          return emitOpError() << "last_dim " << (int64_t)*n
+                               << " does not pack into " << packed << " bytes";
+        shape->back() = *n;
+      } else if (packed != kDynamic) {
+        shape->back() = 2 * packed;
+      }
+    }
+  }
+  if (failed(checkQuantParams(*this,
+                              shape ? std::optional<ArrayRef<int64_t>>(*shape)
+                                    : std::nullopt,
+                              getScale(), getZeroPoint(), *zeroPointType,
+                              getAxis(), getBlockSize())))
+    return failure();
+  if (!shape)
+    return unranked(types, resultType);
+  return ranked(types, *shape, resultType);
+}
+
+LogicalResult QuantizeOp::inferResultTypes(Types &types) {
+  Type storage = resultElementType(*this);
+  FailureOr<Type> zeroPointType = quantizedStorage(
+      *this, storage, getBits(), getIsSigned(), /*allow32=*/false);
+  if (failed(zeroPointType))
+    return failure();
+  if (elementTypeOf(getScale()) != elementTypeOf(getInput()))
+    return emitOpError() << "scale has element type "
+                         << elementTypeOf(getScale()) << " but the input "
+                         << elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (failed(checkQuantParams(
+          *this,
+          input ? std::optional<ArrayRef<int64_t>>(input.getShape())
+                : std::nullopt,
+          getScale(), getZeroPoint(), *zeroPointType, getAxis(),
+          getBlockSize())))
+    return failure();
+  if (!input)
+    return unranked(types, storage);
+  SmallVector<int64_t> shape(input.getShape());
+  if (getBits() == 4) {
+    if (shape.empty())
+      return emitOpError("packed 4-bit values need rank >= 1");
+    if (shape.back() != kDynamic)
+      shape.back() = (shape.back() + 1) / 2;
+  }
+  return ranked(types, shape, storage);
+}
+
+LogicalResult QuantizePerTokenOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  Type i8 = IntegerType::get(getContext(), 8);
+  RankedTensorType input = getRankedType(getInput());
+  if (!input) {
+    unranked(types, i8);
+    return unranked(types, elementType);
+  }
+  if (input.getRank() == 0)
+    return emitOpError("needs rows: an input of rank >= 1");
+  SmallVector<int64_t> shape(input.getShape());
+  ranked(types, shape, i8);
+  shape.back() = 1;
   return ranked(types, shape, elementType);
 }

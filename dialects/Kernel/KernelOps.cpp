@@ -2,6 +2,7 @@
 
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
+#include "dialects/ElementTypes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -21,12 +22,14 @@ void KernelDialect::initialize() {
 namespace anvil::kernel {
 
 int64_t elementBytes(Type type) {
-  unsigned bits = type.getIntOrFloatBitWidth();
-  return bits == 1 ? 1 : (bits + 7) / 8;
+  int64_t bits = elementBits(type);
+  assert(bits % 8 == 0 && "sub-byte values are packed in ui8 buffers; the "
+                          "kernel verifier refuses sub-byte element types");
+  return bits / 8;
 }
 
 int64_t bufferBytes(MemRefType type) {
-  return type.getNumElements() * elementBytes(type.getElementType());
+  return (type.getNumElements() * elementBits(type.getElementType()) + 7) / 8;
 }
 
 Type signless(Type type) {
@@ -68,6 +71,10 @@ LogicalResult verifyPlainBuffer(Operation *op, Type type) {
     return op->emitOpError("needs a statically shaped buffer, got ") << type;
   if (!memref.getLayout().isIdentity())
     return op->emitOpError("needs a row-major buffer, got ") << type;
+  if (anvil::elementBits(memref.getElementType()) % 8 != 0)
+    return op->emitOpError("has sub-byte elements, which buffers hold only "
+                           "packed two to a ui8: ")
+           << type;
   return success();
 }
 } // namespace

@@ -18,7 +18,9 @@ unchanged.
 Inputs that determine shapes (axes, split sizes, pads, Clip bounds: integer
 tensors of rank <= 1 and scalar floats) are compiled in as constants when
 the model does not lower without them (a static-shape compiler needs them
-at compile time), from the same .pb file the test feeds.
+at compile time), from the same .pb file the test feeds. 4-bit inputs
+(INT4, UINT4) are always compiled in: Anvil takes 4-bit values only as
+initializers, kept packed; the kernels still read them at run time.
 
 Tolerances: outputs must have the expected dtype and shape; finite float
 elements must satisfy |anvil - expected| <= atol + rtol * |expected| with
@@ -128,6 +130,17 @@ def shape_input_names(model, data_dir):
     return names
 
 
+def packed_input_names(model, data_dir):
+    """Graph inputs of 4-bit integers (INT4, UINT4)."""
+    initializers = {t.name for t in model.graph.initializer}
+    graph_inputs = [i for i in model.graph.input if i.name not in initializers]
+    return [value.name for index, value in enumerate(graph_inputs)
+            if value.type.HasField("tensor_type")
+            and value.type.tensor_type.elem_type in (onnx.TensorProto.UINT4,
+                                                     onnx.TensorProto.INT4)
+            and os.path.exists(os.path.join(data_dir, f"input_{index}.pb"))]
+
+
 def prepare(case, work, anvilc, timeout):
     """Writes the test's model and inputs under `work` and checks that it
     lowers; sets case.category to LOWER when it does not."""
@@ -170,6 +183,12 @@ def prepare(case, work, anvilc, timeout):
         attempts += [[name] for name in shape_names]
     if shape_names:
         attempts.append(shape_names)
+    # Anvil takes 4-bit values (kept packed two per byte) only as
+    # initializers, so 4-bit inputs are always compiled in; the kernel that
+    # reads them still runs (nothing folds a dequantize).
+    packed = packed_input_names(model, data_dir)
+    attempts = [packed + [n for n in names if n not in packed]
+                for names in attempts]
     stderr = ""
     for constant_names in attempts:
         path = write_model(constant_names)

@@ -240,7 +240,7 @@ def classify(test, returncode, stderr):
     elif "imports no opset of the default" in msg:
         test.category, test.detail = NO_DEFAULT_OPSET, "no default-domain opset"
     elif ("unsupported data type" in msg or "cannot cast to data type" in msg
-          or re.search(r"has unsupported [A-Z0-9_]+$", msg)
+          or re.search(r"(has unsupported|cannot cast to) [A-Z0-9_]+$", msg)
           or "is not a tensor" in msg):
         test.category = DATA_TYPE
         test.detail = re.sub(r"data type (\d+)", name_data_type,

@@ -10,6 +10,7 @@
 
 #include "backends/cpu/codegen/CpuEmitter.h"
 #include "backends/common/CScalarPrinter.h"
+#include "dialects/ElementTypes.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -24,26 +25,23 @@ using namespace anvil::kernel;
 namespace anvil::backend::cpu {
 namespace {
 
-/// The C++ type holding one element of `type`, or "" if there is none.
+/// The C++ type holding one element of `type` (dtypes.def's storage type,
+/// with the kernels' arithmetic types for bool and the 16-bit floats), or ""
+/// if there is none: packed 4-bit values only exist as ui8 bytes, and the
+/// kernels do not compute in float8 yet.
 std::string cppType(Type type, bool forceUnsigned = false) {
-  if (type.isF32())
-    return "float";
-  if (type.isF64())
-    return "double";
+  const DType *row = dtypeOf(type);
+  if (!row || row->isPacked() || row->isFloat8())
+    return "";
+  if (row->kind == 'B')
+    return "bool";
   if (type.isF16())
     return "anvil::cpu::f16";
   if (type.isBF16())
     return "anvil::cpu::bf16";
-  if (auto integer = type.dyn_cast<IntegerType>()) {
-    unsigned width = integer.getWidth();
-    if (width == 1)
-      return "bool";
-    if (width != 8 && width != 16 && width != 32 && width != 64)
-      return "";
-    bool isUnsigned = forceUnsigned || integer.isUnsigned();
-    return (isUnsigned ? "uint" : "int") + std::to_string(width) + "_t";
-  }
-  return "";
+  if (forceUnsigned && row->kind == 'S')
+    return "uint" + std::to_string(row->bits) + "_t";
+  return row->storage;
 }
 
 /// How C++ for the cpu target spells element types and scalar helpers.

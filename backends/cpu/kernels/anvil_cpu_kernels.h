@@ -9,6 +9,7 @@
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"
+#include "quantize.h"
 #include "reduction.h"
 
 #endif // ANVIL_CPU_KERNELS_H

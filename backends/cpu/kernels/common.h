@@ -213,12 +213,16 @@ struct is_float_like
                                        std::is_same<T, bf16>::value> {};
 
 /// The type a sum of T accumulates in: float for the 16-bit float types
-/// (rounded once, when stored), T itself otherwise.
+/// (rounded once, when stored), int32_t for integers narrower than 32 bits
+/// (products of 8-bit values would overflow 8 or 16 bits at once), T itself
+/// otherwise.
 template <class T>
-using accumulator_t =
-    typename std::conditional<std::is_same<T, f16>::value ||
-                                  std::is_same<T, bf16>::value,
-                              float, T>::type;
+using accumulator_t = typename std::conditional<
+    std::is_same<T, f16>::value || std::is_same<T, bf16>::value, float,
+    typename std::conditional<std::is_integral<T>::value &&
+                                  !std::is_same<T, bool>::value &&
+                                  (sizeof(T) < 4),
+                              int32_t, T>::type>::type;
 
 /// max and min that return NaN when either operand is NaN (ONNX Max/Min).
 template <class T> inline T max_nan(T a, T b) {

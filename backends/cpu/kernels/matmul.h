@@ -16,6 +16,16 @@ struct MatmulParams {
   const int64_t *rhs_batch_strides;
 };
 
+/// The accumulator of a product of A and B stored as C (anvil.matmul's
+/// table): double if any of them is double, else the accumulator of C
+/// (float for floats, int32_t for the i32 result of 8/16-bit integers).
+template <class A, class B, class C>
+using matmul_accumulator_t =
+    typename std::conditional<std::is_same<A, double>::value ||
+                                  std::is_same<B, double>::value ||
+                                  std::is_same<C, double>::value,
+                              double, accumulator_t<C>>::type;
+
 /// out[b] = lhs[b] x rhs[b], row-major. Rows of all batches are spread over
 /// the threads; with rhs as [k, n] the innermost loop runs over contiguous
 /// output columns and vectorizes.
@@ -39,7 +49,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       const A *a = lhs + lOff + i * k;
       const B *w = rhs + rOff;
       C *o = out + row * n;
-      using Acc = accumulator_t<C>;
+      using Acc = matmul_accumulator_t<A, B, C>;
       if (p.transpose_rhs) {
         for (int64_t j = 0; j < n; ++j) {
           Acc acc = 0;
@@ -57,7 +67,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
           for (int64_t j = 0; j < n; ++j)
             o[j] += at * static_cast<C>(wt[j]);
         }
-      } else { // 16-bit floats: a float row, rounded once
+      } else { // a wider accumulator row, rounded once
         // Per-thread scratch: no allocation per row on the hot path.
         Acc *row = scratch<Acc>(host, t, n); // t: this thread
         if (!row) {

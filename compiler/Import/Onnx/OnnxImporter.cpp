@@ -199,6 +199,14 @@ FailureOr<Type> GraphImporter::inputType(const onnx::ValueInfoProto &input) {
   }
   const auto &tensorType = input.type().tensor_type();
   Type elementType = convertDataType(context, tensorType.elem_type());
+  if (!elementType && packedDataType(tensorType.elem_type())) {
+    emitError(fileLoc()) << "graph input '" << input.name() << "' has "
+                         << dataTypeName(tensorType.elem_type())
+                         << ", an unsupported data type for graph inputs: "
+                            "Anvil takes 4-bit values only as initializers "
+                            "(kept packed two per byte)";
+    return failure();
+  }
   if (!elementType) {
     emitError(fileLoc()) << "graph input '" << input.name()
                          << "' has unsupported "
@@ -334,6 +342,13 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
       return emitError(loc) << node.op_type() << ": input '" << name
                             << "' is an optional output that Anvil does not "
                                "produce";
+    if (tensors.packedInfo(it->second) &&
+        node.op_type() != "DequantizeLinear" &&
+        !(node.op_type() == "QuantizeLinear" && inputs.size() == 2))
+      return emitError(loc) << node.op_type() << ": input '" << name
+                            << "' holds 4-bit values, which Anvil keeps "
+                               "packed and reads only in DequantizeLinear "
+                               "(and as QuantizeLinear's zero point)";
     inputs.push_back(it->second);
   }
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
@@ -411,10 +426,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
     Location loc =
         NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
-    ElementsAttr value = tensors.convert(initializer, loc);
+    std::optional<PackedValues> packed;
+    ElementsAttr value = tensors.convert(initializer, loc, &packed);
     if (!value)
       return nullptr;
-    values[initializer.name()] = builder.create<ConstantOp>(loc, value);
+    Value constant = builder.create<ConstantOp>(loc, value);
+    if (packed)
+      tensors.notePacked(constant, *packed);
+    values[initializer.name()] = constant;
   }
 
   for (int i = 0; i < graph.node_size(); ++i)
@@ -427,6 +446,12 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     if (it == values.end() || !it->second) {
       emitError(fileLoc()) << "graph output '" << output.name()
                            << "' is not produced by any node";
+      return nullptr;
+    }
+    if (tensors.packedInfo(it->second)) {
+      emitError(fileLoc()) << "graph output '" << output.name()
+                           << "' holds 4-bit values, which Anvil keeps packed "
+                              "and cannot return yet";
       return nullptr;
     }
     results.push_back(it->second);

@@ -19,6 +19,7 @@ const OpTable &OpTable::get() {
     addShapeOps(t);
     addNeuralNetOps(t);
     addAttentionOps(t);
+    addQuantizationOps(t);
     return t;
   }();
   return table;

@@ -42,6 +42,7 @@ void addElementwiseOps(OpTable &table);
 void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
+void addQuantizationOps(OpTable &table);
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 

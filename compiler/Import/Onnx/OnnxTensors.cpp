@@ -2,6 +2,7 @@
 
 #include "compiler/Import/Onnx/OnnxTensors.h"
 #include "dialects/Anvil/ConstantValues.h"
+#include "dialects/ElementTypes.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
@@ -21,47 +22,33 @@ using namespace mlir;
 namespace anvil::onnx_import {
 
 Type convertDataType(MLIRContext *context, int dataType) {
-  auto integer = [&](unsigned width, bool isSigned = true) -> Type {
-    return IntegerType::get(context, width,
-                            isSigned ? IntegerType::Signless
-                                     : IntegerType::Unsigned);
-  };
-  switch (dataType) {
-  case onnx::TensorProto::FLOAT:
-    return Float32Type::get(context);
-  case onnx::TensorProto::DOUBLE:
-    return Float64Type::get(context);
-  case onnx::TensorProto::FLOAT16:
-    return Float16Type::get(context);
-  case onnx::TensorProto::BFLOAT16:
-    return BFloat16Type::get(context);
-  case onnx::TensorProto::BOOL:
-    return integer(1);
-  case onnx::TensorProto::INT8:
-    return integer(8);
-  case onnx::TensorProto::INT16:
-    return integer(16);
-  case onnx::TensorProto::INT32:
-    return integer(32);
-  case onnx::TensorProto::INT64:
-    return integer(64);
-  case onnx::TensorProto::UINT8:
-    return integer(8, false);
-  case onnx::TensorProto::UINT16:
-    return integer(16, false);
-  case onnx::TensorProto::UINT32:
-    return integer(32, false);
-  case onnx::TensorProto::UINT64:
-    return integer(64, false);
-  default:
+  // onnx.proto 1.12 has no enum names for 17-22 (float8, uint4, int4); the
+  // table knows them by number.
+  const DType *row = dtypeFromOnnx(dataType);
+  if (!row || row->isPacked() || row->isFloat8())
     return {};
-  }
+  return mlirTypeOf(context, *row);
+}
+
+std::optional<PackedType> packedDataType(int dataType) {
+  const DType *row = dtypeFromOnnx(dataType);
+  if (!row || !row->isPacked())
+    return std::nullopt;
+  return PackedType{row->bits, row->kind == 'S'};
 }
 
 std::string dataTypeName(int dataType) {
   if (onnx::TensorProto::DataType_IsValid(dataType))
     return onnx::TensorProto::DataType_Name(
         static_cast<onnx::TensorProto::DataType>(dataType));
+  // onnx.proto 1.12 lacks 17-22: spell them as ONNX does from the table
+  // (f8e4m3fn -> FLOAT8E4M3FN, i4 -> INT4, u4 -> UINT4).
+  if (const DType *row = dtypeFromOnnx(dataType)) {
+    if (row->kind == 'F')
+      return "FLOAT" + StringRef(row->name).drop_front().upper();
+    if (row->kind == 'S' || row->kind == 'U')
+      return (row->kind == 'S' ? "INT" : "UINT") + std::to_string(row->bits);
+  }
   return "data type " + std::to_string(dataType);
 }
 
@@ -188,7 +175,114 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
       type, manager.insert(tensor.name(), std::move(blob)));
 }
 
-ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc) {
+ElementsAttr
+TensorConverter::convertPacked(onnx::TensorProto &tensor, Location loc,
+                               PackedType type,
+                               std::optional<PackedValues> *packed) {
+  if (!packed) {
+    emitError(loc) << "tensor '" << tensor.name() << "' holds "
+                   << dataTypeName(tensor.data_type())
+                   << " values, which Anvil imports only as initializers "
+                      "read by DequantizeLinear";
+    return {};
+  }
+  SmallVector<int64_t> shape;
+  int64_t count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || (dim > 0 && count > (int64_t(1) << 40) / dim)) {
+      emitError(loc) << "tensor '" << tensor.name()
+                     << "' has an impossible shape";
+      return {};
+    }
+    shape.push_back(dim);
+    count *= dim;
+  }
+  SmallVector<int64_t, 4> logicalShape(shape.begin(), shape.end());
+  if (shape.empty())
+    shape.push_back(1); // A scalar is one row of one value.
+  // ONNX packs the flattened tensor two values per byte, low nibble first.
+  int64_t expected = (count + 1) / 2;
+  std::string bytes;
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = expected;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (entry.key() == "offset")
+        offset = std::strtoll(entry.value().c_str(), nullptr, 10);
+      else if (entry.key() == "length")
+        length = std::strtoll(entry.value().c_str(), nullptr, 10);
+    }
+    if (location.empty() || llvm::sys::path::is_absolute(location) ||
+        StringRef(location).contains("..") || baseDir.empty() ||
+        length != expected || offset < 0) {
+      emitError(loc) << "tensor '" << tensor.name()
+                     << "' has invalid external data (location '" << location
+                     << "', length " << length << " for " << expected
+                     << " packed bytes)";
+      return {};
+    }
+    SmallString<256> path(baseDir);
+    llvm::sys::path::append(path, location);
+    auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
+                                                 /*IsVolatile=*/false);
+    if (!file || (int64_t)(*file)->getBufferSize() != length) {
+      emitError(loc) << "cannot read external data of tensor '" << tensor.name()
+                     << "' from '" << path << "'";
+      return {};
+    }
+    bytes = (*file)->getBuffer().str();
+  } else if (tensor.has_raw_data()) {
+    bytes = std::move(*tensor.mutable_raw_data());
+    tensor.clear_raw_data();
+  } else if (tensor.int32_data_size() == count && count != expected) {
+    // One value per entry, as onnx.parser (ONNX text) writes them; the
+    // sizes tell this apart from the packed form.
+    bytes.assign(expected, '\0');
+    for (int64_t f = 0; f < count; ++f)
+      bytes[f / 2] |= char((tensor.int32_data(f) & 0xf) << (4 * (f % 2)));
+  } else {
+    // int32_data holds one packed byte per entry (onnx.helper.make_tensor).
+    for (int32_t v : tensor.int32_data())
+      bytes.push_back(static_cast<char>(v & 0xff));
+  }
+  if ((int64_t)bytes.size() != expected) {
+    emitError(loc) << "tensor '" << tensor.name() << "' holds " << bytes.size()
+                   << " bytes but " << count << " packed "
+                   << dataTypeName(tensor.data_type()) << " values need "
+                   << expected;
+    return {};
+  }
+  // Anvil packs each row of the last dim on its own; with an odd row length
+  // the rows start mid-byte in ONNX's layout, so repack them.
+  int64_t n = shape.back(), rowBytes = (n + 1) / 2;
+  int64_t rows = n == 0 ? 0 : count / n;
+  if (n % 2 != 0 && rows > 1) {
+    std::string repacked(rows * rowBytes, '\0');
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t from = r * n + j;
+        uint8_t nibble = (uint8_t(bytes[from / 2]) >> (4 * (from % 2))) & 0xf;
+        repacked[r * rowBytes + j / 2] |= char(nibble << (4 * (j % 2)));
+      }
+    bytes = std::move(repacked);
+  }
+  *packed = PackedValues{type.bits, type.isSigned, logicalShape};
+  SmallVector<int64_t> storageShape(shape);
+  storageShape.back() = rowBytes;
+  auto storage = RankedTensorType::get(
+      storageShape, IntegerType::get(context, 8, IntegerType::Unsigned));
+  ElementsAttr attr = fromBytes(storage, tensor.name(), std::move(bytes));
+  if (!attr)
+    emitError(loc) << "tensor '" << tensor.name() << "' could not be converted";
+  return attr;
+}
+
+ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc,
+                                      std::optional<PackedValues> *packed) {
+  if (std::optional<PackedType> packedType = packedDataType(tensor.data_type()))
+    return convertPacked(tensor, loc, *packedType, packed);
   Type elementType = convertDataType(context, tensor.data_type());
   if (!elementType) {
     emitError(loc) << "tensor '" << tensor.name() << "' has unsupported "

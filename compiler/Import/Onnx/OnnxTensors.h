@@ -7,8 +7,12 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Location.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
 #include <string>
 
 namespace onnx {
@@ -20,6 +24,26 @@ namespace anvil::onnx_import {
 /// The MLIR element type of an ONNX TensorProto.DataType, or null for types
 /// Anvil does not handle (strings, complex, float8).
 mlir::Type convertDataType(mlir::MLIRContext *context, int dataType);
+
+/// A sub-byte ONNX data type (INT4, UINT4): its width and signedness.
+struct PackedType {
+  int bits;
+  bool isSigned;
+};
+/// The packed type of `dataType`, or nullopt for byte-sized types. Anvil
+/// keeps such values packed two per byte in `ui8` storage (see
+/// anvil.dequantize); convertDataType returns null for them.
+std::optional<PackedType> packedDataType(int dataType);
+
+/// What a packed constant holds: `bits`-bit values, signed or not, of the
+/// logical `shape`; the storage has its shape with a last dim of
+/// ceil(n / 2) bytes (a scalar is stored as one row of one value).
+struct PackedValues {
+  int bits;
+  bool isSigned;
+  llvm::SmallVector<int64_t, 4> shape;
+  int64_t lastDim() const { return shape.empty() ? 1 : shape.back(); }
+};
 
 /// The ONNX name of a data type, for messages ("FLOAT16").
 std::string dataTypeName(int dataType);
@@ -35,8 +59,21 @@ public:
         inlineLimit(inlineLimit) {}
 
   /// Converts `tensor`, which the caller may move data out of. Emits a
-  /// diagnostic at `loc` and returns null on failure.
-  mlir::ElementsAttr convert(onnx::TensorProto &tensor, mlir::Location loc);
+  /// diagnostic at `loc` and returns null on failure. A 4-bit tensor becomes
+  /// its packed `ui8` storage (two values per byte along the last dim, low
+  /// nibble first) and fills `packed`; without `packed` it is an error.
+  mlir::ElementsAttr convert(onnx::TensorProto &tensor, mlir::Location loc,
+                             std::optional<PackedValues> *packed = nullptr);
+
+  /// Packed 4-bit constants, so that the ops that read them (only
+  /// DequantizeLinear) know their logical type.
+  void notePacked(mlir::Value value, PackedValues info) {
+    packedValues[value] = info;
+  }
+  const PackedValues *packedInfo(mlir::Value value) const {
+    auto it = packedValues.find(value);
+    return it == packedValues.end() ? nullptr : &it->second;
+  }
 
 private:
   mlir::ElementsAttr fromBytes(mlir::RankedTensorType type,
@@ -45,9 +82,14 @@ private:
                                   onnx::TensorProto &tensor,
                                   mlir::Location loc);
 
+  mlir::ElementsAttr convertPacked(onnx::TensorProto &tensor,
+                                   mlir::Location loc, PackedType packedType,
+                                   std::optional<PackedValues> *packed);
+
   mlir::MLIRContext *context;
   std::string baseDir;
   int64_t inlineLimit;
+  llvm::DenseMap<mlir::Value, PackedValues> packedValues;
 };
 
 } // namespace anvil::onnx_import

@@ -143,3 +143,147 @@ func.func @gather_elements_dims(%x: tensor<2x2xf32>, %i: tensor<3x2xi64>) -> ten
   %y = anvil.gather_elements %x, %i {axis = 1 : i64} : (tensor<2x2xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+func.func @matmul_int_float(%a: tensor<2x3xi8>, %b: tensor<3x4xf32>) {
+  // expected-error @+1 {{mixes integer and float operands (i8 x f32 -> f32); dequantize the integer operand first}}
+  %0 = anvil.matmul %a, %b : (tensor<2x3xi8>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+func.func @matmul_int8_result(%a: tensor<2x3xi8>, %b: tensor<3x4xi8>) {
+  // expected-error @+1 {{integer operands of 8 or 16 bits accumulate in i32 and give an i32 result, not i8 x i8 -> i8}}
+  %0 = anvil.matmul %a, %b : (tensor<2x3xi8>, tensor<3x4xi8>) -> tensor<2x4xi8>
+  return
+}
+
+// -----
+
+func.func @matmul_wide_ints_differ(%a: tensor<2x3xi32>, %b: tensor<3x4xi64>) {
+  // expected-error @+1 {{integer operands of 32 or 64 bits must have one type}}
+  %0 = anvil.matmul %a, %b : (tensor<2x3xi32>, tensor<3x4xi64>) -> tensor<2x4xi64>
+  return
+}
+
+// -----
+
+func.func @matmul_float_to_int(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
+  // expected-error @+1 {{float operands give a float result}}
+  %0 = anvil.matmul %a, %b : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xi32>
+  return
+}
+
+// -----
+
+func.func @dequantize_unpacked_int4(%q: tensor<8xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{4-bit values are packed two per byte in ui8 storage, not 'i8'}}
+  %0 = anvil.dequantize %q, %s {bits = 4 : i64} : (tensor<8xi8>, tensor<f32>) -> tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_bits_mismatch(%q: tensor<8xi16>, %s: tensor<f32>) {
+  // expected-error @+1 {{bits = 8 does not match the storage type 'i16'}}
+  %0 = anvil.dequantize %q, %s {bits = 8 : i64} : (tensor<8xi16>, tensor<f32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_signed_wide(%q: tensor<8xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{is_signed is for packed 4-bit values}}
+  %0 = anvil.dequantize %q, %s {bits = 8 : i64, is_signed = true} : (tensor<8xi8>, tensor<f32>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_zero_point_type(%q: tensor<8xui8>, %s: tensor<f32>, %z: tensor<i8>) {
+  // expected-error @+1 {{zero point has element type 'i8' but these values take 'ui8'}}
+  %0 = anvil.dequantize %q, %s, %z {bits = 8 : i64} : (tensor<8xui8>, tensor<f32>, tensor<i8>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_int4_zero_point(%q: tensor<4xui8>, %s: tensor<f32>, %z: tensor<ui8>) {
+  // expected-error @+1 {{zero point has element type 'ui8' but these values take 'i8'}}
+  %0 = anvil.dequantize %q, %s, %z {bits = 4 : i64, is_signed = true} : (tensor<4xui8>, tensor<f32>, tensor<ui8>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_per_axis_size(%q: tensor<4x3xi8>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{per-axis scale has 4 elements for dim 1 of size 3}}
+  %0 = anvil.dequantize %q, %s {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<4xf32>) -> tensor<4x3xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_blocked_shape(%q: tensor<4x6xi8>, %s: tensor<4x2xf32>) {
+  // expected-error @+1 {{blocked scale has shape 4x2 for values of shape 4x6 (block_size 2 along dim 1)}}
+  %0 = anvil.dequantize %q, %s {axis = 1 : i64, bits = 8 : i64, block_size = 2 : i64} : (tensor<4x6xi8>, tensor<4x2xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_rank2_scale_unblocked(%q: tensor<4x6xi8>, %s: tensor<4x2xf32>) {
+  // expected-error @+1 {{a per-axis scale is 1-D; a scale of rank 2 needs block_size}}
+  %0 = anvil.dequantize %q, %s {axis = 1 : i64, bits = 8 : i64} : (tensor<4x6xi8>, tensor<4x2xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_axis(%q: tensor<4x6xi8>, %s: tensor<6xf32>) {
+  // expected-error @+1 {{axis 2 is out of range for rank 2}}
+  %0 = anvil.dequantize %q, %s {axis = 2 : i64, bits = 8 : i64} : (tensor<4x6xi8>, tensor<6xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_last_dim(%q: tensor<3xui8>, %s: tensor<f32>) {
+  // expected-error @+1 {{last_dim 7 does not pack into 3 bytes}}
+  %0 = anvil.dequantize %q, %s {bits = 4 : i64, last_dim = 7 : i64} : (tensor<3xui8>, tensor<f32>) -> tensor<7xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_packed_result(%q: tensor<4x8xui8>, %s: tensor<f32>) {
+  // expected-error @+1 {{result #0 has type 'tensor<4x8xf32>' but its operands imply 'tensor<4x16xf32>'}}
+  %0 = anvil.dequantize %q, %s {bits = 4 : i64} : (tensor<4x8xui8>, tensor<f32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_scale_type(%x: tensor<8xf32>, %s: tensor<f16>) {
+  // expected-error @+1 {{scale has element type 'f16' but the input 'f32'}}
+  %0 = anvil.quantize %x, %s {bits = 8 : i64} : (tensor<8xf32>, tensor<f16>) -> tensor<8xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_bits(%x: tensor<8xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{32-bit values are not supported (4, 8, or 16)}}
+  %0 = anvil.quantize %x, %s {bits = 32 : i64} : (tensor<8xf32>, tensor<f32>) -> tensor<8xi32>
+  return
+}
+
+// -----
+
+func.func @quantize_per_token_scalar(%x: tensor<f32>) {
+  // expected-error @+1 {{needs rows: an input of rank >= 1}}
+  %0, %1 = anvil.quantize_per_token %x : (tensor<f32>) -> (tensor<i8>, tensor<f32>)
+  return
+}

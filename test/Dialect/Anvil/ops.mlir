@@ -84,3 +84,30 @@ func.func @cnn_ops(%x: tensor<?x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %b: tens
   %p = anvil.pool %c {ceil_mode = false, count_include_pad = false, kernel = array<i64: 3, 3>, kind = #anvil<pool max>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<?x16x32x32xf32>) -> tensor<?x16x16x16xf32>
   return %p : tensor<?x16x16x16xf32>
 }
+
+// CHECK-LABEL: func.func @quant_ops
+func.func @quant_ops(%q: tensor<64x16xui8>, %s: tensor<16xf32>, %zp: tensor<16xui8>,
+                     %q4: tensor<16x32xui8>, %s4: tensor<16x2xf16>, %z4: tensor<16x2xi8>,
+                     %odd: tensor<3xui8>, %st: tensor<f32>, %x: tensor<4x64xf32>,
+                     %xs: tensor<4x2xf32>, %a: tensor<4x64xui8>, %b: tensor<64x16xi8>) -> tensor<4x16xi32> {
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 8 : i64} : (tensor<64x16xui8>, tensor<16xf32>, tensor<16xui8>) -> tensor<64x16xf32>
+  %w = anvil.dequantize %q, %s, %zp {axis = 1 : i64, bits = 8 : i64} : (tensor<64x16xui8>, tensor<16xf32>, tensor<16xui8>) -> tensor<64x16xf32>
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<16x32xui8>, tensor<16x2xf16>, tensor<16x2xi8>) -> tensor<16x64xf16>
+  %v = anvil.dequantize %q4, %s4, %z4 {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<16x32xui8>, tensor<16x2xf16>, tensor<16x2xi8>) -> tensor<16x64xf16>
+  // CHECK: anvil.dequantize %{{.*}}, %{{.*}} {bits = 4 : i64, last_dim = 5 : i64} : (tensor<3xui8>, tensor<f32>) -> tensor<5xf32>
+  %o = anvil.dequantize %odd, %st {bits = 4 : i64, last_dim = 5 : i64} : (tensor<3xui8>, tensor<f32>) -> tensor<5xf32>
+  // CHECK: anvil.quantize %{{.*}}, %{{.*}} {bits = 8 : i64} : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi8>
+  %q8 = anvil.quantize %x, %st {bits = 8 : i64} : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xi8>
+  // CHECK: anvil.quantize %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<4x64xf32>, tensor<4x2xf32>) -> tensor<4x32xui8>
+  %p4 = anvil.quantize %x, %xs {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<4x64xf32>, tensor<4x2xf32>) -> tensor<4x32xui8>
+  // CHECK: anvil.quantize_per_token %{{.*}} : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  %t, %ts = anvil.quantize_per_token %x : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  // CHECK: anvil.matmul %{{.*}}, %{{.*}} : (tensor<4x64xi8>, tensor<64x16xi8>) -> tensor<4x16xi32>
+  %ti = anvil.matmul %t, %b : (tensor<4x64xi8>, tensor<64x16xi8>) -> tensor<4x16xi32>
+  // CHECK: anvil.matmul %{{.*}}, %{{.*}} : (tensor<4x64xf32>, tensor<64x16xf16>) -> tensor<4x16xf32>
+  %wh = anvil.cast %w : (tensor<64x16xf32>) -> tensor<64x16xf16>
+  %mf = anvil.matmul %x, %wh : (tensor<4x64xf32>, tensor<64x16xf16>) -> tensor<4x16xf32>
+  // CHECK: anvil.matmul %{{.*}}, %{{.*}} : (tensor<4x64xui8>, tensor<64x16xi8>) -> tensor<4x16xi32>
+  %m = anvil.matmul %a, %b : (tensor<4x64xui8>, tensor<64x16xi8>) -> tensor<4x16xi32>
+  return %m : tensor<4x16xi32>
+}

@@ -113,3 +113,11 @@ func.func @weight_layout_rank() {
   %w = kernel.weight dense<1.0> : tensor<6xf32> {layout = "kn"} : memref<6xf32>
   return
 }
+
+// -----
+
+func.func @sub_byte() {
+  // expected-error @+1 {{has sub-byte elements, which buffers hold only packed two to a ui8: 'memref<8xi4>'}}
+  %a = kernel.alloc : memref<8xi4>
+  return
+}

@@ -1,0 +1,51 @@
+// RUN: anvil-opt %s -split-input-file -convert-anvil-to-kernel -verify-diagnostics | FileCheck %s
+// The quantization ops' lowerings (compiler/Lowering/QuantToKernel.cpp).
+
+// Blocked int4 weights stay packed: the launch reads the ui8 bytes and gets
+// the logical row length; extents are [outer, size, inner] around the axis.
+// CHECK-LABEL: func.func @dequantize_blocked_int4
+// CHECK-SAME: (%[[Q:.*]]: memref<16x32xui8>, %[[S:.*]]: memref<16x2xf16>, %[[Z:.*]]: memref<16x2xi8>, %[[OUT:.*]]: memref<16x64xf16>)
+func.func @dequantize_blocked_int4(%q: tensor<16x32xui8>, %s: tensor<16x2xf16>, %z: tensor<16x2xi8>) -> tensor<16x64xf16> {
+  // CHECK: kernel.launch "dequantize" ins(%[[Q]], %[[S]], %[[Z]] : memref<16x32xui8>, memref<16x2xf16>, memref<16x2xi8>) outs(%[[OUT]] : memref<16x64xf16>)
+  // CHECK-SAME: params {bits = 4 : i64, block = 32 : i64, blocked = true, blocks = 2 : i64, inner = 1 : i64, is_signed = true, outer = 16 : i64, row = 64 : i64, size = 64 : i64}
+  %w = anvil.dequantize %q, %s, %z {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<16x32xui8>, tensor<16x2xf16>, tensor<16x2xi8>) -> tensor<16x64xf16>
+  return %w : tensor<16x64xf16>
+}
+
+// -----
+
+// Per axis: one scale per element of dim `axis`; per tensor: one for all.
+// CHECK-LABEL: func.func @dequantize_per_axis
+func.func @dequantize_per_axis(%q: tensor<2x3x4xi8>, %s: tensor<3xf32>, %t: tensor<f32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  // CHECK: kernel.launch "dequantize"
+  // CHECK-SAME: params {bits = 8 : i64, block = 1 : i64, blocked = false, blocks = 3 : i64, inner = 4 : i64, is_signed = false, outer = 2 : i64, row = 4 : i64, size = 3 : i64}
+  %a = anvil.dequantize %q, %s {axis = 1 : i64, bits = 8 : i64} : (tensor<2x3x4xi8>, tensor<3xf32>) -> tensor<2x3x4xf32>
+  // CHECK: kernel.launch "dequantize"
+  // CHECK-SAME: params {bits = 8 : i64, block = 24 : i64, blocked = false, blocks = 1 : i64, inner = 1 : i64, is_signed = false, outer = 1 : i64, row = 4 : i64, size = 24 : i64}
+  %b = anvil.dequantize %q, %t {bits = 8 : i64} : (tensor<2x3x4xi8>, tensor<f32>) -> tensor<2x3x4xf32>
+  return %a, %b : tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// Quantize to packed uint4 with an odd row: 5 values take 3 bytes per row.
+// CHECK-LABEL: func.func @quantize_uint4
+// CHECK-SAME: (%[[X:.*]]: memref<3x5xf32>, %[[S:.*]]: memref<3xf32>, %[[Z:.*]]: memref<3xui8>, %[[OUT:.*]]: memref<3x3xui8>)
+func.func @quantize_uint4(%x: tensor<3x5xf32>, %s: tensor<3xf32>, %z: tensor<3xui8>) -> tensor<3x3xui8> {
+  // CHECK: kernel.launch "quantize" ins(%[[X]], %[[S]], %[[Z]] : memref<3x5xf32>, memref<3xf32>, memref<3xui8>) outs(%[[OUT]] : memref<3x3xui8>)
+  // CHECK-SAME: bits = 4 : i64, block = 1 : i64, blocked = false, blocks = 3 : i64, inner = 5 : i64, is_signed = false, outer = 1 : i64, row = 5 : i64, size = 3 : i64
+  %q = anvil.quantize %x, %s, %z {axis = 0 : i64, bits = 4 : i64} : (tensor<3x5xf32>, tensor<3xf32>, tensor<3xui8>) -> tensor<3x3xui8>
+  return %q : tensor<3x3xui8>
+}
+
+// -----
+
+// W8A8: per-token int8 activations times int8 weights, accumulated in i32.
+// CHECK-LABEL: func.func @w8a8
+func.func @w8a8(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>) -> (tensor<4x16xi32>, tensor<4x1xf32>) {
+  // CHECK: kernel.launch "quantize_per_token" ins(%{{.*}} : memref<4x64xf32>) outs(%[[Q:.*]], %{{.*}} : memref<4x64xi8>, memref<4x1xf32>) params {cols = 64 : i64, rows = 4 : i64}
+  %q, %s = anvil.quantize_per_token %x : (tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4x1xf32>)
+  // CHECK: kernel.launch "matmul" ins(%[[Q]], %{{.*}} : memref<4x64xi8>, memref<64x16xi8>) outs(%{{.*}} : memref<4x16xi32>)
+  %y = anvil.matmul %q, %w : (tensor<4x64xi8>, tensor<64x16xi8>) -> tensor<4x16xi32>
+  return %y, %s : tensor<4x16xi32>, tensor<4x1xf32>
+}
