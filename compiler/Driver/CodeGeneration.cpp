@@ -94,12 +94,15 @@ buildManifest(ModuleOp module, const Options &options,
   llvm::json::Object dims;
   for (auto &[name, size] : options.import.dims)
     dims[name] = size;
+  // The manifest's key stays "cpu" (manifest_version 1, see
+  // docs/artifact-format.md); it holds the subtarget.
+  std::string subtarget = targetOptions.subtarget;
+  if (subtarget.empty() && !target.subtargets().empty())
+    subtarget = target.subtargets().front();
   llvm::json::Object root{
       {"manifest_version", 1},
       {"target", llvm::json::Object{{"name", target.name()},
-                                    {"cpu", targetOptions.subtarget.empty()
-                                                ? target.subtargets().front()
-                                                : targetOptions.subtarget},
+                                    {"cpu", subtarget},
                                     {"cpu_features", std::move(features)}}},
       {"entry_points", std::move(entries)},
       {"model", std::move(model)},

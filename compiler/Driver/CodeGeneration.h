@@ -34,7 +34,8 @@ buildManifest(mlir::ModuleOp module, const Options &options,
 /// external data) so large models are not copied; `storage` holds the few
 /// that had to be built (splats, booleans).
 /// Chunks point into `storage` and into the IR, so the section is filled
-/// in place and never copied or moved.
+/// in place and never copied or moved. A weight with a `layout` is a chunk
+/// whose `fill` rearranges those bytes piece by piece as they are written.
 struct WeightSection {
   WeightSection() = default;
   WeightSection(const WeightSection &) = delete;

@@ -181,8 +181,9 @@ void listTargets(llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-6} {1}\n", target->name(),
                         target->description());
     std::vector<std::string> subtargets = target->subtargets();
-    os << "         --mcpu=" << llvm::join(subtargets, "|") << " (default "
-       << subtargets.front() << ")\n";
+    if (!subtargets.empty())
+      os << "         --mcpu=" << llvm::join(subtargets, "|") << " (default "
+         << subtargets.front() << ")\n";
   }
 }
 

@@ -48,7 +48,8 @@ public:
   virtual ~Target() = default;
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
-  /// The subtargets (--mcpu values) it accepts, the default first.
+  /// The subtargets (--mcpu values) it accepts, the default first; at
+  /// least one.
   virtual std::vector<std::string> subtargets() const = 0;
   /// Machine features an artifact built with `options` needs at run time
   /// (the manifest's target.cpu_features).
