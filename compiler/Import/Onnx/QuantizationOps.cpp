@@ -13,7 +13,7 @@
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
-#include "onnx.pb.h"
+#include "onnx/onnx_pb.h"
 
 using namespace mlir;
 
