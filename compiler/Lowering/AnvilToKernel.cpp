@@ -15,10 +15,12 @@
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <array>
 #include <numeric>
 
 namespace anvil {
@@ -85,26 +87,6 @@ private:
   Value allocTemp(Location loc, ArrayRef<int64_t> shape, Type element) {
     return b.create<AllocOp>(loc, MemRefType::get(shape, element));
   }
-  void launch(Location loc, StringRef kernel, ValueRange ins, ValueRange outs,
-              ArrayRef<NamedAttribute> params) {
-    b.create<LaunchOp>(loc, b.getStringAttr(kernel), ins, outs,
-                       b.getDictionaryAttr(params));
-  }
-  NamedAttribute param(StringRef name, int64_t value) {
-    return b.getNamedAttr(name, b.getI64IntegerAttr(value));
-  }
-  NamedAttribute param(StringRef name, ArrayRef<int64_t> values) {
-    return b.getNamedAttr(name, b.getDenseI64ArrayAttr(values));
-  }
-  NamedAttribute flag(StringRef name, bool value) {
-    return b.getNamedAttr(name, b.getBoolAttr(value));
-  }
-  NamedAttribute real(StringRef name, double value) {
-    return b.getNamedAttr(name, b.getF64FloatAttr(value));
-  }
-  NamedAttribute text(StringRef name, StringRef value) {
-    return b.getNamedAttr(name, b.getStringAttr(value));
-  }
 
   /// dst[dst_offset + sum(i*dst_strides)] = src[src_offset +
   /// sum(i*src_strides)] over `shape`: transposes, slices, concatenation,
@@ -125,8 +107,11 @@ private:
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSplit(SplitOp op);
   LogicalResult lowerMatmul(MatmulOp op);
-  LogicalResult lowerAxisKernel(Operation *op, StringRef kernel, int64_t axis,
-                                ArrayRef<NamedAttribute> extra);
+  /// The extents around `axis` of op's first operand, for kernels that work
+  /// along one axis: `outer`, `size`, `inner`.
+  FailureOr<std::array<int64_t, 3>> axisExtents(Operation *op, int64_t axis);
+  template <class Launch>
+  LogicalResult lowerAxisKernel(Operation *op, int64_t axis, Launch launch);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRmsNorm(RmsNormOp op);
@@ -221,10 +206,14 @@ void FunctionBufferizer::copyStrided(Location loc, Value src, Value dst,
                                      ArrayRef<int64_t> dstStrides) {
   if (product(shape) == 0)
     return;
-  launch(loc, "copy_strided", src, dst,
-         {param("rank", (int64_t)shape.size()), param("shape", shape),
-          param("src_offset", srcOffset), param("src_strides", srcStrides),
-          param("dst_offset", dstOffset), param("dst_strides", dstStrides)});
+  CopyStridedLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.shape = shape;
+  l.src_offset = srcOffset;
+  l.src_strides = srcStrides;
+  l.dst_offset = dstOffset;
+  l.dst_strides = dstStrides;
+  l.build(b, loc, src, dst);
 }
 
 Value FunctionBufferizer::transposed(Location loc, Value src,
@@ -408,34 +397,43 @@ LogicalResult FunctionBufferizer::lowerMatmul(MatmulOp op) {
     rhsStrides = broadcastStrides(rhsBatch, shape.size(), k * n);
   }
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "matmul", {input(op.getLhs()), input(op.getRhs())}, out,
-         {param("m", m), param("n", n), param("k", k),
-          flag("transpose_rhs", transposeRhs),
-          param("batch_rank", (int64_t)batch.size()), param("batch", batch),
-          param("lhs_batch_strides", lhsStrides),
-          param("rhs_batch_strides", rhsStrides)});
+  MatmulLaunch l;
+  l.m = m, l.n = n, l.k = k;
+  l.transpose_rhs = transposeRhs;
+  l.batch_rank = (int64_t)batch.size();
+  l.batch = batch;
+  l.lhs_batch_strides = lhsStrides;
+  l.rhs_batch_strides = rhsStrides;
+  l.build(b, op.getLoc(), {input(op.getLhs()), input(op.getRhs())}, out);
   return success();
 }
 
-/// Kernels that work along one axis get the extents around it.
-LogicalResult
-FunctionBufferizer::lowerAxisKernel(Operation *op, StringRef kernel,
-                                    int64_t axis,
-                                    ArrayRef<NamedAttribute> extra) {
+FailureOr<std::array<int64_t, 3>>
+FunctionBufferizer::axisExtents(Operation *op, int64_t axis) {
   ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
   auto normalized = normalizeAxis(axis, std::max<int64_t>(shape.size(), 1));
   if (!normalized)
     return op->emitOpError("axis ") << axis << " is out of range";
   int64_t a = *normalized;
-  SmallVector<NamedAttribute> params(extra.begin(), extra.end());
-  int64_t size = shape.empty() ? 1 : shape[a];
-  params.push_back(param("outer", product(shape.take_front(a))));
-  params.push_back(param("size", size));
-  params.push_back(
-      param("inner", shape.empty() ? 1 : product(shape.drop_front(a + 1))));
+  if (shape.empty())
+    return std::array<int64_t, 3>{1, 1, 1};
+  return std::array<int64_t, 3>{product(shape.take_front(a)), shape[a],
+                                product(shape.drop_front(a + 1))};
+}
+
+/// Kernels that work along one axis get the extents around it.
+template <class Launch>
+LogicalResult FunctionBufferizer::lowerAxisKernel(Operation *op, int64_t axis,
+                                                  Launch launch) {
+  auto extents = axisExtents(op, axis);
+  if (failed(extents))
+    return failure();
+  launch.outer = (*extents)[0];
+  launch.size = (*extents)[1];
+  launch.inner = (*extents)[2];
   Value in = input(op->getOperand(0));
   Value out = alloc(op->getResult(0));
-  launch(op->getLoc(), kernel, in, out, params);
+  launch.build(b, op->getLoc(), in, out);
   return success();
 }
 
@@ -482,9 +480,10 @@ LogicalResult FunctionBufferizer::lowerReduce(ReduceOp op) {
     inner = 1;
   }
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "reduce", in, out,
-         {text("kind", stringifyReduceKind(op.getKind())),
-          param("outer", outer), param("size", size), param("inner", inner)});
+  ReduceLaunch l;
+  l.kind = stringifyReduceKind(op.getKind());
+  l.outer = outer, l.size = size, l.inner = inner;
+  l.build(b, op.getLoc(), in, out);
   return success();
 }
 
@@ -498,11 +497,12 @@ LogicalResult FunctionBufferizer::lowerLayerNorm(LayerNormOp op) {
   if (op.getBias())
     ins.push_back(broadcastTo(op.getLoc(), input(op.getBias()), normShape));
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "layer_norm", ins, out,
-         {param("outer", product(shape.take_front(axis))),
-          param("size", product(normShape)),
-          real("epsilon", op.getEpsilon().convertToDouble()),
-          flag("has_bias", (bool)op.getBias())});
+  LayerNormLaunch l;
+  l.outer = product(shape.take_front(axis));
+  l.size = product(normShape);
+  l.epsilon = op.getEpsilon().convertToDouble();
+  l.has_bias = (bool)op.getBias();
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
@@ -511,10 +511,11 @@ LogicalResult FunctionBufferizer::lowerRmsNorm(RmsNormOp op) {
   ArrayRef<int64_t> normShape = shape.take_back(1);
   Value scale = broadcastTo(op.getLoc(), input(op.getScale()), normShape);
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "rms_norm", {input(op.getInput()), scale}, out,
-         {param("outer", product(shape.drop_back(1))),
-          param("size", product(normShape)),
-          real("epsilon", op.getEpsilon().convertToDouble())});
+  RmsNormLaunch l;
+  l.outer = product(shape.drop_back(1));
+  l.size = product(normShape);
+  l.epsilon = op.getEpsilon().convertToDouble();
+  l.build(b, op.getLoc(), {input(op.getInput()), scale}, out);
   return success();
 }
 
@@ -522,12 +523,13 @@ LogicalResult FunctionBufferizer::lowerGather(GatherOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), shape.size());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "gather", {input(op.getInput()), input(op.getIndices())},
-         out,
-         {param("outer", product(shape.take_front(axis))),
-          param("axis_size", shape[axis]),
-          param("inner", product(shape.drop_front(axis + 1))),
-          param("count", product(shapeOf(op.getIndices())))});
+  GatherLaunch l;
+  l.outer = product(shape.take_front(axis));
+  l.axis_size = shape[axis];
+  l.inner = product(shape.drop_front(axis + 1));
+  l.count = product(shapeOf(op.getIndices()));
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
+          out);
   return success();
 }
 
@@ -535,11 +537,13 @@ LogicalResult FunctionBufferizer::lowerGatherElements(GatherElementsOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), shape.size());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "gather_elements",
-         {input(op.getInput()), input(op.getIndices())}, out,
-         {param("rank", (int64_t)shape.size()), param("axis", axis),
-          param("in_shape", shape),
-          param("index_shape", shapeOf(op.getIndices()))});
+  GatherElementsLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.axis = axis;
+  l.in_shape = shape;
+  l.index_shape = shapeOf(op.getIndices());
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
+          out);
   return success();
 }
 
@@ -551,22 +555,26 @@ LogicalResult FunctionBufferizer::lowerScatterNd(ScatterNdOp op) {
   Location loc = op.getLoc();
   copyStrided(loc, input(op.getInput()), out, shape, 0, rowMajorStrides(shape),
               0, rowMajorStrides(shape));
-  launch(loc, "scatter_nd", {input(op.getIndices()), input(op.getUpdates())},
-         out,
-         {param("depth", depth), param("data_shape", shape),
-          param("count", product(indexShape.drop_back(1))),
-          param("slice", product(shape.drop_front(depth))),
-          text("reduction", op.getReduction())});
+  ScatterNdLaunch l;
+  l.depth = depth;
+  l.data_shape = shape;
+  l.count = product(indexShape.drop_back(1));
+  l.slice = product(shape.drop_front(depth));
+  l.reduction = op.getReduction();
+  l.build(b, loc, {input(op.getIndices()), input(op.getUpdates())}, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerTrilu(TriluOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "trilu", input(op.getInput()), out,
-         {param("batch", product(shape.drop_back(2))),
-          param("rows", shape[shape.size() - 2]), param("cols", shape.back()),
-          param("k", op.getK()), flag("upper", op.getUpper())});
+  TriluLaunch l;
+  l.batch = product(shape.drop_back(2));
+  l.rows = shape[shape.size() - 2];
+  l.cols = shape.back();
+  l.k = op.getK();
+  l.upper = op.getUpper();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
@@ -615,13 +623,15 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
   if (op.getBias())
     ins.push_back(input(op.getBias()));
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "conv2d", ins, out,
-         {param("n", in[0]), param("c", in[1]), param("h", s->h),
-          param("w", s->w), param("m", w[0]), param("kh", s->kh),
-          param("kw", s->kw), param("oh", s->oh), param("ow", s->ow),
-          param("strides", s->strides), param("pads", s->pads),
-          param("dilations", s->dilations), param("group", op.getGroup()),
-          flag("has_bias", (bool)op.getBias())});
+  Conv2dLaunch l;
+  l.n = in[0], l.c = in[1], l.h = s->h, l.w = s->w, l.m = w[0];
+  l.kh = s->kh, l.kw = s->kw, l.oh = s->oh, l.ow = s->ow;
+  l.strides = s->strides;
+  l.pads = s->pads;
+  l.dilations = s->dilations;
+  l.group = op.getGroup();
+  l.has_bias = (bool)op.getBias();
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
@@ -634,34 +644,43 @@ LogicalResult FunctionBufferizer::lowerPool(PoolOp op) {
   if (op.getDilations())
     dilations.assign(op.getDilations()->begin(), op.getDilations()->end());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "pool", input(op.getInput()), out,
-         {text("kind", stringifyPoolKind(op.getKind())),
-          param("outer", in[0] * in[1]), param("rank", spatial),
-          param("in_dims", in.drop_front(2)),
-          param("out_dims", shapeOf(op.getResult()).drop_front(2)),
-          param("kernel", op.getKernel()), param("strides", op.getStrides()),
-          param("pads", op.getPads()), param("dilations", dilations),
-          flag("count_include_pad", op.getCountIncludePad())});
+  PoolLaunch l;
+  l.kind = stringifyPoolKind(op.getKind());
+  l.outer = in[0] * in[1];
+  l.rank = spatial;
+  l.in_dims = in.drop_front(2);
+  l.out_dims = shapeOf(op.getResult()).drop_front(2);
+  l.kernel = op.getKernel();
+  l.strides = op.getStrides();
+  l.pads = op.getPads();
+  l.dilations = dilations;
+  l.count_include_pad = op.getCountIncludePad();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerPad(PadOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "pad", input(op.getInput()), out,
-         {param("rank", (int64_t)shape.size()), param("in_shape", shape),
-          param("out_shape", shapeOf(op.getResult())),
-          param("pads", op.getPads()), text("mode", op.getMode()),
-          real("value", op.getValue().convertToDouble())});
+  PadLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.in_shape = shape;
+  l.out_shape = shapeOf(op.getResult());
+  l.pads = op.getPads();
+  l.mode = op.getMode();
+  l.value = op.getValue().convertToDouble();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerTile(TileOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "tile", input(op.getInput()), out,
-         {param("rank", (int64_t)shape.size()), param("in_shape", shape),
-          param("out_shape", shapeOf(op.getResult()))});
+  TileLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.in_shape = shape;
+  l.out_shape = shapeOf(op.getResult());
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
@@ -683,8 +702,9 @@ LogicalResult FunctionBufferizer::lowerFill(FillOp op) {
 
 LogicalResult FunctionBufferizer::lowerRange(RangeOp op) {
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "range", {input(op.getStart()), input(op.getDelta())},
-         out, {param("count", product(shapeOf(op.getResult())))});
+  RangeLaunch l;
+  l.count = product(shapeOf(op.getResult()));
+  l.build(b, op.getLoc(), {input(op.getStart()), input(op.getDelta())}, out);
   return success();
 }
 
@@ -706,13 +726,14 @@ LogicalResult FunctionBufferizer::lowerAttention(AttentionOp op) {
     ins.push_back(input(mask));
   }
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "attention", ins, out,
-         {param("batch", q[0]), param("q_heads", q[1]), param("kv_heads", k[1]),
-          param("q_len", q[2]), param("kv_len", k[2]), param("head_dim", q[3]),
-          param("value_dim", v[3]),
-          real("scale", op.getScale().convertToDouble()),
-          flag("causal", op.getCausal()), flag("has_mask", (bool)op.getMask()),
-          param("mask_strides", maskStrides)});
+  AttentionLaunch l;
+  l.batch = q[0], l.q_heads = q[1], l.kv_heads = k[1];
+  l.q_len = q[2], l.kv_len = k[2], l.head_dim = q[3], l.value_dim = v[3];
+  l.scale = op.getScale().convertToDouble();
+  l.causal = op.getCausal();
+  l.has_mask = (bool)op.getMask();
+  l.mask_strides = maskStrides;
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
@@ -731,11 +752,13 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
       broadcastStrides(tableLead, lead.size(), c.back());
   strides.push_back(1);
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "rope",
-         {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out,
-         {param("rank", (int64_t)x.size()), param("shape", x),
-          param("table_strides", strides),
-          flag("interleaved", op.getInterleaved())});
+  RopeLaunch l;
+  l.rank = (int64_t)x.size();
+  l.shape = x;
+  l.table_strides = strides;
+  l.interleaved = op.getInterleaved();
+  l.build(b, op.getLoc(),
+          {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out);
   return success();
 }
 
@@ -752,25 +775,27 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](SplitOp s) { return lowerSplit(s); })
       .Case([&](MatmulOp m) { return lowerMatmul(m); })
       .Case([&](SoftmaxOp s) {
-        return lowerAxisKernel(s, "softmax", s.getAxis(),
-                               {flag("log", s.getLog())});
+        SoftmaxLaunch l;
+        l.log = s.getLog();
+        return lowerAxisKernel(s, s.getAxis(), l);
       })
       .Case([&](ArgMaxOp a) {
-        return lowerAxisKernel(
-            a, "arg_reduce", a.getAxis(),
-            {text("kind", "max"),
-             flag("select_last_index", a.getSelectLastIndex())});
+        ArgReduceLaunch l;
+        l.kind = "max";
+        l.select_last_index = a.getSelectLastIndex();
+        return lowerAxisKernel(a, a.getAxis(), l);
       })
       .Case([&](ArgMinOp a) {
-        return lowerAxisKernel(
-            a, "arg_reduce", a.getAxis(),
-            {text("kind", "min"),
-             flag("select_last_index", a.getSelectLastIndex())});
+        ArgReduceLaunch l;
+        l.kind = "min";
+        l.select_last_index = a.getSelectLastIndex();
+        return lowerAxisKernel(a, a.getAxis(), l);
       })
       .Case([&](CumSumOp c) {
-        return lowerAxisKernel(c, "cumsum", c.getAxis(),
-                               {flag("exclusive", c.getExclusive()),
-                                flag("reverse", c.getReverse())});
+        CumsumLaunch l;
+        l.exclusive = c.getExclusive();
+        l.reverse = c.getReverse();
+        return lowerAxisKernel(c, c.getAxis(), l);
       })
       .Case([&](ReduceOp r) { return lowerReduce(r); })
       .Case([&](LayerNormOp l) { return lowerLayerNorm(l); })

@@ -1,6 +1,7 @@
 //===- KernelOps.cpp - the kernel program dialect -------------------------===//
 
 #include "dialects/Kernel/KernelOps.h"
+#include "dialects/Kernel/KernelCatalog.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -103,6 +104,82 @@ LogicalResult ViewOp::verify() {
   if (from.hasStaticShape() && from.getNumElements() != to.getNumElements())
     return emitOpError("views ")
            << from << " as " << to << ", which has another element count";
+  return success();
+}
+
+LogicalResult LaunchOp::verify() {
+  const KernelSpec *spec = lookupKernel(getKernel());
+  if (!spec)
+    return emitOpError("unknown kernel '")
+           << getKernel() << "' (see dialects/Kernel/KernelCatalog.def)";
+  unsigned inputs = getInputs().size();
+  if (inputs < spec->minInputs || inputs > spec->maxInputs) {
+    auto diag = emitOpError("kernel '") << spec->name << "' takes ";
+    if (spec->minInputs == spec->maxInputs)
+      diag << spec->minInputs;
+    else
+      diag << spec->minInputs << " to " << spec->maxInputs;
+    return diag << " inputs, got " << inputs;
+  }
+  if (getOutputs().size() != spec->outputs)
+    return emitOpError("kernel '")
+           << spec->name << "' writes " << spec->outputs << " outputs, got "
+           << getOutputs().size();
+  for (auto [index, output] : llvm::enumerate(getOutputs()))
+    if (llvm::is_contained(getInputs(), output))
+      return emitOpError("output #") << index << " is also an input";
+  for (NamedAttribute param : getParams())
+    if (llvm::none_of(spec->params, [&](const ParamSpec &p) {
+          return p.name == param.getName().getValue();
+        }))
+      return emitOpError("kernel '") << spec->name << "' has no parameter '"
+                                     << param.getName().getValue() << "'";
+  for (const ParamSpec &p : spec->params) {
+    Attribute value = getParams().get(p.name);
+    if (!value)
+      return emitOpError("kernel '")
+             << spec->name << "' needs parameter '" << p.name << "' ("
+             << stringifyParamKind(p.kind) << ")";
+    bool ok = false;
+    switch (p.kind) {
+    case ParamKind::Int: {
+      auto i = value.dyn_cast<IntegerAttr>();
+      ok = i && i.getType().isInteger(64);
+      break;
+    }
+    case ParamKind::Bool:
+      ok = value.isa<BoolAttr>();
+      break;
+    case ParamKind::Real: {
+      auto f = value.dyn_cast<FloatAttr>();
+      ok = f && f.getType().isF64();
+      break;
+    }
+    case ParamKind::Str:
+      ok = value.isa<StringAttr>();
+      if (ok && (int64_t)value.cast<StringAttr>().size() >= kMaxStringParam)
+        return emitOpError("parameter '")
+               << p.name << "' is longer than " << kMaxStringParam - 1
+               << " characters";
+      break;
+    case ParamKind::Ints:
+      ok = value.isa<DenseI64ArrayAttr>();
+      if (ok && value.cast<DenseI64ArrayAttr>().size() > p.capacity)
+        return emitOpError("parameter '")
+               << p.name << "' holds "
+               << value.cast<DenseI64ArrayAttr>().size()
+               << " values; kernel '" << spec->name << "' takes at most "
+               << p.capacity;
+      break;
+    }
+    if (!ok)
+      return emitOpError("parameter '")
+             << p.name << "' must be " << stringifyParamKind(p.kind)
+             << (p.kind == ParamKind::Int    ? " (i64)"
+                 : p.kind == ParamKind::Real ? " (f64)"
+                                             : "")
+             << ", got " << value;
+  }
   return success();
 }
 

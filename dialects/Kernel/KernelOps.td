@@ -123,11 +123,13 @@ def Kernel_ViewOp : Kernel_Op<"view", [Pure]> {
 def Kernel_LaunchOp : Kernel_Op<"launch", [AttrSizedOperandSegments]> {
   let summary = "run a named kernel on buffers with static parameters";
   let description = [{
-    `kernel` names a kernel of the target's library (`backends/<target>/
-    kernels`); `params` holds its static parameters (integers, floats,
-    booleans, strings, integer arrays). The kernel reads `ins` and writes
-    `outs`; an output may not also be an input unless the kernel documents
-    that it works in place.
+    `kernel` names a kernel of the catalog (`dialects/Kernel/
+    KernelCatalog.def`), which every target's library implements; `params`
+    holds exactly the parameters the catalog declares for it, each of its
+    declared kind (integer, boolean, float, string, integer array of at most
+    the declared length). The kernel reads `ins` and writes `outs`; an output
+    may not also be an input. The verifier checks the kernel's name, its
+    operand counts and its parameters against the catalog.
 
     ```mlir
     kernel.launch "softmax" ins(%x : memref<8x64xf32>) outs(%y : memref<8x64xf32>)
@@ -140,6 +142,7 @@ def Kernel_LaunchOp : Kernel_Op<"launch", [AttrSizedOperandSegments]> {
     $kernel (`ins` `(` $inputs^ `:` type($inputs) `)`)?
     `outs` `(` $outputs `:` type($outputs) `)` `params` $params attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Kernel_ElementwiseOp : Kernel_Op<"elementwise", [SingleBlock]> {

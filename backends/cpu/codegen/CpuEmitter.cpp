@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "backends/cpu/codegen/CpuEmitter.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -49,20 +50,6 @@ std::string unsignedType(Type type) {
   if (type.isInteger(1))
     return "bool";
   return cppType(type, /*forceUnsigned=*/true);
-}
-
-std::string camelCase(StringRef name) {
-  std::string out;
-  bool upper = true;
-  for (char c : name) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? llvm::toUpper(c) : c;
-    upper = false;
-  }
-  return out;
 }
 
 std::string floatLiteral(double value, StringRef type) {
@@ -117,7 +104,7 @@ private:
   LogicalResult declareBuffer(Value value, StringRef init, Location loc);
   LogicalResult emitLaunch(LaunchOp launch);
   LogicalResult emitElementwise(ElementwiseOp loop);
-  LogicalResult emitParam(StringRef kernel, NamedAttribute param,
+  LogicalResult emitParam(LaunchOp launch, const ParamSpec &spec,
                           raw_ostream &out);
 };
 
@@ -135,44 +122,45 @@ LogicalResult FunctionEmitter::declareBuffer(Value value, StringRef init,
   return success();
 }
 
-LogicalResult FunctionEmitter::emitParam(StringRef kernel, NamedAttribute param,
+/// One field of a launch's parameter struct, as an aggregate initializer.
+LogicalResult FunctionEmitter::emitParam(LaunchOp launch, const ParamSpec &spec,
                                          raw_ostream &out) {
-  StringRef name = param.getName().getValue();
-  Attribute value = param.getValue();
-  if (auto b = value.dyn_cast<BoolAttr>())
-    out << "    p." << name << " = " << (b.getValue() ? "true" : "false")
-        << ";\n";
-  else if (auto i = value.dyn_cast<IntegerAttr>())
-    out << "    p." << name << " = INT64_C(" << i.getInt() << ");\n";
-  else if (auto f = value.dyn_cast<FloatAttr>())
-    out << "    p." << name << " = "
-        << floatLiteral(f.getValueAsDouble(), "double") << ";\n";
-  else if (auto s = value.dyn_cast<StringAttr>())
-    out << "    p." << name << " = \"" << s.getValue() << "\";\n";
-  else if (auto a = value.dyn_cast<DenseI64ArrayAttr>()) {
-    if (a.empty()) {
-      out << "    p." << name << " = nullptr;\n";
-    } else {
-      out << "    static const int64_t " << name << "[] = {";
-      llvm::interleaveComma(a.asArrayRef(), out);
-      out << "};\n    p." << name << " = " << name << ";\n";
-    }
+  Attribute value = launch.getParams().get(spec.name);
+  out << "        ";
+  if (auto b = value.dyn_cast_or_null<BoolAttr>())
+    out << (b.getValue() ? "true" : "false");
+  else if (auto i = value.dyn_cast_or_null<IntegerAttr>())
+    out << "INT64_C(" << i.getInt() << ")";
+  else if (auto f = value.dyn_cast_or_null<FloatAttr>())
+    out << floatLiteral(f.getValueAsDouble(), "double");
+  else if (auto s = value.dyn_cast_or_null<StringAttr>())
+    out << "\"" << s.getValue() << "\"";
+  else if (auto a = value.dyn_cast_or_null<DenseI64ArrayAttr>()) {
+    out << "{";
+    llvm::interleaveComma(a.asArrayRef(), out);
+    out << "}";
   } else
-    return func.emitError() << "kernel '" << kernel << "' parameter '" << name
-                            << "' has an attribute the cpu target cannot pass";
+    return launch.emitOpError("parameter '")
+           << spec.name << "' has an attribute the cpu target cannot pass";
+  out << ", // " << spec.name << "\n";
   return success();
 }
 
 LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch) {
   StringRef kernel = launch.getKernel();
+  const KernelSpec *spec = lookupKernel(kernel);
+  if (!spec)
+    return launch.emitOpError("unknown kernel '") << kernel << "'";
   os << "  { // " << kernel;
   std::string where = locationComment(launch.getLoc());
   if (!where.empty())
     os << " (" << where << ")";
-  os << "\n    anvil::cpu::" << camelCase(kernel) << "Params p{};\n";
-  for (NamedAttribute param : launch.getParams())
-    if (failed(emitParam(kernel, param, os)))
+  // Every field, in the catalog's order (the verifier saw them all).
+  os << "\n    const anvil::" << spec->camel << "Params p = {\n";
+  for (const ParamSpec &param : spec->params)
+    if (failed(emitParam(launch, param, os)))
       return failure();
+  os << "    };\n";
   os << "    ANVIL_TRY(anvil::cpu::" << kernel << "(host, p";
   for (Value in : launch.getInputs())
     os << ", static_cast<const "

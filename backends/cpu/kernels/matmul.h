@@ -9,15 +9,6 @@
 namespace anvil {
 namespace cpu {
 
-struct MatmulParams {
-  int64_t m, n, k;
-  bool transpose_rhs; // rhs is [n, k] instead of [k, n]
-  int64_t batch_rank; // broadcast batch dims of the output (0: one matrix)
-  const int64_t *batch;
-  const int64_t *lhs_batch_strides; // 0 where lhs broadcasts
-  const int64_t *rhs_batch_strides;
-};
-
 /// out[b] = lhs[b] x rhs[b], row-major. Rows of all batches are spread over
 /// the threads; with rhs as [k, n] the innermost loop runs over contiguous
 /// output columns and vectorizes.

@@ -89,3 +89,83 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
   %v = kernel.view %x : memref<4x8xf32, strided<[16, 1]>> to memref<32xf32>
   return
 }
+
+// -----
+
+func.func @unknown_kernel(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{unknown kernel 'fill' (see dialects/Kernel/KernelCatalog.def)}}
+  kernel.launch "fill" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {}
+  return
+}
+
+// -----
+
+func.func @missing_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' needs parameter 'log' (a boolean)}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @extra_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' has no parameter 'axis'}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {axis = 0 : i64, inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @mistyped_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'log' must be a boolean, got 1 : i64}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = 1 : i64, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @narrow_int_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'size' must be an integer (i64), got 4 : i32}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i32}
+  return
+}
+
+// -----
+
+func.func @array_too_long(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'mask_strides' holds 5 values; kernel 'attention' takes at most 4}}
+  kernel.launch "attention" ins(%x, %x, %x : memref<4xf32>, memref<4xf32>, memref<4xf32>) outs(%y : memref<4xf32>) params {batch = 1 : i64, causal = false, has_mask = false, head_dim = 4 : i64, kv_heads = 1 : i64, kv_len = 1 : i64, mask_strides = array<i64: 0, 0, 0, 0, 0>, q_heads = 1 : i64, q_len = 1 : i64, scale = 1.0 : f64, value_dim = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @string_too_long(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'kind' is longer than 15 characters}}
+  kernel.launch "reduce" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, kind = "a_very_long_reduction", outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @too_few_inputs(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'layer_norm' takes 2 to 3 inputs, got 1}}
+  kernel.launch "layer_norm" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {epsilon = 1.0e-5 : f64, has_bias = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @outputs(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' writes 1 outputs, got 2}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y, %y : memref<4xf32>, memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @output_is_input(%x: memref<4xf32>) {
+  // expected-error @+1 {{output #0 is also an input}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%x : memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
