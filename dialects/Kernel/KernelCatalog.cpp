@@ -72,6 +72,41 @@ NamedAttribute attr(Builder &b, StringRef name, const IntList &value) {
   return b.getNamedAttr(name, b.getDenseI64ArrayAttr(value.values));
 }
 
+namespace {
+AffineMap sizesMap(ArrayRef<AffineExpr> exprs, MLIRContext *context) {
+  unsigned symbols = 0;
+  for (AffineExpr e : exprs)
+    e.walk([&](AffineExpr sub) {
+      if (auto s = sub.dyn_cast<AffineSymbolExpr>())
+        symbols = std::max(symbols, s.getPosition() + 1);
+    });
+  return AffineMap::get(0, symbols, exprs, context);
+}
+} // namespace
+
+NamedAttribute attr(Builder &b, StringRef name, const DimValue &value) {
+  if (!value.expr)
+    return b.getNamedAttr(name, b.getI64IntegerAttr(value.value));
+  return b.getNamedAttr(name, AffineMapAttr::get(sizesMap(
+                                  value.expr, b.getContext())));
+}
+NamedAttribute attr(Builder &b, StringRef name, const DimList &value) {
+  bool symbolic = llvm::any_of(value.values,
+                               [](const DimValue &v) { return (bool)v.expr; });
+  if (!symbolic) {
+    SmallVector<int64_t> ints;
+    for (const DimValue &v : value.values)
+      ints.push_back(v.value);
+    return b.getNamedAttr(name, b.getDenseI64ArrayAttr(ints));
+  }
+  SmallVector<AffineExpr> exprs;
+  for (const DimValue &v : value.values)
+    exprs.push_back(v.expr ? v.expr
+                           : getAffineConstantExpr(v.value, b.getContext()));
+  return b.getNamedAttr(
+      name, AffineMapAttr::get(sizesMap(exprs, b.getContext())));
+}
+
 LaunchOp buildLaunch(OpBuilder &b, Location loc, StringRef kernel,
                      ValueRange ins, ValueRange outs,
                      ArrayRef<NamedAttribute> params) {

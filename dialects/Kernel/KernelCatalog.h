@@ -19,6 +19,7 @@
 
 #include "dialects/Kernel/KernelOps.h"
 
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -57,7 +58,30 @@ const KernelSpec *lookupKernel(llvm::StringRef name);
 llvm::StringRef stringifyParamKind(ParamKind kind);
 
 namespace detail {
-/// A value for an `Ints` param: any range of integers.
+/// A value for a `Runtime` integer param: an integer, or an expression over
+/// the function's sizes (symbol i is the entry point's sizes[i]); constant
+/// expressions are integers.
+struct DimValue {
+  int64_t value = 0;
+  mlir::AffineExpr expr;
+  DimValue(int64_t value) : value(value) {}
+  DimValue(int value) : value(value) {}
+  DimValue(mlir::AffineExpr expr) : expr(expr) {
+    if (auto c = expr.dyn_cast<mlir::AffineConstantExpr>())
+      value = c.getValue(), this->expr = nullptr;
+  }
+};
+
+/// A value for a `Runtime` `Ints` param: integers or size expressions.
+struct DimList {
+  llvm::SmallVector<DimValue, 8> values;
+  DimList(std::initializer_list<int64_t> list)
+      : values(list.begin(), list.end()) {}
+  template <class Range>
+  DimList(const Range &range) : values(std::begin(range), std::end(range)) {}
+};
+
+/// A value for a `Static` `Ints` param: any range of integers.
 struct IntList {
   llvm::SmallVector<int64_t, 8> values;
   IntList(std::initializer_list<int64_t> list) : values(list) {}
@@ -75,21 +99,30 @@ mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           llvm::StringRef value);
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           const IntList &value);
+/// An integer attribute, or an affine map () [sizes] -> (expr).
+mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
+                          const DimValue &value);
+/// A dense i64 array, or an affine map () [sizes] -> (e0, e1, ...) when an
+/// entry depends on the sizes.
+mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
+                          const DimList &value);
 
 LaunchOp buildLaunch(mlir::OpBuilder &b, mlir::Location loc,
                      llvm::StringRef kernel, mlir::ValueRange ins,
                      mlir::ValueRange outs,
                      llvm::ArrayRef<mlir::NamedAttribute> params);
 
-using IntValue = int64_t;
-using BoolValue = bool;
-using RealValue = double;
-using StrValue = llvm::StringRef;
-using IntsValue = IntList;
+using IntStaticValue = int64_t;
+using IntRuntimeValue = DimValue;
+using BoolStaticValue = bool;
+using RealStaticValue = double;
+using StrStaticValue = llvm::StringRef;
+using IntsStaticValue = IntList;
+using IntsRuntimeValue = DimList;
 } // namespace detail
 
 #define ANVIL_LAUNCH_FIELD(kind, name, when, capacity)                         \
-  std::optional<detail::kind##Value> name;
+  std::optional<detail::kind##when##Value> name;
 #define ANVIL_LAUNCH_ATTR(kind, name, when, capacity)                          \
   if (name)                                                                    \
     attrs_.push_back(detail::attr(builder_, #name, *name));

@@ -118,6 +118,21 @@ GraphImporter::checkBindings(const onnx::GraphProto &graph,
         dimNames.insert(dim.dim_param());
   }
   bool ok = true;
+  for (const auto &[name, range] : options.boundedDims) {
+    if (dimNames.contains(name) && range.first >= 0 &&
+        range.first <= range.second)
+      continue;
+    ok = false;
+    if (!dimNames.contains(name))
+      emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
+                           << range.second
+                           << ": no graph input has a dimension named '"
+                           << name << "'";
+    else
+      emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
+                           << range.second
+                           << ": bounds must satisfy 0 <= min <= max";
+  }
   for (const auto &[name, size] : options.dims) {
     if (dimNames.contains(name) && size >= 0)
       continue;
@@ -377,6 +392,29 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   for (auto [i, input] : llvm::enumerate(args)) {
     values[input->name()] = body->getArgument(i);
     func.setArgAttr(i, "anvil.name", builder.getStringAttr(input->name()));
+    // The ONNX names of the input's dims ("" for unnamed ones), which a
+    // bounded dim (--dim=NAME=MIN..MAX) is found by.
+    const auto &dims = input->type().tensor_type().shape().dim();
+    SmallVector<Attribute> dimNames;
+    bool named = false;
+    for (const auto &dim : dims) {
+      named |= dim.has_dim_param() && !dim.dim_param().empty();
+      dimNames.push_back(builder.getStringAttr(
+          dim.has_dim_param() ? dim.dim_param() : std::string()));
+    }
+    if (named && !options.boundedDims.empty() &&
+        !options.inputShapes.count(input->name()))
+      func.setArgAttr(i, "anvil.dim_names", builder.getArrayAttr(dimNames));
+  }
+  if (!options.boundedDims.empty()) {
+    SmallVector<Attribute> sizes;
+    for (const auto &[name, range] : options.boundedDims)
+      sizes.push_back(builder.getDictionaryAttr(
+          {builder.getNamedAttr("name", builder.getStringAttr(name)),
+           builder.getNamedAttr("min", builder.getI64IntegerAttr(range.first)),
+           builder.getNamedAttr("max",
+                                builder.getI64IntegerAttr(range.second))}));
+    func->setAttr("anvil.sizes", builder.getArrayAttr(sizes));
   }
 
   for (const onnx::ValueInfoProto *input : constantInputs)

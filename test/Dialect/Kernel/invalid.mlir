@@ -1,7 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -verify-diagnostics
 
 func.func @dynamic_alloc() {
-  // expected-error @+1 {{needs a statically shaped buffer, got 'memref<?xf32>'}}
+  // expected-error @+1 {{has the dynamic buffer 'memref<?xf32>' in a function without 'kernel.sizes'}}
   %a = kernel.alloc : memref<?xf32>
   return
 }
