@@ -125,7 +125,9 @@ void setBufferDims(Operation *op, ArrayRef<AffineExpr> dims) {
 }
 
 unsigned numSizes(Operation *op) {
-  auto func = op->getParentOfType<func::FuncOp>();
+  auto func = dyn_cast<func::FuncOp>(op);
+  if (!func)
+    func = op->getParentOfType<func::FuncOp>();
   if (!func)
     return 0;
   auto sizes = func->getAttrOfType<ArrayAttr>(kSizesAttr);
