@@ -84,3 +84,32 @@ func.func @widening(%x: memref<2xf32>, %o: memref<2xi64>) {
   kernel.launch "copy_strided" ins(%c : memref<2xi64>) outs(%o : memref<2xi64>) params {dst_offset = 0 : i64, dst_strides = array<i64: 1>, rank = 1 : i64, shape = array<i64: 2>, src_offset = 0 : i64, src_strides = array<i64: 1>}
   return
 }
+
+// -----
+
+// Bounded dims: buffers are planned at the largest size the bounds allow
+// (2 * 64 rows of 8 floats: 4096 bytes each), so the offsets stay static;
+// the arena slots keep their dims. An elementwise loop over buffers of the
+// same dim expressions still works in place.
+// CHECK-LABEL: func.func @bounded
+// CHECK-SAME: kernel.arena_bytes = 8192 : i64
+#rows = affine_map<()[s0] -> (s0 * 2, 8)>
+#n = affine_map<()[s0] -> (s0 * 2)>
+func.func @bounded(%x: memref<?x8xf32> {kernel.dims = #rows}, %o: memref<?x8xf32> {kernel.dims = #rows}) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {
+  // CHECK: %[[A:.*]] = kernel.buffer arena[[[OA:[0-9]+]]] {kernel.dims = #{{.*}}} : memref<?x8xf32>
+  %a = kernel.alloc {kernel.dims = #rows} : memref<?x8xf32>
+  kernel.launch "softmax" ins(%x : memref<?x8xf32>) outs(%a : memref<?x8xf32>) params {inner = 1 : i64, log = false, outer = #n, size = 8 : i64}
+  // CHECK: kernel.buffer arena[[[OA]]] {kernel.dims = #{{.*}}} : memref<?x8xf32>
+  %b = kernel.alloc {kernel.dims = #rows} : memref<?x8xf32>
+  kernel.elementwise ins(%a : memref<?x8xf32>) outs(%b : memref<?x8xf32>) {
+  ^bb0(%p: f32):
+    %e = math.exp %p : f32
+    kernel.yield %e : f32
+  }
+  // CHECK: kernel.buffer arena[[[OC:[0-9]+]]] {kernel.dims = #{{.*}}} : memref<?x8xf32>
+  // CHECK-NOT: arena[[[OA]]]
+  %c = kernel.alloc {kernel.dims = #rows} : memref<?x8xf32>
+  kernel.launch "softmax" ins(%b : memref<?x8xf32>) outs(%c : memref<?x8xf32>) params {inner = 1 : i64, log = false, outer = #n, size = 8 : i64}
+  kernel.launch "softmax" ins(%c : memref<?x8xf32>) outs(%o : memref<?x8xf32>) params {inner = 1 : i64, log = false, outer = #n, size = 8 : i64}
+  return
+}

@@ -169,3 +169,71 @@ func.func @output_is_input(%x: memref<4xf32>) {
   kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%x : memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
   return
 }
+
+// -----
+
+func.func @dims_missing() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{has the dynamic buffer 'memref<?xf32>' without 'kernel.dims'}}
+  %a = kernel.alloc : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @dims_rank() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' must map the 1 sizes to the buffer's 2 dims}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0)>} : memref<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @dims_symbols() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' must map the 1 sizes to the buffer's 1 dims}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0, s1] -> (s1)>} : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @dims_static() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' gives dim 1 another value than its static size 4}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0, 5)>} : memref<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @static_param_expression(%x: memref<4xf32>, %y: memref<4xf32>) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{parameter 'rank' is a compile-time constant of kernel 'copy_strided' and cannot depend on the sizes}}
+  kernel.launch "copy_strided" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {dst_offset = 0 : i64, dst_strides = array<i64: 1>, rank = affine_map<()[s0] -> (s0)>, shape = array<i64: 4>, src_offset = 0 : i64, src_strides = array<i64: 1>}
+  return
+}
+
+// -----
+
+func.func @param_symbols(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'outer' must be an expression over the function's 0 sizes}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = affine_map<()[s0] -> (s0)>, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @param_results(%x: memref<4xf32>, %y: memref<4xf32>) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{parameter 'outer' must be one expression}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = affine_map<()[s0] -> (s0, 1)>, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @broadcast_expr(%x: memref<?xf32> {kernel.dims = affine_map<()[s0] -> (s0)>}) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0 * 2)>} : memref<?xf32>
+  // expected-error @+1 {{input #0 of type 'memref<?xf32>' does not broadcast to 'memref<?xf32>'}}
+  kernel.elementwise ins(%x : memref<?xf32>) outs(%a : memref<?xf32>) {
+  ^bb0(%e: f32):
+    kernel.yield %e : f32
+  }
+  return
+}

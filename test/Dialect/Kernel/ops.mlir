@@ -47,3 +47,26 @@ func.func @program(%x: memref<4x8xf32>, %y: memref<4x8xf32>) attributes {kernel.
   }
   return
 }
+
+// Bounded dims: `?` dims with their expressions over the function's sizes;
+// run-time params as affine maps over the sizes.
+// CHECK-LABEL: func.func @bounded
+// CHECK-SAME: kernel.sizes = [{max = 512 : i64, min = 1 : i64, name = "seq"}]
+#seq = affine_map<()[s0] -> (s0, 64)>
+#flat = affine_map<()[s0] -> (s0 * 64)>
+#m = affine_map<()[s0] -> (s0)>
+func.func @bounded(%x: memref<?x64xf32> {kernel.dims = #seq}, %y: memref<?x64xf32> {kernel.dims = #seq}) attributes {kernel.num_inputs = 1 : i64, kernel.sizes = [{name = "seq", min = 1 : i64, max = 512 : i64}]} {
+  // CHECK: %[[A:.*]] = kernel.alloc {kernel.dims = #{{.*}}} : memref<?x64xf32>
+  %a = kernel.alloc {kernel.dims = #seq} : memref<?x64xf32>
+  // CHECK: %[[B:.*]] = kernel.buffer arena[0] {kernel.dims = #{{.*}}} : memref<?x64xf32>
+  %b = kernel.buffer arena[0] {kernel.dims = #seq} : memref<?x64xf32>
+  // CHECK: kernel.view %[[B]] {kernel.dims = #{{.*}}} : memref<?x64xf32> to memref<?xf32>
+  %v = kernel.view %b {kernel.dims = #flat} : memref<?x64xf32> to memref<?xf32>
+  // CHECK: kernel.launch "softmax" ins(%{{.*}} : memref<?x64xf32>) outs(%[[A]] : memref<?x64xf32>) params {inner = 1 : i64, log = false, outer = #{{.*}}, size = 64 : i64}
+  kernel.launch "softmax" ins(%x : memref<?x64xf32>) outs(%a : memref<?x64xf32>) params {inner = 1 : i64, log = false, outer = #m, size = 64 : i64}
+  kernel.elementwise ins(%a : memref<?x64xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%e: f32):
+    kernel.yield %e : f32
+  }
+  return
+}
