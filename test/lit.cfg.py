@@ -33,6 +33,14 @@ config.substitutions.append(("%anvil_obj", config.anvil_obj_root))
 if config.anvil_fuzzers in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("fuzzer")
 
+# The runtime passes run-time sizes to entry points from ABI version 2 on
+# (bounded dims, --dim=NAME=MIN..MAX).
+import re  # noqa: E402
+with open(os.path.join(src, "runtime", "include", "anvil", "abi.h")) as abi:
+    match = re.search(r"#define ANVIL_ABI_VERSION (\d+)", abi.read())
+if match and int(match.group(1)) >= 2:
+    config.available_features.add("anvil-abi-v2")
+
 # Code generation tests build C++; share anvilc's code cache with the
 # user's (content-addressed, so a hit is the same object a fresh build
 # would give) unless ANVIL_CACHE_DIR says otherwise.
