@@ -2,8 +2,9 @@
 //
 // The `kernel` dialect is the explicit program a target's code generator
 // reads: buffers (arena slots, weights, views of either), kernel launches
-// with their static parameters, and fused elementwise regions. Everything
-// is statically shaped; nothing is allocated at run time.
+// with their parameters, and fused elementwise regions. Buffers are
+// statically shaped, or have bounded `?` dims planned at their maxima;
+// nothing is allocated at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,8 +20,15 @@ def Kernel_Dialect : Dialect {
   let summary = "Anvil's kernel programs: buffers, launches, fused loops";
   let description = [{
     A kernel program is a `func.func` whose arguments are the entry point's
-    input buffers followed by its output buffers (`memref`s with static
-    shapes; the function returns nothing). Its body allocates buffers,
+    input buffers followed by its output buffers (`memref`s; the function
+    returns nothing). Shapes are static, except that a function with bounded
+    sizes (`kernel.sizes`, a list of `{name, min, max}` dictionaries whose
+    values the entry point receives at run time in this order) may have
+    buffers with `?` dims, each buffer
+    then carrying all its dims over the sizes (`kernel.dims =
+    affine_map<()[s0] -> (1, s0, 64)>`, an argument attribute for the
+    function's buffers), and run-time launch parameters may be affine maps
+    over the sizes. Its body allocates buffers,
     launches kernels on them and runs fused elementwise loops:
 
     ```mlir
