@@ -282,22 +282,31 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
           (i != j && levels[i].size() >= 2 && levels[j].size() >= 2))
         terms.push_back({i, j});
 
+  auto describe = [&](ArrayRef<int64_t> point) {
+    std::string text;
+    for (auto [symbol, value] : llvm::zip(result.sizeSymbols, point))
+      text += (text.empty() ? "" : ", ") + symbol.name + " = " +
+              std::to_string(value);
+    return text;
+  };
   SmallVector<Instance> fits, tests;
   for (auto &point : grid) {
     fits.emplace_back();
     fits.back().sizes = point;
     if (failed(instantiate(func, argDims, fits.back())))
-      return func.emitError("shapes cannot be inferred with the bounded "
-                            "sizes at ")
-             << formatShape(point);
+      return func.emitError("shapes cannot be inferred at ")
+             << describe(point)
+             << ", inside the bounds: the bounds allow sizes the model does "
+                "not";
   }
   for (auto &point : checks) {
     tests.emplace_back();
     tests.back().sizes = point;
     if (failed(instantiate(func, argDims, tests.back())))
-      return func.emitError("shapes cannot be inferred with the bounded "
-                            "sizes at ")
-             << formatShape(point);
+      return func.emitError("shapes cannot be inferred at ")
+             << describe(point)
+             << ", inside the bounds: the bounds allow sizes the model does "
+                "not";
   }
 
   SmallVector<SmallVector<int64_t>> rows;

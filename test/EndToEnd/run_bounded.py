@@ -3,7 +3,7 @@
 compared with ONNX Runtime at that size (float32: 1e-4 + 1e-3 |ref|).
 
 BERT is compiled once with --dim=batch_size=1,sequence_length=1..128 and
-ResNet-18 with --dim=batch_size=1..8; each runs at three sizes inside the
+ResNet-18 with --dim=batch_size=1..8 (MobileNetV2 1..4); each runs at three sizes inside the
 bounds on seeded random inputs, and a size outside the bounds must be
 refused.
 
@@ -42,6 +42,8 @@ MODELS = [
     ("bert.onnx", ["--dim=batch_size=1,sequence_length=1..128"],
      "sequence_length", [1, 9, 128], 129),
     ("resnet18.onnx", ["--dim=batch_size=1..8"], "batch_size", [1, 3, 8], 9),
+    ("mobilenetv2.onnx", ["--dim=batch_size=1..4"], "batch_size", [1, 2, 4],
+     5),
 ]
 
 
