@@ -203,12 +203,21 @@ Value FunctionBufferizer::input(Value tensor) {
   if (Value buffer = buffers.lookup(tensor))
     return buffer;
   if (shapeValues.contains(tensor)) {
-    // The op reads a shape computation as data: not supported yet.
-    tensor.getDefiningOp()->emitOpError(
-        "computes a shape from the bounded sizes that is read at run time; "
-        "only reshapes, expands and fills may use such shapes for now");
-    shapeValueUsed = true;
-    return alloc(tensor);
+    // A shape computation read as data: its elements from the sizes.
+    const SmallVector<DimExpr> *values = shapes->values(tensor);
+    Value buffer = alloc(tensor);
+    if (!values) {
+      tensor.getDefiningOp()->emitOpError(
+          "computes a shape from the bounded sizes that is read at run "
+          "time, and its elements are not polynomials of the sizes");
+      shapeValueUsed = true;
+      return buffer;
+    }
+    SizeValuesLaunch l;
+    l.count = (int64_t)values->size();
+    l.values = *values;
+    l.build(b, tensor.getLoc(), {}, buffer);
+    return buffer;
   }
   auto constant = tensor.getDefiningOp<ConstantOp>();
   assert(constant && "operands are lowered before their users");
@@ -336,12 +345,42 @@ LogicalResult FunctionBufferizer::lowerTranspose(TransposeOp op) {
 }
 
 LogicalResult FunctionBufferizer::lowerSlice(SliceOp op) {
-  auto starts = getConstantInts(op.getStarts());
-  auto axes = getConstantInts(op.getAxes());
-  auto steps = getConstantInts(op.getSteps());
+  // Starts may be computed from the sizes; axes and steps are constants.
+  auto exprsOf = [&](Value v) -> std::optional<Dims> {
+    if (auto ints = getConstantInts(v)) {
+      Dims exprs;
+      for (int64_t i : *ints)
+        exprs.push_back(dim(i));
+      return exprs;
+    }
+    if (const SmallVector<DimExpr> *values = shapes->values(v))
+      return *values;
+    return std::nullopt;
+  };
+  auto constantsOf = [&](Value v) -> std::optional<SmallVector<int64_t>> {
+    if (auto exprs = exprsOf(v))
+      return constantDims(*exprs);
+    return std::nullopt;
+  };
+  auto starts = exprsOf(op.getStarts());
+  auto axes = constantsOf(op.getAxes());
+  auto steps = constantsOf(op.getSteps());
   if (!starts || !axes || !steps)
-    return op.emitOpError("needs constant starts, axes and steps to generate "
-                          "code; bind the inputs they depend on");
+    return op.emitOpError("needs starts that follow from the bounded sizes "
+                          "and constant axes and steps to generate code; "
+                          "bind the inputs they depend on");
+  // Whether `e` >= 0 everywhere in the bounds (checked at their corners).
+  auto nonNegative = [&](DimExpr e) {
+    ArrayRef<SizeSymbol> symbols = shapes->symbols();
+    SmallVector<int64_t> corner(symbols.size());
+    for (uint64_t mask = 0; mask < (uint64_t(1) << symbols.size()); ++mask) {
+      for (size_t i = 0; i < symbols.size(); ++i)
+        corner[i] = (mask >> i) & 1 ? symbols[i].max : symbols[i].min;
+      if (evaluateDim(e, corner) < 0)
+        return false;
+    }
+    return true;
+  };
   ArrayRef<DimExpr> inShape = shapeOf(op.getInput());
   ArrayRef<DimExpr> outShape = shapeOf(op.getResult());
   int64_t rank = inShape.size();
@@ -350,18 +389,31 @@ LogicalResult FunctionBufferizer::lowerSlice(SliceOp op) {
   DimExpr offset = dim(0);
   for (size_t i = 0; i < axes->size(); ++i) {
     int64_t axis = (*axes)[i] < 0 ? (*axes)[i] + rank : (*axes)[i];
-    int64_t step = (*steps)[i], start = (*starts)[i];
-    if (start != 0) {
-      // Clamping a start needs the dim's value.
-      auto size = staticDim(op, inShape[axis], "dim to slice from a nonzero "
-                                               "start");
-      if (failed(size))
-        return failure();
-      int64_t dimSize = *size;
-      if (start < 0)
-        start += dimSize;
-      start = step > 0 ? std::clamp<int64_t>(start, 0, dimSize)
-                       : std::clamp<int64_t>(start, 0, dimSize - 1);
+    int64_t step = (*steps)[i];
+    DimExpr start = (*starts)[i];
+    auto constantStart = constantDim(start);
+    auto dimSize = constantDim(inShape[axis]);
+    if (constantStart && dimSize) {
+      int64_t s = *constantStart;
+      if (s < 0)
+        s += *dimSize;
+      s = step > 0 ? std::clamp<int64_t>(s, 0, *dimSize)
+                   : std::clamp<int64_t>(s, 0, *dimSize - 1);
+      start = dim(s);
+    } else if (!constantStart || *constantStart != 0) {
+      // With bounded dims a start cannot be clamped at compile time: it
+      // must lie inside the dim everywhere in the bounds (from the end
+      // when it is negative everywhere).
+      if (!nonNegative(start) && nonNegative(dim(0) - start - 1))
+        start = inShape[axis] + start;
+      DimExpr last = step > 0 ? inShape[axis] : inShape[axis] - 1;
+      if (!nonNegative(start) || !nonNegative(last - start)) {
+        std::string text;
+        llvm::raw_string_ostream(text) << start;
+        return op.emitOpError("needs a start (")
+               << text << ", symbol i being size i) that stays inside its "
+               << "dim over the bounded sizes";
+      }
     }
     offset = offset + inStrides[axis] * start;
     srcStrides[axis] = inStrides[axis] * step;

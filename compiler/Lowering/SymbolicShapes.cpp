@@ -65,6 +65,7 @@ struct Instance {
   SmallVector<int64_t> sizes;
   DenseMap<Value, SmallVector<int64_t>> shapes; // of the original values
   DenseSet<Operation *> folded;                 // original ops
+  DenseMap<Value, SmallVector<int64_t>> values; // small integer results
 };
 
 LogicalResult instantiate(func::FuncOp func,
@@ -117,6 +118,17 @@ LogicalResult instantiate(func::FuncOp func,
           continue;
         }
         result.replaceAllUsesWith(constant->getResult(0));
+        auto ints = attr.dyn_cast<DenseIntElementsAttr>();
+        Operation *from = original.lookup(&op);
+        if (ints && from && ints.getNumElements() <= 64) {
+          SmallVector<int64_t> elements;
+          for (const APInt &v : ints.getValues<APInt>())
+            elements.push_back(ints.getElementType().isInteger(1)
+                                   ? (int64_t)v.getZExtValue()
+                                   : v.getSExtValue());
+          instance.values[from->getResult(result.getResultNumber())] =
+              elements;
+        }
       } else {
         allConstant = false;
         result.replaceAllUsesWith(value.get<Value>());
@@ -315,11 +327,14 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     for (const Term &t : terms)
       rows.back().push_back(termValue(t, fit.sizes));
   }
-  auto fitDim = [&](Value value, unsigned d) -> std::optional<DimExpr> {
+  // Fits element `d` of what `field` gives for `value` at each instance.
+  auto fit = [&](Value value, unsigned d,
+                 DenseMap<Value, SmallVector<int64_t>> Instance::*field)
+      -> std::optional<DimExpr> {
     SmallVector<int64_t> values;
     for (const Instance &fit : fits) {
-      auto it = fit.shapes.find(value);
-      if (it == fit.shapes.end() || d >= it->second.size() ||
+      auto it = (fit.*field).find(value);
+      if (it == (fit.*field).end() || d >= it->second.size() ||
           it->second[d] == kDynamic)
         return std::nullopt;
       values.push_back(it->second[d]);
@@ -335,12 +350,15 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
       expr = expr + monomial;
     }
     for (const Instance &check : llvm::concat<const Instance>(fits, tests)) {
-      auto it = check.shapes.find(value);
-      if (it == check.shapes.end() || d >= it->second.size() ||
+      auto it = (check.*field).find(value);
+      if (it == (check.*field).end() || d >= it->second.size() ||
           it->second[d] != evaluateDim(expr, check.sizes))
         return std::nullopt;
     }
     return expr;
+  };
+  auto fitDim = [&](Value value, unsigned d) {
+    return fit(value, d, &Instance::shapes);
   };
 
   bool ok = true;
@@ -385,8 +403,23 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     });
     for (const Instance &i : llvm::concat<const Instance>(fits, tests))
       shape = shape && i.folded.contains(&op);
-    if (shape)
-      result.shapeOps.insert(&op);
+    if (!shape)
+      continue;
+    result.shapeOps.insert(&op);
+    // Their elements, for the ops that read them (a slice's starts) or
+    // need them at run time.
+    for (Value v : op.getResults()) {
+      SmallVector<DimExpr> elements;
+      int64_t count = v.getType().cast<RankedTensorType>().getNumElements();
+      for (int64_t i = 0; i < count; ++i) {
+        std::optional<DimExpr> e = fit(v, i, &Instance::values);
+        if (!e)
+          break;
+        elements.push_back(*e);
+      }
+      if ((int64_t)elements.size() == count)
+        result.symbolicValues[v] = elements;
+    }
   }
   if (!ok)
     return failure();

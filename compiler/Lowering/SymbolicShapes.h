@@ -42,12 +42,20 @@ public:
   bool isShapeComputation(mlir::Operation *op) const {
     return shapeOps.contains(op);
   }
+  /// The elements of a shape computation's result (or of a small integer
+  /// constant) as expressions over the sizes, when each is a polynomial of
+  /// them; null otherwise.
+  const llvm::SmallVector<DimExpr> *values(mlir::Value value) const {
+    auto it = symbolicValues.find(value);
+    return it == symbolicValues.end() ? nullptr : &it->second;
+  }
 
 private:
   mlir::MLIRContext *context = nullptr;
   llvm::SmallVector<SizeSymbol> sizeSymbols;
   llvm::DenseMap<mlir::Value, llvm::SmallVector<DimExpr>> symbolicDims;
   llvm::DenseSet<mlir::Operation *> shapeOps;
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<DimExpr>> symbolicValues;
 };
 
 } // namespace anvil::lowering

@@ -80,7 +80,11 @@ AffineMap sizesMap(ArrayRef<AffineExpr> exprs, MLIRContext *context) {
       if (auto s = sub.dyn_cast<AffineSymbolExpr>())
         symbols = std::max(symbols, s.getPosition() + 1);
     });
-  return AffineMap::get(0, symbols, exprs, context);
+  // Simplified, so that equal sizes print (and compare) alike.
+  SmallVector<AffineExpr> simplified;
+  for (AffineExpr e : exprs)
+    simplified.push_back(simplifyAffineExpr(e, 0, symbols));
+  return AffineMap::get(0, symbols, simplified, context);
 }
 } // namespace
 

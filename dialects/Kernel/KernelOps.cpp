@@ -119,9 +119,12 @@ void setBufferDims(Operation *op, ArrayRef<AffineExpr> dims) {
   if (llvm::all_of(dims,
                    [](AffineExpr e) { return e.isa<AffineConstantExpr>(); }))
     return;
-  op->setAttr(kDimsAttr,
-              AffineMapAttr::get(AffineMap::get(0, numSizes(op), dims,
-                                                op->getContext())));
+  unsigned sizes = numSizes(op);
+  SmallVector<AffineExpr> simplified;
+  for (AffineExpr e : dims)
+    simplified.push_back(simplifyAffineExpr(e, 0, sizes));
+  op->setAttr(kDimsAttr, AffineMapAttr::get(AffineMap::get(
+                             0, sizes, simplified, op->getContext())));
 }
 
 unsigned numSizes(Operation *op) {
@@ -327,7 +330,9 @@ LogicalResult ElementwiseOp::verify() {
     SmallVector<AffineExpr> inputDims = getBufferDims(input);
     bool broadcasts = type.hasStaticShape() && output.hasStaticShape()
                           ? broadcastsTo(type.getShape(), output.getShape())
-                          : !inputDims.empty() && !outputDims.empty() &&
+                          : (int64_t)inputDims.size() == type.getRank() &&
+                                (int64_t)outputDims.size() ==
+                                    output.getRank() &&
                                 broadcastsTo(inputDims, outputDims);
     if (!broadcasts)
       return emitOpError("input #") << index << " of type " << type

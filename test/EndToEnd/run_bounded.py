@@ -37,31 +37,39 @@ import numpy as np
 FLOAT_ATOL = 1e-4
 FLOAT_RTOL = 1e-3
 
-# model file, --dim flags, the bounded size, the sizes to run, one outside.
+# model file, --dim flags, the sizes to run, sizes outside the bounds.
 MODELS = [
     ("bert.onnx", ["--dim=batch_size=1,sequence_length=1..128"],
-     "sequence_length", [1, 9, 128], 129),
-    ("resnet18.onnx", ["--dim=batch_size=1..8"], "batch_size", [1, 3, 8], 9),
-    ("mobilenetv2.onnx", ["--dim=batch_size=1..4"], "batch_size", [1, 2, 4],
-     5),
+     [{"sequence_length": n} for n in (1, 9, 128)], {"sequence_length": 129}),
+    ("resnet18.onnx", ["--dim=batch_size=1..8"],
+     [{"batch_size": n} for n in (1, 3, 8)], {"batch_size": 9}),
+    ("mobilenetv2.onnx", ["--dim=batch_size=1..4"],
+     [{"batch_size": n} for n in (1, 2, 4)], {"batch_size": 5}),
 ]
+def dim_value(d, sizes):
+    if isinstance(d, int):
+        return d
+    total = 0
+    for term in d.split("+"):
+        term = term.strip()
+        total += int(term) if term.isdigit() else sizes.get(term, 1)
+    return total  # unnamed or unbounded dims (batch_size) are 1
 
 
-def inputs_for(session, size_name, size, rng):
+def inputs_for(session, sizes, rng):
     feeds = {}
+    past = sizes.get("past_sequence_length", 0)
     for inp in session.get_inputs():
-        shape = []
-        for d in inp.shape:
-            if isinstance(d, int):
-                shape.append(d)
-            elif d == size_name:
-                shape.append(size)
-            else:  # the other named dims are bound to 1 (batch_size)
-                shape.append(1)
+        shape = [dim_value(d, sizes) for d in inp.shape]
         if inp.type == "tensor(int64)":
             if "mask" in inp.name:
                 value = np.ones(shape, np.int64)
-                value[..., size // 2 + 1:] = 0  # some padding
+                if not past:  # some padding (decoders keep every key)
+                    value[..., shape[-1] // 2 + 1:] = 0
+            elif "position" in inp.name:
+                value = np.broadcast_to(
+                    np.arange(past, past + shape[-1], dtype=np.int64),
+                    shape).copy()
             elif "type" in inp.name:
                 value = rng.integers(0, 2, shape).astype(np.int64)
             else:
@@ -83,6 +91,10 @@ def compare(name, got, want):
         return (f"{name}: {int(bad.sum())} of {want.size} elements out of "
                 f"tolerance, max abs error {np.nanmax(err):.3g}")
     return None
+
+
+def describe(sizes):
+    return ",".join(f"{k}={v}" for k, v in sizes.items())
 
 
 def run_anvil_run(args, artifact, feeds, work):
@@ -217,7 +229,8 @@ class StandIn:
         for t in entry["outputs"]:
             shape = [d if isinstance(d, int) else size_values[d]
                      for d in t["shape"]]
-            outputs[t["name"]] = np.zeros(shape, np.float32)
+            dtype = {"f32": np.float32, "i64": np.int64}[t["dtype"]]
+            outputs[t["name"]] = np.zeros(shape, dtype)
         in_ptrs = (ctypes.c_void_p * max(len(inputs), 1))(
             *[a.ctypes.data for a in inputs])
         out_ptrs = (ctypes.c_void_p * max(len(outputs), 1))(
@@ -246,7 +259,7 @@ def main():
 
     passed = failed = 0
     rng = np.random.default_rng(0)
-    for file, flags, size_name, sizes, outside in MODELS:
+    for file, flags, runs, outside in MODELS:
         model = os.path.join(args.models, file)
         work = os.path.join(args.work, os.path.splitext(file)[0])
         os.makedirs(work, exist_ok=True)
@@ -254,18 +267,18 @@ def main():
                                        providers=["CPUExecutionProvider"])
         if args.runner == "standin":
             runner = StandIn(args, model, flags, work)
-            run = lambda feeds, size: runner.run(feeds, {size_name: size})
+            run = lambda feeds, sizes: runner.run(feeds, sizes)
         else:
             artifact = os.path.join(work, "model.anvil")
             subprocess.run([args.anvilc, "-q", "-O2", model, "-o", artifact]
                            + flags, check=True)
-            run = lambda feeds, size: run_anvil_run(args, artifact, feeds,
-                                                    work)
-        for size in sizes:
-            feeds = inputs_for(session, size_name, size, rng)
+            run = lambda feeds, sizes: run_anvil_run(args, artifact, feeds,
+                                                     work)
+        for sizes in runs:
+            feeds = inputs_for(session, sizes, rng)
             want = dict(zip([o.name for o in session.get_outputs()],
                             session.run(None, feeds)))
-            got, error = run(feeds, size)
+            got, error = run(feeds, sizes)
             problems = [error] if error else []
             for name, ref in ([] if error else want.items()):
                 key = name.replace("/", "_").replace(":", "_")
@@ -275,7 +288,7 @@ def main():
                 problem = compare(name, got.get(name, got.get(key)), ref)
                 if problem:
                     problems.append(problem)
-            label = f"{file} {size_name}={size}"
+            label = f"{file} {describe(sizes)}"
             if problems:
                 failed += 1
                 print(f"FAIL {label}: " + "; ".join(problems))
@@ -283,9 +296,9 @@ def main():
                 passed += 1
                 print(f"ok   {label}: {len(want)} outputs")
         if args.runner == "anvil-run":
-            feeds = inputs_for(session, size_name, outside, rng)
+            feeds = inputs_for(session, outside, rng)
             got, error = run(feeds, outside)
-            label = f"{file} {size_name}={outside} (outside the bounds)"
+            label = f"{file} {describe(outside)} (outside the bounds)"
             if error:
                 passed += 1
                 print(f"ok   {label}: refused")

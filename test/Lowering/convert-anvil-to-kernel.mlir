@@ -254,3 +254,47 @@ func.func @product(%x: tensor<?x?x8xf32> {anvil.name = "x", anvil.dim_names = ["
   %s = anvil.softmax %r {axis = 1 : i64} : (tensor<?x8xf32>) -> tensor<?x8xf32>
   return %s : tensor<?x8xf32>
 }
+
+// -----
+
+// Shape computations the program reads as data are filled in from the
+// sizes (size_values); a slice may start at a size.
+// CHECK-DAG: #[[$XD:.*]] = affine_map<()[s0] -> (s0, 4)>
+// CHECK-DAG: #[[$OFF:.*]] = affine_map<()[s0] -> (s0 * 4)>
+// CHECK-DAG: #[[$VALS:.*]] = affine_map<()[s0] -> (s0 + 1, 5)>
+// CHECK-LABEL: func.func @shape_values
+// CHECK-SAME: (%[[X:.*]]: memref<?x4xf32> {anvil.name = "x", kernel.dims = #[[$XD]]}, %[[S:.*]]: memref<2xi64> {anvil.name = "s"}, %[[Y:.*]]: memref<?x4xf32> {anvil.name = "y", kernel.dims = #[[$XD]]})
+func.func @shape_values(%x: tensor<?x4xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<2xi64> {anvil.name = "s"}, tensor<?x4xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  %shape = anvil.shape_of %x {end = 2 : i64} : (tensor<?x4xf32>) -> tensor<2xi64>
+  %one = anvil.constant dense<1> : tensor<2xi64>
+  %plus = anvil.add %shape, %one : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %table = anvil.constant dense<1.0> : tensor<64x4xf32>
+  %i = anvil.constant dense<0> : tensor<1xi64>
+  %n = anvil.gather %shape, %i {axis = 0 : i64} : (tensor<2xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %two = anvil.constant dense<2> : tensor<1xi64>
+  %end = anvil.mul %n, %two : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %zero = anvil.constant dense<0> : tensor<1xi64>
+  %step = anvil.constant dense<1> : tensor<1xi64>
+  // CHECK: kernel.launch "copy_strided" ins(%{{.*}} : memref<64x4xf32>) outs(%[[R:.*]] : memref<?x4xf32>) params {{{.*}}src_offset = #[[$OFF]], src_strides = array<i64: 4, 1>}
+  %rows = anvil.slice %table, %n, %end, %zero, %step : (tensor<64x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x4xf32>
+  // CHECK: kernel.elementwise ins(%[[R]], %[[X]] : memref<?x4xf32>, memref<?x4xf32>) outs(%[[Y]] : memref<?x4xf32>)
+  %y = anvil.add %rows, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  // CHECK: kernel.launch "size_values" outs(%[[S]] : memref<2xi64>) params {count = 2 : i64, values = #[[$VALS]]}
+  return %plus, %y : tensor<2xi64>, tensor<?x4xf32>
+}
+
+// -----
+
+// A negative start on a bounded dim counts from its end: the last row of
+// `seq` rows starts at (seq - 1) * 4.
+// CHECK-DAG: #[[$LAST:.*]] = affine_map<()[s0] -> (s0 * 4 - 4)>
+// CHECK-LABEL: func.func @last_row
+// CHECK: kernel.launch "copy_strided" {{.*}} params {{{.*}}shape = array<i64: 1, 4>, src_offset = #[[$LAST]], src_strides = array<i64: 4, 1>}
+func.func @last_row(%x: tensor<?x4xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<1x4xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  %start = anvil.constant dense<-1> : tensor<1xi64>
+  %end = anvil.constant dense<9223372036854775807> : tensor<1xi64>
+  %zero = anvil.constant dense<0> : tensor<1xi64>
+  %step = anvil.constant dense<1> : tensor<1xi64>
+  %row = anvil.slice %x, %start, %end, %zero, %step : (tensor<?x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x4xf32>
+  return %row : tensor<1x4xf32>
+}

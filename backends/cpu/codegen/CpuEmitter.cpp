@@ -101,6 +101,9 @@ std::string sizeExpr(AffineExpr expr) {
   std::string l = operand(binary.getLHS()), r = operand(binary.getRHS());
   switch (expr.getKind()) {
   case AffineExprKind::Add:
+    if (auto c = binary.getRHS().dyn_cast<AffineConstantExpr>();
+        c && c.getValue() < 0)
+      return l + " - " + std::to_string(-c.getValue());
     return l + " + " + r;
   case AffineExprKind::Mul:
     return l + " * " + r;

@@ -115,6 +115,13 @@ int range(const anvil_host_api *, const RangeParams &p, const T *start,
   return 0;
 }
 
+template <class T>
+int size_values(const anvil_host_api *, const SizeValuesParams &p, T *out) {
+  for (int64_t i = 0; i < p.count; ++i)
+    out[i] = static_cast<T>(p.values[i]);
+  return 0;
+}
+
 } // namespace cpu
 } // namespace anvil
 
