@@ -194,6 +194,7 @@ void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
   func->removeAttr(func.getResAttrsAttrName());
   func->setAttr(kNumInputsAttr, b.getI64IntegerAttr(numInputs));
   func->removeAttr(anvil::kSizesAttr);
+  func->removeAttr(anvil::kDimValuesAttr);
   if (numSymbols)
     func->setAttr(kernel::kSizesAttr,
                   sizeSymbolsAttr(context, shapes->symbols()));

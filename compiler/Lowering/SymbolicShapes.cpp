@@ -153,7 +153,7 @@ LogicalResult instantiate(func::FuncOp func,
 /// The expression of a graph input's dim named `name` ("seq", or a sum
 /// such as "past + seq" of sizes and integers).
 std::optional<DimExpr> namedDim(StringRef name, ArrayRef<SizeSymbol> symbols,
-                                MLIRContext *context) {
+                                DictionaryAttr bound, MLIRContext *context) {
   SmallVector<StringRef> terms;
   name.split(terms, '+');
   DimExpr sum = dimConstant(context, 0);
@@ -162,6 +162,10 @@ std::optional<DimExpr> namedDim(StringRef name, ArrayRef<SizeSymbol> symbols,
     int64_t value;
     if (!term.getAsInteger(10, value)) {
       sum = sum + value;
+      continue;
+    }
+    if (auto size = bound ? bound.getAs<IntegerAttr>(term) : IntegerAttr()) {
+      sum = sum + size.getInt();
       continue;
     }
     auto it = llvm::find_if(
@@ -212,7 +216,10 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
           name = s.getValue();
       std::optional<DimExpr> expr =
           name.empty() ? std::nullopt
-                       : namedDim(name, result.sizeSymbols, context);
+                       : namedDim(name, result.sizeSymbols,
+                                  func->getAttrOfType<DictionaryAttr>(
+                                      kDimValuesAttr),
+                                  context);
       if (!expr)
         return func.emitError("input '")
                << (inputName ? inputName.getValue() : "?")

@@ -71,6 +71,9 @@ struct SizeSymbol {
 constexpr llvm::StringLiteral kSizesAttr = "anvil.sizes";
 /// The argument attribute naming each dim of an input ("" when unnamed).
 constexpr llvm::StringLiteral kDimNamesAttr = "anvil.dim_names";
+/// The function attribute with the sizes bound by --dim=NAME=SIZE next to
+/// bounded ones: `anvil.dim_values = {past_sequence_length = 0 : i64}`.
+constexpr llvm::StringLiteral kDimValuesAttr = "anvil.dim_values";
 
 /// The sizes `attr` (an anvil.sizes or kernel.sizes array) lists, or failure
 /// when it is malformed. A null attribute lists none.

@@ -3,7 +3,8 @@
 compared with ONNX Runtime at that size (float32: 1e-4 + 1e-3 |ref|).
 
 BERT is compiled once with --dim=batch_size=1,sequence_length=1..128 and
-ResNet-18 with --dim=batch_size=1..8 (MobileNetV2 1..4); each runs at three sizes inside the
+ResNet-18 with --dim=batch_size=1..8 (MobileNetV2 1..4; the bundled
+decoder's prefill with sequence_length=1..64); each runs at three sizes inside the
 bounds on seeded random inputs, and a size outside the bounds must be
 refused.
 
@@ -20,7 +21,7 @@ Two ways to run the compiled code:
                        job, so this runner does not check it.
 
 Usage: run_bounded.py --anvilc anvilc --runner anvil-run --anvil-run
-       anvil-run --models models/zoo --work DIR [--src SRC]
+       anvil-run --models models --work DIR [--src SRC]
 Prints one line per run and 'bounded: N passed, M failed'.
 """
 import argparse
@@ -38,14 +39,30 @@ FLOAT_ATOL = 1e-4
 FLOAT_RTOL = 1e-3
 
 # model file, --dim flags, the sizes to run, sizes outside the bounds.
+# Paths are relative to --models (the repository's models/ folder).
 MODELS = [
-    ("bert.onnx", ["--dim=batch_size=1,sequence_length=1..128"],
+    ("zoo/bert.onnx", ["--dim=batch_size=1,sequence_length=1..128"],
      [{"sequence_length": n} for n in (1, 9, 128)], {"sequence_length": 129}),
-    ("resnet18.onnx", ["--dim=batch_size=1..8"],
+    ("zoo/resnet18.onnx", ["--dim=batch_size=1..8"],
      [{"batch_size": n} for n in (1, 3, 8)], {"batch_size": 9}),
-    ("mobilenetv2.onnx", ["--dim=batch_size=1..4"],
+    ("zoo/mobilenetv2.onnx", ["--dim=batch_size=1..4"],
      [{"batch_size": n} for n in (1, 2, 4)], {"batch_size": 5}),
+    # The bundled decoder's prefill: any prompt length up to 64 tokens.
+    ("default/model.onnx",
+     ["--dim=batch_size=1,sequence_length=1..64,past_sequence_length=0"],
+     [{"sequence_length": n} for n in (1, 13, 64)], {"sequence_length": 65}),
 ]
+
+
+def bound_sizes(flags):
+    """The sizes --dim binds to one value (name=size)."""
+    bound = {}
+    for flag in flags:
+        for entry in flag[len("--dim="):].split(","):
+            name, value = entry.split("=")
+            if value.isdigit():
+                bound[name] = int(value)
+    return bound
 def dim_value(d, sizes):
     if isinstance(d, int):
         return d
@@ -56,7 +73,8 @@ def dim_value(d, sizes):
     return total  # unnamed or unbounded dims (batch_size) are 1
 
 
-def inputs_for(session, sizes, rng):
+def inputs_for(session, sizes, rng, bound):
+    sizes = {**bound, **sizes}
     feeds = {}
     past = sizes.get("past_sequence_length", 0)
     for inp in session.get_inputs():
@@ -262,6 +280,8 @@ def main():
     for file, flags, runs, outside in MODELS:
         model = os.path.join(args.models, file)
         work = os.path.join(args.work, os.path.splitext(file)[0])
+        bound = bound_sizes(flags)
+        file = os.path.basename(file)
         os.makedirs(work, exist_ok=True)
         session = ort.InferenceSession(model,
                                        providers=["CPUExecutionProvider"])
@@ -275,7 +295,7 @@ def main():
             run = lambda feeds, sizes: run_anvil_run(args, artifact, feeds,
                                                      work)
         for sizes in runs:
-            feeds = inputs_for(session, sizes, rng)
+            feeds = inputs_for(session, sizes, rng, bound)
             want = dict(zip([o.name for o in session.get_outputs()],
                             session.run(None, feeds)))
             got, error = run(feeds, sizes)
@@ -296,7 +316,7 @@ def main():
                 passed += 1
                 print(f"ok   {label}: {len(want)} outputs")
         if args.runner == "anvil-run":
-            feeds = inputs_for(session, outside, rng)
+            feeds = inputs_for(session, outside, rng, bound)
             got, error = run(feeds, outside)
             label = f"{file} {describe(outside)} (outside the bounds)"
             if error:

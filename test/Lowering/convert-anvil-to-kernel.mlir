@@ -298,3 +298,15 @@ func.func @last_row(%x: tensor<?x4xf32> {anvil.name = "x", anvil.dim_names = ["s
   %row = anvil.slice %x, %start, %end, %zero, %step : (tensor<?x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x4xf32>
   return %row : tensor<1x4xf32>
 }
+
+// -----
+
+// A dim named by a sum of sizes: bound ones (anvil.dim_values) count as
+// their values, bounded ones as symbols.
+// CHECK-LABEL: func.func @derived
+// CHECK-SAME: (%{{.*}}: memref<?xf32> {anvil.name = "x", kernel.dims = affine_map<()[s0] -> (s0 + 2)>}
+// CHECK-NOT: anvil.dim_values
+func.func @derived(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["past + seq"]}) -> (tensor<?xf32> {anvil.name = "y"}) attributes {anvil.dim_values = {past = 2 : i64}, anvil.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  %y = anvil.neg %x : (tensor<?xf32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}

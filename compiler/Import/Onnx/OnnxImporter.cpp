@@ -415,6 +415,14 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
            builder.getNamedAttr("max",
                                 builder.getI64IntegerAttr(range.second))}));
     func->setAttr("anvil.sizes", builder.getArrayAttr(sizes));
+    // The bound sizes too, for dims named by sums of bound and bounded
+    // sizes ("past_sequence_length + sequence_length").
+    SmallVector<NamedAttribute> bound;
+    for (const auto &[name, size] : options.dims)
+      bound.push_back(
+          builder.getNamedAttr(name, builder.getI64IntegerAttr(size)));
+    if (!bound.empty())
+      func->setAttr("anvil.dim_values", builder.getDictionaryAttr(bound));
   }
 
   for (const onnx::ValueInfoProto *input : constantInputs)
