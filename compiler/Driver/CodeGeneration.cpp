@@ -3,6 +3,7 @@
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Pipeline/Pipelines.h"
 #include "dialects/ElementTypes.h"
+#include "dialects/Anvil/ShapeUtils.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
@@ -41,10 +42,24 @@ buildManifest(ModuleOp module, const Options &options,
               const target::TargetOptions &targetOptions) {
   llvm::json::Array entries;
   bool ok = true;
+  bool bounded = false;
   for (auto func : module.getOps<func::FuncOp>()) {
     auto numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr);
     if (!numInputs)
       continue;
+    // The bounded sizes the entry point receives, in sizes[] order.
+    auto symbols = parseSizeSymbols(func->getAttr(kernel::kSizesAttr));
+    if (failed(symbols)) {
+      func.emitError() << "malformed '" << kernel::kSizesAttr << "'";
+      ok = false;
+      continue;
+    }
+    llvm::json::Array sizes;
+    for (const SizeSymbol &symbol : *symbols)
+      sizes.push_back(llvm::json::Object{{"name", symbol.name},
+                                         {"min", symbol.min},
+                                         {"max", symbol.max}});
+    bounded |= !symbols->empty();
     llvm::json::Array inputs, outputs;
     for (BlockArgument arg : func.getArguments()) {
       auto type = arg.getType().cast<MemRefType>();
@@ -60,9 +75,34 @@ buildManifest(ModuleOp module, const Options &options,
                          << ", which the runtime has no dtype for yet";
         ok = false;
       }
+      // Each dim is an integer or the name of a size (the runtime checks
+      // the size against its bounds and that one size has one value).
       llvm::json::Array shape;
-      for (int64_t dim : type.getShape())
-        shape.push_back(dim);
+      SmallVector<AffineExpr> dims = getBufferDims(arg);
+      bool isOutput = arg.getArgNumber() >= numInputs.getInt();
+      for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+        if (dim != ShapedType::kDynamic) {
+          shape.push_back(dim);
+          continue;
+        }
+        AffineExpr expr = i < dims.size() ? dims[i] : AffineExpr();
+        auto symbol = expr ? expr.dyn_cast<AffineSymbolExpr>() : nullptr;
+        if (!symbol || symbol.getPosition() >= symbols->size()) {
+          std::string text;
+          llvm::raw_string_ostream textStream(text);
+          if (expr)
+            textStream << expr;
+          func.emitError() << (isOutput ? "output" : "input") << " '"
+                           << tensorName << "' has the dim " << i << " = "
+                           << (expr ? text : std::string("?"))
+                           << " (symbol i is sizes[i]); the manifest gives "
+                              "dims as integers or size names only for now, "
+                              "so bound a dim of that size directly";
+          ok = false;
+          continue;
+        }
+        shape.push_back((*symbols)[symbol.getPosition()].name);
+      }
       llvm::json::Object tensor{
           {"name", tensorName}, {"dtype", dtype}, {"shape", std::move(shape)}};
       (arg.getArgNumber() < numInputs.getInt() ? inputs : outputs)
@@ -74,6 +114,7 @@ buildManifest(ModuleOp module, const Options &options,
         llvm::json::Object{{"name", func.getName()},
                            {"arena_bytes", arena ? arena.getInt() : 0},
                            {"naive_arena_bytes", naive ? naive.getInt() : 0},
+                           {"sizes", std::move(sizes)},
                            {"inputs", std::move(inputs)},
                            {"outputs", std::move(outputs)}});
   }
@@ -100,7 +141,7 @@ buildManifest(ModuleOp module, const Options &options,
   if (subtarget.empty() && !target.subtargets().empty())
     subtarget = target.subtargets().front();
   llvm::json::Object root{
-      {"manifest_version", 1},
+      {"manifest_version", 2},
       {"target", llvm::json::Object{{"name", target.name()},
                                     {"cpu", subtarget},
                                     {"cpu_features", std::move(features)}}},

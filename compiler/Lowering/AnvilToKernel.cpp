@@ -13,13 +13,16 @@
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/QuantToKernel.h"
 #include "compiler/Lowering/ScalarOps.h"
+#include "compiler/Lowering/SymbolicShapes.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <array>
 #include <numeric>
 
 namespace anvil {
@@ -33,20 +36,13 @@ using namespace anvil::kernel;
 namespace anvil::lowering {
 namespace {
 
-int64_t product(ArrayRef<int64_t> dims) {
-  return std::accumulate(dims.begin(), dims.end(), int64_t{1},
-                         std::multiplies<int64_t>());
-}
+/// Sizes are DimExprs: integers when static (they fold as int64_t math
+/// would), expressions over the function's bounded sizes otherwise.
+using Dims = SmallVector<DimExpr>;
 
-SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  return strides;
-}
-
-ArrayRef<int64_t> shapeOf(Value value) {
-  return value.getType().cast<ShapedType>().getShape();
+bool isConstant(DimExpr e, int64_t value) {
+  auto c = constantDim(e);
+  return c && *c == value;
 }
 
 /// A splat element as an `arith.constant` (whose integers are signless).
@@ -59,64 +55,77 @@ Value scalarFromSplat(OpBuilder &b, Location loc, Attribute splat) {
 class FunctionBufferizer {
 public:
   explicit FunctionBufferizer(func::FuncOp func)
-      : func(func), b(func.getContext()) {}
+      : func(func), b(func.getContext()), context(func.getContext()) {}
 
   LogicalResult run();
 
 private:
   func::FuncOp func;
   OpBuilder b;
+  MLIRContext *context;
   DenseMap<Value, Value> buffers;
+  std::optional<SymbolicShapes> shapes;
+  /// Results of shape computations, which get no buffer.
+  DenseSet<Value> shapeValues;
+  bool shapeValueUsed = false;
 
-  LogicalResult checkStaticShapes();
   void rewriteSignature(SmallVectorImpl<Value> &outputs);
   void bindOutputs(Operation *terminator, ArrayRef<Value> outputs);
 
+  /// The dims of an anvil tensor.
+  ArrayRef<DimExpr> shapeOf(Value tensor) { return shapes->dims(tensor); }
+  DimExpr dim(int64_t value) { return dimConstant(context, value); }
+  DimExpr product(ArrayRef<DimExpr> dims) { return productOf(context, dims); }
+  Dims rowMajorStrides(ArrayRef<DimExpr> shape) {
+    return anvil::rowMajorStrides(context, shape);
+  }
+  /// A dim a kernel needs at compile time (channels, heads, a window).
+  FailureOr<int64_t> staticDim(Operation *op, DimExpr value, StringRef what) {
+    if (auto c = constantDim(value))
+      return *c;
+    return op->emitOpError("needs a static ")
+           << what << ", which depends on a bounded dim";
+  }
+  MemRefType bufferType(ArrayRef<DimExpr> dims, Type element) {
+    return MemRefType::get(staticShape(dims), element);
+  }
   MemRefType bufferType(Value tensor) {
-    auto type = tensor.getType().cast<ShapedType>();
-    return MemRefType::get(type.getShape(), type.getElementType());
+    return bufferType(shapeOf(tensor),
+                      tensor.getType().cast<ShapedType>().getElementType());
   }
   /// The buffer holding `tensor`; constants become weights on first use.
   Value input(Value tensor);
   Value alloc(Value result) {
-    Value buffer = b.create<AllocOp>(result.getLoc(), bufferType(result));
+    Value buffer = allocTemp(result.getLoc(), shapeOf(result),
+                             result.getType().cast<ShapedType>().getElementType());
     buffers[result] = buffer;
     return buffer;
   }
-  Value allocTemp(Location loc, ArrayRef<int64_t> shape, Type element) {
-    return b.create<AllocOp>(loc, MemRefType::get(shape, element));
+  Value allocTemp(Location loc, ArrayRef<DimExpr> shape, Type element) {
+    auto op = b.create<AllocOp>(loc, bufferType(shape, element));
+    setBufferDims(op, shape);
+    return op;
   }
-  void launch(Location loc, StringRef kernel, ValueRange ins, ValueRange outs,
-              ArrayRef<NamedAttribute> params) {
-    b.create<LaunchOp>(loc, b.getStringAttr(kernel), ins, outs,
-                       b.getDictionaryAttr(params));
-  }
-  NamedAttribute param(StringRef name, int64_t value) {
-    return b.getNamedAttr(name, b.getI64IntegerAttr(value));
-  }
-  NamedAttribute param(StringRef name, ArrayRef<int64_t> values) {
-    return b.getNamedAttr(name, b.getDenseI64ArrayAttr(values));
-  }
-  NamedAttribute flag(StringRef name, bool value) {
-    return b.getNamedAttr(name, b.getBoolAttr(value));
-  }
-  NamedAttribute real(StringRef name, double value) {
-    return b.getNamedAttr(name, b.getF64FloatAttr(value));
-  }
-  NamedAttribute text(StringRef name, StringRef value) {
-    return b.getNamedAttr(name, b.getStringAttr(value));
+  Value view(Location loc, Value source, ArrayRef<DimExpr> shape) {
+    Type element = source.getType().cast<MemRefType>().getElementType();
+    auto op = b.create<ViewOp>(loc, bufferType(shape, element), source);
+    setBufferDims(op, shape);
+    return op;
   }
 
   /// dst[dst_offset + sum(i*dst_strides)] = src[src_offset +
   /// sum(i*src_strides)] over `shape`: transposes, slices, concatenation,
   /// splits, broadcasts.
-  void copyStrided(Location loc, Value src, Value dst, ArrayRef<int64_t> shape,
-                   int64_t srcOffset, ArrayRef<int64_t> srcStrides,
-                   int64_t dstOffset, ArrayRef<int64_t> dstStrides);
-  /// A contiguous copy of `src` with its dims permuted.
-  Value transposed(Location loc, Value src, ArrayRef<int64_t> perm);
-  /// `src` broadcast to `shape` (itself when it already has that shape).
-  Value broadcastTo(Location loc, Value src, ArrayRef<int64_t> shape);
+  void copyStrided(Location loc, Value src, Value dst, ArrayRef<DimExpr> shape,
+                   DimExpr srcOffset, ArrayRef<DimExpr> srcStrides,
+                   DimExpr dstOffset, ArrayRef<DimExpr> dstStrides);
+  /// A contiguous copy of `src` (of dims `srcShape`) with its dims permuted.
+  Value transposed(Location loc, Value src, ArrayRef<DimExpr> srcShape,
+                   ArrayRef<int64_t> perm);
+  /// `src` (of dims `srcShape`) broadcast to `shape` (itself when it already
+  /// has that shape).
+  Value broadcastTo(Location loc, Value src, ArrayRef<DimExpr> srcShape,
+                    ArrayRef<DimExpr> shape);
 
   LogicalResult lower(Operation *op);
   LogicalResult lowerElementwise(Operation *op);
@@ -126,8 +135,11 @@ private:
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSplit(SplitOp op);
   LogicalResult lowerMatmul(MatmulOp op);
-  LogicalResult lowerAxisKernel(Operation *op, StringRef kernel, int64_t axis,
-                                ArrayRef<NamedAttribute> extra);
+  /// The extents around `axis` of op's first operand, for kernels that work
+  /// along one axis: `outer`, `size`, `inner`.
+  FailureOr<std::array<DimExpr, 3>> axisExtents(Operation *op, int64_t axis);
+  template <class Launch>
+  LogicalResult lowerAxisKernel(Operation *op, int64_t axis, Launch launch);
   LogicalResult lowerReduce(ReduceOp op);
   LogicalResult lowerLayerNorm(LayerNormOp op);
   LogicalResult lowerRmsNorm(RmsNormOp op);
@@ -145,74 +157,35 @@ private:
   LogicalResult lowerRope(RopeOp op);
 };
 
-LogicalResult FunctionBufferizer::checkStaticShapes() {
-  bool ok = true;
-  for (BlockArgument arg : func.getArguments()) {
-    auto type = arg.getType().dyn_cast<RankedTensorType>();
-    if (type && type.hasStaticShape())
-      continue;
-    auto name =
-        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
-    // The importer's anvil.dim_names say which symbol each dim had.
-    auto dimNames =
-        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "anvil.dim_names");
-    InFlightDiagnostic diag = func.emitError();
-    diag << "input '" << (name ? name.getValue() : "?")
-         << "' has the dynamic type " << arg.getType();
-    SmallVector<std::string> unbound;
-    if (type && dimNames && (int64_t)dimNames.size() == type.getRank())
-      for (auto [i, dim] : llvm::enumerate(type.getShape())) {
-        auto symbol = dimNames[i].dyn_cast<StringAttr>();
-        if (ShapedType::isDynamic(dim) && symbol && !symbol.getValue().empty())
-          unbound.push_back(symbol.getValue().str());
-      }
-    if (!unbound.empty()) {
-      diag << ": " << (unbound.size() == 1 ? "dim" : "dims");
-      for (const std::string &symbol : unbound)
-        diag << (&symbol == &unbound.front() ? " '" : ", '") << symbol << "'";
-      diag << (unbound.size() == 1 ? " is" : " are")
-           << " not bound; code generation needs static shapes: bind "
-           << (unbound.size() == 1 ? "it" : "them")
-           << " with --dim=" << unbound.front()
-           << "=SIZE or set the shape with --input-shape";
-    } else {
-      diag << "; code generation needs static shapes: bind its symbolic dims "
-              "with --dim=NAME=SIZE or set the shape with --input-shape";
-    }
-    ok = false;
-  }
-  if (!ok)
-    return failure();
-  func.walk([&](Operation *op) {
-    for (Value result : op->getResults()) {
-      auto type = result.getType().dyn_cast<RankedTensorType>();
-      if (type && !type.hasStaticShape()) {
-        op->emitOpError("result has the dynamic type ")
-            << type << " although every input is static";
-        ok = false;
-      }
-    }
-  });
-  return success(ok);
-}
-
 void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
   Block &body = func.getBody().front();
   SmallVector<Type> argTypes;
+  unsigned numSymbols = shapes->symbols().size();
+  // A dynamic buffer argument carries its dims (kernel.dims); the dim names
+  // the importer recorded are not needed any more.
+  auto withDims = [&](DictionaryAttr attrs, ArrayRef<DimExpr> dims) {
+    NamedAttrList list(attrs);
+    list.erase(kDimNamesAttr);
+    if (llvm::any_of(dims, [](DimExpr d) { return !constantDim(d); }))
+      list.set(kDimsAttr, AffineMapAttr::get(
+                              dimsMap(context, numSymbols, dims)));
+    return list.getDictionary(context);
+  };
+  SmallVector<DictionaryAttr> argAttrs;
   for (BlockArgument arg : body.getArguments()) {
+    argAttrs.push_back(
+        withDims(func.getArgAttrDict(arg.getArgNumber()), shapeOf(arg)));
     arg.setType(bufferType(arg));
     argTypes.push_back(arg.getType());
     buffers[arg] = arg;
   }
-  SmallVector<DictionaryAttr> argAttrs;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    argAttrs.push_back(func.getArgAttrDict(i));
+  Operation *terminator = body.getTerminator();
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
-    auto type = func.getFunctionType().getResult(i).cast<ShapedType>();
-    auto memref = MemRefType::get(type.getShape(), type.getElementType());
+    Value result = terminator->getOperand(i);
+    MemRefType memref = bufferType(result);
     outputs.push_back(body.addArgument(memref, func.getLoc()));
     argTypes.push_back(memref);
-    argAttrs.push_back(func.getResultAttrDict(i));
+    argAttrs.push_back(withDims(func.getResultAttrDict(i), shapeOf(result)));
   }
   int64_t numInputs = func.getNumArguments();
   func.setType(FunctionType::get(func.getContext(), argTypes, {}));
@@ -221,11 +194,33 @@ void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
       func.setArgAttrs(i, attrs);
   func->removeAttr(func.getResAttrsAttrName());
   func->setAttr(kNumInputsAttr, b.getI64IntegerAttr(numInputs));
+  func->removeAttr(anvil::kSizesAttr);
+  func->removeAttr(anvil::kDimValuesAttr);
+  if (numSymbols)
+    func->setAttr(kernel::kSizesAttr,
+                  sizeSymbolsAttr(context, shapes->symbols()));
 }
 
 Value FunctionBufferizer::input(Value tensor) {
   if (Value buffer = buffers.lookup(tensor))
     return buffer;
+  if (shapeValues.contains(tensor)) {
+    // A shape computation read as data: its elements from the sizes.
+    const SmallVector<DimExpr> *values = shapes->values(tensor);
+    Value buffer = alloc(tensor);
+    if (!values) {
+      tensor.getDefiningOp()->emitOpError(
+          "computes a shape from the bounded sizes that is read at run "
+          "time, and its elements are not polynomials of the sizes");
+      shapeValueUsed = true;
+      return buffer;
+    }
+    SizeValuesLaunch l;
+    l.count = (int64_t)values->size();
+    l.values = *values;
+    l.build(b, tensor.getLoc(), {}, buffer);
+    return buffer;
+  }
   auto constant = tensor.getDefiningOp<ConstantOp>();
   assert(constant && "operands are lowered before their users");
   OpBuilder::InsertionGuard guard(b);
@@ -238,40 +233,46 @@ Value FunctionBufferizer::input(Value tensor) {
 }
 
 void FunctionBufferizer::copyStrided(Location loc, Value src, Value dst,
-                                     ArrayRef<int64_t> shape, int64_t srcOffset,
-                                     ArrayRef<int64_t> srcStrides,
-                                     int64_t dstOffset,
-                                     ArrayRef<int64_t> dstStrides) {
-  if (product(shape) == 0)
+                                     ArrayRef<DimExpr> shape, DimExpr srcOffset,
+                                     ArrayRef<DimExpr> srcStrides,
+                                     DimExpr dstOffset,
+                                     ArrayRef<DimExpr> dstStrides) {
+  if (isConstant(product(shape), 0))
     return;
-  launch(loc, "copy_strided", src, dst,
-         {param("rank", (int64_t)shape.size()), param("shape", shape),
-          param("src_offset", srcOffset), param("src_strides", srcStrides),
-          param("dst_offset", dstOffset), param("dst_strides", dstStrides)});
+  CopyStridedLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.shape = shape;
+  l.src_offset = srcOffset;
+  l.src_strides = srcStrides;
+  l.dst_offset = dstOffset;
+  l.dst_strides = dstStrides;
+  l.build(b, loc, src, dst);
 }
 
 Value FunctionBufferizer::transposed(Location loc, Value src,
+                                     ArrayRef<DimExpr> srcShape,
                                      ArrayRef<int64_t> perm) {
   auto type = src.getType().cast<MemRefType>();
-  SmallVector<int64_t> shape, srcStrides;
-  SmallVector<int64_t> strides = rowMajorStrides(type.getShape());
+  Dims shape, srcStrides;
+  Dims strides = rowMajorStrides(srcShape);
   for (int64_t p : perm) {
-    shape.push_back(type.getShape()[p]);
+    shape.push_back(srcShape[p]);
     srcStrides.push_back(strides[p]);
   }
   Value dst = allocTemp(loc, shape, type.getElementType());
-  copyStrided(loc, src, dst, shape, 0, srcStrides, 0, rowMajorStrides(shape));
+  copyStrided(loc, src, dst, shape, dim(0), srcStrides, dim(0),
+              rowMajorStrides(shape));
   return dst;
 }
 
 Value FunctionBufferizer::broadcastTo(Location loc, Value src,
-                                      ArrayRef<int64_t> shape) {
+                                      ArrayRef<DimExpr> srcShape,
+                                      ArrayRef<DimExpr> shape) {
   auto type = src.getType().cast<MemRefType>();
-  if (type.getShape() == shape)
+  if (srcShape == shape)
     return src;
-  if (type.getNumElements() == product(shape))
-    return b.create<ViewOp>(loc, MemRefType::get(shape, type.getElementType()),
-                            src);
+  if (product(srcShape) == product(shape))
+    return view(loc, src, shape);
   Value dst = allocTemp(loc, shape, type.getElementType());
   auto copy = b.create<ElementwiseOp>(loc, ValueRange{src}, dst);
   Block *block = b.createBlock(&copy.getBody(), {},
@@ -326,144 +327,207 @@ LogicalResult FunctionBufferizer::lowerElementwise(Operation *op) {
 LogicalResult FunctionBufferizer::lowerView(Operation *op) {
   Value source = input(op->getOperand(0));
   Value result = op->getResult(0);
-  if (source.getType() == bufferType(result))
+  if (source.getType() == bufferType(result) &&
+      ArrayRef<DimExpr>(getBufferDims(source)) == shapeOf(result))
     buffers[result] = source;
   else
-    buffers[result] =
-        b.create<ViewOp>(op->getLoc(), bufferType(result), source);
+    buffers[result] = view(op->getLoc(), source, shapeOf(result));
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerTranspose(TransposeOp op) {
-  ArrayRef<int64_t> inShape = shapeOf(op.getInput());
-  SmallVector<int64_t> strides = rowMajorStrides(inShape), srcStrides;
+  ArrayRef<DimExpr> inShape = shapeOf(op.getInput());
+  Dims strides = rowMajorStrides(inShape), srcStrides;
   for (int64_t p : op.getPerm())
     srcStrides.push_back(strides[p]);
   Value out = alloc(op.getResult());
-  ArrayRef<int64_t> outShape = shapeOf(op.getResult());
-  copyStrided(op.getLoc(), input(op.getInput()), out, outShape, 0, srcStrides,
-              0, rowMajorStrides(outShape));
+  ArrayRef<DimExpr> outShape = shapeOf(op.getResult());
+  copyStrided(op.getLoc(), input(op.getInput()), out, outShape, dim(0),
+              srcStrides, dim(0), rowMajorStrides(outShape));
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerSlice(SliceOp op) {
-  auto starts = getConstantInts(op.getStarts());
-  auto axes = getConstantInts(op.getAxes());
-  auto steps = getConstantInts(op.getSteps());
+  // Starts may be computed from the sizes; axes and steps are constants.
+  auto exprsOf = [&](Value v) -> std::optional<Dims> {
+    if (auto ints = getConstantInts(v)) {
+      Dims exprs;
+      for (int64_t i : *ints)
+        exprs.push_back(dim(i));
+      return exprs;
+    }
+    if (const SmallVector<DimExpr> *values = shapes->values(v))
+      return *values;
+    return std::nullopt;
+  };
+  auto constantsOf = [&](Value v) -> std::optional<SmallVector<int64_t>> {
+    if (auto exprs = exprsOf(v))
+      return constantDims(*exprs);
+    return std::nullopt;
+  };
+  auto starts = exprsOf(op.getStarts());
+  auto axes = constantsOf(op.getAxes());
+  auto steps = constantsOf(op.getSteps());
   if (!starts || !axes || !steps)
-    return op.emitOpError("needs constant starts, axes and steps to generate "
-                          "code; bind the inputs they depend on");
-  ArrayRef<int64_t> inShape = shapeOf(op.getInput());
-  ArrayRef<int64_t> outShape = shapeOf(op.getResult());
+    return op.emitOpError("needs starts that follow from the bounded sizes "
+                          "and constant axes and steps to generate code; "
+                          "bind the inputs they depend on");
+  // Whether `e` >= 0 everywhere in the bounds (checked at their corners).
+  auto nonNegative = [&](DimExpr e) {
+    ArrayRef<SizeSymbol> symbols = shapes->symbols();
+    SmallVector<int64_t> corner(symbols.size());
+    for (uint64_t mask = 0; mask < (uint64_t(1) << symbols.size()); ++mask) {
+      for (size_t i = 0; i < symbols.size(); ++i)
+        corner[i] = (mask >> i) & 1 ? symbols[i].max : symbols[i].min;
+      if (evaluateDim(e, corner) < 0)
+        return false;
+    }
+    return true;
+  };
+  ArrayRef<DimExpr> inShape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> outShape = shapeOf(op.getResult());
   int64_t rank = inShape.size();
-  SmallVector<int64_t> inStrides = rowMajorStrides(inShape);
-  SmallVector<int64_t> srcStrides(inStrides);
-  int64_t offset = 0;
+  Dims inStrides = rowMajorStrides(inShape);
+  Dims srcStrides(inStrides);
+  DimExpr offset = dim(0);
   for (size_t i = 0; i < axes->size(); ++i) {
     int64_t axis = (*axes)[i] < 0 ? (*axes)[i] + rank : (*axes)[i];
-    int64_t dim = inShape[axis], step = (*steps)[i], start = (*starts)[i];
-    if (start < 0)
-      start += dim;
-    start = step > 0 ? std::clamp<int64_t>(start, 0, dim)
-                     : std::clamp<int64_t>(start, 0, dim - 1);
-    offset += start * inStrides[axis];
+    int64_t step = (*steps)[i];
+    DimExpr start = (*starts)[i];
+    auto constantStart = constantDim(start);
+    auto dimSize = constantDim(inShape[axis]);
+    if (constantStart && dimSize) {
+      int64_t s = *constantStart;
+      if (s < 0)
+        s += *dimSize;
+      s = step > 0 ? std::clamp<int64_t>(s, 0, *dimSize)
+                   : std::clamp<int64_t>(s, 0, *dimSize - 1);
+      start = dim(s);
+    } else if (!constantStart || *constantStart != 0) {
+      // With bounded dims a start cannot be clamped at compile time: it
+      // must lie inside the dim everywhere in the bounds (from the end
+      // when it is negative everywhere).
+      if (!nonNegative(start) && nonNegative(dim(0) - start - 1))
+        start = inShape[axis] + start;
+      DimExpr last = step > 0 ? inShape[axis] : inShape[axis] - 1;
+      if (!nonNegative(start) || !nonNegative(last - start)) {
+        std::string text;
+        llvm::raw_string_ostream(text) << start;
+        return op.emitOpError("needs a start (")
+               << text << ", symbol i being size i) that stays inside its "
+               << "dim over the bounded sizes";
+      }
+    }
+    offset = offset + inStrides[axis] * start;
     srcStrides[axis] = inStrides[axis] * step;
   }
   Value out = alloc(op.getResult());
   copyStrided(op.getLoc(), input(op.getInput()), out, outShape, offset,
-              srcStrides, 0, rowMajorStrides(outShape));
+              srcStrides, dim(0), rowMajorStrides(outShape));
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerConcat(ConcatOp op) {
-  ArrayRef<int64_t> outShape = shapeOf(op.getResult());
+  ArrayRef<DimExpr> outShape = shapeOf(op.getResult());
   int64_t axis = *normalizeAxis(op.getAxis(), outShape.size());
-  SmallVector<int64_t> outStrides = rowMajorStrides(outShape);
+  Dims outStrides = rowMajorStrides(outShape);
   Value out = alloc(op.getResult());
-  int64_t position = 0;
+  DimExpr position = dim(0);
   for (Value in : op.getInputs()) {
-    ArrayRef<int64_t> shape = shapeOf(in);
-    copyStrided(op.getLoc(), input(in), out, shape, 0, rowMajorStrides(shape),
-                position * outStrides[axis], outStrides);
-    position += shape[axis];
+    ArrayRef<DimExpr> shape = shapeOf(in);
+    copyStrided(op.getLoc(), input(in), out, shape, dim(0),
+                rowMajorStrides(shape), position * outStrides[axis],
+                outStrides);
+    position = position + shape[axis];
   }
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerSplit(SplitOp op) {
-  ArrayRef<int64_t> inShape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> inShape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), inShape.size());
-  SmallVector<int64_t> inStrides = rowMajorStrides(inShape);
+  Dims inStrides = rowMajorStrides(inShape);
   Value in = input(op.getInput());
-  int64_t position = 0;
+  DimExpr position = dim(0);
   for (Value result : op.getResults()) {
-    ArrayRef<int64_t> shape = shapeOf(result);
+    ArrayRef<DimExpr> shape = shapeOf(result);
     Value out = alloc(result);
     copyStrided(op.getLoc(), in, out, shape, position * inStrides[axis],
-                inStrides, 0, rowMajorStrides(shape));
-    position += shape[axis];
+                inStrides, dim(0), rowMajorStrides(shape));
+    position = position + shape[axis];
   }
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerMatmul(MatmulOp op) {
-  SmallVector<int64_t> lhs(shapeOf(op.getLhs())), rhs(shapeOf(op.getRhs()));
+  Dims lhs(shapeOf(op.getLhs())), rhs(shapeOf(op.getRhs()));
   bool transposeRhs = op.getTransposeRhs();
   // numpy promotes 1-D operands to matrices.
   if (lhs.size() == 1)
-    lhs.insert(lhs.begin(), 1);
+    lhs.insert(lhs.begin(), dim(1));
   if (rhs.size() == 1)
-    rhs.insert(transposeRhs ? rhs.begin() : rhs.end(), 1);
-  int64_t m = lhs[lhs.size() - 2], k = lhs.back();
-  int64_t n = transposeRhs ? rhs[rhs.size() - 2] : rhs.back();
-  ArrayRef<int64_t> lhsBatch = ArrayRef<int64_t>(lhs).drop_back(2);
-  ArrayRef<int64_t> rhsBatch = ArrayRef<int64_t>(rhs).drop_back(2);
-  SmallVector<int64_t> batch, lhsStrides, rhsStrides;
-  if (rhsBatch.empty() || product(rhsBatch) == 1) {
+    rhs.insert(transposeRhs ? rhs.begin() : rhs.end(), dim(1));
+  DimExpr m = lhs[lhs.size() - 2], k = lhs.back();
+  DimExpr n = transposeRhs ? rhs[rhs.size() - 2] : rhs.back();
+  ArrayRef<DimExpr> lhsBatch = ArrayRef<DimExpr>(lhs).drop_back(2);
+  ArrayRef<DimExpr> rhsBatch = ArrayRef<DimExpr>(rhs).drop_back(2);
+  Dims batch, lhsStrides, rhsStrides;
+  if (rhsBatch.empty() || isConstant(product(rhsBatch), 1)) {
     // One weight matrix for every row: fold the batch into M.
-    m *= product(lhsBatch);
+    m = m * product(lhsBatch);
   } else {
-    SmallVector<int64_t> shape;
-    if (failed(broadcastShapes(lhsBatch, rhsBatch, shape)))
+    // The result's batch dims (numpy broadcasting over expressions).
+    ArrayRef<DimExpr> outShape = shapeOf(op.getResult());
+    batch.assign(outShape.begin(), outShape.end() - 2);
+    if (!kernel::broadcastsTo(lhsBatch, batch) ||
+        !kernel::broadcastsTo(rhsBatch, batch))
       return op.emitOpError("batch dims do not broadcast");
-    batch = shape;
-    lhsStrides = broadcastStrides(lhsBatch, shape.size(), m * k);
-    rhsStrides = broadcastStrides(rhsBatch, shape.size(), k * n);
+    lhsStrides = kernel::broadcastStrides(lhsBatch, batch.size(), m * k);
+    rhsStrides = kernel::broadcastStrides(rhsBatch, batch.size(), k * n);
   }
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "matmul", {input(op.getLhs()), input(op.getRhs())}, out,
-         {param("m", m), param("n", n), param("k", k),
-          flag("transpose_rhs", transposeRhs),
-          param("batch_rank", (int64_t)batch.size()), param("batch", batch),
-          param("lhs_batch_strides", lhsStrides),
-          param("rhs_batch_strides", rhsStrides)});
+  MatmulLaunch l;
+  l.m = m, l.n = n, l.k = k;
+  l.transpose_rhs = transposeRhs;
+  l.batch_rank = (int64_t)batch.size();
+  l.batch = batch;
+  l.lhs_batch_strides = lhsStrides;
+  l.rhs_batch_strides = rhsStrides;
+  l.build(b, op.getLoc(), {input(op.getLhs()), input(op.getRhs())}, out);
   return success();
 }
 
-/// Kernels that work along one axis get the extents around it.
-LogicalResult
-FunctionBufferizer::lowerAxisKernel(Operation *op, StringRef kernel,
-                                    int64_t axis,
-                                    ArrayRef<NamedAttribute> extra) {
-  ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
+FailureOr<std::array<DimExpr, 3>>
+FunctionBufferizer::axisExtents(Operation *op, int64_t axis) {
+  ArrayRef<DimExpr> shape = shapeOf(op->getOperand(0));
   auto normalized = normalizeAxis(axis, std::max<int64_t>(shape.size(), 1));
   if (!normalized)
     return op->emitOpError("axis ") << axis << " is out of range";
   int64_t a = *normalized;
-  SmallVector<NamedAttribute> params(extra.begin(), extra.end());
-  int64_t size = shape.empty() ? 1 : shape[a];
-  params.push_back(param("outer", product(shape.take_front(a))));
-  params.push_back(param("size", size));
-  params.push_back(
-      param("inner", shape.empty() ? 1 : product(shape.drop_front(a + 1))));
+  if (shape.empty())
+    return std::array<DimExpr, 3>{dim(1), dim(1), dim(1)};
+  return std::array<DimExpr, 3>{product(shape.take_front(a)), shape[a],
+                                product(shape.drop_front(a + 1))};
+}
+
+/// Kernels that work along one axis get the extents around it.
+template <class Launch>
+LogicalResult FunctionBufferizer::lowerAxisKernel(Operation *op, int64_t axis,
+                                                  Launch launch) {
+  auto extents = axisExtents(op, axis);
+  if (failed(extents))
+    return failure();
+  launch.outer = (*extents)[0];
+  launch.size = (*extents)[1];
+  launch.inner = (*extents)[2];
   Value in = input(op->getOperand(0));
   Value out = alloc(op->getResult(0));
-  launch(op->getLoc(), kernel, in, out, params);
+  launch.build(b, op->getLoc(), in, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerReduce(ReduceOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   int64_t rank = shape.size();
   SmallVector<bool> reduced(rank, op.getAxes().empty());
   for (int64_t axis : op.getAxes())
@@ -481,9 +545,9 @@ LogicalResult FunctionBufferizer::lowerReduce(ReduceOp op) {
     last = i;
   }
   Value in = input(op.getInput());
-  int64_t outer, size, inner;
+  DimExpr outer, size, inner;
   if (first < 0) {
-    outer = product(shape), size = 1, inner = 1;
+    outer = product(shape), size = dim(1), inner = dim(1);
   } else if (contiguous) {
     outer = product(shape.take_front(first));
     size = product(shape.slice(first, last - first + 1));
@@ -493,113 +557,132 @@ LogicalResult FunctionBufferizer::lowerReduce(ReduceOp op) {
     for (int64_t i = 0; i < rank; ++i)
       if (!reduced[i])
         perm.push_back(i);
-    outer = product(SmallVector<int64_t>(
-        llvm::map_range(perm, [&](int64_t i) { return shape[i]; })));
+    outer = product(
+        Dims(llvm::map_range(perm, [&](int64_t i) { return shape[i]; })));
+    size = dim(1);
     for (int64_t i = 0; i < rank; ++i)
-      if (reduced[i])
+      if (reduced[i]) {
         perm.push_back(i);
-    in = transposed(op.getLoc(), in, perm);
-    size = product(shape) / std::max<int64_t>(outer, 1);
-    if (outer == 0)
-      size = 0;
-    inner = 1;
+        size = size * shape[i];
+      }
+    in = transposed(op.getLoc(), in, shape, perm);
+    if (isConstant(outer, 0))
+      size = dim(0);
+    inner = dim(1);
   }
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "reduce", in, out,
-         {text("kind", stringifyReduceKind(op.getKind())),
-          param("outer", outer), param("size", size), param("inner", inner)});
+  ReduceLaunch l;
+  l.kind = stringifyReduceKind(op.getKind());
+  l.outer = outer, l.size = size, l.inner = inner;
+  l.build(b, op.getLoc(), in, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerLayerNorm(LayerNormOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), shape.size());
-  ArrayRef<int64_t> normShape = shape.drop_front(axis);
-  SmallVector<Value> ins{
-      input(op.getInput()),
-      broadcastTo(op.getLoc(), input(op.getScale()), normShape)};
+  ArrayRef<DimExpr> normShape = shape.drop_front(axis);
+  SmallVector<Value> ins{input(op.getInput()),
+                         broadcastTo(op.getLoc(), input(op.getScale()),
+                                     shapeOf(op.getScale()), normShape)};
   if (op.getBias())
-    ins.push_back(broadcastTo(op.getLoc(), input(op.getBias()), normShape));
+    ins.push_back(broadcastTo(op.getLoc(), input(op.getBias()),
+                              shapeOf(op.getBias()), normShape));
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "layer_norm", ins, out,
-         {param("outer", product(shape.take_front(axis))),
-          param("size", product(normShape)),
-          real("epsilon", op.getEpsilon().convertToDouble()),
-          flag("has_bias", (bool)op.getBias())});
+  LayerNormLaunch l;
+  l.outer = product(shape.take_front(axis));
+  l.size = product(normShape);
+  l.epsilon = op.getEpsilon().convertToDouble();
+  l.has_bias = (bool)op.getBias();
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerRmsNorm(RmsNormOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  ArrayRef<int64_t> normShape = shape.take_back(1);
-  Value scale = broadcastTo(op.getLoc(), input(op.getScale()), normShape);
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> normShape = shape.take_back(1);
+  Value scale = broadcastTo(op.getLoc(), input(op.getScale()),
+                            shapeOf(op.getScale()), normShape);
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "rms_norm", {input(op.getInput()), scale}, out,
-         {param("outer", product(shape.drop_back(1))),
-          param("size", product(normShape)),
-          real("epsilon", op.getEpsilon().convertToDouble())});
+  RmsNormLaunch l;
+  l.outer = product(shape.drop_back(1));
+  l.size = product(normShape);
+  l.epsilon = op.getEpsilon().convertToDouble();
+  l.build(b, op.getLoc(), {input(op.getInput()), scale}, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerGather(GatherOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), shape.size());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "gather", {input(op.getInput()), input(op.getIndices())},
-         out,
-         {param("outer", product(shape.take_front(axis))),
-          param("axis_size", shape[axis]),
-          param("inner", product(shape.drop_front(axis + 1))),
-          param("count", product(shapeOf(op.getIndices())))});
+  GatherLaunch l;
+  l.outer = product(shape.take_front(axis));
+  l.axis_size = shape[axis];
+  l.inner = product(shape.drop_front(axis + 1));
+  l.count = product(shapeOf(op.getIndices()));
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
+          out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerGatherElements(GatherElementsOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   int64_t axis = *normalizeAxis(op.getAxis(), shape.size());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "gather_elements",
-         {input(op.getInput()), input(op.getIndices())}, out,
-         {param("rank", (int64_t)shape.size()), param("axis", axis),
-          param("in_shape", shape),
-          param("index_shape", shapeOf(op.getIndices()))});
+  GatherElementsLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.axis = axis;
+  l.in_shape = shape;
+  l.index_shape = shapeOf(op.getIndices());
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
+          out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerScatterNd(ScatterNdOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  ArrayRef<int64_t> indexShape = shapeOf(op.getIndices());
-  int64_t depth = indexShape.empty() ? 0 : indexShape.back();
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> indexShape = shapeOf(op.getIndices());
+  auto depth = indexShape.empty()
+                   ? FailureOr<int64_t>(0)
+                   : staticDim(op, indexShape.back(), "index tuple length");
+  if (failed(depth))
+    return failure();
   Value out = alloc(op.getResult());
   Location loc = op.getLoc();
-  copyStrided(loc, input(op.getInput()), out, shape, 0, rowMajorStrides(shape),
-              0, rowMajorStrides(shape));
-  launch(loc, "scatter_nd", {input(op.getIndices()), input(op.getUpdates())},
-         out,
-         {param("depth", depth), param("data_shape", shape),
-          param("count", product(indexShape.drop_back(1))),
-          param("slice", product(shape.drop_front(depth))),
-          text("reduction", op.getReduction())});
+  copyStrided(loc, input(op.getInput()), out, shape, dim(0),
+              rowMajorStrides(shape), dim(0), rowMajorStrides(shape));
+  ScatterNdLaunch l;
+  l.depth = *depth;
+  l.data_shape = shape;
+  l.count = product(indexShape.drop_back(1));
+  l.slice = product(shape.drop_front(*depth));
+  l.reduction = op.getReduction();
+  l.build(b, loc, {input(op.getIndices()), input(op.getUpdates())}, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerTrilu(TriluOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "trilu", input(op.getInput()), out,
-         {param("batch", product(shape.drop_back(2))),
-          param("rows", shape[shape.size() - 2]), param("cols", shape.back()),
-          param("k", op.getK()), flag("upper", op.getUpper())});
+  TriluLaunch l;
+  l.batch = product(shape.drop_back(2));
+  l.rows = shape[shape.size() - 2];
+  l.cols = shape.back();
+  l.k = op.getK();
+  l.upper = op.getUpper();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
 /// Spatial parameters of conv and pool as 2-D (1-D gets a unit height).
 struct Spatial2d {
-  int64_t h, w, oh, ow, kh, kw;
+  DimExpr h, w, oh, ow;
+  int64_t kh, kw;
   SmallVector<int64_t> strides, pads, dilations;
 };
 
-std::optional<Spatial2d> spatial2d(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+std::optional<Spatial2d> spatial2d(ArrayRef<DimExpr> in, ArrayRef<DimExpr> out,
                                    ArrayRef<int64_t> kernel,
                                    ArrayRef<int64_t> strides,
                                    ArrayRef<int64_t> pads,
@@ -615,22 +698,30 @@ std::optional<Spatial2d> spatial2d(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
                      SmallVector<int64_t>(strides),
                      SmallVector<int64_t>(pads),
                      SmallVector<int64_t>(dilations)};
-  if (dims == 1)
-    return Spatial2d{1,
+  if (dims == 1) {
+    DimExpr one = dimConstant(in[0].getContext(), 1);
+    return Spatial2d{one,
                      in[2],
-                     1,
+                     one,
                      out[2],
                      1,
                      kernel[0],
                      {1, strides[0]},
                      {0, pads[0], 0, pads[1]},
                      {1, dilations[0]}};
+  }
   return std::nullopt;
 }
 
 LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput()), w = shapeOf(op.getWeight());
-  auto s = spatial2d(in, shapeOf(op.getResult()), w.drop_front(2),
+  ArrayRef<DimExpr> in = shapeOf(op.getInput());
+  auto w = constantDims(shapeOf(op.getWeight()));
+  if (!w)
+    return op.emitOpError("needs a static weight shape");
+  auto channels = staticDim(op, in[1], "channel count");
+  if (failed(channels))
+    return failure();
+  auto s = spatial2d(in, shapeOf(op.getResult()), ArrayRef(*w).drop_front(2),
                      op.getStrides(), op.getPads(), op.getDilations());
   if (!s)
     return op.emitOpError("only 1-D and 2-D convolutions have a kernel yet");
@@ -638,18 +729,20 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
   if (op.getBias())
     ins.push_back(input(op.getBias()));
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "conv2d", ins, out,
-         {param("n", in[0]), param("c", in[1]), param("h", s->h),
-          param("w", s->w), param("m", w[0]), param("kh", s->kh),
-          param("kw", s->kw), param("oh", s->oh), param("ow", s->ow),
-          param("strides", s->strides), param("pads", s->pads),
-          param("dilations", s->dilations), param("group", op.getGroup()),
-          flag("has_bias", (bool)op.getBias())});
+  Conv2dLaunch l;
+  l.n = in[0], l.c = *channels, l.h = s->h, l.w = s->w, l.m = (*w)[0];
+  l.kh = s->kh, l.kw = s->kw, l.oh = s->oh, l.ow = s->ow;
+  l.strides = s->strides;
+  l.pads = s->pads;
+  l.dilations = s->dilations;
+  l.group = op.getGroup();
+  l.has_bias = (bool)op.getBias();
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerPool(PoolOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  ArrayRef<DimExpr> in = shapeOf(op.getInput());
   int64_t spatial = in.size() - 2;
   if (spatial < 1 || spatial > 3)
     return op.emitOpError("only 1-D to 3-D pooling has a kernel yet");
@@ -657,34 +750,43 @@ LogicalResult FunctionBufferizer::lowerPool(PoolOp op) {
   if (op.getDilations())
     dilations.assign(op.getDilations()->begin(), op.getDilations()->end());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "pool", input(op.getInput()), out,
-         {text("kind", stringifyPoolKind(op.getKind())),
-          param("outer", in[0] * in[1]), param("rank", spatial),
-          param("in_dims", in.drop_front(2)),
-          param("out_dims", shapeOf(op.getResult()).drop_front(2)),
-          param("kernel", op.getKernel()), param("strides", op.getStrides()),
-          param("pads", op.getPads()), param("dilations", dilations),
-          flag("count_include_pad", op.getCountIncludePad())});
+  PoolLaunch l;
+  l.kind = stringifyPoolKind(op.getKind());
+  l.outer = in[0] * in[1];
+  l.rank = spatial;
+  l.in_dims = in.drop_front(2);
+  l.out_dims = shapeOf(op.getResult()).drop_front(2);
+  l.kernel = op.getKernel();
+  l.strides = op.getStrides();
+  l.pads = op.getPads();
+  l.dilations = dilations;
+  l.count_include_pad = op.getCountIncludePad();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerPad(PadOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "pad", input(op.getInput()), out,
-         {param("rank", (int64_t)shape.size()), param("in_shape", shape),
-          param("out_shape", shapeOf(op.getResult())),
-          param("pads", op.getPads()), text("mode", op.getMode()),
-          real("value", op.getValue().convertToDouble())});
+  PadLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.in_shape = shape;
+  l.out_shape = shapeOf(op.getResult());
+  l.pads = op.getPads();
+  l.mode = op.getMode();
+  l.value = op.getValue().convertToDouble();
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerTile(TileOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  ArrayRef<DimExpr> shape = shapeOf(op.getInput());
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "tile", input(op.getInput()), out,
-         {param("rank", (int64_t)shape.size()), param("in_shape", shape),
-          param("out_shape", shapeOf(op.getResult()))});
+  TileLaunch l;
+  l.rank = (int64_t)shape.size();
+  l.in_shape = shape;
+  l.out_shape = shapeOf(op.getResult());
+  l.build(b, op.getLoc(), input(op.getInput()), out);
   return success();
 }
 
@@ -706,59 +808,71 @@ LogicalResult FunctionBufferizer::lowerFill(FillOp op) {
 
 LogicalResult FunctionBufferizer::lowerRange(RangeOp op) {
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "range", {input(op.getStart()), input(op.getDelta())},
-         out, {param("count", product(shapeOf(op.getResult())))});
+  RangeLaunch l;
+  l.count = product(shapeOf(op.getResult()));
+  l.build(b, op.getLoc(), {input(op.getStart()), input(op.getDelta())}, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerAttention(AttentionOp op) {
-  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
+  ArrayRef<DimExpr> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
   SmallVector<Value> ins{input(op.getQuery()), input(op.getKey()),
                          input(op.getValue())};
   // The mask's strides over [batch, q_heads, q_len, kv_len] (0: broadcast).
-  SmallVector<int64_t> scores = {q[0], q[1], q[2], k[2]};
-  SmallVector<int64_t> maskStrides(4, 0);
+  Dims scores = {q[0], q[1], q[2], k[2]};
+  Dims maskStrides(4, dim(0));
   if (Value mask = op.getMask()) {
-    ArrayRef<int64_t> m = shapeOf(mask);
+    ArrayRef<DimExpr> m = shapeOf(mask);
     if (!kernel::broadcastsTo(m, scores))
       return op.emitOpError("mask of shape ")
-             << formatShape(m) << " does not broadcast to the scores "
-             << formatShape(scores);
-    maskStrides = broadcastStrides(m, 4);
+             << formatShape(staticShape(m))
+             << " does not broadcast to the scores "
+             << formatShape(staticShape(scores));
+    maskStrides = kernel::broadcastStrides(m, 4, dim(1));
     ins.push_back(input(mask));
   }
+  auto qHeads = staticDim(op, q[1], "head count");
+  auto kvHeads = staticDim(op, k[1], "head count");
+  auto headDim = staticDim(op, q[3], "head size");
+  auto valueDim = staticDim(op, v[3], "head size");
+  if (failed(qHeads) || failed(kvHeads) || failed(headDim) || failed(valueDim))
+    return failure();
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "attention", ins, out,
-         {param("batch", q[0]), param("q_heads", q[1]), param("kv_heads", k[1]),
-          param("q_len", q[2]), param("kv_len", k[2]), param("head_dim", q[3]),
-          param("value_dim", v[3]),
-          real("scale", op.getScale().convertToDouble()),
-          flag("causal", op.getCausal()), flag("has_mask", (bool)op.getMask()),
-          param("mask_strides", maskStrides)});
+  AttentionLaunch l;
+  l.batch = q[0], l.q_heads = *qHeads, l.kv_heads = *kvHeads;
+  l.q_len = q[2], l.kv_len = k[2], l.head_dim = *headDim;
+  l.value_dim = *valueDim;
+  l.scale = op.getScale().convertToDouble();
+  l.causal = op.getCausal();
+  l.has_mask = (bool)op.getMask();
+  l.mask_strides = maskStrides;
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 
 LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
-  ArrayRef<int64_t> x = shapeOf(op.getInput());
-  ArrayRef<int64_t> c = shapeOf(op.getCos());
+  ArrayRef<DimExpr> x = shapeOf(op.getInput());
+  ArrayRef<DimExpr> c = shapeOf(op.getCos());
   if (c != shapeOf(op.getSin()))
     return op.emitOpError("needs cos and sin tables of one shape");
   // The tables' strides over the input's dims (their last dim is half the
   // input's, stride 1; 0 where they broadcast).
-  SmallVector<int64_t> lead(x.drop_back()), tableLead(c.drop_back());
+  Dims lead(x.drop_back()), tableLead(c.drop_back());
   if (c.empty() || !kernel::broadcastsTo(tableLead, lead))
     return op.emitOpError("cos/sin tables of shape ")
-           << formatShape(c) << " do not broadcast to " << formatShape(x);
-  SmallVector<int64_t> strides =
-      broadcastStrides(tableLead, lead.size(), c.back());
-  strides.push_back(1);
+           << formatShape(staticShape(c)) << " do not broadcast to "
+           << formatShape(staticShape(x));
+  Dims strides = kernel::broadcastStrides(tableLead, lead.size(), c.back());
+  strides.push_back(dim(1));
   Value out = alloc(op.getResult());
-  launch(op.getLoc(), "rope",
-         {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out,
-         {param("rank", (int64_t)x.size()), param("shape", x),
-          param("table_strides", strides),
-          flag("interleaved", op.getInterleaved())});
+  RopeLaunch l;
+  l.rank = (int64_t)x.size();
+  l.shape = x;
+  l.table_strides = strides;
+  l.interleaved = op.getInterleaved();
+  l.build(b, op.getLoc(),
+          {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out);
   return success();
 }
 
@@ -775,25 +889,27 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](SplitOp s) { return lowerSplit(s); })
       .Case([&](MatmulOp m) { return lowerMatmul(m); })
       .Case([&](SoftmaxOp s) {
-        return lowerAxisKernel(s, "softmax", s.getAxis(),
-                               {flag("log", s.getLog())});
+        SoftmaxLaunch l;
+        l.log = s.getLog();
+        return lowerAxisKernel(s, s.getAxis(), l);
       })
       .Case([&](ArgMaxOp a) {
-        return lowerAxisKernel(
-            a, "arg_reduce", a.getAxis(),
-            {text("kind", "max"),
-             flag("select_last_index", a.getSelectLastIndex())});
+        ArgReduceLaunch l;
+        l.kind = "max";
+        l.select_last_index = a.getSelectLastIndex();
+        return lowerAxisKernel(a, a.getAxis(), l);
       })
       .Case([&](ArgMinOp a) {
-        return lowerAxisKernel(
-            a, "arg_reduce", a.getAxis(),
-            {text("kind", "min"),
-             flag("select_last_index", a.getSelectLastIndex())});
+        ArgReduceLaunch l;
+        l.kind = "min";
+        l.select_last_index = a.getSelectLastIndex();
+        return lowerAxisKernel(a, a.getAxis(), l);
       })
       .Case([&](CumSumOp c) {
-        return lowerAxisKernel(c, "cumsum", c.getAxis(),
-                               {flag("exclusive", c.getExclusive()),
-                                flag("reverse", c.getReverse())});
+        CumsumLaunch l;
+        l.exclusive = c.getExclusive();
+        l.reverse = c.getReverse();
+        return lowerAxisKernel(c, c.getAxis(), l);
       })
       .Case([&](ReduceOp r) { return lowerReduce(r); })
       .Case([&](LayerNormOp l) { return lowerLayerNorm(l); })
@@ -833,9 +949,10 @@ void FunctionBufferizer::bindOutputs(Operation *terminator,
       // (or a view of it, when the result was reshaped on the way out).
       b.setInsertionPoint(allocOp);
       Value replacement = out;
-      if (allocOp.getType() != out.getType())
-        replacement =
-            b.create<ViewOp>(allocOp.getLoc(), allocOp.getType(), out);
+      SmallVector<DimExpr> dims = getBufferDims(allocOp);
+      if (allocOp.getType() != out.getType() ||
+          ArrayRef<DimExpr>(dims) != ArrayRef<DimExpr>(getBufferDims(out)))
+        replacement = view(allocOp.getLoc(), out, dims);
       Value old = allocOp.getResult();
       old.replaceAllUsesWith(replacement);
       for (auto &entry : buffers)
@@ -846,21 +963,27 @@ void FunctionBufferizer::bindOutputs(Operation *terminator,
     }
     // Inputs, weights and results returned twice are copied.
     b.setInsertionPoint(terminator);
-    ArrayRef<int64_t> shape = out.getType().cast<MemRefType>().getShape();
-    SmallVector<int64_t> strides = rowMajorStrides(shape);
-    Value source =
-        buffer.getType() == out.getType()
-            ? buffer
-            : b.create<ViewOp>(value.getLoc(), out.getType(), buffer);
-    copyStrided(value.getLoc(), source, out, shape, 0, strides, 0, strides);
+    Dims shape = getBufferDims(out);
+    Dims strides = rowMajorStrides(shape);
+    Value source = buffer.getType() == out.getType() &&
+                           ArrayRef<DimExpr>(getBufferDims(buffer)) ==
+                               ArrayRef<DimExpr>(shape)
+                       ? buffer
+                       : view(value.getLoc(), buffer, shape);
+    copyStrided(value.getLoc(), source, out, shape, dim(0), strides, dim(0),
+                strides);
   }
 }
 
 LogicalResult FunctionBufferizer::run() {
   if (func.isExternal() || func->hasAttr(kNumInputsAttr))
     return success();
-  if (failed(checkStaticShapes()))
+  // Every dim as an expression over the bounded sizes (integers when
+  // static); a dim that does not follow from them is an error.
+  auto analysis = SymbolicShapes::analyze(func);
+  if (failed(analysis))
     return failure();
+  shapes.emplace(std::move(*analysis));
   SmallVector<Value> outputs;
   rewriteSignature(outputs);
   Block &body = func.getBody().front();
@@ -870,6 +993,11 @@ LogicalResult FunctionBufferizer::run() {
   bool ok = true;
   for (Operation *op : ops) {
     b.setInsertionPoint(op);
+    if (shapes->isShapeComputation(op)) {
+      // Shapes computed from the sizes: the buffers' dims carry them.
+      shapeValues.insert(op->result_begin(), op->result_end());
+      continue;
+    }
     if (succeeded(lower(op)))
       continue;
     // Keep going to report every op without a lowering: its users get
@@ -880,10 +1008,12 @@ LogicalResult FunctionBufferizer::run() {
       if (!buffers.count(result))
         alloc(result);
   }
-  if (!ok)
+  if (!ok || shapeValueUsed)
     return failure();
   Operation *terminator = body.getTerminator();
   bindOutputs(terminator, outputs);
+  if (shapeValueUsed)
+    return failure();
   b.setInsertionPoint(terminator);
   b.create<func::ReturnOp>(terminator->getLoc());
   terminator->erase();

@@ -34,7 +34,8 @@ ElementwiseOp fusableProducer(Value buffer, ElementwiseOp consumer) {
   if (!producer || llvm::count(consumer.getInputs(), buffer) != 1 ||
       buffer.getType() !=
           consumer.getOutput().getType().cast<MemRefType>().clone(
-              buffer.getType().cast<MemRefType>().getElementType()))
+              buffer.getType().cast<MemRefType>().getElementType()) ||
+      getBufferDims(buffer) != getBufferDims(consumer.getOutput()))
     return nullptr;
   if (producer->getBlock() != consumer->getBlock() ||
       !producer->isBeforeInBlock(consumer))

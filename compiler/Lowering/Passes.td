@@ -15,9 +15,16 @@ def ConvertAnvilToKernel
     `kernel.view`s; elementwise ops become `kernel.elementwise` loops with an
     `arith`/`math` body (splat constants inlined); transpose, slice, concat
     and split become `copy_strided` launches; every other op a launch of the
-    target's kernel with normalized static parameters. The op that computes
-    a graph output writes into the output buffer directly. Every shape must
-    be static: unbound symbolic dims are reported by input name.
+    target's kernel with normalized parameters, built through the kernel
+    catalog. The op that computes a graph output writes into the output
+    buffer directly. Every shape must be static, or follow from the bounded
+    sizes the function lists (`anvil.sizes`, from `--dim=NAME=MIN..MAX`):
+    each `?` dim becomes an expression over them (a polynomial of degree
+    <= 2, found by evaluating the program's shape rules inside the bounds),
+    buffers with `?` dims carry their dims (`kernel.dims`), run-time params
+    become affine maps over the sizes (`kernel.sizes`), and shape
+    computations get no code. Unbound symbolic dims are reported by input
+    name, dims that do not follow from the sizes by op.
 
     ```mlir
     // Before:
@@ -75,6 +82,8 @@ def AnvilPlanMemory : Pass<"anvil-plan-memory", "::mlir::func::FuncOp"> {
     allocs with `kernel.buffer arena[offset]` and records the plan on the
     function: `kernel.arena_bytes` (the peak) and `kernel.naive_arena_bytes`
     (one slot per buffer, for comparison). Offsets are 64-byte aligned.
+    A buffer with bounded dims (`kernel.dims`) takes the bytes of the largest
+    size the function's `kernel.sizes` allow, so offsets stay static.
 
     ```mlir
     // Before:

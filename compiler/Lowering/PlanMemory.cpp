@@ -4,10 +4,13 @@
 // whose ranges overlap get disjoint bytes; the rest share. Placement is
 // greedy best-fit in order of decreasing size, which is simple and within a
 // few percent of optimal on the straight-line programs models give.
+// Buffers with bounded dims are planned at the largest size their bounds
+// allow, so offsets stay static and any size in range fits.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Lowering/Passes.h"
+#include "dialects/Anvil/ShapeUtils.h"
 
 #include "llvm/Support/MathExtras.h"
 
@@ -45,6 +48,20 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
     if (func.isExternal())
       return;
     Block &body = func.getBody().front();
+    auto symbols = parseSizeSymbols(func->getAttr(kernel::kSizesAttr));
+    if (failed(symbols)) {
+      func.emitError("malformed '") << kernel::kSizesAttr << "'";
+      return signalPassFailure();
+    }
+    // Bytes at the bounds' maxima.
+    auto maxBytes = [&](Value buffer) -> int64_t {
+      auto type = buffer.getType().cast<MemRefType>();
+      if (type.hasStaticShape())
+        return bufferBytes(type);
+      SmallVector<AffineExpr> dims = getBufferDims(buffer);
+      return maxDim(productOf(func.getContext(), dims), *symbols) *
+             elementBytes(type.getElementType());
+    };
     DenseMap<Operation *, int64_t> position;
     int64_t next = 0;
     for (Operation &op : body)
@@ -58,7 +75,7 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       if (!alloc)
         continue;
       Slot slot;
-      slot.bytes = llvm::alignTo(bufferBytes(alloc.getType()), kAlignment);
+      slot.bytes = llvm::alignTo(maxBytes(alloc), kAlignment);
       // Live from the first op that touches it (the alloc itself does not).
       slot.start = INT64_MAX;
       slot.end = position[alloc];
@@ -99,7 +116,8 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
         AllocOp inAlloc = rootAlloc(in);
         if (!inAlloc ||
             in.getType().cast<MemRefType>().getShape() !=
-                loop.getOutput().getType().cast<MemRefType>().getShape())
+                loop.getOutput().getType().cast<MemRefType>().getShape() ||
+            getBufferDims(in) != getBufferDims(loop.getOutput()))
           continue;
         size_t inSlot = slotOf[inAlloc];
         // Same element width too: writing a wider element i would clobber
@@ -160,8 +178,10 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
     for (Slot &slot : slots) {
       for (AllocOp alloc : slot.allocs) {
         b.setInsertionPoint(alloc);
-        Value buffer = b.create<BufferOp>(alloc.getLoc(), alloc.getType(),
-                                          b.getI64IntegerAttr(slot.offset));
+        auto buffer = b.create<BufferOp>(alloc.getLoc(), alloc.getType(),
+                                         b.getI64IntegerAttr(slot.offset));
+        if (Attribute dims = alloc->getAttr(kDimsAttr))
+          buffer->setAttr(kDimsAttr, dims);
         alloc.getResult().replaceAllUsesWith(buffer);
         alloc.erase();
       }

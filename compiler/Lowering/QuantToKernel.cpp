@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Lowering/QuantToKernel.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Kernel/KernelOps.h"
 
@@ -51,24 +52,23 @@ public:
 private:
   OpBuilder &b;
   const BufferHooks &hooks;
-  SmallVector<NamedAttribute> params;
 
-  void param(StringRef name, int64_t value) {
-    params.push_back(b.getNamedAttr(name, b.getI64IntegerAttr(value)));
-  }
-  void flag(StringRef name, bool value) {
-    params.push_back(b.getNamedAttr(name, b.getBoolAttr(value)));
-  }
-  void launch(Location loc, StringRef kernel, ValueRange ins, ValueRange outs) {
-    b.create<kernel::LaunchOp>(loc, b.getStringAttr(kernel), ins, outs,
-                               b.getDictionaryAttr(params));
-    params.clear();
+  /// Quantization kernels take static sizes for now: a bounded dim through
+  /// a quantization op is refused by name rather than planned wrongly.
+  LogicalResult checkStatic(Operation *op) {
+    for (Value v : op->getOperands())
+      if (!v.getType().cast<ShapedType>().hasStaticShape())
+        return op->emitOpError("needs static shapes: bounded dims through "
+                               "quantization ops are not supported yet");
+    return success();
   }
 
   /// The layout parameters shared by dequantize and quantize, for values of
-  /// logical `shape`.
-  void layoutParams(ArrayRef<int64_t> shape, Value scale, int64_t axis,
-                    int64_t blockSize, int64_t bits, bool isSigned) {
+  /// logical `shape` (see backends/cpu/kernels/quantize.h).
+  template <class Launch>
+  void layoutParams(Launch &l, ArrayRef<int64_t> shape, Value scale,
+                    int64_t axis, int64_t blockSize, int64_t bits,
+                    bool isSigned) {
     int64_t scaleRank = shapeOf(scale).size();
     int64_t outer, size, inner, block, blocks;
     if (scaleRank == 0) {
@@ -81,15 +81,15 @@ private:
       block = blockSize ? blockSize : 1;
       blocks = blockSize ? (size + blockSize - 1) / blockSize : size;
     }
-    param("outer", outer);
-    param("size", size);
-    param("inner", inner);
-    param("block", block);
-    param("blocks", blocks);
-    flag("blocked", blockSize != 0);
-    param("bits", bits);
-    flag("is_signed", isSigned);
-    param("row", shape.empty() ? 1 : shape.back());
+    l.outer = outer;
+    l.size = size;
+    l.inner = inner;
+    l.block = block;
+    l.blocks = blocks;
+    l.blocked = blockSize != 0;
+    l.bits = bits;
+    l.is_signed = isSigned;
+    l.row = shape.empty() ? 1 : shape.back();
   }
 
   SmallVector<Value> operandBuffers(Operation *op) {
@@ -100,32 +100,41 @@ private:
   }
 
   LogicalResult lowerDequantize(DequantizeOp op) {
-    layoutParams(shapeOf(op.getResult()), op.getScale(), op.getAxis(),
+    if (failed(checkStatic(op)))
+      return failure();
+    kernel::DequantizeLaunch l;
+    layoutParams(l, shapeOf(op.getResult()), op.getScale(), op.getAxis(),
                  op.getBlockSize(), op.getBits(), op.getIsSigned());
     SmallVector<Value> ins = operandBuffers(op);
     Value out = hooks.alloc(op.getResult());
-    launch(op.getLoc(), "dequantize", ins, out);
+    l.build(b, op.getLoc(), ins, out);
     return success();
   }
 
   LogicalResult lowerQuantize(QuantizeOp op) {
-    layoutParams(shapeOf(op.getInput()), op.getScale(), op.getAxis(),
+    if (failed(checkStatic(op)))
+      return failure();
+    kernel::QuantizeLaunch l;
+    layoutParams(l, shapeOf(op.getInput()), op.getScale(), op.getAxis(),
                  op.getBlockSize(), op.getBits(), op.getIsSigned());
     SmallVector<Value> ins = operandBuffers(op);
     Value out = hooks.alloc(op.getResult());
-    launch(op.getLoc(), "quantize", ins, out);
+    l.build(b, op.getLoc(), ins, out);
     return success();
   }
 
   LogicalResult lowerPerToken(QuantizePerTokenOp op) {
+    if (failed(checkStatic(op)))
+      return failure();
     ArrayRef<int64_t> shape = shapeOf(op.getInput());
     int64_t cols = shape.back();
-    param("rows", cols ? product(shape) / cols : product(shape.drop_back()));
-    param("cols", cols);
+    kernel::QuantizePerTokenLaunch l;
+    l.rows = cols ? product(shape) / cols : product(shape.drop_back());
+    l.cols = cols;
     Value in = hooks.input(op.getInput());
     Value q = hooks.alloc(op.getResult());
     Value scale = hooks.alloc(op.getScale());
-    launch(op.getLoc(), "quantize_per_token", in, ValueRange{q, scale});
+    l.build(b, op.getLoc(), in, ValueRange{q, scale});
     return success();
   }
 };

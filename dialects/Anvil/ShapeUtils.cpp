@@ -2,7 +2,11 @@
 
 #include "dialects/Anvil/ShapeUtils.h"
 
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <limits>
 
 using namespace mlir;
 
@@ -93,6 +97,126 @@ Type joinTypes(Type a, Type b) {
     shape.push_back(da != kDynamic ? da : db);
   }
   return RankedTensorType::get(shape, ta.getElementType());
+}
+
+} // namespace anvil
+
+namespace anvil {
+
+FailureOr<SmallVector<SizeSymbol>> parseSizeSymbols(Attribute attr) {
+  SmallVector<SizeSymbol> symbols;
+  if (!attr)
+    return symbols;
+  auto array = attr.dyn_cast<ArrayAttr>();
+  if (!array)
+    return failure();
+  for (Attribute entry : array) {
+    auto dict = entry.dyn_cast<DictionaryAttr>();
+    if (!dict)
+      return failure();
+    auto name = dict.getAs<StringAttr>("name");
+    auto min = dict.getAs<IntegerAttr>("min");
+    auto max = dict.getAs<IntegerAttr>("max");
+    if (!name || !min || !max || min.getInt() < 0 ||
+        min.getInt() > max.getInt() || dict.size() != 3)
+      return failure();
+    symbols.push_back({name.getValue().str(), min.getInt(), max.getInt()});
+  }
+  return symbols;
+}
+
+ArrayAttr sizeSymbolsAttr(MLIRContext *context, ArrayRef<SizeSymbol> symbols) {
+  Builder b(context);
+  SmallVector<Attribute> entries;
+  for (const SizeSymbol &symbol : symbols)
+    entries.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("name", b.getStringAttr(symbol.name)),
+         b.getNamedAttr("min", b.getI64IntegerAttr(symbol.min)),
+         b.getNamedAttr("max", b.getI64IntegerAttr(symbol.max))}));
+  return b.getArrayAttr(entries);
+}
+
+DimExpr dimConstant(MLIRContext *context, int64_t value) {
+  return getAffineConstantExpr(value, context);
+}
+
+std::optional<int64_t> constantDim(DimExpr expr) {
+  if (auto c = expr.dyn_cast<AffineConstantExpr>())
+    return c.getValue();
+  return std::nullopt;
+}
+
+SmallVector<DimExpr> constantDims(MLIRContext *context,
+                                  ArrayRef<int64_t> shape) {
+  SmallVector<DimExpr> dims;
+  for (int64_t d : shape) {
+    assert(d != kDynamic && "a dynamic dim has no constant expression");
+    dims.push_back(dimConstant(context, d));
+  }
+  return dims;
+}
+
+std::optional<SmallVector<int64_t>> constantDims(ArrayRef<DimExpr> dims) {
+  SmallVector<int64_t> values;
+  for (DimExpr d : dims) {
+    auto c = constantDim(d);
+    if (!c)
+      return std::nullopt;
+    values.push_back(*c);
+  }
+  return values;
+}
+
+DimExpr productOf(MLIRContext *context, ArrayRef<DimExpr> dims) {
+  DimExpr result = dimConstant(context, 1);
+  for (DimExpr d : dims)
+    result = result * d;
+  return result;
+}
+
+SmallVector<DimExpr> rowMajorStrides(MLIRContext *context,
+                                     ArrayRef<DimExpr> shape) {
+  SmallVector<DimExpr> strides(shape.size(), dimConstant(context, 1));
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+int64_t evaluateDim(DimExpr expr, ArrayRef<int64_t> sizes) {
+  MLIRContext *context = expr.getContext();
+  SmallVector<AffineExpr> values;
+  for (int64_t size : sizes)
+    values.push_back(getAffineConstantExpr(size, context));
+  AffineExpr folded = expr.replaceSymbols(values);
+  folded = simplifyAffineExpr(folded, 0, 0);
+  auto c = folded.dyn_cast<AffineConstantExpr>();
+  assert(c && "every symbol has a value");
+  return c.getValue();
+}
+
+int64_t maxDim(DimExpr expr, ArrayRef<SizeSymbol> symbols) {
+  if (auto c = constantDim(expr))
+    return *c;
+  int64_t best = std::numeric_limits<int64_t>::min();
+  SmallVector<int64_t> corner(symbols.size());
+  for (uint64_t mask = 0; mask < (uint64_t(1) << symbols.size()); ++mask) {
+    for (size_t i = 0; i < symbols.size(); ++i)
+      corner[i] = (mask >> i) & 1 ? symbols[i].max : symbols[i].min;
+    best = std::max(best, evaluateDim(expr, corner));
+  }
+  return best;
+}
+
+SmallVector<int64_t> staticShape(ArrayRef<DimExpr> dims) {
+  SmallVector<int64_t> shape;
+  for (DimExpr d : dims)
+    shape.push_back(constantDim(d).value_or(kDynamic));
+  return shape;
+}
+
+AffineMap dimsMap(MLIRContext *context, unsigned numSymbols,
+                  ArrayRef<DimExpr> dims) {
+  return AffineMap::get(0, numSymbols, dims, context);
 }
 
 } // namespace anvil

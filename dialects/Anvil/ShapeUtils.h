@@ -9,6 +9,9 @@
 #ifndef ANVIL_DIALECTS_ANVIL_SHAPEUTILS_H
 #define ANVIL_DIALECTS_ANVIL_SHAPEUTILS_H
 
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
@@ -45,6 +48,65 @@ mlir::TensorType makeTensorType(std::optional<llvm::ArrayRef<int64_t>> shape,
 /// Returns the most static of two compatible types (same element type, same
 /// rank, static dims win), or null when they conflict.
 mlir::Type joinTypes(mlir::Type a, mlir::Type b);
+
+//===----------------------------------------------------------------------===//
+// Symbolic sizes
+//===----------------------------------------------------------------------===//
+
+/// A dimension size as an expression over the function's bounded sizes
+/// (`--dim=sequence_length=1..512`): symbol i is the entry point's sizes[i].
+/// Static sizes are constant expressions, so code written with DimExprs
+/// folds to the integers it would compute with int64_t; products of sizes
+/// (semi-affine, `s0 * s1`) are allowed.
+using DimExpr = mlir::AffineExpr;
+
+/// A bounded size: its name (the ONNX dim name) and its bounds.
+struct SizeSymbol {
+  std::string name;
+  int64_t min, max;
+};
+
+/// The function attribute listing the bounded sizes, in symbol order:
+/// `anvil.sizes = [{name = "sequence_length", min = 1, max = 512}]`.
+constexpr llvm::StringLiteral kSizesAttr = "anvil.sizes";
+/// The argument attribute naming each dim of an input ("" when unnamed).
+constexpr llvm::StringLiteral kDimNamesAttr = "anvil.dim_names";
+/// The function attribute with the sizes bound by --dim=NAME=SIZE next to
+/// bounded ones: `anvil.dim_values = {past_sequence_length = 0 : i64}`.
+constexpr llvm::StringLiteral kDimValuesAttr = "anvil.dim_values";
+
+/// The sizes `attr` (an anvil.sizes or kernel.sizes array) lists, or failure
+/// when it is malformed. A null attribute lists none.
+mlir::FailureOr<llvm::SmallVector<SizeSymbol>>
+parseSizeSymbols(mlir::Attribute attr);
+/// The array attribute listing `symbols`.
+mlir::ArrayAttr sizeSymbolsAttr(mlir::MLIRContext *context,
+                                llvm::ArrayRef<SizeSymbol> symbols);
+
+DimExpr dimConstant(mlir::MLIRContext *context, int64_t value);
+/// The value of `expr` when it is a constant.
+std::optional<int64_t> constantDim(DimExpr expr);
+/// `shape` as expressions (every dim must be static).
+llvm::SmallVector<DimExpr> constantDims(mlir::MLIRContext *context,
+                                        llvm::ArrayRef<int64_t> shape);
+/// The integers of `dims`, or nullopt when one is symbolic.
+std::optional<llvm::SmallVector<int64_t>>
+constantDims(llvm::ArrayRef<DimExpr> dims);
+/// The product of `dims` (1 for none).
+DimExpr productOf(mlir::MLIRContext *context, llvm::ArrayRef<DimExpr> dims);
+/// Row-major element strides of a buffer of `shape`.
+llvm::SmallVector<DimExpr> rowMajorStrides(mlir::MLIRContext *context,
+                                           llvm::ArrayRef<DimExpr> shape);
+/// `expr` with the sizes substituted (symbol i = sizes[i]).
+int64_t evaluateDim(DimExpr expr, llvm::ArrayRef<int64_t> sizes);
+/// The largest value `expr` takes over the corners of the sizes' bounds
+/// (the maximum of a size polynomial with nonnegative coefficients).
+int64_t maxDim(DimExpr expr, llvm::ArrayRef<SizeSymbol> symbols);
+/// Row-major shape `dims` as the static memref/tensor shape: ? for symbolic.
+llvm::SmallVector<int64_t> staticShape(llvm::ArrayRef<DimExpr> dims);
+/// `dims` as one map () [s0, ...] -> (d0, d1, ...) over `numSymbols`.
+mlir::AffineMap dimsMap(mlir::MLIRContext *context, unsigned numSymbols,
+                        llvm::ArrayRef<DimExpr> dims);
 
 } // namespace anvil
 

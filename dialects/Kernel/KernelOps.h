@@ -25,6 +25,32 @@ constexpr llvm::StringLiteral kNumInputsAttr = "kernel.num_inputs";
 constexpr llvm::StringLiteral kArenaBytesAttr = "kernel.arena_bytes";
 constexpr llvm::StringLiteral kNaiveArenaBytesAttr = "kernel.naive_arena_bytes";
 constexpr llvm::StringLiteral kWeightBytesAttr = "kernel.weight_bytes";
+/// The bounded sizes a function's entry point receives at run time, in the
+/// order of its `sizes[]`: `[{name = "seq", min = 1, max = 512}]`.
+constexpr llvm::StringLiteral kSizesAttr = "kernel.sizes";
+/// On a buffer with `?` dims (an alloc, arena slot or view; an argument
+/// attribute for the entry point's buffers): all its dims as an affine map
+/// over the sizes, `affine_map<()[s0] -> (1, s0, 64)>`.
+constexpr llvm::StringLiteral kDimsAttr = "kernel.dims";
+
+/// The dims of a buffer: static ones as constants, `?` ones from its
+/// `kernel.dims`. Empty (for a ranked buffer of rank > 0) when a `?` dim has
+/// no expression.
+llvm::SmallVector<mlir::AffineExpr> getBufferDims(mlir::Value buffer);
+
+/// Attaches `dims` to the buffer `op` defines when one is symbolic.
+void setBufferDims(mlir::Operation *op, llvm::ArrayRef<mlir::AffineExpr> dims);
+
+/// The number of sizes of the function around `op` (its `kernel.sizes`).
+unsigned numSizes(mlir::Operation *op);
+
+/// broadcastStrides over expressions.
+llvm::SmallVector<mlir::AffineExpr>
+broadcastStrides(llvm::ArrayRef<mlir::AffineExpr> shape, size_t rank,
+                 mlir::AffineExpr innermost);
+/// broadcastsTo over expressions: a dim broadcasts when it is 1 or equal.
+bool broadcastsTo(llvm::ArrayRef<mlir::AffineExpr> input,
+                  llvm::ArrayRef<mlir::AffineExpr> output);
 
 /// Bytes a buffer of this type occupies (one byte per i1).
 int64_t bufferBytes(mlir::MemRefType type);

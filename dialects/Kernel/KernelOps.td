@@ -2,8 +2,9 @@
 //
 // The `kernel` dialect is the explicit program a target's code generator
 // reads: buffers (arena slots, weights, views of either), kernel launches
-// with their static parameters, and fused elementwise regions. Everything
-// is statically shaped; nothing is allocated at run time.
+// with their parameters, and fused elementwise regions. Buffers are
+// statically shaped, or have bounded `?` dims planned at their maxima;
+// nothing is allocated at run time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,8 +20,15 @@ def Kernel_Dialect : Dialect {
   let summary = "Anvil's kernel programs: buffers, launches, fused loops";
   let description = [{
     A kernel program is a `func.func` whose arguments are the entry point's
-    input buffers followed by its output buffers (`memref`s with static
-    shapes; the function returns nothing). Its body allocates buffers,
+    input buffers followed by its output buffers (`memref`s; the function
+    returns nothing). Shapes are static, except that a function with bounded
+    sizes (`kernel.sizes`, a list of `{name, min, max}` dictionaries whose
+    values the entry point receives at run time in this order) may have
+    buffers with `?` dims, each buffer
+    then carrying all its dims over the sizes (`kernel.dims =
+    affine_map<()[s0] -> (1, s0, 64)>`, an argument attribute for the
+    function's buffers), and run-time launch parameters may be affine maps
+    over the sizes. Its body allocates buffers,
     launches kernels on them and runs fused elementwise loops:
 
     ```mlir
@@ -132,11 +140,13 @@ def Kernel_ViewOp : Kernel_Op<"view", [Pure]> {
 def Kernel_LaunchOp : Kernel_Op<"launch", [AttrSizedOperandSegments]> {
   let summary = "run a named kernel on buffers with static parameters";
   let description = [{
-    `kernel` names a kernel of the target's library (`backends/<target>/
-    kernels`); `params` holds its static parameters (integers, floats,
-    booleans, strings, integer arrays). The kernel reads `ins` and writes
-    `outs`; an output may not also be an input unless the kernel documents
-    that it works in place.
+    `kernel` names a kernel of the catalog (`dialects/Kernel/
+    KernelCatalog.def`), which every target's library implements; `params`
+    holds exactly the parameters the catalog declares for it, each of its
+    declared kind (integer, boolean, float, string, integer array of at most
+    the declared length). The kernel reads `ins` and writes `outs`; an output
+    may not also be an input. The verifier checks the kernel's name, its
+    operand counts and its parameters against the catalog.
 
     ```mlir
     kernel.launch "softmax" ins(%x : memref<8x64xf32>) outs(%y : memref<8x64xf32>)
@@ -149,6 +159,7 @@ def Kernel_LaunchOp : Kernel_Op<"launch", [AttrSizedOperandSegments]> {
     $kernel (`ins` `(` $inputs^ `:` type($inputs) `)`)?
     `outs` `(` $outputs `:` type($outputs) `)` `params` $params attr-dict
   }];
+  let hasVerifier = 1;
 }
 
 def Kernel_ElementwiseOp : Kernel_Op<"elementwise", [SingleBlock]> {

@@ -32,8 +32,8 @@ func.func @transposed(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %o2: memref<1x3x
   // The same value read untransposed keeps its own copy and its layout:
   // weights share an offset only when value and layout agree.
   // CHECK: %[[V:.*]] = kernel.weight[69696] dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32> : memref<3x2xf32>
-  // CHECK: kernel.launch "transpose" ins(%[[V]] : memref<3x2xf32>)
+  // CHECK: kernel.launch "copy_strided" ins(%[[V]] : memref<3x2xf32>)
   %v = kernel.weight dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32> : memref<3x2xf32>
-  kernel.launch "transpose" ins(%v : memref<3x2xf32>) outs(%o2 : memref<1x3xf32>) params {}
+  kernel.launch "copy_strided" ins(%v : memref<3x2xf32>) outs(%o2 : memref<1x3xf32>) params {dst_offset = 0 : i64, dst_strides = array<i64: 1>, rank = 1 : i64, shape = array<i64: 3>, src_offset = 0 : i64, src_strides = array<i64: 2>}
   return
 }

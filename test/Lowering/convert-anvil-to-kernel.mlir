@@ -176,3 +176,137 @@ func.func @scalars(%h: tensor<4xf16>, %i: tensor<4xi64>, %u: tensor<4xui8>) -> (
   %d = anvil.clip %u {max = 200.0 : f64} : (tensor<4xui8>) -> tensor<4xui8>
   return %b, %c, %d : tensor<4xbf16>, tensor<4xi64>, tensor<4xui8>
 }
+
+// -----
+
+// Bounded dims: `?` dims named by a bounded size (anvil.sizes) become
+// expressions over it. The shape computation feeding the reshape (shape_of,
+// gather, mul, concat) gets no code; the buffers carry their dims
+// (kernel.dims) and run-time params are affine maps over the sizes.
+// CHECK-DAG: #[[$X3:.*]] = affine_map<()[s0] -> (2, s0, 8)>
+// CHECK-DAG: #[[$ROWS:.*]] = affine_map<()[s0] -> (s0 * 2)>
+// CHECK-DAG: #[[$Y2:.*]] = affine_map<()[s0] -> (s0 * 2, 8)>
+// CHECK-DAG: #[[$T2:.*]] = affine_map<()[s0] -> (8, s0 * 2)>
+// CHECK-DAG: #[[$TS:.*]] = affine_map<()[s0] -> (s0 * 2, 1)>
+// CHECK-LABEL: func.func @bounded
+// CHECK-SAME: (%[[X:.*]]: memref<2x?x8xf32> {anvil.name = "x", kernel.dims = #[[$X3]]}, %[[W:.*]]: memref<8x8xf32> {anvil.name = "w"}, %[[OUT:.*]]: memref<?x8xf32> {anvil.name = "y", kernel.dims = #[[$Y2]]})
+// CHECK-SAME: attributes {kernel.num_inputs = 2 : i64, kernel.sizes = [{max = 64 : i64, min = 1 : i64, name = "seq"}]}
+func.func @bounded(%x: tensor<2x?x8xf32> {anvil.name = "x", anvil.dim_names = ["", "seq", ""]}, %w: tensor<8x8xf32> {anvil.name = "w"}) -> (tensor<?x8xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {
+  // CHECK: %[[M:.*]] = kernel.alloc {kernel.dims = #[[$X3]]} : memref<2x?x8xf32>
+  // CHECK: kernel.launch "matmul" ins(%[[X]], %[[W]] : memref<2x?x8xf32>, memref<8x8xf32>) outs(%[[M]] : memref<2x?x8xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 8 : i64, lhs_batch_strides = array<i64>, m = #[[$ROWS]], n = 8 : i64, rhs_batch_strides = array<i64>, transpose_rhs = false}
+  %m = anvil.matmul %x, %w : (tensor<2x?x8xf32>, tensor<8x8xf32>) -> tensor<2x?x8xf32>
+  // CHECK: %[[S:.*]] = kernel.alloc {kernel.dims = #[[$X3]]} : memref<2x?x8xf32>
+  // CHECK: kernel.launch "softmax" ins(%[[M]] : memref<2x?x8xf32>) outs(%[[S]] : memref<2x?x8xf32>) params {inner = 1 : i64, log = false, outer = #[[$ROWS]], size = 8 : i64}
+  %s = anvil.softmax %m {axis = 2 : i64} : (tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+  // CHECK-NOT: anvil.
+  // CHECK: %[[R:.*]] = kernel.view %[[S]] {kernel.dims = #[[$Y2]]} : memref<2x?x8xf32> to memref<?x8xf32>
+  %shape = anvil.shape_of %s {end = 3 : i64} : (tensor<2x?x8xf32>) -> tensor<3xi64>
+  %i = anvil.constant dense<1> : tensor<1xi64>
+  %n = anvil.gather %shape, %i {axis = 0 : i64} : (tensor<3xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %two = anvil.constant dense<2> : tensor<1xi64>
+  %rows = anvil.mul %n, %two : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %eight = anvil.constant dense<8> : tensor<1xi64>
+  %new = anvil.concat %rows, %eight {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
+  %r = anvil.reshape %s, %new : (tensor<2x?x8xf32>, tensor<2xi64>) -> tensor<?x8xf32>
+  // CHECK: %[[T:.*]] = kernel.alloc {kernel.dims = #[[$T2]]} : memref<8x?xf32>
+  // CHECK: kernel.launch "copy_strided" ins(%[[R]] : memref<?x8xf32>) outs(%[[T]] : memref<8x?xf32>) params {dst_offset = 0 : i64, dst_strides = #[[$TS]], rank = 2 : i64, shape = #[[$T2]], src_offset = 0 : i64, src_strides = array<i64: 1, 8>}
+  %t = anvil.transpose %r {perm = array<i64: 1, 0>} : (tensor<?x8xf32>) -> tensor<8x?xf32>
+  // CHECK: kernel.elementwise ins(%[[T]], %[[T]] : memref<8x?xf32>, memref<8x?xf32>) outs(%[[U:.*]] : memref<8x?xf32>)
+  %u = anvil.add %t, %t : (tensor<8x?xf32>, tensor<8x?xf32>) -> tensor<8x?xf32>
+  %v = anvil.transpose %u {perm = array<i64: 1, 0>} : (tensor<8x?xf32>) -> tensor<?x8xf32>
+  // CHECK: kernel.elementwise ins(%{{.*}}, %[[R]] : memref<?x8xf32>, memref<?x8xf32>) outs(%[[OUT]] : memref<?x8xf32>)
+  %o = anvil.add %v, %r : (tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %o : tensor<?x8xf32>
+}
+
+// -----
+
+// A dim named by a size nobody bounded or bound is reported.
+// expected-error @+1 {{input 'x' has the dynamic type 'tensor<?xf32>': dim 'batch' is not bound; code generation needs static shapes: bind it with --dim=batch=SIZE (or bound it with --dim=batch=MIN..MAX) or set the shape with --input-shape}}
+func.func @unbounded(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["batch"]}) -> (tensor<?xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {
+  return %x : tensor<?xf32>
+}
+
+// -----
+
+// A dim that is not a polynomial of the sizes over their bounds (here
+// min(seq, 16): the slice is clamped to the table) is an error on its op.
+func.func @clamped(%x: tensor<?xi64> {anvil.name = "x", anvil.dim_names = ["seq"]}) -> (tensor<?xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {
+  %table = anvil.constant dense<1.0> : tensor<16xf32>
+  %shape = anvil.shape_of %x {end = 1 : i64} : (tensor<?xi64>) -> tensor<1xi64>
+  %zero = anvil.constant dense<0> : tensor<1xi64>
+  %one = anvil.constant dense<1> : tensor<1xi64>
+  // expected-error @+1 {{dim 0 of result #0 ('tensor<?xf32>') does not follow from the bounded sizes as a polynomial of degree <= 2 that holds over their bounds}}
+  %s = anvil.slice %table, %zero, %shape, %zero, %one : (tensor<16xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
+// -----
+
+// Two sizes and their product (semi-affine): batch * seq rows.
+// CHECK-DAG: #[[$BS:.*]] = affine_map<()[s0, s1] -> (s0 * s1)>
+// CHECK-LABEL: func.func @product
+// CHECK-SAME: kernel.sizes = [{max = 4 : i64, min = 1 : i64, name = "batch"}, {max = 32 : i64, min = 1 : i64, name = "seq"}]
+func.func @product(%x: tensor<?x?x8xf32> {anvil.name = "x", anvil.dim_names = ["batch", "seq", ""]}) -> (tensor<?x8xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "batch", min = 1 : i64, max = 4 : i64}, {name = "seq", min = 1 : i64, max = 32 : i64}]} {
+  %shape = anvil.constant dense<[-1, 8]> : tensor<2xi64>
+  %r = anvil.reshape %x, %shape : (tensor<?x?x8xf32>, tensor<2xi64>) -> tensor<?x8xf32>
+  // CHECK: kernel.launch "softmax" {{.*}} params {inner = 1 : i64, log = false, outer = #[[$BS]], size = 8 : i64}
+  %s = anvil.softmax %r {axis = 1 : i64} : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  return %s : tensor<?x8xf32>
+}
+
+// -----
+
+// Shape computations the program reads as data are filled in from the
+// sizes (size_values); a slice may start at a size.
+// CHECK-DAG: #[[$XD:.*]] = affine_map<()[s0] -> (s0, 4)>
+// CHECK-DAG: #[[$OFF:.*]] = affine_map<()[s0] -> (s0 * 4)>
+// CHECK-DAG: #[[$VALS:.*]] = affine_map<()[s0] -> (s0 + 1, 5)>
+// CHECK-LABEL: func.func @shape_values
+// CHECK-SAME: (%[[X:.*]]: memref<?x4xf32> {anvil.name = "x", kernel.dims = #[[$XD]]}, %[[S:.*]]: memref<2xi64> {anvil.name = "s"}, %[[Y:.*]]: memref<?x4xf32> {anvil.name = "y", kernel.dims = #[[$XD]]})
+func.func @shape_values(%x: tensor<?x4xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<2xi64> {anvil.name = "s"}, tensor<?x4xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  %shape = anvil.shape_of %x {end = 2 : i64} : (tensor<?x4xf32>) -> tensor<2xi64>
+  %one = anvil.constant dense<1> : tensor<2xi64>
+  %plus = anvil.add %shape, %one : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+  %table = anvil.constant dense<1.0> : tensor<64x4xf32>
+  %i = anvil.constant dense<0> : tensor<1xi64>
+  %n = anvil.gather %shape, %i {axis = 0 : i64} : (tensor<2xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %two = anvil.constant dense<2> : tensor<1xi64>
+  %end = anvil.mul %n, %two : (tensor<1xi64>, tensor<1xi64>) -> tensor<1xi64>
+  %zero = anvil.constant dense<0> : tensor<1xi64>
+  %step = anvil.constant dense<1> : tensor<1xi64>
+  // CHECK: kernel.launch "copy_strided" ins(%{{.*}} : memref<64x4xf32>) outs(%[[R:.*]] : memref<?x4xf32>) params {{{.*}}src_offset = #[[$OFF]], src_strides = array<i64: 4, 1>}
+  %rows = anvil.slice %table, %n, %end, %zero, %step : (tensor<64x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<?x4xf32>
+  // CHECK: kernel.elementwise ins(%[[R]], %[[X]] : memref<?x4xf32>, memref<?x4xf32>) outs(%[[Y]] : memref<?x4xf32>)
+  %y = anvil.add %rows, %x : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>
+  // CHECK: kernel.launch "size_values" outs(%[[S]] : memref<2xi64>) params {count = 2 : i64, values = #[[$VALS]]}
+  return %plus, %y : tensor<2xi64>, tensor<?x4xf32>
+}
+
+// -----
+
+// A negative start on a bounded dim counts from its end: the last row of
+// `seq` rows starts at (seq - 1) * 4.
+// CHECK-DAG: #[[$LAST:.*]] = affine_map<()[s0] -> (s0 * 4 - 4)>
+// CHECK-LABEL: func.func @last_row
+// CHECK: kernel.launch "copy_strided" {{.*}} params {{{.*}}shape = array<i64: 1, 4>, src_offset = #[[$LAST]], src_strides = array<i64: 4, 1>}
+func.func @last_row(%x: tensor<?x4xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<1x4xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  %start = anvil.constant dense<-1> : tensor<1xi64>
+  %end = anvil.constant dense<9223372036854775807> : tensor<1xi64>
+  %zero = anvil.constant dense<0> : tensor<1xi64>
+  %step = anvil.constant dense<1> : tensor<1xi64>
+  %row = anvil.slice %x, %start, %end, %zero, %step : (tensor<?x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x4xf32>
+  return %row : tensor<1x4xf32>
+}
+
+// -----
+
+// A dim named by a sum of sizes: bound ones (anvil.dim_values) count as
+// their values, bounded ones as symbols.
+// CHECK-LABEL: func.func @derived
+// CHECK-SAME: (%{{.*}}: memref<?xf32> {anvil.name = "x", kernel.dims = affine_map<()[s0] -> (s0 + 2)>}
+// CHECK-NOT: anvil.dim_values
+func.func @derived(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["past + seq"]}) -> (tensor<?xf32> {anvil.name = "y"}) attributes {anvil.dim_values = {past = 2 : i64}, anvil.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  %y = anvil.neg %x : (tensor<?xf32>) -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}

@@ -84,9 +84,10 @@ cl::opt<unsigned> optLevel(
     cl::Prefix, cl::init(2), cl::cat(category));
 cl::list<std::string>
     dims("dim",
-         cl::desc("Bind symbolic dimensions by name: --dim=batch_size=1,"
-                  "sequence_length=128 (repeatable)"),
-         cl::value_desc("name=size,..."), cl::CommaSeparated,
+         cl::desc("Bind symbolic dimensions by name, to a size or to "
+                  "bounds: --dim=batch_size=1,sequence_length=1..512 "
+                  "(repeatable)"),
+         cl::value_desc("name=size|name=min..max,..."), cl::CommaSeparated,
          cl::cat(category));
 cl::list<std::string> inputShapes(
     "input-shape",
@@ -112,10 +113,35 @@ cl::opt<bool> quiet("q", cl::desc("Do not print progress on stderr"),
 bool parseDims(anvil::onnx_import::ImportOptions &import) {
   for (const std::string &entry : dims) {
     auto [name, value] = StringRef(entry).split('=');
-    int64_t size;
+    int64_t size, min, max;
+    if (value.contains("..")) {
+      auto [low, high] = value.split("..");
+      if (name.empty() || low.getAsInteger(10, min) ||
+          high.getAsInteger(10, max) || min < 0 || min > max) {
+        errs() << "anvilc: error: --dim=" << entry
+               << ": expected name=min..max with 0 <= min <= max\n";
+        return false;
+      }
+      if (import.dims.count(name.str())) {
+        errs() << "anvilc: error: --dim=" << entry << ": '" << name
+               << "' is also bound to a size\n";
+        return false;
+      }
+      // min == max is a plain binding: nothing stays symbolic.
+      if (min == max)
+        import.dims[name.str()] = min;
+      else
+        import.boundedDims[name.str()] = {min, max};
+      continue;
+    }
     if (name.empty() || value.getAsInteger(10, size) || size < 0) {
       errs() << "anvilc: error: --dim=" << entry
-             << ": expected name=size with a size >= 0\n";
+             << ": expected name=size with a size >= 0, or name=min..max\n";
+      return false;
+    }
+    if (import.boundedDims.count(name.str())) {
+      errs() << "anvilc: error: --dim=" << entry << ": '" << name
+             << "' is also given bounds\n";
       return false;
     }
     import.dims[name.str()] = size;

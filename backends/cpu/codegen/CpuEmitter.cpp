@@ -11,6 +11,7 @@
 #include "backends/cpu/codegen/CpuEmitter.h"
 #include "backends/common/CScalarPrinter.h"
 #include "dialects/ElementTypes.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -50,20 +51,6 @@ const CDialect &cpuCDialect() {
   return dialect;
 }
 
-std::string camelCase(StringRef name) {
-  std::string out;
-  bool upper = true;
-  for (char c : name) {
-    if (c == '_') {
-      upper = true;
-      continue;
-    }
-    out += upper ? llvm::toUpper(c) : c;
-    upper = false;
-  }
-  return out;
-}
-
 /// The node names of `loc`, for a `//` comment. Names come from the model
 /// file, so anything that could end the comment (a newline, or a backslash
 /// that splices the next line into it) or is not printable ASCII becomes
@@ -85,6 +72,43 @@ std::string locationComment(Location loc) {
   return text;
 }
 
+/// A size expression as C++ over the entry point's `sizes` (symbol i is
+/// sizes[i]); constants print as plain integers.
+std::string sizeExpr(AffineExpr expr) {
+  if (auto c = expr.dyn_cast<AffineConstantExpr>())
+    return std::to_string(c.getValue());
+  if (auto s = expr.dyn_cast<AffineSymbolExpr>())
+    return "sizes[" + std::to_string(s.getPosition()) + "]";
+  auto binary = expr.cast<AffineBinaryOpExpr>();
+  auto operand = [](AffineExpr e) {
+    std::string text = sizeExpr(e);
+    return e.isa<AffineBinaryOpExpr>() ? "(" + text + ")" : text;
+  };
+  std::string l = operand(binary.getLHS()), r = operand(binary.getRHS());
+  switch (expr.getKind()) {
+  case AffineExprKind::Add:
+    if (auto c = binary.getRHS().dyn_cast<AffineConstantExpr>();
+        c && c.getValue() < 0)
+      return l + " - " + std::to_string(-c.getValue());
+    return l + " + " + r;
+  case AffineExprKind::Mul:
+    return l + " * " + r;
+  case AffineExprKind::FloorDiv: // sizes are never negative
+    return l + " / " + r;
+  case AffineExprKind::CeilDiv:
+    return "(" + l + " + " + r + " - 1) / " + r;
+  case AffineExprKind::Mod:
+    return l + " % " + r;
+  default:
+    llvm_unreachable("not a binary affine expression");
+  }
+}
+
+bool isConstant(AffineExpr e, int64_t value) {
+  auto c = e.dyn_cast<AffineConstantExpr>();
+  return c && c.getValue() == value;
+}
+
 class FunctionEmitter {
 public:
   FunctionEmitter(func::FuncOp func, raw_ostream &os, int index)
@@ -103,7 +127,7 @@ private:
   LogicalResult declareBuffer(Value value, StringRef init, Location loc);
   LogicalResult emitLaunch(LaunchOp launch);
   LogicalResult emitElementwise(ElementwiseOp loop);
-  LogicalResult emitParam(StringRef kernel, NamedAttribute param,
+  LogicalResult emitParam(LaunchOp launch, const ParamSpec &spec,
                           raw_ostream &out);
 };
 
@@ -121,44 +145,56 @@ LogicalResult FunctionEmitter::declareBuffer(Value value, StringRef init,
   return success();
 }
 
-LogicalResult FunctionEmitter::emitParam(StringRef kernel, NamedAttribute param,
+/// One field of a launch's parameter struct, as an aggregate initializer.
+LogicalResult FunctionEmitter::emitParam(LaunchOp launch, const ParamSpec &spec,
                                          raw_ostream &out) {
-  StringRef name = param.getName().getValue();
-  Attribute value = param.getValue();
-  if (auto b = value.dyn_cast<BoolAttr>())
-    out << "    p." << name << " = " << (b.getValue() ? "true" : "false")
-        << ";\n";
-  else if (auto i = value.dyn_cast<IntegerAttr>())
-    out << "    p." << name << " = INT64_C(" << i.getInt() << ");\n";
-  else if (auto f = value.dyn_cast<FloatAttr>())
-    out << "    p." << name << " = "
-        << cFloatLiteral(f.getValueAsDouble(), "double") << ";\n";
-  else if (auto s = value.dyn_cast<StringAttr>())
-    out << "    p." << name << " = \"" << s.getValue() << "\";\n";
-  else if (auto a = value.dyn_cast<DenseI64ArrayAttr>()) {
-    if (a.empty()) {
-      out << "    p." << name << " = nullptr;\n";
-    } else {
-      out << "    static const int64_t " << name << "[] = {";
-      llvm::interleaveComma(a.asArrayRef(), out);
-      out << "};\n    p." << name << " = " << name << ";\n";
+  Attribute value = launch.getParams().get(spec.name);
+  out << "        ";
+  if (auto b = value.dyn_cast_or_null<BoolAttr>())
+    out << (b.getValue() ? "true" : "false");
+  else if (auto i = value.dyn_cast_or_null<IntegerAttr>())
+    out << "INT64_C(" << i.getInt() << ")";
+  else if (auto f = value.dyn_cast_or_null<FloatAttr>())
+    out << cFloatLiteral(f.getValueAsDouble(), "double");
+  else if (auto s = value.dyn_cast_or_null<StringAttr>())
+    out << "\"" << s.getValue() << "\"";
+  else if (auto a = value.dyn_cast_or_null<DenseI64ArrayAttr>()) {
+    out << "{";
+    llvm::interleaveComma(a.asArrayRef(), out);
+    out << "}";
+  } else if (auto map = value.dyn_cast_or_null<AffineMapAttr>()) {
+    // Sizes computed at run time from the entry point's sizes[].
+    ArrayRef<AffineExpr> exprs = map.getValue().getResults();
+    if (spec.kind == ParamKind::Int)
+      out << sizeExpr(exprs.front());
+    else {
+      out << "{";
+      llvm::interleaveComma(exprs, out,
+                            [&](AffineExpr e) { out << sizeExpr(e); });
+      out << "}";
     }
   } else
-    return func.emitError() << "kernel '" << kernel << "' parameter '" << name
-                            << "' has an attribute the cpu target cannot pass";
+    return launch.emitOpError("parameter '")
+           << spec.name << "' has an attribute the cpu target cannot pass";
+  out << ", // " << spec.name << "\n";
   return success();
 }
 
 LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch) {
   StringRef kernel = launch.getKernel();
+  const KernelSpec *spec = lookupKernel(kernel);
+  if (!spec)
+    return launch.emitOpError("unknown kernel '") << kernel << "'";
   os << "  { // " << kernel;
   std::string where = locationComment(launch.getLoc());
   if (!where.empty())
     os << " (" << where << ")";
-  os << "\n    anvil::cpu::" << camelCase(kernel) << "Params p{};\n";
-  for (NamedAttribute param : launch.getParams())
-    if (failed(emitParam(kernel, param, os)))
+  // Every field, in the catalog's order (the verifier saw them all).
+  os << "\n    const anvil::" << spec->camel << "Params p = {\n";
+  for (const ParamSpec &param : spec->params)
+    if (failed(emitParam(launch, param, os)))
       return failure();
+  os << "    };\n";
   os << "    ANVIL_TRY(anvil::cpu::" << kernel << "(host, p";
   for (Value in : launch.getInputs())
     os << ", static_cast<const "
@@ -172,30 +208,44 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch) {
 
 LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
   auto outType = loop.getOutput().getType().cast<MemRefType>();
-  SmallVector<int64_t> shape(outType.getShape());
-  int64_t total = outType.getNumElements();
-  if (total == 0)
+  MLIRContext *context = loop.getContext();
+  // Dims are size expressions (integers when static).
+  SmallVector<AffineExpr> shape = getBufferDims(loop.getOutput());
+  if (shape.size() != (size_t)outType.getRank())
+    return loop.emitOpError("has a dynamic output without '")
+           << kDimsAttr << "'";
+  AffineExpr total = getAffineConstantExpr(1, context);
+  for (AffineExpr d : shape)
+    total = total * d;
+  if (isConstant(total, 0))
     return success();
   // Strides of every operand over the output's index space (0: broadcast).
   SmallVector<Value> operands(loop.getInputs());
   operands.push_back(loop.getOutput());
-  SmallVector<SmallVector<int64_t>> strides;
+  SmallVector<SmallVector<AffineExpr>> strides;
   for (Value operand : operands) {
-    ArrayRef<int64_t> dims = operand.getType().cast<MemRefType>().getShape();
-    SmallVector<int64_t> s = broadcastStrides(dims, shape.size());
-    strides.push_back(s);
+    SmallVector<AffineExpr> dims = getBufferDims(operand);
+    if (dims.size() !=
+        (size_t)operand.getType().cast<MemRefType>().getRank())
+      return loop.emitOpError("has a dynamic operand without '")
+             << kDimsAttr << "'";
+    strides.push_back(broadcastStrides(dims, shape.size(),
+                                       getAffineConstantExpr(1, context)));
   }
   // Merge neighbouring dims every operand walks the same way; drop unit dims.
-  SmallVector<int64_t> dims;
-  SmallVector<SmallVector<int64_t>> dimStrides(operands.size());
+  // With bounded dims the strides are expressions, compared simplified.
+  SmallVector<AffineExpr> dims;
+  SmallVector<SmallVector<AffineExpr>> dimStrides(operands.size());
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1)
+    if (isConstant(shape[d], 1))
       continue;
     bool merge = !dims.empty();
     for (size_t k = 0; k < operands.size() && merge; ++k)
-      merge = dimStrides[k].back() == strides[k][d] * shape[d];
+      merge = dimStrides[k].back() ==
+              simplifyAffineExpr(strides[k][d] * shape[d], 0,
+                                 numSizes(loop));
     if (merge) {
-      dims.back() *= shape[d];
+      dims.back() = dims.back() * shape[d];
       for (size_t k = 0; k < operands.size(); ++k)
         dimStrides[k].back() = strides[k][d];
       continue;
@@ -207,11 +257,14 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
   auto index = [&](size_t k) {
     std::string text;
     for (size_t d = 0; d < dims.size(); ++d) {
-      int64_t s = dimStrides[k][d];
-      if (s == 0)
+      AffineExpr s = dimStrides[k][d];
+      if (isConstant(s, 0))
         continue;
+      std::string stride = sizeExpr(s);
+      if (s.isa<AffineBinaryOpExpr>())
+        stride = "(" + stride + ")";
       text += (text.empty() ? "" : " + ") + ("i" + std::to_string(d)) +
-              (s == 1 ? "" : " * " + std::to_string(s));
+              (isConstant(s, 1) ? "" : " * " + stride);
     }
     return text.empty() ? std::string("0") : text;
   };
@@ -220,20 +273,27 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
   std::string where = locationComment(loop.getLoc());
   if (!where.empty())
     os << " (" << where << ")";
-  os << ", " << total << " elements\n";
+  os << ", " << sizeExpr(total) << " elements\n";
   // Large loops split their outermost dim over the threads.
-  int64_t outer = dims.empty() ? 1 : dims[0];
-  int64_t perOuter = total / std::max<int64_t>(outer, 1);
-  int64_t grain =
-      std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(perOuter, 1));
-  os << "    anvil::cpu::parallel_for(host, " << outer << ", " << grain
-     << ", [&](int64_t begin, int64_t end) {\n";
+  AffineExpr outer = dims.empty() ? getAffineConstantExpr(1, context) : dims[0];
+  AffineExpr perOuter = getAffineConstantExpr(1, context);
+  for (size_t d = 1; d < dims.size(); ++d)
+    perOuter = perOuter * dims[d];
+  std::string grain;
+  if (auto c = perOuter.dyn_cast<AffineConstantExpr>())
+    grain = std::to_string(std::max<int64_t>(
+        1, (1 << 15) / std::max<int64_t>(c.getValue(), 1)));
+  else
+    grain = "std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(" +
+            sizeExpr(perOuter) + ", 1))";
+  os << "    anvil::cpu::parallel_for(host, " << sizeExpr(outer) << ", "
+     << grain << ", [&](int64_t begin, int64_t end) {\n";
   if (dims.empty())
     os << "      for (int64_t i0 = begin; i0 < end; ++i0) {\n";
   for (size_t d = 0; d < dims.size(); ++d)
     os << std::string(6 + 2 * d, ' ') << "for (int64_t i" << d << " = "
        << (d == 0 ? "begin" : "0") << "; i" << d << " < "
-       << (d == 0 ? "end" : std::to_string(dims[d])) << "; ++i" << d << ")"
+       << (d == 0 ? "end" : sizeExpr(dims[d])) << "; ++i" << d << ")"
        << (d + 1 == dims.size() ? " {\n" : "\n");
   Block &body = loop.getBody().front();
   DenseMap<Value, std::string> scalars;
@@ -283,11 +343,22 @@ LogicalResult FunctionEmitter::emit() {
         "*>(invocation->weights);\n";
   os << "  (void)inputs;\n  (void)outputs;\n  (void)sizes;\n"
         "  (void)arena;\n  (void)weights;\n";
+  // The bounded sizes of this call, in the order of the manifest's "sizes"
+  // table (kernel.sizes); the runtime has checked them against the bounds.
+  os << "  if (invocation->num_sizes != " << numSizes(func) << ")\n"
+     << "    return anvil::cpu::fail(host, \"entry point '" << func.getName()
+     << "' called with the wrong number of sizes\");\n";
   for (BlockArgument arg : func.getArguments()) {
     int64_t i = arg.getArgNumber();
     std::string slot =
         i < numInputs ? "const_cast<void *>(inputs[" + std::to_string(i) + "])"
                       : "outputs[" + std::to_string(i - numInputs) + "]";
+    auto type = arg.getType().cast<MemRefType>();
+    if (!type.hasStaticShape() &&
+        getBufferDims(arg).size() != (size_t)type.getRank())
+      return func.emitError("argument #")
+             << i << " has the dynamic type " << type << " without '"
+             << kDimsAttr << "'";
     if (failed(declareBuffer(arg, slot, func.getLoc())))
       return failure();
   }

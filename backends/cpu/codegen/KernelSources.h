@@ -13,7 +13,8 @@ struct KernelSource {
   const char *text;
 };
 
-/// backends/cpu/kernels/*.h and runtime/include/anvil/abi.h as they were
+/// backends/cpu/kernels/*.h, runtime/include/anvil/abi.h and the kernel
+/// catalog (dialects/Kernel/KernelParams.h, KernelCatalog.def) as they were
 /// when anvilc was built.
 const std::vector<KernelSource> &kernelSources();
 

@@ -8,14 +8,6 @@
 namespace anvil {
 namespace cpu {
 
-struct AttentionParams {
-  int64_t batch, q_heads, kv_heads, q_len, kv_len, head_dim, value_dim;
-  double scale;
-  bool causal;   // key j is hidden from query i when j > kv_len - q_len + i
-  bool has_mask; // an additive mask over [batch, q_heads, q_len, kv_len]
-  const int64_t *mask_strides; // its strides (0 where it broadcasts)
-};
-
 /// out[b, h, i] = softmax_j(scale q[b,h,i] . k[b,g,j] + mask) v[b,g,j], with
 /// g = h / (q_heads / kv_heads). Scores and the softmax are in double; a row
 /// whose every key is masked gives NaN, as the ONNX reference does.
@@ -83,13 +75,6 @@ int attention(const anvil_host_api *host, const AttentionParams &p, const T *q,
               const T *k, const T *v, T *out) {
   return attention_impl<T, T>(host, p, q, k, v, nullptr, out);
 }
-
-struct RopeParams {
-  int64_t rank;
-  const int64_t *shape;         // the input's, [..., seq, head_dim]
-  const int64_t *table_strides; // cos/sin strides over those dims
-  bool interleaved;             // pairs (2i, 2i+1), else (i, i + d/2)
-};
 
 /// Rotary position embedding: each pair (x1, x2) of the last dim becomes
 /// (x1 cos - x2 sin, x2 cos + x1 sin) with the row's cos/sin of that pair.

@@ -3,14 +3,16 @@
 // status returns and NaN-propagating min/max.
 //
 // Kernels are header-only templates over their buffers' element types.
-// Generated code includes anvil_cpu_kernels.h and calls them with a
-// parameter struct holding the static sizes the compiler computed. A kernel
-// returns 0, or nonzero after recording why with fail() (an index out of
-// range, say); generated code returns that status to the runtime, which
-// reports the recorded reason.
+// Generated code includes anvil_cpu_kernels.h and calls them with the
+// kernel's by-value parameter struct (KernelParams.h, generated from the
+// kernel catalog, dialects/Kernel/KernelCatalog.def, and shared by every
+// target's kernels). A kernel returns 0, or nonzero after recording why
+// with fail() (an index out of range, say); generated code returns that
+// status to the runtime, which reports the recorded reason.
 #ifndef ANVIL_CPU_KERNELS_COMMON_H
 #define ANVIL_CPU_KERNELS_COMMON_H
 
+#include "KernelParams.h"
 #include "anvil/abi.h"
 
 #include <atomic>

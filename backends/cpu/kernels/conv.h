@@ -7,15 +7,6 @@
 namespace anvil {
 namespace cpu {
 
-struct Conv2dParams {
-  int64_t n, c, h, w, m, kh, kw, oh, ow;
-  const int64_t *strides;   // h, w
-  const int64_t *pads;      // top, left, bottom, right
-  const int64_t *dilations; // h, w
-  int64_t group;
-  bool has_bias;
-};
-
 template <class T>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out) {
@@ -75,19 +66,6 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, T *out) {
   return conv2d<T>(host, p, in, weight, nullptr, out);
 }
-
-struct PoolParams {
-  const char *kind; // max or avg
-  int64_t outer;    // batch x channels
-  int64_t rank;     // spatial dims, 1 to 3
-  const int64_t *in_dims;
-  const int64_t *out_dims;
-  const int64_t *kernel;
-  const int64_t *strides;
-  const int64_t *pads; // begin pads of every spatial dim, then end pads
-  const int64_t *dilations;
-  bool count_include_pad;
-};
 
 /// Max or average pooling over 1 to 3 spatial dims (missing dims are 1).
 template <class T>

@@ -8,15 +8,6 @@
 namespace anvil {
 namespace cpu {
 
-struct CopyStridedParams {
-  int64_t rank;
-  const int64_t *shape;
-  int64_t src_offset;
-  const int64_t *src_strides;
-  int64_t dst_offset;
-  const int64_t *dst_strides;
-};
-
 /// dst[dst_offset + i . dst_strides] = src[src_offset + i . src_strides] for
 /// every index i of `shape`. The innermost dim is a loop (memcpy when both
 /// sides are contiguous); the outer dims are walked with a counter.
@@ -53,15 +44,6 @@ int copy_strided(const anvil_host_api *host, const CopyStridedParams &p,
                });
   return 0;
 }
-
-struct PadParams {
-  int64_t rank;
-  const int64_t *in_shape;
-  const int64_t *out_shape;
-  const int64_t *pads; // begin pads of every dim, then end pads
-  const char *mode;    // constant, reflect, edge, wrap
-  double value;
-};
 
 template <class T>
 int pad(const anvil_host_api *, const PadParams &p, const T *in, T *out) {
@@ -104,12 +86,6 @@ int pad(const anvil_host_api *, const PadParams &p, const T *in, T *out) {
   }
   return 0;
 }
-
-struct TileParams {
-  int64_t rank;
-  const int64_t *in_shape;
-  const int64_t *out_shape;
-};
 
 template <class T>
 int tile(const anvil_host_api *, const TileParams &p, const T *in, T *out) {

@@ -9,10 +9,6 @@
 namespace anvil {
 namespace cpu {
 
-struct GatherParams {
-  int64_t outer, axis_size, inner, count;
-};
-
 template <class T, class I>
 int gather(const anvil_host_api *host, const GatherParams &p, const T *data,
            const I *indices, T *out) {
@@ -32,12 +28,6 @@ int gather(const anvil_host_api *host, const GatherParams &p, const T *data,
   }
   return 0;
 }
-
-struct GatherElementsParams {
-  int64_t rank, axis;
-  const int64_t *in_shape;
-  const int64_t *index_shape;
-};
 
 template <class T, class I>
 int gather_elements(const anvil_host_api *host, const GatherElementsParams &p,
@@ -62,14 +52,6 @@ int gather_elements(const anvil_host_api *host, const GatherElementsParams &p,
   }
   return 0;
 }
-
-struct ScatterNdParams {
-  int64_t depth; // index tuple length
-  const int64_t *data_shape;
-  int64_t count;         // index tuples
-  int64_t slice;         // elements each tuple addresses
-  const char *reduction; // none add mul max min
-};
 
 /// `out` already holds the input; tuples write (or combine) their slices.
 template <class I, class T>
@@ -113,11 +95,6 @@ int scatter_nd(const anvil_host_api *host, const ScatterNdParams &p,
   return 0;
 }
 
-struct TriluParams {
-  int64_t batch, rows, cols, k;
-  bool upper;
-};
-
 template <class T>
 int trilu(const anvil_host_api *, const TriluParams &p, const T *in, T *out) {
   for (int64_t b = 0; b < p.batch; ++b)
@@ -130,15 +107,18 @@ int trilu(const anvil_host_api *, const TriluParams &p, const T *in, T *out) {
   return 0;
 }
 
-struct RangeParams {
-  int64_t count;
-};
-
 template <class T>
 int range(const anvil_host_api *, const RangeParams &p, const T *start,
           const T *delta, T *out) {
   for (int64_t i = 0; i < p.count; ++i)
     out[i] = static_cast<T>(start[0] + static_cast<T>(i) * delta[0]);
+  return 0;
+}
+
+template <class T>
+int size_values(const anvil_host_api *, const SizeValuesParams &p, T *out) {
+  for (int64_t i = 0; i < p.count; ++i)
+    out[i] = static_cast<T>(p.values[i]);
   return 0;
 }
 

@@ -7,15 +7,6 @@
 namespace anvil {
 namespace cpu {
 
-struct MatmulParams {
-  int64_t m, n, k;
-  bool transpose_rhs; // rhs is [n, k] instead of [k, n]
-  int64_t batch_rank; // broadcast batch dims of the output (0: one matrix)
-  const int64_t *batch;
-  const int64_t *lhs_batch_strides; // 0 where lhs broadcasts
-  const int64_t *rhs_batch_strides;
-};
-
 /// The accumulator of a product of A and B stored as C (anvil.matmul's
 /// table): double if any of them is double, else the accumulator of C
 /// (float for floats, int32_t for the i32 result of 8/16-bit integers).

@@ -8,11 +8,6 @@
 namespace anvil {
 namespace cpu {
 
-struct SoftmaxParams {
-  bool log;
-  int64_t outer, size, inner; // the axis has `size` elements, `inner` apart
-};
-
 template <class T>
 int softmax(const anvil_host_api *host, const SoftmaxParams &p, const T *in,
             T *out) {
@@ -35,12 +30,6 @@ int softmax(const anvil_host_api *host, const SoftmaxParams &p, const T *in,
   });
   return 0;
 }
-
-struct LayerNormParams {
-  int64_t outer, size;
-  double epsilon;
-  bool has_bias;
-};
 
 template <class T>
 int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
@@ -72,11 +61,6 @@ int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
                const T *in, const T *scale, T *out) {
   return layer_norm<T>(host, p, in, scale, nullptr, out);
 }
-
-struct RmsNormParams {
-  int64_t outer, size;
-  double epsilon;
-};
 
 template <class T>
 int rms_norm(const anvil_host_api *host, const RmsNormParams &p, const T *in,

@@ -16,18 +16,12 @@
 namespace anvil {
 namespace cpu {
 
-struct QuantLayout {
-  int64_t outer, size, inner; // the logical values around the axis
-  int64_t block;              // axis elements per scale element
-  int64_t blocks;             // scale elements along the axis
-  bool blocked;               // the scale spans outer and inner too
-  int64_t bits;               // 4 (packed) or the storage width
-  bool is_signed;             // 4-bit: int4 rather than uint4
-  int64_t row;                // 4-bit: values per row of the last dim
-};
+// DequantizeParams and QuantizeParams (KernelParams.h, from the kernel
+// catalog) share the layout fields these helpers read.
 
 /// The scale (and zero point) index of logical element f.
-inline int64_t quant_param_index(const QuantLayout &p, int64_t f) {
+template <class Layout>
+inline int64_t quant_param_index(const Layout &p, int64_t f) {
   const int64_t inner = p.inner ? p.inner : 1, size = p.size ? p.size : 1;
   const int64_t a = (f / inner) % size;
   if (!p.blocked)
@@ -37,8 +31,8 @@ inline int64_t quant_param_index(const QuantLayout &p, int64_t f) {
 }
 
 /// The stored value of logical element f, widened.
-template <class Q>
-inline int64_t load_quantized(const QuantLayout &p, const Q *q, int64_t f) {
+template <class Layout, class Q>
+inline int64_t load_quantized(const Layout &p, const Q *q, int64_t f) {
   if (p.bits != 4)
     return static_cast<int64_t>(q[f]);
   const int64_t r = f / p.row, j = f % p.row;
@@ -53,8 +47,6 @@ template <class T>
 using quant_compute_t =
     typename std::conditional<std::is_same<T, double>::value, double,
                               float>::type;
-
-struct DequantizeParams : QuantLayout {};
 
 /// out = (q - zero_point) * scale; zero_point may be null (0).
 template <class Q, class S, class Z, class Out>
@@ -88,8 +80,6 @@ template <class F> inline int64_t saturate_round(F v, int64_t lo, int64_t hi) {
     return hi;
   return static_cast<int64_t>(v);
 }
-
-struct QuantizeParams : QuantLayout {};
 
 /// q = saturate(round_half_even(x / scale) + zero_point) (ONNX
 /// QuantizeLinear); zero_point may be null (0).
@@ -139,10 +129,6 @@ int quantize(const anvil_host_api *host, const QuantizeParams &p, const T *x,
              const S *scale, Q *q) {
   return quantize(host, p, x, scale, static_cast<const int8_t *>(nullptr), q);
 }
-
-struct QuantizePerTokenParams {
-  int64_t rows, cols;
-};
 
 /// Symmetric int8 per row: scale = max|x| / 127 (1 for an all-zero row),
 /// q = clamp(round_half_even(x / scale), -127, 127).

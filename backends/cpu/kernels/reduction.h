@@ -8,11 +8,6 @@
 namespace anvil {
 namespace cpu {
 
-struct ReduceParams {
-  const char *kind; // sum mean max min prod l1 l2 sum_square log_sum_exp
-  int64_t outer, size, inner;
-};
-
 template <class T>
 int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
            T *out) {
@@ -106,12 +101,6 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
   return 0;
 }
 
-struct ArgReduceParams {
-  const char *kind; // max or min
-  bool select_last_index;
-  int64_t outer, size, inner;
-};
-
 template <class T>
 int arg_reduce(const anvil_host_api *host, const ArgReduceParams &p,
                const T *in, int64_t *out) {
@@ -131,11 +120,6 @@ int arg_reduce(const anvil_host_api *host, const ArgReduceParams &p,
   });
   return 0;
 }
-
-struct CumsumParams {
-  bool exclusive, reverse;
-  int64_t outer, size, inner;
-};
 
 template <class T>
 int cumsum(const anvil_host_api *, const CumsumParams &p, const T *in, T *out) {

@@ -120,6 +120,21 @@ GraphImporter::checkBindings(const onnx::GraphProto &graph,
         dimNames.insert(dim.dim_param());
   }
   bool ok = true;
+  for (const auto &[name, range] : options.boundedDims) {
+    if (dimNames.contains(name) && range.first >= 0 &&
+        range.first <= range.second)
+      continue;
+    ok = false;
+    if (!dimNames.contains(name))
+      emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
+                           << range.second
+                           << ": no graph input has a dimension named '"
+                           << name << "'";
+    else
+      emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
+                           << range.second
+                           << ": bounds must satisfy 0 <= min <= max";
+  }
   for (const auto &[name, size] : options.dims) {
     if (dimNames.contains(name) && size >= 0)
       continue;
@@ -417,6 +432,24 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     func.setArgAttr(i, "anvil.name", builder.getStringAttr(input->name()));
     if (ArrayAttr names = dimNames(*input, argTypes[i]))
       func.setArgAttr(i, kDimNamesAttr, names);
+  }
+  if (!options.boundedDims.empty()) {
+    SmallVector<Attribute> sizes;
+    for (const auto &[name, range] : options.boundedDims)
+      sizes.push_back(builder.getDictionaryAttr(
+          {builder.getNamedAttr("name", builder.getStringAttr(name)),
+           builder.getNamedAttr("min", builder.getI64IntegerAttr(range.first)),
+           builder.getNamedAttr("max",
+                                builder.getI64IntegerAttr(range.second))}));
+    func->setAttr("anvil.sizes", builder.getArrayAttr(sizes));
+    // The bound sizes too, for dims named by sums of bound and bounded
+    // sizes ("past_sequence_length + sequence_length").
+    SmallVector<NamedAttribute> bound;
+    for (const auto &[name, size] : options.dims)
+      bound.push_back(
+          builder.getNamedAttr(name, builder.getI64IntegerAttr(size)));
+    if (!bound.empty())
+      func->setAttr("anvil.dim_values", builder.getDictionaryAttr(bound));
   }
 
   for (const onnx::ValueInfoProto *input : constantInputs)

@@ -34,6 +34,10 @@ constexpr int64_t kMaxOpset = 24;
 struct ImportOptions {
   /// Symbolic dimension name -> size (`--dim=batch_size=1`).
   std::map<std::string, int64_t> dims;
+  /// Symbolic dimension name -> [min, max] (`--dim=sequence_length=1..512`):
+  /// the dim stays symbolic, and one artifact serves every size in range.
+  /// Recorded on the function as `anvil.sizes` (kSizesAttr).
+  std::map<std::string, std::pair<int64_t, int64_t>> boundedDims;
   /// Graph input name -> full shape (`--input-shape=input_ids:1x128`).
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Graph input name -> a file holding an ONNX TensorProto: the input

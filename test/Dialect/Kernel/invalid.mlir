@@ -1,7 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -verify-diagnostics
 
 func.func @dynamic_alloc() {
-  // expected-error @+1 {{needs a statically shaped buffer, got 'memref<?xf32>'}}
+  // expected-error @+1 {{has the dynamic buffer 'memref<?xf32>' in a function without 'kernel.sizes'}}
   %a = kernel.alloc : memref<?xf32>
   return
 }
@@ -119,5 +119,153 @@ func.func @weight_layout_rank() {
 func.func @sub_byte() {
   // expected-error @+1 {{has sub-byte elements, which buffers hold only packed two to a ui8: 'memref<8xi4>'}}
   %a = kernel.alloc : memref<8xi4>
+  return
+}
+
+// -----
+
+func.func @unknown_kernel(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{unknown kernel 'fill' (see dialects/Kernel/KernelCatalog.def)}}
+  kernel.launch "fill" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {}
+  return
+}
+
+// -----
+
+func.func @missing_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' needs parameter 'log' (a boolean)}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @extra_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' has no parameter 'axis'}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {axis = 0 : i64, inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @mistyped_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'log' must be a boolean, got 1 : i64}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = 1 : i64, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @narrow_int_param(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'size' must be an integer (i64), got 4 : i32}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i32}
+  return
+}
+
+// -----
+
+func.func @array_too_long(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'mask_strides' holds 5 values; kernel 'attention' takes at most 4}}
+  kernel.launch "attention" ins(%x, %x, %x : memref<4xf32>, memref<4xf32>, memref<4xf32>) outs(%y : memref<4xf32>) params {batch = 1 : i64, causal = false, has_mask = false, head_dim = 4 : i64, kv_heads = 1 : i64, kv_len = 1 : i64, mask_strides = array<i64: 0, 0, 0, 0, 0>, q_heads = 1 : i64, q_len = 1 : i64, scale = 1.0 : f64, value_dim = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @string_too_long(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'kind' is longer than 15 characters}}
+  kernel.launch "reduce" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, kind = "a_very_long_reduction", outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @too_few_inputs(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'layer_norm' takes 2 to 3 inputs, got 1}}
+  kernel.launch "layer_norm" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {epsilon = 1.0e-5 : f64, has_bias = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @outputs(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{kernel 'softmax' writes 1 outputs, got 2}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y, %y : memref<4xf32>, memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @output_is_input(%x: memref<4xf32>) {
+  // expected-error @+1 {{output #0 is also an input}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%x : memref<4xf32>) params {inner = 1 : i64, log = false, outer = 1 : i64, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @dims_missing() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{has the dynamic buffer 'memref<?xf32>' without 'kernel.dims'}}
+  %a = kernel.alloc : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @dims_rank() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' must map the 1 sizes to the buffer's 2 dims}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0)>} : memref<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @dims_symbols() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' must map the 1 sizes to the buffer's 1 dims}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0, s1] -> (s1)>} : memref<?xf32>
+  return
+}
+
+// -----
+
+func.func @dims_static() attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{'kernel.dims' gives dim 1 another value than its static size 4}}
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0, 5)>} : memref<?x4xf32>
+  return
+}
+
+// -----
+
+func.func @static_param_expression(%x: memref<4xf32>, %y: memref<4xf32>) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{parameter 'rank' is a compile-time constant of kernel 'copy_strided' and cannot depend on the sizes}}
+  kernel.launch "copy_strided" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {dst_offset = 0 : i64, dst_strides = array<i64: 1>, rank = affine_map<()[s0] -> (s0)>, shape = array<i64: 4>, src_offset = 0 : i64, src_strides = array<i64: 1>}
+  return
+}
+
+// -----
+
+func.func @param_symbols(%x: memref<4xf32>, %y: memref<4xf32>) {
+  // expected-error @+1 {{parameter 'outer' must be an expression over the function's 0 sizes}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = affine_map<()[s0] -> (s0)>, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @param_results(%x: memref<4xf32>, %y: memref<4xf32>) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  // expected-error @+1 {{parameter 'outer' must be one expression}}
+  kernel.launch "softmax" ins(%x : memref<4xf32>) outs(%y : memref<4xf32>) params {inner = 1 : i64, log = false, outer = affine_map<()[s0] -> (s0, 1)>, size = 4 : i64}
+  return
+}
+
+// -----
+
+func.func @broadcast_expr(%x: memref<?xf32> {kernel.dims = affine_map<()[s0] -> (s0)>}) attributes {kernel.sizes = [{name = "seq", min = 1 : i64, max = 8 : i64}]} {
+  %a = kernel.alloc {kernel.dims = affine_map<()[s0] -> (s0 * 2)>} : memref<?xf32>
+  // expected-error @+1 {{input #0 of type 'memref<?xf32>' does not broadcast to 'memref<?xf32>'}}
+  kernel.elementwise ins(%x : memref<?xf32>) outs(%a : memref<?xf32>) {
+  ^bb0(%e: f32):
+    kernel.yield %e : f32
+  }
   return
 }
