@@ -90,6 +90,7 @@ def Anvil_ReshapeOp : Anvil_InferredOp<"reshape"> {
 }
 
 def Anvil_TransposeOp : Anvil_InferredOp<"transpose"> {
+  let hasCanonicalizer = 1;
   let summary = "permute dimensions";
   let description = [{
     ```mlir
@@ -320,6 +321,7 @@ def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
 }
 
 def Anvil_CastOp : Anvil_InferredOp<"cast"> {
+  let hasCanonicalizer = 1;
   let summary = "convert the element type";
   let description = [{
     The result element type is the target; the shape is the input's.
@@ -382,23 +384,24 @@ class Anvil_BinaryOp<string mnemonic, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Anvil_AddOp : Anvil_BinaryOp<"add", [Commutative]> { let summary = "lhs + rhs"; }
+def Anvil_AddOp : Anvil_BinaryOp<"add", [Commutative]> { let hasCanonicalizer = 1; let summary = "lhs + rhs"; }
 def Anvil_SubOp : Anvil_BinaryOp<"sub"> { let summary = "lhs - rhs"; }
-def Anvil_MulOp : Anvil_BinaryOp<"mul", [Commutative]> { let summary = "lhs * rhs"; }
+def Anvil_MulOp : Anvil_BinaryOp<"mul", [Commutative]> { let hasCanonicalizer = 1; let summary = "lhs * rhs"; }
 def Anvil_DivOp : Anvil_BinaryOp<"div"> {
+  let hasCanonicalizer = 1;
   let summary = "lhs / rhs (integers: truncating)";
 }
-def Anvil_PowOp : Anvil_BinaryOp<"pow"> { let summary = "lhs ** rhs"; }
-def Anvil_MaxOp : Anvil_BinaryOp<"max", [Commutative]> { let summary = "max(lhs, rhs)"; }
-def Anvil_MinOp : Anvil_BinaryOp<"min", [Commutative]> { let summary = "min(lhs, rhs)"; }
+def Anvil_PowOp : Anvil_BinaryOp<"pow"> { let hasCanonicalizer = 1; let summary = "lhs ** rhs"; }
+def Anvil_MaxOp : Anvil_BinaryOp<"max", [Commutative]> { let hasCanonicalizer = 1; let summary = "max(lhs, rhs)"; }
+def Anvil_MinOp : Anvil_BinaryOp<"min", [Commutative]> { let hasCanonicalizer = 1; let summary = "min(lhs, rhs)"; }
 def Anvil_ModOp : Anvil_BinaryOp<"mod"> {
   let summary = "remainder (sign of the divisor unless fmod)";
   let arguments = (ins Anvil_Tensor:$lhs, Anvil_Tensor:$rhs,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
 }
-def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> { let summary = "and: logical on i1, bitwise on integers"; }
-def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> { let summary = "or: logical on i1, bitwise on integers"; }
-def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> { let summary = "xor: logical on i1, bitwise on integers"; }
+def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> { let hasCanonicalizer = 1; let summary = "and: logical on i1, bitwise on integers"; }
+def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> { let hasCanonicalizer = 1; let summary = "or: logical on i1, bitwise on integers"; }
+def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> { let hasCanonicalizer = 1; let summary = "xor: logical on i1, bitwise on integers"; }
 
 def Anvil_CompareOp : Anvil_InferredOp<"compare"> {
   let summary = "elementwise comparison to i1, with broadcasting";
@@ -470,6 +473,7 @@ def Anvil_LeakyReluOp : Anvil_UnaryOp<"leaky_relu"> {
 //===----------------------------------------------------------------------===//
 
 def Anvil_MatmulOp : Anvil_InferredOp<"matmul"> {
+  let hasCanonicalizer = 1;
   let summary = "batched matrix product with numpy broadcasting";
   let description = [{
     numpy `matmul` semantics (1-D operands are promoted and the unit dim
@@ -582,6 +586,7 @@ def Anvil_RopeOp : Anvil_InferredOp<"rope"> {
 }
 
 def Anvil_AttentionOp : Anvil_InferredOp<"attention"> {
+  let hasCanonicalizer = 1;
   let summary = "scaled dot-product attention with grouped KV heads";
   let description = [{
     `softmax(q k^T * scale + mask) v` per head. `query` is
