@@ -1,0 +1,172 @@
+//===- RecognizeAttention.cpp - matmul/softmax/matmul to anvil.attention --===//
+//
+// Scaled dot-product attention (Vaswani et al. 2017) as exporters write it:
+// `matmul(softmax(matmul(q, k^T) * scale + mask), v)`, with the scale on q,
+// on k (before or after the transpose) or on the scores, written as a
+// multiply or a divide by a scalar constant. Grouped KV heads repeated by
+// unsqueeze/expand/reshape are folded into anvil.attention's grouped heads
+// by the canonicalization pattern this pass also applies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Transforms/Passes.h"
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/AnvilPatterns.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace anvil {
+#define GEN_PASS_DEF_ANVILRECOGNIZEATTENTION
+#include "compiler/Transforms/Passes.h.inc"
+} // namespace anvil
+
+using namespace mlir;
+
+namespace anvil {
+namespace {
+
+/// Strips multiplications and divisions by a one-element constant that keep
+/// the value's type, multiplying their factors into `scale`.
+Value stripScale(Value value, double &scale) {
+  for (int depth = 0; depth < 4; ++depth) {
+    Operation *op = value.getDefiningOp();
+    if (!op || !isa<MulOp, DivOp>(op) || op->getOperand(0).getType() !=
+                                             op->getResult(0).getType())
+      break;
+    bool isMul = isa<MulOp>(op);
+    Value lhs = op->getOperand(0), rhs = op->getOperand(1);
+    std::optional<double> c = getUniformConstant(rhs);
+    auto shaped = rhs.getType().dyn_cast<ShapedType>();
+    if (!c && isMul && lhs.getType() == rhs.getType()) {
+      // A constant on the left (canonicalization moves it, but this pass
+      // also runs on its own).
+      std::swap(lhs, rhs);
+      c = getUniformConstant(rhs);
+      shaped = rhs.getType().dyn_cast<ShapedType>();
+    }
+    if (!c || !shaped || !shaped.hasStaticShape() ||
+        shaped.getNumElements() != 1 || *c == 0.0 ||
+        lhs.getType() != op->getResult(0).getType())
+      break;
+    scale *= isMul ? *c : 1.0 / *c;
+    value = lhs;
+  }
+  return value;
+}
+
+/// A transpose that swaps the last two dims of a rank-4 tensor: its input.
+Value matchTransposedKey(Value value) {
+  auto transpose = value.getDefiningOp<TransposeOp>();
+  if (!transpose)
+    return {};
+  ArrayRef<int64_t> perm = transpose.getPerm();
+  if (perm.size() != 4 || perm[0] != 0 || perm[1] != 1 || perm[2] != 3 ||
+      perm[3] != 2)
+    return {};
+  return transpose.getInput();
+}
+
+RankedTensorType rank4(Value value) {
+  auto type = value.getType().dyn_cast<RankedTensorType>();
+  if (!type || type.getRank() != 4 || !type.getElementType().isa<FloatType>())
+    return {};
+  return type;
+}
+
+/// True if `mask` broadcasts to `scores` (numpy rules) without enlarging it.
+bool maskFits(Value mask, RankedTensorType scores) {
+  auto type = mask.getType().dyn_cast<RankedTensorType>();
+  if (!type || type.getRank() > 4 ||
+      type.getElementType() != scores.getElementType())
+    return false;
+  int64_t offset = 4 - type.getRank();
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    int64_t m = type.getDimSize(i), s = scores.getDimSize(offset + i);
+    if (m != 1 && m != s)
+      return false;
+  }
+  return true;
+}
+
+struct AttentionPattern : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getTransposeRhs())
+      return failure();
+    auto softmax = op.getLhs().getDefiningOp<SoftmaxOp>();
+    Value v = op.getRhs();
+    RankedTensorType probs = softmax ? rank4(softmax.getResult()) : nullptr;
+    if (!probs || softmax.getLog() || softmax.getAxis() != 3 || !rank4(v))
+      return failure();
+    Value scores = softmax.getInput();
+    double scale = 1.0;
+    Value mask;
+    // An additive mask on the (possibly scaled) scores, in either order.
+    if (auto add = scores.getDefiningOp<AddOp>()) {
+      for (unsigned i = 0; i < 2; ++i) {
+        double s = 1.0;
+        Value core = stripScale(add->getOperand(i), s);
+        if (core.getDefiningOp<MatmulOp>() &&
+            add->getOperand(i).getType() == add.getType() &&
+            maskFits(add->getOperand(1 - i), probs)) {
+          mask = add->getOperand(1 - i);
+          scores = add->getOperand(i);
+          break;
+        }
+      }
+      if (!mask)
+        return failure();
+    }
+    auto qk = stripScale(scores, scale).getDefiningOp<MatmulOp>();
+    if (!qk)
+      return failure();
+    Value q = stripScale(qk.getLhs(), scale);
+    Value k;
+    if (qk.getTransposeRhs()) {
+      k = stripScale(qk.getRhs(), scale);
+    } else {
+      k = matchTransposedKey(stripScale(qk.getRhs(), scale));
+      if (!k)
+        return failure();
+      k = stripScale(k, scale);
+    }
+    RankedTensorType qType = rank4(q), kType = rank4(k), vType = rank4(v);
+    if (!qType || !kType || !vType || qk.getType() != probs ||
+        qType.getElementType() != vType.getElementType() ||
+        kType.getElementType() != vType.getElementType())
+      return failure();
+    // The shapes must be what the matmuls imply without broadcasting:
+    // scores [B, H, L, T], v [B, H, T, Dv], q [B, H, L, D], k [B, H, T, D].
+    ArrayRef<int64_t> s = probs.getShape();
+    if (qType.getShape() != ArrayRef<int64_t>{s[0], s[1], s[2],
+                                              qType.getDimSize(3)} ||
+        kType.getShape() != ArrayRef<int64_t>{s[0], s[1], s[3],
+                                              qType.getDimSize(3)} ||
+        vType.getDimSize(0) != s[0] || vType.getDimSize(1) != s[1] ||
+        vType.getDimSize(2) != s[3])
+      return failure();
+    if (op.getType() != RankedTensorType::get(
+                            {s[0], s[1], s[2], vType.getDimSize(3)},
+                            vType.getElementType()))
+      return failure();
+    rewriter.replaceOpWithNewOp<AttentionOp>(
+        op, op.getType(), q, k, v, mask, rewriter.getF32FloatAttr(scale),
+        rewriter.getBoolAttr(false));
+    return success();
+  }
+};
+
+struct RecognizeAttentionPass
+    : impl::AnvilRecognizeAttentionBase<RecognizeAttentionPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<AttentionPattern>(&getContext());
+    populateAttentionRepeatKvPatterns(patterns);
+    (void)applyPatternsAndFoldGreedily(getOperation(), std::move(patterns));
+  }
+};
+
+} // namespace
+} // namespace anvil
