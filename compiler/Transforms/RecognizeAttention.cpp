@@ -55,15 +55,18 @@ Value stripScale(Value value, double &scale) {
   return value;
 }
 
-/// A transpose that swaps the last two dims of a rank-4 tensor: its input.
-Value matchTransposedKey(Value value) {
+/// A transpose of a rank-4 tensor whose last two dims are k^T: returns its
+/// input and the permutation that makes k from that input (identity when
+/// the transpose only swaps the last two dims; BERT's [0, 2, 3, 1] from
+/// [batch, seq, heads, dim] gives [0, 2, 1, 3]).
+Value matchTransposedKey(Value value, SmallVectorImpl<int64_t> &keyPerm) {
   auto transpose = value.getDefiningOp<TransposeOp>();
   if (!transpose)
     return {};
   ArrayRef<int64_t> perm = transpose.getPerm();
-  if (perm.size() != 4 || perm[0] != 0 || perm[1] != 1 || perm[2] != 3 ||
-      perm[3] != 2)
+  if (perm.size() != 4)
     return {};
+  keyPerm.assign({perm[0], perm[1], perm[3], perm[2]});
   return transpose.getInput();
 }
 
@@ -124,15 +127,30 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       return failure();
     Value q = stripScale(qk.getLhs(), scale);
     Value k;
+    SmallVector<int64_t> keyPerm;
+    RankedTensorType kPermuted;
     if (qk.getTransposeRhs()) {
       k = stripScale(qk.getRhs(), scale);
     } else {
-      k = matchTransposedKey(stripScale(qk.getRhs(), scale));
+      k = matchTransposedKey(stripScale(qk.getRhs(), scale), keyPerm);
       if (!k)
         return failure();
       k = stripScale(k, scale);
     }
-    RankedTensorType qType = rank4(q), kType = rank4(k), vType = rank4(v);
+    bool permuteKey = !keyPerm.empty() &&
+                      keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
+    if (permuteKey) {
+      auto input = k.getType().dyn_cast<RankedTensorType>();
+      if (!input || input.getRank() != 4)
+        return failure();
+      SmallVector<int64_t> shape;
+      for (int64_t p : keyPerm)
+        shape.push_back(input.getDimSize(p));
+      kPermuted = RankedTensorType::get(shape, input.getElementType());
+    }
+    RankedTensorType qType = rank4(q),
+                     kType = permuteKey ? kPermuted : rank4(k),
+                     vType = rank4(v);
     if (!qType || !kType || !vType || qk.getType() != probs ||
         qType.getElementType() != vType.getElementType() ||
         kType.getElementType() != vType.getElementType())
@@ -151,6 +169,8 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
                             {s[0], s[1], s[2], vType.getDimSize(3)},
                             vType.getElementType()))
       return failure();
+    if (permuteKey)
+      k = rewriter.create<TransposeOp>(op.getLoc(), kPermuted, k, keyPerm);
     rewriter.replaceOpWithNewOp<AttentionOp>(
         op, op.getType(), q, k, v, mask, rewriter.getF32FloatAttr(scale),
         rewriter.getBoolAttr(false));

@@ -79,3 +79,23 @@ func.func @not_attention(%q: tensor<1x4x5x8xf32>, %k: tensor<1x4x5x8xf32>, %v: t
   %r4 = anvil.reduce %o4 {axes = array<i64: 1>, keepdims = true, kind = #anvil<reduce sum>} : (tensor<4x4x5x8xf32>) -> tensor<4x1x5x8xf32>
   return %o1, %o2, %o3, %r4 : tensor<1x4x5x8xf32>, tensor<1x4x5x8xf32>, tensor<3x4x5x8xf32>, tensor<4x1x5x8xf32>
 }
+
+// -----
+
+// BERT (TorchScript): k^T is one transpose [0, 2, 3, 1] of [batch, seq,
+// heads, dim]; k becomes the [0, 2, 1, 3] transpose of it.
+// CHECK-LABEL: func.func @bert
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x7x16xf32>, %[[KS:.*]]: tensor<2x7x4x16xf32>, %[[V:.*]]: tensor<2x4x7x16xf32>, %[[M:.*]]: tensor<2x1x1x7xf32>)
+// CHECK: %[[K:.*]] = anvil.transpose %[[KS]] {perm = array<i64: 0, 2, 1, 3>} : (tensor<2x7x4x16xf32>) -> tensor<2x4x7x16xf32>
+// CHECK-NEXT: %[[O:.*]] = anvil.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[O]]
+func.func @bert(%q: tensor<2x4x7x16xf32>, %ks: tensor<2x7x4x16xf32>, %v: tensor<2x4x7x16xf32>, %mask: tensor<2x1x1x7xf32>) -> tensor<2x4x7x16xf32> {
+  %four = anvil.constant dense<4.0> : tensor<f32>
+  %kt = anvil.transpose %ks {perm = array<i64: 0, 2, 3, 1>} : (tensor<2x7x4x16xf32>) -> tensor<2x4x16x7xf32>
+  %s = anvil.matmul %q, %kt : (tensor<2x4x7x16xf32>, tensor<2x4x16x7xf32>) -> tensor<2x4x7x7xf32>
+  %d = anvil.div %s, %four : (tensor<2x4x7x7xf32>, tensor<f32>) -> tensor<2x4x7x7xf32>
+  %sm = anvil.add %d, %mask : (tensor<2x4x7x7xf32>, tensor<2x1x1x7xf32>) -> tensor<2x4x7x7xf32>
+  %p = anvil.softmax %sm {axis = 3 : i64} : (tensor<2x4x7x7xf32>) -> tensor<2x4x7x7xf32>
+  %o = anvil.matmul %p, %v : (tensor<2x4x7x7xf32>, tensor<2x4x7x16xf32>) -> tensor<2x4x7x16xf32>
+  return %o : tensor<2x4x7x16xf32>
+}
