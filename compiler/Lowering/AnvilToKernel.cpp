@@ -514,7 +514,8 @@ LogicalResult FunctionBufferizer::lowerRmsNorm(RmsNormOp op) {
   launch(op.getLoc(), "rms_norm", {input(op.getInput()), scale}, out,
          {param("outer", product(shape.drop_back(1))),
           param("size", product(normShape)),
-          real("epsilon", op.getEpsilon().convertToDouble())});
+          real("epsilon", op.getEpsilon().convertToDouble()),
+          flag("unit_offset", op.getUnitOffset())});
   return success();
 }
 
@@ -735,7 +736,8 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
          {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out,
          {param("rank", (int64_t)x.size()), param("shape", x),
           param("table_strides", strides),
-          flag("interleaved", op.getInterleaved())});
+          flag("interleaved", op.getInterleaved()),
+          param("rotary_dim", (int64_t)op.getRotaryDim().value_or(0))});
   return success();
 }
 

@@ -214,7 +214,8 @@ struct RopePattern : OpRewritePattern<AddOp> {
           Value cosHalf = buildFirstHalf(rewriter, cos);
           Value sinHalf = buildFirstHalf(rewriter, sin);
           rewriter.replaceOpWithNewOp<RopeOp>(op, op.getType(), x, cosHalf,
-                                              sinHalf, false);
+                                              sinHalf,
+                                              rewriter.getBoolAttr(false));
           return success();
         }
       }

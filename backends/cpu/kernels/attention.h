@@ -84,7 +84,8 @@ struct RopeParams {
   int64_t rank;
   const int64_t *shape;         // the input's, [..., seq, head_dim]
   const int64_t *table_strides; // cos/sin strides over those dims
-  bool interleaved;             // pairs (2i, 2i+1), else (i, i + d/2)
+  bool interleaved;             // pairs (2i, 2i+1), else (i, i + r/2)
+  int64_t rotary_dim;           // r: the rotated leading part (0: all)
 };
 
 /// Rotary position embedding: each pair (x1, x2) of the last dim becomes
@@ -92,7 +93,8 @@ struct RopeParams {
 template <class T, class C>
 int rope(const anvil_host_api *host, const RopeParams &p, const T *in,
          const C *cos, const C *sin, T *out) {
-  const int64_t d = p.shape[p.rank - 1], half = d / 2;
+  const int64_t d = p.shape[p.rank - 1];
+  const int64_t rot = p.rotary_dim > 0 ? p.rotary_dim : d, half = rot / 2;
   int64_t rows = 1;
   for (int64_t i = 0; i + 1 < p.rank; ++i)
     rows *= p.shape[i];
@@ -113,6 +115,8 @@ int rope(const anvil_host_api *host, const RopeParams &p, const T *in,
         y[a] = static_cast<T>(x1 * c - x2 * s);
         y[b] = static_cast<T>(x2 * c + x1 * s);
       }
+      for (int64_t j = rot; j < d; ++j)
+        y[j] = x[j];
     }
   });
   return 0;
