@@ -1,7 +1,7 @@
 //===- AttentionOps.cpp - ONNX Attention and RotaryEmbedding --------------===//
 //
 // ONNX's RotaryEmbedding (opset 23) becomes anvil.rope, with the cos/sin
-// rows gathered by position and partial rotation split off and put back.
+// rows gathered by position; partial rotation is its rotary_dim.
 //
 // ONNX's Attention (opset 23) folds layout changes, a KV cache and masking
 // into one op. The importer unfolds what anvil.attention does not model:
@@ -165,14 +165,6 @@ LogicalResult importAttention(NodeContext &ctx) {
   return success();
 }
 
-/// x[..., begin:end] along the last axis.
-FailureOr<Value> sliceLast(NodeContext &ctx, Value x, int64_t begin,
-                           int64_t end) {
-  return ctx.create<SliceOp>(ctx.elementTypeOf(x), x, ctx.constantI64({begin}),
-                             ctx.constantI64({end}), ctx.constantI64({-1}),
-                             ctx.constantI64({1}));
-}
-
 LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), cos = ctx.requiredInput(1, "cos_cache"),
         sin = ctx.requiredInput(2, "sin_cache");
@@ -181,10 +173,12 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   Value positions = ctx.input(3);
   Type element = ctx.elementTypeOf(x);
   Builder &b = ctx.builder;
+  // Only the rank is needed here: partial rotation is anvil.rope's
+  // rotary_dim, which its verifier checks against the head dim once shape
+  // folding has made it known.
   auto xType = getRankedType(x);
-  if (!xType || !xType.hasStaticShape())
-    return ctx.error() << "needs a static input shape; bind the model's "
-                          "dynamic dimensions (--dim, --input-shape)";
+  if (!xType)
+    return ctx.error() << "needs an input of known rank";
   int64_t rank = xType.getRank();
   // Work on [batch, heads, seq, head_dim].
   if (rank == 3) {
@@ -200,11 +194,15 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   }
   int64_t headDim = getRankedType(x).getShape().back();
   int64_t rotary = ctx.attrInt("rotary_embedding_dim", 0);
-  if (rotary == 0)
-    rotary = headDim;
-  if (rotary <= 0 || rotary > headDim || rotary % 2)
+  if (rotary < 0 || rotary % 2 ||
+      (!ShapedType::isDynamic(headDim) && rotary > headDim))
     return ctx.error() << "rotary_embedding_dim " << rotary
-                       << " does not fit a head of " << headDim;
+                       << " does not fit a head of "
+                       << (ShapedType::isDynamic(headDim)
+                               ? std::string("unknown size")
+                               : std::to_string(headDim));
+  if (rotary == headDim)
+    rotary = 0;
   // cos/sin rows for each [batch, seq], then broadcast over the heads.
   auto table = [&](Value cache) -> FailureOr<Value> {
     Value rows = cache;
@@ -222,28 +220,12 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   if (failed(cosRows) || failed(sinRows))
     return failure();
   bool interleaved = ctx.attrInt("interleaved", 0) != 0;
-  Value rotated;
-  if (rotary == headDim) {
-    auto r = ctx.create<RopeOp>(element, x, *cosRows, *sinRows,
-                                b.getBoolAttr(interleaved));
-    if (failed(r))
-      return failure();
-    rotated = *r;
-  } else {
-    auto head = sliceLast(ctx, x, 0, rotary);
-    auto tail = sliceLast(ctx, x, rotary, headDim);
-    if (failed(head) || failed(tail))
-      return failure();
-    auto r = ctx.create<RopeOp>(element, *head, *cosRows, *sinRows,
-                                b.getBoolAttr(interleaved));
-    if (failed(r))
-      return failure();
-    auto joined = ctx.create<ConcatOp>(element, ValueRange{*r, *tail},
-                                       b.getI64IntegerAttr(3));
-    if (failed(joined))
-      return failure();
-    rotated = *joined;
-  }
+  IntegerAttr rotaryDim = rotary ? b.getI64IntegerAttr(rotary) : IntegerAttr();
+  auto r = ctx.create<RopeOp>(element, x, *cosRows, *sinRows,
+                              b.getBoolAttr(interleaved), rotaryDim);
+  if (failed(r))
+    return failure();
+  Value rotated = *r;
   if (rank == 3) {
     auto merged = ctx.create<TransposeOp>(element, rotated,
                                           b.getDenseI64ArrayAttr({0, 2, 1, 3}));
