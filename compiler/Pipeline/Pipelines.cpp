@@ -21,6 +21,8 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
   OpPassManager &func = pm.nest<func::FuncOp>();
   func.addPass(createCanonicalizerPass());
   func.addPass(createAnvilFoldConstants());
+  // Composites whose shapes folding made static (ONNX Attention).
+  func.addPass(createAnvilDecomposeComposites());
   func.addPass(createCSEPass());
   func.addPass(createCanonicalizerPass());
   if (optLevel < 2)
@@ -40,6 +42,9 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
 void buildKernelPipeline(OpPassManager &pm, unsigned optLevel,
                          llvm::StringRef target) {
   OpPassManager &func = pm.nest<func::FuncOp>();
+  // At -O0 no graph pass ran: composites bound static by --dim decompose
+  // here, and ones still dynamic are reported by name.
+  func.addPass(createAnvilDecomposeComposites());
   func.addPass(createConvertAnvilToKernel());
   if (optLevel > 0)
     func.addPass(createAnvilFuseElementwise());

@@ -51,6 +51,30 @@ def AnvilFoldConstants : Pass<"anvil-fold-constants", "::mlir::func::FuncOp"> {
   ];
 }
 
+def AnvilDecomposeComposites : Pass<"anvil-decompose-composites", "::mlir::func::FuncOp"> {
+  let summary = "Decompose imported composites once their shapes are static";
+  let description = [{
+    ONNX ops whose decomposition needs static shapes are imported as one
+    composite op when their shapes are not known at import (they often
+    become known only when shape arithmetic folds). This pass, run after
+    `anvil-fold-constants`, decomposes them; a composite whose shapes are
+    still not static is an error that names the node.
+
+    - `anvil.onnx_attention` becomes `anvil.attention` with the causal
+      mask (aligned after the cached positions) and the padded additive
+      mask, and the scale `1/sqrt(head_dim)` unless one was given.
+
+    ```mlir
+    // Before (shapes folded to static):
+    %y = anvil.onnx_attention %q, %k, %v {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 0>} : (tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>) -> tensor<1x4x2x8xf32>
+    // After:
+    %m = anvil.constant dense<[[0.0, 0xFF800000], [0.0, 0.0]]> : tensor<2x2xf32>
+    %y = anvil.attention %q, %k, %v, %m {scale = 0.353553385 : f32} : (tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>, tensor<2x2xf32>) -> tensor<1x4x2x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 def AnvilRecognizeNorms : Pass<"anvil-recognize-norms", "::mlir::func::FuncOp"> {
   let summary = "Rewrite decomposed RMSNorm and LayerNorm into anvil.rms_norm / anvil.layer_norm";
   let description = [{

@@ -648,6 +648,34 @@ def Anvil_AttentionOp : Anvil_InferredOp<"attention"> {
   let results = (outs Anvil_FloatTensor:$result);
 }
 
+def Anvil_OnnxAttentionOp : Anvil_InferredOp<"onnx_attention",
+    [AttrSizedOperandSegments]> {
+  let summary = "ONNX Attention before its shapes are known (a composite)";
+  let description = [{
+    ONNX `Attention` (opset 23) as the importer leaves it when the shapes
+    its decomposition needs are not static yet (they often become static
+    only when shape arithmetic folds). `query` is `[batch, q_heads, q_len,
+    head_dim]`; `key` and `value` are `[batch, kv_heads, kv_len, dim]` and
+    already include the cached positions of `past_key`, whose sequence
+    length (only its shape is read) aligns the causal mask: query `i` sees
+    keys up to `past + i`. `mask` is additive. Without `scale` the scale is
+    `1/sqrt(head_dim)`. `anvil-decompose-composites` turns it into
+    `anvil.attention` plus the masks once the shapes are static; code
+    generation does not take it.
+
+    ```mlir
+    %y = anvil.onnx_attention %q, %k, %v, %pk {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$query, Anvil_FloatTensor:$key,
+                       Anvil_FloatTensor:$value,
+                       Optional<Anvil_FloatTensor>:$mask,
+                       Optional<Anvil_FloatTensor>:$past_key,
+                       OptionalAttr<F32Attr>:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$is_causal);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
 def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
   let summary = "write new K or V rows into a paged KV pool at their slots";
   let description = [{

@@ -910,6 +910,28 @@ int64_t dimOf(Value value, int64_t i) {
 }
 } // namespace
 
+LogicalResult OnnxAttentionOp::inferResultTypes(Types &types) {
+  Operation *op = *this;
+  StringRef layout = "[batch, heads, seq, dim]";
+  for (auto [value, name] :
+       {std::pair<Value, StringRef>{getQuery(), "query"},
+        {getKey(), "key"}, {getValue(), "value"}})
+    if (failed(checkRank(op, value, 4, name, layout)))
+      return failure();
+  if (getPastKey() &&
+      failed(checkRank(op, getPastKey(), 4, "past_key", layout)))
+    return failure();
+  if (failed(checkDim(op, dimOf(getQuery(), 3), dimOf(getKey(), 3),
+                      "query and key differ in head dim")) ||
+      failed(checkDim(op, dimOf(getKey(), 2), dimOf(getValue(), 2),
+                      "key and value differ in length")))
+    return failure();
+  return ranked(types,
+                {dimOf(getQuery(), 0), dimOf(getQuery(), 1),
+                 dimOf(getQuery(), 2), dimOf(getValue(), 3)},
+                elementTypeOf(getQuery()));
+}
+
 LogicalResult KvWriteOp::inferResultTypes(Types &types) {
   if (failed(checkRank(*this, getPool(), 4, "pool",
                        "[num_blocks, block_size, kv_heads, head_dim]")) ||

@@ -9,11 +9,14 @@
 // (and back), past keys and values are concatenated in front (the present
 // outputs), a boolean mask becomes an additive one, and is_causal becomes
 // an additive mask aligned as ONNX defines it (query i of a step after
-// `past` cached positions sees keys up to past + i).
+// `past` cached positions sees keys up to past + i). Those masks and the
+// default scale need static shapes: when they are not static yet, the node
+// becomes anvil.onnx_attention, decomposed after folding.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "dialects/Anvil/AnvilComposites.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
@@ -70,12 +73,7 @@ LogicalResult importAttention(NodeContext &ctx) {
   } else if (rank != 4) {
     return ctx.error() << "Q must be 3-D or 4-D";
   }
-  int64_t past = 0;
   if (pastKey) {
-    auto pastType = getRankedType(pastKey);
-    if (!pastType || pastType.getRank() != 4 || pastType.isDynamicDim(2))
-      return ctx.error() << "past_key needs a static sequence length";
-    past = pastType.getDimSize(2);
     auto key = ctx.create<ConcatOp>(element, ValueRange{pastKey, k},
                                     b.getI64IntegerAttr(2));
     auto value = ctx.create<ConcatOp>(element, ValueRange{pastValue, v},
@@ -84,63 +82,36 @@ LogicalResult importAttention(NodeContext &ctx) {
       return failure();
     k = *key, v = *value;
   }
-  auto qType = getRankedType(q), kType = getRankedType(k);
-  if (!qType || !kType || !qType.hasStaticShape() || !kType.hasStaticShape())
-    return ctx.error() << "needs static shapes; bind the model's dynamic "
-                          "dimensions (--dim, --input-shape)";
-  int64_t qLen = qType.getDimSize(2), total = kType.getDimSize(2);
-  int64_t headDim = qType.getDimSize(3);
-  double scale = ctx.attrFloat("scale", 0.0f);
-  if (!ctx.attr("scale"))
-    scale = 1.0 / std::sqrt(double(headDim));
-  const double inf = std::numeric_limits<double>::infinity();
-
-  if (mask) {
-    if (ctx.elementTypeOf(mask).isInteger(1)) { // true keeps, false masks
-      auto additive =
-          ctx.create<WhereOp>(element, mask, ctx.constantScalar(element, 0.0),
-                              ctx.constantScalar(element, -inf));
-      if (failed(additive))
-        return failure();
-      mask = *additive;
-    }
-    // A mask shorter than the keys masks the rest.
-    auto maskType = getRankedType(mask);
-    if (!maskType || maskType.isDynamicDim(maskType.getRank() - 1))
-      return ctx.error() << "attn_mask needs a static last dimension";
-    int64_t missing = total - maskType.getShape().back();
-    if (missing < 0)
-      return ctx.error() << "attn_mask is longer than the keys";
-    if (missing > 0) {
-      SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
-      pads.back() = missing;
-      auto padded = ctx.create<PadOp>(
-          element, mask, b.getDenseI64ArrayAttr(pads),
-          b.getStringAttr("constant"), b.getF64FloatAttr(-inf));
-      if (failed(padded))
-        return failure();
-      mask = *padded;
-    }
+  if (mask && ctx.elementTypeOf(mask).isInteger(1)) { // true keeps
+    const double inf = std::numeric_limits<double>::infinity();
+    auto additive =
+        ctx.create<WhereOp>(element, mask, ctx.constantScalar(element, 0.0),
+                            ctx.constantScalar(element, -inf));
+    if (failed(additive))
+      return failure();
+    mask = *additive;
   }
-  if (ctx.attrInt("is_causal", 0)) {
-    SmallVector<double> causal(qLen * total, 0.0);
-    for (int64_t i = 0; i < qLen; ++i)
-      for (int64_t j = past + i + 1; j < total; ++j)
-        causal[i * total + j] = -inf;
-    auto type = RankedTensorType::get({qLen, total}, element);
-    Value causalMask =
-        ctx.builder.create<ConstantOp>(ctx.loc, buildDense(type, causal));
-    if (mask) {
-      auto sum = ctx.create<AddOp>(element, mask, causalMask);
-      if (failed(sum))
-        return failure();
-      mask = *sum;
-    } else {
-      mask = causalMask;
-    }
-  }
-  auto y = ctx.create<AttentionOp>(
-      element, q, k, v, mask, b.getF32FloatAttr(scale), b.getBoolAttr(false));
+  std::optional<double> scale;
+  if (ctx.attr("scale"))
+    scale = ctx.attrFloat("scale", 0.0f);
+  bool causal = ctx.attrInt("is_causal", 0) != 0;
+  // The causal mask, the mask padding and the default scale need static
+  // shapes. When folding has yet to bind them, import the composite and
+  // let anvil-decompose-composites build the same IR later (R8).
+  auto isStatic = [](Value value) {
+    auto type = getRankedType(value);
+    return type && type.hasStaticShape();
+  };
+  FailureOr<Value> y;
+  if (isStatic(q) && isStatic(k) && (!mask || isStatic(mask)) &&
+      (!pastKey || isStatic(pastKey)))
+    y = buildOnnxAttention(ctx.builder, ctx.loc, q, k, v, mask, pastKey, scale, causal,
+                           [&] { return ctx.error(); });
+  else
+    y = ctx.create<OnnxAttentionOp>(
+        element, q, k, v, mask, pastKey,
+        scale ? b.getF32FloatAttr(*scale) : FloatAttr(),
+        b.getBoolAttr(causal));
   if (failed(y))
     return failure();
   Value out = *y;

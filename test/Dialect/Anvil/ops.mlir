@@ -112,3 +112,10 @@ func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
   %r = anvil.rope %qh, %c4, %c4 {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>
   return %o, %o2 : tensor<?x8x16xf32>, tensor<?x8x16xf32>
 }
+
+// CHECK-LABEL: func.func @composites
+func.func @composites(%q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %pk: tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32> {
+  // CHECK: anvil.onnx_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+  %y = anvil.onnx_attention %q, %k, %k, %pk {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+  return %y : tensor<?x4x?x8xf32>
+}
