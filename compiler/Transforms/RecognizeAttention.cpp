@@ -31,8 +31,8 @@ namespace {
 Value stripScale(Value value, double &scale) {
   for (int depth = 0; depth < 4; ++depth) {
     Operation *op = value.getDefiningOp();
-    if (!op || !isa<MulOp, DivOp>(op) || op->getOperand(0).getType() !=
-                                             op->getResult(0).getType())
+    if (!op || !isa<MulOp, DivOp>(op) ||
+        op->getOperand(0).getType() != op->getResult(0).getType())
       break;
     bool isMul = isa<MulOp>(op);
     Value lhs = op->getOperand(0), rhs = op->getOperand(1);
@@ -137,8 +137,8 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
         return failure();
       k = stripScale(k, scale);
     }
-    bool permuteKey = !keyPerm.empty() &&
-                      keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
+    bool permuteKey =
+        !keyPerm.empty() && keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
     if (permuteKey) {
       auto input = k.getType().dyn_cast<RankedTensorType>();
       if (!input || input.getRank() != 4)
@@ -158,22 +158,22 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
     // The shapes must be what the matmuls imply without broadcasting:
     // scores [B, H, L, T], v [B, H, T, Dv], q [B, H, L, D], k [B, H, T, D].
     ArrayRef<int64_t> s = probs.getShape();
-    if (qType.getShape() != ArrayRef<int64_t>{s[0], s[1], s[2],
-                                              qType.getDimSize(3)} ||
-        kType.getShape() != ArrayRef<int64_t>{s[0], s[1], s[3],
-                                              qType.getDimSize(3)} ||
+    if (qType.getShape() !=
+            ArrayRef<int64_t>{s[0], s[1], s[2], qType.getDimSize(3)} ||
+        kType.getShape() !=
+            ArrayRef<int64_t>{s[0], s[1], s[3], qType.getDimSize(3)} ||
         vType.getDimSize(0) != s[0] || vType.getDimSize(1) != s[1] ||
         vType.getDimSize(2) != s[3])
       return failure();
-    if (op.getType() != RankedTensorType::get(
-                            {s[0], s[1], s[2], vType.getDimSize(3)},
-                            vType.getElementType()))
+    if (op.getType() !=
+        RankedTensorType::get({s[0], s[1], s[2], vType.getDimSize(3)},
+                              vType.getElementType()))
       return failure();
     if (permuteKey)
       k = rewriter.create<TransposeOp>(op.getLoc(), kPermuted, k, keyPerm);
-    rewriter.replaceOpWithNewOp<AttentionOp>(
-        op, op.getType(), q, k, v, mask, rewriter.getF32FloatAttr(scale),
-        rewriter.getBoolAttr(false));
+    rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getType(), q, k, v, mask,
+                                             rewriter.getF32FloatAttr(scale),
+                                             rewriter.getBoolAttr(false));
     return success();
   }
 };

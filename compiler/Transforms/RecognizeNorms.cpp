@@ -160,8 +160,8 @@ struct LayerNormPattern : OpRewritePattern<MulOp> {
       Value x = sub.getLhs();
       auto mean = sub.getRhs().getDefiningOp<ReduceOp>();
       std::optional<int64_t> size = lastDim(x);
-      if (!mean || mean.getInput() != x || !isMeanOverLastAxis(mean) ||
-          !size || sub.getType() != x.getType() || op.getType() != x.getType())
+      if (!mean || mean.getInput() != x || !isMeanOverLastAxis(mean) || !size ||
+          sub.getType() != x.getType() || op.getType() != x.getType())
         continue;
       auto [scaleOp, scale] = matchScale(op.getResult(), *size);
       Operation *root = scaleOp ? scaleOp : op.getOperation();
@@ -184,8 +184,7 @@ struct LayerNormPattern : OpRewritePattern<MulOp> {
   }
 };
 
-struct RecognizeNormsPass
-    : impl::AnvilRecognizeNormsBase<RecognizeNormsPass> {
+struct RecognizeNormsPass : impl::AnvilRecognizeNormsBase<RecognizeNormsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     // LayerNorm first: its tail is an RMSNorm of x - mean(x).

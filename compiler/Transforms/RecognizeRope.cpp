@@ -169,8 +169,8 @@ Value buildFirstHalf(PatternRewriter &rewriter, Value value) {
       half.ints.push_back(t->ints[i]);
   }
   rewriter.setInsertionPointAfter(op);
-  return rewriter.create<ConstantOp>(op->getLoc(),
-                                     buildDense(type, half).cast<ElementsAttr>());
+  return rewriter.create<ConstantOp>(
+      op->getLoc(), buildDense(type, half).cast<ElementsAttr>());
 }
 
 /// True if a table of `table`'s shape broadcasts over `x`'s leading dims

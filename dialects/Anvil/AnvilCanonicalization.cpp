@@ -83,8 +83,7 @@ bool isConstant(Value value) {
 // Commutative ops: constants to the right
 //===----------------------------------------------------------------------===//
 
-template <typename OpTy>
-struct ConstantToRight : OpRewritePattern<OpTy> {
+template <typename OpTy> struct ConstantToRight : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -204,8 +203,8 @@ struct TransposeOfTranspose : OpRewritePattern<TransposeOp> {
         return failure();
       perm.push_back(innerPerm[p]);
     }
-    rewriter.replaceOpWithNewOp<TransposeOp>(op, op.getType(),
-                                             inner.getInput(), perm);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, op.getType(), inner.getInput(),
+                                             perm);
     return success();
   }
 };
@@ -279,8 +278,7 @@ Value stripRepeatKv(Value value, int64_t &copies) {
   auto result = reshape.getType().dyn_cast<RankedTensorType>();
   if (!kvType || !expanded || !result || !kvType.hasStaticShape() ||
       !expanded.hasStaticShape() || !result.hasStaticShape() ||
-      kvType.getRank() != 4 || expanded.getRank() != 5 ||
-      result.getRank() != 4)
+      kvType.getRank() != 4 || expanded.getRank() != 5 || result.getRank() != 4)
     return {};
   ArrayRef<int64_t> k = kvType.getShape(), e = expanded.getShape(),
                     r = result.getShape();

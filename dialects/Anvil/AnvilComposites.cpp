@@ -29,10 +29,11 @@ FailureOr<Value> createInferred(OpBuilder &b, Location loc, Type element,
 
 } // namespace
 
-FailureOr<Value> anvil::buildOnnxAttention(
-    OpBuilder &b, Location loc, Value q, Value k, Value v, Value mask,
-    Value pastKey, std::optional<double> scale, bool causal,
-    function_ref<InFlightDiagnostic()> emitError) {
+FailureOr<Value>
+anvil::buildOnnxAttention(OpBuilder &b, Location loc, Value q, Value k, Value v,
+                          Value mask, Value pastKey,
+                          std::optional<double> scale, bool causal,
+                          function_ref<InFlightDiagnostic()> emitError) {
   Type element = q.getType().cast<TensorType>().getElementType();
   auto qType = getRankedType(q), kType = getRankedType(k);
   if (!qType || !kType || !qType.hasStaticShape() || !kType.hasStaticShape())

@@ -1,4 +1,5 @@
-//===- AnvilComposites.h - decomposing imported composites -------*- C++ -*-===//
+//===- AnvilComposites.h - decomposing imported composites -------*- C++
+//-*-===//
 //
 // ONNX composites whose decomposition needs static shapes (Attention's
 // causal mask and default scale) are imported as one op when their shapes

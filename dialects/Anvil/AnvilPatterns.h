@@ -1,4 +1,5 @@
-//===- AnvilPatterns.h - matching helpers and shared patterns ----*- C++ -*-===//
+//===- AnvilPatterns.h - matching helpers and shared patterns ----*- C++
+//-*-===//
 //
 // What the canonicalization patterns (AnvilCanonicalization.cpp) and the
 // recognizer passes (compiler/Transforms/Recognize*.cpp) share: reading a

@@ -804,11 +804,11 @@ LogicalResult RopeOp::inferResultTypes(Types &types) {
     if (std::optional<uint64_t> rotary = getRotaryDim()) {
       int64_t r = (int64_t)*rotary;
       if (r <= 0 || r % 2 != 0)
-        return emitOpError() << "rotary_dim " << r
-                             << " must be positive and even";
+        return emitOpError()
+               << "rotary_dim " << r << " must be positive and even";
       if (d != kDynamic && r > d)
-        return emitOpError() << "rotary_dim " << r << " exceeds the head dim "
-                             << d;
+        return emitOpError()
+               << "rotary_dim " << r << " exceeds the head dim " << d;
       d = r;
     }
     if (d != kDynamic && d % 2 != 0)
@@ -866,9 +866,8 @@ LogicalResult GatherNdOp::inferResultTypes(Types &types) {
     return emitOpError("indices must have rank >= 1");
   if (b >= std::min(input.getRank(), indices.getRank()))
     return emitOpError() << "batch_dims " << b
-                         << " must be less than both ranks ("
-                         << input.getRank() << " and " << indices.getRank()
-                         << ")";
+                         << " must be less than both ranks (" << input.getRank()
+                         << " and " << indices.getRank() << ")";
   for (int64_t i = 0; i < b; ++i) {
     int64_t x = input.getDimSize(i), y = indices.getDimSize(i);
     if (x != kDynamic && y != kDynamic && x != y)
@@ -879,8 +878,8 @@ LogicalResult GatherNdOp::inferResultTypes(Types &types) {
   if (m == kDynamic)
     return unranked(types, elementType);
   if (m < 1 || b + m > input.getRank())
-    return emitOpError() << "index tuples of " << m << " elements with "
-                         << b << " batch dims do not fit input rank "
+    return emitOpError() << "index tuples of " << m << " elements with " << b
+                         << " batch dims do not fit input rank "
                          << input.getRank();
   SmallVector<int64_t> shape(indices.getShape().drop_back());
   llvm::append_range(shape, input.getShape().drop_front(b + m));
@@ -913,9 +912,9 @@ int64_t dimOf(Value value, int64_t i) {
 LogicalResult OnnxAttentionOp::inferResultTypes(Types &types) {
   Operation *op = *this;
   StringRef layout = "[batch, heads, seq, dim]";
-  for (auto [value, name] :
-       {std::pair<Value, StringRef>{getQuery(), "query"},
-        {getKey(), "key"}, {getValue(), "value"}})
+  for (auto [value, name] : {std::pair<Value, StringRef>{getQuery(), "query"},
+                             {getKey(), "key"},
+                             {getValue(), "value"}})
     if (failed(checkRank(op, value, 4, name, layout)))
       return failure();
   if (getPastKey() &&
@@ -937,8 +936,7 @@ LogicalResult KvWriteOp::inferResultTypes(Types &types) {
                        "[num_blocks, block_size, kv_heads, head_dim]")) ||
       failed(checkRank(*this, getRows(), 3, "rows",
                        "[tokens, kv_heads, head_dim]")) ||
-      failed(checkRank(*this, getSlotMapping(), 1, "slot_mapping",
-                       "[tokens]")))
+      failed(checkRank(*this, getSlotMapping(), 1, "slot_mapping", "[tokens]")))
     return failure();
   if (elementTypeOf(getPool()) != elementTypeOf(getRows()))
     return emitOpError() << "pool and rows element types differ: "
@@ -963,13 +961,12 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
       failed(checkRank(op, getValuePool(), 4, "value_pool", poolLayout)) ||
       failed(checkRank(op, getBlockTables(), 2, "block_tables",
                        "[sequences, max_blocks]")) ||
-      failed(checkRank(op, getContextLens(), 1, "context_lens",
-                       "[sequences]")) ||
+      failed(
+          checkRank(op, getContextLens(), 1, "context_lens", "[sequences]")) ||
       failed(checkRank(op, getPositions(), 1, "positions", "[tokens]")) ||
       failed(checkRank(op, getSeqOfToken(), 1, "seq_of_token", "[tokens]")))
     return failure();
-  if (getSinks() &&
-      failed(checkRank(op, getSinks(), 1, "sinks", "[q_heads]")))
+  if (getSinks() && failed(checkRank(op, getSinks(), 1, "sinks", "[q_heads]")))
     return failure();
   Type elementType = elementTypeOf(getQuery());
   SmallVector<Value> floats{getQuery(), getKeyPool(), getValuePool()};
@@ -1007,8 +1004,7 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
       (kvHeads == 0 || qHeads % kvHeads != 0))
     return emitOpError() << qHeads << " query heads are not a multiple of "
                          << kvHeads << " key/value heads";
-  return ranked(types, {tokens, qHeads, dimOf(getValuePool(), 3)},
-                elementType);
+  return ranked(types, {tokens, qHeads, dimOf(getValuePool(), 3)}, elementType);
 }
 
 namespace {

@@ -105,13 +105,12 @@ LogicalResult importAttention(NodeContext &ctx) {
   FailureOr<Value> y;
   if (isStatic(q) && isStatic(k) && (!mask || isStatic(mask)) &&
       (!pastKey || isStatic(pastKey)))
-    y = buildOnnxAttention(ctx.builder, ctx.loc, q, k, v, mask, pastKey, scale, causal,
-                           [&] { return ctx.error(); });
+    y = buildOnnxAttention(ctx.builder, ctx.loc, q, k, v, mask, pastKey, scale,
+                           causal, [&] { return ctx.error(); });
   else
     y = ctx.create<OnnxAttentionOp>(
         element, q, k, v, mask, pastKey,
-        scale ? b.getF32FloatAttr(*scale) : FloatAttr(),
-        b.getBoolAttr(causal));
+        scale ? b.getF32FloatAttr(*scale) : FloatAttr(), b.getBoolAttr(causal));
   if (failed(y))
     return failure();
   Value out = *y;
