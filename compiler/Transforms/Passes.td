@@ -169,7 +169,8 @@ def AnvilRecognizeAttention : Pass<"anvil-recognize-attention", "::mlir::func::F
     dividing by a scalar constant) to `q`, to `k`, to `k^T` or to the
     scores, in any combination, and the factors are multiplied together.
     The additive mask is optional and must broadcast to the scores without
-    enlarging them. Grouped KV heads that the exporter repeated
+    enlarging them; scores masked by `where(cond, s, fill)` with a huge
+    negative `fill` (GPT-2's causal mask) add `where(cond, 0, fill)` to it. Grouped KV heads that the exporter repeated
     (`unsqueeze`/`expand`/`reshape`) are folded into the op's KV-head
     broadcast.
 

@@ -12,6 +12,7 @@
 #include "compiler/Transforms/Passes.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/AnvilPatterns.h"
+#include "dialects/Anvil/ShapeUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -77,19 +78,37 @@ RankedTensorType rank4(Value value) {
   return type;
 }
 
-/// True if `mask` broadcasts to `scores` (numpy rules) without enlarging it.
+/// True if a mask of `shape` broadcasts to `scores` (numpy rules) without
+/// enlarging them.
+bool maskShapeFits(ArrayRef<int64_t> shape, RankedTensorType scores) {
+  if (shape.size() > 4)
+    return false;
+  int64_t offset = 4 - shape.size();
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1 && shape[i] != scores.getDimSize(offset + i))
+      return false;
+  return true;
+}
+
 bool maskFits(Value mask, RankedTensorType scores) {
   auto type = mask.getType().dyn_cast<RankedTensorType>();
-  if (!type || type.getRank() > 4 ||
-      type.getElementType() != scores.getElementType())
-    return false;
-  int64_t offset = 4 - type.getRank();
-  for (int64_t i = 0; i < type.getRank(); ++i) {
-    int64_t m = type.getDimSize(i), s = scores.getDimSize(offset + i);
-    if (m != 1 && m != s)
-      return false;
-  }
-  return true;
+  return type && type.getElementType() == scores.getElementType() &&
+         maskShapeFits(type.getShape(), scores);
+}
+
+/// `where(cond, s, fill)` that masks scores with a huge negative constant
+/// (GPT-2's causal mask): the same as adding `where(cond, 0, fill)` to the
+/// scores, since s + fill rounds to fill (or is -inf) for any finite score.
+WhereOp matchMaskingWhere(Value value) {
+  auto where = value.getDefiningOp<WhereOp>();
+  if (!where || where.getTrueValue().getType() != where.getType())
+    return {};
+  std::optional<double> fill = getUniformConstant(where.getFalseValue());
+  auto fillType = where.getFalseValue().getType().dyn_cast<ShapedType>();
+  if (!fill || !fillType || !fillType.hasStaticShape() ||
+      fillType.getNumElements() != 1 || !(*fill <= -1e30))
+    return {};
+  return where;
 }
 
 struct AttentionPattern : OpRewritePattern<MatmulOp> {
@@ -106,12 +125,17 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
     Value scores = softmax.getInput();
     double scale = 1.0;
     Value mask;
-    // An additive mask on the (possibly scaled) scores, in either order.
+    // An additive mask on the (possibly scaled, possibly where-masked)
+    // scores, in either order.
+    auto leadsToScores = [](Value value) {
+      double s = 1.0;
+      if (WhereOp where = matchMaskingWhere(value))
+        value = where.getTrueValue();
+      return (bool)stripScale(value, s).getDefiningOp<MatmulOp>();
+    };
     if (auto add = scores.getDefiningOp<AddOp>()) {
       for (unsigned i = 0; i < 2; ++i) {
-        double s = 1.0;
-        Value core = stripScale(add->getOperand(i), s);
-        if (core.getDefiningOp<MatmulOp>() &&
+        if (leadsToScores(add->getOperand(i)) &&
             add->getOperand(i).getType() == add.getType() &&
             maskFits(add->getOperand(1 - i), probs)) {
           mask = add->getOperand(1 - i);
@@ -121,6 +145,27 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       }
       if (!mask)
         return failure();
+    }
+    // where(cond, s, fill) becomes the additive mask where(cond, 0, fill).
+    WhereOp select = matchMaskingWhere(scores);
+    SmallVector<int64_t> selectShape, combinedShape;
+    if (select) {
+      auto cond = select.getCondition().getType().dyn_cast<RankedTensorType>();
+      auto fill = select.getFalseValue().getType().cast<RankedTensorType>();
+      if (!cond || !cond.hasStaticShape() ||
+          failed(
+              broadcastShapes(cond.getShape(), fill.getShape(), selectShape)) ||
+          !maskShapeFits(selectShape, probs))
+        return failure();
+      combinedShape = selectShape;
+      if (mask) {
+        auto maskType = mask.getType().cast<RankedTensorType>();
+        if (failed(broadcastShapes(selectShape, maskType.getShape(),
+                                   combinedShape)) ||
+            !maskShapeFits(combinedShape, probs))
+          return failure();
+      }
+      scores = select.getTrueValue();
     }
     auto qk = stripScale(scores, scale).getDefiningOp<MatmulOp>();
     if (!qk)
@@ -171,6 +216,22 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       return failure();
     if (permuteKey)
       k = rewriter.create<TransposeOp>(op.getLoc(), kPermuted, k, keyPerm);
+    if (select) {
+      Type element = probs.getElementType();
+      Value zero = rewriter.create<ConstantOp>(
+          op.getLoc(),
+          DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                 rewriter.getZeroAttr(element))
+              .cast<ElementsAttr>());
+      Value selectMask = rewriter.create<WhereOp>(
+          op.getLoc(), RankedTensorType::get(selectShape, element),
+          select.getCondition(), zero, select.getFalseValue());
+      mask =
+          mask ? rewriter.create<AddOp>(
+                     op.getLoc(), RankedTensorType::get(combinedShape, element),
+                     selectMask, mask)
+               : selectMask;
+    }
     rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getType(), q, k, v, mask,
                                              rewriter.getF32FloatAttr(scale),
                                              rewriter.getBoolAttr(false));

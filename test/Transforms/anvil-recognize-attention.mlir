@@ -99,3 +99,34 @@ func.func @bert(%q: tensor<2x4x7x16xf32>, %ks: tensor<2x7x4x16xf32>, %v: tensor<
   %o = anvil.matmul %p, %v : (tensor<2x4x7x7xf32>, tensor<2x4x7x16xf32>) -> tensor<2x4x7x16xf32>
   return %o : tensor<2x4x7x16xf32>
 }
+
+// -----
+
+// GPT-2 (TorchScript): where(causal, scores / sqrt(d), min) + padding
+// mask. The where becomes the additive mask where(causal, 0, min), added
+// to the padding mask; a fill that is not huge (-1e4) would change the
+// softmax of a fully masked row and stays.
+// CHECK-LABEL: func.func @gpt2
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x4x1x16xf32>, %[[K:.*]]: tensor<1x4x9x16xf32>, %[[V:.*]]: tensor<1x4x9x16xf32>, %[[C:.*]]: tensor<1x1x1x9xi1>, %[[P:.*]]: tensor<1x1x1x9xf32>)
+// CHECK-DAG: %[[MIN:.*]] = anvil.constant dense<-3.40282347E+38> : tensor<f32>
+// CHECK-DAG: %[[ZERO:.*]] = anvil.constant dense<0.000000e+00> : tensor<f32>
+// CHECK: %[[W:.*]] = anvil.where %[[C]], %[[ZERO]], %[[MIN]] : (tensor<1x1x1x9xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x1x9xf32>
+// CHECK: %[[M:.*]] = anvil.add %[[W]], %[[P]] : (tensor<1x1x1x9xf32>, tensor<1x1x1x9xf32>) -> tensor<1x1x1x9xf32>
+// CHECK: %[[A:.*]] = anvil.attention %[[Q]], %[[K]], %[[V]], %[[M]] {scale = 2.500000e-01 : f32}
+// CHECK: anvil.softmax
+// CHECK: return %[[A]]
+func.func @gpt2(%q: tensor<1x4x1x16xf32>, %k: tensor<1x4x9x16xf32>, %v: tensor<1x4x9x16xf32>, %causal: tensor<1x1x1x9xi1>, %pad: tensor<1x1x1x9xf32>) -> (tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>) {
+  %four = anvil.constant dense<4.0> : tensor<f32>
+  %min = anvil.constant dense<-3.40282347E+38> : tensor<f32>
+  %small = anvil.constant dense<-1.0e4> : tensor<f32>
+  %s = anvil.matmul %q, %k {transpose_rhs = true} : (tensor<1x4x1x16xf32>, tensor<1x4x9x16xf32>) -> tensor<1x4x1x9xf32>
+  %d = anvil.div %s, %four : (tensor<1x4x1x9xf32>, tensor<f32>) -> tensor<1x4x1x9xf32>
+  %w = anvil.where %causal, %d, %min : (tensor<1x1x1x9xi1>, tensor<1x4x1x9xf32>, tensor<f32>) -> tensor<1x4x1x9xf32>
+  %m = anvil.add %w, %pad : (tensor<1x4x1x9xf32>, tensor<1x1x1x9xf32>) -> tensor<1x4x1x9xf32>
+  %p = anvil.softmax %m {axis = 3 : i64} : (tensor<1x4x1x9xf32>) -> tensor<1x4x1x9xf32>
+  %o = anvil.matmul %p, %v : (tensor<1x4x1x9xf32>, tensor<1x4x9x16xf32>) -> tensor<1x4x1x16xf32>
+  %w2 = anvil.where %causal, %d, %small : (tensor<1x1x1x9xi1>, tensor<1x4x1x9xf32>, tensor<f32>) -> tensor<1x4x1x9xf32>
+  %p2 = anvil.softmax %w2 {axis = 3 : i64} : (tensor<1x4x1x9xf32>) -> tensor<1x4x1x9xf32>
+  %o2 = anvil.matmul %p2, %v : (tensor<1x4x1x9xf32>, tensor<1x4x9x16xf32>) -> tensor<1x4x1x16xf32>
+  return %o, %o2 : tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>
+}
