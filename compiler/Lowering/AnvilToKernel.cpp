@@ -608,6 +608,7 @@ LogicalResult FunctionBufferizer::lowerRmsNorm(RmsNormOp op) {
   l.outer = product(shape.drop_back(1));
   l.size = product(normShape);
   l.epsilon = op.getEpsilon().convertToDouble();
+  l.unit_offset = op.getUnitOffset();
   l.build(b, op.getLoc(), {input(op.getInput()), scale}, out);
   return success();
 }
@@ -871,6 +872,7 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
   l.shape = x;
   l.table_strides = strides;
   l.interleaved = op.getInterleaved();
+  l.rotary_dim = (int64_t)op.getRotaryDim().value_or(0);
   l.build(b, op.getLoc(),
           {input(op.getInput()), input(op.getCos()), input(op.getSin())}, out);
   return success();

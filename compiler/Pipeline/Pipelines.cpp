@@ -21,15 +21,30 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
   OpPassManager &func = pm.nest<func::FuncOp>();
   func.addPass(createCanonicalizerPass());
   func.addPass(createAnvilFoldConstants());
+  // Composites whose shapes folding made static (ONNX Attention).
+  func.addPass(createAnvilDecomposeComposites());
   func.addPass(createCSEPass());
   func.addPass(createCanonicalizerPass());
-  // -O2 and -O3 gain pattern recognition, fusion and layout passes as they
-  // are written; today they run the -O1 pipeline.
+  if (optLevel < 2)
+    return;
+  // -O2 and -O3: recognize the computations exporters decompose, on the
+  // canonical forms the canonicalizer left; then fold what the matches
+  // freed (repeat_kv into grouped heads, dead ops) and share the rope
+  // tables each match rebuilt.
+  func.addPass(createAnvilRecognizeNorms());
+  func.addPass(createAnvilRecognizeActivations());
+  func.addPass(createAnvilRecognizeRope());
+  func.addPass(createAnvilRecognizeAttention());
+  func.addPass(createCanonicalizerPass());
+  func.addPass(createCSEPass());
 }
 
 void buildKernelPipeline(OpPassManager &pm, unsigned optLevel,
                          llvm::StringRef target) {
   OpPassManager &func = pm.nest<func::FuncOp>();
+  // At -O0 no graph pass ran: composites bound static by --dim decompose
+  // here, and ones still dynamic are reported by name.
+  func.addPass(createAnvilDecomposeComposites());
   func.addPass(createConvertAnvilToKernel());
   if (optLevel > 0)
     func.addPass(createAnvilFuseElementwise());

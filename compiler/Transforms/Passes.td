@@ -51,4 +51,142 @@ def AnvilFoldConstants : Pass<"anvil-fold-constants", "::mlir::func::FuncOp"> {
   ];
 }
 
+def AnvilDecomposeComposites : Pass<"anvil-decompose-composites", "::mlir::func::FuncOp"> {
+  let summary = "Decompose imported composites once their shapes are static";
+  let description = [{
+    ONNX ops whose decomposition needs static shapes are imported as one
+    composite op when their shapes are not known at import (they often
+    become known only when shape arithmetic folds). This pass, run after
+    `anvil-fold-constants`, decomposes them; a composite whose shapes are
+    still not static is an error that names the node.
+
+    - `anvil.onnx_attention` becomes `anvil.attention` with the causal
+      mask (aligned after the cached positions) and the padded additive
+      mask, and the scale `1/sqrt(head_dim)` unless one was given.
+
+    ```mlir
+    // Before (shapes folded to static):
+    %y = anvil.onnx_attention %q, %k, %v {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 0>} : (tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>) -> tensor<1x4x2x8xf32>
+    // After:
+    %m = anvil.constant dense<[[0.0, 0xFF800000], [0.0, 0.0]]> : tensor<2x2xf32>
+    %y = anvil.attention %q, %k, %v, %m {scale = 0.353553385 : f32} : (tensor<1x4x2x8xf32>, tensor<1x2x2x8xf32>, tensor<1x2x2x8xf32>, tensor<2x2xf32>) -> tensor<1x4x2x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
+def AnvilRecognizeNorms : Pass<"anvil-recognize-norms", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite decomposed RMSNorm and LayerNorm into anvil.rms_norm / anvil.layer_norm";
+  let description = [{
+    Matches the normalizations exporters decompose, by dataflow and in the
+    canonical form `-canonicalize` leaves (`pow(x, 2)` is `mul(x, x)`,
+    `1 / sqrt(v)` is `rsqrt(v)`, constants on the right):
+
+    - RMSNorm: `x * rsqrt(mean(x * x, last axis, keepdims) + eps)`, then an
+      optional `* w` with a 1-D `w` of the last dim's size (without one, the
+      scale is ones).
+    - LayerNorm: `d = x - mean(x)`, `d * rsqrt(mean(d * d) + eps)`, then an
+      optional `* w` and `+ b`, over the last axis.
+
+    The reduction must be a mean over exactly the last axis with
+    `keepdims`, `eps` a scalar constant, and the result the input's type;
+    anything else is left alone.
+
+    ```mlir
+    // Before:
+    %sq = anvil.mul %x, %x : (tensor<1x4x64xf32>, tensor<1x4x64xf32>) -> tensor<1x4x64xf32>
+    %m = anvil.reduce %sq {axes = array<i64: 2>, keepdims = true, kind = #anvil<reduce mean>} : (tensor<1x4x64xf32>) -> tensor<1x4x1xf32>
+    %v = anvil.add %m, %eps : (tensor<1x4x1xf32>, tensor<f32>) -> tensor<1x4x1xf32>
+    %r = anvil.rsqrt %v : (tensor<1x4x1xf32>) -> tensor<1x4x1xf32>
+    %n = anvil.mul %x, %r : (tensor<1x4x64xf32>, tensor<1x4x1xf32>) -> tensor<1x4x64xf32>
+    %y = anvil.mul %n, %w : (tensor<1x4x64xf32>, tensor<64xf32>) -> tensor<1x4x64xf32>
+    // After:
+    %y = anvil.rms_norm %x, %w {epsilon = 1.0e-06 : f32} : (tensor<1x4x64xf32>, tensor<64xf32>) -> tensor<1x4x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
+def AnvilRecognizeActivations : Pass<"anvil-recognize-activations", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite decomposed SiLU and GELU (erf and tanh forms) into one op";
+  let description = [{
+    - SiLU: `x * sigmoid(x)`, either operand order, becomes `anvil.silu`.
+    - GELU: `0.5 * x * (1 + erf(x / sqrt(2)))` (or `x * (1/sqrt(2))`)
+      becomes `anvil.gelu`; the tanh approximation
+      `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))` becomes
+      `anvil.gelu {approximation = tanh}`.
+
+    Products are matched as a set of factors, so any association and order
+    of the multiplications matches; the constants must equal the ones in
+    the definitions (to float32 precision).
+
+    ```mlir
+    // Before:
+    %d = anvil.div %x, %sqrt2 : (tensor<4x128xf32>, tensor<f32>) -> tensor<4x128xf32>
+    %e = anvil.erf %d : (tensor<4x128xf32>) -> tensor<4x128xf32>
+    %a = anvil.add %e, %one : (tensor<4x128xf32>, tensor<f32>) -> tensor<4x128xf32>
+    %m = anvil.mul %x, %a : (tensor<4x128xf32>, tensor<4x128xf32>) -> tensor<4x128xf32>
+    %y = anvil.mul %m, %half : (tensor<4x128xf32>, tensor<f32>) -> tensor<4x128xf32>
+    // After:
+    %y = anvil.gelu %x : (tensor<4x128xf32>) -> tensor<4x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
+def AnvilRecognizeRope : Pass<"anvil-recognize-rope", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite the rotate-half rotary embedding into anvil.rope";
+  let description = [{
+    Matches `x * cos + rotate_half(x) * sin`, where
+    `rotate_half(x) = concat(-x[..., d/2:], x[..., :d/2])` along the last
+    axis (in any operand order of the add and the multiplies). The full
+    width `cos`/`sin` tables must provably repeat their first half (they are
+    `cos(concat(f, f))`, a gather or unsqueeze of such a table, or a
+    constant whose halves are equal); anvil.rope takes the half tables.
+
+    ```mlir
+    // Before:
+    %lo = anvil.slice %x, %c0, %c8, %c3, %c1 : (...) -> tensor<1x4x5x8xf32>
+    %hi = anvil.slice %x, %c8, %cmax, %c3, %c1 : (...) -> tensor<1x4x5x8xf32>
+    %n = anvil.neg %hi : (tensor<1x4x5x8xf32>) -> tensor<1x4x5x8xf32>
+    %r = anvil.concat %n, %lo {axis = 3 : i64} : (...) -> tensor<1x4x5x16xf32>
+    %a = anvil.mul %x, %cos : (tensor<1x4x5x16xf32>, tensor<1x1x5x16xf32>) -> tensor<1x4x5x16xf32>
+    %b = anvil.mul %r, %sin : (tensor<1x4x5x16xf32>, tensor<1x1x5x16xf32>) -> tensor<1x4x5x16xf32>
+    %y = anvil.add %a, %b : (tensor<1x4x5x16xf32>, tensor<1x4x5x16xf32>) -> tensor<1x4x5x16xf32>
+    // After (%cos = cos(concat(%f, %f)) becomes cos(%f)):
+    %y = anvil.rope %x, %cos_half, %sin_half {interleaved = false} : (tensor<1x4x5x16xf32>, tensor<1x1x5x8xf32>, tensor<1x1x5x8xf32>) -> tensor<1x4x5x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
+def AnvilRecognizeAttention : Pass<"anvil-recognize-attention", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite matmul-softmax-matmul attention into anvil.attention";
+  let description = [{
+    Matches `matmul(softmax(matmul(q, k^T) * scale + mask, last axis), v)`
+    on `[batch, heads, seq, dim]` tensors. `k^T` is a transpose of the last
+    two dims or `transpose_rhs`; the scale may be applied (by multiplying or
+    dividing by a scalar constant) to `q`, to `k`, to `k^T` or to the
+    scores, in any combination, and the factors are multiplied together.
+    The additive mask is optional and must broadcast to the scores without
+    enlarging them; scores masked by `where(cond, s, fill)` with a huge
+    negative `fill` (GPT-2's causal mask) add `where(cond, 0, fill)` to it. Grouped KV heads that the exporter repeated
+    (`unsqueeze`/`expand`/`reshape`) are folded into the op's KV-head
+    broadcast.
+
+    ```mlir
+    // Before:
+    %kt = anvil.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x9x16xf32>) -> tensor<1x4x16x9xf32>
+    %s = anvil.matmul %q, %kt : (tensor<1x4x1x16xf32>, tensor<1x4x16x9xf32>) -> tensor<1x4x1x9xf32>
+    %t = anvil.mul %s, %c : (tensor<1x4x1x9xf32>, tensor<f32>) -> tensor<1x4x1x9xf32>
+    %u = anvil.add %t, %mask : (tensor<1x4x1x9xf32>, tensor<1x1x1x9xf32>) -> tensor<1x4x1x9xf32>
+    %p = anvil.softmax %u {axis = 3 : i64} : (tensor<1x4x1x9xf32>) -> tensor<1x4x1x9xf32>
+    %o = anvil.matmul %p, %v : (tensor<1x4x1x9xf32>, tensor<1x4x9x16xf32>) -> tensor<1x4x1x16xf32>
+    // After:
+    %o = anvil.attention %q, %k, %v, %mask {scale = 2.500000e-01 : f32} : (...) -> tensor<1x4x1x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 #endif // ANVIL_TRANSFORMS_PASSES_TD

@@ -126,6 +126,7 @@ def Anvil_ReshapeOp : Anvil_InferredOp<"reshape"> {
 }
 
 def Anvil_TransposeOp : Anvil_InferredOp<"transpose"> {
+  let hasCanonicalizer = 1;
   let summary = "permute dimensions";
   let description = [{
     ```mlir
@@ -350,6 +351,26 @@ def Anvil_GatherElementsOp : Anvil_InferredOp<"gather_elements"> {
   let hasFolder = 1;
 }
 
+def Anvil_GatherNdOp : Anvil_InferredOp<"gather_nd"> {
+  let summary = "gather slices at index tuples (ONNX GatherND)";
+  let description = [{
+    The last dim of `indices` (of size `m`) indexes dims
+    `[batch_dims, batch_dims + m)` of `input`; the first `batch_dims` dims
+    of `input` and `indices` are batch dims and must be equal. The result
+    shape is `indices.shape[:-1] + input.shape[batch_dims + m:]`. Negative
+    indices count from the end. A paged-KV step uses it to pick the rows
+    that need logits.
+
+    ```mlir
+    %g = anvil.gather_nd %x, %idx {batch_dims = 0 : i64} : (tensor<4x5x8xf32>, tensor<3x2xi64>) -> tensor<3x8xf32>
+    %h = anvil.gather_nd %x, %rows {batch_dims = 1 : i64} : (tensor<4x5x8xf32>, tensor<4x1xi64>) -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Anvil_Tensor:$result);
+}
+
 def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
   let summary = "keep the upper or lower triangle of the last two dims";
   let description = [{
@@ -362,6 +383,7 @@ def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
 }
 
 def Anvil_CastOp : Anvil_ElementwiseOp<"cast"> {
+  let hasCanonicalizer = 1;
   let summary = "convert the element type";
   let description = [{
     The result element type is the target; the shape is the input's.
@@ -436,6 +458,7 @@ class Anvil_BinaryOp<string mnemonic, list<Trait> traits = []>
 }
 
 def Anvil_AddOp : Anvil_BinaryOp<"add", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "lhs + rhs";
   let payload = [{ return s.binary<arith::AddFOp, arith::AddIOp>(); }];
   let rhsIdentity = "0.0";
@@ -446,11 +469,13 @@ def Anvil_SubOp : Anvil_BinaryOp<"sub"> {
   let rhsIdentity = "0.0";
 }
 def Anvil_MulOp : Anvil_BinaryOp<"mul", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "lhs * rhs";
   let payload = [{ return s.binary<arith::MulFOp, arith::MulIOp>(); }];
   let rhsIdentity = "1.0";
 }
 def Anvil_DivOp : Anvil_BinaryOp<"div"> {
+  let hasCanonicalizer = 1;
   let summary = "lhs / rhs (integers: truncating; x / 0 is 0)";
   let payload = [{
     return s.binarySigned<arith::DivFOp, arith::DivSIOp, arith::DivUIOp>();
@@ -458,6 +483,7 @@ def Anvil_DivOp : Anvil_BinaryOp<"div"> {
   let rhsIdentity = "1.0";
 }
 def Anvil_PowOp : Anvil_BinaryOp<"pow"> {
+  let hasCanonicalizer = 1;
   let summary = "lhs ** rhs";
   let payload = [{
     bool unsignedExponent = s.isUnsigned(1) && !s.arg(1).getType().isInteger(1);
@@ -477,12 +503,14 @@ def Anvil_PowOp : Anvil_BinaryOp<"pow"> {
   let rhsIdentity = "1.0";
 }
 def Anvil_MaxOp : Anvil_BinaryOp<"max", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "max(lhs, rhs); NaN if either is NaN";
   let payload = [{
     return s.binarySigned<arith::MaxFOp, arith::MaxSIOp, arith::MaxUIOp>();
   }];
 }
 def Anvil_MinOp : Anvil_BinaryOp<"min", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "min(lhs, rhs); NaN if either is NaN";
   let payload = [{
     return s.binarySigned<arith::MinFOp, arith::MinSIOp, arith::MinUIOp>();
@@ -529,14 +557,17 @@ def Anvil_ModOp : Anvil_BinaryOp<"mod"> {
   }];
 }
 def Anvil_AndOp : Anvil_BinaryOp<"and", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "and: logical on i1, bitwise on integers";
   let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::AndIOp>(s.loc, s.arg(0), s.arg(1)); }];
 }
 def Anvil_OrOp : Anvil_BinaryOp<"or", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "or: logical on i1, bitwise on integers";
   let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::OrIOp>(s.loc, s.arg(0), s.arg(1)); }];
 }
 def Anvil_XorOp : Anvil_BinaryOp<"xor", [Commutative]> {
+  let hasCanonicalizer = 1;
   let summary = "xor: logical on i1, bitwise on integers";
   let payload = [{ return s.isFloat() ? s.fail() : s.b.create<arith::XOrIOp>(s.loc, s.arg(0), s.arg(1)); }];
 }
@@ -773,6 +804,7 @@ def Anvil_LeakyReluOp : Anvil_UnaryOp<"leaky_relu"> {
 //===----------------------------------------------------------------------===//
 
 def Anvil_MatmulOp : Anvil_InferredOp<"matmul"> {
+  let hasCanonicalizer = 1;
   let summary = "batched matrix product with numpy broadcasting";
   let description = [{
     numpy `matmul` semantics (1-D operands are promoted and the unit dim
@@ -873,15 +905,24 @@ def Anvil_LayerNormOp : Anvil_InferredOp<"layer_norm"> {
 def Anvil_RmsNormOp : Anvil_InferredOp<"rms_norm"> {
   let summary = "root-mean-square normalization over the last dimension";
   let description = [{
-    `x / sqrt(mean(x^2) + epsilon) * scale` (Zhang & Sennrich 2019).
+    `x / sqrt(mean(x^2) + epsilon) * scale` (Zhang & Sennrich 2019). With
+    `unit_offset` the scale is `1 + scale` (Gemma stores its weights as an
+    offset from one).
 
     ```mlir
     %y = anvil.rms_norm %x, %g {epsilon = 1.0e-06 : f32} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+    %z = anvil.rms_norm %x, %g {epsilon = 1.0e-06 : f32, unit_offset = true} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
     ```
   }];
   let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$scale,
-                       F32Attr:$epsilon);
+                       F32Attr:$epsilon,
+                       DefaultValuedAttr<BoolAttr, "false">:$unit_offset);
   let results = (outs Anvil_FloatTensor:$result);
+  let builders = [OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+      "::mlir::Value":$scale, "::mlir::FloatAttr":$epsilon), [{
+    build($_builder, $_state, result, input, scale, epsilon,
+          ::mlir::BoolAttr());
+  }]>];
 }
 
 def Anvil_RopeOp : Anvil_InferredOp<"rope"> {
@@ -891,19 +932,31 @@ def Anvil_RopeOp : Anvil_InferredOp<"rope"> {
     the angles whose cosines and sines are given (`[..., seq, head_dim/2]`,
     broadcast against the input's leading dims). Pairs are `(i, i + d/2)`
     (the "rotate half" layout of Llama) or, with `interleaved`, `(2i, 2i+1)`
-    (Su et al. 2021).
+    (Su et al. 2021). With `rotary_dim`, only the first `rotary_dim`
+    elements of the last dimension are rotated (the pairs are taken within
+    them, and the tables have `rotary_dim/2` columns); the rest pass
+    through (partial rotation, as Phi and GPT-NeoX use).
 
     ```mlir
     %q2 = anvil.rope %q, %cos, %sin {interleaved = false} : (tensor<1x4x?x16xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>) -> tensor<1x4x?x16xf32>
+    %q3 = anvil.rope %q, %c4, %s4 {rotary_dim = 8 : i64} : (tensor<1x4x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x4x?x16xf32>
     ```
   }];
   let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$cos,
                        Anvil_FloatTensor:$sin,
-                       DefaultValuedAttr<BoolAttr, "false">:$interleaved);
+                       DefaultValuedAttr<BoolAttr, "false">:$interleaved,
+                       OptionalAttr<I64Attr>:$rotary_dim);
   let results = (outs Anvil_FloatTensor:$result);
+  let builders = [OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+      "::mlir::Value":$cos, "::mlir::Value":$sin,
+      "::mlir::BoolAttr":$interleaved), [{
+    build($_builder, $_state, result, input, cos, sin, interleaved,
+          ::mlir::IntegerAttr());
+  }]>];
 }
 
 def Anvil_AttentionOp : Anvil_InferredOp<"attention"> {
+  let hasCanonicalizer = 1;
   let summary = "scaled dot-product attention with grouped KV heads";
   let description = [{
     `softmax(q k^T * scale + mask) v` per head. `query` is
@@ -922,6 +975,87 @@ def Anvil_AttentionOp : Anvil_InferredOp<"attention"> {
                        Anvil_FloatTensor:$value,
                        Optional<Anvil_FloatTensor>:$mask, F32Attr:$scale,
                        DefaultValuedAttr<BoolAttr, "false">:$causal);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_OnnxAttentionOp : Anvil_InferredOp<"onnx_attention",
+    [AttrSizedOperandSegments]> {
+  let summary = "ONNX Attention before its shapes are known (a composite)";
+  let description = [{
+    ONNX `Attention` (opset 23) as the importer leaves it when the shapes
+    its decomposition needs are not static yet (they often become static
+    only when shape arithmetic folds). `query` is `[batch, q_heads, q_len,
+    head_dim]`; `key` and `value` are `[batch, kv_heads, kv_len, dim]` and
+    already include the cached positions of `past_key`, whose sequence
+    length (only its shape is read) aligns the causal mask: query `i` sees
+    keys up to `past + i`. `mask` is additive. Without `scale` the scale is
+    `1/sqrt(head_dim)`. `anvil-decompose-composites` turns it into
+    `anvil.attention` plus the masks once the shapes are static; code
+    generation does not take it.
+
+    ```mlir
+    %y = anvil.onnx_attention %q, %k, %v, %pk {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$query, Anvil_FloatTensor:$key,
+                       Anvil_FloatTensor:$value,
+                       Optional<Anvil_FloatTensor>:$mask,
+                       Optional<Anvil_FloatTensor>:$past_key,
+                       OptionalAttr<F32Attr>:$scale,
+                       DefaultValuedAttr<BoolAttr, "false">:$is_causal);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
+  let summary = "write new K or V rows into a paged KV pool at their slots";
+  let description = [{
+    `pool` is `[num_blocks, block_size, kv_heads, head_dim]`, `rows` is
+    `[tokens, kv_heads, head_dim]`, `slot_mapping` is `[tokens]`: row `t`
+    is written at block `slot / block_size`, offset `slot % block_size`,
+    and a negative slot (a padding token) writes nothing. The result is
+    the updated pool (value semantics; bufferization makes the write in
+    place).
+
+    ```mlir
+    %p2 = anvil.kv_write %pool, %k, %slots : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$pool, Anvil_FloatTensor:$rows,
+                       Anvil_IndexTensor:$slot_mapping);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention"> {
+  let summary = "attention over a flattened token batch with paged K/V";
+  let description = [{
+    One step of many sequences: `query` is `[tokens, q_heads, head_dim]`;
+    `key_pool` and `value_pool` are `[num_blocks, block_size, kv_heads,
+    head_dim]` (`q_heads` a multiple of `kv_heads`); `block_tables` is
+    `[sequences, max_blocks]` (the pool blocks of each sequence, in
+    order); `context_lens` is `[sequences]` (keys each sequence has,
+    including this step's); `positions` and `seq_of_token` are `[tokens]`
+    (a token's position in its sequence, and which sequence it belongs to).
+    Token `t` attends causally to keys `0..positions[t]` of sequence
+    `seq_of_token[t]`, with scores scaled by `scale`; `window` keeps only
+    the last `window` keys, `softcap` applies `softcap * tanh(s / softcap)`
+    to the scores (Gemma 2), and `sinks` (`[q_heads]`) adds one learned
+    logit per head to the softmax's denominator (attention sinks). The
+    result is `[tokens, q_heads, head_dim of value_pool]`.
+
+    ```mlir
+    %o = anvil.paged_attention %q, %kp, %vp, %tables, %lens, %pos, %seq {scale = 2.500000e-01 : f32, window = 4096 : i64}
+        : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$query, Anvil_FloatTensor:$key_pool,
+                       Anvil_FloatTensor:$value_pool,
+                       Anvil_IndexTensor:$block_tables,
+                       Anvil_IndexTensor:$context_lens,
+                       Anvil_IndexTensor:$positions,
+                       Anvil_IndexTensor:$seq_of_token,
+                       Optional<Anvil_FloatTensor>:$sinks,
+                       F32Attr:$scale, OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<F32Attr>:$softcap);
   let results = (outs Anvil_FloatTensor:$result);
 }
 

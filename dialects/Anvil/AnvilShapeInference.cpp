@@ -816,6 +816,16 @@ LogicalResult RopeOp::inferResultTypes(Types &types) {
     if (input.getRank() < 2)
       return emitOpError("input must have rank >= 2");
     int64_t d = input.getShape().back();
+    if (std::optional<uint64_t> rotary = getRotaryDim()) {
+      int64_t r = (int64_t)*rotary;
+      if (r <= 0 || r % 2 != 0)
+        return emitOpError()
+               << "rotary_dim " << r << " must be positive and even";
+      if (d != kDynamic && r > d)
+        return emitOpError()
+               << "rotary_dim " << r << " exceeds the head dim " << d;
+      d = r;
+    }
     if (d != kDynamic && d % 2 != 0)
       return emitOpError() << "head dim " << d << " is odd";
     for (Value table : {getCos(), getSin()}) {
@@ -825,7 +835,7 @@ LogicalResult RopeOp::inferResultTypes(Types &types) {
       int64_t half = t.getShape().empty() ? kDynamic : t.getShape().back();
       if (d != kDynamic && half != kDynamic && half * 2 != d)
         return emitOpError() << "cos/sin tables have " << half
-                             << " columns for a head dim of " << d;
+                             << " columns for a rotated dim of " << d;
     }
   }
   return inferSameAsInput(getInput(), types);
@@ -856,6 +866,160 @@ LogicalResult AttentionOp::inferResultTypes(Types &types) {
   return ranked(types,
                 {q.getDimSize(0), qHeads, q.getDimSize(2), v.getDimSize(3)},
                 elementType);
+}
+
+LogicalResult GatherNdOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType indices = getRankedType(getIndices());
+  int64_t b = getBatchDims();
+  if (b < 0)
+    return emitOpError() << "batch_dims " << b << " is negative";
+  if (!input || !indices)
+    return unranked(types, elementType);
+  if (indices.getRank() < 1)
+    return emitOpError("indices must have rank >= 1");
+  if (b >= std::min(input.getRank(), indices.getRank()))
+    return emitOpError() << "batch_dims " << b
+                         << " must be less than both ranks (" << input.getRank()
+                         << " and " << indices.getRank() << ")";
+  for (int64_t i = 0; i < b; ++i) {
+    int64_t x = input.getDimSize(i), y = indices.getDimSize(i);
+    if (x != kDynamic && y != kDynamic && x != y)
+      return emitOpError() << "batch dim " << i << " differs: " << x
+                           << " in input, " << y << " in indices";
+  }
+  int64_t m = indices.getShape().back();
+  if (m == kDynamic)
+    return unranked(types, elementType);
+  if (m < 1 || b + m > input.getRank())
+    return emitOpError() << "index tuples of " << m << " elements with " << b
+                         << " batch dims do not fit input rank "
+                         << input.getRank();
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, input.getShape().drop_front(b + m));
+  return ranked(types, shape, elementType);
+}
+
+namespace {
+/// Reports a static dim that differs from the expected one.
+LogicalResult checkDim(Operation *op, int64_t actual, int64_t expected,
+                       StringRef what) {
+  if (actual != kDynamic && expected != kDynamic && actual != expected)
+    return op->emitOpError() << what << ": " << actual << " vs " << expected;
+  return success();
+}
+/// Reports a ranked operand whose rank is not `rank`.
+LogicalResult checkRank(Operation *op, Value value, int64_t rank,
+                        StringRef name, StringRef layout) {
+  RankedTensorType type = getRankedType(value);
+  if (type && type.getRank() != rank)
+    return op->emitOpError() << name << " must be " << layout << " (rank "
+                             << rank << "), got rank " << type.getRank();
+  return success();
+}
+int64_t dimOf(Value value, int64_t i) {
+  RankedTensorType type = getRankedType(value);
+  return type ? type.getDimSize(i) : kDynamic;
+}
+} // namespace
+
+LogicalResult OnnxAttentionOp::inferResultTypes(Types &types) {
+  Operation *op = *this;
+  StringRef layout = "[batch, heads, seq, dim]";
+  for (auto [value, name] : {std::pair<Value, StringRef>{getQuery(), "query"},
+                             {getKey(), "key"},
+                             {getValue(), "value"}})
+    if (failed(checkRank(op, value, 4, name, layout)))
+      return failure();
+  if (getPastKey() &&
+      failed(checkRank(op, getPastKey(), 4, "past_key", layout)))
+    return failure();
+  if (failed(checkDim(op, dimOf(getQuery(), 3), dimOf(getKey(), 3),
+                      "query and key differ in head dim")) ||
+      failed(checkDim(op, dimOf(getKey(), 2), dimOf(getValue(), 2),
+                      "key and value differ in length")))
+    return failure();
+  return ranked(types,
+                {dimOf(getQuery(), 0), dimOf(getQuery(), 1),
+                 dimOf(getQuery(), 2), dimOf(getValue(), 3)},
+                elementTypeOf(getQuery()));
+}
+
+LogicalResult KvWriteOp::inferResultTypes(Types &types) {
+  if (failed(checkRank(*this, getPool(), 4, "pool",
+                       "[num_blocks, block_size, kv_heads, head_dim]")) ||
+      failed(checkRank(*this, getRows(), 3, "rows",
+                       "[tokens, kv_heads, head_dim]")) ||
+      failed(checkRank(*this, getSlotMapping(), 1, "slot_mapping", "[tokens]")))
+    return failure();
+  if (elementTypeOf(getPool()) != elementTypeOf(getRows()))
+    return emitOpError() << "pool and rows element types differ: "
+                         << elementTypeOf(getPool()) << " and "
+                         << elementTypeOf(getRows());
+  if (failed(checkDim(*this, dimOf(getRows(), 1), dimOf(getPool(), 2),
+                      "rows and pool differ in kv heads")) ||
+      failed(checkDim(*this, dimOf(getRows(), 2), dimOf(getPool(), 3),
+                      "rows and pool differ in head dim")) ||
+      failed(checkDim(*this, dimOf(getSlotMapping(), 0), dimOf(getRows(), 0),
+                      "slot_mapping and rows differ in tokens")))
+    return failure();
+  return inferSameAsInput(getPool(), types);
+}
+
+LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
+  Operation *op = *this;
+  StringRef poolLayout = "[num_blocks, block_size, kv_heads, head_dim]";
+  if (failed(checkRank(op, getQuery(), 3, "query",
+                       "[tokens, q_heads, head_dim]")) ||
+      failed(checkRank(op, getKeyPool(), 4, "key_pool", poolLayout)) ||
+      failed(checkRank(op, getValuePool(), 4, "value_pool", poolLayout)) ||
+      failed(checkRank(op, getBlockTables(), 2, "block_tables",
+                       "[sequences, max_blocks]")) ||
+      failed(
+          checkRank(op, getContextLens(), 1, "context_lens", "[sequences]")) ||
+      failed(checkRank(op, getPositions(), 1, "positions", "[tokens]")) ||
+      failed(checkRank(op, getSeqOfToken(), 1, "seq_of_token", "[tokens]")))
+    return failure();
+  if (getSinks() && failed(checkRank(op, getSinks(), 1, "sinks", "[q_heads]")))
+    return failure();
+  Type elementType = elementTypeOf(getQuery());
+  SmallVector<Value> floats{getQuery(), getKeyPool(), getValuePool()};
+  if (getSinks())
+    floats.push_back(getSinks());
+  if (failed(checkSameElementTypes(op, floats)))
+    return failure();
+  if (getWindow() && (int64_t)*getWindow() <= 0)
+    return emitOpError() << "window " << (int64_t)*getWindow()
+                         << " must be positive";
+  if (getSoftcap() && !(getSoftcap()->convertToDouble() > 0))
+    return emitOpError("softcap must be positive");
+  int64_t tokens = dimOf(getQuery(), 0), qHeads = dimOf(getQuery(), 1);
+  int64_t kvHeads = dimOf(getKeyPool(), 2);
+  if (failed(checkDim(op, dimOf(getQuery(), 2), dimOf(getKeyPool(), 3),
+                      "query and key_pool differ in head dim")) ||
+      failed(checkDim(op, dimOf(getValuePool(), 0), dimOf(getKeyPool(), 0),
+                      "key_pool and value_pool differ in blocks")) ||
+      failed(checkDim(op, dimOf(getValuePool(), 1), dimOf(getKeyPool(), 1),
+                      "key_pool and value_pool differ in block size")) ||
+      failed(checkDim(op, dimOf(getValuePool(), 2), kvHeads,
+                      "key_pool and value_pool differ in kv heads")) ||
+      failed(checkDim(op, dimOf(getContextLens(), 0),
+                      dimOf(getBlockTables(), 0),
+                      "context_lens and block_tables differ in sequences")) ||
+      failed(checkDim(op, dimOf(getPositions(), 0), tokens,
+                      "positions and query differ in tokens")) ||
+      failed(checkDim(op, dimOf(getSeqOfToken(), 0), tokens,
+                      "seq_of_token and query differ in tokens")))
+    return failure();
+  if (getSinks() && failed(checkDim(op, dimOf(getSinks(), 0), qHeads,
+                                    "sinks and query differ in heads")))
+    return failure();
+  if (qHeads != kDynamic && kvHeads != kDynamic &&
+      (kvHeads == 0 || qHeads % kvHeads != 0))
+    return emitOpError() << qHeads << " query heads are not a multiple of "
+                         << kvHeads << " key/value heads";
+  return ranked(types, {tokens, qHeads, dimOf(getValuePool(), 3)}, elementType);
 }
 
 namespace {

@@ -141,7 +141,7 @@ func.func @unsupported(%q: tensor<1x2x4x8xf32>) -> (tensor<4xi64>, tensor<2xi64>
 // they broadcast over the heads; their last dim is half the input's).
 // CHECK-LABEL: func.func @rope
 func.func @rope(%x: tensor<1x4x3x8xf32>, %c: tensor<1x1x3x4xf32>, %s: tensor<1x1x3x4xf32>) -> tensor<1x4x3x8xf32> {
-  // CHECK: kernel.launch "rope" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x4x3x8xf32>, memref<1x1x3x4xf32>, memref<1x1x3x4xf32>) outs(%{{.*}} : memref<1x4x3x8xf32>) params {interleaved = true, rank = 4 : i64, shape = array<i64: 1, 4, 3, 8>, table_strides = array<i64: 0, 0, 4, 1>}
+  // CHECK: kernel.launch "rope" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x4x3x8xf32>, memref<1x1x3x4xf32>, memref<1x1x3x4xf32>) outs(%{{.*}} : memref<1x4x3x8xf32>) params {interleaved = true, rank = 4 : i64, rotary_dim = 0 : i64, shape = array<i64: 1, 4, 3, 8>, table_strides = array<i64: 0, 0, 4, 1>}
   %r = anvil.rope %x, %c, %s {interleaved = true} : (tensor<1x4x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x4x3x8xf32>
   return %r : tensor<1x4x3x8xf32>
 }

@@ -130,3 +130,181 @@ func.func @reshapes(%x: tensor<2x6xf32>) -> (tensor<3x4xf32>, tensor<2x6xf32>) {
   %c = anvil.reshape %x, %s3 : (tensor<2x6xf32>, tensor<2xi64>) -> tensor<2x6xf32>
   return %b, %c : tensor<3x4xf32>, tensor<2x6xf32>
 }
+
+// -----
+
+// Canonical forms the recognizers match. Constants go to the right of
+// commutative ops (MLIR 16 does not move them); a non-commutative op keeps
+// its order.
+// CHECK-LABEL: func.func @constants_right
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>, %[[I:.*]]: tensor<4xi64>)
+// CHECK-DAG: %[[C:.*]] = anvil.constant dense<3.000000e+00> : tensor<f32>
+// CHECK-DAG: %[[K:.*]] = anvil.constant dense<6> : tensor<i64>
+// CHECK: %[[A:.*]] = anvil.add %[[X]], %[[C]]
+// CHECK: %[[M:.*]] = anvil.mul %[[A]], %[[C]]
+// CHECK: %[[MX:.*]] = anvil.max %[[M]], %[[C]]
+// CHECK: %[[MN:.*]] = anvil.min %[[MX]], %[[C]]
+// CHECK: %[[S:.*]] = anvil.sub %[[C]], %[[MN]]
+// CHECK: %[[AND:.*]] = anvil.and %[[I]], %[[K]]
+// CHECK: %[[OR:.*]] = anvil.or %[[AND]], %[[K]]
+// CHECK: %[[XOR:.*]] = anvil.xor %[[OR]], %[[K]]
+// CHECK: return %[[S]], %[[XOR]]
+func.func @constants_right(%x: tensor<4xf32>, %i: tensor<4xi64>) -> (tensor<4xf32>, tensor<4xi64>) {
+  %c = anvil.constant dense<3.0> : tensor<f32>
+  %k = anvil.constant dense<6> : tensor<i64>
+  %a = anvil.add %c, %x : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %m = anvil.mul %c, %a : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %mx = anvil.max %c, %m : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %mn = anvil.min %c, %mx : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %s = anvil.sub %c, %mn : (tensor<f32>, tensor<4xf32>) -> tensor<4xf32>
+  %and = anvil.and %k, %i : (tensor<i64>, tensor<4xi64>) -> tensor<4xi64>
+  %or = anvil.or %k, %and : (tensor<i64>, tensor<4xi64>) -> tensor<4xi64>
+  %xor = anvil.xor %k, %or : (tensor<i64>, tensor<4xi64>) -> tensor<4xi64>
+  return %s, %xor : tensor<4xf32>, tensor<4xi64>
+}
+
+// -----
+
+// pow(x, 2) is x * x; pow(x, 3) and a pow whose constant broadcasts x to a
+// larger shape stay.
+// CHECK-LABEL: func.func @pow_two
+// CHECK-SAME: (%[[X:.*]]: tensor<4xf32>)
+// CHECK: %[[SQ:.*]] = anvil.mul %[[X]], %[[X]] : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK: %[[CU:.*]] = anvil.pow %[[X]], %{{.*}} : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+// CHECK: %[[BC:.*]] = anvil.pow %[[X]], %{{.*}} : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK: return %[[SQ]], %[[CU]], %[[BC]]
+func.func @pow_two(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>) {
+  %two = anvil.constant dense<2.0> : tensor<f32>
+  %three = anvil.constant dense<3.0> : tensor<f32>
+  %two2 = anvil.constant dense<2.0> : tensor<2x4xf32>
+  %a = anvil.pow %x, %two : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %b = anvil.pow %x, %three : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %c = anvil.pow %x, %two2 : (tensor<4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %a, %b, %c : tensor<4xf32>, tensor<4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// 1 / sqrt(y) is rsqrt(y); x / sqrt(y) is x * rsqrt(y) (-canonicalize does
+// not CSE the two rsqrt); x / y stays.
+// CHECK-LABEL: func.func @div_sqrt
+// CHECK-SAME: (%[[X:.*]]: tensor<2x4xf32>, %[[Y:.*]]: tensor<2x1xf32>)
+// CHECK: %[[R:.*]] = anvil.rsqrt %[[Y]] : (tensor<2x1xf32>) -> tensor<2x1xf32>
+// CHECK: %[[R2:.*]] = anvil.rsqrt %[[Y]] : (tensor<2x1xf32>) -> tensor<2x1xf32>
+// CHECK: %[[M:.*]] = anvil.mul %[[X]], %[[R2]] : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+// CHECK: %[[D:.*]] = anvil.div %[[X]], %[[Y]]
+// CHECK: return %[[R]], %[[M]], %[[D]]
+func.func @div_sqrt(%x: tensor<2x4xf32>, %y: tensor<2x1xf32>) -> (tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf32>) {
+  %one = anvil.constant dense<1.0> : tensor<f32>
+  %s = anvil.sqrt %y : (tensor<2x1xf32>) -> tensor<2x1xf32>
+  %a = anvil.div %one, %s : (tensor<f32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  %b = anvil.div %x, %s : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  %c = anvil.div %x, %y : (tensor<2x4xf32>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  return %a, %b, %c : tensor<2x1xf32>, tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// x * sigmoid(x), either order, is silu(x); x * sigmoid(y) stays.
+// CHECK-LABEL: func.func @silu
+// CHECK-SAME: (%[[X:.*]]: tensor<8xf32>, %[[Y:.*]]: tensor<8xf32>)
+// CHECK: %[[SY:.*]] = anvil.sigmoid %[[Y]]
+// CHECK: %[[A:.*]] = anvil.silu %[[X]]
+// CHECK: %[[B:.*]] = anvil.silu %[[X]]
+// CHECK: %[[C:.*]] = anvil.mul %[[X]], %[[SY]]
+// CHECK: return %[[A]], %[[B]], %[[C]]
+func.func @silu(%x: tensor<8xf32>, %y: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %sx = anvil.sigmoid %x : (tensor<8xf32>) -> tensor<8xf32>
+  %sy = anvil.sigmoid %y : (tensor<8xf32>) -> tensor<8xf32>
+  %a = anvil.mul %x, %sx : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %b = anvil.mul %sx, %x : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  %c = anvil.mul %x, %sy : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %a, %b, %c : tensor<8xf32>, tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// matmul(a, transpose of the last two dims of b) is matmul{transpose_rhs};
+// a transpose that also moves a batch dim stays.
+// CHECK-LABEL: func.func @matmul_transposed_rhs
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3x4xf32>, %[[B:.*]]: tensor<2x5x4xf32>, %[[C:.*]]: tensor<5x2x4xf32>)
+// CHECK: %[[M:.*]] = anvil.matmul %[[A]], %[[B]] {transpose_rhs = true} : (tensor<2x3x4xf32>, tensor<2x5x4xf32>) -> tensor<2x3x5xf32>
+// CHECK: %[[T:.*]] = anvil.transpose %[[C]] {perm = array<i64: 1, 2, 0>}
+// CHECK: %[[N:.*]] = anvil.matmul %[[A]], %[[T]] : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+// CHECK: return %[[M]], %[[N]]
+func.func @matmul_transposed_rhs(%a: tensor<2x3x4xf32>, %b: tensor<2x5x4xf32>, %c: tensor<5x2x4xf32>) -> (tensor<2x3x5xf32>, tensor<2x3x5xf32>) {
+  %bt = anvil.transpose %b {perm = array<i64: 0, 2, 1>} : (tensor<2x5x4xf32>) -> tensor<2x4x5xf32>
+  %m = anvil.matmul %a, %bt : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  %ct = anvil.transpose %c {perm = array<i64: 1, 2, 0>} : (tensor<5x2x4xf32>) -> tensor<2x4x5xf32>
+  %n = anvil.matmul %a, %ct : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  return %m, %n : tensor<2x3x5xf32>, tensor<2x3x5xf32>
+}
+
+// -----
+
+// transpose(transpose(x)) is one transpose with the composed permutation
+// (or none, when they cancel).
+// CHECK-LABEL: func.func @transpose_transpose
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK: %[[T:.*]] = anvil.transpose %[[X]] {perm = array<i64: 2, 1, 0>} : (tensor<2x3x4xf32>) -> tensor<4x3x2xf32>
+// CHECK: return %[[X]], %[[T]]
+func.func @transpose_transpose(%x: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<4x3x2xf32>) {
+  %a = anvil.transpose %x {perm = array<i64: 1, 0, 2>} : (tensor<2x3x4xf32>) -> tensor<3x2x4xf32>
+  %b = anvil.transpose %a {perm = array<i64: 1, 0, 2>} : (tensor<3x2x4xf32>) -> tensor<2x3x4xf32>
+  %c = anvil.transpose %a {perm = array<i64: 2, 0, 1>} : (tensor<3x2x4xf32>) -> tensor<4x3x2xf32>
+  return %b, %c : tensor<2x3x4xf32>, tensor<4x3x2xf32>
+}
+
+// -----
+
+// Casts through a wider type cancel (f16 -> f32 -> f16) or become one
+// (i32 -> i64 -> f64); through a narrower one (f32 -> f16 -> f32,
+// f32 -> i32 -> f32) they stay.
+// CHECK-LABEL: func.func @cast_pairs
+// CHECK-SAME: (%[[H:.*]]: tensor<4xf16>, %[[I:.*]]: tensor<4xi32>, %[[F:.*]]: tensor<4xf32>)
+// CHECK: %[[D:.*]] = anvil.cast %[[I]] : (tensor<4xi32>) -> tensor<4xf64>
+// CHECK: %[[N1:.*]] = anvil.cast %[[F]] : (tensor<4xf32>) -> tensor<4xf16>
+// CHECK: %[[N2:.*]] = anvil.cast %[[N1]] : (tensor<4xf16>) -> tensor<4xf32>
+// CHECK: %[[T1:.*]] = anvil.cast %[[F]] : (tensor<4xf32>) -> tensor<4xi32>
+// CHECK: %[[T2:.*]] = anvil.cast %[[T1]] : (tensor<4xi32>) -> tensor<4xf32>
+// CHECK: return %[[H]], %[[D]], %[[N2]], %[[T2]]
+func.func @cast_pairs(%h: tensor<4xf16>, %i: tensor<4xi32>, %f: tensor<4xf32>) -> (tensor<4xf16>, tensor<4xf64>, tensor<4xf32>, tensor<4xf32>) {
+  %a = anvil.cast %h : (tensor<4xf16>) -> tensor<4xf32>
+  %b = anvil.cast %a : (tensor<4xf32>) -> tensor<4xf16>
+  %c = anvil.cast %i : (tensor<4xi32>) -> tensor<4xi64>
+  %d = anvil.cast %c : (tensor<4xi64>) -> tensor<4xf64>
+  %e = anvil.cast %f : (tensor<4xf32>) -> tensor<4xf16>
+  %g = anvil.cast %e : (tensor<4xf16>) -> tensor<4xf32>
+  %t = anvil.cast %f : (tensor<4xf32>) -> tensor<4xi32>
+  %u = anvil.cast %t : (tensor<4xi32>) -> tensor<4xf32>
+  return %b, %d, %g, %u : tensor<4xf16>, tensor<4xf64>, tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Attention over K/V repeated per group (unsqueeze, expand, reshape) reads
+// the unrepeated K/V through its grouped heads; a repeat along another
+// axis (the sequence) stays.
+// CHECK-LABEL: func.func @attention_repeat_kv
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x4x3x8xf32>, %[[K:.*]]: tensor<1x2x3x8xf32>, %[[V:.*]]: tensor<1x2x3x8xf32>)
+// CHECK: %[[A:.*]] = anvil.attention %[[Q]], %[[K]], %[[V]] {scale = 5.000000e-01 : f32} : (tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) -> tensor<1x4x3x8xf32>
+// CHECK: %[[KS:.*]] = anvil.reshape
+// CHECK: anvil.attention %{{.*}}, %[[KS]], %[[KS]]
+func.func @attention_repeat_kv(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> (tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>) {
+  %s5 = anvil.constant dense<[1, 2, 2, 3, 8]> : tensor<5xi64>
+  %s4 = anvil.constant dense<[1, 4, 3, 8]> : tensor<4xi64>
+  %ku = anvil.unsqueeze %k {axes = array<i64: 2>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x1x3x8xf32>
+  %ke = anvil.expand %ku, %s5 : (tensor<1x2x1x3x8xf32>, tensor<5xi64>) -> tensor<1x2x2x3x8xf32>
+  %kr = anvil.reshape %ke, %s4 : (tensor<1x2x2x3x8xf32>, tensor<4xi64>) -> tensor<1x4x3x8xf32>
+  %vu = anvil.unsqueeze %v {axes = array<i64: 2>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x1x3x8xf32>
+  %ve = anvil.expand %vu, %s5 : (tensor<1x2x1x3x8xf32>, tensor<5xi64>) -> tensor<1x2x2x3x8xf32>
+  %vr = anvil.reshape %ve, %s4 : (tensor<1x2x2x3x8xf32>, tensor<4xi64>) -> tensor<1x4x3x8xf32>
+  %a = anvil.attention %q, %kr, %vr {scale = 0.5 : f32} : (tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>) -> tensor<1x4x3x8xf32>
+  %t5 = anvil.constant dense<[1, 2, 3, 2, 8]> : tensor<5xi64>
+  %t4 = anvil.constant dense<[1, 2, 6, 8]> : tensor<4xi64>
+  %kq = anvil.unsqueeze %k {axes = array<i64: 3>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x1x8xf32>
+  %kx = anvil.expand %kq, %t5 : (tensor<1x2x3x1x8xf32>, tensor<5xi64>) -> tensor<1x2x3x2x8xf32>
+  %ks = anvil.reshape %kx, %t4 : (tensor<1x2x3x2x8xf32>, tensor<4xi64>) -> tensor<1x2x6x8xf32>
+  %b = anvil.attention %k, %ks, %ks {scale = 0.5 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x3x8xf32>
+  return %a, %b : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>
+}

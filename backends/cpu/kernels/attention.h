@@ -81,7 +81,8 @@ int attention(const anvil_host_api *host, const AttentionParams &p, const T *q,
 template <class T, class C>
 int rope(const anvil_host_api *host, const RopeParams &p, const T *in,
          const C *cos, const C *sin, T *out) {
-  const int64_t d = p.shape[p.rank - 1], half = d / 2;
+  const int64_t d = p.shape[p.rank - 1];
+  const int64_t rot = p.rotary_dim > 0 ? p.rotary_dim : d, half = rot / 2;
   int64_t rows = 1;
   for (int64_t i = 0; i + 1 < p.rank; ++i)
     rows *= p.shape[i];
@@ -102,6 +103,8 @@ int rope(const anvil_host_api *host, const RopeParams &p, const T *in,
         y[a] = static_cast<T>(x1 * c - x2 * s);
         y[b] = static_cast<T>(x2 * c + x1 * s);
       }
+      for (int64_t j = rot; j < d; ++j)
+        y[j] = x[j];
     }
   });
   return 0;

@@ -72,8 +72,10 @@ int rms_norm(const anvil_host_api *host, const RmsNormParams &p, const T *in,
       for (int64_t i = 0; i < p.size; ++i)
         sq += double(x[i]) * double(x[i]);
       double inv = 1.0 / std::sqrt(sq / double(p.size) + p.epsilon);
+      const double offset = p.unit_offset ? 1.0 : 0.0;
       for (int64_t i = 0; i < p.size; ++i)
-        out[r * p.size + i] = static_cast<T>(x[i] * inv * double(scale[i]));
+        out[r * p.size + i] =
+            static_cast<T>(x[i] * inv * (offset + double(scale[i])));
     }
   });
   return 0;

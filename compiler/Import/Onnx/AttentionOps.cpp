@@ -1,7 +1,7 @@
 //===- AttentionOps.cpp - ONNX Attention and RotaryEmbedding --------------===//
 //
 // ONNX's RotaryEmbedding (opset 23) becomes anvil.rope, with the cos/sin
-// rows gathered by position and partial rotation split off and put back.
+// rows gathered by position; partial rotation is its rotary_dim.
 //
 // ONNX's Attention (opset 23) folds layout changes, a KV cache and masking
 // into one op. The importer unfolds what anvil.attention does not model:
@@ -9,11 +9,14 @@
 // (and back), past keys and values are concatenated in front (the present
 // outputs), a boolean mask becomes an additive one, and is_causal becomes
 // an additive mask aligned as ONNX defines it (query i of a step after
-// `past` cached positions sees keys up to past + i).
+// `past` cached positions sees keys up to past + i). Those masks and the
+// default scale need static shapes: when they are not static yet, the node
+// becomes anvil.onnx_attention, decomposed after folding.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "dialects/Anvil/AnvilComposites.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
@@ -70,12 +73,7 @@ LogicalResult importAttention(NodeContext &ctx) {
   } else if (rank != 4) {
     return ctx.error() << "Q must be 3-D or 4-D";
   }
-  int64_t past = 0;
   if (pastKey) {
-    auto pastType = getRankedType(pastKey);
-    if (!pastType || pastType.getRank() != 4 || pastType.isDynamicDim(2))
-      return ctx.error() << "past_key needs a static sequence length";
-    past = pastType.getDimSize(2);
     auto key = ctx.create<ConcatOp>(element, ValueRange{pastKey, k},
                                     b.getI64IntegerAttr(2));
     auto value = ctx.create<ConcatOp>(element, ValueRange{pastValue, v},
@@ -84,63 +82,35 @@ LogicalResult importAttention(NodeContext &ctx) {
       return failure();
     k = *key, v = *value;
   }
-  auto qType = getRankedType(q), kType = getRankedType(k);
-  if (!qType || !kType || !qType.hasStaticShape() || !kType.hasStaticShape())
-    return ctx.error() << "needs static shapes; bind the model's dynamic "
-                          "dimensions (--dim, --input-shape)";
-  int64_t qLen = qType.getDimSize(2), total = kType.getDimSize(2);
-  int64_t headDim = qType.getDimSize(3);
-  double scale = ctx.attrFloat("scale", 0.0f);
-  if (!ctx.attr("scale"))
-    scale = 1.0 / std::sqrt(double(headDim));
-  const double inf = std::numeric_limits<double>::infinity();
-
-  if (mask) {
-    if (ctx.elementTypeOf(mask).isInteger(1)) { // true keeps, false masks
-      auto additive =
-          ctx.create<WhereOp>(element, mask, ctx.constantScalar(element, 0.0),
-                              ctx.constantScalar(element, -inf));
-      if (failed(additive))
-        return failure();
-      mask = *additive;
-    }
-    // A mask shorter than the keys masks the rest.
-    auto maskType = getRankedType(mask);
-    if (!maskType || maskType.isDynamicDim(maskType.getRank() - 1))
-      return ctx.error() << "attn_mask needs a static last dimension";
-    int64_t missing = total - maskType.getShape().back();
-    if (missing < 0)
-      return ctx.error() << "attn_mask is longer than the keys";
-    if (missing > 0) {
-      SmallVector<int64_t> pads(2 * maskType.getRank(), 0);
-      pads.back() = missing;
-      auto padded = ctx.create<PadOp>(
-          element, mask, b.getDenseI64ArrayAttr(pads),
-          b.getStringAttr("constant"), b.getF64FloatAttr(-inf));
-      if (failed(padded))
-        return failure();
-      mask = *padded;
-    }
+  if (mask && ctx.elementTypeOf(mask).isInteger(1)) { // true keeps
+    const double inf = std::numeric_limits<double>::infinity();
+    auto additive =
+        ctx.create<WhereOp>(element, mask, ctx.constantScalar(element, 0.0),
+                            ctx.constantScalar(element, -inf));
+    if (failed(additive))
+      return failure();
+    mask = *additive;
   }
-  if (ctx.attrInt("is_causal", 0)) {
-    SmallVector<double> causal(qLen * total, 0.0);
-    for (int64_t i = 0; i < qLen; ++i)
-      for (int64_t j = past + i + 1; j < total; ++j)
-        causal[i * total + j] = -inf;
-    auto type = RankedTensorType::get({qLen, total}, element);
-    Value causalMask =
-        ctx.builder.create<ConstantOp>(ctx.loc, buildDense(type, causal));
-    if (mask) {
-      auto sum = ctx.create<AddOp>(element, mask, causalMask);
-      if (failed(sum))
-        return failure();
-      mask = *sum;
-    } else {
-      mask = causalMask;
-    }
-  }
-  auto y = ctx.create<AttentionOp>(
-      element, q, k, v, mask, b.getF32FloatAttr(scale), b.getBoolAttr(false));
+  std::optional<double> scale;
+  if (ctx.attr("scale"))
+    scale = ctx.attrFloat("scale", 0.0f);
+  bool causal = ctx.attrInt("is_causal", 0) != 0;
+  // The causal mask, the mask padding and the default scale need static
+  // shapes. When folding has yet to bind them, import the composite and
+  // let anvil-decompose-composites build the same IR later (R8).
+  auto isStatic = [](Value value) {
+    auto type = getRankedType(value);
+    return type && type.hasStaticShape();
+  };
+  FailureOr<Value> y;
+  if (isStatic(q) && isStatic(k) && (!mask || isStatic(mask)) &&
+      (!pastKey || isStatic(pastKey)))
+    y = buildOnnxAttention(ctx.builder, ctx.loc, q, k, v, mask, pastKey, scale,
+                           causal, [&] { return ctx.error(); });
+  else
+    y = ctx.create<OnnxAttentionOp>(
+        element, q, k, v, mask, pastKey,
+        scale ? b.getF32FloatAttr(*scale) : FloatAttr(), b.getBoolAttr(causal));
   if (failed(y))
     return failure();
   Value out = *y;
@@ -165,14 +135,6 @@ LogicalResult importAttention(NodeContext &ctx) {
   return success();
 }
 
-/// x[..., begin:end] along the last axis.
-FailureOr<Value> sliceLast(NodeContext &ctx, Value x, int64_t begin,
-                           int64_t end) {
-  return ctx.create<SliceOp>(ctx.elementTypeOf(x), x, ctx.constantI64({begin}),
-                             ctx.constantI64({end}), ctx.constantI64({-1}),
-                             ctx.constantI64({1}));
-}
-
 LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), cos = ctx.requiredInput(1, "cos_cache"),
         sin = ctx.requiredInput(2, "sin_cache");
@@ -181,10 +143,12 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   Value positions = ctx.input(3);
   Type element = ctx.elementTypeOf(x);
   Builder &b = ctx.builder;
+  // Only the rank is needed here: partial rotation is anvil.rope's
+  // rotary_dim, which its verifier checks against the head dim once shape
+  // folding has made it known.
   auto xType = getRankedType(x);
-  if (!xType || !xType.hasStaticShape())
-    return ctx.error() << "needs a static input shape; bind the model's "
-                          "dynamic dimensions (--dim, --input-shape)";
+  if (!xType)
+    return ctx.error() << "needs an input of known rank";
   int64_t rank = xType.getRank();
   // Work on [batch, heads, seq, head_dim].
   if (rank == 3) {
@@ -200,11 +164,15 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   }
   int64_t headDim = getRankedType(x).getShape().back();
   int64_t rotary = ctx.attrInt("rotary_embedding_dim", 0);
-  if (rotary == 0)
-    rotary = headDim;
-  if (rotary <= 0 || rotary > headDim || rotary % 2)
+  if (rotary < 0 || rotary % 2 ||
+      (!ShapedType::isDynamic(headDim) && rotary > headDim))
     return ctx.error() << "rotary_embedding_dim " << rotary
-                       << " does not fit a head of " << headDim;
+                       << " does not fit a head of "
+                       << (ShapedType::isDynamic(headDim)
+                               ? std::string("unknown size")
+                               : std::to_string(headDim));
+  if (rotary == headDim)
+    rotary = 0;
   // cos/sin rows for each [batch, seq], then broadcast over the heads.
   auto table = [&](Value cache) -> FailureOr<Value> {
     Value rows = cache;
@@ -222,28 +190,12 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
   if (failed(cosRows) || failed(sinRows))
     return failure();
   bool interleaved = ctx.attrInt("interleaved", 0) != 0;
-  Value rotated;
-  if (rotary == headDim) {
-    auto r = ctx.create<RopeOp>(element, x, *cosRows, *sinRows,
-                                b.getBoolAttr(interleaved));
-    if (failed(r))
-      return failure();
-    rotated = *r;
-  } else {
-    auto head = sliceLast(ctx, x, 0, rotary);
-    auto tail = sliceLast(ctx, x, rotary, headDim);
-    if (failed(head) || failed(tail))
-      return failure();
-    auto r = ctx.create<RopeOp>(element, *head, *cosRows, *sinRows,
-                                b.getBoolAttr(interleaved));
-    if (failed(r))
-      return failure();
-    auto joined = ctx.create<ConcatOp>(element, ValueRange{*r, *tail},
-                                       b.getI64IntegerAttr(3));
-    if (failed(joined))
-      return failure();
-    rotated = *joined;
-  }
+  IntegerAttr rotaryDim = rotary ? b.getI64IntegerAttr(rotary) : IntegerAttr();
+  auto r = ctx.create<RopeOp>(element, x, *cosRows, *sinRows,
+                              b.getBoolAttr(interleaved), rotaryDim);
+  if (failed(r))
+    return failure();
+  Value rotated = *r;
   if (rank == 3) {
     auto merged = ctx.create<TransposeOp>(element, rotated,
                                           b.getDenseI64ArrayAttr({0, 2, 1, 3}));

@@ -282,6 +282,9 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
   if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
     return ctx.error() << "unknown auto_pad '" << autoPad << "'", failure();
   auto type = x.getType().cast<RankedTensorType>();
+  for (size_t i = 0; i < spatial; ++i)
+    if (strides[i] <= 0 || dilations[i] <= 0)
+      return ctx.error() << "strides and dilations must be positive", failure();
   for (size_t i = 0; i < spatial; ++i) {
     int64_t size = type.getDimSize(2 + i);
     if (size == kDynamic)

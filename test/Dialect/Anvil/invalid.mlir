@@ -287,3 +287,115 @@ func.func @quantize_per_token_scalar(%x: tensor<f32>) {
   %0, %1 = anvil.quantize_per_token %x : (tensor<f32>) -> (tensor<i8>, tensor<f32>)
   return
 }
+
+// -----
+
+func.func @gather_nd_batch_dims(%x: tensor<4x5x8xf32>, %i: tensor<3x1xi64>) {
+  // expected-error @+1 {{batch dim 0 differs: 4 in input, 3 in indices}}
+  %0 = anvil.gather_nd %x, %i {batch_dims = 1 : i64} : (tensor<4x5x8xf32>, tensor<3x1xi64>) -> tensor<3x8xf32>
+  return
+}
+
+// -----
+
+func.func @gather_nd_tuple_too_long(%x: tensor<4x5xf32>, %i: tensor<3x3xi64>) {
+  // expected-error @+1 {{index tuples of 3 elements with 0 batch dims do not fit input rank 2}}
+  %0 = anvil.gather_nd %x, %i : (tensor<4x5xf32>, tensor<3x3xi64>) -> tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_pool_rank(%p: tensor<64x16x32xf32>, %k: tensor<?x2x16xf32>, %s: tensor<?xi64>) {
+  // expected-error @+1 {{pool must be [num_blocks, block_size, kv_heads, head_dim] (rank 4), got rank 3}}
+  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x32xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x32xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_heads(%p: tensor<64x16x2x16xf32>, %k: tensor<5x4x16xf32>, %s: tensor<5xi64>) {
+  // expected-error @+1 {{rows and pool differ in kv heads: 4 vs 2}}
+  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xf32>, tensor<5x4x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_element_types(%p: tensor<64x16x2x16xf16>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
+  // expected-error @+1 {{pool and rows element types differ: 'f16' and 'f32'}}
+  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xf16>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xf16>
+  return
+}
+
+// -----
+
+func.func @paged_attention_query_rank(%q: tensor<1x5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{query must be [tokens, q_heads, head_dim] (rank 3), got rank 4}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<1x5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_heads(%q: tensor<5x6x16xf32>, %kp: tensor<64x16x4x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{6 query heads are not a multiple of 4 key/value heads}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x6x16xf32>, tensor<64x16x4x16xf32>, tensor<64x16x4x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x6x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_pool_types(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf16>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{operand element types differ: 'f32' and 'f16'}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_tokens(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<6xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{positions and query differ in tokens: 6 vs 5}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<6xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_window(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{window 0 must be positive}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32, window = 0 : i64} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_block_tables(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{block_tables must be [sequences, max_blocks] (rank 2), got rank 1}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_odd(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x3xf32>) {
+  // expected-error @+1 {{rotary_dim 7 must be positive and even}}
+  %0 = anvil.rope %x, %c, %c {rotary_dim = 7 : i64} : (tensor<1x4x3x16xf32>, tensor<1x1x3x3xf32>, tensor<1x1x3x3xf32>) -> tensor<1x4x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_tables(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x8xf32>) {
+  // expected-error @+1 {{cos/sin tables have 8 columns for a rotated dim of 8}}
+  %0 = anvil.rope %x, %c, %c {rotary_dim = 8 : i64} : (tensor<1x4x3x16xf32>, tensor<1x1x3x8xf32>, tensor<1x1x3x8xf32>) -> tensor<1x4x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_too_large(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x16xf32>) {
+  // expected-error @+1 {{rotary_dim 32 exceeds the head dim 16}}
+  %0 = anvil.rope %x, %c, %c {rotary_dim = 32 : i64} : (tensor<1x4x3x16xf32>, tensor<1x1x3x16xf32>, tensor<1x1x3x16xf32>) -> tensor<1x4x3x16xf32>
+  return
+}

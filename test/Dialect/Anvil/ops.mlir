@@ -111,3 +111,38 @@ func.func @quant_ops(%q: tensor<64x16xui8>, %s: tensor<16xf32>, %zp: tensor<16xu
   %m = anvil.matmul %a, %b : (tensor<4x64xui8>, tensor<64x16xi8>) -> tensor<4x16xi32>
   return %m : tensor<4x16xi32>
 }
+
+// The ops a paged-KV decoder step needs, and the rope / rms_norm options.
+// CHECK-LABEL: func.func @engine_ops
+func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
+                      %vp: tensor<64x16x2x16xf32>, %k: tensor<?x2x16xf32>,
+                      %slots: tensor<?xi64>, %tables: tensor<4x8xi32>,
+                      %lens: tensor<4xi32>, %pos: tensor<?xi64>,
+                      %seq: tensor<?xi32>, %sinks: tensor<8xf32>,
+                      %x: tensor<4x5x8xf32>, %idx: tensor<3x2xi64>,
+                      %rows: tensor<4x1xi64>, %h: tensor<1x?x64xf32>,
+                      %g: tensor<64xf32>, %c4: tensor<1x1x?x4xf32>,
+                      %qh: tensor<1x8x?x16xf32>) -> (tensor<?x8x16xf32>, tensor<?x8x16xf32>) {
+  // CHECK: anvil.gather_nd %{{.*}}, %{{.*}} : (tensor<4x5x8xf32>, tensor<3x2xi64>) -> tensor<3x8xf32>
+  %g0 = anvil.gather_nd %x, %idx {batch_dims = 0 : i64} : (tensor<4x5x8xf32>, tensor<3x2xi64>) -> tensor<3x8xf32>
+  // CHECK: anvil.gather_nd %{{.*}}, %{{.*}} {batch_dims = 1 : i64} : (tensor<4x5x8xf32>, tensor<4x1xi64>) -> tensor<4x8xf32>
+  %g1 = anvil.gather_nd %x, %rows {batch_dims = 1 : i64} : (tensor<4x5x8xf32>, tensor<4x1xi64>) -> tensor<4x8xf32>
+  // CHECK: anvil.kv_write %{{.*}}, %{{.*}}, %{{.*}} : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf32>
+  %kp2 = anvil.kv_write %kp, %k, %slots : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf32>
+  // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+  %o = anvil.paged_attention %q, %kp2, %vp, %tables, %lens, %pos, %seq {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+  // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 4096 : i64} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x8x16xf32>
+  %o2 = anvil.paged_attention %q, %kp2, %vp, %tables, %lens, %pos, %seq, %sinks {scale = 0.25 : f32, window = 4096 : i64, softcap = 50.0 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x8x16xf32>
+  // CHECK: anvil.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32, unit_offset = true}
+  %n = anvil.rms_norm %h, %g {epsilon = 1.0e-06 : f32, unit_offset = true} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
+  // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>
+  %r = anvil.rope %qh, %c4, %c4 {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>
+  return %o, %o2 : tensor<?x8x16xf32>, tensor<?x8x16xf32>
+}
+
+// CHECK-LABEL: func.func @composites
+func.func @composites(%q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %pk: tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32> {
+  // CHECK: anvil.onnx_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+  %y = anvil.onnx_attention %q, %k, %k, %pk {is_causal = true, operand_segment_sizes = array<i32: 1, 1, 1, 0, 1>} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+  return %y : tensor<?x4x?x8xf32>
+}
