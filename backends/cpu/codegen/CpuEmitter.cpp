@@ -324,12 +324,14 @@ LogicalResult FunctionEmitter::emit() {
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
   os << "// entry point '" << func.getName() << "'\n";
   // The ABI's entry (runtime/include/anvil/abi.h), unpacked into the locals
-  // the body uses. RunScope routes kernels' failure reasons into the
-  // invocation's error buffer, from any thread.
+  // the body uses. The kernels get RunScope's host pointer, through which
+  // their failure reasons reach the invocation's error buffer from any
+  // thread.
   int64_t numOutputs = static_cast<int64_t>(func.getNumArguments()) - numInputs;
   os << "int entry_" << index
      << "(const anvil_host_api *host, const anvil_invocation *invocation) {\n";
-  os << "  anvil::cpu::RunScope run_scope(invocation);\n";
+  os << "  anvil::cpu::RunScope run_scope(host, invocation);\n"
+     << "  host = run_scope.host();\n";
   os << "  if (invocation->num_inputs != " << numInputs
      << " || invocation->num_outputs != " << numOutputs << ")\n"
      << "    return anvil::cpu::fail(host, \"entry point '" << func.getName()

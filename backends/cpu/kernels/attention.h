@@ -61,7 +61,7 @@ int attention_impl(const anvil_host_api *host, const AttentionParams &p,
         o[d] = static_cast<T>(acc[d]);
     }
   });
-  return run_failed() ? 1 : 0;
+  return run_failed(host) ? 1 : 0;
 }
 
 template <class T, class M>

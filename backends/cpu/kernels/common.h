@@ -33,40 +33,61 @@ namespace anvil {
 namespace cpu {
 
 /// Where a run's failure reason goes: the invocation's error buffer. The
-/// entry function opens one per call (RunScope); parallel_for carries it
-/// into worker chunks, so a reason set inside any chunk reaches the caller.
-/// The first reason wins; later ones are dropped.
+/// first reason wins; later ones are dropped.
 struct RunErrors {
   char *error;
   size_t error_size;
   std::atomic<bool> failed{false};
 };
 
-/// The run this thread works for (generated code's own, not the runtime's).
-inline thread_local RunErrors *current_run = nullptr;
+/// The host API as the entry function hands it to its kernels: a copy of
+/// the runtime's table followed by this run's RunErrors. Kernels reach the
+/// run through the `host` pointer they already take, from any chunk of a
+/// parallel loop, so generated code keeps no thread-local state: a
+/// thread_local in a dlopen'ed object is an STB_GNU_UNIQUE symbol that pins
+/// the object in memory after the model is released (and LeakSanitizer's
+/// scan of dynamic TLS trips over it).
+struct RunHost {
+  anvil_host_api api;
+  RunErrors *errors;
+};
 
-/// Sets current_run for one entry call and restores it after.
+/// One per entry call: host() is the host pointer the kernels get.
 class RunScope {
 public:
-  explicit RunScope(const anvil_invocation *invocation)
+  RunScope(const anvil_host_api *host, const anvil_invocation *invocation)
       : errors{invocation ? invocation->error : nullptr,
-               invocation ? invocation->error_size : 0},
-        outer(current_run) {
-    current_run = &errors;
+               invocation ? invocation->error_size : 0} {
+    std::memset(&run_host.api, 0, sizeof(run_host.api));
+    if (host)
+      std::memcpy(&run_host.api, host,
+                  host->struct_size < sizeof(run_host.api)
+                      ? host->struct_size
+                      : sizeof(run_host.api));
+    run_host.api.struct_size = sizeof(run_host.api);
+    run_host.errors = &errors;
   }
-  ~RunScope() { current_run = outer; }
   RunScope(const RunScope &) = delete;
   RunScope &operator=(const RunScope &) = delete;
+  const anvil_host_api *host() const { return &run_host.api; }
 
 private:
   RunErrors errors;
-  RunErrors *outer;
+  RunHost run_host;
 };
 
+namespace detail {
+/// The run of a host pointer the entry's RunScope made.
+inline RunErrors *errors_of(const anvil_host_api *host) {
+  return host ? reinterpret_cast<const RunHost *>(host)->errors : nullptr;
+}
+} // namespace detail
+
 /// Records why the run fails and returns the status to return (1). Safe to
-/// call from any chunk of a parallel loop.
-inline int fail(const anvil_host_api *, const char *message) {
-  RunErrors *run = current_run;
+/// call from any chunk of a parallel loop. `host` is the one the entry
+/// function passed the kernel (RunScope::host()).
+inline int fail(const anvil_host_api *host, const char *message) {
+  RunErrors *run = detail::errors_of(host);
   if (run && run->error && run->error_size &&
       !run->failed.exchange(true, std::memory_order_acq_rel)) {
     size_t n = std::strlen(message);
@@ -78,10 +99,10 @@ inline int fail(const anvil_host_api *, const char *message) {
   return 1;
 }
 
-/// Whether a chunk of the current run has failed (kernels check this after
-/// a parallel loop whose chunks can fail).
-inline bool run_failed() {
-  RunErrors *run = current_run;
+/// Whether a chunk of this run has failed (kernels check this after a
+/// parallel loop whose chunks can fail).
+inline bool run_failed(const anvil_host_api *host) {
+  RunErrors *run = detail::errors_of(host);
   return run && run->failed.load(std::memory_order_acquire);
 }
 
@@ -97,13 +118,8 @@ void call_chunk(Body &body, int64_t begin, int64_t end, int thread) {
 
 template <class Body> struct ChunkTask {
   Body *body;
-  RunErrors *run;
   static void run_chunk(void *arg, int64_t begin, int64_t end, int thread) {
-    auto *task = static_cast<ChunkTask *>(arg);
-    RunErrors *outer = current_run;
-    current_run = task->run;
-    call_chunk(*task->body, begin, end, thread);
-    current_run = outer;
+    call_chunk(*static_cast<ChunkTask *>(arg)->body, begin, end, thread);
   }
 };
 } // namespace detail
@@ -121,7 +137,7 @@ void parallel_for(const anvil_host_api *host, int64_t n, int64_t grain,
     detail::call_chunk(body, int64_t(0), n, 0);
     return;
   }
-  detail::ChunkTask<BodyType> task{&body, current_run};
+  detail::ChunkTask<BodyType> task{&body};
   host->parallel_for(host->host, n, grain,
                      &detail::ChunkTask<BodyType>::run_chunk, &task);
 }

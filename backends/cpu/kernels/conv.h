@@ -58,7 +58,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
           out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
     }
   });
-  return run_failed() ? 1 : 0;
+  return run_failed(host) ? 1 : 0;
 }
 
 template <class T>

@@ -78,7 +78,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       }
     }
   });
-  return run_failed() ? 1 : 0;
+  return run_failed(host) ? 1 : 0;
 }
 
 } // namespace cpu

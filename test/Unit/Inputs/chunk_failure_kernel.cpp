@@ -1,6 +1,7 @@
 // Stands in for generated code built from backends/cpu/kernels/common.h:
 // a reason recorded with anvil::cpu::fail() inside a worker's chunk must
-// reach the run's status (ABI v2's error buffer; under ABI v1 it travelled
+// reach the run's status (ABI v2's error buffer, reached through the host
+// pointer the entry's RunScope makes; under ABI v1 the reason travelled
 // through a thread_local of the calling thread and was lost).
 //
 //   fail_on_worker() -> ran_by[1] (i64): 64 iterations; the one numbered 63
@@ -17,7 +18,8 @@ namespace {
 
 int fail_on_worker(const anvil_host_api *host,
                    const anvil_invocation *invocation) {
-  anvil::cpu::RunScope scope(invocation);
+  anvil::cpu::RunScope scope(host, invocation);
+  host = scope.host();
   auto *ranBy = static_cast<int64_t *>(invocation->outputs[0]);
   std::atomic<bool> done{false};
   anvil::cpu::parallel_for(
@@ -35,7 +37,7 @@ int fail_on_worker(const anvil_host_api *host,
           done.store(true);
         }
       });
-  return anvil::cpu::run_failed() ? 1 : 0;
+  return anvil::cpu::run_failed(host) ? 1 : 0;
 }
 
 const anvil_code_entry kEntries[] = {{"fail_on_worker", fail_on_worker}};
