@@ -59,7 +59,7 @@ def anvil_latency(anvilc, anvil_run, model_path, feeds, seq, past, args,
                   work):
     artifact = os.path.join(work, "model.anvil")
     start = time.perf_counter()
-    subprocess.run([anvilc, "-q", "-O2", model_path, "-o", artifact,
+    subprocess.run([anvilc, "-q", os.environ.get("ANVIL_BENCH_OPT", "-O2"), model_path, "-o", artifact,
                     f"--dim=batch_size=1,sequence_length={seq},"
                     f"past_sequence_length={past}"], check=True)
     compile_s = time.perf_counter() - start

@@ -135,8 +135,8 @@ buildManifest(ModuleOp module, const Options &options,
   llvm::json::Object dims;
   for (auto &[name, size] : options.import.dims)
     dims[name] = size;
-  // The manifest's key stays "cpu" (manifest_version 1, see
-  // docs/artifact-format.md); it holds the subtarget.
+  // The manifest's target key for the subtarget stays "cpu", as in every
+  // manifest so far (docs/artifact-format.md).
   std::string subtarget = targetOptions.subtarget;
   if (subtarget.empty() && !target.subtargets().empty())
     subtarget = target.subtargets().front();

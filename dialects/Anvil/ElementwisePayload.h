@@ -5,7 +5,7 @@
 // C++ that builds the computation of one result element from one element
 // of each data operand with `arith` and `math` ops. That one definition
 // serves the lowering (kernel.elementwise bodies), the constant folder
-// (ElementwiseFolding.h evaluates the payload) and, through the C-family
+// (ElementwiseFolding.cpp evaluates the payload) and, through the C-family
 // scalar printer, every target that prints C-like code.
 //
 // Scalars are signless (arith's convention): the operand's tensor element

@@ -46,8 +46,9 @@ typedef enum anvil_log_level {
   ANVIL_LOG_DEBUG = 3,
 } anvil_log_level;
 
-/* What the runtime lends generated code. One table per loaded model; it
- * stays valid (and constant) until the model is released. Every function is
+/* What the runtime lends generated code. One table per device of an
+ * instance, shared by every model opened on it; it stays valid (and
+ * constant) while any of those models is open. Every function is
  * safe to call from several threads at once. */
 typedef struct anvil_host_api {
   uint32_t struct_size; /* sizeof(anvil_host_api) of the runtime */
