@@ -11,6 +11,9 @@ one warm-up) and an onnxruntime InferenceSession with the same thread
 count. Inputs are seeded random token ids, an all-ones mask, positions
 past..past+seq-1 and N(0, 1) past keys/values.
 
+$ANVIL_BENCH_OPT sets the optimization level of every compile (default
+-O2), to see what a level costs or saves.
+
 Usage: bench/decoder_latency.py --model models/bench/llama-250m
            [--anvilc build/bin/anvilc --anvil-run build/bin/anvil-run]
            [--baseline-anvilc OLD/anvilc --baseline-anvil-run OLD/anvil-run]
