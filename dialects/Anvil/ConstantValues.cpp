@@ -3,6 +3,8 @@
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/AnvilOps.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -142,7 +144,15 @@ ElementsAttr makeOwnedResource(ShapedType type, std::string bytes,
       /*dataIsMutable=*/false);
   auto &manager =
       DenseResourceElementsHandle::getManagerInterface(type.getContext());
+  // The key is printed bare (dense_resource<key>), so it must be an MLIR
+  // bare identifier for --emit=mlir --print-weights to parse back:
+  // TorchScript's initializer names (onnx::MatMul_123) are not.
   std::string key = name.empty() ? std::string("weight") : name.str();
+  for (char &c : key)
+    if (!llvm::isAlnum(c) && c != '_' && c != '.' && c != '$')
+      c = '_';
+  if (llvm::isDigit(key.front()))
+    key.insert(key.begin(), '_');
   return DenseResourceElementsAttr::get(type,
                                         manager.insert(key, std::move(blob)));
 }
