@@ -267,6 +267,23 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     result.symbolicDims[arg] = dims;
     argDims.push_back(dims);
   }
+  // The program is instantiated, and its buffers planned, at the largest
+  // sizes the bounds allow: every input must be countable there (int64),
+  // or shape rules would compute with wrapped sizes.
+  for (auto [arg, dims] : llvm::zip(func.getArguments(), argDims)) {
+    if (maxDim(productOf(context, dims), result.sizeSymbols))
+      continue;
+    auto inputName =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+    InFlightDiagnostic diag = func.emitError();
+    diag << "input '" << (inputName ? inputName.getValue() : "?")
+         << "' has more elements than int64 counts at the largest sizes the "
+            "bounds allow (";
+    for (const SizeSymbol &s : result.sizeSymbols)
+      diag << (&s == &result.sizeSymbols.front() ? "" : ", ") << s.name
+           << " <= " << s.max;
+    return diag << "); lower the bounds";
+  }
   bool dynamicResults = false;
   func.walk([&](Operation *op) {
     for (Value v : op->getResults())
