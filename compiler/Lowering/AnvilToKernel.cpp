@@ -859,8 +859,10 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
     return op.emitOpError("needs cos and sin tables of one shape");
   // The tables' strides over the input's dims (their last dim is half the
   // input's, stride 1; 0 where they broadcast).
+  if (c.empty())
+    return op.emitOpError("needs cos/sin tables of rank >= 1");
   Dims lead(x.drop_back()), tableLead(c.drop_back());
-  if (c.empty() || !kernel::broadcastsTo(tableLead, lead))
+  if (!kernel::broadcastsTo(tableLead, lead))
     return op.emitOpError("cos/sin tables of shape ")
            << formatShape(staticShape(c)) << " do not broadcast to "
            << formatShape(staticShape(x));
