@@ -360,25 +360,26 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
               std::to_string(value);
     return text;
   };
+  // The program at each point; fails (reported) where its shape rules
+  // reject sizes inside the bounds.
+  auto instantiateAll = [&](ArrayRef<SmallVector<int64_t>> points,
+                            SmallVectorImpl<Instance> &instances)
+      -> LogicalResult {
+    for (const SmallVector<int64_t> &point : points) {
+      instances.emplace_back();
+      instances.back().sizes = point;
+      if (failed(instantiate(func, argDims, instances.back())))
+        return func.emitError("shapes cannot be inferred at ")
+               << describe(point)
+               << ", inside the bounds: the bounds allow sizes the model "
+                  "does not";
+    }
+    return success();
+  };
   SmallVector<Instance> fits, tests;
-  for (auto &point : grid) {
-    fits.emplace_back();
-    fits.back().sizes = point;
-    if (failed(instantiate(func, argDims, fits.back())))
-      return func.emitError("shapes cannot be inferred at ")
-             << describe(point)
-             << ", inside the bounds: the bounds allow sizes the model does "
-                "not";
-  }
-  for (auto &point : checks) {
-    tests.emplace_back();
-    tests.back().sizes = point;
-    if (failed(instantiate(func, argDims, tests.back())))
-      return func.emitError("shapes cannot be inferred at ")
-             << describe(point)
-             << ", inside the bounds: the bounds allow sizes the model does "
-                "not";
-  }
+  if (failed(instantiateAll(grid, fits)) ||
+      failed(instantiateAll(checks, tests)))
+    return failure();
 
   SmallVector<SmallVector<int64_t>> rows;
   for (const Instance &fit : fits) {
