@@ -12,7 +12,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/JSON.h"
 
-#include "llvm/Support/MathExtras.h"
 #include <map>
 
 using namespace mlir;
@@ -42,7 +41,6 @@ buildManifest(ModuleOp module, const Options &options,
               const target::TargetOptions &targetOptions) {
   llvm::json::Array entries;
   bool ok = true;
-  bool bounded = false;
   for (auto func : module.getOps<func::FuncOp>()) {
     auto numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr);
     if (!numInputs)
@@ -59,7 +57,6 @@ buildManifest(ModuleOp module, const Options &options,
       sizes.push_back(llvm::json::Object{{"name", symbol.name},
                                          {"min", symbol.min},
                                          {"max", symbol.max}});
-    bounded |= !symbols->empty();
     llvm::json::Array inputs, outputs;
     for (BlockArgument arg : func.getArguments()) {
       auto type = arg.getType().cast<MemRefType>();
@@ -135,8 +132,8 @@ buildManifest(ModuleOp module, const Options &options,
   llvm::json::Object dims;
   for (auto &[name, size] : options.import.dims)
     dims[name] = size;
-  // The manifest's target key for the subtarget stays "cpu", as in every
-  // manifest so far (docs/artifact-format.md).
+  // The manifest's key is "cpu" (docs/artifact-format.md); it holds the
+  // subtarget.
   std::string subtarget = targetOptions.subtarget;
   if (subtarget.empty() && !target.subtargets().empty())
     subtarget = target.subtargets().front();

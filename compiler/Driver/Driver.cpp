@@ -251,8 +251,6 @@ std::string formatBytes(int64_t bytes) {
   return llvm::formatv("{0:f1} MiB", bytes / (1024.0 * 1024.0)).str();
 }
 
-/// Writes `data` to `path` ("-" is stdout, refused for binary data on a
-/// terminal).
 /// Opens `path` ("-" is stdout, refused for binary data on a terminal),
 /// lets `write` fill it, and keeps it only if every byte was written.
 /// Returns the bytes written.

@@ -5,8 +5,10 @@
 // `kernel.weight`s. Reshapes become views of the same bytes; elementwise ops
 // become one-op `kernel.elementwise` loops (fused later); data movement
 // (transpose, slice, concat, split, expand) becomes strided copies; the rest
-// become launches of the target's kernels with normalized static parameters
-// (the kernel library sees `outer/size/inner` extents, never ONNX axes).
+// become launches of the target's kernels with normalized parameters (the
+// kernel library sees `outer/size/inner` extents, never ONNX axes), built
+// through the kernel catalog's typed launches: integers, or size expressions
+// over the function's bounded sizes where a parameter may depend on them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +25,6 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <array>
-#include <numeric>
 
 namespace anvil {
 #define GEN_PASS_DEF_CONVERTANVILTOKERNEL
@@ -858,9 +859,12 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
   if (c != shapeOf(op.getSin()))
     return op.emitOpError("needs cos and sin tables of one shape");
   // The tables' strides over the input's dims (their last dim is half the
-  // input's, stride 1; 0 where they broadcast).
+  // rotated part, the whole head dim or rotary_dim, stride 1; 0 where they
+  // broadcast).
+  if (c.empty())
+    return op.emitOpError("needs cos/sin tables of rank >= 1");
   Dims lead(x.drop_back()), tableLead(c.drop_back());
-  if (c.empty() || !kernel::broadcastsTo(tableLead, lead))
+  if (!kernel::broadcastsTo(tableLead, lead))
     return op.emitOpError("cos/sin tables of shape ")
            << formatShape(staticShape(c)) << " do not broadcast to "
            << formatShape(staticShape(x));

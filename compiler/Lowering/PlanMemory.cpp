@@ -11,8 +11,12 @@
 
 #include "compiler/Lowering/Passes.h"
 #include "dialects/Anvil/ShapeUtils.h"
+#include "dialects/ElementTypes.h"
 
 #include "llvm/Support/MathExtras.h"
+
+#include <limits>
+#include <optional>
 
 namespace anvil {
 #define GEN_PASS_DEF_ANVILPLANMEMORY
@@ -53,14 +57,46 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       func.emitError("malformed '") << kernel::kSizesAttr << "'";
       return signalPassFailure();
     }
-    // Bytes at the bounds' maxima.
-    auto maxBytes = [&](Value buffer) -> int64_t {
+    // Bytes at the bounds' maxima, aligned; nullopt when that does not fit
+    // in int64 (sizes as large as --dim accepts).
+    auto maxBytes = [&](Value buffer) -> std::optional<int64_t> {
       auto type = buffer.getType().cast<MemRefType>();
-      if (type.hasStaticShape())
-        return bufferBytes(type);
-      SmallVector<AffineExpr> dims = getBufferDims(buffer);
-      return maxDim(productOf(func.getContext(), dims), *symbols) *
-             elementBytes(type.getElementType());
+      int64_t bytes;
+      if (type.hasStaticShape()) {
+        int64_t elements = 1, bits;
+        for (int64_t d : type.getShape())
+          if (llvm::MulOverflow(elements, d, elements))
+            return std::nullopt;
+        if (llvm::MulOverflow(elements, elementBits(type.getElementType()),
+                              bits))
+          return std::nullopt;
+        bytes = bits / 8 + (bits % 8 != 0); // as bufferBytes rounds
+      } else {
+        SmallVector<AffineExpr> dims = getBufferDims(buffer);
+        std::optional<int64_t> elements =
+            maxDim(productOf(func.getContext(), dims), *symbols);
+        if (!elements ||
+            llvm::MulOverflow(*elements, elementBytes(type.getElementType()),
+                              bytes))
+          return std::nullopt;
+      }
+      if (bytes > std::numeric_limits<int64_t>::max() - kAlignment)
+        return std::nullopt;
+      return (int64_t)llvm::alignTo(bytes, kAlignment);
+    };
+    // The arena would not fit in int64: refuse, naming the bounds.
+    auto tooLarge = [&](Operation *op) {
+      InFlightDiagnostic diag = op->emitOpError("needs more than 2^63 bytes");
+      if (symbols->empty()) {
+        diag << "; bind smaller sizes";
+      } else {
+        diag << " at the largest sizes the bounds allow (";
+        for (const SizeSymbol &s : *symbols)
+          diag << (&s == &symbols->front() ? "" : ", ") << s.name << " <= "
+               << s.max;
+        diag << "); lower the bounds";
+      }
+      signalPassFailure();
     };
     DenseMap<Operation *, int64_t> position;
     int64_t next = 0;
@@ -75,7 +111,10 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       if (!alloc)
         continue;
       Slot slot;
-      slot.bytes = llvm::alignTo(maxBytes(alloc), kAlignment);
+      std::optional<int64_t> bytes = maxBytes(alloc);
+      if (!bytes)
+        return tooLarge(alloc);
+      slot.bytes = *bytes;
       // Live from the first op that touches it (the alloc itself does not).
       slot.start = INT64_MAX;
       slot.end = position[alloc];
@@ -94,9 +133,12 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       slotOf[alloc] = slots.size();
       slots.push_back(slot);
     }
+    // Every offset plus its slot is at most the sum of all slots, so the
+    // plan cannot overflow once this sum does not.
     int64_t naive = 0;
     for (const Slot &slot : slots)
-      naive += slot.bytes;
+      if (llvm::AddOverflow(naive, slot.bytes, naive))
+        return tooLarge(func);
 
     // In place: an elementwise loop may overwrite an input that dies there
     // and has the output's shape and element width (so element i is read

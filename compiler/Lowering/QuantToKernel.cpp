@@ -43,8 +43,14 @@ public:
 
   LogicalResult lower(Operation *op) {
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-        .Case([&](DequantizeOp d) { return lowerDequantize(d); })
-        .Case([&](QuantizeOp q) { return lowerQuantize(q); })
+        .Case([&](DequantizeOp d) {
+          return lowerWithLayout<kernel::DequantizeLaunch>(
+              d, shapeOf(d.getResult()));
+        })
+        .Case([&](QuantizeOp q) {
+          return lowerWithLayout<kernel::QuantizeLaunch>(
+              q, shapeOf(q.getInput()));
+        })
         .Case([&](QuantizePerTokenOp q) { return lowerPerToken(q); })
         .Default([](Operation *) { return failure(); });
   }
@@ -99,24 +105,15 @@ private:
     return ins;
   }
 
-  LogicalResult lowerDequantize(DequantizeOp op) {
+  /// dequantize and quantize: one launch over the values of logical
+  /// `shape` (the float side's).
+  template <class Launch, class OpTy>
+  LogicalResult lowerWithLayout(OpTy op, ArrayRef<int64_t> shape) {
     if (failed(checkStatic(op)))
       return failure();
-    kernel::DequantizeLaunch l;
-    layoutParams(l, shapeOf(op.getResult()), op.getScale(), op.getAxis(),
-                 op.getBlockSize(), op.getBits(), op.getIsSigned());
-    SmallVector<Value> ins = operandBuffers(op);
-    Value out = hooks.alloc(op.getResult());
-    l.build(b, op.getLoc(), ins, out);
-    return success();
-  }
-
-  LogicalResult lowerQuantize(QuantizeOp op) {
-    if (failed(checkStatic(op)))
-      return failure();
-    kernel::QuantizeLaunch l;
-    layoutParams(l, shapeOf(op.getInput()), op.getScale(), op.getAxis(),
-                 op.getBlockSize(), op.getBits(), op.getIsSigned());
+    Launch l;
+    layoutParams(l, shape, op.getScale(), op.getAxis(), op.getBlockSize(),
+                 op.getBits(), op.getIsSigned());
     SmallVector<Value> ins = operandBuffers(op);
     Value out = hooks.alloc(op.getResult());
     l.build(b, op.getLoc(), ins, out);

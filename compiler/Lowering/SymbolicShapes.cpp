@@ -267,6 +267,23 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     result.symbolicDims[arg] = dims;
     argDims.push_back(dims);
   }
+  // The program is instantiated, and its buffers planned, at the largest
+  // sizes the bounds allow: every input must be countable there (int64),
+  // or shape rules would compute with wrapped sizes.
+  for (auto [arg, dims] : llvm::zip(func.getArguments(), argDims)) {
+    if (maxDim(productOf(context, dims), result.sizeSymbols))
+      continue;
+    auto inputName =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+    InFlightDiagnostic diag = func.emitError();
+    diag << "input '" << (inputName ? inputName.getValue() : "?")
+         << "' has more elements than int64 counts at the largest sizes the "
+            "bounds allow (";
+    for (const SizeSymbol &s : result.sizeSymbols)
+      diag << (&s == &result.sizeSymbols.front() ? "" : ", ") << s.name
+           << " <= " << s.max;
+    return diag << "); lower the bounds";
+  }
   bool dynamicResults = false;
   func.walk([&](Operation *op) {
     for (Value v : op->getResults())
@@ -343,25 +360,26 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
               std::to_string(value);
     return text;
   };
+  // The program at each point; fails (reported) where its shape rules
+  // reject sizes inside the bounds.
+  auto instantiateAll = [&](ArrayRef<SmallVector<int64_t>> points,
+                            SmallVectorImpl<Instance> &instances)
+      -> LogicalResult {
+    for (const SmallVector<int64_t> &point : points) {
+      instances.emplace_back();
+      instances.back().sizes = point;
+      if (failed(instantiate(func, argDims, instances.back())))
+        return func.emitError("shapes cannot be inferred at ")
+               << describe(point)
+               << ", inside the bounds: the bounds allow sizes the model "
+                  "does not";
+    }
+    return success();
+  };
   SmallVector<Instance> fits, tests;
-  for (auto &point : grid) {
-    fits.emplace_back();
-    fits.back().sizes = point;
-    if (failed(instantiate(func, argDims, fits.back())))
-      return func.emitError("shapes cannot be inferred at ")
-             << describe(point)
-             << ", inside the bounds: the bounds allow sizes the model does "
-                "not";
-  }
-  for (auto &point : checks) {
-    tests.emplace_back();
-    tests.back().sizes = point;
-    if (failed(instantiate(func, argDims, tests.back())))
-      return func.emitError("shapes cannot be inferred at ")
-             << describe(point)
-             << ", inside the bounds: the bounds allow sizes the model does "
-                "not";
-  }
+  if (failed(instantiateAll(grid, fits)) ||
+      failed(instantiateAll(checks, tests)))
+    return failure();
 
   SmallVector<SmallVector<int64_t>> rows;
   for (const Instance &fit : fits) {

@@ -20,12 +20,13 @@ constexpr unsigned kMaxOptLevel = 3;
 /// on a builtin.module.
 void buildPipeline(mlir::OpPassManager &pm, unsigned optLevel);
 
-/// Registers anvil-pipeline-O0 .. anvil-pipeline-O3.
 /// Lowering to a planned kernel program for `target`: bufferization,
 /// elementwise fusion (from -O1), memory planning and weight packing.
 void buildKernelPipeline(mlir::OpPassManager &pm, unsigned optLevel,
                          llvm::StringRef target);
 
+/// Registers anvil-pipeline-O0 .. anvil-pipeline-O3 and
+/// anvil-kernel-pipeline.
 void registerPipelines();
 
 } // namespace anvil

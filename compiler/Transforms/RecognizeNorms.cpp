@@ -78,37 +78,29 @@ std::optional<int64_t> lastDim(Value x) {
   return type.getShape().back();
 }
 
-/// When `normalized`'s only user multiplies it by a 1-D tensor of `size`
-/// elements (and keeps the type), returns that op and the tensor.
-std::pair<Operation *, Value> matchScale(Value normalized, int64_t size) {
-  if (!normalized.hasOneUse())
+/// When `value`'s only user is an `OpTy` of `value` and a 1-D tensor of
+/// `size` elements (and keeps the type), returns that op and the tensor:
+/// the scale (a mul) after a normalization, the bias (an add) after it.
+template <class OpTy>
+std::pair<Operation *, Value> matchVectorOperand(Value value, int64_t size) {
+  if (!value.hasOneUse())
     return {};
-  auto mul = dyn_cast<MulOp>(*normalized.getUsers().begin());
-  if (!mul || mul.getType() != normalized.getType())
+  auto op = dyn_cast<OpTy>(*value.getUsers().begin());
+  if (!op || op.getType() != value.getType())
     return {};
-  Value other = mul.getLhs() == normalized ? mul.getRhs() : mul.getLhs();
+  Value other = op.getLhs() == value ? op.getRhs() : op.getLhs();
   auto type = other.getType().dyn_cast<RankedTensorType>();
   if (!type || type.getRank() != 1 || type.getDimSize(0) != size ||
       type.getElementType() !=
-          normalized.getType().cast<ShapedType>().getElementType())
+          value.getType().cast<ShapedType>().getElementType())
     return {};
-  return {mul, other};
+  return {op, other};
 }
-
-/// Same for a bias added after the scale.
+std::pair<Operation *, Value> matchScale(Value normalized, int64_t size) {
+  return matchVectorOperand<MulOp>(normalized, size);
+}
 std::pair<Operation *, Value> matchBias(Value scaled, int64_t size) {
-  if (!scaled.hasOneUse())
-    return {};
-  auto add = dyn_cast<AddOp>(*scaled.getUsers().begin());
-  if (!add || add.getType() != scaled.getType())
-    return {};
-  Value other = add.getLhs() == scaled ? add.getRhs() : add.getLhs();
-  auto type = other.getType().dyn_cast<RankedTensorType>();
-  if (!type || type.getRank() != 1 || type.getDimSize(0) != size ||
-      type.getElementType() !=
-          scaled.getType().cast<ShapedType>().getElementType())
-    return {};
-  return {add, other};
+  return matchVectorOperand<AddOp>(scaled, size);
 }
 
 Value ones(PatternRewriter &rewriter, Location loc, Value like, int64_t size) {

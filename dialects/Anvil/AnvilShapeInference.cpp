@@ -832,7 +832,9 @@ LogicalResult RopeOp::inferResultTypes(Types &types) {
       RankedTensorType t = getRankedType(table);
       if (!t)
         continue;
-      int64_t half = t.getShape().empty() ? kDynamic : t.getShape().back();
+      if (t.getRank() == 0)
+        return emitOpError("cos/sin tables must have rank >= 1");
+      int64_t half = t.getShape().back();
       if (d != kDynamic && half != kDynamic && half * 2 != d)
         return emitOpError() << "cos/sin tables have " << half
                              << " columns for a rotated dim of " << d;

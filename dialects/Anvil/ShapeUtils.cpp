@@ -4,6 +4,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Support/MathExtras.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <limits>
@@ -194,15 +196,61 @@ int64_t evaluateDim(DimExpr expr, ArrayRef<int64_t> sizes) {
   return c.getValue();
 }
 
-int64_t maxDim(DimExpr expr, ArrayRef<SizeSymbol> symbols) {
+std::optional<int64_t> evaluateDimChecked(DimExpr expr,
+                                          ArrayRef<int64_t> sizes) {
+  if (auto c = expr.dyn_cast<AffineConstantExpr>())
+    return c.getValue();
+  if (auto s = expr.dyn_cast<AffineSymbolExpr>()) {
+    if (s.getPosition() >= sizes.size())
+      return std::nullopt;
+    return sizes[s.getPosition()];
+  }
+  auto binary = expr.dyn_cast<AffineBinaryOpExpr>();
+  if (!binary)
+    return std::nullopt; // dims: sizes are symbols
+  std::optional<int64_t> l = evaluateDimChecked(binary.getLHS(), sizes);
+  std::optional<int64_t> r = evaluateDimChecked(binary.getRHS(), sizes);
+  if (!l || !r)
+    return std::nullopt;
+  int64_t result;
+  switch (expr.getKind()) {
+  case AffineExprKind::Add:
+    if (llvm::AddOverflow(*l, *r, result))
+      return std::nullopt;
+    return result;
+  case AffineExprKind::Mul:
+    if (llvm::MulOverflow(*l, *r, result))
+      return std::nullopt;
+    return result;
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv:
+  case AffineExprKind::Mod:
+    // Affine divisors are positive constants; anything else is refused
+    // (and the one dividend mlir's helpers cannot negate).
+    if (*r <= 0 || *l == std::numeric_limits<int64_t>::min())
+      return std::nullopt;
+    if (expr.getKind() == AffineExprKind::Mod)
+      return mlir::mod(*l, *r);
+    if (expr.getKind() == AffineExprKind::FloorDiv)
+      return mlir::floorDiv(*l, *r);
+    return mlir::ceilDiv(*l, *r);
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<int64_t> maxDim(DimExpr expr, ArrayRef<SizeSymbol> symbols) {
   if (auto c = constantDim(expr))
     return *c;
-  int64_t best = std::numeric_limits<int64_t>::min();
+  std::optional<int64_t> best;
   SmallVector<int64_t> corner(symbols.size());
   for (uint64_t mask = 0; mask < (uint64_t(1) << symbols.size()); ++mask) {
     for (size_t i = 0; i < symbols.size(); ++i)
       corner[i] = (mask >> i) & 1 ? symbols[i].max : symbols[i].min;
-    best = std::max(best, evaluateDim(expr, corner));
+    std::optional<int64_t> value = evaluateDimChecked(expr, corner);
+    if (!value)
+      return std::nullopt;
+    best = best ? std::max(*best, *value) : *value;
   }
   return best;
 }

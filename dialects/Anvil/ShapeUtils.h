@@ -99,9 +99,15 @@ llvm::SmallVector<DimExpr> rowMajorStrides(mlir::MLIRContext *context,
                                            llvm::ArrayRef<DimExpr> shape);
 /// `expr` with the sizes substituted (symbol i = sizes[i]).
 int64_t evaluateDim(DimExpr expr, llvm::ArrayRef<int64_t> sizes);
+/// The same in checked int64 arithmetic: nullopt when a step overflows (or
+/// divides by zero), as it may at bounds as large as --dim allows.
+std::optional<int64_t> evaluateDimChecked(DimExpr expr,
+                                          llvm::ArrayRef<int64_t> sizes);
 /// The largest value `expr` takes over the corners of the sizes' bounds
-/// (the maximum of a size polynomial with nonnegative coefficients).
-int64_t maxDim(DimExpr expr, llvm::ArrayRef<SizeSymbol> symbols);
+/// (the maximum of a size polynomial with nonnegative coefficients), or
+/// nullopt when it does not fit in int64 at one of them.
+std::optional<int64_t> maxDim(DimExpr expr,
+                              llvm::ArrayRef<SizeSymbol> symbols);
 /// Row-major shape `dims` as the static memref/tensor shape: ? for symbolic.
 llvm::SmallVector<int64_t> staticShape(llvm::ArrayRef<DimExpr> dims);
 /// `dims` as one map () [s0, ...] -> (d0, d1, ...) over `numSymbols`.

@@ -30,8 +30,6 @@ const KernelSpec kCatalog[] = {
 
 } // namespace
 
-ArrayRef<KernelSpec> kernelCatalog() { return kCatalog; }
-
 const KernelSpec *lookupKernel(StringRef name) {
   for (const KernelSpec &spec : kCatalog)
     if (spec.name == name)

@@ -18,6 +18,7 @@
 #define ANVIL_DIALECTS_KERNEL_KERNELCATALOG_H
 
 #include "dialects/Kernel/KernelOps.h"
+#include "dialects/Kernel/KernelParams.h"
 
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
@@ -31,8 +32,9 @@ namespace anvil::kernel {
 
 enum class ParamKind { Int, Bool, Real, Str, Ints };
 
-/// Bytes a Str param holds with its terminating zero (as KernelParams.h).
-constexpr int64_t kMaxStringParam = 16;
+/// Bytes a Str param holds with its terminating zero: the size of the
+/// kernels' char arrays (KernelParams.h).
+constexpr int64_t kMaxStringParam = ANVIL_KERNEL_MAX_STRING;
 
 struct ParamSpec {
   llvm::StringLiteral name;
@@ -48,9 +50,6 @@ struct KernelSpec {
   bool updatesOutput; // reads its output, which the lowering fills first
   llvm::ArrayRef<ParamSpec> params;
 };
-
-/// Every kernel, in catalog order.
-llvm::ArrayRef<KernelSpec> kernelCatalog();
 
 /// The kernel named `name`, or null.
 const KernelSpec *lookupKernel(llvm::StringRef name);

@@ -35,10 +35,13 @@ def Kernel_Dialect : Dialect {
     func.func @main(%x: memref<4x16xf32> {anvil.name = "x"},
                     %y: memref<4x8xf32> {anvil.name = "y"})
         attributes {kernel.num_inputs = 1 : i64} {
-      %w = kernel.weight dense<1.0> : memref<16x8xf32>
+      %w = kernel.weight dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>
       %t = kernel.alloc : memref<4x8xf32>
       kernel.launch "matmul" ins(%x, %w : memref<4x16xf32>, memref<16x8xf32>)
-          outs(%t : memref<4x8xf32>) params {k = 16 : i64, m = 4 : i64, n = 8 : i64}
+          outs(%t : memref<4x8xf32>) params {m = 4 : i64, n = 8 : i64,
+          k = 16 : i64, transpose_rhs = false, batch_rank = 0 : i64,
+          batch = array<i64>, lhs_batch_strides = array<i64>,
+          rhs_batch_strides = array<i64>}
       kernel.elementwise ins(%t : memref<4x8xf32>) outs(%y : memref<4x8xf32>) {
       ^bb0(%v: f32):
         %c = arith.constant 0.0 : f32
@@ -109,8 +112,9 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     buffer.
 
     ```mlir
-    %w = kernel.weight [4096] dense<1.0> : memref<16x8xf32>
-    %t = kernel.weight [8192] dense<2.0> {layout = "kn"} : memref<8x16xf32>
+    %w = kernel.weight [4096] dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>
+    %t = kernel.weight [8192] dense<2.0> : tensor<16x8xf32> {layout = "kn"}
+        : memref<8x16xf32>
     ```
   }];
   let arguments = (ins ElementsAttr:$value, OptionalAttr<I64Attr>:$offset,
@@ -121,7 +125,7 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
 }
 
 def Kernel_ViewOp : Kernel_Op<"view", [Pure]> {
-  let summary = "the same bytes with another (static) shape";
+  let summary = "the same bytes with another shape";
   let description = [{
     Buffers are contiguous and row-major, so reshapes cost nothing: a view
     shares its source's storage, and memory planning keeps the source alive
@@ -138,15 +142,18 @@ def Kernel_ViewOp : Kernel_Op<"view", [Pure]> {
 }
 
 def Kernel_LaunchOp : Kernel_Op<"launch", [AttrSizedOperandSegments]> {
-  let summary = "run a named kernel on buffers with static parameters";
+  let summary = "run a named kernel of the catalog on buffers";
   let description = [{
     `kernel` names a kernel of the catalog (`dialects/Kernel/
     KernelCatalog.def`), which every target's library implements; `params`
     holds exactly the parameters the catalog declares for it, each of its
     declared kind (integer, boolean, float, string, integer array of at most
-    the declared length). The kernel reads `ins` and writes `outs`; an output
-    may not also be an input. The verifier checks the kernel's name, its
-    operand counts and its parameters against the catalog.
+    the declared length). A parameter the catalog declares `Runtime` may
+    instead be an affine map over the function's sizes (`kernel.sizes`),
+    `affine_map<()[s0] -> (s0 * 64)>`, evaluated when the entry point runs;
+    `Static` ones are always constants. The kernel reads `ins` and writes
+    `outs`; an output may not also be an input. The verifier checks the
+    kernel's name, its operand counts and its parameters against the catalog.
 
     ```mlir
     kernel.launch "softmax" ins(%x : memref<8x64xf32>) outs(%y : memref<8x64xf32>)

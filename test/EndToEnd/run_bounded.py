@@ -51,6 +51,8 @@ def bound_sizes(flags):
             if value.isdigit():
                 bound[name] = int(value)
     return bound
+
+
 def dim_value(d, sizes):
     if isinstance(d, int):
         return d
@@ -121,15 +123,13 @@ def run_anvil_run(args, artifact, feeds, work):
     return outputs, None
 
 
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--anvilc", required=True)
     ap.add_argument("--anvil-run", required=True)
     ap.add_argument("--models", required=True)
     ap.add_argument("--work", required=True)
-    global ARGS
-    ARGS = args = ap.parse_args()
+    args = ap.parse_args()
     import onnxruntime as ort
 
     passed = failed = 0
@@ -145,12 +145,11 @@ def main():
         artifact = os.path.join(work, "model.anvil")
         subprocess.run([args.anvilc, "-q", "-O2", model, "-o", artifact]
                        + flags, check=True)
-        run = lambda feeds, sizes: run_anvil_run(args, artifact, feeds, work)
         for sizes in runs:
             feeds = inputs_for(session, sizes, rng, bound)
             want = dict(zip([o.name for o in session.get_outputs()],
                             session.run(None, feeds)))
-            got, error = run(feeds, sizes)
+            got, error = run_anvil_run(args, artifact, feeds, work)
             problems = [error] if error else []
             for name, ref in ([] if error else want.items()):
                 key = name.replace("/", "_").replace(":", "_")
@@ -168,7 +167,7 @@ def main():
                 passed += 1
                 print(f"ok   {label}: {len(want)} outputs")
         feeds = inputs_for(session, outside, rng, bound)
-        got, error = run(feeds, outside)
+        got, error = run_anvil_run(args, artifact, feeds, work)
         label = f"{file} {describe(outside)} (outside the bounds)"
         if error:
             passed += 1

@@ -49,3 +49,13 @@ func.func @w8a8(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>) -> (tensor<4x16xi32>
   %y = anvil.matmul %q, %w : (tensor<4x64xi8>, tensor<64x16xi8>) -> tensor<4x16xi32>
   return %y, %s : tensor<4x16xi32>, tensor<4x1xf32>
 }
+
+// -----
+
+// Bounded dims through quantization ops are refused by name: their launches
+// take the extents as integers, which a bounded dim does not give.
+func.func @bounded_per_token(%x: tensor<?x64xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<?x64xi8> {anvil.name = "q"}, tensor<?x1xf32> {anvil.name = "s"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  // expected-error @+1 {{'anvil.quantize_per_token' op needs static shapes: bounded dims through quantization ops are not supported yet}}
+  %q, %s = anvil.quantize_per_token %x : (tensor<?x64xf32>) -> (tensor<?x64xi8>, tensor<?x1xf32>)
+  return %q, %s : tensor<?x64xi8>, tensor<?x1xf32>
+}

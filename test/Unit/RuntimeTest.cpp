@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StandInArtifact.h"
+
 #include "anvil/anvil.h"
 #include "anvil/artifact.h"
 
@@ -14,12 +16,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
 
 using namespace anvil::artifact;
+using namespace anvil::test;
 
 namespace {
 
@@ -35,39 +37,21 @@ const char *kManifest = R"({
   ]
 })";
 
-std::vector<unsigned char> kernelBytes() {
-  std::ifstream in(ANVIL_TEST_ADD_KERNEL, std::ios::binary);
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), {});
+// The artifact helpers are StandInArtifact.h's.
+const float (&kWeights)[6] = kStandInWeights;
+
+std::vector<unsigned char> makeArtifact(const std::string &manifest) {
+  return standInArtifact(manifest);
 }
-
-const float kWeights[6] = {10, 20, 30, 40, 50, 60};
-
-std::vector<unsigned char>
-makeArtifact(const std::string &manifest,
-             std::vector<unsigned char> code = kernelBytes()) {
-  std::vector<unsigned char> out;
-  std::string error;
-  EXPECT_TRUE(writeArtifact(
-      "cpu",
-      {{SectionKind::Manifest, "manifest", manifest.data(), manifest.size()},
-       {SectionKind::Code, "code", code.data(), code.size()},
-       {SectionKind::Weights, "weights", kWeights, sizeof(kWeights),
-        kPageAlignment}},
-      out, error))
-      << error;
-  return out;
+std::vector<unsigned char> makeArtifact(const std::string &manifest,
+                                        const std::vector<unsigned char> &code) {
+  return standInArtifact(manifest, code);
 }
 
 /// Opens from memory; returns the failure message ("" on success).
 std::string open(const std::vector<unsigned char> &bytes, anvil_model **model,
                  anvil_status_code *code = nullptr) {
-  anvil_status status =
-      anvil_model_open_memory(bytes.data(), bytes.size(), nullptr, model);
-  std::string message = anvil_status_get_message(status);
-  if (code)
-    *code = anvil_status_get_code(status);
-  anvil_status_free(status);
-  return message;
+  return openModel(bytes, nullptr, model, code);
 }
 
 TEST(Runtime, RunsAnEntryPoint) {

@@ -28,11 +28,13 @@ inline std::vector<unsigned char> readBytes(const char *path) {
 /// The weights section: the `w` of add_kernel.c's y = a + b + w.
 inline const float kStandInWeights[6] = {10, 20, 30, 40, 50, 60};
 
+/// An artifact of `manifest`, the code section `code` and the stand-in
+/// weights.
 inline std::vector<unsigned char>
 standInArtifact(const std::string &manifest,
-                const char *codePath = ANVIL_TEST_ADD_KERNEL) {
+                const std::vector<unsigned char> &code) {
   using namespace anvil::artifact;
-  std::vector<unsigned char> code = readBytes(codePath), out;
+  std::vector<unsigned char> out;
   std::string error;
   EXPECT_TRUE(writeArtifact(
       "cpu",
@@ -43,6 +45,13 @@ standInArtifact(const std::string &manifest,
       out, error))
       << error;
   return out;
+}
+
+/// The same with the shared object at `codePath` as the code section.
+inline std::vector<unsigned char>
+standInArtifact(const std::string &manifest,
+                const char *codePath = ANVIL_TEST_ADD_KERNEL) {
+  return standInArtifact(manifest, readBytes(codePath));
 }
 
 /// Opens `bytes` with `options`; returns the failure message ("" on

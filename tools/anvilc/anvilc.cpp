@@ -207,9 +207,11 @@ int main(int argc, char **argv) {
       "it,\n"
       "  lowers it to a kernel program, generates and builds target code and\n"
       "  packages one .anvil artifact for anvil-run and the runtime C API.\n"
-      "  Every shape must be static for code generation: bind symbolic dims\n"
-      "  with --dim or --input-shape.\n\n"
+      "  Code generation needs every symbolic dim bound to a size or bounded\n"
+      "  (--dim, --input-shape); a bounded dim is computed at run time.\n\n"
       "  anvilc model.onnx --dim=batch_size=1,sequence_length=16 -o "
+      "model.anvil\n"
+      "  anvilc model.onnx --dim=batch_size=1,sequence_length=1..512 -o "
       "model.anvil\n"
       "  anvilc model.onnx --emit=mlir --dim=batch_size=1 -o model.mlir\n");
 

@@ -60,6 +60,23 @@ int64_t storageBytes(Type elementType) {
   return (elementType.getIntOrFloatBitWidth() + 7) / 8;
 }
 
+/// The dims of `tensor` and their product; fails (reported at `loc`) on a
+/// negative dim or more than 2^40 elements.
+LogicalResult readShape(const onnx::TensorProto &tensor, Location loc,
+                        SmallVectorImpl<int64_t> &shape, int64_t &count) {
+  count = 1;
+  for (int64_t dim : tensor.dims()) {
+    if (dim < 0 || (dim > 0 && count > (int64_t(1) << 40) / dim)) {
+      emitError(loc) << "tensor '" << tensor.name()
+                     << "' has an impossible shape";
+      return failure();
+    }
+    shape.push_back(dim);
+    count *= dim;
+  }
+  return success();
+}
+
 /// Packs the typed repeated fields of a TensorProto into raw little-endian
 /// bytes, the layout raw_data uses.
 std::string typedFieldsToBytes(const onnx::TensorProto &t, Type elementType) {
@@ -111,9 +128,9 @@ ElementsAttr TensorConverter::fromBytes(RankedTensorType type, StringRef name,
   return makeOwnedResource(type, std::move(bytes), name);
 }
 
-ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
-                                           onnx::TensorProto &tensor,
-                                           Location loc) {
+std::unique_ptr<llvm::MemoryBuffer>
+TensorConverter::readExternal(const onnx::TensorProto &tensor, Location loc,
+                              int64_t expected) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &entry : tensor.external_data()) {
@@ -124,8 +141,6 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
     else if (entry.key() == "length")
       length = std::strtoll(entry.value().c_str(), nullptr, 10);
   }
-  int64_t expected =
-      type.getNumElements() * storageBytes(type.getElementType());
   if (length < 0)
     length = expected;
   if (location.empty() || llvm::sys::path::is_absolute(location) ||
@@ -133,12 +148,12 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
     emitError(loc) << "tensor '" << tensor.name()
                    << "' has an invalid external data location '" << location
                    << "'";
-    return {};
+    return nullptr;
   }
   if (baseDir.empty()) {
     emitError(loc) << "tensor '" << tensor.name()
                    << "' uses external data, which needs the model's path";
-    return {};
+    return nullptr;
   }
   SmallString<256> path(baseDir);
   llvm::sys::path::append(path, location);
@@ -146,21 +161,32 @@ ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
     emitError(loc) << "tensor '" << tensor.name() << "' external data length "
                    << length << " does not match its shape (" << expected
                    << " bytes)";
-    return {};
+    return nullptr;
   }
   auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
                                                /*IsVolatile=*/false);
   if (!file) {
     emitError(loc) << "cannot read external data of tensor '" << tensor.name()
                    << "' from '" << path << "': " << file.getError().message();
-    return {};
+    return nullptr;
   }
-  std::shared_ptr<llvm::MemoryBuffer> buffer = std::move(*file);
-  if ((int64_t)buffer->getBufferSize() != length) {
+  if ((int64_t)(*file)->getBufferSize() != length) {
     emitError(loc) << "external data file '" << path
                    << "' is too short for tensor '" << tensor.name() << "'";
-    return {};
+    return nullptr;
   }
+  return std::move(*file);
+}
+
+ElementsAttr TensorConverter::fromExternal(RankedTensorType type,
+                                           onnx::TensorProto &tensor,
+                                           Location loc) {
+  int64_t expected =
+      type.getNumElements() * storageBytes(type.getElementType());
+  std::shared_ptr<llvm::MemoryBuffer> buffer =
+      readExternal(tensor, loc, expected);
+  if (!buffer)
+    return {};
   if (type.getNumElements() <= inlineLimit ||
       type.getElementType().isInteger(1))
     return fromBytes(type, tensor.name(), buffer->getBuffer().str());
@@ -187,16 +213,9 @@ TensorConverter::convertPacked(onnx::TensorProto &tensor, Location loc,
     return {};
   }
   SmallVector<int64_t> shape;
-  int64_t count = 1;
-  for (int64_t dim : tensor.dims()) {
-    if (dim < 0 || (dim > 0 && count > (int64_t(1) << 40) / dim)) {
-      emitError(loc) << "tensor '" << tensor.name()
-                     << "' has an impossible shape";
-      return {};
-    }
-    shape.push_back(dim);
-    count *= dim;
-  }
+  int64_t count;
+  if (failed(readShape(tensor, loc, shape, count)))
+    return {};
   SmallVector<int64_t, 4> logicalShape(shape.begin(), shape.end());
   if (shape.empty())
     shape.push_back(1); // A scalar is one row of one value.
@@ -204,35 +223,11 @@ TensorConverter::convertPacked(onnx::TensorProto &tensor, Location loc,
   int64_t expected = (count + 1) / 2;
   std::string bytes;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    std::string location;
-    int64_t offset = 0, length = expected;
-    for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location")
-        location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::strtoll(entry.value().c_str(), nullptr, 10);
-      else if (entry.key() == "length")
-        length = std::strtoll(entry.value().c_str(), nullptr, 10);
-    }
-    if (location.empty() || llvm::sys::path::is_absolute(location) ||
-        StringRef(location).contains("..") || baseDir.empty() ||
-        length != expected || offset < 0) {
-      emitError(loc) << "tensor '" << tensor.name()
-                     << "' has invalid external data (location '" << location
-                     << "', length " << length << " for " << expected
-                     << " packed bytes)";
+    std::unique_ptr<llvm::MemoryBuffer> file =
+        readExternal(tensor, loc, expected);
+    if (!file)
       return {};
-    }
-    SmallString<256> path(baseDir);
-    llvm::sys::path::append(path, location);
-    auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
-                                                 /*IsVolatile=*/false);
-    if (!file || (int64_t)(*file)->getBufferSize() != length) {
-      emitError(loc) << "cannot read external data of tensor '" << tensor.name()
-                     << "' from '" << path << "'";
-      return {};
-    }
-    bytes = (*file)->getBuffer().str();
+    bytes = file->getBuffer().str();
   } else if (tensor.has_raw_data()) {
     bytes = std::move(*tensor.mutable_raw_data());
     tensor.clear_raw_data();
@@ -290,16 +285,9 @@ ElementsAttr TensorConverter::convert(onnx::TensorProto &tensor, Location loc,
     return {};
   }
   SmallVector<int64_t> shape;
-  int64_t count = 1;
-  for (int64_t dim : tensor.dims()) {
-    if (dim < 0 || (dim > 0 && count > (int64_t(1) << 40) / dim)) {
-      emitError(loc) << "tensor '" << tensor.name()
-                     << "' has an impossible shape";
-      return {};
-    }
-    shape.push_back(dim);
-    count *= dim;
-  }
+  int64_t count;
+  if (failed(readShape(tensor, loc, shape, count)))
+    return {};
   auto type = RankedTensorType::get(shape, elementType);
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
     return fromExternal(type, tensor, loc);

@@ -12,8 +12,13 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
 
 namespace onnx {
 class TensorProto;
@@ -78,6 +83,11 @@ public:
 private:
   mlir::ElementsAttr fromBytes(mlir::RankedTensorType type,
                                llvm::StringRef name, std::string &&bytes);
+  /// The `expected` bytes of `tensor`'s external data, read from the file
+  /// it names inside the model's folder; null after reporting why not.
+  std::unique_ptr<llvm::MemoryBuffer>
+  readExternal(const onnx::TensorProto &tensor, mlir::Location loc,
+               int64_t expected);
   mlir::ElementsAttr fromExternal(mlir::RankedTensorType type,
                                   onnx::TensorProto &tensor,
                                   mlir::Location loc);

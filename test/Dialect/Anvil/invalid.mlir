@@ -394,6 +394,14 @@ func.func @rope_rotary_dim_tables(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x8xf
 
 // -----
 
+func.func @rope_scalar_tables(%x: tensor<1x4x3x16xf32>, %c: tensor<f32>) {
+  // expected-error @+1 {{cos/sin tables must have rank >= 1}}
+  %0 = anvil.rope %x, %c, %c : (tensor<1x4x3x16xf32>, tensor<f32>, tensor<f32>) -> tensor<1x4x3x16xf32>
+  return
+}
+
+// -----
+
 func.func @rope_rotary_dim_too_large(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x16xf32>) {
   // expected-error @+1 {{rotary_dim 32 exceeds the head dim 16}}
   %0 = anvil.rope %x, %c, %c {rotary_dim = 32 : i64} : (tensor<1x4x3x16xf32>, tensor<1x1x3x16xf32>, tensor<1x1x3x16xf32>) -> tensor<1x4x3x16xf32>
