@@ -2,8 +2,8 @@
 
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Pipeline/Pipelines.h"
-#include "dialects/ElementTypes.h"
 #include "dialects/Anvil/ShapeUtils.h"
+#include "dialects/ElementTypes.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
@@ -54,9 +54,8 @@ buildManifest(ModuleOp module, const Options &options,
     }
     llvm::json::Array sizes;
     for (const SizeSymbol &symbol : *symbols)
-      sizes.push_back(llvm::json::Object{{"name", symbol.name},
-                                         {"min", symbol.min},
-                                         {"max", symbol.max}});
+      sizes.push_back(llvm::json::Object{
+          {"name", symbol.name}, {"min", symbol.min}, {"max", symbol.max}});
     llvm::json::Array inputs, outputs;
     for (BlockArgument arg : func.getArguments()) {
       auto type = arg.getType().cast<MemRefType>();

@@ -97,8 +97,9 @@ private:
   /// The buffer holding `tensor`; constants become weights on first use.
   Value input(Value tensor);
   Value alloc(Value result) {
-    Value buffer = allocTemp(result.getLoc(), shapeOf(result),
-                             result.getType().cast<ShapedType>().getElementType());
+    Value buffer =
+        allocTemp(result.getLoc(), shapeOf(result),
+                  result.getType().cast<ShapedType>().getElementType());
     buffers[result] = buffer;
     return buffer;
   }
@@ -168,8 +169,8 @@ void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
     NamedAttrList list(attrs);
     list.erase(kDimNamesAttr);
     if (llvm::any_of(dims, [](DimExpr d) { return !constantDim(d); }))
-      list.set(kDimsAttr, AffineMapAttr::get(
-                              dimsMap(context, numSymbols, dims)));
+      list.set(kDimsAttr,
+               AffineMapAttr::get(dimsMap(context, numSymbols, dims)));
     return list.getDictionary(context);
   };
   SmallVector<DictionaryAttr> argAttrs;
@@ -623,8 +624,7 @@ LogicalResult FunctionBufferizer::lowerGather(GatherOp op) {
   l.axis_size = shape[axis];
   l.inner = product(shape.drop_front(axis + 1));
   l.count = product(shapeOf(op.getIndices()));
-  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
-          out);
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())}, out);
   return success();
 }
 
@@ -637,8 +637,7 @@ LogicalResult FunctionBufferizer::lowerGatherElements(GatherElementsOp op) {
   l.axis = axis;
   l.in_shape = shape;
   l.index_shape = shapeOf(op.getIndices());
-  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())},
-          out);
+  l.build(b, op.getLoc(), {input(op.getInput()), input(op.getIndices())}, out);
   return success();
 }
 

@@ -92,8 +92,8 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       } else {
         diag << " at the largest sizes the bounds allow (";
         for (const SizeSymbol &s : *symbols)
-          diag << (&s == &symbols->front() ? "" : ", ") << s.name << " <= "
-               << s.max;
+          diag << (&s == &symbols->front() ? "" : ", ") << s.name
+               << " <= " << s.max;
         diag << "); lower the bounds";
       }
       signalPassFailure();

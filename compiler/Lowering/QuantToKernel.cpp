@@ -15,8 +15,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Lowering/QuantToKernel.h"
-#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "llvm/ADT/TypeSwitch.h"
@@ -48,8 +48,8 @@ public:
               d, shapeOf(d.getResult()));
         })
         .Case([&](QuantizeOp q) {
-          return lowerWithLayout<kernel::QuantizeLaunch>(
-              q, shapeOf(q.getInput()));
+          return lowerWithLayout<kernel::QuantizeLaunch>(q,
+                                                         shapeOf(q.getInput()));
         })
         .Case([&](QuantizePerTokenOp q) { return lowerPerToken(q); })
         .Default([](Operation *) { return failure(); });

@@ -83,8 +83,8 @@ LogicalResult instantiate(func::FuncOp func,
     arg.setType(RankedTensorType::get(shape, type.getElementType()));
   }
   DenseMap<Operation *, Operation *> original;
-  for (auto [from, to] : llvm::zip(func.getBody().front().getOperations(),
-                                   body.getOperations()))
+  for (auto [from, to] :
+       llvm::zip(func.getBody().front().getOperations(), body.getOperations()))
     original[&to] = &from;
   OpBuilder b(func.getContext());
   for (Operation &op : llvm::make_early_inc_range(body)) {
@@ -126,8 +126,7 @@ LogicalResult instantiate(func::FuncOp func,
             elements.push_back(ints.getElementType().isInteger(1)
                                    ? (int64_t)v.getZExtValue()
                                    : v.getSExtValue());
-          instance.values[from->getResult(result.getResultNumber())] =
-              elements;
+          instance.values[from->getResult(result.getResultNumber())] = elements;
         }
       } else {
         allConstant = false;
@@ -177,7 +176,6 @@ std::optional<DimExpr> namedDim(StringRef name, ArrayRef<SizeSymbol> symbols,
   return sum;
 }
 
-
 /// The error for an input with a dynamic dim that is neither bound nor
 /// bounded. Names every such dim of the input by its ONNX symbol (the
 /// importer's anvil.dim_names), so the user sees what to pass to --dim.
@@ -211,8 +209,8 @@ LogicalResult unresolvedInput(func::FuncOp func, BlockArgument arg,
   return diag << (one ? " is" : " are")
               << " not bound; code generation needs static shapes: bind "
               << (one ? "it" : "them") << " with --dim=" << unresolved.front()
-              << "=SIZE (or bound " << (one ? "it" : "them") << " with --dim="
-              << unresolved.front()
+              << "=SIZE (or bound " << (one ? "it" : "them")
+              << " with --dim=" << unresolved.front()
               << "=MIN..MAX) or set the shape with --input-shape";
 }
 
@@ -225,7 +223,8 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
   auto symbols = parseSizeSymbols(func->getAttr(kSizesAttr));
   if (failed(symbols))
     return func.emitError("malformed '")
-           << kSizesAttr << "': expected [{name, min, max}] with 0 <= min <= max";
+           << kSizesAttr
+           << "': expected [{name, min, max}] with 0 <= min <= max";
   result.sizeSymbols = *symbols;
   if (result.sizeSymbols.size() > 4)
     return func.emitError("at most 4 bounded sizes are supported, got ")
@@ -238,8 +237,8 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     auto type = arg.getType().dyn_cast<RankedTensorType>();
     if (!type)
       return func.emitError("input #") << arg.getArgNumber() << " is unranked";
-    auto names = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(),
-                                                  kDimNamesAttr);
+    auto names =
+        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimNamesAttr);
     auto inputName =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
     SmallVector<DimExpr> dims;
@@ -254,14 +253,13 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
         if (auto s = names[i].dyn_cast<StringAttr>())
           name = s.getValue();
       std::optional<DimExpr> expr =
-          name.empty() ? std::nullopt
-                       : namedDim(name, result.sizeSymbols,
-                                  func->getAttrOfType<DictionaryAttr>(
-                                      kDimValuesAttr),
-                                  context);
+          name.empty()
+              ? std::nullopt
+              : namedDim(name, result.sizeSymbols,
+                         func->getAttrOfType<DictionaryAttr>(kDimValuesAttr),
+                         context);
       if (!expr)
-        return unresolvedInput(func, arg, names, result.sizeSymbols,
-                               context);
+        return unresolvedInput(func, arg, names, result.sizeSymbols, context);
       dims.push_back(*expr);
     }
     result.symbolicDims[arg] = dims;
@@ -322,8 +320,8 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
         l.push_back(v);
     if (l.empty())
       return func.emitError("bounded size '")
-             << s.name << "' has no value above 1 in " << s.min << ".."
-             << s.max << "; bind it with --dim=" << s.name << "=SIZE";
+             << s.name << "' has no value above 1 in " << s.min << ".." << s.max
+             << "; bind it with --dim=" << s.name << "=SIZE";
     levels.push_back(l);
   }
   SmallVector<SmallVector<int64_t>> grid(1);
@@ -339,8 +337,8 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
   SmallVector<SmallVector<int64_t>> checks(2);
   for (const SizeSymbol &s : result.sizeSymbols) {
     checks[0].push_back(std::max<int64_t>(s.min, 1));
-    checks[1].push_back(std::min(s.max, std::max<int64_t>(s.min, 2) +
-                                            (s.max - s.min) / 3 + 1));
+    checks[1].push_back(
+        std::min(s.max, std::max<int64_t>(s.min, 2) + (s.max - s.min) / 3 + 1));
   }
   // The monomials the grid can tell apart.
   SmallVector<Term> terms = {{}};
@@ -362,9 +360,9 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
   };
   // The program at each point; fails (reported) where its shape rules
   // reject sizes inside the bounds.
-  auto instantiateAll = [&](ArrayRef<SmallVector<int64_t>> points,
-                            SmallVectorImpl<Instance> &instances)
-      -> LogicalResult {
+  auto instantiateAll =
+      [&](ArrayRef<SmallVector<int64_t>> points,
+          SmallVectorImpl<Instance> &instances) -> LogicalResult {
     for (const SmallVector<int64_t> &point : points) {
       instances.emplace_back();
       instances.back().sizes = point;

@@ -1,4 +1,5 @@
-//===- SymbolicShapes.h - every ? dim as an expression over the sizes -*- C++ -*-===//
+//===- SymbolicShapes.h - every ? dim as an expression over the sizes -*- C++
+//-*-===//
 //
 // With bounded dims (`--dim=sequence_length=1..512`) the anvil program keeps
 // `?` dims and the shape computations that produce them (shape_of, gather,

@@ -1,4 +1,5 @@
-//===- KernelCatalog.cpp - KernelCatalog.def as a table --------------------===//
+//===- KernelCatalog.cpp - KernelCatalog.def as a table
+//--------------------===//
 
 #include "dialects/Kernel/KernelCatalog.h"
 
@@ -19,8 +20,8 @@ namespace {
 const KernelSpec kCatalog[] = {
 #define ANVIL_KERNEL(name, Camel, minInputs, maxInputs, outputs, inPlace,      \
                      PARAMS)                                                   \
-  KernelSpec{#name,     #Camel,  minInputs,    maxInputs,                      \
-             outputs,   inPlace, name##Params},
+  KernelSpec{#name,   #Camel,  minInputs,   maxInputs,                         \
+             outputs, inPlace, name##Params},
 #include "dialects/Kernel/KernelCatalog.def"
 };
 
@@ -89,8 +90,8 @@ AffineMap sizesMap(ArrayRef<AffineExpr> exprs, MLIRContext *context) {
 NamedAttribute attr(Builder &b, StringRef name, const DimValue &value) {
   if (!value.expr)
     return b.getNamedAttr(name, b.getI64IntegerAttr(value.value));
-  return b.getNamedAttr(name, AffineMapAttr::get(sizesMap(
-                                  value.expr, b.getContext())));
+  return b.getNamedAttr(
+      name, AffineMapAttr::get(sizesMap(value.expr, b.getContext())));
 }
 NamedAttribute attr(Builder &b, StringRef name, const DimList &value) {
   bool symbolic = llvm::any_of(value.values,
@@ -105,8 +106,8 @@ NamedAttribute attr(Builder &b, StringRef name, const DimList &value) {
   for (const DimValue &v : value.values)
     exprs.push_back(v.expr ? v.expr
                            : getAffineConstantExpr(v.value, b.getContext()));
-  return b.getNamedAttr(
-      name, AffineMapAttr::get(sizesMap(exprs, b.getContext())));
+  return b.getNamedAttr(name,
+                        AffineMapAttr::get(sizesMap(exprs, b.getContext())));
 }
 
 LaunchOp buildLaunch(OpBuilder &b, Location loc, StringRef kernel,

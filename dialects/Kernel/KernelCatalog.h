@@ -85,15 +85,13 @@ struct IntList {
   llvm::SmallVector<int64_t, 8> values;
   IntList(std::initializer_list<int64_t> list) : values(list) {}
   template <class Range>
-  IntList(const Range &range)
-      : values(std::begin(range), std::end(range)) {}
+  IntList(const Range &range) : values(std::begin(range), std::end(range)) {}
 };
 
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           int64_t value);
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name, bool value);
-mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
-                          double value);
+mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name, double value);
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           llvm::StringRef value);
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,

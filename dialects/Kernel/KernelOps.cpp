@@ -1,9 +1,9 @@
 //===- KernelOps.cpp - the kernel program dialect -------------------------===//
 
 #include "dialects/Kernel/KernelOps.h"
-#include "dialects/Kernel/WeightData.h"
 #include "dialects/ElementTypes.h"
 #include "dialects/Kernel/KernelCatalog.h"
+#include "dialects/Kernel/WeightData.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -127,8 +127,8 @@ void setBufferDims(Operation *op, ArrayRef<AffineExpr> dims) {
   SmallVector<AffineExpr> simplified;
   for (AffineExpr e : dims)
     simplified.push_back(simplifyAffineExpr(e, 0, sizes));
-  op->setAttr(kDimsAttr, AffineMapAttr::get(AffineMap::get(
-                             0, sizes, simplified, op->getContext())));
+  op->setAttr(kDimsAttr, AffineMapAttr::get(AffineMap::get(0, sizes, simplified,
+                                                           op->getContext())));
 }
 
 unsigned numSizes(Operation *op) {
@@ -170,9 +170,9 @@ LogicalResult verifyPlainBuffer(Operation *op, Type type,
     for (auto [i, size] : llvm::enumerate(memref.getShape())) {
       auto c = m.getResult(i).dyn_cast<AffineConstantExpr>();
       if (size != ShapedType::kDynamic && (!c || c.getValue() != size))
-        return op->emitOpError("'") << kDimsAttr << "' gives dim " << i
-                                    << " another value than its static size "
-                                    << size;
+        return op->emitOpError("'")
+               << kDimsAttr << "' gives dim " << i
+               << " another value than its static size " << size;
     }
   }
   if (!memref.getLayout().isIdentity())
@@ -250,9 +250,8 @@ LogicalResult LaunchOp::verify() {
     return diag << " inputs, got " << inputs;
   }
   if (getOutputs().size() != spec->outputs)
-    return emitOpError("kernel '")
-           << spec->name << "' writes " << spec->outputs << " outputs, got "
-           << getOutputs().size();
+    return emitOpError("kernel '") << spec->name << "' writes " << spec->outputs
+                                   << " outputs, got " << getOutputs().size();
   for (auto [index, output] : llvm::enumerate(getOutputs()))
     if (llvm::is_contained(getInputs(), output))
       return emitOpError("output #") << index << " is also an input";
@@ -319,8 +318,7 @@ LogicalResult LaunchOp::verify() {
       ok = value.isa<DenseI64ArrayAttr>();
       if (ok && value.cast<DenseI64ArrayAttr>().size() > p.capacity)
         return emitOpError("parameter '")
-               << p.name << "' holds "
-               << value.cast<DenseI64ArrayAttr>().size()
+               << p.name << "' holds " << value.cast<DenseI64ArrayAttr>().size()
                << " values; kernel '" << spec->name << "' takes at most "
                << p.capacity;
       break;
@@ -347,12 +345,12 @@ LogicalResult ElementwiseOp::verify() {
   for (auto [index, input] : llvm::enumerate(getInputs())) {
     auto type = input.getType().cast<MemRefType>();
     SmallVector<AffineExpr> inputDims = getBufferDims(input);
-    bool broadcasts = type.hasStaticShape() && output.hasStaticShape()
-                          ? broadcastsTo(type.getShape(), output.getShape())
-                          : (int64_t)inputDims.size() == type.getRank() &&
-                                (int64_t)outputDims.size() ==
-                                    output.getRank() &&
-                                broadcastsTo(inputDims, outputDims);
+    bool broadcasts =
+        type.hasStaticShape() && output.hasStaticShape()
+            ? broadcastsTo(type.getShape(), output.getShape())
+            : (int64_t)inputDims.size() == type.getRank() &&
+                  (int64_t)outputDims.size() == output.getRank() &&
+                  broadcastsTo(inputDims, outputDims);
     if (!broadcasts)
       return emitOpError("input #") << index << " of type " << type
                                     << " does not broadcast to " << output;

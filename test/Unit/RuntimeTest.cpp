@@ -43,8 +43,9 @@ const float (&kWeights)[6] = kStandInWeights;
 std::vector<unsigned char> makeArtifact(const std::string &manifest) {
   return standInArtifact(manifest);
 }
-std::vector<unsigned char> makeArtifact(const std::string &manifest,
-                                        const std::vector<unsigned char> &code) {
+std::vector<unsigned char>
+makeArtifact(const std::string &manifest,
+             const std::vector<unsigned char> &code) {
   return standInArtifact(manifest, code);
 }
 

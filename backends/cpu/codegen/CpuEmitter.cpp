@@ -225,8 +225,7 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
   SmallVector<SmallVector<AffineExpr>> strides;
   for (Value operand : operands) {
     SmallVector<AffineExpr> dims = getBufferDims(operand);
-    if (dims.size() !=
-        (size_t)operand.getType().cast<MemRefType>().getRank())
+    if (dims.size() != (size_t)operand.getType().cast<MemRefType>().getRank())
       return loop.emitOpError("has a dynamic operand without '")
              << kDimsAttr << "'";
     strides.push_back(broadcastStrides(dims, shape.size(),
@@ -242,8 +241,7 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
     bool merge = !dims.empty();
     for (size_t k = 0; k < operands.size() && merge; ++k)
       merge = dimStrides[k].back() ==
-              simplifyAffineExpr(strides[k][d] * shape[d], 0,
-                                 numSizes(loop));
+              simplifyAffineExpr(strides[k][d] * shape[d], 0, numSizes(loop));
     if (merge) {
       dims.back() = dims.back() * shape[d];
       for (size_t k = 0; k < operands.size(); ++k)
@@ -281,8 +279,8 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop) {
     perOuter = perOuter * dims[d];
   std::string grain;
   if (auto c = perOuter.dyn_cast<AffineConstantExpr>())
-    grain = std::to_string(std::max<int64_t>(
-        1, (1 << 15) / std::max<int64_t>(c.getValue(), 1)));
+    grain = std::to_string(
+        std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(c.getValue(), 1)));
   else
     grain = "std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(" +
             sizeExpr(perOuter) + ", 1))";

@@ -128,8 +128,8 @@ GraphImporter::checkBindings(const onnx::GraphProto &graph,
     if (!dimNames.contains(name))
       emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
                            << range.second
-                           << ": no graph input has a dimension named '"
-                           << name << "'";
+                           << ": no graph input has a dimension named '" << name
+                           << "'";
     else
       emitError(fileLoc()) << "--dim=" << name << "=" << range.first << ".."
                            << range.second
