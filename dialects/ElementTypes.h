@@ -116,6 +116,16 @@ inline mlir::Type mlirTypeOf(mlir::MLIRContext *context, const DType &row) {
   return {};
 }
 
+/// `type` with integers made signless (ui8 -> i8); other types unchanged.
+/// Scalars in elementwise bodies are signless (`arith` wants them so); the
+/// tensor's element type keeps the sign.
+inline mlir::Type signlessType(mlir::Type type) {
+  if (auto integer = type.dyn_cast<mlir::IntegerType>();
+      integer && !integer.isSignless())
+    return mlir::IntegerType::get(type.getContext(), integer.getWidth());
+  return type;
+}
+
 /// Bits per element: the table's, else the type's own width.
 inline int64_t elementBits(mlir::Type type) {
   if (const DType *row = dtypeOf(type))

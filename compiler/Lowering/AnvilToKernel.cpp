@@ -49,7 +49,8 @@ bool isConstant(DimExpr e, int64_t value) {
 /// A splat element as an `arith.constant` (whose integers are signless).
 Value scalarFromSplat(OpBuilder &b, Location loc, Attribute splat) {
   if (auto integer = splat.dyn_cast<IntegerAttr>())
-    splat = IntegerAttr::get(signless(integer.getType()), integer.getValue());
+    splat =
+        IntegerAttr::get(signlessType(integer.getType()), integer.getValue());
   return b.create<arith::ConstantOp>(loc, cast<TypedAttr>(splat));
 }
 
@@ -278,7 +279,7 @@ Value FunctionBufferizer::broadcastTo(Location loc, Value src,
   Value dst = allocTemp(loc, shape, type.getElementType());
   auto copy = b.create<ElementwiseOp>(loc, ValueRange{src}, dst);
   Block *block = b.createBlock(&copy.getBody(), {},
-                               {signless(type.getElementType())}, {loc});
+                               {signlessType(type.getElementType())}, {loc});
   b.create<YieldOp>(loc, block->getArgument(0));
   b.setInsertionPointAfter(copy);
   return dst;
@@ -307,7 +308,7 @@ LogicalResult FunctionBufferizer::lowerElementwise(Operation *op) {
   SmallVector<Type> argTypes;
   for (Value in : ins)
     argTypes.push_back(
-        signless(in.getType().cast<MemRefType>().getElementType()));
+        signlessType(in.getType().cast<MemRefType>().getElementType()));
   SmallVector<Location> argLocs(argTypes.size(), loc);
   Block *block = b.createBlock(&loop.getBody(), {}, argTypes, argLocs);
   SmallVector<Value> scalars;
@@ -801,8 +802,8 @@ LogicalResult FunctionBufferizer::lowerFill(FillOp op) {
   b.createBlock(&loop.getBody());
   Value value = scalarFromSplat(b, loc, dense.getSplatValue<Attribute>());
   Type element = out.getType().cast<MemRefType>().getElementType();
-  b.create<YieldOp>(loc, convertScalar(b, loc, value, signless(element), false,
-                                       element.isUnsignedInteger()));
+  b.create<YieldOp>(loc, convertScalar(b, loc, value, signlessType(element),
+                                       false, element.isUnsignedInteger()));
   b.setInsertionPoint(op);
   return success();
 }

@@ -1,6 +1,7 @@
 //===- FuseElementwise.cpp - merge chains of elementwise loops ------------===//
 
 #include "compiler/Lowering/Passes.h"
+#include "dialects/ElementTypes.h"
 
 #include "mlir/IR/IRMapping.h"
 
@@ -56,7 +57,8 @@ void fuse(ElementwiseOp producer, ElementwiseOp consumer, Value buffer) {
       b.create<ElementwiseOp>(consumer.getLoc(), inputs, consumer.getOutput());
   SmallVector<Type> types;
   for (Value in : inputs)
-    types.push_back(signless(in.getType().cast<MemRefType>().getElementType()));
+    types.push_back(
+        signlessType(in.getType().cast<MemRefType>().getElementType()));
   SmallVector<Location> locs(types.size(), consumer.getLoc());
   Block *block = b.createBlock(&fused.getBody(), {}, types, locs);
   auto argFor = [&](Value in) {

@@ -12,13 +12,6 @@ using namespace mlir;
 
 namespace anvil {
 
-Type signlessType(Type type) {
-  if (auto integer = type.dyn_cast<IntegerType>())
-    if (!integer.isSignless())
-      return IntegerType::get(type.getContext(), integer.getWidth());
-  return type;
-}
-
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value,
                      bool isUnsigned) {
   if (auto floatType = type.dyn_cast<FloatType>())

@@ -16,6 +16,8 @@
 #ifndef ANVIL_DIALECTS_ANVIL_ELEMENTWISEPAYLOAD_H
 #define ANVIL_DIALECTS_ANVIL_ELEMENTWISEPAYLOAD_H
 
+#include "dialects/ElementTypes.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Builders.h"
@@ -31,9 +33,6 @@ namespace anvil {
 namespace arith = ::mlir::arith;
 namespace math = ::mlir::math;
 using ::mlir::Value;
-
-/// `type` with integers made signless (ui8 -> i8); floats unchanged.
-mlir::Type signlessType(mlir::Type type);
 
 /// A scalar constant of an int or float `type`; integers saturate to the
 /// range of the (signed, or with `isUnsigned` unsigned) integers of that

@@ -33,13 +33,6 @@ int64_t bufferBytes(MemRefType type) {
   return (type.getNumElements() * elementBits(type.getElementType()) + 7) / 8;
 }
 
-Type signless(Type type) {
-  if (auto integer = type.dyn_cast<IntegerType>();
-      integer && !integer.isSignless())
-    return IntegerType::get(type.getContext(), integer.getWidth());
-  return type;
-}
-
 bool broadcastsTo(ArrayRef<int64_t> input, ArrayRef<int64_t> output) {
   if (input.size() > output.size())
     return false;
@@ -354,14 +347,15 @@ LogicalResult ElementwiseOp::verify() {
     if (!broadcasts)
       return emitOpError("input #") << index << " of type " << type
                                     << " does not broadcast to " << output;
-    if (body.getArgument(index).getType() != signless(type.getElementType()))
+    if (body.getArgument(index).getType() !=
+        signlessType(type.getElementType()))
       return emitOpError("region argument #")
-             << index << " must be " << signless(type.getElementType());
+             << index << " must be " << signlessType(type.getElementType());
   }
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("region must end with kernel.yield");
-  if (yield.getValue().getType() != signless(output.getElementType()))
+  if (yield.getValue().getType() != signlessType(output.getElementType()))
     return emitOpError("region yields ")
            << yield.getValue().getType() << " for a buffer of "
            << output.getElementType();

@@ -58,10 +58,6 @@ int64_t bufferBytes(mlir::MemRefType type);
 /// Bytes one element of `type` occupies in a buffer.
 int64_t elementBytes(mlir::Type type);
 
-/// Scalars in elementwise regions are signless (`arith` wants them so); a
-/// ui8 buffer's elements are i8 there.
-mlir::Type signless(mlir::Type type);
-
 /// Whether `input` broadcasts to `output` with numpy rules.
 bool broadcastsTo(llvm::ArrayRef<int64_t> input,
                   llvm::ArrayRef<int64_t> output);
