@@ -213,6 +213,9 @@ LogicalResult CScalarPrinter::print(Operation *op) {
       .Case([&](math::CeilOp) { expr = call("std::ceil"); })
       .Case([&](math::RoundEvenOp) { expr = call("std::nearbyint"); })
       .Case([&](math::PowFOp) { expr = call("std::pow"); })
+      .Case([&](math::IPowIOp) {
+        expr = call(dialect.helperPrefix + "ipow_int<" + type + ">");
+      })
       .Default([&](Operation *) { supported = false; });
   if (!supported)
     return op->emitOpError("cannot be printed as C-family code");

@@ -310,9 +310,9 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   for (int64_t d : outShape)
     outCount *= d;
   ReduceKind kind = getKind();
-  std::vector<double> acc(outCount);
-  std::vector<int64_t> count(outCount, 0);
-  for (int64_t i = 0; i < input->size(); ++i) {
+  // As the kernel (reduction.h): in double, in increasing index order;
+  // max and min propagate NaN (max_nan); log-sum-exp subtracts the maximum.
+  auto outIndex = [&](int64_t i) {
     int64_t linear = i, out = 0, stride = 1;
     for (int64_t d = rank - 1; d >= 0; --d) {
       int64_t coord = linear % inShape[d];
@@ -322,6 +322,75 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
         stride *= inShape[d];
       }
     }
+    return out;
+  };
+  auto maxNan = [](double a, double b) {
+    return std::isnan(a) ? a : std::isnan(b) ? b : a > b ? a : b;
+  };
+  auto minNan = [](double a, double b) {
+    return std::isnan(a) ? a : std::isnan(b) ? b : a < b ? a : b;
+  };
+  if (!input->isFloat) {
+    // Integers: in 64 bits, wrapping, as the kernel accumulates them; max
+    // and min compare in the element type's signedness. Mean, L2 and
+    // log-sum-exp of integers are not folded.
+    if (kind == ReduceKind::mean || kind == ReduceKind::l2 ||
+        kind == ReduceKind::log_sum_exp)
+      return {};
+    bool isUnsigned = input->type.getElementType().isUnsignedInteger();
+    std::vector<uint64_t> iacc(outCount, kind == ReduceKind::prod ? 1 : 0);
+    std::vector<bool> seen(outCount, false);
+    for (int64_t i = 0; i < input->size(); ++i) {
+      int64_t out = outIndex(i);
+      uint64_t v = static_cast<uint64_t>(input->ints[i]);
+      uint64_t &a = iacc[out];
+      bool first = !seen[out];
+      seen[out] = true;
+      switch (kind) {
+      case ReduceKind::prod:
+        a *= v;
+        break;
+      case ReduceKind::l1:
+        a += static_cast<int64_t>(v) < 0 ? 0 - v : v;
+        break;
+      case ReduceKind::sum_square:
+        a += v * v;
+        break;
+      case ReduceKind::max:
+      case ReduceKind::min: {
+        bool greater = isUnsigned
+                           ? v > a
+                           : static_cast<int64_t>(v) > static_cast<int64_t>(a);
+        bool less = isUnsigned
+                        ? v < a
+                        : static_cast<int64_t>(v) < static_cast<int64_t>(a);
+        if (first || (kind == ReduceKind::max ? greater : less))
+          a = v;
+        break;
+      }
+      default:
+        a += v;
+        break;
+      }
+    }
+    if ((kind == ReduceKind::max || kind == ReduceKind::min) &&
+        llvm::is_contained(seen, false))
+      return {}; // The identity is the integer type's extreme value.
+    SmallVector<int64_t> ints;
+    for (uint64_t a : iacc)
+      ints.push_back(static_cast<int64_t>(a));
+    return buildDense(type, ints);
+  }
+  std::vector<double> peak(outCount, -INFINITY);
+  if (kind == ReduceKind::log_sum_exp)
+    for (int64_t i = 0; i < input->size(); ++i) {
+      double &p = peak[outIndex(i)];
+      p = maxNan(p, input->asDouble(i));
+    }
+  std::vector<double> acc(outCount);
+  std::vector<int64_t> count(outCount, 0);
+  for (int64_t i = 0; i < input->size(); ++i) {
+    int64_t out = outIndex(i);
     double v = input->asDouble(i);
     double &a = acc[out];
     if (count[out]++ == 0) {
@@ -331,10 +400,14 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
         break;
       case ReduceKind::l2:
       case ReduceKind::sum_square:
-        a = v * v;
+        a = std::fma(v, v, 0.0); // The kernel's fma(v, v, acc), acc = +0.
         break;
       case ReduceKind::log_sum_exp:
-        a = std::exp(v);
+        a = std::exp(v - peak[out]);
+        break;
+      case ReduceKind::sum:
+      case ReduceKind::mean:
+        a = 0.0 + v; // The kernel starts from +0: a sum of -0 is +0.
         break;
       default:
         a = v;
@@ -348,10 +421,10 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
       a += v;
       break;
     case ReduceKind::max:
-      a = std::max(a, v);
+      a = maxNan(a, v);
       break;
     case ReduceKind::min:
-      a = std::min(a, v);
+      a = minNan(a, v);
       break;
     case ReduceKind::prod:
       a *= v;
@@ -361,10 +434,10 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
       break;
     case ReduceKind::l2:
     case ReduceKind::sum_square:
-      a += v * v;
+      a = std::fma(v, v, a); // One rounding, as the kernel.
       break;
     case ReduceKind::log_sum_exp:
-      a += std::exp(v);
+      a += std::exp(v - peak[out]);
       break;
     }
   }
@@ -374,8 +447,6 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
       switch (kind) {
       case ReduceKind::max:
       case ReduceKind::min:
-        if (!input->isFloat)
-          return {}; // The identity is the integer type's extreme value.
         acc[o] = kind == ReduceKind::max ? -INFINITY : INFINITY;
         break;
       case ReduceKind::prod:
@@ -398,19 +469,10 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
     else if (kind == ReduceKind::l2)
       acc[o] = std::sqrt(acc[o]);
     else if (kind == ReduceKind::log_sum_exp)
-      acc[o] = std::log(acc[o]);
+      // An infinite maximum is the result (exp(inf - inf) would be NaN).
+      acc[o] = std::isinf(peak[o]) ? peak[o] : peak[o] + std::log(acc[o]);
   }
-  if (input->isFloat)
-    return buildDense(type, ArrayRef<double>(acc));
-  if (kind == ReduceKind::mean || kind == ReduceKind::l2 ||
-      kind == ReduceKind::log_sum_exp)
-    return {};
-  // Integers were accumulated in double: fold only while that is exact.
-  for (double a : acc)
-    if (std::fabs(a) > 9007199254740992.0) // 2^53
-      return {};
-  SmallVector<int64_t> ints(acc.begin(), acc.end());
-  return buildDense(type, ints);
+  return buildDense(type, ArrayRef<double>(acc));
 }
 
 namespace {
@@ -540,28 +602,36 @@ OpFoldResult CumSumOp::fold(FoldAdaptor adaptor) {
   std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
   if (!type || !input)
     return {};
+  // As the kernel (reduction.h cumsum): one running sum per line, kept in
+  // the element type (floats rounded after each add, integers wrapping).
   ArrayRef<int64_t> shape = type.getShape();
-  int64_t axis = getAxis(), dim = shape[axis];
+  int64_t axis = getAxis(), dim = shape[axis], inner = 1;
+  for (int64_t d = axis + 1; d < (int64_t)shape.size(); ++d)
+    inner *= shape[d];
+  int64_t outer = dim * inner ? input->size() / (dim * inner) : 0;
+  Type element = type.getElementType();
   ConstantTensor out = *input;
-  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i) {
-    SmallVector<int64_t> c = coordinates(i, shape);
-    // Sum over the positions before (or after, reversed) c[axis].
+  for (int64_t r = 0; r < outer * inner; ++r) {
+    int64_t base = (r / inner) * dim * inner + r % inner;
     double sum = 0;
-    int64_t isum = 0;
-    int64_t k = c[axis];
-    int64_t from = getReverse() ? k : 0, to = getReverse() ? dim : k + 1;
-    if (getExclusive())
-      getReverse() ? ++from : --to;
-    for (int64_t j = from; j < to; ++j) {
-      c[axis] = j;
-      int64_t src = linearIndex(c, shape);
-      sum += input->asDouble(src);
-      isum += input->asInt(src);
+    uint64_t isum = 0;
+    for (int64_t t = 0; t < dim; ++t) {
+      int64_t at = base + (getReverse() ? dim - 1 - t : t) * inner;
+      double v = input->asDouble(at);
+      uint64_t iv = out.isFloat ? 0 : static_cast<uint64_t>(input->ints[at]);
+      if (!getExclusive()) {
+        sum = roundToFloatType(element, sum + v);
+        isum += iv;
+      }
+      if (out.isFloat)
+        out.floats[at] = sum;
+      else
+        out.ints[at] = static_cast<int64_t>(isum);
+      if (getExclusive()) {
+        sum = roundToFloatType(element, sum + v);
+        isum += iv;
+      }
     }
-    if (out.isFloat)
-      out.floats[i] = sum;
-    else
-      out.ints[i] = isum;
   }
   return buildDense(type, out);
 }

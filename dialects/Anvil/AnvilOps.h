@@ -34,6 +34,13 @@ inferElementwiseUnary(mlir::Operation *op,
 /// anvil.compare's payload: an i1 from arith.cmpf (ordered, except `ne`,
 /// which is true for NaN) or arith.cmpi (by the operands' sign).
 mlir::Value buildComparison(ScalarBuilder &s, ComparePredicate predicate);
+/// lhs ** rhs for an integer base and an integer exponent (ONNX Pow):
+/// exact modulo 2^width (wrapping, as numpy computes it), by squaring
+/// (math.ipowi on i64, so at most 64 steps whatever the exponent). A
+/// negative exponent gives the truncated quotient 1 / base^-e: 1 for base
+/// 1, +-1 for base -1, and 0 otherwise, base 0 included (integer x / 0 is
+/// 0 in Anvil). `unsignedExponent`: whether the exponent is unsigned.
+mlir::Value buildIntegerPow(ScalarBuilder &s, bool unsignedExponent);
 /// The folder of elementwise ops: evaluates `op`'s payload on constant
 /// operands (ElementwiseFolding.cpp); `rhsIdentity` folds `x op c` to x
 /// when c is a splat of it.

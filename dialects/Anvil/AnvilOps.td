@@ -492,8 +492,12 @@ def Anvil_PowOp : Anvil_BinaryOp<"pow"> {
           convertScalar(s.b, s.loc, s.arg(1), s.type(), unsignedExponent);
       return s.b.create<math::PowFOp>(s.loc, s.arg(0), exponent);
     }
-    // Integer bases: computed in double and truncated, as ONNX Runtime
-    // does (exact while the result fits 53 bits).
+    // Integer bases with integer exponents: exact, wrapping (as numpy and
+    // ONNX's reference), by squaring (buildIntegerPow).
+    if (!s.arg(1).getType().isa<::mlir::FloatType>())
+      return ::anvil::buildIntegerPow(s, unsignedExponent);
+    // Integer bases with float exponents: computed in double and
+    // truncated, as ONNX Runtime does.
     ::mlir::Type f64 = s.b.getF64Type();
     Value base = convertScalar(s.b, s.loc, s.arg(0), f64, s.isUnsigned());
     Value exponent = convertScalar(s.b, s.loc, s.arg(1), f64, unsignedExponent);

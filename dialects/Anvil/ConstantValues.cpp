@@ -5,6 +5,9 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <cmath>
+#include <limits>
+
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -72,6 +75,37 @@ std::optional<SmallVector<int64_t>> getConstantInts(Value value,
   return SmallVector<int64_t>(tensor->ints.begin(), tensor->ints.end());
 }
 
+double roundToFloatType(Type type, double value) {
+  auto floatType = type.dyn_cast<FloatType>();
+  if (!floatType || floatType.isF64())
+    return value;
+  if (floatType.isF32())
+    return static_cast<float>(value);
+  APFloat f(value);
+  bool lost = false;
+  f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+  f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+  return f.convertToDouble();
+}
+
+int64_t floatToInt(double value, unsigned width, bool isUnsigned) {
+  if (width == 1)
+    return value != 0; // NaN included, as ONNX Cast to bool.
+  long double lo = isUnsigned ? 0.0L : -std::ldexp(1.0L, width - 1);
+  long double hi =
+      isUnsigned ? std::ldexp(1.0L, width) : std::ldexp(1.0L, width - 1);
+  long double x = value;
+  if (!(x > lo - 1.0L && x < hi)) {
+    if (isUnsigned)
+      return 0;
+    return width >= 64 ? std::numeric_limits<int64_t>::min()
+                       : -(int64_t(1) << (width - 1));
+  }
+  if (isUnsigned)
+    return static_cast<int64_t>(static_cast<uint64_t>(x));
+  return static_cast<int64_t>(x);
+}
+
 DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<int64_t> ints) {
   Type elementType = type.getElementType();
   if (auto intType = elementType.dyn_cast<IntegerType>()) {
@@ -101,8 +135,9 @@ DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<double> floats) {
   if (!elementType.isa<IntegerType>())
     return {};
   SmallVector<int64_t> ints;
+  auto intType = elementType.cast<IntegerType>();
   for (double v : floats)
-    ints.push_back((int64_t)v);
+    ints.push_back(floatToInt(v, intType.getWidth(), intType.isUnsigned()));
   return buildDense(type, ints);
 }
 

@@ -51,8 +51,18 @@ std::optional<ConstantTensor> readConstant(mlir::Attribute attr,
 std::optional<llvm::SmallVector<int64_t>>
 getConstantInts(mlir::Value value, int64_t limit = kFoldElementLimit);
 
+/// Rounds `value` to the float type `type` (to nearest, ties to even) and
+/// widens it back; `value` unchanged when `type` is not a float type.
+double roundToFloatType(mlir::Type type, double value);
+
+/// Float to a `width`-bit integer as the kernels' float_to_int does: values
+/// outside the range (and NaN) give the minimum (signed) or 0 (unsigned).
+/// The result is sign-extended (signed) or zero-extended (unsigned).
+int64_t floatToInt(double value, unsigned width, bool isUnsigned);
+
 /// Builds a dense attribute of `type` from widened values (narrowing them to
-/// the element type). Returns null for element types it cannot build.
+/// the element type: integers wrap, floats round to nearest even, floats to
+/// integers as floatToInt). Returns null for element types it cannot build.
 mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
                                    llvm::ArrayRef<int64_t> ints);
 mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,

@@ -52,33 +52,8 @@ uint64_t zext(unsigned width, int64_t value) {
   return static_cast<uint64_t>(value) & ((uint64_t(1) << width) - 1);
 }
 
-/// Rounds `value` to the float type `type` (to nearest, ties to even).
 double roundTo(Type type, double value) {
-  if (type.isF64())
-    return value;
-  if (type.isF32())
-    return static_cast<float>(value);
-  llvm::APFloat f(value);
-  bool lost = false;
-  f.convert(type.cast<FloatType>().getFloatSemantics(),
-            llvm::APFloat::rmNearestTiesToEven, &lost);
-  f.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  return f.convertToDouble();
-}
-
-/// Float to a `width`-bit integer as the kernels' float_to_int does: values
-/// outside the range (and NaN) give the minimum (signed) or 0 (unsigned).
-int64_t floatToInt(double v, unsigned width, bool isUnsigned) {
-  long double lo = isUnsigned ? 0.0L : -std::ldexp(1.0L, width - 1);
-  long double hi =
-      isUnsigned ? std::ldexp(1.0L, width) : std::ldexp(1.0L, width - 1);
-  long double x = v;
-  if (!(x > lo - 1.0L && x < hi))
-    return isUnsigned ? 0 : wrap(width, uint64_t(1) << (width - 1));
-  if (isUnsigned)
-    return wrap(width, static_cast<uint64_t>(x));
-  return static_cast<int64_t>(x);
+  return roundToFloatType(type, value);
 }
 
 class PayloadEvaluator {
@@ -103,6 +78,15 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
   Scalar r;
   bool known = true;
   auto floatOp = [&](auto fn) { r.f = roundTo(type, fn()); };
+  // A libm function as the printed C++ calls it: in float for types of 32
+  // bits or fewer (f16 and bf16 convert to float), in double for f64.
+  // Computing in double and rounding would differ from the kernel in the
+  // last bit where the float function is not correctly rounded.
+  bool single = type.isa<FloatType>() && widthOf(type) <= 32;
+  auto libm = [&](auto fn) {
+    r.f = single ? roundTo(type, fn(static_cast<float>(in(0).f)))
+                 : roundTo(type, fn(in(0).f));
+  };
   auto intOp = [&](auto fn) { r.i = wrap(widthOf(type), fn()); };
   unsigned w =
       type.isIntOrFloat() && !type.isa<FloatType>() ? widthOf(type) : 0;
@@ -245,8 +229,12 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
       .Case([&](arith::UIToFPOp) {
         r.f = roundTo(type, static_cast<double>(u(0)));
       })
-      .Case([&](arith::FPToSIOp) { r.i = floatToInt(in(0).f, w, false); })
-      .Case([&](arith::FPToUIOp) { r.i = floatToInt(in(0).f, w, true); })
+      .Case([&](arith::FPToSIOp) {
+        r.i = wrap(w, uint64_t(floatToInt(in(0).f, w, false)));
+      })
+      .Case([&](arith::FPToUIOp) {
+        r.i = wrap(w, uint64_t(floatToInt(in(0).f, w, true)));
+      })
       .Case([&](arith::ExtSIOp) {
         r.i = widthOf(inType(0)) == 1 ? -in(0).i : in(0).i;
       })
@@ -263,17 +251,18 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
       .Case([&](math::AbsIOp) {
         intOp([&] { return in(0).i < 0 ? uint64_t(0) - u(0) : u(0); });
       })
-      .Case([&](math::SqrtOp) { floatOp([&] { return std::sqrt(in(0).f); }); })
+      .Case([&](math::SqrtOp) { libm([](auto x) { return std::sqrt(x); }); })
       .Case([&](math::RsqrtOp) {
-        floatOp([&] { return 1.0 / std::sqrt(in(0).f); });
+        // Printed as T(1) / std::sqrt(x): two roundings.
+        libm([](auto x) { return decltype(x)(1) / std::sqrt(x); });
       })
-      .Case([&](math::ExpOp) { floatOp([&] { return std::exp(in(0).f); }); })
-      .Case([&](math::LogOp) { floatOp([&] { return std::log(in(0).f); }); })
-      .Case([&](math::TanhOp) { floatOp([&] { return std::tanh(in(0).f); }); })
-      .Case([&](math::ErfOp) { floatOp([&] { return std::erf(in(0).f); }); })
-      .Case([&](math::SinOp) { floatOp([&] { return std::sin(in(0).f); }); })
-      .Case([&](math::CosOp) { floatOp([&] { return std::cos(in(0).f); }); })
-      .Case([&](math::AtanOp) { floatOp([&] { return std::atan(in(0).f); }); })
+      .Case([&](math::ExpOp) { libm([](auto x) { return std::exp(x); }); })
+      .Case([&](math::LogOp) { libm([](auto x) { return std::log(x); }); })
+      .Case([&](math::TanhOp) { libm([](auto x) { return std::tanh(x); }); })
+      .Case([&](math::ErfOp) { libm([](auto x) { return std::erf(x); }); })
+      .Case([&](math::SinOp) { libm([](auto x) { return std::sin(x); }); })
+      .Case([&](math::CosOp) { libm([](auto x) { return std::cos(x); }); })
+      .Case([&](math::AtanOp) { libm([](auto x) { return std::atan(x); }); })
       .Case(
           [&](math::FloorOp) { floatOp([&] { return std::floor(in(0).f); }); })
       .Case([&](math::CeilOp) { floatOp([&] { return std::ceil(in(0).f); }); })
@@ -281,7 +270,26 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
         floatOp([&] { return std::nearbyint(in(0).f); });
       })
       .Case([&](math::PowFOp) {
-        floatOp([&] { return std::pow(in(0).f, in(1).f); });
+        double a = in(0).f, b = in(1).f;
+        r.f = single ? roundTo(type, std::pow(static_cast<float>(a),
+                                              static_cast<float>(b)))
+                     : std::pow(a, b);
+      })
+      .Case([&](math::IPowIOp) {
+        // As the kernels' ipow_int: by squaring, wrapping; negative
+        // exponents give 1 / a^-e truncated (0 for a == 0).
+        int64_t a = in(0).i, e = in(1).i;
+        intOp([&]() -> uint64_t {
+          if (e < 0)
+            return a == 1 ? 1 : a == -1 ? ((e & 1) ? uint64_t(-1) : 1) : 0;
+          uint64_t result = 1, base = uint64_t(a);
+          for (uint64_t n = uint64_t(e); n; n >>= 1) {
+            if (n & 1)
+              result *= base;
+            base *= base;
+          }
+          return result;
+        });
       })
       .Default([&](Operation *) { known = false; });
   if (!known)

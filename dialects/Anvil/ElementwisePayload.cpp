@@ -148,4 +148,44 @@ Value buildComparison(ScalarBuilder &s, ComparePredicate predicate) {
   return s.b.create<arith::CmpIOp>(s.loc, p, s.arg(0), s.arg(1));
 }
 
+Value buildIntegerPow(ScalarBuilder &s, bool unsignedExponent) {
+  OpBuilder &b = s.b;
+  Location loc = s.loc;
+  Type i64 = b.getI64Type();
+  bool unsignedBase = s.isUnsigned(0);
+  Type exponentType = s.arg(1).getType();
+  Value base = convertScalar(b, loc, s.arg(0), i64, unsignedBase);
+  Value exponent = convertScalar(b, loc, s.arg(1), i64,
+                                 unsignedExponent || exponentType.isInteger(1));
+  Value result;
+  if (unsignedExponent && exponentType.getIntOrFloatBitWidth() == 64) {
+    // A u64 exponent may exceed INT64_MAX, which ipowi reads as negative:
+    // b^e = (b^(e >> 1))^2 * b^(e & 1).
+    Value one = scalarConstant(b, loc, i64, 1);
+    Value half = b.create<arith::ShRUIOp>(loc, exponent, one);
+    Value root = b.create<math::IPowIOp>(loc, base, half);
+    Value square = b.create<arith::MulIOp>(loc, root, root);
+    Value odd =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                b.create<arith::AndIOp>(loc, exponent, one),
+                                scalarConstant(b, loc, i64, 0));
+    result = b.create<arith::SelectOp>(
+        loc, odd, b.create<arith::MulIOp>(loc, square, base), square);
+  } else {
+    result = b.create<math::IPowIOp>(loc, base, exponent);
+  }
+  if (unsignedBase && !unsignedExponent) {
+    // ipowi reads a zero-extended u64 base as signed (2^64 - 1 as -1); an
+    // unsigned base to a negative power is 0 unless the base is 1.
+    Value negative =
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, exponent,
+                                scalarConstant(b, loc, i64, 0));
+    Value isOne = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, base,
+                                          scalarConstant(b, loc, i64, 1));
+    result = b.create<arith::SelectOp>(
+        loc, negative, b.create<arith::ExtUIOp>(loc, i64, isOne), result);
+  }
+  return convertScalar(b, loc, result, s.type(), false, unsignedBase);
+}
+
 } // namespace anvil

@@ -263,14 +263,34 @@ template <class T> inline T min_nan(T a, T b) {
 template <class T> inline T div_int(T a, T b) {
   if (b == 0)
     return 0;
-  if (std::is_signed<T>::value && b == T(-1))
-    return T(0) - a;
+  if (std::is_signed<T>::value && b == T(-1)) { // INT_MIN / -1 is INT_MIN
+    using U = typename std::conditional<std::is_signed<T>::value,
+                                        std::make_unsigned<T>,
+                                        std::common_type<T>>::type::type;
+    return static_cast<T>(U(0) - static_cast<U>(a));
+  }
   return a / b;
 }
 template <class T> inline T rem_int(T a, T b) {
   if (b == 0 || (std::is_signed<T>::value && b == T(-1)))
     return 0;
   return a % b;
+}
+
+/// a ** e for integers (math.ipowi, signed): exact modulo 2^width, by
+/// squaring; a negative exponent gives 1 / a^-e truncated: 1 for a == 1,
+/// +-1 for a == -1, 0 otherwise (0 ** -e included: x / 0 is 0).
+template <class T> inline T ipow_int(T a, T e) {
+  using U = typename std::make_unsigned<T>::type;
+  if (e < 0)
+    return a == T(1) ? T(1) : a == T(-1) ? ((e & 1) ? T(-1) : T(1)) : T(0);
+  U result = 1, base = static_cast<U>(a);
+  for (U n = static_cast<U>(e); n; n >>= 1) {
+    if (n & 1)
+      result = static_cast<U>(result * base);
+    base = static_cast<U>(base * base);
+  }
+  return static_cast<T>(result);
 }
 
 /// Float to integer without undefined behaviour: out of range (or NaN)

@@ -8,6 +8,16 @@
 namespace anvil {
 namespace cpu {
 
+/// a * b + c with one rounding for floats (std::fma), wrapping for integers.
+inline double multiply_add(double a, double b, double c) {
+  return std::fma(a, b, c);
+}
+inline int64_t multiply_add(int64_t a, int64_t b, int64_t c) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) *
+                                  static_cast<uint64_t>(b) +
+                              static_cast<uint64_t>(c));
+}
+
 template <class T>
 int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
            T *out) {
@@ -64,9 +74,9 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
         double sum = 0;
         for (int64_t s = 0; s < p.size; ++s)
           sum += std::exp(double(at(s)) - maxv);
-        out[r] =
-            static_cast<T>(p.size ? maxv + std::log(sum)
-                                  : -std::numeric_limits<double>::infinity());
+        // An infinite maximum is the result (exp(inf - inf) would be NaN;
+        // all -inf gives -inf, as an empty set does).
+        out[r] = static_cast<T>(std::isinf(maxv) ? maxv : maxv + std::log(sum));
         continue;
       }
       Acc acc = kind == Prod ? Acc(1) : Acc(0);
@@ -81,7 +91,10 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
           break;
         case L2:
         case SumSquare:
-          acc += v * v;
+          // One rounding, written out: the compiler may contract
+          // acc + v * v into an FMA or not (-ffp-contract), and the
+          // constant folder must compute the same value.
+          acc = multiply_add(v, v, acc);
           break;
         default:
           acc += v;

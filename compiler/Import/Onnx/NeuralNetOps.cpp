@@ -83,9 +83,25 @@ template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
   if (failed(given))
     return failure();
   std::optional<SmallVector<int64_t>> axes = *given;
+  Builder &b = ctx.builder;
   if ((!axes || axes->empty()) && ctx.attrInt("noop_with_empty_axes", 0)) {
-    ctx.results.push_back(x);
-    return success();
+    // No reduction, but the reduction's elementwise part still applies
+    // (ONNX: "ReduceSumSquare acts as a vanilla Square"): each element is
+    // reduced alone, over a new unit axis, by the same kernel and folder
+    // as any reduction. Sum, mean, max, min and prod of one element are
+    // the element itself.
+    if (kind != ReduceKind::l1 && kind != ReduceKind::l2 &&
+        kind != ReduceKind::sum_square && kind != ReduceKind::log_sum_exp) {
+      ctx.results.push_back(x);
+      return success();
+    }
+    FailureOr<Value> unit = ctx.create<UnsqueezeOp>(
+        ctx.elementTypeOf(x), x, b.getDenseI64ArrayAttr({0}));
+    if (failed(unit))
+      return failure();
+    return ctx.produce(ctx.create<ReduceOp>(
+        ctx.elementTypeOf(x), *unit, ReduceKindAttr::get(b.getContext(), kind),
+        b.getDenseI64ArrayAttr({0}), b.getBoolAttr(false)));
   }
   SmallVector<int64_t> normalized;
   if (axes) {
@@ -97,12 +113,22 @@ template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
     normalized.erase(std::unique(normalized.begin(), normalized.end()),
                      normalized.end());
   }
-  Builder &b = ctx.builder;
   return ctx.produce(ctx.create<ReduceOp>(
       ctx.elementTypeOf(x), x, ReduceKindAttr::get(b.getContext(), kind),
       b.getDenseI64ArrayAttr(normalized),
       b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
 }
+
+// --- folders agree with kernels (issue #9): ReduceLogSum ---
+/// ReduceLogSum (ONNX, opsets 1-18): log(ReduceSum(x)); with
+/// noop_with_empty_axes and no axes, log(x) per element.
+LogicalResult importReduceLogSum(NodeContext &ctx) {
+  if (failed(importReduce<ReduceKind::sum>(ctx)))
+    return failure();
+  Value sum = ctx.results.pop_back_val();
+  return ctx.produce(ctx.create<LogOp>(ctx.elementTypeOf(sum), sum));
+}
+// --- end ReduceLogSum ---
 
 template <typename OpTy> LogicalResult importArgReduce(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");
@@ -390,6 +416,7 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "ReduceL2", importReduce<ReduceKind::l2>);
   t.add("", "ReduceSumSquare", importReduce<ReduceKind::sum_square>);
   t.add("", "ReduceLogSumExp", importReduce<ReduceKind::log_sum_exp>);
+  t.add("", "ReduceLogSum", importReduceLogSum);
   t.add("", "ArgMax", importArgReduce<ArgMaxOp>);
   t.add("", "ArgMin", importArgReduce<ArgMinOp>);
   t.add("", "LayerNormalization", importLayerNorm);
