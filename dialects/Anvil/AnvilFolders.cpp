@@ -476,15 +476,15 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
 }
 
 namespace {
-/// Index along `axis` of the extreme element `better` picks; ties keep the
-/// first index unless `lastOnTies`.
+/// Index along `axis` of the largest (`isMax`) or smallest element; ties
+/// keep the first index unless `lastOnTies`.
 OpFoldResult foldArgReduce(Operation *op, Attribute inputAttr, int64_t axis,
-                           bool lastOnTies,
-                           function_ref<bool(double, double)> better) {
+                           bool lastOnTies, bool isMax) {
   RankedTensorType type = staticResultType(op);
   std::optional<ConstantTensor> input = readConstant(inputAttr);
   if (!type || !input)
     return {};
+  bool isUnsigned = input->type.getElementType().isUnsignedInteger();
   ArrayRef<int64_t> shape = input->type.getShape();
   int64_t outer = 1, inner = 1, dim = shape[axis];
   for (int64_t d = 0; d < axis; ++d)
@@ -496,14 +496,26 @@ OpFoldResult foldArgReduce(Operation *op, Attribute inputAttr, int64_t axis,
   SmallVector<int64_t> result;
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
+      // As the kernel: compare in the element type (integers exactly,
+      // unsigned ones as unsigned; NaN is never better).
+      auto greater = [&](int64_t x, int64_t y) {
+        if (input->isFloat)
+          return input->floats[x] > input->floats[y];
+        if (isUnsigned)
+          return uint64_t(input->ints[x]) > uint64_t(input->ints[y]);
+        return input->ints[x] > input->ints[y];
+      };
+      auto equal = [&](int64_t x, int64_t y) {
+        return input->isFloat ? input->floats[x] == input->floats[y]
+                              : input->ints[x] == input->ints[y];
+      };
+      auto at = [&](int64_t k) { return (o * dim + k) * inner + i; };
       int64_t best = 0;
-      double bestValue = input->asDouble(o * dim * inner + i);
       for (int64_t k = 1; k < dim; ++k) {
-        double v = input->asDouble((o * dim + k) * inner + i);
-        if (better(v, bestValue) || (lastOnTies && v == bestValue)) {
+        bool better =
+            isMax ? greater(at(k), at(best)) : greater(at(best), at(k));
+        if (better || (lastOnTies && equal(at(k), at(best))))
           best = k;
-          bestValue = v;
-        }
       }
       result.push_back(best);
     }
@@ -666,7 +678,11 @@ OpFoldResult MatmulOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(*this);
   std::optional<ConstantTensor> lhs = readConstant(adaptor.getLhs());
   std::optional<ConstantTensor> rhs = readConstant(adaptor.getRhs());
-  if (!type || !lhs || !rhs)
+  // Float products are not folded: the kernel accumulates in the element
+  // type in an order and with FMA contraction that are the C++ compiler's
+  // choice, which a folder cannot reproduce bit for bit. Integer products
+  // (shape arithmetic) wrap, as the kernel's.
+  if (!type || !lhs || !rhs || lhs->isFloat || rhs->isFloat)
     return {};
   // numpy matmul: promote 1-D operands, broadcast the batch dims.
   SmallVector<int64_t> a(lhs->type.getShape()), b(rhs->type.getShape());
@@ -690,24 +706,19 @@ OpFoldResult MatmulOp::fold(FoldAdaptor adaptor) {
   ArrayRef<int64_t> aBatch = ArrayRef<int64_t>(a).drop_back(2);
   ArrayRef<int64_t> bBatch = ArrayRef<int64_t>(b).drop_back(2);
   ConstantTensor out;
-  out.isFloat = lhs->isFloat;
   for (int64_t p = 0; p < batches; ++p) {
     int64_t aBase = broadcastIndex(batch, aBatch, p) * m * k;
     int64_t bBase = broadcastIndex(batch, bBatch, p) * k * n;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
-        double sum = 0;
-        int64_t isum = 0;
+        uint64_t isum = 0;
         for (int64_t t = 0; t < k; ++t) {
           int64_t ai = aBase + i * k + t;
           int64_t bi = bBase + (transposed ? j * k + t : t * n + j);
-          sum += lhs->asDouble(ai) * rhs->asDouble(bi);
-          isum += lhs->asInt(ai) * rhs->asInt(bi);
+          isum += static_cast<uint64_t>(lhs->ints[ai]) *
+                  static_cast<uint64_t>(rhs->ints[bi]);
         }
-        if (out.isFloat)
-          out.floats.push_back(sum);
-        else
-          out.ints.push_back(isum);
+        out.ints.push_back(static_cast<int64_t>(isum));
       }
   }
   return buildDense(type, out);
@@ -743,13 +754,11 @@ OpFoldResult SoftmaxOp::fold(FoldAdaptor adaptor) {
 
 OpFoldResult ArgMaxOp::fold(FoldAdaptor adaptor) {
   return foldArgReduce(*this, adaptor.getInput(), getAxis(),
-                       getSelectLastIndex(),
-                       [](double a, double b) { return a > b; });
+                       getSelectLastIndex(), /*isMax=*/true);
 }
 OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
   return foldArgReduce(*this, adaptor.getInput(), getAxis(),
-                       getSelectLastIndex(),
-                       [](double a, double b) { return a < b; });
+                       getSelectLastIndex(), /*isMax=*/false);
 }
 
 //===----------------------------------------------------------------------===//

@@ -134,10 +134,12 @@ DenseElementsAttr buildDense(RankedTensorType type, ArrayRef<double> floats) {
   }
   if (!elementType.isa<IntegerType>())
     return {};
+  // Truncated to 64 bits, then wrapped to the width (-1 is 255 as ui8:
+  // callers build all-ones masks so); NaN and values outside int64 give
+  // INT64_MIN rather than undefined behaviour.
   SmallVector<int64_t> ints;
-  auto intType = elementType.cast<IntegerType>();
   for (double v : floats)
-    ints.push_back(floatToInt(v, intType.getWidth(), intType.isUnsigned()));
+    ints.push_back(floatToInt(v, 64, false));
   return buildDense(type, ints);
 }
 

@@ -62,7 +62,8 @@ int64_t floatToInt(double value, unsigned width, bool isUnsigned);
 
 /// Builds a dense attribute of `type` from widened values (narrowing them to
 /// the element type: integers wrap, floats round to nearest even, floats to
-/// integers as floatToInt). Returns null for element types it cannot build.
+/// integers truncate to int64 as floatToInt(v, 64, false), then wrap).
+/// Returns null for element types it cannot build.
 mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
                                    llvm::ArrayRef<int64_t> ints);
 mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
