@@ -1,6 +1,7 @@
 //===- InferShapes.cpp - refine result types ------------------------------===//
 
 #include "compiler/Transforms/Passes.h"
+
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
@@ -17,6 +18,15 @@ LogicalResult refineResultTypes(InferShapeOpInterface op, bool &changed) {
   SmallVector<Type> inferred;
   if (failed(op.inferResultTypes(inferred)))
     return failure();
+  // A negative static dim is wrapped shape arithmetic (a product past
+  // int64): folders, planning and kernels would trust it. Sizes whose
+  // product overflows are refused by the planner, with the flags to bind.
+  for (Type type : inferred)
+    if (auto ranked = type.dyn_cast<RankedTensorType>())
+      for (int64_t dim : ranked.getShape())
+        if (!ShapedType::isDynamic(dim) && dim < 0)
+          return op->emitOpError()
+                 << "result shape has negative dimension " << dim;
   for (auto [result, type] : llvm::zip(op->getResults(), inferred)) {
     Type joined = joinTypes(result.getType(), type);
     if (!joined)

@@ -12,7 +12,7 @@
 #include "dialects/Anvil/ShapeUtils.h"
 
 #include <cmath>
-#include <functional>
+#include <limits>
 
 using namespace mlir;
 using namespace anvil;
@@ -21,8 +21,7 @@ namespace {
 
 RankedTensorType staticResultType(Operation *op, unsigned i = 0) {
   auto type = op->getResult(i).getType().dyn_cast<RankedTensorType>();
-  if (!type || !type.hasStaticShape() ||
-      type.getNumElements() > kFoldElementLimit)
+  if (!type || !withinFoldLimit(type))
     return {};
   return type;
 }
@@ -231,7 +230,8 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
     return getInput();
   auto type = getType().dyn_cast<RankedTensorType>();
   auto dense = adaptor.getInput().dyn_cast_or_null<DenseElementsAttr>();
-  if (type && type.hasStaticShape() && dense && dense.isSplat())
+  if (type && withinFoldLimit(type, std::numeric_limits<int64_t>::max()) &&
+      dense && dense.isSplat())
     return DenseElementsAttr::get(type, dense.getSplatValue<Attribute>());
   return foldElementwise(*this, adaptor.getOperands(), std::nullopt);
 }
@@ -256,13 +256,23 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
   auto delta = readConstant(adaptor.getDelta());
   if (!type || !start || !delta)
     return {};
+  // As the kernel (indexing.h range): floats start + i * delta with one
+  // rounding in double (f16 and bf16 then through float), integers
+  // wrapping.
   ConstantTensor out;
   out.isFloat = start->isFloat;
+  Type element = type.getElementType();
   for (int64_t i = 0; i < type.getDimSize(0); ++i) {
-    if (out.isFloat)
-      out.floats.push_back(start->asDouble(0) + i * delta->asDouble(0));
-    else
-      out.ints.push_back(start->asInt(0) + i * delta->asInt(0));
+    if (out.isFloat) {
+      double v = std::fma(double(i), delta->asDouble(0), start->asDouble(0));
+      if (element.getIntOrFloatBitWidth() < 32)
+        v = static_cast<float>(v);
+      out.floats.push_back(v);
+    } else {
+      out.ints.push_back(static_cast<int64_t>(
+          static_cast<uint64_t>(start->ints[0]) +
+          static_cast<uint64_t>(i) * static_cast<uint64_t>(delta->ints[0])));
+    }
   }
   return buildDense(type, out);
 }
@@ -270,7 +280,8 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
 OpFoldResult FillOp::fold(FoldAdaptor) {
   auto type = getType().dyn_cast<RankedTensorType>();
   auto value = getValue().dyn_cast<DenseElementsAttr>();
-  if (!type || !type.hasStaticShape() || !value)
+  if (!type || !withinFoldLimit(type, std::numeric_limits<int64_t>::max()) ||
+      !value)
     return {};
   // A splat stores one element whatever the size, so any size folds.
   return DenseElementsAttr::get(type, *value.value_begin<Attribute>());
@@ -566,7 +577,8 @@ OpFoldResult PadOp::fold(FoldAdaptor adaptor) {
     if (out.isFloat)
       out.floats.push_back(outside ? fill : input->floats[source]);
     else
-      out.ints.push_back(outside ? (int64_t)fill : input->ints[source]);
+      out.ints.push_back(outside ? floatToInt(fill, 64, false)
+                                 : input->ints[source]);
   }
   return buildDense(type, out);
 }

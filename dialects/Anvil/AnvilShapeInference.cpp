@@ -13,6 +13,7 @@
 #include "dialects/Anvil/ShapeUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
 #include <numeric>
 
 using namespace mlir;
@@ -421,11 +422,35 @@ LogicalResult RangeOp::inferResultTypes(Types &types) {
   delta = read(getDelta());
   if (!start || !limit || !delta)
     return ranked(types, {kDynamic}, elementType);
-  double step = delta->asDouble(0);
-  if (step == 0)
-    return emitOpError("delta is 0");
-  double count = std::ceil((limit->asDouble(0) - start->asDouble(0)) / step);
-  return ranked(types, {std::max<int64_t>((int64_t)count, 0)}, elementType);
+  // max(ceil((limit - start) / delta), 0) elements (ONNX Range): exact for
+  // integers (in 128 bits: int64 extremes do not overflow, and no rounding
+  // through double); for floats, a count that is not finite or does not
+  // fit int64 is an error, not a wrapped size.
+  int64_t count = 0;
+  if (!start->isFloat) {
+    __int128 s = start->ints[0], l = limit->ints[0], d = delta->ints[0];
+    if (d == 0)
+      return emitOpError("delta is 0");
+    __int128 span = l - s;
+    __int128 n = span / d + ((span % d != 0 && (span < 0) == (d < 0)) ? 1 : 0);
+    if (n > std::numeric_limits<int64_t>::max())
+      return emitOpError("has more elements than int64 can count (start ")
+             << start->ints[0] << ", limit " << limit->ints[0] << ", delta "
+             << delta->ints[0] << ")";
+    count = n > 0 ? static_cast<int64_t>(n) : 0;
+  } else {
+    double step = delta->asDouble(0);
+    if (step == 0)
+      return emitOpError("delta is 0");
+    double n = std::ceil((limit->asDouble(0) - start->asDouble(0)) / step);
+    if (std::isnan(n) || n >= 9223372036854775808.0) // 2^63
+      return emitOpError("has no finite element count that fits int64 "
+                         "(start ")
+             << start->asDouble(0) << ", limit " << limit->asDouble(0)
+             << ", delta " << step << ")";
+    count = n > 0 ? static_cast<int64_t>(n) : 0;
+  }
+  return ranked(types, {count}, elementType);
 }
 
 LogicalResult FillOp::inferResultTypes(Types &types) {
@@ -519,7 +544,11 @@ LogicalResult TileOp::inferResultTypes(Types &types) {
   for (auto [dim, r] : llvm::zip(input.getShape(), repeats)) {
     if (r < 0)
       return emitOpError() << "repeat count " << r << " is negative";
-    shape.push_back(dim == kDynamic ? kDynamic : dim * r);
+    int64_t tiled = 0;
+    if (dim != kDynamic && llvm::MulOverflow(dim, r, tiled))
+      return emitOpError() << "repeating a dimension of " << dim << " " << r
+                           << " times overflows int64";
+    shape.push_back(dim == kDynamic ? kDynamic : tiled);
   }
   return ranked(types, shape, elementType);
 }

@@ -15,10 +15,24 @@ using namespace mlir;
 
 namespace anvil {
 
+bool withinFoldLimit(ShapedType type, int64_t limit) {
+  if (!type || !type.hasRank())
+    return false;
+  int64_t count = 1;
+  for (int64_t dim : type.getShape()) {
+    if (dim < 0) // dynamic, or negative from unchecked arithmetic
+      return false;
+    if (dim != 0 && count > limit / dim)
+      return false;
+    count *= dim;
+  }
+  return count <= limit;
+}
+
 static std::optional<ConstantTensor> readDense(DenseElementsAttr dense,
                                                int64_t limit) {
   auto type = dense.getType().dyn_cast<RankedTensorType>();
-  if (!type || !type.hasStaticShape() || type.getNumElements() > limit)
+  if (!type || !withinFoldLimit(type, limit))
     return std::nullopt;
   ConstantTensor result;
   result.type = type;
@@ -50,7 +64,7 @@ std::optional<ConstantTensor> readConstant(Attribute attr, int64_t limit) {
   if (!resource)
     return std::nullopt;
   auto type = resource.getType().dyn_cast<RankedTensorType>();
-  if (!type || !type.hasStaticShape() || type.getNumElements() > limit ||
+  if (!type || !withinFoldLimit(type, limit) ||
       type.getElementType().isInteger(1))
     return std::nullopt;
   AsmResourceBlob *blob = resource.getRawHandle().getBlob();

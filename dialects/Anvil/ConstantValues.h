@@ -24,6 +24,11 @@ namespace anvil {
 /// models at compile time: constants larger than this are left alone.
 constexpr int64_t kFoldElementLimit = 4096;
 
+/// Whether `type` is static with dims >= 0 and at most `limit` elements,
+/// the product computed without overflow (a type from unchecked shape
+/// arithmetic can have dims whose product wraps to a small number).
+bool withinFoldLimit(mlir::ShapedType type, int64_t limit = kFoldElementLimit);
+
 /// A constant's values, widened to int64 or double, in row-major order.
 struct ConstantTensor {
   mlir::RankedTensorType type;

@@ -308,8 +308,7 @@ OpFoldResult foldElementwise(Operation *op, ArrayRef<Attribute> operands,
       isConstantSplat(operands[1], *rhsIdentity))
     return lhs;
   auto resultType = op->getResult(0).getType().dyn_cast<RankedTensorType>();
-  if (!resultType || !resultType.hasStaticShape() ||
-      resultType.getNumElements() > kFoldElementLimit)
+  if (!resultType || !withinFoldLimit(resultType))
     return {};
   auto elementwise = cast<ElementwiseOpInterface>(op);
   unsigned numData = elementwise.getNumDataOperands();

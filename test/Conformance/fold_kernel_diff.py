@@ -53,6 +53,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import onnx
@@ -159,7 +160,8 @@ def pairs(dtype, dtype_b=None):
 class Case:
     def __init__(self, folder, op, inputs, attrs=None, const=(), opset=18,
                  reference="onnx", mask=None, folds=True, name=None,
-                 domain="", out_dtype=None, rtol=None, kernel=True):
+                 domain="", out_dtype=None, rtol=None, kernel=True,
+                 error=None, kernel_inputs=None):
         self.folder = folder          # the anvil op whose folder it checks
         self.op = op
         self.inputs = inputs          # [(name, array)]
@@ -171,7 +173,12 @@ class Case:
         self.folds = folds            # False: the folder must refuse
         self.domain = domain
         self.rtol = rtol              # a looser tolerance, with its reason
-        self.kernel = kernel          # False: only the fold is checked
+        self.error = error            # anvilc must refuse with this text
+        # Inputs of the kernel model when they differ (Range: a longer range
+        # past the fold budget, so the kernel runs; the folded output must
+        # equal its prefix).
+        self.kernel_inputs = kernel_inputs
+        self.kernel = kernel and not error  # False: only the fold checked
         # (outputs too big to run: the folder must refuse them quickly)
         self.out_dtype = out_dtype    # the spec's output type, if the
         # reference computes in another (onnx.reference sums int32 as int64)
@@ -413,6 +420,12 @@ def cases():
             if op != "ReduceLogSum":
                 out.append(mk([("x", x)], axes=[1],
                               name=f"{op}_{n}_special"))
+                # NaN and -0 last as well as first (std::max would drop a
+                # NaN that comes second).
+                out.append(mk([("x", x[:, ::-1].copy())], axes=[1],
+                              name=f"{op}_{n}_special_reversed"))
+                out.append(mk([("x", x.T.copy())], axes=[0],
+                              name=f"{op}_{n}_special_columns"))
             # Empty inputs: an empty set reduces to the identity.
             empty = np.zeros((0, 3), dt)
             identity_ok = not (np.issubdtype(dt, np.integer) and
@@ -540,14 +553,27 @@ def cases():
         ("x", xi), ("p", np.array([1, 1, 1, 1], np.int64)),
         ("v", np.array(-9, np.int64))],
         const={"p", "v"}, name="Pad_i64_value", opset=19))
-    for start, limit, delta, dt in [(0, 10, 3, np.int64), (5, -7, -2, np.int32),
-                                    (0.5, 3.0, 0.25, np.float32),
-                                    (1.0, -2.0, -0.3, np.float64)]:
+    # Range's size is its inputs' values: the kernel model computes a longer
+    # range (past the fold budget) whose prefix must equal the folded one.
+    for start, limit, delta, dt in [
+            (0, 10, 3, np.int64), (5, -7, -2, np.int32),
+            (np.iinfo(np.int32).max - 20, np.iinfo(np.int32).max, 7,
+             np.int32),
+            (0.5, 3.0, 0.25, np.float32), (0.1, 300.0, 0.1, np.float32),
+            (1.0, -2.0, -0.3, np.float64), (0.1, 40.0, 0.01, np.float64),
+            (0.1, 40.0, 0.01, np.float16)]:
+        long_limit = start + 5000 * delta
+        if np.issubdtype(dt, np.integer):
+            long_limit = int(np.clip(long_limit, np.iinfo(dt).min,
+                                     np.iinfo(dt).max))
         out.append(Case("RangeOp", "Range", [
             ("s", np.array(start, dt)), ("l", np.array(limit, dt)),
             ("d", np.array(delta, dt))],
-            const={"s", "l", "d"},
-            name=f"Range_{np.dtype(dt).name}"))
+            const={"s", "l", "d"}, reference=None,
+            kernel_inputs=[("s", np.array(start, dt)),
+                           ("l", np.array(long_limit, dt)),
+                           ("d", np.array(delta, dt))],
+            name=f"Range_{np.dtype(dt).name}_{len(out)}"))
     # Outputs past the fold budget (kFoldElementLimit): the folder must
     # refuse them, quickly, without allocating them. Only the fold is
     # checked (the kernel would need gigabytes).
@@ -583,6 +609,56 @@ def cases():
         ("a", np.full(n, 1, np.int64)),
         ("b", np.full(n, 100000000000, np.int64))],
         folds=False, reference=int_pow, name="Pow_over_budget"))
+    # Sizes that overflow int64 or are not finite: a clear error, never a
+    # crash or a wrapped size.
+    mx, mn = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    for name, op, inputs, error in [
+            ("Range_delta0", "Range", [np.array(0, np.int64),
+                                       np.array(10, np.int64),
+                                       np.array(0, np.int64)], "delta is 0"),
+            ("Range_int64_span", "Range", [np.array(mn, np.int64),
+                                           np.array(mx, np.int64),
+                                           np.array(1, np.int64)],
+             "more elements than int64"),
+            ("Range_inf", "Range", [np.array(0, np.float32),
+                                    np.array(np.inf, np.float32),
+                                    np.array(1, np.float32)],
+             "no finite element count"),
+            ("Range_nan", "Range", [np.array(0, np.float32),
+                                    np.array(np.nan, np.float32),
+                                    np.array(1, np.float32)],
+             "no finite element count"),
+            ("Tile_overflow", "Tile", [np.array([1, 2], np.int64),
+                                       np.array([mx], np.int64)],
+             "overflows int64"),
+            # Not refused at compile time (the runtime refuses the tensor
+            # as too large): the folders must only not fold or crash.
+            ("Expand_overflow", "Expand", [np.array([1, 2], np.int64),
+                                           np.array([mx, 2], np.int64)],
+             None),
+            ("ConstantOfShape_overflow", "ConstantOfShape",
+             [np.array([mx, mx], np.int64)], None)]:
+        folder = {"Range": "RangeOp", "Tile": "TileOp", "Expand": "ExpandOp",
+                  "ConstantOfShape": "FillOp"}[op]
+        out.append(Case(folder, op, [(f"i{k}", v) for k, v in
+                                     enumerate(inputs)],
+                        reference=None, error=error, folds=False,
+                        kernel=False,
+                        out_dtype=np.float32 if op == "ConstantOfShape"
+                        else None, name=name))
+    # Integer Range near INT64_MAX: exact count (no rounding via double).
+    out.append(Case("RangeOp", "Range", [
+        ("s", np.array(mx - 2, np.int64)), ("l", np.array(mx, np.int64)),
+        ("d", np.array(1, np.int64))], const={"s", "l", "d"},
+        reference=lambda s, l, d: np.array([mx - 2, mx - 1], np.int64),
+        name="Range_int64_max"))
+    out.append(Case("RangeOp", "Range", [
+        ("s", np.array(2 ** 62 + 1, np.int64)),
+        ("l", np.array(2 ** 62 + 5, np.int64)),
+        ("d", np.array(1, np.int64))], const={"s", "l", "d"},
+        reference=lambda s, l, d: np.arange(2 ** 62 + 1, 2 ** 62 + 5,
+                                            dtype=np.int64),
+        name="Range_int64_past_2_53"))
     # A splat is one element whatever its size: ConstantOfShape folds.
     out.append(Case("FillOp", "ConstantOfShape", [
         ("s", np.array([big, big], np.int64))],
@@ -620,7 +696,9 @@ def write_models(case, work):
     paths = {}
     for variant in ("kernel", "folded"):
         inputs, inits = [], []
-        for name, array in case.inputs:
+        given = case.kernel_inputs if variant == "kernel" and \
+            case.kernel_inputs else case.inputs
+        for name, array in given:
             if variant == "folded" or name in case.const:
                 inits.append(numpy_helper.from_array(array, name))
             else:
@@ -720,6 +798,12 @@ def folds_completely(case, anvilc, timeout):
     rc, stderr = execution.run(
         [anvilc, "-q", "-O2", "--emit=mlir", "-o", case.paths["folded"] +
          ".mlir", case.paths["folded"]], timeout)
+    if case.error:
+        # A clear error, not a crash (rc < 0 is a signal or the timeout).
+        if rc == 1 and case.error in stderr:
+            return case.folds, None
+        return not case.folds, (f"expected the error '{case.error}', got "
+                                f"rc {rc}: {stderr.strip()[:160]}")
     if rc != 0:
         return False, (f"anvilc failed on the folded model (rc {rc}): "
                        f"{execution.first_error(stderr)}")
@@ -744,6 +828,8 @@ def main():
     parser.add_argument("--work", help="keep models and artifacts here")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
+    # The references meet NaN, inf and overflow on purpose.
+    warnings.simplefilter("ignore", RuntimeWarning)
     anvilc = shutil.which(args.anvilc) or args.anvilc
     anvil_run = shutil.which(args.anvil_run) or args.anvil_run
     start = time.time()
@@ -841,6 +927,8 @@ def main():
             if case.problem is None and not case.kernel:
                 pass  # only the fold (or its refusal) is checked
             elif case.problem is None:
+                if case.kernel_inputs:
+                    case.kernel_out = case.kernel_out[:case.folded.shape[0]]
                 problem = bits_equal(case.folded, case.kernel_out)
                 if problem:
                     case.problem = f"folded != kernel: {problem}"

@@ -110,8 +110,20 @@ int trilu(const anvil_host_api *, const TriluParams &p, const T *in, T *out) {
 template <class T>
 int range(const anvil_host_api *, const RangeParams &p, const T *start,
           const T *delta, T *out) {
-  for (int64_t i = 0; i < p.count; ++i)
-    out[i] = static_cast<T>(start[0] + static_cast<T>(i) * delta[0]);
+  // start + i * delta, written out so that the constant folder computes
+  // the same: floats with one rounding in double (std::fma; the compiler
+  // may contract a * b + c or not), integers wrapping.
+  for (int64_t i = 0; i < p.count; ++i) {
+    if constexpr (std::is_same<T, double>::value)
+      out[i] = std::fma(double(i), delta[0], start[0]);
+    else if constexpr (is_float_like<T>::value) // f16 and bf16 via float
+      out[i] = static_cast<T>(static_cast<float>(
+          std::fma(double(i), double(delta[0]), double(start[0]))));
+    else
+      out[i] = static_cast<T>(static_cast<uint64_t>(start[0]) +
+                              static_cast<uint64_t>(i) *
+                                  static_cast<uint64_t>(delta[0]));
+  }
   return 0;
 }
 
