@@ -264,10 +264,9 @@ OpFoldResult RangeOp::fold(FoldAdaptor adaptor) {
   Type element = type.getElementType();
   for (int64_t i = 0; i < type.getDimSize(0); ++i) {
     if (out.isFloat) {
-      double v = std::fma(double(i), delta->asDouble(0), start->asDouble(0));
-      if (element.getIntOrFloatBitWidth() < 32)
-        v = static_cast<float>(v);
-      out.floats.push_back(v);
+      out.floats.push_back(
+          roundToFloatType(element, std::fma(double(i), delta->asDouble(0),
+                                             start->asDouble(0))));
     } else {
       out.ints.push_back(static_cast<int64_t>(
           static_cast<uint64_t>(start->ints[0]) +
@@ -483,6 +482,10 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
       // An infinite maximum is the result (exp(inf - inf) would be NaN).
       acc[o] = std::isinf(peak[o]) ? peak[o] : peak[o] + std::log(acc[o]);
   }
+  // The kernel converts its double result as C++ does (through float for
+  // 16-bit types).
+  for (double &a : acc)
+    a = roundToFloatType(type.getElementType(), a);
   return buildDense(type, ArrayRef<double>(acc));
 }
 

@@ -95,7 +95,10 @@ double roundToFloatType(Type type, double value) {
     return value;
   if (floatType.isF32())
     return static_cast<float>(value);
-  APFloat f(value);
+  // 16-bit floats through float, as the kernels convert (their f16 and
+  // bf16 are built from a float): a double just past a half-way point can
+  // round to it in float first.
+  APFloat f(static_cast<float>(value));
   bool lost = false;
   f.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
   f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);

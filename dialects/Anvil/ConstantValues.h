@@ -57,7 +57,9 @@ std::optional<llvm::SmallVector<int64_t>>
 getConstantInts(mlir::Value value, int64_t limit = kFoldElementLimit);
 
 /// Rounds `value` to the float type `type` (to nearest, ties to even) and
-/// widens it back; `value` unchanged when `type` is not a float type.
+/// widens it back, as the kernels' C++ converts a double: 16-bit types
+/// through float (two roundings). `value` unchanged when `type` is not a
+/// float type.
 double roundToFloatType(mlir::Type type, double value);
 
 /// Float to a `width`-bit integer as the kernels' float_to_int does: values

@@ -121,8 +121,10 @@ def enumerate_folders():
 
 # --- special values ------------------------------------------------------
 
+# 1 + 2^-11 + 2^-40: rounds to 1 + 2^-10 as float16 from double, to 1.0
+# through float (the kernels' conversion).
 F_SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, 0.5, -2.4414673,
-             2.5, -3.0, 100.0, 1e30, 2.0 ** -140]
+             2.5, -3.0, 100.0, 1e30, 2.0 ** -140, 1 + 2.0 ** -11 + 2.0 ** -40]
 F16_SPECIAL = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1.0, -1.0, 0.5,
                -2.4414673, 2.5, -3.0, 100.0, 60000.0, 2.0 ** -20]
 
@@ -393,7 +395,7 @@ def cases():
     rng = np.random.default_rng(9)
     for op in kinds + ["ReduceLogSum"]:
         folder = "LogOp" if op == "ReduceLogSum" else "ReduceOp"
-        for dt in [np.float32, np.float64, np.int64, np.int32]:
+        for dt in [np.float32, np.float64, np.float16, np.int64, np.int32]:
             if np.issubdtype(dt, np.integer) and op in (
                     "ReduceLogSumExp", "ReduceLogSum", "ReduceMean",
                     "ReduceL2"):
@@ -462,7 +464,7 @@ def cases():
                                                "select_last_index": last},
                                         name=f"{op}_{np.dtype(dt).name}_"
                                              f"{name}_a{axis}_l{last}"))
-    for dt in [np.float32, np.float64, np.int32, np.int64]:
+    for dt in [np.float32, np.float64, np.float16, np.int32, np.int64]:
         x = np.array([[1e8, 1.0, -1e8, 0.5, 3.0], [-0.0, np.nan, 1.0, 2.0,
                                                    np.inf]]) \
             if np.issubdtype(dt, np.floating) else \

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 using namespace anvil;
 using namespace mlir;
 
@@ -52,6 +55,42 @@ TEST(ConstantValues, LargeConstantsAreNotRead) {
   // ...but a splat is recognized whatever its size.
   EXPECT_TRUE(isConstantSplat(DenseElementsAttr::get(type, 1.0f), 1.0));
   EXPECT_FALSE(isConstantSplat(DenseElementsAttr::get(type, 1.0f), 0.0));
+}
+
+TEST(ConstantValues, FoldLimitCountsWithoutOverflow) {
+  MLIRContext context;
+  Type f32 = Float32Type::get(&context);
+  EXPECT_TRUE(withinFoldLimit(RankedTensorType::get({64, 64}, f32)));
+  EXPECT_FALSE(withinFoldLimit(RankedTensorType::get({64, 65}, f32)));
+  EXPECT_TRUE(withinFoldLimit(RankedTensorType::get({0, 1 << 30}, f32)));
+  // 2^62 * 4 wraps to 0 in int64: still far over the limit.
+  int64_t big = int64_t(1) << 62;
+  EXPECT_FALSE(withinFoldLimit(RankedTensorType::get({big, 4}, f32)));
+  EXPECT_FALSE(withinFoldLimit(RankedTensorType::get({big, 4}, f32),
+                               std::numeric_limits<int64_t>::max()));
+  EXPECT_FALSE(
+      withinFoldLimit(RankedTensorType::get({ShapedType::kDynamic}, f32)));
+}
+
+TEST(ConstantValues, FloatToIntIsTheKernelsConversion) {
+  // Out of range and NaN give the minimum (0 unsigned), as float_to_int.
+  EXPECT_EQ(floatToInt(NAN, 64, false), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(floatToInt(1e300, 32, false), -(int64_t(1) << 31));
+  EXPECT_EQ(floatToInt(-1.0, 8, true), 0);
+  EXPECT_EQ(floatToInt(255.9, 8, true), 255);
+  EXPECT_EQ(floatToInt(-2.9, 16, false), -2);
+  EXPECT_EQ(floatToInt(9223372036854775808.0, 64, false),
+            std::numeric_limits<int64_t>::min());
+}
+
+TEST(ConstantValues, SixteenBitFloatsRoundThroughFloat) {
+  MLIRContext context;
+  // 1 + 2^-11 + 2^-40 is 1 + 2^-11 as a float, a tie that rounds to even
+  // (1.0) as f16; rounded once from double it would be 1 + 2^-10.
+  double v = 1 + std::ldexp(1.0, -11) + std::ldexp(1.0, -40);
+  EXPECT_EQ(roundToFloatType(Float16Type::get(&context), v), 1.0);
+  EXPECT_EQ(roundToFloatType(Float32Type::get(&context), v), double(float(v)));
+  EXPECT_EQ(roundToFloatType(Float64Type::get(&context), v), v);
 }
 
 } // namespace
