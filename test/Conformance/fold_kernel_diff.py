@@ -70,9 +70,6 @@ REPO_ROOT = execution.REPO_ROOT
 NOT_COVERED = {
     "ConstantOp": "returns its own value; nothing to compare",
     "ShapeOfOp": "no kernel: shapes are static after folding",
-    "RsqrtOp": "no ONNX op imports to it (built by rewrites of "
-               "Div(1, Sqrt(x)), which fold first)",
-    "SiluOp": "no ONNX op imports to it (built by fusing x * Sigmoid(x))",
 }
 
 # Where Anvil's value differs from onnx.reference on purpose (the spec
@@ -163,7 +160,7 @@ class Case:
     def __init__(self, folder, op, inputs, attrs=None, const=(), opset=18,
                  reference="onnx", mask=None, folds=True, name=None,
                  domain="", out_dtype=None, rtol=None, kernel=True,
-                 error=None, kernel_inputs=None):
+                 error=None, kernel_inputs=None, mlir_op=None):
         self.folder = folder          # the anvil op whose folder it checks
         self.op = op
         self.inputs = inputs          # [(name, array)]
@@ -180,6 +177,9 @@ class Case:
         # past the fold budget, so the kernel runs; the folded output must
         # equal its prefix).
         self.kernel_inputs = kernel_inputs
+        # An anvil op no ONNX op imports to (built by fusions), given as an
+        # anvil-dialect module instead of an ONNX model.
+        self.mlir_op = mlir_op
         self.kernel = kernel and not error  # False: only the fold checked
         # (outputs too big to run: the folder must refuse them quickly)
         self.out_dtype = out_dtype    # the spec's output type, if the
@@ -333,6 +333,18 @@ def cases():
     unary("ReluOp", "Relu", F + I)
     unary("NotOp", "Not", [np.bool_])
     unary("LeakyReluOp", "LeakyRelu", F, attrs={"alpha": 0.1})
+    # No ONNX op imports to these (fusions build them): anvil modules.
+    for dt in F:
+        x64 = lambda x: x.astype(np.float64)
+        out.append(Case("SiluOp", None, [("x", vals(dt))],
+                        mlir_op="anvil.silu",
+                        reference=lambda x: (x64(x) / (1 + np.exp(-x64(x))))
+                        .astype(x.dtype), name=f"Silu_{np.dtype(dt).name}"))
+        out.append(Case("RsqrtOp", None, [("x", vals(dt))],
+                        mlir_op="anvil.rsqrt",
+                        reference=lambda x: (1 / np.sqrt(x64(x)))
+                        .astype(x.dtype),
+                        name=f"Rsqrt_{np.dtype(dt).name}"))
     unary("GeluOp", "Gelu", [np.float32], opset=20)
     unary("GeluOp", "Gelu", [np.float64], opset=20,
           reference=lambda x: 0.5 * x * (1 + erf64(x / math.sqrt(2))))
@@ -689,7 +701,40 @@ def value_info(name, array):
         name, helper.np_dtype_to_tensor_dtype(array.dtype), list(array.shape))
 
 
+MLIR_TYPES = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64",
+              np.dtype(np.float16): "f16"}
+
+
+def write_mlir_models(case, work):
+    """One-op anvil modules: the input as an argument or as a constant
+    (raw little-endian bytes, so every bit is as given)."""
+    (name, array), = case.inputs
+    t = f"tensor<{'x'.join(map(str, array.shape))}x{MLIR_TYPES[array.dtype]}>"
+    body = (f"    %0 = {case.mlir_op} %x : ({t}) -> {t}\n"
+            f"    return %0 : {t}\n  }}\n}}\n")
+    case.paths = {}
+    for variant in ("kernel", "folded"):
+        # A module's entry point is its function's name, bundled or not.
+        stem = f"{case.name}__{variant}"
+        if variant == "kernel":
+            head = (f"module {{\n  func.func @{stem}(%x: {t} {{anvil.name = "
+                    f"\"{name}\"}}) -> ({t} {{anvil.name = \"y\"}}) {{\n")
+        else:
+            head = (f"module {{\n  func.func @{stem}() -> ({t} {{anvil.name = "
+                    f"\"y\"}}) {{\n    %x = anvil.constant dense<\"0x"
+                    f"{array.tobytes().hex().upper()}\"> : {t}\n")
+        path = os.path.join(work, f"{case.name}__{variant}.mlir")
+        with open(path, "w") as f:
+            f.write(head + body)
+        case.paths[variant] = path
+    p = os.path.join(work, f"{case.name}.{name}.npy")
+    np.save(p, array)
+    case.run_inputs = [(name, p)]
+
+
 def write_models(case, work):
+    if case.mlir_op:
+        return write_mlir_models(case, work)
     node = helper.make_node(case.op, [n for n, _ in case.inputs], ["y"],
                             **case.attrs)
     out_type = helper.np_dtype_to_tensor_dtype(case.expected_dtype)
@@ -907,7 +952,9 @@ def main():
             out_dir = os.path.join(work, stem + ".out")
             # A model compiled alone is entry point @main (a bundle split
             # down to one model), in a bundle @<file stem>.
-            cmd = [anvil_run, artifact, "--entry", "main" if alone else stem,
+            if alone and not entry.model.endswith(".mlir"):
+                stem = "main"
+            cmd = [anvil_run, artifact, "--entry", stem,
                    "--output-dir", out_dir]
             if entry.variant == "kernel":
                 for name, path in case.run_inputs:
