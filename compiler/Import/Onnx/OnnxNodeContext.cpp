@@ -47,7 +47,8 @@ Value foldAtImport(Operation *op) {
     if (value == result)
       return result;
     replacement = value;
-  } else if (auto elements = folded[0].dyn_cast<Attribute>()
+  } else if (auto elements = folded[0]
+                                 .dyn_cast<Attribute>()
                                  .dyn_cast_or_null<ElementsAttr>()) {
     OpBuilder builder(op);
     replacement = builder.create<ConstantOp>(op->getLoc(), elements);
@@ -88,7 +89,8 @@ std::string argName(BlockArgument arg) {
   auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
   auto name =
       func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
-  return name ? name.getValue().str() : "#" + std::to_string(arg.getArgNumber());
+  return name ? name.getValue().str()
+              : "#" + std::to_string(arg.getArgNumber());
 }
 
 } // namespace
@@ -116,9 +118,8 @@ std::string bindingHint(Value value) {
     for (auto [i, size] : llvm::enumerate(type.getShape())) {
       std::string dim;
       if (size == ShapedType::kDynamic) {
-        auto name = names && i < names.size()
-                        ? names[i].dyn_cast<StringAttr>()
-                        : StringAttr();
+        auto name = names && i < names.size() ? names[i].dyn_cast<StringAttr>()
+                                              : StringAttr();
         dim = name && !name.getValue().empty() ? name.getValue().str()
                                                : "D" + std::to_string(i);
         dims.push_back(dim);
@@ -127,9 +128,8 @@ std::string bindingHint(Value value) {
       }
       shape += (i ? "x" : "") + dim;
     }
-    os << (text.empty() ? "it depends on graph input '" : "; and on '")
-       << input << "' (" << type << ") whose "
-       << (dims.size() == 1 ? "dim" : "dims");
+    os << (text.empty() ? "it depends on graph input '" : "; and on '") << input
+       << "' (" << type << ") whose " << (dims.size() == 1 ? "dim" : "dims");
     for (const std::string &d : dims)
       os << (&d == &dims.front() ? " '" : ", '") << d << "'";
     os << (dims.size() == 1 ? " is" : " are") << " not bound: bind "
