@@ -497,9 +497,15 @@ LogicalResult GraphImporter::importIf(onnx::NodeProto &node, Location loc,
         diag << (&name == &sources.front() ? " '" : ", '") << name << "'";
       diag << " at run time";
     }
-    return diag << "; Anvil compiles static control flow only (bind the "
-                   "inputs it depends on with --constant-input, or dims with "
-                   "--dim, if that makes it constant)";
+    diag << "; Anvil compiles static control flow only";
+    std::string hint = bindingHint(cond);
+    if (!hint.empty())
+      return diag << ". If the condition depends only on shapes, " << hint;
+    if (!sources.empty())
+      diag << " (an input known when the model is compiled can be given "
+              "with --constant-input="
+           << sources.front() << "=FILE.pb)";
+    return diag;
   }
   if (elements.getNumElements() != 1)
     return emitError(loc) << "If: the condition must hold one element, not "

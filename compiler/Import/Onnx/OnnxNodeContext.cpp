@@ -95,6 +95,11 @@ std::string argName(BlockArgument arg) {
 
 } // namespace
 
+std::string bindingHintSuffix(Value value) {
+  std::string hint = bindingHint(value);
+  return hint.empty() ? hint : "; " + hint;
+}
+
 SmallVector<std::string> graphInputsOf(Value value) {
   SmallVector<std::string> names;
   for (BlockArgument arg : argumentsOf(value))
@@ -139,6 +144,16 @@ std::string bindingHint(Value value) {
     for (const std::string &d : dims)
       os << " --dim=" << d << "=SIZE";
     os << " or --input-shape=" << input << ":" << shape;
+    // Dims given a range (--dim=NAME=MIN..MAX, recorded as anvil.sizes)
+    // stay symbolic, which is not enough here.
+    if (auto sizes = func->getAttrOfType<ArrayAttr>("anvil.sizes"))
+      for (Attribute size : sizes)
+        if (auto dict = size.dyn_cast<DictionaryAttr>())
+          if (auto name = dict.getAs<StringAttr>("name"))
+            if (llvm::is_contained(dims, name.getValue().str()))
+              os << " ('" << name.getValue()
+                 << "' has a range (--dim=NAME=MIN..MAX), which keeps it "
+                    "symbolic; this needs a fixed size)";
   }
   return os.str();
 }

@@ -44,6 +44,10 @@ mlir::Value foldAtImport(mlir::Operation *op);
 /// Empty when no such input is found.
 std::string bindingHint(mlir::Value value);
 
+/// "; " + bindingHint(value), or "" when that is empty: for the end of an
+/// error saying a shape is not static.
+std::string bindingHintSuffix(mlir::Value value);
+
 /// The graph inputs (their anvil.name) in `value`'s producer cone.
 llvm::SmallVector<std::string> graphInputsOf(mlir::Value value);
 

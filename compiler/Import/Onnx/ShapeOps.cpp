@@ -130,8 +130,8 @@ FailureOr<std::array<int64_t, 4>> blockInput(NodeContext &ctx, Value x,
                                              int64_t block, bool toSpace) {
   auto type = getRankedType(x);
   if (!type || type.getRank() != 4 || !type.hasStaticShape())
-    return ctx.error() << "needs a static [N, C, H, W] input; bind the "
-                          "model's dynamic dimensions (--dim, --input-shape)";
+    return ctx.error() << "needs a static [N, C, H, W] input, not "
+                       << x.getType() << bindingHintSuffix(x);
   auto s = type.getShape();
   if (block <= 0 ||
       (toSpace ? s[1] % (block * block) : s[2] % block + s[3] % block) != 0)
@@ -337,8 +337,9 @@ LogicalResult importSplit(NodeContext &ctx) {
       int64_t outputs = ctx.attrInt("num_outputs", ctx.node.output_size());
       int64_t dim = x.getType().cast<RankedTensorType>().getDimSize(*axis);
       if (dim == kDynamic)
-        return ctx.error() << "splitting a dynamic dimension needs explicit "
-                              "sizes; bind the model's dimensions";
+        return ctx.error() << "splitting dynamic dimension " << *axis << " of "
+                           << x.getType() << " needs explicit sizes"
+                           << bindingHintSuffix(x);
       // Opset 18: ceil(dim / n) each, the last one smaller.
       int64_t chunk = (dim + outputs - 1) / outputs;
       for (int64_t i = 0; i < outputs; ++i)
