@@ -128,6 +128,7 @@ std::string bindingHint(Value value) {
         dim = name && !name.getValue().empty() ? name.getValue().str()
                                                : "D" + std::to_string(i);
         dims.push_back(dim);
+        dim = "{" + dim + "}";
       } else {
         dim = std::to_string(size);
       }

@@ -40,7 +40,7 @@ mlir::Value foldAtImport(mlir::Operation *op);
 /// (function argument) in its producer cone with dynamic dims, the
 /// symbolic dims' names and the --dim / --input-shape flags that bind them,
 /// e.g. "it depends on graph input 'mask' (tensor<2x?xi64>) whose dim 's53'
-/// is not bound: bind it with --dim=s53=SIZE or --input-shape=mask:2xSIZE".
+/// is not bound: bind it with --dim=s53=SIZE or --input-shape=mask:2x{s53}".
 /// Empty when no such input is found.
 std::string bindingHint(mlir::Value value);
 
