@@ -189,6 +189,51 @@ std::string groupNormText(const onnx::NodeProto &node, Ranks,
          "}";
 }
 
+// RMSNormalization-23: X / sqrt(mean(X^2 over axis..rank-1) + epsilon) *
+// scale, computed in stash_type. (The handler imports the last-axis case
+// as anvil.rms_norm; this body serves the rest, see the importer's
+// fallback from a refusing handler.)
+std::string rmsNormText(const onnx::NodeProto &node, Ranks ranks,
+                        std::string &error) {
+  if (ranks.empty() || ranks[0] < 0) {
+    error = "needs an input of known rank";
+    return "";
+  }
+  int64_t rank = ranks[0], axis = intAttr(node, "axis", -1);
+  if (axis < -rank || axis >= rank) {
+    error = "axis " + std::to_string(axis) + " is out of range for rank " +
+            std::to_string(rank);
+    return "";
+  }
+  if (axis < 0)
+    axis += rank;
+  llvm::SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  std::string stash = std::to_string(intAttr(node, "stash_type", 1));
+  return "{\n"
+         "  FloatEpsilon = Constant <value = float[1] {" +
+         floatAttr(node, "epsilon", 1e-5) +
+         "}> ()\n"
+         "  Epsilon = Cast <to = " +
+         stash +
+         "> (FloatEpsilon)\n"
+         "  ReduceAxes = Constant <value_ints = " +
+         intsText(axes) +
+         "> ()\n"
+         "  XU = Cast <to = " +
+         stash +
+         "> (X)\n"
+         "  XSquared = Mul (XU, XU)\n"
+         "  XSquaredMean = ReduceMean (XSquared, ReduceAxes)\n"
+         "  MeanSquareEpsilon = Add (XSquaredMean, Epsilon)\n"
+         "  RMS = Sqrt (MeanSquareEpsilon)\n"
+         "  Normalized = Div (XU, RMS)\n"
+         "  NormalizedT = CastLike (Normalized, X)\n"
+         "  Y = Mul (NormalizedT, scale)\n"
+         "}";
+}
+
 const std::vector<TextBody> &textBodies() {
   static const std::vector<TextBody> bodies = {
       {"Swish", 24, {"X"}, {"Y"}, swishText},
@@ -199,6 +244,7 @@ const std::vector<TextBody> &textBodies() {
        {"output_data"},
        centerCropPadText},
       {"GroupNormalization", 21, {"X", "scale", "bias"}, {"Y"}, groupNormText},
+      {"RMSNormalization", 23, {"X", "scale"}, {"Y"}, rmsNormText},
   };
   return bodies;
 }

@@ -398,8 +398,58 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
   const OpTableEntry *entry = OpTable::get().lookup(domain, node.op_type());
   if (opset != nodeOpsets.end() && entry && entry->handler) {
     NodeContext ctx(node, inputs, opset->second, builder, loc, tensors);
-    if (failed(entry->handler(ctx)))
+    if (depth < kMaxDepth &&
+        hasFunctionBody(domain, node.op_type(), opset->second)) {
+      // A handler may refuse a configuration its op's function body
+      // covers (RMSNormalization over more than the last axis): then the
+      // ops it built are erased and the body is imported instead.
+      Block *block = builder.getInsertionBlock();
+      Operation *last = block->empty() ? nullptr : &block->back();
+      SmallVector<Diagnostic> held;
+      LogicalResult handled = failure();
+      {
+        ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
+          held.push_back(std::move(diag));
+          return success();
+        });
+        handled = entry->handler(ctx);
+      }
+      if (failed(handled)) {
+        while (!block->empty() && &block->back() != last) {
+          Operation *op = &block->back();
+          op->dropAllUses();
+          op->erase();
+        }
+        bool expanded = false;
+        SmallVector<Diagnostic> bodyErrors;
+        {
+          ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
+            bodyErrors.push_back(std::move(diag));
+            return success();
+          });
+          if (failed(expandFunction(node, loc, inputs, domain, nodeOpsets,
+                                    depth, expanded)))
+            expanded = false;
+        }
+        if (expanded) {
+          std::string reason;
+          for (Diagnostic &diag : held)
+            if (diag.getSeverity() == DiagnosticSeverity::Error)
+              reason = diag.str();
+          emitRemark(loc) << reason << "; imported by its ONNX function body "
+                          << "instead";
+          return success();
+        }
+        // The handler's own errors say best what is wrong.
+        for (Diagnostic &diag : held)
+          context->getDiagEngine().emit(std::move(diag));
+        return failure();
+      }
+      for (Diagnostic &diag : held)
+        context->getDiagEngine().emit(std::move(diag));
+    } else if (failed(entry->handler(ctx))) {
       return failure();
+    }
     // Outputs a handler did not produce map to null: using one is an error
     // reported where it is used.
     for (int i = 0; i < node.output_size(); ++i)
