@@ -346,6 +346,33 @@ LogicalResult importSplit(NodeContext &ctx) {
         sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
     }
   }
+  // A constant input (a shape vector, say) is split into slices, which fold
+  // at import like every single-result op, so shape arithmetic downstream
+  // stays constant (anvil.split has no folder).
+  auto constantType = x.getType().dyn_cast<RankedTensorType>();
+  if (x.getDefiningOp<ConstantOp>() && constantType &&
+      constantType.hasStaticShape()) {
+    int64_t total = 0;
+    for (int64_t size : sizes) {
+      if (size < 0 || size > constantType.getDimSize(*axis) - total)
+        return ctx.error() << "split sizes must be >= 0 and add up to "
+                           << constantType.getDimSize(*axis);
+      total += size;
+    }
+    if (total != constantType.getDimSize(*axis))
+      return ctx.error() << "split sizes add up to " << total << ", not "
+                         << constantType.getDimSize(*axis);
+    int64_t start = 0;
+    for (int64_t size : sizes) {
+      if (failed(ctx.produce(ctx.create<SliceOp>(
+              ctx.elementTypeOf(x), x, ctx.constantI64({start}),
+              ctx.constantI64({start + size}), ctx.constantI64({*axis}),
+              ctx.constantI64({1})))))
+        return failure();
+      start += size;
+    }
+    return success();
+  }
   SmallVector<Type> placeholders(sizes.size(),
                                  UnrankedTensorType::get(ctx.elementTypeOf(x)));
   auto op = ctx.builder.create<SplitOp>(
