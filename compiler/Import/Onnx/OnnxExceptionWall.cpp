@@ -137,13 +137,16 @@ int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,
                         const std::vector<onnx::TypeProto> &inputTypes,
                         onnx::FunctionProto &body,
                         std::vector<onnx::AttributeProto> &defaults,
-                        std::string &error) {
+                        std::vector<bool> &requiredInputs, std::string &error) {
   error.clear();
   try {
     const onnx::OpSchema *schema =
         onnx::OpSchemaRegistry::Schema(node.op_type(), (int)opset, domain);
     if (!schema)
       return 0;
+    for (const onnx::OpSchema::FormalParameter &input : schema->inputs())
+      requiredInputs.push_back(input.GetOption() !=
+                               onnx::OpSchema::FormalParameterOption::Optional);
     for (const auto &[name, attribute] : schema->attributes())
       if (attribute.default_value.type() != onnx::AttributeProto::UNDEFINED)
         defaults.push_back(attribute.default_value);

@@ -56,14 +56,15 @@ bool schemaHasFunctionNoThrow(const std::string &domain,
 /// opset is `opset`), built for the node's attributes and `inputTypes`
 /// (one per node input; a TypeProto without elem_type for absent ones)
 /// when the body depends on them. `defaults` receives the schema's default
-/// attribute values. Returns 1 with `body` set, 0 when the schema has no
-/// body, -1 with `error` set when building it failed.
+/// attribute values, `requiredInputs` one
+/// entry per formal input (true unless optional). Returns 1 with `body` set, 0
+/// when the schema has no body, -1 with `error` set when building it failed.
 int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,
                         int64_t opset,
                         const std::vector<onnx::TypeProto> &inputTypes,
                         onnx::FunctionProto &body,
                         std::vector<onnx::AttributeProto> &defaults,
-                        std::string &error);
+                        std::vector<bool> &requiredInputs, std::string &error);
 
 /// Parses a node list in ONNX's textual syntax ("{ y = Op <a = 1> (x) }")
 /// with onnx::OnnxParser into `body`'s nodes.

@@ -62,6 +62,8 @@ struct TextBody {
   /// The first opset of the default domain this body is the definition of.
   int64_t sinceVersion;
   std::vector<std::string> inputs, outputs;
+  /// How many leading inputs are required (the rest are optional).
+  size_t requiredInputs;
   /// The node list for `node`; empty with `error` set when the node cannot
   /// be expanded.
   std::string (*text)(const onnx::NodeProto &node, Ranks ranks,
@@ -236,15 +238,21 @@ std::string rmsNormText(const onnx::NodeProto &node, Ranks ranks,
 
 const std::vector<TextBody> &textBodies() {
   static const std::vector<TextBody> bodies = {
-      {"Swish", 24, {"X"}, {"Y"}, swishText},
-      {"ReduceLogSum", 18, {"data", "axes"}, {"reduced"}, reduceLogSumText},
+      {"Swish", 24, {"X"}, {"Y"}, 1, swishText},
+      {"ReduceLogSum", 18, {"data", "axes"}, {"reduced"}, 1, reduceLogSumText},
       {"CenterCropPad",
        18,
        {"input_data", "shape"},
        {"output_data"},
+       2,
        centerCropPadText},
-      {"GroupNormalization", 21, {"X", "scale", "bias"}, {"Y"}, groupNormText},
-      {"RMSNormalization", 23, {"X", "scale"}, {"Y"}, rmsNormText},
+      {"GroupNormalization",
+       21,
+       {"X", "scale", "bias"},
+       {"Y"},
+       3,
+       groupNormText},
+      {"RMSNormalization", 23, {"X", "scale"}, {"Y"}, 2, rmsNormText},
   };
   return bodies;
 }
@@ -355,8 +363,11 @@ lookupFunctionBody(const onnx::NodeProto &node, const std::string &domain,
                             << ": Anvil's function body does not parse "
                                "(a compiler bug): "
                             << error;
-    for (const std::string &name : text->inputs)
+    for (const std::string &name : text->inputs) {
+      body.requiredInputs.push_back(body.proto.input_size() <
+                                    (int)text->requiredInputs);
       body.proto.add_input(name);
+    }
     for (const std::string &name : text->outputs)
       body.proto.add_output(name);
     onnx::OperatorSetIdProto *id = body.proto.add_opset_import();
@@ -374,13 +385,17 @@ lookupFunctionBody(const onnx::NodeProto &node, const std::string &domain,
   for (Value input : inputs)
     types.push_back(typeProtoOf(input));
   int found = functionBodyNoThrow(node, domain, opset, types, body.proto,
-                                  body.defaults, error);
+                                  body.defaults, body.requiredInputs, error);
   if (found < 0)
     return emitError(loc) << node.op_type()
                           << ": cannot build ONNX's function body: " << error;
   if (found == 0)
     return std::optional<FunctionBody>();
   body.origin = node.op_type() + "-" + std::to_string(since);
+  // A variadic last input: every entry the node gives is required.
+  if (!body.requiredInputs.empty())
+    while ((int)body.requiredInputs.size() < node.input_size())
+      body.requiredInputs.push_back(body.requiredInputs.back());
   return std::optional<FunctionBody>(std::move(body));
 }
 

@@ -34,6 +34,9 @@ struct FunctionBody {
   /// Default values of the op's attributes, for ref_attr_name references
   /// the node does not set.
   std::vector<onnx::AttributeProto> defaults;
+  /// Per formal input: whether the op requires it (a body may read it
+  /// unconditionally, so a node that omits it is refused).
+  std::vector<bool> requiredInputs;
   /// Where it came from, for the remark ("libonnx
   /// NegativeLogLikelihoodLoss-13").
   std::string origin;

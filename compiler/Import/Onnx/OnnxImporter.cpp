@@ -499,6 +499,10 @@ LogicalResult GraphImporter::expandFunction(onnx::NodeProto &node, Location loc,
   if (depth >= kMaxDepth)
     return emitError(loc) << node.op_type()
                           << ": function bodies nest deeper than " << kMaxDepth;
+  for (auto [i, required] : llvm::enumerate((*body)->requiredInputs))
+    if (required && (i >= inputs.size() || !inputs[i]))
+      return emitError(loc)
+             << node.op_type() << ": missing required input " << i;
   expanded = true;
   expandedOps.insert((*body)->origin);
   std::string nodeName = node.name().empty() ? node.op_type() : node.name();
