@@ -202,6 +202,18 @@ LogicalResult unresolvedInput(func::FuncOp func, BlockArgument arg,
     return diag << "; code generation needs static shapes: bind its symbolic "
                    "dims with --dim=NAME=SIZE (or bound them with "
                    "--dim=NAME=MIN..MAX) or set the shape with --input-shape";
+  // The --input-shape that fixes the whole input, its unbound dims spelled
+  // by their names for the user to replace ("--input-shape=mask:2x{s53}").
+  std::string shape;
+  for (auto [i, size] : llvm::enumerate(type.getShape())) {
+    auto name = names && i < names.size() ? names[i].dyn_cast<StringAttr>()
+                                          : StringAttr();
+    shape += (i ? "x" : "");
+    shape += size != kDynamic ? std::to_string(size)
+             : name && !name.getValue().empty()
+                 ? "{" + name.getValue().str() + "}"
+                 : std::string("{SIZE}");
+  }
   bool one = unresolved.size() == 1;
   diag << ": " << (one ? "dim" : "dims");
   for (const std::string &name : unresolved)
@@ -211,7 +223,8 @@ LogicalResult unresolvedInput(func::FuncOp func, BlockArgument arg,
               << (one ? "it" : "them") << " with --dim=" << unresolved.front()
               << "=SIZE (or bound " << (one ? "it" : "them")
               << " with --dim=" << unresolved.front()
-              << "=MIN..MAX) or set the shape with --input-shape";
+              << "=MIN..MAX) or set the shape with --input-shape="
+              << (inputName ? inputName.getValue() : "?") << ":" << shape;
 }
 
 } // namespace

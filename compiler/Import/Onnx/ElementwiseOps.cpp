@@ -33,8 +33,12 @@ template <typename OpTy> LogicalResult importVariadic(NodeContext &ctx) {
   if (!acc)
     return failure();
   for (size_t i = 1; i < ctx.numInputs(); ++i) {
+    // (An omitted entry, "", is an error, not a null operand.)
+    Value input = ctx.requiredInput(i, "data_" + std::to_string(i));
+    if (!input)
+      return failure();
     FailureOr<Value> next =
-        ctx.create<OpTy>(ctx.elementTypeOf(acc), acc, ctx.input(i));
+        ctx.create<OpTy>(ctx.elementTypeOf(acc), acc, input);
     if (failed(next))
       return failure();
     acc = *next;

@@ -315,7 +315,8 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
     int64_t size = type.getDimSize(2 + i);
     if (size == kDynamic)
       return ctx.error() << "auto_pad " << autoPad
-                         << " needs static spatial dims",
+                         << " needs static spatial dims, not " << x.getType()
+                         << bindingHintSuffix(x),
              failure();
     int64_t out = (size + strides[i] - 1) / strides[i];
     int64_t total = std::max<int64_t>(

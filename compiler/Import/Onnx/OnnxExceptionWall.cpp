@@ -8,6 +8,7 @@
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
 
 #include "onnx/checker.h"
+#include "onnx/defs/parser.h"
 #include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
@@ -107,6 +108,89 @@ bool convertVersionNoThrow(onnx::ModelProto &model, int64_t targetOpset,
     return true;
   } catch (const std::bad_alloc &) {
     error = "out of memory";
+  } catch (const std::exception &e) {
+    error = describe(e);
+  } catch (...) {
+    error = "an unknown exception";
+  }
+  return false;
+}
+
+bool schemaHasFunctionNoThrow(const std::string &domain,
+                              const std::string &opType, int64_t opset,
+                              int64_t &sinceVersion) {
+  sinceVersion = -1;
+  try {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(opType, (int)opset, domain);
+    if (!schema)
+      return false;
+    sinceVersion = schema->since_version();
+    return schema->HasFunction() || schema->HasContextDependentFunction();
+  } catch (...) {
+    return false;
+  }
+}
+
+int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,
+                        int64_t opset,
+                        const std::vector<onnx::TypeProto> &inputTypes,
+                        onnx::FunctionProto &body,
+                        std::vector<onnx::AttributeProto> &defaults,
+                        std::vector<bool> &requiredInputs, std::string &error) {
+  error.clear();
+  try {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), (int)opset, domain);
+    if (!schema)
+      return 0;
+    for (const onnx::OpSchema::FormalParameter &input : schema->inputs())
+      requiredInputs.push_back(input.GetOption() !=
+                               onnx::OpSchema::FormalParameterOption::Optional);
+    for (const auto &[name, attribute] : schema->attributes())
+      if (attribute.default_value.type() != onnx::AttributeProto::UNDEFINED)
+        defaults.push_back(attribute.default_value);
+    if (schema->HasContextDependentFunction()) {
+      onnx::FunctionBodyBuildContextImpl context(node, inputTypes);
+      if (!schema->BuildContextDependentFunction(context, body)) {
+        error = "onnx could not build its function body for this node";
+        return -1;
+      }
+    } else if (schema->HasFunction()) {
+      body.CopyFrom(*schema->GetFunction());
+    } else {
+      return 0;
+    }
+    if (body.opset_import_size() == 0) {
+      onnx::OperatorSetIdProto *id = body.add_opset_import();
+      id->set_domain(domain);
+      id->set_version(schema->since_version());
+    }
+    return 1;
+  } catch (const std::bad_alloc &) {
+    error = "out of memory";
+  } catch (const std::exception &e) {
+    error = describe(e);
+  } catch (...) {
+    error = "an unknown exception";
+  }
+  return -1;
+}
+
+bool parseNodeListNoThrow(const std::string &text, onnx::FunctionProto &body,
+                          std::string &error) {
+  error.clear();
+  try {
+    onnx::NodeList nodes;
+    onnx::OnnxParser parser(text.c_str());
+    onnx::Common::Status status = parser.Parse(nodes);
+    if (!status.IsOK()) {
+      error = status.ErrorMessage();
+      return false;
+    }
+    for (const onnx::NodeProto &node : nodes)
+      *body.add_node() = node;
+    return true;
   } catch (const std::exception &e) {
     error = describe(e);
   } catch (...) {

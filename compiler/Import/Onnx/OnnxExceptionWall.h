@@ -24,7 +24,13 @@ class MessageLite;
 
 namespace onnx {
 class ModelProto;
+class NodeProto;
+class FunctionProto;
+class TypeProto;
+class AttributeProto;
 } // namespace onnx
+
+#include <vector>
 
 namespace anvil::onnx_import {
 
@@ -38,6 +44,32 @@ bool parseProtoNoThrow(google::protobuf::MessageLite &message,
 /// converter's message.
 bool convertVersionNoThrow(onnx::ModelProto &model, int64_t targetOpset,
                            std::string &error);
+
+/// Whether libonnx's schema of `opType` (domain `domain`, the newest
+/// version at or below `opset`) defines a function body, plain or context
+/// dependent. `sinceVersion` receives that schema's version (-1: none).
+bool schemaHasFunctionNoThrow(const std::string &domain,
+                              const std::string &opType, int64_t opset,
+                              int64_t &sinceVersion);
+
+/// The function body libonnx's schema defines for `node` (whose domain's
+/// opset is `opset`), built for the node's attributes and `inputTypes`
+/// (one per node input; a TypeProto without elem_type for absent ones)
+/// when the body depends on them. `defaults` receives the schema's default
+/// attribute values, `requiredInputs` one
+/// entry per formal input (true unless optional). Returns 1 with `body` set, 0
+/// when the schema has no body, -1 with `error` set when building it failed.
+int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,
+                        int64_t opset,
+                        const std::vector<onnx::TypeProto> &inputTypes,
+                        onnx::FunctionProto &body,
+                        std::vector<onnx::AttributeProto> &defaults,
+                        std::vector<bool> &requiredInputs, std::string &error);
+
+/// Parses a node list in ONNX's textual syntax ("{ y = Op <a = 1> (x) }")
+/// with onnx::OnnxParser into `body`'s nodes.
+bool parseNodeListNoThrow(const std::string &text, onnx::FunctionProto &body,
+                          std::string &error);
 
 } // namespace anvil::onnx_import
 

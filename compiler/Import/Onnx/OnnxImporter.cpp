@@ -9,6 +9,7 @@
 
 #include "compiler/Import/Onnx/OnnxImporter.h"
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
+#include "compiler/Import/Onnx/OnnxFunctions.h"
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "compiler/Import/Onnx/OnnxTensors.h"
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -26,6 +28,7 @@
 #include "onnx/onnx_pb.h"
 
 #include <climits>
+#include <set>
 
 using namespace mlir;
 
@@ -57,7 +60,19 @@ private:
                               const llvm::StringSet<> &initializers);
   FailureOr<Type> inputType(const onnx::ValueInfoProto &input);
   ArrayAttr dimNames(const onnx::ValueInfoProto &input, Type type);
-  LogicalResult importNode(onnx::NodeProto &node, int index);
+  using Opsets = std::map<std::string, int64_t>;
+  LogicalResult importNode(onnx::NodeProto &node, Location loc,
+                           const Opsets &nodeOpsets, int depth);
+  LogicalResult expandFunction(onnx::NodeProto &node, Location loc,
+                               ArrayRef<Value> inputs,
+                               const std::string &domain,
+                               const Opsets &nodeOpsets, int depth,
+                               bool &expanded);
+  LogicalResult importIf(onnx::NodeProto &node, Location loc,
+                         ArrayRef<Value> inputs, const Opsets &nodeOpsets,
+                         int depth);
+  LogicalResult importSubgraph(onnx::GraphProto &graph, Location loc,
+                               const Opsets &nodeOpsets, int depth);
   LogicalResult importConstantInput(const onnx::ValueInfoProto &input);
   int64_t resolveDim(StringRef name) const;
 
@@ -66,8 +81,14 @@ private:
   const ImportOptions &options;
   std::string sourceName;
   TensorConverter tensors;
-  std::map<std::string, int64_t> opsets;
+  Opsets opsets;
   llvm::StringMap<Value> values;
+  /// Function bodies inlined so far ("NegativeLogLikelihoodLoss-13"), for
+  /// the remark, and a counter that makes their value names unique.
+  std::set<std::string> expandedOps;
+  int64_t expansions = 0;
+  /// Nesting of function bodies and If branches.
+  static constexpr int kMaxDepth = 16;
 };
 
 LogicalResult GraphImporter::collectOpsets(const onnx::ModelProto &model) {
@@ -91,6 +112,12 @@ GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph) {
         opset == opsets.end() ? "not imported" : std::to_string(opset->second);
     const OpTableEntry *entry = table.lookup(domain, node.op_type());
     if (entry && entry->handler && opset != opsets.end())
+      continue;
+    // If imports its taken branch; ops without a handler but with an ONNX
+    // function body are inlined (their bodies are checked as they are).
+    if (opset != opsets.end() && !(entry && entry->rejection) &&
+        ((domain.empty() && node.op_type() == "If") ||
+         hasFunctionBody(domain, node.op_type(), opset->second)))
       continue;
     InFlightDiagnostic diag = emitError(nodeLoc(node, i));
     diag << "unsupported op " << node.op_type() << " (domain " << domainText
@@ -338,8 +365,8 @@ GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
   return success();
 }
 
-LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
-  Location loc = nodeLoc(node, index);
+LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
+                                        const Opsets &nodeOpsets, int depth) {
   SmallVector<Value> inputs;
   for (const std::string &name : node.input()) {
     if (name.empty()) {
@@ -367,16 +394,236 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, int index) {
     inputs.push_back(it->second);
   }
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-  NodeContext ctx(node, inputs, opsets[domain], builder, loc, tensors);
+  auto opset = nodeOpsets.find(domain);
   const OpTableEntry *entry = OpTable::get().lookup(domain, node.op_type());
-  if (failed(entry->handler(ctx)))
+  if (opset != nodeOpsets.end() && entry && entry->handler) {
+    NodeContext ctx(node, inputs, opset->second, builder, loc, tensors);
+    if (depth < kMaxDepth &&
+        hasFunctionBody(domain, node.op_type(), opset->second)) {
+      // A handler may refuse a configuration its op's function body
+      // covers (RMSNormalization over more than the last axis): then the
+      // ops it built are erased and the body is imported instead.
+      Block *block = builder.getInsertionBlock();
+      Operation *last = block->empty() ? nullptr : &block->back();
+      SmallVector<Diagnostic> held;
+      LogicalResult handled = failure();
+      {
+        ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
+          held.push_back(std::move(diag));
+          return success();
+        });
+        handled = entry->handler(ctx);
+      }
+      if (failed(handled)) {
+        while (!block->empty() && &block->back() != last) {
+          Operation *op = &block->back();
+          op->dropAllUses();
+          op->erase();
+        }
+        bool expanded = false;
+        SmallVector<Diagnostic> bodyErrors;
+        {
+          ScopedDiagnosticHandler capture(context, [&](Diagnostic &diag) {
+            bodyErrors.push_back(std::move(diag));
+            return success();
+          });
+          if (failed(expandFunction(node, loc, inputs, domain, nodeOpsets,
+                                    depth, expanded)))
+            expanded = false;
+        }
+        if (expanded) {
+          std::string reason;
+          for (Diagnostic &diag : held)
+            if (diag.getSeverity() == DiagnosticSeverity::Error)
+              reason = diag.str();
+          emitRemark(loc) << reason << "; imported by its ONNX function body "
+                          << "instead";
+          return success();
+        }
+        // The handler's own errors say best what is wrong.
+        for (Diagnostic &diag : held)
+          context->getDiagEngine().emit(std::move(diag));
+        return failure();
+      }
+      for (Diagnostic &diag : held)
+        context->getDiagEngine().emit(std::move(diag));
+    } else if (failed(entry->handler(ctx))) {
+      return failure();
+    }
+    // Outputs a handler did not produce map to null: using one is an error
+    // reported where it is used.
+    for (int i = 0; i < node.output_size(); ++i)
+      if (!node.output(i).empty())
+        values[node.output(i)] =
+            i < (int)ctx.results.size() ? ctx.results[i] : Value();
+    return success();
+  }
+  if (opset != nodeOpsets.end() && !(entry && entry->rejection)) {
+    if (domain.empty() && node.op_type() == "If")
+      return importIf(node, loc, inputs, nodeOpsets, depth);
+    bool expanded = false;
+    if (failed(expandFunction(node, loc, inputs, domain, nodeOpsets, depth,
+                              expanded)))
+      return failure();
+    if (expanded)
+      return success();
+  }
+  // Only reached inside function bodies and If branches: the main graph's
+  // ops were all checked before import.
+  InFlightDiagnostic diag = emitError(loc);
+  diag << "unsupported op " << node.op_type() << " (domain "
+       << (domain.empty() ? "ai.onnx" : domain) << ", opset "
+       << (opset == nodeOpsets.end() ? std::string("not imported")
+                                     : std::to_string(opset->second))
+       << ")";
+  if (entry && entry->rejection)
+    diag << ": " << entry->rejection;
+  return failure();
+}
+
+/// Inlines the ONNX function body of a node without a handler: the body's
+/// nodes are imported in its place, at the body's own opsets.
+LogicalResult GraphImporter::expandFunction(onnx::NodeProto &node, Location loc,
+                                            ArrayRef<Value> inputs,
+                                            const std::string &domain,
+                                            const Opsets &nodeOpsets, int depth,
+                                            bool &expanded) {
+  expanded = false;
+  auto opset = nodeOpsets.find(domain);
+  FailureOr<std::optional<FunctionBody>> body =
+      lookupFunctionBody(node, domain, opset->second, inputs, loc);
+  if (failed(body))
     return failure();
-  // Outputs a handler did not produce map to null: using one is an error
-  // reported where it is used.
-  for (int i = 0; i < node.output_size(); ++i)
-    if (!node.output(i).empty())
-      values[node.output(i)] =
-          i < (int)ctx.results.size() ? ctx.results[i] : Value();
+  if (!*body)
+    return success();
+  if (depth >= kMaxDepth)
+    return emitError(loc) << node.op_type()
+                          << ": function bodies nest deeper than " << kMaxDepth;
+  for (auto [i, required] : llvm::enumerate((*body)->requiredInputs))
+    if (required && (i >= inputs.size() || !inputs[i]))
+      return emitError(loc)
+             << node.op_type() << ": missing required input " << i;
+  expanded = true;
+  expandedOps.insert((*body)->origin);
+  std::string nodeName = node.name().empty() ? node.op_type() : node.name();
+  std::string prefix = nodeName + "/fn" + std::to_string(expansions++) + "/";
+  std::vector<onnx::NodeProto> nodes =
+      instantiateFunction(node, **body, prefix);
+  Opsets bodyOpsets = nodeOpsets;
+  for (const onnx::OperatorSetIdProto &id : (*body)->proto.opset_import())
+    bodyOpsets[id.domain() == "ai.onnx" ? "" : id.domain()] = id.version();
+  for (onnx::NodeProto &bodyNode : nodes) {
+    Location bodyLoc =
+        NameLoc::get(StringAttr::get(context, bodyNode.name()), fileLoc());
+    if (failed(importNode(bodyNode, bodyLoc, bodyOpsets, depth + 1)))
+      return emitError(loc) << node.op_type() << " is imported by its ONNX "
+                            << "function body (" << (*body)->origin
+                            << "), and a node of that body failed (above)";
+  }
+  // Outputs the body does not define (optional ones) map to null.
+  for (const std::string &output : node.output())
+    if (!output.empty() && !values.count(output))
+      values[output] = Value();
+  return success();
+}
+
+/// Imports one If: its condition must fold to a constant at import; the
+/// taken branch's nodes are imported inline (they see the outer values).
+LogicalResult GraphImporter::importIf(onnx::NodeProto &node, Location loc,
+                                      ArrayRef<Value> inputs,
+                                      const Opsets &nodeOpsets, int depth) {
+  Value cond = inputs.empty() ? Value() : inputs[0];
+  if (!cond)
+    return emitError(loc) << "If: missing required input 0 (cond)";
+  Attribute attr;
+  auto elements = matchPattern(cond, m_Constant(&attr))
+                      ? attr.dyn_cast<DenseElementsAttr>()
+                      : DenseElementsAttr();
+  if (!elements) {
+    InFlightDiagnostic diag = emitError(loc);
+    diag << "If: the condition ";
+    SmallVector<std::string> sources = graphInputsOf(cond);
+    if (sources.empty()) {
+      diag << "does not fold to a constant at import";
+    } else {
+      diag << "depends on graph input";
+      for (const std::string &name : sources)
+        diag << (&name == &sources.front() ? " '" : ", '") << name << "'";
+      diag << " at run time";
+    }
+    diag << "; Anvil compiles static control flow only";
+    std::string hint = bindingHint(cond);
+    if (!hint.empty())
+      return diag << ". If the condition depends only on shapes, " << hint;
+    if (!sources.empty())
+      diag << " (an input known when the model is compiled can be given "
+              "with --constant-input="
+           << sources.front() << "=FILE.pb)";
+    return diag;
+  }
+  if (elements.getNumElements() != 1)
+    return emitError(loc) << "If: the condition must hold one element, not "
+                          << elements.getNumElements();
+  bool taken = elements.getElementType().isa<FloatType>()
+                   ? !(*elements.getValues<APFloat>().begin()).isZero()
+                   : !(*elements.getValues<APInt>().begin()).isZero();
+  const char *branchName = taken ? "then_branch" : "else_branch";
+  onnx::GraphProto *branch = nullptr;
+  for (onnx::AttributeProto &a : *node.mutable_attribute())
+    if (a.name() == branchName && a.has_g())
+      branch = a.mutable_g();
+  if (!branch)
+    return emitError(loc) << "If: missing the " << branchName
+                          << " attribute (a graph)";
+  if (depth >= kMaxDepth)
+    return emitError(loc) << "If: branches nest deeper than " << kMaxDepth;
+  if (branch->output_size() != node.output_size())
+    return emitError(loc) << "If: the " << branchName << " has "
+                          << branch->output_size()
+                          << " outputs but the node has " << node.output_size();
+  if (failed(importSubgraph(*branch, loc, nodeOpsets, depth + 1)))
+    return emitError(loc) << "If: importing its " << branchName
+                          << " (the condition is constant "
+                          << (taken ? "true" : "false") << ") failed (above)";
+  for (int i = 0; i < node.output_size(); ++i) {
+    if (node.output(i).empty())
+      continue;
+    auto it = values.find(branch->output(i).name());
+    if (it == values.end() || !it->second)
+      return emitError(loc)
+             << "If: the " << branchName << " does not produce "
+             << "its output '" << branch->output(i).name() << "'";
+    values[node.output(i)] = it->second;
+  }
+  return success();
+}
+
+/// Imports a subgraph's initializers and nodes into the current function
+/// (outer values stay visible, as ONNX's scoping rules say).
+LogicalResult GraphImporter::importSubgraph(onnx::GraphProto &graph,
+                                            Location loc,
+                                            const Opsets &nodeOpsets,
+                                            int depth) {
+  if (graph.sparse_initializer_size() > 0)
+    return emitError(loc) << "sparse initializers are not supported";
+  for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
+    Location initLoc =
+        NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
+    ElementsAttr value = tensors.convert(initializer, initLoc);
+    if (!value)
+      return failure();
+    values[initializer.name()] = builder.create<ConstantOp>(initLoc, value);
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    onnx::NodeProto &node = *graph.mutable_node(i);
+    std::string name =
+        node.name().empty()
+            ? graph.name() + "/" + node.op_type() + "#" + std::to_string(i)
+            : node.name();
+    Location nodeLoc = NameLoc::get(StringAttr::get(context, name), fileLoc());
+    if (failed(importNode(node, nodeLoc, nodeOpsets, depth)))
+      return failure();
+  }
   return success();
 }
 
@@ -470,8 +717,15 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   }
 
   for (int i = 0; i < graph.node_size(); ++i)
-    if (failed(importNode(*graph.mutable_node(i), i)))
+    if (failed(importNode(*graph.mutable_node(i), nodeLoc(graph.node(i), i),
+                          opsets, 0)))
       return nullptr;
+  if (!expandedOps.empty()) {
+    InFlightDiagnostic remark = emitRemark(fileLoc());
+    remark << "imported by their ONNX function bodies:";
+    for (const std::string &op : expandedOps)
+      remark << (op == *expandedOps.begin() ? " " : ", ") << op;
+  }
 
   SmallVector<Value> results;
   for (const onnx::ValueInfoProto &output : graph.output()) {

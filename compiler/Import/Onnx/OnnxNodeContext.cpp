@@ -3,7 +3,10 @@
 #include "compiler/Import/Onnx/OnnxNodeContext.h"
 #include "dialects/Anvil/ConstantValues.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/SetVector.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -23,6 +26,137 @@ LogicalResult inferResultTypesInPlace(Operation *op) {
   // Also checks the ODS constraints (e.g. pooling only on floats), so the
   // importer never hands on IR that does not verify.
   return verify(op);
+}
+
+Value foldAtImport(Operation *op) {
+  Value result = op->getResult(0);
+  if (op->getNumResults() != 1 || op->hasTrait<OpTrait::ConstantLike>())
+    return result;
+  SmallVector<Attribute> operands;
+  for (Value operand : op->getOperands()) {
+    Attribute attr;
+    operands.push_back(matchPattern(operand, m_Constant(&attr)) ? attr
+                                                                : Attribute());
+  }
+  SmallVector<OpFoldResult> folded;
+  if (failed(op->fold(operands, folded)) || folded.size() != 1)
+    return result;
+  Value replacement;
+  if (auto value = folded[0].dyn_cast<Value>()) {
+    // In place (the op changed itself) or an existing value (x + 0).
+    if (value == result)
+      return result;
+    replacement = value;
+  } else if (auto elements = folded[0]
+                                 .dyn_cast<Attribute>()
+                                 .dyn_cast_or_null<ElementsAttr>()) {
+    OpBuilder builder(op);
+    replacement = builder.create<ConstantOp>(op->getLoc(), elements);
+  }
+  if (!replacement)
+    return result;
+  if (op->use_empty())
+    op->erase();
+  return replacement;
+}
+
+namespace {
+
+/// The function arguments in `value`'s producer cone (bounded walk).
+SmallVector<BlockArgument> argumentsOf(Value value) {
+  SmallVector<BlockArgument> args;
+  llvm::SetVector<Value> seen;
+  SmallVector<Value> work{value};
+  while (!work.empty() && seen.size() < 4096) {
+    Value v = work.pop_back_val();
+    if (!v || !seen.insert(v))
+      continue;
+    if (auto arg = v.dyn_cast<BlockArgument>()) {
+      if (isa_and_nonnull<func::FuncOp>(arg.getOwner()->getParentOp()))
+        args.push_back(arg);
+      continue;
+    }
+    for (Value operand : v.getDefiningOp()->getOperands())
+      work.push_back(operand);
+  }
+  llvm::sort(args, [](BlockArgument a, BlockArgument b) {
+    return a.getArgNumber() < b.getArgNumber();
+  });
+  return args;
+}
+
+std::string argName(BlockArgument arg) {
+  auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  auto name =
+      func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+  return name ? name.getValue().str()
+              : "#" + std::to_string(arg.getArgNumber());
+}
+
+} // namespace
+
+std::string bindingHintSuffix(Value value) {
+  std::string hint = bindingHint(value);
+  return hint.empty() ? hint : "; " + hint;
+}
+
+SmallVector<std::string> graphInputsOf(Value value) {
+  SmallVector<std::string> names;
+  for (BlockArgument arg : argumentsOf(value))
+    names.push_back(argName(arg));
+  return names;
+}
+
+std::string bindingHint(Value value) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  for (BlockArgument arg : argumentsOf(value)) {
+    auto type = arg.getType().dyn_cast<RankedTensorType>();
+    if (!type || type.hasStaticShape())
+      continue;
+    auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+    auto names =
+        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "anvil.dim_names");
+    std::string input = argName(arg);
+    SmallVector<std::string> dims;
+    std::string shape;
+    for (auto [i, size] : llvm::enumerate(type.getShape())) {
+      std::string dim;
+      if (size == ShapedType::kDynamic) {
+        auto name = names && i < names.size() ? names[i].dyn_cast<StringAttr>()
+                                              : StringAttr();
+        dim = name && !name.getValue().empty() ? name.getValue().str()
+                                               : "D" + std::to_string(i);
+        dims.push_back(dim);
+        dim = "{" + dim + "}";
+      } else {
+        dim = std::to_string(size);
+      }
+      shape += (i ? "x" : "") + dim;
+    }
+    os << (text.empty() ? "it depends on graph input '" : "; and on '") << input
+       << "' (" << type << ") whose " << (dims.size() == 1 ? "dim" : "dims");
+    for (const std::string &d : dims)
+      os << (&d == &dims.front() ? " '" : ", '") << d << "'";
+    os << (dims.size() == 1 ? " is" : " are") << " not bound: bind "
+       << (dims.size() == 1 ? "it" : "them") << " with";
+    // (Every dynamic dim of a graph input has a name: the importer refuses
+    // unnamed ones.)
+    for (const std::string &d : dims)
+      os << " --dim=" << d << "=SIZE";
+    os << " or --input-shape=" << input << ":" << shape;
+    // Dims given a range (--dim=NAME=MIN..MAX, recorded as anvil.sizes)
+    // stay symbolic, which is not enough here.
+    if (auto sizes = func->getAttrOfType<ArrayAttr>("anvil.sizes"))
+      for (Attribute size : sizes)
+        if (auto dict = size.dyn_cast<DictionaryAttr>())
+          if (auto name = dict.getAs<StringAttr>("name"))
+            if (llvm::is_contained(dims, name.getValue().str()))
+              os << " ('" << name.getValue()
+                 << "' has a range (--dim=NAME=MIN..MAX), which keeps it "
+                    "symbolic; this needs a fixed size)";
+  }
+  return os.str();
 }
 
 InFlightDiagnostic NodeContext::error() {
@@ -45,9 +179,15 @@ NodeContext::constantIntsInput(size_t i, StringRef what) {
     return std::optional<SmallVector<int64_t>>();
   std::optional<SmallVector<int64_t>> ints = getConstantInts(value);
   if (!ints) {
-    error() << "input " << i << " (" << what
-            << ") must be a compile-time constant; bind the model's dynamic "
-               "dimensions (--dim, --input-shape) so it can be folded";
+    InFlightDiagnostic diag = error();
+    diag << "input " << i << " (" << what
+         << ") must be a compile-time constant, and it does not fold to one";
+    std::string hint = bindingHint(value);
+    if (!hint.empty())
+      diag << ": " << hint;
+    else
+      diag << " (it is computed at run time from values that are not "
+              "constants)";
     return failure();
   }
   return ints;
@@ -69,8 +209,12 @@ NodeContext::constantScalarInput(size_t i, StringRef what) {
   std::optional<ConstantTensor> tensor =
       constant ? readConstant(constant.getValue()) : std::nullopt;
   if (!tensor || tensor->size() != 1) {
-    error() << "input " << i << " (" << what
-            << ") must be a compile-time constant scalar";
+    InFlightDiagnostic diag = error();
+    diag << "input " << i << " (" << what
+         << ") must be a compile-time constant scalar";
+    std::string hint = tensor ? "" : bindingHint(value);
+    if (!hint.empty())
+      diag << "; " << hint;
     return failure();
   }
   return std::optional<double>(tensor->asDouble(0));

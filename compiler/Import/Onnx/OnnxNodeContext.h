@@ -28,6 +28,29 @@ namespace anvil::onnx_import {
 /// Sets the result types of a freshly built op from its shape inference.
 mlir::LogicalResult inferResultTypesInPlace(mlir::Operation *op);
 
+/// Folds a freshly built single-result op with the anvil dialect's folders
+/// right away, so shape arithmetic (Shape -> Gather -> Concat -> Reshape)
+/// becomes constants while the graph is imported and the handlers that need
+/// constant axes, pads or sizes see them. Returns the value to use in place
+/// of the op's result: a new anvil.constant (the op is erased), another
+/// existing value (the op is erased), or the op's own result.
+mlir::Value foldAtImport(mlir::Operation *op);
+
+/// What binds the dynamic dims `value` depends on: for each graph input
+/// (function argument) in its producer cone with dynamic dims, the
+/// symbolic dims' names and the --dim / --input-shape flags that bind them,
+/// e.g. "it depends on graph input 'mask' (tensor<2x?xi64>) whose dim 's53'
+/// is not bound: bind it with --dim=s53=SIZE or --input-shape=mask:2x{s53}".
+/// Empty when no such input is found.
+std::string bindingHint(mlir::Value value);
+
+/// "; " + bindingHint(value), or "" when that is empty: for the end of an
+/// error saying a shape is not static.
+std::string bindingHintSuffix(mlir::Value value);
+
+/// The graph inputs (their anvil.name) in `value`'s producer cone.
+llvm::SmallVector<std::string> graphInputsOf(mlir::Value value);
+
 class NodeContext {
 public:
   NodeContext(onnx::NodeProto &node, llvm::ArrayRef<mlir::Value> inputs,
@@ -93,7 +116,7 @@ public:
                              std::forward<Args>(args)...);
     if (mlir::failed(inferResultTypesInPlace(op.getOperation())))
       return mlir::failure();
-    return op->getResult(0);
+    return foldAtImport(op.getOperation());
   }
   /// An i64 constant: 1-D of `values.size()`, or rank 0 when `scalar`.
   mlir::Value constantI64(llvm::ArrayRef<int64_t> values, bool scalar = false);

@@ -260,7 +260,8 @@ LogicalResult importQuantizeLinear(NodeContext &ctx) {
   if (packedOut) {
     RankedTensorType type = getRankedType(x);
     if (!type || !type.hasStaticShape())
-      return ctx.error() << "packs 4-bit values, which needs a static shape";
+      return ctx.error() << "packs 4-bit values, which needs a static shape, "
+                         << "not " << x.getType() << bindingHintSuffix(x);
     packedOut->shape.assign(type.getShape().begin(), type.getShape().end());
     ctx.tensors.notePacked(*y, *packedOut);
   }

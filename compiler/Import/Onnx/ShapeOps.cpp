@@ -130,8 +130,8 @@ FailureOr<std::array<int64_t, 4>> blockInput(NodeContext &ctx, Value x,
                                              int64_t block, bool toSpace) {
   auto type = getRankedType(x);
   if (!type || type.getRank() != 4 || !type.hasStaticShape())
-    return ctx.error() << "needs a static [N, C, H, W] input; bind the "
-                          "model's dynamic dimensions (--dim, --input-shape)";
+    return ctx.error() << "needs a static [N, C, H, W] input, not "
+                       << x.getType() << bindingHintSuffix(x);
   auto s = type.getShape();
   if (block <= 0 ||
       (toSpace ? s[1] % (block * block) : s[2] % block + s[3] % block) != 0)
@@ -337,13 +337,41 @@ LogicalResult importSplit(NodeContext &ctx) {
       int64_t outputs = ctx.attrInt("num_outputs", ctx.node.output_size());
       int64_t dim = x.getType().cast<RankedTensorType>().getDimSize(*axis);
       if (dim == kDynamic)
-        return ctx.error() << "splitting a dynamic dimension needs explicit "
-                              "sizes; bind the model's dimensions";
+        return ctx.error() << "splitting dynamic dimension " << *axis << " of "
+                           << x.getType() << " needs explicit sizes"
+                           << bindingHintSuffix(x);
       // Opset 18: ceil(dim / n) each, the last one smaller.
       int64_t chunk = (dim + outputs - 1) / outputs;
       for (int64_t i = 0; i < outputs; ++i)
         sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
     }
+  }
+  // A constant input (a shape vector, say) is split into slices, which fold
+  // at import like every single-result op, so shape arithmetic downstream
+  // stays constant (anvil.split has no folder).
+  auto constantType = x.getType().dyn_cast<RankedTensorType>();
+  if (x.getDefiningOp<ConstantOp>() && constantType &&
+      constantType.hasStaticShape()) {
+    int64_t total = 0;
+    for (int64_t size : sizes) {
+      if (size < 0 || size > constantType.getDimSize(*axis) - total)
+        return ctx.error() << "split sizes must be >= 0 and add up to "
+                           << constantType.getDimSize(*axis);
+      total += size;
+    }
+    if (total != constantType.getDimSize(*axis))
+      return ctx.error() << "split sizes add up to " << total << ", not "
+                         << constantType.getDimSize(*axis);
+    int64_t start = 0;
+    for (int64_t size : sizes) {
+      if (failed(ctx.produce(ctx.create<SliceOp>(
+              ctx.elementTypeOf(x), x, ctx.constantI64({start}),
+              ctx.constantI64({start + size}), ctx.constantI64({*axis}),
+              ctx.constantI64({1})))))
+        return failure();
+      start += size;
+    }
+    return success();
   }
   SmallVector<Type> placeholders(sizes.size(),
                                  UnrankedTensorType::get(ctx.elementTypeOf(x)));
