@@ -119,7 +119,6 @@ template <ReduceKind kind> LogicalResult importReduce(NodeContext &ctx) {
       b.getBoolAttr(ctx.attrInt("keepdims", 1) != 0)));
 }
 
-// --- folders agree with kernels (issue #9): ReduceLogSum ---
 /// ReduceLogSum (ONNX, opsets 1-18): log(ReduceSum(x)); with
 /// noop_with_empty_axes and no axes, log(x) per element.
 LogicalResult importReduceLogSum(NodeContext &ctx) {
@@ -128,7 +127,6 @@ LogicalResult importReduceLogSum(NodeContext &ctx) {
   Value sum = ctx.results.pop_back_val();
   return ctx.produce(ctx.create<LogOp>(ctx.elementTypeOf(sum), sum));
 }
-// --- end ReduceLogSum ---
 
 template <typename OpTy> LogicalResult importArgReduce(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "data");

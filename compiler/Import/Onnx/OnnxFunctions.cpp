@@ -83,19 +83,6 @@ std::string swishText(const onnx::NodeProto &node, Ranks, std::string &) {
          "}";
 }
 
-// ReduceLogSum-18: Log(ReduceSum(data, axes)).
-std::string reduceLogSumText(const onnx::NodeProto &node, Ranks,
-                             std::string &) {
-  return "{\n"
-         "  reduced_sum = ReduceSum <keepdims = " +
-         std::to_string(intAttr(node, "keepdims", 1)) +
-         ", noop_with_empty_axes = " +
-         std::to_string(intAttr(node, "noop_with_empty_axes", 0)) +
-         "> (data, axes)\n"
-         "  reduced = Log (reduced_sum)\n"
-         "}";
-}
-
 // CenterCropPad-18: pad (centered) to at least `shape`, then crop
 // (centered) to `shape`, along `axes` (default: all).
 std::string centerCropPadText(const onnx::NodeProto &node, Ranks ranks,
@@ -239,7 +226,6 @@ std::string rmsNormText(const onnx::NodeProto &node, Ranks ranks,
 const std::vector<TextBody> &textBodies() {
   static const std::vector<TextBody> bodies = {
       {"Swish", 24, {"X"}, {"Y"}, 1, swishText},
-      {"ReduceLogSum", 18, {"data", "axes"}, {"reduced"}, 1, reduceLogSumText},
       {"CenterCropPad",
        18,
        {"input_data", "shape"},

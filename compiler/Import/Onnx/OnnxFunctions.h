@@ -7,8 +7,8 @@
 // handler whose schema has such a body is imported by inlining the body:
 // its nodes, renamed, go through the normal handlers. The bodies come from
 // Debian's libonnx 1.12 (which knows opsets up to 17), and for a few newer
-// ops (Swish-24, CenterCropPad-18, GroupNormalization-21, ReduceLogSum-18)
-// from a small table in ONNX's textual syntax, copied from the ONNX
+// ops (Swish-24, CenterCropPad-18, GroupNormalization-21,
+// RMSNormalization-23) from a small table in ONNX's textual syntax, copied from the ONNX
 // operator spec (onnx 1.19's function bodies).
 //
 //===----------------------------------------------------------------------===//
