@@ -368,7 +368,7 @@ def Anvil_GatherNdOp : Anvil_InferredOp<"gather_nd"> {
   }];
   let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
                        DefaultValuedAttr<I64Attr, "0">:$batch_dims);
-  let results = (outs Anvil_Tensor:$result);
+  let results = (outs Anvil_Tensor:$result);  let hasFolder = 1;
 }
 
 def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
@@ -1182,5 +1182,51 @@ def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
   let arguments = (ins Anvil_FloatTensor:$input);
   let results = (outs TensorOf<[I8]>:$result, Anvil_FloatTensor:$scale);
 }
+
+//===----------------------------------------------------------------------===//
+// Issue #9 indexing ops: ScatterElements, TopK (GatherND is above)
+//===----------------------------------------------------------------------===//
+
+def Anvil_ScatterElementsOp : Anvil_InferredOp<"scatter_elements"> {
+  let summary = "write (or combine) one element per index along an axis";
+  let description = [{
+    ONNX `ScatterElements`: the result is `input` with, for every position
+    `p` of `indices`, `result[p with p[axis] = indices[p]] = updates[p]`
+    (or combined with it by `reduction`: `add`, `mul`, `max`, `min`).
+    `indices` and `updates` have the same shape, no dim larger than the
+    input's; negative indices count from the end.
+
+    ```mlir
+    %s = anvil.scatter_elements %x, %idx, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
+                       Anvil_Tensor:$updates, I64Attr:$axis,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
+def Anvil_TopKOp : Anvil_InferredOp<"top_k"> {
+  let summary = "the k largest or smallest elements along an axis";
+  let description = [{
+    ONNX `TopK`: along `axis`, the `k` largest (`largest`) or smallest
+    elements, in order, and their int64 indices; equal values keep the
+    lower index first, NaN counts as larger than every number. `k` must not
+    exceed the axis size. Results are always sorted (ONNX allows any order
+    when `sorted` is false).
+
+    ```mlir
+    %v, %i = anvil.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : (tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, I64Attr:$k, I64Attr:$axis,
+                       BoolAttr:$largest);
+  let results = (outs Anvil_Tensor:$values, TensorOf<[I64]>:$indices);
+}
+
+//===----------------------------------------------------------------------===//
+// End of issue #9 indexing ops
+//===----------------------------------------------------------------------===//
 
 #endif // ANVIL_OPS_TD
