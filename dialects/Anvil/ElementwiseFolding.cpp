@@ -274,6 +274,11 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
       .Case([&](math::SinOp) { floatOp([&] { return std::sin(in(0).f); }); })
       .Case([&](math::CosOp) { floatOp([&] { return std::cos(in(0).f); }); })
       .Case([&](math::AtanOp) { floatOp([&] { return std::atan(in(0).f); }); })
+      .Case([&](math::Atan2Op) {
+        floatOp([&] { return std::atan2(in(0).f, in(1).f); });
+      })
+      .Case(
+          [&](math::Log1pOp) { floatOp([&] { return std::log1p(in(0).f); }); })
       .Case(
           [&](math::FloorOp) { floatOp([&] { return std::floor(in(0).f); }); })
       .Case([&](math::CeilOp) { floatOp([&] { return std::ceil(in(0).f); }); })
