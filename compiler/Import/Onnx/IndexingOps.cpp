@@ -11,6 +11,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <cctype>
+
 using namespace mlir;
 
 namespace anvil::onnx_import {
@@ -101,12 +103,313 @@ LogicalResult importTopK(NodeContext &ctx) {
   return success();
 }
 
+//===--- Einsum -----------------------------------------------------------===//
+
+/// One operand of an Einsum while it is being rewritten: its value and one
+/// label per dim (ellipsis dims get labels below ' ').
+struct EinsumTerm {
+  Value value;
+  std::string labels;
+};
+
+/// Rewrites Einsum into transpose, reshape, mul, reduce and matmul ops.
+/// Needs static shapes (the reshapes around the matmuls are constants).
+class EinsumBuilder {
+public:
+  explicit EinsumBuilder(NodeContext &ctx) : ctx(ctx) {}
+
+  LogicalResult run() {
+    std::string equation;
+    for (char c : ctx.attrString("equation", ""))
+      if (c != ' ')
+        equation.push_back(c);
+    if (ctx.numInputs() == 0)
+      return ctx.error() << "needs at least one input";
+    size_t arrow = equation.find("->");
+    std::string lhs = equation.substr(0, arrow);
+    SmallVector<std::string> specs;
+    for (size_t start = 0;;) {
+      size_t comma = lhs.find(',', start);
+      specs.push_back(lhs.substr(start, comma - start));
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+    if (specs.size() != ctx.numInputs())
+      return ctx.error() << "the equation '" << equation << "' names "
+                         << specs.size() << " operands but the node has "
+                         << ctx.numInputs() << " inputs";
+    // Ellipsis dims: as many as the widest operand's, aligned right.
+    int64_t ellipsis = 0;
+    SmallVector<int64_t> ranks;
+    for (auto [i, spec] : llvm::enumerate(specs)) {
+      Value v = ctx.input(i);
+      if (!v)
+        return ctx.error() << "input " << i << " is missing";
+      auto type = v.getType().dyn_cast<RankedTensorType>();
+      if (!type || !type.hasStaticShape())
+        return ctx.error() << "needs inputs of static shape (input " << i
+                           << " is not); bind the model's dimensions";
+      if (ctx.elementTypeOf(v) != ctx.elementTypeOf(ctx.input(0)))
+        return ctx.error() << "inputs have different element types";
+      size_t dots = spec.find("...");
+      int64_t named =
+          (int64_t)spec.size() - (dots == std::string::npos ? 0 : 3);
+      for (char c : spec)
+        if (c != '.' && !std::isalpha((unsigned char)c))
+          return ctx.error()
+                 << "invalid label '" << c << "' in '" << equation << "'";
+      if (dots == std::string::npos ? named != type.getRank()
+                                    : named > type.getRank())
+        return ctx.error() << "operand " << i << " ('" << spec
+                           << "') does not match its rank " << type.getRank();
+      ellipsis = std::max(ellipsis, type.getRank() - named);
+      ranks.push_back(type.getRank());
+    }
+    std::string ellipsisLabels;
+    for (int64_t e = 0; e < ellipsis; ++e)
+      ellipsisLabels.push_back(char(1 + e));
+    SmallVector<EinsumTerm> terms;
+    for (auto [i, spec] : llvm::enumerate(specs)) {
+      std::string labels;
+      size_t dots = spec.find("...");
+      if (dots == std::string::npos) {
+        labels = spec;
+      } else {
+        int64_t e = ranks[i] - ((int64_t)spec.size() - 3);
+        labels = spec.substr(0, dots) + ellipsisLabels.substr(ellipsis - e) +
+                 spec.substr(dots + 3);
+      }
+      terms.push_back({ctx.input(i), labels});
+    }
+    std::string output;
+    if (arrow != std::string::npos) {
+      std::string spec = equation.substr(arrow + 2);
+      size_t dots = spec.find("...");
+      output =
+          dots == std::string::npos
+              ? spec
+              : spec.substr(0, dots) + ellipsisLabels + spec.substr(dots + 3);
+      for (char c : output)
+        if (c != '\0' && llvm::count(output, c) > 1)
+          return ctx.error() << "label '" << c << "' repeats in the output";
+    } else {
+      // Implicit: the ellipsis dims, then labels used once, alphabetically.
+      output = ellipsisLabels;
+      std::string all;
+      for (EinsumTerm &t : terms)
+        all += t.labels;
+      std::string once;
+      for (char c : all)
+        if (std::isalpha((unsigned char)c) && llvm::count(all, c) == 1)
+          once.push_back(c);
+      llvm::sort(once);
+      output += once;
+    }
+    for (char c : output) {
+      bool found = llvm::any_of(terms, [&](EinsumTerm &t) {
+        return t.labels.find(c) != std::string::npos;
+      });
+      if (!found)
+        return ctx.error() << "output label '" << c
+                           << "' appears in no operand";
+    }
+    // Diagonals, then labels no one else needs.
+    for (size_t i = 0; i < terms.size(); ++i) {
+      if (failed(takeDiagonals(terms[i])))
+        return failure();
+      std::string needed = output;
+      for (size_t j = 0; j < terms.size(); ++j)
+        if (j != i)
+          needed += terms[j].labels;
+      if (failed(sumOut(terms[i], needed)))
+        return failure();
+    }
+    EinsumTerm acc = terms[0];
+    for (size_t k = 1; k < terms.size(); ++k) {
+      std::string keep = output;
+      for (size_t j = k + 1; j < terms.size(); ++j)
+        keep += terms[j].labels;
+      if (failed(contract(acc, terms[k], keep)))
+        return failure();
+    }
+    if (failed(sumOut(acc, output)))
+      return failure();
+    SmallVector<int64_t> perm;
+    for (char c : output)
+      perm.push_back(acc.labels.find(c));
+    Value result = transpose(acc.value, perm);
+    if (!result)
+      return failure();
+    ctx.results.push_back(result);
+    return success();
+  }
+
+private:
+  NodeContext &ctx;
+
+  static ArrayRef<int64_t> shapeOf(Value v) {
+    return v.getType().cast<RankedTensorType>().getShape();
+  }
+  Type elementType() { return ctx.elementTypeOf(ctx.input(0)); }
+
+  Value take(FailureOr<Value> v) { return succeeded(v) ? *v : Value(); }
+
+  Value transpose(Value v, ArrayRef<int64_t> perm) {
+    bool identity = true;
+    for (auto [i, p] : llvm::enumerate(perm))
+      identity &= (int64_t)i == p;
+    if (identity)
+      return v;
+    return take(ctx.create<TransposeOp>(
+        elementType(), v, ctx.builder.getDenseI64ArrayAttr(perm)));
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) {
+    if (shapeOf(v) == shape)
+      return v;
+    return take(ctx.create<ReshapeOp>(elementType(), v, ctx.constantI64(shape),
+                                      ctx.builder.getBoolAttr(false)));
+  }
+  Value reduceSum(Value v, ArrayRef<int64_t> axes) {
+    if (axes.empty())
+      return v;
+    return take(ctx.create<ReduceOp>(
+        elementType(), v,
+        ReduceKindAttr::get(ctx.builder.getContext(), ReduceKind::sum),
+        ctx.builder.getDenseI64ArrayAttr(axes),
+        ctx.builder.getBoolAttr(false)));
+  }
+
+  /// x[..i..i..] -> x[..i..]: multiplies by an identity mask over the two
+  /// dims and sums the second away.
+  LogicalResult takeDiagonals(EinsumTerm &t) {
+    for (size_t i = 0; i < t.labels.size(); ++i) {
+      size_t j = t.labels.find(t.labels[i], i + 1);
+      if (j == std::string::npos)
+        continue;
+      ArrayRef<int64_t> shape = shapeOf(t.value);
+      int64_t n = shape[i];
+      if (shape[j] != n)
+        return ctx.error() << "label '" << t.labels[i]
+                           << "' repeats with sizes " << n << " and "
+                           << shape[j];
+      SmallVector<int64_t> maskShape(shape.size(), 1);
+      maskShape[i] = maskShape[j] = n;
+      auto maskType = RankedTensorType::get(maskShape, elementType());
+      SmallVector<Attribute> values;
+      for (int64_t a = 0; a < n; ++a)
+        for (int64_t b = 0; b < n; ++b)
+          values.push_back(
+              elementType().isa<FloatType>()
+                  ? (Attribute)FloatAttr::get(elementType(), a == b ? 1.0 : 0.0)
+                  : (Attribute)IntegerAttr::get(elementType(), a == b));
+      Value mask = take(ctx.create<ConstantOp>(
+          elementType(), DenseElementsAttr::get(maskType, values)));
+      Value masked = mask
+                         ? take(ctx.create<MulOp>(elementType(), t.value, mask))
+                         : Value();
+      t.value = masked ? reduceSum(masked, {(int64_t)j}) : Value();
+      if (!t.value)
+        return failure();
+      t.labels.erase(j, 1);
+      --i; // the label may repeat a third time
+    }
+    return success();
+  }
+
+  /// Sums away the labels of `t` not in `needed`.
+  LogicalResult sumOut(EinsumTerm &t, StringRef needed) {
+    SmallVector<int64_t> axes;
+    std::string kept;
+    for (auto [i, c] : llvm::enumerate(t.labels)) {
+      if (needed.find(c) == StringRef::npos)
+        axes.push_back(i);
+      else
+        kept.push_back(c);
+    }
+    t.value = reduceSum(t.value, axes);
+    t.labels = kept;
+    return success(t.value != nullptr);
+  }
+
+  /// a <- a (x) b over their shared labels, keeping the labels in `keep`:
+  /// [batch, left, contracted] x [batch, contracted, right] as one matmul.
+  LogicalResult contract(EinsumTerm &a, EinsumTerm &b, std::string keep) {
+    if (failed(sumOut(a, keep + b.labels)) ||
+        failed(sumOut(b, keep + a.labels)))
+      return failure();
+    std::string batch, left, contracted, right;
+    for (char c : a.labels) {
+      bool inB = b.labels.find(c) != std::string::npos;
+      bool kept = keep.find(c) != std::string::npos;
+      (inB ? (kept ? batch : contracted) : left).push_back(c);
+    }
+    for (char c : b.labels)
+      if (a.labels.find(c) == std::string::npos)
+        right.push_back(c);
+    ArrayRef<int64_t> aShape = shapeOf(a.value), bShape = shapeOf(b.value);
+    auto sizeIn = [](const EinsumTerm &t, ArrayRef<int64_t> shape, char c) {
+      return shape[t.labels.find(c)];
+    };
+    SmallVector<int64_t> aPerm, bPerm, aDims, bDims, outDims;
+    int64_t l = 1, k = 1, r = 1;
+    for (char c : batch) {
+      int64_t x = sizeIn(a, aShape, c), y = sizeIn(b, bShape, c);
+      if (x != y && x != 1 && y != 1)
+        return ctx.error() << "label '" << c << "' has sizes " << x << " and "
+                           << y;
+      aPerm.push_back(a.labels.find(c));
+      bPerm.push_back(b.labels.find(c));
+      aDims.push_back(x);
+      bDims.push_back(y);
+      outDims.push_back(std::max(x, y));
+    }
+    for (char c : left) {
+      aPerm.push_back(a.labels.find(c));
+      l *= sizeIn(a, aShape, c);
+      outDims.push_back(sizeIn(a, aShape, c));
+    }
+    for (char c : contracted) {
+      int64_t x = sizeIn(a, aShape, c), y = sizeIn(b, bShape, c);
+      if (x != y)
+        return ctx.error() << "contracted label '" << c << "' has sizes " << x
+                           << " and " << y;
+      aPerm.push_back(a.labels.find(c));
+      bPerm.push_back(b.labels.find(c));
+      k *= x;
+    }
+    for (char c : right) {
+      bPerm.push_back(b.labels.find(c));
+      r *= sizeIn(b, bShape, c);
+      outDims.push_back(sizeIn(b, bShape, c));
+    }
+    aDims.append({l, k});
+    bDims.append({k, r});
+    SmallVector<int64_t> productDims(outDims.begin(),
+                                     outDims.begin() + batch.size());
+    productDims.append({l, r});
+    Value x = reshape(transpose(a.value, aPerm), aDims);
+    Value y = x ? reshape(transpose(b.value, bPerm), bDims) : Value();
+    Value product =
+        y ? take(ctx.create<MatmulOp>(elementType(), x, y, false)) : Value();
+    a.value = product ? reshape(product, outDims) : Value();
+    a.labels = batch + left + right;
+    return success(a.value != nullptr);
+  }
+};
+
+/// Einsum (opset 12+).
+LogicalResult importEinsum(NodeContext &ctx) {
+  return EinsumBuilder(ctx).run();
+}
+
 } // namespace
 
 void addIndexingOps(OpTable &t) {
   t.add("", "GatherND", importGatherND);
   t.add("", "ScatterElements", importScatterElements);
   t.add("", "TopK", importTopK);
+  t.add("", "Einsum", importEinsum);
 }
 
 } // namespace anvil::onnx_import
