@@ -403,6 +403,281 @@ LogicalResult importEinsum(NodeContext &ctx) {
   return EinsumBuilder(ctx).run();
 }
 
+//===--- OneHot, EyeLike, Hardmax, LpNormalization, ReverseSequence -------===//
+// Each is built from existing anvil ops; after the first failure every
+// call returns null.
+
+class Chain {
+public:
+  explicit Chain(NodeContext &ctx) : ctx(ctx), b(ctx.builder) {}
+
+  Value take(FailureOr<Value> v) {
+    if (failed(v) || hasFailed) {
+      hasFailed = true;
+      return Value();
+    }
+    return *v;
+  }
+  bool ok(std::initializer_list<Value> values) {
+    return !hasFailed && llvm::all_of(values, [](Value v) { return (bool)v; });
+  }
+  bool failedAny() const { return hasFailed; }
+
+  /// A constant of `shape` whose elements are 0..n-1 along the one dim
+  /// larger than 1 (i64): a position index that broadcasts along `axis`.
+  Value iota(int64_t n, int64_t axis, int64_t rank) {
+    SmallVector<int64_t> shape(rank, 1), values(n);
+    shape[axis] = n;
+    for (int64_t i = 0; i < n; ++i)
+      values[i] = i;
+    auto type = RankedTensorType::get(shape, b.getI64Type());
+    return take(ctx.create<ConstantOp>(
+        b.getI64Type(),
+        DenseElementsAttr::get(type, ArrayRef<int64_t>(values))));
+  }
+  Value compare(ComparePredicate p, Value x, Value y) {
+    if (!ok({x, y}))
+      return take(failure());
+    return take(ctx.create<CompareOp>(
+        b.getI1Type(), x, y, ComparePredicateAttr::get(b.getContext(), p)));
+  }
+  Value where(Value c, Value x, Value y) {
+    if (!ok({c, x, y}))
+      return take(failure());
+    return take(ctx.create<WhereOp>(ctx.elementTypeOf(x), c, x, y));
+  }
+  template <typename OpTy> Value binary(Value x, Value y) {
+    if (!ok({x, y}))
+      return take(failure());
+    return take(ctx.create<OpTy>(ctx.elementTypeOf(x), x, y));
+  }
+  Value cast(Value x, Type to) {
+    if (!ok({x}))
+      return take(failure());
+    if (ctx.elementTypeOf(x) == to)
+      return x;
+    return take(ctx.create<CastOp>(to, x));
+  }
+  Value reshape(Value x, ArrayRef<int64_t> shape) {
+    if (!ok({x}))
+      return take(failure());
+    return take(ctx.create<ReshapeOp>(
+        ctx.elementTypeOf(x), x, ctx.constantI64(shape), b.getBoolAttr(false)));
+  }
+
+private:
+  NodeContext &ctx;
+  OpBuilder &b;
+  bool hasFailed = false;
+};
+
+/// An element of `type` equal to 1 or 0 (bool, integer or float).
+Attribute oneOrZero(Type type, bool one) {
+  if (type.isa<FloatType>())
+    return FloatAttr::get(type, one ? 1.0 : 0.0);
+  return IntegerAttr::get(type, APInt(type.getIntOrFloatBitWidth(), one));
+}
+
+/// The static shape of `x`, or an error naming `what`.
+FailureOr<SmallVector<int64_t>> staticShape(NodeContext &ctx, Value x,
+                                            StringRef what) {
+  auto type = x.getType().dyn_cast<RankedTensorType>();
+  if (!type || !type.hasStaticShape()) {
+    ctx.error() << "needs " << what
+                << " of static shape; bind the model's dimensions";
+    return failure();
+  }
+  return SmallVector<int64_t>(type.getShape());
+}
+
+/// EyeLike (opset 9+): ones where column - row == k, a constant of the
+/// input's (static) shape and of `dtype` (default: the input's type).
+LogicalResult importEyeLike(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  auto shape = staticShape(ctx, x, "an input");
+  if (failed(shape))
+    return failure();
+  if (shape->size() != 2)
+    return ctx.error() << "needs a 2-D input, got rank " << shape->size();
+  Type type = ctx.elementTypeOf(x);
+  if (const onnx::AttributeProto *dtype = ctx.attr("dtype")) {
+    type = convertDataType(ctx.builder.getContext(), (int)dtype->i());
+    if (!type || !type.isIntOrFloat())
+      return ctx.error() << "unsupported dtype " << dtype->i();
+  }
+  int64_t k = ctx.attrInt("k", 0), rows = (*shape)[0], cols = (*shape)[1];
+  SmallVector<Attribute> values;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      values.push_back(oneOrZero(type, c - r == k));
+  return ctx.produce(ctx.create<ConstantOp>(
+      type,
+      DenseElementsAttr::get(RankedTensorType::get(*shape, type), values)));
+}
+
+/// OneHot (opset 11+): depth is a constant scalar; values = [off, on];
+/// indices in [-depth, depth) (negative ones count from the end), others
+/// give all-off rows.
+LogicalResult importOneHot(NodeContext &ctx) {
+  Value indices = ctx.requiredInput(0, "indices"),
+        values = ctx.requiredInput(2, "values");
+  if (!indices || !values || !ctx.requiredInput(1, "depth"))
+    return failure();
+  auto depthValue = ctx.constantScalarInput(1, "depth");
+  if (failed(depthValue))
+    return failure();
+  double depthReal = **depthValue;
+  if (!(depthReal >= 1) || depthReal > (double)(int64_t(1) << 31))
+    return ctx.error() << "depth " << depthReal << " is out of range";
+  int64_t depth = (int64_t)depthReal;
+  int64_t rank = ctx.rankOf(indices);
+  if (rank < 0)
+    return ctx.error() << "needs indices of known rank";
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", -1), rank + 1);
+  if (failed(axis))
+    return failure();
+  auto valuesType = values.getType().dyn_cast<RankedTensorType>();
+  if (!valuesType || valuesType.getNumElements() != 2 ||
+      valuesType.getRank() != 1)
+    return ctx.error() << "values must be a 1-D tensor of 2 elements";
+  OpBuilder &b = ctx.builder;
+  Chain c(ctx);
+  Value index = c.cast(indices, b.getI64Type());
+  Value depthConst = ctx.constantI64({depth}, /*scalar=*/true);
+  Value zero = ctx.constantI64({0}, /*scalar=*/true);
+  Value normalized = c.where(c.compare(ComparePredicate::lt, index, zero),
+                             c.binary<AddOp>(index, depthConst), index);
+  Value unsqueezed =
+      normalized
+          ? c.take(ctx.create<UnsqueezeOp>(b.getI64Type(), normalized,
+                                           b.getDenseI64ArrayAttr({*axis})))
+          : Value();
+  Value hot = c.compare(ComparePredicate::eq, unsqueezed,
+                        c.iota(depth, 0, rank + 1 - *axis));
+  Type elementType = ctx.elementTypeOf(values);
+  auto pick = [&](int64_t i) {
+    return c.take(ctx.create<GatherOp>(elementType, values,
+                                       ctx.constantI64({i}, true),
+                                       b.getI64IntegerAttr(0)));
+  };
+  Value y = c.where(hot, pick(1), pick(0));
+  if (c.failedAny() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+/// Hardmax (opset 13+): 1 at the first largest element along `axis`.
+LogicalResult importHardmax(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  auto shape = staticShape(ctx, x, "an input");
+  if (failed(shape))
+    return failure();
+  int64_t rank = shape->size();
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  OpBuilder &b = ctx.builder;
+  Type type = ctx.elementTypeOf(x);
+  Chain c(ctx);
+  Value arg =
+      c.take(ctx.create<ArgMaxOp>(b.getI64Type(), x, b.getI64IntegerAttr(*axis),
+                                  b.getBoolAttr(true), b.getBoolAttr(false)));
+  Value hot = c.compare(ComparePredicate::eq, arg,
+                        c.iota((*shape)[*axis], 0, rank - *axis));
+  Value y = c.where(hot, ctx.constantScalar(type, 1.0),
+                    ctx.constantScalar(type, 0.0));
+  // `where` broadcasts to the shape of the comparison, which is x's.
+  if (c.failedAny() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+/// LpNormalization (opset 1+): x / ||x||_p along `axis`, p = 1 or 2 (a
+/// zero vector gives NaN, as 0/0).
+LogicalResult importLpNormalization(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  Type type = ctx.elementTypeOf(x);
+  if (!type.isa<FloatType>())
+    return ctx.error() << "needs a floating-point input, got " << type;
+  FailureOr<int64_t> axis =
+      ctx.normalizeAxis(ctx.attrInt("axis", -1), ctx.rankOf(x));
+  if (failed(axis))
+    return failure();
+  int64_t p = ctx.attrInt("p", 2);
+  if (p != 1 && p != 2)
+    return ctx.error() << "p must be 1 or 2, got " << p;
+  OpBuilder &b = ctx.builder;
+  Chain c(ctx);
+  Value norm = c.take(ctx.create<ReduceOp>(
+      type, x,
+      ReduceKindAttr::get(b.getContext(),
+                          p == 1 ? ReduceKind::l1 : ReduceKind::l2),
+      b.getDenseI64ArrayAttr({*axis}), b.getBoolAttr(true)));
+  Value y = c.binary<DivOp>(x, norm);
+  if (c.failedAny() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+/// ReverseSequence (opset 10+): along time_axis, the first
+/// sequence_lens[b] elements of batch b reversed. One gather_elements with
+/// index t < len ? len - 1 - t : t (a length beyond the time dim is a
+/// run-time index error).
+LogicalResult importReverseSequence(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input"),
+        lens = ctx.requiredInput(1, "sequence_lens");
+  if (!x || !lens || failed(checkIndexType(ctx, lens)))
+    return failure();
+  auto shape = staticShape(ctx, x, "an input");
+  if (failed(shape))
+    return failure();
+  int64_t rank = shape->size();
+  int64_t batchAxis = ctx.attrInt("batch_axis", 1);
+  int64_t timeAxis = ctx.attrInt("time_axis", 0);
+  if (rank < 2 || batchAxis < 0 || batchAxis > 1 || timeAxis < 0 ||
+      timeAxis > 1 || batchAxis == timeAxis)
+    return ctx.error() << "needs batch_axis and time_axis to be 0 and 1 (in "
+                          "either order) of an input of rank >= 2";
+  int64_t t = (*shape)[timeAxis], batch = (*shape)[batchAxis];
+  if (ctx.rankOf(lens) != 1)
+    return ctx.error() << "sequence_lens must be 1-D";
+  OpBuilder &b = ctx.builder;
+  Chain c(ctx);
+  SmallVector<int64_t> lensShape(2, 1);
+  lensShape[batchAxis] = batch;
+  Value len = c.reshape(c.cast(lens, b.getI64Type()), lensShape);
+  Value time = c.iota(t, timeAxis, 2);
+  Value one = ctx.constantI64({1}, /*scalar=*/true);
+  Value reversed = c.binary<SubOp>(c.binary<SubOp>(len, one), time);
+  Value index =
+      c.where(c.compare(ComparePredicate::lt, time, len), reversed, time);
+  SmallVector<int64_t> indexShape(rank, 1);
+  indexShape[timeAxis] = t;
+  indexShape[batchAxis] = batch;
+  Value full = index ? c.take(ctx.create<ExpandOp>(b.getI64Type(),
+                                                   c.reshape(index, indexShape),
+                                                   ctx.constantI64(*shape)))
+                     : Value();
+  Value y =
+      full ? c.take(ctx.create<GatherElementsOp>(ctx.elementTypeOf(x), x, full,
+                                                 b.getI64IntegerAttr(timeAxis)))
+           : Value();
+  if (c.failedAny() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
 } // namespace
 
 void addIndexingOps(OpTable &t) {
@@ -410,6 +685,11 @@ void addIndexingOps(OpTable &t) {
   t.add("", "ScatterElements", importScatterElements);
   t.add("", "TopK", importTopK);
   t.add("", "Einsum", importEinsum);
+  t.add("", "EyeLike", importEyeLike);
+  t.add("", "OneHot", importOneHot);
+  t.add("", "Hardmax", importHardmax);
+  t.add("", "LpNormalization", importLpNormalization);
+  t.add("", "ReverseSequence", importReverseSequence);
 }
 
 } // namespace anvil::onnx_import
