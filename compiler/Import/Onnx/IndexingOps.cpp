@@ -103,6 +103,72 @@ LogicalResult importTopK(NodeContext &ctx) {
   return success();
 }
 
+/// Builds chains of existing anvil ops for the ops composed of them; after
+/// the first failure every call returns null.
+class Chain {
+public:
+  explicit Chain(NodeContext &ctx) : ctx(ctx), b(ctx.builder) {}
+
+  Value take(FailureOr<Value> v) {
+    if (failed(v) || hasFailed) {
+      hasFailed = true;
+      return Value();
+    }
+    return *v;
+  }
+  bool ok(std::initializer_list<Value> values) {
+    return !hasFailed && llvm::all_of(values, [](Value v) { return (bool)v; });
+  }
+  bool failedAny() const { return hasFailed; }
+
+  /// A constant of `shape` whose elements are 0..n-1 along the one dim
+  /// larger than 1 (i64): a position index that broadcasts along `axis`.
+  Value iota(int64_t n, int64_t axis, int64_t rank) {
+    SmallVector<int64_t> shape(rank, 1), values(n);
+    shape[axis] = n;
+    for (int64_t i = 0; i < n; ++i)
+      values[i] = i;
+    auto type = RankedTensorType::get(shape, b.getI64Type());
+    return take(ctx.create<ConstantOp>(
+        b.getI64Type(),
+        DenseElementsAttr::get(type, ArrayRef<int64_t>(values))));
+  }
+  Value compare(ComparePredicate p, Value x, Value y) {
+    if (!ok({x, y}))
+      return take(failure());
+    return take(ctx.create<CompareOp>(
+        b.getI1Type(), x, y, ComparePredicateAttr::get(b.getContext(), p)));
+  }
+  Value where(Value c, Value x, Value y) {
+    if (!ok({c, x, y}))
+      return take(failure());
+    return take(ctx.create<WhereOp>(ctx.elementTypeOf(x), c, x, y));
+  }
+  template <typename OpTy> Value binary(Value x, Value y) {
+    if (!ok({x, y}))
+      return take(failure());
+    return take(ctx.create<OpTy>(ctx.elementTypeOf(x), x, y));
+  }
+  Value cast(Value x, Type to) {
+    if (!ok({x}))
+      return take(failure());
+    if (ctx.elementTypeOf(x) == to)
+      return x;
+    return take(ctx.create<CastOp>(to, x));
+  }
+  Value reshape(Value x, ArrayRef<int64_t> shape) {
+    if (!ok({x}))
+      return take(failure());
+    return take(ctx.create<ReshapeOp>(
+        ctx.elementTypeOf(x), x, ctx.constantI64(shape), b.getBoolAttr(false)));
+  }
+
+private:
+  NodeContext &ctx;
+  OpBuilder &b;
+  bool hasFailed = false;
+};
+
 //===--- Einsum -----------------------------------------------------------===//
 
 /// One operand of an Einsum while it is being rewritten: its value and one
@@ -293,18 +359,14 @@ private:
         return ctx.error() << "label '" << t.labels[i]
                            << "' repeats with sizes " << n << " and "
                            << shape[j];
-      SmallVector<int64_t> maskShape(shape.size(), 1);
-      maskShape[i] = maskShape[j] = n;
-      auto maskType = RankedTensorType::get(maskShape, elementType());
-      SmallVector<Attribute> values;
-      for (int64_t a = 0; a < n; ++a)
-        for (int64_t b = 0; b < n; ++b)
-          values.push_back(
-              elementType().isa<FloatType>()
-                  ? (Attribute)FloatAttr::get(elementType(), a == b ? 1.0 : 0.0)
-                  : (Attribute)IntegerAttr::get(elementType(), a == b));
-      Value mask = take(ctx.create<ConstantOp>(
-          elementType(), DenseElementsAttr::get(maskType, values)));
+      // where(iota_i == iota_j, 1, 0) over dims i and j: folds to a
+      // constant when small, never an n*n attribute list.
+      int64_t rank = shape.size();
+      Chain c(ctx);
+      Value eye = c.compare(ComparePredicate::eq, c.iota(n, i, rank),
+                            c.iota(n, j, rank));
+      Value mask = c.where(eye, ctx.constantScalar(elementType(), 1.0),
+                           ctx.constantScalar(elementType(), 0.0));
       Value masked = mask
                          ? take(ctx.create<MulOp>(elementType(), t.value, mask))
                          : Value();
@@ -404,79 +466,7 @@ LogicalResult importEinsum(NodeContext &ctx) {
 }
 
 //===--- OneHot, EyeLike, Hardmax, LpNormalization, ReverseSequence -------===//
-// Each is built from existing anvil ops; after the first failure every
-// call returns null.
-
-class Chain {
-public:
-  explicit Chain(NodeContext &ctx) : ctx(ctx), b(ctx.builder) {}
-
-  Value take(FailureOr<Value> v) {
-    if (failed(v) || hasFailed) {
-      hasFailed = true;
-      return Value();
-    }
-    return *v;
-  }
-  bool ok(std::initializer_list<Value> values) {
-    return !hasFailed && llvm::all_of(values, [](Value v) { return (bool)v; });
-  }
-  bool failedAny() const { return hasFailed; }
-
-  /// A constant of `shape` whose elements are 0..n-1 along the one dim
-  /// larger than 1 (i64): a position index that broadcasts along `axis`.
-  Value iota(int64_t n, int64_t axis, int64_t rank) {
-    SmallVector<int64_t> shape(rank, 1), values(n);
-    shape[axis] = n;
-    for (int64_t i = 0; i < n; ++i)
-      values[i] = i;
-    auto type = RankedTensorType::get(shape, b.getI64Type());
-    return take(ctx.create<ConstantOp>(
-        b.getI64Type(),
-        DenseElementsAttr::get(type, ArrayRef<int64_t>(values))));
-  }
-  Value compare(ComparePredicate p, Value x, Value y) {
-    if (!ok({x, y}))
-      return take(failure());
-    return take(ctx.create<CompareOp>(
-        b.getI1Type(), x, y, ComparePredicateAttr::get(b.getContext(), p)));
-  }
-  Value where(Value c, Value x, Value y) {
-    if (!ok({c, x, y}))
-      return take(failure());
-    return take(ctx.create<WhereOp>(ctx.elementTypeOf(x), c, x, y));
-  }
-  template <typename OpTy> Value binary(Value x, Value y) {
-    if (!ok({x, y}))
-      return take(failure());
-    return take(ctx.create<OpTy>(ctx.elementTypeOf(x), x, y));
-  }
-  Value cast(Value x, Type to) {
-    if (!ok({x}))
-      return take(failure());
-    if (ctx.elementTypeOf(x) == to)
-      return x;
-    return take(ctx.create<CastOp>(to, x));
-  }
-  Value reshape(Value x, ArrayRef<int64_t> shape) {
-    if (!ok({x}))
-      return take(failure());
-    return take(ctx.create<ReshapeOp>(
-        ctx.elementTypeOf(x), x, ctx.constantI64(shape), b.getBoolAttr(false)));
-  }
-
-private:
-  NodeContext &ctx;
-  OpBuilder &b;
-  bool hasFailed = false;
-};
-
-/// An element of `type` equal to 1 or 0 (bool, integer or float).
-Attribute oneOrZero(Type type, bool one) {
-  if (type.isa<FloatType>())
-    return FloatAttr::get(type, one ? 1.0 : 0.0);
-  return IntegerAttr::get(type, APInt(type.getIntOrFloatBitWidth(), one));
-}
+// Each is built from existing anvil ops (with Chain).
 
 /// The static shape of `x`, or an error naming `what`.
 FailureOr<SmallVector<int64_t>> staticShape(NodeContext &ctx, Value x,
@@ -490,8 +480,10 @@ FailureOr<SmallVector<int64_t>> staticShape(NodeContext &ctx, Value x,
   return SmallVector<int64_t>(type.getShape());
 }
 
-/// EyeLike (opset 9+): ones where column - row == k, a constant of the
-/// input's (static) shape and of `dtype` (default: the input's type).
+/// EyeLike (opset 9+): ones where column - row == k, of the input's
+/// (static) shape and of `dtype` (default: the input's type). Built as
+/// where(iota_cols == iota_rows + k, 1, 0), which folds to a constant when
+/// small.
 LogicalResult importEyeLike(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "input");
   if (!x)
@@ -507,14 +499,18 @@ LogicalResult importEyeLike(NodeContext &ctx) {
     if (!type || !type.isIntOrFloat())
       return ctx.error() << "unsupported dtype " << dtype->i();
   }
-  int64_t k = ctx.attrInt("k", 0), rows = (*shape)[0], cols = (*shape)[1];
-  SmallVector<Attribute> values;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      values.push_back(oneOrZero(type, c - r == k));
-  return ctx.produce(ctx.create<ConstantOp>(
-      type,
-      DenseElementsAttr::get(RankedTensorType::get(*shape, type), values)));
+  int64_t k = ctx.attrInt("k", 0);
+  Chain c(ctx);
+  Value diagonal =
+      c.compare(ComparePredicate::eq, c.iota((*shape)[1], 1, 2),
+                c.binary<AddOp>(c.iota((*shape)[0], 0, 2),
+                                ctx.constantI64({k}, /*scalar=*/true)));
+  Value y = c.where(diagonal, ctx.constantScalar(type, 1.0),
+                    ctx.constantScalar(type, 0.0));
+  if (c.failedAny() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
 }
 
 /// OneHot (opset 11+): depth is a constant scalar; values = [off, on];
