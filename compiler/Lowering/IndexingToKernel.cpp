@@ -10,6 +10,7 @@
 
 #include "compiler/Lowering/IndexingToKernel.h"
 #include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
@@ -91,10 +92,21 @@ private:
     l.outer = product(shape.take_front(axis));
     l.size = shape[axis];
     l.inner = product(shape.drop_front(axis + 1));
-    l.k = op.getK();
+    // k: a constant by now (or at least the results' static axis dim).
+    std::optional<SmallVector<int64_t>> k = getConstantInts(op.getK());
+    int64_t kValue =
+        k && k->size() == 1
+            ? (*k)[0]
+            : op.getValues().getType().cast<ShapedType>().getDimSize(axis);
+    if (kValue == ShapedType::kDynamic)
+      return op.emitOpError(
+          "needs a constant k; bind the model's dynamic dimensions so that "
+          "it folds to one");
+    l.k = kValue;
     l.largest = op.getLargest();
     Value in = hooks.input(op.getInput());
     Value values = hooks.alloc(op.getValues());
+    // (k's own buffer is not needed: it is a compile-time constant.)
     Value indices = hooks.alloc(op.getIndices());
     l.build(b, op.getLoc(), in, {values, indices});
     return success();

@@ -1301,16 +1301,18 @@ def Anvil_TopKOp : Anvil_InferredOp<"top_k"> {
   let description = [{
     ONNX `TopK`: along `axis`, the `k` largest (`largest`) or smallest
     elements, in order, and their int64 indices; equal values keep the
-    lower index first, NaN counts as larger than every number. `k` must not
-    exceed the axis size. Results are always sorted (ONNX allows any order
-    when `sorted` is false).
+    lower index first, NaN counts as larger than every number. `k` is a
+    one-element tensor; the result shapes are known once it is a constant
+    (it may become one by folding, e.g. `min(shape[1], 50)`), which the
+    lowering needs; it must not exceed the axis size. Results are always
+    sorted (ONNX allows any order when `sorted` is false).
 
     ```mlir
-    %v, %i = anvil.top_k %x {axis = 1 : i64, k = 2 : i64, largest = true} : (tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+    %v, %i = anvil.top_k %x, %k {axis = 1 : i64, largest = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
     ```
   }];
-  let arguments = (ins Anvil_Tensor:$input, I64Attr:$k, I64Attr:$axis,
-                       BoolAttr:$largest);
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$k,
+                       I64Attr:$axis, BoolAttr:$largest);
   let results = (outs Anvil_Tensor:$values, TensorOf<[I64]>:$indices);
 }
 

@@ -1328,9 +1328,19 @@ LogicalResult ScatterElementsOp::inferResultTypes(Types &types) {
 LogicalResult TopKOp::inferResultTypes(Types &types) {
   Type elementType = elementTypeOf(getInput());
   Type i64 = IntegerType::get(getContext(), 64);
-  int64_t k = getK();
-  if (k < 0)
-    return emitOpError() << "k " << k << " is negative";
+  RankedTensorType kType = getRankedType(getK());
+  if (kType && (kType.getRank() > 1 ||
+                (kType.getRank() == 1 && kType.getDimSize(0) != kDynamic &&
+                 kType.getDimSize(0) != 1)))
+    return emitOpError("k must hold one value");
+  int64_t k = kDynamic;
+  if (std::optional<SmallVector<int64_t>> value = getConstantInts(getK())) {
+    if (value->size() != 1)
+      return emitOpError("k must hold one value");
+    k = (*value)[0];
+    if (k < 0)
+      return emitOpError() << "k " << k << " is negative";
+  }
   RankedTensorType input = getRankedType(getInput());
   if (!input) {
     (void)unranked(types, elementType);
@@ -1339,7 +1349,7 @@ LogicalResult TopKOp::inferResultTypes(Types &types) {
   if (failed(checkAxis(*this, getAxis(), input.getRank())))
     return failure();
   int64_t size = input.getDimSize(getAxis());
-  if (size != kDynamic && k > size)
+  if (size != kDynamic && k != kDynamic && k > size)
     return emitOpError() << "k " << k << " exceeds the axis size " << size;
   SmallVector<int64_t> shape(input.getShape());
   shape[getAxis()] = k;

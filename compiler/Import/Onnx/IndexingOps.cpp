@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
 #include "onnx/onnx_pb.h"
@@ -63,11 +64,12 @@ LogicalResult importScatterElements(NodeContext &ctx) {
                                     ctx.builder.getStringAttr(reduction)));
 }
 
-/// TopK (opset 10+: k is input 1, which must be a compile-time constant).
+/// TopK (opset 10+): K is input 1, a one-element int64 tensor; it must be
+/// a compile-time constant by lowering (folding may make it one).
 /// `sorted` = 0 is accepted: the results come sorted, an order ONNX allows.
 LogicalResult importTopK(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "X");
-  if (!x)
+  Value x = ctx.requiredInput(0, "X"), k = ctx.requiredInput(1, "K");
+  if (!x || !k || failed(checkIndexType(ctx, k)))
     return failure();
   int64_t rank = ctx.rankOf(x);
   if (rank < 1)
@@ -75,26 +77,24 @@ LogicalResult importTopK(NodeContext &ctx) {
   FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), rank);
   if (failed(axis))
     return failure();
-  if (!ctx.requiredInput(1, "K"))
-    return failure();
-  auto k = ctx.constantIntsInput(1, "K");
-  if (failed(k))
-    return failure();
-  if ((*k)->size() != 1)
-    return ctx.error() << "K must hold one value, got " << (*k)->size();
-  int64_t kValue = (**k)[0];
-  if (kValue < 0)
-    return ctx.error() << "K " << kValue << " is negative";
-  int64_t dim = x.getType().cast<RankedTensorType>().getDimSize(*axis);
-  if (dim != kDynamic && kValue > dim)
-    return ctx.error() << "K " << kValue << " exceeds the size " << dim
-                       << " of axis " << *axis;
+  if (k.isa<BlockArgument>())
+    return ctx.error() << "input 1 (K) is a graph input, but K must be a "
+                          "compile-time constant (or fold to one)";
+  if (std::optional<SmallVector<int64_t>> value = getConstantInts(k)) {
+    if (value->size() != 1)
+      return ctx.error() << "K must hold one value, got " << value->size();
+    int64_t dim = x.getType().cast<RankedTensorType>().getDimSize(*axis);
+    if ((*value)[0] < 0)
+      return ctx.error() << "K " << (*value)[0] << " is negative";
+    if (dim != kDynamic && (*value)[0] > dim)
+      return ctx.error() << "K " << (*value)[0] << " exceeds the size " << dim
+                         << " of axis " << *axis;
+  }
   OpBuilder &b = ctx.builder;
   SmallVector<Type> placeholders{UnrankedTensorType::get(ctx.elementTypeOf(x)),
                                  UnrankedTensorType::get(b.getI64Type())};
   auto op =
-      b.create<TopKOp>(ctx.loc, placeholders, x, b.getI64IntegerAttr(kValue),
-                       b.getI64IntegerAttr(*axis),
+      b.create<TopKOp>(ctx.loc, placeholders, x, k, b.getI64IntegerAttr(*axis),
                        b.getBoolAttr(ctx.attrInt("largest", 1) != 0));
   if (failed(inferResultTypesInPlace(op)))
     return failure();

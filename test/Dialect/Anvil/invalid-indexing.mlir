@@ -3,16 +3,25 @@
 // cannot go together.
 
 func.func @top_k_too_many(%x: tensor<3x4xf32>) {
+  %k = anvil.constant dense<5> : tensor<1xi64>
   // expected-error @+1 {{k 5 exceeds the axis size 4}}
-  %v, %i = anvil.top_k %x {axis = 1 : i64, k = 5 : i64, largest = true} : (tensor<3x4xf32>) -> (tensor<3x5xf32>, tensor<3x5xi64>)
+  %v, %i = anvil.top_k %x, %k {axis = 1 : i64, largest = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x5xf32>, tensor<3x5xi64>)
   return
 }
 
 // -----
 
-func.func @top_k_axis(%x: tensor<3x4xf32>) {
+func.func @top_k_axis(%x: tensor<3x4xf32>, %k: tensor<1xi64>) {
   // expected-error @+1 {{axis 2 is out of range for rank 2}}
-  %v, %i = anvil.top_k %x {axis = 2 : i64, k = 1 : i64, largest = true} : (tensor<3x4xf32>) -> (tensor<3x1xf32>, tensor<3x1xi64>)
+  %v, %i = anvil.top_k %x, %k {axis = 2 : i64, largest = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x?xf32>, tensor<3x?xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_two_values(%x: tensor<3x4xf32>, %k: tensor<2xi64>) {
+  // expected-error @+1 {{k must hold one value}}
+  %v, %i = anvil.top_k %x, %k {axis = 1 : i64, largest = true} : (tensor<3x4xf32>, tensor<2xi64>) -> (tensor<3x?xf32>, tensor<3x?xi64>)
   return
 }
 
