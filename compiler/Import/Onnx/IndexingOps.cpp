@@ -189,9 +189,20 @@ public:
     for (char c : ctx.attrString("equation", ""))
       if (c != ' ')
         equation.push_back(c);
+    if (!ctx.attr("equation"))
+      return ctx.error() << "needs an equation attribute";
     if (ctx.numInputs() == 0)
       return ctx.error() << "needs at least one input";
     size_t arrow = equation.find("->");
+    // Letters and at most one "..." per operand (and in the output).
+    auto validSpec = [](StringRef spec) {
+      size_t periods = llvm::count(spec, '.');
+      if (periods != 0 && (periods != 3 || spec.find("...") == StringRef::npos))
+        return false;
+      return llvm::all_of(spec, [](char c) {
+        return c == '.' || std::isalpha((unsigned char)c);
+      });
+    };
     std::string lhs = equation.substr(0, arrow);
     SmallVector<std::string> specs;
     for (size_t start = 0;;) {
@@ -221,10 +232,9 @@ public:
       size_t dots = spec.find("...");
       int64_t named =
           (int64_t)spec.size() - (dots == std::string::npos ? 0 : 3);
-      for (char c : spec)
-        if (c != '.' && !std::isalpha((unsigned char)c))
-          return ctx.error()
-                 << "invalid label '" << c << "' in '" << equation << "'";
+      if (!validSpec(spec))
+        return ctx.error() << "invalid operand '" << spec << "' in '"
+                           << equation << "'";
       if (dots == std::string::npos ? named != type.getRank()
                                     : named > type.getRank())
         return ctx.error() << "operand " << i << " ('" << spec
@@ -251,13 +261,16 @@ public:
     std::string output;
     if (arrow != std::string::npos) {
       std::string spec = equation.substr(arrow + 2);
+      if (!validSpec(spec))
+        return ctx.error() << "invalid output '" << spec << "' in '" << equation
+                           << "'";
       size_t dots = spec.find("...");
       output =
           dots == std::string::npos
               ? spec
               : spec.substr(0, dots) + ellipsisLabels + spec.substr(dots + 3);
       for (char c : output)
-        if (c != '\0' && llvm::count(output, c) > 1)
+        if (llvm::count(output, c) > 1)
           return ctx.error() << "label '" << c << "' repeats in the output";
     } else {
       // Implicit: the ellipsis dims, then labels used once, alphabetically.
