@@ -538,8 +538,8 @@ LogicalResult importOneHot(NodeContext &ctx) {
   if (failed(depthValue))
     return failure();
   double depthReal = **depthValue;
-  if (!(depthReal >= 1) || depthReal > (double)(int64_t(1) << 31))
-    return ctx.error() << "depth " << depthReal << " is out of range";
+  if (!(depthReal >= 1) || depthReal > (double)(int64_t(1) << 24))
+    return ctx.error() << "depth " << depthReal << " is out of range [1, 2^24]";
   int64_t depth = (int64_t)depthReal;
   int64_t rank = ctx.rankOf(indices);
   if (rank < 0)
