@@ -209,6 +209,8 @@ LogicalResult CScalarPrinter::print(Operation *op) {
       .Case([&](math::SinOp) { expr = call("std::sin"); })
       .Case([&](math::CosOp) { expr = call("std::cos"); })
       .Case([&](math::AtanOp) { expr = call("std::atan"); })
+      .Case([&](math::Atan2Op) { expr = call("std::atan2"); })
+      .Case([&](math::Log1pOp) { expr = call("std::log1p"); })
       .Case([&](math::FloorOp) { expr = call("std::floor"); })
       .Case([&](math::CeilOp) { expr = call("std::ceil"); })
       .Case([&](math::RoundEvenOp) { expr = call("std::nearbyint"); })

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Lowering/IndexingToKernel.h"
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/QuantToKernel.h"
 #include "compiler/Lowering/ScalarOps.h"
@@ -937,6 +938,17 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
           return lowerQuantOp(other, b,
                               {[&](Value v) { return input(v); },
                                [&](Value v) { return alloc(v); }});
+        if (isIndexingOp(other)) // IndexingToKernel.cpp (issue #9 ops)
+          return lowerIndexingOp(other, b,
+                                 {[&](Value v) { return input(v); },
+                                  [&](Value v) { return alloc(v); },
+                                  [&](Value v) { return shapeOf(v); },
+                                  [&](Location loc, Value src, Value dst,
+                                      ArrayRef<DimExpr> shape) {
+                                    Dims strides = rowMajorStrides(shape);
+                                    copyStrided(loc, src, dst, shape, dim(0),
+                                                strides, dim(0), strides);
+                                  }});
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });
 }

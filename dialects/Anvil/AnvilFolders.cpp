@@ -782,3 +782,75 @@ OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
 
 // The other elementwise ops fold by evaluating their payload
 // (ElementwiseFolding.cpp), generated from AnvilOps.td.
+
+//===----------------------------------------------------------------------===//
+// Issue #9 indexing ops: GatherND, ScatterElements (small constants only;
+// an out-of-range index is a run-time error, never a fold)
+//===----------------------------------------------------------------------===//
+
+OpFoldResult GatherNdOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  if (!type || !input || !indices || indices->isFloat)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  ArrayRef<int64_t> indexShape = indices->type.getShape();
+  int64_t b = getBatchDims(), depth = indexShape.back();
+  int64_t batch = 1, count = 1, slice = 1;
+  for (int64_t d = 0; d < b; ++d)
+    batch *= inShape[d];
+  for (int64_t d = b; d + 1 < (int64_t)indexShape.size(); ++d)
+    count *= indexShape[d];
+  for (int64_t d = b + depth; d < (int64_t)inShape.size(); ++d)
+    slice *= inShape[d];
+  int64_t batchSize = slice;
+  for (int64_t d = 0; d < depth; ++d)
+    batchSize *= inShape[b + d];
+  ConstantTensor out;
+  out.isFloat = input->isFloat;
+  for (int64_t t = 0; t < batch * count; ++t) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d < depth; ++d) {
+      int64_t i = indices->ints[t * depth + d], size = inShape[b + d];
+      if (i < 0)
+        i += size;
+      if (i < 0 || i >= size)
+        return {};
+      offset = offset * size + i;
+    }
+    for (int64_t s = 0; s < slice; ++s)
+      append(out, *input, (t / count) * batchSize + offset * slice + s);
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult ScatterElementsOp::fold(FoldAdaptor adaptor) {
+  if (getReduction() != "none")
+    return {};
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  std::optional<ConstantTensor> updates = readConstant(adaptor.getUpdates());
+  if (!type || !input || !indices || !updates || indices->isFloat)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  ArrayRef<int64_t> indexShape = indices->type.getShape();
+  int64_t axis = getAxis();
+  ConstantTensor out = *input;
+  for (int64_t i = 0, n = indices->size(); i < n; ++i) {
+    SmallVector<int64_t> c = coordinates(i, indexShape);
+    int64_t index = indices->ints[i];
+    if (index < 0)
+      index += inShape[axis];
+    if (index < 0 || index >= inShape[axis])
+      return {};
+    c[axis] = index;
+    int64_t at = linearIndex(c, inShape);
+    if (out.isFloat)
+      out.floats[at] = updates->floats[i];
+    else
+      out.ints[at] = updates->ints[i];
+  }
+  return buildDense(type, out);
+}

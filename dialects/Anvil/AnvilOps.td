@@ -368,7 +368,7 @@ def Anvil_GatherNdOp : Anvil_InferredOp<"gather_nd"> {
   }];
   let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
                        DefaultValuedAttr<I64Attr, "0">:$batch_dims);
-  let results = (outs Anvil_Tensor:$result);
+  let results = (outs Anvil_Tensor:$result);  let hasFolder = 1;
 }
 
 def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
@@ -696,6 +696,95 @@ def Anvil_ErfOp : Anvil_MathUnaryOp<"erf", "ErfOp"> { let summary = "error funct
 def Anvil_SinOp : Anvil_MathUnaryOp<"sin", "SinOp"> { let summary = "sine"; }
 def Anvil_CosOp : Anvil_MathUnaryOp<"cos", "CosOp"> { let summary = "cosine"; }
 def Anvil_AtanOp : Anvil_MathUnaryOp<"atan", "AtanOp"> { let summary = "arctangent, in radians"; }
+// --- issue #9: inverse trigonometric and hyperbolic functions. MLIR 16's
+// math dialect has none of them but atan2 and log1p, so each payload is
+// the textbook identity written to stay accurate near 0 and +-1; a huge
+// argument (> 1e8, where sqrt(1 + x*x) rounds to |x|) takes log(2|x|).
+def Anvil_AsinOp : Anvil_UnaryOp<"asin"> {
+  let summary = "arcsine, in radians: atan2(x, sqrt((1 - x)(1 + x)))";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    Value x = s.arg(0), one = s.constant(1);
+    Value r = s.b.create<math::SqrtOp>(s.loc, s.b.create<arith::MulFOp>(s.loc,
+        s.b.create<arith::SubFOp>(s.loc, one, x),
+        s.b.create<arith::AddFOp>(s.loc, one, x)));
+    return s.b.create<math::Atan2Op>(s.loc, x, r);
+  }];
+}
+def Anvil_AcosOp : Anvil_UnaryOp<"acos"> {
+  let summary = "arccosine, in radians: atan2(sqrt((1 - x)(1 + x)), x)";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    Value x = s.arg(0), one = s.constant(1);
+    Value r = s.b.create<math::SqrtOp>(s.loc, s.b.create<arith::MulFOp>(s.loc,
+        s.b.create<arith::SubFOp>(s.loc, one, x),
+        s.b.create<arith::AddFOp>(s.loc, one, x)));
+    return s.b.create<math::Atan2Op>(s.loc, r, x);
+  }];
+}
+def Anvil_AsinhOp : Anvil_UnaryOp<"asinh"> {
+  let summary = "inverse hyperbolic sine: sign(x) log1p(|x| + x^2 / (1 + sqrt(1 + x^2)))";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    ::mlir::OpBuilder &b = s.b;
+    Value x = s.arg(0), one = s.constant(1);
+    Value a = b.create<math::AbsFOp>(s.loc, x);
+    Value a2 = b.create<arith::MulFOp>(s.loc, a, a);
+    Value root = b.create<math::SqrtOp>(s.loc,
+        b.create<arith::AddFOp>(s.loc, one, a2));
+    Value small = b.create<math::Log1pOp>(s.loc, b.create<arith::AddFOp>(
+        s.loc, a, b.create<arith::DivFOp>(s.loc, a2,
+                   b.create<arith::AddFOp>(s.loc, one, root))));
+    Value big = b.create<arith::AddFOp>(s.loc, b.create<math::LogOp>(s.loc, a),
+                                        s.constant(0.69314718055994530942));
+    Value isBig = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OGT, a,
+                                          s.constant(1e8));
+    Value y = b.create<arith::SelectOp>(s.loc, isBig, big, small);
+    Value negative = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OLT,
+                                             x, s.constant(0));
+    return b.create<arith::SelectOp>(s.loc, negative,
+                                     b.create<arith::NegFOp>(s.loc, y), y);
+  }];
+}
+def Anvil_AcoshOp : Anvil_UnaryOp<"acosh"> {
+  let summary = "inverse hyperbolic cosine: log1p((x - 1) + sqrt(x - 1) sqrt(x + 1))";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    ::mlir::OpBuilder &b = s.b;
+    Value x = s.arg(0), one = s.constant(1);
+    Value xm1 = b.create<arith::SubFOp>(s.loc, x, one);
+    // sqrt(x - 1) sqrt(x + 1): NaN for every x < 1, as acosh is.
+    Value root = b.create<arith::MulFOp>(s.loc,
+        b.create<math::SqrtOp>(s.loc, xm1),
+        b.create<math::SqrtOp>(s.loc, b.create<arith::AddFOp>(s.loc, x, one)));
+    Value small = b.create<math::Log1pOp>(s.loc,
+        b.create<arith::AddFOp>(s.loc, xm1, root));
+    Value big = b.create<arith::AddFOp>(s.loc, b.create<math::LogOp>(s.loc, x),
+                                        s.constant(0.69314718055994530942));
+    Value isBig = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OGT, x,
+                                          s.constant(1e8));
+    return b.create<arith::SelectOp>(s.loc, isBig, big, small);
+  }];
+}
+def Anvil_AtanhOp : Anvil_UnaryOp<"atanh"> {
+  let summary = "inverse hyperbolic tangent: log1p(2x / (1 - x)) / 2";
+  let payload = [{
+    if (!s.isFloat())
+      return s.fail();
+    ::mlir::OpBuilder &b = s.b;
+    Value x = s.arg(0);
+    Value ratio = b.create<arith::DivFOp>(s.loc,
+        b.create<arith::AddFOp>(s.loc, x, x),
+        b.create<arith::SubFOp>(s.loc, s.constant(1), x));
+    return b.create<arith::MulFOp>(s.loc,
+        b.create<math::Log1pOp>(s.loc, ratio), s.constant(0.5));
+  }];
+}
+// --- end of issue #9 inverse functions
 def Anvil_FloorOp : Anvil_MathUnaryOp<"floor", "FloorOp"> { let summary = "round down"; }
 def Anvil_CeilOp : Anvil_MathUnaryOp<"ceil", "CeilOp"> { let summary = "round up"; }
 def Anvil_RoundOp : Anvil_MathUnaryOp<"round", "RoundEvenOp"> { let summary = "round half to even"; }
@@ -1186,5 +1275,53 @@ def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
   let arguments = (ins Anvil_FloatTensor:$input);
   let results = (outs TensorOf<[I8]>:$result, Anvil_FloatTensor:$scale);
 }
+
+//===----------------------------------------------------------------------===//
+// Issue #9 indexing ops: ScatterElements, TopK (GatherND is above)
+//===----------------------------------------------------------------------===//
+
+def Anvil_ScatterElementsOp : Anvil_InferredOp<"scatter_elements"> {
+  let summary = "write (or combine) one element per index along an axis";
+  let description = [{
+    ONNX `ScatterElements`: the result is `input` with, for every position
+    `p` of `indices`, `result[p with p[axis] = indices[p]] = updates[p]`
+    (or combined with it by `reduction`: `add`, `mul`, `max`, `min`).
+    `indices` and `updates` have the same shape, no dim larger than the
+    input's; negative indices count from the end.
+
+    ```mlir
+    %s = anvil.scatter_elements %x, %idx, %u {axis = 1 : i64, reduction = "add"} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$indices,
+                       Anvil_Tensor:$updates, I64Attr:$axis,
+                       DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
+  let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
+}
+
+def Anvil_TopKOp : Anvil_InferredOp<"top_k"> {
+  let summary = "the k largest or smallest elements along an axis";
+  let description = [{
+    ONNX `TopK`: along `axis`, the `k` largest (`largest`) or smallest
+    elements, in order, and their int64 indices; equal values keep the
+    lower index first, NaN counts as larger than every number. `k` is a
+    one-element tensor; the result shapes are known once it is a constant
+    (it may become one by folding, e.g. `min(shape[1], 50)`), which the
+    lowering needs; it must not exceed the axis size. Results are always
+    sorted (ONNX allows any order when `sorted` is false).
+
+    ```mlir
+    %v, %i = anvil.top_k %x, %k {axis = 1 : i64, largest = true} : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x2xf32>, tensor<3x2xi64>)
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, Anvil_IndexTensor:$k,
+                       I64Attr:$axis, BoolAttr:$largest);
+  let results = (outs Anvil_Tensor:$values, TensorOf<[I64]>:$indices);
+}
+
+//===----------------------------------------------------------------------===//
+// End of issue #9 indexing ops
+//===----------------------------------------------------------------------===//
 
 #endif // ANVIL_OPS_TD

@@ -1315,3 +1315,73 @@ LogicalResult QuantizePerTokenOp::inferResultTypes(Types &types) {
   shape.back() = 1;
   return ranked(types, shape, elementType);
 }
+
+//===----------------------------------------------------------------------===//
+// Issue #9 indexing ops: ScatterElements, TopK
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScatterElementsOp::inferResultTypes(Types &types) {
+  if (elementTypeOf(getInput()) != elementTypeOf(getUpdates()))
+    return emitOpError("input and updates have different element types");
+  StringRef reduction = getReduction();
+  if (reduction != "none" && reduction != "add" && reduction != "mul" &&
+      reduction != "max" && reduction != "min")
+    return emitOpError() << "unknown reduction '" << reduction << "'";
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType indices = getRankedType(getIndices());
+  RankedTensorType updates = getRankedType(getUpdates());
+  if (input && failed(checkAxis(*this, getAxis(), input.getRank())))
+    return failure();
+  if (indices && updates) {
+    if (indices.getRank() != updates.getRank())
+      return emitOpError("indices and updates must have the same rank");
+    for (int64_t d = 0; d < indices.getRank(); ++d)
+      if (failed(checkDim(*this, updates.getDimSize(d), indices.getDimSize(d),
+                          "updates dim")))
+        return failure();
+  }
+  if (input && indices) {
+    if (input.getRank() != indices.getRank())
+      return emitOpError("input and indices must have the same rank");
+    for (int64_t d = 0; d < input.getRank(); ++d)
+      if (d != getAxis() && input.getDimSize(d) != kDynamic &&
+          indices.getDimSize(d) != kDynamic &&
+          indices.getDimSize(d) > input.getDimSize(d))
+        return emitOpError()
+               << "indices dim " << d << " (" << indices.getDimSize(d)
+               << ") exceeds the input's (" << input.getDimSize(d) << ")";
+  }
+  return inferSameAsInput(getInput(), types);
+}
+
+LogicalResult TopKOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  Type i64 = IntegerType::get(getContext(), 64);
+  RankedTensorType kType = getRankedType(getK());
+  if (kType && (kType.getRank() > 1 ||
+                (kType.getRank() == 1 && kType.getDimSize(0) != kDynamic &&
+                 kType.getDimSize(0) != 1)))
+    return emitOpError("k must hold one value");
+  int64_t k = kDynamic;
+  if (std::optional<SmallVector<int64_t>> value = getConstantInts(getK())) {
+    if (value->size() != 1)
+      return emitOpError("k must hold one value");
+    k = (*value)[0];
+    if (k < 0)
+      return emitOpError() << "k " << k << " is negative";
+  }
+  RankedTensorType input = getRankedType(getInput());
+  if (!input) {
+    (void)unranked(types, elementType);
+    return unranked(types, i64);
+  }
+  if (failed(checkAxis(*this, getAxis(), input.getRank())))
+    return failure();
+  int64_t size = input.getDimSize(getAxis());
+  if (size != kDynamic && k != kDynamic && k > size)
+    return emitOpError() << "k " << k << " exceeds the axis size " << size;
+  SmallVector<int64_t> shape(input.getShape());
+  shape[getAxis()] = k;
+  (void)ranked(types, shape, elementType);
+  return ranked(types, shape, i64);
+}

@@ -263,6 +263,14 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
       .Case([&](math::SinOp) { libm([](auto x) { return std::sin(x); }); })
       .Case([&](math::CosOp) { libm([](auto x) { return std::cos(x); }); })
       .Case([&](math::AtanOp) { libm([](auto x) { return std::atan(x); }); })
+      .Case([&](math::Log1pOp) {
+        libm([](auto x) { return std::log1p(x); });
+      })
+      .Case([&](math::Atan2Op) {
+        r.f = single ? roundTo(type, std::atan2(static_cast<float>(in(0).f),
+                                                static_cast<float>(in(1).f)))
+                     : roundTo(type, std::atan2(in(0).f, in(1).f));
+      })
       .Case(
           [&](math::FloorOp) { floatOp([&] { return std::floor(in(0).f); }); })
       .Case([&](math::CeilOp) { floatOp([&] { return std::ceil(in(0).f); }); })

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "conv.h"
 #include "copy.h"
+#include "gather_scatter.h"
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"

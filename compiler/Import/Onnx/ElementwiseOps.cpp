@@ -4,6 +4,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <limits>
+
 using namespace mlir;
 
 namespace anvil::onnx_import {
@@ -359,6 +361,48 @@ LogicalResult importIsNaN(NodeContext &ctx) {
                                                       ComparePredicate::ne)));
 }
 
+//===--- issue #9: IsInf, Shrink (formulas over existing anvil ops) -------===//
+
+/// IsInf: x == +inf and/or x == -inf (|x| == inf when both are detected;
+/// x < -inf, false everywhere, when neither is).
+LogicalResult importIsInf(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  Type type = ctx.elementTypeOf(x);
+  if (!type.isa<FloatType>())
+    return ctx.error() << "X must hold floating-point values, got " << type;
+  bool positive = ctx.attrInt("detect_positive", 1) != 0;
+  bool negative = ctx.attrInt("detect_negative", 1) != 0;
+  FormulaBuilder f(ctx, type);
+  double inf = std::numeric_limits<double>::infinity();
+  Value y;
+  if (positive && negative)
+    y = f.compare(ComparePredicate::eq, f.unary<AbsOp>(x), f.constant(inf));
+  else if (positive)
+    y = f.compare(ComparePredicate::eq, x, f.constant(inf));
+  else if (negative)
+    y = f.compare(ComparePredicate::eq, x, f.constant(-inf));
+  else
+    y = f.compare(ComparePredicate::lt, x, f.constant(-inf));
+  if (f.failed() || !y)
+    return failure();
+  ctx.results.push_back(y);
+  return success();
+}
+
+/// Shrink: x < -lambd ? x + bias : x > lambd ? x - bias : 0.
+Value shrinkFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
+  double lambd = ctx.attrFloat("lambd", 0.5f);
+  double bias = ctx.attrFloat("bias", 0.0f);
+  Value upper = f.select(f.compare(ComparePredicate::gt, x, f.constant(lambd)),
+                         f.binary<SubOp>(x, f.constant(bias)), f.constant(0));
+  return f.select(f.compare(ComparePredicate::lt, x, f.constant(-lambd)),
+                  f.binary<AddOp>(x, f.constant(bias)), upper);
+}
+
+//===--- end of issue #9 formulas -----------------------------------------===//
+
 /// BitwiseNot: x xor all-ones.
 LogicalResult importBitwiseNot(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
@@ -438,6 +482,15 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "Cosh", importFormula<hyperbolicFormula<true>>);
   t.add("", "PRelu", importPRelu);
   t.add("", "IsNaN", importIsNaN);
+  // --- issue #9 ops
+  t.add("", "Asin", importUnary<AsinOp>);
+  t.add("", "Acos", importUnary<AcosOp>);
+  t.add("", "Asinh", importUnary<AsinhOp>);
+  t.add("", "Acosh", importUnary<AcoshOp>);
+  t.add("", "Atanh", importUnary<AtanhOp>);
+  t.add("", "IsInf", importIsInf);
+  t.add("", "Shrink", importFormula<shrinkFormula>);
+  // --- end of issue #9 ops
 }
 
 } // namespace anvil::onnx_import

@@ -20,6 +20,7 @@ const OpTable &OpTable::get() {
     addNeuralNetOps(t);
     addAttentionOps(t);
     addQuantizationOps(t);
+    addIndexingOps(t);
     return t;
   }();
   return table;

@@ -43,6 +43,7 @@ void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
 void addQuantizationOps(OpTable &table);
+void addIndexingOps(OpTable &table); // IndexingOps.cpp (issue #9 ops)
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 
