@@ -15,6 +15,7 @@
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/QuantToKernel.h"
 #include "compiler/Lowering/ScalarOps.h"
+#include "compiler/Lowering/SpatialToKernel.h"
 #include "compiler/Lowering/SymbolicShapes.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
@@ -937,6 +938,10 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
           return lowerQuantOp(other, b,
                               {[&](Value v) { return input(v); },
                                [&](Value v) { return alloc(v); }});
+        if (isSpatialOp(other)) // SpatialToKernel.cpp
+          return lowerSpatialOp(other, b,
+                                {[&](Value v) { return input(v); },
+                                 [&](Value v) { return alloc(v); }});
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });
 }

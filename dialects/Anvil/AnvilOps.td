@@ -1183,4 +1183,54 @@ def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
   let results = (outs TensorOf<[I8]>:$result, Anvil_FloatTensor:$scale);
 }
 
+//===----------------------------------------------------------------------===//
+// Spatial ops (Resize, ConvTranspose): imported by
+// compiler/Import/Onnx/SpatialOps.cpp, lowered by
+// compiler/Lowering/SpatialToKernel.cpp
+//===----------------------------------------------------------------------===//
+
+def Anvil_ResizeOp : Anvil_InferredOp<"resize"> {
+  let summary = "ONNX Resize: nearest, linear or cubic interpolation";
+  let description = [{
+    ONNX `Resize` (opset 19 semantics) over every axis. `scales` holds one
+    scale per axis (1 for axes not resized); `roi` the starts of every
+    axis, then the ends (read by `tf_crop_and_resize` only). `sizes` gives
+    the output size of each axis, or -1 for `floor(input dim * scale)`.
+    `mode` is nearest, linear or cubic; `coordinate_transformation_mode`
+    and `nearest_mode` take the ONNX attribute's values.
+
+    ```mlir
+    %y = anvil.resize %x {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "round_prefer_floor", roi = array<f64: 0.0, 0.0, 1.0, 1.0>, scales = array<f64: 1.0, 2.0>, sizes = array<i64: -1, -1>} : (tensor<2x4xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, StrAttr:$mode,
+                       StrAttr:$coordinate_transformation_mode,
+                       StrAttr:$nearest_mode, F64Attr:$cubic_coeff_a,
+                       BoolAttr:$exclude_outside, BoolAttr:$antialias,
+                       F64Attr:$extrapolation_value,
+                       DenseF64ArrayAttr:$scales, DenseF64ArrayAttr:$roi,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_ConvTransposeOp : Anvil_InferredOp<"conv_transpose"> {
+  let summary = "N-d transposed convolution, channels first";
+  let description = [{
+    ONNX `ConvTranspose` with explicit pads: `input` is `[N, C, spatial...]`,
+    `weight` `[C, M/group, kernel...]`, `bias` `[M]`. Output spatial dim i is
+    `strides[i] * (in[i] - 1) + output_padding[i] + (kernel[i] - 1) *
+    dilations[i] + 1 - pads[i] - pads[spatial + i]`.
+
+    ```mlir
+    %y = anvil.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, output_padding = array<i64: 0, 0>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<3x2x3x3xf32>) -> tensor<1x2x9x9xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$weight,
+                       Optional<Anvil_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$output_padding, I64Attr:$group);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
 #endif // ANVIL_OPS_TD

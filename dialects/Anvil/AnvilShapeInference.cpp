@@ -13,6 +13,7 @@
 #include "dialects/Anvil/ShapeUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include <cmath>
 #include <numeric>
 
 using namespace mlir;
@@ -1284,5 +1285,122 @@ LogicalResult QuantizePerTokenOp::inferResultTypes(Types &types) {
   SmallVector<int64_t> shape(input.getShape());
   ranked(types, shape, i8);
   shape.back() = 1;
+  return ranked(types, shape, elementType);
+}
+
+//===----------------------------------------------------------------------===//
+// Spatial ops (Resize, ConvTranspose)
+//===----------------------------------------------------------------------===//
+
+LogicalResult ResizeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t rank = input.getRank();
+  ArrayRef<double> scales = getScales();
+  ArrayRef<int64_t> sizes = getSizes();
+  if ((int64_t)scales.size() != rank || (int64_t)sizes.size() != rank ||
+      (int64_t)getRoi().size() != 2 * rank)
+    return emitOpError() << "scales and sizes need " << rank
+                         << " entries and roi " << 2 * rank;
+  StringRef mode = getMode(), coord = getCoordinateTransformationMode(),
+            nearest = getNearestMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError() << "unknown mode '" << mode << "'";
+  if (!llvm::is_contained(
+          ArrayRef<StringRef>{"half_pixel", "half_pixel_symmetric",
+                              "pytorch_half_pixel", "align_corners",
+                              "asymmetric", "tf_crop_and_resize"},
+          coord))
+    return emitOpError() << "unknown coordinate_transformation_mode '" << coord
+                         << "'";
+  if (!llvm::is_contained(ArrayRef<StringRef>{"round_prefer_floor",
+                                              "round_prefer_ceil", "floor",
+                                              "ceil"},
+                          nearest))
+    return emitOpError() << "unknown nearest_mode '" << nearest << "'";
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    double scale = scales[d];
+    if (!(scale > 0) || !std::isfinite(scale))
+      return emitOpError() << "scale " << scale << " of axis " << d
+                           << " must be positive and finite";
+    int64_t in = input.getDimSize(d);
+    if (sizes[d] >= 0) {
+      shape.push_back(sizes[d]);
+      continue;
+    }
+    if (sizes[d] != -1)
+      return emitOpError() << "size " << sizes[d] << " of axis " << d
+                           << " is negative";
+    if (in == kDynamic) {
+      shape.push_back(kDynamic);
+      continue;
+    }
+    double out = std::floor((double)in * scale);
+    if (out >= 9.0e15)
+      return emitOpError() << "axis " << d << " of size " << in << " scaled by "
+                           << scale << " overflows";
+    shape.push_back((int64_t)out);
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult ConvTransposeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType weight = getRankedType(getWeight());
+  if (!input || !weight)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return emitOpError("input and weight must be [N, C, spatial...] and "
+                       "[C, M/group, kernel...]");
+  if ((int64_t)getStrides().size() != spatial ||
+      (int64_t)getDilations().size() != spatial ||
+      (int64_t)getOutputPadding().size() != spatial ||
+      (int64_t)getPads().size() != 2 * spatial)
+    return emitOpError("strides, dilations, output_padding and pads do not "
+                       "match the number of spatial dims");
+  int64_t group = getGroup();
+  if (group <= 0)
+    return emitOpError("group must be positive");
+  int64_t c = input.getDimSize(1), wc = weight.getDimSize(0),
+          mg = weight.getDimSize(1);
+  if (c != kDynamic && wc != kDynamic && c != wc)
+    return emitOpError() << "input has " << c << " channels, weight " << wc;
+  if (wc != kDynamic && wc % group != 0)
+    return emitOpError() << "channels " << wc << " not divisible by group "
+                         << group;
+  int64_t m = mg == kDynamic ? kDynamic : mg * group;
+  if (getBias()) {
+    RankedTensorType bias = getRankedType(getBias());
+    if (bias && (bias.getRank() != 1 ||
+                 (m != kDynamic && bias.getDimSize(0) != kDynamic &&
+                  bias.getDimSize(0) != m)))
+      return emitOpError() << "bias must be [" << m << "]";
+  }
+  SmallVector<int64_t> shape = {input.getDimSize(0), m};
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t s = getStrides()[i], dl = getDilations()[i],
+            op = getOutputPadding()[i];
+    if (s <= 0 || dl <= 0 || op < 0)
+      return emitOpError("strides and dilations must be positive and "
+                         "output_padding not negative");
+    int64_t in = input.getDimSize(2 + i), k = weight.getDimSize(2 + i);
+    if (in == kDynamic || k == kDynamic) {
+      shape.push_back(kDynamic);
+      continue;
+    }
+    // Checked: every term below is bounded by the product of two dims
+    // or attributes; refuse sizes beyond 2^62.
+    __int128 out = (__int128)s * (in - 1) + op + (__int128)(k - 1) * dl + 1 -
+                   getPads()[i] - getPads()[spatial + i];
+    if (out < 0 || out > ((__int128)1 << 62))
+      return emitOpError() << "output dim " << i << " would be "
+                           << (long long)out;
+    shape.push_back((int64_t)out);
+  }
   return ranked(types, shape, elementType);
 }

@@ -5,11 +5,13 @@
 #include "attention.h"
 #include "common.h"
 #include "conv.h"
+#include "conv_transpose.h"
 #include "copy.h"
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"
 #include "quantize.h"
 #include "reduction.h"
+#include "resize.h"
 
 #endif // ANVIL_CPU_KERNELS_H

@@ -20,6 +20,7 @@ const OpTable &OpTable::get() {
     addNeuralNetOps(t);
     addAttentionOps(t);
     addQuantizationOps(t);
+    addSpatialOps(t);
     return t;
   }();
   return table;

@@ -43,6 +43,7 @@ void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
 void addQuantizationOps(OpTable &table);
+void addSpatialOps(OpTable &table); // SpatialOps.cpp
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 

@@ -1,0 +1,122 @@
+//===- SpatialToKernel.cpp - spatial ops to kernel launches ---------------===//
+//
+// anvil.resize -> `resize` (backends/cpu/kernels/resize.h), with the
+// coordinate and nearest modes as the kernel's integer codes;
+// anvil.conv_transpose -> `conv_transpose` (conv_transpose.h), 1 to 3
+// spatial dims.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/SpatialToKernel.h"
+#include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Kernel/KernelCatalog.h"
+#include "dialects/Kernel/KernelOps.h"
+
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace anvil::lowering {
+namespace {
+
+ArrayRef<int64_t> shapeOf(Value value) {
+  return value.getType().cast<ShapedType>().getShape();
+}
+
+/// The spatial kernels take static sizes: a bounded dim is refused by name
+/// rather than planned wrongly.
+LogicalResult checkStatic(Operation *op) {
+  for (Value v : op->getOperands())
+    if (!v.getType().cast<ShapedType>().hasStaticShape())
+      return op->emitOpError("needs static shapes: bounded dims through this "
+                             "op are not supported yet");
+  if (!op->getResult(0).getType().cast<ShapedType>().hasStaticShape())
+    return op->emitOpError("needs a static result shape");
+  return success();
+}
+
+LogicalResult lowerResize(ResizeOp op, OpBuilder &b, const BufferHooks &h) {
+  if (failed(checkStatic(op)))
+    return failure();
+  int64_t rank = shapeOf(op.getInput()).size();
+  if (rank > 8)
+    return op.emitOpError("resizes at most 8 dims");
+  kernel::ResizeLaunch l;
+  l.rank = rank;
+  l.in_shape = shapeOf(op.getInput());
+  l.out_shape = shapeOf(op.getResult());
+  l.scales = op.getScales();
+  l.roi = op.getRoi();
+  // Codes of backends/cpu/kernels/resize.h.
+  l.mode = llvm::StringSwitch<int64_t>(op.getMode())
+               .Case("nearest", 0)
+               .Case("linear", 1)
+               .Default(2);
+  l.coord_mode =
+      llvm::StringSwitch<int64_t>(op.getCoordinateTransformationMode())
+          .Case("half_pixel", 0)
+          .Case("half_pixel_symmetric", 1)
+          .Case("pytorch_half_pixel", 2)
+          .Case("align_corners", 3)
+          .Case("asymmetric", 4)
+          .Default(5);
+  l.nearest_mode = llvm::StringSwitch<int64_t>(op.getNearestMode())
+                       .Case("round_prefer_floor", 0)
+                       .Case("round_prefer_ceil", 1)
+                       .Case("floor", 2)
+                       .Default(3);
+  l.cubic_coeff_a = op.getCubicCoeffA().convertToDouble();
+  l.exclude_outside = op.getExcludeOutside();
+  l.antialias = op.getAntialias();
+  l.extrapolation_value = op.getExtrapolationValue().convertToDouble();
+  Value in = h.input(op.getInput());
+  Value out = h.alloc(op.getResult());
+  l.build(b, op.getLoc(), in, out);
+  return success();
+}
+
+LogicalResult lowerConvTranspose(ConvTransposeOp op, OpBuilder &b,
+                                 const BufferHooks &h) {
+  if (failed(checkStatic(op)))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), w = shapeOf(op.getWeight()),
+                    out = shapeOf(op.getResult());
+  int64_t spatial = in.size() - 2;
+  if (spatial < 1 || spatial > 3)
+    return op.emitOpError("only 1-D to 3-D transposed convolutions have a "
+                          "kernel");
+  kernel::ConvTransposeLaunch l;
+  l.n = in[0];
+  l.c = in[1];
+  l.m = out[1];
+  l.rank = spatial;
+  l.in_dims = in.drop_front(2);
+  l.out_dims = out.drop_front(2);
+  l.kernel = w.drop_front(2);
+  l.strides = op.getStrides();
+  l.pads = op.getPads();
+  l.dilations = op.getDilations();
+  l.group = op.getGroup();
+  l.has_bias = (bool)op.getBias();
+  SmallVector<Value> ins{h.input(op.getInput()), h.input(op.getWeight())};
+  if (op.getBias())
+    ins.push_back(h.input(op.getBias()));
+  Value o = h.alloc(op.getResult());
+  l.build(b, op.getLoc(), ins, o);
+  return success();
+}
+
+} // namespace
+
+bool isSpatialOp(Operation *op) { return isa<ResizeOp, ConvTransposeOp>(op); }
+
+LogicalResult lowerSpatialOp(Operation *op, OpBuilder &b,
+                             const BufferHooks &hooks) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](ResizeOp r) { return lowerResize(r, b, hooks); })
+      .Case([&](ConvTransposeOp c) { return lowerConvTranspose(c, b, hooks); })
+      .Default([](Operation *) { return failure(); });
+}
+
+} // namespace anvil::lowering
