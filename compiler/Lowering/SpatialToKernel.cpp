@@ -107,15 +107,48 @@ LogicalResult lowerConvTranspose(ConvTransposeOp op, OpBuilder &b,
   return success();
 }
 
+LogicalResult lowerGridSample(GridSampleOp op, OpBuilder &b,
+                              const BufferHooks &h) {
+  if (failed(checkStatic(op)))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  int64_t spatial = in.size() - 2;
+  if (spatial < 1 || spatial > 3)
+    return op.emitOpError("only 1-D to 3-D grid sampling has a kernel");
+  kernel::GridSampleLaunch l;
+  l.n = in[0];
+  l.c = in[1];
+  l.rank = spatial;
+  l.in_dims = in.drop_front(2);
+  l.out_dims = out.drop_front(2);
+  // Codes of backends/cpu/kernels/grid_sample.h.
+  l.mode = llvm::StringSwitch<int64_t>(op.getMode())
+               .Case("nearest", 0)
+               .Case("linear", 1)
+               .Default(2);
+  l.padding = llvm::StringSwitch<int64_t>(op.getPaddingMode())
+                  .Case("zeros", 0)
+                  .Case("border", 1)
+                  .Default(2);
+  l.align_corners = op.getAlignCorners();
+  SmallVector<Value> ins{h.input(op.getInput()), h.input(op.getGrid())};
+  Value o = h.alloc(op.getResult());
+  l.build(b, op.getLoc(), ins, o);
+  return success();
+}
+
 } // namespace
 
-bool isSpatialOp(Operation *op) { return isa<ResizeOp, ConvTransposeOp>(op); }
+bool isSpatialOp(Operation *op) {
+  return isa<ResizeOp, ConvTransposeOp, GridSampleOp>(op);
+}
 
 LogicalResult lowerSpatialOp(Operation *op, OpBuilder &b,
                              const BufferHooks &hooks) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](ResizeOp r) { return lowerResize(r, b, hooks); })
       .Case([&](ConvTransposeOp c) { return lowerConvTranspose(c, b, hooks); })
+      .Case([&](GridSampleOp g) { return lowerGridSample(g, b, hooks); })
       .Default([](Operation *) { return failure(); });
 }
 

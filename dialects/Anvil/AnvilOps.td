@@ -1233,4 +1233,21 @@ def Anvil_ConvTransposeOp : Anvil_InferredOp<"conv_transpose"> {
   let results = (outs Anvil_FloatTensor:$result);
 }
 
+def Anvil_GridSampleOp : Anvil_InferredOp<"grid_sample"> {
+  let summary = "ONNX GridSample: sampling at normalized grid locations";
+  let description = [{
+    `input` is `[N, C, spatial...]`, `grid` `[N, out spatial..., r]` with r
+    the number of spatial dims (x first: the innermost dim). `mode` is
+    nearest, linear or cubic; `padding_mode` zeros, border or reflection.
+
+    ```mlir
+    %y = anvil.grid_sample %x, %g {align_corners = false, mode = "linear", padding_mode = "zeros"} : (tensor<1x1x4x4xf32>, tensor<1x6x6x2xf32>) -> tensor<1x1x6x6xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grid,
+                       StrAttr:$mode, StrAttr:$padding_mode,
+                       BoolAttr:$align_corners);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
 #endif // ANVIL_OPS_TD

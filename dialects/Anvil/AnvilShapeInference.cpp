@@ -1404,3 +1404,32 @@ LogicalResult ConvTransposeOp::inferResultTypes(Types &types) {
   }
   return ranked(types, shape, elementType);
 }
+
+LogicalResult GridSampleOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType grid = getRankedType(getGrid());
+  if (!input || !grid)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || grid.getRank() != input.getRank())
+    return emitOpError("input must be [N, C, spatial...] and grid "
+                       "[N, spatial..., r] of the same rank");
+  int64_t r = grid.getShape().back();
+  if (r != kDynamic && r != spatial)
+    return emitOpError() << "grid's last dim is " << r << ", expected "
+                         << spatial;
+  StringRef mode = getMode(), padding = getPaddingMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError() << "unknown mode '" << mode << "'";
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return emitOpError() << "unknown padding_mode '" << padding << "'";
+  int64_t n = input.getDimSize(0), gn = grid.getDimSize(0);
+  if (n != kDynamic && gn != kDynamic && n != gn)
+    return emitOpError() << "input batch " << n << " and grid batch " << gn
+                         << " differ";
+  SmallVector<int64_t> shape = {n == kDynamic ? gn : n, input.getDimSize(1)};
+  for (int64_t i = 1; i <= spatial; ++i)
+    shape.push_back(grid.getDimSize(i));
+  return ranked(types, shape, elementType);
+}

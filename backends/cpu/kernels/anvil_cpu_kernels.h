@@ -7,6 +7,7 @@
 #include "conv.h"
 #include "conv_transpose.h"
 #include "copy.h"
+#include "grid_sample.h"
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"

@@ -325,9 +325,38 @@ LogicalResult importConvTranspose(NodeContext &ctx) {
       b.getDenseI64ArrayAttr(outputPadding), b.getI64IntegerAttr(group)));
 }
 
+/// ONNX GridSample, opsets 16 to 22 (opset 16's bilinear and bicubic are
+/// linear and cubic).
+LogicalResult importGridSample(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), grid = ctx.requiredInput(1, "grid");
+  if (!x || !grid)
+    return failure();
+  std::string mode =
+      ctx.attrString("mode", ctx.opset < 20 ? "bilinear" : "linear");
+  if (mode == "bilinear")
+    mode = "linear";
+  else if (mode == "bicubic")
+    mode = "cubic";
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return ctx.error() << "unknown mode '" << mode << "'";
+  std::string padding = ctx.attrString("padding_mode", "zeros");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return ctx.error() << "unknown padding_mode '" << padding << "'";
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 3 || ctx.rankOf(grid) != rank)
+    return ctx.error() << "needs X [N, C, spatial...] and grid [N, "
+                          "spatial..., r] of the same known rank";
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<GridSampleOp>(
+      ctx.elementTypeOf(x), x, grid, b.getStringAttr(mode),
+      b.getStringAttr(padding),
+      b.getBoolAttr(ctx.attrInt("align_corners", 0) != 0)));
+}
+
 } // namespace
 
 void addSpatialOps(OpTable &t) {
+  t.add("", "GridSample", importGridSample);
   t.add("", "Resize", importResize);
   t.add("", "Upsample", importUpsample);
   t.add("", "ConvTranspose", importConvTranspose);
