@@ -165,8 +165,57 @@ LogicalResult importLayerNorm(NodeContext &ctx) {
   return ctx.produce(ctx.create<RsqrtOp>(t, *shifted));
 }
 
+//===--- RMSNormalization over several axes (spatial/normalization ops) ---===//
+
+/// ONNX RMSNormalization (opset 23) normalizing over axes [axis, rank):
+/// its function body, X / sqrt(mean(X^2 over the axes) + epsilon) * scale,
+/// computed in float32 (stash_type 1) and cast back to X's type.
+LogicalResult importRmsNormOverAxes(NodeContext &ctx, Value x, Value scale,
+                                    int64_t axis) {
+  Type t = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  int64_t stash = ctx.attrInt("stash_type", 1);
+  if (stash != 1)
+    return ctx.error() << "stash_type " << stash
+                       << " is not supported (only 1, float32)";
+  Type f32 = b.getF32Type();
+  Value xu = x;
+  if (t != f32) {
+    FailureOr<Value> cast = ctx.create<CastOp>(f32, x);
+    if (failed(cast))
+      return failure();
+    xu = *cast;
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < ctx.rankOf(x); ++d)
+    axes.push_back(d);
+  FailureOr<Value> y = ctx.create<MulOp>(f32, xu, xu);
+  if (succeeded(y))
+    y = ctx.create<ReduceOp>(
+        f32, *y, ReduceKindAttr::get(b.getContext(), ReduceKind::mean),
+        b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  if (succeeded(y))
+    y = ctx.create<AddOp>(
+        f32, *y, ctx.constantScalar(f32, ctx.attrFloat("epsilon", 1e-5f)));
+  if (succeeded(y))
+    y = ctx.create<RsqrtOp>(f32, *y);
+  if (succeeded(y))
+    y = ctx.create<MulOp>(f32, xu, *y);
+  if (succeeded(y) && t != f32)
+    y = ctx.create<CastOp>(t, *y);
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *y, scale);
+  if (failed(ctx.produce(y)))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+//===--- end of RMSNormalization over several axes
+//-------------------------===//
+
 /// RMS normalization over the last axis (ONNX RMSNormalization, and the
-/// SimplifiedLayerNormalization that ONNX Runtime's tools emit).
+/// SimplifiedLayerNormalization that ONNX Runtime's tools emit); over more
+/// axes through importRmsNormOverAxes.
 LogicalResult importRmsNorm(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "scale");
   if (!x || !scale)
@@ -176,8 +225,7 @@ LogicalResult importRmsNorm(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   if (*axis != rank - 1)
-    return ctx.error() << "normalizing over more than the last axis is not "
-                          "supported";
+    return importRmsNormOverAxes(ctx, x, scale, *axis);
   if (failed(ctx.produce(ctx.create<RmsNormOp>(
           ctx.elementTypeOf(x), x, scale,
           ctx.builder.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
