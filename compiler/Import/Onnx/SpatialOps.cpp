@@ -353,9 +353,115 @@ LogicalResult importGridSample(NodeContext &ctx) {
       b.getBoolAttr(ctx.attrInt("align_corners", 0) != 0)));
 }
 
+/// ONNX InstanceNormalization (opsets 1 to 22): per (n, c), normalized
+/// over the spatial dims, then scale[c] * y + B[c]; as reductions and
+/// elementwise ops.
+LogicalResult importInstanceNorm(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input"),
+        scale = ctx.requiredInput(1, "scale"), bias = ctx.requiredInput(2, "B");
+  if (!x || !scale || !bias)
+    return failure();
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 3)
+    return ctx.error() << "input must be [N, C, spatial...]";
+  if (ctx.rankOf(scale) != 1 || ctx.rankOf(bias) != 1)
+    return ctx.error() << "scale and B must be 1-D [C]";
+  Type t = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  SmallVector<int64_t> axes, trailing;
+  for (int64_t d = 2; d < rank; ++d) {
+    axes.push_back(d);
+    trailing.push_back(d - 1);
+  }
+  auto mean = [&](Value v) {
+    return ctx.create<ReduceOp>(
+        t, v, ReduceKindAttr::get(b.getContext(), ReduceKind::mean),
+        b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  };
+  FailureOr<Value> m = mean(x);
+  FailureOr<Value> centered =
+      succeeded(m) ? ctx.create<SubOp>(t, x, *m) : FailureOr<Value>(failure());
+  if (failed(centered))
+    return failure();
+  FailureOr<Value> y = ctx.create<MulOp>(t, *centered, *centered);
+  if (succeeded(y))
+    y = mean(*y);
+  if (succeeded(y))
+    y = ctx.create<AddOp>(
+        t, *y, ctx.constantScalar(t, ctx.attrFloat("epsilon", 1e-5f)));
+  if (succeeded(y))
+    y = ctx.create<RsqrtOp>(t, *y);
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *centered, *y);
+  // [C] -> [C, 1, ..., 1] to broadcast over the spatial dims.
+  FailureOr<Value> s =
+      ctx.create<UnsqueezeOp>(t, scale, b.getDenseI64ArrayAttr(trailing));
+  FailureOr<Value> o =
+      ctx.create<UnsqueezeOp>(t, bias, b.getDenseI64ArrayAttr(trailing));
+  if (failed(s) || failed(o))
+    return failure();
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *y, *s);
+  if (succeeded(y))
+    y = ctx.create<AddOp>(t, *y, *o);
+  return ctx.produce(y);
+}
+
+/// ONNX LRN (opsets 1 to 13): x / (bias + alpha / size * square_sum)^beta
+/// with square_sum over a window of `size` channels. The window sum is an
+/// average pool (counting the padding) of x^2 over [N, 1, C, spatial...],
+/// so inputs have at most 2 spatial dims.
+LogicalResult importLrn(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  int64_t rank = ctx.rankOf(x);
+  if (rank < 3 || rank > 4)
+    return ctx.error() << "input must be [N, C, D1] or [N, C, D1, D2]";
+  if (!ctx.attr("size"))
+    return ctx.error() << "needs size";
+  int64_t size = ctx.attrInt("size", 1);
+  if (size <= 0 || size > (1 << 20))
+    return ctx.error() << "size must be in [1, 2^20], got " << size;
+  double alpha = ctx.attrFloat("alpha", 1e-4f),
+         beta = ctx.attrFloat("beta", 0.75f),
+         bias = ctx.attrFloat("bias", 1.0f);
+  Type t = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  int64_t spatial = rank - 1; // C and the input's spatial dims
+  SmallVector<int64_t> kernel(spatial, 1), strides(spatial, 1),
+      pads(2 * spatial, 0);
+  kernel[0] = size;
+  pads[0] = (size - 1) / 2;
+  pads[spatial] = size - 1 - (size - 1) / 2;
+  FailureOr<Value> y = ctx.create<MulOp>(t, x, x);
+  if (succeeded(y))
+    y = ctx.create<UnsqueezeOp>(t, *y, b.getDenseI64ArrayAttr({1}));
+  if (succeeded(y))
+    y = ctx.create<PoolOp>(
+        t, *y, PoolKindAttr::get(b.getContext(), PoolKind::avg),
+        b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(pads), b.getBoolAttr(false), b.getBoolAttr(true),
+        DenseI64ArrayAttr());
+  if (succeeded(y))
+    y = ctx.create<SqueezeOp>(t, *y, b.getDenseI64ArrayAttr({1}));
+  // average = square_sum / size
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *y, ctx.constantScalar(t, alpha));
+  if (succeeded(y))
+    y = ctx.create<AddOp>(t, *y, ctx.constantScalar(t, bias));
+  if (succeeded(y))
+    y = ctx.create<PowOp>(t, *y, ctx.constantScalar(t, -beta));
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, x, *y);
+  return ctx.produce(y);
+}
+
 } // namespace
 
 void addSpatialOps(OpTable &t) {
+  t.add("", "InstanceNormalization", importInstanceNorm);
+  t.add("", "LRN", importLrn);
   t.add("", "GridSample", importGridSample);
   t.add("", "Resize", importResize);
   t.add("", "Upsample", importUpsample);
