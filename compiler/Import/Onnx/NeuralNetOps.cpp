@@ -408,7 +408,7 @@ template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
 
 //===--- LpPool (spatial/normalization ops) -------------------------------===//
 
-/// ONNX LpPool (opsets 1 to 22): (sum over the window of |x|^p)^(1/p),
+/// ONNX LpPool (opsets 13 to 24): (sum over the window of |x|^p)^(1/p),
 /// as an average pool of |x|^p counting the padding (every window lies in
 /// the padded input without ceil_mode, so the sum is the average times the
 /// window size). ceil_mode is refused: its partial windows would need

@@ -1,6 +1,8 @@
 //===- SpatialOps.cpp - importers for ONNX spatial ops --------------------===//
 //
-// Resize (and the older Upsample) and ConvTranspose. Shape-determining
+// Resize, ConvTranspose, GridSample, InstanceNormalization and LRN
+// (LpPool and RMSNormalization over several axes are in NeuralNetOps.cpp,
+// beside the pooling and normalization they share code with). Shape-determining
 // inputs (Resize's scales, sizes and roi) must be compile-time constants;
 // the spatial dims they resize must be static at import (the output size
 // depends on them), other dims may be bounded.
@@ -43,7 +45,7 @@ constantFloatsInput(NodeContext &ctx, size_t i, StringRef what) {
   return std::optional<SmallVector<double>>(values);
 }
 
-/// What Resize and Upsample share once their inputs are read.
+/// What a Resize node asks for, read from its attributes and inputs.
 struct ResizeSpec {
   std::string mode = "nearest";
   std::string coord = "half_pixel";
@@ -170,24 +172,14 @@ LogicalResult buildResize(NodeContext &ctx, Value x, ResizeSpec &spec) {
       b.getDenseI64ArrayAttr(sizes)));
 }
 
-/// ONNX Resize, opsets 10 to 19. Opset 10 (scales only, no coordinate
-/// modes) resizes asymmetrically with nearest rounding down, as ONNX
-/// Runtime does for integer upscales.
+/// ONNX Resize, opsets 13 to 24 (older models reach it through the version
+/// converter).
 LogicalResult importResize(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
   ResizeSpec spec;
   spec.mode = ctx.attrString("mode", "nearest");
-  if (ctx.opset < 11) {
-    spec.coord = "asymmetric";
-    spec.nearest = "floor";
-    auto scales = constantFloatsInput(ctx, 1, "scales");
-    if (failed(scales))
-      return failure();
-    spec.scales = *scales;
-    return buildResize(ctx, x, spec);
-  }
   spec.coord = ctx.attrString("coordinate_transformation_mode", "half_pixel");
   spec.nearest = ctx.attrString("nearest_mode", "round_prefer_floor");
   spec.cubicA = ctx.attrFloat("cubic_coeff_a", -0.75f);
@@ -214,39 +206,13 @@ LogicalResult importResize(NodeContext &ctx) {
   return buildResize(ctx, x, spec);
 }
 
-/// ONNX Upsample (opsets 7 to 9, deprecated for Resize): scales as an
-/// attribute (7) or an input (9), asymmetric coordinates, nearest rounding
-/// down.
-LogicalResult importUpsample(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "X");
-  if (!x)
-    return failure();
-  ResizeSpec spec;
-  spec.mode = ctx.attrString("mode", "nearest");
-  if (spec.mode == "bilinear")
-    spec.mode = "linear";
-  spec.coord = "asymmetric";
-  spec.nearest = "floor";
-  if (const onnx::AttributeProto *a = ctx.attr("scales")) {
-    spec.scales = SmallVector<double>(a->floats().begin(), a->floats().end());
-  } else {
-    auto scales = constantFloatsInput(ctx, 1, "scales");
-    if (failed(scales))
-      return failure();
-    if (!*scales)
-      return ctx.error() << "needs scales";
-    spec.scales = *scales;
-  }
-  return buildResize(ctx, x, spec);
-}
-
 /// Python's floor division, for ONNX's pad formulas.
 int64_t floorDiv(int64_t a, int64_t b) {
   int64_t q = a / b;
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/// ONNX ConvTranspose, opsets 1 to 22: explicit pads, or pads derived from
+/// ONNX ConvTranspose, opsets 13 to 24: explicit pads, or pads derived from
 /// output_shape or auto_pad (SAME_UPPER, SAME_LOWER, VALID).
 LogicalResult importConvTranspose(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), w = ctx.requiredInput(1, "W");
@@ -325,7 +291,7 @@ LogicalResult importConvTranspose(NodeContext &ctx) {
       b.getDenseI64ArrayAttr(outputPadding), b.getI64IntegerAttr(group)));
 }
 
-/// ONNX GridSample, opsets 16 to 22 (opset 16's bilinear and bicubic are
+/// ONNX GridSample, opsets 16 to 24 (opset 16's bilinear and bicubic are
 /// linear and cubic).
 LogicalResult importGridSample(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), grid = ctx.requiredInput(1, "grid");
@@ -353,7 +319,7 @@ LogicalResult importGridSample(NodeContext &ctx) {
       b.getBoolAttr(ctx.attrInt("align_corners", 0) != 0)));
 }
 
-/// ONNX InstanceNormalization (opsets 1 to 22): per (n, c), normalized
+/// ONNX InstanceNormalization (opsets 13 to 24): per (n, c), normalized
 /// over the spatial dims, then scale[c] * y + B[c]; as reductions and
 /// elementwise ops.
 LogicalResult importInstanceNorm(NodeContext &ctx) {
@@ -407,7 +373,7 @@ LogicalResult importInstanceNorm(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-/// ONNX LRN (opsets 1 to 13): x / (bias + alpha / size * square_sum)^beta
+/// ONNX LRN (opsets 13 to 24): x / (bias + alpha / size * square_sum)^beta
 /// with square_sum over a window of `size` channels. The window sum is an
 /// average pool (counting the padding) of x^2 over [N, 1, C, spatial...],
 /// so inputs have at most 2 spatial dims.
@@ -464,7 +430,6 @@ void addSpatialOps(OpTable &t) {
   t.add("", "LRN", importLrn);
   t.add("", "GridSample", importGridSample);
   t.add("", "Resize", importResize);
-  t.add("", "Upsample", importUpsample);
   t.add("", "ConvTranspose", importConvTranspose);
 }
 
