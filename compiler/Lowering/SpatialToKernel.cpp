@@ -137,10 +137,65 @@ LogicalResult lowerGridSample(GridSampleOp op, OpBuilder &b,
   return success();
 }
 
+LogicalResult lowerCol2Im(Col2ImOp op, OpBuilder &b, const BufferHooks &h) {
+  if (failed(checkStatic(op)))
+    return failure();
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t spatial = out.size() - 2;
+  if (spatial < 1 || spatial > 3)
+    return op.emitOpError("only 1-D to 3-D images have a kernel");
+  SmallVector<int64_t> counts;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t span = op.getDilations()[i] * (op.getBlockShape()[i] - 1) + 1;
+    counts.push_back((op.getImageShape()[i] + op.getPads()[i] +
+                      op.getPads()[spatial + i] - span) /
+                         op.getStrides()[i] +
+                     1);
+  }
+  kernel::Col2imLaunch l;
+  l.n = out[0];
+  l.c = out[1];
+  l.rank = spatial;
+  l.image = op.getImageShape();
+  l.block = op.getBlockShape();
+  l.counts = counts;
+  l.strides = op.getStrides();
+  l.pads = op.getPads();
+  l.dilations = op.getDilations();
+  Value in = h.input(op.getInput());
+  Value o = h.alloc(op.getResult());
+  l.build(b, op.getLoc(), in, o);
+  return success();
+}
+
+LogicalResult lowerMaxUnpool(MaxUnpoolOp op, OpBuilder &b,
+                             const BufferHooks &h) {
+  if (failed(checkStatic(op)))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  if (in.size() > 5)
+    return op.emitOpError("only 1-D to 3-D unpooling has a kernel");
+  SmallVector<int64_t> unpooled{in[0], in[1]};
+  unpooled.append(op.getUnpooled().begin(), op.getUnpooled().end());
+  int64_t count = 1;
+  for (int64_t d : in)
+    count *= d;
+  kernel::MaxUnpoolLaunch l;
+  l.rank = (int64_t)in.size();
+  l.count = count;
+  l.unpooled = unpooled;
+  l.out_shape = out;
+  SmallVector<Value> ins{h.input(op.getInput()), h.input(op.getIndices())};
+  Value o = h.alloc(op.getResult());
+  l.build(b, op.getLoc(), ins, o);
+  return success();
+}
+
 } // namespace
 
 bool isSpatialOp(Operation *op) {
-  return isa<ResizeOp, ConvTransposeOp, GridSampleOp>(op);
+  return isa<ResizeOp, ConvTransposeOp, GridSampleOp, Col2ImOp, MaxUnpoolOp>(
+      op);
 }
 
 LogicalResult lowerSpatialOp(Operation *op, OpBuilder &b,
@@ -149,6 +204,8 @@ LogicalResult lowerSpatialOp(Operation *op, OpBuilder &b,
       .Case([&](ResizeOp r) { return lowerResize(r, b, hooks); })
       .Case([&](ConvTransposeOp c) { return lowerConvTranspose(c, b, hooks); })
       .Case([&](GridSampleOp g) { return lowerGridSample(g, b, hooks); })
+      .Case([&](Col2ImOp c) { return lowerCol2Im(c, b, hooks); })
+      .Case([&](MaxUnpoolOp m) { return lowerMaxUnpool(m, b, hooks); })
       .Default([](Operation *) { return failure(); });
 }
 

@@ -1250,4 +1250,40 @@ def Anvil_GridSampleOp : Anvil_InferredOp<"grid_sample"> {
   let results = (outs Anvil_FloatTensor:$result);
 }
 
+def Anvil_Col2ImOp : Anvil_InferredOp<"col2im"> {
+  let summary = "ONNX Col2Im: sliding-window columns summed back into an image";
+  let description = [{
+    `input` is `[N, C * prod(block_shape), L]` with L the number of blocks
+    (per dim `(image + pads begin + pads end - (dilation * (block - 1) +
+    1)) / stride + 1`, multiplied); the result is `[N, C, image_shape...]`.
+
+    ```mlir
+    %y = anvil.col2im %x {block_shape = array<i64: 1, 5>, dilations = array<i64: 1, 1>, image_shape = array<i64: 5, 5>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x5x5xf32>) -> tensor<1x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, DenseI64ArrayAttr:$image_shape,
+                       DenseI64ArrayAttr:$block_shape,
+                       DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$strides);
+  let results = (outs Anvil_Tensor:$result);
+}
+
+def Anvil_MaxUnpoolOp : Anvil_InferredOp<"max_unpool"> {
+  let summary = "ONNX MaxUnpool: values put back at their pooling indices";
+  let description = [{
+    `input` and `indices` are `[N, C, spatial...]`. The indices address a
+    zero tensor of `[N, C, unpooled...]` (flat, row-major), which sits at
+    the start of the `[N, C, output_spatial...]` result, as ONNX's
+    reference implementation has it.
+
+    ```mlir
+    %y = anvil.max_unpool %x, %i {output_spatial = array<i64: 5, 5>, unpooled = array<i64: 4, 4>} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>) -> tensor<1x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, TensorOf<[I64]>:$indices,
+                       DenseI64ArrayAttr:$unpooled,
+                       DenseI64ArrayAttr:$output_spatial);
+  let results = (outs Anvil_Tensor:$result);
+}
+
 #endif // ANVIL_OPS_TD

@@ -1433,3 +1433,75 @@ LogicalResult GridSampleOp::inferResultTypes(Types &types) {
     shape.push_back(grid.getDimSize(i));
   return ranked(types, shape, elementType);
 }
+
+LogicalResult Col2ImOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  ArrayRef<int64_t> image = getImageShape(), block = getBlockShape();
+  size_t spatial = image.size();
+  if (spatial == 0 || block.size() != spatial ||
+      getDilations().size() != spatial || getStrides().size() != spatial ||
+      getPads().size() != 2 * spatial)
+    return emitOpError("image_shape, block_shape, dilations, strides and "
+                       "pads do not match");
+  int64_t blockSize = 1, blocks = 1;
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t d = getDilations()[i], s = getStrides()[i];
+    if (image[i] <= 0 || block[i] <= 0 || d <= 0 || s <= 0 ||
+        getPads()[i] < 0 || getPads()[spatial + i] < 0 ||
+        image[i] > (int64_t{1} << 31) || block[i] > (int64_t{1} << 31) ||
+        d > (int64_t{1} << 31))
+      return emitOpError("image_shape, block_shape, dilations and strides "
+                         "must be positive (and below 2^31), pads not "
+                         "negative");
+    int64_t span = d * (block[i] - 1) + 1;
+    int64_t room = image[i] + getPads()[i] + getPads()[spatial + i] - span;
+    if (room < 0)
+      return emitOpError() << "block dim " << i << " spans " << span
+                           << " but the padded image has " << room + span;
+    blockSize *= block[i];
+    blocks *= room / s + 1;
+    if (blockSize > (int64_t{1} << 40) || blocks > (int64_t{1} << 40))
+      return emitOpError("too many blocks");
+  }
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  if (input.getRank() != 3)
+    return emitOpError("input must be [N, C * prod(block_shape), L]");
+  int64_t cb = input.getDimSize(1), l = input.getDimSize(2);
+  if (cb != kDynamic && cb % blockSize != 0)
+    return emitOpError() << "input dim 1 (" << cb
+                         << ") is not a multiple of the block size "
+                         << blockSize;
+  if (l != kDynamic && l != blocks)
+    return emitOpError() << "input has " << l << " blocks, the shapes give "
+                         << blocks;
+  SmallVector<int64_t> shape = {input.getDimSize(0),
+                                cb == kDynamic ? kDynamic : cb / blockSize};
+  shape.append(image.begin(), image.end());
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult MaxUnpoolOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || (int64_t)getUnpooled().size() != spatial ||
+      (int64_t)getOutputSpatial().size() != spatial)
+    return emitOpError("unpooled and output_spatial must have one entry per "
+                       "spatial dim");
+  RankedTensorType indices = getRankedType(getIndices());
+  if (indices && indices.getShape() != input.getShape())
+    return emitOpError("indices must have the input's shape");
+  SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (getUnpooled()[i] <= 0 || getOutputSpatial()[i] < getUnpooled()[i])
+      return emitOpError() << "output dim " << getOutputSpatial()[i]
+                           << " is smaller than the unpooled dim "
+                           << getUnpooled()[i];
+    shape.push_back(getOutputSpatial()[i]);
+  }
+  return ranked(types, shape, elementType);
+}

@@ -14,5 +14,6 @@
 #include "quantize.h"
 #include "reduction.h"
 #include "resize.h"
+#include "unfold.h"
 
 #endif // ANVIL_CPU_KERNELS_H

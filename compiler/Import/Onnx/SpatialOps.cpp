@@ -423,9 +423,98 @@ LogicalResult importLrn(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
+/// ONNX Col2Im (opsets 18 to 24): image_shape and block_shape must be
+/// compile-time constants.
+LogicalResult importCol2Im(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "input");
+  if (!x)
+    return failure();
+  auto image = ctx.constantIntsInput(1, "image_shape");
+  auto block = ctx.constantIntsInput(2, "block_shape");
+  if (failed(image) || failed(block))
+    return failure();
+  if (!*image || !*block)
+    return ctx.error() << "needs image_shape and block_shape";
+  size_t spatial = (*image)->size();
+  if (spatial == 0 || (*block)->size() != spatial)
+    return ctx.error() << "image_shape and block_shape must have the same "
+                          "non-zero length";
+  SmallVector<int64_t> dilations =
+      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads =
+      ctx.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+  if (dilations.size() != spatial || strides.size() != spatial ||
+      pads.size() != 2 * spatial)
+    return ctx.error() << "dilations, strides and pads do not match "
+                          "image_shape's length";
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<Col2ImOp>(
+      ctx.elementTypeOf(x), x, b.getDenseI64ArrayAttr(**image),
+      b.getDenseI64ArrayAttr(**block), b.getDenseI64ArrayAttr(dilations),
+      b.getDenseI64ArrayAttr(pads), b.getDenseI64ArrayAttr(strides)));
+}
+
+/// ONNX MaxUnpool (opsets 13 to 24): output_shape, when given, must be a
+/// compile-time constant; the spatial input dims must be static.
+LogicalResult importMaxUnpool(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X"), indices = ctx.requiredInput(1, "I");
+  if (!x || !indices)
+    return failure();
+  auto kernel = ctx.attrInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "needs kernel_shape";
+  size_t spatial = kernel->size();
+  auto type = x.getType().dyn_cast<RankedTensorType>();
+  if (!type || type.getRank() != (int64_t)spatial + 2)
+    return ctx.error() << "kernel_shape does not match the input rank";
+  SmallVector<int64_t> strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> pads =
+      ctx.attrInts("pads").value_or(SmallVector<int64_t>(2 * spatial, 0));
+  if (strides.size() != spatial || pads.size() != 2 * spatial)
+    return ctx.error() << "strides and pads do not match kernel_shape";
+  SmallVector<int64_t> unpooled;
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t in = type.getDimSize(2 + i);
+    if (in == kDynamic)
+      return ctx.error() << "needs static spatial input dims";
+    if ((*kernel)[i] <= 0 || strides[i] <= 0 || strides[i] > (1 << 20) ||
+        (*kernel)[i] > (1 << 20))
+      return ctx.error() << "kernel_shape and strides must be in [1, 2^20]";
+    int64_t out =
+        (in - 1) * strides[i] + (*kernel)[i] - pads[i] - pads[spatial + i];
+    if (out <= 0)
+      return ctx.error() << "spatial dim " << i << " would unpool to " << out;
+    unpooled.push_back(out);
+  }
+  SmallVector<int64_t> outSpatial = unpooled;
+  auto given = ctx.constantIntsInput(2, "output_shape");
+  if (failed(given))
+    return failure();
+  if (*given) {
+    if ((*given)->size() != spatial + 2)
+      return ctx.error() << "output_shape has " << (*given)->size()
+                         << " entries, expected " << spatial + 2;
+    outSpatial.assign((*given)->begin() + 2, (*given)->end());
+    for (size_t i = 0; i < spatial; ++i)
+      if (outSpatial[i] < unpooled[i])
+        return ctx.error() << "output_shape dim " << i + 2 << " ("
+                           << outSpatial[i] << ") is smaller than the default "
+                           << unpooled[i];
+  }
+  Builder &b = ctx.builder;
+  return ctx.produce(ctx.create<MaxUnpoolOp>(
+      ctx.elementTypeOf(x), x, indices, b.getDenseI64ArrayAttr(unpooled),
+      b.getDenseI64ArrayAttr(outSpatial)));
+}
+
 } // namespace
 
 void addSpatialOps(OpTable &t) {
+  t.add("", "Col2Im", importCol2Im);
+  t.add("", "MaxUnpool", importMaxUnpool);
   t.add("", "InstanceNormalization", importInstanceNorm);
   t.add("", "LRN", importLrn);
   t.add("", "GridSample", importGridSample);
