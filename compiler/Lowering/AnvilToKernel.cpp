@@ -16,6 +16,7 @@
 #include "compiler/Lowering/Passes.h"
 #include "compiler/Lowering/QuantToKernel.h"
 #include "compiler/Lowering/ScalarOps.h"
+#include "compiler/Lowering/SpatialToKernel.h"
 #include "compiler/Lowering/SymbolicShapes.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
@@ -949,6 +950,10 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
                                     copyStrided(loc, src, dst, shape, dim(0),
                                                 strides, dim(0), strides);
                                   }});
+        if (isSpatialOp(other)) // SpatialToKernel.cpp
+          return lowerSpatialOp(other, b,
+                                {[&](Value v) { return input(v); },
+                                 [&](Value v) { return alloc(v); }});
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });
 }

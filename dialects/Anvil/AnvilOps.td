@@ -1277,7 +1277,7 @@ def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
 }
 
 //===----------------------------------------------------------------------===//
-// Issue #9 indexing ops: ScatterElements, TopK (GatherND is above)
+// Indexing ops: ScatterElements, TopK (GatherND is above)
 //===----------------------------------------------------------------------===//
 
 def Anvil_ScatterElementsOp : Anvil_InferredOp<"scatter_elements"> {
@@ -1321,7 +1321,106 @@ def Anvil_TopKOp : Anvil_InferredOp<"top_k"> {
 }
 
 //===----------------------------------------------------------------------===//
-// End of issue #9 indexing ops
+// Spatial ops (Resize, ConvTranspose): imported by
+// compiler/Import/Onnx/SpatialOps.cpp, lowered by
+// compiler/Lowering/SpatialToKernel.cpp
 //===----------------------------------------------------------------------===//
+
+def Anvil_ResizeOp : Anvil_InferredOp<"resize"> {
+  let summary = "ONNX Resize: nearest, linear or cubic interpolation";
+  let description = [{
+    ONNX `Resize` (opset 19 semantics) over every axis. `scales` holds one
+    scale per axis (1 for axes not resized); `roi` the starts of every
+    axis, then the ends (read by `tf_crop_and_resize` only). `sizes` gives
+    the output size of each axis, or -1 for `floor(input dim * scale)`.
+    `mode` is nearest, linear or cubic; `coordinate_transformation_mode`
+    and `nearest_mode` take the ONNX attribute's values.
+
+    ```mlir
+    %y = anvil.resize %x {antialias = false, coordinate_transformation_mode = "half_pixel", cubic_coeff_a = -7.500000e-01 : f64, exclude_outside = false, extrapolation_value = 0.000000e+00 : f64, mode = "linear", nearest_mode = "round_prefer_floor", roi = array<f64: 0.0, 0.0, 1.0, 1.0>, scales = array<f64: 1.0, 2.0>, sizes = array<i64: -1, -1>} : (tensor<2x4xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, StrAttr:$mode,
+                       StrAttr:$coordinate_transformation_mode,
+                       StrAttr:$nearest_mode, F64Attr:$cubic_coeff_a,
+                       BoolAttr:$exclude_outside, BoolAttr:$antialias,
+                       F64Attr:$extrapolation_value,
+                       DenseF64ArrayAttr:$scales, DenseF64ArrayAttr:$roi,
+                       DenseI64ArrayAttr:$sizes);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_ConvTransposeOp : Anvil_InferredOp<"conv_transpose"> {
+  let summary = "N-d transposed convolution, channels first";
+  let description = [{
+    ONNX `ConvTranspose` with explicit pads: `input` is `[N, C, spatial...]`,
+    `weight` `[C, M/group, kernel...]`, `bias` `[M]`. Output spatial dim i is
+    `strides[i] * (in[i] - 1) + output_padding[i] + (kernel[i] - 1) *
+    dilations[i] + 1 - pads[i] - pads[spatial + i]`.
+
+    ```mlir
+    %y = anvil.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, output_padding = array<i64: 0, 0>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x3x4x4xf32>, tensor<3x2x3x3xf32>) -> tensor<1x2x9x9xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$weight,
+                       Optional<Anvil_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$output_padding, I64Attr:$group);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_GridSampleOp : Anvil_InferredOp<"grid_sample"> {
+  let summary = "ONNX GridSample: sampling at normalized grid locations";
+  let description = [{
+    `input` is `[N, C, spatial...]`, `grid` `[N, out spatial..., r]` with r
+    the number of spatial dims (x first: the innermost dim). `mode` is
+    nearest, linear or cubic; `padding_mode` zeros, border or reflection.
+
+    ```mlir
+    %y = anvil.grid_sample %x, %g {align_corners = false, mode = "linear", padding_mode = "zeros"} : (tensor<1x1x4x4xf32>, tensor<1x6x6x2xf32>) -> tensor<1x1x6x6xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_FloatTensor:$input, Anvil_FloatTensor:$grid,
+                       StrAttr:$mode, StrAttr:$padding_mode,
+                       BoolAttr:$align_corners);
+  let results = (outs Anvil_FloatTensor:$result);
+}
+
+def Anvil_Col2ImOp : Anvil_InferredOp<"col2im"> {
+  let summary = "ONNX Col2Im: sliding-window columns summed back into an image";
+  let description = [{
+    `input` is `[N, C * prod(block_shape), L]` with L the number of blocks
+    (per dim `(image + pads begin + pads end - (dilation * (block - 1) +
+    1)) / stride + 1`, multiplied); the result is `[N, C, image_shape...]`.
+
+    ```mlir
+    %y = anvil.col2im %x {block_shape = array<i64: 1, 5>, dilations = array<i64: 1, 1>, image_shape = array<i64: 5, 5>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x5x5xf32>) -> tensor<1x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, DenseI64ArrayAttr:$image_shape,
+                       DenseI64ArrayAttr:$block_shape,
+                       DenseI64ArrayAttr:$dilations, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$strides);
+  let results = (outs Anvil_Tensor:$result);
+}
+
+def Anvil_MaxUnpoolOp : Anvil_InferredOp<"max_unpool"> {
+  let summary = "ONNX MaxUnpool: values put back at their pooling indices";
+  let description = [{
+    `input` and `indices` are `[N, C, spatial...]`. The indices address a
+    zero tensor of `[N, C, unpooled...]` (flat, row-major), which sits at
+    the start of the `[N, C, output_spatial...]` result, as ONNX's
+    reference implementation has it.
+
+    ```mlir
+    %y = anvil.max_unpool %x, %i {output_spatial = array<i64: 5, 5>, unpooled = array<i64: 4, 4>} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>) -> tensor<1x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Anvil_Tensor:$input, TensorOf<[I64]>:$indices,
+                       DenseI64ArrayAttr:$unpooled,
+                       DenseI64ArrayAttr:$output_spatial);
+  let results = (outs Anvil_Tensor:$result);
+}
 
 #endif // ANVIL_OPS_TD

@@ -14,6 +14,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MathExtras.h"
+#include <cmath>
 #include <numeric>
 
 using namespace mlir;
@@ -1317,7 +1318,7 @@ LogicalResult QuantizePerTokenOp::inferResultTypes(Types &types) {
 }
 
 //===----------------------------------------------------------------------===//
-// Issue #9 indexing ops: ScatterElements, TopK
+// Indexing ops: ScatterElements, TopK
 //===----------------------------------------------------------------------===//
 
 LogicalResult ScatterElementsOp::inferResultTypes(Types &types) {
@@ -1384,4 +1385,222 @@ LogicalResult TopKOp::inferResultTypes(Types &types) {
   shape[getAxis()] = k;
   (void)ranked(types, shape, elementType);
   return ranked(types, shape, i64);
+}
+
+//===----------------------------------------------------------------------===//
+// Spatial ops (Resize, ConvTranspose)
+//===----------------------------------------------------------------------===//
+
+LogicalResult ResizeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t rank = input.getRank();
+  ArrayRef<double> scales = getScales();
+  ArrayRef<int64_t> sizes = getSizes();
+  if ((int64_t)scales.size() != rank || (int64_t)sizes.size() != rank ||
+      (int64_t)getRoi().size() != 2 * rank)
+    return emitOpError() << "scales and sizes need " << rank
+                         << " entries and roi " << 2 * rank;
+  StringRef mode = getMode(), coord = getCoordinateTransformationMode(),
+            nearest = getNearestMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError() << "unknown mode '" << mode << "'";
+  if (!llvm::is_contained(
+          ArrayRef<StringRef>{"half_pixel", "half_pixel_symmetric",
+                              "pytorch_half_pixel", "align_corners",
+                              "asymmetric", "tf_crop_and_resize"},
+          coord))
+    return emitOpError() << "unknown coordinate_transformation_mode '" << coord
+                         << "'";
+  if (!llvm::is_contained(ArrayRef<StringRef>{"round_prefer_floor",
+                                              "round_prefer_ceil", "floor",
+                                              "ceil"},
+                          nearest))
+    return emitOpError() << "unknown nearest_mode '" << nearest << "'";
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    double scale = scales[d];
+    if (!(scale > 0) || !std::isfinite(scale))
+      return emitOpError() << "scale " << scale << " of axis " << d
+                           << " must be positive and finite";
+    int64_t in = input.getDimSize(d);
+    if (sizes[d] >= 0) {
+      shape.push_back(sizes[d]);
+      continue;
+    }
+    if (sizes[d] != -1)
+      return emitOpError() << "size " << sizes[d] << " of axis " << d
+                           << " is negative";
+    if (in == kDynamic) {
+      shape.push_back(kDynamic);
+      continue;
+    }
+    double out = std::floor((double)in * scale);
+    if (out >= 9.0e15)
+      return emitOpError() << "axis " << d << " of size " << in << " scaled by "
+                           << scale << " overflows";
+    shape.push_back((int64_t)out);
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult ConvTransposeOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType weight = getRankedType(getWeight());
+  if (!input || !weight)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return emitOpError("input and weight must be [N, C, spatial...] and "
+                       "[C, M/group, kernel...]");
+  if ((int64_t)getStrides().size() != spatial ||
+      (int64_t)getDilations().size() != spatial ||
+      (int64_t)getOutputPadding().size() != spatial ||
+      (int64_t)getPads().size() != 2 * spatial)
+    return emitOpError("strides, dilations, output_padding and pads do not "
+                       "match the number of spatial dims");
+  int64_t group = getGroup();
+  if (group <= 0)
+    return emitOpError("group must be positive");
+  int64_t c = input.getDimSize(1), wc = weight.getDimSize(0),
+          mg = weight.getDimSize(1);
+  if (c != kDynamic && wc != kDynamic && c != wc)
+    return emitOpError() << "input has " << c << " channels, weight " << wc;
+  if (wc != kDynamic && wc % group != 0)
+    return emitOpError() << "channels " << wc << " not divisible by group "
+                         << group;
+  int64_t m = mg == kDynamic ? kDynamic : mg * group;
+  if (getBias()) {
+    RankedTensorType bias = getRankedType(getBias());
+    if (bias && (bias.getRank() != 1 ||
+                 (m != kDynamic && bias.getDimSize(0) != kDynamic &&
+                  bias.getDimSize(0) != m)))
+      return emitOpError() << "bias must be [" << m << "]";
+  }
+  SmallVector<int64_t> shape = {input.getDimSize(0), m};
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t s = getStrides()[i], dl = getDilations()[i],
+            op = getOutputPadding()[i];
+    if (s <= 0 || dl <= 0 || op < 0)
+      return emitOpError("strides and dilations must be positive and "
+                         "output_padding not negative");
+    int64_t in = input.getDimSize(2 + i), k = weight.getDimSize(2 + i);
+    if (in == kDynamic || k == kDynamic) {
+      shape.push_back(kDynamic);
+      continue;
+    }
+    // Checked: every term below is bounded by the product of two dims
+    // or attributes; refuse sizes beyond 2^62.
+    __int128 out = (__int128)s * (in - 1) + op + (__int128)(k - 1) * dl + 1 -
+                   getPads()[i] - getPads()[spatial + i];
+    if (out < 0 || out > ((__int128)1 << 62))
+      return emitOpError() << "output dim " << i << " would be "
+                           << (long long)out;
+    shape.push_back((int64_t)out);
+  }
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult GridSampleOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType grid = getRankedType(getGrid());
+  if (!input || !grid)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || grid.getRank() != input.getRank())
+    return emitOpError("input must be [N, C, spatial...] and grid "
+                       "[N, spatial..., r] of the same rank");
+  int64_t r = grid.getShape().back();
+  if (r != kDynamic && r != spatial)
+    return emitOpError() << "grid's last dim is " << r << ", expected "
+                         << spatial;
+  StringRef mode = getMode(), padding = getPaddingMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError() << "unknown mode '" << mode << "'";
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return emitOpError() << "unknown padding_mode '" << padding << "'";
+  int64_t n = input.getDimSize(0), gn = grid.getDimSize(0);
+  if (n != kDynamic && gn != kDynamic && n != gn)
+    return emitOpError() << "input batch " << n << " and grid batch " << gn
+                         << " differ";
+  SmallVector<int64_t> shape = {n == kDynamic ? gn : n, input.getDimSize(1)};
+  for (int64_t i = 1; i <= spatial; ++i)
+    shape.push_back(grid.getDimSize(i));
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult Col2ImOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  ArrayRef<int64_t> image = getImageShape(), block = getBlockShape();
+  size_t spatial = image.size();
+  if (spatial == 0 || block.size() != spatial ||
+      getDilations().size() != spatial || getStrides().size() != spatial ||
+      getPads().size() != 2 * spatial)
+    return emitOpError("image_shape, block_shape, dilations, strides and "
+                       "pads do not match");
+  int64_t blockSize = 1, blocks = 1;
+  for (size_t i = 0; i < spatial; ++i) {
+    int64_t d = getDilations()[i], s = getStrides()[i];
+    if (image[i] <= 0 || block[i] <= 0 || d <= 0 || s <= 0 ||
+        getPads()[i] < 0 || getPads()[spatial + i] < 0 ||
+        image[i] > (int64_t{1} << 31) || block[i] > (int64_t{1} << 31) ||
+        d > (int64_t{1} << 31))
+      return emitOpError("image_shape, block_shape, dilations and strides "
+                         "must be positive (and below 2^31), pads not "
+                         "negative");
+    int64_t span = d * (block[i] - 1) + 1;
+    int64_t room = image[i] + getPads()[i] + getPads()[spatial + i] - span;
+    if (room < 0)
+      return emitOpError() << "block dim " << i << " spans " << span
+                           << " but the padded image has " << room + span;
+    blockSize *= block[i];
+    blocks *= room / s + 1;
+    if (blockSize > (int64_t{1} << 40) || blocks > (int64_t{1} << 40))
+      return emitOpError("too many blocks");
+  }
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  if (input.getRank() != 3)
+    return emitOpError("input must be [N, C * prod(block_shape), L]");
+  int64_t cb = input.getDimSize(1), l = input.getDimSize(2);
+  if (cb != kDynamic && cb % blockSize != 0)
+    return emitOpError() << "input dim 1 (" << cb
+                         << ") is not a multiple of the block size "
+                         << blockSize;
+  if (l != kDynamic && l != blocks)
+    return emitOpError() << "input has " << l << " blocks, the shapes give "
+                         << blocks;
+  SmallVector<int64_t> shape = {input.getDimSize(0),
+                                cb == kDynamic ? kDynamic : cb / blockSize};
+  shape.append(image.begin(), image.end());
+  return ranked(types, shape, elementType);
+}
+
+LogicalResult MaxUnpoolOp::inferResultTypes(Types &types) {
+  Type elementType = elementTypeOf(getInput());
+  RankedTensorType input = getRankedType(getInput());
+  if (!input)
+    return unranked(types, elementType);
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || (int64_t)getUnpooled().size() != spatial ||
+      (int64_t)getOutputSpatial().size() != spatial)
+    return emitOpError("unpooled and output_spatial must have one entry per "
+                       "spatial dim");
+  RankedTensorType indices = getRankedType(getIndices());
+  if (indices && indices.getShape() != input.getShape())
+    return emitOpError("indices must have the input's shape");
+  SmallVector<int64_t> shape = {input.getDimSize(0), input.getDimSize(1)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (getUnpooled()[i] <= 0 || getOutputSpatial()[i] < getUnpooled()[i])
+      return emitOpError() << "output dim " << getOutputSpatial()[i]
+                           << " is smaller than the unpooled dim "
+                           << getUnpooled()[i];
+    shape.push_back(getOutputSpatial()[i]);
+  }
+  return ranked(types, shape, elementType);
 }

@@ -50,6 +50,8 @@ StringRef stringifyParamKind(ParamKind kind) {
     return "a string";
   case ParamKind::Ints:
     return "an integer array";
+  case ParamKind::Reals:
+    return "a float array";
   }
   llvm_unreachable("unknown param kind");
 }
@@ -69,6 +71,9 @@ NamedAttribute attr(Builder &b, StringRef name, StringRef value) {
 }
 NamedAttribute attr(Builder &b, StringRef name, const IntList &value) {
   return b.getNamedAttr(name, b.getDenseI64ArrayAttr(value.values));
+}
+NamedAttribute attr(Builder &b, StringRef name, const RealList &value) {
+  return b.getNamedAttr(name, b.getDenseF64ArrayAttr(value.values));
 }
 
 namespace {

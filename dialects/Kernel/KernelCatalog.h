@@ -30,7 +30,7 @@
 
 namespace anvil::kernel {
 
-enum class ParamKind { Int, Bool, Real, Str, Ints };
+enum class ParamKind { Int, Bool, Real, Str, Ints, Reals };
 
 /// Bytes a Str param holds with its terminating zero: the size of the
 /// kernels' char arrays (KernelParams.h).
@@ -40,7 +40,7 @@ struct ParamSpec {
   llvm::StringLiteral name;
   ParamKind kind;
   bool isStatic;    // a compile-time constant, never a run-time size
-  int64_t capacity; // array entries (Ints), else 1
+  int64_t capacity; // array entries (Ints, Reals), else 1
 };
 
 struct KernelSpec {
@@ -96,6 +96,15 @@ mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           llvm::StringRef value);
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           const IntList &value);
+/// A value for a `Static` `Reals` param: any range of doubles.
+struct RealList {
+  llvm::SmallVector<double, 8> values;
+  RealList(std::initializer_list<double> list) : values(list) {}
+  template <class Range>
+  RealList(const Range &range) : values(std::begin(range), std::end(range)) {}
+};
+mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
+                          const RealList &value);
 /// An integer attribute, or an affine map () [sizes] -> (expr).
 mlir::NamedAttribute attr(mlir::Builder &b, llvm::StringRef name,
                           const DimValue &value);
@@ -116,6 +125,7 @@ using RealStaticValue = double;
 using StrStaticValue = llvm::StringRef;
 using IntsStaticValue = IntList;
 using IntsRuntimeValue = DimList;
+using RealsStaticValue = RealList;
 } // namespace detail
 
 #define ANVIL_LAUNCH_FIELD(kind, name, when, capacity)                         \

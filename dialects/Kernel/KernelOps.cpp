@@ -315,6 +315,14 @@ LogicalResult LaunchOp::verify() {
                << " values; kernel '" << spec->name << "' takes at most "
                << p.capacity;
       break;
+    case ParamKind::Reals:
+      ok = value.isa<DenseF64ArrayAttr>();
+      if (ok && value.cast<DenseF64ArrayAttr>().size() > p.capacity)
+        return emitOpError("parameter '")
+               << p.name << "' holds " << value.cast<DenseF64ArrayAttr>().size()
+               << " values; kernel '" << spec->name << "' takes at most "
+               << p.capacity;
+      break;
     }
     if (!ok)
       return emitOpError("parameter '")

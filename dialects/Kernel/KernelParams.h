@@ -27,6 +27,7 @@
 #define ANVIL_KERNEL_FIELD_Str(name, capacity)                                 \
   char name[ANVIL_KERNEL_MAX_STRING];
 #define ANVIL_KERNEL_FIELD_Ints(name, capacity) int64_t name[capacity];
+#define ANVIL_KERNEL_FIELD_Reals(name, capacity) double name[capacity];
 #define ANVIL_KERNEL_FIELD(kind, name, when, capacity)                         \
   ANVIL_KERNEL_FIELD_##kind(name, capacity)
 
@@ -47,5 +48,6 @@ namespace anvil {
 #undef ANVIL_KERNEL_FIELD_Real
 #undef ANVIL_KERNEL_FIELD_Str
 #undef ANVIL_KERNEL_FIELD_Ints
+#undef ANVIL_KERNEL_FIELD_Reals
 
 #endif /* ANVIL_KERNEL_PARAMS_H */

@@ -111,9 +111,14 @@ def run(cmd, timeout):
 
 def shape_input_names(model, data_dir):
     """Inputs the importer may need at compile time: integer tensors of
-    rank <= 1 (axes, split sizes, pads, k) and scalars of any numeric type
-    (Clip bounds, Range limits)."""
+    rank <= 1 (axes, split sizes, pads, k), scalars of any numeric type
+    (Clip bounds, Range limits), and the float roi and scales of Resize
+    and Upsample."""
     initializers = {t.name for t in model.graph.initializer}
+    resize_float_inputs = {
+        name for node in model.graph.node
+        if node.op_type in ("Resize", "Upsample") and node.domain in ("", "ai.onnx")
+        for name in node.input[1:3]}
     names = []
     graph_inputs = [i for i in model.graph.input if i.name not in initializers]
     for index, value in enumerate(graph_inputs):
@@ -124,7 +129,9 @@ def shape_input_names(model, data_dir):
         integer = t.elem_type in (onnx.TensorProto.INT64,
                                   onnx.TensorProto.INT32)
         scalar = rank == 0 and t.elem_type != onnx.TensorProto.STRING
-        if ((integer and rank <= 1) or scalar) and os.path.exists(
+        # Resize's roi and scales: float vectors that determine shapes.
+        resize_floats = rank == 1 and value.name in resize_float_inputs
+        if ((integer and rank <= 1) or scalar or resize_floats) and os.path.exists(
                 os.path.join(data_dir, f"input_{index}.pb")):
             names.append(value.name)
     return names

@@ -162,6 +162,11 @@ LogicalResult FunctionEmitter::emitParam(LaunchOp launch, const ParamSpec &spec,
     out << "{";
     llvm::interleaveComma(a.asArrayRef(), out);
     out << "}";
+  } else if (auto a = value.dyn_cast_or_null<DenseF64ArrayAttr>()) {
+    out << "{";
+    llvm::interleaveComma(a.asArrayRef(), out,
+                          [&](double v) { out << cFloatLiteral(v, "double"); });
+    out << "}";
   } else if (auto map = value.dyn_cast_or_null<AffineMapAttr>()) {
     // Sizes computed at run time from the entry point's sizes[].
     ArrayRef<AffineExpr> exprs = map.getValue().getResults();

@@ -5,12 +5,16 @@
 #include "attention.h"
 #include "common.h"
 #include "conv.h"
+#include "conv_transpose.h"
 #include "copy.h"
 #include "gather_scatter.h"
+#include "grid_sample.h"
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"
 #include "quantize.h"
 #include "reduction.h"
+#include "resize.h"
+#include "unfold.h"
 
 #endif // ANVIL_CPU_KERNELS_H

@@ -189,8 +189,57 @@ LogicalResult importLayerNorm(NodeContext &ctx) {
   return ctx.produce(ctx.create<RsqrtOp>(t, *shifted));
 }
 
+//===--- RMSNormalization over several axes (spatial/normalization ops) ---===//
+
+/// ONNX RMSNormalization (opset 23) normalizing over axes [axis, rank):
+/// its function body, X / sqrt(mean(X^2 over the axes) + epsilon) * scale,
+/// computed in float32 (stash_type 1) and cast back to X's type.
+LogicalResult importRmsNormOverAxes(NodeContext &ctx, Value x, Value scale,
+                                    int64_t axis) {
+  Type t = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  int64_t stash = ctx.attrInt("stash_type", 1);
+  if (stash != 1)
+    return ctx.error() << "stash_type " << stash
+                       << " is not supported (only 1, float32)";
+  Type f32 = b.getF32Type();
+  Value xu = x;
+  if (t != f32) {
+    FailureOr<Value> cast = ctx.create<CastOp>(f32, x);
+    if (failed(cast))
+      return failure();
+    xu = *cast;
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < ctx.rankOf(x); ++d)
+    axes.push_back(d);
+  FailureOr<Value> y = ctx.create<MulOp>(f32, xu, xu);
+  if (succeeded(y))
+    y = ctx.create<ReduceOp>(
+        f32, *y, ReduceKindAttr::get(b.getContext(), ReduceKind::mean),
+        b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  if (succeeded(y))
+    y = ctx.create<AddOp>(
+        f32, *y, ctx.constantScalar(f32, ctx.attrFloat("epsilon", 1e-5f)));
+  if (succeeded(y))
+    y = ctx.create<RsqrtOp>(f32, *y);
+  if (succeeded(y))
+    y = ctx.create<MulOp>(f32, xu, *y);
+  if (succeeded(y) && t != f32)
+    y = ctx.create<CastOp>(t, *y);
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *y, scale);
+  if (failed(ctx.produce(y)))
+    return failure();
+  return skipOptionalOutputs(ctx, 1);
+}
+
+//===--- end of RMSNormalization over several axes
+//-------------------------===//
+
 /// RMS normalization over the last axis (ONNX RMSNormalization, and the
-/// SimplifiedLayerNormalization that ONNX Runtime's tools emit).
+/// SimplifiedLayerNormalization that ONNX Runtime's tools emit); over more
+/// axes through importRmsNormOverAxes.
 LogicalResult importRmsNorm(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X"), scale = ctx.requiredInput(1, "scale");
   if (!x || !scale)
@@ -200,8 +249,7 @@ LogicalResult importRmsNorm(NodeContext &ctx) {
   if (failed(axis))
     return failure();
   if (*axis != rank - 1)
-    return ctx.error() << "normalizing over more than the last axis is not "
-                          "supported";
+    return importRmsNormOverAxes(ctx, x, scale, *axis);
   if (failed(ctx.produce(ctx.create<RmsNormOp>(
           ctx.elementTypeOf(x), x, scale,
           ctx.builder.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
@@ -383,6 +431,68 @@ template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
   return skipOptionalOutputs(ctx, 1);
 }
 
+//===--- LpPool (spatial/normalization ops) -------------------------------===//
+
+/// ONNX LpPool (opsets 13 to 24): (sum over the window of |x|^p)^(1/p),
+/// as an average pool of |x|^p counting the padding (every window lies in
+/// the padded input without ceil_mode, so the sum is the average times the
+/// window size). ceil_mode is refused: its partial windows would need
+/// another divisor.
+LogicalResult importLpPool(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "X");
+  if (!x)
+    return failure();
+  auto kernel = ctx.attrInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "needs kernel_shape";
+  size_t spatial = kernel->size();
+  if (ctx.rankOf(x) != (int64_t)spatial + 2)
+    return ctx.error() << "kernel_shape does not match the input rank";
+  if (ctx.attrInt("ceil_mode", 0))
+    return ctx.error() << "ceil_mode=1 is not supported";
+  int64_t p = ctx.attrInt("p", 2);
+  if (p <= 0)
+    return ctx.error() << "p must be positive, got " << p;
+  SmallVector<int64_t> strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  SmallVector<int64_t> dilations =
+      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  if (strides.size() != spatial || dilations.size() != spatial)
+    return ctx.error() << "strides/dilations do not match the kernel rank";
+  double window = 1;
+  for (int64_t k : *kernel) {
+    if (k <= 0)
+      return ctx.error() << "kernel_shape must be positive";
+    window *= (double)k;
+  }
+  bool dilated = llvm::any_of(dilations, [](int64_t d) { return d != 1; });
+  auto pads = windowPads(ctx, x, *kernel, strides, dilations);
+  if (failed(pads))
+    return failure();
+  Type t = ctx.elementTypeOf(x);
+  Builder &b = ctx.builder;
+  FailureOr<Value> y =
+      p == 2 ? ctx.create<MulOp>(t, x, x) : ctx.create<AbsOp>(t, x);
+  if (succeeded(y) && p != 1 && p != 2)
+    y = ctx.create<PowOp>(t, *y, ctx.constantScalar(t, (double)p));
+  if (succeeded(y))
+    y = ctx.create<PoolOp>(
+        t, *y, PoolKindAttr::get(b.getContext(), PoolKind::avg),
+        b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(false),
+        b.getBoolAttr(true),
+        dilated ? b.getDenseI64ArrayAttr(dilations) : DenseI64ArrayAttr());
+  if (succeeded(y))
+    y = ctx.create<MulOp>(t, *y, ctx.constantScalar(t, window));
+  if (succeeded(y) && p == 2)
+    y = ctx.create<SqrtOp>(t, *y);
+  else if (succeeded(y) && p != 1)
+    y = ctx.create<PowOp>(t, *y, ctx.constantScalar(t, 1.0 / (double)p));
+  return ctx.produce(y);
+}
+
+//===--- end of LpPool ----------------------------------------------------===//
+
 template <ReduceKind kind> LogicalResult importGlobalPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
@@ -430,6 +540,7 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "AveragePool", importPool<PoolKind::avg>);
   t.add("", "GlobalAveragePool", importGlobalPool<ReduceKind::mean>);
   t.add("", "GlobalMaxPool", importGlobalPool<ReduceKind::max>);
+  t.add("", "LpPool", importLpPool); // spatial/normalization ops
 
   // ONNX Runtime's fused transformer ops that carry their own layouts.
   // Rejected by name so the message says what to do instead.

@@ -21,6 +21,7 @@ const OpTable &OpTable::get() {
     addAttentionOps(t);
     addQuantizationOps(t);
     addIndexingOps(t);
+    addSpatialOps(t);
     return t;
   }();
   return table;

@@ -43,7 +43,8 @@ void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
 void addQuantizationOps(OpTable &table);
-void addIndexingOps(OpTable &table); // IndexingOps.cpp (issue #9 ops)
+void addIndexingOps(OpTable &table); // IndexingOps.cpp
+void addSpatialOps(OpTable &table); // SpatialOps.cpp
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 
