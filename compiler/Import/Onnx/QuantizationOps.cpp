@@ -662,6 +662,11 @@ FailureOr<Value> unpackNibbles(NodeContext &ctx, Value packed,
   int64_t cols = shape.empty() ? 1 : shape.back();
   int64_t bytes =
       elementCount(shape) / std::max<int64_t>(cols, 1) * ((cols + 1) / 2);
+  if (!packed.getDefiningOp<ConstantOp>()) {
+    ctx.error() << what << " must be a constant (an initializer): 4-bit ones "
+                << "are unpacked at compile time";
+    return failure();
+  }
   RankedTensorType pt = getRankedType(packed);
   if (!pt || !pt.hasStaticShape() || pt.getNumElements() != bytes) {
     ctx.error() << what << " must hold " << bytes
