@@ -543,12 +543,12 @@ LogicalResult importQLinearMatMul(NodeContext &ctx) {
 }
 
 /// (x - x_zero_point) conv (w - w_zero_point) (+ bias), computed exactly:
-/// every operand is an integer below 2^16 in magnitude after the zero
-/// points are subtracted, and float64 sums such products exactly (a
-/// product is below 2^32, a sum stays exact up to 2^21 of them), so the
-/// float64 conv equals the integer definition, then cast to i32 (sums
-/// beyond int32, where the ONNX definition wraps, are out of scope). The
-/// conv itself is imported by the Conv handler on the same node (same
+/// after the zero points are subtracted every operand is an integer of
+/// magnitude below 2^8, so every product is below 2^16 and float64 sums
+/// up to 2^37 of them (plus an int32 bias) without rounding; the float64
+/// conv equals the integer definition, then is cast to i32 (sums beyond
+/// int32, where the ONNX definition wraps, are out of range). The conv
+/// itself is imported by the Conv handler on the same node (same
 /// attributes: auto_pad, dilations, group, kernel_shape, pads, strides).
 /// w's zero point is per tensor or per output channel (an M vector).
 FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
