@@ -625,7 +625,35 @@ def qlinearmatmul_per_column(rng):
     return model, {"a": rng.integers(0, 256, size=(m, k)).astype(np.uint8)}
 
 
-MODELS += [matmulnbits_4bit_zp, matmulnbits_4bit_nozp, matmulnbits_8bit_zp,
+def dynamicquantizelinear(x):
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"],
+                              ["y", "s", "z"])]
+    model = make(nodes, [info("x", TensorProto.FLOAT, list(x.shape))],
+                 [info("y", TensorProto.UINT8, list(x.shape)),
+                  info("s", TensorProto.FLOAT, []),
+                  info("z", TensorProto.UINT8, [])], [])
+    return model, {"x": x}
+
+
+def dql_mixed(rng):
+    """DynamicQuantizeLinear: all three outputs against ORT (the scale
+    within the float32 tolerance, y and the zero point exact)."""
+    return dynamicquantizelinear(
+        (rng.standard_normal((3, 17)) * 4).astype(np.float32))
+
+
+def dql_positive(rng):
+    return dynamicquantizelinear(rng.uniform(0.5, 9, size=(40,))
+                                 .astype(np.float32))
+
+
+def dql_zero(rng):
+    """All zeros: range 0, where ORT's scale is 1 (ONNX's spec divides by
+    zero)."""
+    return dynamicquantizelinear(np.zeros((2, 3), np.float32))
+
+
+MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp, matmulnbits_4bit_nozp, matmulnbits_8bit_zp,
            matmulnbits_8bit_nozp, matmulnbits_4bit_gidx,
            matmulnbits_8bit_gidx_nozp, matmulnbits_float_zp,
            matmulnbits_f16, matmulnbits_quantizer, gbq_uint8_4bit_zp,

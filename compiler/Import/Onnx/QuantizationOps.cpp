@@ -448,7 +448,8 @@ LogicalResult check8Bit(NodeContext &ctx, Value v, StringRef what) {
 }
 
 /// DynamicQuantizeLinear (opset 11): uint8 with scale = (max(x, 0) -
-/// min(x, 0)) / 255 (1 / 255 when that range is 0) and zero point
+/// min(x, 0)) / 255 (1 when that range is 0, where the spec divides by
+/// zero: ONNX Runtime's choice; ONNX's reference gives 1 / 255) and zero point
 /// saturate(round(-min(x, 0) / scale)), both rank 0 and computed at run
 /// time; y = saturate(round(x / scale) + zero_point), rounding half to
 /// even, as ONNX's reference computes it (float32 throughout).
@@ -474,8 +475,9 @@ LogicalResult importDynamicQuantizeLinear(NodeContext &ctx) {
   Value flat = c.make<CompareOp>(
       b.getI1Type(), range, zero,
       ComparePredicateAttr::get(context, ComparePredicate::eq));
-  range = c.make<WhereOp>(f, flat, ctx.constantScalar(f, 1), range);
-  Value scale = c.make<DivOp>(f, range, ctx.constantScalar(f, 255));
+  Value scale =
+      c.make<WhereOp>(f, flat, ctx.constantScalar(f, 1),
+                      c.make<DivOp>(f, range, ctx.constantScalar(f, 255)));
   // -min / scale is >= 0: saturating after rounding is clamping before.
   Value zeroPoint = c.quantize(u8, c.make<NegOp>(f, lo), scale, Value());
   Value y = c.quantize(u8, x, scale, zeroPoint);
@@ -641,6 +643,11 @@ LogicalResult importQLinearConv(NodeContext &ctx) {
   if (!st || !st.hasStaticShape() || st.getRank() > 1)
     return ctx.error() << "w_scale must hold one value or one per output "
                           "channel";
+  RankedTensorType wt = getRankedType(w);
+  if (st.getNumElements() != 1 && st.getNumElements() != wt.getDimSize(0))
+    return ctx.error() << "w_scale holds " << st.getNumElements()
+                       << " values for " << wt.getDimSize(0)
+                       << " output channels";
   if (st.getNumElements() != 1) {
     SmallVector<int64_t> shape(rank - 1, 1);
     shape[0] = st.getNumElements();
