@@ -37,9 +37,10 @@ Models:
                         negative indices, other gather/quantize axes
   dynamic_quantized_matmul  ORT's quantize_dynamic output
                         (DynamicQuantizeLinear + MatMulInteger)
-  qlinearconv_per_channel, qlinearmatmul_per_column  integer ops with
-                        per-channel / per-column scales (uint8 outputs,
-                        exact)
+  qlinearconv_per_channel, qlinearmatmul_per_column, qlinearmatmul_per_row
+                        integer ops with per-channel / per-column / per-row
+                        scales (uint8 outputs, exact; per-row against
+                        numpy: ORT refuses it)
 
 Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (the
 matmuls sum in float32 in another order; dequantized values themselves are
@@ -537,10 +538,12 @@ def gbq_int4_axes(rng):
                            raw=True),
         onnx.numpy_helper.from_array(scale, "scales")]
     nodes = [
-        helper.make_node("GatherBlockQuantized", ["data", "i2", "scales", "zp"],
+        helper.make_node("GatherBlockQuantized",
+                         ["data", "i2", "scales", "zp"],
                          ["y2"], domain=MS, block_size=block, gather_axis=2,
                          quantize_axis=1),
-        helper.make_node("GatherBlockQuantized", ["data", "i0", "scales", "zp"],
+        helper.make_node("GatherBlockQuantized",
+                         ["data", "i0", "scales", "zp"],
                          ["y0"], domain=MS, block_size=block, gather_axis=0,
                          quantize_axis=-2)]
     model = make_ms(nodes, [info("i2", TensorProto.INT32, [4]),
@@ -625,6 +628,38 @@ def qlinearmatmul_per_column(rng):
     return model, {"a": rng.integers(0, 256, size=(m, k)).astype(np.uint8)}
 
 
+def qlinearmatmul_per_row(rng):
+    """QLinearMatMul with a's scale and zero point per row (an M vector),
+    which ONNX allows and ORT's CPU kernel refuses: against numpy, the
+    product in int64, the multiplier a_scale * b_scale / y_scale and the
+    scaling in float32 (as ORT requantizes), round half to even, + y's zero
+    point, saturated to uint8."""
+    m, k, n = 4, 16, 5
+    consts = {
+        "as": rng.uniform(0.01, 0.05, size=m).astype(np.float32),
+        "az": rng.integers(100, 150, size=m).astype(np.uint8),
+        "b": rng.integers(0, 256, size=(k, n)).astype(np.uint8),
+        "bs": np.array(0.02, np.float32), "bz": np.array(120, np.uint8),
+        "ys": np.array(0.5, np.float32), "yz": np.array(128, np.uint8)}
+    nodes = [helper.make_node("QLinearMatMul",
+                              ["a", "as", "az", "b", "bs", "bz", "ys", "yz"],
+                              ["y"])]
+    model = make(nodes, [info("a", TensorProto.UINT8, [m, k])],
+                 [info("y", TensorProto.UINT8, [m, n])],
+                 [onnx.numpy_helper.from_array(v, name)
+                  for name, v in consts.items()])
+
+    def reference(a):
+        acc = ((a.astype(np.int64) - consts["az"].astype(np.int64)[:, None])
+               @ (consts["b"].astype(np.int64) - int(consts["bz"])))
+        mult = (consts["as"][:, None] * consts["bs"]) / consts["ys"]
+        v = acc.astype(np.float32) * mult.astype(np.float32)
+        return np.clip(np.rint(v) + int(consts["yz"]), 0, 255).astype(
+            np.uint8)
+    return model, {"a": rng.integers(0, 256, size=(m, k)).astype(np.uint8)}, \
+        reference
+
+
 def dynamicquantizelinear(x):
     nodes = [helper.make_node("DynamicQuantizeLinear", ["x"],
                               ["y", "s", "z"])]
@@ -653,12 +688,13 @@ def dql_zero(rng):
     return dynamicquantizelinear(np.zeros((2, 3), np.float32))
 
 
-MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp, matmulnbits_4bit_nozp, matmulnbits_8bit_zp,
-           matmulnbits_8bit_nozp, matmulnbits_4bit_gidx,
-           matmulnbits_8bit_gidx_nozp, matmulnbits_float_zp,
-           matmulnbits_f16, matmulnbits_quantizer, gbq_uint8_4bit_zp,
-           gbq_uint8_8bit, gbq_int4_zp, gbq_uint4, gbq_int4_axes, dynamic_quantized_matmul,
-           qlinearconv_per_channel, qlinearmatmul_per_column]
+MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
+           matmulnbits_4bit_nozp, matmulnbits_8bit_zp, matmulnbits_8bit_nozp,
+           matmulnbits_4bit_gidx, matmulnbits_8bit_gidx_nozp,
+           matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
+           gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
+           gbq_int4_axes, dynamic_quantized_matmul, qlinearconv_per_channel,
+           qlinearmatmul_per_column, qlinearmatmul_per_row]
 
 
 def check(name, model, inputs, args, reference=None, names=None):
