@@ -784,7 +784,7 @@ OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
 // (ElementwiseFolding.cpp), generated from AnvilOps.td.
 
 //===----------------------------------------------------------------------===//
-// Issue #9 indexing ops: GatherND, ScatterElements (small constants only;
+// Indexing ops: GatherND, ScatterElements (small constants only;
 // an out-of-range index is a run-time error, never a fold)
 //===----------------------------------------------------------------------===//
 
@@ -853,4 +853,80 @@ OpFoldResult ScatterElementsOp::fold(FoldAdaptor adaptor) {
       out.ints[at] = updates->ints[i];
   }
   return buildDense(type, out);
+}
+
+//===----------------------------------------------------------------------===//
+// Quantization: anvil.quantize of constants
+//===----------------------------------------------------------------------===//
+
+/// Folds 8- and 16-bit quantize of constant values, scale and zero point
+/// (a DynamicQuantizeLinear of a constant becomes constants) exactly as
+/// backends/cpu/kernels/quantize.h computes it: in float (double for f64
+/// values), the quotient rounded half to even, the zero point added, the
+/// sum saturated. Packed 4-bit results are left to the kernel.
+OpFoldResult QuantizeOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  if (!type || getBits() == 4)
+    return {};
+  std::optional<ConstantTensor> x = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> scale = readConstant(adaptor.getScale());
+  if (!x || !scale || !x->isFloat || !scale->isFloat)
+    return {};
+  std::optional<ConstantTensor> zeroPoint;
+  if (getZeroPoint()) {
+    zeroPoint = readConstant(adaptor.getZeroPoint());
+    if (!zeroPoint || zeroPoint->isFloat || zeroPoint->size() != scale->size())
+      return {};
+  }
+  // The scale index of each value, as quant_param_index does.
+  ArrayRef<int64_t> shape = x->type.getShape();
+  int64_t rank = shape.size(), axis = getAxis(), blockSize = getBlockSize();
+  int64_t outer = 1, size = 1, inner = 1;
+  bool perTensor = scale->type.getRank() == 0;
+  if (!perTensor) {
+    if (axis < 0 || axis >= rank)
+      return {};
+    for (int64_t d = 0; d < rank; ++d)
+      (d < axis ? outer : d > axis ? inner : size) *= shape[d];
+  }
+  int64_t blocks = blockSize ? (size + blockSize - 1) / blockSize : size;
+  auto scaleIndex = [&](int64_t f) -> int64_t {
+    if (perTensor)
+      return 0;
+    int64_t a = (f / inner) % size;
+    if (!blockSize)
+      return a;
+    int64_t o = f / (inner * size), i = f % inner;
+    return (o * blocks + a / blockSize) * inner + i;
+  };
+  unsigned bits = type.getElementType().getIntOrFloatBitWidth();
+  if (bits != getBits() || bits > 16)
+    return {};
+  bool isSigned = !type.getElementType().isUnsignedInteger();
+  int64_t lo = isSigned ? -(int64_t(1) << (bits - 1)) : 0;
+  int64_t hi =
+      isSigned ? (int64_t(1) << (bits - 1)) - 1 : (int64_t(1) << bits) - 1;
+  bool wide = x->type.getElementType().isF64();
+  auto saturate = [&](auto v) -> int64_t {
+    if (!(v >= decltype(v)(lo)))
+      return lo;
+    if (v > decltype(v)(hi))
+      return hi;
+    return static_cast<int64_t>(v);
+  };
+  std::vector<int64_t> out(x->size());
+  for (int64_t f = 0; f < x->size(); ++f) {
+    int64_t s = scaleIndex(f);
+    if (s >= scale->size())
+      return {};
+    int64_t zp = zeroPoint ? zeroPoint->ints[s] : 0;
+    if (wide)
+      out[f] = saturate(std::nearbyint(x->floats[f] / scale->floats[s]) +
+                        double(zp));
+    else
+      out[f] = saturate(
+          std::nearbyint(float(x->floats[f]) / float(scale->floats[s])) +
+          float(zp));
+  }
+  return buildDense(type, ArrayRef<int64_t>(out));
 }

@@ -1256,6 +1256,7 @@ def Anvil_QuantizeOp : Anvil_InferredOp<"quantize"> {
                        DefaultValuedAttr<I64Attr, "0">:$block_size,
                        DefaultValuedAttr<BoolAttr, "false">:$is_signed);
   let results = (outs Anvil_IntegerTensor:$result);
+  let hasFolder = 1; // issue #9: constants fold (AnvilFolders.cpp)
 }
 
 def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {

@@ -126,9 +126,19 @@ def check(anvilc, test_dir):
     outputs = folded_outputs(run.stdout)
     if outputs is None:
         return "skip", "not folded completely"
+    # issue #9: tests whose stored outputs contradict the spec are checked
+    # against ONNX Runtime instead (see ORT_REFERENCE in exec_node_tests.py).
+    from exec_node_tests import ORT_REFERENCE, ort_outputs
+    reference = None
+    if os.path.basename(os.path.normpath(test_dir)) in ORT_REFERENCE:
+        values = {value.name: onnx.load_tensor(
+            os.path.join(data, f"input_{index}.pb"))
+            for index, value in enumerate(inputs)}
+        by_name = ort_outputs(model_path, values)
+        reference = [by_name[o.name] for o in model.graph.output]
     for index, got in enumerate(outputs):
-        ref = onnx.numpy_helper.to_array(onnx.load_tensor(
-            os.path.join(data, f"output_{index}.pb")))
+        ref = reference[index] if reference else onnx.numpy_helper.to_array(
+            onnx.load_tensor(os.path.join(data, f"output_{index}.pb")))
         if got.shape != ref.shape:
             return "fail", f"output {index}: shape {got.shape} != {ref.shape}"
         if np.issubdtype(ref.dtype, np.floating):

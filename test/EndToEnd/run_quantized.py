@@ -26,6 +26,21 @@ Models:
                         (numpy reference)
   int4_f16_matmul       W4A16: float16 x, blocked int4 weights [N, K] with
                         float16 scales, transposed into a float16 MatMul
+  matmulnbits_*         com.microsoft MatMulNBits (issue #9): 4 and 8 bits,
+                        packed uint8 / float / no zero points, bias, K not
+                        a multiple of block_size, float16, g_idx (against
+                        float64 numpy: ORT's CPU g_idx path is not the
+                        documented formula), and a model made by ORT's
+                        MatMulNBitsQuantizer (also GatherBlockQuantized)
+  gbq_*                 com.microsoft GatherBlockQuantized: uint8 4/8-bit,
+                        int4 and uint4 tables, zero points or defaults,
+                        negative indices, other gather/quantize axes
+  dynamic_quantized_matmul  ORT's quantize_dynamic output
+                        (DynamicQuantizeLinear + MatMulInteger)
+  qlinearconv_per_channel, qlinearmatmul_per_column, qlinearmatmul_per_row
+                        integer ops with per-channel / per-column / per-row
+                        scales (uint8 outputs, exact; per-row against
+                        numpy: ORT refuses it)
 
 Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (the
 matmuls sum in float32 in another order; dequantized values themselves are
@@ -305,6 +320,381 @@ def int4_f16_matmul(rng):
 MODELS = [int4_blocked_matmul, uint4_odd_rows, matmulinteger_zp,
           matmulinteger_row_zp, matmulinteger_plain, qdq_int8_axis, qdq_int4_blocked, qdq_uint16, qdq_int8_halves, w8a8_per_token,
           mixed_matmul, int4_f16_matmul]
+
+
+# --- issue #9: ORT's weight-only 4/8-bit ops, integer ops --------------------
+
+MS = "com.microsoft"
+
+
+def make_ms(nodes, inputs, outputs, initializers):
+    """A model importing com.microsoft too (ORT's contrib ops)."""
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)])
+    model.ir_version = 10
+    return model
+
+
+def pack_rows(values, bits):
+    """MatMulNBits' packing: per row of N, the last dim's values packed
+    low bits first (4-bit: two per byte; 8-bit: one)."""
+    v = np.asarray(values).astype(np.uint8)
+    if bits == 8:
+        return v
+    if v.shape[-1] % 2:
+        v = np.concatenate([v, np.zeros(v.shape[:-1] + (1,), np.uint8)], -1)
+    return (v[..., 0::2] | (v[..., 1::2] << 4)).astype(np.uint8)
+
+
+def matmulnbits(rng, k=80, n=24, block=32, bits=4, zp="packed", g_idx=False,
+                bias=True, dtype=np.float32, a_shape=(2, 3)):
+    """MatMulNBits with B [N, k_blocks, blob] (K need not be a multiple of
+    block_size: the last block is padded), scales [N * k_blocks]."""
+    kb = (k + block - 1) // block
+    blob = block * bits // 8
+    q = rng.integers(0, 1 << bits, size=(n, kb * block))
+    b = pack_rows(q, bits).reshape(n, kb, blob)
+    scale = rng.uniform(0.01, 0.1, size=(n, kb)).astype(dtype)
+    ttype = TensorProto.FLOAT if dtype == np.float32 else TensorProto.FLOAT16
+    inits = [onnx.numpy_helper.from_array(b, "B"),
+             onnx.numpy_helper.from_array(scale.ravel(), "scales")]
+    names = ["A", "B", "scales"]
+    if zp == "packed":
+        z = rng.integers(0, 1 << bits, size=(n, kb))
+        inits.append(onnx.numpy_helper.from_array(pack_rows(z, bits), "zp"))
+        names.append("zp")
+    elif zp == "float":
+        z = rng.uniform(0, (1 << bits) - 1, size=(n, kb)).astype(dtype)
+        inits.append(onnx.numpy_helper.from_array(z, "zp"))
+        names.append("zp")
+    else:
+        names.append("")
+    if g_idx:
+        # Each K row in a block chosen at random (GPTQ's act-order).
+        idx = rng.integers(0, kb, size=k).astype(np.int32)
+        inits.append(onnx.numpy_helper.from_array(idx, "g_idx"))
+        names.append("g_idx")
+    else:
+        names.append("")
+    if bias:
+        inits.append(onnx.numpy_helper.from_array(
+            rng.standard_normal(n).astype(dtype), "bias"))
+        names.append("bias")
+    while names[-1] == "":
+        names.pop()
+    nodes = [helper.make_node("MatMulNBits", names, ["Y"], domain=MS, K=k,
+                              N=n, bits=bits, block_size=block)]
+    model = make_ms(nodes, [info("A", ttype, list(a_shape) + [k])],
+                    [info("Y", ttype, list(a_shape) + [n])], inits)
+    inputs = {"A": rng.standard_normal(a_shape + (k,)).astype(dtype)}
+    if not g_idx:
+        return model, inputs
+    # ORT's CPU kernel is no reference with g_idx (its reorder path,
+    # matmul_nbits_impl.cc, ignores packed zero points and reads g_idx at
+    # the block's start): the documented formula in float64 instead,
+    # W[n, k] = (q[n, k] - zp[n, g_idx[k]]) * scales[n, g_idx[k]].
+    consts = {t.name: onnx.numpy_helper.to_array(t)
+              for t in model.graph.initializer}
+
+    def reference(A):
+        g = consts["g_idx"]
+        zk = z[:, g] if zp else np.full((n, k), 1 << (bits - 1))
+        w = (q[:, :k] - zk) * scale.astype(np.float64)[:, g]
+        y = A.astype(np.float64) @ w.T
+        if bias:
+            y = y + consts["bias"]
+        return y.astype(dtype)
+    return model, inputs, reference
+
+
+def matmulnbits_4bit_zp(rng):
+    return matmulnbits(rng)
+
+
+def matmulnbits_4bit_nozp(rng):
+    return matmulnbits(rng, k=64, block=16, zp=None, bias=False)
+
+
+def matmulnbits_8bit_zp(rng):
+    return matmulnbits(rng, k=96, n=20, bits=8, a_shape=(5,))
+
+
+def matmulnbits_8bit_nozp(rng):
+    return matmulnbits(rng, k=70, n=8, bits=8, zp=None, a_shape=(3,))
+
+
+def matmulnbits_4bit_gidx(rng):
+    """g_idx (GPTQ act-order), against float64 numpy (see matmulnbits)."""
+    return matmulnbits(rng, k=96, block=32, g_idx=True)
+
+
+def matmulnbits_8bit_gidx_nozp(rng):
+    return matmulnbits(rng, k=40, n=12, block=16, bits=8, zp=None,
+                       g_idx=True, a_shape=(3,))
+
+
+def matmulnbits_float_zp(rng):
+    return matmulnbits(rng, k=64, zp="float")
+
+
+def matmulnbits_f16(rng):
+    return matmulnbits(rng, k=64, n=16, dtype=np.float16, a_shape=(2,))
+
+
+def matmulnbits_quantizer(rng):
+    """A float MatMul (and a Gather embedding) quantized by ORT's own
+    MatMulNBitsQuantizer (4 bits, block 32, asymmetric): what ORT and the
+    GenAI builder emit."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer)
+    k, n, vocab = 128, 48, 50
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    table = rng.standard_normal((vocab, k)).astype(np.float32)
+    nodes = [helper.make_node("Gather", ["table", "ids"], ["x"]),
+             helper.make_node("MatMul", ["x", "w"], ["y"])]
+    model = make(nodes, [info("ids", TensorProto.INT64, [2, 3])],
+                 [info("y", TensorProto.FLOAT, [2, 3, n])],
+                 [onnx.numpy_helper.from_array(w, "w"),
+                  onnx.numpy_helper.from_array(table, "table")])
+    config = DefaultWeightOnlyQuantConfig(
+        block_size=32, is_symmetric=False, op_types_to_quantize=(
+            "MatMul", "Gather"), quant_axes=(("MatMul", 0), ("Gather", 1)))
+    quantizer = MatMulNBitsQuantizer(model, algo_config=config)
+    quantizer.process()
+    quantized = quantizer.model.model
+    ops = sorted(node.op_type for node in quantized.graph.node)
+    if ops != ["GatherBlockQuantized", "MatMulNBits"]:
+        raise RuntimeError(f"the quantizer made {ops}")
+    ids = rng.integers(0, vocab, size=(2, 3)).astype(np.int64)
+    return quantized, {"ids": ids}
+
+
+def gather_block_quantized(rng, dtype="uint8", bits=4, zp=True, vocab=40,
+                           hidden=64, block=16, ids_shape=(2, 3)):
+    """GatherBlockQuantized on an embedding table [vocab, hidden] quantized
+    along hidden (quantize_axis 1), gathered along vocab (gather_axis 0)."""
+    kb = (hidden + block - 1) // block
+    inits = []
+    if dtype == "uint8":
+        q = rng.integers(0, 1 << bits, size=(vocab, hidden))
+        inits.append(onnx.numpy_helper.from_array(pack_rows(q, bits), "data"))
+        if zp:
+            z = rng.integers(0, 1 << bits, size=(vocab, kb))
+            inits.append(onnx.numpy_helper.from_array(pack_rows(z, bits),
+                                                      "zp"))
+    else:
+        signed = dtype == "int4"
+        lo, hi = (-8, 8) if signed else (0, 16)
+        t = TensorProto.INT4 if signed else TensorProto.UINT4
+        q = rng.integers(lo, hi, size=(vocab, hidden))
+        inits.append(helper.make_tensor("data", t, [vocab, hidden], pack4(q),
+                                        raw=True))
+        if zp:
+            z = rng.integers(lo, hi, size=(vocab, kb))
+            inits.append(helper.make_tensor("zp", t, [vocab, kb], pack4(z),
+                                            raw=True))
+    scale = rng.uniform(0.01, 0.1, size=(vocab, kb)).astype(np.float32)
+    inits.append(onnx.numpy_helper.from_array(scale, "scales"))
+    names = ["data", "ids", "scales"] + (["zp"] if zp else [])
+    nodes = [helper.make_node("GatherBlockQuantized", names, ["y"], domain=MS,
+                              bits=bits, block_size=block, gather_axis=0,
+                              quantize_axis=1)]
+    model = make_ms(nodes, [info("ids", TensorProto.INT64, list(ids_shape))],
+                    [info("y", TensorProto.FLOAT, list(ids_shape) + [hidden])],
+                    inits)
+    ids = rng.integers(-vocab, vocab, size=ids_shape).astype(np.int64)
+    return model, {"ids": ids}
+
+
+def gbq_uint8_4bit_zp(rng):
+    return gather_block_quantized(rng)
+
+
+def gbq_uint8_8bit(rng):
+    return gather_block_quantized(rng, bits=8, zp=False, block=32)
+
+
+def gbq_int4_zp(rng):
+    return gather_block_quantized(rng, dtype="int4", ids_shape=(5,))
+
+
+def gbq_uint4(rng):
+    return gather_block_quantized(rng, dtype="uint4", zp=False, hidden=48)
+
+
+def gbq_int4_axes(rng):
+    """int4 data [3, 32, 10] blocked along dim 1, gathered along dim 2 (the
+    packed one: dequantized first) and along dim 0 (rows first, the
+    quantize axis moving behind the indices' dims)."""
+    shape, block = (3, 32, 10), 16
+    q = rng.integers(-8, 8, size=shape)
+    z = rng.integers(-8, 8, size=(3, 2, 10))
+    scale = rng.uniform(0.01, 0.1, size=(3, 2, 10)).astype(np.float32)
+    inits = [
+        helper.make_tensor("data", TensorProto.INT4, list(shape), pack4(q),
+                           raw=True),
+        helper.make_tensor("zp", TensorProto.INT4, [3, 2, 10], pack4(z),
+                           raw=True),
+        onnx.numpy_helper.from_array(scale, "scales")]
+    nodes = [
+        helper.make_node("GatherBlockQuantized",
+                         ["data", "i2", "scales", "zp"],
+                         ["y2"], domain=MS, block_size=block, gather_axis=2,
+                         quantize_axis=1),
+        helper.make_node("GatherBlockQuantized",
+                         ["data", "i0", "scales", "zp"],
+                         ["y0"], domain=MS, block_size=block, gather_axis=0,
+                         quantize_axis=-2)]
+    model = make_ms(nodes, [info("i2", TensorProto.INT32, [4]),
+                            info("i0", TensorProto.INT64, [2, 2])],
+                    [info("y2", TensorProto.FLOAT, [3, 32, 4]),
+                     info("y0", TensorProto.FLOAT, [2, 2, 32, 10])], inits)
+    return model, {"i2": np.array([9, 0, -1, 4], np.int32),
+                   "i0": np.array([[2, 0], [1, -3]], np.int64)}
+
+
+def dynamic_quantized_matmul(rng):
+    """ORT's dynamic quantization (quantize_dynamic): DynamicQuantizeLinear
+    on the activations, MatMulInteger with the uint8/int8 weights, Cast and
+    Mul by the product of the scales."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import tempfile
+    k, n = 64, 16
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    model = make([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                 [info("x", TensorProto.FLOAT, [3, k])],
+                 [info("y", TensorProto.FLOAT, [3, n])],
+                 [onnx.numpy_helper.from_array(w, "w")])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        quantized = onnx.load(dst)
+    ops = {node.op_type for node in quantized.graph.node}
+    if not {"DynamicQuantizeLinear", "MatMulInteger"} <= ops:
+        raise RuntimeError(f"quantize_dynamic made {sorted(ops)}")
+    return quantized, {"x": rng.standard_normal((3, k)).astype(np.float32)}
+
+
+def qlinearconv_per_channel(rng):
+    """QLinearConv, uint8 x, int8 weights with one scale per output channel
+    (zero points 0, as ORT wants for int8 weights), int32 bias, padding and
+    stride 2, uint8 y."""
+    m, c = 6, 3
+    w = rng.integers(-128, 128, size=(m, c, 3, 3)).astype(np.int8)
+    inits = [
+        onnx.numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+        onnx.numpy_helper.from_array(np.array(117, np.uint8), "xz"),
+        onnx.numpy_helper.from_array(w, "w"),
+        onnx.numpy_helper.from_array(
+            rng.uniform(0.001, 0.01, size=m).astype(np.float32), "ws"),
+        onnx.numpy_helper.from_array(np.zeros(m, np.int8), "wz"),
+        onnx.numpy_helper.from_array(np.array(0.15, np.float32), "ys"),
+        onnx.numpy_helper.from_array(np.array(120, np.uint8), "yz"),
+        onnx.numpy_helper.from_array(
+            rng.integers(-3000, 3000, size=m).astype(np.int32), "bias"),
+    ]
+    nodes = [helper.make_node(
+        "QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "bias"],
+        ["y"], pads=[1, 1, 1, 1], strides=[2, 2])]
+    model = make(nodes, [info("x", TensorProto.UINT8, [2, c, 9, 9])],
+                 [info("y", TensorProto.UINT8, [2, m, 5, 5])], inits)
+    return model, {"x": rng.integers(0, 256, size=(2, c, 9, 9))
+                   .astype(np.uint8)}
+
+
+def qlinearmatmul_per_column(rng):
+    """QLinearMatMul, uint8 a per tensor, uint8 b with a scale and zero
+    point per column, uint8 y."""
+    m, k, n = 4, 32, 10
+    inits = [
+        onnx.numpy_helper.from_array(np.array(0.03, np.float32), "as"),
+        onnx.numpy_helper.from_array(np.array(128, np.uint8), "az"),
+        onnx.numpy_helper.from_array(
+            rng.integers(0, 256, size=(k, n)).astype(np.uint8), "b"),
+        onnx.numpy_helper.from_array(
+            rng.uniform(0.002, 0.02, size=n).astype(np.float32), "bs"),
+        onnx.numpy_helper.from_array(
+            rng.integers(100, 150, size=n).astype(np.uint8), "bz"),
+        onnx.numpy_helper.from_array(np.array(0.05, np.float32), "ys"),
+        onnx.numpy_helper.from_array(np.array(125, np.uint8), "yz"),
+    ]
+    nodes = [helper.make_node("QLinearMatMul",
+                              ["a", "as", "az", "b", "bs", "bz", "ys", "yz"],
+                              ["y"])]
+    model = make(nodes, [info("a", TensorProto.UINT8, [m, k])],
+                 [info("y", TensorProto.UINT8, [m, n])], inits)
+    return model, {"a": rng.integers(0, 256, size=(m, k)).astype(np.uint8)}
+
+
+def qlinearmatmul_per_row(rng):
+    """QLinearMatMul with a's scale and zero point per row (an M vector),
+    which ONNX allows and ORT's CPU kernel refuses: against numpy, the
+    product in int64, the multiplier a_scale * b_scale / y_scale and the
+    scaling in float32 (as ORT requantizes), round half to even, + y's zero
+    point, saturated to uint8."""
+    m, k, n = 4, 16, 5
+    consts = {
+        "as": rng.uniform(0.01, 0.05, size=m).astype(np.float32),
+        "az": rng.integers(100, 150, size=m).astype(np.uint8),
+        "b": rng.integers(0, 256, size=(k, n)).astype(np.uint8),
+        "bs": np.array(0.02, np.float32), "bz": np.array(120, np.uint8),
+        "ys": np.array(0.5, np.float32), "yz": np.array(128, np.uint8)}
+    nodes = [helper.make_node("QLinearMatMul",
+                              ["a", "as", "az", "b", "bs", "bz", "ys", "yz"],
+                              ["y"])]
+    model = make(nodes, [info("a", TensorProto.UINT8, [m, k])],
+                 [info("y", TensorProto.UINT8, [m, n])],
+                 [onnx.numpy_helper.from_array(v, name)
+                  for name, v in consts.items()])
+
+    def reference(a):
+        acc = ((a.astype(np.int64) - consts["az"].astype(np.int64)[:, None])
+               @ (consts["b"].astype(np.int64) - int(consts["bz"])))
+        mult = (consts["as"][:, None] * consts["bs"]) / consts["ys"]
+        v = acc.astype(np.float32) * mult.astype(np.float32)
+        return np.clip(np.rint(v) + int(consts["yz"]), 0, 255).astype(
+            np.uint8)
+    return model, {"a": rng.integers(0, 256, size=(m, k)).astype(np.uint8)}, \
+        reference
+
+
+def dynamicquantizelinear(x):
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"],
+                              ["y", "s", "z"])]
+    model = make(nodes, [info("x", TensorProto.FLOAT, list(x.shape))],
+                 [info("y", TensorProto.UINT8, list(x.shape)),
+                  info("s", TensorProto.FLOAT, []),
+                  info("z", TensorProto.UINT8, [])], [])
+    return model, {"x": x}
+
+
+def dql_mixed(rng):
+    """DynamicQuantizeLinear: all three outputs against ORT (the scale
+    within the float32 tolerance, y and the zero point exact)."""
+    return dynamicquantizelinear(
+        (rng.standard_normal((3, 17)) * 4).astype(np.float32))
+
+
+def dql_positive(rng):
+    return dynamicquantizelinear(rng.uniform(0.5, 9, size=(40,))
+                                 .astype(np.float32))
+
+
+def dql_zero(rng):
+    """All zeros: range 0, where ORT's scale is 1 (ONNX's spec divides by
+    zero)."""
+    return dynamicquantizelinear(np.zeros((2, 3), np.float32))
+
+
+MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
+           matmulnbits_4bit_nozp, matmulnbits_8bit_zp, matmulnbits_8bit_nozp,
+           matmulnbits_4bit_gidx, matmulnbits_8bit_gidx_nozp,
+           matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
+           gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
+           gbq_int4_axes, dynamic_quantized_matmul, qlinearconv_per_channel,
+           qlinearmatmul_per_column, qlinearmatmul_per_row]
 
 
 def check(name, model, inputs, args, reference=None, names=None):

@@ -80,7 +80,9 @@ TEST(ElementTypes, OnnxDataTypes) {
   EXPECT_EQ(dataTypeName(20), "FLOAT8E5M2FNUZ");
   EXPECT_EQ(dataTypeName(21), "UINT4");
   EXPECT_EQ(dataTypeName(22), "INT4");
-  EXPECT_EQ(dataTypeName(23), "data type 23");
+  EXPECT_EQ(dataTypeName(23), "FLOAT4E2M1");
+  EXPECT_EQ(dataTypeName(24), "FLOAT8E8M0");
+  EXPECT_EQ(dataTypeName(99), "data type 99");
 }
 
 } // namespace

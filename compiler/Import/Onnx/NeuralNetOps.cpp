@@ -552,9 +552,6 @@ void addNeuralNetOps(OpTable &t) {
   t.reject(kMicrosoftDomain, "MultiHeadAttention", fused);
   t.reject(kMicrosoftDomain, "Attention", fused);
   t.reject(kMicrosoftDomain, "SkipLayerNormalization", fused);
-  t.reject(kMicrosoftDomain, "MatMulNBits",
-           "ONNX Runtime's block-quantized weights; export float weights and "
-           "let Anvil's quantization passes quantize them");
 }
 
 } // namespace anvil::onnx_import

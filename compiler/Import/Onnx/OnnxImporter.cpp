@@ -386,7 +386,11 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
                                "produce";
     if (tensors.packedInfo(it->second) &&
         node.op_type() != "DequantizeLinear" &&
-        !(node.op_type() == "QuantizeLinear" && inputs.size() == 2))
+        !(node.op_type() == "QuantizeLinear" && inputs.size() == 2) &&
+        // issue #9 (quantization): int4 data and zero points.
+        !(node.op_type() == "GatherBlockQuantized" &&
+          node.domain() == "com.microsoft" &&
+          (inputs.size() == 0 || inputs.size() == 3)))
       return emitError(loc) << node.op_type() << ": input '" << name
                             << "' holds 4-bit values, which Anvil keeps "
                                "packed and reads only in DequantizeLinear "

@@ -49,6 +49,11 @@ std::string dataTypeName(int dataType) {
     if (row->kind == 'S' || row->kind == 'U')
       return (row->kind == 'S' ? "INT" : "UINT") + std::to_string(row->bits);
   }
+  // Newer than the table (onnx 1.18/1.19): named, still unsupported.
+  if (dataType == 23)
+    return "FLOAT4E2M1";
+  if (dataType == 24)
+    return "FLOAT8E8M0";
   return "data type " + std::to_string(dataType);
 }
 

@@ -268,19 +268,20 @@ LogicalResult importQuantizeLinear(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-/// MatMulInteger: (A - a_zero_point) x (B - b_zero_point) in i32. Without
-/// zero points the 8-bit operands go to the matmul as they are; with them,
-/// both sides are widened to i16 (every difference of two 8-bit values
-/// fits) and subtracted first.
-LogicalResult importMatMulInteger(NodeContext &ctx) {
-  Value a = ctx.requiredInput(0, "A"), b = ctx.requiredInput(1, "B");
-  if (!a || !b)
-    return failure();
+/// (A - a_zero_point) x (B - b_zero_point) in i32, as MatMulInteger
+/// defines it. Without zero points the 8-bit operands go to the matmul as
+/// they are; with them, both sides are widened to i16 (every difference of
+/// two 8-bit values fits) and subtracted first. A's zero point may be one
+/// per row (1-D: made a column); B's one per column.
+FailureOr<Value> integerMatmul(NodeContext &ctx, Value a, Value aZero, Value b,
+                               Value bZero) {
   for (Value v : {a, b}) {
     auto integer = ctx.elementTypeOf(v).dyn_cast<IntegerType>();
-    if (!integer || integer.getWidth() != 8)
-      return ctx.error() << "operands must be int8 or uint8, not "
-                         << ctx.elementTypeOf(v);
+    if (!integer || integer.getWidth() != 8) {
+      ctx.error() << "operands must be int8 or uint8, not "
+                  << ctx.elementTypeOf(v);
+      return failure();
+    }
   }
   MLIRContext *context = ctx.builder.getContext();
   Type i16 = IntegerType::get(context, 16), i32 = IntegerType::get(context, 32);
@@ -309,7 +310,6 @@ LogicalResult importMatMulInteger(NodeContext &ctx) {
       return failure();
     return ctx.create<SubOp>(i16, *wide, *wideZero);
   };
-  Value aZero = ctx.input(2), bZero = ctx.input(3);
   if (aZero || bZero) {
     // Both sides in i16, so the matmul's operands agree in width.
     auto widen = [&](Value v, Value zeroPoint,
@@ -323,7 +323,661 @@ LogicalResult importMatMulInteger(NodeContext &ctx) {
       return failure();
     a = *wa, b = *wb;
   }
-  return ctx.produce(ctx.create<MatmulOp>(i32, a, b, false));
+  return ctx.create<MatmulOp>(i32, a, b, false);
+}
+
+/// MatMulInteger (opset 10): integerMatmul.
+LogicalResult importMatMulInteger(NodeContext &ctx) {
+  Value a = ctx.requiredInput(0, "A"), b = ctx.requiredInput(1, "B");
+  if (!a || !b)
+    return failure();
+  return ctx.produce(integerMatmul(ctx, a, ctx.input(2), b, ctx.input(3)));
+}
+
+//===--- issue #9: DynamicQuantizeLinear, QLinearMatMul, ConvInteger,
+//===--- QLinearConv, com.microsoft MatMulNBits and GatherBlockQuantized
+//---===//
+
+/// Builds a sequence of ops; after the first failure every call returns
+/// null and `failed()` says so (the failing op has reported its error).
+class Chain {
+public:
+  explicit Chain(NodeContext &ctx) : ctx(ctx) {}
+
+  template <typename OpTy, typename... Args>
+  Value make(Type elementType, Args &&...args) {
+    if (hasFailed)
+      return Value();
+    FailureOr<Value> v =
+        ctx.create<OpTy>(elementType, std::forward<Args>(args)...);
+    if (mlir::failed(v)) {
+      hasFailed = true;
+      return Value();
+    }
+    return *v;
+  }
+  /// `v` converted to `type` (itself when it has that type already).
+  Value cast(Value v, Type type) {
+    if (hasFailed || !v)
+      return Value();
+    return ctx.elementTypeOf(v) == type ? v : make<CastOp>(type, v);
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape) {
+    if (hasFailed || !v)
+      return Value();
+    return make<ReshapeOp>(ctx.elementTypeOf(v), v, ctx.constantI64(shape));
+  }
+  /// v[..., 0:size] along `axis`.
+  Value sliceTo(Value v, int64_t axis, int64_t size) {
+    if (hasFailed || !v)
+      return Value();
+    return make<SliceOp>(ctx.elementTypeOf(v), v, ctx.constantI64({0}),
+                         ctx.constantI64({size}), ctx.constantI64({axis}),
+                         ctx.constantI64({1}));
+  }
+  Value gather(Value v, Value indices, int64_t axis) {
+    if (hasFailed || !v)
+      return Value();
+    return make<GatherOp>(ctx.elementTypeOf(v), v, indices,
+                          ctx.builder.getI64IntegerAttr(axis));
+  }
+  /// anvil.quantize to 8-bit `outType` (i8 or ui8): saturate(round(x /
+  /// scale) + zero_point), per tensor when `scale` has rank 0.
+  Value quantize(Type outType, Value x, Value scale, Value zeroPoint,
+                 int64_t axis = 0) {
+    Builder &b = ctx.builder;
+    return make<QuantizeOp>(outType, x, scale, zeroPoint,
+                            b.getI64IntegerAttr(8), optionalInt(b, axis),
+                            IntegerAttr(), BoolAttr());
+  }
+  bool failed() const { return hasFailed; }
+
+private:
+  NodeContext &ctx;
+  bool hasFailed = false;
+};
+
+/// A constant of `shape` and integer `type` with every element `value`.
+Value splatInt(NodeContext &ctx, ArrayRef<int64_t> shape, Type type,
+               int64_t value) {
+  auto tensorType = RankedTensorType::get(shape, type);
+  APInt v(type.getIntOrFloatBitWidth(), value);
+  return ctx.builder.create<ConstantOp>(
+      ctx.loc, DenseElementsAttr::get(tensorType, ArrayRef<APInt>(v)));
+}
+
+/// The static shape of `v`, or an error naming `what`.
+FailureOr<SmallVector<int64_t>> staticShape(NodeContext &ctx, Value v,
+                                            StringRef what) {
+  RankedTensorType type = getRankedType(v);
+  if (!type || !type.hasStaticShape()) {
+    ctx.error() << what << " needs a static shape";
+    return failure();
+  }
+  return SmallVector<int64_t>(type.getShape().begin(), type.getShape().end());
+}
+
+int64_t elementCount(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+/// A 1-D or single-element scale or zero point of a per-tensor input as
+/// rank 0; anything else is an error naming `what`.
+FailureOr<Value> perTensor(NodeContext &ctx, Value v, StringRef what) {
+  if (!v)
+    return v;
+  RankedTensorType type = getRankedType(v);
+  if (!type || !type.hasStaticShape() || type.getNumElements() != 1) {
+    ctx.error() << what << " must hold one value (per-tensor quantization)";
+    return failure();
+  }
+  if (type.getRank() == 0)
+    return v;
+  return ctx.create<ReshapeOp>(type.getElementType(), v, ctx.constantI64({}));
+}
+
+/// An 8-bit integer element type, or an error naming `what`.
+LogicalResult check8Bit(NodeContext &ctx, Value v, StringRef what) {
+  auto integer = ctx.elementTypeOf(v).dyn_cast<IntegerType>();
+  if (!integer || integer.getWidth() != 8)
+    return ctx.error() << what << " must be int8 or uint8, not "
+                       << ctx.elementTypeOf(v);
+  return success();
+}
+
+/// DynamicQuantizeLinear (opset 11): uint8 with scale = (max(x, 0) -
+/// min(x, 0)) / 255 (1 when that range is 0, where the spec divides by
+/// zero: ONNX Runtime's choice; ONNX's reference gives 1 / 255) and zero point
+/// saturate(round(-min(x, 0) / scale)), both rank 0 and computed at run
+/// time; y = saturate(round(x / scale) + zero_point), rounding half to
+/// even, as ONNX's reference computes it (float32 throughout).
+LogicalResult importDynamicQuantizeLinear(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "x");
+  if (!x)
+    return failure();
+  Type f = ctx.elementTypeOf(x);
+  if (!f.isF32())
+    return ctx.error() << "x must be float32, not " << f;
+  Builder &b = ctx.builder;
+  MLIRContext *context = b.getContext();
+  Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
+  Chain c(ctx);
+  auto reduce = [&](ReduceKind kind) {
+    return c.make<ReduceOp>(f, x, ReduceKindAttr::get(context, kind),
+                            b.getDenseI64ArrayAttr({}), b.getBoolAttr(false));
+  };
+  Value zero = ctx.constantScalar(f, 0);
+  Value lo = c.make<MinOp>(f, reduce(ReduceKind::min), zero);
+  Value hi = c.make<MaxOp>(f, reduce(ReduceKind::max), zero);
+  Value range = c.make<SubOp>(f, hi, lo);
+  Value flat = c.make<CompareOp>(
+      b.getI1Type(), range, zero,
+      ComparePredicateAttr::get(context, ComparePredicate::eq));
+  Value scale =
+      c.make<WhereOp>(f, flat, ctx.constantScalar(f, 1),
+                      c.make<DivOp>(f, range, ctx.constantScalar(f, 255)));
+  // -min / scale is >= 0: saturating after rounding is clamping before.
+  Value zeroPoint = c.quantize(u8, c.make<NegOp>(f, lo), scale, Value());
+  Value y = c.quantize(u8, x, scale, zeroPoint);
+  if (c.failed())
+    return failure();
+  ctx.results.append({y, scale, zeroPoint});
+  return success();
+}
+
+/// Requantizes an i32 (or exact f64) accumulator as ORT's kernels do:
+/// saturate(round_half_even(float(acc) * (x_scale * w_scale / y_scale)) +
+/// y_zero_point), the multiplier computed in float32 (16-bit scales are
+/// widened first). `rowScale` broadcasts against the accumulator (a
+/// column for per-row, a row for per-column), `yScale`/`yZero` are per
+/// tensor.
+Value requantize(NodeContext &ctx, Chain &c, Value acc, Value xScale,
+                 Value wScale, Value yScale, Value yZero, Type outType) {
+  Type f32 = ctx.builder.getF32Type();
+  Value multiplier = c.make<DivOp>(
+      f32, c.make<MulOp>(f32, c.cast(xScale, f32), c.cast(wScale, f32)),
+      c.cast(yScale, f32));
+  Value scaled = c.make<MulOp>(f32, c.cast(acc, f32), multiplier);
+  return c.quantize(outType, scaled, ctx.constantScalar(f32, 1), yZero);
+}
+
+/// QLinearMatMul (opsets 10, 21): integerMatmul, then requantize. a's
+/// scale and zero point are per tensor or per row (an M vector, or
+/// [..., M, 1]), b's per tensor or per column; y's per tensor.
+LogicalResult importQLinearMatMul(NodeContext &ctx) {
+  Value a = ctx.requiredInput(0, "a"), aScale = ctx.requiredInput(1, "a_scale");
+  Value b = ctx.requiredInput(3, "b"), bScale = ctx.requiredInput(4, "b_scale");
+  Value yScale = ctx.requiredInput(6, "y_scale");
+  if (!a || !aScale || !b || !bScale || !yScale)
+    return failure();
+  Value aZero = ctx.input(2), bZero = ctx.input(5), yZero = ctx.input(7);
+  for (Value s : {aScale, bScale, yScale})
+    if (!ctx.elementTypeOf(s).isa<FloatType>())
+      return ctx.error() << "scales must be float tensors, not "
+                         << ctx.elementTypeOf(s);
+  Type outType = yZero ? ctx.elementTypeOf(yZero) : ctx.elementTypeOf(a);
+  if (failed(check8Bit(ctx, a, "a")) || failed(check8Bit(ctx, b, "b")) ||
+      (yZero && failed(check8Bit(ctx, yZero, "y_zero_point"))))
+    return failure();
+  FailureOr<Value> ys = perTensor(ctx, yScale, "y_scale");
+  FailureOr<Value> yz = perTensor(ctx, yZero, "y_zero_point");
+  if (failed(ys) || failed(yz))
+    return failure();
+  // A per-row scale given as an M vector becomes a column.
+  RankedTensorType ast = getRankedType(aScale);
+  if (ast && ast.getRank() == 1 && ast.getDimSize(0) != 1) {
+    FailureOr<Value> column = ctx.create<UnsqueezeOp>(
+        ast.getElementType(), aScale, ctx.builder.getDenseI64ArrayAttr({1}));
+    if (failed(column))
+      return failure();
+    aScale = *column;
+  }
+  FailureOr<Value> acc = integerMatmul(ctx, a, aZero, b, bZero);
+  if (failed(acc))
+    return failure();
+  Chain c(ctx);
+  Value y = requantize(ctx, c, *acc, aScale, bScale, *ys, *yz, outType);
+  if (c.failed())
+    return failure();
+  return ctx.produce(y);
+}
+
+/// (x - x_zero_point) conv (w - w_zero_point) (+ bias), computed exactly:
+/// after the zero points are subtracted every operand is an integer of
+/// magnitude below 2^8, so every product is below 2^16 and float64 sums
+/// up to 2^37 of them (plus an int32 bias) without rounding; the float64
+/// conv equals the integer definition, then is cast to i32 (sums beyond
+/// int32, where the ONNX definition wraps, are out of range). The conv
+/// itself is imported by the Conv handler on the same node (same
+/// attributes: auto_pad, dilations, group, kernel_shape, pads, strides).
+/// w's zero point is per tensor or per output channel (an M vector).
+FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
+                             Value wZero, Value bias) {
+  if (failed(check8Bit(ctx, x, "x")) || failed(check8Bit(ctx, w, "w")))
+    return failure();
+  for (Value zp : {xZero, wZero})
+    if (zp && failed(check8Bit(ctx, zp, "zero points")))
+      return failure();
+  RankedTensorType wType = getRankedType(w);
+  if (!wType || wType.getRank() < 3) {
+    ctx.error() << "needs a weight of rank 3 or more";
+    return failure();
+  }
+  FailureOr<Value> xz = perTensor(ctx, xZero, "x_zero_point");
+  if (failed(xz))
+    return failure();
+  Type f64 = ctx.builder.getF64Type();
+  Chain c(ctx);
+  Value xs = c.cast(x, f64), ws = c.cast(w, f64);
+  if (*xz)
+    xs = c.make<SubOp>(f64, xs, c.cast(*xz, f64));
+  if (wZero) {
+    RankedTensorType zt = getRankedType(wZero);
+    if (!zt || !zt.hasStaticShape() || zt.getRank() > 1 ||
+        (zt.getNumElements() != 1 &&
+         zt.getNumElements() != wType.getDimSize(0))) {
+      ctx.error() << "w_zero_point must hold one value or one per output "
+                     "channel";
+      return failure();
+    }
+    // One per output channel: [M, 1, ...] against w's [M, C, kernel...].
+    SmallVector<int64_t> shape(wType.getRank(), 1);
+    shape[0] = zt.getNumElements();
+    ws = c.make<SubOp>(f64, ws, c.reshape(c.cast(wZero, f64), shape));
+  }
+  Value b = bias ? c.cast(bias, f64) : Value();
+  if (c.failed())
+    return failure();
+  SmallVector<Value> inputs{xs, ws};
+  if (b)
+    inputs.push_back(b);
+  NodeContext conv(ctx.node, inputs, ctx.opset, ctx.builder, ctx.loc,
+                   ctx.tensors);
+  const OpTableEntry *entry = OpTable::get().lookup("", "Conv");
+  if (!entry || !entry->handler || failed(entry->handler(conv)) ||
+      conv.results.empty())
+    return failure();
+  return ctx.create<CastOp>(IntegerType::get(ctx.builder.getContext(), 32),
+                            conv.results[0]);
+}
+
+/// ConvInteger (opset 10): integerConv without bias, int32 result.
+LogicalResult importConvInteger(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "x"), w = ctx.requiredInput(1, "w");
+  if (!x || !w)
+    return failure();
+  return ctx.produce(integerConv(ctx, x, ctx.input(2), w, ctx.input(3), {}));
+}
+
+/// QLinearConv (opset 10): integerConv with the int32 bias B, requantized
+/// with x_scale * w_scale / y_scale (w_scale per tensor or one per output
+/// channel).
+LogicalResult importQLinearConv(NodeContext &ctx) {
+  Value x = ctx.requiredInput(0, "x"), xScale = ctx.requiredInput(1, "x_scale");
+  Value w = ctx.requiredInput(3, "w"), wScale = ctx.requiredInput(4, "w_scale");
+  Value yScale = ctx.requiredInput(6, "y_scale");
+  if (!x || !xScale || !w || !wScale || !yScale)
+    return failure();
+  Value yZero = ctx.input(7), bias = ctx.input(8);
+  if (bias && !ctx.elementTypeOf(bias).isInteger(32))
+    return ctx.error() << "B must be int32, not " << ctx.elementTypeOf(bias);
+  if (yZero && failed(check8Bit(ctx, yZero, "y_zero_point")))
+    return failure();
+  Type outType = yZero ? ctx.elementTypeOf(yZero) : ctx.elementTypeOf(x);
+  FailureOr<Value> xs = perTensor(ctx, xScale, "x_scale");
+  FailureOr<Value> ys = perTensor(ctx, yScale, "y_scale");
+  FailureOr<Value> yz = perTensor(ctx, yZero, "y_zero_point");
+  if (failed(xs) || failed(ys) || failed(yz))
+    return failure();
+  FailureOr<Value> acc =
+      integerConv(ctx, x, ctx.input(2), w, ctx.input(5), bias);
+  if (failed(acc))
+    return failure();
+  // A per-channel w_scale becomes [M, 1, ...] against y's [N, M, ...].
+  Chain c(ctx);
+  Value ws = wScale;
+  RankedTensorType st = getRankedType(wScale);
+  int64_t rank = ctx.rankOf(*acc);
+  if (!st || !st.hasStaticShape() || st.getRank() > 1)
+    return ctx.error() << "w_scale must hold one value or one per output "
+                          "channel";
+  RankedTensorType wt = getRankedType(w);
+  if (st.getNumElements() != 1 && st.getNumElements() != wt.getDimSize(0))
+    return ctx.error() << "w_scale holds " << st.getNumElements()
+                       << " values for " << wt.getDimSize(0)
+                       << " output channels";
+  if (st.getNumElements() != 1) {
+    SmallVector<int64_t> shape(rank - 1, 1);
+    shape[0] = st.getNumElements();
+    ws = c.reshape(wScale, shape);
+  } else if (st.getRank() == 1) {
+    ws = c.reshape(wScale, {});
+  }
+  Value y = requantize(ctx, c, *acc, *xs, ws, *ys, *yz, outType);
+  if (c.failed())
+    return failure();
+  return ctx.produce(y);
+}
+
+/// Unpacks a constant holding 4-bit values packed per row (two per byte,
+/// low nibble first, ceil(cols / 2) bytes per row) into `type` of `shape`.
+FailureOr<Value> unpackNibbles(NodeContext &ctx, Value packed,
+                               ArrayRef<int64_t> shape, bool isSigned,
+                               Type type, StringRef what) {
+  int64_t cols = shape.empty() ? 1 : shape.back();
+  int64_t bytes =
+      elementCount(shape) / std::max<int64_t>(cols, 1) * ((cols + 1) / 2);
+  if (!packed.getDefiningOp<ConstantOp>()) {
+    ctx.error() << what << " must be a constant (an initializer): 4-bit ones "
+                << "are unpacked at compile time";
+    return failure();
+  }
+  RankedTensorType pt = getRankedType(packed);
+  if (!pt || !pt.hasStaticShape() || pt.getNumElements() != bytes) {
+    ctx.error() << what << " must hold " << bytes
+                << " bytes (4-bit values packed two per byte)";
+    return failure();
+  }
+  return unpackZeroPoint(
+      ctx, packed,
+      PackedValues{4, isSigned,
+                   SmallVector<int64_t, 4>(shape.begin(), shape.end())},
+      type);
+}
+
+/// com.microsoft MatMulNBits (ORT contrib, version 1): Y = A x W^T (+ bias)
+/// with W [N, K] dequantized from B [N, k_blocks, blob_size] (uint8,
+/// `bits` 4 or 8, packed low bits first along K) block-wise along K:
+/// W[n, k] = (q[n, k] - zp[n, k / block_size]) * scales[n, k / block_size].
+/// Zero points: absent (2^(bits - 1)), uint8 (4-bit ones packed two per
+/// byte per row of N, a compile-time constant), or of the scales' float
+/// type. g_idx [K] (int32) replaces k / block_size. accuracy_level only
+/// permits ORT to quantize A, which Anvil does not: ignored. Without g_idx
+/// and with integer zero points W is one blocked anvil.dequantize;
+/// otherwise per-K scales and zero points are gathered and applied with
+/// sub and mul.
+LogicalResult importMatMulNBits(NodeContext &ctx) {
+  Value a = ctx.requiredInput(0, "A"), bq = ctx.requiredInput(1, "B");
+  Value scales = ctx.requiredInput(2, "scales");
+  if (!a || !bq || !scales)
+    return failure();
+  Value zeroPoints = ctx.input(3), gIdx = ctx.input(4), bias = ctx.input(5);
+  int64_t k = ctx.attrInt("K", 0), n = ctx.attrInt("N", 0);
+  int64_t bits = ctx.attrInt("bits", 4),
+          blockSize = ctx.attrInt("block_size", 0);
+  if (k <= 0 || n <= 0)
+    return ctx.error() << "needs positive K and N attributes (K " << k << ", N "
+                       << n << ")";
+  if (bits != 4 && bits != 8)
+    return ctx.error() << "bits " << bits << " is not supported (4 and 8 are)";
+  if (blockSize <= 0 || blockSize > (int64_t(1) << 30) ||
+      (blockSize * bits) % 8 != 0)
+    return ctx.error() << "block_size " << blockSize
+                       << " must be positive and fill whole bytes";
+  Type t = ctx.elementTypeOf(a);
+  if (!t.isa<FloatType>() || ctx.elementTypeOf(scales) != t)
+    return ctx.error() << "A and scales must be of one float type, not " << t
+                       << " and " << ctx.elementTypeOf(scales);
+  if (ctx.elementTypeOf(bq) !=
+      IntegerType::get(ctx.builder.getContext(), 8, IntegerType::Unsigned))
+    return ctx.error() << "B must be uint8, not " << ctx.elementTypeOf(bq);
+  RankedTensorType at = getRankedType(a);
+  if (!at || at.getRank() < 1 || at.getShape().back() != k)
+    return ctx.error() << "A's last dim must be K = " << k;
+  int64_t kBlocks = (k + blockSize - 1) / blockSize;
+  int64_t blob = blockSize * bits / 8;
+  FailureOr<SmallVector<int64_t>> bShape = staticShape(ctx, bq, "B");
+  if (failed(bShape))
+    return failure();
+  if (*bShape != SmallVector<int64_t>{n, kBlocks, blob})
+    return ctx.error() << "B must have shape [" << n << ", " << kBlocks << ", "
+                       << blob << "] (N, ceil(K / block_size), block_size * "
+                       << "bits / 8)";
+  FailureOr<SmallVector<int64_t>> sShape = staticShape(ctx, scales, "scales");
+  if (failed(sShape))
+    return failure();
+  if (elementCount(*sShape) != n * kBlocks)
+    return ctx.error() << "scales must hold N * ceil(K / block_size) = "
+                       << n * kBlocks << " values";
+  MLIRContext *context = ctx.builder.getContext();
+  Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
+  Builder &b = ctx.builder;
+  Chain c(ctx);
+  Value s2 = c.reshape(scales, {n, kBlocks});
+  // Zero points as ui8 [N, k_blocks], or of type t for float ones.
+  Value zp;
+  bool floatZero = false;
+  if (!zeroPoints) {
+    zp = splatInt(ctx, {n, kBlocks}, u8, int64_t(1) << (bits - 1));
+  } else if (ctx.elementTypeOf(zeroPoints) == t) {
+    floatZero = true;
+    FailureOr<SmallVector<int64_t>> zs =
+        staticShape(ctx, zeroPoints, "zero_points");
+    if (failed(zs))
+      return failure();
+    if (elementCount(*zs) != n * kBlocks)
+      return ctx.error() << "float zero_points must hold N * k_blocks = "
+                         << n * kBlocks << " values";
+    zp = c.reshape(zeroPoints, {n, kBlocks});
+  } else if (ctx.elementTypeOf(zeroPoints) == u8) {
+    if (bits == 4) {
+      FailureOr<Value> unpacked = unpackNibbles(ctx, zeroPoints, {n, kBlocks},
+                                                false, u8, "zero_points");
+      if (failed(unpacked))
+        return failure();
+      zp = *unpacked;
+    } else {
+      FailureOr<SmallVector<int64_t>> zs =
+          staticShape(ctx, zeroPoints, "zero_points");
+      if (failed(zs))
+        return failure();
+      if (elementCount(*zs) != n * kBlocks)
+        return ctx.error() << "zero_points must hold N * k_blocks = "
+                           << n * kBlocks << " values";
+      zp = c.reshape(zeroPoints, {n, kBlocks});
+    }
+  } else {
+    return ctx.error() << "zero_points must be uint8 or the scales' type, not "
+                       << ctx.elementTypeOf(zeroPoints);
+  }
+  if (gIdx) {
+    RankedTensorType gt = getRankedType(gIdx);
+    if (!gt || !gt.getElementType().isInteger(32) || gt.getRank() != 1 ||
+        gt.getDimSize(0) != k)
+      return ctx.error() << "g_idx must be an int32 vector of K = " << k
+                         << " block indices";
+    if (auto ids = getConstantInts(gIdx, kZeroPointLimit))
+      for (int64_t id : *ids)
+        if (id < 0 || id >= kBlocks)
+          return ctx.error() << "g_idx holds " << id
+                             << ", not a block index in [0, " << kBlocks << ")";
+  }
+  // B as rows of N: [N, k_blocks * blob_size] bytes, k_blocks * block_size
+  // values.
+  Value rows = c.reshape(bq, {n, kBlocks * blob});
+  Value w;
+  if (!gIdx && !floatZero) {
+    w = c.make<DequantizeOp>(
+        t, rows, s2, zp, b.getI64IntegerAttr(bits), b.getI64IntegerAttr(1),
+        b.getI64IntegerAttr(blockSize), BoolAttr(), IntegerAttr());
+  } else {
+    // The stored integers as floats (exact: below 256), then per-K scales
+    // and zero points gathered by block index.
+    Value q = c.make<DequantizeOp>(t, rows, ctx.constantScalar(t, 1), Value(),
+                                   b.getI64IntegerAttr(bits), IntegerAttr(),
+                                   IntegerAttr(), BoolAttr(), IntegerAttr());
+    if (kBlocks * blockSize != k)
+      q = c.sliceTo(q, 1, k);
+    Value index = gIdx;
+    if (!index) {
+      SmallVector<int64_t> blockOf(k);
+      for (int64_t i = 0; i < k; ++i)
+        blockOf[i] = i / blockSize;
+      index = ctx.builder.create<ConstantOp>(
+          ctx.loc, buildDense(RankedTensorType::get({k}, b.getI64Type()),
+                              ArrayRef<int64_t>(blockOf)));
+    }
+    Value zk = c.cast(c.gather(zp, index, 1), t);
+    w = c.make<MulOp>(t, c.make<SubOp>(t, q, zk), c.gather(s2, index, 1));
+  }
+  if (!gIdx && !floatZero && kBlocks * blockSize != k)
+    w = c.sliceTo(w, 1, k);
+  Value y = c.make<MatmulOp>(t, a, w, true);
+  if (bias) {
+    if (ctx.elementTypeOf(bias) != t)
+      return ctx.error() << "bias must be of A's type " << t;
+    y = c.make<AddOp>(t, y, bias);
+  }
+  if (c.failed())
+    return failure();
+  return ctx.produce(y);
+}
+
+/// com.microsoft GatherBlockQuantized (ORT contrib, version 1): Gather
+/// along `gather_axis` (default 0) of `data` dequantized block-wise along
+/// `quantize_axis` (default 1) with `block_size` (default 128): data is an
+/// int4/uint4 initializer (zero points of its type, default 0) or uint8
+/// (`bits` 4: two values per byte along the last dim, which must be the
+/// quantize axis with gather_axis 0, zero points packed likewise, default
+/// 8; `bits` 8: default zero point 128). Zero points must be constants.
+/// When the gather axis is neither the quantize axis nor a packed one,
+/// the rows (and their scales and zero points) are gathered first and only
+/// they are dequantized; otherwise the whole table is dequantized first.
+/// Out-of-range indices are not ORT's zeros but anvil.gather's behaviour.
+LogicalResult importGatherBlockQuantized(NodeContext &ctx) {
+  Value data = ctx.requiredInput(0, "data"),
+        indices = ctx.requiredInput(1, "indices"),
+        scales = ctx.requiredInput(2, "scales");
+  if (!data || !indices || !scales)
+    return failure();
+  Value zeroPoints = ctx.input(3);
+  int64_t bits = ctx.attrInt("bits", 4),
+          blockSize = ctx.attrInt("block_size", 128);
+  MLIRContext *context = ctx.builder.getContext();
+  Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
+  Type i8 = IntegerType::get(context, 8);
+  // The logical shape and storage of data.
+  const PackedValues *packed = ctx.tensors.packedInfo(data);
+  SmallVector<int64_t> shape;
+  bool isSigned = false, packedRows = false;
+  if (packed) {
+    if (bits != 4)
+      return ctx.error() << "bits must be 4 for int4/uint4 data, not " << bits;
+    shape.assign(packed->shape.begin(), packed->shape.end());
+    isSigned = packed->isSigned;
+    packedRows = true;
+  } else {
+    if (ctx.elementTypeOf(data) != u8)
+      return ctx.error() << "data must be int4, uint4 or uint8, not "
+                         << ctx.elementTypeOf(data);
+    if (bits != 4 && bits != 8)
+      return ctx.error() << "bits " << bits << " is not supported (4 and 8 "
+                         << "are)";
+    FailureOr<SmallVector<int64_t>> s = staticShape(ctx, data, "data");
+    if (failed(s))
+      return failure();
+    shape = *s;
+    if (shape.empty())
+      return ctx.error() << "data must have rank 1 or more";
+    if (bits == 4) {
+      shape.back() *= 2;
+      packedRows = true;
+    }
+  }
+  int64_t rank = shape.size();
+  FailureOr<int64_t> gatherAxis =
+      ctx.normalizeAxis(ctx.attrInt("gather_axis", 0), rank);
+  FailureOr<int64_t> quantAxis =
+      ctx.normalizeAxis(ctx.attrInt("quantize_axis", 1), rank);
+  if (failed(gatherAxis) || failed(quantAxis))
+    return failure();
+  if (!packed && (*gatherAxis != 0 || *quantAxis != rank - 1))
+    return ctx.error() << "uint8 data needs gather_axis 0 and quantize_axis "
+                       << "the last dim";
+  if (blockSize <= 0)
+    return ctx.error() << "block_size " << blockSize << " must be positive";
+  Type floatType = ctx.elementTypeOf(scales);
+  if (!floatType.isa<FloatType>())
+    return ctx.error() << "scales must be a float tensor";
+  SmallVector<int64_t> scaleShape = shape;
+  scaleShape[*quantAxis] = (shape[*quantAxis] + blockSize - 1) / blockSize;
+  FailureOr<SmallVector<int64_t>> sShape = staticShape(ctx, scales, "scales");
+  if (failed(sShape))
+    return failure();
+  if (*sShape != scaleShape)
+    return ctx.error() << "scales must have data's shape with dim "
+                       << *quantAxis << " divided into blocks of " << blockSize;
+  if (!ctx.elementTypeOf(indices).isInteger(32) &&
+      !ctx.elementTypeOf(indices).isInteger(64))
+    return ctx.error() << "indices must be int32 or int64";
+  // Zero points, unpacked, of scales' shape.
+  Value zp;
+  Type zpType = isSigned ? i8 : u8;
+  if (zeroPoints) {
+    if (const PackedValues *zinfo = ctx.tensors.packedInfo(zeroPoints)) {
+      if (!packed || zinfo->isSigned != isSigned)
+        return ctx.error() << "zero_points must have data's type";
+      if (SmallVector<int64_t>(zinfo->shape.begin(), zinfo->shape.end()) !=
+          scaleShape)
+        return ctx.error() << "zero_points must have scales' shape";
+      FailureOr<Value> unpacked =
+          unpackZeroPoint(ctx, zeroPoints, *zinfo, zpType);
+      if (failed(unpacked))
+        return failure();
+      zp = *unpacked;
+    } else if (packed || ctx.elementTypeOf(zeroPoints) != u8) {
+      return ctx.error() << "zero_points must have data's type";
+    } else if (bits == 4) {
+      FailureOr<Value> unpacked =
+          unpackNibbles(ctx, zeroPoints, scaleShape, false, u8, "zero_points");
+      if (failed(unpacked))
+        return failure();
+      zp = *unpacked;
+    } else {
+      FailureOr<SmallVector<int64_t>> zs =
+          staticShape(ctx, zeroPoints, "zero_points");
+      if (failed(zs))
+        return failure();
+      if (*zs != scaleShape)
+        return ctx.error() << "zero_points must have scales' shape";
+      zp = zeroPoints;
+    }
+  } else if (!packed) {
+    zp = splatInt(ctx, scaleShape, u8, int64_t(1) << (bits - 1));
+  }
+  Builder &b = ctx.builder;
+  Chain c(ctx);
+  int64_t lastDim = shape.back();
+  auto dequantize = [&](Value q, Value s, Value z, int64_t axis) {
+    return c.make<DequantizeOp>(
+        floatType, q, s, z, b.getI64IntegerAttr(bits), optionalInt(b, axis),
+        b.getI64IntegerAttr(blockSize),
+        isSigned ? b.getBoolAttr(true) : BoolAttr(),
+        packedRows && lastDim % 2 ? b.getI64IntegerAttr(lastDim)
+                                  : IntegerAttr());
+  };
+  Value y;
+  bool rowsFirst =
+      *gatherAxis != *quantAxis && !(packedRows && *gatherAxis == rank - 1);
+  if (rowsFirst) {
+    int64_t indexRank = ctx.rankOf(indices);
+    if (indexRank < 0)
+      return ctx.error() << "needs indices of known rank";
+    int64_t axis =
+        *quantAxis < *gatherAxis ? *quantAxis : *quantAxis + indexRank - 1;
+    y = dequantize(c.gather(data, indices, *gatherAxis),
+                   c.gather(scales, indices, *gatherAxis),
+                   zp ? c.gather(zp, indices, *gatherAxis) : Value(), axis);
+  } else {
+    y = c.gather(dequantize(data, scales, zp, *quantAxis), indices,
+                 *gatherAxis);
+  }
+  if (c.failed())
+    return failure();
+  return ctx.produce(y);
 }
 
 } // namespace
@@ -332,6 +986,14 @@ void addQuantizationOps(OpTable &table) {
   table.add("", "DequantizeLinear", importDequantizeLinear);
   table.add("", "QuantizeLinear", importQuantizeLinear);
   table.add("", "MatMulInteger", importMatMulInteger);
+  // issue #9: the rest of ONNX's integer ops and ORT's 4-bit LLM ops.
+  table.add("", "DynamicQuantizeLinear", importDynamicQuantizeLinear);
+  table.add("", "QLinearMatMul", importQLinearMatMul);
+  table.add("", "ConvInteger", importConvInteger);
+  table.add("", "QLinearConv", importQLinearConv);
+  table.add(kMicrosoftDomain, "MatMulNBits", importMatMulNBits);
+  table.add(kMicrosoftDomain, "GatherBlockQuantized",
+            importGatherBlockQuantized);
 }
 
 } // namespace anvil::onnx_import
