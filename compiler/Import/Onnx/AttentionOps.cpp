@@ -209,9 +209,13 @@ LogicalResult importRotaryEmbedding(NodeContext &ctx) {
 
 } // namespace
 
+// MicrosoftOps.cpp: ONNX Runtime's com.microsoft transformer ops.
+void addMicrosoftOps(OpTable &t);
+
 void addAttentionOps(OpTable &t) {
   t.add("", "Attention", importAttention);
   t.add("", "RotaryEmbedding", importRotaryEmbedding);
+  addMicrosoftOps(t);
 }
 
 } // namespace anvil::onnx_import

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""ONNX Runtime's com.microsoft transformer ops (and the default-domain
+SimplifiedLayerNormalization the onnxruntime-genai builder emits), built
+here with onnx.helper, compiled by anvilc, run by anvil-run and compared
+with ONNX Runtime's CPU kernels on the same inputs.
+
+Every case is one node (or a few) with random inputs from a fixed seed;
+the reference is ONNX Runtime 1.2x with graph optimizations off (so that
+it runs the contrib kernel as written, never a fusion of it), never Anvil.
+
+Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (sums and
+exponentials in another order; the tanh-approximated GELU and the
+attention softmax included); float16 outputs 2e-3 + 4e-3 |ort|; integers
+exactly. NaN or infinity in either side fails. Where ORT leaves part of an
+output unspecified (GroupQueryAttention's rows for padding queries, the
+present cache past each sequence's length) only the specified part is
+compared; the case says which.
+
+Usage: run_microsoft.py --anvilc anvilc --anvil-run anvil-run --work DIR
+       [--filter REGEX]
+Prints `ok NAME` or `FAIL NAME: why` per case, then
+`microsoft: N passed, M failed`; exits nonzero on any failure.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper
+
+RTOL, ATOL = 1e-4, 1e-5
+F = TensorProto.FLOAT
+
+
+def info(name, dtype, shape):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def make(nodes, inputs, outputs, initializers=(), opset=21):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", opset),
+        helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 10
+    return model
+
+
+def ms(op, inputs, outputs, **attrs):
+    return helper.make_node(op, inputs, outputs, domain="com.microsoft",
+                            **attrs)
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# --- normalization -------------------------------------------------------
+
+
+def np_skip_sum(x, skip, bias, **_):
+    return x.astype(np.float64) + skip + bias
+
+
+def skip_layer_norm(rng):
+    """All four outputs; ORT's CPU kernel leaves mean and inv_std_var
+    empty, so those are checked against float64 numpy (mean and
+    1/sqrt(var + epsilon) of input + skip + bias over the last axis)."""
+    b, s, h = 2, 3, 16
+    node = ms("SkipLayerNormalization",
+              ["x", "skip", "gamma", "beta", "bias"],
+              ["y", "mean", "inv_std", "sum"], epsilon=1e-5)
+    model = make([node],
+                 [info("x", F, [b, s, h]), info("skip", F, [b, s, h]),
+                  info("gamma", F, [h]), info("beta", F, [h]),
+                  info("bias", F, [h])],
+                 [info("y", F, [b, s, h]), info("mean", F, None),
+                  info("inv_std", F, None), info("sum", F, [b, s, h])])
+    refs = {
+        "mean": lambda **a: np_skip_sum(**a).mean(-1, keepdims=True),
+        "inv_std": lambda **a: 1 / np.sqrt(
+            np_skip_sum(**a).var(-1, keepdims=True) + 1e-5),
+    }
+    return model, {"x": randn(rng, b, s, h), "skip": randn(rng, b, s, h),
+                   "gamma": randn(rng, h), "beta": randn(rng, h),
+                   "bias": randn(rng, h)}, {"numpy": refs}
+
+
+def skip_layer_norm_broadcast(rng):
+    """skip [S, H] broadcast over the batch, no beta or bias, the default
+    epsilon, only the first output."""
+    b, s, h = 2, 3, 8
+    node = ms("SkipLayerNormalization", ["x", "skip", "gamma"], ["y"])
+    model = make([node],
+                 [info("x", F, [b, s, h]), info("skip", F, [s, h]),
+                  info("gamma", F, [h])],
+                 [info("y", F, [b, s, h])])
+    return model, {"x": randn(rng, b, s, h), "skip": randn(rng, s, h),
+                   "gamma": randn(rng, h)}
+
+
+def skip_simplified_layer_norm(rng):
+    b, s, h = 2, 3, 16
+    node = ms("SkipSimplifiedLayerNormalization",
+              ["x", "skip", "gamma", "bias"],
+              ["y", "", "inv_std", "sum"], epsilon=1e-6)
+    model = make([node],
+                 [info("x", F, [b, s, h]), info("skip", F, [b, s, h]),
+                  info("gamma", F, [h]), info("bias", F, [h])],
+                 [info("y", F, [b, s, h]), info("inv_std", F, None),
+                  info("sum", F, [b, s, h])])
+    refs = {"inv_std": lambda **a: 1 / np.sqrt(
+        (np_skip_sum(**a) ** 2).mean(-1, keepdims=True) + 1e-6)}
+    return model, {"x": randn(rng, b, s, h), "skip": randn(rng, b, s, h),
+                   "gamma": randn(rng, h), "bias": randn(rng, h)}, {
+                       "numpy": refs}
+
+
+def simplified_layer_norm_default_domain(rng):
+    """The genai builder's SimplifiedLayerNormalization in the default
+    domain (onnx.checker refuses it; ORT runs it)."""
+    b, s, h = 1, 4, 32
+    node = helper.make_node("SimplifiedLayerNormalization", ["x", "gamma"],
+                            ["y"], epsilon=1e-6, axis=-1)
+    model = make([node], [info("x", F, [b, s, h]), info("gamma", F, [h])],
+                 [info("y", F, [b, s, h])])
+    return model, {"x": randn(rng, b, s, h), "gamma": randn(rng, h)}
+
+
+# --- activations ---------------------------------------------------------
+
+
+def gelus(rng):
+    shape = [2, 5, 12]
+    nodes = [ms("Gelu", ["x"], ["gelu"]),
+             ms("BiasGelu", ["x", "bias"], ["bias_gelu"]),
+             ms("FastGelu", ["x"], ["fast_gelu"]),
+             ms("FastGelu", ["x", "bias"], ["fast_gelu_bias"]),
+             ms("QuickGelu", ["x"], ["quick_gelu"]),
+             ms("QuickGelu", ["x"], ["quick_gelu_alpha"], alpha=1.3)]
+    outs = ["gelu", "bias_gelu", "fast_gelu", "fast_gelu_bias", "quick_gelu",
+            "quick_gelu_alpha"]
+    model = make(nodes, [info("x", F, shape), info("bias", F, [12])],
+                 [info(o, F, shape) for o in outs])
+    return model, {"x": 3 * randn(rng, *shape), "bias": randn(rng, 12)}
+
+
+# --- rotary embedding ----------------------------------------------------
+
+
+def rope_caches(rng, max_pos, half):
+    angles = rng.uniform(0, 6.3, size=(max_pos, half))
+    return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
+
+
+def rotary(rng, interleaved=0, rank=3, rotary_dim=0, num_heads=2,
+           offset_form=False):
+    b, s, n, h, max_pos = 2, 5, 2, 16, 32
+    half = (rotary_dim or h) // 2
+    cos, sin = rope_caches(rng, max_pos, half)
+    attrs = {"interleaved": interleaved}
+    if rotary_dim:
+        attrs["rotary_embedding_dim"] = rotary_dim
+    if num_heads:
+        attrs["num_heads"] = num_heads
+    node = ms("RotaryEmbedding", ["x", "pos", "cos", "sin"], ["y"], **attrs)
+    shape = [b, s, n * h] if rank == 3 else [b, n, s, h]
+    if offset_form:
+        pos = np.array([7], dtype=np.int64)
+    else:
+        pos = rng.integers(0, max_pos, size=(b, s)).astype(np.int64)
+    model = make([node],
+                 [info("x", F, shape), info("pos", TensorProto.INT64,
+                                            list(pos.shape)),
+                  info("cos", F, [max_pos, half]),
+                  info("sin", F, [max_pos, half])],
+                 [info("y", F, shape)])
+    return model, {"x": randn(rng, *shape), "pos": pos, "cos": cos,
+                   "sin": sin}
+
+
+def rotary_half(rng):
+    return rotary(rng)
+
+
+def rotary_interleaved_4d(rng):
+    return rotary(rng, interleaved=1, rank=4, num_heads=0)
+
+
+def rotary_partial(rng):
+    return rotary(rng, rotary_dim=8)
+
+
+def rotary_offset_no_heads(rng):
+    return rotary(rng, num_heads=0, offset_form=True, interleaved=1)
+
+
+CASES = [skip_layer_norm, skip_layer_norm_broadcast,
+         skip_simplified_layer_norm, simplified_layer_norm_default_domain,
+         gelus, rotary_half, rotary_interleaved_4d, rotary_partial,
+         rotary_offset_no_heads]
+
+
+def compare(name, got, want, valid=None):
+    if got.dtype != want.dtype or got.shape != want.shape:
+        return (f"{name}: {got.dtype}{list(got.shape)}, expected "
+                f"{want.dtype}{list(want.shape)}")
+    if valid is not None:
+        got, want = got[valid], want[valid]
+    if np.issubdtype(want.dtype, np.floating):
+        if not np.isfinite(want).all():
+            return f"{name}: the reference is not finite (a broken test)"
+        rtol, atol = (4e-3, 2e-3) if want.dtype == np.float16 else (RTOL,
+                                                                     ATOL)
+        got64, want64 = got.astype(np.float64), want.astype(np.float64)
+        bad = ~(np.abs(got64 - want64) <= atol + rtol * np.abs(want64))
+    else:
+        bad = got != want
+    if bad.any():
+        i = np.argwhere(bad)[0]
+        return (f"{name}: {int(bad.sum())} of {bad.size} elements differ, "
+                f"first at {tuple(i)}: {got[tuple(i)]} vs {want[tuple(i)]}")
+    return None
+
+
+def check(name, model, inputs, args, opts=None):
+    """Compiles and runs `model`; compares every graph output with ORT's.
+    opts["valid"] maps an output name to a boolean mask of the elements ORT
+    specifies; opts["numpy"] maps an output ORT's CPU kernel leaves empty
+    (returns None for) to a float64 numpy reference."""
+    opts = opts or {}
+    valid = opts.get("valid", {})
+    anvilc_flags = opts.get("anvilc", ())
+    path = os.path.join(args.work, name + ".onnx")
+    onnx.save(model, path)
+    names = [out.name for out in model.graph.output]
+    artifact = os.path.join(args.work, name + ".anvil")
+    run = subprocess.run([args.anvilc, "-q", *anvilc_flags, path, "-o",
+                          artifact], capture_output=True, text=True)
+    if run.returncode:
+        return f"anvilc failed: {run.stderr.strip()[-1500:]}"
+    cmd = [args.anvil_run, artifact, "--output-dir",
+           os.path.join(args.work, name + ".out")]
+    for key, value in inputs.items():
+        npy = os.path.join(args.work, f"{name}.{key}.npy")
+        np.save(npy, value)
+        cmd += ["--input", f"{key}={npy}"]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode:
+        return f"anvil-run failed: {run.stderr.strip()[-1500:]}"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    expected = session.run(None, inputs)
+    for out, want in zip(names, expected):
+        got = np.load(os.path.join(args.work, name + ".out", out + ".npy"))
+        if want is None:
+            if out not in opts.get("numpy", {}):
+                return f"{out}: ORT gives no value and the case no reference"
+            want = opts["numpy"][out](**inputs).astype(got.dtype)
+        problem = compare(out, got, want, valid.get(out))
+        if problem:
+            return problem
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--anvil-run", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--filter", default="")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    failed = total = 0
+    for build in CASES:
+        if not re.search(args.filter, build.__name__):
+            continue
+        total += 1
+        rng = np.random.default_rng(11)
+        model, inputs, *extra = build(rng)
+        problem = check(build.__name__, model, inputs, args, *extra)
+        if problem:
+            failed += 1
+            print(f"FAIL {build.__name__}: {problem}")
+        else:
+            print(f"ok   {build.__name__}")
+    print(f"microsoft: {total - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
