@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Import/Onnx/AttentionParts.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ShapeUtils.h"
@@ -172,27 +173,6 @@ LogicalResult importQuickGelu(NodeContext &ctx) {
 //===----------------------------------------------------------------------===//
 // Rotary embedding
 //===----------------------------------------------------------------------===//
-
-/// [batch, seq, heads * dim] -> [batch, heads, seq, dim].
-FailureOr<Value> splitHeads(NodeContext &ctx, Value x, int64_t heads) {
-  Type element = ctx.elementTypeOf(x);
-  Builder &b = ctx.builder;
-  TRY(split,
-      ctx.create<ReshapeOp>(element, x, ctx.constantI64({0, 0, heads, -1}),
-                            b.getBoolAttr(false)));
-  return ctx.create<TransposeOp>(element, split,
-                                 b.getDenseI64ArrayAttr({0, 2, 1, 3}));
-}
-
-/// [batch, heads, seq, dim] -> [batch, seq, heads * dim].
-FailureOr<Value> mergeHeads(NodeContext &ctx, Value x) {
-  Type element = ctx.elementTypeOf(x);
-  Builder &b = ctx.builder;
-  TRY(merged, ctx.create<TransposeOp>(element, x,
-                                      b.getDenseI64ArrayAttr({0, 2, 1, 3})));
-  return ctx.create<ReshapeOp>(element, merged, ctx.constantI64({0, 0, -1}),
-                               b.getBoolAttr(false));
-}
 
 /// Dimension `d` of `x` as a rank-0 i64 tensor (a constant once folded).
 FailureOr<Value> dimScalar(NodeContext &ctx, Value x, int64_t d) {
