@@ -58,6 +58,12 @@ namespace {
 /// Dims [start, end) of x's shape, as a 1-D i64 tensor.
 FailureOr<Value> dims(NodeContext &ctx, Value x, int64_t start, int64_t end) {
   Builder &b = ctx.builder;
+  // Static dims as a constant, so that the IR is static from import on.
+  if (auto type = getRankedType(x)) {
+    ArrayRef<int64_t> shape = type.getShape().slice(start, end - start);
+    if (llvm::none_of(shape, ShapedType::isDynamic))
+      return ctx.constantI64(shape);
+  }
   return ctx.create<ShapeOfOp>(b.getI64Type(), x, b.getI64IntegerAttr(start),
                                b.getI64IntegerAttr(end));
 }
@@ -78,6 +84,20 @@ FailureOr<Value> reshapeTo(NodeContext &ctx, Value x, ValueRange pieces) {
 FailureOr<Value> regroupHeads(NodeContext &ctx, Value x, int64_t heads,
                               int64_t group) {
   int64_t rank = ctx.rankOf(x);
+  auto type = getRankedType(x);
+  if (type && type.hasStaticShape()) { // one constant shape: static IR
+    SmallVector<int64_t> shape(type.getShape());
+    if (group > 0) {
+      shape[1] = heads / group;
+      shape.insert(shape.begin() + 2, group);
+    } else {
+      shape[1] = heads;
+      shape.erase(shape.begin() + 2);
+    }
+    return ctx.create<ReshapeOp>(ctx.elementTypeOf(x), x,
+                                 ctx.constantI64(shape),
+                                 ctx.builder.getBoolAttr(false));
+  }
   FailureOr<Value> lead = dims(ctx, x, 0, 1);
   if (failed(lead))
     return failure();
