@@ -198,10 +198,133 @@ def rotary_offset_no_heads(rng):
     return rotary(rng, num_heads=0, offset_form=True, interleaved=1)
 
 
+# --- GroupQueryAttention -------------------------------------------------
+
+
+def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
+        rot_half=0, packed=False, dtype=np.float32, **attrs):
+    """One GroupQueryAttention node as the genai builder emits it (KV cache
+    in separate past/present buffers, total_sequence_length = past + seq).
+    ORT leaves the output rows of padding queries (position >= seqlens_k +
+    1, first prompts only) unspecified: those are not compared."""
+    et = TensorProto.FLOAT16 if dtype == np.float16 else F
+    i32 = TensorProto.INT32
+    names = ["q", "" if packed else "k", "" if packed else "v",
+             "pk" if past else "", "pv" if past else "", "seqlens", "total"]
+    qdim = (heads + 2 * kv_heads) * head if packed else heads * head
+    inputs = {"q": rng.standard_normal((batch, seq, qdim)).astype(dtype)}
+    if not packed:
+        for name in ("k", "v"):
+            inputs[name] = rng.standard_normal(
+                (batch, seq, kv_heads * head)).astype(dtype)
+    if past:
+        for name in ("pk", "pv"):
+            inputs[name] = rng.standard_normal(
+                (batch, kv_heads, past, head)).astype(dtype)
+    inputs["seqlens"] = np.array(seqlens, dtype=np.int32)
+    inputs["total"] = np.array(past + seq, dtype=np.int32)
+    if rot_half:
+        names += ["cos", "sin"]
+        cos, sin = rope_caches(rng, 64, rot_half)
+        inputs["cos"], inputs["sin"] = cos.astype(dtype), sin.astype(dtype)
+        attrs["do_rotary"] = 1
+    if "head_sink" in attrs:
+        names += [""] * (11 - len(names)) + ["sink"]
+        inputs["sink"] = attrs.pop("head_sink").astype(dtype)
+    while names and not names[-1]:
+        names.pop()
+    node = ms("GroupQueryAttention", names, ["y", "present_k", "present_v"],
+              num_heads=heads, kv_num_heads=kv_heads, **attrs)
+    graph_inputs = [info(n, i32 if n in ("seqlens", "total") else et,
+                         list(inputs[n].shape)) for n in names if n]
+    model = make([node], graph_inputs,
+                 [info("y", et, [batch, seq, heads * head]),
+                  info("present_k", et, None), info("present_v", et, None)])
+    lens = np.array(seqlens) + 1
+    past_b = np.maximum(lens - seq, 0)
+    position = past_b[:, None] + np.arange(seq)[None, :]
+    rows = np.broadcast_to((position < lens[:, None])[:, :, None],
+                           (batch, seq, heads * head))
+    return model, inputs, {"valid": {"y": rows}}
+
+
+def gqa_prompt_padded(rng):
+    """A first prompt of two sequences, the second padded (3 of 5)."""
+    return gqa(rng, batch=2, seq=5, past=0, seqlens=[4, 2])
+
+
+def gqa_decode(rng):
+    """One token per sequence after caches of 6 and 3 valid positions (the
+    second's new key lands at 3, the cache after it is zero)."""
+    return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 3])
+
+
+def gqa_chunk(rng):
+    """A subsequent prompt of 3 tokens after 6 cached ones."""
+    return gqa(rng, batch=1, seq=3, past=6, seqlens=[8])
+
+
+def gqa_rotary_decode(rng):
+    return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 4], head=16,
+               rot_half=8)
+
+
+def gqa_rotary_interleaved_partial(rng):
+    """Interleaved rotation of the first 16 of 32 channels, first prompt."""
+    return gqa(rng, batch=2, seq=5, past=0, seqlens=[4, 3], head=32,
+               rot_half=8, rotary_interleaved=1)
+
+
+def gqa_packed(rng):
+    return gqa(rng, batch=2, seq=1, past=5, seqlens=[5, 2], packed=True)
+
+
+def gqa_window_softcap_smooth(rng):
+    return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 5],
+               local_window_size=2, softcap=1.5, smooth_softmax=1)
+
+
+def gqa_window_prompt(rng):
+    return gqa(rng, batch=1, seq=6, past=0, seqlens=[5], local_window_size=2)
+
+
+def gqa_mha_scale(rng):
+    """kv_num_heads == num_heads, an explicit scale."""
+    return gqa(rng, batch=2, seq=1, past=4, seqlens=[4, 1], kv_heads=4,
+               scale=0.3)
+
+
+def gqa_head_sink(rng):
+    return gqa(rng, batch=2, seq=1, past=4, seqlens=[4, 2],
+               head_sink=rng.standard_normal(4))
+
+
+
+def gqa_symbolic(rng):
+    """The genai builder's symbolic dims (batch, sequence, past length),
+    bound at compile time with --dim."""
+    model, inputs, opts = gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 2],
+                              head=16, rot_half=8)
+    dims = {"q": ["batch", "seq", None], "k": ["batch", "seq", None],
+            "v": ["batch", "seq", None], "pk": ["batch", None, "past", None],
+            "pv": ["batch", None, "past", None], "seqlens": ["batch"]}
+    for value in model.graph.input:
+        for d, param in zip(value.type.tensor_type.shape.dim,
+                            dims.get(value.name, [])):
+            if param:
+                d.dim_param = param
+    for value in model.graph.output:
+        value.type.tensor_type.ClearField("shape")
+    opts["anvilc"] = ["--dim=batch=2,seq=1,past=6"]
+    return model, inputs, opts
+
 CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          skip_simplified_layer_norm, simplified_layer_norm_default_domain,
          gelus, rotary_half, rotary_interleaved_4d, rotary_partial,
-         rotary_offset_no_heads]
+         rotary_offset_no_heads, gqa_prompt_padded, gqa_decode, gqa_chunk,
+         gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
+         gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
+         gqa_head_sink, gqa_symbolic]
 
 
 def compare(name, got, want, valid=None):

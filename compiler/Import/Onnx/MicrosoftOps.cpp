@@ -290,6 +290,237 @@ LogicalResult importMsRotaryEmbedding(NodeContext &ctx) {
   return ctx.produce(rotated);
 }
 
+//===----------------------------------------------------------------------===//
+// GroupQueryAttention
+//===----------------------------------------------------------------------===//
+
+/// Builders for i64 index arithmetic (rank-0 or small tensors).
+struct IndexMath {
+  NodeContext &ctx;
+  Type i64;
+  explicit IndexMath(NodeContext &ctx)
+      : ctx(ctx), i64(ctx.builder.getI64Type()) {}
+  Value scalar(int64_t v) { return ctx.constantScalar(i64, double(v)); }
+  FailureOr<Value> add(Value a, Value b) {
+    return ctx.create<AddOp>(i64, a, b);
+  }
+  FailureOr<Value> sub(Value a, Value b) {
+    return ctx.create<SubOp>(i64, a, b);
+  }
+  FailureOr<Value> max(Value a, Value b) {
+    return ctx.create<MaxOp>(i64, a, b);
+  }
+  FailureOr<Value> min(Value a, Value b) {
+    return ctx.create<MinOp>(i64, a, b);
+  }
+  FailureOr<Value> compare(Value a, Value b, ComparePredicate p) {
+    return ctx.create<CompareOp>(
+        ctx.builder.getI1Type(), a, b,
+        ComparePredicateAttr::get(ctx.builder.getContext(), p));
+  }
+  FailureOr<Value> unsqueeze(Value x, ArrayRef<int64_t> axes) {
+    return ctx.create<UnsqueezeOp>(ctx.elementTypeOf(x), x,
+                                   ctx.builder.getDenseI64ArrayAttr(axes));
+  }
+  /// [0, 1, ..., n - 1] for a rank-0 `n`.
+  FailureOr<Value> iota(Value n) {
+    return ctx.create<RangeOp>(i64, scalar(0), n, scalar(1));
+  }
+};
+
+/// com.microsoft GroupQueryAttention (opset 1) as ONNX Runtime's CPU kernel
+/// computes it, for the layout the onnxruntime-genai builder emits (KV
+/// cache in separate past/present buffers, BNSH).
+///
+/// Inputs: query [B, S, N*H] (or packed [B, S, (N + 2*Nkv)*H] with key and
+/// value absent), key/value [B, S, Nkv*H], past_key/past_value
+/// [B, Nkv, P, H] (optional), seqlens_k [B] int32 (each sequence's total
+/// length - 1), total_sequence_length (int32 scalar; the present length is
+/// taken as P + S, which is what it is for separate buffers), cos_cache /
+/// sin_cache [max_pos, rot/2] (with do_rotary), head_sink [N] (optional).
+/// Outputs: output [B, S, N*H], present_key/present_value [B, Nkv, P+S, H].
+///
+/// Sequence b has past_b = max(seqlens_k[b] + 1 - S, 0) cached positions
+/// (0 for a first prompt, whose padded sequences are shorter than S); its
+/// new keys are written at past_b (the cache after past_b + S is zero), its
+/// query s sits at position past_b + s (the rotary angle too) and sees keys
+/// up to there, or with local_window_size w >= 0 only the last w + 1.
+/// softcap caps the scores before the mask; smooth_softmax and head_sink
+/// add a zero or per-head logit to the softmax. Rows of padding queries
+/// (position >= seqlens_k + 1) are unspecified in ORT (garbage there);
+/// here they attend like any other query.
+///
+/// Refused by name: position_ids, attention_bias, the output_qk output
+/// (qk_output != 0), a packed layout whose head size is not static.
+LogicalResult importGroupQueryAttention(NodeContext &ctx) {
+  Value query = ctx.requiredInput(0, "query");
+  Value seqlens = ctx.requiredInput(5, "seqlens_k");
+  Value totalLen = ctx.requiredInput(6, "total_sequence_length");
+  if (!query || !seqlens || !totalLen)
+    return failure();
+  Value key = ctx.input(1), value = ctx.input(2);
+  Value pastKey = ctx.input(3), pastValue = ctx.input(4);
+  Value cos = ctx.input(7), sin = ctx.input(8), headSink = ctx.input(11);
+  if (ctx.input(9))
+    return ctx.error() << "the position_ids input is not supported";
+  if (ctx.input(10))
+    return ctx.error() << "the attention_bias input is not supported";
+  if (ctx.attrInt("qk_output", 0) != 0 ||
+      (ctx.node.output_size() > 3 && !ctx.node.output(3).empty()))
+    return ctx.error() << "the output_qk output is not supported";
+  if (!key != !value)
+    return ctx.error() << "key and value come together (or neither, for a "
+                          "packed query)";
+  if (!pastKey != !pastValue)
+    return ctx.error() << "past_key and past_value come together";
+  int64_t heads = ctx.attrInt("num_heads", 0);
+  int64_t kvHeads = ctx.attrInt("kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads)
+    return ctx.error() << "num_heads " << heads << " must be a positive "
+                       << "multiple of kv_num_heads " << kvHeads;
+  bool rotary = ctx.attrInt("do_rotary", 0) != 0;
+  if (rotary && (!cos || !sin))
+    return ctx.error() << "do_rotary needs cos_cache and sin_cache";
+  int64_t window = ctx.attrInt("local_window_size", -1);
+  float softcap = ctx.attrFloat("softcap", 0.0f);
+  if (!(softcap >= 0.0f))
+    return ctx.error() << "softcap " << softcap << " must be >= 0";
+  bool smooth = ctx.attrInt("smooth_softmax", 0) != 0;
+  auto qType = getRankedType(query);
+  if (!qType || qType.getRank() != 3 || qType.isDynamicDim(2))
+    return ctx.error() << "query must be 3-D with a static hidden size";
+  auto seqType = getRankedType(seqlens);
+  if (!seqType || seqType.getRank() != 1 ||
+      !seqType.getElementType().isInteger(32))
+    return ctx.error() << "seqlens_k must be a 1-D int32 tensor";
+  int64_t hidden = qType.getDimSize(2);
+  int64_t per = key ? heads : heads + 2 * kvHeads;
+  if (hidden % per)
+    return ctx.error() << "query's hidden size " << hidden
+                       << " is not a multiple of " << per << " heads";
+  int64_t headDim = hidden / per;
+  Type t = ctx.elementTypeOf(query);
+  Builder &b = ctx.builder;
+  if (!key) { // packed [q | k | v] along the hidden dim
+    auto split = ctx.builder.create<SplitOp>(
+        ctx.loc, SmallVector<Type>(3, UnrankedTensorType::get(t)), query,
+        b.getI64IntegerAttr(2),
+        b.getDenseI64ArrayAttr(
+            {heads * headDim, kvHeads * headDim, kvHeads * headDim}));
+    if (failed(inferResultTypesInPlace(split)))
+      return failure();
+    query = split.getResult(0), key = split.getResult(1),
+    value = split.getResult(2);
+  }
+  TRY(q, splitHeads(ctx, query, heads));
+  TRY(k, splitHeads(ctx, key, kvHeads));
+  TRY(v, splitHeads(ctx, value, kvHeads));
+  IndexMath m(ctx);
+  // past_b = max(seqlens_k + 1 - S, 0); positions past_b + s.
+  TRY(seqLen, dimScalar(ctx, query, 1));
+  TRY(lens, ctx.create<CastOp>(m.i64, seqlens));
+  TRY(total, m.add(lens, m.scalar(1)));
+  TRY(pastRaw, m.sub(total, seqLen));
+  TRY(past, m.max(pastRaw, m.scalar(0)));
+  TRY(pastCol, m.unsqueeze(past, {1}));
+  TRY(steps, m.iota(seqLen));
+  TRY(stepRow, m.unsqueeze(steps, {0}));
+  TRY(positions, m.add(pastCol, stepRow)); // [B, S]
+  if (rotary) {
+    bool interleaved = ctx.attrInt("rotary_interleaved", 0) != 0;
+    TRY(qr, applyRope(ctx, q, cos, sin, positions, interleaved));
+    TRY(kr, applyRope(ctx, k, cos, sin, positions, interleaved));
+    q = qr, k = kr;
+  }
+  // The present cache: sequence b keeps its past_b cached rows and writes
+  // its S new ones after them; the rest is zero. A gather over
+  // [past | new] picks, for row j, j (j < past_b) or P + j - past_b.
+  Value presentKey = k, presentValue = v;
+  if (pastKey) {
+    TRY(catK, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
+                                   b.getI64IntegerAttr(2)));
+    TRY(catV, ctx.create<ConcatOp>(t, ValueRange{pastValue, v},
+                                   b.getI64IntegerAttr(2)));
+    TRY(pastLen, dimScalar(ctx, pastKey, 2));
+    TRY(length, dimScalar(ctx, catK, 2));
+    TRY(rows, m.iota(length));
+    TRY(row, m.unsqueeze(rows, {0})); // [1, L]
+    TRY(cached, m.compare(row, pastCol, ComparePredicate::lt));
+    TRY(shifted, m.add(row, pastLen));
+    TRY(fresh, m.sub(shifted, pastCol));
+    TRY(last, m.sub(length, m.scalar(1)));
+    TRY(freshIn, m.min(fresh, last));
+    TRY(source, ctx.create<WhereOp>(m.i64, cached, row, freshIn)); // [B, L]
+    TRY(end, m.add(pastCol, seqLen));
+    TRY(written, m.compare(row, end, ComparePredicate::lt));
+    TRY(source4, m.unsqueeze(source, {1, 3}));   // [B, 1, L, 1]
+    TRY(written4, m.unsqueeze(written, {1, 3})); // [B, 1, L, 1]
+    // Broadcast to [B, Nkv, L, H] by adding zeros, which keeps the static
+    // head count and size in the type (an expand to a computed shape would
+    // not).
+    SmallVector<int64_t> zeros(kvHeads * headDim, 0);
+    Value spread = ctx.builder.create<ConstantOp>(
+        ctx.loc, DenseElementsAttr::get(
+                     RankedTensorType::get({1, kvHeads, 1, headDim}, m.i64),
+                     ArrayRef<int64_t>(zeros)));
+    TRY(index, m.add(source4, spread));
+    Value zero = ctx.constantScalar(t, 0.0);
+    auto write = [&](Value cat) -> FailureOr<Value> {
+      TRY(picked,
+          ctx.create<GatherElementsOp>(t, cat, index, b.getI64IntegerAttr(2)));
+      return ctx.create<WhereOp>(t, written4, picked, zero);
+    };
+    TRY(pk, write(catK));
+    TRY(pv, write(catV));
+    presentKey = pk, presentValue = pv;
+  }
+  // Query s of sequence b sees keys j with pos - w <= j <= pos.
+  TRY(keyLen, dimScalar(ctx, presentKey, 2));
+  TRY(keys, m.iota(keyLen));
+  TRY(keyRow, m.unsqueeze(keys, {0, 1, 2}));     // [1, 1, 1, L]
+  TRY(queryPos, m.unsqueeze(positions, {1, 3})); // [B, 1, S, 1]
+  TRY(allowed, m.compare(keyRow, queryPos, ComparePredicate::le));
+  if (window >= 0) {
+    TRY(first, m.sub(queryPos, m.scalar(window)));
+    TRY(inWindow, m.compare(keyRow, first, ComparePredicate::ge));
+    TRY(both, ctx.create<AndOp>(b.getI1Type(), allowed, inWindow));
+    allowed = both;
+  }
+  TRY(mask,
+      ctx.create<WhereOp>(
+          t, allowed, ctx.constantScalar(t, 0.0),
+          ctx.constantScalar(t, -std::numeric_limits<double>::infinity())));
+  float scaleAttr = ctx.attrFloat("scale", 0.0f);
+  double scale =
+      scaleAttr != 0.0f ? scaleAttr : 1.0 / std::sqrt(double(headDim));
+  Value attended;
+  if (softcap > 0.0f || smooth || headSink) {
+    ExplicitAttentionOptions options;
+    options.scale = scale;
+    options.softcap = softcap;
+    options.softcapBeforeMask = true;
+    options.extraLogit = smooth || headSink;
+    options.sink = headSink;
+    FailureOr<ExplicitAttention> unfused =
+        buildExplicitAttention(ctx, q, presentKey, presentValue, mask, options);
+    if (failed(unfused))
+      return failure();
+    attended = unfused->output;
+  } else {
+    TRY(a, ctx.create<AttentionOp>(t, q, presentKey, presentValue, mask,
+                                   b.getF32FloatAttr(scale),
+                                   b.getBoolAttr(false)));
+    attended = a;
+  }
+  if (failed(ctx.produce(mergeHeads(ctx, attended))))
+    return failure();
+  ctx.results.push_back(presentKey);
+  ctx.results.push_back(presentValue);
+  for (int i = 3; i < ctx.node.output_size(); ++i)
+    ctx.results.push_back(Value());
+  return success();
+}
+
 } // namespace
 
 void addMicrosoftOps(OpTable &t) {
@@ -303,6 +534,7 @@ void addMicrosoftOps(OpTable &t) {
         importMsGelu<GeluApproximation::tanh, false>);
   t.add(kMicrosoftDomain, "QuickGelu", importQuickGelu);
   t.add(kMicrosoftDomain, "RotaryEmbedding", importMsRotaryEmbedding);
+  t.add(kMicrosoftDomain, "GroupQueryAttention", importGroupQueryAttention);
 }
 
 } // namespace anvil::onnx_import
