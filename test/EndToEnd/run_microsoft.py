@@ -299,6 +299,63 @@ def gqa_head_sink(rng):
                head_sink=rng.standard_normal(4))
 
 
+# --- MultiHeadAttention --------------------------------------------------
+
+
+def mha(rng, batch=2, seq=3, kv_len=4, heads=2, head=8, bias=False,
+        padding=None, attn_bias=False, past=0, outputs=("y",), **attrs):
+    d = heads * head
+    names = ["q", "k", "v", "bias" if bias else "", "kpm" if padding else "",
+             "ab" if attn_bias else "", "pk" if past else "",
+             "pv" if past else ""]
+    while not names[-1]:
+        names.pop()
+    inputs = {"q": randn(rng, batch, seq, d), "k": randn(rng, batch, kv_len, d),
+              "v": randn(rng, batch, kv_len, d)}
+    total = past + kv_len
+    if bias:
+        inputs["bias"] = randn(rng, 3 * d)
+    if padding == "2d":
+        inputs["kpm"] = (rng.uniform(size=(batch, total)) < 0.7).astype(
+            np.int32)
+        inputs["kpm"][:, 0] = 1
+    elif padding == "1d":
+        inputs["kpm"] = rng.integers(1, total + 1, size=batch).astype(np.int32)
+    if attn_bias:
+        inputs["ab"] = randn(rng, 1, heads, seq, total)
+    if past:
+        inputs["pk"] = randn(rng, batch, heads, past, head)
+        inputs["pv"] = randn(rng, batch, heads, past, head)
+    node = ms("MultiHeadAttention", names, list(outputs), num_heads=heads,
+              **attrs)
+    graph_inputs = [info(n, TensorProto.INT32 if n == "kpm" else F,
+                         list(inputs[n].shape)) for n in names if n]
+    model = make([node], graph_inputs, [info(o, F, None) for o in outputs])
+    return model, inputs
+
+
+def mha_cross_masks(rng):
+    """Cross attention (4 keys for 3 queries) with the packed bias, a 2-D
+    key padding mask and an attention bias."""
+    return mha(rng, bias=True, padding="2d", attn_bias=True)
+
+
+def mha_key_lengths(rng):
+    return mha(rng, padding="1d", scale=0.2)
+
+
+def mha_past_causal(rng):
+    """Decoder self attention with a cache: present outputs, causal."""
+    return mha(rng, seq=3, kv_len=3, past=5, unidirectional=1,
+               outputs=("y", "present_k", "present_v"))
+
+
+def mha_past_causal_padded(rng):
+    return mha(rng, seq=2, kv_len=2, past=3, unidirectional=1, padding="2d",
+               mask_filter_value=-1000.0,
+               outputs=("y", "present_k", "present_v"))
+
+
 
 def gqa_symbolic(rng):
     """The genai builder's symbolic dims (batch, sequence, past length),
@@ -324,7 +381,8 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          rotary_offset_no_heads, gqa_prompt_padded, gqa_decode, gqa_chunk,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
-         gqa_head_sink, gqa_symbolic]
+         gqa_head_sink, gqa_symbolic, mha_cross_masks, mha_key_lengths,
+         mha_past_causal, mha_past_causal_padded]
 
 
 def compare(name, got, want, valid=None):

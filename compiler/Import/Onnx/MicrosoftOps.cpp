@@ -521,6 +521,170 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// MultiHeadAttention
+//===----------------------------------------------------------------------===//
+
+/// com.microsoft MultiHeadAttention (opset 1), BERT-class, as ONNX
+/// Runtime's CPU kernel computes it. Inputs: query [B, S, N*H], key
+/// [B, L, N*H] and value [B, L, N*Hv] (3-D only: packed QKV/KV and BNSH
+/// keys are refused), bias [N*H + N*H + N*Hv] (added to q, k, v),
+/// key_padding_mask (int32 [B, T]: 0 masks the key; or [B]: each
+/// sequence's key count), attention_bias (broadcast to [B, N, S, T]),
+/// past_key/past_value [B, N, P, H] (concatenated in front: T = P + L; the
+/// present outputs). Attributes: num_heads, scale (default 1/sqrt(H)),
+/// unidirectional (query i sees keys up to T - S + i), mask_filter_value
+/// (default -10000: what a masked score becomes, added once however many
+/// masks mask it, as ORT does; not -inf, so a fully masked row averages
+/// the values). past_sequence_length, cache_indirection and the qk output
+/// are refused by name.
+LogicalResult importMultiHeadAttention(NodeContext &ctx) {
+  Value query = ctx.requiredInput(0, "query"), key = ctx.input(1),
+        value = ctx.input(2);
+  if (!query)
+    return failure();
+  if (!key || !value || ctx.rankOf(key) != 3 || ctx.rankOf(value) != 3)
+    return ctx.error() << "only separate 3-D key and value are supported "
+                          "(not packed QKV/KV or BNSH keys)";
+  Value bias = ctx.input(3), padding = ctx.input(4), attnBias = ctx.input(5);
+  Value pastKey = ctx.input(6), pastValue = ctx.input(7);
+  if (ctx.input(8) || ctx.input(9))
+    return ctx.error() << "past_sequence_length and cache_indirection (beam "
+                          "search) are not supported";
+  if (ctx.node.output_size() > 3 && !ctx.node.output(3).empty())
+    return ctx.error() << "the qk output is not supported";
+  if (!pastKey != !pastValue)
+    return ctx.error() << "past_key and past_value come together";
+  int64_t heads = ctx.attrInt("num_heads", 0);
+  if (heads <= 0)
+    return ctx.error() << "num_heads must be positive";
+  auto qType = getRankedType(query), kType = getRankedType(key),
+       vType = getRankedType(value);
+  if (!qType || qType.getRank() != 3 || qType.isDynamicDim(2) ||
+      kType.isDynamicDim(2) || vType.isDynamicDim(2))
+    return ctx.error() << "query, key and value must be 3-D with static "
+                          "hidden sizes";
+  int64_t dq = qType.getDimSize(2), dk = kType.getDimSize(2),
+          dv = vType.getDimSize(2);
+  if (dq % heads || dk != dq || dv % heads)
+    return ctx.error() << "hidden sizes " << dq << ", " << dk << ", " << dv
+                       << " do not split into " << heads << " heads";
+  int64_t headDim = dq / heads;
+  Type t = ctx.elementTypeOf(query);
+  Builder &b = ctx.builder;
+  IndexMath m(ctx);
+  if (bias) {
+    auto biasType = getRankedType(bias);
+    if (!biasType || biasType.getRank() != 1 ||
+        biasType.getDimSize(0) != dq + dk + dv)
+      return ctx.error() << "bias must be [" << dq + dk + dv << "]";
+    auto piece = [&](Value x, int64_t from, int64_t size) -> FailureOr<Value> {
+      TRY(part,
+          ctx.create<SliceOp>(t, bias, ctx.constantI64({from}),
+                              ctx.constantI64({from + size}),
+                              ctx.constantI64({0}), ctx.constantI64({1})));
+      return ctx.create<AddOp>(t, x, part);
+    };
+    TRY(qb, piece(query, 0, dq));
+    TRY(kb, piece(key, dq, dk));
+    TRY(vb, piece(value, dq + dk, dv));
+    query = qb, key = kb, value = vb;
+  }
+  TRY(q, splitHeads(ctx, query, heads));
+  TRY(k, splitHeads(ctx, key, heads));
+  TRY(v, splitHeads(ctx, value, heads));
+  if (pastKey) {
+    TRY(pk, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
+                                 b.getI64IntegerAttr(2)));
+    TRY(pv, ctx.create<ConcatOp>(t, ValueRange{pastValue, v},
+                                 b.getI64IntegerAttr(2)));
+    k = pk, v = pv;
+  }
+  // Which scores are masked: a bool broadcast to [B, N, S, T].
+  Value masked;
+  auto orMasked = [&](FailureOr<Value> more) {
+    if (failed(more))
+      return false;
+    if (!masked) {
+      masked = *more;
+      return true;
+    }
+    FailureOr<Value> both = ctx.create<OrOp>(b.getI1Type(), masked, *more);
+    if (succeeded(both))
+      masked = *both;
+    return succeeded(both);
+  };
+  TRY(keyLen, dimScalar(ctx, k, 2));
+  TRY(keys, m.iota(keyLen));
+  TRY(keyRow, m.unsqueeze(keys, {0, 1, 2})); // [1, 1, 1, T]
+  if (padding) {
+    auto padType = getRankedType(padding);
+    if (!padType || !padType.getElementType().isInteger(32) ||
+        (padType.getRank() != 1 && padType.getRank() != 2))
+      return ctx.error() << "key_padding_mask must be int32 [batch] or "
+                            "[batch, total_length]";
+    if (padType.getRank() == 2) {
+      TRY(isZero,
+          ctx.create<CompareOp>(
+              b.getI1Type(), padding,
+              ctx.constantScalar(padType.getElementType(), 0),
+              ComparePredicateAttr::get(b.getContext(), ComparePredicate::eq)));
+      if (!orMasked(m.unsqueeze(isZero, {1, 2})))
+        return failure();
+    } else {
+      if (!padType.isDynamicDim(0) && !qType.isDynamicDim(0) &&
+          padType.getDimSize(0) != qType.getDimSize(0))
+        return ctx.error() << "a 1-D key_padding_mask must hold one length "
+                              "per sequence";
+      TRY(lens, ctx.create<CastOp>(m.i64, padding));
+      TRY(lens4, m.unsqueeze(lens, {1, 2, 3}));
+      if (!orMasked(m.compare(keyRow, lens4, ComparePredicate::ge)))
+        return failure();
+    }
+  }
+  if (ctx.attrInt("unidirectional", 0) != 0) {
+    TRY(seqLen, dimScalar(ctx, q, 2));
+    TRY(offset, m.sub(keyLen, seqLen));
+    TRY(steps, m.iota(seqLen));
+    TRY(last, m.add(steps, offset));
+    TRY(lastCol, m.unsqueeze(last, {1})); // [S, 1]
+    if (!orMasked(m.compare(keyRow, lastCol, ComparePredicate::gt)))
+      return failure();
+  }
+  Value mask;
+  if (masked) {
+    TRY(filled, ctx.create<WhereOp>(
+                    t, masked,
+                    ctx.constantScalar(
+                        t, ctx.attrFloat("mask_filter_value", -10000.0f)),
+                    ctx.constantScalar(t, 0.0)));
+    mask = filled;
+  }
+  if (attnBias) {
+    if (mask) {
+      TRY(sum, ctx.create<AddOp>(t, mask, attnBias));
+      mask = sum;
+    } else {
+      mask = attnBias;
+    }
+  }
+  float scaleAttr = ctx.attrFloat("scale", 0.0f);
+  double scale =
+      scaleAttr != 0.0f ? scaleAttr : 1.0 / std::sqrt(double(headDim));
+  TRY(attended,
+      ctx.create<AttentionOp>(t, q, k, v, mask, b.getF32FloatAttr(scale),
+                              b.getBoolAttr(false)));
+  if (failed(ctx.produce(mergeHeads(ctx, attended))))
+    return failure();
+  if (ctx.node.output_size() > 1)
+    ctx.results.push_back(k);
+  if (ctx.node.output_size() > 2)
+    ctx.results.push_back(v);
+  for (int i = 3; i < ctx.node.output_size(); ++i)
+    ctx.results.push_back(Value());
+  return success();
+}
+
 } // namespace
 
 void addMicrosoftOps(OpTable &t) {
@@ -535,6 +699,7 @@ void addMicrosoftOps(OpTable &t) {
   t.add(kMicrosoftDomain, "QuickGelu", importQuickGelu);
   t.add(kMicrosoftDomain, "RotaryEmbedding", importMsRotaryEmbedding);
   t.add(kMicrosoftDomain, "GroupQueryAttention", importGroupQueryAttention);
+  t.add(kMicrosoftDomain, "MultiHeadAttention", importMultiHeadAttention);
 }
 
 } // namespace anvil::onnx_import
