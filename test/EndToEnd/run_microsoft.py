@@ -357,6 +357,61 @@ def mha_past_causal_padded(rng):
 
 
 
+# --- Attention (packed QKV weights) --------------------------------------
+
+
+def ms_attention(rng, mask=None, past=0, sizes=None, outputs=("y",),
+                 **attrs):
+    batch, seq, width_in, heads, head = 2, 3, 12, 2, 8
+    d = heads * head
+    width = sum(sizes) if sizes else 3 * d
+    names = ["x", "w", "b", "m" if mask is not None else "",
+             "past" if past else ""]
+    while not names[-1]:
+        names.pop()
+    inputs = {"x": randn(rng, batch, seq, width_in),
+              "w": randn(rng, width_in, width) / 3,
+              "b": randn(rng, width)}
+    if mask is not None:
+        inputs["m"] = mask
+    if past:
+        inputs["past"] = randn(rng, 2, batch, heads, past, head)
+    if sizes:
+        attrs["qkv_hidden_sizes"] = sizes
+    node = ms("Attention", names, list(outputs), num_heads=heads, **attrs)
+    graph_inputs = [info(n, TensorProto.INT32 if n == "m" else F,
+                         list(inputs[n].shape)) for n in names if n]
+    model = make([node], graph_inputs, [info(o, F, None) for o in outputs])
+    return model, inputs
+
+
+def ms_attention_mask_2d(rng):
+    return ms_attention(rng, mask=np.array([[1, 1, 0], [1, 0, 1]], np.int32))
+
+
+def ms_attention_mask_lengths(rng):
+    return ms_attention(rng, mask=np.array([2, 3], np.int32))
+
+
+def ms_attention_mask_3d(rng):
+    mask = (rng.uniform(size=(2, 3, 3)) < 0.7).astype(np.int32)
+    mask[:, :, 0] = 1
+    return ms_attention(rng, mask=mask)
+
+
+def ms_attention_past_causal(rng):
+    mask = np.ones((2, 7), np.int32)
+    mask[1, :2] = 0
+    return ms_attention(rng, mask=mask, past=4, unidirectional=1,
+                        outputs=("y", "present"))
+
+
+def ms_attention_sizes(rng):
+    """qkv_hidden_sizes with a wider value head, an explicit scale."""
+    return ms_attention(rng, sizes=[16, 16, 24], scale=0.3)
+
+
+
 def gqa_symbolic(rng):
     """The genai builder's symbolic dims (batch, sequence, past length),
     bound at compile time with --dim."""
@@ -382,7 +437,9 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
          gqa_head_sink, gqa_symbolic, mha_cross_masks, mha_key_lengths,
-         mha_past_causal, mha_past_causal_padded]
+         mha_past_causal, mha_past_causal_padded, ms_attention_mask_2d,
+         ms_attention_mask_lengths, ms_attention_mask_3d,
+         ms_attention_past_causal, ms_attention_sizes]
 
 
 def compare(name, got, want, valid=None):

@@ -525,6 +525,99 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
 // MultiHeadAttention
 //===----------------------------------------------------------------------===//
 
+/// The masks ORT's MultiHeadAttention and Attention share, and
+/// anvil.attention. q [B, N, S, H], k/v [B, N, T, H] (past included).
+/// `padding` (may be null), int32: [B, T] or (mask_index only) [B, S, T]
+/// with 0 masking a key, or [B] key counts. `attnBias` (may be null) is
+/// added. unidirectional masks keys after T - S + i; a masked score gets
+/// mask_filter_value (default -10000) added once.
+FailureOr<Value> attendMasked(NodeContext &ctx, Value q, Value k, Value v,
+                              Value padding, Value attnBias, int64_t headDim,
+                              const char *maskWhat) {
+  Type t = ctx.elementTypeOf(q);
+  Builder &b = ctx.builder;
+  IndexMath m(ctx);
+  // Which scores are masked: a bool broadcast to [B, N, S, T].
+  Value masked;
+  auto orMasked = [&](FailureOr<Value> more) {
+    if (failed(more))
+      return false;
+    if (!masked) {
+      masked = *more;
+      return true;
+    }
+    FailureOr<Value> both = ctx.create<OrOp>(b.getI1Type(), masked, *more);
+    if (succeeded(both))
+      masked = *both;
+    return succeeded(both);
+  };
+  TRY(keyLen, dimScalar(ctx, k, 2));
+  TRY(keys, m.iota(keyLen));
+  TRY(keyRow, m.unsqueeze(keys, {0, 1, 2})); // [1, 1, 1, T]
+  if (padding) {
+    auto padType = getRankedType(padding);
+    int64_t maxRank = maskWhat == StringRef("mask_index") ? 3 : 2;
+    if (!padType || !padType.getElementType().isInteger(32) ||
+        padType.getRank() < 1 || padType.getRank() > maxRank)
+      return ctx.error() << maskWhat << " must be int32 [batch] or "
+                         << "[batch, total_length]"
+                         << (maxRank == 3 ? " or [batch, seq, total_length]"
+                                          : "");
+    if (padType.getRank() >= 2) { // 0 masks the key (for each query, 3-D)
+      TRY(isZero,
+          ctx.create<CompareOp>(
+              b.getI1Type(), padding,
+              ctx.constantScalar(padType.getElementType(), 0),
+              ComparePredicateAttr::get(b.getContext(), ComparePredicate::eq)));
+      if (!orMasked(padType.getRank() == 2 ? m.unsqueeze(isZero, {1, 2})
+                                           : m.unsqueeze(isZero, {1})))
+        return failure();
+    } else {
+      auto qType = getRankedType(q);
+      if (!padType.isDynamicDim(0) && !qType.isDynamicDim(0) &&
+          padType.getDimSize(0) != qType.getDimSize(0))
+        return ctx.error() << "a 1-D " << maskWhat
+                           << " must hold one length per sequence (start "
+                              "positions are not supported)";
+      TRY(lens, ctx.create<CastOp>(m.i64, padding));
+      TRY(lens4, m.unsqueeze(lens, {1, 2, 3}));
+      if (!orMasked(m.compare(keyRow, lens4, ComparePredicate::ge)))
+        return failure();
+    }
+  }
+  if (ctx.attrInt("unidirectional", 0) != 0) {
+    TRY(seqLen, dimScalar(ctx, q, 2));
+    TRY(offset, m.sub(keyLen, seqLen));
+    TRY(steps, m.iota(seqLen));
+    TRY(last, m.add(steps, offset));
+    TRY(lastCol, m.unsqueeze(last, {1})); // [S, 1]
+    if (!orMasked(m.compare(keyRow, lastCol, ComparePredicate::gt)))
+      return failure();
+  }
+  Value mask;
+  if (masked) {
+    TRY(filled, ctx.create<WhereOp>(
+                    t, masked,
+                    ctx.constantScalar(
+                        t, ctx.attrFloat("mask_filter_value", -10000.0f)),
+                    ctx.constantScalar(t, 0.0)));
+    mask = filled;
+  }
+  if (attnBias) {
+    if (mask) {
+      TRY(sum, ctx.create<AddOp>(t, mask, attnBias));
+      mask = sum;
+    } else {
+      mask = attnBias;
+    }
+  }
+  float scaleAttr = ctx.attrFloat("scale", 0.0f);
+  double scale =
+      scaleAttr != 0.0f ? scaleAttr : 1.0 / std::sqrt(double(headDim));
+  return ctx.create<AttentionOp>(t, q, k, v, mask, b.getF32FloatAttr(scale),
+                                 b.getBoolAttr(false));
+}
+
 /// com.microsoft MultiHeadAttention (opset 1), BERT-class, as ONNX
 /// Runtime's CPU kernel computes it. Inputs: query [B, S, N*H], key
 /// [B, L, N*H] and value [B, L, N*Hv] (3-D only: packed QKV/KV and BNSH
@@ -572,7 +665,6 @@ LogicalResult importMultiHeadAttention(NodeContext &ctx) {
   int64_t headDim = dq / heads;
   Type t = ctx.elementTypeOf(query);
   Builder &b = ctx.builder;
-  IndexMath m(ctx);
   if (bias) {
     auto biasType = getRankedType(bias);
     if (!biasType || biasType.getRank() != 1 ||
@@ -600,80 +692,8 @@ LogicalResult importMultiHeadAttention(NodeContext &ctx) {
                                  b.getI64IntegerAttr(2)));
     k = pk, v = pv;
   }
-  // Which scores are masked: a bool broadcast to [B, N, S, T].
-  Value masked;
-  auto orMasked = [&](FailureOr<Value> more) {
-    if (failed(more))
-      return false;
-    if (!masked) {
-      masked = *more;
-      return true;
-    }
-    FailureOr<Value> both = ctx.create<OrOp>(b.getI1Type(), masked, *more);
-    if (succeeded(both))
-      masked = *both;
-    return succeeded(both);
-  };
-  TRY(keyLen, dimScalar(ctx, k, 2));
-  TRY(keys, m.iota(keyLen));
-  TRY(keyRow, m.unsqueeze(keys, {0, 1, 2})); // [1, 1, 1, T]
-  if (padding) {
-    auto padType = getRankedType(padding);
-    if (!padType || !padType.getElementType().isInteger(32) ||
-        (padType.getRank() != 1 && padType.getRank() != 2))
-      return ctx.error() << "key_padding_mask must be int32 [batch] or "
-                            "[batch, total_length]";
-    if (padType.getRank() == 2) {
-      TRY(isZero,
-          ctx.create<CompareOp>(
-              b.getI1Type(), padding,
-              ctx.constantScalar(padType.getElementType(), 0),
-              ComparePredicateAttr::get(b.getContext(), ComparePredicate::eq)));
-      if (!orMasked(m.unsqueeze(isZero, {1, 2})))
-        return failure();
-    } else {
-      if (!padType.isDynamicDim(0) && !qType.isDynamicDim(0) &&
-          padType.getDimSize(0) != qType.getDimSize(0))
-        return ctx.error() << "a 1-D key_padding_mask must hold one length "
-                              "per sequence";
-      TRY(lens, ctx.create<CastOp>(m.i64, padding));
-      TRY(lens4, m.unsqueeze(lens, {1, 2, 3}));
-      if (!orMasked(m.compare(keyRow, lens4, ComparePredicate::ge)))
-        return failure();
-    }
-  }
-  if (ctx.attrInt("unidirectional", 0) != 0) {
-    TRY(seqLen, dimScalar(ctx, q, 2));
-    TRY(offset, m.sub(keyLen, seqLen));
-    TRY(steps, m.iota(seqLen));
-    TRY(last, m.add(steps, offset));
-    TRY(lastCol, m.unsqueeze(last, {1})); // [S, 1]
-    if (!orMasked(m.compare(keyRow, lastCol, ComparePredicate::gt)))
-      return failure();
-  }
-  Value mask;
-  if (masked) {
-    TRY(filled, ctx.create<WhereOp>(
-                    t, masked,
-                    ctx.constantScalar(
-                        t, ctx.attrFloat("mask_filter_value", -10000.0f)),
-                    ctx.constantScalar(t, 0.0)));
-    mask = filled;
-  }
-  if (attnBias) {
-    if (mask) {
-      TRY(sum, ctx.create<AddOp>(t, mask, attnBias));
-      mask = sum;
-    } else {
-      mask = attnBias;
-    }
-  }
-  float scaleAttr = ctx.attrFloat("scale", 0.0f);
-  double scale =
-      scaleAttr != 0.0f ? scaleAttr : 1.0 / std::sqrt(double(headDim));
-  TRY(attended,
-      ctx.create<AttentionOp>(t, q, k, v, mask, b.getF32FloatAttr(scale),
-                              b.getBoolAttr(false)));
+  TRY(attended, attendMasked(ctx, q, k, v, padding, attnBias, headDim,
+                             /*maskWhat=*/"key_padding_mask"));
   if (failed(ctx.produce(mergeHeads(ctx, attended))))
     return failure();
   if (ctx.node.output_size() > 1)
@@ -681,6 +701,111 @@ LogicalResult importMultiHeadAttention(NodeContext &ctx) {
   if (ctx.node.output_size() > 2)
     ctx.results.push_back(v);
   for (int i = 3; i < ctx.node.output_size(); ++i)
+    ctx.results.push_back(Value());
+  return success();
+}
+
+/// com.microsoft Attention (opset 1), BERT-class, as ONNX Runtime's CPU
+/// kernel computes it. Inputs: input [B, S, In], weights [In, Dq+Dk+Dv]
+/// (Dq = Dk = Dv unless qkv_hidden_sizes), bias [Dq+Dk+Dv] (optional),
+/// mask_index (int32 [B] key counts, [B, T] or [B, S, T] with 0 masking a
+/// key; [2B] start/end positions and the 4-D Megatron form are refused),
+/// past [2, B, N, P, H] (keys then values, concatenated in front),
+/// attention_bias (added). Outputs: output [B, S, Dv], present
+/// [2, B, N, P+S, H]. Attributes: num_heads, qkv_hidden_sizes, scale,
+/// unidirectional, mask_filter_value as MultiHeadAttention's;
+/// past_sequence_length, do_rotary and past_present_share_buffer are
+/// refused by name.
+LogicalResult importMsAttention(NodeContext &ctx) {
+  Value input = ctx.requiredInput(0, "input"),
+        weights = ctx.requiredInput(1, "weights");
+  if (!input || !weights)
+    return failure();
+  Value bias = ctx.input(2), padding = ctx.input(3), past = ctx.input(4),
+        attnBias = ctx.input(5);
+  if (ctx.input(6))
+    return ctx.error() << "the past_sequence_length input is not supported";
+  if (ctx.attrInt("do_rotary", 0) != 0)
+    return ctx.error() << "do_rotary is not supported";
+  if (ctx.attrInt("past_present_share_buffer", 0) != 0)
+    return ctx.error() << "past_present_share_buffer is not supported";
+  int64_t heads = ctx.attrInt("num_heads", 0);
+  if (heads <= 0)
+    return ctx.error() << "num_heads must be positive";
+  auto inType = getRankedType(input), wType = getRankedType(weights);
+  if (!inType || inType.getRank() != 3)
+    return ctx.error() << "input must be 3-D";
+  if (!wType || wType.getRank() != 2 || !wType.hasStaticShape())
+    return ctx.error() << "weights must be 2-D with a static shape";
+  int64_t width = wType.getDimSize(1);
+  SmallVector<int64_t> sizes(3, width / 3);
+  if (auto given = ctx.attrInts("qkv_hidden_sizes")) {
+    if (given->size() != 3)
+      return ctx.error() << "qkv_hidden_sizes must have 3 entries";
+    sizes.assign(given->begin(), given->end());
+  } else if (width % 3) {
+    return ctx.error() << "weights width " << width << " is not 3 equal parts";
+  }
+  for (int64_t size : sizes)
+    if (size <= 0 || size % heads)
+      return ctx.error() << "hidden size " << size << " does not split into "
+                         << heads << " heads";
+  if (sizes[0] != sizes[1])
+    return ctx.error() << "query and key hidden sizes must be equal";
+  if (sizes[0] + sizes[1] + sizes[2] != width)
+    return ctx.error() << "qkv_hidden_sizes sum to "
+                       << sizes[0] + sizes[1] + sizes[2]
+                       << ", not the weights width " << width;
+  if (bias) {
+    auto biasType = getRankedType(bias);
+    if (!biasType || biasType.getRank() != 1 || biasType.getDimSize(0) != width)
+      return ctx.error() << "bias must be [" << width << "]";
+  }
+  Type t = ctx.elementTypeOf(input);
+  Builder &b = ctx.builder;
+  TRY(qkv, ctx.create<MatmulOp>(t, input, weights, b.getBoolAttr(false)));
+  if (bias) {
+    TRY(biased, ctx.create<AddOp>(t, qkv, bias));
+    qkv = biased;
+  }
+  auto split = ctx.builder.create<SplitOp>(
+      ctx.loc, SmallVector<Type>(3, UnrankedTensorType::get(t)), qkv,
+      b.getI64IntegerAttr(2), b.getDenseI64ArrayAttr(sizes));
+  if (failed(inferResultTypesInPlace(split)))
+    return failure();
+  TRY(q, splitHeads(ctx, split.getResult(0), heads));
+  TRY(k, splitHeads(ctx, split.getResult(1), heads));
+  TRY(v, splitHeads(ctx, split.getResult(2), heads));
+  if (past) {
+    auto pastType = getRankedType(past);
+    if (!pastType || pastType.getRank() != 5 ||
+        (!pastType.isDynamicDim(0) && pastType.getDimSize(0) != 2))
+      return ctx.error() << "past must be [2, batch, heads, past, head]";
+    auto half = [&](int64_t which) {
+      return ctx.create<GatherOp>(
+          t, past, ctx.constantScalar(b.getI64Type(), double(which)),
+          b.getI64IntegerAttr(0));
+    };
+    TRY(pastKey, half(0));
+    TRY(pastValue, half(1));
+    TRY(pk, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
+                                 b.getI64IntegerAttr(2)));
+    TRY(pv, ctx.create<ConcatOp>(t, ValueRange{pastValue, v},
+                                 b.getI64IntegerAttr(2)));
+    k = pk, v = pv;
+  }
+  TRY(attended, attendMasked(ctx, q, k, v, padding, attnBias, sizes[0] / heads,
+                             "mask_index"));
+  if (failed(ctx.produce(mergeHeads(ctx, attended))))
+    return failure();
+  if (ctx.node.output_size() > 1) {
+    TRY(k5, ctx.create<UnsqueezeOp>(t, k, b.getDenseI64ArrayAttr({0})));
+    TRY(v5, ctx.create<UnsqueezeOp>(t, v, b.getDenseI64ArrayAttr({0})));
+    if (failed(ctx.produce(ctx.create<ConcatOp>(t, ValueRange{k5, v5},
+                                                b.getI64IntegerAttr(0)))))
+      return failure();
+  }
+  for (int i = 2; i < ctx.node.output_size(); ++i)
     ctx.results.push_back(Value());
   return success();
 }
@@ -700,6 +825,7 @@ void addMicrosoftOps(OpTable &t) {
   t.add(kMicrosoftDomain, "RotaryEmbedding", importMsRotaryEmbedding);
   t.add(kMicrosoftDomain, "GroupQueryAttention", importGroupQueryAttention);
   t.add(kMicrosoftDomain, "MultiHeadAttention", importMultiHeadAttention);
+  t.add(kMicrosoftDomain, "Attention", importMsAttention);
 }
 
 } // namespace anvil::onnx_import
