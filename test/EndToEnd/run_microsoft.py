@@ -412,6 +412,12 @@ def ms_attention_sizes(rng):
 
 
 
+def gqa_float16(rng):
+    """float16 throughout (ORT computes the scores in float32)."""
+    return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 3], head=16,
+               rot_half=8, dtype=np.float16)
+
+
 def gqa_symbolic(rng):
     """The genai builder's symbolic dims (batch, sequence, past length),
     bound at compile time with --dim."""
@@ -436,7 +442,7 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          rotary_offset_no_heads, gqa_prompt_padded, gqa_decode, gqa_chunk,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
-         gqa_head_sink, gqa_symbolic, mha_cross_masks, mha_key_lengths,
+         gqa_head_sink, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
          mha_past_causal, mha_past_causal_padded, ms_attention_mask_2d,
          ms_attention_mask_lengths, ms_attention_mask_3d,
          ms_attention_past_causal, ms_attention_sizes]
