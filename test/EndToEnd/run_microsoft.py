@@ -228,6 +228,9 @@ def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
         cos, sin = rope_caches(rng, 64, rot_half)
         inputs["cos"], inputs["sin"] = cos.astype(dtype), sin.astype(dtype)
         attrs["do_rotary"] = 1
+    if "position_ids" in attrs:
+        names += [""] * (9 - len(names)) + ["pos"]
+        inputs["pos"] = attrs.pop("position_ids")
     if "head_sink" in attrs:
         names += [""] * (11 - len(names)) + ["sink"]
         inputs["sink"] = attrs.pop("head_sink").astype(dtype)
@@ -235,7 +238,8 @@ def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
         names.pop()
     node = ms("GroupQueryAttention", names, ["y", "present_k", "present_v"],
               num_heads=heads, kv_num_heads=kv_heads, **attrs)
-    graph_inputs = [info(n, i32 if n in ("seqlens", "total") else et,
+    graph_inputs = [info(n, i32 if n in ("seqlens", "total") else
+                         TensorProto.INT64 if n == "pos" else et,
                          list(inputs[n].shape)) for n in names if n]
     model = make([node], graph_inputs,
                  [info("y", et, [batch, seq, heads * head]),
@@ -412,6 +416,25 @@ def ms_attention_sizes(rng):
 
 
 
+def gqa_position_ids_decode(rng):
+    """position_ids (not seqlens_k) give the rotary positions."""
+    return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 3], head=16,
+               rot_half=8, position_ids=np.array([[10], [20]], np.int64))
+
+
+def gqa_position_ids_chunk(rng):
+    return gqa(rng, batch=1, seq=3, past=6, seqlens=[8], head=16,
+               rot_half=8, position_ids=np.array([[2, 9, 4]], np.int64))
+
+
+def gqa_position_ids_prompt(rng):
+    """In a first prompt ORT reads position_ids[0] as an offset."""
+    return gqa(rng, batch=2, seq=5, past=0, seqlens=[4, 2], head=16,
+               rot_half=8,
+               position_ids=np.array([[3, 1, 4, 1, 5], [9, 2, 6, 5, 3]],
+                                     np.int64))
+
+
 def gqa_float16(rng):
     """float16 throughout (ORT computes the scores in float32)."""
     return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 3], head=16,
@@ -442,7 +465,8 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          rotary_offset_no_heads, gqa_prompt_padded, gqa_decode, gqa_chunk,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
-         gqa_head_sink, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
+         gqa_head_sink, gqa_position_ids_decode, gqa_position_ids_chunk,
+         gqa_position_ids_prompt, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
          mha_past_causal, mha_past_causal_padded, ms_attention_mask_2d,
          ms_attention_mask_lengths, ms_attention_mask_3d,
          ms_attention_past_causal, ms_attention_sizes]

@@ -350,8 +350,12 @@ struct IndexMath {
 /// (position >= seqlens_k + 1) are unspecified in ORT (garbage there);
 /// here they attend like any other query.
 ///
-/// Refused by name: position_ids, attention_bias, the output_qk output
-/// (qk_output != 0), a packed layout whose head size is not static.
+/// position_ids [B, S], when given with do_rotary, are the rotary
+/// positions instead (in a first prompt, S == total_sequence_length, ORT
+/// reads only its first element: positions offset + s); the mask still
+/// follows seqlens_k.
+///
+/// Refused by name: attention_bias, the output_qk output (qk_output != 0).
 LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value query = ctx.requiredInput(0, "query");
   Value seqlens = ctx.requiredInput(5, "seqlens_k");
@@ -361,8 +365,6 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value key = ctx.input(1), value = ctx.input(2);
   Value pastKey = ctx.input(3), pastValue = ctx.input(4);
   Value cos = ctx.input(7), sin = ctx.input(8), headSink = ctx.input(11);
-  if (ctx.input(9))
-    return ctx.error() << "the position_ids input is not supported";
   if (ctx.input(10))
     return ctx.error() << "the attention_bias input is not supported";
   if (ctx.attrInt("qk_output", 0) != 0 ||
@@ -427,9 +429,32 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   TRY(stepRow, m.unsqueeze(steps, {0}));
   TRY(positions, m.add(pastCol, stepRow)); // [B, S]
   if (rotary) {
+    // position_ids [B, S] (int64), when given, are the rotary positions;
+    // in a first prompt (S == total_sequence_length) ORT reads only its
+    // first element, as the offset of position 0.
+    Value ropePositions = positions;
+    if (Value given = ctx.input(9)) {
+      auto givenType = getRankedType(given);
+      if (!givenType || givenType.getRank() != 2 ||
+          !givenType.getElementType().isInteger(64))
+        return ctx.error() << "position_ids must be int64 [batch, sequence]";
+      TRY(flat, ctx.create<ReshapeOp>(m.i64, given, ctx.constantI64({-1}),
+                                      b.getBoolAttr(false)));
+      TRY(first, ctx.create<GatherOp>(m.i64, flat, m.scalar(0),
+                                      b.getI64IntegerAttr(0)));
+      TRY(offsetSteps, m.add(steps, first));
+      TRY(offsetRow, m.unsqueeze(offsetSteps, {0}));
+      TRY(total64, ctx.create<CastOp>(m.i64, totalLen));
+      TRY(totalScalar,
+          ctx.create<ReshapeOp>(m.i64, total64, ctx.constantI64({}, false),
+                                b.getBoolAttr(false)));
+      TRY(isFirst, m.compare(totalScalar, seqLen, ComparePredicate::eq));
+      TRY(chosen, ctx.create<WhereOp>(m.i64, isFirst, offsetRow, given));
+      ropePositions = chosen;
+    }
     bool interleaved = ctx.attrInt("rotary_interleaved", 0) != 0;
-    TRY(qr, applyRope(ctx, q, cos, sin, positions, interleaved));
-    TRY(kr, applyRope(ctx, k, cos, sin, positions, interleaved));
+    TRY(qr, applyRope(ctx, q, cos, sin, ropePositions, interleaved));
+    TRY(kr, applyRope(ctx, k, cos, sin, ropePositions, interleaved));
     q = qr, k = kr;
   }
   // The present cache: sequence b keeps its past_b cached rows and writes
