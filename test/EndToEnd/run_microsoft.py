@@ -231,6 +231,9 @@ def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
     if "position_ids" in attrs:
         names += [""] * (9 - len(names)) + ["pos"]
         inputs["pos"] = attrs.pop("position_ids")
+    if "attention_bias" in attrs:
+        names += [""] * (10 - len(names)) + ["ab"]
+        inputs["ab"] = attrs.pop("attention_bias").astype(dtype)
     if "head_sink" in attrs:
         names += [""] * (11 - len(names)) + ["sink"]
         inputs["sink"] = attrs.pop("head_sink").astype(dtype)
@@ -435,6 +438,12 @@ def gqa_position_ids_prompt(rng):
                                      np.int64))
 
 
+def gqa_attention_bias_softcap(rng):
+    """attention_bias is added after softcap (ORT's order)."""
+    return gqa(rng, batch=2, seq=1, past=5, seqlens=[5, 2], softcap=1.5,
+               attention_bias=rng.standard_normal((2, 4, 1, 6)))
+
+
 def gqa_float16(rng):
     """float16 throughout (ORT computes the scores in float32)."""
     return gqa(rng, batch=2, seq=1, past=6, seqlens=[6, 3], head=16,
@@ -466,7 +475,7 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
          gqa_head_sink, gqa_position_ids_decode, gqa_position_ids_chunk,
-         gqa_position_ids_prompt, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
+         gqa_position_ids_prompt, gqa_attention_bias_softcap, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
          mha_past_causal, mha_past_causal_padded, ms_attention_mask_2d,
          ms_attention_mask_lengths, ms_attention_mask_3d,
          ms_attention_past_causal, ms_attention_sizes]

@@ -337,7 +337,8 @@ struct IndexMath {
 /// [B, Nkv, P, H] (optional), seqlens_k [B] int32 (each sequence's total
 /// length - 1), total_sequence_length (int32 scalar; the present length is
 /// taken as P + S, which is what it is for separate buffers), cos_cache /
-/// sin_cache [max_pos, rot/2] (with do_rotary), head_sink [N] (optional).
+/// sin_cache [max_pos, rot/2] (with do_rotary), position_ids,
+/// attention_bias and head_sink [N] (optional).
 /// Outputs: output [B, S, N*H], present_key/present_value [B, Nkv, P+S, H].
 ///
 /// Sequence b has past_b = max(seqlens_k[b] + 1 - S, 0) cached positions
@@ -355,7 +356,8 @@ struct IndexMath {
 /// reads only its first element: positions offset + s); the mask still
 /// follows seqlens_k.
 ///
-/// Refused by name: attention_bias, the output_qk output (qk_output != 0).
+/// attention_bias [B or 1, N or 1, S, P+S] is added to the scores after
+/// softcap. Refused by name: the output_qk output (qk_output != 0).
 LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value query = ctx.requiredInput(0, "query");
   Value seqlens = ctx.requiredInput(5, "seqlens_k");
@@ -365,8 +367,6 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value key = ctx.input(1), value = ctx.input(2);
   Value pastKey = ctx.input(3), pastValue = ctx.input(4);
   Value cos = ctx.input(7), sin = ctx.input(8), headSink = ctx.input(11);
-  if (ctx.input(10))
-    return ctx.error() << "the attention_bias input is not supported";
   if (ctx.attrInt("qk_output", 0) != 0 ||
       (ctx.node.output_size() > 3 && !ctx.node.output(3).empty()))
     return ctx.error() << "the output_qk output is not supported";
@@ -515,6 +515,12 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
       ctx.create<WhereOp>(
           t, allowed, ctx.constantScalar(t, 0.0),
           ctx.constantScalar(t, -std::numeric_limits<double>::infinity())));
+  // attention_bias (broadcast to [B, N, S, L]) is added after softcap,
+  // with the mask, as ORT does.
+  if (Value attnBias = ctx.input(10)) {
+    TRY(biased, ctx.create<AddOp>(t, mask, attnBias));
+    mask = biased;
+  }
   float scaleAttr = ctx.attrFloat("scale", 0.0f);
   double scale =
       scaleAttr != 0.0f ? scaleAttr : 1.0 / std::sqrt(double(headDim));
