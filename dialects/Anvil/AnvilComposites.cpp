@@ -29,11 +29,11 @@ FailureOr<Value> createInferred(OpBuilder &b, Location loc, Type element,
 
 } // namespace
 
-FailureOr<Value>
-anvil::buildOnnxAttention(OpBuilder &b, Location loc, Value q, Value k, Value v,
-                          Value mask, Value pastKey,
-                          std::optional<double> scale, bool causal,
-                          function_ref<InFlightDiagnostic()> emitError) {
+FailureOr<OnnxAttentionMask>
+anvil::buildOnnxAttentionMask(OpBuilder &b, Location loc, Value q, Value k,
+                              Value mask, Value pastKey,
+                              std::optional<double> scale, bool causal,
+                              function_ref<InFlightDiagnostic()> emitError) {
   Type element = q.getType().cast<TensorType>().getElementType();
   auto qType = getRankedType(q), kType = getRankedType(k);
   if (!qType || !kType || !qType.hasStaticShape() || !kType.hasStaticShape())
@@ -87,7 +87,20 @@ anvil::buildOnnxAttention(OpBuilder &b, Location loc, Value q, Value k, Value v,
       mask = causalMask;
     }
   }
-  return createInferred<AttentionOp>(b, loc, element, q, k, v, mask,
-                                     b.getF32FloatAttr(s),
+  return OnnxAttentionMask{mask, s};
+}
+
+FailureOr<Value>
+anvil::buildOnnxAttention(OpBuilder &b, Location loc, Value q, Value k, Value v,
+                          Value mask, Value pastKey,
+                          std::optional<double> scale, bool causal,
+                          function_ref<InFlightDiagnostic()> emitError) {
+  FailureOr<OnnxAttentionMask> parts = buildOnnxAttentionMask(
+      b, loc, q, k, mask, pastKey, scale, causal, emitError);
+  if (failed(parts))
+    return failure();
+  Type element = q.getType().cast<TensorType>().getElementType();
+  return createInferred<AttentionOp>(b, loc, element, q, k, v, parts->mask,
+                                     b.getF32FloatAttr(parts->scale),
                                      b.getBoolAttr(false));
 }

@@ -27,6 +27,22 @@ namespace anvil {
 /// anvil.attention with `scale` (default 1/sqrt(head_dim)). Needs static
 /// query and key shapes, the mask's last dim and the past length; reports
 /// what is missing through `emitError` and fails otherwise.
+/// What buildOnnxAttention passes to anvil.attention: the additive mask
+/// (null when none; padded to the keys, the causal part added) and the
+/// scale.
+struct OnnxAttentionMask {
+  mlir::Value mask;
+  double scale;
+};
+
+/// buildOnnxAttention's mask and scale alone, for the importer's unfused
+/// attention (softcap, qk_matmul_output). Same shape requirements.
+mlir::FailureOr<OnnxAttentionMask> buildOnnxAttentionMask(
+    mlir::OpBuilder &builder, mlir::Location loc, mlir::Value query,
+    mlir::Value key, mlir::Value mask, mlir::Value pastKey,
+    std::optional<double> scale, bool causal,
+    llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
 mlir::FailureOr<mlir::Value>
 buildOnnxAttention(mlir::OpBuilder &builder, mlir::Location loc,
                    mlir::Value query, mlir::Value key, mlir::Value value,

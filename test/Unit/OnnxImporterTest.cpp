@@ -134,15 +134,16 @@ TEST(OnnxImporter, ListsEveryUnsupportedOpWithItsNode) {
   addInput(g, "x", {"2", "4"});
   addNode(g, "Relu", "ok", {"x"}, {"a"});
   addNode(g, "FancyOp", "first_bad", {"a"}, {"b"});
-  addNode(g, "GroupQueryAttention", "second_bad", {"b"}, {"c"},
+  addNode(g, "DecoderMaskedMultiHeadAttention", "second_bad", {"b"}, {"c"},
           "com.microsoft");
   g->add_output()->set_name("c");
   EXPECT_FALSE(import(context, m));
   EXPECT_TRUE(log.contains(
       "unsupported op FancyOp (domain ai.onnx, opset 17) @first_bad"));
   EXPECT_TRUE(log.contains(
-      "unsupported op GroupQueryAttention (domain com.microsoft, opset 1)"));
-  EXPECT_TRUE(log.contains("ONNX Runtime fused op"));
+      "unsupported op DecoderMaskedMultiHeadAttention (domain com.microsoft, "
+      "opset 1)"));
+  EXPECT_TRUE(log.contains("fused op for beam-search decoding"));
   EXPECT_TRUE(log.contains("2 nodes use unsupported ops"));
 }
 

@@ -257,30 +257,6 @@ LogicalResult importRmsNorm(NodeContext &ctx) {
   return skipOptionalOutputs(ctx, 1);
 }
 
-/// com.microsoft SkipSimplifiedLayerNormalization: rms_norm(input + skip
-/// [+ bias]); output 3 is the sum itself.
-LogicalResult importSkipRmsNorm(NodeContext &ctx) {
-  Value x = ctx.requiredInput(0, "input"), skip = ctx.requiredInput(1, "skip"),
-        gamma = ctx.requiredInput(2, "gamma");
-  if (!x || !skip || !gamma)
-    return failure();
-  Type t = ctx.elementTypeOf(x);
-  FailureOr<Value> sum = ctx.create<AddOp>(t, x, skip);
-  if (succeeded(sum) && ctx.input(3))
-    sum = ctx.create<AddOp>(t, *sum, ctx.input(3));
-  if (failed(sum))
-    return failure();
-  if (failed(ctx.produce(ctx.create<RmsNormOp>(
-          t, *sum, gamma,
-          ctx.builder.getF32FloatAttr(ctx.attrFloat("epsilon", 1e-5f))))))
-    return failure();
-  for (int i = 1; i < std::min(ctx.node.output_size(), 3); ++i)
-    ctx.results.push_back(Value());
-  if (ctx.node.output_size() > 3)
-    ctx.results.push_back(*sum);
-  return success();
-}
-
 /// Inference batch normalization, normalized to elementwise ops on
 /// per-channel parameters (which fold to constants when they are constant).
 LogicalResult importBatchNorm(NodeContext &ctx) {
@@ -532,8 +508,6 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "RMSNormalization", importRmsNorm);
   t.add("", "SimplifiedLayerNormalization", importRmsNorm);
   t.add(kMicrosoftDomain, "SimplifiedLayerNormalization", importRmsNorm);
-  t.add(kMicrosoftDomain, "SkipSimplifiedLayerNormalization",
-        importSkipRmsNorm);
   t.add("", "BatchNormalization", importBatchNorm);
   t.add("", "Conv", importConv);
   t.add("", "MaxPool", importPool<PoolKind::max>);
@@ -542,16 +516,13 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "GlobalMaxPool", importGlobalPool<ReduceKind::max>);
   t.add("", "LpPool", importLpPool); // spatial/normalization ops
 
-  // ONNX Runtime's fused transformer ops that carry their own layouts.
-  // Rejected by name so the message says what to do instead.
-  const char *fused = "an ONNX Runtime fused op; export the model without ONNX "
-                      "Runtime's transformer optimizer (Anvil recognizes the "
-                      "unfused pattern itself)";
-  t.reject(kMicrosoftDomain, "RotaryEmbedding", fused);
-  t.reject(kMicrosoftDomain, "GroupQueryAttention", fused);
-  t.reject(kMicrosoftDomain, "MultiHeadAttention", fused);
-  t.reject(kMicrosoftDomain, "Attention", fused);
-  t.reject(kMicrosoftDomain, "SkipLayerNormalization", fused);
+  // ONNX Runtime's decoding-only fused attention (its transformer
+  // optimizer's output for beam search): rejected by name so the message
+  // says what to do instead. Its other fused ops are in MicrosoftOps.cpp.
+  t.reject(kMicrosoftDomain, "DecoderMaskedMultiHeadAttention",
+           "an ONNX Runtime fused op for beam-search decoding; export the "
+           "model without ONNX Runtime's transformer optimizer (Anvil "
+           "imports the unfused attention)");
 }
 
 } // namespace anvil::onnx_import
