@@ -48,21 +48,19 @@ def ort_session(path):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
-def greedy_matches(sess, prompt, want, head_dims, tie_tol=1e-4):
-    """Replays the stored greedy continuation with a plain ORT loop (present
-    fed back as past; position_ids only where the graph has that input).
-    head_dims maps each past_key_values.* input to its head dim (the GenAI
-    builder leaves it symbolic).  Each step must pick the stored token, or one whose
-    logit is within tie_tol of it (a near-tie that another CPU's kernels may
-    break differently); the stored token is fed on, so one tie cannot derail
-    the rest.  Returns (exact_steps, error or None)."""
+def greedy_matches(sess, prompt, want, past_shapes, cache_io, tie_tol=1e-4):
+    """Replays the stored greedy continuation with a plain ORT loop (the
+    cache outputs fed back as past: input <in_prefix>X takes output
+    <out_prefix>X, cache_io = (in_prefix, out_prefix); position_ids only
+    where the graph has that input).  past_shapes maps each cache input to
+    its reference shape [batch, kv_heads, past, head_dim] (some exporters
+    leave the head dims symbolic).  Each step must pick the stored token, or
+    one whose logit is within tie_tol of it (a near-tie that another CPU's
+    kernels may break differently); the stored token is fed on, so one tie
+    cannot derail the rest.  Returns (exact_steps, error or None)."""
     import numpy as np
-    past = {}
-    for i in sess.get_inputs():
-        if i.name.startswith("past_key_values."):
-            # [batch, kv_heads, past, head_dim]
-            past[i.name] = np.zeros([1, i.shape[1], 0, head_dims[i.name]],
-                                    np.float32)
+    past = {name: np.zeros([1, shape[1], 0, shape[3]], np.float32)
+            for name, shape in past_shapes.items()}
     has_positions = any(i.name == "position_ids" for i in sess.get_inputs())
     outs = [o.name for o in sess.get_outputs()]
     cur, plen, exact = np.asarray([prompt], np.int64), 0, 0
@@ -84,7 +82,7 @@ def greedy_matches(sess, prompt, want, head_dims, tie_tol=1e-4):
                            f"{logits[got]:.6g}) but reference {ref} (logit "
                            f"{logits[ref]:.6g})")
         for k in past:
-            past[k] = res[k.replace("past_key_values.", "present.")]
+            past[k] = res[cache_io[1] + k[len(cache_io[0]):]]
         plen += L
         cur = np.asarray([[ref]], np.int64)
     return exact, None
@@ -148,9 +146,12 @@ def check_model(d, e, use_ort):
     if "greedy:prompt_ids" in data.files:
         prompt = data["greedy:prompt_ids"][0].tolist()
         want = data["greedy:continuation_ids"][0].tolist()
-        head_dims = {k[len("input:"):]: data[k].shape[3] for k in data.files
-                     if k.startswith("input:past_key_values.")}
-        exact, err = greedy_matches(sess, prompt, want, head_dims)
+        io = e.get("cache_io", {})
+        cache_io = (io.get("input_prefix", "past_key_values."),
+                    io.get("output_prefix", "present."))
+        past_shapes = {k[len("input:"):]: data[k].shape for k in data.files
+                       if k.startswith("input:" + cache_io[0])}
+        exact, err = greedy_matches(sess, prompt, want, past_shapes, cache_io)
         if err:
             raise AssertionError(f"{path}: {err}")
         if e.get("greedy", {}).get("continuation_ids", want) != want:

@@ -13,6 +13,10 @@ current toolchain pinned in requirements-current.txt:
                           sequence, past and total length.
   llama-dimauto.onnx      the same Llama with Dim.AUTO for every dim (what
                           torch.export infers by itself): dims named s<N>.
+  llama-hf.onnx           the same Llama through transformers 5's own ONNX
+                          exporter (transformers.exporters.OnnxExporter,
+                          dynamic=True): its own I/O names
+                          (past_key_values.layers.{i}.keys, cache.layers.*).
   <arch>-genai-<p>.onnx   ONNX Runtime GenAI's model builder
                           (python -m onnxruntime_genai.models.builder -e cpu
                           -p fp32|int4) on the same seeded Qwen2 and Phi-3,
@@ -160,6 +164,37 @@ def torch_args(feeds, n_layers):
             [t[n] for n in ins[3:]])
 
 
+STRIPPED = ("node metadata pkg.torch.onnx.stack_trace removed (it holds "
+            "this checkout's absolute paths and line numbers, so it would "
+            "make the bytes depend on where and from which revision the zoo "
+            "was made); the other node metadata is kept")
+
+
+def strip_stack_traces(path):
+    """Remove the exporter's per-node pkg.torch.onnx.stack_trace metadata
+    (absolute file paths and line numbers of the exporting script), in
+    place; everything else stays as the exporter wrote it."""
+    import onnx
+    m = onnx.load(path)
+
+    def graphs(g):
+        yield g
+        for n in g.node:
+            for a in n.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    yield from graphs(a.g)
+                for sub in a.graphs:
+                    yield from graphs(sub)
+    nodes = [n for g in graphs(m.graph) for n in g.node]
+    nodes += [n for f in m.functions for n in f.node]
+    for n in nodes:
+        keep = [p for p in n.metadata_props
+                if p.key != "pkg.torch.onnx.stack_trace"]
+        del n.metadata_props[:]
+        n.metadata_props.extend(keep)
+    onnx.save_model(m, path)
+
+
 def export_dynamo(model, path, dims="named"):
     import torch
     n_layers = common.kv_shape(model.config)[0]
@@ -177,23 +212,26 @@ def export_dynamo(model, path, dims="named"):
                           path, dynamic_shapes=dyn, input_names=ins,
                           output_names=outs, dynamo=True, external_data=False,
                           verbose=False)
+    strip_stack_traces(path)
     settings = ("torch.onnx.export(dynamo=True, external_data=False), "
                 "default opset and optimize=True; transformers DynamicCache "
                 "built from the past inputs; dynamic_shapes: "
                 + ("named torch.export.Dim batch_size, sequence_length, "
                    "past_sequence_length, total_sequence_length (mask)"
                    if dims == "named" else "Dim.AUTO for every dim "
-                   "(torch.export names them s<N>)"))
+                   "(torch.export names them s<N>)") + "; " + STRIPPED)
     return settings
 
 
-def ort_greedy(sess, prompt, kv, hd, n=common.GREEDY_TOKENS):
-    """Prefill with an empty past, then one token per step with present.*
-    fed back; feeds position_ids only if the graph has that input."""
+def ort_greedy(sess, prompt, kv, hd, n=common.GREEDY_TOKENS,
+               cache_io=("past_key_values.", "present.")):
+    """Prefill with an empty past, then one token per step with the cache
+    outputs fed back (input <in_prefix>X takes output <out_prefix>X); feeds
+    position_ids only if the graph has that input."""
     import numpy as np
     names = {i.name for i in sess.get_inputs()}
     past = {k: np.zeros((1, kv, 0, hd), np.float32) for k in names
-            if k.startswith("past_key_values.")}
+            if k.startswith(cache_io[0])}
     outs = [o.name for o in sess.get_outputs()]
     cur, plen, gen = np.asarray([prompt], np.int64), 0, []
     for _ in range(n):
@@ -208,7 +246,7 @@ def ort_greedy(sess, prompt, kv, hd, n=common.GREEDY_TOKENS):
         nxt = int(np.argmax(res["logits"][0, -1]))
         gen.append(nxt)
         for k in past:
-            past[k] = res[k.replace("past_key_values.", "present.")]
+            past[k] = res[cache_io[1] + k[len(cache_io[0]):]]
         plen += L
         cur = np.asarray([[nxt]], np.int64)
     return gen
@@ -221,16 +259,28 @@ def torch_logits(model, feeds):
         return cache_wrapper(model)(*torch_args(feeds, n_layers))[0].numpy()
 
 
-def decoder_reference(model, arch, path, zoo, exporter, feeds, tol=1e-3):
-    """ORT reference on feeds, torch comparison, greedy continuation; returns
-    the manifest entry."""
+def decoder_reference(model, arch, path, zoo, exporter, feeds, tol=1e-3,
+                      cache_io=None):
+    """ORT reference on feeds (named as in the graph), torch comparison on
+    the same values, greedy continuation; returns the manifest entry.
+    cache_io: (input prefix, output prefix) of the cache tensors when they
+    are not past_key_values.* / present.*; the reference inputs then carry
+    the graph's names, mapped back to past_key_values.{i}.key/value (the
+    same order) for torch."""
     import numpy as np
     npz, out, sess = common.write_reference(path, feeds, zoo)
-    err = float(np.max(np.abs(torch_logits(model, feeds) - out["logits"])))
+    tfeeds = feeds
+    if cache_io:
+        n_layers = common.kv_shape(model.config)[0]
+        std, _ = common.decoder_io_names(n_layers)
+        graph = [i.name for i in sess.get_inputs()]
+        tfeeds = {a: feeds[b] for a, b in zip(std, graph)}
+    err = float(np.max(np.abs(torch_logits(model, tfeeds) - out["logits"])))
     if err > tol:
         raise RuntimeError(f"torch vs ORT logits differ by {err} (> {tol})")
     _, kv, hd = common.kv_shape(model.config)
-    gen = ort_greedy(sess, PROMPT, kv, hd)
+    gen = ort_greedy(sess, PROMPT, kv, hd,
+                     cache_io=cache_io or ("past_key_values.", "present."))
     try:
         tg = common.torch_greedy(model, PROMPT)
     except Exception as ex:  # generate() is only a cross-check
@@ -249,6 +299,9 @@ def decoder_reference(model, arch, path, zoo, exporter, feeds, tol=1e-3):
                                                     "fed back"},
                                "torch_vs_ort_max_abs_logit_diff": err})
     e["reference"]["runtime"] = "onnxruntime " + versions()["onnxruntime"]
+    if cache_io:
+        e["cache_io"] = {"input_prefix": cache_io[0],
+                         "output_prefix": cache_io[1]}
     return e
 
 
@@ -264,6 +317,64 @@ def export_decoder(arch, zoo, dims="named", name=None):
                 "settings": settings}
     feeds = common.decoder_inputs(model.config, 2, 5, 3, seed=1)
     return decoder_reference(model, arch, path, zoo, exporter, feeds)
+
+
+def export_hf(arch, zoo):
+    """transformers 5's own ONNX exporter (transformers.exporters
+    OnnxExporter, OnnxConfig(dynamic=True): torch.onnx.export on a
+    torch.export program with Dim.AUTO everywhere) on the seeded model with
+    a DynamicCache in its sample inputs; its I/O names are its own
+    (past_key_values.layers.{i}.keys/values in, cache.layers.{i}.keys/values
+    out).  Its external data is folded into the one .onnx."""
+    import onnx
+    import torch
+    from transformers import DynamicCache
+    from transformers.exporters.exporter_onnx import OnnxConfig, OnnxExporter
+    model = make_decoder(arch)
+    n_layers = common.kv_shape(model.config)[0]
+    feeds = common.decoder_inputs(model.config, 2, 5, 3, seed=0)
+    t = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    cache = DynamicCache([(t[f"past_key_values.{i}.key"],
+                           t[f"past_key_values.{i}.value"])
+                          for i in range(n_layers)], config=model.config)
+    inputs = {"input_ids": t["input_ids"],
+              "attention_mask": t["attention_mask"],
+              "position_ids": t["position_ids"], "past_key_values": cache}
+    tmp = tempfile.mkdtemp(prefix=f"anvil-hf-{arch}-")
+    try:
+        exported = OnnxExporter().export(model, inputs,
+                                         config=OnnxConfig(dynamic=True))
+        exported.save_pretrained(tmp)
+        m = onnx.load(os.path.join(tmp, "model.onnx"))
+        path = os.path.join(zoo, f"{arch}-hf.onnx")
+        onnx.save_model(m, path)
+        strip_stack_traces(path)
+        with open(os.path.join(tmp, "export.json")) as f:
+            export_json = json.load(f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    model = make_decoder(arch)   # a fresh copy: the export patched it
+    v = versions()
+    exporter = {"name": "transformers.exporters.OnnxExporter",
+                "version": v["transformers"], "torch": v["torch"],
+                "transformers": v["transformers"],
+                "onnxscript": v.get("onnxscript"),
+                "settings": "OnnxExporter().export(model, inputs, "
+                            "config=OnnxConfig(dynamic=True)) with a "
+                            "DynamicCache in the sample inputs; default "
+                            "opset and optimize=True; model.onnx.data folded "
+                            "into the .onnx with onnx.save_model; "
+                            + STRIPPED}
+    feeds = common.decoder_inputs(model.config, 2, 5, 3, seed=1)
+    names = [i.name for i in common.ort_session(path).get_inputs()]
+    std, _ = common.decoder_io_names(n_layers)
+    if len(names) != len(std):
+        raise RuntimeError(f"unexpected inputs {names}")
+    feeds = {g: feeds[s] for g, s in zip(names, std)}
+    e = decoder_reference(model, arch, path, zoo, exporter, feeds,
+                          cache_io=("past_key_values.", "cache."))
+    e["hf_export_json"] = export_json
+    return e
 
 
 def save_tiny_tokenizer(folder):
@@ -297,8 +408,12 @@ def export_genai(arch, precision, zoo):
         cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder",
                "-i", src, "-o", out, "-p", precision, "-e", "cpu",
                "-c", os.path.join(tmp, "cache")]
-        run = subprocess.run(cmd, capture_output=True, text=True,
-                             env=dict(os.environ, HF_HUB_OFFLINE="1"))
+        # The builder stamps producer_version with `git rev-parse HEAD` run
+        # in a folder above its package, which inside this venv is Anvil's
+        # checkout; GIT_DIR to nowhere makes it use its own wheel's commit.
+        run = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp,
+                             env=dict(os.environ, HF_HUB_OFFLINE="1",
+                                      GIT_DIR=os.path.join(tmp, "no-git")))
         if run.returncode != 0:
             raise RuntimeError("builder failed:\n" + run.stdout[-2000:]
                                + run.stderr[-4000:])
@@ -406,6 +521,7 @@ def export_bert(zoo):
                           output_names=["last_hidden_state", "pooler_output"],
                           dynamic_shapes=tuple({0: b, 1: s} for _ in names),
                           dynamo=True, external_data=False)
+    strip_stack_traces(path)
     npz, out, _ = common.write_reference(path, feeds, zoo)
     err = float(np.max(np.abs(ref[0].numpy() - out["last_hidden_state"])))
     assert err < 1e-3, err
@@ -417,7 +533,8 @@ def export_bert(zoo):
          "onnxscript": v.get("onnxscript"),
          "settings": "torch.onnx.export(dynamo=True, external_data=False), "
                      "default opset and optimize=True; dynamic_shapes: named "
-                     "torch.export.Dim batch_size, sequence_length"},
+                     "torch.export.Dim batch_size, sequence_length; "
+                     + STRIPPED},
         "encoder", npz, {"hf_class": "BertModel",
                          "torch_vs_ort_max_abs_diff": err})
     e["reference"]["runtime"] = "onnxruntime " + v["onnxruntime"]
@@ -449,6 +566,7 @@ def main():
     jobs.append(("llama-dimauto",
                  lambda: export_decoder("llama", zoo, "auto",
                                         "llama-dimauto")))
+    jobs.append(("llama-hf", lambda: export_hf("llama", zoo)))
     jobs.append(("bert", lambda: export_bert(zoo)))
     for arch in ("qwen2", "phi3"):
         for prec in ("fp32", "int4"):
