@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export Anvil's second zoo, made with today's exporters, to models/zoo-current/.
+"""Export Anvil's second zoo (today's exporters) to models/zoo-current/.
 
 The same tiny architectures as models/zoo (export_zoo.py: Llama, Qwen2,
 Mistral, Phi-3, GPT-2, BERT; hidden 64, 2 layers, 4 heads, 2 KV heads, FFN
@@ -21,15 +21,19 @@ current toolchain pinned in requirements-current.txt:
                           (python -m onnxruntime_genai.models.builder -e cpu
                           -p fp32|int4) on the same seeded Qwen2 and Phi-3,
                           saved with save_pretrained: com.microsoft
-                          GroupQueryAttention, SkipSimplifiedLayerNormalization,
-                          MatMulNBits (int4); weights moved into the .onnx.
+                          GroupQueryAttention,
+                          SkipSimplifiedLayerNormalization, MatMulNBits
+                          (int4); weights moved into the .onnx.
 
 Every decoder takes input_ids, attention_mask, [position_ids],
-past_key_values.{i}.key/value and returns logits, present.{i}.key/value.
+past_key_values.{i}.key/value and returns logits, present.{i}.key/value
+(llama-hf: past_key_values.layers.{i}.keys/values in,
+cache.layers.{i}.keys/values out; the manifest's cache_io says so).
 References (.npz, same key scheme as models/zoo) come from ONNX Runtime;
 decoders also store a 32-token greedy continuation.
 
-Run: models/.venv-current/bin/python models/export_zoo_current.py [--only llama,bert]
+Run: models/.venv-current/bin/python models/export_zoo_current.py \
+         [--only llama,bert]
 """
 
 import argparse
@@ -609,7 +613,8 @@ def main():
         "versions": versions(),
         "reference_key_scheme": "input:<name> and output:<name> arrays in "
                                 "<model>.npz; decoders also "
-                                "greedy:prompt_ids and greedy:continuation_ids",
+                                "greedy:prompt_ids and "
+                                "greedy:continuation_ids",
         "models": entries,
     }
     if failures:
