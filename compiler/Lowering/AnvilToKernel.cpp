@@ -939,7 +939,7 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
           return lowerQuantOp(other, b,
                               {[&](Value v) { return input(v); },
                                [&](Value v) { return alloc(v); }});
-        if (isIndexingOp(other)) // IndexingToKernel.cpp (issue #9 ops)
+        if (isIndexingOp(other)) // IndexingToKernel.cpp
           return lowerIndexingOp(other, b,
                                  {[&](Value v) { return input(v); },
                                   [&](Value v) { return alloc(v); },

@@ -1,4 +1,4 @@
-//===- IndexingToKernel.cpp - issue #9 indexing ops to kernel launches ----===//
+//===- IndexingToKernel.cpp - indexing ops to kernel launches -------------===//
 //
 // GatherND: the kernel sees `batch` batches of `count` index tuples of
 // `depth` entries, each copying a slice of `slice` contiguous elements.

@@ -1,5 +1,4 @@
-//===- IndexingToKernel.h - issue #9 indexing ops to launches ----*- C++
-//-*-===//
+//===- IndexingToKernel.h - indexing ops to launches -----------*- C++ -*-===//
 //
 // anvil.gather_nd, anvil.scatter_elements and anvil.top_k become launches
 // of the target's `gather_nd`, `scatter_elements` and `top_k` kernels

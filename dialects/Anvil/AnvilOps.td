@@ -696,7 +696,7 @@ def Anvil_ErfOp : Anvil_MathUnaryOp<"erf", "ErfOp"> { let summary = "error funct
 def Anvil_SinOp : Anvil_MathUnaryOp<"sin", "SinOp"> { let summary = "sine"; }
 def Anvil_CosOp : Anvil_MathUnaryOp<"cos", "CosOp"> { let summary = "cosine"; }
 def Anvil_AtanOp : Anvil_MathUnaryOp<"atan", "AtanOp"> { let summary = "arctangent, in radians"; }
-// --- issue #9: inverse trigonometric and hyperbolic functions. MLIR 16's
+// Inverse trigonometric and hyperbolic functions. MLIR 16's
 // math dialect has none of them but atan2 and log1p, so each payload is
 // the textbook identity written to stay accurate near 0 and +-1; a huge
 // argument (> 1e8, where sqrt(1 + x*x) rounds to |x|) takes log(2|x|).
@@ -784,7 +784,6 @@ def Anvil_AtanhOp : Anvil_UnaryOp<"atanh"> {
         b.create<math::Log1pOp>(s.loc, ratio), s.constant(0.5));
   }];
 }
-// --- end of issue #9 inverse functions
 def Anvil_FloorOp : Anvil_MathUnaryOp<"floor", "FloorOp"> { let summary = "round down"; }
 def Anvil_CeilOp : Anvil_MathUnaryOp<"ceil", "CeilOp"> { let summary = "round up"; }
 def Anvil_RoundOp : Anvil_MathUnaryOp<"round", "RoundEvenOp"> { let summary = "round half to even"; }
@@ -1256,7 +1255,7 @@ def Anvil_QuantizeOp : Anvil_InferredOp<"quantize"> {
                        DefaultValuedAttr<I64Attr, "0">:$block_size,
                        DefaultValuedAttr<BoolAttr, "false">:$is_signed);
   let results = (outs Anvil_IntegerTensor:$result);
-  let hasFolder = 1; // issue #9: constants fold (AnvilFolders.cpp)
+  let hasFolder = 1; // constants fold (AnvilFolders.cpp)
 }
 
 def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {

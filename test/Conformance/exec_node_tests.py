@@ -152,7 +152,7 @@ def packed_input_names(model, data_dir):
             and os.path.exists(os.path.join(data_dir, f"input_{index}.pb"))]
 
 
-# --- issue #9 (quantization): stored outputs that contradict the spec ---
+# Stored outputs that contradict the spec.
 # ONNX's reference implementation casts QLinearMatMul's int8 results without
 # saturating (onnx/reference/ops/op_qlinear_matmul.py), so these tests store
 # values that wrapped around int8 (20 for -236); the operator's spec says
@@ -171,7 +171,6 @@ def ort_outputs(model_path, values):
     feeds = {name: numpy_helper.to_array(t) for name, t in values.items()}
     names = [o.name for o in session.get_outputs()]
     return dict(zip(names, session.run(None, feeds)))
-# --- end issue #9 ---
 
 
 def prepare(case, work, anvilc, timeout):

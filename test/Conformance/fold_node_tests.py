@@ -126,7 +126,7 @@ def check(anvilc, test_dir):
     outputs = folded_outputs(run.stdout)
     if outputs is None:
         return "skip", "not folded completely"
-    # issue #9: tests whose stored outputs contradict the spec are checked
+    # Tests whose stored outputs contradict the spec are checked
     # against ONNX Runtime instead (see ORT_REFERENCE in exec_node_tests.py).
     from exec_node_tests import ORT_REFERENCE, ort_outputs
     reference = None

@@ -26,7 +26,7 @@ Models:
                         (numpy reference)
   int4_f16_matmul       W4A16: float16 x, blocked int4 weights [N, K] with
                         float16 scales, transposed into a float16 MatMul
-  matmulnbits_*         com.microsoft MatMulNBits (issue #9): 4 and 8 bits,
+  matmulnbits_*         com.microsoft MatMulNBits: 4 and 8 bits,
                         packed uint8 / float / no zero points, bias, K not
                         a multiple of block_size, float16, g_idx (against
                         float64 numpy: ORT's CPU g_idx path is not the
@@ -322,7 +322,7 @@ MODELS = [int4_blocked_matmul, uint4_odd_rows, matmulinteger_zp,
           mixed_matmul, int4_f16_matmul]
 
 
-# --- issue #9: ORT's weight-only 4/8-bit ops, integer ops --------------------
+# --- ORT's weight-only 4/8-bit ops, integer ops ----------------------------
 
 MS = "com.microsoft"
 

@@ -1,4 +1,4 @@
-// gather_scatter.h - index-driven kernels added for ONNX breadth (issue #9):
+// gather_scatter.h - index-driven kernels for ONNX's indexing ops:
 // GatherND, ScatterElements, TopK and the small "one element per position"
 // ops (OneHot, EyeLike, ReverseSequence). Indices out of range are an error
 // reported through the host log, never a wild read or write.

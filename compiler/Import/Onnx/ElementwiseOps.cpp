@@ -361,7 +361,7 @@ LogicalResult importIsNaN(NodeContext &ctx) {
                                                       ComparePredicate::ne)));
 }
 
-//===--- issue #9: IsInf, Shrink (formulas over existing anvil ops) -------===//
+//===--- IsInf, Shrink (formulas over existing anvil ops) ----------------===//
 
 /// IsInf: x == +inf and/or x == -inf (|x| == inf when both are detected;
 /// x < -inf, false everywhere, when neither is).
@@ -401,7 +401,6 @@ Value shrinkFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
                   f.binary<AddOp>(x, f.constant(bias)), upper);
 }
 
-//===--- end of issue #9 formulas -----------------------------------------===//
 
 /// BitwiseNot: x xor all-ones.
 LogicalResult importBitwiseNot(NodeContext &ctx) {
@@ -482,7 +481,6 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "Cosh", importFormula<hyperbolicFormula<true>>);
   t.add("", "PRelu", importPRelu);
   t.add("", "IsNaN", importIsNaN);
-  // --- issue #9 ops
   t.add("", "Asin", importUnary<AsinOp>);
   t.add("", "Acos", importUnary<AcosOp>);
   t.add("", "Asinh", importUnary<AsinhOp>);
@@ -490,7 +488,6 @@ void addElementwiseOps(OpTable &t) {
   t.add("", "Atanh", importUnary<AtanhOp>);
   t.add("", "IsInf", importIsInf);
   t.add("", "Shrink", importFormula<shrinkFormula>);
-  // --- end of issue #9 ops
 }
 
 } // namespace anvil::onnx_import

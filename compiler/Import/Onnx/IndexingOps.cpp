@@ -1,8 +1,9 @@
-//===- IndexingOps.cpp - importers for ONNX indexing ops (issue #9) -------===//
+//===- IndexingOps.cpp - importers for ONNX indexing ops -----------------===//
 //
 // GatherND, ScatterElements (and the deprecated Scatter, which the version
 // converter turns into ScatterElements for models below opset 13), TopK,
-// and the small ops of issue #9 that build on existing anvil ops.
+// and small ops (OneHot, EyeLike, Hardmax, LpNormalization, ...) that
+// build on existing anvil ops.
 //
 //===----------------------------------------------------------------------===//
 

@@ -387,7 +387,7 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
     if (tensors.packedInfo(it->second) &&
         node.op_type() != "DequantizeLinear" &&
         !(node.op_type() == "QuantizeLinear" && inputs.size() == 2) &&
-        // issue #9 (quantization): int4 data and zero points.
+        // Quantization: int4 data and zero points.
         !(node.op_type() == "GatherBlockQuantized" &&
           node.domain() == "com.microsoft" &&
           (inputs.size() == 0 || inputs.size() == 3)))

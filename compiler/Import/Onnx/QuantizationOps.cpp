@@ -334,7 +334,7 @@ LogicalResult importMatMulInteger(NodeContext &ctx) {
   return ctx.produce(integerMatmul(ctx, a, ctx.input(2), b, ctx.input(3)));
 }
 
-//===--- issue #9: DynamicQuantizeLinear, QLinearMatMul, ConvInteger,
+//===--- DynamicQuantizeLinear, QLinearMatMul, ConvInteger,
 //===--- QLinearConv, com.microsoft MatMulNBits and GatherBlockQuantized
 //---===//
 
@@ -986,7 +986,7 @@ void addQuantizationOps(OpTable &table) {
   table.add("", "DequantizeLinear", importDequantizeLinear);
   table.add("", "QuantizeLinear", importQuantizeLinear);
   table.add("", "MatMulInteger", importMatMulInteger);
-  // issue #9: the rest of ONNX's integer ops and ORT's 4-bit LLM ops.
+  // The rest of ONNX's integer ops and ORT's 4-bit LLM ops.
   table.add("", "DynamicQuantizeLinear", importDynamicQuantizeLinear);
   table.add("", "QLinearMatMul", importQLinearMatMul);
   table.add("", "ConvInteger", importConvInteger);

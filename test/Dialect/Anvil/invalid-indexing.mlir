@@ -1,5 +1,5 @@
 // RUN: anvil-opt %s -split-input-file -verify-diagnostics
-// Shape inference of the issue #9 indexing ops rejects operands that
+// Shape inference of the indexing ops rejects operands that
 // cannot go together.
 
 func.func @top_k_too_many(%x: tensor<3x4xf32>) {
