@@ -189,7 +189,7 @@ LogicalResult importLayerNorm(NodeContext &ctx) {
   return ctx.produce(ctx.create<RsqrtOp>(t, *shifted));
 }
 
-//===--- RMSNormalization over several axes (spatial/normalization ops) ---===//
+//===--- RMSNormalization over several axes ------------------------------===//
 
 /// ONNX RMSNormalization (opset 23) normalizing over axes [axis, rank):
 /// its function body, X / sqrt(mean(X^2 over the axes) + epsilon) * scale,
@@ -233,9 +233,6 @@ LogicalResult importRmsNormOverAxes(NodeContext &ctx, Value x, Value scale,
     return failure();
   return skipOptionalOutputs(ctx, 1);
 }
-
-//===--- end of RMSNormalization over several axes
-//-------------------------===//
 
 /// RMS normalization over the last axis (ONNX RMSNormalization, and the
 /// SimplifiedLayerNormalization that ONNX Runtime's tools emit); over more
@@ -407,7 +404,7 @@ template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
   return skipOptionalOutputs(ctx, 1);
 }
 
-//===--- LpPool (spatial/normalization ops) -------------------------------===//
+//===--- LpPool -----------------------------------------------------------===//
 
 /// ONNX LpPool (opsets 13 to 24): (sum over the window of |x|^p)^(1/p),
 /// as an average pool of |x|^p counting the padding (every window lies in
@@ -467,7 +464,6 @@ LogicalResult importLpPool(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-//===--- end of LpPool ----------------------------------------------------===//
 
 template <ReduceKind kind> LogicalResult importGlobalPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
@@ -514,7 +510,7 @@ void addNeuralNetOps(OpTable &t) {
   t.add("", "AveragePool", importPool<PoolKind::avg>);
   t.add("", "GlobalAveragePool", importGlobalPool<ReduceKind::mean>);
   t.add("", "GlobalMaxPool", importGlobalPool<ReduceKind::max>);
-  t.add("", "LpPool", importLpPool); // spatial/normalization ops
+  t.add("", "LpPool", importLpPool);
 
   // ONNX Runtime's decoding-only fused attention (its transformer
   // optimizer's output for beam search): rejected by name so the message
