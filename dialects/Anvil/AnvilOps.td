@@ -699,7 +699,9 @@ def Anvil_AtanOp : Anvil_MathUnaryOp<"atan", "AtanOp"> { let summary = "arctange
 // Inverse trigonometric and hyperbolic functions. MLIR 16's
 // math dialect has none of them but atan2 and log1p, so each payload is
 // the textbook identity written to stay accurate near 0 and +-1; a huge
-// argument (> 1e8, where sqrt(1 + x*x) rounds to |x|) takes log(2|x|).
+// argument takes log(2|x|): above 1e8 (where sqrt(1 + x*x) rounds to |x|),
+// above 128 for 16-bit floats (whose x*x overflows from 256 on, and where
+// 1e8 is not representable).
 def Anvil_AsinOp : Anvil_UnaryOp<"asin"> {
   let summary = "arcsine, in radians: atan2(x, sqrt((1 - x)(1 + x)))";
   let payload = [{
@@ -741,7 +743,8 @@ def Anvil_AsinhOp : Anvil_UnaryOp<"asinh"> {
     Value big = b.create<arith::AddFOp>(s.loc, b.create<math::LogOp>(s.loc, a),
                                         s.constant(0.69314718055994530942));
     Value isBig = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OGT, a,
-                                          s.constant(1e8));
+                                          s.constant(
+        s.type().getIntOrFloatBitWidth() <= 16 ? 128 : 1e8));
     Value y = b.create<arith::SelectOp>(s.loc, isBig, big, small);
     Value negative = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OLT,
                                              x, s.constant(0));
@@ -766,7 +769,8 @@ def Anvil_AcoshOp : Anvil_UnaryOp<"acosh"> {
     Value big = b.create<arith::AddFOp>(s.loc, b.create<math::LogOp>(s.loc, x),
                                         s.constant(0.69314718055994530942));
     Value isBig = b.create<arith::CmpFOp>(s.loc, arith::CmpFPredicate::OGT, x,
-                                          s.constant(1e8));
+                                          s.constant(
+        s.type().getIntOrFloatBitWidth() <= 16 ? 128 : 1e8));
     return b.create<arith::SelectOp>(s.loc, isBig, big, small);
   }];
 }

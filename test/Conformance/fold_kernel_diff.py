@@ -323,6 +323,10 @@ def cases():
     erf64 = np.vectorize(math.erf, otypes=[np.float64])
     unary("ErfOp", "Erf", [np.float32, np.float16])
     unary("ErfOp", "Erf", [np.float64], reference=erf64)
+    # Inverse functions (payloads over atan2, log1p, sqrt and log; NaN
+    # outside the domain, +-inf at the poles).
+    for op in ["Asin", "Acos", "Asinh", "Acosh", "Atanh"]:
+        unary(op + "Op", op, F)
     # Elementwise on empty tensors.
     for op, folder in [("Add", "AddOp"), ("Mul", "MulOp")]:
         for dt in [np.float32, np.int64]:
@@ -519,6 +523,49 @@ def cases():
     out.append(Case("MatmulOp", "MatMul", [("a", ii), ("b", ii.T.copy())],
                     name="MatMul_int64_wrap"))
 
+    # --- quantization: rounding half to even, zero point, saturation -----
+    # onnx.reference casts rint(x / scale) to int32 before saturating, so
+    # +-inf and 1e30 wrap to INT_MIN there; the spec (and ONNX Runtime)
+    # saturate. The scales are powers of two: x / scale is exact in any
+    # float type, so float64 is a faithful reference.
+    def quantize_ref(axis):
+        def ref(x, s, z):
+            shape = [1] * x.ndim
+            if s.ndim:
+                shape[axis] = -1
+            q = np.rint(x.astype(np.float64) / s.astype(np.float64)
+                        .reshape(shape)) + z.astype(np.float64).reshape(shape)
+            info = np.iinfo(z.dtype)
+            with np.errstate(invalid="ignore"):
+                return np.nan_to_num(np.clip(q, info.min, info.max),
+                                     nan=0).astype(z.dtype)
+        return ref
+
+    for xdt in [np.float32, np.float16, np.float64]:
+        for qdt in [np.int8, np.uint8, np.int16]:
+            xq = fvals(xdt)
+            qn = f"{np.dtype(xdt).name}_{np.dtype(qdt).name}"
+            scale = np.array(0.25, xdt)
+            zp = np.array(3 if qdt != np.int16 else -300, qdt)
+            out.append(Case(
+                "QuantizeOp", "QuantizeLinear",
+                [("x", xq), ("s", scale), ("z", zp)], const={"s", "z"},
+                opset=21, reference=quantize_ref(1),
+                # The spec leaves NaN's quantized value open.
+                mask=lambda x, s, z: ~np.isnan(x.astype(np.float64)),
+                name=f"QuantizeLinear_{qn}"))
+            # Per axis, with exact halves (2.5, -0.5) to round to even.
+            xa = (np.arange(12, dtype=np.float64).reshape(3, 4) - 5.5) \
+                .astype(xdt)
+            out.append(Case(
+                "QuantizeOp", "QuantizeLinear",
+                [("x", xa), ("s", np.array([1.0, 0.5, 2.0, 4.0], xdt)),
+                 ("z", np.array([0, 1, -1 if qdt != np.uint8 else 2, 5],
+                                qdt))],
+                const={"s", "z"}, attrs={"axis": 1}, opset=21,
+                reference=quantize_ref(1),
+                name=f"QuantizeLinear_{qn}_per_axis"))
+
     # --- data movement (bitwise: any difference is a bug) ------------------
     x = fvals(np.float32)[:12].reshape(3, 4)
     xi = ivals(np.int64)[:12].reshape(3, 4)
@@ -542,6 +589,23 @@ def cases():
         out.append(Case("GatherElementsOp", "GatherElements", [
             ("x", data), ("i", np.array([[0, -1, 2, 0]] * 3, np.int64))],
             attrs={"axis": 0}, name=f"GatherElements_{n}"))
+        out.append(Case("GatherNdOp", "GatherND", [
+            ("x", data), ("i", np.array([[2, -1], [0, 0], [-3, 3]],
+                                        np.int64))],
+            name=f"GatherND_{n}"))
+        out.append(Case("GatherNdOp", "GatherND", [
+            ("x", data), ("i", np.array([[-1], [1], [0]], np.int64))],
+            attrs={"batch_dims": 1}, name=f"GatherND_{n}_batch"))
+        out.append(Case("ScatterElementsOp", "ScatterElements", [
+            ("x", data), ("i", np.array([[1, -1], [0, 2], [3, 3]], np.int64)),
+            ("u", data[:, 2:][::-1].copy())],
+            attrs={"axis": 1}, name=f"ScatterElements_{n}"))
+        # A reduction does not fold (the kernel combines the duplicates).
+        out.append(Case("ScatterElementsOp", "ScatterElements", [
+            ("x", data), ("i", np.array([[1, 1], [0, 2], [3, 3]], np.int64)),
+            ("u", data[:, 2:].copy())],
+            attrs={"axis": 1, "reduction": "add"}, folds=False,
+            name=f"ScatterElements_{n}_add"))
         for mode in ["constant", "edge", "reflect", "wrap"]:
             out.append(Case("PadOp", "Pad", [
                 ("x", data), ("p", np.array([1, 2, 2, 1], np.int64))],
