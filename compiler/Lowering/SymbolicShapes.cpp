@@ -309,14 +309,33 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
     return result;
   }
   if (result.sizeSymbols.empty()) {
+    bool reported = false;
     func.walk([&](Operation *op) {
       for (Value v : op->getResults()) {
         auto type = v.getType().dyn_cast<RankedTensorType>();
-        if (type && !type.hasStaticShape())
+        if (type && !type.hasStaticShape()) {
           op->emitOpError("result has the dynamic type ")
               << type << " although every input is static";
+          reported = true;
+        }
       }
     });
+    // Otherwise an input is dynamic although each of its dims is named by
+    // an integer or a sum of bound dims (the importer makes such inputs
+    // static; a module written by hand may not be).
+    for (BlockArgument arg : func.getArguments()) {
+      auto type = arg.getType().cast<RankedTensorType>();
+      if (reported || type.hasStaticShape())
+        continue;
+      auto inputName =
+          func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+      func.emitError() << "input '"
+                       << (inputName ? inputName.getValue() : "?")
+                       << "' has the dynamic type " << type
+                       << " although its dim names fix every size; give "
+                          "it a static type (--input-shape)";
+      reported = true;
+    }
     return failure();
   }
 

@@ -229,6 +229,16 @@ func.func @unbounded(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["ba
 
 // -----
 
+// A dynamic input whose dim names fix its size (an integer name) with no
+// bounded sizes at all: reported on the input, not a silent failure.
+// expected-error @+1 {{input 'k' has the dynamic type 'tensor<?x4xf32>' although its dim names fix every size; give it a static type (--input-shape)}}
+func.func @integer_name(%k: tensor<?x4xf32> {anvil.name = "k", anvil.dim_names = ["2", ""]}) -> (tensor<2x4xf32> {anvil.name = "y"}) {
+  %c = anvil.constant dense<1.0> : tensor<2x4xf32>
+  return %c : tensor<2x4xf32>
+}
+
+// -----
+
 // A dim that is not a polynomial of the sizes over their bounds (here
 // min(seq, 16): the slice is clamped to the table) is an error on its op.
 func.func @clamped(%x: tensor<?xi64> {anvil.name = "x", anvil.dim_names = ["seq"]}) -> (tensor<?xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {

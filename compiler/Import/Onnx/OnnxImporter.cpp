@@ -207,11 +207,16 @@ GraphImporter::checkBindings(const onnx::GraphProto &graph,
 
 /// The size bound to a symbolic dim, or kDynamic. Exporters name derived
 /// dims as sums ("past_sequence_length + sequence_length"); those resolve
-/// when every term is bound.
+/// when every term is bound. A name that is a plain integer ("2", as
+/// transformers' OnnxExporter writes static head counts) is that size
+/// unless --dim binds the name itself.
 int64_t GraphImporter::resolveDim(StringRef name) const {
   auto bound = options.dims.find(name.str());
   if (bound != options.dims.end())
     return bound->second;
+  int64_t literal;
+  if (!name.trim().getAsInteger(10, literal) && literal >= 0)
+    return literal;
   if (!name.contains('+'))
     return kDynamic;
   SmallVector<StringRef> terms;
