@@ -329,8 +329,7 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
         continue;
       auto inputName =
           func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
-      func.emitError() << "input '"
-                       << (inputName ? inputName.getValue() : "?")
+      func.emitError() << "input '" << (inputName ? inputName.getValue() : "?")
                        << "' has the dynamic type " << type
                        << " although its dim names fix every size; give "
                           "it a static type (--input-shape)";

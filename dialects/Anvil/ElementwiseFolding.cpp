@@ -263,9 +263,7 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
       .Case([&](math::SinOp) { libm([](auto x) { return std::sin(x); }); })
       .Case([&](math::CosOp) { libm([](auto x) { return std::cos(x); }); })
       .Case([&](math::AtanOp) { libm([](auto x) { return std::atan(x); }); })
-      .Case([&](math::Log1pOp) {
-        libm([](auto x) { return std::log1p(x); });
-      })
+      .Case([&](math::Log1pOp) { libm([](auto x) { return std::log1p(x); }); })
       .Case([&](math::Atan2Op) {
         r.f = single ? roundTo(type, std::atan2(static_cast<float>(in(0).f),
                                                 static_cast<float>(in(1).f)))

@@ -401,7 +401,6 @@ Value shrinkFormula(NodeContext &ctx, FormulaBuilder &f, Value x) {
                   f.binary<AddOp>(x, f.constant(bias)), upper);
 }
 
-
 /// BitwiseNot: x xor all-ones.
 LogicalResult importBitwiseNot(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");

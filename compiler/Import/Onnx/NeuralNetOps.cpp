@@ -464,7 +464,6 @@ LogicalResult importLpPool(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-
 template <ReduceKind kind> LogicalResult importGlobalPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)

@@ -8,8 +8,8 @@
 // its nodes, renamed, go through the normal handlers. The bodies come from
 // Debian's libonnx 1.12 (which knows opsets up to 17), and for a few newer
 // ops (Swish-24, CenterCropPad-18, GroupNormalization-21,
-// RMSNormalization-23) from a small table in ONNX's textual syntax, copied from the ONNX
-// operator spec (onnx 1.19's function bodies).
+// RMSNormalization-23) from a small table in ONNX's textual syntax, copied from
+// the ONNX operator spec (onnx 1.19's function bodies).
 //
 //===----------------------------------------------------------------------===//
 

@@ -44,7 +44,7 @@ void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
 void addQuantizationOps(OpTable &table);
 void addIndexingOps(OpTable &table); // IndexingOps.cpp
-void addSpatialOps(OpTable &table); // SpatialOps.cpp
+void addSpatialOps(OpTable &table);  // SpatialOps.cpp
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 
