@@ -21,18 +21,19 @@ Usage: run_microsoft.py --anvilc anvilc --anvil-run anvil-run --work DIR
 Prints `ok NAME` or `FAIL NAME: why` per case, then
 `microsoft: N passed, M failed`; exits nonzero on any failure.
 """
-import argparse
 import os
-import re
-import subprocess
 import sys
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import e2e_harness  # noqa: E402
+
 RTOL, ATOL = 1e-4, 1e-5
+F16_RTOL, F16_ATOL = 4e-3, 2e-3
 F = TensorProto.FLOAT
 
 
@@ -481,94 +482,39 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          ms_attention_past_causal, ms_attention_sizes]
 
 
-def compare(name, got, want, valid=None):
-    if got.dtype != want.dtype or got.shape != want.shape:
-        return (f"{name}: {got.dtype}{list(got.shape)}, expected "
-                f"{want.dtype}{list(want.shape)}")
-    if valid is not None:
-        got, want = got[valid], want[valid]
-    if np.issubdtype(want.dtype, np.floating):
-        if not np.isfinite(want).all():
-            return f"{name}: the reference is not finite (a broken test)"
-        rtol, atol = (4e-3, 2e-3) if want.dtype == np.float16 else (RTOL,
-                                                                     ATOL)
-        got64, want64 = got.astype(np.float64), want.astype(np.float64)
-        bad = ~(np.abs(got64 - want64) <= atol + rtol * np.abs(want64))
-    else:
-        bad = got != want
-    if bad.any():
-        i = np.argwhere(bad)[0]
-        return (f"{name}: {int(bad.sum())} of {bad.size} elements differ, "
-                f"first at {tuple(i)}: {got[tuple(i)]} vs {want[tuple(i)]}")
-    return None
-
-
 def check(name, model, inputs, args, opts=None):
     """Compiles and runs `model`; compares every graph output with ORT's.
     opts["valid"] maps an output name to a boolean mask of the elements ORT
     specifies; opts["numpy"] maps an output ORT's CPU kernel leaves empty
-    (returns None for) to a float64 numpy reference."""
+    (returns None for) to a float64 numpy reference; opts["anvilc"] lists
+    extra anvilc flags."""
     opts = opts or {}
-    valid = opts.get("valid", {})
-    anvilc_flags = opts.get("anvilc", ())
-    path = os.path.join(args.work, name + ".onnx")
-    onnx.save(model, path)
-    names = [out.name for out in model.graph.output]
-    artifact = os.path.join(args.work, name + ".anvil")
-    run = subprocess.run([args.anvilc, "-q", *anvilc_flags, path, "-o",
-                          artifact], capture_output=True, text=True)
-    if run.returncode:
-        return f"anvilc failed: {run.stderr.strip()[-1500:]}"
-    cmd = [args.anvil_run, artifact, "--output-dir",
-           os.path.join(args.work, name + ".out")]
-    for key, value in inputs.items():
-        npy = os.path.join(args.work, f"{name}.{key}.npy")
-        np.save(npy, value)
-        cmd += ["--input", f"{key}={npy}"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode:
-        return f"anvil-run failed: {run.stderr.strip()[-1500:]}"
+    got, error = e2e_harness.compile_and_run(
+        args.anvilc, args.anvil_run, args.work, name, model, inputs,
+        anvilc_flags=opts.get("anvilc", ()), error_chars=1500)
+    if error:
+        return error
+    # Graph optimizations off: the contrib kernel as written, never a
+    # fusion of it.
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(model.SerializeToString(), options,
                                    providers=["CPUExecutionProvider"])
-    expected = session.run(None, inputs)
-    for out, want in zip(names, expected):
-        got = np.load(os.path.join(args.work, name + ".out", out + ".npy"))
+    expected = dict(zip(got, session.run(None, inputs)))
+    for out, want in expected.items():
         if want is None:
             if out not in opts.get("numpy", {}):
                 return f"{out}: ORT gives no value and the case no reference"
-            want = opts["numpy"][out](**inputs).astype(got.dtype)
-        problem = compare(out, got, want, valid.get(out))
-        if problem:
-            return problem
-    return None
+            expected[out] = opts["numpy"][out](**inputs).astype(got[out].dtype)
+    problems = e2e_harness.compare_outputs(
+        got, expected, RTOL, ATOL, f16=(F16_RTOL, F16_ATOL),
+        valid=opts.get("valid"))
+    return problems[0] if problems else None
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--anvilc", required=True)
-    ap.add_argument("--anvil-run", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--filter", default="")
-    args = ap.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    failed = total = 0
-    for build in CASES:
-        if not re.search(args.filter, build.__name__):
-            continue
-        total += 1
-        rng = np.random.default_rng(11)
-        model, inputs, *extra = build(rng)
-        problem = check(build.__name__, model, inputs, args, *extra)
-        if problem:
-            failed += 1
-            print(f"FAIL {build.__name__}: {problem}")
-        else:
-            print(f"ok   {build.__name__}")
-    print(f"microsoft: {total - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return e2e_harness.run_cases("microsoft", CASES, check, seed=11,
+                                 description=__doc__)
 
 
 if __name__ == "__main__":

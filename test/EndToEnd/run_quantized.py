@@ -51,12 +51,11 @@ definition rather than a fused approximation) or, where ORT does not
 implement the case, numpy in int64/float64 - never from Anvil.
 
 Usage: run_quantized.py --anvilc anvilc --anvil-run anvil-run --work DIR
+       [--filter REGEX]
 Prints `ok NAME` or `FAIL NAME: why` per model, then
 `quantized: N passed, M failed`; exits nonzero on any failure.
 """
-import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -65,8 +64,13 @@ import onnxruntime as ort
 import onnx.numpy_helper
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import e2e_harness  # noqa: E402
+
 OPSET = 21
 RTOL, ATOL = 1e-4, 1e-5
+F16_RTOL, F16_ATOL = 4e-3, 1e-3
 
 
 def pack4(values):
@@ -698,28 +702,14 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
 
 
 def check(name, model, inputs, args, reference=None, names=None):
-    if isinstance(model, str):  # the anvil dialect, checked against numpy
-        path = os.path.join(args.work, name + ".mlir")
-        with open(path, "w") as f:
-            f.write(model)
-    else:
-        path = os.path.join(args.work, name + ".onnx")
-        onnx.save(model, path)
-        names = [out.name for out in model.graph.output]
-    artifact = os.path.join(args.work, name + ".anvil")
-    run = subprocess.run([args.anvilc, "-q", path, "-o", artifact],
-                         capture_output=True, text=True)
-    if run.returncode:
-        return f"anvilc failed: {run.stderr.strip()[-1000:]}"
-    cmd = [args.anvil_run, artifact, "--output-dir",
-           os.path.join(args.work, name + ".out")]
-    for key, value in inputs.items():
-        npy = os.path.join(args.work, f"{name}.{key}.npy")
-        np.save(npy, value)
-        cmd += ["--input", f"{key}={npy}"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode:
-        return f"anvil-run failed: {run.stderr.strip()[-1000:]}"
+    """Compiles and runs `model` (an ONNX model, or anvil-dialect text whose
+    outputs `names` lists); compares its outputs with `reference(**inputs)`
+    (numpy: one array or a list) where given, else with ORT's."""
+    got, error = e2e_harness.compile_and_run(
+        args.anvilc, args.anvil_run, args.work, name, model, inputs,
+        output_names=names)
+    if error:
+        return error
     # Without graph optimizations: ORT otherwise fuses a blocked int4
     # DequantizeLinear + MatMul into MatMulNBits, which quantizes the
     # activations too (0.06 off on int4_blocked_matmul), and the reference
@@ -735,48 +725,14 @@ def check(name, model, inputs, args, reference=None, names=None):
         session = ort.InferenceSession(model.SerializeToString(), options,
                                        providers=["CPUExecutionProvider"])
         expected = session.run(None, inputs)
-    for out, want in zip(names, expected):
-        got = np.load(os.path.join(args.work, name + ".out", out + ".npy"))
-        if got.dtype != want.dtype or got.shape != want.shape:
-            return (f"{out}: {got.dtype}{list(got.shape)}, expected "
-                    f"{want.dtype}{list(want.shape)}")
-        if np.issubdtype(want.dtype, np.floating):
-            if not np.isfinite(want).all():
-                return f"{out}: the reference is not finite (a broken test)"
-            rtol, atol = (4e-3, 1e-3) if want.dtype == np.float16 else (RTOL,
-                                                                         ATOL)
-            got64, want64 = got.astype(np.float64), want.astype(np.float64)
-            # NaN or infinity in Anvil's output fails too (not > is True).
-            bad = ~(np.abs(got64 - want64) <= atol + rtol * np.abs(want64))
-        else:
-            bad = got != want
-        if bad.any():
-            i = np.argwhere(bad)[0]
-            return (f"{out}: {int(bad.sum())} elements differ, first at "
-                    f"{tuple(i)}: {got[tuple(i)]} vs {want[tuple(i)]}")
-    return None
+    problems = e2e_harness.compare_outputs(
+        got, dict(zip(got, expected)), RTOL, ATOL, f16=(F16_RTOL, F16_ATOL))
+    return problems[0] if problems else None
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--anvilc", required=True)
-    ap.add_argument("--anvil-run", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    failed = 0
-    for build in MODELS:
-        rng = np.random.default_rng(7)
-        model, inputs, *reference = build(rng)
-        problem = check(build.__name__, model, inputs, args, *reference)
-        if problem:
-            failed += 1
-            print(f"FAIL {build.__name__}: {problem}")
-        else:
-            print(f"ok   {build.__name__}")
-    print(f"quantized: {len(MODELS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return e2e_harness.run_cases("quantized", MODELS, check, seed=7,
+                                 description=__doc__)
 
 
 if __name__ == "__main__":

@@ -40,12 +40,11 @@ values come from ONNX Runtime (graph optimizations off) or onnx.reference,
 never from Anvil.
 
 Usage: run_spatial.py --anvilc anvilc --anvil-run anvil-run --work DIR
+       [--filter REGEX]
 Prints `ok NAME` or `FAIL NAME: why` per model, then
 `spatial: N passed, M failed`; exits nonzero on any failure.
 """
-import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -53,6 +52,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import e2e_harness  # noqa: E402
 
 
 def make(nodes, inputs, outputs, initializers, opset=19):
@@ -222,39 +225,12 @@ def grid_sample(rng):
 MODELS = [resize_f32, resize_f64, conv_transpose, grid_sample]
 
 
-def compare(out, got, want, rtol, atol, what):
-    if got.dtype != want.dtype or got.shape != want.shape:
-        return (f"{out}: {got.dtype}{list(got.shape)}, {what} has "
-                f"{want.dtype}{list(want.shape)}")
-    if not np.isfinite(want).all():
-        return f"{out}: {what} is not finite (a broken test)"
-    got64, want64 = got.astype(np.float64), want.astype(np.float64)
-    bad = ~(np.abs(got64 - want64) <= atol + rtol * np.abs(want64))
-    if bad.any():
-        i = tuple(np.argwhere(bad)[0])
-        return (f"{out}: {int(bad.sum())} elements differ from {what}, "
-                f"first at {i}: {got[i]} vs {want[i]}")
-    return None
-
-
 def check(name, model, inputs, args):
-    path = os.path.join(args.work, name + ".onnx")
-    onnx.save(model, path)
-    names = [out.name for out in model.graph.output]
-    artifact = os.path.join(args.work, name + ".anvil")
-    run = subprocess.run([args.anvilc, "-q", path, "-o", artifact],
-                         capture_output=True, text=True)
-    if run.returncode:
-        return f"anvilc failed: {run.stderr.strip()[-1000:]}"
-    cmd = [args.anvil_run, artifact, "--output-dir",
-           os.path.join(args.work, name + ".out")]
-    for key, value in inputs.items():
-        npy = os.path.join(args.work, f"{name}.{key}.npy")
-        np.save(npy, value)
-        cmd += ["--input", f"{key}={npy}"]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode:
-        return f"anvil-run failed: {run.stderr.strip()[-1000:]}"
+    got, error = e2e_harness.compile_and_run(
+        args.anvilc, args.anvil_run, args.work, name, model, inputs)
+    if error:
+        return error
+    names = list(got)
     # ONNX Runtime has no float64 Resize: it runs the float32 model on the
     # same values, and both it and Anvil are checked against onnx.reference
     # in float64.
@@ -273,41 +249,24 @@ def check(name, model, inputs, args):
     if name.startswith("resize"):
         by_numpy = dict(zip(names, ReferenceEvaluator(model).run(None, inputs)))
     for out in names:
-        got = np.load(os.path.join(args.work, name + ".out", out + ".npy"))
         checks = []
         if out not in REFERENCE_ONLY:
-            checks.append(("ONNX Runtime", by_ort[out].astype(got.dtype),
+            checks.append(("ONNX Runtime", by_ort[out].astype(got[out].dtype),
                            (1e-4, 1e-5)))
         if by_numpy:
             checks.append(("onnx.reference", by_numpy[out],
                            (1e-10, 1e-12) if is64 else (1e-4, 1e-5)))
         for what, want, (rtol, atol) in checks:
-            problem = compare(out, got, want, rtol, atol, what)
+            problem = e2e_harness.compare_array(out, got[out], want, rtol,
+                                                atol, what=what)
             if problem:
                 return problem
     return None
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--anvilc", required=True)
-    ap.add_argument("--anvil-run", required=True)
-    ap.add_argument("--work", required=True)
-    args = ap.parse_args()
-    os.makedirs(args.work, exist_ok=True)
-    failed = 0
-    for build in MODELS:
-        rng = np.random.default_rng(11)
-        model, inputs = build(rng)
-        problem = check(build.__name__, model, inputs, args)
-        if problem:
-            failed += 1
-            print(f"FAIL {build.__name__}: {problem}")
-        else:
-            print(f"ok   {build.__name__}")
-    print(f"spatial: {len(MODELS) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return e2e_harness.run_cases("spatial", MODELS, check, seed=11,
+                                 description=__doc__)
 
 
 if __name__ == "__main__":

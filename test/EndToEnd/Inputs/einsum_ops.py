@@ -8,12 +8,15 @@ einsum in float64 (float32 results within 1e-5 + 1e-5 |ref|).
     einsum_ops.py check DIR     compares DIR/out/*.npy with numpy
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "lib"))
+import e2e_harness  # noqa: E402
 
 # (equation, operand shapes)
 CASES = [
@@ -60,35 +63,24 @@ def model():
     return m
 
 
-def main():
-    cmd, folder = sys.argv[1], sys.argv[2]
+def check(folder):
     values = inputs()
-    if cmd == "prepare":
-        os.makedirs(folder, exist_ok=True)
-        onnx.save(model(), os.path.join(folder, "model.onnx"))
-        for name, value in values.items():
-            np.save(os.path.join(folder, name + ".npy"), value)
-        return
-    if cmd == "run":
-        args = [sys.argv[3], os.path.join(folder, "model.anvil"),
-                "--output-dir", os.path.join(folder, "out")]
-        for n in values:
-            args += ["--input", f"{n}={os.path.join(folder, n + '.npy')}"]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-        return
-    failures = 0
+    outputs = e2e_harness.load_outputs(os.path.join(folder, "out"),
+                                       [f"y{n}" for n in range(len(CASES))])
+    got, refs = {}, {}  # by equation
     for n, (equation, shapes) in enumerate(CASES):
-        operands = [values[f"x{n}_{m}"].astype(np.float64)
-                    for m in range(len(shapes))]
-        ref = np.einsum(equation, *operands)
-        got = np.load(os.path.join(folder, "out", f"y{n}.npy"))
-        if got.shape != ref.shape or not np.allclose(got, ref, rtol=1e-5,
-                                                      atol=1e-5):
-            failures += 1
-            print(f"{equation}: got {got}, numpy {ref}")
-    if failures:
-        sys.exit(1)
-    print(f"{len(CASES)} equations match numpy")
+        got[equation] = outputs[f"y{n}"]
+        refs[equation] = np.einsum(equation, *[
+            values[f"x{n}_{m}"].astype(np.float64)
+            for m in range(len(shapes))])
+    # float32 results against the float64 einsum: shapes must agree.
+    problems = e2e_harness.compare_outputs(got, refs, 1e-5, 1e-5, what="numpy",
+                                           exact_dtype=False)
+    e2e_harness.report(problems, f"{len(CASES)} equations match numpy")
+
+
+def main():
+    e2e_harness.script_main(model, inputs(), check)
 
 
 if __name__ == "__main__":

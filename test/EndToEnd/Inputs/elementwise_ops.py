@@ -15,6 +15,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "lib"))
+import e2e_harness  # noqa: E402
+
 A = np.array([1, 128, 255, 3, 7, 200], np.uint8)
 B = np.array([1, 1, 8, 2, 0, 3], np.uint8)
 X = np.array([-3.0, -1.0, 0.0, 0.5, 1.0, 1e6], np.float32)
@@ -47,33 +51,24 @@ def model():
     return m
 
 
-def main():
-    cmd, folder = sys.argv[1], sys.argv[2]
-    if cmd == "prepare":
-        os.makedirs(folder, exist_ok=True)
-        onnx.save(model(), os.path.join(folder, "model.onnx"))
-        for name, value in (("a", A), ("b", B), ("x", X)):
-            np.save(os.path.join(folder, name + ".npy"), value)
-        return
+INPUTS = {"a": A, "b": B, "x": X}
+
+
+def check(folder):
     session = ort.InferenceSession(os.path.join(folder, "model.onnx"),
                                    providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    refs = dict(zip(names, session.run(None, {"a": A, "b": B, "x": X})))
-    failures = 0
-    for name in names:
-        got = np.load(os.path.join(folder, "out", name + ".npy"))
-        ref = refs[name]
-        if ref.dtype.kind == "f":
-            # float32 within 1e-6 relative (libm's atanf vs ONNX Runtime's).
-            ok = np.allclose(got, ref, rtol=1e-6, atol=1e-7)
-        else:
-            ok = got.dtype == ref.dtype and np.array_equal(got, ref)
-        if not ok:
-            failures += 1
-            print(f"{name}: got {got}, ONNX Runtime {ref}")
-    if failures:
-        sys.exit(1)
-    print(f"{len(names)} outputs match ONNX Runtime")
+    refs = dict(zip(names, session.run(None, INPUTS)))
+    got = e2e_harness.load_outputs(os.path.join(folder, "out"), names)
+    # float32 within 1e-6 relative (libm's atanf vs ONNX Runtime's);
+    # integers exactly.
+    problems = e2e_harness.compare_outputs(got, refs, 1e-6, 1e-7,
+                                           what="ONNX Runtime")
+    e2e_harness.report(problems, f"{len(names)} outputs match ONNX Runtime")
+
+
+def main():
+    e2e_harness.script_main(model, INPUTS, check)
 
 
 if __name__ == "__main__":

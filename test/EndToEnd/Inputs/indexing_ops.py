@@ -28,6 +28,10 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "lib"))
+import e2e_harness  # noqa: E402
+
 B, Q, K = 2, 3, 6
 
 
@@ -151,25 +155,20 @@ def main():
             model = make()
             onnx.checker.check_model(model)
             onnx.save(model, os.path.join(root, make.__name__ + ".onnx"))
-            for name, value in inputs().items():
-                np.save(os.path.join(folder, name + ".npy"), value)
+            e2e_harness.save_inputs(folder, inputs())
         return
-    failures = total = 0
+    problems, total = [], 0
     for case, (make, inputs) in CASES.items():
         session = ort.InferenceSession(
             make().SerializeToString(), providers=["CPUExecutionProvider"])
         names = [o.name for o in session.get_outputs()]
         refs = dict(zip(names, session.run(None, inputs())))
-        for name in names:
-            total += 1
-            got = np.load(os.path.join(root, case, "out", name + ".npy"))
-            ref = refs[name]
-            if got.dtype != ref.dtype or not np.array_equal(got, ref):
-                failures += 1
-                print(f"{case}/{name}: got {got}, ONNX Runtime {ref}")
-    if failures:
-        sys.exit(1)
-    print(f"{total} outputs match ONNX Runtime")
+        got = e2e_harness.load_outputs(os.path.join(root, case, "out"), names)
+        total += len(names)
+        # Exactly (tolerance 0, floats included).
+        problems += [f"{case}/{p}" for p in e2e_harness.compare_outputs(
+            got, refs, 0, 0, what="ONNX Runtime")]
+    e2e_harness.report(problems, f"{total} outputs match ONNX Runtime")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "lib"))
+import e2e_harness  # noqa: E402
+
 # Around 0, +-1, the huge-argument switch (1e8) and beyond; inf and NaN.
 UNIT = np.array([-1.0, -0.9999999, -0.75, -0.5, -1e-3, -1e-20, 0.0, 1e-30,
                  1e-4, 0.3, 0.5, 0.99, 0.9999999, 1.0, 1.5, -2.0, np.nan],
@@ -72,29 +76,19 @@ def references():
     return refs
 
 
-def main():
-    cmd, folder = sys.argv[1], sys.argv[2]
-    if cmd == "prepare":
-        os.makedirs(folder, exist_ok=True)
-        onnx.save(model(), os.path.join(folder, "model.onnx"))
-        np.save(os.path.join(folder, "unit.npy"), UNIT)
-        np.save(os.path.join(folder, "wide.npy"), WIDE)
-        return
-    failures = 0
+def check(folder):
     refs = references()
-    for name, ref in refs.items():
-        got = np.load(os.path.join(folder, "out", name + ".npy"))
-        if ref.dtype == np.float32:
-            ok = got.dtype == ref.dtype and np.allclose(
-                got, ref, rtol=5e-7, atol=1e-37, equal_nan=True)
-        else:
-            ok = got.dtype == ref.dtype and np.array_equal(got, ref)
-        if not ok:
-            failures += 1
-            print(f"{name}: got {got.tolist()}\n  want {ref.tolist()}")
-    if failures:
-        sys.exit(1)
-    print(f"{len(refs)} outputs match float64 numpy")
+    got = e2e_harness.load_outputs(os.path.join(folder, "out"), refs)
+    # NaN where the function is undefined, infinities beyond float32: they
+    # must be met exactly; bool outputs exactly.
+    problems = e2e_harness.compare_outputs(got, refs, 5e-7, 1e-37,
+                                           what="float64 numpy",
+                                           nonfinite="match")
+    e2e_harness.report(problems, f"{len(refs)} outputs match float64 numpy")
+
+
+def main():
+    e2e_harness.script_main(model, {"unit": UNIT, "wide": WIDE}, check)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,16 @@ for selections, float32 within 1e-6 + 1e-6 |ref| for LpNormalization.
     small_ops.py check DIR              compares DIR/out/*.npy with ORT
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "lib"))
+import e2e_harness  # noqa: E402
 
 T = TensorProto
 
@@ -70,41 +73,21 @@ def model():
     return m
 
 
-def main():
-    cmd, folder = sys.argv[1], sys.argv[2]
-    values = inputs()
-    if cmd == "prepare":
-        os.makedirs(folder, exist_ok=True)
-        onnx.save(model(), os.path.join(folder, "model.onnx"))
-        for name, value in values.items():
-            np.save(os.path.join(folder, name + ".npy"), value)
-        return
-    if cmd == "run":
-        args = [sys.argv[3], os.path.join(folder, "model.anvil"),
-                "--output-dir", os.path.join(folder, "out")]
-        for n in values:
-            args += ["--input", f"{n}={os.path.join(folder, n + '.npy')}"]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
-        return
+def check(folder):
     session = ort.InferenceSession(model().SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    refs = dict(zip(names, session.run(None, values)))
-    failures = 0
-    for name in names:
-        got = np.load(os.path.join(folder, "out", name + ".npy"))
-        ref = refs[name]
-        if name in ("l1", "l2"):
-            ok = got.dtype == ref.dtype and np.allclose(got, ref, rtol=1e-6,
-                                                        atol=1e-6)
-        else:
-            ok = got.dtype == ref.dtype and np.array_equal(got, ref)
-        if not ok:
-            failures += 1
-            print(f"{name}: got {got}, ONNX Runtime {ref}")
-    if failures:
-        sys.exit(1)
-    print(f"{len(names)} outputs match ONNX Runtime")
+    refs = dict(zip(names, session.run(None, inputs())))
+    got = e2e_harness.load_outputs(os.path.join(folder, "out"), names)
+    # Selections exactly (tolerance 0), LpNormalization within 1e-6.
+    problems = e2e_harness.compare_outputs(
+        got, refs, 0, 0, tolerances={"l1": (1e-6, 1e-6), "l2": (1e-6, 1e-6)},
+        what="ONNX Runtime")
+    e2e_harness.report(problems, f"{len(names)} outputs match ONNX Runtime")
+
+
+def main():
+    e2e_harness.script_main(model, inputs(), check)
 
 
 if __name__ == "__main__":
