@@ -52,13 +52,8 @@ def ort_session(path, float_matmulnbits=False):
     model = path
     if float_matmulnbits:
         import onnx
-        m = onnx.load(path)
-        for node in m.graph.node:
-            if node.op_type == "MatMulNBits":
-                for a in node.attribute:
-                    if a.name == "accuracy_level":
-                        a.i = 0
-        model = m.SerializeToString()
+        from common import float_matmulnbits as to_float
+        model = to_float(onnx.load(path)).SerializeToString()
     return ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
 
 

@@ -229,6 +229,20 @@ def io_signature(path):
              "num_nodes": len(m.graph.node)})
 
 
+def float_matmulnbits(model):
+    """Sets accuracy_level 0 on every com.microsoft MatMulNBits node of the
+    ModelProto `model` (in place) and returns it: ONNX Runtime then
+    dequantizes the weights and multiplies in float32, the op's float
+    semantics, instead of quantizing the activations to int8 per block
+    (the GenAI builder's level 4). The zoo's int4 references are made so."""
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for a in node.attribute:
+                if a.name == "accuracy_level":
+                    a.i = 0
+    return model
+
+
 def ort_session(path):
     import onnxruntime as ort
     so = ort.SessionOptions()

@@ -468,13 +468,7 @@ def export_genai(arch, precision, zoo):
     if precision == "int4":
         ref_dir = tempfile.mkdtemp(prefix="anvil-genai-ref-")
         ref_path = os.path.join(ref_dir, os.path.basename(path))
-        m = onnx.load(path)
-        for node in m.graph.node:
-            if node.op_type == "MatMulNBits":
-                for a in node.attribute:
-                    if a.name == "accuracy_level":
-                        a.i = 0
-        onnx.save_model(m, ref_path)
+        onnx.save_model(common.float_matmulnbits(onnx.load(path)), ref_path)
     try:
         npz, out_, sess = common.write_reference(ref_path, feeds, zoo)
     finally:
