@@ -387,10 +387,14 @@ def write_report(path, cases, zoo, exempt, seconds):
         w("")
     w("## Ops the zoo models use")
     w("")
-    w("Every node test of these ops must pass (the suite checks it), except "
-      "the ones `test/Conformance/zoo-op-exemptions.txt` lists with a reason: "
+    w("Every node test of the ops `models/zoo` and `models/zoo-current` use "
+      "must pass (the suite checks it), except the ones "
+      "`test/Conformance/zoo-op-exemptions.txt` lists with a reason: "
       "data types Anvil does not compile (8-bit floats, 4-bit integers, "
-      "strings, sequences), opset 11 models and MaxPool's Indices output.")
+      "strings, sequences, optionals) and MaxPool's Indices output. "
+      "`com.microsoft` ops have no ONNX node tests: "
+      "`test/EndToEnd/run_microsoft.py` and `run_quantized.py` check them "
+      "against ONNX Runtime.")
     w("")
     w("| op | passed | exempt | other failures |")
     w("|---|---|---|---|")

@@ -44,7 +44,9 @@ SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(SCRIPT_DIR))
 DEFAULT_ANVILC = os.path.join(REPO_ROOT, "build", "bin", "anvilc")
 DEFAULT_EXPECTED = os.path.join(SCRIPT_DIR, "expected-import-pass.txt")
-ZOO_GLOB = os.path.join(REPO_ROOT, "models", "zoo", "*.onnx")
+# Both zoos: the pinned 2024 exports and today's exporters' (zoo-current).
+ZOO_GLOBS = [os.path.join(REPO_ROOT, "models", zoo, "*.onnx")
+             for zoo in ("zoo", "zoo-current")]
 REGEN_COMMAND = ("build/venv/bin/python test/Conformance/run_node_tests.py "
                  "--report docs/conformance.md --update-expected")
 CHECK_COMMAND = "build/venv/bin/python test/Conformance/run_node_tests.py --check"
@@ -156,8 +158,9 @@ def discover(filter_re):
 
 
 def zoo_ops():
-    """op keys used by models/zoo/*.onnx, or None without the folder."""
-    files = sorted(glob.glob(ZOO_GLOB))
+    """op keys used by models/zoo/*.onnx and models/zoo-current/*.onnx,
+    or None without those folders."""
+    files = sorted(f for pattern in ZOO_GLOBS for f in glob.glob(pattern))
     if not files:
         return None
     keys = set()
@@ -435,7 +438,7 @@ def write_report(path, tests, zoo, filter_text):
       "constant folding is compared with the stored outputs: "
       "`test/Conformance/fold_node_tests.py` compiles each test "
       "at -O2 with all inputs given at compile time and checks every test "
-      "that folds completely against `output_N.pb` (651 do, all equal).")
+      "that folds completely against `output_N.pb` (895 do, all equal).")
     w("")
     w("A node test's graph holds one node; the test belongs to that node's op. "
       "The `_expanded` variants hold the op's ONNX function body instead "
