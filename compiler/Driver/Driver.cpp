@@ -31,6 +31,15 @@
 using namespace mlir;
 
 namespace anvil::driver {
+void listOnnxOps(llvm::raw_ostream &os) {
+  for (const onnx_import::SupportedOp &op : onnx_import::supportedOnnxOps()) {
+    os << op.domain << " " << op.opType;
+    if (!op.functionBodyOpsets.empty())
+      os << " (function body, opsets " << op.functionBodyOpsets << ")";
+    os << "\n";
+  }
+}
+
 namespace {
 
 /// Progress lines on stderr: the stage and the time since start.

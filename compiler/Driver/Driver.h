@@ -52,6 +52,11 @@ std::string defaultCacheDir();
 /// Prints the registered targets and their subtargets (--mcpu values).
 void listTargets(llvm::raw_ostream &os);
 
+/// Prints every ONNX op the importer takes, one per line: "<domain> <op>",
+/// and for ops imported through their ONNX function body
+/// "ai.onnx <op> (function body, opsets <ranges>)".
+void listOnnxOps(llvm::raw_ostream &os);
+
 /// Runs the compiler: import (ONNX, or MLIR text for replays), the -O
 /// pipeline, then emits the requested stage. Diagnostics go to stderr with
 /// the node they concern. Returns the process exit code.

@@ -64,6 +64,12 @@ cl::opt<std::string>
 cl::opt<bool> listTargetsFlag("list-targets",
                               cl::desc("List the targets and their subtargets"),
                               cl::cat(category));
+cl::opt<bool> listOpsFlag(
+    "list-ops",
+    cl::desc("List the ONNX ops the importer takes (\"<domain> <op>\"); "
+             "ops without a handler that import through their ONNX "
+             "function body say so, with the opsets"),
+    cl::cat(category));
 cl::opt<std::string>
     cxx("cxx",
         cl::desc("C++ compiler that builds generated code (default: "
@@ -217,6 +223,10 @@ int main(int argc, char **argv) {
 
   if (listTargetsFlag) {
     anvil::driver::listTargets(outs());
+    return 0;
+  }
+  if (listOpsFlag) {
+    anvil::driver::listOnnxOps(outs());
     return 0;
   }
   if (inputPaths.empty()) {

@@ -13,6 +13,7 @@
 #include "onnx/onnx_pb.h"
 #include "onnx/version_converter/convert.h"
 
+#include <algorithm>
 #include <climits>
 #include <exception>
 #include <new>
@@ -130,6 +131,57 @@ bool schemaHasFunctionNoThrow(const std::string &domain,
   } catch (...) {
     return false;
   }
+}
+
+bool schemaBodyInfoNoThrow(const std::string &domain, const std::string &opType,
+                           int64_t opset, SchemaBodyInfo &info) {
+  info = SchemaBodyInfo();
+  try {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(opType, (int)opset, domain);
+    if (!schema)
+      return false;
+    info.contextDependent = schema->HasContextDependentFunction();
+    info.hasBody = schema->HasFunction() || info.contextDependent;
+    if (const onnx::FunctionProto *body =
+            schema->HasFunction() ? schema->GetFunction() : nullptr)
+      for (const onnx::NodeProto &node : body->node())
+        info.bodyOps.push_back(node.op_type());
+    // A parameter's types: its own string, or its constraint's allowed set.
+    auto tensorFree = [&](const onnx::OpSchema::FormalParameter &p) {
+      std::vector<std::string> types = {p.GetTypeStr()};
+      for (const auto &constraint : schema->typeConstraintParams())
+        if (constraint.type_param_str == p.GetTypeStr())
+          types = constraint.allowed_type_strs;
+      for (const std::string &type : types)
+        if (type.rfind("tensor(", 0) == 0)
+          return false;
+      return true;
+    };
+    info.numInputs = (int)schema->inputs().size();
+    for (const auto &p : schema->inputs())
+      info.nonTensorIO |= tensorFree(p);
+    for (const auto &p : schema->outputs())
+      info.nonTensorIO |= tensorFree(p);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::vector<std::string> schemaOpNamesNoThrow(const std::string &domain) {
+  std::vector<std::string> names;
+  try {
+    for (const onnx::OpSchema &schema :
+         onnx::OpSchemaRegistry::get_all_schemas_with_history())
+      if (schema.domain() == domain)
+        names.push_back(schema.Name());
+  } catch (...) {
+    return {};
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,

@@ -66,6 +66,27 @@ int functionBodyNoThrow(const onnx::NodeProto &node, const std::string &domain,
                         std::vector<onnx::AttributeProto> &defaults,
                         std::vector<bool> &requiredInputs, std::string &error);
 
+/// What libonnx's schema of `opType` (the newest version at or below
+/// `opset`) says about importing it through its function body.
+struct SchemaBodyInfo {
+  bool hasBody = false;
+  /// Built per node (from its attributes and input types): its ops are
+  /// known only then.
+  bool contextDependent = false;
+  /// The op types of a plain body's nodes (default domain).
+  std::vector<std::string> bodyOps;
+  /// Whether some input or output takes only sequences, maps or optionals.
+  bool nonTensorIO = false;
+  /// The schema's number of formal inputs.
+  int numInputs = 0;
+};
+bool schemaBodyInfoNoThrow(const std::string &domain, const std::string &opType,
+                           int64_t opset, SchemaBodyInfo &info);
+
+/// The names of every op libonnx has a schema for in `domain` (any
+/// version), sorted; empty if the registry threw.
+std::vector<std::string> schemaOpNamesNoThrow(const std::string &domain);
+
 /// Parses a node list in ONNX's textual syntax ("{ y = Op <a = 1> (x) }")
 /// with onnx::OnnxParser into `body`'s nodes.
 bool parseNodeListNoThrow(const std::string &text, onnx::FunctionProto &body,

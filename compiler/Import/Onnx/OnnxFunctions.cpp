@@ -440,4 +440,11 @@ std::vector<onnx::NodeProto> instantiateFunction(const onnx::NodeProto &node,
   return nodes;
 }
 
+std::vector<std::string> textBodyOpNames() {
+  std::vector<std::string> names;
+  for (const TextBody &body : textBodies())
+    names.push_back(body.opType);
+  return names;
+}
+
 } // namespace anvil::onnx_import

@@ -47,6 +47,10 @@ struct FunctionBody {
 bool hasFunctionBody(const std::string &domain, const std::string &opType,
                      int64_t opset);
 
+/// The default-domain ops whose newer bodies Anvil keeps in ONNX text
+/// (libonnx 1.12 predates them).
+std::vector<std::string> textBodyOpNames();
+
 /// The function body for `node`, whose inputs were imported as `inputs`
 /// (null for absent ones). nullopt when the op has none; failure (reported
 /// at `loc`) when building it failed.

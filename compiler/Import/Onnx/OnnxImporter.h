@@ -65,6 +65,22 @@ importOnnxBuffer(mlir::MLIRContext *context, llvm::StringRef bytes,
                  llvm::StringRef bufferName, llvm::StringRef baseDir,
                  const ImportOptions &options);
 
+/// An op the importer takes: a handler, or (default domain) its ONNX
+/// function body, inlined, at the listed opsets.
+struct SupportedOp {
+  std::string domain; ///< "ai.onnx" or e.g. "com.microsoft"
+  std::string opType;
+  /// Empty for a handler; for a function body the opsets (within
+  /// kMinOpset..kMaxOpset) where one exists, e.g. "13-17".
+  std::string functionBodyOpsets;
+};
+
+/// Every op the importer takes, handlers first (sorted by domain and
+/// name), then the ops without a handler that have a function body. A body
+/// imports only when the ops inside it are supported (`--list-ops` says
+/// so; see docs/importer.md).
+std::vector<SupportedOp> supportedOnnxOps();
+
 /// Registers the dialects the importer produces.
 void registerImportDialects(mlir::MLIRContext *context);
 
