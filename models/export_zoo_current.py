@@ -289,10 +289,7 @@ def decoder_reference(model, arch, path, zoo, exporter, feeds, tol=1e-3,
         tg = common.torch_greedy(model, PROMPT)
     except Exception as ex:  # generate() is only a cross-check
         tg = f"{type(ex).__name__}: {ex}"
-    arrays = dict(np.load(npz))
-    arrays["greedy:prompt_ids"] = np.asarray([PROMPT], np.int64)
-    arrays["greedy:continuation_ids"] = np.asarray([gen], np.int64)
-    common.save_npz(npz, arrays)
+    add_greedy_reference(npz, PROMPT, gen)
     e = common.entry_for(path, zoo, arch, model.config, exporter, "decoder",
                          npz, {"hf_class": type(model).__name__,
                                "greedy": {"prompt_ids": PROMPT,
@@ -396,6 +393,16 @@ def save_tiny_tokenizer(folder):
                             pad_token="<unk>").save_pretrained(folder)
 
 
+def add_greedy_reference(npz, prompt, continuation):
+    """Adds the greedy:prompt_ids and greedy:continuation_ids arrays
+    ([1, n] int64) to the reference archive `npz`."""
+    import numpy as np
+    arrays = dict(np.load(npz))
+    arrays["greedy:prompt_ids"] = np.asarray([prompt], np.int64)
+    arrays["greedy:continuation_ids"] = np.asarray([continuation], np.int64)
+    common.save_npz(npz, arrays)
+
+
 def export_genai(arch, precision, zoo):
     """save_pretrained the seeded model, run ONNX Runtime GenAI's model
     builder on it (CPU, fp32 or int4), keep model.onnx with its external
@@ -481,10 +488,7 @@ def export_genai(arch, precision, zoo):
         raise RuntimeError(f"torch vs ORT logits differ by {err} (> {tol})")
     _, kv, hd = common.kv_shape(model.config)
     gen = ort_greedy(sess, PROMPT, kv, hd)
-    arrays = dict(np.load(npz))
-    arrays["greedy:prompt_ids"] = np.asarray([PROMPT], np.int64)
-    arrays["greedy:continuation_ids"] = np.asarray([gen], np.int64)
-    common.save_npz(npz, arrays)
+    add_greedy_reference(npz, PROMPT, gen)
     e = common.entry_for(path, zoo, arch, model.config, exporter, "decoder",
                          npz, {"hf_class": type(model).__name__,
                                "greedy": {"prompt_ids": PROMPT,

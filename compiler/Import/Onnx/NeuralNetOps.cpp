@@ -372,34 +372,53 @@ LogicalResult importConv(NodeContext &ctx) {
       b.getI64IntegerAttr(ctx.attrInt("group", 1))));
 }
 
+/// The window of a pooling node: kernel_shape (required, one entry per
+/// spatial dim of X), strides and dilations (default 1), and pads (explicit,
+/// or from auto_pad).
+struct PoolWindow {
+  SmallVector<int64_t> kernel, strides, dilations, pads;
+  bool dilated = false;
+};
+
+FailureOr<PoolWindow> poolWindow(NodeContext &ctx, Value x) {
+  PoolWindow w;
+  auto kernel = ctx.attrInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "needs kernel_shape";
+  w.kernel = *kernel;
+  size_t spatial = w.kernel.size();
+  if (ctx.rankOf(x) != (int64_t)spatial + 2)
+    return ctx.error() << "kernel_shape does not match the input rank";
+  w.strides =
+      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
+  w.dilations =
+      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
+  if (w.strides.size() != spatial || w.dilations.size() != spatial)
+    return ctx.error() << "strides/dilations do not match the kernel rank";
+  w.dilated = llvm::any_of(w.dilations, [](int64_t d) { return d != 1; });
+  auto pads = windowPads(ctx, x, w.kernel, w.strides, w.dilations);
+  if (failed(pads))
+    return failure();
+  w.pads = *pads;
+  return w;
+}
+
 template <PoolKind kind> LogicalResult importPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
-  auto kernel = ctx.attrInts("kernel_shape");
-  if (!kernel)
-    return ctx.error() << "needs kernel_shape";
-  size_t spatial = kernel->size();
-  if (ctx.rankOf(x) != (int64_t)spatial + 2)
-    return ctx.error() << "kernel_shape does not match the input rank";
-  SmallVector<int64_t> strides =
-      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
-  SmallVector<int64_t> dilations =
-      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
-  if (dilations.size() != spatial)
-    return ctx.error() << "dilations do not match the kernel rank";
-  bool dilated = llvm::any_of(dilations, [](int64_t d) { return d != 1; });
-  auto pads = windowPads(ctx, x, *kernel, strides, dilations);
-  if (failed(pads))
+  FailureOr<PoolWindow> w = poolWindow(ctx, x);
+  if (failed(w))
     return failure();
   Builder &b = ctx.builder;
   if (failed(ctx.produce(ctx.create<PoolOp>(
           ctx.elementTypeOf(x), x, PoolKindAttr::get(b.getContext(), kind),
-          b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
-          b.getDenseI64ArrayAttr(*pads),
+          b.getDenseI64ArrayAttr(w->kernel), b.getDenseI64ArrayAttr(w->strides),
+          b.getDenseI64ArrayAttr(w->pads),
           b.getBoolAttr(ctx.attrInt("ceil_mode", 0) != 0),
           b.getBoolAttr(ctx.attrInt("count_include_pad", 0) != 0),
-          dilated ? b.getDenseI64ArrayAttr(dilations) : DenseI64ArrayAttr()))))
+          w->dilated ? b.getDenseI64ArrayAttr(w->dilations)
+                     : DenseI64ArrayAttr()))))
     return failure();
   return skipOptionalOutputs(ctx, 1);
 }
@@ -415,33 +434,20 @@ LogicalResult importLpPool(NodeContext &ctx) {
   Value x = ctx.requiredInput(0, "X");
   if (!x)
     return failure();
-  auto kernel = ctx.attrInts("kernel_shape");
-  if (!kernel)
-    return ctx.error() << "needs kernel_shape";
-  size_t spatial = kernel->size();
-  if (ctx.rankOf(x) != (int64_t)spatial + 2)
-    return ctx.error() << "kernel_shape does not match the input rank";
   if (ctx.attrInt("ceil_mode", 0))
     return ctx.error() << "ceil_mode=1 is not supported";
   int64_t p = ctx.attrInt("p", 2);
   if (p <= 0)
     return ctx.error() << "p must be positive, got " << p;
-  SmallVector<int64_t> strides =
-      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
-  SmallVector<int64_t> dilations =
-      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
-  if (strides.size() != spatial || dilations.size() != spatial)
-    return ctx.error() << "strides/dilations do not match the kernel rank";
+  FailureOr<PoolWindow> w = poolWindow(ctx, x);
+  if (failed(w))
+    return failure();
   double window = 1;
-  for (int64_t k : *kernel) {
+  for (int64_t k : w->kernel) {
     if (k <= 0)
       return ctx.error() << "kernel_shape must be positive";
     window *= (double)k;
   }
-  bool dilated = llvm::any_of(dilations, [](int64_t d) { return d != 1; });
-  auto pads = windowPads(ctx, x, *kernel, strides, dilations);
-  if (failed(pads))
-    return failure();
   Type t = ctx.elementTypeOf(x);
   Builder &b = ctx.builder;
   FailureOr<Value> y =
@@ -451,10 +457,11 @@ LogicalResult importLpPool(NodeContext &ctx) {
   if (succeeded(y))
     y = ctx.create<PoolOp>(
         t, *y, PoolKindAttr::get(b.getContext(), PoolKind::avg),
-        b.getDenseI64ArrayAttr(*kernel), b.getDenseI64ArrayAttr(strides),
-        b.getDenseI64ArrayAttr(*pads), b.getBoolAttr(false),
+        b.getDenseI64ArrayAttr(w->kernel), b.getDenseI64ArrayAttr(w->strides),
+        b.getDenseI64ArrayAttr(w->pads), b.getBoolAttr(false),
         b.getBoolAttr(true),
-        dilated ? b.getDenseI64ArrayAttr(dilations) : DenseI64ArrayAttr());
+        w->dilated ? b.getDenseI64ArrayAttr(w->dilations)
+                   : DenseI64ArrayAttr());
   if (succeeded(y))
     y = ctx.create<MulOp>(t, *y, ctx.constantScalar(t, window));
   if (succeeded(y) && p == 2)

@@ -750,18 +750,24 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   // Zero points as ui8 [N, k_blocks], or of type t for float ones.
   Value zp;
   bool floatZero = false;
-  if (!zeroPoints) {
-    zp = splatInt(ctx, {n, kBlocks}, u8, int64_t(1) << (bits - 1));
-  } else if (ctx.elementTypeOf(zeroPoints) == t) {
-    floatZero = true;
+  // One zero point per (n, block), unpacked: reshaped to [N, k_blocks].
+  auto perBlock = [&](const char *kind) -> LogicalResult {
     FailureOr<SmallVector<int64_t>> zs =
         staticShape(ctx, zeroPoints, "zero_points");
     if (failed(zs))
       return failure();
     if (elementCount(*zs) != n * kBlocks)
-      return ctx.error() << "float zero_points must hold N * k_blocks = "
+      return ctx.error() << kind << "zero_points must hold N * k_blocks = "
                          << n * kBlocks << " values";
     zp = c.reshape(zeroPoints, {n, kBlocks});
+    return success();
+  };
+  if (!zeroPoints) {
+    zp = splatInt(ctx, {n, kBlocks}, u8, int64_t(1) << (bits - 1));
+  } else if (ctx.elementTypeOf(zeroPoints) == t) {
+    floatZero = true;
+    if (failed(perBlock("float ")))
+      return failure();
   } else if (ctx.elementTypeOf(zeroPoints) == u8) {
     if (bits == 4) {
       FailureOr<Value> unpacked = unpackNibbles(ctx, zeroPoints, {n, kBlocks},
@@ -769,15 +775,8 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
       if (failed(unpacked))
         return failure();
       zp = *unpacked;
-    } else {
-      FailureOr<SmallVector<int64_t>> zs =
-          staticShape(ctx, zeroPoints, "zero_points");
-      if (failed(zs))
-        return failure();
-      if (elementCount(*zs) != n * kBlocks)
-        return ctx.error() << "zero_points must hold N * k_blocks = "
-                           << n * kBlocks << " values";
-      zp = c.reshape(zeroPoints, {n, kBlocks});
+    } else if (failed(perBlock(""))) {
+      return failure();
     }
   } else {
     return ctx.error() << "zero_points must be uint8 or the scales' type, not "
