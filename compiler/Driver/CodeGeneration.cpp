@@ -57,6 +57,9 @@ buildManifest(ModuleOp module, const Options &options,
       sizes.push_back(llvm::json::Object{
           {"name", symbol.name}, {"min", symbol.min}, {"max", symbol.max}});
     llvm::json::Array inputs, outputs;
+    // Dims that are a computed size (`past_sequence_length + 1`), with the
+    // tensors that have them: one error per size, after the loop.
+    std::map<std::string, SmallVector<std::string>> unnamable;
     for (BlockArgument arg : func.getArguments()) {
       auto type = arg.getType().cast<MemRefType>();
       auto name =
@@ -75,7 +78,6 @@ buildManifest(ModuleOp module, const Options &options,
       // the size against its bounds and that one size has one value).
       llvm::json::Array shape;
       SmallVector<AffineExpr> dims = getBufferDims(arg);
-      bool isOutput = arg.getArgNumber() >= numInputs.getInt();
       for (auto [i, dim] : llvm::enumerate(type.getShape())) {
         if (dim != ShapedType::kDynamic) {
           shape.push_back(dim);
@@ -84,16 +86,9 @@ buildManifest(ModuleOp module, const Options &options,
         AffineExpr expr = i < dims.size() ? dims[i] : AffineExpr();
         auto symbol = expr ? expr.dyn_cast<AffineSymbolExpr>() : nullptr;
         if (!symbol || symbol.getPosition() >= symbols->size()) {
-          std::string text;
-          llvm::raw_string_ostream textStream(text);
-          if (expr)
-            textStream << expr;
-          func.emitError() << (isOutput ? "output" : "input") << " '"
-                           << tensorName << "' has the dim " << i << " = "
-                           << (expr ? text : std::string("?"))
-                           << " (symbol i is sizes[i]); the manifest gives "
-                              "dims as integers or size names only for now, "
-                              "so bound a dim of that size directly";
+          std::string size = expr ? formatDim(expr, *symbols) : "?";
+          unnamable[size].push_back("'" + tensorName + "' dim " +
+                                    std::to_string(i));
           ok = false;
           continue;
         }
@@ -103,6 +98,18 @@ buildManifest(ModuleOp module, const Options &options,
           {"name", tensorName}, {"dtype", dtype}, {"shape", std::move(shape)}};
       (arg.getArgNumber() < numInputs.getInt() ? inputs : outputs)
           .push_back(std::move(tensor));
+    }
+    for (const auto &[size, where] : unnamable) {
+      InFlightDiagnostic diag = func.emitError();
+      diag << (where.size() == 1 ? "the size of " : "the sizes of ");
+      for (const std::string &w : where)
+        diag << (&w == &where.front() ? "" : ", ") << w;
+      diag << " " << (where.size() == 1 ? "is" : "are") << " " << size
+           << ", computed from sizes bound with a range; the runtime "
+              "manifest describes a dim only as an integer or one bound "
+              "size for now, so compile with fixed sizes for the dims in "
+              "it (--dim=NAME=SIZE; a decoder's present KV, past + "
+              "sequence, is the usual case)";
     }
     auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
     auto naive = func->getAttrOfType<IntegerAttr>(kNaiveArenaBytesAttr);

@@ -252,8 +252,6 @@ FailureOr<SymbolicShapes> SymbolicShapes::analyze(func::FuncOp func) {
       return func.emitError("input #") << arg.getArgNumber() << " is unranked";
     auto names =
         func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimNamesAttr);
-    auto inputName =
-        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
     SmallVector<DimExpr> dims;
     for (auto [i, size] : llvm::enumerate(type.getShape())) {
       if (size != kDynamic) {

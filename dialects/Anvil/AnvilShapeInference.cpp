@@ -1306,13 +1306,13 @@ LogicalResult QuantizePerTokenOp::inferResultTypes(Types &types) {
   Type i8 = IntegerType::get(getContext(), 8);
   RankedTensorType input = getRankedType(getInput());
   if (!input) {
-    unranked(types, i8);
+    (void)unranked(types, i8);
     return unranked(types, elementType);
   }
   if (input.getRank() == 0)
     return emitOpError("needs rows: an input of rank >= 1");
   SmallVector<int64_t> shape(input.getShape());
-  ranked(types, shape, i8);
+  (void)ranked(types, shape, i8);
   shape.back() = 1;
   return ranked(types, shape, elementType);
 }
@@ -1345,7 +1345,7 @@ LogicalResult ScatterElementsOp::inferResultTypes(Types &types) {
     if (input.getRank() != indices.getRank())
       return emitOpError("input and indices must have the same rank");
     for (int64_t d = 0; d < input.getRank(); ++d)
-      if (d != getAxis() && input.getDimSize(d) != kDynamic &&
+      if (d != int64_t(getAxis()) && input.getDimSize(d) != kDynamic &&
           indices.getDimSize(d) != kDynamic &&
           indices.getDimSize(d) > input.getDimSize(d))
         return emitOpError()

@@ -184,6 +184,82 @@ SmallVector<DimExpr> rowMajorStrides(MLIRContext *context,
   return strides;
 }
 
+namespace {
+void printDim(llvm::raw_ostream &os, DimExpr expr, ArrayRef<SizeSymbol> symbols,
+              bool parenthesizeSums) {
+  if (auto constant = expr.dyn_cast<AffineConstantExpr>()) {
+    os << constant.getValue();
+    return;
+  }
+  if (auto symbol = expr.dyn_cast<AffineSymbolExpr>()) {
+    unsigned i = symbol.getPosition();
+    if (i < symbols.size())
+      os << symbols[i].name;
+    else
+      os << "s" << i;
+    return;
+  }
+  if (auto dim = expr.dyn_cast<AffineDimExpr>()) {
+    os << "d" << dim.getPosition();
+    return;
+  }
+  auto binary = expr.cast<AffineBinaryOpExpr>();
+  DimExpr lhs = binary.getLHS(), rhs = binary.getRHS();
+  switch (expr.getKind()) {
+  case AffineExprKind::Add: {
+    if (parenthesizeSums)
+      os << "(";
+    printDim(os, lhs, symbols, false);
+    // a + -c and a + b * -1 read as subtractions.
+    auto constant = rhs.dyn_cast<AffineConstantExpr>();
+    auto product = rhs.dyn_cast<AffineBinaryOpExpr>();
+    auto factor = product && rhs.getKind() == AffineExprKind::Mul
+                      ? product.getRHS().dyn_cast<AffineConstantExpr>()
+                      : AffineConstantExpr();
+    if (constant && constant.getValue() < 0) {
+      os << " - " << -constant.getValue();
+    } else if (factor && factor.getValue() == -1) {
+      os << " - ";
+      printDim(os, product.getLHS(), symbols, true);
+    } else {
+      os << " + ";
+      printDim(os, rhs, symbols, false);
+    }
+    if (parenthesizeSums)
+      os << ")";
+    return;
+  }
+  case AffineExprKind::Mul:
+    printDim(os, lhs, symbols, true);
+    os << " * ";
+    printDim(os, rhs, symbols, true);
+    return;
+  case AffineExprKind::Mod:
+    printDim(os, lhs, symbols, true);
+    os << " mod ";
+    printDim(os, rhs, symbols, true);
+    return;
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv:
+    os << (expr.getKind() == AffineExprKind::FloorDiv ? "floor(" : "ceil(");
+    printDim(os, lhs, symbols, true);
+    os << " / ";
+    printDim(os, rhs, symbols, true);
+    os << ")";
+    return;
+  default:
+    os << expr;
+  }
+}
+} // namespace
+
+std::string formatDim(DimExpr expr, ArrayRef<SizeSymbol> symbols) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  printDim(os, expr, symbols, false);
+  return os.str();
+}
+
 int64_t evaluateDim(DimExpr expr, ArrayRef<int64_t> sizes) {
   MLIRContext *context = expr.getContext();
   SmallVector<AffineExpr> values;

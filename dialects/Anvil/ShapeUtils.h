@@ -107,6 +107,9 @@ std::optional<int64_t> evaluateDimChecked(DimExpr expr,
 /// (the maximum of a size polynomial with nonnegative coefficients), or
 /// nullopt when it does not fit in int64 at one of them.
 std::optional<int64_t> maxDim(DimExpr expr, llvm::ArrayRef<SizeSymbol> symbols);
+/// `expr` written with the sizes' names for its symbols, for messages:
+/// `past_sequence_length + 1`, `2 * sequence_length`.
+std::string formatDim(DimExpr expr, llvm::ArrayRef<SizeSymbol> symbols);
 /// Row-major shape `dims` as the static memref/tensor shape: ? for symbolic.
 llvm::SmallVector<int64_t> staticShape(llvm::ArrayRef<DimExpr> dims);
 /// `dims` as one map () [s0, ...] -> (d0, d1, ...) over `numSymbols`.

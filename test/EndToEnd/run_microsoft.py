@@ -5,7 +5,7 @@ here with onnx.helper, compiled by anvilc, run by anvil-run and compared
 with ONNX Runtime's CPU kernels on the same inputs.
 
 Every case is one node (or a few) with random inputs from a fixed seed;
-the reference is ONNX Runtime 1.2x with graph optimizations off (so that
+the reference is ONNX Runtime (1.32, scripts/requirements-test.txt) with graph optimizations off (so that
 it runs the contrib kernel as written, never a fusion of it), never Anvil.
 
 Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (sums and
@@ -202,12 +202,24 @@ def rotary_offset_no_heads(rng):
 # --- GroupQueryAttention -------------------------------------------------
 
 
+def resident_rows(tokens, capacity, window):
+    """The rows a windowed cache (sliding_window_cache=1) holds after
+    `tokens` positions: ORT's operator schema, L(T) = T for T <= C, else
+    T - G * ceil((T - C) / G) with G = C - w + 1."""
+    slack = capacity - window + 1
+    over = np.maximum(tokens - capacity, 0)
+    return tokens - slack * ((over + slack - 1) // slack)
+
+
 def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
-        rot_half=0, packed=False, dtype=np.float32, **attrs):
+        rot_half=0, packed=False, dtype=np.float32, total=None, **attrs):
     """One GroupQueryAttention node as the genai builder emits it (KV cache
-    in separate past/present buffers, total_sequence_length = past + seq).
-    ORT leaves the output rows of padding queries (position >= seqlens_k +
-    1, first prompts only) unspecified: those are not compared."""
+    in separate past/present buffers, total_sequence_length = past + seq,
+    or `total` when given; with sliding_window_cache, `past` is the
+    capacity). ORT leaves unspecified the output rows of padding queries
+    (rows s >= Q_b, Q_b = query_seqlens or min(seq, T_b), T_b = seqlens_k
+    + 1) and the present rows past T_b (past L(T_b) for a windowed cache):
+    those are not compared."""
     et = TensorProto.FLOAT16 if dtype == np.float16 else F
     i32 = TensorProto.INT32
     names = ["q", "" if packed else "k", "" if packed else "v",
@@ -223,37 +235,50 @@ def gqa(rng, batch, seq, past, seqlens, heads=4, kv_heads=2, head=8,
             inputs[name] = rng.standard_normal(
                 (batch, kv_heads, past, head)).astype(dtype)
     inputs["seqlens"] = np.array(seqlens, dtype=np.int32)
-    inputs["total"] = np.array(past + seq, dtype=np.int32)
+    inputs["total"] = np.array(past + seq if total is None else total,
+                               dtype=np.int32)
     if rot_half:
         names += ["cos", "sin"]
         cos, sin = rope_caches(rng, 64, rot_half)
         inputs["cos"], inputs["sin"] = cos.astype(dtype), sin.astype(dtype)
         attrs["do_rotary"] = 1
-    if "position_ids" in attrs:
-        names += [""] * (9 - len(names)) + ["pos"]
-        inputs["pos"] = attrs.pop("position_ids")
-    if "attention_bias" in attrs:
-        names += [""] * (10 - len(names)) + ["ab"]
-        inputs["ab"] = attrs.pop("attention_bias").astype(dtype)
-    if "head_sink" in attrs:
-        names += [""] * (11 - len(names)) + ["sink"]
-        inputs["sink"] = attrs.pop("head_sink").astype(dtype)
+    optional = {"position_ids": (9, "pos"), "attention_bias": (10, "ab"),
+                "head_sink": (11, "sink"), "query_seqlens": (16, "qlens")}
+    for attr, (index, name) in optional.items():
+        if attr in attrs:
+            names += [""] * (index - len(names)) + [name]
+            value = np.asarray(attrs.pop(attr))
+            inputs[name] = (value if value.dtype.kind in "iu"
+                            else value.astype(dtype))
     while names and not names[-1]:
         names.pop()
     node = ms("GroupQueryAttention", names, ["y", "present_k", "present_v"],
               num_heads=heads, kv_num_heads=kv_heads, **attrs)
-    graph_inputs = [info(n, i32 if n in ("seqlens", "total") else
-                         TensorProto.INT64 if n == "pos" else et,
-                         list(inputs[n].shape)) for n in names if n]
+    dtypes = {"seqlens": i32, "total": i32, "qlens": i32,
+              "pos": TensorProto.INT64}
+    graph_inputs = [info(n, dtypes.get(n, et), list(inputs[n].shape))
+                    for n in names if n]
     model = make([node], graph_inputs,
                  [info("y", et, [batch, seq, heads * head]),
                   info("present_k", et, None), info("present_v", et, None)])
     lens = np.array(seqlens) + 1
-    past_b = np.maximum(lens - seq, 0)
-    position = past_b[:, None] + np.arange(seq)[None, :]
-    rows = np.broadcast_to((position < lens[:, None])[:, :, None],
-                           (batch, seq, heads * head))
-    return model, inputs, {"valid": {"y": rows}}
+    query_rows = (inputs["qlens"] if "qlens" in inputs
+                  else np.minimum(lens, seq))
+    rows = np.broadcast_to(
+        (np.arange(seq)[None, :] < query_rows[:, None])[:, :, None],
+        (batch, seq, heads * head))
+    valid = {"y": rows}
+    if past:
+        if attrs.get("sliding_window_cache"):
+            length = past
+            held = resident_rows(lens, past, attrs["local_window_size"])
+        else:
+            length, held = past + seq, lens
+        cache_rows = np.broadcast_to(
+            (np.arange(length)[None, :] < held[:, None])[:, None, :, None],
+            (batch, kv_heads, length, head))
+        valid["present_k"] = valid["present_v"] = cache_rows
+    return model, inputs, {"valid": valid}
 
 
 def gqa_prompt_padded(rng):
@@ -305,6 +330,54 @@ def gqa_mha_scale(rng):
 def gqa_head_sink(rng):
     return gqa(rng, batch=2, seq=1, past=4, seqlens=[4, 2],
                head_sink=rng.standard_normal(4))
+
+
+def gqa_window_cache_decode(rng):
+    """A windowed cache (sliding_window_cache=1, as the genai builder
+    writes Gemma 2's local layers): capacity 5, window 4, one token after 9
+    positions (5 resident) and after 3 (3 resident), with rotary."""
+    return gqa(rng, batch=2, seq=1, past=5, seqlens=[9, 3], total=10,
+               head=16, rot_half=8, local_window_size=4,
+               sliding_window_cache=1)
+
+
+def gqa_window_cache_chunk(rng):
+    """Five tokens after five cached (the Gemma 2 trial's shape): the
+    window spans past and new rows, two positions are evicted."""
+    return gqa(rng, batch=1, seq=5, past=5, seqlens=[9], total=10,
+               local_window_size=4, softcap=2.0, sliding_window_cache=1)
+
+
+def gqa_window_cache_long_step(rng):
+    """A step longer than the capacity (7 tokens, capacity 4, window 3)."""
+    return gqa(rng, batch=1, seq=7, past=4, seqlens=[12], total=13,
+               local_window_size=3, sliding_window_cache=1)
+
+
+def gqa_window_cache_prompt(rng):
+    """A first prompt into an empty windowed cache of capacity 4."""
+    return gqa(rng, batch=1, seq=6, past=4, seqlens=[5], total=6,
+               local_window_size=4, sliding_window_cache=1)
+
+
+def gqa_bidirectional(rng):
+    """causal=0: every query sees all T_b keys (the second sequence's
+    cache ends before the buffer does)."""
+    return gqa(rng, batch=2, seq=1, past=4, seqlens=[4, 2], causal=0)
+
+
+def gqa_bidirectional_prompt(rng):
+    """causal=0 in a padded first prompt: each query sees the T_b keys
+    after it too."""
+    return gqa(rng, batch=2, seq=4, past=0, seqlens=[3, 1], causal=0)
+
+
+def gqa_query_seqlens(rng):
+    """Right-padded chunks (query_seqlens): 2 of 4 rows valid after 6
+    cached, 4 of 4 after 2."""
+    return gqa(rng, batch=2, seq=4, past=6, seqlens=[7, 5], total=10,
+               head=16, rot_half=8,
+               query_seqlens=np.array([2, 4], np.int32))
 
 
 # --- MultiHeadAttention --------------------------------------------------
@@ -475,8 +548,12 @@ CASES = [skip_layer_norm, skip_layer_norm_broadcast,
          rotary_offset_no_heads, gqa_prompt_padded, gqa_decode, gqa_chunk,
          gqa_rotary_decode, gqa_rotary_interleaved_partial, gqa_packed,
          gqa_window_softcap_smooth, gqa_window_prompt, gqa_mha_scale,
-         gqa_head_sink, gqa_position_ids_decode, gqa_position_ids_chunk,
-         gqa_position_ids_prompt, gqa_attention_bias_softcap, gqa_float16, gqa_symbolic, mha_cross_masks, mha_key_lengths,
+         gqa_head_sink, gqa_window_cache_decode, gqa_window_cache_chunk,
+         gqa_window_cache_long_step, gqa_window_cache_prompt,
+         gqa_bidirectional, gqa_bidirectional_prompt, gqa_query_seqlens,
+         gqa_position_ids_decode, gqa_position_ids_chunk,
+         gqa_position_ids_prompt, gqa_attention_bias_softcap, gqa_float16,
+         gqa_symbolic, mha_cross_masks, mha_key_lengths,
          mha_past_causal, mha_past_causal_padded, ms_attention_mask_2d,
          ms_attention_mask_lengths, ms_attention_mask_3d,
          ms_attention_past_causal, ms_attention_sizes]

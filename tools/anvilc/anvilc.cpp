@@ -95,11 +95,12 @@ cl::list<std::string>
                   "(repeatable)"),
          cl::value_desc("name=size|name=min..max,..."), cl::CommaSeparated,
          cl::cat(category));
-cl::list<std::string> inputShapes(
-    "input-shape",
-    cl::desc("Set a graph input's whole shape: --input-shape=input_ids:1x128 "
-             "(repeatable)"),
-    cl::value_desc("name:DxD..."), cl::cat(category));
+cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Set graph inputs' whole shapes: "
+                         "--input-shape=input_ids:1x128,attention_mask:1x128 "
+                         "(repeatable; name:scalar for a scalar)"),
+                cl::value_desc("name:DxD...,..."), cl::cat(category));
 cl::list<std::string> constantInputs(
     "constant-input",
     cl::desc("Compile a graph input as a constant read from an ONNX "
@@ -161,7 +162,26 @@ bool parseDims(anvil::onnx_import::ImportOptions &import) {
     }
     import.constantInputs[name.str()] = file.str();
   }
-  for (const std::string &entry : inputShapes) {
+  // Entries are comma-separated; a piece without ':' is part of the next
+  // one's name (input names may contain commas, shapes never do).
+  std::vector<std::string> shapeEntries;
+  for (const std::string &list : inputShapes) {
+    SmallVector<StringRef> pieces;
+    StringRef(list).split(pieces, ',');
+    std::string pending;
+    for (StringRef piece : pieces) {
+      pending += piece.str();
+      if (!piece.contains(':')) {
+        pending += ",";
+        continue;
+      }
+      shapeEntries.push_back(pending);
+      pending.clear();
+    }
+    if (!pending.empty())
+      shapeEntries.push_back(pending);
+  }
+  for (const std::string &entry : shapeEntries) {
     auto [name, shapeText] = StringRef(entry).rsplit(':');
     std::vector<int64_t> shape;
     bool ok = !name.empty() && !shapeText.empty();

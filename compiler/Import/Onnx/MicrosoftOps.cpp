@@ -328,36 +328,54 @@ struct IndexMath {
   }
 };
 
-/// com.microsoft GroupQueryAttention (opset 1) as ONNX Runtime's CPU kernel
-/// computes it, for the layout the onnxruntime-genai builder emits (KV
-/// cache in separate past/present buffers, BNSH).
+/// com.microsoft GroupQueryAttention (opset 1) as ONNX Runtime 1.32's CPU
+/// kernel computes it (its operator schema is the specification), for the
+/// layouts the onnxruntime-genai builder emits: the KV cache in separate
+/// past/present buffers (BNSH), full-length or window-sized.
 ///
 /// Inputs: query [B, S, N*H] (or packed [B, S, (N + 2*Nkv)*H] with key and
 /// value absent), key/value [B, S, Nkv*H], past_key/past_value
 /// [B, Nkv, P, H] (optional), seqlens_k [B] int32 (each sequence's total
-/// length - 1), total_sequence_length (int32 scalar; the present length is
-/// taken as P + S, which is what it is for separate buffers), cos_cache /
-/// sin_cache [max_pos, rot/2] (with do_rotary), position_ids,
-/// attention_bias and head_sink [N] (optional).
-/// Outputs: output [B, S, N*H], present_key/present_value [B, Nkv, P+S, H].
+/// length T_b - 1), total_sequence_length (int32 scalar; the present
+/// length of a full-length cache is taken as P + S, which is what it is for
+/// separate buffers), cos_cache / sin_cache [max_pos, rot/2] (with
+/// do_rotary), position_ids [B, S] int64, attention_bias, head_sink [N],
+/// and query_seqlens [B] int32 (the valid rows Q_b of a right-padded
+/// chunk; default min(S, T_b)).
+/// Outputs: output [B, S, N*H], present_key/present_value [B, Nkv, P+S, H]
+/// (or [B, Nkv, C, H] with sliding_window_cache, C = P the capacity).
 ///
-/// Sequence b has past_b = max(seqlens_k[b] + 1 - S, 0) cached positions
-/// (0 for a first prompt, whose padded sequences are shorter than S); its
-/// new keys are written at past_b (the cache after past_b + S is zero), its
-/// query s sits at position past_b + s (the rotary angle too) and sees keys
-/// up to there, or with local_window_size w >= 0 only the last w + 1.
+/// Sequence b had P_b = T_b - Q_b positions cached before this step; its
+/// query s sits at position P_b + s (the rotary angle too) and, with
+/// causal = 1 (the default), sees keys up to there; with local_window_size
+/// w >= 0 only the last w of them (positions p - w < j <= p: the window of
+/// ORT >= 1.2x's current kernel and of torch's sliding-window masks; ORT
+/// 1.23 and older used w + 1). With causal = 0 it sees every key < T_b.
 /// softcap caps the scores before the mask; smooth_softmax and head_sink
 /// add a zero or per-head logit to the softmax. Rows of padding queries
-/// (position >= seqlens_k + 1) are unspecified in ORT (garbage there);
-/// here they attend like any other query.
+/// (s >= Q_b) are unspecified in ORT; here they attend like any other.
 ///
-/// position_ids [B, S], when given with do_rotary, are the rotary
-/// positions instead (in a first prompt, S == total_sequence_length, ORT
-/// reads only its first element: positions offset + s); the mask still
-/// follows seqlens_k.
+/// Full-length cache: present row j holds position j; rows below P_b come
+/// from past, the Q_b new rows follow, the rest are zero (ORT leaves them
+/// unspecified).
+///
+/// Windowed cache (sliding_window_cache = 1, Gemma 2/3 local layers): past
+/// and present have capacity C >= w rows; rows [0, L(T)) hold the last
+/// L(T) positions in order, with G = C - w + 1 and L(T) = T for T <= C,
+/// else T - G * ceil((T - C) / G) (the schema's eviction rule); the rest of
+/// present is zero. attention_bias, which ORT indexes by absolute position
+/// there, is refused with a windowed cache.
+///
+/// position_ids, when given with do_rotary, are the rotary positions
+/// instead (in a first prompt, S == total_sequence_length without
+/// query_seqlens, ORT reads only its first element: positions offset + s);
+/// the mask still follows seqlens_k.
 ///
 /// attention_bias [B or 1, N or 1, S, P+S] is added to the scores after
-/// softcap. Refused by name: the output_qk output (qk_output != 0).
+/// softcap. Refused by name: the output_qk output, a quantized KV cache
+/// (k_scale/v_scale, k_quant_type/v_quant_type), and per-head q/k RMS
+/// normalization (q_norm_weight/k_norm_weight; ORT's CPU kernel refuses it
+/// too).
 LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value query = ctx.requiredInput(0, "query");
   Value seqlens = ctx.requiredInput(5, "seqlens_k");
@@ -367,9 +385,23 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   Value key = ctx.input(1), value = ctx.input(2);
   Value pastKey = ctx.input(3), pastValue = ctx.input(4);
   Value cos = ctx.input(7), sin = ctx.input(8), headSink = ctx.input(11);
+  Value attnBias = ctx.input(10), querySeqlens = ctx.input(16);
   if (ctx.attrInt("qk_output", 0) != 0 ||
       (ctx.node.output_size() > 3 && !ctx.node.output(3).empty()))
     return ctx.error() << "the output_qk output is not supported";
+  if (ctx.input(12) || ctx.input(13) ||
+      ctx.attrString("k_quant_type", "NONE") != "NONE" ||
+      ctx.attrString("v_quant_type", "NONE") != "NONE")
+    return ctx.error() << "a quantized KV cache (k_scale/v_scale, "
+                          "k_quant_type/v_quant_type) is not supported";
+  if (ctx.input(14) || ctx.input(15))
+    return ctx.error() << "per-head q/k RMS normalization (q_norm_weight/"
+                          "k_norm_weight) is not supported (ONNX Runtime's "
+                          "CPU kernel refuses it too); export the norm as "
+                          "separate nodes";
+  if (ctx.node.input_size() > 17)
+    return ctx.error() << "takes at most 17 inputs, got "
+                       << ctx.node.input_size();
   if (!key != !value)
     return ctx.error() << "key and value come together (or neither, for a "
                           "packed query)";
@@ -383,7 +415,36 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   bool rotary = ctx.attrInt("do_rotary", 0) != 0;
   if (rotary && (!cos || !sin))
     return ctx.error() << "do_rotary needs cos_cache and sin_cache";
+  int64_t causalAttr = ctx.attrInt("causal", 1);
+  if (causalAttr != 0 && causalAttr != 1)
+    return ctx.error() << "causal " << causalAttr << " must be 0 or 1";
+  bool causal = causalAttr == 1;
   int64_t window = ctx.attrInt("local_window_size", -1);
+  if (window < -1)
+    return ctx.error() << "local_window_size " << window
+                       << " must be -1 (no window) or >= 0";
+  if (!causal && window != -1)
+    return ctx.error() << "local_window_size needs causal = 1";
+  if (querySeqlens && (!causal || !pastKey))
+    return ctx.error() << "query_seqlens needs causal = 1 and past_key";
+  bool windowedCache = ctx.attrInt("sliding_window_cache", 0) != 0;
+  if (windowedCache) {
+    if (window <= 0 || !pastKey)
+      return ctx.error() << "sliding_window_cache needs local_window_size > "
+                            "0 and past_key/past_value";
+    if (attnBias)
+      return ctx.error() << "attention_bias with sliding_window_cache (it "
+                            "is indexed by absolute key position) is not "
+                            "supported";
+    auto pastType = getRankedType(pastKey);
+    if (pastType && pastType.getRank() == 4 && !pastType.isDynamicDim(2) &&
+        pastType.getDimSize(2) < window)
+      return ctx.error() << "sliding_window_cache: the cache capacity "
+                         << pastType.getDimSize(2)
+                         << " (past_key's dim 2) is smaller than "
+                            "local_window_size "
+                         << window;
+  }
   float softcap = ctx.attrFloat("softcap", 0.0f);
   if (!(softcap >= 0.0f))
     return ctx.error() << "softcap " << softcap << " must be >= 0";
@@ -391,10 +452,14 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   auto qType = getRankedType(query);
   if (!qType || qType.getRank() != 3 || qType.isDynamicDim(2))
     return ctx.error() << "query must be 3-D with a static hidden size";
-  auto seqType = getRankedType(seqlens);
-  if (!seqType || seqType.getRank() != 1 ||
-      !seqType.getElementType().isInteger(32))
-    return ctx.error() << "seqlens_k must be a 1-D int32 tensor";
+  for (auto [lengths, name] : {std::pair{seqlens, "seqlens_k"},
+                               std::pair{querySeqlens, "query_seqlens"}}) {
+    if (!lengths)
+      continue;
+    auto type = getRankedType(lengths);
+    if (!type || type.getRank() != 1 || !type.getElementType().isInteger(32))
+      return ctx.error() << name << " must be a 1-D int32 tensor";
+  }
   int64_t hidden = qType.getDimSize(2);
   int64_t per = key ? heads : heads + 2 * kvHeads;
   if (hidden % per)
@@ -418,13 +483,23 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   TRY(k, splitHeads(ctx, key, kvHeads));
   TRY(v, splitHeads(ctx, value, kvHeads));
   IndexMath m(ctx);
-  // past_b = max(seqlens_k + 1 - S, 0); positions past_b + s.
+  // T_b = seqlens_k + 1, Q_b = query_seqlens or min(S, T_b), P_b = T_b -
+  // Q_b; query s of sequence b is at position P_b + s.
   TRY(seqLen, dimScalar(ctx, query, 1));
   TRY(lens, ctx.create<CastOp>(m.i64, seqlens));
   TRY(total, m.add(lens, m.scalar(1)));
-  TRY(pastRaw, m.sub(total, seqLen));
-  TRY(past, m.max(pastRaw, m.scalar(0)));
+  Value validRows;
+  if (querySeqlens) {
+    TRY(given, ctx.create<CastOp>(m.i64, querySeqlens));
+    validRows = given;
+  } else {
+    TRY(clipped, m.min(total, seqLen));
+    validRows = clipped;
+  }
+  TRY(past, m.sub(total, validRows));
   TRY(pastCol, m.unsqueeze(past, {1}));
+  TRY(totalCol, m.unsqueeze(total, {1}));
+  TRY(validCol, m.unsqueeze(validRows, {1}));
   TRY(steps, m.iota(seqLen));
   TRY(stepRow, m.unsqueeze(steps, {0}));
   TRY(positions, m.add(pastCol, stepRow)); // [B, S]
@@ -438,78 +513,177 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
       if (!givenType || givenType.getRank() != 2 ||
           !givenType.getElementType().isInteger(64))
         return ctx.error() << "position_ids must be int64 [batch, sequence]";
-      TRY(flat, ctx.create<ReshapeOp>(m.i64, given, ctx.constantI64({-1}),
-                                      b.getBoolAttr(false)));
-      TRY(first, ctx.create<GatherOp>(m.i64, flat, m.scalar(0),
-                                      b.getI64IntegerAttr(0)));
-      TRY(offsetSteps, m.add(steps, first));
-      TRY(offsetRow, m.unsqueeze(offsetSteps, {0}));
-      TRY(total64, ctx.create<CastOp>(m.i64, totalLen));
-      TRY(totalScalar,
-          ctx.create<ReshapeOp>(m.i64, total64, ctx.constantI64({}, false),
-                                b.getBoolAttr(false)));
-      TRY(isFirst, m.compare(totalScalar, seqLen, ComparePredicate::eq));
-      TRY(chosen, ctx.create<WhereOp>(m.i64, isFirst, offsetRow, given));
-      ropePositions = chosen;
+      ropePositions = given;
+      if (!querySeqlens) {
+        TRY(flat, ctx.create<ReshapeOp>(m.i64, given, ctx.constantI64({-1}),
+                                        b.getBoolAttr(false)));
+        TRY(first, ctx.create<GatherOp>(m.i64, flat, m.scalar(0),
+                                        b.getI64IntegerAttr(0)));
+        TRY(offsetSteps, m.add(steps, first));
+        TRY(offsetRow, m.unsqueeze(offsetSteps, {0}));
+        TRY(total64, ctx.create<CastOp>(m.i64, totalLen));
+        TRY(totalScalar,
+            ctx.create<ReshapeOp>(m.i64, total64, ctx.constantI64({}, false),
+                                  b.getBoolAttr(false)));
+        TRY(isFirst, m.compare(totalScalar, seqLen, ComparePredicate::eq));
+        TRY(chosen, ctx.create<WhereOp>(m.i64, isFirst, offsetRow, given));
+        ropePositions = chosen;
+      }
     }
     bool interleaved = ctx.attrInt("rotary_interleaved", 0) != 0;
     TRY(qr, applyRope(ctx, q, cos, sin, ropePositions, interleaved));
     TRY(kr, applyRope(ctx, k, cos, sin, ropePositions, interleaved));
     q = qr, k = kr;
   }
-  // The present cache: sequence b keeps its past_b cached rows and writes
-  // its S new ones after them; the rest is zero. A gather over
-  // [past | new] picks, for row j, j (j < past_b) or P + j - past_b.
-  Value presentKey = k, presentValue = v;
-  if (pastKey) {
-    TRY(catK, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
-                                   b.getI64IntegerAttr(2)));
-    TRY(catV, ctx.create<ConcatOp>(t, ValueRange{pastValue, v},
-                                   b.getI64IntegerAttr(2)));
-    TRY(pastLen, dimScalar(ctx, pastKey, 2));
-    TRY(length, dimScalar(ctx, catK, 2));
-    TRY(rows, m.iota(length));
-    TRY(row, m.unsqueeze(rows, {0})); // [1, L]
-    TRY(cached, m.compare(row, pastCol, ComparePredicate::lt));
-    TRY(shifted, m.add(row, pastLen));
-    TRY(fresh, m.sub(shifted, pastCol));
-    TRY(last, m.sub(length, m.scalar(1)));
-    TRY(freshIn, m.min(fresh, last));
-    TRY(source, ctx.create<WhereOp>(m.i64, cached, row, freshIn)); // [B, L]
-    TRY(end, m.add(pastCol, seqLen));
-    TRY(written, m.compare(row, end, ComparePredicate::lt));
-    TRY(source4, m.unsqueeze(source, {1, 3}));   // [B, 1, L, 1]
-    TRY(written4, m.unsqueeze(written, {1, 3})); // [B, 1, L, 1]
-    // Broadcast to [B, Nkv, L, H] by adding zeros, which keeps the static
-    // head count and size in the type (an expand to a computed shape would
-    // not).
+  Value zero = ctx.constantScalar(t, 0.0);
+  // The gather index of present row j, broadcast to [B, Nkv, Lp, H] by
+  // adding zeros, which keeps the static head count and size in the type
+  // (an expand to a computed shape would not); and `written` as
+  // [B, 1, Lp, 1].
+  struct RowGather {
+    Value index, written;
+  };
+  auto rowGather = [&](Value source, Value written) -> FailureOr<RowGather> {
+    TRY(source4, m.unsqueeze(source, {1, 3}));   // [B, 1, Lp, 1]
+    TRY(written4, m.unsqueeze(written, {1, 3})); // [B, 1, Lp, 1]
     SmallVector<int64_t> zeros(kvHeads * headDim, 0);
     Value spread = ctx.builder.create<ConstantOp>(
         ctx.loc, DenseElementsAttr::get(
                      RankedTensorType::get({1, kvHeads, 1, headDim}, m.i64),
                      ArrayRef<int64_t>(zeros)));
     TRY(index, m.add(source4, spread));
-    Value zero = ctx.constantScalar(t, 0.0);
-    auto write = [&](Value cat) -> FailureOr<Value> {
-      TRY(picked,
-          ctx.create<GatherElementsOp>(t, cat, index, b.getI64IntegerAttr(2)));
-      return ctx.create<WhereOp>(t, written4, picked, zero);
-    };
-    TRY(pk, write(catK));
-    TRY(pv, write(catV));
-    presentKey = pk, presentValue = pv;
+    return RowGather{index, written4};
+  };
+  auto gatherRows = [&](Value cat, const RowGather &rows) -> FailureOr<Value> {
+    TRY(picked, ctx.create<GatherElementsOp>(t, cat, rows.index,
+                                             b.getI64IntegerAttr(2)));
+    return ctx.create<WhereOp>(t, rows.written, picked, zero);
+  };
+  // The keys attention reads (`keysK`/`keysV`, [B, Nkv, Lk, H]), the
+  // absolute position of each row (`keyPos`, [B or 1, Lk]) and whether the
+  // row holds a token (`keyValid`, [B, Lk]); and the present cache, built
+  // by a gather over [past | new] (`source`, [B, Lp]) where `written`.
+  Value keysK = k, keysV = v, presentKey = k, presentValue = v;
+  Value keyPos, keyValid;
+  if (!pastKey) {
+    TRY(rows, m.iota(seqLen));
+    TRY(row, m.unsqueeze(rows, {0}));
+    TRY(inSequence, m.compare(row, totalCol, ComparePredicate::lt));
+    keyPos = row, keyValid = inSequence;
+  } else {
+    TRY(catK, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
+                                   b.getI64IntegerAttr(2)));
+    TRY(catV, ctx.create<ConcatOp>(t, ValueRange{pastValue, v},
+                                   b.getI64IntegerAttr(2)));
+    TRY(capacity, dimScalar(ctx, pastKey, 2));
+    TRY(length, dimScalar(ctx, catK, 2));
+    TRY(last, m.sub(length, m.scalar(1)));
+    TRY(rows, m.iota(length));
+    TRY(row, m.unsqueeze(rows, {0})); // [1, P + S]
+    if (!windowedCache) {
+      // Row j holds position j: past rows below P_b, then the new rows.
+      TRY(cached, m.compare(row, pastCol, ComparePredicate::lt));
+      TRY(shifted, m.add(row, capacity));
+      TRY(fresh, m.sub(shifted, pastCol));
+      TRY(freshIn, m.min(fresh, last));
+      TRY(source, ctx.create<WhereOp>(m.i64, cached, row, freshIn));
+      TRY(written, m.compare(row, totalCol, ComparePredicate::lt));
+      FailureOr<RowGather> gather = rowGather(source, written);
+      if (failed(gather))
+        return failure();
+      TRY(pk, gatherRows(catK, *gather));
+      TRY(pv, gatherRows(catV, *gather));
+      presentKey = keysK = pk, presentValue = keysV = pv;
+      keyPos = row, keyValid = written;
+    } else {
+      // Resident rows L(T) = T - G * ceil(max(T - C, 0) / G), G = C - w + 1
+      // (at least 1, so that a capacity below the window, refused above
+      // when static, cannot divide by zero).
+      TRY(slackRaw, m.sub(capacity, m.scalar(window - 1)));
+      TRY(slack, m.max(slackRaw, m.scalar(1)));
+      TRY(slackLess1, m.sub(slack, m.scalar(1)));
+      auto resident = [&](Value tokens) -> FailureOr<Value> {
+        TRY(overRaw, m.sub(tokens, capacity));
+        TRY(over, m.max(overRaw, m.scalar(0)));
+        TRY(roundUp, m.add(over, slackLess1));
+        TRY(evictions, ctx.create<DivOp>(m.i64, roundUp, slack));
+        TRY(evicted, ctx.create<MulOp>(m.i64, evictions, slack));
+        return m.sub(tokens, evicted);
+      };
+      TRY(residentBefore, resident(past)); // [B]
+      TRY(residentAfter, resident(total)); // [B]
+      TRY(beforeCol, m.unsqueeze(residentBefore, {1}));
+      TRY(afterCol, m.unsqueeze(residentAfter, {1}));
+      // Attention reads [past | new] as it is: past row r < C holds
+      // position P_b - L(P_b) + r (when r < L(P_b)), new row r >= C holds
+      // P_b + r - C (when r - C < Q_b).
+      TRY(isPast, m.compare(row, capacity, ComparePredicate::lt));
+      TRY(oldest, m.sub(pastCol, beforeCol));
+      TRY(pastPos, m.add(oldest, row));
+      TRY(newRow, m.sub(row, capacity));
+      TRY(newPos, m.add(pastCol, newRow));
+      TRY(pos, ctx.create<WhereOp>(m.i64, isPast, pastPos, newPos));
+      TRY(pastHeld, m.compare(row, beforeCol, ComparePredicate::lt));
+      TRY(newHeld, m.compare(newRow, validCol, ComparePredicate::lt));
+      TRY(held, ctx.create<WhereOp>(b.getI1Type(), isPast, pastHeld, newHeld));
+      keysK = catK, keysV = catV, keyPos = pos, keyValid = held;
+      // Present row i < L(T_b) holds position T_b - L(T_b) + i, found in
+      // the new rows (C + pos - P_b) or in the past ones (pos - oldest).
+      TRY(slots, m.iota(capacity));
+      TRY(slot, m.unsqueeze(slots, {0})); // [1, C]
+      TRY(firstKept, m.sub(totalCol, afterCol));
+      TRY(slotPos, m.add(firstKept, slot));
+      TRY(isNew, m.compare(slotPos, pastCol, ComparePredicate::ge));
+      TRY(sinceNew, m.sub(slotPos, pastCol));
+      TRY(fromNew, m.add(sinceNew, capacity));
+      TRY(fromPast, m.sub(slotPos, oldest));
+      TRY(sourceRaw, ctx.create<WhereOp>(m.i64, isNew, fromNew, fromPast));
+      TRY(sourceLow, m.max(sourceRaw, m.scalar(0)));
+      TRY(source, m.min(sourceLow, last));
+      TRY(written, m.compare(slot, afterCol, ComparePredicate::lt));
+      FailureOr<RowGather> gather = rowGather(source, written);
+      if (failed(gather))
+        return failure();
+      TRY(pk, gatherRows(catK, *gather));
+      TRY(pv, gatherRows(catV, *gather));
+      presentKey = pk, presentValue = pv;
+    }
   }
-  // Query s of sequence b sees keys j with pos - w <= j <= pos.
-  TRY(keyLen, dimScalar(ctx, presentKey, 2));
-  TRY(keys, m.iota(keyLen));
-  TRY(keyRow, m.unsqueeze(keys, {0, 1, 2}));     // [1, 1, 1, L]
+  // Query s of sequence b sees keys at positions j with j <= pos (causal;
+  // that also keeps it within its T_b tokens of a full-length cache),
+  // pos - w < j (window), among the rows that hold a token (needed
+  // without causality, and in a windowed cache whose stale rows carry
+  // plausible positions).
+  TRY(keyPosRow, m.unsqueeze(keyPos, {1, 2}));   // [B or 1, 1, 1, Lk]
   TRY(queryPos, m.unsqueeze(positions, {1, 3})); // [B, 1, S, 1]
-  TRY(allowed, m.compare(keyRow, queryPos, ComparePredicate::le));
+  Value allowed;
+  auto require = [&](Value condition) -> LogicalResult {
+    if (!allowed) {
+      allowed = condition;
+      return success();
+    }
+    FailureOr<Value> both =
+        ctx.create<AndOp>(b.getI1Type(), allowed, condition);
+    if (failed(both))
+      return failure();
+    allowed = *both;
+    return success();
+  };
+  if (!causal || windowedCache) {
+    TRY(held, m.unsqueeze(keyValid, {1, 2})); // [B, 1, 1, Lk]
+    if (failed(require(held)))
+      return failure();
+  }
+  if (causal) {
+    TRY(notAfter, m.compare(keyPosRow, queryPos, ComparePredicate::le));
+    if (failed(require(notAfter)))
+      return failure();
+  }
   if (window >= 0) {
-    TRY(first, m.sub(queryPos, m.scalar(window)));
-    TRY(inWindow, m.compare(keyRow, first, ComparePredicate::ge));
-    TRY(both, ctx.create<AndOp>(b.getI1Type(), allowed, inWindow));
-    allowed = both;
+    TRY(first, m.sub(queryPos, m.scalar(window - 1)));
+    TRY(inWindow, m.compare(keyPosRow, first, ComparePredicate::ge));
+    if (failed(require(inWindow)))
+      return failure();
   }
   TRY(mask,
       ctx.create<WhereOp>(
@@ -517,7 +691,7 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
           ctx.constantScalar(t, -std::numeric_limits<double>::infinity())));
   // attention_bias (broadcast to [B, N, S, L]) is added after softcap,
   // with the mask, as ORT does.
-  if (Value attnBias = ctx.input(10)) {
+  if (attnBias) {
     TRY(biased, ctx.create<AddOp>(t, mask, attnBias));
     mask = biased;
   }
@@ -533,12 +707,12 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
     options.extraLogit = smooth || headSink;
     options.sink = headSink;
     FailureOr<ExplicitAttention> unfused =
-        buildExplicitAttention(ctx, q, presentKey, presentValue, mask, options);
+        buildExplicitAttention(ctx, q, keysK, keysV, mask, options);
     if (failed(unfused))
       return failure();
     attended = unfused->output;
   } else {
-    TRY(a, ctx.create<AttentionOp>(t, q, presentKey, presentValue, mask,
+    TRY(a, ctx.create<AttentionOp>(t, q, keysK, keysV, mask,
                                    b.getF32FloatAttr(scale),
                                    b.getBoolAttr(false)));
     attended = a;

@@ -134,27 +134,43 @@ std::string bindingHint(Value value) {
       }
       shape += (i ? "x" : "") + dim;
     }
-    os << (text.empty() ? "it depends on graph input '" : "; and on '") << input
-       << "' (" << type << ") whose " << (dims.size() == 1 ? "dim" : "dims");
-    for (const std::string &d : dims)
-      os << (&d == &dims.front() ? " '" : ", '") << d << "'";
-    os << (dims.size() == 1 ? " is" : " are") << " not bound: bind "
-       << (dims.size() == 1 ? "it" : "them") << " with";
-    // (Every dynamic dim of a graph input has a name: the importer refuses
-    // unnamed ones.)
-    for (const std::string &d : dims)
-      os << " --dim=" << d << "=SIZE";
-    os << " or --input-shape=" << input << ":" << shape;
     // Dims given a range (--dim=NAME=MIN..MAX, recorded as anvil.sizes)
-    // stay symbolic, which is not enough here.
+    // are bound but stay symbolic, which is not enough here.
+    SmallVector<std::string> ranged;
     if (auto sizes = func->getAttrOfType<ArrayAttr>("anvil.sizes"))
       for (Attribute size : sizes)
         if (auto dict = size.dyn_cast<DictionaryAttr>())
           if (auto name = dict.getAs<StringAttr>("name"))
             if (llvm::is_contained(dims, name.getValue().str()))
-              os << " ('" << name.getValue()
-                 << "' has a range (--dim=NAME=MIN..MAX), which keeps it "
-                    "symbolic; this needs a fixed size)";
+              ranged.push_back(name.getValue().str());
+    auto quoted = [&](ArrayRef<std::string> list) {
+      for (const std::string &d : list)
+        os << (&d == &list.front() ? "'" : ", '") << d << "'";
+    };
+    os << (text.empty() ? "it depends on graph input '" : "; and on '") << input
+       << "' (" << type << ") whose " << (dims.size() == 1 ? "dim " : "dims ");
+    quoted(dims);
+    bool many = dims.size() > 1;
+    if (ranged.empty()) {
+      os << (many ? " are" : " is") << " not bound";
+    } else if (ranged.size() == dims.size()) {
+      os << (many ? " have ranges" : " has a range")
+         << " (--dim=NAME=MIN..MAX), which keeps " << (many ? "them" : "it")
+         << " symbolic; this needs " << (many ? "fixed sizes" : "a fixed size");
+    } else {
+      os << " are not all bound to sizes (";
+      quoted(ranged);
+      os << (ranged.size() == 1 ? " has a range" : " have ranges")
+         << " (--dim=NAME=MIN..MAX), which keeps "
+         << (ranged.size() == 1 ? "it" : "them")
+         << " symbolic); this needs fixed sizes";
+    }
+    os << ": bind " << (many ? "them" : "it") << " with";
+    // (Every dynamic dim of a graph input has a name: the importer refuses
+    // unnamed ones.)
+    for (const std::string &d : dims)
+      os << " --dim=" << d << "=SIZE";
+    os << " or --input-shape=" << input << ":" << shape;
   }
   return os.str();
 }
