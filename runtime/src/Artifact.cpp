@@ -2,6 +2,8 @@
 
 #include "anvil/artifact.h"
 
+#include "anvil/limits.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -186,6 +188,42 @@ bool writeArtifact(const std::string &target,
       error);
 }
 
+bool checkManifestBounds(const void *data, size_t size, std::string &error) {
+  if (size > limits::kMaxManifestBytes) {
+    error = "the manifest section has " + std::to_string(size) +
+            " bytes, more than the limit of " +
+            std::to_string(limits::kMaxManifestBytes) + " (docs/security.md)";
+    return false;
+  }
+  // Brackets and braces outside strings, one pass without recursion: JSON
+  // readers and printers that recurse per level cannot be handed a deeper
+  // text. Malformed JSON is left to the JSON parser.
+  const char *text = static_cast<const char *>(data);
+  unsigned depth = 0;
+  bool inString = false;
+  for (size_t i = 0; i < size; ++i) {
+    char c = text[i];
+    if (inString) {
+      if (c == '\\')
+        ++i; // the escaped character cannot end the string
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limits::kMaxManifestDepth) {
+        error = "the manifest nests deeper than " +
+                std::to_string(limits::kMaxManifestDepth) +
+                " levels (at byte " + std::to_string(i) + "; docs/security.md)";
+        return false;
+      }
+    } else if ((c == ']' || c == '}') && depth) {
+      --depth;
+    }
+  }
+  return true;
+}
+
 std::string ArtifactView::target() const {
   return std::string(fileHeader.target,
                      strnlen(fileHeader.target, kTargetNameSize));
@@ -241,10 +279,21 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
             "' but is being loaded for '" + options.expectedTarget + "'";
     return std::nullopt;
   }
+  if (header.flags != 0) {
+    error = "the artifact header's flags are " + std::to_string(header.flags) +
+            " but are reserved and must be 0";
+    return std::nullopt;
+  }
+  // The format puts the table right after the header: a table elsewhere
+  // would leave bytes no checksum covers.
+  if (header.sectionTableOffset != sizeof(FileHeader)) {
+    error = "the artifact's section table is at offset " +
+            std::to_string(header.sectionTableOffset) + " but must follow " +
+            "the header at offset " + std::to_string(sizeof(FileHeader));
+    return std::nullopt;
+  }
   uint64_t tableBytes = uint64_t(header.sectionCount) * sizeof(SectionEntry);
   if (header.sectionCount > kMaxSections ||
-      header.sectionTableOffset < sizeof(FileHeader) ||
-      header.sectionTableOffset > size ||
       tableBytes > size - header.sectionTableOffset) {
     error = "the artifact's section table is out of bounds";
     return std::nullopt;
@@ -262,6 +311,12 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
     if (std::string(sectionKindName(kind)) == "unknown") {
       error =
           "section " + name + " has unknown kind " + std::to_string(entry.kind);
+      return std::nullopt;
+    }
+    if (entry.reserved || entry.reserved2) {
+      error = "section " + name + " has nonzero reserved fields (" +
+              std::to_string(entry.reserved) + ", " +
+              std::to_string(entry.reserved2) + "); they must be 0";
       return std::nullopt;
     }
     if (view.find(kind)) {
@@ -298,10 +353,13 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
         {kind, std::string(entry.name, strnlen(entry.name, kSectionNameSize)),
          bytes, entry.size, entry.alignment});
   }
-  if (!view.find(SectionKind::Manifest)) {
+  const SectionView *manifest = view.find(SectionKind::Manifest);
+  if (!manifest) {
     error = "the artifact has no manifest section";
     return std::nullopt;
   }
+  if (!checkManifestBounds(manifest->data, manifest->size, error))
+    return std::nullopt;
   return view;
 }
 

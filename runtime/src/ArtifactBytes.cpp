@@ -2,7 +2,10 @@
 
 #include "ArtifactBytes.h"
 
+#include "anvil/artifact.h"
+
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -20,18 +23,16 @@ ArtifactBytes::~ArtifactBytes() {
 }
 
 bool ArtifactBytes::mapFile(const char *path, std::string &error) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = std::string("cannot open '") + path + "': " + std::strerror(errno);
+  uint64_t size = 0;
+  int fd = anvil::artifact::openArtifactFile(path, size, error);
+  if (fd < 0)
     return false;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = std::string("'") + path + "' is not a regular file";
+  if (size > SIZE_MAX) {
+    error = std::string("'") + path + "' is too large to map";
     close(fd);
     return false;
   }
-  length = static_cast<size_t>(st.st_size);
+  length = static_cast<size_t>(size);
   if (length == 0) {
     close(fd);
     return true;

@@ -84,10 +84,10 @@ bool LoadedCode::load(const void *data, size_t size, std::string &error) {
     return false;
   }
   codeTable = getTable();
-  // Version 2's table ends with init; a shorter one cannot be read.
-  constexpr size_t kTableV2Size =
+  // Version 3's table ends with init; a shorter one cannot be read.
+  constexpr size_t kTableV3Size =
       offsetof(anvil_code_table, init) + sizeof(codeTable->init);
-  if (!codeTable || codeTable->struct_size < kTableV2Size ||
+  if (!codeTable || codeTable->struct_size < kTableV3Size ||
       codeTable->abi_version != ANVIL_ABI_VERSION ||
       (codeTable->entry_count && !codeTable->entries)) {
     error = "the code section's table is malformed or has another ABI "

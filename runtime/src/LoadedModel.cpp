@@ -2,6 +2,7 @@
 
 #include "LoadedModel.h"
 
+#include "CodeRecord.h"
 #include "Signature.h"
 #include "Status.h"
 
@@ -57,8 +58,8 @@ anvil_status LoadedModel::open(std::unique_ptr<ArtifactBytes> bytes,
     return makeStatus(ANVIL_INVALID_ARTIFACT, error);
   if (anvil_status status = model->device->checkManifest(model->parsed))
     return status;
-  if (const auto *weights = view->find(SectionKind::Weights))
-    model->weights = weights->data;
+  const auto *weights = view->find(SectionKind::Weights);
+  model->weights = weights ? weights->data : nullptr;
   const auto *code = view->find(SectionKind::Code);
   const auto &entries = model->parsed.entryPoints;
   model->freeArenas.resize(entries.size());
@@ -66,20 +67,26 @@ anvil_status LoadedModel::open(std::unique_ptr<ArtifactBytes> bytes,
     if (!code)
       return makeStatus(ANVIL_INVALID_ARTIFACT,
                         "the artifact has entry points but no code section");
+    // Loading runs the object's ELF constructors: the checks above cannot
+    // protect against hostile code, only trust can (docs/security.md).
     if (anvil_status status =
             model->device->loadCode(code->data, code->size, model->code))
       return status;
     const anvil_code_table *table = model->code->table();
     for (const EntryPoint &entry : entries) {
-      anvil_entry_fn fn = nullptr;
-      for (uint32_t i = 0; i < table->entry_count; ++i)
+      const anvil_code_entry *found = nullptr;
+      for (uint32_t i = 0; i < table->entry_count && !found; ++i)
         if (table->entries[i].name && entry.name == table->entries[i].name)
-          fn = table->entries[i].fn;
-      if (!fn)
+          found = &table->entries[i];
+      if (!found || !found->fn)
         return makeStatus(ANVIL_INVALID_ARTIFACT,
                           "the code section has no function for entry point '" +
                               entry.name + "'");
-      model->functions.push_back(fn);
+      // Before init and before any entry point can run.
+      if (anvil_status status =
+              checkCodeRecord(entry, *found, weights ? weights->size : 0))
+        return status;
+      model->functions.push_back(found->fn);
     }
     if (table->init && table->init(model->device->hostApi()) != 0)
       return makeStatus(ANVIL_INTERNAL, "the code section's init failed");

@@ -2,6 +2,9 @@
 
 #include "Manifest.h"
 
+#include "anvil/artifact.h"
+#include "anvil/limits.h"
+
 #include <nlohmann/json.hpp>
 
 namespace anvil::runtime {
@@ -89,6 +92,35 @@ bool parseTensors(const Json &list, const std::vector<SizeSpec> &sizes,
   return true;
 }
 
+/// Null if `spec` fits the runtime's tensor limit at the maxima of its
+/// sizes; otherwise why not. The runtime allocates and the code addresses
+/// tensors of this size, so an overflowing or absurd byte size is refused
+/// at load, not when a run first computes it.
+bool checkTensorBytes(const TensorSpec &spec,
+                      const std::vector<SizeSpec> &sizes,
+                      const std::string &where, std::string &error) {
+  uint64_t elements = 1;
+  bool overflow = false;
+  for (size_t d = 0; d < spec.dims.size(); ++d) {
+    int64_t dim = spec.sizeOf[d] < 0 ? spec.dims[d] : sizes[spec.sizeOf[d]].max;
+    overflow |=
+        __builtin_mul_overflow(elements, static_cast<uint64_t>(dim), &elements);
+  }
+  uint64_t bits = 0;
+  overflow |=
+      __builtin_mul_overflow(elements, anvil_dtype_bits(spec.dtype), &bits);
+  uint64_t bytes = bits / 8 + (bits % 8 != 0);
+  if (!overflow && bytes <= limits::kMaxTensorBytes)
+    return true;
+  error = where + ": tensor '" + spec.name + "' " +
+          (overflow ? std::string("has a byte size that overflows 64 bits")
+                    : "needs " + std::to_string(bytes) + " bytes") +
+          ", more than the runtime's limit of " +
+          std::to_string(limits::kMaxTensorBytes) +
+          " bytes per tensor (docs/security.md)";
+  return false;
+}
+
 bool parseSizes(const Json &item, const std::string &where,
                 std::vector<SizeSpec> &out, std::string &error) {
   auto sizes = item.find("sizes");
@@ -130,6 +162,9 @@ bool parseSizes(const Json &item, const std::string &where,
 
 bool parseManifest(const std::string &text, Manifest &manifest,
                    std::string &error) {
+  // Bounded before parsing: nlohmann::json may recurse per level.
+  if (!artifact::checkManifestBounds(text.data(), text.size(), error))
+    return false;
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) {
     error = "the manifest is not a JSON object";
@@ -185,6 +220,14 @@ bool parseManifest(const std::string &text, Manifest &manifest,
         return false;
       }
       entry.arenaBytes = arena->get<uint64_t>();
+      if (entry.arenaBytes > limits::kMaxArenaBytes) {
+        error = "entry point '" + entry.name + "': arena_bytes is " +
+                std::to_string(entry.arenaBytes) +
+                ", more than the runtime's limit of " +
+                std::to_string(limits::kMaxArenaBytes) +
+                " bytes (docs/security.md)";
+        return false;
+      }
     }
     auto inputs = item.find("inputs"), outputs = item.find("outputs");
     if (inputs == item.end() || outputs == item.end()) {
@@ -198,6 +241,13 @@ bool parseManifest(const std::string &text, Manifest &manifest,
         !parseTensors(*outputs, entry.sizes, entry.outputs, where + " outputs",
                       error))
       return false;
+    for (const auto *list : {&entry.inputs, &entry.outputs})
+      for (const TensorSpec &spec : *list)
+        if (!checkTensorBytes(
+                spec, entry.sizes,
+                where + (list == &entry.inputs ? " inputs" : " outputs"),
+                error))
+          return false;
     // Every size takes its value from an input's dim; one no input binds
     // could not be known at run time.
     for (size_t i = 0; i < entry.sizes.size(); ++i) {

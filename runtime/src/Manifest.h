@@ -55,7 +55,11 @@ struct Manifest {
 /// Parses and checks `text`; returns false with `error` on any problem:
 /// wrong types, unknown dtypes, shape items that are neither a dim nor a
 /// declared size, bounds with min > max, and a size no input dim binds
-/// (its value would be unknown at run time). Unknown keys are ignored.
+/// (its value would be unknown at run time), and sizes beyond anvil/limits.h
+/// (a tensor whose byte size at its sizes' maxima overflows or exceeds
+/// kMaxTensorBytes, an arena_bytes above kMaxArenaBytes). Unknown keys are
+/// ignored. The section's size and nesting were checked with the artifact
+/// (ArtifactView::parse), so parsing cannot recurse deeply.
 bool parseManifest(const std::string &text, Manifest &manifest,
                    std::string &error);
 

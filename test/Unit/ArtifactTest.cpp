@@ -134,6 +134,74 @@ TEST(Artifact, WrongVersionAndTarget) {
                    "loaded for 'cuda'");
 }
 
+/// `file` with its header rewritten by `edit` and its checksums recomputed,
+/// so that only the edited field is wrong.
+template <typename Edit>
+void rewriteHeader(std::vector<unsigned char> &file, Edit &&edit) {
+  FileHeader header;
+  std::memcpy(&header, file.data(), sizeof(header));
+  edit(header);
+  header.headerChecksum = crc32c(&header, offsetof(FileHeader, headerChecksum));
+  std::memcpy(file.data(), &header, sizeof(header));
+}
+
+TEST(Artifact, ReservedFieldsMustBeZero) {
+  std::string error;
+  Sample flagged;
+  rewriteHeader(flagged.file, [](FileHeader &h) { h.flags = 4; });
+  EXPECT_FALSE(flagged.parse(error));
+  EXPECT_EQ(error,
+            "the artifact header's flags are 4 but are reserved and must be 0");
+
+  for (size_t field :
+       {offsetof(SectionEntry, reserved), offsetof(SectionEntry, reserved2)}) {
+    Sample s;
+    // The second section entry, 'code'.
+    size_t at = sizeof(FileHeader) + sizeof(SectionEntry) + field;
+    s.file[at] = 1;
+    rewriteHeader(s.file, [&](FileHeader &h) {
+      h.tableChecksum = crc32c(s.file.data() + sizeof(FileHeader),
+                               h.sectionCount * sizeof(SectionEntry));
+    });
+    EXPECT_FALSE(s.parse(error));
+    EXPECT_EQ(error, field == offsetof(SectionEntry, reserved)
+                         ? "section 'code' has nonzero reserved fields (1, 0); "
+                           "they must be 0"
+                         : "section 'code' has nonzero reserved fields (0, 1); "
+                           "they must be 0");
+  }
+}
+
+// The format puts the table right after the header; a table elsewhere (the
+// bytes between would be covered by no checksum) is refused.
+TEST(Artifact, TheSectionTableFollowsTheHeader) {
+  std::string error;
+  for (uint64_t offset : {uint64_t(0), uint64_t(128), uint64_t(1) << 63}) {
+    Sample moved;
+    rewriteHeader(moved.file,
+                  [&](FileHeader &h) { h.sectionTableOffset = offset; });
+    EXPECT_FALSE(moved.parse(error)) << offset;
+    EXPECT_EQ(error, "the artifact's section table is at offset " +
+                         std::to_string(offset) +
+                         " but must follow the header at offset 64");
+  }
+}
+
+TEST(Artifact, ManifestBoundsAreCheckedWithoutRecursion) {
+  std::string error;
+  std::string deep(32, '[');
+  deep += std::string(32, ']');
+  EXPECT_TRUE(checkManifestBounds(deep.data(), deep.size(), error)) << error;
+  deep = "[" + deep + "]";
+  EXPECT_FALSE(checkManifestBounds(deep.data(), deep.size(), error));
+  EXPECT_EQ(error, "the manifest nests deeper than 32 levels (at byte 32; "
+                   "docs/security.md)");
+  // Escaped quotes do not end a string; brackets in strings do not count.
+  std::string quoted = "{\"a\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\": 1}";
+  EXPECT_TRUE(checkManifestBounds(quoted.data(), quoted.size(), error))
+      << error;
+}
+
 TEST(Artifact, NotAnArtifact) {
   std::string text = "hello, this is not an artifact at all, not even close";
   std::string error;

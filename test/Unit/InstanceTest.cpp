@@ -212,7 +212,7 @@ TEST(Instance, AFailureInsideAWorkerChunkIsReported) {
 }
 
 // Code built against ABI 1 in an artifact whose header says 2: read with
-// the version-2 layout its table has struct_size 1 and version 1, and it is
+// the version-3 layout its table has struct_size 1 and version 1, and it is
 // refused before any of its code runs.
 TEST(Instance, ACodeTableOfAnotherLayoutIsRefused) {
   anvil_model *model = nullptr;

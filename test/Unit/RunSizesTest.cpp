@@ -4,7 +4,7 @@
 // size from the inputs, checks bounds and agreement, checks outputs against
 // the bound shape, and passes the values to the code. The stand-in
 // add_kernel.c's scaled(x[S, 4]) computes y = x + S from the sizes it
-// receives; its main(a, b) computes a + b + w over 6 floats.
+// receives; its rows(a[R, 3], b[R, 3]) computes a + b + w over 6 floats.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +30,7 @@ const char *kManifest = R"({
      "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
      "outputs": [{"name": "y", "dtype": "f32", "shape": ["S", 4],
                   "layout": "ignored"}]},
-    {"name": "main",
+    {"name": "rows",
      "sizes": [{"name": "rows", "min": 1, "max": 2}],
      "inputs": [{"name": "a", "dtype": "f32", "shape": ["rows", 3]},
                 {"name": "b", "dtype": "f32", "shape": ["rows", 3]}],
@@ -108,9 +108,9 @@ TEST_F(RunSizes, OutOfBoundsAndMismatchesAreNamed) {
   anvil_tensor *b = t.make(ANVIL_DTYPE_F32, {1, 3});
   anvil_tensor *y = t.make(ANVIL_DTYPE_F32, {2, 3});
   anvil_status s = anvil_model_run(
-      model, "main", std::vector<anvil_tensor *>{a, b}.data(), 2, &y, 1);
+      model, "rows", std::vector<anvil_tensor *>{a, b}.data(), 2, &y, 1);
   EXPECT_EQ(anvil_status_get_code(s), ANVIL_INVALID_ARGUMENT);
-  EXPECT_EQ(takeMessage(s), "input 'b' of 'main': dimension 0 (size 'rows') "
+  EXPECT_EQ(takeMessage(s), "input 'b' of 'rows': dimension 0 (size 'rows') "
                             "is 1, but input 'a' made it 2");
   // Agreeing values run: y = a + b + w.
   anvil_tensor *b2 = t.make(ANVIL_DTYPE_F32, {2, 3});
@@ -120,7 +120,7 @@ TEST_F(RunSizes, OutOfBoundsAndMismatchesAreNamed) {
     as[i] = float(i);
     bs[i] = 100.0f;
   }
-  ASSERT_EQ(run("main", {a, b2}, {y}), "");
+  ASSERT_EQ(run("rows", {a, b2}, {y}), "");
   const float *ys = static_cast<const float *>(anvil_tensor_data(y));
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(ys[i], float(i) + 100.0f + kStandInWeights[i]);
@@ -244,8 +244,11 @@ TEST(RunSizesManifest, BadSizeTablesAreRefusedAtLoad) {
             "manifest needs a newer runtime)");
   // Version 1 manifests (static shapes only) still load.
   EXPECT_EQ(openMessage(withEntry(
-                R"({"name": "scaled", "inputs": [{"name": "x", "dtype": "f32",
-                    "shape": [2, 4]}], "outputs": []})",
+                R"({"name": "main", "inputs": [
+                    {"name": "a", "dtype": "f32", "shape": [2, 3]},
+                    {"name": "b", "dtype": "f32", "shape": [2, 3]}],
+                    "outputs": [{"name": "y", "dtype": "f32",
+                    "shape": [2, 3]}]})",
                 1)),
             "");
 }

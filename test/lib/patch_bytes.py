@@ -7,8 +7,9 @@
                                             found through the section table
   patch_bytes.py IN OUT --header FIELD=VALUE
                                             rewrite a header field (format,
-                                            abi, target) and its checksum, so
-                                            only the field is wrong
+                                            abi, flags, table_offset, target)
+                                            and its checksum, so only the
+                                            field is wrong
   patch_bytes.py IN OUT --truncate LEN      keep the first LEN bytes
   patch_bytes.py IN OUT --append N          add N zero bytes
 The layout is the one docs/artifact-format.md documents (and
@@ -52,7 +53,8 @@ elif args.flip_section is not None:
 elif args.header is not None:
     name, value = args.header.split("=", 1)
     fields = list(HEADER.unpack_from(data, 0))
-    index = {"format": 1, "abi": 2, "target": 7}[name]
+    index = {"format": 1, "abi": 2, "flags": 3, "table_offset": 5,
+             "target": 7}[name]
     fields[index] = value.encode() if name == "target" else int(value)
     head = HEADER.pack(*fields[:-1], 0)
     head = HEADER.pack(*fields[:-1], crc32c(head[:60]))

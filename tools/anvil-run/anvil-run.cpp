@@ -25,6 +25,8 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace anvil::artifact;
@@ -58,17 +60,45 @@ int fail(const std::string &message) {
   return 1;
 }
 
-bool readFile(const std::string &path, std::vector<unsigned char> &bytes,
-              std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
+/// An artifact file mapped read-only: info never reads the weights, which
+/// may be gigabytes. openArtifactFile refuses what is not a regular file (a
+/// FIFO would block, /dev/zero would never end).
+class MappedArtifact {
+public:
+  MappedArtifact() = default;
+  MappedArtifact(const MappedArtifact &) = delete;
+  MappedArtifact &operator=(const MappedArtifact &) = delete;
+  ~MappedArtifact() {
+    if (mapping)
+      munmap(mapping, length);
   }
-  bytes.assign(std::istreambuf_iterator<char>(in),
-               std::istreambuf_iterator<char>());
-  return true;
-}
+  bool map(const std::string &path, std::string &error) {
+    uint64_t size = 0;
+    int fd = openArtifactFile(path.c_str(), size, error);
+    if (fd < 0)
+      return false;
+    length = static_cast<size_t>(size);
+    if (length) {
+      void *p = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        error = "cannot map '" + path + "': " + std::strerror(errno);
+        close(fd);
+        return false;
+      }
+      mapping = p;
+    }
+    close(fd);
+    return true;
+  }
+  const unsigned char *data() const {
+    return static_cast<const unsigned char *>(mapping);
+  }
+  size_t size() const { return length; }
+
+private:
+  void *mapping = nullptr;
+  size_t length = 0;
+};
 
 /// "f32[Sx4]" from a manifest tensor; "?" for what is not well-formed (the
 /// manifest is input: info prints what it can and never aborts).
@@ -147,9 +177,9 @@ void printSignatures(const nlohmann::json &manifest) {
 }
 
 int info(const std::string &path, bool json, bool verify) {
-  std::vector<unsigned char> bytes;
+  MappedArtifact bytes;
   std::string error;
-  if (!readFile(path, bytes, error))
+  if (!bytes.map(path, error))
     return fail(error);
   ParseOptions options;
   options.verifySectionChecksums = verify;

@@ -10,6 +10,7 @@
 
 #include "backends/cpu/codegen/CpuEmitter.h"
 #include "backends/common/CScalarPrinter.h"
+#include "dialects/Anvil/ShapeUtils.h"
 #include "dialects/ElementTypes.h"
 #include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
@@ -404,6 +405,82 @@ LogicalResult FunctionEmitter::emit() {
   return success();
 }
 
+/// Writes what entry point `func` (number `index`) was compiled for, as the
+/// arrays its anvil_code_entry points to (abi.h), and returns the entry's
+/// initializer. The loader checks the manifest against this record, so a
+/// manifest edited to smaller shapes, another arena or a shorter weights
+/// section is refused instead of letting this code read or write past its
+/// buffers. Dims the manifest cannot name (a computed size) are written as
+/// an invalid size number: buildManifest refuses those models anyway.
+FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
+                                      int64_t weightBytes, raw_ostream &os) {
+  auto symbols = parseSizeSymbols(func->getAttr(anvil::kernel::kSizesAttr));
+  if (failed(symbols))
+    return func.emitError()
+           << "malformed '" << anvil::kernel::kSizesAttr << "'";
+  std::string prefix = "k" + std::to_string(index);
+  os << "// What entry point '" << func.getName()
+     << "' was compiled for (the loader checks the manifest against it).\n"
+     << "// Sizes {min, max}; tensors {anvil_dtype, rank, dims}, a run-time "
+        "size k as ANVIL_CODE_DIM_SIZE(k).\n";
+  std::string sizes = "nullptr";
+  if (!symbols->empty()) {
+    sizes = prefix + "Sizes";
+    os << "const anvil_code_size " << sizes << "[] = {";
+    llvm::interleaveComma(*symbols, os, [&](const SizeSymbol &symbol) {
+      os << "{INT64_C(" << symbol.min << "), INT64_C(" << symbol.max << ")}";
+    });
+    os << "};\n";
+  }
+  int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
+  SmallVector<std::string> tensors[2]; // inputs, outputs
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = arg.getType().cast<MemRefType>();
+    const DType *dtype = dtypeOf(type.getElementType());
+    if (!dtype)
+      return func.emitError("argument #")
+             << arg.getArgNumber() << " has the element type "
+             << type.getElementType() << ", which the runtime has no dtype for";
+    SmallVector<AffineExpr> exprs = getBufferDims(arg);
+    SmallVector<std::string> dims;
+    for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+      if (dim != ShapedType::kDynamic) {
+        dims.push_back("INT64_C(" + std::to_string(dim) + ")");
+        continue;
+      }
+      size_t k = symbols->size();
+      if (i < exprs.size())
+        if (auto symbol = exprs[i].dyn_cast<AffineSymbolExpr>())
+          k = symbol.getPosition();
+      dims.push_back("ANVIL_CODE_DIM_SIZE(" + std::to_string(k) + ")");
+    }
+    std::string dimsName = "nullptr";
+    if (!dims.empty()) {
+      dimsName = prefix + "Dims" + std::to_string(arg.getArgNumber());
+      os << "const int64_t " << dimsName << "[] = {" << llvm::join(dims, ", ")
+         << "};\n";
+    }
+    tensors[arg.getArgNumber() < numInputs ? 0 : 1].push_back(
+        "{" + std::to_string(dtype->value) + ", " +
+        std::to_string(type.getRank()) + ", " + dimsName + "}");
+  }
+  std::string lists[2] = {"nullptr", "nullptr"};
+  for (int k = 0; k < 2; ++k) {
+    if (tensors[k].empty())
+      continue;
+    lists[k] = prefix + (k ? "Outputs" : "Inputs");
+    os << "const anvil_code_tensor " << lists[k] << "[] = {"
+       << llvm::join(tensors[k], ", ") << "};\n";
+  }
+  auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
+  return llvm::formatv("{{\"{0}\", entry_{1}, UINT64_C({2}), UINT64_C({3}), "
+                       "{4}, {5}, {6}, 0, {7}, {8}, {9}}",
+                       func.getName(), index, arena ? arena.getInt() : 0,
+                       weightBytes, symbols->size(), tensors[0].size(),
+                       tensors[1].size(), sizes, lists[0], lists[1])
+      .str();
+}
+
 } // namespace
 
 LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
@@ -429,11 +506,22 @@ LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
   for (auto [index, func] : llvm::enumerate(entries))
     if (failed(FunctionEmitter(func, os, index).emit()))
       return failure();
-  os << "const anvil_code_entry kEntries[] = {\n";
-  for (auto [index, func] : llvm::enumerate(entries))
-    os << "    {\"" << func.getName() << "\", entry_" << index << "},\n";
+  auto weightBytes = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
+  SmallVector<std::string> records;
+  for (auto [index, func] : llvm::enumerate(entries)) {
+    FailureOr<std::string> record =
+        emitCodeRecord(func, index, weightBytes ? weightBytes.getInt() : 0, os);
+    if (failed(record))
+      return failure();
+    records.push_back(*record);
+  }
+  os << "\n// {name, function, arena_bytes, weight_bytes, num_sizes, "
+        "num_inputs, num_outputs, reserved, sizes, inputs, outputs}\n"
+     << "const anvil_code_entry kEntries[] = {\n";
+  for (const std::string &record : records)
+    os << "    " << record << ",\n";
   if (entries.empty())
-    os << "    {nullptr, nullptr},\n";
+    os << "    {},\n";
   os << "};\n"
      << "const anvil_code_table kTable = {sizeof(anvil_code_table), "
         "ANVIL_ABI_VERSION, "

@@ -14,6 +14,11 @@
  * only at the end: a reader checks struct_size before it touches a field
  * added later. A change that is not such an append bumps the version, and
  * the loader refuses artifacts of any other version.
+ *
+ * Trust: loading code runs it (the dynamic loader runs the object's ELF
+ * constructors before the runtime sees its table). The record each entry
+ * carries (anvil_code_entry) protects against a manifest that disagrees
+ * with the code, not against hostile code: load only trusted artifacts.
  *===----------------------------------------------------------------------===*/
 
 #ifndef ANVIL_ABI_H
@@ -29,8 +34,12 @@ extern "C" {
 /* 1: entry(host, inputs, outputs, arena, weights), errors through log.
  * 2: entry(host, invocation); host API with struct_size, thread index,
  *    grain, scratch, log levels; invocation with sizes, states, stream and
- *    an error buffer. */
-#define ANVIL_ABI_VERSION 2
+ *    an error buffer.
+ * 3: each anvil_code_entry records what its function was compiled for
+ *    (signature, sizes' bounds, arena and weights bytes), which the loader
+ *    checks the manifest against; an array element cannot grow by the
+ *    struct_size rule, hence the new version. */
+#define ANVIL_ABI_VERSION 3
 
 /* One chunk [begin, end) of a parallel loop, run on the runtime's thread
  * number `thread` (0 <= thread < num_threads). Within one parallel_for call
@@ -111,14 +120,45 @@ typedef struct anvil_invocation {
 typedef int (*anvil_entry_fn)(const anvil_host_api *host,
                               const anvil_invocation *invocation);
 
+/* A run-time size as the code was compiled for it: inclusive bounds. The
+ * arena is planned for the maxima, so the manifest must state the same. */
+typedef struct anvil_code_size {
+  int64_t min;
+  int64_t max;
+} anvil_code_size;
+
+/* The dims value of a dim that is run-time size number `k` of its entry. */
+#define ANVIL_CODE_DIM_SIZE(k) (-1 - (int64_t)(k))
+
+/* One input or output as the code was compiled for it. */
+typedef struct anvil_code_tensor {
+  int32_t dtype; /* an anvil_dtype value (anvil/dtypes.def) */
+  uint32_t rank;
+  /* `rank` values (NULL when rank is 0): a static dim (>= 0), or
+   * ANVIL_CODE_DIM_SIZE(k) for a dim that is run-time size k. */
+  const int64_t *dims;
+} anvil_code_tensor;
+
+/* One entry point and the record of what it was compiled for. The loader
+ * refuses an artifact whose manifest disagrees with any part of the record
+ * (naming the entry point and the field) before any entry point runs: the
+ * code reads and writes buffers of exactly these sizes. */
 typedef struct anvil_code_entry {
   const char *name; /* matches the manifest's entry point name */
   anvil_entry_fn fn;
+  uint64_t arena_bytes;  /* the scratch the code uses (manifest arena_bytes) */
+  uint64_t weight_bytes; /* the weights section's size the code reads from */
+  uint32_t num_sizes;
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  uint32_t reserved;                /* 0 */
+  const anvil_code_size *sizes;     /* num_sizes, in sizes[] order */
+  const anvil_code_tensor *inputs;  /* num_inputs, in signature order */
+  const anvil_code_tensor *outputs; /* num_outputs, in signature order */
 } anvil_code_entry;
 
-/* What generated code exports. Later fields (what the code was compiled
- * for: signatures, arena and weight sizes) go at the end; the runtime reads
- * only what struct_size covers. */
+/* What generated code exports. Later fields go at the end; the runtime
+ * reads only what struct_size covers. */
 typedef struct anvil_code_table {
   uint32_t struct_size; /* sizeof(anvil_code_table) of the code */
   uint32_t abi_version; /* ANVIL_ABI_VERSION the code was compiled against */

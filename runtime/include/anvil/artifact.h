@@ -60,6 +60,20 @@ bool writeArtifact(const std::string &target,
                    const std::vector<SectionInput> &sections,
                    std::vector<unsigned char> &out, std::string &error);
 
+/// Checks a manifest section's size and JSON nesting against
+/// anvil/limits.h (kMaxManifestBytes, kMaxManifestDepth), in one pass that
+/// does not recurse. Returns false with `error` saying which and where.
+/// ArtifactView::parse applies it, so any reader of a parsed artifact may
+/// hand the manifest to a JSON library that recurses per level.
+bool checkManifestBounds(const void *data, size_t size, std::string &error);
+
+/// Opens the artifact file `path` for reading and sets `size`; returns the
+/// file descriptor, or -1 with `error` naming the file when it cannot be
+/// opened or is not a regular file. A directory, FIFO or device (such as
+/// /dev/zero) is refused without reading it: it would block or never end.
+/// Opening does not block on a FIFO (O_NONBLOCK). The caller closes it.
+int openArtifactFile(const char *path, uint64_t &size, std::string &error);
+
 /// A checked section: a view into the artifact's bytes.
 struct SectionView {
   SectionKind kind;
@@ -80,8 +94,10 @@ struct ParseOptions {
 /// A parsed, validated artifact over bytes the caller keeps alive.
 class ArtifactView {
 public:
-  /// Validates magic, versions, sizes, the section table (bounds, overlap,
-  /// alignment, duplicates, required sections), checksums and target.
+  /// Validates magic, versions, reserved fields (0), sizes, the section
+  /// table (right after the header; bounds, overlap, alignment, duplicates,
+  /// required sections), checksums, target, and the manifest's size and
+  /// nesting (checkManifestBounds).
   static std::optional<ArtifactView> parse(const unsigned char *data,
                                            size_t size,
                                            const ParseOptions &options,

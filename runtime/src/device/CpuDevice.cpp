@@ -7,6 +7,7 @@
 #include "Status.h"
 #include "ThreadPool.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -69,6 +70,10 @@ anvil_status CpuDevice::loadCode(const void *data, size_t size,
 }
 
 void *CpuDevice::allocate(size_t bytes) {
+  // Rounding up to the alignment must not wrap to a tiny block (the
+  // manifest's arena_bytes is bounded at load; this is the last guard).
+  if (bytes > SIZE_MAX - 63)
+    return nullptr;
   return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
 

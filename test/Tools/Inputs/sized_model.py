@@ -2,7 +2,9 @@
 (test/Unit/Inputs/add_kernel.c: y[S, 4] = x + S, with S a run-time size
 bounded to [1, 8] in a version-2 manifest).
 
-  sized_model.py prepare DIR   writes manifest.json, x3.npy (3x4), x9.npy (9x4)
+  sized_model.py prepare DIR   writes manifest.json, weights.bin (the 24 bytes
+                               the stand-in was built for), x3.npy (3x4),
+                               x9.npy (9x4)
   sized_model.py check DIR     checks DIR/y.npy against numpy's x3 + 3
 """
 import json
@@ -26,6 +28,8 @@ if mode == "prepare":
     }
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump(manifest, f)
+    np.arange(10, 70, 10, dtype=np.float32).tofile(
+        os.path.join(folder, "weights.bin"))
     np.save(os.path.join(folder, "x3.npy"), x3)
     np.save(os.path.join(folder, "x9.npy"), np.zeros((9, 4), np.float32))
 else:

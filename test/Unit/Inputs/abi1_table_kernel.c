@@ -1,5 +1,5 @@
 /* Stands in for code compiled against code ABI 1 inside an artifact whose
- * header claims ABI 2 (a hand-edited or badly built file): its table has
+ * header claims ABI 3 (a hand-edited or badly built file): its table has
  * the version-1 layout, {abi_version = 1, entry_count, entries, init}, with
  * no struct_size. The loader must refuse it, not call into it. */
 #include <stddef.h>

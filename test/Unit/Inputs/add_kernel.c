@@ -1,8 +1,12 @@
 /* Stands in for generated code in the runtime's tests: a shared object
- * with the code ABI of runtime/include/anvil/abi.h (version 2).
- *   main(a, b) = a + b + w, with w (6 floats) from the weights section,
- *     computed through the host's parallel_for (no arena) or staged in the
- *     arena;
+ * with the code ABI of runtime/include/anvil/abi.h (version 3), recording
+ * what each entry point was "compiled" for as generated code does (the
+ * tests' manifests must agree with it; see the table at the end).
+ *   main(a[2, 3], b[2, 3]) = a + b + w, with w (6 floats) from the weights
+ *     section, computed through the host's parallel_for (no arena);
+ *   staged(a, b): the same, staged in a 256-byte arena;
+ *   rows(a[R, 3], b[R, 3]): main's function with a run-time size R in
+ *     [1, 2] (only R = 2 computes all six values);
  *   broken() fails with code 7 and no reason;
  *   threads() -> ids[64, 2]: for each of 64 iterations (chunks of one, each
  *     pausing ~0.2 ms so that every worker takes some), the OS thread that
@@ -12,6 +16,7 @@
  *   scaled(x[S, 4]) -> y[S, 4] = x + S, where S is sizes[0] (run-time
  *     sizes reach the code). */
 #include "anvil/abi.h"
+#include "anvil/anvil.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -98,13 +103,33 @@ static int scaled(const anvil_host_api *host, const anvil_invocation *inv) {
   return 0;
 }
 
-static const anvil_code_entry entries[] = {{"main", add_main},
-                                           {"broken", broken},
-                                           {"threads", threads},
-                                           {"fail_in_chunk", fail_in_chunk},
-                                           {"scaled", scaled}};
+/* What each entry point was compiled for. */
+#define WEIGHT_BYTES 24 /* w: 6 floats */
+static const int64_t dims_2x3[] = {2, 3};
+static const int64_t dims_rx3[] = {ANVIL_CODE_DIM_SIZE(0), 3};
+static const int64_t dims_64x2[] = {64, 2};
+static const int64_t dims_sx4[] = {ANVIL_CODE_DIM_SIZE(0), 4};
+static const anvil_code_tensor f32_2x3[] = {{ANVIL_DTYPE_F32, 2, dims_2x3},
+                                            {ANVIL_DTYPE_F32, 2, dims_2x3}};
+static const anvil_code_tensor f32_rx3[] = {{ANVIL_DTYPE_F32, 2, dims_rx3},
+                                            {ANVIL_DTYPE_F32, 2, dims_rx3}};
+static const anvil_code_tensor i64_64x2[] = {{ANVIL_DTYPE_I64, 2, dims_64x2}};
+static const anvil_code_tensor f32_sx4[] = {{ANVIL_DTYPE_F32, 2, dims_sx4}};
+static const anvil_code_size rows_bounds[] = {{1, 2}};
+static const anvil_code_size s_bounds[] = {{1, 8}};
+
+static const anvil_code_entry entries[] = {
+    {"main", add_main, 0, WEIGHT_BYTES, 0, 2, 1, 0, 0, f32_2x3, f32_2x3},
+    {"staged", add_main, 256, WEIGHT_BYTES, 0, 2, 1, 0, 0, f32_2x3, f32_2x3},
+    {"rows", add_main, 0, WEIGHT_BYTES, 1, 2, 1, 0, rows_bounds, f32_rx3,
+     f32_rx3},
+    {"broken", broken, 0, WEIGHT_BYTES, 0, 0, 0, 0, 0, 0, 0},
+    {"threads", threads, 0, WEIGHT_BYTES, 0, 0, 1, 0, 0, 0, i64_64x2},
+    {"fail_in_chunk", fail_in_chunk, 0, WEIGHT_BYTES, 0, 0, 0, 0, 0, 0, 0},
+    {"scaled", scaled, 0, WEIGHT_BYTES, 1, 1, 1, 0, s_bounds, f32_sx4,
+     f32_sx4}};
 static const anvil_code_table table = {sizeof(anvil_code_table),
-                                       ANVIL_ABI_VERSION, 5, entries, 0};
+                                       ANVIL_ABI_VERSION, 7, entries, 0};
 
 __attribute__((visibility("default"))) const anvil_code_table *
 anvil_get_code_table(void) {

@@ -10,6 +10,8 @@
 //   (at most 2 s), so a worker runs it.
 #include "common.h"
 
+#include "anvil/anvil.h"
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -40,7 +42,12 @@ int fail_on_worker(const anvil_host_api *host,
   return anvil::cpu::run_failed(host) ? 1 : 0;
 }
 
-const anvil_code_entry kEntries[] = {{"fail_on_worker", fail_on_worker}};
+// What fail_on_worker was compiled for: ran_by i64[1], no arena, and the
+// 24-byte weights section StandInArtifact.h writes.
+const int64_t kRanByDims[] = {1};
+const anvil_code_tensor kOutputs[] = {{ANVIL_DTYPE_I64, 1, kRanByDims}};
+const anvil_code_entry kEntries[] = {{"fail_on_worker", fail_on_worker, 0, 24,
+                                      0, 0, 1, 0, nullptr, nullptr, kOutputs}};
 const anvil_code_table kTable = {sizeof(anvil_code_table), ANVIL_ABI_VERSION, 1,
                                  kEntries, nullptr};
 
