@@ -299,7 +299,8 @@ std::optional<ArtifactView> ArtifactView::parse(const unsigned char *data,
     return std::nullopt;
   }
   std::vector<SectionEntry> table(header.sectionCount);
-  std::memcpy(table.data(), data + header.sectionTableOffset, tableBytes);
+  if (tableBytes) // no sections: table.data() may be null
+    std::memcpy(table.data(), data + header.sectionTableOffset, tableBytes);
   if (crc32c(table.data(), tableBytes) != header.tableChecksum) {
     error = "the artifact's section table is corrupted (checksum mismatch)";
     return std::nullopt;

@@ -8,12 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ArtifactInfo.h"
 #include "Npy.h"
 
 #include "anvil/anvil.hpp"
 #include "anvil/artifact.h"
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -100,136 +99,14 @@ private:
   size_t length = 0;
 };
 
-/// "f32[Sx4]" from a manifest tensor; "?" for what is not well-formed (the
-/// manifest is input: info prints what it can and never aborts).
-std::string describeTensor(const nlohmann::json &tensor) {
-  std::string text;
-  auto dtype = tensor.find("dtype");
-  text += dtype != tensor.end() && dtype->is_string()
-              ? dtype->get<std::string>()
-              : "?";
-  text += "[";
-  auto shape = tensor.find("shape");
-  if (shape != tensor.end() && shape->is_array()) {
-    bool first = true;
-    for (const nlohmann::json &dim : *shape) {
-      text += first ? "" : "x";
-      first = false;
-      if (dim.is_number_integer())
-        text += std::to_string(dim.get<int64_t>());
-      else if (dim.is_string())
-        text += dim.get<std::string>();
-      else
-        text += "?";
-    }
-  }
-  return text + "]";
-}
-
-/// Each entry point's signature, with run-time sizes by name and bounds:
-///   main (sizes: S in [1, 512])
-///     input  ids: i64[1xS]
-void printSignatures(const nlohmann::json &manifest) {
-  auto entries = manifest.find("entry_points");
-  if (entries == manifest.end() || !entries->is_array() || entries->empty())
-    return;
-  std::cout << "entry points:\n";
-  auto text = [](const nlohmann::json &object, const char *key) {
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>()
-                                                 : std::string("?");
-  };
-  for (const nlohmann::json &entry : *entries) {
-    if (!entry.is_object())
-      continue;
-    std::cout << "  " << text(entry, "name");
-    auto sizes = entry.find("sizes");
-    if (sizes != entry.end() && sizes->is_array() && !sizes->empty()) {
-      std::cout << " (sizes:";
-      bool first = true;
-      for (const nlohmann::json &size : *sizes) {
-        if (!size.is_object())
-          continue;
-        auto min = size.find("min"), max = size.find("max");
-        auto bound = [&](nlohmann::json::const_iterator it) {
-          return it != size.end() && it->is_number_integer()
-                     ? std::to_string(it->get<int64_t>())
-                     : std::string("?");
-        };
-        std::cout << (first ? " " : ", ") << text(size, "name") << " in ["
-                  << bound(min) << ", " << bound(max) << "]";
-        first = false;
-      }
-      std::cout << ")";
-    }
-    std::cout << "\n";
-    for (const char *kind : {"inputs", "outputs"}) {
-      auto list = entry.find(kind);
-      if (list == entry.end() || !list->is_array())
-        continue;
-      for (const nlohmann::json &tensor : *list)
-        if (tensor.is_object())
-          std::cout << "    " << (kind[0] == 'i' ? "input  " : "output ")
-                    << text(tensor, "name") << ": " << describeTensor(tensor)
-                    << "\n";
-    }
-  }
-}
-
 int info(const std::string &path, bool json, bool verify) {
   MappedArtifact bytes;
   std::string error;
   if (!bytes.map(path, error))
     return fail(error);
-  ParseOptions options;
-  options.verifySectionChecksums = verify;
-  auto view = ArtifactView::parse(bytes.data(), bytes.size(), options, error);
-  if (!view)
+  if (!anvil::tools::printArtifactInfo(bytes.data(), bytes.size(), path, json,
+                                       verify, std::cout, error))
     return fail(path + ": " + error);
-  const SectionView *manifestSection = view->find(SectionKind::Manifest);
-  std::string manifestText(
-      reinterpret_cast<const char *>(manifestSection->data),
-      manifestSection->size);
-  nlohmann::json manifest =
-      nlohmann::json::parse(manifestText, nullptr, /*allow_exceptions=*/false);
-  if (manifest.is_discarded())
-    return fail(path + ": the manifest section is not valid JSON");
-
-  const FileHeader &h = view->header();
-  if (json) {
-    nlohmann::json out;
-    out["format_version"] = h.formatVersion;
-    out["abi_version"] = h.abiVersion;
-    out["target"] = view->target();
-    out["file_size"] = h.fileSize;
-    out["sections"] = nlohmann::json::array();
-    for (const SectionView &s : view->sections())
-      out["sections"].push_back({{"kind", sectionKindName(s.kind)},
-                                 {"name", s.name},
-                                 {"offset", s.data - bytes.data()},
-                                 {"size", s.size},
-                                 {"alignment", s.alignment}});
-    out["manifest"] = manifest;
-    std::cout << out.dump(2) << "\n";
-    return 0;
-  }
-  std::cout << path << ": Anvil artifact, format " << h.formatVersion
-            << ", ABI " << h.abiVersion << ", target " << view->target() << ", "
-            << h.fileSize << " bytes"
-            << (verify ? "" : " (section checksums not verified)") << "\n";
-  std::cout << "sections:\n";
-  for (const SectionView &s : view->sections()) {
-    char line[160];
-    std::snprintf(line, sizeof line,
-                  "  %-10s %-16s offset %10lld  size %12llu  align %llu\n",
-                  sectionKindName(s.kind), ("'" + s.name + "'").c_str(),
-                  static_cast<long long>(s.data - bytes.data()),
-                  static_cast<unsigned long long>(s.size),
-                  static_cast<unsigned long long>(s.alignment));
-    std::cout << line;
-  }
-  printSignatures(manifest);
-  std::cout << "manifest:\n" << manifest.dump(2) << "\n";
   return 0;
 }
 
