@@ -151,13 +151,23 @@ typedef struct anvil_model_options {
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
  * its own copy of (or mapping of) the file. The artifact's target selects
- * the device; one this runtime cannot run is ANVIL_INCOMPATIBLE. Loading
- * runs the artifact's native code: open only trusted artifacts.
- * Thread-safe. */
+ * the device; one this runtime cannot run is ANVIL_INCOMPATIBLE.
+ * Loading runs the artifact's native code (the dynamic loader runs its ELF
+ * constructors before any check of the code): open only trusted
+ * artifacts; docs/security.md. Errors: ANVIL_NOT_FOUND for a file that is
+ * missing or not a regular file (a directory, FIFO or device is refused
+ * without being read); ANVIL_INVALID_ARTIFACT, naming what is wrong, for a
+ * corrupt container, reserved fields that are not 0, a malformed manifest
+ * (beyond anvil/limits.h in size or nesting, a tensor or arena beyond its
+ * size limit) or one that disagrees with the code's record of what it was
+ * compiled for (the message names the entry point and field);
+ * ANVIL_INCOMPATIBLE for another format or ABI version, target or a
+ * missing CPU feature. Thread-safe. */
 anvil_status anvil_model_open_file(const char *path,
                                    const anvil_model_options *options,
                                    anvil_model **out_model);
-/* Opens an artifact from memory; the bytes are copied. Thread-safe. */
+/* Opens an artifact from memory; the bytes are copied. Runs the code and
+ * reports errors as anvil_model_open_file. Thread-safe. */
 anvil_status anvil_model_open_memory(const void *data, size_t size,
                                      const anvil_model_options *options,
                                      anvil_model **out_model);
