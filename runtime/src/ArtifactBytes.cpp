@@ -50,6 +50,10 @@ bool ArtifactBytes::mapFile(const char *path, std::string &error) {
 }
 
 bool ArtifactBytes::copy(const void *source, size_t n) {
+  // The rounding below must not wrap (no such buffer exists, but n is the
+  // caller's word).
+  if (n > SIZE_MAX - 2 * 4096)
+    return false;
   length = n;
   bytes = static_cast<unsigned char *>(
       std::aligned_alloc(4096, (n + 4095) / 4096 * 4096 + 4096));

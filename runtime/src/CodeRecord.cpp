@@ -80,7 +80,7 @@ anvil_status checkCodeRecord(const EntryPoint &entry,
     return refuse(field + " is " + manifest +
                   " in the manifest but the code was compiled for " + compiled);
   };
-  if ((code.num_sizes && !code.sizes) ||
+  if (code.reserved != 0 || (code.num_sizes && !code.sizes) ||
       !wellFormed(code.inputs, code.num_inputs) ||
       !wellFormed(code.outputs, code.num_outputs))
     return refuse("the code section's record of what it was compiled for is "

@@ -27,7 +27,7 @@ namespace anvil::runtime {
 /// `weightBytes` (0 when the artifact has none). Otherwise an
 /// ANVIL_INVALID_ARTIFACT status naming the entry point and the field, with
 /// both values; a malformed record (a rank above ANVIL_MAX_RANK, a missing
-/// array) is refused the same way.
+/// array, a nonzero reserved field) is refused the same way.
 anvil_status checkCodeRecord(const EntryPoint &entry,
                              const anvil_code_entry &code,
                              uint64_t weightBytes);

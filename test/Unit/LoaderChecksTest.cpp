@@ -88,6 +88,15 @@ TEST(LoaderChecks, AManifestSmallerThanTheCodeIsRefused) {
       "code was compiled for 2");
 }
 
+TEST(LoaderChecks, AMalformedRecordIsRefused) {
+  for (const char *name : {"bad_reserved", "bad_inputs"})
+    EXPECT_EQ(openMessage(std::string(R"({"name": ")") + name +
+                          R"(", "inputs": [], "outputs": []})"),
+              std::string("entry point '") + name +
+                  "': the code section's record of what it was compiled "
+                  "for is malformed");
+}
+
 TEST(LoaderChecks, TheArenaMustBeWhatTheCodeUses) {
   EXPECT_EQ(openMessage(
                 replaced(kMain, R"("arena_bytes": 0)", R"("arena_bytes": 16)")),

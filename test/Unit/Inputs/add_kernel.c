@@ -14,7 +14,8 @@
  *   fail_in_chunk() fails from the chunk holding iteration 63 with the
  *     reason "iteration 63 is out of range";
  *   scaled(x[S, 4]) -> y[S, 4] = x + S, where S is sizes[0] (run-time
- *     sizes reach the code). */
+ *     sizes reach the code);
+ *   bad_reserved, bad_inputs: malformed records (never run). */
 #include "anvil/abi.h"
 #include "anvil/anvil.h"
 
@@ -126,10 +127,13 @@ static const anvil_code_entry entries[] = {
     {"broken", broken, 0, WEIGHT_BYTES, 0, 0, 0, 0, 0, 0, 0},
     {"threads", threads, 0, WEIGHT_BYTES, 0, 0, 1, 0, 0, 0, i64_64x2},
     {"fail_in_chunk", fail_in_chunk, 0, WEIGHT_BYTES, 0, 0, 0, 0, 0, 0, 0},
-    {"scaled", scaled, 0, WEIGHT_BYTES, 1, 1, 1, 0, s_bounds, f32_sx4,
-     f32_sx4}};
+    {"scaled", scaled, 0, WEIGHT_BYTES, 1, 1, 1, 0, s_bounds, f32_sx4, f32_sx4},
+    /* Malformed records, which the loader must refuse: a reserved field
+     * that is not 0, and an input count without the array. */
+    {"bad_reserved", broken, 0, WEIGHT_BYTES, 0, 0, 0, 1, 0, 0, 0},
+    {"bad_inputs", broken, 0, WEIGHT_BYTES, 0, 1, 0, 0, 0, 0, 0}};
 static const anvil_code_table table = {sizeof(anvil_code_table),
-                                       ANVIL_ABI_VERSION, 7, entries, 0};
+                                       ANVIL_ABI_VERSION, 9, entries, 0};
 
 __attribute__((visibility("default"))) const anvil_code_table *
 anvil_get_code_table(void) {
