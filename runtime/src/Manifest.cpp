@@ -92,8 +92,10 @@ bool parseTensors(const Json &list, const std::vector<SizeSpec> &sizes,
   return true;
 }
 
-/// Null if `spec` fits the runtime's tensor limit at the maxima of its
-/// sizes; otherwise why not. The runtime allocates and the code addresses
+/// True if `spec` fits the runtime's tensor limit at the maxima of its
+/// sizes; otherwise false with `error` giving the size (or saying that it
+/// overflows, which a shape with a 0 dim after huge ones is also called:
+/// it is refused either way). The runtime allocates and the code addresses
 /// tensors of this size, so an overflowing or absurd byte size is refused
 /// at load, not when a run first computes it.
 bool checkTensorBytes(const TensorSpec &spec,
