@@ -20,7 +20,8 @@ ArtifactBytes::~ArtifactBytes() {
 }
 
 bool ArtifactBytes::mapFile(const char *path, std::string &error) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO must not block the open; fstat then refuses it.
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     error = std::string("cannot open '") + path + "': " + std::strerror(errno);
     return false;

@@ -8,6 +8,7 @@
 #include "Instance.h"
 #include "LoadedModel.h"
 #include "Signature.h"
+#include "SignatureCheck.h"
 #include "Status.h"
 #include "Tensor.h"
 
@@ -33,6 +34,11 @@ anvil_status open(std::unique_ptr<ArtifactBytes> bytes,
   int threads = options ? options->num_threads : 0;
   if (threads < 0)
     return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
+  // Before anything else reads the artifact, and before its code loads.
+  if (options && options->required_public_key)
+    if (anvil_status status =
+            checkRequiredSignature(*bytes, options->required_public_key))
+      return status;
   std::shared_ptr<Instance> instance;
   if (options && options->instance) {
     if (threads != 0)

@@ -2,16 +2,18 @@
 //
 //   anvil-run info MODEL.anvil [--json] [--no-verify]
 //   anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...
-//             [--output-dir DIR] [--no-verify]
+//             [--output-dir DIR] [--no-verify] [--require-signature PUB]
 //
 // Links only the runtime: what it can do, an embedding application can.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Npy.h"
+#include "RegularFile.h"
 
 #include "anvil/anvil.hpp"
 #include "anvil/artifact.h"
+#include "anvil/artifact_signature.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,10 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <vector>
 
@@ -37,6 +36,7 @@ constexpr const char *kUsage =
     "       anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...\n"
     "                 [--output-dir DIR] [--repeat N] [--threads N] "
     "[--no-verify]\n"
+    "                 [--require-signature PUBKEY_FILE]\n"
     "\n"
     "  info            print the artifact's header, sections and manifest\n"
     "  --json          print them as one JSON object\n"
@@ -48,26 +48,24 @@ constexpr const char *kUsage =
     "                  a summary of each output only)\n"
     "  --repeat N      after the first run, run N more times and print the\n"
     "                  median, min and max time of those runs\n"
-    "  --threads N     threads for the model's parallel loops (default 0:\n"
-    "                  one per hardware thread)\n"
+    "  --threads N     threads for the model's parallel loops, at most\n"
+    "                  1024 (default 0: one per hardware thread)\n"
     "  --no-verify     skip the section checksums (the header and section\n"
-    "                  table are always checked)\n";
+    "                  table are always checked)\n"
+    "  --require-signature PUBKEY_FILE\n"
+    "                  refuse the artifact unless it carries an Ed25519\n"
+    "                  signature by this key (anvilc --sign-key), checked\n"
+    "                  before any of its code is loaded\n";
+
+/// The most threads --threads takes: far above any machine's core count,
+/// far below what would exhaust the system's thread limit by mistake.
+constexpr long kMaxThreads = 1024;
+/// The largest artifact `info` reads into memory.
+constexpr size_t kMaxArtifactBytes = size_t(1) << 40;
 
 int fail(const std::string &message) {
   std::cerr << "anvil-run: error: " << message << "\n";
   return 1;
-}
-
-bool readFile(const std::string &path, std::vector<unsigned char> &bytes,
-              std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return false;
-  }
-  bytes.assign(std::istreambuf_iterator<char>(in),
-               std::istreambuf_iterator<char>());
-  return true;
 }
 
 /// "f32[Sx4]" from a manifest tensor; "?" for what is not well-formed (the
@@ -149,8 +147,9 @@ void printSignatures(const nlohmann::json &manifest) {
 int info(const std::string &path, bool json, bool verify) {
   std::vector<unsigned char> bytes;
   std::string error;
-  if (!readFile(path, bytes, error))
+  if (!anvil::tools::readRegularFile(path, bytes, kMaxArtifactBytes, error))
     return fail(error);
+  std::string sha256 = sha256Hex(bytes.data(), bytes.size());
   ParseOptions options;
   options.verifySectionChecksums = verify;
   auto view = ArtifactView::parse(bytes.data(), bytes.size(), options, error);
@@ -166,12 +165,25 @@ int info(const std::string &path, bool json, bool verify) {
     return fail(path + ": the manifest section is not valid JSON");
 
   const FileHeader &h = view->header();
+  // Who signed it, as the signature section says (unchecked: info never
+  // verifies a signature; `anvil-run --require-signature` does).
+  std::string signer;
+  if (const SectionView *signature = view->find(SectionKind::Signature))
+    if (signature->size == kSignatureSectionSize)
+      for (size_t i = 0; i < kPublicKeySize; ++i) {
+        char hex[3];
+        std::snprintf(hex, sizeof hex, "%02x", signature->data[i]);
+        signer += hex;
+      }
   if (json) {
     nlohmann::json out;
     out["format_version"] = h.formatVersion;
     out["abi_version"] = h.abiVersion;
     out["target"] = view->target();
     out["file_size"] = h.fileSize;
+    out["sha256"] = sha256;
+    if (!signer.empty())
+      out["signed_by"] = signer;
     out["sections"] = nlohmann::json::array();
     for (const SectionView &s : view->sections())
       out["sections"].push_back({{"kind", sectionKindName(s.kind)},
@@ -187,6 +199,9 @@ int info(const std::string &path, bool json, bool verify) {
             << ", ABI " << h.abiVersion << ", target " << view->target() << ", "
             << h.fileSize << " bytes"
             << (verify ? "" : " (section checksums not verified)") << "\n";
+  std::cout << "sha256: " << sha256 << "\n";
+  if (!signer.empty())
+    std::cout << "signed by: " << signer << " (not verified)\n";
   std::cout << "sections:\n";
   for (const SectionView &s : view->sections()) {
     char line[160];
@@ -210,6 +225,7 @@ int failWith(const anvil::Status &status) {
 
 struct RunOptions {
   std::string entry, outputDir;
+  std::string requiredKeyFile; // --require-signature
   bool verify = true;
   int repeat = 0;  // extra timed runs after the first
   int threads = 0; // 0: one per hardware thread
@@ -220,8 +236,23 @@ int run(const std::string &path,
         const RunOptions &runOptions) {
   std::string entry = runOptions.entry;
   const std::string &outputDir = runOptions.outputDir;
-  anvil_model_options options{runOptions.verify ? 0 : 1, runOptions.threads,
-                              nullptr};
+  // Checked before the model is opened, so no work is lost to a bad path.
+  if (!outputDir.empty()) {
+    std::string error;
+    if (!anvil::tools::prepareOutputDirectory(outputDir, error))
+      return fail(error);
+  }
+  anvil::artifact::PublicKey requiredKey;
+  if (!runOptions.requiredKeyFile.empty()) {
+    std::string error;
+    if (!readPublicKeyFile(runOptions.requiredKeyFile, requiredKey, error))
+      return fail(error);
+  }
+  anvil_model_options options{};
+  options.skip_checksums = runOptions.verify ? 0 : 1;
+  options.num_threads = runOptions.threads;
+  if (!runOptions.requiredKeyFile.empty())
+    options.required_public_key = requiredKey.data();
   anvil_model *raw = nullptr;
   anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
   if (status)
@@ -345,10 +376,6 @@ int run(const std::string &path,
       std::cout << (d ? "x" : "") << shape[d];
     std::cout << "]";
     if (!outputDir.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(outputDir, ec);
-      if (ec)
-        return fail("cannot create '" + outputDir + "': " + ec.message());
       // Tensor names may hold '/' (exporters' scoped names).
       std::string stem = outputNames[i];
       for (char &c : stem)
@@ -395,6 +422,9 @@ int main(int argc, char **argv) {
       long n = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end || n < 0 || n > 1000000)
         return fail(flag + " " + value + ": expected a count");
+      if (flag == "--threads" && n > kMaxThreads)
+        return fail("--threads " + value + ": at most " +
+                    std::to_string(kMaxThreads) + " threads");
       (flag == "--repeat" ? runOptions.repeat : runOptions.threads) = int(n);
     } else if (!isInfo && args[i] == "--input" && hasValue) {
       std::string spec = args[++i];
@@ -402,6 +432,12 @@ int main(int argc, char **argv) {
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
         return fail("--input " + spec + ": expected NAME=FILE.npy");
       inputs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else if (!isInfo && args[i] == "--require-signature" && hasValue) {
+      runOptions.requiredKeyFile = args[++i];
+    } else if (!isInfo && args[i].rfind("--require-signature=", 0) == 0) {
+      runOptions.requiredKeyFile = args[i].substr(20);
+      if (runOptions.requiredKeyFile.empty())
+        return fail("--require-signature needs a public key file");
     } else if (args[i] == "--no-verify")
       runOptions.verify = false;
     else if (!args[i].empty() && args[i][0] == '-')

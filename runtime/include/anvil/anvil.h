@@ -120,7 +120,9 @@ typedef struct anvil_instance_options {
 
 /* Creates an instance; `options` may be NULL for defaults. Errors:
  * ANVIL_INVALID_ARGUMENT for a negative num_threads or a struct_size
- * smaller than the first version of the struct. Thread-safe. */
+ * smaller than the first version of the struct; ANVIL_RESOURCE_EXHAUSTED
+ * when the system refuses a thread (the threads already started are
+ * stopped and joined; the message names the count). Thread-safe. */
 anvil_status anvil_instance_create(const anvil_instance_options *options,
                                    anvil_instance **out_instance);
 /* Drops the caller's reference. Models opened on the instance keep it
@@ -147,13 +149,26 @@ typedef struct anvil_model_options {
    * model takes a reference; the caller keeps its own). NULL gives the
    * model an implicit instance of its own. */
   anvil_instance *instance;
+  /* NULL, or the 32-byte Ed25519 public key (the raw key; the hex digits
+   * of an `anvilc --generate-signing-key` .pub file, decoded) whose
+   * signature the artifact must carry. Checked over the mapped bytes before
+   * any of the artifact's code is loaded; an artifact that is unsigned,
+   * signed by another key, or changed after signing is refused with
+   * ANVIL_INVALID_ARTIFACT (docs/signatures.md says what is signed). The
+   * caller keeps the 32 bytes alive during the open call only. Added after
+   * the first release of this struct: zero-initialize the options. */
+  const unsigned char *required_public_key;
 } anvil_model_options;
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
  * its own copy of (or mapping of) the file. The artifact's target selects
  * the device; one this runtime cannot run is ANVIL_INCOMPATIBLE. Loading
- * runs the artifact's native code: open only trusted artifacts.
- * Thread-safe. */
+ * runs the artifact's native code: open only trusted artifacts (set
+ * `required_public_key` to check a signature first). Errors:
+ * ANVIL_NOT_FOUND for a path that cannot be opened or is not a regular
+ * file, ANVIL_INVALID_ARTIFACT for a malformed artifact or a failed
+ * signature check, ANVIL_RESOURCE_EXHAUSTED when out of memory or when the
+ * system refuses the implicit instance's threads. Thread-safe. */
 anvil_status anvil_model_open_file(const char *path,
                                    const anvil_model_options *options,
                                    anvil_model **out_model);
