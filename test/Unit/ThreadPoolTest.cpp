@@ -254,4 +254,28 @@ TEST(ThreadPool, RefusedThreadGivesResourceExhaustedNotAHang) {
          "or message";
 }
 
+// A thread count above ANVIL_MAX_THREADS is refused up front, by the
+// instance and by a model's implicit instance, before any thread starts.
+TEST(ThreadPool, ThreadCountAboveTheLimitIsRefused) {
+  anvil_instance_options options{sizeof options, ANVIL_MAX_THREADS + 1};
+  anvil_instance *instance = nullptr;
+  anvil_status status = anvil_instance_create(&options, &instance);
+  EXPECT_EQ(anvil_status_get_code(status), ANVIL_INVALID_ARGUMENT);
+  EXPECT_STREQ(anvil_status_get_message(status),
+               "num_threads 1025 is above the limit of 1024");
+  EXPECT_EQ(instance, nullptr);
+  anvil_status_free(status);
+
+  anvil_model_options modelOptions{};
+  modelOptions.num_threads = 1 << 30;
+  anvil_model *model = nullptr;
+  const char bytes[] = "not an artifact";
+  status = anvil_model_open_memory(bytes, sizeof bytes, &modelOptions, &model);
+  EXPECT_EQ(anvil_status_get_code(status), ANVIL_INVALID_ARGUMENT);
+  EXPECT_STREQ(anvil_status_get_message(status),
+               "num_threads 1073741824 is above the limit of 1024");
+  EXPECT_EQ(model, nullptr);
+  anvil_status_free(status);
+}
+
 } // namespace

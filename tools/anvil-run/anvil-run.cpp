@@ -57,9 +57,6 @@ constexpr const char *kUsage =
     "                  signature by this key (anvilc --sign-key), checked\n"
     "                  before any of its code is loaded\n";
 
-/// The most threads --threads takes: far above any machine's core count,
-/// far below what would exhaust the system's thread limit by mistake.
-constexpr long kMaxThreads = 1024;
 /// The largest artifact `info` reads into memory.
 constexpr size_t kMaxArtifactBytes = size_t(1) << 40;
 
@@ -422,9 +419,10 @@ int main(int argc, char **argv) {
       long n = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end || n < 0 || n > 1000000)
         return fail(flag + " " + value + ": expected a count");
-      if (flag == "--threads" && n > kMaxThreads)
+      // The C API's bound (anvil.h), said in the flag's terms.
+      if (flag == "--threads" && n > ANVIL_MAX_THREADS)
         return fail("--threads " + value + ": at most " +
-                    std::to_string(kMaxThreads) + " threads");
+                    std::to_string(ANVIL_MAX_THREADS) + " threads");
       (flag == "--repeat" ? runOptions.repeat : runOptions.threads) = int(n);
     } else if (!isInfo && args[i] == "--input" && hasValue) {
       std::string spec = args[++i];

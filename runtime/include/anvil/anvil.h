@@ -110,6 +110,11 @@ size_t anvil_tensor_byte_size(const anvil_tensor *tensor);
  * models in one server, use one set of threads). */
 typedef struct anvil_instance_s anvil_instance;
 
+/* The most threads an instance may be asked for (num_threads). A count far
+ * above any machine's cores is a mistake, and starting threads until the
+ * system refuses one strains every process on it. */
+#define ANVIL_MAX_THREADS 1024
+
 typedef struct anvil_instance_options {
   size_t struct_size; /* sizeof(anvil_instance_options) */
   /* Threads that run parallel loops, the calling thread included; 0 means
@@ -119,7 +124,8 @@ typedef struct anvil_instance_options {
 } anvil_instance_options;
 
 /* Creates an instance; `options` may be NULL for defaults. Errors:
- * ANVIL_INVALID_ARGUMENT for a negative num_threads or a struct_size
+ * ANVIL_INVALID_ARGUMENT for a negative num_threads, one above
+ * ANVIL_MAX_THREADS, or a struct_size
  * smaller than the first version of the struct; ANVIL_RESOURCE_EXHAUSTED
  * when the system refuses a thread (the threads already started are
  * stopped and joined; the message names the count). Thread-safe. */
@@ -142,8 +148,9 @@ typedef struct anvil_model_options {
    * always checked). */
   int skip_checksums;
   /* Without an instance: threads of the model's own implicit instance, the
-   * caller's included; 0 means one per hardware thread. With an instance
-   * it must be 0 (the instance decides). */
+   * caller's included; 0 means one per hardware thread; at most
+   * ANVIL_MAX_THREADS. With an instance it must be 0 (the instance
+   * decides). */
   int num_threads;
   /* The instance whose threads, memory and devices the model uses (the
    * model takes a reference; the caller keeps its own). NULL gives the
