@@ -52,6 +52,15 @@ bool dtypeOf(std::string_view descr, anvil_dtype &dtype) {
   return false;
 }
 
+/// `text` for a message, cut to a readable length (a header may hold a
+/// 60000-character value).
+std::string shown(std::string_view text) {
+  constexpr size_t kMaxShown = 40;
+  return text.size() <= kMaxShown
+             ? std::string(text)
+             : std::string(text.substr(0, kMaxShown)) + "...";
+}
+
 /// A cursor over the header's dict literal. Each method consumes what it
 /// recognizes and reports what it expected on failure.
 class HeaderParser {
@@ -114,18 +123,18 @@ private:
 /// A dimension: decimal digits only, at most INT64_MAX.
 bool parseDim(std::string_view word, int64_t &dim, std::string &why) {
   if (!word.empty() && word[0] == '-') {
-    why = "dimension " + std::string(word) + " is negative";
+    why = "dimension " + shown(word) + " is negative";
     return false;
   }
   uint64_t value = 0;
   for (char c : word) {
     if (c < '0' || c > '9') {
-      why = "dimension '" + std::string(word) + "' is not a decimal integer";
+      why = "dimension '" + shown(word) + "' is not a decimal integer";
       return false;
     }
     unsigned digit = static_cast<unsigned>(c - '0');
     if (value > (uint64_t(INT64_MAX) - digit) / 10) {
-      why = "dimension " + std::string(word) + " is larger than 2^63 - 1";
+      why = "dimension " + shown(word) + " is larger than 2^63 - 1";
       return false;
     }
     value = value * 10 + digit;
@@ -151,7 +160,7 @@ bool parseHeader(std::string_view header, Array &array, std::string &why) {
       return false;
     }
     if (!p.accept(':')) {
-      why = "expected ':' after '" + std::string(key) + "'";
+      why = "expected ':' after '" + shown(key) + "'";
       return false;
     }
     if (key == "descr") {
@@ -162,7 +171,7 @@ bool parseHeader(std::string_view header, Array &array, std::string &why) {
         return false;
       }
       if (!dtypeOf(descr, array.dtype)) {
-        why = "dtype '" + std::string(descr) +
+        why = "dtype '" + shown(descr) +
               "' is not supported (little-endian numeric types only)";
         return false;
       }
@@ -171,7 +180,7 @@ bool parseHeader(std::string_view header, Array &array, std::string &why) {
       std::string_view value = p.word();
       if (haveOrder || (value != "True" && value != "False")) {
         why = haveOrder ? "'fortran_order' appears twice"
-                        : "'fortran_order' is '" + std::string(value) +
+                        : "'fortran_order' is '" + shown(value) +
                               "', expected True or False";
         return false;
       }
@@ -223,7 +232,7 @@ bool parseHeader(std::string_view header, Array &array, std::string &why) {
       }
       haveShape = true;
     } else {
-      why = "unexpected key '" + std::string(key) +
+      why = "unexpected key '" + shown(key) +
             "' (expected descr, fortran_order and shape)";
       return false;
     }

@@ -47,6 +47,10 @@ save("version-1-1.npy", npy(good, version=(1, 1)))
 save("header-past-end.npy", npy(good, version=(2, 0), raw_length=0x7fffffff))
 save("huge-header.npy",
      npy(good.replace("}", "'x': '" + "a" * 70000 + "'}"), version=(2, 0)))
+save("long-descr.npy",
+     npy(good.replace("<i8", "<" + "i" * 60000), version=(2, 0)))
+save("long-dim.npy",
+     npy(good.replace("(3,)", "(" + "9" * 60000 + ",)"), version=(2, 0)))
 save("extra-key.npy", npy(good.replace("}", "'extra': 1, }")))
 save("missing-shape.npy",
      npy("{'descr': '<i8', 'fortran_order': False, }"))
