@@ -22,10 +22,14 @@ namespace {
   std::abort();
 }
 
-/// A scratch file for the write-back check, one per fuzzing process.
+/// A scratch file for the write-back check, one per fuzzing process,
+/// removed when the process exits.
 const std::string &scratchPath() {
   static const std::string path =
       "/tmp/anvil-npy-fuzzer-" + std::to_string(::getpid()) + ".npy";
+  static const bool cleanup =
+      std::atexit([] { std::remove(scratchPath().c_str()); }) == 0;
+  (void)cleanup;
   return path;
 }
 
