@@ -1,5 +1,6 @@
 //===- ArtifactSignatureTest.cpp - Ed25519 signatures over artifacts ------===//
 
+#include "anvil/anvil.h"
 #include "anvil/artifact_signature.h"
 
 #include <cstdio>
@@ -162,6 +163,41 @@ TEST(ArtifactSignature, KeyFilesRoundTripAndRefuseTheOtherKind) {
   EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
   std::remove((dir + ".key").c_str());
   std::remove((dir + ".pub").c_str());
+}
+
+// The C API's load option: the check runs before the loader looks at the
+// manifest or the code (here a pretend shared object that the loader would
+// refuse), so a refused signature is the only error an unsigned or
+// re-keyed artifact gets, and a good signature lets the loader go on.
+TEST(ArtifactSignature, LoadOptionChecksBeforeTheLoader) {
+  Signed s;
+  auto open = [&](const std::vector<unsigned char> &file,
+                  const unsigned char *key) {
+    anvil_model_options options{};
+    options.required_public_key = key;
+    anvil_model *model = nullptr;
+    anvil_status status =
+        anvil_model_open_memory(file.data(), file.size(), &options, &model);
+    std::string message = anvil_status_get_message(status);
+    EXPECT_EQ(anvil_status_get_code(status), ANVIL_INVALID_ARTIFACT);
+    EXPECT_EQ(model, nullptr);
+    anvil_status_free(status);
+    return message;
+  };
+  EXPECT_EQ(open(s.unsignedFile, s.publicKey.data()),
+            "signature check failed: the artifact is not signed, and a "
+            "signature is required");
+  PublicKey other = s.publicKey;
+  other[0] ^= 1;
+  EXPECT_NE(open(s.signedFile, other.data())
+                .find("signature check failed: the artifact is signed by "
+                      "another key"),
+            std::string::npos);
+  // Past the signature check, the loader refuses the pretend manifest.
+  std::string passed = open(s.signedFile, s.publicKey.data());
+  EXPECT_EQ(passed.find("signature"), std::string::npos) << passed;
+  // Without the option, the signature section is ignored.
+  EXPECT_EQ(open(s.signedFile, nullptr), open(s.unsignedFile, nullptr));
 }
 
 } // namespace
