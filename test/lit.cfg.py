@@ -32,6 +32,10 @@ config.substitutions.append(("%anvil_obj", config.anvil_obj_root))
 
 if config.anvil_fuzzers in ("ON", "1", "TRUE", "YES"):
     config.available_features.add("fuzzer")
+# ASan reserves terabytes of address space: tests that limit it (RLIMIT_AS)
+# cannot run under it.
+if config.anvil_sanitize in ("ON", "1", "TRUE", "YES"):
+    config.available_features.add("asan")
 
 # Code generation tests build C++; share anvilc's code cache with the
 # user's (content-addressed, so a hit is the same object a fresh build

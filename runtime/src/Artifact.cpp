@@ -19,6 +19,8 @@ const char *sectionKindName(SectionKind kind) {
     return "weights";
   case SectionKind::Tokenizer:
     return "tokenizer";
+  case SectionKind::Signature:
+    return "signature";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 #include "Instance.h"
 #include "LoadedModel.h"
 #include "Signature.h"
+#include "SignatureCheck.h"
 #include "Status.h"
 #include "Tensor.h"
 
@@ -28,11 +29,28 @@ namespace {
 constexpr size_t kInstanceOptionsV1Size =
     offsetof(anvil_instance_options, num_threads) + sizeof(int);
 
+/// Null for a num_threads in [0, ANVIL_MAX_THREADS], else why not.
+anvil_status checkThreadCount(int threads) {
+  if (threads < 0)
+    return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
+  if (threads > ANVIL_MAX_THREADS)
+    return makeStatus(ANVIL_INVALID_ARGUMENT,
+                      "num_threads " + std::to_string(threads) +
+                          " is above the limit of " +
+                          std::to_string(ANVIL_MAX_THREADS));
+  return nullptr;
+}
+
 anvil_status open(std::unique_ptr<ArtifactBytes> bytes,
                   const anvil_model_options *options, anvil_model **out_model) {
   int threads = options ? options->num_threads : 0;
-  if (threads < 0)
-    return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
+  if (anvil_status status = checkThreadCount(threads))
+    return status;
+  // Before anything else reads the artifact, and before its code loads.
+  if (options && options->required_public_key)
+    if (anvil_status status =
+            checkRequiredSignature(*bytes, options->required_public_key))
+      return status;
   std::shared_ptr<Instance> instance;
   if (options && options->instance) {
     if (threads != 0)
@@ -101,8 +119,8 @@ anvil_status anvil_instance_create(const anvil_instance_options *options,
                               "; set it to sizeof(anvil_instance_options)");
       threads = options->num_threads;
     }
-    if (threads < 0)
-      return makeStatus(ANVIL_INVALID_ARGUMENT, "num_threads is negative");
+    if (anvil_status status = checkThreadCount(threads))
+      return status;
     auto handle = std::make_unique<anvil_instance_s>();
     handle->instance =
         std::make_shared<Instance>(static_cast<unsigned>(threads));

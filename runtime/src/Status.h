@@ -8,6 +8,7 @@
 
 #include <new>
 #include <string>
+#include <system_error>
 
 struct anvil_status_s {
   anvil_status_code code;
@@ -28,6 +29,12 @@ template <typename Body> anvil_status guarded(Body &&body) noexcept {
     return body();
   } catch (const std::bad_alloc &) {
     return makeStatus(ANVIL_RESOURCE_EXHAUSTED, "out of memory");
+  } catch (const std::system_error &e) {
+    // The system refused a resource (a thread: EAGAIN from pthread_create).
+    bool exhausted = e.code() == std::errc::resource_unavailable_try_again ||
+                     e.code() == std::errc::not_enough_memory;
+    return makeStatus(exhausted ? ANVIL_RESOURCE_EXHAUSTED : ANVIL_INTERNAL,
+                      e.what());
   } catch (...) {
     return makeStatus(ANVIL_INTERNAL, "unexpected C++ exception");
   }

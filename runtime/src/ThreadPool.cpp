@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <system_error>
 
 namespace anvil::runtime {
 namespace {
@@ -49,11 +51,29 @@ struct ThreadPool::Job {
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0)
     threads = std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 1; i < threads; ++i)
-    workers.emplace_back([this, i] { workerLoop(i); });
+  try {
+    workers.reserve(threads - 1);
+    for (unsigned i = 1; i < threads; ++i)
+      workers.emplace_back([this, i] { workerLoop(i); });
+  } catch (const std::system_error &e) {
+    // The destructor does not run for a half-built object: stop and join
+    // the workers already started here, or ~vector<thread> terminates.
+    size_t started = workers.size() + 1; // the caller's thread counts
+    stopWorkers();
+    throw std::system_error(
+        e.code(), "cannot start thread " + std::to_string(started + 1) +
+                      " of the " + std::to_string(threads) +
+                      " requested (the system refuses more threads; ask "
+                      "for fewer)");
+  } catch (...) {
+    stopWorkers();
+    throw;
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stopWorkers(); }
+
+void ThreadPool::stopWorkers() {
   {
     std::lock_guard<std::mutex> lock(mutex);
     stopping = true;
@@ -61,6 +81,7 @@ ThreadPool::~ThreadPool() {
   wake.notify_all();
   for (std::thread &t : workers)
     t.join();
+  workers.clear();
 }
 
 ThreadPool::Job *ThreadPool::findWork() {

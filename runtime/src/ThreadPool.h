@@ -28,7 +28,10 @@ namespace anvil::runtime {
 
 class ThreadPool {
 public:
-  /// `threads` counts the caller; 0 means one per hardware thread.
+  /// `threads` counts the caller; 0 means one per hardware thread. Throws
+  /// std::system_error (resource_unavailable_try_again) naming the thread
+  /// that could not be started when the system refuses one; the threads
+  /// already started are stopped and joined first.
   explicit ThreadPool(unsigned threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool &) = delete;
@@ -51,6 +54,9 @@ public:
 private:
   struct Job;
   void workerLoop(unsigned index);
+  /// Tells every worker to exit and joins them (the destructor's work, also
+  /// needed when the constructor fails half way).
+  void stopWorkers();
   /// Takes and runs chunks of `job` as thread `thread` until none is left.
   void runChunks(Job &job, int thread);
   /// A posted job with chunks left, or null. Call with `mutex` held.

@@ -216,7 +216,7 @@ TEST(Runtime, RefusesBadArtifactsClearly) {
   EXPECT_EQ(open(bytes, &model, &code),
             "the weights section 'weights' is corrupted (checksum mismatch)");
   EXPECT_EQ(code, ANVIL_INVALID_ARTIFACT);
-  anvil_model_options skip = {1, 0, nullptr};
+  anvil_model_options skip = {1, 0, nullptr, nullptr};
   anvil_status s =
       anvil_model_open_memory(bytes.data(), bytes.size(), &skip, &model);
   EXPECT_EQ(s, nullptr) << anvil_status_get_message(s);

@@ -2,14 +2,21 @@
 
 #include "../../runtime/src/ThreadPool.h"
 
+#include "anvil/anvil.h"
+
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using anvil::runtime::ThreadPool;
 
@@ -192,6 +199,83 @@ TEST(ThreadPool, ScratchIsPrivateToItsThread) {
   EXPECT_EQ(check.misaligned.load(), 0);
   EXPECT_EQ(pool.scratch(4, 16), nullptr); // no thread number 4
   EXPECT_EQ(pool.scratch(-1, 16), nullptr);
+}
+
+// When the system refuses a thread half way through building a pool, the
+// threads already started are stopped and joined, and the C API returns
+// ANVIL_RESOURCE_EXHAUSTED naming the count (it used to terminate or hang
+// in ~vector<thread>). Runs in a forked child whose address space is
+// limited (RLIMIT_AS: each thread's stack is a mapping, and unlike
+// RLIMIT_NPROC the limit holds for root too); alarm() bounds a hang.
+TEST(ThreadPool, RefusedThreadGivesResourceExhaustedNotAHang) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "ASan reserves more address space than the limit allows";
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  GTEST_SKIP() << "ASan reserves more address space than the limit allows";
+#endif
+#endif
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(30);
+    // The current size plus 512 MiB: room for a few dozen 8 MiB stacks,
+    // not for 1000.
+    unsigned long pages = 0;
+    FILE *statm = std::fopen("/proc/self/statm", "r");
+    if (!statm || std::fscanf(statm, "%lu", &pages) != 1)
+      _exit(3);
+    std::fclose(statm);
+    rlim_t limit = pages * sysconf(_SC_PAGESIZE) + (rlim_t(512) << 20);
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+      _exit(3);
+    // (Through the C API: this test is built without exceptions.)
+    anvil_instance_options options{sizeof options, 1000};
+    anvil_instance *instance = nullptr;
+    anvil_status status = anvil_instance_create(&options, &instance);
+    if (!status)
+      _exit(4); // every thread started: the limit did not bite
+    bool ok = anvil_status_get_code(status) == ANVIL_RESOURCE_EXHAUSTED &&
+              std::strstr(anvil_status_get_message(status),
+                          "of the 1000 requested") != nullptr &&
+              instance == nullptr;
+    anvil_status_free(status);
+    _exit(ok ? 0 : 5);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus))
+      << "the child died of signal "
+      << (WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0)
+      << " (SIGALRM: it hung; SIGABRT: std::terminate)";
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0)
+      << "3: setup failed, 4: no thread was refused, 5: wrong status code "
+         "or message";
+}
+
+// A thread count above ANVIL_MAX_THREADS is refused up front, by the
+// instance and by a model's implicit instance, before any thread starts.
+TEST(ThreadPool, ThreadCountAboveTheLimitIsRefused) {
+  anvil_instance_options options{sizeof options, ANVIL_MAX_THREADS + 1};
+  anvil_instance *instance = nullptr;
+  anvil_status status = anvil_instance_create(&options, &instance);
+  EXPECT_EQ(anvil_status_get_code(status), ANVIL_INVALID_ARGUMENT);
+  EXPECT_STREQ(anvil_status_get_message(status),
+               "num_threads 1025 is above the limit of 1024");
+  EXPECT_EQ(instance, nullptr);
+  anvil_status_free(status);
+
+  anvil_model_options modelOptions{};
+  modelOptions.num_threads = 1 << 30;
+  anvil_model *model = nullptr;
+  const char bytes[] = "not an artifact";
+  status = anvil_model_open_memory(bytes, sizeof bytes, &modelOptions, &model);
+  EXPECT_EQ(anvil_status_get_code(status), ANVIL_INVALID_ARGUMENT);
+  EXPECT_STREQ(anvil_status_get_message(status),
+               "num_threads 1073741824 is above the limit of 1024");
+  EXPECT_EQ(model, nullptr);
+  anvil_status_free(status);
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "ArtifactInfo.h"
 
 #include "anvil/artifact.h"
+#include "anvil/artifact_signature.h"
 
 #include <nlohmann/json.hpp>
 
@@ -121,12 +122,26 @@ bool printArtifactInfo(const unsigned char *data, size_t size,
   }
 
   const FileHeader &h = view->header();
+  std::string sha256 = sha256Hex(data, size);
+  // Who signed it, as the signature section says (unchecked: info never
+  // verifies a signature; `anvil-run --require-signature` does).
+  std::string signer;
+  if (const SectionView *signature = view->find(SectionKind::Signature))
+    if (signature->size == kSignatureSectionSize)
+      for (size_t i = 0; i < kPublicKeySize; ++i) {
+        char hex[3];
+        std::snprintf(hex, sizeof hex, "%02x", signature->data[i]);
+        signer += hex;
+      }
   if (json) {
     nlohmann::json out;
     out["format_version"] = h.formatVersion;
     out["abi_version"] = h.abiVersion;
     out["target"] = view->target();
     out["file_size"] = h.fileSize;
+    out["sha256"] = sha256;
+    if (!signer.empty())
+      out["signed_by"] = signer;
     out["sections"] = nlohmann::json::array();
     for (const SectionView &s : view->sections())
       out["sections"].push_back({{"kind", sectionKindName(s.kind)},
@@ -141,6 +156,9 @@ bool printArtifactInfo(const unsigned char *data, size_t size,
   os << path << ": Anvil artifact, format " << h.formatVersion << ", ABI "
      << h.abiVersion << ", target " << view->target() << ", " << h.fileSize
      << " bytes" << (verify ? "" : " (section checksums not verified)") << "\n";
+  os << "sha256: " << sha256 << "\n";
+  if (!signer.empty())
+    os << "signed by: " << signer << " (not verified)\n";
   os << "sections:\n";
   for (const SectionView &s : view->sections()) {
     char line[160];

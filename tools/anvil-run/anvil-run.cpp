@@ -2,7 +2,7 @@
 //
 //   anvil-run info MODEL.anvil [--json] [--no-verify]
 //   anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...
-//             [--output-dir DIR] [--no-verify]
+//             [--output-dir DIR] [--no-verify] [--require-signature PUB]
 //
 // Links only the runtime: what it can do, an embedding application can.
 //
@@ -10,19 +10,18 @@
 
 #include "ArtifactInfo.h"
 #include "Npy.h"
+#include "RegularFile.h"
 
 #include "anvil/anvil.hpp"
 #include "anvil/artifact.h"
+#include "anvil/artifact_signature.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <string>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -38,6 +37,7 @@ constexpr const char *kUsage =
     "       anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...\n"
     "                 [--output-dir DIR] [--repeat N] [--threads N] "
     "[--no-verify]\n"
+    "                 [--require-signature PUBKEY_FILE]\n"
     "\n"
     "  info            print the artifact's header, sections and manifest\n"
     "  --json          print them as one JSON object\n"
@@ -49,10 +49,14 @@ constexpr const char *kUsage =
     "                  a summary of each output only)\n"
     "  --repeat N      after the first run, run N more times and print the\n"
     "                  median, min and max time of those runs\n"
-    "  --threads N     threads for the model's parallel loops (default 0:\n"
-    "                  one per hardware thread)\n"
+    "  --threads N     threads for the model's parallel loops, at most\n"
+    "                  1024 (default 0: one per hardware thread)\n"
     "  --no-verify     skip the section checksums (the header and section\n"
-    "                  table are always checked)\n";
+    "                  table are always checked)\n"
+    "  --require-signature PUBKEY_FILE\n"
+    "                  refuse the artifact unless it carries an Ed25519\n"
+    "                  signature by this key (anvilc --sign-key), checked\n"
+    "                  before any of its code is loaded\n";
 
 int fail(const std::string &message) {
   std::cerr << "anvil-run: error: " << message << "\n";
@@ -117,6 +121,7 @@ int failWith(const anvil::Status &status) {
 
 struct RunOptions {
   std::string entry, outputDir;
+  std::string requiredKeyFile; // --require-signature
   bool verify = true;
   int repeat = 0;  // extra timed runs after the first
   int threads = 0; // 0: one per hardware thread
@@ -127,8 +132,23 @@ int run(const std::string &path,
         const RunOptions &runOptions) {
   std::string entry = runOptions.entry;
   const std::string &outputDir = runOptions.outputDir;
-  anvil_model_options options{runOptions.verify ? 0 : 1, runOptions.threads,
-                              nullptr};
+  // Checked before the model is opened, so no work is lost to a bad path.
+  if (!outputDir.empty()) {
+    std::string error;
+    if (!anvil::tools::prepareOutputDirectory(outputDir, error))
+      return fail(error);
+  }
+  anvil::artifact::PublicKey requiredKey;
+  if (!runOptions.requiredKeyFile.empty()) {
+    std::string error;
+    if (!readPublicKeyFile(runOptions.requiredKeyFile, requiredKey, error))
+      return fail(error);
+  }
+  anvil_model_options options{};
+  options.skip_checksums = runOptions.verify ? 0 : 1;
+  options.num_threads = runOptions.threads;
+  if (!runOptions.requiredKeyFile.empty())
+    options.required_public_key = requiredKey.data();
   anvil_model *raw = nullptr;
   anvil::Status status{anvil_model_open_file(path.c_str(), &options, &raw)};
   if (status)
@@ -252,10 +272,6 @@ int run(const std::string &path,
       std::cout << (d ? "x" : "") << shape[d];
     std::cout << "]";
     if (!outputDir.empty()) {
-      std::error_code ec;
-      std::filesystem::create_directories(outputDir, ec);
-      if (ec)
-        return fail("cannot create '" + outputDir + "': " + ec.message());
       // Tensor names may hold '/' (exporters' scoped names).
       std::string stem = outputNames[i];
       for (char &c : stem)
@@ -302,6 +318,10 @@ int main(int argc, char **argv) {
       long n = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end || n < 0 || n > 1000000)
         return fail(flag + " " + value + ": expected a count");
+      // The C API's bound (anvil.h), said in the flag's terms.
+      if (flag == "--threads" && n > ANVIL_MAX_THREADS)
+        return fail("--threads " + value + ": at most " +
+                    std::to_string(ANVIL_MAX_THREADS) + " threads");
       (flag == "--repeat" ? runOptions.repeat : runOptions.threads) = int(n);
     } else if (!isInfo && args[i] == "--input" && hasValue) {
       std::string spec = args[++i];
@@ -309,6 +329,12 @@ int main(int argc, char **argv) {
       if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
         return fail("--input " + spec + ": expected NAME=FILE.npy");
       inputs.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else if (!isInfo && args[i] == "--require-signature" && hasValue) {
+      runOptions.requiredKeyFile = args[++i];
+    } else if (!isInfo && args[i].rfind("--require-signature=", 0) == 0) {
+      runOptions.requiredKeyFile = args[i].substr(20);
+      if (runOptions.requiredKeyFile.empty())
+        return fail("--require-signature needs a public key file");
     } else if (args[i] == "--no-verify")
       runOptions.verify = false;
     else if (!args[i].empty() && args[i][0] == '-')

@@ -5,6 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SignArtifact.h"
+
+#include "anvil/artifact_signature.h"
 #include "backends/cpu/codegen/CpuTarget.h"
 #include "compiler/Driver/Driver.h"
 
@@ -14,6 +17,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 
@@ -116,6 +120,16 @@ cl::opt<bool> summary("summary",
                       cl::cat(category));
 cl::opt<bool> quiet("q", cl::desc("Do not print progress on stderr"),
                     cl::cat(category));
+cl::opt<std::string> signKey(
+    "sign-key",
+    cl::desc("Sign the artifact with the Ed25519 secret key in this file "
+             "(from --generate-signing-key); docs/signatures.md"),
+    cl::value_desc("file"), cl::cat(category));
+cl::opt<std::string> generateSigningKey(
+    "generate-signing-key",
+    cl::desc("Write a new Ed25519 key pair to PREFIX.key (secret, mode "
+             "0600) and PREFIX.pub, then exit"),
+    cl::value_desc("prefix"), cl::cat(category));
 
 bool parseDims(anvil::onnx_import::ImportOptions &import) {
   for (const std::string &entry : dims) {
@@ -249,6 +263,19 @@ int main(int argc, char **argv) {
     anvil::driver::listOnnxOps(outs());
     return 0;
   }
+  if (generateSigningKey.getNumOccurrences()) {
+    std::string error;
+    if (generateSigningKey.empty() ||
+        !anvil::tools::generateSigningKeyFiles(generateSigningKey, error)) {
+      errs() << "anvilc: error: --generate-signing-key: "
+             << (error.empty() ? "expected a file prefix" : error) << "\n";
+      return 1;
+    }
+    if (!quiet)
+      errs() << "anvilc: wrote " << generateSigningKey << ".key and "
+             << generateSigningKey << ".pub\n";
+    return 0;
+  }
   if (inputPaths.empty()) {
     errs() << "anvilc: error: no input file (anvilc --help shows usage)\n";
     return 1;
@@ -284,5 +311,39 @@ int main(int argc, char **argv) {
   options.quiet = quiet;
   if (!parseDims(options.import))
     return 1;
-  return anvil::driver::run(options);
+  bool writesArtifact = options.emit == anvil::driver::EmitKind::Artifact &&
+                        options.outputPath != "-";
+  if (signKey.getNumOccurrences() && !writesArtifact) {
+    errs() << "anvilc: error: --sign-key signs an artifact written to a file "
+              "(--emit=artifact with -o FILE)\n";
+    return 1;
+  }
+  std::string error;
+  anvil::artifact::SecretKey unused;
+  // A bad key file is reported before the compile, not after it.
+  if (signKey.getNumOccurrences() &&
+      !anvil::artifact::readSecretKeyFile(signKey, unused, error)) {
+    errs() << "anvilc: error: --sign-key: " << error << "\n";
+    return 1;
+  }
+  if (int status = anvil::driver::run(options))
+    return status;
+  if (!writesArtifact)
+    return 0;
+  if (signKey.getNumOccurrences() &&
+      !anvil::tools::signArtifactFile(options.outputPath, signKey, error)) {
+    errs() << "anvilc: error: --sign-key: " << error << "\n";
+    sys::fs::remove(options.outputPath);
+    return 1;
+  }
+  // The hash a user checks a copy against (sha256sum prints the same).
+  std::string sha256;
+  if (!anvil::tools::sha256OfFile(options.outputPath, sha256, error)) {
+    errs() << "anvilc: error: " << error << "\n";
+    return 1;
+  }
+  if (!quiet)
+    errs() << "anvilc: " << options.outputPath << ": sha256 " << sha256
+           << (signKey.getNumOccurrences() ? " (signed)" : "") << "\n";
+  return 0;
 }

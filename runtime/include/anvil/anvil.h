@@ -110,6 +110,11 @@ size_t anvil_tensor_byte_size(const anvil_tensor *tensor);
  * models in one server, use one set of threads). */
 typedef struct anvil_instance_s anvil_instance;
 
+/* The most threads an instance may be asked for (num_threads). A count far
+ * above any machine's cores is a mistake, and starting threads until the
+ * system refuses one strains every process on it. */
+#define ANVIL_MAX_THREADS 1024
+
 typedef struct anvil_instance_options {
   size_t struct_size; /* sizeof(anvil_instance_options) */
   /* Threads that run parallel loops, the calling thread included; 0 means
@@ -119,8 +124,11 @@ typedef struct anvil_instance_options {
 } anvil_instance_options;
 
 /* Creates an instance; `options` may be NULL for defaults. Errors:
- * ANVIL_INVALID_ARGUMENT for a negative num_threads or a struct_size
- * smaller than the first version of the struct. Thread-safe. */
+ * ANVIL_INVALID_ARGUMENT for a negative num_threads, one above
+ * ANVIL_MAX_THREADS, or a struct_size
+ * smaller than the first version of the struct; ANVIL_RESOURCE_EXHAUSTED
+ * when the system refuses a thread (the threads already started are
+ * stopped and joined; the message names the count). Thread-safe. */
 anvil_status anvil_instance_create(const anvil_instance_options *options,
                                    anvil_instance **out_instance);
 /* Drops the caller's reference. Models opened on the instance keep it
@@ -140,13 +148,23 @@ typedef struct anvil_model_options {
    * always checked). */
   int skip_checksums;
   /* Without an instance: threads of the model's own implicit instance, the
-   * caller's included; 0 means one per hardware thread. With an instance
-   * it must be 0 (the instance decides). */
+   * caller's included; 0 means one per hardware thread; at most
+   * ANVIL_MAX_THREADS. With an instance it must be 0 (the instance
+   * decides). */
   int num_threads;
   /* The instance whose threads, memory and devices the model uses (the
    * model takes a reference; the caller keeps its own). NULL gives the
    * model an implicit instance of its own. */
   anvil_instance *instance;
+  /* NULL, or the 32-byte Ed25519 public key (the raw key; the hex digits
+   * of an `anvilc --generate-signing-key` .pub file, decoded) whose
+   * signature the artifact must carry. Checked over the mapped bytes before
+   * any of the artifact's code is loaded; an artifact that is unsigned,
+   * signed by another key, or changed after signing is refused with
+   * ANVIL_INVALID_ARTIFACT (docs/signatures.md says what is signed). The
+   * caller keeps the 32 bytes alive during the open call only. Added after
+   * the first release of this struct: zero-initialize the options. */
+  const unsigned char *required_public_key;
 } anvil_model_options;
 
 /* Opens an artifact. `options` may be NULL for defaults. The model keeps
@@ -154,15 +172,18 @@ typedef struct anvil_model_options {
  * the device; one this runtime cannot run is ANVIL_INCOMPATIBLE.
  * Loading runs the artifact's native code (the dynamic loader runs its ELF
  * constructors before any check of the code): open only trusted
- * artifacts; docs/security.md. Errors: ANVIL_NOT_FOUND for a file that is
- * missing or not a regular file (a directory, FIFO or device is refused
- * without being read); ANVIL_INVALID_ARTIFACT, naming what is wrong, for a
- * corrupt container, reserved fields that are not 0, a malformed manifest
- * (beyond anvil/limits.h in size or nesting, a tensor or arena beyond its
- * size limit) or one that disagrees with the code's record of what it was
- * compiled for (the message names the entry point and field);
- * ANVIL_INCOMPATIBLE for another format or ABI version, target or a
- * missing CPU feature. Thread-safe. */
+ * artifacts (set `required_public_key` to check a signature first);
+ * docs/security.md. Errors: ANVIL_NOT_FOUND for a file that is missing or
+ * not a regular file (a directory, FIFO or device is refused without being
+ * read); ANVIL_INVALID_ARTIFACT, naming what is wrong, for a corrupt
+ * container, reserved fields that are not 0, a malformed manifest (beyond
+ * anvil/limits.h in size or nesting, a tensor or arena beyond its size
+ * limit), one that disagrees with the code's record of what it was
+ * compiled for (the message names the entry point and field), or a failed
+ * signature check; ANVIL_INCOMPATIBLE for another format or ABI version,
+ * target or a missing CPU feature; ANVIL_RESOURCE_EXHAUSTED when out of
+ * memory or when the system refuses the implicit instance's threads.
+ * Thread-safe. */
 anvil_status anvil_model_open_file(const char *path,
                                    const anvil_model_options *options,
                                    anvil_model **out_model);

@@ -42,6 +42,7 @@ enum class SectionKind : uint32_t {
   Code = 2,      ///< the compiled shared object or device binary
   Weights = 3,   ///< packed constant data, mmappable
   Tokenizer = 4, ///< optional: the tokenizer (e.g. tokenizer.json)
+  Signature = 5, ///< optional: an Ed25519 signature (artifact_signature.h)
 };
 
 /// Returns a name for messages ("manifest"), or "unknown".
