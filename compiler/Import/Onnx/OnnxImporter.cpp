@@ -9,6 +9,7 @@
 
 #include "compiler/Import/Onnx/OnnxImporter.h"
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
+#include "compiler/Import/Onnx/OnnxFileAccess.h"
 #include "compiler/Import/Onnx/OnnxFunctions.h"
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
@@ -335,11 +336,10 @@ LogicalResult
 GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
   const std::string &path = options.constantInputs.at(input.name());
   Location loc = NameLoc::get(builder.getStringAttr(input.name()), fileLoc());
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
+  auto file = readRegularFile(path);
   if (!file)
     return emitError(loc) << "--constant-input: cannot read '" << path
-                          << "': " << file.getError().message();
+                          << "': " << llvm::toString(file.takeError());
   onnx::TensorProto tensor;
   std::string error;
   if (!parseProtoNoThrow(tensor, (*file)->getBuffer(), error))
@@ -781,11 +781,12 @@ OwningOpRef<ModuleOp> importOnnxBuffer(MLIRContext *context, StringRef bytes,
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext *context, StringRef path,
                                      const ImportOptions &options) {
   registerImportDialects(context);
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
+  // A FIFO or /dev/zero as the model would block or read until memory
+  // runs out: refused before reading.
+  auto file = readRegularFile(path);
   if (!file) {
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "cannot read the model: " << file.getError().message();
+        << "cannot read the model: " << llvm::toString(file.takeError());
     return nullptr;
   }
   SmallString<256> baseDir = llvm::sys::path::parent_path(path);
