@@ -101,6 +101,13 @@ LogicalResult verifyInferredResultTypes(Operation *op) {
   for (auto [i, pair] :
        llvm::enumerate(llvm::zip(inferred, op->getResultTypes()))) {
     auto [want, have] = pair;
+    // No tensor may be larger than the limit (2^62 x 4 floats, Expand to
+    // 2^64 elements): refused where it is made, not where it is allocated.
+    for (Type type : {want, have}) {
+      std::string problem = tensorSizeProblem(type);
+      if (!problem.empty())
+        return op->emitOpError() << "result #" << i << ": " << problem;
+    }
     if (!joinTypes(want, have))
       return op->emitOpError() << "result #" << i << " has type " << have
                                << " but its operands imply " << want;
@@ -1055,23 +1062,31 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
 }
 
 namespace {
-/// Output size of a sliding window (convolution or pooling).
-int64_t windowOutput(int64_t size, int64_t kernel, int64_t stride,
-                     int64_t padBegin, int64_t padEnd, int64_t dilation,
-                     bool ceilMode) {
+/// Output size of a sliding window (convolution or pooling), or nullopt
+/// when a pad, kernel or dilation is so large that the arithmetic leaves
+/// int64_t (2^62 pads made a 0-sized output). `stride` is positive.
+std::optional<int64_t> windowOutput(int64_t size, int64_t kernel,
+                                    int64_t stride, int64_t padBegin,
+                                    int64_t padEnd, int64_t dilation,
+                                    bool ceilMode) {
   if (size == kDynamic || kernel == kDynamic)
     return kDynamic;
-  int64_t span = dilation * (kernel - 1) + 1;
-  int64_t numerator = size + padBegin + padEnd - span;
+  // In 128 bits every term below is exact; the result must fit in 62.
+  __int128 span = (__int128)dilation * (kernel - 1) + 1;
+  if (span > ((__int128)1 << 62))
+    return std::nullopt;
+  __int128 numerator = (__int128)size + padBegin + padEnd - span;
   if (numerator < 0)
     return 0;
-  int64_t out =
+  __int128 out =
       (ceilMode ? (numerator + stride - 1) / stride : numerator / stride) + 1;
   // A window that would start inside the end padding is dropped (as ONNX
   // Runtime and PyTorch do in ceil mode).
-  if (ceilMode && (out - 1) * stride >= size + padBegin)
+  if (ceilMode && (out - 1) * stride >= (__int128)size + padBegin)
     --out;
-  return out;
+  if (out > ((__int128)1 << 62))
+    return std::nullopt;
+  return (int64_t)out;
 }
 } // namespace
 
@@ -1107,9 +1122,13 @@ LogicalResult ConvOp::inferResultTypes(Types &types) {
   for (int64_t i = 0; i < spatial; ++i) {
     if (getStrides()[i] <= 0 || getDilations()[i] <= 0)
       return emitOpError("strides and dilations must be positive");
-    shape.push_back(windowOutput(
+    std::optional<int64_t> out = windowOutput(
         input.getDimSize(2 + i), weight.getDimSize(2 + i), getStrides()[i],
-        getPads()[i], getPads()[spatial + i], getDilations()[i], false));
+        getPads()[i], getPads()[spatial + i], getDilations()[i], false);
+    if (!out)
+      return emitOpError() << "spatial dim " << i
+                           << ": pads, kernel and dilation are too large";
+    shape.push_back(*out);
   }
   return ranked(types, shape, elementType);
 }
@@ -1131,9 +1150,13 @@ LogicalResult PoolOp::inferResultTypes(Types &types) {
     int64_t dilation = getDilations() ? (*getDilations())[i] : 1;
     if (getStrides()[i] <= 0 || getKernel()[i] <= 0 || dilation <= 0)
       return emitOpError("kernel, strides and dilations must be positive");
-    shape.push_back(windowOutput(
+    std::optional<int64_t> out = windowOutput(
         input.getDimSize(2 + i), getKernel()[i], getStrides()[i], getPads()[i],
-        getPads()[spatial + i], dilation, getCeilMode()));
+        getPads()[spatial + i], dilation, getCeilMode());
+    if (!out)
+      return emitOpError() << "spatial dim " << i
+                           << ": pads, kernel and dilation are too large";
+    shape.push_back(*out);
   }
   return ranked(types, shape, elementType);
 }

@@ -356,6 +356,13 @@ LogicalResult importConv(NodeContext &ctx) {
     return ctx.error() << "needs ranked input and weight";
   size_t spatial = wType.getRank() - 2;
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  // kernel_shape is optional (the weight's dims are the kernel), but one
+  // that disagrees with the weight is an error, not ignored.
+  if (auto given = ctx.attrInts("kernel_shape"))
+    if (ArrayRef<int64_t>(*given) != ArrayRef<int64_t>(kernel))
+      return ctx.error() << "kernel_shape " << formatShape(*given)
+                         << " does not match the weight's kernel dims "
+                         << formatShape(kernel);
   SmallVector<int64_t> strides =
       ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
   SmallVector<int64_t> dilations =

@@ -1,5 +1,4 @@
-//===- OnnxFileAccess.h - reading the files a model names --------*- C++
-//-*-===//
+//===- OnnxFileAccess.h - reading the files a model names ---*- C++ -*-===//
 //
 // The model file, its external-data files and --constant-input files come
 // from the user and may be hostile: a FIFO or /dev/zero would block or read
