@@ -175,8 +175,9 @@ LogicalResult ReshapeOp::inferResultTypes(Types &types) {
         continue;
       if (dim == kDynamic)
         allKnown = false;
-      else
-        known *= dim;
+      else if (llvm::MulOverflow(known, dim, known))
+        return emitOpError() << "target shape " << formatShape(shape)
+                             << " has more elements than int64 counts";
     }
     if (allKnown && inferredIndex >= 0) {
       if (known == 0 || *inputCount % known != 0)
@@ -491,7 +492,8 @@ LogicalResult SplitOp::inferResultTypes(Types &types) {
   for (int64_t size : getSizes()) {
     if (size < 0)
       return emitOpError() << "split size " << size << " is negative";
-    total += size;
+    if (llvm::AddOverflow(total, size, total))
+      return emitOpError() << "split sizes add up to more than int64 counts";
   }
   int64_t dim = input.getDimSize(axis);
   if (dim != kDynamic && dim != total)
@@ -526,7 +528,10 @@ LogicalResult PadOp::inferResultTypes(Types &types) {
       shape.push_back(kDynamic);
       continue;
     }
-    int64_t size = dim + pads[d] + pads[rank + d];
+    int64_t size;
+    if (llvm::AddOverflow(dim, pads[d], size) ||
+        llvm::AddOverflow(size, pads[rank + d], size))
+      return emitOpError() << "pads of dimension " << d << " overflow int64";
     if (size < 0)
       return emitOpError() << "pads crop dimension " << d << " of size " << dim
                            << " below zero";

@@ -73,6 +73,14 @@ llvm::Expected<int> openRegular(llvm::StringRef path, bool noFollow,
 
 } // namespace
 
+llvm::Error checkNotSpecialFile(llvm::StringRef path) {
+  struct stat st;
+  if (::stat(path.str().c_str(), &st) != 0 || S_ISREG(st.st_mode))
+    return llvm::Error::success();
+  return fail(llvm::Twine("it is ") + kindOf(st.st_mode) +
+              ", not a regular file");
+}
+
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 readRegularFile(llvm::StringRef path) {
   uint64_t size = 0;

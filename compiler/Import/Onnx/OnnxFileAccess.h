@@ -31,6 +31,12 @@ namespace anvil::onnx_import {
 llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
 readRegularFile(llvm::StringRef path);
 
+/// Fails, saying what `path` is ("a FIFO", "a directory", ...), when it
+/// exists and is not a regular file; looks with stat(), so nothing is
+/// opened and nothing blocks. A missing file passes (the reader reports
+/// it).
+llvm::Error checkNotSpecialFile(llvm::StringRef path);
+
 /// Reads `length` bytes at `offset` of the external-data file `location`,
 /// a path relative to the model's folder `baseDir`. Fails, with a message
 /// that names the file (and its size where it matters), when:

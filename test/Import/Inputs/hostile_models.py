@@ -72,6 +72,13 @@ cases["conv-pads-huge"] = model(
     [node("Conv", ["x", "w"], pads=[2 ** 62] * 4)], [X], [Y], [W])
 cases["conv-dilations-huge"] = model(
     [node("Conv", ["x", "w"], dilations=[2 ** 62] * 2)], [X], [Y], [W])
+cases["conv-same-dilations-huge"] = model(
+    [node("Conv", ["x", "w"], dilations=[2 ** 62] * 2, auto_pad="SAME_UPPER")],
+    [X], [Y], [W])
+cases["maxpool-dilations-short"] = model(
+    [node("MaxPool", kernel_shape=[2, 2], dilations=[1, 1, 1])], [X], [Y])
+cases["maxpool-strides-type"] = model(
+    [node("MaxPool", kernel_shape=[2, 2], strides=2)], [X], [Y])
 cases["maxpool-pads-huge"] = model(
     [node("MaxPool", kernel_shape=[2, 2], pads=[2 ** 62] * 4)], [X], [Y])
 cases["split-num-outputs-0"] = model(
