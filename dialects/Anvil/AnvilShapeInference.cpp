@@ -276,6 +276,19 @@ LogicalResult SliceOp::inferResultTypes(Types &types) {
     return unranked(types, elementType);
   int64_t rank = input.getRank();
   SmallVector<int64_t> shape(input.getShape());
+  // starts, ends, axes and steps pair up entry by entry: lists of different
+  // lengths would be read past the end of the shorter ones.
+  int64_t length = kDynamic;
+  for (Value list : {getStarts(), getEnds(), getAxes(), getSteps()}) {
+    RankedTensorType type = list ? getRankedType(list) : RankedTensorType();
+    if (!type || type.getRank() != 1 || type.isDynamicDim(0))
+      continue;
+    if (length != kDynamic && type.getDimSize(0) != length)
+      return emitOpError() << "starts, ends, axes and steps have different "
+                              "lengths ("
+                           << length << " and " << type.getDimSize(0) << ")";
+    length = type.getDimSize(0);
+  }
   auto starts = getConstantInts(getStarts());
   auto ends = getConstantInts(getEnds());
   auto axes = getConstantInts(getAxes());

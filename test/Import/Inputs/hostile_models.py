@@ -81,6 +81,9 @@ cases["maxpool-strides-type"] = model(
     [node("MaxPool", kernel_shape=[2, 2], strides=2)], [X], [Y])
 cases["maxpool-pads-huge"] = model(
     [node("MaxPool", kernel_shape=[2, 2], pads=[2 ** 62] * 4)], [X], [Y])
+cases["slice-lengths-differ"] = model(
+    [node("Slice", ["r2", "s", "e", "a"])], [vi("r2", [4, 4])], [Y],
+    [ints("s", [0, 0]), ints("e", [2]), ints("a", [0, 1])])
 cases["split-num-outputs-0"] = model(
     [node("Split", axis=1, num_outputs=0)], [X], [Y], opset=18)
 cases["split-num-outputs-huge"] = model(
