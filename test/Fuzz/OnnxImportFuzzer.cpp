@@ -29,6 +29,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
@@ -39,7 +40,8 @@ namespace {
 /// The scratch folder of this process: <tmp>/anvil-import-fuzz-XXXXXX with
 /// outside.data and outdir/secret.data beside the model folder m/.
 const std::string &scratchRoot() {
-  static const std::string root = [] {
+  // Never destroyed: the atexit handler below still needs it.
+  static const std::string &root = *new std::string([] {
     const char *tmp = std::getenv("TMPDIR");
     std::string pattern =
         std::string(tmp && *tmp ? tmp : "/tmp") + "/anvil-import-fuzz-XXXXXX";
@@ -47,11 +49,17 @@ const std::string &scratchRoot() {
       std::perror("mkdtemp");
       std::abort();
     }
+    // Removed at exit (remove_all deletes symlinks, never what they
+    // point to).
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(scratchRoot(), ignored);
+    });
     std::ofstream(pattern + "/outside.data") << std::string(4096, '\x7f');
     mkdir((pattern + "/outdir").c_str(), 0700);
     std::ofstream(pattern + "/outdir/secret.data") << std::string(4096, 'S');
     return pattern;
-  }();
+  }());
   return root;
 }
 
