@@ -88,6 +88,12 @@ cases["split-num-outputs-0"] = model(
     [node("Split", axis=1, num_outputs=0)], [X], [Y], opset=18)
 cases["split-num-outputs-huge"] = model(
     [node("Split", axis=1, num_outputs=2 ** 40)], [X], [Y], opset=18)
+cases["gather-block-quantized-2-62"] = model(
+    [h.make_node("GatherBlockQuantized", ["d", "i", "s"], ["y"],
+                 domain="com.microsoft", block_size=2 ** 62,
+                 quantize_axis=1)],
+    [vi("d", [8, 16], T.UINT8), vi("i", [2], T.INT64), vi("s", [8, 1])], [Y],
+    domains=["com.microsoft"])
 cases["depth-to-space-2-32"] = model(
     [node("DepthToSpace", blocksize=2 ** 32)], [X], [Y])
 
