@@ -3,6 +3,7 @@
 #include "compiler/Driver/Driver.h"
 #include "compiler/Driver/CodeGeneration.h"
 #include "compiler/Driver/Diagnostics.h"
+#include "compiler/Import/Onnx/OnnxFileAccess.h"
 #include "compiler/Pipeline/Pipelines.h"
 #include "compiler/Target/Target.h"
 #include "dialects/Anvil/AnvilOps.h"
@@ -64,6 +65,12 @@ private:
 };
 
 OwningOpRef<ModuleOp> parseMlirFile(MLIRContext &context, StringRef path) {
+  // A FIFO or a device would block or read for ever.
+  if (llvm::Error special = onnx_import::checkNotSpecialFile(path)) {
+    emitError(FileLineColLoc::get(&context, path, 0, 0))
+        << "cannot read the module: " << llvm::toString(std::move(special));
+    return nullptr;
+  }
   std::string error;
   auto file = openInputFile(path, &error);
   if (!file) {

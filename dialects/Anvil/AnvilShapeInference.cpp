@@ -101,6 +101,13 @@ LogicalResult verifyInferredResultTypes(Operation *op) {
   for (auto [i, pair] :
        llvm::enumerate(llvm::zip(inferred, op->getResultTypes()))) {
     auto [want, have] = pair;
+    // No tensor may be larger than the limit (2^62 x 4 floats, Expand to
+    // 2^64 elements): refused where it is made, not where it is allocated.
+    for (Type type : {want, have}) {
+      std::string problem = tensorSizeProblem(type);
+      if (!problem.empty())
+        return op->emitOpError() << "result #" << i << ": " << problem;
+    }
     if (!joinTypes(want, have))
       return op->emitOpError() << "result #" << i << " has type " << have
                                << " but its operands imply " << want;
@@ -168,8 +175,9 @@ LogicalResult ReshapeOp::inferResultTypes(Types &types) {
         continue;
       if (dim == kDynamic)
         allKnown = false;
-      else
-        known *= dim;
+      else if (llvm::MulOverflow(known, dim, known))
+        return emitOpError() << "target shape " << formatShape(shape)
+                             << " has more elements than int64 counts";
     }
     if (allKnown && inferredIndex >= 0) {
       if (known == 0 || *inputCount % known != 0)
@@ -268,6 +276,19 @@ LogicalResult SliceOp::inferResultTypes(Types &types) {
     return unranked(types, elementType);
   int64_t rank = input.getRank();
   SmallVector<int64_t> shape(input.getShape());
+  // starts, ends, axes and steps pair up entry by entry: lists of different
+  // lengths would be read past the end of the shorter ones.
+  int64_t length = kDynamic;
+  for (Value list : {getStarts(), getEnds(), getAxes(), getSteps()}) {
+    RankedTensorType type = list ? getRankedType(list) : RankedTensorType();
+    if (!type || type.getRank() != 1 || type.isDynamicDim(0))
+      continue;
+    if (length != kDynamic && type.getDimSize(0) != length)
+      return emitOpError() << "starts, ends, axes and steps have different "
+                              "lengths ("
+                           << length << " and " << type.getDimSize(0) << ")";
+    length = type.getDimSize(0);
+  }
   auto starts = getConstantInts(getStarts());
   auto ends = getConstantInts(getEnds());
   auto axes = getConstantInts(getAxes());
@@ -484,7 +505,8 @@ LogicalResult SplitOp::inferResultTypes(Types &types) {
   for (int64_t size : getSizes()) {
     if (size < 0)
       return emitOpError() << "split size " << size << " is negative";
-    total += size;
+    if (llvm::AddOverflow(total, size, total))
+      return emitOpError() << "split sizes add up to more than int64 counts";
   }
   int64_t dim = input.getDimSize(axis);
   if (dim != kDynamic && dim != total)
@@ -519,7 +541,10 @@ LogicalResult PadOp::inferResultTypes(Types &types) {
       shape.push_back(kDynamic);
       continue;
     }
-    int64_t size = dim + pads[d] + pads[rank + d];
+    int64_t size;
+    if (llvm::AddOverflow(dim, pads[d], size) ||
+        llvm::AddOverflow(size, pads[rank + d], size))
+      return emitOpError() << "pads of dimension " << d << " overflow int64";
     if (size < 0)
       return emitOpError() << "pads crop dimension " << d << " of size " << dim
                            << " below zero";
@@ -1055,23 +1080,31 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
 }
 
 namespace {
-/// Output size of a sliding window (convolution or pooling).
-int64_t windowOutput(int64_t size, int64_t kernel, int64_t stride,
-                     int64_t padBegin, int64_t padEnd, int64_t dilation,
-                     bool ceilMode) {
+/// Output size of a sliding window (convolution or pooling), or nullopt
+/// when a pad, kernel or dilation is so large that the arithmetic leaves
+/// int64_t (2^62 pads made a 0-sized output). `stride` is positive.
+std::optional<int64_t> windowOutput(int64_t size, int64_t kernel,
+                                    int64_t stride, int64_t padBegin,
+                                    int64_t padEnd, int64_t dilation,
+                                    bool ceilMode) {
   if (size == kDynamic || kernel == kDynamic)
     return kDynamic;
-  int64_t span = dilation * (kernel - 1) + 1;
-  int64_t numerator = size + padBegin + padEnd - span;
+  // In 128 bits every term below is exact; the result must fit in 62.
+  __int128 span = (__int128)dilation * (kernel - 1) + 1;
+  if (span > ((__int128)1 << 62))
+    return std::nullopt;
+  __int128 numerator = (__int128)size + padBegin + padEnd - span;
   if (numerator < 0)
     return 0;
-  int64_t out =
+  __int128 out =
       (ceilMode ? (numerator + stride - 1) / stride : numerator / stride) + 1;
   // A window that would start inside the end padding is dropped (as ONNX
   // Runtime and PyTorch do in ceil mode).
-  if (ceilMode && (out - 1) * stride >= size + padBegin)
+  if (ceilMode && (out - 1) * stride >= (__int128)size + padBegin)
     --out;
-  return out;
+  if (out > ((__int128)1 << 62))
+    return std::nullopt;
+  return (int64_t)out;
 }
 } // namespace
 
@@ -1107,9 +1140,13 @@ LogicalResult ConvOp::inferResultTypes(Types &types) {
   for (int64_t i = 0; i < spatial; ++i) {
     if (getStrides()[i] <= 0 || getDilations()[i] <= 0)
       return emitOpError("strides and dilations must be positive");
-    shape.push_back(windowOutput(
+    std::optional<int64_t> out = windowOutput(
         input.getDimSize(2 + i), weight.getDimSize(2 + i), getStrides()[i],
-        getPads()[i], getPads()[spatial + i], getDilations()[i], false));
+        getPads()[i], getPads()[spatial + i], getDilations()[i], false);
+    if (!out)
+      return emitOpError() << "spatial dim " << i
+                           << ": pads, kernel and dilation are too large";
+    shape.push_back(*out);
   }
   return ranked(types, shape, elementType);
 }
@@ -1131,9 +1168,13 @@ LogicalResult PoolOp::inferResultTypes(Types &types) {
     int64_t dilation = getDilations() ? (*getDilations())[i] : 1;
     if (getStrides()[i] <= 0 || getKernel()[i] <= 0 || dilation <= 0)
       return emitOpError("kernel, strides and dilations must be positive");
-    shape.push_back(windowOutput(
+    std::optional<int64_t> out = windowOutput(
         input.getDimSize(2 + i), getKernel()[i], getStrides()[i], getPads()[i],
-        getPads()[spatial + i], dilation, getCeilMode()));
+        getPads()[spatial + i], dilation, getCeilMode());
+    if (!out)
+      return emitOpError() << "spatial dim " << i
+                           << ": pads, kernel and dilation are too large";
+    shape.push_back(*out);
   }
   return ranked(types, shape, elementType);
 }

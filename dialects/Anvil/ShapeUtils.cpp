@@ -48,6 +48,48 @@ std::optional<int64_t> staticElementCount(ArrayRef<int64_t> shape) {
   return count;
 }
 
+std::string tensorSizeProblem(Type type) {
+  auto shaped = type.dyn_cast<ShapedType>();
+  if (!shaped || !shaped.hasRank())
+    return "";
+  Type element = shaped.getElementType();
+  int64_t width =
+      element.isIntOrFloat()
+          ? std::max<int64_t>(1, (element.getIntOrFloatBitWidth() + 7) / 8)
+          : 8;
+  // 128-bit products saturated at 2^100: no overflow on the way.
+  const __int128 cap = (__int128)1 << 100;
+  __int128 count = 1;
+  for (int64_t d : shaped.getShape())
+    if (d != kDynamic && d > 0)
+      count = std::min<__int128>(count * d, cap);
+  for (int64_t d : shaped.getShape())
+    if (d == 0)
+      return "";
+  __int128 bytes = count * width;
+  if (bytes <= kMaxTensorBytes)
+    return "";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto print = [&](__int128 n) {
+    if (n >= cap)
+      os << "more than 2^100";
+    else if (n > std::numeric_limits<int64_t>::max()) {
+      int bits = 0;
+      for (__int128 m = n; m > 1; m >>= 1)
+        ++bits;
+      os << "2^" << bits << " or more";
+    } else
+      os << (int64_t)n;
+  };
+  os << formatShape(shaped.getShape()) << "x" << element << " holds ";
+  print(count);
+  os << " elements (";
+  print(bytes);
+  os << " bytes), more than the limit of 2^48 bytes per tensor";
+  return os.str();
+}
+
 std::string formatShape(ArrayRef<int64_t> shape) {
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -32,6 +32,21 @@ mlir::LogicalResult broadcastShapes(llvm::ArrayRef<int64_t> a,
 /// The number of elements, or std::nullopt if any dim is dynamic.
 std::optional<int64_t> staticElementCount(llvm::ArrayRef<int64_t> shape);
 
+/// The most bytes one tensor may hold: 2^48 (256 TiB), far beyond any
+/// device, and small enough that element counts, byte sizes and the arena
+/// offsets the memory planner adds up never overflow int64_t. Every anvil
+/// op's verifier refuses a result larger than this (so the importer,
+/// folding and shape inference all do), and so does the importer for graph
+/// inputs. Documented in docs/importer.md ("Limits"); change it here.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 48;
+
+/// Why a tensor of `type` (a ShapedType) cannot exist, or "" when it can:
+/// its static dims alone (dynamic ones count as 1) make more than
+/// kMaxTensorBytes bytes, or more elements than int64_t counts. The text
+/// names the shape, the element count and the bytes, e.g.
+/// "4611686018427387904x4xf32 holds 2^64 bytes ...".
+std::string tensorSizeProblem(mlir::Type type);
+
 /// "2x?x64" for messages.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
 

@@ -710,13 +710,14 @@ def cases():
             ("Tile_overflow", "Tile", [np.array([1, 2], np.int64),
                                        np.array([mx], np.int64)],
              "overflows int64"),
-            # Not refused at compile time (the runtime refuses the tensor
-            # as too large): the folders must only not fold or crash.
+            # Refused at compile time by every op's size limit
+            # (kMaxTensorBytes), before any folder could try.
             ("Expand_overflow", "Expand", [np.array([1, 2], np.int64),
                                            np.array([mx, 2], np.int64)],
-             None),
+             "more than the limit of 2^48 bytes per tensor"),
             ("ConstantOfShape_overflow", "ConstantOfShape",
-             [np.array([mx, mx], np.int64)], None)]:
+             [np.array([mx, mx], np.int64)],
+             "more than the limit of 2^48 bytes per tensor")]:
         folder = {"Range": "RangeOp", "Tile": "TileOp", "Expand": "ExpandOp",
                   "ConstantOfShape": "FillOp"}[op]
         out.append(Case(folder, op, [(f"i{k}", v) for k, v in

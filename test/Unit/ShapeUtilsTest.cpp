@@ -73,3 +73,29 @@ TEST(ShapeUtils, FormatShape) {
   EXPECT_EQ(formatShape({}), "scalar");
 }
 } // namespace
+
+namespace {
+// The size limit: exactly 2^48 bytes is allowed, one element more is not;
+// products that overflow int64 are caught, not wrapped; dynamic dims count
+// as 1 and a zero dim makes any tensor empty.
+TEST(ShapeUtils, TensorSizeLimit) {
+  mlir::MLIRContext context;
+  auto f32 = mlir::FloatType::getF32(&context);
+  auto i8 = mlir::IntegerType::get(&context, 8);
+  auto type = [&](std::vector<int64_t> shape, mlir::Type element) {
+    return RankedTensorType::get(shape, element);
+  };
+  EXPECT_EQ(tensorSizeProblem(type({int64_t(1) << 46}, f32)), "");
+  EXPECT_EQ(tensorSizeProblem(type({int64_t(1) << 48}, i8)), "");
+  EXPECT_EQ(tensorSizeProblem(type({(int64_t(1) << 48) + 1}, i8)),
+            "281474976710657xi8 holds 281474976710657 elements "
+            "(281474976710657 bytes), more than the limit of 2^48 bytes per "
+            "tensor");
+  EXPECT_NE(tensorSizeProblem(type({int64_t(1) << 62, 4}, f32)), "");
+  EXPECT_NE(tensorSizeProblem(type({int64_t(1) << 32, int64_t(1) << 32}, f32)),
+            "");
+  EXPECT_EQ(tensorSizeProblem(type({D, int64_t(1) << 40}, i8)), "");
+  EXPECT_NE(tensorSizeProblem(type({D, int64_t(1) << 40, 1 << 10}, f32)), "");
+  EXPECT_EQ(tensorSizeProblem(type({0, int64_t(1) << 62, 1 << 20}, f32)), "");
+}
+} // namespace

@@ -508,7 +508,8 @@ LogicalResult importEyeLike(NodeContext &ctx) {
   if (shape->size() != 2)
     return ctx.error() << "needs a 2-D input, got rank " << shape->size();
   Type type = ctx.elementTypeOf(x);
-  if (const onnx::AttributeProto *dtype = ctx.attr("dtype")) {
+  if (const onnx::AttributeProto *dtype =
+          ctx.typedAttr("dtype", onnx::AttributeProto::INT)) {
     type = convertDataType(ctx.builder.getContext(), (int)dtype->i());
     if (!type || !type.isIntOrFloat())
       return ctx.error() << "unsupported dtype " << dtype->i();

@@ -337,9 +337,21 @@ FailureOr<SmallVector<int64_t>> windowPads(NodeContext &ctx, Value x,
                          << " needs static spatial dims, not " << x.getType()
                          << bindingHintSuffix(x),
              failure();
-    int64_t out = (size + strides[i] - 1) / strides[i];
-    int64_t total = std::max<int64_t>(
-        0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - size);
+    if (kernel[i] == kDynamic)
+      return ctx.error() << "auto_pad " << autoPad
+                         << " needs static kernel dims",
+             failure();
+    // In 128 bits: a stride or dilation near 2^63 must not wrap.
+    __int128 out = ((__int128)size + strides[i] - 1) / strides[i];
+    __int128 wide = std::max<__int128>(
+        0, (out - 1) * strides[i] + (__int128)dilations[i] * (kernel[i] - 1) +
+               1 - size);
+    if (wide > ((__int128)1 << 62))
+      return ctx.error() << "auto_pad " << autoPad << " of spatial dim " << i
+                         << " needs more than 2^62 padding (stride "
+                         << strides[i] << ", dilation " << dilations[i] << ")",
+             failure();
+    int64_t total = (int64_t)wide;
     int64_t small = total / 2, large = total - small;
     pads[i] = autoPad == "SAME_UPPER" ? small : large;
     pads[spatial + i] = autoPad == "SAME_UPPER" ? large : small;
@@ -356,19 +368,27 @@ LogicalResult importConv(NodeContext &ctx) {
     return ctx.error() << "needs ranked input and weight";
   size_t spatial = wType.getRank() - 2;
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  SmallVector<int64_t> strides =
-      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
-  SmallVector<int64_t> dilations =
-      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
-  if (strides.size() != spatial || dilations.size() != spatial)
-    return ctx.error() << "strides/dilations do not match the kernel rank";
-  auto pads = windowPads(ctx, x, kernel, strides, dilations);
+  // kernel_shape is optional (the weight's dims are the kernel), but one
+  // that disagrees with the weight is an error, not ignored.
+  if (auto given = ctx.attrInts("kernel_shape"))
+    if (ArrayRef<int64_t>(*given) != ArrayRef<int64_t>(kernel))
+      return ctx.error() << "kernel_shape " << formatShape(*given)
+                         << " does not match the weight's kernel dims "
+                         << formatShape(kernel);
+  auto strides =
+      ctx.attrIntsOfSize("strides", spatial, 1, "one per kernel dim");
+  auto dilations =
+      ctx.attrIntsOfSize("dilations", spatial, 1, "one per kernel dim");
+  if (failed(strides) || failed(dilations))
+    return failure();
+  auto pads = windowPads(ctx, x, kernel, *strides, *dilations);
   if (failed(pads))
     return failure();
   Builder &b = ctx.builder;
   return ctx.produce(ctx.create<ConvOp>(
-      ctx.elementTypeOf(x), x, w, ctx.input(2), b.getDenseI64ArrayAttr(strides),
-      b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+      ctx.elementTypeOf(x), x, w, ctx.input(2),
+      b.getDenseI64ArrayAttr(*strides), b.getDenseI64ArrayAttr(*pads),
+      b.getDenseI64ArrayAttr(*dilations),
       b.getI64IntegerAttr(ctx.attrInt("group", 1))));
 }
 
@@ -389,12 +409,14 @@ FailureOr<PoolWindow> poolWindow(NodeContext &ctx, Value x) {
   size_t spatial = w.kernel.size();
   if (ctx.rankOf(x) != (int64_t)spatial + 2)
     return ctx.error() << "kernel_shape does not match the input rank";
-  w.strides =
-      ctx.attrInts("strides").value_or(SmallVector<int64_t>(spatial, 1));
-  w.dilations =
-      ctx.attrInts("dilations").value_or(SmallVector<int64_t>(spatial, 1));
-  if (w.strides.size() != spatial || w.dilations.size() != spatial)
-    return ctx.error() << "strides/dilations do not match the kernel rank";
+  auto strides =
+      ctx.attrIntsOfSize("strides", spatial, 1, "one per kernel dim");
+  auto dilations =
+      ctx.attrIntsOfSize("dilations", spatial, 1, "one per kernel dim");
+  if (failed(strides) || failed(dilations))
+    return failure();
+  w.strides = *strides;
+  w.dilations = *dilations;
   w.dilated = llvm::any_of(w.dilations, [](int64_t d) { return d != 1; });
   auto pads = windowPads(ctx, x, w.kernel, w.strides, w.dilations);
   if (failed(pads))

@@ -133,6 +133,27 @@ bool schemaHasFunctionNoThrow(const std::string &domain,
   }
 }
 
+bool attributeTypesMatchSchemaNoThrow(const onnx::NodeProto &node,
+                                      const std::string &domain, int64_t opset,
+                                      AttributeTypeMismatch &mismatch) {
+  try {
+    const onnx::OpSchema *schema =
+        onnx::OpSchemaRegistry::Schema(node.op_type(), (int)opset, domain);
+    if (!schema)
+      return true;
+    const auto &declared = schema->attributes();
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      auto it = declared.find(a.name());
+      if (it == declared.end() || (int)it->second.type == (int)a.type())
+        continue;
+      mismatch = {a.name(), (int)it->second.type, (int)a.type()};
+      return false;
+    }
+  } catch (...) {
+  }
+  return true;
+}
+
 bool schemaBodyInfoNoThrow(const std::string &domain, const std::string &opType,
                            int64_t opset, SchemaBodyInfo &info) {
   info = SchemaBodyInfo();

@@ -52,6 +52,18 @@ bool schemaHasFunctionNoThrow(const std::string &domain,
                               const std::string &opType, int64_t opset,
                               int64_t &sinceVersion);
 
+/// Checks `node`'s attributes against the types libonnx's schema of its op
+/// (domain `domain`, opset `opset`) declares. Returns "" when they agree
+/// or libonnx has no schema for the op; else the first mismatch:
+/// `name` and the declared and actual AttributeProto types.
+struct AttributeTypeMismatch {
+  std::string name;
+  int expected = 0, actual = 0;
+};
+bool attributeTypesMatchSchemaNoThrow(const onnx::NodeProto &node,
+                                      const std::string &domain, int64_t opset,
+                                      AttributeTypeMismatch &mismatch);
+
 /// The function body libonnx's schema defines for `node` (whose domain's
 /// opset is `opset`), built for the node's attributes and `inputTypes`
 /// (one per node input; a TypeProto without elem_type for absent ones)

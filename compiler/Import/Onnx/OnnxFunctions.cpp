@@ -2,6 +2,7 @@
 
 #include "compiler/Import/Onnx/OnnxFunctions.h"
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
+#include "compiler/Import/Onnx/OnnxNodeContext.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringExtras.h"
@@ -341,6 +342,21 @@ lookupFunctionBody(const onnx::NodeProto &node, const std::string &domain,
                         : RankedTensorType();
       ranks.push_back(type ? type.getRank() : -1);
     }
+    // The attributes Anvil's text bodies read, by their ONNX types: one of
+    // another type is an error, not its default.
+    static const std::pair<const char *, int> kTypes[] = {
+        {"alpha", onnx::AttributeProto::FLOAT},
+        {"axes", onnx::AttributeProto::INTS},
+        {"num_groups", onnx::AttributeProto::INT},
+        {"stash_type", onnx::AttributeProto::INT},
+        {"epsilon", onnx::AttributeProto::FLOAT},
+        {"axis", onnx::AttributeProto::INT}};
+    for (const onnx::AttributeProto &a : node.attribute())
+      for (auto [name, type] : kTypes)
+        if (a.name() == name && a.type() != type)
+          return emitError(loc) << node.op_type() << ": attribute '" << name
+                                << "' must be " << attributeTypeName(type)
+                                << ", not " << attributeTypeName(a.type());
     std::string nodes = text->text(node, ranks, error);
     if (nodes.empty())
       return emitError(loc) << node.op_type() << ": " << error;

@@ -9,6 +9,7 @@
 
 #include "compiler/Import/Onnx/OnnxImporter.h"
 #include "compiler/Import/Onnx/OnnxExceptionWall.h"
+#include "compiler/Import/Onnx/OnnxFileAccess.h"
 #include "compiler/Import/Onnx/OnnxFunctions.h"
 #include "compiler/Import/Onnx/OnnxModelLoader.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
@@ -22,6 +23,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -56,6 +58,7 @@ private:
 
   LogicalResult collectOpsets(const onnx::ModelProto &model);
   LogicalResult checkAllOpsSupported(const onnx::GraphProto &graph);
+  LogicalResult checkUniqueNames(const onnx::GraphProto &graph);
   LogicalResult checkBindings(const onnx::GraphProto &graph,
                               const llvm::StringSet<> &initializers);
   FailureOr<Type> inputType(const onnx::ValueInfoProto &input);
@@ -132,6 +135,71 @@ GraphImporter::checkAllOpsSupported(const onnx::GraphProto &graph) {
                                               : " nodes use unsupported ops")
                          << "; nothing was imported";
     return failure();
+  }
+  return success();
+}
+
+/// ONNX graphs are in SSA form: every name is defined once. A second
+/// definition (two initializers, two graph inputs, a node output that
+/// reuses a name) silently replaced the first; it is an error naming the
+/// name. An initializer may share its name with a graph input (the input's
+/// default, IR >= 4), but only with the type the input declares.
+LogicalResult GraphImporter::checkUniqueNames(const onnx::GraphProto &graph) {
+  llvm::StringMap<std::string> defined; // name -> what defines it
+  auto define = [&](const std::string &name, std::string what,
+                    Location loc) -> LogicalResult {
+    auto [it, inserted] = defined.try_emplace(name, what);
+    if (inserted)
+      return success();
+    return emitError(loc) << "'" << name << "' is defined twice: by "
+                          << it->second << " and by " << what
+                          << " (ONNX names must be unique)";
+  };
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (failed(define(input.name(), "a graph input", fileLoc())))
+      return failure();
+  llvm::StringSet<> initializers;
+  for (const onnx::TensorProto &t : graph.initializer()) {
+    Location loc = NameLoc::get(builder.getStringAttr(t.name()), fileLoc());
+    if (!initializers.insert(t.name()).second)
+      return emitError(loc) << "'" << t.name()
+                            << "' is defined twice: by two initializers "
+                               "(ONNX names must be unique)";
+    auto input = llvm::find_if(
+        graph.input(), [&](const auto &i) { return i.name() == t.name(); });
+    if (input == graph.input().end()) {
+      if (failed(define(t.name(), "an initializer", loc)))
+        return failure();
+      continue;
+    }
+    // The initializer stands for the input: their types must agree.
+    const auto &declared = input->type().tensor_type();
+    bool agrees = input->type().has_tensor_type() &&
+                  declared.elem_type() == t.data_type();
+    if (agrees && declared.has_shape()) {
+      agrees = declared.shape().dim_size() == t.dims_size();
+      for (int i = 0; agrees && i < t.dims_size(); ++i)
+        agrees = !declared.shape().dim(i).has_dim_value() ||
+                 declared.shape().dim(i).dim_value() == t.dims(i);
+    }
+    if (!agrees)
+      return emitError(loc)
+             << "initializer '" << t.name() << "' ("
+             << dataTypeName(t.data_type()) << ", " << t.dims_size()
+             << " dims) does not match the type of the graph "
+                "input of the same name";
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string what =
+        "node '" +
+        (node.name().empty() ? node.op_type() + "#" + std::to_string(i)
+                             : node.name()) +
+        "'";
+    for (const std::string &output : node.output())
+      if (!output.empty() &&
+          failed(define(output, "an output of " + what, nodeLoc(node, i))))
+        return failure();
   }
   return success();
 }
@@ -225,14 +293,16 @@ int64_t GraphImporter::resolveDim(StringRef name) const {
   for (StringRef term : terms) {
     term = term.trim();
     int64_t value;
-    if (!term.getAsInteger(10, value)) {
-      sum += value;
-      continue;
+    if (term.getAsInteger(10, value)) {
+      auto it = options.dims.find(term.str());
+      if (it == options.dims.end())
+        return kDynamic;
+      value = it->second;
     }
-    auto it = options.dims.find(term.str());
-    if (it == options.dims.end())
+    // A sum that overflows is no size; the input is then refused as
+    // dynamic and unbound rather than wrapped to a negative dim.
+    if (value < 0 || llvm::AddOverflow(sum, value, sum))
       return kDynamic;
-    sum += it->second;
   }
   return sum;
 }
@@ -335,11 +405,10 @@ LogicalResult
 GraphImporter::importConstantInput(const onnx::ValueInfoProto &input) {
   const std::string &path = options.constantInputs.at(input.name());
   Location loc = NameLoc::get(builder.getStringAttr(input.name()), fileLoc());
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
+  auto file = readRegularFile(path);
   if (!file)
     return emitError(loc) << "--constant-input: cannot read '" << path
-                          << "': " << file.getError().message();
+                          << "': " << llvm::toString(file.takeError());
   onnx::TensorProto tensor;
   std::string error;
   if (!parseProtoNoThrow(tensor, (*file)->getBuffer(), error))
@@ -404,6 +473,16 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
   }
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
   auto opset = nodeOpsets.find(domain);
+  // Attributes of the wrong type (a string `axis`) against the op's ONNX
+  // schema, for every op libonnx knows; the handlers' accessors check the
+  // rest (newer ops, com.microsoft).
+  AttributeTypeMismatch mismatch;
+  if (opset != nodeOpsets.end() &&
+      !attributeTypesMatchSchemaNoThrow(node, domain, opset->second, mismatch))
+    return emitError(loc) << node.op_type() << ": attribute '" << mismatch.name
+                          << "' must be "
+                          << attributeTypeName(mismatch.expected) << ", not "
+                          << attributeTypeName(mismatch.actual);
   const OpTableEntry *entry = OpTable::get().lookup(domain, node.op_type());
   if (opset != nodeOpsets.end() && entry && entry->handler) {
     NodeContext ctx(node, inputs, opset->second, builder, loc, tensors);
@@ -422,6 +501,13 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
           return success();
         });
         handled = entry->handler(ctx);
+      }
+      // A wrongly typed attribute is the node's error, not a reason to try
+      // the function body.
+      if (ctx.hadAttributeError()) {
+        for (Diagnostic &diag : held)
+          context->getDiagEngine().emit(std::move(diag));
+        return failure();
       }
       if (failed(handled)) {
         while (!block->empty() && &block->back() != last) {
@@ -456,7 +542,7 @@ LogicalResult GraphImporter::importNode(onnx::NodeProto &node, Location loc,
       }
       for (Diagnostic &diag : held)
         context->getDiagEngine().emit(std::move(diag));
-    } else if (failed(entry->handler(ctx))) {
+    } else if (failed(entry->handler(ctx)) || ctx.hadAttributeError()) {
       return failure();
     }
     // Outputs a handler did not produce map to null: using one is an error
@@ -647,7 +733,8 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
   llvm::StringSet<> initializerNames;
   for (const onnx::TensorProto &t : graph.initializer())
     initializerNames.insert(t.name());
-  if (failed(checkBindings(graph, initializerNames)))
+  if (failed(checkUniqueNames(graph)) ||
+      failed(checkBindings(graph, initializerNames)))
     return nullptr;
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc());
@@ -675,6 +762,12 @@ OwningOpRef<ModuleOp> GraphImporter::run(onnx::ModelProto &model) {
     FailureOr<Type> type = inputType(input);
     if (failed(type))
       return nullptr;
+    std::string tooLarge = tensorSizeProblem(*type);
+    if (!tooLarge.empty()) {
+      emitError(fileLoc()) << "graph input '" << input.name()
+                           << "': " << tooLarge;
+      return nullptr;
+    }
     argTypes.push_back(*type);
     args.push_back(&input);
   }
@@ -781,11 +874,12 @@ OwningOpRef<ModuleOp> importOnnxBuffer(MLIRContext *context, StringRef bytes,
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext *context, StringRef path,
                                      const ImportOptions &options) {
   registerImportDialects(context);
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                          /*RequiresNullTerminator=*/false);
+  // A FIFO or /dev/zero as the model would block or read until memory
+  // runs out: refused before reading.
+  auto file = readRegularFile(path);
   if (!file) {
     emitError(FileLineColLoc::get(context, path, 0, 0))
-        << "cannot read the model: " << file.getError().message();
+        << "cannot read the model: " << llvm::toString(file.takeError());
     return nullptr;
   }
   SmallString<256> baseDir = llvm::sys::path::parent_path(path);

@@ -243,27 +243,65 @@ const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
   return nullptr;
 }
 
-int64_t NodeContext::attrInt(StringRef name, int64_t fallback) const {
+std::string attributeTypeName(int type) {
+  if (type == onnx::AttributeProto::UNDEFINED)
+    return "untyped (its type field is not set)";
+  if (onnx::AttributeProto::AttributeType_IsValid(type))
+    return onnx::AttributeProto::AttributeType_Name(
+        static_cast<onnx::AttributeProto::AttributeType>(type));
+  return "unknown type " + std::to_string(type);
+}
+
+const onnx::AttributeProto *NodeContext::typedAttr(StringRef name,
+                                                   int type) const {
   const onnx::AttributeProto *a = attr(name);
+  if (!a || a->type() == type)
+    return a;
+  attributeError = true;
+  emitError(loc) << node.op_type() << ": attribute '" << name << "' must be "
+                 << attributeTypeName(type) << ", not "
+                 << attributeTypeName(a->type());
+  return nullptr;
+}
+
+int64_t NodeContext::attrInt(StringRef name, int64_t fallback) const {
+  const onnx::AttributeProto *a = typedAttr(name, onnx::AttributeProto::INT);
   return a ? a->i() : fallback;
 }
 
 float NodeContext::attrFloat(StringRef name, float fallback) const {
-  const onnx::AttributeProto *a = attr(name);
+  const onnx::AttributeProto *a = typedAttr(name, onnx::AttributeProto::FLOAT);
   return a ? a->f() : fallback;
 }
 
 std::string NodeContext::attrString(StringRef name, StringRef fallback) const {
-  const onnx::AttributeProto *a = attr(name);
+  const onnx::AttributeProto *a = typedAttr(name, onnx::AttributeProto::STRING);
   return a ? a->s() : fallback.str();
 }
 
 std::optional<SmallVector<int64_t>>
 NodeContext::attrInts(StringRef name) const {
-  const onnx::AttributeProto *a = attr(name);
+  const onnx::AttributeProto *a = typedAttr(name, onnx::AttributeProto::INTS);
   if (!a)
     return std::nullopt;
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::attrIntsOfSize(StringRef name,
+                                                            size_t size,
+                                                            int64_t fallback,
+                                                            StringRef sizeOf) {
+  std::optional<SmallVector<int64_t>> given = attrInts(name);
+  if (hadAttributeError())
+    return failure();
+  if (!given)
+    return SmallVector<int64_t>(size, fallback);
+  if (given->size() != size) {
+    error() << "attribute '" << name << "' has " << given->size()
+            << " entries, expected " << size << " (" << sizeOf << ")";
+    return failure();
+  }
+  return *given;
 }
 
 Type NodeContext::elementTypeOf(Value value) {

@@ -48,6 +48,10 @@ std::string bindingHint(mlir::Value value);
 /// error saying a shape is not static.
 std::string bindingHintSuffix(mlir::Value value);
 
+/// ONNX's name of an AttributeProto type ("INT", "STRINGS"), for messages;
+/// says so when the type is not set or unknown.
+std::string attributeTypeName(int type);
+
 /// The graph inputs (their anvil.name) in `value`'s producer cone.
 llvm::SmallVector<std::string> graphInputsOf(mlir::Value value);
 
@@ -89,12 +93,37 @@ public:
   constantScalarInput(size_t i, llvm::StringRef what);
 
   //===--- attributes -----------------------------------------------------===//
+  // Every accessor checks the attribute's ONNX type. One of another type
+  // (a string or float `axis`) is reported, naming the node, the
+  // attribute, the expected and the actual type; the accessor then answers
+  // as if the attribute were absent, and hadAttributeError() makes the
+  // importer fail the node whatever the handler returns. So a handler
+  // never reads a wrongly typed attribute as 0.
+
+  /// The attribute `name`, whatever its type; null when absent.
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  /// The attribute `name` if it has ONNX type `type`
+  /// (onnx::AttributeProto::AttributeType); null when absent or (reported)
+  /// of another type.
+  const onnx::AttributeProto *typedAttr(llvm::StringRef name, int type) const;
+  /// An INT attribute, or `fallback` when absent.
   int64_t attrInt(llvm::StringRef name, int64_t fallback) const;
+  /// A FLOAT attribute, or `fallback` when absent.
   float attrFloat(llvm::StringRef name, float fallback) const;
+  /// A STRING attribute, or `fallback` when absent.
   std::string attrString(llvm::StringRef name, llvm::StringRef fallback) const;
+  /// An INTS attribute, or nullopt when absent.
   std::optional<llvm::SmallVector<int64_t>>
   attrInts(llvm::StringRef name) const;
+  /// An INTS attribute that must hold `size` entries (a per-dim list:
+  /// strides, pads, dilations...), or `fallback` repeated when absent.
+  /// Reports a list of another length (naming what it should match) and
+  /// returns failure.
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  attrIntsOfSize(llvm::StringRef name, size_t size, int64_t fallback,
+                 llvm::StringRef sizeOf);
+  /// Whether an accessor found an attribute of the wrong type.
+  bool hadAttributeError() const { return attributeError; }
 
   //===--- types and axes -------------------------------------------------===//
   static mlir::Type elementTypeOf(mlir::Value value);
@@ -136,6 +165,7 @@ public:
 
 private:
   llvm::SmallVector<mlir::Value> inputs;
+  mutable bool attributeError = false;
 };
 
 /// Imports one node; pushes its results onto ctx.results.

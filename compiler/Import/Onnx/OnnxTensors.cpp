@@ -1,6 +1,7 @@
 //===- OnnxTensors.cpp - ONNX tensors and types to MLIR -------------------===//
 
 #include "compiler/Import/Onnx/OnnxTensors.h"
+#include "compiler/Import/Onnx/OnnxFileAccess.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/ElementTypes.h"
 
@@ -139,20 +140,30 @@ TensorConverter::readExternal(const onnx::TensorProto &tensor, Location loc,
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto &entry : tensor.external_data()) {
+    int64_t *field = entry.key() == "offset"   ? &offset
+                     : entry.key() == "length" ? &length
+                                               : nullptr;
     if (entry.key() == "location")
       location = entry.value();
-    else if (entry.key() == "offset")
-      offset = std::strtoll(entry.value().c_str(), nullptr, 10);
-    else if (entry.key() == "length")
-      length = std::strtoll(entry.value().c_str(), nullptr, 10);
+    // strtoll would read "12abc" as 12 and "-5" as a negative offset.
+    if (field &&
+        (StringRef(entry.value()).getAsInteger(10, *field) || *field < 0)) {
+      emitError(loc) << "tensor '" << tensor.name() << "' has external data "
+                     << entry.key() << " '" << entry.value()
+                     << "'; expected a non-negative decimal integer";
+      return nullptr;
+    }
   }
   if (length < 0)
     length = expected;
-  if (location.empty() || llvm::sys::path::is_absolute(location) ||
-      StringRef(location).contains("..")) {
+  bool climbs = false;
+  for (StringRef part : llvm::make_range(llvm::sys::path::begin(location),
+                                         llvm::sys::path::end(location)))
+    climbs |= part == "..";
+  if (location.empty() || llvm::sys::path::is_absolute(location) || climbs) {
     emitError(loc) << "tensor '" << tensor.name()
                    << "' has an invalid external data location '" << location
-                   << "'";
+                   << "' (it must be a path inside the model's folder)";
     return nullptr;
   }
   if (baseDir.empty()) {
@@ -160,24 +171,19 @@ TensorConverter::readExternal(const onnx::TensorProto &tensor, Location loc,
                    << "' uses external data, which needs the model's path";
     return nullptr;
   }
-  SmallString<256> path(baseDir);
-  llvm::sys::path::append(path, location);
-  if (length != expected || offset < 0) {
+  if (length != expected) {
     emitError(loc) << "tensor '" << tensor.name() << "' external data length "
                    << length << " does not match its shape (" << expected
                    << " bytes)";
     return nullptr;
   }
-  auto file = llvm::MemoryBuffer::getFileSlice(path, length, offset,
-                                               /*IsVolatile=*/false);
+  // Symlinks out of the folder, FIFOs and devices, and files too short for
+  // offset + length are refused there.
+  auto file = readDataSlice(baseDir, location, offset, length);
   if (!file) {
     emitError(loc) << "cannot read external data of tensor '" << tensor.name()
-                   << "' from '" << path << "': " << file.getError().message();
-    return nullptr;
-  }
-  if ((int64_t)(*file)->getBufferSize() != length) {
-    emitError(loc) << "external data file '" << path
-                   << "' is too short for tensor '" << tensor.name() << "'";
+                   << "' (offset " << offset << ", length " << length
+                   << "): " << llvm::toString(file.takeError());
     return nullptr;
   }
   return std::move(*file);

@@ -896,8 +896,9 @@ LogicalResult importGatherBlockQuantized(NodeContext &ctx) {
   if (!packed && (*gatherAxis != 0 || *quantAxis != rank - 1))
     return ctx.error() << "uint8 data needs gather_axis 0 and quantize_axis "
                        << "the last dim";
-  if (blockSize <= 0)
-    return ctx.error() << "block_size " << blockSize << " must be positive";
+  // Bounded as MatMulNBits' is: dim + block_size - 1 must not overflow.
+  if (blockSize <= 0 || blockSize > (int64_t(1) << 30))
+    return ctx.error() << "block_size " << blockSize << " must be in [1, 2^30]";
   Type floatType = ctx.elementTypeOf(scales);
   if (!floatType.isa<FloatType>())
     return ctx.error() << "scales must be a float tensor";

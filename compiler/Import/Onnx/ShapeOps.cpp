@@ -18,6 +18,17 @@ LogicalResult importConstant(NodeContext &ctx) {
   for (onnx::AttributeProto &a : *ctx.node.mutable_attribute()) {
     ElementsAttr value;
     const std::string &name = a.name();
+    // Each value_* attribute has its own ONNX type; another is an error,
+    // never a silent 0.
+    static const std::pair<const char *, int> kTypes[] = {
+        {"value", onnx::AttributeProto::TENSOR},
+        {"value_float", onnx::AttributeProto::FLOAT},
+        {"value_floats", onnx::AttributeProto::FLOATS},
+        {"value_int", onnx::AttributeProto::INT},
+        {"value_ints", onnx::AttributeProto::INTS}};
+    for (auto [known, type] : kTypes)
+      if (name == known && !ctx.typedAttr(name, type))
+        return failure();
     if (name == "value") {
       value = ctx.tensors.convert(*a.mutable_t(), ctx.loc);
       if (!value)
@@ -133,8 +144,10 @@ FailureOr<std::array<int64_t, 4>> blockInput(NodeContext &ctx, Value x,
     return ctx.error() << "needs a static [N, C, H, W] input, not "
                        << x.getType() << bindingHintSuffix(x);
   auto s = type.getShape();
-  if (block <= 0 ||
-      (toSpace ? s[1] % (block * block) : s[2] % block + s[3] % block) != 0)
+  // block * block must not overflow (2^32 wrapped to 0 and divided by it).
+  if (block <= 0 || block > (1 << 20))
+    return ctx.error() << "blocksize " << block << " must be in [1, 2^20]";
+  if ((toSpace ? s[1] % (block * block) : s[2] % block + s[3] % block) != 0)
     return ctx.error() << "blocksize " << block << " does not divide the "
                        << (toSpace ? "channels" : "height and width");
   return std::array<int64_t, 4>{s[0], s[1], s[2], s[3]};
@@ -302,6 +315,9 @@ LogicalResult importConstantOfShape(NodeContext &ctx) {
   if (!shape)
     return failure();
   ElementsAttr value;
+  if (ctx.attr("value") &&
+      !ctx.typedAttr("value", onnx::AttributeProto::TENSOR))
+    return failure();
   for (onnx::AttributeProto &a : *ctx.node.mutable_attribute())
     if (a.name() == "value")
       value = ctx.tensors.convert(*a.mutable_t(), ctx.loc);
@@ -335,6 +351,11 @@ LogicalResult importSplit(NodeContext &ctx) {
       sizes = **given;
     } else {
       int64_t outputs = ctx.attrInt("num_outputs", ctx.node.output_size());
+      // 0 was divided by; a huge count looped for ever.
+      if (outputs <= 0 || outputs != ctx.node.output_size())
+        return ctx.error() << "num_outputs " << outputs
+                           << " must be positive and equal the node's "
+                           << ctx.node.output_size() << " outputs";
       int64_t dim = x.getType().cast<RankedTensorType>().getDimSize(*axis);
       if (dim == kDynamic)
         return ctx.error() << "splitting dynamic dimension " << *axis << " of "

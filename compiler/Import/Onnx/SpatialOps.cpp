@@ -270,8 +270,14 @@ LogicalResult importConvTranspose(NodeContext &ctx) {
       int64_t out = outputShape ? (*outputShape)[i] : in * strides[i];
       if (out < 0)
         return ctx.error() << "output_shape must not be negative";
-      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
-                      ((kernel[i] - 1) * dilations[i] + 1) - out;
+      // In 128 bits: a 2^20 stride times a 2^46 dim leaves int64.
+      __int128 wide = (__int128)strides[i] * (in - 1) + outputPadding[i] +
+                      ((__int128)(kernel[i] - 1) * dilations[i] + 1) - out;
+      if (wide > ((__int128)1 << 62) || wide < -((__int128)1 << 62))
+        return ctx.error() << "the padding of spatial dim " << i
+                           << " does not fit in int64 (output_shape " << out
+                           << ")";
+      int64_t total = (int64_t)wide;
       int64_t half = floorDiv(total, 2);
       pads[i] = autoPad == "SAME_UPPER" ? half : total - half;
       pads[spatial + i] = total - pads[i];
@@ -483,10 +489,14 @@ LogicalResult importMaxUnpool(NodeContext &ctx) {
     if ((*kernel)[i] <= 0 || strides[i] <= 0 || strides[i] > (1 << 20) ||
         (*kernel)[i] > (1 << 20))
       return ctx.error() << "kernel_shape and strides must be in [1, 2^20]";
-    int64_t out =
-        (in - 1) * strides[i] + (*kernel)[i] - pads[i] - pads[spatial + i];
-    if (out <= 0)
-      return ctx.error() << "spatial dim " << i << " would unpool to " << out;
+    __int128 wide = (__int128)(in - 1) * strides[i] + (*kernel)[i] - pads[i] -
+                    pads[spatial + i];
+    if (wide <= 0 || wide > ((__int128)1 << 62))
+      return ctx.error() << "spatial dim " << i << " would unpool to "
+                         << (wide <= 0 ? "nothing" : "more than 2^62")
+                         << " (pads " << pads[i] << ", " << pads[spatial + i]
+                         << ")";
+    int64_t out = (int64_t)wide;
     unpooled.push_back(out);
   }
   SmallVector<int64_t> outSpatial = unpooled;
