@@ -228,6 +228,15 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
         alloc.erase();
       }
     }
+    // The runtime refuses a larger arena at load time (anvil/limits.h):
+    // refuse it here, where the user can still change the sizes.
+    if (uint64_t(peak) > limits::kMaxArenaBytes) {
+      func.emitError() << "the scratch arena needs " << peak
+                       << " bytes, more than the runtime's limit of "
+                       << limits::kMaxArenaBytes
+                       << " bytes (anvil/limits.h); compile for smaller sizes";
+      return signalPassFailure();
+    }
     func->setAttr(kArenaBytesAttr, b.getI64IntegerAttr(peak));
     func->setAttr(kNaiveArenaBytesAttr, b.getI64IntegerAttr(naive));
   }

@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
+#include "runtime/include/anvil/limits.h"
 #include "llvm/ADT/SmallVector.h"
 #include <optional>
 #include <string>
@@ -37,8 +38,9 @@ std::optional<int64_t> staticElementCount(llvm::ArrayRef<int64_t> shape);
 /// offsets the memory planner adds up never overflow int64_t. Every anvil
 /// op's verifier refuses a result larger than this (so the importer,
 /// folding and shape inference all do), and so does the importer for graph
-/// inputs. Documented in docs/importer.md ("Limits"); change it here.
-constexpr int64_t kMaxTensorBytes = int64_t(1) << 48;
+/// inputs. It is the runtime's load-time limit (anvil/limits.h, where to
+/// change it), so what compiles also loads; docs/importer.md ("Limits").
+constexpr int64_t kMaxTensorBytes = int64_t(limits::kMaxTensorBytes);
 
 /// Why a tensor of `type` (a ShapedType) cannot exist, or "" when it can:
 /// its static dims alone (dynamic ones count as 1) make more than

@@ -106,7 +106,7 @@ TEST(LoaderChecks, TheArenaMustBeWhatTheCodeUses) {
   EXPECT_EQ(openMessage(replaced(kMain, R"("arena_bytes": 0)",
                                  R"("arena_bytes": 18446744073709551615)")),
             "entry point 'main': arena_bytes is 18446744073709551615, more "
-            "than the runtime's limit of 17592186044416 bytes "
+            "than the runtime's limit of 281474976710656 bytes "
             "(docs/security.md)");
 }
 
@@ -155,11 +155,11 @@ TEST(LoaderChecks, TensorsBeyondTheLimitAreRefusedWithTheirSize) {
   EXPECT_EQ(openMessage(replaced(kMain, "[2, 3]", "[4611686018427387904, 4]")),
             "entry point 'main' inputs: tensor 'a' has a byte size that "
             "overflows 64 bits, more than the runtime's limit of "
-            "17592186044416 bytes per tensor (docs/security.md)");
-  // 2^40 x 32 floats: 2^47 bytes.
-  EXPECT_EQ(openMessage(replaced(kMain, "[2, 3]", "[1099511627776, 32]")),
-            "entry point 'main' inputs: tensor 'a' needs 140737488355328 "
-            "bytes, more than the runtime's limit of 17592186044416 bytes "
+            "281474976710656 bytes per tensor (docs/security.md)");
+  // 2^40 x 128 floats: 2^49 bytes.
+  EXPECT_EQ(openMessage(replaced(kMain, "[2, 3]", "[1099511627776, 128]")),
+            "entry point 'main' inputs: tensor 'a' needs 562949953421312 "
+            "bytes, more than the runtime's limit of 281474976710656 bytes "
             "per tensor (docs/security.md)");
   // A bounded dim counts at its maximum.
   EXPECT_EQ(openMessage(R"({"name": "scaled",
@@ -168,7 +168,7 @@ TEST(LoaderChecks, TensorsBeyondTheLimitAreRefusedWithTheirSize) {
     "outputs": []})"),
             "entry point 'scaled' inputs: tensor 'x' has a byte size that "
             "overflows 64 bits, more than the runtime's limit of "
-            "17592186044416 bytes per tensor (docs/security.md)");
+            "281474976710656 bytes per tensor (docs/security.md)");
 }
 
 TEST(LoaderChecks, ADeeplyNestedManifestIsRefusedWithoutRecursing) {

@@ -25,11 +25,13 @@ constexpr uint64_t kMaxManifestBytes = uint64_t(1) << 20;
 /// recursively, so a deep manifest would exhaust the stack.
 constexpr unsigned kMaxManifestDepth = 32;
 /// One tensor of an entry point's signature, at the maxima of its sizes:
-/// 16 TiB, more memory than any machine the runtime targets has and far
-/// below where byte-size arithmetic in int64_t overflows.
-constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 44;
+/// 256 TiB, more memory than any machine the runtime targets has and far
+/// below where byte-size arithmetic in int64_t overflows. The compiler
+/// refuses larger tensors with the same constant (dialects/Anvil/
+/// ShapeUtils.h), so what compiles also loads.
+constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 48;
 /// One entry point's scratch arena; the same reasoning.
-constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 44;
+constexpr uint64_t kMaxArenaBytes = uint64_t(1) << 48;
 
 } // namespace anvil::limits
 
