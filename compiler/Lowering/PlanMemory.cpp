@@ -16,6 +16,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace anvil {
@@ -36,6 +37,47 @@ struct Slot {
   int64_t start = 0, end = 0; // positions, inclusive
   int64_t offset = -1;
   SmallVector<AllocOp> allocs;
+};
+
+/// The placed slots' live ranges, indexed so that placing a slot visits
+/// only the slots live at the same time as it (scanning every placed slot
+/// made planning quadratic in the program's length). A segment tree over
+/// positions finds the ranges that contain a position (each range is kept
+/// at the O(log n) nodes that tile it), a map by start the ranges that
+/// start inside an interval: together, every range meeting [start, end],
+/// each once.
+class LiveRanges {
+public:
+  explicit LiveRanges(int64_t positions)
+      : leaves(llvm::PowerOf2Ceil(std::max<int64_t>(positions, 1))),
+        nodes(2 * leaves) {}
+
+  void insert(int64_t start, int64_t end, size_t id) {
+    byStart.emplace(start, id);
+    for (uint64_t lo = start + leaves, hi = end + leaves + 1; lo < hi;
+         lo >>= 1, hi >>= 1) {
+      if (lo & 1)
+        nodes[lo++].push_back(id);
+      if (hi & 1)
+        nodes[--hi].push_back(id);
+    }
+  }
+
+  /// Calls `fn(id)` for every inserted range that meets [start, end].
+  void forEachOverlapping(int64_t start, int64_t end,
+                          function_ref<void(size_t)> fn) const {
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1)
+      for (size_t id : nodes[node])
+        fn(id);
+    for (auto it = byStart.upper_bound(start);
+         it != byStart.end() && it->first <= end; ++it)
+      fn(it->second);
+  }
+
+private:
+  uint64_t leaves;
+  std::vector<SmallVector<size_t, 2>> nodes;
+  std::multimap<int64_t, size_t> byStart;
 };
 
 /// The alloc a buffer's bytes belong to, through views; null for inputs,
@@ -193,14 +235,15 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
     llvm::stable_sort(order, [&](size_t a, size_t b) {
       return slots[a].bytes > slots[b].bytes;
     });
-    std::vector<size_t> placed;
+    LiveRanges placed(next);
     int64_t peak = 0;
+    std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
     for (size_t i : order) {
       Slot &slot = slots[i];
-      std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
-      for (size_t j : placed)
-        if (slots[j].start <= slot.end && slot.start <= slots[j].end)
-          busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
+      busy.clear();
+      placed.forEachOverlapping(slot.start, slot.end, [&](size_t j) {
+        busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
+      });
       llvm::sort(busy);
       int64_t offset = 0, bestOffset = -1, bestGap = INT64_MAX;
       for (auto [begin, end] : busy) {
@@ -213,7 +256,7 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       }
       slot.offset = bestOffset >= 0 ? bestOffset : offset;
       peak = std::max(peak, slot.offset + slot.bytes);
-      placed.push_back(i);
+      placed.insert(slot.start, slot.end, i);
     }
 
     OpBuilder b(func.getContext());
