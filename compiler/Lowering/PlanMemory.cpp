@@ -45,22 +45,57 @@ struct Slot {
 /// positions finds the ranges that contain a position (each range is kept
 /// at the O(log n) nodes that tile it), a map by start the ranges that
 /// start inside an interval: together, every range meeting [start, end],
-/// each once.
+/// each once. Both also keep counts and the highest byte used, so how
+/// many ranges meet an interval and how high they reach take O(log n)
+/// without visiting them.
 class LiveRanges {
 public:
   explicit LiveRanges(int64_t positions)
       : leaves(llvm::PowerOf2Ceil(std::max<int64_t>(positions, 1))),
-        nodes(2 * leaves) {}
+        nodes(2 * leaves), nodeTop(2 * leaves, 0), startCount(2 * leaves, 0),
+        startTop(2 * leaves, 0) {}
 
-  void insert(int64_t start, int64_t end, size_t id) {
+  /// Adds the range [start, end] of slot `id`, whose bytes end at `top`.
+  void insert(int64_t start, int64_t end, size_t id, int64_t top) {
     byStart.emplace(start, id);
     for (uint64_t lo = start + leaves, hi = end + leaves + 1; lo < hi;
          lo >>= 1, hi >>= 1) {
-      if (lo & 1)
+      if (lo & 1) {
+        nodeTop[lo] = std::max(nodeTop[lo], top);
         nodes[lo++].push_back(id);
-      if (hi & 1)
-        nodes[--hi].push_back(id);
+      }
+      if (hi & 1) {
+        --hi;
+        nodeTop[hi] = std::max(nodeTop[hi], top);
+        nodes[hi].push_back(id);
+      }
     }
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1) {
+      ++startCount[node];
+      startTop[node] = std::max(startTop[node], top);
+    }
+  }
+
+  /// How many inserted ranges meet [start, end], and the highest byte
+  /// they use.
+  std::pair<int64_t, int64_t> countAndTop(int64_t start, int64_t end) const {
+    int64_t count = 0, top = 0;
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1) {
+      count += nodes[node].size();
+      top = std::max(top, nodeTop[node]);
+    }
+    for (uint64_t lo = start + 1 + leaves, hi = end + leaves + 1; lo < hi;
+         lo >>= 1, hi >>= 1) {
+      if (lo & 1) {
+        count += startCount[lo];
+        top = std::max(top, startTop[lo++]);
+      }
+      if (hi & 1) {
+        count += startCount[--hi];
+        top = std::max(top, startTop[hi]);
+      }
+    }
+    return {count, top};
   }
 
   /// Calls `fn(id)` for every inserted range that meets [start, end].
@@ -77,8 +112,17 @@ public:
 private:
   uint64_t leaves;
   std::vector<SmallVector<size_t, 2>> nodes;
+  std::vector<int64_t> nodeTop;
+  // Over start positions: ranges starting under each node, their top.
+  std::vector<int64_t> startCount, startTop;
   std::multimap<int64_t, size_t> byStart;
 };
+
+/// Best fit looks for a gap among at most this many buffers live beside
+/// the one being placed; beyond that (a fan of thousands of branches all
+/// live at once) the buffer goes above them all, so planning stays
+/// near-linear however wide the program is.
+constexpr int64_t kBestFitNeighbours = 512;
 
 /// The alloc a buffer's bytes belong to, through views; null for inputs,
 /// outputs and weights.
@@ -240,6 +284,13 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
     std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
     for (size_t i : order) {
       Slot &slot = slots[i];
+      auto [neighbours, top] = placed.countAndTop(slot.start, slot.end);
+      if (neighbours > kBestFitNeighbours) {
+        slot.offset = top;
+        peak = std::max(peak, slot.offset + slot.bytes);
+        placed.insert(slot.start, slot.end, i, slot.offset + slot.bytes);
+        continue;
+      }
       busy.clear();
       placed.forEachOverlapping(slot.start, slot.end, [&](size_t j) {
         busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
@@ -256,7 +307,7 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       }
       slot.offset = bestOffset >= 0 ? bestOffset : offset;
       peak = std::max(peak, slot.offset + slot.bytes);
-      placed.insert(slot.start, slot.end, i);
+      placed.insert(slot.start, slot.end, i, slot.offset + slot.bytes);
     }
 
     OpBuilder b(func.getContext());
