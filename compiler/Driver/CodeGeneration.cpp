@@ -28,9 +28,11 @@ std::string dtypeName(Type type) {
 
 } // namespace
 
-LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options) {
+LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options,
+                                   TimingScope &timing) {
   PassManager pm(module.getContext());
   applyPassManagerCLOptions(pm);
+  pm.enableTiming(timing);
   buildKernelPipeline(pm, options.optLevel, options.target);
   return pm.run(module);
 }

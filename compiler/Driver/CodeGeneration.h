@@ -14,14 +14,18 @@
 
 #include "anvil/artifact.h"
 
+#include "mlir/Support/Timing.h"
+
 #include <deque>
 #include <string>
 
 namespace anvil::driver {
 
-/// Runs the kernel pipeline for `target` on `module`.
+/// Runs the kernel pipeline for `target` on `module`, its passes timed
+/// under `timing` (--mlir-timing).
 mlir::LogicalResult lowerToKernelProgram(mlir::ModuleOp module,
-                                         const Options &options);
+                                         const Options &options,
+                                         mlir::TimingScope &timing);
 
 /// The artifact manifest (JSON) for a lowered module.
 mlir::FailureOr<std::string>

@@ -17,6 +17,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -345,10 +346,18 @@ int run(const Options &options) {
     return 1;
   }
 
+  // --mlir-timing: one report with every stage, and each pass in the two
+  // pipelines, nested under its stage.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTimer = timing.getRootScope();
+
   // Diagnostics name the ONNX node; a dump of the op adds nothing for
   // users (anvil-opt shows it to compiler developers).
   context.printOpOnDiagnostic(false);
+  TimingScope importTimer = rootTimer.nest("import");
   OwningOpRef<ModuleOp> module = importInputs(context, options, progress);
+  importTimer.stop();
   if (!module)
     return 1;
 
@@ -356,9 +365,12 @@ int run(const Options &options) {
       llvm::formatv("running the -O{0} pipeline", options.optLevel).str());
   PassManager pm(&context);
   applyPassManagerCLOptions(pm);
+  TimingScope pipelineTimer = rootTimer.nest("graph pipeline");
+  pm.enableTiming(pipelineTimer);
   buildPipeline(pm, options.optLevel);
   if (failed(pm.run(*module)))
     return 1;
+  pipelineTimer.stop();
   if (options.summary)
     printSummary(*module, llvm::errs());
 
@@ -374,8 +386,10 @@ int run(const Options &options) {
   }
 
   progress.stage("lowering to a kernel program for target " + target->name());
-  if (failed(lowerToKernelProgram(*module, options)))
+  TimingScope kernelTimer = rootTimer.nest("kernel pipeline");
+  if (failed(lowerToKernelProgram(*module, options, kernelTimer)))
     return 1;
+  kernelTimer.stop();
   for (auto func : module->getOps<func::FuncOp>()) {
     auto arena = func->getAttrOfType<IntegerAttr>(kernel::kArenaBytesAttr);
     auto naive = func->getAttrOfType<IntegerAttr>(kernel::kNaiveArenaBytesAttr);
@@ -399,9 +413,11 @@ int run(const Options &options) {
   progress.stage("generating " + target->name() + " code");
   std::string source;
   llvm::raw_string_ostream sourceStream(source);
+  TimingScope emitTimer = rootTimer.nest("emit source");
   if (failed(target->emitSource(*module, sourceStream)))
     return 1;
   sourceStream.flush();
+  emitTimer.stop();
   if (options.emit == EmitKind::Source) {
     if (failed(writeOutput(context, options.outputPath, source, false)))
       return 1;
@@ -411,6 +427,7 @@ int run(const Options &options) {
 
   std::vector<target::CodeObject> objects;
   std::string error;
+  TimingScope buildTimer = rootTimer.nest("build code");
   if (!target->buildObjects(source, targetOptions, objects, error)) {
     emitError(UnknownLoc::get(&context)) << error;
     return 1;
@@ -420,6 +437,7 @@ int run(const Options &options) {
         << "target '" << target->name() << "' built no code object";
     return 1;
   }
+  buildTimer.stop();
   if (options.emit == EmitKind::Obj) {
     if (objects.size() != 1) {
       std::vector<std::string> names;
@@ -439,6 +457,7 @@ int run(const Options &options) {
   }
 
   progress.stage("packaging the artifact");
+  TimingScope packageTimer = rootTimer.nest("package");
   auto manifest = buildManifest(*module, options, *target, targetOptions);
   WeightSection weights;
   if (failed(manifest) || failed(collectWeights(*module, weights)))

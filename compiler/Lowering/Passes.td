@@ -57,7 +57,10 @@ def AnvilFuseElementwise
     When a `kernel.elementwise` loop writes a buffer that only one other
     elementwise loop of the same shape reads, the producer's body is inlined
     into the consumer and the intermediate buffer disappears: one pass over
-    memory instead of two, and less arena.
+    memory instead of two, and less arena. A fused loop stops growing at
+    `max-ops` body ops or `max-inputs` inputs, so a chain of tens of
+    thousands of ops becomes loops of bounded size (C++ compilers take
+    time superlinear in one loop body's length).
 
     ```mlir
     // Before:
@@ -68,6 +71,12 @@ def AnvilFuseElementwise
     kernel.elementwise ins(%y, %x : memref<8xf32>, memref<8xf32>) outs(%o : memref<8xf32>) { ...exp, addf... }
     ```
   }];
+  let options = [
+    Option<"maxOps", "max-ops", "int64_t", /*default=*/"256",
+           "Stop growing a fused loop at this many body ops">,
+    Option<"maxInputs", "max-inputs", "int64_t", /*default=*/"32",
+           "Stop growing a fused loop at this many input buffers">,
+  ];
   let dependentDialects = ["::anvil::kernel::KernelDialect"];
 }
 

@@ -16,6 +16,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace anvil {
@@ -37,6 +38,91 @@ struct Slot {
   int64_t offset = -1;
   SmallVector<AllocOp> allocs;
 };
+
+/// The placed slots' live ranges, indexed so that placing a slot visits
+/// only the slots live at the same time as it (scanning every placed slot
+/// made planning quadratic in the program's length). A segment tree over
+/// positions finds the ranges that contain a position (each range is kept
+/// at the O(log n) nodes that tile it), a map by start the ranges that
+/// start inside an interval: together, every range meeting [start, end],
+/// each once. Both also keep counts and the highest byte used, so how
+/// many ranges meet an interval and how high they reach take O(log n)
+/// without visiting them.
+class LiveRanges {
+public:
+  explicit LiveRanges(int64_t positions)
+      : leaves(llvm::PowerOf2Ceil(std::max<int64_t>(positions, 1))),
+        nodes(2 * leaves), nodeTop(2 * leaves, 0), startCount(2 * leaves, 0),
+        startTop(2 * leaves, 0) {}
+
+  /// Adds the range [start, end] of slot `id`, whose bytes end at `top`.
+  void insert(int64_t start, int64_t end, size_t id, int64_t top) {
+    byStart.emplace(start, id);
+    for (uint64_t lo = start + leaves, hi = end + leaves + 1; lo < hi;
+         lo >>= 1, hi >>= 1) {
+      if (lo & 1) {
+        nodeTop[lo] = std::max(nodeTop[lo], top);
+        nodes[lo++].push_back(id);
+      }
+      if (hi & 1) {
+        --hi;
+        nodeTop[hi] = std::max(nodeTop[hi], top);
+        nodes[hi].push_back(id);
+      }
+    }
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1) {
+      ++startCount[node];
+      startTop[node] = std::max(startTop[node], top);
+    }
+  }
+
+  /// How many inserted ranges meet [start, end], and the highest byte
+  /// they use.
+  std::pair<int64_t, int64_t> countAndTop(int64_t start, int64_t end) const {
+    int64_t count = 0, top = 0;
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1) {
+      count += nodes[node].size();
+      top = std::max(top, nodeTop[node]);
+    }
+    for (uint64_t lo = start + 1 + leaves, hi = end + leaves + 1; lo < hi;
+         lo >>= 1, hi >>= 1) {
+      if (lo & 1) {
+        count += startCount[lo];
+        top = std::max(top, startTop[lo++]);
+      }
+      if (hi & 1) {
+        count += startCount[--hi];
+        top = std::max(top, startTop[hi]);
+      }
+    }
+    return {count, top};
+  }
+
+  /// Calls `fn(id)` for every inserted range that meets [start, end].
+  void forEachOverlapping(int64_t start, int64_t end,
+                          function_ref<void(size_t)> fn) const {
+    for (uint64_t node = start + leaves; node >= 1; node >>= 1)
+      for (size_t id : nodes[node])
+        fn(id);
+    for (auto it = byStart.upper_bound(start);
+         it != byStart.end() && it->first <= end; ++it)
+      fn(it->second);
+  }
+
+private:
+  uint64_t leaves;
+  std::vector<SmallVector<size_t, 2>> nodes;
+  std::vector<int64_t> nodeTop;
+  // Over start positions: ranges starting under each node, their top.
+  std::vector<int64_t> startCount, startTop;
+  std::multimap<int64_t, size_t> byStart;
+};
+
+/// Best fit looks for a gap among at most this many buffers live beside
+/// the one being placed; beyond that (a fan of thousands of branches all
+/// live at once) the buffer goes above them all, so planning stays
+/// near-linear however wide the program is.
+constexpr int64_t kBestFitNeighbours = 512;
 
 /// The alloc a buffer's bytes belong to, through views; null for inputs,
 /// outputs and weights.
@@ -193,14 +279,22 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
     llvm::stable_sort(order, [&](size_t a, size_t b) {
       return slots[a].bytes > slots[b].bytes;
     });
-    std::vector<size_t> placed;
+    LiveRanges placed(next);
     int64_t peak = 0;
+    std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
     for (size_t i : order) {
       Slot &slot = slots[i];
-      std::vector<std::pair<int64_t, int64_t>> busy; // [begin, end) bytes
-      for (size_t j : placed)
-        if (slots[j].start <= slot.end && slot.start <= slots[j].end)
-          busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
+      auto [neighbours, top] = placed.countAndTop(slot.start, slot.end);
+      if (neighbours > kBestFitNeighbours) {
+        slot.offset = top;
+        peak = std::max(peak, slot.offset + slot.bytes);
+        placed.insert(slot.start, slot.end, i, slot.offset + slot.bytes);
+        continue;
+      }
+      busy.clear();
+      placed.forEachOverlapping(slot.start, slot.end, [&](size_t j) {
+        busy.push_back({slots[j].offset, slots[j].offset + slots[j].bytes});
+      });
       llvm::sort(busy);
       int64_t offset = 0, bestOffset = -1, bestGap = INT64_MAX;
       for (auto [begin, end] : busy) {
@@ -213,7 +307,7 @@ struct PlanMemoryPass : impl::AnvilPlanMemoryBase<PlanMemoryPass> {
       }
       slot.offset = bestOffset >= 0 ? bestOffset : offset;
       peak = std::max(peak, slot.offset + slot.bytes);
-      placed.push_back(i);
+      placed.insert(slot.start, slot.end, i, slot.offset + slot.bytes);
     }
 
     OpBuilder b(func.getContext());

@@ -230,6 +230,7 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
   // libLLVM registers hundreds of backend flags; show only ours and MLIR's
   // IR-printing and pass-manager flags (--mlir-print-ir-after-all, ...).
   static cl::OptionCategory mlirCategory("MLIR printing and debugging");
