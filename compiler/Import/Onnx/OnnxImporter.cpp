@@ -74,8 +74,10 @@ private:
   LogicalResult importIf(onnx::NodeProto &node, Location loc,
                          ArrayRef<Value> inputs, const Opsets &nodeOpsets,
                          int depth);
-  LogicalResult importSubgraph(onnx::GraphProto &graph, Location loc,
-                               const Opsets &nodeOpsets, int depth);
+  LogicalResult importSubgraph(onnx::GraphProto &graph,
+                               llvm::SmallVectorImpl<std::string> &locals,
+                               Location loc, const Opsets &nodeOpsets,
+                               int depth);
   LogicalResult importConstantInput(const onnx::ValueInfoProto &input);
   int64_t resolveDim(StringRef name) const;
 
@@ -676,7 +678,8 @@ LogicalResult GraphImporter::importIf(onnx::NodeProto &node, Location loc,
     return emitError(loc) << "If: the " << branchName << " has "
                           << branch->output_size()
                           << " outputs but the node has " << node.output_size();
-  if (failed(importSubgraph(*branch, loc, nodeOpsets, depth + 1)))
+  llvm::SmallVector<std::string> locals;
+  if (failed(importSubgraph(*branch, locals, loc, nodeOpsets, depth + 1)))
     return emitError(loc) << "If: importing its " << branchName
                           << " (the condition is constant "
                           << (taken ? "true" : "false") << ") failed (above)";
@@ -690,20 +693,49 @@ LogicalResult GraphImporter::importIf(onnx::NodeProto &node, Location loc,
              << "its output '" << branch->output(i).name() << "'";
     values[node.output(i)] = it->second;
   }
+  // The branch's own names go out of scope with it (a sibling branch or
+  // another If may define them again); only the node's outputs remain.
+  llvm::SmallVector<Value> results;
+  for (int i = 0; i < node.output_size(); ++i)
+    results.push_back(node.output(i).empty() ? Value()
+                                             : values[node.output(i)]);
+  for (const std::string &name : locals)
+    values.erase(name);
+  for (int i = 0; i < node.output_size(); ++i)
+    if (!node.output(i).empty())
+      values[node.output(i)] = results[i];
   return success();
 }
 
 /// Imports a subgraph's initializers and nodes into the current function
-/// (outer values stay visible, as ONNX's scoping rules say).
-LogicalResult GraphImporter::importSubgraph(onnx::GraphProto &graph,
-                                            Location loc,
-                                            const Opsets &nodeOpsets,
-                                            int depth) {
+/// (outer values stay visible, as ONNX's scoping rules say) and lists the
+/// names it defines in `locals`, for the caller to take out of scope. A
+/// name the subgraph defines that is already visible (an outer value, or
+/// one the subgraph defined before) is an error: ONNX graphs, subgraphs
+/// included, are in SSA form, and the second definition would silently
+/// replace the first.
+LogicalResult GraphImporter::importSubgraph(
+    onnx::GraphProto &graph, llvm::SmallVectorImpl<std::string> &locals,
+    Location loc, const Opsets &nodeOpsets, int depth) {
   if (graph.sparse_initializer_size() > 0)
     return emitError(loc) << "sparse initializers are not supported";
+  auto defineLocal = [&](const std::string &name,
+                         Location at) -> LogicalResult {
+    if (name.empty())
+      return success();
+    if (values.count(name))
+      return emitError(at) << "'" << name << "' is defined twice: subgraph '"
+                           << graph.name()
+                           << "' defines a name already in scope (ONNX "
+                              "names must be unique, subgraphs included)";
+    locals.push_back(name);
+    return success();
+  };
   for (onnx::TensorProto &initializer : *graph.mutable_initializer()) {
     Location initLoc =
         NameLoc::get(builder.getStringAttr(initializer.name()), fileLoc());
+    if (failed(defineLocal(initializer.name(), initLoc)))
+      return failure();
     ElementsAttr value = tensors.convert(initializer, initLoc);
     if (!value)
       return failure();
@@ -716,6 +748,9 @@ LogicalResult GraphImporter::importSubgraph(onnx::GraphProto &graph,
             ? graph.name() + "/" + node.op_type() + "#" + std::to_string(i)
             : node.name();
     Location nodeLoc = NameLoc::get(StringAttr::get(context, name), fileLoc());
+    for (const std::string &output : node.output())
+      if (failed(defineLocal(output, nodeLoc)))
+        return failure();
     if (failed(importNode(node, nodeLoc, nodeOpsets, depth)))
       return failure();
   }

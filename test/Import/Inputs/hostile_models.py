@@ -123,6 +123,30 @@ cases["duplicate-node-outputs"] = model(
      node("Abs", ["t"])], [R], [Y])
 cases["node-output-shadows-input"] = model(
     [node("Relu", ["r"], ["r"], name="again"), node("Abs", ["r"])], [R], [Y])
+# Subgraphs are in SSA form too: a branch that defines a name already in
+# scope (here the graph input 'r') is refused; two Ifs whose branches both
+# define a local 't' (sibling scopes) are fine.
+COND = h.make_tensor("c", T.BOOL, [], [True])
+
+
+def branch(name, nodes, output):
+    return h.make_graph(nodes, name, [], [vi(output, None)])
+
+
+cases["branch-shadows-input"] = model(
+    [h.make_node("If", ["c"], ["y"], then_branch=branch(
+        "then", [node("Relu", ["r"], ["r"], name="inner")], "r"),
+        else_branch=branch("else", [node("Neg", ["r"], ["e"])], "e"))],
+    [R], [Y], [COND])
+cases["branches-reuse-local-names"] = model(
+    [h.make_node("If", ["c"], ["y1"], then_branch=branch(
+        "then1", [node("Relu", ["r"], ["t"])], "t"),
+        else_branch=branch("else1", [node("Neg", ["r"], ["t"])], "t")),
+     h.make_node("If", ["c"], ["y2"], then_branch=branch(
+         "then2", [node("Neg", ["r"], ["t"])], "t"),
+         else_branch=branch("else2", [node("Relu", ["r"], ["t"])], "t")),
+     node("Add", ["y1", "y2"])],
+    [R], [Y], [COND])
 cases["initializer-shadows-input-type"] = model(
     [node("Relu", ["r"])], [R], [Y],
     [h.make_tensor("r", T.INT64, [2], [1, 2])])
