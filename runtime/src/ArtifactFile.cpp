@@ -15,9 +15,8 @@
 #include <unistd.h>
 
 namespace anvil::artifact {
-namespace {
 
-const char *fileKind(mode_t mode) {
+const char *fileKindName(unsigned mode) {
   if (S_ISDIR(mode))
     return "a directory";
   if (S_ISFIFO(mode))
@@ -28,8 +27,6 @@ const char *fileKind(mode_t mode) {
     return "a socket";
   return "not a regular file";
 }
-
-} // namespace
 
 int openArtifactFile(const char *path, uint64_t &size, std::string &error) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
@@ -46,7 +43,7 @@ int openArtifactFile(const char *path, uint64_t &size, std::string &error) {
     return -1;
   }
   if (!S_ISREG(st.st_mode)) {
-    const char *kind = fileKind(st.st_mode);
+    const char *kind = fileKindName(st.st_mode);
     error = std::string("'") + path + "' is " + kind +
             (std::strcmp(kind, "not a regular file") ? ", not a regular file"
                                                      : "") +

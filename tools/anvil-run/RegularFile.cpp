@@ -8,6 +8,8 @@
 
 #include "RegularFile.h"
 
+#include "anvil/artifact.h"
+
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -20,16 +22,10 @@
 namespace anvil::tools {
 namespace {
 
+/// What is not a regular file, for messages (one wording with the
+/// artifact loader's).
 std::string fileKind(mode_t mode) {
-  if (S_ISDIR(mode))
-    return "a directory";
-  if (S_ISFIFO(mode))
-    return "a FIFO";
-  if (S_ISCHR(mode) || S_ISBLK(mode))
-    return "a device";
-  if (S_ISSOCK(mode))
-    return "a socket";
-  return "not a regular file";
+  return anvil::artifact::fileKindName(mode);
 }
 
 /// Closes a descriptor when it goes out of scope.

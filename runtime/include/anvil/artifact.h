@@ -74,6 +74,11 @@ bool checkManifestBounds(const void *data, size_t size, std::string &error);
 /// Opening does not block on a FIFO (O_NONBLOCK). The caller closes it.
 int openArtifactFile(const char *path, uint64_t &size, std::string &error);
 
+/// What a file of `st_mode` is, for messages about files that are not
+/// regular: "a directory", "a FIFO", "a device", "a socket", else "not a
+/// regular file".
+const char *fileKindName(unsigned mode);
+
 /// A checked section: a view into the artifact's bytes.
 struct SectionView {
   SectionKind kind;
