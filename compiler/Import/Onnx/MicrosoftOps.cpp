@@ -568,8 +568,11 @@ LogicalResult importGroupQueryAttention(NodeContext &ctx) {
   if (!pastKey) {
     TRY(rows, m.iota(seqLen));
     TRY(row, m.unsqueeze(rows, {0}));
-    TRY(inSequence, m.compare(row, totalCol, ComparePredicate::lt));
-    keyPos = row, keyValid = inSequence;
+    keyPos = row;
+    if (!causal) { // only the mask without causality reads it (below)
+      TRY(inSequence, m.compare(row, totalCol, ComparePredicate::lt));
+      keyValid = inSequence;
+    }
   } else {
     TRY(catK, ctx.create<ConcatOp>(t, ValueRange{pastKey, k},
                                    b.getI64IntegerAttr(2)));
