@@ -58,7 +58,9 @@ buildManifest(ModuleOp module, const Options &options,
     for (const SizeSymbol &symbol : *symbols)
       sizes.push_back(llvm::json::Object{
           {"name", symbol.name}, {"min", symbol.min}, {"max", symbol.max}});
-    llvm::json::Array inputs, outputs;
+    llvm::json::Array inputs, outputs, states;
+    auto numStatesAttr = func->getAttrOfType<IntegerAttr>(kNumStatesAttr);
+    int64_t numStates = numStatesAttr ? numStatesAttr.getInt() : 0;
     // Dims that are a computed size (`past_sequence_length + 1`), with the
     // tensors that have them: one error per size, after the loop.
     std::map<std::string, SmallVector<std::string>> unnamable;
@@ -98,7 +100,10 @@ buildManifest(ModuleOp module, const Options &options,
       }
       llvm::json::Object tensor{
           {"name", tensorName}, {"dtype", dtype}, {"shape", std::move(shape)}};
-      (arg.getArgNumber() < numInputs.getInt() ? inputs : outputs)
+      int64_t index = arg.getArgNumber();
+      (index < numInputs.getInt()               ? inputs
+       : index < numInputs.getInt() + numStates ? states
+                                                : outputs)
           .push_back(std::move(tensor));
     }
     for (const auto &[size, where] : unnamable) {
@@ -121,7 +126,8 @@ buildManifest(ModuleOp module, const Options &options,
                            {"naive_arena_bytes", naive ? naive.getInt() : 0},
                            {"sizes", std::move(sizes)},
                            {"inputs", std::move(inputs)},
-                           {"outputs", std::move(outputs)}});
+                           {"outputs", std::move(outputs)},
+                           {"states", std::move(states)}});
   }
   if (!ok)
     return failure();
@@ -137,6 +143,24 @@ buildManifest(ModuleOp module, const Options &options,
     model["opset"] = opset.getInt();
   if (auto weights = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
     model["weight_bytes"] = weights.getInt();
+  // A paged decoder's facts for the engine (anvil-paged-kv's anvil.llm).
+  std::optional<llvm::json::Object> llmObject;
+  if (auto llm = module->getAttrOfType<DictionaryAttr>("anvil.llm")) {
+    llvm::json::Object object;
+    for (NamedAttribute entry : llm) {
+      if (auto i = entry.getValue().dyn_cast<IntegerAttr>())
+        object[entry.getName().getValue()] = i.getInt();
+      else if (auto str = entry.getValue().dyn_cast<StringAttr>())
+        object[entry.getName().getValue()] = str.getValue();
+    }
+    for (auto &[key, ids] : options.llmTokenIds) {
+      llvm::json::Array list;
+      for (int64_t id : ids)
+        list.push_back(id);
+      object[key] = std::move(list);
+    }
+    llmObject = std::move(object);
+  }
   llvm::json::Object dims;
   for (auto &[name, size] : options.import.dims)
     dims[name] = size;
@@ -156,6 +180,8 @@ buildManifest(ModuleOp module, const Options &options,
        llvm::json::Object{{"opt_level", (int64_t)options.optLevel},
                           {"dims", std::move(dims)},
                           {"compiler", "anvilc 0.1.0"}}}};
+  if (llmObject)
+    root["llm"] = std::move(*llmObject);
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)));
@@ -212,6 +238,7 @@ LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                                 const std::string &manifest,
                                 const std::vector<target::CodeObject> &code,
                                 const WeightSection &weights,
+                                const std::string &tokenizer,
                                 llvm::raw_fd_ostream &os) {
   using namespace anvil::artifact;
   // The artifact format (version 1) holds one code section.
@@ -236,6 +263,13 @@ LogicalResult writeArtifactFile(ModuleOp module, const std::string &targetName,
                         {}});
   sections.push_back({SectionKind::Weights, "weights", nullptr, weights.size,
                       kPageAlignment, weights.chunks});
+  if (!tokenizer.empty())
+    sections.push_back({SectionKind::Tokenizer,
+                        "tokenizer",
+                        tokenizer.data(),
+                        tokenizer.size(),
+                        kMinAlignment,
+                        {}});
   std::string error;
   bool ok = writeArtifact(
       targetName, sections,

@@ -55,12 +55,14 @@ mlir::LogicalResult collectWeights(mlir::ModuleOp module,
 /// Streams the .anvil file (manifest, code, weights) to `os`: a code
 /// section per code object, named after it. Format version 1 holds one
 /// code section, so a target that builds several (host stub plus device
-/// binaries) is refused until the format grows.
+/// binaries) is refused until the format grows. A non-empty `tokenizer`
+/// (the tokenizer file's bytes) becomes the optional tokenizer section.
 mlir::LogicalResult
 writeArtifactFile(mlir::ModuleOp module, const std::string &targetName,
                   const std::string &manifest,
                   const std::vector<target::CodeObject> &code,
-                  const WeightSection &weights, llvm::raw_fd_ostream &os);
+                  const WeightSection &weights, const std::string &tokenizer,
+                  llvm::raw_fd_ostream &os);
 
 } // namespace anvil::driver
 

@@ -6,7 +6,9 @@
 #include "compiler/Import/Onnx/OnnxFileAccess.h"
 #include "compiler/Pipeline/Pipelines.h"
 #include "compiler/Target/Target.h"
+#include "compiler/Transforms/Passes.h"
 #include "dialects/Anvil/AnvilOps.h"
+#include "dialects/Anvil/ShapeUtils.h"
 #include "dialects/Kernel/KernelOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -18,6 +20,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Support/Timing.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -307,6 +310,123 @@ LogicalResult writeOutput(MLIRContext &context, const std::string &path,
       })));
 }
 
+/// The proxy sizes a decoder is specialized at before anvil-paged-kv
+/// (primes unlikely to be a model dim; the rewrite refuses what still
+/// depends on them).
+constexpr int64_t kProxyTokens = 17, kProxyPast = 29;
+
+/// The dims a paged compile binds, found by dataflow in the imported graph:
+/// a past-KV input (rank 4, concatenated along axis 2) names the past
+/// length and the batch; the token ids (integers indexing an embedding
+/// table) name the sequence length. Empty when the model has no KV cache.
+struct PagedDims {
+  std::string batch, sequence, past;
+  /// Free names of other inputs' dims: the mask's past + sequence.
+  std::vector<std::string> total;
+  /// Inputs whose whole shape is set: a mask whose length the exporter
+  /// named by an expression other than past + sequence (Optimum's
+  /// "past_sequence_length + 1").
+  std::map<std::string, std::vector<int64_t>> shapes;
+};
+
+std::optional<PagedDims> findPagedDims(ModuleOp module) {
+  auto funcs = module.getOps<func::FuncOp>();
+  if (std::distance(funcs.begin(), funcs.end()) != 1)
+    return std::nullopt;
+  func::FuncOp func = *funcs.begin();
+  auto dimName = [&](BlockArgument arg, unsigned i) -> std::string {
+    auto names =
+        func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), kDimNamesAttr);
+    if (!names || i >= names.size())
+      return "";
+    auto name = names[i].dyn_cast<StringAttr>();
+    return name ? name.getValue().str() : "";
+  };
+  PagedDims dims;
+  BlockArgument tokens;
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = arg.getType().dyn_cast<RankedTensorType>();
+    if (!type)
+      continue;
+    for (Operation *user : arg.getUsers()) {
+      if (auto concat = dyn_cast<ConcatOp>(user)) {
+        if (type.getRank() == 4 && concat.getInputs().size() == 2 &&
+            concat.getInputs()[0] == arg &&
+            ((int64_t)concat.getAxis() == 2 ||
+             (int64_t)concat.getAxis() == -2) &&
+            dims.past.empty() && !dimName(arg, 2).empty()) {
+          dims.past = dimName(arg, 2);
+          if (type.isDynamicDim(0))
+            dims.batch = dimName(arg, 0);
+        }
+      }
+      if (auto gather = dyn_cast<GatherOp>(user))
+        if (gather.getIndices() == arg && type.getRank() == 2 &&
+            gather.getInput().getDefiningOp<ConstantOp>() && !tokens) {
+          tokens = arg;
+          if (type.isDynamicDim(1))
+            dims.sequence = dimName(arg, 1);
+          if (type.isDynamicDim(0) && dims.batch.empty())
+            dims.batch = dimName(arg, 0);
+        }
+    }
+  }
+  if (dims.past.empty() || !tokens || dims.sequence.empty())
+    return std::nullopt;
+  // Other free dim names of rank-2 integer inputs (the attention mask's
+  // past + sequence when the exporter named it as one symbol).
+  for (BlockArgument arg : func.getArguments()) {
+    auto type = arg.getType().dyn_cast<RankedTensorType>();
+    if (!type || arg == tokens || type.getRank() != 2 ||
+        !type.getElementType().isa<IntegerType>() || !type.isDynamicDim(1))
+      continue;
+    std::string name = dimName(arg, 1);
+    if (name.empty() || name == dims.sequence || name == dims.past)
+      continue;
+    if (name.find(' ') == std::string::npos) {
+      if (!llvm::is_contained(dims.total, name))
+        dims.total.push_back(name);
+      continue;
+    }
+    auto input =
+        func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
+    if (input)
+      dims.shapes[input.getValue().str()] = {kProxyTokens + kProxyPast};
+  }
+  return dims;
+}
+
+/// Reads the tokenizer file to embed: --tokenizer, else tokenizer.json
+/// beside the model (when present). Empty when there is none.
+LogicalResult readTokenizer(MLIRContext &context, const Options &options,
+                            std::string &bytes) {
+  std::string path = options.tokenizerPath;
+  if (options.noTokenizer)
+    return success();
+  if (path.empty()) {
+    llvm::SmallString<256> beside(
+        llvm::sys::path::parent_path(options.inputPaths.front()));
+    llvm::sys::path::append(beside, "tokenizer.json");
+    if (!llvm::sys::fs::is_regular_file(beside))
+      return success();
+    path = std::string(beside);
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    emitError(UnknownLoc::get(&context)) << "cannot read the tokenizer " << path
+                                         << ": " << buffer.getError().message();
+    return failure();
+  }
+  if ((*buffer)->getBufferSize() > (64u << 20)) {
+    emitError(UnknownLoc::get(&context))
+        << "the tokenizer " << path << " is larger than 64 MiB";
+    return failure();
+  }
+  bytes = (*buffer)->getBuffer().str();
+  return success();
+}
+
 } // namespace
 
 int run(const Options &options) {
@@ -361,13 +481,83 @@ int run(const Options &options) {
   if (!module)
     return 1;
 
+  // A decoder with a KV cache compiles to the paged step function
+  // (anvil-paged-kv) unless --kv-cache=graph, or --dim binds its KV dims
+  // (the fixed-shape compile users drive themselves).
+  bool paged = false;
+  Options pagedOptions = options;
+  // -O0 is import only: Auto leaves the graph as imported there.
+  if (options.kvCache != Options::KvCache::Graph &&
+      (options.optLevel > 0 || options.kvCache == Options::KvCache::Paged) &&
+      options.inputPaths.size() == 1 &&
+      !StringRef(options.inputPaths.front()).endswith(".mlir")) {
+    std::optional<PagedDims> dims = findPagedDims(*module);
+    auto userBinds = [&](const std::string &name) {
+      return !name.empty() && (options.import.dims.count(name) ||
+                               options.import.boundedDims.count(name));
+    };
+    bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
+    if (options.kvCache == Options::KvCache::Paged && !dims) {
+      emitError(UnknownLoc::get(&context))
+          << "--kv-cache=paged: the model has no KV cache the paged-KV "
+             "rewrite recognizes (a rank-4 past input concatenated with new "
+             "keys or values along axis 2, and token ids indexing an "
+             "embedding table)";
+      return 1;
+    }
+    if (options.kvCache == Options::KvCache::Paged && bound) {
+      emitError(UnknownLoc::get(&context))
+          << "--kv-cache=paged sets dims '" << dims->sequence << "' and '"
+          << dims->past << "' itself; drop them from --dim";
+      return 1;
+    }
+    if (dims && !bound) {
+      paged = true;
+      auto &bind = pagedOptions.import.dims;
+      if (!dims->batch.empty())
+        bind[dims->batch] = 1;
+      bind[dims->sequence] = kProxyTokens;
+      bind[dims->past] = kProxyPast;
+      for (const std::string &name : dims->total)
+        if (!bind.count(name))
+          bind[name] = kProxyTokens + kProxyPast;
+      for (const auto &[input, shape] : dims->shapes) {
+        std::vector<int64_t> full{dims->batch.empty() ? 1 : 1};
+        full.insert(full.end(), shape.begin(), shape.end());
+        pagedOptions.import.inputShapes.emplace(input, full);
+      }
+      progress.stage("decoder with a KV cache: compiling the paged step "
+                     "function (--kv-cache=graph for the fixed-shape graph)");
+      importTimer = rootTimer.nest("import (specialized)");
+      module = importInputs(context, pagedOptions, progress);
+      importTimer.stop();
+      if (!module)
+        return 1;
+    }
+  }
+
   progress.stage(
       llvm::formatv("running the -O{0} pipeline", options.optLevel).str());
   PassManager pm(&context);
   applyPassManagerCLOptions(pm);
   TimingScope pipelineTimer = rootTimer.nest("graph pipeline");
   pm.enableTiming(pipelineTimer);
-  buildPipeline(pm, options.optLevel);
+  // The recognizers the rewrite relies on run at -O2 and above.
+  buildPipeline(pm, paged ? std::max(options.optLevel, 2u) : options.optLevel);
+  if (paged) {
+    AnvilPagedKvOptions kv;
+    kv.proxyTokens = kProxyTokens;
+    kv.proxyPast = kProxyPast;
+    kv.blockSize = options.kvBlockSize;
+    kv.maxTokens = options.maxTokensPerStep;
+    kv.maxSeqs = options.maxSeqsPerStep;
+    kv.maxContext = options.maxContext;
+    kv.maxBlocks = options.maxKvBlocks;
+    pm.addPass(createAnvilPagedKv(kv));
+    OpPassManager &func = pm.nest<func::FuncOp>();
+    func.addPass(createCanonicalizerPass());
+    func.addPass(createCSEPass());
+  }
   if (failed(pm.run(*module)))
     return 1;
   pipelineTimer.stop();
@@ -459,6 +649,9 @@ int run(const Options &options) {
   progress.stage("packaging the artifact");
   TimingScope packageTimer = rootTimer.nest("package");
   auto manifest = buildManifest(*module, options, *target, targetOptions);
+  std::string tokenizer;
+  if (failed(readTokenizer(context, options, tokenizer)))
+    return 1;
   WeightSection weights;
   if (failed(manifest) || failed(collectWeights(*module, weights)))
     return 1;
@@ -466,7 +659,7 @@ int run(const Options &options) {
       writeOutput(context, options.outputPath, /*binary=*/true,
                   [&](llvm::raw_fd_ostream &os) {
                     return writeArtifactFile(*module, target->name(), *manifest,
-                                             objects, weights, os);
+                                             objects, weights, tokenizer, os);
                   });
   if (failed(written))
     return 1;

@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,25 @@ struct Options {
   std::string cxx;
   /// Where compiled code objects are cached; empty disables the cache.
   std::string cacheDir;
+
+  /// How a decoder's KV cache is compiled: Auto pages it when the model
+  /// has one (anvil-paged-kv), Paged requires that, Graph keeps past and
+  /// present KV as the graph's inputs and outputs.
+  enum class KvCache { Auto, Paged, Graph };
+  KvCache kvCache = KvCache::Auto;
+  /// The paged step's compile-time limits (anvil-paged-kv's options).
+  int64_t kvBlockSize = 16;
+  int64_t maxTokensPerStep = 256;
+  int64_t maxSeqsPerStep = 64;
+  int64_t maxContext = 2048;
+  int64_t maxKvBlocks = 1 << 20;
+  /// Special token ids for the manifest's "llm" object, by key
+  /// ("eos_token_ids", "bos_token_ids").
+  std::map<std::string, std::vector<int64_t>> llmTokenIds;
+  /// The tokenizer file embedded as the artifact's tokenizer section
+  /// (empty: tokenizer.json next to the first model, when present).
+  std::string tokenizerPath;
+  bool noTokenizer = false;
 };
 
 /// The cache folder used when --cache-dir is not given: $ANVIL_CACHE_DIR,

@@ -72,6 +72,8 @@ private:
   /// Results of shape computations, which get no buffer.
   DenseSet<Value> shapeValues;
   bool shapeValueUsed = false;
+  bool stateOrderBroken = false;
+  static constexpr llvm::StringLiteral kStateAttr = "anvil.state";
 
   void rewriteSignature(SmallVectorImpl<Value> &outputs);
   void bindOutputs(Operation *terminator, ArrayRef<Value> outputs);
@@ -160,6 +162,8 @@ private:
   LogicalResult lowerRange(RangeOp op);
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerRope(RopeOp op);
+  LogicalResult lowerKvWrite(KvWriteOp op);
+  LogicalResult lowerPagedAttention(PagedAttentionOp op);
 };
 
 void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
@@ -192,13 +196,26 @@ void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
     argTypes.push_back(memref);
     argAttrs.push_back(withDims(func.getResultAttrDict(i), shapeOf(result)));
   }
-  int64_t numInputs = func.getNumArguments();
+  // State arguments (`anvil.state`, the paged KV pools) come last among
+  // the arguments: the ABI passes them apart from the inputs.
+  int64_t numStates = 0;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    bool state = func.getArgAttr(i, kStateAttr) != nullptr;
+    if (!state && numStates) {
+      func.emitError("state arguments must come after every input");
+      stateOrderBroken = true;
+    }
+    numStates += state;
+  }
+  int64_t numInputs = func.getNumArguments() - numStates;
   func.setType(FunctionType::get(func.getContext(), argTypes, {}));
   for (auto [i, attrs] : llvm::enumerate(argAttrs))
     if (attrs)
       func.setArgAttrs(i, attrs);
   func->removeAttr(func.getResAttrsAttrName());
   func->setAttr(kNumInputsAttr, b.getI64IntegerAttr(numInputs));
+  if (numStates)
+    func->setAttr(kNumStatesAttr, b.getI64IntegerAttr(numStates));
   func->removeAttr(anvil::kSizesAttr);
   func->removeAttr(anvil::kDimValuesAttr);
   if (numSymbols)
@@ -884,6 +901,77 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
   return success();
 }
 
+/// The pool is an in-out state argument: the write happens in its buffer,
+/// and the op's result (the updated pool) is that same buffer.
+LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
+  auto pool = op.getPool().dyn_cast<BlockArgument>();
+  if (!pool || !func.getArgAttr(pool.getArgNumber(), kStateAttr))
+    return op.emitOpError("needs its pool to be a state argument of the "
+                          "function (the runtime's KV pool)");
+  ArrayRef<DimExpr> p = shapeOf(op.getPool()), rows = shapeOf(op.getRows());
+  if (p.size() != 4 || rows.size() != 3)
+    return op.emitOpError("needs a [blocks, block_size, heads, dim] pool and "
+                          "[tokens, heads, dim] rows");
+  auto blockSize = staticDim(op, p[1], "block size");
+  auto heads = staticDim(op, p[2], "KV head count");
+  auto headDim = staticDim(op, p[3], "head size");
+  if (failed(blockSize) || failed(heads) || failed(headDim))
+    return failure();
+  Value buffer = input(op.getPool());
+  KvWriteLaunch l;
+  l.tokens = rows[0];
+  l.num_blocks = p[0];
+  l.block_size = *blockSize;
+  l.row_size = *heads * *headDim;
+  l.build(b, op.getLoc(), {input(op.getRows()), input(op.getSlotMapping())},
+          buffer);
+  buffers[op.getResult()] = buffer;
+  return success();
+}
+
+LogicalResult FunctionBufferizer::lowerPagedAttention(PagedAttentionOp op) {
+  if (op.getSinks())
+    return op.emitOpError("with attention sinks has no CPU kernel yet");
+  ArrayRef<DimExpr> q = shapeOf(op.getQuery()), k = shapeOf(op.getKeyPool()),
+                    v = shapeOf(op.getValuePool()),
+                    tables = shapeOf(op.getBlockTables());
+  if (q.size() != 3 || k.size() != 4 || v.size() != 4 || tables.size() != 2)
+    return op.emitOpError("has operands of the wrong rank");
+  auto qHeads = staticDim(op, q[1], "head count");
+  auto kvHeads = staticDim(op, k[2], "KV head count");
+  auto headDim = staticDim(op, q[2], "head size");
+  auto valueDim = staticDim(op, v[3], "head size");
+  auto blockSize = staticDim(op, k[1], "block size");
+  auto maxBlocks = staticDim(op, tables[1], "block table width");
+  if (failed(qHeads) || failed(kvHeads) || failed(headDim) ||
+      failed(valueDim) || failed(blockSize) || failed(maxBlocks))
+    return failure();
+  if (*kvHeads <= 0 || *qHeads % *kvHeads)
+    return op.emitOpError("needs a query head count that is a multiple of "
+                          "the KV head count");
+  Value out = alloc(op.getResult());
+  PagedAttentionLaunch l;
+  l.tokens = q[0];
+  l.seqs = tables[0];
+  l.num_blocks = k[0];
+  l.q_heads = *qHeads;
+  l.kv_heads = *kvHeads;
+  l.head_dim = *headDim;
+  l.value_dim = *valueDim;
+  l.block_size = *blockSize;
+  l.max_blocks = *maxBlocks;
+  l.scale = op.getScale().convertToDouble();
+  l.window = (int64_t)op.getWindow().value_or(0);
+  l.softcap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0;
+  l.build(b, op.getLoc(),
+          {input(op.getQuery()), input(op.getKeyPool()),
+           input(op.getValuePool()), input(op.getBlockTables()),
+           input(op.getContextLens()), input(op.getPositions()),
+           input(op.getSeqOfToken())},
+          out);
+  return success();
+}
+
 LogicalResult FunctionBufferizer::lower(Operation *op) {
   if (isElementwise(op))
     return lowerElementwise(op);
@@ -934,6 +1022,8 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](RangeOp r) { return lowerRange(r); })
       .Case([&](AttentionOp a) { return lowerAttention(a); })
       .Case([&](RopeOp r) { return lowerRope(r); })
+      .Case([&](KvWriteOp k) { return lowerKvWrite(k); })
+      .Case([&](PagedAttentionOp a) { return lowerPagedAttention(a); })
       .Default([&](Operation *other) -> LogicalResult {
         if (isQuantOp(other)) // QuantToKernel.cpp
           return lowerQuantOp(other, b,
@@ -1009,6 +1099,8 @@ LogicalResult FunctionBufferizer::run() {
   shapes.emplace(std::move(*analysis));
   SmallVector<Value> outputs;
   rewriteSignature(outputs);
+  if (stateOrderBroken)
+    return failure();
   Block &body = func.getBody().front();
   SmallVector<Operation *> ops;
   for (Operation &op : body.without_terminator())

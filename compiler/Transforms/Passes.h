@@ -8,6 +8,7 @@
 #include "dialects/Anvil/AnvilOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace anvil {

@@ -189,4 +189,55 @@ def AnvilRecognizeAttention : Pass<"anvil-recognize-attention", "::mlir::func::F
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
+def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
+  let summary = "Rewrite a decoder with a past/present KV cache into the paged step function";
+  let description = [{
+    DESIGN "Execution model for decoder LLMs". The decoder arrives
+    specialized at proxy sizes (batch 1, `proxy-tokens` new tokens,
+    `proxy-past` cached positions) after the -O2 recognizers, so attention
+    is `anvil.attention`. The KV cache is found by dataflow: a rank-4 graph
+    input concatenated with new keys or values along the sequence axis that
+    feeds attention and leaves as an output. Each such attention becomes
+    `anvil.kv_write` (the new rows into a paged pool, an in-out state) plus
+    `anvil.paged_attention` (reading the sequence's keys through its block
+    table). The attention mask is evaluated at compile time with a full
+    `attention_mask` and must be the end-aligned causal mask (optionally
+    windowed, which sets the layer's window): in paged form causality comes
+    from positions. The token ids and position ids inputs become the step's
+    `token_ids` and `positions` (`[tokens]`); the logits are computed only
+    for the rows in `logit_rows`. The token count, sequence count, logit
+    rows and pool blocks become bounded sizes; a computation that depends on
+    the proxy sizes in any other way (a constant sized by them, a past
+    length read from a shape) is rejected naming the op.
+
+    ```mlir
+    // Before (proxy-tokens = 17, proxy-past = 29):
+    %k = anvil.concat %past_k, %k_new {axis = 2 : i64} : (tensor<1x2x29x16xf32>, tensor<1x2x17x16xf32>) -> tensor<1x2x46x16xf32>
+    %v = anvil.concat %past_v, %v_new {axis = 2 : i64} : (...) -> tensor<1x2x46x16xf32>
+    %o = anvil.attention %q, %k, %v, %causal_mask {scale = 0.25 : f32} : (...) -> tensor<1x4x17x16xf32>
+    // After:
+    %kp = anvil.kv_write %key_pool, %k_rows, %slot_mapping : (tensor<?x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<?x16x2x16xf32>
+    %vp = anvil.kv_write %value_pool, %v_rows, %slot_mapping : (...) -> tensor<?x16x2x16xf32>
+    %o = anvil.paged_attention %q_rows, %kp, %vp, %block_tables, %context_lens, %positions, %seq_of_token {scale = 0.25 : f32} : (...) -> tensor<?x4x16xf32>
+    ```
+  }];
+  let options = [
+    Option<"proxyTokens", "proxy-tokens", "int64_t", /*default=*/"17",
+           "The new-token count the model was specialized at">,
+    Option<"proxyPast", "proxy-past", "int64_t", /*default=*/"29",
+           "The past length the model was specialized at">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"16",
+           "Positions per KV block">,
+    Option<"maxTokens", "max-tokens-per-step", "int64_t", /*default=*/"256",
+           "Largest token count of one step (a bounded size)">,
+    Option<"maxSeqs", "max-seqs-per-step", "int64_t", /*default=*/"64",
+           "Largest sequence count of one step (a bounded size)">,
+    Option<"maxContext", "max-context", "int64_t", /*default=*/"2048",
+           "Longest sequence; block tables have max-context / block-size entries">,
+    Option<"maxBlocks", "max-kv-blocks", "int64_t", /*default=*/"1048576",
+           "Largest KV pool, in blocks">,
+  ];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 #endif // ANVIL_TRANSFORMS_PASSES_TD

@@ -71,6 +71,48 @@ Value matchTransposedKey(Value value, SmallVectorImpl<int64_t> &keyPerm) {
   return transpose.getInput();
 }
 
+/// torch's SDPA decomposition (the dynamo exporter) computes k^T on
+/// merged batch and heads: reshape(transpose(reshape(k, [B*H, T, D]),
+/// [0, 2, 1]), [B, H, D, T]). Returns the inner reshape's input and the
+/// [B, H, T, D] type k has as a reshape of it (built once the match is
+/// certain), or a null value.
+std::pair<Value, RankedTensorType> matchMergedHeadsKeyTranspose(Value value) {
+  auto outer = value.getDefiningOp<ReshapeOp>();
+  auto transpose =
+      outer ? outer.getInput().getDefiningOp<TransposeOp>() : TransposeOp();
+  auto inner =
+      transpose ? transpose.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+  if (!inner || transpose.getPerm() != ArrayRef<int64_t>{0, 2, 1})
+    return {};
+  auto result = outer.getType().dyn_cast<RankedTensorType>();
+  auto merged = inner.getType().dyn_cast<RankedTensorType>();
+  auto source = inner.getInput().getType().dyn_cast<RankedTensorType>();
+  if (!result || !merged || !source || !result.hasStaticShape() ||
+      !merged.hasStaticShape() || !source.hasStaticShape() ||
+      result.getRank() != 4 || merged.getRank() != 3)
+    return {};
+  ArrayRef<int64_t> r = result.getShape(), m = merged.getShape();
+  if (r[0] * r[1] != m[0] || r[2] != m[2] || r[3] != m[1])
+    return {};
+  return {inner.getInput(), RankedTensorType::get({r[0], r[1], r[3], r[2]},
+                                                  result.getElementType())};
+}
+
+/// `where(p != p, 0, p)`: torch's SDPA decomposition zeroes the NaN rows
+/// of the probabilities (queries whose every key is masked). Returns p.
+Value matchNanToZero(Value value) {
+  auto where = value.getDefiningOp<WhereOp>();
+  if (!where)
+    return {};
+  auto compare = where.getCondition().getDefiningOp<CompareOp>();
+  std::optional<double> zero = getUniformConstant(where.getTrueValue());
+  if (!compare || compare.getPredicate() != ComparePredicate::ne ||
+      compare.getLhs() != compare.getRhs() ||
+      compare.getLhs() != where.getFalseValue() || !zero || *zero != 0.0)
+    return {};
+  return where.getFalseValue();
+}
+
 RankedTensorType rank4(Value value) {
   auto type = value.getType().dyn_cast<RankedTensorType>();
   if (!type || type.getRank() != 4 || !type.getElementType().isa<FloatType>())
@@ -117,7 +159,13 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.getTransposeRhs())
       return failure();
-    auto softmax = op.getLhs().getDefiningOp<SoftmaxOp>();
+    Value probsValue = op.getLhs();
+    // Zeroed NaN rows: the attention's output rows for them are NaN, so
+    // the same where on the output keeps the semantics.
+    Value unguarded = matchNanToZero(probsValue);
+    if (unguarded)
+      probsValue = unguarded;
+    auto softmax = probsValue.getDefiningOp<SoftmaxOp>();
     Value v = op.getRhs();
     RankedTensorType probs = softmax ? rank4(softmax.getResult()) : nullptr;
     if (!probs || softmax.getLog() || softmax.getAxis() != 3 || !rank4(v))
@@ -171,16 +219,23 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
     if (!qk)
       return failure();
     Value q = stripScale(qk.getLhs(), scale);
-    Value k;
+    Value k, mergedKeySource;
+    RankedTensorType mergedKeyType;
     SmallVector<int64_t> keyPerm;
     RankedTensorType kPermuted;
     if (qk.getTransposeRhs()) {
       k = stripScale(qk.getRhs(), scale);
     } else {
-      k = matchTransposedKey(stripScale(qk.getRhs(), scale), keyPerm);
-      if (!k)
-        return failure();
-      k = stripScale(k, scale);
+      Value kt = stripScale(qk.getRhs(), scale);
+      k = matchTransposedKey(kt, keyPerm);
+      if (!k) {
+        std::tie(mergedKeySource, mergedKeyType) =
+            matchMergedHeadsKeyTranspose(kt);
+        if (!mergedKeySource)
+          return failure();
+      } else {
+        k = stripScale(k, scale);
+      }
     }
     bool permuteKey =
         !keyPerm.empty() && keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
@@ -194,7 +249,9 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       kPermuted = RankedTensorType::get(shape, input.getElementType());
     }
     RankedTensorType qType = rank4(q),
-                     kType = permuteKey ? kPermuted : rank4(k),
+                     kType = permuteKey        ? kPermuted
+                             : mergedKeySource ? mergedKeyType
+                                               : rank4(k),
                      vType = rank4(v);
     if (!qType || !kType || !vType || qk.getType() != probs ||
         qType.getElementType() != vType.getElementType() ||
@@ -216,6 +273,16 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
       return failure();
     if (permuteKey)
       k = rewriter.create<TransposeOp>(op.getLoc(), kPermuted, k, keyPerm);
+    if (mergedKeySource) {
+      auto shapeType = RankedTensorType::get({4}, rewriter.getI64Type());
+      Value shape = rewriter.create<ConstantOp>(
+          op.getLoc(),
+          DenseElementsAttr::get(shapeType, mergedKeyType.getShape())
+              .cast<ElementsAttr>());
+      k = rewriter.create<ReshapeOp>(op.getLoc(), mergedKeyType,
+                                     mergedKeySource, shape,
+                                     rewriter.getBoolAttr(false));
+    }
     if (select) {
       Type element = probs.getElementType();
       Value zero = rewriter.create<ConstantOp>(
@@ -232,9 +299,27 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
                      selectMask, mask)
                : selectMask;
     }
-    rewriter.replaceOpWithNewOp<AttentionOp>(op, op.getType(), q, k, v, mask,
-                                             rewriter.getF32FloatAttr(scale),
-                                             rewriter.getBoolAttr(false));
+    Value out = rewriter.create<AttentionOp>(
+        op.getLoc(), op.getType(), q, k, v, mask,
+        rewriter.getF32FloatAttr(scale), rewriter.getBoolAttr(false));
+    if (unguarded) {
+      Type element = probs.getElementType();
+      auto boolType = RankedTensorType::get(
+          op.getType().cast<RankedTensorType>().getShape(),
+          rewriter.getI1Type());
+      Value isNan = rewriter.create<CompareOp>(
+          op.getLoc(), boolType, out, out,
+          ComparePredicateAttr::get(rewriter.getContext(),
+                                    ComparePredicate::ne));
+      Value zero = rewriter.create<ConstantOp>(
+          op.getLoc(),
+          DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                 rewriter.getZeroAttr(element))
+              .cast<ElementsAttr>());
+      out =
+          rewriter.create<WhereOp>(op.getLoc(), op.getType(), isNan, zero, out);
+    }
+    rewriter.replaceOp(op, out);
     return success();
   }
 };

@@ -825,6 +825,74 @@ OpFoldResult GatherNdOp::fold(FoldAdaptor adaptor) {
   return buildDense(type, out);
 }
 
+// Causal masks are built from trilu and scatter_nd over small constants;
+// folding them lets the paged-KV rewrite read the mask it replaces.
+OpFoldResult TriluOp::fold(FoldAdaptor adaptor) {
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  if (!type || !input || type.getRank() < 2)
+    return {};
+  int64_t rows = type.getDimSize(type.getRank() - 2),
+          cols = type.getDimSize(type.getRank() - 1), k = getK();
+  ConstantTensor out = *input;
+  for (int64_t e = 0; e < out.size(); ++e) {
+    int64_t i = (e / cols) % rows, j = e % cols;
+    bool keep = getUpper() ? j - i >= k : j - i <= k;
+    if (keep)
+      continue;
+    if (out.isFloat)
+      out.floats[e] = 0.0;
+    else
+      out.ints[e] = 0;
+  }
+  return buildDense(type, out);
+}
+
+OpFoldResult ScatterNdOp::fold(FoldAdaptor adaptor) {
+  if (getReduction() != "none")
+    return {};
+  RankedTensorType type = staticResultType(*this);
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
+  std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  std::optional<ConstantTensor> updates = readConstant(adaptor.getUpdates());
+  if (!type || !input || !indices || !updates || indices->isFloat ||
+      input->isFloat != updates->isFloat)
+    return {};
+  ArrayRef<int64_t> inShape = input->type.getShape();
+  ArrayRef<int64_t> indexShape = indices->type.getShape();
+  if (indexShape.empty())
+    return {};
+  int64_t depth = indexShape.back();
+  if (depth > (int64_t)inShape.size())
+    return {};
+  int64_t count = 1, slice = 1;
+  for (size_t d = 0; d + 1 < indexShape.size(); ++d)
+    count *= indexShape[d];
+  for (size_t d = depth; d < inShape.size(); ++d)
+    slice *= inShape[d];
+  if (updates->size() != count * slice)
+    return {};
+  ConstantTensor out = *input;
+  for (int64_t t = 0; t < count; ++t) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d < depth; ++d) {
+      int64_t i = indices->ints[t * depth + d], size = inShape[d];
+      if (i < 0)
+        i += size;
+      if (i < 0 || i >= size)
+        return {};
+      offset = offset * size + i;
+    }
+    for (int64_t s = 0; s < slice; ++s) {
+      if (out.isFloat)
+        out.floats[offset * slice + s] = updates->floats[t * slice + s];
+      else
+        out.ints[offset * slice + s] = updates->ints[t * slice + s];
+    }
+  }
+  return buildDense(type, out);
+}
+
 OpFoldResult ScatterElementsOp::fold(FoldAdaptor adaptor) {
   if (getReduction() != "none")
     return {};

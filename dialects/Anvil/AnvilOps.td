@@ -380,6 +380,7 @@ def Anvil_TriluOp : Anvil_InferredOp<"trilu"> {
   }];
   let arguments = (ins Anvil_Tensor:$input, I64Attr:$k, BoolAttr:$upper);
   let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
 }
 
 def Anvil_CastOp : Anvil_ElementwiseOp<"cast"> {
@@ -435,6 +436,7 @@ def Anvil_ScatterNdOp : Anvil_InferredOp<"scatter_nd"> {
                        Anvil_Tensor:$updates,
                        DefaultValuedAttr<StrAttr, "\"none\"">:$reduction);
   let results = (outs Anvil_Tensor:$result);
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -22,6 +22,9 @@ namespace anvil::kernel {
 
 /// Function attributes of a kernel program.
 constexpr llvm::StringLiteral kNumInputsAttr = "kernel.num_inputs";
+/// In-out state buffers the runtime owns across runs (the KV pool): the
+/// arguments after the inputs, before the outputs. Absent means none.
+constexpr llvm::StringLiteral kNumStatesAttr = "kernel.num_states";
 constexpr llvm::StringLiteral kArenaBytesAttr = "kernel.arena_bytes";
 constexpr llvm::StringLiteral kNaiveArenaBytesAttr = "kernel.naive_arena_bytes";
 constexpr llvm::StringLiteral kWeightBytesAttr = "kernel.weight_bytes";

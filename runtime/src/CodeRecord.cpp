@@ -80,9 +80,10 @@ anvil_status checkCodeRecord(const EntryPoint &entry,
     return refuse(field + " is " + manifest +
                   " in the manifest but the code was compiled for " + compiled);
   };
-  if (code.reserved != 0 || (code.num_sizes && !code.sizes) ||
+  if ((code.num_sizes && !code.sizes) ||
       !wellFormed(code.inputs, code.num_inputs) ||
-      !wellFormed(code.outputs, code.num_outputs))
+      !wellFormed(code.outputs, code.num_outputs) ||
+      !wellFormed(code.states, code.num_states))
     return refuse("the code section's record of what it was compiled for is "
                   "malformed");
   if (code.arena_bytes != entry.arenaBytes)
@@ -113,7 +114,8 @@ anvil_status checkCodeRecord(const EntryPoint &entry,
   };
   for (const List &list :
        {List{"input", entry.inputs, code.inputs, code.num_inputs},
-        List{"output", entry.outputs, code.outputs, code.num_outputs}}) {
+        List{"output", entry.outputs, code.outputs, code.num_outputs},
+        List{"state", entry.states, code.states, code.num_states}}) {
     if (list.count != list.specs.size())
       return disagree(std::string("the number of ") + list.kind + "s",
                       std::to_string(list.specs.size()),

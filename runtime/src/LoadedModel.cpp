@@ -58,6 +58,9 @@ anvil_status LoadedModel::open(std::unique_ptr<ArtifactBytes> bytes,
     return makeStatus(ANVIL_INVALID_ARTIFACT, error);
   if (anvil_status status = model->device->checkManifest(model->parsed))
     return status;
+  if (const auto *tokenizer = view->find(SectionKind::Tokenizer))
+    model->tokenizer = std::string_view(
+        reinterpret_cast<const char *>(tokenizer->data), tokenizer->size);
   const auto *weights = view->find(SectionKind::Weights);
   model->weights = weights ? weights->data : nullptr;
   const auto *code = view->find(SectionKind::Code);
@@ -126,12 +129,14 @@ anvil_status LoadedModel::run(size_t index, const Invocation &call) {
                       "no entry point number " + std::to_string(index));
   const EntryPoint &entry = parsed.entryPoints[index];
   if (call.inputCount != entry.inputs.size() ||
-      call.outputCount != entry.outputs.size() || call.stateCount != 0)
+      call.outputCount != entry.outputs.size() ||
+      call.stateCount != entry.states.size())
     return makeStatus(ANVIL_INVALID_ARGUMENT,
                       "entry point '" + entry.name + "' takes " +
                           std::to_string(entry.inputs.size()) + " inputs, " +
                           std::to_string(entry.outputs.size()) +
-                          " outputs and no states");
+                          " outputs and " +
+                          std::to_string(entry.states.size()) + " states");
   if (anvil_status status = checkSizeBounds(entry, call.sizes, call.sizeCount))
     return status;
   // Concurrent runs each hold their own arena.

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace anvil::runtime {
@@ -53,6 +54,11 @@ public:
   const Manifest &manifest() const { return parsed; }
   const std::string &manifestText() const { return text; }
   const std::string &target() const { return targetName; }
+  /// The optional tokenizer section's bytes (empty when there is none);
+  /// valid while the model is.
+  std::string_view tokenizerBytes() const { return tokenizer; }
+  /// The instance's thread count, for callers that size per-thread work.
+  Device &deviceRef() const { return *device; }
   /// The index of entry point `name`, or -1.
   int64_t findEntry(const char *name) const;
 
@@ -71,6 +77,7 @@ private:
   std::shared_ptr<Instance> instance;
   Device *device = nullptr;
   std::string text, targetName;
+  std::string_view tokenizer;
   Manifest parsed;
   std::unique_ptr<CodeObject> code;
   std::vector<anvil_entry_fn> functions; // parallel to parsed.entryPoints

@@ -160,6 +160,68 @@ bool parseSizes(const Json &item, const std::string &where,
   return true;
 }
 
+bool parseLlm(const Json &item, LlmInfo &llm, std::string &error) {
+  if (!item.is_object()) {
+    error = "the manifest's llm is not an object";
+    return false;
+  }
+  llm.present = true;
+  if (!getString(item, "entry", llm.entry)) {
+    error = "the manifest's llm names no entry point";
+    return false;
+  }
+  struct Field {
+    const char *name;
+    int64_t *value;
+    int64_t min, max;
+  };
+  for (const Field &f :
+       {Field{"vocab_size", &llm.vocabSize, 1, int64_t(1) << 31},
+        Field{"block_size", &llm.blockSize, 1, 1 << 16},
+        Field{"max_context", &llm.maxContext, 1, int64_t(1) << 31},
+        Field{"kv_heads", &llm.kvHeads, 1, 1 << 16},
+        Field{"head_dim", &llm.headDim, 1, 1 << 16},
+        Field{"num_pools", &llm.numPools, 1, 1 << 16},
+        Field{"max_tokens_per_step", &llm.maxTokensPerStep, 1, 1 << 24},
+        Field{"max_seqs_per_step", &llm.maxSeqsPerStep, 1, 1 << 24},
+        Field{"max_kv_blocks", &llm.maxKvBlocks, 1, int64_t(1) << 40}}) {
+    auto it = item.find(f.name);
+    if (it == item.end() || !it->is_number_integer() ||
+        it->get<int64_t>() < f.min || it->get<int64_t>() > f.max) {
+      error = std::string("the manifest's llm.") + f.name +
+              " is missing or out of range [" + std::to_string(f.min) + ", " +
+              std::to_string(f.max) + "]";
+      return false;
+    }
+    *f.value = it->get<int64_t>();
+  }
+  if (llm.maxContext % llm.blockSize) {
+    error = "the manifest's llm.max_context is not a multiple of block_size";
+    return false;
+  }
+  for (auto [name, list] : {std::pair<const char *, std::vector<int64_t> *>{
+                                "eos_token_ids", &llm.eosTokenIds},
+                            {"bos_token_ids", &llm.bosTokenIds}}) {
+    auto it = item.find(name);
+    if (it == item.end())
+      continue;
+    if (!it->is_array() || it->size() > 64) {
+      error = std::string("the manifest's llm.") + name + " is not a list";
+      return false;
+    }
+    for (const Json &id : *it) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+          id.get<int64_t>() >= llm.vocabSize) {
+        error = std::string("the manifest's llm.") + name +
+                " holds an id outside the vocabulary";
+        return false;
+      }
+      list->push_back(id.get<int64_t>());
+    }
+  }
+  return true;
+}
+
 } // namespace
 
 bool parseManifest(const std::string &text, Manifest &manifest,
@@ -205,6 +267,9 @@ bool parseManifest(const std::string &text, Manifest &manifest,
     error = "the manifest has no entry_points list";
     return false;
   }
+  if (auto llm = root.find("llm"); llm != root.end())
+    if (!parseLlm(*llm, manifest.llm, error))
+      return false;
   for (const Json &item : *entries) {
     EntryPoint entry;
     if (!item.is_object() || !getString(item, "name", entry.name)) {
@@ -243,23 +308,30 @@ bool parseManifest(const std::string &text, Manifest &manifest,
         !parseTensors(*outputs, entry.sizes, entry.outputs, where + " outputs",
                       error))
       return false;
-    for (const auto *list : {&entry.inputs, &entry.outputs})
+    // In-out state buffers (the paged KV pool; optional).
+    if (auto states = item.find("states"); states != item.end())
+      if (!parseTensors(*states, entry.sizes, entry.states, where + " states",
+                        error))
+        return false;
+    for (const auto *list : {&entry.inputs, &entry.outputs, &entry.states})
       for (const TensorSpec &spec : *list)
-        if (!checkTensorBytes(
-                spec, entry.sizes,
-                where + (list == &entry.inputs ? " inputs" : " outputs"),
-                error))
+        if (!checkTensorBytes(spec, entry.sizes,
+                              where + (list == &entry.inputs    ? " inputs"
+                                       : list == &entry.outputs ? " outputs"
+                                                                : " states"),
+                              error))
           return false;
-    // Every size takes its value from an input's dim; one no input binds
-    // could not be known at run time.
+    // Every size takes its value from an input's or state's dim; one
+    // neither binds could not be known at run time.
     for (size_t i = 0; i < entry.sizes.size(); ++i) {
       bool bound = false;
-      for (const TensorSpec &input : entry.inputs)
-        for (int s : input.sizeOf)
-          bound |= s == static_cast<int>(i);
+      for (const auto *list : {&entry.inputs, &entry.states})
+        for (const TensorSpec &input : *list)
+          for (int s : input.sizeOf)
+            bound |= s == static_cast<int>(i);
       if (!bound) {
         error = where + ": size '" + entry.sizes[i].name +
-                "' is not a dimension of any input";
+                "' is not a dimension of any input or state";
         return false;
       }
     }

@@ -44,12 +44,26 @@ struct EntryPoint {
   std::vector<SizeSpec> sizes;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  /// In-out buffers the runtime keeps across runs (the paged KV pools).
+  std::vector<TensorSpec> states;
+};
+
+/// A paged decoder's facts (manifest "llm", written by anvil-paged-kv):
+/// what the engine needs to drive its step entry point.
+struct LlmInfo {
+  bool present = false;
+  std::string entry;
+  int64_t vocabSize = 0, blockSize = 0, maxContext = 0, kvHeads = 0,
+          headDim = 0, numPools = 0, maxTokensPerStep = 0, maxSeqsPerStep = 0,
+          maxKvBlocks = 0;
+  std::vector<int64_t> eosTokenIds, bosTokenIds;
 };
 
 struct Manifest {
   std::string target;
   std::vector<std::string> cpuFeatures;
   std::vector<EntryPoint> entryPoints;
+  LlmInfo llm;
 };
 
 /// Parses and checks `text`; returns false with `error` on any problem:

@@ -1,4 +1,5 @@
-//===- Tokenizer.h - text to token ids and back ------------------*- C++ -*-===//
+//===- Tokenizer.h - text to token ids and back ------------------*- C++
+//-*-===//
 //
 // The runtime's tokenizer: Hugging Face tokenizer.json and SentencePiece
 // models, token-for-token identical to Hugging Face `tokenizers`. The engine

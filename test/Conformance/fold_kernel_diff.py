@@ -596,6 +596,19 @@ def cases():
         out.append(Case("GatherNdOp", "GatherND", [
             ("x", data), ("i", np.array([[-1], [1], [0]], np.int64))],
             attrs={"batch_dims": 1}, name=f"GatherND_{n}_batch"))
+        for upper, k in [(1, 0), (1, 2), (0, -1), (0, 1), (1, -5)]:
+            out.append(Case("TriluOp", "Trilu", [
+                ("x", data), ("k", np.array(k, np.int64))],
+                const={"k"}, attrs={"upper": upper}, opset=14,
+                name=f"Trilu_{n}_{'upper' if upper else 'lower'}_{k if k >= 0 else 'm' + str(-k)}"))
+        out.append(Case("ScatterNdOp", "ScatterND", [
+            ("x", data), ("i", np.array([[2], [-3]], np.int64)),
+            ("u", data[:2][::-1].copy())],
+            name=f"ScatterND_{n}_rows"))
+        out.append(Case("ScatterNdOp", "ScatterND", [
+            ("x", data), ("i", np.array([[1, 3], [0, -1], [2, 0]], np.int64)),
+            ("u", data[0, :3].copy())],
+            name=f"ScatterND_{n}_elements"))
         out.append(Case("ScatterElementsOp", "ScatterElements", [
             ("x", data), ("i", np.array([[1, -1], [0, 2], [3, 3]], np.int64)),
             ("u", data[:, 2:][::-1].copy())],

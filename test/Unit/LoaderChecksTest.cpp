@@ -89,7 +89,7 @@ TEST(LoaderChecks, AManifestSmallerThanTheCodeIsRefused) {
 }
 
 TEST(LoaderChecks, AMalformedRecordIsRefused) {
-  for (const char *name : {"bad_reserved", "bad_inputs"})
+  for (const char *name : {"bad_states", "bad_inputs"})
     EXPECT_EQ(openMessage(std::string(R"({"name": ")") + name +
                           R"(", "inputs": [], "outputs": []})"),
               std::string("entry point '") + name +

@@ -208,7 +208,8 @@ TEST(RunSizesManifest, BadSizeTablesAreRefusedAtLoad) {
                     {"name": "T", "min": 1, "max": 8}],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],
                     "outputs": [{"name": "y", "dtype": "f32", "shape": ["T", 4]}]})")),
-      "entry point 'scaled': size 'T' is not a dimension of any input");
+      "entry point 'scaled': size 'T' is not a dimension of any input or "
+      "state");
   EXPECT_EQ(openMessage(withEntry(
                 R"({"name": "scaled", "sizes": [],
                     "inputs": [{"name": "x", "dtype": "f32", "shape": ["S", 4]}],

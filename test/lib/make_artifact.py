@@ -29,7 +29,7 @@ def crc32c(data, crc=0):
     return crc ^ 0xFFFFFFFF
 
 
-ABI_VERSION = 3  # docs/artifact-format.md, "Code ABI"
+ABI_VERSION = 4  # docs/artifact-format.md, "Code ABI"
 
 
 def write(sections, target, abi=ABI_VERSION):

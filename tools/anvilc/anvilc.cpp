@@ -19,6 +19,8 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 using namespace llvm;
@@ -131,6 +133,88 @@ cl::opt<std::string> generateSigningKey(
              "0600) and PREFIX.pub, then exit"),
     cl::value_desc("prefix"), cl::cat(category));
 
+cl::OptionCategory
+    llmCategory("anvilc options for decoder LLMs (docs/engine.md)");
+cl::opt<anvil::driver::Options::KvCache> kvCache(
+    "kv-cache",
+    cl::desc("How a decoder's KV cache is compiled (default: auto)"),
+    cl::values(
+        clEnumValN(anvil::driver::Options::KvCache::Auto, "auto",
+                   "the paged step function when the model has a KV cache, "
+                   "--dim does not bind its sequence or past dims and -O is "
+                   "at least 1"),
+        clEnumValN(anvil::driver::Options::KvCache::Paged, "paged",
+                   "the paged step function the engine runs (anvil-run "
+                   "generate); an error if the model has no KV cache"),
+        clEnumValN(anvil::driver::Options::KvCache::Graph, "graph",
+                   "past/present KV as graph inputs and outputs, dims bound "
+                   "with --dim (for callers that drive the cache themselves)")),
+    cl::init(anvil::driver::Options::KvCache::Auto), cl::cat(llmCategory));
+cl::opt<int64_t> kvBlockSize("kv-block-size",
+                             cl::desc("Positions per KV block (default 16)"),
+                             cl::init(16), cl::cat(llmCategory));
+cl::opt<int64_t> maxTokensPerStep(
+    "max-tokens-per-step",
+    cl::desc("Most tokens one engine step computes (prefill chunks plus "
+             "decode tokens; plans the arena; default 256)"),
+    cl::init(256), cl::cat(llmCategory));
+cl::opt<int64_t>
+    maxSeqsPerStep("max-seqs-per-step",
+                   cl::desc("Most sequences in one engine step (default 64)"),
+                   cl::init(64), cl::cat(llmCategory));
+cl::opt<int64_t> maxContext(
+    "max-context",
+    cl::desc("Longest sequence, prompt plus generated tokens, a multiple of "
+             "--kv-block-size (default 2048; the model's trained context is "
+             "not in the ONNX file)"),
+    cl::init(2048), cl::cat(llmCategory));
+cl::opt<int64_t> maxKvBlocks(
+    "max-kv-blocks",
+    cl::desc("Largest KV pool an engine may allocate, in blocks (default "
+             "1048576)"),
+    cl::init(1 << 20), cl::cat(llmCategory));
+cl::list<int64_t> eosTokenIds(
+    "eos-token-id",
+    cl::desc("Token ids that end generation (repeatable or comma-separated; "
+             "default: eos_token_id of config.json or generation_config.json "
+             "beside the model)"),
+    cl::CommaSeparated, cl::cat(llmCategory));
+cl::opt<std::string> tokenizerPath(
+    "tokenizer",
+    cl::desc("Tokenizer to embed in the artifact (tokenizer.json or a "
+             "SentencePiece .model; default: tokenizer.json beside the model)"),
+    cl::value_desc("file"), cl::cat(llmCategory));
+cl::opt<bool> noTokenizer("no-tokenizer", cl::desc("Embed no tokenizer"),
+                          cl::cat(llmCategory));
+
+/// eos_token_id from the Hugging Face config files beside the model.
+std::vector<int64_t> eosFromConfig(StringRef modelPath) {
+  for (const char *file : {"generation_config.json", "config.json"}) {
+    SmallString<256> path(sys::path::parent_path(modelPath));
+    sys::path::append(path, file);
+    auto buffer = MemoryBuffer::getFile(path);
+    if (!buffer)
+      continue;
+    auto json = llvm::json::parse((*buffer)->getBuffer());
+    if (!json) {
+      llvm::consumeError(json.takeError());
+      continue;
+    }
+    const llvm::json::Object *root = json->getAsObject();
+    const llvm::json::Value *eos = root ? root->get("eos_token_id") : nullptr;
+    std::vector<int64_t> ids;
+    if (eos && eos->getAsInteger())
+      ids.push_back(*eos->getAsInteger());
+    else if (eos && eos->getAsArray())
+      for (const llvm::json::Value &id : *eos->getAsArray())
+        if (id.getAsInteger())
+          ids.push_back(*id.getAsInteger());
+    if (!ids.empty())
+      return ids;
+  }
+  return {};
+}
+
 bool parseDims(anvil::onnx_import::ImportOptions &import) {
   for (const std::string &entry : dims) {
     auto [name, value] = StringRef(entry).split('=');
@@ -237,7 +321,7 @@ int main(int argc, char **argv) {
   for (auto &entry : cl::getRegisteredOptions())
     if (entry.getKey().startswith("mlir-"))
       entry.getValue()->addCategory(mlirCategory);
-  cl::HideUnrelatedOptions({&category, &mlirCategory});
+  cl::HideUnrelatedOptions({&category, &llmCategory, &mlirCategory});
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "anvilc (Anvil) 0.1.0, built on LLVM/MLIR " LLVM_VERSION_STRING "\n";
   });
@@ -312,6 +396,26 @@ int main(int argc, char **argv) {
   options.quiet = quiet;
   if (!parseDims(options.import))
     return 1;
+  options.kvCache = kvCache;
+  options.kvBlockSize = kvBlockSize;
+  options.maxTokensPerStep = maxTokensPerStep;
+  options.maxSeqsPerStep = maxSeqsPerStep;
+  options.maxContext = maxContext;
+  options.maxKvBlocks = maxKvBlocks;
+  if (kvBlockSize < 1 || maxTokensPerStep < 1 || maxSeqsPerStep < 1 ||
+      maxContext < 1 || maxKvBlocks < 1 || maxContext % kvBlockSize) {
+    errs() << "anvilc: error: --kv-block-size, --max-tokens-per-step, "
+              "--max-seqs-per-step, --max-context and --max-kv-blocks must be "
+              "positive, and --max-context a multiple of --kv-block-size\n";
+    return 1;
+  }
+  std::vector<int64_t> eos(eosTokenIds.begin(), eosTokenIds.end());
+  if (eos.empty())
+    eos = eosFromConfig(inputPath);
+  if (!eos.empty())
+    options.llmTokenIds["eos_token_ids"] = eos;
+  options.tokenizerPath = tokenizerPath;
+  options.noTokenizer = noTokenizer;
   bool writesArtifact = options.emit == anvil::driver::EmitKind::Artifact &&
                         options.outputPath != "-";
   if (signKey.getNumOccurrences() && !writesArtifact) {

@@ -28,6 +28,12 @@ using namespace anvil::kernel;
 namespace anvil::backend::cpu {
 namespace {
 
+/// The in-out state arguments of a kernel function (kernel.num_states).
+int64_t numStatesOf(func::FuncOp func) {
+  auto states = func->getAttrOfType<IntegerAttr>(kNumStatesAttr);
+  return states ? states.getInt() : 0;
+}
+
 /// The C++ type holding one element of `type` (dtypes.def's storage type,
 /// with the kernels' arithmetic types for bool and the 16-bit floats), or ""
 /// if there is none: packed 4-bit values only exist as ui8 bytes, and the
@@ -180,11 +186,14 @@ LogicalResult FunctionEmitter::addBuffer(Value value, StringRef init,
 /// emitter knows.
 LogicalResult FunctionEmitter::collectBuffers() {
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
+  int64_t numStates = numStatesOf(func);
   for (BlockArgument arg : func.getArguments()) {
     int64_t i = arg.getArgNumber();
     std::string slot =
         i < numInputs ? "const_cast<void *>(inputs[" + std::to_string(i) + "])"
-                      : "outputs[" + std::to_string(i - numInputs) + "]";
+        : i < numInputs + numStates
+            ? "states[" + std::to_string(i - numInputs) + "]"
+            : "outputs[" + std::to_string(i - numInputs - numStates) + "]";
     auto type = arg.getType().cast<MemRefType>();
     if (!type.hasStaticShape() &&
         getBufferDims(arg).size() != (size_t)type.getRank())
@@ -478,10 +487,11 @@ LogicalResult FunctionEmitter::emit() {
     // caller, which would make the one long function again.
     file << "__attribute__((noinline)) int " << entry << "_part" << part
          << "(const anvil_host_api *host, const void *const *inputs,\n"
-            "    void *const *outputs, const int64_t *sizes, unsigned char "
-            "*arena,\n    const unsigned char *weights) {\n";
-    file << "  (void)inputs;\n  (void)outputs;\n  (void)sizes;\n"
-            "  (void)arena;\n  (void)weights;\n";
+            "    void *const *outputs, void *const *states, const int64_t "
+            "*sizes,\n    unsigned char *arena, const unsigned char *weights) "
+            "{\n";
+    file << "  (void)inputs;\n  (void)outputs;\n  (void)states;\n"
+            "  (void)sizes;\n  (void)arena;\n  (void)weights;\n";
     if (failed(emitSteps(steps, file)))
       return failure();
     file << "  return 0;\n}\n\n";
@@ -493,25 +503,29 @@ LogicalResult FunctionEmitter::emit() {
   // the body uses. The kernels get RunScope's host pointer, through which
   // their failure reasons reach the invocation's error buffer from any
   // thread.
-  int64_t numOutputs = static_cast<int64_t>(func.getNumArguments()) - numInputs;
+  int64_t numStates = numStatesOf(func);
+  int64_t numOutputs =
+      static_cast<int64_t>(func.getNumArguments()) - numInputs - numStates;
   file
       << "int " << entry
       << "(const anvil_host_api *host, const anvil_invocation *invocation) {\n";
   file << "  anvil::cpu::RunScope run_scope(host, invocation);\n"
        << "  host = run_scope.host();\n";
   file << "  if (invocation->num_inputs != " << numInputs
-       << " || invocation->num_outputs != " << numOutputs << ")\n"
+       << " || invocation->num_outputs != " << numOutputs
+       << " || invocation->num_states != " << numStates << ")\n"
        << "    return anvil::cpu::fail(host, \"entry point '" << func.getName()
        << "' called with the wrong number of buffers\");\n";
   file << "  const void *const *inputs = invocation->inputs;\n";
   file << "  void *const *outputs = invocation->outputs;\n";
+  file << "  void *const *states = invocation->states;\n";
   file << "  const int64_t *sizes = invocation->sizes;\n";
   file << "  unsigned char *arena = static_cast<unsigned char "
           "*>(invocation->arena);\n";
   file << "  const unsigned char *weights = static_cast<const unsigned char "
           "*>(invocation->weights);\n";
-  file << "  (void)inputs;\n  (void)outputs;\n  (void)sizes;\n"
-          "  (void)arena;\n  (void)weights;\n";
+  file << "  (void)inputs;\n  (void)outputs;\n  (void)states;\n"
+          "  (void)sizes;\n  (void)arena;\n  (void)weights;\n";
   // The bounded sizes of this call, in the order of the manifest's "sizes"
   // table (kernel.sizes); the runtime has checked them against the bounds.
   file << "  if (invocation->num_sizes != " << numSizes(func) << ")\n"
@@ -520,7 +534,7 @@ LogicalResult FunctionEmitter::emit() {
   if (split) {
     for (size_t part = 0; part < runs.size(); ++part)
       file << "  ANVIL_TRY(" << entry << "_part" << part
-           << "(host, inputs, outputs, sizes, arena, weights));\n";
+           << "(host, inputs, outputs, states, sizes, arena, weights));\n";
   } else {
     // Every argument is declared, used or not, as the signature shows.
     for (BlockArgument arg : func.getArguments())
@@ -560,7 +574,8 @@ FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
     os << "};\n";
   }
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
-  SmallVector<std::string> tensors[2]; // inputs, outputs
+  int64_t numStates = numStatesOf(func);
+  SmallVector<std::string> tensors[3]; // inputs, outputs, states
   for (BlockArgument arg : func.getArguments()) {
     auto type = arg.getType().cast<MemRefType>();
     const DType *dtype = dtypeOf(type.getElementType());
@@ -587,24 +602,28 @@ FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
       os << "const int64_t " << dimsName << "[] = {" << llvm::join(dims, ", ")
          << "};\n";
     }
-    tensors[arg.getArgNumber() < numInputs ? 0 : 1].push_back(
-        "{" + std::to_string(dtype->value) + ", " +
-        std::to_string(type.getRank()) + ", " + dimsName + "}");
+    int64_t i = arg.getArgNumber();
+    tensors[i < numInputs               ? 0
+            : i < numInputs + numStates ? 2
+                                        : 1]
+        .push_back("{" + std::to_string(dtype->value) + ", " +
+                   std::to_string(type.getRank()) + ", " + dimsName + "}");
   }
-  std::string lists[2] = {"nullptr", "nullptr"};
-  for (int k = 0; k < 2; ++k) {
+  std::string lists[3] = {"nullptr", "nullptr", "nullptr"};
+  for (int k = 0; k < 3; ++k) {
     if (tensors[k].empty())
       continue;
-    lists[k] = prefix + (k ? "Outputs" : "Inputs");
+    lists[k] = prefix + (k == 0 ? "Inputs" : k == 1 ? "Outputs" : "States");
     os << "const anvil_code_tensor " << lists[k] << "[] = {"
        << llvm::join(tensors[k], ", ") << "};\n";
   }
   auto arena = func->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
   return llvm::formatv("{{\"{0}\", entry_{1}, UINT64_C({2}), UINT64_C({3}), "
-                       "{4}, {5}, {6}, 0, {7}, {8}, {9}}",
+                       "{4}, {5}, {6}, {7}, {8}, {9}, {10}, {11}}",
                        func.getName(), index, arena ? arena.getInt() : 0,
                        weightBytes, symbols->size(), tensors[0].size(),
-                       tensors[1].size(), sizes, lists[0], lists[1])
+                       tensors[1].size(), tensors[2].size(), sizes, lists[0],
+                       lists[1], lists[2])
       .str();
 }
 
@@ -643,7 +662,8 @@ LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
     records.push_back(*record);
   }
   os << "\n// {name, function, arena_bytes, weight_bytes, num_sizes, "
-        "num_inputs, num_outputs, reserved, sizes, inputs, outputs}\n"
+        "num_inputs, num_outputs, num_states, sizes, inputs, outputs, "
+        "states}\n"
      << "const anvil_code_entry kEntries[] = {\n";
   for (const std::string &record : records)
     os << "    " << record << ",\n";

@@ -12,6 +12,7 @@
 #include "indexing.h"
 #include "matmul.h"
 #include "normalization.h"
+#include "paged_attention.h"
 #include "quantize.h"
 #include "reduction.h"
 #include "resize.h"

@@ -38,8 +38,10 @@ extern "C" {
  * 3: each anvil_code_entry records what its function was compiled for
  *    (signature, sizes' bounds, arena and weights bytes), which the loader
  *    checks the manifest against; an array element cannot grow by the
- *    struct_size rule, hence the new version. */
-#define ANVIL_ABI_VERSION 3
+ *    struct_size rule, hence the new version.
+ * 4: entry points take in-out state buffers (the paged KV pool), recorded
+ *    in anvil_code_entry's num_states and states. */
+#define ANVIL_ABI_VERSION 4
 
 /* One chunk [begin, end) of a parallel loop, run on the runtime's thread
  * number `thread` (0 <= thread < num_threads). Within one parallel_for call
@@ -94,8 +96,8 @@ typedef struct anvil_invocation {
   size_t num_inputs;
   void *const *outputs;
   size_t num_outputs;
-  /* In-out buffers the runtime owns across runs (the KV pool), in the
-   * manifest's order; none yet. */
+  /* In-out buffers the runtime owns across runs (the paged KV pool), in
+   * the manifest's "states" order; the code reads and writes them. */
   void *const *states;
   size_t num_states;
   /* Run-time sizes: sizes[i] is the value of entry `i` of the entry
@@ -151,10 +153,11 @@ typedef struct anvil_code_entry {
   uint32_t num_sizes;
   uint32_t num_inputs;
   uint32_t num_outputs;
-  uint32_t reserved;                /* 0 */
+  uint32_t num_states;
   const anvil_code_size *sizes;     /* num_sizes, in sizes[] order */
   const anvil_code_tensor *inputs;  /* num_inputs, in signature order */
   const anvil_code_tensor *outputs; /* num_outputs, in signature order */
+  const anvil_code_tensor *states;  /* num_states, in signature order */
 } anvil_code_entry;
 
 /* What generated code exports. Later fields go at the end; the runtime

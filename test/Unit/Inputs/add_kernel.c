@@ -15,7 +15,7 @@
  *     reason "iteration 63 is out of range";
  *   scaled(x[S, 4]) -> y[S, 4] = x + S, where S is sizes[0] (run-time
  *     sizes reach the code);
- *   bad_reserved, bad_inputs: malformed records (never run). */
+ *   bad_states, bad_inputs: malformed records (never run). */
 #include "anvil/abi.h"
 #include "anvil/anvil.h"
 
@@ -128,9 +128,9 @@ static const anvil_code_entry entries[] = {
     {"threads", threads, 0, WEIGHT_BYTES, 0, 0, 1, 0, 0, 0, i64_64x2},
     {"fail_in_chunk", fail_in_chunk, 0, WEIGHT_BYTES, 0, 0, 0, 0, 0, 0, 0},
     {"scaled", scaled, 0, WEIGHT_BYTES, 1, 1, 1, 0, s_bounds, f32_sx4, f32_sx4},
-    /* Malformed records, which the loader must refuse: a reserved field
-     * that is not 0, and an input count without the array. */
-    {"bad_reserved", broken, 0, WEIGHT_BYTES, 0, 0, 0, 1, 0, 0, 0},
+    /* Malformed records, which the loader must refuse: a state count
+     * and an input count without their arrays. */
+    {"bad_states", broken, 0, WEIGHT_BYTES, 0, 0, 0, 1, 0, 0, 0},
     {"bad_inputs", broken, 0, WEIGHT_BYTES, 0, 1, 0, 0, 0, 0, 0}};
 static const anvil_code_table table = {sizeof(anvil_code_table),
                                        ANVIL_ABI_VERSION, 9, entries, 0};

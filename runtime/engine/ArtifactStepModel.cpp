@@ -1,0 +1,194 @@
+//===- ArtifactStepModel.cpp - the paged step of a compiled artifact ------===//
+
+#include "ArtifactStepModel.h"
+
+#include "../src/LoadedModel.h"
+#include "../src/Status.h"
+#include "../src/device/Device.h"
+
+#include <string>
+#include <vector>
+
+namespace anvil::engine {
+
+using runtime::LoadedModel;
+using runtime::makeStatus;
+
+namespace {
+
+/// The step's inputs, in the order StepBatch gives them.
+const char *const kInputNames[] = {
+    "token_ids",    "positions",    "seq_of_token", "slot_mapping",
+    "block_tables", "context_lens", "logit_rows"};
+constexpr size_t kNumInputs = sizeof(kInputNames) / sizeof(kInputNames[0]);
+/// Their dtypes: what StepBatch's pointers point to.
+const anvil_dtype kInputDtypes[kNumInputs] = {
+    ANVIL_DTYPE_I64, ANVIL_DTYPE_I64, ANVIL_DTYPE_I32, ANVIL_DTYPE_I64,
+    ANVIL_DTYPE_I32, ANVIL_DTYPE_I32, ANVIL_DTYPE_I32};
+/// The run-time sizes the step takes, by name.
+const char *const kSizeNames[] = {"tokens", "seqs", "logit_rows", "kv_blocks"};
+
+class ArtifactStepModel final : public StepModel {
+public:
+  ArtifactStepModel(LoadedModel &model, size_t entry)
+      : model(model), entry(entry) {}
+  ~ArtifactStepModel() override {
+    if (pool)
+      model.deviceRef().release(pool);
+  }
+
+  anvil_status init();
+  const StepModelInfo &info() const override { return facts; }
+  anvil_status allocatePool(int64_t numBlocks) override;
+  anvil_status step(const StepBatch &batch, float *logits) override;
+
+private:
+  LoadedModel &model;
+  size_t entry;
+  StepModelInfo facts;
+  /// Manifest input index of each of kInputNames, and sizes[] index of
+  /// each of kSizeNames.
+  size_t inputIndex[kNumInputs] = {};
+  size_t sizeIndex[4] = {};
+  size_t numStates = 0;
+  int64_t poolBlockBytes = 0; // one block of one state buffer
+  void *pool = nullptr;
+  int64_t numBlocks = 0;
+  std::vector<void *> states;
+};
+
+anvil_status ArtifactStepModel::init() {
+  const runtime::LlmInfo &llm = model.manifest().llm;
+  const runtime::EntryPoint &e = model.manifest().entryPoints[entry];
+  auto refuse = [&](const std::string &what) {
+    return makeStatus(ANVIL_INVALID_ARTIFACT,
+                      "the paged step '" + e.name + "' " + what);
+  };
+  if (e.inputs.size() != kNumInputs)
+    return refuse("does not take the " + std::to_string(kNumInputs) +
+                  " inputs of a paged step");
+  for (size_t i = 0; i < kNumInputs; ++i) {
+    size_t found = e.inputs.size();
+    for (size_t j = 0; j < e.inputs.size(); ++j)
+      if (e.inputs[j].name == kInputNames[i])
+        found = j;
+    if (found == e.inputs.size() || e.inputs[found].dtype != kInputDtypes[i])
+      return refuse(std::string("has no input '") + kInputNames[i] +
+                    "' of dtype " + anvil_dtype_name(kInputDtypes[i]));
+    inputIndex[i] = found;
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    size_t found = e.sizes.size();
+    for (size_t j = 0; j < e.sizes.size(); ++j)
+      if (e.sizes[j].name == kSizeNames[i])
+        found = j;
+    if (found == e.sizes.size())
+      return refuse(std::string("has no run-time size '") + kSizeNames[i] +
+                    "'");
+    sizeIndex[i] = found;
+  }
+  if (e.sizes.size() != 4)
+    return refuse("has run-time sizes the engine does not know");
+  if (e.outputs.size() != 1 || e.outputs[0].dtype != ANVIL_DTYPE_F32 ||
+      e.outputs[0].dims.size() != 2 || e.outputs[0].dims[1] != llm.vocabSize)
+    return refuse("does not return f32 logits [logit_rows, vocab_size]");
+  if (e.states.empty() || (int64_t)e.states.size() != llm.numPools)
+    return refuse("does not have the KV pools the manifest's llm describes");
+  for (const runtime::TensorSpec &state : e.states) {
+    if (state.dims.size() != 4 || state.dims[1] != llm.blockSize ||
+        state.dims[2] != llm.kvHeads || state.dims[3] != llm.headDim ||
+        state.sizeOf[0] != (int)sizeIndex[3])
+      return refuse("has KV pool '" + state.name +
+                    "' of another layout than [kv_blocks, block_size, "
+                    "kv_heads, head_dim]");
+    if (anvil_dtype_size(state.dtype) == 0)
+      return refuse("has KV pool '" + state.name + "' of a packed dtype");
+  }
+  numStates = e.states.size();
+  poolBlockBytes = llm.blockSize * llm.kvHeads * llm.headDim *
+                   (int64_t)anvil_dtype_size(e.states[0].dtype);
+  facts.vocabSize = llm.vocabSize;
+  facts.blockSize = llm.blockSize;
+  facts.maxContext = llm.maxContext;
+  facts.maxTokensPerStep = e.sizes[sizeIndex[0]].max;
+  facts.maxSeqsPerStep =
+      std::min(e.sizes[sizeIndex[1]].max, e.sizes[sizeIndex[2]].max);
+  facts.bytesPerBlock = poolBlockBytes * (int64_t)numStates;
+  facts.maxBlocks = e.sizes[sizeIndex[3]].max;
+  return nullptr;
+}
+
+anvil_status ArtifactStepModel::allocatePool(int64_t blocks) {
+  if (blocks < 1 || blocks > facts.maxBlocks)
+    return makeStatus(ANVIL_INVALID_ARGUMENT,
+                      "a KV pool of " + std::to_string(blocks) +
+                          " blocks; this artifact takes 1 to " +
+                          std::to_string(facts.maxBlocks));
+  if (pool)
+    model.deviceRef().release(pool);
+  pool = nullptr;
+  states.clear();
+  // One allocation; each layer's keys and values are a slice of it.
+  uint64_t perState = (uint64_t)poolBlockBytes * (uint64_t)blocks;
+  pool = model.deviceRef().allocate(perState * numStates);
+  if (!pool)
+    return makeStatus(ANVIL_RESOURCE_EXHAUSTED,
+                      "cannot allocate a KV pool of " +
+                          std::to_string(perState * numStates) + " bytes");
+  for (size_t i = 0; i < numStates; ++i)
+    states.push_back(static_cast<unsigned char *>(pool) + i * perState);
+  numBlocks = blocks;
+  return nullptr;
+}
+
+anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
+  if (!pool)
+    return makeStatus(ANVIL_INVALID_ARGUMENT,
+                      "the step model's KV pool is not allocated");
+  const void *given[kNumInputs] = {
+      batch.tokens,      batch.positions,   batch.seqOfToken, batch.slotMapping,
+      batch.blockTables, batch.contextLens, batch.logitRows};
+  const void *inputs[kNumInputs];
+  for (size_t i = 0; i < kNumInputs; ++i)
+    inputs[inputIndex[i]] = given[i];
+  int64_t sizes[4];
+  sizes[sizeIndex[0]] = batch.numTokens;
+  sizes[sizeIndex[1]] = batch.numSeqs;
+  sizes[sizeIndex[2]] = batch.numLogitRows;
+  sizes[sizeIndex[3]] = numBlocks;
+  void *outputs[1] = {logits};
+  runtime::Invocation call;
+  call.inputs = inputs;
+  call.inputCount = kNumInputs;
+  call.outputs = outputs;
+  call.outputCount = 1;
+  call.states = states.data();
+  call.stateCount = states.size();
+  call.sizes = sizes;
+  call.sizeCount = 4;
+  return model.run(entry, call);
+}
+
+} // namespace
+
+anvil_status openArtifactStepModel(LoadedModel &model,
+                                   std::unique_ptr<StepModel> &out) {
+  const runtime::LlmInfo &llm = model.manifest().llm;
+  if (!llm.present)
+    return makeStatus(ANVIL_INCOMPATIBLE,
+                      "this artifact has no paged step function for the "
+                      "engine (its manifest has no \"llm\"); compile the "
+                      "decoder without --kv-cache=graph");
+  int64_t entry = model.findEntry(llm.entry.c_str());
+  if (entry < 0)
+    return makeStatus(ANVIL_INVALID_ARTIFACT,
+                      "the manifest's llm names entry point '" + llm.entry +
+                          "', which the artifact does not have");
+  auto step = std::make_unique<ArtifactStepModel>(model, (size_t)entry);
+  if (anvil_status status = step->init())
+    return status;
+  out = std::move(step);
+  return nullptr;
+}
+
+} // namespace anvil::engine
