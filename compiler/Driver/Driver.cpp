@@ -356,17 +356,15 @@ std::optional<PagedDims> findPagedDims(ModuleOp module) {
              (int64_t)concat.getAxis() == -2) &&
             dims.past.empty() && !dimName(arg, 2).empty()) {
           dims.past = dimName(arg, 2);
-          if (type.isDynamicDim(0))
-            dims.batch = dimName(arg, 0);
+          dims.batch = dimName(arg, 0);
         }
       }
       if (auto gather = dyn_cast<GatherOp>(user))
         if (gather.getIndices() == arg && type.getRank() == 2 &&
             gather.getInput().getDefiningOp<ConstantOp>() && !tokens) {
           tokens = arg;
-          if (type.isDynamicDim(1))
-            dims.sequence = dimName(arg, 1);
-          if (type.isDynamicDim(0) && dims.batch.empty())
+          dims.sequence = dimName(arg, 1);
+          if (dims.batch.empty())
             dims.batch = dimName(arg, 0);
         }
     }
@@ -378,7 +376,7 @@ std::optional<PagedDims> findPagedDims(ModuleOp module) {
   for (BlockArgument arg : func.getArguments()) {
     auto type = arg.getType().dyn_cast<RankedTensorType>();
     if (!type || arg == tokens || type.getRank() != 2 ||
-        !type.getElementType().isa<IntegerType>() || !type.isDynamicDim(1))
+        !type.getElementType().isa<IntegerType>())
       continue;
     std::string name = dimName(arg, 1);
     if (name.empty() || name == dims.sequence || name == dims.past)
@@ -475,66 +473,81 @@ int run(const Options &options) {
   // Diagnostics name the ONNX node; a dump of the op adds nothing for
   // users (anvil-opt shows it to compiler developers).
   context.printOpOnDiagnostic(false);
+  // A decoder with a KV cache compiles to the paged step function
+  // (anvil-paged-kv) unless --kv-cache=graph, -O0 (import only), or --dim
+  // binds its KV dims (the fixed-shape compile users drive themselves).
   TimingScope importTimer = rootTimer.nest("import");
-  OwningOpRef<ModuleOp> module = importInputs(context, options, progress);
+  bool mayPage =
+      options.kvCache != Options::KvCache::Graph &&
+      (options.optLevel > 0 || options.kvCache == Options::KvCache::Paged) &&
+      options.inputPaths.size() == 1 &&
+      !StringRef(options.inputPaths.front()).endswith(".mlir");
+  std::optional<PagedDims> dims;
+  if (mayPage) {
+    // The probes that look for a KV cache run quietly (the real import
+    // below reports any problem): as given, then, for graphs that import
+    // only with their dims bound (a Split of a sequence dim), with every
+    // unbound symbolic dim bound to a distinct size.
+    ScopedDiagnosticHandler quiet(&context,
+                                  [](Diagnostic &) { return success(); });
+    Progress silent(true, options.toolName);
+    OwningOpRef<ModuleOp> probed = importInputs(context, options, silent);
+    if (!probed) {
+      Options probe = options;
+      int64_t size = 101;
+      for (const std::string &name :
+           onnx_import::symbolicDimNames(&context, options.inputPaths.front()))
+        if (!probe.import.dims.count(name) &&
+            !probe.import.boundedDims.count(name))
+          probe.import.dims[name] = size++;
+      probed = importInputs(context, probe, silent);
+    }
+    if (probed)
+      dims = findPagedDims(*probed);
+  }
+  auto userBinds = [&](const std::string &name) {
+    return !name.empty() && (options.import.dims.count(name) ||
+                             options.import.boundedDims.count(name));
+  };
+  bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
+  if (options.kvCache == Options::KvCache::Paged && !dims) {
+    emitError(UnknownLoc::get(&context))
+        << "--kv-cache=paged: the model has no KV cache the paged-KV "
+           "rewrite recognizes (a rank-4 past input concatenated with new "
+           "keys or values along axis 2, and token ids indexing an "
+           "embedding table)";
+    return 1;
+  }
+  if (options.kvCache == Options::KvCache::Paged && bound) {
+    emitError(UnknownLoc::get(&context))
+        << "--kv-cache=paged sets dims '" << dims->sequence << "' and '"
+        << dims->past << "' itself; drop them from --dim";
+    return 1;
+  }
+  bool paged = dims && !bound;
+  Options pagedOptions = options;
+  if (paged) {
+    auto &bind = pagedOptions.import.dims;
+    if (!dims->batch.empty())
+      bind[dims->batch] = 1;
+    bind[dims->sequence] = kProxyTokens;
+    bind[dims->past] = kProxyPast;
+    for (const std::string &name : dims->total)
+      if (!bind.count(name))
+        bind[name] = kProxyTokens + kProxyPast;
+    for (const auto &[input, shape] : dims->shapes) {
+      std::vector<int64_t> full{1};
+      full.insert(full.end(), shape.begin(), shape.end());
+      pagedOptions.import.inputShapes.emplace(input, full);
+    }
+    progress.stage("decoder with a KV cache: compiling the paged step "
+                   "function (--kv-cache=graph for the fixed-shape graph)");
+  }
+  OwningOpRef<ModuleOp> module =
+      importInputs(context, paged ? pagedOptions : options, progress);
   importTimer.stop();
   if (!module)
     return 1;
-
-  // A decoder with a KV cache compiles to the paged step function
-  // (anvil-paged-kv) unless --kv-cache=graph, or --dim binds its KV dims
-  // (the fixed-shape compile users drive themselves).
-  bool paged = false;
-  Options pagedOptions = options;
-  // -O0 is import only: Auto leaves the graph as imported there.
-  if (options.kvCache != Options::KvCache::Graph &&
-      (options.optLevel > 0 || options.kvCache == Options::KvCache::Paged) &&
-      options.inputPaths.size() == 1 &&
-      !StringRef(options.inputPaths.front()).endswith(".mlir")) {
-    std::optional<PagedDims> dims = findPagedDims(*module);
-    auto userBinds = [&](const std::string &name) {
-      return !name.empty() && (options.import.dims.count(name) ||
-                               options.import.boundedDims.count(name));
-    };
-    bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
-    if (options.kvCache == Options::KvCache::Paged && !dims) {
-      emitError(UnknownLoc::get(&context))
-          << "--kv-cache=paged: the model has no KV cache the paged-KV "
-             "rewrite recognizes (a rank-4 past input concatenated with new "
-             "keys or values along axis 2, and token ids indexing an "
-             "embedding table)";
-      return 1;
-    }
-    if (options.kvCache == Options::KvCache::Paged && bound) {
-      emitError(UnknownLoc::get(&context))
-          << "--kv-cache=paged sets dims '" << dims->sequence << "' and '"
-          << dims->past << "' itself; drop them from --dim";
-      return 1;
-    }
-    if (dims && !bound) {
-      paged = true;
-      auto &bind = pagedOptions.import.dims;
-      if (!dims->batch.empty())
-        bind[dims->batch] = 1;
-      bind[dims->sequence] = kProxyTokens;
-      bind[dims->past] = kProxyPast;
-      for (const std::string &name : dims->total)
-        if (!bind.count(name))
-          bind[name] = kProxyTokens + kProxyPast;
-      for (const auto &[input, shape] : dims->shapes) {
-        std::vector<int64_t> full{dims->batch.empty() ? 1 : 1};
-        full.insert(full.end(), shape.begin(), shape.end());
-        pagedOptions.import.inputShapes.emplace(input, full);
-      }
-      progress.stage("decoder with a KV cache: compiling the paged step "
-                     "function (--kv-cache=graph for the fixed-shape graph)");
-      importTimer = rootTimer.nest("import (specialized)");
-      module = importInputs(context, pagedOptions, progress);
-      importTimer.stop();
-      if (!module)
-        return 1;
-    }
-  }
 
   progress.stage(
       llvm::formatv("running the -O{0} pipeline", options.optLevel).str());

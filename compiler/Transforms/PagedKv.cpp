@@ -426,7 +426,11 @@ LogicalResult PagedKvRewrite::generalize(ArrayRef<BlockArgument> tokenArgs) {
         if (d == -1 && resultType && resultType.hasStaticShape() &&
             resultType.getDimSize(i) != t)
           d = resultType.getDimSize(i);
-      if (llvm::count(fixed, t) == 1 && !llvm::is_contained(fixed, -1)) {
+      bool inferred =
+          llvm::count(fixed, -1) == 1 && !llvm::is_contained(fixed, t);
+      if (inferred) {
+        // Already a -1 for the token count ([-1, hidden]): it generalizes.
+      } else if (llvm::count(fixed, t) == 1 && !llvm::is_contained(fixed, -1)) {
         *llvm::find(fixed, t) = -1;
         OpBuilder rb(op);
         auto shapeType = rankedOf(reshape.getShape());
@@ -465,7 +469,28 @@ LogicalResult PagedKvRewrite::generalize(ArrayRef<BlockArgument> tokenArgs) {
     }
     return WalkResult::advance();
   });
-  return failure(walk.wasInterrupted());
+  if (walk.wasInterrupted())
+    return failure();
+  // Nothing may keep a proxy size: a table sliced to past + tokens rows,
+  // say, would be wrong at every other length.
+  WalkResult sized = func.walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto type = rankedOf(result);
+      if (!type)
+        continue;
+      for (int64_t d : type.getShape())
+        if (d == t || d == p || d == t + p) {
+          op->emitOpError("has a result of shape ")
+              << formatShape(type.getShape())
+              << ", sized by the token count or past length the decoder was "
+                 "specialized at; the paged step cannot express it (compile "
+                 "with --kv-cache=graph)";
+          return WalkResult::interrupt();
+        }
+    }
+    return WalkResult::advance();
+  });
+  return failure(sized.wasInterrupted());
 }
 
 LogicalResult PagedKvRewrite::run() {

@@ -23,6 +23,8 @@ namespace anvil {
 /// Folding is for shape arithmetic and trivial cases, not for evaluating
 /// models at compile time: constants larger than this are left alone.
 constexpr int64_t kFoldElementLimit = 4096;
+/// A slice within kFoldElementLimit may read a constant this large.
+constexpr int64_t kSliceInputElementLimit = 1 << 20;
 
 /// Whether `type` is static with dims >= 0 and at most `limit` elements,
 /// the product computed without overflow (a type from unchecked shape

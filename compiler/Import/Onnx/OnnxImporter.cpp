@@ -924,4 +924,28 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext *context, StringRef path,
                           options);
 }
 
+std::vector<std::string> symbolicDimNames(MLIRContext *context,
+                                          StringRef path) {
+  auto file = readRegularFile(path);
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return {};
+  }
+  // Parse errors are the real import's to report.
+  ScopedDiagnosticHandler quiet(context,
+                                [](Diagnostic &) { return success(); });
+  std::unique_ptr<onnx::ModelProto> model = parseModel(
+      (*file)->getBuffer(), FileLineColLoc::get(context, path, 0, 0));
+  std::vector<std::string> names;
+  if (!model)
+    return names;
+  for (const onnx::ValueInfoProto &input : model->graph().input())
+    for (const auto &dim : input.type().tensor_type().shape().dim())
+      if (dim.has_dim_param() &&
+          dim.dim_param().find(' ') == std::string::npos &&
+          std::find(names.begin(), names.end(), dim.dim_param()) == names.end())
+        names.push_back(dim.dim_param());
+  return names;
+}
+
 } // namespace anvil::onnx_import

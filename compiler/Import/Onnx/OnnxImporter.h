@@ -58,6 +58,12 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext *context,
                                                  llvm::StringRef path,
                                                  const ImportOptions &options);
 
+/// The symbolic dim names (`dim_param`) of the graph inputs of the model
+/// at `path`, in order of appearance, leaving out computed ones ("a + b");
+/// empty when the file cannot be read (the import reports why).
+std::vector<std::string> symbolicDimNames(mlir::MLIRContext *context,
+                                          llvm::StringRef path);
+
 /// Imports a model held in memory. `bufferName` is used in diagnostics and
 /// `baseDir` for external data (empty: external data is an error).
 mlir::OwningOpRef<mlir::ModuleOp>
