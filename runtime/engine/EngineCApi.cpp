@@ -99,6 +99,26 @@ TokenCallback toCallback(anvil_engine_callback callback, void *userData) {
   };
 }
 
+/// The checks and conversions both submit functions share; `submit` takes
+/// the converted params and writes the id.
+template <typename Submit>
+anvil_status submitWith(anvil_engine *engine,
+                        const anvil_sampling_params *params,
+                        uint64_t *out_request_id, Submit &&submit) {
+  return guarded([&]() -> anvil_status {
+    if (!engine || !out_request_id)
+      return invalid("engine and out_request_id are required");
+    SamplingParams converted;
+    if (anvil_status status = toParams(params, converted))
+      return status;
+    uint64_t id = 0;
+    if (anvil_status status = submit(converted, id))
+      return status;
+    *out_request_id = id;
+    return nullptr;
+  });
+}
+
 } // namespace
 
 anvil_status anvil::engine::createCEngine(
@@ -189,22 +209,15 @@ anvil_status anvil_engine_submit_tokens(anvil_engine *engine,
                                         anvil_engine_callback callback,
                                         void *user_data,
                                         uint64_t *out_request_id) {
-  return guarded([&]() -> anvil_status {
-    if (!engine || !out_request_id)
-      return invalid("engine and out_request_id are required");
-    if (count && !token_ids)
-      return invalid("token_ids is NULL with a nonzero count");
-    SamplingParams converted;
-    if (anvil_status status = toParams(params, converted))
-      return status;
-    uint64_t id = 0;
-    std::vector<int64_t> prompt(token_ids, token_ids + count);
-    if (anvil_status status = engine->engine->submit(
-            std::move(prompt), converted, toCallback(callback, user_data), id))
-      return status;
-    *out_request_id = id;
-    return nullptr;
-  });
+  return submitWith(engine, params, out_request_id,
+                    [&](const SamplingParams &converted, uint64_t &id) {
+                      if (count && !token_ids)
+                        return invalid("token_ids is NULL with a nonzero "
+                                       "count");
+                      return engine->engine->submit(
+                          std::vector<int64_t>(token_ids, token_ids + count),
+                          converted, toCallback(callback, user_data), id);
+                    });
 }
 
 anvil_status anvil_engine_submit_text(anvil_engine *engine, const char *text,
@@ -213,38 +226,34 @@ anvil_status anvil_engine_submit_text(anvil_engine *engine, const char *text,
                                       anvil_engine_callback callback,
                                       void *user_data,
                                       uint64_t *out_request_id) {
-  return guarded([&]() -> anvil_status {
-    if (!engine || !out_request_id)
-      return invalid("engine and out_request_id are required");
-    if (text_size && !text)
-      return invalid("text is NULL with a nonzero size");
-    SamplingParams converted;
-    if (anvil_status status = toParams(params, converted))
-      return status;
-    uint64_t id = 0;
-    if (anvil_status status = engine->engine->submitText(
-            std::string_view(text ? text : "", text_size), converted,
-            toCallback(callback, user_data), id))
-      return status;
-    *out_request_id = id;
-    return nullptr;
-  });
+  return submitWith(engine, params, out_request_id,
+                    [&](const SamplingParams &converted, uint64_t &id) {
+                      if (text_size && !text)
+                        return invalid("text is NULL with a nonzero size");
+                      return engine->engine->submitText(
+                          std::string_view(text ? text : "", text_size),
+                          converted, toCallback(callback, user_data), id);
+                    });
 }
 
 anvil_status anvil_engine_cancel(anvil_engine *engine, uint64_t request_id) {
-  if (!engine)
-    return invalid("engine is NULL");
-  return engine->engine->cancel(request_id);
+  return guarded([&]() -> anvil_status {
+    if (!engine)
+      return invalid("engine is NULL");
+    return engine->engine->cancel(request_id);
+  });
 }
 
 anvil_status anvil_engine_step(anvil_engine *engine, int *out_worked) {
-  if (!engine)
-    return invalid("engine is NULL");
-  bool worked = false;
-  anvil_status status = engine->engine->step(&worked);
-  if (out_worked)
-    *out_worked = worked ? 1 : 0;
-  return status;
+  return guarded([&]() -> anvil_status {
+    if (!engine)
+      return invalid("engine is NULL");
+    bool worked = false;
+    anvil_status status = engine->engine->step(&worked);
+    if (out_worked)
+      *out_worked = worked ? 1 : 0;
+    return status;
+  });
 }
 
 anvil_status anvil_engine_poll(anvil_engine *engine, anvil_engine_event *events,
@@ -265,15 +274,19 @@ anvil_status anvil_engine_poll(anvil_engine *engine, anvil_engine_event *events,
 }
 
 anvil_status anvil_engine_start(anvil_engine *engine) {
-  if (!engine)
-    return invalid("engine is NULL");
-  return engine->engine->start();
+  return guarded([&]() -> anvil_status {
+    if (!engine)
+      return invalid("engine is NULL");
+    return engine->engine->start();
+  });
 }
 
 anvil_status anvil_engine_stop(anvil_engine *engine) {
-  if (!engine)
-    return invalid("engine is NULL");
-  return engine->engine->stop();
+  return guarded([&]() -> anvil_status {
+    if (!engine)
+      return invalid("engine is NULL");
+    return engine->engine->stop();
+  });
 }
 
 anvil_status anvil_engine_get_stats(const anvil_engine *engine,

@@ -430,7 +430,8 @@ TEST(Engine, BackgroundThreadServesSubmittersOnOtherThreads) {
         std::vector<int64_t> prompt =
             randomPrompt(rng, 1 + static_cast<int64_t>(rng() % 30), kVocab);
         uint64_t id = h.submit(prompt, greedyParams(20));
-        bool cancelled = rng() % 5 == 0 && h.engine->cancel(id) == nullptr;
+        bool cancelled =
+            rng() % 5 == 0 && takeCode(h.engine->cancel(id)) == ANVIL_OK;
         std::lock_guard<std::mutex> lock(mu);
         submitted[id] = {prompt, cancelled};
       }
@@ -506,7 +507,7 @@ TEST(Engine, Soak) {
     }
     if (rng() % 10 == 0 && !ids.empty()) {
       uint64_t victim = ids[rng() % ids.size()];
-      if (h.engine->cancel(victim) == nullptr)
+      if (takeCode(h.engine->cancel(victim)) == ANVIL_OK)
         cancelRequested.insert(victim);
       else
         EXPECT_EQ(h.collector.get(victim).finals, 1) << "only finished ones";
