@@ -18,6 +18,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// Generated tokens a request's token vector has room for at submit.
+constexpr int64_t kReservedNewTokens = 1024;
+
 anvil_status invalid(const std::string &message) {
   return makeStatus(ANVIL_INVALID_ARGUMENT, message);
 }
@@ -228,8 +231,10 @@ anvil_status Engine::admit(std::vector<int64_t> prompt,
   for (const std::string &stop : params.stopStrings)
     live->longestStop = std::max(live->longestStop, stop.size());
   live->callback = std::move(callback);
+  // Room for typical outputs up front; a long one grows (rarely).
   live->tokens.reserve(live->promptLen +
-                       static_cast<size_t>(live->maxNewTokens));
+                       static_cast<size_t>(std::min<int64_t>(
+                           live->maxNewTokens, kReservedNewTokens)));
   live->arrival = Clock::now();
 
   std::lock_guard<std::mutex> lock(mu);

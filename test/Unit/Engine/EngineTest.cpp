@@ -8,6 +8,7 @@
 
 #include "EngineTestSupport.h"
 
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -544,6 +545,12 @@ TEST(Engine, Soak) {
   EXPECT_GT(stats.preemptions, 0);
   EXPECT_GT(stats.prefixHitTokens, 0);
   h.expectNoLeaks();
+  std::printf("soak: %d finished, %d cancelled, %lld steps, %lld "
+              "preemptions, %lld computed tokens, %lld prefix-hit tokens\n",
+              finished, cancelled, static_cast<long long>(stats.steps),
+              static_cast<long long>(stats.preemptions),
+              static_cast<long long>(stats.computedTokens),
+              static_cast<long long>(stats.prefixHitTokens));
 }
 
 } // namespace
