@@ -14,7 +14,7 @@ debian_packages=(
   libclang-rt-16-dev cmake ninja-build ccache protobuf-compiler
   libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   libgmock-dev libbenchmark-dev python3 python3-venv python3-dev
-  libsodium-dev pkg-config
+  libsodium-dev pkg-config libxxhash-dev
 )
 
 missing=()

@@ -1,10 +1,10 @@
 //===- ArtifactStepModel.cpp - the paged step of a compiled artifact ------===//
 
-#include "ArtifactStepModel.h"
+#include "runtime/engine/ArtifactStepModel.h"
 
-#include "../src/LoadedModel.h"
-#include "../src/Status.h"
-#include "../src/device/Device.h"
+#include "runtime/src/LoadedModel.h"
+#include "runtime/src/Status.h"
+#include "runtime/src/device/Device.h"
 
 #include <string>
 #include <vector>
@@ -30,8 +30,8 @@ const char *const kSizeNames[] = {"tokens", "seqs", "logit_rows", "kv_blocks"};
 
 class ArtifactStepModel final : public StepModel {
 public:
-  ArtifactStepModel(LoadedModel &model, size_t entry)
-      : model(model), entry(entry) {}
+  ArtifactStepModel(std::shared_ptr<LoadedModel> owner, size_t entry)
+      : owner(std::move(owner)), model(*this->owner), entry(entry) {}
   ~ArtifactStepModel() override {
     if (pool)
       model.deviceRef().release(pool);
@@ -43,6 +43,7 @@ public:
   anvil_status step(const StepBatch &batch, float *logits) override;
 
 private:
+  std::shared_ptr<LoadedModel> owner; // kept alive while the engine runs
   LoadedModel &model;
   size_t entry;
   StepModelInfo facts;
@@ -171,23 +172,42 @@ anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
 
 } // namespace
 
-anvil_status openArtifactStepModel(LoadedModel &model,
+anvil_status openArtifactStepModel(std::shared_ptr<LoadedModel> model,
                                    std::unique_ptr<StepModel> &out) {
-  const runtime::LlmInfo &llm = model.manifest().llm;
+  const runtime::LlmInfo &llm = model->manifest().llm;
   if (!llm.present)
     return makeStatus(ANVIL_INCOMPATIBLE,
                       "this artifact has no paged step function for the "
                       "engine (its manifest has no \"llm\"); compile the "
                       "decoder without --kv-cache=graph");
-  int64_t entry = model.findEntry(llm.entry.c_str());
+  int64_t entry = model->findEntry(llm.entry.c_str());
   if (entry < 0)
     return makeStatus(ANVIL_INVALID_ARTIFACT,
                       "the manifest's llm names entry point '" + llm.entry +
                           "', which the artifact does not have");
-  auto step = std::make_unique<ArtifactStepModel>(model, (size_t)entry);
+  auto step = std::make_unique<ArtifactStepModel>(std::move(model),
+                                                  (size_t)entry);
   if (anvil_status status = step->init())
     return status;
   out = std::move(step);
+  return nullptr;
+}
+
+std::vector<int64_t> artifactEosTokenIds(const LoadedModel &model) {
+  return model.manifest().llm.eosTokenIds;
+}
+
+anvil_status
+openArtifactTokenizer(const LoadedModel &model,
+                      std::shared_ptr<const tokenizer::Tokenizer> &out) {
+  out.reset();
+  std::string_view bytes = model.tokenizerBytes();
+  if (bytes.empty())
+    return nullptr;
+  std::unique_ptr<tokenizer::Tokenizer> loaded;
+  if (anvil_status status = tokenizer::Tokenizer::load(bytes, loaded))
+    return status;
+  out = std::move(loaded);
   return nullptr;
 }
 

@@ -1,32 +1,41 @@
-//===- ArtifactStepModel.h - the paged step of a compiled artifact -*- C++
-//-*-===//
+//===- ArtifactStepModel.h - the step model of a loaded artifact *- C++ -*-===//
 //
-// The StepModel the engine runs for a .anvil artifact whose manifest has an
-// "llm" object (anvilc's paged-KV rewrite, anvil-paged-kv): it owns the KV
-// pool (the entry point's state buffers) and calls the step entry point
-// through LoadedModel with the batch's run-time sizes.
+// What anvil_engine_create needs from a loaded artifact: its paged-KV step
+// function as a StepModel, its EOS ids and its tokenizer. The paged-KV
+// rewrite (issue #11's compiler part) decides what the artifact holds;
+// ArtifactStepModel.cpp implements these against it.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef ANVIL_RUNTIME_ENGINE_ARTIFACTSTEPMODEL_H
 #define ANVIL_RUNTIME_ENGINE_ARTIFACTSTEPMODEL_H
 
-#include "StepModel.h"
+#include "runtime/engine/StepModel.h"
+#include "runtime/tokenizer/Tokenizer.h"
 
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace anvil::runtime {
 class LoadedModel;
-}
+} // namespace anvil::runtime
 
 namespace anvil::engine {
 
-/// Makes the step model of `model`, which must outlive it. ANVIL_INCOMPATIBLE
-/// when the artifact has no paged step function (compiled with
-/// --kv-cache=graph, or not a decoder); ANVIL_INVALID_ARTIFACT when its
-/// "llm" object and the step's signature disagree.
-anvil_status openArtifactStepModel(runtime::LoadedModel &model,
+/// The paged-KV step function of `model` (which the StepModel keeps
+/// alive). ANVIL_INCOMPATIBLE when the artifact has none.
+anvil_status openArtifactStepModel(std::shared_ptr<runtime::LoadedModel> model,
                                    std::unique_ptr<StepModel> &out);
+
+/// The EOS token ids the artifact's manifest records (empty when none).
+std::vector<int64_t> artifactEosTokenIds(const runtime::LoadedModel &model);
+
+/// The artifact's tokenizer, or null in `out` when it has none (a status
+/// only for a tokenizer section that is there but malformed).
+anvil_status
+openArtifactTokenizer(const runtime::LoadedModel &model,
+                      std::shared_ptr<const tokenizer::Tokenizer> &out);
 
 } // namespace anvil::engine
 

@@ -42,8 +42,8 @@ struct StepBatch {
   int64_t numSeqs = 0;
   int64_t numLogitRows = 0;
   const int64_t *tokens = nullptr; ///< [T] token ids
-  const int64_t *positions =
-      nullptr; ///< [T] position of each token in its sequence
+  /// [T] position of each token in its sequence.
+  const int64_t *positions = nullptr;
   const int32_t *seqOfToken = nullptr; ///< [T] index in [0, S) of its sequence
   /// [T] pool slot (block * blockSize + offset) its K/V row is written to.
   const int64_t *slotMapping = nullptr;

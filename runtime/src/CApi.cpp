@@ -7,6 +7,7 @@
 
 #include "Instance.h"
 #include "LoadedModel.h"
+#include "ModelHandle.h"
 #include "Signature.h"
 #include "SignatureCheck.h"
 #include "Status.h"
@@ -18,10 +19,6 @@
 #include <vector>
 
 using namespace anvil::runtime;
-
-struct anvil_model_s {
-  std::unique_ptr<LoadedModel> model;
-};
 
 namespace {
 
@@ -62,10 +59,12 @@ anvil_status open(std::unique_ptr<ArtifactBytes> bytes,
     instance = std::make_shared<Instance>(static_cast<unsigned>(threads));
   }
   auto handle = std::make_unique<anvil_model_s>();
+  std::unique_ptr<LoadedModel> loaded;
   if (anvil_status status = LoadedModel::open(
           std::move(bytes), !(options && options->skip_checksums),
-          std::move(instance), handle->model))
+          std::move(instance), loaded))
     return status;
+  handle->model = std::move(loaded);
   *out_model = handle.release();
   return nullptr;
 }

@@ -268,6 +268,242 @@ anvil_status anvil_model_run(anvil_model *model, const char *entry_point,
                              anvil_tensor *const *inputs, size_t input_count,
                              anvil_tensor *const *outputs, size_t output_count);
 
+/*===--- the LLM engine ---------------------------------------------------===*/
+
+/* Serves many generation requests on one decoder artifact with a paged KV
+ * cache, continuous batching, chunked prefill and automatic prefix caching
+ * (docs/engine.md). Requests go in as token ids (or text, with a
+ * tokenizer); generated tokens come out as events, through a per-request
+ * callback or by polling. The engine runs a step when the caller calls
+ * anvil_engine_step, or on its own background thread after
+ * anvil_engine_start.
+ *
+ * Thread safety: submit, cancel, poll and get_stats may be called from any
+ * thread at any time, also while the background thread steps. Steps are
+ * serialized (a step from the caller while the background thread runs
+ * waits for the current one). Callbacks run on the thread that steps; a
+ * callback may submit and cancel, and must not step, start, stop or
+ * release the engine. */
+typedef struct anvil_engine_s anvil_engine;
+
+typedef struct anvil_engine_config {
+  size_t struct_size; /* sizeof(anvil_engine_config) */
+  /* The KV pool's size, in blocks or in bytes (rounded down to whole
+   * blocks of the model's block size); at most one nonzero. Both 0: the
+   * largest pool the artifact was compiled for. */
+  int64_t kv_budget_blocks;
+  int64_t kv_budget_bytes;
+  /* Tokens (prefill chunks and decode tokens together) and sequences per
+   * step; 0: the artifact's compiled maxima, which they may not exceed. */
+  int64_t max_tokens_per_step;
+  int64_t max_seqs_per_step;
+  /* Must be 0: the model's instance's threads run each step (see
+   * anvil_model_options). */
+  int num_threads;
+  /* Nonzero turns automatic prefix caching off. */
+  int disable_prefix_caching;
+  /* Token ids that end a request (unless its params ignore EOS), copied
+   * at create; the caller keeps them alive during the call only. With a
+   * count of 0 the engine uses the EOS ids the artifact records, if any. */
+  const int64_t *eos_token_ids;
+  size_t eos_token_id_count;
+} anvil_engine_config;
+
+/* Why a request ended; ANVIL_FINISH_NONE while it runs. */
+typedef enum anvil_finish_reason {
+  ANVIL_FINISH_NONE = 0,
+  ANVIL_FINISH_STOP = 1,      /* EOS, a stop token id or a stop string */
+  ANVIL_FINISH_LENGTH = 2,    /* max_new_tokens, or the context is full */
+  ANVIL_FINISH_CANCELLED = 3, /* anvil_engine_cancel */
+  ANVIL_FINISH_ERROR = 4,     /* the model's step failed (see event.error) */
+} anvil_finish_reason;
+
+/* How a request picks tokens and when it stops; vLLM's / OpenAI's
+ * meanings. Fill it with anvil_sampling_params_init, then change fields.
+ * Invalid values are ANVIL_INVALID_ARGUMENT at submit, naming the field. */
+typedef struct anvil_sampling_params {
+  size_t struct_size; /* sizeof(anvil_sampling_params) */
+  /* 0 is greedy (argmax); > 0 divides the logits. Default 1. */
+  float temperature;
+  /* Keep the k most likely tokens; 0 (default) keeps all; >= 0. */
+  int32_t top_k;
+  /* Keep the most likely tokens whose mass reaches top_p; (0, 1],
+   * default 1. */
+  float top_p;
+  /* Drop tokens less likely than min_p times the most likely; [0, 1],
+   * default 0. */
+  float min_p;
+  /* CTRL's: over prompt and generated tokens, a positive logit is divided
+   * by it and a negative one multiplied; > 0, default 1 (off). */
+  float repetition_penalty;
+  /* OpenAI's: logit -= frequency_penalty * count + presence_penalty *
+   * (count > 0), count over generated tokens; each in [-2, 2], default 0. */
+  float frequency_penalty;
+  float presence_penalty;
+  /* Generated tokens at most; 0 (default): until the context or the KV
+   * pool is full. prompt + max_new_tokens must fit in the context. */
+  int64_t max_new_tokens;
+  /* Token ids that end the request besides EOS (delivered, with no text).
+   * Copied at submit. */
+  const int64_t *stop_token_ids;
+  size_t stop_token_id_count;
+  /* Texts that end the request (need a tokenizer); neither the stop string
+   * nor anything after it is delivered. Copied at submit. */
+  const char *const *stop_strings;
+  size_t stop_string_count;
+  /* Nonzero: keep generating past EOS. */
+  int ignore_eos;
+  /* Nonzero: draw with `seed`, giving the same tokens whatever else is in
+   * the batch; otherwise the engine picks a random seed. */
+  int has_seed;
+  uint64_t seed;
+  /* -1 (default): no logprobs; 0: the sampled token's; n in [1, 20]: also
+   * the n most likely. Logprobs are the log-softmax of the raw logits
+   * (before penalties and temperature). */
+  int32_t logprobs;
+} anvil_sampling_params;
+
+/* Sets struct_size and every field to its default. Thread-safe. */
+void anvil_sampling_params_init(anvil_sampling_params *params);
+
+typedef struct anvil_token_logprob {
+  int64_t token_id;
+  float logprob;
+} anvil_token_logprob;
+
+/* One event of a request: a generated token, or how the request ended, or
+ * both. Every request gets exactly one event with finish_reason !=
+ * ANVIL_FINISH_NONE, its last. The pointers are valid during the callback,
+ * or (polling) until the next anvil_engine_poll on the engine or its
+ * release. */
+typedef struct anvil_engine_event {
+  uint64_t request_id;
+  /* The new token, or -1 when the event only ends the request (cancel, a
+   * failed step). A stopping token (EOS, a stop token id) is delivered,
+   * with no text. */
+  int64_t token_id;
+  /* UTF-8 text that became final with this token (NUL-terminated;
+   * text_size bytes without the NUL); "" without a tokenizer, and while
+   * text that may begin a stop string is held back. */
+  const char *text;
+  size_t text_size;
+  anvil_finish_reason finish_reason;
+  /* With logprobs >= 0: token_id's logprob and the top ones, most likely
+   * first (top_logprob_count = the request's logprobs). */
+  float logprob;
+  const anvil_token_logprob *top_logprobs;
+  size_t top_logprob_count;
+  /* Why the request failed ("" unless finish_reason is ANVIL_FINISH_ERROR). */
+  const char *error;
+} anvil_engine_event;
+
+/* Receives a request's events, on the thread that steps the engine. */
+typedef void (*anvil_engine_callback)(const anvil_engine_event *event,
+                                      void *user_data);
+
+/* Creates an engine that runs `model`'s paged-KV step function; the engine
+ * keeps the model alive (it may be released first). `config` may be NULL
+ * for defaults. Allocates the KV pool. Errors: ANVIL_INCOMPATIBLE for an
+ * artifact without a paged-KV step function (a decoder compiled with
+ * --kv-cache=graph, or not a decoder); ANVIL_INVALID_ARGUMENT naming a bad
+ * config field (both budgets set, a budget below one block or above the
+ * artifact's maximum, per-step limits above the compiled ones, nonzero
+ * num_threads, a struct_size below the first version); the model's status
+ * when the pool cannot be allocated. Thread-safe. */
+anvil_status anvil_engine_create(anvil_model *model,
+                                 const anvil_engine_config *config,
+                                 anvil_engine **out_engine);
+/* Stops the background thread (after its current step) and frees the
+ * engine; requests still live get no further events. Not concurrently
+ * with any other call on the engine, nor from a callback. NULL is a
+ * no-op. */
+void anvil_engine_release(anvil_engine *engine);
+
+/* Queues a request for `token_ids[0, count)` (int64 ids in [0, vocab),
+ * copied). `params` may be NULL for the defaults. With a NULL `callback`
+ * its events are queued for anvil_engine_poll; otherwise
+ * callback(event, user_data) gets them. Writes the request's id (> 0) to
+ * out_request_id. Errors, which leave every other request untouched:
+ * ANVIL_INVALID_ARGUMENT for an empty prompt, an id outside the
+ * vocabulary, a prompt or prompt + max_new_tokens beyond the model's
+ * context, invalid params, stop strings without a tokenizer;
+ * ANVIL_RESOURCE_EXHAUSTED for a request that could never fit in the KV
+ * pool. Thread-safe. */
+anvil_status anvil_engine_submit_tokens(anvil_engine *engine,
+                                        const int64_t *token_ids, size_t count,
+                                        const anvil_sampling_params *params,
+                                        anvil_engine_callback callback,
+                                        void *user_data,
+                                        uint64_t *out_request_id);
+/* As anvil_engine_submit_tokens, the prompt being `text_size` bytes of
+ * UTF-8 `text` that the artifact's tokenizer encodes (adding its BOS when
+ * it has one). ANVIL_NOT_FOUND when the engine has no tokenizer. */
+anvil_status anvil_engine_submit_text(anvil_engine *engine, const char *text,
+                                      size_t text_size,
+                                      const anvil_sampling_params *params,
+                                      anvil_engine_callback callback,
+                                      void *user_data,
+                                      uint64_t *out_request_id);
+/* Cancels a request: it ends at the next step with an
+ * ANVIL_FINISH_CANCELLED event. ANVIL_NOT_FOUND for an id that is not live
+ * (unknown, or its last event is already out). Thread-safe. */
+anvil_status anvil_engine_cancel(anvil_engine *engine, uint64_t request_id);
+
+/* Runs one step on the calling thread: takes new requests and cancels,
+ * schedules a batch, runs the model, samples and delivers events.
+ * `out_worked` (may be NULL) is set to 1 when anything ran or was
+ * delivered, else 0 (nothing to do). A failed model step ends the
+ * requests of that batch with ANVIL_FINISH_ERROR events and returns the
+ * model's status; the engine keeps serving the others. Thread-safe, not
+ * from a callback. */
+anvil_status anvil_engine_step(anvil_engine *engine, int *out_worked);
+
+/* Moves up to `capacity` queued events of callback-less requests into
+ * `events`, oldest first, and writes how many to out_count. Their pointers
+ * stay valid until the next poll on this engine or its release. Not
+ * concurrently with another poll on the same engine; thread-safe
+ * otherwise. */
+anvil_status anvil_engine_poll(anvil_engine *engine, anvil_engine_event *events,
+                               size_t capacity, size_t *out_count);
+
+/* Starts stepping on a background thread, which sleeps (no busy wait)
+ * while no request is live. ANVIL_INVALID_ARGUMENT if it already runs;
+ * ANVIL_RESOURCE_EXHAUSTED if the system refuses a thread. Not
+ * concurrently with stop or release. */
+anvil_status anvil_engine_start(anvil_engine *engine);
+/* Stops and joins the background thread after its current step; requests
+ * stay queued (step them, or start again). No-op if not running. Not
+ * concurrently with start or release, nor from a callback. */
+anvil_status anvil_engine_stop(anvil_engine *engine);
+
+/* Counters since create; rates over the time spent in steps. */
+typedef struct anvil_engine_stats {
+  size_t struct_size; /* set by the caller: sizeof(anvil_engine_stats) */
+  int64_t requests_submitted, requests_rejected;
+  int64_t requests_finished, requests_cancelled, requests_failed;
+  int64_t waiting, running; /* queue depth now */
+  int64_t steps, preemptions;
+  /* Tokens run through the model, those in prompts (recomputation after a
+   * preemption included), and tokens generated. */
+  int64_t computed_tokens, computed_prompt_tokens, generated_tokens;
+  /* Prefix cache: tokens looked up when requests started, tokens found;
+   * hit rate = found / looked up. */
+  int64_t prefix_queried_tokens, prefix_hit_tokens;
+  double prefix_cache_hit_rate;
+  int64_t kv_blocks_total, kv_blocks_used, kv_blocks_free, kv_blocks_cached;
+  double busy_seconds; /* in steps */
+  double prompt_tokens_per_second, generated_tokens_per_second;
+  /* Time to first token, submit to first generated token, milliseconds. */
+  int64_t ttft_count;
+  double ttft_ms_mean, ttft_ms_last, ttft_ms_max;
+} anvil_engine_stats;
+
+/* Fills `out_stats` (its struct_size set by the caller; fields past it are
+ * not written). ANVIL_INVALID_ARGUMENT for a struct_size below the first
+ * version. Thread-safe. */
+anvil_status anvil_engine_get_stats(const anvil_engine *engine,
+                                    anvil_engine_stats *out_stats);
+
 #ifdef __cplusplus
 }
 #endif

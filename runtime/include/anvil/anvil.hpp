@@ -34,11 +34,23 @@ struct TensorDeleter {
   void operator()(anvil_tensor *tensor) const { anvil_tensor_release(tensor); }
 };
 
+struct EngineDeleter {
+  void operator()(anvil_engine *engine) const { anvil_engine_release(engine); }
+};
+
 /// Null means success.
 using Status = std::unique_ptr<anvil_status_s, StatusDeleter>;
 using Instance = std::unique_ptr<anvil_instance, InstanceDeleter>;
 using Model = std::unique_ptr<anvil_model, ModelDeleter>;
 using Tensor = std::unique_ptr<anvil_tensor, TensorDeleter>;
+using Engine = std::unique_ptr<anvil_engine, EngineDeleter>;
+
+/// Sampling parameters with their defaults filled in.
+inline anvil_sampling_params defaultSamplingParams() {
+  anvil_sampling_params params;
+  anvil_sampling_params_init(&params);
+  return params;
+}
 
 } // namespace anvil
 
