@@ -1,4 +1,5 @@
-//===- Tokenizer.h - text to token ids and back ------------------*- C++ -*-===//
+//===- Tokenizer.h - text to token ids and back ------------------*- C++
+//-*-===//
 //
 // The runtime's tokenizer: Hugging Face tokenizer.json and SentencePiece
 // models, token-for-token identical to Hugging Face `tokenizers`. The engine
@@ -41,6 +42,8 @@ public:
   /// The id of token `token` (e.g. "</s>"), or -1.
   virtual int64_t tokenToId(std::string_view token) const = 0;
   virtual bool isSpecial(int64_t id) const = 0;
+  /// What was loaded: "tokenizer.json" or "sentencepiece".
+  virtual const char *kind() const = 0;
 };
 
 /// Streams the text of ids pushed one at a time: push() returns the text
