@@ -11,6 +11,7 @@
 #include "runtime/tokenizer/Unicode.h"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <utf8proc.h>
@@ -55,6 +56,24 @@ bool getPattern(const Json &json, std::string &text, bool &isRegex,
   isRegex = it->contains("Regex");
   return getString(*it, isRegex ? "Regex" : "String", text, error,
                    where + ".pattern");
+}
+
+/// The stages of a Sequence: list `key`, each parsed by T::parse.
+template <typename T>
+bool parseParts(const Json &json, const char *key, const std::string &where,
+                std::vector<std::unique_ptr<T>> &parts, std::string &error) {
+  auto it = json.find(key);
+  if (it == json.end() || !it->is_array()) {
+    error = where + " needs a list '" + key + "'";
+    return false;
+  }
+  for (const Json &part : *it) {
+    auto parsed = T::parse(part, error);
+    if (!parsed)
+      return false;
+    parts.push_back(std::move(parsed));
+  }
+  return true;
 }
 
 std::string replaceAll(std::string_view text, std::string_view pattern,
@@ -247,18 +266,9 @@ std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
   std::string where = "normalizer " + type;
   if (type == "Sequence") {
     auto seq = std::make_unique<SequenceNormalizer>();
-    auto it = json.find("normalizers");
-    if (it == json.end() || !it->is_array()) {
-      error = "normalizer Sequence needs a list 'normalizers'";
-      return nullptr;
-    }
-    for (const Json &part : *it) {
-      auto parsed = parse(part, error);
-      if (!parsed)
-        return nullptr;
-      seq->parts.push_back(std::move(parsed));
-    }
-    return seq;
+    return parseParts(json, "normalizers", where, seq->parts, error)
+               ? std::move(seq)
+               : nullptr;
   }
   if (type == "Prepend") {
     auto n = std::make_unique<PrependNormalizer>();
@@ -583,18 +593,9 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const Json &json,
   std::string where = "pre_tokenizer " + type;
   if (type == "Sequence") {
     auto seq = std::make_unique<SequencePreTokenizer>();
-    auto it = json.find("pretokenizers");
-    if (it == json.end() || !it->is_array()) {
-      error = "pre_tokenizer Sequence needs a list 'pretokenizers'";
-      return nullptr;
-    }
-    for (const Json &part : *it) {
-      auto parsed = parse(part, error);
-      if (!parsed)
-        return nullptr;
-      seq->parts.push_back(std::move(parsed));
-    }
-    return seq;
+    return parseParts(json, "pretokenizers", where, seq->parts, error)
+               ? std::move(seq)
+               : nullptr;
   }
   if (type == "ByteLevel") {
     auto p = std::make_unique<ByteLevelPreTokenizer>();
@@ -739,18 +740,9 @@ std::unique_ptr<PostProcessor> PostProcessor::parse(const Json &json,
     return std::make_unique<SequenceProcessor>();
   if (type == "Sequence") {
     auto seq = std::make_unique<SequenceProcessor>();
-    auto it = json.find("processors");
-    if (it == json.end() || !it->is_array()) {
-      error = "post_processor Sequence needs a list 'processors'";
-      return nullptr;
-    }
-    for (const Json &part : *it) {
-      auto parsed = parse(part, error);
-      if (!parsed)
-        return nullptr;
-      seq->parts.push_back(std::move(parsed));
-    }
-    return seq;
+    return parseParts(json, "processors", where, seq->parts, error)
+               ? std::move(seq)
+               : nullptr;
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {
     auto p = std::make_unique<TemplateProcessor>();
@@ -892,17 +884,10 @@ public:
   static int byteValue(const std::string &token) {
     if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>')
       return -1;
-    auto hex = [](char c) {
-      if (c >= '0' && c <= '9')
-        return c - '0';
-      if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-      return -1;
-    };
-    int hi = hex(token[3]), lo = hex(token[4]);
-    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+    int value = -1;
+    auto [end, ec] =
+        std::from_chars(token.data() + 3, token.data() + 5, value, 16);
+    return ec == std::errc() && end == token.data() + 5 ? value : -1;
   }
 };
 
@@ -1001,18 +986,9 @@ std::unique_ptr<Decoder> Decoder::parse(const Json &json, std::string &error) {
   std::string where = "decoder " + type;
   if (type == "Sequence") {
     auto seq = std::make_unique<SequenceDecoder>();
-    auto it = json.find("decoders");
-    if (it == json.end() || !it->is_array()) {
-      error = "decoder Sequence needs a list 'decoders'";
-      return nullptr;
-    }
-    for (const Json &part : *it) {
-      auto parsed = parse(part, error);
-      if (!parsed)
-        return nullptr;
-      seq->parts.push_back(std::move(parsed));
-    }
-    return seq;
+    return parseParts(json, "decoders", where, seq->parts, error)
+               ? std::move(seq)
+               : nullptr;
   }
   if (type == "ByteLevel")
     return std::make_unique<ByteLevelDecoder>();

@@ -146,30 +146,30 @@ def llama2():
     return tok
 
 
-def metaspace():
+def metaspace_bpe(pre_tokenizer, decoder):
+    """A byte-fallback BPE behind `pre_tokenizer`, with <s> $A </s>."""
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
-    tok.decoder = decoders.Metaspace(prepend_scheme="first")
+    tok.pre_tokenizer = pre_tokenizer
+    tok.decoder = decoder
     train(tok, 700, ["<unk>", "<s>", "</s>"], limit_alphabet=100)
     tok = with_byte_tokens(tok)
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
     return tok
+
+
+def metaspace():
+    return metaspace_bpe(pre_tokenizers.Metaspace(prepend_scheme="first"),
+                         decoders.Metaspace(prepend_scheme="first"))
 
 
 def mistral():
     """As transformers converts Llama/Mistral with legacy=False."""
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
-    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first",
-                                                 split=False)
-    tok.decoder = decoders.Sequence([
-        decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
-        decoders.Strip(" ", 1, 0)])
-    train(tok, 700, ["<unk>", "<s>", "</s>"], limit_alphabet=100)
-    tok = with_byte_tokens(tok)
-    tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 2)])
-    return tok
+    return metaspace_bpe(
+        pre_tokenizers.Metaspace(prepend_scheme="first", split=False),
+        decoders.Sequence([decoders.Replace("▁", " "),
+                           decoders.ByteFallback(), decoders.Fuse(),
+                           decoders.Strip(" ", 1, 0)]))
 
 
 def bert():
@@ -228,17 +228,16 @@ def random_ids(rng, size, count):
     return [rng.randrange(size) for _ in range(count)]
 
 
-def compare_hf(name, tok):
-    path = os.path.join(WORK, name + ".json")
-    tok.save(path)
-    ref = Tokenizer.from_file(path)
+def compare(name, path, encode, decode, size, skips):
+    """Checks anvil-tokenize on `path` against reference functions
+    encode(text, special) -> ids and decode(ids, skip) -> text, on TEXTS
+    and on random ids below `size`, decoding with each skip of `skips`."""
     rng = random.Random(name)
-    size = ref.get_vocab_size(with_added_tokens=True)
     cases = [(t, special) for t in TEXTS for special in (False, True)]
-    requests = [{"encode": t, "special": s} for t, s in cases]
-    ref_ids = [ref.encode(t, add_special_tokens=s).ids for t, s in cases]
+    ref_ids = [encode(t, s) for t, s in cases]
     id_lists = ref_ids + [random_ids(rng, size, 12) for _ in range(40)]
-    decodes = [(ids, skip) for ids in id_lists for skip in (False, True)]
+    decodes = [(ids, skip) for ids in id_lists for skip in skips]
+    requests = [{"encode": t, "special": s} for t, s in cases]
     requests += [{"decode": ids, "skip": skip} for ids, skip in decodes]
     answers = run_tool(path, requests)
     count = 0
@@ -248,11 +247,20 @@ def compare_hf(name, tok):
         count += len(ids)
     for (ids, skip), answer in zip(decodes, answers[len(cases):]):
         what = f"decode({ids[:8]}..., skip={skip})"
-        expect(name, what, answer["text"],
-               ref.decode(ids, skip_special_tokens=skip))
+        expect(name, what, answer["text"], decode(ids, skip))
         check_stream(name, what, answer)
     print(f"{name}: {len(cases)} encodes ({count} tokens), "
           f"{len(decodes)} decodes")
+
+
+def compare_hf(name, tok):
+    path = os.path.join(WORK, name + ".json")
+    tok.save(path)
+    ref = Tokenizer.from_file(path)
+    compare(name, path,
+            lambda text, s: ref.encode(text, add_special_tokens=s).ids,
+            lambda ids, skip: ref.decode(ids, skip_special_tokens=skip),
+            ref.get_vocab_size(with_added_tokens=True), (False, True))
 
 
 def compare_sentencepiece(name, model_type):
@@ -266,25 +274,9 @@ def compare_sentencepiece(name, model_type):
         character_coverage=0.98)
     path = prefix + ".model"
     ref = spm.SentencePieceProcessor(model_file=path)
-    rng = random.Random(name)
-    cases = [(t, special) for t in TEXTS for special in (False, True)]
-    ref_ids = [ref.encode(t, add_bos=s) for t, s in cases]
-    decodes = [ids for ids in ref_ids] + [
-        random_ids(rng, ref.get_piece_size(), 12) for _ in range(40)]
-    requests = [{"encode": t, "special": s} for t, s in cases]
-    requests += [{"decode": ids, "skip": True} for ids in decodes]
-    answers = run_tool(path, requests)
-    count = 0
-    for (text, special), ids, answer in zip(cases, ref_ids, answers):
-        expect(name, f"encode({text[:40]!r}, special={special})",
-               answer.get("ids", answer), ids)
-        count += len(ids)
-    for ids, answer in zip(decodes, answers[len(cases):]):
-        what = f"decode({ids[:8]}...)"
-        expect(name, what, answer["text"], ref.decode(ids))
-        check_stream(name, what, answer)
-    print(f"{name}: {len(cases)} encodes ({count} tokens), "
-          f"{len(decodes)} decodes")
+    # sentencepiece's decode drops control pieces: skip_special_tokens.
+    compare(name, path, lambda text, s: ref.encode(text, add_bos=s),
+            lambda ids, skip: ref.decode(ids), ref.get_piece_size(), (True,))
 
 
 compare_hf("default", Tokenizer.from_file(
