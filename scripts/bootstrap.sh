@@ -14,7 +14,7 @@ debian_packages=(
   libclang-rt-16-dev cmake ninja-build ccache protobuf-compiler
   libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   libgmock-dev libbenchmark-dev python3 python3-venv python3-dev
-  libsodium-dev pkg-config libxxhash-dev
+  libsodium-dev pkg-config libxxhash-dev libsentencepiece-dev libutf8proc-dev
 )
 
 missing=()
@@ -36,9 +36,14 @@ venv="$build/venv"
 stamp="$venv/.requirements.sha256"
 want=$(sha256sum "$req" | cut -d' ' -f1)
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "bootstrap: creating Python environment in $venv"
-  mkdir -p "$build"
-  /usr/bin/python3 -m venv "$venv"
+  # An existing environment (possibly a symlink to a shared one, which
+  # venv refuses to re-create) only gets the missing packages.
+  if [ ! -x "$venv/bin/python" ]; then
+    echo "bootstrap: creating Python environment in $venv"
+    mkdir -p "$build"
+    /usr/bin/python3 -m venv "$venv"
+  fi
+  echo "bootstrap: installing Python packages into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
   echo "$want" >"$stamp"
 fi
