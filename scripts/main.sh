@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The main job: builds Anvil, compiles the bundled default model
-# (models/default/model.onnx, a small Llama trained on Python source) to an
-# artifact for this CPU, and runs one forward pass over a prompt, printing
-# the most likely next tokens. Text generation arrives with the engine.
-#   scripts/main.sh [extra anvilc flags...]
+# (models/default/model.onnx, a small Llama trained on Python source, with
+# its tokenizer.json) into the paged step function the engine runs, and
+# generates Python code from a prompt, streaming it to the terminal; the
+# timings go to stderr.
+#   scripts/main.sh [--prompt TEXT] [more anvil-run generate flags...]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ANVIL_BUILD_DIR:-$root/build}
@@ -12,14 +13,21 @@ build=${ANVIL_BUILD_DIR:-$root/build}
 
 model="$root/models/default/model.onnx"
 artifact="$build/default-model.anvil"
-seq=16
-# One prefill step of $seq tokens for one sequence with an empty KV cache.
-"$build/bin/anvilc" "$model" -O2 \
-  --dim=batch_size=1,sequence_length=$seq,past_sequence_length=0 \
-  --summary -o "$artifact" "$@"
+# The default model was trained on 1024 positions; its end-of-text token
+# (id 0) ends generation.
+"$build/bin/anvilc" "$model" -O2 --max-context=1024 --eos-token-id=0 \
+  -o "$artifact"
 echo
-"$build/bin/anvil-run" info "$artifact" | sed -n 1,5p
+"$build/bin/anvil-run" info "$artifact" | sed -n 1,2p
 echo
-"$build/venv/bin/python" "$root/scripts/forward_pass.py" \
-  --anvil-run "$build/bin/anvil-run" --artifact "$artifact" \
-  --tokenizer "$root/models/default/tokenizer.json" --seq $seq
+prompt='def fibonacci(n):
+    """Return the n-th Fibonacci number."""
+'
+args=("$@")
+if [[ " ${args[*]-} " != *" --prompt "* && " ${args[*]-} " != *" --prompt-file "* &&
+      " ${args[*]-} " != *" --prompt-ids "* ]]; then
+  args=(--prompt "$prompt" "${args[@]}")
+  printf '%s' "$prompt"
+fi
+"$build/bin/anvil-run" generate "$artifact" --max-new-tokens 160 \
+  --repetition-penalty 1.1 "${args[@]}"

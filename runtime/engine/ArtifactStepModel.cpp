@@ -185,8 +185,8 @@ anvil_status openArtifactStepModel(std::shared_ptr<LoadedModel> model,
     return makeStatus(ANVIL_INVALID_ARTIFACT,
                       "the manifest's llm names entry point '" + llm.entry +
                           "', which the artifact does not have");
-  auto step = std::make_unique<ArtifactStepModel>(std::move(model),
-                                                  (size_t)entry);
+  auto step =
+      std::make_unique<ArtifactStepModel>(std::move(model), (size_t)entry);
   if (anvil_status status = step->init())
     return status;
   out = std::move(step);

@@ -11,6 +11,9 @@
 
 namespace anvil::engine {
 
+/// The KV budget an engine gets when its config gives none.
+constexpr int64_t kDefaultKvBytes = int64_t(1) << 30;
+
 using runtime::guarded;
 using runtime::makeStatus;
 
@@ -67,7 +70,15 @@ anvil_status Engine::create(std::unique_ptr<StepModel> model,
       return invalid("the KV budget is negative");
     if (config.kvBlocks && config.kvBytes)
       return invalid("give the KV budget in blocks or in bytes, not both");
-    int64_t blocks = info.maxBlocks;
+    // Without a budget: 1 GiB of KV, but at least one full context, and
+    // no more than the model takes.
+    int64_t contextBlocks =
+        (info.maxContext + info.blockSize - 1) / info.blockSize;
+    int64_t blocks =
+        info.bytesPerBlock > 0
+            ? std::max(contextBlocks, kDefaultKvBytes / info.bytesPerBlock)
+            : contextBlocks;
+    blocks = std::min(blocks, info.maxBlocks);
     if (config.kvBlocks) {
       blocks = config.kvBlocks;
     } else if (config.kvBytes) {

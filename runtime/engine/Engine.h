@@ -36,7 +36,8 @@ namespace anvil::engine {
 
 struct EngineConfig {
   /// The KV budget: blocks, or bytes (divided by the model's bytesPerBlock);
-  /// at most one of them nonzero. Both 0: the model's maxBlocks.
+  /// at most one of them nonzero. Both 0: 1 GiB, at least one full context
+  /// and at most the model's maxBlocks.
   int64_t kvBlocks = 0;
   int64_t kvBytes = 0;
   /// Tokens and sequences per step; 0: the model's compiled maxima (and no

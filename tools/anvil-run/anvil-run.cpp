@@ -1,6 +1,7 @@
 //===- anvil-run.cpp - inspect and run .anvil artifacts -------------------===//
 //
 //   anvil-run info MODEL.anvil [--json] [--no-verify]
+//   anvil-run generate MODEL.anvil --prompt TEXT [sampling options]
 //   anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...
 //             [--output-dir DIR] [--no-verify] [--require-signature PUB]
 //
@@ -9,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ArtifactInfo.h"
+#include "Generate.h"
 #include "Npy.h"
 #include "RegularFile.h"
 
@@ -34,6 +36,8 @@ namespace {
 
 constexpr const char *kUsage =
     "usage: anvil-run info MODEL.anvil [--json] [--no-verify]\n"
+    "       anvil-run generate MODEL.anvil --prompt TEXT [options] (see\n"
+    "                 anvil-run generate --help)\n"
     "       anvil-run MODEL.anvil [--entry NAME] --input NAME=FILE.npy ...\n"
     "                 [--output-dir DIR] [--repeat N] [--threads N] "
     "[--no-verify]\n"
@@ -297,6 +301,9 @@ int main(int argc, char **argv) {
     std::cout << kUsage;
     return args.empty() ? 1 : 0;
   }
+  if (args[0] == "generate")
+    return anvil::tools::generate(
+        std::vector<std::string>(args.begin() + 1, args.end()));
   bool isInfo = args[0] == "info";
   std::string path;
   RunOptions runOptions;

@@ -289,8 +289,9 @@ typedef struct anvil_engine_s anvil_engine;
 typedef struct anvil_engine_config {
   size_t struct_size; /* sizeof(anvil_engine_config) */
   /* The KV pool's size, in blocks or in bytes (rounded down to whole
-   * blocks of the model's block size); at most one nonzero. Both 0: the
-   * largest pool the artifact was compiled for. */
+   * blocks of the model's block size); at most one nonzero. Both 0: 1 GiB,
+   * but at least one full context (max_context of the artifact) and at
+   * most the largest pool it was compiled for (anvilc --max-kv-blocks). */
   int64_t kv_budget_blocks;
   int64_t kv_budget_bytes;
   /* Tokens (prefill chunks and decode tokens together) and sequences per

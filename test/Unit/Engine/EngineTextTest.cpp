@@ -54,6 +54,7 @@ public:
     return -1;
   }
   bool isSpecial(int64_t id) const override { return id == kSpecial; }
+  const char *kind() const override { return "fake"; }
 };
 
 EngineConfig withTokenizer() {
