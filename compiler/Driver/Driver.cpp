@@ -320,13 +320,20 @@ constexpr int64_t kProxyTokens = 17, kProxyPast = 29;
 /// length and the batch; the token ids (integers indexing an embedding
 /// table) name the sequence length. Empty when the model has no KV cache.
 struct PagedDims {
-  std::string batch, sequence, past;
-  /// Free names of other inputs' dims: the mask's past + sequence.
-  std::vector<std::string> total;
+  /// Each symbolic dim name by role: batch, new tokens, cached positions,
+  /// and the mask's past + new (exporters may give one role several
+  /// names, one per tensor).
+  std::vector<std::string> batch, sequence, past, total;
   /// Inputs whose whole shape is set: a mask whose length the exporter
   /// named by an expression other than past + sequence (Optimum's
   /// "past_sequence_length + 1").
   std::map<std::string, std::vector<int64_t>> shapes;
+  bool has(const std::string &name) const {
+    for (const auto *list : {&batch, &sequence, &past, &total})
+      if (llvm::is_contained(*list, name))
+        return true;
+    return false;
+  }
 };
 
 std::optional<PagedDims> findPagedDims(ModuleOp module) {
@@ -343,47 +350,53 @@ std::optional<PagedDims> findPagedDims(ModuleOp module) {
     return name ? name.getValue().str() : "";
   };
   PagedDims dims;
+  // A symbol named as one role (an expression like "a + 1" is computed by
+  // the importer from the names it holds, never bound).
+  auto add = [&](std::vector<std::string> &role, const std::string &name) {
+    if (!name.empty() && name.find(' ') == std::string::npos && !dims.has(name))
+      role.push_back(name);
+  };
   BlockArgument tokens;
   for (BlockArgument arg : func.getArguments()) {
     auto type = arg.getType().dyn_cast<RankedTensorType>();
     if (!type)
       continue;
     for (Operation *user : arg.getUsers()) {
-      if (auto concat = dyn_cast<ConcatOp>(user)) {
+      if (auto concat = dyn_cast<ConcatOp>(user))
         if (type.getRank() == 4 && concat.getInputs().size() == 2 &&
             concat.getInputs()[0] == arg &&
             ((int64_t)concat.getAxis() == 2 ||
-             (int64_t)concat.getAxis() == -2) &&
-            dims.past.empty() && !dimName(arg, 2).empty()) {
-          dims.past = dimName(arg, 2);
-          dims.batch = dimName(arg, 0);
+             (int64_t)concat.getAxis() == -2)) {
+          add(dims.batch, dimName(arg, 0));
+          add(dims.past, dimName(arg, 2));
         }
-      }
+      // Token ids index an embedding table (the one with the most rows
+      // when learned positions index another: settled by anvil-paged-kv).
       if (auto gather = dyn_cast<GatherOp>(user))
         if (gather.getIndices() == arg && type.getRank() == 2 &&
             gather.getInput().getDefiningOp<ConstantOp>() && !tokens) {
           tokens = arg;
-          dims.sequence = dimName(arg, 1);
-          if (dims.batch.empty())
-            dims.batch = dimName(arg, 0);
+          add(dims.batch, dimName(arg, 0));
+          add(dims.sequence, dimName(arg, 1));
         }
     }
   }
   if (dims.past.empty() || !tokens || dims.sequence.empty())
     return std::nullopt;
-  // Other free dim names of rank-2 integer inputs (the attention mask's
-  // past + sequence when the exporter named it as one symbol).
+  // The other rank-2 integer inputs: position ids ([batch, sequence]) and
+  // the attention mask ([batch, past + sequence]).
   for (BlockArgument arg : func.getArguments()) {
     auto type = arg.getType().dyn_cast<RankedTensorType>();
     if (!type || arg == tokens || type.getRank() != 2 ||
         !type.getElementType().isa<IntegerType>())
       continue;
+    add(dims.batch, dimName(arg, 0));
     std::string name = dimName(arg, 1);
-    if (name.empty() || name == dims.sequence || name == dims.past)
+    if (name.empty() || llvm::is_contained(dims.sequence, name) ||
+        llvm::is_contained(dims.past, name))
       continue;
     if (name.find(' ') == std::string::npos) {
-      if (!llvm::is_contained(dims.total, name))
-        dims.total.push_back(name);
+      add(dims.total, name);
       continue;
     }
     auto input =
@@ -483,31 +496,37 @@ int run(const Options &options) {
       options.inputPaths.size() == 1 &&
       !StringRef(options.inputPaths.front()).endswith(".mlir");
   std::optional<PagedDims> dims;
-  if (mayPage) {
-    // The probes that look for a KV cache run quietly (the real import
-    // below reports any problem): as given, then, for graphs that import
-    // only with their dims bound (a Split of a sequence dim), with every
-    // unbound symbolic dim bound to a distinct size.
-    ScopedDiagnosticHandler quiet(&context,
+  // Shapes the user set by --input-shape ask for the graph as it is.
+  if (mayPage && options.import.inputShapes.empty()) {
+    // The probes that look for a KV cache run quietly in a context of
+    // their own (their weights and diagnostics are not this compile's):
+    // as given, then, for graphs that import only with their dims bound (a
+    // Split of a sequence dim), with every unbound symbolic dim bound to a
+    // distinct size. The real import below reports any problem.
+    MLIRContext probeContext(registry);
+    probeContext.loadAllAvailableDialects();
+    ScopedDiagnosticHandler quiet(&probeContext,
                                   [](Diagnostic &) { return success(); });
     Progress silent(true, options.toolName);
-    OwningOpRef<ModuleOp> probed = importInputs(context, options, silent);
+    OwningOpRef<ModuleOp> probed = importInputs(probeContext, options, silent);
     if (!probed) {
       Options probe = options;
       int64_t size = 101;
-      for (const std::string &name :
-           onnx_import::symbolicDimNames(&context, options.inputPaths.front()))
+      for (const std::string &name : onnx_import::symbolicDimNames(
+               &probeContext, options.inputPaths.front()))
         if (!probe.import.dims.count(name) &&
             !probe.import.boundedDims.count(name))
           probe.import.dims[name] = size++;
-      probed = importInputs(context, probe, silent);
+      probed = importInputs(probeContext, probe, silent);
     }
     if (probed)
       dims = findPagedDims(*probed);
   }
-  auto userBinds = [&](const std::string &name) {
-    return !name.empty() && (options.import.dims.count(name) ||
-                             options.import.boundedDims.count(name));
+  auto userBinds = [&](const std::vector<std::string> &names) {
+    return llvm::any_of(names, [&](const std::string &name) {
+      return options.import.dims.count(name) ||
+             options.import.boundedDims.count(name);
+    });
   };
   bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
   if (options.kvCache == Options::KvCache::Paged && !dims) {
@@ -520,21 +539,23 @@ int run(const Options &options) {
   }
   if (options.kvCache == Options::KvCache::Paged && bound) {
     emitError(UnknownLoc::get(&context))
-        << "--kv-cache=paged sets dims '" << dims->sequence << "' and '"
-        << dims->past << "' itself; drop them from --dim";
+        << "--kv-cache=paged sets the sequence and past dims ("
+        << llvm::join(dims->sequence, ", ") << "; "
+        << llvm::join(dims->past, ", ") << ") itself; drop them from --dim";
     return 1;
   }
   bool paged = dims && !bound;
   Options pagedOptions = options;
   if (paged) {
     auto &bind = pagedOptions.import.dims;
-    if (!dims->batch.empty())
-      bind[dims->batch] = 1;
-    bind[dims->sequence] = kProxyTokens;
-    bind[dims->past] = kProxyPast;
-    for (const std::string &name : dims->total)
-      if (!bind.count(name))
-        bind[name] = kProxyTokens + kProxyPast;
+    for (const auto &[role, size] :
+         {std::pair(&dims->batch, int64_t(1)),
+          std::pair(&dims->sequence, kProxyTokens),
+          std::pair(&dims->past, kProxyPast),
+          std::pair(&dims->total, kProxyTokens + kProxyPast)})
+      for (const std::string &name : *role)
+        if (!bind.count(name))
+          bind[name] = size;
     for (const auto &[input, shape] : dims->shapes) {
       std::vector<int64_t> full{1};
       full.insert(full.end(), shape.begin(), shape.end());

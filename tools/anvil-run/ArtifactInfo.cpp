@@ -88,16 +88,34 @@ void printSignatures(const nlohmann::json &manifest, std::ostream &os) {
       os << ")";
     }
     os << "\n";
-    for (const char *kind : {"inputs", "outputs"}) {
+    for (const char *kind : {"inputs", "outputs", "states"}) {
       auto list = entry.find(kind);
       if (list == entry.end() || !list->is_array())
         continue;
       for (const nlohmann::json &tensor : *list)
         if (tensor.is_object())
-          os << "    " << (kind[0] == 'i' ? "input  " : "output ")
+          os << "    "
+             << (kind[0] == 'i'   ? "input  "
+                 : kind[0] == 'o' ? "output "
+                                  : "state  ")
              << text(tensor, "name") << ": " << describeTensor(tensor) << "\n";
     }
   }
+  // A paged decoder's facts for the engine (manifest "llm").
+  auto llm = manifest.find("llm");
+  if (llm == manifest.end() || !llm->is_object())
+    return;
+  auto number = [&](const char *key) {
+    auto it = llm->find(key);
+    return it != llm->end() && it->is_number_integer()
+               ? std::to_string(it->get<int64_t>())
+               : std::string("?");
+  };
+  os << "paged decoder (anvil-run generate): step '" << text(*llm, "entry")
+     << "', vocabulary " << number("vocab_size") << ", context "
+     << number("max_context") << ", KV blocks of " << number("block_size")
+     << " positions, " << number("num_pools") << " pools of "
+     << number("kv_heads") << " heads x " << number("head_dim") << "\n";
 }
 
 } // namespace
