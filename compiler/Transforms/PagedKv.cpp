@@ -64,9 +64,12 @@ struct MaskKind {
 
 class PagedKvRewrite {
 public:
+  using RunPipeline =
+      llvm::function_ref<LogicalResult(OpPassManager &, func::FuncOp)>;
   PagedKvRewrite(ModuleOp module, func::FuncOp func,
-                 const AnvilPagedKvOptions &options)
-      : module(module), func(func), o(options), b(func.getContext()) {}
+                 const AnvilPagedKvOptions &options, RunPipeline runPipeline)
+      : module(module), func(func), o(options), b(func.getContext()),
+        runPipeline(runPipeline) {}
   LogicalResult run();
 
 private:
@@ -74,11 +77,20 @@ private:
   func::FuncOp func;
   const AnvilPagedKvOptions &o;
   OpBuilder b;
+  RunPipeline runPipeline;
 
   BlockArgument tokenIds, positionIds, attentionMask;
   SmallVector<CacheTensor> caches;
 
   LogicalResult findInputs();
+  /// Appends a graph input named `name` with dims named `dimNames`.
+  BlockArgument addInput(Type type, StringRef name,
+                         ArrayRef<StringRef> dimNames);
+  /// The step's token_ids and positions ([tokens] i64), made first.
+  BlockArgument tokenArg, positionsArg;
+  LogicalResult assumeFullMask();
+  /// `positions` reshaped (and cast) to `type`, at the builder's point.
+  Value positionsAs(Location loc, RankedTensorType type);
   FailureOr<CacheTensor *> cacheOf(AttentionOp op, Value kv, StringRef what);
   FailureOr<MaskKind> checkMask(AttentionOp op);
   FailureOr<DenseElementsAttr> evaluate(Value value, Operation *where);
@@ -165,13 +177,106 @@ LogicalResult PagedKvRewrite::findInputs() {
     return func.emitError(
         "the paged-KV rewrite found no token-ids input (integers of shape "
         "[batch, sequence] that index an embedding table)");
-  if (!positionIds)
+  if (!positionIds && !attentionMask)
     return func.emitError(
-        "the paged-KV rewrite needs a position-ids input ([batch, sequence] "
-        "integers besides the token ids); positions computed inside the "
-        "graph (from the attention mask) are not supported yet: compile "
-        "with --kv-cache=graph");
+        "the paged-KV rewrite needs a position-ids input or an attention "
+        "mask to compute positions from ([batch, sequence] or [batch, past + "
+        "sequence] integers besides the token ids)");
   return success();
+}
+
+BlockArgument PagedKvRewrite::addInput(Type type, StringRef name,
+                                       ArrayRef<StringRef> dimNames) {
+  unsigned index = func.getNumArguments();
+  SmallVector<Attribute> names;
+  for (StringRef n : dimNames)
+    names.push_back(b.getStringAttr(n));
+  func.insertArgument(
+      index, type,
+      b.getDictionaryAttr(
+          {b.getNamedAttr("anvil.name", b.getStringAttr(name)),
+           b.getNamedAttr(kDimNamesAttr, b.getArrayAttr(names))}),
+      func.getLoc());
+  return func.getArgument(index);
+}
+
+/// Without a position-ids input (ONNX Runtime GenAI's graphs), positions
+/// are computed from the attention mask (its sum, a cumsum). A paged step
+/// has no padding, so the mask is all ones: it is replaced by that
+/// constant and what depends on it folds. The positions then appear as
+/// constants equal to past..past+tokens-1, which become the step's
+/// positions input; the KV re-packing by sequence lengths (GroupQuery-
+/// Attention's) folds to the plain concat.
+Value PagedKvRewrite::positionsAs(Location loc, RankedTensorType type) {
+  Value v = reshape(loc, positionsArg, type.getShape());
+  if (type.getElementType() != b.getI64Type())
+    v = b.create<CastOp>(loc, type, v);
+  return v;
+}
+
+LogicalResult PagedKvRewrite::assumeFullMask() {
+  // The values computed from the mask that are the positions: integers of
+  // [1, tokens] or [tokens] that evaluate to past..past+tokens-1.
+  SmallVector<Value> work{attentionMask};
+  DenseSet<Value> seen;
+  SmallVector<Value> positionValues;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    for (Operation *user : v.getUsers())
+      for (Value r : user->getResults())
+        work.push_back(r);
+  }
+  SmallVector<Value> candidates;
+  func.walk([&](Operation *op) {
+    for (Value r : op->getResults()) {
+      auto type = rankedOf(r);
+      if (seen.contains(r) && type &&
+          type.getElementType().isa<IntegerType>() &&
+          (type.getShape() == ArrayRef<int64_t>{1, o.proxyTokens} ||
+           type.getShape() == ArrayRef<int64_t>{o.proxyTokens}))
+        candidates.push_back(r);
+    }
+  });
+  for (Value candidate : candidates) {
+    ScopedDiagnosticHandler quiet(func.getContext(),
+                                  [](Diagnostic &) { return success(); });
+    FailureOr<DenseElementsAttr> values =
+        evaluate(candidate, candidate.getDefiningOp());
+    if (failed(values))
+      continue;
+    std::optional<ConstantTensor> read = readConstant(*values);
+    if (!read || read->isFloat || read->size() != o.proxyTokens)
+      continue;
+    bool isPositions = true;
+    for (int64_t i = 0; i < o.proxyTokens && isPositions; ++i)
+      isPositions = read->ints[i] == o.proxyPast + i;
+    if (isPositions)
+      positionValues.push_back(candidate);
+  }
+  if (positionValues.empty())
+    return func.emitError(
+        "the decoder has no position-ids input, and no value computed from "
+        "its attention mask is the tokens' positions; the paged-KV rewrite "
+        "cannot route positions (compile with --kv-cache=graph)");
+  for (Value v : positionValues) {
+    b.setInsertionPointAfterValue(v);
+    v.replaceAllUsesWith(positionsAs(v.getLoc(), rankedOf(v)));
+  }
+  // The rest of what reads the mask assumes it full, and folds.
+  auto maskType = rankedOf(attentionMask);
+  SmallVector<int64_t> ones(maskType.getNumElements(), 1);
+  b.setInsertionPointToStart(&func.getBody().front());
+  Value full = b.create<ConstantOp>(
+      func.getLoc(),
+      buildDense(maskType, ArrayRef<int64_t>(ones)).cast<ElementsAttr>());
+  attentionMask.replaceAllUsesWith(full);
+  OpPassManager pm(func::FuncOp::getOperationName());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createAnvilFoldConstants());
+  pm.addPass(createCanonicalizerPass());
+  return runPipeline(pm, func);
 }
 
 /// The cache tensor that `kv` (an attention's key or value) reads: a concat
@@ -253,7 +358,7 @@ FailureOr<DenseElementsAttr> PagedKvRewrite::evaluate(Value value,
     if (arg == attentionMask) {
       SmallVector<int64_t> ones(type.getNumElements(), 1);
       data = buildDense(type, ArrayRef<int64_t>(ones));
-    } else if (arg == positionIds) {
+    } else if (arg == positionIds || arg == positionsArg) {
       SmallVector<int64_t> positions;
       for (int64_t i = 0; i < o.proxyTokens; ++i)
         positions.push_back(o.proxyPast + i);
@@ -496,6 +601,11 @@ LogicalResult PagedKvRewrite::generalize(ArrayRef<BlockArgument> tokenArgs) {
 LogicalResult PagedKvRewrite::run() {
   if (failed(findInputs()))
     return failure();
+  auto tokenType = RankedTensorType::get({o.proxyTokens}, b.getI64Type());
+  tokenArg = addInput(tokenType, "token_ids", {"tokens"});
+  positionsArg = addInput(tokenType, "positions", {"tokens"});
+  if (!positionIds && failed(assumeFullMask()))
+    return failure();
   SmallVector<AttentionOp> attentions;
   func.walk([&](AttentionOp op) { attentions.push_back(op); });
   if (attentions.empty())
@@ -561,11 +671,14 @@ LogicalResult PagedKvRewrite::run() {
     return func.emitError("the decoder's logits are not [1, tokens, vocab] "
                           "floats");
   // Pool geometry, the same for every layer.
-  auto pastType = rankedOf(caches.front().past);
+  // The new rows' shape: the past's head dim may be symbolic (GenAI's
+  // kv_cache_dim).
+  auto pastType = rankedOf(caches.front().newRows);
   int64_t kvHeads = pastType.getDimSize(1), headDim = pastType.getDimSize(3);
   for (CacheTensor &c : caches) {
-    auto type = rankedOf(c.past);
+    auto type = rankedOf(c.newRows);
     if (type.getDimSize(1) != kvHeads || type.getDimSize(3) != headDim ||
+        ShapedType::isDynamic(headDim) || ShapedType::isDynamic(kvHeads) ||
         type.getElementType() != pastType.getElementType())
       return func.emitError("past input '")
              << argName(func, c.past)
@@ -581,51 +694,44 @@ LogicalResult PagedKvRewrite::run() {
   auto vec = [&](Type element) {
     return RankedTensorType::get({kDyn}, element);
   };
-  auto newArg = [&](Type type, StringRef name, ArrayRef<StringRef> dimNames) {
-    unsigned index = func.getNumArguments();
-    SmallVector<Attribute> names;
-    for (StringRef n : dimNames)
-      names.push_back(b.getStringAttr(n));
-    func.insertArgument(
-        index, type,
-        b.getDictionaryAttr(
-            {b.getNamedAttr("anvil.name", b.getStringAttr(name)),
-             b.getNamedAttr(kDimNamesAttr, b.getArrayAttr(names))}),
-        loc);
-    return func.getArgument(index);
-  };
-  RankedTensorType tokType = RankedTensorType::get(
-      {o.proxyTokens}, rankedOf(tokenIds).getElementType());
-  RankedTensorType posType = RankedTensorType::get(
-      {o.proxyTokens}, rankedOf(positionIds).getElementType());
-  BlockArgument tokens = newArg(tokType, "token_ids", {"tokens"});
-  BlockArgument positions = newArg(posType, "positions", {"tokens"});
-  BlockArgument seqOfToken = newArg(RankedTensorType::get({o.proxyTokens}, i32),
-                                    "seq_of_token", {"tokens"});
-  BlockArgument slotMapping = newArg(
+  BlockArgument tokens = tokenArg, positions = positionsArg;
+  BlockArgument seqOfToken = addInput(
+      RankedTensorType::get({o.proxyTokens}, i32), "seq_of_token", {"tokens"});
+  BlockArgument slotMapping = addInput(
       RankedTensorType::get({o.proxyTokens}, i64), "slot_mapping", {"tokens"});
   int64_t maxBlocksPerSeq = o.maxContext / o.blockSize;
   BlockArgument blockTables =
-      newArg(RankedTensorType::get({kDyn, maxBlocksPerSeq}, i32),
-             "block_tables", {"seqs", ""});
-  BlockArgument contextLens = newArg(vec(i32), "context_lens", {"seqs"});
-  BlockArgument logitRows = newArg(vec(i32), "logit_rows", {"logit_rows"});
+      addInput(RankedTensorType::get({kDyn, maxBlocksPerSeq}, i32),
+               "block_tables", {"seqs", ""});
+  BlockArgument contextLens = addInput(vec(i32), "context_lens", {"seqs"});
+  BlockArgument logitRows = addInput(vec(i32), "logit_rows", {"logit_rows"});
   // The pools, one per past input, in the past inputs' order: in-out state.
-  llvm::sort(caches, [](const CacheTensor &a, const CacheTensor &c) {
-    return a.past.getArgNumber() < c.past.getArgNumber();
+  // (The attentions hold pointers into `caches`: sort a list of them.)
+  SmallVector<CacheTensor *> byInput;
+  for (CacheTensor &c : caches)
+    byInput.push_back(&c);
+  llvm::sort(byInput, [](const CacheTensor *a, const CacheTensor *c) {
+    return a->past.getArgNumber() < c->past.getArgNumber();
   });
   auto poolType = RankedTensorType::get({kDyn, o.blockSize, kvHeads, headDim},
                                         pastType.getElementType());
-  for (CacheTensor &c : caches) {
-    c.pool = newArg(poolType, ("kv_pool." + argName(func, c.past)),
-                    {"kv_blocks", "", "", ""});
-    func.setArgAttr(c.pool.getArgNumber(), "anvil.state", b.getUnitAttr());
+  for (CacheTensor *c : byInput) {
+    c->pool = addInput(poolType, ("kv_pool." + argName(func, c->past)),
+                       {"kv_blocks", "", "", ""});
+    func.setArgAttr(c->pool.getArgNumber(), "anvil.state", b.getUnitAttr());
   }
 
   // Token ids and positions replace the [1, tokens] inputs.
   b.setInsertionPointToStart(&body);
-  tokenIds.replaceAllUsesWith(reshape(loc, tokens, {1, o.proxyTokens}));
-  positionIds.replaceAllUsesWith(reshape(loc, positions, {1, o.proxyTokens}));
+  {
+    auto idsType = rankedOf(tokenIds);
+    Value ids = reshape(loc, tokens, {1, o.proxyTokens});
+    if (idsType.getElementType() != i64)
+      ids = b.create<CastOp>(loc, idsType, ids);
+    tokenIds.replaceAllUsesWith(ids);
+  }
+  if (positionIds)
+    positionIds.replaceAllUsesWith(positionsAs(loc, rankedOf(positionIds)));
 
   // kv_write per cache tensor, right after its new rows are computed.
   for (CacheTensor &c : caches) {
@@ -714,7 +820,9 @@ LogicalResult PagedKvRewrite::run() {
     }
   }
   // The old inputs must be unused now.
-  SmallVector<BlockArgument> oldArgs{tokenIds, positionIds};
+  SmallVector<BlockArgument> oldArgs{tokenIds};
+  if (positionIds)
+    oldArgs.push_back(positionIds);
   if (attentionMask)
     oldArgs.push_back(attentionMask);
   for (CacheTensor &c : caches)
@@ -802,7 +910,10 @@ struct PagedKvPass : impl::AnvilPagedKvBase<PagedKvPass> {
       module.emitError("the paged-KV rewrite's sizes must be positive");
       return signalPassFailure();
     }
-    if (failed(PagedKvRewrite(module, funcs.front(), options).run()))
+    auto run = [&](OpPassManager &pm, func::FuncOp func) {
+      return runPipeline(pm, func);
+    };
+    if (failed(PagedKvRewrite(module, funcs.front(), options, run).run()))
       signalPassFailure();
   }
 };

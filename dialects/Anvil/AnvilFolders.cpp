@@ -667,10 +667,35 @@ OpFoldResult CumSumOp::fold(FoldAdaptor adaptor) {
   return buildDense(type, out);
 }
 
+/// Whether constant `indices` of `shape` hold each element's own
+/// coordinate along `axis` (a gather that moves nothing).
+static bool isIdentityIndex(const ConstantTensor &indices,
+                            ArrayRef<int64_t> shape, int64_t axis) {
+  int64_t inner = 1;
+  for (size_t d = axis + 1; d < shape.size(); ++d)
+    inner *= shape[d];
+  for (int64_t e = 0; e < indices.size(); ++e)
+    if (indices.ints[e] != (e / inner) % shape[axis] &&
+        indices.ints[e] != (e / inner) % shape[axis] - shape[axis])
+      return false;
+  return true;
+}
+
 OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(*this);
-  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
   std::optional<ConstantTensor> indices = readConstant(adaptor.getIndices());
+  // GroupQueryAttention's decomposition re-packs the KV cache by the
+  // sequence lengths; with a full attention mask the packing is the
+  // identity (the paged-KV rewrite relies on seeing through it).
+  int64_t identityAxis = (int64_t)getAxis();
+  if (type && identityAxis < 0)
+    identityAxis += type.getRank();
+  if (type && indices && !indices->isFloat && getInput().getType() == type &&
+      indices->type.getShape() == type.getShape() && identityAxis >= 0 &&
+      identityAxis < type.getRank() &&
+      isIdentityIndex(*indices, type.getShape(), identityAxis))
+    return getInput();
+  std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
   if (!type || !input || !indices || indices->isFloat)
     return {};
   ArrayRef<int64_t> inShape = input->type.getShape();

@@ -173,6 +173,9 @@ bool isConstantSplat(Attribute attr, double value) {
       dense && dense.isSplat()) {
     if (dense.getElementType().isa<FloatType>())
       return dense.getSplatValue<APFloat>().convertToDouble() == value;
+    // i1 true is 1, not the -1 its sign extension gives.
+    if (dense.getElementType().isInteger(1))
+      return (dense.getSplatValue<APInt>().getBoolValue() ? 1.0 : 0.0) == value;
     if (dense.getElementType().isa<IntegerType>())
       return (double)dense.getSplatValue<APInt>().getSExtValue() == value;
     return false;

@@ -724,8 +724,11 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   if (ctx.elementTypeOf(bq) !=
       IntegerType::get(ctx.builder.getContext(), 8, IntegerType::Unsigned))
     return ctx.error() << "B must be uint8, not " << ctx.elementTypeOf(bq);
+  // A dynamic last dim is checked by shape inference once folding makes
+  // it static (a head dim the exporter left symbolic, say).
   RankedTensorType at = getRankedType(a);
-  if (!at || at.getRank() < 1 || at.getShape().back() != k)
+  if (!at || at.getRank() < 1 ||
+      (!at.isDynamicDim(at.getRank() - 1) && at.getShape().back() != k))
     return ctx.error() << "A's last dim must be K = " << k;
   int64_t kBlocks = (k + blockSize - 1) / blockSize;
   int64_t blob = blockSize * bits / 8;
