@@ -200,13 +200,13 @@ BlockArgument PagedKvRewrite::addInput(Type type, StringRef name,
   return func.getArgument(index);
 }
 
-/// Without a position-ids input (ONNX Runtime GenAI's graphs), positions
-/// are computed from the attention mask (its sum, a cumsum). A paged step
-/// has no padding, so the mask is all ones: it is replaced by that
-/// constant and what depends on it folds. The positions then appear as
-/// constants equal to past..past+tokens-1, which become the step's
-/// positions input; the KV re-packing by sequence lengths (GroupQuery-
-/// Attention's) folds to the plain concat.
+/// A paged step has no padding, so the attention mask is all ones: it is
+/// replaced by that constant and what depends on it folds (masks, the KV
+/// re-packing by sequence lengths of GroupQueryAttention, the zeroing of
+/// fully masked rows of transformers' SDPA path). Without a position-ids
+/// input (ONNX Runtime GenAI's graphs) the positions are computed from the
+/// mask (its sum, a cumsum): first, the values that evaluate to
+/// past..past+tokens-1 with a full mask read the step's positions input.
 Value PagedKvRewrite::positionsAs(Location loc, RankedTensorType type) {
   Value v = reshape(loc, positionsArg, type.getShape());
   if (type.getElementType() != b.getI64Type())
@@ -229,16 +229,17 @@ LogicalResult PagedKvRewrite::assumeFullMask() {
         work.push_back(r);
   }
   SmallVector<Value> candidates;
-  func.walk([&](Operation *op) {
-    for (Value r : op->getResults()) {
-      auto type = rankedOf(r);
-      if (seen.contains(r) && type &&
-          type.getElementType().isa<IntegerType>() &&
-          (type.getShape() == ArrayRef<int64_t>{1, o.proxyTokens} ||
-           type.getShape() == ArrayRef<int64_t>{o.proxyTokens}))
-        candidates.push_back(r);
-    }
-  });
+  if (!positionIds)
+    func.walk([&](Operation *op) {
+      for (Value r : op->getResults()) {
+        auto type = rankedOf(r);
+        if (seen.contains(r) && type &&
+            type.getElementType().isa<IntegerType>() &&
+            (type.getShape() == ArrayRef<int64_t>{1, o.proxyTokens} ||
+             type.getShape() == ArrayRef<int64_t>{o.proxyTokens}))
+          candidates.push_back(r);
+      }
+    });
   for (Value candidate : candidates) {
     ScopedDiagnosticHandler quiet(func.getContext(),
                                   [](Diagnostic &) { return success(); });
@@ -255,7 +256,7 @@ LogicalResult PagedKvRewrite::assumeFullMask() {
     if (isPositions)
       positionValues.push_back(candidate);
   }
-  if (positionValues.empty())
+  if (!positionIds && positionValues.empty())
     return func.emitError(
         "the decoder has no position-ids input, and no value computed from "
         "its attention mask is the tokens' positions; the paged-KV rewrite "
@@ -604,7 +605,7 @@ LogicalResult PagedKvRewrite::run() {
   auto tokenType = RankedTensorType::get({o.proxyTokens}, b.getI64Type());
   tokenArg = addInput(tokenType, "token_ids", {"tokens"});
   positionsArg = addInput(tokenType, "positions", {"tokens"});
-  if (!positionIds && failed(assumeFullMask()))
+  if (attentionMask && failed(assumeFullMask()))
     return failure();
   SmallVector<AttentionOp> attentions;
   func.walk([&](AttentionOp op) { attentions.push_back(op); });
