@@ -29,6 +29,7 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -310,10 +311,16 @@ LogicalResult writeOutput(MLIRContext &context, const std::string &path,
       })));
 }
 
-/// The proxy sizes a decoder is specialized at before anvil-paged-kv
-/// (primes unlikely to be a model dim; the rewrite refuses what still
-/// depends on them).
-constexpr int64_t kProxyTokens = 17, kProxyPast = 29;
+/// The proxy sizes a decoder is specialized at before anvil-paged-kv: 17
+/// new tokens (a prime unlikely to be a model dim; the rewrite refuses what
+/// still depends on it) after a past of max-context - 18 positions, so that
+/// the mask check sees every sliding window up to max-context - 2 (a mask
+/// evaluated at a short past shows a wider window as plain causal). At
+/// least 29, at most 16383 (the mask is folded at compile time).
+constexpr int64_t kProxyTokens = 17;
+int64_t proxyPast(const Options &options) {
+  return std::clamp<int64_t>(options.maxContext - kProxyTokens - 1, 29, 16383);
+}
 
 /// The dims a paged compile binds, found by dataflow in the imported graph:
 /// a past-KV input (rank 4, concatenated along axis 2) names the past
@@ -336,7 +343,7 @@ struct PagedDims {
   }
 };
 
-std::optional<PagedDims> findPagedDims(ModuleOp module) {
+std::optional<PagedDims> findPagedDims(ModuleOp module, int64_t total) {
   auto funcs = module.getOps<func::FuncOp>();
   if (std::distance(funcs.begin(), funcs.end()) != 1)
     return std::nullopt;
@@ -402,7 +409,7 @@ std::optional<PagedDims> findPagedDims(ModuleOp module) {
     auto input =
         func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "anvil.name");
     if (input)
-      dims.shapes[input.getValue().str()] = {kProxyTokens + kProxyPast};
+      dims.shapes[input.getValue().str()] = {total};
   }
   return dims;
 }
@@ -520,7 +527,7 @@ int run(const Options &options) {
       probed = importInputs(probeContext, probe, silent);
     }
     if (probed)
-      dims = findPagedDims(*probed);
+      dims = findPagedDims(*probed, kProxyTokens + proxyPast(options));
   }
   auto userBinds = [&](const std::vector<std::string> &names) {
     return llvm::any_of(names, [&](const std::string &name) {
@@ -551,8 +558,8 @@ int run(const Options &options) {
     for (const auto &[role, size] :
          {std::pair(&dims->batch, int64_t(1)),
           std::pair(&dims->sequence, kProxyTokens),
-          std::pair(&dims->past, kProxyPast),
-          std::pair(&dims->total, kProxyTokens + kProxyPast)})
+          std::pair(&dims->past, proxyPast(options)),
+          std::pair(&dims->total, kProxyTokens + proxyPast(options))})
       for (const std::string &name : *role)
         if (!bind.count(name))
           bind[name] = size;
@@ -581,7 +588,7 @@ int run(const Options &options) {
   if (paged) {
     AnvilPagedKvOptions kv;
     kv.proxyTokens = kProxyTokens;
-    kv.proxyPast = kProxyPast;
+    kv.proxyPast = proxyPast(options);
     kv.blockSize = options.kvBlockSize;
     kv.maxTokens = options.maxTokensPerStep;
     kv.maxSeqs = options.maxSeqsPerStep;

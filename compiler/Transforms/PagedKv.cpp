@@ -381,6 +381,9 @@ FailureOr<DenseElementsAttr> PagedKvRewrite::evaluate(Value value,
   for (Operation *op : ordered)
     builder.clone(*op, map);
   builder.create<func::ReturnOp>(loc, map.lookup(value));
+  // Masks have tokens x (past + tokens) elements, more than folding takes
+  // by default (the scratch module's one function folds on this thread).
+  ScopedFoldElementLimit limit(int64_t(1) << 22);
   PassManager pm(func.getContext(), ModuleOp::getOperationName());
   OpPassManager &nested = pm.nest<func::FuncOp>();
   nested.addPass(createCanonicalizerPass());

@@ -15,6 +15,19 @@ using namespace mlir;
 
 namespace anvil {
 
+namespace {
+thread_local int64_t threadFoldLimit = kFoldElementLimit;
+} // namespace
+
+int64_t foldElementLimit() { return threadFoldLimit; }
+
+ScopedFoldElementLimit::ScopedFoldElementLimit(int64_t limit)
+    : saved(threadFoldLimit) {
+  threadFoldLimit = limit;
+}
+
+ScopedFoldElementLimit::~ScopedFoldElementLimit() { threadFoldLimit = saved; }
+
 bool withinFoldLimit(ShapedType type, int64_t limit) {
   if (!type || !type.hasRank())
     return false;

@@ -23,13 +23,31 @@ namespace anvil {
 /// Folding is for shape arithmetic and trivial cases, not for evaluating
 /// models at compile time: constants larger than this are left alone.
 constexpr int64_t kFoldElementLimit = 4096;
+
+/// The element limit folding uses on this thread: kFoldElementLimit unless
+/// a ScopedFoldElementLimit raised it.
+int64_t foldElementLimit();
+
+/// Raises (or lowers) this thread's fold limit while it lives: the paged-KV
+/// rewrite evaluates attention masks of past + tokens columns this way, in
+/// a scratch module of its own.
+class ScopedFoldElementLimit {
+public:
+  explicit ScopedFoldElementLimit(int64_t limit);
+  ~ScopedFoldElementLimit();
+  ScopedFoldElementLimit(const ScopedFoldElementLimit &) = delete;
+  ScopedFoldElementLimit &operator=(const ScopedFoldElementLimit &) = delete;
+
+private:
+  int64_t saved;
+};
 /// A slice within kFoldElementLimit may read a constant this large.
 constexpr int64_t kSliceInputElementLimit = 1 << 20;
 
 /// Whether `type` is static with dims >= 0 and at most `limit` elements,
 /// the product computed without overflow (a type from unchecked shape
 /// arithmetic can have dims whose product wraps to a small number).
-bool withinFoldLimit(mlir::ShapedType type, int64_t limit = kFoldElementLimit);
+bool withinFoldLimit(mlir::ShapedType type, int64_t limit = foldElementLimit());
 
 /// A constant's values, widened to int64 or double, in row-major order.
 struct ConstantTensor {
@@ -52,11 +70,11 @@ struct ConstantTensor {
 /// Reads a static-shaped dense or dense_resource attribute of at most
 /// `limit` elements.
 std::optional<ConstantTensor> readConstant(mlir::Attribute attr,
-                                           int64_t limit = kFoldElementLimit);
+                                           int64_t limit = foldElementLimit());
 
 /// Reads the integer values of a value defined by an anvil.constant.
 std::optional<llvm::SmallVector<int64_t>>
-getConstantInts(mlir::Value value, int64_t limit = kFoldElementLimit);
+getConstantInts(mlir::Value value, int64_t limit = foldElementLimit());
 
 /// Rounds `value` to the float type `type` (to nearest, ties to even) and
 /// widens it back, as the kernels' C++ converts a double: 16-bit types
