@@ -7,6 +7,7 @@
 
 #include "runtime/tokenizer/HfComponents.h"
 
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/SplitPatterns.h"
 #include "runtime/tokenizer/Unicode.h"
 
@@ -125,8 +126,21 @@ public:
 class ReplaceNormalizer : public Normalizer {
 public:
   std::string pattern, content;
+  std::shared_ptr<const Regex> regex; // For {"Regex": ...} patterns.
   std::string apply(std::string text) const override {
-    return replaceAll(text, pattern, content);
+    if (!regex)
+      return replaceAll(text, pattern, content);
+    std::vector<std::pair<size_t, size_t>> matches;
+    regex->findAll(text, matches);
+    std::string out;
+    size_t prev = 0;
+    for (auto [b, e] : matches) {
+      out.append(text, prev, b - prev);
+      out += content;
+      prev = e;
+    }
+    out.append(text, prev, std::string::npos);
+    return out;
   }
 };
 
@@ -281,9 +295,10 @@ std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
     if (!getPattern(json, n->pattern, isRegex, error, where) ||
         !getString(json, "content", n->content, error, where))
       return nullptr;
-    if (isRegex) {
-      error = "normalizer Replace: regex pattern '" + n->pattern +
-              "' is not supported (only String patterns)";
+    std::string why;
+    if (isRegex && !(n->regex = Regex::compile(n->pattern, why))) {
+      error = "normalizer Replace: regex '" + n->pattern +
+              "' is not supported: " + why;
       return nullptr;
     }
     return n;
@@ -618,14 +633,25 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const Json &json,
           },
           behavior, invert);
     SplitPattern known;
-    if (!identifySplitPattern(pattern, known)) {
+    if (identifySplitPattern(pattern, known))
+      return splitBy(
+          [known](std::string_view text) {
+            return patternMatches(known, text);
+          },
+          behavior, invert);
+    std::string why;
+    auto regex = Regex::compile(pattern, why);
+    if (!regex) {
       error = "pre_tokenizer Split: regex '" + pattern +
-              "' is not supported (supported: the GPT-2, cl100k/Llama-3 and "
-              "Qwen2 patterns and \\w+|[^\\w\\s]+)";
+              "' is not supported: " + why;
       return nullptr;
     }
     return splitBy(
-        [known](std::string_view text) { return patternMatches(known, text); },
+        [regex](std::string_view text) {
+          Spans spans;
+          regex->findAll(text, spans);
+          return spans;
+        },
         behavior, invert);
   }
   if (type == "Metaspace") {

@@ -3,6 +3,7 @@
 #include "runtime/tokenizer/HfTokenizer.h"
 
 #include "runtime/src/Status.h"
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/Unicode.h"
 
 #include <nlohmann/json.hpp>
@@ -202,6 +203,20 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
 anvil_status HfTokenizer::encode(std::string_view text, bool addSpecialTokens,
                                  std::vector<int64_t> &ids) const {
   return runtime::guarded([&]() -> anvil_status {
+    try {
+      return encodeUnguarded(text, addSpecialTokens, ids);
+    } catch (const RegexTooExpensive &e) {
+      ids.clear();
+      return makeStatus(ANVIL_INVALID_ARGUMENT,
+                        std::string("tokenizer: ") + e.what());
+    }
+  });
+}
+
+anvil_status HfTokenizer::encodeUnguarded(std::string_view text,
+                                          bool addSpecialTokens,
+                                          std::vector<int64_t> &ids) const {
+  {
     ids.clear();
     if (!isValidUtf8(text))
       return makeStatus(ANVIL_INVALID_ARGUMENT,
@@ -235,7 +250,7 @@ anvil_status HfTokenizer::encode(std::string_view text, bool addSpecialTokens,
     if (addSpecialTokens && postProcessor)
       postProcessor->addSpecialTokens(ids);
     return nullptr;
-  });
+  }
 }
 
 std::string HfTokenizer::decode(const std::vector<int64_t> &ids,

@@ -55,6 +55,9 @@ private:
     int64_t id; // An added token's, or -1.
     size_t begin;
   };
+  /// encode() without its exception wall.
+  anvil_status encodeUnguarded(std::string_view text, bool addSpecialTokens,
+                               std::vector<int64_t> &ids) const;
   void splitAdded(const Trie &trie, std::string_view text, size_t base,
                   std::vector<Segment> &out) const;
 

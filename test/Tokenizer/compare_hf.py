@@ -64,6 +64,17 @@ CL100K = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"
           r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 QWEN2 = CL100K.replace(r"\p{N}{1,3}", r"\p{N}")
 BYTES = ["<0x%02X>" % b for b in range(256)]
+# Patterns only the general regex matcher takes: GPT-4o's (o200k) and
+# DeepSeek-V3's.
+O200K = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*"
+         r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
+         r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+DEEPSEEK = [r"\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+",
+            r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|"
+            r"[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|"
+            r"\s*[\r\n]+|\s+(?!\S)|\s+"]
 
 
 def train(tok, vocab_size, specials, **kw):
@@ -99,14 +110,25 @@ def gpt2_prefix_space():
     return tok
 
 
-def llama3():
-    tok = Tokenizer(models.BPE(ignore_merges=True))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(CL100K), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+def regex_byte_level(patterns, vocab_size, specials, normalizer=None,
+                     **bpe):
+    """Split at each regex of `patterns`, then ByteLevel without its own
+    regex, as Llama 3, Qwen2, GPT-4o and DeepSeek files do."""
+    tok = Tokenizer(models.BPE(**bpe))
+    if normalizer:
+        tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(p), behavior="isolated")
+         for p in patterns] +
+        [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    train(tok, 800, ["<|begin_of_text|>", "<|eot_id|>"],
-          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    return train(tok, vocab_size, specials,
+                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+
+def llama3():
+    tok = regex_byte_level([CL100K], 800, ["<|begin_of_text|>", "<|eot_id|>"],
+                           ignore_merges=True)
     tok.post_processor = processors.TemplateProcessing(
         single="<|begin_of_text|> $A",
         special_tokens=[("<|begin_of_text|>",
@@ -115,20 +137,26 @@ def llama3():
 
 
 def qwen2():
-    tok = Tokenizer(models.BPE())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
-    train(tok, 700, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok = regex_byte_level([QWEN2], 700,
+                           ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+                           normalizer=normalizers.NFC())
     tok.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=True,
                                        special=True)])
     tok.add_tokens([AddedToken("<tool>", normalized=False),
                     AddedToken("</tool>", normalized=False),
                     AddedToken("foo_bar", single_word=True)])
     return tok
+
+
+def o200k():
+    return regex_byte_level([O200K], 800, ["<|endoftext|>"],
+                            ignore_merges=True)
+
+
+def deepseek():
+    return regex_byte_level(
+        DEEPSEEK, 800, ["<｜begin▁of▁sentence｜>"],
+        normalizer=normalizers.Replace(Regex(r"\t+| {4,}"), "\t"))
 
 
 def llama2():
@@ -281,8 +309,8 @@ def compare_sentencepiece(name, model_type):
 
 compare_hf("default", Tokenizer.from_file(
     os.path.join(MODELS, "default", "tokenizer.json")))
-for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, llama2, mistral,
-                metaspace, bert, digits_whitespace):
+for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, o200k, deepseek,
+                llama2, mistral, metaspace, bert, digits_whitespace):
     compare_hf(builder.__name__, builder())
 compare_sentencepiece("sp-bpe", "bpe")
 compare_sentencepiece("sp-unigram", "unigram")
