@@ -140,6 +140,21 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
       !component("decoder", decoder, Decoder::parse))
     return false;
 
+  // Ids index tables: a hostile file with one huge id must not make them
+  // huge. Real vocabularies are dense.
+  size_t count = model->vocab().size();
+  auto list = json.find("added_tokens");
+  if (list != json.end() && list->is_array())
+    count += list->size();
+  auto dense = [&](int64_t id) {
+    return static_cast<uint64_t>(id) < 2 * count + 65536;
+  };
+  for (const auto &entry : model->vocab())
+    if (!dense(entry.second)) {
+      error = "model.vocab: id " + std::to_string(entry.second) +
+              " is far past the vocabulary's size";
+      return false;
+    }
   auto setToken = [&](int64_t id, const std::string &token) {
     if (static_cast<size_t>(id) >= idToToken.size()) {
       idToToken.resize(id + 1);
@@ -152,7 +167,6 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
   for (const auto &[token, id] : model->vocab())
     setToken(id, token);
 
-  auto list = json.find("added_tokens");
   if (list != json.end() && !list->is_null()) {
     if (!list->is_array()) {
       error = "added_tokens must be a list";
@@ -162,9 +176,10 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
       auto content = item.is_object() ? item.find("content") : item.end();
       auto id = item.is_object() ? item.find("id") : item.end();
       if (content == item.end() || !content->is_string() || id == item.end() ||
-          !id->is_number_unsigned() || id->get<uint64_t>() >= (1u << 24)) {
+          !id->is_number_unsigned() || id->get<uint64_t>() >= (1u << 24) ||
+          !dense(id->get<int64_t>())) {
         error = "added_tokens: each needs a string content and an id in "
-                "[0, 2^24)";
+                "[0, 2^24), not far past the vocabulary's size";
         return false;
       }
       auto flag = [&](const char *key, bool fallback) {

@@ -49,7 +49,10 @@ public:
 /// Streams the text of ids pushed one at a time: push() returns the text
 /// that became final (complete UTF-8, which later ids cannot change), and
 /// the concatenation of every push() plus flush() equals
-/// tokenizer.decode(all ids, skipSpecialTokens).
+/// tokenizer.decode(all ids, skipSpecialTokens). (Except where HF's
+/// ByteFallback decoder turns a whole run of byte tokens into U+FFFD for a
+/// bad byte late in the run: the valid bytes before it may have been
+/// returned already. docs/tokenizer.md.)
 class IncrementalDecoder {
 public:
   IncrementalDecoder(const Tokenizer &tokenizer, bool skipSpecialTokens);

@@ -237,6 +237,9 @@ TEST(Tokenizer, Errors) {
   json["model"]["vocab"]["x"] = -3;
   loadError(json.dump());
   json = llamaStyle(false);
+  json["model"]["vocab"]["x"] = 5000000; // Far past 272 tokens.
+  EXPECT_NE(loadError(json.dump()).find("far past"), std::string::npos);
+  json = llamaStyle(false);
   json["model"]["vocab"]["x"] = "seven";
   loadError(json.dump());
   json = llamaStyle(false);
