@@ -159,6 +159,31 @@ def deepseek():
         normalizer=normalizers.Replace(Regex(r"\t+| {4,}"), "\t"))
 
 
+def clip():
+    """CLIP's: end-of-word suffix, a regex Replace, an inverted Split."""
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>", unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(
+            Regex(r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|"
+                  r"[^\s\p{L}\p{N}]+"), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    return train(tok, 700, ["<unk>"], end_of_word_suffix="</w>",
+                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+
+def subword_prefix():
+    tok = Tokenizer(models.BPE(continuing_subword_prefix="##",
+                               unk_token="[UNK]", fuse_unk=True))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece()
+    return train(tok, 600, ["[UNK]"], continuing_subword_prefix="##",
+                 limit_alphabet=80)
+
+
 def llama2():
     tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True,
                                fuse_unk=True))
@@ -310,7 +335,8 @@ def compare_sentencepiece(name, model_type):
 compare_hf("default", Tokenizer.from_file(
     os.path.join(MODELS, "default", "tokenizer.json")))
 for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, o200k, deepseek,
-                llama2, mistral, metaspace, bert, digits_whitespace):
+                clip, subword_prefix, llama2, mistral, metaspace, bert,
+                digits_whitespace):
     compare_hf(builder.__name__, builder())
 compare_sentencepiece("sp-bpe", "bpe")
 compare_sentencepiece("sp-unigram", "unigram")
