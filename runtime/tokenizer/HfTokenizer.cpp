@@ -13,39 +13,6 @@ namespace anvil::tokenizer {
 using Json = nlohmann::json;
 using runtime::makeStatus;
 
-void HfTokenizer::Trie::insert(std::string_view pattern, int32_t index) {
-  int32_t node = 0;
-  for (unsigned char b : pattern) {
-    uint64_t key = (uint64_t(node) << 8) | b;
-    auto it = edges.find(key);
-    if (it == edges.end()) {
-      it = edges.emplace(key, static_cast<int32_t>(token.size())).first;
-      token.push_back(-1);
-    }
-    node = it->second;
-  }
-  if (node != 0 && token[node] < 0) // The first of equal patterns wins.
-    token[node] = index;
-}
-
-size_t HfTokenizer::Trie::longestAt(std::string_view text, size_t pos,
-                                    int32_t &index) const {
-  size_t best = 0;
-  int32_t node = 0;
-  for (size_t i = pos; i < text.size(); ++i) {
-    auto it =
-        edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[i]));
-    if (it == edges.end())
-      break;
-    node = it->second;
-    if (token[node] >= 0) {
-      best = i + 1 - pos;
-      index = token[node];
-    }
-  }
-  return best;
-}
-
 namespace {
 
 char32_t lastChar(std::string_view text) {
@@ -62,15 +29,18 @@ bool isWordCharacter(char32_t c) { return isAlphanumeric(c) || c == '_'; }
 
 // tokenizers' AddedVocabulary::find_matches: leftmost-longest matches, with
 // single_word, lstrip and rstrip applied to each.
-void HfTokenizer::splitAdded(const Trie &trie, std::string_view text,
+void HfTokenizer::splitAdded(const ByteTrie &trie, std::string_view text,
                              size_t base, std::vector<Segment> &out) const {
   size_t startOffset = 0, pos = 0;
-  while (pos < text.size() && trie.token.size() > 1) {
-    int32_t index = -1;
+  while (pos < text.size() && !trie.empty()) {
+    int64_t index = -1;
     size_t length = 0, matchStart = pos;
-    for (; matchStart < text.size(); ++matchStart)
-      if ((length = trie.longestAt(text, matchStart, index)) > 0)
-        break;
+    for (; matchStart < text.size() && length == 0; ++matchStart)
+      trie.prefixes(text.substr(matchStart), [&](size_t n, int64_t value) {
+        length = n;
+        index = value;
+      });
+    --matchStart;
     if (length == 0)
       break;
     size_t start = matchStart, stop = matchStart + length;

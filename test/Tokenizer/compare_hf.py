@@ -47,6 +47,8 @@ EXTRA = [
     "ﬁ ﬂ ① ㈱ ＡＢＣ full-width ｶﾀｶﾅ",
     "'s 't 'll 'RE 'Ve '", "  \n  \n", "\u00a0\u00a0x",
     "😀" * 3, "a😀b", "\u0000nul and \u007fdel",
+    # Unigram paths of equal score, told apart by how serde_json reads scores.
+    "ws\n\n\n" + "#" * 105 + "\n###  Unified Diff\n" + "#" * 40,
 ]
 
 
@@ -225,6 +227,31 @@ def mistral():
                            decoders.Strip(" ", 1, 0)]))
 
 
+def t5():
+    """Unigram behind Metaspace, unknown characters fused into <unk>."""
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    train(tok, 500, ["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+          trainer=trainers.UnigramTrainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", 1)])
+    return tok
+
+
+def unigram_bytes():
+    """Unigram with byte fallback, as Gemma-like SentencePiece conversions."""
+    tok = t5()
+    data = json.loads(tok.to_str())
+    data["model"]["byte_fallback"] = True
+    data["model"]["vocab"] += [[b, -20.0] for b in BYTES]
+    data["decoder"] = json.loads(decoders.Sequence([
+        decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+        decoders.Strip(" ", 1, 0)]).__getstate__())
+    return Tokenizer.from_str(json.dumps(data))
+
+
 def bert():
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
@@ -336,7 +363,7 @@ compare_hf("default", Tokenizer.from_file(
     os.path.join(MODELS, "default", "tokenizer.json")))
 for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, o200k, deepseek,
                 clip, subword_prefix, llama2, mistral, metaspace, bert,
-                digits_whitespace):
+                t5, unigram_bytes, digits_whitespace):
     compare_hf(builder.__name__, builder())
 compare_sentencepiece("sp-bpe", "bpe")
 compare_sentencepiece("sp-unigram", "unigram")

@@ -215,8 +215,8 @@ TEST(Tokenizer, Errors) {
   EXPECT_NE(loadError("{\"model\": ").find("tokenizer.json"),
             std::string::npos);
   EXPECT_NE(loadError("{}").find("no model"), std::string::npos);
-  EXPECT_NE(loadError(R"({"model": {"type": "Unigram", "vocab": []}})")
-                .find("unsupported model type 'Unigram'"),
+  EXPECT_NE(loadError(R"({"model": {"type": "Ngram", "vocab": []}})")
+                .find("unsupported model type 'Ngram'"),
             std::string::npos);
   Json json = llamaStyle(false);
   json["normalizer"] = {{"type", "Precompiled"}};

@@ -68,6 +68,15 @@ regex["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
 with open(os.path.join(out, "regex.json"), "w") as f:
     f.write(json.dumps(regex) + TEXT)
 
+unigram = dict(bpe)
+unigram["model"] = {"type": "Unigram", "unk_id": 0, "byte_fallback": True,
+                    "vocab": [["<unk>", 0.0], ["a", -1.5], ["ab", -2.0],
+                              ["b", -1.0], ["<0x41>", -9.0]]}
+unigram["pre_tokenizer"] = {"type": "Metaspace", "replacement": "_",
+                            "prepend_scheme": "always", "split": True}
+with open(os.path.join(out, "unigram.json"), "w") as f:
+    f.write(json.dumps(unigram) + TEXT)
+
 lines = os.path.join(out, "..", "lines.txt")
 with open(lines, "w") as f:
     f.write("the quick brown fox jumps over the lazy dog\n" * 20)
