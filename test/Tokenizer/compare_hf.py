@@ -240,6 +240,52 @@ def t5():
     return tok
 
 
+def protobuf_field(data, number):
+    """The first length-delimited field `number` of protobuf bytes."""
+    pos = 0
+
+    def varint():
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+    while pos < len(data):
+        key = varint()
+        kind = key & 7
+        if kind == 0:
+            varint()
+        elif kind == 1:
+            pos += 8
+        elif kind == 5:
+            pos += 4
+        else:
+            size = varint()
+            if key >> 3 == number:
+                return data[pos:pos + size]
+            pos += size
+    return b""
+
+
+def t5_precompiled():
+    """As transformers converts a SentencePiece T5: sentencepiece's own
+    NFKC-based character map (from the model trained below) as the
+    Precompiled normalizer."""
+    with open(os.path.join(WORK, "sp-unigram.model"), "rb") as f:
+        spec = protobuf_field(f.read(), 3)  # ModelProto.normalizer_spec
+    charsmap = protobuf_field(spec, 2)      # .precompiled_charsmap
+    assert charsmap
+    tok = t5()
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Precompiled(charsmap),
+        normalizers.Replace(Regex(" {2,}"), " ")])
+    return tok
+
+
 def unigram_bytes():
     """Unigram with byte fallback, as Gemma-like SentencePiece conversions."""
     tok = t5()
@@ -367,6 +413,7 @@ for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, o200k, deepseek,
     compare_hf(builder.__name__, builder())
 compare_sentencepiece("sp-bpe", "bpe")
 compare_sentencepiece("sp-unigram", "unigram")
+compare_hf("t5_precompiled", t5_precompiled())
 
 for failure in failures[:200]:
     print("MISMATCH", failure)

@@ -219,8 +219,8 @@ TEST(Tokenizer, Errors) {
                 .find("unsupported model type 'Ngram'"),
             std::string::npos);
   Json json = llamaStyle(false);
-  json["normalizer"] = {{"type", "Precompiled"}};
-  EXPECT_NE(loadError(json.dump()).find("normalizer type 'Precompiled'"),
+  json["normalizer"] = {{"type", "Nmt"}};
+  EXPECT_NE(loadError(json.dump()).find("normalizer type 'Nmt'"),
             std::string::npos);
   json = llamaStyle(false);
   json["pre_tokenizer"] = {{"type", "Split"},
