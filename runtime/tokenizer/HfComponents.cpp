@@ -7,11 +7,13 @@
 
 #include "runtime/tokenizer/HfComponents.h"
 
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/SplitPatterns.h"
 #include "runtime/tokenizer/Unicode.h"
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <utf8proc.h>
@@ -125,8 +127,21 @@ public:
 class ReplaceNormalizer : public Normalizer {
 public:
   std::string pattern, content;
+  std::shared_ptr<const Regex> regex; // For {"Regex": ...} patterns.
   std::string apply(std::string text) const override {
-    return replaceAll(text, pattern, content);
+    if (!regex)
+      return replaceAll(text, pattern, content);
+    std::vector<std::pair<size_t, size_t>> matches;
+    regex->findAll(text, matches);
+    std::string out;
+    size_t prev = 0;
+    for (auto [b, e] : matches) {
+      out.append(text, prev, b - prev);
+      out += content;
+      prev = e;
+    }
+    out.append(text, prev, std::string::npos);
+    return out;
   }
 };
 
@@ -254,6 +269,149 @@ public:
   }
 };
 
+/// Standard base64 with padding; false if malformed.
+bool decodeBase64(std::string_view text, std::string &out) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z')
+      return c - 'A';
+    if (c >= 'a' && c <= 'z')
+      return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+      return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+  };
+  while (!text.empty() && text.back() == '=')
+    text.remove_suffix(1);
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int v = value(c);
+    if (v < 0)
+      return false;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out += static_cast<char>((bits >> count) & 0xFF);
+    }
+  }
+  return true;
+}
+
+// SentencePiece's precompiled character map, as the spm_precompiled crate
+// reads it: a little-endian byte count, a darts-clone double array of that
+// many bytes, then NUL-terminated replacement strings. Applied per extended
+// grapheme cluster, then per character, taking the shortest key that
+// prefixes the chunk (sentencepiece's own behaviour, kept by tokenizers).
+class PrecompiledNormalizer : public Normalizer {
+public:
+  bool parse(std::string_view blob, std::string &error) {
+    if (blob.empty())
+      return true; // No map: the identity.
+    uint32_t bytes = 0;
+    if (blob.size() >= 4)
+      std::memcpy(&bytes, blob.data(), 4);
+    if (blob.size() < 4 || bytes % 4 != 0 || bytes > blob.size() - 4) {
+      error = "normalizer Precompiled: malformed precompiled_charsmap";
+      return false;
+    }
+    array.resize(bytes / 4);
+    if (bytes)
+      std::memcpy(array.data(), blob.data() + 4, bytes);
+    strings = std::string(blob.substr(4 + bytes));
+    if (!isValidUtf8(strings)) {
+      error = "normalizer Precompiled: the replacements are not UTF-8";
+      return false;
+    }
+    return true;
+  }
+
+  std::string apply(std::string text) const override {
+    if (array.empty())
+      return text;
+    std::string out;
+    utf8proc_int32_t state = 0;
+    size_t begin = 0;
+    for (size_t i = 0; i < text.size();) {
+      size_t n;
+      char32_t c = decodeAt(text, i, n);
+      size_t next = i + n;
+      bool last = next >= text.size();
+      if (!last) {
+        size_t m;
+        char32_t d = decodeAt(text, next, m);
+        last = utf8proc_grapheme_break_stateful(
+            static_cast<utf8proc_int32_t>(c), static_cast<utf8proc_int32_t>(d),
+            &state);
+      }
+      if (last) {
+        grapheme(std::string_view(text).substr(begin, next - begin), out);
+        begin = next;
+        state = 0;
+      }
+      i = next;
+    }
+    return out;
+  }
+
+private:
+  void grapheme(std::string_view g, std::string &out) const {
+    std::string_view replacement;
+    if (g.size() < 6 && transform(g, replacement)) {
+      out.append(replacement);
+      return;
+    }
+    for (size_t i = 0; i < g.size();) {
+      size_t n = utf8Length(static_cast<unsigned char>(g[i]));
+      std::string_view part = g.substr(i, n);
+      out.append(transform(part, replacement) ? replacement : part);
+      i += n;
+    }
+  }
+
+  /// The replacement of the shortest key prefixing `chunk`, if any.
+  bool transform(std::string_view chunk, std::string_view &out) const {
+    auto unit = [&](size_t pos, uint32_t &u) {
+      if (pos >= array.size())
+        return false;
+      u = array[pos];
+      return true;
+    };
+    auto offset = [](uint32_t u) {
+      return static_cast<size_t>((u >> 10) << ((u & (1u << 9)) >> 6));
+    };
+    size_t pos = 0;
+    uint32_t u;
+    if (!unit(pos, u))
+      return false;
+    pos ^= offset(u);
+    for (unsigned char c : chunk) {
+      if (c == 0)
+        return false;
+      pos ^= c;
+      if (!unit(pos, u) || (u & ((1u << 31) | 0xFF)) != c)
+        return false;
+      pos ^= offset(u);
+      if ((u >> 8) & 1) {
+        uint32_t leaf;
+        if (!unit(pos, leaf))
+          return false;
+        size_t index = leaf & ((1u << 31) - 1);
+        if (index > strings.size())
+          return false;
+        size_t end = strings.find('\0', index);
+        out = std::string_view(strings).substr(
+            index, (end == std::string::npos ? strings.size() : end) - index);
+        return isValidUtf8(out);
+      }
+    }
+    return false;
+  }
+
+  std::vector<uint32_t> array;
+  std::string strings;
+};
+
 } // namespace
 
 std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
@@ -281,9 +439,10 @@ std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
     if (!getPattern(json, n->pattern, isRegex, error, where) ||
         !getString(json, "content", n->content, error, where))
       return nullptr;
-    if (isRegex) {
-      error = "normalizer Replace: regex pattern '" + n->pattern +
-              "' is not supported (only String patterns)";
+    std::string why;
+    if (isRegex && !(n->regex = Regex::compile(n->pattern, why))) {
+      error = "normalizer Replace: regex '" + n->pattern +
+              "' is not supported: " + why;
       return nullptr;
     }
     return n;
@@ -306,6 +465,18 @@ std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
   }
   if (type == "StripAccents")
     return std::make_unique<StripAccentsNormalizer>();
+  if (type == "Precompiled") {
+    auto n = std::make_unique<PrecompiledNormalizer>();
+    auto map = json.find("precompiled_charsmap");
+    std::string blob;
+    if (map != json.end() && !map->is_null() &&
+        (!map->is_string() ||
+         !decodeBase64(map->get_ref<const std::string &>(), blob))) {
+      error = "normalizer Precompiled: precompiled_charsmap must be base64";
+      return nullptr;
+    }
+    return n->parse(blob, error) ? std::move(n) : nullptr;
+  }
   if (type == "ByteLevel")
     return std::make_unique<ByteLevelNormalizer>();
   if (type == "BertNormalizer") {
@@ -318,7 +489,8 @@ std::unique_ptr<Normalizer> Normalizer::parse(const Json &json,
   }
   error = "unsupported normalizer type '" + type +
           "' (supported: Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, "
-          "Lowercase, Strip, StripAccents, ByteLevel, BertNormalizer)";
+          "Lowercase, Strip, StripAccents, ByteLevel, BertNormalizer, "
+          "Precompiled)";
   return nullptr;
 }
 
@@ -618,14 +790,25 @@ std::unique_ptr<PreTokenizer> PreTokenizer::parse(const Json &json,
           },
           behavior, invert);
     SplitPattern known;
-    if (!identifySplitPattern(pattern, known)) {
+    if (identifySplitPattern(pattern, known))
+      return splitBy(
+          [known](std::string_view text) {
+            return patternMatches(known, text);
+          },
+          behavior, invert);
+    std::string why;
+    auto regex = Regex::compile(pattern, why);
+    if (!regex) {
       error = "pre_tokenizer Split: regex '" + pattern +
-              "' is not supported (supported: the GPT-2, cl100k/Llama-3 and "
-              "Qwen2 patterns and \\w+|[^\\w\\s]+)";
+              "' is not supported: " + why;
       return nullptr;
     }
     return splitBy(
-        [known](std::string_view text) { return patternMatches(known, text); },
+        [regex](std::string_view text) {
+          Spans spans;
+          regex->findAll(text, spans);
+          return spans;
+        },
         behavior, invert);
   }
   if (type == "Metaspace") {

@@ -2,9 +2,14 @@
 
 #include "runtime/tokenizer/HfModels.h"
 
+#include "runtime/tokenizer/ByteTrie.h"
 #include "runtime/tokenizer/Unicode.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstdlib>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <queue>
 
@@ -374,6 +379,173 @@ private:
   std::string unkToken;
 };
 
+/// `value` as serde_json (which `tokenizers` parses with) reads the shortest
+/// text of it: without its float_roundtrip feature, serde_json scales the
+/// decimal significand, rounded to a double, by a power of ten, so a
+/// 17-digit score can land one ulp away from the correctly rounded value.
+/// Unigram paths of equal score are told apart by such ulps.
+double asSerdeJsonReadsIt(double value) {
+  char text[64];
+  auto [end, ec] = std::to_chars(text, text + sizeof(text), value);
+  if (ec != std::errc())
+    return value;
+  const char *p = text;
+  bool negative = *p == '-';
+  p += negative;
+  uint64_t significand = 0;
+  int exponent = 0;
+  bool fraction = false;
+  for (; p < end && *p != 'e'; ++p) {
+    if (*p == '.') {
+      fraction = true;
+      continue;
+    }
+    if (significand > (UINT64_MAX - 9) / 10)
+      return value; // Not a shortest representation: leave it.
+    significand = significand * 10 + static_cast<uint64_t>(*p - '0');
+    exponent -= fraction;
+  }
+  if (p < end)
+    exponent += std::atoi(p + 1);
+  if (exponent < -308 || exponent > 308)
+    return value;
+  // serde_json's POW10 table holds the correctly rounded 1e0..1e308.
+  double pow10 =
+      std::strtod(("1e" + std::to_string(std::abs(exponent))).c_str(), nullptr);
+  double f = static_cast<double>(significand);
+  f = exponent >= 0 ? f * pow10 : f / pow10;
+  return negative ? -f : f;
+}
+
+//===- Unigram -----------------------------------------------------------===//
+
+// tokenizers' Unigram::encode_optimized (after sentencepiece's
+// unigram_model.cc): Viterbi over the pieces that start at each character,
+// an unknown character scoring the lowest score minus 10, runs of unknown
+// characters fused; then pieces absent from the vocabulary (fused unknowns)
+// as <0xXX> bytes or unk.
+class UnigramModel : public HfModel {
+public:
+  bool parse(const Json &json, std::string &error) {
+    auto list = json.find("vocab");
+    if (list == json.end() || !list->is_array()) {
+      error = "model.vocab must be a list of [piece, score]";
+      return false;
+    }
+    if (list->size() >= size_t(maxTokenId)) {
+      error = "model.vocab has 2^24 pieces or more";
+      return false;
+    }
+    for (const Json &entry : *list) {
+      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() ||
+          !entry[1].is_number()) {
+        error = "model.vocab: each entry must be [piece, score]";
+        return false;
+      }
+      auto id = static_cast<int64_t>(scores.size());
+      std::string piece = entry[0].get<std::string>();
+      scores.push_back(asSerdeJsonReadsIt(entry[1].get<double>()));
+      minScore = std::min(minScore, scores.back());
+      tokens.emplace(piece, id);
+      trie.insert(piece, id);
+    }
+    auto unk = json.find("unk_id");
+    if (unk != json.end() && !unk->is_null()) {
+      if (!unk->is_number_unsigned() || unk->get<uint64_t>() >= scores.size()) {
+        error = "model.unk_id must be the id of a piece";
+        return false;
+      }
+      unkId = unk->get<int64_t>();
+    }
+    byteFallback = optionalBool(json, "byte_fallback", false);
+    return true;
+  }
+
+  bool tokenize(std::string_view word, std::vector<int64_t> &ids,
+                std::string &error) const override {
+    struct Best {
+      double score = 0;
+      size_t start = SIZE_MAX;
+      int64_t id = -1;
+    };
+    std::vector<Best> best(word.size() + 1);
+    best[0].start = 0;
+    double unkScore = minScore - 10.0;
+    for (size_t start = 0; start < word.size();) {
+      size_t charLen = utf8Length(static_cast<unsigned char>(word[start]));
+      double here = best[start].score;
+      bool single = false;
+      trie.prefixes(word.substr(start), [&](size_t length, int64_t id) {
+        Best &target = best[start + length];
+        if (target.start == SIZE_MAX || here + scores[id] > target.score)
+          target = {here + scores[id], start, id};
+        single = single || length == charLen;
+      });
+      if (!single) {
+        if (unkId < 0) {
+          error = "Unigram model has no unk_id for an unknown character";
+          return false;
+        }
+        Best &target = best[start + charLen];
+        if (target.start == SIZE_MAX || here + unkScore > target.score)
+          target = {here + unkScore, start, unkId};
+      }
+      start += charLen;
+    }
+    // Back from the end; consecutive unknowns fuse into one piece.
+    std::vector<std::string_view> pieces;
+    size_t fusedBegin = SIZE_MAX, fusedEnd = 0;
+    for (size_t end = word.size(); end > 0;) {
+      const Best &node = best[end];
+      if (node.id == unkId) {
+        if (fusedBegin == SIZE_MAX)
+          fusedEnd = end;
+        fusedBegin = node.start;
+      } else {
+        if (fusedBegin != SIZE_MAX)
+          pieces.push_back(word.substr(fusedBegin, fusedEnd - fusedBegin));
+        fusedBegin = SIZE_MAX;
+        pieces.push_back(word.substr(node.start, end - node.start));
+      }
+      end = node.start;
+    }
+    if (fusedBegin != SIZE_MAX)
+      pieces.push_back(word.substr(fusedBegin, fusedEnd - fusedBegin));
+    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+      auto found = tokens.find(std::string(*it));
+      if (found != tokens.end()) {
+        ids.push_back(found->second);
+        continue;
+      }
+      if (byteFallback && appendBytes(*it, ids))
+        continue;
+      ids.push_back(unkId);
+    }
+    return true;
+  }
+
+private:
+  bool appendBytes(std::string_view piece, std::vector<int64_t> &ids) const {
+    std::vector<int64_t> bytes;
+    for (unsigned char b : piece) {
+      char name[8];
+      std::snprintf(name, sizeof(name), "<0x%02X>", b);
+      auto it = tokens.find(name);
+      if (it == tokens.end())
+        return false;
+      bytes.push_back(it->second);
+    }
+    ids.insert(ids.end(), bytes.begin(), bytes.end());
+    return true;
+  }
+
+  std::vector<double> scores;
+  double minScore = std::numeric_limits<double>::infinity();
+  int64_t unkId = -1;
+  bool byteFallback = false;
+  ByteTrie trie; // Piece -> id.
+};
+
 } // namespace
 
 std::unique_ptr<HfModel> HfModel::parse(const Json &json, std::string &error) {
@@ -399,8 +571,12 @@ std::unique_ptr<HfModel> HfModel::parse(const Json &json, std::string &error) {
     auto model = std::make_unique<WordLevelModel>();
     return model->parse(json, error) ? std::move(model) : nullptr;
   }
+  if (type == "Unigram") {
+    auto model = std::make_unique<UnigramModel>();
+    return model->parse(json, error) ? std::move(model) : nullptr;
+  }
   error = "unsupported model type '" + type +
-          "' (supported: BPE, WordPiece, WordLevel)";
+          "' (supported: BPE, WordPiece, WordLevel, Unigram)";
   return nullptr;
 }
 

@@ -3,6 +3,7 @@
 #include "runtime/tokenizer/HfTokenizer.h"
 
 #include "runtime/src/Status.h"
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/Unicode.h"
 
 #include <nlohmann/json.hpp>
@@ -11,39 +12,6 @@ namespace anvil::tokenizer {
 
 using Json = nlohmann::json;
 using runtime::makeStatus;
-
-void HfTokenizer::Trie::insert(std::string_view pattern, int32_t index) {
-  int32_t node = 0;
-  for (unsigned char b : pattern) {
-    uint64_t key = (uint64_t(node) << 8) | b;
-    auto it = edges.find(key);
-    if (it == edges.end()) {
-      it = edges.emplace(key, static_cast<int32_t>(token.size())).first;
-      token.push_back(-1);
-    }
-    node = it->second;
-  }
-  if (node != 0 && token[node] < 0) // The first of equal patterns wins.
-    token[node] = index;
-}
-
-size_t HfTokenizer::Trie::longestAt(std::string_view text, size_t pos,
-                                    int32_t &index) const {
-  size_t best = 0;
-  int32_t node = 0;
-  for (size_t i = pos; i < text.size(); ++i) {
-    auto it =
-        edges.find((uint64_t(node) << 8) | static_cast<unsigned char>(text[i]));
-    if (it == edges.end())
-      break;
-    node = it->second;
-    if (token[node] >= 0) {
-      best = i + 1 - pos;
-      index = token[node];
-    }
-  }
-  return best;
-}
 
 namespace {
 
@@ -61,15 +29,18 @@ bool isWordCharacter(char32_t c) { return isAlphanumeric(c) || c == '_'; }
 
 // tokenizers' AddedVocabulary::find_matches: leftmost-longest matches, with
 // single_word, lstrip and rstrip applied to each.
-void HfTokenizer::splitAdded(const Trie &trie, std::string_view text,
+void HfTokenizer::splitAdded(const ByteTrie &trie, std::string_view text,
                              size_t base, std::vector<Segment> &out) const {
   size_t startOffset = 0, pos = 0;
-  while (pos < text.size() && trie.token.size() > 1) {
-    int32_t index = -1;
+  while (pos < text.size() && !trie.empty()) {
+    int64_t index = -1;
     size_t length = 0, matchStart = pos;
-    for (; matchStart < text.size(); ++matchStart)
-      if ((length = trie.longestAt(text, matchStart, index)) > 0)
-        break;
+    for (; matchStart < text.size() && length == 0; ++matchStart)
+      trie.prefixes(text.substr(matchStart), [&](size_t n, int64_t value) {
+        length = n;
+        index = value;
+      });
+    --matchStart;
     if (length == 0)
       break;
     size_t start = matchStart, stop = matchStart + length;
@@ -139,6 +110,21 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
       !component("decoder", decoder, Decoder::parse))
     return false;
 
+  // Ids index tables: a hostile file with one huge id must not make them
+  // huge. Real vocabularies are dense.
+  size_t count = model->vocab().size();
+  auto list = json.find("added_tokens");
+  if (list != json.end() && list->is_array())
+    count += list->size();
+  auto dense = [&](int64_t id) {
+    return static_cast<uint64_t>(id) < 2 * count + 65536;
+  };
+  for (const auto &entry : model->vocab())
+    if (!dense(entry.second)) {
+      error = "model.vocab: id " + std::to_string(entry.second) +
+              " is far past the vocabulary's size";
+      return false;
+    }
   auto setToken = [&](int64_t id, const std::string &token) {
     if (static_cast<size_t>(id) >= idToToken.size()) {
       idToToken.resize(id + 1);
@@ -151,7 +137,6 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
   for (const auto &[token, id] : model->vocab())
     setToken(id, token);
 
-  auto list = json.find("added_tokens");
   if (list != json.end() && !list->is_null()) {
     if (!list->is_array()) {
       error = "added_tokens must be a list";
@@ -161,9 +146,10 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
       auto content = item.is_object() ? item.find("content") : item.end();
       auto id = item.is_object() ? item.find("id") : item.end();
       if (content == item.end() || !content->is_string() || id == item.end() ||
-          !id->is_number_unsigned() || id->get<uint64_t>() >= (1u << 24)) {
+          !id->is_number_unsigned() || id->get<uint64_t>() >= (1u << 24) ||
+          !dense(id->get<int64_t>())) {
         error = "added_tokens: each needs a string content and an id in "
-                "[0, 2^24)";
+                "[0, 2^24), not far past the vocabulary's size";
         return false;
       }
       auto flag = [&](const char *key, bool fallback) {
@@ -202,6 +188,20 @@ bool HfTokenizer::parse(const Json &json, std::string &error) {
 anvil_status HfTokenizer::encode(std::string_view text, bool addSpecialTokens,
                                  std::vector<int64_t> &ids) const {
   return runtime::guarded([&]() -> anvil_status {
+    try {
+      return encodeUnguarded(text, addSpecialTokens, ids);
+    } catch (const RegexTooExpensive &e) {
+      ids.clear();
+      return makeStatus(ANVIL_INVALID_ARGUMENT,
+                        std::string("tokenizer: ") + e.what());
+    }
+  });
+}
+
+anvil_status HfTokenizer::encodeUnguarded(std::string_view text,
+                                          bool addSpecialTokens,
+                                          std::vector<int64_t> &ids) const {
+  {
     ids.clear();
     if (!isValidUtf8(text))
       return makeStatus(ANVIL_INVALID_ARGUMENT,
@@ -235,7 +235,7 @@ anvil_status HfTokenizer::encode(std::string_view text, bool addSpecialTokens,
     if (addSpecialTokens && postProcessor)
       postProcessor->addSpecialTokens(ids);
     return nullptr;
-  });
+  }
 }
 
 std::string HfTokenizer::decode(const std::vector<int64_t> &ids,

@@ -10,6 +10,7 @@
 #ifndef ANVIL_RUNTIME_TOKENIZER_HFTOKENIZER_H
 #define ANVIL_RUNTIME_TOKENIZER_HFTOKENIZER_H
 
+#include "runtime/tokenizer/ByteTrie.h"
 #include "runtime/tokenizer/HfComponents.h"
 #include "runtime/tokenizer/HfModels.h"
 #include "runtime/tokenizer/Tokenizer.h"
@@ -41,25 +42,19 @@ private:
     int64_t id;
     bool special, lstrip, rstrip, singleWord, normalized;
   };
-  /// A byte trie of added-token patterns, for leftmost-longest matching
-  /// (as the aho-corasick automaton `tokenizers` builds).
-  struct Trie {
-    std::unordered_map<uint64_t, int32_t> edges; // (node << 8 | byte) -> node
-    std::vector<int32_t> token{-1};              // node -> added index
-    void insert(std::string_view pattern, int32_t index);
-    /// The longest pattern at `pos`: its length, or 0.
-    size_t longestAt(std::string_view text, size_t pos, int32_t &index) const;
-  };
   struct Segment {
     std::string text;
     int64_t id; // An added token's, or -1.
     size_t begin;
   };
-  void splitAdded(const Trie &trie, std::string_view text, size_t base,
+  /// encode() without its exception wall.
+  anvil_status encodeUnguarded(std::string_view text, bool addSpecialTokens,
+                               std::vector<int64_t> &ids) const;
+  void splitAdded(const ByteTrie &trie, std::string_view text, size_t base,
                   std::vector<Segment> &out) const;
 
   std::vector<AddedToken> added;
-  Trie rawTrie, normalizedTrie;
+  ByteTrie rawTrie, normalizedTrie; // Added tokens, by index in `added`.
   std::unordered_map<std::string, int64_t> addedIds;
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> preTokenizer;

@@ -4,6 +4,7 @@
 
 #include "runtime/src/Status.h"
 #include "runtime/tokenizer/HfTokenizer.h"
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/SentencePieceTokenizer.h"
 #include "runtime/tokenizer/Unicode.h"
 
@@ -27,6 +28,9 @@ anvil_status Tokenizer::load(std::string_view bytes,
       json = nlohmann::json::parse(bytes.begin(), bytes.end());
       if (!tokenizer->parse(json, error))
         return makeStatus(ANVIL_INVALID_ARGUMENT, "tokenizer.json: " + error);
+    } catch (const RegexTooExpensive &e) {
+      return makeStatus(ANVIL_INVALID_ARGUMENT,
+                        std::string("tokenizer.json: ") + e.what());
     } catch (const nlohmann::json::exception &e) {
       return makeStatus(ANVIL_INVALID_ARGUMENT,
                         std::string("tokenizer.json: ") + e.what());

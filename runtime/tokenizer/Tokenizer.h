@@ -42,14 +42,18 @@ public:
   /// The id of token `token` (e.g. "</s>"), or -1.
   virtual int64_t tokenToId(std::string_view token) const = 0;
   virtual bool isSpecial(int64_t id) const = 0;
-  /// What was loaded: "tokenizer.json" or "sentencepiece".
-  virtual const char *kind() const = 0;
+  /// What was loaded: "tokenizer.json" or "sentencepiece". Not pure, so
+  /// that stand-in tokenizers (engine tests) need not say.
+  virtual const char *kind() const { return "other"; }
 };
 
 /// Streams the text of ids pushed one at a time: push() returns the text
 /// that became final (complete UTF-8, which later ids cannot change), and
 /// the concatenation of every push() plus flush() equals
-/// tokenizer.decode(all ids, skipSpecialTokens).
+/// tokenizer.decode(all ids, skipSpecialTokens). (Except where HF's
+/// ByteFallback decoder turns a whole run of byte tokens into U+FFFD for a
+/// bad byte late in the run: the valid bytes before it may have been
+/// returned already. docs/tokenizer.md.)
 class IncrementalDecoder {
 public:
   IncrementalDecoder(const Tokenizer &tokenizer, bool skipSpecialTokens);

@@ -47,6 +47,8 @@ EXTRA = [
     "ﬁ ﬂ ① ㈱ ＡＢＣ full-width ｶﾀｶﾅ",
     "'s 't 'll 'RE 'Ve '", "  \n  \n", "\u00a0\u00a0x",
     "😀" * 3, "a😀b", "\u0000nul and \u007fdel",
+    # Unigram paths of equal score, told apart by how serde_json reads scores.
+    "ws\n\n\n" + "#" * 105 + "\n###  Unified Diff\n" + "#" * 40,
 ]
 
 
@@ -64,6 +66,17 @@ CL100K = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|"
           r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 QWEN2 = CL100K.replace(r"\p{N}{1,3}", r"\p{N}")
 BYTES = ["<0x%02X>" % b for b in range(256)]
+# Patterns only the general regex matcher takes: GPT-4o's (o200k) and
+# DeepSeek-V3's.
+O200K = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*"
+         r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+"
+         r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+DEEPSEEK = [r"\p{N}{1,3}", "[一-龥぀-ゟ゠-ヿ]+",
+            r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|"
+            r"[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|"
+            r"\s*[\r\n]+|\s+(?!\S)|\s+"]
 
 
 def train(tok, vocab_size, specials, **kw):
@@ -99,14 +112,25 @@ def gpt2_prefix_space():
     return tok
 
 
-def llama3():
-    tok = Tokenizer(models.BPE(ignore_merges=True))
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(CL100K), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+def regex_byte_level(patterns, vocab_size, specials, normalizer=None,
+                     **bpe):
+    """Split at each regex of `patterns`, then ByteLevel without its own
+    regex, as Llama 3, Qwen2, GPT-4o and DeepSeek files do."""
+    tok = Tokenizer(models.BPE(**bpe))
+    if normalizer:
+        tok.normalizer = normalizer
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(p), behavior="isolated")
+         for p in patterns] +
+        [pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    train(tok, 800, ["<|begin_of_text|>", "<|eot_id|>"],
-          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    return train(tok, vocab_size, specials,
+                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+
+def llama3():
+    tok = regex_byte_level([CL100K], 800, ["<|begin_of_text|>", "<|eot_id|>"],
+                           ignore_merges=True)
     tok.post_processor = processors.TemplateProcessing(
         single="<|begin_of_text|> $A",
         special_tokens=[("<|begin_of_text|>",
@@ -115,20 +139,51 @@ def llama3():
 
 
 def qwen2():
-    tok = Tokenizer(models.BPE())
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
-    tok.decoder = decoders.ByteLevel()
-    train(tok, 700, ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
-          initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok = regex_byte_level([QWEN2], 700,
+                           ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+                           normalizer=normalizers.NFC())
     tok.add_special_tokens([AddedToken("<mask>", lstrip=True, rstrip=True,
                                        special=True)])
     tok.add_tokens([AddedToken("<tool>", normalized=False),
                     AddedToken("</tool>", normalized=False),
                     AddedToken("foo_bar", single_word=True)])
     return tok
+
+
+def o200k():
+    return regex_byte_level([O200K], 800, ["<|endoftext|>"],
+                            ignore_merges=True)
+
+
+def deepseek():
+    return regex_byte_level(
+        DEEPSEEK, 800, ["<｜begin▁of▁sentence｜>"],
+        normalizer=normalizers.Replace(Regex(r"\t+| {4,}"), "\t"))
+
+
+def clip():
+    """CLIP's: end-of-word suffix, a regex Replace, an inverted Split."""
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>", unk_token="<unk>"))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "),
+        normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(
+            Regex(r"'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|"
+                  r"[^\s\p{L}\p{N}]+"), behavior="removed", invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.decoder = decoders.BPEDecoder(suffix="</w>")
+    return train(tok, 700, ["<unk>"], end_of_word_suffix="</w>",
+                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+
+def subword_prefix():
+    tok = Tokenizer(models.BPE(continuing_subword_prefix="##",
+                               unk_token="[UNK]", fuse_unk=True))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece()
+    return train(tok, 600, ["[UNK]"], continuing_subword_prefix="##",
+                 limit_alphabet=80)
 
 
 def llama2():
@@ -170,6 +225,77 @@ def mistral():
         decoders.Sequence([decoders.Replace("▁", " "),
                            decoders.ByteFallback(), decoders.Fuse(),
                            decoders.Strip(" ", 1, 0)]))
+
+
+def t5():
+    """Unigram behind Metaspace, unknown characters fused into <unk>."""
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    train(tok, 500, ["<pad>", "</s>", "<unk>"], unk_token="<unk>",
+          trainer=trainers.UnigramTrainer)
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A </s>", special_tokens=[("</s>", 1)])
+    return tok
+
+
+def protobuf_field(data, number):
+    """The first length-delimited field `number` of protobuf bytes."""
+    pos = 0
+
+    def varint():
+        nonlocal pos
+        value = shift = 0
+        while True:
+            byte = data[pos]
+            pos += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+    while pos < len(data):
+        key = varint()
+        kind = key & 7
+        if kind == 0:
+            varint()
+        elif kind == 1:
+            pos += 8
+        elif kind == 5:
+            pos += 4
+        else:
+            size = varint()
+            if key >> 3 == number:
+                return data[pos:pos + size]
+            pos += size
+    return b""
+
+
+def t5_precompiled():
+    """As transformers converts a SentencePiece T5: sentencepiece's own
+    NFKC-based character map (from the model trained below) as the
+    Precompiled normalizer."""
+    with open(os.path.join(WORK, "sp-unigram.model"), "rb") as f:
+        spec = protobuf_field(f.read(), 3)  # ModelProto.normalizer_spec
+    charsmap = protobuf_field(spec, 2)      # .precompiled_charsmap
+    assert charsmap
+    tok = t5()
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Precompiled(charsmap),
+        normalizers.Replace(Regex(" {2,}"), " ")])
+    return tok
+
+
+def unigram_bytes():
+    """Unigram with byte fallback, as Gemma-like SentencePiece conversions."""
+    tok = t5()
+    data = json.loads(tok.to_str())
+    data["model"]["byte_fallback"] = True
+    data["model"]["vocab"] += [[b, -20.0] for b in BYTES]
+    data["decoder"] = json.loads(decoders.Sequence([
+        decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
+        decoders.Strip(" ", 1, 0)]).__getstate__())
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def bert():
@@ -281,11 +407,13 @@ def compare_sentencepiece(name, model_type):
 
 compare_hf("default", Tokenizer.from_file(
     os.path.join(MODELS, "default", "tokenizer.json")))
-for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, llama2, mistral,
-                metaspace, bert, digits_whitespace):
+for builder in (gpt2, gpt2_prefix_space, llama3, qwen2, o200k, deepseek,
+                clip, subword_prefix, llama2, mistral, metaspace, bert,
+                t5, unigram_bytes, digits_whitespace):
     compare_hf(builder.__name__, builder())
 compare_sentencepiece("sp-bpe", "bpe")
 compare_sentencepiece("sp-unigram", "unigram")
+compare_hf("t5_precompiled", t5_precompiled())
 
 for failure in failures[:200]:
     print("MISMATCH", failure)

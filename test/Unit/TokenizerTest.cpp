@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/tokenizer/Tokenizer.h"
+#include "runtime/tokenizer/Regex.h"
 #include "runtime/tokenizer/SplitPatterns.h"
 #include "runtime/tokenizer/Unicode.h"
 
@@ -214,19 +215,19 @@ TEST(Tokenizer, Errors) {
   EXPECT_NE(loadError("{\"model\": ").find("tokenizer.json"),
             std::string::npos);
   EXPECT_NE(loadError("{}").find("no model"), std::string::npos);
-  EXPECT_NE(loadError(R"({"model": {"type": "Unigram", "vocab": []}})")
-                .find("unsupported model type 'Unigram'"),
+  EXPECT_NE(loadError(R"({"model": {"type": "Ngram", "vocab": []}})")
+                .find("unsupported model type 'Ngram'"),
             std::string::npos);
   Json json = llamaStyle(false);
-  json["normalizer"] = {{"type", "Precompiled"}};
-  EXPECT_NE(loadError(json.dump()).find("normalizer type 'Precompiled'"),
+  json["normalizer"] = {{"type", "Nmt"}};
+  EXPECT_NE(loadError(json.dump()).find("normalizer type 'Nmt'"),
             std::string::npos);
   json = llamaStyle(false);
   json["pre_tokenizer"] = {{"type", "Split"},
-                           {"pattern", {{"Regex", "[a-z]+"}}},
+                           {"pattern", {{"Regex", "(?<=a)b"}}},
                            {"behavior", "Isolated"},
                            {"invert", false}};
-  EXPECT_NE(loadError(json.dump()).find("regex '[a-z]+' is not supported"),
+  EXPECT_NE(loadError(json.dump()).find("regex '(?<=a)b' is not supported"),
             std::string::npos);
   json = llamaStyle(false);
   json["model"]["merges"].push_back("q z");
@@ -235,6 +236,9 @@ TEST(Tokenizer, Errors) {
   json = llamaStyle(false);
   json["model"]["vocab"]["x"] = -3;
   loadError(json.dump());
+  json = llamaStyle(false);
+  json["model"]["vocab"]["x"] = 5000000; // Far past 272 tokens.
+  EXPECT_NE(loadError(json.dump()).find("far past"), std::string::npos);
   json = llamaStyle(false);
   json["model"]["vocab"]["x"] = "seven";
   loadError(json.dump());
@@ -290,6 +294,69 @@ TEST(SplitPatterns, Cl100kAndQwen2) {
   EXPECT_TRUE(identifySplitPattern(gpt2Pattern, known));
   EXPECT_EQ(known, SplitPattern::Gpt2);
   EXPECT_FALSE(identifySplitPattern("\\s+", known));
+}
+
+std::vector<std::pair<size_t, size_t>> regexMatches(std::string_view pattern,
+                                                    std::string_view text) {
+  std::string error;
+  auto regex = Regex::compile(pattern, error);
+  EXPECT_TRUE(regex) << error;
+  std::vector<std::pair<size_t, size_t>> matches;
+  if (regex)
+    regex->findAll(text, matches);
+  return matches;
+}
+
+// The general matcher agrees with the hand-written ones on their patterns.
+TEST(Regex, AgreesWithHandMatchers) {
+  const char *cl100k =
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+  std::string qwen2 = cl100k;
+  qwen2.replace(qwen2.find("{1,3}"), 5, "");
+  const char *texts[] = {"Hello world's  12345 !!  \n",
+                         "IT'S 12345 (x)\r\n\n  y",
+                         "a \n\n b\t\t\n",
+                         ("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC 3.14 "
+                          "\xF0\x9F\x98\x80\xF0\x9F\x98\x80 x"),
+                         "  leading and trailing  ",
+                         "'ll 'LL 'Re don't",
+                         "\xC2\xA0\xC2\xA0x\n"};
+  for (auto [pattern, known] :
+       {std::pair<std::string, SplitPattern>{gpt2Pattern, SplitPattern::Gpt2},
+        {cl100k, SplitPattern::Cl100k},
+        {qwen2, SplitPattern::Qwen2},
+        {R"(\w+|[^\w\s]+)", SplitPattern::Whitespace}}) {
+    for (const char *text : texts) {
+      std::vector<std::pair<size_t, size_t>> hand;
+      findSplitMatches(known, text, hand);
+      EXPECT_EQ(regexMatches(pattern, text), hand) << pattern << " on " << text;
+    }
+  }
+}
+
+TEST(Regex, SyntaxAndErrors) {
+  using Spans = std::vector<std::pair<size_t, size_t>>;
+  EXPECT_EQ(regexMatches("[A-Za-z]+|\\d{2,3}?", "ab1234"),
+            (Spans{{0, 2}, {2, 4}, {4, 6}}));
+  EXPECT_EQ(regexMatches("(?i:ab)+", "aBAbx"), (Spans{{0, 4}}));
+  EXPECT_EQ(regexMatches("a(?=b)", "acab"), (Spans{{2, 3}}));
+  EXPECT_EQ(regexMatches("\\p{Lu}\\P{Lu}*", "HeLLo"),
+            (Spans{{0, 2}, {2, 3}, {3, 5}}));
+  EXPECT_EQ(regexMatches("[\\u4e00-\\u9fa5]+", "x\xE4\xB8\x80\xE4\xB8\x80y"),
+            (Spans{{1, 7}}));
+  for (const char *bad : {"(?<=a)b", "a++", "^a", "[[a]]", "\\p{Han}", "(a",
+                          "a)", "\\q", "[z-a]", "*"}) {
+    std::string error;
+    EXPECT_FALSE(Regex::compile(bad, error)) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+  }
+  // Exponential backtracking ends in an error, not a hang.
+  std::string error;
+  auto regex = Regex::compile("(?:a|a)*b", error);
+  ASSERT_TRUE(regex);
+  std::vector<std::pair<size_t, size_t>> matches;
+  EXPECT_THROW(regex->findAll(std::string(40, 'a'), matches),
+               RegexTooExpensive);
 }
 
 TEST(Unicode, LossyDecodingReplacesMaximalSubparts) {

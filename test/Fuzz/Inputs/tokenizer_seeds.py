@@ -52,6 +52,31 @@ wordpiece["decoder"] = {"type": "WordPiece"}
 with open(os.path.join(out, "wordpiece.json"), "w") as f:
     f.write(json.dumps(wordpiece) + TEXT)
 
+regex = dict(bpe)
+regex["normalizer"] = {"type": "Replace", "pattern": {"Regex": r"\t+| {4,}"},
+                       "content": "\t"}
+regex["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"Regex": p}, "behavior": b, "invert": i}
+    for p, b, i in [
+        (r"\p{N}{1,3}", "Isolated", False),
+        (r"(?i:ab)+?|[\u4e00-\u9fa5]+|\P{L}(?=x)|[^\s\p{Lu}]{2,}", "Removed",
+         True),
+        (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*"
+         r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r" ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+         "MergedWithPrevious", False)]]}
+with open(os.path.join(out, "regex.json"), "w") as f:
+    f.write(json.dumps(regex) + TEXT)
+
+unigram = dict(bpe)
+unigram["model"] = {"type": "Unigram", "unk_id": 0, "byte_fallback": True,
+                    "vocab": [["<unk>", 0.0], ["a", -1.5], ["ab", -2.0],
+                              ["b", -1.0], ["<0x41>", -9.0]]}
+unigram["pre_tokenizer"] = {"type": "Metaspace", "replacement": "_",
+                            "prepend_scheme": "always", "split": True}
+with open(os.path.join(out, "unigram.json"), "w") as f:
+    f.write(json.dumps(unigram) + TEXT)
+
 lines = os.path.join(out, "..", "lines.txt")
 with open(lines, "w") as f:
     f.write("the quick brown fox jumps over the lazy dog\n" * 20)
