@@ -173,6 +173,18 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
     Value scores = softmax.getInput();
     double scale = 1.0;
     Value mask;
+    // A scale applied after the mask, (q k^T + mask) * c, scales the mask
+    // too.
+    double maskScale = 1.0;
+    {
+      double outer = 1.0;
+      Value inner = stripScale(scores, outer);
+      if (outer != 1.0 && inner.getDefiningOp<AddOp>()) {
+        scores = inner;
+        maskScale = outer;
+        scale *= outer;
+      }
+    }
     // An additive mask on the (possibly scaled, possibly where-masked)
     // scores, in either order.
     auto leadsToScores = [](Value value) {
@@ -298,6 +310,16 @@ struct AttentionPattern : OpRewritePattern<MatmulOp> {
                      op.getLoc(), RankedTensorType::get(combinedShape, element),
                      selectMask, mask)
                : selectMask;
+    }
+    if (mask && maskScale != 1.0) {
+      auto maskType = mask.getType().cast<RankedTensorType>();
+      Type element = maskType.getElementType();
+      Value factor = rewriter.create<ConstantOp>(
+          op.getLoc(),
+          DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                 rewriter.getFloatAttr(element, maskScale))
+              .cast<ElementsAttr>());
+      mask = rewriter.create<MulOp>(op.getLoc(), maskType, mask, factor);
     }
     Value out = rewriter.create<AttentionOp>(
         op.getLoc(), op.getType(), q, k, v, mask,

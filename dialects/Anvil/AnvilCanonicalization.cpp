@@ -259,9 +259,33 @@ struct CastOfLosslessCast : OpRewritePattern<CastOp> {
 // attention: repeat_kv into grouped heads
 //===----------------------------------------------------------------------===//
 
+/// One KV head copied to n heads by `tile(k, [1, n, 1, 1])` or
+/// `expand(k, [B, n, S, D])` (multi-query attention written by hand): the
+/// same as grouped heads of size n. (With more KV heads a tile interleaves
+/// the copies, which is not grouping, so only one head is taken.)
+Value stripSingleHeadCopies(Value value, int64_t &copies) {
+  Operation *op = value.getDefiningOp();
+  if (!op || !isa<TileOp, ExpandOp>(op))
+    return {};
+  Value kv = op->getOperand(0);
+  auto kvType = kv.getType().dyn_cast<RankedTensorType>();
+  auto result = value.getType().dyn_cast<RankedTensorType>();
+  if (!kvType || !result || !kvType.hasStaticShape() ||
+      !result.hasStaticShape() || kvType.getRank() != 4 ||
+      result.getRank() != 4 || kvType.getDimSize(1) != 1)
+    return {};
+  for (int64_t d : {0, 2, 3})
+    if (kvType.getDimSize(d) != result.getDimSize(d))
+      return {};
+  copies = result.getDimSize(1);
+  return kv;
+}
+
 /// `reshape(expand(unsqueeze(k, [2]), [B, H, n, S, D]), [B, H*n, S, D])`:
 /// returns k and sets `copies` to n, or a null value.
 Value stripRepeatKv(Value value, int64_t &copies) {
+  if (Value kv = stripSingleHeadCopies(value, copies))
+    return kv;
   auto reshape = value.getDefiningOp<ReshapeOp>();
   if (!reshape)
     return {};

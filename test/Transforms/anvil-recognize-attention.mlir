@@ -130,3 +130,57 @@ func.func @gpt2(%q: tensor<1x4x1x16xf32>, %k: tensor<1x4x9x16xf32>, %v: tensor<1
   %o2 = anvil.matmul %p2, %v : (tensor<1x4x1x9xf32>, tensor<1x4x9x16xf32>) -> tensor<1x4x1x16xf32>
   return %o, %o2 : tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>
 }
+
+// -----
+
+// The mask added before the scale, (q k^T + mask) * c: the mask is scaled
+// too. One KV head copied to every query head by tile (multi-query
+// attention written by hand) is the grouped broadcast.
+// CHECK-LABEL: func.func @mask_before_scale_mqa
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x4x3x8xf32>, %[[K:.*]]: tensor<1x1x5x8xf32>, %[[V:.*]]: tensor<1x1x5x8xf32>, %[[M:.*]]: tensor<1x1x3x5xf32>)
+// CHECK: %[[C:.*]] = anvil.constant dense<2.500000e-01> : tensor<f32>
+// CHECK: %[[SM:.*]] = anvil.mul %[[M]], %[[C]] : (tensor<1x1x3x5xf32>, tensor<f32>) -> tensor<1x1x3x5xf32>
+// CHECK: anvil.attention %[[Q]], %[[K]], %[[V]], %[[SM]] {scale = 2.500000e-01 : f32} : (tensor<1x4x3x8xf32>, tensor<1x1x5x8xf32>, tensor<1x1x5x8xf32>, tensor<1x1x3x5xf32>) -> tensor<1x4x3x8xf32>
+func.func @mask_before_scale_mqa(%q: tensor<1x4x3x8xf32>, %k: tensor<1x1x5x8xf32>, %v: tensor<1x1x5x8xf32>, %mask: tensor<1x1x3x5xf32>) -> tensor<1x4x3x8xf32> {
+  %c = anvil.constant dense<0.25> : tensor<f32>
+  %kr = anvil.tile %k {repeats = array<i64: 1, 4, 1, 1>} : (tensor<1x1x5x8xf32>) -> tensor<1x4x5x8xf32>
+  %vr = anvil.tile %v {repeats = array<i64: 1, 4, 1, 1>} : (tensor<1x1x5x8xf32>) -> tensor<1x4x5x8xf32>
+  %kt = anvil.transpose %kr {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x4x5x8xf32>) -> tensor<1x4x8x5xf32>
+  %s = anvil.matmul %q, %kt : (tensor<1x4x3x8xf32>, tensor<1x4x8x5xf32>) -> tensor<1x4x3x5xf32>
+  %sm = anvil.add %s, %mask : (tensor<1x4x3x5xf32>, tensor<1x1x3x5xf32>) -> tensor<1x4x3x5xf32>
+  %ss = anvil.mul %sm, %c : (tensor<1x4x3x5xf32>, tensor<f32>) -> tensor<1x4x3x5xf32>
+  %p = anvil.softmax %ss {axis = 3 : i64} : (tensor<1x4x3x5xf32>) -> tensor<1x4x3x5xf32>
+  %o = anvil.matmul %p, %vr : (tensor<1x4x3x5xf32>, tensor<1x4x5x8xf32>) -> tensor<1x4x3x8xf32>
+  return %o : tensor<1x4x3x8xf32>
+}
+
+// -----
+
+// torch's SDPA decomposition (the dynamo exporter): k^T computed on merged
+// batch and heads, and NaN rows of the probabilities zeroed. k is the
+// input of the merged reshape (here the same shape, so it folds away), and
+// the zeroing moves to the output (a row whose every key is masked is NaN
+// there).
+// CHECK-LABEL: func.func @dynamo_sdpa
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x3x8xf32>, %[[K:.*]]: tensor<1x2x5x8xf32>, %[[V:.*]]: tensor<1x2x5x8xf32>)
+// CHECK: %[[O:.*]] = anvil.attention %[[Q]], %[[K]], %[[V]] {scale = 0.353553355 : f32}
+// CHECK: %[[NAN:.*]] = anvil.compare %[[O]], %[[O]] {predicate = #anvil<predicate ne>}
+// CHECK: %[[Z:.*]] = anvil.where %[[NAN]], %{{.*}}, %[[O]]
+// CHECK: return %[[Z]]
+func.func @dynamo_sdpa(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x5x8xf32>, %v: tensor<1x2x5x8xf32>) -> tensor<1x2x3x8xf32> {
+  %c = anvil.constant dense<0.594603539> : tensor<f32>
+  %zero = anvil.constant dense<0.0> : tensor<f32>
+  %merged = anvil.constant dense<[2, 5, 8]> : tensor<3xi64>
+  %shape = anvil.constant dense<[1, 2, 8, 5]> : tensor<4xi64>
+  %k3 = anvil.reshape %k, %merged : (tensor<1x2x5x8xf32>, tensor<3xi64>) -> tensor<2x5x8xf32>
+  %kt3 = anvil.transpose %k3 {perm = array<i64: 0, 2, 1>} : (tensor<2x5x8xf32>) -> tensor<2x8x5xf32>
+  %kt = anvil.reshape %kt3, %shape : (tensor<2x8x5xf32>, tensor<4xi64>) -> tensor<1x2x8x5xf32>
+  %qs = anvil.mul %q, %c : (tensor<1x2x3x8xf32>, tensor<f32>) -> tensor<1x2x3x8xf32>
+  %ks = anvil.mul %kt, %c : (tensor<1x2x8x5xf32>, tensor<f32>) -> tensor<1x2x8x5xf32>
+  %s = anvil.matmul %qs, %ks : (tensor<1x2x3x8xf32>, tensor<1x2x8x5xf32>) -> tensor<1x2x3x5xf32>
+  %p = anvil.softmax %s {axis = 3 : i64} : (tensor<1x2x3x5xf32>) -> tensor<1x2x3x5xf32>
+  %nan = anvil.compare %p, %p {predicate = #anvil<predicate ne>} : (tensor<1x2x3x5xf32>, tensor<1x2x3x5xf32>) -> tensor<1x2x3x5xi1>
+  %pz = anvil.where %nan, %zero, %p : (tensor<1x2x3x5xi1>, tensor<f32>, tensor<1x2x3x5xf32>) -> tensor<1x2x3x5xf32>
+  %o = anvil.matmul %pz, %v : (tensor<1x2x3x5xf32>, tensor<1x2x5x8xf32>) -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}

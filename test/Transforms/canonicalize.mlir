@@ -308,3 +308,21 @@ func.func @attention_repeat_kv(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x3x8xf32>,
   %b = anvil.attention %k, %ks, %ks {scale = 0.5 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32>) -> tensor<1x2x3x8xf32>
   return %a, %b : tensor<1x4x3x8xf32>, tensor<1x2x3x8xf32>
 }
+
+// -----
+
+// A where whose condition is all true (an i1 splat, whose sign-extended
+// value is -1) is its true operand; a gather_elements whose indices are
+// each element's own coordinate along the axis moves nothing (the KV
+// re-packing of GroupQueryAttention with a full mask).
+// CHECK-LABEL: func.func @identity_selects
+// CHECK-SAME: (%[[X:.*]]: tensor<1x2x3x4xf32>, %[[Y:.*]]: tensor<1x2x3x4xf32>)
+// CHECK-NEXT: return %[[X]], %[[Y]]
+func.func @identity_selects(%x: tensor<1x2x3x4xf32>, %y: tensor<1x2x3x4xf32>) -> (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) {
+  %true = anvil.constant dense<true> : tensor<1x1x3x1xi1>
+  %zero = anvil.constant dense<0.0> : tensor<f32>
+  %w = anvil.where %true, %x, %zero : (tensor<1x1x3x1xi1>, tensor<1x2x3x4xf32>, tensor<f32>) -> tensor<1x2x3x4xf32>
+  %idx = anvil.constant dense<[[[[0, 0, 0, 0], [1, 1, 1, 1], [-1, -1, -1, -1]], [[0, 0, 0, 0], [1, 1, 1, 1], [2, 2, 2, 2]]]]> : tensor<1x2x3x4xi64>
+  %g = anvil.gather_elements %y, %idx {axis = 2 : i64} : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xi64>) -> tensor<1x2x3x4xf32>
+  return %w, %g : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>
+}

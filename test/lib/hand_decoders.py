@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Tiny decoders with a KV cache, built by hand with onnx.helper, that spell
+attention the ways exporters do not: for the paged-KV rewrite's end-to-end
+test (test/EndToEnd/paged-hand-decoders.test).
+
+  window      one layer, multi-query attention (one KV head), RMSNorm as
+              x / sqrt(mean(x*x) + eps) * w, rotary embedding on adjacent
+              pairs (interleaved) from position_ids, and a sliding window of
+              WINDOW keys built from the positions, added before the scale
+  onnx-attn   two layers of ONNX's own Attention op (opset 23) with
+              past_key/past_value and present outputs, is_causal=1, grouped
+              KV heads (4 query heads, 2 KV heads)
+
+Weights are seeded random. Inputs: input_ids, attention_mask, position_ids,
+past_key_values.{i}.key/value [1, kv_heads, past, head_dim]; outputs:
+logits, present.{i}.key/value.
+
+Usage: hand_decoders.py NAME OUT.onnx
+"""
+
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto as T, helper, numpy_helper
+
+VOCAB, HIDDEN, HEAD_DIM = 64, 32, 8
+WINDOW = 24
+
+
+class Graph:
+    def __init__(self, seed):
+        self.nodes, self.inits, self.rng = [], [], np.random.default_rng(seed)
+        self.count = 0
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value, base="c"):
+        name = self.name(base)
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def weight(self, *shape):
+        return self.const((self.rng.standard_normal(shape) * 0.3)
+                          .astype(np.float32), "w")
+
+    def op(self, kind, inputs, n_out=1, **attrs):
+        outs = [self.name(kind.lower()) for _ in range(n_out)]
+        self.nodes.append(helper.make_node(kind, inputs, outs, **attrs))
+        return outs[0] if n_out == 1 else outs
+
+
+def rms_norm(g, x):
+    """x / sqrt(mean(x*x) + eps) * w, as ReduceMean, Sqrt and Div."""
+    sq = g.op("Mul", [x, x])
+    mean = g.op("ReduceMean", [sq, g.const(np.array([-1], np.int64))],
+                keepdims=1)
+    denom = g.op("Sqrt", [g.op("Add", [mean, g.const(np.float32(1e-5))])])
+    return g.op("Mul", [g.op("Div", [x, denom]), g.weight(HIDDEN)])
+
+
+def heads(g, x, n):
+    """[1, S, n*D] -> [1, n, S, D]."""
+    r = g.op("Reshape", [x, g.const(np.array([1, -1, n, HEAD_DIM],
+                                             np.int64))])
+    return g.op("Transpose", [r], perm=[0, 2, 1, 3])
+
+
+def rope_interleaved(g, x, cos, sin):
+    """Rotates adjacent pairs (2i, 2i+1) of x [1, H, S, D] by cos/sin
+    [1, 1, S, D/2]."""
+    pairs = g.op("Reshape", [x, g.const(np.array([1, 0, 0, HEAD_DIM // 2, 2],
+                                                 np.int64))])
+    x1, x2 = g.op("Split", [pairs, g.const(np.array([1, 1], np.int64))],
+                  n_out=2, axis=4)
+    axis = g.const(np.array([4], np.int64))
+    x1, x2 = g.op("Squeeze", [x1, axis]), g.op("Squeeze", [x2, axis])
+    y1 = g.op("Sub", [g.op("Mul", [x1, cos]), g.op("Mul", [x2, sin])])
+    y2 = g.op("Add", [g.op("Mul", [x2, cos]), g.op("Mul", [x1, sin])])
+    y = g.op("Concat", [g.op("Unsqueeze", [y1, axis]),
+                        g.op("Unsqueeze", [y2, axis])], axis=4)
+    return g.op("Reshape", [y, g.const(np.array([1, 0, 0, HEAD_DIM],
+                                                np.int64))])
+
+
+def window_model():
+    g = Graph(1)
+    q_heads, kv_heads = 4, 1
+    x = g.op("Gather", [g.weight(VOCAB, HIDDEN), "input_ids"], axis=0)
+    h = rms_norm(g, x)
+    q = heads(g, g.op("MatMul", [h, g.weight(HIDDEN, q_heads * HEAD_DIM)]),
+              q_heads)
+    k = heads(g, g.op("MatMul", [h, g.weight(HIDDEN, kv_heads * HEAD_DIM)]),
+              kv_heads)
+    v = heads(g, g.op("MatMul", [h, g.weight(HIDDEN, kv_heads * HEAD_DIM)]),
+              kv_heads)
+    # Rotary tables from the positions: angle = pos * inv_freq.
+    inv_freq = (1.0 / (10000 ** (np.arange(0, HEAD_DIM, 2) / HEAD_DIM))
+                ).astype(np.float32)
+    pos = g.op("Cast", ["position_ids"], to=T.FLOAT)           # [1, S]
+    pos = g.op("Unsqueeze", [pos, g.const(np.array([2], np.int64))])
+    angles = g.op("Mul", [pos, g.const(inv_freq.reshape(1, 1, -1))])
+    angles = g.op("Unsqueeze", [angles, g.const(np.array([1], np.int64))])
+    cos, sin = g.op("Cos", [angles]), g.op("Sin", [angles])
+    q, k = rope_interleaved(g, q, cos, sin), rope_interleaved(g, k, cos, sin)
+    keys = g.op("Concat", ["past_key_values.0.key", k], axis=2)
+    values = g.op("Concat", ["past_key_values.0.value", v], axis=2)
+    # Key positions 0..total-1 against each query's position: visible when
+    # key <= query and query - key < WINDOW.
+    total = g.op("Shape", [keys], start=2, end=3)
+    kpos = g.op("Range", [g.const(np.int64(0)),
+                          g.op("Squeeze", [total]), g.const(np.int64(1))])
+    qpos = g.op("Unsqueeze", ["position_ids", g.const(np.array([2],
+                                                          np.int64))])
+    diff = g.op("Sub", [qpos, kpos])                          # [1, S, total]
+    visible = g.op("And", [
+        g.op("GreaterOrEqual", [diff, g.const(np.int64(0))]),
+        g.op("Less", [diff, g.const(np.int64(WINDOW))])])
+    mask = g.op("Where", [visible, g.const(np.float32(0)),
+                          g.const(np.float32(-1e9))])
+    mask = g.op("Unsqueeze", [mask, g.const(np.array([1], np.int64))])
+    # Repeat the one KV head, then scores + mask before the scale.
+    reps = g.const(np.array([1, q_heads, 1, 1], np.int64))
+    kt = g.op("Transpose", [g.op("Tile", [keys, reps])], perm=[0, 1, 3, 2])
+    scores = g.op("Add", [g.op("MatMul", [q, kt]), mask])
+    scores = g.op("Mul", [scores, g.const(np.float32(HEAD_DIM ** -0.5))])
+    probs = g.op("Softmax", [scores], axis=-1)
+    out = g.op("MatMul", [probs, g.op("Tile", [values, reps])])
+    out = g.op("Reshape", [g.op("Transpose", [out], perm=[0, 2, 1, 3]),
+                           g.const(np.array([1, -1, q_heads * HEAD_DIM],
+                                            np.int64))])
+    x = g.op("Add", [x, g.op("MatMul", [out, g.weight(q_heads * HEAD_DIM,
+                                                      HIDDEN)])])
+    logits = g.op("MatMul", [rms_norm(g, x), g.weight(HIDDEN, VOCAB)])
+    return g, [(logits, "logits"), (keys, "present.0.key"),
+               (values, "present.0.value")], 1, kv_heads, 18
+
+
+def onnx_attention_model():
+    g = Graph(2)
+    q_heads, kv_heads, layers = 4, 2, 2
+    x = g.op("Gather", [g.weight(VOCAB, HIDDEN), "input_ids"], axis=0)
+    outputs = []
+    for layer in range(layers):
+        h = rms_norm(g, x)
+        proj = [g.op("MatMul", [h, g.weight(HIDDEN, n * HEAD_DIM)])
+                for n in (q_heads, kv_heads, kv_heads)]
+        q, k, v = (heads(g, p, n) for p, n in
+                   zip(proj, (q_heads, kv_heads, kv_heads)))
+        out, present_k, present_v = g.op(
+            "Attention", [q, k, v, "", f"past_key_values.{layer}.key",
+                          f"past_key_values.{layer}.value"],
+            n_out=3, is_causal=1)
+        out = g.op("Reshape", [g.op("Transpose", [out], perm=[0, 2, 1, 3]),
+                               g.const(np.array([1, -1, q_heads * HEAD_DIM],
+                                                np.int64))])
+        x = g.op("Add", [x, g.op("MatMul", [out, g.weight(q_heads * HEAD_DIM,
+                                                          HIDDEN)])])
+        outputs += [(present_k, f"present.{layer}.key"),
+                    (present_v, f"present.{layer}.value")]
+    logits = g.op("MatMul", [rms_norm(g, x), g.weight(HIDDEN, VOCAB)])
+    return g, [(logits, "logits")] + outputs, layers, kv_heads, 23
+
+
+def build(name, path):
+    g, outputs, layers, kv_heads, opset = {
+        "window": window_model, "onnx-attn": onnx_attention_model}[name]()
+    seq, past = "sequence_length", "past_sequence_length"
+    inputs = [helper.make_tensor_value_info("input_ids", T.INT64,
+                                            ["batch_size", seq]),
+              helper.make_tensor_value_info("attention_mask", T.INT64,
+                                            ["batch_size", "total_length"]),
+              helper.make_tensor_value_info("position_ids", T.INT64,
+                                            ["batch_size", seq])]
+    for layer in range(layers):
+        for kind in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(
+                f"past_key_values.{layer}.{kind}", T.FLOAT,
+                ["batch_size", kv_heads, past, HEAD_DIM]))
+    # Rename the final values to the output names.
+    outs = []
+    for value, out_name in outputs:
+        g.nodes.append(helper.make_node("Identity", [value], [out_name]))
+        shape = (["batch_size", seq, VOCAB] if out_name == "logits" else
+                 ["batch_size", kv_heads, "total_length", HEAD_DIM])
+        outs.append(helper.make_tensor_value_info(out_name, T.FLOAT, shape))
+    graph = helper.make_graph(g.nodes, name, inputs, outs, g.inits)
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 10
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+
+
+if __name__ == "__main__":
+    build(sys.argv[1], sys.argv[2])
