@@ -232,3 +232,46 @@ TEST(LoaderChecks, FilesThatAreNotRegularAreRefused) {
 }
 
 } // namespace
+
+// State buffers (the paged KV pool) are part of the record: a manifest that
+// claims one the code does not take is refused.
+TEST(LoaderChecks, StatesMustBeWhatTheCodeTakes) {
+  std::string entry = replaced(
+      kMain, R"("outputs")",
+      R"("states": [{"name": "pool", "dtype": "f32", "shape": [4, 16]}],
+         "outputs")");
+  EXPECT_EQ(openMessage(entry), "entry point 'main': the number of states is "
+                                "1 in the manifest but the code was compiled "
+                                "for 0");
+}
+
+// The paged decoder's "llm" object is input too: every field is checked
+// when the artifact opens, not when an engine first reads it.
+TEST(LoaderChecks, TheLlmObjectIsChecked) {
+  const std::string good =
+      R"("llm": {"entry": "main", "vocab_size": 64, "block_size": 16,
+         "max_context": 128, "kv_heads": 2, "head_dim": 8, "num_pools": 2,
+         "max_tokens_per_step": 32, "max_seqs_per_step": 4,
+         "max_kv_blocks": 64, "eos_token_ids": [2]})";
+  auto open = [&](const std::string &llm) {
+    std::string manifest = manifestWith(kMain);
+    manifest.insert(1, llm + ", ");
+    anvil_model *model = nullptr;
+    std::string message =
+        openModel(standInArtifact(manifest), nullptr, &model, nullptr);
+    anvil_model_release(model);
+    return message;
+  };
+  EXPECT_EQ(open(good), "");
+  EXPECT_EQ(open(replaced(good, R"("vocab_size": 64)", R"("vocab_size": 0)")),
+            "the manifest's llm.vocab_size is missing or out of range [1, "
+            "2147483648]");
+  EXPECT_EQ(
+      open(replaced(good, R"("max_context": 128)", R"("max_context": 100)")),
+      "the manifest's llm.max_context is not a multiple of block_size");
+  EXPECT_EQ(open(replaced(good, "[2]", "[64]")),
+            "the manifest's llm.eos_token_ids holds an id outside the "
+            "vocabulary");
+  EXPECT_EQ(open(replaced(good, R"("entry": "main", )", "")),
+            "the manifest's llm names no entry point");
+}
