@@ -13,6 +13,7 @@
 #include "anvil/anvil.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,35 +344,61 @@ static int read_ids_file(const char *path, prompt **prompts, size_t *count,
   return ok;
 }
 
+/* The statistics' fields by name, for --json. */
+#define INT_FIELD(name)                                                        \
+  { #name, offsetof(anvil_engine_stats, name), 0 }
+#define REAL_FIELD(name)                                                       \
+  { #name, offsetof(anvil_engine_stats, name), 1 }
+static const struct stats_field {
+  const char *name;
+  size_t offset;
+  int real; /* double, else int64_t */
+} kStatsFields[] = {
+    INT_FIELD(requests_submitted),
+    INT_FIELD(requests_rejected),
+    INT_FIELD(requests_finished),
+    INT_FIELD(requests_cancelled),
+    INT_FIELD(requests_failed),
+    INT_FIELD(waiting),
+    INT_FIELD(running),
+    INT_FIELD(steps),
+    INT_FIELD(preemptions),
+    INT_FIELD(computed_tokens),
+    INT_FIELD(computed_prompt_tokens),
+    INT_FIELD(generated_tokens),
+    INT_FIELD(prefix_queried_tokens),
+    INT_FIELD(prefix_hit_tokens),
+    REAL_FIELD(prefix_cache_hit_rate),
+    INT_FIELD(kv_blocks_total),
+    INT_FIELD(kv_blocks_used),
+    INT_FIELD(kv_blocks_free),
+    INT_FIELD(kv_blocks_cached),
+    REAL_FIELD(busy_seconds),
+    REAL_FIELD(prompt_tokens_per_second),
+    REAL_FIELD(generated_tokens_per_second),
+    INT_FIELD(ttft_count),
+    REAL_FIELD(ttft_ms_mean),
+    REAL_FIELD(ttft_ms_last),
+    REAL_FIELD(ttft_ms_max),
+};
+#undef INT_FIELD
+#undef REAL_FIELD
+
 static void print_stats(const anvil_engine_stats *s, double wall_seconds,
                         int json) {
   double wall_rate = wall_seconds > 0 ? s->generated_tokens / wall_seconds : 0;
   if (json) {
-    printf("{\"stats\": {\"requests_submitted\": %lld, "
-           "\"requests_finished\": %lld, \"requests_cancelled\": %lld, "
-           "\"requests_failed\": %lld, \"requests_rejected\": %lld, "
-           "\"steps\": %lld, \"preemptions\": %lld, "
-           "\"computed_tokens\": %lld, \"computed_prompt_tokens\": %lld, "
-           "\"generated_tokens\": %lld, \"prefix_queried_tokens\": %lld, "
-           "\"prefix_hit_tokens\": %lld, \"prefix_cache_hit_rate\": %.6f, "
-           "\"kv_blocks_total\": %lld, \"kv_blocks_used\": %lld, "
-           "\"kv_blocks_free\": %lld, \"kv_blocks_cached\": %lld, "
-           "\"busy_seconds\": %.6f, \"prompt_tokens_per_second\": %.3f, "
-           "\"generated_tokens_per_second\": %.3f, \"ttft_count\": %lld, "
-           "\"ttft_ms_mean\": %.3f, \"ttft_ms_max\": %.3f, "
-           "\"wall_seconds\": %.6f, "
+    printf("{\"stats\": {");
+    for (size_t i = 0; i < sizeof kStatsFields / sizeof kStatsFields[0]; ++i) {
+      const char *field = (const char *)s + kStatsFields[i].offset;
+      printf("\"%s\": ", kStatsFields[i].name);
+      if (kStatsFields[i].real)
+        printf("%.6f, ", *(const double *)field);
+      else
+        printf("%lld, ", (long long)*(const int64_t *)field);
+    }
+    printf("\"wall_seconds\": %.6f, "
            "\"generated_tokens_per_wall_second\": %.3f}}\n",
-           (long long)s->requests_submitted, (long long)s->requests_finished,
-           (long long)s->requests_cancelled, (long long)s->requests_failed,
-           (long long)s->requests_rejected, (long long)s->steps,
-           (long long)s->preemptions, (long long)s->computed_tokens,
-           (long long)s->computed_prompt_tokens, (long long)s->generated_tokens,
-           (long long)s->prefix_queried_tokens, (long long)s->prefix_hit_tokens,
-           s->prefix_cache_hit_rate, (long long)s->kv_blocks_total,
-           (long long)s->kv_blocks_used, (long long)s->kv_blocks_free,
-           (long long)s->kv_blocks_cached, s->busy_seconds,
-           s->prompt_tokens_per_second, s->generated_tokens_per_second,
-           (long long)s->ttft_count, s->ttft_ms_mean, s->ttft_ms_max,
            wall_seconds, wall_rate);
     return;
   }
