@@ -146,16 +146,27 @@ anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
   if (!pool)
     return makeStatus(ANVIL_INVALID_ARGUMENT,
                       "the step model's KV pool is not allocated");
+  // A step of prefill chunks only wants no logits, but the compiled step
+  // takes at least one row (PagedKv.cpp bounds logit_rows to [1, max]):
+  // ask for the last token's, into the engine's logits buffer (sized for
+  // max_seqs rows), which it ignores.
+  int64_t numLogitRows = batch.numLogitRows;
+  const int32_t *logitRows = batch.logitRows;
+  int32_t lastToken = static_cast<int32_t>(batch.numTokens - 1);
+  if (numLogitRows == 0 && batch.numTokens > 0) {
+    numLogitRows = 1;
+    logitRows = &lastToken;
+  }
   const void *given[kNumInputs] = {
       batch.tokens,      batch.positions,   batch.seqOfToken, batch.slotMapping,
-      batch.blockTables, batch.contextLens, batch.logitRows};
+      batch.blockTables, batch.contextLens, logitRows};
   const void *inputs[kNumInputs];
   for (size_t i = 0; i < kNumInputs; ++i)
     inputs[inputIndex[i]] = given[i];
   int64_t sizes[4];
   sizes[sizeIndex[0]] = batch.numTokens;
   sizes[sizeIndex[1]] = batch.numSeqs;
-  sizes[sizeIndex[2]] = batch.numLogitRows;
+  sizes[sizeIndex[2]] = numLogitRows;
   sizes[sizeIndex[3]] = numBlocks;
   void *outputs[1] = {logits};
   runtime::Invocation call;

@@ -65,7 +65,8 @@ public:
   /// called once before the first step. Its contents start undefined.
   virtual anvil_status allocatePool(int64_t numBlocks) = 0;
   /// Runs one step: writes the batch's K/V rows into the pool and
-  /// `logits` ([R, vocabSize] f32, row r for token logitRows[r]). Errors
+  /// `logits` ([R, vocabSize] f32, row r for token logitRows[r]; room for
+  /// at least one row, which a model may write even when R is 0). Errors
   /// are statuses (ANVIL_INVALID_ARGUMENT for a batch over the maxima,
   /// ANVIL_EXECUTION_FAILED from the code).
   virtual anvil_status step(const StepBatch &batch, float *logits) = 0;
