@@ -56,6 +56,7 @@ private:
   void *pool = nullptr;
   int64_t numBlocks = 0;
   std::vector<void *> states;
+  std::vector<float> throwawayLogits; // [vocabSize]: see step()
 };
 
 anvil_status ArtifactStepModel::init() {
@@ -146,16 +147,27 @@ anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
   if (!pool)
     return makeStatus(ANVIL_INVALID_ARGUMENT,
                       "the step model's KV pool is not allocated");
+  // A step that only prefills a chunk of a prompt wants no logits, but the
+  // artifact's logit_rows size is at least 1: compute row 0 and drop it.
+  static const int32_t kThrowawayRow = 0;
+  int64_t numLogitRows = batch.numLogitRows;
+  const int32_t *logitRows = batch.logitRows;
+  if (numLogitRows == 0) {
+    numLogitRows = 1;
+    logitRows = &kThrowawayRow;
+    throwawayLogits.resize(static_cast<size_t>(facts.vocabSize));
+    logits = throwawayLogits.data();
+  }
   const void *given[kNumInputs] = {
       batch.tokens,      batch.positions,   batch.seqOfToken, batch.slotMapping,
-      batch.blockTables, batch.contextLens, batch.logitRows};
+      batch.blockTables, batch.contextLens, logitRows};
   const void *inputs[kNumInputs];
   for (size_t i = 0; i < kNumInputs; ++i)
     inputs[inputIndex[i]] = given[i];
   int64_t sizes[4];
   sizes[sizeIndex[0]] = batch.numTokens;
   sizes[sizeIndex[1]] = batch.numSeqs;
-  sizes[sizeIndex[2]] = batch.numLogitRows;
+  sizes[sizeIndex[2]] = numLogitRows;
   sizes[sizeIndex[3]] = numBlocks;
   void *outputs[1] = {logits};
   runtime::Invocation call;
