@@ -186,6 +186,8 @@ anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
 
 anvil_status openArtifactStepModel(std::shared_ptr<LoadedModel> model,
                                    std::unique_ptr<StepModel> &out) {
+  if (!model)
+    return makeStatus(ANVIL_INVALID_ARGUMENT, "no model given");
   const runtime::LlmInfo &llm = model->manifest().llm;
   if (!llm.present)
     return makeStatus(ANVIL_INCOMPATIBLE,
