@@ -475,7 +475,8 @@ int run(const Options &options) {
   context.printOpOnDiagnostic(false);
   // A decoder with a KV cache compiles to the paged step function
   // (anvil-paged-kv) unless --kv-cache=graph, -O0 (import only), or --dim
-  // binds its KV dims (the fixed-shape compile users drive themselves).
+  // or --input-shape binds its KV dims (the fixed-shape compile users drive
+  // themselves).
   TimingScope importTimer = rootTimer.nest("import");
   bool mayPage =
       options.kvCache != Options::KvCache::Graph &&
@@ -487,20 +488,24 @@ int run(const Options &options) {
     // The probes that look for a KV cache run quietly (the real import
     // below reports any problem): as given, then, for graphs that import
     // only with their dims bound (a Split of a sequence dim), with every
-    // unbound symbolic dim bound to a distinct size.
-    ScopedDiagnosticHandler quiet(&context,
+    // unbound symbolic dim bound to a distinct size. In a context of their
+    // own: their weight blobs would stay in `context` and the real import's
+    // resource keys would get a suffix (onnx__MatMul_12_1).
+    MLIRContext probeContext(registry);
+    probeContext.loadAllAvailableDialects();
+    ScopedDiagnosticHandler quiet(&probeContext,
                                   [](Diagnostic &) { return success(); });
     Progress silent(true, options.toolName);
-    OwningOpRef<ModuleOp> probed = importInputs(context, options, silent);
+    OwningOpRef<ModuleOp> probed = importInputs(probeContext, options, silent);
     if (!probed) {
       Options probe = options;
       int64_t size = 101;
-      for (const std::string &name :
-           onnx_import::symbolicDimNames(&context, options.inputPaths.front()))
+      for (const std::string &name : onnx_import::symbolicDimNames(
+               &probeContext, options.inputPaths.front()))
         if (!probe.import.dims.count(name) &&
             !probe.import.boundedDims.count(name))
           probe.import.dims[name] = size++;
-      probed = importInputs(context, probe, silent);
+      probed = importInputs(probeContext, probe, silent);
     }
     if (probed)
       dims = findPagedDims(*probed);
@@ -509,7 +514,10 @@ int run(const Options &options) {
     return !name.empty() && (options.import.dims.count(name) ||
                              options.import.boundedDims.count(name));
   };
-  bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
+  // --input-shape fixes whole inputs (run_zoo.py binds a decoder so): the
+  // fixed-shape compile, as with --dim.
+  bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence) ||
+                        !options.import.inputShapes.empty());
   if (options.kvCache == Options::KvCache::Paged && !dims) {
     emitError(UnknownLoc::get(&context))
         << "--kv-cache=paged: the model has no KV cache the paged-KV "
@@ -521,7 +529,7 @@ int run(const Options &options) {
   if (options.kvCache == Options::KvCache::Paged && bound) {
     emitError(UnknownLoc::get(&context))
         << "--kv-cache=paged sets dims '" << dims->sequence << "' and '"
-        << dims->past << "' itself; drop them from --dim";
+        << dims->past << "' itself; drop them from --dim and --input-shape";
     return 1;
   }
   bool paged = dims && !bound;

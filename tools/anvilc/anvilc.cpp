@@ -141,8 +141,8 @@ cl::opt<anvil::driver::Options::KvCache> kvCache(
     cl::values(
         clEnumValN(anvil::driver::Options::KvCache::Auto, "auto",
                    "the paged step function when the model has a KV cache, "
-                   "--dim does not bind its sequence or past dims and -O is "
-                   "at least 1"),
+                   "neither --dim nor --input-shape binds its sequence or past "
+                   "dims, and -O is at least 1"),
         clEnumValN(anvil::driver::Options::KvCache::Paged, "paged",
                    "the paged step function the engine runs (anvil-run "
                    "generate); an error if the model has no KV cache"),
