@@ -495,7 +495,8 @@ int run(const Options &options) {
   context.printOpOnDiagnostic(false);
   // A decoder with a KV cache compiles to the paged step function
   // (anvil-paged-kv) unless --kv-cache=graph, -O0 (import only), or --dim
-  // binds its KV dims (the fixed-shape compile users drive themselves).
+  // or --input-shape binds its KV dims (the fixed-shape compile users drive
+  // themselves).
   TimingScope importTimer = rootTimer.nest("import");
   bool mayPage =
       options.kvCache != Options::KvCache::Graph &&
@@ -503,13 +504,13 @@ int run(const Options &options) {
       options.inputPaths.size() == 1 &&
       !StringRef(options.inputPaths.front()).endswith(".mlir");
   std::optional<PagedDims> dims;
-  // Shapes the user set by --input-shape ask for the graph as it is.
-  if (mayPage && options.import.inputShapes.empty()) {
-    // The probes that look for a KV cache run quietly in a context of
-    // their own (their weights and diagnostics are not this compile's):
-    // as given, then, for graphs that import only with their dims bound (a
-    // Split of a sequence dim), with every unbound symbolic dim bound to a
-    // distinct size. The real import below reports any problem.
+  if (mayPage) {
+    // The probes that look for a KV cache run quietly (the real import
+    // below reports any problem): as given, then, for graphs that import
+    // only with their dims bound (a Split of a sequence dim), with every
+    // unbound symbolic dim bound to a distinct size. In a context of their
+    // own: their weight blobs would stay in `context` and the real import's
+    // resource keys would get a suffix (onnx__MatMul_12_1).
     MLIRContext probeContext(registry);
     probeContext.loadAllAvailableDialects();
     ScopedDiagnosticHandler quiet(&probeContext,
@@ -535,7 +536,10 @@ int run(const Options &options) {
              options.import.boundedDims.count(name);
     });
   };
-  bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence));
+  // --input-shape fixes whole inputs (run_zoo.py binds a decoder so): the
+  // fixed-shape compile, as with --dim.
+  bool bound = dims && (userBinds(dims->past) || userBinds(dims->sequence) ||
+                        !options.import.inputShapes.empty());
   if (options.kvCache == Options::KvCache::Paged && !dims) {
     emitError(UnknownLoc::get(&context))
         << "--kv-cache=paged: the model has no KV cache the paged-KV "
@@ -546,9 +550,9 @@ int run(const Options &options) {
   }
   if (options.kvCache == Options::KvCache::Paged && bound) {
     emitError(UnknownLoc::get(&context))
-        << "--kv-cache=paged sets the sequence and past dims ("
-        << llvm::join(dims->sequence, ", ") << "; "
-        << llvm::join(dims->past, ", ") << ") itself; drop them from --dim";
+        << "--kv-cache=paged sets dims '" << llvm::join(dims->sequence, "', '")
+        << "' and '" << llvm::join(dims->past, "', '")
+        << "' itself; drop them from --dim and --input-shape";
     return 1;
   }
   bool paged = dims && !bound;

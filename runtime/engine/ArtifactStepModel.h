@@ -24,7 +24,8 @@ class LoadedModel;
 namespace anvil::engine {
 
 /// The paged-KV step function of `model` (which the StepModel keeps
-/// alive). ANVIL_INCOMPATIBLE when the artifact has none.
+/// alive). ANVIL_INCOMPATIBLE when the artifact has none;
+/// ANVIL_INVALID_ARGUMENT for a null model.
 anvil_status openArtifactStepModel(std::shared_ptr<runtime::LoadedModel> model,
                                    std::unique_ptr<StepModel> &out);
 

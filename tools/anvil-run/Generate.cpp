@@ -69,6 +69,19 @@ constexpr const char *kGenerateUsage =
     "                           refuse the artifact unless signed by this "
     "key\n";
 
+/// Whether `flag` is one of generate's options that take a value.
+bool takesValue(const std::string &flag) {
+  for (const char *name :
+       {"--prompt", "--prompt-file", "--prompt-ids", "--max-new-tokens",
+        "--temperature", "--top-k", "--top-p", "--min-p",
+        "--repetition-penalty", "--frequency-penalty", "--presence-penalty",
+        "--seed", "--stop", "--stop-token-id", "--threads", "--kv-blocks",
+        "--require-signature"})
+    if (flag == name)
+      return true;
+  return false;
+}
+
 int fail(const std::string &message) {
   std::cerr << "anvil-run generate: error: " << message << "\n";
   return 1;
@@ -144,7 +157,7 @@ void onEvent(const anvil_engine_event *event, void *data) {
 
 int generate(const std::vector<std::string> &args) {
   std::string path, prompt, promptFile, promptIds, keyFile;
-  bool havePrompt = false, json = false, verify = true;
+  bool havePrompt = false, havePromptIds = false, json = false, verify = true;
   int64_t threads = 0, kvBlocks = 0, maxNew = 128;
   anvil_sampling_params params;
   anvil_sampling_params_init(&params);
@@ -166,16 +179,17 @@ int generate(const std::vector<std::string> &args) {
       params.ignore_eos = 1;
     else if (a == "--no-verify")
       verify = false;
-    else if (!hasValue && !a.empty() && a[0] == '-')
+    else if (!hasValue && takesValue(a))
       return fail(a + " needs a value (anvil-run generate --help)");
     else if (a == "--prompt") {
       prompt = value();
       havePrompt = true;
     } else if (a == "--prompt-file")
       promptFile = value();
-    else if (a == "--prompt-ids")
+    else if (a == "--prompt-ids") {
       promptIds = value();
-    else if (a == "--max-new-tokens") {
+      havePromptIds = true;
+    } else if (a == "--max-new-tokens") {
       if (!parseInt(value(), 1, int64_t(1) << 30, maxNew))
         return fail("--max-new-tokens " + args[i] + ": expected N >= 1");
     } else if (a == "--threads") {
@@ -223,12 +237,14 @@ int generate(const std::vector<std::string> &args) {
   }
   if (path.empty())
     return fail(std::string("no artifact given\n") + kGenerateUsage);
-  int given = havePrompt + !promptFile.empty() + !promptIds.empty();
+  int given = havePrompt + !promptFile.empty() + havePromptIds;
   if (given != 1)
     return fail("give exactly one of --prompt, --prompt-file and "
                 "--prompt-ids");
   std::vector<int64_t> ids;
-  if (!promptIds.empty()) {
+  if (havePromptIds && promptIds.empty())
+    return fail("the prompt is empty");
+  if (havePromptIds) {
     size_t start = 0;
     while (start <= promptIds.size()) {
       size_t comma = promptIds.find(',', start);
@@ -336,7 +352,7 @@ int generate(const std::vector<std::string> &args) {
     std::cout << object.dump(-1, ' ', false,
                              nlohmann::json::error_handler_t::replace)
               << "\n";
-  } else {
+  } else if (out.finish != ANVIL_FINISH_ERROR) {
     std::fputs("\n", stdout);
     std::fflush(stdout);
     std::fprintf(stderr,

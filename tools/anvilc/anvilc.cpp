@@ -141,8 +141,8 @@ cl::opt<anvil::driver::Options::KvCache> kvCache(
     cl::values(
         clEnumValN(anvil::driver::Options::KvCache::Auto, "auto",
                    "the paged step function when the model has a KV cache, "
-                   "--dim does not bind its sequence or past dims and -O is "
-                   "at least 1"),
+                   "neither --dim nor --input-shape binds its sequence or past "
+                   "dims, and -O is at least 1"),
         clEnumValN(anvil::driver::Options::KvCache::Paged, "paged",
                    "the paged step function the engine runs (anvil-run "
                    "generate); an error if the model has no KV cache"),
@@ -402,11 +402,28 @@ int main(int argc, char **argv) {
   options.maxSeqsPerStep = maxSeqsPerStep;
   options.maxContext = maxContext;
   options.maxKvBlocks = maxKvBlocks;
-  if (kvBlockSize < 1 || maxTokensPerStep < 1 || maxSeqsPerStep < 1 ||
-      maxContext < 1 || maxKvBlocks < 1 || maxContext % kvBlockSize) {
-    errs() << "anvilc: error: --kv-block-size, --max-tokens-per-step, "
-              "--max-seqs-per-step, --max-context and --max-kv-blocks must be "
-              "positive, and --max-context a multiple of --kv-block-size\n";
+  for (const cl::opt<int64_t> *flag :
+       {&kvBlockSize, &maxTokensPerStep, &maxSeqsPerStep, &maxContext,
+        &maxKvBlocks})
+    if (*flag < 1) {
+      errs() << "anvilc: error: --" << flag->ArgStr << "=" << *flag
+             << ": must be at least 1\n";
+      return 1;
+    }
+  // The step's bounded sizes fit its shapes on three values above 1
+  // (compiler/Lowering/SymbolicShapes.cpp); 1 or 2 would fail there with
+  // an error about the lowered ops.
+  for (const cl::opt<int64_t> *flag :
+       {&maxTokensPerStep, &maxSeqsPerStep, &maxKvBlocks})
+    if (*flag < 3) {
+      errs() << "anvilc: error: --" << flag->ArgStr << "=" << *flag
+             << ": values below 3 are not supported yet (the paged step's "
+                "sizes are fitted on three values)\n";
+      return 1;
+    }
+  if (maxContext % kvBlockSize) {
+    errs() << "anvilc: error: --max-context=" << maxContext
+           << " is not a multiple of --kv-block-size=" << kvBlockSize << "\n";
     return 1;
   }
   std::vector<int64_t> eos(eosTokenIds.begin(), eosTokenIds.end());

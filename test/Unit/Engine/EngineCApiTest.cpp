@@ -172,10 +172,11 @@ TEST(EngineCApi, BadArgumentsAreStatuses) {
   threads.num_threads = 4;
   EXPECT_EQ(takeCode(anvil_engine_create(nullptr, &threads, &raw)),
             ANVIL_INVALID_ARGUMENT);
-  // (Artifacts without a paged step: test/EndToEnd's generate tests.)
+  // An artifact without the paged step is refused in anvil-run-generate.test.
   std::unique_ptr<StepModel> stepModel;
   EXPECT_EQ(takeCode(openArtifactStepModel(nullptr, stepModel), &message),
             ANVIL_INVALID_ARGUMENT);
+  EXPECT_NE(message.find("no model"), std::string::npos);
   anvil_engine_release(nullptr);
 }
 
