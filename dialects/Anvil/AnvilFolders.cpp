@@ -817,6 +817,25 @@ OpFoldResult ArgMinOp::fold(FoldAdaptor adaptor) {
 // an out-of-range index is a run-time error, never a fold)
 //===----------------------------------------------------------------------===//
 
+/// The row-major offset of index tuple `t` (`depth` indices, negative ones
+/// counting from the end) into dims `shape[first..first+depth)`, or nullopt
+/// when an index is out of range (GatherND and ScatterND).
+static std::optional<int64_t> tupleOffset(const ConstantTensor &indices,
+                                          int64_t t, int64_t depth,
+                                          ArrayRef<int64_t> shape,
+                                          int64_t first) {
+  int64_t offset = 0;
+  for (int64_t d = 0; d < depth; ++d) {
+    int64_t i = indices.ints[t * depth + d], size = shape[first + d];
+    if (i < 0)
+      i += size;
+    if (i < 0 || i >= size)
+      return std::nullopt;
+    offset = offset * size + i;
+  }
+  return offset;
+}
+
 OpFoldResult GatherNdOp::fold(FoldAdaptor adaptor) {
   RankedTensorType type = staticResultType(*this);
   std::optional<ConstantTensor> input = readConstant(adaptor.getInput());
@@ -839,17 +858,11 @@ OpFoldResult GatherNdOp::fold(FoldAdaptor adaptor) {
   ConstantTensor out;
   out.isFloat = input->isFloat;
   for (int64_t t = 0; t < batch * count; ++t) {
-    int64_t offset = 0;
-    for (int64_t d = 0; d < depth; ++d) {
-      int64_t i = indices->ints[t * depth + d], size = inShape[b + d];
-      if (i < 0)
-        i += size;
-      if (i < 0 || i >= size)
-        return {};
-      offset = offset * size + i;
-    }
+    std::optional<int64_t> offset = tupleOffset(*indices, t, depth, inShape, b);
+    if (!offset)
+      return {};
     for (int64_t s = 0; s < slice; ++s)
-      append(out, *input, (t / count) * batchSize + offset * slice + s);
+      append(out, *input, (t / count) * batchSize + *offset * slice + s);
   }
   return buildDense(type, out);
 }
@@ -903,20 +916,14 @@ OpFoldResult ScatterNdOp::fold(FoldAdaptor adaptor) {
     return {};
   ConstantTensor out = *input;
   for (int64_t t = 0; t < count; ++t) {
-    int64_t offset = 0;
-    for (int64_t d = 0; d < depth; ++d) {
-      int64_t i = indices->ints[t * depth + d], size = inShape[d];
-      if (i < 0)
-        i += size;
-      if (i < 0 || i >= size)
-        return {};
-      offset = offset * size + i;
-    }
+    std::optional<int64_t> offset = tupleOffset(*indices, t, depth, inShape, 0);
+    if (!offset)
+      return {};
     for (int64_t s = 0; s < slice; ++s) {
       if (out.isFloat)
-        out.floats[offset * slice + s] = updates->floats[t * slice + s];
+        out.floats[*offset * slice + s] = updates->floats[t * slice + s];
       else
-        out.ints[offset * slice + s] = updates->ints[t * slice + s];
+        out.ints[*offset * slice + s] = updates->ints[t * slice + s];
     }
   }
   return buildDense(type, out);

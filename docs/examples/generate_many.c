@@ -106,21 +106,6 @@ static int report(const char *what, anvil_status status) {
   return 1;
 }
 
-static const char *finish_name(anvil_finish_reason reason) {
-  switch (reason) {
-  case ANVIL_FINISH_STOP:
-    return "stop";
-  case ANVIL_FINISH_LENGTH:
-    return "length";
-  case ANVIL_FINISH_CANCELLED:
-    return "cancelled";
-  case ANVIL_FINISH_ERROR:
-    return "error";
-  default:
-    return "none";
-  }
-}
-
 /* Grows *data to hold `need` elements of `size` bytes; 0 on failure. */
 static int reserve(void **data, size_t *capacity, size_t need, size_t size) {
   if (need <= *capacity)
@@ -178,8 +163,8 @@ static void print_finished(const request *r) {
   double ttft_ms = r->token_count ? (r->first_token - r->submitted) * 1e3 : 0.0;
   if (!g_run.json) {
     printf("[%d] -- %s after %zu tokens, first token after %.1f ms%s%s\n",
-           r->index, finish_name(r->finish), r->token_count, ttft_ms,
-           r->error ? ": " : "", r->error ? r->error : "");
+           r->index, anvil_finish_reason_name(r->finish), r->token_count,
+           ttft_ms, r->error ? ": " : "", r->error ? r->error : "");
     fflush(stdout);
     return;
   }
@@ -199,7 +184,7 @@ static void print_finished(const request *r) {
   printf("], \"text\": ");
   print_json_string(r->line ? r->line : "", r->line_size);
   printf(", \"finish_reason\": \"%s\", \"ttft_ms\": %.3f",
-         finish_name(r->finish), ttft_ms);
+         anvil_finish_reason_name(r->finish), ttft_ms);
   if (r->error) {
     printf(", \"error\": ");
     print_json_string(r->error, strlen(r->error));

@@ -203,6 +203,22 @@ anvil_status anvil_engine_create(anvil_model *model,
 
 void anvil_engine_release(anvil_engine *engine) { delete engine; }
 
+const char *anvil_finish_reason_name(anvil_finish_reason reason) {
+  switch (reason) {
+  case ANVIL_FINISH_NONE:
+    return "none";
+  case ANVIL_FINISH_STOP:
+    return "stop";
+  case ANVIL_FINISH_LENGTH:
+    return "length";
+  case ANVIL_FINISH_CANCELLED:
+    return "cancelled";
+  case ANVIL_FINISH_ERROR:
+    return "error";
+  }
+  return "unknown";
+}
+
 anvil_status anvil_engine_submit_tokens(anvil_engine *engine,
                                         const int64_t *token_ids, size_t count,
                                         const anvil_sampling_params *params,

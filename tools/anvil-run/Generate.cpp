@@ -106,21 +106,6 @@ bool parseFloat(const std::string &text, float &out) {
   return true;
 }
 
-const char *finishName(anvil_finish_reason reason) {
-  switch (reason) {
-  case ANVIL_FINISH_STOP:
-    return "stop";
-  case ANVIL_FINISH_LENGTH:
-    return "length";
-  case ANVIL_FINISH_CANCELLED:
-    return "cancelled";
-  case ANVIL_FINISH_ERROR:
-    return "error";
-  default:
-    return "none";
-  }
-}
-
 /// What the callback collects.
 struct Output {
   bool json = false;
@@ -339,13 +324,14 @@ int generate(const std::vector<std::string> &args) {
   double decodeRate =
       decodeSeconds > 0 ? (out.tokens.size() - 1) / decodeSeconds : 0.0;
   if (json) {
-    nlohmann::json object{{"token_ids", out.tokens},
-                          {"text", out.text},
-                          {"finish_reason", finishName(out.finish)},
-                          {"prompt_tokens", promptTokens},
-                          {"ttft_ms", ttftMs},
-                          {"prefill_tokens_per_s", prefillRate},
-                          {"decode_tokens_per_s", decodeRate}};
+    nlohmann::json object{
+        {"token_ids", out.tokens},
+        {"text", out.text},
+        {"finish_reason", anvil_finish_reason_name(out.finish)},
+        {"prompt_tokens", promptTokens},
+        {"ttft_ms", ttftMs},
+        {"prefill_tokens_per_s", prefillRate},
+        {"decode_tokens_per_s", decodeRate}};
     if (!out.error.empty())
       object["error"] = out.error;
     // Invalid UTF-8 in generated text is replaced, not fatal.
@@ -360,7 +346,8 @@ int generate(const std::vector<std::string> &args) {
                  "(%s); time to first token %.1f ms (prefill %.1f tok/s), "
                  "decode %.1f tok/s\n",
                  (long long)promptTokens, out.tokens.size(),
-                 finishName(out.finish), ttftMs, prefillRate, decodeRate);
+                 anvil_finish_reason_name(out.finish), ttftMs, prefillRate,
+                 decodeRate);
   }
   if (out.finish == ANVIL_FINISH_ERROR)
     return fail(out.error.empty() ? "the request failed" : out.error);

@@ -319,6 +319,11 @@ typedef enum anvil_finish_reason {
   ANVIL_FINISH_ERROR = 4,     /* the model's step failed (see event.error) */
 } anvil_finish_reason;
 
+/* "none", "stop", "length", "cancelled" or "error" (the names `anvil-run
+ * generate --json` prints); "unknown" for another value. Thread-safe; the
+ * string is static. */
+const char *anvil_finish_reason_name(anvil_finish_reason reason);
+
 /* How a request picks tokens and when it stops; vLLM's / OpenAI's
  * meanings. Fill it with anvil_sampling_params_init, then change fields.
  * Invalid values are ANVIL_INVALID_ARGUMENT at submit, naming the field. */

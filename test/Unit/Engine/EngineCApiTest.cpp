@@ -204,3 +204,13 @@ TEST(EngineCApi, BackgroundThread) {
 }
 
 } // namespace
+
+TEST(EngineCApi, FinishReasonNames) {
+  EXPECT_STREQ(anvil_finish_reason_name(ANVIL_FINISH_NONE), "none");
+  EXPECT_STREQ(anvil_finish_reason_name(ANVIL_FINISH_STOP), "stop");
+  EXPECT_STREQ(anvil_finish_reason_name(ANVIL_FINISH_LENGTH), "length");
+  EXPECT_STREQ(anvil_finish_reason_name(ANVIL_FINISH_CANCELLED), "cancelled");
+  EXPECT_STREQ(anvil_finish_reason_name(ANVIL_FINISH_ERROR), "error");
+  EXPECT_STREQ(anvil_finish_reason_name(static_cast<anvil_finish_reason>(9)),
+               "unknown");
+}
