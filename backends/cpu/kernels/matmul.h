@@ -4,6 +4,8 @@
 
 #include "common.h"
 
+#include <algorithm>
+
 namespace anvil {
 namespace cpu {
 
@@ -17,19 +19,42 @@ using matmul_accumulator_t =
                                   std::is_same<C, double>::value,
                               double, accumulator_t<C>>::type;
 
-/// out[b] = lhs[b] x rhs[b], row-major. Rows of all batches are spread over
-/// the threads; with rhs as [k, n] the innermost loop runs over contiguous
-/// output columns and vectorizes.
+namespace detail {
+/// y[j] += a * x[j] for j < (Width ? Width : n). The output never overlaps
+/// the inputs (distinct buffers of the kernel program): restrict on the
+/// parameters, and a constant width for whole blocks, let GCC's -O2
+/// vectorize it without versioning or an epilogue.
+template <int64_t Width, class C, class B>
+inline void axpy(C *__restrict y, const B *__restrict x, C a, int64_t n) {
+  const int64_t count = Width ? Width : n;
+  for (int64_t j = 0; j < count; ++j)
+    y[j] += a * static_cast<C>(x[j]);
+}
+} // namespace detail
+
+/// out[b] = lhs[b] x rhs[b], row-major, in tiles of kRowBlock rows by
+/// kColBlock columns spread over the threads: a tile streams its columns
+/// of rhs once for all of its rows (a batched decode step reads the
+/// weights once per 8 tokens, not per token), and a single row (a decode
+/// GEMV) is still split over the threads by columns. Every output element
+/// accumulates over k in increasing order, as a row at a time would, so
+/// results do not depend on the tiling.
 template <class A, class B, class C>
 int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
            const B *rhs, C *out) {
+  constexpr int64_t kRowBlock = 8, kColBlock = 256;
   int64_t batches = 1;
   for (int64_t d = 0; d < p.batch_rank; ++d)
     batches *= p.batch[d];
   const int64_t m = p.m, n = p.n, k = p.k;
-  parallel_for(host, batches * m, 4, [&](int64_t begin, int64_t end, int t) {
-    for (int64_t row = begin; row < end; ++row) {
-      int64_t b = row / (m ? m : 1), i = row % (m ? m : 1);
+  const int64_t rowBlocks = (m + kRowBlock - 1) / kRowBlock;
+  const int64_t colBlocks = (n + kColBlock - 1) / kColBlock;
+  const int64_t tiles = batches * rowBlocks * colBlocks;
+  using Acc = matmul_accumulator_t<A, B, C>;
+  parallel_for(host, tiles, 1, [&](int64_t begin, int64_t end, int thread) {
+    for (int64_t tile = begin; tile < end; ++tile) {
+      int64_t b = tile / (rowBlocks * colBlocks);
+      int64_t rb = (tile / colBlocks) % rowBlocks, cb = tile % colBlocks;
       int64_t lOff = 0, rOff = 0, rest = b;
       for (int64_t d = p.batch_rank - 1; d >= 0; --d) {
         int64_t idx = rest % p.batch[d];
@@ -37,44 +62,60 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
         lOff += idx * p.lhs_batch_strides[d];
         rOff += idx * p.rhs_batch_strides[d];
       }
-      const A *a = lhs + lOff + i * k;
+      const int64_t i0 = rb * kRowBlock, i1 = std::min(m, i0 + kRowBlock);
+      const int64_t j0 = cb * kColBlock, j1 = std::min(n, j0 + kColBlock);
+      const A *a = lhs + lOff;
       const B *w = rhs + rOff;
-      C *o = out + row * n;
-      using Acc = matmul_accumulator_t<A, B, C>;
+      C *o = out + b * m * n;
       if (p.transpose_rhs) {
-        for (int64_t j = 0; j < n; ++j) {
-          Acc acc = 0;
+        // rhs is [n, k]: each column's k weights stay in cache while the
+        // tile's rows use them.
+        for (int64_t j = j0; j < j1; ++j) {
           const B *wj = w + j * k;
-          for (int64_t t = 0; t < k; ++t)
-            acc += static_cast<Acc>(a[t]) * static_cast<Acc>(wj[t]);
-          o[j] = static_cast<C>(acc);
+          for (int64_t i = i0; i < i1; ++i) {
+            const A *ai = a + i * k;
+            Acc acc = 0;
+            for (int64_t t = 0; t < k; ++t)
+              acc += static_cast<Acc>(ai[t]) * static_cast<Acc>(wj[t]);
+            o[i * n + j] = static_cast<C>(acc);
+          }
         }
       } else if (std::is_same<Acc, C>::value) {
-        for (int64_t j = 0; j < n; ++j)
-          o[j] = 0;
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = j0; j < j1; ++j)
+            o[i * n + j] = 0;
         for (int64_t t = 0; t < k; ++t) {
-          const C at = static_cast<C>(a[t]);
-          const B *wt = w + t * n;
-          for (int64_t j = 0; j < n; ++j)
-            o[j] += at * static_cast<C>(wt[j]);
+          const B *wt = w + t * n + j0;
+          for (int64_t i = i0; i < i1; ++i) {
+            const C at = static_cast<C>(a[i * k + t]);
+            if (j1 - j0 == kColBlock)
+              detail::axpy<kColBlock>(o + i * n + j0, wt, at, kColBlock);
+            else
+              detail::axpy<0>(o + i * n + j0, wt, at, j1 - j0);
+          }
         }
-      } else { // a wider accumulator row, rounded once
-        // Per-thread scratch: no allocation per row on the hot path.
-        Acc *row = scratch<Acc>(host, t, n); // t: this thread
-        if (!row) {
+      } else { // a wider accumulator tile, rounded once
+        // Per-thread scratch: no allocation per tile on the hot path.
+        Acc *acc = scratch<Acc>(host, thread, kRowBlock * kColBlock);
+        if (!acc) {
           fail(host, "matmul: out of scratch memory");
           return;
         }
-        for (int64_t j = 0; j < n; ++j)
-          row[j] = Acc(0);
+        const int64_t width = j1 - j0;
+        for (int64_t e = 0; e < (i1 - i0) * width; ++e)
+          acc[e] = Acc(0);
         for (int64_t t = 0; t < k; ++t) {
-          const Acc at = static_cast<Acc>(a[t]);
-          const B *wt = w + t * n;
-          for (int64_t j = 0; j < n; ++j)
-            row[j] += at * static_cast<Acc>(wt[j]);
+          const B *__restrict wt = w + t * n + j0;
+          for (int64_t i = i0; i < i1; ++i) {
+            const Acc at = static_cast<Acc>(a[i * k + t]);
+            Acc *__restrict row = acc + (i - i0) * width;
+            for (int64_t j = 0; j < width; ++j)
+              row[j] += at * static_cast<Acc>(wt[j]);
+          }
         }
-        for (int64_t j = 0; j < n; ++j)
-          o[j] = static_cast<C>(row[j]);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t j = 0; j < width; ++j)
+            o[i * n + j0 + j] = static_cast<C>(acc[(i - i0) * width + j]);
       }
     }
   });
