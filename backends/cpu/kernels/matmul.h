@@ -68,9 +68,24 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       const B *w = rhs + rOff;
       C *o = out + b * m * n;
       if (p.transpose_rhs) {
-        // rhs is [n, k]: each column's k weights stay in cache while the
-        // tile's rows use them.
-        for (int64_t j = j0; j < j1; ++j) {
+        // rhs is [n, k]: the tile's columns stay in cache while its rows
+        // use them. Each dot product sums over k in order; kLanes of them
+        // at a time are independent chains the CPU overlaps.
+        constexpr int64_t kLanes = 8;
+        int64_t j = j0;
+        for (; j + kLanes <= j1; j += kLanes)
+          for (int64_t i = i0; i < i1; ++i) {
+            const A *ai = a + i * k;
+            Acc acc[kLanes] = {};
+            for (int64_t t = 0; t < k; ++t) {
+              const Acc at = static_cast<Acc>(ai[t]);
+              for (int64_t l = 0; l < kLanes; ++l)
+                acc[l] += at * static_cast<Acc>(w[(j + l) * k + t]);
+            }
+            for (int64_t l = 0; l < kLanes; ++l)
+              o[i * n + j + l] = static_cast<C>(acc[l]);
+          }
+        for (; j < j1; ++j) {
           const B *wj = w + j * k;
           for (int64_t i = i0; i < i1; ++i) {
             const A *ai = a + i * k;
