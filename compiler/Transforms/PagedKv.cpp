@@ -219,7 +219,7 @@ LogicalResult PagedKvRewrite::assumeFullMask() {
   // [1, tokens] or [tokens] that evaluate to past..past+tokens-1.
   SmallVector<Value> work{attentionMask};
   DenseSet<Value> seen;
-  SmallVector<Value> positionValues;
+  SmallVector<std::pair<Value, int64_t>> positionValues;
   while (!work.empty()) {
     Value v = work.pop_back_val();
     if (!seen.insert(v).second)
@@ -250,20 +250,33 @@ LogicalResult PagedKvRewrite::assumeFullMask() {
     std::optional<ConstantTensor> read = readConstant(*values);
     if (!read || read->isFloat || read->size() != o.proxyTokens)
       continue;
-    bool isPositions = true;
+    // The positions, or positions plus a small offset (learned position
+    // tables that start at an offset, as OPT's cumsum(mask) + 1): at a past
+    // of at least 29 no other formula gives past + i + c with |c| <= 8.
+    int64_t offset = read->ints[0] - o.proxyPast;
+    bool isPositions = offset >= -8 && offset <= 8;
     for (int64_t i = 0; i < o.proxyTokens && isPositions; ++i)
-      isPositions = read->ints[i] == o.proxyPast + i;
+      isPositions = read->ints[i] == o.proxyPast + i + offset;
     if (isPositions)
-      positionValues.push_back(candidate);
+      positionValues.push_back({candidate, offset});
   }
   if (!positionIds && positionValues.empty())
     return func.emitError(
         "the decoder has no position-ids input, and no value computed from "
         "its attention mask is the tokens' positions; the paged-KV rewrite "
         "cannot route positions (compile with --kv-cache=graph)");
-  for (Value v : positionValues) {
+  for (auto [v, offset] : positionValues) {
     b.setInsertionPointAfterValue(v);
-    v.replaceAllUsesWith(positionsAs(v.getLoc(), rankedOf(v)));
+    auto type = rankedOf(v);
+    Value replacement = positionsAs(v.getLoc(), type);
+    if (offset) {
+      auto scalar = RankedTensorType::get({}, type.getElementType());
+      Value c = b.create<ConstantOp>(
+          v.getLoc(),
+          buildDense(scalar, ArrayRef<int64_t>{offset}).cast<ElementsAttr>());
+      replacement = b.create<AddOp>(v.getLoc(), type, replacement, c);
+    }
+    v.replaceAllUsesWith(replacement);
   }
   // The rest of what reads the mask assumes it full, and folds.
   auto maskType = rankedOf(attentionMask);

@@ -30,6 +30,7 @@ NEW_TOKENS = 16
 def ort_greedy(path):
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     pasts = [i for i in session.get_inputs() if i.name.startswith("past")]
+    names_in = {i.name for i in session.get_inputs()}
     feeds = {i.name: np.zeros((1, i.shape[1], 0, hand_decoders.HEAD_DIM),
                               np.float32) for i in pasts}
     ids, out = list(PROMPT), []
@@ -37,8 +38,9 @@ def ort_greedy(path):
     for _ in range(NEW_TOKENS):
         past_len = feeds[pasts[0].name].shape[2]
         feeds["input_ids"] = np.array([step], np.int64)
-        feeds["position_ids"] = np.arange(
-            past_len, past_len + len(step), dtype=np.int64)[None]
+        if "position_ids" in names_in:
+            feeds["position_ids"] = np.arange(
+                past_len, past_len + len(step), dtype=np.int64)[None]
         feeds["attention_mask"] = np.ones((1, past_len + len(step)), np.int64)
         results = session.run(None, feeds)
         names = [o.name for o in session.get_outputs()]

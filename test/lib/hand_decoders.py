@@ -10,6 +10,10 @@ test (test/EndToEnd/paged-hand-decoders.test).
   onnx-attn   two layers of ONNX's own Attention op (opset 23) with
               past_key/past_value and present outputs, is_causal=1, grouped
               KV heads (4 query heads, 2 KV heads)
+  learned     no position_ids input: learned absolute positions computed as
+              cumsum(attention_mask) + 1 over the whole mask, sliced to the
+              new tokens (OPT's offset of 2 minus 1), and a causal mask
+              from the mask's cumsum; two heads, no rotary
 
 Weights are seeded random. Inputs: input_ids, attention_mask, position_ids,
 past_key_values.{i}.key/value [1, kv_heads, past, head_dim]; outputs:
@@ -164,16 +168,68 @@ def onnx_attention_model():
     return g, [(logits, "logits")] + outputs, layers, kv_heads, 23
 
 
+def learned_positions_model():
+    g = Graph(3)
+    q_heads = kv_heads = 2
+    max_positions = 160
+    x = g.op("Gather", [g.weight(VOCAB, HIDDEN), "input_ids"], axis=0)
+    # Positions from the mask: cumsum(mask) + 1 (OPT: cumsum * mask - 1 +
+    # its offset of 2), the last `sequence` of them.
+    mask = g.op("Cast", ["attention_mask"], to=T.INT64)
+    cum = g.op("CumSum", [mask, g.const(np.int64(1))])
+    positions_all = g.op("Add", [cum, g.const(np.int64(1))])
+    past_len = g.op("Shape", ["past_key_values.0.key"], start=2, end=3)
+    positions = g.op("Slice", [positions_all, past_len,
+                               g.const(np.array([1 << 40], np.int64)),
+                               g.const(np.array([1], np.int64))])
+    x = g.op("Add", [x, g.op("Gather", [g.weight(max_positions, HIDDEN),
+                                        positions], axis=0)])
+    h = rms_norm(g, x)
+    q, k, v = (heads(g, g.op("MatMul", [h, g.weight(HIDDEN, n * HEAD_DIM)]),
+                     n) for n in (q_heads, kv_heads, kv_heads))
+    keys = g.op("Concat", ["past_key_values.0.key", k], axis=2)
+    values = g.op("Concat", ["past_key_values.0.value", v], axis=2)
+    # Causal by the mask's cumsum: key j is visible to query i when
+    # cum[j] <= cum[past + i] (and the key is not padding).
+    qcum = g.op("Unsqueeze", [g.op("Slice", [
+        cum, past_len, g.const(np.array([1 << 40], np.int64)),
+        g.const(np.array([1], np.int64))]), g.const(np.array([2],
+                                                             np.int64))])
+    kcum = g.op("Unsqueeze", [cum, g.const(np.array([1], np.int64))])
+    visible = g.op("And", [g.op("LessOrEqual", [kcum, qcum]),
+                           g.op("Cast", [g.op("Unsqueeze", [
+                               mask, g.const(np.array([1], np.int64))])],
+                                to=T.BOOL)])
+    bias = g.op("Where", [visible, g.const(np.float32(0)),
+                          g.const(np.float32(-np.inf))])
+    bias = g.op("Unsqueeze", [bias, g.const(np.array([1], np.int64))])
+    kt = g.op("Transpose", [keys], perm=[0, 1, 3, 2])
+    scores = g.op("Div", [g.op("MatMul", [q, kt]),
+                          g.const(np.float32(HEAD_DIM ** 0.5))])
+    probs = g.op("Softmax", [g.op("Add", [scores, bias])], axis=-1)
+    out = g.op("MatMul", [probs, values])
+    out = g.op("Reshape", [g.op("Transpose", [out], perm=[0, 2, 1, 3]),
+                           g.const(np.array([1, -1, q_heads * HEAD_DIM],
+                                            np.int64))])
+    x = g.op("Add", [x, g.op("MatMul", [out, g.weight(q_heads * HEAD_DIM,
+                                                      HIDDEN)])])
+    logits = g.op("MatMul", [rms_norm(g, x), g.weight(HIDDEN, VOCAB)])
+    return g, [(logits, "logits"), (keys, "present.0.key"),
+               (values, "present.0.value")], 1, kv_heads, 18
+
+
 def build(name, path):
     g, outputs, layers, kv_heads, opset = {
-        "window": window_model, "onnx-attn": onnx_attention_model}[name]()
+        "window": window_model, "onnx-attn": onnx_attention_model,
+        "learned": learned_positions_model}[name]()
     seq, past = "sequence_length", "past_sequence_length"
     inputs = [helper.make_tensor_value_info("input_ids", T.INT64,
                                             ["batch_size", seq]),
               helper.make_tensor_value_info("attention_mask", T.INT64,
-                                            ["batch_size", "total_length"]),
-              helper.make_tensor_value_info("position_ids", T.INT64,
-                                            ["batch_size", seq])]
+                                            ["batch_size", "total_length"])]
+    if name != "learned":
+        inputs.append(helper.make_tensor_value_info("position_ids", T.INT64,
+                                                    ["batch_size", seq]))
     for layer in range(layers):
         for kind in ("key", "value"):
             inputs.append(helper.make_tensor_value_info(
