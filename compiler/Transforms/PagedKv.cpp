@@ -94,6 +94,9 @@ private:
   FailureOr<CacheTensor *> cacheOf(AttentionOp op, Value kv, StringRef what);
   FailureOr<MaskKind> checkMask(AttentionOp op);
   FailureOr<DenseElementsAttr> evaluate(Value value, Operation *where);
+  /// Masks checkMask folded, while the checks run (nothing changes the IR
+  /// then, so the values stay valid keys).
+  DenseMap<Value, DenseElementsAttr> evaluatedMasks;
   Value reshape(Location loc, Value input, ArrayRef<int64_t> shape);
   Value transpose(Location loc, Value input, ArrayRef<int64_t> perm);
   LogicalResult generalize(ArrayRef<BlockArgument> tokenArgs);
@@ -422,10 +425,15 @@ FailureOr<MaskKind> PagedKvRewrite::checkMask(AttentionOp op) {
   const int64_t t = o.proxyTokens, p = o.proxyPast, total = t + p;
   std::vector<double> bias(t * total, 0.0);
   if (Value mask = op.getMask()) {
-    FailureOr<DenseElementsAttr> dense = evaluate(mask, op);
-    if (failed(dense))
-      return failure();
-    std::optional<ConstantTensor> values = readConstant(*dense, 1 << 24);
+    // Layers usually share one mask (CSE): it is folded once.
+    DenseElementsAttr &cached = evaluatedMasks[mask];
+    if (!cached) {
+      FailureOr<DenseElementsAttr> folded = evaluate(mask, op);
+      if (failed(folded))
+        return failure();
+      cached = *folded;
+    }
+    std::optional<ConstantTensor> values = readConstant(cached, 1 << 24);
     if (!values)
       return op.emitOpError("has a mask the paged-KV rewrite cannot read");
     ArrayRef<int64_t> shape = values->type.getShape();
@@ -660,17 +668,14 @@ LogicalResult PagedKvRewrite::run() {
                << argName(func, c.past)
                << "' outside attention; the paged-KV rewrite cannot page it";
   // The logits: the one output that is not a present KV tensor.
-  SmallVector<unsigned> presentOutputs;
   std::optional<unsigned> logitsIndex;
   for (unsigned i = 0; i < terminator->getNumOperands(); ++i) {
     Value operand = terminator->getOperand(i);
     bool present = llvm::any_of(caches, [&](CacheTensor &c) {
       return c.concat.getResult() == operand;
     });
-    if (present) {
-      presentOutputs.push_back(i);
+    if (present)
       continue;
-    }
     if (logitsIndex)
       return func.emitError(
           "the decoder has outputs besides the logits and the present KV "

@@ -57,7 +57,8 @@ public:
   /// The optional tokenizer section's bytes (empty when there is none);
   /// valid while the model is.
   std::string_view tokenizerBytes() const { return tokenizer; }
-  /// The instance's thread count, for callers that size per-thread work.
+  /// The device the model runs on (the engine allocates the KV pool on
+  /// it).
   Device &deviceRef() const { return *device; }
   /// The index of entry point `name`, or -1.
   int64_t findEntry(const char *name) const;

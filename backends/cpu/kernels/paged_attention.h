@@ -103,11 +103,13 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
       const I *table = block_tables + s * p.max_blocks;
       const T *qi = q + (t * p.q_heads + h) * p.head_dim;
       double best = -std::numeric_limits<double>::infinity();
+      // The pool slot of the sequence's key j.
+      auto slot = [&](int64_t j) {
+        return static_cast<int64_t>(table[j / p.block_size]) * p.block_size +
+               j % p.block_size;
+      };
       for (int64_t j = first; j <= last; ++j) {
-        int64_t slot =
-            static_cast<int64_t>(table[j / p.block_size]) * p.block_size +
-            j % p.block_size;
-        const T *kj = key_pool + slot * k_row + g * p.head_dim;
+        const T *kj = key_pool + slot(j) * k_row + g * p.head_dim;
         double dot = 0;
         for (int64_t d = 0; d < p.head_dim; ++d)
           dot += double(qi[d]) * double(kj[d]);
@@ -125,10 +127,7 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
       for (int64_t d = 0; d < p.value_dim; ++d)
         acc[d] = 0;
       for (int64_t j = first; j <= last; ++j) {
-        int64_t slot =
-            static_cast<int64_t>(table[j / p.block_size]) * p.block_size +
-            j % p.block_size;
-        const T *vj = value_pool + slot * v_row + g * p.value_dim;
+        const T *vj = value_pool + slot(j) * v_row + g * p.value_dim;
         double w = scores[j - first] / sum;
         for (int64_t d = 0; d < p.value_dim; ++d)
           acc[d] += w * double(vj[d]);
