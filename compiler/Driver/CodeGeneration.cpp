@@ -59,8 +59,7 @@ buildManifest(ModuleOp module, const Options &options,
       sizes.push_back(llvm::json::Object{
           {"name", symbol.name}, {"min", symbol.min}, {"max", symbol.max}});
     llvm::json::Array inputs, outputs, states;
-    auto numStatesAttr = func->getAttrOfType<IntegerAttr>(kNumStatesAttr);
-    int64_t numStates = numStatesAttr ? numStatesAttr.getInt() : 0;
+    int64_t stateCount = numStates(func);
     // Dims that are a computed size (`past_sequence_length + 1`), with the
     // tensors that have them: one error per size, after the loop.
     std::map<std::string, SmallVector<std::string>> unnamable;
@@ -101,9 +100,9 @@ buildManifest(ModuleOp module, const Options &options,
       llvm::json::Object tensor{
           {"name", tensorName}, {"dtype", dtype}, {"shape", std::move(shape)}};
       int64_t index = arg.getArgNumber();
-      (index < numInputs.getInt()               ? inputs
-       : index < numInputs.getInt() + numStates ? states
-                                                : outputs)
+      (index < numInputs.getInt()                ? inputs
+       : index < numInputs.getInt() + stateCount ? states
+                                                 : outputs)
           .push_back(std::move(tensor));
     }
     for (const auto &[size, where] : unnamable) {

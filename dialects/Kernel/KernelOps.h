@@ -25,6 +25,11 @@ constexpr llvm::StringLiteral kNumInputsAttr = "kernel.num_inputs";
 /// In-out state buffers the runtime owns across runs (the KV pool): the
 /// arguments after the inputs, before the outputs. Absent means none.
 constexpr llvm::StringLiteral kNumStatesAttr = "kernel.num_states";
+/// A kernel function's state-buffer count (its kNumStatesAttr, 0 if none).
+inline int64_t numStates(mlir::Operation *func) {
+  auto states = func->getAttrOfType<mlir::IntegerAttr>(kNumStatesAttr);
+  return states ? states.getInt() : 0;
+}
 constexpr llvm::StringLiteral kArenaBytesAttr = "kernel.arena_bytes";
 constexpr llvm::StringLiteral kNaiveArenaBytesAttr = "kernel.naive_arena_bytes";
 constexpr llvm::StringLiteral kWeightBytesAttr = "kernel.weight_bytes";

@@ -28,12 +28,6 @@ using namespace anvil::kernel;
 namespace anvil::backend::cpu {
 namespace {
 
-/// The in-out state arguments of a kernel function (kernel.num_states).
-int64_t numStatesOf(func::FuncOp func) {
-  auto states = func->getAttrOfType<IntegerAttr>(kNumStatesAttr);
-  return states ? states.getInt() : 0;
-}
-
 /// The C++ type holding one element of `type` (dtypes.def's storage type,
 /// with the kernels' arithmetic types for bool and the 16-bit floats), or ""
 /// if there is none: packed 4-bit values only exist as ui8 bytes, and the
@@ -186,14 +180,14 @@ LogicalResult FunctionEmitter::addBuffer(Value value, StringRef init,
 /// emitter knows.
 LogicalResult FunctionEmitter::collectBuffers() {
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
-  int64_t numStates = numStatesOf(func);
+  int64_t stateCount = numStates(func);
   for (BlockArgument arg : func.getArguments()) {
     int64_t i = arg.getArgNumber();
     std::string slot =
         i < numInputs ? "const_cast<void *>(inputs[" + std::to_string(i) + "])"
-        : i < numInputs + numStates
+        : i < numInputs + stateCount
             ? "states[" + std::to_string(i - numInputs) + "]"
-            : "outputs[" + std::to_string(i - numInputs - numStates) + "]";
+            : "outputs[" + std::to_string(i - numInputs - stateCount) + "]";
     auto type = arg.getType().cast<MemRefType>();
     if (!type.hasStaticShape() &&
         getBufferDims(arg).size() != (size_t)type.getRank())
@@ -503,9 +497,9 @@ LogicalResult FunctionEmitter::emit() {
   // the body uses. The kernels get RunScope's host pointer, through which
   // their failure reasons reach the invocation's error buffer from any
   // thread.
-  int64_t numStates = numStatesOf(func);
+  int64_t stateCount = numStates(func);
   int64_t numOutputs =
-      static_cast<int64_t>(func.getNumArguments()) - numInputs - numStates;
+      static_cast<int64_t>(func.getNumArguments()) - numInputs - stateCount;
   file
       << "int " << entry
       << "(const anvil_host_api *host, const anvil_invocation *invocation) {\n";
@@ -513,7 +507,7 @@ LogicalResult FunctionEmitter::emit() {
        << "  host = run_scope.host();\n";
   file << "  if (invocation->num_inputs != " << numInputs
        << " || invocation->num_outputs != " << numOutputs
-       << " || invocation->num_states != " << numStates << ")\n"
+       << " || invocation->num_states != " << stateCount << ")\n"
        << "    return anvil::cpu::fail(host, \"entry point '" << func.getName()
        << "' called with the wrong number of buffers\");\n";
   file << "  const void *const *inputs = invocation->inputs;\n";
@@ -574,7 +568,7 @@ FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
     os << "};\n";
   }
   int64_t numInputs = func->getAttrOfType<IntegerAttr>(kNumInputsAttr).getInt();
-  int64_t numStates = numStatesOf(func);
+  int64_t stateCount = numStates(func);
   SmallVector<std::string> tensors[3]; // inputs, outputs, states
   for (BlockArgument arg : func.getArguments()) {
     auto type = arg.getType().cast<MemRefType>();
@@ -603,9 +597,9 @@ FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
          << "};\n";
     }
     int64_t i = arg.getArgNumber();
-    tensors[i < numInputs               ? 0
-            : i < numInputs + numStates ? 2
-                                        : 1]
+    tensors[i < numInputs                ? 0
+            : i < numInputs + stateCount ? 2
+                                         : 1]
         .push_back("{" + std::to_string(dtype->value) + ", " +
                    std::to_string(type.getRank()) + ", " + dimsName + "}");
   }
