@@ -73,7 +73,6 @@ private:
   DenseSet<Value> shapeValues;
   bool shapeValueUsed = false;
   bool stateOrderBroken = false;
-  static constexpr llvm::StringLiteral kStateAttr = "anvil.state";
 
   void rewriteSignature(SmallVectorImpl<Value> &outputs);
   void bindOutputs(Operation *terminator, ArrayRef<Value> outputs);
@@ -200,7 +199,7 @@ void FunctionBufferizer::rewriteSignature(SmallVectorImpl<Value> &outputs) {
   // the arguments: the ABI passes them apart from the inputs.
   int64_t numStates = 0;
   for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    bool state = func.getArgAttr(i, kStateAttr) != nullptr;
+    bool state = func.getArgAttr(i, anvil::kStateAttr) != nullptr;
     if (!state && numStates) {
       func.emitError("state arguments must come after every input");
       stateOrderBroken = true;
@@ -905,7 +904,7 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
 /// and the op's result (the updated pool) is that same buffer.
 LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
   auto pool = op.getPool().dyn_cast<BlockArgument>();
-  if (!pool || !func.getArgAttr(pool.getArgNumber(), kStateAttr))
+  if (!pool || !func.getArgAttr(pool.getArgNumber(), anvil::kStateAttr))
     return op.emitOpError("needs its pool to be a state argument of the "
                           "function (the runtime's KV pool)");
   ArrayRef<DimExpr> p = shapeOf(op.getPool()), rows = shapeOf(op.getRows());

@@ -740,7 +740,7 @@ LogicalResult PagedKvRewrite::run() {
   for (CacheTensor *c : byInput) {
     c->pool = addInput(poolType, ("kv_pool." + argName(func, c->past)),
                        {"kv_blocks", "", "", ""});
-    func.setArgAttr(c->pool.getArgNumber(), "anvil.state", b.getUnitAttr());
+    func.setArgAttr(c->pool.getArgNumber(), kStateAttr, b.getUnitAttr());
   }
 
   // Token ids and positions replace the [1, tokens] inputs.

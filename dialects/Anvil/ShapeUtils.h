@@ -86,6 +86,10 @@ struct SizeSymbol {
 /// The function attribute listing the bounded sizes, in symbol order:
 /// `anvil.sizes = [{name = "sequence_length", min = 1, max = 512}]`.
 constexpr llvm::StringLiteral kSizesAttr = "anvil.sizes";
+/// A function argument that is an in-out state buffer the runtime keeps
+/// across runs (a paged KV pool, from anvil-paged-kv); state arguments come
+/// after the inputs.
+constexpr llvm::StringLiteral kStateAttr = "anvil.state";
 /// The argument attribute naming each dim of an input ("" when unnamed).
 constexpr llvm::StringLiteral kDimNamesAttr = "anvil.dim_names";
 /// The function attribute with the sizes bound by --dim=NAME=SIZE next to
