@@ -514,6 +514,7 @@ LogicalResult FunctionBufferizer::lowerMatmul(MatmulOp op) {
   l.batch = batch;
   l.lhs_batch_strides = lhsStrides;
   l.rhs_batch_strides = rhsStrides;
+  l.rhs_panel = 0; // the target's weight packing may choose panels
   l.build(b, op.getLoc(), {input(op.getLhs()), input(op.getRhs())}, out);
   return success();
 }

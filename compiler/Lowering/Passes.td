@@ -116,10 +116,13 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     weights that the target's kernels want in another layout a `layout`
     attribute and a buffer of that shape, and adjusts the launches reading
     them; the bytes are rearranged only as the weight section is written.
-    The `cpu` target stores a matmul's `[N, K]` weight as `[K, N]`
-    (`layout = "kn"`) so its inner loop runs over contiguous output
-    columns. Then gives every `kernel.weight` its byte offset in the weight
-    section (64-byte aligned, 4096 for weights of 64 KiB or more so they
+    The `cpu` target stores an f32 matmul's constant right-hand side in
+    column panels (`layout = "panels32"` for a `[K, N]` weight,
+    `"nk_panels32"` for a `[N, K]` one; launch parameter `rhs_panel = 32`)
+    for its SIMD micro-kernel, and other element types' `[N, K]` weights
+    as `[K, N]` (`layout = "kn"`) so the row-major kernel's inner loop
+    runs over contiguous output columns. Then gives every `kernel.weight`
+    its byte offset in the weight section (64-byte aligned, 4096 for weights of 64 KiB or more so they
     can be mapped page by page; identical weights in the same layout share
     one copy) and records the section size as `kernel.weight_bytes` on the
     module.
@@ -129,9 +132,9 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     %w = kernel.weight dense<...> : tensor<64x32xf32> : memref<64x32xf32>
     kernel.launch "matmul" ins(%x, %w : ...) ... {transpose_rhs = true, ...}
     // After (cpu):
-    %w = kernel.weight [0] dense<...> : tensor<64x32xf32> {layout = "kn"}
+    %w = kernel.weight [0] dense<...> : tensor<64x32xf32> {layout = "nk_panels32"}
         : memref<32x64xf32>
-    kernel.launch "matmul" ins(%x, %w : ...) ... {transpose_rhs = false, ...}
+    kernel.launch "matmul" ins(%x, %w : ...) ... {rhs_panel = 32, transpose_rhs = false, ...}
     ```
   }];
   let dependentDialects = ["::anvil::kernel::KernelDialect"];

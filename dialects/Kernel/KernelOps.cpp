@@ -194,13 +194,13 @@ LogicalResult WeightOp::verify() {
   auto valueType = getValue().getType().cast<ShapedType>();
   SmallVector<int64_t> stored(valueType.getShape());
   if (std::optional<StringRef> layout = getLayout()) {
-    if (*layout != kWeightLayoutKN)
-      return emitOpError("has the unknown layout '")
-             << *layout << "' (known: '" << kWeightLayoutKN << "')";
-    if (valueType.getRank() != 2)
+    stored = storedWeightShape(*layout, valueType);
+    if (stored.empty() && valueType.getRank() != 2)
       return emitOpError("layout '")
              << *layout << "' needs a rank-2 value, not " << valueType;
-    std::swap(stored[0], stored[1]);
+    if (stored.empty())
+      return emitOpError("has the unknown layout '")
+             << *layout << "' (known: " << knownWeightLayouts() << ")";
   }
   if (ArrayRef<int64_t>(stored) != getType().getShape() ||
       valueType.getElementType() != getType().getElementType())

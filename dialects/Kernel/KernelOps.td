@@ -107,9 +107,13 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     `layout` (set by a target's weight-packing hook) says that the buffer
     holds the value rearranged for the kernels that read it; the value
     keeps the model's layout and is rearranged only as the weight section
-    is written, so no second copy is ever held in memory. The one layout
-    so far is `"kn"`: a `[N, K]` value stored transposed, as a `[K, N]`
-    buffer.
+    is written, so no second copy is ever held in memory. The layouts
+    (dialects/Kernel/WeightData.h): `"kn"`, a `[N, K]` value stored
+    transposed, as a `[K, N]` buffer; `"panels32"`, a `[K, N]`
+    matrix stored in panels of 32 columns (the last one narrower), each
+    K-major, for the cpu SIMD matmul (backends/cpu/kernels/matmul_panels.h);
+    `"nk_panels32"`, the same panels from a `[N, K]` value. The buffer is
+    `[K, N]` in all three.
 
     ```mlir
     %w = kernel.weight [4096] dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>

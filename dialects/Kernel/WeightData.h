@@ -12,6 +12,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <string>
 
@@ -29,6 +30,27 @@ bool viewWeightBytes(mlir::ElementsAttr attr, llvm::ArrayRef<char> &view,
 
 /// kernel.weight's `layout` for a [N, K] value stored as [K, N].
 constexpr llvm::StringLiteral kWeightLayoutKN = "kn";
+
+/// Columns per panel of the panel layouts (the cpu kernels' kPanelWidth,
+/// backends/cpu/kernels/matmul_panels.h).
+constexpr int64_t kWeightPanelWidth = 32;
+
+/// kernel.weight's `layout` for a [K, N] matrix stored in column panels:
+/// panels of kWeightPanelWidth columns (the last one narrower when N is
+/// not a multiple), each K-major, panel p from element p * 32 * K on. The
+/// buffer keeps the type [K, N] (the same bytes, rearranged).
+constexpr llvm::StringLiteral kWeightLayoutPanels = "panels32";
+
+/// The same panels from a [N, K] value (a transposed right-hand side).
+constexpr llvm::StringLiteral kWeightLayoutNKPanels = "nk_panels32";
+
+/// The buffer shape of a `valueType` weight stored in `layout`, or an
+/// empty vector when the layout is unknown or does not apply to it (the
+/// verifier names the known ones: knownWeightLayouts()).
+llvm::SmallVector<int64_t> storedWeightShape(llvm::StringRef layout,
+                                             mlir::ShapedType valueType);
+/// The known layouts, for messages: "'kn', 'panels32', ...".
+std::string knownWeightLayouts();
 
 /// Writes bytes [from, from + size) of a weight stored in `layout` to
 /// `out`, given the value's row-major bytes `value` of type `valueType`.

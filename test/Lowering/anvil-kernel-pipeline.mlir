@@ -8,12 +8,13 @@
 // CHECK-SAME: (%[[X:.*]]: memref<2x4xf32>, %[[Y:.*]]: memref<2x3xf32>)
 // CHECK-SAME: kernel.arena_bytes = 64 : i64, kernel.naive_arena_bytes = 64 : i64, kernel.num_inputs = 1 : i64
 func.func @main(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
-  // The [N, K] weight is stored as [K, N] (layout "kn") for the cpu matmul.
-  // CHECK: %[[W:.*]] = kernel.weight[0] dense<{{.*}}> : tensor<3x4xf32> {layout = "kn"} : memref<4x3xf32>
+  // The [N, K] weight is stored as [K, N] in column panels for the cpu
+  // matmul (layout "nk_panels32").
+  // CHECK: %[[W:.*]] = kernel.weight[0] dense<{{.*}}> : tensor<3x4xf32> {layout = "nk_panels32"} : memref<4x3xf32>
   %w = anvil.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]> : tensor<3x4xf32>
   // CHECK: %[[T:.*]] = kernel.buffer arena[0] : memref<2x3xf32>
   // CHECK: kernel.launch "matmul" ins(%[[X]], %[[W]] : memref<2x4xf32>, memref<4x3xf32>) outs(%[[T]] : memref<2x3xf32>)
-  // CHECK-SAME: transpose_rhs = false
+  // CHECK-SAME: rhs_panel = 32 : i64, transpose_rhs = false
   %m = anvil.matmul %x, %w {transpose_rhs = true} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
   // exp then neg: one fused loop writing the output.
   // CHECK: kernel.elementwise ins(%[[T]] : memref<2x3xf32>) outs(%[[Y]] : memref<2x3xf32>)

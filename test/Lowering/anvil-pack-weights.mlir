@@ -4,7 +4,7 @@
 
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module.
-// CHECK: module attributes {kernel.weight_bytes = 69720 : i64}
+// CHECK: module attributes {kernel.weight_bytes = 69936 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
@@ -18,22 +18,46 @@ func.func @offsets(%o: memref<3xf32>) {
   return
 }
 
-// The cpu hook stores a matmul's [N, K] weight as [K, N]: it gives the
-// weight layout "kn" and a [K, N] buffer and tells the launch; the value
-// keeps its [N, K] bytes (they are transposed only as the weight section is
-// written, test/Codegen/weight-layout.test).
+// The cpu hook stores an f32 matmul's [N, K] weight as [K, N] in column
+// panels: it gives the weight layout "nk_panels32" and a [K, N] buffer and
+// tells the launch (rhs_panel = 32); the value keeps its [N, K] bytes (they
+// are rearranged only as the weight section is written,
+// test/Codegen/weight-layout.test).
 // CHECK-LABEL: func.func @transposed
 func.func @transposed(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %o2: memref<1x3xf32>) {
-  // CHECK: %[[W:.*]] = kernel.weight[69632] dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32> {layout = "kn"} : memref<2x3xf32>
+  // CHECK: %[[W:.*]] = kernel.weight[69632] dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32> {layout = "nk_panels32"} : memref<2x3xf32>
   // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[W]] : memref<1x2xf32>, memref<2x3xf32>)
-  // CHECK-SAME: transpose_rhs = false
+  // CHECK-SAME: rhs_panel = 32 : i64, transpose_rhs = false
   %w = kernel.weight dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32> : memref<3x2xf32>
-  kernel.launch "matmul" ins(%x, %w : memref<1x2xf32>, memref<3x2xf32>) outs(%o : memref<1x3xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 2 : i64, lhs_batch_strides = array<i64>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64>, transpose_rhs = true}
+  kernel.launch "matmul" ins(%x, %w : memref<1x2xf32>, memref<3x2xf32>) outs(%o : memref<1x3xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 2 : i64, lhs_batch_strides = array<i64>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = true}
   // The same value read untransposed keeps its own copy and its layout:
   // weights share an offset only when value and layout agree.
   // CHECK: %[[V:.*]] = kernel.weight[69696] dense<{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<3x2xf32> : memref<3x2xf32>
   // CHECK: kernel.launch "copy_strided" ins(%[[V]] : memref<3x2xf32>)
   %v = kernel.weight dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32> : memref<3x2xf32>
   kernel.launch "copy_strided" ins(%v : memref<3x2xf32>) outs(%o2 : memref<1x3xf32>) params {dst_offset = 0 : i64, dst_strides = array<i64: 1>, rank = 1 : i64, shape = array<i64: 3>, src_offset = 0 : i64, src_strides = array<i64: 2>}
+  return
+}
+
+// A [K, N] f32 weight gets the panels as it is ("panels32"); a weight of
+// another type keeps the row-major kernel, which wants [K, N] ("kn" for a
+// transposed one); a batched product is left alone.
+// CHECK-LABEL: func.func @layouts
+func.func @layouts(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %xd: memref<1x2xf64>, %od: memref<1x3xf64>, %xb: memref<2x1x2xf32>, %ob: memref<2x1x3xf32>) {
+  // CHECK: %[[P:.*]] = kernel.weight{{.*}} : tensor<2x3xf32> {layout = "panels32"} : memref<2x3xf32>
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[P]] : memref<1x2xf32>, memref<2x3xf32>)
+  // CHECK-SAME: rhs_panel = 32 : i64, transpose_rhs = false
+  %p = kernel.weight dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32> : memref<2x3xf32>
+  kernel.launch "matmul" ins(%x, %p : memref<1x2xf32>, memref<2x3xf32>) outs(%o : memref<1x3xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 2 : i64, lhs_batch_strides = array<i64>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = false}
+  // CHECK: %[[D:.*]] = kernel.weight{{.*}} : tensor<3x2xf64> {layout = "kn"} : memref<2x3xf64>
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[D]] : memref<1x2xf64>, memref<2x3xf64>)
+  // CHECK-SAME: rhs_panel = 0 : i64, transpose_rhs = false
+  %d = kernel.weight dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf64> : memref<3x2xf64>
+  kernel.launch "matmul" ins(%xd, %d : memref<1x2xf64>, memref<3x2xf64>) outs(%od : memref<1x3xf64>) params {batch = array<i64>, batch_rank = 0 : i64, k = 2 : i64, lhs_batch_strides = array<i64>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = true}
+  // CHECK: %[[B:.*]] = kernel.weight{{.*}} : tensor<2x2x3xf32> : memref<2x2x3xf32>
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[B]] : memref<2x1x2xf32>, memref<2x2x3xf32>)
+  // CHECK-SAME: rhs_panel = 0 : i64, transpose_rhs = false
+  %b = kernel.weight dense<1.5> : tensor<2x2x3xf32> : memref<2x2x3xf32>
+  kernel.launch "matmul" ins(%xb, %b : memref<2x1x2xf32>, memref<2x2x3xf32>) outs(%ob : memref<2x1x3xf32>) params {batch = array<i64: 2>, batch_rank = 1 : i64, k = 2 : i64, lhs_batch_strides = array<i64: 2>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64: 6>, rhs_panel = 0 : i64, transpose_rhs = false}
   return
 }

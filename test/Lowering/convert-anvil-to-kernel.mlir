@@ -34,7 +34,7 @@ func.func @matmul_view(%x: tensor<2x3x4xf32>) -> tensor<6x5xf32> {
   %s = anvil.constant dense<[6, 5]> : tensor<2xi64>
   // CHECK: %[[R:.*]] = kernel.view %[[OUT]] : memref<6x5xf32> to memref<2x3x5xf32>
   // CHECK: kernel.launch "matmul" ins(%[[X]], %[[W]] : memref<2x3x4xf32>, memref<4x5xf32>) outs(%[[R]] : memref<2x3x5xf32>)
-  // CHECK-SAME: params {batch = array<i64>, batch_rank = 0 : i64, k = 4 : i64, lhs_batch_strides = array<i64>, m = 6 : i64, n = 5 : i64, rhs_batch_strides = array<i64>, transpose_rhs = false}
+  // CHECK-SAME: params {batch = array<i64>, batch_rank = 0 : i64, k = 4 : i64, lhs_batch_strides = array<i64>, m = 6 : i64, n = 5 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = false}
   // No view of the output is left over once nothing reads it.
   // CHECK-NOT: kernel.view
   // CHECK: return
@@ -193,7 +193,7 @@ func.func @scalars(%h: tensor<4xf16>, %i: tensor<4xi64>, %u: tensor<4xui8>) -> (
 // CHECK-SAME: attributes {kernel.num_inputs = 2 : i64, kernel.sizes = [{max = 64 : i64, min = 1 : i64, name = "seq"}]}
 func.func @bounded(%x: tensor<2x?x8xf32> {anvil.name = "x", anvil.dim_names = ["", "seq", ""]}, %w: tensor<8x8xf32> {anvil.name = "w"}) -> (tensor<?x8xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 64 : i64}]} {
   // CHECK: %[[M:.*]] = kernel.alloc {kernel.dims = #[[$X3]]} : memref<2x?x8xf32>
-  // CHECK: kernel.launch "matmul" ins(%[[X]], %[[W]] : memref<2x?x8xf32>, memref<8x8xf32>) outs(%[[M]] : memref<2x?x8xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 8 : i64, lhs_batch_strides = array<i64>, m = #[[$ROWS]], n = 8 : i64, rhs_batch_strides = array<i64>, transpose_rhs = false}
+  // CHECK: kernel.launch "matmul" ins(%[[X]], %[[W]] : memref<2x?x8xf32>, memref<8x8xf32>) outs(%[[M]] : memref<2x?x8xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 8 : i64, lhs_batch_strides = array<i64>, m = #[[$ROWS]], n = 8 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = false}
   %m = anvil.matmul %x, %w : (tensor<2x?x8xf32>, tensor<8x8xf32>) -> tensor<2x?x8xf32>
   // CHECK: %[[S:.*]] = kernel.alloc {kernel.dims = #[[$X3]]} : memref<2x?x8xf32>
   // CHECK: kernel.launch "softmax" ins(%[[M]] : memref<2x?x8xf32>) outs(%[[S]] : memref<2x?x8xf32>) params {inner = 1 : i64, log = false, outer = #[[$ROWS]], size = 8 : i64}

@@ -56,4 +56,61 @@ TEST(WeightLayout, KnTransposesInAnyPieces) {
   checkTransposedPieces<int8_t>(b.getI8Type(), 1, 7);
 }
 
+/// The panel layouts of a [K, N] value ("panels32") and of its [N, K]
+/// transpose ("nk_panels32"), in every split of the bytes, against the
+/// panels worked out here: 32 columns each (the last narrower), K-major.
+void checkPanels(int64_t k, int64_t n) {
+  MLIRContext context;
+  Builder b(&context);
+  std::vector<float> kn(k * n), nk(k * n);
+  for (int64_t t = 0; t < k; ++t)
+    for (int64_t j = 0; j < n; ++j)
+      kn[t * n + j] = nk[j * k + t] = float(t * 1000 + j);
+  std::vector<float> expected;
+  for (int64_t p = 0; p * 32 < n; ++p)
+    for (int64_t t = 0; t < k; ++t)
+      for (int64_t j = p * 32; j < std::min<int64_t>(n, p * 32 + 32); ++j)
+        expected.push_back(float(t * 1000 + j));
+  struct Case {
+    StringRef layout;
+    const std::vector<float> &value;
+    SmallVector<int64_t> shape;
+  };
+  for (const Case &c : {Case{kWeightLayoutPanels, kn, {k, n}},
+                        Case{kWeightLayoutNKPanels, nk, {n, k}}}) {
+    auto type = RankedTensorType::get(c.shape, b.getF32Type());
+    EXPECT_EQ(storedWeightShape(c.layout, type), (SmallVector<int64_t>{k, n}));
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(c.value.data()),
+                         c.value.size() * sizeof(float));
+    size_t total = bytes.size();
+    for (size_t piece : {size_t(1), size_t(3), size_t(64), total}) {
+      std::vector<float> out(k * n, -1);
+      char *outBytes = reinterpret_cast<char *>(out.data());
+      for (size_t from = 0; from < total; from += piece)
+        copyWeightBytesInLayout(c.layout, type, bytes, from, outBytes + from,
+                                std::min(piece, total - from));
+      ASSERT_EQ(out, expected) << c.layout.str() << " in pieces of " << piece;
+    }
+  }
+}
+
+TEST(WeightLayout, PanelsInAnyPieces) {
+  checkPanels(3, 5);  // one narrow panel
+  checkPanels(4, 32); // one full panel
+  checkPanels(5, 70); // two full panels and a narrow one
+  checkPanels(1, 64);
+}
+
+TEST(WeightLayout, StoredShapes) {
+  MLIRContext context;
+  Builder b(&context);
+  auto matrix = RankedTensorType::get({3, 5}, b.getF32Type());
+  EXPECT_EQ(storedWeightShape("", matrix), (SmallVector<int64_t>{3, 5}));
+  EXPECT_EQ(storedWeightShape(kWeightLayoutKN, matrix),
+            (SmallVector<int64_t>{5, 3}));
+  EXPECT_TRUE(storedWeightShape("nope", matrix).empty());
+  auto vector = RankedTensorType::get({15}, b.getF32Type());
+  EXPECT_TRUE(storedWeightShape(kWeightLayoutPanels, vector).empty());
+}
+
 } // namespace

@@ -1,11 +1,14 @@
 //===- WeightPacking.cpp - the cpu target's weight layouts ----------------===//
 //
-// The CPU matmul kernel's inner loop runs over contiguous output columns,
-// so it wants a constant right-hand side as [K, N]. A weight that reaches
-// it as [N, K] (matmul with transpose_rhs) gets layout "kn": its buffer
-// becomes [K, N] and the launch is told so, while the value keeps its
-// bytes; the transposition happens as the weight section is written
-// (copyWeightBytesInLayout), so no transposed copy is ever held.
+// A constant right-hand side of an f32 matmul gets the column-panel layout
+// of the SIMD micro-kernel (backends/cpu/kernels/matmul_panels.h): 32
+// output columns per panel, K-major inside it, so the kernel streams one
+// contiguous run per panel. A [N, K] weight (matmul with transpose_rhs)
+// gets the same panels from its transpose ("nk_panels32"). Other element
+// types keep the row-major kernel, which wants [K, N]: a [N, K] weight of
+// those gets layout "kn". Either way the value keeps its bytes and the
+// rearrangement happens as the weight section is written
+// (copyWeightBytesInLayout), so no rearranged copy is ever held.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +21,12 @@ using namespace anvil::kernel;
 
 namespace anvil::backend::cpu {
 
+namespace {
+bool isF32(Value value) {
+  return value.getType().cast<ShapedType>().getElementType().isF32();
+}
+} // namespace
+
 LogicalResult packCpuWeights(ModuleOp module) {
   SmallVector<LaunchOp> launches;
   module.walk([&](LaunchOp launch) {
@@ -26,18 +35,32 @@ LogicalResult packCpuWeights(ModuleOp module) {
   });
   for (LaunchOp launch : launches) {
     auto transposeRhs = launch.getParams().getAs<BoolAttr>("transpose_rhs");
+    auto batchRank = launch.getParams().getAs<IntegerAttr>("batch_rank");
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
-    if (!transposeRhs || !transposeRhs.getValue() || !weight)
+    if (!transposeRhs || !weight)
       continue;
     auto type = weight.getType().cast<MemRefType>();
-    // Only plain [N, K] matrices that no other op reads, not laid out yet.
+    // Only plain matrices that no other op reads, not laid out yet.
     if (type.getRank() != 2 || !weight->hasOneUse() || weight.getLayout())
       continue;
-    int64_t n = type.getDimSize(0), k = type.getDimSize(1);
-    weight.getResult().setType(MemRefType::get({k, n}, type.getElementType()));
+    bool transposed = transposeRhs.getValue();
+    int64_t k = type.getDimSize(transposed ? 1 : 0);
+    int64_t n = type.getDimSize(transposed ? 0 : 1);
     OpBuilder b(weight);
-    weight.setLayoutAttr(b.getStringAttr(kWeightLayoutKN));
     NamedAttrList params(launch.getParams());
+    bool panels = batchRank && batchRank.getInt() == 0 &&
+                  isF32(launch.getInputs()[0]) && isF32(weight) &&
+                  isF32(launch.getOutputs()[0]);
+    if (panels) {
+      weight.setLayoutAttr(b.getStringAttr(transposed ? kWeightLayoutNKPanels
+                                                      : kWeightLayoutPanels));
+      params.set("rhs_panel", b.getI64IntegerAttr(kWeightPanelWidth));
+    } else if (transposed) {
+      weight.setLayoutAttr(b.getStringAttr(kWeightLayoutKN));
+    } else {
+      continue;
+    }
+    weight.getResult().setType(MemRefType::get({k, n}, type.getElementType()));
     params.set("transpose_rhs", b.getBoolAttr(false));
     launch.setParamsAttr(params.getDictionary(module.getContext()));
   }

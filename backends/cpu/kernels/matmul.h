@@ -3,6 +3,8 @@
 #define ANVIL_CPU_KERNELS_MATMUL_H
 
 #include "common.h"
+#include "matmul_dot.h"
+#include "matmul_panels.h"
 
 #include <algorithm>
 
@@ -42,6 +44,24 @@ inline void axpy(C *__restrict y, const B *__restrict x, C a, int64_t n) {
 template <class A, class B, class C>
 int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
            const B *rhs, C *out) {
+  if (p.rhs_panel) {
+    // A weight the compiler packed in column panels (f32 only, one matrix).
+    if constexpr (std::is_same<A, float>::value &&
+                  std::is_same<B, float>::value &&
+                  std::is_same<C, float>::value) {
+      if (p.rhs_panel == kPanelWidth && p.batch_rank == 0 && !p.transpose_rhs)
+        return matmul_panels(host, p.m, p.n, p.k, lhs, rhs, out);
+    }
+    fail(host, "matmul: unsupported panel layout");
+    return 1;
+  }
+  if constexpr (std::is_same<A, float>::value &&
+                std::is_same<B, float>::value &&
+                std::is_same<C, float>::value) {
+    // A [n, k] rhs read in place (a weight shared with another op).
+    if (p.transpose_rhs && p.batch_rank == 0)
+      return matmul_dot(host, p.m, p.n, p.k, lhs, rhs, out);
+  }
   constexpr int64_t kRowBlock = 8, kColBlock = 256;
   int64_t batches = 1;
   for (int64_t d = 0; d < p.batch_rank; ++d)

@@ -16,8 +16,8 @@ func.func @program(%x: memref<4x8xf32>, %y: memref<4x8xf32>) attributes {kernel.
   %b = kernel.buffer arena[0] : memref<4x8xf32>
   // CHECK: %[[V:.*]] = kernel.view %[[B]] : memref<4x8xf32> to memref<32xf32>
   %v = kernel.view %b : memref<4x8xf32> to memref<32xf32>
-  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[W]] : memref<4x8xf32>, memref<8x8xf32>) outs(%[[A]] : memref<4x8xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 8 : i64, lhs_batch_strides = array<i64>, m = 4 : i64, n = 8 : i64, rhs_batch_strides = array<i64>, transpose_rhs = false}
-  kernel.launch "matmul" ins(%x, %w : memref<4x8xf32>, memref<8x8xf32>) outs(%a : memref<4x8xf32>) params {m = 4 : i64, n = 8 : i64, k = 8 : i64, transpose_rhs = false, batch_rank = 0 : i64, batch = array<i64>, lhs_batch_strides = array<i64>, rhs_batch_strides = array<i64>}
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[W]] : memref<4x8xf32>, memref<8x8xf32>) outs(%[[A]] : memref<4x8xf32>) params {batch = array<i64>, batch_rank = 0 : i64, k = 8 : i64, lhs_batch_strides = array<i64>, m = 4 : i64, n = 8 : i64, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64, transpose_rhs = false}
+  kernel.launch "matmul" ins(%x, %w : memref<4x8xf32>, memref<8x8xf32>) outs(%a : memref<4x8xf32>) params {m = 4 : i64, n = 8 : i64, k = 8 : i64, transpose_rhs = false, batch_rank = 0 : i64, batch = array<i64>, lhs_batch_strides = array<i64>, rhs_batch_strides = array<i64>, rhs_panel = 0 : i64}
   // CHECK: %[[ONE:.*]] = kernel.weight dense<1.000000e+00> : tensor<1xf32> : memref<1xf32>
   %one = kernel.weight dense<1.0> : tensor<1xf32> : memref<1xf32>
   // CHECK: kernel.launch "range" ins(%[[ONE]], %[[ONE]] : memref<1xf32>, memref<1xf32>) outs(%[[B]] : memref<4x8xf32>) params {count = 32 : i64}
