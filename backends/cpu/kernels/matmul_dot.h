@@ -21,37 +21,36 @@ namespace cpu {
 
 namespace dot {
 using simd::Vec;
-#define ANVIL_UNROLL _Pragma("GCC unroll 16")
 
 /// out[i0 + r, j0 + c] for r < MR, c < NC, all in range.
 template <int MR, int NC>
 inline void tile(const float *a, const float *w, int64_t k, float *out,
                  int64_t ldo) {
   Vec acc[MR][NC];
-  ANVIL_UNROLL
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
-    ANVIL_UNROLL
-  for (int c = 0; c < NC; ++c)
-    acc[r][c] = Vec::zero();
+#pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c)
+      acc[r][c] = Vec::zero();
   for (int64_t t = 0; t < k; t += Vec::kLanes) {
     const typename Vec::Mask lanes = Vec::mask(k - t);
     Vec wv[NC];
-    ANVIL_UNROLL
+#pragma GCC unroll 16
     for (int c = 0; c < NC; ++c)
       wv[c] = Vec::load(w + c * k + t, lanes);
-    ANVIL_UNROLL
+#pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const Vec av = Vec::load(a + r * k + t, lanes);
-      ANVIL_UNROLL
+#pragma GCC unroll 16
       for (int c = 0; c < NC; ++c)
         acc[r][c] = Vec::fma(av, wv[c], acc[r][c]);
     }
   }
-  ANVIL_UNROLL
+#pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
-    ANVIL_UNROLL
-  for (int c = 0; c < NC; ++c)
-    out[r * ldo + c] = acc[r][c].sum();
+#pragma GCC unroll 16
+    for (int c = 0; c < NC; ++c)
+      out[r * ldo + c] = acc[r][c].sum();
 }
 
 constexpr int64_t kRows = 4, kCols = 4;
@@ -71,7 +70,6 @@ inline void tile_any(int64_t rows, int64_t cols, const float *a, const float *w,
       tile<1, 1>(a + r * k, w + c * k, k, out + r * ldo + c, ldo);
   }
 }
-#undef ANVIL_UNROLL
 } // namespace dot
 
 /// out [m, n] = lhs [m, k] x rhs^T for a row-major rhs [n, k]. Tiles of

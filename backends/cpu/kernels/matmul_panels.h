@@ -26,6 +26,8 @@
 #include "simd.h"
 
 #include <algorithm>
+#include <memory>
+#include <new>
 
 namespace anvil {
 namespace cpu {
@@ -36,9 +38,9 @@ constexpr int64_t kPanelWidth = 32;
 namespace panels {
 using simd::Vec;
 
-// Fixed-trip loops over registers must unroll fully, or the accumulators
-// live in memory (GCC's -O2 does not unroll on its own).
-#define ANVIL_UNROLL _Pragma("GCC unroll 16")
+// Fixed-trip loops over registers must unroll fully (#pragma GCC unroll,
+// which Clang honours too), or the accumulators live in memory: GCC's -O2
+// does not unroll on its own.
 
 /// Vectors per panel row.
 constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
@@ -48,58 +50,73 @@ inline int64_t panel_width(int64_t n, int64_t panel) {
   return std::min<int64_t>(kPanelWidth, n - panel * kPanelWidth);
 }
 
-/// out[i, panels p0 .. min(p0 + NP, pend)) = a[i, :] x w for MR rows: acc
-/// stays in registers for the whole K loop. Panels from `pend` on are
-/// neither read nor written.
+/// The panel span of one tile: panels [p0, min(p0 + NP, pend)) over k in
+/// [k0, k1) of a [k, n] weight; with `accumulate` the sums continue from
+/// what `out` holds (a float round-trips memory exactly, so a product cut
+/// into k blocks has the bits of one uncut FMA chain).
+struct Span {
+  int64_t n, k, k0, k1, p0, pend;
+  bool accumulate;
+};
+
+/// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
+/// MR rows of `a`, element (i, k0 + t) at a[i * rs + t * cs]: acc stays in
+/// registers for the whole k loop. Panels from `pend` on are neither read
+/// nor written.
 template <int MR, int NP>
-inline void tile(const float *a, int64_t lda, const float *w, int64_t n,
-                 int64_t k, int64_t p0, int64_t pend, float *out, int64_t ldo) {
+inline void tile(const float *a, int64_t rs, int64_t cs, const float *w,
+                 const Span &s, float *out, int64_t ldo) {
   const float *base[NP];
   int64_t width[NP];
   typename Vec::Mask lanes[NP][kVecs]; // valid lanes of a panel row's vectors
-  ANVIL_UNROLL
+#pragma GCC unroll 16
   for (int p = 0; p < NP; ++p) {
-    const int64_t panel = std::min<int64_t>(p0 + p, pend - 1);
-    width[p] = p0 + p < pend ? panel_width(n, panel) : 0;
-    base[p] = w + panel * kPanelWidth * k;
-    ANVIL_UNROLL
+    const int64_t panel = std::min<int64_t>(s.p0 + p, s.pend - 1);
+    width[p] = s.p0 + p < s.pend ? panel_width(s.n, panel) : 0;
+    base[p] = w + panel * kPanelWidth * s.k;
+#pragma GCC unroll 16
     for (int v = 0; v < kVecs; ++v)
       lanes[p][v] = Vec::mask(width[p] - int64_t(v) * Vec::kLanes);
   }
+  float *o = out + s.p0 * kPanelWidth;
   Vec acc[MR][NP][kVecs];
-  ANVIL_UNROLL
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
-    ANVIL_UNROLL
-  for (int p = 0; p < NP; ++p)
-    ANVIL_UNROLL
-  for (int v = 0; v < kVecs; ++v)
-    acc[i][p][v] = Vec::zero();
-  for (int64_t t = 0; t < k; ++t) {
-    Vec b[NP][kVecs];
-    ANVIL_UNROLL
+#pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
-      ANVIL_UNROLL
-    for (int v = 0; v < kVecs; ++v)
-      b[p][v] =
-          Vec::load(base[p] + t * width[p] + v * Vec::kLanes, lanes[p][v]);
-    ANVIL_UNROLL
-    for (int i = 0; i < MR; ++i) {
-      const Vec ai = Vec::splat(a[i * lda + t]);
-      ANVIL_UNROLL
-      for (int p = 0; p < NP; ++p)
-        ANVIL_UNROLL
+#pragma GCC unroll 16
       for (int v = 0; v < kVecs; ++v)
-        acc[i][p][v] = Vec::fma(ai, b[p][v], acc[i][p][v]);
+        acc[i][p][v] =
+            s.accumulate
+                ? Vec::load(o + i * ldo + p * kPanelWidth + v * Vec::kLanes,
+                            lanes[p][v])
+                : Vec::zero();
+  for (int64_t t = s.k0; t < s.k1; ++t) {
+    Vec b[NP][kVecs];
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < kVecs; ++v)
+        b[p][v] =
+            Vec::load(base[p] + t * width[p] + v * Vec::kLanes, lanes[p][v]);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const Vec ai = Vec::splat(a[i * rs + (t - s.k0) * cs]);
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < kVecs; ++v)
+          acc[i][p][v] = Vec::fma(ai, b[p][v], acc[i][p][v]);
     }
   }
-  ANVIL_UNROLL
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
-    ANVIL_UNROLL
-  for (int p = 0; p < NP; ++p)
-    ANVIL_UNROLL
-  for (int v = 0; v < kVecs; ++v)
-    acc[i][p][v].store(out + i * ldo + (p0 + p) * kPanelWidth + v * Vec::kLanes,
-                       lanes[p][v]);
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < kVecs; ++v)
+        acc[i][p][v].store(o + i * ldo + p * kPanelWidth + v * Vec::kLanes,
+                           lanes[p][v]);
 }
 
 /// Rows per register tile, and panels per tile for a given row count:
@@ -112,77 +129,124 @@ constexpr int panels_for_rows(int rows) {
                            : (rows == 1 ? 2 : 1);
 }
 
-template <int MR>
-inline void tile_rows(const float *a, int64_t lda, const float *w, int64_t n,
-                      int64_t k, int64_t p0, int64_t pend, float *out,
-                      int64_t ldo) {
-  tile<MR, panels_for_rows(MR)>(a, lda, w, n, k, p0, pend, out, ldo);
-}
+/// The k block of a product with several row tiles: its slice of the lhs
+/// (all rows x kBlock floats, 128 KiB for 128 rows) stays in L2 while a
+/// thread's panels pass over it, and a panel's block (kBlock x 32 floats,
+/// 32 KiB) in L1 while the row tiles pass over it (the loop order of
+/// BLIS's five loops around the micro-kernel, Van Zee & van de Geijn,
+/// TOMS 2015).
+constexpr int64_t kBlock = 256;
 
-/// Dispatches a tile of `rows` (1 .. kMaxRows) rows to its template.
-inline void tile_any(int64_t rows, const float *a, int64_t lda, const float *w,
-                     int64_t n, int64_t k, int64_t p0, int64_t pend, float *out,
-                     int64_t ldo) {
-  switch (rows) {
-  case 1:
-    return tile_rows<1>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 2:
-    return tile_rows<2>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 3:
-    return tile_rows<3>(a, lda, w, n, k, p0, pend, out, ldo);
+/// A tile of `rows` (1 .. kMaxRows) rows over every panel of
+/// [span.p0, span.pend), in as many calls as that row count needs.
+inline void tile_rows(int64_t rows, const float *a, int64_t rs, int64_t cs,
+                      const float *w, Span span, float *out, int64_t ldo) {
+  const int64_t step = panels_for_rows(int(rows));
+  const int64_t pend = span.pend;
+  for (int64_t p = span.p0; p < pend; p += step) {
+    span.p0 = p;
+    switch (rows) {
+    case 1:
+      tile<1, panels_for_rows(1)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 2:
+      tile<2, panels_for_rows(2)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 3:
+      tile<3, panels_for_rows(3)>(a, rs, cs, w, span, out, ldo);
+      break;
 #if defined(__AVX512F__)
-  case 4:
-    return tile_rows<4>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 5:
-    return tile_rows<5>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 6:
-    return tile_rows<6>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 7:
-    return tile_rows<7>(a, lda, w, n, k, p0, pend, out, ldo);
-  case 8:
-    return tile_rows<8>(a, lda, w, n, k, p0, pend, out, ldo);
+    case 4:
+      tile<4, panels_for_rows(4)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 5:
+      tile<5, panels_for_rows(5)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 6:
+      tile<6, panels_for_rows(6)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 7:
+      tile<7, panels_for_rows(7)>(a, rs, cs, w, span, out, ldo);
+      break;
+    case 8:
+      tile<8, panels_for_rows(8)>(a, rs, cs, w, span, out, ldo);
+      break;
 #endif
-  default:
-    return;
+    default:
+      return;
+    }
   }
 }
 
-#undef ANVIL_UNROLL
 } // namespace panels
 
 /// out [m, n] = lhs [m, k] x rhs, rhs a [k, n] weight in column panels (see
-/// the top of this file). Tiles of kMaxRows rows by the panels a tile of
-/// that many rows takes are spread over the threads panel-major, so a
-/// thread's consecutive tiles reuse one panel from its cache; a decode
-/// GEMV (m = 1) splits its panels over the threads.
+/// the top of this file). Threads split the panels: a chunk of panel
+/// groups goes k block by k block, each block over the chunk's panels,
+/// each panel over the row tiles (one k block when there is one row tile:
+/// a decode GEMV streams each panel once, 4 panels at a time).
 inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
                          int64_t k, const float *lhs, const float *rhs,
                          float *out) {
   using namespace panels;
   if (m <= 0 || n <= 0)
     return 0;
-  const int64_t panelCount = (n + kPanelWidth - 1) / kPanelWidth;
-  const int64_t rowTiles = (m + kMaxRows - 1) / kMaxRows;
-  // The widest tile (its last row tile may be shorter) sets the grouping.
-  const int64_t groupPanels =
-      panels_for_rows(int(std::min<int64_t>(m, kMaxRows)));
-  const int64_t groups = (panelCount + groupPanels - 1) / groupPanels;
   if (k == 0) {
     for (int64_t e = 0; e < m * n; ++e)
       out[e] = 0;
     return 0;
   }
-  parallel_for(host, groups * rowTiles, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t group = t / rowTiles, rowTile = t % rowTiles;
-      const int64_t i0 = rowTile * kMaxRows;
-      const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
-      // A shorter last row tile takes fewer panels per call: cover the
-      // group's panels with as many calls as that needs.
-      const int64_t step = panels_for_rows(int(rows));
-      const int64_t pend = std::min(panelCount, (group + 1) * groupPanels);
-      for (int64_t p = group * groupPanels; p < pend; p += step)
-        tile_any(rows, lhs + i0 * k, k, rhs, n, k, p, pend, out + i0 * n, n);
+  const int64_t panelCount = (n + kPanelWidth - 1) / kPanelWidth;
+  const int64_t rowTiles = (m + kMaxRows - 1) / kMaxRows;
+  // Panels per group: what the widest row tile takes in one call.
+  const int64_t groupPanels =
+      panels_for_rows(int(std::min<int64_t>(m, kMaxRows)));
+  const int64_t groups = (panelCount + groupPanels - 1) / groupPanels;
+  if (rowTiles == 1) { // a GEMV or a small batch: one pass over k
+    parallel_for(host, groups, 1, [&](int64_t begin, int64_t end) {
+      Span span{n,
+                k,
+                0,
+                k,
+                begin * groupPanels,
+                std::min(panelCount, end * groupPanels),
+                false};
+      tile_rows(m, lhs, k, 1, rhs, span, out, n);
+    });
+    return 0;
+  }
+  parallel_for(host, groups, 1, [&](int64_t begin, int64_t end, int thread) {
+    // The chunk's copy of the lhs k block, kMaxRows rows interleaved
+    // ([row tile][t][row]): a tile's broadcasts then read one contiguous
+    // line per k instead of kMaxRows rows a page apart.
+    const int64_t tileFloats = kMaxRows * kBlock;
+    float *packed = scratch<float>(host, thread, rowTiles * tileFloats);
+    std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+    if (!packed) {
+      own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
+      packed = own.get();
+    }
+    const int64_t pbegin = begin * groupPanels;
+    const int64_t pend = std::min(panelCount, end * groupPanels);
+    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+      const int64_t k1 = std::min(k, k0 + kBlock);
+      if (packed)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t t = k0; t < k1; ++t)
+            packed[(i / kMaxRows) * tileFloats + (t - k0) * kMaxRows +
+                   i % kMaxRows] = lhs[i * k + t];
+      for (int64_t p = pbegin; p < pend; p += groupPanels)
+        for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
+          const int64_t i0 = rowTile * kMaxRows;
+          const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
+          Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
+          if (packed)
+            tile_rows(rows, packed + rowTile * tileFloats, 1, kMaxRows, rhs,
+                      span, out + i0 * n, n);
+          else // out of memory: the rows in place
+            tile_rows(rows, lhs + i0 * k + k0, k, 1, rhs, span, out + i0 * n,
+                      n);
+        }
     }
   });
   return 0;
