@@ -240,4 +240,33 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
+def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
+  let summary = "Store matmul weights as 16-bit floats (bf16 or f16)";
+  let description = [{
+    Every `anvil.matmul` of f32 activations by a constant f32 matrix gets
+    that matrix rounded to `dtype` (`bf16` or `f16`, round to nearest
+    even; f16 saturates to infinity past 65504): the product keeps f32
+    activations, an f32 result and f32 accumulation, and only the weight's
+    storage narrows (half the bytes a decode step streams). The cpu kernels
+    widen the weights as they load them (backends/cpu/kernels/
+    matmul_panels.h). A weight that other ops also read (a tied token
+    embedding) keeps its f32 constant for them. Batched right-hand sides
+    (rank above 2) are left alone.
+
+    ```mlir
+    // Before:
+    %w = anvil.constant dense<...> : tensor<64x32xf32>
+    %y = anvil.matmul %x, %w : (tensor<?x64xf32>, tensor<64x32xf32>) -> tensor<?x32xf32>
+    // After (dtype=bf16):
+    %w = anvil.constant dense<...> : tensor<64x32xbf16>
+    %y = anvil.matmul %x, %w : (tensor<?x64xf32>, tensor<64x32xbf16>) -> tensor<?x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
+           "The weights' storage type: bf16 or f16">,
+  ];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 #endif // ANVIL_TRANSFORMS_PASSES_TD

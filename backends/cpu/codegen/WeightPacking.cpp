@@ -1,13 +1,13 @@
 //===- WeightPacking.cpp - the cpu target's weight layouts ----------------===//
 //
-// A constant right-hand side of an f32 matmul gets the column-panel layout
-// of the SIMD micro-kernel (backends/cpu/kernels/matmul_panels.h): 32
-// output columns per panel, K-major inside it, so the kernel streams one
-// contiguous run per panel. A [N, K] weight (matmul with transpose_rhs)
-// gets the same panels from its transpose ("nk_panels32"). Other element
-// types keep the row-major kernel, which wants [K, N]: a [N, K] weight of
-// those gets layout "kn". Either way the value keeps its bytes and the
-// rearrangement happens as the weight section is written
+// A constant right-hand side of an f32 matmul (an f32, f16 or bf16 weight)
+// gets the column-panel layout of the SIMD micro-kernel
+// (backends/cpu/kernels/matmul_panels.h): 32 output columns per panel, K-major
+// inside it, so the kernel streams one contiguous run per panel. A [N, K]
+// weight (matmul with transpose_rhs) gets the same panels from its transpose
+// ("nk_panels32"). Other element types keep the row-major kernel, which wants
+// [K, N]: a [N, K] weight of those gets layout "kn". Either way the value keeps
+// its bytes and the rearrangement happens as the weight section is written
 // (copyWeightBytesInLayout), so no rearranged copy is ever held.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +24,11 @@ namespace anvil::backend::cpu {
 namespace {
 bool isF32(Value value) {
   return value.getType().cast<ShapedType>().getElementType().isF32();
+}
+/// f32, or a 16-bit float the panel kernel widens as it loads.
+bool isPanelWeight(Value value) {
+  Type element = value.getType().cast<ShapedType>().getElementType();
+  return element.isF32() || element.isBF16() || element.isF16();
 }
 } // namespace
 
@@ -49,7 +54,7 @@ LogicalResult packCpuWeights(ModuleOp module) {
     OpBuilder b(weight);
     NamedAttrList params(launch.getParams());
     bool panels = batchRank && batchRank.getInt() == 0 &&
-                  isF32(launch.getInputs()[0]) && isF32(weight) &&
+                  isF32(launch.getInputs()[0]) && isPanelWeight(weight) &&
                   isF32(launch.getOutputs()[0]);
     if (panels) {
       weight.setLayoutAttr(b.getStringAttr(transposed ? kWeightLayoutNKPanels

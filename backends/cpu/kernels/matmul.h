@@ -45,9 +45,12 @@ template <class A, class B, class C>
 int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
            const B *rhs, C *out) {
   if (p.rhs_panel) {
-    // A weight the compiler packed in column panels (f32 only, one matrix).
+    // A weight the compiler packed in column panels: f32, or f16/bf16
+    // storage widened as it is loaded; f32 activations; one matrix.
     if constexpr (std::is_same<A, float>::value &&
-                  std::is_same<B, float>::value &&
+                  (std::is_same<B, float>::value ||
+                   std::is_same<B, bf16>::value ||
+                   std::is_same<B, f16>::value) &&
                   std::is_same<C, float>::value) {
       if (p.rhs_panel == kPanelWidth && p.batch_rank == 0 && !p.transpose_rhs)
         return matmul_panels(host, p.m, p.n, p.k, lhs, rhs, out);

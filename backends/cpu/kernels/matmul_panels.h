@@ -50,6 +50,61 @@ inline int64_t panel_width(int64_t n, int64_t panel) {
   return std::min<int64_t>(kPanelWidth, n - panel * kPanelWidth);
 }
 
+/// Portable: 16-bit weights widened one by one.
+template <class W>
+inline Vec widen(const W *p, typename Vec::Mask lanes, int64_t count) {
+  float wide[Vec::kLanes] = {};
+  for (int64_t l = 0; l < Vec::kLanes && l < count; ++l)
+    wide[l] = float(p[l]);
+  return Vec::load(wide, lanes);
+}
+
+/// `count` (up to kLanes; `lanes` the same as a mask) weights from p as
+/// floats: f32 as they are, f16 and bf16 widened exactly.
+inline Vec load_weights(const float *p, typename Vec::Mask lanes, int64_t) {
+  return Vec::load(p, lanes);
+}
+inline Vec load_weights(const bf16 *p, typename Vec::Mask lanes,
+                        int64_t count) {
+#if defined(__AVX512F__)
+  (void)count; // bf16 is the high half of a float
+  const __m256i h = _mm256_maskz_loadu_epi16(lanes, p);
+  return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))};
+#elif defined(__AVX2__) && defined(__FMA__)
+  (void)lanes;
+  __m128i h;
+  if (count >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+  } else {
+    uint16_t part[8] = {};
+    std::memcpy(part, p, 2 * std::max<int64_t>(count, 0));
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(part));
+  }
+  return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))};
+#else
+  return widen(p, lanes, count);
+#endif
+}
+inline Vec load_weights(const f16 *p, typename Vec::Mask lanes, int64_t count) {
+#if defined(__AVX512F__)
+  (void)count;
+  return {_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, p))};
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  (void)lanes;
+  __m128i h;
+  if (count >= 8) {
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
+  } else {
+    uint16_t part[8] = {};
+    std::memcpy(part, p, 2 * std::max<int64_t>(count, 0));
+    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(part));
+  }
+  return {_mm256_cvtph_ps(h)};
+#else
+  return widen(p, lanes, count);
+#endif
+}
+
 /// The panel span of one tile: panels [p0, min(p0 + NP, pend)) over k in
 /// [k0, k1) of a [k, n] weight; with `accumulate` the sums continue from
 /// what `out` holds (a float round-trips memory exactly, so a product cut
@@ -63,10 +118,10 @@ struct Span {
 /// MR rows of `a`, element (i, k0 + t) at a[i * rs + t * cs]: acc stays in
 /// registers for the whole k loop. Panels from `pend` on are neither read
 /// nor written.
-template <int MR, int NP>
-inline void tile(const float *a, int64_t rs, int64_t cs, const float *w,
+template <int MR, int NP, class W>
+inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
                  const Span &s, float *out, int64_t ldo) {
-  const float *base[NP];
+  const W *base[NP];
   int64_t width[NP];
   typename Vec::Mask lanes[NP][kVecs]; // valid lanes of a panel row's vectors
 #pragma GCC unroll 16
@@ -98,7 +153,8 @@ inline void tile(const float *a, int64_t rs, int64_t cs, const float *w,
 #pragma GCC unroll 16
       for (int v = 0; v < kVecs; ++v)
         b[p][v] =
-            Vec::load(base[p] + t * width[p] + v * Vec::kLanes, lanes[p][v]);
+            load_weights(base[p] + t * width[p] + v * Vec::kLanes, lanes[p][v],
+                         width[p] - int64_t(v) * Vec::kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const Vec ai = Vec::splat(a[i * rs + (t - s.k0) * cs]);
@@ -139,37 +195,38 @@ constexpr int64_t kBlock = 256;
 
 /// A tile of `rows` (1 .. kMaxRows) rows over every panel of
 /// [span.p0, span.pend), in as many calls as that row count needs.
+template <class W>
 inline void tile_rows(int64_t rows, const float *a, int64_t rs, int64_t cs,
-                      const float *w, Span span, float *out, int64_t ldo) {
+                      const W *w, Span span, float *out, int64_t ldo) {
   const int64_t step = panels_for_rows(int(rows));
   const int64_t pend = span.pend;
   for (int64_t p = span.p0; p < pend; p += step) {
     span.p0 = p;
     switch (rows) {
     case 1:
-      tile<1, panels_for_rows(1)>(a, rs, cs, w, span, out, ldo);
+      tile<1, panels_for_rows(1), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 2:
-      tile<2, panels_for_rows(2)>(a, rs, cs, w, span, out, ldo);
+      tile<2, panels_for_rows(2), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 3:
-      tile<3, panels_for_rows(3)>(a, rs, cs, w, span, out, ldo);
+      tile<3, panels_for_rows(3), W>(a, rs, cs, w, span, out, ldo);
       break;
 #if defined(__AVX512F__)
     case 4:
-      tile<4, panels_for_rows(4)>(a, rs, cs, w, span, out, ldo);
+      tile<4, panels_for_rows(4), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 5:
-      tile<5, panels_for_rows(5)>(a, rs, cs, w, span, out, ldo);
+      tile<5, panels_for_rows(5), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 6:
-      tile<6, panels_for_rows(6)>(a, rs, cs, w, span, out, ldo);
+      tile<6, panels_for_rows(6), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 7:
-      tile<7, panels_for_rows(7)>(a, rs, cs, w, span, out, ldo);
+      tile<7, panels_for_rows(7), W>(a, rs, cs, w, span, out, ldo);
       break;
     case 8:
-      tile<8, panels_for_rows(8)>(a, rs, cs, w, span, out, ldo);
+      tile<8, panels_for_rows(8), W>(a, rs, cs, w, span, out, ldo);
       break;
 #endif
     default:
@@ -185,8 +242,9 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, int64_t cs,
 /// groups goes k block by k block, each block over the chunk's panels,
 /// each panel over the row tiles (one k block when there is one row tile:
 /// a decode GEMV streams each panel once, 4 panels at a time).
+template <class W>
 inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
-                         int64_t k, const float *lhs, const float *rhs,
+                         int64_t k, const float *lhs, const W *rhs,
                          float *out) {
   using namespace panels;
   if (m <= 0 || n <= 0)

@@ -75,7 +75,22 @@ std::vector<float> toPanels(const std::vector<float> &w, int64_t k, int64_t n) {
   return out;
 }
 
-enum class Path { RowMajor, Dot, Panels };
+enum class Path { RowMajor, Dot, Panels, PanelsBf16, PanelsF16 };
+
+/// The weights a path computes with: 16-bit paths round them first (the
+/// float64 reference then multiplies the rounded values).
+std::vector<float> effectiveWeights(Path path, std::vector<float> w) {
+  for (float &x : w)
+    if (path == Path::PanelsBf16)
+      x = float(bf16(x));
+    else if (path == Path::PanelsF16)
+      x = float(f16(x));
+  return w;
+}
+
+template <class W> std::vector<W> narrow(const std::vector<float> &values) {
+  return std::vector<W>(values.begin(), values.end());
+}
 
 /// out [m, n] = a [m, k] x w [k, n] through `path`.
 std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
@@ -109,6 +124,7 @@ void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
     x = normal(rng);
   for (float &x : w)
     x = normal(rng);
+  w = effectiveWeights(path, w); // exactly what a 16-bit path multiplies
   std::vector<float> out = run(path, nullptr, m, n, k, a, w);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
@@ -158,6 +174,15 @@ TEST(MatmulKernel, DotProducts) {
 TEST(MatmulKernel, Panels) {
   REQUIRE_LEVEL();
   checkPath(Path::Panels);
+}
+
+TEST(MatmulKernel, PanelsOfBf16Weights) {
+  REQUIRE_LEVEL();
+  checkPath(Path::PanelsBf16);
+}
+TEST(MatmulKernel, PanelsOfF16Weights) {
+  REQUIRE_LEVEL();
+  checkPath(Path::PanelsF16);
 }
 
 TEST(MatmulKernel, EmptyProducts) {
