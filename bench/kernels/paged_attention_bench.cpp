@@ -12,13 +12,15 @@
 //     -I backends/cpu/kernels -I dialects/Kernel -I runtime/include \
 //     bench/kernels/paged_attention_bench.cpp runtime/src/ThreadPool.cpp \
 //     -lpthread -o /tmp/paged-attention-bench
-//   /tmp/paged-attention-bench [--runs N] [--threads N]
+//   /tmp/paged-attention-bench [--runs N] [--threads N] [--q-heads N]
+//     [--kv-heads N] [--head-dim N]   (default 16, 4, 64)
 #include "../../runtime/src/ThreadPool.h"
 
 #include "paged_attention.h"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,11 +49,19 @@ double medianOf(std::vector<double> v) {
 int main(int argc, char **argv) {
   int runs = 7;
   unsigned threads = 2;
+  int64_t q_heads = 16, kv_heads = 4, head_dim = 64;
+  const int64_t block_size = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs"))
       runs = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads"))
       threads = unsigned(std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--q-heads"))
+      q_heads = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--kv-heads"))
+      kv_heads = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--head-dim"))
+      head_dim = std::atoll(argv[i + 1]);
   }
   ThreadPool pool(threads);
   anvil_host_api api{};
@@ -72,7 +82,6 @@ int main(int argc, char **argv) {
   invocation.error = error;
   invocation.error_size = sizeof error;
 
-  const int64_t q_heads = 16, kv_heads = 4, head_dim = 64, block_size = 16;
   const Shape shapes[] = {
       {"decode, context 128", 1, 128, 1},
       {"decode, context 512", 1, 512, 1},
@@ -98,7 +107,7 @@ int main(int argc, char **argv) {
     p.head_dim = p.value_dim = head_dim;
     p.block_size = block_size;
     p.max_blocks = per_seq;
-    p.scale = 1.0 / 8;
+    p.scale = 1.0 / std::sqrt(double(head_dim));
     p.tokens = shape.seqs * shape.queries;
     // Blocks in a shuffled order, as a long-running pool has them.
     std::vector<int32_t> ids(p.num_blocks);

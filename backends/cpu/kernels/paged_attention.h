@@ -103,6 +103,22 @@ inline float hsum(Vec a) {
   x = _mm_add_ss(x, _mm_movehdup_ps(x));
   return _mm_cvtss_f32(x);
 }
+/// The sums of four vectors, into s[0..3].
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  __m512 x01 = _mm512_add_ps(_mm512_unpacklo_ps(a0.v, a1.v),
+                             _mm512_unpackhi_ps(a0.v, a1.v));
+  __m512 x23 = _mm512_add_ps(_mm512_unpacklo_ps(a2.v, a3.v),
+                             _mm512_unpackhi_ps(a2.v, a3.v));
+  // Each 128-bit lane now holds partial sums (a0, a1, a2, a3).
+  __m512 y = _mm512_add_ps(
+      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x01),
+                                          _mm512_castps_pd(x23))),
+      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x01),
+                                          _mm512_castps_pd(x23))));
+  y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(1, 0, 3, 2)));
+  y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(2, 3, 0, 1)));
+  _mm_storeu_ps(s, _mm512_castps512_ps128(y));
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 struct Vec {
   static constexpr int N = 8;
@@ -139,6 +155,20 @@ inline float hsum(Vec a) {
   x = _mm_add_ps(x, _mm_movehl_ps(x, x));
   x = _mm_add_ss(x, _mm_movehdup_ps(x));
   return _mm_cvtss_f32(x);
+}
+/// The sums of four vectors, into s[0..3].
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  __m256 x01 = _mm256_add_ps(_mm256_unpacklo_ps(a0.v, a1.v),
+                             _mm256_unpackhi_ps(a0.v, a1.v));
+  __m256 x23 = _mm256_add_ps(_mm256_unpacklo_ps(a2.v, a3.v),
+                             _mm256_unpackhi_ps(a2.v, a3.v));
+  __m256 y = _mm256_add_ps(
+      _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(x01),
+                                          _mm256_castps_pd(x23))),
+      _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(x01),
+                                          _mm256_castps_pd(x23))));
+  _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(y),
+                              _mm256_extractf128_ps(y, 1)));
 }
 #else
 struct Vec {
@@ -203,6 +233,12 @@ inline float hsum(Vec a) {
     s += a.v[i];
   return s;
 }
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  s[0] = hsum(a0);
+  s[1] = hsum(a1);
+  s[2] = hsum(a2);
+  s[3] = hsum(a3);
+}
 #endif
 
 /// e^x in float, about 1 ulp (Cephes' expf: x = n ln2 + r, a degree-6
@@ -258,10 +294,7 @@ inline void dot4(const float *q, const float *k0, int64_t stride, int64_t d,
     a2 = fma(x, Vec::load_n(k2 + i, n), a2);
     a3 = fma(x, Vec::load_n(k3 + i, n), a3);
   }
-  s[0] = hsum(a0);
-  s[1] = hsum(a1);
-  s[2] = hsum(a2);
-  s[3] = hsum(a3);
+  hsum4(a0, a1, a2, a3, s);
 }
 
 /// One query row against keys [0, n) of a block (key j at k + j*k_stride,
@@ -287,7 +320,12 @@ inline void attend_block(const float *q, const float *k, int64_t k_stride,
     best = x > best ? x : best;
   }
   // First block: m is -inf and o, l are 0, so any finite factor works.
-  float correction = m == best ? 1.0f : std::exp(m - best);
+  float correction = 1.0f;
+  if (m != best) {
+    float e[Vec::N];
+    exp(Vec::set1(m - best)).store(e);
+    correction = e[0];
+  }
   m = best;
   Vec sum = Vec::zero(), top = Vec::set1(best);
   for (j = 0; j + Vec::N <= n; j += Vec::N) {
@@ -452,6 +490,23 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
       for (int64_t blk = lo / p.block_size; blk <= hi / p.block_size; ++blk) {
         const int64_t base = blk * p.block_size;
         const int64_t slot0 = static_cast<int64_t>(table[blk]) * p.block_size;
+        // Blocks lie anywhere in the pool, each head's rows strided by the
+        // other heads': ask for the next block's rows of this head now, so
+        // they arrive while this block is computed.
+        if (blk < hi / p.block_size) {
+          const int64_t next =
+              static_cast<int64_t>(table[blk + 1]) * p.block_size;
+          for (int64_t j = 0; j < p.block_size; ++j) {
+            const char *kj = reinterpret_cast<const char *>(
+                key_pool + (next + j) * k_row + g * p.head_dim);
+            const char *vj = reinterpret_cast<const char *>(
+                value_pool + (next + j) * v_row + g * p.value_dim);
+            for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(T)); b += 64)
+              __builtin_prefetch(kj + b);
+            for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(T)); b += 64)
+              __builtin_prefetch(vj + b);
+          }
+        }
         const float *kb, *vb;
         int64_t ks, vs;
         if constexpr (kFloatPool) {

@@ -233,36 +233,36 @@ std::vector<Case> cases() {
       // Decode: several sequences of different lengths, one token each.
       all.push_back({"decode_" + tag, kv * ratio, kv, dim, 16, 0, 0, 1,
                      {tail(1, 0), tail(37, 36), tail(300, 299),
-                      tail(129, 128)}});
+                      tail(129, 128)}, {}});
       // Prefill from 0, a chunk from mid-sequence, and decode tokens, in
       // one batch, the sequences out of order.
       Case mixed{"mixed_" + tag, kv * ratio, kv, dim, 16, 0, 0, 1,
-                 {tail(70, 0), tail(200, 131), tail(45, 44), tail(19, 3)}};
+                 {tail(70, 0), tail(200, 131), tail(45, 44), tail(19, 3)}, {}};
       mixed.order = {2, 0, 3, 1};
       all.push_back(mixed);
     }
   // Sliding window, narrower than a block and wider than several.
   all.push_back({"window5", 8, 2, 64, 16, 5, 0, 1,
-                 {tail(90, 60), tail(7, 6), tail(40, 0)}});
+                 {tail(90, 60), tail(7, 6), tail(40, 0)}, {}});
   all.push_back({"window40", 8, 8, 80, 16, 40, 0, 1,
-                 {tail(150, 100), tail(41, 40), tail(33, 0)}});
+                 {tail(150, 100), tail(41, 40), tail(33, 0)}, {}});
   // Softcap (Gemma 2) with sharp scores.
   all.push_back({"softcap", 16, 2, 128, 16, 0, 30.0, 4,
-                 {tail(100, 0), tail(60, 59)}});
+                 {tail(100, 0), tail(60, 59)}, {}});
   // Sharp scores: the running max moves often.
   all.push_back({"sharp", 16, 4, 64, 16, 0, 0, 4,
-                 {tail(512, 448), tail(64, 0)}});
+                 {tail(512, 448), tail(64, 0)}, {}});
   // Other block sizes: one position per block, and blocks wider than a
   // vector.
-  all.push_back({"block1", 4, 2, 64, 1, 0, 0, 1, {tail(23, 10), tail(5, 4)}});
+  all.push_back({"block1", 4, 2, 64, 1, 0, 0, 1, {tail(23, 10), tail(5, 4)}, {}});
   all.push_back({"block32", 8, 2, 128, 32, 0, 0, 1,
-                 {tail(100, 50), tail(33, 32)}});
+                 {tail(100, 50), tail(33, 32)}, {}});
   // A head size that is not a multiple of any vector width.
-  all.push_back({"d72", 4, 4, 72, 16, 0, 0, 1, {tail(50, 20), tail(9, 8)}});
+  all.push_back({"d72", 4, 4, 72, 16, 0, 0, 1, {tail(50, 20), tail(9, 8)}, {}});
   // Queries of one sequence at positions that are not consecutive (a tree
   // of speculative tokens shares positions; any order is valid input).
   all.push_back({"gaps", 8, 2, 64, 16, 0, 0, 1,
-                 {Seq{80, {79, 40, 41, 41, 10, 77}}, tail(20, 0)}});
+                 {Seq{80, {79, 40, 41, 41, 10, 77}}, tail(20, 0)}, {}});
   return all;
 }
 
@@ -309,7 +309,7 @@ TEST(PagedAttention, OneThreadMatchesManyBitForBit) {
 TEST(PagedAttention, RefusesBadIndicesBeforeReading) {
   ANVIL_NEEDS_CPU();
   Host host(2);
-  Case c{"checks", 4, 2, 64, 16, 0, 0, 1, {tail(40, 30), tail(5, 4)}};
+  Case c{"checks", 4, 2, 64, 16, 0, 0, 1, {tail(40, 30), tail(5, 4)}, {}};
   {
     Batch<float> b(c, 3);
     b.seq_of_token[3] = 2;
