@@ -134,9 +134,9 @@ int main(int argc, char **argv) {
     auto call = [&] {
       anvil::cpu::RunScope scope(&api, &invocation);
       if (anvil::cpu::paged_attention(scope.host(), p, q.data(), keys.data(),
-                                      values.data(), tables.data(),
-                                      lens.data(), positions.data(),
-                                      seq_of_token.data(), out.data())) {
+                                      values.data(), tables.data(), lens.data(),
+                                      positions.data(), seq_of_token.data(),
+                                      out.data())) {
         std::fprintf(stderr, "paged_attention failed: %s\n", error);
         std::exit(1);
       }

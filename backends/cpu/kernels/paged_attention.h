@@ -85,8 +85,8 @@ inline Vec fma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
 inline Vec max(Vec a, Vec b) { return {_mm512_max_ps(a.v, b.v)}; }
 inline Vec min(Vec a, Vec b) { return {_mm512_min_ps(a.v, b.v)}; }
 inline Vec round(Vec a) {
-  return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT |
-                                        _MM_FROUND_NO_EXC)};
+  return {
+      _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
 }
 /// 2^n for integral n in [-126, 127].
 inline Vec pow2(Vec n) {
@@ -110,11 +110,10 @@ inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
   __m512 x23 = _mm512_add_ps(_mm512_unpacklo_ps(a2.v, a3.v),
                              _mm512_unpackhi_ps(a2.v, a3.v));
   // Each 128-bit lane now holds partial sums (a0, a1, a2, a3).
-  __m512 y = _mm512_add_ps(
-      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x01),
-                                          _mm512_castps_pd(x23))),
-      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x01),
-                                          _mm512_castps_pd(x23))));
+  __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+                               _mm512_castps_pd(x01), _mm512_castps_pd(x23))),
+                           _mm512_castpd_ps(_mm512_unpackhi_pd(
+                               _mm512_castps_pd(x01), _mm512_castps_pd(x23))));
   y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(1, 0, 3, 2)));
   y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(2, 3, 0, 1)));
   _mm_storeu_ps(s, _mm512_castps512_ps128(y));
@@ -150,8 +149,8 @@ inline Vec pow2(Vec n) {
   return {_mm256_castsi256_ps(_mm256_slli_epi32(i, 23))};
 }
 inline float hsum(Vec a) {
-  __m128 x = _mm_add_ps(_mm256_castps256_ps128(a.v),
-                        _mm256_extractf128_ps(a.v, 1));
+  __m128 x =
+      _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
   x = _mm_add_ps(x, _mm_movehl_ps(x, x));
   x = _mm_add_ss(x, _mm_movehdup_ps(x));
   return _mm_cvtss_f32(x);
@@ -162,13 +161,12 @@ inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
                              _mm256_unpackhi_ps(a0.v, a1.v));
   __m256 x23 = _mm256_add_ps(_mm256_unpacklo_ps(a2.v, a3.v),
                              _mm256_unpackhi_ps(a2.v, a3.v));
-  __m256 y = _mm256_add_ps(
-      _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(x01),
-                                          _mm256_castps_pd(x23))),
-      _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(x01),
-                                          _mm256_castps_pd(x23))));
-  _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(y),
-                              _mm256_extractf128_ps(y, 1)));
+  __m256 y = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(
+                               _mm256_castps_pd(x01), _mm256_castps_pd(x23))),
+                           _mm256_castpd_ps(_mm256_unpackhi_pd(
+                               _mm256_castps_pd(x01), _mm256_castps_pd(x23))));
+  _mm_storeu_ps(
+      s, _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1)));
 }
 #else
 struct Vec {
@@ -446,120 +444,129 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
   const float scale = static_cast<float>(p.scale);
   const float softcap = static_cast<float>(p.softcap);
   // Items are (token, KV head); only a tile's first token does work.
-  parallel_for(host, p.tokens * p.kv_heads, 1, [&](int64_t begin, int64_t end,
-                                                   int thread) {
-    float *qf = scratch<float>(host, thread, scratch_floats);
-    if (!qf) {
-      fail(host, "paged_attention: out of scratch memory");
-      return;
-    }
-    float *of = qf + rows_most * q_stride;
-    float *row_max = of + rows_most * o_stride;
-    float *row_sum = row_max + rows_most;
-    float *scores = row_sum + rows_most;
-    float *kf = scores + round_up(p.block_size);
-    float *vf = kf + p.block_size * q_stride;
-    for (int64_t item = begin; item < end; ++item) {
-      int64_t t0 = item / p.kv_heads, g = item % p.kv_heads;
-      if (!starts_tile(t0))
-        continue;
-      int64_t t1 = t0 + 1;
-      while (t1 < p.tokens && t1 - t0 < tile_tokens && !starts_tile(t1))
-        ++t1;
-      const int64_t s = static_cast<int64_t>(seq_of_token[t0]);
-      const I *table = block_tables + s * p.max_blocks;
-      // The tile's rows: token t0 + r / group, head g * group + r % group.
-      int64_t lo = std::numeric_limits<int64_t>::max(), hi = -1;
-      for (int64_t t = t0; t < t1; ++t) {
-        int64_t last = static_cast<int64_t>(positions[t]);
-        int64_t first =
-            p.window > 0 && last - p.window + 1 > 0 ? last - p.window + 1 : 0;
-        lo = first < lo ? first : lo;
-        hi = last > hi ? last : hi;
-        for (int64_t h = 0; h < group; ++h) {
-          int64_t r = (t - t0) * group + h;
-          const T *src = q + (t * p.q_heads + g * group + h) * p.head_dim;
-          float *dst = qf + r * q_stride;
-          for (int64_t d = 0; d < p.head_dim; ++d)
-            dst[d] = static_cast<float>(src[d]);
-          std::memset(of + r * o_stride, 0, sizeof(float) * size_t(o_stride));
-          row_max[r] = -std::numeric_limits<float>::infinity();
-          row_sum[r] = 0;
+  parallel_for(
+      host, p.tokens * p.kv_heads, 1,
+      [&](int64_t begin, int64_t end, int thread) {
+        float *qf = scratch<float>(host, thread, scratch_floats);
+        if (!qf) {
+          fail(host, "paged_attention: out of scratch memory");
+          return;
         }
-      }
-      for (int64_t blk = lo / p.block_size; blk <= hi / p.block_size; ++blk) {
-        const int64_t base = blk * p.block_size;
-        const int64_t slot0 = static_cast<int64_t>(table[blk]) * p.block_size;
-        // Blocks lie anywhere in the pool, each head's rows strided by the
-        // other heads': ask for the next block's rows of this head now, so
-        // they arrive while this block is computed.
-        if (blk < hi / p.block_size) {
-          const int64_t next =
-              static_cast<int64_t>(table[blk + 1]) * p.block_size;
-          for (int64_t j = 0; j < p.block_size; ++j) {
-            const char *kj = reinterpret_cast<const char *>(
-                key_pool + (next + j) * k_row + g * p.head_dim);
-            const char *vj = reinterpret_cast<const char *>(
-                value_pool + (next + j) * v_row + g * p.value_dim);
-            for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(T)); b += 64)
-              __builtin_prefetch(kj + b);
-            for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(T)); b += 64)
-              __builtin_prefetch(vj + b);
-          }
-        }
-        const float *kb, *vb;
-        int64_t ks, vs;
-        if constexpr (kFloatPool) {
-          kb = key_pool + slot0 * k_row + g * p.head_dim;
-          vb = value_pool + slot0 * v_row + g * p.value_dim;
-          ks = k_row;
-          vs = v_row;
-        } else {
-          // The block's keys this tile reads, converted once.
-          int64_t j0 = lo > base ? lo - base : 0;
-          int64_t j1 = hi - base < p.block_size ? hi - base + 1 : p.block_size;
-          for (int64_t j = j0; j < j1; ++j) {
-            const T *kj = key_pool + (slot0 + j) * k_row + g * p.head_dim;
-            const T *vj = value_pool + (slot0 + j) * v_row + g * p.value_dim;
-            for (int64_t d = 0; d < p.head_dim; ++d)
-              kf[j * q_stride + d] = static_cast<float>(kj[d]);
-            for (int64_t d = 0; d < p.value_dim; ++d)
-              vf[j * o_stride + d] = static_cast<float>(vj[d]);
-          }
-          kb = kf;
-          vb = vf;
-          ks = q_stride;
-          vs = o_stride;
-        }
-        for (int64_t t = t0; t < t1; ++t) {
-          int64_t last = static_cast<int64_t>(positions[t]);
-          int64_t first = p.window > 0 && last - p.window + 1 > 0
-                              ? last - p.window + 1
-                              : 0;
-          int64_t j0 = first > base ? first - base : 0;
-          int64_t j1 =
-              last - base < p.block_size ? last - base + 1 : p.block_size;
-          if (j0 >= j1)
+        float *of = qf + rows_most * q_stride;
+        float *row_max = of + rows_most * o_stride;
+        float *row_sum = row_max + rows_most;
+        float *scores = row_sum + rows_most;
+        float *kf = scores + round_up(p.block_size);
+        float *vf = kf + p.block_size * q_stride;
+        for (int64_t item = begin; item < end; ++item) {
+          int64_t t0 = item / p.kv_heads, g = item % p.kv_heads;
+          if (!starts_tile(t0))
             continue;
-          for (int64_t h = 0; h < group; ++h) {
-            int64_t r = (t - t0) * group + h;
-            paged::attend_block(qf + r * q_stride, kb + j0 * ks, ks,
-                                vb + j0 * vs, vs, j1 - j0, p.head_dim,
-                                p.value_dim, scale, softcap, scores,
-                                row_max[r], row_sum[r], of + r * o_stride);
+          int64_t t1 = t0 + 1;
+          while (t1 < p.tokens && t1 - t0 < tile_tokens && !starts_tile(t1))
+            ++t1;
+          const int64_t s = static_cast<int64_t>(seq_of_token[t0]);
+          const I *table = block_tables + s * p.max_blocks;
+          // The tile's rows: token t0 + r / group, head g * group + r % group.
+          int64_t lo = std::numeric_limits<int64_t>::max(), hi = -1;
+          for (int64_t t = t0; t < t1; ++t) {
+            int64_t last = static_cast<int64_t>(positions[t]);
+            int64_t first = p.window > 0 && last - p.window + 1 > 0
+                                ? last - p.window + 1
+                                : 0;
+            lo = first < lo ? first : lo;
+            hi = last > hi ? last : hi;
+            for (int64_t h = 0; h < group; ++h) {
+              int64_t r = (t - t0) * group + h;
+              const T *src = q + (t * p.q_heads + g * group + h) * p.head_dim;
+              float *dst = qf + r * q_stride;
+              for (int64_t d = 0; d < p.head_dim; ++d)
+                dst[d] = static_cast<float>(src[d]);
+              std::memset(of + r * o_stride, 0,
+                          sizeof(float) * size_t(o_stride));
+              row_max[r] = -std::numeric_limits<float>::infinity();
+              row_sum[r] = 0;
+            }
           }
+          for (int64_t blk = lo / p.block_size; blk <= hi / p.block_size;
+               ++blk) {
+            const int64_t base = blk * p.block_size;
+            const int64_t slot0 =
+                static_cast<int64_t>(table[blk]) * p.block_size;
+            // Blocks lie anywhere in the pool, each head's rows strided by the
+            // other heads': ask for the next block's rows of this head now, so
+            // they arrive while this block is computed.
+            if (blk < hi / p.block_size) {
+              const int64_t next =
+                  static_cast<int64_t>(table[blk + 1]) * p.block_size;
+              for (int64_t j = 0; j < p.block_size; ++j) {
+                const char *kj = reinterpret_cast<const char *>(
+                    key_pool + (next + j) * k_row + g * p.head_dim);
+                const char *vj = reinterpret_cast<const char *>(
+                    value_pool + (next + j) * v_row + g * p.value_dim);
+                for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(T));
+                     b += 64)
+                  __builtin_prefetch(kj + b);
+                for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(T));
+                     b += 64)
+                  __builtin_prefetch(vj + b);
+              }
+            }
+            const float *kb, *vb;
+            int64_t ks, vs;
+            if constexpr (kFloatPool) {
+              kb = key_pool + slot0 * k_row + g * p.head_dim;
+              vb = value_pool + slot0 * v_row + g * p.value_dim;
+              ks = k_row;
+              vs = v_row;
+            } else {
+              // The block's keys this tile reads, converted once.
+              int64_t j0 = lo > base ? lo - base : 0;
+              int64_t j1 =
+                  hi - base < p.block_size ? hi - base + 1 : p.block_size;
+              for (int64_t j = j0; j < j1; ++j) {
+                const T *kj = key_pool + (slot0 + j) * k_row + g * p.head_dim;
+                const T *vj =
+                    value_pool + (slot0 + j) * v_row + g * p.value_dim;
+                for (int64_t d = 0; d < p.head_dim; ++d)
+                  kf[j * q_stride + d] = static_cast<float>(kj[d]);
+                for (int64_t d = 0; d < p.value_dim; ++d)
+                  vf[j * o_stride + d] = static_cast<float>(vj[d]);
+              }
+              kb = kf;
+              vb = vf;
+              ks = q_stride;
+              vs = o_stride;
+            }
+            for (int64_t t = t0; t < t1; ++t) {
+              int64_t last = static_cast<int64_t>(positions[t]);
+              int64_t first = p.window > 0 && last - p.window + 1 > 0
+                                  ? last - p.window + 1
+                                  : 0;
+              int64_t j0 = first > base ? first - base : 0;
+              int64_t j1 =
+                  last - base < p.block_size ? last - base + 1 : p.block_size;
+              if (j0 >= j1)
+                continue;
+              for (int64_t h = 0; h < group; ++h) {
+                int64_t r = (t - t0) * group + h;
+                paged::attend_block(qf + r * q_stride, kb + j0 * ks, ks,
+                                    vb + j0 * vs, vs, j1 - j0, p.head_dim,
+                                    p.value_dim, scale, softcap, scores,
+                                    row_max[r], row_sum[r], of + r * o_stride);
+              }
+            }
+          }
+          for (int64_t t = t0; t < t1; ++t)
+            for (int64_t h = 0; h < group; ++h) {
+              int64_t r = (t - t0) * group + h;
+              const float *acc = of + r * o_stride;
+              T *o = out + (t * p.q_heads + g * group + h) * p.value_dim;
+              for (int64_t d = 0; d < p.value_dim; ++d)
+                o[d] = static_cast<T>(acc[d] / row_sum[r]);
+            }
         }
-      }
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t h = 0; h < group; ++h) {
-          int64_t r = (t - t0) * group + h;
-          const float *acc = of + r * o_stride;
-          T *o = out + (t * p.q_heads + g * group + h) * p.value_dim;
-          for (int64_t d = 0; d < p.value_dim; ++d)
-            o[d] = static_cast<T>(acc[d] / row_sum[r]);
-        }
-    }
-  });
+      });
   return run_failed(host) ? 1 : 0;
 }
 

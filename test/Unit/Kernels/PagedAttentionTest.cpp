@@ -1,4 +1,5 @@
-//===- PagedAttentionTest.cpp - paged_attention against a float64 reference ===//
+//===- PagedAttentionTest.cpp - paged_attention against a float64 reference
+//===//
 //
 // The CPU kernel (backends/cpu/kernels/paged_attention.h) on ragged batches
 // through non-contiguous block tables, against a plain double-precision
@@ -158,10 +159,9 @@ template <class T> struct Batch {
 
   int run(Host &host) {
     anvil::cpu::RunScope scope(&host.api, &host.invocation);
-    return cpu::paged_attention(scope.host(), p, q.data(), keys.data(),
-                                values.data(), tables.data(), lens.data(),
-                                positions.data(), seq_of_token.data(),
-                                out.data());
+    return cpu::paged_attention(
+        scope.host(), p, q.data(), keys.data(), values.data(), tables.data(),
+        lens.data(), positions.data(), seq_of_token.data(), out.data());
   }
 
   /// The float64 reference: out[t, h] over the keys of t's window.
@@ -171,8 +171,8 @@ template <class T> struct Batch {
     int64_t row = p.kv_heads * p.head_dim;
     for (int64_t t = 0; t < p.tokens; ++t) {
       int64_t s = seq_of_token[t], last = positions[t];
-      int64_t first = p.window > 0 ? std::max<int64_t>(0, last - p.window + 1)
-                                   : 0;
+      int64_t first =
+          p.window > 0 ? std::max<int64_t>(0, last - p.window + 1) : 0;
       for (int64_t h = 0; h < p.q_heads; ++h) {
         int64_t g = h / group;
         const T *qi = &q[(t * p.q_heads + h) * p.head_dim];
@@ -180,10 +180,9 @@ template <class T> struct Batch {
         std::vector<int64_t> slots;
         double best = -INFINITY;
         for (int64_t j = first; j <= last; ++j) {
-          int64_t slot =
-              int64_t(tables[s * p.max_blocks + j / p.block_size]) *
-                  p.block_size +
-              j % p.block_size;
+          int64_t slot = int64_t(tables[s * p.max_blocks + j / p.block_size]) *
+                             p.block_size +
+                         j % p.block_size;
           double dot = 0;
           for (int64_t d = 0; d < p.head_dim; ++d)
             dot += double(float(qi[d])) *
@@ -228,41 +227,89 @@ std::vector<Case> cases() {
   for (int64_t ratio : {1, 4, 8})
     for (int64_t dim : {64, 80, 128}) {
       int64_t kv = ratio == 1 ? 3 : 2;
-      std::string tag = "gqa" + std::to_string(ratio) + "_d" +
-                        std::to_string(dim);
+      std::string tag =
+          "gqa" + std::to_string(ratio) + "_d" + std::to_string(dim);
       // Decode: several sequences of different lengths, one token each.
-      all.push_back({"decode_" + tag, kv * ratio, kv, dim, 16, 0, 0, 1,
-                     {tail(1, 0), tail(37, 36), tail(300, 299),
-                      tail(129, 128)}, {}});
+      all.push_back({"decode_" + tag,
+                     kv * ratio,
+                     kv,
+                     dim,
+                     16,
+                     0,
+                     0,
+                     1,
+                     {tail(1, 0), tail(37, 36), tail(300, 299), tail(129, 128)},
+                     {}});
       // Prefill from 0, a chunk from mid-sequence, and decode tokens, in
       // one batch, the sequences out of order.
-      Case mixed{"mixed_" + tag, kv * ratio, kv, dim, 16, 0, 0, 1,
-                 {tail(70, 0), tail(200, 131), tail(45, 44), tail(19, 3)}, {}};
+      Case mixed{"mixed_" + tag,
+                 kv * ratio,
+                 kv,
+                 dim,
+                 16,
+                 0,
+                 0,
+                 1,
+                 {tail(70, 0), tail(200, 131), tail(45, 44), tail(19, 3)},
+                 {}};
       mixed.order = {2, 0, 3, 1};
       all.push_back(mixed);
     }
   // Sliding window, narrower than a block and wider than several.
-  all.push_back({"window5", 8, 2, 64, 16, 5, 0, 1,
-                 {tail(90, 60), tail(7, 6), tail(40, 0)}, {}});
-  all.push_back({"window40", 8, 8, 80, 16, 40, 0, 1,
-                 {tail(150, 100), tail(41, 40), tail(33, 0)}, {}});
+  all.push_back({"window5",
+                 8,
+                 2,
+                 64,
+                 16,
+                 5,
+                 0,
+                 1,
+                 {tail(90, 60), tail(7, 6), tail(40, 0)},
+                 {}});
+  all.push_back({"window40",
+                 8,
+                 8,
+                 80,
+                 16,
+                 40,
+                 0,
+                 1,
+                 {tail(150, 100), tail(41, 40), tail(33, 0)},
+                 {}});
   // Softcap (Gemma 2) with sharp scores.
-  all.push_back({"softcap", 16, 2, 128, 16, 0, 30.0, 4,
-                 {tail(100, 0), tail(60, 59)}, {}});
+  all.push_back({"softcap",
+                 16,
+                 2,
+                 128,
+                 16,
+                 0,
+                 30.0,
+                 4,
+                 {tail(100, 0), tail(60, 59)},
+                 {}});
   // Sharp scores: the running max moves often.
-  all.push_back({"sharp", 16, 4, 64, 16, 0, 0, 4,
-                 {tail(512, 448), tail(64, 0)}, {}});
+  all.push_back(
+      {"sharp", 16, 4, 64, 16, 0, 0, 4, {tail(512, 448), tail(64, 0)}, {}});
   // Other block sizes: one position per block, and blocks wider than a
   // vector.
-  all.push_back({"block1", 4, 2, 64, 1, 0, 0, 1, {tail(23, 10), tail(5, 4)}, {}});
-  all.push_back({"block32", 8, 2, 128, 32, 0, 0, 1,
-                 {tail(100, 50), tail(33, 32)}, {}});
+  all.push_back(
+      {"block1", 4, 2, 64, 1, 0, 0, 1, {tail(23, 10), tail(5, 4)}, {}});
+  all.push_back(
+      {"block32", 8, 2, 128, 32, 0, 0, 1, {tail(100, 50), tail(33, 32)}, {}});
   // A head size that is not a multiple of any vector width.
   all.push_back({"d72", 4, 4, 72, 16, 0, 0, 1, {tail(50, 20), tail(9, 8)}, {}});
   // Queries of one sequence at positions that are not consecutive (a tree
   // of speculative tokens shares positions; any order is valid input).
-  all.push_back({"gaps", 8, 2, 64, 16, 0, 0, 1,
-                 {Seq{80, {79, 40, 41, 41, 10, 77}}, tail(20, 0)}, {}});
+  all.push_back({"gaps",
+                 8,
+                 2,
+                 64,
+                 16,
+                 0,
+                 0,
+                 1,
+                 {Seq{80, {79, 40, 41, 41, 10, 77}}, tail(20, 0)},
+                 {}});
   return all;
 }
 
@@ -329,8 +376,9 @@ TEST(PagedAttention, RefusesBadIndicesBeforeReading) {
     b.tables[1] = int32_t(b.p.num_blocks); // block 1 of sequence 0
     EXPECT_EQ(b.run(host), 1);
     std::string want = "paged_attention: block table of sequence 0 names "
-                       "block " + std::to_string(b.p.num_blocks) +
-                       " of a pool of " + std::to_string(b.p.num_blocks);
+                       "block " +
+                       std::to_string(b.p.num_blocks) + " of a pool of " +
+                       std::to_string(b.p.num_blocks);
     EXPECT_EQ(std::string(host.error), want);
   }
   {
@@ -354,9 +402,9 @@ TEST(KvWrite, WritesRowsAtSlotsAndRefusesSlotsOutsideThePool) {
   std::vector<int64_t> slots = {11, -1, 0, 5};
   {
     anvil::cpu::RunScope scope(&host.api, &host.invocation);
-    ASSERT_EQ(cpu::kv_write(scope.host(), p, rows.data(), slots.data(),
-                            pool.data()),
-              0);
+    ASSERT_EQ(
+        cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+        0);
   }
   for (int64_t slot = 0; slot < 12; ++slot)
     for (int64_t i = 0; i < 6; ++i) {
@@ -369,9 +417,9 @@ TEST(KvWrite, WritesRowsAtSlotsAndRefusesSlotsOutsideThePool) {
   std::vector<float> before = pool;
   slots = {1, 2, 12, 3};
   anvil::cpu::RunScope scope(&host.api, &host.invocation);
-  EXPECT_EQ(cpu::kv_write(scope.host(), p, rows.data(), slots.data(),
-                          pool.data()),
-            1);
+  EXPECT_EQ(
+      cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+      1);
   EXPECT_STREQ(host.error,
                "kv_write: slot 12 of token 2 is outside the KV pool of 3 "
                "blocks");
