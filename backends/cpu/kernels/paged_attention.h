@@ -18,7 +18,7 @@
 
 #include <cstdio>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__F16C__)
 #include <immintrin.h>
 #endif
 
@@ -26,12 +26,14 @@ namespace anvil {
 namespace cpu {
 
 /// pool[slot / block_size, slot % block_size, :] = rows[t, :] for each
-/// token t with slot = slots[t] >= 0 (a negative slot is a padding token).
-/// A slot outside the pool fails the run: the engine's slot mapping is
-/// input, not trusted.
-template <class T, class S>
+/// token t with slot = slots[t] >= 0 (a negative slot is a padding token),
+/// converted (rounded to nearest even) when the pool stores another float
+/// type than the rows (a 16-bit KV cache of a float model). A slot outside
+/// the pool fails the run before anything is written: the engine's slot
+/// mapping is input, not trusted.
+template <class T, class S, class U>
 int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
-             const S *slots, T *pool) {
+             const S *slots, U *pool) {
   const int64_t capacity = p.num_blocks * p.block_size;
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
@@ -49,9 +51,15 @@ int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
   // Rows are a few hundred bytes each: a copy per row, on one thread.
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
-    if (slot >= 0)
-      std::memcpy(pool + slot * p.row_size, rows + t * p.row_size,
-                  sizeof(T) * size_t(p.row_size));
+    if (slot < 0)
+      continue;
+    const T *src = rows + t * p.row_size;
+    U *dst = pool + slot * p.row_size;
+    if constexpr (std::is_same<T, U>::value)
+      std::memcpy(dst, src, sizeof(T) * size_t(p.row_size));
+    else
+      for (int64_t i = 0; i < p.row_size; ++i)
+        dst[i] = static_cast<U>(static_cast<float>(src[i]));
   }
   return 0;
 }
@@ -367,6 +375,21 @@ inline void attend_block(const float *q, const float *k, int64_t k_stride,
   }
 }
 
+/// dst[0, n) = src[0, n) as floats (exact from the 16-bit float types; F16C
+/// converts 8 halves at a time where the -march has it).
+template <class K> inline void to_float(const K *src, float *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__F16C__)
+  if constexpr (std::is_same<K, f16>::value)
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i,
+                       _mm256_cvtph_ps(_mm_loadu_si128(
+                           reinterpret_cast<const __m128i *>(src + i))));
+#endif
+  for (; i < n; ++i)
+    dst[i] = static_cast<float>(src[i]);
+}
+
 /// Rows of a tile: at most this many (query token, head) pairs, so a tile
 /// of a GQA group of 8 heads holds 8 tokens and one of 1 head 32.
 constexpr int64_t kTileRows = 64;
@@ -377,10 +400,12 @@ constexpr int64_t kTileRows = 64;
 /// j of sequence s = seq_of_token[t] at positions window_start..positions[t],
 /// read from the pools through block_tables[s] (g = h / (q_heads/kv_heads)).
 /// Scores, the online softmax and the output accumulate in float, as ONNX
-/// Runtime's attention does.
-template <class T, class I, class P, class Q>
+/// Runtime's attention does. The pools may store another float type than
+/// the queries (K, a 16-bit KV cache): each block is converted once per
+/// tile.
+template <class T, class K, class I, class P, class Q>
 int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
-                    const T *q, const T *key_pool, const T *value_pool,
+                    const T *q, const K *key_pool, const K *value_pool,
                     const I *block_tables, const I *context_lens,
                     const P *positions, const Q *seq_of_token, T *out) {
   using paged::Vec;
@@ -435,7 +460,7 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
   const int64_t rows_most = tile_tokens * group;
   const int64_t q_stride = round_up(p.head_dim),
                 o_stride = round_up(p.value_dim);
-  constexpr bool kFloatPool = std::is_same<T, float>::value;
+  constexpr bool kFloatPool = std::is_same<K, float>::value;
   // Per thread: the tile's queries and outputs in float, each row's max and
   // sum, one row's scores, and (other element types) a block of K and V.
   const size_t scratch_floats =
@@ -504,10 +529,10 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     key_pool + (next + j) * k_row + g * p.head_dim);
                 const char *vj = reinterpret_cast<const char *>(
                     value_pool + (next + j) * v_row + g * p.value_dim);
-                for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(T));
+                for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(K));
                      b += 64)
                   __builtin_prefetch(kj + b);
-                for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(T));
+                for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(K));
                      b += 64)
                   __builtin_prefetch(vj + b);
               }
@@ -525,13 +550,11 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
               int64_t j1 =
                   hi - base < p.block_size ? hi - base + 1 : p.block_size;
               for (int64_t j = j0; j < j1; ++j) {
-                const T *kj = key_pool + (slot0 + j) * k_row + g * p.head_dim;
-                const T *vj =
-                    value_pool + (slot0 + j) * v_row + g * p.value_dim;
-                for (int64_t d = 0; d < p.head_dim; ++d)
-                  kf[j * q_stride + d] = static_cast<float>(kj[d]);
-                for (int64_t d = 0; d < p.value_dim; ++d)
-                  vf[j * o_stride + d] = static_cast<float>(vj[d]);
+                paged::to_float(key_pool + (slot0 + j) * k_row + g * p.head_dim,
+                                kf + j * q_stride, p.head_dim);
+                paged::to_float(value_pool + (slot0 + j) * v_row +
+                                    g * p.value_dim,
+                                vf + j * o_stride, p.value_dim);
               }
               kb = kf;
               vb = vf;

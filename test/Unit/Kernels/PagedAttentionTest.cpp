@@ -102,9 +102,11 @@ struct Case {
 
 /// A batch as the engine would pass it, with every pool block filled with
 /// random values and each sequence's blocks a random, non-contiguous choice.
-template <class T> struct Batch {
+/// T: queries and outputs; K: the pools' element type.
+template <class T, class K = T> struct Batch {
   PagedAttentionParams p{};
-  std::vector<T> q, keys, values, out;
+  std::vector<T> q, out;
+  std::vector<K> keys, values;
   std::vector<int32_t> tables, lens, seq_of_token;
   std::vector<int64_t> positions;
 
@@ -149,8 +151,8 @@ template <class T> struct Batch {
     p.tokens = int64_t(positions.size());
     int64_t pool = p.num_blocks * c.block_size * c.kv_heads * c.head_dim;
     for (int64_t i = 0; i < pool; ++i) {
-      keys.push_back(T(unit(rng)));
-      values.push_back(T(unit(rng)));
+      keys.push_back(K(unit(rng)));
+      values.push_back(K(unit(rng)));
     }
     for (int64_t i = 0; i < p.tokens * c.q_heads * c.head_dim; ++i)
       q.push_back(T(unit(rng) * c.q_range));
@@ -209,8 +211,9 @@ template <class T> struct Batch {
 };
 
 /// Runs a case and returns the largest |kernel - reference|.
-template <class T> double maxError(const Case &c, uint32_t seed, Host &host) {
-  Batch<T> batch(c, seed);
+template <class T, class K = T>
+double maxError(const Case &c, uint32_t seed, Host &host) {
+  Batch<T, K> batch(c, seed);
   EXPECT_EQ(batch.run(host), 0) << c.name << ": " << host.error;
   std::vector<double> ref = batch.reference();
   double worst = 0;
@@ -327,6 +330,18 @@ TEST(PagedAttention, MatchesFloat64ReferenceF32) {
   }
 }
 
+// A 16-bit KV cache of a float model: the reference reads the same
+// rounded keys and values, so the float tolerance holds.
+TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesF16Pool) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  uint32_t seed = 200;
+  for (const Case &c : cases()) {
+    double e = maxError<float, cpu::f16>(c, seed++, host);
+    EXPECT_LE(e, 2e-5) << c.name;
+  }
+}
+
 TEST(PagedAttention, MatchesFloat64ReferenceF16) {
   ANVIL_NEEDS_CPU();
   Host host(2);
@@ -424,6 +439,29 @@ TEST(KvWrite, WritesRowsAtSlotsAndRefusesSlotsOutsideThePool) {
                "kv_write: slot 12 of token 2 is outside the KV pool of 3 "
                "blocks");
   EXPECT_EQ(pool, before); // checked before anything is written
+}
+
+TEST(KvWrite, RoundsFloatRowsIntoA16BitPool) {
+  ANVIL_NEEDS_CPU();
+  Host host(1);
+  KvWriteParams p{};
+  p.tokens = 2;
+  p.num_blocks = 1;
+  p.block_size = 2;
+  p.row_size = 3;
+  // 1 + 2^-11 is a tie between two halves: it rounds to even (1).
+  std::vector<float> rows = {0.1f,     -2.5f, 1.0f + 1.0f / 2048,
+                             65504.0f, 1e-8f, -0.0f};
+  std::vector<int64_t> slots = {1, 0};
+  std::vector<cpu::f16> pool(6, cpu::f16(7.0f));
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  ASSERT_EQ(
+      cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+      0);
+  const float want[6] = {65504.0f, 0.0f, -0.0f, 0.0999755859375f, -2.5f, 1.0f};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(float(pool[i]), want[i]) << i;
+  EXPECT_TRUE(std::signbit(float(pool[2])));
 }
 
 } // namespace
