@@ -14,6 +14,7 @@
 //     -lpthread -o /tmp/paged-attention-bench
 //   /tmp/paged-attention-bench [--runs N] [--threads N] [--q-heads N]
 //     [--kv-heads N] [--head-dim N]   (default 16, 4, 64)
+//     [--only TEXT]                   (the cases whose name contains TEXT)
 #include "../../runtime/src/ThreadPool.h"
 
 #include "paged_attention.h"
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
   int runs = 7;
   unsigned threads = 2;
   int64_t q_heads = 16, kv_heads = 4, head_dim = 64;
+  const char *only = nullptr; // run the cases whose name contains this
   const int64_t block_size = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs"))
@@ -62,6 +64,8 @@ int main(int argc, char **argv) {
       kv_heads = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--head-dim"))
       head_dim = std::atoll(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--only"))
+      only = argv[i + 1];
   }
   ThreadPool pool(threads);
   anvil_host_api api{};
@@ -98,6 +102,8 @@ int main(int argc, char **argv) {
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   for (const Shape &shape : shapes) {
+    if (only && !std::strstr(shape.name, only))
+      continue;
     anvil::PagedAttentionParams p{};
     int64_t per_seq = (shape.context + block_size - 1) / block_size;
     p.seqs = shape.seqs;
