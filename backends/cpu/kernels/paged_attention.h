@@ -2,6 +2,15 @@
 // slots, and attention of a flattened token batch through block tables
 // (PagedAttention, Kwon et al. 2023; DESIGN "Execution model for decoder
 // LLMs").
+//
+// Attention is flash-style (FlashAttention, Dao et al. 2022): float scores,
+// an online softmax (running max and sum, rescaling the partial output when
+// the max grows), so the scores of a row are never all held at once. Work
+// is split over threads by (query tile, KV head): a tile is a run of up to
+// kTileRows / group consecutive tokens of one sequence at consecutive
+// positions; every query head of the KV head's group in the tile reads each
+// K/V block once while it is in L1, which is both the GQA sharing of a
+// decode step and the query-tile x key-block loop of a prefill.
 #ifndef ANVIL_CPU_KERNELS_PAGED_ATTENTION_H
 #define ANVIL_CPU_KERNELS_PAGED_ATTENTION_H
 
@@ -9,16 +18,22 @@
 
 #include <cstdio>
 
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+
 namespace anvil {
 namespace cpu {
 
 /// pool[slot / block_size, slot % block_size, :] = rows[t, :] for each
-/// token t with slot = slots[t] >= 0 (a negative slot is a padding token).
-/// A slot outside the pool fails the run: the engine's slot mapping is
-/// input, not trusted.
-template <class T, class S>
+/// token t with slot = slots[t] >= 0 (a negative slot is a padding token),
+/// converted (rounded to nearest even) when the pool stores another float
+/// type than the rows (a 16-bit KV cache of a float model). A slot outside
+/// the pool fails the run before anything is written: the engine's slot
+/// mapping is input, not trusted.
+template <class T, class S, class U>
 int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
-             const S *slots, T *pool) {
+             const S *slots, U *pool) {
   const int64_t capacity = p.num_blocks * p.block_size;
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
@@ -32,24 +47,368 @@ int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
                     (long long)slot, (long long)t, (long long)p.num_blocks);
       return fail(host, message);
     }
+  }
+  // Rows are a few hundred bytes each: a copy per row, on one thread.
+  for (int64_t t = 0; t < p.tokens; ++t) {
+    int64_t slot = static_cast<int64_t>(slots[t]);
+    if (slot < 0)
+      continue;
     const T *src = rows + t * p.row_size;
-    T *dst = pool + slot * p.row_size;
-    for (int64_t i = 0; i < p.row_size; ++i)
-      dst[i] = src[i];
+    U *dst = pool + slot * p.row_size;
+    if constexpr (std::is_same<T, U>::value)
+      std::memcpy(dst, src, sizeof(T) * size_t(p.row_size));
+    else
+      for (int64_t i = 0; i < p.row_size; ++i)
+        dst[i] = static_cast<U>(static_cast<float>(src[i]));
   }
   return 0;
 }
 
+namespace paged {
+
+// A float vector of the widest kind the artifact's -march allows: 16 lanes
+// with AVX-512, 8 with AVX2 (+FMA), else 8 lanes of plain C++ that the
+// compiler vectorizes as it can. The kernel is written once over it.
+#if defined(__AVX512F__)
+struct Vec {
+  static constexpr int N = 16;
+  __m512 v;
+  static Vec zero() { return {_mm512_setzero_ps()}; }
+  static Vec set1(float x) { return {_mm512_set1_ps(x)}; }
+  static Vec load(const float *p) { return {_mm512_loadu_ps(p)}; }
+  /// The first n (< N) lanes from p, zeros after; reads nothing beyond.
+  static Vec load_n(const float *p, int n) {
+    return {_mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p)};
+  }
+  void store(float *p) const { _mm512_storeu_ps(p, v); }
+  void store_n(float *p, int n) const {
+    _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v);
+  }
+};
+inline Vec operator+(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
+inline Vec operator-(Vec a, Vec b) { return {_mm512_sub_ps(a.v, b.v)}; }
+inline Vec operator*(Vec a, Vec b) { return {_mm512_mul_ps(a.v, b.v)}; }
+/// a * b + c, one rounding.
+inline Vec fma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline Vec max(Vec a, Vec b) { return {_mm512_max_ps(a.v, b.v)}; }
+inline Vec min(Vec a, Vec b) { return {_mm512_min_ps(a.v, b.v)}; }
+inline Vec round(Vec a) {
+  return {
+      _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+}
+/// 2^n for integral n in [-126, 127].
+inline Vec pow2(Vec n) {
+  __m512i i = _mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127));
+  return {_mm512_castsi512_ps(_mm512_slli_epi32(i, 23))};
+}
+// Halves folded with a shuffle, then as in 8 lanes (GCC 12's
+// _mm512_reduce_add_ps trips -Wmaybe-uninitialized in its own header).
+inline float hsum(Vec a) {
+  __m512 swapped = _mm512_shuffle_f32x4(a.v, a.v, _MM_SHUFFLE(1, 0, 3, 2));
+  __m256 y = _mm512_castps512_ps256(_mm512_add_ps(a.v, swapped));
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+/// The sums of four vectors, into s[0..3].
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  __m512 x01 = _mm512_add_ps(_mm512_unpacklo_ps(a0.v, a1.v),
+                             _mm512_unpackhi_ps(a0.v, a1.v));
+  __m512 x23 = _mm512_add_ps(_mm512_unpacklo_ps(a2.v, a3.v),
+                             _mm512_unpackhi_ps(a2.v, a3.v));
+  // Each 128-bit lane now holds partial sums (a0, a1, a2, a3).
+  __m512 y = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(
+                               _mm512_castps_pd(x01), _mm512_castps_pd(x23))),
+                           _mm512_castpd_ps(_mm512_unpackhi_pd(
+                               _mm512_castps_pd(x01), _mm512_castps_pd(x23))));
+  y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(1, 0, 3, 2)));
+  y = _mm512_add_ps(y, _mm512_shuffle_f32x4(y, y, _MM_SHUFFLE(2, 3, 0, 1)));
+  _mm_storeu_ps(s, _mm512_castps512_ps128(y));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+struct Vec {
+  static constexpr int N = 8;
+  __m256 v;
+  static __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static Vec zero() { return {_mm256_setzero_ps()}; }
+  static Vec set1(float x) { return {_mm256_set1_ps(x)}; }
+  static Vec load(const float *p) { return {_mm256_loadu_ps(p)}; }
+  static Vec load_n(const float *p, int n) {
+    return {_mm256_maskload_ps(p, mask(n))};
+  }
+  void store(float *p) const { _mm256_storeu_ps(p, v); }
+  void store_n(float *p, int n) const { _mm256_maskstore_ps(p, mask(n), v); }
+};
+inline Vec operator+(Vec a, Vec b) { return {_mm256_add_ps(a.v, b.v)}; }
+inline Vec operator-(Vec a, Vec b) { return {_mm256_sub_ps(a.v, b.v)}; }
+inline Vec operator*(Vec a, Vec b) { return {_mm256_mul_ps(a.v, b.v)}; }
+inline Vec fma(Vec a, Vec b, Vec c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+inline Vec max(Vec a, Vec b) { return {_mm256_max_ps(a.v, b.v)}; }
+inline Vec min(Vec a, Vec b) { return {_mm256_min_ps(a.v, b.v)}; }
+inline Vec round(Vec a) {
+  return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+}
+inline Vec pow2(Vec n) {
+  __m256i i = _mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127));
+  return {_mm256_castsi256_ps(_mm256_slli_epi32(i, 23))};
+}
+inline float hsum(Vec a) {
+  __m128 x =
+      _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_movehdup_ps(x));
+  return _mm_cvtss_f32(x);
+}
+/// The sums of four vectors, into s[0..3].
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  __m256 x01 = _mm256_add_ps(_mm256_unpacklo_ps(a0.v, a1.v),
+                             _mm256_unpackhi_ps(a0.v, a1.v));
+  __m256 x23 = _mm256_add_ps(_mm256_unpacklo_ps(a2.v, a3.v),
+                             _mm256_unpackhi_ps(a2.v, a3.v));
+  __m256 y = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(
+                               _mm256_castps_pd(x01), _mm256_castps_pd(x23))),
+                           _mm256_castpd_ps(_mm256_unpackhi_pd(
+                               _mm256_castps_pd(x01), _mm256_castps_pd(x23))));
+  _mm_storeu_ps(
+      s, _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1)));
+}
+#else
+struct Vec {
+  static constexpr int N = 8;
+  float v[N];
+  static Vec zero() { return set1(0.0f); }
+  static Vec set1(float x) {
+    Vec r;
+    for (int i = 0; i < N; ++i)
+      r.v[i] = x;
+    return r;
+  }
+  static Vec load(const float *p) { return load_n(p, N); }
+  static Vec load_n(const float *p, int n) {
+    Vec r = zero();
+    for (int i = 0; i < n; ++i)
+      r.v[i] = p[i];
+    return r;
+  }
+  void store(float *p) const { store_n(p, N); }
+  void store_n(float *p, int n) const {
+    for (int i = 0; i < n; ++i)
+      p[i] = v[i];
+  }
+};
+#define ANVIL_PAGED_LANEWISE(name, expr)                                       \
+  inline Vec name(Vec a, Vec b) {                                              \
+    Vec r;                                                                     \
+    for (int i = 0; i < Vec::N; ++i)                                           \
+      r.v[i] = (expr);                                                         \
+    return r;                                                                  \
+  }
+ANVIL_PAGED_LANEWISE(operator+, a.v[i] + b.v[i])
+ANVIL_PAGED_LANEWISE(operator-, a.v[i] - b.v[i])
+ANVIL_PAGED_LANEWISE(operator*, a.v[i] * b.v[i])
+ANVIL_PAGED_LANEWISE(max, a.v[i] > b.v[i] ? a.v[i] : b.v[i])
+ANVIL_PAGED_LANEWISE(min, a.v[i] < b.v[i] ? a.v[i] : b.v[i])
+#undef ANVIL_PAGED_LANEWISE
+inline Vec fma(Vec a, Vec b, Vec c) {
+  Vec r;
+  for (int i = 0; i < Vec::N; ++i)
+    r.v[i] = a.v[i] * b.v[i] + c.v[i]; // std::fma is a call without FMA
+  return r;
+}
+inline Vec round(Vec a) {
+  Vec r;
+  for (int i = 0; i < Vec::N; ++i)
+    r.v[i] = std::nearbyint(a.v[i]);
+  return r;
+}
+inline Vec pow2(Vec n) {
+  Vec r;
+  for (int i = 0; i < Vec::N; ++i) {
+    uint32_t bits = uint32_t(int32_t(n.v[i]) + 127) << 23;
+    std::memcpy(&r.v[i], &bits, 4);
+  }
+  return r;
+}
+inline float hsum(Vec a) {
+  float s = 0;
+  for (int i = 0; i < Vec::N; ++i)
+    s += a.v[i];
+  return s;
+}
+inline void hsum4(Vec a0, Vec a1, Vec a2, Vec a3, float *s) {
+  s[0] = hsum(a0);
+  s[1] = hsum(a1);
+  s[2] = hsum(a2);
+  s[3] = hsum(a3);
+}
+#endif
+
+/// e^x in float, about 1 ulp (Cephes' expf: x = n ln2 + r, a degree-6
+/// polynomial for e^r, times 2^n). Inputs below ln(FLT_MIN) give FLT_MIN
+/// scaled down, i.e. about 1e-38: softmax weights that small add nothing.
+inline Vec exp(Vec x) {
+  x = min(max(x, Vec::set1(-87.33654f)), Vec::set1(88.37626f));
+  Vec n = round(x * Vec::set1(1.44269504088896341f));
+  x = fma(n, Vec::set1(-0.693359375f), x);
+  x = fma(n, Vec::set1(2.12194440e-4f), x);
+  Vec y = Vec::set1(1.9875691500e-4f);
+  y = fma(y, x, Vec::set1(1.3981999507e-3f));
+  y = fma(y, x, Vec::set1(8.3334519073e-3f));
+  y = fma(y, x, Vec::set1(4.1665795894e-2f));
+  y = fma(y, x, Vec::set1(1.6666665459e-1f));
+  y = fma(y, x, Vec::set1(5.0000001201e-1f));
+  y = fma(y, x * x, x + Vec::set1(1.0f));
+  // 2^n in two factors, so n = -127 (x near ln(FLT_MIN)) stays a normal.
+  Vec half = round(n * Vec::set1(0.5f));
+  return y * pow2(half) * pow2(n - half);
+}
+
+/// q . k over d floats (k read only up to d).
+inline float dot(const float *q, const float *k, int64_t d) {
+  Vec acc = Vec::zero();
+  int64_t i = 0;
+  for (; i + Vec::N <= d; i += Vec::N)
+    acc = fma(Vec::load(q + i), Vec::load(k + i), acc);
+  if (i < d)
+    acc = fma(Vec::load_n(q + i, int(d - i)), Vec::load_n(k + i, int(d - i)),
+              acc);
+  return hsum(acc);
+}
+
+/// Four dot products of q with keys k0, k0 + stride, ..: q is loaded once.
+inline void dot4(const float *q, const float *k0, int64_t stride, int64_t d,
+                 float *s) {
+  const float *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
+  Vec a0 = Vec::zero(), a1 = Vec::zero(), a2 = Vec::zero(), a3 = Vec::zero();
+  int64_t i = 0;
+  for (; i + Vec::N <= d; i += Vec::N) {
+    Vec x = Vec::load(q + i);
+    a0 = fma(x, Vec::load(k0 + i), a0);
+    a1 = fma(x, Vec::load(k1 + i), a1);
+    a2 = fma(x, Vec::load(k2 + i), a2);
+    a3 = fma(x, Vec::load(k3 + i), a3);
+  }
+  if (i < d) {
+    int n = int(d - i);
+    Vec x = Vec::load_n(q + i, n);
+    a0 = fma(x, Vec::load_n(k0 + i, n), a0);
+    a1 = fma(x, Vec::load_n(k1 + i, n), a1);
+    a2 = fma(x, Vec::load_n(k2 + i, n), a2);
+    a3 = fma(x, Vec::load_n(k3 + i, n), a3);
+  }
+  hsum4(a0, a1, a2, a3, s);
+}
+
+/// One query row against keys [0, n) of a block (key j at k + j*k_stride,
+/// its value at v + j*v_stride): scores, then the online-softmax update of
+/// the row's running max m, sum l and unnormalized output o[value_dim].
+/// `s` holds n floats.
+inline void attend_block(const float *q, const float *k, int64_t k_stride,
+                         const float *v, int64_t v_stride, int64_t n,
+                         int64_t head_dim, int64_t value_dim, float scale,
+                         float softcap, float *s, float &m, float &l,
+                         float *o) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    dot4(q, k + j * k_stride, k_stride, head_dim, s + j);
+  for (; j < n; ++j)
+    s[j] = dot(q, k + j * k_stride, head_dim);
+  float best = m;
+  for (j = 0; j < n; ++j) {
+    float x = s[j] * scale;
+    if (softcap > 0)
+      x = softcap * std::tanh(x / softcap);
+    s[j] = x;
+    best = x > best ? x : best;
+  }
+  // First block: m is -inf and o, l are 0, so any finite factor works.
+  float correction = 1.0f;
+  if (m != best) {
+    float e[Vec::N];
+    exp(Vec::set1(m - best)).store(e);
+    correction = e[0];
+  }
+  m = best;
+  Vec sum = Vec::zero(), top = Vec::set1(best);
+  for (j = 0; j + Vec::N <= n; j += Vec::N) {
+    Vec e = exp(Vec::load(s + j) - top);
+    e.store(s + j);
+    sum = sum + e;
+  }
+  if (j < n) {
+    int r = int(n - j);
+    Vec e = exp(Vec::load_n(s + j, r) - top);
+    e.store_n(s + j, r);
+    sum = sum + Vec::load_n(s + j, r);
+  }
+  l = l * correction + hsum(sum);
+  // o = o * correction + sum_j s[j] v_j, four vectors of o at a time.
+  Vec c = Vec::set1(correction);
+  int64_t d = 0;
+  for (; d + 4 * Vec::N <= value_dim; d += 4 * Vec::N) {
+    Vec o0 = Vec::load(o + d) * c, o1 = Vec::load(o + d + Vec::N) * c,
+        o2 = Vec::load(o + d + 2 * Vec::N) * c,
+        o3 = Vec::load(o + d + 3 * Vec::N) * c;
+    for (j = 0; j < n; ++j) {
+      const float *vj = v + j * v_stride + d;
+      Vec w = Vec::set1(s[j]);
+      o0 = fma(w, Vec::load(vj), o0);
+      o1 = fma(w, Vec::load(vj + Vec::N), o1);
+      o2 = fma(w, Vec::load(vj + 2 * Vec::N), o2);
+      o3 = fma(w, Vec::load(vj + 3 * Vec::N), o3);
+    }
+    o0.store(o + d);
+    o1.store(o + d + Vec::N);
+    o2.store(o + d + 2 * Vec::N);
+    o3.store(o + d + 3 * Vec::N);
+  }
+  for (; d < value_dim; d += Vec::N) {
+    int r = value_dim - d < Vec::N ? int(value_dim - d) : Vec::N;
+    Vec acc = Vec::load_n(o + d, r) * c;
+    for (j = 0; j < n; ++j)
+      acc = fma(Vec::set1(s[j]), Vec::load_n(v + j * v_stride + d, r), acc);
+    acc.store_n(o + d, r);
+  }
+}
+
+/// dst[0, n) = src[0, n) as floats (exact from the 16-bit float types; F16C
+/// converts 8 halves at a time where the -march has it).
+template <class K> inline void to_float(const K *src, float *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__F16C__)
+  if constexpr (std::is_same<K, f16>::value)
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(dst + i,
+                       _mm256_cvtph_ps(_mm_loadu_si128(
+                           reinterpret_cast<const __m128i *>(src + i))));
+#endif
+  for (; i < n; ++i)
+    dst[i] = static_cast<float>(src[i]);
+}
+
+/// Rows of a tile: at most this many (query token, head) pairs, so a tile
+/// of a GQA group of 8 heads holds 8 tokens and one of 1 head 32.
+constexpr int64_t kTileRows = 64;
+
+} // namespace paged
+
 /// out[t, h] = softmax_j(scale q[t,h] . k[s, j, g]) v[s, j, g] over the keys
 /// j of sequence s = seq_of_token[t] at positions window_start..positions[t],
 /// read from the pools through block_tables[s] (g = h / (q_heads/kv_heads)).
-/// Scores and the softmax are in double, as the dense attention kernel, so
-/// a paged step computes what the fixed-shape graph does.
-template <class T, class I, class P, class Q>
+/// Scores, the online softmax and the output accumulate in float, as ONNX
+/// Runtime's attention does. The pools may store another float type than
+/// the queries (K, a 16-bit KV cache): each block is converted once per
+/// tile.
+template <class T, class K, class I, class P, class Q>
 int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
-                    const T *q, const T *key_pool, const T *value_pool,
+                    const T *q, const K *key_pool, const K *value_pool,
                     const I *block_tables, const I *context_lens,
                     const P *positions, const Q *seq_of_token, T *out) {
+  using paged::Vec;
   const int64_t group = p.q_heads / p.kv_heads;
   const int64_t k_row = p.kv_heads * p.head_dim;
   const int64_t v_row = p.kv_heads * p.value_dim;
@@ -85,58 +444,152 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
       }
     }
   }
-  const int64_t rows = p.tokens * p.q_heads;
-  parallel_for(host, rows, 1, [&](int64_t begin, int64_t end, int thread) {
-    int64_t most = p.max_blocks * p.block_size;
-    double *scores = scratch<double>(host, thread, most + p.value_dim);
-    if (!scores) {
-      fail(host, "paged_attention: out of scratch memory");
-      return;
-    }
-    double *acc = scores + most;
-    for (int64_t row = begin; row < end; ++row) {
-      int64_t t = row / p.q_heads, h = row % p.q_heads, g = h / group;
-      int64_t s = static_cast<int64_t>(seq_of_token[t]);
-      int64_t last = static_cast<int64_t>(positions[t]);
-      int64_t first =
-          p.window > 0 && last - p.window + 1 > 0 ? last - p.window + 1 : 0;
-      const I *table = block_tables + s * p.max_blocks;
-      const T *qi = q + (t * p.q_heads + h) * p.head_dim;
-      double best = -std::numeric_limits<double>::infinity();
-      // The pool slot of the sequence's key j.
-      auto slot = [&](int64_t j) {
-        return static_cast<int64_t>(table[j / p.block_size]) * p.block_size +
-               j % p.block_size;
-      };
-      for (int64_t j = first; j <= last; ++j) {
-        const T *kj = key_pool + slot(j) * k_row + g * p.head_dim;
-        double dot = 0;
-        for (int64_t d = 0; d < p.head_dim; ++d)
-          dot += double(qi[d]) * double(kj[d]);
-        dot *= p.scale;
-        if (p.softcap > 0)
-          dot = p.softcap * std::tanh(dot / p.softcap);
-        scores[j - first] = dot;
-        best = dot > best ? dot : best;
-      }
-      double sum = 0;
-      for (int64_t j = first; j <= last; ++j) {
-        scores[j - first] = std::exp(scores[j - first] - best);
-        sum += scores[j - first];
-      }
-      for (int64_t d = 0; d < p.value_dim; ++d)
-        acc[d] = 0;
-      for (int64_t j = first; j <= last; ++j) {
-        const T *vj = value_pool + slot(j) * v_row + g * p.value_dim;
-        double w = scores[j - first] / sum;
-        for (int64_t d = 0; d < p.value_dim; ++d)
-          acc[d] += w * double(vj[d]);
-      }
-      T *o = out + (t * p.q_heads + h) * p.value_dim;
-      for (int64_t d = 0; d < p.value_dim; ++d)
-        o[d] = static_cast<T>(acc[d]);
-    }
-  });
+  const int64_t tile_tokens =
+      paged::kTileRows / group > 0 ? paged::kTileRows / group : 1;
+  // A token starts a tile unless it continues the previous token's sequence
+  // at the next position and that position is not a multiple of
+  // tile_tokens: tiles are at most tile_tokens long, found without storage.
+  auto starts_tile = [&](int64_t t) {
+    if (t == 0 || seq_of_token[t] != seq_of_token[t - 1])
+      return true;
+    int64_t pos = static_cast<int64_t>(positions[t]);
+    return pos != static_cast<int64_t>(positions[t - 1]) + 1 ||
+           pos % tile_tokens == 0;
+  };
+  auto round_up = [](int64_t n) { return (n + Vec::N - 1) / Vec::N * Vec::N; };
+  const int64_t rows_most = tile_tokens * group;
+  const int64_t q_stride = round_up(p.head_dim),
+                o_stride = round_up(p.value_dim);
+  constexpr bool kFloatPool = std::is_same<K, float>::value;
+  // Per thread: the tile's queries and outputs in float, each row's max and
+  // sum, one row's scores, and (other element types) a block of K and V.
+  const size_t scratch_floats =
+      size_t(rows_most * (q_stride + o_stride + 2) + round_up(p.block_size) +
+             (kFloatPool ? 0 : p.block_size * (q_stride + o_stride)));
+  const float scale = static_cast<float>(p.scale);
+  const float softcap = static_cast<float>(p.softcap);
+  // Items are (token, KV head); only a tile's first token does work.
+  parallel_for(
+      host, p.tokens * p.kv_heads, 1,
+      [&](int64_t begin, int64_t end, int thread) {
+        float *qf = scratch<float>(host, thread, scratch_floats);
+        if (!qf) {
+          fail(host, "paged_attention: out of scratch memory");
+          return;
+        }
+        float *of = qf + rows_most * q_stride;
+        float *row_max = of + rows_most * o_stride;
+        float *row_sum = row_max + rows_most;
+        float *scores = row_sum + rows_most;
+        float *kf = scores + round_up(p.block_size);
+        float *vf = kf + p.block_size * q_stride;
+        for (int64_t item = begin; item < end; ++item) {
+          int64_t t0 = item / p.kv_heads, g = item % p.kv_heads;
+          if (!starts_tile(t0))
+            continue;
+          int64_t t1 = t0 + 1;
+          while (t1 < p.tokens && t1 - t0 < tile_tokens && !starts_tile(t1))
+            ++t1;
+          const int64_t s = static_cast<int64_t>(seq_of_token[t0]);
+          const I *table = block_tables + s * p.max_blocks;
+          // The tile's rows: token t0 + r / group, head g * group + r % group.
+          int64_t lo = std::numeric_limits<int64_t>::max(), hi = -1;
+          for (int64_t t = t0; t < t1; ++t) {
+            int64_t last = static_cast<int64_t>(positions[t]);
+            int64_t first = p.window > 0 && last - p.window + 1 > 0
+                                ? last - p.window + 1
+                                : 0;
+            lo = first < lo ? first : lo;
+            hi = last > hi ? last : hi;
+            for (int64_t h = 0; h < group; ++h) {
+              int64_t r = (t - t0) * group + h;
+              const T *src = q + (t * p.q_heads + g * group + h) * p.head_dim;
+              float *dst = qf + r * q_stride;
+              for (int64_t d = 0; d < p.head_dim; ++d)
+                dst[d] = static_cast<float>(src[d]);
+              std::memset(of + r * o_stride, 0,
+                          sizeof(float) * size_t(o_stride));
+              row_max[r] = -std::numeric_limits<float>::infinity();
+              row_sum[r] = 0;
+            }
+          }
+          for (int64_t blk = lo / p.block_size; blk <= hi / p.block_size;
+               ++blk) {
+            const int64_t base = blk * p.block_size;
+            const int64_t slot0 =
+                static_cast<int64_t>(table[blk]) * p.block_size;
+            // Blocks lie anywhere in the pool, each head's rows strided by the
+            // other heads': ask for the next block's rows of this head now, so
+            // they arrive while this block is computed.
+            if (blk < hi / p.block_size) {
+              const int64_t next =
+                  static_cast<int64_t>(table[blk + 1]) * p.block_size;
+              for (int64_t j = 0; j < p.block_size; ++j) {
+                const char *kj = reinterpret_cast<const char *>(
+                    key_pool + (next + j) * k_row + g * p.head_dim);
+                const char *vj = reinterpret_cast<const char *>(
+                    value_pool + (next + j) * v_row + g * p.value_dim);
+                for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(K));
+                     b += 64)
+                  __builtin_prefetch(kj + b);
+                for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(K));
+                     b += 64)
+                  __builtin_prefetch(vj + b);
+              }
+            }
+            const float *kb, *vb;
+            int64_t ks, vs;
+            if constexpr (kFloatPool) {
+              kb = key_pool + slot0 * k_row + g * p.head_dim;
+              vb = value_pool + slot0 * v_row + g * p.value_dim;
+              ks = k_row;
+              vs = v_row;
+            } else {
+              // The block's keys this tile reads, converted once.
+              int64_t j0 = lo > base ? lo - base : 0;
+              int64_t j1 =
+                  hi - base < p.block_size ? hi - base + 1 : p.block_size;
+              for (int64_t j = j0; j < j1; ++j) {
+                paged::to_float(key_pool + (slot0 + j) * k_row + g * p.head_dim,
+                                kf + j * q_stride, p.head_dim);
+                paged::to_float(value_pool + (slot0 + j) * v_row +
+                                    g * p.value_dim,
+                                vf + j * o_stride, p.value_dim);
+              }
+              kb = kf;
+              vb = vf;
+              ks = q_stride;
+              vs = o_stride;
+            }
+            for (int64_t t = t0; t < t1; ++t) {
+              int64_t last = static_cast<int64_t>(positions[t]);
+              int64_t first = p.window > 0 && last - p.window + 1 > 0
+                                  ? last - p.window + 1
+                                  : 0;
+              int64_t j0 = first > base ? first - base : 0;
+              int64_t j1 =
+                  last - base < p.block_size ? last - base + 1 : p.block_size;
+              if (j0 >= j1)
+                continue;
+              for (int64_t h = 0; h < group; ++h) {
+                int64_t r = (t - t0) * group + h;
+                paged::attend_block(qf + r * q_stride, kb + j0 * ks, ks,
+                                    vb + j0 * vs, vs, j1 - j0, p.head_dim,
+                                    p.value_dim, scale, softcap, scores,
+                                    row_max[r], row_sum[r], of + r * o_stride);
+              }
+            }
+          }
+          for (int64_t t = t0; t < t1; ++t)
+            for (int64_t h = 0; h < group; ++h) {
+              int64_t r = (t - t0) * group + h;
+              const float *acc = of + r * o_stride;
+              T *o = out + (t * p.q_heads + g * group + h) * p.value_dim;
+              for (int64_t d = 0; d < p.value_dim; ++d)
+                o[d] = static_cast<T>(acc[d] / row_sum[r]);
+            }
+        }
+      });
   return run_failed(host) ? 1 : 0;
 }
 

@@ -1,0 +1,467 @@
+//===- PagedAttentionTest.cpp - paged_attention against a float64 reference
+//===//
+//
+// The CPU kernel (backends/cpu/kernels/paged_attention.h) on ragged batches
+// through non-contiguous block tables, against a plain double-precision
+// reference written here. CMake builds this file three times: for the
+// portable path, with -march=x86-64-v3 (AVX2) and with -march=x86-64-v4
+// (AVX-512); ANVIL_TEST_LANES is the vector width that build must pick and
+// ANVIL_TEST_CPU the feature it needs (its tests are skipped without it).
+//
+// Tolerance: q, k and v are uniform in [-1, 1] (q up to [-4, 4] in the
+// sharp cases), so each output is a convex combination of values in
+// [-1, 1]. Float scores over <= 128 products carry relative errors near
+// 1e-7 of their magnitude (<= ~12), the float exp ~1 ulp: outputs must be
+// within 2e-5 of the reference (f32), or of f16 rounding plus that (f16).
+//
+//===----------------------------------------------------------------------===//
+
+#include "../../../runtime/src/ThreadPool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <gtest/gtest.h>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "paged_attention.h"
+
+using anvil::KvWriteParams;
+using anvil::PagedAttentionParams;
+using anvil::runtime::ThreadPool;
+namespace cpu = anvil::cpu;
+
+namespace {
+
+#ifdef ANVIL_TEST_CPU
+#define ANVIL_NEEDS_CPU()                                                      \
+  do {                                                                         \
+    __builtin_cpu_init();                                                      \
+    if (!__builtin_cpu_supports(ANVIL_TEST_CPU))                               \
+      GTEST_SKIP() << "this CPU lacks " ANVIL_TEST_CPU;                        \
+  } while (0)
+#else
+#define ANVIL_NEEDS_CPU()                                                      \
+  do {                                                                         \
+  } while (0)
+#endif
+
+/// The runtime's thread pool behind the host API, as the loader hands it to
+/// generated code, plus a run's error buffer.
+struct Host {
+  ThreadPool pool;
+  anvil_host_api api{};
+  char error[256] = {};
+  anvil_invocation invocation{};
+  explicit Host(unsigned threads) : pool(threads) {
+    api.struct_size = sizeof(api);
+    api.abi_version = ANVIL_ABI_VERSION;
+    api.host = &pool;
+    api.num_threads = int32_t(pool.size());
+    api.parallel_for = [](void *host, int64_t n, int64_t grain,
+                          anvil_parallel_fn fn, void *arg) {
+      static_cast<ThreadPool *>(host)->parallelFor(n, grain, fn, arg);
+    };
+    api.scratch = [](void *host, int thread, size_t bytes) {
+      return static_cast<ThreadPool *>(host)->scratch(thread, bytes);
+    };
+    invocation.struct_size = sizeof(invocation);
+    invocation.error = error;
+    invocation.error_size = sizeof error;
+  }
+};
+
+/// One sequence of a batch: its keys after the step, and the positions of
+/// its query tokens in the step (in batch order).
+struct Seq {
+  int64_t context;
+  std::vector<int64_t> queries;
+};
+
+/// The sequence's queries [from, context): a prefill chunk (from 0), a
+/// chunk of a longer prompt (from mid-sequence) or a decode token.
+Seq tail(int64_t context, int64_t from) {
+  Seq s{context, {}};
+  for (int64_t p = from; p < context; ++p)
+    s.queries.push_back(p);
+  return s;
+}
+
+struct Case {
+  std::string name;
+  int64_t q_heads, kv_heads, head_dim, block_size;
+  int64_t window = 0;
+  double softcap = 0;
+  float q_range = 1; // q uniform in [-q_range, q_range]
+  std::vector<Seq> seqs;
+  /// Batch order of the sequences (default 0..S-1).
+  std::vector<int> order;
+};
+
+/// A batch as the engine would pass it, with every pool block filled with
+/// random values and each sequence's blocks a random, non-contiguous choice.
+/// T: queries and outputs; K: the pools' element type.
+template <class T, class K = T> struct Batch {
+  PagedAttentionParams p{};
+  std::vector<T> q, out;
+  std::vector<K> keys, values;
+  std::vector<int32_t> tables, lens, seq_of_token;
+  std::vector<int64_t> positions;
+
+  explicit Batch(const Case &c, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    int64_t max_context = 0, needed = 0;
+    for (const Seq &s : c.seqs) {
+      max_context = std::max(max_context, s.context);
+      needed += (s.context + c.block_size - 1) / c.block_size;
+    }
+    p.seqs = int64_t(c.seqs.size());
+    p.num_blocks = needed * 2 + 3; // unused blocks hold garbage too
+    p.q_heads = c.q_heads;
+    p.kv_heads = c.kv_heads;
+    p.head_dim = p.value_dim = c.head_dim;
+    p.block_size = c.block_size;
+    p.max_blocks = (max_context + c.block_size - 1) / c.block_size + 1;
+    p.scale = 1.0 / std::sqrt(double(c.head_dim));
+    p.window = c.window;
+    p.softcap = c.softcap;
+    std::vector<int32_t> ids(p.num_blocks);
+    for (int64_t i = 0; i < p.num_blocks; ++i)
+      ids[i] = int32_t(i);
+    std::shuffle(ids.begin(), ids.end(), rng);
+    tables.assign(p.seqs * p.max_blocks, 0);
+    size_t next = 0;
+    for (int64_t s = 0; s < p.seqs; ++s) {
+      lens.push_back(int32_t(c.seqs[s].context));
+      for (int64_t b = 0; b * c.block_size < c.seqs[s].context; ++b)
+        tables[s * p.max_blocks + b] = ids[next++];
+    }
+    std::vector<int> order = c.order;
+    if (order.empty())
+      for (int s = 0; s < int(p.seqs); ++s)
+        order.push_back(s);
+    for (int s : order)
+      for (int64_t pos : c.seqs[s].queries) {
+        seq_of_token.push_back(s);
+        positions.push_back(pos);
+      }
+    p.tokens = int64_t(positions.size());
+    int64_t pool = p.num_blocks * c.block_size * c.kv_heads * c.head_dim;
+    for (int64_t i = 0; i < pool; ++i) {
+      keys.push_back(K(unit(rng)));
+      values.push_back(K(unit(rng)));
+    }
+    for (int64_t i = 0; i < p.tokens * c.q_heads * c.head_dim; ++i)
+      q.push_back(T(unit(rng) * c.q_range));
+    out.assign(p.tokens * c.q_heads * c.head_dim, T(0.0f));
+  }
+
+  int run(Host &host) {
+    anvil::cpu::RunScope scope(&host.api, &host.invocation);
+    return cpu::paged_attention(
+        scope.host(), p, q.data(), keys.data(), values.data(), tables.data(),
+        lens.data(), positions.data(), seq_of_token.data(), out.data());
+  }
+
+  /// The float64 reference: out[t, h] over the keys of t's window.
+  std::vector<double> reference() const {
+    std::vector<double> ref(p.tokens * p.q_heads * p.value_dim);
+    int64_t group = p.q_heads / p.kv_heads;
+    int64_t row = p.kv_heads * p.head_dim;
+    for (int64_t t = 0; t < p.tokens; ++t) {
+      int64_t s = seq_of_token[t], last = positions[t];
+      int64_t first =
+          p.window > 0 ? std::max<int64_t>(0, last - p.window + 1) : 0;
+      for (int64_t h = 0; h < p.q_heads; ++h) {
+        int64_t g = h / group;
+        const T *qi = &q[(t * p.q_heads + h) * p.head_dim];
+        std::vector<double> w;
+        std::vector<int64_t> slots;
+        double best = -INFINITY;
+        for (int64_t j = first; j <= last; ++j) {
+          int64_t slot = int64_t(tables[s * p.max_blocks + j / p.block_size]) *
+                             p.block_size +
+                         j % p.block_size;
+          double dot = 0;
+          for (int64_t d = 0; d < p.head_dim; ++d)
+            dot += double(float(qi[d])) *
+                   double(float(keys[slot * row + g * p.head_dim + d]));
+          dot *= p.scale;
+          if (p.softcap > 0)
+            dot = p.softcap * std::tanh(dot / p.softcap);
+          w.push_back(dot);
+          slots.push_back(slot);
+          best = std::max(best, dot);
+        }
+        double sum = 0;
+        for (double &x : w)
+          sum += (x = std::exp(x - best));
+        for (size_t i = 0; i < w.size(); ++i)
+          for (int64_t d = 0; d < p.value_dim; ++d)
+            ref[(t * p.q_heads + h) * p.value_dim + d] +=
+                w[i] / sum *
+                double(float(values[slots[i] * row + g * p.value_dim + d]));
+      }
+    }
+    return ref;
+  }
+};
+
+/// Runs a case and returns the largest |kernel - reference|.
+template <class T, class K = T>
+double maxError(const Case &c, uint32_t seed, Host &host) {
+  Batch<T, K> batch(c, seed);
+  EXPECT_EQ(batch.run(host), 0) << c.name << ": " << host.error;
+  std::vector<double> ref = batch.reference();
+  double worst = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double e = std::fabs(double(float(batch.out[i])) - ref[i]);
+    if (!(e <= worst)) // NaN too
+      worst = std::isnan(e) ? INFINITY : e;
+  }
+  return worst;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> all;
+  for (int64_t ratio : {1, 4, 8})
+    for (int64_t dim : {64, 80, 128}) {
+      int64_t kv = ratio == 1 ? 3 : 2;
+      std::string tag =
+          "gqa" + std::to_string(ratio) + "_d" + std::to_string(dim);
+      // Decode: several sequences of different lengths, one token each.
+      all.push_back({"decode_" + tag,
+                     kv * ratio,
+                     kv,
+                     dim,
+                     16,
+                     0,
+                     0,
+                     1,
+                     {tail(1, 0), tail(37, 36), tail(300, 299), tail(129, 128)},
+                     {}});
+      // Prefill from 0, a chunk from mid-sequence, and decode tokens, in
+      // one batch, the sequences out of order.
+      Case mixed{"mixed_" + tag,
+                 kv * ratio,
+                 kv,
+                 dim,
+                 16,
+                 0,
+                 0,
+                 1,
+                 {tail(70, 0), tail(200, 131), tail(45, 44), tail(19, 3)},
+                 {}};
+      mixed.order = {2, 0, 3, 1};
+      all.push_back(mixed);
+    }
+  // Sliding window, narrower than a block and wider than several.
+  all.push_back({"window5",
+                 8,
+                 2,
+                 64,
+                 16,
+                 5,
+                 0,
+                 1,
+                 {tail(90, 60), tail(7, 6), tail(40, 0)},
+                 {}});
+  all.push_back({"window40",
+                 8,
+                 8,
+                 80,
+                 16,
+                 40,
+                 0,
+                 1,
+                 {tail(150, 100), tail(41, 40), tail(33, 0)},
+                 {}});
+  // Softcap (Gemma 2) with sharp scores.
+  all.push_back({"softcap",
+                 16,
+                 2,
+                 128,
+                 16,
+                 0,
+                 30.0,
+                 4,
+                 {tail(100, 0), tail(60, 59)},
+                 {}});
+  // Sharp scores: the running max moves often.
+  all.push_back(
+      {"sharp", 16, 4, 64, 16, 0, 0, 4, {tail(512, 448), tail(64, 0)}, {}});
+  // Other block sizes: one position per block, and blocks wider than a
+  // vector.
+  all.push_back(
+      {"block1", 4, 2, 64, 1, 0, 0, 1, {tail(23, 10), tail(5, 4)}, {}});
+  all.push_back(
+      {"block32", 8, 2, 128, 32, 0, 0, 1, {tail(100, 50), tail(33, 32)}, {}});
+  // A head size that is not a multiple of any vector width.
+  all.push_back({"d72", 4, 4, 72, 16, 0, 0, 1, {tail(50, 20), tail(9, 8)}, {}});
+  // Queries of one sequence at positions that are not consecutive (a tree
+  // of speculative tokens shares positions; any order is valid input).
+  all.push_back({"gaps",
+                 8,
+                 2,
+                 64,
+                 16,
+                 0,
+                 0,
+                 1,
+                 {Seq{80, {79, 40, 41, 41, 10, 77}}, tail(20, 0)},
+                 {}});
+  return all;
+}
+
+TEST(PagedAttention, VectorWidthOfThisBuild) {
+  EXPECT_EQ(cpu::paged::Vec::N, ANVIL_TEST_LANES);
+}
+
+TEST(PagedAttention, MatchesFloat64ReferenceF32) {
+  ANVIL_NEEDS_CPU();
+  Host host(3);
+  uint32_t seed = 1;
+  for (const Case &c : cases()) {
+    double e = maxError<float>(c, seed++, host);
+    EXPECT_LE(e, 2e-5) << c.name;
+  }
+}
+
+// A 16-bit KV cache of a float model: the reference reads the same
+// rounded keys and values, so the float tolerance holds.
+TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesF16Pool) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  uint32_t seed = 200;
+  for (const Case &c : cases()) {
+    double e = maxError<float, cpu::f16>(c, seed++, host);
+    EXPECT_LE(e, 2e-5) << c.name;
+  }
+}
+
+TEST(PagedAttention, MatchesFloat64ReferenceF16) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  uint32_t seed = 100;
+  for (const Case &c : cases()) {
+    if (c.name.rfind("mixed_", 0) != 0 && c.name != "window5")
+      continue;
+    // Outputs in [-1, 1] round to f16 within 2^-12.
+    double e = maxError<cpu::f16>(c, seed++, host);
+    EXPECT_LE(e, 2e-5 + 1.0 / 4096) << c.name;
+  }
+}
+
+TEST(PagedAttention, OneThreadMatchesManyBitForBit) {
+  ANVIL_NEEDS_CPU();
+  Host one(1), three(3);
+  for (const Case &c : cases()) {
+    Batch<float> a(c, 7), b(c, 7);
+    ASSERT_EQ(a.run(one), 0);
+    ASSERT_EQ(b.run(three), 0);
+    EXPECT_EQ(0, std::memcmp(a.out.data(), b.out.data(),
+                             a.out.size() * sizeof(float)))
+        << c.name;
+  }
+}
+
+TEST(PagedAttention, RefusesBadIndicesBeforeReading) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  Case c{"checks", 4, 2, 64, 16, 0, 0, 1, {tail(40, 30), tail(5, 4)}, {}};
+  {
+    Batch<float> b(c, 3);
+    b.seq_of_token[3] = 2;
+    EXPECT_EQ(b.run(host), 1);
+    EXPECT_STREQ(host.error,
+                 "paged_attention: token 3 belongs to sequence 2 of 2");
+  }
+  {
+    Batch<float> b(c, 3);
+    b.positions[10] = 5; // the second sequence has 5 keys
+    EXPECT_EQ(b.run(host), 1);
+    EXPECT_STREQ(host.error, "paged_attention: token 10 at position 5 of a "
+                             "sequence with 5 keys (at most 64)");
+  }
+  {
+    Batch<float> b(c, 3);
+    b.tables[1] = int32_t(b.p.num_blocks); // block 1 of sequence 0
+    EXPECT_EQ(b.run(host), 1);
+    std::string want = "paged_attention: block table of sequence 0 names "
+                       "block " +
+                       std::to_string(b.p.num_blocks) + " of a pool of " +
+                       std::to_string(b.p.num_blocks);
+    EXPECT_EQ(std::string(host.error), want);
+  }
+  {
+    Batch<float> b(c, 3);
+    b.lens[0] = 65; // more keys than the block table can name
+    EXPECT_EQ(b.run(host), 1);
+  }
+}
+
+TEST(KvWrite, WritesRowsAtSlotsAndRefusesSlotsOutsideThePool) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  KvWriteParams p{};
+  p.tokens = 4;
+  p.num_blocks = 3;
+  p.block_size = 4;
+  p.row_size = 6;
+  std::vector<float> rows(p.tokens * p.row_size), pool(12 * 6, -1.0f);
+  for (size_t i = 0; i < rows.size(); ++i)
+    rows[i] = float(i);
+  std::vector<int64_t> slots = {11, -1, 0, 5};
+  {
+    anvil::cpu::RunScope scope(&host.api, &host.invocation);
+    ASSERT_EQ(
+        cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+        0);
+  }
+  for (int64_t slot = 0; slot < 12; ++slot)
+    for (int64_t i = 0; i < 6; ++i) {
+      float want = slot == 11  ? float(0 * 6 + i)
+                   : slot == 0 ? float(2 * 6 + i)
+                   : slot == 5 ? float(3 * 6 + i)
+                               : -1.0f;
+      EXPECT_EQ(pool[slot * 6 + i], want) << slot << " " << i;
+    }
+  std::vector<float> before = pool;
+  slots = {1, 2, 12, 3};
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  EXPECT_EQ(
+      cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+      1);
+  EXPECT_STREQ(host.error,
+               "kv_write: slot 12 of token 2 is outside the KV pool of 3 "
+               "blocks");
+  EXPECT_EQ(pool, before); // checked before anything is written
+}
+
+TEST(KvWrite, RoundsFloatRowsIntoA16BitPool) {
+  ANVIL_NEEDS_CPU();
+  Host host(1);
+  KvWriteParams p{};
+  p.tokens = 2;
+  p.num_blocks = 1;
+  p.block_size = 2;
+  p.row_size = 3;
+  // 1 + 2^-11 is a tie between two halves: it rounds to even (1).
+  std::vector<float> rows = {0.1f,     -2.5f, 1.0f + 1.0f / 2048,
+                             65504.0f, 1e-8f, -0.0f};
+  std::vector<int64_t> slots = {1, 0};
+  std::vector<cpu::f16> pool(6, cpu::f16(7.0f));
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  ASSERT_EQ(
+      cpu::kv_write(scope.host(), p, rows.data(), slots.data(), pool.data()),
+      0);
+  const float want[6] = {65504.0f, 0.0f, -0.0f, 0.0999755859375f, -2.5f, 1.0f};
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(float(pool[i]), want[i]) << i;
+  EXPECT_TRUE(std::signbit(float(pool[2])));
+}
+
+} // namespace
