@@ -128,9 +128,14 @@ int64_t peakRssBytes() {
   return int64_t(usage.ru_maxrss) * 1024;
 }
 
+/// The process's peak RSS since the ceilings were measured: the largest
+/// peakRssBytes() seen before each reset.
+int64_t processPeakRss = 0;
+
 /// Resets VmHWM to the current RSS (Linux's clear_refs "5"), so the next
 /// peakRssBytes() is the peak of what ran in between.
 void resetPeakRss() {
+  processPeakRss = std::max(processPeakRss, peakRssBytes());
   std::ofstream out("/proc/self/clear_refs");
   out << "5";
 }
@@ -397,6 +402,12 @@ int main(int argc, char **argv) {
     return std::nullopt;
   };
 
+  // The process's peak from here on: model loading included, the
+  // ceilings' buffer not.
+  {
+    std::ofstream out("/proc/self/clear_refs");
+    out << "5";
+  }
   std::vector<Row> rows;
   ModelFacts facts;
   for (int64_t threads : o.threads) {
@@ -530,12 +541,11 @@ int main(int argc, char **argv) {
     for (const Ceilings &c : ceilings)
       out["ceilings"].push_back(ceilingsJson(c, cpu));
     out["results"] = rowObjects;
-    // The largest row's (the ceilings' buffer is not a model's memory).
-    int64_t peak = 0;
-    for (const Row &r : rows)
-      peak = std::max(peak, r.peakRss);
-    out["peak_rss_bytes"] = rows.empty() ? nlohmann::ordered_json(nullptr)
-                                         : nlohmann::ordered_json(peak);
+    // The ceilings' buffer is not a model's memory.
+    resetPeakRss();
+    out["peak_rss_bytes"] = rows.empty()
+                                ? nlohmann::ordered_json(nullptr)
+                                : nlohmann::ordered_json(processPeakRss);
     std::cout << out.dump(1) << "\n";
   } else if (o.output == "csv") {
     if (o.path.empty()) {
