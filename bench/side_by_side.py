@@ -490,7 +490,10 @@ def main():
 
     ort_models = {"fp32": onnx_path}
     if not args.no_ort_int4:
-        int4 = os.path.join(os.path.dirname(onnx_path), "ort-int4-b128",
+        # Kept for the next run under models/bench/ (gitignored), named
+        # after the model's folder.
+        name = os.path.basename(os.path.dirname(os.path.abspath(onnx_path)))
+        int4 = os.path.join(ROOT, "models", "bench", "ort-int4-b128", name,
                             "model.onnx")
         if not os.path.exists(int4):
             print("writing ORT's MatMulNBits int4 model...", flush=True)
