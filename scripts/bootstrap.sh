@@ -13,7 +13,7 @@ debian_packages=(
   libmlir-16-dev mlir-16-tools llvm-16-dev llvm-16-tools clang-16 lld-16
   libclang-rt-16-dev cmake ninja-build ccache protobuf-compiler
   libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
-  libgmock-dev libbenchmark-dev python3 python3-venv python3-dev
+  libgmock-dev libbenchmark-dev libopenblas-dev python3 python3-venv python3-dev
   libsodium-dev pkg-config libxxhash-dev libsentencepiece-dev libutf8proc-dev
 )
 

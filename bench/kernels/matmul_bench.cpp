@@ -1,0 +1,297 @@
+//===- matmul_bench.cpp - anvil::cpu::matmul beside OpenBLAS --------------===//
+//
+// Google Benchmark microbenchmarks of the CPU matmul kernel at the 250M
+// benchmark decoder's shapes (k=1024 with n in {1024, 2816, 32000}; k=2816
+// with n=1024), decode (m=1) and prefill (m=128), on the runtime's own
+// thread pool, beside OpenBLAS's cblas_sgemm (and cblas_sgemv for m=1) at
+// the same shapes and thread counts, so the project can decide whether a
+// library GEMM beats ours (issue #12). Counters: FLOP/s (2mnk per
+// iteration), weight bytes/s (the k x n matrix per iteration) and the
+// roofline share: bandwidth for m=1 and the fp32 FMA peak for m=128, both
+// measured by this binary with the same thread count (Ceilings.h).
+//
+// Weights are cold: each iteration uses the next of several copies of the
+// weight matrix, together at least 4x the last-level cache, as a decode
+// step streams every layer's weights from memory.
+//
+//   scripts/build.sh anvil-kernel-bench
+//   build/bin/anvil-kernel-bench [--benchmark_filter=...]
+//
+//===----------------------------------------------------------------------===//
+
+#include "matmul.h"
+
+#include "Ceilings.h"
+#include "ThreadPool.h"
+
+#include <benchmark/benchmark.h>
+#ifdef ANVIL_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+namespace {
+
+using anvil::bench::Ceilings;
+
+/// The host API the runtime hands generated code, over a ThreadPool.
+struct Host {
+  explicit Host(int threads) : pool(unsigned(threads)) {
+    api.struct_size = sizeof(anvil_host_api);
+    api.abi_version = ANVIL_ABI_VERSION;
+    api.host = &pool;
+    api.num_threads = int32_t(pool.size());
+    api.parallel_for = [](void *host, int64_t n, int64_t grain,
+                          anvil_parallel_fn fn, void *arg) {
+      static_cast<anvil::runtime::ThreadPool *>(host)->parallelFor(n, grain, fn,
+                                                                   arg);
+    };
+    api.scratch = [](void *host, int thread, size_t bytes) {
+      return static_cast<anvil::runtime::ThreadPool *>(host)->scratch(thread,
+                                                                      bytes);
+    };
+  }
+  anvil::runtime::ThreadPool pool;
+  anvil_host_api api{};
+};
+
+/// The ceilings with `threads` threads, measured once.
+const Ceilings &ceilings(int threads) {
+  static std::mutex mutex;
+  static std::map<int, Ceilings> measured;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = measured.find(threads);
+  if (it == measured.end())
+    it = measured.emplace(threads, anvil::bench::measureCeilings(threads, 3, 0))
+             .first;
+  return it->second;
+}
+
+struct AlignedFree {
+  void operator()(float *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<float[], AlignedFree>;
+
+Buffer randomBuffer(size_t count, uint64_t seed) {
+  size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+  Buffer buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  // xorshift64: hundreds of MB of weights quickly; values in [-1, 1).
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < count; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    buffer[i] = float(int32_t(x >> 32)) * (1.0f / 2147483648.0f);
+  }
+  return buffer;
+}
+
+/// The operands of one shape: lhs [m, k], `copies` weight matrices [k, n]
+/// (together at least 4x the last-level cache), out [m, n].
+struct Operands {
+  int64_t m, k, n;
+  Buffer lhs, out;
+  std::vector<Buffer> weights;
+
+  Operands(int64_t m, int64_t k, int64_t n) : m(m), k(k), n(n) {
+    lhs = randomBuffer(size_t(m * k), 1);
+    out = randomBuffer(size_t(m * n), 2);
+    size_t bytes = size_t(k * n) * sizeof(float);
+    size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
+    size_t copies = std::max<size_t>(1, (4 * llc + bytes - 1) / bytes);
+    for (size_t c = 0; c < copies; ++c)
+      weights.push_back(randomBuffer(size_t(k * n), 3 + c));
+  }
+
+  /// The largest relative error of out's first row against a double
+  /// product with weights[w] (a few columns).
+  double check(size_t w) const {
+    double worst = 0;
+    for (int64_t j = 0; j < n; j += std::max<int64_t>(1, n / 7)) {
+      double ref = 0, magnitude = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        double p = double(lhs[t]) * double(weights[w][t * n + j]);
+        ref += p;
+        magnitude += std::fabs(p);
+      }
+      worst = std::max(worst, std::fabs(out[j] - ref) / (magnitude + 1e-30));
+    }
+    return worst;
+  }
+};
+
+void setCounters(benchmark::State &state, int64_t m, int64_t k, int64_t n) {
+  double flops = 2.0 * double(m) * double(n) * double(k);
+  double bytes = double(k) * double(n) * sizeof(float);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+  state.counters["W_bytes/s"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+}
+
+void setRoofline(benchmark::State &state, int64_t m, int64_t k, int64_t n,
+                 int threads, double seconds) {
+  if (seconds <= 0 || state.iterations() == 0)
+    return;
+  const Ceilings &c = ceilings(threads);
+  double perIteration = seconds / double(state.iterations());
+  if (m == 1) {
+    double gbs = double(k) * double(n) * sizeof(float) / perIteration / 1e9;
+    state.counters["roofline"] = gbs / c.readGBs.max;
+  } else {
+    double gflops =
+        2.0 * double(m) * double(n) * double(k) / perIteration / 1e9;
+    state.counters["roofline"] = gflops / c.fp32Gflops.max;
+  }
+}
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void BM_AnvilMatmul(benchmark::State &state) {
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  const int threads = int(state.range(3));
+  Operands ops(m, k, n);
+  Host host(threads);
+  anvil_invocation invocation{};
+  char error[256] = "";
+  invocation.struct_size = sizeof invocation;
+  invocation.error = error;
+  invocation.error_size = sizeof error;
+  anvil::cpu::RunScope scope(&host.api, &invocation);
+  anvil::MatmulParams p{};
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.transpose_rhs = false;
+  p.batch_rank = 0;
+  size_t w = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    double start = now();
+    if (anvil::cpu::matmul<float, float, float>(scope.host(), p, ops.lhs.get(),
+                                                ops.weights[w].get(),
+                                                ops.out.get())) {
+      state.SkipWithError(error);
+      return;
+    }
+    seconds += now() - start;
+    benchmark::DoNotOptimize(ops.out.get());
+    w = (w + 1) % ops.weights.size();
+  }
+  size_t last = (w + ops.weights.size() - 1) % ops.weights.size();
+  if (ops.check(last) > 1e-4)
+    state.SkipWithError("anvil::cpu::matmul's result is wrong");
+  setCounters(state, m, k, n);
+  setRoofline(state, m, k, n, threads, seconds);
+}
+
+#ifdef ANVIL_HAVE_OPENBLAS
+void BM_OpenBlasSgemm(benchmark::State &state) {
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  const int threads = int(state.range(3));
+  Operands ops(m, k, n);
+  openblas_set_num_threads(threads);
+  size_t w = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    double start = now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(n),
+                int(k), 1.0f, ops.lhs.get(), int(k), ops.weights[w].get(),
+                int(n), 0.0f, ops.out.get(), int(n));
+    seconds += now() - start;
+    benchmark::DoNotOptimize(ops.out.get());
+    w = (w + 1) % ops.weights.size();
+  }
+  size_t last = (w + ops.weights.size() - 1) % ops.weights.size();
+  if (ops.check(last) > 1e-4)
+    state.SkipWithError("cblas_sgemm's result is wrong");
+  setCounters(state, m, k, n);
+  setRoofline(state, m, k, n, threads, seconds);
+}
+
+// m = 1 as a matrix-vector product: out = W^T x with W [k, n] row-major.
+void BM_OpenBlasSgemv(benchmark::State &state) {
+  const int64_t k = state.range(1), n = state.range(2);
+  const int threads = int(state.range(3));
+  Operands ops(1, k, n);
+  openblas_set_num_threads(threads);
+  size_t w = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    double start = now();
+    cblas_sgemv(CblasRowMajor, CblasTrans, int(k), int(n), 1.0f,
+                ops.weights[w].get(), int(n), ops.lhs.get(), 1, 0.0f,
+                ops.out.get(), 1);
+    seconds += now() - start;
+    benchmark::DoNotOptimize(ops.out.get());
+    w = (w + 1) % ops.weights.size();
+  }
+  size_t last = (w + ops.weights.size() - 1) % ops.weights.size();
+  if (ops.check(last) > 1e-4)
+    state.SkipWithError("cblas_sgemv's result is wrong");
+  setCounters(state, 1, k, n);
+  setRoofline(state, 1, k, n, threads, seconds);
+}
+#endif
+
+/// The 250M decoder's matmuls: {k, n}.
+const int64_t kShapes[][2] = {
+    {1024, 1024}, {1024, 2816}, {1024, 32000}, {2816, 1024}};
+
+void shapes(benchmark::internal::Benchmark *b, bool decodeOnly) {
+  b->ArgNames({"m", "k", "n", "threads"});
+  for (int64_t m : {int64_t(1), int64_t(128)}) {
+    if (decodeOnly && m != 1)
+      continue;
+    for (const auto &shape : kShapes)
+      for (int64_t threads : {1, 2})
+        b->Args({m, shape[0], shape[1], threads});
+  }
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK(BM_AnvilMatmul)->Apply([](benchmark::internal::Benchmark *b) {
+  shapes(b, false);
+});
+#ifdef ANVIL_HAVE_OPENBLAS
+BENCHMARK(BM_OpenBlasSgemm)->Apply([](benchmark::internal::Benchmark *b) {
+  shapes(b, false);
+});
+BENCHMARK(BM_OpenBlasSgemv)->Apply([](benchmark::internal::Benchmark *b) {
+  shapes(b, true);
+});
+#endif
+
+} // namespace
+
+// The ceilings are measured before any benchmark: OpenBLAS's threads keep
+// spinning after a call and would take a core from the bandwidth test.
+int main(int argc, char **argv) {
+  for (int threads : {1, 2})
+    ceilings(threads);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
+  for (int threads : {1, 2}) {
+    const Ceilings &c = ceilings(threads);
+    std::printf("ceilings, %d thread(s): read %.1f GB/s, fp32 %.1f GFLOP/s\n",
+                threads, c.readGBs.max, c.fp32Gflops.max);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
