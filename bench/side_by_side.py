@@ -391,6 +391,9 @@ measured parts by hand; rerun it). Issue #12 tracks the work.
 
 """
 
+HAND_WRITTEN = ("<!-- Hand-written from here on: "
+                "bench/side_by_side.py --write-docs keeps it. -->")
+
 DOC_COLUMNS = """
 ## What the columns mean
 
@@ -579,7 +582,15 @@ def main():
                 "onnxruntime (build/venv). `--quick` takes a few minutes; "
                 "the default run, with quantized variants once anvilc has "
                 "`--quantize`, much longer.\n")
-        with open(os.path.join(ROOT, "docs", "performance.md"), "w") as f:
+        # What follows the marker is written by hand (how the kernels work,
+        # what limits them): kept as it is.
+        doc_path = os.path.join(ROOT, "docs", "performance.md")
+        if os.path.exists(doc_path):
+            with open(doc_path) as f:
+                old = f.read()
+            if HAND_WRITTEN in old:
+                doc += "\n" + old[old.index(HAND_WRITTEN):]
+        with open(doc_path, "w") as f:
             f.write(doc)
         print("wrote docs/performance.md" + (" and docs/performance.png"
                                              if have_plot else ""))

@@ -81,13 +81,17 @@ inline int matmul_dot(const anvil_host_api *host, int64_t m, int64_t n,
   using namespace dot;
   const int64_t rowTiles = (m + kRows - 1) / kRows;
   const int64_t colTiles = (n + kCols - 1) / kCols;
-  parallel_for(host, rowTiles * colTiles, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t j0 = (t / rowTiles) * kCols, i0 = (t % rowTiles) * kRows;
-      tile_any(std::min(kRows, m - i0), std::min(kCols, n - j0), lhs + i0 * k,
-               rhs + j0 * k, k, out + i0 * n + j0, n);
-    }
-  });
+  const int64_t tileMacs = std::max<int64_t>(1, kRows * kCols * k);
+  const int64_t grain = std::max<int64_t>(8, kMinChunkMacs / tileMacs);
+  parallel_for(
+      host, rowTiles * colTiles, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          const int64_t j0 = (t / rowTiles) * kCols,
+                        i0 = (t % rowTiles) * kRows;
+          tile_any(std::min(kRows, m - i0), std::min(kCols, n - j0),
+                   lhs + i0 * k, rhs + j0 * k, k, out + i0 * n + j0, n);
+        }
+      });
   return 0;
 }
 

@@ -260,8 +260,14 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
   const int64_t groupPanels =
       panels_for_rows(int(std::min<int64_t>(m, kMaxRows)));
   const int64_t groups = (panelCount + groupPanels - 1) / groupPanels;
+  // Chunks of at least kMinChunkMacs multiply-adds: a small product (a
+  // small model's decode step) costs less on one thread than the pool's
+  // hand-off to another.
+  const int64_t groupMacs =
+      std::max<int64_t>(1, m * k * groupPanels * kPanelWidth);
+  const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / groupMacs);
   if (rowTiles == 1) { // a GEMV or a small batch: one pass over k
-    parallel_for(host, groups, 1, [&](int64_t begin, int64_t end) {
+    parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
       Span span{n,
                 k,
                 0,
@@ -273,40 +279,42 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
     });
     return 0;
   }
-  parallel_for(host, groups, 1, [&](int64_t begin, int64_t end, int thread) {
-    // The chunk's copy of the lhs k block, kMaxRows rows interleaved
-    // ([row tile][t][row]): a tile's broadcasts then read one contiguous
-    // line per k instead of kMaxRows rows a page apart.
-    const int64_t tileFloats = kMaxRows * kBlock;
-    float *packed = scratch<float>(host, thread, rowTiles * tileFloats);
-    std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
-    if (!packed) {
-      own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
-      packed = own.get();
-    }
-    const int64_t pbegin = begin * groupPanels;
-    const int64_t pend = std::min(panelCount, end * groupPanels);
-    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
-      const int64_t k1 = std::min(k, k0 + kBlock);
-      if (packed)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t t = k0; t < k1; ++t)
-            packed[(i / kMaxRows) * tileFloats + (t - k0) * kMaxRows +
-                   i % kMaxRows] = lhs[i * k + t];
-      for (int64_t p = pbegin; p < pend; p += groupPanels)
-        for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
-          const int64_t i0 = rowTile * kMaxRows;
-          const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
-          Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
-          if (packed)
-            tile_rows(rows, packed + rowTile * tileFloats, 1, kMaxRows, rhs,
-                      span, out + i0 * n, n);
-          else // out of memory: the rows in place
-            tile_rows(rows, lhs + i0 * k + k0, k, 1, rhs, span, out + i0 * n,
-                      n);
+  parallel_for(
+      host, groups, grain, [&](int64_t begin, int64_t end, int thread) {
+        // The chunk's copy of the lhs k block, kMaxRows rows interleaved
+        // ([row tile][t][row]): a tile's broadcasts then read one contiguous
+        // line per k instead of kMaxRows rows a page apart.
+        const int64_t tileFloats = kMaxRows * kBlock;
+        float *packed = scratch<float>(host, thread, rowTiles * tileFloats);
+        std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+        if (!packed) {
+          own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
+          packed = own.get();
         }
-    }
-  });
+        const int64_t pbegin = begin * groupPanels;
+        const int64_t pend = std::min(panelCount, end * groupPanels);
+        for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+          const int64_t k1 = std::min(k, k0 + kBlock);
+          if (packed)
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t t = k0; t < k1; ++t)
+                packed[(i / kMaxRows) * tileFloats + (t - k0) * kMaxRows +
+                       i % kMaxRows] = lhs[i * k + t];
+          for (int64_t p = pbegin; p < pend; p += groupPanels)
+            for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
+              const int64_t i0 = rowTile * kMaxRows;
+              const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
+              Span span{n,     k, k0, k1, p, std::min(pend, p + groupPanels),
+                        k0 > 0};
+              if (packed)
+                tile_rows(rows, packed + rowTile * tileFloats, 1, kMaxRows, rhs,
+                          span, out + i0 * n, n);
+              else // out of memory: the rows in place
+                tile_rows(rows, lhs + i0 * k + k0, k, 1, rhs, span,
+                          out + i0 * n, n);
+            }
+        }
+      });
   return 0;
 }
 

@@ -22,6 +22,11 @@
 
 namespace anvil {
 namespace cpu {
+
+/// The fewest multiply-adds worth a chunk of a parallel loop: about 5 us
+/// of one core's vector FMAs, more than the thread pool's hand-off.
+constexpr int64_t kMinChunkMacs = int64_t(1) << 17;
+
 namespace simd {
 
 #if defined(__AVX512F__)
