@@ -193,10 +193,20 @@ LogicalResult WeightOp::verify() {
     return failure();
   auto valueType = getValue().getType().cast<ShapedType>();
   SmallVector<int64_t> stored(valueType.getShape());
-  if (std::optional<StringRef> layout = getLayout()) {
+  std::optional<QuantPanelLayout> quant =
+      getLayout() ? parseQuantPanelLayout(*getLayout()) : std::nullopt;
+  if (quant) {
+    int64_t bytes = quantPanelStoredBytes(*quant, valueType);
+    if (bytes < 0)
+      return emitOpError("layout '")
+             << *getLayout() << "' needs a static rank-2 8-bit value, not "
+             << valueType;
+    stored.assign({bytes});
+  } else if (std::optional<StringRef> layout = getLayout()) {
     if (*layout != kWeightLayoutKN)
       return emitOpError("has the unknown layout '")
-             << *layout << "' (known: '" << kWeightLayoutKN << "')";
+             << *layout << "' (known: '" << kWeightLayoutKN
+             << "', 'q8_n16[_kn][_biased]', 'q4_n16[_biased]')";
     if (valueType.getRank() != 2)
       return emitOpError("layout '")
              << *layout << "' needs a rank-2 value, not " << valueType;

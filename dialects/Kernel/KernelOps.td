@@ -107,9 +107,10 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     `layout` (set by a target's weight-packing hook) says that the buffer
     holds the value rearranged for the kernels that read it; the value
     keeps the model's layout and is rearranged only as the weight section
-    is written, so no second copy is ever held in memory. The one layout
-    so far is `"kn"`: a `[N, K]` value stored transposed, as a `[K, N]`
-    buffer.
+    is written, so no second copy is ever held in memory. Layouts: `"kn"`,
+    a `[N, K]` value stored transposed, as a `[K, N]` buffer; and the
+    quantized matmul's panels (`"q8_n16"`, `"q8_n16_kn"`, `"q4_n16"`, each
+    optionally `"_biased"`: WeightData.h), a 1-D buffer of the panel bytes.
 
     ```mlir
     %w = kernel.weight [4096] dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>

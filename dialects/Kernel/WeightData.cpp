@@ -70,11 +70,85 @@ bool viewWeightBytes(ElementsAttr attr, ArrayRef<char> &view,
   return true;
 }
 
+std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
+  QuantPanelLayout parsed;
+  if (layout.consume_front("q8_n16"))
+    parsed.bits = 8;
+  else if (layout.consume_front("q4_n16"))
+    parsed.bits = 4;
+  else
+    return std::nullopt;
+  parsed.kn = layout.consume_front("_kn");
+  parsed.biased = layout.consume_front("_biased");
+  if (!layout.empty() || (parsed.kn && parsed.bits == 4))
+    return std::nullopt;
+  return parsed;
+}
+
+std::string quantPanelLayoutName(const QuantPanelLayout &layout) {
+  return std::string(layout.bits == 4 ? "q4_n16" : "q8_n16") +
+         (layout.kn ? "_kn" : "") + (layout.biased ? "_biased" : "");
+}
+
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues) {
+  return bits == 4 ? (rowValues + 1) / 2 * 2 : (rowValues + 3) / 4 * 4;
+}
+
+int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
+                              ShapedType valueType) {
+  if (!valueType.hasRank() || valueType.getRank() != 2 ||
+      !valueType.hasStaticShape() ||
+      !valueType.getElementType().isInteger(8))
+    return -1;
+  int64_t n = valueType.getDimSize(layout.kn ? 1 : 0);
+  int64_t row = valueType.getDimSize(layout.kn ? 0 : 1);
+  int64_t panels = (n + kQuantPanel - 1) / kQuantPanel;
+  if (layout.bits == 4)
+    return panels * kQuantPanel * row; // row bytes: two values each
+  return panels * kQuantPanel * quantPanelKStored(8, row);
+}
+
+namespace {
+
+/// Byte `index` of a weight in a quantized panel layout (see WeightData.h),
+/// from the value's row-major bytes.
+uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
+                       ArrayRef<char> value, uint64_t index) {
+  uint8_t bias = !layout.biased ? 0 : layout.bits == 4 ? 0x88 : 0x80;
+  if (layout.bits == 4) {
+    uint64_t panelBytes = kQuantPanel * row;
+    uint64_t panel = index / panelBytes, within = index % panelBytes;
+    uint64_t channel = panel * kQuantPanel + within % kQuantPanel;
+    uint64_t pair = within / kQuantPanel;
+    if ((int64_t)channel >= n)
+      return bias;
+    return uint8_t(value[channel * row + pair]) ^ bias;
+  }
+  uint64_t kStored = quantPanelKStored(8, row);
+  uint64_t panelBytes = kQuantPanel * kStored;
+  uint64_t panel = index / panelBytes, within = index % panelBytes;
+  uint64_t channel = panel * kQuantPanel + (within / 4) % kQuantPanel;
+  uint64_t k = within / (4 * kQuantPanel) * 4 + within % 4;
+  if ((int64_t)channel >= n || (int64_t)k >= row)
+    return bias;
+  uint64_t source = layout.kn ? k * n + channel : channel * row + k;
+  return uint8_t(value[source]) ^ bias;
+}
+
+} // namespace
+
 void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
                              ArrayRef<char> value, uint64_t from, char *out,
                              size_t size) {
   if (layout.empty()) {
     std::memcpy(out, value.data() + from, size);
+    return;
+  }
+  if (std::optional<QuantPanelLayout> quant = parseQuantPanelLayout(layout)) {
+    int64_t n = valueType.getDimSize(quant->kn ? 1 : 0);
+    int64_t row = valueType.getDimSize(quant->kn ? 0 : 1);
+    for (size_t i = 0; i < size; ++i)
+      out[i] = char(quantPanelByte(*quant, n, row, value, from + i));
     return;
   }
   assert(layout == kWeightLayoutKN && valueType.getRank() == 2 &&

@@ -1,0 +1,309 @@
+// matmul_quant.h - matmul with a weight-quantized right-hand side, read
+// from its packed layout: out[i, n] = sum_k lhs[i, k] * W[n, k] with
+//   W[n, k] = (u(n, k) - z(n, g)) * s(n, g),   g = k / group,
+// where u is the stored unsigned value (uint8 or uint4), z the effective
+// zero point (the model's plus `zero_offset`, the bias the packing added to
+// make signed values unsigned) and s the scale (scale[n * scale_n_stride +
+// g * scale_g_stride]; zero points alike). No float weight exists at run
+// time.
+//
+// Layout (kernel.weight layouts "q8_..."/"q4_...", dialects/Kernel/
+// WeightData.h): output channels in panels of 16; a panel holds k_stored
+// k-rows. 8-bit: groups of four consecutive k per channel, channel after
+// channel (byte ((k / 4) * 16 + c) * 4 + k % 4: the operand order of
+// AVX512-VNNI's vpdpbusd). 4-bit: two k per byte, low nibble the even k
+// (byte (k / 2) * 16 + c).
+//
+// Each group is summed in float (or, with quantize_lhs, in int32 over
+// per-token int8 activations) and scaled once: sum_k x * (u - z) * s =
+// s * (sum_k x * u - z * sum_k x), the activations' group sums computed
+// once per call. Tiles of rows x one panel are spread over the threads, so
+// a decode GEMV (m = 1) still uses every thread.
+#ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
+#define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
+
+#include "common.h"
+
+#include <algorithm>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace anvil {
+namespace cpu {
+
+namespace quant {
+
+constexpr int64_t kPanel = 16; // output channels per panel
+constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
+constexpr int64_t kTileRows = 32;
+
+inline int64_t panel_bytes(const MatmulQuantParams &p) {
+  return p.bits == 4 ? kPanel * (p.k_stored / 2) : kPanel * p.k_stored;
+}
+
+/// The stored value of channel c at k inside a panel.
+inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
+                      int64_t k, int64_t c) {
+  if (p.bits == 4) {
+    const uint8_t byte = panel[(k >> 1) * kPanel + c];
+    return (k & 1) ? byte >> 4 : byte & 15;
+  }
+  return panel[((k >> 2) * kPanel + c) * 4 + (k & 3)];
+}
+
+/// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
+/// u(c, k) over [k0, k1), in float.
+template <class A>
+inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
+                      const A *lhs, int64_t rows, int64_t k0, int64_t k1,
+                      float acc[kRows][kPanel]) {
+  const int64_t k = p.k;
+#if defined(__AVX512F__)
+  if (std::is_same<A, float>::value) {
+    const float *x = reinterpret_cast<const float *>(lhs);
+    __m512 a[kRows];
+    for (int64_t r = 0; r < kRows; ++r)
+      a[r] = _mm512_setzero_ps();
+    const __m512i low = _mm512_set1_epi32(0xff);
+    int64_t t = k0;
+    if (p.bits == 8) {
+      for (; t < k1 && (t & 3); ++t) { // up to a group of four
+        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
+        const __m512 w = _mm512_cvtepi32_ps(_mm512_and_si512(
+            _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
+        for (int64_t r = 0; r < rows; ++r)
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
+      }
+      for (; t + 4 <= k1; t += 4) {
+        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
+        const __m512 w0 = _mm512_cvtepi32_ps(_mm512_and_si512(v, low));
+        const __m512 w1 = _mm512_cvtepi32_ps(
+            _mm512_and_si512(_mm512_srli_epi32(v, 8), low));
+        const __m512 w2 = _mm512_cvtepi32_ps(
+            _mm512_and_si512(_mm512_srli_epi32(v, 16), low));
+        const __m512 w3 = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 24));
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *xr = x + r * k + t;
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[1]), w1, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[2]), w2, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[3]), w3, a[r]);
+        }
+      }
+      for (; t < k1; ++t) {
+        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
+        const __m512 w = _mm512_cvtepi32_ps(_mm512_and_si512(
+            _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
+        for (int64_t r = 0; r < rows; ++r)
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
+      }
+    } else {
+      const __m512i nibble = _mm512_set1_epi32(0xf);
+      auto load = [&](int64_t pair) {
+        return _mm512_cvtepu8_epi32(_mm_loadu_si128(
+            reinterpret_cast<const __m128i *>(panel + pair * kPanel)));
+      };
+      if (t < k1 && (t & 1)) {
+        const __m512 w = _mm512_cvtepi32_ps(_mm512_srli_epi32(load(t >> 1), 4));
+        for (int64_t r = 0; r < rows; ++r)
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
+        ++t;
+      }
+      for (; t + 2 <= k1; t += 2) {
+        const __m512i v = load(t >> 1);
+        const __m512 w0 = _mm512_cvtepi32_ps(_mm512_and_si512(v, nibble));
+        const __m512 w1 = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *xr = x + r * k + t;
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[1]), w1, a[r]);
+        }
+      }
+      if (t < k1) {
+        const __m512 w =
+            _mm512_cvtepi32_ps(_mm512_and_si512(load(t >> 1), nibble));
+        for (int64_t r = 0; r < rows; ++r)
+          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
+      }
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      _mm512_storeu_ps(acc[r], a[r]);
+    return;
+  }
+#endif
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < kPanel; ++c)
+      acc[r][c] = 0.0f;
+  for (int64_t t = k0; t < k1; ++t) {
+    float w[kPanel];
+    for (int64_t c = 0; c < kPanel; ++c)
+      w[c] = static_cast<float>(stored(p, panel, t, c));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float xv = static_cast<float>(lhs[r * k + t]);
+      for (int64_t c = 0; c < kPanel; ++c)
+        acc[r][c] += xv * w[c];
+    }
+  }
+}
+
+/// The int8 product of one panel for one row: acc[c] = sum_k xq[k] *
+/// u(c, k) over the whole (padded) k, exact in int32. xq is padded with
+/// zeros to k_stored.
+inline void row_dot_int8(const MatmulQuantParams &p, const uint8_t *panel,
+                         const int8_t *xq, int32_t acc[kPanel]) {
+#if defined(__AVX512VNNI__)
+  __m512i a = _mm512_setzero_si512();
+  for (int64_t t = 0; t < p.k_stored; t += 4) {
+    int32_t quad;
+    std::memcpy(&quad, xq + t, 4);
+    // vpdpbusd: unsigned bytes (the weights) times signed (activations).
+    a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(panel + t * kPanel),
+                            _mm512_set1_epi32(quad));
+  }
+  _mm512_storeu_si512(acc, a);
+#else
+  for (int64_t c = 0; c < kPanel; ++c)
+    acc[c] = 0;
+  for (int64_t t = 0; t < p.k_stored; ++t) {
+    const int32_t xv = xq[t];
+    for (int64_t c = 0; c < kPanel; ++c)
+      acc[c] += xv * stored(p, panel, t, c);
+  }
+#endif
+}
+
+} // namespace quant
+
+/// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
+/// optional zero points (of the model's type; `zero_offset` is added).
+template <class A, class Q, class S, class Z, class C>
+int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
+                 const A *lhs, const Q *packed, const S *scale,
+                 const Z *zero_point, C *out) {
+  using namespace quant;
+  const int64_t m = p.m, n = p.n, k = p.k;
+  if (m <= 0 || n <= 0)
+    return 0;
+  const int64_t group = p.group > 0 ? p.group : (k > 0 ? k : 1);
+  const int64_t groups = k > 0 ? (k + group - 1) / group : 0;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  const int64_t rowTiles = (m + kTileRows - 1) / kTileRows;
+  const uint8_t *weights = reinterpret_cast<const uint8_t *>(packed);
+  const int64_t panelBytes = panel_bytes(p);
+  auto param = [&](int64_t c, int64_t g, float &s, float &z) {
+    const int64_t index = c * p.scale_n_stride + g * p.scale_g_stride;
+    s = static_cast<float>(scale[index]);
+    z = static_cast<float>(
+        (zero_point ? static_cast<int64_t>(zero_point[index]) : 0) +
+        p.zero_offset);
+  };
+  // Per-call activation data, computed once by this thread, read by all:
+  // float path: each row's group sums; int8 path: the rows quantized per
+  // token (padded to k_stored), their scales and sums.
+  const int64_t sumsBytes = m * (p.quantize_lhs ? 1 : groups) * 4;
+  const int64_t quantBytes = p.quantize_lhs ? m * (p.k_stored + 4) : 0;
+  char *shared = scratch<char>(host, 0, size_t(sumsBytes + quantBytes + 64));
+  if (!shared)
+    return fail(host, "matmul_quant: out of scratch memory");
+  float *sums = reinterpret_cast<float *>(shared);
+  if (!p.quantize_lhs) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t g = 0; g < groups; ++g) {
+        float s = 0;
+        for (int64_t t = g * group; t < std::min(k, (g + 1) * group); ++t)
+          s += static_cast<float>(lhs[i * k + t]);
+        sums[i * groups + g] = s;
+      }
+    parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t tile = begin; tile < end; ++tile) {
+        const int64_t pi = tile % panels, rt = tile / panels;
+        const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
+        const uint8_t *panel = weights + pi * panelBytes;
+        const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
+        for (int64_t i = rt * kTileRows; i < i1; i += kRows) {
+          const int64_t rows = std::min(kRows, i1 - i);
+          float result[kRows][kPanel] = {};
+          float acc[kRows][kPanel];
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+            group_dot(p, panel, lhs + i * k, rows, k0, k1, acc);
+            for (int64_t c = 0; c < cols; ++c) {
+              float s, z;
+              param(n0 + c, g, s, z);
+              for (int64_t r = 0; r < rows; ++r)
+                result[r][c] +=
+                    s * (acc[r][c] - z * sums[(i + r) * groups + g]);
+            }
+          }
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              out[(i + r) * n + n0 + c] = static_cast<C>(result[r][c]);
+        }
+      }
+    });
+    return run_failed(host) ? 1 : 0;
+  }
+  // W8A8: per-token symmetric int8 activations (anvil.quantize_per_token's
+  // formula), one group along k (the lowering fuses nothing else).
+  int32_t *qsums = reinterpret_cast<int32_t *>(shared);
+  float *xscale = reinterpret_cast<float *>(shared + m * 4);
+  int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 8);
+  parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const A *x = lhs + i * k;
+      float amax = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        const float v = std::fabs(static_cast<float>(x[t]));
+        amax = v > amax ? v : amax;
+      }
+      const float s = amax > 0 ? amax / 127.0f : 1.0f;
+      int32_t total = 0;
+      int8_t *row = xq + i * p.k_stored;
+      for (int64_t t = 0; t < k; ++t) {
+        float v = std::nearbyint(static_cast<float>(x[t]) / s);
+        v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
+        row[t] = static_cast<int8_t>(v);
+        total += row[t];
+      }
+      for (int64_t t = k; t < p.k_stored; ++t)
+        row[t] = 0;
+      xscale[i] = s;
+      qsums[i] = total;
+    }
+  });
+  parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t tile = begin; tile < end; ++tile) {
+      const int64_t pi = tile % panels, rt = tile / panels;
+      const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
+      const uint8_t *panel = weights + pi * panelBytes;
+      float s[kPanel], z[kPanel];
+      for (int64_t c = 0; c < cols; ++c)
+        param(n0 + c, 0, s[c], z[c]);
+      const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
+      for (int64_t i = rt * kTileRows; i < i1; ++i) {
+        int32_t acc[kPanel];
+        row_dot_int8(p, panel, xq + i * p.k_stored, acc);
+        for (int64_t c = 0; c < cols; ++c)
+          out[i * n + n0 + c] = static_cast<C>(
+              xscale[i] * s[c] *
+              static_cast<float>(acc[c] - static_cast<int32_t>(z[c]) *
+                                              qsums[i]));
+      }
+    }
+  });
+  return run_failed(host) ? 1 : 0;
+}
+
+template <class A, class Q, class S, class C>
+int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
+                 const A *lhs, const Q *packed, const S *scale, C *out) {
+  return matmul_quant(host, p, lhs, packed, scale,
+                      static_cast<const uint8_t *>(nullptr), out);
+}
+
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_MATMUL_QUANT_H
