@@ -72,8 +72,18 @@ struct QuantMatmul {
   DequantizeOp lhsDequantize;
 };
 
-/// Whether `v` is an anvil.constant.
-bool isConstantValue(Value v) { return v && v.getDefiningOp<ConstantOp>(); }
+/// The anvil.constant `v` is, possibly reshaped (MatMulNBits' B [N,
+/// blocks, bytes] is read as [N, blocks * bytes]).
+ConstantOp rootConstant(Value v) {
+  while (v) {
+    if (auto reshape = v.getDefiningOp<ReshapeOp>())
+      v = reshape.getInput();
+    else
+      return v.getDefiningOp<ConstantOp>();
+  }
+  return ConstantOp();
+}
+bool isConstantValue(Value v) { return (bool)rootConstant(v); }
 
 /// The fused form of `op`, if it has one (see QuantMatmul).
 std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
@@ -588,7 +598,7 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
   std::function<bool(Operation *)> onlyFused = [&](Operation *op) {
     for (Operation *user : op->getUsers())
       if (!quantMatmuls.count(user) &&
-          !(isa<SliceOp, DequantizeOp>(user) && onlyFused(user)))
+          !(isa<SliceOp, DequantizeOp, ReshapeOp>(user) && onlyFused(user)))
         return false;
     return !op->use_empty();
   };
@@ -598,6 +608,12 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
           match.lhsDequantize.getOperation(), match.perToken.getOperation()})
       if (candidate && onlyFused(candidate))
         fusedAway.insert(candidate);
+    // The reshapes of the packed values (the kernel reads the constant).
+    for (Value v = match.weight.getInput(); auto reshape =
+                                             v.getDefiningOp<ReshapeOp>();
+         v = reshape.getInput())
+      if (onlyFused(reshape))
+        fusedAway.insert(reshape);
   }
 }
 
@@ -617,8 +633,22 @@ LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
   l.zero_offset = match.zeroOffset;
   l.rhs_kn = match.kn;
   l.quantize_lhs = (bool)match.perToken;
-  SmallVector<Value> ins{input(x), input(match.weight.getInput()),
-                         input(match.weight.getScale())};
+  // The packed values straight from their constant, whatever reshapes
+  // they went through: the target lays them out (packWeights).
+  Value q = match.weight.getInput();
+  Value packed;
+  if (q.getDefiningOp<ReshapeOp>()) {
+    ConstantOp root = rootConstant(q);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(root);
+    auto type = root.getType().cast<RankedTensorType>();
+    packed = b.create<WeightOp>(
+        root.getLoc(), MemRefType::get(type.getShape(), type.getElementType()),
+        root.getValue(), IntegerAttr(), /*layout=*/StringAttr());
+  } else {
+    packed = input(q);
+  }
+  SmallVector<Value> ins{input(x), packed, input(match.weight.getScale())};
   if (Value zp = match.weight.getZeroPoint())
     ins.push_back(input(zp));
   Value out = alloc(op.getResult());

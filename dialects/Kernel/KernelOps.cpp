@@ -199,7 +199,7 @@ LogicalResult WeightOp::verify() {
     int64_t bytes = quantPanelStoredBytes(*quant, valueType);
     if (bytes < 0)
       return emitOpError("layout '")
-             << *getLayout() << "' needs a static rank-2 8-bit value, not "
+             << *getLayout() << "' needs a static 8-bit value of rank 2 (or more, without _kn), not "
              << valueType;
     stored.assign({bytes});
   } else if (std::optional<StringRef> layout = getLayout()) {

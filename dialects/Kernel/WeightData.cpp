@@ -5,6 +5,7 @@
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace mlir;
@@ -94,14 +95,25 @@ int64_t quantPanelKStored(int64_t bits, int64_t rowValues) {
   return bits == 4 ? (rowValues + 1) / 2 * 2 : (rowValues + 3) / 4 * 4;
 }
 
+/// The value as the [N, row] matrix the layout reads: [N, K] (or [K, N]
+/// with kn); an [N, ...] value of higher rank is rows of N (MatMulNBits'
+/// [N, blocks, block bytes]).
+static std::pair<int64_t, int64_t>
+quantPanelMatrix(const QuantPanelLayout &layout, ShapedType valueType) {
+  if (layout.kn)
+    return {valueType.getDimSize(1), valueType.getDimSize(0)};
+  return {valueType.getDimSize(0),
+          valueType.getNumElements() / std::max<int64_t>(valueType.getDimSize(0), 1)};
+}
+
 int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
                               ShapedType valueType) {
-  if (!valueType.hasRank() || valueType.getRank() != 2 ||
+  if (!valueType.hasRank() || valueType.getRank() < 2 ||
+      (layout.kn && valueType.getRank() != 2) ||
       !valueType.hasStaticShape() ||
       !valueType.getElementType().isInteger(8))
     return -1;
-  int64_t n = valueType.getDimSize(layout.kn ? 1 : 0);
-  int64_t row = valueType.getDimSize(layout.kn ? 0 : 1);
+  auto [n, row] = quantPanelMatrix(layout, valueType);
   int64_t panels = (n + kQuantPanel - 1) / kQuantPanel;
   if (layout.bits == 4)
     return panels * kQuantPanel * row; // row bytes: two values each
@@ -145,8 +157,7 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
     return;
   }
   if (std::optional<QuantPanelLayout> quant = parseQuantPanelLayout(layout)) {
-    int64_t n = valueType.getDimSize(quant->kn ? 1 : 0);
-    int64_t row = valueType.getDimSize(quant->kn ? 0 : 1);
+    auto [n, row] = quantPanelMatrix(*quant, valueType);
     for (size_t i = 0; i < size; ++i)
       out[i] = char(quantPanelByte(*quant, n, row, value, from + i));
     return;

@@ -14,10 +14,10 @@
 // AVX512-VNNI's vpdpbusd). 4-bit: two k per byte, low nibble the even k
 // (byte (k / 2) * 16 + c).
 //
-// Each group is summed in float (or, with quantize_lhs, in int32 over
-// per-token int8 activations) and scaled once: sum_k x * (u - z) * s =
-// s * (sum_k x * u - z * sum_k x), the activations' group sums computed
-// once per call. Tiles of rows x one panel are spread over the threads, so
+// Each group is summed in float (x times the value less its zero point)
+// and scaled once; with quantize_lhs, in int32 over per-token int8
+// activations, where the zero point comes off through the activations'
+// sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of rows x one panel are spread over the threads, so
 // a decode GEMV (m = 1) still uses every thread.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
@@ -54,11 +54,13 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 }
 
 /// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
-/// u(c, k) over [k0, k1), in float.
+/// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
+/// value (exact: small integers) before the product, so a sum that
+/// cancels loses no more than the dequantized weights' matmul would.
 template <class A>
 inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
                       const A *lhs, int64_t rows, int64_t k0, int64_t k1,
-                      float acc[kRows][kPanel]) {
+                      const float z[kPanel], float acc[kRows][kPanel]) {
   const int64_t k = p.k;
 #if defined(__AVX512F__)
   if (std::is_same<A, float>::value) {
@@ -67,23 +69,28 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
     for (int64_t r = 0; r < kRows; ++r)
       a[r] = _mm512_setzero_ps();
     const __m512i low = _mm512_set1_epi32(0xff);
+    const __m512 zv = _mm512_loadu_ps(z);
+    // The stored values as floats, less the zero point.
+    auto value = [&](__m512i v) {
+      return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv);
+    };
     int64_t t = k0;
     if (p.bits == 8) {
       for (; t < k1 && (t & 3); ++t) { // up to a group of four
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = _mm512_cvtepi32_ps(_mm512_and_si512(
+        const __m512 w = value(_mm512_and_si512(
             _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
       }
       for (; t + 4 <= k1; t += 4) {
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w0 = _mm512_cvtepi32_ps(_mm512_and_si512(v, low));
-        const __m512 w1 = _mm512_cvtepi32_ps(
+        const __m512 w0 = value(_mm512_and_si512(v, low));
+        const __m512 w1 = value(
             _mm512_and_si512(_mm512_srli_epi32(v, 8), low));
-        const __m512 w2 = _mm512_cvtepi32_ps(
+        const __m512 w2 = value(
             _mm512_and_si512(_mm512_srli_epi32(v, 16), low));
-        const __m512 w3 = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 24));
+        const __m512 w3 = value(_mm512_srli_epi32(v, 24));
         for (int64_t r = 0; r < rows; ++r) {
           const float *xr = x + r * k + t;
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
@@ -94,7 +101,7 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
       }
       for (; t < k1; ++t) {
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = _mm512_cvtepi32_ps(_mm512_and_si512(
+        const __m512 w = value(_mm512_and_si512(
             _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
@@ -106,15 +113,15 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
             reinterpret_cast<const __m128i *>(panel + pair * kPanel)));
       };
       if (t < k1 && (t & 1)) {
-        const __m512 w = _mm512_cvtepi32_ps(_mm512_srli_epi32(load(t >> 1), 4));
+        const __m512 w = value(_mm512_srli_epi32(load(t >> 1), 4));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
         ++t;
       }
       for (; t + 2 <= k1; t += 2) {
         const __m512i v = load(t >> 1);
-        const __m512 w0 = _mm512_cvtepi32_ps(_mm512_and_si512(v, nibble));
-        const __m512 w1 = _mm512_cvtepi32_ps(_mm512_srli_epi32(v, 4));
+        const __m512 w0 = value(_mm512_and_si512(v, nibble));
+        const __m512 w1 = value(_mm512_srli_epi32(v, 4));
         for (int64_t r = 0; r < rows; ++r) {
           const float *xr = x + r * k + t;
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
@@ -123,7 +130,7 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
       }
       if (t < k1) {
         const __m512 w =
-            _mm512_cvtepi32_ps(_mm512_and_si512(load(t >> 1), nibble));
+            value(_mm512_and_si512(load(t >> 1), nibble));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
       }
@@ -139,7 +146,7 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
   for (int64_t t = k0; t < k1; ++t) {
     float w[kPanel];
     for (int64_t c = 0; c < kPanel; ++c)
-      w[c] = static_cast<float>(stored(p, panel, t, c));
+      w[c] = static_cast<float>(stored(p, panel, t, c)) - z[c];
     for (int64_t r = 0; r < rows; ++r) {
       const float xv = static_cast<float>(lhs[r * k + t]);
       for (int64_t c = 0; c < kPanel; ++c)
@@ -199,23 +206,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         (zero_point ? static_cast<int64_t>(zero_point[index]) : 0) +
         p.zero_offset);
   };
-  // Per-call activation data, computed once by this thread, read by all:
-  // float path: each row's group sums; int8 path: the rows quantized per
-  // token (padded to k_stored), their scales and sums.
-  const int64_t sumsBytes = m * (p.quantize_lhs ? 1 : groups) * 4;
-  const int64_t quantBytes = p.quantize_lhs ? m * (p.k_stored + 4) : 0;
-  char *shared = scratch<char>(host, 0, size_t(sumsBytes + quantBytes + 64));
-  if (!shared)
-    return fail(host, "matmul_quant: out of scratch memory");
-  float *sums = reinterpret_cast<float *>(shared);
   if (!p.quantize_lhs) {
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t g = 0; g < groups; ++g) {
-        float s = 0;
-        for (int64_t t = g * group; t < std::min(k, (g + 1) * group); ++t)
-          s += static_cast<float>(lhs[i * k + t]);
-        sums[i * groups + g] = s;
-      }
     parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
       for (int64_t tile = begin; tile < end; ++tile) {
         const int64_t pi = tile % panels, rt = tile / panels;
@@ -228,14 +219,13 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
           float acc[kRows][kPanel];
           for (int64_t g = 0; g < groups; ++g) {
             const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-            group_dot(p, panel, lhs + i * k, rows, k0, k1, acc);
-            for (int64_t c = 0; c < cols; ++c) {
-              float s, z;
-              param(n0 + c, g, s, z);
-              for (int64_t r = 0; r < rows; ++r)
-                result[r][c] +=
-                    s * (acc[r][c] - z * sums[(i + r) * groups + g]);
-            }
+            float s[kPanel] = {}, z[kPanel] = {};
+            for (int64_t c = 0; c < cols; ++c)
+              param(n0 + c, g, s[c], z[c]);
+            group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t c = 0; c < cols; ++c)
+                result[r][c] += s[c] * acc[r][c];
           }
           for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c)
@@ -246,7 +236,13 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     return run_failed(host) ? 1 : 0;
   }
   // W8A8: per-token symmetric int8 activations (anvil.quantize_per_token's
-  // formula), one group along k (the lowering fuses nothing else).
+  // formula), one group along k (the lowering fuses nothing else): the rows
+  // quantized once (padded to k_stored), with their scales and sums, by
+  // all threads into this thread's scratch, then read by all.
+  char *shared =
+      scratch<char>(host, 0, size_t(m * (p.k_stored + 8) + 64));
+  if (!shared)
+    return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
   float *xscale = reinterpret_cast<float *>(shared + m * 4);
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 8);
