@@ -63,7 +63,7 @@ Value scalarFromSplat(OpBuilder &b, Location loc, Attribute splat) {
 /// target), so the float weight never exists at run time.
 struct QuantMatmul {
   DequantizeOp weight;
-  SliceOp tail; // [N, K] of a dequantized [N, blocks * block] (MatMulNBits)
+  SliceOp tail;    // [N, K] of a dequantized [N, blocks * block] (MatMulNBits)
   bool kn = false; // the value is [K, N] (a QDQ MatMul without transpose)
   int64_t n = 0, k = 0, group = 0, scaleNStride = 0, scaleGStride = 0;
   int64_t zeroOffset = 0, kStored = 0;
@@ -116,9 +116,9 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   if (!q || !scale || !lhs || !w || !result || q.getRank() != 2 ||
       !q.hasStaticShape() || !scale.hasStaticShape() || w.getRank() != 2 ||
       !w.hasStaticShape() || !lhs.hasRank() || lhs.getRank() < 1 ||
-      lhs.isDynamicDim(lhs.getRank() - 1) ||
-      !q.getElementType().isInteger(8) || !scale.getElementType().isF32() ||
-      !lhs.getElementType().isF32() || !result.getElementType().isF32())
+      lhs.isDynamicDim(lhs.getRank() - 1) || !q.getElementType().isInteger(8) ||
+      !scale.getElementType().isF32() || !lhs.getElementType().isF32() ||
+      !result.getElementType().isF32())
     return std::nullopt;
   int64_t bits = d.getBits();
   if (bits != 8 && (bits != 4 || match.kn))
@@ -140,7 +140,8 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   } else {
     return std::nullopt; // a scale per input channel: not worth a kernel
   }
-  bool isSigned = bits == 4 ? d.getIsSigned() : !q.getElementType().isUnsignedInteger();
+  bool isSigned =
+      bits == 4 ? d.getIsSigned() : !q.getElementType().isUnsignedInteger();
   match.zeroOffset = isSigned ? (bits == 4 ? 8 : 128) : 0;
   int64_t rowValues = bits == 4 ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
   match.kStored = quantPanelKStored(bits, rowValues);
@@ -609,9 +610,8 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
       if (candidate && onlyFused(candidate))
         fusedAway.insert(candidate);
     // The reshapes of the packed values (the kernel reads the constant).
-    for (Value v = match.weight.getInput(); auto reshape =
-                                             v.getDefiningOp<ReshapeOp>();
-         v = reshape.getInput())
+    for (Value v = match.weight.getInput();
+         auto reshape = v.getDefiningOp<ReshapeOp>(); v = reshape.getInput())
       if (onlyFused(reshape))
         fusedAway.insert(reshape);
   }

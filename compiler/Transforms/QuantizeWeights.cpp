@@ -58,8 +58,7 @@ SmallVector<std::string> namesOf(ConstantOp constant) {
       names.push_back(name.getName().str());
     return WalkResult::advance();
   });
-  if (auto resource =
-          constant.getValue().dyn_cast<DenseResourceElementsAttr>())
+  if (auto resource = constant.getValue().dyn_cast<DenseResourceElementsAttr>())
     names.push_back(resource.getRawHandle().getKey().str());
   return names;
 }
@@ -117,9 +116,8 @@ SmallVector<MatmulOp> findHeads(func::FuncOp func) {
 }
 
 /// A 2-D float weight as rows of N output channels over K, in float.
-std::optional<std::vector<float>> readWeight(ConstantOp constant,
-                                             bool transposed, int64_t &n,
-                                             int64_t &k) {
+std::optional<std::vector<float>>
+readWeight(ConstantOp constant, bool transposed, int64_t &n, int64_t &k) {
   auto type = constant.getType().cast<RankedTensorType>();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   std::vector<float> values(rows * cols);
@@ -167,7 +165,7 @@ Quantized quantize(const std::vector<float> &w, int64_t n, int64_t k,
                    const Scheme &scheme, bool asym) {
   int64_t group = scheme.group ? scheme.group : std::max<int64_t>(k, 1);
   int64_t groups = (k + group - 1) / group;
-  int64_t levels = (int64_t(1) << scheme.bits) - 1; // 255 or 15
+  int64_t levels = (int64_t(1) << scheme.bits) - 1;     // 255 or 15
   int64_t qmax = (int64_t(1) << (scheme.bits - 1)) - 1; // 127 or 7
   int64_t rowBytes = scheme.bits == 4 ? (k + 1) / 2 : k;
   Quantized out;

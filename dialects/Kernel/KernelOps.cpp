@@ -198,9 +198,10 @@ LogicalResult WeightOp::verify() {
   if (quant) {
     int64_t bytes = quantPanelStoredBytes(*quant, valueType);
     if (bytes < 0)
-      return emitOpError("layout '")
-             << *getLayout() << "' needs a static 8-bit value of rank 2 (or more, without _kn), not "
-             << valueType;
+      return emitOpError("layout '") << *getLayout()
+                                     << "' needs a static 8-bit value of rank "
+                                        "2 (or more, without _kn), not "
+                                     << valueType;
     stored.assign({bytes});
   } else if (std::optional<StringRef> layout = getLayout()) {
     if (*layout != kWeightLayoutKN)

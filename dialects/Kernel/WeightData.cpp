@@ -103,14 +103,14 @@ quantPanelMatrix(const QuantPanelLayout &layout, ShapedType valueType) {
   if (layout.kn)
     return {valueType.getDimSize(1), valueType.getDimSize(0)};
   return {valueType.getDimSize(0),
-          valueType.getNumElements() / std::max<int64_t>(valueType.getDimSize(0), 1)};
+          valueType.getNumElements() /
+              std::max<int64_t>(valueType.getDimSize(0), 1)};
 }
 
 int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
                               ShapedType valueType) {
   if (!valueType.hasRank() || valueType.getRank() < 2 ||
-      (layout.kn && valueType.getRank() != 2) ||
-      !valueType.hasStaticShape() ||
+      (layout.kn && valueType.getRank() != 2) || !valueType.hasStaticShape() ||
       !valueType.getElementType().isInteger(8))
     return -1;
   auto [n, row] = quantPanelMatrix(layout, valueType);

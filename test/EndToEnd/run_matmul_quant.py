@@ -127,9 +127,7 @@ def cases(rng):
     q, s = sym8(37, 75)
     out.append(dict(name="int8_channel", n=37, k=75, q=q, s=s,
                     attrs="bits = 8 : i64", w_shape=(37, 75),
-                    W=q.astype(np.float64) * s[:, None],
-                    u=np.abs(q.astype(np.float64)) + 128,
-                    z=np.full((37, 75), 128.0), sc=np.repeat(s[:, None], 75, 1)))
+                    W=q.astype(np.float64) * s[:, None]))
     # uint8 [K, N] with zero points per column (QDQ MatMul, no transpose).
     k, n = 64, 19
     qk = rng.integers(0, 256, (k, n)).astype(np.uint8)
@@ -138,17 +136,13 @@ def cases(rng):
     W = ((qk.astype(np.float64) - z2) * s2).T
     out.append(dict(name="uint8_kn_zero_point", n=n, k=k, q=qk, s=s2, zp=z2,
                     kn=True, attrs="axis = 1 : i64, bits = 8 : i64",
-                    w_shape=(k, n), W=W, u=qk.T.astype(np.float64),
-                    z=np.repeat(z2[:, None].astype(np.float64), k, 1),
-                    sc=np.repeat(s2[:, None], k, 1)))
+                    w_shape=(k, n), W=W))
     # int8 per tensor.
     q3 = rng.integers(-128, 128, (20, 48)).astype(np.int8)
     s3 = np.array(0.0125, np.float32)
     out.append(dict(name="int8_tensor", n=20, k=48, q=q3, s=s3,
                     attrs="bits = 8 : i64", w_shape=(20, 48),
-                    W=q3.astype(np.float64) * float(s3),
-                    u=np.abs(q3.astype(np.float64)) + 128,
-                    z=np.full((20, 48), 128.0), sc=np.full((20, 48), float(s3))))
+                    W=q3.astype(np.float64) * float(s3)))
 
     def int4(name, n, k, group, signed, rows=None, slice_to=None):
         kk = rows or k
@@ -168,13 +162,11 @@ def cases(rng):
             attrs += ", is_signed = true"
         if kk % 2:
             attrs += f", last_dim = {kk} : i64"
-        u = (v + 8 if signed else v).astype(np.float64)
         case = dict(name=name, n=n, k=slice_to or k, q=pack4(v), s=s, zp=zp,
-                    attrs=attrs, w_shape=(n, kk), W=W, u=u, z=zfull, sc=sfull)
+                    attrs=attrs, w_shape=(n, kk), W=W)
         if slice_to:
             case.update(slice=True)
-            for key in ("W", "u", "z", "sc"):
-                case[key] = case[key][:, :slice_to]
+            case["W"] = case["W"][:, :slice_to]
         return case
 
     out.append(int4("int4_g32_tail", 37, 80, 32, True))
@@ -190,18 +182,12 @@ def cases(rng):
                     zp=z8, attrs="axis = 1 : i64, bits = 8 : i64, "
                     f"block_size = {g} : i64", w_shape=(n, k),
                     W=(q8 - blocked(z8.astype(np.float64), n, k, g)) *
-                    blocked(s8.astype(np.float64), n, k, g),
-                    u=q8.astype(np.float64),
-                    z=blocked(z8.astype(np.float64), n, k, g),
-                    sc=blocked(s8.astype(np.float64), n, k, g)))
+                    blocked(s8.astype(np.float64), n, k, g)))
     # W8A8.
     q9, s9 = sym8(37, 75)
     out.append(dict(name="w8a8", n=37, k=75, q=q9, s=s9, w8a8=True,
                     attrs="bits = 8 : i64", w_shape=(37, 75),
-                    W=q9.astype(np.float64) * s9[:, None],
-                    u=np.abs(q9.astype(np.float64)) + 128,
-                    z=np.full((37, 75), 128.0),
-                    sc=np.repeat(s9[:, None], 75, 1)))
+                    W=q9.astype(np.float64) * s9[:, None]))
     return out
 
 

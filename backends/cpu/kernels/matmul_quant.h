@@ -17,8 +17,9 @@
 // Each group is summed in float (x times the value less its zero point)
 // and scaled once; with quantize_lhs, in int32 over per-token int8
 // activations, where the zero point comes off through the activations'
-// sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of rows x one panel are spread over the threads, so
-// a decode GEMV (m = 1) still uses every thread.
+// sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of
+// rows x one panel are spread over the threads, so a decode GEMV (m = 1) still
+// uses every thread.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -78,18 +79,17 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
     if (p.bits == 8) {
       for (; t < k1 && (t & 3); ++t) { // up to a group of four
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = value(_mm512_and_si512(
-            _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
+        const __m512 w = value(
+            _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
       }
       for (; t + 4 <= k1; t += 4) {
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
         const __m512 w0 = value(_mm512_and_si512(v, low));
-        const __m512 w1 = value(
-            _mm512_and_si512(_mm512_srli_epi32(v, 8), low));
-        const __m512 w2 = value(
-            _mm512_and_si512(_mm512_srli_epi32(v, 16), low));
+        const __m512 w1 = value(_mm512_and_si512(_mm512_srli_epi32(v, 8), low));
+        const __m512 w2 =
+            value(_mm512_and_si512(_mm512_srli_epi32(v, 16), low));
         const __m512 w3 = value(_mm512_srli_epi32(v, 24));
         for (int64_t r = 0; r < rows; ++r) {
           const float *xr = x + r * k + t;
@@ -101,8 +101,8 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
       }
       for (; t < k1; ++t) {
         const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = value(_mm512_and_si512(
-            _mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
+        const __m512 w = value(
+            _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
       }
@@ -129,8 +129,7 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
         }
       }
       if (t < k1) {
-        const __m512 w =
-            value(_mm512_and_si512(load(t >> 1), nibble));
+        const __m512 w = value(_mm512_and_si512(load(t >> 1), nibble));
         for (int64_t r = 0; r < rows; ++r)
           a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
       }
@@ -239,8 +238,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // formula), one group along k (the lowering fuses nothing else): the rows
   // quantized once (padded to k_stored), with their scales and sums, by
   // all threads into this thread's scratch, then read by all.
-  char *shared =
-      scratch<char>(host, 0, size_t(m * (p.k_stored + 8) + 64));
+  char *shared = scratch<char>(host, 0, size_t(m * (p.k_stored + 8) + 64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
@@ -284,8 +282,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         for (int64_t c = 0; c < cols; ++c)
           out[i * n + n0 + c] = static_cast<C>(
               xscale[i] * s[c] *
-              static_cast<float>(acc[c] - static_cast<int32_t>(z[c]) *
-                                              qsums[i]));
+              static_cast<float>(acc[c] -
+                                 static_cast<int32_t>(z[c]) * qsums[i]));
       }
     }
   });
