@@ -54,6 +54,79 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
   return panel[((k >> 2) * kPanel + c) * 4 + (k & 3)];
 }
 
+#if defined(__AVX512F__)
+/// group_dot for R rows of float activations (R a constant, so the
+/// accumulators stay in registers): four independent chains per row (one
+/// per k of a group of four), so a single row (decode) is not bound by the
+/// FMA latency.
+template <int R>
+inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
+                             const float *x, int64_t k0, int64_t k1,
+                             const float z[kPanel], float acc[kRows][kPanel]) {
+  const int64_t k = p.k;
+  __m512 a[4][R];
+  for (int j = 0; j < 4; ++j)
+    for (int r = 0; r < R; ++r)
+      a[j][r] = _mm512_setzero_ps();
+  const __m512i low = _mm512_set1_epi32(0xff);
+  const __m512i nibble = _mm512_set1_epi32(0xf);
+  const __m512 zv = _mm512_loadu_ps(z);
+  // The stored values as floats, less the zero point.
+  auto value = [&](__m512i v) {
+    return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv);
+  };
+  auto fma = [&](int j, int64_t t, __m512 w) {
+    for (int r = 0; r < R; ++r)
+      a[j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[j][r]);
+  };
+  int64_t t = k0;
+  if (p.bits == 8) {
+    auto one = [&](int64_t u) { // the value at k = u alone
+      const __m512i v = _mm512_loadu_si512(panel + (u >> 2) * 64);
+      return value(
+          _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (u & 3))), low));
+    };
+    for (; t < k1 && (t & 3); ++t)
+      fma(0, t, one(t));
+    for (; t + 4 <= k1; t += 4) {
+      const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
+      fma(0, t, value(_mm512_and_si512(v, low)));
+      fma(1, t + 1, value(_mm512_and_si512(_mm512_srli_epi32(v, 8), low)));
+      fma(2, t + 2, value(_mm512_and_si512(_mm512_srli_epi32(v, 16), low)));
+      fma(3, t + 3, value(_mm512_srli_epi32(v, 24)));
+    }
+    for (; t < k1; ++t)
+      fma(0, t, one(t));
+  } else {
+    auto load = [&](int64_t pair) {
+      return _mm512_cvtepu8_epi32(_mm_loadu_si128(
+          reinterpret_cast<const __m128i *>(panel + pair * kPanel)));
+    };
+    if (t < k1 && (t & 1)) {
+      fma(0, t, value(_mm512_srli_epi32(load(t >> 1), 4)));
+      ++t;
+    }
+    for (; t + 4 <= k1; t += 4) {
+      const __m512i v = load(t >> 1), u = load((t >> 1) + 1);
+      fma(0, t, value(_mm512_and_si512(v, nibble)));
+      fma(1, t + 1, value(_mm512_srli_epi32(v, 4)));
+      fma(2, t + 2, value(_mm512_and_si512(u, nibble)));
+      fma(3, t + 3, value(_mm512_srli_epi32(u, 4)));
+    }
+    for (; t + 2 <= k1; t += 2) {
+      const __m512i v = load(t >> 1);
+      fma(0, t, value(_mm512_and_si512(v, nibble)));
+      fma(1, t + 1, value(_mm512_srli_epi32(v, 4)));
+    }
+    if (t < k1)
+      fma(0, t, value(_mm512_and_si512(load(t >> 1), nibble)));
+  }
+  for (int r = 0; r < R; ++r)
+    _mm512_storeu_ps(acc[r], _mm512_add_ps(_mm512_add_ps(a[0][r], a[1][r]),
+                                           _mm512_add_ps(a[2][r], a[3][r])));
+}
+#endif
+
 /// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
 /// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
 /// value (exact: small integers) before the product, so a sum that
@@ -66,77 +139,17 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
 #if defined(__AVX512F__)
   if (std::is_same<A, float>::value) {
     const float *x = reinterpret_cast<const float *>(lhs);
-    __m512 a[kRows];
-    for (int64_t r = 0; r < kRows; ++r)
-      a[r] = _mm512_setzero_ps();
-    const __m512i low = _mm512_set1_epi32(0xff);
-    const __m512 zv = _mm512_loadu_ps(z);
-    // The stored values as floats, less the zero point.
-    auto value = [&](__m512i v) {
-      return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv);
-    };
-    int64_t t = k0;
-    if (p.bits == 8) {
-      for (; t < k1 && (t & 3); ++t) { // up to a group of four
-        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = value(
-            _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
-        for (int64_t r = 0; r < rows; ++r)
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
-      }
-      for (; t + 4 <= k1; t += 4) {
-        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w0 = value(_mm512_and_si512(v, low));
-        const __m512 w1 = value(_mm512_and_si512(_mm512_srli_epi32(v, 8), low));
-        const __m512 w2 =
-            value(_mm512_and_si512(_mm512_srli_epi32(v, 16), low));
-        const __m512 w3 = value(_mm512_srli_epi32(v, 24));
-        for (int64_t r = 0; r < rows; ++r) {
-          const float *xr = x + r * k + t;
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[1]), w1, a[r]);
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[2]), w2, a[r]);
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[3]), w3, a[r]);
-        }
-      }
-      for (; t < k1; ++t) {
-        const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-        const __m512 w = value(
-            _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
-        for (int64_t r = 0; r < rows; ++r)
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
-      }
-    } else {
-      const __m512i nibble = _mm512_set1_epi32(0xf);
-      auto load = [&](int64_t pair) {
-        return _mm512_cvtepu8_epi32(_mm_loadu_si128(
-            reinterpret_cast<const __m128i *>(panel + pair * kPanel)));
-      };
-      if (t < k1 && (t & 1)) {
-        const __m512 w = value(_mm512_srli_epi32(load(t >> 1), 4));
-        for (int64_t r = 0; r < rows; ++r)
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
-        ++t;
-      }
-      for (; t + 2 <= k1; t += 2) {
-        const __m512i v = load(t >> 1);
-        const __m512 w0 = value(_mm512_and_si512(v, nibble));
-        const __m512 w1 = value(_mm512_srli_epi32(v, 4));
-        for (int64_t r = 0; r < rows; ++r) {
-          const float *xr = x + r * k + t;
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[0]), w0, a[r]);
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(xr[1]), w1, a[r]);
-        }
-      }
-      if (t < k1) {
-        const __m512 w = value(_mm512_and_si512(load(t >> 1), nibble));
-        for (int64_t r = 0; r < rows; ++r)
-          a[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[r]);
-      }
+    static_assert(kRows == 4, "one case per row count");
+    switch (rows) {
+    case 1:
+      return group_dot_avx512<1>(p, panel, x, k0, k1, z, acc);
+    case 2:
+      return group_dot_avx512<2>(p, panel, x, k0, k1, z, acc);
+    case 3:
+      return group_dot_avx512<3>(p, panel, x, k0, k1, z, acc);
+    default:
+      return group_dot_avx512<4>(p, panel, x, k0, k1, z, acc);
     }
-    for (int64_t r = 0; r < rows; ++r)
-      _mm512_storeu_ps(acc[r], a[r]);
-    return;
   }
 #endif
   for (int64_t r = 0; r < rows; ++r)
@@ -198,12 +211,22 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t rowTiles = (m + kTileRows - 1) / kTileRows;
   const uint8_t *weights = reinterpret_cast<const uint8_t *>(packed);
   const int64_t panelBytes = panel_bytes(p);
-  auto param = [&](int64_t c, int64_t g, float &s, float &z) {
-    const int64_t index = c * p.scale_n_stride + g * p.scale_g_stride;
-    s = static_cast<float>(scale[index]);
-    z = static_cast<float>(
-        (zero_point ? static_cast<int64_t>(zero_point[index]) : 0) +
-        p.zero_offset);
+  // The scales and effective zero points of channels [n0, n0 + cols) in
+  // group g (the rest of the panel stays 0).
+  auto params = [&](int64_t n0, int64_t cols, int64_t g, float *s, float *z) {
+    const int64_t base = n0 * p.scale_n_stride + g * p.scale_g_stride;
+    const S *sp = scale + base;
+    for (int64_t c = 0; c < cols; ++c)
+      s[c] = static_cast<float>(sp[c * p.scale_n_stride]);
+    const float offset = static_cast<float>(p.zero_offset);
+    if (zero_point) {
+      const Z *zp = zero_point + base;
+      for (int64_t c = 0; c < cols; ++c)
+        z[c] = static_cast<float>(zp[c * p.scale_n_stride]) + offset;
+    } else {
+      for (int64_t c = 0; c < cols; ++c)
+        z[c] = offset;
+    }
   };
   if (!p.quantize_lhs) {
     parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
@@ -211,25 +234,26 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         const int64_t pi = tile % panels, rt = tile / panels;
         const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
         const uint8_t *panel = weights + pi * panelBytes;
-        const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
-        for (int64_t i = rt * kTileRows; i < i1; i += kRows) {
-          const int64_t rows = std::min(kRows, i1 - i);
-          float result[kRows][kPanel] = {};
-          float acc[kRows][kPanel];
-          for (int64_t g = 0; g < groups; ++g) {
-            const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-            float s[kPanel] = {}, z[kPanel] = {};
-            for (int64_t c = 0; c < cols; ++c)
-              param(n0 + c, g, s[c], z[c]);
+        const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
+        float result[kTileRows][kPanel] = {};
+        float acc[kRows][kPanel];
+        // Group by group: its scales and zero points are read once per
+        // tile, its weights stay in L1 for every row of the tile.
+        for (int64_t g = 0; g < groups; ++g) {
+          const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+          float s[kPanel] = {}, z[kPanel] = {};
+          params(n0, cols, g, s, z);
+          for (int64_t i = i0; i < i1; i += kRows) {
+            const int64_t rows = std::min(kRows, i1 - i);
             group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
             for (int64_t r = 0; r < rows; ++r)
-              for (int64_t c = 0; c < cols; ++c)
-                result[r][c] += s[c] * acc[r][c];
+              for (int64_t c = 0; c < kPanel; ++c)
+                result[i - i0 + r][c] += s[c] * acc[r][c];
           }
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              out[(i + r) * n + n0 + c] = static_cast<C>(result[r][c]);
         }
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t c = 0; c < cols; ++c)
+            out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
       }
     });
     return run_failed(host) ? 1 : 0;
@@ -272,9 +296,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       const int64_t pi = tile % panels, rt = tile / panels;
       const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
       const uint8_t *panel = weights + pi * panelBytes;
-      float s[kPanel], z[kPanel];
-      for (int64_t c = 0; c < cols; ++c)
-        param(n0 + c, 0, s[c], z[c]);
+      float s[kPanel] = {}, z[kPanel] = {};
+      params(n0, cols, 0, s, z);
       const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
       for (int64_t i = rt * kTileRows; i < i1; ++i) {
         int32_t acc[kPanel];
