@@ -217,6 +217,13 @@ LogicalResult collectWeights(ModuleOp module, WeightSection &section) {
     // section is written (twice: checksum, then the file), never held.
     if (std::optional<StringRef> layout = weight.getLayout()) {
       auto valueType = weight.getValue().getType().cast<ShapedType>();
+      // A layout may pad (the quantized panels): the buffer's size.
+      chunk.size = bufferBytes(weight.getType());
+      if (*weight.getOffset() + chunk.size > section.size) {
+        weight.emitOpError("cannot be placed in the weight section");
+        ok = false;
+        return;
+      }
       chunk.data = nullptr;
       chunk.fill = [layout = layout->str(), valueType,
                     bytes](uint64_t from, void *out, size_t n) {

@@ -603,6 +603,36 @@ int run(const Options &options) {
     func.addPass(createCanonicalizerPass());
     func.addPass(createCSEPass());
   }
+  // Weights are quantized last among the graph passes: after the
+  // recognizers and, in a paged decoder, after anvil-paged-kv moved the
+  // logit-rows gather in front of the LM head (it looks for a constant
+  // weight there).
+  if (!options.quantize.empty()) {
+    if (options.optLevel < 2) {
+      emitError(UnknownLoc::get(&context))
+          << "--quantize needs -O2 or -O3 (it runs in their graph pipeline)";
+      return 1;
+    }
+    if (options.quantize == "bf16" || options.quantize == "f16") {
+      // 16-bit float storage: anvil-narrow-weights (no scales, no skip list).
+      if (options.quantizeAsym || !options.quantizeSkip.empty()) {
+        emitError(UnknownLoc::get(&context))
+            << "--quantize-asym and --quantize-skip apply to the integer "
+               "modes, not to --quantize="
+            << options.quantize;
+        return 1;
+      }
+      AnvilNarrowWeightsOptions narrow;
+      narrow.dtype = options.quantize;
+      pm.nest<func::FuncOp>().addPass(createAnvilNarrowWeights(narrow));
+    } else {
+      AnvilQuantizeWeightsOptions quantize;
+      quantize.mode = options.quantize;
+      quantize.asym = options.quantizeAsym;
+      quantize.skip = options.quantizeSkip;
+      pm.nest<func::FuncOp>().addPass(createAnvilQuantizeWeights(quantize));
+    }
+  }
   if (failed(pm.run(*module)))
     return 1;
   pipelineTimer.stop();

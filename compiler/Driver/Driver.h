@@ -63,6 +63,12 @@ struct Options {
   /// (empty: tokenizer.json next to the first model, when present).
   std::string tokenizerPath;
   bool noTokenizer = false;
+
+  /// --quantize: the anvil-quantize-weights mode (empty: no quantization),
+  /// --quantize-asym and --quantize-skip (docs/quantization.md).
+  std::string quantize;
+  bool quantizeAsym = false;
+  std::vector<std::string> quantizeSkip;
 };
 
 /// The cache folder used when --cache-dir is not given: $ANVIL_CACHE_DIR,

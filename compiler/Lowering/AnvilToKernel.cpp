@@ -23,10 +23,12 @@
 #include "dialects/Anvil/ShapeUtils.h"
 #include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
+#include "dialects/Kernel/WeightData.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <array>
+#include <functional>
 
 namespace anvil {
 #define GEN_PASS_DEF_CONVERTANVILTOKERNEL
@@ -54,6 +56,108 @@ Value scalarFromSplat(OpBuilder &b, Location loc, Attribute splat) {
     splat =
         IntegerAttr::get(signlessType(integer.getType()), integer.getValue());
   return b.create<arith::ConstantOp>(loc, cast<TypedAttr>(splat));
+}
+
+/// A matmul whose right-hand side is a dequantized constant weight, run
+/// by the matmul_quant kernel on the quantized values (packed by the
+/// target), so the float weight never exists at run time.
+struct QuantMatmul {
+  DequantizeOp weight;
+  SliceOp tail;    // [N, K] of a dequantized [N, blocks * block] (MatMulNBits)
+  bool kn = false; // the value is [K, N] (a QDQ MatMul without transpose)
+  int64_t n = 0, k = 0, group = 0, scaleNStride = 0, scaleGStride = 0;
+  int64_t zeroOffset = 0, kStored = 0;
+  // W8A8: lhs = dequantize(quantize_per_token(x)): the kernel quantizes x.
+  QuantizePerTokenOp perToken;
+  DequantizeOp lhsDequantize;
+};
+
+/// The anvil.constant `v` is, possibly reshaped (MatMulNBits' B [N,
+/// blocks, bytes] is read as [N, blocks * bytes]).
+ConstantOp rootConstant(Value v) {
+  while (v) {
+    if (auto reshape = v.getDefiningOp<ReshapeOp>())
+      v = reshape.getInput();
+    else
+      return v.getDefiningOp<ConstantOp>();
+  }
+  return ConstantOp();
+}
+bool isConstantValue(Value v) { return (bool)rootConstant(v); }
+
+/// The fused form of `op`, if it has one (see QuantMatmul).
+std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
+  QuantMatmul match;
+  match.kn = !op.getTransposeRhs();
+  Value rhs = op.getRhs();
+  if (auto slice = rhs.getDefiningOp<SliceOp>()) {
+    // Only [:, 0:K] of [N, K'] with step 1 (MatMulNBits' tail).
+    auto starts = getConstantInts(slice.getStarts());
+    auto axes = getConstantInts(slice.getAxes());
+    auto steps = getConstantInts(slice.getSteps());
+    if (match.kn || !starts || !axes || !steps || starts->size() != 1 ||
+        (*starts)[0] != 0 || ((*axes)[0] != 1 && (*axes)[0] != -1) ||
+        (*steps)[0] != 1)
+      return std::nullopt;
+    match.tail = slice;
+    rhs = slice.getInput();
+  }
+  auto d = rhs.getDefiningOp<DequantizeOp>();
+  if (!d || !isConstantValue(d.getInput()) || !isConstantValue(d.getScale()) ||
+      (d.getZeroPoint() && !isConstantValue(d.getZeroPoint())))
+    return std::nullopt;
+  match.weight = d;
+  auto q = d.getInput().getType().dyn_cast<RankedTensorType>();
+  auto scale = d.getScale().getType().dyn_cast<RankedTensorType>();
+  // The function's arguments are buffers already (rewriteSignature).
+  auto lhs = op.getLhs().getType().dyn_cast<ShapedType>();
+  auto w = op.getRhs().getType().dyn_cast<RankedTensorType>();
+  auto result = op.getType().dyn_cast<RankedTensorType>();
+  if (!q || !scale || !lhs || !w || !result || q.getRank() != 2 ||
+      !q.hasStaticShape() || !scale.hasStaticShape() || w.getRank() != 2 ||
+      !w.hasStaticShape() || !lhs.hasRank() || lhs.getRank() < 1 ||
+      lhs.isDynamicDim(lhs.getRank() - 1) || !q.getElementType().isInteger(8) ||
+      !scale.getElementType().isF32() || !lhs.getElementType().isF32() ||
+      !result.getElementType().isF32())
+    return std::nullopt;
+  int64_t bits = d.getBits();
+  if (bits != 8 && (bits != 4 || match.kn))
+    return std::nullopt;
+  int64_t nAxis = match.kn ? 1 : 0, kAxis = match.kn ? 0 : 1;
+  match.n = w.getDimSize(nAxis);
+  match.k = w.getDimSize(kAxis);
+  if (lhs.getShape().back() != match.k)
+    return std::nullopt;
+  int64_t axis = d.getAxis(), block = d.getBlockSize();
+  if (scale.getRank() == 0) {
+    match.group = match.k;
+  } else if (block == 0 && scale.getRank() == 1 && axis == nAxis) {
+    match.group = match.k, match.scaleNStride = 1;
+  } else if (block > 0 && scale.getRank() == 2 && axis == kAxis) {
+    match.group = block;
+    match.scaleNStride = match.kn ? 1 : scale.getDimSize(1);
+    match.scaleGStride = match.kn ? match.n : 1;
+  } else {
+    return std::nullopt; // a scale per input channel: not worth a kernel
+  }
+  bool isSigned =
+      bits == 4 ? d.getIsSigned() : !q.getElementType().isUnsignedInteger();
+  match.zeroOffset = isSigned ? (bits == 4 ? 8 : 128) : 0;
+  int64_t rowValues = bits == 4 ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
+  match.kStored = quantPanelKStored(bits, rowValues);
+  // W8A8: the activation quantized per token, whole rows per scale.
+  if (auto ld = op.getLhs().getDefiningOp<DequantizeOp>()) {
+    auto qpt = ld.getInput().getDefiningOp<QuantizePerTokenOp>();
+    if (qpt && ld.getScale() == qpt.getScale() && !ld.getZeroPoint() &&
+        ld.getBits() == 8 && (int64_t)ld.getBlockSize() == match.k &&
+        (int64_t)ld.getAxis() == lhs.getRank() - 1 && bits == 8 &&
+        match.group == match.k &&
+        qpt.getInput().getType().cast<ShapedType>().getElementType().isF32()) {
+      match.perToken = qpt;
+      match.lhsDequantize = ld;
+    }
+  }
+  return match;
 }
 
 class FunctionBufferizer {
@@ -141,6 +245,12 @@ private:
   LogicalResult lowerConcat(ConcatOp op);
   LogicalResult lowerSplit(SplitOp op);
   LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult lowerQuantMatmul(MatmulOp op, QuantMatmul match);
+  /// Matmuls lowered to matmul_quant, and the ops only they read (the
+  /// weight's dequantize, the per-token quantization): not lowered.
+  DenseMap<Operation *, QuantMatmul> quantMatmuls;
+  DenseSet<Operation *> fusedAway;
+  void findQuantMatmuls(ArrayRef<Operation *> ops);
   /// The extents around `axis` of op's first operand, for kernels that work
   /// along one axis: `outer`, `size`, `inner`.
   FailureOr<std::array<DimExpr, 3>> axisExtents(Operation *op, int64_t axis);
@@ -480,7 +590,76 @@ LogicalResult FunctionBufferizer::lowerSplit(SplitOp op) {
   return success();
 }
 
+void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
+  for (Operation *op : ops)
+    if (auto matmul = dyn_cast<MatmulOp>(op))
+      if (std::optional<QuantMatmul> match = matchQuantMatmul(matmul))
+        quantMatmuls[op] = *match;
+  // An op every reader of which is fused (or fused away) is not lowered.
+  std::function<bool(Operation *)> onlyFused = [&](Operation *op) {
+    for (Operation *user : op->getUsers())
+      if (!quantMatmuls.count(user) &&
+          !(isa<SliceOp, DequantizeOp, ReshapeOp>(user) && onlyFused(user)))
+        return false;
+    return !op->use_empty();
+  };
+  for (auto &[op, match] : quantMatmuls) {
+    for (Operation *candidate :
+         {match.tail.getOperation(), match.weight.getOperation(),
+          match.lhsDequantize.getOperation(), match.perToken.getOperation()})
+      if (candidate && onlyFused(candidate))
+        fusedAway.insert(candidate);
+    // The reshapes of the packed values (the kernel reads the constant).
+    for (Value v = match.weight.getInput();
+         auto reshape = v.getDefiningOp<ReshapeOp>(); v = reshape.getInput())
+      if (onlyFused(reshape))
+        fusedAway.insert(reshape);
+  }
+}
+
+LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
+                                                   QuantMatmul match) {
+  Value x = match.perToken ? match.perToken.getInput() : op.getLhs();
+  ArrayRef<DimExpr> lhs = shapeOf(x);
+  MatmulQuantLaunch l;
+  l.m = product(lhs.drop_back());
+  l.n = match.n;
+  l.k = match.k;
+  l.bits = match.weight.getBits();
+  l.group = match.group;
+  l.k_stored = match.kStored;
+  l.scale_n_stride = match.scaleNStride;
+  l.scale_g_stride = match.scaleGStride;
+  l.zero_offset = match.zeroOffset;
+  l.rhs_kn = match.kn;
+  l.quantize_lhs = (bool)match.perToken;
+  // The packed values straight from their constant, whatever reshapes
+  // they went through: the target lays them out (packWeights).
+  Value q = match.weight.getInput();
+  Value packed;
+  if (q.getDefiningOp<ReshapeOp>()) {
+    ConstantOp root = rootConstant(q);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(root);
+    auto type = root.getType().cast<RankedTensorType>();
+    packed = b.create<WeightOp>(
+        root.getLoc(), MemRefType::get(type.getShape(), type.getElementType()),
+        root.getValue(), IntegerAttr(), /*layout=*/StringAttr());
+  } else {
+    packed = input(q);
+  }
+  SmallVector<Value> ins{input(x), packed, input(match.weight.getScale())};
+  if (Value zp = match.weight.getZeroPoint())
+    ins.push_back(input(zp));
+  Value out = alloc(op.getResult());
+  l.build(b, op.getLoc(), ins, out);
+  return success();
+}
+
 LogicalResult FunctionBufferizer::lowerMatmul(MatmulOp op) {
+  auto quant = quantMatmuls.find(op);
+  if (quant != quantMatmuls.end())
+    return lowerQuantMatmul(op, quant->second);
   Dims lhs(shapeOf(op.getLhs())), rhs(shapeOf(op.getRhs()));
   bool transposeRhs = op.getTransposeRhs();
   // numpy promotes 1-D operands to matrices.
@@ -1106,8 +1285,11 @@ LogicalResult FunctionBufferizer::run() {
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
   bool ok = true;
+  findQuantMatmuls(ops);
   for (Operation *op : ops) {
     b.setInsertionPoint(op);
+    if (fusedAway.contains(op))
+      continue;
     if (shapes->isShapeComputation(op)) {
       // Shapes computed from the sizes: the buffers' dims carry them.
       shapeValues.insert(op->result_begin(), op->result_end());

@@ -265,6 +265,49 @@ def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
   let options = [
     Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
            "The weights' storage type: bf16 or f16">,
+def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Quantize constant matmul weights to int8 or int4 (round to nearest)";
+  let description = [{
+    Every `anvil.matmul` whose right-hand side is a constant 2-D float
+    weight (either orientation) gets the canonical quantized form that
+    ONNX `MatMulNBits` imports to: `matmul {transpose_rhs}(x,
+    dequantize(q, scale[, zero_point]))` with `q` stored `[N, K]`:
+
+    - `int8`: `q` is `i8`, one symmetric scale per output channel
+      (`scale = max|w| / 127`); with `asym`, `ui8` with a zero point per
+      channel over `[min(w, 0), max(w, 0)]`.
+    - `int4-g32`, `int4-g128`: groups of 32 or 128 along K (the last group
+      may be shorter), two values per `ui8` byte, low nibble first:
+      symmetric int4 (`scale = max|w| / 7`, `is_signed`), or with `asym`
+      uint4 with a `ui8` zero point per group.
+    - `w8a8`: the `int8` weights, and the activation quantized per token
+      (`anvil.quantize_per_token`, then `anvil.dequantize` of its rows), so
+      the product is an integer one.
+
+    Values round to nearest (ties to even). `skip` keeps weights in float:
+    `embed` (the vocabulary table the token ids gather from, and every
+    matmul that reads that same constant: a tied LM head), `lm_head` (the
+    matmul the logits come from, found by dataflow from the function's
+    results), or glob patterns of initializer names.
+
+    ```mlir
+    // Before:
+    %w = anvil.constant dense<...> : tensor<64x256xf32>
+    %y = anvil.matmul %x, %w : (tensor<1x?x64xf32>, tensor<64x256xf32>) -> tensor<1x?x256xf32>
+    // After (mode=int4-g32):
+    %q = anvil.constant dense<...> : tensor<256x32xui8>
+    %s = anvil.constant dense<...> : tensor<256x2xf32>
+    %d = anvil.dequantize %q, %s {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<256x32xui8>, tensor<256x2xf32>) -> tensor<256x64xf32>
+    %y = anvil.matmul %x, %d {transpose_rhs = true} : (tensor<1x?x64xf32>, tensor<256x64xf32>) -> tensor<1x?x256xf32>
+    ```
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
+           "int8, int4-g32, int4-g128 or w8a8">,
+    Option<"asym", "asym", "bool", /*default=*/"false",
+           "Asymmetric (a zero point per channel or group) instead of symmetric">,
+    ListOption<"skip", "skip", "std::string",
+               "Weights kept in float: embed, lm_head, or glob patterns of initializer names">,
   ];
   let dependentDialects = ["::anvil::AnvilDialect"];
 }

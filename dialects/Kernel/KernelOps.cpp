@@ -193,7 +193,17 @@ LogicalResult WeightOp::verify() {
     return failure();
   auto valueType = getValue().getType().cast<ShapedType>();
   SmallVector<int64_t> stored(valueType.getShape());
-  if (std::optional<StringRef> layout = getLayout()) {
+  std::optional<QuantPanelLayout> quant =
+      getLayout() ? parseQuantPanelLayout(*getLayout()) : std::nullopt;
+  if (quant) {
+    int64_t bytes = quantPanelStoredBytes(*quant, valueType);
+    if (bytes < 0)
+      return emitOpError("layout '") << *getLayout()
+                                     << "' needs a static 8-bit value of rank "
+                                        "2 (or more, without _kn), not "
+                                     << valueType;
+    stored.assign({bytes});
+  } else if (std::optional<StringRef> layout = getLayout()) {
     stored = storedWeightShape(*layout, valueType);
     if (stored.empty() && valueType.getRank() != 2)
       return emitOpError("layout '")

@@ -112,8 +112,10 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     transposed, as a `[K, N]` buffer; `"panels32"`, a `[K, N]`
     matrix stored in panels of 32 columns (the last one narrower), each
     K-major, for the cpu SIMD matmul (backends/cpu/kernels/matmul_panels.h);
-    `"nk_panels32"`, the same panels from a `[N, K]` value. The buffer is
-    `[K, N]` in all three.
+    `"nk_panels32"`, the same panels from a `[N, K]` value (the buffer is
+    `[K, N]` in these three); and the quantized matmul's panels
+    (`"q8_n16"`, `"q8_n16_kn"`, `"q4_n16"`, each optionally `"_biased"`),
+    a 1-D buffer of the panel bytes.
 
     ```mlir
     %w = kernel.weight [4096] dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>

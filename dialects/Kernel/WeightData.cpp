@@ -5,6 +5,7 @@
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace mlir;
@@ -85,8 +86,58 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
-          kWeightLayoutNKPanels + "'")
+          kWeightLayoutNKPanels +
+          "', 'q8_n16[_kn][_biased]', 'q4_n16[_biased]'")
       .str();
+}
+
+std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
+  QuantPanelLayout parsed;
+  if (layout.consume_front("q8_n16"))
+    parsed.bits = 8;
+  else if (layout.consume_front("q4_n16"))
+    parsed.bits = 4;
+  else
+    return std::nullopt;
+  parsed.kn = layout.consume_front("_kn");
+  parsed.biased = layout.consume_front("_biased");
+  if (!layout.empty() || (parsed.kn && parsed.bits == 4))
+    return std::nullopt;
+  return parsed;
+}
+
+std::string quantPanelLayoutName(const QuantPanelLayout &layout) {
+  return std::string(layout.bits == 4 ? "q4_n16" : "q8_n16") +
+         (layout.kn ? "_kn" : "") + (layout.biased ? "_biased" : "");
+}
+
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues) {
+  return bits == 4 ? (rowValues + 1) / 2 * 2 : (rowValues + 3) / 4 * 4;
+}
+
+/// The value as the [N, row] matrix the layout reads: [N, K] (or [K, N]
+/// with kn); an [N, ...] value of higher rank is rows of N (MatMulNBits'
+/// [N, blocks, block bytes]).
+static std::pair<int64_t, int64_t>
+quantPanelMatrix(const QuantPanelLayout &layout, ShapedType valueType) {
+  if (layout.kn)
+    return {valueType.getDimSize(1), valueType.getDimSize(0)};
+  return {valueType.getDimSize(0),
+          valueType.getNumElements() /
+              std::max<int64_t>(valueType.getDimSize(0), 1)};
+}
+
+int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
+                              ShapedType valueType) {
+  if (!valueType.hasRank() || valueType.getRank() < 2 ||
+      (layout.kn && valueType.getRank() != 2) || !valueType.hasStaticShape() ||
+      !valueType.getElementType().isInteger(8))
+    return -1;
+  auto [n, row] = quantPanelMatrix(layout, valueType);
+  int64_t panels = (n + kQuantPanel - 1) / kQuantPanel;
+  if (layout.bits == 4)
+    return panels * kQuantPanel * row; // row bytes: two values each
+  return panels * kQuantPanel * quantPanelKStored(8, row);
 }
 
 namespace {
@@ -100,6 +151,32 @@ uint64_t panelSource(uint64_t index, uint64_t k, uint64_t n, bool transposed) {
   uint64_t column = panel * width + within % panelWidth;
   return transposed ? column * k + row : row * n + column;
 }
+
+/// Byte `index` of a weight in a quantized panel layout (see WeightData.h),
+/// from the value's row-major bytes.
+uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
+                       ArrayRef<char> value, uint64_t index) {
+  uint8_t bias = !layout.biased ? 0 : layout.bits == 4 ? 0x88 : 0x80;
+  if (layout.bits == 4) {
+    uint64_t panelBytes = kQuantPanel * row;
+    uint64_t panel = index / panelBytes, within = index % panelBytes;
+    uint64_t channel = panel * kQuantPanel + within % kQuantPanel;
+    uint64_t pair = within / kQuantPanel;
+    if ((int64_t)channel >= n)
+      return bias;
+    return uint8_t(value[channel * row + pair]) ^ bias;
+  }
+  uint64_t kStored = quantPanelKStored(8, row);
+  uint64_t panelBytes = kQuantPanel * kStored;
+  uint64_t panel = index / panelBytes, within = index % panelBytes;
+  uint64_t channel = panel * kQuantPanel + (within / 4) % kQuantPanel;
+  uint64_t k = within / (4 * kQuantPanel) * 4 + within % 4;
+  if ((int64_t)channel >= n || (int64_t)k >= row)
+    return bias;
+  uint64_t source = layout.kn ? k * n + channel : channel * row + k;
+  return uint8_t(value[source]) ^ bias;
+}
+
 } // namespace
 
 void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
@@ -107,6 +184,12 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
                              size_t size) {
   if (layout.empty()) {
     std::memcpy(out, value.data() + from, size);
+    return;
+  }
+  if (std::optional<QuantPanelLayout> quant = parseQuantPanelLayout(layout)) {
+    auto [n, row] = quantPanelMatrix(*quant, valueType);
+    for (size_t i = 0; i < size; ++i)
+      out[i] = char(quantPanelByte(*quant, n, row, value, from + i));
     return;
   }
   assert(!storedWeightShape(layout, valueType).empty() &&

@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 
 namespace anvil::kernel {
@@ -49,8 +50,35 @@ constexpr llvm::StringLiteral kWeightLayoutNKPanels = "nk_panels32";
 /// verifier names the known ones: knownWeightLayouts()).
 llvm::SmallVector<int64_t> storedWeightShape(llvm::StringRef layout,
                                              mlir::ShapedType valueType);
-/// The known layouts, for messages: "'kn', 'panels32', ...".
+/// The known layouts, for messages: "'kn', 'panels32', ..." (the
+/// quantized ones included).
 std::string knownWeightLayouts();
+
+/// kernel.weight layouts of quantized matmul weights, read by the
+/// matmul_quant kernel (backends/cpu/kernels/matmul_quant.h): output
+/// channels in panels of kQuantPanel, each holding its channels' k-rows.
+/// 8-bit ("q8_n16"): four consecutive k of one channel per 32-bit word,
+/// channel after channel (vpdpbusd's order), k padded to a multiple of 4.
+/// 4-bit ("q4_n16", values packed two per byte along the row): the
+/// value's bytes per channel, so a byte holds an even k (low nibble) and
+/// the next. Suffixes: "_kn" when the value is stored [K, N] (8-bit only),
+/// "_biased" when its signed values are stored unsigned (+128 or +8; the
+/// kernel adds the bias to the zero point). The buffer is 1-D bytes of
+/// the value's element type; channels past N are padding.
+struct QuantPanelLayout {
+  int64_t bits = 8;
+  bool kn = false;
+  bool biased = false;
+};
+constexpr int64_t kQuantPanel = 16;
+std::optional<QuantPanelLayout> parseQuantPanelLayout(llvm::StringRef layout);
+std::string quantPanelLayoutName(const QuantPanelLayout &layout);
+/// The k-rows a panel stores for rows of `rowValues` values.
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues);
+/// The stored buffer's length (bytes) for a value of `valueType` (rank 2),
+/// or -1 when the layout does not apply to it.
+int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
+                              mlir::ShapedType valueType);
 
 /// Writes bytes [from, from + size) of a weight stored in `layout` to
 /// `out`, given the value's row-major bytes `value` of type `valueType`.

@@ -133,6 +133,32 @@ cl::opt<std::string> generateSigningKey(
              "0600) and PREFIX.pub, then exit"),
     cl::value_desc("prefix"), cl::cat(category));
 
+cl::OptionCategory quantCategory(
+    "anvilc quantization options (-O2 and -O3; docs/quantization.md)");
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize constant matmul weights, round to nearest: int8 "
+             "(per output channel, symmetric), int4-g32 or int4-g128 "
+             "(groups of 32 or 128 along K, symmetric unless "
+             "--quantize-asym), w8a8 (int8 weights and per-token int8 "
+             "activations); or store them as 16-bit floats: bf16, f16 "
+             "(activations and accumulation stay f32)"),
+    cl::value_desc("int8|int4-g32|int4-g128|w8a8|bf16|f16"),
+    cl::cat(quantCategory));
+cl::opt<bool> quantizeAsym(
+    "quantize-asym",
+    cl::desc("Asymmetric quantization: a zero point per channel (int8) or "
+             "group (int4); not for w8a8"),
+    cl::cat(quantCategory));
+cl::list<std::string> quantizeSkip(
+    "quantize-skip",
+    cl::desc("Weights --quantize keeps in float: embed (the token embedding "
+             "table, and a tied LM head with it), lm_head (the matmul the "
+             "logits come from), or glob patterns of ONNX initializer names "
+             "(comma-separated, repeatable)"),
+    cl::value_desc("embed,lm_head,pattern,..."), cl::CommaSeparated,
+    cl::cat(quantCategory));
+
 cl::OptionCategory
     llmCategory("anvilc options for decoder LLMs (docs/engine.md)");
 cl::opt<anvil::driver::Options::KvCache> kvCache(
@@ -433,6 +459,14 @@ int main(int argc, char **argv) {
     options.llmTokenIds["eos_token_ids"] = eos;
   options.tokenizerPath = tokenizerPath;
   options.noTokenizer = noTokenizer;
+  options.quantize = quantize;
+  options.quantizeAsym = quantizeAsym;
+  options.quantizeSkip.assign(quantizeSkip.begin(), quantizeSkip.end());
+  if ((quantizeAsym || !quantizeSkip.empty()) && quantize.empty()) {
+    errs() << "anvilc: error: --quantize-asym and --quantize-skip need "
+              "--quantize\n";
+    return 1;
+  }
   bool writesArtifact = options.emit == anvil::driver::EmitKind::Artifact &&
                         options.outputPath != "-";
   if (signKey.getNumOccurrences() && !writesArtifact) {

@@ -10,6 +10,11 @@
 // its bytes and the rearrangement happens as the weight section is written
 // (copyWeightBytesInLayout), so no rearranged copy is ever held.
 //
+// The quantized matmul kernel (matmul_quant.h) reads its weight in panels
+// of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
+// values are stored unsigned (the launch's zero_offset undoes the bias),
+// 8-bit ones four k to a 32-bit word, as AVX512-VNNI's vpdpbusd reads them.
+//
 //===----------------------------------------------------------------------===//
 
 #include "backends/cpu/codegen/CpuTarget.h"
@@ -30,9 +35,45 @@ bool isPanelWeight(Value value) {
   Type element = value.getType().cast<ShapedType>().getElementType();
   return element.isF32() || element.isBF16() || element.isF16();
 }
+
+/// Gives each matmul_quant launch's weight its panel layout: the weight
+/// op itself when the launch is its only reader, else a copy of it (the
+/// same value in another layout: one more region of the weight section).
+void packQuantizedWeights(ModuleOp module) {
+  SmallVector<LaunchOp> launches;
+  module.walk([&](LaunchOp launch) {
+    if (launch.getKernel() == "matmul_quant")
+      launches.push_back(launch);
+  });
+  for (LaunchOp launch : launches) {
+    auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
+    if (!weight || weight.getLayout())
+      continue;
+    DictionaryAttr params = launch.getParams();
+    QuantPanelLayout layout;
+    layout.bits = params.getAs<IntegerAttr>("bits").getInt();
+    layout.kn = params.getAs<BoolAttr>("rhs_kn").getValue();
+    layout.biased = params.getAs<IntegerAttr>("zero_offset").getInt() != 0;
+    auto valueType = weight.getValue().getType().cast<ShapedType>();
+    int64_t bytes = quantPanelStoredBytes(layout, valueType);
+    if (bytes < 0)
+      continue;
+    OpBuilder b(weight);
+    if (!weight->hasOneUse()) {
+      auto copy = cast<WeightOp>(b.clone(*weight));
+      launch->setOperand(1, copy);
+      weight = copy;
+    }
+    weight.getResult().setType(
+        MemRefType::get({bytes}, valueType.getElementType()));
+    weight.setLayoutAttr(b.getStringAttr(quantPanelLayoutName(layout)));
+  }
+}
+
 } // namespace
 
 LogicalResult packCpuWeights(ModuleOp module) {
+  packQuantizedWeights(module);
   SmallVector<LaunchOp> launches;
   module.walk([&](LaunchOp launch) {
     if (launch.getKernel() == "matmul")

@@ -11,6 +11,7 @@
 #include "grid_sample.h"
 #include "indexing.h"
 #include "matmul.h"
+#include "matmul_quant.h"
 #include "normalization.h"
 #include "paged_attention.h"
 #include "quantize.h"

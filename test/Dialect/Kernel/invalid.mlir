@@ -93,8 +93,34 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
 // -----
 
 func.func @weight_layout_unknown() {
-  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32')}}
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased]', 'q4_n16[_biased]')}}
   %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "nk"} : memref<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_q4_kn() {
+  // 4-bit values are packed along K: no [K, N] form.
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'q4_n16_kn'}}
+  %w = kernel.weight dense<1> : tensor<8x3xui8> {layout = "q4_n16_kn"} : memref<96xui8>
+  return
+}
+
+// -----
+
+// 20 channels make two panels of 16, K = 6 is stored as 8: 256 bytes.
+func.func @weight_layout_quant_size() {
+  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<20x6xi8>' does not match the buffer 'memref<240xi8>' in layout 'q8_n16_biased'}}
+  %w = kernel.weight dense<1> : tensor<20x6xi8> {layout = "q8_n16_biased"} : memref<240xi8>
+  return
+}
+
+// -----
+
+func.func @weight_layout_quant_float() {
+  // expected-error @+1 {{'kernel.weight' op layout 'q8_n16' needs a static 8-bit value of rank 2 (or more, without _kn), not 'tensor<4x4xf32>'}}
+  %w = kernel.weight dense<1.0> : tensor<4x4xf32> {layout = "q8_n16"} : memref<256xf32>
   return
 }
 

@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""The fused quantized matmul (matmul_quant) against float64 numpy.
+
+Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
+[, zero point]))` with constant q, scales and zero points, read by three
+matmuls with m = 1 (a decode GEMV), 5 and 37 rows (more than one tile of
+32 rows), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
+the machine has them) and `--mcpu=x86-64-v2` (the portable C++), run by
+anvil-run on two threads. The kernel program must launch matmul_quant and
+no dequantize (the float weight never exists).
+
+Cases: int8 per channel with K = 75 (not a multiple of 4), odd N = 37;
+uint8 with zero points per output column of a [K, N] weight read without
+transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
+with a tail group (K = 80), symmetric; uint4 with zero points, odd K = 75;
+int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
+sliced to K = 80); 8-bit blocks of 16 with zero points; and W8A8
+(quantize_per_token feeding a dequantize with row blocks).
+
+Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
+float64; W8A8 first quantizes x per token as anvil.quantize_per_token
+defines it (float32 scale max|x| / 127, round half to even). Tolerance:
+|y - ref| <= 1e-6 + 1e-5 * B, B = sum_k |x_k| |W[n, k]|: the kernel sums
+x * (q - z) per group in float32 (q - z exact) and scales once, so its
+error is float32 summation of up to 300 such terms, well inside it.
+
+Usage: run_matmul_quant.py --anvilc anvilc --anvil-run anvil-run --work DIR
+Prints `ok CASE (mcpu)` or `FAIL CASE (mcpu): why`, then a summary line.
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+MS = (1, 5, 37)
+
+
+def hexdense(a):
+    return 'dense<"0x' + np.ascontiguousarray(a).tobytes().hex().upper() + '">'
+
+
+def mlir_type(a, override=None):
+    elem = override or {np.dtype(np.float32): "f32", np.dtype(np.int8): "i8",
+                        np.dtype(np.uint8): "ui8"}[a.dtype]
+    return "tensor<" + "".join(f"{d}x" for d in a.shape) + elem + ">"
+
+
+def pack4(values):
+    """Rows of 4-bit values (ints 0..15 or -8..7), two per byte, low first."""
+    v = (values.astype(np.int64) & 0xF).astype(np.uint8)
+    if v.shape[1] % 2:
+        v = np.concatenate([v, np.zeros((v.shape[0], 1), np.uint8)], axis=1)
+    return (v[:, 0::2] | (v[:, 1::2] << 4)).astype(np.uint8)
+
+
+def module(case):
+    """The MLIR text of a case, and the dequantized weight W [N, K]
+    (float64) the reference uses."""
+    q, s, zp = case["q"], case["s"], case.get("zp")
+    k, n = case["k"], case["n"]
+    attrs = case["attrs"]
+    w_shape = case["w_shape"]  # the dequantize result's shape
+    lines = []
+    args = ", ".join(f'%x{m}: tensor<{m}x{k}xf32> {{anvil.name = "x{m}"}}'
+                     for m in MS)
+    results = ", ".join(f'tensor<{m}x{n}xf32> {{anvil.name = "y{m}"}}'
+                        for m in MS)
+    lines.append(f"func.func @main({args}) -> ({results}) {{")
+    lines.append(f"  %q = anvil.constant {hexdense(q)} : {mlir_type(q)}")
+    lines.append(f"  %s = anvil.constant {hexdense(s)} : {mlir_type(s)}")
+    operands, types = "%q, %s", f"{mlir_type(q)}, {mlir_type(s)}"
+    if zp is not None:
+        lines.append(f"  %z = anvil.constant {hexdense(zp)} : {mlir_type(zp)}")
+        operands += ", %z"
+        types += ", " + mlir_type(zp)
+    wt = "tensor<" + "x".join(map(str, w_shape)) + "xf32>"
+    lines.append(f"  %w = anvil.dequantize {operands} {{{attrs}}} : "
+                 f"({types}) -> {wt}")
+    rhs, rt = "%w", wt
+    if case.get("slice"):
+        lines.append("  %c0 = anvil.constant dense<0> : tensor<1xi64>")
+        lines.append(f"  %ck = anvil.constant dense<{k}> : tensor<1xi64>")
+        lines.append("  %c1 = anvil.constant dense<1> : tensor<1xi64>")
+        rt = f"tensor<{n}x{k}xf32>"
+        lines.append(f"  %ws = anvil.slice %w, %c0, %ck, %c1, %c1 : ({wt}, "
+                     "tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, "
+                     f"tensor<1xi64>) -> {rt}")
+        rhs = "%ws"
+    transpose = not case.get("kn")
+    for m in MS:
+        x = f"%x{m}"
+        xt = f"tensor<{m}x{k}xf32>"
+        if case.get("w8a8"):
+            lines.append(f"  %xq{m}, %xs{m} = anvil.quantize_per_token {x} : "
+                         f"({xt}) -> (tensor<{m}x{k}xi8>, tensor<{m}x1xf32>)")
+            lines.append(f"  %xd{m} = anvil.dequantize %xq{m}, %xs{m} "
+                         f"{{axis = 1 : i64, bits = 8 : i64, block_size = {k} "
+                         f": i64}} : (tensor<{m}x{k}xi8>, tensor<{m}x1xf32>) "
+                         f"-> {xt}")
+            x = f"%xd{m}"
+        t = " {transpose_rhs = true}" if transpose else ""
+        lines.append(f"  %y{m} = anvil.matmul {x}, {rhs}{t} : ({xt}, {rt}) -> "
+                     f"tensor<{m}x{n}xf32>")
+    lines.append("  return " + ", ".join(f"%y{m}" for m in MS) + " : " +
+                 ", ".join(f"tensor<{m}x{n}xf32>" for m in MS))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def blocked(values, n, k, group):
+    """Per-(n, group) parameters [n, groups] broadcast to [n, k]."""
+    return np.repeat(values, group, axis=1)[:, :k]
+
+
+def cases(rng):
+    out = []
+
+    def sym8(n, k):
+        w = rng.standard_normal((n, k))
+        s = (np.abs(w).max(axis=1) / 127).astype(np.float32)
+        q = np.clip(np.rint(w / s[:, None]), -127, 127).astype(np.int8)
+        return q, s
+
+    # int8 per output channel, K = 75, N = 37.
+    q, s = sym8(37, 75)
+    out.append(dict(name="int8_channel", n=37, k=75, q=q, s=s,
+                    attrs="bits = 8 : i64", w_shape=(37, 75),
+                    W=q.astype(np.float64) * s[:, None]))
+    # uint8 [K, N] with zero points per column (QDQ MatMul, no transpose).
+    k, n = 64, 19
+    qk = rng.integers(0, 256, (k, n)).astype(np.uint8)
+    s2 = (rng.random(n) * 0.02 + 0.001).astype(np.float32)
+    z2 = rng.integers(100, 156, n).astype(np.uint8)
+    W = ((qk.astype(np.float64) - z2) * s2).T
+    out.append(dict(name="uint8_kn_zero_point", n=n, k=k, q=qk, s=s2, zp=z2,
+                    kn=True, attrs="axis = 1 : i64, bits = 8 : i64",
+                    w_shape=(k, n), W=W))
+    # int8 per tensor.
+    q3 = rng.integers(-128, 128, (20, 48)).astype(np.int8)
+    s3 = np.array(0.0125, np.float32)
+    out.append(dict(name="int8_tensor", n=20, k=48, q=q3, s=s3,
+                    attrs="bits = 8 : i64", w_shape=(20, 48),
+                    W=q3.astype(np.float64) * float(s3)))
+
+    def int4(name, n, k, group, signed, rows=None, slice_to=None):
+        kk = rows or k
+        groups = (kk + group - 1) // group
+        if signed:
+            v = rng.integers(-8, 8, (n, kk))
+            zp, zfull = None, np.full((n, kk), 8.0)
+        else:
+            v = rng.integers(0, 16, (n, kk))
+            zp = rng.integers(0, 16, (n, groups)).astype(np.uint8)
+            zfull = blocked(zp.astype(np.float64), n, kk, group)
+        s = (rng.random((n, groups)) * 0.1 + 0.01).astype(np.float32)
+        sfull = blocked(s.astype(np.float64), n, kk, group)
+        W = (v - (0 if signed else zfull)) * sfull
+        attrs = f"axis = 1 : i64, bits = 4 : i64, block_size = {group} : i64"
+        if signed:
+            attrs += ", is_signed = true"
+        if kk % 2:
+            attrs += f", last_dim = {kk} : i64"
+        case = dict(name=name, n=n, k=slice_to or k, q=pack4(v), s=s, zp=zp,
+                    attrs=attrs, w_shape=(n, kk), W=W)
+        if slice_to:
+            case.update(slice=True)
+            case["W"] = case["W"][:, :slice_to]
+        return case
+
+    out.append(int4("int4_g32_tail", 37, 80, 32, True))
+    out.append(int4("uint4_g32_odd_k", 21, 75, 32, False))
+    out.append(int4("int4_g128", 33, 300, 128, True))
+    out.append(int4("matmulnbits_sliced", 17, 96, 32, False, slice_to=80))
+    # 8-bit blocks of 16 with zero points (MatMulNBits bits = 8).
+    n, k, g = 23, 80, 16
+    q8 = rng.integers(0, 256, (n, k)).astype(np.uint8)
+    s8 = (rng.random((n, k // g)) * 0.01 + 0.001).astype(np.float32)
+    z8 = rng.integers(0, 256, (n, k // g)).astype(np.uint8)
+    out.append(dict(name="uint8_blocked_zero_point", n=n, k=k, q=q8, s=s8,
+                    zp=z8, attrs="axis = 1 : i64, bits = 8 : i64, "
+                    f"block_size = {g} : i64", w_shape=(n, k),
+                    W=(q8 - blocked(z8.astype(np.float64), n, k, g)) *
+                    blocked(s8.astype(np.float64), n, k, g)))
+    # W8A8.
+    q9, s9 = sym8(37, 75)
+    out.append(dict(name="w8a8", n=37, k=75, q=q9, s=s9, w8a8=True,
+                    attrs="bits = 8 : i64", w_shape=(37, 75),
+                    W=q9.astype(np.float64) * s9[:, None]))
+    return out
+
+
+def per_token(x):
+    amax = np.abs(x).max(axis=1, keepdims=True)
+    s = np.where(amax > 0, amax / np.float32(127), np.float32(1))
+    s = s.astype(np.float32)
+    q = np.clip(np.rint(x / s), -127, 127)
+    return q.astype(np.float64) * s.astype(np.float64)
+
+
+def run_case(args, case, mcpu, rng):
+    work = os.path.join(args.work, f"{case['name']}-{mcpu}")
+    os.makedirs(work, exist_ok=True)
+    src = os.path.join(work, "m.mlir")
+    with open(src, "w") as f:
+        f.write(module(case))
+    kernel = subprocess.run([args.anvilc, "-q", src, "--emit=kernel",
+                             "-o", "-"], capture_output=True, text=True)
+    if kernel.returncode != 0:
+        return f"anvilc --emit=kernel failed: {kernel.stderr.strip()}"
+    launches = kernel.stdout.count('kernel.launch "matmul_quant"')
+    if launches != len(MS) or '"dequantize"' in kernel.stdout:
+        return (f"expected {len(MS)} matmul_quant launches and no dequantize, "
+                f"got {launches}")
+    art = os.path.join(work, "m.anvil")
+    build = subprocess.run([args.anvilc, "-q", src, f"--mcpu={mcpu}", "-o",
+                            art], capture_output=True, text=True)
+    if build.returncode != 0:
+        return f"anvilc failed: {build.stderr.strip()}"
+    xs = {}
+    cmd = [args.anvil_run, art, "--threads", "2", "--output-dir", work]
+    for m in MS:
+        x = (rng.standard_normal((m, case["k"])) * 2).astype(np.float32)
+        xs[m] = x
+        np.save(os.path.join(work, f"x{m}.npy"), x)
+        cmd += ["--input", f"x{m}={os.path.join(work, f'x{m}.npy')}"]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"anvil-run failed: {r.stderr.strip()}"
+    for m in MS:
+        y = np.load(os.path.join(work, f"y{m}.npy")).astype(np.float64)
+        x = per_token(xs[m]) if case.get("w8a8") else xs[m].astype(np.float64)
+        ref = x @ case["W"].T
+        bound = np.abs(x) @ np.abs(case["W"]).T
+        tol = 1e-6 + 1e-5 * bound
+        if not np.all(np.isfinite(y)):
+            return f"m={m}: non-finite output"
+        bad = np.abs(y - ref) > tol
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            return (f"m={m}: y[{i},{j}] = {y[i, j]!r}, reference "
+                    f"{ref[i, j]!r}, tolerance {tol[i, j]:.3g} "
+                    f"({int(bad.sum())} elements off)")
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--anvilc", required=True)
+    ap.add_argument("--anvil-run", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    rng = np.random.default_rng(12)
+    passed = failed = 0
+    for case in cases(rng):
+        for mcpu in ("native", "x86-64-v2"):
+            why = run_case(args, case, mcpu, rng)
+            if why:
+                failed += 1
+                print(f"FAIL {case['name']} ({mcpu}): {why}")
+            else:
+                passed += 1
+                print(f"ok   {case['name']} ({mcpu})")
+    print(f"matmul-quant: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
