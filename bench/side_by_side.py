@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Anvil beside ONNX Runtime on the same ONNX decoder, one command.
 
-For each variant (fp32; int8, int4-g128 and w8a8 when `anvilc --help`
+For each variant (fp32; bf16, int8, int4-g128 and w8a8 when `anvilc --help`
 lists --quantize) the harness compiles the model with anvilc and times it
 with `anvil-bench --output json` (batch 1: prefill of --prompt tokens, and
 --gen decode steps after a context of --prompt tokens), and times ONNX
@@ -27,7 +27,7 @@ peak):
 ONNX Runtime's int4 row runs a MatMulNBits model (4 bits, block 128,
 symmetric, accuracy_level 4: ORT's fast path, which quantizes activations
 to int8 per block) that this script writes with onnxruntime's own
-quantizer; it is compared with Anvil's int4-g128. Anvil's int8 and w8a8
+quantizer; it is compared with Anvil's int4-g128. Anvil's bf16, int8 and w8a8
 rows are compared with ORT's fp32 row (the issue's targets).
 
 Usage:
@@ -58,7 +58,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "bin")
-QUANTIZED = ["int8", "int4-g128", "w8a8"]
+QUANTIZED = ["bf16", "int8", "int4-g128", "w8a8"]
 
 
 def model_file(path):

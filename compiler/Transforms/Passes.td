@@ -265,6 +265,10 @@ def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
   let options = [
     Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
            "The weights' storage type: bf16 or f16">,
+  ];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"> {
   let summary = "Quantize constant matmul weights to int8 or int4 (round to nearest)";
   let description = [{
