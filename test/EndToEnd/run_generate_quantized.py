@@ -26,14 +26,18 @@ Usage: run_generate_quantized.py --anvilc anvilc --anvil-run anvil-run
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
 import numpy as np
 
 NEW = 64
-MODES = ("int8", "w8a8", "int4-g128", "int4-g32")
-MIN_AGREEMENT = {"int8": 0.95, "w8a8": 0.9, "int4-g128": 0.9, "int4-g32": 0.9}
+MODES = ("int8", "w8a8", "int4-g128", "int4-g32", "bf16", "f16")
+MIN_AGREEMENT = {"int8": 0.95, "w8a8": 0.9, "int4-g128": 0.9, "int4-g32": 0.9,
+                 "bf16": 0.95, "f16": 0.95}
+# 16-bit modes keep the f32 kernel with 16-bit weights in column panels.
+NARROW = ("bf16", "f16")
 QUANTIZED_MATMULS = 29
 
 
@@ -67,10 +71,17 @@ def main():
             paged = ["--max-context=1024", "--eos-token-id=0"]
             kernel = compile_model(args, mode, "-", *paged, "--emit=kernel")
             launches = kernel.count('kernel.launch "matmul_quant"')
-            want = 0 if mode == "fp32" else QUANTIZED_MATMULS
+            want = 0 if mode in ("fp32",) + NARROW else QUANTIZED_MATMULS
             if launches != want or '"dequantize"' in kernel:
                 raise RuntimeError(f"{launches} matmul_quant launches (want "
                                    f"{want}) or a dequantize launch")
+            narrow = len(re.findall(
+                r"kernel\.weight.*x" + mode + r'> \{layout = "(nk_)?panels32"',
+                kernel)) if mode in NARROW else 0
+            want = QUANTIZED_MATMULS if mode in NARROW else 0
+            if narrow != want:
+                raise RuntimeError(f"{narrow} {mode} weights in column panels "
+                                   f"(want {want})")
             artifact = os.path.join(args.work, f"{mode}.anvil")
             compile_model(args, mode, artifact, *paged)
             run = subprocess.run(
