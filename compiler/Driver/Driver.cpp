@@ -603,6 +603,12 @@ int run(const Options &options) {
     func.addPass(createCanonicalizerPass());
     func.addPass(createCSEPass());
   }
+  // After anvil-paged-kv, whose dataflow match of the KV cache (new keys
+  // and values projected, reshaped and concatenated to the past) must
+  // see the projections unmerged; the step's [tokens, K] activations are
+  // then the shared input.
+  if (options.mergeMatmuls && (paged || options.optLevel >= 2))
+    pm.nest<func::FuncOp>().addPass(createAnvilMergeMatmuls());
   if (failed(pm.run(*module)))
     return 1;
   pipelineTimer.stop();
