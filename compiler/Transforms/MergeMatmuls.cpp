@@ -29,9 +29,15 @@ namespace anvil {
 namespace {
 
 /// The constant weight `matmul` multiplies by, when it can be merged: a
-/// plain anvil.constant of static rank-2 shape with whole-byte elements.
+/// plain anvil.constant of static rank-2 shape with whole-byte elements
+/// that nothing else reads. A weight with other readers is not packed in
+/// panels (backends/cpu/codegen/WeightPacking.cpp), so its matmul runs the
+/// row-major or dot kernel, whose sums need not round as the panel
+/// kernel's FMA chains do: merged, its columns could change their bits.
 ConstantOp mergeableWeight(MatmulOp matmul) {
   auto constant = matmul.getRhs().getDefiningOp<ConstantOp>();
+  if (!constant || !constant->hasOneUse())
+    return nullptr;
   auto rhs = matmul.getRhs().getType().dyn_cast<RankedTensorType>();
   auto lhs = matmul.getLhs().getType().dyn_cast<RankedTensorType>();
   auto result = matmul.getResult().getType().dyn_cast<RankedTensorType>();
@@ -70,8 +76,8 @@ struct MergeMatmulsPass : impl::AnvilMergeMatmulsBase<MergeMatmulsPass> {
       if (failed(merge(matmuls, std::get<2>(key) != 0, weights)))
         return signalPassFailure();
     }
-    // Weights nothing reads any more: the artifact must not hold them
-    // beside their concatenation.
+    // The originals: the artifact must not hold them beside their
+    // concatenation.
     for (Operation *weight : weights)
       if (weight->use_empty())
         weight->erase();

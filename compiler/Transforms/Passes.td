@@ -281,10 +281,13 @@ def AnvilMergeMatmuls : Pass<"anvil-merge-matmuls", "::mlir::func::FuncOp"> {
     projections of an attention block, the gate and up projections of an
     MLP. Matched by dataflow only. Each output element is still one dot
     product over K of the same operands, so the results are the same bits.
-    The concatenated weight is a resource blob; the original constants are
-    erased once nothing else reads them (a weight another op also reads
-    keeps its constant for that op). The matmuls must share a block; the
-    merged one goes where the first of them was.
+    The concatenated weight is a resource blob and the original constants
+    are erased. A weight that another op also reads (a tied embedding, a
+    weight two matmuls share) is left alone: unmerged, the cpu target does
+    not pack it in panels and its matmul runs another kernel (another
+    summation, not the panel kernel's FMA chains), so its bits could
+    change. The matmuls must share a block; the merged one goes where the
+    first of them was.
 
     ```mlir
     // Before:
