@@ -603,6 +603,13 @@ int run(const Options &options) {
     func.addPass(createCanonicalizerPass());
     func.addPass(createCSEPass());
   }
+  // Matmuls are merged before they are quantized (a merged weight is one
+  // plain constant), and after anvil-paged-kv, whose dataflow match of the
+  // KV cache (new keys and values projected, reshaped and concatenated to
+  // the past) must see the projections unmerged; the step's [tokens, K]
+  // activations are then the shared input.
+  if (options.mergeMatmuls && (paged || options.optLevel >= 2))
+    pm.nest<func::FuncOp>().addPass(createAnvilMergeMatmuls());
   // Weights are quantized last among the graph passes: after the
   // recognizers and, in a paged decoder, after anvil-paged-kv moved the
   // logit-rows gather in front of the LM head (it looks for a constant

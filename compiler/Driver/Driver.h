@@ -25,6 +25,9 @@ struct Options {
   std::string outputPath = "-";
   EmitKind emit = EmitKind::Mlir;
   unsigned optLevel = 2;
+  /// Run anvil-merge-matmuls at -O2 and above (after anvil-paged-kv when
+  /// the step function is compiled).
+  bool mergeMatmuls = false;
   onnx_import::ImportOptions import;
   /// Print weight blobs in --emit=mlir output (elided by default).
   bool printWeights = false;

@@ -316,4 +316,37 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
+def AnvilMergeMatmuls : Pass<"anvil-merge-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Merge matmuls of one input by constant weights into one matmul";
+  let description = [{
+    Matmuls that read the same left-hand side (one SSA value) and whose
+    right-hand sides are plain constant 2-D weights (`anvil.constant`; a
+    weight made by `anvil.dequantize` is left alone) of one element type,
+    one orientation (`transpose_rhs`), one K and one result type become one
+    matmul by the weights concatenated along N, followed by one
+    `anvil.slice` along the last axis per original result: the Q/K/V
+    projections of an attention block, the gate and up projections of an
+    MLP. Matched by dataflow only. Each output element is still one dot
+    product over K of the same operands, so the results are the same bits.
+    The concatenated weight is a resource blob and the original constants
+    are erased. A weight that another op also reads (a tied embedding, a
+    weight two matmuls share) is left alone: unmerged, the cpu target does
+    not pack it in panels and its matmul runs another kernel (another
+    summation, not the panel kernel's FMA chains), so its bits could
+    change. The matmuls must share a block; the merged one goes where the
+    first of them was.
+
+    ```mlir
+    // Before:
+    %q = anvil.matmul %x, %wq {transpose_rhs = true} : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %k = anvil.matmul %x, %wk {transpose_rhs = true} : (tensor<?x64xf32>, tensor<16x64xf32>) -> tensor<?x16xf32>
+    // After (%wqk: the rows of %wq, then those of %wk):
+    %qk = anvil.matmul %x, %wqk {transpose_rhs = true} : (tensor<?x64xf32>, tensor<80x64xf32>) -> tensor<?x80xf32>
+    %q = anvil.slice %qk, %c0, %c64, %axis, %step : (tensor<?x80xf32>, ...) -> tensor<?x64xf32>
+    %k = anvil.slice %qk, %c64, %c80, %axis, %step : (tensor<?x80xf32>, ...) -> tensor<?x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 #endif // ANVIL_TRANSFORMS_PASSES_TD

@@ -15,6 +15,7 @@ check fails (XPASS), so the list is updated when support lands.
 Usage: run_generate_zoo.py --anvilc anvilc --anvil-run anvil-run --work DIR
                            --models models/zoo models/zoo-current
                            [--only FOLDER/FILE...] [--jobs N]
+                           [--anvilc-flag=FLAG...]
 Prints one line per decoder (`ok`, `refused`, `FAIL`, `XPASS`) and
 'generate-zoo: N identical, R refused as listed, F failed'.
 """
@@ -61,7 +62,8 @@ def check(args, folder, entry):
     artifact = os.path.join(work, stem + ".anvil")
     compiled = subprocess.run(
         [args.anvilc, "-q", "--kv-cache=paged", "--max-context=128",
-         os.path.join(folder, entry["file"]), "-o", artifact],
+         *args.anvilc_flag, os.path.join(folder, entry["file"]), "-o",
+         artifact],
         capture_output=True, text=True)
     if key in REFUSED:
         why, text = REFUSED[key]
@@ -103,6 +105,8 @@ def main():
     ap.add_argument("--models", required=True, nargs="+",
                     help="folders holding a manifest.json")
     ap.add_argument("--only", nargs="*", help="FOLDER/FILE keys to check")
+    ap.add_argument("--anvilc-flag", action="append", default=[],
+                    help="one more anvilc flag (repeatable)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="models compiled and run at once (default 2)")
     args = ap.parse_args()

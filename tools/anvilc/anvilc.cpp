@@ -113,6 +113,12 @@ cl::list<std::string> constantInputs(
              "TensorProto file: --constant-input=axes=axes.pb (repeatable). "
              "For inputs that determine shapes (axes, split sizes, pads)."),
     cl::value_desc("name=file.pb"), cl::cat(category));
+cl::opt<bool> mergeMatmuls(
+    "merge-matmuls",
+    cl::desc("At -O2 and above, merge matmuls of one input by constant "
+             "weights (Q/K/V, gate/up) into one matmul and slices "
+             "(anvil-merge-matmuls; default off)"),
+    cl::init(false), cl::cat(category));
 cl::opt<bool> printWeights(
     "print-weights",
     cl::desc("Print weight tensors in --emit=mlir (elided by default)"),
@@ -417,6 +423,7 @@ int main(int argc, char **argv) {
                                     ? cacheDir.getValue()
                                     : anvil::driver::defaultCacheDir());
   options.optLevel = optLevel;
+  options.mergeMatmuls = mergeMatmuls;
   options.printWeights = printWeights;
   options.summary = summary;
   options.quiet = quiet;
