@@ -556,6 +556,18 @@ int run(const Options &options) {
     return 1;
   }
   bool paged = dims && !bound;
+  if (!options.kvDtype.empty() && !paged) {
+    emitError(UnknownLoc::get(&context))
+        << "--kv-dtype=" << options.kvDtype
+        << " sets the paged KV cache's type, and this compile is not paged ("
+        << (options.kvCache == Options::KvCache::Graph ? "--kv-cache=graph"
+            : options.optLevel == 0                    ? "-O0"
+            : bound ? "--dim or --input-shape binds the KV cache's dims"
+                    : "the input is not one ONNX decoder with a KV cache the "
+                      "paged-KV rewrite recognizes")
+        << ")";
+    return 1;
+  }
   Options pagedOptions = options;
   if (paged) {
     auto &bind = pagedOptions.import.dims;
@@ -598,6 +610,7 @@ int run(const Options &options) {
     kv.maxSeqs = options.maxSeqsPerStep;
     kv.maxContext = options.maxContext;
     kv.maxBlocks = options.maxKvBlocks;
+    kv.kvDtype = options.kvDtype;
     pm.addPass(createAnvilPagedKv(kv));
     OpPassManager &func = pm.nest<func::FuncOp>();
     func.addPass(createCanonicalizerPass());

@@ -735,8 +735,15 @@ LogicalResult PagedKvRewrite::run() {
   llvm::sort(byInput, [](const CacheTensor *a, const CacheTensor *c) {
     return a->past.getArgNumber() < c->past.getArgNumber();
   });
-  auto poolType = RankedTensorType::get({kDyn, o.blockSize, kvHeads, headDim},
-                                        pastType.getElementType());
+  // The pools keep the model's KV type unless kv-dtype narrows them: the
+  // kernels convert as they write and widen as they read.
+  Type poolElement = pastType.getElementType();
+  if (o.kvDtype == "f32")
+    poolElement = b.getF32Type();
+  else if (o.kvDtype == "f16")
+    poolElement = b.getF16Type();
+  auto poolType =
+      RankedTensorType::get({kDyn, o.blockSize, kvHeads, headDim}, poolElement);
   for (CacheTensor *c : byInput) {
     c->pool = addInput(poolType, ("kv_pool." + argName(func, c->past)),
                        {"kv_blocks", "", "", ""});
@@ -927,6 +934,12 @@ struct PagedKvPass : impl::AnvilPagedKvBase<PagedKvPass> {
     options.maxSeqs = maxSeqs;
     options.maxContext = maxContext;
     options.maxBlocks = maxBlocks;
+    options.kvDtype = kvDtype;
+    if (!kvDtype.empty() && kvDtype != "f32" && kvDtype != "f16") {
+      module.emitError("anvil-paged-kv: kv-dtype must be f32 or f16, not '")
+          << kvDtype << "'";
+      return signalPassFailure();
+    }
     if (blockSize < 1 || maxTokens < 1 || maxSeqs < 1 || maxContext < 1 ||
         maxBlocks < 1 || proxyTokens < 2 || proxyPast < 1) {
       module.emitError("the paged-KV rewrite's sizes must be positive");

@@ -210,6 +210,11 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
     the proxy sizes in any other way (a constant sized by them, a past
     length read from a shape) is rejected naming the op.
 
+    `kv-dtype=f16` stores the pools as f16 (a model of f32 activations
+    keeps computing in f32: `kv_write` rounds the new rows to f16 and
+    `paged_attention` widens the keys and values it reads), halving the
+    bytes per cached token.
+
     ```mlir
     // Before (proxy-tokens = 17, proxy-past = 29):
     %k = anvil.concat %past_k, %k_new {axis = 2 : i64} : (tensor<1x2x29x16xf32>, tensor<1x2x17x16xf32>) -> tensor<1x2x46x16xf32>
@@ -236,6 +241,9 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
            "Longest sequence; block tables have max-context / block-size entries">,
     Option<"maxBlocks", "max-kv-blocks", "int64_t", /*default=*/"1048576",
            "Largest KV pool, in blocks">,
+    Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"\"",
+           "The pools' float type: f32 or f16 (half the bytes per cached "
+           "token); empty keeps the type of the model's past KV inputs">,
   ];
   let dependentDialects = ["::anvil::AnvilDialect"];
 }

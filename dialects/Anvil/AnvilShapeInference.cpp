@@ -1010,10 +1010,8 @@ LogicalResult KvWriteOp::inferResultTypes(Types &types) {
                        "[tokens, kv_heads, head_dim]")) ||
       failed(checkRank(*this, getSlotMapping(), 1, "slot_mapping", "[tokens]")))
     return failure();
-  if (elementTypeOf(getPool()) != elementTypeOf(getRows()))
-    return emitOpError() << "pool and rows element types differ: "
-                         << elementTypeOf(getPool()) << " and "
-                         << elementTypeOf(getRows());
+  // The pool may store another float type than the rows (a 16-bit KV
+  // cache of an f32 model): the write rounds to it.
   if (failed(checkDim(*this, dimOf(getRows(), 1), dimOf(getPool(), 2),
                       "rows and pool differ in kv heads")) ||
       failed(checkDim(*this, dimOf(getRows(), 2), dimOf(getPool(), 3),
@@ -1040,12 +1038,19 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
     return failure();
   if (getSinks() && failed(checkRank(op, getSinks(), 1, "sinks", "[q_heads]")))
     return failure();
+  // The pools share one float type, which may differ from the query's (a
+  // 16-bit KV cache is widened as it is read); scores and the result have
+  // the query's type.
   Type elementType = elementTypeOf(getQuery());
-  SmallVector<Value> floats{getQuery(), getKeyPool(), getValuePool()};
+  SmallVector<Value> floats{getQuery()};
   if (getSinks())
     floats.push_back(getSinks());
   if (failed(checkSameElementTypes(op, floats)))
     return failure();
+  if (elementTypeOf(getKeyPool()) != elementTypeOf(getValuePool()))
+    return emitOpError() << "key_pool and value_pool element types differ: "
+                         << elementTypeOf(getKeyPool()) << " and "
+                         << elementTypeOf(getValuePool());
   if (getWindow() && (int64_t)*getWindow() <= 0)
     return emitOpError() << "window " << (int64_t)*getWindow()
                          << " must be positive";

@@ -104,8 +104,15 @@ anvil_status ArtifactStepModel::init() {
                     "kv_heads, head_dim]");
     if (anvil_dtype_size(state.dtype) == 0)
       return refuse("has KV pool '" + state.name + "' of a packed dtype");
+    // One element size for every pool (f32, or f16 with anvilc
+    // --kv-dtype=f16): the pools are equal slices of one allocation.
+    if (state.dtype != e.states[0].dtype)
+      return refuse("has KV pools of different dtypes ('" + e.states[0].name +
+                    "' " + anvil_dtype_name(e.states[0].dtype) + ", '" +
+                    state.name + "' " + anvil_dtype_name(state.dtype) + ")");
   }
   numStates = e.states.size();
+  // The bytes of the pools' recorded dtype: 2 per element with f16 KV.
   poolBlockBytes = llm.blockSize * llm.kvHeads * llm.headDim *
                    (int64_t)anvil_dtype_size(e.states[0].dtype);
   facts.vocabSize = llm.vocabSize;

@@ -205,6 +205,13 @@ cl::opt<int64_t> maxKvBlocks(
     cl::desc("Largest KV pool an engine may allocate, in blocks (default "
              "1048576)"),
     cl::init(1 << 20), cl::cat(llmCategory));
+cl::opt<std::string> kvDtype(
+    "kv-dtype",
+    cl::desc("The paged KV cache's element type: f32, or f16 (half the "
+             "bytes per cached token, so twice the tokens in the same KV "
+             "budget; attention still computes in f32). Default: the "
+             "model's own (f32 for an f32 model). Only for a paged compile"),
+    cl::value_desc("f32|f16"), cl::cat(llmCategory));
 cl::list<int64_t> eosTokenIds(
     "eos-token-id",
     cl::desc("Token ids that end generation (repeatable or comma-separated; "
@@ -435,6 +442,14 @@ int main(int argc, char **argv) {
   options.maxSeqsPerStep = maxSeqsPerStep;
   options.maxContext = maxContext;
   options.maxKvBlocks = maxKvBlocks;
+  if (kvDtype.getNumOccurrences()) {
+    if (kvDtype != "f32" && kvDtype != "f16") {
+      errs() << "anvilc: error: --kv-dtype=" << kvDtype
+             << ": expected f32 or f16\n";
+      return 1;
+    }
+    options.kvDtype = kvDtype;
+  }
   for (const cl::opt<int64_t> *flag :
        {&kvBlockSize, &maxTokensPerStep, &maxSeqsPerStep, &maxContext,
         &maxKvBlocks})

@@ -322,9 +322,11 @@ func.func @kv_write_heads(%p: tensor<64x16x2x16xf32>, %k: tensor<5x4x16xf32>, %s
 
 // -----
 
-func.func @kv_write_element_types(%p: tensor<64x16x2x16xf16>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
-  // expected-error @+1 {{pool and rows element types differ: 'f16' and 'f32'}}
-  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xf16>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xf16>
+// A pool of another float type than the rows is a 16-bit KV cache (ops.mlir);
+// an integer pool has no kernel (int8 KV needs scales).
+func.func @kv_write_integer_pool(%p: tensor<64x16x2x16xi8>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
+  // expected-error @+1 {{operand #0 must be tensor of floating-point values}}
+  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xi8>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xi8>
   return
 }
 
@@ -346,9 +348,26 @@ func.func @paged_attention_heads(%q: tensor<5x6x16xf32>, %kp: tensor<64x16x4x16x
 
 // -----
 
-func.func @paged_attention_pool_types(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf16>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+// f16 pools under f32 queries are valid (ops.mlir); the two pools must agree.
+func.func @paged_attention_pool_types(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf16>, %vp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{key_pool and value_pool element types differ: 'f16' and 'f32'}}
+  %0 = anvil.paged_attention %q, %kp, %vp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_integer_pool(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xi8>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
+  // expected-error @+1 {{operand #1 must be tensor of floating-point values}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_sink_type(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf16>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>, %sinks: tensor<8xf16>) {
   // expected-error @+1 {{operand element types differ: 'f32' and 'f16'}}
-  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s, %sinks {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>, tensor<8xf16>) -> tensor<5x8x16xf32>
   return
 }
 

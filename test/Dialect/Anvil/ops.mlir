@@ -115,7 +115,8 @@ func.func @quant_ops(%q: tensor<64x16xui8>, %s: tensor<16xf32>, %zp: tensor<16xu
 // The ops a paged-KV decoder step needs, and the rope / rms_norm options.
 // CHECK-LABEL: func.func @engine_ops
 func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
-                      %vp: tensor<64x16x2x16xf32>, %k: tensor<?x2x16xf32>,
+                      %vp: tensor<64x16x2x16xf32>, %hkp: tensor<64x16x2x16xf16>,
+                      %k: tensor<?x2x16xf32>,
                       %slots: tensor<?xi64>, %tables: tensor<4x8xi32>,
                       %lens: tensor<4xi32>, %pos: tensor<?xi64>,
                       %seq: tensor<?xi32>, %sinks: tensor<8xf32>,
@@ -133,6 +134,11 @@ func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
   %o = anvil.paged_attention %q, %kp2, %vp, %tables, %lens, %pos, %seq {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
   // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32, softcap = 5.000000e+01 : f32, window = 4096 : i64} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x8x16xf32>
   %o2 = anvil.paged_attention %q, %kp2, %vp, %tables, %lens, %pos, %seq, %sinks {scale = 0.25 : f32, window = 4096 : i64, softcap = 50.0 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<8xf32>) -> tensor<?x8x16xf32>
+  // A 16-bit KV cache of an f32 model: f16 pools, f32 rows, queries and result.
+  // CHECK: anvil.kv_write %{{.*}}, %{{.*}}, %{{.*}} : (tensor<64x16x2x16xf16>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf16>
+  %hk = anvil.kv_write %hkp, %k, %slots : (tensor<64x16x2x16xf16>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf16>
+  // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+  %ho = anvil.paged_attention %q, %hk, %hk, %tables, %lens, %pos, %seq {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
   // CHECK: anvil.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32, unit_offset = true}
   %n = anvil.rms_norm %h, %g {epsilon = 1.0e-06 : f32, unit_offset = true} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
   // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>
