@@ -360,7 +360,8 @@ int main(int argc, char **argv) {
   for (auto &entry : cl::getRegisteredOptions())
     if (entry.getKey().startswith("mlir-"))
       entry.getValue()->addCategory(mlirCategory);
-  cl::HideUnrelatedOptions({&category, &llmCategory, &mlirCategory});
+  cl::HideUnrelatedOptions(
+      {&category, &llmCategory, &quantCategory, &mlirCategory});
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "anvilc (Anvil) 0.1.0, built on LLVM/MLIR " LLVM_VERSION_STRING "\n";
   });
