@@ -16,6 +16,7 @@
 
 #include "Ceilings.h"
 #include "EngineBench.h"
+#include "tools/common/ParseNumbers.h"
 
 #include "anvil/anvil.hpp"
 
@@ -37,6 +38,7 @@
 #include <vector>
 
 using namespace anvil::bench;
+using anvil::tools::parseInt;
 
 namespace {
 
@@ -86,16 +88,6 @@ constexpr const char *kUsage =
 int fail(const std::string &message) {
   std::cerr << "anvil-bench: error: " << message << "\n";
   return 1;
-}
-
-bool parseInt(const std::string &text, int64_t min, int64_t max, int64_t &out) {
-  char *end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || errno || v < min || v > max)
-    return false;
-  out = v;
-  return true;
 }
 
 /// "1,2,3" into values in [min, max]; false when malformed or empty.

@@ -11,6 +11,7 @@
 #include "Generate.h"
 
 #include "RegularFile.h"
+#include "tools/common/ParseNumbers.h"
 
 #include "anvil/anvil.hpp"
 #include "anvil/artifact_signature.h"
@@ -85,16 +86,6 @@ bool takesValue(const std::string &flag) {
 int fail(const std::string &message) {
   std::cerr << "anvil-run generate: error: " << message << "\n";
   return 1;
-}
-
-bool parseInt(const std::string &text, int64_t min, int64_t max, int64_t &out) {
-  char *end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end || errno || v < min || v > max)
-    return false;
-  out = v;
-  return true;
 }
 
 bool parseFloat(const std::string &text, float &out) {
