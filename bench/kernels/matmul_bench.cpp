@@ -94,21 +94,42 @@ Buffer randomBuffer(size_t count, uint64_t seed) {
   return buffer;
 }
 
+/// `w` [k, n] row-major in the cpu target's column panels (matmul_panels.h:
+/// panel p at p * 32 * k, its (t, j) at t * width_p + j), as anvilc packs
+/// every constant f32 weight.
+Buffer packPanels(const float *w, int64_t k, int64_t n) {
+  const int64_t P = anvil::cpu::kPanelWidth;
+  size_t bytes = (size_t(k * n) * sizeof(float) + 63) / 64 * 64;
+  Buffer packed(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  for (int64_t p0 = 0; p0 < n; p0 += P) {
+    const int64_t width = std::min(P, n - p0);
+    for (int64_t t = 0; t < k; ++t)
+      for (int64_t j = 0; j < width; ++j)
+        packed[size_t(p0 * k + t * width + j)] = w[t * n + p0 + j];
+  }
+  return packed;
+}
+
 /// The operands of one shape: lhs [m, k], `copies` weight matrices [k, n]
-/// (together at least 4x the last-level cache), out [m, n].
+/// (together at least 4x the last-level cache), out [m, n]; with `panels`,
+/// each weight is also packed in column panels.
 struct Operands {
   int64_t m, k, n;
   Buffer lhs, out;
-  std::vector<Buffer> weights;
+  std::vector<Buffer> weights, panels;
 
-  Operands(int64_t m, int64_t k, int64_t n) : m(m), k(k), n(n) {
+  Operands(int64_t m, int64_t k, int64_t n, bool packed = false)
+      : m(m), k(k), n(n) {
     lhs = randomBuffer(size_t(m * k), 1);
     out = randomBuffer(size_t(m * n), 2);
     size_t bytes = size_t(k * n) * sizeof(float);
     size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
     size_t copies = std::max<size_t>(1, (4 * llc + bytes - 1) / bytes);
-    for (size_t c = 0; c < copies; ++c)
+    for (size_t c = 0; c < copies; ++c) {
       weights.push_back(randomBuffer(size_t(k * n), 3 + c));
+      if (packed)
+        panels.push_back(packPanels(weights.back().get(), k, n));
+    }
   }
 
   /// The largest relative error of out's first row against a double
@@ -161,10 +182,13 @@ double now() {
       .count();
 }
 
-void BM_AnvilMatmul(benchmark::State &state) {
+/// anvil::cpu::matmul on weights packed in column panels (what anvilc emits
+/// for a constant f32 weight), or with `packed` false on a plain [k, n]
+/// weight (an activation times an activation).
+void runAnvilMatmul(benchmark::State &state, bool packed) {
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
   const int threads = int(state.range(3));
-  Operands ops(m, k, n);
+  Operands ops(m, k, n, packed);
   Host host(threads);
   anvil_invocation invocation{};
   char error[256] = "";
@@ -178,12 +202,14 @@ void BM_AnvilMatmul(benchmark::State &state) {
   p.k = k;
   p.transpose_rhs = false;
   p.batch_rank = 0;
+  p.rhs_panel = packed ? int32_t(anvil::cpu::kPanelWidth) : 0;
   size_t w = 0;
   double seconds = 0;
   for (auto _ : state) {
     double start = now();
     if (anvil::cpu::matmul<float, float, float>(scope.host(), p, ops.lhs.get(),
-                                                ops.weights[w].get(),
+                                                packed ? ops.panels[w].get()
+                                                       : ops.weights[w].get(),
                                                 ops.out.get())) {
       state.SkipWithError(error);
       return;
@@ -197,6 +223,11 @@ void BM_AnvilMatmul(benchmark::State &state) {
     state.SkipWithError("anvil::cpu::matmul's result is wrong");
   setCounters(state, m, k, n);
   setRoofline(state, m, k, n, threads, seconds);
+}
+
+void BM_AnvilMatmul(benchmark::State &state) { runAnvilMatmul(state, true); }
+void BM_AnvilMatmulUnpacked(benchmark::State &state) {
+  runAnvilMatmul(state, false);
 }
 
 #ifdef ANVIL_HAVE_OPENBLAS
@@ -265,6 +296,9 @@ void shapes(benchmark::internal::Benchmark *b, bool decodeOnly) {
 }
 
 BENCHMARK(BM_AnvilMatmul)->Apply([](benchmark::internal::Benchmark *b) {
+  shapes(b, false);
+});
+BENCHMARK(BM_AnvilMatmulUnpacked)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
 });
 #ifdef ANVIL_HAVE_OPENBLAS

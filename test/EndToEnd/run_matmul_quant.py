@@ -15,7 +15,9 @@ transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
 with a tail group (K = 80), symmetric; uint4 with zero points, odd K = 75;
 int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
 sliced to K = 80); 8-bit blocks of 16 with zero points; and W8A8
-(quantize_per_token feeding a dequantize with row blocks).
+(quantize_per_token feeding a dequantize with row blocks). One row of x
+is in all three inputs, and its result must be bit-identical in each
+(a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
 float64; W8A8 first quantizes x per token as anvil.quantize_per_token
@@ -221,15 +223,25 @@ def run_case(args, case, mcpu, rng):
     xs = {}
     cmd = [args.anvil_run, art, "--threads", "2", "--output-dir", work]
     for m in MS:
-        x = (rng.standard_normal((m, case["k"])) * 2).astype(np.float32)
-        xs[m] = x
-        np.save(os.path.join(work, f"x{m}.npy"), x)
+        xs[m] = (rng.standard_normal((m, case["k"])) * 2).astype(np.float32)
+    # One row in all three: its result must have the same bits in a decode
+    # GEMV (m = 1), a small batch and a prefill tile (row 20 of the first
+    # 32-row tile, which unpacks each group once for all of its rows).
+    xs[1][0] = xs[5][2] = xs[MS[-1]][20]
+    for m in MS:
+        np.save(os.path.join(work, f"x{m}.npy"), xs[m])
         cmd += ["--input", f"x{m}={os.path.join(work, f'x{m}.npy')}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return f"anvil-run failed: {r.stderr.strip()}"
+    ys = {m: np.load(os.path.join(work, f"y{m}.npy")) for m in MS}
+    shared = (ys[1][0], ys[5][2], ys[MS[-1]][20])
+    if not (np.array_equal(shared[0], shared[1]) and
+            np.array_equal(shared[0], shared[2])):
+        return ("the shared row's result differs between m = 1, 5 and "
+                f"{MS[-1]} (batch invariance)")
     for m in MS:
-        y = np.load(os.path.join(work, f"y{m}.npy")).astype(np.float64)
+        y = ys[m].astype(np.float64)
         x = per_token(xs[m]) if case.get("w8a8") else xs[m].astype(np.float64)
         ref = x @ case["W"].T
         bound = np.abs(x) @ np.abs(case["W"]).T

@@ -13,7 +13,9 @@
 // MR rows x NP panels of accumulators stay in vector registers over the
 // whole K loop, each weight vector loaded once for MR rows. A decode GEMV
 // (m = 1) takes 4 panels at once, so 8 (AVX-512) independent FMA chains
-// hide the FMA latency; prefill takes 8 rows of one panel.
+// hide the FMA latency; prefill takes 12 rows of one panel (24
+// accumulators), its lhs packed once per call, row tile by row tile, and
+// shared by the threads.
 //
 // Every output element is one FMA chain over k in increasing order, the
 // same whatever MR, NP, the tiling or the thread count: a sequence's
@@ -115,12 +117,16 @@ struct Span {
 };
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
-/// MR rows of `a`, element (i, k0 + t) at a[i * rs + t * cs]: acc stays in
-/// registers for the whole k loop. Panels from `pend` on are neither read
-/// nor written.
-template <int MR, int NP, class W>
-inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
-                 const Span &s, float *out, int64_t ldo) {
+/// MR rows of `a`: acc stays in registers for the whole k loop. With CS > 0
+/// the rows are packed (element (i, k0 + t) at a[t * CS + i]: one
+/// contiguous line of broadcasts per k), with CS == 0 they are row-major
+/// (at a[i * rs + t]). Panels from `pend` on are neither read nor written.
+template <int MR, int NP, int CS, class W>
+inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
+                 float *out, int64_t ldo) {
+  // Locals, not s's fields: the stores to `out` may alias *s as far as the
+  // compiler knows, which would reload them on every k.
+  const int64_t k0 = s.k0, k1 = s.k1;
   const W *base[NP];
   int64_t width[NP];
   typename Vec::Mask lanes[NP][kVecs]; // valid lanes of a panel row's vectors
@@ -128,7 +134,7 @@ inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
   for (int p = 0; p < NP; ++p) {
     const int64_t panel = std::min<int64_t>(s.p0 + p, s.pend - 1);
     width[p] = s.p0 + p < s.pend ? panel_width(s.n, panel) : 0;
-    base[p] = w + panel * kPanelWidth * s.k;
+    base[p] = w + panel * kPanelWidth * s.k + k0 * width[p];
 #pragma GCC unroll 16
     for (int v = 0; v < kVecs; ++v)
       lanes[p][v] = Vec::mask(width[p] - int64_t(v) * Vec::kLanes);
@@ -146,7 +152,7 @@ inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
                 ? Vec::load(o + i * ldo + p * kPanelWidth + v * Vec::kLanes,
                             lanes[p][v])
                 : Vec::zero();
-  for (int64_t t = s.k0; t < s.k1; ++t) {
+  for (int64_t t = 0; t < k1 - k0; ++t) {
     Vec b[NP][kVecs];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
@@ -157,7 +163,7 @@ inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
                          width[p] - int64_t(v) * Vec::kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const Vec ai = Vec::splat(a[i * rs + (t - s.k0) * cs]);
+      const Vec ai = Vec::splat(CS > 0 ? a[t * CS + i] : a[i * rs + t]);
 #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
@@ -175,9 +181,10 @@ inline void tile(const float *a, int64_t rs, int64_t cs, const W *w,
                            lanes[p][v]);
 }
 
-/// Rows per register tile, and panels per tile for a given row count:
-/// about 16 accumulators on AVX-512 (32 registers), 8-12 on AVX2 (16).
-constexpr int kMaxRows = Vec::kLanes == 16 ? 8 : 3;
+/// Rows per register tile, and panels per tile for a given row count: up
+/// to 24 accumulators on AVX-512 (32 registers: 12 rows x one panel's two
+/// vectors, the two weight vectors and a broadcast), 8-12 on AVX2 (16).
+constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 3;
 constexpr int panels_for_rows(int rows) {
   return Vec::kLanes == 16 ? (rows == 1   ? 4
                               : rows <= 4 ? 2
@@ -185,52 +192,43 @@ constexpr int panels_for_rows(int rows) {
                            : (rows == 1 ? 2 : 1);
 }
 
-/// The k block of a product with several row tiles: its slice of the lhs
-/// (all rows x kBlock floats, 128 KiB for 128 rows) stays in L2 while a
-/// thread's panels pass over it, and a panel's block (kBlock x 32 floats,
-/// 32 KiB) in L1 while the row tiles pass over it (the loop order of
-/// BLIS's five loops around the micro-kernel, Van Zee & van de Geijn,
+/// The k block of a product with several row tiles: its slice of the
+/// packed lhs (all rows x kBlock floats, 128 KiB for 128 rows) stays in L2
+/// while a thread's panels pass over it, and a panel's block (kBlock x 32
+/// floats, 32 KiB) in L1 while the row tiles pass over it (the loop order
+/// of BLIS's five loops around the micro-kernel, Van Zee & van de Geijn,
 /// TOMS 2015).
 constexpr int64_t kBlock = 256;
 
-/// A tile of `rows` (1 .. kMaxRows) rows over every panel of
+/// The tile of `rows` rows (Rows >= rows >= 1) over every panel of
 /// [span.p0, span.pend), in as many calls as that row count needs.
-template <class W>
-inline void tile_rows(int64_t rows, const float *a, int64_t rs, int64_t cs,
-                      const W *w, Span span, float *out, int64_t ldo) {
-  const int64_t step = panels_for_rows(int(rows));
+template <int Rows, int CS, class W>
+inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
+                      Span span, float *out, int64_t ldo) {
+  if constexpr (Rows > 1) {
+    if (rows < Rows)
+      return tile_rows<Rows - 1, CS, W>(rows, a, rs, w, span, out, ldo);
+  }
+  constexpr int step = panels_for_rows(Rows);
   const int64_t pend = span.pend;
   for (int64_t p = span.p0; p < pend; p += step) {
     span.p0 = p;
-    switch (rows) {
-    case 1:
-      tile<1, panels_for_rows(1), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 2:
-      tile<2, panels_for_rows(2), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 3:
-      tile<3, panels_for_rows(3), W>(a, rs, cs, w, span, out, ldo);
-      break;
-#if defined(__AVX512F__)
-    case 4:
-      tile<4, panels_for_rows(4), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 5:
-      tile<5, panels_for_rows(5), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 6:
-      tile<6, panels_for_rows(6), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 7:
-      tile<7, panels_for_rows(7), W>(a, rs, cs, w, span, out, ldo);
-      break;
-    case 8:
-      tile<8, panels_for_rows(8), W>(a, rs, cs, w, span, out, ldo);
-      break;
-#endif
-    default:
-      return;
+    tile<Rows, step, CS, W>(a, rs, w, span, out, ldo);
+  }
+}
+
+/// lhs [m, k] row-major into row tiles of kMaxRows rows, each [k][kMaxRows]
+/// (a tail tile's missing rows left as they are: never read).
+inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
+                      int64_t tile1, float *packed) {
+  for (int64_t tile = tile0; tile < tile1; ++tile) {
+    const int64_t i0 = tile * kMaxRows;
+    const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
+    float *dst = packed + tile * kMaxRows * k;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *src = lhs + (i0 + r) * k;
+      for (int64_t t = 0; t < k; ++t)
+        dst[t * kMaxRows + r] = src[t];
     }
   }
 }
@@ -275,46 +273,45 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
                 begin * groupPanels,
                 std::min(panelCount, end * groupPanels),
                 false};
-      tile_rows(m, lhs, k, 1, rhs, span, out, n);
+      tile_rows<kMaxRows, 0>(m, lhs, k, rhs, span, out, n);
     });
     return 0;
   }
-  parallel_for(
-      host, groups, grain, [&](int64_t begin, int64_t end, int thread) {
-        // The chunk's copy of the lhs k block, kMaxRows rows interleaved
-        // ([row tile][t][row]): a tile's broadcasts then read one contiguous
-        // line per k instead of kMaxRows rows a page apart.
-        const int64_t tileFloats = kMaxRows * kBlock;
-        float *packed = scratch<float>(host, thread, rowTiles * tileFloats);
-        std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
-        if (!packed) {
-          own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
-          packed = own.get();
+  // The lhs packed once for every thread, row tile by row tile: outside a
+  // parallel loop the calling thread is thread 0, and no chunk below asks
+  // for scratch memory, so the buffer stays valid through the loop.
+  const int64_t tileFloats = kMaxRows * k;
+  float *packed = scratch<float>(host, 0, size_t(rowTiles * tileFloats));
+  std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+  if (!packed) {
+    own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
+    packed = own.get();
+    if (!packed) {
+      fail(host, "matmul: out of memory for the packed lhs");
+      return 1;
+    }
+  }
+  parallel_for(host, rowTiles,
+               std::max<int64_t>(1, kMinChunkMacs / (8 * tileFloats)),
+               [&](int64_t begin, int64_t end) {
+                 pack_rows(lhs, m, k, begin, end, packed);
+               });
+  parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
+    const int64_t pbegin = begin * groupPanels;
+    const int64_t pend = std::min(panelCount, end * groupPanels);
+    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+      const int64_t k1 = std::min(k, k0 + kBlock);
+      for (int64_t p = pbegin; p < pend; p += groupPanels)
+        for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
+          const int64_t i0 = rowTile * kMaxRows;
+          const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
+          Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
+          tile_rows<kMaxRows, kMaxRows>(
+              rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
+              out + i0 * n, n);
         }
-        const int64_t pbegin = begin * groupPanels;
-        const int64_t pend = std::min(panelCount, end * groupPanels);
-        for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
-          const int64_t k1 = std::min(k, k0 + kBlock);
-          if (packed)
-            for (int64_t i = 0; i < m; ++i)
-              for (int64_t t = k0; t < k1; ++t)
-                packed[(i / kMaxRows) * tileFloats + (t - k0) * kMaxRows +
-                       i % kMaxRows] = lhs[i * k + t];
-          for (int64_t p = pbegin; p < pend; p += groupPanels)
-            for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
-              const int64_t i0 = rowTile * kMaxRows;
-              const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
-              Span span{n,     k, k0, k1, p, std::min(pend, p + groupPanels),
-                        k0 > 0};
-              if (packed)
-                tile_rows(rows, packed + rowTile * tileFloats, 1, kMaxRows, rhs,
-                          span, out + i0 * n, n);
-              else // out of memory: the rows in place
-                tile_rows(rows, lhs + i0 * k + k0, k, 1, rhs, span,
-                          out + i0 * n, n);
-            }
-        }
-      });
+    }
+  });
   return 0;
 }
 

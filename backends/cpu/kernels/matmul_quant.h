@@ -18,14 +18,22 @@
 // and scaled once; with quantize_lhs, in int32 over per-token int8
 // activations, where the zero point comes off through the activations'
 // sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of
-// rows x one panel are spread over the threads, so a decode GEMV (m = 1) still
-// uses every thread.
+// rows x one panel (two with quantize_lhs) are spread over the threads, so a
+// decode GEMV (m = 1) still uses every thread.
+//
+// Prefill (a tile of kUnpackMinRows rows or more, AVX-512): each group's
+// values are unpacked to floats once per tile and read by six rows at a
+// time, on the same four chains per row as the GEMV path, so a row's
+// result does not depend on how many rows share its tile. W8A8 runs up to
+// 8 rows x 2 panels of vpdpbusd chains per weight load.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
 #include "common.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -39,6 +47,11 @@ namespace quant {
 constexpr int64_t kPanel = 16; // output channels per panel
 constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
 constexpr int64_t kTileRows = 32;
+/// Tiles of at least this many rows unpack each group once (prefill).
+constexpr int64_t kUnpackMinRows = 8;
+/// Rows per call of rows_dot_unpacked_avx512: 4 chains x 6 rows = 24
+/// accumulators of the 32 zmm registers.
+constexpr int64_t kUnpackedRows = 6;
 
 inline int64_t panel_bytes(const MatmulQuantParams &p) {
   return p.bits == 4 ? kPanel * (p.k_stored / 2) : kPanel * p.k_stored;
@@ -125,6 +138,108 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     _mm512_storeu_ps(acc[r], _mm512_add_ps(_mm512_add_ps(a[0][r], a[1][r]),
                                            _mm512_add_ps(a[2][r], a[3][r])));
 }
+
+/// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
+/// buf[(t - k0) * kPanel + c], unpacked once and then read by every row of
+/// a tile (group_dot_avx512 unpacks them again for every kRows rows).
+inline void unpack_group_avx512(const MatmulQuantParams &p,
+                                const uint8_t *panel, int64_t k0, int64_t k1,
+                                const float z[kPanel], float *buf) {
+  const __m512 zv = _mm512_loadu_ps(z);
+  auto put = [&](int64_t t, __m512i v) {
+    _mm512_storeu_ps(buf + (t - k0) * kPanel,
+                     _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv));
+  };
+  if (p.bits == 8) {
+    const __m512i low = _mm512_set1_epi32(0xff);
+    for (int64_t t = k0; t < k1; ++t) {
+      const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
+      put(t,
+          _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
+    }
+  } else {
+    const __m512i nibble = _mm512_set1_epi32(0xf);
+    for (int64_t t = k0; t < k1; ++t) {
+      const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(
+          reinterpret_cast<const __m128i *>(panel + (t >> 1) * kPanel)));
+      put(t, (t & 1) ? _mm512_srli_epi32(v, 4) : _mm512_and_si512(v, nibble));
+    }
+  }
+}
+
+/// group_dot_avx512 for R rows over unpacked values `buf` (of group [k0,
+/// k1)): the same four chains per row, each k on the chain group_dot_avx512
+/// gives it, and the same final sum, so a row's result has the same bits
+/// in a prefill tile as in a decode GEMV. R rows share each weight vector.
+template <int R>
+inline void rows_dot_unpacked_avx512(const MatmulQuantParams &p,
+                                     const float *buf, const float *x,
+                                     int64_t k0, int64_t k1,
+                                     float acc[][kPanel]) {
+  const int64_t k = p.k;
+  __m512 a[4][R];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j)
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+      a[j][r] = _mm512_setzero_ps();
+  auto fma = [&](int j, int64_t t) {
+    const __m512 w = _mm512_loadu_ps(buf + (t - k0) * kPanel);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+      a[j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[j][r]);
+  };
+  int64_t t = k0;
+  if (p.bits == 8) {
+    for (; t < k1 && (t & 3); ++t)
+      fma(0, t);
+  } else if (t < k1 && (t & 1)) {
+    fma(0, t);
+    ++t;
+  }
+  for (; t + 4 <= k1; t += 4) {
+    fma(0, t);
+    fma(1, t + 1);
+    fma(2, t + 2);
+    fma(3, t + 3);
+  }
+  if (p.bits == 8) {
+    for (; t < k1; ++t)
+      fma(0, t);
+  } else {
+    if (t + 2 <= k1) {
+      fma(0, t);
+      fma(1, t + 1);
+      t += 2;
+    }
+    if (t < k1)
+      fma(0, t);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+    _mm512_storeu_ps(acc[r], _mm512_add_ps(_mm512_add_ps(a[0][r], a[1][r]),
+                                           _mm512_add_ps(a[2][r], a[3][r])));
+}
+
+/// rows (1 .. kUnpackedRows) rows of x over the unpacked group.
+inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
+                              const float *x, int64_t rows, int64_t k0,
+                              int64_t k1, float acc[][kPanel]) {
+  switch (rows) {
+  case 1:
+    return rows_dot_unpacked_avx512<1>(p, buf, x, k0, k1, acc);
+  case 2:
+    return rows_dot_unpacked_avx512<2>(p, buf, x, k0, k1, acc);
+  case 3:
+    return rows_dot_unpacked_avx512<3>(p, buf, x, k0, k1, acc);
+  case 4:
+    return rows_dot_unpacked_avx512<4>(p, buf, x, k0, k1, acc);
+  case 5:
+    return rows_dot_unpacked_avx512<5>(p, buf, x, k0, k1, acc);
+  default:
+    return rows_dot_unpacked_avx512<kUnpackedRows>(p, buf, x, k0, k1, acc);
+  }
+}
 #endif
 
 /// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
@@ -167,30 +282,164 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
   }
 }
 
-/// The int8 product of one panel for one row: acc[c] = sum_k xq[k] *
-/// u(c, k) over the whole (padded) k, exact in int32. xq is padded with
-/// zeros to k_stored.
-inline void row_dot_int8(const MatmulQuantParams &p, const uint8_t *panel,
-                         const int8_t *xq, int32_t acc[kPanel]) {
-#if defined(__AVX512VNNI__)
-  __m512i a = _mm512_setzero_si512();
-  for (int64_t t = 0; t < p.k_stored; t += 4) {
-    int32_t quad;
-    std::memcpy(&quad, xq + t, 4);
-    // vpdpbusd: unsigned bytes (the weights) times signed (activations).
-    a = _mm512_dpbusd_epi32(a, _mm512_loadu_si512(panel + t * kPanel),
-                            _mm512_set1_epi32(quad));
-  }
-  _mm512_storeu_si512(acc, a);
-#else
-  for (int64_t c = 0; c < kPanel; ++c)
-    acc[c] = 0;
-  for (int64_t t = 0; t < p.k_stored; ++t) {
-    const int32_t xv = xq[t];
-    for (int64_t c = 0; c < kPanel; ++c)
-      acc[c] += xv * stored(p, panel, t, c);
+/// One row of activations x [k] as per-token symmetric int8
+/// (anvil.quantize_per_token's formula: scale max|x| / 127, or 1 for an
+/// all-zero row; q = x / scale rounded half to even, clamped to +-127),
+/// with the scale and the sum of the q. The AVX-512 path divides and rounds
+/// as the scalar one does (IEEE division, round to nearest even), so both
+/// give the same bytes.
+template <class A>
+inline void quantize_row_int8(const A *x, int64_t k, int8_t *q, float &scale,
+                              int32_t &sum) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<A, float>::value) {
+    __m512 amax = _mm512_setzero_ps();
+    int64_t t = 0;
+    for (; t + 16 <= k; t += 16) // max(|x|, amax): a NaN keeps amax
+      amax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + t)), amax);
+    float m = _mm512_reduce_max_ps(amax);
+    for (; t < k; ++t) {
+      const float v = std::fabs(x[t]);
+      m = v > m ? v : m;
+    }
+    scale = m > 0 ? m / 127.0f : 1.0f;
+    const __m512 sv = _mm512_set1_ps(scale);
+    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    __m512i total = _mm512_setzero_si512();
+    for (t = 0; t + 16 <= k; t += 16) {
+      __m512 v =
+          _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(x + t), sv),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512i i32 =
+          _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi));
+      total = _mm512_add_epi32(total, i32);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(q + t),
+                       _mm512_cvtepi32_epi8(i32));
+    }
+    int32_t s = _mm512_reduce_add_epi32(total);
+    for (; t < k; ++t) {
+      float v = std::nearbyint(x[t] / scale);
+      v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
+      q[t] = static_cast<int8_t>(v);
+      s += q[t];
+    }
+    sum = s;
+    return;
   }
 #endif
+  float m = 0;
+  for (int64_t t = 0; t < k; ++t) {
+    const float v = std::fabs(static_cast<float>(x[t]));
+    m = v > m ? v : m;
+  }
+  scale = m > 0 ? m / 127.0f : 1.0f;
+  int32_t s = 0;
+  for (int64_t t = 0; t < k; ++t) {
+    float v = std::nearbyint(static_cast<float>(x[t]) / scale);
+    v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
+    q[t] = static_cast<int8_t>(v);
+    s += q[t];
+  }
+  sum = s;
+}
+
+/// The int8 products of NP consecutive panels (panel j at panel0 + j *
+/// panel_bytes) for R rows: acc[r][j][c] = sum_k xq[r][k] * u(c, k) over
+/// the whole (padded) k, exact in int32; row r's activations at xq + r *
+/// p.k_stored, padded with zeros to k_stored. With VNNI, R x NP x KC
+/// independent vpdpbusd chains (KC of them along k, for few rows: the sums
+/// are exact, so their order does not matter) share the loads: one chain
+/// alone would wait out the instruction's latency on every step.
+template <int R, int NP, int KC>
+inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
+                                const uint8_t *panel0, const int8_t *xq,
+                                int32_t acc[][2][kPanel]) {
+  const int64_t ks = p.k_stored, stride = panel_bytes(p);
+#if defined(__AVX512VNNI__)
+  __m512i a[KC][R][NP];
+#pragma GCC unroll 4
+  for (int c = 0; c < KC; ++c)
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j)
+        a[c][r][j] = _mm512_setzero_si512();
+  // vpdpbusd: unsigned bytes (the weights) times signed (activations).
+  auto quad = [&](int c, int64_t t) {
+    __m512i w[NP];
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j)
+      w[j] = _mm512_loadu_si512(panel0 + j * stride + t * kPanel);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      int32_t x4;
+      std::memcpy(&x4, xq + r * ks + t, 4);
+      const __m512i x = _mm512_set1_epi32(x4);
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j)
+        a[c][r][j] = _mm512_dpbusd_epi32(a[c][r][j], w[j], x);
+    }
+  };
+  int64_t t = 0;
+  for (; t + 4 * KC <= ks; t += 4 * KC)
+#pragma GCC unroll 4
+    for (int c = 0; c < KC; ++c)
+      quad(c, t + 4 * c);
+  for (; t < ks; t += 4)
+    quad(0, t);
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      __m512i sum = a[0][r][j];
+#pragma GCC unroll 4
+      for (int c = 1; c < KC; ++c)
+        sum = _mm512_add_epi32(sum, a[c][r][j]);
+      _mm512_storeu_si512(acc[r][j], sum);
+    }
+#else
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NP; ++j) {
+      const int8_t *row = xq + r * ks;
+      const uint8_t *panel = panel0 + j * stride;
+      for (int64_t c = 0; c < kPanel; ++c)
+        acc[r][j][c] = 0;
+      for (int64_t t = 0; t < ks; ++t) {
+        const int32_t xv = row[t];
+        for (int64_t c = 0; c < kPanel; ++c)
+          acc[r][j][c] += xv * stored(p, panel, t, c);
+      }
+    }
+#endif
+}
+
+/// Rows per call of rows_dot_int8.
+constexpr int64_t kInt8Rows = 8;
+
+/// rows (1 .. kInt8Rows) rows of the quantized activations times np (1 or
+/// 2) panels from panel0.
+template <int NP>
+inline void rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
+                          const int8_t *xq, int64_t rows,
+                          int32_t acc[][2][kPanel]) {
+  switch (rows) {
+  case 1:
+    return rows_dot_int8_fixed<1, NP, 4>(p, panel0, xq, acc);
+  case 2:
+    return rows_dot_int8_fixed<2, NP, 2>(p, panel0, xq, acc);
+  case 3:
+    return rows_dot_int8_fixed<3, NP, 1>(p, panel0, xq, acc);
+  case 4:
+    return rows_dot_int8_fixed<4, NP, 1>(p, panel0, xq, acc);
+  case 5:
+    return rows_dot_int8_fixed<5, NP, 1>(p, panel0, xq, acc);
+  case 6:
+    return rows_dot_int8_fixed<6, NP, 1>(p, panel0, xq, acc);
+  case 7:
+    return rows_dot_int8_fixed<7, NP, 1>(p, panel0, xq, acc);
+  default:
+    return rows_dot_int8_fixed<kInt8Rows, NP, 1>(p, panel0, xq, acc);
+  }
 }
 
 } // namespace quant
@@ -229,33 +478,57 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     }
   };
   if (!p.quantize_lhs) {
-    parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t tile = begin; tile < end; ++tile) {
-        const int64_t pi = tile % panels, rt = tile / panels;
-        const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
-        const uint8_t *panel = weights + pi * panelBytes;
-        const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
-        float result[kTileRows][kPanel] = {};
-        float acc[kRows][kPanel];
-        // Group by group: its scales and zero points are read once per
-        // tile, its weights stay in L1 for every row of the tile.
-        for (int64_t g = 0; g < groups; ++g) {
-          const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-          float s[kPanel] = {}, z[kPanel] = {};
-          params(n0, cols, g, s, z);
-          for (int64_t i = i0; i < i1; i += kRows) {
-            const int64_t rows = std::min(kRows, i1 - i);
-            group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
-            for (int64_t r = 0; r < rows; ++r)
-              for (int64_t c = 0; c < kPanel; ++c)
-                result[i - i0 + r][c] += s[c] * acc[r][c];
+    parallel_for(
+        host, rowTiles * panels, 1,
+        [&](int64_t begin, int64_t end, int thread) {
+          for (int64_t tile = begin; tile < end; ++tile) {
+            const int64_t pi = tile % panels, rt = tile / panels;
+            const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
+            const uint8_t *panel = weights + pi * panelBytes;
+            const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
+            float result[kTileRows][kPanel] = {};
+            float acc[kUnpackedRows > kRows ? kUnpackedRows : kRows][kPanel];
+            // Many rows (prefill): each group's values unpacked once per tile
+            // into this thread's scratch, then read by all of its rows.
+            [[maybe_unused]] float *unpacked = nullptr;
+            (void)thread;
+#if defined(__AVX512F__)
+            if (std::is_same<A, float>::value && i1 - i0 >= kUnpackMinRows)
+              unpacked = scratch<float>(host, thread, size_t(group * kPanel));
+#endif
+            // Group by group: its scales and zero points are read once per
+            // tile, its weights stay in L1 for every row of the tile.
+            for (int64_t g = 0; g < groups; ++g) {
+              const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+              float s[kPanel] = {}, z[kPanel] = {};
+              params(n0, cols, g, s, z);
+#if defined(__AVX512F__)
+              if (unpacked) {
+                const float *x = reinterpret_cast<const float *>(lhs);
+                unpack_group_avx512(p, panel, k0, k1, z, unpacked);
+                for (int64_t i = i0; i < i1; i += kUnpackedRows) {
+                  const int64_t rows = std::min(kUnpackedRows, i1 - i);
+                  rows_dot_unpacked(p, unpacked, x + i * k, rows, k0, k1, acc);
+                  for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t c = 0; c < kPanel; ++c)
+                      result[i - i0 + r][c] += s[c] * acc[r][c];
+                }
+                continue;
+              }
+#endif
+              for (int64_t i = i0; i < i1; i += kRows) {
+                const int64_t rows = std::min(kRows, i1 - i);
+                group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
+                for (int64_t r = 0; r < rows; ++r)
+                  for (int64_t c = 0; c < kPanel; ++c)
+                    result[i - i0 + r][c] += s[c] * acc[r][c];
+              }
+            }
+            for (int64_t i = i0; i < i1; ++i)
+              for (int64_t c = 0; c < cols; ++c)
+                out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
           }
-        }
-        for (int64_t i = i0; i < i1; ++i)
-          for (int64_t c = 0; c < cols; ++c)
-            out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
-      }
-    });
+        });
     return run_failed(host) ? 1 : 0;
   }
   // W8A8: per-token symmetric int8 activations (anvil.quantize_per_token's
@@ -270,43 +543,37 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 8);
   parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      const A *x = lhs + i * k;
-      float amax = 0;
-      for (int64_t t = 0; t < k; ++t) {
-        const float v = std::fabs(static_cast<float>(x[t]));
-        amax = v > amax ? v : amax;
-      }
-      const float s = amax > 0 ? amax / 127.0f : 1.0f;
-      int32_t total = 0;
       int8_t *row = xq + i * p.k_stored;
-      for (int64_t t = 0; t < k; ++t) {
-        float v = std::nearbyint(static_cast<float>(x[t]) / s);
-        v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
-        row[t] = static_cast<int8_t>(v);
-        total += row[t];
-      }
+      quantize_row_int8(lhs + i * k, k, row, xscale[i], qsums[i]);
       for (int64_t t = k; t < p.k_stored; ++t)
         row[t] = 0;
-      xscale[i] = s;
-      qsums[i] = total;
     }
   });
-  parallel_for(host, rowTiles * panels, 1, [&](int64_t begin, int64_t end) {
+  // Tiles of kTileRows rows x two panels (32 output channels).
+  const int64_t pairs = (panels + 1) / 2;
+  parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
     for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t pi = tile % panels, rt = tile / panels;
-      const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
-      const uint8_t *panel = weights + pi * panelBytes;
-      float s[kPanel] = {}, z[kPanel] = {};
+      const int64_t pair = tile % pairs, rt = tile / pairs;
+      const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
+      const int64_t n0 = pair * 2 * kPanel;
+      const int64_t cols = std::min(np * kPanel, n - n0);
+      const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+      float s[2 * kPanel] = {}, z[2 * kPanel] = {};
       params(n0, cols, 0, s, z);
       const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
-      for (int64_t i = rt * kTileRows; i < i1; ++i) {
-        int32_t acc[kPanel];
-        row_dot_int8(p, panel, xq + i * p.k_stored, acc);
-        for (int64_t c = 0; c < cols; ++c)
-          out[i * n + n0 + c] = static_cast<C>(
-              xscale[i] * s[c] *
-              static_cast<float>(acc[c] -
-                                 static_cast<int32_t>(z[c]) * qsums[i]));
+      for (int64_t i = rt * kTileRows; i < i1; i += kInt8Rows) {
+        const int64_t rows = std::min(kInt8Rows, i1 - i);
+        int32_t acc[kInt8Rows][2][kPanel];
+        if (np == 2)
+          rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
+        else
+          rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c)
+            out[(i + r) * n + n0 + c] = static_cast<C>(
+                xscale[i + r] * s[c] *
+                static_cast<float>(acc[r][c / kPanel][c % kPanel] -
+                                   static_cast<int32_t>(z[c]) * qsums[i + r]));
       }
     }
   });
