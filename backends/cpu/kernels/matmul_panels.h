@@ -301,8 +301,27 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
     const int64_t pend = std::min(panelCount, end * groupPanels);
     for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
       const int64_t k1 = std::min(k, k0 + kBlock);
-      for (int64_t p = pbegin; p < pend; p += groupPanels)
+      for (int64_t p = pbegin; p < pend; p += groupPanels) {
+        // The block the next panel (or the next k block) reads, fetched
+        // into L2 a slice per row tile while this one computes: the first
+        // row tile would otherwise wait on memory for every weight line.
+        const bool lastPanel = p + groupPanels >= pend;
+        const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
+        const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
+        const char *next = nullptr;
+        int64_t nextBytes = 0;
+        if (nextK0 < k) {
+          const int64_t width = panel_width(n, nextPanel);
+          next = reinterpret_cast<const char *>(
+              rhs + nextPanel * kPanelWidth * k + nextK0 * width);
+          nextBytes = (std::min(k, nextK0 + kBlock) - nextK0) * width *
+                      int64_t(sizeof(W));
+        }
+        const int64_t slice = (nextBytes / rowTiles + 63) / 64 * 64;
         for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
+          for (int64_t b = rowTile * slice;
+               b < std::min(nextBytes, (rowTile + 1) * slice); b += 64)
+            __builtin_prefetch(next + b, 0, 2);
           const int64_t i0 = rowTile * kMaxRows;
           const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
           Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
@@ -310,6 +329,7 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
               rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
               out + i0 * n, n);
         }
+      }
     }
   });
   return 0;
