@@ -114,6 +114,10 @@ inline Vec load_weights(const f16 *p, typename Vec::Mask lanes, int64_t count) {
 struct Span {
   int64_t n, k, k0, k1, p0, pend;
   bool accumulate;
+  /// Bytes for L2 while the k loop runs (the block a later tile reads),
+  /// spread over its iterations; none when null.
+  const char *prefetch = nullptr;
+  int64_t prefetch_bytes = 0;
 };
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
@@ -152,7 +156,16 @@ inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                 ? Vec::load(o + i * ldo + p * kPanelWidth + v * Vec::kLanes,
                             lanes[p][v])
                 : Vec::zero();
+  // Bytes of s.prefetch per k (at most two lines: a block of the same
+  // shape as this one has a panel row of at most 128 bytes per k).
+  const int64_t pfStep =
+      s.prefetch ? (s.prefetch_bytes + (k1 - k0) - 1) / (k1 - k0) : 0;
   for (int64_t t = 0; t < k1 - k0; ++t) {
+    if (pfStep) {
+      __builtin_prefetch(s.prefetch + t * pfStep, 0, 2);
+      if (pfStep > 64)
+        __builtin_prefetch(s.prefetch + t * pfStep + 64, 0, 2);
+    }
     Vec b[NP][kVecs];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
@@ -303,8 +316,9 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
       const int64_t k1 = std::min(k, k0 + kBlock);
       for (int64_t p = pbegin; p < pend; p += groupPanels) {
         // The block the next panel (or the next k block) reads, fetched
-        // into L2 a slice per row tile while this one computes: the first
-        // row tile would otherwise wait on memory for every weight line.
+        // into L2 by the first row tile's k loop (a line or two per k): the
+        // next first row tile would otherwise wait on memory for every
+        // weight line.
         const bool lastPanel = p + groupPanels >= pend;
         const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
         const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
@@ -317,14 +331,14 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
           nextBytes = (std::min(k, nextK0 + kBlock) - nextK0) * width *
                       int64_t(sizeof(W));
         }
-        const int64_t slice = (nextBytes / rowTiles + 63) / 64 * 64;
         for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
-          for (int64_t b = rowTile * slice;
-               b < std::min(nextBytes, (rowTile + 1) * slice); b += 64)
-            __builtin_prefetch(next + b, 0, 2);
           const int64_t i0 = rowTile * kMaxRows;
           const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
           Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
+          if (rowTile == 0) { // the tile that streams this block from memory
+            span.prefetch = next;
+            span.prefetch_bytes = nextBytes;
+          }
           tile_rows<kMaxRows, kMaxRows>(
               rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
               out + i0 * n, n);
