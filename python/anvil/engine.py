@@ -212,7 +212,8 @@ class Engine:
         concatenate to the completion's text (a multi-byte character is
         never split). Closing it (`.close()`, leaving a `with
         contextlib.closing(...)`, or dropping the last reference) before
-        it is exhausted cancels the request and frees its KV blocks."""
+        it is exhausted, started or not, cancels the request and frees its
+        KV blocks."""
         return self._events(self._submit(prompt, sampling), True)
 
     def stream(self, prompt, **sampling):

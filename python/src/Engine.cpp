@@ -192,6 +192,18 @@ public:
   Request(std::shared_ptr<EngineCore> core, uint64_t id,
           std::shared_ptr<RequestState> state)
       : core(std::move(core)), state(std::move(state)), id(id) {}
+  Request(const Request &) = delete;
+  Request &operator=(const Request &) = delete;
+
+  /// Dropping a request cancels it: the last reference to a generator
+  /// that never started (so its `finally` never runs) goes with it.
+  ~Request() {
+    try {
+      cancel();
+    } catch (const StatusError &) {
+      // Nothing to tell anyone about from a destructor.
+    }
+  }
 
   /// Waits up to `timeout` seconds (None: until something happens) for
   /// events and returns those queued: (token_id, text bytes, finish
@@ -362,7 +374,7 @@ void defineEngine(py::module_ &m) {
           tokens = prompt.cast<std::vector<int64_t>>();
         auto [id, state] = core->submit(tokens ? &*tokens : nullptr,
                                         text ? &*text : nullptr, params);
-        return Request(core, id, state);
+        return std::make_unique<Request>(core, id, state);
       });
 }
 

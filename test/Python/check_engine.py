@@ -28,6 +28,8 @@ each printing `ok <name>` or `FAIL <name>: why`:
   cancel-close  closing a generator after one piece cancels the request:
                 the engine counts it cancelled and frees its KV blocks
   cancel-drop   dropping the last reference to a generator does the same
+  cancel-unstarted, cancel-unstarted-close
+                the same for a generator never started (dropped, closed)
   closed-engine a generator whose engine is closed raises anvil.Error
 Then one line per bad call, `CASE: CLASS CODE: MESSAGE`, for FileCheck.
 
@@ -78,14 +80,14 @@ def settle(engine, done, timeout=20.0):
         time.sleep(0.01)
 
 
-def cancel_check(engine, finish):
-    """Starts a long request, reads one piece, lets `finish` end the
-    generator; the request must be counted cancelled, nothing running and
-    no KV block in use, long before it could have run to the end."""
+def cancel_check(engine, finish, read_first=True):
+    """Starts a long request, reads one piece (or none), lets `finish` end
+    the generator; the request must be counted cancelled, nothing running
+    and no KV block in use, long before it could have run to the end."""
     before = engine.stats()
     pieces = engine.generate(PROMPT, max_tokens=1000, temperature=0,
                              ignore_eos=True)
-    first = next(pieces)
+    first = next(pieces) if read_first else "(none read)"
     finish(pieces)
     del pieces
     stats = settle(engine, lambda s: s["requests_cancelled"]
@@ -240,6 +242,12 @@ def main():
     # The generator's last reference goes in cancel_check (`del pieces`);
     # collect() only makes sure no cycle keeps it.
     verdict("cancel-drop", cancel_check(engine, lambda g: gc.collect()))
+    # A generator never started runs no `finally`: the request object it
+    # holds cancels when it goes.
+    verdict("cancel-unstarted", cancel_check(engine, lambda g: gc.collect(),
+                                             read_first=False))
+    verdict("cancel-unstarted-close", cancel_check(
+        engine, lambda g: g.close(), read_first=False))
 
     other = anvil.Engine(args.artifact, num_threads=1)
     live = other.generate(PROMPT, max_tokens=500, temperature=0,
