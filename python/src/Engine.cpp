@@ -113,12 +113,12 @@ public:
     }
     uint64_t id = 0;
     anvil_status status =
-        tokens ? anvil_engine_submit_tokens(engine.get(), tokens->data(),
-                                            tokens->size(), &params, onEvent,
-                                            state.get(), &id)
-               : anvil_engine_submit_text(engine.get(), text->data(),
-                                          text->size(), &params, onEvent,
-                                          state.get(), &id);
+        tokens
+            ? anvil_engine_submit_tokens(engine.get(), tokens->data(),
+                                         tokens->size(), &params, onEvent,
+                                         state.get(), &id)
+            : anvil_engine_submit_text(engine.get(), text->data(), text->size(),
+                                       &params, onEvent, state.get(), &id);
     if (status) {
       std::lock_guard<std::mutex> guard(liveMutex);
       live.erase(state.get());
@@ -223,8 +223,8 @@ public:
       {
         py::gil_scoped_release release;
         std::unique_lock<std::mutex> lock(state->mutex);
-        auto slice = std::min(deadline, Clock::now() + std::chrono::milliseconds(
-                                                           100));
+        auto slice =
+            std::min(deadline, Clock::now() + std::chrono::milliseconds(100));
         state->changed.wait_until(lock, slice, [&] {
           return !state->events.empty() || state->closed;
         });
@@ -250,9 +250,8 @@ public:
           top, event.error));
     }
     if (events.empty() && closed)
-      fail(ANVIL_INVALID_ARGUMENT,
-           "the engine was closed before request " + std::to_string(id) +
-               " ended");
+      fail(ANVIL_INVALID_ARGUMENT, "the engine was closed before request " +
+                                       std::to_string(id) + " ended");
     return events;
   }
 
@@ -357,8 +356,7 @@ void defineEngine(py::module_ &m) {
       }))
       .def("close", &EngineCore::close,
            py::call_guard<py::gil_scoped_release>())
-      .def("stats",
-           [](EngineCore &core) { return statsDict(core.stats()); })
+      .def("stats", [](EngineCore &core) { return statsDict(core.stats()); })
       .def("submit", [](std::shared_ptr<EngineCore> core, py::object prompt,
                         py::dict args) {
         std::vector<int64_t> stopIds;

@@ -54,8 +54,8 @@ void OpenModel::close() {
 
 namespace {
 
-py::tuple tensorInfo(anvil_model *model, const std::string &entry,
-                     int isOutput, size_t index) {
+py::tuple tensorInfo(anvil_model *model, const std::string &entry, int isOutput,
+                     size_t index) {
   anvil_tensor_info info;
   check(anvil_model_tensor_info(model, entry.c_str(), isOutput, index, &info));
   py::list dims, sizes;
@@ -126,10 +126,9 @@ void run(const OpenModel &open, const std::string &entry,
   size_t inputCount = 0, outputCount = 0;
   check(anvil_model_signature(model, name, &inputCount, &outputCount));
   if (inputs.size() != inputCount || outputs.size() != outputCount)
-    fail(ANVIL_INVALID_ARGUMENT, "entry point '" + entry + "' takes " +
-                                     std::to_string(inputCount) +
-                                     " inputs and " +
-                                     std::to_string(outputCount) + " outputs");
+    fail(ANVIL_INVALID_ARGUMENT,
+         "entry point '" + entry + "' takes " + std::to_string(inputCount) +
+             " inputs and " + std::to_string(outputCount) + " outputs");
   // The buffer views keep the memory pinned until they are destroyed.
   std::vector<py::buffer_info> views;
   views.reserve(inputCount + outputCount);

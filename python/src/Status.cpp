@@ -28,9 +28,9 @@ void registerStatusTranslator() {
     } catch (const StatusError &error) {
       // The classes live in Python so that they can be caught, subclassed
       // and documented like any other exception.
-      py::object exception = py::module_::import("anvil.errors")
-                                 .attr("error_for_code")(int(error.code),
-                                                         error.message);
+      py::object exception =
+          py::module_::import("anvil.errors")
+              .attr("error_for_code")(int(error.code), error.message);
       PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception.ptr())),
                       exception.ptr());
     }
