@@ -8,9 +8,10 @@
         many = engine.complete_batch(["a = ", "b = "], max_tokens=8, seed=1)
 
 The engine (docs/engine.md) steps on its own background thread: requests
-from any number of Python threads, generators and batches run together in
+from any number of Python threads, streams and batches run together in
 its continuous batches. Waiting releases the GIL.
 """
+import collections
 import dataclasses
 import os
 from typing import List, Optional, Tuple
@@ -112,6 +113,73 @@ def _event(raw):
                  _FINISH.get(finish, "unknown"), logprob, list(top))
 
 
+class Stream:
+    """A request's output as it is generated: an iterator of str pieces
+    (`Engine.generate`) or of `Event`s (`Engine.stream`).
+
+    It behaves like a generator: `close()` (or leaving a `with` block, or
+    dropping the last reference) before the end cancels the request, and
+    so does an exception (Ctrl-C) raised while it waits for a token. The
+    engine ends a cancelled request at its next step and frees its KV
+    blocks. A failed model step raises ExecutionFailedError from next().
+    """
+
+    def __init__(self, request, text_only):
+        self._request = request
+        self._text_only = text_only
+        self._pending = collections.deque()
+        self._closed = False
+
+    @property
+    def request_id(self):
+        """The engine's id of the request (> 0)."""
+        return self._request.id
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            while self._pending:
+                event = self._pending.popleft()
+                if not self._text_only:
+                    return event
+                if event.text:
+                    return event.text
+            if self._closed or self._request.finished:
+                raise StopIteration
+            try:
+                self._pending.extend(_event(raw)
+                                     for raw in self._request.next(None))
+            except BaseException:
+                # As a generator would: an exception ends the stream.
+                try:
+                    self.close()
+                except Exception:  # the first exception is the one to see
+                    pass
+                raise
+
+    def close(self):
+        """Cancels the request unless it already ended; later next() calls
+        raise StopIteration."""
+        self._closed = True
+        self._pending.clear()
+        if not self._request.finished:
+            self._request.cancel()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # the engine is closed or going away
+            pass
+
+
 class Engine:
     """The LLM engine over a decoder artifact's paged step function.
 
@@ -188,38 +256,17 @@ class Engine:
                     f"{type(prompt).__name__}") from None
         return self._native.submit(prompt, params)
 
-    @staticmethod
-    def _events(request, text_only):
-        """Yields the request's events (or their non-empty texts); closing
-        or dropping the generator before the last one cancels it."""
-        try:
-            while not request.finished:
-                for raw in request.next(None):
-                    event = _event(raw)
-                    if not text_only:
-                        yield event
-                    elif event.text:
-                        yield event.text
-        finally:
-            if not request.finished:
-                try:
-                    request.cancel()
-                except Exception:  # the engine is closed or going away
-                    pass
-
     def generate(self, prompt, **sampling):
-        """Streams generated text: a generator of str pieces that
+        """Streams generated text: a `Stream` of str pieces that
         concatenate to the completion's text (a multi-byte character is
-        never split). Closing it (`.close()`, leaving a `with
-        contextlib.closing(...)`, or dropping the last reference) before
-        it is exhausted, started or not, cancels the request and frees its
-        KV blocks."""
-        return self._events(self._submit(prompt, sampling), True)
+        never split). Closing it before it is exhausted cancels the
+        request and frees its KV blocks."""
+        return Stream(self._submit(prompt, sampling), text_only=True)
 
     def stream(self, prompt, **sampling):
         """As `generate`, yielding an `Event` per token (ids, logprobs,
         the finish reason on the last)."""
-        return self._events(self._submit(prompt, sampling), False)
+        return Stream(self._submit(prompt, sampling), text_only=False)
 
     @staticmethod
     def _collect(events):
@@ -239,13 +286,14 @@ class Engine:
 
     def complete(self, prompt, **sampling):
         """Generates to the end and returns a `Completion`."""
-        return self._collect(self.stream(prompt, **sampling))
+        with self.stream(prompt, **sampling) as events:
+            return self._collect(events)
 
     def complete_batch(self, prompts, **sampling):
         """Submits every prompt at once (the engine batches them together)
         and returns their `Completion`s in order. With a `seed` every
-        request uses it. A submit error cancels the requests already
-        submitted and raises."""
+        request uses it. A submit error, or an exception while waiting
+        (Ctrl-C), cancels the requests already submitted and raises."""
         streams = []
         try:
             for prompt in prompts:
@@ -268,8 +316,8 @@ class Engine:
         return self._native.stats()
 
     def close(self):
-        """Stops the engine's thread and frees it. A request still running
-        raises InvalidArgumentError where its tokens are next read."""
+        """Stops the engine's thread and frees it. A Stream still reading
+        raises InvalidArgumentError at its next token."""
         self._native.close()
 
     def __enter__(self):
@@ -279,4 +327,4 @@ class Engine:
         self.close()
 
 
-__all__ = ["Engine", "Event", "Completion"]
+__all__ = ["Engine", "Stream", "Event", "Completion"]

@@ -25,12 +25,13 @@ each printing `ok <name>` or `FAIL <name>: why`:
   threads       two Python threads generating at once get the lone results
   logprobs      logprobs=3: one logprob and 3 most-likely per token, the
                 greedy token first, descending
-  cancel-close  closing a generator after one piece cancels the request:
-                the engine counts it cancelled and frees its KV blocks
-  cancel-drop   dropping the last reference to a generator does the same
+  cancel-close  closing a stream after one piece (and keeping it) cancels
+                the request: the engine counts it cancelled and frees its
+                KV blocks
+  cancel-drop   dropping the last reference to a stream does the same
   cancel-unstarted, cancel-unstarted-close
-                the same for a generator never started (dropped, closed)
-  closed-engine a generator whose engine is closed raises anvil.Error
+                the same for a stream never read (dropped, closed)
+  closed-engine a stream whose engine is closed raises anvil.Error
 Then one line per bad call, `CASE: CLASS CODE: MESSAGE`, for FileCheck.
 
 Usage: check_engine.py --anvil-run anvil-run --artifact M.anvil
@@ -41,23 +42,21 @@ import argparse
 import gc
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
-import anvil
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from generate_json import generate_json  # noqa: E402
+
+import anvil  # noqa: E402
 
 PROMPT = "def fib(n):"
 
 
 def anvil_run_generate(args, *flags):
-    run = subprocess.run([args.anvil_run, "generate", args.artifact, "--json",
-                          "--threads", "1", *flags],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"anvil-run generate failed: {run.stderr.strip()}")
-    return json.loads(run.stdout)
+    return generate_json(args.anvil_run, args.artifact, *flags)
 
 
 def same_as_cli(completion, cli):
@@ -82,13 +81,15 @@ def settle(engine, done, timeout=20.0):
 
 def cancel_check(engine, finish, read_first=True):
     """Starts a long request, reads one piece (or none), lets `finish` end
-    the generator; the request must be counted cancelled, nothing running
+    the stream; the request must be counted cancelled, nothing running
     and no KV block in use, long before it could have run to the end."""
     before = engine.stats()
     pieces = engine.generate(PROMPT, max_tokens=1000, temperature=0,
                              ignore_eos=True)
     first = next(pieces) if read_first else "(none read)"
-    finish(pieces)
+    # What `finish` returns stays referenced until the end of the check:
+    # a closed stream must cancel while it still exists.
+    kept = finish(pieces)  # noqa: F841
     del pieces
     stats = settle(engine, lambda s: s["requests_cancelled"]
                    > before["requests_cancelled"] and s["running"] == 0
@@ -238,16 +239,18 @@ def main():
                 break
     verdict("logprobs", problem)
 
-    verdict("cancel-close", cancel_check(engine, lambda g: g.close()))
-    # The generator's last reference goes in cancel_check (`del pieces`);
+    def close(stream):
+        stream.close()
+        return stream
+
+    verdict("cancel-close", cancel_check(engine, close))
+    # The stream's last reference goes in cancel_check (`del pieces`);
     # collect() only makes sure no cycle keeps it.
     verdict("cancel-drop", cancel_check(engine, lambda g: gc.collect()))
-    # A generator never started runs no `finally`: the request object it
-    # holds cancels when it goes.
     verdict("cancel-unstarted", cancel_check(engine, lambda g: gc.collect(),
                                              read_first=False))
-    verdict("cancel-unstarted-close", cancel_check(
-        engine, lambda g: g.close(), read_first=False))
+    verdict("cancel-unstarted-close", cancel_check(engine, close,
+                                                   read_first=False))
 
     other = anvil.Engine(args.artifact, num_threads=1)
     live = other.generate(PROMPT, max_tokens=500, temperature=0,
@@ -257,7 +260,7 @@ def main():
     try:
         for _ in live:
             pass
-        problem = "the generator ran on after close()"
+        problem = "the stream ran on after close()"
     except anvil.Error as e:
         problem = None if e.code == anvil.StatusCode.INVALID_ARGUMENT else (
             f"{type(e).__name__}: {e}")
