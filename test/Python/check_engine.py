@@ -17,6 +17,13 @@ each printing `ok <name>` or `FAIL <name>: why`:
   stop          a stop string taken from the middle of the greedy text:
                 the text ends right before it, finish 'stop', as anvil-run
                 generate --stop gives
+  sampling      temperature, top_k, top_p, min_p, the three penalties and a
+                seed: the tokens and text anvil-run generate gives with the
+                same flags (and not the greedy ones)
+  penalties     greedy with the three penalties, as anvil-run generate; the
+                two OpenAI penalties swapped give other tokens
+  stop-token    a stop token id from the greedy tokens: delivered last,
+                finish 'stop', as anvil-run generate --stop-token-id
   seed          sampling (temperature 0.9, top_p 0.95) with one seed twice
                 gives the same tokens, also inside a batch of others;
                 other seeds give other tokens
@@ -174,6 +181,54 @@ def main():
         problem = (f"stop {stop!r}: {stopped.text!r} ({stopped.finish_reason})"
                    f", want {text[:text.find(stop)]!r} (stop)")
     verdict("stop", problem)
+
+    # Every sampling field reaches the engine as anvil-run's flag does (a
+    # field that went to the wrong place gives other tokens): distinct
+    # values for the two OpenAI penalties, so swapping them shows.
+    cli = anvil_run_generate(
+        args, "--prompt", PROMPT, "--max-new-tokens", "24",
+        "--temperature", "0.8", "--top-k", "40", "--top-p", "0.9",
+        "--min-p", "0.05", "--repetition-penalty", "1.3",
+        "--frequency-penalty", "0.7", "--presence-penalty", "0.1",
+        "--seed", "5", "--ignore-eos")
+    sampled = engine.complete(
+        PROMPT, max_tokens=24, temperature=0.8, top_k=40, top_p=0.9,
+        min_p=0.05, repetition_penalty=1.3, frequency_penalty=0.7,
+        presence_penalty=0.1, seed=5, ignore_eos=True)
+    problem = same_as_cli(sampled, cli)
+    if not problem and sampled.token_ids[:24] == greedy.token_ids[:24]:
+        problem = "sampling gave the greedy tokens: the fields had no effect"
+    verdict("sampling", problem)
+    # Greedy, so only the penalties move the tokens. The two OpenAI
+    # penalties act alike on a token seen once; these values make the
+    # default model repeat enough that swapping them shows.
+    penalized = dict(max_tokens=32, temperature=0, repetition_penalty=1.1,
+                     frequency_penalty=0.8, presence_penalty=0.05)
+    want = engine.complete(PROMPT, **penalized)
+    problem = same_as_cli(want, anvil_run_generate(
+        args, "--prompt", PROMPT, "--max-new-tokens", "32",
+        "--repetition-penalty", "1.1", "--frequency-penalty", "0.8",
+        "--presence-penalty", "0.05"))
+    swapped = engine.complete(PROMPT, **dict(
+        penalized, frequency_penalty=0.05, presence_penalty=0.8))
+    if not problem and swapped.token_ids == want.token_ids:
+        problem = "swapping the penalties changes nothing: a weak check"
+    elif not problem and want.token_ids == greedy.token_ids:
+        problem = "the penalties change nothing: a weak check"
+    verdict("penalties", problem)
+
+    stop_id = greedy.token_ids[5]
+    by_id = engine.complete(PROMPT, max_tokens=32, temperature=0,
+                            stop_token_ids=[stop_id])
+    problem = same_as_cli(by_id, anvil_run_generate(
+        args, "--prompt", PROMPT, "--max-new-tokens", "32",
+        "--stop-token-id", str(stop_id)))
+    want = greedy.token_ids[:greedy.token_ids.index(stop_id) + 1]
+    if not problem and (by_id.token_ids != want
+                        or by_id.finish_reason != "stop"):
+        problem = (f"stop token {stop_id}: {by_id.token_ids} "
+                   f"({by_id.finish_reason}), want {want} (stop)")
+    verdict("stop-token", problem)
 
     sampling = dict(max_tokens=24, temperature=0.9, top_p=0.95,
                     ignore_eos=True)
