@@ -38,6 +38,8 @@ each printing `ok <name>` or `FAIL <name>: why`:
   cancel-drop   dropping the last reference to a stream does the same
   cancel-unstarted, cancel-unstarted-close
                 the same for a stream never read (dropped, closed)
+  from-model    an engine made from an open Model (closed afterwards)
+                gives the greedy completion
   closed-engine a stream whose engine is closed raises anvil.Error
 Then one line per bad call, `CASE: CLASS CODE: MESSAGE`, for FileCheck.
 
@@ -306,6 +308,14 @@ def main():
                                              read_first=False))
     verdict("cancel-unstarted-close", cancel_check(engine, close,
                                                    read_first=False))
+
+    # An engine made from an open Model keeps it alive after close().
+    model = anvil.Model(args.artifact, num_threads=1)
+    from_model = anvil.Engine(model)
+    model.close()
+    again = from_model.complete(PROMPT, max_tokens=32, temperature=0)
+    from_model.close()
+    verdict("from-model", None if again == greedy else f"{again}")
 
     other = anvil.Engine(args.artifact, num_threads=1)
     live = other.generate(PROMPT, max_tokens=500, temperature=0,
