@@ -15,6 +15,7 @@ debian_packages=(
   libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   libgmock-dev libbenchmark-dev libopenblas-dev python3 python3-venv python3-dev
   libsodium-dev pkg-config libxxhash-dev libsentencepiece-dev libutf8proc-dev
+  pybind11-dev
 )
 
 missing=()

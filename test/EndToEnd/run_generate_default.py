@@ -26,19 +26,17 @@ Usage: run_generate_default.py --anvil-run anvil-run --artifact M.anvil
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from generate_json import generate_json  # noqa: E402
+
 
 def generate(args, *flags):
-    run = subprocess.run([args.anvil_run, "generate", args.artifact, "--json",
-                          "--threads", "1", *flags],
-                         capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"anvil-run generate failed: {run.stderr.strip()}")
-    return json.loads(run.stdout)
+    return generate_json(args.anvil_run, args.artifact, *flags)
 
 
 def ort_greedy(model_path, prompt, new_tokens):
