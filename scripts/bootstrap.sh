@@ -15,6 +15,9 @@ debian_packages=(
   libprotobuf-dev libonnx-dev libfmt-dev nlohmann-json3-dev libgtest-dev
   libgmock-dev libbenchmark-dev libopenblas-dev python3 python3-venv python3-dev
   libsodium-dev pkg-config libxxhash-dev libsentencepiece-dev libutf8proc-dev
+  libcpp-httplib-dev
+  # anvil-serve's web page test drives a headless browser (selenium).
+  chromium chromium-driver
 )
 
 missing=()
