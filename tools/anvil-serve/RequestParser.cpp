@@ -304,7 +304,8 @@ std::optional<ApiError> parseJsonObject(const std::string &text,
   };
   try {
     out = Json::parse(text, depthCheck);
-  } catch (const Json::parse_error &e) {
+  } catch (const Json::exception &e) {
+    // parse_error, and out_of_range for a number beyond double (1e999).
     return invalidRequest(std::string("the body is not valid JSON: ") +
                           e.what());
   }
