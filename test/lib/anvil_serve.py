@@ -38,6 +38,7 @@ class AnvilServe:
         self.log = []
         self.url = None
         self.returncode = None
+        self.signalled = False
 
     def __enter__(self):
         self.process = subprocess.Popen(
@@ -71,17 +72,25 @@ class AnvilServe:
         self.process.kill()
         os._exit(1)
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signals the server, waits for it, and returns its exit code."""
+    def terminate(self):
+        """Sends SIGTERM once (a second one makes the server exit at once,
+        skipping its drain)."""
+        if not self.signalled and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.signalled = True
+
+    def stop(self, timeout=30):
+        """Sends SIGTERM (unless terminate() did), waits for the server,
+        and returns its exit code."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            self.terminate()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
                 sys.stderr.write("anvil_serve.py: the server ignored "
-                                 f"{sig.name} for {timeout} s; killed\n")
+                                 f"SIGTERM for {timeout} s; killed\n")
         self.watchdog.cancel()
         self.returncode = self.process.returncode
         return self.returncode

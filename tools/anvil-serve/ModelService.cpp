@@ -249,20 +249,27 @@ void ModelService::onEvent(const anvil_engine_event *event, void *userData) {
   if (event->error)
     copy.error = event->error;
   bool last = event->finish_reason != ANVIL_FINISH_NONE;
-  if (last)
+  // A request is uncounted before its handler can see its last event: a
+  // client that got its whole answer and sends the next request at once
+  // must not find its old one still holding a slot (429). `keep` holds
+  // the stream while the event is queued, if that released the service's
+  // reference (the handler may be gone: its client disconnected).
+  std::shared_ptr<RequestStream> keep;
+  if (last) {
     service.serverMetrics.countFinished(
         anvil_finish_reason_name(event->finish_reason));
+    keep = service.finishChoice(stream);
+  }
   {
     std::lock_guard<std::mutex> lock(stream->mutex);
     stream->events.push_back(std::move(copy));
   }
   stream->ready.notify_all();
   // The engine never uses `choice` again after its last event.
-  if (last)
-    service.finishChoice(stream);
 }
 
-void ModelService::finishChoice(RequestStream *stream) {
+std::shared_ptr<RequestStream>
+ModelService::finishChoice(RequestStream *stream) {
   std::shared_ptr<RequestStream> release;
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -274,7 +281,7 @@ void ModelService::finishChoice(RequestStream *stream) {
     }
   }
   idle.notify_all();
-  // `release` may be the last owner: the stream goes here, outside the lock.
+  return release;
 }
 
 void ModelService::beginShutdown() {

@@ -149,7 +149,10 @@ public:
 private:
   ModelService() = default;
   static void onEvent(const anvil_engine_event *event, void *userData);
-  void finishChoice(RequestStream *stream);
+  /// Uncounts one choice of `stream` that ended (or was never
+  /// submitted); when it was the last, returns the service's reference to
+  /// the stream, which the caller drops when done with it.
+  std::shared_ptr<RequestStream> finishChoice(RequestStream *stream);
 
   std::string modelId;
   int64_t context = 0, vocab = 0, limit = 0;
