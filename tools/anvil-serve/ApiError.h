@@ -1,4 +1,4 @@
-//===- ApiError.h - OpenAI-style error responses -----------------*- C++ -*-===//
+//===- ApiError.h - OpenAI-style error responses ----------------*- C++ -*-===//
 //
 // Every refusal of anvil-serve is an HTTP status plus the body OpenAI's API
 // sends, {"error": {"message", "type", "param", "code"}}, so clients that

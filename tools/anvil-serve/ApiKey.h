@@ -1,4 +1,4 @@
-//===- ApiKey.h - the Bearer key check ---------------------------*- C++ -*-===//
+//===- ApiKey.h - the Bearer key check --------------------------*- C++ -*-===//
 //
 // With --api-key (or ANVIL_API_KEY) every /v1 request must carry
 // "Authorization: Bearer <key>". The comparison takes the same time

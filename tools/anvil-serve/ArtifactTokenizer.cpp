@@ -20,8 +20,8 @@ bool loadArtifactTokenizer(const std::string &path,
     return false;
   // Mapped, not read: only the header, the section table and the
   // tokenizer's pages are touched, not the weights.
-  void *data = size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0)
-                    : MAP_FAILED;
+  void *data =
+      size ? mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
   close(fd);
   if (data == MAP_FAILED) {
     error = path + ": cannot map the artifact";
@@ -40,8 +40,8 @@ bool loadArtifactTokenizer(const std::string &path,
     std::string_view bytes(reinterpret_cast<const char *>(section->data),
                            section->size);
     if (anvil_status status = tokenizer::Tokenizer::load(bytes, out)) {
-      error = path + ": the tokenizer section: " +
-              anvil_status_get_message(status);
+      error =
+          path + ": the tokenizer section: " + anvil_status_get_message(status);
       anvil_status_free(status);
       ok = false;
     }

@@ -1,4 +1,4 @@
-//===- ArtifactTokenizer.h - the tokenizer section of an artifact -*- C++ -*-===//
+//===- ArtifactTokenizer.h - the artifact's tokenizer -----------*- C++ -*-===//
 //
 // The engine tokenizes prompts itself, but the server needs the tokenizer
 // too: to count prompt tokens before submitting (usage, the context-length

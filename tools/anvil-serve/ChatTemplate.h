@@ -1,4 +1,4 @@
-//===- ChatTemplate.h - chat messages to one prompt --------------*- C++ -*-===//
+//===- ChatTemplate.h - chat messages to one prompt -------------*- C++ -*-===//
 //
 // A decoder sees one text; a chat request is a list of messages. Models
 // tuned for chat ship a Jinja template (tokenizer_config.json's

@@ -1,4 +1,4 @@
-//===- GenerationRequest.h - a validated OpenAI request ----------*- C++ -*-===//
+//===- GenerationRequest.h - a validated OpenAI request ---------*- C++ -*-===//
 //
 // What RequestParser makes of the JSON body of POST /v1/completions or
 // /v1/chat/completions: every field checked and defaulted, ready to become

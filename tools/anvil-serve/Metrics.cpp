@@ -17,8 +17,7 @@ std::string number(double value) {
 
 void header(const std::string &name, const char *type, const std::string &help,
             std::string &out) {
-  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type +
-         "\n";
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
 void sample(const std::string &name, const std::string &labels, double value,
@@ -65,8 +64,8 @@ void Histogram::render(const std::string &name, const std::string &help,
 // small model) to a minute (a long prompt behind a full queue); token
 // gaps from a millisecond to seconds (a preempted request).
 Metrics::Metrics()
-    : timeToFirstToken({0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-                        10, 30, 60}),
+    : timeToFirstToken(
+          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}),
       interTokenLatency({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                          0.5, 1, 2.5, 5}) {}
 
@@ -105,12 +104,12 @@ std::string Metrics::render(const anvil_engine_stats &engine,
     header("anvil_serve_requests_finished_total", "counter",
            "engine requests ended, by finish reason", out);
     for (const auto &[reason, count] : finished)
-      sample("anvil_serve_requests_finished_total",
-             "reason=\"" + reason + "\"", double(count), out);
+      sample("anvil_serve_requests_finished_total", "reason=\"" + reason + "\"",
+             double(count), out);
     single("anvil_serve_prompt_tokens_total", "counter",
            "prompt tokens of admitted requests", double(promptTokens), out);
-    single("anvil_serve_generation_tokens_total", "counter",
-           "tokens generated", double(generatedTokens), out);
+    single("anvil_serve_generation_tokens_total", "counter", "tokens generated",
+           double(generatedTokens), out);
   }
   timeToFirstToken.render("anvil_serve_time_to_first_token_seconds",
                           "submit to first generated token", out);

@@ -1,4 +1,4 @@
-//===- Metrics.h - GET /metrics in Prometheus text format --------*- C++ -*-===//
+//===- Metrics.h - GET /metrics in Prometheus text format -------*- C++ -*-===//
 //
 // Counters and latency histograms the server keeps, plus the engine's own
 // statistics (anvil_engine_get_stats) read at scrape time, rendered in the

@@ -76,8 +76,8 @@ bool ModelService::open(const ModelOptions &options,
   service->model.reset(rawModel);
 
   // The paged decoder's facts; anvil_engine_create checks them again.
-  auto manifest = nlohmann::json::parse(anvil_model_manifest(rawModel),
-                                        nullptr, /*allow_exceptions=*/false);
+  auto manifest = nlohmann::json::parse(anvil_model_manifest(rawModel), nullptr,
+                                        /*allow_exceptions=*/false);
   auto llm = manifest.is_object() ? manifest.find("llm") : manifest.end();
   if (llm == manifest.end() || !llm->is_object() ||
       !llm->value("max_context", nlohmann::json()).is_number_integer() ||
@@ -195,9 +195,9 @@ ModelService::submit(const std::vector<std::vector<int64_t>> &prompts, int n,
     choiceParams.seed = params.seed + uint64_t(submitted % n);
     choice.submitted = Clock::now();
     uint64_t id = 0;
-    anvil::Status status{anvil_engine_submit_tokens(
-        engine.get(), ids.data(), ids.size(), &choiceParams, onEvent, &choice,
-        &id)};
+    anvil::Status status{anvil_engine_submit_tokens(engine.get(), ids.data(),
+                                                    ids.size(), &choiceParams,
+                                                    onEvent, &choice, &id)};
     if (status) {
       failure = submitError(status.get());
       break;

@@ -1,4 +1,4 @@
-//===- ModelService.h - the engine behind the HTTP endpoints -----*- C++ -*-===//
+//===- ModelService.h - the engine behind the HTTP endpoints ----*- C++ -*-===//
 //
 // Owns the model, its engine (stepping on its own background thread,
 // anvil_engine_start) and a copy of its tokenizer, and turns a validated
@@ -127,9 +127,10 @@ public:
   /// still reproduce). All or nothing: if one is refused the others are
   /// cancelled and the error returned. 429 when the in-flight bound would
   /// be passed, 503 while shutting down.
-  std::optional<ApiError> submit(const std::vector<std::vector<int64_t>> &prompts,
-                                 int n, const anvil_sampling_params &params,
-                                 std::shared_ptr<RequestStream> &out);
+  std::optional<ApiError>
+  submit(const std::vector<std::vector<int64_t>> &prompts, int n,
+         const anvil_sampling_params &params,
+         std::shared_ptr<RequestStream> &out);
   /// Cancels the stream's requests that are still live (their last
   /// events, CANCELLED, follow at the engine's next step).
   void cancel(RequestStream &stream);

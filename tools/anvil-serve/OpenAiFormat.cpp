@@ -7,19 +7,9 @@ namespace anvil::serve {
 using Json = nlohmann::json;
 
 const char *finishReasonName(anvil_finish_reason reason) {
-  switch (reason) {
-  case ANVIL_FINISH_STOP:
-    return "stop";
-  case ANVIL_FINISH_LENGTH:
-    return "length";
-  case ANVIL_FINISH_CANCELLED:
-    return "cancelled";
-  case ANVIL_FINISH_ERROR:
-    return "error";
-  case ANVIL_FINISH_NONE:
-    break;
-  }
-  return nullptr;
+  // The engine's names are OpenAI's where OpenAI has one.
+  return reason == ANVIL_FINISH_NONE ? nullptr
+                                     : anvil_finish_reason_name(reason);
 }
 
 std::string jsonBody(const Json &value) {

@@ -1,4 +1,4 @@
-//===- OpenAiFormat.h - OpenAI response bodies and SSE chunks ----*- C++ -*-===//
+//===- OpenAiFormat.h - OpenAI response bodies and SSE chunks ---*- C++ -*-===//
 //
 // The JSON the official clients parse: text_completion and chat.completion
 // objects, their streaming chunks (server-sent events, "data: {...}\n\n",

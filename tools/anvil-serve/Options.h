@@ -1,4 +1,4 @@
-//===- Options.h - anvil-serve's command line --------------------*- C++ -*-===//
+//===- Options.h - anvil-serve's command line -------------------*- C++ -*-===//
 
 #ifndef ANVIL_TOOLS_ANVIL_SERVE_OPTIONS_H
 #define ANVIL_TOOLS_ANVIL_SERVE_OPTIONS_H

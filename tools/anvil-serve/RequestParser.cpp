@@ -46,9 +46,8 @@ public:
     if (!v)
       return std::nullopt;
     if (!v->is_boolean())
-      return invalidRequest(std::string(key) + " must be a boolean, got " +
-                                typeName(*v),
-                            key);
+      return invalidRequest(
+          std::string(key) + " must be a boolean, got " + typeName(*v), key);
     out = v->get<bool>();
     return std::nullopt;
   }
@@ -60,15 +59,13 @@ public:
     if (!v)
       return std::nullopt;
     if (!v->is_number_integer())
-      return invalidRequest(std::string(key) + " must be " + what + ", got " +
-                                typeName(*v),
-                            key);
+      return invalidRequest(
+          std::string(key) + " must be " + what + ", got " + typeName(*v), key);
     // Unsigned values above INT64_MAX are out of every range here.
     if (v->is_number_unsigned() &&
         v->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
-      return invalidRequest(std::string(key) + " must be " + what +
-                                ", got " + v->dump(),
-                            key);
+      return invalidRequest(
+          std::string(key) + " must be " + what + ", got " + v->dump(), key);
     int64_t value = v->get<int64_t>();
     if (value < min || value > max)
       return invalidRequest(std::string(key) + " must be " + what + ", got " +
@@ -86,14 +83,12 @@ public:
     if (!v)
       return std::nullopt;
     if (!v->is_number())
-      return invalidRequest(std::string(key) + " must be " + what + ", got " +
-                                typeName(*v),
-                            key);
+      return invalidRequest(
+          std::string(key) + " must be " + what + ", got " + typeName(*v), key);
     double value = v->get<double>();
     if (!std::isfinite(value) || !inRange(value))
-      return invalidRequest(std::string(key) + " must be " + what + ", got " +
-                                v->dump(),
-                            key);
+      return invalidRequest(
+          std::string(key) + " must be " + what + ", got " + v->dump(), key);
     out = float(value);
     return std::nullopt;
   }
@@ -104,10 +99,10 @@ public:
     const Json *v = find(key);
     if (!v)
       return std::nullopt;
-    bool empty = (v->is_boolean() && !v->get<bool>()) ||
-                 (v->is_number() && v->get<double>() == 0) ||
-                 ((v->is_string() || v->is_array() || v->is_object()) &&
-                  v->empty());
+    bool empty =
+        (v->is_boolean() && !v->get<bool>()) ||
+        (v->is_number() && v->get<double>() == 0) ||
+        ((v->is_string() || v->is_array() || v->is_object()) && v->empty());
     if (empty)
       return std::nullopt;
     return invalidRequest(std::string(key) + " is not supported: " + why, key,
@@ -118,7 +113,8 @@ private:
   const Json &body;
 };
 
-/// Fields the two endpoints share: sampling, stop, seed, n, stream.
+/// Fields the two endpoints share: sampling, stop, seed, n, stream,
+/// max_tokens.
 Error parseCommon(const Json &body, const RequestLimits &limits,
                   GenerationRequest &out) {
   Fields f(body);
@@ -136,8 +132,8 @@ Error parseCommon(const Json &body, const RequestLimits &limits,
   if (Error e = f.number("temperature", atLeastZero,
                          "a number >= 0 (0 is greedy)", out.temperature))
     return e;
-  if (Error e = f.number("top_p", unitOpenBelow, "a number in (0, 1]",
-                         out.topP))
+  if (Error e =
+          f.number("top_p", unitOpenBelow, "a number in (0, 1]", out.topP))
     return e;
   if (Error e = f.number("min_p", unitClosed, "a number in [0, 1]", out.minP))
     return e;
@@ -185,6 +181,11 @@ Error parseCommon(const Json &body, const RequestLimits &limits,
   }
   if (Error e = f.boolean("ignore_eos", out.ignoreEos))
     return e;
+  // max_tokens, and chat's newer max_completion_tokens (which wins).
+  for (const char *key : {"max_tokens", "max_completion_tokens"})
+    if (Error e = f.integer(key, 1, std::numeric_limits<int32_t>::max(),
+                            "an integer >= 1", out.maxTokens))
+      return e;
 
   if (const Json *stop = f.find("stop")) {
     std::vector<const Json *> items;
@@ -213,11 +214,10 @@ Error parseCommon(const Json &body, const RequestLimits &limits,
       if (text.empty())
         return invalidRequest("a stop string is empty", "stop");
       if (text.size() > limits.maxStopBytes)
-        return invalidRequest("a stop string has " +
-                                  std::to_string(text.size()) +
-                                  " bytes; at most " +
-                                  std::to_string(limits.maxStopBytes),
-                              "stop");
+        return invalidRequest(
+            "a stop string has " + std::to_string(text.size()) +
+                " bytes; at most " + std::to_string(limits.maxStopBytes),
+            "stop");
       out.stop.push_back(text);
     }
   }
@@ -234,16 +234,6 @@ Error parseCommon(const Json &body, const RequestLimits &limits,
   return std::nullopt;
 }
 
-/// max_tokens (and chat's newer max_completion_tokens, which wins).
-Error parseMaxTokens(const Json &body, GenerationRequest &out) {
-  Fields f(body);
-  for (const char *key : {"max_tokens", "max_completion_tokens"})
-    if (Error e = f.integer(key, 1, std::numeric_limits<int32_t>::max(),
-                            "an integer >= 1", out.maxTokens))
-      return e;
-  return std::nullopt;
-}
-
 /// A token-id array of a prompt ("prompt" names the field).
 Error tokenIds(const Json &array, Prompt &out) {
   if (array.empty())
@@ -251,10 +241,10 @@ Error tokenIds(const Json &array, Prompt &out) {
   out.isTokens = true;
   for (const Json &id : array) {
     if (!id.is_number_integer() || id.get<double>() < 0)
-      return invalidRequest("a token-id prompt must hold integers >= 0, got " +
-                                (id.is_number_integer() ? id.dump()
-                                                        : typeName(id)),
-                            "prompt");
+      return invalidRequest(
+          "a token-id prompt must hold integers >= 0, got " +
+              (id.is_number_integer() ? id.dump() : typeName(id)),
+          "prompt");
     out.tokens.push_back(id.get<int64_t>());
   }
   return std::nullopt;
@@ -271,8 +261,9 @@ Error chatContent(const Json &content, size_t index, std::string &out) {
     return std::nullopt;
   }
   if (!content.is_array())
-    return invalidRequest(where + " must be a string or an array of parts, "
-                                  "got " +
+    return invalidRequest(where +
+                              " must be a string or an array of parts, "
+                              "got " +
                               typeName(content),
                           where);
   for (const Json &part : content) {
@@ -325,12 +316,10 @@ std::optional<ApiError> parseCompletionRequest(const nlohmann::json &body,
   out.endpoint = Endpoint::Completions;
   if (Error e = parseCommon(body, limits, out))
     return e;
-  if (Error e = parseMaxTokens(body, out))
-    return e;
   Fields f(body);
   int64_t logprobs = -1;
-  if (Error e = f.integer("logprobs", 0, 20, "an integer from 0 to 20",
-                          logprobs))
+  if (Error e =
+          f.integer("logprobs", 0, 20, "an integer from 0 to 20", logprobs))
     return e;
   out.logprobs = int32_t(logprobs);
   if (Error e = f.unsupported("echo", "the prompt is not echoed"))
@@ -395,15 +384,13 @@ std::optional<ApiError> parseChatRequest(const nlohmann::json &body,
   out.endpoint = Endpoint::ChatCompletions;
   if (Error e = parseCommon(body, limits, out))
     return e;
-  if (Error e = parseMaxTokens(body, out))
-    return e;
   Fields f(body);
   bool logprobs = false;
   if (Error e = f.boolean("logprobs", logprobs))
     return e;
   int64_t top = 0;
-  if (Error e = f.integer("top_logprobs", 0, 20, "an integer from 0 to 20",
-                          top))
+  if (Error e =
+          f.integer("top_logprobs", 0, 20, "an integer from 0 to 20", top))
     return e;
   if (f.find("top_logprobs") && !logprobs)
     return invalidRequest("top_logprobs needs logprobs: true", "top_logprobs");
@@ -425,9 +412,8 @@ std::optional<ApiError> parseChatRequest(const nlohmann::json &body,
     const Json &message = (*messages)[i];
     std::string where = "messages[" + std::to_string(i) + "]";
     if (!message.is_object())
-      return invalidRequest(where + " must be an object, got " +
-                                typeName(message),
-                            where);
+      return invalidRequest(
+          where + " must be an object, got " + typeName(message), where);
     auto role = message.find("role");
     if (role == message.end() || !role->is_string() ||
         role->get_ref<const std::string &>().empty())

@@ -1,4 +1,4 @@
-//===- RequestParser.h - OpenAI request bodies, checked ----------*- C++ -*-===//
+//===- RequestParser.h - OpenAI request bodies, checked ---------*- C++ -*-===//
 //
 // Turns the body of POST /v1/completions and /v1/chat/completions into a
 // GenerationRequest. The rules follow OpenAI's API (and vLLM's extensions

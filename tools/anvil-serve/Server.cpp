@@ -53,9 +53,8 @@ Server::Server(const ServeOptions &options, ModelService &service)
       created(int64_t(std::time(nullptr))) {
   std::random_device random;
   idSalt = (uint64_t(random()) << 32) ^ random();
-  int threads = options.httpThreads
-                    ? options.httpThreads
-                    : int(service.admissionLimit()) + 8;
+  int threads = options.httpThreads ? options.httpThreads
+                                    : int(service.admissionLimit()) + 8;
   // Each streaming request holds a worker for its whole length: with
   // fewer workers than admitted requests, the extra connections would
   // wait in httplib's queue instead of being answered (429 included).
@@ -81,46 +80,46 @@ void Server::sendError(httplib::Response &response,
 }
 
 void Server::routes() {
-  http.set_pre_routing_handler([this](const httplib::Request &request,
-                                      httplib::Response &response) {
-    if (!needsKey(request.path) ||
-        apiKey.allows(request.get_header_value("Authorization")))
-      return httplib::Server::HandlerResponse::Unhandled;
-    ApiError error;
-    error.status = 401;
-    error.message = "missing or wrong API key: send 'Authorization: Bearer "
-                    "<key>' with the server's --api-key";
-    error.code = "invalid_api_key";
-    sendError(response, error);
-    return httplib::Server::HandlerResponse::Handled;
-  });
+  http.set_pre_routing_handler(
+      [this](const httplib::Request &request, httplib::Response &response) {
+        if (!needsKey(request.path) ||
+            apiKey.allows(request.get_header_value("Authorization")))
+          return httplib::Server::HandlerResponse::Unhandled;
+        ApiError error;
+        error.status = 401;
+        error.message = "missing or wrong API key: send 'Authorization: Bearer "
+                        "<key>' with the server's --api-key";
+        error.code = "invalid_api_key";
+        sendError(response, error);
+        return httplib::Server::HandlerResponse::Handled;
+      });
 
   // Refusals httplib makes itself (no route, a body over the limit, a
   // malformed request) get the same error body as ours.
-  http.set_error_handler([this](const httplib::Request &request,
-                                httplib::Response &response) {
-    if (!response.body.empty())
-      return;
-    ApiError error;
-    error.status = response.status;
-    if (response.status == 404) {
-      error.type = "not_found_error";
-      error.message =
-          "no such endpoint: " + request.method + " " + request.path;
-    } else if (response.status == 413) {
-      error.message = "the request body is larger than the server's limit "
-                      "of " +
-                      std::to_string(options.maxBodyBytes) +
-                      " bytes (anvil-serve --max-body-bytes)";
-      error.code = "body_too_large";
-    } else if (response.status >= 500) {
-      error.type = "server_error";
-      error.message = "internal error";
-    } else {
-      error.message = "malformed HTTP request";
-    }
-    sendError(response, error);
-  });
+  http.set_error_handler(
+      [this](const httplib::Request &request, httplib::Response &response) {
+        if (!response.body.empty())
+          return;
+        ApiError error;
+        error.status = response.status;
+        if (response.status == 404) {
+          error.type = "not_found_error";
+          error.message =
+              "no such endpoint: " + request.method + " " + request.path;
+        } else if (response.status == 413) {
+          error.message = "the request body is larger than the server's limit "
+                          "of " +
+                          std::to_string(options.maxBodyBytes) +
+                          " bytes (anvil-serve --max-body-bytes)";
+          error.code = "body_too_large";
+        } else if (response.status >= 500) {
+          error.type = "server_error";
+          error.message = "internal error";
+        } else {
+          error.message = "malformed HTTP request";
+        }
+        sendError(response, error);
+      });
 
   http.set_logger([this](const httplib::Request &request,
                          const httplib::Response &response) {
@@ -185,8 +184,8 @@ void Server::generate(const httplib::Request &request,
     ApiError notFound;
     notFound.status = 404;
     notFound.message = "the model '" + parsed.model +
-                       "' does not exist; this server serves '" +
-                       service.id() + "' (GET /v1/models)";
+                       "' does not exist; this server serves '" + service.id() +
+                       "' (GET /v1/models)";
     notFound.param = "model";
     notFound.code = "model_not_found";
     return sendError(response, notFound);
@@ -221,14 +220,13 @@ void Server::generate(const httplib::Request &request,
                              " (prompt and generated tokens together)",
                          promptParam, "context_length_exceeded"));
     if (parsed.maxTokens && length + parsed.maxTokens > context)
-      return sendError(
-          response,
-          invalidRequest("the prompt (" + std::to_string(length) +
-                             " tokens) and max_tokens (" +
-                             std::to_string(parsed.maxTokens) +
-                             ") exceed the model's context of " +
-                             std::to_string(context),
-                         "max_tokens", "context_length_exceeded"));
+      return sendError(response,
+                       invalidRequest("the prompt (" + std::to_string(length) +
+                                          " tokens) and max_tokens (" +
+                                          std::to_string(parsed.maxTokens) +
+                                          ") exceed the model's context of " +
+                                          std::to_string(context),
+                                      "max_tokens", "context_length_exceeded"));
   }
   int64_t maxTokens = parsed.maxTokens;
   // OpenAI's defaults: 16 tokens for completions (fewer if the context
@@ -262,8 +260,7 @@ void Server::generate(const httplib::Request &request,
     return sendError(response, *e);
   // n choices per prompt share its tokens: count each prompt once.
   ResponseBuilder builder(
-      endpoint,
-      newId(endpoint == Endpoint::Completions ? "cmpl" : "chatcmpl"),
+      endpoint, newId(endpoint == Endpoint::Completions ? "cmpl" : "chatcmpl"),
       service.id(), int64_t(std::time(nullptr)), parsed.logprobs,
       stream->choiceCount(),
       [this](int64_t id) { return service.tokenText(id); });
@@ -312,14 +309,12 @@ void Server::generate(const httplib::Request &request,
     return;
   }
 
-  auto state = std::make_shared<StreamState>(
-      StreamState{stream, std::move(builder), parsed.includeUsage,
-                  promptTotal});
+  auto state = std::make_shared<StreamState>(StreamState{
+      stream, std::move(builder), parsed.includeUsage, promptTotal});
   response.set_header("Cache-Control", "no-cache");
   response.set_header("X-Accel-Buffering", "no");
   response.set_chunked_content_provider(
-      "text/event-stream",
-      [this, state](size_t, httplib::DataSink &sink) {
+      "text/event-stream", [this, state](size_t, httplib::DataSink &sink) {
         RequestStream &stream = *state->stream;
         size_t choices = stream.choiceCount();
         auto send = [&](const std::string &text) {
@@ -368,8 +363,8 @@ void Server::generate(const httplib::Request &request,
           }
         }
         if (state->includeUsage &&
-            !send(sseEvent(state->builder.usageChunk(
-                state->promptTokens, state->completionTokens))))
+            !send(sseEvent(state->builder.usageChunk(state->promptTokens,
+                                                     state->completionTokens))))
           return false;
         if (!send(sseDone()))
           return false;
@@ -379,10 +374,10 @@ void Server::generate(const httplib::Request &request,
 }
 
 int Server::bind(std::string &error) {
-  int port = options.port == 0 ? http.bind_to_any_port(options.host)
-                               : (http.bind_to_port(options.host, options.port)
-                                      ? options.port
-                                      : -1);
+  int port =
+      options.port == 0
+          ? http.bind_to_any_port(options.host)
+          : (http.bind_to_port(options.host, options.port) ? options.port : -1);
   if (port < 0)
     error = "cannot listen on " + options.host + ":" +
             std::to_string(options.port) +

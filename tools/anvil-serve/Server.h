@@ -1,4 +1,4 @@
-//===- Server.h - anvil-serve's HTTP endpoints -------------------*- C++ -*-===//
+//===- Server.h - anvil-serve's HTTP endpoints ------------------*- C++ -*-===//
 //
 // The routes (docs/serving.md) over cpp-httplib: authentication, body
 // limits and OpenAI-style errors for every refusal, the generation

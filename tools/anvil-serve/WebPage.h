@@ -1,4 +1,4 @@
-//===- WebPage.h - the demo page served at GET / -----------------*- C++ -*-===//
+//===- WebPage.h - the demo page served at GET / ----------------*- C++ -*-===//
 //
 // web/index.html, embedded at build time (EmbedPage.cmake).
 //

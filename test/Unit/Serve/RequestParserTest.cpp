@@ -46,8 +46,7 @@ GenerationRequest completion(const std::string &text) {
   RequestLimits limits;
   Json body = Json::parse(text);
   GenerationRequest request;
-  std::optional<ApiError> error =
-      parseCompletionRequest(body, limits, request);
+  std::optional<ApiError> error = parseCompletionRequest(body, limits, request);
   EXPECT_FALSE(error) << error->message;
   return request;
 }
@@ -125,8 +124,9 @@ TEST(RequestParser, RefusesBadJson) {
   EXPECT_NE(completionError("\"text\"").find("must be a JSON object"),
             std::string::npos);
   // Nesting is bounded while parsing (the limit is 16 levels).
-  std::string deep = "{\"prompt\": \"x\", \"extra\": " +
-                     std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string deep =
+      "{\"prompt\": \"x\", \"extra\": " + std::string(100000, '[') +
+      std::string(100000, ']') + "}";
   EXPECT_NE(completionError(deep).find("nests deeper"), std::string::npos);
 }
 
@@ -268,11 +268,10 @@ TEST(RequestParser, Chat) {
   EXPECT_EQ(chatError(R"({"messages": [{"role": "user", "content": 4}]})"),
             "messages[0].content: messages[0].content must be a string or an "
             "array of parts, got an integer");
-  EXPECT_EQ(
-      chatError(R"({"messages": [{"role": "user", "content":
+  EXPECT_EQ(chatError(R"({"messages": [{"role": "user", "content":
           [{"type": "image_url", "image_url": {"url": "x"}}]}]})"),
-      "messages[0].content: messages[0].content may only hold {\"type\": "
-      "\"text\", \"text\": ...} parts (the model reads text)");
+            "messages[0].content: messages[0].content may only hold {\"type\": "
+            "\"text\", \"text\": ...} parts (the model reads text)");
   EXPECT_EQ(chatError(R"({"messages": [{"role": "user", "content": "x"}],
                           "logprobs": 1})"),
             "logprobs: logprobs must be a boolean, got an integer");

@@ -74,9 +74,9 @@ TEST(OpenAiFormat, ChatChunks) {
   Json last = builder.chunk(1, {end});
   EXPECT_EQ(last["choices"][0]["delta"], Json::object());
   EXPECT_EQ(last["choices"][0]["finish_reason"], "cancelled");
-  EXPECT_EQ(builder.chunk(0, {token(0, 1, "x", -1)})["choices"][0]["delta"]
-                ["role"],
-            "assistant");
+  EXPECT_EQ(
+      builder.chunk(0, {token(0, 1, "x", -1)})["choices"][0]["delta"]["role"],
+      "assistant");
   Json usage = builder.usageChunk(4, 6);
   EXPECT_TRUE(usage["choices"].empty());
   EXPECT_EQ(usage["usage"]["total_tokens"], 10);
