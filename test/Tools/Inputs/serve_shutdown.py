@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "lib"))
 from anvil_serve import AnvilServe, check  # noqa: E402
@@ -63,11 +64,25 @@ with AnvilServe(artifact, "--shutdown-timeout", "60", deadline=180) as server:
     print("the running stream finished: length, [DONE]")
 print(f"exit {server.returncode}")
 
-# No grace: the running stream is cancelled.
+# No grace: the running stream is cancelled, and a running request that
+# does not stream gets 503.
 with AnvilServe(artifact, "--shutdown-timeout", "0", deadline=180) as server:
     finish = start_stream(server, 1000)
+    plain = {}
+    waiting = threading.Thread(target=lambda: plain.update(r=server.request(
+        "POST", "/v1/completions", {"prompt": "def f():", "max_tokens": 1000,
+                                    "ignore_eos": True})))
+    waiting.start()
+    # Signal only once the engine holds both requests.
+    while server.metrics()["anvil_serve_requests_in_flight"] < 2:
+        time.sleep(0.02)
     server.terminate()
     reason = finish()
     check(reason == ("cancelled", True), f"the stream ended {reason}")
     print("the running stream was cancelled: cancelled, [DONE]")
+    waiting.join()
+    status, answer = plain["r"]
+    check(status == 503 and answer["error"]["code"] == "shutting_down",
+          f"the plain request: {status} {answer}")
+    print("the running plain request: 503 shutting_down")
 print(f"exit {server.returncode}")
