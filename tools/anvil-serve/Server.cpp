@@ -2,23 +2,16 @@
 
 #include "Server.h"
 
-#include "ChatTemplate.h"
 #include "OpenAiFormat.h"
 #include "WebPage.h"
 
 #include <cstdio>
 #include <ctime>
-#include <memory>
-#include <random>
 
 namespace anvil::serve {
 namespace {
 
 using Json = nlohmann::json;
-
-/// How often a streaming handler that has nothing to send checks that its
-/// client is still there.
-constexpr std::chrono::milliseconds kPollInterval(100);
 
 /// The routes, for the metrics' endpoint label; anything else is "other".
 const char *endpointLabel(const std::string &path) {
@@ -36,23 +29,12 @@ bool needsKey(const std::string &path) {
   return path.rfind("/v1/", 0) == 0 || path == "/metrics";
 }
 
-/// What a handler keeps while it streams one request.
-struct StreamState {
-  std::shared_ptr<RequestStream> stream;
-  ResponseBuilder builder;
-  bool includeUsage = false;
-  int64_t promptTokens = 0;
-  int64_t completionTokens = 0;
-  size_t finished = 0;
-};
-
 } // namespace
 
 Server::Server(const ServeOptions &options, ModelService &service)
     : options(options), service(service), apiKey(options.apiKey),
+      generation(service, RequestLimits()),
       created(int64_t(std::time(nullptr))) {
-  std::random_device random;
-  idSalt = (uint64_t(random()) << 32) ^ random();
   int threads = options.httpThreads ? options.httpThreads
                                     : int(service.admissionLimit()) + 8;
   // Each streaming request holds a worker for its whole length: with
@@ -61,22 +43,6 @@ Server::Server(const ServeOptions &options, ModelService &service)
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.maxBodyBytes);
   routes();
-}
-
-std::string Server::newId(const char *prefix) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%s-%016llx%08llx", prefix,
-                (unsigned long long)idSalt,
-                (unsigned long long)nextId.fetch_add(1));
-  return text;
-}
-
-void Server::sendError(httplib::Response &response,
-                       const ApiError &error) const {
-  response.status = error.status;
-  if (error.status == 401)
-    response.set_header("WWW-Authenticate", "Bearer");
-  response.set_content(jsonBody(error.toJson()), "application/json");
 }
 
 void Server::routes() {
@@ -161,216 +127,12 @@ void Server::routes() {
            });
   http.Post("/v1/completions", [this](const httplib::Request &request,
                                       httplib::Response &response) {
-    generate(request, response, Endpoint::Completions);
+    generation.handle(request, response, Endpoint::Completions);
   });
   http.Post("/v1/chat/completions", [this](const httplib::Request &request,
                                            httplib::Response &response) {
-    generate(request, response, Endpoint::ChatCompletions);
+    generation.handle(request, response, Endpoint::ChatCompletions);
   });
-}
-
-void Server::generate(const httplib::Request &request,
-                      httplib::Response &response, Endpoint endpoint) {
-  Json body;
-  GenerationRequest parsed;
-  std::optional<ApiError> error = parseJsonObject(request.body, limits, body);
-  if (!error)
-    error = endpoint == Endpoint::Completions
-                ? parseCompletionRequest(body, limits, parsed)
-                : parseChatRequest(body, limits, parsed);
-  if (error)
-    return sendError(response, *error);
-  if (!parsed.model.empty() && parsed.model != service.id()) {
-    ApiError notFound;
-    notFound.status = 404;
-    notFound.message = "the model '" + parsed.model +
-                       "' does not exist; this server serves '" + service.id() +
-                       "' (GET /v1/models)";
-    notFound.param = "model";
-    notFound.code = "model_not_found";
-    return sendError(response, notFound);
-  }
-
-  // Prompts as token ids; chat renders its messages first.
-  std::vector<std::vector<int64_t>> prompts;
-  const char *promptParam =
-      endpoint == Endpoint::Completions ? "prompt" : "messages";
-  if (endpoint == Endpoint::ChatCompletions)
-    parsed.prompts.push_back({false, renderPlainChat(parsed.messages), {}});
-  for (const Prompt &prompt : parsed.prompts) {
-    prompts.emplace_back(prompt.tokens);
-    if (!prompt.isTokens)
-      if (auto e = service.encode(prompt.text, prompts.back())) {
-        e->param = promptParam;
-        return sendError(response, *e);
-      }
-  }
-  // The context bounds prompt and generated tokens together.
-  int64_t context = service.maxContext(), longest = 0, promptTotal = 0;
-  for (const std::vector<int64_t> &ids : prompts) {
-    int64_t length = int64_t(ids.size());
-    longest = std::max(longest, length);
-    promptTotal += length;
-    if (length >= context)
-      return sendError(
-          response,
-          invalidRequest("the prompt has " + std::to_string(length) +
-                             " tokens; the model's context is " +
-                             std::to_string(context) +
-                             " (prompt and generated tokens together)",
-                         promptParam, "context_length_exceeded"));
-    if (parsed.maxTokens && length + parsed.maxTokens > context)
-      return sendError(response,
-                       invalidRequest("the prompt (" + std::to_string(length) +
-                                          " tokens) and max_tokens (" +
-                                          std::to_string(parsed.maxTokens) +
-                                          ") exceed the model's context of " +
-                                          std::to_string(context),
-                                      "max_tokens", "context_length_exceeded"));
-  }
-  int64_t maxTokens = parsed.maxTokens;
-  // OpenAI's defaults: 16 tokens for completions (fewer if the context
-  // is nearly full), the rest of the context for chat (0 tells the
-  // engine so).
-  if (!maxTokens && endpoint == Endpoint::Completions)
-    maxTokens = std::min<int64_t>(16, context - longest);
-
-  anvil_sampling_params params;
-  anvil_sampling_params_init(&params);
-  params.temperature = parsed.temperature;
-  params.top_k = parsed.topK;
-  params.top_p = parsed.topP;
-  params.min_p = parsed.minP;
-  params.repetition_penalty = parsed.repetitionPenalty;
-  params.frequency_penalty = parsed.frequencyPenalty;
-  params.presence_penalty = parsed.presencePenalty;
-  params.max_new_tokens = maxTokens;
-  params.ignore_eos = parsed.ignoreEos ? 1 : 0;
-  params.has_seed = parsed.hasSeed ? 1 : 0;
-  params.seed = parsed.seed;
-  params.logprobs = parsed.logprobs;
-  std::vector<const char *> stops;
-  for (const std::string &stop : parsed.stop)
-    stops.push_back(stop.c_str());
-  params.stop_strings = stops.data();
-  params.stop_string_count = stops.size();
-
-  std::shared_ptr<RequestStream> stream;
-  if (auto e = service.submit(prompts, parsed.n, params, stream))
-    return sendError(response, *e);
-  // n choices per prompt share its tokens: count each prompt once.
-  ResponseBuilder builder(
-      endpoint, newId(endpoint == Endpoint::Completions ? "cmpl" : "chatcmpl"),
-      service.id(), int64_t(std::time(nullptr)), parsed.logprobs,
-      stream->choiceCount(),
-      [this](int64_t id) { return service.tokenText(id); });
-
-  if (!parsed.stream) {
-    std::vector<ChoiceResult> results(stream->choiceCount());
-    std::vector<ChoiceEvent> events;
-    size_t finished = 0;
-    // Not bounded by a timer: the engine ends every request (max_tokens,
-    // the context, or a cancel on shutdown).
-    while (finished < results.size()) {
-      events.clear();
-      stream->wait(kPollInterval, events);
-      for (ChoiceEvent &event : events) {
-        ChoiceResult &result = results[event.choice];
-        result.text += event.text;
-        if (event.finish != ANVIL_FINISH_NONE) {
-          result.finish = event.finish;
-          result.error = event.error;
-          ++finished;
-        }
-        if (event.tokenId >= 0)
-          result.tokens.push_back(std::move(event));
-      }
-    }
-    for (const ChoiceResult &result : results) {
-      if (result.finish == ANVIL_FINISH_ERROR) {
-        ApiError failed;
-        failed.status = 500;
-        failed.type = "server_error";
-        failed.message = "the model failed: " + result.error;
-        return sendError(response, failed);
-      }
-      if (result.finish == ANVIL_FINISH_CANCELLED) {
-        ApiError cancelled;
-        cancelled.status = 503;
-        cancelled.type = "server_error";
-        cancelled.code = "shutting_down";
-        cancelled.message = "the request was cancelled: the server is "
-                            "shutting down";
-        return sendError(response, cancelled);
-      }
-    }
-    response.set_content(jsonBody(builder.response(results, promptTotal)),
-                         "application/json");
-    return;
-  }
-
-  auto state = std::make_shared<StreamState>(StreamState{
-      stream, std::move(builder), parsed.includeUsage, promptTotal});
-  response.set_header("Cache-Control", "no-cache");
-  response.set_header("X-Accel-Buffering", "no");
-  response.set_chunked_content_provider(
-      "text/event-stream", [this, state](size_t, httplib::DataSink &sink) {
-        RequestStream &stream = *state->stream;
-        size_t choices = stream.choiceCount();
-        auto send = [&](const std::string &text) {
-          return sink.write(text.data(), text.size());
-        };
-        std::vector<ChoiceEvent> events;
-        while (state->finished < choices) {
-          events.clear();
-          if (!stream.wait(kPollInterval, events)) {
-            // Nothing to send: the only way to notice a client that left.
-            if (!sink.is_writable()) {
-              service.cancel(stream);
-              return false;
-            }
-            continue;
-          }
-          // Consecutive events of one choice become one chunk.
-          for (size_t begin = 0; begin < events.size();) {
-            size_t end = begin + 1;
-            while (end < events.size() &&
-                   events[end].choice == events[begin].choice)
-              ++end;
-            std::vector<ChoiceEvent> run(
-                std::make_move_iterator(events.begin() + begin),
-                std::make_move_iterator(events.begin() + end));
-            bool ok = true;
-            for (const ChoiceEvent &event : run) {
-              state->completionTokens += event.tokenId >= 0;
-              if (event.finish != ANVIL_FINISH_NONE)
-                ++state->finished;
-              if (event.finish == ANVIL_FINISH_ERROR) {
-                ApiError failed;
-                failed.status = 500;
-                failed.type = "server_error";
-                failed.message = "the model failed: " + event.error;
-                ok = ok && send(sseEvent(failed.toJson()));
-              }
-            }
-            ok = ok && send(sseEvent(state->builder.chunk(run[0].choice, run)));
-            if (!ok) {
-              // The client is gone: free its KV blocks now.
-              service.cancel(stream);
-              return false;
-            }
-            begin = end;
-          }
-        }
-        if (state->includeUsage &&
-            !send(sseEvent(state->builder.usageChunk(state->promptTokens,
-                                                     state->completionTokens))))
-          return false;
-        if (!send(sseDone()))
-          return false;
-        sink.done();
-        return true;
-      });
 }
 
 int Server::bind(std::string &error) {

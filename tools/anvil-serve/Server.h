@@ -1,10 +1,10 @@
 //===- Server.h - anvil-serve's HTTP endpoints ------------------*- C++ -*-===//
 //
 // The routes (docs/serving.md) over cpp-httplib: authentication, body
-// limits and OpenAI-style errors for every refusal, the generation
-// endpoints (JSON or server-sent events), and a graceful stop. The engine
-// work is ModelService's; request checks are RequestParser's; response
-// shapes are OpenAiFormat's.
+// limits and OpenAI-style errors for every refusal, the small endpoints
+// (/health, /metrics, /v1/models, the page), and a graceful stop. The
+// generation endpoints are GenerationHandler's; the engine work is
+// ModelService's.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +12,7 @@
 #define ANVIL_TOOLS_ANVIL_SERVE_SERVER_H
 
 #include "ApiKey.h"
+#include "Generation.h"
 #include "ModelService.h"
 #include "Options.h"
 #include "RequestParser.h"
@@ -41,19 +42,13 @@ public:
 
 private:
   void routes();
-  void generate(const httplib::Request &request, httplib::Response &response,
-                Endpoint endpoint);
-  void sendError(httplib::Response &response, const ApiError &error) const;
-  std::string newId(const char *prefix);
 
   const ServeOptions &options;
   ModelService &service;
   ApiKeyCheck apiKey;
-  RequestLimits limits;
+  GenerationHandler generation;
   httplib::Server http;
   int64_t created;
-  std::atomic<uint64_t> nextId{0};
-  uint64_t idSalt;
 };
 
 } // namespace anvil::serve
