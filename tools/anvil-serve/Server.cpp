@@ -46,18 +46,32 @@ Server::Server(const ServeOptions &options, ModelService &service)
 }
 
 void Server::routes() {
+  // Runs after the headers, before the body is read.
   http.set_pre_routing_handler(
       [this](const httplib::Request &request, httplib::Response &response) {
-        if (!needsKey(request.path) ||
-            apiKey.allows(request.get_header_value("Authorization")))
-          return httplib::Server::HandlerResponse::Unhandled;
-        ApiError error;
-        error.status = 401;
-        error.message = "missing or wrong API key: send 'Authorization: Bearer "
-                        "<key>' with the server's --api-key";
-        error.code = "invalid_api_key";
-        sendError(response, error);
-        return httplib::Server::HandlerResponse::Handled;
+        if (needsKey(request.path) &&
+            !apiKey.allows(request.get_header_value("Authorization"))) {
+          ApiError error;
+          error.status = 401;
+          error.message = "missing or wrong API key: send 'Authorization: "
+                          "Bearer <key>' with the server's --api-key";
+          error.code = "invalid_api_key";
+          sendError(response, error);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        // cpp-httplib 0.11 checks --max-body-bytes against Content-Length
+        // only: a chunked body would be read whole, however large.
+        if (request.get_header_value("Transfer-Encoding").find("chunked") !=
+            std::string::npos) {
+          ApiError error =
+              invalidRequest("chunked request bodies are not accepted: send a "
+                             "Content-Length",
+                             "", "length_required");
+          error.status = 411;
+          sendError(response, error);
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
       });
 
   // Refusals httplib makes itself (no route, a body over the limit, a

@@ -68,6 +68,19 @@ with AnvilServe(artifact, "--api-key", "sk-test", "--max-body-bytes", "65536",
            b"]" * 5000 + b"}", 400)
     expect(server, "POST", C, b"{\"prompt\": \"" + b"a" * 100000 + b"\"}",
            413, code="body_too_large")
+    # A chunked body would escape the length check: refused before reading.
+    chunked = http.client.HTTPConnection(server.url[len("http://"):],
+                                         timeout=60)
+    chunked.request("POST", C, iter([b"{\"prompt\": \"", b"a" * 100000,
+                                     b"\"}"]),
+                    headers={**KEY, "Content-Type": "application/json"},
+                    encode_chunked=True)
+    answer = chunked.getresponse()
+    error = json.loads(answer.read())["error"]
+    check(answer.status == 411 and error["code"] == "length_required",
+          f"chunked: {answer.status} {error}")
+    chunked.close()
+    print(f"411 {error['type']}: {error['message']}")
     expect(server, "POST", C, {"prompt": "x", "max_tokens": -1}, 400,
            param="max_tokens")
     expect(server, "POST", C, {"prompt": "x", "max_tokens": "9"}, 400,
