@@ -4,14 +4,20 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 namespace anvil::serve {
 namespace {
 
-/// A number as Prometheus reads it (shortest round trip for doubles).
+/// A number as Prometheus reads it: the shortest text that reads back as
+/// the same double ("0.005", not "0.0050000000000000001").
 std::string number(double value) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value)
+      break;
+  }
   return text;
 }
 

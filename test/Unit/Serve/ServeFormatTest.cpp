@@ -99,15 +99,16 @@ TEST(Metrics, HistogramIsCumulative) {
   histogram.observe(0.05);
   histogram.observe(0.1); // on a bound: counted in that bucket (le)
   histogram.observe(5);
+  histogram.observe(0.3);
+  histogram.observe(0.7);
   std::string out;
   histogram.render("h", "help", out);
   EXPECT_NE(out.find("# TYPE h histogram\n"), std::string::npos);
-  EXPECT_NE(out.find("h_bucket{le=\"0.10000000000000001\"} 2\n"),
-            std::string::npos)
-      << out;
-  EXPECT_NE(out.find("h_bucket{le=\"1\"} 2\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("h_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
-  EXPECT_NE(out.find("h_count 3\n"), std::string::npos);
+  EXPECT_NE(out.find("h_bucket{le=\"0.1\"} 2\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("h_bucket{le=\"1\"} 4\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("h_bucket{le=\"+Inf\"} 5\n"), std::string::npos);
+  EXPECT_NE(out.find("h_sum 6.15\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("h_count 5\n"), std::string::npos);
 }
 
 TEST(Metrics, RendersServerAndEngine) {
