@@ -4,6 +4,8 @@
 
 #include <sodium.h>
 
+#include <cctype>
+
 namespace anvil::serve {
 namespace {
 
@@ -22,13 +24,21 @@ ApiKeyCheck::ApiKeyCheck(const std::string &key) : on(!key.empty()) {
   // matter here: hashing and comparing use none.
   (void)sodium_init();
   if (!key.empty())
-    digest = hash("Bearer " + key);
+    digest = hash(key);
 }
 
 bool ApiKeyCheck::allows(const std::string &authorization) const {
   if (!on)
     return true;
-  std::array<unsigned char, 32> given = hash(authorization);
+  // The scheme is case-insensitive (RFC 7235); only the key is secret.
+  const std::string scheme = "bearer ";
+  if (authorization.size() < scheme.size())
+    return false;
+  for (size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower((unsigned char)authorization[i]) != scheme[i])
+      return false;
+  std::array<unsigned char, 32> given =
+      hash(authorization.substr(scheme.size()));
   return sodium_memcmp(given.data(), digest.data(), digest.size()) == 0;
 }
 

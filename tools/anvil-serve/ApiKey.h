@@ -22,8 +22,8 @@ public:
   /// An empty `key` turns the check off.
   explicit ApiKeyCheck(const std::string &key);
   bool enabled() const { return on; }
-  /// Whether `authorization` (the header's value) is "Bearer <key>";
-  /// always true when the check is off.
+  /// Whether `authorization` (the header's value) is "Bearer <key>"
+  /// (the scheme in any case); always true when the check is off.
   bool allows(const std::string &authorization) const;
 
 private:

@@ -146,5 +146,8 @@ TEST(ApiKey, ChecksTheBearerKey) {
   EXPECT_FALSE(check.allows("sk-secret"));
   EXPECT_FALSE(check.allows("Bearer sk-secre"));
   EXPECT_FALSE(check.allows("Bearer sk-secretX"));
-  EXPECT_FALSE(check.allows("bearer sk-secret"));
+  EXPECT_TRUE(check.allows("bearer sk-secret")); // RFC 7235: any case
+  EXPECT_FALSE(check.allows("Basic sk-secret"));
+  EXPECT_FALSE(check.allows("Bearer "));
+  EXPECT_FALSE(check.allows("Bearer  sk-secret"));
 }
