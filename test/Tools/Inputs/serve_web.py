@@ -6,6 +6,7 @@ same greedy request.
     serve_web.py ARTIFACT
 """
 import os
+import shutil
 import sys
 
 from selenium import webdriver
@@ -26,12 +27,14 @@ with AnvilServe(artifact, deadline=240) as server:
     expected = PROMPT + expected["choices"][0]["text"]
 
     options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
+    options.binary_location = shutil.which("chromium")
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--disable-gpu", "--no-first-run"):
         options.add_argument(flag)
-    # The Debian driver, never one Selenium Manager would download.
-    service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
+    # Debian's driver (lit.cfg.py found it on PATH), never one Selenium
+    # Manager would download.
+    service = webdriver.ChromeService(
+        executable_path=shutil.which("chromedriver"))
     driver = webdriver.Chrome(service=service, options=options)
     try:
         driver.set_page_load_timeout(60)
