@@ -16,6 +16,9 @@ debian_packages=(
   libgmock-dev libbenchmark-dev libopenblas-dev python3 python3-venv python3-dev
   libsodium-dev pkg-config libxxhash-dev libsentencepiece-dev libutf8proc-dev
   pybind11-dev
+  libcpp-httplib-dev
+  # anvil-serve's web page test drives a headless browser (selenium).
+  chromium chromium-driver
 )
 
 missing=()

@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${ANVIL_BUILD_DIR:-$root/build}
 
-"$root/scripts/build.sh" anvilc anvil-opt anvil-run
+"$root/scripts/build.sh" anvilc anvil-opt anvil-run anvil-serve
 
 model="$root/models/default/model.onnx"
 artifact="$build/default-model.anvil"

@@ -45,3 +45,27 @@ config.environment["ANVIL_CACHE_DIR"] = os.environ.get(
 for name in ("ANVIL_CXX", "HOME"):
     if name in os.environ:
         config.environment[name] = os.environ[name]
+
+# anvil-serve's web page test needs a headless browser: Debian's chromium
+# and chromium-driver, driven by selenium (scripts/bootstrap.sh installs
+# all three). Without them the test is UNSUPPORTED, and this says why.
+def _browser_missing():
+    import shutil
+    missing = [tool for tool in ("chromium", "chromedriver")
+               if not shutil.which(tool)]
+    try:
+        import importlib.util
+        if importlib.util.find_spec("selenium") is None:
+            missing.append("selenium (Python)")
+    except ImportError:
+        missing.append("selenium (Python)")
+    return missing
+
+
+_missing = _browser_missing()
+if _missing:
+    lit_config.note("anvil-serve's browser test is UNSUPPORTED: missing " +
+                    ", ".join(_missing) + " (scripts/bootstrap.sh installs "
+                    "them)")
+else:
+    config.available_features.add("browser")
