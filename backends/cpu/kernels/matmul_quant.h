@@ -49,6 +49,9 @@ constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
 constexpr int64_t kTileRows = 32;
 /// Tiles of at least this many rows unpack each group once (prefill).
 constexpr int64_t kUnpackMinRows = 8;
+/// Rows per tile when they do: an unpacked group (up to k x 16 floats)
+/// then serves 128 rows.
+constexpr int64_t kUnpackTileRows = 128;
 /// Rows per call of rows_dot_unpacked_avx512: 4 chains x 6 rows = 24
 /// accumulators of the 32 zmm registers.
 constexpr int64_t kUnpackedRows = 6;
@@ -101,6 +104,25 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     };
     for (; t < k1 && (t & 3); ++t)
       fma(0, t, one(t));
+    // Symmetric weights (every zero point the packing's bias of 128): the
+    // byte with its top bit flipped is u - 128 as a signed byte, which a
+    // shift pair sign-extends, so no subtraction per value (the same
+    // exact integers as value() gives, hence the same bits).
+    if (_mm512_cmpneq_ps_mask(zv, _mm512_set1_ps(128.0f)) == 0) {
+      const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
+      auto byte = [](__m512i v, unsigned left) {
+        return _mm512_cvtepi32_ps(
+            _mm512_srai_epi32(_mm512_slli_epi32(v, left), 24));
+      };
+      for (; t + 4 <= k1; t += 4) {
+        const __m512i v =
+            _mm512_xor_si512(_mm512_loadu_si512(panel + (t >> 2) * 64), flip);
+        fma(0, t, byte(v, 24));
+        fma(1, t + 1, byte(v, 16));
+        fma(2, t + 2, byte(v, 8));
+        fma(3, t + 3, _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24)));
+      }
+    }
     for (; t + 4 <= k1; t += 4) {
       const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
       fma(0, t, value(_mm512_and_si512(v, low)));
@@ -478,22 +500,29 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     }
   };
   if (!p.quantize_lhs) {
+    // Prefill tiles take up to kUnpackTileRows rows: each group is unpacked
+    // once per tile, so the taller the tile, the less unpacking per product.
+    bool unpacking = false;
+#if defined(__AVX512F__)
+    unpacking = std::is_same<A, float>::value && m >= kUnpackMinRows;
+#endif
+    const int64_t tileRows = unpacking ? kUnpackTileRows : kTileRows;
+    const int64_t tiles = (m + tileRows - 1) / tileRows;
     parallel_for(
-        host, rowTiles * panels, 1,
-        [&](int64_t begin, int64_t end, int thread) {
+        host, tiles * panels, 1, [&](int64_t begin, int64_t end, int thread) {
           for (int64_t tile = begin; tile < end; ++tile) {
             const int64_t pi = tile % panels, rt = tile / panels;
             const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
             const uint8_t *panel = weights + pi * panelBytes;
-            const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
-            float result[kTileRows][kPanel] = {};
+            const int64_t i0 = rt * tileRows, i1 = std::min(m, i0 + tileRows);
+            float result[kUnpackTileRows][kPanel] = {};
             float acc[kUnpackedRows > kRows ? kUnpackedRows : kRows][kPanel];
             // Many rows (prefill): each group's values unpacked once per tile
             // into this thread's scratch, then read by all of its rows.
             [[maybe_unused]] float *unpacked = nullptr;
             (void)thread;
 #if defined(__AVX512F__)
-            if (std::is_same<A, float>::value && i1 - i0 >= kUnpackMinRows)
+            if (unpacking && i1 - i0 >= kUnpackMinRows)
               unpacked = scratch<float>(host, thread, size_t(group * kPanel));
 #endif
             // Group by group: its scales and zero points are read once per
