@@ -3,6 +3,7 @@
 #include "Generation.h"
 
 #include "ChatTemplate.h"
+#include "ClientSocket.h"
 #include "OpenAiFormat.h"
 
 #include <algorithm>
@@ -16,8 +17,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-/// How often a streaming handler that has nothing to send checks that its
-/// client is still there.
+/// How often a handler checks that its client is still there: a streaming
+/// one when it has nothing to send, a non-streaming one while it waits.
 constexpr std::chrono::milliseconds kPollInterval(100);
 
 /// A request ready for the engine.
@@ -111,17 +112,41 @@ std::optional<ApiError> prepare(const ModelService &service,
   return std::nullopt;
 }
 
-/// Waits for every choice to end and answers with one JSON object.
-void respondWhole(RequestStream &stream, const ResponseBuilder &builder,
-                  int64_t promptTokens, httplib::Response &response) {
+/// The status logged for a request whose client left before its answer
+/// (nginx's "client closed request"); nobody receives it.
+constexpr int kClientClosedRequest = 499;
+
+/// Waits for every choice to end and answers with one JSON object. A
+/// client that leaves meanwhile has its requests cancelled, which frees
+/// their KV blocks at the engine's next step, and gets no answer.
+void respondWhole(ModelService &service, RequestStream &stream,
+                  const httplib::Request &request,
+                  const ResponseBuilder &builder, int64_t promptTokens,
+                  httplib::Response &response) {
   std::vector<ChoiceResult> results(stream.choiceCount());
   std::vector<ChoiceEvent> events;
   size_t finished = 0;
+  // cpp-httplib 0.11 cannot tell a handler that its client left (no
+  // Request::is_connection_closed, no socket): ClientSocket finds the
+  // connection by its addresses, and re-checks before each look that the
+  // descriptor is still that connection. When it cannot tell, it says
+  // Unknown and the request runs on, as it would without it.
+  ClientSocket client(request.local_addr, request.local_port,
+                      request.remote_addr, request.remote_port);
+  Clock::time_point nextCheck = Clock::now() + kPollInterval;
   // Not bounded by a timer: the engine ends every request (max_tokens,
-  // the context, or a cancel on shutdown).
+  // the context, or a cancel on shutdown or disconnect).
   while (finished < results.size()) {
     events.clear();
     stream.wait(kPollInterval, events);
+    if (Clock::now() >= nextCheck) {
+      nextCheck = Clock::now() + kPollInterval;
+      if (client.clientGone()) {
+        service.cancel(stream);
+        response.status = kClientClosedRequest;
+        return;
+      }
+    }
     for (ChoiceEvent &event : events) {
       ChoiceResult &result = results[event.choice];
       result.text += event.text;
@@ -262,7 +287,8 @@ void GenerationHandler::handle(const httplib::Request &request,
                           stream->choiceCount(),
                           [this](int64_t id) { return service.tokenText(id); });
   if (!parsed.stream)
-    return respondWhole(*stream, builder, ready.promptTokens, response);
+    return respondWhole(service, *stream, request, builder, ready.promptTokens,
+                        response);
 
   auto state = std::make_shared<StreamState>(StreamState{
       stream, std::move(builder), parsed.includeUsage, ready.promptTokens});

@@ -4,8 +4,8 @@
 // (RequestParser), turn its prompts into token ids (the chat template
 // first), check them against the context, submit it (ModelService), and
 // answer with one JSON object or a stream of server-sent events
-// (OpenAiFormat). A streaming client that leaves has its request
-// cancelled.
+// (OpenAiFormat). A client that leaves, streaming or not, has its request
+// cancelled (a non-streaming one is watched through ClientSocket).
 //
 //===----------------------------------------------------------------------===//
 

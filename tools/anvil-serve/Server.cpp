@@ -78,7 +78,9 @@ void Server::routes() {
   // malformed request) get the same error body as ours.
   http.set_error_handler(
       [this](const httplib::Request &request, httplib::Response &response) {
-        if (!response.body.empty())
+        // 499: the client left and was cancelled (Generation); there is
+        // nobody to send a body to.
+        if (!response.body.empty() || response.status == 499)
           return;
         ApiError error;
         error.status = response.status;

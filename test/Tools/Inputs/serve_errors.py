@@ -2,13 +2,15 @@
 error body, and keeps serving: malformed JSON, a body over the limit,
 wrong types, out-of-range values, a wrong or missing API key, a prompt
 longer than the context, a full queue (429), another model, an unknown
-path. A client that disconnects mid-stream has its request cancelled.
+path. A client that disconnects, mid-stream or while it waits for a
+non-streaming answer, has its request cancelled.
 
     serve_errors.py ARTIFACT
 """
 import http.client
 import json
 import os
+import socket
 import sys
 import time
 
@@ -164,6 +166,46 @@ with AnvilServe(artifact, "--api-key", "sk-test", "--max-body-bytes", "65536",
           "the disconnected request ran to its end")
     print("429 while the slot is busy; a disconnect cancels, 0 KV blocks "
           "used")
+    serves(server)
+
+    # A non-streaming client that leaves before its answer: its request
+    # is cancelled (not run to max_tokens) and its KV blocks freed, and
+    # the server goes on serving.
+    before = server.metrics(headers=KEY)
+    host, port = server.url[len("http://"):].split(":")
+    body = json.dumps({"prompt": "def main():", "max_tokens": 1000,
+                       "ignore_eos": True}).encode()
+    raw = socket.create_connection((host, int(port)), timeout=60)
+    raw.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\n"
+                b"Authorization: Bearer sk-test\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Content-Length: " + str(len(body)).encode() +
+                b"\r\n\r\n" + body)
+    wait_for(lambda: server.metrics(headers=KEY)
+             ["anvil_serve_requests_in_flight"] == 1,
+             "the non-streaming request to start", timeout=30)
+    time.sleep(0.3)
+    raw.close()
+    cancelled = 'anvil_serve_requests_finished_total{reason="cancelled"}'
+
+    def freed():
+        now = server.metrics(headers=KEY)
+        return (now["anvil_serve_requests_in_flight"] == 0 and
+                now['anvil_serve_kv_blocks{state="used"}'] == 0)
+    wait_for(freed, "the disconnected request to end and free its blocks")
+    metrics = server.metrics(headers=KEY)
+    check(metrics[cancelled] == before[cancelled] + 1,
+          "the disconnected non-streaming request was not cancelled: "
+          f"{metrics}")
+    generated = (metrics["anvil_serve_generation_tokens_total"] -
+                 before["anvil_serve_generation_tokens_total"])
+    check(generated < 1000, "the disconnected non-streaming request ran to "
+          f"its end ({generated} tokens)")
+    check(metrics['anvil_serve_http_responses_total{endpoint='
+                  '"/v1/completions",code="499"}'] == 1,
+          "the cancelled request is not logged as 499")
+    print("a non-streaming client that disconnects is cancelled, 0 KV "
+          "blocks used")
     serves(server)
     counts = server.metrics(headers=KEY)
     check(counts['anvil_serve_http_responses_total{endpoint="/v1/completions"'
