@@ -53,7 +53,13 @@ with AnvilServe(artifact, "--shutdown-timeout", "60", deadline=180) as server:
     reader = threading.Thread(target=lambda: result.update(r=finish()))
     reader.start()
     server.terminate()
-    # 1000 tokens take far longer than one request on loopback.
+    # The signal is handled on the server's own time: wait (bounded) until
+    # /health says it drains, so the request below cannot slip in before.
+    end = time.monotonic() + 30
+    while server.request("GET", "/health")[0] != 503:
+        check(time.monotonic() < end, "/health not 503 after SIGTERM")
+        time.sleep(0.01)
+    # 1000 tokens take far longer than this on loopback.
     status, answer = server.request("POST", "/v1/completions",
                                     {"prompt": "x", "max_tokens": 1})
     check(status == 503 and answer["error"]["code"] == "shutting_down",
