@@ -157,14 +157,19 @@ inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                             lanes[p][v])
                 : Vec::zero();
   // Bytes of s.prefetch per k (at most two lines: a block of the same
-  // shape as this one has a panel row of at most 128 bytes per k).
+  // shape as this one has a panel row of at most 128 bytes per k; a
+  // smaller share prefetches a line on several k, which costs little).
+  // Only the packed (multi-row-tile) path prefetches: the GEMV's loop
+  // stays as tight as it was.
   const int64_t pfStep =
-      s.prefetch ? (s.prefetch_bytes + (k1 - k0) - 1) / (k1 - k0) : 0;
+      CS > 0 && s.prefetch ? (s.prefetch_bytes + (k1 - k0) - 1) / (k1 - k0) : 0;
   for (int64_t t = 0; t < k1 - k0; ++t) {
-    if (pfStep) {
-      __builtin_prefetch(s.prefetch + t * pfStep, 0, 2);
-      if (pfStep > 64)
-        __builtin_prefetch(s.prefetch + t * pfStep + 64, 0, 2);
+    if constexpr (CS > 0) {
+      if (pfStep) {
+        __builtin_prefetch(s.prefetch + t * pfStep, 0, 2);
+        if (pfStep > 64)
+          __builtin_prefetch(s.prefetch + t * pfStep + 64, 0, 2);
+      }
     }
     Vec b[NP][kVecs];
 #pragma GCC unroll 16
@@ -316,9 +321,9 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
       const int64_t k1 = std::min(k, k0 + kBlock);
       for (int64_t p = pbegin; p < pend; p += groupPanels) {
         // The block the next panel (or the next k block) reads, fetched
-        // into L2 by the first row tile's k loop (a line or two per k): the
-        // next first row tile would otherwise wait on memory for every
-        // weight line.
+        // into L2 by the row tiles' k loops (up to two lines per k): the
+        // next block's first row tile would otherwise wait on memory for
+        // every weight line.
         const bool lastPanel = p + groupPanels >= pend;
         const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
         const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
@@ -331,13 +336,16 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
           nextBytes = (std::min(k, nextK0 + kBlock) - nextK0) * width *
                       int64_t(sizeof(W));
         }
+        // Each row tile fetches its share: the memory stream then overlaps
+        // the tiles that compute from L1, not only the first one.
+        const int64_t slice = (nextBytes / rowTiles + 63) / 64 * 64;
         for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
           const int64_t i0 = rowTile * kMaxRows;
           const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
           Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
-          if (rowTile == 0) { // the tile that streams this block from memory
-            span.prefetch = next;
-            span.prefetch_bytes = nextBytes;
+          if (rowTile * slice < nextBytes) {
+            span.prefetch = next + rowTile * slice;
+            span.prefetch_bytes = std::min(slice, nextBytes - rowTile * slice);
           }
           tile_rows<kMaxRows, kMaxRows>(
               rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
