@@ -61,6 +61,18 @@ inline Vec widen(const W *p, typename Vec::Mask lanes, int64_t count) {
   return Vec::load(wide, lanes);
 }
 
+#if defined(__AVX2__) && !defined(__AVX512F__)
+/// Up to 8 16-bit values from p (the rest zero) without reading past
+/// `count` of them: AVX2 has no masked 16-bit load.
+inline __m128i load_halves(const void *p, int64_t count) {
+  if (count >= 8)
+    return _mm_loadu_si128(static_cast<const __m128i *>(p));
+  uint16_t part[8] = {};
+  std::memcpy(part, p, 2 * std::max<int64_t>(count, 0));
+  return _mm_loadu_si128(reinterpret_cast<const __m128i *>(part));
+}
+#endif
+
 /// `count` (up to kLanes; `lanes` the same as a mask) weights from p as
 /// floats: f32 as they are, f16 and bf16 widened exactly.
 inline Vec load_weights(const float *p, typename Vec::Mask lanes, int64_t) {
@@ -74,14 +86,7 @@ inline Vec load_weights(const bf16 *p, typename Vec::Mask lanes,
   return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16))};
 #elif defined(__AVX2__) && defined(__FMA__)
   (void)lanes;
-  __m128i h;
-  if (count >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-  } else {
-    uint16_t part[8] = {};
-    std::memcpy(part, p, 2 * std::max<int64_t>(count, 0));
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(part));
-  }
+  const __m128i h = load_halves(p, count);
   return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16))};
 #else
   return widen(p, lanes, count);
@@ -93,14 +98,7 @@ inline Vec load_weights(const f16 *p, typename Vec::Mask lanes, int64_t count) {
   return {_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(lanes, p))};
 #elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
   (void)lanes;
-  __m128i h;
-  if (count >= 8) {
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p));
-  } else {
-    uint16_t part[8] = {};
-    std::memcpy(part, p, 2 * std::max<int64_t>(count, 0));
-    h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(part));
-  }
+  const __m128i h = load_halves(p, count);
   return {_mm256_cvtph_ps(h)};
 #else
   return widen(p, lanes, count);

@@ -243,24 +243,16 @@ inline void rows_dot_unpacked_avx512(const MatmulQuantParams &p,
                                            _mm512_add_ps(a[2][r], a[3][r])));
 }
 
-/// rows (1 .. kUnpackedRows) rows of x over the unpacked group.
+/// rows (1 .. R) rows of x over the unpacked group.
+template <int R = kUnpackedRows>
 inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
                               const float *x, int64_t rows, int64_t k0,
                               int64_t k1, float acc[][kPanel]) {
-  switch (rows) {
-  case 1:
-    return rows_dot_unpacked_avx512<1>(p, buf, x, k0, k1, acc);
-  case 2:
-    return rows_dot_unpacked_avx512<2>(p, buf, x, k0, k1, acc);
-  case 3:
-    return rows_dot_unpacked_avx512<3>(p, buf, x, k0, k1, acc);
-  case 4:
-    return rows_dot_unpacked_avx512<4>(p, buf, x, k0, k1, acc);
-  case 5:
-    return rows_dot_unpacked_avx512<5>(p, buf, x, k0, k1, acc);
-  default:
-    return rows_dot_unpacked_avx512<kUnpackedRows>(p, buf, x, k0, k1, acc);
+  if constexpr (R > 1) {
+    if (rows < R)
+      return rows_dot_unpacked<R - 1>(p, buf, x, rows, k0, k1, acc);
   }
+  rows_dot_unpacked_avx512<R>(p, buf, x, k0, k1, acc);
 }
 #endif
 
@@ -438,30 +430,17 @@ inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
 /// Rows per call of rows_dot_int8.
 constexpr int64_t kInt8Rows = 8;
 
-/// rows (1 .. kInt8Rows) rows of the quantized activations times np (1 or
-/// 2) panels from panel0.
-template <int NP>
+/// rows (1 .. R) rows of the quantized activations times NP (1 or 2)
+/// panels from panel0; one or two rows split k over 4 or 2 chains.
+template <int NP, int R = kInt8Rows>
 inline void rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
                           const int8_t *xq, int64_t rows,
                           int32_t acc[][2][kPanel]) {
-  switch (rows) {
-  case 1:
-    return rows_dot_int8_fixed<1, NP, 4>(p, panel0, xq, acc);
-  case 2:
-    return rows_dot_int8_fixed<2, NP, 2>(p, panel0, xq, acc);
-  case 3:
-    return rows_dot_int8_fixed<3, NP, 1>(p, panel0, xq, acc);
-  case 4:
-    return rows_dot_int8_fixed<4, NP, 1>(p, panel0, xq, acc);
-  case 5:
-    return rows_dot_int8_fixed<5, NP, 1>(p, panel0, xq, acc);
-  case 6:
-    return rows_dot_int8_fixed<6, NP, 1>(p, panel0, xq, acc);
-  case 7:
-    return rows_dot_int8_fixed<7, NP, 1>(p, panel0, xq, acc);
-  default:
-    return rows_dot_int8_fixed<kInt8Rows, NP, 1>(p, panel0, xq, acc);
+  if constexpr (R > 1) {
+    if (rows < R)
+      return rows_dot_int8<NP, R - 1>(p, panel0, xq, rows, acc);
   }
+  rows_dot_int8_fixed<R, NP, R == 1 ? 4 : (R == 2 ? 2 : 1)>(p, panel0, xq, acc);
 }
 
 } // namespace quant
