@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "matmul.h"
+#include "matmul_quant.h"
 
 #include "Ceilings.h"
 #include "ThreadPool.h"
@@ -279,6 +280,118 @@ void BM_OpenBlasSgemv(benchmark::State &state) {
 }
 #endif
 
+/// anvil::cpu::matmul_quant on random packed weights (every byte is a valid
+/// packed value, so no quantizer is needed): `bits` 8 or 4, symmetric (the
+/// packing's zero_offset only, as anvilc --quantize=int8 / int4-g128 pack
+/// them), one f32 scale per (channel, group); with `w8a8` the activations
+/// are quantized per token to int8 (anvilc --quantize=w8a8). The roofline
+/// share counts the bytes a call must read: packed weights and scales (m=1),
+/// or 2mnk FLOP against the fp32 FMA peak (m=128; W8A8's VNNI peak is 4x
+/// that, so its share can pass 1).
+void BM_AnvilMatmulQuant(benchmark::State &state) {
+  const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
+  const int threads = int(state.range(3));
+  const int bits = int(state.range(4));
+  const bool w8a8 = state.range(5) != 0;
+  const int64_t group = bits == 4 ? 128 : k;
+  const int64_t groups = (k + group - 1) / group;
+  anvil::MatmulQuantParams p{};
+  p.m = m;
+  p.n = n;
+  p.k = k;
+  p.bits = bits;
+  p.group = group;
+  p.k_stored = (k + 3) / 4 * 4;
+  p.scale_n_stride = groups; // scales [n, groups], as anvilc passes them
+  p.scale_g_stride = 1;
+  p.zero_offset = bits == 4 ? 8 : 128;
+  p.rhs_kn = false;
+  p.quantize_lhs = w8a8;
+  const int64_t panels =
+      (n + anvil::cpu::quant::kPanel - 1) / anvil::cpu::quant::kPanel;
+  const size_t packedBytes = size_t(panels * anvil::cpu::quant::panel_bytes(p));
+  const size_t scaleCount = size_t(n * groups);
+  const double bytesPerCall =
+      double(packedBytes) + double(scaleCount) * sizeof(float);
+  size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
+  size_t copies = std::max<size_t>(1, (4 * llc + size_t(bytesPerCall) - 1) /
+                                          size_t(bytesPerCall));
+  std::vector<std::vector<uint8_t>> packed;
+  std::vector<Buffer> scales;
+  uint64_t x = 12345;
+  for (size_t c = 0; c < copies; ++c) {
+    packed.emplace_back(packedBytes);
+    for (uint8_t &byte : packed.back()) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      byte = uint8_t(x >> 56);
+    }
+    scales.push_back(randomBuffer(scaleCount, 100 + c));
+    for (size_t i = 0; i < scaleCount; ++i)
+      scales.back()[i] = 0.01f + 0.001f * std::fabs(scales.back()[i]);
+  }
+  Buffer lhs = randomBuffer(size_t(m * k), 1),
+         out = randomBuffer(size_t(m * n), 2);
+  Host host(threads);
+  anvil_invocation invocation{};
+  char error[256] = "";
+  invocation.struct_size = sizeof invocation;
+  invocation.error = error;
+  invocation.error_size = sizeof error;
+  anvil::cpu::RunScope scope(&host.api, &invocation);
+  size_t w = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    double start = now();
+    if (anvil::cpu::matmul_quant(scope.host(), p, lhs.get(), packed[w].data(),
+                                 scales[w].get(), out.get())) {
+      state.SkipWithError(error);
+      return;
+    }
+    seconds += now() - start;
+    benchmark::DoNotOptimize(out.get());
+    w = (w + 1) % copies;
+  }
+  // The first row against a double product with the dequantized weights
+  // (W8A8: against its own quantized activations' error bound, 1e-2).
+  size_t last = (w + copies - 1) % copies;
+  double worst = 0;
+  for (int64_t j = 0; j < n; j += std::max<int64_t>(1, n / 7)) {
+    const uint8_t *panel =
+        packed[last].data() + size_t(j / anvil::cpu::quant::kPanel) *
+                                  size_t(anvil::cpu::quant::panel_bytes(p));
+    double ref = 0, magnitude = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      double wv = (double(anvil::cpu::quant::stored(
+                       p, panel, t, j % anvil::cpu::quant::kPanel)) -
+                   double(p.zero_offset)) *
+                  double(scales[last][size_t(j * p.scale_n_stride +
+                                             (t / group) * p.scale_g_stride)]);
+      ref += double(lhs[t]) * wv;
+      magnitude += std::fabs(double(lhs[t]) * wv);
+    }
+    worst = std::max(worst, std::fabs(out[j] - ref) / (magnitude + 1e-30));
+  }
+  if (worst > (w8a8 ? 1e-2 : 1e-4))
+    state.SkipWithError("anvil::cpu::matmul_quant's result is wrong");
+  state.counters["W_bytes/s"] = benchmark::Counter(
+      bytesPerCall, benchmark::Counter::kIsIterationInvariantRate,
+      benchmark::Counter::kIs1000);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * double(m) * double(n) * double(k),
+                         benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+  if (seconds > 0 && state.iterations() > 0) {
+    const Ceilings &c = ceilings(threads);
+    double perIteration = seconds / double(state.iterations());
+    state.counters["roofline"] =
+        m == 1 ? bytesPerCall / perIteration / 1e9 / c.readGBs.max
+               : 2.0 * double(m) * double(n) * double(k) / perIteration / 1e9 /
+                     c.fp32Gflops.max;
+  }
+}
+
 /// The 250M decoder's matmuls: {k, n}.
 const int64_t kShapes[][2] = {
     {1024, 1024}, {1024, 2816}, {1024, 32000}, {2816, 1024}};
@@ -300,6 +413,17 @@ BENCHMARK(BM_AnvilMatmul)->Apply([](benchmark::internal::Benchmark *b) {
 });
 BENCHMARK(BM_AnvilMatmulUnpacked)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
+});
+// {m, k, n, threads, bits, w8a8}: int4-g128 and int8 weight-only, W8A8.
+BENCHMARK(BM_AnvilMatmulQuant)->Apply([](benchmark::internal::Benchmark *b) {
+  b->ArgNames({"m", "k", "n", "threads", "bits", "w8a8"});
+  for (int64_t m : {int64_t(1), int64_t(128)})
+    for (const auto &shape : kShapes)
+      for (int64_t threads : {1, 2})
+        for (int64_t variant : {0, 1, 2}) // int4, int8, w8a8
+          b->Args({m, shape[0], shape[1], threads, variant == 0 ? 4 : 8,
+                   variant == 2 ? 1 : 0});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
 });
 #ifdef ANVIL_HAVE_OPENBLAS
 BENCHMARK(BM_OpenBlasSgemm)->Apply([](benchmark::internal::Benchmark *b) {
