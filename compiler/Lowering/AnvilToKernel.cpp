@@ -143,20 +143,24 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   bool isSigned =
       bits == 4 ? d.getIsSigned() : !q.getElementType().isUnsignedInteger();
   match.zeroOffset = isSigned ? (bits == 4 ? 8 : 128) : 0;
-  int64_t rowValues = bits == 4 ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
-  match.kStored = quantPanelKStored(bits, rowValues);
-  // W8A8: the activation quantized per token, whole rows per scale.
+  // W8A8 / W4A8: the activation quantized per token, whole rows per scale.
+  // 8-bit weights: one group (the kernel scales whole rows); 4-bit: groups
+  // of a multiple of 8 k (the "q4_n16_k8" words never straddle one).
   if (auto ld = op.getLhs().getDefiningOp<DequantizeOp>()) {
     auto qpt = ld.getInput().getDefiningOp<QuantizePerTokenOp>();
+    bool weightFits = bits == 8 ? match.group == match.k
+                                : match.group % 8 == 0 && !match.tail;
     if (qpt && ld.getScale() == qpt.getScale() && !ld.getZeroPoint() &&
         ld.getBits() == 8 && (int64_t)ld.getBlockSize() == match.k &&
-        (int64_t)ld.getAxis() == lhs.getRank() - 1 && bits == 8 &&
-        match.group == match.k &&
+        (int64_t)ld.getAxis() == lhs.getRank() - 1 && weightFits &&
         qpt.getInput().getType().cast<ShapedType>().getElementType().isF32()) {
       match.perToken = qpt;
       match.lhsDequantize = ld;
     }
   }
+  int64_t rowValues = bits == 4 ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
+  match.kStored =
+      quantPanelKStored(bits, rowValues, bits == 4 && match.perToken);
   return match;
 }
 

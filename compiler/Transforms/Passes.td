@@ -295,6 +295,11 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"
     - `w8a8`: the `int8` weights, and the activation quantized per token
       (`anvil.quantize_per_token`, then `anvil.dequantize` of its rows), so
       the product is an integer one.
+    - `w4a8-g32`, `w4a8-g128`: the symmetric `int4-g32` / `int4-g128`
+      weights with the activation quantized per token as for `w8a8`: the
+      kernel sums integer products per group and scales each group once
+      (ONNX Runtime's `MatMulNBits` with `accuracy_level` 4 computes
+      alike).
 
     Values round to nearest (ties to even). `skip` keeps weights in float:
     `embed` (the vocabulary table the token ids gather from, and every
@@ -315,7 +320,7 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int8\"",
-           "int8, int4-g32, int4-g128 or w8a8">,
+           "int8, int4-g32, int4-g128, w8a8, w4a8-g32 or w4a8-g128">,
     Option<"asym", "asym", "bool", /*default=*/"false",
            "Asymmetric (a zero point per channel or group) instead of symmetric">,
     ListOption<"skip", "skip", "std::string",

@@ -46,6 +46,10 @@ std::optional<Scheme> parseMode(StringRef mode) {
     return Scheme{4, 32, false};
   if (mode == "int4-g128")
     return Scheme{4, 128, false};
+  if (mode == "w4a8-g32")
+    return Scheme{4, 32, true};
+  if (mode == "w4a8-g128")
+    return Scheme{4, 128, true};
   return std::nullopt;
 }
 
@@ -229,13 +233,13 @@ struct QuantizeWeightsPass
     std::optional<Scheme> scheme = parseMode(mode);
     if (!scheme) {
       func.emitError("unknown quantization mode '")
-          << mode << "' (int8, int4-g32, int4-g128, w8a8)";
+          << mode << "' (int8, int4-g32, int4-g128, w8a8, w4a8-g32, w4a8-g128)";
       return signalPassFailure();
     }
     if (asym && scheme->perToken) {
-      func.emitError("w8a8 quantizes weights symmetrically (its integer "
-                     "product has no weight zero point); drop the asym "
-                     "option");
+      func.emitError(mode)
+          << " quantizes weights symmetrically (its integer product has no "
+             "weight zero point); drop the asym option";
       return signalPassFailure();
     }
     bool skipEmbed = false, skipHead = false;

@@ -87,7 +87,7 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
           kWeightLayoutNKPanels +
-          "', 'q8_n16[_kn][_biased]', 'q4_n16[_biased]'")
+          "', 'q8_n16[_kn][_biased]', 'q4_n16[_k8][_biased]'")
       .str();
 }
 
@@ -100,19 +100,24 @@ std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
   else
     return std::nullopt;
   parsed.kn = layout.consume_front("_kn");
+  parsed.k8 = layout.consume_front("_k8");
   parsed.biased = layout.consume_front("_biased");
-  if (!layout.empty() || (parsed.kn && parsed.bits == 4))
+  if (!layout.empty() || (parsed.kn && parsed.bits == 4) ||
+      (parsed.k8 && parsed.bits != 4))
     return std::nullopt;
   return parsed;
 }
 
 std::string quantPanelLayoutName(const QuantPanelLayout &layout) {
   return std::string(layout.bits == 4 ? "q4_n16" : "q8_n16") +
-         (layout.kn ? "_kn" : "") + (layout.biased ? "_biased" : "");
+         (layout.kn ? "_kn" : "") + (layout.k8 ? "_k8" : "") +
+         (layout.biased ? "_biased" : "");
 }
 
-int64_t quantPanelKStored(int64_t bits, int64_t rowValues) {
-  return bits == 4 ? (rowValues + 1) / 2 * 2 : (rowValues + 3) / 4 * 4;
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues, bool k8) {
+  if (bits == 4)
+    return k8 ? (rowValues + 7) / 8 * 8 : (rowValues + 1) / 2 * 2;
+  return (rowValues + 3) / 4 * 4;
 }
 
 /// The value as the [N, row] matrix the layout reads: [N, K] (or [K, N]
@@ -135,6 +140,8 @@ int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
     return -1;
   auto [n, row] = quantPanelMatrix(layout, valueType);
   int64_t panels = (n + kQuantPanel - 1) / kQuantPanel;
+  if (layout.bits == 4 && layout.k8)
+    return panels * kQuantPanel * quantPanelKStored(4, 2 * row, true) / 2;
   if (layout.bits == 4)
     return panels * kQuantPanel * row; // row bytes: two values each
   return panels * kQuantPanel * quantPanelKStored(8, row);
@@ -157,6 +164,24 @@ uint64_t panelSource(uint64_t index, uint64_t k, uint64_t n, bool transposed) {
 uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
                        ArrayRef<char> value, uint64_t index) {
   uint8_t bias = !layout.biased ? 0 : layout.bits == 4 ? 0x88 : 0x80;
+  if (layout.bits == 4 && layout.k8) {
+    uint64_t kStored = quantPanelKStored(4, 2 * row, true);
+    uint64_t panelBytes = kQuantPanel * kStored / 2;
+    uint64_t panel = index / panelBytes, within = index % panelBytes;
+    uint64_t channel = panel * kQuantPanel + (within / 4) % kQuantPanel;
+    uint64_t k = within / (4 * kQuantPanel) * 8 + within % 4;
+    if ((int64_t)channel >= n)
+      return bias;
+    // The value's nibble at k (0 past the row: the activations there are
+    // 0 too), then the one at k + 4 in the high half.
+    auto nibble = [&](uint64_t at) -> uint8_t {
+      if ((int64_t)at >= 2 * row)
+        return 0;
+      uint8_t byte = uint8_t(value[channel * row + at / 2]);
+      return at % 2 ? byte >> 4 : byte & 15;
+    };
+    return uint8_t(nibble(k) | nibble(k + 4) << 4) ^ bias;
+  }
   if (layout.bits == 4) {
     uint64_t panelBytes = kQuantPanel * row;
     uint64_t panel = index / panelBytes, within = index % panelBytes;

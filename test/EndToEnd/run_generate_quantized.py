@@ -33,9 +33,9 @@ import sys
 import numpy as np
 
 NEW = 64
-MODES = ("int8", "w8a8", "int4-g128", "int4-g32", "bf16", "f16")
+MODES = ("int8", "w8a8", "int4-g128", "int4-g32", "w4a8-g128", "bf16", "f16")
 MIN_AGREEMENT = {"int8": 0.95, "w8a8": 0.9, "int4-g128": 0.9, "int4-g32": 0.9,
-                 "bf16": 0.95, "f16": 0.95}
+                 "w4a8-g128": 0.9, "bf16": 0.95, "f16": 0.95}
 # 16-bit modes keep the f32 kernel with 16-bit weights in column panels.
 NARROW = ("bf16", "f16")
 QUANTIZED_MATMULS = 29

@@ -14,13 +14,15 @@ uint8 with zero points per output column of a [K, N] weight read without
 transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
 with a tail group (K = 80), symmetric; uint4 with zero points, odd K = 75;
 int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
-sliced to K = 80); 8-bit blocks of 16 with zero points; and W8A8
-(quantize_per_token feeding a dequantize with row blocks). One row of x
+sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
+(quantize_per_token feeding a dequantize with row blocks); and W4A8 (the
+same activations, symmetric int4 groups of 32 with a tail and of 128 with
+K = 300, in the "q4_n16_k8" layout). One row of x
 is in all three inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
-float64; W8A8 first quantizes x per token as anvil.quantize_per_token
+float64; W8A8 and W4A8 first quantize x per token as anvil.quantize_per_token
 defines it (float32 scale max|x| / 127, round half to even). Tolerance:
 |y - ref| <= 1e-6 + 1e-5 * B, B = sum_k |x_k| |W[n, k]|: the kernel sums
 x * (q - z) per group in float32 (q - z exact) and scales once, so its
@@ -190,6 +192,14 @@ def cases(rng):
     out.append(dict(name="w8a8", n=37, k=75, q=q9, s=s9, w8a8=True,
                     attrs="bits = 8 : i64", w_shape=(37, 75),
                     W=q9.astype(np.float64) * s9[:, None]))
+    # W4A8: symmetric int4 groups with per-token int8 activations; a tail
+    # group of 16 (K = 80), and K = 300 with groups of 128 (a last group of
+    # 44 that ends inside an 8-k word).
+    for name, n, k, g in (("w4a8_g32_tail", 37, 80, 32),
+                          ("w4a8_g128", 33, 300, 128)):
+        case = int4(name, n, k, g, True)
+        case["w8a8"] = True
+        out.append(case)
     return out
 
 

@@ -4,7 +4,7 @@
 
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module.
-// CHECK: module attributes {kernel.weight_bytes = 69936 : i64}
+// CHECK: module attributes {kernel.weight_bytes = 71296 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
@@ -59,5 +59,23 @@ func.func @layouts(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %xd: memref<1x2xf64
   // CHECK-SAME: rhs_panel = 0 : i64, transpose_rhs = false
   %b = kernel.weight dense<1.5> : tensor<2x2x3xf32> : memref<2x2x3xf32>
   kernel.launch "matmul" ins(%xb, %b : memref<2x1x2xf32>, memref<2x2x3xf32>) outs(%ob : memref<2x1x3xf32>) params {batch = array<i64: 2>, batch_rank = 1 : i64, k = 2 : i64, lhs_batch_strides = array<i64: 2>, m = 1 : i64, n = 3 : i64, rhs_batch_strides = array<i64: 6>, rhs_panel = 0 : i64, transpose_rhs = false}
+  return
+}
+
+// matmul_quant weights get the quantized panels: 16 channels a panel,
+// signed values biased to unsigned. int4 read by float activations keeps
+// two k to a byte (3 channels, K = 76: 16 x 38 bytes); read by int8
+// activations (W4A8) eight k to a 32-bit word, k padded to 80 (16 x 40).
+// CHECK-LABEL: func.func @quant_layouts
+func.func @quant_layouts(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
+  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_biased"} : memref<608xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<608xui8>, memref<3x3xf32>)
+  // CHECK: %[[K8:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_k8_biased"} : memref<640xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
+  %q = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
+  %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
+  %q8 = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
+  kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   return
 }

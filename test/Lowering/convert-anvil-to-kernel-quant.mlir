@@ -59,3 +59,42 @@ func.func @bounded_per_token(%x: tensor<?x64xf32> {anvil.name = "x", anvil.dim_n
   %q, %s = anvil.quantize_per_token %x : (tensor<?x64xf32>) -> (tensor<?x64xi8>, tensor<?x1xf32>)
   return %q, %s : tensor<?x64xi8>, tensor<?x1xf32>
 }
+
+// -----
+
+// W4A8: symmetric int4 groups read by per-token int8 activations fuse into
+// one matmul_quant with quantize_lhs; its k is stored in whole words of
+// eight (76 -> 80), as the "q4_n16_k8" layout (anvil-pack-weights) holds
+// it. The kernel quantizes x itself: no quantize_per_token launch.
+// CHECK-LABEL: func.func @w4a8
+func.func @w4a8(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
+  // CHECK-NOT: quantize_per_token
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
+  // CHECK-NOT: kernel.launch
+  %q = anvil.constant dense<119> : tensor<3x38xui8>
+  %s = anvil.constant dense<0.5> : tensor<3x3xf32>
+  %w = anvil.dequantize %q, %s {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x38xui8>, tensor<3x3xf32>) -> tensor<3x76xf32>
+  %xq, %xs = anvil.quantize_per_token %x : (tensor<2x76xf32>) -> (tensor<2x76xi8>, tensor<2x1xf32>)
+  %xd = anvil.dequantize %xq, %xs {axis = 1 : i64, bits = 8 : i64, block_size = 76 : i64} : (tensor<2x76xi8>, tensor<2x1xf32>) -> tensor<2x76xf32>
+  %y = anvil.matmul %xd, %w {transpose_rhs = true} : (tensor<2x76xf32>, tensor<3x76xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// Groups of 20 k would split the layout's 8-k words: the activations stay
+// a float quantize-dequantize in front of a weight-only matmul_quant.
+// CHECK-LABEL: func.func @w4a8_group_not_words
+func.func @w4a8_group_not_words(%x: tensor<2x40xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
+  // CHECK: kernel.launch "quantize_per_token"
+  // CHECK: kernel.launch "matmul_quant"
+  // CHECK-SAME: quantize_lhs = false
+  %q = anvil.constant dense<119> : tensor<3x20xui8>
+  %s = anvil.constant dense<0.5> : tensor<3x2xf32>
+  %w = anvil.dequantize %q, %s {axis = 1 : i64, bits = 4 : i64, block_size = 20 : i64, is_signed = true} : (tensor<3x20xui8>, tensor<3x2xf32>) -> tensor<3x40xf32>
+  %xq, %xs = anvil.quantize_per_token %x : (tensor<2x40xf32>) -> (tensor<2x40xi8>, tensor<2x1xf32>)
+  %xd = anvil.dequantize %xq, %xs {axis = 1 : i64, bits = 8 : i64, block_size = 40 : i64} : (tensor<2x40xi8>, tensor<2x1xf32>) -> tensor<2x40xf32>
+  %y = anvil.matmul %xd, %w {transpose_rhs = true} : (tensor<2x40xf32>, tensor<3x40xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

@@ -2,6 +2,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=int4-g32 | FileCheck %s --check-prefix=G32
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int4-g32 asym=true" | FileCheck %s --check-prefix=ASYM
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=w8a8 | FileCheck %s --check-prefix=W8A8
+// RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=w4a8-g32 | FileCheck %s --check-prefix=W4A8
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int8 skip=embed" | FileCheck %s --check-prefix=SKIPE
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int8 skip=lm_head" | FileCheck %s --check-prefix=SKIPH
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int8 skip=w*" | FileCheck %s --check-prefix=SKIPW
@@ -33,6 +34,15 @@
 // W8A8: %[[XQ:.*]], %[[XS:.*]] = anvil.quantize_per_token %[[X]] : (tensor<4x2xf32>) -> (tensor<4x2xi8>, tensor<4x1xf32>)
 // W8A8: %[[XD:.*]] = anvil.dequantize %[[XQ]], %[[XS]] {axis = 1 : i64, bits = 8 : i64, block_size = 2 : i64} : (tensor<4x2xi8>, tensor<4x1xf32>) -> tensor<4x2xf32>
 // W8A8: anvil.matmul %[[XD]], %{{.*}} {transpose_rhs = true} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
+// W4A8 (mode=w4a8-g32): int4-g32's symmetric weights, w8a8's activations.
+// W4A8-LABEL: func.func @kn
+// W4A8-SAME: (%[[X:.*]]: tensor<4x2xf32>)
+// W4A8-DAG: %[[Q:.*]] = anvil.constant dense<151> : tensor<3x1xui8>
+// W4A8-DAG: %[[S:.*]] = anvil.constant dense<{{\[\[}}0.0714285746], [0.142857149], [0.214285716]]> : tensor<3x1xf32>
+// W4A8: %[[W:.*]] = anvil.dequantize %[[Q]], %[[S]] {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x1xui8>, tensor<3x1xf32>) -> tensor<3x2xf32>
+// W4A8: %[[XQ:.*]], %[[XS:.*]] = anvil.quantize_per_token %[[X]] : (tensor<4x2xf32>) -> (tensor<4x2xi8>, tensor<4x1xf32>)
+// W4A8: %[[XD:.*]] = anvil.dequantize %[[XQ]], %[[XS]] {axis = 1 : i64, bits = 8 : i64, block_size = 2 : i64} : (tensor<4x2xi8>, tensor<4x1xf32>) -> tensor<4x2xf32>
+// W4A8: anvil.matmul %[[XD]], %[[W]] {transpose_rhs = true} : (tensor<4x2xf32>, tensor<3x2xf32>) -> tensor<4x3xf32>
 func.func @kn(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
   %w = anvil.constant dense<[[0.5, 1.0, 1.5], [-0.5, -1.0, -1.5]]> : tensor<2x3xf32>
   %y = anvil.matmul %x, %w : (tensor<4x2xf32>, tensor<2x3xf32>) -> tensor<4x3xf32>

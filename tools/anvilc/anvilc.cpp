@@ -147,14 +147,15 @@ cl::opt<std::string> quantize(
              "(per output channel, symmetric), int4-g32 or int4-g128 "
              "(groups of 32 or 128 along K, symmetric unless "
              "--quantize-asym), w8a8 (int8 weights and per-token int8 "
-             "activations); or store them as 16-bit floats: bf16, f16 "
-             "(activations and accumulation stay f32)"),
-    cl::value_desc("int8|int4-g32|int4-g128|w8a8|bf16|f16"),
+             "activations), w4a8-g32 or w4a8-g128 (symmetric int4 groups "
+             "and per-token int8 activations); or store them as 16-bit "
+             "floats: bf16, f16 (activations and accumulation stay f32)"),
+    cl::value_desc("int8|int4-g32|int4-g128|w8a8|w4a8-g32|w4a8-g128|bf16|f16"),
     cl::cat(quantCategory));
 cl::opt<bool> quantizeAsym(
     "quantize-asym",
     cl::desc("Asymmetric quantization: a zero point per channel (int8) or "
-             "group (int4); not for w8a8"),
+             "group (int4); not for w8a8 or w4a8"),
     cl::cat(quantCategory));
 cl::list<std::string> quantizeSkip(
     "quantize-skip",

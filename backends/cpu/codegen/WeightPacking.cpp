@@ -13,7 +13,8 @@
 // The quantized matmul kernel (matmul_quant.h) reads its weight in panels
 // of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
 // values are stored unsigned (the launch's zero_offset undoes the bias),
-// 8-bit ones four k to a 32-bit word, as AVX512-VNNI's vpdpbusd reads them.
+// 8-bit ones four k to a 32-bit word, as AVX512-VNNI's vpdpbusd reads them,
+// and 4-bit ones read with int8 activations (W4A8) eight k to a word.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +55,9 @@ void packQuantizedWeights(ModuleOp module) {
     layout.bits = params.getAs<IntegerAttr>("bits").getInt();
     layout.kn = params.getAs<BoolAttr>("rhs_kn").getValue();
     layout.biased = params.getAs<IntegerAttr>("zero_offset").getInt() != 0;
+    // W4A8 reads eight k per word (vpdpbusd's bytes after one mask).
+    layout.k8 =
+        layout.bits == 4 && params.getAs<BoolAttr>("quantize_lhs").getValue();
     auto valueType = weight.getValue().getType().cast<ShapedType>();
     int64_t bytes = quantPanelStoredBytes(layout, valueType);
     if (bytes < 0)

@@ -68,6 +68,10 @@ inline int64_t panel_bytes(const MatmulQuantParams &p) {
 /// The stored value of channel c at k inside a panel.
 inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
                       int64_t k, int64_t c) {
+  if (p.bits == 4 && p.quantize_lhs) { // "q4_n16_k8"
+    const uint8_t byte = panel[((k >> 3) * kPanel + c) * 4 + (k & 3)];
+    return (k & 4) ? byte >> 4 : byte & 15;
+  }
   if (p.bits == 4) {
     const uint8_t byte = panel[(k >> 1) * kPanel + c];
     return (k & 1) ? byte >> 4 : byte & 15;
@@ -476,6 +480,90 @@ inline void rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
   rows_dot_int8_fixed<R, NP, R == 1 ? 4 : (R == 2 ? 2 : 1)>(p, panel0, xq, acc);
 }
 
+/// Rows per call of rows_dot_int4.
+constexpr int64_t kInt4Rows = 4;
+
+/// W4A8: the int32 products of one group [k0, k1) (k0 a multiple of 8) of
+/// NP (1 or 2) consecutive panels in the "q4_n16_k8" layout for R rows:
+/// acc[r][j][c] = sum_k xq[r][k] * u(c, k), exact. Row r's activations at
+/// xq + r * p.k_stored, zero past k (so a last group that ends inside a
+/// word adds nothing for the padding). A 64-byte load holds eight k of
+/// the panel's 16 channels: the low nibbles are vpdpbusd's bytes for k ..
+/// k + 3, the high ones (shifted down) for k + 4 .. k + 7, on separate
+/// chains.
+template <int R, int NP>
+inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
+                                const uint8_t *panel0, const int8_t *xq,
+                                int64_t k0, int64_t k1,
+                                int32_t acc[][2][kPanel]) {
+  const int64_t ks = p.k_stored, stride = panel_bytes(p);
+  const int64_t t1 = std::min((k1 + 7) / 8 * 8, ks);
+#if defined(__AVX512VNNI__)
+  __m512i a[2][R][NP];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j)
+      a[0][r][j] = a[1][r][j] = _mm512_setzero_si512();
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  for (int64_t t = k0; t < t1; t += 8) {
+    __m512i lo[NP], hi[NP];
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j) {
+      const uint8_t *at = panel0 + j * stride + (t >> 3) * 64;
+      // The GEMV streams its panels: ask for what comes later (tiles of
+      // more rows read the group from L1 again).
+      _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
+                   _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(at);
+      lo[j] = _mm512_and_si512(v, mask);
+      hi[j] = _mm512_and_si512(_mm512_srli_epi32(v, 4), mask);
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      int32_t x0, x1;
+      std::memcpy(&x0, xq + r * ks + t, 4);
+      std::memcpy(&x1, xq + r * ks + t + 4, 4);
+      const __m512i xlo = _mm512_set1_epi32(x0), xhi = _mm512_set1_epi32(x1);
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j) {
+        a[0][r][j] = _mm512_dpbusd_epi32(a[0][r][j], lo[j], xlo);
+        a[1][r][j] = _mm512_dpbusd_epi32(a[1][r][j], hi[j], xhi);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j)
+      _mm512_storeu_si512(acc[r][j], _mm512_add_epi32(a[0][r][j], a[1][r][j]));
+#else
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < NP; ++j) {
+      const int8_t *row = xq + r * ks;
+      const uint8_t *panel = panel0 + j * stride;
+      for (int64_t c = 0; c < kPanel; ++c) {
+        int32_t sum = 0;
+        for (int64_t t = k0; t < t1; ++t)
+          sum += int32_t(row[t]) * stored(p, panel, t, c);
+        acc[r][j][c] = sum;
+      }
+    }
+#endif
+}
+
+/// rows (1 .. R) rows of rows_dot_int4_fixed.
+template <int NP, int R = kInt4Rows>
+inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
+                          const int8_t *xq, int64_t rows, int64_t k0,
+                          int64_t k1, int32_t acc[][2][kPanel]) {
+  if constexpr (R > 1) {
+    if (rows < R)
+      return rows_dot_int4<NP, R - 1>(p, panel0, xq, rows, k0, k1, acc);
+  }
+  rows_dot_int4_fixed<R, NP>(p, panel0, xq, k0, k1, acc);
+}
+
 } // namespace quant
 
 /// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
@@ -574,26 +662,88 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         });
     return run_failed(host) ? 1 : 0;
   }
-  // W8A8: per-token symmetric int8 activations (anvil.quantize_per_token's
-  // formula), one group along k (the lowering fuses nothing else): the rows
-  // quantized once (padded to k_stored), with their scales and sums, by
-  // all threads into this thread's scratch, then read by all.
-  char *shared = scratch<char>(host, 0, size_t(m * (p.k_stored + 8) + 64));
+  // W8A8 and W4A8: per-token symmetric int8 activations
+  // (anvil.quantize_per_token's formula): the rows quantized once (padded
+  // to k_stored), with their scales and sums (per group for 4-bit
+  // weights), by all threads into this thread's scratch, then read by all.
+  // 8-bit weights come in one group along k (the lowering fuses nothing
+  // else).
+  const int64_t sumsPerRow = p.bits == 4 ? groups : 1;
+  char *shared = scratch<char>(
+      host, 0, size_t(m * (p.k_stored + 4 + 4 * sumsPerRow) + 64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
-  float *xscale = reinterpret_cast<float *>(shared + m * 4);
-  int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 8);
+  float *xscale = reinterpret_cast<float *>(shared + m * 4 * sumsPerRow);
+  int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 4 * (sumsPerRow + 1));
   parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int8_t *row = xq + i * p.k_stored;
-      quantize_row_int8(lhs + i * k, k, row, xscale[i], qsums[i]);
+      int32_t total = 0;
+      quantize_row_int8(lhs + i * k, k, row, xscale[i], total);
       for (int64_t t = k; t < p.k_stored; ++t)
         row[t] = 0;
+      if (sumsPerRow == 1) {
+        qsums[i] = total;
+        continue;
+      }
+      for (int64_t g = 0; g < groups; ++g) {
+        int32_t sum = 0;
+        for (int64_t t = g * group, end = std::min(k, t + group); t < end; ++t)
+          sum += row[t];
+        qsums[i * groups + g] = sum;
+      }
     }
   });
   // Tiles of kTileRows rows x two panels (32 output channels).
   const int64_t pairs = (panels + 1) / 2;
+  if (p.bits == 4) {
+    // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
+    // the zero point's share (z times the group's sum of q), scaled by the
+    // group's weight scale in float; the row's activation scale last. A
+    // row's sums do not depend on the rows beside it.
+    parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t tile = begin; tile < end; ++tile) {
+        const int64_t pair = tile % pairs, rt = tile / pairs;
+        const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
+        const int64_t n0 = pair * 2 * kPanel;
+        const int64_t cols = std::min(np * kPanel, n - n0);
+        const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+        const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
+        float result[kTileRows][2 * kPanel];
+        std::memset(result, 0, sizeof(float) * 2 * kPanel * size_t(i1 - i0));
+        for (int64_t g = 0; g < groups; ++g) {
+          const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+          float s[2 * kPanel] = {}, z[2 * kPanel] = {};
+          params(n0, cols, g, s, z);
+          int32_t zi[2 * kPanel];
+          for (int64_t c = 0; c < 2 * kPanel; ++c)
+            zi[c] = static_cast<int32_t>(z[c]);
+          for (int64_t i = i0; i < i1; i += kInt4Rows) {
+            const int64_t rows = std::min(kInt4Rows, i1 - i);
+            int32_t acc[kInt4Rows][2][kPanel];
+            if (np == 2)
+              rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                               acc);
+            else
+              rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                               acc);
+            for (int64_t r = 0; r < rows; ++r) {
+              const int32_t sum = qsums[(i + r) * groups + g];
+              const int32_t *a = acc[r][0];
+              float *out_row = result[i - i0 + r];
+              for (int64_t c = 0; c < np * kPanel; ++c)
+                out_row[c] += s[c] * static_cast<float>(a[c] - zi[c] * sum);
+            }
+          }
+        }
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t c = 0; c < cols; ++c)
+            out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
+      }
+    });
+    return run_failed(host) ? 1 : 0;
+  }
   parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t pair = tile % pairs, rt = tile / pairs;
