@@ -15,6 +15,7 @@
 //   /tmp/paged-attention-bench [--runs N] [--threads N] [--q-heads N]
 //     [--kv-heads N] [--head-dim N]   (default 16, 4, 64)
 //     [--only TEXT]                   (the cases whose name contains TEXT)
+//     [--kv-dtype f32|f16|int8]       (the pools' type; int8 with scales)
 #include "../../runtime/src/ThreadPool.h"
 
 #include "paged_attention.h"
@@ -25,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -52,6 +54,7 @@ int main(int argc, char **argv) {
   unsigned threads = 2;
   int64_t q_heads = 16, kv_heads = 4, head_dim = 64;
   const char *only = nullptr; // run the cases whose name contains this
+  std::string kv_dtype = "f32";
   const int64_t block_size = 16;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--runs"))
@@ -66,6 +69,12 @@ int main(int argc, char **argv) {
       head_dim = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--only"))
       only = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--kv-dtype"))
+      kv_dtype = argv[i + 1];
+  }
+  if (kv_dtype != "f32" && kv_dtype != "f16" && kv_dtype != "int8") {
+    std::fprintf(stderr, "--kv-dtype must be f32, f16 or int8\n");
+    return 1;
   }
   ThreadPool pool(threads);
   anvil_host_api api{};
@@ -95,9 +104,9 @@ int main(int argc, char **argv) {
       {"prefill 512 tokens", 1, 512, 512},
   };
   std::printf("%u threads, %d runs; q_heads %lld, kv_heads %lld, head_dim "
-              "%lld, block %lld\n\n",
+              "%lld, block %lld, %s pools\n\n",
               pool.size(), runs, (long long)q_heads, (long long)kv_heads,
-              (long long)head_dim, (long long)block_size);
+              (long long)head_dim, (long long)block_size, kv_dtype.c_str());
   std::printf("| case | median us | min..max us |\n|---|---|---|\n");
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
@@ -137,12 +146,38 @@ int main(int argc, char **argv) {
       x = unit(rng);
     for (float &x : q)
       x = unit(rng);
+    // The pools in the chosen type (int8: values of [-1, 1] at scale
+    // 1/127, one scale per slot and head).
+    std::vector<anvil::cpu::f16> keys16, values16;
+    std::vector<int8_t> keys8, values8;
+    std::vector<float> scales(pool_size / size_t(head_dim), 1.0f / 127);
+    for (size_t i = 0; kv_dtype == "f16" && i < pool_size; ++i) {
+      keys16.push_back(anvil::cpu::f16(keys[i]));
+      values16.push_back(anvil::cpu::f16(values[i]));
+    }
+    for (size_t i = 0; kv_dtype == "int8" && i < pool_size; ++i) {
+      keys8.push_back(int8_t(std::lrint(keys[i] * 127)));
+      values8.push_back(int8_t(std::lrint(values[i] * 127)));
+    }
+    std::function<int(const anvil_host_api *)> kernel =
+        [&](const anvil_host_api *host) {
+          if (kv_dtype == "f16")
+            return anvil::cpu::paged_attention(host, p, q.data(), keys16.data(),
+                                               values16.data(), tables.data(),
+                                               lens.data(), positions.data(),
+                                               seq_of_token.data(), out.data());
+          if (kv_dtype == "int8")
+            return anvil::cpu::paged_attention(
+                host, p, q.data(), keys8.data(), values8.data(), tables.data(),
+                lens.data(), positions.data(), seq_of_token.data(),
+                scales.data(), scales.data(), out.data());
+          return anvil::cpu::paged_attention(
+              host, p, q.data(), keys.data(), values.data(), tables.data(),
+              lens.data(), positions.data(), seq_of_token.data(), out.data());
+        };
     auto call = [&] {
       anvil::cpu::RunScope scope(&api, &invocation);
-      if (anvil::cpu::paged_attention(scope.host(), p, q.data(), keys.data(),
-                                      values.data(), tables.data(), lens.data(),
-                                      positions.data(), seq_of_token.data(),
-                                      out.data())) {
+      if (kernel(scope.host())) {
         std::fprintf(stderr, "paged_attention failed: %s\n", error);
         std::exit(1);
       }

@@ -1,14 +1,18 @@
 //===- kv_perplexity.cpp - a decoder artifact's perplexity on a token stream =//
 //
 //   anvil-kv-perplexity MODEL.anvil TOKENS.i64 [--window N] [--threads N]
+//                       [--argmax OUT.i32]
 //
 // The paged step function of MODEL (docs/llm.md) over windows of N + 1
 // tokens with stride N (models/default/report.md's evaluation: N = 256),
 // each prefilled in steps of at most max_seqs_per_step tokens (the most
 // logit rows a step returns), so later chunks read the K/V earlier ones
-// wrote to the pool: with --kv-dtype=f16 they read f16 keys and values.
-// TOKENS.i64 is the token stream as raw little-endian int64. Prints the
-// mean NLL (nats per token) and the perplexity.
+// wrote to the pool: with --kv-dtype=f16 they read f16 keys and values
+// (int8 ones and their scales with --kv-dtype=int8). TOKENS.i64 is the
+// token stream as raw little-endian int64. Prints the mean NLL (nats per
+// token) and the perplexity; --argmax writes each prediction's argmax (raw
+// int32), to compare two artifacts' next-token choices position by
+// position (teacher-forced agreement).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,14 +41,17 @@ static int fail(const std::string &message) {
 int main(int argc, char **argv) {
   if (argc < 3)
     return fail("usage: anvil-kv-perplexity MODEL.anvil TOKENS.i64 "
-                "[--window N] [--threads N]");
+                "[--window N] [--threads N] [--argmax OUT.i32]");
   int64_t window = 256;
   int threads = 1;
+  const char *argmaxPath = nullptr;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--window"))
       window = std::atoll(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--threads"))
       threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--argmax"))
+      argmaxPath = argv[i + 1];
     else
       return fail(std::string("unknown flag ") + argv[i]);
   }
@@ -77,6 +84,7 @@ int main(int argc, char **argv) {
   std::vector<float> logits(chunk * info.vocabSize);
   double nll = 0;
   int64_t predicted = 0;
+  std::vector<int32_t> argmax;
   for (int64_t start = 0; start + window + 1 <= (int64_t)ids.size();
        start += window) {
     for (int64_t done = 0; done < window; done += chunk) {
@@ -106,8 +114,13 @@ int main(int argc, char **argv) {
       for (int64_t t = 0; t < n; ++t) {
         const float *row = logits.data() + t * info.vocabSize;
         float top = row[0];
+        int32_t best = 0;
         for (int64_t v = 1; v < info.vocabSize; ++v)
-          top = std::max(top, row[v]);
+          if (row[v] > top) {
+            top = row[v];
+            best = int32_t(v);
+          }
+        argmax.push_back(best);
         double sum = 0;
         for (int64_t v = 0; v < info.vocabSize; ++v)
           sum += std::exp(double(row[v]) - top);
@@ -118,6 +131,13 @@ int main(int argc, char **argv) {
     }
   }
   anvil_model_release(model);
+  if (argmaxPath) {
+    std::ofstream out(argmaxPath, std::ios::binary);
+    out.write(reinterpret_cast<const char *>(argmax.data()),
+              std::streamsize(argmax.size() * sizeof(int32_t)));
+    if (!out)
+      return fail(std::string("cannot write ") + argmaxPath);
+  }
   std::printf("%lld predicted tokens, NLL %.6f nats/token, perplexity %.4f\n",
               (long long)predicted, nll / predicted, std::exp(nll / predicted));
   return 0;

@@ -59,7 +59,8 @@ struct Options {
   int64_t maxSeqsPerStep = 64;
   int64_t maxContext = 2048;
   int64_t maxKvBlocks = 1 << 20;
-  /// The KV pools' float type ("f32" or "f16"); empty keeps the model's.
+  /// The KV pools' element type ("f32", "f16" or "int8", the last with
+  /// f32 scales beside each pool); empty keeps the model's.
   /// Given for a compile that is not paged, it is an error.
   std::string kvDtype;
   /// Special token ids for the manifest's "llm" object, by key

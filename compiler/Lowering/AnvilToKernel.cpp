@@ -1085,12 +1085,19 @@ LogicalResult FunctionBufferizer::lowerRope(RopeOp op) {
 }
 
 /// The pool is an in-out state argument: the write happens in its buffer,
-/// and the op's result (the updated pool) is that same buffer.
+/// and the op's result (the updated pool) is that same buffer. So are an
+/// int8 pool's scales and the op's second result.
 LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
-  auto pool = op.getPool().dyn_cast<BlockArgument>();
-  if (!pool || !func.getArgAttr(pool.getArgNumber(), anvil::kStateAttr))
+  auto isState = [&](Value v) {
+    auto arg = v.dyn_cast<BlockArgument>();
+    return arg && func.getArgAttr(arg.getArgNumber(), anvil::kStateAttr);
+  };
+  if (!isState(op.getPool()))
     return op.emitOpError("needs its pool to be a state argument of the "
                           "function (the runtime's KV pool)");
+  if (op.getScales() && !isState(op.getScales()))
+    return op.emitOpError("needs its scales to be a state argument of the "
+                          "function (beside the runtime's KV pool)");
   ArrayRef<DimExpr> p = shapeOf(op.getPool()), rows = shapeOf(op.getRows());
   if (p.size() != 4 || rows.size() != 3)
     return op.emitOpError("needs a [blocks, block_size, heads, dim] pool and "
@@ -1101,6 +1108,20 @@ LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
   if (failed(blockSize) || failed(heads) || failed(headDim))
     return failure();
   Value buffer = input(op.getPool());
+  if (op.getScales()) {
+    Value scales = input(op.getScales());
+    KvWriteInt8Launch l;
+    l.tokens = rows[0];
+    l.num_blocks = p[0];
+    l.block_size = *blockSize;
+    l.kv_heads = *heads;
+    l.head_dim = *headDim;
+    l.build(b, op.getLoc(), {input(op.getRows()), input(op.getSlotMapping())},
+            {buffer, scales});
+    buffers[op.getResult()] = buffer;
+    buffers[op.getNewScales()] = scales;
+    return success();
+  }
   KvWriteLaunch l;
   l.tokens = rows[0];
   l.num_blocks = p[0];
@@ -1146,12 +1167,17 @@ LogicalResult FunctionBufferizer::lowerPagedAttention(PagedAttentionOp op) {
   l.scale = op.getScale().convertToDouble();
   l.window = (int64_t)op.getWindow().value_or(0);
   l.softcap = op.getSoftcap() ? op.getSoftcap()->convertToDouble() : 0.0;
-  l.build(b, op.getLoc(),
-          {input(op.getQuery()), input(op.getKeyPool()),
-           input(op.getValuePool()), input(op.getBlockTables()),
-           input(op.getContextLens()), input(op.getPositions()),
-           input(op.getSeqOfToken())},
-          out);
+  SmallVector<Value, 9> ins{
+      input(op.getQuery()),       input(op.getKeyPool()),
+      input(op.getValuePool()),   input(op.getBlockTables()),
+      input(op.getContextLens()), input(op.getPositions()),
+      input(op.getSeqOfToken())};
+  // int8 pools: their scales, the kernel's two last inputs.
+  if (op.getKeyScales()) {
+    ins.push_back(input(op.getKeyScales()));
+    ins.push_back(input(op.getValueScales()));
+  }
+  l.build(b, op.getLoc(), ins, out);
   return success();
 }
 

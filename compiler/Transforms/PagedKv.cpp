@@ -55,6 +55,10 @@ struct CacheTensor {
   Value newRows; // [1, kv_heads, tokens, head_dim]
   BlockArgument pool;
   Value written; // the kv_write result
+  // An int8 pool's f32 scales [kv_blocks, block_size, kv_heads]: the state
+  // argument and the kv_write's second result, which attention reads.
+  BlockArgument scales;
+  Value writtenScales;
 };
 
 /// What the causal-mask check found for one attention.
@@ -333,7 +337,7 @@ FailureOr<CacheTensor *> PagedKvRewrite::cacheOf(AttentionOp op, Value kv,
              << argName(func, past)
              << "' through a second concat; the paged-KV rewrite takes one "
                 "cache tensor per past input";
-  caches.push_back({past, concat, rows, nullptr, nullptr});
+  caches.push_back({past, concat, rows, nullptr, nullptr, nullptr, nullptr});
   return &caches.back();
 }
 
@@ -736,19 +740,32 @@ LogicalResult PagedKvRewrite::run() {
     return a->past.getArgNumber() < c->past.getArgNumber();
   });
   // The pools keep the model's KV type unless kv-dtype narrows them: the
-  // kernels convert as they write and widen as they read.
+  // kernels convert as they write and widen as they read. An int8 pool
+  // has f32 scales beside it, one per (slot, KV head), as state inputs
+  // after every pool.
   Type poolElement = pastType.getElementType();
+  bool int8 = o.kvDtype == "int8";
   if (o.kvDtype == "f32")
     poolElement = b.getF32Type();
   else if (o.kvDtype == "f16")
     poolElement = b.getF16Type();
+  else if (int8)
+    poolElement = b.getIntegerType(8);
   auto poolType =
       RankedTensorType::get({kDyn, o.blockSize, kvHeads, headDim}, poolElement);
+  auto scalesType =
+      RankedTensorType::get({kDyn, o.blockSize, kvHeads}, b.getF32Type());
   for (CacheTensor *c : byInput) {
     c->pool = addInput(poolType, ("kv_pool." + argName(func, c->past)),
                        {"kv_blocks", "", "", ""});
     func.setArgAttr(c->pool.getArgNumber(), kStateAttr, b.getUnitAttr());
   }
+  if (int8)
+    for (CacheTensor *c : byInput) {
+      c->scales = addInput(scalesType, ("kv_scales." + argName(func, c->past)),
+                           {"kv_blocks", "", ""});
+      func.setArgAttr(c->scales.getArgNumber(), kStateAttr, b.getUnitAttr());
+    }
 
   // Token ids and positions replace the [1, tokens] inputs.
   b.setInsertionPointToStart(&body);
@@ -771,7 +788,11 @@ LogicalResult PagedKvRewrite::run() {
     Location l = c.concat.getLoc();
     Value rows = transpose(l, c.newRows, {0, 2, 1, 3}); // [1, T, G, D]
     rows = reshape(l, rows, {o.proxyTokens, kvHeads, headDim});
-    c.written = b.create<KvWriteOp>(l, poolType, c.pool, rows, slotMapping);
+    auto write =
+        b.create<KvWriteOp>(l, poolType, c.scales ? scalesType : Type(), c.pool,
+                            rows, slotMapping, c.scales);
+    c.written = write.getResult();
+    c.writtenScales = write.getNewScales();
   }
   for (auto [op, pair, mask] : llvm::zip(attentions, kv, masks)) {
     b.setInsertionPoint(op);
@@ -786,6 +807,7 @@ LogicalResult PagedKvRewrite::run() {
     Value out = b.create<PagedAttentionOp>(
         l, outType, qRows, pair.first->written, pair.second->written,
         blockTables, contextLens, positions, seqOfToken, Value(),
+        pair.first->writtenScales, pair.second->writtenScales,
         op.getScaleAttr(),
         mask.window ? b.getI64IntegerAttr(mask.window) : IntegerAttr(),
         FloatAttr());
@@ -935,8 +957,10 @@ struct PagedKvPass : impl::AnvilPagedKvBase<PagedKvPass> {
     options.maxContext = maxContext;
     options.maxBlocks = maxBlocks;
     options.kvDtype = kvDtype;
-    if (!kvDtype.empty() && kvDtype != "f32" && kvDtype != "f16") {
-      module.emitError("anvil-paged-kv: kv-dtype must be f32 or f16, not '")
+    if (!kvDtype.empty() && kvDtype != "f32" && kvDtype != "f16" &&
+        kvDtype != "int8") {
+      module.emitError(
+          "anvil-paged-kv: kv-dtype must be f32, f16 or int8, not '")
           << kvDtype << "'";
       return signalPassFailure();
     }

@@ -213,7 +213,14 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
     `kv-dtype=f16` stores the pools as f16 (a model of f32 activations
     keeps computing in f32: `kv_write` rounds the new rows to f16 and
     `paged_attention` widens the keys and values it reads), halving the
-    bytes per cached token.
+    bytes per cached token. `kv-dtype=int8` stores them as i8 with an f32
+    scale per (slot, KV head) in a second state per pool,
+    `kv_scales.<past input>` (`[kv_blocks, block_size, kv_heads]`, after
+    every pool): `kv_write` quantizes each head's row symmetrically
+    (scale = max|x| / 127, round to nearest even) and returns the new
+    scales as a second result, which `paged_attention` reads (so the write
+    is ordered before the read by dataflow) to dequantize; a quarter of
+    f32's bytes plus 4 bytes per head and token.
 
     ```mlir
     // Before (proxy-tokens = 17, proxy-past = 29):
@@ -224,6 +231,10 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
     %kp = anvil.kv_write %key_pool, %k_rows, %slot_mapping : (tensor<?x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<?x16x2x16xf32>
     %vp = anvil.kv_write %value_pool, %v_rows, %slot_mapping : (...) -> tensor<?x16x2x16xf32>
     %o = anvil.paged_attention %q_rows, %kp, %vp, %block_tables, %context_lens, %positions, %seq_of_token {scale = 0.25 : f32} : (...) -> tensor<?x4x16xf32>
+    // After, with kv-dtype=int8:
+    %kp, %ks = anvil.kv_write %key_pool, %k_rows, %slot_mapping, %key_scales : (tensor<?x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<?x16x2xf32>) -> (tensor<?x16x2x16xi8>, tensor<?x16x2xf32>)
+    %vp, %vs = anvil.kv_write %value_pool, %v_rows, %slot_mapping, %value_scales : (...) -> (tensor<?x16x2x16xi8>, tensor<?x16x2xf32>)
+    %o = anvil.paged_attention %q_rows, %kp, %vp, %block_tables, %context_lens, %positions, %seq_of_token scales(%ks, %vs) {scale = 0.25 : f32} : (...) -> tensor<?x4x16xf32>
     ```
   }];
   let options = [
@@ -242,8 +253,9 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
     Option<"maxBlocks", "max-kv-blocks", "int64_t", /*default=*/"1048576",
            "Largest KV pool, in blocks">,
     Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"\"",
-           "The pools' float type: f32 or f16 (half the bytes per cached "
-           "token); empty keeps the type of the model's past KV inputs">,
+           "The pools' element type: f32, f16 (half the bytes per cached "
+           "token) or int8 (a quarter, plus an f32 scale per slot and KV "
+           "head); empty keeps the type of the model's past KV inputs">,
   ];
   let dependentDialects = ["::anvil::AnvilDialect"];
 }

@@ -1104,6 +1104,11 @@ def Anvil_OnnxAttentionOp : Anvil_InferredOp<"onnx_attention",
   let results = (outs Anvil_FloatTensor:$result);
 }
 
+// A KV pool's storage: a float type, or int8 with an f32 scale per
+// (slot, KV head) beside it (`--kv-dtype=int8`).
+def Anvil_KvPoolTensor : TensorOf<[AnyFloat, I8]>;
+def Anvil_KvScalesTensor : TensorOf<[F32]>;
+
 def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
   let summary = "write new K or V rows into a paged KV pool at their slots";
   let description = [{
@@ -1112,18 +1117,31 @@ def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
     is written at block `slot / block_size`, offset `slot % block_size`,
     and a negative slot (a padding token) writes nothing. The result is
     the updated pool (value semantics; bufferization makes the write in
-    place).
+    place). A float pool of another type than the rows gets the rows
+    rounded to it (nearest even).
+
+    An `i8` pool takes `scales`, `[num_blocks, block_size, kv_heads]` f32,
+    and the op then has a second result, the updated scales: each written
+    (slot, head) row of `head_dim` values `x` is stored as
+    `q = clamp(round_half_even(x / s), -127, 127)` with
+    `s = max|x| / 127` (`s = 0` and `q = 0` for an all-zero row), and
+    reads back as `q * s`. Readers take the second result, never the
+    scales operand, so the write is ordered before them by dataflow.
 
     ```mlir
     %p2 = anvil.kv_write %pool, %k, %slots : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf32>
+    %q2, %s2 = anvil.kv_write %qpool, %k, %slots, %scales : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
     ```
   }];
-  let arguments = (ins Anvil_FloatTensor:$pool, Anvil_FloatTensor:$rows,
-                       Anvil_IndexTensor:$slot_mapping);
-  let results = (outs Anvil_FloatTensor:$result);
+  let arguments = (ins Anvil_KvPoolTensor:$pool, Anvil_FloatTensor:$rows,
+                       Anvil_IndexTensor:$slot_mapping,
+                       Optional<Anvil_KvScalesTensor>:$scales);
+  let results = (outs Anvil_KvPoolTensor:$result,
+                      Optional<Anvil_KvScalesTensor>:$new_scales);
 }
 
-def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention"> {
+def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention",
+    [AttrSizedOperandSegments]> {
   let summary = "attention over a flattened token batch with paged K/V";
   let description = [{
     One step of many sequences: `query` is `[tokens, q_heads, head_dim]`;
@@ -1140,21 +1158,37 @@ def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention"> {
     logit per head to the softmax's denominator (attention sinks). The
     result is `[tokens, q_heads, head_dim of value_pool]`.
 
+    `i8` pools (an int8 KV cache) take `scales(%key_scales, %value_scales)`,
+    each `[num_blocks, block_size, kv_heads]` f32 (the second results of
+    the `anvil.kv_write`s that wrote the pools): a key or value reads as
+    its int8 value times its (slot, head) scale.
+
     ```mlir
     %o = anvil.paged_attention %q, %kp, %vp, %tables, %lens, %pos, %seq {scale = 2.500000e-01 : f32, window = 4096 : i64}
         : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+    %o8 = anvil.paged_attention %q, %kq, %vq, %tables, %lens, %pos, %seq scales(%ks, %vs) {scale = 2.500000e-01 : f32}
+        : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<?x8x16xf32>
     ```
   }];
-  let arguments = (ins Anvil_FloatTensor:$query, Anvil_FloatTensor:$key_pool,
-                       Anvil_FloatTensor:$value_pool,
+  let arguments = (ins Anvil_FloatTensor:$query, Anvil_KvPoolTensor:$key_pool,
+                       Anvil_KvPoolTensor:$value_pool,
                        Anvil_IndexTensor:$block_tables,
                        Anvil_IndexTensor:$context_lens,
                        Anvil_IndexTensor:$positions,
                        Anvil_IndexTensor:$seq_of_token,
                        Optional<Anvil_FloatTensor>:$sinks,
+                       Optional<Anvil_KvScalesTensor>:$key_scales,
+                       Optional<Anvil_KvScalesTensor>:$value_scales,
                        F32Attr:$scale, OptionalAttr<I64Attr>:$window,
                        OptionalAttr<F32Attr>:$softcap);
   let results = (outs Anvil_FloatTensor:$result);
+  // The operands as before, plus the int8 pools' scales by keyword.
+  let assemblyFormat = [{
+    $query `,` $key_pool `,` $value_pool `,` $block_tables `,` $context_lens
+    `,` $positions `,` $seq_of_token (`,` $sinks^)?
+    (`scales` `(` $key_scales^ `,` $value_scales `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
 }
 
 def Anvil_ConvOp : Anvil_InferredOp<"conv"> {

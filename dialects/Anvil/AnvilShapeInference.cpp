@@ -1003,6 +1003,34 @@ LogicalResult OnnxAttentionOp::inferResultTypes(Types &types) {
                 elementTypeOf(getQuery()));
 }
 
+namespace {
+/// An int8 pool comes with its f32 scales, [num_blocks, block_size,
+/// kv_heads] (one per slot and KV head); a float pool has none.
+LogicalResult checkKvScales(Operation *op, Value pool, Value scales,
+                            StringRef poolName, StringRef scalesName) {
+  bool quantized = elementTypeOf(pool).isInteger(8);
+  if (quantized != (bool)scales)
+    return op->emitOpError()
+           << poolName << " of " << elementTypeOf(pool)
+           << (quantized ? " needs " : " takes no ") << scalesName
+           << " (an int8 KV pool has one f32 scale per slot and KV head)";
+  if (!scales)
+    return success();
+  if (failed(checkRank(op, scales, 3, scalesName,
+                       "[num_blocks, block_size, kv_heads]")))
+    return failure();
+  for (int64_t i = 0; i < 3; ++i)
+    if (failed(checkDim(op, dimOf(scales, i), dimOf(pool, i),
+                        (scalesName + " and " + poolName + " differ in " +
+                         (i == 0   ? "blocks"
+                          : i == 1 ? "block size"
+                                   : "kv heads"))
+                            .str())))
+      return failure();
+  return success();
+}
+} // namespace
+
 LogicalResult KvWriteOp::inferResultTypes(Types &types) {
   if (failed(checkRank(*this, getPool(), 4, "pool",
                        "[num_blocks, block_size, kv_heads, head_dim]")) ||
@@ -1019,7 +1047,12 @@ LogicalResult KvWriteOp::inferResultTypes(Types &types) {
       failed(checkDim(*this, dimOf(getSlotMapping(), 0), dimOf(getRows(), 0),
                       "slot_mapping and rows differ in tokens")))
     return failure();
-  return inferSameAsInput(getPool(), types);
+  if (failed(checkKvScales(*this, getPool(), getScales(), "pool", "scales")))
+    return failure();
+  (void)inferSameAsInput(getPool(), types);
+  if (getScales())
+    (void)inferSameAsInput(getScales(), types);
+  return success();
 }
 
 LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
@@ -1038,9 +1071,9 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
     return failure();
   if (getSinks() && failed(checkRank(op, getSinks(), 1, "sinks", "[q_heads]")))
     return failure();
-  // The pools share one float type, which may differ from the query's (a
-  // 16-bit KV cache is widened as it is read); scores and the result have
-  // the query's type.
+  // The pools share one element type, which may differ from the query's (a
+  // 16-bit KV cache is widened as it is read, an int8 one scaled); scores
+  // and the result have the query's type.
   Type elementType = elementTypeOf(getQuery());
   SmallVector<Value> floats{getQuery()};
   if (getSinks())
@@ -1051,6 +1084,12 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
     return emitOpError() << "key_pool and value_pool element types differ: "
                          << elementTypeOf(getKeyPool()) << " and "
                          << elementTypeOf(getValuePool());
+  // An int8 cache: both pools int8, each with its scales.
+  if (failed(checkKvScales(op, getKeyPool(), getKeyScales(), "key_pool",
+                           "key_scales")) ||
+      failed(checkKvScales(op, getValuePool(), getValueScales(), "value_pool",
+                           "value_scales")))
+    return failure();
   if (getWindow() && (int64_t)*getWindow() <= 0)
     return emitOpError() << "window " << (int64_t)*getWindow()
                          << " must be positive";

@@ -52,7 +52,7 @@ private:
   size_t inputIndex[kNumInputs] = {};
   size_t sizeIndex[4] = {};
   size_t numStates = 0;
-  int64_t poolBlockBytes = 0; // one block of one state buffer
+  KvStateLayout layout;
   void *pool = nullptr;
   int64_t numBlocks = 0;
   std::vector<void *> states;
@@ -93,35 +93,17 @@ anvil_status ArtifactStepModel::init() {
   if (e.outputs.size() != 1 || e.outputs[0].dtype != ANVIL_DTYPE_F32 ||
       e.outputs[0].dims.size() != 2 || e.outputs[0].dims[1] != llm.vocabSize)
     return refuse("does not return f32 logits [logit_rows, vocab_size]");
-  if (e.states.empty() || (int64_t)e.states.size() != llm.numPools)
-    return refuse("does not have the KV pools the manifest's llm describes");
-  for (const runtime::TensorSpec &state : e.states) {
-    if (state.dims.size() != 4 || state.dims[1] != llm.blockSize ||
-        state.dims[2] != llm.kvHeads || state.dims[3] != llm.headDim ||
-        state.sizeOf[0] != (int)sizeIndex[3])
-      return refuse("has KV pool '" + state.name +
-                    "' of another layout than [kv_blocks, block_size, "
-                    "kv_heads, head_dim]");
-    if (anvil_dtype_size(state.dtype) == 0)
-      return refuse("has KV pool '" + state.name + "' of a packed dtype");
-    // One element size for every pool (f32, or f16 with anvilc
-    // --kv-dtype=f16): the pools are equal slices of one allocation.
-    if (state.dtype != e.states[0].dtype)
-      return refuse("has KV pools of different dtypes ('" + e.states[0].name +
-                    "' " + anvil_dtype_name(e.states[0].dtype) + ", '" +
-                    state.name + "' " + anvil_dtype_name(state.dtype) + ")");
-  }
+  std::string problem = planKvStates(e, llm, (int)sizeIndex[3], layout);
+  if (!problem.empty())
+    return refuse(problem);
   numStates = e.states.size();
-  // The bytes of the pools' recorded dtype: 2 per element with f16 KV.
-  poolBlockBytes = llm.blockSize * llm.kvHeads * llm.headDim *
-                   (int64_t)anvil_dtype_size(e.states[0].dtype);
   facts.vocabSize = llm.vocabSize;
   facts.blockSize = llm.blockSize;
   facts.maxContext = llm.maxContext;
   facts.maxTokensPerStep = e.sizes[sizeIndex[0]].max;
   facts.maxSeqsPerStep =
       std::min(e.sizes[sizeIndex[1]].max, e.sizes[sizeIndex[2]].max);
-  facts.bytesPerBlock = poolBlockBytes * (int64_t)numStates;
+  facts.bytesPerBlock = layout.bytesPerBlock;
   facts.maxBlocks = e.sizes[sizeIndex[3]].max;
   return nullptr;
 }
@@ -136,15 +118,17 @@ anvil_status ArtifactStepModel::allocatePool(int64_t blocks) {
     model.deviceRef().release(pool);
   pool = nullptr;
   states.clear();
-  // One allocation; each layer's keys and values are a slice of it.
-  uint64_t perState = (uint64_t)poolBlockBytes * (uint64_t)blocks;
-  pool = model.deviceRef().allocate(perState * numStates);
+  // One allocation; each layer's keys and values (and an int8 cache's
+  // scales) are consecutive slices of it.
+  uint64_t total = 0;
+  std::vector<uint64_t> offsets = layout.offsets(blocks, total);
+  pool = model.deviceRef().allocate(total);
   if (!pool)
     return makeStatus(ANVIL_RESOURCE_EXHAUSTED,
-                      "cannot allocate a KV pool of " +
-                          std::to_string(perState * numStates) + " bytes");
+                      "cannot allocate a KV pool of " + std::to_string(total) +
+                          " bytes");
   for (size_t i = 0; i < numStates; ++i)
-    states.push_back(static_cast<unsigned char *>(pool) + i * perState);
+    states.push_back(static_cast<unsigned char *>(pool) + offsets[i]);
   numBlocks = blocks;
   return nullptr;
 }
@@ -189,6 +173,75 @@ anvil_status ArtifactStepModel::step(const StepBatch &batch, float *logits) {
 }
 
 } // namespace
+
+std::vector<uint64_t> KvStateLayout::offsets(int64_t blocks,
+                                             uint64_t &total) const {
+  std::vector<uint64_t> at;
+  total = 0;
+  for (int64_t bytes : blockBytes) {
+    at.push_back(total);
+    total += ((uint64_t)bytes * (uint64_t)blocks + kSliceAlign - 1) /
+             kSliceAlign * kSliceAlign;
+  }
+  return at;
+}
+
+std::string planKvStates(const runtime::EntryPoint &e,
+                         const runtime::LlmInfo &llm, int kvBlocksSize,
+                         KvStateLayout &out) {
+  out = KvStateLayout();
+  // The states: the manifest's num_pools K/V pools [kv_blocks, block_size,
+  // kv_heads, head_dim] of one dtype, then, when those are i8 (anvilc
+  // --kv-dtype=int8), as many f32 scale states [kv_blocks, block_size,
+  // kv_heads]. The engine itself only needs each state to be kv_blocks
+  // blocks of static bytes, but it refuses layouts it was not built for
+  // rather than guess what they hold.
+  const int64_t numPools = llm.numPools;
+  if (numPools < 1)
+    return "has no KV pools in the manifest's llm";
+  bool int8 = !e.states.empty() && e.states[0].dtype == ANVIL_DTYPE_I8;
+  if ((int64_t)e.states.size() != (int8 ? 2 : 1) * numPools)
+    return "has " + std::to_string(e.states.size()) + " states, not the " +
+           std::to_string(numPools) + " KV pools the manifest's llm describes" +
+           (int8 ? " and their scales" : "");
+  for (size_t i = 0; i < e.states.size(); ++i) {
+    const runtime::TensorSpec &state = e.states[i];
+    bool scales = (int64_t)i >= numPools;
+    std::string what =
+        std::string(scales ? "KV scales '" : "KV pool '") + state.name + "'";
+    std::vector<int64_t> want{0, llm.blockSize, llm.kvHeads};
+    if (!scales)
+      want.push_back(llm.headDim);
+    bool layout = state.dims.size() == want.size() &&
+                  state.sizeOf.size() == want.size() &&
+                  state.sizeOf[0] == kvBlocksSize;
+    for (size_t d = 1; layout && d < want.size(); ++d)
+      layout = state.dims[d] == want[d] && state.sizeOf[d] < 0;
+    if (!layout)
+      return "has " + what + " of another layout than [kv_blocks, " +
+             "block_size, kv_heads" + (scales ? "" : ", head_dim") + "]";
+    if (anvil_dtype_size(state.dtype) == 0)
+      return "has " + what + " of a packed dtype";
+    // The pools share one dtype (f32; f16 or i8 with --kv-dtype); the
+    // scales are f32.
+    anvil_dtype dtype = scales ? ANVIL_DTYPE_F32 : e.states[0].dtype;
+    if (state.dtype != dtype)
+      return "has " + what + " of dtype " + anvil_dtype_name(state.dtype) +
+             ", not " + anvil_dtype_name(dtype) +
+             (scales ? " (an int8 KV pool's scales)"
+                     : " like '" + e.states[0].name + "'");
+  }
+  // Each state's bytes per block, from its own dims and dtype: 2 per
+  // element with f16 KV, 1 with int8 plus 4 per (position, head) of scales.
+  for (const runtime::TensorSpec &state : e.states) {
+    int64_t bytes = (int64_t)anvil_dtype_size(state.dtype);
+    for (size_t d = 1; d < state.dims.size(); ++d)
+      bytes *= state.dims[d];
+    out.blockBytes.push_back(bytes);
+    out.bytesPerBlock += bytes;
+  }
+  return "";
+}
 
 anvil_status openArtifactStepModel(std::shared_ptr<LoadedModel> model,
                                    std::unique_ptr<StepModel> &out) {

@@ -320,3 +320,29 @@ func.func @derived(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["past
   %y = anvil.neg %x : (tensor<?xf32>) -> tensor<?xf32>
   return %y : tensor<?xf32>
 }
+
+// -----
+
+// An int8 KV cache: kv_write_int8 writes the pool and its scales in place
+// (both state arguments, the launch's two outputs), and paged_attention
+// reads the same buffers, the scales as its two last inputs.
+// CHECK-LABEL: func.func @int8_kv
+// CHECK-SAME: %[[KP:arg7]]: memref<8x16x2x8xi8> {anvil.name = "kp", anvil.state}, %[[VP:arg8]]: memref<8x16x2x8xi8> {anvil.name = "vp", anvil.state}, %[[KS:arg9]]: memref<8x16x2xf32> {anvil.name = "ks", anvil.state}, %[[VS:arg10]]: memref<8x16x2xf32> {anvil.name = "vs", anvil.state}
+// CHECK: kernel.launch "kv_write_int8" ins(%arg1, %arg2 : memref<5x2x8xf32>, memref<5xi64>) outs(%[[KP]], %[[KS]] : memref<8x16x2x8xi8>, memref<8x16x2xf32>) params {block_size = 16 : i64, head_dim = 8 : i64, kv_heads = 2 : i64, num_blocks = 8 : i64, tokens = 5 : i64}
+// CHECK: kernel.launch "kv_write_int8" ins(%arg1, %arg2 : memref<5x2x8xf32>, memref<5xi64>) outs(%[[VP]], %[[VS]] : memref<8x16x2x8xi8>, memref<8x16x2xf32>)
+// CHECK: kernel.launch "paged_attention" ins(%arg0, %[[KP]], %[[VP]], %arg3, %arg4, %arg5, %arg6, %[[KS]], %[[VS]] : memref<5x4x8xf32>, memref<8x16x2x8xi8>, memref<8x16x2x8xi8>, memref<2x4xi32>, memref<2xi32>, memref<5xi64>, memref<5xi32>, memref<8x16x2xf32>, memref<8x16x2xf32>)
+func.func @int8_kv(%q: tensor<5x4x8xf32> {anvil.name = "q"}, %rows: tensor<5x2x8xf32> {anvil.name = "rows"}, %slots: tensor<5xi64> {anvil.name = "slots"}, %tables: tensor<2x4xi32> {anvil.name = "tables"}, %lens: tensor<2xi32> {anvil.name = "lens"}, %pos: tensor<5xi64> {anvil.name = "pos"}, %seq: tensor<5xi32> {anvil.name = "seq"}, %kp: tensor<8x16x2x8xi8> {anvil.name = "kp", anvil.state}, %vp: tensor<8x16x2x8xi8> {anvil.name = "vp", anvil.state}, %ks: tensor<8x16x2xf32> {anvil.name = "ks", anvil.state}, %vs: tensor<8x16x2xf32> {anvil.name = "vs", anvil.state}) -> (tensor<5x4x8xf32> {anvil.name = "out"}) {
+  %k, %ks2 = anvil.kv_write %kp, %rows, %slots, %ks : (tensor<8x16x2x8xi8>, tensor<5x2x8xf32>, tensor<5xi64>, tensor<8x16x2xf32>) -> (tensor<8x16x2x8xi8>, tensor<8x16x2xf32>)
+  %v, %vs2 = anvil.kv_write %vp, %rows, %slots, %vs : (tensor<8x16x2x8xi8>, tensor<5x2x8xf32>, tensor<5xi64>, tensor<8x16x2xf32>) -> (tensor<8x16x2x8xi8>, tensor<8x16x2xf32>)
+  %o = anvil.paged_attention %q, %k, %v, %tables, %lens, %pos, %seq scales(%ks2, %vs2) {scale = 0.25 : f32} : (tensor<5x4x8xf32>, tensor<8x16x2x8xi8>, tensor<8x16x2x8xi8>, tensor<2x4xi32>, tensor<2xi32>, tensor<5xi64>, tensor<5xi32>, tensor<8x16x2xf32>, tensor<8x16x2xf32>) -> tensor<5x4x8xf32>
+  return %o : tensor<5x4x8xf32>
+}
+
+// -----
+
+// The scales are the runtime's state, written in place like the pool.
+func.func @int8_kv_scales_not_state(%rows: tensor<5x2x8xf32> {anvil.name = "rows"}, %slots: tensor<5xi64> {anvil.name = "slots"}, %ks: tensor<8x16x2xf32> {anvil.name = "ks"}, %kp: tensor<8x16x2x8xi8> {anvil.name = "kp", anvil.state}) -> (tensor<8x16x2xf32> {anvil.name = "out"}) {
+  // expected-error @+1 {{needs its scales to be a state argument of the function (beside the runtime's KV pool)}}
+  %k, %ks2 = anvil.kv_write %kp, %rows, %slots, %ks : (tensor<8x16x2x8xi8>, tensor<5x2x8xf32>, tensor<5xi64>, tensor<8x16x2xf32>) -> (tensor<8x16x2x8xi8>, tensor<8x16x2xf32>)
+  return %ks2 : tensor<8x16x2xf32>
+}

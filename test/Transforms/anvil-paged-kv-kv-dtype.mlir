@@ -1,11 +1,16 @@
 // RUN: anvil-opt %s -anvil-paged-kv='max-context=64 kv-dtype=f16' -canonicalize | FileCheck %s --check-prefix=F16
 // RUN: anvil-opt %s -anvil-paged-kv='max-context=64 kv-dtype=f32' -canonicalize | FileCheck %s --check-prefix=F32
 // RUN: anvil-opt %s -anvil-paged-kv='max-context=64' -canonicalize | FileCheck %s --check-prefix=F32
+// RUN: anvil-opt %s -anvil-paged-kv='max-context=64 kv-dtype=int8' -canonicalize | FileCheck %s --check-prefix=INT8
 // RUN: not anvil-opt %s -anvil-paged-kv='kv-dtype=i8' 2>&1 | FileCheck %s --check-prefix=BAD
 // kv-dtype sets the pools' element type: with f16 an f32 decoder writes its
 // f32 K/V rows into f16 pools (kv_write rounds) and paged_attention reads
 // them under f32 queries, returning f32; the rest of the step is unchanged.
-// The default keeps the model's type.
+// The default keeps the model's type. With int8 the pools are i8 and each
+// has an f32 scale state [kv_blocks, block_size, kv_heads] after every
+// pool; kv_write takes the pool's scales and returns both, and
+// paged_attention reads the scales kv_write returned (not the state
+// argument), so the write stays ordered before the read.
 
 // F16-LABEL: func.func @main(
 // F16-SAME: %[[KP:arg[0-9]+]]: tensor<?x16x1x8xf16> {anvil.dim_names = ["kv_blocks", "", "", ""], anvil.name = "kv_pool.past.0.key", anvil.state}
@@ -21,7 +26,18 @@
 // F32: anvil.kv_write %[[KP]], %{{.*}}, %{{.*}} : (tensor<?x16x1x8xf32>, tensor<?x1x8xf32>, tensor<?xi64>) -> tensor<?x16x1x8xf32>
 // F32-NOT: f16
 
-// BAD: error: anvil-paged-kv: kv-dtype must be f32 or f16, not 'i8'
+// INT8-LABEL: func.func @main(
+// INT8-SAME: %[[KP:arg[0-9]+]]: tensor<?x16x1x8xi8> {anvil.dim_names = ["kv_blocks", "", "", ""], anvil.name = "kv_pool.past.0.key", anvil.state}
+// INT8-SAME: %[[VP:arg[0-9]+]]: tensor<?x16x1x8xi8> {anvil.dim_names = ["kv_blocks", "", "", ""], anvil.name = "kv_pool.past.0.value", anvil.state}
+// INT8-SAME: %[[KS:arg[0-9]+]]: tensor<?x16x1xf32> {anvil.dim_names = ["kv_blocks", "", ""], anvil.name = "kv_scales.past.0.key", anvil.state}
+// INT8-SAME: %[[VS:arg[0-9]+]]: tensor<?x16x1xf32> {anvil.dim_names = ["kv_blocks", "", ""], anvil.name = "kv_scales.past.0.value", anvil.state})
+// INT8-SAME: -> (tensor<?x32xf32> {anvil.name = "logits"})
+// INT8: %[[K:.*]], %[[KN:.*]] = anvil.kv_write %[[KP]], %{{.*}}, %{{.*}}, %[[KS]] : (tensor<?x16x1x8xi8>, tensor<?x1x8xf32>, tensor<?xi64>, tensor<?x16x1xf32>) -> (tensor<?x16x1x8xi8>, tensor<?x16x1xf32>)
+// INT8: %[[V:.*]], %[[VN:.*]] = anvil.kv_write %[[VP]], %{{.*}}, %{{.*}}, %[[VS]] : (tensor<?x16x1x8xi8>, tensor<?x1x8xf32>, tensor<?xi64>, tensor<?x16x1xf32>) -> (tensor<?x16x1x8xi8>, tensor<?x16x1xf32>)
+// INT8: anvil.paged_attention %{{.*}}, %[[K]], %[[V]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scales(%[[KN]], %[[VN]]) {scale = 3.500000e-01 : f32} : (tensor<?x2x8xf32>, tensor<?x16x1x8xi8>, tensor<?x16x1x8xi8>, tensor<?x4xi32>, tensor<?xi32>, tensor<?xi64>, tensor<?xi32>, tensor<?x16x1xf32>, tensor<?x16x1xf32>) -> tensor<?x2x8xf32>
+// INT8-NOT: f16
+
+// BAD: error: anvil-paged-kv: kv-dtype must be f32, f16 or int8, not 'i8'
 
 func.func @main(%ids: tensor<1x17xi64> {anvil.name = "input_ids"}, %mask: tensor<1x46xi64> {anvil.name = "attention_mask"}, %pos: tensor<1x17xi64> {anvil.name = "position_ids"}, %pk: tensor<1x1x29x8xf32> {anvil.name = "past.0.key"}, %pv: tensor<1x1x29x8xf32> {anvil.name = "past.0.value"}) -> (tensor<1x17x32xf32>, tensor<1x1x46x8xf32>, tensor<1x1x46x8xf32>) {
   %emb = anvil.constant dense<0.5> : tensor<32x16xf32>

@@ -208,11 +208,13 @@ cl::opt<int64_t> maxKvBlocks(
     cl::init(1 << 20), cl::cat(llmCategory));
 cl::opt<std::string> kvDtype(
     "kv-dtype",
-    cl::desc("The paged KV cache's element type: f32, or f16 (half the "
+    cl::desc("The paged KV cache's element type: f32, f16 (half the "
              "bytes per cached token, so twice the tokens in the same KV "
-             "budget; attention still computes in f32). Default: the "
-             "model's own (f32 for an f32 model). Only for a paged compile"),
-    cl::value_desc("f32|f16"), cl::cat(llmCategory));
+             "budget) or int8 (symmetric, with an f32 scale per token and "
+             "KV head: 3.8x f32's tokens at head size 64); attention still "
+             "computes in f32. Default: the model's own (f32 for an f32 "
+             "model). Only for a paged compile"),
+    cl::value_desc("f32|f16|int8"), cl::cat(llmCategory));
 cl::list<int64_t> eosTokenIds(
     "eos-token-id",
     cl::desc("Token ids that end generation (repeatable or comma-separated; "
@@ -445,9 +447,9 @@ int main(int argc, char **argv) {
   options.maxContext = maxContext;
   options.maxKvBlocks = maxKvBlocks;
   if (kvDtype.getNumOccurrences()) {
-    if (kvDtype != "f32" && kvDtype != "f16") {
+    if (kvDtype != "f32" && kvDtype != "f16" && kvDtype != "int8") {
       errs() << "anvilc: error: --kv-dtype=" << kvDtype
-             << ": expected f32 or f16\n";
+             << ": expected f32, f16 or int8\n";
       return 1;
     }
     options.kvDtype = kvDtype;

@@ -64,6 +64,58 @@ int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
   return 0;
 }
 
+/// kv_write into an int8 pool and its f32 scales: each (token, KV head) row
+/// x of head_dim values is stored as q = clamp(round_half_even(x / s), -127,
+/// 127) with s = max|x| / 127 (s = 0 and q = 0 for an all-zero row) and
+/// reads back as q * s. One scale per slot and head, not per block: a
+/// block's later tokens never requantize its earlier ones.
+template <class T, class S>
+int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
+                  const T *rows, const S *slots, int8_t *pool, float *scales) {
+  const int64_t capacity = p.num_blocks * p.block_size;
+  for (int64_t t = 0; t < p.tokens; ++t) {
+    int64_t slot = static_cast<int64_t>(slots[t]);
+    if (slot >= capacity) {
+      char message[160];
+      std::snprintf(message, sizeof message,
+                    "kv_write: slot %lld of token %lld is outside the KV pool "
+                    "of %lld blocks",
+                    (long long)slot, (long long)t, (long long)p.num_blocks);
+      return fail(host, message);
+    }
+  }
+  for (int64_t t = 0; t < p.tokens; ++t) {
+    int64_t slot = static_cast<int64_t>(slots[t]);
+    if (slot < 0)
+      continue;
+    for (int64_t h = 0; h < p.kv_heads; ++h) {
+      const T *src = rows + (t * p.kv_heads + h) * p.head_dim;
+      int8_t *dst = pool + (slot * p.kv_heads + h) * p.head_dim;
+      float amax = 0;
+      for (int64_t d = 0; d < p.head_dim; ++d) {
+        float a = std::fabs(static_cast<float>(src[d]));
+        amax = a > amax ? a : amax;
+      }
+      float s = amax / 127.0f;
+      scales[slot * p.kv_heads + h] = s;
+      if (!(s > 0)) {
+        std::memset(dst, 0, size_t(p.head_dim));
+        continue;
+      }
+      for (int64_t d = 0; d < p.head_dim; ++d) {
+        // nearbyint rounds half to even in the default rounding mode;
+        // the comparisons also send a NaN to -127 instead of an undefined
+        // conversion.
+        float r = std::nearbyint(static_cast<float>(src[d]) / s);
+        r = r > -127.0f ? r : -127.0f;
+        r = r < 127.0f ? r : 127.0f;
+        dst[d] = static_cast<int8_t>(r);
+      }
+    }
+  }
+  return 0;
+}
+
 namespace paged {
 
 // A float vector of the widest kind the artifact's -march allows: 16 lanes
@@ -390,9 +442,41 @@ template <class K> inline void to_float(const K *src, float *dst, int64_t n) {
     dst[i] = static_cast<float>(src[i]);
 }
 
+/// dst[0, n) = src[0, n) * scale: an int8 KV row dequantized.
+inline void dequantize(const int8_t *src, float scale, float *dst, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX2__)
+  const __m256 s = _mm256_set1_ps(scale);
+  for (; i + 8 <= n; i += 8) {
+    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(src + i));
+    _mm256_storeu_ps(
+        dst + i,
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), s));
+  }
+#endif
+  for (; i < n; ++i)
+    dst[i] = static_cast<float>(src[i]) * scale;
+}
+
+/// The scales of int8 pools ([num_blocks, block_size, kv_heads] each);
+/// float pools have none.
+template <class K> struct KvScales {};
+template <> struct KvScales<int8_t> {
+  const float *key;
+  const float *value;
+};
+
 /// Rows of a tile: at most this many (query token, head) pairs, so a tile
 /// of a GQA group of 8 heads holds 8 tokens and one of 1 head 32.
 constexpr int64_t kTileRows = 64;
+
+/// paged_attention's body; `scales` is empty unless K is int8_t.
+template <class T, class K, class I, class P, class Q>
+int attention(const anvil_host_api *host, const PagedAttentionParams &p,
+              const T *q, const K *key_pool, const K *value_pool,
+              const I *block_tables, const I *context_lens, const P *positions,
+              const Q *seq_of_token, [[maybe_unused]] KvScales<K> scales,
+              T *out);
 
 } // namespace paged
 
@@ -408,6 +492,34 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     const T *q, const K *key_pool, const K *value_pool,
                     const I *block_tables, const I *context_lens,
                     const P *positions, const Q *seq_of_token, T *out) {
+  static_assert(!std::is_same<K, int8_t>::value,
+                "int8 KV pools are read with their scales");
+  return paged::attention(host, p, q, key_pool, value_pool, block_tables,
+                          context_lens, positions, seq_of_token,
+                          paged::KvScales<K>{}, out);
+}
+
+/// The same over int8 pools (anvilc --kv-dtype=int8): each block's keys and
+/// values are dequantized with their (slot, head) scales, [num_blocks,
+/// block_size, kv_heads] each, as it is converted to float once per tile.
+template <class T, class I, class P, class Q>
+int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
+                    const T *q, const int8_t *key_pool,
+                    const int8_t *value_pool, const I *block_tables,
+                    const I *context_lens, const P *positions,
+                    const Q *seq_of_token, const float *key_scales,
+                    const float *value_scales, T *out) {
+  return paged::attention(
+      host, p, q, key_pool, value_pool, block_tables, context_lens, positions,
+      seq_of_token, paged::KvScales<int8_t>{key_scales, value_scales}, out);
+}
+
+template <class T, class K, class I, class P, class Q>
+int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
+                     const T *q, const K *key_pool, const K *value_pool,
+                     const I *block_tables, const I *context_lens,
+                     const P *positions, const Q *seq_of_token,
+                     [[maybe_unused]] KvScales<K> scales, T *out) {
   using paged::Vec;
   const int64_t group = p.q_heads / p.kv_heads;
   const int64_t k_row = p.kv_heads * p.head_dim;
@@ -550,11 +662,19 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
               int64_t j1 =
                   hi - base < p.block_size ? hi - base + 1 : p.block_size;
               for (int64_t j = j0; j < j1; ++j) {
-                paged::to_float(key_pool + (slot0 + j) * k_row + g * p.head_dim,
-                                kf + j * q_stride, p.head_dim);
-                paged::to_float(value_pool + (slot0 + j) * v_row +
-                                    g * p.value_dim,
-                                vf + j * o_stride, p.value_dim);
+                const K *kj = key_pool + (slot0 + j) * k_row + g * p.head_dim;
+                const K *vj =
+                    value_pool + (slot0 + j) * v_row + g * p.value_dim;
+                if constexpr (std::is_same<K, int8_t>::value) {
+                  const int64_t at = (slot0 + j) * p.kv_heads + g;
+                  paged::dequantize(kj, scales.key[at], kf + j * q_stride,
+                                    p.head_dim);
+                  paged::dequantize(vj, scales.value[at], vf + j * o_stride,
+                                    p.value_dim);
+                } else {
+                  paged::to_float(kj, kf + j * q_stride, p.head_dim);
+                  paged::to_float(vj, vf + j * o_stride, p.value_dim);
+                }
               }
               kb = kf;
               vb = vf;

@@ -323,10 +323,35 @@ func.func @kv_write_heads(%p: tensor<64x16x2x16xf32>, %k: tensor<5x4x16xf32>, %s
 // -----
 
 // A pool of another float type than the rows is a 16-bit KV cache (ops.mlir);
-// an integer pool has no kernel (int8 KV needs scales).
+// an int8 pool needs its scales (ops.mlir), a float pool takes none, and
+// other integer pools have no kernel.
 func.func @kv_write_integer_pool(%p: tensor<64x16x2x16xi8>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
-  // expected-error @+1 {{operand #0 must be tensor of floating-point values}}
+  // expected-error @+1 {{pool of 'i8' needs scales (an int8 KV pool has one f32 scale per slot and KV head)}}
   %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xi8>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xi8>
+  return
+}
+
+// -----
+
+func.func @kv_write_float_pool_scales(%p: tensor<64x16x2x16xf32>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>, %sc: tensor<64x16x2xf32>) {
+  // expected-error @+1 {{pool of 'f32' takes no scales}}
+  %0:2 = anvil.kv_write %p, %k, %s, %sc : (tensor<64x16x2x16xf32>, tensor<5x2x16xf32>, tensor<5xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xf32>, tensor<64x16x2xf32>)
+  return
+}
+
+// -----
+
+func.func @kv_write_scales_heads(%p: tensor<64x16x2x16xi8>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>, %sc: tensor<64x16x4xf32>) {
+  // expected-error @+1 {{scales and pool differ in kv heads: 4 vs 2}}
+  %0:2 = anvil.kv_write %p, %k, %s, %sc : (tensor<64x16x2x16xi8>, tensor<5x2x16xf32>, tensor<5xi64>, tensor<64x16x4xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x4xf32>)
+  return
+}
+
+// -----
+
+func.func @kv_write_i32_pool(%p: tensor<64x16x2x16xi32>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
+  // expected-error @+1 {{operand #0 must be tensor of floating-point or 8-bit signless integer values}}
+  %0 = anvil.kv_write %p, %k, %s : (tensor<64x16x2x16xi32>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xi32>
   return
 }
 
@@ -358,8 +383,24 @@ func.func @paged_attention_pool_types(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x
 // -----
 
 func.func @paged_attention_integer_pool(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xi8>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
-  // expected-error @+1 {{operand #1 must be tensor of floating-point values}}
+  // expected-error @+1 {{key_pool of 'i8' needs key_scales}}
   %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_scales_blocks(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xi8>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>, %ks: tensor<64x16x2xf32>, %vs: tensor<32x16x2xf32>) {
+  // expected-error @+1 {{value_scales and value_pool differ in blocks: 32 vs 64}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s scales(%ks, %vs) {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>, tensor<64x16x2xf32>, tensor<32x16x2xf32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_float_pool_scales(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>, %ks: tensor<64x16x2xf32>) {
+  // expected-error @+1 {{key_pool of 'f32' takes no key_scales}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s scales(%ks, %ks) {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<5x8x16xf32>
   return
 }
 

@@ -116,6 +116,7 @@ func.func @quant_ops(%q: tensor<64x16xui8>, %s: tensor<16xf32>, %zp: tensor<16xu
 // CHECK-LABEL: func.func @engine_ops
 func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
                       %vp: tensor<64x16x2x16xf32>, %hkp: tensor<64x16x2x16xf16>,
+                      %qkp: tensor<64x16x2x16xi8>, %qksc: tensor<64x16x2xf32>,
                       %k: tensor<?x2x16xf32>,
                       %slots: tensor<?xi64>, %tables: tensor<4x8xi32>,
                       %lens: tensor<4xi32>, %pos: tensor<?xi64>,
@@ -139,6 +140,12 @@ func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
   %hk = anvil.kv_write %hkp, %k, %slots : (tensor<64x16x2x16xf16>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf16>
   // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
   %ho = anvil.paged_attention %q, %hk, %hk, %tables, %lens, %pos, %seq {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xf16>, tensor<64x16x2x16xf16>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
+  // An int8 KV cache: i8 pools, f32 scales per slot and KV head, which
+  // kv_write returns updated and paged_attention reads.
+  // CHECK: %{{.*}}, %{{.*}} = anvil.kv_write %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
+  %qk, %qks = anvil.kv_write %qkp, %k, %slots, %qksc : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
+  // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) {scale = 2.500000e-01 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<?x8x16xf32>
+  %qo = anvil.paged_attention %q, %qk, %qk, %tables, %lens, %pos, %seq scales(%qks, %qks) {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<?x8x16xf32>
   // CHECK: anvil.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32, unit_offset = true}
   %n = anvil.rms_norm %h, %g {epsilon = 1.0e-06 : f32, unit_offset = true} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
   // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>

@@ -13,6 +13,10 @@
 // [-1, 1]. Float scores over <= 128 products carry relative errors near
 // 1e-7 of their magnitude (<= ~12), the float exp ~1 ulp: outputs must be
 // within 2e-5 of the reference (f32), or of f16 rounding plus that (f16).
+// int8 pools: the reference reads the dequantized keys and values (q * s
+// in float64) and the kernel q * s in float (relative 2^-24 apart), so the
+// f32 tolerance holds; each pool row is scaled by its own factor in
+// [0.5, 1] first, so a scale read for the wrong slot or head is seen.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +32,7 @@
 
 #include "paged_attention.h"
 
+using anvil::KvWriteInt8Params;
 using anvil::KvWriteParams;
 using anvil::PagedAttentionParams;
 using anvil::runtime::ThreadPool;
@@ -100,13 +105,31 @@ struct Case {
   std::vector<int> order;
 };
 
+/// The int8 KV quantization of one row of n values, written here from its
+/// definition (docs/llm.md): s = max|x| / 127 in float, q = x / s rounded
+/// half to even and clamped to [-127, 127]; an all-zero row has s = 0, q = 0.
+float quantizeRow(const float *x, int64_t n, int8_t *q) {
+  float amax = 0;
+  for (int64_t i = 0; i < n; ++i)
+    amax = std::max(amax, std::fabs(x[i]));
+  float s = amax / 127.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    long r = s == 0 ? 0 : std::lrint(x[i] / s); // FE_TONEAREST: half-even
+    q[i] = int8_t(std::min(127L, std::max(-127L, r)));
+  }
+  return s;
+}
+
 /// A batch as the engine would pass it, with every pool block filled with
 /// random values and each sequence's blocks a random, non-contiguous choice.
-/// T: queries and outputs; K: the pools' element type.
+/// T: queries and outputs; K: the pools' element type (int8_t: quantized
+/// with quantizeRow, one scale per slot and KV head).
 template <class T, class K = T> struct Batch {
+  static constexpr bool kInt8 = std::is_same<K, int8_t>::value;
   PagedAttentionParams p{};
   std::vector<T> q, out;
   std::vector<K> keys, values;
+  std::vector<float> key_scales, value_scales; // int8 pools only
   std::vector<int32_t> tables, lens, seq_of_token;
   std::vector<int64_t> positions;
 
@@ -150,9 +173,27 @@ template <class T, class K = T> struct Batch {
       }
     p.tokens = int64_t(positions.size());
     int64_t pool = p.num_blocks * c.block_size * c.kv_heads * c.head_dim;
-    for (int64_t i = 0; i < pool; ++i) {
-      keys.push_back(K(unit(rng)));
-      values.push_back(K(unit(rng)));
+    if constexpr (kInt8) {
+      std::uniform_real_distribution<float> factor(0.5f, 1.0f);
+      keys.resize(pool);
+      values.resize(pool);
+      std::vector<float> k(c.head_dim), v(c.head_dim);
+      for (int64_t r = 0; r < pool / c.head_dim; ++r) {
+        float fk = factor(rng), fv = factor(rng);
+        for (int64_t d = 0; d < c.head_dim; ++d) {
+          k[d] = unit(rng) * fk;
+          v[d] = unit(rng) * fv;
+        }
+        key_scales.push_back(
+            quantizeRow(k.data(), c.head_dim, &keys[r * c.head_dim]));
+        value_scales.push_back(
+            quantizeRow(v.data(), c.head_dim, &values[r * c.head_dim]));
+      }
+    } else {
+      for (int64_t i = 0; i < pool; ++i) {
+        keys.push_back(K(unit(rng)));
+        values.push_back(K(unit(rng)));
+      }
     }
     for (int64_t i = 0; i < p.tokens * c.q_heads * c.head_dim; ++i)
       q.push_back(T(unit(rng) * c.q_range));
@@ -161,9 +202,30 @@ template <class T, class K = T> struct Batch {
 
   int run(Host &host) {
     anvil::cpu::RunScope scope(&host.api, &host.invocation);
-    return cpu::paged_attention(
-        scope.host(), p, q.data(), keys.data(), values.data(), tables.data(),
-        lens.data(), positions.data(), seq_of_token.data(), out.data());
+    if constexpr (kInt8)
+      return cpu::paged_attention(
+          scope.host(), p, q.data(), keys.data(), values.data(), tables.data(),
+          lens.data(), positions.data(), seq_of_token.data(), key_scales.data(),
+          value_scales.data(), out.data());
+    else
+      return cpu::paged_attention(
+          scope.host(), p, q.data(), keys.data(), values.data(), tables.data(),
+          lens.data(), positions.data(), seq_of_token.data(), out.data());
+  }
+
+  /// Pool element i as the reference reads it (dequantized for int8: its
+  /// row of head_dim values shares the scale of its slot and head).
+  double key(int64_t i) const {
+    if constexpr (kInt8)
+      return double(keys[i]) * double(key_scales[i / p.head_dim]);
+    else
+      return double(float(keys[i]));
+  }
+  double value(int64_t i) const {
+    if constexpr (kInt8)
+      return double(values[i]) * double(value_scales[i / p.value_dim]);
+    else
+      return double(float(values[i]));
   }
 
   /// The float64 reference: out[t, h] over the keys of t's window.
@@ -187,8 +249,7 @@ template <class T, class K = T> struct Batch {
                          j % p.block_size;
           double dot = 0;
           for (int64_t d = 0; d < p.head_dim; ++d)
-            dot += double(float(qi[d])) *
-                   double(float(keys[slot * row + g * p.head_dim + d]));
+            dot += double(float(qi[d])) * key(slot * row + g * p.head_dim + d);
           dot *= p.scale;
           if (p.softcap > 0)
             dot = p.softcap * std::tanh(dot / p.softcap);
@@ -202,8 +263,7 @@ template <class T, class K = T> struct Batch {
         for (size_t i = 0; i < w.size(); ++i)
           for (int64_t d = 0; d < p.value_dim; ++d)
             ref[(t * p.q_heads + h) * p.value_dim + d] +=
-                w[i] / sum *
-                double(float(values[slots[i] * row + g * p.value_dim + d]));
+                w[i] / sum * value(slots[i] * row + g * p.value_dim + d);
       }
     }
     return ref;
@@ -342,6 +402,18 @@ TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesF16Pool) {
   }
 }
 
+// An int8 KV cache (every case: ragged batches, GQA 1/4/8, windows,
+// softcap, block sizes 1 to 32): against the dequantized keys and values.
+TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesInt8Pool) {
+  ANVIL_NEEDS_CPU();
+  Host host(3);
+  uint32_t seed = 300;
+  for (const Case &c : cases()) {
+    double e = maxError<float, int8_t>(c, seed++, host);
+    EXPECT_LE(e, 2e-5) << c.name;
+  }
+}
+
 TEST(PagedAttention, MatchesFloat64ReferenceF16) {
   ANVIL_NEEDS_CPU();
   Host host(2);
@@ -462,6 +534,86 @@ TEST(KvWrite, RoundsFloatRowsIntoA16BitPool) {
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(float(pool[i]), want[i]) << i;
   EXPECT_TRUE(std::signbit(float(pool[2])));
+}
+
+TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
+  ANVIL_NEEDS_CPU();
+  Host host(1);
+  KvWriteInt8Params p{};
+  p.tokens = 6;
+  p.num_blocks = 3;
+  p.block_size = 4;
+  p.kv_heads = 2;
+  p.head_dim = 8;
+  const int64_t row = p.kv_heads * p.head_dim, heads = 12 * p.kv_heads;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<float> rows(p.tokens * row);
+  for (float &x : rows)
+    x = unit(rng) * 3.0f;
+  // Token 1 head 0: max 127, so s = 1 and the halves are ties, which round
+  // to even (2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 0.5 -> 0, -1.5 -> -2).
+  const float ties[8] = {127.0f, 2.5f, 3.5f, -2.5f, 0.5f, -1.5f, 0.0f, -127.0f};
+  std::copy(ties, ties + 8, &rows[1 * row]);
+  const int8_t tiesWant[8] = {127, 2, 4, -2, 0, -2, 0, -127};
+  // Token 2 head 1: all zeros (s = 0, q = 0); token 4 head 0: one large
+  // value, the others small against it (they round to 0 or +-1).
+  std::fill(&rows[2 * row + 8], &rows[2 * row + 16], 0.0f);
+  rows[4 * row] = -1000.0f;
+  std::vector<int64_t> slots = {11, 4, 0, -1, 5, 8};
+  std::vector<int8_t> pool(12 * row, int8_t(99));
+  std::vector<float> scales(heads, -7.0f);
+  {
+    anvil::cpu::RunScope scope(&host.api, &host.invocation);
+    ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
+                                 pool.data(), scales.data()),
+              0);
+  }
+  std::vector<bool> written(12, false);
+  for (int64_t t = 0; t < p.tokens; ++t) {
+    if (slots[t] < 0)
+      continue;
+    written[slots[t]] = true;
+    for (int64_t h = 0; h < p.kv_heads; ++h) {
+      const float *x = &rows[t * row + h * p.head_dim];
+      int8_t want[8];
+      float s = quantizeRow(x, p.head_dim, want);
+      int64_t at = slots[t] * p.kv_heads + h;
+      EXPECT_EQ(scales[at], s) << t << " " << h;
+      for (int64_t d = 0; d < p.head_dim; ++d) {
+        int8_t got = pool[at * p.head_dim + d];
+        EXPECT_EQ(got, want[d]) << t << " " << h << " " << d;
+        // Within half a step of the value it stores.
+        EXPECT_LE(std::fabs(double(got) * s - x[d]), 0.5 * s * (1 + 1e-6))
+            << t << " " << h << " " << d;
+      }
+    }
+  }
+  for (int64_t d = 0; d < 8; ++d)
+    EXPECT_EQ(pool[4 * row + d], tiesWant[d]) << d;
+  EXPECT_EQ(scales[4 * p.kv_heads], 1.0f);
+  EXPECT_EQ(scales[0 * p.kv_heads + 1], 0.0f); // token 2 at slot 0, head 1
+  for (int64_t d = 0; d < 8; ++d)
+    EXPECT_EQ(pool[0 * row + 8 + d], 0);
+  for (int64_t slot = 0; slot < 12; ++slot)
+    if (!written[slot]) {
+      for (int64_t i = 0; i < row; ++i)
+        EXPECT_EQ(pool[slot * row + i], 99) << slot;
+      EXPECT_EQ(scales[slot * p.kv_heads], -7.0f) << slot;
+    }
+  // A slot outside the pool fails before anything is written.
+  std::vector<int8_t> before = pool;
+  std::vector<float> scalesBefore = scales;
+  slots = {1, 2, 3, 12, 6, 7};
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  EXPECT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
+                               pool.data(), scales.data()),
+            1);
+  EXPECT_STREQ(host.error,
+               "kv_write: slot 12 of token 3 is outside the KV pool of 3 "
+               "blocks");
+  EXPECT_EQ(pool, before);
+  EXPECT_EQ(scales, scalesBefore);
 }
 
 } // namespace
