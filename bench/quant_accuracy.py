@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accuracy (and decode speed) of anvilc --quantize on the default model.
 
-For each mode (fp32, int8, w8a8, int4-g128, int4-g32 by default):
+For each mode (fp32, int8, w8a8, int4-g128, int4-g32, w4a8-g128 by default):
 
   perplexity   on models/default/test_tokens.npz as models/train_default.py
                evaluates it: windows of 256 + 1 tokens with stride 256, every
@@ -127,7 +127,8 @@ def main():
     ap.add_argument("--anvil-run", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--model-dir", default="models/default")
-    ap.add_argument("--modes", default="fp32,int8,w8a8,int4-g128,int4-g32")
+    ap.add_argument("--modes",
+                    default="fp32,int8,w8a8,int4-g128,int4-g32,w4a8-g128")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--windows", type=int, default=0,
