@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Anvil beside ONNX Runtime on the same ONNX decoder, one command.
 
-For each variant (fp32; bf16, int8, int4-g128 and w8a8 when `anvilc --help`
-lists --quantize) the harness compiles the model with anvilc and times it
+For each variant (fp32; bf16, int8, int4-g128, w8a8 and w4a8-g128 when
+`anvilc --help` lists --quantize) the harness compiles the model with anvilc and times it
 with `anvil-bench --output json` (batch 1: prefill of --prompt tokens, and
 --gen decode steps after a context of --prompt tokens), and times ONNX
 Runtime in its own process (this script with --ort-worker; graph
@@ -27,8 +27,10 @@ peak):
 ONNX Runtime's int4 row runs a MatMulNBits model (4 bits, block 128,
 symmetric, accuracy_level 4: ORT's fast path, which quantizes activations
 to int8 per block) that this script writes with onnxruntime's own
-quantizer; it is compared with Anvil's int4-g128. Anvil's bf16, int8 and w8a8
-rows are compared with ORT's fp32 row (the issue's targets).
+quantizer; it is compared with Anvil's int4-g128 (float activations) and
+w4a8-g128 (int8 activations per token, as ORT's fast path quantizes
+them). Anvil's bf16, int8 and w8a8 rows are compared with ORT's fp32 row
+(the issue's targets).
 
 Usage:
   bench/side_by_side.py [--model models/bench/llama-250m] [--threads 2]
@@ -58,7 +60,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build", "bin")
-QUANTIZED = ["bf16", "int8", "int4-g128", "w8a8"]
+QUANTIZED = ["bf16", "int8", "int4-g128", "w8a8", "w4a8-g128"]
 
 
 def model_file(path):
@@ -485,8 +487,8 @@ def main():
     if args.quick:
         skipped.append("quantized Anvil variants: not in --quick")
     elif quantize:
-        variants += [(q, q, "int4" if q.startswith("int4") else "fp32")
-                     for q in QUANTIZED]
+        variants += [(q, q, "int4" if q.startswith(("int4", "w4a8"))
+                      else "fp32") for q in QUANTIZED]
     else:
         skipped.append("int8, int4-g128, w8a8 (Anvil): `anvilc --help` "
                        "lists no --quantize yet")
