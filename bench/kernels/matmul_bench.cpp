@@ -284,7 +284,8 @@ void BM_OpenBlasSgemv(benchmark::State &state) {
 /// packed value, so no quantizer is needed): `bits` 8 or 4, symmetric (the
 /// packing's zero_offset only, as anvilc --quantize=int8 / int4-g128 pack
 /// them), one f32 scale per (channel, group); with `w8a8` the activations
-/// are quantized per token to int8 (anvilc --quantize=w8a8). The roofline
+/// are quantized per token to int8 (anvilc --quantize=w8a8, or w4a8-g128
+/// with 4 bits). The roofline
 /// share counts the bytes a call must read: packed weights and scales (m=1),
 /// or 2mnk FLOP against the fp32 FMA peak (m=128; W8A8's VNNI peak is 4x
 /// that, so its share can pass 1).
@@ -301,8 +302,8 @@ void BM_AnvilMatmulQuant(benchmark::State &state) {
   p.k = k;
   p.bits = bits;
   p.group = group;
-  p.k_stored = (k + 3) / 4 * 4;
-  p.scale_n_stride = groups; // scales [n, groups], as anvilc passes them
+  p.k_stored = (k + 7) / 8 * 8; // a multiple of 4 (8-bit) and 8 (W4A8)
+  p.scale_n_stride = groups;    // scales [n, groups], as anvilc passes them
   p.scale_g_stride = 1;
   p.zero_offset = bits == 4 ? 8 : 128;
   p.rhs_kn = false;
@@ -414,15 +415,16 @@ BENCHMARK(BM_AnvilMatmul)->Apply([](benchmark::internal::Benchmark *b) {
 BENCHMARK(BM_AnvilMatmulUnpacked)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
 });
-// {m, k, n, threads, bits, w8a8}: int4-g128 and int8 weight-only, W8A8.
+// {m, k, n, threads, bits, w8a8}: int4-g128 and int8 weight-only, W8A8,
+// W4A8 (int4-g128 in the q4_n16_k8 layout with int8 activations).
 BENCHMARK(BM_AnvilMatmulQuant)->Apply([](benchmark::internal::Benchmark *b) {
   b->ArgNames({"m", "k", "n", "threads", "bits", "w8a8"});
   for (int64_t m : {int64_t(1), int64_t(128)})
     for (const auto &shape : kShapes)
       for (int64_t threads : {1, 2})
-        for (int64_t variant : {0, 1, 2}) // int4, int8, w8a8
-          b->Args({m, shape[0], shape[1], threads, variant == 0 ? 4 : 8,
-                   variant == 2 ? 1 : 0});
+        for (int64_t variant : {0, 1, 2, 3}) // int4, int8, w8a8, w4a8
+          b->Args({m, shape[0], shape[1], threads,
+                   variant == 0 || variant == 3 ? 4 : 8, variant >= 2 ? 1 : 0});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 });
 #ifdef ANVIL_HAVE_OPENBLAS

@@ -17,7 +17,7 @@ int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
 sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
 (quantize_per_token feeding a dequantize with row blocks); and W4A8 (the
 same activations, symmetric int4 groups of 32 with a tail and of 128 with
-K = 300, in the "q4_n16_k8" layout). One row of x
+K = 300, and uint4 with zero points and odd K, in the "q4_n16_k8" layout). One row of x
 is in all three inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
@@ -195,9 +195,13 @@ def cases(rng):
     # W4A8: symmetric int4 groups with per-token int8 activations; a tail
     # group of 16 (K = 80), and K = 300 with groups of 128 (a last group of
     # 44 that ends inside an 8-k word).
-    for name, n, k, g in (("w4a8_g32_tail", 37, 80, 32),
-                          ("w4a8_g128", 33, 300, 128)):
-        case = int4(name, n, k, g, True)
+    # With zero points (uint4, odd K = 75: the pass quantizes symmetrically,
+    # an imported model need not).
+    for name, n, k, g, signed in (("w4a8_g32_tail", 37, 80, 32, True),
+                                  ("w4a8_g128", 33, 300, 128, True),
+                                  ("w4a8_uint4_zero_point", 21, 75, 32,
+                                   False)):
+        case = int4(name, n, k, g, signed)
         case["w8a8"] = True
         out.append(case)
     return out

@@ -499,12 +499,19 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
   const int64_t ks = p.k_stored, stride = panel_bytes(p);
   const int64_t t1 = std::min((k1 + 7) / 8 * 8, ks);
 #if defined(__AVX512VNNI__)
-  __m512i a[2][R][NP];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
+  // One row keeps the low and high halves on separate chains (4 in all,
+  // so the instruction's latency overlaps); more rows have chains enough
+  // with one per (row, panel), and GCC 12 keeps them all in registers
+  // only then (two per pair spilled and copied accumulators every step).
+  constexpr int C = R == 1 ? 2 : 1;
+  __m512i a[C][R][NP];
 #pragma GCC unroll 2
-    for (int j = 0; j < NP; ++j)
-      a[0][r][j] = a[1][r][j] = _mm512_setzero_si512();
+  for (int h = 0; h < C; ++h)
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j)
+        a[h][r][j] = _mm512_setzero_si512();
   const __m512i mask = _mm512_set1_epi8(0x0f);
   for (int64_t t = k0; t < t1; t += 8) {
     __m512i lo[NP], hi[NP];
@@ -528,7 +535,7 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 #pragma GCC unroll 2
       for (int j = 0; j < NP; ++j) {
         a[0][r][j] = _mm512_dpbusd_epi32(a[0][r][j], lo[j], xlo);
-        a[1][r][j] = _mm512_dpbusd_epi32(a[1][r][j], hi[j], xhi);
+        a[C - 1][r][j] = _mm512_dpbusd_epi32(a[C - 1][r][j], hi[j], xhi);
       }
     }
   }
@@ -536,7 +543,9 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 2
     for (int j = 0; j < NP; ++j)
-      _mm512_storeu_si512(acc[r][j], _mm512_add_epi32(a[0][r][j], a[1][r][j]));
+      _mm512_storeu_si512(acc[r][j],
+                          C == 2 ? _mm512_add_epi32(a[0][r][j], a[C - 1][r][j])
+                                 : a[0][r][j]);
 #else
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NP; ++j) {
@@ -702,6 +711,43 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     // the zero point's share (z times the group's sum of q), scaled by the
     // group's weight scale in float; the row's activation scale last. A
     // row's sums do not depend on the rows beside it.
+    // A group's scales and integer zero points of channels [n0, n0 +
+    // cols), 0 past them. Once per group and tile pair: for a decode GEMV
+    // as many as its products' words, so without zero points (symmetric
+    // weights) the f32 scales come in two masked gathers.
+    auto group_params = [&](int64_t n0, int64_t cols, int64_t g, float *s,
+                            int32_t *zi) {
+#if defined(__AVX512F__)
+      if constexpr (std::is_same<S, float>::value) {
+        if (!zero_point) {
+          const __m512i index = _mm512_mullo_epi32(
+              _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                14, 15),
+              _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+          for (int64_t h = 0; h < 2; ++h) {
+            const int64_t lanes =
+                std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
+            const __mmask16 mask = __mmask16((1u << lanes) - 1u);
+            const float *base = scale + (n0 + h * kPanel) * p.scale_n_stride +
+                                g * p.scale_g_stride;
+            _mm512_store_ps(s + h * kPanel,
+                            _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask,
+                                                     index, base, 4));
+            _mm512_store_si512(
+                zi + h * kPanel,
+                _mm512_set1_epi32(static_cast<int32_t>(p.zero_offset)));
+          }
+          return;
+        }
+      }
+#endif
+      float z[2 * kPanel] = {};
+      for (int64_t c = 0; c < 2 * kPanel; ++c)
+        s[c] = 0;
+      params(n0, cols, g, s, z);
+      for (int64_t c = 0; c < 2 * kPanel; ++c)
+        zi[c] = static_cast<int32_t>(z[c]);
+    };
     parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
       for (int64_t tile = begin; tile < end; ++tile) {
         const int64_t pair = tile % pairs, rt = tile / pairs;
@@ -714,11 +760,9 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         std::memset(result, 0, sizeof(float) * 2 * kPanel * size_t(i1 - i0));
         for (int64_t g = 0; g < groups; ++g) {
           const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-          float s[2 * kPanel] = {}, z[2 * kPanel] = {};
-          params(n0, cols, g, s, z);
-          int32_t zi[2 * kPanel];
-          for (int64_t c = 0; c < 2 * kPanel; ++c)
-            zi[c] = static_cast<int32_t>(z[c]);
+          alignas(64) float s[2 * kPanel];
+          alignas(64) int32_t zi[2 * kPanel];
+          group_params(n0, cols, g, s, zi);
           for (int64_t i = i0; i < i1; i += kInt4Rows) {
             const int64_t rows = std::min(kInt4Rows, i1 - i);
             int32_t acc[kInt4Rows][2][kPanel];
