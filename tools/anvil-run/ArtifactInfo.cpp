@@ -111,11 +111,31 @@ void printSignatures(const nlohmann::json &manifest, std::ostream &os) {
                ? std::to_string(it->get<int64_t>())
                : std::string("?");
   };
+  // The pools' element type, from the step's states: f32, f16, or i8 with
+  // a kv_scales.* state per pool (anvilc --kv-dtype).
+  std::string poolType = "?";
+  bool scaled = false;
+  for (const nlohmann::json &entry : *entries) {
+    auto states = entry.is_object() ? entry.find("states") : entry.end();
+    if (!entry.is_object() || text(entry, "name") != text(*llm, "entry") ||
+        states == entry.end() || !states->is_array())
+      continue;
+    for (const nlohmann::json &state : *states) {
+      if (!state.is_object())
+        continue;
+      std::string name = text(state, "name");
+      if (name.rfind("kv_pool.", 0) == 0 && poolType == "?")
+        poolType = text(state, "dtype");
+      scaled = scaled || name.rfind("kv_scales.", 0) == 0;
+    }
+  }
   os << "paged decoder (anvil-run generate): step '" << text(*llm, "entry")
      << "', vocabulary " << number("vocab_size") << ", context "
      << number("max_context") << ", KV blocks of " << number("block_size")
-     << " positions, " << number("num_pools") << " pools of "
-     << number("kv_heads") << " heads x " << number("head_dim") << "\n";
+     << " positions, " << number("num_pools") << " " << poolType
+     << " pools of " << number("kv_heads") << " heads x "
+     << number("head_dim")
+     << (scaled ? " (with an f32 scale per position and head)" : "") << "\n";
 }
 
 } // namespace
