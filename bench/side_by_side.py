@@ -18,8 +18,8 @@ and after the timed runs, the higher of the two: read bandwidth, fp32 FMA
 peak):
   decode roofline = decode tok/s x weight bytes / read bandwidth
     (Anvil: the artifact's weights section; ORT: the ONNX file and its
-    external data; both include the embedding table, of which a decode step
-    reads one row, so the share is an upper bound)
+    external data; both less the float tables only a Gather reads, the
+    token embedding, of which a decode step reads one row)
   prefill FLOP share = 2 x matmul parameters x prefill tok/s / fp32 peak
     (matmul parameters: the MatMul/Gemm weights of the fp32 model, the LM
     head included and the embedding table not; attention is not counted)
@@ -135,6 +135,28 @@ def onnx_weight_bytes(path):
                 files.add(entry.value)
     for f in files:
         total += os.path.getsize(os.path.join(folder, f))
+    return total
+
+
+def gathered_table_bytes(path):
+    """Bytes of the float tables only a Gather reads (the token embedding,
+    unless an LM head reads it too): a decode step reads one row of them,
+    so the decode roofline leaves them out. Both sides keep them in float
+    (anvilc --quantize quantizes matmul weights only; so does ORT's
+    MatMulNBits quantizer)."""
+    import onnx
+    model = onnx.load(path, load_external_data=False)
+    inits = {i.name: i for i in model.graph.initializer}
+    by_matmul = {name for node in model.graph.node
+                 if node.op_type in ("MatMul", "Gemm") for name in node.input}
+    sizes = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2,
+             onnx.TensorProto.BFLOAT16: 2}
+    total = 0
+    for node in model.graph.node:
+        table = inits.get(node.input[0]) if node.op_type == "Gather" else None
+        if (table is not None and len(table.dims) == 2 and
+                table.data_type in sizes and table.name not in by_matmul):
+            total += table.dims[0] * table.dims[1] * sizes[table.data_type]
     return total
 
 
@@ -296,10 +318,11 @@ def anvil_side(args, onnx_path, work, quantize):
 # ---- report -----------------------------------------------------------------
 
 
-def shares(side, ceil, flops_per_token):
+def shares(side, ceil, flops_per_token, table_bytes):
     bw = ceil["read_gb_s"] * 1e9
     peak = ceil["fp32_gflops"] * 1e9
-    roof = tuple(v * side["weight_bytes"] / bw for v in side["decode"])
+    read = side["weight_bytes"] - table_bytes  # a step reads one table row
+    roof = tuple(v * read / bw for v in side["decode"])
     flop = tuple(v * flops_per_token / peak for v in side["prefill"])
     return roof, flop
 
@@ -418,8 +441,10 @@ DOC_COLUMNS = """
 - **decode roofline**: decode tok/s x weight bytes / the measured read
   bandwidth with the same thread count: the share of the memory-bound
   ceiling reached. Weight bytes are Anvil's weights section and ORT's ONNX
-  file with its external data; both include the embedding table, of which
-  a step reads only one row, so this is an upper bound of the real share.
+  file with its external data, both less the token embedding table (a
+  float table only a Gather reads; both sides keep it in float), of which
+  a step reads one row. What remains is still an upper bound of the bytes
+  a step must read (code, KV cache and activations are not counted).
 - **prefill FLOP share**: 2 x matmul parameters x prefill tok/s / the
   measured fp32 FMA peak (attention FLOPs not counted). Quantized rows are
   measured against the same fp32 peak although their kernels may multiply
@@ -473,6 +498,7 @@ def main():
             sys.exit(f"{tool} is missing: scripts/build.sh anvilc anvil-bench")
     vocab = vocab_size(onnx_path)
     flops_per_token = 2 * matmul_params(onnx_path)
+    table_bytes = gathered_table_bytes(onnx_path)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"{cpu_name()}, {os.cpu_count()} CPUs, {started}; "
           f"{os.path.relpath(onnx_path, ROOT)}; {args.threads} threads, "
@@ -535,11 +561,13 @@ def main():
         for side in ("anvil", "ort"):
             if r.get(side):
                 r[side]["roof"], r[side]["flop"] = shares(
-                    r[side], ceil, flops_per_token)
+                    r[side], ceil, flops_per_token, table_bytes)
 
     setup = (f"{cpu_name()}, {os.cpu_count()} CPUs; {started}; model "
              f"`{os.path.relpath(onnx_path, ROOT)}` "
-             f"({flops_per_token / 2 / 1e6:.0f}M matmul parameters); "
+             f"({flops_per_token / 2 / 1e6:.0f}M matmul parameters, a "
+             f"{table_bytes / 1e6:.1f} MB embedding table the decode "
+             f"roofline leaves out); "
              f"{args.threads} threads; prompt {args.prompt} tokens, "
              f"{args.gen} decode steps; median (min..max) of {args.runs} "
              f"runs after a warm-up; onnxruntime "
