@@ -132,9 +132,8 @@ void printSignatures(const nlohmann::json &manifest, std::ostream &os) {
   os << "paged decoder (anvil-run generate): step '" << text(*llm, "entry")
      << "', vocabulary " << number("vocab_size") << ", context "
      << number("max_context") << ", KV blocks of " << number("block_size")
-     << " positions, " << number("num_pools") << " " << poolType
-     << " pools of " << number("kv_heads") << " heads x "
-     << number("head_dim")
+     << " positions, " << number("num_pools") << " " << poolType << " pools of "
+     << number("kv_heads") << " heads x " << number("head_dim")
      << (scaled ? " (with an f32 scale per position and head)" : "") << "\n";
 }
 

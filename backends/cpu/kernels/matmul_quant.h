@@ -81,121 +81,160 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 
 #if defined(__AVX512F__)
 /// group_dot for R rows of float activations (R a constant, so the
-/// accumulators stay in registers): four independent chains per row (one
-/// per k of a group of four), so a single row (decode) is not bound by the
-/// FMA latency.
-template <int R>
+/// accumulators stay in registers) over NP panels (panel q at panel + q *
+/// stride, its zero points at z + q * kPanel, its sums to acc[q * kRows +
+/// r]): four independent chains per row and panel (one per k of a group of
+/// four), so a single row (decode) is not bound by the FMA latency. A
+/// panel's sums do not depend on NP.
+template <int R, int NP = 1>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
-                             const float *x, int64_t k0, int64_t k1,
-                             const float z[kPanel], float acc[kRows][kPanel]) {
+                             int64_t stride, const float *x, int64_t k0,
+                             int64_t k1, const float *z, float (*acc)[kPanel]) {
   const int64_t k = p.k;
-  __m512 a[4][R];
-  for (int j = 0; j < 4; ++j)
-    for (int r = 0; r < R; ++r)
-      a[j][r] = _mm512_setzero_ps();
+  __m512 a[NP][4][R];
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    for (int j = 0; j < 4; ++j)
+      for (int r = 0; r < R; ++r)
+        a[q][j][r] = _mm512_setzero_ps();
   const __m512i low = _mm512_set1_epi32(0xff);
   const __m512i nibble = _mm512_set1_epi32(0xf);
-  const __m512 zv = _mm512_loadu_ps(z);
+  __m512 zv[NP];
+  bool all_equal[2] = {true, true}; // every zero point 128, every one 8
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q) {
+    zv[q] = _mm512_loadu_ps(z + q * kPanel);
+    all_equal[0] &= _mm512_cmpneq_ps_mask(zv[q], _mm512_set1_ps(128.0f)) == 0;
+    all_equal[1] &= _mm512_cmpneq_ps_mask(zv[q], _mm512_set1_ps(8.0f)) == 0;
+  }
   // The stored values as floats, less the zero point.
-  auto value = [&](__m512i v) {
-    return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv);
+  auto value = [&](int q, __m512i v) {
+    return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv[q]);
   };
-  auto fma = [&](int j, int64_t t, __m512 w) {
+  auto fma = [&](int q, int j, int64_t t, __m512 w) {
     for (int r = 0; r < R; ++r)
-      a[j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[j][r]);
+      a[q][j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[q][j][r]);
   };
-  // A panel is one sequential stream per thread, which the hardware
-  // prefetchers alone keep at about a third of the read bandwidth: ask for
-  // the line kPrefetchBytes ahead (past the panel's end it is the next
-  // panel, which this thread's chunk usually takes next).
+  // A panel is one sequential stream, which the hardware prefetchers alone
+  // keep at about a third of the read bandwidth: ask for the line
+  // kPrefetchBytes ahead (past the panel's end it is the next panel, which
+  // this thread's chunk usually takes next).
   auto prefetch = [](const uint8_t *at) {
     _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
                  _MM_HINT_T0);
   };
   int64_t t = k0;
   if (p.bits == 8) {
-    auto one = [&](int64_t u) { // the value at k = u alone
-      const __m512i v = _mm512_loadu_si512(panel + (u >> 2) * 64);
+    auto word = [&](int q, int64_t u) { // k-quad u / 4 of panel q
+      return _mm512_loadu_si512(panel + q * stride + (u >> 2) * 64);
+    };
+    auto one = [&](int q, int64_t u) { // the value at k = u alone
       return value(
-          _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (u & 3))), low));
+          q, _mm512_and_si512(
+                 _mm512_srli_epi32(word(q, u), unsigned(8 * (u & 3))), low));
     };
     for (; t < k1 && (t & 3); ++t)
-      fma(0, t, one(t));
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        fma(q, 0, t, one(q, t));
     // Symmetric weights (every zero point the packing's bias of 128): the
     // byte with its top bit flipped is u - 128 as a signed byte, which a
     // shift pair sign-extends, so no subtraction per value (the same
     // exact integers as value() gives, hence the same bits).
-    if (_mm512_cmpneq_ps_mask(zv, _mm512_set1_ps(128.0f)) == 0) {
+    if (all_equal[0]) {
       const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
       auto byte = [](__m512i v, unsigned left) {
         return _mm512_cvtepi32_ps(
             _mm512_srai_epi32(_mm512_slli_epi32(v, left), 24));
       };
-      for (; t + 4 <= k1; t += 4) {
-        prefetch(panel + (t >> 2) * 64);
-        const __m512i v =
-            _mm512_xor_si512(_mm512_loadu_si512(panel + (t >> 2) * 64), flip);
-        fma(0, t, byte(v, 24));
-        fma(1, t + 1, byte(v, 16));
-        fma(2, t + 2, byte(v, 8));
-        fma(3, t + 3, _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24)));
+      for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+        for (int q = 0; q < NP; ++q) {
+          prefetch(panel + q * stride + (t >> 2) * 64);
+          const __m512i v = _mm512_xor_si512(word(q, t), flip);
+          fma(q, 0, t, byte(v, 24));
+          fma(q, 1, t + 1, byte(v, 16));
+          fma(q, 2, t + 2, byte(v, 8));
+          fma(q, 3, t + 3, _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24)));
+        }
+    }
+    for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        prefetch(panel + q * stride + (t >> 2) * 64);
+        const __m512i v = word(q, t);
+        fma(q, 0, t, value(q, _mm512_and_si512(v, low)));
+        fma(q, 1, t + 1,
+            value(q, _mm512_and_si512(_mm512_srli_epi32(v, 8), low)));
+        fma(q, 2, t + 2,
+            value(q, _mm512_and_si512(_mm512_srli_epi32(v, 16), low)));
+        fma(q, 3, t + 3, value(q, _mm512_srli_epi32(v, 24)));
       }
-    }
-    for (; t + 4 <= k1; t += 4) {
-      prefetch(panel + (t >> 2) * 64);
-      const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-      fma(0, t, value(_mm512_and_si512(v, low)));
-      fma(1, t + 1, value(_mm512_and_si512(_mm512_srli_epi32(v, 8), low)));
-      fma(2, t + 2, value(_mm512_and_si512(_mm512_srli_epi32(v, 16), low)));
-      fma(3, t + 3, value(_mm512_srli_epi32(v, 24)));
-    }
     for (; t < k1; ++t)
-      fma(0, t, one(t));
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        fma(q, 0, t, one(q, t));
   } else {
-    auto load = [&](int64_t pair) {
-      return _mm512_cvtepu8_epi32(_mm_loadu_si128(
-          reinterpret_cast<const __m128i *>(panel + pair * kPanel)));
+    auto load = [&](int q, int64_t pair) {
+      return _mm512_cvtepu8_epi32(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(panel + q * stride +
+                                                            pair * kPanel)));
     };
     if (t < k1 && (t & 1)) {
-      fma(0, t, value(_mm512_srli_epi32(load(t >> 1), 4)));
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        fma(q, 0, t, value(q, _mm512_srli_epi32(load(q, t >> 1), 4)));
       ++t;
     }
     // Symmetric weights (every zero point 8): u - 8 is one of 16 floats,
     // which vpermps looks up by the low four bits of each lane, so the
     // nibble needs no mask and no conversion (the same floats as value()).
-    if (_mm512_cmpneq_ps_mask(zv, _mm512_set1_ps(8.0f)) == 0) {
+    if (all_equal[1]) {
       const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
                                           2, 3, 4, 5, 6, 7);
-      for (; t + 4 <= k1; t += 4) {
-        if (!(t & 4)) // a line holds 8 k
-          prefetch(panel + (t >> 1) * kPanel);
-        const __m512i v = load(t >> 1), u = load((t >> 1) + 1);
-        fma(0, t, _mm512_permutexvar_ps(v, table));
-        fma(1, t + 1, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table));
-        fma(2, t + 2, _mm512_permutexvar_ps(u, table));
-        fma(3, t + 3, _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table));
+      for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+        for (int q = 0; q < NP; ++q) {
+          if (!(t & 4)) // a line holds 8 k
+            prefetch(panel + q * stride + (t >> 1) * kPanel);
+          const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
+          fma(q, 0, t, _mm512_permutexvar_ps(v, table));
+          fma(q, 1, t + 1,
+              _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table));
+          fma(q, 2, t + 2, _mm512_permutexvar_ps(u, table));
+          fma(q, 3, t + 3,
+              _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table));
+        }
+    }
+    for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        if (!(t & 4))
+          prefetch(panel + q * stride + (t >> 1) * kPanel);
+        const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
+        fma(q, 0, t, value(q, _mm512_and_si512(v, nibble)));
+        fma(q, 1, t + 1, value(q, _mm512_srli_epi32(v, 4)));
+        fma(q, 2, t + 2, value(q, _mm512_and_si512(u, nibble)));
+        fma(q, 3, t + 3, value(q, _mm512_srli_epi32(u, 4)));
       }
-    }
-    for (; t + 4 <= k1; t += 4) {
-      if (!(t & 4))
-        prefetch(panel + (t >> 1) * kPanel);
-      const __m512i v = load(t >> 1), u = load((t >> 1) + 1);
-      fma(0, t, value(_mm512_and_si512(v, nibble)));
-      fma(1, t + 1, value(_mm512_srli_epi32(v, 4)));
-      fma(2, t + 2, value(_mm512_and_si512(u, nibble)));
-      fma(3, t + 3, value(_mm512_srli_epi32(u, 4)));
-    }
-    for (; t + 2 <= k1; t += 2) {
-      const __m512i v = load(t >> 1);
-      fma(0, t, value(_mm512_and_si512(v, nibble)));
-      fma(1, t + 1, value(_mm512_srli_epi32(v, 4)));
-    }
+    for (; t + 2 <= k1; t += 2)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        const __m512i v = load(q, t >> 1);
+        fma(q, 0, t, value(q, _mm512_and_si512(v, nibble)));
+        fma(q, 1, t + 1, value(q, _mm512_srli_epi32(v, 4)));
+      }
     if (t < k1)
-      fma(0, t, value(_mm512_and_si512(load(t >> 1), nibble)));
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        fma(q, 0, t, value(q, _mm512_and_si512(load(q, t >> 1), nibble)));
   }
-  for (int r = 0; r < R; ++r)
-    _mm512_storeu_ps(acc[r], _mm512_add_ps(_mm512_add_ps(a[0][r], a[1][r]),
-                                           _mm512_add_ps(a[2][r], a[3][r])));
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    for (int r = 0; r < R; ++r)
+      _mm512_storeu_ps(acc[q * kRows + r],
+                       _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
+                                     _mm512_add_ps(a[q][2][r], a[q][3][r])));
 }
 
 /// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
@@ -308,13 +347,13 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
     static_assert(kRows == 4, "one case per row count");
     switch (rows) {
     case 1:
-      return group_dot_avx512<1>(p, panel, x, k0, k1, z, acc);
+      return group_dot_avx512<1>(p, panel, 0, x, k0, k1, z, acc);
     case 2:
-      return group_dot_avx512<2>(p, panel, x, k0, k1, z, acc);
+      return group_dot_avx512<2>(p, panel, 0, x, k0, k1, z, acc);
     case 3:
-      return group_dot_avx512<3>(p, panel, x, k0, k1, z, acc);
+      return group_dot_avx512<3>(p, panel, 0, x, k0, k1, z, acc);
     default:
-      return group_dot_avx512<4>(p, panel, x, k0, k1, z, acc);
+      return group_dot_avx512<4>(p, panel, 0, x, k0, k1, z, acc);
     }
   }
 #endif
@@ -608,6 +647,47 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         z[c] = offset;
     }
   };
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<A, float>::value) {
+    if (!p.quantize_lhs && m == 1) {
+      // A decode GEMV: two panels per item, so each thread reads two
+      // streams at once (one kept the read bandwidth ~20% lower). Every
+      // panel's sums are those of the one-panel path.
+      const float *x = reinterpret_cast<const float *>(lhs);
+      const int64_t pairs = (panels + 1) / 2;
+      parallel_for(host, pairs, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t pair = begin; pair < end; ++pair) {
+          const int64_t pi = 2 * pair, np = std::min<int64_t>(2, panels - pi);
+          const uint8_t *panel = weights + pi * panelBytes;
+          float result[2][kPanel] = {};
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+            float s[2][kPanel] = {}, z[2][kPanel] = {};
+            for (int64_t q = 0; q < np; ++q) {
+              const int64_t n0 = (pi + q) * kPanel;
+              params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
+            }
+            float acc[2 * kRows][kPanel];
+            if (np == 2)
+              group_dot_avx512<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
+                                     acc);
+            else
+              group_dot_avx512<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+            for (int64_t q = 0; q < np; ++q)
+              for (int64_t c = 0; c < kPanel; ++c)
+                result[q][c] += s[q][c] * acc[q * kRows][c];
+          }
+          for (int64_t q = 0; q < np; ++q) {
+            const int64_t n0 = (pi + q) * kPanel;
+            for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
+              out[n0 + c] = static_cast<C>(result[q][c]);
+          }
+        }
+      });
+      return run_failed(host) ? 1 : 0;
+    }
+  }
+#endif
   if (!p.quantize_lhs) {
     // Prefill tiles take up to kUnpackTileRows rows: each group is unpacked
     // once per tile, so the taller the tile, the less unpacking per product.
