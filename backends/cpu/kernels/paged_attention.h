@@ -25,6 +25,28 @@
 namespace anvil {
 namespace cpu {
 
+/// Fails the run when a token's slot (slots[t] for t < tokens; negative is
+/// a padding token) lies past a pool of num_blocks x block_size slots,
+/// before anything is written: the engine's slot mapping is input, not
+/// trusted.
+template <class S>
+inline int check_slots(const anvil_host_api *host, int64_t tokens,
+                       int64_t num_blocks, int64_t block_size, const S *slots) {
+  const int64_t capacity = num_blocks * block_size;
+  for (int64_t t = 0; t < tokens; ++t) {
+    int64_t slot = static_cast<int64_t>(slots[t]);
+    if (slot >= capacity) {
+      char message[160];
+      std::snprintf(message, sizeof message,
+                    "kv_write: slot %lld of token %lld is outside the KV pool "
+                    "of %lld blocks",
+                    (long long)slot, (long long)t, (long long)num_blocks);
+      return fail(host, message);
+    }
+  }
+  return 0;
+}
+
 /// pool[slot / block_size, slot % block_size, :] = rows[t, :] for each
 /// token t with slot = slots[t] >= 0 (a negative slot is a padding token),
 /// converted (rounded to nearest even) when the pool stores another float
@@ -34,20 +56,8 @@ namespace cpu {
 template <class T, class S, class U>
 int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
              const S *slots, U *pool) {
-  const int64_t capacity = p.num_blocks * p.block_size;
-  for (int64_t t = 0; t < p.tokens; ++t) {
-    int64_t slot = static_cast<int64_t>(slots[t]);
-    if (slot < 0)
-      continue;
-    if (slot >= capacity) {
-      char message[160];
-      std::snprintf(message, sizeof message,
-                    "kv_write: slot %lld of token %lld is outside the KV pool "
-                    "of %lld blocks",
-                    (long long)slot, (long long)t, (long long)p.num_blocks);
-      return fail(host, message);
-    }
-  }
+  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots))
+    return 1;
   // Rows are a few hundred bytes each: a copy per row, on one thread.
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
@@ -72,18 +82,8 @@ int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
 template <class T, class S>
 int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
                   const T *rows, const S *slots, int8_t *pool, float *scales) {
-  const int64_t capacity = p.num_blocks * p.block_size;
-  for (int64_t t = 0; t < p.tokens; ++t) {
-    int64_t slot = static_cast<int64_t>(slots[t]);
-    if (slot >= capacity) {
-      char message[160];
-      std::snprintf(message, sizeof message,
-                    "kv_write: slot %lld of token %lld is outside the KV pool "
-                    "of %lld blocks",
-                    (long long)slot, (long long)t, (long long)p.num_blocks);
-      return fail(host, message);
-    }
-  }
+  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots))
+    return 1;
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
     if (slot < 0)
