@@ -32,6 +32,7 @@
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
 #include "common.h"
+#include "simd.h"
 
 #include <algorithm>
 #include <cmath>
@@ -630,6 +631,12 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t rowTiles = (m + kTileRows - 1) / kTileRows;
   const uint8_t *weights = reinterpret_cast<const uint8_t *>(packed);
   const int64_t panelBytes = panel_bytes(p);
+  // Work items per chunk of a parallel loop: at least kMinChunkMacs
+  // multiply-adds, so a small model's product stays on one thread rather
+  // than paying the pool's hand-off.
+  auto grain = [](int64_t itemMacs) {
+    return std::max<int64_t>(1, kMinChunkMacs / std::max<int64_t>(1, itemMacs));
+  };
   // The scales and effective zero points of channels [n0, n0 + cols) in
   // group g (the rest of the panel stays 0).
   auto params = [&](int64_t n0, int64_t cols, int64_t g, float *s, float *z) {
@@ -655,35 +662,37 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       // panel's sums are those of the one-panel path.
       const float *x = reinterpret_cast<const float *>(lhs);
       const int64_t pairs = (panels + 1) / 2;
-      parallel_for(host, pairs, 1, [&](int64_t begin, int64_t end) {
-        for (int64_t pair = begin; pair < end; ++pair) {
-          const int64_t pi = 2 * pair, np = std::min<int64_t>(2, panels - pi);
-          const uint8_t *panel = weights + pi * panelBytes;
-          float result[2][kPanel] = {};
-          for (int64_t g = 0; g < groups; ++g) {
-            const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-            float s[2][kPanel] = {}, z[2][kPanel] = {};
-            for (int64_t q = 0; q < np; ++q) {
-              const int64_t n0 = (pi + q) * kPanel;
-              params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
+      parallel_for(
+          host, pairs, grain(2 * kPanel * k), [&](int64_t begin, int64_t end) {
+            for (int64_t pair = begin; pair < end; ++pair) {
+              const int64_t pi = 2 * pair,
+                            np = std::min<int64_t>(2, panels - pi);
+              const uint8_t *panel = weights + pi * panelBytes;
+              float result[2][kPanel] = {};
+              for (int64_t g = 0; g < groups; ++g) {
+                const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+                float s[2][kPanel] = {}, z[2][kPanel] = {};
+                for (int64_t q = 0; q < np; ++q) {
+                  const int64_t n0 = (pi + q) * kPanel;
+                  params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
+                }
+                float acc[2 * kRows][kPanel];
+                if (np == 2)
+                  group_dot_avx512<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
+                                         acc);
+                else
+                  group_dot_avx512<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+                for (int64_t q = 0; q < np; ++q)
+                  for (int64_t c = 0; c < kPanel; ++c)
+                    result[q][c] += s[q][c] * acc[q * kRows][c];
+              }
+              for (int64_t q = 0; q < np; ++q) {
+                const int64_t n0 = (pi + q) * kPanel;
+                for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
+                  out[n0 + c] = static_cast<C>(result[q][c]);
+              }
             }
-            float acc[2 * kRows][kPanel];
-            if (np == 2)
-              group_dot_avx512<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
-                                     acc);
-            else
-              group_dot_avx512<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
-            for (int64_t q = 0; q < np; ++q)
-              for (int64_t c = 0; c < kPanel; ++c)
-                result[q][c] += s[q][c] * acc[q * kRows][c];
-          }
-          for (int64_t q = 0; q < np; ++q) {
-            const int64_t n0 = (pi + q) * kPanel;
-            for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
-              out[n0 + c] = static_cast<C>(result[q][c]);
-          }
-        }
-      });
+          });
       return run_failed(host) ? 1 : 0;
     }
   }
@@ -698,7 +707,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     const int64_t tileRows = unpacking ? kUnpackTileRows : kTileRows;
     const int64_t tiles = (m + tileRows - 1) / tileRows;
     parallel_for(
-        host, tiles * panels, 1, [&](int64_t begin, int64_t end, int thread) {
+        host, tiles * panels, grain(std::min(m, tileRows) * kPanel * k),
+        [&](int64_t begin, int64_t end, int thread) {
           for (int64_t tile = begin; tile < end; ++tile) {
             const int64_t pi = tile % panels, rt = tile / panels;
             const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
@@ -786,6 +796,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   });
   // Tiles of kTileRows rows x two panels (32 output channels).
   const int64_t pairs = (panels + 1) / 2;
+  const int64_t tileMacs = std::min(m, kTileRows) * 2 * kPanel * k;
   if (p.bits == 4) {
     // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
     // the zero point's share (z times the group's sum of q), scaled by the
@@ -828,72 +839,78 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       for (int64_t c = 0; c < 2 * kPanel; ++c)
         zi[c] = static_cast<int32_t>(z[c]);
     };
-    parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t tile = begin; tile < end; ++tile) {
-        const int64_t pair = tile % pairs, rt = tile / pairs;
-        const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
-        const int64_t n0 = pair * 2 * kPanel;
-        const int64_t cols = std::min(np * kPanel, n - n0);
-        const uint8_t *panel0 = weights + 2 * pair * panelBytes;
-        const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
-        float result[kTileRows][2 * kPanel];
-        std::memset(result, 0, sizeof(float) * 2 * kPanel * size_t(i1 - i0));
-        for (int64_t g = 0; g < groups; ++g) {
-          const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-          alignas(64) float s[2 * kPanel];
-          alignas(64) int32_t zi[2 * kPanel];
-          group_params(n0, cols, g, s, zi);
-          for (int64_t i = i0; i < i1; i += kInt4Rows) {
-            const int64_t rows = std::min(kInt4Rows, i1 - i);
-            int32_t acc[kInt4Rows][2][kPanel];
-            if (np == 2)
-              rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
-                               acc);
-            else
-              rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
-                               acc);
-            for (int64_t r = 0; r < rows; ++r) {
-              const int32_t sum = qsums[(i + r) * groups + g];
-              const int32_t *a = acc[r][0];
-              float *out_row = result[i - i0 + r];
-              for (int64_t c = 0; c < np * kPanel; ++c)
-                out_row[c] += s[c] * static_cast<float>(a[c] - zi[c] * sum);
+    parallel_for(
+        host, rowTiles * pairs, grain(tileMacs),
+        [&](int64_t begin, int64_t end) {
+          for (int64_t tile = begin; tile < end; ++tile) {
+            const int64_t pair = tile % pairs, rt = tile / pairs;
+            const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
+            const int64_t n0 = pair * 2 * kPanel;
+            const int64_t cols = std::min(np * kPanel, n - n0);
+            const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+            const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
+            float result[kTileRows][2 * kPanel];
+            std::memset(result, 0,
+                        sizeof(float) * 2 * kPanel * size_t(i1 - i0));
+            for (int64_t g = 0; g < groups; ++g) {
+              const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+              alignas(64) float s[2 * kPanel];
+              alignas(64) int32_t zi[2 * kPanel];
+              group_params(n0, cols, g, s, zi);
+              for (int64_t i = i0; i < i1; i += kInt4Rows) {
+                const int64_t rows = std::min(kInt4Rows, i1 - i);
+                int32_t acc[kInt4Rows][2][kPanel];
+                if (np == 2)
+                  rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                                   acc);
+                else
+                  rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                                   acc);
+                for (int64_t r = 0; r < rows; ++r) {
+                  const int32_t sum = qsums[(i + r) * groups + g];
+                  const int32_t *a = acc[r][0];
+                  float *out_row = result[i - i0 + r];
+                  for (int64_t c = 0; c < np * kPanel; ++c)
+                    out_row[c] += s[c] * static_cast<float>(a[c] - zi[c] * sum);
+                }
+              }
             }
+            for (int64_t i = i0; i < i1; ++i)
+              for (int64_t c = 0; c < cols; ++c)
+                out[i * n + n0 + c] =
+                    static_cast<C>(xscale[i] * result[i - i0][c]);
           }
-        }
-        for (int64_t i = i0; i < i1; ++i)
-          for (int64_t c = 0; c < cols; ++c)
-            out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
-      }
-    });
+        });
     return run_failed(host) ? 1 : 0;
   }
-  parallel_for(host, rowTiles * pairs, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t pair = tile % pairs, rt = tile / pairs;
-      const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
-      const int64_t n0 = pair * 2 * kPanel;
-      const int64_t cols = std::min(np * kPanel, n - n0);
-      const uint8_t *panel0 = weights + 2 * pair * panelBytes;
-      float s[2 * kPanel] = {}, z[2 * kPanel] = {};
-      params(n0, cols, 0, s, z);
-      const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
-      for (int64_t i = rt * kTileRows; i < i1; i += kInt8Rows) {
-        const int64_t rows = std::min(kInt8Rows, i1 - i);
-        int32_t acc[kInt8Rows][2][kPanel];
-        if (np == 2)
-          rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
-        else
-          rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < cols; ++c)
-            out[(i + r) * n + n0 + c] = static_cast<C>(
-                xscale[i + r] * s[c] *
-                static_cast<float>(acc[r][c / kPanel][c % kPanel] -
-                                   static_cast<int32_t>(z[c]) * qsums[i + r]));
-      }
-    }
-  });
+  parallel_for(
+      host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
+        for (int64_t tile = begin; tile < end; ++tile) {
+          const int64_t pair = tile % pairs, rt = tile / pairs;
+          const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
+          const int64_t n0 = pair * 2 * kPanel;
+          const int64_t cols = std::min(np * kPanel, n - n0);
+          const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+          float s[2 * kPanel] = {}, z[2 * kPanel] = {};
+          params(n0, cols, 0, s, z);
+          const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
+          for (int64_t i = rt * kTileRows; i < i1; i += kInt8Rows) {
+            const int64_t rows = std::min(kInt8Rows, i1 - i);
+            int32_t acc[kInt8Rows][2][kPanel];
+            if (np == 2)
+              rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
+            else
+              rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t c = 0; c < cols; ++c)
+                out[(i + r) * n + n0 + c] = static_cast<C>(
+                    xscale[i + r] * s[c] *
+                    static_cast<float>(acc[r][c / kPanel][c % kPanel] -
+                                       static_cast<int32_t>(z[c]) *
+                                           qsums[i + r]));
+          }
+        }
+      });
   return run_failed(host) ? 1 : 0;
 }
 
