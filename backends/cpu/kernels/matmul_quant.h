@@ -714,7 +714,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
             const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t i0 = rt * tileRows, i1 = std::min(m, i0 + tileRows);
-            // Only the tile's rows are zeroed: a decode GEMV uses one.
+            // Only the tile's rows are zeroed: a small batch uses few.
             float result[kUnpackTileRows][kPanel];
             std::memset(result, 0, sizeof(float) * kPanel * size_t(i1 - i0));
             float acc[kUnpackedRows > kRows ? kUnpackedRows : kRows][kPanel];
@@ -797,24 +797,41 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // Tiles of kTileRows rows x two panels (32 output channels).
   const int64_t pairs = (panels + 1) / 2;
   const int64_t tileMacs = std::min(m, kTileRows) * 2 * kPanel * k;
+  struct PairTile {
+    int64_t np, n0, cols, i0, i1; // panels, channels [n0, n0 + cols), rows
+    const uint8_t *panel0;
+  };
+  auto pair_tile = [&](int64_t tile) {
+    const int64_t pair = tile % pairs, rt = tile / pairs;
+    PairTile t;
+    t.np = std::min<int64_t>(2, panels - 2 * pair);
+    t.n0 = pair * 2 * kPanel;
+    t.cols = std::min(t.np * kPanel, n - t.n0);
+    t.i0 = rt * kTileRows;
+    t.i1 = std::min(m, t.i0 + kTileRows);
+    t.panel0 = weights + 2 * pair * panelBytes;
+    return t;
+  };
   if (p.bits == 4) {
     // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
     // the zero point's share (z times the group's sum of q), scaled by the
     // group's weight scale in float; the row's activation scale last. A
     // row's sums do not depend on the rows beside it.
+    //
     // A group's scales and integer zero points of channels [n0, n0 +
     // cols), 0 past them. Once per group and tile pair: for a decode GEMV
     // as many as its products' words, so without zero points (symmetric
     // weights) the f32 scales come in two masked gathers.
+#if defined(__AVX512F__)
+    const __m512i index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+#endif
     auto group_params = [&](int64_t n0, int64_t cols, int64_t g, float *s,
                             int32_t *zi) {
 #if defined(__AVX512F__)
       if constexpr (std::is_same<S, float>::value) {
         if (!zero_point) {
-          const __m512i index = _mm512_mullo_epi32(
-              _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
-                                14, 15),
-              _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
           for (int64_t h = 0; h < 2; ++h) {
             const int64_t lanes =
                 std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
@@ -843,12 +860,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         host, rowTiles * pairs, grain(tileMacs),
         [&](int64_t begin, int64_t end) {
           for (int64_t tile = begin; tile < end; ++tile) {
-            const int64_t pair = tile % pairs, rt = tile / pairs;
-            const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
-            const int64_t n0 = pair * 2 * kPanel;
-            const int64_t cols = std::min(np * kPanel, n - n0);
-            const uint8_t *panel0 = weights + 2 * pair * panelBytes;
-            const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
+            const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
             float result[kTileRows][2 * kPanel];
             std::memset(result, 0,
                         sizeof(float) * 2 * kPanel * size_t(i1 - i0));
@@ -886,15 +898,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   parallel_for(
       host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
         for (int64_t tile = begin; tile < end; ++tile) {
-          const int64_t pair = tile % pairs, rt = tile / pairs;
-          const int64_t np = std::min<int64_t>(2, panels - 2 * pair);
-          const int64_t n0 = pair * 2 * kPanel;
-          const int64_t cols = std::min(np * kPanel, n - n0);
-          const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+          const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
           params(n0, cols, 0, s, z);
-          const int64_t i1 = std::min(m, (rt + 1) * kTileRows);
-          for (int64_t i = rt * kTileRows; i < i1; i += kInt8Rows) {
+          for (int64_t i = i0; i < i1; i += kInt8Rows) {
             const int64_t rows = std::min(kInt8Rows, i1 - i);
             int32_t acc[kInt8Rows][2][kPanel];
             if (np == 2)
