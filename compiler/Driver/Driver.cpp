@@ -472,6 +472,7 @@ int run(const Options &options) {
   targetOptions.subtarget = options.subtarget;
   targetOptions.compiler = options.cxx;
   targetOptions.cacheDir = options.cacheDir;
+  targetOptions.outlineRepeats = options.outlineRepeats;
   targetOptions.progress = [&](const std::string &line) {
     progress.stage(line);
   };
@@ -699,7 +700,7 @@ int run(const Options &options) {
   std::string source;
   llvm::raw_string_ostream sourceStream(source);
   TimingScope emitTimer = rootTimer.nest("emit source");
-  if (failed(target->emitSource(*module, sourceStream)))
+  if (failed(target->emitSource(*module, targetOptions, sourceStream)))
     return 1;
   sourceStream.flush();
   emitTimer.stop();

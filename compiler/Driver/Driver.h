@@ -47,6 +47,8 @@ struct Options {
   std::string cxx;
   /// Where compiled code objects are cached; empty disables the cache.
   std::string cacheDir;
+  /// Outline repeated blocks of steps (layers) in the generated code.
+  bool outlineRepeats = true;
 
   /// How a decoder's KV cache is compiled: Auto pages it when the model
   /// has one (anvil-paged-kv), Paged requires that, Graph keeps past and

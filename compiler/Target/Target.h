@@ -31,6 +31,9 @@ struct TargetOptions {
   std::string cacheDir;
   /// The compiler to run (empty: the target's default).
   std::string compiler;
+  /// Emit repeated blocks of steps (a model's layers) as one function
+  /// each, called per block (--no-outline: false).
+  bool outlineRepeats = true;
   /// Progress lines (stage descriptions); may be empty.
   std::function<void(const std::string &)> progress;
 };
@@ -63,6 +66,7 @@ public:
   virtual mlir::LogicalResult packWeights(mlir::ModuleOp module) const = 0;
   /// Writes the source for every kernel program in `module`.
   virtual mlir::LogicalResult emitSource(mlir::ModuleOp module,
+                                         const TargetOptions &options,
                                          llvm::raw_ostream &os) const = 0;
   /// Builds `source` into the artifact's code objects (at least one).
   /// Reports problems through `error`.

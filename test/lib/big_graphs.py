@@ -18,6 +18,11 @@ Families:
   inits   a chain of Adds of N/2 distinct weight initializers (every fourth
           a copy of an earlier one, as exporters leave them)
   mix     all of the above interleaved, in segments
+  layers  N identical layers (two MatMuls of one input, their sum with a
+          bias, a residual average), each with its own weights, between a
+          short prologue and epilogue: the shape of a model's layer stack
+  layers-alt  the same, but every other layer's second MatMul reads the
+          first's output: the same ops in the same order, another dataflow
 
 Usage (as a script):
   big_graphs.py FAMILY N OUT.onnx [--seed S] [--width W]
@@ -32,7 +37,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-FAMILIES = ("chain", "fan", "matmul", "shape", "inits", "mix")
+FAMILIES = ("chain", "fan", "matmul", "shape", "inits", "mix", "layers",
+            "layers-alt")
 OPSET = 17
 
 
@@ -181,6 +187,21 @@ class Builder:
             x = x + values
         return name, x
 
+    def layer(self, v, chained=False):
+        """(x + (x @ P + x @ Q + b)) / 2 with this layer's own P, Q and b,
+        or with x @ P @ Q if `chained`: two launches and one fused loop.
+        Values stay small and the halving stays exact in float32 for a few
+        dozen layers."""
+        name, x = v
+        p, xp = self.matmul(v)
+        q, xq = self.matmul((p, xp) if chained else v)
+        bias = self.rng.integers(-3, 4, self.width).astype(np.float32)
+        s = self.node("Add", [p, q])
+        s = self.node("Add", [s, self.initializer(bias)])
+        s = self.node("Add", [name, s])
+        return (self.node("Div", [s, self.scalar(2.0)]),
+                (x + (xp + xq + bias)) / np.float32(2))
+
 
 def build(family, n, seed=0, width=16):
     """(model, {input: array}, {output: array}) for `family` at about n
@@ -204,6 +225,11 @@ def build(family, n, seed=0, width=16):
             v = b.shape_block(v)
     elif family == "inits":
         v = b.inits(v, n // 2)
+    elif family in ("layers", "layers-alt"):  # n layers, not nodes
+        v = b.chain(b.matmul(v), 3)
+        for i in range(n):
+            v = b.layer(v, chained=family == "layers-alt" and i % 2 == 1)
+        v = b.chain(b.matmul(v), 2)
     else:  # mix: segments of each kind, about 40 nodes a segment
         while len(b.nodes) < n:
             kind = rng.integers(0, 5)

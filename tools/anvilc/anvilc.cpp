@@ -91,6 +91,13 @@ cl::opt<bool> noCache("no-cache",
                       cl::desc("Always run the C++ compiler; do not read or "
                                "write the code cache"),
                       cl::cat(category));
+cl::opt<bool> noOutline(
+    "no-outline",
+    cl::desc("Write every step of the generated code inline. By default a "
+             "run of repeated blocks of steps (a model's layers) becomes one "
+             "function, called once per block with that block's buffers, "
+             "which keeps the code and its compile time small"),
+    cl::cat(category));
 cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level: -O0 (import only) to -O3 (default 2)"),
     cl::Prefix, cl::init(2), cl::cat(category));
@@ -434,6 +441,7 @@ int main(int argc, char **argv) {
                                     ? cacheDir.getValue()
                                     : anvil::driver::defaultCacheDir());
   options.optLevel = optLevel;
+  options.outlineRepeats = !noOutline;
   options.mergeMatmuls = mergeMatmuls;
   options.printWeights = printWeights;
   options.summary = summary;

@@ -117,10 +117,22 @@ bool isConstant(AffineExpr e, int64_t value) {
 /// a long program becomes a chain of functions of at most this many steps.
 constexpr size_t kStepsPerFunction = 128;
 
+/// Markers in a step's text before it is placed in a function: a buffer
+/// reference is kBufferBegin <buffer index> kBufferEnd, and a node-name
+/// comment sits between kLocationBegin and kLocationEnd (left out when
+/// steps are compared for outlining, as node names differ between layers).
+constexpr char kBufferBegin = '\x01', kBufferEnd = '\x02';
+constexpr char kLocationBegin = '\x03', kLocationEnd = '\x04';
+
+/// A repeated block is outlined only when it saves at least this many
+/// steps of code: below that a call with its argument array is no shorter.
+constexpr size_t kMinOutlinedSavings = 8;
+
 class FunctionEmitter {
 public:
-  FunctionEmitter(func::FuncOp func, raw_ostream &file, int index)
-      : func(func), file(file), index(index) {}
+  FunctionEmitter(func::FuncOp func, raw_ostream &file, int index,
+                  const CpuSourceOptions &options)
+      : func(func), file(file), index(index), options(options) {}
 
   LogicalResult emit();
 
@@ -137,29 +149,36 @@ private:
   func::FuncOp func;
   raw_ostream &file;
   int index;
+  const CpuSourceOptions &options;
   std::vector<Buffer> buffers;
   DenseMap<Value, size_t> bufferOf;
   /// The buffers the function being emitted uses (indices into `buffers`).
   llvm::SetVector<size_t> used;
+  /// Outlined functions written so far for this entry point.
+  int numOutlined = 0;
 
   std::string bufferName(Value value);
   LogicalResult addBuffer(Value value, StringRef init, Location loc);
   LogicalResult collectBuffers();
   void emitDeclarations(raw_ostream &out);
-  LogicalResult emitSteps(ArrayRef<Operation *> steps, raw_ostream &out);
+  std::string resolve(StringRef text);
+  void emitSteps(ArrayRef<std::string> steps, raw_ostream &out);
   LogicalResult emitLaunch(LaunchOp launch, raw_ostream &os);
   LogicalResult emitElementwise(ElementwiseOp loop, raw_ostream &os);
   LogicalResult emitParam(LaunchOp launch, const ParamSpec &spec,
                           raw_ostream &out);
+  std::string signature(ArrayRef<std::string> steps) const;
+  void outline(ArrayRef<std::string> steps, size_t firstStep,
+               std::vector<std::string> &items);
 };
 
-/// The buffer's pointer, marked used by the function being emitted.
+/// The buffer's pointer as a marker, which resolve() or outline() turns
+/// into a name; "" for a value that is not a buffer.
 std::string FunctionEmitter::bufferName(Value value) {
   auto it = bufferOf.find(value);
   if (it == bufferOf.end())
     return "";
-  used.insert(it->second);
-  return buffers[it->second].name;
+  return kBufferBegin + std::to_string(it->second) + kBufferEnd;
 }
 
 LogicalResult FunctionEmitter::addBuffer(Value value, StringRef init,
@@ -254,22 +273,199 @@ void FunctionEmitter::emitDeclarations(raw_ostream &out) {
   used.clear();
 }
 
-/// The steps' text, preceded by the pointers they use.
-LogicalResult FunctionEmitter::emitSteps(ArrayRef<Operation *> steps,
-                                         raw_ostream &out) {
-  std::string body;
-  llvm::raw_string_ostream bodyStream(body);
-  for (Operation *step : steps) {
-    LogicalResult result =
-        isa<LaunchOp>(step)
-            ? emitLaunch(cast<LaunchOp>(step), bodyStream)
-            : emitElementwise(cast<ElementwiseOp>(step), bodyStream);
-    if (failed(result))
-      return failure();
+/// Walks a step's text with markers: `literal` gets each run of plain
+/// text and `buffer` each buffer reference (its index). The location
+/// markers are dropped; with `withLocations` false the node names between
+/// them are too.
+template <typename Literal, typename BufferRef>
+void walkStep(StringRef text, bool withLocations, Literal &&literal,
+              BufferRef &&buffer) {
+  static const char markers[] = {kBufferBegin, kLocationBegin, kLocationEnd};
+  while (!text.empty()) {
+    size_t marker = text.find_first_of(StringRef(markers, 3));
+    literal(text.take_front(marker));
+    if (marker == StringRef::npos)
+      return;
+    char c = text[marker];
+    text = text.drop_front(marker + 1);
+    if (c == kLocationBegin && !withLocations)
+      text = text.drop_until([](char x) { return x == kLocationEnd; });
+    else if (c == kBufferBegin) {
+      size_t end = text.find(kBufferEnd);
+      buffer(std::stoull(text.take_front(end).str()));
+      text = text.drop_front(end + 1);
+    }
   }
+}
+
+/// `text` with its buffer markers replaced by the buffers' names (marked
+/// used) and its location markers dropped.
+std::string FunctionEmitter::resolve(StringRef text) {
+  std::string out;
+  out.reserve(text.size());
+  walkStep(
+      text, /*withLocations=*/true, [&](StringRef piece) { out += piece; },
+      [&](size_t buffer) {
+        used.insert(buffer);
+        out += buffers[buffer].name;
+      });
+  return out;
+}
+
+/// The steps' text, preceded by the pointers they use.
+void FunctionEmitter::emitSteps(ArrayRef<std::string> steps, raw_ostream &out) {
+  std::string body;
+  for (const std::string &step : steps)
+    body += resolve(step);
   emitDeclarations(out);
-  out << bodyStream.str();
-  return success();
+  out << body;
+}
+
+/// What two runs of steps must share to be one outlined function: their
+/// text without node names, with each buffer numbered by its first use in
+/// the run and followed by its type. Equal signatures mean each run is the
+/// other with its buffers renamed.
+std::string FunctionEmitter::signature(ArrayRef<std::string> steps) const {
+  std::string out;
+  DenseMap<size_t, size_t> number;
+  for (const std::string &step : steps)
+    walkStep(
+        step, /*withLocations=*/false, [&](StringRef piece) { out += piece; },
+        [&](size_t buffer) {
+          auto [it, inserted] = number.try_emplace(buffer, number.size());
+          out += "$" + std::to_string(it->second);
+          if (inserted) {
+            llvm::raw_string_ostream os(out);
+            os << ":" << buffers[buffer].element << ":" << buffers[buffer].type;
+          }
+        });
+  return out;
+}
+
+/// Appends `steps` (which start at step `firstStep` of the entry point) to
+/// `items`, with the longest run of consecutive repeats (a model's layers)
+/// replaced by calls to one function, written to `file`, that takes the
+/// repeat's buffers as arguments; the steps before and after the run are
+/// searched the same way. Repeats are found on per-step signatures and
+/// confirmed on the whole block's, so a call is always the block it
+/// replaces with its own buffers.
+void FunctionEmitter::outline(ArrayRef<std::string> steps, size_t firstStep,
+                              std::vector<std::string> &items) {
+  size_t n = steps.size();
+  // Per-step signatures as small integers.
+  std::vector<size_t> id(n);
+  {
+    llvm::StringMap<size_t> interned;
+    for (size_t i = 0; i < n; ++i)
+      id[i] = interned.try_emplace(signature(steps[i]), interned.size())
+                  .first->second;
+  }
+  // Candidates (start, period, repeats) by the steps they cover, most
+  // first; a block holds at least two steps and fits one function.
+  struct Candidate {
+    size_t start, period, repeats;
+  };
+  std::vector<Candidate> candidates;
+  std::vector<size_t> run(n + 1);
+  for (size_t period = 2; period <= std::min(n / 2, kStepsPerFunction);
+       ++period) {
+    // run[i]: how many steps from i on equal the step `period` later.
+    run[n - period] = 0;
+    for (size_t i = n - period; i-- > 0;)
+      run[i] = id[i] == id[i + period] ? run[i + 1] + 1 : 0;
+    for (size_t start = 0; start + 2 * period <= n; ++start) {
+      size_t repeats = 1 + run[start] / period;
+      // Only the first start of a run of matches: later ones cover less.
+      // A start whose previous step also repeats is covered by that one.
+      if (repeats >= 2 &&
+          (start == 0 || id[start - 1] != id[start - 1 + period]))
+        candidates.push_back({start, period, repeats});
+    }
+  }
+  llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
+    return a.period * a.repeats > b.period * b.repeats;
+  });
+  for (const Candidate &c : candidates) {
+    if ((c.repeats - 1) * c.period < kMinOutlinedSavings)
+      break;
+    // The longest run of consecutive blocks with one whole-block signature.
+    size_t bestFirst = 0, bestCount = 0;
+    std::string previous;
+    for (size_t k = 0, first = 0; k < c.repeats; ++k) {
+      std::string sig =
+          signature(steps.slice(c.start + k * c.period, c.period));
+      if (k == 0 || sig != previous)
+        first = k;
+      previous = std::move(sig);
+      if (k + 1 - first > bestCount)
+        bestFirst = first, bestCount = k + 1 - first;
+    }
+    if (bestCount < 2 || (bestCount - 1) * c.period < kMinOutlinedSavings)
+      continue;
+    size_t begin = c.start + bestFirst * c.period;
+    size_t end = begin + bestCount * c.period;
+    outline(steps.take_front(begin), firstStep, items);
+
+    // The function, from the first block: its buffers, in order of first
+    // use, are its arguments.
+    ArrayRef<std::string> block = steps.slice(begin, c.period);
+    std::string name = "entry_" + std::to_string(index) + "_repeat" +
+                       std::to_string(numOutlined++);
+    std::string body;
+    SmallVector<size_t> params;
+    DenseMap<size_t, size_t> paramOf;
+    for (const std::string &step : block)
+      walkStep(
+          step, /*withLocations=*/true, [&](StringRef piece) { body += piece; },
+          [&](size_t buffer) {
+            auto [it, inserted] = paramOf.try_emplace(buffer, params.size());
+            if (inserted)
+              params.push_back(buffer);
+            body += "p" + std::to_string(it->second);
+          });
+    file << "// entry point '" << func.getName() << "', steps "
+         << firstStep + begin << " to " << firstStep + end - 1 << ": "
+         << bestCount << " repeats of these " << c.period
+         << " steps (node names are the first repeat's), each called with "
+            "its own buffers\n";
+    file << "__attribute__((noinline)) int " << name
+         << "(const anvil_host_api *host, const int64_t *sizes,\n"
+            "    void *const *args) {\n"
+            "  (void)sizes;\n";
+    for (auto [i, buffer] : llvm::enumerate(params))
+      file << "  " << buffers[buffer].element << " *p" << i << " = static_cast<"
+           << buffers[buffer].element << " *>(args[" << i << "]); // "
+           << buffers[buffer].type << "\n";
+    file << body << "  return 0;\n}\n\n";
+
+    // One call per block, with that block's buffers in the same order.
+    for (size_t k = 0; k < bestCount; ++k) {
+      ArrayRef<std::string> instance =
+          steps.slice(begin + k * c.period, c.period);
+      SmallVector<size_t> args;
+      llvm::SmallDenseSet<size_t, 32> seen;
+      for (const std::string &step : instance)
+        walkStep(
+            step, /*withLocations=*/false, [](StringRef) {},
+            [&](size_t buffer) {
+              if (seen.insert(buffer).second)
+                args.push_back(buffer);
+            });
+      std::string call =
+          "  { // " + name + ", repeat " + std::to_string(k) + " (steps " +
+          std::to_string(firstStep + begin + k * c.period) + " to " +
+          std::to_string(firstStep + begin + (k + 1) * c.period - 1) +
+          ")\n    void *const args[] = {";
+      for (auto [i, buffer] : llvm::enumerate(args))
+        call += (i ? ", " : "") +
+                (kBufferBegin + std::to_string(buffer) + kBufferEnd);
+      call += "};\n    ANVIL_TRY(" + name + "(host, sizes, args));\n  }\n";
+      items.push_back(std::move(call));
+    }
+    outline(steps.drop_front(end), firstStep + end, items);
+    return;
+  }
+  items.insert(items.end(), steps.begin(), steps.end());
 }
 
 /// One field of a launch's parameter struct, as an aggregate initializer.
@@ -320,7 +516,7 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os) {
   os << "  { // " << kernel;
   std::string where = locationComment(launch.getLoc());
   if (!where.empty())
-    os << " (" << where << ")";
+    os << " (" << kLocationBegin << where << kLocationEnd << ")";
   // Every field, in the catalog's order (the verifier saw them all).
   os << "\n    const anvil::" << spec->camel << "Params p = {\n";
   for (const ParamSpec &param : spec->params)
@@ -403,7 +599,7 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
   os << "  { // elementwise";
   std::string where = locationComment(loop.getLoc());
   if (!where.empty())
-    os << " (" << where << ")";
+    os << " (" << kLocationBegin << where << kLocationEnd << ")";
   os << ", " << sizeExpr(total) << " elements\n";
   // Large loops split their outermost dim over the threads.
   AffineExpr outer = dims.empty() ? getAffineConstantExpr(1, context) : dims[0];
@@ -457,26 +653,44 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
 LogicalResult FunctionEmitter::emit() {
   if (failed(collectBuffers()))
     return failure();
-  // The steps (launches and loops) in order, in runs of at most
-  // kStepsPerFunction.
-  SmallVector<SmallVector<Operation *>> runs(1);
+  // Each step's (launch's or loop's) text, with buffer markers.
+  std::vector<std::string> steps;
   for (Operation &op : func.getBody().front()) {
     if (!isa<LaunchOp, ElementwiseOp>(op))
       continue;
-    if (runs.back().size() == kStepsPerFunction)
-      runs.emplace_back();
-    runs.back().push_back(&op);
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    LogicalResult result = isa<LaunchOp>(op)
+                               ? emitLaunch(cast<LaunchOp>(op), os)
+                               : emitElementwise(cast<ElementwiseOp>(op), os);
+    if (failed(result))
+      return failure();
+    steps.push_back(std::move(os.str()));
   }
+  // Repeated blocks (layers) become one function each, written here, and
+  // calls; then the items (steps and calls) are placed in runs of at most
+  // kStepsPerFunction.
+  std::vector<std::string> items;
+  if (options.outlineRepeats)
+    outline(steps, 0, items);
+  else
+    items = std::move(steps);
+  SmallVector<ArrayRef<std::string>> runs;
+  ArrayRef<std::string> rest = items;
+  do {
+    runs.push_back(rest.take_front(kStepsPerFunction));
+    rest = rest.drop_front(runs.back().size());
+  } while (!rest.empty());
   // A long program is one function per run, which the entry point calls
   // in order with what it unpacked from the invocation.
   std::string entry = "entry_" + std::to_string(index);
   bool split = runs.size() > 1;
-  for (auto [part, steps] : llvm::enumerate(runs)) {
+  for (auto [part, run] : llvm::enumerate(runs)) {
     if (!split)
       break;
-    file << "// entry point '" << func.getName() << "', steps "
+    file << "// entry point '" << func.getName() << "', items "
          << part * kStepsPerFunction << " to "
-         << part * kStepsPerFunction + steps.size() - 1 << "\n";
+         << part * kStepsPerFunction + run.size() - 1 << "\n";
     // noinline: GCC inlines a static function called once into its
     // caller, which would make the one long function again.
     file << "__attribute__((noinline)) int " << entry << "_part" << part
@@ -486,8 +700,7 @@ LogicalResult FunctionEmitter::emit() {
             "{\n";
     file << "  (void)inputs;\n  (void)outputs;\n  (void)states;\n"
             "  (void)sizes;\n  (void)arena;\n  (void)weights;\n";
-    if (failed(emitSteps(steps, file)))
-      return failure();
+    emitSteps(run, file);
     file << "  return 0;\n}\n\n";
   }
 
@@ -533,8 +746,7 @@ LogicalResult FunctionEmitter::emit() {
     // Every argument is declared, used or not, as the signature shows.
     for (BlockArgument arg : func.getArguments())
       used.insert(bufferOf.lookup(arg));
-    if (failed(emitSteps(runs.front(), file)))
-      return failure();
+    emitSteps(runs.front(), file);
   }
   file << "  return 0;\n}\n\n";
   return success();
@@ -623,7 +835,8 @@ FailureOr<std::string> emitCodeRecord(func::FuncOp func, size_t index,
 
 } // namespace
 
-LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
+LogicalResult emitCpuSource(ModuleOp module, const CpuSourceOptions &options,
+                            raw_ostream &os) {
   os << "// Generated by anvilc for the cpu target. Kernels: "
         "backends/cpu/kernels; ABI: runtime/include/anvil/abi.h.\n"
         "#include \"anvil_cpu_kernels.h\"\n\n"
@@ -644,7 +857,7 @@ LogicalResult emitCpuSource(ModuleOp module, raw_ostream &os) {
     if (func->hasAttr(kNumInputsAttr))
       entries.push_back(func);
   for (auto [index, func] : llvm::enumerate(entries))
-    if (failed(FunctionEmitter(func, os, index).emit()))
+    if (failed(FunctionEmitter(func, os, index, options).emit()))
       return failure();
   auto weightBytes = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr);
   SmallVector<std::string> records;

@@ -114,8 +114,11 @@ public:
     return packCpuWeights(module);
   }
   mlir::LogicalResult emitSource(mlir::ModuleOp module,
+                                 const TargetOptions &options,
                                  llvm::raw_ostream &os) const override {
-    return emitCpuSource(module, os);
+    CpuSourceOptions sourceOptions;
+    sourceOptions.outlineRepeats = options.outlineRepeats;
+    return emitCpuSource(module, sourceOptions, os);
   }
   /// One object, `code`: the shared object the runtime dlopens.
   bool buildObjects(const std::string &source, const TargetOptions &options,
