@@ -38,8 +38,14 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
+#endif
+
+/// An AVX2 machine without AVX-512 (--mcpu=x86-64-v3): 8-lane paths for
+/// float activations.
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#define ANVIL_QUANT_AVX2 1
 #endif
 
 namespace anvil {
@@ -333,6 +339,128 @@ inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
 }
 #endif
 
+#if defined(ANVIL_QUANT_AVX2)
+/// group_dot for R (1 or 2) rows of float activations over NP panels
+/// (panel q at panel + q * stride, its zero points at z + q * kPanel, its
+/// sums to acc[q * kRows + r]) with 8-lane vectors: a panel's 16 channels
+/// are two halves, and each (half, row) has two chains, for even and odd
+/// k, so a row's sums have the same bits for any R and NP (batch
+/// invariance) and 8 FMAs are in flight for R = 2 or NP = 2 (16 ymm
+/// registers leave no room for more chains).
+template <int R, int NP = 1>
+inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
+                           int64_t stride, const float *x, int64_t k0,
+                           int64_t k1, const float *z, float (*acc)[kPanel]) {
+  const int64_t k = p.k;
+  __m256 a[NP][2][2][R]; // panel, half, chain (k parity), row
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    for (int h = 0; h < 2; ++h)
+      for (int j = 0; j < 2; ++j)
+        for (int r = 0; r < R; ++r)
+          a[q][h][j][r] = _mm256_setzero_ps();
+  auto fma = [&](int q, int h, int64_t t, __m256i v) {
+    const __m256 w = _mm256_sub_ps(_mm256_cvtepi32_ps(v),
+                                   _mm256_loadu_ps(z + q * kPanel + h * 8));
+    for (int r = 0; r < R; ++r)
+      a[q][h][t & 1][r] =
+          _mm256_fmadd_ps(_mm256_set1_ps(x[r * k + t]), w, a[q][h][t & 1][r]);
+  };
+  auto prefetch = [](const uint8_t *at) {
+    _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
+                 _MM_HINT_T0);
+  };
+  int64_t t = k0;
+  if (p.bits == 8) {
+    // A 64-byte line holds k-quad t / 4 of the panel: channel c's four
+    // bytes at 4c, so half h is the line's 32 bytes at 32h.
+    const __m256i low = _mm256_set1_epi32(0xff);
+    auto word = [&](int q, int h, int64_t u) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+          panel + q * stride + (u >> 2) * 64 + h * 32));
+    };
+    auto byte = [&](__m256i v, int64_t u) { // the byte of k = u
+      switch (u & 3) {
+      case 0:
+        return _mm256_and_si256(v, low);
+      case 1:
+        return _mm256_and_si256(_mm256_srli_epi32(v, 8), low);
+      case 2:
+        return _mm256_and_si256(_mm256_srli_epi32(v, 16), low);
+      default:
+        return _mm256_srli_epi32(v, 24);
+      }
+    };
+    for (; t < k1; ++t) {
+      if ((t & 3) == 0 && t + 4 <= k1)
+        break;
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        for (int h = 0; h < 2; ++h)
+          fma(q, h, t, byte(word(q, h, t), t));
+    }
+    for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        prefetch(panel + q * stride + (t >> 2) * 64);
+        for (int h = 0; h < 2; ++h) {
+          const __m256i v = word(q, h, t);
+          fma(q, h, t, _mm256_and_si256(v, low));
+          fma(q, h, t + 1, _mm256_and_si256(_mm256_srli_epi32(v, 8), low));
+          fma(q, h, t + 2, _mm256_and_si256(_mm256_srli_epi32(v, 16), low));
+          fma(q, h, t + 3, _mm256_srli_epi32(v, 24));
+        }
+      }
+    for (; t < k1; ++t)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        for (int h = 0; h < 2; ++h)
+          fma(q, h, t, byte(word(q, h, t), t));
+  } else {
+    // "q4_n16": k-pair t / 2 is 16 bytes, channel c's at c (low nibble the
+    // even k), so half h is the 8 bytes at 8h.
+    const __m256i nibble = _mm256_set1_epi32(0xf);
+    auto load = [&](int q, int h, int64_t pair) {
+      return _mm256_cvtepu8_epi32(
+          _mm_loadl_epi64(reinterpret_cast<const __m128i *>(
+              panel + q * stride + pair * kPanel + h * 8)));
+    };
+    auto nib = [&](__m256i v, int64_t u) {
+      return (u & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, nibble);
+    };
+    if (t < k1 && (t & 1)) {
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        for (int h = 0; h < 2; ++h)
+          fma(q, h, t, nib(load(q, h, t >> 1), t));
+      ++t;
+    }
+    for (; t + 2 <= k1; t += 2)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        if (!(t & 7)) // a line holds 8 k
+          prefetch(panel + q * stride + (t >> 1) * kPanel);
+        for (int h = 0; h < 2; ++h) {
+          const __m256i v = load(q, h, t >> 1);
+          fma(q, h, t, _mm256_and_si256(v, nibble));
+          fma(q, h, t + 1, _mm256_srli_epi32(v, 4));
+        }
+      }
+    if (t < k1)
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        for (int h = 0; h < 2; ++h)
+          fma(q, h, t, nib(load(q, h, t >> 1), t));
+  }
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    for (int h = 0; h < 2; ++h)
+      for (int r = 0; r < R; ++r)
+        _mm256_storeu_ps(acc[q * kRows + r] + h * 8,
+                         _mm256_add_ps(a[q][h][0][r], a[q][h][1][r]));
+}
+#endif
+
 /// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
 /// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
 /// value (exact: small integers) before the product, so a sum that
@@ -356,6 +484,17 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
     default:
       return group_dot_avx512<4>(p, panel, 0, x, k0, k1, z, acc);
     }
+  }
+#elif defined(ANVIL_QUANT_AVX2)
+  if (std::is_same<A, float>::value) {
+    const float *x = reinterpret_cast<const float *>(lhs);
+    for (int64_t r = 0; r < rows; r += 2) {
+      if (rows - r >= 2)
+        group_dot_avx2<2>(p, panel, 0, x + r * k, k0, k1, z, acc + r);
+      else
+        group_dot_avx2<1>(p, panel, 0, x + r * k, k0, k1, z, acc + r);
+    }
+    return;
   }
 #endif
   for (int64_t r = 0; r < rows; ++r)
@@ -654,7 +793,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         z[c] = offset;
     }
   };
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
   if constexpr (std::is_same<A, float>::value) {
     if (!p.quantize_lhs && m == 1) {
       // A decode GEMV: two panels per item, so each thread reads two
@@ -677,11 +816,19 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
                 }
                 float acc[2 * kRows][kPanel];
+#if defined(__AVX512F__)
                 if (np == 2)
                   group_dot_avx512<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
                                          acc);
                 else
                   group_dot_avx512<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+#else
+                if (np == 2)
+                  group_dot_avx2<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
+                                       acc);
+                else
+                  group_dot_avx2<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+#endif
                 for (int64_t q = 0; q < np; ++q)
                   for (int64_t c = 0; c < kPanel; ++c)
                     result[q][c] += s[q][c] * acc[q * kRows][c];
