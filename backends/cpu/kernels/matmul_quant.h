@@ -28,6 +28,11 @@
 // time, on the same four chains per row as the GEMV path, so a row's
 // result does not depend on how many rows share its tile. W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load.
+//
+// Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
+// activations run group_dot_avx2 (8 lanes, the same tiles; no unpacking
+// once per tile), and the integer products vpmaddwd (8-bit weights) or
+// vpmaddubsw (4-bit), one row at a time. Otherwise portable C++.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -355,13 +360,17 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
   __m256 a[NP][2][2][R]; // panel, half, chain (k parity), row
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
     for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 4
       for (int j = 0; j < 2; ++j)
+#pragma GCC unroll 4
         for (int r = 0; r < R; ++r)
           a[q][h][j][r] = _mm256_setzero_ps();
   auto fma = [&](int q, int h, int64_t t, __m256i v) {
     const __m256 w = _mm256_sub_ps(_mm256_cvtepi32_ps(v),
                                    _mm256_loadu_ps(z + q * kPanel + h * 8));
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
       a[q][h][t & 1][r] =
           _mm256_fmadd_ps(_mm256_set1_ps(x[r * k + t]), w, a[q][h][t & 1][r]);
@@ -396,6 +405,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
         break;
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, byte(word(q, h, t), t));
     }
@@ -403,6 +413,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q) {
         prefetch(panel + q * stride + (t >> 2) * 64);
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
           const __m256i v = word(q, h, t);
           fma(q, h, t, _mm256_and_si256(v, low));
@@ -414,6 +425,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
     for (; t < k1; ++t)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, byte(word(q, h, t), t));
   } else {
@@ -431,6 +443,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
     if (t < k1 && (t & 1)) {
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, nib(load(q, h, t >> 1), t));
       ++t;
@@ -440,6 +453,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
       for (int q = 0; q < NP; ++q) {
         if (!(t & 7)) // a line holds 8 k
           prefetch(panel + q * stride + (t >> 1) * kPanel);
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
           const __m256i v = load(q, h, t >> 1);
           fma(q, h, t, _mm256_and_si256(v, nibble));
@@ -449,12 +463,15 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
     if (t < k1)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, nib(load(q, h, t >> 1), t));
   }
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
     for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 4
       for (int r = 0; r < R; ++r)
         _mm256_storeu_ps(acc[q * kRows + r] + h * 8,
                          _mm256_add_ps(a[q][h][0][r], a[q][h][1][r]));
@@ -573,6 +590,57 @@ inline void quantize_row_int8(const A *x, int64_t k, int8_t *q, float &scale,
   sum = s;
 }
 
+#if defined(ANVIL_QUANT_AVX2)
+/// rows_dot_int8_fixed without vpdpbusd, for RR (1 or 2) rows of one
+/// panel: the bytes widened to int16 and vpmaddwd, exact (a product is
+/// below 2^15 in magnitude, a pair's sum below 2^31). Quarter u of a
+/// k-quad's 64-byte line is channels 4u .. 4u + 3, four k each; vpmaddwd
+/// leaves each channel's sum in two lanes, added at the end. The widened
+/// weights serve both rows (8 accumulators, 4 weight vectors).
+template <int RR>
+inline void rows_dot_int8_avx2(const uint8_t *panel, const int8_t *xq,
+                               int64_t ks, int32_t acc[][2][kPanel], int j,
+                               bool prefetch) {
+  __m256i a[RR][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u)
+      a[r][u] = _mm256_setzero_si256();
+  for (int64_t t = 0; t < ks; t += 4) {
+    const uint8_t *line = panel + t * kPanel;
+    if (prefetch) // a decode GEMV streams its panels
+      _mm_prefetch(reinterpret_cast<const char *>(line + kPrefetchBytes),
+                   _MM_HINT_T0);
+    __m256i w[4];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u)
+      w[u] = _mm256_cvtepu8_epi16(
+          _mm_loadu_si128(reinterpret_cast<const __m128i *>(line + 16 * u)));
+#pragma GCC unroll 4
+    for (int r = 0; r < RR; ++r) {
+      int32_t x4;
+      std::memcpy(&x4, xq + r * ks + t, 4);
+      const __m256i x =
+          _mm256_broadcastq_epi64(_mm_cvtepi8_epi16(_mm_cvtsi32_si128(x4)));
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u)
+        a[r][u] = _mm256_add_epi32(a[r][u], _mm256_madd_epi16(w[u], x));
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < RR; ++r)
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      alignas(32) int32_t lanes[8];
+      _mm256_store_si256(reinterpret_cast<__m256i *>(lanes), a[r][u]);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        acc[r][j][4 * u + c] = lanes[2 * c] + lanes[2 * c + 1];
+    }
+}
+#endif
+
 /// The int8 products of NP consecutive panels (panel j at panel0 + j *
 /// panel_bytes) for R rows: acc[r][j][c] = sum_k xq[r][k] * u(c, k) over
 /// the whole (padded) k, exact in int32; row r's activations at xq + r *
@@ -627,6 +695,15 @@ inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
         sum = _mm512_add_epi32(sum, a[c][r][j]);
       _mm512_storeu_si512(acc[r][j], sum);
     }
+#elif defined(ANVIL_QUANT_AVX2)
+  for (int j = 0; j < NP; ++j) {
+    const uint8_t *panel = panel0 + j * stride;
+    int r = 0;
+    for (; r + 2 <= R; r += 2)
+      rows_dot_int8_avx2<2>(panel, xq + r * ks, ks, acc + r, j, R == 1);
+    if (r < R)
+      rows_dot_int8_avx2<1>(panel, xq + r * ks, ks, acc + r, j, R == 1);
+  }
 #else
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NP; ++j) {
@@ -725,6 +802,48 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
       _mm512_storeu_si512(acc[r][j],
                           C == 2 ? _mm512_add_epi32(a[0][r][j], a[C - 1][r][j])
                                  : a[0][r][j]);
+#elif defined(ANVIL_QUANT_AVX2)
+  // No vpdpbusd: vpmaddubsw of the nibbles (unsigned, at most 15) and the
+  // int8 activations is exact in int16 (|pair| <= 2 * 15 * 127), as is
+  // the low and high halves' sum; vpmaddwd by ones widens to int32. Half
+  // h of a 64-byte line is channels 8h .. 8h + 7. One row at a time.
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int r = 0; r < R; ++r) {
+    __m256i a[NP][2];
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j)
+      a[j][0] = a[j][1] = _mm256_setzero_si256();
+    for (int64_t t = k0; t < t1; t += 8) {
+      int32_t x0, x1;
+      std::memcpy(&x0, xq + r * ks + t, 4);
+      std::memcpy(&x1, xq + r * ks + t + 4, 4);
+      const __m256i xlo = _mm256_set1_epi32(x0), xhi = _mm256_set1_epi32(x1);
+#pragma GCC unroll 2
+      for (int j = 0; j < NP; ++j) {
+        const uint8_t *at = panel0 + j * stride + (t >> 3) * 64;
+        if (R == 1)
+          _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
+                       _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int h = 0; h < 2; ++h) {
+          const __m256i v = _mm256_loadu_si256(
+              reinterpret_cast<const __m256i *>(at + 32 * h));
+          const __m256i lo = _mm256_and_si256(v, mask);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), mask);
+          const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo),
+                                                 _mm256_maddubs_epi16(hi, xhi));
+          a[j][h] = _mm256_add_epi32(a[j][h], _mm256_madd_epi16(pairs, ones));
+        }
+      }
+    }
+#pragma GCC unroll 2
+    for (int j = 0; j < NP; ++j)
+#pragma GCC unroll 4
+      for (int h = 0; h < 2; ++h)
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[r][j] + 8 * h),
+                            a[j][h]);
+  }
 #else
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < NP; ++j) {
