@@ -10,6 +10,8 @@ size. Not a test: the numbers depend on the machine and its load.
 Usage: bench/quant_speed.py --anvilc build/bin/anvilc
          --anvil-run build/bin/anvil-run --model M.onnx --work DIR
          [--modes fp32,int8,w8a8,int4-g128,int4-g32] [--threads 2]
+         [--mcpu native|x86-64-v3|...]  (anvilc's --mcpu: x86-64-v3 times
+                                         the AVX2 kernels on an AVX-512 CPU)
 """
 import argparse
 import json
@@ -32,6 +34,8 @@ def main():
     ap.add_argument("--prompt", type=int, default=128)
     ap.add_argument("--new", type=int, default=64)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mcpu", default="native",
+                    help="anvilc --mcpu for every mode (default native)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     print(f"| mode | prefill tok/s ({args.prompt} tokens) | decode tok/s "
@@ -43,6 +47,7 @@ def main():
                "--no-tokenizer", "-o", artifact]
         if mode != "fp32":
             cmd.append(f"--quantize={mode}")
+        cmd.append(f"--mcpu={args.mcpu}")
         t0 = time.time()
         subprocess.run(cmd, check=True)
         compile_s = time.time() - t0
