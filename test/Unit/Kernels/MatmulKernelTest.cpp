@@ -161,6 +161,9 @@ void checkPath(Path path) {
         checkShape(path, m, n, k);
   checkShape(path, 3, 1024, 1024);
   checkShape(path, 1, 260, 2816);
+  // A wide decode GEMV (8 panels per tile on AVX-512) whose last group
+  // holds one narrow panel; its rows alone against a 2-row tile.
+  checkShape(path, 2, 1030, 100);
 }
 
 TEST(MatmulKernel, RowMajor) {
