@@ -936,6 +936,75 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 #endif
 }
 
+#if defined(__AVX512VNNI__)
+/// W4A8's decode GEMV for symmetric weights (zero point `zero_offset` for
+/// every channel, f32 scales) over NP panels of the "q4_n16_k8" layout,
+/// every group in one loop: result[q * kPanel + c] = sum_g s(c, g) *
+/// (sum_{k in g} xq[k] u(c, k) - z * qsums[g]), with the integer sums of
+/// rows_dot_int4_fixed<1, NP> (exact, so any order) and the tile path's
+/// float update per group, so the same bits as a row of a prefill tile.
+/// Keeping the results, the zero point and the scale gather in registers
+/// saves the per-group calls and stores. Scales of channel c at scale + c *
+/// n_stride + g * g_stride, from the pair's first channel; `cols[q]`
+/// channels of panel q are real (the rest come out 0).
+template <int NP>
+inline void
+gemv_w4a8_symmetric(const MatmulQuantParams &p, const uint8_t *panel0,
+                    int64_t stride, const int8_t *xq, const int32_t *qsums,
+                    const float *scale, const int64_t *cols, float *result) {
+  const int64_t k = p.k, ks = p.k_stored;
+  const int64_t group = p.group > 0 ? p.group : k;
+  const __m512i index = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+  const __m512i zero = _mm512_set1_epi32(static_cast<int32_t>(p.zero_offset));
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  __m512 res[NP];
+  __mmask16 lanes[NP];
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q) {
+    res[q] = _mm512_setzero_ps();
+    lanes[q] = __mmask16((1u << cols[q]) - 1u);
+  }
+  for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
+    const int64_t t1 = std::min((std::min(k, k0 + group) + 7) / 8 * 8, ks);
+    __m512i lo[NP], hi[NP];
+#pragma GCC unroll 2
+    for (int q = 0; q < NP; ++q)
+      lo[q] = hi[q] = _mm512_setzero_si512();
+    for (int64_t t = k0; t < t1; t += 8) {
+      int32_t x0, x1;
+      std::memcpy(&x0, xq + t, 4);
+      std::memcpy(&x1, xq + t + 4, 4);
+      const __m512i xlo = _mm512_set1_epi32(x0), xhi = _mm512_set1_epi32(x1);
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q) {
+        const uint8_t *at = panel0 + q * stride + (t >> 3) * 64;
+        _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
+                     _MM_HINT_T0);
+        const __m512i v = _mm512_loadu_si512(at);
+        lo[q] = _mm512_dpbusd_epi32(lo[q], _mm512_and_si512(v, mask), xlo);
+        hi[q] = _mm512_dpbusd_epi32(
+            hi[q], _mm512_and_si512(_mm512_srli_epi32(v, 4), mask), xhi);
+      }
+    }
+    const __m512i zsum = _mm512_mullo_epi32(zero, _mm512_set1_epi32(qsums[g]));
+#pragma GCC unroll 2
+    for (int q = 0; q < NP; ++q) {
+      const __m512 sum = _mm512_cvtepi32_ps(
+          _mm512_sub_epi32(_mm512_add_epi32(lo[q], hi[q]), zsum));
+      const __m512 s = _mm512_mask_i32gather_ps(
+          _mm512_setzero_ps(), lanes[q], index,
+          scale + q * kPanel * p.scale_n_stride + g * p.scale_g_stride, 4);
+      res[q] = _mm512_add_ps(res[q], _mm512_mul_ps(s, sum));
+    }
+  }
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    _mm512_store_ps(result + q * kPanel, res[q]);
+}
+#endif
+
 /// rows (1 .. R) rows of rows_dot_int4_fixed.
 template <int NP, int R = kInt4Rows>
 inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
@@ -1224,6 +1293,34 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       for (int64_t c = 0; c < 2 * kPanel; ++c)
         zi[c] = static_cast<int32_t>(z[c]);
     };
+#if defined(__AVX512VNNI__)
+    if constexpr (std::is_same<S, float>::value) {
+      if (m == 1 && !zero_point) {
+        // A decode GEMV of symmetric weights: every group of a panel pair
+        // in one loop (gemv_w4a8_symmetric), the tiles' bits.
+        parallel_for(
+            host, pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
+              for (int64_t tile = begin; tile < end; ++tile) {
+                const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
+                const int64_t panelCols[2] = {
+                    std::min(kPanel, cols),
+                    std::max<int64_t>(0, cols - kPanel)};
+                alignas(64) float result[2 * kPanel];
+                const float *s = scale + n0 * p.scale_n_stride;
+                if (np == 2)
+                  gemv_w4a8_symmetric<2>(p, panel0, panelBytes, xq, qsums, s,
+                                         panelCols, result);
+                else
+                  gemv_w4a8_symmetric<1>(p, panel0, panelBytes, xq, qsums, s,
+                                         panelCols, result);
+                for (int64_t c = 0; c < cols; ++c)
+                  out[n0 + c] = static_cast<C>(xscale[0] * result[c]);
+              }
+            });
+        return run_failed(host) ? 1 : 0;
+      }
+    }
+#endif
     parallel_for(
         host, rowTiles * pairs, grain(tileMacs),
         [&](int64_t begin, int64_t end) {
