@@ -127,6 +127,8 @@ constexpr char kLocationBegin = '\x03', kLocationEnd = '\x04';
 /// A repeated block is outlined only when it saves at least this many
 /// steps of code: below that a call with its argument array is no shorter.
 constexpr size_t kMinOutlinedSavings = 8;
+/// Candidate runs confirmed on whole blocks, at most, per search.
+constexpr size_t kMaxConfirmations = 64;
 
 class FunctionEmitter {
 public:
@@ -385,8 +387,13 @@ void FunctionEmitter::outline(ArrayRef<std::string> steps, size_t firstStep,
   llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
     return a.period * a.repeats > b.period * b.repeats;
   });
+  // Confirming a candidate costs its steps' text; a program whose steps
+  // look alike but differ in dataflow could offer thousands, so only the
+  // best kMaxConfirmations are tried.
+  size_t tried = 0;
   for (const Candidate &c : candidates) {
-    if ((c.repeats - 1) * c.period < kMinOutlinedSavings)
+    if ((c.repeats - 1) * c.period < kMinOutlinedSavings ||
+        tried++ == kMaxConfirmations)
       break;
     // The longest run of consecutive blocks with one whole-block signature.
     size_t bestFirst = 0, bestCount = 0;
