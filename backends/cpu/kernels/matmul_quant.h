@@ -24,8 +24,9 @@
 // vpermps (no mask, no int-to-float conversion per value).
 //
 // Prefill (a tile of kUnpackMinRows rows or more, AVX-512): each group's
-// values are unpacked to floats once per tile and read by six rows at a
-// time, on the same four chains per row as the GEMV path, so a row's
+// values are unpacked to floats once per tile, two panels at a time, and
+// read by three rows x two panels at a time (six rows for a last single
+// panel), on the same four chains per row as the GEMV path, so a row's
 // result does not depend on how many rows share its tile. W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load.
 //
@@ -66,8 +67,8 @@ constexpr int64_t kUnpackMinRows = 8;
 /// Rows per tile when they do: an unpacked group (up to k x 16 floats)
 /// then serves 128 rows.
 constexpr int64_t kUnpackTileRows = 128;
-/// Rows per call of rows_dot_unpacked_avx512: 4 chains x 6 rows = 24
-/// accumulators of the 32 zmm registers.
+/// Rows the unpacked prefill tile's result buffer holds per panel (the
+/// most rows_dot_unpacked takes at once, with one panel).
 constexpr int64_t kUnpackedRows = 6;
 /// How far ahead of its loads the GEMV prefetches its panel (bytes):
 /// measured with anvil-kernel-bench, 2 KB-4 KB gain the same.
@@ -277,90 +278,40 @@ inline void unpack_group_avx512(const MatmulQuantParams &p,
   }
 }
 
-/// group_dot_avx512 for R rows over unpacked values `buf` (of group [k0,
-/// k1)): the same four chains per row, each k on the chain group_dot_avx512
-/// gives it, and the same final sum, so a row's result has the same bits
-/// in a prefill tile as in a decode GEMV. R rows share each weight vector.
-template <int R>
+/// group_dot_avx512 for R rows over NP (1 or 2) panels' unpacked values
+/// (panel q's group [k0, k1) at buf + q * span; sums to acc[q *
+/// kUnpackedRows + r]): the same four chains per row and panel, each k on
+/// the chain group_dot_avx512 gives it, and the same final sum, so a row's
+/// result has the same bits in a prefill tile as in a decode GEMV. R rows
+/// share each weight vector, and with two panels each broadcast of x feeds
+/// both (5 loads per 6 FMAs at R = 3, instead of 7 with one panel).
+template <int R, int NP>
 inline void rows_dot_unpacked_avx512(const MatmulQuantParams &p,
-                                     const float *buf, const float *x,
-                                     int64_t k0, int64_t k1,
+                                     const float *buf, int64_t span,
+                                     const float *x, int64_t k0, int64_t k1,
                                      float acc[][kPanel]) {
   const int64_t k = p.k;
-  __m512 a[4][R];
-#pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j)
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-      a[j][r] = _mm512_setzero_ps();
-  auto fma = [&](int j, int64_t t) {
-    const __m512 w = _mm512_loadu_ps(buf + (t - k0) * kPanel);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-      a[j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[j][r]);
-  };
-  int64_t t = k0;
-  if (p.bits == 8) {
-    for (; t < k1 && (t & 3); ++t)
-      fma(0, t);
-  } else if (t < k1 && (t & 1)) {
-    fma(0, t);
-    ++t;
-  }
-  for (; t + 4 <= k1; t += 4) {
-    fma(0, t);
-    fma(1, t + 1);
-    fma(2, t + 2);
-    fma(3, t + 3);
-  }
-  if (p.bits == 8) {
-    for (; t < k1; ++t)
-      fma(0, t);
-  } else {
-    if (t + 2 <= k1) {
-      fma(0, t);
-      fma(1, t + 1);
-      t += 2;
-    }
-    if (t < k1)
-      fma(0, t);
-  }
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-    _mm512_storeu_ps(acc[r], _mm512_add_ps(_mm512_add_ps(a[0][r], a[1][r]),
-                                           _mm512_add_ps(a[2][r], a[3][r])));
-}
-
-/// rows_dot_unpacked_avx512 over two panels' unpacked groups at once
-/// (buf + q * span, sums to acc[q * kUnpackedRows + r]): each broadcast of
-/// x serves two weight vectors, 5 loads per 6 FMAs instead of 7. Every
-/// (row, panel) keeps its four chains and final sum, so the bits are the
-/// one-panel tile's.
-template <int R>
-inline void rows_dot_unpacked_pair_avx512(const MatmulQuantParams &p,
-                                          const float *buf, int64_t span,
-                                          const float *x, int64_t k0,
-                                          int64_t k1, float acc[][kPanel]) {
-  const int64_t k = p.k;
-  __m512 a[2][4][R];
+  __m512 a[NP][4][R];
 #pragma GCC unroll 2
-  for (int q = 0; q < 2; ++q)
+  for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 4
     for (int j = 0; j < 4; ++j)
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r)
         a[q][j][r] = _mm512_setzero_ps();
   auto fma = [&](int j, int64_t t) {
-    const __m512 w0 = _mm512_loadu_ps(buf + (t - k0) * kPanel);
-    const __m512 w1 = _mm512_loadu_ps(buf + span + (t - k0) * kPanel);
+    __m512 w[NP];
+#pragma GCC unroll 2
+    for (int q = 0; q < NP; ++q)
+      w[q] = _mm512_loadu_ps(buf + q * span + (t - k0) * kPanel);
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       const __m512 xv = _mm512_set1_ps(x[r * k + t]);
-      a[0][j][r] = _mm512_fmadd_ps(xv, w0, a[0][j][r]);
-      a[1][j][r] = _mm512_fmadd_ps(xv, w1, a[1][j][r]);
+#pragma GCC unroll 2
+      for (int q = 0; q < NP; ++q)
+        a[q][j][r] = _mm512_fmadd_ps(xv, w[q], a[q][j][r]);
     }
   };
-  // The same k on the same chain as rows_dot_unpacked_avx512.
   int64_t t = k0;
   if (p.bits == 8) {
     for (; t < k1 && (t & 3); ++t)
@@ -388,7 +339,7 @@ inline void rows_dot_unpacked_pair_avx512(const MatmulQuantParams &p,
       fma(0, t);
   }
 #pragma GCC unroll 2
-  for (int q = 0; q < 2; ++q)
+  for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
       _mm512_storeu_ps(acc[q * kUnpackedRows + r],
@@ -396,33 +347,20 @@ inline void rows_dot_unpacked_pair_avx512(const MatmulQuantParams &p,
                                      _mm512_add_ps(a[q][2][r], a[q][3][r])));
 }
 
-/// Rows per call of rows_dot_unpacked_pair_avx512: 2 panels x 4 chains x 3
-/// rows = 24 accumulators.
-constexpr int64_t kUnpackedPairRows = 3;
+/// Rows per call of rows_dot_unpacked_avx512 over NP panels: 4 chains x
+/// NP panels x rows = 24 accumulators of the 32 zmm registers.
+template <int NP> constexpr int64_t kUnpackedRowsFor = NP == 1 ? 6 : 3;
 
-/// rows (1 .. R) rows of x over two panels' unpacked groups.
-template <int R = kUnpackedPairRows>
-inline void rows_dot_unpacked_pair(const MatmulQuantParams &p, const float *buf,
-                                   int64_t span, const float *x, int64_t rows,
-                                   int64_t k0, int64_t k1,
-                                   float acc[][kPanel]) {
-  if constexpr (R > 1) {
-    if (rows < R)
-      return rows_dot_unpacked_pair<R - 1>(p, buf, span, x, rows, k0, k1, acc);
-  }
-  rows_dot_unpacked_pair_avx512<R>(p, buf, span, x, k0, k1, acc);
-}
-
-/// rows (1 .. R) rows of x over the unpacked group.
-template <int R = kUnpackedRows>
+/// rows (1 .. R) rows of x over NP panels' unpacked groups.
+template <int NP, int R = int(kUnpackedRowsFor<NP>)>
 inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
-                              const float *x, int64_t rows, int64_t k0,
-                              int64_t k1, float acc[][kPanel]) {
+                              int64_t span, const float *x, int64_t rows,
+                              int64_t k0, int64_t k1, float acc[][kPanel]) {
   if constexpr (R > 1) {
     if (rows < R)
-      return rows_dot_unpacked<R - 1>(p, buf, x, rows, k0, k1, acc);
+      return rows_dot_unpacked<NP, R - 1>(p, buf, span, x, rows, k0, k1, acc);
   }
-  rows_dot_unpacked_avx512<R>(p, buf, x, k0, k1, acc);
+  rows_dot_unpacked_avx512<R, NP>(p, buf, span, x, k0, k1, acc);
 }
 #endif
 
@@ -1217,19 +1155,17 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   }
 #endif
   if (!p.quantize_lhs) {
+#if defined(__AVX512F__)
     // Prefill tiles take up to kUnpackTileRows rows: each group is unpacked
     // once per tile, so the taller the tile, the less unpacking per product.
-    bool unpacking = false;
-#if defined(__AVX512F__)
-    unpacking = std::is_same<A, float>::value && m >= kUnpackMinRows;
-#endif
-    const int64_t tileRows = unpacking ? kUnpackTileRows : kTileRows;
-    const int64_t tiles = (m + tileRows - 1) / tileRows;
-#if defined(__AVX512F__)
-    if (unpacking && panels >= 2) {
-      // Tiles of two panels: both panels' groups unpacked, then each x
-      // broadcast feeds both (rows_dot_unpacked_pair). A tile of fewer
-      // than kUnpackMinRows rows runs group_dot per panel (the same bits).
+    if (std::is_same<A, float>::value && m >= kUnpackMinRows) {
+      const int64_t tileRows = kUnpackTileRows;
+      const int64_t tiles = (m + tileRows - 1) / tileRows;
+      // Prefill: tiles of up to kUnpackTileRows rows x two panels. Each
+      // group of both panels is unpacked once per tile into this thread's
+      // scratch, then every x broadcast feeds both (rows_dot_unpacked); a
+      // last tile of fewer than kUnpackMinRows rows runs group_dot per
+      // panel (the same bits).
       const float *x = reinterpret_cast<const float *>(lhs);
       const int64_t pairs = (panels + 1) / 2;
       parallel_for(
@@ -1276,25 +1212,21 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   unpack_group_avx512(p, panel + q * panelBytes, k0, k1, z[q],
                                       unpacked + q * span);
                 float acc[2 * kUnpackedRows][kPanel];
-                if (np == 2) {
-                  for (int64_t i = i0; i < i1; i += kUnpackedPairRows) {
-                    const int64_t rows = std::min(kUnpackedPairRows, i1 - i);
-                    rows_dot_unpacked_pair(p, unpacked, span, x + i * k, rows,
-                                           k0, k1, acc);
-                    for (int64_t q = 0; q < 2; ++q)
-                      for (int64_t r = 0; r < rows; ++r)
-                        for (int64_t c = 0; c < kPanel; ++c)
-                          result[q][i - i0 + r][c] +=
-                              s[q][c] * acc[q * kUnpackedRows + r][c];
-                  }
-                  continue;
-                }
-                for (int64_t i = i0; i < i1; i += kUnpackedRows) {
-                  const int64_t rows = std::min(kUnpackedRows, i1 - i);
-                  rows_dot_unpacked(p, unpacked, x + i * k, rows, k0, k1, acc);
-                  for (int64_t r = 0; r < rows; ++r)
-                    for (int64_t c = 0; c < kPanel; ++c)
-                      result[0][i - i0 + r][c] += s[0][c] * acc[r][c];
+                const int64_t step =
+                    np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
+                for (int64_t i = i0; i < i1; i += step) {
+                  const int64_t rows = std::min(step, i1 - i);
+                  if (np == 2)
+                    rows_dot_unpacked<2>(p, unpacked, span, x + i * k, rows, k0,
+                                         k1, acc);
+                  else
+                    rows_dot_unpacked<1>(p, unpacked, span, x + i * k, rows, k0,
+                                         k1, acc);
+                  for (int64_t q = 0; q < np; ++q)
+                    for (int64_t r = 0; r < rows; ++r)
+                      for (int64_t c = 0; c < kPanel; ++c)
+                        result[q][i - i0 + r][c] +=
+                            s[q][c] * acc[q * kUnpackedRows + r][c];
                 }
               }
               for (int64_t q = 0; q < np; ++q) {
@@ -1308,46 +1240,26 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       return run_failed(host) ? 1 : 0;
     }
 #endif
+    // Few rows (decode without the GEMV path, small batches): tiles of
+    // kTileRows rows x one panel, group by group; a group's scales and zero
+    // points are read once per tile, its weights stay in L1 for every row.
+    const int64_t tiles = (m + kTileRows - 1) / kTileRows;
     parallel_for(
-        host, tiles * panels, grain(std::min(m, tileRows) * kPanel * k),
-        [&](int64_t begin, int64_t end, int thread) {
+        host, tiles * panels, grain(std::min(m, kTileRows) * kPanel * k),
+        [&](int64_t begin, int64_t end) {
           for (int64_t tile = begin; tile < end; ++tile) {
             const int64_t pi = tile % panels, rt = tile / panels;
             const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
             const uint8_t *panel = weights + pi * panelBytes;
-            const int64_t i0 = rt * tileRows, i1 = std::min(m, i0 + tileRows);
+            const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
             // Only the tile's rows are zeroed: a small batch uses few.
-            float result[kUnpackTileRows][kPanel];
+            float result[kTileRows][kPanel];
             std::memset(result, 0, sizeof(float) * kPanel * size_t(i1 - i0));
-            float acc[kUnpackedRows > kRows ? kUnpackedRows : kRows][kPanel];
-            // Many rows (prefill): each group's values unpacked once per tile
-            // into this thread's scratch, then read by all of its rows.
-            [[maybe_unused]] float *unpacked = nullptr;
-            (void)thread;
-#if defined(__AVX512F__)
-            if (unpacking && i1 - i0 >= kUnpackMinRows)
-              unpacked = scratch<float>(host, thread, size_t(group * kPanel));
-#endif
-            // Group by group: its scales and zero points are read once per
-            // tile, its weights stay in L1 for every row of the tile.
+            float acc[kRows][kPanel];
             for (int64_t g = 0; g < groups; ++g) {
               const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
               float s[kPanel] = {}, z[kPanel] = {};
               params(n0, cols, g, s, z);
-#if defined(__AVX512F__)
-              if (unpacked) {
-                const float *x = reinterpret_cast<const float *>(lhs);
-                unpack_group_avx512(p, panel, k0, k1, z, unpacked);
-                for (int64_t i = i0; i < i1; i += kUnpackedRows) {
-                  const int64_t rows = std::min(kUnpackedRows, i1 - i);
-                  rows_dot_unpacked(p, unpacked, x + i * k, rows, k0, k1, acc);
-                  for (int64_t r = 0; r < rows; ++r)
-                    for (int64_t c = 0; c < kPanel; ++c)
-                      result[i - i0 + r][c] += s[c] * acc[r][c];
-                }
-                continue;
-              }
-#endif
               for (int64_t i = i0; i < i1; i += kRows) {
                 const int64_t rows = std::min(kRows, i1 - i);
                 group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
