@@ -961,24 +961,24 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 /// every channel, f32 scales) over NP panels of the "q4_n16_k8" layout,
 /// every group in one loop: result[q * kPanel + c] = sum_g s(c, g) *
 /// (sum_{k in g} xq[k] u(c, k) - z * qsums[g]), with the integer sums of
-/// rows_dot_int4_fixed<1, NP> (exact, so any order) and the tile path's
+/// rows_dot_int4_fixed<1, NP> (consecutive panels) and the tile path's
 /// float update per group, so the same bits as a row of a prefill tile.
 /// Keeping the results, the zero point and the scale gather in registers
-/// saves the per-group calls and stores. Scales of channel c at scale + c *
+/// saves the tile path's per-group parameter reads and scalar update
+/// (group_params, the epilogue loop). Scales of channel c at scale + c *
 /// n_stride + g * g_stride, from the pair's first channel; `cols[q]`
 /// channels of panel q are real (the rest come out 0).
 template <int NP>
-inline void
-gemv_w4a8_symmetric(const MatmulQuantParams &p, const uint8_t *panel0,
-                    int64_t stride, const int8_t *xq, const int32_t *qsums,
-                    const float *scale, const int64_t *cols, float *result) {
-  const int64_t k = p.k, ks = p.k_stored;
+inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
+                                const uint8_t *panel0, const int8_t *xq,
+                                const int32_t *qsums, const float *scale,
+                                const int64_t *cols, float *result) {
+  const int64_t k = p.k;
   const int64_t group = p.group > 0 ? p.group : k;
   const __m512i index = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
   const __m512i zero = _mm512_set1_epi32(static_cast<int32_t>(p.zero_offset));
-  const __m512i mask = _mm512_set1_epi8(0x0f);
   __m512 res[NP];
   __mmask16 lanes[NP];
 #pragma GCC unroll 2
@@ -987,32 +987,13 @@ gemv_w4a8_symmetric(const MatmulQuantParams &p, const uint8_t *panel0,
     lanes[q] = __mmask16((1u << cols[q]) - 1u);
   }
   for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
-    const int64_t t1 = std::min((std::min(k, k0 + group) + 7) / 8 * 8, ks);
-    __m512i lo[NP], hi[NP];
-#pragma GCC unroll 2
-    for (int q = 0; q < NP; ++q)
-      lo[q] = hi[q] = _mm512_setzero_si512();
-    for (int64_t t = k0; t < t1; t += 8) {
-      int32_t x0, x1;
-      std::memcpy(&x0, xq + t, 4);
-      std::memcpy(&x1, xq + t + 4, 4);
-      const __m512i xlo = _mm512_set1_epi32(x0), xhi = _mm512_set1_epi32(x1);
-#pragma GCC unroll 2
-      for (int q = 0; q < NP; ++q) {
-        const uint8_t *at = panel0 + q * stride + (t >> 3) * 64;
-        _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
-                     _MM_HINT_T0);
-        const __m512i v = _mm512_loadu_si512(at);
-        lo[q] = _mm512_dpbusd_epi32(lo[q], _mm512_and_si512(v, mask), xlo);
-        hi[q] = _mm512_dpbusd_epi32(
-            hi[q], _mm512_and_si512(_mm512_srli_epi32(v, 4), mask), xhi);
-      }
-    }
+    alignas(64) int32_t acc[1][2][kPanel];
+    rows_dot_int4_fixed<1, NP>(p, panel0, xq, k0, std::min(k, k0 + group), acc);
     const __m512i zsum = _mm512_mullo_epi32(zero, _mm512_set1_epi32(qsums[g]));
 #pragma GCC unroll 2
     for (int q = 0; q < NP; ++q) {
       const __m512 sum = _mm512_cvtepi32_ps(
-          _mm512_sub_epi32(_mm512_add_epi32(lo[q], hi[q]), zsum));
+          _mm512_sub_epi32(_mm512_load_si512(acc[0][q]), zsum));
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
           scale + q * kPanel * p.scale_n_stride + g * p.scale_g_stride, 4);
@@ -1385,11 +1366,11 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                 alignas(64) float result[2 * kPanel];
                 const float *s = scale + n0 * p.scale_n_stride;
                 if (np == 2)
-                  gemv_w4a8_symmetric<2>(p, panel0, panelBytes, xq, qsums, s,
-                                         panelCols, result);
+                  gemv_w4a8_symmetric<2>(p, panel0, xq, qsums, s, panelCols,
+                                         result);
                 else
-                  gemv_w4a8_symmetric<1>(p, panel0, panelBytes, xq, qsums, s,
-                                         panelCols, result);
+                  gemv_w4a8_symmetric<1>(p, panel0, xq, qsums, s, panelCols,
+                                         result);
                 for (int64_t c = 0; c < cols; ++c)
                   out[n0 + c] = static_cast<C>(xscale[0] * result[c]);
               }
