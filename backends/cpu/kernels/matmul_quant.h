@@ -500,76 +500,47 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 
 #if defined(__AVX512F__)
 /// The decode GEMV of symmetric 4-bit groups (every zero point 8, f32
-/// scales, groups a multiple of 4 long) over NP panels from `panel`
-/// (stride apart), all groups in one loop: out[c] of panel q = sum_g s(c,
-/// g) * sum_{k in g} x[k] (u(c, k) - 8), with the per-group sums on the
-/// chains group_dot_avx512 uses (chain j: k = j mod 4; u - 8 looked up
-/// with vpermps) and the same reduction and scaling, so the bits are the
-/// general path's. Keeping the results and the scale gather in registers
-/// saves what the general path spends per group (zero points, masks, a
-/// call and its stores), most of a 128-long group's time.
-/// `cols[q]` channels of panel q are real; scales of channel c at
-/// scale + c * n_stride + g * g_stride, from the panel's first channel.
+/// scales) over NP panels from `panel` (stride apart), all groups in one
+/// loop: out[c] of panel q = sum_g s(c, g) * sum_{k in g} x[k] (u(c, k) -
+/// 8), the group sums from group_dot_avx512<1, NP> and the general path's
+/// update, so the same bits. Keeping the results and the scale gather in
+/// registers saves the general path's per-group parameter reads (params)
+/// and scalar update. `cols[q]` channels of panel q are real; scales of
+/// channel c at scale + c * n_stride + g * g_stride, from the panel's
+/// first channel.
 template <int NP>
 inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
                                        const uint8_t *panel, int64_t stride,
                                        const float *x, const float *scale,
                                        const int64_t *cols, float *result) {
   const int64_t k = p.k, group = p.group;
-  const __m512 table =
-      _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7);
   const __m512i index = _mm512_mullo_epi32(
       _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
       _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+  float z[NP * kPanel];
+  for (float &v : z)
+    v = 8.0f;
   __m512 res[NP];
   __mmask16 lanes[NP];
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int q = 0; q < NP; ++q) {
     res[q] = _mm512_setzero_ps();
     lanes[q] = __mmask16((1u << cols[q]) - 1u);
   }
-  auto load = [&](int q, int64_t pair) {
-    return _mm512_cvtepu8_epi32(_mm_loadu_si128(
-        reinterpret_cast<const __m128i *>(panel + q * stride + pair * kPanel)));
-  };
   for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
-    const int64_t k1 = std::min(k, k0 + group);
-    __m512 a[NP][4];
-#pragma GCC unroll 4
-    for (int q = 0; q < NP; ++q)
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j)
-        a[q][j] = _mm512_setzero_ps();
-    for (int64_t t = k0; t < k1; t += 4) {
-      const __m512 x0 = _mm512_set1_ps(x[t]), x1 = _mm512_set1_ps(x[t + 1]),
-                   x2 = _mm512_set1_ps(x[t + 2]), x3 = _mm512_set1_ps(x[t + 3]);
-#pragma GCC unroll 4
-      for (int q = 0; q < NP; ++q) {
-        if (!(t & 4)) // a line holds 8 k
-          _mm_prefetch(reinterpret_cast<const char *>(panel + q * stride +
-                                                      (t >> 1) * kPanel +
-                                                      kPrefetchBytes),
-                       _MM_HINT_T0);
-        const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
-        a[q][0] = _mm512_fmadd_ps(x0, _mm512_permutexvar_ps(v, table), a[q][0]);
-        a[q][1] = _mm512_fmadd_ps(
-            x1, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table), a[q][1]);
-        a[q][2] = _mm512_fmadd_ps(x2, _mm512_permutexvar_ps(u, table), a[q][2]);
-        a[q][3] = _mm512_fmadd_ps(
-            x3, _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table), a[q][3]);
-      }
-    }
-#pragma GCC unroll 4
+    float acc[NP * kRows][kPanel];
+    group_dot_avx512<1, NP>(p, panel, stride, x, k0, std::min(k, k0 + group), z,
+                            acc);
+#pragma GCC unroll 2
     for (int q = 0; q < NP; ++q) {
-      const __m512 sum = _mm512_add_ps(_mm512_add_ps(a[q][0], a[q][1]),
-                                       _mm512_add_ps(a[q][2], a[q][3]));
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
           scale + q * kPanel * p.scale_n_stride + g * p.scale_g_stride, 4);
-      res[q] = _mm512_add_ps(res[q], _mm512_mul_ps(s, sum));
+      res[q] = _mm512_add_ps(res[q],
+                             _mm512_mul_ps(s, _mm512_loadu_ps(acc[q * kRows])));
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
     _mm512_storeu_ps(result + q * kPanel, res[q]);
 }
@@ -1067,11 +1038,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       // panel's sums are those of the one-panel path.
       const float *x = reinterpret_cast<const float *>(lhs);
       const int64_t pairs = (panels + 1) / 2;
-      // Symmetric 4-bit groups whole quads long: one loop over the groups
+      // Symmetric 4-bit groups: one loop over the groups
       // (gemv_int4_symmetric_avx512), the general path's bits.
       [[maybe_unused]] const bool int4Symmetric =
-          p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0 &&
-          p.group % 4 == 0 && k % 4 == 0;
+          p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0;
       parallel_for(
           host, pairs, grain(2 * kPanel * k), [&](int64_t begin, int64_t end) {
             for (int64_t pair = begin; pair < end; ++pair) {
