@@ -5,9 +5,10 @@
 // idle worker take chunks of it from an atomic counter (dynamic chunks, so
 // rows of uneven cost, as in causal attention, balance), each chunk at least
 // `grain` iterations. Jobs from several application threads run at once,
-// sharing the workers; nothing serializes them. Idle workers spin briefly
-// (a decoder step issues many small loops back to back) and then park. A
-// call made from inside a chunk (nested parallelism) runs inline.
+// sharing the workers; nothing serializes them. Idle workers spin for a
+// while (a decoder step issues many small loops back to back) and then
+// park; a caller spins the same while for its job's last chunks before it
+// sleeps. A call made from inside a chunk (nested parallelism) runs inline.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,13 +62,17 @@ private:
   void runChunks(Job &job, int thread);
   /// A posted job with chunks left, or null. Call with `mutex` held.
   Job *findWork();
+  /// Wakes callers sleeping on `finished`, if any (a job's last chunk or
+  /// last user is done).
+  void notifyParkedCallers();
 
   std::vector<std::thread> workers;
-  std::mutex mutex;                 // guards jobs, Job::users, stopping
-  std::condition_variable wake;     // parked workers wait here
-  std::condition_variable finished; // callers wait here for their job
-  std::vector<Job *> jobs;          // posted jobs that may have chunks left
-  std::atomic<uint64_t> posted{0};  // bumped per job; spinning workers watch
+  std::mutex mutex;                  // guards jobs, stopping
+  std::condition_variable wake;      // parked workers wait here
+  std::condition_variable finished;  // callers wait here for their job
+  std::vector<Job *> jobs;           // posted jobs that may have chunks left
+  std::atomic<uint64_t> posted{0};   // bumped per job; spinning workers watch
+  std::atomic<int> parkedCallers{0}; // callers asleep on `finished`
   bool stopping = false;
 };
 

@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <gtest/gtest.h>
 #include <mutex>
@@ -154,6 +156,94 @@ TEST(ThreadPool, ConcurrentCallersAreEachCompleteAndExact) {
   for (auto &counts : perCaller)
     for (auto &hit : counts.hits)
       ASSERT_EQ(hit.load(), 50);
+}
+
+/// Aborts the test binary when the scope lasts past a minute: a lost
+/// wake-up in the pool hangs, and lit sets no time limit.
+class Watchdog {
+public:
+  explicit Watchdog(const char *name)
+      : thread([this, name] {
+          std::unique_lock<std::mutex> lock(mutex);
+          if (!done.wait_for(lock, std::chrono::seconds(60),
+                             [this] { return finished; })) {
+            std::fprintf(stderr,
+                         "%s: still running after 60 s (a lost "
+                         "wake-up?)\n",
+                         name);
+            std::abort();
+          }
+        }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      finished = true;
+    }
+    done.notify_all();
+    thread.join();
+  }
+
+private:
+  std::mutex mutex;
+  std::condition_variable done;
+  bool finished = false;
+  std::thread thread;
+};
+
+/// A worker's chunk that outlasts the caller's spin (milliseconds against
+/// the pool's sub-millisecond spin) makes the caller sleep; the worker's
+/// last decrement must wake it, every time. A lost wake-up would hang: the
+/// watchdog turns that into a failure. The caller's chunks wait (up to a
+/// second) until a worker holds a chunk, so the worker is sure to take part.
+struct SlowWorker {
+  Counts counts{64};
+  std::atomic<bool> workerStarted{false};
+  std::atomic<int> workerChunks{0};
+};
+
+void slowOnWorkers(void *arg, int64_t begin, int64_t end, int thread) {
+  auto *slow = static_cast<SlowWorker *>(arg);
+  if (thread != 0) {
+    slow->workerStarted = true;
+    ++slow->workerChunks;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  } else {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (!slow->workerStarted && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+  }
+  countChunk(&slow->counts, begin, end, thread);
+}
+
+TEST(ThreadPool, CallerSleepingOnASlowWorkerIsWoken) {
+  Watchdog watchdog("CallerSleepingOnASlowWorkerIsWoken");
+  ThreadPool pool(2);
+  for (int round = 0; round < 20; ++round) {
+    SlowWorker slow;
+    pool.parallelFor(64, 1, slowOnWorkers, &slow);
+    EXPECT_GT(slow.workerChunks.load(), 0) << "round " << round;
+    for (auto &hit : slow.counts.hits)
+      ASSERT_EQ(hit.load(), 1) << "round " << round;
+  }
+}
+
+/// Many tiny jobs back to back, with gaps of varying length between them
+/// (some shorter than the workers' spin, some longer, so workers both
+/// catch jobs spinning and are woken from parking): every job completes
+/// exactly.
+TEST(ThreadPool, TinyJobsWithGapsAllComplete) {
+  Watchdog watchdog("TinyJobsWithGapsAllComplete");
+  ThreadPool pool(3);
+  for (int round = 0; round < 3000; ++round) {
+    Counts counts(6);
+    pool.parallelFor(6, 1, countChunk, &counts);
+    for (auto &hit : counts.hits)
+      ASSERT_EQ(hit.load(), 1) << "round " << round;
+    if (round % 500 == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    else if (round % 7 == 0)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
 }
 
 /// Each chunk fills its thread's scratch with its own pattern, pauses, and
