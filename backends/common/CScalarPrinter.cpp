@@ -202,7 +202,10 @@ LogicalResult CScalarPrinter::print(Operation *op) {
       .Case([&](math::RsqrtOp) {
         expr = "(" + type + "(1) / std::sqrt(" + operand(0) + "))";
       })
-      .Case([&](math::ExpOp) { expr = call("std::exp"); })
+      .Case([&](math::ExpOp) {
+        bool f32 = result.getType().isF32() && !dialect.floatExp.empty();
+        expr = call(f32 ? dialect.floatExp : "std::exp");
+      })
       .Case([&](math::LogOp) { expr = call("std::log"); })
       .Case([&](math::TanhOp) { expr = call("std::tanh"); })
       .Case([&](math::ErfOp) { expr = call("std::erf"); })

@@ -36,6 +36,9 @@ struct CDialect {
   std::string (*typeName)(mlir::Type type, bool forceUnsigned);
   /// Prefix of the kernel library's scalar helpers ("anvil::cpu::").
   std::string helperPrefix;
+  /// The function math.exp of a 32-bit float calls (one that vectorizes,
+  /// say); empty: std::exp.
+  std::string floatExp = {};
 };
 
 /// A literal of a float `value` converted to `type`, exact (17 digits) and

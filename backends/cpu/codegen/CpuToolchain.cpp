@@ -24,14 +24,13 @@ using target::TargetOptions;
 namespace {
 
 /// Flags every build uses: integer ops wrap as the kernel dialect defines
-/// them; no -ffast-math, which would change NaN and rounding behaviour.
-const char *const kCommonFlags[] = {"-std=c++17",
-                                    "-O2",
-                                    "-fPIC",
-                                    "-shared",
-                                    "-fwrapv",
-                                    "-fno-math-errno",
-                                    "-fvisibility=hidden"};
+/// them; no -ffast-math, which would change NaN and rounding behaviour;
+/// -fopenmp-simd honours the `omp simd` of elementwise loops (no OpenMP
+/// runtime).
+const char *const kCommonFlags[] = {"-std=c++17",    "-O2",
+                                    "-fPIC",         "-shared",
+                                    "-fwrapv",       "-fno-math-errno",
+                                    "-fopenmp-simd", "-fvisibility=hidden"};
 
 bool writeFile(const Twine &path, StringRef data, std::string &error) {
   std::error_code ec;
