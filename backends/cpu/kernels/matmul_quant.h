@@ -804,8 +804,10 @@ inline void rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
   rows_dot_int8_fixed<R, NP, R == 1 ? 4 : (R == 2 ? 2 : 1)>(p, panel0, xq, acc);
 }
 
-/// Rows per call of rows_dot_int4.
-constexpr int64_t kInt4Rows = 4;
+/// Rows per call of rows_dot_int4: 8 rows x 2 panels are 16 accumulators,
+/// and each unpacked nibble vector serves 8 rows (4 measured 20-27% slower
+/// in anvil-kernel-bench's W4A8 GEMM, m = 128).
+constexpr int64_t kInt4Rows = 8;
 
 /// W4A8: the int32 products of one group [k0, k1) (k0 a multiple of 8) of
 /// NP (1 or 2) consecutive panels in the "q4_n16_k8" layout for R rows:
@@ -1375,8 +1377,27 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   const int32_t sum = qsums[(i + r) * groups + g];
                   const int32_t *a = acc[r][0];
                   float *out_row = result[i - i0 + r];
+#if defined(__AVX512F__)
+                  // The scalar loop's operations, 16 channels at a time
+                  // (the same bits): scalar, this update cost more than
+                  // the group's products for few rows.
+                  const __m512i sumv = _mm512_set1_epi32(sum);
+                  for (int64_t h = 0; h < np; ++h) {
+                    const __m512 product = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+                        _mm512_loadu_si512(a + h * kPanel),
+                        _mm512_mullo_epi32(_mm512_load_si512(zi + h * kPanel),
+                                           sumv)));
+                    _mm512_storeu_ps(
+                        out_row + h * kPanel,
+                        _mm512_add_ps(
+                            _mm512_loadu_ps(out_row + h * kPanel),
+                            _mm512_mul_ps(_mm512_load_ps(s + h * kPanel),
+                                          product)));
+                  }
+#else
                   for (int64_t c = 0; c < np * kPanel; ++c)
                     out_row[c] += s[c] * static_cast<float>(a[c] - zi[c] * sum);
+#endif
                 }
               }
             }
@@ -1401,6 +1422,33 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
             else
               rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+#if defined(__AVX512F__)
+            if constexpr (std::is_same<C, float>::value) {
+              // The scalar loop below, 16 channels at a time (the same
+              // operations in the same order, so the same bits): scalar,
+              // it took a large share of a tile's time.
+              for (int64_t r = 0; r < rows; ++r) {
+                const __m512 xs = _mm512_set1_ps(xscale[i + r]);
+                const __m512i qs = _mm512_set1_epi32(qsums[i + r]);
+                for (int64_t h = 0; h < np; ++h) {
+                  const int64_t lanes =
+                      std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
+                  const __m512i zv =
+                      _mm512_cvttps_epi32(_mm512_loadu_ps(z + h * kPanel));
+                  const __m512 product = _mm512_cvtepi32_ps(
+                      _mm512_sub_epi32(_mm512_loadu_si512(acc[r][h]),
+                                       _mm512_mullo_epi32(zv, qs)));
+                  _mm512_mask_storeu_ps(
+                      out + (i + r) * n + n0 + h * kPanel,
+                      __mmask16((1u << lanes) - 1u),
+                      _mm512_mul_ps(
+                          _mm512_mul_ps(xs, _mm512_loadu_ps(s + h * kPanel)),
+                          product));
+                }
+              }
+              continue;
+            }
+#endif
             for (int64_t r = 0; r < rows; ++r)
               for (int64_t c = 0; c < cols; ++c)
                 out[(i + r) * n + n0 + c] = static_cast<C>(
