@@ -65,7 +65,8 @@ struct ThreadPool::Job {
   anvil_parallel_fn fn;
   void *arg;
   int64_t n;
-  int64_t chunk;
+  int64_t grain;   // the smallest chunk (but the last)
+  int64_t divisor; // a chunk is the rest's 1 / divisor, at least grain
   std::atomic<int64_t> next{0}; // first iteration not yet taken
   std::atomic<int64_t> done{0}; // iterations finished
   /// Workers holding this job: raised under `mutex` while the job is
@@ -124,10 +125,20 @@ void ThreadPool::runChunks(Job &job, int thread) {
   insideChunk = true;
   chunkThread = thread;
   for (;;) {
-    int64_t begin = job.next.fetch_add(job.chunk, std::memory_order_relaxed);
+    // Guided self-scheduling (Polychronopoulos & Kuck, 1987): each chunk
+    // is a share of what is left, so the first are large (few grabs) and
+    // the last small (threads finish close together). The sequence of
+    // chunk bounds depends only on n, grain and divisor, not on timing.
+    int64_t begin = job.next.load(std::memory_order_relaxed), end;
+    do {
+      if (begin >= job.n)
+        break;
+      end = begin + std::max(job.grain, (job.n - begin) / job.divisor);
+      end = std::min(end, job.n);
+    } while (
+        !job.next.compare_exchange_weak(begin, end, std::memory_order_relaxed));
     if (begin >= job.n)
       break;
-    int64_t end = std::min(begin + job.chunk, job.n);
     job.fn(job.arg, begin, end, thread);
     if (job.done.fetch_add(end - begin) + (end - begin) == job.n)
       notifyParkedCallers();
@@ -171,14 +182,17 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, anvil_parallel_fn fn,
     fn(arg, 0, n, insideChunk ? chunkThread : 0);
     return;
   }
-  // About 4 chunks per thread balance uneven rows without paying an atomic
-  // per iteration; never below the kernel's grain.
-  int64_t parts = static_cast<int64_t>(size()) * 4;
+  // Chunks of a 1 / (2 x threads) share of the rest, never below the
+  // kernel's grain: uneven rows balance without an atomic per iteration,
+  // and at the end a thread waits for at most about one grain. Fixed
+  // chunks of n / (4 x threads) left a thread idle for up to one of them
+  // (an eighth of a decode GEMV on two threads).
   Job job;
   job.fn = fn;
   job.arg = arg;
   job.n = n;
-  job.chunk = std::max(grain, (n + parts - 1) / parts);
+  job.grain = grain;
+  job.divisor = 2 * static_cast<int64_t>(size());
   {
     std::lock_guard<std::mutex> lock(mutex);
     jobs.push_back(&job);

@@ -2,9 +2,10 @@
 //-*-===//
 //
 // Backs the host API's parallel_for. A call posts a job; the caller and any
-// idle worker take chunks of it from an atomic counter (dynamic chunks, so
-// rows of uneven cost, as in causal attention, balance), each chunk at least
-// `grain` iterations. Jobs from several application threads run at once,
+// idle worker take chunks of it from an atomic counter (dynamic, guided
+// chunks, each a share of what is left: rows of uneven cost, as in causal
+// attention, balance, and threads finish close together), each chunk at
+// least `grain` iterations. Jobs from several application threads run at once,
 // sharing the workers; nothing serializes them. Idle workers spin for a
 // while (a decoder step issues many small loops back to back) and then
 // park; a caller spins the same while for its job's last chunks before it
