@@ -142,6 +142,9 @@ buildManifest(ModuleOp module, const Options &options,
     model["opset"] = opset.getInt();
   if (auto weights = module->getAttrOfType<IntegerAttr>(kWeightBytesAttr))
     model["weight_bytes"] = weights.getInt();
+  if (auto streamed =
+          module->getAttrOfType<IntegerAttr>(kStreamedWeightBytesAttr))
+    model["streamed_weight_bytes"] = streamed.getInt();
   // A paged decoder's facts for the engine (anvil-paged-kv's anvil.llm).
   std::optional<llvm::json::Object> llmObject;
   if (auto llm = module->getAttrOfType<DictionaryAttr>("anvil.llm")) {

@@ -21,6 +21,18 @@ constexpr int64_t kWeightAlignment = 64;
 constexpr int64_t kPageAlignment = 4096;
 constexpr int64_t kPageAlignedFrom = 64 * 1024;
 
+/// Whether a run reads `weight` whole: some use is not the table operand of
+/// a `gather` launch (which reads the rows its indices name).
+bool readWhole(WeightOp weight) {
+  for (OpOperand &use : weight->getUses()) {
+    auto launch = dyn_cast<LaunchOp>(use.getOwner());
+    if (!launch || launch.getKernel() != "gather" ||
+        use.getOperandNumber() != 0)
+      return true;
+  }
+  return false;
+}
+
 struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
   using AnvilPackWeightsBase::AnvilPackWeightsBase;
 
@@ -40,13 +52,15 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
     // Identical attributes (uniqued by MLIR) in the same layout share one
     // copy.
     DenseMap<std::pair<Attribute, Attribute>, int64_t> offsets;
+    // The copies (by offset) some use reads whole, and their bytes.
+    DenseMap<int64_t, int64_t> streamed;
     int64_t size = 0;
     OpBuilder b(module.getContext());
     module.walk([&](WeightOp weight) {
       auto [it, inserted] =
           offsets.try_emplace({weight.getValue(), weight.getLayoutAttr()}, 0);
+      int64_t bytes = bufferBytes(weight.getType());
       if (inserted) {
-        int64_t bytes = bufferBytes(weight.getType());
         int64_t align =
             bytes >= kPageAlignedFrom ? kPageAlignment : kWeightAlignment;
         size = llvm::alignTo(size, align);
@@ -54,8 +68,15 @@ struct PackWeightsPass : impl::AnvilPackWeightsBase<PackWeightsPass> {
         size += bytes;
       }
       weight.setOffsetAttr(b.getI64IntegerAttr(it->second));
+      if (readWhole(weight))
+        streamed[it->second] = bytes;
     });
+    int64_t streamedBytes = 0;
+    for (auto &entry : streamed)
+      streamedBytes += entry.second;
     module->setAttr(kWeightBytesAttr, b.getI64IntegerAttr(size));
+    module->setAttr(kStreamedWeightBytesAttr,
+                    b.getI64IntegerAttr(streamedBytes));
   }
 };
 

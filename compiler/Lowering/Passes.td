@@ -125,7 +125,10 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     its byte offset in the weight section (64-byte aligned, 4096 for weights of 64 KiB or more so they
     can be mapped page by page; identical weights in the same layout share
     one copy) and records the section size as `kernel.weight_bytes` on the
-    module.
+    module, and as `kernel.streamed_weight_bytes` the bytes of the copies
+    some use reads whole (not those only `gather` launches read, such as a
+    token embedding, nor unread ones): a decode step's weight traffic,
+    which `anvil-bench`'s roofline uses.
 
     ```mlir
     // Before:

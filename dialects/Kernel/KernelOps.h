@@ -33,6 +33,12 @@ inline int64_t numStates(mlir::Operation *func) {
 constexpr llvm::StringLiteral kArenaBytesAttr = "kernel.arena_bytes";
 constexpr llvm::StringLiteral kNaiveArenaBytesAttr = "kernel.naive_arena_bytes";
 constexpr llvm::StringLiteral kWeightBytesAttr = "kernel.weight_bytes";
+/// The bytes of the weight section that a run reads whole: every copy but
+/// those only `gather` kernels read (a token embedding, of which a decode
+/// step reads one row per token) and those nothing reads. The decode
+/// roofline's bytes per step.
+constexpr llvm::StringLiteral kStreamedWeightBytesAttr =
+    "kernel.streamed_weight_bytes";
 /// The bounded sizes a function's entry point receives at run time, in the
 /// order of its `sizes[]`: `[{name = "seq", min = 1, max = 512}]`.
 constexpr llvm::StringLiteral kSizesAttr = "kernel.sizes";

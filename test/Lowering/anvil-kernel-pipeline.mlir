@@ -3,7 +3,7 @@
 // target: bufferize, fuse, plan, pack. Replaying it gives the same planned
 // program as `anvilc --emit=kernel`.
 
-// CHECK: module attributes {kernel.weight_bytes = 48 : i64}
+// CHECK: module attributes {kernel.streamed_weight_bytes = 48 : i64, kernel.weight_bytes = 48 : i64}
 // CHECK-LABEL: func.func @main
 // CHECK-SAME: (%[[X:.*]]: memref<2x4xf32>, %[[Y:.*]]: memref<2x3xf32>)
 // CHECK-SAME: kernel.arena_bytes = 64 : i64, kernel.naive_arena_bytes = 64 : i64, kernel.num_inputs = 1 : i64

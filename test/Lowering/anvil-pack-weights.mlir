@@ -4,7 +4,7 @@
 
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module.
-// CHECK: module attributes {kernel.weight_bytes = 71296 : i64}
+// CHECK: module attributes {kernel.streamed_weight_bytes = 1452 : i64, kernel.weight_bytes = 71296 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>

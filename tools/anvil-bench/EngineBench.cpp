@@ -77,8 +77,11 @@ bool readModelFacts(anvil_model *model, ModelFacts &facts, std::string &error) {
     return true;
   };
   auto model_ = manifest.find("model");
-  if (model_ != manifest.end() && model_->is_object())
+  if (model_ != manifest.end() && model_->is_object()) {
     integer(*model_, "weight_bytes", facts.weightBytes);
+    if (!integer(*model_, "streamed_weight_bytes", facts.streamedWeightBytes))
+      facts.streamedWeightBytes = facts.weightBytes;
+  }
   auto llm = manifest.find("llm");
   if (llm == manifest.end() || !llm->is_object()) {
     error = "not a decoder with a paged-KV step function (the manifest has "

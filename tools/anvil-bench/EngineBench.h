@@ -28,6 +28,10 @@ namespace anvil::bench {
 /// What anvil-bench reads of the artifact's manifest.
 struct ModelFacts {
   int64_t weightBytes = 0; // the weights section (manifest model.weight_bytes)
+  /// What a decode step reads of it (model.streamed_weight_bytes: all but
+  /// the tables only a gather reads); weightBytes for artifacts from before
+  /// anvilc recorded it.
+  int64_t streamedWeightBytes = 0;
   int64_t vocabSize = 0, blockSize = 0, maxContext = 0, maxKvBlocks = 0;
   int64_t maxTokensPerStep = 0, maxSeqsPerStep = 0;
   std::string target;

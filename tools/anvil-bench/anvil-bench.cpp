@@ -82,8 +82,10 @@ constexpr const char *kUsage =
     "that gives the last sequence its first token (TTFT: the median\n"
     "sequence's). Decode: tokens = batch x n, timed over n engine steps in\n"
     "which every sequence generates a token. Roofline (decode, with\n"
-    "--ceilings): steps/s x the artifact's weight bytes / the best measured\n"
-    "read bandwidth with the row's thread count (docs/cli.md).\n";
+    "--ceilings): steps/s x the weight bytes a step reads (the artifact's\n"
+    "weights less tables only a gather reads, such as the token embedding)\n"
+    "/ the best measured read bandwidth with the row's thread count\n"
+    "(docs/cli.md).\n";
 
 int fail(const std::string &message) {
   std::cerr << "anvil-bench: error: " << message << "\n";
@@ -493,9 +495,10 @@ int main(int argc, char **argv) {
         row.peakRss = peakRssBytes();
         row.ceilings = ceilingsFor(threads);
         if (row.ceilings && spec.kind == TestKind::Decode &&
-            facts.weightBytes > 0 && row.ceilings->readGBs.max > 0) {
-          // Each decode step reads the weights once for all sequences.
-          double perToken = double(facts.weightBytes) / double(batch) /
+            facts.streamedWeightBytes > 0 && row.ceilings->readGBs.max > 0) {
+          // Each decode step reads the weights once for all sequences
+          // (one row of a gathered table, such as the token embedding).
+          double perToken = double(facts.streamedWeightBytes) / double(batch) /
                             (row.ceilings->readGBs.max * 1e9);
           row.roofline =
               Spread{row.tokS.median * perToken, row.tokS.min * perToken,
@@ -522,6 +525,7 @@ int main(int argc, char **argv) {
       out["model"] = {{"path", o.path},
                       {"target", facts.target},
                       {"weight_bytes", facts.weightBytes},
+                      {"streamed_weight_bytes", facts.streamedWeightBytes},
                       {"vocab_size", facts.vocabSize},
                       {"max_context", facts.maxContext},
                       {"block_size", facts.blockSize},
@@ -553,9 +557,10 @@ int main(int argc, char **argv) {
       printCeilingsMarkdown(ceilings, cpu);
     if (!o.path.empty()) {
       std::cout << "model: " << o.path << ", weights "
-                << fmt(double(facts.weightBytes) / 1e6, 1)
-                << " MB; median (min..max) of " << o.reps << " runs after "
-                << o.warmup << " warm-up\n\n";
+                << fmt(double(facts.weightBytes) / 1e6, 1) << " MB ("
+                << fmt(double(facts.streamedWeightBytes) / 1e6, 1)
+                << " MB read per decode step); median (min..max) of " << o.reps
+                << " runs after " << o.warmup << " warm-up\n\n";
       printMarkdown(rows, !ceilings.empty());
     }
   }

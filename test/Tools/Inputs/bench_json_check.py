@@ -56,6 +56,13 @@ def main():
         same_keys("model", out["model"], tables["model"])
         if out["model"]["weight_bytes"] <= 0:
             fail("model.weight_bytes is not positive")
+        streamed = out["model"]["streamed_weight_bytes"]
+        if not 0 < streamed <= out["model"]["weight_bytes"]:
+            fail(f"model.streamed_weight_bytes {streamed} is not in "
+                 f"(0, weight_bytes]")
+        if "--expect-streamed-below-weights" in sys.argv and \
+                streamed >= out["model"]["weight_bytes"]:
+            fail("model.streamed_weight_bytes leaves out no gathered table")
     for c in out["ceilings"]:
         same_keys("ceilings", c, tables["ceilings"])
         for key in ("read_gb_s", "fp32_gflops"):

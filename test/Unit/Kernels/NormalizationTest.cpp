@@ -42,17 +42,17 @@ TEST(RmsNorm, MatchesLongDoubleAtEverySizeAndTail) {
       p.size = size;
       p.epsilon = 1e-5;
       p.unit_offset = unitOffset;
-      ASSERT_EQ(anvil::cpu::rms_norm(&host, p, in.data(), scale.data(),
-                                     out.data()),
-                0);
+      ASSERT_EQ(
+          anvil::cpu::rms_norm(&host, p, in.data(), scale.data(), out.data()),
+          0);
       for (int64_t r = 0; r < outer; ++r) {
         long double sq = 0;
         for (int64_t i = 0; i < size; ++i)
           sq += (long double)in[r * size + i] * in[r * size + i];
         long double inv = 1.0L / std::sqrt(sq / size + 1e-5L);
         for (int64_t i = 0; i < size; ++i) {
-          long double want = in[r * size + i] * inv *
-                             ((unitOffset ? 1.0L : 0.0L) + scale[i]);
+          long double want =
+              in[r * size + i] * inv * ((unitOffset ? 1.0L : 0.0L) + scale[i]);
           // One float rounding of a double-accurate value.
           EXPECT_NEAR(out[r * size + i], (double)want,
                       std::fabs((double)want) * 1.2e-7 + 1e-30)
