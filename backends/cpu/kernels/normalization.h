@@ -113,9 +113,9 @@ int rms_norm(const anvil_host_api *host, const RmsNormParams &p, const T *in,
         for (; i + 8 <= p.size; i += 8) {
           const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
           const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
-          _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(_mm512_mul_pd(
-                                      _mm512_mul_pd(xv, invv),
-                                      _mm512_add_pd(off, sv))));
+          _mm256_storeu_ps(
+              y + i, _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(xv, invv),
+                                                   _mm512_add_pd(off, sv))));
         }
       }
 #endif
