@@ -499,6 +499,14 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #endif
 
 #if defined(__AVX512F__)
+/// The element offsets of a panel's 16 channels' scales (channel c at c *
+/// scale_n_stride from the first), for a masked gather of one group's.
+inline __m512i scale_gather_index(const MatmulQuantParams &p) {
+  return _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+}
+
 /// The decode GEMV of symmetric 4-bit groups (every zero point 8, f32
 /// scales) over NP panels from `panel` (stride apart), all groups in one
 /// loop: out[c] of panel q = sum_g s(c, g) * sum_{k in g} x[k] (u(c, k) -
@@ -514,9 +522,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
                                        const float *x, const float *scale,
                                        const int64_t *cols, float *result) {
   const int64_t k = p.k, group = p.group;
-  const __m512i index = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+  const __m512i index = scale_gather_index(p);
   float z[NP * kPanel];
   for (float &v : z)
     v = 8.0f;
@@ -948,9 +954,7 @@ inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
                                 const int64_t *cols, float *result) {
   const int64_t k = p.k;
   const int64_t group = p.group > 0 ? p.group : k;
-  const __m512i index = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+  const __m512i index = scale_gather_index(p);
   const __m512i zero = _mm512_set1_epi32(static_cast<int32_t>(p.zero_offset));
   __m512 res[NP];
   __mmask16 lanes[NP];
@@ -1290,9 +1294,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     // as many as its products' words, so without zero points (symmetric
     // weights) the f32 scales come in two masked gathers.
 #if defined(__AVX512F__)
-    const __m512i index = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(static_cast<int32_t>(p.scale_n_stride)));
+    const __m512i index = scale_gather_index(p);
 #endif
     auto group_params = [&](int64_t n0, int64_t cols, int64_t g, float *s,
                             int32_t *zi) {
@@ -1415,6 +1417,18 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
           const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
           params(n0, cols, 0, s, z);
+#if defined(__AVX512F__)
+          // The tile's zero points as integers and its store masks, for the
+          // vector epilogue below.
+          __m512i zv[2];
+          __mmask16 storeMask[2];
+          for (int64_t h = 0; h < 2; ++h) {
+            zv[h] = _mm512_cvttps_epi32(_mm512_loadu_ps(z + h * kPanel));
+            const int64_t lanes =
+                std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
+            storeMask[h] = __mmask16((1u << lanes) - 1u);
+          }
+#endif
           for (int64_t i = i0; i < i1; i += kInt8Rows) {
             const int64_t rows = std::min(kInt8Rows, i1 - i);
             int32_t acc[kInt8Rows][2][kPanel];
@@ -1431,16 +1445,11 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                 const __m512 xs = _mm512_set1_ps(xscale[i + r]);
                 const __m512i qs = _mm512_set1_epi32(qsums[i + r]);
                 for (int64_t h = 0; h < np; ++h) {
-                  const int64_t lanes =
-                      std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
-                  const __m512i zv =
-                      _mm512_cvttps_epi32(_mm512_loadu_ps(z + h * kPanel));
                   const __m512 product = _mm512_cvtepi32_ps(
                       _mm512_sub_epi32(_mm512_loadu_si512(acc[r][h]),
-                                       _mm512_mullo_epi32(zv, qs)));
+                                       _mm512_mullo_epi32(zv[h], qs)));
                   _mm512_mask_storeu_ps(
-                      out + (i + r) * n + n0 + h * kPanel,
-                      __mmask16((1u << lanes) - 1u),
+                      out + (i + r) * n + n0 + h * kPanel, storeMask[h],
                       _mm512_mul_ps(
                           _mm512_mul_ps(xs, _mm512_loadu_ps(s + h * kPanel)),
                           product));
