@@ -11,7 +11,10 @@ portable C++), run by
 anvil-run on two threads. The kernel program must launch matmul_quant and
 no dequantize (the float weight never exists).
 
-Cases: int8 per channel with K = 75 (not a multiple of 4), odd N = 37;
+Cases: int8 per channel with K = 75 (not a multiple of 4), odd N = 37,
+also with every other row of x scaled by 1e30 (AVX-512 reads symmetric
+int8 as (u - 128) * 2^24, which overflows there: those rows are summed
+again unscaled);
 uint8 with zero points per output column of a [K, N] weight read without
 transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
 with a tail group (K = 80), symmetric; uint4 with zero points, odd K = 75;
@@ -134,6 +137,12 @@ def cases(rng):
     out.append(dict(name="int8_channel", n=37, k=75, q=q, s=s,
                     attrs="bits = 8 : i64", w_shape=(37, 75),
                     W=q.astype(np.float64) * s[:, None]))
+    # The same weights with every other row of activations near 1e30: the
+    # kernel's scaled reading of symmetric int8 ((u - 128) * 2^24)
+    # overflows there and must sum those rows again unscaled.
+    out.append(dict(name="int8_huge_rows", n=37, k=75, q=q, s=s,
+                    even_rows=1e30, attrs="bits = 8 : i64", w_shape=(37, 75),
+                    W=q.astype(np.float64) * s[:, None]))
     # uint8 [K, N] with zero points per column (QDQ MatMul, no transpose).
     k, n = 64, 19
     qk = rng.integers(0, 256, (k, n)).astype(np.uint8)
@@ -252,7 +261,10 @@ def run_case(args, case, mcpu, rng):
     xs = {}
     cmd = [args.anvil_run, art, "--threads", "2", "--output-dir", work]
     for m in MS:
-        xs[m] = (rng.standard_normal((m, case["k"])) * 2).astype(np.float32)
+        x = rng.standard_normal((m, case["k"])) * 2
+        if "even_rows" in case:
+            x[0::2] *= case["even_rows"]
+        xs[m] = x.astype(np.float32)
     # One row in all three: its result must have the same bits in a decode
     # GEMV (m = 1), a small batch and a prefill tile (row 20 of the first
     # 32-row tile, which unpacks each group once for all of its rows).

@@ -20,8 +20,10 @@
 // sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of
 // rows x one panel (two with quantize_lhs) are spread over the threads, so a
 // decode GEMV (m = 1) still uses every thread. The GEMV prefetches its
-// panel ahead of the loads, and symmetric int4 looks its values up with
-// vpermps (no mask, no int-to-float conversion per value).
+// panel ahead of the loads, symmetric int4 looks its values up with
+// vpermps (no mask, no int-to-float conversion per value), and symmetric
+// int8 moves each byte to the top of its 32-bit lane with vpshufb
+// (kTopByteScale: no shifts).
 //
 // Prefill (a tile of kUnpackMinRows rows or more, AVX-512): each group's
 // values are unpacked to floats once per tile, two panels at a time, and
@@ -43,6 +45,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -70,9 +73,57 @@ constexpr int64_t kUnpackTileRows = 128;
 /// Rows the unpacked prefill tile's result buffer holds per panel (the
 /// most rows_dot_unpacked takes at once, with one panel).
 constexpr int64_t kUnpackedRows = 6;
+/// Panels per work item of the decode GEMV (one stream each). AVX2's 16
+/// registers hold the accumulators of two.
+#if defined(__AVX512F__)
+constexpr int64_t kGemvPanels = 4;
+#else
+constexpr int64_t kGemvPanels = 2;
+#endif
+
+/// Calls f(std::integral_constant<int, np>) for np in 1 .. kGemvPanels,
+/// so a kernel templated on its panel count serves a last short item.
+template <class F> inline void with_panels(int64_t np, F &&f) {
+  switch (np) {
+  case 1:
+    return f(std::integral_constant<int, 1>());
+#if defined(__AVX512F__)
+  case 3:
+    return f(std::integral_constant<int, 3>());
+  case 4:
+    return f(std::integral_constant<int, 4>());
+#endif
+  default:
+    return f(std::integral_constant<int, 2>());
+  }
+}
+
 /// How far ahead of its loads the GEMV prefetches its panel (bytes):
 /// measured with anvil-kernel-bench, 2 KB-4 KB gain the same.
 constexpr int64_t kPrefetchBytes = 4096;
+
+/// Symmetric 8-bit weights (every zero point 128) are read as (u - 128) *
+/// 2^24 where AVX512BW allows: one vpshufb moves each byte (its top bit
+/// flipped, so it is u - 128 as a signed byte) to the top of its 32-bit
+/// lane, where vcvtdq2ps reads it with its sign, with no shifts (shifts and
+/// conversions share one port of AVX-512 cores). The sums are scaled back
+/// by 2^-24 at the end: the bits of the unscaled sums, since a power of two
+/// commutes with every rounding in the normal range, and below it the
+/// unscaled products and sums (multiples of 2^-149 under 2^-125) are exact
+/// and so are their scaled images. Only overflow differs: a row whose
+/// scaled sums are not all finite (activations near 1e29, or an infinity
+/// or NaN) is summed again unscaled. So a row's bits still do not depend
+/// on which path, or which batch, it is in.
+constexpr float kTopByteScale = 16777216.0f;          // 2^24
+constexpr float kTopByteUnscale = 1.0f / 16777216.0f; // 2^-24
+
+#if defined(__AVX512F__)
+/// Whether all 16 lanes of v are finite.
+inline bool all_finite(__m512 v) {
+  return _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(),
+                            _CMP_EQ_OQ) == 0xffff;
+}
+#endif
 
 inline int64_t panel_bytes(const MatmulQuantParams &p) {
   return p.bits == 4 ? kPanel * (p.k_stored / 2) : kPanel * p.k_stored;
@@ -98,14 +149,16 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 /// stride, its zero points at z + q * kPanel, its sums to acc[q * kRows +
 /// r]): four independent chains per row and panel (one per k of a group of
 /// four), so a single row (decode) is not bound by the FMA latency. A
-/// panel's sums do not depend on NP.
+/// panel's sums do not depend on NP. Symmetric 8-bit panels are read
+/// scaled (kTopByteScale) unless `allow_scaled` is false.
 template <int R, int NP = 1>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t stride, const float *x, int64_t k0,
-                             int64_t k1, const float *z, float (*acc)[kPanel]) {
+                             int64_t k1, const float *z, float (*acc)[kPanel],
+                             bool allow_scaled = true) {
   const int64_t k = p.k;
   __m512 a[NP][4][R];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
     for (int j = 0; j < 4; ++j)
       for (int r = 0; r < R; ++r)
@@ -114,7 +167,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
   const __m512i nibble = _mm512_set1_epi32(0xf);
   __m512 zv[NP];
   bool all_equal[2] = {true, true}; // every zero point 128, every one 8
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q) {
     zv[q] = _mm512_loadu_ps(z + q * kPanel);
     all_equal[0] &= _mm512_cmpneq_ps_mask(zv[q], _mm512_set1_ps(128.0f)) == 0;
@@ -137,19 +190,52 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                  _MM_HINT_T0);
   };
   int64_t t = k0;
+  bool scaled = false; // the sums are 2^24 times the unscaled ones
   if (p.bits == 8) {
+#if defined(__AVX512BW__)
+    scaled = allow_scaled && all_equal[0];
+#endif
     auto word = [&](int q, int64_t u) { // k-quad u / 4 of panel q
       return _mm512_loadu_si512(panel + q * stride + (u >> 2) * 64);
     };
     auto one = [&](int q, int64_t u) { // the value at k = u alone
-      return value(
+      const __m512 v = value(
           q, _mm512_and_si512(
                  _mm512_srli_epi32(word(q, u), unsigned(8 * (u & 3))), low));
+      return scaled ? _mm512_mul_ps(v, _mm512_set1_ps(kTopByteScale)) : v;
     };
     for (; t < k1 && (t & 3); ++t)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
         fma(q, 0, t, one(q, t));
+#if defined(__AVX512BW__)
+    if (scaled) {
+      const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
+      // vpshufb indices (within each 128-bit lane) moving byte j of each
+      // 32-bit lane to its top byte and zeroing the rest.
+      auto to_top = [](int j) {
+        auto lane = [j](int d) {
+          return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
+        };
+        return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
+      };
+      const __m512i top0 = to_top(0), top1 = to_top(1), top2 = to_top(2),
+                    top3 = to_top(3);
+      auto byte = [](__m512i v, __m512i index) {
+        return _mm512_cvtepi32_ps(_mm512_shuffle_epi8(v, index));
+      };
+      for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 4
+        for (int q = 0; q < NP; ++q) {
+          prefetch(panel + q * stride + (t >> 2) * 64);
+          const __m512i v = _mm512_xor_si512(word(q, t), flip);
+          fma(q, 0, t, byte(v, top0));
+          fma(q, 1, t + 1, byte(v, top1));
+          fma(q, 2, t + 2, byte(v, top2));
+          fma(q, 3, t + 3, byte(v, top3));
+        }
+    }
+#endif
     // Symmetric weights (every zero point the packing's bias of 128): the
     // byte with its top bit flipped is u - 128 as a signed byte, which a
     // shift pair sign-extends, so no subtraction per value (the same
@@ -161,7 +247,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
             _mm512_srai_epi32(_mm512_slli_epi32(v, left), 24));
       };
       for (; t + 4 <= k1; t += 4)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int q = 0; q < NP; ++q) {
           prefetch(panel + q * stride + (t >> 2) * 64);
           const __m512i v = _mm512_xor_si512(word(q, t), flip);
@@ -172,7 +258,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         }
     }
     for (; t + 4 <= k1; t += 4)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         prefetch(panel + q * stride + (t >> 2) * 64);
         const __m512i v = word(q, t);
@@ -184,7 +270,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         fma(q, 3, t + 3, value(q, _mm512_srli_epi32(v, 24)));
       }
     for (; t < k1; ++t)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
         fma(q, 0, t, one(q, t));
   } else {
@@ -194,7 +280,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                                                             pair * kPanel)));
     };
     if (t < k1 && (t & 1)) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
         fma(q, 0, t, value(q, _mm512_srli_epi32(load(q, t >> 1), 4)));
       ++t;
@@ -206,7 +292,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
       const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
                                           2, 3, 4, 5, 6, 7);
       for (; t + 4 <= k1; t += 4)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (int q = 0; q < NP; ++q) {
           if (!(t & 4)) // a line holds 8 k
             prefetch(panel + q * stride + (t >> 1) * kPanel);
@@ -220,7 +306,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         }
     }
     for (; t + 4 <= k1; t += 4)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         if (!(t & 4))
           prefetch(panel + q * stride + (t >> 1) * kPanel);
@@ -231,35 +317,57 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         fma(q, 3, t + 3, value(q, _mm512_srli_epi32(u, 4)));
       }
     for (; t + 2 <= k1; t += 2)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         const __m512i v = load(q, t >> 1);
         fma(q, 0, t, value(q, _mm512_and_si512(v, nibble)));
         fma(q, 1, t + 1, value(q, _mm512_srli_epi32(v, 4)));
       }
     if (t < k1)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
         fma(q, 0, t, value(q, _mm512_and_si512(load(q, t >> 1), nibble)));
   }
-#pragma GCC unroll 2
+  bool overflowed = false;
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
-    for (int r = 0; r < R; ++r)
-      _mm512_storeu_ps(acc[q * kRows + r],
-                       _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
-                                     _mm512_add_ps(a[q][2][r], a[q][3][r])));
+    for (int r = 0; r < R; ++r) {
+      __m512 sum = _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
+                                 _mm512_add_ps(a[q][2][r], a[q][3][r]));
+      if (scaled) {
+        overflowed |= !all_finite(sum);
+        sum = _mm512_mul_ps(sum, _mm512_set1_ps(kTopByteUnscale));
+      }
+      _mm512_storeu_ps(acc[q * kRows + r], sum);
+    }
+  if (overflowed) // rare: redo the rows whose scaled sums were not finite
+    for (int q = 0; q < NP; ++q)
+      for (int r = 0; r < R; ++r)
+        if (!all_finite(_mm512_loadu_ps(acc[q * kRows + r])))
+          group_dot_avx512<1, 1>(p, panel + q * stride, 0, x + r * k, k0, k1,
+                                 z + q * kPanel, acc + q * kRows + r, false);
 }
 
 /// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
 /// buf[(t - k0) * kPanel + c], unpacked once and then read by every row of
 /// a tile (group_dot_avx512 unpacks them again for every kRows rows).
-inline void unpack_group_avx512(const MatmulQuantParams &p,
+/// Returns whether they are scaled, (u - 128) * 2^24, as group_dot_avx512
+/// reads the panel (kTopByteScale; finish with unscale_rows).
+inline bool unpack_group_avx512(const MatmulQuantParams &p,
                                 const uint8_t *panel, int64_t k0, int64_t k1,
                                 const float z[kPanel], float *buf) {
   const __m512 zv = _mm512_loadu_ps(z);
+#if defined(__AVX512BW__)
+  const bool scaled =
+      p.bits == 8 && _mm512_cmpneq_ps_mask(zv, _mm512_set1_ps(128.0f)) == 0;
+#else
+  const bool scaled = false;
+#endif
+  const __m512 factor = _mm512_set1_ps(scaled ? kTopByteScale : 1.0f);
   auto put = [&](int64_t t, __m512i v) {
-    _mm512_storeu_ps(buf + (t - k0) * kPanel,
-                     _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv));
+    _mm512_storeu_ps(
+        buf + (t - k0) * kPanel,
+        _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(v), zv), factor));
   };
   if (p.bits == 8) {
     const __m512i low = _mm512_set1_epi32(0xff);
@@ -275,6 +383,25 @@ inline void unpack_group_avx512(const MatmulQuantParams &p,
           reinterpret_cast<const __m128i *>(panel + (t >> 1) * kPanel)));
       put(t, (t & 1) ? _mm512_srli_epi32(v, 4) : _mm512_and_si512(v, nibble));
     }
+  }
+  return scaled;
+}
+
+/// The sums of `rows` rows over a scaled unpacked group (acc[r], from
+/// rows_dot_unpacked) back to the unscaled, as group_dot_avx512 finishes
+/// them: times 2^-24 where all finite, else that row's group is summed
+/// again from the packed panel, unscaled (the same bits as there).
+inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
+                         const float *x, int64_t rows, int64_t k0, int64_t k1,
+                         const float z[kPanel], float (*acc)[kPanel]) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const __m512 sum = _mm512_loadu_ps(acc[r]);
+    if (all_finite(sum))
+      _mm512_storeu_ps(acc[r],
+                       _mm512_mul_ps(sum, _mm512_set1_ps(kTopByteUnscale)));
+    else
+      group_dot_avx512<1, 1>(p, panel, 0, x + r * p.k, k0, k1, z, acc + r,
+                             false);
   }
 }
 
@@ -528,7 +655,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
     v = 8.0f;
   __m512 res[NP];
   __mmask16 lanes[NP];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q) {
     res[q] = _mm512_setzero_ps();
     lanes[q] = __mmask16((1u << cols[q]) - 1u);
@@ -537,7 +664,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
     float acc[NP * kRows][kPanel];
     group_dot_avx512<1, NP>(p, panel, stride, x, k0, std::min(k, k0 + group), z,
                             acc);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int q = 0; q < NP; ++q) {
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
@@ -546,7 +673,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
                              _mm512_mul_ps(s, _mm512_loadu_ps(acc[q * kRows])));
     }
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
     _mm512_storeu_ps(result + q * kPanel, res[q]);
 }
@@ -1039,35 +1166,34 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
   if constexpr (std::is_same<A, float>::value) {
     if (!p.quantize_lhs && m == 1) {
-      // A decode GEMV: two panels per item, so each thread reads two
-      // streams at once (one kept the read bandwidth ~20% lower). Every
-      // panel's sums are those of the one-panel path.
+      // A decode GEMV: kGemvPanels panels per item, so each thread reads
+      // that many streams at once (one kept the read bandwidth ~20% lower
+      // than two). Every panel's sums are those of the one-panel path.
       const float *x = reinterpret_cast<const float *>(lhs);
-      const int64_t pairs = (panels + 1) / 2;
+      const int64_t items = (panels + kGemvPanels - 1) / kGemvPanels;
       // Symmetric 4-bit groups: one loop over the groups
       // (gemv_int4_symmetric_avx512), the general path's bits.
       [[maybe_unused]] const bool int4Symmetric =
           p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0;
       parallel_for(
-          host, pairs, grain(2 * kPanel * k), [&](int64_t begin, int64_t end) {
-            for (int64_t pair = begin; pair < end; ++pair) {
-              const int64_t pi = 2 * pair,
-                            np = std::min<int64_t>(2, panels - pi);
+          host, items, grain(kGemvPanels * kPanel * k),
+          [&](int64_t begin, int64_t end) {
+            for (int64_t item = begin; item < end; ++item) {
+              const int64_t pi = kGemvPanels * item,
+                            np = std::min(kGemvPanels, panels - pi);
               const uint8_t *panel = weights + pi * panelBytes;
-              float result[2][kPanel] = {};
+              float result[kGemvPanels][kPanel] = {};
 #if defined(__AVX512F__)
               if constexpr (std::is_same<S, float>::value) {
                 if (int4Symmetric) {
-                  const int64_t cols[2] = {
-                      std::min(kPanel, n - pi * kPanel),
-                      np == 2 ? std::min(kPanel, n - (pi + 1) * kPanel) : 0};
+                  int64_t cols[kGemvPanels] = {};
+                  for (int64_t q = 0; q < np; ++q)
+                    cols[q] = std::min(kPanel, n - (pi + q) * kPanel);
                   const float *s = scale + pi * kPanel * p.scale_n_stride;
-                  if (np == 2)
-                    gemv_int4_symmetric_avx512<2>(p, panel, panelBytes, x, s,
-                                                  cols, result[0]);
-                  else
-                    gemv_int4_symmetric_avx512<1>(p, panel, 0, x, s, cols,
-                                                  result[0]);
+                  with_panels(np, [&](auto NP) {
+                    gemv_int4_symmetric_avx512<NP>(p, panel, panelBytes, x, s,
+                                                   cols, result[0]);
+                  });
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t c = 0; c < cols[q]; ++c)
                       out[(pi + q) * kPanel + c] = static_cast<C>(result[q][c]);
@@ -1077,25 +1203,21 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
               for (int64_t g = 0; g < groups; ++g) {
                 const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-                float s[2][kPanel] = {}, z[2][kPanel] = {};
+                float s[kGemvPanels][kPanel] = {}, z[kGemvPanels][kPanel] = {};
                 for (int64_t q = 0; q < np; ++q) {
                   const int64_t n0 = (pi + q) * kPanel;
                   params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
                 }
-                float acc[2 * kRows][kPanel];
+                float acc[kGemvPanels * kRows][kPanel];
+                with_panels(np, [&](auto NP) {
 #if defined(__AVX512F__)
-                if (np == 2)
-                  group_dot_avx512<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
-                                         acc);
-                else
-                  group_dot_avx512<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+                  group_dot_avx512<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
+                                          acc);
 #else
-                if (np == 2)
-                  group_dot_avx2<1, 2>(p, panel, panelBytes, x, k0, k1, z[0],
-                                       acc);
-                else
-                  group_dot_avx2<1, 1>(p, panel, 0, x, k0, k1, z[0], acc);
+                  group_dot_avx2<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
+                                        acc);
 #endif
+                });
                 for (int64_t q = 0; q < np; ++q)
                   for (int64_t c = 0; c < kPanel; ++c)
                     result[q][c] += s[q][c] * acc[q * kRows][c];
@@ -1165,9 +1287,11 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   continue;
                 }
                 const int64_t span = group * kPanel;
+                bool scaled[2] = {false, false};
                 for (int64_t q = 0; q < np; ++q)
-                  unpack_group_avx512(p, panel + q * panelBytes, k0, k1, z[q],
-                                      unpacked + q * span);
+                  scaled[q] =
+                      unpack_group_avx512(p, panel + q * panelBytes, k0, k1,
+                                          z[q], unpacked + q * span);
                 float acc[2 * kUnpackedRows][kPanel];
                 const int64_t step =
                     np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
@@ -1179,6 +1303,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   else
                     rows_dot_unpacked<1>(p, unpacked, span, x + i * k, rows, k0,
                                          k1, acc);
+                  for (int64_t q = 0; q < np; ++q)
+                    if (scaled[q])
+                      unscale_rows(p, panel + q * panelBytes, x + i * k, rows,
+                                   k0, k1, z[q], acc + q * kUnpackedRows);
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t r = 0; r < rows; ++r)
                       for (int64_t c = 0; c < kPanel; ++c)
