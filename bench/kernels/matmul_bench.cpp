@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -119,17 +120,30 @@ struct Operands {
   Buffer lhs, out;
   std::vector<Buffer> weights, panels;
 
-  Operands(int64_t m, int64_t k, int64_t n, bool packed = false)
+  /// The panels as bf16 (with `bf16Panels`; the weights are then rounded
+  /// to bf16 values first, so the check below still holds at f32 error).
+  std::vector<std::vector<anvil::cpu::bf16>> panels16;
+
+  Operands(int64_t m, int64_t k, int64_t n, bool packed = false,
+           bool bf16Panels = false)
       : m(m), k(k), n(n) {
     lhs = randomBuffer(size_t(m * k), 1);
     out = randomBuffer(size_t(m * n), 2);
-    size_t bytes = size_t(k * n) * sizeof(float);
+    size_t bytes = size_t(k * n) * (bf16Panels ? 2 : sizeof(float));
     size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
     size_t copies = std::max<size_t>(1, (4 * llc + bytes - 1) / bytes);
     for (size_t c = 0; c < copies; ++c) {
       weights.push_back(randomBuffer(size_t(k * n), 3 + c));
+      if (bf16Panels)
+        for (int64_t e = 0; e < k * n; ++e)
+          weights.back()[e] = float(anvil::cpu::bf16(weights.back()[e]));
       if (packed)
         panels.push_back(packPanels(weights.back().get(), k, n));
+      if (bf16Panels) {
+        const float *f32 = panels.back().get();
+        panels16.emplace_back(f32, f32 + k * n);
+        panels.back().reset(); // only the bf16 copy is read
+      }
     }
   }
 
@@ -150,9 +164,11 @@ struct Operands {
   }
 };
 
-void setCounters(benchmark::State &state, int64_t m, int64_t k, int64_t n) {
+/// `weightBytes`: bytes per weight element (4 for f32, 2 for bf16).
+void setCounters(benchmark::State &state, int64_t m, int64_t k, int64_t n,
+                 size_t weightBytes = sizeof(float)) {
   double flops = 2.0 * double(m) * double(n) * double(k);
-  double bytes = double(k) * double(n) * sizeof(float);
+  double bytes = double(k) * double(n) * double(weightBytes);
   state.counters["FLOP/s"] =
       benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
                          benchmark::Counter::kIs1000);
@@ -162,13 +178,15 @@ void setCounters(benchmark::State &state, int64_t m, int64_t k, int64_t n) {
 }
 
 void setRoofline(benchmark::State &state, int64_t m, int64_t k, int64_t n,
-                 int threads, double seconds) {
+                 int threads, double seconds,
+                 size_t weightBytes = sizeof(float)) {
   if (seconds <= 0 || state.iterations() == 0)
     return;
   const Ceilings &c = ceilings(threads);
   double perIteration = seconds / double(state.iterations());
   if (m == 1) {
-    double gbs = double(k) * double(n) * sizeof(float) / perIteration / 1e9;
+    double gbs = double(k) * double(n) * double(weightBytes) / perIteration /
+                 1e9;
     state.counters["roofline"] = gbs / c.readGBs.max;
   } else {
     double gflops =
@@ -184,12 +202,15 @@ double now() {
 }
 
 /// anvil::cpu::matmul on weights packed in column panels (what anvilc emits
-/// for a constant f32 weight), or with `packed` false on a plain [k, n]
-/// weight (an activation times an activation).
+/// for a constant f32 weight; with W = bf16, for --weight-dtype=bf16), or
+/// with `packed` false on a plain [k, n] weight (an activation times an
+/// activation).
+template <class W = float>
 void runAnvilMatmul(benchmark::State &state, bool packed) {
+  constexpr bool kBf16 = std::is_same<W, anvil::cpu::bf16>::value;
   const int64_t m = state.range(0), k = state.range(1), n = state.range(2);
   const int threads = int(state.range(3));
-  Operands ops(m, k, n, packed);
+  Operands ops(m, k, n, packed, kBf16);
   Host host(threads);
   anvil_invocation invocation{};
   char error[256] = "";
@@ -208,10 +229,13 @@ void runAnvilMatmul(benchmark::State &state, bool packed) {
   double seconds = 0;
   for (auto _ : state) {
     double start = now();
-    if (anvil::cpu::matmul<float, float, float>(scope.host(), p, ops.lhs.get(),
-                                                packed ? ops.panels[w].get()
-                                                       : ops.weights[w].get(),
-                                                ops.out.get())) {
+    const W *rhs;
+    if constexpr (kBf16)
+      rhs = ops.panels16[w].data();
+    else
+      rhs = packed ? ops.panels[w].get() : ops.weights[w].get();
+    if (anvil::cpu::matmul<float, W, float>(scope.host(), p, ops.lhs.get(), rhs,
+                                            ops.out.get())) {
       state.SkipWithError(error);
       return;
     }
@@ -222,13 +246,16 @@ void runAnvilMatmul(benchmark::State &state, bool packed) {
   size_t last = (w + ops.weights.size() - 1) % ops.weights.size();
   if (ops.check(last) > 1e-4)
     state.SkipWithError("anvil::cpu::matmul's result is wrong");
-  setCounters(state, m, k, n);
-  setRoofline(state, m, k, n, threads, seconds);
+  setCounters(state, m, k, n, sizeof(W));
+  setRoofline(state, m, k, n, threads, seconds, sizeof(W));
 }
 
 void BM_AnvilMatmul(benchmark::State &state) { runAnvilMatmul(state, true); }
 void BM_AnvilMatmulUnpacked(benchmark::State &state) {
   runAnvilMatmul(state, false);
+}
+void BM_AnvilMatmulBf16(benchmark::State &state) {
+  runAnvilMatmul<anvil::cpu::bf16>(state, true);
 }
 
 #ifdef ANVIL_HAVE_OPENBLAS
@@ -413,6 +440,9 @@ BENCHMARK(BM_AnvilMatmul)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
 });
 BENCHMARK(BM_AnvilMatmulUnpacked)->Apply([](benchmark::internal::Benchmark *b) {
+  shapes(b, false);
+});
+BENCHMARK(BM_AnvilMatmulBf16)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
 });
 // {m, k, n, threads, bits, w8a8}: int4-g128 and int8 weight-only, W8A8,
