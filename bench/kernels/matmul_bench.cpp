@@ -185,8 +185,8 @@ void setRoofline(benchmark::State &state, int64_t m, int64_t k, int64_t n,
   const Ceilings &c = ceilings(threads);
   double perIteration = seconds / double(state.iterations());
   if (m == 1) {
-    double gbs = double(k) * double(n) * double(weightBytes) / perIteration /
-                 1e9;
+    double gbs =
+        double(k) * double(n) * double(weightBytes) / perIteration / 1e9;
     state.counters["roofline"] = gbs / c.readGBs.max;
   } else {
     double gflops =

@@ -30,7 +30,8 @@
 // read by three rows x two panels at a time (six rows for a last single
 // panel), on the same four chains per row as the GEMV path, so a row's
 // result does not depend on how many rows share its tile. W8A8 runs up to
-// 8 rows x 2 panels of vpdpbusd chains per weight load.
+// 8 rows x 2 panels of vpdpbusd chains per weight load; its decode GEMV
+// takes kGemvPanels panels per item, as the float one does.
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes, the same tiles; no unpacking
@@ -96,6 +97,20 @@ template <class F> inline void with_panels(int64_t np, F &&f) {
   default:
     return f(std::integral_constant<int, 2>());
   }
+}
+
+/// The decode GEMV's work items over the threads: f(pi, np) for panels
+/// [pi, pi + np), np <= kGemvPanels, at least `grain` items a chunk.
+template <class F>
+inline void for_each_gemv_item(const anvil_host_api *host, int64_t panels,
+                               int64_t grain, F &&f) {
+  parallel_for(host, (panels + kGemvPanels - 1) / kGemvPanels, grain,
+               [&](int64_t begin, int64_t end) {
+                 for (int64_t item = begin; item < end; ++item) {
+                   const int64_t pi = kGemvPanels * item;
+                   f(pi, std::min(kGemvPanels, panels - pi));
+                 }
+               });
 }
 
 /// How far ahead of its loads the GEMV prefetches its panel (bytes):
@@ -849,10 +864,11 @@ inline void rows_dot_int8_avx2(const uint8_t *panel, const int8_t *xq,
 /// independent vpdpbusd chains (KC of them along k, for few rows: the sums
 /// are exact, so their order does not matter) share the loads: one chain
 /// alone would wait out the instruction's latency on every step.
-template <int R, int NP, int KC>
+template <int R, int NP, int KC, int AN>
 inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
                                 const uint8_t *panel0, const int8_t *xq,
-                                int32_t acc[][2][kPanel]) {
+                                int32_t (*acc)[AN][kPanel]) {
+  static_assert(AN >= NP, "a row of acc holds every panel");
   const int64_t ks = p.k_stored, stride = panel_bytes(p);
 #if defined(__AVX512VNNI__)
   __m512i a[KC][R][NP];
@@ -860,13 +876,13 @@ inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
   for (int c = 0; c < KC; ++c)
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int j = 0; j < NP; ++j)
         a[c][r][j] = _mm512_setzero_si512();
   // vpdpbusd: unsigned bytes (the weights) times signed (activations).
   auto quad = [&](int c, int64_t t) {
     __m512i w[NP];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < NP; ++j)
       w[j] = _mm512_loadu_si512(panel0 + j * stride + t * kPanel);
 #pragma GCC unroll 16
@@ -874,7 +890,7 @@ inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
       int32_t x4;
       std::memcpy(&x4, xq + r * ks + t, 4);
       const __m512i x = _mm512_set1_epi32(x4);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int j = 0; j < NP; ++j)
         a[c][r][j] = _mm512_dpbusd_epi32(a[c][r][j], w[j], x);
     }
@@ -888,7 +904,7 @@ inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
     quad(0, t);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
       __m512i sum = a[0][r][j];
 #pragma GCC unroll 4
@@ -1170,63 +1186,58 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       // that many streams at once (one kept the read bandwidth ~20% lower
       // than two). Every panel's sums are those of the one-panel path.
       const float *x = reinterpret_cast<const float *>(lhs);
-      const int64_t items = (panels + kGemvPanels - 1) / kGemvPanels;
       // Symmetric 4-bit groups: one loop over the groups
       // (gemv_int4_symmetric_avx512), the general path's bits.
       [[maybe_unused]] const bool int4Symmetric =
           p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0;
-      parallel_for(
-          host, items, grain(kGemvPanels * kPanel * k),
-          [&](int64_t begin, int64_t end) {
-            for (int64_t item = begin; item < end; ++item) {
-              const int64_t pi = kGemvPanels * item,
-                            np = std::min(kGemvPanels, panels - pi);
-              const uint8_t *panel = weights + pi * panelBytes;
-              float result[kGemvPanels][kPanel] = {};
+      for_each_gemv_item(
+          host, panels, grain(kGemvPanels * kPanel * k),
+          [&](int64_t pi, int64_t np) {
+            const uint8_t *panel = weights + pi * panelBytes;
+            float result[kGemvPanels][kPanel] = {};
 #if defined(__AVX512F__)
-              if constexpr (std::is_same<S, float>::value) {
-                if (int4Symmetric) {
-                  int64_t cols[kGemvPanels] = {};
-                  for (int64_t q = 0; q < np; ++q)
-                    cols[q] = std::min(kPanel, n - (pi + q) * kPanel);
-                  const float *s = scale + pi * kPanel * p.scale_n_stride;
-                  with_panels(np, [&](auto NP) {
-                    gemv_int4_symmetric_avx512<NP>(p, panel, panelBytes, x, s,
-                                                   cols, result[0]);
-                  });
-                  for (int64_t q = 0; q < np; ++q)
-                    for (int64_t c = 0; c < cols[q]; ++c)
-                      out[(pi + q) * kPanel + c] = static_cast<C>(result[q][c]);
-                  continue;
-                }
-              }
-#endif
-              for (int64_t g = 0; g < groups; ++g) {
-                const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-                float s[kGemvPanels][kPanel] = {}, z[kGemvPanels][kPanel] = {};
-                for (int64_t q = 0; q < np; ++q) {
-                  const int64_t n0 = (pi + q) * kPanel;
-                  params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
-                }
-                float acc[kGemvPanels * kRows][kPanel];
+            if constexpr (std::is_same<S, float>::value) {
+              if (int4Symmetric) {
+                int64_t cols[kGemvPanels] = {};
+                for (int64_t q = 0; q < np; ++q)
+                  cols[q] = std::min(kPanel, n - (pi + q) * kPanel);
+                const float *s = scale + pi * kPanel * p.scale_n_stride;
                 with_panels(np, [&](auto NP) {
+                  gemv_int4_symmetric_avx512<NP>(p, panel, panelBytes, x, s,
+                                                 cols, result[0]);
+                });
+                for (int64_t q = 0; q < np; ++q)
+                  for (int64_t c = 0; c < cols[q]; ++c)
+                    out[(pi + q) * kPanel + c] = static_cast<C>(result[q][c]);
+                return;
+              }
+            }
+#endif
+            for (int64_t g = 0; g < groups; ++g) {
+              const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+              float s[kGemvPanels][kPanel] = {}, z[kGemvPanels][kPanel] = {};
+              for (int64_t q = 0; q < np; ++q) {
+                const int64_t n0 = (pi + q) * kPanel;
+                params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
+              }
+              float acc[kGemvPanels * kRows][kPanel];
+              with_panels(np, [&](auto NP) {
 #if defined(__AVX512F__)
-                  group_dot_avx512<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
-                                          acc);
+                group_dot_avx512<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
+                                        acc);
 #else
                   group_dot_avx2<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
                                         acc);
 #endif
-                });
-                for (int64_t q = 0; q < np; ++q)
-                  for (int64_t c = 0; c < kPanel; ++c)
-                    result[q][c] += s[q][c] * acc[q * kRows][c];
-              }
-              for (int64_t q = 0; q < np; ++q) {
-                const int64_t n0 = (pi + q) * kPanel;
-                for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
-                  out[n0 + c] = static_cast<C>(result[q][c]);
-              }
+              });
+              for (int64_t q = 0; q < np; ++q)
+                for (int64_t c = 0; c < kPanel; ++c)
+                  result[q][c] += s[q][c] * acc[q * kRows][c];
+            }
+            for (int64_t q = 0; q < np; ++q) {
+              const int64_t n0 = (pi + q) * kPanel;
+              for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
+                out[n0 + c] = static_cast<C>(result[q][c]);
             }
           });
       return run_failed(host) ? 1 : 0;
@@ -1539,6 +1550,41 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         });
     return run_failed(host) ? 1 : 0;
   }
+#if defined(__AVX512VNNI__)
+  if constexpr (std::is_same<C, float>::value) {
+    if (m == 1) {
+      // A W8A8 decode GEMV: kGemvPanels panels per item (read streams per
+      // thread), the integer sums of rows_dot_int8_fixed<1, NP, 4> and
+      // the tiles' epilogue per panel, so the tiles' bits.
+      for_each_gemv_item(
+          host, panels, grain(kGemvPanels * kPanel * k),
+          [&](int64_t pi, int64_t np) {
+            int32_t acc[1][kGemvPanels][kPanel];
+            with_panels(np, [&](auto NP) {
+              rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
+                                            acc);
+            });
+            const __m512 xs = _mm512_set1_ps(xscale[0]);
+            const __m512i qs = _mm512_set1_epi32(qsums[0]);
+            for (int64_t q = 0; q < np; ++q) {
+              const int64_t n0 = (pi + q) * kPanel,
+                            cols = std::min(kPanel, n - n0);
+              float s[kPanel] = {}, z[kPanel] = {};
+              params(n0, cols, 0, s, z);
+              const __m512 product = _mm512_cvtepi32_ps(_mm512_sub_epi32(
+                  _mm512_loadu_si512(acc[0][q]),
+                  _mm512_mullo_epi32(_mm512_cvttps_epi32(_mm512_loadu_ps(z)),
+                                     qs)));
+              _mm512_mask_storeu_ps(
+                  out + n0, __mmask16((1u << cols) - 1u),
+                  _mm512_mul_ps(_mm512_mul_ps(xs, _mm512_loadu_ps(s)),
+                                product));
+            }
+          });
+      return run_failed(host) ? 1 : 0;
+    }
+  }
+#endif
   parallel_for(
       host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
         for (int64_t tile = begin; tile < end; ++tile) {
