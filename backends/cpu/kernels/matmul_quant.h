@@ -224,6 +224,8 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
       for (int q = 0; q < NP; ++q)
         fma(q, 0, t, one(q, t));
 #if defined(__AVX512BW__)
+    // Symmetric weights, scaled (kTopByteScale); unscaled ones (the redo
+    // after an overflow, or no AVX512BW) take the general loop below.
     if (scaled) {
       const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
       // vpshufb indices (within each 128-bit lane) moving byte j of each
@@ -251,27 +253,6 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         }
     }
 #endif
-    // Symmetric weights (every zero point the packing's bias of 128): the
-    // byte with its top bit flipped is u - 128 as a signed byte, which a
-    // shift pair sign-extends, so no subtraction per value (the same
-    // exact integers as value() gives, hence the same bits).
-    if (all_equal[0]) {
-      const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
-      auto byte = [](__m512i v, unsigned left) {
-        return _mm512_cvtepi32_ps(
-            _mm512_srai_epi32(_mm512_slli_epi32(v, left), 24));
-      };
-      for (; t + 4 <= k1; t += 4)
-#pragma GCC unroll 4
-        for (int q = 0; q < NP; ++q) {
-          prefetch(panel + q * stride + (t >> 2) * 64);
-          const __m512i v = _mm512_xor_si512(word(q, t), flip);
-          fma(q, 0, t, byte(v, 24));
-          fma(q, 1, t + 1, byte(v, 16));
-          fma(q, 2, t + 2, byte(v, 8));
-          fma(q, 3, t + 3, _mm512_cvtepi32_ps(_mm512_srai_epi32(v, 24)));
-        }
-    }
     for (; t + 4 <= k1; t += 4)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
@@ -1126,6 +1107,21 @@ inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
 }
 #endif
 
+#if defined(__AVX512F__)
+/// W8A8's result for 16 channels of one row (the scalar epilogue's
+/// operations, 16 at a time, so the same bits): out = (xscale * s) *
+/// float(acc - z * qsum), `mask` the real channels.
+inline void store_w8a8_channels(float *out, __mmask16 mask, const int32_t *acc,
+                                __m512i z, __m512i qsum, __m512 xscale,
+                                const float *s) {
+  const __m512 product = _mm512_cvtepi32_ps(
+      _mm512_sub_epi32(_mm512_loadu_si512(acc), _mm512_mullo_epi32(z, qsum)));
+  _mm512_mask_storeu_ps(
+      out, mask,
+      _mm512_mul_ps(_mm512_mul_ps(xscale, _mm512_loadu_ps(s)), product));
+}
+#endif
+
 /// rows (1 .. R) rows of rows_dot_int4_fixed.
 template <int NP, int R = kInt4Rows>
 inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
@@ -1571,14 +1567,9 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                             cols = std::min(kPanel, n - n0);
               float s[kPanel] = {}, z[kPanel] = {};
               params(n0, cols, 0, s, z);
-              const __m512 product = _mm512_cvtepi32_ps(_mm512_sub_epi32(
-                  _mm512_loadu_si512(acc[0][q]),
-                  _mm512_mullo_epi32(_mm512_cvttps_epi32(_mm512_loadu_ps(z)),
-                                     qs)));
-              _mm512_mask_storeu_ps(
-                  out + n0, __mmask16((1u << cols) - 1u),
-                  _mm512_mul_ps(_mm512_mul_ps(xs, _mm512_loadu_ps(s)),
-                                product));
+              store_w8a8_channels(
+                  out + n0, __mmask16((1u << cols) - 1u), acc[0][q],
+                  _mm512_cvttps_epi32(_mm512_loadu_ps(z)), qs, xs, s);
             }
           });
       return run_failed(host) ? 1 : 0;
@@ -1618,16 +1609,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               for (int64_t r = 0; r < rows; ++r) {
                 const __m512 xs = _mm512_set1_ps(xscale[i + r]);
                 const __m512i qs = _mm512_set1_epi32(qsums[i + r]);
-                for (int64_t h = 0; h < np; ++h) {
-                  const __m512 product = _mm512_cvtepi32_ps(
-                      _mm512_sub_epi32(_mm512_loadu_si512(acc[r][h]),
-                                       _mm512_mullo_epi32(zv[h], qs)));
-                  _mm512_mask_storeu_ps(
-                      out + (i + r) * n + n0 + h * kPanel, storeMask[h],
-                      _mm512_mul_ps(
-                          _mm512_mul_ps(xs, _mm512_loadu_ps(s + h * kPanel)),
-                          product));
-                }
+                for (int64_t h = 0; h < np; ++h)
+                  store_w8a8_channels(out + (i + r) * n + n0 + h * kPanel,
+                                      storeMask[h], acc[r][h], zv[h], qs, xs,
+                                      s + h * kPanel);
               }
               continue;
             }
