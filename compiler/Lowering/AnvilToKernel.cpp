@@ -121,7 +121,7 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
       !result.getElementType().isF32())
     return std::nullopt;
   int64_t bits = d.getBits();
-  if (bits != 8 && (bits != 4 || match.kn))
+  if (bits != 8 && bits != 4)
     return std::nullopt;
   int64_t nAxis = match.kn ? 1 : 0, kAxis = match.kn ? 0 : 1;
   match.n = w.getDimSize(nAxis);
@@ -158,7 +158,10 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
       match.lhsDequantize = ld;
     }
   }
-  int64_t rowValues = bits == 4 ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
+  // Values per output channel: 4-bit [N, K] rows hold two a byte; a 4-bit
+  // [K, N] value is packed along N, so its rows are K.
+  int64_t rowValues =
+      bits == 4 && !match.kn ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
   match.kStored =
       quantPanelKStored(bits, rowValues, bits == 4 && match.perToken);
   return match;

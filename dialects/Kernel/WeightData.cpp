@@ -102,8 +102,7 @@ std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
   parsed.kn = layout.consume_front("_kn");
   parsed.k8 = layout.consume_front("_k8");
   parsed.biased = layout.consume_front("_biased");
-  if (!layout.empty() || (parsed.kn && parsed.bits == 4) ||
-      (parsed.k8 && parsed.bits != 4))
+  if (!layout.empty() || (parsed.k8 && parsed.bits != 4))
     return std::nullopt;
   return parsed;
 }
@@ -122,9 +121,14 @@ int64_t quantPanelKStored(int64_t bits, int64_t rowValues, bool k8) {
 
 /// The value as the [N, row] matrix the layout reads: [N, K] (or [K, N]
 /// with kn); an [N, ...] value of higher rank is rows of N (MatMulNBits'
-/// [N, blocks, block bytes]).
+/// [N, blocks, block bytes]). A row is K values, or for 4 bits K / 2
+/// bytes: a 4-bit [K, N] value (K rows of N / 2 bytes, packed along N) is
+/// read as 2 x (N / 2) channels of K / 2 bytes (rounded up, the last
+/// nibble 0 for an odd K).
 static std::pair<int64_t, int64_t>
 quantPanelMatrix(const QuantPanelLayout &layout, ShapedType valueType) {
+  if (layout.kn && layout.bits == 4)
+    return {2 * valueType.getDimSize(1), (valueType.getDimSize(0) + 1) / 2};
   if (layout.kn)
     return {valueType.getDimSize(1), valueType.getDimSize(0)};
   return {valueType.getDimSize(0),
@@ -159,10 +163,31 @@ uint64_t panelSource(uint64_t index, uint64_t k, uint64_t n, bool transposed) {
   return transposed ? column * k + row : row * n + column;
 }
 
+/// The 4-bit value (the stored nibble) of `channel` at `k` in the value's
+/// row-major bytes: [N, row bytes] packed along k, or with kn [K, N / 2
+/// bytes] packed along N (`kRows` = K); 0 past the value's k.
+uint8_t quantNibble(const QuantPanelLayout &layout, int64_t row, int64_t kRows,
+                    ArrayRef<char> value, uint64_t channel, uint64_t k) {
+  uint8_t byte;
+  bool high;
+  if (layout.kn) {
+    if ((int64_t)k >= kRows)
+      return 0;
+    byte = uint8_t(value[k * uint64_t(value.size() / kRows) + channel / 2]);
+    high = channel % 2;
+  } else {
+    if ((int64_t)k >= 2 * row)
+      return 0;
+    byte = uint8_t(value[channel * row + k / 2]);
+    high = k % 2;
+  }
+  return high ? byte >> 4 : byte & 15;
+}
+
 /// Byte `index` of a weight in a quantized panel layout (see WeightData.h),
-/// from the value's row-major bytes.
+/// from the value's row-major bytes (`kRows`: the value's rows with kn).
 uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
-                       ArrayRef<char> value, uint64_t index) {
+                       int64_t kRows, ArrayRef<char> value, uint64_t index) {
   uint8_t bias = !layout.biased ? 0 : layout.bits == 4 ? 0x88 : 0x80;
   if (layout.bits == 4 && layout.k8) {
     uint64_t kStored = quantPanelKStored(4, 2 * row, true);
@@ -174,13 +199,10 @@ uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
       return bias;
     // The value's nibble at k (0 past the row: the activations there are
     // 0 too), then the one at k + 4 in the high half.
-    auto nibble = [&](uint64_t at) -> uint8_t {
-      if ((int64_t)at >= 2 * row)
-        return 0;
-      uint8_t byte = uint8_t(value[channel * row + at / 2]);
-      return at % 2 ? byte >> 4 : byte & 15;
-    };
-    return uint8_t(nibble(k) | nibble(k + 4) << 4) ^ bias;
+    return uint8_t(quantNibble(layout, row, kRows, value, channel, k) |
+                   quantNibble(layout, row, kRows, value, channel, k + 4)
+                       << 4) ^
+           bias;
   }
   if (layout.bits == 4) {
     uint64_t panelBytes = kQuantPanel * row;
@@ -189,6 +211,12 @@ uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
     uint64_t pair = within / kQuantPanel;
     if ((int64_t)channel >= n)
       return bias;
+    if (layout.kn) // two k from two rows of the value
+      return uint8_t(
+                 quantNibble(layout, row, kRows, value, channel, 2 * pair) |
+                 quantNibble(layout, row, kRows, value, channel, 2 * pair + 1)
+                     << 4) ^
+             bias;
     return uint8_t(value[channel * row + pair]) ^ bias;
   }
   uint64_t kStored = quantPanelKStored(8, row);
@@ -213,8 +241,9 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
   }
   if (std::optional<QuantPanelLayout> quant = parseQuantPanelLayout(layout)) {
     auto [n, row] = quantPanelMatrix(*quant, valueType);
+    const int64_t kRows = valueType.getDimSize(0);
     for (size_t i = 0; i < size; ++i)
-      out[i] = char(quantPanelByte(*quant, n, row, value, from + i));
+      out[i] = char(quantPanelByte(*quant, n, row, kRows, value, from + i));
     return;
   }
   assert(!storedWeightShape(layout, valueType).empty() &&

@@ -66,7 +66,8 @@ std::string knownWeightLayouts();
 /// padded to a multiple of 8; byte i of the word holds k + i (low nibble)
 /// and k + 4 + i (high), so masking the low nibbles gives vpdpbusd's four
 /// bytes of k .. k + 3 and shifting by 4 first those of k + 4 .. k + 7.
-/// Suffixes: "_kn" when the value is stored [K, N] (8-bit only),
+/// Suffixes: "_kn" when the value is stored [K, N] (4-bit: K rows of
+/// N / 2 bytes, packed along N, as a blocked int4 DequantizeLinear's),
 /// "_biased" when its signed values are stored unsigned (+128 or +8; the
 /// kernel adds the bias to the zero point). The buffer is 1-D bytes of
 /// the value's element type; channels past N are padding.

@@ -6,6 +6,10 @@ Models:
   int4_blocked_matmul   MatMul(x, DequantizeLinear(W)) with W an INT4
                         initializer [64, 24] (int32_data), blocked along
                         axis 0 (block_size 32), int4 zero points
+  int4_kn_odd_shapes    blocked INT4 W [70, 75] (no zero points; K and N odd,
+                        the last block short) and UINT4 W [70, 75] with
+                        zero points, each read by a one-row (decode GEMV)
+                        and a nine-row MatMul
   uint4_odd_rows        the same with UINT4 W [24, 63] in raw_data (rows of
                         63 values start mid-byte in ONNX's packing, so the
                         importer repacks them), blocked along axis 1
@@ -59,6 +63,7 @@ Prints `ok NAME` or `FAIL NAME: why` per model, then
 `quantized: N passed, M failed`; exits nonzero on any failure.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -118,6 +123,43 @@ def int4_blocked_matmul(rng):
     model = make(nodes, [info("x", TensorProto.FLOAT, [4, k])],
                  [info("y", TensorProto.FLOAT, [4, n])], inits)
     return model, {"x": rng.standard_normal((4, k)).astype(np.float32)}
+
+
+def int4_kn_odd_shapes(rng):
+    k, n, block = 70, 75, 32
+    blocks = (k + block - 1) // block
+    ws = rng.integers(-8, 8, size=(k, n))
+    wu = rng.integers(0, 16, size=(k, n))
+    zu = rng.integers(0, 16, size=(blocks, n))
+    scale = rng.uniform(0.01, 0.1, size=(2, blocks, n)).astype(np.float32)
+    inits = [
+        helper.make_tensor("ws", TensorProto.INT4, [k, n], ws.ravel().tolist()),
+        helper.make_tensor("wu", TensorProto.UINT4, [k, n], pack4(wu),
+                           raw=True),
+        helper.make_tensor("zu", TensorProto.UINT4, [blocks, n], pack4(zu),
+                           raw=True),
+        helper.make_tensor("ss", TensorProto.FLOAT, [blocks, n],
+                           scale[0].ravel().tolist()),
+        helper.make_tensor("su", TensorProto.FLOAT, [blocks, n],
+                           scale[1].ravel().tolist()),
+    ]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["ws", "ss"], ["wsf"], axis=0,
+                         block_size=block),
+        helper.make_node("DequantizeLinear", ["wu", "su", "zu"], ["wuf"],
+                         axis=0, block_size=block),
+        helper.make_node("MatMul", ["x1", "wsf"], ["y1s"]),
+        helper.make_node("MatMul", ["x9", "wsf"], ["y9s"]),
+        helper.make_node("MatMul", ["x1", "wuf"], ["y1u"]),
+        helper.make_node("MatMul", ["x9", "wuf"], ["y9u"]),
+    ]
+    model = make(nodes, [info("x1", TensorProto.FLOAT, [1, k]),
+                         info("x9", TensorProto.FLOAT, [9, k])],
+                 [info(y, TensorProto.FLOAT, [rows, n])
+                  for y, rows in [("y1s", 1), ("y9s", 9), ("y1u", 1),
+                                  ("y9u", 9)]], inits)
+    return model, {"x1": rng.standard_normal((1, k)).astype(np.float32),
+                   "x9": rng.standard_normal((9, k)).astype(np.float32)}
 
 
 def uint4_odd_rows(rng):
@@ -324,9 +366,10 @@ def int4_f16_matmul(rng):
     return model, {"x": rng.standard_normal((2, k)).astype(np.float16)}
 
 
-MODELS = [int4_blocked_matmul, uint4_odd_rows, matmulinteger_zp,
-          matmulinteger_row_zp, matmulinteger_plain, qdq_int8_axis, qdq_int4_blocked, qdq_uint16, qdq_int8_halves, w8a8_per_token,
-          mixed_matmul, int4_f16_matmul]
+MODELS = [int4_blocked_matmul, int4_kn_odd_shapes, uint4_odd_rows,
+          matmulinteger_zp, matmulinteger_row_zp, matmulinteger_plain,
+          qdq_int8_axis, qdq_int4_blocked, qdq_uint16, qdq_int8_halves,
+          w8a8_per_token, mixed_matmul, int4_f16_matmul]
 
 
 # --- ORT's weight-only 4/8-bit ops, integer ops ----------------------------
@@ -707,6 +750,38 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            qlinearmatmul_per_column, qlinearmatmul_per_row]
 
 
+# Models whose matmuls must all run on the quantized kernel (matmul_quant,
+# reading the packed values: no float weight at run time), with how many
+# launches of it `anvilc --emit=kernel` must show. The others take the
+# general matmul on dequantized values: MatMulNBits with g_idx or float zero
+# points, float16 activations, blocks along N, and the integer matmuls.
+QUANT_KERNEL_LAUNCHES = {
+    "int4_blocked_matmul": 1, "int4_kn_odd_shapes": 4,
+    "matmulnbits_4bit_zp": 1, "matmulnbits_4bit_nozp": 1,
+    "matmulnbits_8bit_zp": 1, "matmulnbits_8bit_nozp": 1,
+    "matmulnbits_quantizer": 1,
+}
+
+
+def quant_kernel_problem(name, args):
+    """Why NAME's compiled kernels are not what QUANT_KERNEL_LAUNCHES wants
+    (None when they are, or when it wants nothing)."""
+    want = QUANT_KERNEL_LAUNCHES.get(name)
+    if want is None:
+        return None
+    kernel = subprocess.run(
+        [args.anvilc, "-q", os.path.join(args.work, name + ".onnx"),
+         "--emit=kernel"], capture_output=True, text=True)
+    if kernel.returncode:
+        return f"anvilc --emit=kernel failed: {kernel.stderr.strip()[-500:]}"
+    quant = kernel.stdout.count('kernel.launch "matmul_quant"')
+    general = kernel.stdout.count('kernel.launch "matmul"')
+    if quant != want or general:
+        return (f"{quant} matmul_quant and {general} matmul launches, "
+                f"expected {want} matmul_quant and no matmul")
+    return None
+
+
 def check(name, model, inputs, args, reference=None, names=None):
     """Compiles and runs `model` (an ONNX model, or anvil-dialect text whose
     outputs `names` lists); compares its outputs with `reference(**inputs)`
@@ -733,7 +808,7 @@ def check(name, model, inputs, args, reference=None, names=None):
         expected = session.run(None, inputs)
     problems = e2e_harness.compare_outputs(
         got, dict(zip(got, expected)), RTOL, ATOL, f16=(F16_RTOL, F16_ATOL))
-    return problems[0] if problems else None
+    return problems[0] if problems else quant_kernel_problem(name, args)
 
 
 def main():
