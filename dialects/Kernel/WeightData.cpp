@@ -87,7 +87,7 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
           kWeightLayoutNKPanels +
-          "', 'q8_n16[_kn][_biased]', 'q4_n16[_k8][_biased]'")
+          "', 'q8_n16[_kn][_biased]', 'q4_n16[_kn][_k8][_biased]'")
       .str();
 }
 
