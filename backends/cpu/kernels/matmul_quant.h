@@ -99,18 +99,23 @@ template <class F> inline void with_panels(int64_t np, F &&f) {
   }
 }
 
-/// The decode GEMV's work items over the threads: f(pi, np) for panels
-/// [pi, pi + np), np <= kGemvPanels, at least `grain` items a chunk.
+/// The decode GEMV's work items over the threads: f(pi, np, step) for the
+/// np <= kGemvPanels panels pi, pi + step, ..., pi + (np - 1) * step, at
+/// least `grain` items a chunk. Item i takes panels i, i + items, i + 2 x
+/// items, ... (items = the item count, `step`), so a chunk of consecutive
+/// items reads np long sequential streams, one per panel slot, instead of
+/// np panel-long ones that restart every item: the hardware prefetchers
+/// keep a stream that runs on, and the software prefetch past a panel's
+/// end lands on the stream's next panel. A panel's sums do not depend on
+/// which item holds it.
 template <class F>
 inline void for_each_gemv_item(const anvil_host_api *host, int64_t panels,
                                int64_t grain, F &&f) {
-  parallel_for(host, (panels + kGemvPanels - 1) / kGemvPanels, grain,
-               [&](int64_t begin, int64_t end) {
-                 for (int64_t item = begin; item < end; ++item) {
-                   const int64_t pi = kGemvPanels * item;
-                   f(pi, std::min(kGemvPanels, panels - pi));
-                 }
-               });
+  const int64_t items = (panels + kGemvPanels - 1) / kGemvPanels;
+  parallel_for(host, items, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item)
+      f(item, (panels - item + items - 1) / items, items);
+  });
 }
 
 /// How far ahead of its loads the GEMV prefetches its panel (bytes):
@@ -637,12 +642,13 @@ inline __m512i scale_gather_index(const MatmulQuantParams &p) {
 /// update, so the same bits. Keeping the results and the scale gather in
 /// registers saves the general path's per-group parameter reads (params)
 /// and scalar update. `cols[q]` channels of panel q are real; scales of
-/// channel c at scale + c * n_stride + g * g_stride, from the panel's
-/// first channel.
+/// channel c of panel q at scale + q * scale_stride + c * n_stride + g *
+/// g_stride.
 template <int NP>
 inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
                                        const uint8_t *panel, int64_t stride,
                                        const float *x, const float *scale,
+                                       int64_t scale_stride,
                                        const int64_t *cols, float *result) {
   const int64_t k = p.k, group = p.group;
   const __m512i index = scale_gather_index(p);
@@ -664,7 +670,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
     for (int q = 0; q < NP; ++q) {
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
-          scale + q * kPanel * p.scale_n_stride + g * p.scale_g_stride, 4);
+          scale + q * scale_stride + g * p.scale_g_stride, 4);
       res[q] = _mm512_add_ps(res[q],
                              _mm512_mul_ps(s, _mm512_loadu_ps(acc[q * kRows])));
     }
@@ -838,19 +844,22 @@ inline void rows_dot_int8_avx2(const uint8_t *panel, const int8_t *xq,
 }
 #endif
 
-/// The int8 products of NP consecutive panels (panel j at panel0 + j *
-/// panel_bytes) for R rows: acc[r][j][c] = sum_k xq[r][k] * u(c, k) over
-/// the whole (padded) k, exact in int32; row r's activations at xq + r *
-/// p.k_stored, padded with zeros to k_stored. With VNNI, R x NP x KC
-/// independent vpdpbusd chains (KC of them along k, for few rows: the sums
-/// are exact, so their order does not matter) share the loads: one chain
-/// alone would wait out the instruction's latency on every step.
+/// The int8 products of NP panels (panel j at panel0 + j * stride; by
+/// default the panels are consecutive) for R rows: acc[r][j][c] = sum_k
+/// xq[r][k] * u(c, k) over the whole (padded) k, exact in int32; row r's
+/// activations at xq + r * p.k_stored, padded with zeros to k_stored. With
+/// VNNI, R x NP x KC independent vpdpbusd chains (KC of them along k, for few
+/// rows: the sums are exact, so their order does not matter) share the loads:
+/// one chain alone would wait out the instruction's latency on every step.
 template <int R, int NP, int KC, int AN>
 inline void rows_dot_int8_fixed(const MatmulQuantParams &p,
                                 const uint8_t *panel0, const int8_t *xq,
-                                int32_t (*acc)[AN][kPanel]) {
+                                int32_t (*acc)[AN][kPanel],
+                                int64_t stride = 0) {
   static_assert(AN >= NP, "a row of acc holds every panel");
-  const int64_t ks = p.k_stored, stride = panel_bytes(p);
+  const int64_t ks = p.k_stored;
+  if (stride == 0)
+    stride = panel_bytes(p);
 #if defined(__AVX512VNNI__)
   __m512i a[KC][R][NP];
 #pragma GCC unroll 4
@@ -1188,23 +1197,26 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
           p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0;
       for_each_gemv_item(
           host, panels, grain(kGemvPanels * kPanel * k),
-          [&](int64_t pi, int64_t np) {
+          [&](int64_t pi, int64_t np, int64_t step) {
             const uint8_t *panel = weights + pi * panelBytes;
+            const int64_t panelStride = step * panelBytes;
             float result[kGemvPanels][kPanel] = {};
 #if defined(__AVX512F__)
             if constexpr (std::is_same<S, float>::value) {
               if (int4Symmetric) {
                 int64_t cols[kGemvPanels] = {};
                 for (int64_t q = 0; q < np; ++q)
-                  cols[q] = std::min(kPanel, n - (pi + q) * kPanel);
+                  cols[q] = std::min(kPanel, n - (pi + q * step) * kPanel);
                 const float *s = scale + pi * kPanel * p.scale_n_stride;
                 with_panels(np, [&](auto NP) {
-                  gemv_int4_symmetric_avx512<NP>(p, panel, panelBytes, x, s,
-                                                 cols, result[0]);
+                  gemv_int4_symmetric_avx512<NP>(
+                      p, panel, panelStride, x, s,
+                      step * kPanel * p.scale_n_stride, cols, result[0]);
                 });
                 for (int64_t q = 0; q < np; ++q)
                   for (int64_t c = 0; c < cols[q]; ++c)
-                    out[(pi + q) * kPanel + c] = static_cast<C>(result[q][c]);
+                    out[(pi + q * step) * kPanel + c] =
+                        static_cast<C>(result[q][c]);
                 return;
               }
             }
@@ -1213,16 +1225,16 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
               float s[kGemvPanels][kPanel] = {}, z[kGemvPanels][kPanel] = {};
               for (int64_t q = 0; q < np; ++q) {
-                const int64_t n0 = (pi + q) * kPanel;
+                const int64_t n0 = (pi + q * step) * kPanel;
                 params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
               }
               float acc[kGemvPanels * kRows][kPanel];
               with_panels(np, [&](auto NP) {
 #if defined(__AVX512F__)
-                group_dot_avx512<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
+                group_dot_avx512<1, NP>(p, panel, panelStride, x, k0, k1, z[0],
                                         acc);
 #else
-                  group_dot_avx2<1, NP>(p, panel, panelBytes, x, k0, k1, z[0],
+                  group_dot_avx2<1, NP>(p, panel, panelStride, x, k0, k1, z[0],
                                         acc);
 #endif
               });
@@ -1231,7 +1243,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                   result[q][c] += s[q][c] * acc[q * kRows][c];
             }
             for (int64_t q = 0; q < np; ++q) {
-              const int64_t n0 = (pi + q) * kPanel;
+              const int64_t n0 = (pi + q * step) * kPanel;
               for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
                 out[n0 + c] = static_cast<C>(result[q][c]);
             }
@@ -1554,16 +1566,16 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       // the tiles' epilogue per panel, so the tiles' bits.
       for_each_gemv_item(
           host, panels, grain(kGemvPanels * kPanel * k),
-          [&](int64_t pi, int64_t np) {
+          [&](int64_t pi, int64_t np, int64_t step) {
             int32_t acc[1][kGemvPanels][kPanel];
             with_panels(np, [&](auto NP) {
               rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
-                                            acc);
+                                            acc, step * panelBytes);
             });
             const __m512 xs = _mm512_set1_ps(xscale[0]);
             const __m512i qs = _mm512_set1_epi32(qsums[0]);
             for (int64_t q = 0; q < np; ++q) {
-              const int64_t n0 = (pi + q) * kPanel,
+              const int64_t n0 = (pi + q * step) * kPanel,
                             cols = std::min(kPanel, n - n0);
               float s[kPanel] = {}, z[kPanel] = {};
               params(n0, cols, 0, s, z);
