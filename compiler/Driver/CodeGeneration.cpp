@@ -33,7 +33,8 @@ LogicalResult lowerToKernelProgram(ModuleOp module, const Options &options,
   PassManager pm(module.getContext());
   applyPassManagerCLOptions(pm);
   pm.enableTiming(timing);
-  buildKernelPipeline(pm, options.optLevel, options.target);
+  buildKernelPipeline(pm, options.optLevel, options.target,
+                      options.fuseEpilogues);
   return pm.run(module);
 }
 

@@ -49,6 +49,8 @@ struct Options {
   std::string cacheDir;
   /// Outline repeated blocks of steps (layers) in the generated code.
   bool outlineRepeats = true;
+  /// Run a matmul's elementwise tail inside its kernel (from -O2).
+  bool fuseEpilogues = true;
 
   /// How a decoder's KV cache is compiled: Auto pages it when the model
   /// has one (anvil-paged-kv), Paged requires that, Graph keeps past and

@@ -80,6 +80,38 @@ def AnvilFuseElementwise
   let dependentDialects = ["::anvil::kernel::KernelDialect"];
 }
 
+def AnvilFuseMatmulEpilogue
+    : Pass<"anvil-fuse-matmul-epilogue", "::mlir::func::FuncOp"> {
+  let summary = "Run the elementwise loop after a matmul inside the matmul";
+  let description = [{
+    When the float result of a `matmul` launch (one matrix: `batch_rank`
+    0) or a `matmul_quant` launch is read by one `kernel.elementwise` loop
+    alone, element by element (a bias add, an activation, a residual add,
+    or a chain of them `anvil-fuse-elementwise` merged), the launch writes
+    the loop's output instead, and the loop, marked `kernel.epilogue` and
+    moved right after the launch, reads that output in place. The kernel
+    then runs the loop's body on each block of the result it finishes
+    (rows x columns, still in cache) instead of a second pass over the
+    result afterwards: one parallel loop and one intermediate buffer fewer.
+    The loop's other inputs must broadcast over the flattened rows as a
+    whole (same leading dims, or only 1s there; n or 1 last: a bias, a
+    residual, a per-row scale), and nothing between the launch and the
+    loop may write them or touch the loop's output. The operations are the
+    loop's own, so results are the same bits as unfused.
+
+    ```mlir
+    // Before:
+    %t = kernel.alloc : memref<4x8xf32>
+    kernel.launch "matmul" ins(%x, %w : ...) outs(%t : memref<4x8xf32>) params {...}
+    kernel.elementwise ins(%t, %bias : memref<4x8xf32>, memref<8xf32>) outs(%y : memref<4x8xf32>) { ...addf... }
+    // After:
+    kernel.launch "matmul" ins(%x, %w : ...) outs(%y : memref<4x8xf32>) params {...}
+    kernel.elementwise ins(%y, %bias : memref<4x8xf32>, memref<8xf32>) outs(%y : memref<4x8xf32>) { ...addf... } {kernel.epilogue}
+    ```
+  }];
+  let dependentDialects = ["::anvil::kernel::KernelDialect"];
+}
+
 def AnvilPlanMemory : Pass<"anvil-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Place every intermediate buffer at an offset of one arena";
   let description = [{

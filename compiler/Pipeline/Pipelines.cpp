@@ -40,7 +40,7 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
 }
 
 void buildKernelPipeline(OpPassManager &pm, unsigned optLevel,
-                         llvm::StringRef target) {
+                         llvm::StringRef target, bool fuseEpilogues) {
   OpPassManager &func = pm.nest<func::FuncOp>();
   // At -O0 no graph pass ran: composites bound static by --dim decompose
   // here, and ones still dynamic are reported by name.
@@ -48,6 +48,8 @@ void buildKernelPipeline(OpPassManager &pm, unsigned optLevel,
   func.addPass(createConvertAnvilToKernel());
   if (optLevel > 0)
     func.addPass(createAnvilFuseElementwise());
+  if (optLevel >= 2 && fuseEpilogues)
+    func.addPass(createAnvilFuseMatmulEpilogue());
   func.addPass(createAnvilPlanMemory());
   AnvilPackWeightsOptions options;
   options.target = target.str();

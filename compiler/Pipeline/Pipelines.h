@@ -21,9 +21,10 @@ constexpr unsigned kMaxOptLevel = 3;
 void buildPipeline(mlir::OpPassManager &pm, unsigned optLevel);
 
 /// Lowering to a planned kernel program for `target`: bufferization,
-/// elementwise fusion (from -O1), memory planning and weight packing.
+/// elementwise fusion (from -O1), matmul epilogues (from -O2, unless
+/// `fuseEpilogues` is false), memory planning and weight packing.
 void buildKernelPipeline(mlir::OpPassManager &pm, unsigned optLevel,
-                         llvm::StringRef target);
+                         llvm::StringRef target, bool fuseEpilogues = true);
 
 /// Registers anvil-pipeline-O0 .. anvil-pipeline-O3 and
 /// anvil-kernel-pipeline.

@@ -95,6 +95,42 @@ AffineMapAttr dimsAttrOf(Value buffer) {
 }
 } // namespace
 
+std::optional<EpilogueAccess> epilogueAccess(Value operand, Value output) {
+  SmallVector<AffineExpr> in = getBufferDims(operand);
+  SmallVector<AffineExpr> out = getBufferDims(output);
+  auto inType = operand.getType().cast<MemRefType>();
+  auto outType = output.getType().cast<MemRefType>();
+  if ((int64_t)in.size() != inType.getRank() ||
+      (int64_t)out.size() != outType.getRank() || out.empty() ||
+      in.size() > out.size())
+    return std::nullopt;
+  MLIRContext *context = output.getContext();
+  AffineExpr zero = getAffineConstantExpr(0, context);
+  AffineExpr one = getAffineConstantExpr(1, context);
+  // Right-aligned: the operand's missing leading dims are 1s.
+  SmallVector<AffineExpr> dims(out.size() - in.size(), one);
+  dims.append(in.begin(), in.end());
+  EpilogueAccess access;
+  if (dims.back() == out.back())
+    access.colStride = one;
+  else if (dims.back() == one)
+    access.colStride = zero;
+  else
+    return std::nullopt;
+  bool same = true, ones = true;
+  for (size_t d = 0; d + 1 < out.size(); ++d) {
+    same &= dims[d] == out[d];
+    ones &= dims[d] == one;
+  }
+  if (ones)
+    access.rowStride = zero;
+  else if (same) // the output's rows, each of the operand's last dim
+    access.rowStride = dims.back();
+  else
+    return std::nullopt;
+  return access;
+}
+
 SmallVector<AffineExpr> getBufferDims(Value buffer) {
   auto type = buffer.getType().cast<MemRefType>();
   MLIRContext *context = type.getContext();

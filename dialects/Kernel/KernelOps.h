@@ -13,6 +13,8 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
+
 #include "dialects/Kernel/KernelDialect.h.inc"
 
 #define GET_OP_CLASSES
@@ -65,6 +67,26 @@ broadcastStrides(llvm::ArrayRef<mlir::AffineExpr> shape, size_t rank,
 /// broadcastsTo over expressions: a dim broadcasts when it is 1 or equal.
 bool broadcastsTo(llvm::ArrayRef<mlir::AffineExpr> input,
                   llvm::ArrayRef<mlir::AffineExpr> output);
+
+/// A kernel.elementwise loop with this attribute runs inside the matmul
+/// launch right before it (anvil-fuse-matmul-epilogue): the launch writes
+/// the loop's output, and the loop rewrites each block of it in place as
+/// the launch finishes the block.
+constexpr llvm::StringLiteral kEpilogueAttr = "kernel.epilogue";
+
+/// How a matmul epilogue reads an operand of its loop: element (i, j) of
+/// the [m, n] result (the output's leading dims flattened into m) at
+/// i * rowStride + j * colStride of the operand.
+struct EpilogueAccess {
+  mlir::AffineExpr rowStride, colStride;
+};
+/// The access of `operand` (an input of the elementwise loop over `output`,
+/// broadcast to it numpy's way) in that form: the operand has the
+/// output's leading dims or only 1s there, and n or 1 last. std::nullopt
+/// for any other broadcast (over some leading dims only), which the
+/// flattened rows cannot express.
+std::optional<EpilogueAccess> epilogueAccess(mlir::Value operand,
+                                             mlir::Value output);
 
 /// Bytes a buffer of this type occupies (one byte per i1).
 int64_t bufferBytes(mlir::MemRefType type);

@@ -98,6 +98,14 @@ cl::opt<bool> noOutline(
              "function, called once per block with that block's buffers, "
              "which keeps the code and its compile time small"),
     cl::cat(category));
+cl::opt<bool> noFuseEpilogues(
+    "no-fuse-epilogues",
+    cl::desc("Keep the elementwise loop after a matmul (bias, activation, "
+             "residual add) a separate pass over its result. By default, at "
+             "-O2 and -O3, the matmul kernel runs it on each block of the "
+             "result it finishes (anvil-fuse-matmul-epilogue); the results "
+             "are the same bits either way"),
+    cl::cat(category));
 cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level: -O0 (import only) to -O3 (default 2)"),
     cl::Prefix, cl::init(2), cl::cat(category));
@@ -442,6 +450,7 @@ int main(int argc, char **argv) {
                                     : anvil::driver::defaultCacheDir());
   options.optLevel = optLevel;
   options.outlineRepeats = !noOutline;
+  options.fuseEpilogues = !noFuseEpilogues;
   options.mergeMatmuls = mergeMatmuls;
   options.printWeights = printWeights;
   options.summary = summary;

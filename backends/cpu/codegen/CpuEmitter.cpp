@@ -166,8 +166,13 @@ private:
   void emitDeclarations(raw_ostream &out);
   std::string resolve(StringRef text);
   void emitSteps(ArrayRef<std::string> steps, raw_ostream &out);
-  LogicalResult emitLaunch(LaunchOp launch, raw_ostream &os);
+  LogicalResult emitLaunch(LaunchOp launch, raw_ostream &os,
+                           ElementwiseOp epilogue = nullptr);
+  LogicalResult emitEpilogue(ElementwiseOp loop, raw_ostream &os);
   LogicalResult emitElementwise(ElementwiseOp loop, raw_ostream &os);
+  LogicalResult emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
+                         llvm::function_ref<std::string(size_t)> index,
+                         raw_ostream &os);
   LogicalResult emitParam(LaunchOp launch, const ParamSpec &spec,
                           raw_ostream &out);
   std::string signature(ArrayRef<std::string> steps) const;
@@ -516,7 +521,8 @@ LogicalResult FunctionEmitter::emitParam(LaunchOp launch, const ParamSpec &spec,
   return success();
 }
 
-LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os) {
+LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os,
+                                          ElementwiseOp epilogue) {
   StringRef kernel = launch.getKernel();
   const KernelSpec *spec = lookupKernel(kernel);
   if (!spec)
@@ -531,6 +537,8 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os) {
     if (failed(emitParam(launch, param, os)))
       return failure();
   os << "    };\n";
+  if (epilogue && failed(emitEpilogue(epilogue, os)))
+    return failure();
   os << "    ANVIL_TRY(anvil::cpu::" << kernel << "(host, p";
   for (Value in : launch.getInputs())
     os << ", static_cast<const "
@@ -538,7 +546,53 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os) {
        << bufferName(in) << ")";
   for (Value out : launch.getOutputs())
     os << ", " << bufferName(out);
+  if (epilogue)
+    os << ", epilogue";
   os << "));\n  }\n";
+  return success();
+}
+
+/// A matmul's epilogue (kernel.epilogue, anvil-fuse-matmul-epilogue): the
+/// loop's body over a block of the [m, n] result, rows [i0, i1) x columns
+/// [n0, n1), in place; the kernel calls it on each block it finishes.
+LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop,
+                                            raw_ostream &os) {
+  Value output = loop.getOutput();
+  SmallVector<AffineExpr> dims = getBufferDims(output);
+  if (dims.empty())
+    return loop.emitOpError("is an epilogue of a result without dims");
+  SmallVector<Value> operands(loop.getInputs());
+  operands.push_back(output);
+  SmallVector<std::string> indices;
+  for (Value operand : operands) {
+    std::optional<EpilogueAccess> access = epilogueAccess(operand, output);
+    if (!access)
+      return loop.emitOpError("reads an operand an epilogue cannot index");
+    std::string text;
+    auto term = [&](StringRef var, AffineExpr stride) {
+      if (isConstant(stride, 0))
+        return;
+      std::string factor = sizeExpr(stride);
+      if (stride.isa<AffineBinaryOpExpr>())
+        factor = "(" + factor + ")";
+      text += (text.empty() ? "" : " + ") + var.str() +
+              (isConstant(stride, 1) ? "" : " * " + factor);
+    };
+    term("r", access->rowStride);
+    term("c", access->colStride);
+    indices.push_back(text.empty() ? "0" : text);
+  }
+  // The pointers by value, as the elementwise loops capture theirs.
+  os << "    const auto epilogue = [=](int64_t i0, int64_t i1, int64_t n0, "
+        "int64_t n1) {\n";
+  os << "      for (int64_t r = i0; r < i1; ++r)\n";
+  // Elements are independent and each is read before it is written.
+  os << "      #pragma omp simd\n";
+  os << "      for (int64_t c = n0; c < n1; ++c) {\n";
+  if (failed(emitBody(
+          loop, operands, [&](size_t k) { return indices[k]; }, os)))
+    return failure();
+  os << "      }\n    };\n";
   return success();
 }
 
@@ -641,6 +695,19 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
        << (d == 0 ? "end" : sizeExpr(dims[d])) << "; ++i" << d << ")"
        << (d + 1 == dims.size() ? " {\n" : "\n");
   }
+  if (failed(emitBody(loop, operands, index, os)))
+    return failure();
+  os << "      }\n    });\n  }\n";
+  return success();
+}
+
+/// The loop's body at element `index(k)` of each operand (the inputs, then
+/// the output, the last `operands`): load, compute, store.
+LogicalResult
+FunctionEmitter::emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
+                          llvm::function_ref<std::string(size_t)> index,
+                          raw_ostream &os) {
+  auto outType = loop.getOutput().getType().cast<MemRefType>();
   Block &body = loop.getBody().front();
   DenseMap<Value, std::string> scalars;
   int next = 0;
@@ -662,7 +729,6 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
   os << "        " << bufferName(loop.getOutput()) << "["
      << index(operands.size() - 1) << "] = static_cast<" << outElement << ">("
      << scalars.lookup(yielded) << ");\n";
-  os << "      }\n    });\n  }\n";
   return success();
 }
 
@@ -671,13 +737,29 @@ LogicalResult FunctionEmitter::emit() {
     return failure();
   // Each step's (launch's or loop's) text, with buffer markers.
   std::vector<std::string> steps;
+  ElementwiseOp taken; // the epilogue the last launch ran
   for (Operation &op : func.getBody().front()) {
     if (!isa<LaunchOp, ElementwiseOp>(op))
       continue;
+    if (op.hasAttr(kEpilogueAttr)) {
+      if (&op != taken.getOperation())
+        return op.emitOpError("is a matmul epilogue that does not follow the "
+                              "launch writing its output");
+      continue;
+    }
     std::string text;
     llvm::raw_string_ostream os(text);
+    // A launch takes the epilogue loop right after it, which reads and
+    // writes the launch's result (emitted inside the launch's step).
+    auto epilogue = dyn_cast_or_null<ElementwiseOp>(op.getNextNode());
+    if (epilogue &&
+        (!epilogue->hasAttr(kEpilogueAttr) || !isa<LaunchOp>(op) ||
+         cast<LaunchOp>(op).getOutputs().size() != 1 ||
+         cast<LaunchOp>(op).getOutputs()[0] != epilogue.getOutput()))
+      epilogue = nullptr;
+    taken = epilogue;
     LogicalResult result = isa<LaunchOp>(op)
-                               ? emitLaunch(cast<LaunchOp>(op), os)
+                               ? emitLaunch(cast<LaunchOp>(op), os, epilogue)
                                : emitElementwise(cast<ElementwiseOp>(op), os);
     if (failed(result))
       return failure();

@@ -142,6 +142,23 @@ void parallel_for(const anvil_host_api *host, int64_t n, int64_t grain,
                      &detail::ChunkTask<BodyType>::run_chunk, &task);
 }
 
+/// A matmul's epilogue (anvil-fuse-matmul-epilogue): the generated code
+/// passes a callable epi(i0, i1, n0, n1) that a matmul kernel calls on each
+/// block of its output it has finished, rows [i0, i1) x columns [n0, n1) of
+/// the [m, n] result (float, row-major), while the block is still in cache;
+/// it rewrites those elements in place (a bias, an activation, a residual
+/// add: a fused elementwise loop). Blocks never overlap and cover the
+/// output once; the calls come from any thread. NoEpilogue is an unfused
+/// launch's.
+struct NoEpilogue {
+  static constexpr bool kNone = true;
+  void operator()(int64_t, int64_t, int64_t, int64_t) const {}
+};
+/// Whether E is NoEpilogue (kernels skip the calls entirely).
+template <class E> constexpr bool is_no_epilogue() {
+  return std::is_same<typename std::decay<E>::type, NoEpilogue>::value;
+}
+
 /// `count` elements of T in thread `thread`'s scratch memory (valid until
 /// that thread's next scratch call), or null when out of memory.
 template <class T>

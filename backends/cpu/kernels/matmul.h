@@ -41,9 +41,12 @@ inline void axpy(C *__restrict y, const B *__restrict x, C a, int64_t n) {
 /// GEMV) is still split over the threads by columns. Every output element
 /// accumulates over k in increasing order, as a row at a time would, so
 /// results do not depend on the tiling.
-template <class A, class B, class C>
+/// `epi` (common.h): called on each finished block of a float result of
+/// one matrix (batch_rank 0), the only case anvil-fuse-matmul-epilogue
+/// fuses.
+template <class A, class B, class C, class Epilogue = NoEpilogue>
 int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
-           const B *rhs, C *out) {
+           const B *rhs, C *out, const Epilogue &epi = Epilogue()) {
   if (p.rhs_panel) {
     // A weight the compiler packed in column panels: f32, or f16/bf16
     // storage widened as it is loaded; f32 activations; one matrix.
@@ -53,7 +56,7 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
                    std::is_same<B, f16>::value) &&
                   std::is_same<C, float>::value) {
       if (p.rhs_panel == kPanelWidth && p.batch_rank == 0 && !p.transpose_rhs)
-        return matmul_panels(host, p.m, p.n, p.k, lhs, rhs, out);
+        return matmul_panels(host, p.m, p.n, p.k, lhs, rhs, out, epi);
     }
     fail(host, "matmul: unsupported panel layout");
     return 1;
@@ -62,8 +65,14 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
                 std::is_same<B, float>::value &&
                 std::is_same<C, float>::value) {
     // A [n, k] rhs read in place (a weight shared with another op).
-    if (p.transpose_rhs && p.batch_rank == 0)
-      return matmul_dot(host, p.m, p.n, p.k, lhs, rhs, out);
+    if (p.transpose_rhs && p.batch_rank == 0) {
+      const int status = matmul_dot(host, p.m, p.n, p.k, lhs, rhs, out);
+      if (!status && !is_no_epilogue<Epilogue>())
+        parallel_for(
+            host, p.m, std::max<int64_t>(1, (1 << 15) / p.n),
+            [&](int64_t begin, int64_t end) { epi(begin, end, 0, p.n); });
+      return status;
+    }
   }
   constexpr int64_t kRowBlock = 8, kColBlock = 256;
   int64_t batches = 1;
@@ -155,6 +164,8 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
           for (int64_t j = 0; j < width; ++j)
             o[i * n + j0 + j] = static_cast<C>(acc[(i - i0) * width + j]);
       }
+      if constexpr (!is_no_epilogue<Epilogue>()) // one matrix: b is 0
+        epi(i0, i1, j0, j1);
     }
   });
   return run_failed(host) ? 1 : 0;

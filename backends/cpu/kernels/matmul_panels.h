@@ -271,18 +271,26 @@ inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
 /// groups goes k block by k block, each block over the chunk's panels,
 /// each panel over the row tiles (one k block when there is one row tile:
 /// a decode GEMV streams each panel once, 4 panels at a time).
-template <class W>
+/// `epi` (common.h) runs on each chunk's columns once they are final.
+template <class W, class Epilogue = NoEpilogue>
 inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
-                         int64_t k, const float *lhs, const W *rhs,
-                         float *out) {
+                         int64_t k, const float *lhs, const W *rhs, float *out,
+                         const Epilogue &epi = Epilogue()) {
   using namespace panels;
   if (m <= 0 || n <= 0)
     return 0;
   if (k == 0) {
     for (int64_t e = 0; e < m * n; ++e)
       out[e] = 0;
+    if constexpr (!is_no_epilogue<Epilogue>())
+      epi(0, m, 0, n);
     return 0;
   }
+  // The chunk's columns, every row, once its last k block is stored.
+  auto finish = [&](int64_t p0, int64_t p1) {
+    if constexpr (!is_no_epilogue<Epilogue>())
+      epi(0, m, p0 * kPanelWidth, std::min(n, p1 * kPanelWidth));
+  };
   const int64_t panelCount = (n + kPanelWidth - 1) / kPanelWidth;
   const int64_t rowTiles = (m + kMaxRows - 1) / kMaxRows;
   // Panels per group: what the widest row tile takes in one call. A decode
@@ -317,10 +325,12 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
             span.p0 = p;
             tile<1, kWideGemvPanels, 0, W>(lhs, k, rhs, span, out, n);
           }
+          finish(begin * groupPanels, span.pend);
           return;
         }
       }
       tile_rows<kMaxRows, 0>(m, lhs, k, rhs, span, out, n);
+      finish(span.p0, span.pend);
     });
     return 0;
   }
@@ -382,6 +392,7 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
         }
       }
     }
+    finish(pbegin, pend);
   });
   return 0;
 }

@@ -1147,14 +1147,21 @@ inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
 
 /// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
 /// optional zero points (of the model's type; `zero_offset` is added).
-template <class A, class Q, class S, class Z, class C>
+template <class A, class Q, class S, class Z, class C,
+          class Epilogue = NoEpilogue>
 int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                  const A *lhs, const Q *packed, const S *scale,
-                 const Z *zero_point, C *out) {
+                 const Z *zero_point, C *out,
+                 const Epilogue &epi = Epilogue()) {
   using namespace quant;
   const int64_t m = p.m, n = p.n, k = p.k;
   if (m <= 0 || n <= 0)
     return 0;
+  // Every path calls this on each block of the output it has stored.
+  auto finished = [&](int64_t i0, int64_t i1, int64_t n0, int64_t cols) {
+    if constexpr (!is_no_epilogue<Epilogue>())
+      epi(i0, i1, n0, n0 + cols);
+  };
   const int64_t group = p.group > 0 ? p.group : (k > 0 ? k : 1);
   const int64_t groups = k > 0 ? (k + group - 1) / group : 0;
   const int64_t panels = (n + kPanel - 1) / kPanel;
@@ -1213,10 +1220,12 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                       p, panel, panelStride, x, s,
                       step * kPanel * p.scale_n_stride, cols, result[0]);
                 });
-                for (int64_t q = 0; q < np; ++q)
+                for (int64_t q = 0; q < np; ++q) {
                   for (int64_t c = 0; c < cols[q]; ++c)
                     out[(pi + q * step) * kPanel + c] =
                         static_cast<C>(result[q][c]);
+                  finished(0, 1, (pi + q * step) * kPanel, cols[q]);
+                }
                 return;
               }
             }
@@ -1246,6 +1255,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               const int64_t n0 = (pi + q * step) * kPanel;
               for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
                 out[n0 + c] = static_cast<C>(result[q][c]);
+              finished(0, 1, n0, std::min(kPanel, n - n0));
             }
           });
       return run_failed(host) ? 1 : 0;
@@ -1338,6 +1348,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                 for (int64_t i = i0; i < i1; ++i)
                   for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
                     out[i * n + n0 + c] = static_cast<C>(result[q][i - i0][c]);
+                finished(i0, i1, n0, std::min(kPanel, n - n0));
               }
             }
           });
@@ -1375,6 +1386,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
             for (int64_t i = i0; i < i1; ++i)
               for (int64_t c = 0; c < cols; ++c)
                 out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
+            finished(i0, i1, n0, cols);
           }
         });
     return run_failed(host) ? 1 : 0;
@@ -1494,6 +1506,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                                          result);
                 for (int64_t c = 0; c < cols; ++c)
                   out[n0 + c] = static_cast<C>(xscale[0] * result[c]);
+                finished(0, 1, n0, cols);
               }
             });
         return run_failed(host) ? 1 : 0;
@@ -1554,6 +1567,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               for (int64_t c = 0; c < cols; ++c)
                 out[i * n + n0 + c] =
                     static_cast<C>(xscale[i] * result[i - i0][c]);
+            finished(i0, i1, n0, cols);
           }
         });
     return run_failed(host) ? 1 : 0;
@@ -1582,6 +1596,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               store_w8a8_channels(
                   out + n0, __mmask16((1u << cols) - 1u), acc[0][q],
                   _mm512_cvttps_epi32(_mm512_loadu_ps(z)), qs, xs, s);
+              finished(0, 1, n0, cols);
             }
           });
       return run_failed(host) ? 1 : 0;
@@ -1637,16 +1652,18 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                                        static_cast<int32_t>(z[c]) *
                                            qsums[i + r]));
           }
+          finished(i0, i1, n0, cols);
         }
       });
   return run_failed(host) ? 1 : 0;
 }
 
-template <class A, class Q, class S, class C>
+template <class A, class Q, class S, class C, class Epilogue = NoEpilogue>
 int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
-                 const A *lhs, const Q *packed, const S *scale, C *out) {
+                 const A *lhs, const Q *packed, const S *scale, C *out,
+                 const Epilogue &epi = Epilogue()) {
   return matmul_quant(host, p, lhs, packed, scale,
-                      static_cast<const uint8_t *>(nullptr), out);
+                      static_cast<const uint8_t *>(nullptr), out, epi);
 }
 
 } // namespace cpu

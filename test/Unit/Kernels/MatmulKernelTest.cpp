@@ -92,13 +92,14 @@ template <class W> std::vector<W> narrow(const std::vector<float> &values) {
   return std::vector<W>(values.begin(), values.end());
 }
 
-/// out [m, n] = a [m, k] x w [k, n] through `path`.
-std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
-                       int64_t n, int64_t k, const std::vector<float> &a,
-                       const std::vector<float> &w) {
+/// The parameters and the rhs of out [m, n] = a [m, k] x w [k, n] through
+/// `path`: w as it is, transposed ([n, k]) or in panels.
+anvil::MatmulParams pathParams(Path path, int64_t m, int64_t n, int64_t k,
+                               const std::vector<float> &w,
+                               std::vector<float> &rhs) {
   anvil::MatmulParams p{};
   p.m = m, p.n = n, p.k = k;
-  std::vector<float> rhs = w;
+  rhs = w;
   if (path == Path::Dot) { // [n, k]
     p.transpose_rhs = true;
     for (int64_t t = 0; t < k; ++t)
@@ -108,6 +109,15 @@ std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
     p.rhs_panel = kPanelWidth;
     rhs = toPanels(w, k, n);
   }
+  return p;
+}
+
+/// out [m, n] = a [m, k] x w [k, n] through `path`.
+std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
+                       int64_t n, int64_t k, const std::vector<float> &a,
+                       const std::vector<float> &w) {
+  std::vector<float> rhs;
+  const anvil::MatmulParams p = pathParams(path, m, n, k, w, rhs);
   std::vector<float> out(m * n, std::nanf(""));
   int status =
       matmul<float, float, float>(host, p, a.data(), rhs.data(), out.data());
@@ -186,6 +196,64 @@ TEST(MatmulKernel, PanelsOfBf16Weights) {
 TEST(MatmulKernel, PanelsOfF16Weights) {
   REQUIRE_LEVEL();
   checkPath(Path::PanelsF16);
+}
+
+/// out [m, n] = a [m, k] x w [k, n] through `path` with an epilogue
+/// (common.h's contract): each block it is called on must hold final
+/// results (the unfused product's bits) and be seen once; it writes 2x + 1
+/// in place.
+void checkEpilogue(Path path, int64_t m, int64_t n, int64_t k, int64_t chunk) {
+  SCOPED_TRACE(testing::Message()
+               << "m " << m << " n " << n << " k " << k << " chunk " << chunk);
+  std::mt19937 rng(unsigned(m * 7919 + n * 104729 + k));
+  std::normal_distribution<float> normal;
+  std::vector<float> a(m * k), w(k * n);
+  for (float &x : a)
+    x = normal(rng);
+  for (float &x : w)
+    x = normal(rng);
+  const std::vector<float> plain = run(path, nullptr, m, n, k, a, w);
+  std::vector<float> rhs;
+  const anvil::MatmulParams p = pathParams(path, m, n, k, w, rhs);
+  std::vector<float> out(m * n, std::nanf(""));
+  std::vector<int> seen(m * n, 0);
+  int64_t badBlocks = 0, notFinal = 0;
+  auto epilogue = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+    if (i0 < 0 || i1 > m || i0 >= i1 || n0 < 0 || n1 > n || n0 >= n1) {
+      ++badBlocks;
+      return;
+    }
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = n0; j < n1; ++j) {
+        float &v = out[i * n + j];
+        notFinal += std::memcmp(&v, &plain[i * n + j], 4) != 0;
+        ++seen[i * n + j];
+        v = 2.0f * v + 1.0f;
+      }
+  };
+  ChunkingHost host(chunk);
+  RunScope scope(&host.api, nullptr);
+  ASSERT_EQ(matmul<float>(scope.host(), p, a.data(), rhs.data(), out.data(),
+                          epilogue),
+            0);
+  ASSERT_EQ(badBlocks, 0);
+  ASSERT_EQ(notFinal, 0) << "an epilogue saw elements not yet final";
+  for (int64_t e = 0; e < m * n; ++e) {
+    ASSERT_EQ(seen[e], 1) << "element " << e << " seen " << seen[e] << " times";
+    ASSERT_EQ(out[e], 2.0f * plain[e] + 1.0f) << "element " << e;
+  }
+}
+
+TEST(MatmulKernel, EpilogueRunsOnceOnFinalBlocks) {
+  REQUIRE_LEVEL();
+  // GEMVs (the wide decode tile at n 1030), small batches, prefill tiles
+  // over several k blocks (k 300 > kBlock), chunks of one group or three.
+  for (Path path : {Path::RowMajor, Path::Dot, Path::Panels})
+    for (int64_t m : {1, 3, 13, 40})
+      for (int64_t n : {33, 1030})
+        for (int64_t k : {7, 300})
+          for (int64_t chunk : {1, 3})
+            checkEpilogue(path, m, n, k, chunk);
 }
 
 TEST(MatmulKernel, EmptyProducts) {
