@@ -27,7 +27,7 @@ Cases:
   partial_broadcast   x W + p with p [2, 1, N] over [2, 3, N] rows: not
                       fusable (0 epilogues), still correct
   bounded_rows        x ['seq', 64] with --dim=seq=1..64, run at seq 1 and 37
-  quant_MODE          bias_relu_residual-like at 1 and 37 rows with
+  quant_MODE          bias_relu_residual-like at 1, 5 and 37 rows with
                       --quantize=MODE (int8, int4-g32, w8a8, w4a8-g32)
 
 Usage: run_matmul_epilogue.py --anvilc anvilc --anvil-run anvil-run
@@ -254,13 +254,13 @@ def main():
                 skipped += 1
                 print(f"skip {name}: this CPU lacks {feature}")
                 continue
-            # 1 row (the decode GEMVs) and 37 (small-batch and prefill
-            # tiles), K a multiple of the int4 group.
+            # 1 row (the decode GEMVs), 5 (small-batch tiles) and 37
+            # (prefill tiles), K a multiple of the int4 group.
             model, _, fused = bias_relu_residual(rng, rows=("seq",), k=64,
                                                  n=100)
             runs = [{"x": rng.standard_normal((s, 64)).astype(np.float32),
                      "r": rng.standard_normal((s, 100)).astype(np.float32)}
-                    for s in (1, 37)]
+                    for s in (1, 5, 37)]
             flags = [*flags, "--dim=seq=1..64"]
         else:
             model, inputs, fused, *extra = build(rng)

@@ -1157,10 +1157,27 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t m = p.m, n = p.n, k = p.k;
   if (m <= 0 || n <= 0)
     return 0;
-  // Every path calls this on each block of the output it has stored.
+  // The GEMVs call this on each panel they have stored.
   auto finished = [&](int64_t i0, int64_t i1, int64_t n0, int64_t cols) {
     if constexpr (!is_no_epilogue<Epilogue>())
       epi(i0, i1, n0, n0 + cols);
+  };
+  // The tile paths on the tiles [begin, end) of a chunk, tile = row tile *
+  // per_row + column tile, once they are all stored: one block per row
+  // tile, its columns contiguous, so the epilogue walks whole rows (a
+  // residual read a tile's 16 or 32 columns at a time, row after row,
+  // missed the prefetchers: int8 prefill ran 10-15% slower).
+  auto finished_tiles = [&](int64_t begin, int64_t end, int64_t per_row,
+                            int64_t tile_rows, int64_t tile_cols) {
+    if constexpr (!is_no_epilogue<Epilogue>())
+      for (int64_t t = begin; t < end;) {
+        const int64_t rt = t / per_row;
+        const int64_t stop = std::min(end, (rt + 1) * per_row);
+        epi(rt * tile_rows, std::min(m, (rt + 1) * tile_rows),
+            (t - rt * per_row) * tile_cols,
+            std::min(n, (stop - rt * per_row) * tile_cols));
+        t = stop;
+      }
   };
   const int64_t group = p.group > 0 ? p.group : (k > 0 ? k : 1);
   const int64_t groups = k > 0 ? (k + group - 1) / group : 0;
@@ -1348,9 +1365,9 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                 for (int64_t i = i0; i < i1; ++i)
                   for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
                     out[i * n + n0 + c] = static_cast<C>(result[q][i - i0][c]);
-                finished(i0, i1, n0, std::min(kPanel, n - n0));
               }
             }
+            finished_tiles(begin, end, pairs, tileRows, 2 * kPanel);
           });
       return run_failed(host) ? 1 : 0;
     }
@@ -1386,8 +1403,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
             for (int64_t i = i0; i < i1; ++i)
               for (int64_t c = 0; c < cols; ++c)
                 out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
-            finished(i0, i1, n0, cols);
           }
+          finished_tiles(begin, end, panels, kTileRows, kPanel);
         });
     return run_failed(host) ? 1 : 0;
   }
@@ -1567,8 +1584,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               for (int64_t c = 0; c < cols; ++c)
                 out[i * n + n0 + c] =
                     static_cast<C>(xscale[i] * result[i - i0][c]);
-            finished(i0, i1, n0, cols);
           }
+          finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
         });
     return run_failed(host) ? 1 : 0;
   }
@@ -1652,8 +1669,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                                        static_cast<int32_t>(z[c]) *
                                            qsums[i + r]));
           }
-          finished(i0, i1, n0, cols);
         }
+        finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
       });
   return run_failed(host) ? 1 : 0;
 }
