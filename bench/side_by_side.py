@@ -42,6 +42,10 @@ Usage:
   through /usr/bin/python3).
   --lock FILE: hold a file lock (flock) around each timed process, as this
   project's shared machine asks (/tmp/anvil-build.lock).
+  --docs-dir DIR: where --write-docs writes (default docs/; test/Tools/
+  side-by-side.test writes to a temporary folder).
+  --ort-int4-cache DIR: where ORT's int4 model is written and reused, in a
+  folder named after the model's (default models/bench/ort-int4-b128).
 
 Make the 250M decoder with models/make_bench_decoder.py --size 250m
 --out models/bench/llama-250m (models/README.md).
@@ -474,6 +478,15 @@ def main():
     ap.add_argument("--no-ort-int4", action="store_true",
                     help="skip writing and timing ORT's MatMulNBits model")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--docs-dir", default=os.path.join(ROOT, "docs"),
+                    help="where --write-docs writes performance.md and "
+                         "performance.png (default: docs/)")
+    ap.add_argument("--ort-int4-cache",
+                    default=os.path.join(ROOT, "models", "bench",
+                                         "ort-int4-b128"),
+                    help="where ORT's MatMulNBits int4 model is kept, in a "
+                         "folder named after the model's (default: "
+                         "models/bench/ort-int4-b128, gitignored)")
     ap.add_argument("--lock", default=None,
                     help="flock this file around each timed process")
     ap.add_argument("--ort-worker", default=None, help=argparse.SUPPRESS)
@@ -524,8 +537,7 @@ def main():
         # Kept for the next run under models/bench/ (gitignored), named
         # after the model's folder.
         name = os.path.basename(os.path.dirname(os.path.abspath(onnx_path)))
-        int4 = os.path.join(ROOT, "models", "bench", "ort-int4-b128", name,
-                            "model.onnx")
+        int4 = os.path.join(args.ort_int4_cache, name, "model.onnx")
         if not os.path.exists(int4):
             print("writing ORT's MatMulNBits int4 model...", flush=True)
             run_locked([sys.executable, os.path.abspath(__file__),
@@ -592,7 +604,8 @@ def main():
     for s in skipped:
         print(f"skipped: {s}")
     if args.write_docs:
-        png = os.path.join(ROOT, "docs", "performance.png")
+        os.makedirs(args.docs_dir, exist_ok=True)
+        png = os.path.join(args.docs_dir, "performance.png")
         title = (f"{os.path.relpath(onnx_path, ROOT)}, {args.threads} "
                  f"threads, prompt {args.prompt}, {args.gen} decode steps, "
                  f"median and min..max of {args.runs} runs, {started}")
@@ -614,7 +627,7 @@ def main():
                 "`--quantize`, much longer.\n")
         # What follows the marker is written by hand (how the kernels work,
         # what limits them): kept as it is.
-        doc_path = os.path.join(ROOT, "docs", "performance.md")
+        doc_path = os.path.join(args.docs_dir, "performance.md")
         if os.path.exists(doc_path):
             with open(doc_path) as f:
                 old = f.read()
@@ -622,8 +635,7 @@ def main():
                 doc += "\n" + old[old.index(HAND_WRITTEN):]
         with open(doc_path, "w") as f:
             f.write(doc)
-        print("wrote docs/performance.md" + (" and docs/performance.png"
-                                             if have_plot else ""))
+        print(f"wrote {doc_path}" + (f" and {png}" if have_plot else ""))
     return 0
 
 
