@@ -645,13 +645,13 @@ int run(const Options &options) {
       }
       AnvilNarrowWeightsOptions narrow;
       narrow.dtype = options.quantize;
-      pm.nest<func::FuncOp>().addPass(createAnvilNarrowWeights(narrow));
+      pm.addPass(createAnvilNarrowWeights(narrow));
     } else {
       AnvilQuantizeWeightsOptions quantize;
       quantize.mode = options.quantize;
       quantize.asym = options.quantizeAsym;
       quantize.skip = options.quantizeSkip;
-      pm.nest<func::FuncOp>().addPass(createAnvilQuantizeWeights(quantize));
+      pm.addPass(createAnvilQuantizeWeights(quantize));
     }
   }
   if (failed(pm.run(*module)))

@@ -64,7 +64,10 @@ struct NarrowWeightsPass : impl::AnvilNarrowWeightsBase<NarrowWeightsPass> {
     // One narrowed copy per constant, however many matmuls read it.
     llvm::DenseMap<Value, Value> narrowed;
     bool failed = false;
-    getOperation().walk([&](MatmulOp matmul) {
+    ModuleOp module = getOperation();
+    SmallVector<MatmulOp> matmuls;
+    module.walk([&](MatmulOp matmul) { matmuls.push_back(matmul); });
+    for (MatmulOp matmul : matmuls) {
       auto lhs = matmul.getLhs().getType().cast<ShapedType>();
       auto rhs = matmul.getRhs().getType().cast<RankedTensorType>();
       auto result = matmul.getResult().getType().cast<ShapedType>();
@@ -72,7 +75,7 @@ struct NarrowWeightsPass : impl::AnvilNarrowWeightsBase<NarrowWeightsPass> {
       if (!constant || rhs.getRank() != 2 || !rhs.hasStaticShape() ||
           !rhs.getElementType().isF32() || !lhs.getElementType().isF32() ||
           !result.getElementType().isF32())
-        return;
+        continue;
       Value &replacement = narrowed[constant.getResult()];
       if (!replacement) {
         ArrayRef<char> bytes;
@@ -81,7 +84,7 @@ struct NarrowWeightsPass : impl::AnvilNarrowWeightsBase<NarrowWeightsPass> {
         if (!kernel::viewWeightBytes(value, bytes, storage)) {
           constant.emitError("cannot read this weight's bytes");
           failed = true;
-          return;
+          break;
         }
         int64_t count = rhs.getNumElements();
         std::string out(2 * count, '\0');
@@ -99,13 +102,18 @@ struct NarrowWeightsPass : impl::AnvilNarrowWeightsBase<NarrowWeightsPass> {
             makeOwnedResource(type, std::move(out), "narrowed_weight"));
       }
       matmul.getRhsMutable().assign(replacement);
-    });
+      // The f32 original once nothing reads it, and at once its data
+      // where no other constant shares it: the compiler then holds one
+      // f32 weight at a time beside the 16-bit copies, not all of them.
+      if (constant.getResult().use_empty()) {
+        Attribute value = constant.getValue();
+        narrowed.erase(constant.getResult());
+        constant.erase();
+        releaseUnusedResources(module, {value});
+      }
+    }
     if (failed)
       return signalPassFailure();
-    // Constants nothing reads any more (the f32 originals of the weights).
-    for (auto &[original, copy] : narrowed)
-      if (original.use_empty())
-        original.getDefiningOp()->erase();
   }
 };
 

@@ -260,7 +260,7 @@ def AnvilPagedKv : Pass<"anvil-paged-kv", "::mlir::ModuleOp"> {
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
-def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
+def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::ModuleOp"> {
   let summary = "Store matmul weights as 16-bit floats (bf16 or f16)";
   let description = [{
     Every `anvil.matmul` of f32 activations by a constant f32 matrix gets
@@ -271,7 +271,11 @@ def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
     widen the weights as they load them (backends/cpu/kernels/
     matmul_panels.h). A weight that other ops also read (a tied token
     embedding) keeps its f32 constant for them. Batched right-hand sides
-    (rank above 2) are left alone.
+    (rank above 2) are left alone. The pass runs on the whole module (every
+    function's matmuls), so that it can then free the f32 originals no
+    function reads any more: an imported weight maps its slice of the
+    model file, which would otherwise stay in the compiler's resident set
+    beside its 16-bit copy.
 
     ```mlir
     // Before:
@@ -289,7 +293,7 @@ def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
-def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"> {
+def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
   let summary = "Quantize constant matmul weights to int8 or int4 (round to nearest)";
   let description = [{
     Every `anvil.matmul` whose right-hand side is a constant 2-D float
@@ -318,6 +322,11 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::func::FuncOp"
     matmul that reads that same constant: a tied LM head), `lm_head` (the
     matmul the logits come from, found by dataflow from the function's
     results), or glob patterns of initializer names.
+
+    The pass runs on the whole module, function by function, and frees a
+    float original's data as soon as no op reads it (an imported weight
+    maps its slice of the model file): the compiler then holds one float
+    weight at a time beside the quantized ones.
 
     ```mlir
     // Before:

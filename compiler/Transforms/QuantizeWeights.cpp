@@ -229,15 +229,21 @@ struct QuantizeWeightsPass
   using AnvilQuantizeWeightsBase::AnvilQuantizeWeightsBase;
 
   void runOnOperation() override {
-    func::FuncOp func = getOperation();
+    ModuleOp module = getOperation();
+    // Option errors on the first function (the module when it has none).
+    Operation *where = module;
+    for (func::FuncOp f : module.getOps<func::FuncOp>()) {
+      where = f;
+      break;
+    }
     std::optional<Scheme> scheme = parseMode(mode);
     if (!scheme) {
-      func.emitError("unknown quantization mode '")
+      where->emitError("unknown quantization mode '")
           << mode << "' (int8, int4-g32, int4-g128, w8a8, w4a8-g32, w4a8-g128)";
       return signalPassFailure();
     }
     if (asym && scheme->perToken) {
-      func.emitError(mode)
+      where->emitError(mode)
           << " quantizes weights symmetrically (its integer product has no "
              "weight zero point); drop the asym option";
       return signalPassFailure();
@@ -255,12 +261,22 @@ struct QuantizeWeightsPass
       }
       auto pattern = llvm::GlobPattern::create(entry);
       if (!pattern) {
-        func.emitError("bad skip pattern '")
+        where->emitError("bad skip pattern '")
             << entry << "': " << llvm::toString(pattern.takeError());
         return signalPassFailure();
       }
       patterns.push_back(std::move(*pattern));
     }
+    for (func::FuncOp func : module.getOps<func::FuncOp>())
+      if (failed(
+              quantizeFunction(func, *scheme, skipEmbed, skipHead, patterns)))
+        return signalPassFailure();
+  }
+
+  LogicalResult
+  quantizeFunction(func::FuncOp func, const Scheme &scheme, bool skipEmbed,
+                   bool skipHead,
+                   const std::vector<llvm::GlobPattern> &patterns) {
     ConstantOp embedding = skipEmbed ? findEmbedding(func) : ConstantOp();
     SmallVector<MatmulOp> heads;
     if (skipHead)
@@ -294,9 +310,10 @@ struct QuantizeWeightsPass
             }))
           continue;
       }
-      if (failed(rewrite(matmul, constant, *scheme)))
-        return signalPassFailure();
+      if (failed(rewrite(matmul, constant, scheme)))
+        return failure();
     }
+    return success();
   }
 
   LogicalResult rewrite(MatmulOp matmul, ConstantOp constant,
@@ -374,8 +391,15 @@ struct QuantizeWeightsPass
                                        b.getBoolAttr(true));
     matmul.getResult().replaceAllUsesWith(product);
     matmul.erase();
-    if (constant->use_empty())
+    // The float original once nothing reads it, and at once its data where
+    // no other constant shares it (an imported weight maps its slice of the
+    // model file): the compiler holds one float weight at a time beside the
+    // quantized ones, not all of them.
+    if (constant->use_empty()) {
+      Attribute value = constant.getValue();
       constant.erase();
+      releaseUnusedResources(getOperation(), {value});
+    }
     return success();
   }
 };

@@ -4,6 +4,7 @@
 #include "dialects/Anvil/AnvilOps.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 #include <limits>
@@ -200,6 +201,28 @@ bool isConstantSplat(Attribute attr, double value) {
     if (tensor->asDouble(i) != value)
       return false;
   return true;
+}
+
+void releaseUnusedResources(ModuleOp module, ArrayRef<Attribute> dropped) {
+  llvm::StringSet<> candidates;
+  for (Attribute attr : dropped)
+    if (auto resource = attr.dyn_cast_or_null<DenseResourceElementsAttr>())
+      candidates.insert(resource.getRawHandle().getKey());
+  if (candidates.empty())
+    return;
+  // Keys still referenced anywhere (an attribute of any op, nested in
+  // dictionaries or arrays too) keep their data.
+  module.walk([&](Operation *op) {
+    op->getAttrDictionary().cast<SubElementAttrInterface>().walkSubAttrs(
+        [&](Attribute attr) {
+          if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>())
+            candidates.erase(resource.getRawHandle().getKey());
+        });
+  });
+  auto &manager =
+      DenseResourceElementsHandle::getManagerInterface(module.getContext());
+  for (const auto &entry : candidates)
+    manager.update(entry.getKey(), AsmResourceBlob());
 }
 
 ElementsAttr makeOwnedResource(ShapedType type, std::string bytes,

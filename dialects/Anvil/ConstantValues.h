@@ -11,6 +11,7 @@
 #define ANVIL_DIALECTS_ANVIL_CONSTANTVALUES_H
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
@@ -102,6 +103,14 @@ mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
 /// element data): weights without a second copy.
 mlir::ElementsAttr makeOwnedResource(mlir::ShapedType type, std::string bytes,
                                      llvm::StringRef name);
+
+/// Frees the data of the dense_resource weights in `dropped` (constants a
+/// pass replaced and erased) that no op of `module` refers to any more: an
+/// imported weight's blob maps its slice of the model file, whose pages
+/// (read by the pass) count in the compiler's resident set until the
+/// mapping goes. The resource entry stays, empty; nothing may read it.
+void releaseUnusedResources(mlir::ModuleOp module,
+                            llvm::ArrayRef<mlir::Attribute> dropped);
 
 /// The row-major index into an operand of `operandShape` of element `linear`
 /// of a result of `resultShape` it is numpy-broadcast to.
