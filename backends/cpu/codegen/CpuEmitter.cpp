@@ -125,6 +125,19 @@ constexpr size_t kStepsPerFunction = 128;
 constexpr char kBufferBegin = '\x01', kBufferEnd = '\x02';
 constexpr char kLocationBegin = '\x03', kLocationEnd = '\x04';
 
+/// Appends `var` * `stride` to the C++ index expression `text` (" + "
+/// between terms; nothing for a zero stride, no factor for a unit one).
+void appendIndexTerm(std::string &text, const std::string &var,
+                     AffineExpr stride) {
+  if (isConstant(stride, 0))
+    return;
+  std::string factor = sizeExpr(stride);
+  if (stride.isa<AffineBinaryOpExpr>())
+    factor = "(" + factor + ")";
+  text += (text.empty() ? "" : " + ") + var +
+          (isConstant(stride, 1) ? "" : " * " + factor);
+}
+
 /// A repeated block is outlined only when it saves at least this many
 /// steps of code: below that a call with its argument array is no shorter.
 constexpr size_t kMinOutlinedSavings = 8;
@@ -569,17 +582,8 @@ LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop,
     if (!access)
       return loop.emitOpError("reads an operand an epilogue cannot index");
     std::string text;
-    auto term = [&](StringRef var, AffineExpr stride) {
-      if (isConstant(stride, 0))
-        return;
-      std::string factor = sizeExpr(stride);
-      if (stride.isa<AffineBinaryOpExpr>())
-        factor = "(" + factor + ")";
-      text += (text.empty() ? "" : " + ") + var.str() +
-              (isConstant(stride, 1) ? "" : " * " + factor);
-    };
-    term("r", access->rowStride);
-    term("c", access->colStride);
+    appendIndexTerm(text, "r", access->rowStride);
+    appendIndexTerm(text, "c", access->colStride);
     indices.push_back(text.empty() ? "0" : text);
   }
   // The pointers by value, as the elementwise loops capture theirs.
@@ -645,16 +649,8 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
   }
   auto index = [&](size_t k) {
     std::string text;
-    for (size_t d = 0; d < dims.size(); ++d) {
-      AffineExpr s = dimStrides[k][d];
-      if (isConstant(s, 0))
-        continue;
-      std::string stride = sizeExpr(s);
-      if (s.isa<AffineBinaryOpExpr>())
-        stride = "(" + stride + ")";
-      text += (text.empty() ? "" : " + ") + ("i" + std::to_string(d)) +
-              (isConstant(s, 1) ? "" : " * " + stride);
-    }
+    for (size_t d = 0; d < dims.size(); ++d)
+      appendIndexTerm(text, "i" + std::to_string(d), dimStrides[k][d]);
     return text.empty() ? std::string("0") : text;
   };
 

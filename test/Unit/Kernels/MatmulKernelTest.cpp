@@ -125,15 +125,23 @@ std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
   return out;
 }
 
-void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
-  SCOPED_TRACE(testing::Message() << "m " << m << " n " << n << " k " << k);
-  std::mt19937 rng(unsigned(m * 1000003 + n * 1009 + k));
+/// Random operands a [m, k] and w [k, n] (standard normal) from `seed`.
+void randomOperands(unsigned seed, int64_t m, int64_t n, int64_t k,
+                    std::vector<float> &a, std::vector<float> &w) {
+  std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
-  std::vector<float> a(m * k), w(k * n);
+  a.resize(m * k);
+  w.resize(k * n);
   for (float &x : a)
     x = normal(rng);
   for (float &x : w)
     x = normal(rng);
+}
+
+void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
+  SCOPED_TRACE(testing::Message() << "m " << m << " n " << n << " k " << k);
+  std::vector<float> a, w;
+  randomOperands(unsigned(m * 1000003 + n * 1009 + k), m, n, k, a, w);
   w = effectiveWeights(path, w); // exactly what a 16-bit path multiplies
   std::vector<float> out = run(path, nullptr, m, n, k, a, w);
   for (int64_t i = 0; i < m; ++i)
@@ -205,13 +213,8 @@ TEST(MatmulKernel, PanelsOfF16Weights) {
 void checkEpilogue(Path path, int64_t m, int64_t n, int64_t k, int64_t chunk) {
   SCOPED_TRACE(testing::Message()
                << "m " << m << " n " << n << " k " << k << " chunk " << chunk);
-  std::mt19937 rng(unsigned(m * 7919 + n * 104729 + k));
-  std::normal_distribution<float> normal;
-  std::vector<float> a(m * k), w(k * n);
-  for (float &x : a)
-    x = normal(rng);
-  for (float &x : w)
-    x = normal(rng);
+  std::vector<float> a, w;
+  randomOperands(unsigned(m * 7919 + n * 104729 + k), m, n, k, a, w);
   const std::vector<float> plain = run(path, nullptr, m, n, k, a, w);
   std::vector<float> rhs;
   const anvil::MatmulParams p = pathParams(path, m, n, k, w, rhs);
