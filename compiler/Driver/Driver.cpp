@@ -616,6 +616,14 @@ int run(const Options &options) {
     OpPassManager &func = pm.nest<func::FuncOp>();
     func.addPass(createCanonicalizerPass());
     func.addPass(createCSEPass());
+    // The rope of the queries and new keys into the attention's prologue
+    // and the KV write; the canonicalizer then folds the transposes that
+    // were around it, CSE the tables' reshapes each layer rebuilt.
+    if (options.fuseRope) {
+      func.addPass(createAnvilFuseRope());
+      func.addPass(createCanonicalizerPass());
+      func.addPass(createCSEPass());
+    }
   }
   // Matmuls are merged before they are quantized (a merged weight is one
   // plain constant), and after anvil-paged-kv, whose dataflow match of the

@@ -51,6 +51,9 @@ struct Options {
   bool outlineRepeats = true;
   /// Run a matmul's elementwise tail inside its kernel (from -O2).
   bool fuseEpilogues = true;
+  /// Fold a paged decoder's rotary embeddings into its attention and KV
+  /// writes (anvil-fuse-rope).
+  bool fuseRope = true;
 
   /// How a decoder's KV cache is compiled: Auto pages it when the model
   /// has one (anvil-paged-kv), Paged requires that, Graph keeps past and

@@ -279,6 +279,15 @@ private:
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerRope(RopeOp op);
   LogicalResult lowerKvWrite(KvWriteOp op);
+  /// A fused rope's tables, appended to `ins`, and the kernel's rope_dim
+  /// (0: none) and rope_rows.
+  struct RopeOperands {
+    int64_t dim = 0;
+    DimExpr rows;
+  };
+  RopeOperands ropeOperands(Value cos, Value sin,
+                            std::optional<uint64_t> ropeDim, int64_t headDim,
+                            SmallVectorImpl<Value> &ins);
   LogicalResult lowerPagedAttention(PagedAttentionOp op);
 };
 
@@ -1111,6 +1120,11 @@ LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
   if (failed(blockSize) || failed(heads) || failed(headDim))
     return failure();
   Value buffer = input(op.getPool());
+  SmallVector<Value, 4> ins{input(op.getRows()), input(op.getSlotMapping())};
+  // A fused rope (anvil-fuse-rope): the tables follow, and the kernel
+  // rotates each head's row before it stores it.
+  RopeOperands rope = ropeOperands(op.getRopeCos(), op.getRopeSin(),
+                                   op.getRopeDim(), *headDim, ins);
   if (op.getScales()) {
     Value scales = input(op.getScales());
     KvWriteInt8Launch l;
@@ -1119,8 +1133,10 @@ LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
     l.block_size = *blockSize;
     l.kv_heads = *heads;
     l.head_dim = *headDim;
-    l.build(b, op.getLoc(), {input(op.getRows()), input(op.getSlotMapping())},
-            {buffer, scales});
+    l.rope_dim = rope.dim;
+    l.rope_interleaved = op.getRopeInterleaved();
+    l.rope_rows = rope.rows;
+    l.build(b, op.getLoc(), ins, {buffer, scales});
     buffers[op.getResult()] = buffer;
     buffers[op.getNewScales()] = scales;
     return success();
@@ -1130,10 +1146,28 @@ LogicalResult FunctionBufferizer::lowerKvWrite(KvWriteOp op) {
   l.num_blocks = p[0];
   l.block_size = *blockSize;
   l.row_size = *heads * *headDim;
-  l.build(b, op.getLoc(), {input(op.getRows()), input(op.getSlotMapping())},
-          buffer);
+  l.head_dim = *headDim;
+  l.rope_dim = rope.dim;
+  l.rope_interleaved = op.getRopeInterleaved();
+  l.rope_rows = rope.rows;
+  l.build(b, op.getLoc(), ins, buffer);
   buffers[op.getResult()] = buffer;
   return success();
+}
+
+FunctionBufferizer::RopeOperands
+FunctionBufferizer::ropeOperands(Value cos, Value sin,
+                                 std::optional<uint64_t> ropeDim,
+                                 int64_t headDim, SmallVectorImpl<Value> &ins) {
+  RopeOperands rope;
+  rope.rows = dim(0);
+  if (!cos)
+    return rope;
+  ins.push_back(input(cos));
+  ins.push_back(input(sin));
+  rope.dim = ropeDim ? (int64_t)*ropeDim : headDim;
+  rope.rows = shapeOf(cos)[0];
+  return rope;
 }
 
 LogicalResult FunctionBufferizer::lowerPagedAttention(PagedAttentionOp op) {
@@ -1175,11 +1209,16 @@ LogicalResult FunctionBufferizer::lowerPagedAttention(PagedAttentionOp op) {
       input(op.getValuePool()),   input(op.getBlockTables()),
       input(op.getContextLens()), input(op.getPositions()),
       input(op.getSeqOfToken())};
-  // int8 pools: their scales, the kernel's two last inputs.
+  // int8 pools: their scales, then a fused rope's tables.
   if (op.getKeyScales()) {
     ins.push_back(input(op.getKeyScales()));
     ins.push_back(input(op.getValueScales()));
   }
+  RopeOperands rope = ropeOperands(op.getRopeCos(), op.getRopeSin(),
+                                   op.getRopeDim(), *headDim, ins);
+  l.rope_dim = rope.dim;
+  l.rope_interleaved = op.getRopeInterleaved();
+  l.rope_rows = rope.rows;
   l.build(b, op.getLoc(), ins, out);
   return success();
 }

@@ -788,9 +788,9 @@ LogicalResult PagedKvRewrite::run() {
     Location l = c.concat.getLoc();
     Value rows = transpose(l, c.newRows, {0, 2, 1, 3}); // [1, T, G, D]
     rows = reshape(l, rows, {o.proxyTokens, kvHeads, headDim});
-    auto write =
-        b.create<KvWriteOp>(l, poolType, c.scales ? scalesType : Type(), c.pool,
-                            rows, slotMapping, c.scales);
+    auto write = b.create<KvWriteOp>(
+        l, poolType, c.scales ? scalesType : Type(), c.pool, rows, slotMapping,
+        c.scales, Value(), Value(), BoolAttr(), IntegerAttr());
     c.written = write.getResult();
     c.writtenScales = write.getNewScales();
   }
@@ -807,10 +807,10 @@ LogicalResult PagedKvRewrite::run() {
     Value out = b.create<PagedAttentionOp>(
         l, outType, qRows, pair.first->written, pair.second->written,
         blockTables, contextLens, positions, seqOfToken, Value(),
-        pair.first->writtenScales, pair.second->writtenScales,
+        pair.first->writtenScales, pair.second->writtenScales, Value(), Value(),
         op.getScaleAttr(),
         mask.window ? b.getI64IntegerAttr(mask.window) : IntegerAttr(),
-        FloatAttr());
+        FloatAttr(), BoolAttr(), IntegerAttr());
     out = reshape(l, out, {1, o.proxyTokens, heads, valueDim});
     out = transpose(l, out, {0, 2, 1, 3});
     op.getResult().replaceAllUsesWith(out);

@@ -350,6 +350,41 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
   let dependentDialects = ["::anvil::AnvilDialect"];
 }
 
+def AnvilFuseRope : Pass<"anvil-fuse-rope", "::mlir::func::FuncOp"> {
+  let summary = "Fold rotary embeddings into the paged attention and KV write that read them";
+  let description = [{
+    An `anvil.rope` whose rotated rows reach an `anvil.paged_attention`'s
+    query or an `anvil.kv_write`'s rows only through a transpose that keeps
+    the last dim and a reshape that keeps the last two (each read by
+    nothing else), with tables that give each token one row broadcast over
+    the heads, is removed: the reading op takes the tables, reshaped to
+    `[tokens, rotary/2]`, as `rope(%cos, %sin)` and rotates each row itself
+    (the attention as it loads a query row, the write before it stores a
+    key row), with the same arithmetic, so the results are the same bits.
+    The transposes around the rope then cancel (the canonicalizer folds
+    them). Matched by dataflow only. anvilc runs it after `anvil-paged-kv`
+    at -O2 and -O3 (`--no-fuse-rope` turns it off).
+
+    ```mlir
+    // Before:
+    %t = anvil.transpose %x {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x?x8x16xf32>) -> tensor<1x8x?x16xf32>
+    %r = anvil.rope %t, %cos, %sin : (tensor<1x8x?x16xf32>, tensor<1x1x?x8xf32>, tensor<1x1x?x8xf32>) -> tensor<1x8x?x16xf32>
+    %u = anvil.transpose %r {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x8x?x16xf32>) -> tensor<1x?x8x16xf32>
+    %q = anvil.reshape %u, %s3 : (tensor<1x?x8x16xf32>, tensor<3xi64>) -> tensor<?x8x16xf32>
+    %o = anvil.paged_attention %q, %kp, %vp, %bt, %cl, %pos, %seq {scale = 2.500000e-01 : f32} : (...) -> tensor<?x8x16xf32>
+    // After (the transposes cancel):
+    %c = anvil.reshape %cos, %s2 : (tensor<1x1x?x8xf32>, tensor<2xi64>) -> tensor<?x8xf32>
+    %s = anvil.reshape %sin, %s2 : (tensor<1x1x?x8xf32>, tensor<2xi64>) -> tensor<?x8xf32>
+    %q = anvil.reshape %x, %s3 : (tensor<1x?x8x16xf32>, tensor<3xi64>) -> tensor<?x8x16xf32>
+    %o = anvil.paged_attention %q, %kp, %vp, %bt, %cl, %pos, %seq rope(%c, %s) {scale = 2.500000e-01 : f32} : (...) -> tensor<?x8x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+  let statistics = [
+    Statistic<"numFused", "fused", "Ropes folded into the op that reads them">
+  ];
+}
+
 def AnvilMergeMatmuls : Pass<"anvil-merge-matmuls", "::mlir::func::FuncOp"> {
   let summary = "Merge matmuls of one input by constant weights into one matmul";
   let description = [{

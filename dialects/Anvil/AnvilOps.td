@@ -1109,7 +1109,8 @@ def Anvil_OnnxAttentionOp : Anvil_InferredOp<"onnx_attention",
 def Anvil_KvPoolTensor : TensorOf<[AnyFloat, I8]>;
 def Anvil_KvScalesTensor : TensorOf<[F32]>;
 
-def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
+def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write",
+    [AttrSizedOperandSegments]> {
   let summary = "write new K or V rows into a paged KV pool at their slots";
   let description = [{
     `pool` is `[num_blocks, block_size, kv_heads, head_dim]`, `rows` is
@@ -1128,16 +1129,32 @@ def Anvil_KvWriteOp : Anvil_InferredOp<"kv_write"> {
     reads back as `q * s`. Readers take the second result, never the
     scales operand, so the write is ordered before them by dataflow.
 
+    With `rope(%cos, %sin)` each row is first rotated as `anvil.rope`
+    rotates it (RoPE, Su et al. 2021), with the tables' row of its token:
+    the tables are `[tokens, rotary/2]`, `rope_interleaved` picks the pairs
+    and `rope_dim` the rotated part (default all of `head_dim`).
+    `anvil-fuse-rope` folds a rope of the new keys into their write.
+
     ```mlir
     %p2 = anvil.kv_write %pool, %k, %slots : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>) -> tensor<64x16x2x16xf32>
     %q2, %s2 = anvil.kv_write %qpool, %k, %slots, %scales : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
+    %p3 = anvil.kv_write %pool, %k, %slots rope(%cos, %sin) : (tensor<64x16x2x16xf32>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<?x8xf32>, tensor<?x8xf32>) -> tensor<64x16x2x16xf32>
     ```
   }];
   let arguments = (ins Anvil_KvPoolTensor:$pool, Anvil_FloatTensor:$rows,
                        Anvil_IndexTensor:$slot_mapping,
-                       Optional<Anvil_KvScalesTensor>:$scales);
+                       Optional<Anvil_KvScalesTensor>:$scales,
+                       Optional<Anvil_FloatTensor>:$rope_cos,
+                       Optional<Anvil_FloatTensor>:$rope_sin,
+                       DefaultValuedAttr<BoolAttr, "false">:$rope_interleaved,
+                       OptionalAttr<I64Attr>:$rope_dim);
   let results = (outs Anvil_KvPoolTensor:$result,
                       Optional<Anvil_KvScalesTensor>:$new_scales);
+  let assemblyFormat = [{
+    $pool `,` $rows `,` $slot_mapping (`,` $scales^)?
+    (`rope` `(` $rope_cos^ `,` $rope_sin `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
 }
 
 def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention",
@@ -1163,6 +1180,12 @@ def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention",
     the `anvil.kv_write`s that wrote the pools): a key or value reads as
     its int8 value times its (slot, head) scale.
 
+    With `rope(%cos, %sin)` each query row is rotated first, as
+    `anvil.rope` rotates it, with its token's row of the `[tokens,
+    rotary/2]` tables (`rope_interleaved`, `rope_dim` as in `anvil.rope`'s
+    `interleaved` and `rotary_dim`): the rotation is the attention's
+    prologue (`anvil-fuse-rope`).
+
     ```mlir
     %o = anvil.paged_attention %q, %kp, %vp, %tables, %lens, %pos, %seq {scale = 2.500000e-01 : f32, window = 4096 : i64}
         : (tensor<?x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>) -> tensor<?x8x16xf32>
@@ -1179,14 +1202,20 @@ def Anvil_PagedAttentionOp : Anvil_InferredOp<"paged_attention",
                        Optional<Anvil_FloatTensor>:$sinks,
                        Optional<Anvil_KvScalesTensor>:$key_scales,
                        Optional<Anvil_KvScalesTensor>:$value_scales,
+                       Optional<Anvil_FloatTensor>:$rope_cos,
+                       Optional<Anvil_FloatTensor>:$rope_sin,
                        F32Attr:$scale, OptionalAttr<I64Attr>:$window,
-                       OptionalAttr<F32Attr>:$softcap);
+                       OptionalAttr<F32Attr>:$softcap,
+                       DefaultValuedAttr<BoolAttr, "false">:$rope_interleaved,
+                       OptionalAttr<I64Attr>:$rope_dim);
   let results = (outs Anvil_FloatTensor:$result);
-  // The operands as before, plus the int8 pools' scales by keyword.
+  // The operands as before, plus the int8 pools' scales and the query's
+  // rotary tables by keyword.
   let assemblyFormat = [{
     $query `,` $key_pool `,` $value_pool `,` $block_tables `,` $context_lens
     `,` $positions `,` $seq_of_token (`,` $sinks^)?
-    (`scales` `(` $key_scales^ `,` $value_scales `)`)? attr-dict `:`
+    (`scales` `(` $key_scales^ `,` $value_scales `)`)?
+    (`rope` `(` $rope_cos^ `,` $rope_sin `)`)? attr-dict `:`
     functional-type(operands, results)
   }];
 }

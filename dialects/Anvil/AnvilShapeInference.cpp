@@ -1031,6 +1031,51 @@ LogicalResult checkKvScales(Operation *op, Value pool, Value scales,
 }
 } // namespace
 
+namespace {
+/// The rotary tables a kv_write or paged_attention applies to its rows
+/// first (`rope(%cos, %sin)`): both or neither, `[tokens, rotary/2]`
+/// each, with rotary = rope_dim (positive, even, at most head_dim) or the
+/// whole, even, head_dim.
+LogicalResult checkRopeTables(Operation *op, Value cos, Value sin,
+                              std::optional<uint64_t> ropeDim, int64_t tokens,
+                              int64_t headDim, StringRef rows) {
+  if ((bool)cos != (bool)sin)
+    return op->emitOpError("rope takes both a cos and a sin table");
+  if (!cos) {
+    if (ropeDim)
+      return op->emitOpError("rope_dim without rope(cos, sin) tables");
+    return success();
+  }
+  int64_t rotary = headDim;
+  if (ropeDim) {
+    rotary = (int64_t)*ropeDim;
+    if (rotary <= 0 || rotary % 2 != 0)
+      return op->emitOpError()
+             << "rope_dim " << rotary << " must be positive and even";
+    if (headDim != kDynamic && rotary > headDim)
+      return op->emitOpError()
+             << "rope_dim " << rotary << " exceeds the head dim " << headDim;
+  } else if (headDim != kDynamic && headDim % 2 != 0) {
+    return op->emitOpError() << "rope over an odd head dim " << headDim;
+  }
+  for (auto [table, name] :
+       {std::pair(cos, "rope cos"), std::pair(sin, "rope sin")}) {
+    if (failed(checkRank(op, table, 2, name, "[tokens, rotary_dim / 2]")) ||
+        failed(
+            checkDim(op, dimOf(table, 0), tokens,
+                     (Twine(name) + " table and " + rows + " differ in tokens")
+                         .str())) ||
+        failed(checkDim(op, dimOf(table, 1),
+                        rotary == kDynamic ? kDynamic : rotary / 2,
+                        (Twine(name) + " table columns and half the "
+                                       "rotated dim differ")
+                            .str())))
+      return failure();
+  }
+  return success();
+}
+} // namespace
+
 LogicalResult KvWriteOp::inferResultTypes(Types &types) {
   if (failed(checkRank(*this, getPool(), 4, "pool",
                        "[num_blocks, block_size, kv_heads, head_dim]")) ||
@@ -1047,7 +1092,9 @@ LogicalResult KvWriteOp::inferResultTypes(Types &types) {
       failed(checkDim(*this, dimOf(getSlotMapping(), 0), dimOf(getRows(), 0),
                       "slot_mapping and rows differ in tokens")))
     return failure();
-  if (failed(checkKvScales(*this, getPool(), getScales(), "pool", "scales")))
+  if (failed(checkKvScales(*this, getPool(), getScales(), "pool", "scales")) ||
+      failed(checkRopeTables(*this, getRopeCos(), getRopeSin(), getRopeDim(),
+                             dimOf(getRows(), 0), dimOf(getRows(), 2), "rows")))
     return failure();
   (void)inferSameAsInput(getPool(), types);
   if (getScales())
@@ -1115,6 +1162,9 @@ LogicalResult PagedAttentionOp::inferResultTypes(Types &types) {
     return failure();
   if (getSinks() && failed(checkDim(op, dimOf(getSinks(), 0), qHeads,
                                     "sinks and query differ in heads")))
+    return failure();
+  if (failed(checkRopeTables(op, getRopeCos(), getRopeSin(), getRopeDim(),
+                             tokens, dimOf(getQuery(), 2), "query")))
     return failure();
   if (qHeads != kDynamic && kvHeads != kDynamic &&
       (kvHeads == 0 || qHeads % kvHeads != 0))

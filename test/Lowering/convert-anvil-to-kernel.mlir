@@ -328,7 +328,7 @@ func.func @derived(%x: tensor<?xf32> {anvil.name = "x", anvil.dim_names = ["past
 // reads the same buffers, the scales as its two last inputs.
 // CHECK-LABEL: func.func @int8_kv
 // CHECK-SAME: %[[KP:arg7]]: memref<8x16x2x8xi8> {anvil.name = "kp", anvil.state}, %[[VP:arg8]]: memref<8x16x2x8xi8> {anvil.name = "vp", anvil.state}, %[[KS:arg9]]: memref<8x16x2xf32> {anvil.name = "ks", anvil.state}, %[[VS:arg10]]: memref<8x16x2xf32> {anvil.name = "vs", anvil.state}
-// CHECK: kernel.launch "kv_write_int8" ins(%arg1, %arg2 : memref<5x2x8xf32>, memref<5xi64>) outs(%[[KP]], %[[KS]] : memref<8x16x2x8xi8>, memref<8x16x2xf32>) params {block_size = 16 : i64, head_dim = 8 : i64, kv_heads = 2 : i64, num_blocks = 8 : i64, tokens = 5 : i64}
+// CHECK: kernel.launch "kv_write_int8" ins(%arg1, %arg2 : memref<5x2x8xf32>, memref<5xi64>) outs(%[[KP]], %[[KS]] : memref<8x16x2x8xi8>, memref<8x16x2xf32>) params {block_size = 16 : i64, head_dim = 8 : i64, kv_heads = 2 : i64, num_blocks = 8 : i64, rope_dim = 0 : i64, rope_interleaved = false, rope_rows = 0 : i64, tokens = 5 : i64}
 // CHECK: kernel.launch "kv_write_int8" ins(%arg1, %arg2 : memref<5x2x8xf32>, memref<5xi64>) outs(%[[VP]], %[[VS]] : memref<8x16x2x8xi8>, memref<8x16x2xf32>)
 // CHECK: kernel.launch "paged_attention" ins(%arg0, %[[KP]], %[[VP]], %arg3, %arg4, %arg5, %arg6, %[[KS]], %[[VS]] : memref<5x4x8xf32>, memref<8x16x2x8xi8>, memref<8x16x2x8xi8>, memref<2x4xi32>, memref<2xi32>, memref<5xi64>, memref<5xi32>, memref<8x16x2xf32>, memref<8x16x2xf32>)
 func.func @int8_kv(%q: tensor<5x4x8xf32> {anvil.name = "q"}, %rows: tensor<5x2x8xf32> {anvil.name = "rows"}, %slots: tensor<5xi64> {anvil.name = "slots"}, %tables: tensor<2x4xi32> {anvil.name = "tables"}, %lens: tensor<2xi32> {anvil.name = "lens"}, %pos: tensor<5xi64> {anvil.name = "pos"}, %seq: tensor<5xi32> {anvil.name = "seq"}, %kp: tensor<8x16x2x8xi8> {anvil.name = "kp", anvil.state}, %vp: tensor<8x16x2x8xi8> {anvil.name = "vp", anvil.state}, %ks: tensor<8x16x2xf32> {anvil.name = "ks", anvil.state}, %vs: tensor<8x16x2xf32> {anvil.name = "vs", anvil.state}) -> (tensor<5x4x8xf32> {anvil.name = "out"}) {
@@ -336,6 +336,22 @@ func.func @int8_kv(%q: tensor<5x4x8xf32> {anvil.name = "q"}, %rows: tensor<5x2x8
   %v, %vs2 = anvil.kv_write %vp, %rows, %slots, %vs : (tensor<8x16x2x8xi8>, tensor<5x2x8xf32>, tensor<5xi64>, tensor<8x16x2xf32>) -> (tensor<8x16x2x8xi8>, tensor<8x16x2xf32>)
   %o = anvil.paged_attention %q, %k, %v, %tables, %lens, %pos, %seq scales(%ks2, %vs2) {scale = 0.25 : f32} : (tensor<5x4x8xf32>, tensor<8x16x2x8xi8>, tensor<8x16x2x8xi8>, tensor<2x4xi32>, tensor<2xi32>, tensor<5xi64>, tensor<5xi32>, tensor<8x16x2xf32>, tensor<8x16x2xf32>) -> tensor<5x4x8xf32>
   return %o : tensor<5x4x8xf32>
+}
+
+// -----
+
+// A rope folded into the KV write and the attention (anvil-fuse-rope): the
+// [tokens, half] tables follow the other inputs (after an int8 pool's
+// scales), rope_dim is the rotated part (the whole head without the
+// attribute) and rope_rows the tables' rows, which the kernels check
+// against the tokens when they run.
+// CHECK-LABEL: func.func @fused_rope
+// CHECK: kernel.launch "kv_write" ins(%arg1, %arg2, %arg7, %arg8 : memref<?x2x8xf32>, memref<?xi64>, memref<?x4xf32>, memref<?x4xf32>) outs(%arg9 : memref<8x16x2x8xf32>) params {block_size = 16 : i64, head_dim = 8 : i64, num_blocks = 8 : i64, rope_dim = 8 : i64, rope_interleaved = true, rope_rows = #{{.*}}, row_size = 16 : i64, tokens = #{{.*}}}
+// CHECK: kernel.launch "paged_attention" ins(%arg0, %arg9, %arg9, %arg3, %arg4, %arg5, %arg6, %arg7, %arg8 : {{.*}}) outs({{.*}}) params {{{.*}}rope_dim = 8 : i64, rope_interleaved = false, rope_rows = #{{.*}}
+func.func @fused_rope(%q: tensor<?x4x8xf32> {anvil.name = "q", anvil.dim_names = ["tokens", "", ""]}, %rows: tensor<?x2x8xf32> {anvil.name = "rows", anvil.dim_names = ["tokens", "", ""]}, %slots: tensor<?xi64> {anvil.name = "slots", anvil.dim_names = ["tokens"]}, %tables: tensor<2x4xi32> {anvil.name = "tables"}, %lens: tensor<2xi32> {anvil.name = "lens"}, %pos: tensor<?xi64> {anvil.name = "pos", anvil.dim_names = ["tokens"]}, %seq: tensor<?xi32> {anvil.name = "seq", anvil.dim_names = ["tokens"]}, %cos: tensor<?x4xf32> {anvil.name = "cos", anvil.dim_names = ["tokens", ""]}, %sin: tensor<?x4xf32> {anvil.name = "sin", anvil.dim_names = ["tokens", ""]}, %kp: tensor<8x16x2x8xf32> {anvil.name = "kp", anvil.state}) -> (tensor<?x4x8xf32> {anvil.name = "out"}) attributes {anvil.sizes = [{name = "tokens", min = 1 : i64, max = 16 : i64}]} {
+  %k = anvil.kv_write %kp, %rows, %slots rope(%cos, %sin) {rope_interleaved = true} : (tensor<8x16x2x8xf32>, tensor<?x2x8xf32>, tensor<?xi64>, tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<8x16x2x8xf32>
+  %o = anvil.paged_attention %q, %k, %k, %tables, %lens, %pos, %seq rope(%cos, %sin) {scale = 0.25 : f32} : (tensor<?x4x8xf32>, tensor<8x16x2x8xf32>, tensor<8x16x2x8xf32>, tensor<2x4xi32>, tensor<2xi32>, tensor<?xi64>, tensor<?xi32>, tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4x8xf32>
+  return %o : tensor<?x4x8xf32>
 }
 
 // -----

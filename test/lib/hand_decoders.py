@@ -10,6 +10,11 @@ test (test/EndToEnd/paged-hand-decoders.test).
   onnx-attn   two layers of ONNX's own Attention op (opset 23) with
               past_key/past_value and present outputs, is_causal=1, grouped
               KV heads (4 query heads, 2 KV heads)
+  partial-rope
+              two layers of ONNX's Attention op as onnx-attn, with ONNX's
+              RotaryEmbedding (opset 23) on q and k rotating only the first
+              half of each head (rotary_embedding_dim, as Phi and GPT-NeoX
+              do), from position_ids and constant cos/sin caches
   learned     no position_ids input: learned absolute positions computed as
               cumsum(attention_mask) + 1 over the whole mask, sliced to the
               new tokens (OPT's offset of 2 minus 1), and a causal mask
@@ -142,9 +147,16 @@ def window_model():
                (values, "present.0.value")], 1, kv_heads, 18
 
 
-def onnx_attention_model():
-    g = Graph(2)
+def onnx_attention_model(seed=2, rotary_dim=0):
+    """Two layers of ONNX's Attention op; with rotary_dim, ONNX's
+    RotaryEmbedding rotates that many values of each q and k head first."""
+    g = Graph(seed)
     q_heads, kv_heads, layers = 4, 2, 2
+    if rotary_dim:
+        inv_freq = 1.0 / (10000 ** (np.arange(0, rotary_dim, 2) / rotary_dim))
+        angles = np.arange(256)[:, None] * inv_freq[None, :]
+        cos_cache = g.const(np.cos(angles).astype(np.float32))
+        sin_cache = g.const(np.sin(angles).astype(np.float32))
     x = g.op("Gather", [g.weight(VOCAB, HIDDEN), "input_ids"], axis=0)
     outputs = []
     for layer in range(layers):
@@ -153,6 +165,10 @@ def onnx_attention_model():
                 for n in (q_heads, kv_heads, kv_heads)]
         q, k, v = (heads(g, p, n) for p, n in
                    zip(proj, (q_heads, kv_heads, kv_heads)))
+        if rotary_dim:
+            q, k = (g.op("RotaryEmbedding", [t, cos_cache, sin_cache,
+                                              "position_ids"],
+                         rotary_embedding_dim=rotary_dim) for t in (q, k))
         out, present_k, present_v = g.op(
             "Attention", [q, k, v, "", f"past_key_values.{layer}.key",
                           f"past_key_values.{layer}.value"],
@@ -166,6 +182,10 @@ def onnx_attention_model():
                     (present_v, f"present.{layer}.value")]
     logits = g.op("MatMul", [rms_norm(g, x), g.weight(HIDDEN, VOCAB)])
     return g, [(logits, "logits")] + outputs, layers, kv_heads, 23
+
+
+def partial_rope_model():
+    return onnx_attention_model(seed=4, rotary_dim=HEAD_DIM // 2)
 
 
 def learned_positions_model():
@@ -221,6 +241,7 @@ def learned_positions_model():
 def build(name, path):
     g, outputs, layers, kv_heads, opset = {
         "window": window_model, "onnx-attn": onnx_attention_model,
+        "partial-rope": partial_rope_model,
         "learned": learned_positions_model}[name]()
     seq, past = "sequence_length", "past_sequence_length"
     inputs = [helper.make_tensor_value_info("input_ids", T.INT64,

@@ -106,6 +106,14 @@ cl::opt<bool> noFuseEpilogues(
              "result it finishes (anvil-fuse-matmul-epilogue); the results "
              "are the same bits either way"),
     cl::cat(category));
+cl::opt<bool> noFuseRope(
+    "no-fuse-rope",
+    cl::desc("Keep a paged decoder's rotary embeddings separate launches, "
+             "each between two transposes. By default the paged attention "
+             "rotates the queries as it loads them and the KV write the new "
+             "keys before it stores them (anvil-fuse-rope); the results are "
+             "the same bits either way"),
+    cl::cat(category));
 cl::opt<unsigned> optLevel(
     "O", cl::desc("Optimization level: -O0 (import only) to -O3 (default 2)"),
     cl::Prefix, cl::init(2), cl::cat(category));
@@ -451,6 +459,7 @@ int main(int argc, char **argv) {
   options.optLevel = optLevel;
   options.outlineRepeats = !noOutline;
   options.fuseEpilogues = !noFuseEpilogues;
+  options.fuseRope = !noFuseRope;
   options.mergeMatmuls = mergeMatmuls;
   options.printWeights = printWeights;
   options.summary = summary;

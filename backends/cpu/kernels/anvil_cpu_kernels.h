@@ -17,6 +17,7 @@
 #include "quantize.h"
 #include "reduction.h"
 #include "resize.h"
+#include "rope.h"
 #include "unfold.h"
 
 #endif // ANVIL_CPU_KERNELS_H

@@ -1,5 +1,5 @@
-// attention.h - scaled dot-product attention with grouped KV heads, and
-// rotary position embedding.
+// attention.h - scaled dot-product attention with grouped KV heads (the
+// rotary embedding is in rope.h).
 #ifndef ANVIL_CPU_KERNELS_ATTENTION_H
 #define ANVIL_CPU_KERNELS_ATTENTION_H
 
@@ -74,40 +74,6 @@ template <class T>
 int attention(const anvil_host_api *host, const AttentionParams &p, const T *q,
               const T *k, const T *v, T *out) {
   return attention_impl<T, T>(host, p, q, k, v, nullptr, out);
-}
-
-/// Rotary position embedding: each pair (x1, x2) of the last dim becomes
-/// (x1 cos - x2 sin, x2 cos + x1 sin) with the row's cos/sin of that pair.
-template <class T, class C>
-int rope(const anvil_host_api *host, const RopeParams &p, const T *in,
-         const C *cos, const C *sin, T *out) {
-  const int64_t d = p.shape[p.rank - 1];
-  const int64_t rot = p.rotary_dim > 0 ? p.rotary_dim : d, half = rot / 2;
-  int64_t rows = 1;
-  for (int64_t i = 0; i + 1 < p.rank; ++i)
-    rows *= p.shape[i];
-  parallel_for(host, rows, 64, [&](int64_t begin, int64_t end) {
-    for (int64_t row = begin; row < end; ++row) {
-      int64_t table = 0, rest = row;
-      for (int64_t i = p.rank - 2; i >= 0; --i) {
-        table += (rest % p.shape[i]) * p.table_strides[i];
-        rest /= p.shape[i];
-      }
-      const T *x = in + row * d;
-      T *y = out + row * d;
-      for (int64_t j = 0; j < half; ++j) {
-        int64_t a = p.interleaved ? 2 * j : j;
-        int64_t b = p.interleaved ? 2 * j + 1 : j + half;
-        double c = double(cos[table + j]), s = double(sin[table + j]);
-        double x1 = double(x[a]), x2 = double(x[b]);
-        y[a] = static_cast<T>(x1 * c - x2 * s);
-        y[b] = static_cast<T>(x2 * c + x1 * s);
-      }
-      for (int64_t j = rot; j < d; ++j)
-        y[j] = x[j];
-    }
-  });
-  return 0;
 }
 
 } // namespace cpu

@@ -15,6 +15,7 @@
 #define ANVIL_CPU_KERNELS_PAGED_ATTENTION_H
 
 #include "common.h"
+#include "rope.h"
 
 #include <cstdio>
 
@@ -47,17 +48,37 @@ inline int check_slots(const anvil_host_api *host, int64_t tokens,
   return 0;
 }
 
-/// pool[slot / block_size, slot % block_size, :] = rows[t, :] for each
-/// token t with slot = slots[t] >= 0 (a negative slot is a padding token),
-/// converted (rounded to nearest even) when the pool stores another float
-/// type than the rows (a 16-bit KV cache of a float model). A slot outside
-/// the pool fails the run before anything is written: the engine's slot
-/// mapping is input, not trusted.
-template <class T, class S, class U>
-int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
-             const S *slots, U *pool) {
-  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots))
+namespace paged {
+
+/// The rotary tables a kernel's params and inputs describe (empty without
+/// rope_dim).
+template <class Params, class C>
+RopeTables<C> rope_tables(const Params &p, const C *cos, const C *sin) {
+  RopeTables<C> rope;
+  if (p.rope_dim > 0) {
+    rope.cos = cos;
+    rope.sin = sin;
+    rope.rows = p.rope_rows;
+    rope.rot = p.rope_dim;
+    rope.interleaved = p.rope_interleaved;
+  }
+  return rope;
+}
+
+/// The float K/V write; see kv_write.
+template <class T, class S, class U, class C>
+int write_rows(const anvil_host_api *host, const KvWriteParams &p,
+               const T *rows, const S *slots, RopeTables<C> rope, U *pool) {
+  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots) ||
+      check_rope_rows(host, "kv_write", rope, p.tokens))
     return 1;
+  const int64_t heads = p.head_dim > 0 ? p.row_size / p.head_dim : 1;
+  // A rotated row of another type than the pool's is built in T first, so
+  // it rounds as the unfused rope then write did.
+  T *rotated = nullptr;
+  if (rope.cos && !std::is_same<T, U>::value &&
+      !(rotated = scratch<T>(host, 0, size_t(p.head_dim))))
+    return fail(host, "kv_write: out of scratch memory");
   // Rows are a few hundred bytes each: a copy per row, on one thread.
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
@@ -65,31 +86,54 @@ int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
       continue;
     const T *src = rows + t * p.row_size;
     U *dst = pool + slot * p.row_size;
-    if constexpr (std::is_same<T, U>::value)
+    if (rope.cos) {
+      const int64_t half = rope.rot / 2;
+      for (int64_t h = 0; h < heads; ++h) {
+        const T *x = src + h * p.head_dim;
+        U *y = dst + h * p.head_dim;
+        if constexpr (std::is_same<T, U>::value) {
+          rope_row(x, rope.cos + t * half, rope.sin + t * half, p.head_dim,
+                   rope.rot, rope.interleaved, y);
+        } else {
+          rope_row(x, rope.cos + t * half, rope.sin + t * half, p.head_dim,
+                   rope.rot, rope.interleaved, rotated);
+          for (int64_t i = 0; i < p.head_dim; ++i)
+            y[i] = static_cast<U>(static_cast<float>(rotated[i]));
+        }
+      }
+    } else if constexpr (std::is_same<T, U>::value) {
       std::memcpy(dst, src, sizeof(T) * size_t(p.row_size));
-    else
+    } else {
       for (int64_t i = 0; i < p.row_size; ++i)
         dst[i] = static_cast<U>(static_cast<float>(src[i]));
+    }
   }
   return 0;
 }
 
-/// kv_write into an int8 pool and its f32 scales: each (token, KV head) row
-/// x of head_dim values is stored as q = clamp(round_half_even(x / s), -127,
-/// 127) with s = max|x| / 127 (s = 0 and q = 0 for an all-zero row) and
-/// reads back as q * s. One scale per slot and head, not per block: a
-/// block's later tokens never requantize its earlier ones.
-template <class T, class S>
-int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
-                  const T *rows, const S *slots, int8_t *pool, float *scales) {
-  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots))
+/// The int8 K/V write; see kv_write_int8.
+template <class T, class S, class C>
+int write_rows_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
+                    const T *rows, const S *slots, RopeTables<C> rope,
+                    int8_t *pool, float *scales) {
+  if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots) ||
+      check_rope_rows(host, "kv_write", rope, p.tokens))
     return 1;
+  T *rotated = nullptr;
+  if (rope.cos && !(rotated = scratch<T>(host, 0, size_t(p.head_dim))))
+    return fail(host, "kv_write: out of scratch memory");
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t slot = static_cast<int64_t>(slots[t]);
     if (slot < 0)
       continue;
     for (int64_t h = 0; h < p.kv_heads; ++h) {
       const T *src = rows + (t * p.kv_heads + h) * p.head_dim;
+      if (rope.cos) {
+        const int64_t half = rope.rot / 2;
+        rope_row(src, rope.cos + t * half, rope.sin + t * half, p.head_dim,
+                 rope.rot, rope.interleaved, rotated);
+        src = rotated;
+      }
       int8_t *dst = pool + (slot * p.kv_heads + h) * p.head_dim;
       float amax = 0;
       for (int64_t d = 0; d < p.head_dim; ++d) {
@@ -114,6 +158,51 @@ int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
     }
   }
   return 0;
+}
+
+} // namespace paged
+
+/// pool[slot / block_size, slot % block_size, :] = rows[t, :] for each
+/// token t with slot = slots[t] >= 0 (a negative slot is a padding token),
+/// converted (rounded to nearest even) when the pool stores another float
+/// type than the rows (a 16-bit KV cache of a float model). A slot outside
+/// the pool fails the run before anything is written: the engine's slot
+/// mapping is input, not trusted.
+template <class T, class S, class U>
+int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
+             const S *slots, U *pool) {
+  return paged::write_rows(host, p, rows, slots, RopeTables<float>{}, pool);
+}
+
+/// The same with each head's row of token t first rotated by row t of the
+/// rotary tables, cos and sin [tokens, rope_dim / 2] (anvil-fuse-rope
+/// folded the keys' rope into their write; rope.h).
+template <class T, class S, class C, class U>
+int kv_write(const anvil_host_api *host, const KvWriteParams &p, const T *rows,
+             const S *slots, const C *cos, const C *sin, U *pool) {
+  return paged::write_rows(host, p, rows, slots,
+                           paged::rope_tables(p, cos, sin), pool);
+}
+
+/// kv_write into an int8 pool and its f32 scales: each (token, KV head) row
+/// x of head_dim values is stored as q = clamp(round_half_even(x / s), -127,
+/// 127) with s = max|x| / 127 (s = 0 and q = 0 for an all-zero row) and
+/// reads back as q * s. One scale per slot and head, not per block: a
+/// block's later tokens never requantize its earlier ones.
+template <class T, class S>
+int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
+                  const T *rows, const S *slots, int8_t *pool, float *scales) {
+  return paged::write_rows_int8(host, p, rows, slots, RopeTables<float>{}, pool,
+                                scales);
+}
+
+/// The same with each row rotated first, as kv_write's rotary overload.
+template <class T, class S, class C>
+int kv_write_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
+                  const T *rows, const S *slots, const C *cos, const C *sin,
+                  int8_t *pool, float *scales) {
+  return paged::write_rows_int8(host, p, rows, slots,
+                                paged::rope_tables(p, cos, sin), pool, scales);
 }
 
 namespace paged {
@@ -470,13 +559,14 @@ template <> struct KvScales<int8_t> {
 /// of a GQA group of 8 heads holds 8 tokens and one of 1 head 32.
 constexpr int64_t kTileRows = 64;
 
-/// paged_attention's body; `scales` is empty unless K is int8_t.
-template <class T, class K, class I, class P, class Q>
+/// paged_attention's body; `scales` is empty unless K is int8_t, `rope`
+/// unless a rope of the queries was fused.
+template <class T, class K, class I, class P, class Q, class C>
 int attention(const anvil_host_api *host, const PagedAttentionParams &p,
               const T *q, const K *key_pool, const K *value_pool,
               const I *block_tables, const I *context_lens, const P *positions,
               const Q *seq_of_token, [[maybe_unused]] KvScales<K> scales,
-              T *out);
+              RopeTables<C> rope, T *out);
 
 } // namespace paged
 
@@ -496,7 +586,24 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                 "int8 KV pools are read with their scales");
   return paged::attention(host, p, q, key_pool, value_pool, block_tables,
                           context_lens, positions, seq_of_token,
-                          paged::KvScales<K>{}, out);
+                          paged::KvScales<K>{}, RopeTables<float>{}, out);
+}
+
+/// The same with each query row of token t first rotated by row t of the
+/// rotary tables, cos and sin [tokens, rope_dim / 2] (anvil-fuse-rope
+/// folded the queries' rope into the attention's prologue; rope.h). Float
+/// pools only (the int8 overload below takes the scales first).
+template <
+    class T, class K, class I, class P, class Q, class C,
+    typename std::enable_if<!std::is_same<K, int8_t>::value, int>::type = 0>
+int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
+                    const T *q, const K *key_pool, const K *value_pool,
+                    const I *block_tables, const I *context_lens,
+                    const P *positions, const Q *seq_of_token, const C *cos,
+                    const C *sin, T *out) {
+  return paged::attention(
+      host, p, q, key_pool, value_pool, block_tables, context_lens, positions,
+      seq_of_token, paged::KvScales<K>{}, paged::rope_tables(p, cos, sin), out);
 }
 
 /// The same over int8 pools (anvilc --kv-dtype=int8): each block's keys and
@@ -509,21 +616,40 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     const I *context_lens, const P *positions,
                     const Q *seq_of_token, const float *key_scales,
                     const float *value_scales, T *out) {
-  return paged::attention(
-      host, p, q, key_pool, value_pool, block_tables, context_lens, positions,
-      seq_of_token, paged::KvScales<int8_t>{key_scales, value_scales}, out);
+  return paged::attention(host, p, q, key_pool, value_pool, block_tables,
+                          context_lens, positions, seq_of_token,
+                          paged::KvScales<int8_t>{key_scales, value_scales},
+                          RopeTables<float>{}, out);
 }
 
-template <class T, class K, class I, class P, class Q>
+/// Int8 pools with the queries' rope fused (see the float overload).
+template <class T, class I, class P, class Q, class C>
+int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
+                    const T *q, const int8_t *key_pool,
+                    const int8_t *value_pool, const I *block_tables,
+                    const I *context_lens, const P *positions,
+                    const Q *seq_of_token, const float *key_scales,
+                    const float *value_scales, const C *cos, const C *sin,
+                    T *out) {
+  return paged::attention(host, p, q, key_pool, value_pool, block_tables,
+                          context_lens, positions, seq_of_token,
+                          paged::KvScales<int8_t>{key_scales, value_scales},
+                          paged::rope_tables(p, cos, sin), out);
+}
+
+template <class T, class K, class I, class P, class Q, class C>
 int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                      const T *q, const K *key_pool, const K *value_pool,
                      const I *block_tables, const I *context_lens,
                      const P *positions, const Q *seq_of_token,
-                     [[maybe_unused]] KvScales<K> scales, T *out) {
+                     [[maybe_unused]] KvScales<K> scales, RopeTables<C> rope,
+                     T *out) {
   using paged::Vec;
   const int64_t group = p.q_heads / p.kv_heads;
   const int64_t k_row = p.kv_heads * p.head_dim;
   const int64_t v_row = p.kv_heads * p.value_dim;
+  if (check_rope_rows(host, "paged_attention", rope, p.tokens))
+    return 1;
   // Check the batch's indices once, before any reads.
   for (int64_t t = 0; t < p.tokens; ++t) {
     int64_t s = static_cast<int64_t>(seq_of_token[t]);
@@ -575,9 +701,15 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
   constexpr bool kFloatPool = std::is_same<K, float>::value;
   // Per thread: the tile's queries and outputs in float, each row's max and
   // sum, one row's scores, and (other element types) a block of K and V.
-  const size_t scratch_floats =
-      size_t(rows_most * (q_stride + o_stride + 2) + round_up(p.block_size) +
-             (kFloatPool ? 0 : p.block_size * (q_stride + o_stride)));
+  // A rotated query row is built in T (as the unfused rope rounded it):
+  // head_dim more T, counted in floats.
+  const int64_t rope_floats =
+      rope.cos ? int64_t((sizeof(T) * size_t(p.head_dim) + sizeof(float) - 1) /
+                         sizeof(float))
+               : 0;
+  const size_t scratch_floats = size_t(
+      rows_most * (q_stride + o_stride + 2) + round_up(p.block_size) +
+      (kFloatPool ? 0 : p.block_size * (q_stride + o_stride)) + rope_floats);
   const float scale = static_cast<float>(p.scale);
   const float softcap = static_cast<float>(p.softcap);
   // Items are (token, KV head); only a tile's first token does work.
@@ -595,6 +727,9 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
         float *scores = row_sum + rows_most;
         float *kf = scores + round_up(p.block_size);
         float *vf = kf + p.block_size * q_stride;
+        // After the K/V blocks, which float pools do not have.
+        T *rotated = reinterpret_cast<T *>(
+            kFloatPool ? kf : vf + p.block_size * o_stride);
         for (int64_t item = begin; item < end; ++item) {
           int64_t t0 = item / p.kv_heads, g = item % p.kv_heads;
           if (!starts_tile(t0))
@@ -616,6 +751,12 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             for (int64_t h = 0; h < group; ++h) {
               int64_t r = (t - t0) * group + h;
               const T *src = q + (t * p.q_heads + g * group + h) * p.head_dim;
+              if (rope.cos) {
+                const int64_t half = rope.rot / 2;
+                rope_row(src, rope.cos + t * half, rope.sin + t * half,
+                         p.head_dim, rope.rot, rope.interleaved, rotated);
+                src = rotated;
+              }
               float *dst = qf + r * q_stride;
               for (int64_t d = 0; d < p.head_dim; ++d)
                 dst[d] = static_cast<float>(src[d]);

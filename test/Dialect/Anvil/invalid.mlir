@@ -422,6 +422,46 @@ func.func @paged_attention_tokens(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16
 
 // -----
 
+func.func @paged_attention_rope_rows(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>, %c: tensor<4x8xf32>) {
+  // expected-error @+1 {{rope cos table and query differ in tokens: 4 vs 5}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s rope(%c, %c) {scale = 0.25 : f32} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_attention_rope_columns(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>, %c: tensor<5x8xf32>) {
+  // expected-error @+1 {{rope cos table columns and half the rotated dim differ: 8 vs 4}}
+  %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s rope(%c, %c) {scale = 0.25 : f32, rope_dim = 8 : i64} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>, tensor<5x8xf32>, tensor<5x8xf32>) -> tensor<5x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_rope_dim_odd(%p: tensor<64x16x2x16xf32>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>, %c: tensor<5x3xf32>) {
+  // expected-error @+1 {{rope_dim 7 must be positive and even}}
+  %0 = anvil.kv_write %p, %k, %s rope(%c, %c) {rope_dim = 7 : i64} : (tensor<64x16x2x16xf32>, tensor<5x2x16xf32>, tensor<5xi64>, tensor<5x3xf32>, tensor<5x3xf32>) -> tensor<64x16x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_rope_dim_without_tables(%p: tensor<64x16x2x16xf32>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>) {
+  // expected-error @+1 {{rope_dim without rope(cos, sin) tables}}
+  %0 = anvil.kv_write %p, %k, %s {rope_dim = 8 : i64} : (tensor<64x16x2x16xf32>, tensor<5x2x16xf32>, tensor<5xi64>) -> tensor<64x16x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_write_rope_rank(%p: tensor<64x16x2x16xf32>, %k: tensor<5x2x16xf32>, %s: tensor<5xi64>, %c: tensor<5x1x8xf32>) {
+  // expected-error @+1 {{rope cos must be [tokens, rotary_dim / 2] (rank 2), got rank 3}}
+  %0 = anvil.kv_write %p, %k, %s rope(%c, %c) : (tensor<64x16x2x16xf32>, tensor<5x2x16xf32>, tensor<5xi64>, tensor<5x1x8xf32>, tensor<5x1x8xf32>) -> tensor<64x16x2x16xf32>
+  return
+}
+
+// -----
+
 func.func @paged_attention_window(%q: tensor<5x8x16xf32>, %kp: tensor<64x16x2x16xf32>, %t: tensor<4x8xi32>, %l: tensor<4xi32>, %p: tensor<5xi64>, %s: tensor<5xi32>) {
   // expected-error @+1 {{window 0 must be positive}}
   %0 = anvil.paged_attention %q, %kp, %kp, %t, %l, %p, %s {scale = 0.25 : f32, window = 0 : i64} : (tensor<5x8x16xf32>, tensor<64x16x2x16xf32>, tensor<64x16x2x16xf32>, tensor<4x8xi32>, tensor<4xi32>, tensor<5xi64>, tensor<5xi32>) -> tensor<5x8x16xf32>

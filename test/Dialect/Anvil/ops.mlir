@@ -124,7 +124,8 @@ func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
                       %x: tensor<4x5x8xf32>, %idx: tensor<3x2xi64>,
                       %rows: tensor<4x1xi64>, %h: tensor<1x?x64xf32>,
                       %g: tensor<64xf32>, %c4: tensor<1x1x?x4xf32>,
-                      %qh: tensor<1x8x?x16xf32>) -> (tensor<?x8x16xf32>, tensor<?x8x16xf32>) {
+                      %qh: tensor<1x8x?x16xf32>, %rc: tensor<?x4xf32>,
+                      %rs: tensor<?x4xf32>) -> (tensor<?x8x16xf32>, tensor<?x8x16xf32>) {
   // CHECK: anvil.gather_nd %{{.*}}, %{{.*}} : (tensor<4x5x8xf32>, tensor<3x2xi64>) -> tensor<3x8xf32>
   %g0 = anvil.gather_nd %x, %idx {batch_dims = 0 : i64} : (tensor<4x5x8xf32>, tensor<3x2xi64>) -> tensor<3x8xf32>
   // CHECK: anvil.gather_nd %{{.*}}, %{{.*}} {batch_dims = 1 : i64} : (tensor<4x5x8xf32>, tensor<4x1xi64>) -> tensor<4x8xf32>
@@ -146,6 +147,12 @@ func.func @engine_ops(%q: tensor<?x8x16xf32>, %kp: tensor<64x16x2x16xf32>,
   %qk, %qks = anvil.kv_write %qkp, %k, %slots, %qksc : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
   // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) {scale = 2.500000e-01 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<?x8x16xf32>
   %qo = anvil.paged_attention %q, %qk, %qk, %tables, %lens, %pos, %seq scales(%qks, %qks) {scale = 0.25 : f32} : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>) -> tensor<?x8x16xf32>
+  // A rope folded into an int8 KV write and the attention: [tokens, half]
+  // tables by keyword, after the scales.
+  // CHECK: %{{.*}}, %{{.*}} = anvil.kv_write %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} rope(%{{.*}}, %{{.*}}) {rope_dim = 8 : i64, rope_interleaved = true} : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>, tensor<?x4xf32>, tensor<?x4xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
+  %rk, %rks = anvil.kv_write %qkp, %k, %slots, %qksc rope(%rc, %rs) {rope_dim = 8 : i64, rope_interleaved = true} : (tensor<64x16x2x16xi8>, tensor<?x2x16xf32>, tensor<?xi64>, tensor<64x16x2xf32>, tensor<?x4xf32>, tensor<?x4xf32>) -> (tensor<64x16x2x16xi8>, tensor<64x16x2xf32>)
+  // CHECK: anvil.paged_attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} scales(%{{.*}}, %{{.*}}) rope(%{{.*}}, %{{.*}}) {rope_dim = 8 : i64, rope_interleaved = true, scale = 2.500000e-01 : f32}
+  %ro = anvil.paged_attention %q, %rk, %rk, %tables, %lens, %pos, %seq scales(%rks, %rks) rope(%rc, %rs) {scale = 0.25 : f32, rope_dim = 8 : i64, rope_interleaved = true} : (tensor<?x8x16xf32>, tensor<64x16x2x16xi8>, tensor<64x16x2x16xi8>, tensor<4x8xi32>, tensor<4xi32>, tensor<?xi64>, tensor<?xi32>, tensor<64x16x2xf32>, tensor<64x16x2xf32>, tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x8x16xf32>
   // CHECK: anvil.rms_norm %{{.*}}, %{{.*}} {epsilon = 9.99999997E-7 : f32, unit_offset = true}
   %n = anvil.rms_norm %h, %g {epsilon = 1.0e-06 : f32, unit_offset = true} : (tensor<1x?x64xf32>, tensor<64xf32>) -> tensor<1x?x64xf32>
   // CHECK: anvil.rope %{{.*}}, %{{.*}}, %{{.*}} {rotary_dim = 8 : i64} : (tensor<1x8x?x16xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) -> tensor<1x8x?x16xf32>

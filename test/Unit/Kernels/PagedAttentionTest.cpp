@@ -616,4 +616,216 @@ TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
   EXPECT_EQ(scales, scalesBefore);
 }
 
+/// Rotary tables for tokens at `positions`: row t holds cos/sin of
+/// positions[t] * 10000^(-2j / rot) for j < rot / 2 (Su et al. 2021).
+struct RopeTablesForTest {
+  std::vector<float> cos, sin;
+  RopeTablesForTest(const std::vector<int64_t> &positions, int64_t rot) {
+    for (int64_t pos : positions)
+      for (int64_t j = 0; j < rot / 2; ++j) {
+        double angle = double(pos) * std::pow(10000.0, -2.0 * j / rot);
+        cos.push_back(float(std::cos(angle)));
+        sin.push_back(float(std::sin(angle)));
+      }
+  }
+};
+
+/// The rotation written here from its definition: pairs (2j, 2j+1) or (j,
+/// j + rot/2) of the first rot values turn by the row's angle, in double,
+/// rounded once to T; the rest is copied.
+template <class T>
+void rotateRow(const T *x, const float *c, const float *s, int64_t d,
+               int64_t rot, bool interleaved, T *y) {
+  std::copy(x, x + d, y);
+  for (int64_t j = 0; j < rot / 2; ++j) {
+    int64_t a = interleaved ? 2 * j : j,
+            b = interleaved ? 2 * j + 1 : j + rot / 2;
+    double x1 = double(float(x[a])), x2 = double(float(x[b]));
+    y[a] = T(float(x1 * double(c[j]) - x2 * double(s[j])));
+    y[b] = T(float(x2 * double(c[j]) + x1 * double(s[j])));
+  }
+}
+
+/// The rotary forms anvil-fuse-rope hands the kernels: Llama's rotate-half
+/// over the whole head, adjacent pairs, and a partial rotation (Phi).
+struct RopeForm {
+  const char *name;
+  int64_t rot_of_64; // rot for a 64-wide head; scaled to the case's head
+  bool interleaved;
+};
+const RopeForm kRopeForms[] = {
+    {"half", 64, false}, {"pairs", 64, true}, {"partial", 32, false}};
+
+/// paged_attention with the queries' rope fused gives the same bits as the
+/// queries rotated first (by rotateRow) and the unfused kernel, and stays
+/// within the float64 reference's tolerance of those rotated queries. Each
+/// case takes one rotary form in turn (every form meets decode, mixed and
+/// window cases).
+template <class T, class K = T> void checkFusedQueryRope(uint32_t seed) {
+  Host host(3);
+  size_t index = 0;
+  for (const Case &c : cases()) {
+    const RopeForm &form = kRopeForms[index++ % std::size(kRopeForms)];
+    {
+      int64_t rot = form.rot_of_64 * c.head_dim / 64 / 2 * 2;
+      Batch<T, K> fused(c, seed), rotated(c, seed);
+      RopeTablesForTest tables(fused.positions, rot);
+      for (int64_t t = 0; t < fused.p.tokens; ++t)
+        for (int64_t h = 0; h < c.q_heads; ++h) {
+          int64_t at = (t * c.q_heads + h) * c.head_dim;
+          rotateRow(&fused.q[at], &tables.cos[t * rot / 2],
+                    &tables.sin[t * rot / 2], c.head_dim, rot, form.interleaved,
+                    &rotated.q[at]);
+        }
+      ASSERT_EQ(rotated.run(host), 0) << host.error;
+      fused.p.rope_dim = rot;
+      fused.p.rope_interleaved = form.interleaved;
+      fused.p.rope_rows = fused.p.tokens;
+      int rc;
+      {
+        anvil::cpu::RunScope scope(&host.api, &host.invocation);
+        if constexpr (std::is_same<K, int8_t>::value)
+          rc = cpu::paged_attention(
+              scope.host(), fused.p, fused.q.data(), fused.keys.data(),
+              fused.values.data(), fused.tables.data(), fused.lens.data(),
+              fused.positions.data(), fused.seq_of_token.data(),
+              fused.key_scales.data(), fused.value_scales.data(),
+              tables.cos.data(), tables.sin.data(), fused.out.data());
+        else
+          rc = cpu::paged_attention(
+              scope.host(), fused.p, fused.q.data(), fused.keys.data(),
+              fused.values.data(), fused.tables.data(), fused.lens.data(),
+              fused.positions.data(), fused.seq_of_token.data(),
+              tables.cos.data(), tables.sin.data(), fused.out.data());
+      }
+      ASSERT_EQ(rc, 0) << c.name << " " << form.name << ": " << host.error;
+      EXPECT_EQ(0, std::memcmp(fused.out.data(), rotated.out.data(),
+                               fused.out.size() * sizeof(T)))
+          << c.name << " " << form.name;
+      std::vector<double> ref = rotated.reference();
+      double worst = 0;
+      for (size_t i = 0; i < ref.size(); ++i)
+        worst =
+            std::max(worst, std::fabs(double(float(fused.out[i])) - ref[i]));
+      EXPECT_LE(worst, 2e-5) << c.name << " " << form.name;
+      ++seed;
+    }
+  }
+}
+
+TEST(PagedAttention, FusedQueryRopeMatchesRotatedQueriesF32) {
+  ANVIL_NEEDS_CPU();
+  checkFusedQueryRope<float>(400);
+}
+
+TEST(PagedAttention, FusedQueryRopeMatchesRotatedQueriesInt8Pool) {
+  ANVIL_NEEDS_CPU();
+  checkFusedQueryRope<float, int8_t>(500);
+}
+
+TEST(PagedAttention, FusedQueryRopeRefusesTablesOfOtherRows) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  Case c{"rows", 4, 2, 64, 16, 0, 0, 1, {tail(40, 30), tail(5, 4)}, {}};
+  Batch<float> b(c, 3);
+  RopeTablesForTest tables(b.positions, 64);
+  b.p.rope_dim = 64;
+  b.p.rope_rows = b.p.tokens - 1; // tables broadcast over the tokens
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  EXPECT_EQ(cpu::paged_attention(scope.host(), b.p, b.q.data(), b.keys.data(),
+                                 b.values.data(), b.tables.data(),
+                                 b.lens.data(), b.positions.data(),
+                                 b.seq_of_token.data(), tables.cos.data(),
+                                 tables.sin.data(), b.out.data()),
+            1);
+  EXPECT_STREQ(host.error,
+               "paged_attention: rotary tables of 10 rows for 11 tokens");
+}
+
+/// kv_write and kv_write_int8 with the keys' rope fused store the same bits
+/// as the rows rotated first (by rotateRow) and written unfused; padding
+/// tokens (slot -1) write nothing.
+template <class U> void checkFusedKeyRope(const RopeForm &form) {
+  Host host(1);
+  const int64_t tokens = 5, heads = 2, dim = 16, blocks = 2, block = 4;
+  const int64_t rot = form.rot_of_64 * dim / 64;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> unit(-2.0f, 2.0f);
+  std::vector<float> rows(tokens * heads * dim), rotated(rows.size());
+  for (float &x : rows)
+    x = unit(rng);
+  std::vector<int64_t> positions = {0, 7, 3, 100, 12};
+  std::vector<int64_t> slots = {6, 0, -1, 7, 2};
+  RopeTablesForTest tables(positions, rot);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      rotateRow(&rows[(t * heads + h) * dim], &tables.cos[t * rot / 2],
+                &tables.sin[t * rot / 2], dim, rot, form.interleaved,
+                &rotated[(t * heads + h) * dim]);
+  const size_t poolSize = blocks * block * heads * dim;
+  std::vector<U> fusedPool(poolSize, U(3.0f)), plainPool(poolSize, U(3.0f));
+  std::vector<float> fusedScales(blocks * block * heads, -1.0f),
+      plainScales = fusedScales;
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  if constexpr (std::is_same<U, int8_t>::value) {
+    KvWriteInt8Params p{};
+    p.tokens = tokens;
+    p.num_blocks = blocks;
+    p.block_size = block;
+    p.kv_heads = heads;
+    p.head_dim = dim;
+    ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rotated.data(), slots.data(),
+                                 plainPool.data(), plainScales.data()),
+              0);
+    p.rope_dim = rot;
+    p.rope_interleaved = form.interleaved;
+    p.rope_rows = tokens;
+    ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
+                                 tables.cos.data(), tables.sin.data(),
+                                 fusedPool.data(), fusedScales.data()),
+              0)
+        << host.error;
+    EXPECT_EQ(fusedScales, plainScales) << form.name;
+  } else {
+    KvWriteParams p{};
+    p.tokens = tokens;
+    p.num_blocks = blocks;
+    p.block_size = block;
+    p.row_size = heads * dim;
+    p.head_dim = dim;
+    ASSERT_EQ(cpu::kv_write(scope.host(), p, rotated.data(), slots.data(),
+                            plainPool.data()),
+              0);
+    p.rope_dim = rot;
+    p.rope_interleaved = form.interleaved;
+    p.rope_rows = tokens;
+    ASSERT_EQ(cpu::kv_write(scope.host(), p, rows.data(), slots.data(),
+                            tables.cos.data(), tables.sin.data(),
+                            fusedPool.data()),
+              0)
+        << host.error;
+    // Tables of another row count fail the run.
+    p.rope_rows = 1;
+    EXPECT_EQ(cpu::kv_write(scope.host(), p, rows.data(), slots.data(),
+                            tables.cos.data(), tables.sin.data(),
+                            fusedPool.data()),
+              1);
+    EXPECT_STREQ(host.error, "kv_write: rotary tables of 1 rows for 5 tokens");
+  }
+  EXPECT_EQ(
+      0, std::memcmp(fusedPool.data(), plainPool.data(), poolSize * sizeof(U)))
+      << form.name;
+  // The untouched slot (1) still holds its old values.
+  EXPECT_EQ(float(fusedPool[1 * heads * dim]), float(U(3.0f))) << form.name;
+}
+
+TEST(KvWrite, FusedKeyRopeMatchesRotatedRows) {
+  ANVIL_NEEDS_CPU();
+  for (const RopeForm &form : kRopeForms) {
+    checkFusedKeyRope<float>(form);
+    checkFusedKeyRope<cpu::f16>(form);
+    checkFusedKeyRope<int8_t>(form);
+  }
+}
+
 } // namespace
