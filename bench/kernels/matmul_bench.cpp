@@ -22,8 +22,7 @@
 #include "matmul.h"
 #include "matmul_quant.h"
 
-#include "Ceilings.h"
-#include "ThreadPool.h"
+#include "BenchSupport.h"
 
 #include <benchmark/benchmark.h>
 #ifdef ANVIL_HAVE_OPENBLAS
@@ -43,39 +42,8 @@
 namespace {
 
 using anvil::bench::Ceilings;
-
-/// The host API the runtime hands generated code, over a ThreadPool.
-struct Host {
-  explicit Host(int threads) : pool(unsigned(threads)) {
-    api.struct_size = sizeof(anvil_host_api);
-    api.abi_version = ANVIL_ABI_VERSION;
-    api.host = &pool;
-    api.num_threads = int32_t(pool.size());
-    api.parallel_for = [](void *host, int64_t n, int64_t grain,
-                          anvil_parallel_fn fn, void *arg) {
-      static_cast<anvil::runtime::ThreadPool *>(host)->parallelFor(n, grain, fn,
-                                                                   arg);
-    };
-    api.scratch = [](void *host, int thread, size_t bytes) {
-      return static_cast<anvil::runtime::ThreadPool *>(host)->scratch(thread,
-                                                                      bytes);
-    };
-  }
-  anvil::runtime::ThreadPool pool;
-  anvil_host_api api{};
-};
-
-/// The ceilings with `threads` threads, measured once.
-const Ceilings &ceilings(int threads) {
-  static std::mutex mutex;
-  static std::map<int, Ceilings> measured;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = measured.find(threads);
-  if (it == measured.end())
-    it = measured.emplace(threads, anvil::bench::measureCeilings(threads, 3, 0))
-             .first;
-  return it->second;
-}
+using anvil::bench::ceilings;
+using anvil::bench::Host;
 
 struct AlignedFree {
   void operator()(float *p) const { std::free(p); }
@@ -467,21 +435,3 @@ BENCHMARK(BM_OpenBlasSgemv)->Apply([](benchmark::internal::Benchmark *b) {
 #endif
 
 } // namespace
-
-// The ceilings are measured before any benchmark: OpenBLAS's threads keep
-// spinning after a call and would take a core from the bandwidth test.
-int main(int argc, char **argv) {
-  for (int threads : {1, 2})
-    ceilings(threads);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv))
-    return 1;
-  for (int threads : {1, 2}) {
-    const Ceilings &c = ceilings(threads);
-    std::printf("ceilings, %d thread(s): read %.1f GB/s, fp32 %.1f GFLOP/s\n",
-                threads, c.readGBs.max, c.fp32Gflops.max);
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -1,205 +1,184 @@
-// paged_attention_bench.cpp - times the CPU paged_attention kernel on
-// synthetic batches (one sequence decoding at several contexts, prefills,
-// a batch of decoding sequences) on the runtime's thread pool, and prints
-// a markdown table: median and min..max of --runs repetitions, each the
-// mean of enough calls to last about 50 ms.
+//===- paged_attention_bench.cpp - the CPU paged attention kernel ---------===//
 //
-// Built by hand (the kernel is a header; point -I at the version to time,
-// first on the include path), with the flags generated code gets for this
-// machine (backends/cpu/codegen: -O2 -fno-math-errno -march=<level>):
+// Google Benchmark microbenchmarks of backends/cpu/kernels/paged_attention.h
+// (PagedAttention, Kwon et al. 2023, with FlashAttention's online softmax,
+// Dao et al. 2022) at the 250M benchmark decoder's heads (16 query heads, 4
+// KV heads of 64, blocks of 16 in shuffled order), with f32, f16 and int8
+// pools: one sequence decoding at contexts 128, 512 and 2048, 16 sequences
+// decoding at context 512, and prefills of 128 and 512 tokens.
 //
-//   c++ -std=c++17 -O2 -fwrapv -fno-math-errno -march=x86-64-v4 \
-//     -I backends/cpu/kernels -I dialects/Kernel -I runtime/include \
-//     bench/kernels/paged_attention_bench.cpp runtime/src/ThreadPool.cpp \
-//     -lpthread -o /tmp/paged-attention-bench
-//   /tmp/paged-attention-bench [--runs N] [--threads N] [--q-heads N]
-//     [--kv-heads N] [--head-dim N]   (default 16, 4, 64)
-//     [--only TEXT]                   (the cases whose name contains TEXT)
-//     [--kv-dtype f32|f16|int8]       (the pools' type; int8 with scales)
-#include "../../runtime/src/ThreadPool.h"
+// Counters: KV_bytes/s, the K/V bytes (and int8 scales) each call's tokens
+// read (a decode token reads its sequence's whole context once), and
+// FLOP/s, 4 x head_dim per (query head, visible key) (the score and the
+// value product). `roofline`: a decode's bytes against the read bandwidth,
+// a prefill's FLOPs against the fp32 FMA peak, both measured by this binary
+// with the same thread count (BenchSupport.h). The pools are cold: each
+// iteration reads the next of several copies, together at least 4x the
+// last-level cache, as a decode step reads every layer's KV cache from
+// memory.
+//
+//   scripts/build.sh anvil-kernel-bench
+//   build/bin/anvil-kernel-bench --benchmark_filter=PagedAttention
+//
+//===----------------------------------------------------------------------===//
 
 #include "paged_attention.h"
+
+#include "BenchSupport.h"
+
+#include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
+#include <cstdint>
 #include <random>
-#include <string>
 #include <vector>
 
 namespace {
 
-using anvil::runtime::ThreadPool;
+using anvil::bench::Ceilings;
+using anvil::bench::ceilings;
+using anvil::bench::Host;
 
-struct Shape {
-  const char *name;
-  int64_t seqs, context, queries; // each sequence: `queries` tokens ending
-                                  // at `context`
-};
+constexpr int64_t kQHeads = 16, kKvHeads = 4, kHeadDim = 64, kBlockSize = 16;
 
-double medianOf(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+/// A value in [-1, 1) as the pool type stores it (int8: at scale 1/127).
+template <class K> K poolValue(float x) {
+  if constexpr (std::is_same<K, int8_t>::value)
+    return int8_t(std::lrint(x * 127));
+  else
+    return K(x);
 }
 
-} // namespace
+/// One copy of the pools: [num_blocks, block_size, kv_heads, head_dim]
+/// keys and values, and for int8 their scales (one per slot and head).
+template <class K> struct Pools {
+  std::vector<K> keys, values;
+  std::vector<float> scales;
+};
 
-int main(int argc, char **argv) {
-  int runs = 7;
-  unsigned threads = 2;
-  int64_t q_heads = 16, kv_heads = 4, head_dim = 64;
-  const char *only = nullptr; // run the cases whose name contains this
-  std::string kv_dtype = "f32";
-  const int64_t block_size = 16;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--runs"))
-      runs = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--threads"))
-      threads = unsigned(std::atoi(argv[i + 1]));
-    else if (!std::strcmp(argv[i], "--q-heads"))
-      q_heads = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--kv-heads"))
-      kv_heads = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--head-dim"))
-      head_dim = std::atoll(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--only"))
-      only = argv[i + 1];
-    else if (!std::strcmp(argv[i], "--kv-dtype"))
-      kv_dtype = argv[i + 1];
+template <class K> void BM_PagedAttention(benchmark::State &state) {
+  const int64_t seqs = state.range(0), context = state.range(1),
+                queries = state.range(2);
+  const int threads = int(state.range(3));
+  constexpr bool kInt8 = std::is_same<K, int8_t>::value;
+  anvil::PagedAttentionParams p{};
+  const int64_t perSeq = (context + kBlockSize - 1) / kBlockSize;
+  p.seqs = seqs;
+  p.num_blocks = perSeq * seqs;
+  p.q_heads = kQHeads;
+  p.kv_heads = kKvHeads;
+  p.head_dim = p.value_dim = kHeadDim;
+  p.block_size = kBlockSize;
+  p.max_blocks = perSeq;
+  p.scale = 1.0 / std::sqrt(double(kHeadDim));
+  p.tokens = seqs * queries;
+  std::mt19937 rng(1);
+  std::vector<int32_t> tables(size_t(p.num_blocks), 0), seqOfToken;
+  std::vector<int32_t> lens(static_cast<size_t>(seqs), int32_t{0});
+  std::fill(lens.begin(), lens.end(), int32_t(context));
+  for (int64_t i = 0; i < p.num_blocks; ++i)
+    tables[size_t(i)] = int32_t(i);
+  std::shuffle(tables.begin(), tables.end(), rng);
+  std::vector<int64_t> positions;
+  double flops = 0;
+  for (int64_t s = 0; s < seqs; ++s)
+    for (int64_t pos = context - queries; pos < context; ++pos) {
+      seqOfToken.push_back(int32_t(s));
+      positions.push_back(pos);
+      flops += double(pos + 1) * kQHeads * 4.0 * kHeadDim;
+    }
+  const size_t slots = size_t(p.num_blocks * kBlockSize);
+  const size_t poolSize = slots * size_t(kKvHeads * kHeadDim);
+  const size_t copyBytes =
+      2 * poolSize * sizeof(K) + (kInt8 ? 2 * slots * kKvHeads * 4 : 0);
+  const size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
+  const size_t copies = std::max<size_t>(
+      1, (4 * std::max<size_t>(llc, 1 << 20) + copyBytes - 1) / copyBytes);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<Pools<K>> pools(copies);
+  for (Pools<K> &pool : pools) {
+    pool.keys.resize(poolSize);
+    pool.values.resize(poolSize);
+    for (size_t i = 0; i < poolSize; ++i) {
+      pool.keys[i] = poolValue<K>(unit(rng));
+      pool.values[i] = poolValue<K>(unit(rng));
+    }
+    if constexpr (kInt8)
+      pool.scales.assign(slots * kKvHeads, 1.0f / 127);
   }
-  if (kv_dtype != "f32" && kv_dtype != "f16" && kv_dtype != "int8") {
-    std::fprintf(stderr, "--kv-dtype must be f32, f16 or int8\n");
-    return 1;
-  }
-  ThreadPool pool(threads);
-  anvil_host_api api{};
-  api.struct_size = sizeof(api);
-  api.abi_version = ANVIL_ABI_VERSION;
-  api.host = &pool;
-  api.num_threads = int32_t(pool.size());
-  api.parallel_for = [](void *host, int64_t n, int64_t grain,
-                        anvil_parallel_fn fn, void *arg) {
-    static_cast<ThreadPool *>(host)->parallelFor(n, grain, fn, arg);
-  };
-  api.scratch = [](void *host, int thread, size_t bytes) {
-    return static_cast<ThreadPool *>(host)->scratch(thread, bytes);
-  };
+  std::vector<float> q(size_t(p.tokens * kQHeads * kHeadDim)), out(q.size());
+  for (float &x : q)
+    x = unit(rng);
+
+  Host host(threads);
   char error[256] = {};
   anvil_invocation invocation{};
   invocation.struct_size = sizeof(invocation);
   invocation.error = error;
   invocation.error_size = sizeof error;
-
-  const Shape shapes[] = {
-      {"decode, context 128", 1, 128, 1},
-      {"decode, context 512", 1, 512, 1},
-      {"decode, context 2048", 1, 2048, 1},
-      {"decode, 16 seqs x context 512", 16, 512, 1},
-      {"prefill 128 tokens", 1, 128, 128},
-      {"prefill 512 tokens", 1, 512, 512},
-  };
-  std::printf("%u threads, %d runs; q_heads %lld, kv_heads %lld, head_dim "
-              "%lld, block %lld, %s pools\n\n",
-              pool.size(), runs, (long long)q_heads, (long long)kv_heads,
-              (long long)head_dim, (long long)block_size, kv_dtype.c_str());
-  std::printf("| case | median us | min..max us |\n|---|---|---|\n");
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  for (const Shape &shape : shapes) {
-    if (only && !std::strstr(shape.name, only))
-      continue;
-    anvil::PagedAttentionParams p{};
-    int64_t per_seq = (shape.context + block_size - 1) / block_size;
-    p.seqs = shape.seqs;
-    p.num_blocks = per_seq * shape.seqs;
-    p.q_heads = q_heads;
-    p.kv_heads = kv_heads;
-    p.head_dim = p.value_dim = head_dim;
-    p.block_size = block_size;
-    p.max_blocks = per_seq;
-    p.scale = 1.0 / std::sqrt(double(head_dim));
-    p.tokens = shape.seqs * shape.queries;
-    // Blocks in a shuffled order, as a long-running pool has them.
-    std::vector<int32_t> ids(p.num_blocks);
-    for (int64_t i = 0; i < p.num_blocks; ++i)
-      ids[i] = int32_t(i);
-    std::shuffle(ids.begin(), ids.end(), rng);
-    std::vector<int32_t> tables(ids), lens(shape.seqs, int32_t(shape.context)),
-        seq_of_token;
-    std::vector<int64_t> positions;
-    for (int64_t s = 0; s < shape.seqs; ++s)
-      for (int64_t i = shape.context - shape.queries; i < shape.context; ++i) {
-        seq_of_token.push_back(int32_t(s));
-        positions.push_back(i);
-      }
-    size_t pool_size = size_t(p.num_blocks * block_size * kv_heads * head_dim);
-    std::vector<float> keys(pool_size), values(pool_size),
-        q(size_t(p.tokens * q_heads * head_dim)), out(q.size());
-    for (float &x : keys)
-      x = unit(rng);
-    for (float &x : values)
-      x = unit(rng);
-    for (float &x : q)
-      x = unit(rng);
-    // The pools in the chosen type (int8: values of [-1, 1] at scale
-    // 1/127, one scale per slot and head).
-    std::vector<anvil::cpu::f16> keys16, values16;
-    std::vector<int8_t> keys8, values8;
-    std::vector<float> scales(pool_size / size_t(head_dim), 1.0f / 127);
-    for (size_t i = 0; kv_dtype == "f16" && i < pool_size; ++i) {
-      keys16.push_back(anvil::cpu::f16(keys[i]));
-      values16.push_back(anvil::cpu::f16(values[i]));
+  size_t c = 0;
+  double seconds = 0;
+  for (auto _ : state) {
+    const Pools<K> &pool = pools[c];
+    auto start = std::chrono::steady_clock::now();
+    anvil::cpu::RunScope scope(&host.api, &invocation);
+    int rc;
+    if constexpr (kInt8)
+      rc = anvil::cpu::paged_attention(
+          scope.host(), p, q.data(), pool.keys.data(), pool.values.data(),
+          tables.data(), lens.data(), positions.data(), seqOfToken.data(),
+          pool.scales.data(), pool.scales.data(), out.data());
+    else
+      rc = anvil::cpu::paged_attention(
+          scope.host(), p, q.data(), pool.keys.data(), pool.values.data(),
+          tables.data(), lens.data(), positions.data(), seqOfToken.data(),
+          out.data());
+    if (rc) {
+      state.SkipWithError(error);
+      return;
     }
-    for (size_t i = 0; kv_dtype == "int8" && i < pool_size; ++i) {
-      keys8.push_back(int8_t(std::lrint(keys[i] * 127)));
-      values8.push_back(int8_t(std::lrint(values[i] * 127)));
-    }
-    std::function<int(const anvil_host_api *)> kernel =
-        [&](const anvil_host_api *host) {
-          if (kv_dtype == "f16")
-            return anvil::cpu::paged_attention(host, p, q.data(), keys16.data(),
-                                               values16.data(), tables.data(),
-                                               lens.data(), positions.data(),
-                                               seq_of_token.data(), out.data());
-          if (kv_dtype == "int8")
-            return anvil::cpu::paged_attention(
-                host, p, q.data(), keys8.data(), values8.data(), tables.data(),
-                lens.data(), positions.data(), seq_of_token.data(),
-                scales.data(), scales.data(), out.data());
-          return anvil::cpu::paged_attention(
-              host, p, q.data(), keys.data(), values.data(), tables.data(),
-              lens.data(), positions.data(), seq_of_token.data(), out.data());
-        };
-    auto call = [&] {
-      anvil::cpu::RunScope scope(&api, &invocation);
-      if (kernel(scope.host())) {
-        std::fprintf(stderr, "paged_attention failed: %s\n", error);
-        std::exit(1);
-      }
-    };
-    using clock = std::chrono::steady_clock;
-    // Calls per run: enough for about 50 ms.
-    call();
-    auto t0 = clock::now();
-    call();
-    double once = std::chrono::duration<double>(clock::now() - t0).count();
-    int64_t calls = std::max<int64_t>(1, int64_t(0.05 / std::max(once, 1e-7)));
-    std::vector<double> us;
-    for (int r = 0; r < runs; ++r) {
-      auto start = clock::now();
-      for (int64_t i = 0; i < calls; ++i)
-        call();
-      us.push_back(std::chrono::duration<double>(clock::now() - start).count() *
-                   1e6 / double(calls));
-    }
-    std::printf("| %s | %.1f | %.1f..%.1f |\n", shape.name, medianOf(us),
-                *std::min_element(us.begin(), us.end()),
-                *std::max_element(us.begin(), us.end()));
+    seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    benchmark::DoNotOptimize(out.data());
+    c = (c + 1) % copies;
   }
-  return 0;
+  // Every token's sequence is read whole (its keys and values, and their
+  // scales); with queries > 1 a tile's tokens share each block read.
+  const double bytes =
+      double(seqs * context * kKvHeads) *
+      (2.0 * kHeadDim * double(sizeof(K)) + (kInt8 ? 2.0 * 4 : 0.0));
+  state.counters["KV_bytes/s"] =
+      benchmark::Counter(bytes, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+  if (seconds <= 0 || state.iterations() == 0)
+    return;
+  const Ceilings &ceiling = ceilings(threads);
+  const double perCall = seconds / double(state.iterations());
+  state.counters["roofline"] =
+      queries == 1 ? bytes / perCall / 1e9 / ceiling.readGBs.max
+                   : flops / perCall / 1e9 / ceiling.fp32Gflops.max;
 }
+
+/// {seqs, context, queries, threads}: decodes at three contexts, a batch of
+/// 16 decoding sequences, two prefills; on 1 and 2 threads.
+void cases(benchmark::internal::Benchmark *b) {
+  b->ArgNames({"seqs", "context", "queries", "threads"});
+  const int64_t shapes[][3] = {{1, 128, 1},  {1, 512, 1},   {1, 2048, 1},
+                               {16, 512, 1}, {1, 128, 128}, {1, 512, 512}};
+  for (const auto &shape : shapes)
+    for (int64_t threads : {1, 2})
+      b->Args({shape[0], shape[1], shape[2], threads});
+  b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+BENCHMARK_TEMPLATE(BM_PagedAttention, float)->Apply(cases);
+BENCHMARK_TEMPLATE(BM_PagedAttention, anvil::cpu::f16)->Apply(cases);
+BENCHMARK_TEMPLATE(BM_PagedAttention, int8_t)->Apply(cases);
+
+} // namespace
