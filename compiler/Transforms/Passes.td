@@ -135,7 +135,7 @@ def AnvilRecognizeActivations : Pass<"anvil-recognize-activations", "::mlir::fun
 }
 
 def AnvilRecognizeRope : Pass<"anvil-recognize-rope", "::mlir::func::FuncOp"> {
-  let summary = "Rewrite the rotate-half rotary embedding into anvil.rope";
+  let summary = "Rewrite written-out rotary embeddings (rotate-half and adjacent pairs) into anvil.rope";
   let description = [{
     Matches `x * cos + rotate_half(x) * sin`, where
     `rotate_half(x) = concat(-x[..., d/2:], x[..., :d/2])` along the last
@@ -156,6 +156,27 @@ def AnvilRecognizeRope : Pass<"anvil-recognize-rope", "::mlir::func::FuncOp"> {
     // After (%cos = cos(concat(%f, %f)) becomes cos(%f)):
     %y = anvil.rope %x, %cos_half, %sin_half {interleaved = false} : (tensor<1x4x5x16xf32>, tensor<1x1x5x8xf32>, tensor<1x1x5x8xf32>) -> tensor<1x4x5x16xf32>
     ```
+
+    It also matches the rotation of adjacent pairs `(2i, 2i+1)` written out
+    (Meta's and GPT-J's layout): with `e` and `o` the even and odd elements
+    of x's last dim, `flatten(stack(e * cos - o * sin, o * cos + e * sin,
+    -1), -2)`. `e`/`o` are strided slices `x[..., 0::2]`/`x[..., 1::2]`,
+    or the two halves of a split (or unit slices) of `reshape(x, [..., d/2,
+    2])` with the unit dim dropped; the stack is two unsqueezes (or
+    reshapes) and a concat on a new last axis, the flatten a reshape. The
+    tables already hold one angle per pair and become anvil.rope's as they
+    are, with `interleaved = true`.
+
+    GPT-J's spelling, `x * cos2 + rotate_every_two(x) * sin2` with
+    `rotate_every_two(x) = flatten(stack(-o, e, -1), -2)`, is matched like
+    the rotate-half one, its full-width tables proven to repeat each element
+    twice (`repeat_interleave(t, 2, -1)` as a tile, an expand or a concat of
+    `t` with a trailing unit dim, then a reshape; or a constant with equal
+    pairs, which becomes a constant of its even elements).
+
+    A partial rotation, `concat(rope(x[..., :r]), x[..., r:])` on the last
+    axis, becomes `rope(x) {rotary_dim = r}` (with `r = d` and an empty
+    pass-through, the rope of x itself).
   }];
   let dependentDialects = ["::anvil::AnvilDialect"];
 }

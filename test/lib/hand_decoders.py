@@ -5,8 +5,14 @@ test (test/EndToEnd/paged-hand-decoders.test).
 
   window      one layer, multi-query attention (one KV head), RMSNorm as
               x / sqrt(mean(x*x) + eps) * w, rotary embedding on adjacent
-              pairs (interleaved) from position_ids, and a sliding window of
+              pairs (interleaved: q's split from a reshape, k's as strided
+              slices) from position_ids, and a sliding window of
               WINDOW keys built from the positions, added before the scale
+  every-two   the window decoder with GPT-J's spelling of the rotation:
+              x * cos2 + rotate_every_two(x) * sin2 on the first half of
+              each head (strided slices, Neg, a stack by Unsqueeze/Concat,
+              tables repeated pairwise by Unsqueeze/Tile/Reshape), the rest
+              passed through by a Concat
   onnx-attn   two layers of ONNX's own Attention op (opset 23) with
               past_key/past_value and present outputs, is_causal=1, grouped
               KV heads (4 query heads, 2 KV heads)
@@ -77,15 +83,25 @@ def heads(g, x, n):
     return g.op("Transpose", [r], perm=[0, 2, 1, 3])
 
 
-def rope_interleaved(g, x, cos, sin):
+def rope_interleaved(g, x, cos, sin, strided=False):
     """Rotates adjacent pairs (2i, 2i+1) of x [1, H, S, D] by cos/sin
-    [1, 1, S, D/2]."""
-    pairs = g.op("Reshape", [x, g.const(np.array([1, 0, 0, HEAD_DIM // 2, 2],
-                                                 np.int64))])
-    x1, x2 = g.op("Split", [pairs, g.const(np.array([1, 1], np.int64))],
-                  n_out=2, axis=4)
+    [1, 1, S, D/2]: the pairs split from a [.., D/2, 2] reshape, or with
+    `strided` the even and odd elements as slices with step 2."""
     axis = g.const(np.array([4], np.int64))
-    x1, x2 = g.op("Squeeze", [x1, axis]), g.op("Squeeze", [x2, axis])
+    if strided:
+        last = g.const(np.array([-1], np.int64))
+        step = g.const(np.array([2], np.int64))
+        end = g.const(np.array([np.iinfo(np.int64).max], np.int64))
+        x1 = g.op("Slice", [x, g.const(np.array([0], np.int64)), end, last,
+                            step])
+        x2 = g.op("Slice", [x, g.const(np.array([1], np.int64)), end, last,
+                            step])
+    else:
+        pairs = g.op("Reshape", [x, g.const(np.array(
+            [1, 0, 0, HEAD_DIM // 2, 2], np.int64))])
+        x1, x2 = g.op("Split", [pairs, g.const(np.array([1, 1], np.int64))],
+                      n_out=2, axis=4)
+        x1, x2 = g.op("Squeeze", [x1, axis]), g.op("Squeeze", [x2, axis])
     y1 = g.op("Sub", [g.op("Mul", [x1, cos]), g.op("Mul", [x2, sin])])
     y2 = g.op("Add", [g.op("Mul", [x2, cos]), g.op("Mul", [x1, sin])])
     y = g.op("Concat", [g.op("Unsqueeze", [y1, axis]),
@@ -94,7 +110,37 @@ def rope_interleaved(g, x, cos, sin):
                                                 np.int64))])
 
 
-def window_model():
+def rope_every_two(g, x, cos, sin, rotary_dim):
+    """GPT-J's partial rotation of x [1, H, S, D]: the first rotary_dim
+    values of each head as x * cos2 + rotate_every_two(x) * sin2, where
+    rotate_every_two(x) = flatten(stack(-x[..., 1::2], x[..., 0::2], -1))
+    and cos2/sin2 repeat each of cos/sin [1, 1, S, rotary_dim/2] twice
+    (torch's repeat_interleave, as Unsqueeze + Tile + Reshape); the rest of
+    the head passes through."""
+    def i64(*values):
+        return g.const(np.array(values, np.int64))
+
+    def repeat_pairs(table):
+        unit = g.op("Unsqueeze", [table, i64(4)])
+        return g.op("Reshape", [g.op("Tile", [unit, i64(1, 1, 1, 1, 2)]),
+                                i64(1, 1, -1, rotary_dim)])
+
+    end = i64(np.iinfo(np.int64).max)
+    rot = g.op("Slice", [x, i64(0), i64(rotary_dim), i64(3)])
+    rest = g.op("Slice", [x, i64(rotary_dim), end, i64(3)])
+    even = g.op("Slice", [rot, i64(0), end, i64(3), i64(2)])
+    odd = g.op("Slice", [rot, i64(1), end, i64(3), i64(2)])
+    stacked = g.op("Concat", [g.op("Unsqueeze", [g.op("Neg", [odd]), i64(4)]),
+                              g.op("Unsqueeze", [even, i64(4)])], axis=4)
+    rotated = g.op("Reshape", [stacked, i64(1, 0, 0, rotary_dim)])
+    y = g.op("Add", [g.op("Mul", [rot, repeat_pairs(cos)]),
+                     g.op("Mul", [rotated, repeat_pairs(sin)])])
+    return g.op("Concat", [y, rest], axis=3)
+
+
+def window_model(every_two=False):
+    """The window decoder; with `every_two`, its rope is GPT-J's partial
+    rotation (rope_every_two) of half of each head."""
     g = Graph(1)
     q_heads, kv_heads = 4, 1
     x = g.op("Gather", [g.weight(VOCAB, HIDDEN), "input_ids"], axis=0)
@@ -106,14 +152,20 @@ def window_model():
     v = heads(g, g.op("MatMul", [h, g.weight(HIDDEN, kv_heads * HEAD_DIM)]),
               kv_heads)
     # Rotary tables from the positions: angle = pos * inv_freq.
-    inv_freq = (1.0 / (10000 ** (np.arange(0, HEAD_DIM, 2) / HEAD_DIM))
+    rotary_dim = HEAD_DIM // 2 if every_two else HEAD_DIM
+    inv_freq = (1.0 / (10000 ** (np.arange(0, rotary_dim, 2) / rotary_dim))
                 ).astype(np.float32)
     pos = g.op("Cast", ["position_ids"], to=T.FLOAT)           # [1, S]
     pos = g.op("Unsqueeze", [pos, g.const(np.array([2], np.int64))])
     angles = g.op("Mul", [pos, g.const(inv_freq.reshape(1, 1, -1))])
     angles = g.op("Unsqueeze", [angles, g.const(np.array([1], np.int64))])
     cos, sin = g.op("Cos", [angles]), g.op("Sin", [angles])
-    q, k = rope_interleaved(g, q, cos, sin), rope_interleaved(g, k, cos, sin)
+    if every_two:
+        q = rope_every_two(g, q, cos, sin, rotary_dim)
+        k = rope_every_two(g, k, cos, sin, rotary_dim)
+    else:
+        q = rope_interleaved(g, q, cos, sin)
+        k = rope_interleaved(g, k, cos, sin, strided=True)
     keys = g.op("Concat", ["past_key_values.0.key", k], axis=2)
     values = g.op("Concat", ["past_key_values.0.value", v], axis=2)
     # Key positions 0..total-1 against each query's position: visible when
@@ -242,6 +294,7 @@ def build(name, path):
     g, outputs, layers, kv_heads, opset = {
         "window": window_model, "onnx-attn": onnx_attention_model,
         "partial-rope": partial_rope_model,
+        "every-two": lambda: window_model(every_two=True),
         "learned": learned_positions_model}[name]()
     seq, past = "sequence_length", "past_sequence_length"
     inputs = [helper.make_tensor_value_info("input_ids", T.INT64,
