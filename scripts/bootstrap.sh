@@ -19,6 +19,8 @@ debian_packages=(
   libcpp-httplib-dev
   # anvil-serve's web page test drives a headless browser (selenium).
   chromium chromium-driver
+  # bench/side_by_side.py --write-docs draws docs/performance.png with it.
+  python3-matplotlib
 )
 
 missing=()
