@@ -13,6 +13,7 @@
 
 #include "Ceilings.h"
 #include "ThreadPool.h"
+#include "device/CpuDevice.h"
 
 #include "anvil/abi.h"
 
@@ -22,25 +23,14 @@
 namespace anvil::bench {
 
 /// The host API over a ThreadPool of `threads` threads (the caller's
-/// included), as the loader builds it for generated code.
+/// included): the runtime's own CpuDevice builds it, as the loader does
+/// for generated code.
 struct Host {
-  explicit Host(int threads) : pool(unsigned(threads)) {
-    api.struct_size = sizeof(anvil_host_api);
-    api.abi_version = ANVIL_ABI_VERSION;
-    api.host = &pool;
-    api.num_threads = int32_t(pool.size());
-    api.parallel_for = [](void *host, int64_t n, int64_t grain,
-                          anvil_parallel_fn fn, void *arg) {
-      static_cast<anvil::runtime::ThreadPool *>(host)->parallelFor(n, grain, fn,
-                                                                   arg);
-    };
-    api.scratch = [](void *host, int thread, size_t bytes) {
-      return static_cast<anvil::runtime::ThreadPool *>(host)->scratch(thread,
-                                                                      bytes);
-    };
-  }
+  explicit Host(int threads)
+      : pool(unsigned(threads)), device(pool), api(*device.hostApi()) {}
   anvil::runtime::ThreadPool pool;
-  anvil_host_api api{};
+  anvil::runtime::CpuDevice device;
+  const anvil_host_api &api;
 };
 
 /// The ceilings with `threads` threads, measured on first use (main
