@@ -70,6 +70,12 @@ struct QuantMatmul {
   // W8A8: lhs = dequantize(quantize_per_token(x)): the kernel quantizes x.
   QuantizePerTokenOp perToken;
   DequantizeOp lhsDequantize;
+  // Static QDQ activations: lhs = dequantize(quantize(x, s, z), s, z) per
+  // tensor, 8 bits; the kernel quantizes x with s and z itself.
+  QuantizeOp lhsQuantize;
+  double lhsScale = 0;
+  int64_t lhsZeroPoint = 0;
+  bool lhsUnsigned = false;
 };
 
 /// The anvil.constant `v` is, possibly reshaped (MatMulNBits' B [N,
@@ -84,6 +90,61 @@ ConstantOp rootConstant(Value v) {
   return ConstantOp();
 }
 bool isConstantValue(Value v) { return (bool)rootConstant(v); }
+
+/// The one element of a constant (seen through reshapes).
+std::optional<ConstantTensor> scalarConstant(Value v) {
+  ConstantOp c = rootConstant(v);
+  std::optional<ConstantTensor> t =
+      c ? readConstant(c.getValue(), 1) : std::nullopt;
+  if (!t || t->size() != 1)
+    return std::nullopt;
+  return t;
+}
+std::optional<double> scalarFloat(Value v) {
+  std::optional<ConstantTensor> t = scalarConstant(v);
+  if (!t || !t->isFloat)
+    return std::nullopt;
+  return t->floats[0];
+}
+std::optional<int64_t> scalarInt(Value v) {
+  std::optional<ConstantTensor> t = scalarConstant(v);
+  if (!t || t->isFloat)
+    return std::nullopt;
+  return t->ints[0];
+}
+
+/// Static QDQ activations into an 8-bit weight in one group along K:
+/// `lhs` = dequantize(quantize(x, s, z), s, z) with one f32 scale s > 0
+/// and one 8-bit zero point z (or none), the same in both. Fills the
+/// match's lhs fields and returns true if so.
+bool matchStaticLhs(Value lhs, QuantMatmul &match) {
+  auto ld = lhs.getDefiningOp<DequantizeOp>();
+  auto qo = ld ? ld.getInput().getDefiningOp<QuantizeOp>() : QuantizeOp();
+  if (!qo || ld.getBits() != 8 || qo.getBits() != 8 ||
+      !qo.getInput().getType().cast<ShapedType>().getElementType().isF32() ||
+      !qo.getScale().getType().cast<ShapedType>().getElementType().isF32() ||
+      !ld.getScale().getType().cast<ShapedType>().getElementType().isF32())
+    return false;
+  auto storage = qo.getType().cast<ShapedType>().getElementType();
+  std::optional<double> scale = scalarFloat(qo.getScale());
+  if (!storage.isInteger(8) || !scale || !(*scale > 0) ||
+      !std::isfinite(*scale) || scalarFloat(ld.getScale()) != scale)
+    return false;
+  std::optional<int64_t> zero = int64_t(0);
+  if (qo.getZeroPoint() || ld.getZeroPoint()) {
+    if (!qo.getZeroPoint() || !ld.getZeroPoint())
+      return false;
+    zero = scalarInt(qo.getZeroPoint());
+    if (!zero || scalarInt(ld.getZeroPoint()) != zero)
+      return false;
+  }
+  match.lhsQuantize = qo;
+  match.lhsDequantize = ld;
+  match.lhsScale = *scale;
+  match.lhsZeroPoint = *zero;
+  match.lhsUnsigned = storage.isUnsignedInteger();
+  return true;
+}
 
 /// The fused form of `op`, if it has one (see QuantMatmul).
 std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
@@ -158,6 +219,11 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
       match.lhsDequantize = ld;
     }
   }
+  // Static activations: the int32 sums of (q - z)(u - z_w) must fit, K x
+  // 255 x 255 below 2^31.
+  if (!match.perToken && bits == 8 && match.group == match.k &&
+      match.k <= (int64_t(1) << 31) / (255 * 255))
+    matchStaticLhs(op.getLhs(), match);
   // Values per output channel: 4-bit [N, K] rows hold two a byte; a 4-bit
   // [K, N] value is packed along N, so its rows are K.
   int64_t rowValues =
@@ -622,7 +688,8 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
   for (auto &[op, match] : quantMatmuls) {
     for (Operation *candidate :
          {match.tail.getOperation(), match.weight.getOperation(),
-          match.lhsDequantize.getOperation(), match.perToken.getOperation()})
+          match.lhsDequantize.getOperation(), match.perToken.getOperation(),
+          match.lhsQuantize.getOperation()})
       if (candidate && onlyFused(candidate))
         fusedAway.insert(candidate);
     // The reshapes of the packed values (the kernel reads the constant).
@@ -635,7 +702,9 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
 
 LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
                                                    QuantMatmul match) {
-  Value x = match.perToken ? match.perToken.getInput() : op.getLhs();
+  Value x = match.perToken      ? match.perToken.getInput()
+            : match.lhsQuantize ? match.lhsQuantize.getInput()
+                                : op.getLhs();
   ArrayRef<DimExpr> lhs = shapeOf(x);
   MatmulQuantLaunch l;
   l.m = product(lhs.drop_back());
@@ -648,7 +717,10 @@ LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
   l.scale_g_stride = match.scaleGStride;
   l.zero_offset = match.zeroOffset;
   l.rhs_kn = match.kn;
-  l.quantize_lhs = (bool)match.perToken;
+  l.quantize_lhs = match.perToken || match.lhsQuantize;
+  l.lhs_scale = match.lhsScale;
+  l.lhs_zero_point = match.lhsZeroPoint;
+  l.lhs_unsigned = match.lhsUnsigned;
   // The packed values straight from their constant, whatever reshapes
   // they went through: the target lays them out (packWeights).
   Value q = match.weight.getInput();
@@ -1279,7 +1351,8 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
         if (isQuantOp(other)) // QuantToKernel.cpp
           return lowerQuantOp(other, b,
                               {[&](Value v) { return input(v); },
-                               [&](Value v) { return alloc(v); }});
+                               [&](Value v) { return alloc(v); },
+                               [&](Value v) { return shapeOf(v); }});
         if (isIndexingOp(other)) // IndexingToKernel.cpp
           return lowerIndexingOp(other, b,
                                  {[&](Value v) { return input(v); },

@@ -11,6 +11,7 @@
 #ifndef ANVIL_COMPILER_LOWERING_QUANTTOKERNEL_H
 #define ANVIL_COMPILER_LOWERING_QUANTTOKERNEL_H
 
+#include "dialects/Anvil/ShapeUtils.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
@@ -21,6 +22,8 @@ struct BufferHooks {
   llvm::function_ref<mlir::Value(mlir::Value)> input;
   /// A new buffer for an op result, recorded as its buffer.
   llvm::function_ref<mlir::Value(mlir::Value)> alloc;
+  /// A tensor's dims: size expressions where bounded.
+  llvm::function_ref<llvm::ArrayRef<DimExpr>(mlir::Value)> shapeOf;
 };
 
 /// True for the ops lowerQuantOp handles.

@@ -109,6 +109,21 @@ def module(case):
                          f": i64}} : (tensor<{m}x{k}xi8>, tensor<{m}x1xf32>) "
                          f"-> {xt}")
             x = f"%xd{m}"
+        if case.get("static"):
+            xs, xz = case["static"]
+            zt = "ui8" if xz.dtype == np.uint8 else "i8"
+            if m == MS[0]:
+                lines.append(f"  %xs = anvil.constant {hexdense(xs)} : "
+                             "tensor<f32>")
+                lines.append(f"  %xz = anvil.constant {hexdense(xz)} : "
+                             f"tensor<{zt}>")
+            qt = f"tensor<{m}x{k}x{zt}>"
+            lines.append(f"  %xq{m} = anvil.quantize {x}, %xs, %xz {{bits = 8 "
+                         f": i64}} : ({xt}, tensor<f32>, tensor<{zt}>) -> {qt}")
+            lines.append(f"  %xd{m} = anvil.dequantize %xq{m}, %xs, %xz {{bits "
+                         f"= 8 : i64}} : ({qt}, tensor<f32>, tensor<{zt}>) -> "
+                         f"{xt}")
+            x = f"%xd{m}"
         t = " {transpose_rhs = true}" if transpose else ""
         lines.append(f"  %y{m} = anvil.matmul {x}, {rhs}{t} : ({xt}, {rt}) -> "
                      f"tensor<{m}x{n}xf32>")
@@ -215,7 +230,42 @@ def cases(rng):
         case = int4(name, n, k, g, signed)
         case["w8a8"] = True
         out.append(case)
+    # Static QDQ activations (one scale and zero point per tensor, ONNX
+    # QuantizeLinear's rounding and saturation: x reaches past both ends):
+    # uint8 with a zero point into int8 weights per channel (K = 75, odd);
+    # int8 with a zero point into a uint8 [K, N] weight with zero points;
+    # uint8 with zero point 128 (no activation zero share); int8 without one
+    # into a per-tensor weight.
+    q10, s10 = sym8(37, 75)
+    out.append(dict(name="static_uint8_zero_point", n=37, k=75, q=q10, s=s10,
+                    static=(np.array(0.0137, np.float32),
+                            np.array(115, np.uint8)),
+                    attrs="bits = 8 : i64", w_shape=(37, 75),
+                    W=q10.astype(np.float64) * s10[:, None]))
+    out.append(dict(name="static_int8_zero_point", n=19, k=64, q=qk, s=s2,
+                    zp=z2, kn=True, static=(np.array(0.021, np.float32),
+                                            np.array(-37, np.int8)),
+                    attrs="axis = 1 : i64, bits = 8 : i64", w_shape=(64, 19),
+                    W=((qk.astype(np.float64) - z2) * s2).T))
+    out.append(dict(name="static_uint8_128", n=37, k=75, q=q10, s=s10,
+                    static=(np.array(0.03, np.float32),
+                            np.array(128, np.uint8)),
+                    attrs="bits = 8 : i64", w_shape=(37, 75),
+                    W=q10.astype(np.float64) * s10[:, None]))
+    out.append(dict(name="static_int8_tensor", n=20, k=48, q=q3, s=s3,
+                    static=(np.array(0.025, np.float32),
+                            np.array(0, np.int8)),
+                    attrs="bits = 8 : i64", w_shape=(20, 48),
+                    W=q3.astype(np.float64) * float(s3)))
     return out
+
+
+def static_qdq(x, scale, zero):
+    """ONNX QuantizeLinear then DequantizeLinear, float32 quotient."""
+    lo, hi = (0, 255) if zero.dtype == np.uint8 else (-128, 127)
+    q = np.rint(x.astype(np.float32) / np.float32(scale))
+    q = np.clip(q + float(zero), lo, hi)
+    return (q - float(zero)) * float(scale)
 
 
 def per_token(x):
@@ -253,6 +303,10 @@ def run_case(args, case, mcpu, rng):
     if launches != len(MS) or '"dequantize"' in kernel.stdout:
         return (f"expected {len(MS)} matmul_quant launches and no dequantize, "
                 f"got {launches}")
+    if case.get("static") and ('"quantize"' in kernel.stdout or
+                               kernel.stdout.count("quantize_lhs = true")
+                               != len(MS)):
+        return "the static activation quantization is not in the kernel"
     art = os.path.join(work, "m.anvil")
     build = subprocess.run([args.anvilc, "-q", src, f"--mcpu={mcpu}", "-o",
                             art], capture_output=True, text=True)
@@ -283,7 +337,12 @@ def run_case(args, case, mcpu, rng):
                 f"{MS[-1]} (batch invariance)")
     for m in MS:
         y = ys[m].astype(np.float64)
-        x = per_token(xs[m]) if case.get("w8a8") else xs[m].astype(np.float64)
+        if case.get("w8a8"):
+            x = per_token(xs[m])
+        elif case.get("static"):
+            x = static_qdq(xs[m], *case["static"])
+        else:
+            x = xs[m].astype(np.float64)
         ref = x @ case["W"].T
         bound = np.abs(x) @ np.abs(case["W"]).T
         tol = 1e-6 + 1e-5 * bound

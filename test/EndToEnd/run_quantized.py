@@ -48,6 +48,10 @@ Models:
                         integer ops with per-channel / per-column / per-row
                         scales (uint8 outputs, exact; per-row against
                         numpy: ORT refuses it)
+  qdq_static_per_channel, qdq_static_per_tensor
+                        ORT's quantize_static (QDQ) on an MLP with a
+                        dynamic batch: uint8 activations per tensor run
+                        on the int8 kernel (quantize_lhs), int8 weights
 
 Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (the
 matmuls sum in float32 in another order; dequantized values themselves are
@@ -630,6 +634,60 @@ def dynamic_quantized_matmul(rng):
     return quantized, {"x": rng.standard_normal((3, k)).astype(np.float32)}
 
 
+def qdq_static(rng, per_channel):
+    """ORT's quantize_static in the QDQ format on a two-layer MLP (MatMul,
+    Add, Relu, MatMul) with a dynamic batch: uint8 activations with
+    calibrated scales and zero points per tensor, int8 weights per output
+    channel or per tensor. Compiled with the batch bounded (--dim), run on
+    5 rows."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import tempfile
+    k, h, n = 64, 96, 40
+    w1 = (rng.standard_normal((k, h)) * 0.2).astype(np.float32)
+    w2 = (rng.standard_normal((h, n)) * 0.2).astype(np.float32)
+    b1 = rng.standard_normal(h).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["a"]),
+             helper.make_node("Add", ["a", "b1"], ["b"]),
+             helper.make_node("Relu", ["b"], ["c"]),
+             helper.make_node("MatMul", ["c", "w2"], ["y"])]
+    model = make(nodes, [info("x", TensorProto.FLOAT, ["batch", k])],
+                 [info("y", TensorProto.FLOAT, ["batch", n])],
+                 [onnx.numpy_helper.from_array(w1, "w1"),
+                  onnx.numpy_helper.from_array(b1, "b1"),
+                  onnx.numpy_helper.from_array(w2, "w2")])
+    batches = [{"x": rng.standard_normal((4, k)).astype(np.float32)}
+               for _ in range(8)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(batches)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
+        quantized = onnx.load(dst)
+    ops = [node.op_type for node in quantized.graph.node]
+    if ops.count("QuantizeLinear") < 2 or "MatMul" not in ops:
+        raise RuntimeError(f"quantize_static made {ops}")
+    x = (rng.standard_normal((5, k)) * 1.5).astype(np.float32)
+    return quantized, {"x": x}, None, None, ("--dim=batch=1..8",)
+
+
+def qdq_static_per_channel(rng):
+    return qdq_static(rng, True)
+
+
+def qdq_static_per_tensor(rng):
+    return qdq_static(rng, False)
+
+
 def qlinearconv_per_channel(rng):
     """QLinearConv, uint8 x, int8 weights with one scale per output channel
     (zero points 0, as ORT wants for int8 weights), int32 bias, padding and
@@ -747,7 +805,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, qlinearconv_per_channel,
-           qlinearmatmul_per_column, qlinearmatmul_per_row]
+           qlinearmatmul_per_column, qlinearmatmul_per_row,
+           qdq_static_per_channel, qdq_static_per_tensor]
 
 
 # Models whose matmuls must all run on the quantized kernel (matmul_quant,
@@ -760,17 +819,25 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_4bit_zp": 1, "matmulnbits_4bit_nozp": 1,
     "matmulnbits_8bit_zp": 1, "matmulnbits_8bit_nozp": 1,
     "matmulnbits_quantizer": 1,
+    "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
 }
 
+# Of those, the models whose activations' static QuantizeLinear ->
+# DequantizeLinear the kernel takes over (quantize_lhs: int8 VNNI sums),
+# with how many launches must.
+STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
+                       "qdq_static_per_tensor": 2}
 
-def quant_kernel_problem(name, args):
-    """Why NAME's compiled kernels are not what QUANT_KERNEL_LAUNCHES wants
-    (None when they are, or when it wants nothing)."""
+
+def quant_kernel_problem(name, args, flags=()):
+    """Why NAME's compiled kernels are not what QUANT_KERNEL_LAUNCHES (and
+    STATIC_LHS_LAUNCHES) want (None when they are, or when it wants
+    nothing)."""
     want = QUANT_KERNEL_LAUNCHES.get(name)
     if want is None:
         return None
     kernel = subprocess.run(
-        [args.anvilc, "-q", os.path.join(args.work, name + ".onnx"),
+        [args.anvilc, "-q", *flags, os.path.join(args.work, name + ".onnx"),
          "--emit=kernel"], capture_output=True, text=True)
     if kernel.returncode:
         return f"anvilc --emit=kernel failed: {kernel.stderr.strip()[-500:]}"
@@ -779,16 +846,21 @@ def quant_kernel_problem(name, args):
     if quant != want or general:
         return (f"{quant} matmul_quant and {general} matmul launches, "
                 f"expected {want} matmul_quant and no matmul")
+    static = kernel.stdout.count("quantize_lhs = true")
+    if static != STATIC_LHS_LAUNCHES.get(name, static):
+        return (f"{static} matmul_quant launches quantize their activations, "
+                f"expected {STATIC_LHS_LAUNCHES[name]}")
     return None
 
 
-def check(name, model, inputs, args, reference=None, names=None):
-    """Compiles and runs `model` (an ONNX model, or anvil-dialect text whose
-    outputs `names` lists); compares its outputs with `reference(**inputs)`
-    (numpy: one array or a list) where given, else with ORT's."""
+def check(name, model, inputs, args, reference=None, names=None, flags=()):
+    """Compiles (with anvilc `flags`) and runs `model` (an ONNX model, or
+    anvil-dialect text whose outputs `names` lists); compares its outputs
+    with `reference(**inputs)` (numpy: one array or a list) where given,
+    else with ORT's."""
     got, error = e2e_harness.compile_and_run(
         args.anvilc, args.anvil_run, args.work, name, model, inputs,
-        output_names=names)
+        output_names=names, anvilc_flags=flags)
     if error:
         return error
     # Without graph optimizations: ORT otherwise fuses a blocked int4
@@ -808,7 +880,7 @@ def check(name, model, inputs, args, reference=None, names=None):
         expected = session.run(None, inputs)
     problems = e2e_harness.compare_outputs(
         got, dict(zip(got, expected)), RTOL, ATOL, f16=(F16_RTOL, F16_ATOL))
-    return problems[0] if problems else quant_kernel_problem(name, args)
+    return problems[0] if problems else quant_kernel_problem(name, args, flags)
 
 
 def main():

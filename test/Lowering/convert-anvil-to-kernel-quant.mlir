@@ -52,12 +52,30 @@ func.func @w8a8(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>) -> (tensor<4x16xi32>
 
 // -----
 
-// Bounded dims through quantization ops are refused by name: their launches
-// take the extents as integers, which a bounded dim does not give.
+// Bounded dims (a dynamic batch) through quantization ops: the launches'
+// extents are size expressions over the function's sizes.
+// CHECK-DAG: #[[$ROWS:.*]] = affine_map<()[s0] -> (s0)>
+// CHECK-DAG: #[[$ALL:.*]] = affine_map<()[s0] -> (s0 * 6)>
+// CHECK-LABEL: func.func @bounded_per_token
 func.func @bounded_per_token(%x: tensor<?x64xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}) -> (tensor<?x64xi8> {anvil.name = "q"}, tensor<?x1xf32> {anvil.name = "s"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
-  // expected-error @+1 {{'anvil.quantize_per_token' op needs static shapes: bounded dims through quantization ops are not supported yet}}
+  // CHECK: kernel.launch "quantize_per_token"
+  // CHECK-SAME: params {cols = 64 : i64, rows = #[[$ROWS]]}
   %q, %s = anvil.quantize_per_token %x : (tensor<?x64xf32>) -> (tensor<?x64xi8>, tensor<?x1xf32>)
   return %q, %s : tensor<?x64xi8>, tensor<?x1xf32>
+}
+// Per tensor the size spans the bounded dim; per axis 1 it is the outer
+// extent. (The scales are arguments: a per-tensor op with a constant
+// scale would be an elementwise loop, below.)
+// CHECK-LABEL: func.func @bounded_qdq
+func.func @bounded_qdq(%x: tensor<?x6xf32> {anvil.name = "x", anvil.dim_names = ["seq", ""]}, %s: tensor<f32>, %sc: tensor<6xf32>) -> (tensor<?x6xf32> {anvil.name = "y"}) attributes {anvil.sizes = [{name = "seq", min = 1 : i64, max = 16 : i64}]} {
+  // CHECK: kernel.launch "quantize"
+  // CHECK-SAME: params {bits = 8 : i64, block = #[[$ALL]], blocked = false, blocks = 1 : i64, inner = 1 : i64, is_signed = false, outer = 1 : i64, row = 6 : i64, size = #[[$ALL]]}
+  // CHECK: kernel.launch "dequantize"
+  // CHECK-SAME: params {bits = 8 : i64, block = 1 : i64, blocked = false, blocks = 6 : i64, inner = 1 : i64, is_signed = false, outer = #[[$ROWS]], row = 6 : i64, size = 6 : i64}
+  %z = anvil.constant dense<3> : tensor<ui8>
+  %q = anvil.quantize %x, %s, %z {bits = 8 : i64} : (tensor<?x6xf32>, tensor<f32>, tensor<ui8>) -> tensor<?x6xui8>
+  %d = anvil.dequantize %q, %sc {axis = 1 : i64, bits = 8 : i64} : (tensor<?x6xui8>, tensor<6xf32>) -> tensor<?x6xf32>
+  return %d : tensor<?x6xf32>
 }
 
 // -----
@@ -70,7 +88,7 @@ func.func @bounded_per_token(%x: tensor<?x64xf32> {anvil.name = "x", anvil.dim_n
 func.func @w4a8(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: quantize_per_token
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<3x38xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
@@ -110,11 +128,95 @@ func.func @w4a8_group_not_words(%x: tensor<2x40xf32> {anvil.name = "x"}) -> (ten
 func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: dequantize
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<76x2xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
   %w = anvil.dequantize %q, %s {axis = 0 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true, last_dim = 3 : i64} : (tensor<76x2xui8>, tensor<3x3xf32>) -> tensor<76x3xf32>
   %y = anvil.matmul %x, %w : (tensor<2x76xf32>, tensor<76x3xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// Static QDQ activations (ONNX QuantizeLinear -> DequantizeLinear per
+// tensor, the same scale and zero point in both) into an 8-bit weight in
+// one group: one matmul_quant that quantizes x itself with that scale and
+// zero point (lhs_scale, lhs_zero_point, lhs_unsigned); no quantize or
+// dequantize launch remains.
+// CHECK-LABEL: func.func @static_qdq
+func.func @static_qdq(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
+  // CHECK-NOT: quantize"
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>, memref<3xi8>) outs(%{{.*}} : memref<2x3xf32>)
+  // CHECK-SAME: bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64
+  // CHECK-NOT: kernel.launch
+  %xs = anvil.constant dense<0.5> : tensor<f32>
+  %xz = anvil.constant dense<115> : tensor<ui8>
+  %q = anvil.constant dense<3> : tensor<8x3xi8>
+  %s = anvil.constant dense<0.25> : tensor<3xf32>
+  %z = anvil.constant dense<0> : tensor<3xi8>
+  %w = anvil.dequantize %q, %s, %z {axis = 1 : i64, bits = 8 : i64} : (tensor<8x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<8x3xf32>
+  %xq = anvil.quantize %x, %xs, %xz {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x8xui8>
+  %xd = anvil.dequantize %xq, %xs, %xz {bits = 8 : i64} : (tensor<2x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<2x8xf32>
+  %y = anvil.matmul %xd, %w : (tensor<2x8xf32>, tensor<8x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// Not fused: the dequantize's scale is not the quantize's (the float
+// round trip is not the identity the kernel assumes), and a 4-bit weight
+// (the static path takes 8-bit weights): the activations stay a quantize
+// and a dequantize in front of a matmul_quant that reads floats. Per
+// tensor with constant parameters, each is a kernel.elementwise loop
+// (what backends/cpu/kernels/quantize.h computes: x / s rounded half to
+// even, plus z, NaN to the lowest value, saturated; then (q - z) * s),
+// which anvil-fuse-elementwise can merge with its neighbours.
+// CHECK-LABEL: func.func @static_qdq_not_fused
+func.func @static_qdq_not_fused(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}, tensor<2x3xf32> {anvil.name = "y4"}) {
+  // CHECK-NOT: kernel.launch "quantize"
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<2x8xf32>) outs(%{{.*}} : memref<2x8xi8>)
+  // CHECK-DAG: %[[S:.*]] = arith.constant 5.000000e-01 : f32
+  // CHECK-DAG: %[[Z:.*]] = arith.constant 3.000000e+00 : f32
+  // CHECK: %[[D:.*]] = arith.divf %{{.*}}, %[[S]] : f32
+  // CHECK-NEXT: %[[R:.*]] = math.roundeven %[[D]] : f32
+  // CHECK-NEXT: %[[V:.*]] = arith.addf %[[R]], %[[Z]] : f32
+  // CHECK-DAG: %[[LO:.*]] = arith.constant -1.280000e+02 : f32
+  // CHECK-DAG: %[[HI:.*]] = arith.constant 1.270000e+02 : f32
+  // CHECK: %[[GE:.*]] = arith.cmpf oge, %[[V]], %[[LO]] : f32
+  // CHECK-NEXT: %[[V1:.*]] = arith.select %[[GE]], %[[V]], %[[LO]] : f32
+  // CHECK-NEXT: %[[GT:.*]] = arith.cmpf ogt, %[[V1]], %[[HI]] : f32
+  // CHECK-NEXT: %[[V2:.*]] = arith.select %[[GT]], %[[HI]], %[[V1]] : f32
+  // CHECK-NEXT: %[[Q:.*]] = arith.fptosi %[[V2]] : f32 to i8
+  // CHECK-NEXT: kernel.yield %[[Q]] : i8
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<2x8xi8>) outs(%{{.*}} : memref<2x8xf32>)
+  // CHECK-DAG: %[[S2:.*]] = arith.constant 2.500000e-01 : f32
+  // CHECK-DAG: %[[Z2:.*]] = arith.constant 3.000000e+00 : f32
+  // CHECK: %[[F:.*]] = arith.sitofp %{{.*}} : i8 to f32
+  // CHECK-NEXT: %[[C:.*]] = arith.subf %[[F]], %[[Z2]] : f32
+  // CHECK-NEXT: %[[Y:.*]] = arith.mulf %[[C]], %[[S2]] : f32
+  // CHECK-NEXT: kernel.yield %[[Y]] : f32
+  // CHECK: kernel.launch "matmul_quant"
+  // CHECK-SAME: lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64
+  // CHECK-SAME: quantize_lhs = false
+  // CHECK: kernel.elementwise
+  // CHECK: kernel.elementwise
+  // CHECK: kernel.launch "matmul_quant"
+  // CHECK-SAME: quantize_lhs = false
+  %xs = anvil.constant dense<0.5> : tensor<f32>
+  %xs2 = anvil.constant dense<0.25> : tensor<f32>
+  %xz = anvil.constant dense<3> : tensor<i8>
+  %q = anvil.constant dense<3> : tensor<3x8xi8>
+  %s = anvil.constant dense<0.25> : tensor<3xf32>
+  %w = anvil.dequantize %q, %s {bits = 8 : i64} : (tensor<3x8xi8>, tensor<3xf32>) -> tensor<3x8xf32>
+  %xq = anvil.quantize %x, %xs, %xz {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<i8>) -> tensor<2x8xi8>
+  %xd = anvil.dequantize %xq, %xs2, %xz {bits = 8 : i64} : (tensor<2x8xi8>, tensor<f32>, tensor<i8>) -> tensor<2x8xf32>
+  %y = anvil.matmul %xd, %w {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  %q4 = anvil.constant dense<119> : tensor<3x4xui8>
+  %s4 = anvil.constant dense<0.5> : tensor<3x1xf32>
+  %w4 = anvil.dequantize %q4, %s4 {axis = 1 : i64, bits = 4 : i64, block_size = 8 : i64, is_signed = true} : (tensor<3x4xui8>, tensor<3x1xf32>) -> tensor<3x8xf32>
+  %xq4 = anvil.quantize %x, %xs, %xz {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<i8>) -> tensor<2x8xi8>
+  %xd4 = anvil.dequantize %xq4, %xs, %xz {bits = 8 : i64} : (tensor<2x8xi8>, tensor<f32>, tensor<i8>) -> tensor<2x8xf32>
+  %y4 = anvil.matmul %xd4, %w4 {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  return %y, %y4 : tensor<2x3xf32>, tensor<2x3xf32>
 }

@@ -16,8 +16,10 @@
 //
 // Each group is summed in float (x times the value less its zero point)
 // and scaled once; with quantize_lhs, in int32 over per-token int8
-// activations, where the zero point comes off through the activations'
-// sum (exact in integers): sum_k xq (u - z) = sum_k xq u - z sum_k xq. Tiles of
+// activations (or static per-tensor ones with a zero point, as a QDQ
+// model's QuantizeLinear gives them: lhs_scale > 0), where the zero point
+// comes off through the activations' sum (exact in integers): sum_k xq (u -
+// z) = sum_k xq u - z sum_k xq. Tiles of
 // rows x one panel (two with quantize_lhs) are spread over the threads, so a
 // decode GEMV (m = 1) still uses every thread. The GEMV prefetches its
 // panel ahead of the loads, symmetric int4 looks its values up with
@@ -793,6 +795,50 @@ inline void quantize_row_int8(const A *x, int64_t k, int8_t *q, float &scale,
   sum = s;
 }
 
+/// One row of activations x [k] quantized as ONNX QuantizeLinear does with
+/// one static scale and zero point (anvil.quantize's kernel: q =
+/// saturate(round_half_even(x / scale) + zero_point), NaN to the lowest
+/// value) into 8 bits, uint8 when `is_unsigned`, stored as the signed byte
+/// q - offset (offset 128 for uint8, else 0) for vpdpbusd; `sum` is the sum
+/// of those bytes. The AVX-512 path divides, rounds and saturates as the
+/// scalar one does, so both give the same bytes.
+inline void quantize_row_static(const float *x, int64_t k, float scale,
+                                int64_t zero_point, bool is_unsigned, int8_t *q,
+                                int32_t &sum) {
+  const int32_t offset = is_unsigned ? 128 : 0;
+  const float lo = is_unsigned ? 0.0f : -128.0f;
+  const float hi = is_unsigned ? 255.0f : 127.0f;
+  const float z = static_cast<float>(zero_point);
+  int64_t t = 0;
+  int32_t s = 0;
+#if defined(__AVX512F__)
+  const __m512 sv = _mm512_set1_ps(scale), zv = _mm512_set1_ps(z);
+  const __m512 lov = _mm512_set1_ps(lo), hiv = _mm512_set1_ps(hi);
+  const __m512i ov = _mm512_set1_epi32(offset);
+  __m512i total = _mm512_setzero_si512();
+  for (; t + 16 <= k; t += 16) {
+    const __m512 rounded =
+        _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(x + t), sv),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // max(v, lo) is lo for a NaN v (the second operand), as saturate_round.
+    const __m512 v =
+        _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(rounded, zv), lov), hiv);
+    const __m512i i8 = _mm512_sub_epi32(_mm512_cvtps_epi32(v), ov);
+    total = _mm512_add_epi32(total, i8);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(q + t),
+                     _mm512_cvtepi32_epi8(i8));
+  }
+  s = _mm512_reduce_add_epi32(total);
+#endif
+  for (; t < k; ++t) {
+    const float v = std::nearbyint(x[t] / scale) + z;
+    const float c = !(v >= lo) ? lo : (v > hi ? hi : v);
+    q[t] = static_cast<int8_t>(static_cast<int32_t>(c) - offset);
+    s += q[t];
+  }
+  sum = s;
+}
+
 #if defined(ANVIL_QUANT_AVX2)
 /// rows_dot_int8_fixed without vpdpbusd, for RR (1 or 2) rows of one
 /// panel: the bytes widened to int16 and vpmaddwd, exact (a product is
@@ -1143,6 +1189,21 @@ inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
   rows_dot_int4_fixed<R, NP>(p, panel0, xq, k0, k1, acc);
 }
 
+/// Static activations with a zero point z' (the stored bytes x' - z' are
+/// the quantized values): acc[r][j][c] -= z' * u[j][c] for `rows` rows of
+/// `np` panels, u the channels' sums of their stored weights. In uint32:
+/// the wrap-around of the int32 vector paths, defined in C++.
+template <int AN>
+inline void subtract_zero_share(int32_t (*acc)[AN][kPanel], int64_t rows,
+                                int64_t np, int32_t zero,
+                                const int32_t (*u)[kPanel]) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < np; ++j)
+      for (int64_t c = 0; c < kPanel; ++c)
+        acc[r][j][c] = int32_t(uint32_t(acc[r][j][c]) -
+                               uint32_t(zero) * uint32_t(u[j][c]));
+}
+
 } // namespace quant
 
 /// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
@@ -1414,19 +1475,49 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // weights), by all threads into this thread's scratch, then read by all.
   // 8-bit weights come in one group along k (the lowering fuses nothing
   // else).
+  //
+  // Static activations (lhs_scale > 0; 8-bit weights): every row quantized
+  // with the one scale and zero point z, stored as bytes x' = q - offset
+  // (vpdpbusd's signed operand; offset 128 for uint8), z' = z - offset. Then
+  // sum_k (q - z)(u - zw) = sum_k (x' - z')(u - zw) = (acc - z' U) - zw
+  // sum_k (x' - z'), acc = sum_k x' u and U = sum_k u per channel: the sums
+  // below hold sum_k (x' - z'), and U comes from one more row of ones after
+  // the m rows (only when z' != 0). In int32 with wrap-around, exact when
+  // the result fits: the lowering takes K <= 2^31 / 255^2.
+  const bool staticLhs = p.lhs_scale > 0;
+  if (staticLhs && (p.bits != 8 || !std::is_same<A, float>::value))
+    return fail(host, "matmul_quant: static activation quantization takes "
+                      "float activations and 8-bit weights");
+  const int32_t lhsZero =
+      staticLhs ? int32_t(p.lhs_zero_point) - (p.lhs_unsigned ? 128 : 0) : 0;
   const int64_t sumsPerRow = p.bits == 4 ? groups : 1;
+  const int64_t xqRows = m + (lhsZero != 0 ? 1 : 0);
   char *shared = scratch<char>(
-      host, 0, size_t(m * (p.k_stored + 4 + 4 * sumsPerRow) + 64));
+      host, 0, size_t(m * (4 + 4 * sumsPerRow) + xqRows * p.k_stored + 64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
   float *xscale = reinterpret_cast<float *>(shared + m * 4 * sumsPerRow);
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 4 * (sumsPerRow + 1));
+  const int8_t *ones = lhsZero != 0 ? xq + m * p.k_stored : nullptr;
+  if (lhsZero != 0) {
+    int8_t *row = xq + m * p.k_stored;
+    std::memset(row, 1, size_t(k));
+    std::memset(row + k, 0, size_t(p.k_stored - k));
+  }
   parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int8_t *row = xq + i * p.k_stored;
       int32_t total = 0;
-      quantize_row_int8(lhs + i * k, k, row, xscale[i], total);
+      if constexpr (std::is_same<A, float>::value)
+        if (staticLhs) {
+          xscale[i] = static_cast<float>(p.lhs_scale);
+          quantize_row_static(lhs + i * k, k, xscale[i], p.lhs_zero_point,
+                              p.lhs_unsigned, row, total);
+          total = int32_t(uint32_t(total) - uint32_t(k) * uint32_t(lhsZero));
+        }
+      if (!staticLhs)
+        quantize_row_int8(lhs + i * k, k, row, xscale[i], total);
       for (int64_t t = k; t < p.k_stored; ++t)
         row[t] = 0;
       if (sumsPerRow == 1) {
@@ -1598,11 +1689,17 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       for_each_gemv_item(
           host, panels, grain(kGemvPanels * kPanel * k),
           [&](int64_t pi, int64_t np, int64_t step) {
-            int32_t acc[1][kGemvPanels][kPanel];
+            int32_t acc[2][kGemvPanels][kPanel]; // the row, then U
             with_panels(np, [&](auto NP) {
-              rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
-                                            acc, step * panelBytes);
+              if (ones) // the row of ones right after x's
+                rows_dot_int8_fixed<2, NP, 2>(p, weights + pi * panelBytes, xq,
+                                              acc, step * panelBytes);
+              else
+                rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
+                                              acc, step * panelBytes);
             });
+            if (ones)
+              subtract_zero_share(acc, 1, np, lhsZero, acc[1]);
             const __m512 xs = _mm512_set1_ps(xscale[0]);
             const __m512i qs = _mm512_set1_epi32(qsums[0]);
             for (int64_t q = 0; q < np; ++q) {
@@ -1638,6 +1735,14 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
             storeMask[h] = __mmask16((1u << lanes) - 1u);
           }
 #endif
+          // Static activations with a zero point: the panels' U (above).
+          int32_t u[1][2][kPanel];
+          if (ones) {
+            if (np == 2)
+              rows_dot_int8<2>(p, panel0, ones, 1, u);
+            else
+              rows_dot_int8<1>(p, panel0, ones, 1, u);
+          }
           for (int64_t i = i0; i < i1; i += kInt8Rows) {
             const int64_t rows = std::min(kInt8Rows, i1 - i);
             int32_t acc[kInt8Rows][2][kPanel];
@@ -1645,6 +1750,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
             else
               rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+            if (ones)
+              subtract_zero_share(acc, rows, np, lhsZero, u[0]);
 #if defined(__AVX512F__)
             if constexpr (std::is_same<C, float>::value) {
               // The scalar loop below, 16 channels at a time (the same
