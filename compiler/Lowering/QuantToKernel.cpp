@@ -22,6 +22,7 @@
 #include "dialects/Kernel/KernelCatalog.h"
 #include "dialects/Kernel/KernelOps.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -38,8 +39,22 @@ public:
       : b(b), hooks(hooks), context(b.getContext()) {}
 
   LogicalResult lower(Operation *op) {
-    if (std::optional<ScalarQuant> scalar = scalarQuant(op))
+    if (std::optional<ScalarQuant> scalar = scalarQuant(op)) {
+      // A QDQ pair (dequantize(quantize(x, s, z), s, z)) is one float loop
+      // from x; a quantize read only by such dequantizes (or by ones a
+      // matmul_quant absorbed, which read x too) needs no loop at all.
+      if (auto q = dyn_cast<QuantizeOp>(op))
+        if (llvm::all_of(q->getUsers(), [&](Operation *user) {
+              return isRoundTrip(user, q, *scalar);
+            }))
+          return success();
+      if (auto d = dyn_cast<DequantizeOp>(op))
+        if (auto q = d.getInput().getDefiningOp<QuantizeOp>())
+          if (std::optional<ScalarQuant> qs = scalarQuant(q))
+            if (isRoundTrip(d, q, *qs))
+              return lowerRoundTrip(d, q, *qs);
       return lowerToLoop(op, *scalar);
+    }
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](DequantizeOp d) {
           return lowerWithLayout<kernel::DequantizeLaunch>(
@@ -101,6 +116,18 @@ private:
     }
     return scalar;
   }
+  /// Whether `user` is a dequantize of `q`'s result with the same scalar
+  /// parameters as q's, `scalar`.
+  bool isRoundTrip(Operation *user, QuantizeOp q, const ScalarQuant &scalar) {
+    auto d = dyn_cast<DequantizeOp>(user);
+    if (!d || d.getInput() != q.getResult())
+      return false;
+    std::optional<ScalarQuant> other = scalarQuant(d);
+    return other && other->scale == scalar.scale &&
+           other->zeroPoint == scalar.zeroPoint &&
+           other->isUnsigned == scalar.isUnsigned;
+  }
+
   /// The one element of a constant.
   static std::optional<ConstantTensor> scalarConstant(Value v) {
     auto c = v.getDefiningOp<ConstantOp>();
@@ -111,52 +138,89 @@ private:
     return t;
   }
 
-  /// The loop computing what backends/cpu/kernels/quantize.h does per
-  /// element, in the same float operations (so the same values):
-  /// quantize: q = saturate(round_half_even(x / s) + z), NaN to the lowest;
-  /// dequantize: (q - z) * s, with q - z exact in float.
-  LogicalResult lowerToLoop(Operation *op, const ScalarQuant &scalar) {
+  /// A kernel.elementwise loop from `in` (an op's data operand) into a new
+  /// buffer for `result`; `body` builds the element from the loop's
+  /// argument, with the scale and zero point as f32 constants.
+  LogicalResult
+  buildLoop(Operation *op, Value in, Value result, const ScalarQuant &scalar,
+            llvm::function_ref<Value(Value x, Value s, Value z)> body) {
     Location loc = op->getLoc();
-    Value in = hooks.input(op->getOperand(0));
-    Value out = hooks.alloc(op->getResult(0));
-    auto loop = b.create<kernel::ElementwiseOp>(loc, ValueRange{in}, out);
+    Value inBuffer = hooks.input(in);
+    Value out = hooks.alloc(result);
+    auto loop = b.create<kernel::ElementwiseOp>(loc, ValueRange{inBuffer}, out);
     Type inType =
-        signlessType(in.getType().cast<MemRefType>().getElementType());
-    Type outType =
-        signlessType(out.getType().cast<MemRefType>().getElementType());
+        signlessType(inBuffer.getType().cast<MemRefType>().getElementType());
     Block *block = b.createBlock(&loop.getBody(), {}, {inType}, {loc});
-    Value x = block->getArgument(0);
-    Type f32 = b.getF32Type();
-    auto constant = [&](double v) {
-      return anvil::scalarConstant(b, loc, f32, v);
-    };
-    Value s = constant(scalar.scale), z = constant(double(scalar.zeroPoint));
-    Value result;
-    if (isa<QuantizeOp>(op)) {
-      unsigned bits = outType.getIntOrFloatBitWidth();
-      double lo = scalar.isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
-      double hi = scalar.isUnsigned ? std::ldexp(1.0, bits) - 1
-                                    : std::ldexp(1.0, bits - 1) - 1;
-      Value v = b.create<arith::DivFOp>(loc, x, s);
-      v = b.create<math::RoundEvenOp>(loc, v);
-      v = b.create<arith::AddFOp>(loc, v, z);
-      Value loV = constant(lo), hiV = constant(hi);
-      // !(v >= lo): lo (NaN too); v > hi: hi.
-      v = b.create<arith::SelectOp>(
-          loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, v, loV),
-          v, loV);
-      v = b.create<arith::SelectOp>(
-          loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, v, hiV),
-          hiV, v);
-      result = convertScalar(b, loc, v, outType, false, scalar.isUnsigned);
-    } else {
-      Value v = convertScalar(b, loc, x, f32, scalar.isUnsigned, false);
-      result =
-          b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, v, z), s);
-    }
-    b.create<kernel::YieldOp>(loc, result);
+    Value s = constant(loc, scalar.scale);
+    Value z = constant(loc, double(scalar.zeroPoint));
+    b.create<kernel::YieldOp>(loc, body(block->getArgument(0), s, z));
     b.setInsertionPoint(op);
     return success();
+  }
+  Value constant(Location loc, double v) {
+    return anvil::scalarConstant(b, loc, b.getF32Type(), v);
+  }
+
+  /// QuantizeLinear's integer as an f32 value, as
+  /// backends/cpu/kernels/quantize.h computes it: saturate(round_half_even(x
+  /// / s) + z) to the storage's range, NaN to the lowest value.
+  Value quantized(Location loc, Value x, Value s, Value z, unsigned bits,
+                  bool isUnsigned) {
+    double lo = isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
+    double hi =
+        isUnsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+    Value v = b.create<arith::DivFOp>(loc, x, s);
+    v = b.create<math::RoundEvenOp>(loc, v);
+    v = b.create<arith::AddFOp>(loc, v, z);
+    Value loV = constant(loc, lo), hiV = constant(loc, hi);
+    // !(v >= lo): lo (NaN too); v > hi: hi.
+    v = b.create<arith::SelectOp>(
+        loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, v, loV), v,
+        loV);
+    return b.create<arith::SelectOp>(
+        loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, v, hiV),
+        hiV, v);
+  }
+
+  /// Per-element loops with the kernels' float operations (so the same
+  /// values): quantize stores quantized(x); dequantize computes (q - z) *
+  /// s, q - z exact in f32.
+  LogicalResult lowerToLoop(Operation *op, const ScalarQuant &scalar) {
+    Location loc = op->getLoc();
+    bool quantize = isa<QuantizeOp>(op);
+    Value result = op->getResult(0);
+    Type storage = signlessType(getElementTypeOrSelf(
+        quantize ? result.getType() : op->getOperand(0).getType()));
+    return buildLoop(
+        op, op->getOperand(0), result, scalar,
+        [&](Value x, Value s, Value z) -> Value {
+          if (quantize)
+            return convertScalar(b, loc,
+                                 quantized(loc, x, s, z,
+                                           storage.getIntOrFloatBitWidth(),
+                                           scalar.isUnsigned),
+                                 storage, false, scalar.isUnsigned);
+          Value v = convertScalar(b, loc, x, b.getF32Type(), scalar.isUnsigned,
+                                  false);
+          return b.create<arith::MulFOp>(loc,
+                                         b.create<arith::SubFOp>(loc, v, z), s);
+        });
+  }
+
+  /// dequantize(quantize(x)) with the same scalar parameters: (quantized(x)
+  /// - z) * s in f32 from x, the integer never stored (the values the two
+  /// loops give: the integer converts to f32 exactly).
+  LogicalResult lowerRoundTrip(DequantizeOp d, QuantizeOp q,
+                               const ScalarQuant &scalar) {
+    Location loc = d.getLoc();
+    unsigned bits = getElementTypeOrSelf(q.getType()).getIntOrFloatBitWidth();
+    return buildLoop(d, q.getInput(), d.getResult(), scalar,
+                     [&](Value x, Value s, Value z) -> Value {
+                       Value v =
+                           quantized(loc, x, s, z, bits, scalar.isUnsigned);
+                       return b.create<arith::MulFOp>(
+                           loc, b.create<arith::SubFOp>(loc, v, z), s);
+                     });
   }
 
   /// The layout parameters shared by dequantize and quantize, for values of

@@ -12,6 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace anvil::runtime {
 
 namespace {
@@ -130,6 +134,14 @@ bool cpuHasFeature(const std::string &feature, bool &known) {
     return __builtin_cpu_supports("avx512cd");
   if (feature == "avx512vnni")
     return __builtin_cpu_supports("avx512vnni");
+  if (feature == "amx-tile" || feature == "amx-int8") {
+    // Not a name clang 16's __builtin_cpu_supports knows: CPUID leaf 7,
+    // EDX bit 24 (AMX-TILE) or 25 (AMX-INT8).
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+      return false;
+    return (edx >> (feature == "amx-tile" ? 24 : 25)) & 1u;
+  }
 #endif
   known = false;
   return false;

@@ -3,8 +3,8 @@
 
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
 [, zero point]))` with constant q, scales and zero points, read by three
-matmuls with m = 1 (a decode GEMV), 5 and 37 rows (more than one tile of
-32 rows), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
+matmuls with m = 1 (a decode GEMV), 5 and 57 rows (a tile of 32 rows and
+one of 25: with AMX, two row blocks of 16, the second partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
 the machine has them), `--mcpu=x86-64-v3` (the AVX2 paths; skipped, and
 said so, on a machine without AVX2 and FMA) and `--mcpu=x86-64-v2` (the
 portable C++), run by
@@ -43,7 +43,7 @@ import sys
 
 import numpy as np
 
-MS = (1, 5, 37)
+MS = (1, 5, 57)
 
 
 def hexdense(a):
@@ -218,6 +218,12 @@ def cases(rng):
     out.append(dict(name="w8a8", n=37, k=75, q=q9, s=s9, w8a8=True,
                     attrs="bits = 8 : i64", w_shape=(37, 75),
                     W=q9.astype(np.float64) * s9[:, None]))
+    # W8A8 with K a multiple of 64: on a CPU with AMX-INT8 (--mcpu=native
+    # there) m = 57 runs on the AMX tiles.
+    q11, s11 = sym8(37, 128)
+    out.append(dict(name="w8a8_k128", n=37, k=128, q=q11, s=s11, w8a8=True,
+                    attrs="bits = 8 : i64", w_shape=(37, 128),
+                    W=q11.astype(np.float64) * s11[:, None]))
     # W4A8: symmetric int4 groups with per-token int8 activations; a tail
     # group of 16 (K = 80), and K = 300 with groups of 128 (a last group of
     # 44 that ends inside an 8-k word).

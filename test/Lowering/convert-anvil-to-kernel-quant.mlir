@@ -199,8 +199,17 @@ func.func @static_qdq_not_fused(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tens
   // CHECK: kernel.launch "matmul_quant"
   // CHECK-SAME: lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64
   // CHECK-SAME: quantize_lhs = false
-  // CHECK: kernel.elementwise
-  // CHECK: kernel.elementwise
+  // The second pair shares its scale and zero point: one f32 loop from x,
+  // the integer never stored.
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<2x8xf32>) outs(%{{.*}} : memref<2x8xf32>)
+  // CHECK: arith.divf
+  // CHECK-NEXT: math.roundeven
+  // CHECK: arith.cmpf ogt
+  // CHECK-NEXT: %[[RV:.*]] = arith.select
+  // CHECK-NEXT: %[[RC:.*]] = arith.subf %[[RV]], %{{.*}} : f32
+  // CHECK-NEXT: %[[RY:.*]] = arith.mulf %[[RC]], %{{.*}} : f32
+  // CHECK-NEXT: kernel.yield %[[RY]] : f32
+  // CHECK-NOT: kernel.elementwise
   // CHECK: kernel.launch "matmul_quant"
   // CHECK-SAME: quantize_lhs = false
   %xs = anvil.constant dense<0.5> : tensor<f32>

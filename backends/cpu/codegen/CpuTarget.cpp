@@ -13,6 +13,10 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/TargetParser/Host.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 namespace anvil::backend::cpu {
 namespace {
 
@@ -50,6 +54,14 @@ std::vector<std::string> hostFeatures() {
   ANVIL_FEATURE("avx512vl")
   ANVIL_FEATURE("avx512vnni")
 #undef ANVIL_FEATURE
+  // AMX: clang 16's __builtin_cpu_supports has no name for it. CPUID leaf 7
+  // EDX bit 24 is AMX-TILE, bit 25 AMX-INT8.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+      (edx >> 24 & 3u) == 3u) {
+    features.push_back("amx-tile");
+    features.push_back("amx-int8");
+  }
 #endif
   return features;
 }
@@ -62,10 +74,10 @@ struct Resolved {
 };
 
 /// `native` is the highest x86-64 level this machine supports, tuned for
-/// it, plus AVX512-VNNI when present. Not -march=native: that would let the
-/// C++ compiler use features the manifest cannot list and the runtime
-/// cannot check (an artifact could then pass the check elsewhere and die
-/// of an illegal instruction).
+/// it, plus AVX512-VNNI when present (and then AMX-TILE and AMX-INT8). Not
+/// -march=native: that would let the C++ compiler use features the manifest
+/// cannot list and the runtime cannot check (an artifact could then pass the
+/// check elsewhere and die of an illegal instruction).
 Resolved resolve(const std::string &cpu) {
   for (const Level &level : levels())
     if (cpu == level.name)
@@ -85,6 +97,14 @@ Resolved resolve(const std::string &cpu) {
       llvm::is_contained(best->features, "avx512f")) {
     resolved.flags.push_back("-mavx512vnni");
     resolved.features.push_back("avx512vnni");
+    // AMX int8 tiles (W8A8 prefill, matmul_quant.h); the kernels fall back
+    // to VNNI where the OS does not grant the tile state.
+    if (llvm::is_contained(host, "amx-int8")) {
+      for (const char *feature : {"amx-tile", "amx-int8"}) {
+        resolved.flags.push_back(std::string("-m") + feature);
+        resolved.features.push_back(feature);
+      }
+    }
   }
   return resolved;
 }

@@ -54,6 +54,14 @@
 #include <immintrin.h>
 #endif
 
+/// AMX int8 tiles (--mcpu with amx-tile and amx-int8, on Linux, which
+/// hands the tile state to a process that asks for it).
+#if defined(__AMX_TILE__) && defined(__AMX_INT8__) && defined(__linux__)
+#define ANVIL_QUANT_AMX 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 /// An AVX2 machine without AVX-512 (--mcpu=x86-64-v3): 8-lane paths for
 /// float activations.
 #if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
@@ -1189,6 +1197,82 @@ inline void rows_dot_int4(const MatmulQuantParams &p, const uint8_t *panel0,
   rows_dot_int4_fixed<R, NP>(p, panel0, xq, k0, k1, acc);
 }
 
+#if defined(ANVIL_QUANT_AMX)
+/// Rows at least this many take the AMX tiles in W8A8 (below, the VNNI
+/// chains: a tile's 16 rows would be mostly padding).
+constexpr int64_t kAmxMinRows = 16;
+
+/// Whether this process may use the AMX tile registers: Linux (5.16+)
+/// enables their state per process on request (arch_prctl
+/// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); asked once. False where
+/// the kernel refuses (an older kernel, AMX disabled): VNNI then.
+inline bool amx_permitted() {
+  static const bool permitted =
+      syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */,
+              18 /* XFEATURE_XTILEDATA */) == 0;
+  return permitted;
+}
+
+/// Loads the tile configuration rows_dot_int8_amx uses (palette 1, eight
+/// tiles of 16 rows x 64 bytes) on the calling thread; _tile_release()
+/// gives the state back.
+inline void amx_configure() {
+  struct alignas(64) Config {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+  } config = {};
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t)
+    config.colsb[t] = 64, config.rows[t] = 16;
+  _tile_loadconfig(&config);
+}
+
+/// W8A8 products of up to 32 rows by NP (1 or 2) panels with AMX:
+/// acc[r][j][c] = sum_k xq[r][k] * u(c, k), exact in int32 (the same sums
+/// as rows_dot_int8). TDPBSUD multiplies signed bytes (the activations, an
+/// A tile of 16 rows x 64 k) by unsigned ones (the weights): a panel's
+/// "q8_n16" k-quad lines are a B tile's rows as stored, 16 of them per 64
+/// k. Tiles 0-3 accumulate (row block b, panel j) at 2b + j, 4-5 hold A,
+/// 6-7 B. Needs amx_configure(), k_stored a multiple of 64 and 32 readable
+/// rows of xq (k_stored apart; rows past `rows` are computed and dropped).
+template <int NP>
+inline void rows_dot_int8_amx(const MatmulQuantParams &p, const uint8_t *panel0,
+                              int64_t stride, const int8_t *xq, int64_t rows,
+                              int32_t acc[][2][kPanel]) {
+  const int64_t ks = p.k_stored;
+  const bool two = rows > 16;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t k0 = 0; k0 < ks; k0 += 64) {
+    _tile_loadd(4, xq + k0, ks);
+    _tile_loadd(6, panel0 + k0 * kPanel, 64);
+    if (NP == 2)
+      _tile_loadd(7, panel0 + stride + k0 * kPanel, 64);
+    _tile_dpbsud(0, 4, 6);
+    if (NP == 2)
+      _tile_dpbsud(1, 4, 7);
+    if (two) {
+      _tile_loadd(5, xq + 16 * ks + k0, ks);
+      _tile_dpbsud(2, 5, 6);
+      if (NP == 2)
+        _tile_dpbsud(3, 5, 7);
+    }
+  }
+  constexpr int64_t rowBytes = 2 * kPanel * sizeof(int32_t);
+  _tile_stored(0, acc[0][0], rowBytes);
+  if (NP == 2)
+    _tile_stored(1, acc[0][1], rowBytes);
+  if (two) {
+    _tile_stored(2, acc[16][0], rowBytes);
+    if (NP == 2)
+      _tile_stored(3, acc[16][1], rowBytes);
+  }
+}
+#endif
+
 /// Static activations with a zero point z' (the stored bytes x' - z' are
 /// the quantized values): acc[r][j][c] -= z' * u[j][c] for `rows` rows of
 /// `np` panels, u the channels' sums of their stored weights. In uint32:
@@ -1197,11 +1281,21 @@ template <int AN>
 inline void subtract_zero_share(int32_t (*acc)[AN][kPanel], int64_t rows,
                                 int64_t np, int32_t zero,
                                 const int32_t (*u)[kPanel]) {
+#if defined(__AVX512F__)
+  const __m512i zv = _mm512_set1_epi32(zero);
+  for (int64_t j = 0; j < np; ++j) {
+    const __m512i share = _mm512_mullo_epi32(zv, _mm512_loadu_si512(u[j]));
+    for (int64_t r = 0; r < rows; ++r)
+      _mm512_storeu_si512(
+          acc[r][j], _mm512_sub_epi32(_mm512_loadu_si512(acc[r][j]), share));
+  }
+#else
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < np; ++j)
       for (int64_t c = 0; c < kPanel; ++c)
         acc[r][j][c] = int32_t(uint32_t(acc[r][j][c]) -
                                uint32_t(zero) * uint32_t(u[j][c]));
+#endif
 }
 
 } // namespace quant
@@ -1491,15 +1585,32 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int32_t lhsZero =
       staticLhs ? int32_t(p.lhs_zero_point) - (p.lhs_unsigned ? 128 : 0) : 0;
   const int64_t sumsPerRow = p.bits == 4 ? groups : 1;
-  const int64_t xqRows = m + (lhsZero != 0 ? 1 : 0);
+  // AMX tiles read whole 32-row tiles: rows past m (padding, and the row
+  // of ones) are read, their products dropped.
+  bool amx = false;
+#if defined(ANVIL_QUANT_AMX)
+  amx = p.bits == 8 && m >= kAmxMinRows && p.k_stored % 64 == 0 &&
+        amx_permitted();
+#endif
+  const int64_t xqRows =
+      std::max(m + (lhsZero != 0 ? 1 : 0),
+               amx ? (m + kTileRows - 1) / kTileRows * kTileRows : int64_t(0));
+  // Then, with a zero point z', each panel pair's U (uSums[pair][j][c]),
+  // 64-byte aligned.
+  const int64_t pairs = (panels + 1) / 2;
+  const int64_t uOffset =
+      (m * 4 * (sumsPerRow + 1) + xqRows * p.k_stored + 63) / 64 * 64;
   char *shared = scratch<char>(
-      host, 0, size_t(m * (4 + 4 * sumsPerRow) + xqRows * p.k_stored + 64));
+      host, 0,
+      size_t(uOffset + (lhsZero != 0 ? pairs * 2 * kPanel * 4 : 0) + 64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
   float *xscale = reinterpret_cast<float *>(shared + m * 4 * sumsPerRow);
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 4 * (sumsPerRow + 1));
   const int8_t *ones = lhsZero != 0 ? xq + m * p.k_stored : nullptr;
+  int32_t(*uSums)[2][kPanel] =
+      reinterpret_cast<int32_t(*)[2][kPanel]>(shared + uOffset);
   if (lhsZero != 0) {
     int8_t *row = xq + m * p.k_stored;
     std::memset(row, 1, size_t(k));
@@ -1533,14 +1644,17 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     }
   });
   // Tiles of kTileRows rows x two panels (32 output channels).
-  const int64_t pairs = (panels + 1) / 2;
   const int64_t tileMacs = std::min(m, kTileRows) * 2 * kPanel * k;
   struct PairTile {
     int64_t np, n0, cols, i0, i1; // panels, channels [n0, n0 + cols), rows
     const uint8_t *panel0;
   };
-  auto pair_tile = [&](int64_t tile) {
-    const int64_t pair = tile % pairs, rt = tile / pairs;
+  // Tile t covers row tile t / pairs and panel pair t % pairs; with
+  // `pairMajor`, panel pair t / rowTiles and row tile t % rowTiles (a
+  // thread's consecutive tiles then share their weights, kept in L2).
+  auto pair_tile = [&](int64_t tile, bool pairMajor = false) {
+    const int64_t pair = pairMajor ? tile / rowTiles : tile % pairs,
+                  rt = pairMajor ? tile % rowTiles : tile / pairs;
     PairTile t;
     t.np = std::min<int64_t>(2, panels - 2 * pair);
     t.n0 = pair * 2 * kPanel;
@@ -1717,10 +1831,29 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     }
   }
 #endif
+  // Static activations with a zero point: every panel pair's U, once (a
+  // row of ones times the weights; per tile it took a fifth of an AMX
+  // prefill's time).
+  if (ones)
+    parallel_for(host, pairs, grain(2 * kPanel * k),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t pair = begin; pair < end; ++pair) {
+                     const uint8_t *panel0 = weights + 2 * pair * panelBytes;
+                     if (std::min<int64_t>(2, panels - 2 * pair) == 2)
+                       rows_dot_int8<2>(p, panel0, ones, 1, uSums + pair);
+                     else
+                       rows_dot_int8<1>(p, panel0, ones, 1, uSums + pair);
+                   }
+                 });
   parallel_for(
       host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
+#if defined(ANVIL_QUANT_AMX)
+        if (amx)
+          amx_configure();
+#endif
         for (int64_t tile = begin; tile < end; ++tile) {
-          const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
+          const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile, amx);
+          const int64_t pair = n0 / (2 * kPanel);
           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
           params(n0, cols, 0, s, z);
 #if defined(__AVX512F__)
@@ -1735,23 +1868,30 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
             storeMask[h] = __mmask16((1u << lanes) - 1u);
           }
 #endif
-          // Static activations with a zero point: the panels' U (above).
-          int32_t u[1][2][kPanel];
-          if (ones) {
+          // The tile's integer sums: AMX tiles for the whole tile, or VNNI
+          // chains kInt8Rows rows at a time (the same exact sums).
+          int32_t tileAcc[kTileRows][2][kPanel];
+#if defined(ANVIL_QUANT_AMX)
+          if (amx) {
             if (np == 2)
-              rows_dot_int8<2>(p, panel0, ones, 1, u);
+              rows_dot_int8_amx<2>(p, panel0, panelBytes, xq + i0 * p.k_stored,
+                                   i1 - i0, tileAcc);
             else
-              rows_dot_int8<1>(p, panel0, ones, 1, u);
+              rows_dot_int8_amx<1>(p, panel0, panelBytes, xq + i0 * p.k_stored,
+                                   i1 - i0, tileAcc);
           }
+#endif
           for (int64_t i = i0; i < i1; i += kInt8Rows) {
             const int64_t rows = std::min(kInt8Rows, i1 - i);
-            int32_t acc[kInt8Rows][2][kPanel];
-            if (np == 2)
-              rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
-            else
-              rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+            int32_t(*acc)[2][kPanel] = tileAcc + (i - i0);
+            if (!amx) {
+              if (np == 2)
+                rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
+              else
+                rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
+            }
             if (ones)
-              subtract_zero_share(acc, rows, np, lhsZero, u[0]);
+              subtract_zero_share(acc, rows, np, lhsZero, uSums[pair]);
 #if defined(__AVX512F__)
             if constexpr (std::is_same<C, float>::value) {
               // The scalar loop below, 16 channels at a time (the same
@@ -1777,6 +1917,22 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                                            qsums[i + r]));
           }
         }
+#if defined(ANVIL_QUANT_AMX)
+        if (amx) {
+          _tile_release();
+          // Pair-major tiles: each run within one pair is a column block.
+          if constexpr (!is_no_epilogue<Epilogue>())
+            for (int64_t t = begin; t < end;) {
+              const int64_t pair = t / rowTiles;
+              const int64_t stop = std::min(end, (pair + 1) * rowTiles);
+              epi((t - pair * rowTiles) * kTileRows,
+                  std::min(m, (stop - pair * rowTiles) * kTileRows),
+                  pair * 2 * kPanel, std::min(n, (pair + 1) * 2 * kPanel));
+              t = stop;
+            }
+          return;
+        }
+#endif
         finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
       });
   return run_failed(host) ? 1 : 0;
