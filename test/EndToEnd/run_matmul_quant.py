@@ -22,7 +22,10 @@ int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
 sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
 (quantize_per_token feeding a dequantize with row blocks); and W4A8 (the
 same activations, symmetric int4 groups of 32 with a tail and of 128 with
-K = 300, and uint4 with zero points and odd K, in the "q4_n16_k8" layout). One row of x
+K = 300, uint4 with zero points and odd K, and groups of 64 and 128 with K
+a multiple of 64, which take AMX tiles where the CPU has them, in the
+"q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
+(uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
 is in all three inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
@@ -232,6 +235,11 @@ def cases(rng):
     for name, n, k, g, signed in (("w4a8_g32_tail", 37, 80, 32, True),
                                   ("w4a8_g128", 33, 300, 128, True),
                                   ("w4a8_uint4_zero_point", 21, 75, 32,
+                                   False),
+                                  # K and groups in whole 64-k steps: AMX
+                                  # where the CPU has it.
+                                  ("w4a8_g64_k256", 37, 256, 64, True),
+                                  ("w4a8_uint4_g128_k128", 21, 128, 128,
                                    False)):
         case = int4(name, n, k, g, signed)
         case["w8a8"] = True

@@ -1228,17 +1228,19 @@ inline void amx_configure() {
   _tile_loadconfig(&config);
 }
 
-/// W8A8 products of up to 32 rows by NP (1 or 2) panels with AMX:
-/// acc[r][j][c] = sum_k xq[r][k] * u(c, k), exact in int32 (the same sums
-/// as rows_dot_int8). TDPBSUD multiplies signed bytes (the activations, an
-/// A tile of 16 rows x 64 k) by unsigned ones (the weights): a panel's
-/// "q8_n16" k-quad lines are a B tile's rows as stored, 16 of them per 64
-/// k. Tiles 0-3 accumulate (row block b, panel j) at 2b + j, 4-5 hold A,
-/// 6-7 B. Needs amx_configure(), k_stored a multiple of 64 and 32 readable
-/// rows of xq (k_stored apart; rows past `rows` are computed and dropped).
+/// W8A8 products of up to 32 rows by NP (1 or 2) panels with AMX, over
+/// k in [k0, k1) (multiples of 64): acc[r][j][c] = sum_k xq[r][k] * u(c, k),
+/// exact in int32 (the same sums as rows_dot_int8). TDPBSUD multiplies
+/// signed bytes (the activations, an A tile of 16 rows x 64 k) by unsigned
+/// ones (the weights): a panel's "q8_n16" k-quad lines are a B tile's rows
+/// as stored, 16 of them per 64 k (panel j's at b[j]). Tiles 0-3
+/// accumulate (row block b, panel j) at 2b + j, 4-5 hold A, 6-7 B. Needs
+/// amx_configure() and 32 readable rows of xq (k_stored apart; rows past
+/// `rows` are computed and dropped).
 template <int NP>
-inline void rows_dot_int8_amx(const MatmulQuantParams &p, const uint8_t *panel0,
-                              int64_t stride, const int8_t *xq, int64_t rows,
+inline void rows_dot_int8_amx(const MatmulQuantParams &p,
+                              const uint8_t *const b[2], const int8_t *xq,
+                              int64_t rows, int64_t k0, int64_t k1,
                               int32_t acc[][2][kPanel]) {
   const int64_t ks = p.k_stored;
   const bool two = rows > 16;
@@ -1246,16 +1248,16 @@ inline void rows_dot_int8_amx(const MatmulQuantParams &p, const uint8_t *panel0,
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
-  for (int64_t k0 = 0; k0 < ks; k0 += 64) {
-    _tile_loadd(4, xq + k0, ks);
-    _tile_loadd(6, panel0 + k0 * kPanel, 64);
+  for (int64_t t = k0; t < k1; t += 64) {
+    _tile_loadd(4, xq + t, ks);
+    _tile_loadd(6, b[0] + t * kPanel, 64);
     if (NP == 2)
-      _tile_loadd(7, panel0 + stride + k0 * kPanel, 64);
+      _tile_loadd(7, b[1] + t * kPanel, 64);
     _tile_dpbsud(0, 4, 6);
     if (NP == 2)
       _tile_dpbsud(1, 4, 7);
     if (two) {
-      _tile_loadd(5, xq + 16 * ks + k0, ks);
+      _tile_loadd(5, xq + 16 * ks + t, ks);
       _tile_dpbsud(2, 5, 6);
       if (NP == 2)
         _tile_dpbsud(3, 5, 7);
@@ -1269,6 +1271,21 @@ inline void rows_dot_int8_amx(const MatmulQuantParams &p, const uint8_t *panel0,
     _tile_stored(2, acc[16][0], rowBytes);
     if (NP == 2)
       _tile_stored(3, acc[16][1], rowBytes);
+  }
+}
+
+/// W4A8 on AMX: a "q4_n16_k8" panel's ks k as the "q8_n16" k-quad rows
+/// rows_dot_int8_amx reads. A 64-byte line (8 k of 16 channels; byte i of
+/// a channel's word holds k + i in its low nibble, k + 4 + i in its high)
+/// is two such rows: the low nibbles (k .. k + 3), then the high ones.
+inline void unpack_int4_panel_amx(const uint8_t *panel, int64_t ks,
+                                  uint8_t *out) {
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  for (int64_t t = 0; t < ks; t += 8) {
+    const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
+    _mm512_storeu_si512(out + t * kPanel, _mm512_and_si512(v, mask));
+    _mm512_storeu_si512(out + t * kPanel + 64,
+                        _mm512_and_si512(_mm512_srli_epi32(v, 4), mask));
   }
 }
 #endif
@@ -1589,7 +1606,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // of ones) are read, their products dropped.
   bool amx = false;
 #if defined(ANVIL_QUANT_AMX)
-  amx = p.bits == 8 && m >= kAmxMinRows && p.k_stored % 64 == 0 &&
+  // 8-bit weights: one group over k_stored; 4-bit (W4A8): groups whole
+  // 64-k steps, unpacked to bytes per panel pair.
+  amx = m >= kAmxMinRows && p.k_stored % 64 == 0 &&
+        (p.bits == 8 || (p.group % 64 == 0 && k == p.k_stored)) &&
         amx_permitted();
 #endif
   const int64_t xqRows =
@@ -1600,9 +1620,15 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t pairs = (panels + 1) / 2;
   const int64_t uOffset =
       (m * 4 * (sumsPerRow + 1) + xqRows * p.k_stored + 63) / 64 * 64;
+  // Then, for W4A8 on AMX, each thread's panel pair unpacked to bytes.
+  const int64_t unpackBytes = 2 * kPanel * p.k_stored;
+  const int64_t unpackOffset =
+      uOffset + (lhsZero != 0 ? pairs * 2 * kPanel * 4 : 0);
+  const int64_t threads = host && host->num_threads > 0 ? host->num_threads : 1;
   char *shared = scratch<char>(
       host, 0,
-      size_t(uOffset + (lhsZero != 0 ? pairs * 2 * kPanel * 4 : 0) + 64));
+      size_t(unpackOffset + (amx && p.bits == 4 ? threads * unpackBytes : 0) +
+             64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
@@ -1663,6 +1689,19 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     t.i1 = std::min(m, t.i0 + kTileRows);
     t.panel0 = weights + 2 * pair * panelBytes;
     return t;
+  };
+  // The epilogue of pair-major tiles [begin, end): each run within one
+  // panel pair is a column block.
+  [[maybe_unused]] auto finished_pair_major = [&](int64_t begin, int64_t end) {
+    if constexpr (!is_no_epilogue<Epilogue>())
+      for (int64_t t = begin; t < end;) {
+        const int64_t pair = t / rowTiles;
+        const int64_t stop = std::min(end, (pair + 1) * rowTiles);
+        epi((t - pair * rowTiles) * kTileRows,
+            std::min(m, (stop - pair * rowTiles) * kTileRows),
+            pair * 2 * kPanel, std::min(n, (pair + 1) * 2 * kPanel));
+        t = stop;
+      }
   };
   if (p.bits == 4) {
     // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
@@ -1737,26 +1776,62 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
     parallel_for(
         host, rowTiles * pairs, grain(tileMacs),
-        [&](int64_t begin, int64_t end) {
+        [&](int64_t begin, int64_t end, [[maybe_unused]] int thread) {
+          // AMX: the panel pair unpacked to bytes in this thread's buffer
+          // (pair-major tiles: once per pair and chunk).
+          [[maybe_unused]] uint8_t *unpacked = nullptr;
+          [[maybe_unused]] int64_t unpackedPair = -1;
+#if defined(ANVIL_QUANT_AMX)
+          if (amx) {
+            amx_configure();
+            unpacked = reinterpret_cast<uint8_t *>(shared + unpackOffset +
+                                                   thread * unpackBytes);
+          }
+#endif
           for (int64_t tile = begin; tile < end; ++tile) {
-            const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
+            const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile, amx);
             float result[kTileRows][2 * kPanel];
             std::memset(result, 0,
                         sizeof(float) * 2 * kPanel * size_t(i1 - i0));
+#if defined(ANVIL_QUANT_AMX)
+            if (amx && unpackedPair != n0) {
+              for (int64_t j = 0; j < np; ++j)
+                unpack_int4_panel_amx(panel0 + j * panelBytes, p.k_stored,
+                                      unpacked + j * p.k_stored * kPanel);
+              unpackedPair = n0;
+            }
+#endif
             for (int64_t g = 0; g < groups; ++g) {
               const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
               alignas(64) float s[2 * kPanel];
               alignas(64) int32_t zi[2 * kPanel];
               group_params(n0, cols, g, s, zi);
+              // The group's integer sums for the tile: AMX tiles at once,
+              // or VNNI chains kInt4Rows rows at a time (the same sums).
+              int32_t tileAcc[kTileRows][2][kPanel];
+#if defined(ANVIL_QUANT_AMX)
+              if (amx) {
+                const uint8_t *const b[2] = {unpacked,
+                                             unpacked + p.k_stored * kPanel};
+                if (np == 2)
+                  rows_dot_int8_amx<2>(p, b, xq + i0 * p.k_stored, i1 - i0, k0,
+                                       k1, tileAcc);
+                else
+                  rows_dot_int8_amx<1>(p, b, xq + i0 * p.k_stored, i1 - i0, k0,
+                                       k1, tileAcc);
+              }
+#endif
               for (int64_t i = i0; i < i1; i += kInt4Rows) {
                 const int64_t rows = std::min(kInt4Rows, i1 - i);
-                int32_t acc[kInt4Rows][2][kPanel];
-                if (np == 2)
-                  rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
-                                   acc);
-                else
-                  rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
-                                   acc);
+                int32_t(*acc)[2][kPanel] = tileAcc + (i - i0);
+                if (!amx) {
+                  if (np == 2)
+                    rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0,
+                                     k1, acc);
+                  else
+                    rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0,
+                                     k1, acc);
+                }
                 for (int64_t r = 0; r < rows; ++r) {
                   const int32_t sum = qsums[(i + r) * groups + g];
                   const int32_t *a = acc[r][0];
@@ -1790,6 +1865,13 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                 out[i * n + n0 + c] =
                     static_cast<C>(xscale[i] * result[i - i0][c]);
           }
+#if defined(ANVIL_QUANT_AMX)
+          if (amx) {
+            _tile_release();
+            finished_pair_major(begin, end);
+            return;
+          }
+#endif
           finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
         });
     return run_failed(host) ? 1 : 0;
@@ -1873,12 +1955,13 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
           int32_t tileAcc[kTileRows][2][kPanel];
 #if defined(ANVIL_QUANT_AMX)
           if (amx) {
+            const uint8_t *const b[2] = {panel0, panel0 + panelBytes};
             if (np == 2)
-              rows_dot_int8_amx<2>(p, panel0, panelBytes, xq + i0 * p.k_stored,
-                                   i1 - i0, tileAcc);
+              rows_dot_int8_amx<2>(p, b, xq + i0 * p.k_stored, i1 - i0, 0,
+                                   p.k_stored, tileAcc);
             else
-              rows_dot_int8_amx<1>(p, panel0, panelBytes, xq + i0 * p.k_stored,
-                                   i1 - i0, tileAcc);
+              rows_dot_int8_amx<1>(p, b, xq + i0 * p.k_stored, i1 - i0, 0,
+                                   p.k_stored, tileAcc);
           }
 #endif
           for (int64_t i = i0; i < i1; i += kInt8Rows) {
@@ -1920,16 +2003,7 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
 #if defined(ANVIL_QUANT_AMX)
         if (amx) {
           _tile_release();
-          // Pair-major tiles: each run within one pair is a column block.
-          if constexpr (!is_no_epilogue<Epilogue>())
-            for (int64_t t = begin; t < end;) {
-              const int64_t pair = t / rowTiles;
-              const int64_t stop = std::min(end, (pair + 1) * rowTiles);
-              epi((t - pair * rowTiles) * kTileRows,
-                  std::min(m, (stop - pair * rowTiles) * kTileRows),
-                  pair * 2 * kPanel, std::min(n, (pair + 1) * 2 * kPanel));
-              t = stop;
-            }
+          finished_pair_major(begin, end);
           return;
         }
 #endif
