@@ -52,6 +52,7 @@ Models:
                         ORT's quantize_static (QDQ) on an MLP with a
                         dynamic batch: uint8 activations per tensor run
                         on the int8 kernel (quantize_lhs), int8 weights
+  qdq_static_cnn        the same on a small CNN (convs, pooling, MatMul)
 
 Tolerances: float32 outputs |anvil - ort| <= 1e-5 + 1e-4 |ort| (the
 matmuls sum in float32 in another order; dequantized values themselves are
@@ -680,6 +681,52 @@ def qdq_static(rng, per_channel):
     return quantized, {"x": x}, None, None, ("--dim=batch=1..8",)
 
 
+def qdq_static_cnn(rng):
+    """ORT's quantize_static (QDQ) on a small CNN with a dynamic batch
+    (Conv with bias, Relu, a strided Conv, GlobalAveragePool, Flatten,
+    MatMul): the activations' quantize-dequantize pairs around the convs
+    and the pool run as fused float loops, the MatMul on the int8 kernel."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import tempfile
+    w1 = (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32)
+    b1 = (rng.standard_normal(8) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32)
+    wf = (rng.standard_normal((16, 10)) * 0.3).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1],
+                         strides=[2, 2]),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("MatMul", ["f", "wf"], ["y"])]
+    model = make(nodes, [info("x", TensorProto.FLOAT, ["n", 3, 16, 16])],
+                 [info("y", TensorProto.FLOAT, ["n", 10])],
+                 [onnx.numpy_helper.from_array(a, name) for a, name in
+                  ((w1, "w1"), (b1, "b1"), (w2, "w2"), (wf, "wf"))])
+    batches = [{"x": rng.standard_normal((2, 3, 16, 16)).astype(np.float32)}
+               for _ in range(4)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(batches)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=True)
+        quantized = onnx.load(dst)
+    x = rng.standard_normal((3, 3, 16, 16)).astype(np.float32)
+    return quantized, {"x": x}, None, None, ("--dim=n=1..4",)
+
+
 def qdq_static_per_channel(rng):
     return qdq_static(rng, True)
 
@@ -806,7 +853,7 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, qlinearconv_per_channel,
            qlinearmatmul_per_column, qlinearmatmul_per_row,
-           qdq_static_per_channel, qdq_static_per_tensor]
+           qdq_static_per_channel, qdq_static_per_tensor, qdq_static_cnn]
 
 
 # Models whose matmuls must all run on the quantized kernel (matmul_quant,
@@ -820,13 +867,14 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_8bit_zp": 1, "matmulnbits_8bit_nozp": 1,
     "matmulnbits_quantizer": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
+    "qdq_static_cnn": 1,
 }
 
 # Of those, the models whose activations' static QuantizeLinear ->
 # DequantizeLinear the kernel takes over (quantize_lhs: int8 VNNI sums),
 # with how many launches must.
 STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
-                       "qdq_static_per_tensor": 2}
+                       "qdq_static_per_tensor": 2, "qdq_static_cnn": 1}
 
 
 def quant_kernel_problem(name, args, flags=()):
