@@ -87,7 +87,7 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
           kWeightLayoutNKPanels +
-          "', 'q8_n16[_kn][_biased]', 'q4_n16[_kn][_k8][_biased]'")
+          "', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn][_k8][_biased]'")
       .str();
 }
 
@@ -102,7 +102,9 @@ std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
   parsed.kn = layout.consume_front("_kn");
   parsed.k8 = layout.consume_front("_k8");
   parsed.biased = layout.consume_front("_biased");
-  if (!layout.empty() || (parsed.k8 && parsed.bits != 4))
+  parsed.sums = layout.consume_front("_sums");
+  if (!layout.empty() || (parsed.k8 && parsed.bits != 4) ||
+      (parsed.sums && parsed.bits != 8))
     return std::nullopt;
   return parsed;
 }
@@ -110,7 +112,7 @@ std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
 std::string quantPanelLayoutName(const QuantPanelLayout &layout) {
   return std::string(layout.bits == 4 ? "q4_n16" : "q8_n16") +
          (layout.kn ? "_kn" : "") + (layout.k8 ? "_k8" : "") +
-         (layout.biased ? "_biased" : "");
+         (layout.biased ? "_biased" : "") + (layout.sums ? "_sums" : "");
 }
 
 int64_t quantPanelKStored(int64_t bits, int64_t rowValues, bool k8) {
@@ -148,7 +150,8 @@ int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
     return panels * kQuantPanel * quantPanelKStored(4, 2 * row, true) / 2;
   if (layout.bits == 4)
     return panels * kQuantPanel * row; // row bytes: two values each
-  return panels * kQuantPanel * quantPanelKStored(8, row);
+  return panels * kQuantPanel * quantPanelKStored(8, row) +
+         (layout.sums ? panels * kQuantPanel * 4 : 0);
 }
 
 namespace {
@@ -242,8 +245,30 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
   if (std::optional<QuantPanelLayout> quant = parseQuantPanelLayout(layout)) {
     auto [n, row] = quantPanelMatrix(*quant, valueType);
     const int64_t kRows = valueType.getDimSize(0);
-    for (size_t i = 0; i < size; ++i)
-      out[i] = char(quantPanelByte(*quant, n, row, kRows, value, from + i));
+    // "_sums": after the panels, channel c's int32 sum of its stored bytes
+    // over k < row (computed once per channel the piece touches).
+    const uint64_t panelsEnd = uint64_t((n + kQuantPanel - 1) / kQuantPanel) *
+                               kQuantPanel * quantPanelKStored(8, row);
+    int64_t sumChannel = -1;
+    uint32_t sum = 0;
+    for (size_t i = 0; i < size; ++i) {
+      uint64_t index = from + i;
+      if (!quant->sums || index < panelsEnd) {
+        out[i] = char(quantPanelByte(*quant, n, row, kRows, value, index));
+        continue;
+      }
+      int64_t channel = int64_t((index - panelsEnd) / 4);
+      if (channel != sumChannel) {
+        sumChannel = channel, sum = 0;
+        uint8_t bias = quant->biased ? 0x80 : 0;
+        if (channel < n)
+          for (int64_t k = 0; k < row; ++k)
+            sum += uint8_t(
+                       value[quant->kn ? k * n + channel : channel * row + k]) ^
+                   bias;
+      }
+      out[i] = char(sum >> (8 * ((index - panelsEnd) % 4)));
+    }
     return;
   }
   assert(!storedWeightShape(layout, valueType).empty() &&

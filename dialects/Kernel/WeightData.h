@@ -69,13 +69,18 @@ std::string knownWeightLayouts();
 /// Suffixes: "_kn" when the value is stored [K, N] (4-bit: K rows of
 /// N / 2 bytes, packed along N, as a blocked int4 DequantizeLinear's),
 /// "_biased" when its signed values are stored unsigned (+128 or +8; the
-/// kernel adds the bias to the zero point). The buffer is 1-D bytes of
-/// the value's element type; channels past N are padding.
+/// kernel adds the bias to the zero point), "_sums" (8-bit only) when the
+/// panels are followed by each channel's sum of its stored bytes over the
+/// value's K (int32, little-endian, 16 per panel, 0 for padding channels:
+/// static activations with a zero point z take z times it off every
+/// output). The buffer is 1-D bytes of the value's element type; channels
+/// past N are padding.
 struct QuantPanelLayout {
   int64_t bits = 8;
   bool kn = false;
   bool biased = false;
-  bool k8 = false; // 4-bit only: "q4_n16_k8"
+  bool k8 = false;   // 4-bit only: "q4_n16_k8"
+  bool sums = false; // 8-bit only: channel sums after the panels
 };
 constexpr int64_t kQuantPanel = 16;
 std::optional<QuantPanelLayout> parseQuantPanelLayout(llvm::StringRef layout);

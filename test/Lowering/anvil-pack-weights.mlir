@@ -3,8 +3,9 @@
 // UNKNOWN: error: unknown target 'nope' (registered: cpu)
 
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
-// one copy; the section size is recorded on the module.
-// CHECK: module attributes {kernel.streamed_weight_bytes = 2700 : i64, kernel.weight_bytes = 72576 : i64}
+// one copy; the section size is recorded on the module (every function
+// below adds to it).
+// CHECK: module attributes {kernel.streamed_weight_bytes = 3032 : i64, kernel.weight_bytes = 72960 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
@@ -94,5 +95,23 @@ func.func @quant_layouts_kn(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memr
   kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<76x2xui8> : memref<76x2xui8>
   kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
+  return
+}
+
+// Static activations (lhs_scale > 0) with a zero point other than the
+// storage's midpoint (uint8 z = 115: z' = -13) read each channel's sum of
+// stored bytes after the panels: "q8_n16_kn_biased_sums", 16 x 8 bytes of
+// panel and 16 int32 sums. uint8 z = 128 (z' = 0) needs none.
+// CHECK-LABEL: func.func @quant_layout_sums
+func.func @quant_layout_sums(%x: memref<2x8xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
+  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<8x3xi8> {layout = "q8_n16_kn_biased_sums"} : memref<192xi8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x8xf32>, memref<192xi8>, memref<3xf32>)
+  // CHECK: %[[P:.*]] = kernel.weight{{.*}} : tensor<8x3xi8> {layout = "q8_n16_kn_biased"} : memref<128xi8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[P]], %{{.*}} : memref<2x8xf32>, memref<128xi8>, memref<3xf32>)
+  %q = kernel.weight dense<3> : tensor<8x3xi8> : memref<8x3xi8>
+  %s = kernel.weight dense<2.500000e-01> : tensor<3xf32> : memref<3xf32>
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
+  %q2 = kernel.weight dense<3> : tensor<8x3xi8> : memref<8x3xi8>
+  kernel.launch "matmul_quant" ins(%x, %q2, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 128 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
   return
 }

@@ -101,6 +101,52 @@ TEST(WeightLayout, PanelsInAnyPieces) {
   checkPanels(1, 64);
 }
 
+/// "q8_n16_biased_sums" of a [3, 6] int8 value, copied in every split of
+/// its bytes: the panel (channel c's four k per 32-bit word, k padded to 8,
+/// bytes +128, padding channels 128) and then each channel's int32 sum of
+/// its stored bytes over the six real k (padding channels 0), worked out
+/// element by element here.
+TEST(WeightLayout, QuantPanelSumsInAnyPieces) {
+  MLIRContext context;
+  Builder b(&context);
+  const int64_t n = 3, k = 6, kStored = 8;
+  std::vector<int8_t> value(n * k);
+  for (size_t i = 0; i < value.size(); ++i)
+    value[i] = static_cast<int8_t>(int(37 * i) % 256 - 128);
+  auto type = RankedTensorType::get({n, k}, b.getIntegerType(8));
+  std::optional<QuantPanelLayout> layout =
+      parseQuantPanelLayout("q8_n16_biased_sums");
+  ASSERT_TRUE(layout && layout->sums && layout->biased);
+  EXPECT_EQ(quantPanelLayoutName(*layout), "q8_n16_biased_sums");
+  EXPECT_FALSE(parseQuantPanelLayout("q4_n16_sums")); // 8-bit only
+  const int64_t panelBytes = kQuantPanel * kStored;
+  ASSERT_EQ(quantPanelStoredBytes(*layout, type), panelBytes + kQuantPanel * 4);
+  std::vector<uint8_t> expected(panelBytes + kQuantPanel * 4, 0);
+  for (int64_t c = 0; c < kQuantPanel; ++c) {
+    uint32_t sum = 0;
+    for (int64_t t = 0; t < kStored; ++t) {
+      uint8_t stored = 128;
+      if (c < n && t < k) {
+        stored = uint8_t(value[c * k + t]) ^ 0x80;
+        sum += stored;
+      }
+      expected[((t / 4) * kQuantPanel + c) * 4 + t % 4] = stored;
+    }
+    std::memcpy(expected.data() + panelBytes + 4 * c, &sum, 4);
+  }
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(value.data()),
+                       value.size());
+  const size_t total = expected.size();
+  for (size_t piece = 1; piece <= total; ++piece) {
+    std::vector<char> out(total, 0);
+    for (size_t from = 0; from < total; from += piece)
+      copyWeightBytesInLayout("q8_n16_biased_sums", type, bytes, from,
+                              out.data() + from, std::min(piece, total - from));
+    ASSERT_EQ(std::memcmp(out.data(), expected.data(), total), 0)
+        << "pieces of " << piece << " bytes";
+  }
+}
+
 TEST(WeightLayout, StoredShapes) {
   MLIRContext context;
   Builder b(&context);

@@ -40,7 +40,7 @@ bool isPanelWeight(Value value) {
 /// Gives each matmul_quant launch's weight its panel layout: the weight
 /// op itself when the launch is its only reader, else a copy of it (the
 /// same value in another layout: one more region of the weight section).
-void packQuantizedWeights(ModuleOp module) {
+LogicalResult packQuantizedWeights(ModuleOp module) {
   SmallVector<LaunchOp> launches;
   module.walk([&](LaunchOp launch) {
     if (launch.getKernel() == "matmul_quant")
@@ -58,10 +58,26 @@ void packQuantizedWeights(ModuleOp module) {
     // W4A8 reads eight k per word (vpdpbusd's bytes after one mask).
     layout.k8 =
         layout.bits == 4 && params.getAs<BoolAttr>("quantize_lhs").getValue();
+    // Static activations with a zero point other than the storage's
+    // midpoint read each channel's sum of stored bytes (matmul_quant.h).
+    int64_t lhsZero =
+        params.getAs<IntegerAttr>("lhs_zero_point").getInt() -
+        (params.getAs<BoolAttr>("lhs_unsigned").getValue() ? 128 : 0);
+    layout.sums = layout.bits == 8 &&
+                  params.getAs<BoolAttr>("quantize_lhs").getValue() &&
+                  params.getAs<FloatAttr>("lhs_scale").getValueAsDouble() > 0 &&
+                  lhsZero != 0;
     auto valueType = weight.getValue().getType().cast<ShapedType>();
     int64_t bytes = quantPanelStoredBytes(layout, valueType);
-    if (bytes < 0)
+    if (bytes < 0) {
+      // The kernel reads the channel sums from the packed buffer.
+      if (layout.sums)
+        return launch.emitOpError("static activations with a zero point "
+                                  "need the weight in the 'q8_n16..._sums' "
+                                  "layout, which does not apply to ")
+               << valueType;
       continue;
+    }
     OpBuilder b(weight);
     if (!weight->hasOneUse()) {
       auto copy = cast<WeightOp>(b.clone(*weight));
@@ -72,12 +88,14 @@ void packQuantizedWeights(ModuleOp module) {
         MemRefType::get({bytes}, valueType.getElementType()));
     weight.setLayoutAttr(b.getStringAttr(quantPanelLayoutName(layout)));
   }
+  return success();
 }
 
 } // namespace
 
 LogicalResult packCpuWeights(ModuleOp module) {
-  packQuantizedWeights(module);
+  if (failed(packQuantizedWeights(module)))
+    return failure();
   SmallVector<LaunchOp> launches;
   module.walk([&](LaunchOp launch) {
     if (launch.getKernel() == "matmul")

@@ -1291,27 +1291,24 @@ inline void unpack_int4_panel_amx(const uint8_t *panel, int64_t ks,
 #endif
 
 /// Static activations with a zero point z' (the stored bytes x' - z' are
-/// the quantized values): acc[r][j][c] -= z' * u[j][c] for `rows` rows of
-/// `np` panels, u the channels' sums of their stored weights. In uint32:
-/// the wrap-around of the int32 vector paths, defined in C++.
+/// the quantized values): acc[r][j][c] -= z' * u[c] for `rows` rows of
+/// panel j, u the panel's channel sums of their stored weights (the
+/// "_sums" layout's). In uint32: the wrap-around of the int32 vector
+/// paths, defined in C++.
 template <int AN>
 inline void subtract_zero_share(int32_t (*acc)[AN][kPanel], int64_t rows,
-                                int64_t np, int32_t zero,
-                                const int32_t (*u)[kPanel]) {
+                                int64_t j, int32_t zero, const int32_t *u) {
 #if defined(__AVX512F__)
-  const __m512i zv = _mm512_set1_epi32(zero);
-  for (int64_t j = 0; j < np; ++j) {
-    const __m512i share = _mm512_mullo_epi32(zv, _mm512_loadu_si512(u[j]));
-    for (int64_t r = 0; r < rows; ++r)
-      _mm512_storeu_si512(
-          acc[r][j], _mm512_sub_epi32(_mm512_loadu_si512(acc[r][j]), share));
-  }
+  const __m512i share =
+      _mm512_mullo_epi32(_mm512_set1_epi32(zero), _mm512_loadu_si512(u));
+  for (int64_t r = 0; r < rows; ++r)
+    _mm512_storeu_si512(acc[r][j],
+                        _mm512_sub_epi32(_mm512_loadu_si512(acc[r][j]), share));
 #else
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < np; ++j)
-      for (int64_t c = 0; c < kPanel; ++c)
-        acc[r][j][c] = int32_t(uint32_t(acc[r][j][c]) -
-                               uint32_t(zero) * uint32_t(u[j][c]));
+    for (int64_t c = 0; c < kPanel; ++c)
+      acc[r][j][c] =
+          int32_t(uint32_t(acc[r][j][c]) - uint32_t(zero) * uint32_t(u[c]));
 #endif
 }
 
@@ -1592,9 +1589,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // (vpdpbusd's signed operand; offset 128 for uint8), z' = z - offset. Then
   // sum_k (q - z)(u - zw) = sum_k (x' - z')(u - zw) = (acc - z' U) - zw
   // sum_k (x' - z'), acc = sum_k x' u and U = sum_k u per channel: the sums
-  // below hold sum_k (x' - z'), and U comes from one more row of ones after
-  // the m rows (only when z' != 0). In int32 with wrap-around, exact when
-  // the result fits: the lowering takes K <= 2^31 / 255^2.
+  // below hold sum_k (x' - z'), and U comes packed after the panels (the
+  // "_sums" layout the packing gives a launch with z' != 0). In int32 with
+  // wrap-around, exact when the result fits: the lowering takes K <= 2^31
+  // / 255^2.
   const bool staticLhs = p.lhs_scale > 0;
   if (staticLhs && (p.bits != 8 || !std::is_same<A, float>::value))
     return fail(host, "matmul_quant: static activation quantization takes "
@@ -1602,8 +1600,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   const int32_t lhsZero =
       staticLhs ? int32_t(p.lhs_zero_point) - (p.lhs_unsigned ? 128 : 0) : 0;
   const int64_t sumsPerRow = p.bits == 4 ? groups : 1;
-  // AMX tiles read whole 32-row tiles: rows past m (padding, and the row
-  // of ones) are read, their products dropped.
+  // AMX tiles read whole 32-row tiles: rows past m (padding) are read,
+  // their products dropped.
   bool amx = false;
 #if defined(ANVIL_QUANT_AMX)
   // 8-bit weights: one group over k_stored; 4-bit (W4A8): groups whole
@@ -1612,18 +1610,13 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
         (p.bits == 8 || (p.group % 64 == 0 && k == p.k_stored)) &&
         amx_permitted();
 #endif
-  const int64_t xqRows =
-      std::max(m + (lhsZero != 0 ? 1 : 0),
-               amx ? (m + kTileRows - 1) / kTileRows * kTileRows : int64_t(0));
-  // Then, with a zero point z', each panel pair's U (uSums[pair][j][c]),
-  // 64-byte aligned.
+  const int64_t xqRows = amx ? (m + kTileRows - 1) / kTileRows * kTileRows : m;
   const int64_t pairs = (panels + 1) / 2;
-  const int64_t uOffset =
-      (m * 4 * (sumsPerRow + 1) + xqRows * p.k_stored + 63) / 64 * 64;
-  // Then, for W4A8 on AMX, each thread's panel pair unpacked to bytes.
+  // Then, for W4A8 on AMX, each thread's panel pair unpacked to bytes
+  // (64-byte aligned).
   const int64_t unpackBytes = 2 * kPanel * p.k_stored;
   const int64_t unpackOffset =
-      uOffset + (lhsZero != 0 ? pairs * 2 * kPanel * 4 : 0);
+      (m * 4 * (sumsPerRow + 1) + xqRows * p.k_stored + 63) / 64 * 64;
   const int64_t threads = host && host->num_threads > 0 ? host->num_threads : 1;
   char *shared = scratch<char>(
       host, 0,
@@ -1634,14 +1627,11 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
   float *xscale = reinterpret_cast<float *>(shared + m * 4 * sumsPerRow);
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 4 * (sumsPerRow + 1));
-  const int8_t *ones = lhsZero != 0 ? xq + m * p.k_stored : nullptr;
-  int32_t(*uSums)[2][kPanel] =
-      reinterpret_cast<int32_t(*)[2][kPanel]>(shared + uOffset);
-  if (lhsZero != 0) {
-    int8_t *row = xq + m * p.k_stored;
-    std::memset(row, 1, size_t(k));
-    std::memset(row + k, 0, size_t(p.k_stored - k));
-  }
+  // Channel c's U at sums[c] (panel after panel), after the panels.
+  const int32_t *sums =
+      lhsZero != 0
+          ? reinterpret_cast<const int32_t *>(weights + panels * panelBytes)
+          : nullptr;
   parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int8_t *row = xq + i * p.k_stored;
@@ -1885,17 +1875,15 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       for_each_gemv_item(
           host, panels, grain(kGemvPanels * kPanel * k),
           [&](int64_t pi, int64_t np, int64_t step) {
-            int32_t acc[2][kGemvPanels][kPanel]; // the row, then U
+            int32_t acc[1][kGemvPanels][kPanel];
             with_panels(np, [&](auto NP) {
-              if (ones) // the row of ones right after x's
-                rows_dot_int8_fixed<2, NP, 2>(p, weights + pi * panelBytes, xq,
-                                              acc, step * panelBytes);
-              else
-                rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
-                                              acc, step * panelBytes);
+              rows_dot_int8_fixed<1, NP, 4>(p, weights + pi * panelBytes, xq,
+                                            acc, step * panelBytes);
             });
-            if (ones)
-              subtract_zero_share(acc, 1, np, lhsZero, acc[1]);
+            if (sums)
+              for (int64_t q = 0; q < np; ++q)
+                subtract_zero_share(acc, 1, q, lhsZero,
+                                    sums + (pi + q * step) * kPanel);
             const __m512 xs = _mm512_set1_ps(xscale[0]);
             const __m512i qs = _mm512_set1_epi32(qsums[0]);
             for (int64_t q = 0; q < np; ++q) {
@@ -1913,20 +1901,6 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
     }
   }
 #endif
-  // Static activations with a zero point: every panel pair's U, once (a
-  // row of ones times the weights; per tile it took a fifth of an AMX
-  // prefill's time).
-  if (ones)
-    parallel_for(host, pairs, grain(2 * kPanel * k),
-                 [&](int64_t begin, int64_t end) {
-                   for (int64_t pair = begin; pair < end; ++pair) {
-                     const uint8_t *panel0 = weights + 2 * pair * panelBytes;
-                     if (std::min<int64_t>(2, panels - 2 * pair) == 2)
-                       rows_dot_int8<2>(p, panel0, ones, 1, uSums + pair);
-                     else
-                       rows_dot_int8<1>(p, panel0, ones, 1, uSums + pair);
-                   }
-                 });
   parallel_for(
       host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
 #if defined(ANVIL_QUANT_AMX)
@@ -1935,7 +1909,6 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
         for (int64_t tile = begin; tile < end; ++tile) {
           const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile, amx);
-          const int64_t pair = n0 / (2 * kPanel);
           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
           params(n0, cols, 0, s, z);
 #if defined(__AVX512F__)
@@ -1973,8 +1946,10 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               else
                 rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc);
             }
-            if (ones)
-              subtract_zero_share(acc, rows, np, lhsZero, uSums[pair]);
+            if (sums)
+              for (int64_t j = 0; j < np; ++j)
+                subtract_zero_share(acc, rows, j, lhsZero,
+                                    sums + n0 + j * kPanel);
 #if defined(__AVX512F__)
             if constexpr (std::is_same<C, float>::value) {
               // The scalar loop below, 16 channels at a time (the same
