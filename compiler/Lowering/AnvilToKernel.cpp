@@ -221,7 +221,9 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   }
   // Static activations: the int32 sums of (q - z)(u - z_w) must fit, K x
   // 255 x 255 below 2^31.
-  if (!match.perToken && bits == 8 && match.group == match.k &&
+  // A sliced weight ([:, :K] of a longer row) is not taken: its packed
+  // channel sums would cover the whole row.
+  if (!match.perToken && bits == 8 && match.group == match.k && !match.tail &&
       match.k <= (int64_t(1) << 31) / (255 * 255))
     matchStaticLhs(op.getLhs(), match);
   // Values per output channel: 4-bit [N, K] rows hold two a byte; a 4-bit
@@ -677,10 +679,22 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
     if (auto matmul = dyn_cast<MatmulOp>(op))
       if (std::optional<QuantMatmul> match = matchQuantMatmul(matmul))
         quantMatmuls[op] = *match;
-  // An op every reader of which is fused (or fused away) is not lowered.
+  // An op every reader of which is fused (or fused away) is not lowered. A
+  // fused matmul counts only if it absorbed that very op (its weight, the
+  // weight's slice, or its activations' dequantize): a dequantize shared
+  // with a matmul that reads it as a tensor (ORT's quantize_static shares
+  // one per producer) must keep its buffer.
+  auto absorbs = [&](Operation *matmul, Operation *op) {
+    auto it = quantMatmuls.find(matmul);
+    if (it == quantMatmuls.end())
+      return false;
+    QuantMatmul &m = it->second;
+    return op == m.tail.getOperation() || op == m.weight.getOperation() ||
+           op == m.lhsDequantize.getOperation();
+  };
   std::function<bool(Operation *)> onlyFused = [&](Operation *op) {
     for (Operation *user : op->getUsers())
-      if (!quantMatmuls.count(user) &&
+      if (!absorbs(user, op) &&
           !(isa<SliceOp, DequantizeOp, ReshapeOp>(user) && onlyFused(user)))
         return false;
     return !op->use_empty();

@@ -229,3 +229,42 @@ func.func @static_qdq_not_fused(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tens
   %y4 = anvil.matmul %xd4, %w4 {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
   return %y, %y4 : tensor<2x3xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+// One dequantize shared by two matmuls (ORT's quantize_static writes one
+// per producer): the 8-bit one absorbs it (quantize_lhs), the 4-bit one
+// reads it as a tensor, so it keeps a buffer: one f32 round-trip loop from
+// x. A sliced 8-bit weight ([:, :8] of 10) keeps its activations in float
+// too (the packed channel sums would cover the whole row).
+// CHECK-LABEL: func.func @static_qdq_shared
+func.func @static_qdq_shared(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}, tensor<2x3xf32> {anvil.name = "y4"}, tensor<2x3xf32> {anvil.name = "ys"}) {
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<2x8xf32>) outs(%[[XD:.*]] : memref<2x8xf32>)
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<3x8xi8>, memref<3xf32>) outs(%{{.*}} : memref<2x3xf32>)
+  // CHECK-SAME: lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64
+  // CHECK-SAME: quantize_lhs = true
+  // CHECK: kernel.launch "matmul_quant" ins(%[[XD]], %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<3x4xui8>, memref<3x1xf32>)
+  // CHECK-SAME: quantize_lhs = false
+  // CHECK: kernel.launch "matmul_quant" ins(%[[XD]], %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<3x10xi8>, memref<3xf32>)
+  // CHECK-SAME: quantize_lhs = false
+  %xs = anvil.constant dense<0.5> : tensor<f32>
+  %xz = anvil.constant dense<115> : tensor<ui8>
+  %xq = anvil.quantize %x, %xs, %xz {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x8xui8>
+  %xd = anvil.dequantize %xq, %xs, %xz {bits = 8 : i64} : (tensor<2x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<2x8xf32>
+  %q = anvil.constant dense<3> : tensor<3x8xi8>
+  %s = anvil.constant dense<0.25> : tensor<3xf32>
+  %w = anvil.dequantize %q, %s {bits = 8 : i64} : (tensor<3x8xi8>, tensor<3xf32>) -> tensor<3x8xf32>
+  %y = anvil.matmul %xd, %w {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  %q4 = anvil.constant dense<119> : tensor<3x4xui8>
+  %s4 = anvil.constant dense<0.5> : tensor<3x1xf32>
+  %w4 = anvil.dequantize %q4, %s4 {axis = 1 : i64, bits = 4 : i64, block_size = 8 : i64, is_signed = true} : (tensor<3x4xui8>, tensor<3x1xf32>) -> tensor<3x8xf32>
+  %y4 = anvil.matmul %xd, %w4 {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  %qs = anvil.constant dense<5> : tensor<3x10xi8>
+  %wl = anvil.dequantize %qs, %s {axis = 0 : i64, bits = 8 : i64} : (tensor<3x10xi8>, tensor<3xf32>) -> tensor<3x10xf32>
+  %c0 = anvil.constant dense<0> : tensor<1xi64>
+  %c8 = anvil.constant dense<8> : tensor<1xi64>
+  %c1 = anvil.constant dense<1> : tensor<1xi64>
+  %wsl = anvil.slice %wl, %c0, %c8, %c1, %c1 : (tensor<3x10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<3x8xf32>
+  %ys = anvil.matmul %xd, %wsl {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
+  return %y, %y4, %ys : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}

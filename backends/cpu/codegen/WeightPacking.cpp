@@ -48,9 +48,26 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
   });
   for (LaunchOp launch : launches) {
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
-    if (!weight || weight.getLayout())
-      continue;
     DictionaryAttr params = launch.getParams();
+    // Static activations with a zero point other than the storage's
+    // midpoint read each channel's sum of stored bytes (matmul_quant.h).
+    int64_t lhsZero =
+        params.getAs<IntegerAttr>("lhs_zero_point").getInt() -
+        (params.getAs<BoolAttr>("lhs_unsigned").getValue() ? 128 : 0);
+    bool needSums =
+        params.getAs<IntegerAttr>("bits").getInt() == 8 &&
+        params.getAs<BoolAttr>("quantize_lhs").getValue() &&
+        params.getAs<FloatAttr>("lhs_scale").getValueAsDouble() > 0 &&
+        lhsZero != 0;
+    if (!weight || weight.getLayout()) {
+      std::optional<QuantPanelLayout> given =
+          weight ? parseQuantPanelLayout(*weight.getLayout()) : std::nullopt;
+      if (needSums && !(given && given->sums))
+        return launch.emitOpError("static activations with a zero point "
+                                  "need a constant weight in a '..._sums' "
+                                  "layout");
+      continue;
+    }
     QuantPanelLayout layout;
     layout.bits = params.getAs<IntegerAttr>("bits").getInt();
     layout.kn = params.getAs<BoolAttr>("rhs_kn").getValue();
@@ -58,15 +75,7 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
     // W4A8 reads eight k per word (vpdpbusd's bytes after one mask).
     layout.k8 =
         layout.bits == 4 && params.getAs<BoolAttr>("quantize_lhs").getValue();
-    // Static activations with a zero point other than the storage's
-    // midpoint read each channel's sum of stored bytes (matmul_quant.h).
-    int64_t lhsZero =
-        params.getAs<IntegerAttr>("lhs_zero_point").getInt() -
-        (params.getAs<BoolAttr>("lhs_unsigned").getValue() ? 128 : 0);
-    layout.sums = layout.bits == 8 &&
-                  params.getAs<BoolAttr>("quantize_lhs").getValue() &&
-                  params.getAs<FloatAttr>("lhs_scale").getValueAsDouble() > 0 &&
-                  lhsZero != 0;
+    layout.sums = needSums;
     auto valueType = weight.getValue().getType().cast<ShapedType>();
     int64_t bytes = quantPanelStoredBytes(layout, valueType);
     if (bytes < 0) {

@@ -93,7 +93,7 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
 // -----
 
 func.func @weight_layout_unknown() {
-  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased]', 'q4_n16[_kn][_k8][_biased]')}}
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn][_k8][_biased]')}}
   %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "nk"} : memref<3x2xf32>
   return
 }
