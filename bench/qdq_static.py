@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""A statically quantized (QDQ) MLP: Anvil beside ONNX Runtime.
+"""A statically (QDQ) and a dynamically quantized MLP: Anvil beside ONNX
+Runtime.
 
 Builds a stack of --blocks MLP blocks (MatMul d -> f, Relu, MatMul f -> d,
 residual Add; seeded random weights) with a dynamic batch, quantizes it
 with onnxruntime's own `quantize_static` (QDQ format, uint8 activations
-calibrated on random batches, int8 weights per output channel), and times
-one forward pass of each batch size in --batches:
+calibrated on random batches, int8 weights per output channel) and with
+`quantize_dynamic` (DynamicQuantizeLinear + MatMulInteger, int8 weights),
+and times one forward pass of each batch size in --batches:
 
   Anvil: `anvilc -O2 --dim=batch=B` then `anvil-run --repeat --runs` (its
-         median, min and max), for the QDQ model and the float model;
+         median, min and max), for the float, QDQ and dynamic models;
   ORT:   an InferenceSession (graph optimizations on, the same thread
          count) in its own process, warmed up, --runs timed runs.
 
@@ -41,7 +43,8 @@ def build_models(args, work):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
-                                          QuantType, quantize_static)
+                                          QuantType, quantize_dynamic,
+                                          quantize_static)
     logging.getLogger().setLevel(logging.ERROR)  # ORT's pre-processing hint
     rng = np.random.default_rng(0)
     d, f = args.dim, args.ffn
@@ -81,7 +84,9 @@ def build_models(args, work):
     quantize_static(fp32, qdq, Reader(), quant_format=QuantFormat.QDQ,
                     activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8, per_channel=True)
-    return {"fp32": fp32, "qdq": qdq}
+    dynamic = os.path.join(work, "mlp.dynamic.onnx")
+    quantize_dynamic(fp32, dynamic, weight_type=QuantType.QInt8)
+    return {"fp32": fp32, "qdq": qdq, "dynamic": dynamic}
 
 
 def time_anvil(args, model, batch, x_path, work):

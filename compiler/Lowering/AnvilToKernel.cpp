@@ -25,6 +25,7 @@
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
 
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <array>
@@ -76,6 +77,16 @@ struct QuantMatmul {
   double lhsScale = 0;
   int64_t lhsZeroPoint = 0;
   bool lhsUnsigned = false;
+  // ONNX Runtime's quantize_dynamic (DynamicQuantizeLinear + MatMulInteger,
+  // as the importer writes it): an int32 matmul of sub(cast(q), cast(z)) by
+  // cast(W), q = quantize(x, s, z) per tensor with s and z computed at run
+  // time, W a constant int8 [K, N] (no weight zero point). The kernel reads
+  // s and z (lhs_runtime) and writes the exact int32 product.
+  SubOp intLhs;
+  CastOp intLhsCast, intZeroCast, intWeight;
+  // The weight's constant: int8, or (a small weight whose cast the folder
+  // evaluated) wider integers that all fit int8.
+  ConstantOp intWeightConstant;
 };
 
 /// The anvil.constant `v` is, possibly reshaped (MatMulNBits' B [N,
@@ -146,8 +157,85 @@ bool matchStaticLhs(Value lhs, QuantMatmul &match) {
   return true;
 }
 
+/// A cast between integer types that keeps every value (at least as wide,
+/// and unsigned to wider signed or signed to signed).
+bool isWideningIntCast(CastOp cast) {
+  auto from =
+      getElementTypeOrSelf(cast.getInput().getType()).dyn_cast<IntegerType>();
+  auto to = getElementTypeOrSelf(cast.getType()).dyn_cast<IntegerType>();
+  return from && to && !to.isUnsigned() &&
+         (from.isUnsigned() ? to.getWidth() > from.getWidth()
+                            : to.getWidth() >= from.getWidth());
+}
+
+/// The int32 matmul of ORT's quantize_dynamic (see QuantMatmul::intLhs).
+std::optional<QuantMatmul> matchIntegerMatmul(MatmulOp op) {
+  auto result = op.getType().dyn_cast<ShapedType>();
+  if (!result || !result.getElementType().isInteger(32) || op.getTransposeRhs())
+    return std::nullopt;
+  auto sub = op.getLhs().getDefiningOp<SubOp>();
+  auto weightCast = op.getRhs().getDefiningOp<CastOp>();
+  if (weightCast && !isWideningIntCast(weightCast))
+    return std::nullopt;
+  ConstantOp weight = (weightCast ? weightCast.getInput() : op.getRhs())
+                          .getDefiningOp<ConstantOp>();
+  if (!sub || !weight)
+    return std::nullopt;
+  auto qCast = sub.getLhs().getDefiningOp<CastOp>();
+  auto zCast = sub.getRhs().getDefiningOp<CastOp>();
+  if (!qCast || !zCast || !isWideningIntCast(qCast) ||
+      !isWideningIntCast(zCast) ||
+      getElementTypeOrSelf(sub.getType()).getIntOrFloatBitWidth() < 16)
+    return std::nullopt;
+  auto q = qCast.getInput().getDefiningOp<QuantizeOp>();
+  if (!q || q.getBits() != 8 || !q.getZeroPoint() ||
+      zCast.getInput() != q.getZeroPoint())
+    return std::nullopt;
+  auto x = q.getInput().getType().dyn_cast<ShapedType>();
+  auto scale = q.getScale().getType().cast<ShapedType>();
+  auto zero = q.getZeroPoint().getType().cast<ShapedType>();
+  if (!x || !x.hasRank() || x.getRank() < 1 ||
+      x.isDynamicDim(x.getRank() - 1) || !x.getElementType().isF32() ||
+      !scale.hasStaticShape() || scale.getNumElements() != 1 ||
+      !scale.getElementType().isF32() || !zero.hasStaticShape() ||
+      zero.getNumElements() != 1)
+    return std::nullopt;
+  auto w = weight.getType().dyn_cast<RankedTensorType>();
+  if (!w || w.getRank() != 2 || !w.hasStaticShape() ||
+      !w.getElementType().isa<IntegerType>() ||
+      w.getElementType().isUnsignedInteger() ||
+      w.getDimSize(0) != x.getDimSize(x.getRank() - 1) ||
+      w.getDimSize(0) > (int64_t(1) << 31) / (255 * 255))
+    return std::nullopt;
+  if (!w.getElementType().isInteger(8)) {
+    // A folded cast: every value must be an int8.
+    std::optional<ConstantTensor> values = readConstant(weight.getValue());
+    if (!values || !llvm::all_of(values->ints, [](int64_t v) {
+          return v >= -128 && v <= 127;
+        }))
+      return std::nullopt;
+  }
+  QuantMatmul match;
+  match.kn = true;
+  match.k = w.getDimSize(0);
+  match.n = w.getDimSize(1);
+  match.group = match.k;
+  match.zeroOffset = 128; // int8 stored biased
+  match.kStored = quantPanelKStored(8, match.k);
+  match.lhsQuantize = q;
+  match.lhsUnsigned = getElementTypeOrSelf(q.getType()).isUnsignedInteger();
+  match.intLhs = sub;
+  match.intLhsCast = qCast;
+  match.intZeroCast = zCast;
+  match.intWeight = weightCast;
+  match.intWeightConstant = weight;
+  return match;
+}
+
 /// The fused form of `op`, if it has one (see QuantMatmul).
 std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
+  if (std::optional<QuantMatmul> integer = matchIntegerMatmul(op))
+    return integer;
   QuantMatmul match;
   match.kn = !op.getTransposeRhs();
   Value rhs = op.getRhs();
@@ -690,12 +778,15 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
       return false;
     QuantMatmul &m = it->second;
     return op == m.tail.getOperation() || op == m.weight.getOperation() ||
-           op == m.lhsDequantize.getOperation();
+           op == m.lhsDequantize.getOperation() ||
+           op == m.intLhs.getOperation() || op == m.intWeight.getOperation() ||
+           op == m.intWeightConstant.getOperation();
   };
   std::function<bool(Operation *)> onlyFused = [&](Operation *op) {
     for (Operation *user : op->getUsers())
       if (!absorbs(user, op) &&
-          !(isa<SliceOp, DequantizeOp, ReshapeOp>(user) && onlyFused(user)))
+          !(isa<SliceOp, DequantizeOp, ReshapeOp, CastOp, SubOp>(user) &&
+            onlyFused(user)))
         return false;
     return !op->use_empty();
   };
@@ -703,10 +794,14 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
     for (Operation *candidate :
          {match.tail.getOperation(), match.weight.getOperation(),
           match.lhsDequantize.getOperation(), match.perToken.getOperation(),
-          match.lhsQuantize.getOperation()})
+          match.lhsQuantize.getOperation(), match.intLhs.getOperation(),
+          match.intLhsCast.getOperation(), match.intZeroCast.getOperation(),
+          match.intWeight.getOperation()})
       if (candidate && onlyFused(candidate))
         fusedAway.insert(candidate);
     // The reshapes of the packed values (the kernel reads the constant).
+    if (!match.weight)
+      continue;
     for (Value v = match.weight.getInput();
          auto reshape = v.getDefiningOp<ReshapeOp>(); v = reshape.getInput())
       if (onlyFused(reshape))
@@ -724,7 +819,7 @@ LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
   l.m = product(lhs.drop_back());
   l.n = match.n;
   l.k = match.k;
-  l.bits = match.weight.getBits();
+  l.bits = match.intWeightConstant ? 8 : match.weight.getBits();
   l.group = match.group;
   l.k_stored = match.kStored;
   l.scale_n_stride = match.scaleNStride;
@@ -735,6 +830,41 @@ LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
   l.lhs_scale = match.lhsScale;
   l.lhs_zero_point = match.lhsZeroPoint;
   l.lhs_unsigned = match.lhsUnsigned;
+  l.lhs_runtime = (bool)match.intWeightConstant;
+  if (match.intWeightConstant) {
+    // No weight scale or zero point: 1 and 0 for the kernel, then the
+    // activations' run-time scale and zero point.
+    auto constant = [&](Type type, Attribute value) -> Value {
+      auto tensor = RankedTensorType::get({1}, type);
+      return b.create<WeightOp>(op.getLoc(), MemRefType::get({1}, type),
+                                DenseElementsAttr::get(tensor, value),
+                                IntegerAttr(), /*layout=*/StringAttr());
+    };
+    Type i8 = b.getIntegerType(8);
+    Value weight = match.intWeightConstant.getResult();
+    Value packed;
+    auto weightType = weight.getType().cast<RankedTensorType>();
+    if (weightType.getElementType().isInteger(8)) {
+      packed = input(weight);
+    } else { // the folded cast's values, back to int8
+      std::optional<ConstantTensor> values =
+          readConstant(match.intWeightConstant.getValue());
+      SmallVector<int8_t> bytes(values->ints.begin(), values->ints.end());
+      auto type = RankedTensorType::get(weightType.getShape(), i8);
+      packed = b.create<WeightOp>(
+          op.getLoc(), MemRefType::get(weightType.getShape(), i8),
+          DenseElementsAttr::get(type, ArrayRef<int8_t>(bytes)), IntegerAttr(),
+          /*layout=*/StringAttr());
+    }
+    SmallVector<Value> ins{input(x),
+                           packed,
+                           constant(b.getF32Type(), b.getF32FloatAttr(1.0f)),
+                           constant(i8, b.getIntegerAttr(i8, 0)),
+                           input(match.lhsQuantize.getScale()),
+                           input(match.lhsQuantize.getZeroPoint())};
+    l.build(b, op.getLoc(), ins, alloc(op.getResult()));
+    return success();
+  }
   // The packed values straight from their constant, whatever reshapes
   // they went through: the target lays them out (packWeights).
   Value q = match.weight.getInput();
@@ -1381,7 +1511,8 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
         if (isSpatialOp(other)) // SpatialToKernel.cpp
           return lowerSpatialOp(other, b,
                                 {[&](Value v) { return input(v); },
-                                 [&](Value v) { return alloc(v); }});
+                                 [&](Value v) { return alloc(v); },
+                                 [&](Value v) { return shapeOf(v); }});
         return other->emitOpError("has no lowering to the kernel dialect yet");
       });
 }

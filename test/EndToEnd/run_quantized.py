@@ -42,8 +42,10 @@ Models:
   gbq_*                 com.microsoft GatherBlockQuantized: uint8 4/8-bit,
                         int4 and uint4 tables, zero points or defaults,
                         negative indices, other gather/quantize axes
-  dynamic_quantized_matmul  ORT's quantize_dynamic output
-                        (DynamicQuantizeLinear + MatMulInteger)
+  dynamic_quantized_matmul, dynamic_quantized_mlp
+                        ORT's quantize_dynamic output
+                        (DynamicQuantizeLinear + MatMulInteger), on the
+                        int8 kernel with the run-time activation scale
   qlinearconv_per_channel, qlinearmatmul_per_column, qlinearmatmul_per_row
                         integer ops with per-channel / per-column / per-row
                         scales (uint8 outputs, exact; per-row against
@@ -735,6 +737,31 @@ def qdq_static_per_tensor(rng):
     return qdq_static(rng, False)
 
 
+def dynamic_quantized_mlp(rng):
+    """ORT's quantize_dynamic on MatMul, Relu, MatMul with K = 128 and 192
+    and 40 rows (so the int8 kernel's AMX tiles run where the CPU has
+    them): DynamicQuantizeLinear's run-time scale and zero point read by
+    the kernel (lhs_runtime), the int32 product exact."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    import tempfile
+    k, h, n = 128, 192, 24
+    w1 = (rng.standard_normal((k, h)) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((h, n)) * 0.1).astype(np.float32)
+    model = make([helper.make_node("MatMul", ["x", "w1"], ["a"]),
+                  helper.make_node("Relu", ["a"], ["r"]),
+                  helper.make_node("MatMul", ["r", "w2"], ["y"])],
+                 [info("x", TensorProto.FLOAT, [40, k])],
+                 [info("y", TensorProto.FLOAT, [40, n])],
+                 [onnx.numpy_helper.from_array(w1, "w1"),
+                  onnx.numpy_helper.from_array(w2, "w2")])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        quantized = onnx.load(dst)
+    return quantized, {"x": rng.standard_normal((40, k)).astype(np.float32)}
+
+
 def qlinearconv_per_channel(rng):
     """QLinearConv, uint8 x, int8 weights with one scale per output channel
     (zero points 0, as ORT wants for int8 weights), int32 bias, padding and
@@ -851,7 +878,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_4bit_gidx, matmulnbits_8bit_gidx_nozp,
            matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
-           gbq_int4_axes, dynamic_quantized_matmul, qlinearconv_per_channel,
+           gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
+           qlinearconv_per_channel,
            qlinearmatmul_per_column, qlinearmatmul_per_row,
            qdq_static_per_channel, qdq_static_per_tensor, qdq_static_cnn]
 
@@ -860,21 +888,25 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
 # reading the packed values: no float weight at run time), with how many
 # launches of it `anvilc --emit=kernel` must show. The others take the
 # general matmul on dequantized values: MatMulNBits with g_idx or float zero
-# points, float16 activations, blocks along N, and the integer matmuls.
+# points, float16 activations, blocks along N, and the integer matmuls
+# other than quantize_dynamic's.
 QUANT_KERNEL_LAUNCHES = {
     "int4_blocked_matmul": 1, "int4_kn_odd_shapes": 4,
     "matmulnbits_4bit_zp": 1, "matmulnbits_4bit_nozp": 1,
     "matmulnbits_8bit_zp": 1, "matmulnbits_8bit_nozp": 1,
     "matmulnbits_quantizer": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
-    "qdq_static_cnn": 1,
+    "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
+    "dynamic_quantized_mlp": 2,
 }
 
 # Of those, the models whose activations' static QuantizeLinear ->
 # DequantizeLinear the kernel takes over (quantize_lhs: int8 VNNI sums),
 # with how many launches must.
 STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
-                       "qdq_static_per_tensor": 2, "qdq_static_cnn": 1}
+                       "qdq_static_per_tensor": 2, "qdq_static_cnn": 1,
+                       "dynamic_quantized_matmul": 1,
+                       "dynamic_quantized_mlp": 2}
 
 
 def quant_kernel_problem(name, args, flags=()):

@@ -88,7 +88,7 @@ func.func @bounded_qdq(%x: tensor<?x6xf32> {anvil.name = "x", anvil.dim_names = 
 func.func @w4a8(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: quantize_per_token
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<3x38xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
@@ -128,7 +128,7 @@ func.func @w4a8_group_not_words(%x: tensor<2x40xf32> {anvil.name = "x"}) -> (ten
 func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: dequantize
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<76x2xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
@@ -148,7 +148,7 @@ func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> 
 func.func @static_qdq(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: quantize"
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>, memref<3xi8>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64
+  // CHECK-SAME: bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64
   // CHECK-NOT: kernel.launch
   %xs = anvil.constant dense<0.5> : tensor<f32>
   %xz = anvil.constant dense<115> : tensor<ui8>
@@ -197,7 +197,7 @@ func.func @static_qdq_not_fused(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tens
   // CHECK-NEXT: %[[Y:.*]] = arith.mulf %[[C]], %[[S2]] : f32
   // CHECK-NEXT: kernel.yield %[[Y]] : f32
   // CHECK: kernel.launch "matmul_quant"
-  // CHECK-SAME: lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64
+  // CHECK-SAME: lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64
   // CHECK-SAME: quantize_lhs = false
   // The second pair shares its scale and zero point: one f32 loop from x,
   // the integer never stored.
@@ -241,7 +241,7 @@ func.func @static_qdq_not_fused(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tens
 func.func @static_qdq_shared(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}, tensor<2x3xf32> {anvil.name = "y4"}, tensor<2x3xf32> {anvil.name = "ys"}) {
   // CHECK: kernel.elementwise ins(%{{.*}} : memref<2x8xf32>) outs(%[[XD:.*]] : memref<2x8xf32>)
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<3x8xi8>, memref<3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64
+  // CHECK-SAME: lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64
   // CHECK-SAME: quantize_lhs = true
   // CHECK: kernel.launch "matmul_quant" ins(%[[XD]], %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<3x4xui8>, memref<3x1xf32>)
   // CHECK-SAME: quantize_lhs = false
@@ -267,4 +267,33 @@ func.func @static_qdq_shared(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<
   %wsl = anvil.slice %wl, %c0, %c8, %c1, %c1 : (tensor<3x10xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<3x8xf32>
   %ys = anvil.matmul %xd, %wsl {transpose_rhs = true} : (tensor<2x8xf32>, tensor<3x8xf32>) -> tensor<2x3xf32>
   return %y, %y4, %ys : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// -----
+
+// ONNX Runtime's quantize_dynamic (DynamicQuantizeLinear + MatMulInteger as
+// the importer writes them): the int32 matmul of sub(cast(q), cast(z)) by
+// cast(W), W a constant int8 [K, N], q = quantize(x, s, z) with s and z
+// computed at run time (here arguments). One matmul_quant: x, the weight,
+// scale 1 and zero point 0 for the weight, then the run-time s and z
+// (lhs_runtime); its output is the exact int32 product.
+// CHECK-LABEL: func.func @dynamic_quantized
+// CHECK-SAME: (%[[X:.*]]: memref<2x8xf32> {{.*}}, %[[S:.*]]: memref<f32> {{.*}}, %[[Z:.*]]: memref<ui8> {{.*}}, %[[Y:.*]]: memref<2x3xi32>
+func.func @dynamic_quantized(%x: tensor<2x8xf32> {anvil.name = "x"}, %s: tensor<f32> {anvil.name = "s"}, %z: tensor<ui8> {anvil.name = "z"}) -> (tensor<2x3xi32> {anvil.name = "y"}) {
+  // CHECK-NOT: kernel.launch "quantize"
+  // CHECK-DAG: %[[W:.*]] = kernel.weight dense<3> : tensor<8x3xi8>
+  // CHECK-DAG: %[[ONE:.*]] = kernel.weight dense<1.000000e+00> : tensor<1xf32>
+  // CHECK-DAG: %[[ZERO:.*]] = kernel.weight dense<0> : tensor<1xi8>
+  // CHECK: kernel.launch "matmul_quant" ins(%[[X]], %[[W]], %[[ONE]], %[[ZERO]], %[[S]], %[[Z]] : memref<2x8xf32>, memref<8x3xi8>, memref<1xf32>, memref<1xi8>, memref<f32>, memref<ui8>) outs(%[[Y]] : memref<2x3xi32>)
+  // CHECK-SAME: lhs_runtime = true, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = true
+  // CHECK-SAME: quantize_lhs = true, rhs_kn = true
+  // CHECK-NOT: kernel.launch
+  %w = anvil.constant dense<3> : tensor<8x3xi8>
+  %q = anvil.quantize %x, %s, %z {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<ui8>) -> tensor<2x8xui8>
+  %qi = anvil.cast %q : (tensor<2x8xui8>) -> tensor<2x8xi16>
+  %zi = anvil.cast %z : (tensor<ui8>) -> tensor<i16>
+  %l = anvil.sub %qi, %zi : (tensor<2x8xi16>, tensor<i16>) -> tensor<2x8xi16>
+  %wi = anvil.cast %w : (tensor<8x3xi8>) -> tensor<8x3xi16>
+  %y = anvil.matmul %l, %wi : (tensor<2x8xi16>, tensor<8x3xi16>) -> tensor<2x3xi32>
+  return %y : tensor<2x3xi32>
 }

@@ -57,8 +57,9 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
     bool needSums =
         params.getAs<IntegerAttr>("bits").getInt() == 8 &&
         params.getAs<BoolAttr>("quantize_lhs").getValue() &&
-        params.getAs<FloatAttr>("lhs_scale").getValueAsDouble() > 0 &&
-        lhsZero != 0;
+        ((params.getAs<FloatAttr>("lhs_scale").getValueAsDouble() > 0 &&
+          lhsZero != 0) ||
+         params.getAs<BoolAttr>("lhs_runtime").getValue()); // z at run time
     if (!weight || weight.getLayout()) {
       std::optional<QuantPanelLayout> given =
           weight ? parseQuantPanelLayout(*weight.getLayout()) : std::nullopt;

@@ -1315,13 +1315,14 @@ inline void subtract_zero_share(int32_t (*acc)[AN][kPanel], int64_t rows,
 } // namespace quant
 
 /// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
-/// optional zero points (of the model's type; `zero_offset` is added).
-template <class A, class Q, class S, class Z, class C,
-          class Epilogue = NoEpilogue>
-int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
-                 const A *lhs, const Q *packed, const S *scale,
-                 const Z *zero_point, C *out,
-                 const Epilogue &epi = Epilogue()) {
+/// optional zero points (of the model's type; `zero_offset` is added);
+/// with p.lhs_runtime, the activations' per-tensor scale and zero point
+/// read by the caller (the public overloads below).
+template <class A, class Q, class S, class Z, class C, class Epilogue>
+int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
+                      const A *lhs, const Q *packed, const S *scale,
+                      const Z *zero_point, float runtime_scale,
+                      int64_t runtime_zero, C *out, const Epilogue &epi) {
   using namespace quant;
   const int64_t m = p.m, n = p.n, k = p.k;
   if (m <= 0 || n <= 0)
@@ -1593,12 +1594,20 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   // "_sums" layout the packing gives a launch with z' != 0). In int32 with
   // wrap-around, exact when the result fits: the lowering takes K <= 2^31
   // / 255^2.
-  const bool staticLhs = p.lhs_scale > 0;
+  //
+  // With lhs_runtime the scale and zero point come from the model's
+  // tensors at run time (ONNX Runtime's quantize_dynamic computes them per
+  // call), the same arithmetic otherwise; the packing always gives such a
+  // weight its channel sums.
+  const bool staticLhs = p.lhs_scale > 0 || p.lhs_runtime;
   if (staticLhs && (p.bits != 8 || !std::is_same<A, float>::value))
     return fail(host, "matmul_quant: static activation quantization takes "
                       "float activations and 8-bit weights");
+  const float lhsScale =
+      p.lhs_runtime ? runtime_scale : static_cast<float>(p.lhs_scale);
+  const int64_t lhsZeroPoint = p.lhs_runtime ? runtime_zero : p.lhs_zero_point;
   const int32_t lhsZero =
-      staticLhs ? int32_t(p.lhs_zero_point) - (p.lhs_unsigned ? 128 : 0) : 0;
+      staticLhs ? int32_t(lhsZeroPoint) - (p.lhs_unsigned ? 128 : 0) : 0;
   const int64_t sumsPerRow = p.bits == 4 ? groups : 1;
   // AMX tiles read whole 32-row tiles: rows past m (padding) are read,
   // their products dropped.
@@ -1638,8 +1647,8 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
       int32_t total = 0;
       if constexpr (std::is_same<A, float>::value)
         if (staticLhs) {
-          xscale[i] = static_cast<float>(p.lhs_scale);
-          quantize_row_static(lhs + i * k, k, xscale[i], p.lhs_zero_point,
+          xscale[i] = lhsScale;
+          quantize_row_static(lhs + i * k, k, xscale[i], lhsZeroPoint,
                               p.lhs_unsigned, row, total);
           total = int32_t(uint32_t(total) - uint32_t(k) * uint32_t(lhsZero));
         }
@@ -1966,6 +1975,17 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
               continue;
             }
 #endif
+            if constexpr (std::is_integral<C>::value) {
+              // lhs_runtime's int32 output: the exact integer product
+              // (MatMulInteger's), no scales; wraps as int32 would.
+              for (int64_t r = 0; r < rows; ++r)
+                for (int64_t c = 0; c < cols; ++c)
+                  out[(i + r) * n + n0 + c] =
+                      static_cast<C>(uint32_t(acc[r][c / kPanel][c % kPanel]) -
+                                     uint32_t(static_cast<int32_t>(z[c])) *
+                                         uint32_t(qsums[i + r]));
+              continue;
+            }
             for (int64_t r = 0; r < rows; ++r)
               for (int64_t c = 0; c < cols; ++c)
                 out[(i + r) * n + n0 + c] = static_cast<C>(
@@ -1987,12 +2007,43 @@ int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
   return run_failed(host) ? 1 : 0;
 }
 
+/// The launch's inputs: lhs, the packed weight, scales and zero points.
+template <class A, class Q, class S, class Z, class C,
+          class Epilogue = NoEpilogue>
+int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
+                 const A *lhs, const Q *packed, const S *scale,
+                 const Z *zero_point, C *out,
+                 const Epilogue &epi = Epilogue()) {
+  return matmul_quant_impl(host, p, lhs, packed, scale, zero_point, 0.0f, 0,
+                           out, epi);
+}
+
+/// Without zero points.
 template <class A, class Q, class S, class C, class Epilogue = NoEpilogue>
 int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
                  const A *lhs, const Q *packed, const S *scale, C *out,
                  const Epilogue &epi = Epilogue()) {
   return matmul_quant(host, p, lhs, packed, scale,
                       static_cast<const uint8_t *>(nullptr), out, epi);
+}
+
+/// lhs_runtime: the activations' scale [1] and zero point [1] (uint8 or
+/// int8, as lhs_unsigned says) follow the weight's zero points.
+template <class A, class Q, class S, class Z, class LS, class LZ, class C,
+          class Epilogue = NoEpilogue>
+int matmul_quant(const anvil_host_api *host, const MatmulQuantParams &p,
+                 const A *lhs, const Q *packed, const S *scale,
+                 const Z *zero_point, const LS *lhs_scale,
+                 const LZ *lhs_zero_point, C *out,
+                 const Epilogue &epi = Epilogue()) {
+  if (!p.lhs_runtime)
+    return fail(host, "matmul_quant: activation scale inputs without "
+                      "lhs_runtime");
+  return matmul_quant_impl(
+      host, p, lhs, packed, scale, zero_point, static_cast<float>(*lhs_scale),
+      p.lhs_unsigned ? int64_t(static_cast<uint8_t>(*lhs_zero_point))
+                     : int64_t(static_cast<int8_t>(*lhs_zero_point)),
+      out, epi);
 }
 
 } // namespace cpu
