@@ -43,6 +43,33 @@ int reduce(const anvil_host_api *host, const ReduceParams &p, const T *in,
     kind = LogSumExp;
   else
     return fail(host, "reduce: unknown reduction kind");
+  // One long row's max or min (a whole tensor's, as DynamicQuantizeLinear
+  // takes on every call): kChunks pieces of it over the threads, their
+  // results folded in order with the same max_nan / min_nan. The fold
+  // gives the first NaN, else the extreme value's last occurrence,
+  // whatever the grouping, so the result is the sequential loop's.
+  constexpr int64_t kChunks = 16;
+  if ((kind == Max || kind == Min) && p.outer * p.inner == 1 &&
+      p.size >= 16 * 4096) {
+    T partial[kChunks];
+    parallel_for(host, kChunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        const int64_t s0 = p.size * c / kChunks,
+                      s1 = p.size * (c + 1) / kChunks;
+        T best = in[s0 * p.inner];
+        for (int64_t s = s0 + 1; s < s1; ++s)
+          best = kind == Max ? max_nan(best, in[s * p.inner])
+                             : min_nan(best, in[s * p.inner]);
+        partial[c] = best;
+      }
+    });
+    T best = partial[0];
+    for (int64_t c = 1; c < kChunks; ++c)
+      best =
+          kind == Max ? max_nan(best, partial[c]) : min_nan(best, partial[c]);
+    out[0] = best;
+    return 0;
+  }
   // Integers accumulate exactly in 64 bits, floats in double.
   using Acc =
       typename std::conditional<is_float_like<T>::value, double, int64_t>::type;
