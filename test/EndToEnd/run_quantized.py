@@ -637,15 +637,36 @@ def dynamic_quantized_matmul(rng):
     return quantized, {"x": rng.standard_normal((3, k)).astype(np.float32)}
 
 
+def ort_quantize_static(model, calibration, per_channel):
+    """`model` through onnxruntime's quantize_static in the QDQ format
+    (uint8 activations calibrated on the arrays `calibration` fed as its
+    input "x", int8 weights, per output channel or per tensor)."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import tempfile
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter({"x": x} for x in calibration)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
+        return onnx.load(dst)
+
+
 def qdq_static(rng, per_channel):
     """ORT's quantize_static in the QDQ format on a two-layer MLP (MatMul,
     Add, Relu, MatMul) with a dynamic batch: uint8 activations with
     calibrated scales and zero points per tensor, int8 weights per output
     channel or per tensor. Compiled with the batch bounded (--dim), run on
     5 rows."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
-                                          QuantType, quantize_static)
-    import tempfile
     k, h, n = 64, 96, 40
     w1 = (rng.standard_normal((k, h)) * 0.2).astype(np.float32)
     w2 = (rng.standard_normal((h, n)) * 0.2).astype(np.float32)
@@ -659,23 +680,9 @@ def qdq_static(rng, per_channel):
                  [onnx.numpy_helper.from_array(w1, "w1"),
                   onnx.numpy_helper.from_array(b1, "b1"),
                   onnx.numpy_helper.from_array(w2, "w2")])
-    batches = [{"x": rng.standard_normal((4, k)).astype(np.float32)}
-               for _ in range(8)]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter(batches)
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
-        onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=per_channel)
-        quantized = onnx.load(dst)
+    quantized = ort_quantize_static(
+        model, [rng.standard_normal((4, k)).astype(np.float32)
+                for _ in range(8)], per_channel)
     ops = [node.op_type for node in quantized.graph.node]
     if ops.count("QuantizeLinear") < 2 or "MatMul" not in ops:
         raise RuntimeError(f"quantize_static made {ops}")
@@ -688,9 +695,6 @@ def qdq_static_cnn(rng):
     (Conv with bias, Relu, a strided Conv, GlobalAveragePool, Flatten,
     MatMul): the activations' quantize-dequantize pairs around the convs
     and the pool run as fused float loops, the MatMul on the int8 kernel."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
-                                          QuantType, quantize_static)
-    import tempfile
     w1 = (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32)
     b1 = (rng.standard_normal(8) * 0.1).astype(np.float32)
     w2 = (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32)
@@ -708,23 +712,9 @@ def qdq_static_cnn(rng):
                  [info("y", TensorProto.FLOAT, ["n", 10])],
                  [onnx.numpy_helper.from_array(a, name) for a, name in
                   ((w1, "w1"), (b1, "b1"), (w2, "w2"), (wf, "wf"))])
-    batches = [{"x": rng.standard_normal((2, 3, 16, 16)).astype(np.float32)}
-               for _ in range(4)]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter(batches)
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
-        onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
-                        activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True)
-        quantized = onnx.load(dst)
+    quantized = ort_quantize_static(
+        model, [rng.standard_normal((2, 3, 16, 16)).astype(np.float32)
+                for _ in range(4)], True)
     x = rng.standard_normal((3, 3, 16, 16)).astype(np.float32)
     return quantized, {"x": x}, None, None, ("--dim=n=1..4",)
 

@@ -1689,18 +1689,27 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     t.panel0 = weights + 2 * pair * panelBytes;
     return t;
   };
-  // The epilogue of pair-major tiles [begin, end): each run within one
-  // panel pair is a column block.
-  [[maybe_unused]] auto finished_pair_major = [&](int64_t begin, int64_t end) {
-    if constexpr (!is_no_epilogue<Epilogue>())
-      for (int64_t t = begin; t < end;) {
-        const int64_t pair = t / rowTiles;
-        const int64_t stop = std::min(end, (pair + 1) * rowTiles);
-        epi((t - pair * rowTiles) * kTileRows,
-            std::min(m, (stop - pair * rowTiles) * kTileRows),
-            pair * 2 * kPanel, std::min(n, (pair + 1) * 2 * kPanel));
-        t = stop;
-      }
+  // The end of a tile chunk [begin, end) of the W8A8/W4A8 paths: the AMX
+  // tiles given back, then the epilogue on what the chunk finished (AMX
+  // tiles are pair-major: each run within one panel pair is a column
+  // block).
+  auto finish_pair_chunk = [&](int64_t begin, int64_t end) {
+#if defined(ANVIL_QUANT_AMX)
+    if (amx) {
+      _tile_release();
+      if constexpr (!is_no_epilogue<Epilogue>())
+        for (int64_t t = begin; t < end;) {
+          const int64_t pair = t / rowTiles;
+          const int64_t stop = std::min(end, (pair + 1) * rowTiles);
+          epi((t - pair * rowTiles) * kTileRows,
+              std::min(m, (stop - pair * rowTiles) * kTileRows),
+              pair * 2 * kPanel, std::min(n, (pair + 1) * 2 * kPanel));
+          t = stop;
+        }
+      return;
+    }
+#endif
+    finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
   };
   if (p.bits == 4) {
     // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
@@ -1864,14 +1873,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 out[i * n + n0 + c] =
                     static_cast<C>(xscale[i] * result[i - i0][c]);
           }
-#if defined(ANVIL_QUANT_AMX)
-          if (amx) {
-            _tile_release();
-            finished_pair_major(begin, end);
-            return;
-          }
-#endif
-          finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
+          finish_pair_chunk(begin, end);
         });
     return run_failed(host) ? 1 : 0;
   }
@@ -1995,14 +1997,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                                            qsums[i + r]));
           }
         }
-#if defined(ANVIL_QUANT_AMX)
-        if (amx) {
-          _tile_release();
-          finished_pair_major(begin, end);
-          return;
-        }
-#endif
-        finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
+        finish_pair_chunk(begin, end);
       });
   return run_failed(host) ? 1 : 0;
 }
