@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelLevel.h"
 #include "common.h"
 
 #include <cmath>
@@ -34,6 +35,7 @@ int64_t ulps(float a, float b) {
 float reference(float x) { return static_cast<float>(std::exp(double(x))); }
 
 TEST(ExpF32, WithinOneUlpOverTheNormalRange) {
+  REQUIRE_LEVEL();
   // Every 97th float of [-87.3, 88.7] (about 25 million values tried):
   // results there are normal floats.
   int64_t worst = 0;
@@ -60,6 +62,7 @@ TEST(ExpF32, WithinOneUlpOverTheNormalRange) {
 }
 
 TEST(ExpF32, SpecialValuesAndRangeEnds) {
+  REQUIRE_LEVEL();
   const float inf = std::numeric_limits<float>::infinity();
   EXPECT_EQ(exp_f32(0.0f), 1.0f);
   EXPECT_EQ(exp_f32(-0.0f), 1.0f);
@@ -83,6 +86,7 @@ TEST(ExpF32, SpecialValuesAndRangeEnds) {
 float (*volatile scalarExp)(float) = exp_f32;
 
 TEST(ExpF32, VectorLoopGivesTheScalarBits) {
+  REQUIRE_LEVEL();
   std::vector<float> in(4099), out(in.size());
   for (size_t i = 0; i < in.size(); ++i)
     in[i] = -110.0f + 200.0f * float(i) / float(in.size()) +

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelLevel.h"
 #include "anvil_cpu_kernels.h"
 
 #include <gtest/gtest.h>
@@ -26,23 +27,6 @@
 using namespace anvil::cpu;
 
 namespace {
-
-bool cpuRunsThisLevel() {
-#if defined(__AVX512F__)
-  return __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vl");
-#elif defined(__AVX2__)
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return true;
-#endif
-}
-
-#define REQUIRE_LEVEL()                                                        \
-  if (!cpuRunsThisLevel())                                                     \
-  GTEST_SKIP() << "this CPU cannot run " ANVIL_KERNEL_LEVEL " code"
 
 /// A host whose parallel_for runs chunks of `chunk` iterations (in reverse
 /// order, to differ from the serial order), on "thread" 0.

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelLevel.h"
 #include "anvil_cpu_kernels.h"
 
 #include <cmath>
@@ -26,6 +27,7 @@ anvil_host_api serialHost() {
 }
 
 TEST(RmsNorm, MatchesLongDoubleAtEverySizeAndTail) {
+  REQUIRE_LEVEL();
   anvil_host_api host = serialHost();
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 3.0f);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelLevel.h"
 #include "anvil_cpu_kernels.h"
 
 #include <cmath>
@@ -58,6 +59,7 @@ void expectSameBits(float a, float b, const char *what) {
 }
 
 TEST(Reduce, LongRowMaxMinHaveTheSequentialBits) {
+  REQUIRE_LEVEL();
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(0.0f, 2.0f);
   for (int64_t size : {65535, 65536, 100003}) {
