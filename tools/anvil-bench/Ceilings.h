@@ -41,14 +41,18 @@ CpuInfo cpuInfo();
 struct Ceilings {
   int threads = 0;
   size_t bandwidthBufferBytes = 0;
-  Spread readGBs;    // GB/s (1e9 bytes), over the repetitions
-  Spread fp32Gflops; // GFLOP/s (an FMA is 2 FLOPs)
-  Spread int8Gops;   // GOP/s (a multiply-add is 2 ops); all 0 without VNNI
+  Spread readGBs;              // GB/s (1e9 bytes), over the repetitions
+  int readStreams = 0;         // streams per thread of the faster pattern
+  bool readPrefetched = false; // whether it prefetches in software
+  Spread fp32Gflops;           // GFLOP/s (an FMA is 2 FLOPs)
+  Spread int8Gops; // GOP/s (a multiply-add is 2 ops); all 0 without VNNI
 };
 
 /// Measures the ceilings with `threads` threads, `reps` times each.
 /// `bufferBytes` is the bandwidth buffer (0: 16x the last-level cache, at
-/// least 512 MiB).
+/// least 512 MiB and at most 1 GiB). The read bandwidth is the faster of
+/// two read patterns (16 streams per thread prefetched in software, 8
+/// without), each tried once, then repeated `reps` times.
 Ceilings measureCeilings(int threads, int reps, size_t bufferBytes);
 
 /// The bandwidth buffer measureCeilings uses for `bufferBytes` = 0.

@@ -73,7 +73,8 @@ constexpr const char *kUsage =
     "                         share of the bandwidth roofline (without a\n"
     "                         model: only the ceilings)\n"
     "  --bandwidth-mib N      the bandwidth test's buffer (default: 16x the\n"
-    "                         last-level cache, at least 512 MiB)\n"
+    "                         last-level cache, at least 512 MiB, at most\n"
+    "                         1 GiB)\n"
     "  --no-verify            skip the artifact's section checksums\n"
     "  --progress             print each row to stderr as it starts\n"
     "  -h, --help             this text\n"
@@ -188,6 +189,8 @@ nlohmann::ordered_json ceilingsJson(const Ceilings &c, const CpuInfo &cpu) {
   j["read_gb_s"] = c.readGBs.max;
   j["read_gb_s_median"] = c.readGBs.median;
   j["read_gb_s_min"] = c.readGBs.min;
+  j["read_streams"] = c.readStreams;
+  j["read_prefetched"] = c.readPrefetched;
   j["fp32_isa"] = cpu.fmaIsa;
   j["fp32_gflops"] = c.fp32Gflops.max;
   j["fp32_gflops_median"] = c.fp32Gflops.median;
@@ -224,7 +227,14 @@ void printCeilingsMarkdown(const std::vector<Ceilings> &all,
               << spread(c.fp32Gflops, 1) << " | "
               << (cpu.vnni ? spread(c.int8Gops, 1) : "no VNNI") << " |\n";
   std::cout << "\nmedian (min..max) over the repetitions; the roofline uses "
-               "the max\n\n";
+               "the max. Reads: the faster of two patterns,";
+  for (const Ceilings &c : all)
+    std::cout << " " << c.threads << " thread(s): " << c.readStreams
+              << " streams per thread"
+              << (c.readPrefetched ? " prefetched in software" : "") << ";";
+  std::cout << " over a "
+            << (all.empty() ? 0 : all[0].bandwidthBufferBytes >> 20)
+            << " MiB buffer\n\n";
 }
 
 void printMarkdown(const std::vector<Row> &rows, bool roofline) {
