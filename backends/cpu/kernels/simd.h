@@ -45,6 +45,8 @@ struct Vec {
     return {_mm512_maskz_loadu_ps(m, p)};
   }
   void store(float *p, Mask m) const { _mm512_mask_storeu_ps(p, m, v); }
+  static Vec loadu(const float *p) { return {_mm512_loadu_ps(p)}; }
+  void storeu(float *p) const { _mm512_storeu_ps(p, v); }
   static Vec fma(Vec a, Vec b, Vec c) {
     return {_mm512_fmadd_ps(a.v, b.v, c.v)};
   }
@@ -65,6 +67,10 @@ struct Vec {
   static Vec splat(float x) { return {_mm256_set1_ps(x)}; }
   static Vec load(const float *p, Mask m) { return {_mm256_maskload_ps(p, m)}; }
   void store(float *p, Mask m) const { _mm256_maskstore_ps(p, m, v); }
+  /// Whole vectors: vmaskmovps costs more than a plain load on AMD Zen,
+  /// and its masks take ymm registers a register tile needs.
+  static Vec loadu(const float *p) { return {_mm256_loadu_ps(p)}; }
+  void storeu(float *p) const { _mm256_storeu_ps(p, v); }
   static Vec fma(Vec a, Vec b, Vec c) {
     return {_mm256_fmadd_ps(a.v, b.v, c.v)};
   }
@@ -101,6 +107,8 @@ struct Vec {
     for (int64_t l = 0; l < 8 && l < count; ++l)
       p[l] = v[l];
   }
+  static Vec loadu(const float *p) { return load(p, 8); }
+  void storeu(float *p) const { store(p, 8); }
   static Vec fma(Vec a, Vec b, Vec c) {
     Vec r;
     for (int l = 0; l < 8; ++l)
