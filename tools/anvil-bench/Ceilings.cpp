@@ -364,10 +364,10 @@ Ceilings measureCeilings(int threads, int reps, size_t bufferBytes) {
       };
       // Warm-up, then one pass of each pattern; the faster one is timed.
       timedPass(ReadPattern::Prefetched);
+      const double prefetched = timedPass(ReadPattern::Prefetched);
+      const double plain = timedPass(ReadPattern::Plain);
       ReadPattern pattern =
-          timedPass(ReadPattern::Plain) > timedPass(ReadPattern::Prefetched)
-              ? ReadPattern::Plain
-              : ReadPattern::Prefetched;
+          plain > prefetched ? ReadPattern::Plain : ReadPattern::Prefetched;
       c.readStreams = streamsOf(pattern);
       c.readPrefetched = pattern == ReadPattern::Prefetched;
       std::vector<double> rates;

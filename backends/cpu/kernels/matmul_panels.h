@@ -160,7 +160,6 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
 #pragma GCC unroll 16
     for (int v = 0; v < kVecs; ++v)
       lanes[p][v] = Vec::mask(width[p] - int64_t(v) * Vec::kLanes);
-    (void)lanes; // unused when Full
   }
   float *o = out + s.p0 * kPanelWidth;
   Vec acc[MR][NP][VN];
@@ -232,24 +231,27 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
               o + i * ldo + p * kPanelWidth + v * Vec::kLanes, lanes[p][v]);
 }
 
-/// tile_impl, with whole-vector loads and stores when the span's NP panels
-/// all exist and are full width (every panel but a narrow last one): on
-/// AVX2 a masked vmaskmovps is slow on AMD Zen, and the masks held ymm
-/// registers the tile needs. With the half-panel tiles (kHalfPanelTiles),
-/// AMD EPYC (Zen 3), 128 x 1024 x 2816 f32: 33.6 -> 54.0 GFLOP/s on one
-/// thread, 67 -> 87 on two (OpenBLAS's sgemm 69 and 105); the 250M
-/// decoder's fp32 prefill 144 -> 247 tok/s and decode 13.1 -> 25.1 tok/s.
+/// tile_impl, with whole-vector loads and stores on 8-lane builds when the
+/// span's NP panels all exist and are full width (every panel but a narrow
+/// last one): on AVX2 a masked vmaskmovps is slow on AMD Zen, and the
+/// masks held ymm registers the tile needs. AVX-512's masked loads cost
+/// nothing extra, so it keeps one version of each tile (generated code
+/// compiles every tile the kernels instantiate). With the half-panel tiles
+/// (kHalfPanelTiles), AMD EPYC (Zen 3), 128 x 1024 x 2816 f32: 33.6 -> 54.0
+/// GFLOP/s on one thread, 67 -> 87 on two (OpenBLAS's sgemm 69 and 105); the
+/// 250M decoder's fp32 prefill 144 -> 247 tok/s and decode 13.1 -> 25.1 tok/s.
 template <int MR, int NP, int CS, class W, int V0 = 0, int VN = kVecs>
 inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                  float *out, int64_t ldo) {
-  bool full = s.p0 + NP <= s.pend;
+  if constexpr (Vec::kLanes == 8) {
+    bool full = s.p0 + NP <= s.pend;
 #pragma GCC unroll 16
-  for (int p = 0; p < NP; ++p)
-    full = full && panel_width(s.n, s.p0 + p) == kPanelWidth;
-  if (full)
-    tile_impl<MR, NP, CS, W, true, V0, VN>(a, rs, w, s, out, ldo);
-  else
-    tile_impl<MR, NP, CS, W, false, V0, VN>(a, rs, w, s, out, ldo);
+    for (int p = 0; p < NP; ++p)
+      full = full && panel_width(s.n, s.p0 + p) == kPanelWidth;
+    if (full)
+      return tile_impl<MR, NP, CS, W, true, V0, VN>(a, rs, w, s, out, ldo);
+  }
+  tile_impl<MR, NP, CS, W, false, V0, VN>(a, rs, w, s, out, ldo);
 }
 
 /// Rows per register tile, and panels per tile for a given row count: up
