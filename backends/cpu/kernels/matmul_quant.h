@@ -27,18 +27,21 @@
 // int8 moves each byte to the top of its 32-bit lane with vpshufb
 // (kTopByteScale: no shifts).
 //
-// Prefill (a tile of kUnpackMinRows rows or more, AVX-512): each group's
-// values are unpacked to floats once per tile, two panels at a time, and
-// read by three rows x two panels at a time (six rows for a last single
-// panel), on the same four chains per row as the GEMV path, so a row's
+// Prefill (a tile of kUnpackMinRows rows or more; AVX-512 here, AVX2
+// below): each group's values are unpacked to floats once per tile, two
+// panels at a time, and read by three rows x two panels at a time (six
+// rows for a last single panel), on the same four chains per row as the
+// GEMV path, so a row's
 // result does not depend on how many rows share its tile. W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load; its decode GEMV
 // takes kGemvPanels panels per item, as the float one does.
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
-// activations run group_dot_avx2 (8 lanes, the same tiles; no unpacking
-// once per tile), and the integer products vpmaddwd (8-bit weights) or
-// vpmaddubsw (4-bit), one row at a time. Otherwise portable C++.
+// activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
+// into 2^23's mantissa, no vcvtdq2ps), and prefill unpacks each group once
+// per tile too, read by three rows at a time (rows_dot_unpacked_avx2); the
+// integer products vpmaddwd (8-bit weights) or vpmaddubsw (4-bit), one row
+// at a time. Otherwise portable C++.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -503,6 +506,22 @@ inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
 #endif
 
 #if defined(ANVIL_QUANT_AVX2)
+/// 2^23: a float whose last mantissa bit is 1, so kMagic + u is the float
+/// with the integer u (below 2^23) in its low mantissa bits.
+constexpr float kMagic = 8388608.0f;
+
+/// The stored values v (integers 0 .. 255 in 32-bit lanes) less their zero
+/// points, given as zm = z + 2^23: (2^23 + v) - (2^23 + z) = v - z exactly,
+/// the same float as cvt(v) - z, with an OR in place of vcvtdq2ps (one or
+/// two of Zen's FP pipes; the OR runs on any vector pipe). Zero points are
+/// integers (the models' zero points are integer tensors, plus the
+/// packing's integer offset) below 2^22 in magnitude, so 2^23 + z is exact.
+inline __m256 stored_less_zero(__m256i v, __m256 zm) {
+  return _mm256_sub_ps(_mm256_castsi256_ps(_mm256_or_si256(
+                           v, _mm256_castps_si256(_mm256_set1_ps(kMagic)))),
+                       zm);
+}
+
 /// group_dot for R (1 or 2) rows of float activations over NP panels
 /// (panel q at panel + q * stride, its zero points at z + q * kPanel, its
 /// sums to acc[q * kRows + r]) with 8-lane vectors: a panel's 16 channels
@@ -525,13 +544,32 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
         for (int r = 0; r < R; ++r)
           a[q][h][j][r] = _mm256_setzero_ps();
-  auto fma = [&](int q, int h, int64_t t, __m256i v) {
-    const __m256 w = _mm256_sub_ps(_mm256_cvtepi32_ps(v),
-                                   _mm256_loadu_ps(z + q * kPanel + h * 8));
+  __m256 zm[NP][2]; // the zero points plus 2^23 (kMagic)
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+      zm[q][h] = _mm256_add_ps(_mm256_loadu_ps(z + q * kPanel + h * 8),
+                               _mm256_set1_ps(kMagic));
+  // Chain j of (q, h) takes k = t, which has parity j. j is a constant at
+  // every call (the loops step t by 2 or 4 from an even t), so the
+  // accumulators stay in registers: indexed by t & 1 itself, g++ kept them
+  // on the stack, a load and a store per FMA.
+  auto fma_on = [&](auto j, int q, int h, int64_t t, __m256i v) {
+    const __m256 w = stored_less_zero(v, zm[q][h]);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
-      a[q][h][t & 1][r] =
-          _mm256_fmadd_ps(_mm256_set1_ps(x[r * k + t]), w, a[q][h][t & 1][r]);
+      a[q][h][j][r] =
+          _mm256_fmadd_ps(_mm256_set1_ps(x[r * k + t]), w, a[q][h][j][r]);
+  };
+  using Even = std::integral_constant<int, 0>;
+  using Odd = std::integral_constant<int, 1>;
+  // A lone k (a head or tail), on the chain of its parity.
+  auto fma = [&](int q, int h, int64_t t, __m256i v) {
+    if (t & 1)
+      fma_on(Odd(), q, h, t, v);
+    else
+      fma_on(Even(), q, h, t, v);
   };
   auto prefetch = [](const uint8_t *at) {
     _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
@@ -574,10 +612,12 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
           const __m256i v = word(q, h, t);
-          fma(q, h, t, _mm256_and_si256(v, low));
-          fma(q, h, t + 1, _mm256_and_si256(_mm256_srli_epi32(v, 8), low));
-          fma(q, h, t + 2, _mm256_and_si256(_mm256_srli_epi32(v, 16), low));
-          fma(q, h, t + 3, _mm256_srli_epi32(v, 24));
+          fma_on(Even(), q, h, t, _mm256_and_si256(v, low));
+          fma_on(Odd(), q, h, t + 1,
+                 _mm256_and_si256(_mm256_srli_epi32(v, 8), low));
+          fma_on(Even(), q, h, t + 2,
+                 _mm256_and_si256(_mm256_srli_epi32(v, 16), low));
+          fma_on(Odd(), q, h, t + 3, _mm256_srli_epi32(v, 24));
         }
       }
     for (; t < k1; ++t)
@@ -614,8 +654,8 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
           const __m256i v = load(q, h, t >> 1);
-          fma(q, h, t, _mm256_and_si256(v, nibble));
-          fma(q, h, t + 1, _mm256_srli_epi32(v, 4));
+          fma_on(Even(), q, h, t, _mm256_and_si256(v, nibble));
+          fma_on(Odd(), q, h, t + 1, _mm256_srli_epi32(v, 4));
         }
       }
     if (t < k1)
@@ -633,6 +673,127 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
       for (int r = 0; r < R; ++r)
         _mm256_storeu_ps(acc[q * kRows + r] + h * 8,
                          _mm256_add_ps(a[q][h][0][r], a[q][h][1][r]));
+}
+#endif
+
+#if defined(ANVIL_QUANT_AVX2)
+/// Prefill on AVX2: the values (u - z) of one group [k0, k1) of a panel as
+/// floats, buf[(t - k0) * kPanel + c], unpacked once per tile and then read
+/// by every row of it (group_dot_avx2 converts each value again for every
+/// one or two rows). The same floats group_dot_avx2 multiplies. Never
+/// scaled (AVX2 has no top-byte path), so always returns false.
+inline bool unpack_group_avx2(const MatmulQuantParams &p, const uint8_t *panel,
+                              int64_t k0, int64_t k1, const float z[kPanel],
+                              float *buf) {
+  const __m256 magic = _mm256_set1_ps(kMagic);
+  const __m256 z0 = _mm256_add_ps(_mm256_loadu_ps(z), magic),
+               z1 = _mm256_add_ps(_mm256_loadu_ps(z + 8), magic);
+  auto put = [&](int64_t t, __m256i v0, __m256i v1) {
+    float *at = buf + (t - k0) * kPanel;
+    _mm256_storeu_ps(at, stored_less_zero(v0, z0));
+    _mm256_storeu_ps(at + 8, stored_less_zero(v1, z1));
+  };
+  if (p.bits == 8) {
+    // k-quad t / 4 is a 64-byte line, channel c's four bytes at 4c.
+    const __m256i low = _mm256_set1_epi32(0xff);
+    for (int64_t t = k0; t < k1; ++t) {
+      const uint8_t *line = panel + (t >> 2) * 64;
+      const __m128i shift = _mm_cvtsi32_si128(int(8 * (t & 3)));
+      auto half = [&](int h) {
+        return _mm256_and_si256(
+            _mm256_srl_epi32(
+                _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i *>(line + 32 * h)),
+                shift),
+            low);
+      };
+      put(t, half(0), half(1));
+    }
+  } else {
+    // k-pair t / 2 is 16 bytes, channel c's at c (low nibble the even k).
+    const __m256i nibble = _mm256_set1_epi32(0xf);
+    for (int64_t t = k0; t < k1; ++t) {
+      const uint8_t *pair = panel + (t >> 1) * kPanel;
+      auto half = [&](int h) {
+        const __m256i v = _mm256_cvtepu8_epi32(
+            _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pair + 8 * h)));
+        return (t & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, nibble);
+      };
+      put(t, half(0), half(1));
+    }
+  }
+  return false;
+}
+
+/// group_dot_avx2 for R rows over one panel's unpacked group (buf from
+/// unpack_group_avx2; sums to acc[r]): the same chains, (half, k parity)
+/// per row, each k on the chain group_dot_avx2 gives it, and the same final
+/// sum, so a row's result has the same bits in a prefill tile as in a
+/// decode GEMV. The two weight vectors of a k serve all R rows: 4R
+/// accumulators, 2 weights and a broadcast of the 16 ymm registers.
+template <int R>
+inline void rows_dot_unpacked_avx2(const MatmulQuantParams &p, const float *buf,
+                                   const float *x, int64_t k0, int64_t k1,
+                                   float acc[][kPanel]) {
+  const int64_t k = p.k;
+  __m256 a[2][2][R]; // half, chain (k parity), row
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 2
+    for (int j = 0; j < 2; ++j)
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+        a[h][j][r] = _mm256_setzero_ps();
+  auto fma = [&](int j, int64_t t) {
+    __m256 w0 = _mm256_loadu_ps(buf + (t - k0) * kPanel);
+    __m256 w1 = _mm256_loadu_ps(buf + (t - k0) * kPanel + 8);
+    // In registers: g++ would fold the loads into each row's FMA, 3R + R
+    // loads per 2R FMAs instead of 2 + R, and the loads bound the loop.
+    asm("" : "+x"(w0), "+x"(w1));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 xv = _mm256_broadcast_ss(x + r * k + t);
+      a[0][j][r] = _mm256_fmadd_ps(xv, w0, a[0][j][r]);
+      a[1][j][r] = _mm256_fmadd_ps(xv, w1, a[1][j][r]);
+    }
+  };
+  int64_t t = k0;
+  if (t < k1 && (t & 1)) {
+    fma(1, t);
+    ++t;
+  }
+  for (; t + 2 <= k1; t += 2) {
+    fma(0, t);
+    fma(1, t + 1);
+  }
+  if (t < k1)
+    fma(0, t);
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h)
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      _mm256_storeu_ps(acc[r] + h * 8, _mm256_add_ps(a[h][0][r], a[h][1][r]));
+}
+
+/// Rows per call of rows_dot_unpacked_avx2: 4 chains x 3 rows = 12
+/// accumulators, with two weight vectors and a broadcast 15 ymm registers.
+template <int NP> constexpr int64_t kUnpackedRowsFor = 3;
+
+/// rows (1 .. R) rows of x over NP (1 or 2) panels' unpacked groups (panel
+/// q's at buf + q * span, its sums to acc[q * kUnpackedRows + r]), one
+/// panel at a time (16 registers hold one panel's chains).
+template <int NP, int R = int(kUnpackedRowsFor<NP>)>
+inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
+                              int64_t span, const float *x, int64_t rows,
+                              int64_t k0, int64_t k1, float acc[][kPanel]) {
+  if constexpr (R > 1) {
+    if (rows < R)
+      return rows_dot_unpacked<NP, R - 1>(p, buf, span, x, rows, k0, k1, acc);
+  }
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    rows_dot_unpacked_avx2<R>(p, buf + q * span, x, k0, k1,
+                              acc + q * kUnpackedRows);
 }
 #endif
 
@@ -1450,7 +1611,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
   }
 #endif
   if (!p.quantize_lhs) {
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
     // Prefill tiles take up to kUnpackTileRows rows: each group is unpacked
     // once per tile, so the taller the tile, the less unpacking per product.
     if (std::is_same<A, float>::value && m >= kUnpackMinRows) {
@@ -1505,9 +1666,14 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 const int64_t span = group * kPanel;
                 bool scaled[2] = {false, false};
                 for (int64_t q = 0; q < np; ++q)
+#if defined(__AVX512F__)
                   scaled[q] =
                       unpack_group_avx512(p, panel + q * panelBytes, k0, k1,
                                           z[q], unpacked + q * span);
+#else
+                  scaled[q] = unpack_group_avx2(p, panel + q * panelBytes, k0,
+                                                k1, z[q], unpacked + q * span);
+#endif
                 float acc[2 * kUnpackedRows][kPanel];
                 const int64_t step =
                     np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
@@ -1519,10 +1685,12 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                   else
                     rows_dot_unpacked<1>(p, unpacked, span, x + i * k, rows, k0,
                                          k1, acc);
+#if defined(__AVX512F__)
                   for (int64_t q = 0; q < np; ++q)
                     if (scaled[q])
                       unscale_rows(p, panel + q * panelBytes, x + i * k, rows,
                                    k0, k1, z[q], acc + q * kUnpackedRows);
+#endif
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t r = 0; r < rows; ++r)
                       for (int64_t c = 0; c < kPanel; ++c)
