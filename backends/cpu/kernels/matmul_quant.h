@@ -1059,6 +1059,97 @@ inline void rows_dot_int8_avx2(const uint8_t *panel, const int8_t *xq,
 }
 #endif
 
+#if defined(ANVIL_QUANT_AVX2)
+/// W8A8 tiles of at least this many rows take rows_dot_int8_wide_avx2 on
+/// AVX2 (their activations widened to int16 once); fewer take
+/// rows_dot_int8_avx2.
+constexpr int64_t kInt8WideMinRows = 8;
+/// Rows per call of rows_dot_int8_wide_avx2: 6 rows x 2 accumulators, two
+/// weight vectors and a broadcast are 15 of the 16 ymm registers.
+constexpr int64_t kInt8WideRows = 6;
+
+/// rows_dot_int8_avx2 for R rows of one half (8 channels) of a panel, with
+/// the activations already widened to int16 (xw, rows ks apart): per
+/// k-quad, the half's 32 weight bytes widened once (two vectors, four
+/// channels each) serve R rows, and each row is one 8-byte broadcast and
+/// two vpmaddwd (exact, as there) and adds. acc[r][j][8h + c] gets the
+/// sums of channels 8h .. 8h + 7.
+template <int R>
+inline void rows_dot_int8_wide_avx2(const uint8_t *panel, const int16_t *xw,
+                                    int64_t ks, int h, int32_t acc[][2][kPanel],
+                                    int j) {
+  __m256i a[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    a[r][0] = a[r][1] = _mm256_setzero_si256();
+  for (int64_t t = 0; t < ks; t += 4) {
+    const uint8_t *half = panel + t * kPanel + 32 * h;
+    __m256i w0 = _mm256_cvtepu8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(half)));
+    __m256i w1 = _mm256_cvtepu8_epi16(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(half + 16)));
+    asm("" : "+x"(w0), "+x"(w1));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256i x = _mm256_castpd_si256(_mm256_broadcast_sd(
+          reinterpret_cast<const double *>(xw + r * ks + t)));
+      a[r][0] = _mm256_add_epi32(a[r][0], _mm256_madd_epi16(w0, x));
+      a[r][1] = _mm256_add_epi32(a[r][1], _mm256_madd_epi16(w1, x));
+      // Updated in place: without this g++ 12 renamed the accumulators
+      // every step and, short of registers, kept some on the stack.
+      asm("" : "+x"(a[r][0]), "+x"(a[r][1]));
+    }
+  }
+  // a[r][u]: channel 8h + 4u + c in lanes 2c and 2c + 1. hadd gives
+  // 64-bit elements (c0 c1) (c4 c5) (c2 c3) (c6 c7); vpermq orders them.
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i *>(acc[r][j] + 8 * h),
+        _mm256_permute4x64_epi64(_mm256_hadd_epi32(a[r][0], a[r][1]), 0xd8));
+}
+
+/// The exact int32 products of `rows` rows (activations widened to int16,
+/// xw, rows ks apart) and np panels from panel0 over the whole padded k,
+/// acc[r][j][c] = sum_k xq[r][k] * u(c, k), as rows_dot_int8 gives them.
+inline void tile_dot_int8_wide_avx2(const MatmulQuantParams &p,
+                                    const uint8_t *panel0, int64_t np,
+                                    const int16_t *xw, int64_t rows,
+                                    int32_t acc[][2][kPanel]) {
+  const int64_t ks = p.k_stored, stride = panel_bytes(p);
+  for (int64_t j = 0; j < np; ++j)
+    for (int h = 0; h < 2; ++h) {
+      const uint8_t *panel = panel0 + j * stride;
+      int64_t i = 0;
+      for (; i + kInt8WideRows <= rows; i += kInt8WideRows)
+        rows_dot_int8_wide_avx2<kInt8WideRows>(panel, xw + i * ks, ks, h,
+                                               acc + i, int(j));
+      auto rest = [&](auto R) {
+        rows_dot_int8_wide_avx2<R>(panel, xw + i * ks, ks, h, acc + i, int(j));
+      };
+      switch (rows - i) {
+      case 5:
+        rest(std::integral_constant<int, 5>());
+        break;
+      case 4:
+        rest(std::integral_constant<int, 4>());
+        break;
+      case 3:
+        rest(std::integral_constant<int, 3>());
+        break;
+      case 2:
+        rest(std::integral_constant<int, 2>());
+        break;
+      case 1:
+        rest(std::integral_constant<int, 1>());
+        break;
+      default:
+        break;
+      }
+    }
+}
+#endif
+
 /// The int8 products of NP panels (panel j at panel0 + j * stride; by
 /// default the panels are consecutive) for R rows: acc[r][j][c] = sum_k
 /// xq[r][k] * u(c, k) over the whole (padded) k, exact in int32; row r's
@@ -1795,12 +1886,21 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t unpackOffset =
       (m * 4 * (sumsPerRow + 1) + xqRows * p.k_stored + 63) / 64 * 64;
   const int64_t threads = host && host->num_threads > 0 ? host->num_threads : 1;
+  // W8A8 on AVX2 with enough rows: the activations also widened to int16
+  // (xw), for tile_dot_int8_wide_avx2.
+  bool wideInt8 = false;
+#if defined(ANVIL_QUANT_AVX2)
+  wideInt8 = p.bits == 8 && m >= kInt8WideMinRows;
+#endif
+  const int64_t xwOffset =
+      (unpackOffset + (amx && p.bits == 4 ? threads * unpackBytes : 0) + 63) /
+      64 * 64;
   char *shared = scratch<char>(
-      host, 0,
-      size_t(unpackOffset + (amx && p.bits == 4 ? threads * unpackBytes : 0) +
-             64));
+      host, 0, size_t(xwOffset + (wideInt8 ? m * p.k_stored * 2 : 0) + 64));
   if (!shared)
     return fail(host, "matmul_quant: out of scratch memory");
+  [[maybe_unused]] int16_t *xw =
+      wideInt8 ? reinterpret_cast<int16_t *>(shared + xwOffset) : nullptr;
   int32_t *qsums = reinterpret_cast<int32_t *>(shared);
   float *xscale = reinterpret_cast<float *>(shared + m * 4 * sumsPerRow);
   int8_t *xq = reinterpret_cast<int8_t *>(shared + m * 4 * (sumsPerRow + 1));
@@ -1824,6 +1924,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
         quantize_row_int8(lhs + i * k, k, row, xscale[i], total);
       for (int64_t t = k; t < p.k_stored; ++t)
         row[t] = 0;
+      if (wideInt8)
+        for (int64_t t = 0; t < p.k_stored; ++t)
+          xw[i * p.k_stored + t] = row[t];
       if (sumsPerRow == 1) {
         qsums[i] = total;
         continue;
@@ -2116,10 +2219,18 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                                    p.k_stored, tileAcc);
           }
 #endif
+          bool tileDone = amx; // tileAcc holds the whole tile's sums
+#if defined(ANVIL_QUANT_AVX2)
+          if (wideInt8 && i1 - i0 >= kInt8WideMinRows) {
+            tile_dot_int8_wide_avx2(p, panel0, np, xw + i0 * p.k_stored,
+                                    i1 - i0, tileAcc);
+            tileDone = true;
+          }
+#endif
           for (int64_t i = i0; i < i1; i += kInt8Rows) {
             const int64_t rows = std::min(kInt8Rows, i1 - i);
             int32_t(*acc)[2][kPanel] = tileAcc + (i - i0);
-            if (!amx) {
+            if (!tileDone) {
               if (np == 2)
                 rows_dot_int8<2>(p, panel0, xq + i * p.k_stored, rows, acc);
               else
