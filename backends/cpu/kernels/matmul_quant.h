@@ -852,6 +852,78 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
 }
 #endif
 
+#if defined(ANVIL_QUANT_AVX2)
+/// gemv_int4_symmetric_avx512 on AVX2: the decode GEMV of symmetric 4-bit
+/// groups (every zero point 8, f32 scales) over NP panels, all groups in
+/// one loop, the group sums from group_dot_avx2<1, NP> and the general
+/// path's update, so the same bits. That update, result += s * acc, is one
+/// FMA: g++ contracts it (C++ defaults to -ffp-contract=fast, and the
+/// generated code sets no other); written as a product and a sum here, g++
+/// fused three of four and a row's decode differed from its prefill.
+/// Each group's scales come
+/// in one masked gather per half panel, instead of the general path's
+/// strided scalar reads (which missed the cache every group). `cols[q]`
+/// channels of panel q are real; scales of channel c of panel q at scale
+/// + q * scale_stride + c * n_stride + g * g_stride.
+template <int NP>
+inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
+                                     const uint8_t *panel, int64_t stride,
+                                     const float *x, const float *scale,
+                                     int64_t scale_stride, const int64_t *cols,
+                                     float *result) {
+  const int64_t k = p.k, group = p.group;
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i index =
+      _mm256_mullo_epi32(lane, _mm256_set1_epi32(int32_t(p.scale_n_stride)));
+  float z[NP * kPanel];
+  for (float &v : z)
+    v = 8.0f;
+  // The next item's panels' scales (kPanel channels on from these), which
+  // the gathers would otherwise wait for: channel by channel, a panel's
+  // scales are kPanel x n_stride contiguous floats for the usual layout.
+  const int64_t scaleBytes = kPanel * p.scale_n_stride * int64_t(sizeof(float));
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q) {
+    const char *next = reinterpret_cast<const char *>(
+        scale + q * scale_stride + kPanel * p.scale_n_stride);
+    for (int64_t b = 0; b < scaleBytes; b += 64)
+      _mm_prefetch(next + b, _MM_HINT_T0);
+  }
+  __m256 res[NP][2];
+  __m256 mask[NP][2]; // the real channels' lanes
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      res[q][h] = _mm256_setzero_ps();
+      mask[q][h] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+          _mm256_set1_epi32(int32_t(cols[q] - 8 * h)), lane));
+    }
+  for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
+    float acc[NP * kRows][kPanel];
+    group_dot_avx2<1, NP>(p, panel, stride, x, k0, std::min(k, k0 + group), z,
+                          acc);
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256 s = _mm256_mask_i32gather_ps(
+            _mm256_setzero_ps(),
+            scale + q * scale_stride + (8 * h) * p.scale_n_stride +
+                g * p.scale_g_stride,
+            index, mask[q][h], 4);
+        res[q][h] = _mm256_fmadd_ps(s, _mm256_loadu_ps(acc[q * kRows] + 8 * h),
+                                    res[q][h]);
+      }
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_ps(result + q * kPanel + 8 * h, res[q][h]);
+}
+#endif
+
 /// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
 /// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
 /// value (exact: small integers) before the product, so a sum that
@@ -1638,7 +1710,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       // than two). Every panel's sums are those of the one-panel path.
       const float *x = reinterpret_cast<const float *>(lhs);
       // Symmetric 4-bit groups: one loop over the groups
-      // (gemv_int4_symmetric_avx512), the general path's bits.
+      // (gemv_int4_symmetric_avx512 or _avx2), the general path's bits.
       [[maybe_unused]] const bool int4Symmetric =
           p.bits == 4 && !zero_point && p.zero_offset == 8 && p.group > 0;
       for_each_gemv_item(
@@ -1647,7 +1719,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t panelStride = step * panelBytes;
             float result[kGemvPanels][kPanel] = {};
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
             if constexpr (std::is_same<S, float>::value) {
               if (int4Symmetric) {
                 int64_t cols[kGemvPanels] = {};
@@ -1655,9 +1727,15 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                   cols[q] = std::min(kPanel, n - (pi + q * step) * kPanel);
                 const float *s = scale + pi * kPanel * p.scale_n_stride;
                 with_panels(np, [&](auto NP) {
+#if defined(__AVX512F__)
                   gemv_int4_symmetric_avx512<NP>(
                       p, panel, panelStride, x, s,
                       step * kPanel * p.scale_n_stride, cols, result[0]);
+#else
+                  gemv_int4_symmetric_avx2<NP>(
+                      p, panel, panelStride, x, s,
+                      step * kPanel * p.scale_n_stride, cols, result[0]);
+#endif
                 });
                 for (int64_t q = 0; q < np; ++q) {
                   for (int64_t c = 0; c < cols[q]; ++c)
