@@ -39,9 +39,10 @@
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
 // into 2^23's mantissa, no vcvtdq2ps), and prefill unpacks each group once
-// per tile too, read by three rows at a time (rows_dot_unpacked_avx2); the
-// integer products vpmaddwd (8-bit weights) or vpmaddubsw (4-bit), one row
-// at a time. Otherwise portable C++.
+// per tile too, read by three rows at a time (rows_dot_unpacked_avx2). The
+// integer products are vpmaddwd (8-bit weights: six rows per widened
+// weight vector in tiles of 8 rows or more, rows_dot_int8_wide_avx2) or
+// vpmaddubsw (4-bit). Otherwise portable C++.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -857,14 +858,14 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
 /// groups (every zero point 8, f32 scales) over NP panels, all groups in
 /// one loop, the group sums from group_dot_avx2<1, NP> and the general
 /// path's update, so the same bits. That update, result += s * acc, is one
-/// FMA: g++ contracts it (C++ defaults to -ffp-contract=fast, and the
-/// generated code sets no other); written as a product and a sum here, g++
-/// fused three of four and a row's decode differed from its prefill.
-/// Each group's scales come
-/// in one masked gather per half panel, instead of the general path's
-/// strided scalar reads (which missed the cache every group). `cols[q]`
-/// channels of panel q are real; scales of channel c of panel q at scale
-/// + q * scale_stride + c * n_stride + g * g_stride.
+/// FMA: g++ contracts it (the kernel headers build under C++'s default
+/// -ffp-contract=fast; the generated code turns contraction off only after
+/// them, docs/folding.md); written as a product and a sum here, g++
+/// fused three of four and a row's decode differed from its prefill. Each
+/// group's scales come in one masked gather per half panel, instead of the
+/// general path's strided scalar reads (which missed the cache every
+/// group). `cols[q]` channels of panel q are real; scales of channel c of
+/// panel q at scale + q * scale_stride + c * n_stride + g * g_stride.
 template <int NP>
 inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
                                      const uint8_t *panel, int64_t stride,
@@ -1137,7 +1138,8 @@ inline void rows_dot_int8_avx2(const uint8_t *panel, const int8_t *xq,
 /// rows_dot_int8_avx2.
 constexpr int64_t kInt8WideMinRows = 8;
 /// Rows per call of rows_dot_int8_wide_avx2: 6 rows x 2 accumulators, two
-/// weight vectors and a broadcast are 15 of the 16 ymm registers.
+/// weight vectors, a broadcast and vpmaddwd's product take all 16 ymm
+/// registers.
 constexpr int64_t kInt8WideRows = 6;
 
 /// rows_dot_int8_avx2 for R rows of one half (8 channels) of a panel, with
@@ -1181,6 +1183,18 @@ inline void rows_dot_int8_wide_avx2(const uint8_t *panel, const int16_t *xw,
         _mm256_permute4x64_epi64(_mm256_hadd_epi32(a[r][0], a[r][1]), 0xd8));
 }
 
+/// rows (1 .. R) rows of rows_dot_int8_wide_avx2.
+template <int R = int(kInt8WideRows)>
+inline void rows_dot_int8_wide(const uint8_t *panel, const int16_t *xw,
+                               int64_t ks, int h, int64_t rows,
+                               int32_t acc[][2][kPanel], int j) {
+  if constexpr (R > 1) {
+    if (rows < R)
+      return rows_dot_int8_wide<R - 1>(panel, xw, ks, h, rows, acc, j);
+  }
+  rows_dot_int8_wide_avx2<R>(panel, xw, ks, h, acc, j);
+}
+
 /// The exact int32 products of `rows` rows (activations widened to int16,
 /// xw, rows ks apart) and np panels from panel0 over the whole padded k,
 /// acc[r][j][c] = sum_k xq[r][k] * u(c, k), as rows_dot_int8 gives them.
@@ -1192,32 +1206,9 @@ inline void tile_dot_int8_wide_avx2(const MatmulQuantParams &p,
   for (int64_t j = 0; j < np; ++j)
     for (int h = 0; h < 2; ++h) {
       const uint8_t *panel = panel0 + j * stride;
-      int64_t i = 0;
-      for (; i + kInt8WideRows <= rows; i += kInt8WideRows)
-        rows_dot_int8_wide_avx2<kInt8WideRows>(panel, xw + i * ks, ks, h,
-                                               acc + i, int(j));
-      auto rest = [&](auto R) {
-        rows_dot_int8_wide_avx2<R>(panel, xw + i * ks, ks, h, acc + i, int(j));
-      };
-      switch (rows - i) {
-      case 5:
-        rest(std::integral_constant<int, 5>());
-        break;
-      case 4:
-        rest(std::integral_constant<int, 4>());
-        break;
-      case 3:
-        rest(std::integral_constant<int, 3>());
-        break;
-      case 2:
-        rest(std::integral_constant<int, 2>());
-        break;
-      case 1:
-        rest(std::integral_constant<int, 1>());
-        break;
-      default:
-        break;
-      }
+      for (int64_t i = 0; i < rows; i += kInt8WideRows)
+        rows_dot_int8_wide(panel, xw + i * ks, ks, h,
+                           std::min(kInt8WideRows, rows - i), acc + i, int(j));
     }
 }
 #endif
