@@ -34,7 +34,9 @@ Models:
                         float16 scales, transposed into a float16 MatMul
   matmulnbits_*         com.microsoft MatMulNBits: 4 and 8 bits,
                         packed uint8 / float / no zero points, bias, K not
-                        a multiple of block_size, float16, g_idx; the
+                        a multiple of block_size, float16, g_idx (random
+                        blocks; GPTQ's act-order and the default k /
+                        block_size, both on the quantized kernel); the
                         float32 ones against float64 numpy (ORT's CPU g_idx
                         path is not the documented formula, and its float32
                         rounding reaches the tolerance where a sum
@@ -458,9 +460,17 @@ def matmulnbits(rng, k=80, n=24, block=32, bits=4, zp="packed", g_idx=False,
     else:
         names.append("")
     if g_idx:
-        # Each K row in a block chosen at random (GPTQ's act-order).
-        idx = rng.integers(0, kb, size=k).astype(np.int32)
-        inits.append(onnx.numpy_helper.from_array(idx, "g_idx"))
+        if g_idx == "act_order":
+            # GPTQ's act-order: K's rows shuffled, block_size to each block
+            # (the last one the rest), so that sorting K by block is blocked.
+            idx = (np.arange(k) // block)[rng.permutation(k)]
+        elif g_idx == "default":
+            idx = np.arange(k) // block  # k / block_size
+        else:
+            # Each K row in a block chosen at random: blocks of any size.
+            idx = rng.integers(0, kb, size=k)
+        inits.append(onnx.numpy_helper.from_array(idx.astype(np.int32),
+                                                  "g_idx"))
         names.append("g_idx")
     else:
         names.append("")
@@ -522,6 +532,23 @@ def matmulnbits_4bit_gidx(rng):
 def matmulnbits_8bit_gidx_nozp(rng):
     return matmulnbits(rng, k=40, n=12, block=16, bits=8, zp=None,
                        g_idx=True, a_shape=(3,))
+
+
+def matmulnbits_4bit_act_order(rng):
+    """Act-order g_idx (each block block_size rows; K = 80 in blocks of 32,
+    the last one 16): on the quantized kernel, K permuted at compile time."""
+    return matmulnbits(rng, k=80, block=32, g_idx="act_order")
+
+
+def matmulnbits_8bit_act_order_nozp(rng):
+    return matmulnbits(rng, k=48, n=20, block=16, bits=8, zp=None,
+                       g_idx="act_order", a_shape=(5,))
+
+
+def matmulnbits_default_gidx(rng):
+    """A g_idx equal to k / block_size (as GPTQ writes without act-order):
+    dropped, the plain blocked kernel."""
+    return matmulnbits(rng, k=72, block=16, g_idx="default")
 
 
 def matmulnbits_float_zp(rng):
@@ -898,7 +925,8 @@ def dql_zero(rng):
 MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_4bit_nozp, matmulnbits_8bit_zp, matmulnbits_8bit_nozp,
            matmulnbits_4bit_gidx, matmulnbits_8bit_gidx_nozp,
-           matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
+           matmulnbits_4bit_act_order, matmulnbits_8bit_act_order_nozp,
+           matmulnbits_default_gidx, matmulnbits_float_zp, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -916,7 +944,8 @@ QUANT_KERNEL_LAUNCHES = {
     "int4_blocked_matmul": 1, "int4_kn_odd_shapes": 4,
     "matmulnbits_4bit_zp": 1, "matmulnbits_4bit_nozp": 1,
     "matmulnbits_8bit_zp": 1, "matmulnbits_8bit_nozp": 1,
-    "matmulnbits_quantizer": 1,
+    "matmulnbits_quantizer": 1, "matmulnbits_4bit_act_order": 1,
+    "matmulnbits_8bit_act_order_nozp": 1, "matmulnbits_default_gidx": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2,

@@ -12,6 +12,7 @@
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -688,6 +689,85 @@ FailureOr<Value> unpackNibbles(NodeContext &ctx, Value packed,
       type);
 }
 
+/// The bytes of a constant that holds one byte per element: a resource
+/// blob (imported initializers) or non-splat dense data; std::nullopt
+/// otherwise.
+std::optional<ArrayRef<char>> constantBytes(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  Attribute attr = constant.getValue();
+  if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>()) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    return blob->getData();
+  }
+  auto dense = attr.dyn_cast<DenseElementsAttr>();
+  if (!dense || dense.isSplat())
+    return std::nullopt;
+  return dense.getRawData();
+}
+
+/// GPTQ's act-order as a permutation of K: `g_idx` (a constant [K] of
+/// block indices, already checked to be in [0, k_blocks)) assigns K's rows
+/// to blocks out of order; the returned `order` lists K's rows block by
+/// block (stably), so that row order[j] is in block j / block_size. Empty
+/// when g_idx is the default k / block_size; std::nullopt when g_idx is not
+/// a constant or some block does not hold exactly block_size rows (the last
+/// one: the rest of K), as with act-order g_idx GPTQ writes (each block its
+/// block_size columns of the permuted matrix).
+std::optional<SmallVector<int64_t>> actOrder(Value gIdx, int64_t k,
+                                             int64_t blockSize) {
+  std::optional<SmallVector<int64_t>> ids =
+      getConstantInts(gIdx, kZeroPointLimit);
+  if (!ids || (int64_t)ids->size() != k)
+    return std::nullopt;
+  int64_t kBlocks = (k + blockSize - 1) / blockSize;
+  SmallVector<int64_t> count(kBlocks, 0);
+  bool isDefault = true;
+  for (int64_t i = 0; i < k; ++i) {
+    isDefault &= (*ids)[i] == i / blockSize;
+    ++count[(*ids)[i]];
+  }
+  if (isDefault)
+    return SmallVector<int64_t>{};
+  SmallVector<int64_t> next(kBlocks); // the next position of each block
+  for (int64_t g = 0; g < kBlocks; ++g) {
+    if (count[g] != std::min(blockSize, k - g * blockSize))
+      return std::nullopt;
+    next[g] = g * blockSize;
+  }
+  SmallVector<int64_t> order(k);
+  for (int64_t i = 0; i < k; ++i)
+    order[next[(*ids)[i]]++] = i;
+  return order;
+}
+
+/// MatMulNBits' B rows ([N, row_bytes], `bits` 4 or 8, 4-bit values two a
+/// byte, low nibble first) with values j < K taken from order[j]; the
+/// padding after K is kept.
+std::string permuteRowValues(ArrayRef<char> bytes, int64_t n, int64_t rowBytes,
+                             int64_t bits, ArrayRef<int64_t> order) {
+  std::string out(bytes.begin(), bytes.end());
+  for (int64_t r = 0; r < n; ++r) {
+    const auto *src =
+        reinterpret_cast<const uint8_t *>(bytes.data()) + r * rowBytes;
+    auto *dst = reinterpret_cast<uint8_t *>(out.data()) + r * rowBytes;
+    for (int64_t j = 0; j < (int64_t)order.size(); ++j) {
+      int64_t from = order[j];
+      if (bits == 8) {
+        dst[j] = src[from];
+        continue;
+      }
+      uint8_t v = (src[from / 2] >> (4 * (from & 1))) & 0xf;
+      uint8_t &to = dst[j / 2];
+      to = (j & 1) ? uint8_t((to & 0x0f) | (v << 4)) : uint8_t((to & 0xf0) | v);
+    }
+  }
+  return out;
+}
+
 /// com.microsoft MatMulNBits (ORT contrib, version 1): Y = A x W^T (+ bias)
 /// with W [N, K] dequantized from B [N, k_blocks, blob_size] (uint8,
 /// `bits` 4 or 8, packed low bits first along K) block-wise along K:
@@ -696,9 +776,11 @@ FailureOr<Value> unpackNibbles(NodeContext &ctx, Value packed,
 /// byte per row of N, a compile-time constant), or of the scales' float
 /// type. g_idx [K] (int32) replaces k / block_size. accuracy_level only
 /// permits ORT to quantize A, which Anvil does not: ignored. Without g_idx
-/// and with integer zero points W is one blocked anvil.dequantize;
-/// otherwise per-K scales and zero points are gathered and applied with
-/// sub and mul.
+/// and with integer zero points W is one blocked anvil.dequantize (which
+/// the quantized matmul kernel takes); otherwise per-K scales and zero
+/// points are gathered and applied with sub and mul. A g_idx that only
+/// reorders K (GPTQ's act-order, actOrder) is undone at compile time: B's
+/// values permuted into block order and A's columns gathered to match.
 LogicalResult importMatMulNBits(NodeContext &ctx) {
   Value a = ctx.requiredInput(0, "A"), bq = ctx.requiredInput(1, "B");
   Value scales = ctx.requiredInput(2, "scales");
@@ -796,6 +878,29 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
         if (id < 0 || id >= kBlocks)
           return ctx.error() << "g_idx holds " << id
                              << ", not a block index in [0, " << kBlocks << ")";
+  }
+  // Act-order: sum_k A[k] W[n, k] = sum_j A[order[j]] W[n, order[j]], and
+  // W[n, order[j]] is in block j / block_size, so B permuted by `order`
+  // (at compile time) is plainly blocked and A gathered by `order` (at run
+  // time, K values a row) meets it. A default g_idx is dropped.
+  if (gIdx) {
+    std::optional<SmallVector<int64_t>> order = actOrder(gIdx, k, blockSize);
+    std::optional<ArrayRef<char>> bytes = constantBytes(bq);
+    if (order && order->empty()) {
+      gIdx = Value();
+    } else if (order && bytes && (int64_t)bytes->size() == n * kBlocks * blob) {
+      auto bType = RankedTensorType::get({n, kBlocks, blob}, u8);
+      bq = ctx.builder.create<ConstantOp>(
+          ctx.loc,
+          makeOwnedResource(
+              bType, permuteRowValues(*bytes, n, kBlocks * blob, bits, *order),
+              "act_order_weight"));
+      Value index = ctx.builder.create<ConstantOp>(
+          ctx.loc, buildDense(RankedTensorType::get({k}, b.getI64Type()),
+                              ArrayRef<int64_t>(*order)));
+      a = c.gather(a, index, at.getRank() - 1);
+      gIdx = Value();
+    }
   }
   // B as rows of N: [N, k_blocks * blob_size] bytes, k_blocks * block_size
   // values.
