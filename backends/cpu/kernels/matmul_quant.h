@@ -420,18 +420,19 @@ inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
   }
 }
 
-/// group_dot_avx512 for R rows over NP (1 or 2) panels' unpacked values
-/// (panel q's group [k0, k1) at buf + q * span; sums to acc[q *
-/// kUnpackedRows + r]): the same four chains per row and panel, each k on
+/// AVX-512 prefill (rows_dot_unpacked): group_dot_avx512 for R rows over
+/// NP (1 or 2) panels' unpacked values (panel q's group [k0, k1) at buf +
+/// q * span; sums to acc[q * kUnpackedRows + r]): the same four chains per
+/// row and panel, each k on
 /// the chain group_dot_avx512 gives it, and the same final sum, so a row's
 /// result has the same bits in a prefill tile as in a decode GEMV. R rows
 /// share each weight vector, and with two panels each broadcast of x feeds
 /// both (5 loads per 6 FMAs at R = 3, instead of 7 with one panel).
 template <int R, int NP>
-inline void rows_dot_unpacked_avx512(const MatmulQuantParams &p,
-                                     const float *buf, int64_t span,
-                                     const float *x, int64_t k0, int64_t k1,
-                                     float acc[][kPanel]) {
+inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
+                                    const float *buf, int64_t span,
+                                    const float *x, int64_t k0, int64_t k1,
+                                    float acc[][kPanel]) {
   const int64_t k = p.k;
   __m512 a[NP][4][R];
 #pragma GCC unroll 2
@@ -489,21 +490,9 @@ inline void rows_dot_unpacked_avx512(const MatmulQuantParams &p,
                                      _mm512_add_ps(a[q][2][r], a[q][3][r])));
 }
 
-/// Rows per call of rows_dot_unpacked_avx512 over NP panels: 4 chains x
+/// Rows per call of rows_dot_unpacked_fixed over NP panels: 4 chains x
 /// NP panels x rows = 24 accumulators of the 32 zmm registers.
 template <int NP> constexpr int64_t kUnpackedRowsFor = NP == 1 ? 6 : 3;
-
-/// rows (1 .. R) rows of x over NP panels' unpacked groups.
-template <int NP, int R = int(kUnpackedRowsFor<NP>)>
-inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
-                              int64_t span, const float *x, int64_t rows,
-                              int64_t k0, int64_t k1, float acc[][kPanel]) {
-  if constexpr (R > 1) {
-    if (rows < R)
-      return rows_dot_unpacked<NP, R - 1>(p, buf, span, x, rows, k0, k1, acc);
-  }
-  rows_dot_unpacked_avx512<R, NP>(p, buf, span, x, k0, k1, acc);
-}
 #endif
 
 #if defined(ANVIL_QUANT_AVX2)
@@ -780,9 +769,25 @@ inline void rows_dot_unpacked_avx2(const MatmulQuantParams &p, const float *buf,
 /// accumulators, with two weight vectors and a broadcast 15 ymm registers.
 template <int NP> constexpr int64_t kUnpackedRowsFor = 3;
 
-/// rows (1 .. R) rows of x over NP (1 or 2) panels' unpacked groups (panel
-/// q's at buf + q * span, its sums to acc[q * kUnpackedRows + r]), one
-/// panel at a time (16 registers hold one panel's chains).
+/// R rows over NP (1 or 2) panels' unpacked groups, for rows_dot_unpacked:
+/// one panel at a time (16 registers hold one panel's chains).
+template <int R, int NP>
+inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
+                                    const float *buf, int64_t span,
+                                    const float *x, int64_t k0, int64_t k1,
+                                    float acc[][kPanel]) {
+#pragma GCC unroll 2
+  for (int q = 0; q < NP; ++q)
+    rows_dot_unpacked_avx2<R>(p, buf + q * span, x, k0, k1,
+                              acc + q * kUnpackedRows);
+}
+#endif
+
+#if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
+/// `rows` (1 .. R) rows of x over NP (1 or 2) panels' unpacked groups
+/// (panel q's at buf + q * span, its sums to acc[q * kUnpackedRows + r]),
+/// through the ISA's rows_dot_unpacked_fixed with R a constant (the
+/// accumulators stay in registers).
 template <int NP, int R = int(kUnpackedRowsFor<NP>)>
 inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
                               int64_t span, const float *x, int64_t rows,
@@ -791,10 +796,20 @@ inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
     if (rows < R)
       return rows_dot_unpacked<NP, R - 1>(p, buf, span, x, rows, k0, k1, acc);
   }
-#pragma GCC unroll 2
-  for (int q = 0; q < NP; ++q)
-    rows_dot_unpacked_avx2<R>(p, buf + q * span, x, k0, k1,
-                              acc + q * kUnpackedRows);
+  rows_dot_unpacked_fixed<R, NP>(p, buf, span, x, k0, k1, acc);
+}
+
+/// Prefill: one group of a panel unpacked to floats once per tile
+/// (unpack_group_avx512 or unpack_group_avx2); returns whether the values
+/// are scaled (kTopByteScale, AVX-512 only: finish with unscale_rows).
+inline bool unpack_group(const MatmulQuantParams &p, const uint8_t *panel,
+                         int64_t k0, int64_t k1, const float z[kPanel],
+                         float *buf) {
+#if defined(__AVX512F__)
+  return unpack_group_avx512(p, panel, k0, k1, z, buf);
+#else
+  return unpack_group_avx2(p, panel, k0, k1, z, buf);
+#endif
 }
 #endif
 
@@ -811,7 +826,10 @@ inline __m512i scale_gather_index(const MatmulQuantParams &p) {
 /// scales) over NP panels from `panel` (stride apart), all groups in one
 /// loop: out[c] of panel q = sum_g s(c, g) * sum_{k in g} x[k] (u(c, k) -
 /// 8), the group sums from group_dot_avx512<1, NP> and the general path's
-/// update, so the same bits. Keeping the results and the scale gather in
+/// update, so the same bits. That update, result += s * acc, is one FMA
+/// there (the contraction gemv_int4_symmetric_avx2 explains), so it is an
+/// explicit one here rather than a product and a sum left for g++ to fuse.
+/// Keeping the results and the scale gather in
 /// registers saves the general path's per-group parameter reads (params)
 /// and scalar update. `cols[q]` channels of panel q are real; scales of
 /// channel c of panel q at scale + q * scale_stride + c * n_stride + g *
@@ -843,8 +861,7 @@ inline void gemv_int4_symmetric_avx512(const MatmulQuantParams &p,
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
           scale + q * scale_stride + g * p.scale_g_stride, 4);
-      res[q] = _mm512_add_ps(res[q],
-                             _mm512_mul_ps(s, _mm512_loadu_ps(acc[q * kRows])));
+      res[q] = _mm512_fmadd_ps(s, _mm512_loadu_ps(acc[q * kRows]), res[q]);
     }
   }
 #pragma GCC unroll 4
@@ -1826,14 +1843,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 const int64_t span = group * kPanel;
                 bool scaled[2] = {false, false};
                 for (int64_t q = 0; q < np; ++q)
-#if defined(__AVX512F__)
-                  scaled[q] =
-                      unpack_group_avx512(p, panel + q * panelBytes, k0, k1,
-                                          z[q], unpacked + q * span);
-#else
-                  scaled[q] = unpack_group_avx2(p, panel + q * panelBytes, k0,
-                                                k1, z[q], unpacked + q * span);
-#endif
+                  scaled[q] = unpack_group(p, panel + q * panelBytes, k0, k1,
+                                           z[q], unpacked + q * span);
                 float acc[2 * kUnpackedRows][kPanel];
                 const int64_t step =
                     np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
