@@ -781,6 +781,8 @@ std::string permuteRowValues(ArrayRef<char> bytes, int64_t n, int64_t rowBytes,
 /// points are gathered and applied with sub and mul. A g_idx that only
 /// reorders K (GPTQ's act-order, actOrder) is undone at compile time: B's
 /// values permuted into block order and A's columns gathered to match.
+/// Constant float zero points (float32) become the default one plus a
+/// per-block correction, A's block sums times (z0 - zp) * scale.
 LogicalResult importMatMulNBits(NodeContext &ctx) {
   Value a = ctx.requiredInput(0, "A"), bq = ctx.requiredInput(1, "B");
   Value scales = ctx.requiredInput(2, "scales");
@@ -902,6 +904,50 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
       gIdx = Value();
     }
   }
+  // Float zero points (HQQ writes them), z0 = 2^(bits - 1): W = (q - zp) s
+  // = (q - z0) s + (z0 - zp) s. The first term is the blocked dequantize
+  // with the default zero point (the quantized kernel's pattern); the
+  // second is constant over a block, so its product with A is A's sums
+  // over each block, G [..., k_blocks], times C = (z0 - zp) s [N, k_blocks]
+  // transposed: a float matmul block_size times smaller than W's.
+  Value correction;
+  if (floatZero && !gIdx && t.isF32()) {
+    // The initializers themselves ([N * k_blocks] in either shape): their
+    // reshapes fold only when small.
+    auto zc = zeroPoints.getDefiningOp<ConstantOp>();
+    auto sc = scales.getDefiningOp<ConstantOp>();
+    std::optional<ConstantTensor> zv =
+        zc ? readConstant(zc.getValue(), kZeroPointLimit) : std::nullopt;
+    std::optional<ConstantTensor> sv =
+        sc ? readConstant(sc.getValue(), kZeroPointLimit) : std::nullopt;
+    if (zv && sv && zv->size() == n * kBlocks && sv->size() == n * kBlocks) {
+      const double z0 = double(int64_t(1) << (bits - 1));
+      SmallVector<double> shift(n * kBlocks);
+      for (int64_t i = 0; i < n * kBlocks; ++i)
+        shift[i] = (z0 - zv->asDouble(i)) * sv->asDouble(i);
+      Value cw = ctx.builder.create<ConstantOp>(
+          ctx.loc, buildDense(RankedTensorType::get({n, kBlocks}, t),
+                              ArrayRef<double>(shift)));
+      const int64_t rank = at.getRank();
+      Value padded = a; // K padded with zeros to whole blocks
+      if (kBlocks * blockSize != k) {
+        SmallVector<int64_t> pads(2 * rank, 0);
+        pads.back() = kBlocks * blockSize - k;
+        padded =
+            c.make<PadOp>(t, a, b.getDenseI64ArrayAttr(pads),
+                          b.getStringAttr("constant"), b.getF64FloatAttr(0.0));
+      }
+      SmallVector<int64_t> blocked(rank - 1, 0); // 0: the dim as it is
+      blocked.append({kBlocks, blockSize});
+      Value sums = c.make<ReduceOp>(
+          t, c.reshape(padded, blocked),
+          ReduceKindAttr::get(context, ReduceKind::sum),
+          b.getDenseI64ArrayAttr({rank}), b.getBoolAttr(false));
+      correction = c.make<MatmulOp>(t, sums, cw, true);
+      zp = splatInt(ctx, {n, kBlocks}, u8, int64_t(1) << (bits - 1));
+      floatZero = false;
+    }
+  }
   // B as rows of N: [N, k_blocks * blob_size] bytes, k_blocks * block_size
   // values.
   Value rows = c.reshape(bq, {n, kBlocks * blob});
@@ -933,6 +979,8 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   if (!gIdx && !floatZero && kBlocks * blockSize != k)
     w = c.sliceTo(w, 1, k);
   Value y = c.make<MatmulOp>(t, a, w, true);
+  if (correction)
+    y = c.make<AddOp>(t, y, correction);
   if (bias) {
     if (ctx.elementTypeOf(bias) != t)
       return ctx.error() << "bias must be of A's type " << t;
