@@ -38,7 +38,7 @@ Models:
                         blocks; GPTQ's act-order and the default k /
                         block_size, both on the quantized kernel; float
                         zero points there too, with a block-sum
-                        correction); the
+                        correction; float16 A in float32 there); the
                         float32 ones against float64 numpy (ORT's CPU g_idx
                         path is not the documented formula, and its float32
                         rounding reaches the tolerance where a sum
@@ -572,6 +572,18 @@ def matmulnbits_f16(rng):
     return matmulnbits(rng, k=64, n=16, dtype=np.float16, a_shape=(2,))
 
 
+def matmulnbits_f16_float_zp(rng):
+    """float16 A, scales and zero points: the product in float32 on the
+    quantized kernel, rounded once (against ORT)."""
+    return matmulnbits(rng, k=96, n=16, block=32, zp="float",
+                       dtype=np.float16, a_shape=(3,))
+
+
+def matmulnbits_f16_act_order(rng):
+    return matmulnbits(rng, k=64, n=16, block=16, g_idx="act_order",
+                       dtype=np.float16, a_shape=(2,))
+
+
 def matmulnbits_quantizer(rng):
     """A float MatMul (and a Gather embedding) quantized by ORT's own
     MatMulNBitsQuantizer (4 bits, block 32, asymmetric): what ORT and the
@@ -940,7 +952,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_4bit_gidx, matmulnbits_8bit_gidx_nozp,
            matmulnbits_4bit_act_order, matmulnbits_8bit_act_order_nozp,
            matmulnbits_default_gidx, matmulnbits_float_zp,
-           matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order, matmulnbits_f16, matmulnbits_quantizer,
+           matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
+           matmulnbits_f16_float_zp, matmulnbits_f16_act_order, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -961,7 +974,8 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_quantizer": 1, "matmulnbits_4bit_act_order": 1,
     "matmulnbits_8bit_act_order_nozp": 1, "matmulnbits_default_gidx": 1,
     "matmulnbits_float_zp": 1, "matmulnbits_8bit_float_zp": 1,
-    "matmulnbits_float_zp_act_order": 1,
+    "matmulnbits_float_zp_act_order": 1, "matmulnbits_f16": 1,
+    "matmulnbits_f16_float_zp": 1, "matmulnbits_f16_act_order": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2,
@@ -972,7 +986,8 @@ QUANT_KERNEL_LAUNCHES = {
 # [N, k_blocks] correction (a matmul block_size times smaller).
 GENERAL_MATMUL_LAUNCHES = {"matmulnbits_float_zp": 1,
                            "matmulnbits_8bit_float_zp": 1,
-                           "matmulnbits_float_zp_act_order": 1}
+                           "matmulnbits_float_zp_act_order": 1,
+                           "matmulnbits_f16_float_zp": 1}
 
 # Of those, the models whose activations' static QuantizeLinear ->
 # DequantizeLinear the kernel takes over (quantize_lhs: int8 VNNI sums),

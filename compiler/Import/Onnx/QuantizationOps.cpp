@@ -781,8 +781,9 @@ std::string permuteRowValues(ArrayRef<char> bytes, int64_t n, int64_t rowBytes,
 /// points are gathered and applied with sub and mul. A g_idx that only
 /// reorders K (GPTQ's act-order, actOrder) is undone at compile time: B's
 /// values permuted into block order and A's columns gathered to match.
-/// Constant float zero points (float32) become the default one plus a
-/// per-block correction, A's block sums times (z0 - zp) * scale.
+/// Constant float zero points become the default one plus a per-block
+/// correction, A's block sums times (z0 - zp) * scale. float16 and
+/// bfloat16 A are widened to float32 for the product.
 LogicalResult importMatMulNBits(NodeContext &ctx) {
   Value a = ctx.requiredInput(0, "A"), bq = ctx.requiredInput(1, "B");
   Value scales = ctx.requiredInput(2, "scales");
@@ -881,6 +882,15 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
           return ctx.error() << "g_idx holds " << id
                              << ", not a block index in [0, " << kBlocks << ")";
   }
+  // float16 / bfloat16 A: the product runs in float32 (the quantized
+  // kernel's activations; the scales widen exactly) and Y, bias added, is
+  // rounded to A's type once at the end.
+  const Type io = t;
+  if (!t.isF32()) {
+    t = b.getF32Type();
+    a = c.cast(a, t);
+    s2 = c.cast(s2, t);
+  }
   // Act-order: sum_k A[k] W[n, k] = sum_j A[order[j]] W[n, order[j]], and
   // W[n, order[j]] is in block j / block_size, so B permuted by `order`
   // (at compile time) is plainly blocked and A gathered by `order` (at run
@@ -911,7 +921,7 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   // over each block, G [..., k_blocks], times C = (z0 - zp) s [N, k_blocks]
   // transposed: a float matmul block_size times smaller than W's.
   Value correction;
-  if (floatZero && !gIdx && t.isF32()) {
+  if (floatZero && !gIdx) {
     // The initializers themselves ([N * k_blocks] in either shape): their
     // reshapes fold only when small.
     auto zc = zeroPoints.getDefiningOp<ConstantOp>();
@@ -982,10 +992,11 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   if (correction)
     y = c.make<AddOp>(t, y, correction);
   if (bias) {
-    if (ctx.elementTypeOf(bias) != t)
-      return ctx.error() << "bias must be of A's type " << t;
-    y = c.make<AddOp>(t, y, bias);
+    if (ctx.elementTypeOf(bias) != io)
+      return ctx.error() << "bias must be of A's type " << io;
+    y = c.make<AddOp>(t, y, c.cast(bias, t));
   }
+  y = c.cast(y, io);
   if (c.failed())
     return failure();
   return ctx.produce(y);
