@@ -338,6 +338,10 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
       (ONNX Runtime's `MatMulNBits` with `accuracy_level` 4 computes
       alike).
 
+    Scales are float32 whatever the weight's float type, and the product
+    is float32 (the quantized kernel's): a float16 or bfloat16 matmul's
+    activations are cast to float32 and its result cast back once.
+
     Values round to nearest (ties to even). `skip` keeps weights in float:
     `embed` (the vocabulary table the token ids gather from, and every
     matmul that reads that same constant: a tied LM head), `lm_head` (the

@@ -328,7 +328,12 @@ struct QuantizeWeightsPass
     MLIRContext *context = matmul.getContext();
     OpBuilder b(matmul);
     Location loc = matmul.getLoc();
-    Type floatType = constant.getType().cast<ShapedType>().getElementType();
+    // The product runs in float32 whatever the weight's float type: the
+    // quantized kernel takes float32 activations and scales, so a float16
+    // or bfloat16 model's matmul is widened around it (its activations
+    // cast to float32, the result cast back once).
+    Type ioType = constant.getType().cast<ShapedType>().getElementType();
+    Type floatType = b.getF32Type();
     Type i8 = IntegerType::get(context, 8);
     Type u8 = IntegerType::get(context, 8, IntegerType::Unsigned);
     int64_t group = scheme.group ? scheme.group : k;
@@ -345,16 +350,10 @@ struct QuantizeWeightsPass
     SmallVector<int64_t> paramShape =
         perChannel ? SmallVector<int64_t>{n} : SmallVector<int64_t>{n, groups};
     auto scaleType = RankedTensorType::get(paramShape, floatType);
-    Value scale;
-    if (floatType.isF32()) {
-      std::string bytes(qz.scales.size() * 4, '\0');
-      std::memcpy(bytes.data(), qz.scales.data(), bytes.size());
-      scale = b.create<ConstantOp>(
-          loc, makeConstant(scaleType, std::move(bytes), base + ".scale"));
-    } else {
-      std::vector<double> scales(qz.scales.begin(), qz.scales.end());
-      scale = b.create<ConstantOp>(loc, buildDense(scaleType, scales));
-    }
+    std::string scaleBytes(qz.scales.size() * 4, '\0');
+    std::memcpy(scaleBytes.data(), qz.scales.data(), scaleBytes.size());
+    Value scale = b.create<ConstantOp>(
+        loc, makeConstant(scaleType, std::move(scaleBytes), base + ".scale"));
     Value zeroPoint;
     if (asym)
       zeroPoint = b.create<ConstantOp>(
@@ -370,6 +369,13 @@ struct QuantizeWeightsPass
         scheme.bits == 4 && !asym ? b.getBoolAttr(true) : BoolAttr(),
         scheme.bits == 4 && k % 2 ? b.getI64IntegerAttr(k) : IntegerAttr());
     Value lhs = matmul.getLhs();
+    auto widened = [&](Value v, Type element) -> Value {
+      auto type = v.getType().cast<RankedTensorType>();
+      if (type.getElementType() == element)
+        return v;
+      return b.create<CastOp>(loc, type.clone(element), v);
+    };
+    lhs = widened(lhs, floatType);
     if (scheme.perToken) {
       // Per-token int8 activations, read back through a dequantize whose
       // blocks are whole rows: the product of the two dequantized operands
@@ -387,9 +393,10 @@ struct QuantizeWeightsPass
           b.getI64IntegerAttr(8), b.getI64IntegerAttr(x.getRank() - 1),
           b.getI64IntegerAttr(k), BoolAttr(), IntegerAttr());
     }
-    Value product = b.create<MatmulOp>(loc, matmul.getType(), lhs, weight,
-                                       b.getBoolAttr(true));
-    matmul.getResult().replaceAllUsesWith(product);
+    auto resultType = matmul.getType().cast<RankedTensorType>();
+    Value product = b.create<MatmulOp>(loc, resultType.clone(floatType), lhs,
+                                       weight, b.getBoolAttr(true));
+    matmul.getResult().replaceAllUsesWith(widened(product, ioType));
     matmul.erase();
     // The float original once nothing reads it, and at once its data where
     // no other constant shares it (an imported weight maps its slice of the

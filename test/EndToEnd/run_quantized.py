@@ -584,6 +584,34 @@ def matmulnbits_f16_act_order(rng):
                        dtype=np.float16, a_shape=(2,))
 
 
+def f16_matmul_quantize_int4(rng):
+    """A float16 MatMul (weight [K, N]) compiled with --quantize=int4-g32:
+    the product widened to float32 around the quantized kernel. Reference:
+    the documented scheme in float64 (per output channel and group of 32 k:
+    scale = float32(max|w| / 7), q = clamp(round half even(w / scale), -8,
+    7)), x @ (q * scale)^T rounded to float16."""
+    k, n, group = 80, 40, 32
+    w = (rng.standard_normal((k, n)) * 0.2).astype(np.float16)
+    model = make([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                 [info("x", TensorProto.FLOAT16, [5, k])],
+                 [info("y", TensorProto.FLOAT16, [5, n])],
+                 [onnx.numpy_helper.from_array(w, "w")])
+    x = rng.standard_normal((5, k)).astype(np.float16)
+
+    def reference(x):
+        wt = w.astype(np.float64).T  # [N, K]
+        deq = np.zeros_like(wt)
+        for k0 in range(0, k, group):
+            block = wt[:, k0:k0 + group]
+            scale = (np.abs(block).max(axis=1, keepdims=True) / 7).astype(
+                np.float32).astype(np.float64)
+            scale[scale == 0] = 1
+            q = np.clip(np.rint(block / scale), -8, 7)
+            deq[:, k0:k0 + group] = q * scale
+        return (x.astype(np.float64) @ deq.T).astype(np.float16)
+    return model, {"x": x}, reference, None, ("--quantize=int4-g32",)
+
+
 def matmulnbits_quantizer(rng):
     """A float MatMul (and a Gather embedding) quantized by ORT's own
     MatMulNBitsQuantizer (4 bits, block 32, asymmetric): what ORT and the
@@ -953,7 +981,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_4bit_act_order, matmulnbits_8bit_act_order_nozp,
            matmulnbits_default_gidx, matmulnbits_float_zp,
            matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
-           matmulnbits_f16_float_zp, matmulnbits_f16_act_order, matmulnbits_f16, matmulnbits_quantizer,
+           matmulnbits_f16_float_zp, matmulnbits_f16_act_order,
+           f16_matmul_quantize_int4, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -976,6 +1005,7 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_float_zp": 1, "matmulnbits_8bit_float_zp": 1,
     "matmulnbits_float_zp_act_order": 1, "matmulnbits_f16": 1,
     "matmulnbits_f16_float_zp": 1, "matmulnbits_f16_act_order": 1,
+    "f16_matmul_quantize_int4": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2,
