@@ -76,7 +76,7 @@ def main():
     first = args.artifacts[0]
     for kind, label in (("pp", f"prefill {args.prompt}"),
                         ("tg", f"decode {args.gen}")):
-        if not all(kind in r for r in runs[first]):
+        if not all(kind in r for a in args.artifacts for r in runs[a]):
             continue
         base = [r[kind] for r in runs[first]]
         print(f"{label} tok/s, {args.threads} threads, "

@@ -584,6 +584,14 @@ def matmulnbits_f16_act_order(rng):
                        dtype=np.float16, a_shape=(2,))
 
 
+def matmulnbits_f16_many_scales(rng):
+    """float16 with 8192 scales (N = 128, K = 1024, blocks of 16): more
+    than a cast folds at compile time (4096), so the importer must widen
+    the constant scales itself for the kernel to take them."""
+    return matmulnbits(rng, k=1024, n=128, block=16, dtype=np.float16,
+                       a_shape=(3,))
+
+
 def f16_matmul_quantize_int4(rng):
     """A float16 MatMul (weight [K, N]) compiled with --quantize=int4-g32:
     the product widened to float32 around the quantized kernel. Reference:
@@ -982,7 +990,7 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_default_gidx, matmulnbits_float_zp,
            matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
            matmulnbits_f16_float_zp, matmulnbits_f16_act_order,
-           f16_matmul_quantize_int4, matmulnbits_f16, matmulnbits_quantizer,
+           matmulnbits_f16_many_scales, f16_matmul_quantize_int4, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -1005,7 +1013,7 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_float_zp": 1, "matmulnbits_8bit_float_zp": 1,
     "matmulnbits_float_zp_act_order": 1, "matmulnbits_f16": 1,
     "matmulnbits_f16_float_zp": 1, "matmulnbits_f16_act_order": 1,
-    "f16_matmul_quantize_int4": 1,
+    "f16_matmul_quantize_int4": 1, "matmulnbits_f16_many_scales": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2,

@@ -16,6 +16,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <cstring>
+
 using namespace mlir;
 
 namespace anvil::onnx_import {
@@ -744,6 +746,16 @@ std::optional<SmallVector<int64_t>> actOrder(Value gIdx, int64_t k,
   return order;
 }
 
+/// A float32 constant of `type` owning `values` (a resource blob, not a
+/// uniqued attribute: per-weight constants would otherwise live as long as
+/// the context).
+ElementsAttr floatResource(RankedTensorType type,
+                           const std::vector<float> &values, StringRef name) {
+  std::string bytes(values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return makeOwnedResource(type, std::move(bytes), name);
+}
+
 /// MatMulNBits' B rows ([N, row_bytes], `bits` 4 or 8, 4-bit values two a
 /// byte, low nibble first) with values j < K taken from order[j]; the
 /// padding after K is kept.
@@ -889,7 +901,21 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   if (!t.isF32()) {
     t = b.getF32Type();
     a = c.cast(a, t);
-    s2 = c.cast(s2, t);
+    // Constant scales widen here, whatever their number: the kernel's
+    // matcher needs a constant, and a cast folds only below the fold limit.
+    auto sc = scales.getDefiningOp<ConstantOp>();
+    std::optional<ConstantTensor> sv =
+        sc ? readConstant(sc.getValue(), kZeroPointLimit) : std::nullopt;
+    if (sv && sv->size() == n * kBlocks) {
+      std::vector<float> wide(n * kBlocks);
+      for (int64_t i = 0; i < n * kBlocks; ++i)
+        wide[i] = float(sv->asDouble(i));
+      s2 = ctx.builder.create<ConstantOp>(
+          ctx.loc, floatResource(RankedTensorType::get({n, kBlocks}, t), wide,
+                                 "scale_f32"));
+    } else {
+      s2 = c.cast(s2, t);
+    }
   }
   // Act-order: sum_k A[k] W[n, k] = sum_j A[order[j]] W[n, order[j]], and
   // W[n, order[j]] is in block j / block_size, so B permuted by `order`
@@ -932,12 +958,12 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
         sc ? readConstant(sc.getValue(), kZeroPointLimit) : std::nullopt;
     if (zv && sv && zv->size() == n * kBlocks && sv->size() == n * kBlocks) {
       const double z0 = double(int64_t(1) << (bits - 1));
-      SmallVector<double> shift(n * kBlocks);
+      std::vector<float> shift(n * kBlocks);
       for (int64_t i = 0; i < n * kBlocks; ++i)
-        shift[i] = (z0 - zv->asDouble(i)) * sv->asDouble(i);
+        shift[i] = float((z0 - zv->asDouble(i)) * sv->asDouble(i));
       Value cw = ctx.builder.create<ConstantOp>(
-          ctx.loc, buildDense(RankedTensorType::get({n, kBlocks}, t),
-                              ArrayRef<double>(shift)));
+          ctx.loc, floatResource(RankedTensorType::get({n, kBlocks}, t), shift,
+                                 "zero_point_correction"));
       const int64_t rank = at.getRank();
       Value padded = a; // K padded with zeros to whole blocks
       if (kBlocks * blockSize != k) {
