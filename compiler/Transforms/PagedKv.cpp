@@ -503,6 +503,29 @@ FailureOr<MaskKind> PagedKvRewrite::checkMask(AttentionOp op) {
   return kind;
 }
 
+/// Whether `operand` of `op` holds element positions along an axis of a
+/// fixed size that is none of the proxy sizes: a gather's indices along a
+/// feature axis (the act-order permutation of K that MatMulNBits' import
+/// puts in front of a matmul, say). Such values are positions, not sizes,
+/// and equal a proxy size only by chance, so they stay valid at every token
+/// count.
+static bool isFixedAxisPositions(Operation *op, Value operand, int64_t t,
+                                 int64_t p) {
+  auto gather = dyn_cast<GatherOp>(op);
+  if (!gather || operand != gather.getIndices())
+    return false;
+  auto input = gather.getInput().getType().dyn_cast<RankedTensorType>();
+  if (!input)
+    return false;
+  int64_t axis = gather.getAxis();
+  if (axis < 0)
+    axis += input.getRank();
+  if (axis < 0 || axis >= input.getRank() || input.isDynamicDim(axis))
+    return false;
+  int64_t size = input.getDimSize(axis);
+  return size != t && size != p && size != t + p;
+}
+
 /// Makes the proxy token count a bounded size again: every value computed
 /// from the step's per-token inputs gets `?` where it had the proxy count,
 /// and reshapes that spelled the count as a constant infer it (-1). Any
@@ -582,7 +605,7 @@ LogicalResult PagedKvRewrite::generalize(ArrayRef<BlockArgument> tokenArgs) {
     } else {
       // Shape operands of other ops must not carry the proxy sizes.
       for (Value operand : op->getOperands()) {
-        if (cone.contains(operand))
+        if (cone.contains(operand) || isFixedAxisPositions(op, operand, t, p))
           continue;
         std::optional<SmallVector<int64_t>> ints = getConstantInts(operand);
         if (ints &&
