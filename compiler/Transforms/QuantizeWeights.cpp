@@ -125,17 +125,10 @@ readWeight(ConstantOp constant, bool transposed, int64_t &n, int64_t &k) {
   auto type = constant.getType().cast<RankedTensorType>();
   int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
   std::vector<float> values(rows * cols);
-  ArrayRef<char> raw;
   Attribute attr = constant.getValue();
-  if (type.getElementType().isF32()) {
-    if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>()) {
-      if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-        raw = blob->getData();
-    } else if (auto dense = attr.dyn_cast<DenseElementsAttr>();
-               dense && !dense.isSplat()) {
-      raw = dense.getRawData();
-    }
-  }
+  ArrayRef<char> raw;
+  if (type.getElementType().isF32())
+    raw = rawConstantData(attr).value_or(ArrayRef<char>());
   if ((int64_t)raw.size() == rows * cols * 4) {
     std::memcpy(values.data(), raw.data(), raw.size());
   } else {

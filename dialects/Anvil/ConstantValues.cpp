@@ -91,6 +91,19 @@ std::optional<ConstantTensor> readConstant(Attribute attr, int64_t limit) {
   return readDense(DenseElementsAttr::getFromRawBuffer(type, data), limit);
 }
 
+std::optional<ArrayRef<char>> rawConstantData(Attribute attr) {
+  if (auto resource = attr.dyn_cast_or_null<DenseResourceElementsAttr>()) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    return blob->getData();
+  }
+  auto dense = attr.dyn_cast_or_null<DenseElementsAttr>();
+  if (!dense || dense.isSplat())
+    return std::nullopt;
+  return dense.getRawData();
+}
+
 std::optional<SmallVector<int64_t>> getConstantInts(Value value,
                                                     int64_t limit) {
   auto constant = value.getDefiningOp<ConstantOp>();

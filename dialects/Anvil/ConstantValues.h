@@ -73,6 +73,12 @@ struct ConstantTensor {
 std::optional<ConstantTensor> readConstant(mlir::Attribute attr,
                                            int64_t limit = foldElementLimit());
 
+/// The element data of a dense_resource blob or of non-splat dense data,
+/// as it lies in memory (row-major, the element type's width), without a
+/// copy; std::nullopt for a splat, a blob without data, or another
+/// attribute. The caller checks the size against the type it expects.
+std::optional<llvm::ArrayRef<char>> rawConstantData(mlir::Attribute attr);
+
 /// Reads the integer values of a value defined by an anvil.constant.
 std::optional<llvm::SmallVector<int64_t>>
 getConstantInts(mlir::Value value, int64_t limit = foldElementLimit());

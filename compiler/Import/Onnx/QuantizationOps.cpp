@@ -12,7 +12,6 @@
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -691,46 +690,24 @@ FailureOr<Value> unpackNibbles(NodeContext &ctx, Value packed,
       type);
 }
 
-/// The bytes of a constant that holds one byte per element: a resource
-/// blob (imported initializers) or non-splat dense data; std::nullopt
-/// otherwise.
-std::optional<ArrayRef<char>> constantBytes(Value value) {
-  auto constant = value.getDefiningOp<ConstantOp>();
-  if (!constant)
-    return std::nullopt;
-  Attribute attr = constant.getValue();
-  if (auto resource = attr.dyn_cast<DenseResourceElementsAttr>()) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    return blob->getData();
-  }
-  auto dense = attr.dyn_cast<DenseElementsAttr>();
-  if (!dense || dense.isSplat())
-    return std::nullopt;
-  return dense.getRawData();
-}
-
-/// GPTQ's act-order as a permutation of K: `g_idx` (a constant [K] of
-/// block indices, already checked to be in [0, k_blocks)) assigns K's rows
-/// to blocks out of order; the returned `order` lists K's rows block by
-/// block (stably), so that row order[j] is in block j / block_size. Empty
-/// when g_idx is the default k / block_size; std::nullopt when g_idx is not
-/// a constant or some block does not hold exactly block_size rows (the last
-/// one: the rest of K), as with act-order g_idx GPTQ writes (each block its
-/// block_size columns of the permuted matrix).
-std::optional<SmallVector<int64_t>> actOrder(Value gIdx, int64_t k,
+/// GPTQ's act-order as a permutation of K: `ids` (g_idx's K block indices,
+/// already checked to be in [0, k_blocks)) assign K's rows to blocks out of
+/// order; the returned `order` lists K's rows block by block (stably), so
+/// that row order[j] is in block j / block_size. Empty when g_idx is the
+/// default k / block_size; std::nullopt when some block does not hold
+/// exactly block_size rows (the last one: the rest of K), as with
+/// act-order g_idx GPTQ writes (each block its block_size columns of the
+/// permuted matrix).
+std::optional<SmallVector<int64_t>> actOrder(ArrayRef<int64_t> ids, int64_t k,
                                              int64_t blockSize) {
-  std::optional<SmallVector<int64_t>> ids =
-      getConstantInts(gIdx, kZeroPointLimit);
-  if (!ids || (int64_t)ids->size() != k)
+  if ((int64_t)ids.size() != k)
     return std::nullopt;
   int64_t kBlocks = (k + blockSize - 1) / blockSize;
   SmallVector<int64_t> count(kBlocks, 0);
   bool isDefault = true;
   for (int64_t i = 0; i < k; ++i) {
-    isDefault &= (*ids)[i] == i / blockSize;
-    ++count[(*ids)[i]];
+    isDefault &= ids[i] == i / blockSize;
+    ++count[ids[i]];
   }
   if (isDefault)
     return SmallVector<int64_t>{};
@@ -742,7 +719,7 @@ std::optional<SmallVector<int64_t>> actOrder(Value gIdx, int64_t k,
   }
   SmallVector<int64_t> order(k);
   for (int64_t i = 0; i < k; ++i)
-    order[next[(*ids)[i]]++] = i;
+    order[next[ids[i]]++] = i;
   return order;
 }
 
@@ -882,14 +859,16 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
     return ctx.error() << "zero_points must be uint8 or the scales' type, not "
                        << ctx.elementTypeOf(zeroPoints);
   }
+  std::optional<SmallVector<int64_t>> gIdxValues; // when a constant
   if (gIdx) {
     RankedTensorType gt = getRankedType(gIdx);
     if (!gt || !gt.getElementType().isInteger(32) || gt.getRank() != 1 ||
         gt.getDimSize(0) != k)
       return ctx.error() << "g_idx must be an int32 vector of K = " << k
                          << " block indices";
-    if (auto ids = getConstantInts(gIdx, kZeroPointLimit))
-      for (int64_t id : *ids)
+    gIdxValues = getConstantInts(gIdx, kZeroPointLimit);
+    if (gIdxValues)
+      for (int64_t id : *gIdxValues)
         if (id < 0 || id >= kBlocks)
           return ctx.error() << "g_idx holds " << id
                              << ", not a block index in [0, " << kBlocks << ")";
@@ -922,8 +901,11 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
   // (at compile time) is plainly blocked and A gathered by `order` (at run
   // time, K values a row) meets it. A default g_idx is dropped.
   if (gIdx) {
-    std::optional<SmallVector<int64_t>> order = actOrder(gIdx, k, blockSize);
-    std::optional<ArrayRef<char>> bytes = constantBytes(bq);
+    std::optional<SmallVector<int64_t>> order =
+        gIdxValues ? actOrder(*gIdxValues, k, blockSize) : std::nullopt;
+    auto bConstant = bq.getDefiningOp<ConstantOp>();
+    std::optional<ArrayRef<char>> bytes =
+        bConstant ? rawConstantData(bConstant.getValue()) : std::nullopt;
     if (order && order->empty()) {
       gIdx = Value();
     } else if (order && bytes && (int64_t)bytes->size() == n * kBlocks * blob) {
