@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelLevel.h"
+#include "ReversedHost.h"
 #include "anvil_cpu_kernels.h"
 
 #include <cstdint>
@@ -19,26 +20,12 @@
 
 namespace {
 
-/// A host whose parallel_for runs every item as its own chunk, last first,
-/// as thread 1 (the result must not depend on the order).
-anvil_host_api reversedHost() {
-  anvil_host_api api{};
-  api.struct_size = sizeof(api);
-  api.num_threads = 2;
-  api.parallel_for = [](void *, int64_t n, int64_t, anvil_parallel_fn fn,
-                        void *arg) {
-    for (int64_t i = n - 1; i >= 0; --i)
-      fn(arg, i, i + 1, 1);
-  };
-  return api;
-}
-
 /// gather on the reversed host inside a run (kernels report failures
 /// through the run's error buffer, `error`).
 int runGather(const anvil::GatherParams &p, const std::vector<float> &data,
               const std::vector<int64_t> &indices, std::vector<float> &out,
               char (&error)[128]) {
-  anvil_host_api host = reversedHost();
+  anvil_host_api host = anvil_test::reversedHost();
   anvil_invocation invocation{};
   invocation.struct_size = sizeof(invocation);
   invocation.error = error;
@@ -85,6 +72,7 @@ void checkShape(int64_t outer, int64_t axis, int64_t inner, int64_t count) {
 }
 
 TEST(Gather, LastAxisRowsOnAnyThread) {
+  REQUIRE_LEVEL();
   // A prefill's activations permuted along K (inner 1), and a decode row.
   checkShape(128, 1024, 1, 1024);
   checkShape(1, 2816, 1, 2816);
@@ -92,12 +80,14 @@ TEST(Gather, LastAxisRowsOnAnyThread) {
 }
 
 TEST(Gather, InnerSlicesOnAnyThread) {
+  REQUIRE_LEVEL();
   checkShape(1, 50, 16, 7); // an embedding lookup
   checkShape(4, 6, 3, 6);
   checkShape(0, 4, 2, 3); // no rows
 }
 
 TEST(Gather, RefusesAnIndexOutOfRangeBeforeReading) {
+  REQUIRE_LEVEL();
   anvil::GatherParams p{};
   p.outer = 2;
   p.axis_size = 4;

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelLevel.h"
+#include "ReversedHost.h"
 #include "anvil_cpu_kernels.h"
 
 #include <cmath>
@@ -19,20 +20,6 @@
 
 namespace {
 
-/// A host whose parallel_for runs every item as its own chunk, last first,
-/// as thread 1 (the pieces' results must not depend on the order).
-anvil_host_api reversedHost() {
-  anvil_host_api api{};
-  api.struct_size = sizeof(api);
-  api.num_threads = 2;
-  api.parallel_for = [](void *, int64_t n, int64_t, anvil_parallel_fn fn,
-                        void *arg) {
-    for (int64_t i = n - 1; i >= 0; --i)
-      fn(arg, i, i + 1, 1);
-  };
-  return api;
-}
-
 float sequential(const std::vector<float> &v, bool max) {
   float best = v[0];
   for (size_t i = 1; i < v.size(); ++i)
@@ -42,7 +29,7 @@ float sequential(const std::vector<float> &v, bool max) {
 }
 
 float reduced(const std::vector<float> &v, bool max) {
-  anvil_host_api host = reversedHost();
+  anvil_host_api host = anvil_test::reversedHost();
   anvil::ReduceParams p{};
   std::strcpy(p.kind, max ? "max" : "min");
   p.outer = 1;
