@@ -28,7 +28,6 @@ Usage: run_generate_act_order.py --anvilc anvilc --anvil-run anvil-run
 Prints `ok MODEL VARIANT` or `FAIL MODEL VARIANT: why`, then a summary.
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from onnx import helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import zoo_models  # noqa: E402
+from generate_json import generate_json  # noqa: E402
 
 MODELS = ("qwen2-genai-int4.onnx", "phi3-genai-int4.onnx")
 VARIANTS = ("act_order", "float_zp")
@@ -134,14 +134,13 @@ def check(args, folder, entry, variant):
         return (f"{quant} matmul_quant launches for {matmuls} MatMulNBits "
                 f"(anvilc --emit=kernel exit {kernel.returncode})")
     greedy = entry["greedy"]
-    run = subprocess.run(
-        [args.anvil_run, "generate", artifact, "--prompt-ids",
-         ",".join(str(t) for t in greedy["prompt_ids"]), "--max-new-tokens",
-         str(NEW_TOKENS), "--json", "--ignore-eos", "--threads", "1"],
-        capture_output=True, text=True)
-    if run.returncode:
-        return f"anvil-run generate: {run.stderr.strip()[-600:]}"
-    got = json.loads(run.stdout)["token_ids"]
+    try:
+        got = generate_json(
+            args.anvil_run, artifact, "--prompt-ids",
+            ",".join(str(t) for t in greedy["prompt_ids"]),
+            "--max-new-tokens", str(NEW_TOKENS), "--ignore-eos")["token_ids"]
+    except RuntimeError as e:
+        return str(e)[-600:]
     want = greedy["continuation_ids"][:NEW_TOKENS]
     if got != want:
         return f"tokens differ\n  got  {got}\n  want {want}"
