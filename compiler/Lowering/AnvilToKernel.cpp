@@ -18,6 +18,7 @@
 #include "compiler/Lowering/ScalarOps.h"
 #include "compiler/Lowering/SpatialToKernel.h"
 #include "compiler/Lowering/SymbolicShapes.h"
+#include "compiler/Lowering/WidenHalfQuantMatmuls.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
@@ -297,7 +298,7 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   // of a multiple of 8 k (the "q4_n16_k8" words never straddle one).
   if (auto ld = op.getLhs().getDefiningOp<DequantizeOp>()) {
     auto qpt = ld.getInput().getDefiningOp<QuantizePerTokenOp>();
-    bool weightFits = bits == 8 ? match.group == match.k
+    bool weightFits = bits == 8 ? match.group == match.k && !d.getZeroPoint()
                                 : match.group % 8 == 0 && !match.tail;
     if (qpt && ld.getScale() == qpt.getScale() && !ld.getZeroPoint() &&
         ld.getBits() == 8 && (int64_t)ld.getBlockSize() == match.k &&
@@ -1623,6 +1624,11 @@ LogicalResult FunctionBufferizer::run() {
 struct ConvertAnvilToKernelPass
     : impl::ConvertAnvilToKernelBase<ConvertAnvilToKernelPass> {
   void runOnOperation() override {
+    // Half-precision QDQ matmuls (W4A16) in float32 where the quantized
+    // kernel then takes them.
+    widenHalfQuantMatmuls(getOperation(), [](MatmulOp widened) {
+      return matchQuantMatmul(widened).has_value();
+    });
     if (failed(FunctionBufferizer(getOperation()).run()))
       signalPassFailure();
   }

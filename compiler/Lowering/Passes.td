@@ -26,6 +26,12 @@ def ConvertAnvilToKernel
     computations get no code. Unbound symbolic dims are reported by input
     name, dims that do not follow from the sizes by op.
 
+    A matmul of a dequantized constant weight runs on the quantized kernel
+    (`matmul_quant`) on the packed integer values. One in float16 or
+    bfloat16 (a W4A16 / W8A16 QDQ model) is first rewritten in float32
+    around the same integers: its activations cast up, its constant scales
+    widened at compile time, the product cast back once.
+
     ```mlir
     // Before:
     func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {

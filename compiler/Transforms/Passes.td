@@ -342,6 +342,15 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
     is float32 (the quantized kernel's): a float16 or bfloat16 matmul's
     activations are cast to float32 and its result cast back once.
 
+    A weight the model quantized itself (`anvil.dequantize` of constants:
+    ONNX Runtime's `MatMulNBits`, QDQ `DequantizeLinear`) keeps its values
+    in every mode. With `w8a8` and `w4a8-*` the activations of a float32
+    matmul of such a weight are quantized per token as above where the
+    kernel takes that form: 4-bit values in groups along K of a multiple
+    of 8 (zero points or not), 8-bit values per tensor or per output
+    channel without zero points. `skip` applies to them as to float
+    weights (names are the quantized initializer's).
+
     Values round to nearest (ties to even). `skip` keeps weights in float:
     `embed` (the vocabulary table the token ids gather from, and every
     matmul that reads that same constant: a tied LM head), `lm_head` (the

@@ -106,15 +106,17 @@ ConstantOp findEmbedding(func::FuncOp func) {
   return best;
 }
 
-/// The matmuls the function's results come from through views only (the
-/// LM head: a present-KV output passes a concat first, which stops it).
+/// The matmuls of a constant (or already quantized) weight the function's
+/// results come from through views only (the LM head: a present-KV output
+/// passes a concat first, which stops it).
 SmallVector<MatmulOp> findHeads(func::FuncOp func) {
   SmallVector<MatmulOp> heads;
   for (Block &block : func.getBody())
     if (auto ret = dyn_cast<func::ReturnOp>(block.getTerminator()))
       for (Value result : ret.getOperands())
         if (auto matmul = throughViews(result).getDefiningOp<MatmulOp>())
-          if (matmul.getRhs().getDefiningOp<ConstantOp>())
+          if (matmul.getRhs().getDefiningOp<ConstantOp>() ||
+              matmul.getRhs().getDefiningOp<DequantizeOp>())
             heads.push_back(matmul);
   return heads;
 }
@@ -217,6 +219,74 @@ ElementsAttr makeConstant(RankedTensorType type, std::string bytes,
   return makeOwnedResource(type, std::move(bytes), name);
 }
 
+/// `x` (float32, K = its last dim) quantized per token and read back:
+/// `dequantize(quantize_per_token(x))` with whole rows as blocks, so that
+/// the product of the two dequantized operands is the integer product
+/// scaled once (the quantized kernel takes the form as int8 activations).
+Value perTokenActivations(OpBuilder &b, Location loc, Value x) {
+  auto type = x.getType().cast<RankedTensorType>();
+  int64_t k = type.getShape().back();
+  SmallVector<int64_t> rowShape(type.getShape());
+  rowShape.back() = 1;
+  auto perToken = b.create<QuantizePerTokenOp>(
+      loc,
+      TypeRange{RankedTensorType::get(type.getShape(), b.getI8Type()),
+                RankedTensorType::get(rowShape, type.getElementType())},
+      x);
+  return b.create<DequantizeOp>(
+      loc, type, perToken.getResult(), perToken.getScale(), Value(),
+      b.getI64IntegerAttr(8), b.getI64IntegerAttr(type.getRank() - 1),
+      b.getI64IntegerAttr(k), BoolAttr(), IntegerAttr());
+}
+
+/// The constant a value is, seen through reshapes (MatMulNBits' B is
+/// imported as a reshape of its [N, blocks, bytes] initializer).
+ConstantOp constantThroughReshapes(Value v) {
+  while (auto reshape = v.getDefiningOp<ReshapeOp>())
+    v = reshape.getInput();
+  return v.getDefiningOp<ConstantOp>();
+}
+
+/// The dequantized constant weight of a float32 matmul that the model
+/// already quantized (MatMulNBits, QDQ `DequantizeLinear`), if the
+/// quantized kernel can take it with per-token int8 activations: 8-bit
+/// values per tensor or per output channel without a zero point, or 4-bit
+/// values in groups along K of a multiple of 8 (with or without zero
+/// points), on activations not already quantized.
+DequantizeOp perTokenReadyWeight(MatmulOp matmul) {
+  auto lhs = matmul.getLhs().getType().dyn_cast<RankedTensorType>();
+  auto result = matmul.getType().dyn_cast<RankedTensorType>();
+  auto weight = matmul.getRhs().getDefiningOp<DequantizeOp>();
+  if (!lhs || !result || !weight || lhs.getRank() < 1 ||
+      lhs.isDynamicDim(lhs.getRank() - 1) || !lhs.getElementType().isF32() ||
+      !result.getElementType().isF32() ||
+      matmul.getLhs().getDefiningOp<DequantizeOp>())
+    return DequantizeOp();
+  auto q = weight.getInput().getType().dyn_cast<RankedTensorType>();
+  auto scale = weight.getScale().getType().dyn_cast<RankedTensorType>();
+  if (!q || q.getRank() != 2 || !q.getElementType().isInteger(8) || !scale ||
+      !scale.getElementType().isF32() ||
+      !constantThroughReshapes(weight.getInput()) ||
+      !constantThroughReshapes(weight.getScale()) ||
+      (weight.getZeroPoint() &&
+       !constantThroughReshapes(weight.getZeroPoint())))
+    return DequantizeOp();
+  int64_t nAxis = matmul.getTransposeRhs() ? 0 : 1;
+  int64_t kAxis = 1 - nAxis;
+  int64_t axis = weight.getAxis(), block = weight.getBlockSize();
+  if (weight.getBits() == 8)
+    return !weight.getZeroPoint() &&
+                   (scale.getRank() == 0 ||
+                    (scale.getRank() == 1 && block == 0 && axis == nAxis))
+               ? weight
+               : DequantizeOp();
+  if (weight.getBits() == 4)
+    return scale.getRank() == 2 && block > 0 && block % 8 == 0 && axis == kAxis
+               ? weight
+               : DequantizeOp();
+  return DequantizeOp();
+}
+
 struct QuantizeWeightsPass
     : impl::AnvilQuantizeWeightsBase<QuantizeWeightsPass> {
   using AnvilQuantizeWeightsBase::AnvilQuantizeWeightsBase;
@@ -277,7 +347,29 @@ struct QuantizeWeightsPass
 
     SmallVector<MatmulOp> matmuls;
     func.walk([&](MatmulOp m) { matmuls.push_back(m); });
+    auto skipped = [&](ConstantOp constant) {
+      if (patterns.empty())
+        return false;
+      SmallVector<std::string> names = namesOf(constant);
+      return llvm::any_of(names, [&](const std::string &name) {
+        return llvm::any_of(patterns, [&](const llvm::GlobPattern &p) {
+          return p.match(name);
+        });
+      });
+    };
     for (MatmulOp matmul : matmuls) {
+      // A weight the model quantized itself keeps its values; with int8
+      // activations asked for, its activations are quantized per token.
+      if (DequantizeOp weight =
+              scheme.perToken ? perTokenReadyWeight(matmul) : DequantizeOp()) {
+        if (llvm::is_contained(heads, matmul) ||
+            skipped(constantThroughReshapes(weight.getInput())))
+          continue;
+        OpBuilder b(matmul);
+        matmul.getLhsMutable().assign(
+            perTokenActivations(b, matmul.getLoc(), matmul.getLhs()));
+        continue;
+      }
       auto constant = matmul.getRhs().getDefiningOp<ConstantOp>();
       auto type = constant ? constant.getType().dyn_cast<RankedTensorType>()
                            : RankedTensorType();
@@ -292,17 +384,8 @@ struct QuantizeWeightsPass
       if (embedding && (constant == embedding ||
                         constant.getValue() == embedding.getValue()))
         continue;
-      if (llvm::is_contained(heads, matmul))
+      if (llvm::is_contained(heads, matmul) || skipped(constant))
         continue;
-      if (!patterns.empty()) {
-        SmallVector<std::string> names = namesOf(constant);
-        if (llvm::any_of(names, [&](const std::string &name) {
-              return llvm::any_of(patterns, [&](const llvm::GlobPattern &p) {
-                return p.match(name);
-              });
-            }))
-          continue;
-      }
       if (failed(rewrite(matmul, constant, scheme)))
         return failure();
     }
@@ -369,23 +452,8 @@ struct QuantizeWeightsPass
       return b.create<CastOp>(loc, type.clone(element), v);
     };
     lhs = widened(lhs, floatType);
-    if (scheme.perToken) {
-      // Per-token int8 activations, read back through a dequantize whose
-      // blocks are whole rows: the product of the two dequantized operands
-      // is the integer product scaled once.
-      auto x = lhs.getType().cast<RankedTensorType>();
-      SmallVector<int64_t> rowShape(x.getShape());
-      rowShape.back() = 1;
-      auto perToken = b.create<QuantizePerTokenOp>(
-          loc,
-          TypeRange{RankedTensorType::get(x.getShape(), i8),
-                    RankedTensorType::get(rowShape, x.getElementType())},
-          lhs);
-      lhs = b.create<DequantizeOp>(
-          loc, x, perToken.getResult(), perToken.getScale(), Value(),
-          b.getI64IntegerAttr(8), b.getI64IntegerAttr(x.getRank() - 1),
-          b.getI64IntegerAttr(k), BoolAttr(), IntegerAttr());
-    }
+    if (scheme.perToken)
+      lhs = perTokenActivations(b, loc, lhs);
     auto resultType = matmul.getType().cast<RankedTensorType>();
     Value product = b.create<MatmulOp>(loc, resultType.clone(floatType), lhs,
                                        weight, b.getBoolAttr(true));

@@ -7,6 +7,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "mlir/IR/BuiltinDialect.h"
@@ -261,6 +262,15 @@ ElementsAttr makeOwnedResource(ShapedType type, std::string bytes,
     key.insert(key.begin(), '_');
   return DenseResourceElementsAttr::get(type,
                                         manager.insert(key, std::move(blob)));
+}
+
+ElementsAttr makeF32Resource(ShapedType type, ArrayRef<float> values,
+                             StringRef name) {
+  assert((int64_t)values.size() == type.getNumElements() &&
+         type.getElementType().isF32());
+  std::string bytes(values.size() * sizeof(float), '\0');
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  return makeOwnedResource(type, std::move(bytes), name);
 }
 
 // Linear index into an operand of `operandShape` broadcast to `resultShape`.

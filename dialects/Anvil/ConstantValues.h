@@ -110,6 +110,14 @@ mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
 mlir::ElementsAttr makeOwnedResource(mlir::ShapedType type, std::string bytes,
                                      llvm::StringRef name);
 
+/// A float32 dense_resource attribute of `type` that owns a copy of
+/// `values` (row-major, one per element of `type`): scales and corrections
+/// a pass computes, without a uniqued attribute that would live as long as
+/// the context.
+mlir::ElementsAttr makeF32Resource(mlir::ShapedType type,
+                                   llvm::ArrayRef<float> values,
+                                   llvm::StringRef name);
+
 /// Frees the data of the dense_resource weights in `dropped` (constants a
 /// pass replaced and erased) that no op of `module` refers to any more: an
 /// imported weight's blob maps its slice of the model file, whose pages

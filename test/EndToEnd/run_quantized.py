@@ -32,6 +32,10 @@ Models:
                         (numpy reference)
   int4_f16_matmul       W4A16: float16 x, blocked int4 weights [N, K] with
                         float16 scales, transposed into a float16 MatMul
+  qdq_f16_mlp           W4A16 and W8A16 QDQ in a float16 model: uint4 [K, N]
+                        blocked along K into a MatMul and int8 [N, K] per
+                        channel into a Gemm with transB, both on the
+                        quantized kernel in float32
   matmulnbits_*         com.microsoft MatMulNBits: 4 and 8 bits,
                         packed uint8 / float / no zero points, bias, K not
                         a multiple of block_size, float16, g_idx (random
@@ -407,10 +411,56 @@ def int4_f16_matmul(rng):
     return model, {"x": rng.standard_normal((2, k)).astype(np.float16)}
 
 
+def qdq_f16_mlp(rng):
+    """W4A16 and W8A16 in QDQ form, as a float16 model quantized by an
+    exporter writes them: x [3, 96] read by MatMul(x, DequantizeLinear(W1))
+    with W1 uint4 [K, N] blocked along K (32, uint4 zero points, float16
+    scales) and by Gemm(x, DequantizeLinear(W2), bias, transB=1) with W2
+    int8 [N, K] per output channel (int8 zero points); y = the sum. Both on
+    the quantized kernel in float32 (x cast up once, the result cast back:
+    a float16 tolerance against ORT, which rounds the dequantized weights
+    to float16 first)."""
+    k, n, block = 96, 40, 32
+    w1 = rng.integers(0, 16, size=(k, n))
+    zp1 = rng.integers(0, 16, size=(k // block, n))
+    s1 = rng.uniform(0.005, 0.02, size=(k // block, n)).astype(np.float16)
+    w2 = rng.integers(-128, 128, size=(n, k)).astype(np.int8)
+    zp2 = rng.integers(-10, 10, size=(n,)).astype(np.int8)
+    s2 = rng.uniform(0.0005, 0.002, size=(n,)).astype(np.float16)
+    bias = rng.standard_normal(n).astype(np.float16)
+    f16 = TensorProto.FLOAT16
+    inits = [
+        helper.make_tensor("w1", TensorProto.UINT4, [k, n], pack4(w1),
+                           raw=True),
+        helper.make_tensor("w1_zp", TensorProto.UINT4, list(zp1.shape),
+                           pack4(zp1), raw=True),
+        helper.make_tensor("w1_scale", f16, list(s1.shape),
+                           s1.astype(np.float32).ravel().tolist()),
+        helper.make_tensor("w2", TensorProto.INT8, [n, k],
+                           w2.ravel().tolist()),
+        helper.make_tensor("w2_zp", TensorProto.INT8, [n], zp2.tolist()),
+        helper.make_tensor("w2_scale", f16, [n],
+                           s2.astype(np.float32).tolist()),
+        helper.make_tensor("bias", f16, [n], bias.astype(np.float32).tolist()),
+    ]
+    nodes = [
+        helper.make_node("DequantizeLinear", ["w1", "w1_scale", "w1_zp"],
+                         ["w1f"], axis=0, block_size=block),
+        helper.make_node("MatMul", ["x", "w1f"], ["h"]),
+        helper.make_node("DequantizeLinear", ["w2", "w2_scale", "w2_zp"],
+                         ["w2f"], axis=0),
+        helper.make_node("Gemm", ["x", "w2f", "bias"], ["g"], transB=1),
+        helper.make_node("Add", ["h", "g"], ["y"]),
+    ]
+    model = make(nodes, [info("x", f16, [3, k])], [info("y", f16, [3, n])],
+                 inits)
+    return model, {"x": rng.standard_normal((3, k)).astype(np.float16)}
+
+
 MODELS = [int4_blocked_matmul, int4_kn_odd_shapes, uint4_odd_rows,
           matmulinteger_zp, matmulinteger_row_zp, matmulinteger_plain,
           qdq_int8_axis, qdq_int4_blocked, qdq_uint16, qdq_int8_halves,
-          w8a8_per_token, mixed_matmul, int4_f16_matmul]
+          w8a8_per_token, mixed_matmul, int4_f16_matmul, qdq_f16_mlp]
 
 
 # --- ORT's weight-only 4/8-bit ops, integer ops ----------------------------
@@ -618,6 +668,90 @@ def f16_matmul_quantize_int4(rng):
             deq[:, k0:k0 + group] = q * scale
         return (x.astype(np.float64) @ deq.T).astype(np.float16)
     return model, {"x": x}, reference, None, ("--quantize=int4-g32",)
+
+
+def per_token(x):
+    """x quantized per token as anvil.quantize_per_token defines it (float32
+    scale max|x| / 127, 1 for an all-zero row; round half to even) and read
+    back, in float64."""
+    amax = np.abs(x).max(axis=-1, keepdims=True)
+    s = np.where(amax > 0, amax / np.float32(127), np.float32(1))
+    s = s.astype(np.float32)
+    q = np.clip(np.rint(x / s), -127, 127)
+    return q.astype(np.float64) * s.astype(np.float64)
+
+
+def prequantized_w4a8(rng):
+    """An already quantized model compiled with --quantize=w4a8-g128: its
+    weights keep their values, and the matmuls whose weights the kernel
+    takes with int8 activations get them per token. x [5, 96] is read by
+    MatMulNBits (4 bits, symmetric, block 32, accuracy_level 4: the GenAI
+    builder's CPU int4), by a uint4 [K, N] QDQ weight blocked along K with
+    zero points, by an int8 [N, K] QDQ weight per channel through Gemm
+    transB, and by an int8 [K, N] weight with zero points (8-bit weights
+    with zero points keep float activations). Reference: float64 numpy of
+    the dequantized weights, times x quantized per token (the first three)
+    or x itself (the last)."""
+    k, n, block = 96, 24, 32
+    kb = k // block
+    q1 = rng.integers(0, 16, size=(n, k))
+    s1 = rng.uniform(0.01, 0.1, size=(n, kb)).astype(np.float32)
+    w1 = (q1 - 8) * np.repeat(s1.astype(np.float64), block, axis=1)
+    q2 = rng.integers(0, 16, size=(k, n))
+    z2 = rng.integers(0, 16, size=(kb, n))
+    s2 = rng.uniform(0.01, 0.1, size=(kb, n)).astype(np.float32)
+    w2 = (q2 - np.repeat(z2, block, axis=0)) * np.repeat(
+        s2.astype(np.float64), block, axis=0)
+    q3 = rng.integers(-127, 128, size=(n, k)).astype(np.int8)
+    s3 = rng.uniform(0.001, 0.01, size=(n,)).astype(np.float32)
+    w3 = q3.astype(np.float64) * s3.astype(np.float64)[:, None]
+    q4 = rng.integers(-128, 128, size=(k, n)).astype(np.int8)
+    z4 = rng.integers(-5, 5, size=(n,)).astype(np.int8)
+    s4 = rng.uniform(0.001, 0.01, size=(n,)).astype(np.float32)
+    w4 = (q4.astype(np.float64) - z4) * s4.astype(np.float64)
+    inits = [
+        onnx.numpy_helper.from_array(
+            pack_rows(q1, 4).reshape(n, kb, block // 2), "B"),
+        onnx.numpy_helper.from_array(s1.ravel(), "scales"),
+        helper.make_tensor("w2", TensorProto.UINT4, [k, n], pack4(q2),
+                           raw=True),
+        helper.make_tensor("w2_zp", TensorProto.UINT4, [kb, n], pack4(z2),
+                           raw=True),
+        onnx.numpy_helper.from_array(s2, "w2_scale"),
+        onnx.numpy_helper.from_array(q3, "w3"),
+        onnx.numpy_helper.from_array(s3, "w3_scale"),
+        onnx.numpy_helper.from_array(q4, "w4"),
+        onnx.numpy_helper.from_array(z4, "w4_zp"),
+        onnx.numpy_helper.from_array(s4, "w4_scale"),
+    ]
+    nodes = [
+        helper.make_node("MatMulNBits", ["x", "B", "scales"], ["y1"],
+                         domain=MS, K=k, N=n, bits=4, block_size=block,
+                         accuracy_level=4),
+        helper.make_node("DequantizeLinear", ["w2", "w2_scale", "w2_zp"],
+                         ["w2f"], axis=0, block_size=block),
+        helper.make_node("MatMul", ["x", "w2f"], ["y2"]),
+        helper.make_node("DequantizeLinear", ["w3", "w3_scale"], ["w3f"],
+                         axis=0),
+        helper.make_node("Gemm", ["x", "w3f"], ["y3"], transB=1),
+        helper.make_node("DequantizeLinear", ["w4", "w4_scale", "w4_zp"],
+                         ["w4f"], axis=1),
+        helper.make_node("MatMul", ["x", "w4f"], ["y4"]),
+    ]
+    model = make_ms(nodes, [info("x", TensorProto.FLOAT, [5, k])],
+                    [info(f"y{i}", TensorProto.FLOAT, [5, n])
+                     for i in range(1, 5)], inits)
+    x = (rng.standard_normal((5, k)) * 2).astype(np.float32)
+    x[3] = 0  # an all-zero row: scale 1
+
+    def reference(x):
+        xq = per_token(x)
+        xf = x.astype(np.float64)
+        return [(xq @ w1.T).astype(np.float32),
+                (xq @ w2).astype(np.float32),
+                (xq @ w3.T).astype(np.float32),
+                (xf @ w4).astype(np.float32)]
+    return model, {"x": x}, reference, None, ("--quantize=w4a8-g128",)
 
 
 def matmulnbits_quantizer(rng):
@@ -990,7 +1124,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_default_gidx, matmulnbits_float_zp,
            matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
            matmulnbits_f16_float_zp, matmulnbits_f16_act_order,
-           matmulnbits_f16_many_scales, f16_matmul_quantize_int4, matmulnbits_f16, matmulnbits_quantizer,
+           matmulnbits_f16_many_scales, f16_matmul_quantize_int4,
+           prequantized_w4a8, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -1001,9 +1136,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
 # Models whose matmuls must all run on the quantized kernel (matmul_quant,
 # reading the packed values: no float weight at run time), with how many
 # launches of it `anvilc --emit=kernel` must show. The others take the
-# general matmul on dequantized values: MatMulNBits with g_idx or float zero
-# points, float16 activations, blocks along N, and the integer matmuls
-# other than quantize_dynamic's.
+# general matmul on dequantized values: MatMulNBits with uneven g_idx,
+# blocks along N, and the integer matmuls other than quantize_dynamic's.
 QUANT_KERNEL_LAUNCHES = {
     "int4_blocked_matmul": 1, "int4_kn_odd_shapes": 4,
     "matmulnbits_4bit_zp": 1, "matmulnbits_4bit_nozp": 1,
@@ -1016,7 +1150,8 @@ QUANT_KERNEL_LAUNCHES = {
     "f16_matmul_quantize_int4": 1, "matmulnbits_f16_many_scales": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
-    "dynamic_quantized_mlp": 2,
+    "dynamic_quantized_mlp": 2, "int4_f16_matmul": 1, "qdq_f16_mlp": 2,
+    "prequantized_w4a8": 4,
 }
 
 # Of those, the models that also run a float matmul, with how many: float
@@ -1033,7 +1168,9 @@ GENERAL_MATMUL_LAUNCHES = {"matmulnbits_float_zp": 1,
 STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
                        "qdq_static_per_tensor": 2, "qdq_static_cnn": 1,
                        "dynamic_quantized_matmul": 1,
-                       "dynamic_quantized_mlp": 2}
+                       "dynamic_quantized_mlp": 2,
+                       # per-token int8 activations (--quantize=w4a8-g128)
+                       "prequantized_w4a8": 3}
 
 
 def quant_kernel_problem(name, args, flags=()):

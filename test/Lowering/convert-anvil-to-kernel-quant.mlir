@@ -297,3 +297,68 @@ func.func @dynamic_quantized(%x: tensor<2x8xf32> {anvil.name = "x"}, %s: tensor<
   %y = anvil.matmul %l, %wi : (tensor<2x8xi16>, tensor<8x3xi16>) -> tensor<2x3xi32>
   return %y : tensor<2x3xi32>
 }
+
+// -----
+
+// W4A16: a float16 matmul of a dequantized constant runs on matmul_quant in
+// float32: x cast up, the float16 scales widened to a float32 weight at
+// compile time, the product cast back to float16 once.
+// CHECK-LABEL: func.func @w4a16
+// CHECK-SAME: (%[[X:.*]]: memref<2x64xf16>, %[[OUT:.*]]: memref<2x16xf16>)
+func.func @w4a16(%x: tensor<2x64xf16>) -> tensor<2x16xf16> {
+  // CHECK: %[[XW:.*]] = kernel.alloc : memref<2x64xf32>
+  // CHECK: kernel.elementwise ins(%[[X]] : memref<2x64xf16>) outs(%[[XW]] : memref<2x64xf32>)
+  // CHECK: arith.extf
+  // CHECK: %[[Q:.*]] = kernel.weight dense<17> : tensor<16x32xui8>
+  // CHECK: %[[S:.*]] = kernel.weight dense<5.000000e-01> : tensor<16x2xf32>
+  // CHECK: kernel.launch "matmul_quant" ins(%[[XW]], %[[Q]], %[[S]] : memref<2x64xf32>, memref<16x32xui8>, memref<16x2xf32>) outs(%[[Y:.*]] : memref<2x16xf32>)
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64
+  // CHECK: kernel.elementwise ins(%[[Y]] : memref<2x16xf32>) outs(%[[OUT]] : memref<2x16xf16>)
+  // CHECK: arith.truncf
+  // CHECK-NOT: "dequantize"
+  %q = anvil.constant dense<17> : tensor<16x32xui8>
+  %s = anvil.constant dense<0.5> : tensor<16x2xf16>
+  %w = anvil.dequantize %q, %s {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<16x32xui8>, tensor<16x2xf16>) -> tensor<16x64xf16>
+  %y = anvil.matmul %x, %w {transpose_rhs = true} : (tensor<2x64xf16>, tensor<16x64xf16>) -> tensor<2x16xf16>
+  return %y : tensor<2x16xf16>
+}
+
+// -----
+
+// W8A16 in bfloat16, [K, N] per output channel with zero points: two
+// matmuls reading the same x cast it once, and share the widened scales.
+// CHECK-LABEL: func.func @w8a16_shared_lhs
+func.func @w8a16_shared_lhs(%x: tensor<3x8xbf16>) -> (tensor<3x4xbf16>, tensor<3x4xbf16>) {
+  // CHECK: kernel.elementwise ins(%{{.*}} : memref<3x8xbf16>) outs(%[[XW:.*]] : memref<3x8xf32>)
+  // CHECK: %[[S:.*]] = kernel.weight dense<[5.000000e-01, 2.500000e-01, 2.000000e+00, 1.000000e+00]> : tensor<4xf32>
+  // CHECK: kernel.launch "matmul_quant" ins(%[[XW]], %{{.*}}, %[[S]], %{{.*}} : memref<3x8xf32>, memref<8x4xi8>, memref<4xf32>, memref<4xi8>)
+  // CHECK-SAME: rhs_kn = true
+  // CHECK: arith.truncf %{{.*}} : f32 to bf16
+  // CHECK-NOT: arith.extf
+  // CHECK: kernel.launch "matmul_quant" ins(%[[XW]], %{{.*}}, %[[S]], %{{.*}} : memref<3x8xf32>, memref<8x4xi8>, memref<4xf32>, memref<4xi8>)
+  // CHECK: arith.truncf %{{.*}} : f32 to bf16
+  %q = anvil.constant dense<3> : tensor<8x4xi8>
+  %s = anvil.constant dense<[0.5, 0.25, 2.0, 1.0]> : tensor<4xbf16>
+  %z = anvil.constant dense<1> : tensor<4xi8>
+  %w = anvil.dequantize %q, %s, %z {axis = 1 : i64, bits = 8 : i64} : (tensor<8x4xi8>, tensor<4xbf16>, tensor<4xi8>) -> tensor<8x4xbf16>
+  %a = anvil.matmul %x, %w : (tensor<3x8xbf16>, tensor<8x4xbf16>) -> tensor<3x4xbf16>
+  %b = anvil.matmul %x, %w : (tensor<3x8xbf16>, tensor<8x4xbf16>) -> tensor<3x4xbf16>
+  return %a, %b : tensor<3x4xbf16>, tensor<3x4xbf16>
+}
+
+// -----
+
+// A scale per input channel has no quantized kernel: the float16 matmul
+// stays as it was, on the float16 dequantized weight (not a float32 one).
+// CHECK-LABEL: func.func @w8a16_per_input_channel
+func.func @w8a16_per_input_channel(%x: tensor<3x8xf16>) -> tensor<3x4xf16> {
+  // CHECK-NOT: arith.extf
+  // CHECK: kernel.launch "dequantize" ins(%{{.*}}, %{{.*}} : memref<8x4xi8>, memref<8xf16>) outs(%[[W:.*]] : memref<8x4xf16>)
+  // CHECK: kernel.launch "matmul" ins(%{{.*}}, %[[W]] : memref<3x8xf16>, memref<8x4xf16>) outs(%{{.*}} : memref<3x4xf16>)
+  // CHECK-NOT: matmul_quant
+  %q = anvil.constant dense<3> : tensor<8x4xi8>
+  %s = anvil.constant dense<0.5> : tensor<8xf16>
+  %w = anvil.dequantize %q, %s {axis = 0 : i64, bits = 8 : i64} : (tensor<8x4xi8>, tensor<8xf16>) -> tensor<8x4xf16>
+  %y = anvil.matmul %x, %w : (tensor<3x8xf16>, tensor<8x4xf16>) -> tensor<3x4xf16>
+  return %y : tensor<3x4xf16>
+}

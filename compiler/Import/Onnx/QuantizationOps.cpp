@@ -723,16 +723,6 @@ std::optional<SmallVector<int64_t>> actOrder(ArrayRef<int64_t> ids, int64_t k,
   return order;
 }
 
-/// A float32 constant of `type` owning `values` (a resource blob, not a
-/// uniqued attribute: per-weight constants would otherwise live as long as
-/// the context).
-ElementsAttr floatResource(RankedTensorType type,
-                           const std::vector<float> &values, StringRef name) {
-  std::string bytes(values.size() * sizeof(float), '\0');
-  std::memcpy(bytes.data(), values.data(), bytes.size());
-  return makeOwnedResource(type, std::move(bytes), name);
-}
-
 /// MatMulNBits' B rows ([N, row_bytes], `bits` 4 or 8, 4-bit values two a
 /// byte, low nibble first) with values j < K taken from order[j]; the
 /// padding after K is kept.
@@ -890,8 +880,8 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
       for (int64_t i = 0; i < n * kBlocks; ++i)
         wide[i] = float(sv->asDouble(i));
       s2 = ctx.builder.create<ConstantOp>(
-          ctx.loc, floatResource(RankedTensorType::get({n, kBlocks}, t), wide,
-                                 "scale_f32"));
+          ctx.loc, makeF32Resource(RankedTensorType::get({n, kBlocks}, t), wide,
+                                   "scale_f32"));
     } else {
       s2 = c.cast(s2, t);
     }
@@ -944,8 +934,8 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
       for (int64_t i = 0; i < n * kBlocks; ++i)
         shift[i] = float((z0 - zv->asDouble(i)) * sv->asDouble(i));
       Value cw = ctx.builder.create<ConstantOp>(
-          ctx.loc, floatResource(RankedTensorType::get({n, kBlocks}, t), shift,
-                                 "zero_point_correction"));
+          ctx.loc, makeF32Resource(RankedTensorType::get({n, kBlocks}, t),
+                                   shift, "zero_point_correction"));
       const int64_t rank = at.getRank();
       Value padded = a; // K padded with zeros to whole blocks
       if (kBlocks * blockSize != k) {

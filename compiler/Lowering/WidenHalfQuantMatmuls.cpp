@@ -1,0 +1,155 @@
+//===- WidenHalfQuantMatmuls.cpp - W4A16/W8A16 onto the quantized kernel --===//
+//
+// See WidenHalfQuantMatmuls.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Lowering/WidenHalfQuantMatmuls.h"
+#include "dialects/Anvil/ConstantValues.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/DenseMap.h"
+
+using namespace mlir;
+
+namespace anvil::lowering {
+namespace {
+
+bool isHalfFloat(Type type) {
+  auto f = getElementTypeOrSelf(type).dyn_cast<FloatType>();
+  return f && f.getWidth() == 16;
+}
+
+/// The dequantize of a half-precision quantized matmul (see the header),
+/// or null.
+DequantizeOp halfQuantWeight(MatmulOp matmul) {
+  auto lhs = matmul.getLhs().getType().dyn_cast<RankedTensorType>();
+  auto result = matmul.getType().dyn_cast<RankedTensorType>();
+  auto weight = matmul.getRhs().getDefiningOp<DequantizeOp>();
+  if (!lhs || !result || !weight || !isHalfFloat(lhs) ||
+      result.getElementType() != lhs.getElementType() ||
+      getElementTypeOrSelf(weight.getType()) != lhs.getElementType())
+    return DequantizeOp();
+  auto scale = weight.getScale().getDefiningOp<ConstantOp>();
+  if (!scale || !weight.getInput().getDefiningOp<ConstantOp>() ||
+      (weight.getZeroPoint() &&
+       !weight.getZeroPoint().getDefiningOp<ConstantOp>()))
+    return DequantizeOp();
+  auto scaleType = scale.getType().dyn_cast<RankedTensorType>();
+  if (!scaleType || !scaleType.hasStaticShape())
+    return DequantizeOp();
+  return weight;
+}
+
+/// `value` cast to float32 right after its definition, once per value.
+class Widener {
+public:
+  explicit Widener(func::FuncOp func) : func(func) {}
+
+  Value lhs(Value value) {
+    Value &wide = casts[value];
+    if (!wide) {
+      OpBuilder b(func.getContext());
+      b.setInsertionPointAfterValue(value);
+      auto type = value.getType().cast<RankedTensorType>();
+      wide =
+          b.create<CastOp>(value.getLoc(), type.clone(b.getF32Type()), value);
+    }
+    return wide;
+  }
+
+  /// The float32 copy of a constant scale (null if it cannot be read).
+  Value scale(ConstantOp constant) {
+    Value &wide = scales[constant.getResult()];
+    if (!wide) {
+      auto type = constant.getType().cast<RankedTensorType>();
+      std::optional<ConstantTensor> values = readConstant(
+          constant.getValue(), std::numeric_limits<int64_t>::max());
+      if (!values || values->size() != type.getNumElements())
+        return Value();
+      std::vector<float> floats(values->size());
+      for (int64_t i = 0; i < values->size(); ++i)
+        floats[i] = (float)values->asDouble(i);
+      OpBuilder b(constant);
+      b.setInsertionPointAfter(constant);
+      auto wideType = type.clone(b.getF32Type());
+      ElementsAttr attr = type.getNumElements() <= foldElementLimit()
+                              ? ElementsAttr(DenseElementsAttr::get(
+                                    wideType, ArrayRef<float>(floats)))
+                              : makeF32Resource(wideType, floats, "scale_f32");
+      wide = b.create<ConstantOp>(constant.getLoc(), attr);
+    }
+    return wide;
+  }
+
+  /// Drops the casts and scales no widened matmul ended up reading.
+  void eraseUnused() {
+    for (auto *map : {&casts, &scales})
+      for (auto &entry : *map)
+        if (entry.second && entry.second.use_empty())
+          entry.second.getDefiningOp()->erase();
+  }
+
+private:
+  func::FuncOp func;
+  llvm::DenseMap<Value, Value> casts, scales;
+};
+
+} // namespace
+
+void widenHalfQuantMatmuls(func::FuncOp func,
+                           llvm::function_ref<bool(MatmulOp)> kernelTakes) {
+  SmallVector<MatmulOp> matmuls;
+  func.walk([&](MatmulOp matmul) {
+    if (halfQuantWeight(matmul))
+      matmuls.push_back(matmul);
+  });
+  if (matmuls.empty())
+    return;
+  Widener widener(func);
+  SmallVector<Attribute> dropped;
+  for (MatmulOp matmul : matmuls) {
+    DequantizeOp weight = halfQuantWeight(matmul);
+    auto scale = weight.getScale().getDefiningOp<ConstantOp>();
+    Value wideScale = widener.scale(scale);
+    if (!wideScale)
+      continue;
+    Value wideLhs = widener.lhs(matmul.getLhs());
+    OpBuilder b(matmul);
+    Type f32 = b.getF32Type();
+    // The same dequantize (attributes, values, zero points) with float32
+    // scales and result; the same matmul on float32 operands.
+    auto wideWeight = cast<DequantizeOp>(b.clone(*weight));
+    wideWeight.getScaleMutable().assign(wideScale);
+    wideWeight.getResult().setType(
+        weight.getType().cast<RankedTensorType>().clone(f32));
+    auto wide = cast<MatmulOp>(b.clone(*matmul));
+    wide.getLhsMutable().assign(wideLhs);
+    wide.getRhsMutable().assign(wideWeight.getResult());
+    wide.getResult().setType(
+        matmul.getType().cast<RankedTensorType>().clone(f32));
+    if (!kernelTakes(wide)) {
+      wide.erase();
+      wideWeight.erase();
+      continue;
+    }
+    Value narrowed =
+        b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult());
+    matmul.getResult().replaceAllUsesWith(narrowed);
+    matmul.erase();
+    if (weight->use_empty()) {
+      weight.erase();
+      if (scale->use_empty()) {
+        dropped.push_back(scale.getValue());
+        scale.erase();
+      }
+    }
+  }
+  widener.eraseUnused();
+  if (auto module = func->getParentOfType<ModuleOp>())
+    releaseUnusedResources(module, dropped);
+}
+
+} // namespace anvil::lowering
