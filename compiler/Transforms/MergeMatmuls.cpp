@@ -36,7 +36,7 @@ namespace {
 /// kernel's FMA chains do: merged, its columns could change their bits.
 ConstantOp mergeableWeight(MatmulOp matmul) {
   auto constant = matmul.getRhs().getDefiningOp<ConstantOp>();
-  if (!constant || !constant->hasOneUse())
+  if (!constant || !constant->hasOneUse() || constant->hasAttr(kKeepFloatAttr))
     return nullptr;
   auto rhs = matmul.getRhs().getType().dyn_cast<RankedTensorType>();
   auto lhs = matmul.getLhs().getType().dyn_cast<RankedTensorType>();

@@ -72,7 +72,8 @@ struct NarrowWeightsPass : impl::AnvilNarrowWeightsBase<NarrowWeightsPass> {
       auto rhs = matmul.getRhs().getType().cast<RankedTensorType>();
       auto result = matmul.getResult().getType().cast<ShapedType>();
       auto constant = matmul.getRhs().getDefiningOp<ConstantOp>();
-      if (!constant || rhs.getRank() != 2 || !rhs.hasStaticShape() ||
+      if (!constant || constant->hasAttr(kKeepFloatAttr) ||
+          rhs.getRank() != 2 || !rhs.hasStaticShape() ||
           !rhs.getElementType().isF32() || !lhs.getElementType().isF32() ||
           !result.getElementType().isF32())
         continue;

@@ -296,7 +296,9 @@ def AnvilNarrowWeights : Pass<"anvil-narrow-weights", "::mlir::ModuleOp"> {
     function's matmuls), so that it can then free the f32 originals no
     function reads any more: an imported weight maps its slice of the
     model file, which would otherwise stay in the compiler's resident set
-    beside its 16-bit copy.
+    beside its 16-bit copy. A constant marked `anvil.keep_float` (one the
+    importer computed from quantization parameters, not a weight) stays
+    f32.
 
     ```mlir
     // Before:
@@ -350,6 +352,10 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
     of 8 (zero points or not), 8-bit values per tensor or per output
     channel without zero points. `skip` applies to them as to float
     weights (names are the quantized initializer's).
+
+    A constant marked `anvil.keep_float` (the importer's float-zero-point
+    correction for `MatMulNBits`, computed from quantization parameters)
+    is not a weight and is never quantized.
 
     Values round to nearest (ties to even). `skip` keeps weights in float:
     `embed` (the vocabulary table the token ids gather from, and every
@@ -437,7 +443,8 @@ def AnvilMergeMatmuls : Pass<"anvil-merge-matmuls", "::mlir::func::FuncOp"> {
     not pack it in panels and its matmul runs another kernel (another
     summation, not the panel kernel's FMA chains), so its bits could
     change. The matmuls must share a block; the merged one goes where the
-    first of them was.
+    first of them was. Constants marked `anvil.keep_float` are not merged
+    (the merged constant would lose the mark).
 
     ```mlir
     // Before:

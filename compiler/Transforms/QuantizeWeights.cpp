@@ -375,8 +375,8 @@ struct QuantizeWeightsPass
                            : RankedTensorType();
       auto lhsType = matmul.getLhs().getType().dyn_cast<RankedTensorType>();
       auto resultType = matmul.getType().dyn_cast<RankedTensorType>();
-      if (!type || type.getRank() != 2 || !type.hasStaticShape() ||
-          !type.getElementType().isa<FloatType>() ||
+      if (!type || constant->hasAttr(kKeepFloatAttr) || type.getRank() != 2 ||
+          !type.hasStaticShape() || !type.getElementType().isa<FloatType>() ||
           type.getElementType().isF64() || !lhsType || lhsType.getRank() < 2 ||
           !resultType || resultType.getElementType() != type.getElementType() ||
           lhsType.getElementType() != type.getElementType())

@@ -15,6 +15,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,14 @@ mlir::DenseElementsAttr buildDense(mlir::RankedTensorType type,
 /// element data): weights without a second copy.
 mlir::ElementsAttr makeOwnedResource(mlir::ShapedType type, std::string bytes,
                                      llvm::StringRef name);
+
+/// Marks an anvil.constant (a unit attribute) that the importer computed
+/// from a model's quantization parameters rather than read as a weight
+/// (MatMulNBits' float-zero-point correction `(z0 - zp) * scale`): the
+/// weight-quantizing passes (anvil-quantize-weights, anvil-narrow-weights)
+/// and anvil-merge-matmuls leave it as it is, since rounding it would add
+/// error to a model already quantized.
+inline constexpr llvm::StringLiteral kKeepFloatAttr = "anvil.keep_float";
 
 /// A float32 dense_resource attribute of `type` that owns a copy of
 /// `values` (row-major, one per element of `type`): scales and corrections

@@ -618,6 +618,13 @@ def matmulnbits_float_zp_act_order(rng):
     return matmulnbits(rng, k=64, block=16, zp="float", g_idx="act_order")
 
 
+def matmulnbits_float_zp_quantize(rng):
+    """Float zero points compiled with --quantize=int4-g32: the correction
+    constant (2^(bits-1) - zp) * scale is not a weight, and stays float32
+    (quantized, it would add error to an already quantized model)."""
+    return matmulnbits(rng, k=64, zp="float") + (None, ("--quantize=int4-g32",))
+
+
 def matmulnbits_f16(rng):
     return matmulnbits(rng, k=64, n=16, dtype=np.float16, a_shape=(2,))
 
@@ -1125,7 +1132,7 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
            matmulnbits_f16_float_zp, matmulnbits_f16_act_order,
            matmulnbits_f16_many_scales, f16_matmul_quantize_int4,
-           prequantized_w4a8, matmulnbits_f16, matmulnbits_quantizer,
+           prequantized_w4a8, matmulnbits_float_zp_quantize, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
            qlinearconv_per_channel,
@@ -1151,13 +1158,14 @@ QUANT_KERNEL_LAUNCHES = {
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2, "int4_f16_matmul": 1, "qdq_f16_mlp": 2,
-    "prequantized_w4a8": 4,
+    "prequantized_w4a8": 4, "matmulnbits_float_zp_quantize": 1,
 }
 
 # Of those, the models that also run a float matmul, with how many: float
 # zero points become the default one plus A's block sums times a
 # [N, k_blocks] correction (a matmul block_size times smaller).
 GENERAL_MATMUL_LAUNCHES = {"matmulnbits_float_zp": 1,
+                           "matmulnbits_float_zp_quantize": 1,
                            "matmulnbits_8bit_float_zp": 1,
                            "matmulnbits_float_zp_act_order": 1,
                            "matmulnbits_f16_float_zp": 1}

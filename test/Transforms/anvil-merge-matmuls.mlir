@@ -122,3 +122,19 @@ func.func @qkv(%x: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<?x1xf32>) {
   %s = anvil.add %k, %v : (tensor<?x1xf32>, tensor<?x1xf32>) -> tensor<?x1xf32>
   return %q, %s : tensor<?x2xf32>, tensor<?x1xf32>
 }
+
+// -----
+
+// Constants marked anvil.keep_float (float zero point corrections) are not
+// merged: a merged weight would lose the mark, and --quantize would round it.
+// CHECK-LABEL: func.func @keep_float
+// CHECK-NOT: merged_weight
+// CHECK-COUNT-2: anvil.matmul %arg0
+// CHECK-NOT: merged_weight
+func.func @keep_float(%x: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<?x1xf32>) {
+  %wq = anvil.constant {anvil.keep_float} dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %wk = anvil.constant {anvil.keep_float} dense<[[5.0, 6.0]]> : tensor<1x2xf32>
+  %q = anvil.matmul %x, %wq {transpose_rhs = true} : (tensor<?x2xf32>, tensor<2x2xf32>) -> tensor<?x2xf32>
+  %k = anvil.matmul %x, %wk {transpose_rhs = true} : (tensor<?x2xf32>, tensor<1x2xf32>) -> tensor<?x1xf32>
+  return %q, %k : tensor<?x2xf32>, tensor<?x1xf32>
+}

@@ -54,3 +54,17 @@ func.func @untouched(%x: tensor<3x2xf32>, %y: tensor<2x2xf32>, %d: tensor<3x2xf6
   %n = anvil.matmul %b, %wb : (tensor<2x3x2xf32>, tensor<2x2x2xf32>) -> tensor<2x3x2xf32>
   return %a, %m, %n : tensor<3x2xf32>, tensor<3x2xf64>, tensor<2x3x2xf32>
 }
+
+// -----
+
+// A constant marked anvil.keep_float (MatMulNBits' float zero point
+// correction, computed by the importer) is not a weight: it stays f32.
+// BF16-LABEL: func.func @keep_float
+// BF16-NOT: bf16
+// F16-LABEL: func.func @keep_float
+// F16-NOT: f16>
+func.func @keep_float(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  %c = anvil.constant {anvil.keep_float} dense<0.25> : tensor<4x3xf32>
+  %y = anvil.matmul %x, %c {transpose_rhs = true} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}

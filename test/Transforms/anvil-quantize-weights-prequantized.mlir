@@ -73,3 +73,20 @@ func.func @not_taken(%x: tensor<2x48xf32>) -> (tensor<2x16xf32>, tensor<2x16xf32
   %d = anvil.matmul %xd, %wi : (tensor<2x48xf32>, tensor<48x16xf32>) -> tensor<2x16xf32>
   return %a, %b, %c, %d : tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>
 }
+
+// -----
+
+// A constant the importer marked anvil.keep_float (MatMulNBits' float zero
+// point correction) is not a weight: no mode quantizes it.
+// PT-LABEL: func.func @keep_float
+// PT-NOT: anvil.dequantize
+// PT: anvil.matmul %arg0, %{{.*}} {transpose_rhs = true} : (tensor<2x3xf32>, tensor<4x3xf32>)
+// WO-LABEL: func.func @keep_float
+// WO-NOT: anvil.dequantize
+// WO: anvil.matmul %arg0, %{{.*}} {transpose_rhs = true} : (tensor<2x3xf32>, tensor<4x3xf32>)
+func.func @keep_float(%x: tensor<2x3xf32>) -> tensor<2x4xf32> {
+  %c = anvil.constant {anvil.keep_float} dense<0.25> : tensor<4x3xf32>
+  %y = anvil.matmul %x, %c {transpose_rhs = true} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x4xf32>
+  %r = anvil.relu %y : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
+}

@@ -933,9 +933,11 @@ LogicalResult importMatMulNBits(NodeContext &ctx) {
       std::vector<float> shift(n * kBlocks);
       for (int64_t i = 0; i < n * kBlocks; ++i)
         shift[i] = float((z0 - zv->asDouble(i)) * sv->asDouble(i));
-      Value cw = ctx.builder.create<ConstantOp>(
+      auto cwOp = ctx.builder.create<ConstantOp>(
           ctx.loc, makeF32Resource(RankedTensorType::get({n, kBlocks}, t),
                                    shift, "zero_point_correction"));
+      cwOp->setAttr(kKeepFloatAttr, ctx.builder.getUnitAttr());
+      Value cw = cwOp;
       const int64_t rank = at.getRank();
       Value padded = a; // K padded with zeros to whole blocks
       if (kBlocks * blockSize != k) {
