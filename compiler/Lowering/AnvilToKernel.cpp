@@ -18,7 +18,7 @@
 #include "compiler/Lowering/ScalarOps.h"
 #include "compiler/Lowering/SpatialToKernel.h"
 #include "compiler/Lowering/SymbolicShapes.h"
-#include "compiler/Lowering/WidenHalfQuantMatmuls.h"
+#include "compiler/Lowering/WidenHalfMatmuls.h"
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
@@ -1624,9 +1624,9 @@ LogicalResult FunctionBufferizer::run() {
 struct ConvertAnvilToKernelPass
     : impl::ConvertAnvilToKernelBase<ConvertAnvilToKernelPass> {
   void runOnOperation() override {
-    // Half-precision QDQ matmuls (W4A16) in float32 where the quantized
-    // kernel then takes them.
-    widenHalfQuantMatmuls(getOperation(), [](MatmulOp widened) {
+    // Float16/bfloat16 matmuls of constant weights (16-bit or, W4A16,
+    // quantized where the quantized kernel then takes them) in float32.
+    widenHalfMatmuls(getOperation(), [](MatmulOp widened) {
       return matchQuantMatmul(widened).has_value();
     });
     if (failed(FunctionBufferizer(getOperation()).run()))

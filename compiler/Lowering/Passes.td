@@ -27,10 +27,11 @@ def ConvertAnvilToKernel
     name, dims that do not follow from the sizes by op.
 
     A matmul of a dequantized constant weight runs on the quantized kernel
-    (`matmul_quant`) on the packed integer values. One in float16 or
-    bfloat16 (a W4A16 / W8A16 QDQ model) is first rewritten in float32
-    around the same integers: its activations cast up, its constant scales
-    widened at compile time, the product cast back once.
+    (`matmul_quant`) on the packed integer values. A float16 or bfloat16
+    matmul of a constant weight (16-bit, or a W4A16 / W8A16 QDQ weight the
+    quantized kernel takes) is first rewritten in float32 around the same
+    weight: its activations cast up (once per value), a QDQ weight's
+    constant scales widened at compile time, the product cast back once.
 
     ```mlir
     // Before:

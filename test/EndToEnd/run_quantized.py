@@ -32,6 +32,9 @@ Models:
                         (numpy reference)
   int4_f16_matmul       W4A16: float16 x, blocked int4 weights [N, K] with
                         float16 scales, transposed into a float16 MatMul
+  f16_constant_matmuls  float16 MatMul and Gemm by constant float16
+                        weights (widened to the float kernel), and a
+                        float16 MatMul of two activations
   qdq_f16_mlp           W4A16 and W8A16 QDQ in a float16 model: uint4 [K, N]
                         blocked along K into a MatMul and int8 [N, K] per
                         channel into a Gemm with transB, both on the
@@ -411,6 +414,29 @@ def int4_f16_matmul(rng):
     return model, {"x": rng.standard_normal((2, k)).astype(np.float16)}
 
 
+def f16_constant_matmuls(rng):
+    """The float16 baseline of W4A16: a float16 MatMul by a constant
+    float16 weight [K, N] and a Gemm (transB, bias) by one [N, K], widened
+    to the float kernel (float32 activations times float16 weights, the
+    result rounded once); and a MatMul of two activations, left in float16.
+    Against ORT, float16 tolerance."""
+    k, n, m = 96, 40, 24
+    w1 = (rng.standard_normal((k, n)) * 0.1).astype(np.float16)
+    w2 = (rng.standard_normal((m, n)) * 0.1).astype(np.float16)
+    bias = rng.standard_normal(m).astype(np.float16)
+    inits = [onnx.numpy_helper.from_array(w1, "w1"),
+             onnx.numpy_helper.from_array(w2, "w2"),
+             onnx.numpy_helper.from_array(bias, "bias")]
+    f16 = TensorProto.FLOAT16
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]),
+             helper.make_node("Gemm", ["h", "w2", "bias"], ["y"], transB=1),
+             helper.make_node("MatMul", ["x", "v"], ["z"])]
+    model = make(nodes, [info("x", f16, [5, k]), info("v", f16, [k, 3])],
+                 [info("y", f16, [5, m]), info("z", f16, [5, 3])], inits)
+    return model, {"x": rng.standard_normal((5, k)).astype(np.float16),
+                   "v": rng.standard_normal((k, 3)).astype(np.float16)}
+
+
 def qdq_f16_mlp(rng):
     """W4A16 and W8A16 in QDQ form, as a float16 model quantized by an
     exporter writes them: x [3, 96] read by MatMul(x, DequantizeLinear(W1))
@@ -460,7 +486,8 @@ def qdq_f16_mlp(rng):
 MODELS = [int4_blocked_matmul, int4_kn_odd_shapes, uint4_odd_rows,
           matmulinteger_zp, matmulinteger_row_zp, matmulinteger_plain,
           qdq_int8_axis, qdq_int4_blocked, qdq_uint16, qdq_int8_halves,
-          w8a8_per_token, mixed_matmul, int4_f16_matmul, qdq_f16_mlp]
+          w8a8_per_token, mixed_matmul, int4_f16_matmul, qdq_f16_mlp,
+          f16_constant_matmuls]
 
 
 # --- ORT's weight-only 4/8-bit ops, integer ops ----------------------------

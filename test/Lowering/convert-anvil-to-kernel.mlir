@@ -362,3 +362,25 @@ func.func @int8_kv_scales_not_state(%rows: tensor<5x2x8xf32> {anvil.name = "rows
   %k, %ks2 = anvil.kv_write %kp, %rows, %slots, %ks : (tensor<8x16x2x8xi8>, tensor<5x2x8xf32>, tensor<5xi64>, tensor<8x16x2xf32>) -> (tensor<8x16x2x8xi8>, tensor<8x16x2xf32>)
   return %ks2 : tensor<8x16x2xf32>
 }
+
+// -----
+
+// A float16 matmul of a constant float16 weight runs the float kernel on
+// float32 activations (x cast up, the weight kept in float16: mixed
+// operand types), the result cast back once; a float16 product of two
+// activations stays as it is.
+// CHECK-LABEL: func.func @f16_constant_weight
+// CHECK-SAME: (%[[X:.*]]: memref<2x8xf16>, %[[Y:.*]]: memref<8x3xf16>, %[[OUT:.*]]: memref<2x4xf16>, %[[OUT2:.*]]: memref<2x3xf16>)
+func.func @f16_constant_weight(%x: tensor<2x8xf16>, %y: tensor<8x3xf16>) -> (tensor<2x4xf16>, tensor<2x3xf16>) {
+  // CHECK: kernel.elementwise ins(%[[X]] : memref<2x8xf16>) outs(%[[XW:.*]] : memref<2x8xf32>)
+  // CHECK: arith.extf
+  // CHECK: %[[W:.*]] = kernel.weight dense<5.000000e-01> : tensor<8x4xf16>
+  // CHECK: kernel.launch "matmul" ins(%[[XW]], %[[W]] : memref<2x8xf32>, memref<8x4xf16>) outs(%[[P:.*]] : memref<2x4xf32>)
+  // CHECK: kernel.elementwise ins(%[[P]] : memref<2x4xf32>) outs(%[[OUT]] : memref<2x4xf16>)
+  // CHECK: arith.truncf
+  // CHECK: kernel.launch "matmul" ins(%[[X]], %[[Y]] : memref<2x8xf16>, memref<8x3xf16>) outs(%[[OUT2]] : memref<2x3xf16>)
+  %w = anvil.constant dense<0.5> : tensor<8x4xf16>
+  %a = anvil.matmul %x, %w : (tensor<2x8xf16>, tensor<8x4xf16>) -> tensor<2x4xf16>
+  %b = anvil.matmul %x, %y : (tensor<2x8xf16>, tensor<8x3xf16>) -> tensor<2x3xf16>
+  return %a, %b : tensor<2x4xf16>, tensor<2x3xf16>
+}

@@ -1,10 +1,10 @@
-//===- WidenHalfQuantMatmuls.cpp - W4A16/W8A16 onto the quantized kernel --===//
+//===- WidenHalfMatmuls.cpp - W4A16/W8A16 onto the quantized kernel --===//
 //
-// See WidenHalfQuantMatmuls.h.
+// See WidenHalfMatmuls.h.
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Lowering/WidenHalfQuantMatmuls.h"
+#include "compiler/Lowering/WidenHalfMatmuls.h"
 #include "dialects/Anvil/ConstantValues.h"
 
 #include "mlir/IR/Builders.h"
@@ -41,6 +41,20 @@ DequantizeOp halfQuantWeight(MatmulOp matmul) {
   if (!scaleType || !scaleType.hasStaticShape())
     return DequantizeOp();
   return weight;
+}
+
+/// Whether `matmul` is a 16-bit-float matmul of a constant 2-D weight of
+/// its own float type (what the float kernel packs in panels).
+bool isHalfConstantMatmul(MatmulOp matmul) {
+  auto lhs = matmul.getLhs().getType().dyn_cast<RankedTensorType>();
+  auto result = matmul.getType().dyn_cast<RankedTensorType>();
+  auto weight = matmul.getRhs().getDefiningOp<ConstantOp>();
+  auto type = weight ? weight.getType().dyn_cast<RankedTensorType>()
+                     : RankedTensorType();
+  return lhs && result && type && isHalfFloat(lhs) && lhs.getRank() >= 1 &&
+         result.getElementType() == lhs.getElementType() &&
+         type.getElementType() == lhs.getElementType() && type.getRank() == 2 &&
+         type.hasStaticShape();
 }
 
 /// `value` cast to float32 right after its definition, once per value.
@@ -99,16 +113,31 @@ private:
 
 } // namespace
 
-void widenHalfQuantMatmuls(func::FuncOp func,
-                           llvm::function_ref<bool(MatmulOp)> kernelTakes) {
-  SmallVector<MatmulOp> matmuls;
+void widenHalfMatmuls(func::FuncOp func,
+                      llvm::function_ref<bool(MatmulOp)> kernelTakes) {
+  SmallVector<MatmulOp> matmuls, constantMatmuls;
   func.walk([&](MatmulOp matmul) {
     if (halfQuantWeight(matmul))
       matmuls.push_back(matmul);
+    else if (isHalfConstantMatmul(matmul))
+      constantMatmuls.push_back(matmul);
   });
-  if (matmuls.empty())
+  if (matmuls.empty() && constantMatmuls.empty())
     return;
   Widener widener(func);
+  // A 16-bit weight stays as it is: the float kernel takes float32
+  // activations times 16-bit weights (mixed operand types).
+  for (MatmulOp matmul : constantMatmuls) {
+    OpBuilder b(matmul);
+    auto wide = cast<MatmulOp>(b.clone(*matmul));
+    wide.getLhsMutable().assign(widener.lhs(matmul.getLhs()));
+    wide.getResult().setType(
+        matmul.getType().cast<RankedTensorType>().clone(b.getF32Type()));
+    matmul.getResult().replaceAllUsesWith(
+        b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult())
+            .getResult());
+    matmul.erase();
+  }
   SmallVector<Attribute> dropped;
   for (MatmulOp matmul : matmuls) {
     DequantizeOp weight = halfQuantWeight(matmul);

@@ -1,0 +1,45 @@
+//===- WidenHalfMatmuls.h - 16-bit float matmuls onto the f32 kernels -*- C++
+//-*-===//
+//
+// The matmul kernels multiply float32 activations: by float32, bfloat16 or
+// float16 weights in packed panels (widened as they load), or by packed
+// integer weights (matmul_quant, float32 scales). A float16 or bfloat16
+// model's matmul of a constant weight would otherwise run the general
+// kernel on 16-bit operands (measured 100x slower or worse). So before
+// bufferization such a matmul is rewritten in float32 around the same
+// weight:
+//
+//   y = cast<f16>(matmul(cast<f32>(x), w))                  w constant f16
+//   y = cast<f16>(matmul(cast<f32>(x), dequantize(q, widen(scale), zp)))
+//
+// The second form is W4A16/W8A16 (a QDQ `DequantizeLinear` of int4/int8
+// values with float16 scales into a float16 `MatMul`). Scales widen at
+// compile time (exactly: every float16 and bfloat16 is a float32); x is
+// cast once per value however many matmuls read it. The product sums in
+// float32 and rounds to the model's type once (a dequantized weight is not
+// rounded to float16 first, as the ONNX definition rounds it).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
+#define ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
+
+#include "dialects/Anvil/AnvilOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace anvil::lowering {
+
+/// Rewrites the 16-bit-float matmuls of `func` into the float32 forms
+/// above: those whose right-hand side is a constant 2-D weight of their
+/// float type, and those whose right-hand side is an anvil.dequantize of
+/// constant values with constant scales of that type (integer or no zero
+/// points) where `kernelTakes` accepts the float32 matmul built (the others
+/// are left as they are: their dequantized weight would otherwise be
+/// float32 at run time, twice the bytes). Never fails.
+void widenHalfMatmuls(mlir::func::FuncOp func,
+                      llvm::function_ref<bool(MatmulOp widened)> kernelTakes);
+
+} // namespace anvil::lowering
+
+#endif // ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
