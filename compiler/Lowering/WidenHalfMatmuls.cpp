@@ -1,4 +1,4 @@
-//===- WidenHalfMatmuls.cpp - W4A16/W8A16 onto the quantized kernel --===//
+//===- WidenHalfMatmuls.cpp - 16-bit float matmuls onto the f32 kernels ---===//
 //
 // See WidenHalfMatmuls.h.
 //
@@ -98,6 +98,9 @@ public:
     return wide;
   }
 
+  /// Forgets `value`, about to be erased (its address may be reused).
+  void forget(Value value) { casts.erase(value); }
+
   /// Drops the casts and scales no widened matmul ended up reading.
   void eraseUnused() {
     for (auto *map : {&casts, &scales})
@@ -136,22 +139,24 @@ void widenHalfMatmuls(func::FuncOp func,
     matmul.getResult().replaceAllUsesWith(
         b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult())
             .getResult());
+    widener.forget(matmul.getResult());
     matmul.erase();
   }
-  SmallVector<Attribute> dropped;
   for (MatmulOp matmul : matmuls) {
     DequantizeOp weight = halfQuantWeight(matmul);
     auto scale = weight.getScale().getDefiningOp<ConstantOp>();
-    Value wideScale = widener.scale(scale);
-    if (!wideScale)
-      continue;
     Value wideLhs = widener.lhs(matmul.getLhs());
     OpBuilder b(matmul);
     Type f32 = b.getF32Type();
     // The same dequantize (attributes, values, zero points) with float32
-    // scales and result; the same matmul on float32 operands.
+    // scales and result; the same matmul on float32 operands. The kernel is
+    // asked first, with a placeholder scale: the float32 copy of the real
+    // one is made only for a matmul it takes.
+    auto scaleType = scale.getType().cast<RankedTensorType>().clone(f32);
+    auto placeholder = b.create<ConstantOp>(
+        scale.getLoc(), DenseElementsAttr::get(scaleType, 1.0f));
     auto wideWeight = cast<DequantizeOp>(b.clone(*weight));
-    wideWeight.getScaleMutable().assign(wideScale);
+    wideWeight.getScaleMutable().assign(placeholder);
     wideWeight.getResult().setType(
         weight.getType().cast<RankedTensorType>().clone(f32));
     auto wide = cast<MatmulOp>(b.clone(*matmul));
@@ -159,26 +164,30 @@ void widenHalfMatmuls(func::FuncOp func,
     wide.getRhsMutable().assign(wideWeight.getResult());
     wide.getResult().setType(
         matmul.getType().cast<RankedTensorType>().clone(f32));
-    if (!kernelTakes(wide)) {
+    Value wideScale = kernelTakes(wide) ? widener.scale(scale) : Value();
+    if (!wideScale) {
       wide.erase();
       wideWeight.erase();
+      placeholder.erase();
       continue;
     }
+    wideWeight.getScaleMutable().assign(wideScale);
+    placeholder.erase();
     Value narrowed =
         b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult());
     matmul.getResult().replaceAllUsesWith(narrowed);
+    widener.forget(matmul.getResult());
     matmul.erase();
+    // The 16-bit originals once nothing reads them (their data is not
+    // released here: this runs on one function while others may run in
+    // parallel; the scales are small).
     if (weight->use_empty()) {
       weight.erase();
-      if (scale->use_empty()) {
-        dropped.push_back(scale.getValue());
+      if (scale->use_empty())
         scale.erase();
-      }
     }
   }
   widener.eraseUnused();
-  if (auto module = func->getParentOfType<ModuleOp>())
-    releaseUnusedResources(module, dropped);
 }
 
 } // namespace anvil::lowering

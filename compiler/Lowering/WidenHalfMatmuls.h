@@ -15,14 +15,16 @@
 // The second form is W4A16/W8A16 (a QDQ `DequantizeLinear` of int4/int8
 // values with float16 scales into a float16 `MatMul`). Scales widen at
 // compile time (exactly: every float16 and bfloat16 is a float32); x is
-// cast once per value however many matmuls read it. The product sums in
-// float32 and rounds to the model's type once (a dequantized weight is not
+// cast once per value however many matmuls read it. (A 16-bit weight that
+// another op also reads, a tied embedding table, is not packed in panels
+// and runs the general kernel, on float32 activations still.) The product sums
+// in float32 and rounds to the model's type once (a dequantized weight is not
 // rounded to float16 first, as the ONNX definition rounds it).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
-#define ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
+#ifndef ANVIL_COMPILER_LOWERING_WIDENHALFMATMULS_H
+#define ANVIL_COMPILER_LOWERING_WIDENHALFMATMULS_H
 
 #include "dialects/Anvil/AnvilOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,4 +44,4 @@ void widenHalfMatmuls(mlir::func::FuncOp func,
 
 } // namespace anvil::lowering
 
-#endif // ANVIL_COMPILER_LOWERING_WIDENHALFQUANTMATMULS_H
+#endif // ANVIL_COMPILER_LOWERING_WIDENHALFMATMULS_H

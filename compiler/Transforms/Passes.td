@@ -350,8 +350,9 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
     matmul of such a weight are quantized per token as above where the
     kernel takes that form: 4-bit values in groups along K of a multiple
     of 8 (zero points or not), 8-bit values per tensor or per output
-    channel without zero points. `skip` applies to them as to float
-    weights (names are the quantized initializer's).
+    channel without zero points. `skip=lm_head` and name patterns apply to
+    them as to float weights (names are the quantized initializer's);
+    `embed` does not (it finds float tables only).
 
     A constant marked `anvil.keep_float` (the importer's float-zero-point
     correction for `MatMulNBits`, computed from quantization parameters)

@@ -259,9 +259,17 @@ DequantizeOp perTokenReadyWeight(MatmulOp matmul) {
   auto weight = matmul.getRhs().getDefiningOp<DequantizeOp>();
   if (!lhs || !result || !weight || lhs.getRank() < 1 ||
       lhs.isDynamicDim(lhs.getRank() - 1) || !lhs.getElementType().isF32() ||
-      !result.getElementType().isF32() ||
-      matmul.getLhs().getDefiningOp<DequantizeOp>())
+      !result.getElementType().isF32())
     return DequantizeOp();
+  // Activations quantized already (static QDQ), seen through views.
+  Value x = matmul.getLhs();
+  while (Operation *def = x.getDefiningOp()) {
+    if (isa<DequantizeOp>(def))
+      return DequantizeOp();
+    if (!isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp>(def))
+      break;
+    x = def->getOperand(0);
+  }
   auto q = weight.getInput().getType().dyn_cast<RankedTensorType>();
   auto scale = weight.getScale().getType().dyn_cast<RankedTensorType>();
   if (!q || q.getRank() != 2 || !q.getElementType().isInteger(8) || !scale ||

@@ -305,6 +305,7 @@ func.func @dynamic_quantized(%x: tensor<2x8xf32> {anvil.name = "x"}, %s: tensor<
 // compile time, the product cast back to float16 once.
 // CHECK-LABEL: func.func @w4a16
 // CHECK-SAME: (%[[X:.*]]: memref<2x64xf16>, %[[OUT:.*]]: memref<2x16xf16>)
+// CHECK-NOT: "dequantize"
 func.func @w4a16(%x: tensor<2x64xf16>) -> tensor<2x16xf16> {
   // CHECK: %[[XW:.*]] = kernel.alloc : memref<2x64xf32>
   // CHECK: kernel.elementwise ins(%[[X]] : memref<2x64xf16>) outs(%[[XW]] : memref<2x64xf32>)

@@ -176,7 +176,7 @@ cl::opt<std::string> quantize(
              "Weights the model quantized itself (MatMulNBits, QDQ) keep "
              "their values; w8a8 and w4a8-* also give them per-token int8 "
              "activations where the kernel takes them (4-bit groups of a "
-             "multiple of 8; 8-bit per channel without zero points)"),
+             "multiple of 8; 8-bit per tensor or channel without zero points)"),
     cl::value_desc("int8|int4-g32|int4-g128|w8a8|w4a8-g32|w4a8-g128|bf16|f16"),
     cl::cat(quantCategory));
 cl::opt<bool> quantizeAsym(
