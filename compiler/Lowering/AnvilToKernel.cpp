@@ -127,7 +127,7 @@ std::optional<int64_t> scalarInt(Value v) {
 
 /// Static QDQ activations into an 8-bit weight in one group along K:
 /// `lhs` = dequantize(quantize(x, s, z), s, z) with one f32 scale s > 0
-/// and one 8-bit zero point z (or none), the same in both. Fills the
+/// and one 8-bit zero point z (an absent one is 0), the same in both. Fills the
 /// match's lhs fields and returns true if so.
 bool matchStaticLhs(Value lhs, QuantMatmul &match) {
   auto ld = lhs.getDefiningOp<DequantizeOp>();
@@ -142,14 +142,14 @@ bool matchStaticLhs(Value lhs, QuantMatmul &match) {
   if (!storage.isInteger(8) || !scale || !(*scale > 0) ||
       !std::isfinite(*scale) || scalarFloat(ld.getScale()) != scale)
     return false;
-  std::optional<int64_t> zero = int64_t(0);
-  if (qo.getZeroPoint() || ld.getZeroPoint()) {
-    if (!qo.getZeroPoint() || !ld.getZeroPoint())
-      return false;
-    zero = scalarInt(qo.getZeroPoint());
-    if (!zero || scalarInt(ld.getZeroPoint()) != zero)
-      return false;
-  }
+  // An absent zero point is 0 (canonicalization drops constant zeros, so
+  // one side may have lost its zero point while the other kept it).
+  auto zeroOf = [](Value zp) -> std::optional<int64_t> {
+    return zp ? scalarInt(zp) : std::optional<int64_t>(0);
+  };
+  std::optional<int64_t> zero = zeroOf(qo.getZeroPoint());
+  if (!zero || zeroOf(ld.getZeroPoint()) != zero)
+    return false;
   match.lhsQuantize = qo;
   match.lhsDequantize = ld;
   match.lhsScale = *scale;

@@ -185,6 +185,34 @@ struct MatmulOfTransposedRhs : OpRewritePattern<MatmulOp> {
   }
 };
 
+/// dequantize(q, s, zp) with a constant zero point that is all zeros is
+/// dequantize(q, s): an absent zero point is 0. (ONNX Runtime's
+/// quantize_static writes symmetric int8 weights with an explicit zero
+/// point 0; without it the quantized kernel can also take int8
+/// activations per token.)
+struct DequantizeOfZeroZeroPoint : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto zp = op.getZeroPoint() ? op.getZeroPoint().getDefiningOp<ConstantOp>()
+                                : ConstantOp();
+    if (!zp)
+      return failure();
+    Attribute value = zp.getValue();
+    bool zero = false;
+    if (auto dense = value.dyn_cast<DenseElementsAttr>();
+        dense && dense.isSplat())
+      zero = dense.getSplatValue<APInt>().isZero();
+    else if (std::optional<ArrayRef<char>> bytes = rawConstantData(value))
+      zero = !bytes->empty() &&
+             llvm::all_of(*bytes, [](char byte) { return byte == 0; });
+    if (!zero)
+      return failure();
+    rewriter.updateRootInPlace(op, [&] { op.getZeroPointMutable().clear(); });
+    return success();
+  }
+};
+
 struct TransposeOfTranspose : OpRewritePattern<TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(TransposeOp op,
@@ -385,6 +413,10 @@ void DivOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
 void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                            MLIRContext *context) {
   patterns.add<MatmulOfTransposedRhs>(context);
+}
+void DequantizeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                               MLIRContext *context) {
+  patterns.add<DequantizeOfZeroZeroPoint>(context);
 }
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                               MLIRContext *context) {

@@ -1298,6 +1298,7 @@ def Anvil_DequantizeOp : Anvil_InferredOp<"dequantize"> {
                        DefaultValuedAttr<BoolAttr, "false">:$is_signed,
                        OptionalAttr<I64Attr>:$last_dim);
   let results = (outs Anvil_FloatTensor:$result);
+  let hasCanonicalizer = 1;
 }
 
 def Anvil_QuantizeOp : Anvil_InferredOp<"quantize"> {

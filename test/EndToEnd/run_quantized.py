@@ -722,8 +722,9 @@ def prequantized_w4a8(rng):
     MatMulNBits (4 bits, symmetric, block 32, accuracy_level 4: the GenAI
     builder's CPU int4), by a uint4 [K, N] QDQ weight blocked along K with
     zero points, by an int8 [N, K] QDQ weight per channel through Gemm
-    transB, and by an int8 [K, N] weight with zero points (8-bit weights
-    with zero points keep float activations). Reference: float64 numpy of
+    transB (with an explicit zero point 0, as quantize_static writes: the
+    same as none), and by an int8 [K, N] weight with zero points (8-bit
+    weights with nonzero zero points keep float activations). Reference: float64 numpy of
     the dequantized weights, times x quantized per token (the first three)
     or x itself (the last)."""
     k, n, block = 96, 24, 32
@@ -754,6 +755,7 @@ def prequantized_w4a8(rng):
         onnx.numpy_helper.from_array(s2, "w2_scale"),
         onnx.numpy_helper.from_array(q3, "w3"),
         onnx.numpy_helper.from_array(s3, "w3_scale"),
+        onnx.numpy_helper.from_array(np.zeros(n, np.int8), "w3_zp"),
         onnx.numpy_helper.from_array(q4, "w4"),
         onnx.numpy_helper.from_array(z4, "w4_zp"),
         onnx.numpy_helper.from_array(s4, "w4_scale"),
@@ -765,8 +767,8 @@ def prequantized_w4a8(rng):
         helper.make_node("DequantizeLinear", ["w2", "w2_scale", "w2_zp"],
                          ["w2f"], axis=0, block_size=block),
         helper.make_node("MatMul", ["x", "w2f"], ["y2"]),
-        helper.make_node("DequantizeLinear", ["w3", "w3_scale"], ["w3f"],
-                         axis=0),
+        helper.make_node("DequantizeLinear", ["w3", "w3_scale", "w3_zp"],
+                         ["w3f"], axis=0),
         helper.make_node("Gemm", ["x", "w3f"], ["y3"], transB=1),
         helper.make_node("DequantizeLinear", ["w4", "w4_scale", "w4_zp"],
                          ["w4f"], axis=1),

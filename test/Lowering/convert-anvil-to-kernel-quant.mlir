@@ -164,6 +164,28 @@ func.func @static_qdq(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32
 
 // -----
 
+// An absent zero point is 0: a quantize with an explicit int8 zero point 0
+// and a dequantize without one (canonicalization drops constant zero
+// points from dequantize only) are still one round trip.
+// CHECK-LABEL: func.func @static_qdq_absent_zero_point
+func.func @static_qdq_absent_zero_point(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
+  // CHECK-NOT: quantize"
+  // CHECK: kernel.launch "matmul_quant"
+  // CHECK-SAME: lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64
+  // CHECK-NOT: kernel.launch
+  %xs = anvil.constant dense<0.5> : tensor<f32>
+  %xz = anvil.constant dense<0> : tensor<i8>
+  %q = anvil.constant dense<3> : tensor<8x3xi8>
+  %s = anvil.constant dense<0.25> : tensor<3xf32>
+  %w = anvil.dequantize %q, %s {axis = 1 : i64, bits = 8 : i64} : (tensor<8x3xi8>, tensor<3xf32>) -> tensor<8x3xf32>
+  %xq = anvil.quantize %x, %xs, %xz {bits = 8 : i64} : (tensor<2x8xf32>, tensor<f32>, tensor<i8>) -> tensor<2x8xi8>
+  %xd = anvil.dequantize %xq, %xs {bits = 8 : i64} : (tensor<2x8xi8>, tensor<f32>) -> tensor<2x8xf32>
+  %y = anvil.matmul %xd, %w : (tensor<2x8xf32>, tensor<8x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
 // Not fused: the dequantize's scale is not the quantize's (the float
 // round trip is not the identity the kernel assumes), and a 4-bit weight
 // (the static path takes 8-bit weights): the activations stay a quantize

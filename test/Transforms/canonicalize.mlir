@@ -326,3 +326,22 @@ func.func @identity_selects(%x: tensor<1x2x3x4xf32>, %y: tensor<1x2x3x4xf32>) ->
   %g = anvil.gather_elements %y, %idx {axis = 2 : i64} : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xi64>) -> tensor<1x2x3x4xf32>
   return %w, %g : tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>
 }
+
+// -----
+
+// A constant zero point of all zeros is dropped (an absent one is 0): a
+// splat and dense data alike; a nonzero one stays.
+// CHECK-LABEL: func.func @dequantize_zero_zero_point
+// CHECK: anvil.dequantize %arg0, %{{.*}} {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>) -> tensor<4x3xf32>
+// CHECK: anvil.dequantize %arg0, %{{.*}} {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>) -> tensor<4x3xf32>
+// CHECK: anvil.dequantize %arg0, %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>
+func.func @dequantize_zero_zero_point(%q: tensor<4x3xi8>) -> (tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>) {
+  %s = anvil.constant dense<[0.5, 0.25, 2.0]> : tensor<3xf32>
+  %z0 = anvil.constant dense<0> : tensor<3xi8>
+  %z1 = anvil.constant dense<"0x000000"> : tensor<3xi8>
+  %z2 = anvil.constant dense<[0, 1, 0]> : tensor<3xi8>
+  %a = anvil.dequantize %q, %s, %z0 {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>
+  %b = anvil.dequantize %q, %s, %z1 {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>
+  %c = anvil.dequantize %q, %s, %z2 {axis = 1 : i64, bits = 8 : i64} : (tensor<4x3xi8>, tensor<3xf32>, tensor<3xi8>) -> tensor<4x3xf32>
+  return %a, %b, %c : tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>
+}
