@@ -28,9 +28,20 @@ namespace detail {
 /// vectorize it without versioning or an epilogue.
 template <int64_t Width, class C, class B>
 inline void axpy(C *__restrict y, const B *__restrict x, C a, int64_t n) {
-  const int64_t count = Width ? Width : n;
-  for (int64_t j = 0; j < count; ++j)
-    y[j] += a * static_cast<C>(x[j]);
+  if constexpr (Width == 0) {
+    // GCC's -O2 cost model leaves a loop of unknown length scalar: whole
+    // blocks of 16 go through the constant-width form, the rest one by
+    // one (each element's sum is the same either way).
+    constexpr int64_t kBlock = 16;
+    int64_t j = 0;
+    for (; j + kBlock <= n; j += kBlock)
+      axpy<kBlock>(y + j, x + j, a, kBlock);
+    for (; j < n; ++j)
+      y[j] += a * static_cast<C>(x[j]);
+  } else {
+    for (int64_t j = 0; j < Width; ++j)
+      y[j] += a * static_cast<C>(x[j]);
+  }
 }
 } // namespace detail
 
@@ -99,6 +110,23 @@ int matmul(const anvil_host_api *host, const MatmulParams &p, const A *lhs,
       const A *a = lhs + lOff;
       const B *w = rhs + rOff;
       C *o = out + b * m * n;
+      if constexpr (std::is_same<A, float>::value &&
+                    std::is_same<B, float>::value &&
+                    std::is_same<C, float>::value) {
+        if (p.transpose_rhs) {
+          // rhs is [n, k] (a batched Q x K^T): matmul_dot's register
+          // tiles, each dot product summed lane-wise over k and reduced
+          // by a fixed tree, the same for any tiling.
+          for (int64_t j = j0; j < j1; j += dot::kCols)
+            for (int64_t i = i0; i < i1; i += dot::kRows)
+              dot::tile_any(std::min(dot::kRows, i1 - i),
+                            std::min(dot::kCols, j1 - j), a + i * k, w + j * k,
+                            k, o + i * n + j, n);
+          if constexpr (!is_no_epilogue<Epilogue>())
+            epi(i0, i1, j0, j1);
+          continue;
+        }
+      }
       if (p.transpose_rhs) {
         // rhs is [n, k]: the tile's columns stay in cache while its rows
         // use them. Each dot product sums over k in order; kLanes of them

@@ -6,11 +6,11 @@
 // checked. A level this CPU cannot run is skipped with the reason.
 //
 // Checked for every path (row-major [k, n], row-major [n, k] by dot
-// products, and column panels): each element against a float64 product
-// within 1e-5 * sum_t |a_t b_t| + 1e-30 (float accumulation error grows
-// with k times the magnitude of the terms); batch invariance (row i of an
-// m-row product equals the product of that row alone, bit for bit); and
-// thread invariance (the same bits whatever the chunking).
+// products, both in a batch of two as well, and column panels): each element
+// against a float64 product within 1e-5 * sum_t |a_t b_t| + 1e-30 (float
+// accumulation error grows with k times the magnitude of the terms); batch
+// invariance (row i of an m-row product equals the product of that row alone,
+// bit for bit); and thread invariance (the same bits whatever the chunking).
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,7 +59,19 @@ std::vector<float> toPanels(const std::vector<float> &w, int64_t k, int64_t n) {
   return out;
 }
 
-enum class Path { RowMajor, Dot, Panels, PanelsBf16, PanelsF16 };
+enum class Path {
+  RowMajor,
+  Dot,
+  Panels,
+  PanelsBf16,
+  PanelsF16,
+  BatchedRowMajor, // RowMajor in a batch of two (batch_rank 1)
+  BatchedDot,      // Dot in a batch of two
+};
+
+bool isBatched(Path path) {
+  return path == Path::BatchedRowMajor || path == Path::BatchedDot;
+}
 
 /// The weights a path computes with: 16-bit paths round them first (the
 /// float64 reference then multiplies the rounded values).
@@ -84,7 +96,7 @@ anvil::MatmulParams pathParams(Path path, int64_t m, int64_t n, int64_t k,
   anvil::MatmulParams p{};
   p.m = m, p.n = n, p.k = k;
   rhs = w;
-  if (path == Path::Dot) { // [n, k]
+  if (path == Path::Dot || path == Path::BatchedDot) { // [n, k]
     p.transpose_rhs = true;
     for (int64_t t = 0; t < k; ++t)
       for (int64_t j = 0; j < n; ++j)
@@ -101,11 +113,28 @@ std::vector<float> run(Path path, const anvil_host_api *host, int64_t m,
                        int64_t n, int64_t k, const std::vector<float> &a,
                        const std::vector<float> &w) {
   std::vector<float> rhs;
-  const anvil::MatmulParams p = pathParams(path, m, n, k, w, rhs);
-  std::vector<float> out(m * n, std::nanf(""));
+  anvil::MatmulParams p = pathParams(path, m, n, k, w, rhs);
+  if (isBatched(path)) {
+    // Batch 1 multiplies the same (broadcast, stride 0) lhs by -rhs: its
+    // result must be batch 0's negated, bit for bit (negation is exact).
+    const size_t size = rhs.size();
+    for (size_t e = 0; e < size; ++e)
+      rhs.push_back(-rhs[e]);
+    p.batch_rank = 1;
+    p.batch[0] = 2;
+    p.lhs_batch_strides[0] = 0;
+    p.rhs_batch_strides[0] = int64_t(size);
+  }
+  const int64_t batches = isBatched(path) ? 2 : 1;
+  std::vector<float> out(batches * m * n, std::nanf(""));
   int status =
       matmul<float, float, float>(host, p, a.data(), rhs.data(), out.data());
   EXPECT_EQ(status, 0);
+  if (isBatched(path)) {
+    for (int64_t e = 0; e < m * n; ++e)
+      EXPECT_EQ(out[m * n + e], -out[e]) << "batch 1 element " << e;
+    out.resize(m * n);
+  }
   return out;
 }
 
@@ -147,7 +176,7 @@ void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
         << "chunks of " << chunk;
   }
   // Each row alone: the same bits as inside the batch.
-  if (path != Path::RowMajor)
+  if (path != Path::RowMajor && path != Path::BatchedRowMajor)
     for (int64_t i = 0; i < m; ++i) {
       std::vector<float> row(a.begin() + i * k, a.begin() + (i + 1) * k);
       std::vector<float> alone = run(path, nullptr, 1, n, k, row, w);
@@ -175,6 +204,14 @@ TEST(MatmulKernel, RowMajor) {
 TEST(MatmulKernel, DotProducts) {
   REQUIRE_LEVEL();
   checkPath(Path::Dot);
+}
+TEST(MatmulKernel, BatchedRowMajor) {
+  REQUIRE_LEVEL();
+  checkPath(Path::BatchedRowMajor);
+}
+TEST(MatmulKernel, BatchedDotProducts) {
+  REQUIRE_LEVEL();
+  checkPath(Path::BatchedDot);
 }
 TEST(MatmulKernel, Panels) {
   REQUIRE_LEVEL();

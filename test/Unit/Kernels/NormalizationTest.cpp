@@ -1,4 +1,4 @@
-//===- NormalizationTest.cpp - rms_norm against a long double reference ---===//
+//===- NormalizationTest.cpp - rms_norm, softmax against long double ------===//
 //
 // Built once per x86-64 level (the AVX-512 path at v4, the portable one at
 // v2 and v3). The reference computes in long double, independently of the
@@ -62,6 +62,67 @@ TEST(RmsNorm, MatchesLongDoubleAtEverySizeAndTail) {
         }
       }
     }
+  }
+}
+
+/// softmax over contiguous float rows against long double: within 4 ulp
+/// relative (exp_f32's 1 ulp, the float difference x - max: |x - max|
+/// 2^-24 relative, and one rounding) plus 1e-40 for results near 0, at
+/// every size around the 16-wide blocks, with -inf (masked) entries, and
+/// the special rows (NaN, +inf, all -inf) as ONNX defines them.
+TEST(Softmax, FloatRowsMatchLongDouble) {
+  REQUIRE_LEVEL();
+  anvil_host_api host = serialHost();
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t size : {1, 2, 15, 16, 17, 31, 33, 128, 1000}) {
+    const int64_t outer = 4;
+    std::vector<float> in(outer * size), out(outer * size, std::nanf(""));
+    for (float &v : in)
+      v = normal(rng);
+    for (int64_t i = 0; i < size; i += 3)
+      in[1 * size + i] = i ? -inf : in[1 * size + i]; // masked, one kept
+    for (int64_t i = 0; i < size; ++i)
+      in[2 * size + i] = 30.0f * normal(rng); // wide range: tiny results
+    anvil::SoftmaxParams p{};
+    p.outer = outer;
+    p.size = size;
+    p.inner = 1;
+    ASSERT_EQ(anvil::cpu::softmax(&host, p, in.data(), out.data()), 0);
+    for (int64_t r = 0; r < outer; ++r) {
+      const float *x = in.data() + r * size;
+      long double maxv = x[0], sum = 0;
+      for (int64_t i = 0; i < size; ++i)
+        maxv = std::max<long double>(maxv, x[i]);
+      for (int64_t i = 0; i < size; ++i)
+        sum += std::exp((long double)x[i] - maxv);
+      for (int64_t i = 0; i < size; ++i) {
+        const long double want = std::exp((long double)x[i] - maxv) / sum;
+        if (std::isinf(x[i])) { // masked: exactly 0
+          EXPECT_EQ(out[r * size + i], 0.0f) << "size " << size << " i " << i;
+          continue;
+        }
+        const double spread = 4 + std::fabs(double(x[i] - maxv));
+        EXPECT_NEAR(out[r * size + i], (double)want,
+                    (double)want * spread * 6e-8 + 1e-40)
+            << "size " << size << " row " << r << " i " << i;
+      }
+    }
+  }
+  // Special rows: NaN anywhere -> NaN row; +inf -> NaN (inf - inf); all
+  // -inf -> NaN (0 / 0); a row of one element -> 1.
+  const std::vector<std::vector<float>> rows = {
+      {1.0f, std::nanf(""), 2.0f}, {1.0f, inf, 2.0f}, {-inf, -inf, -inf}};
+  for (const std::vector<float> &row : rows) {
+    std::vector<float> out(row.size(), 0.5f);
+    anvil::SoftmaxParams p{};
+    p.outer = 1;
+    p.size = int64_t(row.size());
+    p.inner = 1;
+    ASSERT_EQ(anvil::cpu::softmax(&host, p, row.data(), out.data()), 0);
+    for (float v : out)
+      EXPECT_TRUE(std::isnan(v)) << "from " << row[0] << " " << row[1];
   }
 }
 
