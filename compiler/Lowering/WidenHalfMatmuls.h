@@ -11,6 +11,8 @@
 //
 //   y = cast<f16>(matmul(cast<f32>(x), w))                  w constant f16
 //   y = cast<f16>(matmul(cast<f32>(x), dequantize(q, widen(scale), zp)))
+//   y = cast<f16>(matmul(cast<f32>(a), cast<f32>(b)))      a, b not constant
+//   y = cast<f16>(attention(cast<f32>(q), cast<f32>(k), cast<f32>(v)))
 //
 // The second form is W4A16/W8A16 (a QDQ `DequantizeLinear` of int4/int8
 // values with float16 scales into a float16 `MatMul`). Scales widen at
@@ -19,7 +21,11 @@
 // another op also reads, a tied embedding table, is not packed in panels
 // and runs the general kernel, on float32 activations still.) The product sums
 // in float32 and rounds to the model's type once (a dequantized weight is not
-// rounded to float16 first, as the ONNX definition rounds it).
+// rounded to float16 first, as the ONNX definition rounds it). The third
+// form is attention's products in a float16 graph: the general kernel would
+// convert every operand in its inner loop, the casts are linear in the
+// operands' sizes and the product is not. The fourth is a fused attention
+// (and its mask, when 16-bit) on the float32 attention kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,7 +40,9 @@ namespace anvil::lowering {
 
 /// Rewrites the 16-bit-float matmuls of `func` into the float32 forms
 /// above: those whose right-hand side is a constant 2-D weight of their
-/// float type, and those whose right-hand side is an anvil.dequantize of
+/// float type, those of two non-constant operands of their float type
+/// (attention's products), 16-bit anvil.attention ops, and those whose
+/// right-hand side is an anvil.dequantize of
 /// constant values with constant scales of that type (integer or no zero
 /// points) where `kernelTakes` accepts the float32 matmul built (the others
 /// are left as they are: their dequantized weight would otherwise be

@@ -33,8 +33,9 @@ Models:
   int4_f16_matmul       W4A16: float16 x, blocked int4 weights [N, K] with
                         float16 scales, transposed into a float16 MatMul
   f16_constant_matmuls  float16 MatMul and Gemm by constant float16
-                        weights (widened to the float kernel), and a
-                        float16 MatMul of two activations
+                        weights (widened to the float kernel), a float16
+                        MatMul of two activations and float16 attention
+                        (MatMul, Transpose, Softmax), widened too
   qdq_f16_mlp           W4A16 and W8A16 QDQ in a float16 model: uint4 [K, N]
                         blocked along K into a MatMul and int8 [N, K] per
                         channel into a Gemm with transB, both on the
@@ -418,8 +419,12 @@ def f16_constant_matmuls(rng):
     """The float16 baseline of W4A16: a float16 MatMul by a constant
     float16 weight [K, N] and a Gemm (transB, bias) by one [N, K], widened
     to the float kernel (float32 activations times float16 weights, the
-    result rounded once); and a MatMul of two activations, left in float16.
-    Against ORT, float16 tolerance."""
+    result rounded once); a MatMul of two activations, and attention over
+    [1, 2, heads' rows, 16] (Softmax(Q K^T * 0.25) V with K transposed by a
+    Transpose node; the scores Q K^T an output too, so that they are a
+    batched matmul of their own, on the dot-product path, beside the fused
+    attention kernel), each product on float32 copies of its operands,
+    rounded to float16 once. Against ORT, float16 tolerance."""
     k, n, m = 96, 40, 24
     w1 = (rng.standard_normal((k, n)) * 0.1).astype(np.float16)
     w2 = (rng.standard_normal((m, n)) * 0.1).astype(np.float16)
@@ -430,11 +435,30 @@ def f16_constant_matmuls(rng):
     f16 = TensorProto.FLOAT16
     nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]),
              helper.make_node("Gemm", ["h", "w2", "bias"], ["y"], transB=1),
-             helper.make_node("MatMul", ["x", "v"], ["z"])]
-    model = make(nodes, [info("x", f16, [5, k]), info("v", f16, [k, 3])],
-                 [info("y", f16, [5, m]), info("z", f16, [5, 3])], inits)
+             helper.make_node("MatMul", ["x", "v"], ["z"]),
+             helper.make_node("Transpose", ["keys"], ["keys_t"],
+                              perm=[0, 1, 3, 2]),
+             helper.make_node("MatMul", ["queries", "keys_t"], ["scores"]),
+             helper.make_node("Mul", ["scores", "att_scale"], ["scaled"]),
+             helper.make_node("Softmax", ["scaled"], ["probs"], axis=-1),
+             helper.make_node("MatMul", ["probs", "values"], ["att"])]
+    inits.append(onnx.numpy_helper.from_array(np.array(0.25, np.float16),
+                                              "att_scale"))
+    model = make(nodes, [info("x", f16, [5, k]), info("v", f16, [k, 3]),
+                         info("queries", f16, [1, 2, 6, 16]),
+                         info("keys", f16, [1, 2, 7, 16]),
+                         info("values", f16, [1, 2, 7, 5])],
+                 [info("y", f16, [5, m]), info("z", f16, [5, 3]),
+                  info("att", f16, [1, 2, 6, 5]),
+                  info("scores", f16, [1, 2, 6, 7])], inits)
     return model, {"x": rng.standard_normal((5, k)).astype(np.float16),
-                   "v": rng.standard_normal((k, 3)).astype(np.float16)}
+                   "v": rng.standard_normal((k, 3)).astype(np.float16),
+                   "queries": rng.standard_normal((1, 2, 6, 16)).astype(
+                       np.float16),
+                   "keys": rng.standard_normal((1, 2, 7, 16)).astype(
+                       np.float16),
+                   "values": rng.standard_normal((1, 2, 7, 5)).astype(
+                       np.float16)}
 
 
 def qdq_f16_mlp(rng):

@@ -368,19 +368,41 @@ func.func @int8_kv_scales_not_state(%rows: tensor<5x2x8xf32> {anvil.name = "rows
 // A float16 matmul of a constant float16 weight runs the float kernel on
 // float32 activations (x cast up, the weight kept in float16: mixed
 // operand types), the result cast back once; a float16 product of two
-// activations stays as it is.
+// activations multiplies both cast up (x's cast shared with the first).
 // CHECK-LABEL: func.func @f16_constant_weight
 // CHECK-SAME: (%[[X:.*]]: memref<2x8xf16>, %[[Y:.*]]: memref<8x3xf16>, %[[OUT:.*]]: memref<2x4xf16>, %[[OUT2:.*]]: memref<2x3xf16>)
 func.func @f16_constant_weight(%x: tensor<2x8xf16>, %y: tensor<8x3xf16>) -> (tensor<2x4xf16>, tensor<2x3xf16>) {
+  // CHECK: kernel.elementwise ins(%[[Y]] : memref<8x3xf16>) outs(%[[YW:.*]] : memref<8x3xf32>)
+  // CHECK: arith.extf
   // CHECK: kernel.elementwise ins(%[[X]] : memref<2x8xf16>) outs(%[[XW:.*]] : memref<2x8xf32>)
   // CHECK: arith.extf
   // CHECK: %[[W:.*]] = kernel.weight dense<5.000000e-01> : tensor<8x4xf16>
   // CHECK: kernel.launch "matmul" ins(%[[XW]], %[[W]] : memref<2x8xf32>, memref<8x4xf16>) outs(%[[P:.*]] : memref<2x4xf32>)
   // CHECK: kernel.elementwise ins(%[[P]] : memref<2x4xf32>) outs(%[[OUT]] : memref<2x4xf16>)
   // CHECK: arith.truncf
-  // CHECK: kernel.launch "matmul" ins(%[[X]], %[[Y]] : memref<2x8xf16>, memref<8x3xf16>) outs(%[[OUT2]] : memref<2x3xf16>)
+  // CHECK: kernel.launch "matmul" ins(%[[XW]], %[[YW]] : memref<2x8xf32>, memref<8x3xf32>) outs(%[[P2:.*]] : memref<2x3xf32>)
+  // CHECK: kernel.elementwise ins(%[[P2]] : memref<2x3xf32>) outs(%[[OUT2]] : memref<2x3xf16>)
+  // CHECK: arith.truncf
+  // CHECK-NOT: kernel.launch
   %w = anvil.constant dense<0.5> : tensor<8x4xf16>
   %a = anvil.matmul %x, %w : (tensor<2x8xf16>, tensor<8x4xf16>) -> tensor<2x4xf16>
   %b = anvil.matmul %x, %y : (tensor<2x8xf16>, tensor<8x3xf16>) -> tensor<2x3xf16>
   return %a, %b : tensor<2x4xf16>, tensor<2x3xf16>
+}
+
+// -----
+
+// Attention's scores in a bfloat16 graph (a batched Q x K^T of two
+// activations): both widened, the float32 kernel's batched dot products,
+// the scores cast back.
+// CHECK-LABEL: func.func @bf16_attention_scores
+// CHECK-SAME: (%[[Q:.*]]: memref<2x4x8xbf16>, %[[K:.*]]: memref<2x5x8xbf16>, %[[S:.*]]: memref<2x4x5xbf16>)
+func.func @bf16_attention_scores(%q: tensor<2x4x8xbf16>, %k: tensor<2x5x8xbf16>) -> tensor<2x4x5xbf16> {
+  // CHECK-DAG: kernel.elementwise ins(%[[K]] : memref<2x5x8xbf16>) outs(%[[KW:[^ ]*]] : memref<2x5x8xf32>)
+  // CHECK-DAG: kernel.elementwise ins(%[[Q]] : memref<2x4x8xbf16>) outs(%[[QW:[^ ]*]] : memref<2x4x8xf32>)
+  // CHECK: kernel.launch "matmul" ins(%[[QW]], %[[KW]] : memref<2x4x8xf32>, memref<2x5x8xf32>) outs(%[[P:.*]] : memref<2x4x5xf32>)
+  // CHECK-SAME: transpose_rhs = true
+  // CHECK: kernel.elementwise ins(%[[P]] : memref<2x4x5xf32>) outs(%[[S]] : memref<2x4x5xbf16>)
+  %s = anvil.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xbf16>, tensor<2x5x8xbf16>) -> tensor<2x4x5xbf16>
+  return %s : tensor<2x4x5xbf16>
 }
