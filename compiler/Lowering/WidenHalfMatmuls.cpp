@@ -143,6 +143,23 @@ private:
   llvm::DenseMap<Value, Value> casts, scales;
 };
 
+/// Replaces `op` (one 16-bit float result) by a clone whose operands
+/// `widenOperands` sets and whose result is float32, cast back to the
+/// original type for its users.
+void replaceWithWide(Operation *op, Widener &widener,
+                     llvm::function_ref<void(Operation *wide)> widenOperands) {
+  OpBuilder b(op);
+  Operation *wide = b.clone(*op);
+  widenOperands(wide);
+  Value result = op->getResult(0);
+  auto type = result.getType().cast<RankedTensorType>();
+  wide->getResult(0).setType(type.clone(b.getF32Type()));
+  result.replaceAllUsesWith(
+      b.create<CastOp>(op->getLoc(), type, wide->getResult(0)).getResult());
+  widener.forget(result);
+  op->erase();
+}
+
 } // namespace
 
 void widenHalfMatmuls(func::FuncOp func,
@@ -173,57 +190,34 @@ void widenHalfMatmuls(func::FuncOp func,
   // the float32 kernel (SIMD dot products, float32 softmax), the result
   // cast back; the kernel's 16-bit path computes in double, element by
   // element.
-  for (AttentionOp attention : attentions) {
-    OpBuilder b(attention);
-    auto wide = cast<AttentionOp>(b.clone(*attention));
-    wide.getQueryMutable().assign(widener.toF32(attention.getQuery()));
-    wide.getKeyMutable().assign(widener.toF32(attention.getKey()));
-    wide.getValueMutable().assign(widener.toF32(attention.getValue()));
-    if (Value mask = attention.getMask();
-        mask && isHalfFloat(mask.getType()) &&
-        mask.getType().isa<RankedTensorType>())
-      wide.getMaskMutable().assign(widener.toF32(mask));
-    wide.getResult().setType(
-        attention.getType().cast<RankedTensorType>().clone(b.getF32Type()));
-    attention.getResult().replaceAllUsesWith(
-        b.create<CastOp>(attention.getLoc(), attention.getType(),
-                         wide.getResult())
-            .getResult());
-    widener.forget(attention.getResult());
-    attention.erase();
-  }
+  for (AttentionOp attention : attentions)
+    replaceWithWide(attention, widener, [&](Operation *op) {
+      auto wide = cast<AttentionOp>(op);
+      wide.getQueryMutable().assign(widener.toF32(attention.getQuery()));
+      wide.getKeyMutable().assign(widener.toF32(attention.getKey()));
+      wide.getValueMutable().assign(widener.toF32(attention.getValue()));
+      if (Value mask = attention.getMask();
+          mask && isHalfFloat(mask.getType()) &&
+          mask.getType().isa<RankedTensorType>())
+        wide.getMaskMutable().assign(widener.toF32(mask));
+    });
   // Both operands are widened (once per value: a K read by every head's
   // product is cast once), the float32 kernel multiplies, the product is
   // cast back. The casts are O(m k + k n + m n) against the product's
   // O(m k n); the general 16-bit kernel converts every operand in its
   // inner loop instead (measured 10-40x slower than this).
-  for (MatmulOp matmul : activationMatmuls) {
-    OpBuilder b(matmul);
-    auto wide = cast<MatmulOp>(b.clone(*matmul));
-    wide.getLhsMutable().assign(widener.toF32(matmul.getLhs()));
-    wide.getRhsMutable().assign(widener.toF32(matmul.getRhs()));
-    wide.getResult().setType(
-        matmul.getType().cast<RankedTensorType>().clone(b.getF32Type()));
-    matmul.getResult().replaceAllUsesWith(
-        b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult())
-            .getResult());
-    widener.forget(matmul.getResult());
-    matmul.erase();
-  }
+  for (MatmulOp matmul : activationMatmuls)
+    replaceWithWide(matmul, widener, [&](Operation *op) {
+      auto wide = cast<MatmulOp>(op);
+      wide.getLhsMutable().assign(widener.toF32(matmul.getLhs()));
+      wide.getRhsMutable().assign(widener.toF32(matmul.getRhs()));
+    });
   // A 16-bit weight stays as it is: the float kernel takes float32
   // activations times 16-bit weights (mixed operand types).
-  for (MatmulOp matmul : constantMatmuls) {
-    OpBuilder b(matmul);
-    auto wide = cast<MatmulOp>(b.clone(*matmul));
-    wide.getLhsMutable().assign(widener.toF32(matmul.getLhs()));
-    wide.getResult().setType(
-        matmul.getType().cast<RankedTensorType>().clone(b.getF32Type()));
-    matmul.getResult().replaceAllUsesWith(
-        b.create<CastOp>(matmul.getLoc(), matmul.getType(), wide.getResult())
-            .getResult());
-    widener.forget(matmul.getResult());
-    matmul.erase();
-  }
+  for (MatmulOp matmul : constantMatmuls)
+    replaceWithWide(matmul, widener, [&](Operation *op) {
+      cast<MatmulOp>(op).getLhsMutable().assign(widener.toF32(matmul.getLhs()));
+    });
   for (MatmulOp matmul : matmuls) {
     DequantizeOp weight = halfQuantWeight(matmul);
     auto scale = weight.getScale().getDefiningOp<ConstantOp>();
