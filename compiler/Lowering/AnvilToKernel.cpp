@@ -1624,8 +1624,9 @@ LogicalResult FunctionBufferizer::run() {
 struct ConvertAnvilToKernelPass
     : impl::ConvertAnvilToKernelBase<ConvertAnvilToKernelPass> {
   void runOnOperation() override {
-    // Float16/bfloat16 matmuls of constant weights (16-bit or, W4A16,
-    // quantized where the quantized kernel then takes them) in float32.
+    // Float16/bfloat16 matmuls (of constant 16-bit weights, of W4A16
+    // weights the quantized kernel then takes, of two activations) and
+    // attention in float32.
     widenHalfMatmuls(getOperation(), [](MatmulOp widened) {
       return matchQuantMatmul(widened).has_value();
     });

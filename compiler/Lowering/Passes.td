@@ -32,6 +32,8 @@ def ConvertAnvilToKernel
     quantized kernel takes) is first rewritten in float32 around the same
     weight: its activations cast up (once per value), a QDQ weight's
     constant scales widened at compile time, the product cast back once.
+    A 16-bit matmul of two activations and a 16-bit `anvil.attention` run
+    on float32 copies of their operands the same way.
 
     ```mlir
     // Before:

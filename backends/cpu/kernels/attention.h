@@ -4,7 +4,7 @@
 #define ANVIL_CPU_KERNELS_ATTENTION_H
 
 #include "common.h"
-#include "matmul_dot.h"
+#include "matmul.h" // detail::axpy and matmul_dot.h
 
 #include <algorithm>
 
@@ -12,19 +12,6 @@ namespace anvil {
 namespace cpu {
 
 namespace detail {
-/// y[0, n) += a x[0, n) in blocks of 16 (a constant width GCC vectorizes at
-/// -O2), the rest one by one.
-inline void attention_axpy(float *__restrict y, const float *__restrict x,
-                           float a, int64_t n) {
-  constexpr int64_t kBlock = 16;
-  int64_t d = 0;
-  for (; d + kBlock <= n; d += kBlock)
-    for (int64_t l = 0; l < kBlock; ++l)
-      y[d + l] += a * x[d + l];
-  for (; d < n; ++d)
-    y[d] += a * x[d];
-}
-
 /// The float attention of one query row (see attention below): scores by
 /// matmul_dot's tiles (4 keys at a time, each dot product lane-wise over
 /// head_dim and reduced by a fixed tree), exponentials by exp_f32, the
@@ -36,6 +23,10 @@ inline void attention_row_f32(const AttentionParams &p, const float *qi,
                               const float *kb, const float *vb, const M *mask,
                               int64_t b, int64_t h, int64_t i, float *scores,
                               float *acc, float *o) {
+  if (p.kv_len == 0) { // an empty sum, as the reference gives
+    std::fill(o, o + p.value_dim, 0.0f);
+    return;
+  }
   const float scale = float(p.scale);
   const float inf = std::numeric_limits<float>::infinity();
   int64_t j = 0;
@@ -57,10 +48,6 @@ inline void attention_row_f32(const AttentionParams &p, const float *qi,
     scores[j] = s;
     best = max_nan<float>(best, s);
   }
-  if (p.kv_len == 0) { // an empty sum, as the reference gives
-    std::fill(o, o + p.value_dim, 0.0f);
-    return;
-  }
   if (best == -inf || best == inf || best != best) {
     // Every key masked (0 / 0, as the ONNX reference gives), or a NaN or
     // +inf score: NaN (the double reference's inf - inf).
@@ -76,7 +63,7 @@ inline void attention_row_f32(const AttentionParams &p, const float *qi,
   std::fill(acc, acc + p.value_dim, 0.0f);
   for (j = 0; j < visible; ++j)
     if (scores[j] != 0.0f)
-      attention_axpy(acc, vb + j * p.value_dim, scores[j], p.value_dim);
+      axpy<0>(acc, vb + j * p.value_dim, scores[j], p.value_dim);
   const float inverse = float(1.0 / sum); // sum >= 1: the best key's is 1
   for (int64_t d = 0; d < p.value_dim; ++d)
     o[d] = acc[d] * inverse;
