@@ -58,13 +58,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 import e2e_harness  # noqa: E402
 
 
-def make(nodes, inputs, outputs, initializers, opset=19):
-    graph = helper.make_graph(nodes, "g", inputs, outputs, initializers)
-    model = helper.make_model(graph,
-                              opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 10
-    onnx.checker.check_model(model)
-    return model
+make = e2e_harness.make_model
 
 
 def floats(name, values):

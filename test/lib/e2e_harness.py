@@ -2,6 +2,7 @@
 with anvilc, run the artifact with anvil-run, load its .npy outputs and
 compare them with a reference (ONNX Runtime or numpy, never Anvil).
 
+  make_model(...)            an onnx.helper graph as a checked ModelProto
   compile_and_run(...)       anvilc, then anvil-run: (outputs, None) or
                              (None, why)
   compare_array(...)         one output against its reference: None or why
@@ -33,6 +34,18 @@ import sys
 
 import numpy as np
 import onnx
+from onnx import helper
+
+
+def make_model(nodes, inputs, outputs, initializers, opset=19, ir_version=10):
+    """A ModelProto of one graph ("g") in the default domain at `opset`,
+    checked by onnx.checker."""
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializers)
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = ir_version
+    onnx.checker.check_model(model)
+    return model
 
 
 def save_inputs(folder, inputs, prefix=""):

@@ -15,6 +15,7 @@
 #include "KernelParams.h"
 #include "anvil/abi.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #define ANVIL_TRY(expr)                                                        \
   do {                                                                         \
@@ -258,6 +260,17 @@ using accumulator_t = typename std::conditional<
                                   !std::is_same<T, bool>::value &&
                                   (sizeof(T) < 4),
                               int32_t, T>::type>::type;
+
+/// The outputs o in [0, n) whose tap o * stride + off lies in [0, size),
+/// as [first, second) (empty when none does): a convolution or pooling
+/// window's valid outputs along one dim.
+inline std::pair<int64_t, int64_t> tap_range(int64_t size, int64_t stride,
+                                             int64_t off, int64_t n) {
+  const int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  const int64_t hi = size - 1 - off >= 0 ? (size - 1 - off) / stride + 1 : 0;
+  const int64_t first = std::min(lo, n);
+  return {first, std::clamp(hi, first, n)};
+}
 
 /// max and min that return NaN when either operand is NaN (ONNX Max/Min).
 template <class T> inline T max_nan(T a, T b) {

@@ -3,61 +3,88 @@
 #define ANVIL_CPU_KERNELS_CONV_H
 
 #include "common.h"
+#include "conv_depthwise.h"
+#include "conv_gemm.h"
+#include "matmul.h" // detail::axpy
+
+#include <memory>
+#include <new>
 
 namespace anvil {
 namespace cpu {
 
+/// out = conv(in, weight) + bias, NCHW: in [n, c, h, w], weight [m, c /
+/// group, kh, kw], bias [m] (null: none), out [n, m, oh, ow]; pads are
+/// {top, left, bottom, right}. float32 takes the depthwise kernel with one
+/// input channel per group (conv_depthwise.h), or, with enough channels
+/// per group, runs as a product on the matmul micro-kernel (conv_gemm.h);
+/// the rest (few output channels per group, 16-bit types) accumulates tap
+/// by tap over each output plane, a row's valid outputs at a time
+/// (vectorized for stride 1), in a float plane for 16-bit types, rounded
+/// once.
 template <class T>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out) {
+  if constexpr (std::is_same<T, float>::value) {
+    if (conv_depthwise::applies(p))
+      return conv_depthwise::conv2d(host, p, in, weight, bias, out);
+    if (conv_gemm::applies(p))
+      return conv_gemm::conv2d(host, p, in, weight, bias, out);
+  }
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
-  parallel_for(host, p.n * p.m, 1, [&](int64_t begin, int64_t end, int thread) {
-    // 16-bit floats accumulate in a float plane (per-thread scratch, no
-    // allocation per chunk), rounded once.
-    using Acc = accumulator_t<T>;
-    Acc *plane = nullptr;
-    if (!std::is_same<Acc, T>::value) {
-      plane = scratch<Acc>(host, thread, p.oh * p.ow);
-      if (!plane) {
-        fail(host, "conv: out of scratch memory");
-        return;
-      }
-    }
-    for (int64_t nm = begin; nm < end; ++nm) {
-      int64_t b = nm / p.m, oc = nm % p.m, g = oc / mg;
-      Acc *o = std::is_same<Acc, T>::value
-                   ? reinterpret_cast<Acc *>(out + nm * p.oh * p.ow)
-                   : plane;
-      Acc init = p.has_bias ? static_cast<Acc>(bias[oc]) : Acc(0);
-      for (int64_t i = 0; i < p.oh * p.ow; ++i)
-        o[i] = init;
-      for (int64_t ic = 0; ic < cg; ++ic) {
-        const T *x = in + (b * p.c + g * cg + ic) * p.h * p.w;
-        const T *wk = weight + (oc * cg + ic) * p.kh * p.kw;
-        for (int64_t ky = 0; ky < p.kh; ++ky) {
-          for (int64_t kx = 0; kx < p.kw; ++kx) {
-            const Acc wv = static_cast<Acc>(wk[ky * p.kw + kx]);
-            for (int64_t oy = 0; oy < p.oh; ++oy) {
-              int64_t iy = oy * p.strides[0] - p.pads[0] + ky * p.dilations[0];
-              if (iy < 0 || iy >= p.h)
-                continue;
-              const T *xr = x + iy * p.w;
-              Acc *orow = o + oy * p.ow;
-              for (int64_t ox = 0; ox < p.ow; ++ox) {
-                int64_t ix =
-                    ox * p.strides[1] - p.pads[1] + kx * p.dilations[1];
-                if (ix >= 0 && ix < p.w)
-                  orow[ox] += wv * static_cast<Acc>(xr[ix]);
+  const int64_t planeMacs =
+      std::max<int64_t>(1, cg * p.kh * p.kw * p.oh * p.ow);
+  parallel_for(
+      host, p.n * p.m, std::max<int64_t>(1, kMinChunkMacs / planeMacs),
+      [&](int64_t begin, int64_t end, int thread) {
+        // 16-bit floats accumulate in a float plane (per-thread scratch, no
+        // allocation per chunk), rounded once.
+        using Acc = accumulator_t<T>;
+        Acc *plane = nullptr;
+        if (!std::is_same<Acc, T>::value) {
+          plane = scratch<Acc>(host, thread, p.oh * p.ow);
+          if (!plane) {
+            fail(host, "conv: out of scratch memory");
+            return;
+          }
+        }
+        for (int64_t nm = begin; nm < end; ++nm) {
+          int64_t b = nm / p.m, oc = nm % p.m, g = oc / mg;
+          Acc *o = std::is_same<Acc, T>::value
+                       ? reinterpret_cast<Acc *>(out + nm * p.oh * p.ow)
+                       : plane;
+          Acc init = p.has_bias ? static_cast<Acc>(bias[oc]) : Acc(0);
+          for (int64_t i = 0; i < p.oh * p.ow; ++i)
+            o[i] = init;
+          for (int64_t ic = 0; ic < cg; ++ic) {
+            const T *x = in + (b * p.c + g * cg + ic) * p.h * p.w;
+            const T *wk = weight + (oc * cg + ic) * p.kh * p.kw;
+            for (int64_t ky = 0; ky < p.kh; ++ky) {
+              const int64_t offY = ky * p.dilations[0] - p.pads[0];
+              const auto [oy0, oy1] = tap_range(p.h, p.strides[0], offY, p.oh);
+              for (int64_t kx = 0; kx < p.kw; ++kx) {
+                const Acc wv = static_cast<Acc>(wk[ky * p.kw + kx]);
+                const int64_t offX = kx * p.dilations[1] - p.pads[1];
+                const auto [ox0, ox1] =
+                    tap_range(p.w, p.strides[1], offX, p.ow);
+                for (int64_t oy = oy0; oy < oy1; ++oy) {
+                  const T *xr = x + (oy * p.strides[0] + offY) * p.w + offX;
+                  Acc *orow = o + oy * p.ow;
+                  if (p.strides[1] == 1) {
+                    detail::axpy<0>(orow + ox0, xr + ox0, wv, ox1 - ox0);
+                  } else {
+                    for (int64_t ox = ox0; ox < ox1; ++ox)
+                      orow[ox] += wv * static_cast<Acc>(xr[ox * p.strides[1]]);
+                  }
+                }
               }
             }
           }
+          if (!std::is_same<Acc, T>::value)
+            for (int64_t i = 0; i < p.oh * p.ow; ++i)
+              out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
         }
-      }
-      if (!std::is_same<Acc, T>::value)
-        for (int64_t i = 0; i < p.oh * p.ow; ++i)
-          out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
-    }
-  });
+      });
   return run_failed(host) ? 1 : 0;
 }
 
@@ -67,7 +94,42 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
   return conv2d<T>(host, p, in, weight, nullptr, out);
 }
 
-/// Max or average pooling over 1 to 3 spatial dims (missing dims are 1).
+namespace detail {
+/// Along one pooled dim: for output o, its taps k in [first[o], last[o])
+/// read the input (o * stride - pad_begin + k * dilation in [0, size)),
+/// and padded[o] of its taps lie within the padded extent (before size +
+/// pad_end: count_include_pad counts those; ceil_mode windows reach
+/// beyond it). The three arrays of `out` entries live in `buffer`.
+struct PoolTaps {
+  const int64_t *first, *last, *padded;
+  void fill(int64_t *buffer, int64_t size, int64_t out, int64_t kernel,
+            int64_t stride, int64_t pb, int64_t pe, int64_t dilation) {
+    int64_t *f = buffer, *l = buffer + out, *n = buffer + 2 * out;
+    for (int64_t o = 0; o < out; ++o) {
+      f[o] = kernel, l[o] = 0, n[o] = 0;
+      for (int64_t k = 0; k < kernel; ++k) {
+        const int64_t i = o * stride - pb + k * dilation;
+        if (i < size + pe)
+          ++n[o];
+        if (i >= 0 && i < size) {
+          f[o] = std::min(f[o], k);
+          l[o] = k + 1;
+        }
+      }
+      if (f[o] >= l[o])
+        f[o] = l[o] = 0;
+    }
+    first = f, last = l, padded = n;
+  }
+};
+} // namespace detail
+
+/// Max or average pooling over 1 to 3 spatial dims (missing dims are 1):
+/// in [outer, in_dims...] -> out [outer, out_dims...]. A window's max
+/// propagates NaN and is -inf when every tap is padding; its average sums
+/// in double and divides by the taps read (count_include_pad: by the taps
+/// within the padded extent). Each dim's valid taps are worked out once
+/// per call, so the loops over a window test no bounds.
 template <class T>
 int pool(const anvil_host_api *host, const PoolParams &p, const T *in, T *out) {
   const bool isMax = std::strcmp(p.kind, "max") == 0;
@@ -80,51 +142,70 @@ int pool(const anvil_host_api *host, const PoolParams &p, const T *in, T *out) {
     s[j] = p.strides[i], pb[j] = p.pads[i], pe[j] = p.pads[p.rank + i];
     dl[j] = p.dilations[i];
   }
+  std::unique_ptr<int64_t[]> taps(new (std::nothrow)
+                                      int64_t[3 * (o[0] + o[1] + o[2])]);
+  if (!taps) {
+    fail(host, "pool: out of memory");
+    return 1;
+  }
+  detail::PoolTaps tz, ty, tx;
+  tz.fill(taps.get(), d[0], o[0], k[0], s[0], pb[0], pe[0], dl[0]);
+  ty.fill(taps.get() + 3 * o[0], d[1], o[1], k[1], s[1], pb[1], pe[1], dl[1]);
+  tx.fill(taps.get() + 3 * (o[0] + o[1]), d[2], o[2], k[2], s[2], pb[2], pe[2],
+          dl[2]);
   const int64_t inSize = d[0] * d[1] * d[2], outSize = o[0] * o[1] * o[2];
-  parallel_for(host, p.outer, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t plane = begin; plane < end; ++plane) {
-      const T *x = in + plane * inSize;
-      T *y = out + plane * outSize;
-      for (int64_t oz = 0; oz < o[0]; ++oz)
-        for (int64_t oy = 0; oy < o[1]; ++oy)
-          for (int64_t ox = 0; ox < o[2]; ++ox) {
-            double acc = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
-            int64_t valid = 0, padded = 0;
-            bool nan = false;
-            for (int64_t kz = 0; kz < k[0]; ++kz) {
-              int64_t iz = oz * s[0] - pb[0] + kz * dl[0];
-              for (int64_t ky = 0; ky < k[1]; ++ky) {
-                int64_t iy = oy * s[1] - pb[1] + ky * dl[1];
-                for (int64_t kx = 0; kx < k[2]; ++kx) {
-                  int64_t ix = ox * s[2] - pb[2] + kx * dl[2];
-                  // Taps in the padding count for count_include_pad; taps
-                  // beyond it (ceil_mode windows) never do.
-                  if (iz < d[0] + pe[0] && iy < d[1] + pe[1] &&
-                      ix < d[2] + pe[2])
-                    ++padded;
-                  if (iz < 0 || iz >= d[0] || iy < 0 || iy >= d[1] || ix < 0 ||
-                      ix >= d[2])
-                    continue;
-                  double v =
-                      static_cast<double>(x[(iz * d[1] + iy) * d[2] + ix]);
-                  ++valid;
-                  if (v != v)
-                    nan = true;
-                  else if (isMax)
-                    acc = v > acc ? v : acc;
-                  else
-                    acc += v;
+  const int64_t planeWork = std::max<int64_t>(1, outSize * k[0] * k[1] * k[2]);
+  // Max is exact in T; float's runs in float, the others as before in
+  // double (the same value).
+  using MaxT = typename std::conditional<std::is_same<T, float>::value, float,
+                                         double>::type;
+  parallel_for(
+      host, p.outer, std::max<int64_t>(1, kMinChunkMacs / planeWork),
+      [&](int64_t begin, int64_t end) {
+        for (int64_t plane = begin; plane < end; ++plane) {
+          const T *x = in + plane * inSize;
+          T *y = out + plane * outSize;
+          for (int64_t oz = 0; oz < o[0]; ++oz)
+            for (int64_t oy = 0; oy < o[1]; ++oy)
+              for (int64_t ox = 0; ox < o[2]; ++ox) {
+                const int64_t z0 = oz * s[0] - pb[0], y0 = oy * s[1] - pb[1],
+                              x0 = ox * s[2] - pb[2];
+                T *dst = y + (oz * o[1] + oy) * o[2] + ox;
+                // Folds every tap the window reads into acc.
+                auto fold = [&](auto acc, auto step) {
+                  for (int64_t kz = tz.first[oz]; kz < tz.last[oz]; ++kz)
+                    for (int64_t ky = ty.first[oy]; ky < ty.last[oy]; ++ky) {
+                      const T *row =
+                          x +
+                          ((z0 + kz * dl[0]) * d[1] + y0 + ky * dl[1]) * d[2] +
+                          x0;
+                      for (int64_t kx = tx.first[ox]; kx < tx.last[ox]; ++kx)
+                        acc = step(acc, row[kx * dl[2]]);
+                    }
+                  return acc;
+                };
+                if (isMax) {
+                  *dst = static_cast<T>(
+                      fold(-std::numeric_limits<MaxT>::infinity(),
+                           [](MaxT acc, T v) {
+                             return max_nan<MaxT>(acc, static_cast<MaxT>(v));
+                           }));
+                  continue;
                 }
+                const double sum = fold(0.0, [](double acc, T v) {
+                  return acc + static_cast<double>(v);
+                });
+                const int64_t valid = (tz.last[oz] - tz.first[oz]) *
+                                      (ty.last[oy] - ty.first[oy]) *
+                                      (tx.last[ox] - tx.first[ox]);
+                const int64_t padded =
+                    tz.padded[oz] * ty.padded[oy] * tx.padded[ox];
+                *dst = static_cast<T>(sum / double(p.count_include_pad
+                                                       ? padded
+                                                       : (valid ? valid : 1)));
               }
-            }
-            if (!isMax)
-              acc /= double(p.count_include_pad ? padded : (valid ? valid : 1));
-            if (nan)
-              acc = std::numeric_limits<double>::quiet_NaN();
-            y[(oz * o[1] + oy) * o[2] + ox] = static_cast<T>(acc);
-          }
-    }
-  });
+        }
+      });
   return 0;
 }
 

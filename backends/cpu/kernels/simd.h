@@ -50,6 +50,7 @@ struct Vec {
   static Vec fma(Vec a, Vec b, Vec c) {
     return {_mm512_fmadd_ps(a.v, b.v, c.v)};
   }
+  static Vec add(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
   float sum() const { return _mm512_reduce_add_ps(v); } // a fixed tree
 };
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -74,6 +75,7 @@ struct Vec {
   static Vec fma(Vec a, Vec b, Vec c) {
     return {_mm256_fmadd_ps(a.v, b.v, c.v)};
   }
+  static Vec add(Vec a, Vec b) { return {_mm256_add_ps(a.v, b.v)}; }
   float sum() const { // halves added pairwise, a fixed tree
     __m128 x =
         _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -113,6 +115,12 @@ struct Vec {
     Vec r;
     for (int l = 0; l < 8; ++l)
       r.v[l] = a.v[l] * b.v[l] + c.v[l];
+    return r;
+  }
+  static Vec add(Vec a, Vec b) {
+    Vec r;
+    for (int l = 0; l < 8; ++l)
+      r.v[l] = a.v[l] + b.v[l];
     return r;
   }
   float sum() const {

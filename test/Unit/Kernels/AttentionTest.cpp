@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ChunkingHost.h"
 #include "KernelLevel.h"
 #include "anvil_cpu_kernels.h"
 
@@ -24,30 +25,7 @@
 
 namespace {
 
-/// A host that runs parallel_for in chunks of `chunk` rows, last first,
-/// on one thread with its scratch memory.
-struct ChunkingHost {
-  anvil_host_api api{};
-  int64_t chunk;
-  std::vector<char> scratch;
-  explicit ChunkingHost(int64_t chunk) : chunk(chunk) {
-    api.struct_size = sizeof(api);
-    api.host = this;
-    api.num_threads = 1;
-    api.scratch = [](void *self, int, size_t bytes) -> void * {
-      auto &buffer = static_cast<ChunkingHost *>(self)->scratch;
-      if (buffer.size() < bytes)
-        buffer.resize(bytes);
-      return buffer.data();
-    };
-    api.parallel_for = [](void *self, int64_t n, int64_t, anvil_parallel_fn fn,
-                          void *arg) {
-      int64_t size = static_cast<ChunkingHost *>(self)->chunk;
-      for (int64_t c = (n + size - 1) / size - 1; c >= 0; --c)
-        fn(arg, c * size, std::min(n, (c + 1) * size), 0);
-    };
-  }
-};
+using anvil_test::ChunkingHost;
 
 struct Case {
   int64_t batch, qHeads, kvHeads, qLen, kvLen, headDim, valueDim;

@@ -1,0 +1,179 @@
+// conv_depthwise.h - float32 2-D convolution with one input channel per
+// group (depthwise, as in MobileNet's separable convolutions), vectorized
+// over output columns.
+//
+// Each output channel's input plane is first copied, zero-padded, into
+// per-thread memory and split by column phase: for stride s, phase t holds
+// the padded columns t, t + s, t + 2s, ... So the input of output column
+// ox under tap kx (padded column s * ox + kx * dilation) is element
+// ox + (kx * dilation) / s of phase (kx * dilation) % s: a vector of
+// consecutive outputs reads consecutive floats for every stride, with no
+// bounds test. Accumulators stay in registers over the kh x kw taps.
+//
+// Each output is bias + its taps in (ky, kx) order, one FMA each: the same
+// whatever the threads.
+#ifndef ANVIL_CPU_KERNELS_CONV_DEPTHWISE_H
+#define ANVIL_CPU_KERNELS_CONV_DEPTHWISE_H
+
+#include "common.h"
+#include "simd.h"
+
+#include <algorithm>
+#include <memory>
+#include <new>
+#include <type_traits>
+
+namespace anvil {
+namespace cpu {
+namespace conv_depthwise {
+using simd::Vec;
+
+/// Whether this path takes the convolution: one input channel per group,
+/// several groups (a single-channel image with many filters is a product:
+/// conv_gemm.h).
+inline bool applies(const Conv2dParams &p) {
+  return p.c == p.group && p.group > 1;
+}
+
+/// The padded plane's size: the input with its pads, or what the output's
+/// taps reach if that is more (never read past the copy).
+struct Padded {
+  int64_t rows, cols, phaseCols;
+};
+inline Padded padded_size(const Conv2dParams &p) {
+  const int64_t rows =
+      std::max(p.h + p.pads[0] + p.pads[2],
+               (p.oh - 1) * p.strides[0] + (p.kh - 1) * p.dilations[0] + 1);
+  const int64_t cols =
+      std::max(p.w + p.pads[1] + p.pads[3],
+               (p.ow - 1) * p.strides[1] + (p.kw - 1) * p.dilations[1] + 1);
+  return {rows, cols, (cols + p.strides[1] - 1) / p.strides[1]};
+}
+
+/// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
+/// padded row r at phases[(c % sx) * rows * phaseCols + r * phaseCols +
+/// c / sx], zero outside the input.
+inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
+                      float *phases) {
+  const int64_t sx = p.strides[1];
+  const int64_t phaseSize = s.rows * s.phaseCols;
+  for (int64_t r = 0; r < s.rows; ++r) {
+    const int64_t iy = r - p.pads[0];
+    const bool inside = iy >= 0 && iy < p.h;
+    if (sx == 1) { // zeros, the row, zeros
+      float *dst = phases + r * s.phaseCols;
+      const int64_t left = inside ? std::min(p.pads[1], s.cols) : s.cols;
+      const int64_t copied = inside ? std::min(p.w, s.cols - left) : 0;
+      std::fill(dst, dst + left, 0.0f);
+      std::copy(x + iy * p.w, x + iy * p.w + copied, dst + left);
+      std::fill(dst + left + copied, dst + s.cols, 0.0f);
+      continue;
+    }
+    for (int64_t t = 0; t < sx; ++t) {
+      float *dst = phases + t * phaseSize + r * s.phaseCols;
+      // Phase column j reads input column j * sx + t - pads[1].
+      const auto [j0, j1] =
+          inside ? tap_range(p.w, sx, t - p.pads[1], s.phaseCols)
+                 : std::pair<int64_t, int64_t>(s.phaseCols, s.phaseCols);
+      std::fill(dst, dst + j0, 0.0f);
+      for (int64_t j = j0; j < j1; ++j)
+        dst[j] = x[iy * p.w + j * sx + t - p.pads[1]];
+      std::fill(dst + j1, dst + s.phaseCols, 0.0f);
+    }
+  }
+}
+
+/// out = conv(in, weight) + bias for float32 NCHW tensors with c == group
+/// (conv.h's conv2d, whose parameters it takes; m may be a multiple of c).
+/// Threads split the (image, output channel) planes. Returns 1 (with the
+/// run's error set) when out of scratch memory.
+inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
+                  const float *in, const float *weight, const float *bias,
+                  float *out) {
+  const Padded s = padded_size(p);
+  // Locals, not p's fields: the stores to `out` may alias p as far as the
+  // compiler knows, which would reload them in the inner loops.
+  const int64_t sx = p.strides[1], sy = p.strides[0], dy = p.dilations[0],
+                dx = p.dilations[1], kh = p.kh, kw = p.kw, oh = p.oh, ow = p.ow,
+                mg = p.m / p.group, phaseCols = s.phaseCols;
+  const int64_t phaseSize = s.rows * s.phaseCols;
+  // Tap column kx reads phase (kx * dx) % sx at offset (kx * dx) / sx:
+  // from a table for kernels up to kTableCols wide (no division in the
+  // loops), else worked out each time.
+  constexpr int64_t kTableCols = 32;
+  int64_t table[kTableCols];
+  for (int64_t kx = 0; kx < std::min(kw, kTableCols); ++kx)
+    table[kx] = (kx * dx) % sx * phaseSize + (kx * dx) / sx;
+  auto tapOffset = [&](int64_t kx) {
+    return kx < kTableCols ? table[kx]
+                           : (kx * dx) % sx * phaseSize + (kx * dx) / sx;
+  };
+  // Output row oy, columns [ox, ox + 4 vectors) of plane o (whole vectors
+  // when Full, else under lane masks): four independent FMA chains (one
+  // chain of kh x kw FMAs would wait on the FMA latency).
+  auto block = [&](auto full, const float *phases, const float *wk, Vec init,
+                   int64_t oy, int64_t ox, float *o) {
+    constexpr bool kFull = decltype(full)::value;
+    typename Vec::Mask lanes[4];
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u)
+      lanes[u] = Vec::mask(ow - ox - u * Vec::kLanes);
+    Vec acc[4] = {init, init, init, init};
+    for (int64_t ky = 0; ky < kh; ++ky) {
+      const float *row = phases + (oy * sy + ky * dy) * phaseCols + ox;
+      for (int64_t kx = 0; kx < kw; ++kx) {
+        const float *src = row + tapOffset(kx);
+        const Vec wv = Vec::splat(wk[ky * kw + kx]);
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u)
+          acc[u] = Vec::fma(wv,
+                            kFull ? Vec::loadu(src + u * Vec::kLanes)
+                                  : Vec::load(src + u * Vec::kLanes, lanes[u]),
+                            acc[u]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) {
+      if (kFull)
+        acc[u].storeu(o + oy * ow + ox + u * Vec::kLanes);
+      else
+        acc[u].store(o + oy * ow + ox + u * Vec::kLanes, lanes[u]);
+    }
+  };
+  const int64_t planeMacs = std::max<int64_t>(1, p.kh * p.kw * p.oh * p.ow);
+  parallel_for(
+      host, p.n * p.m, std::max<int64_t>(1, kMinChunkMacs / planeMacs),
+      [&](int64_t begin, int64_t end, int thread) {
+        float *phases = scratch<float>(host, thread, size_t(sx * phaseSize));
+        std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+        if (!phases) {
+          own.reset(new (std::nothrow) float[sx * phaseSize]);
+          phases = own.get();
+          if (!phases) {
+            fail(host, "conv: out of scratch memory for a padded plane");
+            return;
+          }
+        }
+        for (int64_t nm = begin; nm < end; ++nm) {
+          const int64_t b = nm / p.m, oc = nm % p.m, ic = oc / mg;
+          pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases);
+          const float *wk = weight + oc * p.kh * p.kw;
+          const Vec init = Vec::splat(p.has_bias ? bias[oc] : 0.0f);
+          float *o = out + nm * oh * ow;
+          for (int64_t oy = 0; oy < oh; ++oy) {
+            int64_t ox = 0;
+            for (; ox + 4 * Vec::kLanes <= ow; ox += 4 * Vec::kLanes)
+              block(std::true_type(), phases, wk, init, oy, ox, o);
+            if (ox < ow) // the rest, under lane masks
+              block(std::false_type(), phases, wk, init, oy, ox, o);
+          }
+        }
+      });
+  return run_failed(host) ? 1 : 0;
+}
+
+} // namespace conv_depthwise
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_CONV_DEPTHWISE_H

@@ -1,0 +1,204 @@
+// conv_gemm.h - float32 2-D convolution as a product on matmul_panels.h's
+// register-tiled micro-kernel.
+//
+// A convolution of one image and group is the product
+//   out[m, p] = sum_k W[m, k] col[k, p],   k = (ic, ky, kx), p = (oy, ox),
+// with W the [M, C/group, kh, kw] weight read as a row-major [M, K] matrix
+// and col the image's patches ("im2col", Chellapilla et al., "High
+// performance convolutional neural networks for document processing",
+// 2006). NCHW output is exactly [M, P] row-major, so the weight takes the
+// role of the product's rows (packed once per call into matmul_panels'
+// row tiles) and col that of its column panels, which are never
+// materialized whole: each chunk of 32 output pixels is gathered straight
+// into one panel ([K][32], per-thread memory) and multiplied at once while
+// it is in L1/L2. The gathering reads contiguous runs of the image for
+// stride 1 and writes the padding as zeros.
+//
+// Every output is one FMA chain over k in increasing order, then + bias:
+// the same whatever the threads or the tiling.
+#ifndef ANVIL_CPU_KERNELS_CONV_GEMM_H
+#define ANVIL_CPU_KERNELS_CONV_GEMM_H
+
+#include "common.h"
+#include "matmul_panels.h"
+
+#include <memory>
+#include <new>
+
+namespace anvil {
+namespace cpu {
+namespace conv_gemm {
+using simd::Vec;
+
+/// Whether the product form pays: a group's output channels fill at least
+/// part of a row tile and its patches are more than a few taps (a
+/// depthwise convolution, one channel per group, takes the direct loop).
+inline bool applies(const Conv2dParams &p) {
+  const int64_t cg = p.c / p.group, mg = p.m / p.group;
+  return mg >= 4 && cg * p.kh * p.kw >= 8 && p.oh * p.ow > 0;
+}
+
+/// dst[0, n) = src[0, n) (src may be null for zeros), a vector at a time.
+inline void copy_run(float *dst, const float *src, int64_t n) {
+  for (int64_t i = 0; i < n; i += Vec::kLanes) {
+    const typename Vec::Mask lanes = Vec::mask(n - i);
+    (src ? Vec::load(src + i, lanes) : Vec::zero()).store(dst + i, lanes);
+  }
+}
+
+/// The output pixels of one panel that lie on one output row.
+struct Segment {
+  int64_t j0, count, oy, ox0;
+};
+
+/// One segment's part of a tap's panel row: `zeros` padding, then `copy`
+/// taps from the channel plane at `src` (stride sx), then `tail` padding.
+struct Run {
+  int64_t dst, zeros, copy, tail, src;
+};
+
+/// col panel [K][width] for output pixels [pix0, pix0 + width) of one
+/// image's group of `cg` channels at x ([cg, h, w]): element (k, j) at
+/// dst[k * width + j], k = (ic * kh + ky) * kw + kx, zero where the tap
+/// falls in the padding. The runs of a tap (ky, kx) are worked out once
+/// and replayed for every channel.
+inline void pack_panel(const Conv2dParams &p, const float *x, int64_t cg,
+                       int64_t pix0, int64_t width, float *dst) {
+  Segment seg[kPanelWidth];
+  int nseg = 0;
+  for (int64_t j = 0; j < width;) {
+    const int64_t pix = pix0 + j, oy = pix / p.ow, ox = pix % p.ow;
+    const int64_t count = std::min(width - j, p.ow - ox);
+    seg[nseg++] = {j, count, oy, ox};
+    j += count;
+  }
+  const int64_t sy = p.strides[0], sx = p.strides[1];
+  const int64_t planeSize = p.h * p.w, taps = p.kh * p.kw;
+  Run runs[kPanelWidth];
+  for (int64_t ky = 0; ky < p.kh; ++ky) {
+    for (int64_t kx = 0; kx < p.kw; ++kx) {
+      // Input column ox * sx + off; valid for ox in [lo, hi).
+      const int64_t off = kx * p.dilations[1] - p.pads[1];
+      const auto [lo, hi] = tap_range(p.w, sx, off, p.ow);
+      for (int s = 0; s < nseg; ++s) {
+        const Segment &g = seg[s];
+        const int64_t iy = g.oy * sy - p.pads[0] + ky * p.dilations[0];
+        if (iy < 0 || iy >= p.h) {
+          runs[s] = {g.j0, g.count, 0, 0, 0};
+          continue;
+        }
+        const int64_t a = std::clamp(lo, g.ox0, g.ox0 + g.count);
+        const int64_t b = std::clamp(hi, a, g.ox0 + g.count);
+        runs[s] = {g.j0, a - g.ox0, b - a, g.ox0 + g.count - b,
+                   iy * p.w + a * sx + off};
+      }
+      float *d = dst + (ky * p.kw + kx) * width;
+      for (int64_t ic = 0; ic < cg; ++ic, d += taps * width) {
+        const float *plane = x + ic * planeSize;
+        for (int s = 0; s < nseg; ++s) {
+          const Run &r = runs[s];
+          float *ds = d + r.dst;
+          if (r.zeros)
+            copy_run(ds, nullptr, r.zeros);
+          ds += r.zeros;
+          if (sx == 1) {
+            copy_run(ds, plane + r.src, r.copy);
+          } else {
+            for (int64_t t = 0; t < r.copy; ++t)
+              ds[t] = plane[r.src + t * sx];
+          }
+          if (r.tail)
+            copy_run(ds + r.copy, nullptr, r.tail);
+        }
+      }
+    }
+  }
+}
+
+/// out = conv(in, weight) + bias for float32 NCHW tensors (conv.h's
+/// conv2d, whose parameters it takes): the threads split (image, group,
+/// 32-pixel panel, row chunk) work items, each gathering its panel into
+/// its own slice of one scratch block and running matmul_panels' tiles
+/// over it, k block by k block, with the weight's rows read in place (row
+/// stride K: 12 rows of a tile are 12 streams along k, each line used for
+/// 16 k). Returns 1 (with the run's error set) when out of memory.
+inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
+                  const float *in, const float *weight, const float *bias,
+                  float *out) {
+  using namespace panels;
+  const int64_t cg = p.c / p.group, mg = p.m / p.group;
+  const int64_t K = cg * p.kh * p.kw, P = p.oh * p.ow;
+  const int64_t rowTiles = (mg + kMaxRows - 1) / kMaxRows;
+  const int64_t panelFloats = K * kPanelWidth;
+  const int threads = std::max(1, host ? int(host->num_threads) : 1);
+  // Work items: every (image, group, panel), and the row tiles cut into
+  // chunks when that gives fewer than 4 items per thread (the last layers
+  // of a CNN have a 7x7 output: two panels).
+  const int64_t panelsPerImage = (P + kPanelWidth - 1) / kPanelWidth;
+  const int64_t panelItems = p.n * p.group * panelsPerImage;
+  const int64_t rowChunks = std::clamp<int64_t>(
+      (4 * threads + panelItems - 1) / panelItems, 1, rowTiles);
+  const int64_t tilesPerChunk = (rowTiles + rowChunks - 1) / rowChunks;
+  const size_t floats = size_t(int64_t(threads) * panelFloats);
+  // Outside a parallel loop the calling thread is thread 0; no chunk below
+  // asks for scratch, so the block stays valid through the loop.
+  float *panels = scratch<float>(host, 0, floats);
+  std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+  if (!panels) {
+    own.reset(new (std::nothrow) float[floats]);
+    panels = own.get();
+    if (!panels) {
+      fail(host, "conv: out of memory for the patch panels");
+      return 1;
+    }
+  }
+  const int64_t items = panelItems * rowChunks;
+  const int64_t itemMacs =
+      std::max<int64_t>(1, tilesPerChunk * kMaxRows * K * kPanelWidth);
+  const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / itemMacs);
+  parallel_for(host, items, grain, [&](int64_t begin, int64_t end, int t) {
+    float *col = panels + int64_t(t) * panelFloats;
+    int64_t packedItem = -1; // the (image, group, panel) col holds
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t chunk = item % rowChunks, panelItem = item / rowChunks;
+      const int64_t panel = panelItem % panelsPerImage;
+      const int64_t g = (panelItem / panelsPerImage) % p.group;
+      const int64_t b = panelItem / (panelsPerImage * p.group);
+      const int64_t pix0 = panel * kPanelWidth;
+      const int64_t width = std::min(kPanelWidth, P - pix0);
+      if (packedItem != panelItem) {
+        pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
+                   col);
+        packedItem = panelItem;
+      }
+      float *o = out + (b * p.m + g * mg) * P + pix0;
+      const float *wg = weight + g * mg * K;
+      const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
+      const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
+      for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+        const int64_t k1 = std::min(K, k0 + kBlock);
+        const Span span{width, K, k0, k1, 0, 1, k0 > 0};
+        for (int64_t i = i0; i < i1; i += kMaxRows)
+          tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
+                                 wg + i * K + k0, K, col, span, o + i * P, P);
+      }
+      if (bias) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const Vec bv = Vec::splat(bias[g * mg + i]);
+          float *row = o + i * P;
+          for (int64_t j = 0; j < width; j += Vec::kLanes) {
+            const typename Vec::Mask lanes = Vec::mask(width - j);
+            Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
+          }
+        }
+      }
+    }
+  });
+  return run_failed(host) ? 1 : 0;
+}
+
+} // namespace conv_gemm
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_CONV_GEMM_H

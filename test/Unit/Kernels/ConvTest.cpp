@@ -1,0 +1,301 @@
+//===- ConvTest.cpp - the 2-D convolution kernel against long double ------===//
+//
+// Built once per x86-64 level (conv_gemm.h's panels and tiles over simd.h
+// at v2, v3 and v4). The reference is the convolution's definition summed
+// in long double, tap by tap; each float output must lie within
+// (taps + 2) x 2^-24 x sum |w x| + |bias| x 2^-24 + 1e-30 of it (a float
+// FMA chain over the taps, then the bias: the recursive-summation bound).
+// Shapes cover the kernel's three paths (the product on the matmul
+// micro-kernel, the depthwise kernel, and the direct loop the rest take):
+// strides, dilations, asymmetric padding, taps wholly in the padding,
+// groups, batches, outputs not a multiple of a 32-pixel panel, output
+// channels not a multiple of a 12-row tile, more taps than one k block of
+// 256, a 1-D convolution (h = 1), and the same bits whatever the chunking
+// over threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ChunkingHost.h"
+#include "KernelLevel.h"
+#include "ReversedHost.h"
+#include "anvil_cpu_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+struct Case {
+  int64_t n, c, h, w, m, kh, kw;
+  int64_t sy, sx, dy, dx;
+  int64_t top, left, bottom, right;
+  int64_t group;
+  bool bias;
+};
+
+anvil::Conv2dParams params(const Case &c) {
+  anvil::Conv2dParams p{};
+  p.n = c.n, p.c = c.c, p.h = c.h, p.w = c.w, p.m = c.m;
+  p.kh = c.kh, p.kw = c.kw;
+  p.oh = (c.h + c.top + c.bottom - (c.kh - 1) * c.dy - 1) / c.sy + 1;
+  p.ow = (c.w + c.left + c.right - (c.kw - 1) * c.dx - 1) / c.sx + 1;
+  p.strides[0] = c.sy, p.strides[1] = c.sx;
+  p.pads[0] = c.top, p.pads[1] = c.left, p.pads[2] = c.bottom,
+  p.pads[3] = c.right;
+  p.dilations[0] = c.dy, p.dilations[1] = c.dx;
+  p.group = c.group;
+  p.has_bias = c.bias;
+  return p;
+}
+
+using anvil_test::ChunkingHost;
+
+std::vector<float> run(const anvil_host_api *api, const anvil::Conv2dParams &p,
+                       const std::vector<float> &x, const std::vector<float> &w,
+                       const std::vector<float> &b) {
+  std::vector<float> out(p.n * p.m * p.oh * p.ow, std::nanf("1"));
+  anvil::cpu::RunScope scope(api, nullptr);
+  const int status =
+      p.has_bias ? anvil::cpu::conv2d<float>(scope.host(), p, x.data(),
+                                             w.data(), b.data(), out.data())
+                 : anvil::cpu::conv2d<float>(scope.host(), p, x.data(),
+                                             w.data(), out.data());
+  EXPECT_EQ(status, 0);
+  return out;
+}
+
+void check(const Case &c, unsigned seed) {
+  const anvil::Conv2dParams p = params(c);
+  SCOPED_TRACE(testing::Message()
+               << "n " << c.n << " c " << c.c << " " << c.h << "x" << c.w
+               << " m " << c.m << " kernel " << c.kh << "x" << c.kw
+               << " strides " << c.sy << "," << c.sx << " dilations " << c.dy
+               << "," << c.dx << " pads " << c.top << "," << c.left << ","
+               << c.bottom << "," << c.right << " group " << c.group << " bias "
+               << c.bias << " -> " << p.oh << "x" << p.ow);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const int64_t cg = c.c / c.group, mg = c.m / c.group;
+  std::vector<float> x(c.n * c.c * c.h * c.w), w(c.m * cg * c.kh * c.kw),
+      b(c.m);
+  for (float &v : x)
+    v = dist(rng);
+  for (float &v : w)
+    v = dist(rng);
+  for (float &v : b)
+    v = dist(rng);
+
+  ChunkingHost whole(1 << 30), single(1);
+  const anvil_host_api reversed = anvil_test::reversedHost();
+  const std::vector<float> out = run(&whole.api, p, x, w, b);
+  EXPECT_EQ(run(&single.api, p, x, w, b), out)
+      << "chunks of one item, last first";
+  EXPECT_EQ(run(&reversed, p, x, w, b), out) << "chunks in reverse order";
+
+  const long double u = std::ldexp(1.0L, -24);
+  const int64_t taps = cg * c.kh * c.kw;
+  int64_t bad = 0;
+  for (int64_t bi = 0; bi < c.n; ++bi)
+    for (int64_t oc = 0; oc < c.m; ++oc)
+      for (int64_t oy = 0; oy < p.oh; ++oy)
+        for (int64_t ox = 0; ox < p.ow; ++ox) {
+          const int64_t g = oc / mg;
+          long double sum = 0, magnitude = 0;
+          for (int64_t ic = 0; ic < cg; ++ic)
+            for (int64_t ky = 0; ky < c.kh; ++ky)
+              for (int64_t kx = 0; kx < c.kw; ++kx) {
+                const int64_t iy = oy * c.sy - c.top + ky * c.dy;
+                const int64_t ix = ox * c.sx - c.left + kx * c.dx;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w)
+                  continue;
+                const long double term =
+                    (long double)w[((oc * cg + ic) * c.kh + ky) * c.kw + kx] *
+                    x[((bi * c.c + g * cg + ic) * c.h + iy) * c.w + ix];
+                sum += term;
+                magnitude += std::fabs(term);
+              }
+          long double bound = (taps + 2) * u * magnitude + 1e-30L;
+          if (c.bias) {
+            sum += b[oc];
+            bound += u * std::fabs((long double)b[oc]) + u * std::fabs(sum);
+          }
+          const float got = out[((bi * c.m + oc) * p.oh + oy) * p.ow + ox];
+          if (!(std::fabs((long double)got - sum) <= bound) && bad++ < 5)
+            ADD_FAILURE() << "out[" << bi << "," << oc << "," << oy << "," << ox
+                          << "] = " << got << ", reference " << (double)sum
+                          << " (bound " << (double)bound << ")";
+        }
+  EXPECT_EQ(bad, 0);
+}
+
+// clang-format off
+TEST(Conv2d, ProductPathMatchesLongDouble) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
+      {1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // 3x3 same
+      {2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true},   // stem 7x7/2
+      {1, 40, 9, 10, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false},  // 1x1
+      {1, 24, 15, 15, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true},  // 1x1/2
+      {1, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true},  // 2 groups
+      {1, 8, 11, 14, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true},   // dilated
+      {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // K 576
+      {1, 6, 1, 37, 13, 1, 5, 1, 1, 1, 1, 0, 2, 0, 2, 1, true},    // 1-D
+      {1, 4, 3, 3, 12, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // taps in pads
+      {3, 9, 8, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, true},      // mixed strides
+  };
+  unsigned seed = 1;
+  for (const Case &c : cases) {
+    ASSERT_TRUE(anvil::cpu::conv_gemm::applies(params(c)));
+    ASSERT_FALSE(anvil::cpu::conv_depthwise::applies(params(c)));
+    check(c, seed++);
+  }
+}
+
+TEST(Conv2d, DepthwisePathMatchesLongDouble) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},    // 3x3
+      {2, 6, 15, 16, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},    // 3x3/2
+      {1, 4, 9, 9, 8, 5, 5, 1, 1, 2, 1, 2, 0, 3, 1, 4, false},     // x2 channels, dilated
+      {1, 3, 10, 50, 3, 3, 4, 2, 3, 1, 2, 0, 3, 2, 1, 3, true},    // strides 2,3
+      {1, 2, 3, 4, 2, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 2, true},      // taps in pads
+      {1, 5, 7, 33, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 5, false},    // 1x1
+      {1, 2, 3, 90, 2, 1, 35, 1, 1, 1, 1, 0, 17, 0, 17, 2, true},  // 1x35
+      {1, 2, 3, 90, 2, 1, 35, 1, 2, 1, 1, 0, 17, 0, 17, 2, true},  // 1x35/2
+  };
+  unsigned seed = 100;
+  for (const Case &c : cases) {
+    ASSERT_TRUE(anvil::cpu::conv_depthwise::applies(params(c)));
+    check(c, seed++);
+  }
+}
+
+TEST(Conv2d, DirectPathMatchesLongDouble) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {1, 3, 6, 40, 2, 2, 2, 1, 3, 1, 1, 0, 1, 0, 1, 1, true},     // few outputs
+      {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},     // 2 per group
+      {1, 6, 8, 8, 3, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 3, false},     // 1 per group /2
+  };
+  unsigned seed = 150;
+  for (const Case &c : cases) {
+    ASSERT_FALSE(anvil::cpu::conv_gemm::applies(params(c)));
+    ASSERT_FALSE(anvil::cpu::conv_depthwise::applies(params(c)));
+    check(c, seed++);
+  }
+}
+// clang-format on
+
+struct PoolCase {
+  bool max;
+  int64_t rank, outer;
+  int64_t in[3], kernel[3], strides[3], pads[6], dilations[3];
+  bool ceil, countIncludePad;
+};
+
+/// The pool kernel against the definition (taps tested one by one, sums in
+/// long double): max exactly, NaN propagated; average within 4 ulp.
+void checkPool(const PoolCase &c, unsigned seed) {
+  anvil::PoolParams p{};
+  std::strcpy(p.kind, c.max ? "max" : "avg");
+  p.outer = c.outer, p.rank = c.rank, p.count_include_pad = c.countIncludePad;
+  int64_t outSize = 1, inSize = 1;
+  for (int64_t i = 0; i < c.rank; ++i) {
+    p.in_dims[i] = c.in[i], p.kernel[i] = c.kernel[i];
+    p.strides[i] = c.strides[i], p.dilations[i] = c.dilations[i];
+    p.pads[i] = c.pads[i], p.pads[c.rank + i] = c.pads[3 + i];
+    const int64_t span = c.in[i] + c.pads[i] + c.pads[3 + i] -
+                         (c.kernel[i] - 1) * c.dilations[i] - 1;
+    p.out_dims[i] = (c.ceil ? (span + c.strides[i] - 1) / c.strides[i]
+                            : span / c.strides[i]) +
+                    1;
+    outSize *= p.out_dims[i], inSize *= c.in[i];
+  }
+  SCOPED_TRACE(testing::Message() << (c.max ? "max" : "avg") << " rank "
+                                  << c.rank << " seed " << seed);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  std::vector<float> x(c.outer * inSize);
+  for (float &v : x)
+    v = dist(rng);
+  x[x.size() / 3] = std::nanf(""); // one window (or more) gives NaN
+  std::vector<float> out(c.outer * outSize, -1.0f);
+  const anvil_host_api reversed = anvil_test::reversedHost();
+  {
+    anvil::cpu::RunScope scope(&reversed, nullptr);
+    ASSERT_EQ(anvil::cpu::pool<float>(scope.host(), p, x.data(), out.data()),
+              0);
+  }
+  int64_t bad = 0;
+  for (int64_t plane = 0; plane < c.outer; ++plane)
+    for (int64_t e = 0; e < outSize; ++e) {
+      int64_t idx[3], rem = e;
+      for (int64_t i = c.rank - 1; i >= 0; --i)
+        idx[i] = rem % p.out_dims[i], rem /= p.out_dims[i];
+      long double best = -INFINITY, sum = 0;
+      int64_t valid = 0, padded = 0;
+      bool nan = false;
+      const int64_t taps = c.kernel[0] * (c.rank > 1 ? c.kernel[1] : 1) *
+                           (c.rank > 2 ? c.kernel[2] : 1);
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t tap[3], r = t, offset = 0;
+        bool inside = true, inPadded = true;
+        for (int64_t i = c.rank - 1; i >= 0; --i)
+          tap[i] = r % c.kernel[i], r /= c.kernel[i];
+        for (int64_t i = 0; i < c.rank; ++i) {
+          const int64_t at =
+              idx[i] * c.strides[i] - c.pads[i] + tap[i] * c.dilations[i];
+          inPadded = inPadded && at < c.in[i] + c.pads[3 + i];
+          inside = inside && at >= 0 && at < c.in[i];
+          offset = offset * c.in[i] + at;
+        }
+        padded += inPadded;
+        if (!inside)
+          continue;
+        const float v = x[plane * inSize + offset];
+        ++valid;
+        nan = nan || v != v;
+        best = std::max<long double>(best, v);
+        sum += v;
+      }
+      const float got = out[plane * outSize + e];
+      long double want =
+          c.max ? best
+                : sum / (c.countIncludePad ? padded : (valid ? valid : 1));
+      const bool ok =
+          nan ? got != got
+              : (c.max ? (long double)got == want
+                       : std::fabs((long double)got - want) <=
+                             4 * std::ldexp(1.0L, -24) * std::fabs(want) +
+                                 1e-30L);
+      if (!ok && bad++ < 5)
+        ADD_FAILURE() << "out[" << plane << ", " << e << "] = " << got
+                      << ", reference " << (double)want;
+    }
+  EXPECT_EQ(bad, 0);
+}
+
+// clang-format off
+TEST(Pool, MatchesDefinition) {
+  const PoolCase cases[] = {
+      // max  rank outer  in          kernel     strides    pads                dilations  ceil   incl
+      {true,  2, 3, {13, 17, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
+      {true,  2, 2, {10, 9, 0},  {3, 2, 0}, {2, 3, 0}, {0, 1, 0, 1, 0, 0}, {2, 1, 0}, true,  false},
+      {false, 2, 2, {11, 12, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, true,  true},
+      {false, 2, 2, {11, 12, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, true,  false},
+      {false, 1, 4, {30, 0, 0},  {4, 0, 0}, {3, 0, 0}, {2, 0, 0, 2, 0, 0}, {1, 0, 0}, false, true},
+      {true,  3, 2, {5, 6, 7},   {2, 3, 2}, {1, 2, 2}, {1, 1, 0, 0, 1, 1}, {1, 1, 2}, true,  false},
+      {false, 3, 2, {5, 6, 7},   {2, 3, 2}, {2, 1, 2}, {1, 0, 1, 1, 1, 0}, {2, 1, 1}, false, true},
+  };
+  unsigned seed = 200;
+  for (const PoolCase &c : cases)
+    checkPool(c, seed++);
+}
+// clang-format on
+
+} // namespace
