@@ -115,13 +115,117 @@ inline void pack_panel(const Conv2dParams &p, const float *x, int64_t cg,
   }
 }
 
+/// out[i, 0:width] (+)= sum over t < kcount of a[i * lda + t] * b_t[0:width]
+/// for MR rows, b_t = base + off[t] (width <= 32 floats each): the
+/// product with a panel that is never packed, each k's 32 pixels read
+/// where they lie. VN vectors from vector V0 of the panel (8-lane builds
+/// take a panel in two halves, as matmul_panels.h's tiles do); Full: whole
+/// vectors, no lane masks. Accumulators stay in registers over the k loop.
+template <int MR, int V0, int VN, bool Full>
+inline void indirect_tile(const float *a, int64_t lda, const float *base,
+                          const int64_t *off, int64_t kcount, int64_t width,
+                          bool accumulate, float *out, int64_t ldo) {
+  typename Vec::Mask lanes[VN];
+#pragma GCC unroll 4
+  for (int v = 0; v < VN; ++v)
+    lanes[v] = Vec::mask(width - int64_t(V0 + v) * Vec::kLanes);
+  float *o = out + V0 * Vec::kLanes;
+  const float *b0 = base + V0 * Vec::kLanes;
+  Vec acc[MR][VN];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < VN; ++v)
+      acc[i][v] = !accumulate ? Vec::zero()
+                  : Full      ? Vec::loadu(o + i * ldo + v * Vec::kLanes)
+                         : Vec::load(o + i * ldo + v * Vec::kLanes, lanes[v]);
+  for (int64_t t = 0; t < kcount; ++t) {
+    const float *b = b0 + off[t];
+    Vec bv[VN];
+#pragma GCC unroll 4
+    for (int v = 0; v < VN; ++v)
+      bv[v] = Full ? Vec::loadu(b + v * Vec::kLanes)
+                   : Vec::load(b + v * Vec::kLanes, lanes[v]);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const Vec ai = Vec::splat(a[i * lda + t]);
+#pragma GCC unroll 4
+      for (int v = 0; v < VN; ++v)
+        acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < VN; ++v) {
+      if (Full)
+        acc[i][v].storeu(o + i * ldo + v * Vec::kLanes);
+      else
+        acc[i][v].store(o + i * ldo + v * Vec::kLanes, lanes[v]);
+    }
+}
+
+/// indirect_tile over `rows` (<= Rows) rows: the whole panel on AVX-512,
+/// two halves of 16 columns on 8-lane builds (12 accumulators of 16
+/// registers).
+template <int Rows, bool Full>
+inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
+                          const float *base, const int64_t *off, int64_t kcount,
+                          int64_t width, bool accumulate, float *out,
+                          int64_t ldo) {
+  if constexpr (Rows > 1) {
+    if (rows < Rows)
+      return indirect_rows<Rows - 1, Full>(rows, a, lda, base, off, kcount,
+                                           width, accumulate, out, ldo);
+  }
+  constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
+  if constexpr (kVecs == 2) {
+    indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
+                                    accumulate, out, ldo);
+  } else {
+    indirect_tile<Rows, 0, kVecs / 2, Full>(a, lda, base, off, kcount, width,
+                                            accumulate, out, ldo);
+    if (Full || width > int64_t(kVecs / 2) * Vec::kLanes)
+      indirect_tile<Rows, kVecs / 2, kVecs / 2, Full>(
+          a, lda, base, off, kcount, width, accumulate, out, ldo);
+  }
+}
+
+/// How conv2d feeds the product its pixels.
+enum class Feed {
+  /// 1x1, stride 1, no padding: the image is the [K, P] matrix itself;
+  /// each 32-pixel panel is read in place (k's pixels at in + k * h * w).
+  Image,
+  /// Stride 1 with output rows of at least kRowPanelMin pixels: the image
+  /// is copied once, zero-padded, and each panel (up to 32 pixels of one
+  /// output row) read in place: tap (ic, ky, kx)'s pixels start at
+  /// (ic, ky * dilation, kx * dilation) of the padded planes.
+  PaddedImage,
+  /// Otherwise: each panel's patches gathered (pack_panel).
+  Packed,
+};
+/// Output rows narrower than this gather their patches: a panel of one
+/// row would leave more than a quarter of its lanes empty.
+constexpr int64_t kRowPanelMin = 24;
+
+inline Feed feed_for(const Conv2dParams &p) {
+  if (p.strides[0] != 1 || p.strides[1] != 1)
+    return Feed::Packed;
+  if (p.kh == 1 && p.kw == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
+      p.pads[2] == 0 && p.pads[3] == 0 && p.oh == p.h && p.ow == p.w)
+    return Feed::Image;
+  return p.ow >= kRowPanelMin ? Feed::PaddedImage : Feed::Packed;
+}
+
 /// out = conv(in, weight) + bias for float32 NCHW tensors (conv.h's
-/// conv2d, whose parameters it takes): the threads split (image, group,
-/// 32-pixel panel, row chunk) work items, each gathering its panel into
-/// its own slice of one scratch block and running matmul_panels' tiles
-/// over it, k block by k block, with the weight's rows read in place (row
-/// stride K: 12 rows of a tile are 12 streams along k, each line used for
-/// 16 k). Returns 1 (with the run's error set) when out of memory.
+/// conv2d, whose parameters it takes). The threads split (image, group,
+/// panel, row chunk) work items; a panel is up to 32 output pixels, fed
+/// as feed_for chooses (read in place from the image or a padded copy of
+/// it, through a table of K offsets, or gathered into the thread's slice
+/// of one scratch block), and multiplied by the weight's rows in place
+/// (row stride K: 12 rows of a tile are 12 streams along k, each line used
+/// for 16 k), k block by k block. Returns 1 (with the run's error set)
+/// when out of memory.
 inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
                   const float *in, const float *weight, const float *bias,
                   float *out) {
@@ -131,42 +235,90 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
   const int64_t rowTiles = (mg + kMaxRows - 1) / kMaxRows;
   const int64_t panelFloats = K * kPanelWidth;
   const int threads = std::max(1, host ? int(host->num_threads) : 1);
+  const Feed feed = feed_for(p);
+  // The padded planes (PaddedImage): rows x cols each, enough for every
+  // tap of every output.
+  const int64_t rows =
+      std::max(p.h + p.pads[0] + p.pads[2], p.oh + (p.kh - 1) * p.dilations[0]);
+  const int64_t cols =
+      std::max(p.w + p.pads[1] + p.pads[3], p.ow + (p.kw - 1) * p.dilations[1]);
+  const int64_t padPlane = rows * cols;
+  // Panels: of the whole [P] pixel range, or of each output row.
+  const bool rowPanels = feed == Feed::PaddedImage;
+  const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
+  const int64_t panelsPerImage =
+      rowPanels ? p.oh * panelsPerRow : (P + kPanelWidth - 1) / kPanelWidth;
   // Work items: every (image, group, panel), and the row tiles cut into
   // chunks when that gives fewer than 4 items per thread (the last layers
   // of a CNN have a 7x7 output: two panels).
-  const int64_t panelsPerImage = (P + kPanelWidth - 1) / kPanelWidth;
   const int64_t panelItems = p.n * p.group * panelsPerImage;
   const int64_t rowChunks = std::clamp<int64_t>(
       (4 * threads + panelItems - 1) / panelItems, 1, rowTiles);
   const int64_t tilesPerChunk = (rowTiles + rowChunks - 1) / rowChunks;
-  const size_t floats = size_t(int64_t(threads) * panelFloats);
+  const size_t floats =
+      feed == Feed::Packed        ? size_t(int64_t(threads) * panelFloats)
+      : feed == Feed::PaddedImage ? size_t(p.n * p.c * padPlane)
+                                  : 0;
   // Outside a parallel loop the calling thread is thread 0; no chunk below
-  // asks for scratch, so the block stays valid through the loop.
-  float *panels = scratch<float>(host, 0, floats);
+  // asks for scratch, so the block stays valid through the loops.
+  float *buffer = floats ? scratch<float>(host, 0, floats) : nullptr;
   std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
-  if (!panels) {
+  std::unique_ptr<int64_t[]> offsets(
+      feed == Feed::Packed ? nullptr : new (std::nothrow) int64_t[K]);
+  if (floats && !buffer) {
     own.reset(new (std::nothrow) float[floats]);
-    panels = own.get();
-    if (!panels) {
-      fail(host, "conv: out of memory for the patch panels");
-      return 1;
-    }
+    buffer = own.get();
+  }
+  if ((floats && !buffer) || (feed != Feed::Packed && !offsets)) {
+    fail(host, "conv: out of memory for the patch panels");
+    return 1;
+  }
+  if (feed != Feed::Packed) {
+    for (int64_t ic = 0, k = 0; ic < cg; ++ic)
+      for (int64_t ky = 0; ky < p.kh; ++ky)
+        for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
+          offsets[k] = feed == Feed::Image
+                           ? ic * p.h * p.w
+                           : ic * padPlane + ky * p.dilations[0] * cols +
+                                 kx * p.dilations[1];
+  }
+  if (feed == Feed::PaddedImage) {
+    parallel_for(host, p.n * p.c, std::max<int64_t>(1, 65536 / padPlane),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t plane = begin; plane < end; ++plane) {
+                     float *dst = buffer + plane * padPlane;
+                     const float *src = in + plane * p.h * p.w;
+                     std::fill(dst, dst + padPlane, 0.0f);
+                     for (int64_t y = 0; y < p.h; ++y)
+                       std::copy(src + y * p.w, src + (y + 1) * p.w,
+                                 dst + (y + p.pads[0]) * cols + p.pads[1]);
+                   }
+                 });
   }
   const int64_t items = panelItems * rowChunks;
   const int64_t itemMacs =
       std::max<int64_t>(1, tilesPerChunk * kMaxRows * K * kPanelWidth);
   const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / itemMacs);
   parallel_for(host, items, grain, [&](int64_t begin, int64_t end, int t) {
-    float *col = panels + int64_t(t) * panelFloats;
+    float *col =
+        feed == Feed::Packed ? buffer + int64_t(t) * panelFloats : nullptr;
     int64_t packedItem = -1; // the (image, group, panel) col holds
     for (int64_t item = begin; item < end; ++item) {
       const int64_t chunk = item % rowChunks, panelItem = item / rowChunks;
       const int64_t panel = panelItem % panelsPerImage;
       const int64_t g = (panelItem / panelsPerImage) % p.group;
       const int64_t b = panelItem / (panelsPerImage * p.group);
-      const int64_t pix0 = panel * kPanelWidth;
-      const int64_t width = std::min(kPanelWidth, P - pix0);
-      if (packedItem != panelItem) {
+      const int64_t oy = rowPanels ? panel / panelsPerRow : 0;
+      const int64_t ox0 =
+          rowPanels ? panel % panelsPerRow * kPanelWidth : panel * kPanelWidth;
+      const int64_t pix0 = oy * p.ow + ox0;
+      const int64_t width = std::min(kPanelWidth, (rowPanels ? p.ow : P) - ox0);
+      const float *image = nullptr; // the panel's k = 0 pixels (in place)
+      if (feed == Feed::Image)
+        image = in + (b * p.c + g * cg) * p.h * p.w + pix0;
+      else if (feed == Feed::PaddedImage)
+        image = buffer + (b * p.c + g * cg) * padPlane + oy * cols + ox0;
+      else if (packedItem != panelItem) {
         pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
                    col);
         packedItem = panelItem;
@@ -177,6 +329,20 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
       const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
       for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
         const int64_t k1 = std::min(K, k0 + kBlock);
+        if (image) {
+          for (int64_t i = i0; i < i1; i += kMaxRows) {
+            const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
+            if (width == kPanelWidth)
+              indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
+                                            offsets.get() + k0, k1 - k0, width,
+                                            k0 > 0, o + i * P, P);
+            else
+              indirect_rows<kMaxRows, false>(r, wg + i * K + k0, K, image,
+                                             offsets.get() + k0, k1 - k0, width,
+                                             k0 > 0, o + i * P, P);
+          }
+          continue;
+        }
         const Span span{width, K, k0, k1, 0, 1, k0 > 0};
         for (int64_t i = i0; i < i1; i += kMaxRows)
           tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),

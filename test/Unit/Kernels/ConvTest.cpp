@@ -6,7 +6,9 @@
 // (taps + 2) x 2^-24 x sum |w x| + |bias| x 2^-24 + 1e-30 of it (a float
 // FMA chain over the taps, then the bias: the recursive-summation bound).
 // Shapes cover the kernel's three paths (the product on the matmul
-// micro-kernel, the depthwise kernel, and the direct loop the rest take):
+// micro-kernel, with its three ways of feeding pixels: the image in place,
+// a padded copy, gathered patches; the depthwise kernel; and the direct
+// loop the rest take):
 // strides, dilations, asymmetric padding, taps wholly in the padding,
 // groups, batches, outputs not a multiple of a 32-pixel panel, output
 // channels not a multiple of a 12-row tile, more taps than one k block of
@@ -135,23 +137,34 @@ void check(const Case &c, unsigned seed) {
 // clang-format off
 TEST(Conv2d, ProductPathMatchesLongDouble) {
   REQUIRE_LEVEL();
-  const Case cases[] = {
+  using anvil::cpu::conv_gemm::Feed;
+  const struct {
+    Case c;
+    Feed feed;
+  } cases[] = {
       // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
-      {1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // 3x3 same
-      {2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true},   // stem 7x7/2
-      {1, 40, 9, 10, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false},  // 1x1
-      {1, 24, 15, 15, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true},  // 1x1/2
-      {1, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true},  // 2 groups
-      {1, 8, 11, 14, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true},   // dilated
-      {1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // K 576
-      {1, 6, 1, 37, 13, 1, 5, 1, 1, 1, 1, 0, 2, 0, 2, 1, true},    // 1-D
-      {1, 4, 3, 3, 12, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // taps in pads
-      {3, 9, 8, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, true},      // mixed strides
+      {{1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::Packed},  // 3x3 same
+      {{2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true}, Feed::Packed},   // stem 7x7/2
+      {{1, 40, 9, 10, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false}, Feed::Image},   // 1x1
+      {{1, 20, 7, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, Feed::Image},     // 1x1, P 63
+      {{1, 24, 15, 15, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true}, Feed::Packed},  // 1x1/2
+      {{1, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, Feed::Packed},  // 2 groups
+      {{1, 8, 11, 14, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true}, Feed::Packed},   // dilated
+      {{1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::Packed},    // K 576
+      {{1, 6, 1, 37, 13, 1, 5, 1, 1, 1, 1, 0, 2, 0, 2, 1, true}, Feed::PaddedImage}, // 1-D
+      {{1, 4, 3, 3, 12, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, false}, Feed::Packed},    // taps in pads
+      {{3, 9, 8, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, true}, Feed::Packed},      // mixed strides
+      {{1, 16, 6, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},  // rows 32 + 8
+      {{1, 8, 5, 30, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true}, Feed::PaddedImage},   // dilated
+      {{1, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false}, Feed::PaddedImage}, // K 576
+      {{2, 16, 5, 26, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, Feed::PaddedImage},  // groups
+      {{1, 12, 3, 70, 14, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, true}, Feed::PaddedImage},  // 1x1 padded
   };
   unsigned seed = 1;
-  for (const Case &c : cases) {
+  for (const auto &[c, feed] : cases) {
     ASSERT_TRUE(anvil::cpu::conv_gemm::applies(params(c)));
     ASSERT_FALSE(anvil::cpu::conv_depthwise::applies(params(c)));
+    ASSERT_EQ(int(anvil::cpu::conv_gemm::feed_for(params(c))), int(feed));
     check(c, seed++);
   }
 }
