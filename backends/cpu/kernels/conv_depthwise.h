@@ -2,13 +2,11 @@
 // group (depthwise, as in MobileNet's separable convolutions), vectorized
 // over output columns.
 //
-// Each output channel's input plane is first copied, zero-padded, into
-// per-thread memory and split by column phase: for stride s, phase t holds
-// the padded columns t, t + s, t + 2s, ... So the input of output column
-// ox under tap kx (padded column s * ox + kx * dilation) is element
-// ox + (kx * dilation) / s of phase (kx * dilation) % s: a vector of
-// consecutive outputs reads consecutive floats for every stride, with no
-// bounds test. Accumulators stay in registers over the kh x kw taps.
+// Each output channel's input plane is first copied, zero-padded and split
+// by column phase (conv_pad.h), into per-thread memory: a vector of
+// consecutive outputs then reads consecutive floats under every tap, for
+// every stride, with no bounds test. Accumulators stay in registers over
+// the kh x kw taps.
 //
 // Each output is bias + its taps in (ky, kx) order, one FMA each: the same
 // whatever the threads.
@@ -16,6 +14,7 @@
 #define ANVIL_CPU_KERNELS_CONV_DEPTHWISE_H
 
 #include "common.h"
+#include "conv_pad.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -35,53 +34,9 @@ inline bool applies(const Conv2dParams &p) {
   return p.c == p.group && p.group > 1;
 }
 
-/// The padded plane's size: the input with its pads, or what the output's
-/// taps reach if that is more (never read past the copy).
-struct Padded {
-  int64_t rows, cols, phaseCols;
-};
-inline Padded padded_size(const Conv2dParams &p) {
-  const int64_t rows =
-      std::max(p.h + p.pads[0] + p.pads[2],
-               (p.oh - 1) * p.strides[0] + (p.kh - 1) * p.dilations[0] + 1);
-  const int64_t cols =
-      std::max(p.w + p.pads[1] + p.pads[3],
-               (p.ow - 1) * p.strides[1] + (p.kw - 1) * p.dilations[1] + 1);
-  return {rows, cols, (cols + p.strides[1] - 1) / p.strides[1]};
-}
-
-/// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
-/// padded row r at phases[(c % sx) * rows * phaseCols + r * phaseCols +
-/// c / sx], zero outside the input.
-inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
-                      float *phases) {
-  const int64_t sx = p.strides[1];
-  const int64_t phaseSize = s.rows * s.phaseCols;
-  for (int64_t r = 0; r < s.rows; ++r) {
-    const int64_t iy = r - p.pads[0];
-    const bool inside = iy >= 0 && iy < p.h;
-    if (sx == 1) { // zeros, the row, zeros
-      float *dst = phases + r * s.phaseCols;
-      const int64_t left = inside ? std::min(p.pads[1], s.cols) : s.cols;
-      const int64_t copied = inside ? std::min(p.w, s.cols - left) : 0;
-      std::fill(dst, dst + left, 0.0f);
-      std::copy(x + iy * p.w, x + iy * p.w + copied, dst + left);
-      std::fill(dst + left + copied, dst + s.cols, 0.0f);
-      continue;
-    }
-    for (int64_t t = 0; t < sx; ++t) {
-      float *dst = phases + t * phaseSize + r * s.phaseCols;
-      // Phase column j reads input column j * sx + t - pads[1].
-      const auto [j0, j1] =
-          inside ? tap_range(p.w, sx, t - p.pads[1], s.phaseCols)
-                 : std::pair<int64_t, int64_t>(s.phaseCols, s.phaseCols);
-      std::fill(dst, dst + j0, 0.0f);
-      for (int64_t j = j0; j < j1; ++j)
-        dst[j] = x[iy * p.w + j * sx + t - p.pads[1]];
-      std::fill(dst + j1, dst + s.phaseCols, 0.0f);
-    }
-  }
-}
+using conv_pad::pad_plane;
+using conv_pad::Padded;
+using conv_pad::padded_size;
 
 /// out = conv(in, weight) + bias for float32 NCHW tensors with c == group
 /// (conv.h's conv2d, whose parameters it takes; m may be a multiple of c).

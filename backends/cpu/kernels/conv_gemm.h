@@ -20,6 +20,7 @@
 #define ANVIL_CPU_KERNELS_CONV_GEMM_H
 
 #include "common.h"
+#include "conv_pad.h"
 #include "matmul_panels.h"
 
 #include <memory>
@@ -196,10 +197,10 @@ enum class Feed {
   /// 1x1, stride 1, no padding: the image is the [K, P] matrix itself;
   /// each 32-pixel panel is read in place (k's pixels at in + k * h * w).
   Image,
-  /// Stride 1 with output rows of at least kRowPanelMin pixels: the image
-  /// is copied once, zero-padded, and each panel (up to 32 pixels of one
-  /// output row) read in place: tap (ic, ky, kx)'s pixels start at
-  /// (ic, ky * dilation, kx * dilation) of the padded planes.
+  /// Output rows of at least kRowPanelMin pixels: the image is copied
+  /// once, zero-padded and split by column phase (conv_pad.h), and each
+  /// panel (up to 32 pixels of one output row) read in place: tap (ic, ky,
+  /// kx)'s pixels start at a fixed offset from the panel's first.
   PaddedImage,
   /// Otherwise: each panel's patches gathered (pack_panel).
   Packed,
@@ -209,10 +210,9 @@ enum class Feed {
 constexpr int64_t kRowPanelMin = 24;
 
 inline Feed feed_for(const Conv2dParams &p) {
-  if (p.strides[0] != 1 || p.strides[1] != 1)
-    return Feed::Packed;
-  if (p.kh == 1 && p.kw == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
-      p.pads[2] == 0 && p.pads[3] == 0 && p.oh == p.h && p.ow == p.w)
+  if (p.kh == 1 && p.kw == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
+      p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 &&
+      p.oh == p.h && p.ow == p.w)
     return Feed::Image;
   return p.ow >= kRowPanelMin ? Feed::PaddedImage : Feed::Packed;
 }
@@ -236,13 +236,12 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
   const int64_t panelFloats = K * kPanelWidth;
   const int threads = std::max(1, host ? int(host->num_threads) : 1);
   const Feed feed = feed_for(p);
-  // The padded planes (PaddedImage): rows x cols each, enough for every
-  // tap of every output.
-  const int64_t rows =
-      std::max(p.h + p.pads[0] + p.pads[2], p.oh + (p.kh - 1) * p.dilations[0]);
-  const int64_t cols =
-      std::max(p.w + p.pads[1] + p.pads[3], p.ow + (p.kw - 1) * p.dilations[1]);
-  const int64_t padPlane = rows * cols;
+  // The padded planes (PaddedImage): each input channel in sx column
+  // phases of [rows][phaseCols].
+  const conv_pad::Padded padded = conv_pad::padded_size(p);
+  const int64_t sx = p.strides[1];
+  const int64_t phaseSize = padded.rows * padded.phaseCols;
+  const int64_t padPlane = sx * phaseSize;
   // Panels: of the whole [P] pixel range, or of each output row.
   const bool rowPanels = feed == Feed::PaddedImage;
   const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
@@ -279,20 +278,17 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
         for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
           offsets[k] = feed == Feed::Image
                            ? ic * p.h * p.w
-                           : ic * padPlane + ky * p.dilations[0] * cols +
-                                 kx * p.dilations[1];
+                           : ic * padPlane +
+                                 (kx * p.dilations[1]) % sx * phaseSize +
+                                 ky * p.dilations[0] * padded.phaseCols +
+                                 (kx * p.dilations[1]) / sx;
   }
   if (feed == Feed::PaddedImage) {
     parallel_for(host, p.n * p.c, std::max<int64_t>(1, 65536 / padPlane),
                  [&](int64_t begin, int64_t end) {
-                   for (int64_t plane = begin; plane < end; ++plane) {
-                     float *dst = buffer + plane * padPlane;
-                     const float *src = in + plane * p.h * p.w;
-                     std::fill(dst, dst + padPlane, 0.0f);
-                     for (int64_t y = 0; y < p.h; ++y)
-                       std::copy(src + y * p.w, src + (y + 1) * p.w,
-                                 dst + (y + p.pads[0]) * cols + p.pads[1]);
-                   }
+                   for (int64_t plane = begin; plane < end; ++plane)
+                     conv_pad::pad_plane(p, padded, in + plane * p.h * p.w,
+                                         buffer + plane * padPlane);
                  });
   }
   const int64_t items = panelItems * rowChunks;
@@ -317,7 +313,8 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
       if (feed == Feed::Image)
         image = in + (b * p.c + g * cg) * p.h * p.w + pix0;
       else if (feed == Feed::PaddedImage)
-        image = buffer + (b * p.c + g * cg) * padPlane + oy * cols + ox0;
+        image = buffer + (b * p.c + g * cg) * padPlane +
+                oy * p.strides[0] * padded.phaseCols + ox0;
       else if (packedItem != panelItem) {
         pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
                    col);

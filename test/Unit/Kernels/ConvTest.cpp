@@ -159,6 +159,9 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
       {{1, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false}, Feed::PaddedImage}, // K 576
       {{2, 16, 5, 26, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, Feed::PaddedImage},  // groups
       {{1, 12, 3, 70, 14, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 1, true}, Feed::PaddedImage},  // 1x1 padded
+      {{1, 3, 9, 60, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true}, Feed::PaddedImage},   // stem 7x7/2
+      {{1, 5, 7, 80, 12, 3, 3, 2, 3, 1, 2, 1, 2, 1, 0, 1, false}, Feed::PaddedImage},  // strides 2,3 dil 2
+      {{1, 10, 5, 60, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true}, Feed::PaddedImage},  // 1x1/2
   };
   unsigned seed = 1;
   for (const auto &[c, feed] : cases) {
