@@ -63,64 +63,91 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
     return kx < kTableCols ? table[kx]
                            : (kx * dx) % sx * phaseSize + (kx * dx) / sx;
   };
-  // Output row oy, columns [ox, ox + 4 vectors) of plane o (whole vectors
-  // when Full, else under lane masks): four independent FMA chains (one
-  // chain of kh x kw FMAs would wait on the FMA latency).
-  auto block = [&](auto full, const float *phases, const float *wk, Vec init,
-                   int64_t oy, int64_t ox, float *o) {
+  // Four vectors of consecutive outputs (whole vectors when Full, else the
+  // first `count` under lane masks) into dst, the first of which reads
+  // src under tap (0, 0): four independent FMA chains (one chain of kh x
+  // kw FMAs would wait on the FMA latency).
+  auto block = [&](auto full, const float *src, const float *wk, Vec init,
+                   float *dst, int64_t count) {
     constexpr bool kFull = decltype(full)::value;
     typename Vec::Mask lanes[4];
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u)
-      lanes[u] = Vec::mask(ow - ox - u * Vec::kLanes);
+      lanes[u] = Vec::mask(count - u * Vec::kLanes);
     Vec acc[4] = {init, init, init, init};
     for (int64_t ky = 0; ky < kh; ++ky) {
-      const float *row = phases + (oy * sy + ky * dy) * phaseCols + ox;
+      const float *row = src + ky * dy * phaseCols;
       for (int64_t kx = 0; kx < kw; ++kx) {
-        const float *src = row + tapOffset(kx);
+        const float *tap = row + tapOffset(kx);
         const Vec wv = Vec::splat(wk[ky * kw + kx]);
 #pragma GCC unroll 4
         for (int u = 0; u < 4; ++u)
           acc[u] = Vec::fma(wv,
-                            kFull ? Vec::loadu(src + u * Vec::kLanes)
-                                  : Vec::load(src + u * Vec::kLanes, lanes[u]),
+                            kFull ? Vec::loadu(tap + u * Vec::kLanes)
+                                  : Vec::load(tap + u * Vec::kLanes, lanes[u]),
                             acc[u]);
       }
     }
 #pragma GCC unroll 4
     for (int u = 0; u < 4; ++u) {
       if (kFull)
-        acc[u].storeu(o + oy * ow + ox + u * Vec::kLanes);
+        acc[u].storeu(dst + u * Vec::kLanes);
       else
-        acc[u].store(o + oy * ow + ox + u * Vec::kLanes, lanes[u]);
+        acc[u].store(dst + u * Vec::kLanes, lanes[u]);
     }
   };
+  // With stride 1 along rows, output (oy, ox) reads its phases at oy *
+  // phaseCols + ox under tap (0, 0): the plane is worked as one flat run
+  // of oh x phaseCols outputs (the columns past ow are discarded), so
+  // small planes (7 x 7) fill whole vectors instead of one short row each.
+  // The run's last outputs read up to `slack` floats past the phases.
+  const bool flat = sy == 1;
+  const int64_t flatSize = oh * phaseCols;
+  const int64_t slack = (kw - 1) * dx / sx + 4 * Vec::kLanes;
+  const size_t floats = size_t(sx * phaseSize + slack + (flat ? flatSize : 0));
   const int64_t planeMacs = std::max<int64_t>(1, p.kh * p.kw * p.oh * p.ow);
   parallel_for(
       host, p.n * p.m, std::max<int64_t>(1, kMinChunkMacs / planeMacs),
       [&](int64_t begin, int64_t end, int thread) {
-        float *phases = scratch<float>(host, thread, size_t(sx * phaseSize));
+        float *phases = scratch<float>(host, thread, floats);
         std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
         if (!phases) {
-          own.reset(new (std::nothrow) float[sx * phaseSize]);
+          own.reset(new (std::nothrow) float[floats]);
           phases = own.get();
           if (!phases) {
             fail(host, "conv: out of scratch memory for a padded plane");
             return;
           }
         }
+        std::fill(phases + sx * phaseSize, phases + sx * phaseSize + slack,
+                  0.0f);
+        float *flatOut = phases + sx * phaseSize + slack;
         for (int64_t nm = begin; nm < end; ++nm) {
           const int64_t b = nm / p.m, oc = nm % p.m, ic = oc / mg;
           pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases);
           const float *wk = weight + oc * p.kh * p.kw;
           const Vec init = Vec::splat(p.has_bias ? bias[oc] : 0.0f);
           float *o = out + nm * oh * ow;
+          if (flat) {
+            int64_t f = 0;
+            for (; f + 4 * Vec::kLanes <= flatSize; f += 4 * Vec::kLanes)
+              block(std::true_type(), phases + f, wk, init, flatOut + f, 0);
+            if (f < flatSize)
+              block(std::false_type(), phases + f, wk, init, flatOut + f,
+                    flatSize - f);
+            for (int64_t oy = 0; oy < oh; ++oy)
+              std::copy(flatOut + oy * phaseCols, flatOut + oy * phaseCols + ow,
+                        o + oy * ow);
+            continue;
+          }
           for (int64_t oy = 0; oy < oh; ++oy) {
+            const float *src = phases + oy * sy * phaseCols;
+            float *dst = o + oy * ow;
             int64_t ox = 0;
             for (; ox + 4 * Vec::kLanes <= ow; ox += 4 * Vec::kLanes)
-              block(std::true_type(), phases, wk, init, oy, ox, o);
+              block(std::true_type(), src + ox, wk, init, dst + ox, 0);
             if (ox < ow) // the rest, under lane masks
-              block(std::false_type(), phases, wk, init, oy, ox, o);
+              block(std::false_type(), src + ox, wk, init, dst + ox, ow - ox);
           }
         }
       });
