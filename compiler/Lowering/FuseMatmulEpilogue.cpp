@@ -65,14 +65,14 @@ void hoist(Value value, Operation *launch) {
 }
 
 /// Whether the kernel of `launch` takes an epilogue (matmul.h's matmul of
-/// one matrix, matmul_quant.h) and writes float results.
+/// one matrix, matmul_quant.h, conv.h's conv2d) and writes float results.
 bool takesEpilogue(LaunchOp launch) {
   StringRef kernel = launch.getKernel();
   if (kernel == "matmul") {
     auto batchRank = launch.getParams().getAs<IntegerAttr>("batch_rank");
     if (!batchRank || batchRank.getInt() != 0)
       return false;
-  } else if (kernel != "matmul_quant") {
+  } else if (kernel != "matmul_quant" && kernel != "conv2d") {
     return false;
   }
   return launch.getOutputs().size() == 1 && launch.getOutputs()[0]
@@ -113,8 +113,10 @@ bool fuseEpilogue(LaunchOp launch) {
       llvm::is_contained(launch->getOperands(), output))
     return false;
   // Every other input of the loop is read through (row, column) strides.
+  const int64_t colDims = epilogueColumnDims(launch);
   for (Value input : loop.getInputs())
-    if (input != result && (input == output || !epilogueAccess(input, output)))
+    if (input != result &&
+        (input == output || !epilogueAccess(input, output, colDims)))
       return false;
   // The loop moves up to the launch: nothing between them may write what
   // it reads or touch what it writes (which the launch now writes early).

@@ -95,14 +95,15 @@ AffineMapAttr dimsAttrOf(Value buffer) {
 }
 } // namespace
 
-std::optional<EpilogueAccess> epilogueAccess(Value operand, Value output) {
+std::optional<EpilogueAccess> epilogueAccess(Value operand, Value output,
+                                             int64_t colDims) {
   SmallVector<AffineExpr> in = getBufferDims(operand);
   SmallVector<AffineExpr> out = getBufferDims(output);
   auto inType = operand.getType().cast<MemRefType>();
   auto outType = output.getType().cast<MemRefType>();
   if ((int64_t)in.size() != inType.getRank() ||
-      (int64_t)out.size() != outType.getRank() || out.empty() ||
-      in.size() > out.size())
+      (int64_t)out.size() != outType.getRank() || colDims < 1 ||
+      (int64_t)out.size() < colDims || in.size() > out.size())
     return std::nullopt;
   MLIRContext *context = output.getContext();
   AffineExpr zero = getAffineConstantExpr(0, context);
@@ -110,25 +111,40 @@ std::optional<EpilogueAccess> epilogueAccess(Value operand, Value output) {
   // Right-aligned: the operand's missing leading dims are 1s.
   SmallVector<AffineExpr> dims(out.size() - in.size(), one);
   dims.append(in.begin(), in.end());
+  const size_t firstCol = out.size() - colDims;
   EpilogueAccess access;
-  if (dims.back() == out.back())
+  bool sameCols = true, onesCols = true;
+  AffineExpr cols = one; // the operand's elements per row
+  for (size_t d = firstCol; d < out.size(); ++d) {
+    sameCols &= dims[d] == out[d];
+    onesCols &= dims[d] == one;
+    cols = cols * dims[d];
+  }
+  if (sameCols)
     access.colStride = one;
-  else if (dims.back() == one)
+  else if (onesCols)
     access.colStride = zero;
   else
     return std::nullopt;
   bool same = true, ones = true;
-  for (size_t d = 0; d + 1 < out.size(); ++d) {
+  for (size_t d = 0; d < firstCol; ++d) {
     same &= dims[d] == out[d];
     ones &= dims[d] == one;
   }
   if (ones)
     access.rowStride = zero;
-  else if (same) // the output's rows, each of the operand's last dim
-    access.rowStride = dims.back();
+  else if (same) // the output's rows, each of the operand's columns
+    access.rowStride = cols;
   else
     return std::nullopt;
   return access;
+}
+
+int64_t epilogueColumnDims(LaunchOp launch) {
+  if (launch.getKernel() != "conv2d" || launch.getOutputs().size() != 1)
+    return 1;
+  return std::max<int64_t>(
+      1, launch.getOutputs()[0].getType().cast<MemRefType>().getRank() - 2);
 }
 
 SmallVector<AffineExpr> getBufferDims(Value buffer) {

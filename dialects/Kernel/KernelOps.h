@@ -74,19 +74,26 @@ bool broadcastsTo(llvm::ArrayRef<mlir::AffineExpr> input,
 /// the launch finishes the block.
 constexpr llvm::StringLiteral kEpilogueAttr = "kernel.epilogue";
 
-/// How a matmul epilogue reads an operand of its loop: element (i, j) of
-/// the [m, n] result (the output's leading dims flattened into m) at
-/// i * rowStride + j * colStride of the operand.
+/// How a kernel's epilogue reads an operand of its loop: element (i, j) of
+/// the [m, n] result (the output's leading dims flattened into m, its
+/// last `colDims` dims into n) at i * rowStride + j * colStride of the
+/// operand. A matmul's n is its last dim (colDims 1); a convolution's [N,
+/// M, spatial...] output has n = the spatial dims (colDims = rank - 2).
 struct EpilogueAccess {
   mlir::AffineExpr rowStride, colStride;
 };
 /// The access of `operand` (an input of the elementwise loop over `output`,
 /// broadcast to it numpy's way) in that form: the operand has the
-/// output's leading dims or only 1s there, and n or 1 last. std::nullopt
-/// for any other broadcast (over some leading dims only), which the
-/// flattened rows cannot express.
-std::optional<EpilogueAccess> epilogueAccess(mlir::Value operand,
-                                             mlir::Value output);
+/// output's leading dims or only 1s there, and its trailing `colDims` dims
+/// equal the output's or are all 1. std::nullopt for any other broadcast
+/// (over some leading dims only, or some trailing dims only), which the
+/// flattened rows and columns cannot express.
+std::optional<EpilogueAccess>
+epilogueAccess(mlir::Value operand, mlir::Value output, int64_t colDims = 1);
+/// The colDims of `launch`'s epilogue: a conv2d's [N, M, spatial...]
+/// output is blocked by (image and channel) rows and spatial columns
+/// (rank - 2 of them); a matmul's by its last dim.
+int64_t epilogueColumnDims(LaunchOp launch);
 
 /// Bytes a buffer of this type occupies (one byte per i1).
 int64_t bufferBytes(mlir::MemRefType type);

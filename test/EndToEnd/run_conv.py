@@ -19,6 +19,11 @@ Models (each one artifact with several outputs, to keep C++ compiles few):
   conv_f16   float16 3x3 and depthwise convolutions (the direct loop
              accumulating in float); ONNX Runtime runs the float32 model
              on the same values
+  conv_epilogue  Conv -> Add (residual) -> Relu, depthwise Conv -> Clip,
+             1x1 Conv -> Mul by a per-channel [24, 1, 1] constant, grouped
+             Conv -> Sigmoid, with no intermediate a graph output: each
+             loop runs inside its convolution as its epilogue (the
+             compile must fuse all 4)
   pool_f32   MaxPool 3x3/2 pads 1; MaxPool 2x2/2 dilation 2 ceil_mode;
              AveragePool 3x3/2 pads 1 with and without count_include_pad,
              ceil_mode; 1-D AveragePool; a NaN in the input propagates
@@ -36,6 +41,7 @@ Prints `ok NAME` or `FAIL NAME: why` per model, then
 `conv: N passed, M failed`; exits nonzero on any failure.
 """
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -152,7 +158,37 @@ def pool_f32(rng):
     return g.model(inputs, TensorProto.FLOAT), inputs
 
 
-MODELS = [conv_f32, conv_f16, pool_f32]
+def conv_epilogue(rng):
+    """Convolutions whose only reader is an elementwise loop, which runs
+    inside the convolution as its epilogue (anvil-fuse-matmul-epilogue):
+    intermediates are not graph outputs."""
+    g = Graph(rng)
+
+    def hidden(out, *args, **kwargs):
+        g.conv(out, *args, **kwargs)
+        g.outputs.remove(out)
+        return out
+
+    a = hidden("a", "x", 16, 16, [3, 3], pads=[1, 1, 1, 1])
+    g.node("Relu", [g.node("Add", [a, "x"], "a_res")], "a_relu")
+    g.outputs.remove("a_res")
+    clip_min = g.weight("clip_min", [])
+    clip_max = g.weight("clip_max", [])
+    d = hidden("d", "x", 16, 16, [3, 3], group=16, strides=[2, 2],
+               pads=[1, 1, 1, 1])
+    g.node("Clip", [d, clip_min, clip_max], "d_clip")
+    p = hidden("p", "x", 16, 24, [1, 1])
+    g.node("Mul", [p, g.weight("scale", [24, 1, 1])], "p_scaled")
+    e = hidden("e", "x", 16, 8, [3, 3], group=2, pads=[1, 1, 1, 1])
+    g.node("Sigmoid", [e], "e_sigmoid")
+    inputs = {"x": rng.standard_normal((1, 16, 29, 27)).astype(np.float32)}
+    return g.model(inputs, TensorProto.FLOAT), inputs
+
+
+# The epilogues conv_epilogue's compile must have fused.
+EPILOGUES = {"conv_epilogue": 4}
+
+MODELS = [conv_f32, conv_f16, pool_f32, conv_epilogue]
 
 
 def float32_model(model):
@@ -168,11 +204,26 @@ def float32_model(model):
     return wide
 
 
+def fused_epilogues(anvilc, work, name):
+    """How many kernel.epilogue loops `anvilc -O2 --emit=kernel` gives for
+    WORK/NAME.onnx (written by compile_and_run)."""
+    run = subprocess.run([anvilc, "-q", "-O2", "--emit=kernel",
+                          os.path.join(work, name + ".onnx"), "-o", "-"],
+                         capture_output=True, text=True, check=True)
+    return run.stdout.count("kernel.epilogue")
+
+
 def check(name, model, inputs, args):
     got, error = e2e_harness.compile_and_run(
-        args.anvilc, args.anvil_run, args.work, name, model, inputs)
+        args.anvilc, args.anvil_run, args.work, name, model, inputs,
+        anvilc_flags=["-O2"])
     if error:
         return error
+    if name in EPILOGUES:
+        fused = fused_epilogues(args.anvilc, args.work, name)
+        if fused != EPILOGUES[name]:
+            return (f"{fused} epilogues fused at -O2, expected "
+                    f"{EPILOGUES[name]}")
     names = list(got)
     is16 = name.endswith("f16")
     ort_model = float32_model(model) if is16 else model

@@ -151,3 +151,74 @@ func.func @batched(%x: memref<2x3x4xf32>, %o: memref<2x3x8xf32>) {
   }
   return
 }
+
+// -----
+
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64}
+
+// A convolution takes one too, its [2, 8, 5, 6] output seen as 16 rows
+// (image, channel) of 30 pixel columns: a residual of the same shape and a
+// [5, 6] plane broadcast over the rows both index that way.
+// CHECK-LABEL: func.func @conv_residual_relu
+// CHECK-SAME: (%[[X:.*]]: memref<2x3x5x6xf32>, %[[R:.*]]: memref<2x8x5x6xf32>, %[[P:.*]]: memref<5x6xf32>, %[[O:.*]]: memref<2x8x5x6xf32>)
+func.func @conv_residual_relu(%x: memref<2x3x5x6xf32>, %res: memref<2x8x5x6xf32>, %plane: memref<5x6xf32>, %o: memref<2x8x5x6xf32>) {
+  // CHECK-NOT: kernel.alloc
+  // CHECK: kernel.launch "conv2d" ins(%[[X]], %{{.*}} : memref<2x3x5x6xf32>, memref<8x3x3x3xf32>) outs(%[[O]] : memref<2x8x5x6xf32>)
+  // CHECK-NEXT: kernel.elementwise ins(%[[O]], %[[R]], %[[P]] : {{.*}}) outs(%[[O]] : memref<2x8x5x6xf32>)
+  // CHECK: } {kernel.epilogue}
+  %w = kernel.weight dense<0.5> : tensor<8x3x3x3xf32> : memref<8x3x3x3xf32>
+  %t = kernel.alloc : memref<2x8x5x6xf32>
+  kernel.launch "conv2d" ins(%x, %w : memref<2x3x5x6xf32>, memref<8x3x3x3xf32>) outs(%t : memref<2x8x5x6xf32>) params #cv
+  kernel.elementwise ins(%t, %res, %plane : memref<2x8x5x6xf32>, memref<2x8x5x6xf32>, memref<5x6xf32>) outs(%o : memref<2x8x5x6xf32>) {
+  ^bb0(%a: f32, %r: f32, %q: f32):
+    %s = arith.addf %a, %r : f32
+    %u = arith.addf %s, %q : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maxf %u, %z : f32
+    kernel.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64}
+
+// A per-channel scale of a batch of two ([8, 1, 1]: the rows would need
+// the channel, row % 8) and a per-row operand ([5, 1]: some spatial dims
+// only) cannot be indexed by (row, column): no epilogue.
+// CHECK-LABEL: func.func @conv_channel_scale
+// CHECK: kernel.alloc
+// CHECK: kernel.launch "conv2d"
+// CHECK-NOT: kernel.epilogue
+func.func @conv_channel_scale(%x: memref<2x3x5x6xf32>, %s: memref<8x1x1xf32>, %o: memref<2x8x5x6xf32>) {
+  %w = kernel.weight dense<0.5> : tensor<8x3x3x3xf32> : memref<8x3x3x3xf32>
+  %t = kernel.alloc : memref<2x8x5x6xf32>
+  kernel.launch "conv2d" ins(%x, %w : memref<2x3x5x6xf32>, memref<8x3x3x3xf32>) outs(%t : memref<2x8x5x6xf32>) params #cv
+  kernel.elementwise ins(%t, %s : memref<2x8x5x6xf32>, memref<8x1x1xf32>) outs(%o : memref<2x8x5x6xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %u = arith.mulf %a, %c : f32
+    kernel.yield %u : f32
+  }
+  return
+}
+
+// -----
+
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64}
+
+// CHECK-LABEL: func.func @conv_spatial_row
+// CHECK: kernel.alloc
+// CHECK: kernel.launch "conv2d"
+// CHECK-NOT: kernel.epilogue
+func.func @conv_spatial_row(%x: memref<1x3x5x6xf32>, %s: memref<5x1xf32>, %o: memref<1x8x5x6xf32>) {
+  %w = kernel.weight dense<0.5> : tensor<8x3x3x3xf32> : memref<8x3x3x3xf32>
+  %t = kernel.alloc : memref<1x8x5x6xf32>
+  kernel.launch "conv2d" ins(%x, %w : memref<1x3x5x6xf32>, memref<8x3x3x3xf32>) outs(%t : memref<1x8x5x6xf32>) params #cv
+  kernel.elementwise ins(%t, %s : memref<1x8x5x6xf32>, memref<5x1xf32>) outs(%o : memref<1x8x5x6xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %u = arith.mulf %a, %c : f32
+    kernel.yield %u : f32
+  }
+  return
+}

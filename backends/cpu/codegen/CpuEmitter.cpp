@@ -181,7 +181,8 @@ private:
   void emitSteps(ArrayRef<std::string> steps, raw_ostream &out);
   LogicalResult emitLaunch(LaunchOp launch, raw_ostream &os,
                            ElementwiseOp epilogue = nullptr);
-  LogicalResult emitEpilogue(ElementwiseOp loop, raw_ostream &os);
+  LogicalResult emitEpilogue(ElementwiseOp loop, int64_t colDims,
+                             raw_ostream &os);
   LogicalResult emitElementwise(ElementwiseOp loop, raw_ostream &os);
   LogicalResult emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
                          llvm::function_ref<std::string(size_t)> index,
@@ -550,7 +551,8 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os,
     if (failed(emitParam(launch, param, os)))
       return failure();
   os << "    };\n";
-  if (epilogue && failed(emitEpilogue(epilogue, os)))
+  if (epilogue &&
+      failed(emitEpilogue(epilogue, epilogueColumnDims(launch), os)))
     return failure();
   os << "    ANVIL_TRY(anvil::cpu::" << kernel << "(host, p";
   for (Value in : launch.getInputs())
@@ -565,10 +567,11 @@ LogicalResult FunctionEmitter::emitLaunch(LaunchOp launch, raw_ostream &os,
   return success();
 }
 
-/// A matmul's epilogue (kernel.epilogue, anvil-fuse-matmul-epilogue): the
-/// loop's body over a block of the [m, n] result, rows [i0, i1) x columns
-/// [n0, n1), in place; the kernel calls it on each block it finishes.
-LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop,
+/// A kernel's epilogue (kernel.epilogue, anvil-fuse-matmul-epilogue): the
+/// loop's body over a block of the [m, n] result (n its last `colDims`
+/// dims, epilogueAccess), rows [i0, i1) x columns [n0, n1), in place; the
+/// kernel calls it on each block it finishes.
+LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop, int64_t colDims,
                                             raw_ostream &os) {
   Value output = loop.getOutput();
   SmallVector<AffineExpr> dims = getBufferDims(output);
@@ -578,7 +581,8 @@ LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop,
   operands.push_back(output);
   SmallVector<std::string> indices;
   for (Value operand : operands) {
-    std::optional<EpilogueAccess> access = epilogueAccess(operand, output);
+    std::optional<EpilogueAccess> access =
+        epilogueAccess(operand, output, colDims);
     if (!access)
       return loop.emitOpError("reads an operand an epilogue cannot index");
     std::string text;

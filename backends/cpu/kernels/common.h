@@ -161,6 +161,25 @@ template <class E> constexpr bool is_no_epilogue() {
   return std::is_same<typename std::decay<E>::type, NoEpilogue>::value;
 }
 
+/// An epilogue behind a function pointer: a kernel that many launches of
+/// one model fuse (a CNN's convolutions, each with its own epilogue
+/// lambda type) is then compiled once for all of them, not once per
+/// launch. One indirect call per finished block costs nothing next to the
+/// block's work. The callable must outlive the reference.
+struct EpilogueRef {
+  const void *callable;
+  void (*call)(const void *, int64_t, int64_t, int64_t, int64_t);
+  template <class E>
+  explicit EpilogueRef(const E &e)
+      : callable(&e),
+        call([](const void *c, int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+          (*static_cast<const E *>(c))(i0, i1, n0, n1);
+        }) {}
+  void operator()(int64_t i0, int64_t i1, int64_t n0, int64_t n1) const {
+    call(callable, i0, i1, n0, n1);
+  }
+};
+
 /// `count` elements of T in thread `thread`'s scratch memory (valid until
 /// that thread's next scratch call), or null when out of memory.
 template <class T>

@@ -21,15 +21,24 @@ namespace cpu {
 /// the rest (few output channels per group, 16-bit types) accumulates tap
 /// by tap over each output plane, a row's valid outputs at a time
 /// (vectorized for stride 1), in a float plane for 16-bit types, rounded
-/// once.
-template <class T>
+/// once. `epi` (common.h; anvil-fuse-matmul-epilogue) runs on each
+/// finished block of the output seen as [n * m, oh * ow]: rows are (image,
+/// channel) planes, columns their pixels.
+template <class T, class Epilogue = NoEpilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
-           const T *weight, const T *bias, T *out) {
+           const T *weight, const T *bias, T *out,
+           const Epilogue &epi = Epilogue()) {
+  if constexpr (!is_no_epilogue<Epilogue>() &&
+                !std::is_same<Epilogue, EpilogueRef>::value) {
+    // One instantiation of the kernels for every fused launch.
+    return conv2d<T, EpilogueRef>(host, p, in, weight, bias, out,
+                                  EpilogueRef(epi));
+  }
   if constexpr (std::is_same<T, float>::value) {
     if (conv_depthwise::applies(p))
-      return conv_depthwise::conv2d(host, p, in, weight, bias, out);
+      return conv_depthwise::conv2d(host, p, in, weight, bias, out, epi);
     if (conv_gemm::applies(p))
-      return conv_gemm::conv2d(host, p, in, weight, bias, out);
+      return conv_gemm::conv2d(host, p, in, weight, bias, out, epi);
   }
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   const int64_t planeMacs =
@@ -83,15 +92,25 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
           if (!std::is_same<Acc, T>::value)
             for (int64_t i = 0; i < p.oh * p.ow; ++i)
               out[nm * p.oh * p.ow + i] = static_cast<T>(plane[i]);
+          if constexpr (!is_no_epilogue<Epilogue>())
+            epi(nm, nm + 1, 0, p.oh * p.ow);
         }
       });
   return run_failed(host) ? 1 : 0;
 }
 
+/// conv2d without a bias.
 template <class T>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, T *out) {
   return conv2d<T>(host, p, in, weight, nullptr, out);
+}
+
+/// conv2d without a bias, with an epilogue.
+template <class T, class Epilogue>
+int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
+           const T *weight, T *out, const Epilogue &epi) {
+  return conv2d<T, Epilogue>(host, p, in, weight, nullptr, out, epi);
 }
 
 namespace detail {

@@ -40,11 +40,13 @@ using conv_pad::padded_size;
 
 /// out = conv(in, weight) + bias for float32 NCHW tensors with c == group
 /// (conv.h's conv2d, whose parameters it takes; m may be a multiple of c).
-/// Threads split the (image, output channel) planes. Returns 1 (with the
-/// run's error set) when out of scratch memory.
-inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
-                  const float *in, const float *weight, const float *bias,
-                  float *out) {
+/// Threads split the (image, output channel) planes; `epi` (conv.h) runs
+/// on each finished plane. Returns 1 (with the run's error set) when out
+/// of scratch memory.
+template <class Epilogue>
+int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
+           const float *weight, const float *bias, float *out,
+           const Epilogue &epi) {
   const Padded s = padded_size(p);
   // Locals, not p's fields: the stores to `out` may alias p as far as the
   // compiler knows, which would reload them in the inner loops.
@@ -138,17 +140,19 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
             for (int64_t oy = 0; oy < oh; ++oy)
               std::copy(flatOut + oy * phaseCols, flatOut + oy * phaseCols + ow,
                         o + oy * ow);
-            continue;
+          } else {
+            for (int64_t oy = 0; oy < oh; ++oy) {
+              const float *src = phases + oy * sy * phaseCols;
+              float *dst = o + oy * ow;
+              int64_t ox = 0;
+              for (; ox + 4 * Vec::kLanes <= ow; ox += 4 * Vec::kLanes)
+                block(std::true_type(), src + ox, wk, init, dst + ox, 0);
+              if (ox < ow) // the rest, under lane masks
+                block(std::false_type(), src + ox, wk, init, dst + ox, ow - ox);
+            }
           }
-          for (int64_t oy = 0; oy < oh; ++oy) {
-            const float *src = phases + oy * sy * phaseCols;
-            float *dst = o + oy * ow;
-            int64_t ox = 0;
-            for (; ox + 4 * Vec::kLanes <= ow; ox += 4 * Vec::kLanes)
-              block(std::true_type(), src + ox, wk, init, dst + ox, 0);
-            if (ox < ow) // the rest, under lane masks
-              block(std::false_type(), src + ox, wk, init, dst + ox, ow - ox);
-          }
+          if constexpr (!is_no_epilogue<Epilogue>())
+            epi(nm, nm + 1, 0, oh * ow);
         }
       });
   return run_failed(host) ? 1 : 0;

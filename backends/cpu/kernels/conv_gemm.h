@@ -224,11 +224,12 @@ inline Feed feed_for(const Conv2dParams &p) {
 /// it, through a table of K offsets, or gathered into the thread's slice
 /// of one scratch block), and multiplied by the weight's rows in place
 /// (row stride K: 12 rows of a tile are 12 streams along k, each line used
-/// for 16 k), k block by k block. Returns 1 (with the run's error set)
-/// when out of memory.
-inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
-                  const float *in, const float *weight, const float *bias,
-                  float *out) {
+/// for 16 k), k block by k block; `epi` (conv.h) then runs on the item's
+/// block. Returns 1 (with the run's error set) when out of memory.
+template <class Epilogue>
+int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
+           const float *weight, const float *bias, float *out,
+           const Epilogue &epi) {
   using namespace panels;
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   const int64_t K = cg * p.kh * p.kw, P = p.oh * p.ow;
@@ -354,6 +355,10 @@ inline int conv2d(const anvil_host_api *host, const Conv2dParams &p,
             Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
           }
         }
+      }
+      if constexpr (!is_no_epilogue<Epilogue>()) {
+        const int64_t row0 = b * p.m + g * mg;
+        epi(row0 + i0, row0 + i1, pix0, pix0 + width);
       }
     }
   });

@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -206,6 +207,60 @@ TEST(Conv2d, DirectPathMatchesLongDouble) {
   }
 }
 // clang-format on
+
+// An epilogue (anvil-fuse-matmul-epilogue) sees every (image and channel,
+// pixel) element of the output exactly once, after its value is final: a
+// ReLU applied there equals ReLU of the convolution without one, on every
+// path.
+TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {2, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, // Packed
+      {1, 20, 7, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},   // Image
+      {1, 16, 6, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false}, // PaddedImage
+      {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},   // depthwise
+      {2, 6, 15, 16, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},   // depthwise/2
+      {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},    // direct
+  };
+  unsigned seed = 300;
+  for (const Case &c : cases) {
+    const anvil::Conv2dParams p = params(c);
+    std::mt19937 rng(seed++);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> x(c.n * c.c * c.h * c.w),
+        w(c.m * (c.c / c.group) * c.kh * c.kw), b(c.m);
+    for (float &v : x)
+      v = dist(rng);
+    for (float &v : w)
+      v = dist(rng);
+    for (float &v : b)
+      v = dist(rng);
+    ChunkingHost whole(1 << 30);
+    std::vector<float> want = run(&whole.api, p, x, w, b);
+    for (float &v : want)
+      v = std::max(v, 0.0f);
+    const int64_t planes = p.n * p.m, pixels = p.oh * p.ow;
+    for (const anvil_host_api &api : {whole.api, anvil_test::reversedHost()}) {
+      std::vector<float> out(planes * pixels, std::nanf(""));
+      std::vector<int> seen(out.size(), 0);
+      auto relu = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+        for (int64_t r = i0; r < i1; ++r)
+          for (int64_t col = n0; col < n1; ++col) {
+            ++seen[r * pixels + col];
+            out[r * pixels + col] = std::max(out[r * pixels + col], 0.0f);
+          }
+      };
+      anvil::cpu::RunScope scope(&api, nullptr);
+      ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                          c.bias ? b.data() : nullptr,
+                                          out.data(), relu),
+                0);
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), int64_t(seen.size()))
+          << "an element seen other than once";
+      EXPECT_EQ(out, want);
+    }
+  }
+}
 
 struct PoolCase {
   bool max;
