@@ -28,6 +28,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -57,6 +58,19 @@ anvil::Conv2dParams params(const Case &c) {
 
 using anvil_test::ChunkingHost;
 
+/// Input, weight and bias of case c, uniform in [-1, 1].
+std::tuple<std::vector<float>, std::vector<float>, std::vector<float>>
+randomOperands(const Case &c, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(c.n * c.c * c.h * c.w),
+      w(c.m * (c.c / c.group) * c.kh * c.kw), b(c.m);
+  for (auto *values : {&x, &w, &b})
+    for (float &v : *values)
+      v = dist(rng);
+  return {x, w, b};
+}
+
 std::vector<float> run(const anvil_host_api *api, const anvil::Conv2dParams &p,
                        const std::vector<float> &x, const std::vector<float> &w,
                        const std::vector<float> &b) {
@@ -80,17 +94,8 @@ void check(const Case &c, unsigned seed) {
                << "," << c.dx << " pads " << c.top << "," << c.left << ","
                << c.bottom << "," << c.right << " group " << c.group << " bias "
                << c.bias << " -> " << p.oh << "x" << p.ow);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   const int64_t cg = c.c / c.group, mg = c.m / c.group;
-  std::vector<float> x(c.n * c.c * c.h * c.w), w(c.m * cg * c.kh * c.kw),
-      b(c.m);
-  for (float &v : x)
-    v = dist(rng);
-  for (float &v : w)
-    v = dist(rng);
-  for (float &v : b)
-    v = dist(rng);
+  const auto [x, w, b] = randomOperands(c, seed);
 
   ChunkingHost whole(1 << 30), single(1);
   const anvil_host_api reversed = anvil_test::reversedHost();
@@ -225,16 +230,7 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
   unsigned seed = 300;
   for (const Case &c : cases) {
     const anvil::Conv2dParams p = params(c);
-    std::mt19937 rng(seed++);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> x(c.n * c.c * c.h * c.w),
-        w(c.m * (c.c / c.group) * c.kh * c.kw), b(c.m);
-    for (float &v : x)
-      v = dist(rng);
-    for (float &v : w)
-      v = dist(rng);
-    for (float &v : b)
-      v = dist(rng);
+    const auto [x, w, b] = randomOperands(c, seed++);
     ChunkingHost whole(1 << 30);
     std::vector<float> want = run(&whole.api, p, x, w, b);
     for (float &v : want)
