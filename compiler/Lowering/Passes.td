@@ -91,22 +91,27 @@ def AnvilFuseElementwise
 
 def AnvilFuseMatmulEpilogue
     : Pass<"anvil-fuse-matmul-epilogue", "::mlir::func::FuncOp"> {
-  let summary = "Run the elementwise loop after a matmul inside the matmul";
+  let summary = "Run the elementwise loop after a matmul or a convolution "
+                "inside it";
   let description = [{
     When the float result of a `matmul` launch (one matrix: `batch_rank`
-    0) or a `matmul_quant` launch is read by one `kernel.elementwise` loop
-    alone, element by element (a bias add, an activation, a residual add,
-    or a chain of them `anvil-fuse-elementwise` merged), the launch writes
-    the loop's output instead, and the loop, marked `kernel.epilogue` and
-    moved right after the launch, reads that output in place. The kernel
-    then runs the loop's body on each block of the result it finishes
-    (rows x columns, still in cache) instead of a second pass over the
-    result afterwards: one parallel loop and one intermediate buffer fewer.
-    The loop's other inputs must broadcast over the flattened rows as a
-    whole (same leading dims, or only 1s there; n or 1 last: a bias, a
-    residual, a per-row scale), and nothing between the launch and the
-    loop may write them or touch the loop's output. The operations are the
-    loop's own, so results are the same bits as unfused.
+    0), a `matmul_quant` launch or a `conv2d` launch is read by one
+    `kernel.elementwise` loop alone, element by element (a bias add, an
+    activation, a residual add, or a chain of them `anvil-fuse-elementwise`
+    merged), the launch writes the loop's output instead, and the loop,
+    marked `kernel.epilogue` and moved right after the launch, reads that
+    output in place. The kernel then runs the loop's body on each block of
+    the result it finishes (rows x columns, still in cache) instead of a
+    second pass over the result afterwards: one parallel loop and one
+    intermediate buffer fewer. A matmul's result is seen as [m, n] (n its
+    last dim), a convolution's [N, M, spatial...] one as [N x M, spatial
+    elements]. The loop's other inputs must broadcast over those rows and
+    columns as a whole (the same leading dims, or only 1s there; the same
+    column dims, or only 1s there: a bias, a residual, a per-row scale, a
+    per-channel scale of one image, a constant), and nothing between the
+    launch and the loop may write them or touch the loop's output. The
+    operations are the loop's own, so results are the same bits as
+    unfused.
 
     ```mlir
     // Before:

@@ -106,8 +106,11 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
   return conv2d<T>(host, p, in, weight, nullptr, out);
 }
 
-/// conv2d without a bias, with an epilogue.
-template <class T, class Epilogue>
+/// conv2d without a bias, with an epilogue (a callable, never a pointer:
+/// a call with a non-const bias pointer is the overload above).
+template <
+    class T, class Epilogue,
+    class = typename std::enable_if<!std::is_pointer<Epilogue>::value>::type>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, T *out, const Epilogue &epi) {
   return conv2d<T, Epilogue>(host, p, in, weight, nullptr, out, epi);

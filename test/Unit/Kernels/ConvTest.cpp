@@ -258,6 +258,22 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
   }
 }
 
+// A non-const bias pointer (as callers outside generated code pass) takes
+// the bias overload, not the one with an epilogue after the output.
+TEST(Conv2d, NonConstBiasIsTheBias) {
+  const Case c{1, 4, 5, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true};
+  const anvil::Conv2dParams p = params(c);
+  auto [x, w, b] = randomOperands(c, 7);
+  ChunkingHost whole(1 << 30);
+  const std::vector<float> want = run(&whole.api, p, x, w, b);
+  std::vector<float> out(want.size());
+  anvil::cpu::RunScope scope(&whole.api, nullptr);
+  ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                      b.data(), out.data()),
+            0);
+  EXPECT_EQ(out, want);
+}
+
 struct PoolCase {
   bool max;
   int64_t rank, outer;
