@@ -208,6 +208,8 @@ enum class Feed {
 /// Output rows narrower than this gather their patches: a panel of one
 /// row would leave more than a quarter of its lanes empty.
 constexpr int64_t kRowPanelMin = 24;
+/// The most floats the padded copy of the images holds at once.
+constexpr int64_t kPaddedFloats = int64_t(16) << 20;
 
 inline Feed feed_for(const Conv2dParams &p) {
   if (p.kh == 1 && p.kw == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
@@ -225,11 +227,13 @@ inline Feed feed_for(const Conv2dParams &p) {
 /// of one scratch block), and multiplied by the weight's rows in place
 /// (row stride K: 12 rows of a tile are 12 streams along k, each line used
 /// for 16 k), k block by k block; `epi` (conv.h) then runs on the item's
-/// block. Returns 1 (with the run's error set) when out of memory.
+/// block. The padded copy (PaddedImage) holds at most `paddedFloats`
+/// floats, or one image, at a time. Returns 1 (with the run's error set) when
+/// out of memory.
 template <class Epilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
            const float *weight, const float *bias, float *out,
-           const Epilogue &epi) {
+           const Epilogue &epi, int64_t paddedFloats = kPaddedFloats) {
   using namespace panels;
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   const int64_t K = cg * p.kh * p.kw, P = p.oh * p.ow;
@@ -248,16 +252,23 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
   const int64_t panelsPerImage =
       rowPanels ? p.oh * panelsPerRow : (P + kPanelWidth - 1) / kPanelWidth;
-  // Work items: every (image, group, panel), and the row tiles cut into
-  // chunks when that gives fewer than 4 items per thread (the last layers
-  // of a CNN have a 7x7 output: two panels).
-  const int64_t panelItems = p.n * p.group * panelsPerImage;
+  // The padded copy holds at most kPaddedFloats (64 MiB) at a time: a
+  // large batch is worked a few images per pass.
+  const int64_t imagesPerPass =
+      feed == Feed::PaddedImage
+          ? std::clamp<int64_t>(
+                kPaddedFloats / std::max<int64_t>(1, p.c * padPlane), 1, p.n)
+          : p.n;
+  // Work items of a pass: every (image, group, panel), and the row tiles
+  // cut into chunks when that gives fewer than 4 items per thread (the last
+  // layers of a CNN have a 7x7 output: two panels).
+  const int64_t panelItems = imagesPerPass * p.group * panelsPerImage;
   const int64_t rowChunks = std::clamp<int64_t>(
       (4 * threads + panelItems - 1) / panelItems, 1, rowTiles);
   const int64_t tilesPerChunk = (rowTiles + rowChunks - 1) / rowChunks;
   const size_t floats =
       feed == Feed::Packed        ? size_t(int64_t(threads) * panelFloats)
-      : feed == Feed::PaddedImage ? size_t(p.n * p.c * padPlane)
+      : feed == Feed::PaddedImage ? size_t(imagesPerPass * p.c * padPlane)
                                   : 0;
   // Outside a parallel loop the calling thread is thread 0; no chunk below
   // asks for scratch, so the block stays valid through the loops.
@@ -284,84 +295,89 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                                  ky * p.dilations[0] * padded.phaseCols +
                                  (kx * p.dilations[1]) / sx;
   }
-  if (feed == Feed::PaddedImage) {
-    parallel_for(host, p.n * p.c, std::max<int64_t>(1, 65536 / padPlane),
-                 [&](int64_t begin, int64_t end) {
-                   for (int64_t plane = begin; plane < end; ++plane)
-                     conv_pad::pad_plane(p, padded, in + plane * p.h * p.w,
-                                         buffer + plane * padPlane);
-                 });
-  }
-  const int64_t items = panelItems * rowChunks;
-  const int64_t itemMacs =
-      std::max<int64_t>(1, tilesPerChunk * kMaxRows * K * kPanelWidth);
-  const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / itemMacs);
-  parallel_for(host, items, grain, [&](int64_t begin, int64_t end, int t) {
-    float *col =
-        feed == Feed::Packed ? buffer + int64_t(t) * panelFloats : nullptr;
-    int64_t packedItem = -1; // the (image, group, panel) col holds
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t chunk = item % rowChunks, panelItem = item / rowChunks;
-      const int64_t panel = panelItem % panelsPerImage;
-      const int64_t g = (panelItem / panelsPerImage) % p.group;
-      const int64_t b = panelItem / (panelsPerImage * p.group);
-      const int64_t oy = rowPanels ? panel / panelsPerRow : 0;
-      const int64_t ox0 =
-          rowPanels ? panel % panelsPerRow * kPanelWidth : panel * kPanelWidth;
-      const int64_t pix0 = oy * p.ow + ox0;
-      const int64_t width = std::min(kPanelWidth, (rowPanels ? p.ow : P) - ox0);
-      const float *image = nullptr; // the panel's k = 0 pixels (in place)
-      if (feed == Feed::Image)
-        image = in + (b * p.c + g * cg) * p.h * p.w + pix0;
-      else if (feed == Feed::PaddedImage)
-        image = buffer + (b * p.c + g * cg) * padPlane +
-                oy * p.strides[0] * padded.phaseCols + ox0;
-      else if (packedItem != panelItem) {
-        pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
-                   col);
-        packedItem = panelItem;
-      }
-      float *o = out + (b * p.m + g * mg) * P + pix0;
-      const float *wg = weight + g * mg * K;
-      const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
-      const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
-      for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
-        const int64_t k1 = std::min(K, k0 + kBlock);
-        if (image) {
-          for (int64_t i = i0; i < i1; i += kMaxRows) {
-            const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
-            if (width == kPanelWidth)
-              indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
-                                            offsets.get() + k0, k1 - k0, width,
-                                            k0 > 0, o + i * P, P);
-            else
-              indirect_rows<kMaxRows, false>(r, wg + i * K + k0, K, image,
-                                             offsets.get() + k0, k1 - k0, width,
-                                             k0 > 0, o + i * P, P);
-          }
-          continue;
-        }
-        const Span span{width, K, k0, k1, 0, 1, k0 > 0};
-        for (int64_t i = i0; i < i1; i += kMaxRows)
-          tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
-                                 wg + i * K + k0, K, col, span, o + i * P, P);
-      }
-      if (bias) {
-        for (int64_t i = i0; i < i1; ++i) {
-          const Vec bv = Vec::splat(bias[g * mg + i]);
-          float *row = o + i * P;
-          for (int64_t j = 0; j < width; j += Vec::kLanes) {
-            const typename Vec::Mask lanes = Vec::mask(width - j);
-            Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
-          }
-        }
-      }
-      if constexpr (!is_no_epilogue<Epilogue>()) {
-        const int64_t row0 = b * p.m + g * mg;
-        epi(row0 + i0, row0 + i1, pix0, pix0 + width);
-      }
+  for (int64_t b0 = 0; b0 < p.n; b0 += imagesPerPass) {
+    const int64_t images = std::min(imagesPerPass, p.n - b0);
+    if (feed == Feed::PaddedImage) {
+      parallel_for(host, images * p.c, std::max<int64_t>(1, 65536 / padPlane),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t plane = begin; plane < end; ++plane)
+                       conv_pad::pad_plane(p, padded,
+                                           in + (b0 * p.c + plane) * p.h * p.w,
+                                           buffer + plane * padPlane);
+                   });
     }
-  });
+    const int64_t items = images * p.group * panelsPerImage * rowChunks;
+    const int64_t itemMacs =
+        std::max<int64_t>(1, tilesPerChunk * kMaxRows * K * kPanelWidth);
+    const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / itemMacs);
+    parallel_for(host, items, grain, [&](int64_t begin, int64_t end, int t) {
+      float *col =
+          feed == Feed::Packed ? buffer + int64_t(t) * panelFloats : nullptr;
+      int64_t packedItem = -1; // the (image, group, panel) col holds
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t chunk = item % rowChunks, panelItem = item / rowChunks;
+        const int64_t panel = panelItem % panelsPerImage;
+        const int64_t g = (panelItem / panelsPerImage) % p.group;
+        const int64_t b = b0 + panelItem / (panelsPerImage * p.group);
+        const int64_t oy = rowPanels ? panel / panelsPerRow : 0;
+        const int64_t ox0 = rowPanels ? panel % panelsPerRow * kPanelWidth
+                                      : panel * kPanelWidth;
+        const int64_t pix0 = oy * p.ow + ox0;
+        const int64_t width =
+            std::min(kPanelWidth, (rowPanels ? p.ow : P) - ox0);
+        const float *image = nullptr; // the panel's k = 0 pixels (in place)
+        if (feed == Feed::Image)
+          image = in + (b * p.c + g * cg) * p.h * p.w + pix0;
+        else if (feed == Feed::PaddedImage)
+          image = buffer + ((b - b0) * p.c + g * cg) * padPlane +
+                  oy * p.strides[0] * padded.phaseCols + ox0;
+        else if (packedItem != panelItem) {
+          pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
+                     col);
+          packedItem = panelItem;
+        }
+        float *o = out + (b * p.m + g * mg) * P + pix0;
+        const float *wg = weight + g * mg * K;
+        const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
+        const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
+        for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+          const int64_t k1 = std::min(K, k0 + kBlock);
+          if (image) {
+            for (int64_t i = i0; i < i1; i += kMaxRows) {
+              const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
+              if (width == kPanelWidth)
+                indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
+                                              offsets.get() + k0, k1 - k0,
+                                              width, k0 > 0, o + i * P, P);
+              else
+                indirect_rows<kMaxRows, false>(r, wg + i * K + k0, K, image,
+                                               offsets.get() + k0, k1 - k0,
+                                               width, k0 > 0, o + i * P, P);
+            }
+            continue;
+          }
+          const Span span{width, K, k0, k1, 0, 1, k0 > 0};
+          for (int64_t i = i0; i < i1; i += kMaxRows)
+            tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
+                                   wg + i * K + k0, K, col, span, o + i * P, P);
+        }
+        if (bias) {
+          for (int64_t i = i0; i < i1; ++i) {
+            const Vec bv = Vec::splat(bias[g * mg + i]);
+            float *row = o + i * P;
+            for (int64_t j = 0; j < width; j += Vec::kLanes) {
+              const typename Vec::Mask lanes = Vec::mask(width - j);
+              Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
+            }
+          }
+        }
+        if constexpr (!is_no_epilogue<Epilogue>()) {
+          const int64_t row0 = b * p.m + g * mg;
+          epi(row0 + i0, row0 + i1, pix0, pix0 + width);
+        }
+      }
+    });
+  }
   return run_failed(host) ? 1 : 0;
 }
 

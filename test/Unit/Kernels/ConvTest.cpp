@@ -274,6 +274,29 @@ TEST(Conv2d, NonConstBiasIsTheBias) {
   EXPECT_EQ(out, want);
 }
 
+// A batch whose padded copy exceeds the budget is worked a few images per
+// pass, with the same bits.
+TEST(Conv2d, PaddedImagesInPasses) {
+  REQUIRE_LEVEL();
+  const Case c{5, 6, 7, 30, 14, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true};
+  const anvil::Conv2dParams p = params(c);
+  ASSERT_EQ(int(anvil::cpu::conv_gemm::feed_for(p)),
+            int(anvil::cpu::conv_gemm::Feed::PaddedImage));
+  const auto [x, w, b] = randomOperands(c, 11);
+  ChunkingHost whole(1 << 30);
+  const std::vector<float> want = run(&whole.api, p, x, w, b);
+  // One padded image is 6 planes of 9 x 32 floats: 1728.
+  for (int64_t budget : {1, 1728, 2 * 1728, 4 * 1728}) {
+    std::vector<float> out(want.size(), std::nanf(""));
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+    ASSERT_EQ(anvil::cpu::conv_gemm::conv2d(scope.host(), p, x.data(), w.data(),
+                                            b.data(), out.data(),
+                                            anvil::cpu::NoEpilogue(), budget),
+              0);
+    EXPECT_EQ(out, want) << "budget " << budget;
+  }
+}
+
 struct PoolCase {
   bool max;
   int64_t rank, outer;
