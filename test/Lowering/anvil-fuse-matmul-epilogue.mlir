@@ -222,3 +222,26 @@ func.func @conv_spatial_row(%x: memref<1x3x5x6xf32>, %s: memref<5x1xf32>, %o: me
   }
   return
 }
+
+// -----
+
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64}
+
+// With one image a per-channel scale ([8, 1, 1]: one per row) is indexed
+// by the row: fused.
+// CHECK-LABEL: func.func @conv_channel_scale_one_image
+// CHECK-NOT: kernel.alloc
+// CHECK: kernel.launch "conv2d"
+// CHECK-NEXT: kernel.elementwise
+// CHECK: } {kernel.epilogue}
+func.func @conv_channel_scale_one_image(%x: memref<1x3x5x6xf32>, %s: memref<8x1x1xf32>, %o: memref<1x8x5x6xf32>) {
+  %w = kernel.weight dense<0.5> : tensor<8x3x3x3xf32> : memref<8x3x3x3xf32>
+  %t = kernel.alloc : memref<1x8x5x6xf32>
+  kernel.launch "conv2d" ins(%x, %w : memref<1x3x5x6xf32>, memref<8x3x3x3xf32>) outs(%t : memref<1x8x5x6xf32>) params #cv
+  kernel.elementwise ins(%t, %s : memref<1x8x5x6xf32>, memref<8x1x1xf32>) outs(%o : memref<1x8x5x6xf32>) {
+  ^bb0(%a: f32, %c: f32):
+    %u = arith.mulf %a, %c : f32
+    kernel.yield %u : f32
+  }
+  return
+}

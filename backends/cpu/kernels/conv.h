@@ -13,27 +13,11 @@
 namespace anvil {
 namespace cpu {
 
-/// out = conv(in, weight) + bias, NCHW: in [n, c, h, w], weight [m, c /
-/// group, kh, kw], bias [m] (null: none), out [n, m, oh, ow]; pads are
-/// {top, left, bottom, right}. float32 takes the depthwise kernel with one
-/// input channel per group (conv_depthwise.h), or, with enough channels
-/// per group, runs as a product on the matmul micro-kernel (conv_gemm.h);
-/// the rest (few output channels per group, 16-bit types) accumulates tap
-/// by tap over each output plane, a row's valid outputs at a time
-/// (vectorized for stride 1), in a float plane for 16-bit types, rounded
-/// once. `epi` (common.h; anvil-fuse-matmul-epilogue) runs on each
-/// finished block of the output seen as [n * m, oh * ow]: rows are (image,
-/// channel) planes, columns their pixels.
-template <class T, class Epilogue = NoEpilogue>
-int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
-           const T *weight, const T *bias, T *out,
-           const Epilogue &epi = Epilogue()) {
-  if constexpr (!is_no_epilogue<Epilogue>() &&
-                !std::is_same<Epilogue, EpilogueRef>::value) {
-    // One instantiation of the kernels for every fused launch.
-    return conv2d<T, EpilogueRef>(host, p, in, weight, bias, out,
-                                  EpilogueRef(epi));
-  }
+namespace detail {
+/// conv2d's body, for Epilogue NoEpilogue or EpilogueRef only.
+template <class T, class Epilogue>
+int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
+                const T *weight, const T *bias, T *out, const Epilogue &epi) {
   if constexpr (std::is_same<T, float>::value) {
     if (conv_depthwise::applies(p))
       return conv_depthwise::conv2d(host, p, in, weight, bias, out, epi);
@@ -97,6 +81,31 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
         }
       });
   return run_failed(host) ? 1 : 0;
+}
+
+} // namespace detail
+
+/// out = conv(in, weight) + bias, NCHW: in [n, c, h, w], weight [m, c /
+/// group, kh, kw], bias [m] (null: none), out [n, m, oh, ow]; pads are
+/// {top, left, bottom, right}. float32 takes the depthwise kernel with one
+/// input channel per group (conv_depthwise.h), or, with enough channels
+/// per group, runs as a product on the matmul micro-kernel (conv_gemm.h);
+/// the rest (few output channels per group, 16-bit types) accumulates tap
+/// by tap over each output plane, a row's valid outputs at a time
+/// (vectorized for stride 1), in a float plane for 16-bit types, rounded
+/// once. `epi` (common.h; anvil-fuse-matmul-epilogue) runs on each
+/// finished block of the output seen as [n * m, oh * ow]: rows are (image,
+/// channel) planes, columns their pixels.
+template <class T, class Epilogue = NoEpilogue>
+int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
+           const T *weight, const T *bias, T *out,
+           const Epilogue &epi = Epilogue()) {
+  if constexpr (is_no_epilogue<Epilogue>() ||
+                std::is_same<Epilogue, EpilogueRef>::value)
+    return detail::conv2d_impl<T>(host, p, in, weight, bias, out, epi);
+  else // one instantiation of the kernels for every fused launch
+    return detail::conv2d_impl<T>(host, p, in, weight, bias, out,
+                                  EpilogueRef(epi));
 }
 
 /// conv2d without a bias.

@@ -235,6 +235,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
            const float *weight, const float *bias, float *out,
            const Epilogue &epi, int64_t paddedFloats = kPaddedFloats) {
   using namespace panels;
+  if (p.n <= 0) // an empty batch (a bounded dim at 0)
+    return 0;
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   const int64_t K = cg * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t rowTiles = (mg + kMaxRows - 1) / kMaxRows;
@@ -257,15 +259,17 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t imagesPerPass =
       feed == Feed::PaddedImage
           ? std::clamp<int64_t>(
-                kPaddedFloats / std::max<int64_t>(1, p.c * padPlane), 1, p.n)
+                paddedFloats / std::max<int64_t>(1, p.c * padPlane), 1, p.n)
           : p.n;
   // Work items of a pass: every (image, group, panel), and the row tiles
   // cut into chunks when that gives fewer than 4 items per thread (the last
   // layers of a CNN have a 7x7 output: two panels).
   const int64_t panelItems = imagesPerPass * p.group * panelsPerImage;
-  const int64_t rowChunks = std::clamp<int64_t>(
+  const int64_t wantedChunks = std::clamp<int64_t>(
       (4 * threads + panelItems - 1) / panelItems, 1, rowTiles);
-  const int64_t tilesPerChunk = (rowTiles + rowChunks - 1) / rowChunks;
+  const int64_t tilesPerChunk = (rowTiles + wantedChunks - 1) / wantedChunks;
+  // No empty chunk: 43 row tiles wanted in 32 chunks are 22 of 2.
+  const int64_t rowChunks = (rowTiles + tilesPerChunk - 1) / tilesPerChunk;
   const size_t floats =
       feed == Feed::Packed        ? size_t(int64_t(threads) * panelFloats)
       : feed == Feed::PaddedImage ? size_t(imagesPerPass * p.c * padPlane)
@@ -361,7 +365,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
                                    wg + i * K + k0, K, col, span, o + i * P, P);
         }
-        if (bias) {
+        if (p.has_bias) {
           for (int64_t i = i0; i < i1; ++i) {
             const Vec bv = Vec::splat(bias[g * mg + i]);
             float *row = o + i * P;

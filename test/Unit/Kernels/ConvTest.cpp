@@ -226,6 +226,10 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
       {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},   // depthwise
       {2, 6, 15, 16, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},   // depthwise/2
       {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},    // direct
+      {2, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // K 576
+      {2, 20, 7, 9, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true}, // Image, groups
+      {2, 5, 9, 60, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false}, // Padded /2
+      {1, 8, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // row chunks
   };
   unsigned seed = 300;
   for (const Case &c : cases) {
@@ -239,7 +243,9 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
     for (const anvil_host_api &api : {whole.api, anvil_test::reversedHost()}) {
       std::vector<float> out(planes * pixels, std::nanf(""));
       std::vector<int> seen(out.size(), 0);
+      bool emptyBlock = false;
       auto relu = [&](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+        emptyBlock = emptyBlock || i0 >= i1 || n0 >= n1;
         for (int64_t r = i0; r < i1; ++r)
           for (int64_t col = n0; col < n1; ++col) {
             ++seen[r * pixels + col];
@@ -253,6 +259,7 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
                 0);
       EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), int64_t(seen.size()))
           << "an element seen other than once";
+      EXPECT_FALSE(emptyBlock) << "an epilogue call on an empty block";
       EXPECT_EQ(out, want);
     }
   }
@@ -272,6 +279,33 @@ TEST(Conv2d, NonConstBiasIsTheBias) {
                                       b.data(), out.data()),
             0);
   EXPECT_EQ(out, want);
+}
+
+// An empty batch (a bounded dim at 0) writes nothing and calls no epilogue
+// on any path.
+TEST(Conv2d, EmptyBatch) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {0, 16, 6, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // Padded
+      {0, 20, 7, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},   // Image
+      {0, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, // Packed
+      {0, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},   // depthwise
+      {0, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},    // direct
+  };
+  for (const Case &c : cases) {
+    const anvil::Conv2dParams p = params(c);
+    const auto [x, w, b] = randomOperands(c, 5);
+    float sentinel = 7.0f;
+    int calls = 0;
+    const anvil_host_api api = anvil_test::reversedHost();
+    anvil::cpu::RunScope scope(&api, nullptr);
+    EXPECT_EQ(anvil::cpu::conv2d<float>(
+                  scope.host(), p, x.data(), w.data(), b.data(), &sentinel,
+                  [&](int64_t, int64_t, int64_t, int64_t) { ++calls; }),
+              0);
+    EXPECT_EQ(sentinel, 7.0f);
+    EXPECT_EQ(calls, 0);
+  }
 }
 
 // A batch whose padded copy exceeds the budget is worked a few images per
