@@ -100,11 +100,12 @@ cl::opt<bool> noOutline(
     cl::cat(category));
 cl::opt<bool> noFuseEpilogues(
     "no-fuse-epilogues",
-    cl::desc("Keep the elementwise loop after a matmul (bias, activation, "
-             "residual add) a separate pass over its result. By default, at "
-             "-O2 and -O3, the matmul kernel runs it on each block of the "
-             "result it finishes (anvil-fuse-matmul-epilogue); the results "
-             "are the same bits either way"),
+    cl::desc("Keep the elementwise loop after a matmul or a convolution "
+             "(bias, activation, residual add) a separate pass over its "
+             "result. By default, at -O2 and -O3, the matmul or convolution "
+             "kernel runs it on each block of the result it finishes "
+             "(anvil-fuse-matmul-epilogue); the results are the same bits "
+             "either way"),
     cl::cat(category));
 cl::opt<bool> noFuseRope(
     "no-fuse-rope",
