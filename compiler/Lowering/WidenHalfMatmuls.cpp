@@ -86,6 +86,19 @@ bool isHalfAttention(AttentionOp attention) {
                       });
 }
 
+/// Whether `conv` computes in a 16-bit float type: input, weight, bias and
+/// result of that one type.
+bool isHalfConv(ConvOp conv) {
+  auto type = conv.getType().dyn_cast<RankedTensorType>();
+  if (!type || !isHalfFloat(type))
+    return false;
+  Type element = type.getElementType();
+  return llvm::all_of(conv->getOperands(), [&](Value v) {
+    auto t = v.getType().dyn_cast<RankedTensorType>();
+    return t && t.getElementType() == element;
+  });
+}
+
 /// `value` cast to float32 right after its definition, once per value.
 class Widener {
 public:
@@ -103,8 +116,9 @@ public:
     return wide;
   }
 
-  /// The float32 copy of a constant scale (null if it cannot be read).
-  Value scale(ConstantOp constant) {
+  /// The float32 copy of a constant (a scale, a convolution's weight; null
+  /// if it cannot be read), made at compile time.
+  Value constant(ConstantOp constant, StringRef name = "scale_f32") {
     Value &wide = scales[constant.getResult()];
     if (!wide) {
       auto type = constant.getType().cast<RankedTensorType>();
@@ -121,14 +135,17 @@ public:
       ElementsAttr attr = type.getNumElements() <= foldElementLimit()
                               ? ElementsAttr(DenseElementsAttr::get(
                                     wideType, ArrayRef<float>(floats)))
-                              : makeF32Resource(wideType, floats, "scale_f32");
+                              : makeF32Resource(wideType, floats, name);
       wide = b.create<ConstantOp>(constant.getLoc(), attr);
     }
     return wide;
   }
 
   /// Forgets `value`, about to be erased (its address may be reused).
-  void forget(Value value) { casts.erase(value); }
+  void forget(Value value) {
+    casts.erase(value);
+    scales.erase(value);
+  }
 
   /// Drops the casts and scales no widened matmul ended up reading.
   void eraseUnused() {
@@ -166,10 +183,16 @@ void widenHalfMatmuls(func::FuncOp func,
                       llvm::function_ref<bool(MatmulOp)> kernelTakes) {
   SmallVector<MatmulOp> matmuls, constantMatmuls, activationMatmuls;
   SmallVector<AttentionOp> attentions;
+  SmallVector<ConvOp> convs;
   func.walk([&](Operation *op) {
     if (auto attention = dyn_cast<AttentionOp>(op)) {
       if (isHalfAttention(attention))
         attentions.push_back(attention);
+      return;
+    }
+    if (auto conv = dyn_cast<ConvOp>(op)) {
+      if (isHalfConv(conv))
+        convs.push_back(conv);
       return;
     }
     auto matmul = dyn_cast<MatmulOp>(op);
@@ -183,7 +206,7 @@ void widenHalfMatmuls(func::FuncOp func,
       activationMatmuls.push_back(matmul);
   });
   if (matmuls.empty() && constantMatmuls.empty() && activationMatmuls.empty() &&
-      attentions.empty())
+      attentions.empty() && convs.empty())
     return;
   Widener widener(func);
   // Attention the same way: query, key, value (and a 16-bit mask) cast up,
@@ -201,6 +224,37 @@ void widenHalfMatmuls(func::FuncOp func,
           mask.getType().isa<RankedTensorType>())
         wide.getMaskMutable().assign(widener.toF32(mask));
     });
+  // A convolution on the float32 kernels (a product on the matmul
+  // micro-kernel, the depthwise kernel): the input cast up at run time, a
+  // constant weight and bias copied to float32 at compile time (the
+  // artifact holds them in float32), others cast at run time.
+  auto widened = [&](Value value, StringRef name) {
+    if (auto constant = value.getDefiningOp<ConstantOp>())
+      if (Value wide = widener.constant(constant, name))
+        return wide;
+    return widener.toF32(value);
+  };
+  for (ConvOp conv : convs) {
+    SmallVector<Operation *> constants;
+    for (Value operand : {conv.getWeight(), conv.getBias()})
+      if (auto constant =
+              operand ? operand.getDefiningOp<ConstantOp>() : ConstantOp())
+        constants.push_back(constant);
+    replaceWithWide(conv, widener, [&](Operation *op) {
+      auto wide = cast<ConvOp>(op);
+      wide.getInputMutable().assign(widener.toF32(conv.getInput()));
+      wide.getWeightMutable().assign(widened(conv.getWeight(), "conv_w_f32"));
+      if (Value bias = conv.getBias())
+        wide.getBiasMutable().assign(widened(bias, "conv_b_f32"));
+    });
+    // The 16-bit originals once nothing reads them (as the quantized
+    // matmuls' below).
+    for (Operation *constant : constants)
+      if (constant->use_empty()) {
+        widener.forget(constant->getResult(0));
+        constant->erase();
+      }
+  }
   // Both operands are widened (once per value: a K read by every head's
   // product is cast once), the float32 kernel multiplies, the product is
   // cast back. The casts are O(m k + k n + m n) against the product's
@@ -240,7 +294,7 @@ void widenHalfMatmuls(func::FuncOp func,
     wide.getRhsMutable().assign(wideWeight.getResult());
     wide.getResult().setType(
         matmul.getType().cast<RankedTensorType>().clone(f32));
-    Value wideScale = kernelTakes(wide) ? widener.scale(scale) : Value();
+    Value wideScale = kernelTakes(wide) ? widener.constant(scale) : Value();
     if (!wideScale) {
       wide.erase();
       wideWeight.erase();

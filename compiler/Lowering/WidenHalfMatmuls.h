@@ -13,6 +13,7 @@
 //   y = cast<f16>(matmul(cast<f32>(x), dequantize(q, widen(scale), zp)))
 //   y = cast<f16>(matmul(cast<f32>(a), cast<f32>(b)))      a, b not constant
 //   y = cast<f16>(attention(cast<f32>(q), cast<f32>(k), cast<f32>(v)))
+//   y = cast<f16>(conv(cast<f32>(x), w32, b32))     w32, b32: f32 copies
 //
 // The second form is W4A16/W8A16 (a QDQ `DequantizeLinear` of int4/int8
 // values with float16 scales into a float16 `MatMul`). Scales widen at
@@ -25,7 +26,11 @@
 // form is attention's products in a float16 graph: the general kernel would
 // convert every operand in its inner loop, the casts are linear in the
 // operands' sizes and the product is not. The fourth is a fused attention
-// (and its mask, when 16-bit) on the float32 attention kernel.
+// (and its mask, when 16-bit) on the float32 attention kernel. The fifth is
+// a convolution on the float32 kernels (conv_gemm.h, conv_depthwise.h; the
+// 16-bit direct loop is 40x slower or worse): a constant weight and bias
+// are copied to float32 at compile time, so the artifact stores them at
+// twice their 16-bit size.
 //
 //===----------------------------------------------------------------------===//
 

@@ -16,9 +16,9 @@ Models (each one artifact with several outputs, to keep C++ compiles few):
              and 2 outputs (the direct loop); a 3x3 over 64 channels (576
              taps: more than one k block of 256); a 1-D convolution of
              x1 [1, 6, 40]; and a Conv -> Relu -> Conv chain
-  conv_f16   float16 3x3 and depthwise convolutions (the direct loop
-             accumulating in float); ONNX Runtime runs the float32 model
-             on the same values
+  conv_f16   float16 3x3 and depthwise convolutions (widened onto the
+             float32 kernels, the result rounded to float16 once); ONNX
+             Runtime runs the float32 model on the same values
   conv_epilogue  Conv -> Add (residual) -> Relu, depthwise Conv -> Clip,
              1x1 Conv -> Mul by a per-channel [24, 1, 1] constant, grouped
              Conv -> Sigmoid, with no intermediate a graph output: each

@@ -406,3 +406,24 @@ func.func @bf16_attention_scores(%q: tensor<2x4x8xbf16>, %k: tensor<2x5x8xbf16>)
   %s = anvil.matmul %q, %k {transpose_rhs = true} : (tensor<2x4x8xbf16>, tensor<2x5x8xbf16>) -> tensor<2x4x5xbf16>
   return %s : tensor<2x4x5xbf16>
 }
+
+// -----
+
+// A float16 convolution runs on the float32 kernels: the input cast up at
+// run time, the constant weight and bias copied to float32 at compile time
+// (the float16 originals gone), the result cast back.
+// CHECK-LABEL: func.func @f16_conv
+// CHECK-SAME: (%[[X:.*]]: memref<1x2x5x6xf16>, %[[OUT:.*]]: memref<1x4x5x6xf16>)
+func.func @f16_conv(%x: tensor<1x2x5x6xf16>) -> tensor<1x4x5x6xf16> {
+  // CHECK-NOT: tensor<4x2x3x3xf16>
+  // CHECK-DAG: %[[W:.*]] = kernel.weight dense<5.000000e-01> : tensor<4x2x3x3xf32>
+  // CHECK-DAG: %[[B:.*]] = kernel.weight dense<2.500000e-01> : tensor<4xf32>
+  // CHECK-DAG: kernel.elementwise ins(%[[X]] : memref<1x2x5x6xf16>) outs(%[[XW:[^ ]*]] : memref<1x2x5x6xf32>)
+  // CHECK: kernel.launch "conv2d" ins(%[[XW]], %[[W]], %[[B]] : memref<1x2x5x6xf32>, memref<4x2x3x3xf32>, memref<4xf32>) outs(%[[Y:.*]] : memref<1x4x5x6xf32>)
+  // CHECK: kernel.elementwise ins(%[[Y]] : memref<1x4x5x6xf32>) outs(%[[OUT]] : memref<1x4x5x6xf16>)
+  // CHECK: arith.truncf
+  %w = anvil.constant dense<0.5> : tensor<4x2x3x3xf16>
+  %b = anvil.constant dense<0.25> : tensor<4xf16>
+  %y = anvil.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x2x5x6xf16>, tensor<4x2x3x3xf16>, tensor<4xf16>) -> tensor<1x4x5x6xf16>
+  return %y : tensor<1x4x5x6xf16>
+}
