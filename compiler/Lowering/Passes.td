@@ -33,7 +33,9 @@ def ConvertAnvilToKernel
     weight: its activations cast up (once per value), a QDQ weight's
     constant scales widened at compile time, the product cast back once.
     A 16-bit matmul of two activations and a 16-bit `anvil.attention` run
-    on float32 copies of their operands the same way.
+    on float32 copies of their operands the same way, and so does a 16-bit
+    `anvil.conv`, whose constant weight and bias are copied to float32 at
+    compile time.
 
     ```mlir
     // Before:
