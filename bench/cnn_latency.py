@@ -19,8 +19,6 @@ Usage: bench/cnn_latency.py [--models resnet18,mobilenetv2] [--size 224]
            [--anvilc build/bin/anvilc] [--anvil-run build/bin/anvil-run]
 """
 import argparse
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -68,38 +66,29 @@ def multiply_adds(path):
     return total
 
 
-@contextlib.contextmanager
-def locked(path):
-    if not path:
-        yield
-        return
-    with open(path, "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def run_timed(args, cmd):
+    """cmd's stdout and stderr, run under `flock --lock` when given (as
+    bench/compile_cost.py does)."""
+    if args.lock:
+        cmd = ["flock", args.lock] + cmd
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return run.stdout, run.stderr
 
 
 def time_anvil(args, artifact, x_path, threads):
-    with locked(args.lock):
-        run = subprocess.run(
-            [args.anvil_run, artifact, "--threads", str(threads), "--input",
-             f"input={x_path}", "--repeat", str(args.runs)],
-            check=True, capture_output=True, text=True)
-    m = re.search(r"median ([\d.]+) ms", run.stdout + run.stderr)
+    out, err = run_timed(args, [args.anvil_run, artifact, "--threads",
+                                str(threads), "--input", f"input={x_path}",
+                                "--repeat", str(args.runs)])
+    m = re.search(r"median ([\d.]+) ms", out + err)
     if not m:
-        sys.exit(f"no timing in anvil-run's output: {run.stderr[-300:]}")
+        sys.exit(f"no timing in anvil-run's output: {err[-300:]}")
     return float(m.group(1))
 
 
 def time_ort(args, model, x_path, threads):
-    with locked(args.lock):
-        run = subprocess.run(
-            [sys.executable, __file__, "--ort-worker", model, x_path,
-             str(threads), str(args.runs)],
-            check=True, capture_output=True, text=True)
-    return json.loads(run.stdout)
+    out, _ = run_timed(args, [sys.executable, __file__, "--ort-worker", model,
+                              x_path, str(threads), str(args.runs)])
+    return json.loads(out)
 
 
 def ort_session(model, threads):

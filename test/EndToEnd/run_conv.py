@@ -58,7 +58,8 @@ make = e2e_harness.make_model
 
 
 class Graph:
-    """Nodes with constant weights; every result a graph output."""
+    """Nodes with constant weights; every result a graph output unless
+    made with output=False."""
 
     def __init__(self, rng, dtype=np.float32):
         self.rng, self.dtype = rng, dtype
@@ -70,19 +71,18 @@ class Graph:
         self.inits.append(numpy_helper.from_array(value, name))
         return name
 
-    def conv(self, out, x, cin, cout, kernel, group=1, bias=True, **attrs):
+    def conv(self, out, x, cin, cout, kernel, group=1, bias=True,
+             output=True, **attrs):
         w = self.weight(out + "_w", [cout, cin // group, *kernel])
         ins = [x, w] + ([self.weight(out + "_b", [cout])] if bias else [])
-        self.nodes.append(helper.make_node("Conv", ins, [out], group=group,
-                                           **attrs))
-        self.outputs.append(out)
-        self.ranks[out] = len(kernel) + 2
-        return out
+        return self.node("Conv", ins, out, rank=len(kernel) + 2,
+                         output=output, group=group, **attrs)
 
-    def node(self, op, ins, out, rank=4, **attrs):
+    def node(self, op, ins, out, rank=4, output=True, **attrs):
         self.nodes.append(helper.make_node(op, ins, [out], **attrs))
-        self.outputs.append(out)
-        self.ranks[out] = rank
+        if output:
+            self.outputs.append(out)
+            self.ranks[out] = rank
         return out
 
     def model(self, inputs, elem):
@@ -163,23 +163,18 @@ def conv_epilogue(rng):
     inside the convolution as its epilogue (anvil-fuse-matmul-epilogue):
     intermediates are not graph outputs."""
     g = Graph(rng)
-
-    def hidden(out, *args, **kwargs):
-        g.conv(out, *args, **kwargs)
-        g.outputs.remove(out)
-        return out
-
-    a = hidden("a", "x", 16, 16, [3, 3], pads=[1, 1, 1, 1])
-    g.node("Relu", [g.node("Add", [a, "x"], "a_res")], "a_relu")
-    g.outputs.remove("a_res")
+    a = g.conv("a", "x", 16, 16, [3, 3], pads=[1, 1, 1, 1], output=False)
+    g.node("Relu", [g.node("Add", [a, "x"], "a_res", output=False)],
+           "a_relu")
     clip_min = g.weight("clip_min", [])
     clip_max = g.weight("clip_max", [])
-    d = hidden("d", "x", 16, 16, [3, 3], group=16, strides=[2, 2],
-               pads=[1, 1, 1, 1])
+    d = g.conv("d", "x", 16, 16, [3, 3], group=16, strides=[2, 2],
+               pads=[1, 1, 1, 1], output=False)
     g.node("Clip", [d, clip_min, clip_max], "d_clip")
-    p = hidden("p", "x", 16, 24, [1, 1])
+    p = g.conv("p", "x", 16, 24, [1, 1], output=False)
     g.node("Mul", [p, g.weight("scale", [24, 1, 1])], "p_scaled")
-    e = hidden("e", "x", 16, 8, [3, 3], group=2, pads=[1, 1, 1, 1])
+    e = g.conv("e", "x", 16, 8, [3, 3], group=2, pads=[1, 1, 1, 1],
+               output=False)
     g.node("Sigmoid", [e], "e_sigmoid")
     inputs = {"x": rng.standard_normal((1, 16, 29, 27)).astype(np.float32)}
     return g.model(inputs, TensorProto.FLOAT), inputs

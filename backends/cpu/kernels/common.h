@@ -22,6 +22,8 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <new>
 #include <type_traits>
 #include <utility>
 #if defined(__F16C__)
@@ -190,6 +192,18 @@ T *scratch(const anvil_host_api *host, int thread, size_t count) {
   if (!host || !host->scratch)
     return nullptr;
   return static_cast<T *>(host->scratch(host->host, thread, count * sizeof(T)));
+}
+
+/// scratch(), or, where the host has no scratch memory (the kernel unit
+/// tests call kernels without a runtime), a heap block `own` keeps; null
+/// when out of memory.
+template <class T>
+T *scratch_or_own(const anvil_host_api *host, int thread, size_t count,
+                  std::unique_ptr<T[]> &own) {
+  if (T *memory = scratch<T>(host, thread, count))
+    return memory;
+  own.reset(new (std::nothrow) T[count]);
+  return own.get();
 }
 
 /// 16-bit floats as storage types: arithmetic happens in float (each op's

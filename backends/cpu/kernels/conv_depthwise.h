@@ -60,10 +60,9 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   constexpr int64_t kTableCols = 32;
   int64_t table[kTableCols];
   for (int64_t kx = 0; kx < std::min(kw, kTableCols); ++kx)
-    table[kx] = (kx * dx) % sx * phaseSize + (kx * dx) / sx;
+    table[kx] = conv_pad::column_offset(p, s, kx);
   auto tapOffset = [&](int64_t kx) {
-    return kx < kTableCols ? table[kx]
-                           : (kx * dx) % sx * phaseSize + (kx * dx) / sx;
+    return kx < kTableCols ? table[kx] : conv_pad::column_offset(p, s, kx);
   };
   // Four vectors of consecutive outputs (whole vectors when Full, else the
   // first `count` under lane masks) into dst, the first of which reads
@@ -111,15 +110,11 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   parallel_for(
       host, p.n * p.m, std::max<int64_t>(1, kMinChunkMacs / planeMacs),
       [&](int64_t begin, int64_t end, int thread) {
-        float *phases = scratch<float>(host, thread, floats);
-        std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+        std::unique_ptr<float[]> own;
+        float *phases = scratch_or_own<float>(host, thread, floats, own);
         if (!phases) {
-          own.reset(new (std::nothrow) float[floats]);
-          phases = own.get();
-          if (!phases) {
-            fail(host, "conv: out of scratch memory for a padded plane");
-            return;
-          }
+          fail(host, "conv: out of scratch memory for a padded plane");
+          return;
         }
         std::fill(phases + sx * phaseSize, phases + sx * phaseSize + slack,
                   0.0f);

@@ -6,13 +6,12 @@
 // with W the [M, C/group, kh, kw] weight read as a row-major [M, K] matrix
 // and col the image's patches ("im2col", Chellapilla et al., "High
 // performance convolutional neural networks for document processing",
-// 2006). NCHW output is exactly [M, P] row-major, so the weight takes the
-// role of the product's rows (packed once per call into matmul_panels'
-// row tiles) and col that of its column panels, which are never
-// materialized whole: each chunk of 32 output pixels is gathered straight
-// into one panel ([K][32], per-thread memory) and multiplied at once while
-// it is in L1/L2. The gathering reads contiguous runs of the image for
-// stride 1 and writes the padding as zeros.
+// 2006). NCHW output is exactly [M, P] row-major, so the weight's rows
+// (read in place) take the role of the product's rows and col that of its
+// column panels, which are never materialized whole: each panel of 32
+// output pixels is read where it lies (the image itself, or a padded copy
+// of it, through one offset per k) or gathered into per-thread memory
+// (see Feed), and multiplied at once while it is in L1/L2.
 //
 // Every output is one FMA chain over k in increasing order, then + bias:
 // the same whatever the threads or the tiling.
@@ -33,7 +32,8 @@ using simd::Vec;
 
 /// Whether the product form pays: a group's output channels fill at least
 /// part of a row tile and its patches are more than a few taps (a
-/// depthwise convolution, one channel per group, takes the direct loop).
+/// depthwise convolution takes conv_depthwise.h, the rest conv.h's direct
+/// loop).
 inline bool applies(const Conv2dParams &p) {
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   return mg >= 4 && cg * p.kh * p.kw >= 8 && p.oh * p.ow > 0;
@@ -276,14 +276,11 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                                   : 0;
   // Outside a parallel loop the calling thread is thread 0; no chunk below
   // asks for scratch, so the block stays valid through the loops.
-  float *buffer = floats ? scratch<float>(host, 0, floats) : nullptr;
-  std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+  std::unique_ptr<float[]> own;
+  float *buffer =
+      floats ? scratch_or_own<float>(host, 0, floats, own) : nullptr;
   std::unique_ptr<int64_t[]> offsets(
       feed == Feed::Packed ? nullptr : new (std::nothrow) int64_t[K]);
-  if (floats && !buffer) {
-    own.reset(new (std::nothrow) float[floats]);
-    buffer = own.get();
-  }
   if ((floats && !buffer) || (feed != Feed::Packed && !offsets)) {
     fail(host, "conv: out of memory for the patch panels");
     return 1;
@@ -295,9 +292,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
           offsets[k] = feed == Feed::Image
                            ? ic * p.h * p.w
                            : ic * padPlane +
-                                 (kx * p.dilations[1]) % sx * phaseSize +
                                  ky * p.dilations[0] * padded.phaseCols +
-                                 (kx * p.dilations[1]) / sx;
+                                 conv_pad::column_offset(p, padded, kx);
   }
   for (int64_t b0 = 0; b0 < p.n; b0 += imagesPerPass) {
     const int64_t images = std::min(imagesPerPass, p.n - b0);

@@ -38,6 +38,15 @@ inline Padded padded_size(const Conv2dParams &p) {
   return {rows, cols, (cols + p.strides[1] - 1) / p.strides[1]};
 }
 
+/// Where tap column kx's input starts, relative to its output column, in
+/// the phases pad_plane writes: phase (kx * dilation) % sx, element
+/// (kx * dilation) / sx of the phase row.
+inline int64_t column_offset(const Conv2dParams &p, const Padded &s,
+                             int64_t kx) {
+  const int64_t t = kx * p.dilations[1], sx = p.strides[1];
+  return t % sx * s.rows * s.phaseCols + t / sx;
+}
+
 /// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
 /// padded row r at phases[(c % sx) * rows * phaseCols + r * phaseCols +
 /// c / sx], zero outside the input.

@@ -405,15 +405,12 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
   // parallel loop the calling thread is thread 0, and no chunk below asks
   // for scratch memory, so the buffer stays valid through the loop.
   const int64_t tileFloats = kMaxRows * k;
-  float *packed = scratch<float>(host, 0, size_t(rowTiles * tileFloats));
-  std::unique_ptr<float[]> own; // no runtime host (kernel unit tests)
+  std::unique_ptr<float[]> own;
+  float *packed =
+      scratch_or_own<float>(host, 0, size_t(rowTiles * tileFloats), own);
   if (!packed) {
-    own.reset(new (std::nothrow) float[rowTiles * tileFloats]);
-    packed = own.get();
-    if (!packed) {
-      fail(host, "matmul: out of memory for the packed lhs");
-      return 1;
-    }
+    fail(host, "matmul: out of memory for the packed lhs");
+    return 1;
   }
   parallel_for(host, rowTiles,
                std::max<int64_t>(1, kMinChunkMacs / (8 * tileFloats)),
