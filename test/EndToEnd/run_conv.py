@@ -41,11 +41,9 @@ Prints `ok NAME` or `FAIL NAME: why` per model, then
 `conv: N passed, M failed`; exits nonzero on any failure.
 """
 import os
-import subprocess
 import sys
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
@@ -186,26 +184,11 @@ EPILOGUES = {"conv_epilogue": 4}
 MODELS = [conv_f32, conv_f16, pool_f32, conv_epilogue]
 
 
-def float32_model(model):
-    """The same graph with float16 weights, inputs and outputs as float32
-    (ONNX Runtime's CPU Conv has no float16 kernel)."""
-    wide = onnx.ModelProto()
-    wide.CopyFrom(model)
-    for init in wide.graph.initializer:
-        init.CopyFrom(numpy_helper.from_array(
-            numpy_helper.to_array(init).astype(np.float32), init.name))
-    for value in list(wide.graph.input) + list(wide.graph.output):
-        value.type.tensor_type.elem_type = TensorProto.FLOAT
-    return wide
-
-
 def fused_epilogues(anvilc, work, name):
     """How many kernel.epilogue loops `anvilc -O2 --emit=kernel` gives for
     WORK/NAME.onnx (written by compile_and_run)."""
-    run = subprocess.run([anvilc, "-q", "-O2", "--emit=kernel",
-                          os.path.join(work, name + ".onnx"), "-o", "-"],
-                         capture_output=True, text=True, check=True)
-    return run.stdout.count("kernel.epilogue")
+    return e2e_harness.kernel_program(
+        anvilc, os.path.join(work, name + ".onnx")).count("kernel.epilogue")
 
 
 def check(name, model, inputs, args):
@@ -221,7 +204,7 @@ def check(name, model, inputs, args):
                     f"{EPILOGUES[name]}")
     names = list(got)
     is16 = name.endswith("f16")
-    ort_model = float32_model(model) if is16 else model
+    ort_model = e2e_harness.float32_model(model) if is16 else model
     ort_inputs = ({k: v.astype(np.float32) for k, v in inputs.items()}
                   if is16 else inputs)
     options = ort.SessionOptions()

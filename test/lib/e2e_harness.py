@@ -5,6 +5,9 @@ compare them with a reference (ONNX Runtime or numpy, never Anvil).
   make_model(...)            an onnx.helper graph as a checked ModelProto
   compile_and_run(...)       anvilc, then anvil-run: (outputs, None) or
                              (None, why)
+  kernel_program(...)        `anvilc -O2 --emit=kernel` of a model, as text
+  float32_model(model)       a float16 graph's float32 twin (for ONNX
+                             Runtime, whose CPU kernels lack float16)
   compare_array(...)         one output against its reference: None or why
   compare_outputs(...)       every output: a list of problems
   save_inputs(folder, ...)   each input as FOLDER/PREFIX<name>.npy
@@ -115,6 +118,32 @@ def compile_and_run(anvilc, anvil_run, work, name, model, inputs, *,
     if run.returncode:
         return None, f"anvil-run failed: {run.stderr.strip()[-error_chars:]}"
     return load_outputs(out_dir, output_names), None
+
+
+def kernel_program(anvilc, path, flags=("-O2",)):
+    """The planned kernel program (`anvilc -q FLAGS --emit=kernel PATH`) as
+    text; raises subprocess.CalledProcessError if anvilc fails."""
+    return subprocess.run([anvilc, "-q", *flags, "--emit=kernel", path, "-o",
+                           "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def float32_model(model):
+    """A copy of `model` with its float16 initializers, inputs and outputs
+    as float32 (the same values), for ONNX Runtime, whose CPU kernels have
+    no float16 Conv or attention. Other element types stay."""
+    from onnx import TensorProto, numpy_helper
+    wide = onnx.ModelProto()
+    wide.CopyFrom(model)
+    for init in wide.graph.initializer:
+        value = numpy_helper.to_array(init)
+        if value.dtype == np.float16:
+            init.CopyFrom(numpy_helper.from_array(value.astype(np.float32),
+                                                  init.name))
+    for value in list(wide.graph.input) + list(wide.graph.output):
+        if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
+            value.type.tensor_type.elem_type = TensorProto.FLOAT
+    return wide
 
 
 def compare_array(name, got, want, rtol, atol, *, f16=None, valid=None,

@@ -7,7 +7,10 @@
 // exp_f32's 1 ulp, float accumulation over kv_len). Also: grouped KV heads,
 // an additive mask with broadcast strides, causal masking with q_len <
 // kv_len, the special rows (every key masked: NaN; empty keys: 0), and the
-// same bits whatever the chunking of rows over threads.
+// same bits whatever the chunking of rows over threads. Both float kernels:
+// the row kernel (q_len below kBlockedAttentionMinRows) and the blocked one
+// (query blocks against packed K/V panels), with the blocked kernel's edges
+// (partial query blocks and panels, causal blocks, packed and in-place V).
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +33,8 @@ using anvil_test::ChunkingHost;
 struct Case {
   int64_t batch, qHeads, kvHeads, qLen, kvLen, headDim, valueDim;
   bool causal, mask;
+  // The mask stored [batch, kv_len, q_len] (strides along keys of q_len).
+  bool maskTransposed = false;
 };
 
 std::vector<float> run(int64_t chunk, const anvil::AttentionParams &p,
@@ -56,7 +61,8 @@ void check(const Case &c, unsigned seed) {
                << "batch " << c.batch << " heads " << c.qHeads << "/"
                << c.kvHeads << " q_len " << c.qLen << " kv_len " << c.kvLen
                << " head_dim " << c.headDim << " value_dim " << c.valueDim
-               << " causal " << c.causal << " mask " << c.mask);
+               << " causal " << c.causal << " mask " << c.mask
+               << (c.maskTransposed ? " (transposed)" : ""));
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
   auto randoms = [&](int64_t n) {
@@ -82,7 +88,13 @@ void check(const Case &c, unsigned seed) {
       mask[e] = -std::numeric_limits<float>::infinity();
     p.mask_strides[0] = c.qLen * c.kvLen, p.mask_strides[1] = 0;
     p.mask_strides[2] = c.kvLen, p.mask_strides[3] = 1;
+    if (c.maskTransposed)
+      p.mask_strides[2] = 1, p.mask_strides[3] = c.qLen;
   }
+  auto maskAt = [&](int64_t b, int64_t i, int64_t j) {
+    return mask[b * p.mask_strides[0] + i * p.mask_strides[2] +
+                j * p.mask_strides[3]];
+  };
   const std::vector<float> out = run(1 << 30, p, q, k, v, mask);
   const int64_t group = c.qHeads / c.kvHeads;
   for (int64_t b = 0; b < c.batch; ++b)
@@ -99,7 +111,7 @@ void check(const Case &c, unsigned seed) {
                    k[((b * c.kvHeads + g) * c.kvLen + j) * c.headDim + d];
           s[j] = dot * (long double)p.scale;
           if (c.mask)
-            s[j] += mask[(b * c.qLen + i) * c.kvLen + j];
+            s[j] += maskAt(b, i, j);
           if (c.causal && j > c.kvLen - c.qLen + i)
             s[j] = -INFINITY;
           best = std::max(best, s[j]);
@@ -149,6 +161,18 @@ TEST(AttentionKernel, FloatMatchesLongDouble) {
                 seed++);
   // A 128-token block of one head, value_dim != head_dim.
   check({1, 2, 2, 128, 128, 64, 40, true, false}, seed++);
+  // The blocked kernel (q_len >= kBlockedAttentionMinRows): several query
+  // blocks with a partial last one, key panels with a partial last one,
+  // values of several panels (packed) and of one (read in place), grouped
+  // heads, and a causal block whose rows see different key counts.
+  check({2, 6, 3, 29, 45, 24, 72, true, true}, seed++);
+  check({1, 4, 1, 13, 70, 33, 32, false, true}, seed++);
+  check({1, 2, 1, 40, 40, 16, 65, true, false}, seed++);
+  check({1, 3, 3, 4, 100, 8, 8, false, false}, seed++);
+  check({2, 2, 2, 17, 23, 8, 8, true, true, true}, seed++);
+  check({1, 2, 2, 3, 23, 8, 8, false, true, true}, seed++);
+  // More query rows than keys, causal: the first rows see no key (NaN).
+  check({1, 2, 2, 20, 7, 16, 16, true, false}, seed++);
   // Empty keys: zeros.
   check({1, 1, 1, 2, 0, 8, 8, false, false}, seed++);
 }
