@@ -63,9 +63,10 @@ inline void attention_row_f32(const AttentionParams &p, const float *qi,
     sum += double(scores[j]);
   }
   std::fill(acc, acc + p.value_dim, 0.0f);
+  // Every visible key, zero weights too: 0 x inf is NaN, as in the ONNX
+  // reference (softmax, then the product) and in the blocked kernel.
   for (j = 0; j < visible; ++j)
-    if (scores[j] != 0.0f)
-      axpy<0>(acc, vb + j * p.value_dim, scores[j], p.value_dim);
+    axpy<0>(acc, vb + j * p.value_dim, scores[j], p.value_dim);
   const float inverse = float(1.0 / sum); // sum >= 1: the best key's is 1
   for (int64_t d = 0; d < p.value_dim; ++d)
     o[d] = acc[d] * inverse;
@@ -246,9 +247,16 @@ inline float softmax_weights(const AttentionParams &p, const M *mask, int64_t b,
 /// chain over the keys), scaled by 1 / the row's sum. A causal block stops
 /// at the last key its last row sees. Each row's result has the same bits
 /// whatever the chunking over threads. Scratch per thread: kv_len x
-/// (head_dim + value_dim) floats of packed K/V and kMaxRows x kv_len
-/// scores. Every key masked, or a NaN/+inf score: NaN, as
-/// attention_row_f32.
+/// head_dim floats of packed K, kv_len x value_dim of packed V when
+/// value_dim > 32 (one panel is V's own layout), and kMaxRows score rows
+/// of kv_len rounded up to 16. Every key masked, or a NaN/+inf score: NaN,
+/// as attention_row_f32. A NaN or inf in V reaches every row whose product
+/// multiplies it, by a zero weight too (0 x inf is NaN, as in the ONNX
+/// reference): all rows without `causal`; with it, the rows of a block run
+/// up to the block's last visible key, so a non-finite value in V past a
+/// row's diagonal reaches that row when a later row of its block sees it
+/// (blocks of kMaxRows rows: 12 on AVX-512, 6 below; the importers express
+/// causality as a mask, so `causal` comes only from hand-written IR).
 template <class M>
 int attention_blocked_f32(const anvil_host_api *host, const AttentionParams &p,
                           const float *q, const float *k, const float *v,

@@ -10,7 +10,9 @@
 // same bits whatever the chunking of rows over threads. Both float kernels:
 // the row kernel (q_len below kBlockedAttentionMinRows) and the blocked one
 // (query blocks against packed K/V panels), with the blocked kernel's edges
-// (partial query blocks and panels, causal blocks, packed and in-place V).
+// (partial query blocks and panels, causal blocks, packed and in-place V),
+// masks of every stride pattern, and non-finite values (NaN where the ONNX
+// reference gives it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,8 +35,12 @@ using anvil_test::ChunkingHost;
 struct Case {
   int64_t batch, qHeads, kvHeads, qLen, kvLen, headDim, valueDim;
   bool causal, mask;
-  // The mask stored [batch, kv_len, q_len] (strides along keys of q_len).
-  bool maskTransposed = false;
+  enum Layout {
+    kRows,       // [batch, 1, q_len, kv_len], broadcast over heads
+    kTransposed, // stored [batch, kv_len, q_len]: strides along keys of q_len
+    kPerRow,     // [batch, 1, q_len, 1]: broadcast over keys (stride 0)
+    kPerHead,    // [batch, q_heads, q_len, kv_len]
+  } layout = kRows;
 };
 
 std::vector<float> run(int64_t chunk, const anvil::AttentionParams &p,
@@ -62,7 +68,7 @@ void check(const Case &c, unsigned seed) {
                << c.kvHeads << " q_len " << c.qLen << " kv_len " << c.kvLen
                << " head_dim " << c.headDim << " value_dim " << c.valueDim
                << " causal " << c.causal << " mask " << c.mask
-               << (c.maskTransposed ? " (transposed)" : ""));
+               << " mask layout " << int(c.layout));
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal;
   auto randoms = [&](int64_t n) {
@@ -79,21 +85,29 @@ void check(const Case &c, unsigned seed) {
   std::vector<float> q = randoms(c.batch * c.qHeads * c.qLen * c.headDim);
   std::vector<float> k = randoms(c.batch * c.kvHeads * c.kvLen * c.headDim);
   std::vector<float> v = randoms(c.batch * c.kvHeads * c.kvLen * c.valueDim);
-  // A mask [batch, 1, q_len, kv_len] (broadcast over heads) with some
-  // -inf entries (padding) and finite biases.
+  // A mask in c.layout with some -inf entries (padding) and finite biases
+  // (a per-row mask: finite only, or whole rows would be masked).
   std::vector<float> mask;
   if (c.mask) {
-    mask = randoms(c.batch * c.qLen * c.kvLen);
-    for (size_t e = 0; e < mask.size(); e += 5)
-      mask[e] = -std::numeric_limits<float>::infinity();
-    p.mask_strides[0] = c.qLen * c.kvLen, p.mask_strides[1] = 0;
-    p.mask_strides[2] = c.kvLen, p.mask_strides[3] = 1;
-    if (c.maskTransposed)
+    const int64_t heads = c.layout == Case::kPerHead ? c.qHeads : 1;
+    const int64_t keys = c.layout == Case::kPerRow ? 1 : c.kvLen;
+    mask = randoms(c.batch * heads * c.qLen * keys);
+    if (c.layout != Case::kPerRow)
+      for (size_t e = 0; e < mask.size(); e += 5)
+        mask[e] = -std::numeric_limits<float>::infinity();
+    const int64_t plane = c.qLen * keys;
+    p.mask_strides[0] = heads * plane, p.mask_strides[1] = 0;
+    p.mask_strides[2] = keys, p.mask_strides[3] = 1;
+    if (c.layout == Case::kTransposed)
       p.mask_strides[2] = 1, p.mask_strides[3] = c.qLen;
+    if (c.layout == Case::kPerRow)
+      p.mask_strides[2] = 1, p.mask_strides[3] = 0;
+    if (c.layout == Case::kPerHead)
+      p.mask_strides[1] = plane;
   }
-  auto maskAt = [&](int64_t b, int64_t i, int64_t j) {
-    return mask[b * p.mask_strides[0] + i * p.mask_strides[2] +
-                j * p.mask_strides[3]];
+  auto maskAt = [&](int64_t b, int64_t h, int64_t i, int64_t j) {
+    return mask[b * p.mask_strides[0] + h * p.mask_strides[1] +
+                i * p.mask_strides[2] + j * p.mask_strides[3]];
   };
   const std::vector<float> out = run(1 << 30, p, q, k, v, mask);
   const int64_t group = c.qHeads / c.kvHeads;
@@ -111,7 +125,7 @@ void check(const Case &c, unsigned seed) {
                    k[((b * c.kvHeads + g) * c.kvLen + j) * c.headDim + d];
           s[j] = dot * (long double)p.scale;
           if (c.mask)
-            s[j] += maskAt(b, i, j);
+            s[j] += maskAt(b, h, i, j);
           if (c.causal && j > c.kvLen - c.qLen + i)
             s[j] = -INFINITY;
           best = std::max(best, s[j]);
@@ -169,8 +183,11 @@ TEST(AttentionKernel, FloatMatchesLongDouble) {
   check({1, 4, 1, 13, 70, 33, 32, false, true}, seed++);
   check({1, 2, 1, 40, 40, 16, 65, true, false}, seed++);
   check({1, 3, 3, 4, 100, 8, 8, false, false}, seed++);
-  check({2, 2, 2, 17, 23, 8, 8, true, true, true}, seed++);
-  check({1, 2, 2, 3, 23, 8, 8, false, true, true}, seed++);
+  // Masks with other strides, through both kernels.
+  for (int64_t qLen : {3, 17})
+    for (Case::Layout layout :
+         {Case::kTransposed, Case::kPerRow, Case::kPerHead})
+      check({2, 2, 2, qLen, 23, 8, 8, qLen > 3, true, layout}, seed++);
   // More query rows than keys, causal: the first rows see no key (NaN).
   check({1, 2, 2, 20, 7, 16, 16, true, false}, seed++);
   // Empty keys: zeros.
@@ -179,19 +196,51 @@ TEST(AttentionKernel, FloatMatchesLongDouble) {
 
 TEST(AttentionKernel, EveryKeyMaskedGivesNaN) {
   REQUIRE_LEVEL();
-  anvil::AttentionParams p{};
-  p.batch = 1, p.q_heads = 1, p.kv_heads = 1, p.q_len = 1, p.kv_len = 3;
-  p.head_dim = 4, p.value_dim = 2, p.scale = 0.5, p.has_mask = true;
-  p.mask_strides[3] = 1;
   const float inf = std::numeric_limits<float>::infinity();
-  std::vector<float> q(4, 1.0f), k(12, 1.0f), v(6, 1.0f);
-  std::vector<float> mask = {-inf, -inf, -inf};
-  for (float o : run(1, p, q, k, v, mask))
-    EXPECT_TRUE(std::isnan(o));
-  // A NaN in the mask: NaN as well.
-  mask = {0.0f, std::nanf(""), 0.0f};
-  for (float o : run(1, p, q, k, v, mask))
-    EXPECT_TRUE(std::isnan(o));
+  // One query row (the row kernel) and 5 rows sharing the mask row (the
+  // blocked kernel).
+  for (int64_t qLen : {1, 5}) {
+    SCOPED_TRACE(testing::Message() << "q_len " << qLen);
+    anvil::AttentionParams p{};
+    p.batch = 1, p.q_heads = 1, p.kv_heads = 1, p.q_len = qLen, p.kv_len = 3;
+    p.head_dim = 4, p.value_dim = 2, p.scale = 0.5, p.has_mask = true;
+    p.mask_strides[3] = 1;
+    std::vector<float> q(4 * qLen, 1.0f), k(12, 1.0f), v(6, 1.0f);
+    std::vector<float> mask = {-inf, -inf, -inf};
+    for (float o : run(1, p, q, k, v, mask))
+      EXPECT_TRUE(std::isnan(o));
+    // A NaN in the mask: NaN as well.
+    mask = {0.0f, std::nanf(""), 0.0f};
+    for (float o : run(1, p, q, k, v, mask))
+      EXPECT_TRUE(std::isnan(o));
+    // A +inf score (inf - inf): NaN.
+    mask = {0.0f, inf, 0.0f};
+    for (float o : run(1, p, q, k, v, mask))
+      EXPECT_TRUE(std::isnan(o));
+  }
+}
+
+TEST(AttentionKernel, NonFiniteValueReachesEveryRow) {
+  REQUIRE_LEVEL();
+  // An inf in V at a key whose weight is exactly 0 (masked by -inf): the
+  // ONNX reference multiplies it anyway (0 x inf = NaN), and so do both
+  // kernels, whatever the row count; the other value column stays finite.
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t qLen : {1, 3, 4, 13}) {
+    SCOPED_TRACE(testing::Message() << "q_len " << qLen);
+    anvil::AttentionParams p{};
+    p.batch = 1, p.q_heads = 1, p.kv_heads = 1, p.q_len = qLen, p.kv_len = 3;
+    p.head_dim = 4, p.value_dim = 2, p.scale = 0.5, p.has_mask = true;
+    p.mask_strides[3] = 1;
+    std::vector<float> q(4 * qLen, 1.0f), k(12, 1.0f);
+    std::vector<float> v = {1.0f, 2.0f, inf, 3.0f, 4.0f, 5.0f};
+    std::vector<float> mask = {0.0f, -inf, 0.0f};
+    const std::vector<float> out = run(1, p, q, k, v, mask);
+    for (int64_t i = 0; i < qLen; ++i) {
+      EXPECT_TRUE(std::isnan(out[i * 2])) << "row " << i;
+      EXPECT_FLOAT_EQ(out[i * 2 + 1], 3.5f) << "row " << i;
+    }
+  }
 }
 
 } // namespace
