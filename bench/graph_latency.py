@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """What the one-forward-pass benchmarks (cnn_latency.py,
-attention_latency.py) share: an ONNX model compiled by anvilc, checked
+encoder_latency.py, attention_latency.py) share: an ONNX model compiled by anvilc, checked
 against ONNX Runtime, then timed by `anvil-run --repeat` and by an ONNX
 Runtime session (graph optimizations on), each in its own process,
 alternated so that both see the same drift of a shared machine.

@@ -207,8 +207,14 @@ LogicalResult CScalarPrinter::print(Operation *op) {
         expr = call(f32 ? dialect.floatExp : "std::exp");
       })
       .Case([&](math::LogOp) { expr = call("std::log"); })
-      .Case([&](math::TanhOp) { expr = call("std::tanh"); })
-      .Case([&](math::ErfOp) { expr = call("std::erf"); })
+      .Case([&](math::TanhOp) {
+        bool f32 = result.getType().isF32() && !dialect.floatTanh.empty();
+        expr = call(f32 ? dialect.floatTanh : "std::tanh");
+      })
+      .Case([&](math::ErfOp) {
+        bool f32 = result.getType().isF32() && !dialect.floatErf.empty();
+        expr = call(f32 ? dialect.floatErf : "std::erf");
+      })
       .Case([&](math::SinOp) { expr = call("std::sin"); })
       .Case([&](math::CosOp) { expr = call("std::cos"); })
       .Case([&](math::AtanOp) { expr = call("std::atan"); })

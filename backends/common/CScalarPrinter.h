@@ -36,9 +36,11 @@ struct CDialect {
   std::string (*typeName)(mlir::Type type, bool forceUnsigned);
   /// Prefix of the kernel library's scalar helpers ("anvil::cpu::").
   std::string helperPrefix;
-  /// The function math.exp of a 32-bit float calls (one that vectorizes,
-  /// say); empty: std::exp.
+  /// The functions math.exp, math.erf and math.tanh of a 32-bit float
+  /// call (ones that vectorize, say); empty: std::exp, std::erf, std::tanh.
   std::string floatExp = {};
+  std::string floatErf = {};
+  std::string floatTanh = {};
 };
 
 /// A literal of a float `value` converted to `type`, exact (17 digits) and

@@ -48,9 +48,11 @@ std::string cppType(Type type, bool forceUnsigned = false) {
 }
 
 /// How C++ for the cpu target spells element types and scalar helpers
-/// (exp_f32: libm's expf does not vectorize).
+/// (exp_f32, erf_f32, tanh_f32: libm's expf, erff and tanhf do not
+/// vectorize).
 const CDialect &cpuCDialect() {
-  static const CDialect dialect{cppType, "anvil::cpu::", "anvil::cpu::exp_f32"};
+  static const CDialect dialect{cppType, "anvil::cpu::", "anvil::cpu::exp_f32",
+                                "anvil::cpu::erf_f32", "anvil::cpu::tanh_f32"};
   return dialect;
 }
 

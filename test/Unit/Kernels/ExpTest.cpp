@@ -1,8 +1,8 @@
-//===- ExpTest.cpp - exp_f32, the vectorizable e^x of elementwise loops ---===//
+//===- ExpTest.cpp - exp_f32, erf_f32, tanh_f32 of elementwise loops ------===//
 //
 // Built once per x86-64 level, as the kernels are. The reference is libm's
-// double exp rounded to float (an independent, correctly rounded to within
-// the double's own error, value).
+// double exp (erf, tanh) rounded to float (an independent, correctly
+// rounded to within the double's own error, value).
 //
 //===----------------------------------------------------------------------===//
 
@@ -106,6 +106,107 @@ TEST(ExpF32, VectorLoopGivesTheScalarBits) {
     std::memcpy(&a, &out[i], 4);
     std::memcpy(&b, &scalar, 4);
     ASSERT_EQ(a, b) << "x = " << in[i];
+  }
+}
+
+/// The largest ulp distance of f from libm's double `ref` rounded to
+/// float over every `step`-th float of [-hi, hi] (both signs, zero and the
+/// subnormals included), and every float within 2^14 of each of `edges`
+/// (the split points of f's pieces, on both sides and signs).
+template <class F, class R>
+std::pair<int64_t, float> worstUlps(F f, R ref, float hi, int64_t step,
+                                    std::initializer_list<float> edges) {
+  int64_t worst = 0;
+  float worstAt = 0;
+  auto visit = [&](int32_t ordered) {
+    int32_t bits =
+        ordered < 0 ? std::numeric_limits<int32_t>::min() - ordered : ordered;
+    float x;
+    std::memcpy(&x, &bits, sizeof x);
+    int64_t d = ulps(f(x), static_cast<float>(ref(double(x))));
+    if (d > worst)
+      worst = d, worstAt = x;
+  };
+  for (int64_t i = orderedBits(-hi); i <= orderedBits(hi); i += step)
+    visit(static_cast<int32_t>(i));
+  for (float edge : edges)
+    for (float e : {edge, -edge})
+      for (int64_t i = -16384; i <= 16384; ++i)
+        visit(static_cast<int32_t>(orderedBits(e) + i));
+  return {worst, worstAt};
+}
+
+TEST(ErfF32, WithinThreeUlps) {
+  REQUIRE_LEVEL();
+  auto [worst, at] =
+      worstUlps(anvil::cpu::erf_f32, [](double x) { return std::erf(x); },
+                10.0f, 97, {1.0f, 4.0f, 3.92f});
+  EXPECT_LE(worst, 3) << "at x = " << at;
+}
+
+TEST(ErfF32, SpecialValues) {
+  REQUIRE_LEVEL();
+  using anvil::cpu::erf_f32;
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(erf_f32(0.0f), 0.0f);
+  EXPECT_TRUE(std::signbit(erf_f32(-0.0f)));
+  EXPECT_EQ(erf_f32(inf), 1.0f);
+  EXPECT_EQ(erf_f32(-inf), -1.0f);
+  EXPECT_EQ(erf_f32(1e30f), 1.0f);
+  EXPECT_EQ(erf_f32(-5.0f), -1.0f);
+  EXPECT_TRUE(std::isnan(erf_f32(std::numeric_limits<float>::quiet_NaN())));
+  // The smallest subnormal: 2/sqrt(pi) x rounds to the same subnormal.
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  EXPECT_EQ(erf_f32(tiny), tiny);
+}
+
+TEST(TanhF32, WithinOneUlp) {
+  REQUIRE_LEVEL();
+  auto [worst, at] =
+      worstUlps(anvil::cpu::tanh_f32, [](double x) { return std::tanh(x); },
+                20.0f, 97, {0.625f, 9.01f, 10.0f});
+  EXPECT_LE(worst, 1) << "at x = " << at;
+}
+
+TEST(TanhF32, SpecialValues) {
+  REQUIRE_LEVEL();
+  using anvil::cpu::tanh_f32;
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(tanh_f32(0.0f), 0.0f);
+  EXPECT_TRUE(std::signbit(tanh_f32(-0.0f)));
+  EXPECT_EQ(tanh_f32(inf), 1.0f);
+  EXPECT_EQ(tanh_f32(-inf), -1.0f);
+  EXPECT_EQ(tanh_f32(100.0f), 1.0f);
+  EXPECT_TRUE(std::isnan(tanh_f32(std::numeric_limits<float>::quiet_NaN())));
+}
+
+/// erf_f32 and tanh_f32 in a `#pragma omp simd` loop, as generated
+/// elementwise loops call them, against their scalar calls: the same bits.
+float (*volatile scalarErf)(float) = anvil::cpu::erf_f32;
+float (*volatile scalarTanh)(float) = anvil::cpu::tanh_f32;
+
+TEST(ErfTanhF32, VectorLoopGivesTheScalarBits) {
+  REQUIRE_LEVEL();
+  std::vector<float> in(4099), erfs(in.size()), tanhs(in.size());
+  for (size_t i = 0; i < in.size(); ++i)
+    in[i] = -12.0f + 24.0f * float(i) / float(in.size()) +
+            (i % 3 ? 1e-3f * float(i % 7) : 0.0f);
+  in[5] = std::numeric_limits<float>::quiet_NaN();
+  in[17] = std::numeric_limits<float>::infinity();
+  in[18] = -std::numeric_limits<float>::infinity();
+  const float *src = in.data();
+  float *e = erfs.data(), *t = tanhs.data();
+  const int64_t n = static_cast<int64_t>(in.size());
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    e[i] = anvil::cpu::erf_f32(src[i]);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    t[i] = anvil::cpu::tanh_f32(src[i]);
+  for (size_t i = 0; i < in.size(); ++i) {
+    float se = scalarErf(in[i]), st = scalarTanh(in[i]);
+    ASSERT_EQ(std::memcmp(&erfs[i], &se, 4), 0) << "erf, x = " << in[i];
+    ASSERT_EQ(std::memcmp(&tanhs[i], &st, 4), 0) << "tanh, x = " << in[i];
   }
 }
 
