@@ -97,25 +97,90 @@ int softmax(const anvil_host_api *host, const SoftmaxParams &p, const T *in,
   return 0;
 }
 
+/// The sum over [0, size) of x[i] (Square false) or of (x[i] - center)^2
+/// (Square true) in double, as 8 interleaved partial sums (lane j takes
+/// i = j mod 8 up to the last whole 8) combined in a fixed tree, then the
+/// tail in order: the AVX-512 path (8 doubles a vector) and the portable
+/// one add the same terms in the same order, and the sum has no chain of
+/// `size` dependent adds (a sequential sum took 4% of a 250M decoder's
+/// prefill in rms_norm, and most of layer_norm's time in a BERT encoder).
+template <bool Square, class T>
+inline double lane_sum(const T *x, int64_t size, double center) {
+  alignas(64) double lanes[8] = {};
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value) {
+    const __m512d c = _mm512_set1_pd(center);
+    __m512d acc = _mm512_setzero_pd();
+    for (; i + 8 <= size; i += 8) {
+      __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+      if constexpr (Square) {
+        v = _mm512_sub_pd(v, c);
+        acc = _mm512_add_pd(acc, _mm512_mul_pd(v, v));
+      } else {
+        acc = _mm512_add_pd(acc, v);
+      }
+    }
+    _mm512_store_pd(lanes, acc);
+  }
+#endif
+  auto term = [center](double v) {
+    if constexpr (Square)
+      return (v - center) * (v - center);
+    else
+      return v;
+  };
+  for (; i + 8 <= size; i += 8)
+    for (int j = 0; j < 8; ++j)
+      lanes[j] += term(double(x[i + j]));
+  double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+               ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+  for (; i < size; ++i)
+    sum += term(double(x[i]));
+  return sum;
+}
+
+/// Sum of x[i]^2 over [0, size) in double (lane_sum's order).
+template <class T> inline double sum_of_squares(const T *x, int64_t size) {
+  return lane_sum<true>(x, size, 0.0);
+}
+
+/// out[r, i] = (x[r, i] - mean_r) / sqrt(var_r + epsilon) x scale[i]
+/// (+ bias[i]) over rows of `size` (ONNX LayerNormalization over the last
+/// axes, normalized by the importer to [outer, size]): the mean and the
+/// (biased) variance in double by lane_sum, each output in double, rounded
+/// to T once. float rows take 8 doubles at a time on AVX-512 (the scalar
+/// loop's operations in its order).
 template <class T>
 int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
                const T *in, const T *scale, const T *bias, T *out) {
   parallel_for(host, p.outer, 16, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T *x = in + r * p.size;
-      double mean = 0, var = 0;
-      for (int64_t i = 0; i < p.size; ++i)
-        mean += x[i];
-      mean /= double(p.size);
-      for (int64_t i = 0; i < p.size; ++i)
-        var += (x[i] - mean) * (x[i] - mean);
-      var /= double(p.size);
-      double inv = 1.0 / std::sqrt(var + p.epsilon);
-      for (int64_t i = 0; i < p.size; ++i) {
-        double y = (x[i] - mean) * inv * double(scale[i]);
+      T *y = out + r * p.size;
+      const double mean = lane_sum<false>(x, p.size, 0.0) / double(p.size);
+      const double var = lane_sum<true>(x, p.size, mean) / double(p.size);
+      const double inv = 1.0 / std::sqrt(var + p.epsilon);
+      int64_t i = 0;
+#if defined(__AVX512F__)
+      if constexpr (std::is_same<T, float>::value) {
+        const __m512d meanv = _mm512_set1_pd(mean), invv = _mm512_set1_pd(inv);
+        for (; i + 8 <= p.size; i += 8) {
+          const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+          const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
+          __m512d v =
+              _mm512_mul_pd(_mm512_mul_pd(_mm512_sub_pd(xv, meanv), invv), sv);
+          if (bias)
+            v = _mm512_add_pd(v, _mm512_cvtps_pd(_mm256_loadu_ps(bias + i)));
+          _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(v));
+        }
+      }
+#endif
+      for (; i < p.size; ++i) {
+        double v = (double(x[i]) - mean) * inv * double(scale[i]);
         if (bias)
-          y += double(bias[i]);
-        out[r * p.size + i] = static_cast<T>(y);
+          v += double(bias[i]);
+        y[i] = static_cast<T>(v);
       }
     }
   });
@@ -126,35 +191,6 @@ template <class T>
 int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
                const T *in, const T *scale, T *out) {
   return layer_norm<T>(host, p, in, scale, nullptr, out);
-}
-
-/// Sum of x[i]^2 over [0, size) in double, as 8 interleaved partial sums
-/// (lane j takes i = j mod 8 up to the last whole 8) combined in a fixed
-/// tree, then the tail in order: the AVX-512 path (8 doubles a vector) and
-/// the portable one give the same bits, and the sum has no chain of
-/// `size` dependent adds (a sequential sum took 4% of a 250M decoder's
-/// prefill in rms_norm).
-template <class T> inline double sum_of_squares(const T *x, int64_t size) {
-  alignas(64) double lanes[8] = {};
-  int64_t i = 0;
-#if defined(__AVX512F__)
-  if constexpr (std::is_same<T, float>::value) {
-    __m512d acc = _mm512_setzero_pd();
-    for (; i + 8 <= size; i += 8) {
-      const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-      acc = _mm512_add_pd(acc, _mm512_mul_pd(v, v));
-    }
-    _mm512_store_pd(lanes, acc);
-  }
-#endif
-  for (; i + 8 <= size; i += 8)
-    for (int j = 0; j < 8; ++j)
-      lanes[j] += double(x[i + j]) * double(x[i + j]);
-  double sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
-               ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-  for (; i < size; ++i)
-    sum += double(x[i]) * double(x[i]);
-  return sum;
 }
 
 template <class T>

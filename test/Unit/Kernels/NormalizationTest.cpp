@@ -1,4 +1,4 @@
-//===- NormalizationTest.cpp - rms_norm, softmax against long double ------===//
+//===- NormalizationTest.cpp - norms and softmax against long double ------===//
 //
 // Built once per x86-64 level (the AVX-512 path at v4, the portable one at
 // v2 and v3). The reference computes in long double, independently of the
@@ -59,6 +59,69 @@ TEST(RmsNorm, MatchesLongDoubleAtEverySizeAndTail) {
           EXPECT_NEAR(out[r * size + i], (double)want,
                       std::fabs((double)want) * 1.2e-7 + 1e-30)
               << "size " << size << " row " << r << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+/// layer_norm against long double: the mean and variance in long double,
+/// each output one float rounding of a double-accurate value (1.2e-7
+/// relative) plus what double's own rounding of x - mean, the products and
+/// the bias add leaves (1e-13 of the terms' magnitude), at every size
+/// around the 8-wide blocks, with and without a bias, rows with a large
+/// offset (x - mean cancels) and a constant row (variance 0: epsilon).
+TEST(LayerNorm, MatchesLongDoubleAtEverySizeAndTail) {
+  REQUIRE_LEVEL();
+  anvil_host_api host = serialHost();
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int64_t size : {1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 768, 1031}) {
+    for (bool hasBias : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << "size " << size << " bias " << hasBias);
+      const int64_t outer = 4;
+      std::vector<float> in(outer * size), scale(size), bias(size),
+          out(outer * size);
+      for (float &v : in)
+        v = normal(rng);
+      for (int64_t i = 0; i < size; ++i) // row 1: offset by 1000
+        in[size + i] += 1000.0f;
+      for (int64_t i = 0; i < size; ++i) // row 3: constant
+        in[3 * size + i] = 2.5f;
+      for (float &v : scale)
+        v = normal(rng);
+      for (float &v : bias)
+        v = normal(rng);
+      anvil::LayerNormParams p{};
+      p.outer = outer;
+      p.size = size;
+      p.epsilon = 1e-5;
+      p.has_bias = hasBias;
+      ASSERT_EQ(anvil::cpu::layer_norm(&host, p, in.data(), scale.data(),
+                                       hasBias ? bias.data() : nullptr,
+                                       out.data()),
+                0);
+      for (int64_t r = 0; r < outer; ++r) {
+        const float *x = in.data() + r * size;
+        long double mean = 0, var = 0;
+        for (int64_t i = 0; i < size; ++i)
+          mean += x[i];
+        mean /= size;
+        for (int64_t i = 0; i < size; ++i)
+          var += (x[i] - mean) * (x[i] - mean);
+        var /= size;
+        const long double inv = 1.0L / std::sqrt(var + 1e-5L);
+        for (int64_t i = 0; i < size; ++i) {
+          const long double scaled = (x[i] - mean) * inv * scale[i];
+          const long double want = scaled + (hasBias ? bias[i] : 0.0L);
+          const double magnitude =
+              std::fabs((double)x[i]) * (double)inv * std::fabs(scale[i]) +
+              (hasBias ? std::fabs(bias[i]) : 0.0);
+          EXPECT_NEAR(out[r * size + i], (double)want,
+                      std::fabs((double)want) * 1.2e-7 + magnitude * 1e-13 +
+                          1e-30)
+              << "row " << r << " i " << i;
         }
       }
     }
