@@ -12,7 +12,8 @@ eager attention has (opset 17):
   mask         attention_mask [batch, seq] (int64, 1 = a real token) as
                (1 - mask) x float's lowest, Unsqueezed to [batch, 1, 1, seq]
   layers       per layer: Q, K, V as MatMul + bias, Reshape to heads and
-               Transpose; scores MatMul(q, Transpose(k)) / sqrt(head_dim)
+               Transpose (K straight to K^T, perm [0, 2, 3, 1]); scores
+               MatMul(q, k^T) / sqrt(head_dim)
                + mask, Softmax, MatMul(v), Transpose and Reshape back; the
                output projection + bias + residual, LayerNormalization;
                the FFN MatMul + bias, exact GELU (x/2 (1 + erf(x/sqrt2))),
@@ -85,9 +86,11 @@ def encoder_layer(b, x, mask, args):
         return b.node("Transpose", [r], perm=[0, 2, 1, 3])
 
     q = split_heads(b.linear(x, hidden, hidden))
-    k = split_heads(b.linear(x, hidden, hidden))
+    # K^T in one Transpose of the [batch, seq, heads, head_dim] keys, as
+    # torch.onnx exports k.permute(0, 2, 1, 3).transpose(-1, -2).
+    kt = b.node("Transpose", [b.node("Reshape", [
+        b.linear(x, hidden, hidden), heads_shape])], perm=[0, 2, 3, 1])
     v = split_heads(b.linear(x, hidden, hidden))
-    kt = b.node("Transpose", [k], perm=[0, 1, 3, 2])
     scores = b.node("MatMul", [q, kt])
     scaled = b.node("Div", [scores, b.const(np.array(np.sqrt(head_dim),
                                                      np.float32))])

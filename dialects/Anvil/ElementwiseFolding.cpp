@@ -13,6 +13,7 @@
 
 #include "dialects/Anvil/AnvilOps.h"
 #include "dialects/Anvil/ConstantValues.h"
+#include "dialects/Kernel/FloatMath.h"
 
 #include "mlir/IR/Block.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -256,10 +257,25 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
         // Printed as T(1) / std::sqrt(x): two roundings.
         libm([](auto x) { return decltype(x)(1) / std::sqrt(x); });
       })
-      .Case([&](math::ExpOp) { libm([](auto x) { return std::exp(x); }); })
+      // f32 exp, tanh and erf: the cpu kernels' vectorizable functions, as
+      // the printed C++ calls them (CScalarPrinter's floatExp, floatTanh,
+      // floatErf); other types libm's.
+      .Case([&](math::ExpOp) {
+        if (type.isF32())
+          return floatOp([&] { return cpu::exp_f32(float(in(0).f)); });
+        libm([](auto x) { return std::exp(x); });
+      })
       .Case([&](math::LogOp) { libm([](auto x) { return std::log(x); }); })
-      .Case([&](math::TanhOp) { libm([](auto x) { return std::tanh(x); }); })
-      .Case([&](math::ErfOp) { libm([](auto x) { return std::erf(x); }); })
+      .Case([&](math::TanhOp) {
+        if (type.isF32())
+          return floatOp([&] { return cpu::tanh_f32(float(in(0).f)); });
+        libm([](auto x) { return std::tanh(x); });
+      })
+      .Case([&](math::ErfOp) {
+        if (type.isF32())
+          return floatOp([&] { return cpu::erf_f32(float(in(0).f)); });
+        libm([](auto x) { return std::erf(x); });
+      })
       .Case([&](math::SinOp) { libm([](auto x) { return std::sin(x); }); })
       .Case([&](math::CosOp) { libm([](auto x) { return std::cos(x); }); })
       .Case([&](math::AtanOp) { libm([](auto x) { return std::atan(x); }); })

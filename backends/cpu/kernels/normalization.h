@@ -124,7 +124,7 @@ inline double lane_sum(const T *x, int64_t size, double center) {
     _mm512_store_pd(lanes, acc);
   }
 #endif
-  auto term = [center](double v) {
+  auto term = [=](double v) {
     if constexpr (Square)
       return (v - center) * (v - center);
     else
