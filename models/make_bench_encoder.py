@@ -33,26 +33,22 @@ Usage: models/make_bench_encoder.py OUT.onnx [--layers 12] [--hidden 768]
 import argparse
 import sys
 
+import os
+
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_bench_cnn  # noqa: E402
 
 
-class Builder:
-    """Appends nodes and initializers with unique names."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-        self.nodes, self.inits, self.count = [], [], 0
-
-    def name(self, prefix):
-        self.count += 1
-        return f"{prefix}_{self.count}"
+class Builder(make_bench_cnn.Builder):
+    """make_bench_cnn's (unique names, seeded weights) with a transformer's
+    pieces."""
 
     def const(self, array, prefix="c"):
-        name = self.name(prefix)
-        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
-        return name
+        return super().const(np.asarray(array), prefix)
 
     def node(self, op, inputs, **attrs):
         out = self.name(op.lower())
