@@ -31,9 +31,8 @@ Usage: models/make_bench_encoder.py OUT.onnx [--layers 12] [--hidden 768]
 """
 
 import argparse
-import sys
-
 import os
+import sys
 
 import numpy as np
 import onnx
