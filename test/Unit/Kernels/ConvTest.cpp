@@ -431,6 +431,11 @@ TEST(Pool, MatchesDefinition) {
       {false, 1, 4, {30, 0, 0},  {4, 0, 0}, {3, 0, 0}, {2, 0, 0, 2, 0, 0}, {1, 0, 0}, false, true},
       {true,  3, 2, {5, 6, 7},   {2, 3, 2}, {1, 2, 2}, {1, 1, 0, 0, 1, 1}, {1, 1, 2}, true,  false},
       {false, 3, 2, {5, 6, 7},   {2, 3, 2}, {2, 1, 2}, {1, 0, 1, 1, 1, 0}, {2, 1, 1}, false, true},
+      // Max rows with long interiors (the vectorized columns), stride 1
+      // and 2, and one with no interior column (every window clipped).
+      {true,  2, 2, {7, 61, 0},  {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
+      {true,  1, 3, {45, 0, 0},  {3, 0, 0}, {1, 0, 0}, {1, 0, 0, 1, 0, 0}, {1, 0, 0}, false, false},
+      {true,  1, 2, {3, 0, 0},   {5, 0, 0}, {1, 0, 0}, {2, 0, 0, 2, 0, 0}, {1, 0, 0}, false, false},
   };
   unsigned seed = 200;
   for (const PoolCase &c : cases)
