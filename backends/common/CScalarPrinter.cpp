@@ -49,6 +49,12 @@ LogicalResult CScalarPrinter::print(Operation *op) {
       text += (i ? ", " : "") + operand(i);
     return text + ")";
   };
+  // The dialect's function for an f32 result where it has one (floatExp,
+  // floatErf, floatTanh), else libm's.
+  auto floatCall = [&](const std::string &f32, StringRef libm) {
+    return call(result.getType().isF32() && !f32.empty() ? StringRef(f32)
+                                                         : libm);
+  };
   auto unsignedCall = [&](StringRef fn) {
     std::string ut = unsignedType(op->getOperand(0).getType());
     return fn.str() + "<" + ut + ">(" + u(op->getOperand(0)) + ", " +
@@ -202,19 +208,14 @@ LogicalResult CScalarPrinter::print(Operation *op) {
       .Case([&](math::RsqrtOp) {
         expr = "(" + type + "(1) / std::sqrt(" + operand(0) + "))";
       })
-      .Case([&](math::ExpOp) {
-        bool f32 = result.getType().isF32() && !dialect.floatExp.empty();
-        expr = call(f32 ? dialect.floatExp : "std::exp");
-      })
+      .Case(
+          [&](math::ExpOp) { expr = floatCall(dialect.floatExp, "std::exp"); })
       .Case([&](math::LogOp) { expr = call("std::log"); })
       .Case([&](math::TanhOp) {
-        bool f32 = result.getType().isF32() && !dialect.floatTanh.empty();
-        expr = call(f32 ? dialect.floatTanh : "std::tanh");
+        expr = floatCall(dialect.floatTanh, "std::tanh");
       })
-      .Case([&](math::ErfOp) {
-        bool f32 = result.getType().isF32() && !dialect.floatErf.empty();
-        expr = call(f32 ? dialect.floatErf : "std::erf");
-      })
+      .Case(
+          [&](math::ErfOp) { expr = floatCall(dialect.floatErf, "std::erf"); })
       .Case([&](math::SinOp) { expr = call("std::sin"); })
       .Case([&](math::CosOp) { expr = call("std::cos"); })
       .Case([&](math::AtanOp) { expr = call("std::atan"); })

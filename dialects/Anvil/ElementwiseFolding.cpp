@@ -88,6 +88,15 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
     r.f = single ? roundTo(type, fn(static_cast<float>(in(0).f)))
                  : roundTo(type, fn(in(0).f));
   };
+  // f32 exp, tanh and erf: the cpu kernels' vectorizable functions
+  // (FloatMath.h), as the printed C++ calls them (CScalarPrinter's
+  // floatExp, floatTanh, floatErf); other types libm's.
+  auto floatLibm = [&](float (*f32)(float), auto fn) {
+    if (type.isF32())
+      r.f = roundTo(type, f32(static_cast<float>(in(0).f)));
+    else
+      libm(fn);
+  };
   auto intOp = [&](auto fn) { r.i = wrap(widthOf(type), fn()); };
   unsigned w =
       type.isIntOrFloat() && !type.isa<FloatType>() ? widthOf(type) : 0;
@@ -257,24 +266,15 @@ LogicalResult PayloadEvaluator::evaluate(Operation &op) {
         // Printed as T(1) / std::sqrt(x): two roundings.
         libm([](auto x) { return decltype(x)(1) / std::sqrt(x); });
       })
-      // f32 exp, tanh and erf: the cpu kernels' vectorizable functions, as
-      // the printed C++ calls them (CScalarPrinter's floatExp, floatTanh,
-      // floatErf); other types libm's.
       .Case([&](math::ExpOp) {
-        if (type.isF32())
-          return floatOp([&] { return cpu::exp_f32(float(in(0).f)); });
-        libm([](auto x) { return std::exp(x); });
+        floatLibm(cpu::exp_f32, [](auto x) { return std::exp(x); });
       })
       .Case([&](math::LogOp) { libm([](auto x) { return std::log(x); }); })
       .Case([&](math::TanhOp) {
-        if (type.isF32())
-          return floatOp([&] { return cpu::tanh_f32(float(in(0).f)); });
-        libm([](auto x) { return std::tanh(x); });
+        floatLibm(cpu::tanh_f32, [](auto x) { return std::tanh(x); });
       })
       .Case([&](math::ErfOp) {
-        if (type.isF32())
-          return floatOp([&] { return cpu::erf_f32(float(in(0).f)); });
-        libm([](auto x) { return std::erf(x); });
+        floatLibm(cpu::erf_f32, [](auto x) { return std::erf(x); });
       })
       .Case([&](math::SinOp) { libm([](auto x) { return std::sin(x); }); })
       .Case([&](math::CosOp) { libm([](auto x) { return std::cos(x); }); })

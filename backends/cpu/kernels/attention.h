@@ -14,6 +14,14 @@ namespace anvil {
 namespace cpu {
 
 namespace detail {
+/// How many keys query row i sees: all kv_len, or with `causal` those up
+/// to its diagonal (kv_len - q_len + i, the queries being the last q_len
+/// positions), clamped to [0, kv_len].
+inline int64_t visible_keys(const AttentionParams &p, int64_t i) {
+  return p.causal ? std::clamp<int64_t>(p.kv_len - p.q_len + i + 1, 0, p.kv_len)
+                  : p.kv_len;
+}
+
 /// The float attention of one query row (see attention below): scores by
 /// matmul_dot's tiles (4 keys at a time, each dot product lane-wise over
 /// head_dim and reduced by a fixed tree), exponentials by exp_f32, the
@@ -38,9 +46,7 @@ inline void attention_row_f32(const AttentionParams &p, const float *qi,
   for (; j < p.kv_len; ++j)
     dot::tile<1, 1>(qi, kb + j * p.head_dim, p.head_dim, scores + j, 0);
   // Keys past the causal diagonal are masked (-inf).
-  const int64_t visible =
-      p.causal ? std::clamp<int64_t>(p.kv_len - p.q_len + i + 1, 0, p.kv_len)
-               : p.kv_len;
+  const int64_t visible = visible_keys(p, i);
   float best = -inf;
   for (j = 0; j < visible; ++j) {
     float s = scores[j] * scale;
@@ -182,9 +188,8 @@ inline float softmax_weights(const AttentionParams &p, const M *mask, int64_t b,
                             i * p.mask_strides[2]
                       : nullptr;
   const int64_t stride = p.mask_strides[3];
-  // s x scale (+ mask) and the running max of each lane: NaN wins, as
-  // max_nan (`m > x || m != m` keeps m when it is NaN, takes x otherwise,
-  // so a NaN x replaces it).
+  // s x scale (+ mask) and the running max of each lane (max_select: NaN
+  // wins, as max_nan).
   float most[kLanes];
   std::fill(most, most + kLanes, -inf);
   auto logits = [&](int64_t j, int64_t count) {
@@ -205,7 +210,7 @@ inline float softmax_weights(const AttentionParams &p, const M *mask, int64_t b,
         s[j + l] = s[j + l] * scale + add[l];
     }
     for (int64_t l = 0; l < count; ++l)
-      most[l] = most[l] > s[j + l] || most[l] != most[l] ? most[l] : s[j + l];
+      most[l] = max_select(most[l], s[j + l]);
   };
   int64_t j = 0;
   for (; j + kLanes <= visible; j += kLanes)
@@ -300,13 +305,9 @@ int attention_blocked_f32(const anvil_host_api *host, const AttentionParams &p,
       }
       const int64_t i0 = block * kRows;
       const int64_t rows = std::min(kRows, p.q_len - i0);
-      // Keys past the causal diagonal are masked; row r sees visible(r).
-      auto visible = [&](int64_t i) {
-        return p.causal ? std::clamp<int64_t>(p.kv_len - p.q_len + i + 1, 0,
-                                              p.kv_len)
-                        : p.kv_len;
-      };
-      const int64_t keysSeen = visible(i0 + rows - 1);
+      // Keys past the causal diagonal are masked; the block's last row
+      // sees the most.
+      const int64_t keysSeen = detail::visible_keys(p, i0 + rows - 1);
       const int64_t first = (b * p.q_heads + h) * p.q_len + i0;
       float *o = out + first * p.value_dim;
       float inverse[kRows];
@@ -319,9 +320,9 @@ int attention_blocked_f32(const anvil_host_api *host, const AttentionParams &p,
                                            p.head_dim, keys, scoresSpan, scores,
                                            scoreStride);
         for (int64_t r = 0; r < rows; ++r)
-          inverse[r] =
-              detail::softmax_weights(p, mask, b, h, i0 + r, visible(i0 + r),
-                                      keysSeen, scores + r * scoreStride);
+          inverse[r] = detail::softmax_weights(
+              p, mask, b, h, i0 + r, detail::visible_keys(p, i0 + r), keysSeen,
+              scores + r * scoreStride);
         panels::Span outSpan{p.value_dim, p.kv_len,    0,    keysSeen,
                              0,           valuePanels, false};
         panels::tile_rows<kRows, 0, float>(rows, scores, scoreStride,

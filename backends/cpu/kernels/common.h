@@ -334,6 +334,10 @@ template <class T> inline T max_nan(T a, T b) {
     return b;
   return a > b ? a : b;
 }
+/// max_nan(m, v) for floats as one select, with no branches, so that a
+/// loop of it vectorizes: m when it is NaN or larger, else v (a NaN v
+/// wins; on ties v, as max_nan gives).
+inline float max_select(float m, float v) { return m > v || m != m ? m : v; }
 template <class T> inline T min_nan(T a, T b) {
   if (a != a)
     return a;

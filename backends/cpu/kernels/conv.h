@@ -153,10 +153,6 @@ struct PoolTaps {
     first = f, last = l, padded = n;
   }
 };
-/// max_nan(m, v) without branches: m when it is NaN or larger, else v (a
-/// NaN v wins; on ties v, as max_nan gives).
-inline float max_select(float m, float v) { return m > v || m != m ? m : v; }
-
 /// Float max pooling of one plane (see pool), row by row: each output row
 /// starts at -inf and folds in every valid (kz, ky) input row, the taps in
 /// max_nan's order per output (kz, ky, kx), so the same bits. The interior
@@ -165,7 +161,7 @@ inline float max_select(float m, float v) { return m > v || m != m ? m : v; }
 /// compilers do not vectorize the column loop (GCC 12 and clang 16: the
 /// strided taps), but the select (max_select) has no branches: one output
 /// at a time with max_nan's branches had been 14% of ResNet-18 on one
-/// thread (55-60 -> 45-53 ms, 3 alternated runs).
+/// thread (docs/performance.md, "Convolutional networks").
 inline void max_pool_plane(const float *x, float *y, const int64_t *d,
                            const int64_t *o, const int64_t *k, const int64_t *s,
                            const int64_t *pb, const int64_t *dl,
