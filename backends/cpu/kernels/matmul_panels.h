@@ -231,19 +231,24 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
               o + i * ldo + p * kPanelWidth + v * Vec::kLanes, lanes[p][v]);
 }
 
-/// tile_impl, with whole-vector loads and stores on 8-lane builds when the
-/// span's NP panels all exist and are full width (every panel but a narrow
-/// last one): on AVX2 a masked vmaskmovps is slow on AMD Zen, and the
-/// masks held ymm registers the tile needs. AVX-512's masked loads cost
-/// nothing extra, so it keeps one version of each tile (generated code
-/// compiles every tile the kernels instantiate). With the half-panel tiles
+/// tile_impl, with whole-vector loads and stores when the span's NP panels
+/// all exist and are full width (every panel but a narrow last one): on
+/// AVX2 a masked vmaskmovps is slow on AMD Zen, and the masks held ymm
+/// registers the tile needs. On AVX-512 only the packed (prefill) tiles
+/// take both versions: a zero-masking load is one more uop on the ports
+/// the FMAs use, and the 12 x 32 tile with its operands in L1 ran at 122-151
+/// GFLOP/s with masks and 170-177 without (Xeon, Emerald Rapids, one
+/// thread, 180 the FMA peak; the 250M decoder's fp32 prefill took 8-27%
+/// fewer CPU samples in 2 alternated pairs). The GEMV keeps one version:
+/// it waits on memory, and generated code compiles every tile the kernels
+/// instantiate. With the half-panel tiles
 /// (kHalfPanelTiles), AMD EPYC (Zen 3), 128 x 1024 x 2816 f32: 33.6 -> 54.0
 /// GFLOP/s on one thread, 67 -> 87 on two (OpenBLAS's sgemm 69 and 105); the
 /// 250M decoder's fp32 prefill 144 -> 247 tok/s and decode 13.1 -> 25.1 tok/s.
 template <int MR, int NP, int CS, class W, int V0 = 0, int VN = kVecs>
 inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                  float *out, int64_t ldo) {
-  if constexpr (Vec::kLanes == 8) {
+  if constexpr (Vec::kLanes == 8 || CS > 0) {
     bool full = s.p0 + NP <= s.pend;
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)

@@ -191,10 +191,15 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t k1, const float *z, float (*acc)[kPanel],
                              bool allow_scaled = true) {
   const int64_t k = p.k;
+  // Every loop over the accumulators is unrolled: g++ -O2 leaves a loop
+  // over r rolled, and the accumulators then live in memory (one load and
+  // store per FMA; the 4-row tile ran at a fraction of its FMA rate).
   __m512 a[NP][4][R];
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 4
     for (int j = 0; j < 4; ++j)
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
         a[q][j][r] = _mm512_setzero_ps();
   const __m512i low = _mm512_set1_epi32(0xff);
@@ -212,6 +217,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv[q]);
   };
   auto fma = [&](int q, int j, int64_t t, __m512 w) {
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       a[q][j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[q][j][r]);
   };
@@ -346,6 +352,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
   bool overflowed = false;
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       __m512 sum = _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
                                  _mm512_add_ps(a[q][2][r], a[q][3][r]));
@@ -442,44 +449,60 @@ inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r)
         a[q][j][r] = _mm512_setzero_ps();
-  auto fma = [&](int j, int64_t t) {
+  // k = t's weights at wt (panel 0; panel q at wt + q * span) and its
+  // activations at xt (row 0; row r at xt + r * k): the main loop steps
+  // both pointers, so each k costs no address arithmetic beyond its loads
+  // (computed from t, the scalar work per k passed the core's issue width).
+  auto fma = [&](int j, const float *wt, const float *xt) {
     __m512 w[NP];
 #pragma GCC unroll 2
     for (int q = 0; q < NP; ++q)
-      w[q] = _mm512_loadu_ps(buf + q * span + (t - k0) * kPanel);
+      w[q] = _mm512_loadu_ps(wt + q * span);
+    // In registers (as rows_dot_unpacked_avx2's): g++ would fold the
+    // load into every row's FMA, R x NP + R loads per R x NP FMAs
+    // instead of NP + R, and AVX-512 cores load two 64-byte vectors a
+    // cycle, so the loads bound the loop at two thirds of the FMA peak.
+    if constexpr (NP == 2)
+      asm("" : "+v"(w[0]), "+v"(w[1]));
+    else
+      asm("" : "+v"(w[0]));
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512 xv = _mm512_set1_ps(x[r * k + t]);
+      const __m512 xv = _mm512_set1_ps(xt[r * k]);
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
         a[q][j][r] = _mm512_fmadd_ps(xv, w[q], a[q][j][r]);
     }
   };
+  auto one = [&](int j, int64_t t) { fma(j, buf + (t - k0) * kPanel, x + t); };
   int64_t t = k0;
   if (p.bits == 8) {
     for (; t < k1 && (t & 3); ++t)
-      fma(0, t);
+      one(0, t);
   } else if (t < k1 && (t & 1)) {
-    fma(0, t);
+    one(0, t);
     ++t;
   }
-  for (; t + 4 <= k1; t += 4) {
-    fma(0, t);
-    fma(1, t + 1);
-    fma(2, t + 2);
-    fma(3, t + 3);
+  {
+    const float *wt = buf + (t - k0) * kPanel, *xt = x + t;
+    for (; t + 4 <= k1; t += 4, wt += 4 * kPanel, xt += 4) {
+      fma(0, wt, xt);
+      fma(1, wt + kPanel, xt + 1);
+      fma(2, wt + 2 * kPanel, xt + 2);
+      fma(3, wt + 3 * kPanel, xt + 3);
+    }
   }
   if (p.bits == 8) {
     for (; t < k1; ++t)
-      fma(0, t);
+      one(0, t);
   } else {
     if (t + 2 <= k1) {
-      fma(0, t);
-      fma(1, t + 1);
+      one(0, t);
+      one(1, t + 1);
       t += 2;
     }
     if (t < k1)
-      fma(0, t);
+      one(0, t);
   }
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
