@@ -1868,6 +1868,30 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 for (int64_t q = 0; q < np; ++q)
                   scaled[q] = unpack_group(p, panel + q * panelBytes, k0, k1,
                                            z[q], unpacked + q * span);
+                // The next group's packed values (this pair's, or the
+                // next tile's first) into L2 while this group's rows run:
+                // the unpacking otherwise waits on memory for each line,
+                // the hardware prefetchers not running ahead of a stream
+                // read in bursts (250M decoder, int4-g128 prefill: the
+                // unpack's first instruction after each load was the
+                // hottest of the tile loop outside the micro-kernel).
+                if (g + 1 < groups || tile + 1 < end) {
+                  const bool sameTile = g + 1 < groups;
+                  const int64_t nextPanel =
+                      sameTile ? pi : 2 * ((tile + 1) % pairs);
+                  const int64_t nextK0 = sameTile ? k1 : 0;
+                  const int64_t nextPanels =
+                      std::min<int64_t>(2, panels - nextPanel);
+                  const int64_t begin_ = nextK0 * kPanel * p.bits / 8;
+                  const int64_t end_ =
+                      std::min(k, nextK0 + group) * kPanel * p.bits / 8;
+                  for (int64_t q = 0; q < nextPanels; ++q) {
+                    const char *at = reinterpret_cast<const char *>(
+                        weights + (nextPanel + q) * panelBytes);
+                    for (int64_t b = begin_; b < end_; b += 64)
+                      _mm_prefetch(at + b, _MM_HINT_T1);
+                  }
+                }
                 float acc[2 * kUnpackedRows][kPanel];
                 const int64_t step =
                     np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
