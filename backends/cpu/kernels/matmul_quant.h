@@ -81,11 +81,12 @@ constexpr int64_t kPanel = 16; // output channels per panel
 constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
 constexpr int64_t kTileRows = 32;
 /// Tiles of at least this many rows unpack each group once (prefill).
-/// Fewer rows run group_dot kRows rows at a time, unpacking each weight
-/// vector in registers for every kRows rows. On AVX-512 that is as fast
-/// up to about 24 rows and faster below 16: 128 x 1024 x 2816 from
-/// memory, one thread, g++, 8 rows: int4 49-78 -> 92-103 GFLOP/s, int8
-/// 37-53 -> 85-103; 16 rows int8 45-73 -> 70-96, int4 the same (2026-12-03).
+/// Fewer rows run the decode path's group sums a few rows at a time
+/// (few_rows_dot), unpacking each weight vector in registers for every
+/// call. On AVX-512 (then four rows a call) that was as fast up to about
+/// 24 rows and faster below 16 (2026-12-03; k x n = 1024 x 2816 weights
+/// from memory, one thread, g++): 8 rows int4 49-78 -> 92-103 GFLOP/s,
+/// int8 37-53 -> 85-103; 16 rows int8 45-73 -> 70-96, int4 the same.
 /// AVX2's group_dot takes 2 rows at a time, so it unpacks from 8.
 #if defined(__AVX512F__)
 constexpr int64_t kUnpackMinRows = 32;
