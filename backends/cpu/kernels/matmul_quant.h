@@ -79,11 +79,22 @@ namespace quant {
 
 constexpr int64_t kPanel = 16; // output channels per panel
 constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
+/// Rows per group_dot call (small batches, a prefill's last short tile):
+/// six with float activations on AVX-512 (4 chains x 6 rows = 24
+/// accumulators), whose weight vector, unpacked in registers (a vpermps
+/// per 16 weights and the nibble extraction, on the ports the FMAs use),
+/// then feeds 6 rows: group_dot_avx512<4> spent 24 of those uops per 16
+/// FMAs, <6> 30 per 24.
+#if defined(__AVX512F__)
+constexpr int64_t kFewRows = 6;
+#else
+constexpr int64_t kFewRows = kRows;
+#endif
 constexpr int64_t kTileRows = 32;
 /// Tiles of at least this many rows unpack each group once (prefill).
 /// Fewer rows run the decode path's group sums a few rows at a time
-/// (few_rows_dot), unpacking each weight vector in registers for every
-/// call. On AVX-512 (then four rows a call) that was as fast up to about
+/// (group_dot, kFewRows a call), unpacking each weight vector in registers for
+/// every call. On AVX-512 (then four rows a call) that was as fast up to about
 /// 24 rows and faster below 16 (2026-12-03; k x n = 1024 x 2816 weights
 /// from memory, one thread, g++): 8 rows int4 49-78 -> 92-103 GFLOP/s,
 /// int8 37-53 -> 85-103; 16 rows int8 45-73 -> 70-96, int4 the same.
@@ -978,19 +989,20 @@ inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
 }
 #endif
 
-/// One group of one panel for `rows` rows: acc[r][c] = sum_k x[r][k] *
+/// One group of one panel for `rows` (1 .. kFewRows) rows, the decode
+/// path's chains whatever the row count: acc[r][c] = sum_k x[r][k] *
 /// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
 /// value (exact: small integers) before the product, so a sum that
 /// cancels loses no more than the dequantized weights' matmul would.
 template <class A>
 inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
                       const A *lhs, int64_t rows, int64_t k0, int64_t k1,
-                      const float z[kPanel], float acc[kRows][kPanel]) {
+                      const float z[kPanel], float acc[kFewRows][kPanel]) {
   const int64_t k = p.k;
 #if defined(__AVX512F__)
   if (std::is_same<A, float>::value) {
     const float *x = reinterpret_cast<const float *>(lhs);
-    static_assert(kRows == 4, "one case per row count");
+    static_assert(kFewRows == 6, "one case per row count");
     switch (rows) {
     case 1:
       return group_dot_avx512<1>(p, panel, 0, x, k0, k1, z, acc);
@@ -998,8 +1010,12 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
       return group_dot_avx512<2>(p, panel, 0, x, k0, k1, z, acc);
     case 3:
       return group_dot_avx512<3>(p, panel, 0, x, k0, k1, z, acc);
-    default:
+    case 4:
       return group_dot_avx512<4>(p, panel, 0, x, k0, k1, z, acc);
+    case 5:
+      return group_dot_avx512<5>(p, panel, 0, x, k0, k1, z, acc);
+    default:
+      return group_dot_avx512<6>(p, panel, 0, x, k0, k1, z, acc);
     }
   }
 #elif defined(ANVIL_QUANT_AVX2)
@@ -1363,37 +1379,6 @@ inline void rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
       return rows_dot_int8<NP, R - 1>(p, panel0, xq, rows, acc);
   }
   rows_dot_int8_fixed<R, NP, R == 1 ? 4 : (R == 2 ? 2 : 1)>(p, panel0, xq, acc);
-}
-
-/// Rows per call of few_rows_dot: six with float activations on AVX-512
-/// (4 chains x 6 rows = 24 accumulators), whose weight vector, unpacked
-/// in registers (a vpermps per 16 weights and the nibble extraction, on
-/// the ports the FMAs use), then feeds 6 rows instead of kRows:
-/// group_dot_avx512<4> spent 24 of those uops per 16 FMAs, <6> 30 per 24.
-#if defined(__AVX512F__)
-constexpr int64_t kFewRows = 6;
-#else
-constexpr int64_t kFewRows = kRows;
-#endif
-
-/// group_dot for up to kFewRows rows (the small-batch path): `rows` (1 ..
-/// kFewRows) rows of lhs, their sums to acc[r]; group_dot_avx512's chains,
-/// so a row's bits do not depend on how many rows share the call.
-template <class A>
-inline void few_rows_dot(const MatmulQuantParams &p, const uint8_t *panel,
-                         const A *lhs, int64_t rows, int64_t k0, int64_t k1,
-                         const float z[kPanel], float acc[kFewRows][kPanel]) {
-#if defined(__AVX512F__)
-  if constexpr (std::is_same<A, float>::value) {
-    if (rows == 6)
-      return group_dot_avx512<6>(p, panel, 0, lhs, k0, k1, z, acc);
-    if (rows == 5)
-      return group_dot_avx512<5>(p, panel, 0, lhs, k0, k1, z, acc);
-  }
-#endif
-  for (int64_t r = 0; r < rows; r += kRows)
-    group_dot(p, panel, lhs + r * p.k, std::min(kRows, rows - r), k0, k1, z,
-              acc + r);
 }
 
 /// Rows per call of rows_dot_int4: 8 rows x 2 panels are 16 accumulators,
@@ -1895,10 +1880,10 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 }
                 const uint8_t *panel = weights + pi * panelBytes;
                 if (i1 - i0 < kUnpackMinRows) {
-                  float acc[kRows][kPanel];
+                  float acc[kFewRows][kPanel];
                   for (int64_t q = 0; q < np; ++q)
-                    for (int64_t i = i0; i < i1; i += kRows) {
-                      const int64_t rows = std::min(kRows, i1 - i);
+                    for (int64_t i = i0; i < i1; i += kFewRows) {
+                      const int64_t rows = std::min(kFewRows, i1 - i);
                       group_dot(p, panel + q * panelBytes, lhs + i * k, rows,
                                 k0, k1, z[q], acc);
                       for (int64_t r = 0; r < rows; ++r)
@@ -1926,13 +1911,13 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                   const int64_t nextK0 = sameTile ? k1 : 0;
                   const int64_t nextPanels =
                       std::min<int64_t>(2, panels - nextPanel);
-                  const int64_t begin_ = nextK0 * kPanel * p.bits / 8;
-                  const int64_t end_ =
+                  const int64_t from = nextK0 * kPanel * p.bits / 8;
+                  const int64_t to =
                       std::min(k, nextK0 + group) * kPanel * p.bits / 8;
                   for (int64_t q = 0; q < nextPanels; ++q) {
                     const char *at = reinterpret_cast<const char *>(
                         weights + (nextPanel + q) * panelBytes);
-                    for (int64_t b = begin_; b < end_; b += 64)
+                    for (int64_t b = from; b < to; b += 64)
                       _mm_prefetch(at + b, _MM_HINT_T1);
                   }
                 }
@@ -1994,7 +1979,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               params(n0, cols, g, s, z);
               for (int64_t i = i0; i < i1; i += kFewRows) {
                 const int64_t rows = std::min(kFewRows, i1 - i);
-                few_rows_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
+                group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
                 for (int64_t r = 0; r < rows; ++r)
                   for (int64_t c = 0; c < kPanel; ++c)
                     result[i - i0 + r][c] += s[c] * acc[r][c];
