@@ -2,10 +2,11 @@
 """The fused quantized matmul (matmul_quant) against float64 numpy.
 
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
-[, zero point]))` with constant q, scales and zero points, read by four
-matmuls with m = 1 (a decode GEMV), 5 and 12 rows (small batches: on
-AVX-512 12 is two calls of the six-row group sums, 5 one of five) and 57
-rows (a prefill tile; for W8A8 a tile of 32 rows and one of 25: with AMX,
+[, zero point]))` with constant q, scales and zero points, read by five
+matmuls with m = 1 (a decode GEMV), 5, 12 and 19 rows (small batches: on
+AVX-512 5 is a four-row call of the group sums over four panels and a
+one-row one, 12 one twelve-row call, 19 a sixteen-row and a three-row
+call) and 57 rows (a prefill tile; for W8A8 a tile of 32 rows and one of 25: with AMX,
 two row blocks of 16, the second partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
 the machine has them), `--mcpu=x86-64-v3` (the AVX2 paths; skipped, and
 said so, on a machine without AVX2 and FMA) and `--mcpu=x86-64-v2` (the
@@ -48,7 +49,7 @@ import sys
 
 import numpy as np
 
-MS = (1, 5, 12, 57)
+MS = (1, 5, 12, 19, 57)
 
 
 def hexdense(a):
@@ -335,11 +336,13 @@ def run_case(args, case, mcpu, rng):
         if "even_rows" in case:
             x[0::2] *= case["even_rows"]
         xs[m] = x.astype(np.float32)
-    # One row in all four: its result must have the same bits in a decode
-    # GEMV (m = 1), two small batches (row 8 of 12: the second six-row
-    # call) and a prefill tile (row 20 of 57, a tile that unpacks each
-    # group once for all of its rows).
-    xs[1][0] = xs[5][2] = xs[12][8] = xs[MS[-1]][20]
+    # One row in all five: its result must have the same bits in a decode
+    # GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
+    # four-row call over four panels, row 8 of 12 in a twelve-row call, row
+    # 17 of 19 in the three-row call after a sixteen-row one) and a prefill
+    # tile (row 20 of 57, a tile that unpacks each group once for all of
+    # its rows).
+    xs[1][0] = xs[5][2] = xs[12][8] = xs[19][17] = xs[MS[-1]][20]
     for m in MS:
         np.save(os.path.join(work, f"x{m}.npy"), xs[m])
         cmd += ["--input", f"x{m}={os.path.join(work, f'x{m}.npy')}"]
@@ -347,10 +350,10 @@ def run_case(args, case, mcpu, rng):
     if r.returncode != 0:
         return f"anvil-run failed: {r.stderr.strip()}"
     ys = {m: np.load(os.path.join(work, f"y{m}.npy")) for m in MS}
-    shared = (ys[1][0], ys[5][2], ys[12][8], ys[MS[-1]][20])
+    shared = (ys[1][0], ys[5][2], ys[12][8], ys[19][17], ys[MS[-1]][20])
     if not all(np.array_equal(shared[0], other) for other in shared[1:]):
-        return ("the shared row's result differs between m = 1, 5, 12 and "
-                f"{MS[-1]} (batch invariance)")
+        return ("the shared row's result differs between m = 1, 5, 12, 19 "
+                f"and {MS[-1]} (batch invariance)")
     for m in MS:
         y = ys[m].astype(np.float64)
         if case.get("w8a8"):

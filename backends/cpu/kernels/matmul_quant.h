@@ -27,19 +27,23 @@
 // int8 moves each byte to the top of its 32-bit lane with vpshufb
 // (kTopByteScale: no shifts).
 //
-// Prefill (a tile of kUnpackMinRows rows or more; AVX-512 here, AVX2
-// below): each group's values are unpacked to floats once per tile, two
-// panels at a time, and read by three rows x two panels at a time (six
-// rows for a last single panel), on the same four chains per row as the
-// GEMV path, so a row's
-// result does not depend on how many rows share its tile. W8A8 runs up to
+// Float activations on AVX-512 sum each group as one FMA chain per row and
+// channel, k increasing, as the portable path does; the ISA's paths (decode
+// GEMV, small batches, prefill) all keep that order, so a row's result does
+// not depend on how many rows share its tile or step. Prefill (a tile of
+// kUnpackMinRows rows or more; AVX-512 here, AVX2 below): each group's
+// values are unpacked to floats once per tile, two panels at a time, and
+// read by up to 12 rows x two panels at a time. Small batches unpack in
+// registers, up to 16 rows a call (few_rows_sums_avx512). W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load; its decode GEMV
 // takes kGemvPanels panels per item, as the float one does.
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
-// into 2^23's mantissa, no vcvtdq2ps), and prefill unpacks each group once
-// per tile too, read by three rows at a time (rows_dot_unpacked_avx2). The
+// into 2^23's mantissa, no vcvtdq2ps) on four chains per row and channel
+// (one per k of a group of four; its paths keep that order among
+// themselves), and prefill unpacks each group once per tile too, read by
+// three rows at a time (rows_dot_unpacked_avx2). The
 // integer products are vpmaddwd (8-bit weights: six rows per widened
 // weight vector in tiles of 8 rows or more, rows_dot_int8_wide_avx2) or
 // vpmaddubsw (4-bit). Otherwise portable C++.
@@ -79,22 +83,18 @@ namespace quant {
 
 constexpr int64_t kPanel = 16; // output channels per panel
 constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
-/// Rows per group_dot call (small batches, a prefill's last short tile):
-/// six with float activations on AVX-512 (4 chains x 6 rows = 24
-/// accumulators), whose weight vector, unpacked in registers (a vpermps
-/// per 16 weights and the nibble extraction, on the ports the FMAs use),
-/// then feeds 6 rows: group_dot_avx512<4> spent 24 of those uops per 16
-/// FMAs, <6> 30 per 24.
-#if defined(__AVX512F__)
-constexpr int64_t kFewRows = 6;
-#else
+/// Rows per group_dot call where the activations are not float on
+/// AVX-512 (AVX2, the portable path; AVX-512 float rows go through
+/// few_rows_sums_avx512).
 constexpr int64_t kFewRows = kRows;
-#endif
+/// Panels per work item of the small-batch path (tile_group_sums): fewer
+/// than 4 rows take 4 panels per group_dot_avx512 call (kFewRowsPanels).
+constexpr int64_t kFewPanels = 4;
 constexpr int64_t kTileRows = 32;
 /// Tiles of at least this many rows unpack each group once (prefill).
 /// Fewer rows run the decode path's group sums a few rows at a time
-/// (group_dot, kFewRows a call), unpacking each weight vector in registers for
-/// every call. On AVX-512 (then four rows a call) that was as fast up to about
+/// (tile_group_sums), unpacking each weight vector in registers for every
+/// call. On AVX-512 (then four rows a call) that was as fast up to about
 /// 24 rows and faster below 16 (2026-12-03; k x n = 1024 x 2816 weights
 /// from memory, one thread, g++): 8 rows int4 49-78 -> 92-103 GFLOP/s,
 /// int8 37-53 -> 85-103; 16 rows int8 45-73 -> 70-96, int4 the same.
@@ -108,8 +108,12 @@ constexpr int64_t kUnpackMinRows = 8;
 /// then serves 128 rows.
 constexpr int64_t kUnpackTileRows = 128;
 /// Rows the unpacked prefill tile's result buffer holds per panel (the
-/// most rows_dot_unpacked takes at once, with one panel).
+/// most rows_dot_unpacked takes at once).
+#if defined(__AVX512F__)
+constexpr int64_t kUnpackedRows = 12;
+#else
 constexpr int64_t kUnpackedRows = 6;
+#endif
 /// Panels per work item of the decode GEMV (one stream each). AVX2's 16
 /// registers hold the accumulators of two.
 #if defined(__AVX512F__)
@@ -202,28 +206,27 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 #if defined(__AVX512F__)
 /// group_dot for R rows of float activations (R a constant, so the
 /// accumulators stay in registers) over NP panels (panel q at panel + q *
-/// stride, its zero points at z + q * kPanel, its sums to acc[q * kRows +
-/// r]): four independent chains per row and panel (one per k of a group of
-/// four), so a single row (decode) is not bound by the FMA latency. A
-/// panel's sums do not depend on NP. Symmetric 8-bit panels are read
-/// scaled (kTopByteScale) unless `allow_scaled` is false.
+/// stride, its zero points at z + q * kPanel, its sums to acc[q *
+/// acc_stride + r]): one FMA chain per row and channel, k increasing (as
+/// the portable path and the fp32 panels sum), so R x NP chains run at
+/// once; callers keep that at 4 or more (a chain waits 4 cycles for its
+/// last FMA). A panel's sums do not depend on NP or R. Symmetric 8-bit
+/// panels are read scaled (kTopByteScale) unless `allow_scaled` is false.
 template <int R, int NP = 1>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t stride, const float *x, int64_t k0,
                              int64_t k1, const float *z, float (*acc)[kPanel],
-                             bool allow_scaled = true) {
+                             bool allow_scaled = true, int64_t acc_stride = R) {
   const int64_t k = p.k;
   // Every loop over the accumulators is unrolled: g++ -O2 leaves a loop
   // over r rolled, and the accumulators then live in memory (one load and
   // store per FMA; the 4-row tile ran at a fraction of its FMA rate).
-  __m512 a[NP][4][R];
+  __m512 a[NP][R];
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j)
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        a[q][j][r] = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+      a[q][r] = _mm512_setzero_ps();
   const __m512i low = _mm512_set1_epi32(0xff);
   const __m512i nibble = _mm512_set1_epi32(0xf);
   __m512 zv[NP];
@@ -238,10 +241,10 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
   auto value = [&](int q, __m512i v) {
     return _mm512_sub_ps(_mm512_cvtepi32_ps(v), zv[q]);
   };
-  auto fma = [&](int q, int j, int64_t t, __m512 w) {
-#pragma GCC unroll 8
+  auto fma = [&](int q, int64_t t, __m512 w) {
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      a[q][j][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[q][j][r]);
+      a[q][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[q][r]);
   };
   // A panel is one sequential stream, which the hardware prefetchers alone
   // keep at about a third of the read bandwidth: ask for the line
@@ -269,7 +272,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     for (; t < k1 && (t & 3); ++t)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, 0, t, one(q, t));
+        fma(q, t, one(q, t));
 #if defined(__AVX512BW__)
     // Symmetric weights, scaled (kTopByteScale); unscaled ones (the redo
     // after an overflow, or no AVX512BW) take the general loop below.
@@ -293,10 +296,10 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         for (int q = 0; q < NP; ++q) {
           prefetch(panel + q * stride + (t >> 2) * 64);
           const __m512i v = _mm512_xor_si512(word(q, t), flip);
-          fma(q, 0, t, byte(v, top0));
-          fma(q, 1, t + 1, byte(v, top1));
-          fma(q, 2, t + 2, byte(v, top2));
-          fma(q, 3, t + 3, byte(v, top3));
+          fma(q, t, byte(v, top0));
+          fma(q, t + 1, byte(v, top1));
+          fma(q, t + 2, byte(v, top2));
+          fma(q, t + 3, byte(v, top3));
         }
     }
 #endif
@@ -305,17 +308,16 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
       for (int q = 0; q < NP; ++q) {
         prefetch(panel + q * stride + (t >> 2) * 64);
         const __m512i v = word(q, t);
-        fma(q, 0, t, value(q, _mm512_and_si512(v, low)));
-        fma(q, 1, t + 1,
-            value(q, _mm512_and_si512(_mm512_srli_epi32(v, 8), low)));
-        fma(q, 2, t + 2,
+        fma(q, t, value(q, _mm512_and_si512(v, low)));
+        fma(q, t + 1, value(q, _mm512_and_si512(_mm512_srli_epi32(v, 8), low)));
+        fma(q, t + 2,
             value(q, _mm512_and_si512(_mm512_srli_epi32(v, 16), low)));
-        fma(q, 3, t + 3, value(q, _mm512_srli_epi32(v, 24)));
+        fma(q, t + 3, value(q, _mm512_srli_epi32(v, 24)));
       }
     for (; t < k1; ++t)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, 0, t, one(q, t));
+        fma(q, t, one(q, t));
   } else {
     auto load = [&](int q, int64_t pair) {
       return _mm512_cvtepu8_epi32(
@@ -325,7 +327,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     if (t < k1 && (t & 1)) {
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, 0, t, value(q, _mm512_srli_epi32(load(q, t >> 1), 4)));
+        fma(q, t, value(q, _mm512_srli_epi32(load(q, t >> 1), 4)));
       ++t;
     }
     // Symmetric weights (every zero point 8): u - 8 is one of 16 floats,
@@ -340,12 +342,10 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
           if (!(t & 4)) // a line holds 8 k
             prefetch(panel + q * stride + (t >> 1) * kPanel);
           const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
-          fma(q, 0, t, _mm512_permutexvar_ps(v, table));
-          fma(q, 1, t + 1,
-              _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table));
-          fma(q, 2, t + 2, _mm512_permutexvar_ps(u, table));
-          fma(q, 3, t + 3,
-              _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table));
+          fma(q, t, _mm512_permutexvar_ps(v, table));
+          fma(q, t + 1, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table));
+          fma(q, t + 2, _mm512_permutexvar_ps(u, table));
+          fma(q, t + 3, _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table));
         }
     }
     for (; t + 4 <= k1; t += 4)
@@ -354,42 +354,42 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
         if (!(t & 4))
           prefetch(panel + q * stride + (t >> 1) * kPanel);
         const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
-        fma(q, 0, t, value(q, _mm512_and_si512(v, nibble)));
-        fma(q, 1, t + 1, value(q, _mm512_srli_epi32(v, 4)));
-        fma(q, 2, t + 2, value(q, _mm512_and_si512(u, nibble)));
-        fma(q, 3, t + 3, value(q, _mm512_srli_epi32(u, 4)));
+        fma(q, t, value(q, _mm512_and_si512(v, nibble)));
+        fma(q, t + 1, value(q, _mm512_srli_epi32(v, 4)));
+        fma(q, t + 2, value(q, _mm512_and_si512(u, nibble)));
+        fma(q, t + 3, value(q, _mm512_srli_epi32(u, 4)));
       }
     for (; t + 2 <= k1; t += 2)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         const __m512i v = load(q, t >> 1);
-        fma(q, 0, t, value(q, _mm512_and_si512(v, nibble)));
-        fma(q, 1, t + 1, value(q, _mm512_srli_epi32(v, 4)));
+        fma(q, t, value(q, _mm512_and_si512(v, nibble)));
+        fma(q, t + 1, value(q, _mm512_srli_epi32(v, 4)));
       }
     if (t < k1)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, 0, t, value(q, _mm512_and_si512(load(q, t >> 1), nibble)));
+        fma(q, t, value(q, _mm512_and_si512(load(q, t >> 1), nibble)));
   }
   bool overflowed = false;
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      __m512 sum = _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
-                                 _mm512_add_ps(a[q][2][r], a[q][3][r]));
+      __m512 sum = a[q][r];
       if (scaled) {
         overflowed |= !all_finite(sum);
         sum = _mm512_mul_ps(sum, _mm512_set1_ps(kTopByteUnscale));
       }
-      _mm512_storeu_ps(acc[q * kRows + r], sum);
+      _mm512_storeu_ps(acc[q * acc_stride + r], sum);
     }
   if (overflowed) // rare: redo the rows whose scaled sums were not finite
     for (int q = 0; q < NP; ++q)
       for (int r = 0; r < R; ++r)
-        if (!all_finite(_mm512_loadu_ps(acc[q * kRows + r])))
+        if (!all_finite(_mm512_loadu_ps(acc[q * acc_stride + r])))
           group_dot_avx512<1, 1>(p, panel + q * stride, 0, x + r * k, k0, k1,
-                                 z + q * kPanel, acc + q * kRows + r, false);
+                                 z + q * kPanel, acc + q * acc_stride + r,
+                                 false);
 }
 
 /// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
@@ -451,31 +451,30 @@ inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
 
 /// AVX-512 prefill (rows_dot_unpacked): group_dot_avx512 for R rows over
 /// NP (1 or 2) panels' unpacked values (panel q's group [k0, k1) at buf +
-/// q * span; sums to acc[q * kUnpackedRows + r]): the same four chains per
-/// row and panel, each k on
-/// the chain group_dot_avx512 gives it, and the same final sum, so a row's
-/// result has the same bits in a prefill tile as in a decode GEMV. R rows
-/// share each weight vector, and with two panels each broadcast of x feeds
-/// both (5 loads per 6 FMAs at R = 3, instead of 7 with one panel).
+/// q * span; sums to acc[q * kUnpackedRows + r]): the same chain per row
+/// and channel (k increasing) and the same final sum, so a row's result has
+/// the same bits in a prefill tile as in a decode GEMV. R rows share each
+/// weight vector, and with two panels each broadcast of x feeds both: at R
+/// = 12, 2 weight loads and 12 broadcasts per 24 FMAs, the fp32 panels'
+/// register tile (4 chains per row and panel, until 2026-12-03, left room
+/// for 3 rows x 2 panels: 5 loads per 6 FMAs).
 template <int R, int NP>
 inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
                                     const float *buf, int64_t span,
                                     const float *x, int64_t k0, int64_t k1,
                                     float acc[][kPanel]) {
   const int64_t k = p.k;
-  __m512 a[NP][4][R];
+  __m512 a[NP][R];
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j)
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r)
-        a[q][j][r] = _mm512_setzero_ps();
+    for (int r = 0; r < R; ++r)
+      a[q][r] = _mm512_setzero_ps();
   // k = t's weights at wt (panel 0; panel q at wt + q * span) and its
-  // activations at xt (row 0; row r at xt + r * k): the main loop steps
-  // both pointers, so each k costs no address arithmetic beyond its loads
+  // activations at xt (row 0; row r at xt + r * k): the loop steps both
+  // pointers, so each k costs no address arithmetic beyond its loads
   // (computed from t, the scalar work per k passed the core's issue width).
-  auto fma = [&](int j, const float *wt, const float *xt) {
+  auto fma = [&](const float *wt, const float *xt) {
     __m512 w[NP];
 #pragma GCC unroll 2
     for (int q = 0; q < NP; ++q)
@@ -493,51 +492,22 @@ inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
       const __m512 xv = _mm512_set1_ps(xt[r * k]);
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
-        a[q][j][r] = _mm512_fmadd_ps(xv, w[q], a[q][j][r]);
+        a[q][r] = _mm512_fmadd_ps(xv, w[q], a[q][r]);
     }
   };
-  auto one = [&](int j, int64_t t) { fma(j, buf + (t - k0) * kPanel, x + t); };
-  int64_t t = k0;
-  if (p.bits == 8) {
-    for (; t < k1 && (t & 3); ++t)
-      one(0, t);
-  } else if (t < k1 && (t & 1)) {
-    one(0, t);
-    ++t;
-  }
-  {
-    const float *wt = buf + (t - k0) * kPanel, *xt = x + t;
-    for (; t + 4 <= k1; t += 4, wt += 4 * kPanel, xt += 4) {
-      fma(0, wt, xt);
-      fma(1, wt + kPanel, xt + 1);
-      fma(2, wt + 2 * kPanel, xt + 2);
-      fma(3, wt + 3 * kPanel, xt + 3);
-    }
-  }
-  if (p.bits == 8) {
-    for (; t < k1; ++t)
-      one(0, t);
-  } else {
-    if (t + 2 <= k1) {
-      one(0, t);
-      one(1, t + 1);
-      t += 2;
-    }
-    if (t < k1)
-      one(0, t);
-  }
+  const float *wt = buf, *xt = x + k0;
+  for (int64_t t = k0; t < k1; ++t, wt += kPanel, ++xt)
+    fma(wt, xt);
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      _mm512_storeu_ps(acc[q * kUnpackedRows + r],
-                       _mm512_add_ps(_mm512_add_ps(a[q][0][r], a[q][1][r]),
-                                     _mm512_add_ps(a[q][2][r], a[q][3][r])));
+      _mm512_storeu_ps(acc[q * kUnpackedRows + r], a[q][r]);
 }
 
-/// Rows per call of rows_dot_unpacked_fixed over NP panels: 4 chains x
-/// NP panels x rows = 24 accumulators of the 32 zmm registers.
-template <int NP> constexpr int64_t kUnpackedRowsFor = NP == 1 ? 6 : 3;
+/// Rows per call of rows_dot_unpacked_fixed over NP panels: 12 x 2 = 24
+/// accumulators of the 32 zmm registers, and 12 with one panel.
+template <int NP> constexpr int64_t kUnpackedRowsFor = 12;
 #endif
 
 #if defined(ANVIL_QUANT_AVX2)
@@ -829,19 +799,29 @@ inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
 #endif
 
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
-/// `rows` (1 .. R) rows of x over NP (1 or 2) panels' unpacked groups
-/// (panel q's at buf + q * span, its sums to acc[q * kUnpackedRows + r]),
-/// through the ISA's rows_dot_unpacked_fixed with R a constant (the
-/// accumulators stay in registers).
+/// The next smaller row count rows_dot_unpacked has a register tile for:
+/// 12, 8, 4, 3, 2, 1 (fewer instances than every count; a tile's last
+/// rows take two calls at most).
+constexpr int kUnpackedRowsBelow(int r) {
+  return r > 8 ? 8 : r > 4 ? 4 : r - 1;
+}
+
+/// Up to R of `rows` (at least 1) rows of x over NP (1 or 2) panels'
+/// unpacked groups (panel q's at buf + q * span, its sums to acc[q *
+/// kUnpackedRows + r]), through the ISA's rows_dot_unpacked_fixed with a
+/// constant row count (the accumulators stay in registers). Returns the
+/// rows it took: the largest tile of at most `rows`.
 template <int NP, int R = int(kUnpackedRowsFor<NP>)>
-inline void rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
-                              int64_t span, const float *x, int64_t rows,
-                              int64_t k0, int64_t k1, float acc[][kPanel]) {
+inline int64_t rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
+                                 int64_t span, const float *x, int64_t rows,
+                                 int64_t k0, int64_t k1, float acc[][kPanel]) {
   if constexpr (R > 1) {
     if (rows < R)
-      return rows_dot_unpacked<NP, R - 1>(p, buf, span, x, rows, k0, k1, acc);
+      return rows_dot_unpacked<NP, kUnpackedRowsBelow(R)>(p, buf, span, x, rows,
+                                                          k0, k1, acc);
   }
   rows_dot_unpacked_fixed<R, NP>(p, buf, span, x, k0, k1, acc);
+  return R;
 }
 
 /// Prefill: one group of a panel unpacked to floats once per tile
@@ -900,7 +880,7 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     lanes[q] = __mmask16((1u << cols[q]) - 1u);
   }
   for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
-    float acc[NP * kRows][kPanel];
+    float acc[NP][kPanel];
     group_dot_avx512<1, NP>(p, panel, stride, x, k0, std::min(k, k0 + group), z,
                             acc);
 #pragma GCC unroll 4
@@ -908,7 +888,7 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
           scale + q * scale_stride + g * p.scale_g_stride, 4);
-      res[q] = _mm512_fmadd_ps(s, _mm512_loadu_ps(acc[q * kRows]), res[q]);
+      res[q] = _mm512_fmadd_ps(s, _mm512_loadu_ps(acc[q]), res[q]);
     }
   }
 #pragma GCC unroll 4
@@ -997,28 +977,9 @@ inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
 template <class A>
 inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
                       const A *lhs, int64_t rows, int64_t k0, int64_t k1,
-                      const float z[kPanel], float acc[kFewRows][kPanel]) {
+                      const float z[kPanel], float (*acc)[kPanel]) {
   const int64_t k = p.k;
-#if defined(__AVX512F__)
-  if (std::is_same<A, float>::value) {
-    const float *x = reinterpret_cast<const float *>(lhs);
-    static_assert(kFewRows == 6, "one case per row count");
-    switch (rows) {
-    case 1:
-      return group_dot_avx512<1>(p, panel, 0, x, k0, k1, z, acc);
-    case 2:
-      return group_dot_avx512<2>(p, panel, 0, x, k0, k1, z, acc);
-    case 3:
-      return group_dot_avx512<3>(p, panel, 0, x, k0, k1, z, acc);
-    case 4:
-      return group_dot_avx512<4>(p, panel, 0, x, k0, k1, z, acc);
-    case 5:
-      return group_dot_avx512<5>(p, panel, 0, x, k0, k1, z, acc);
-    default:
-      return group_dot_avx512<6>(p, panel, 0, x, k0, k1, z, acc);
-    }
-  }
-#elif defined(ANVIL_QUANT_AVX2)
+#if defined(ANVIL_QUANT_AVX2)
   if (std::is_same<A, float>::value) {
     const float *x = reinterpret_cast<const float *>(lhs);
     for (int64_t r = 0; r < rows; r += 2) {
@@ -1043,6 +1004,95 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
         acc[r][c] += xv * w[c];
     }
   }
+}
+
+#if defined(__AVX512F__)
+/// Panels per group_dot_avx512 call of few_rows_sums_avx512 for R rows:
+/// enough for 8 or more FMA chains at once where R alone gives fewer than 6
+/// (a chain waits 4 cycles for its last FMA, and two FMAs issue a cycle).
+template <int R> constexpr int kFewRowsPanels = R <= 4 ? 4 : R <= 5 ? 2 : 1;
+
+/// The row counts few_rows_sums_avx512 has a call for: 1-8, 12 and 16.
+constexpr int64_t few_rows_call(int64_t rows) {
+  return rows >= 16 ? 16 : rows >= 12 ? 12 : rows >= 8 ? 8 : rows;
+}
+
+/// tile_group_sums for float activations on AVX-512: group_dot_avx512 over
+/// as many rows at once as its registers hold. A weight vector unpacked in
+/// registers (a vpermps per 16 int4 weights and the nibble extraction, on
+/// the ports the FMAs use) then feeds up to 16 rows, so FMAs take r / (r +
+/// 2) of those ports' cycles (six rows a call, with four chains a row
+/// until 2026-12-03, took three quarters); few rows take several panels a
+/// call (kFewRowsPanels).
+inline void few_rows_sums_avx512(const MatmulQuantParams &p,
+                                 const uint8_t *panel, int64_t stride,
+                                 int64_t np, const float *x, int64_t rows,
+                                 int64_t k0, int64_t k1,
+                                 const float (*z)[kPanel],
+                                 float (*acc)[kPanel]) {
+  const int64_t k = p.k;
+  // Rows [i, i + R) of every panel, kFewRowsPanels<R> panels a call and
+  // the last ones one at a time.
+  auto rowsOf = [&](auto rowCount, int64_t i) {
+    constexpr int R = decltype(rowCount)::value;
+    constexpr int NP = kFewRowsPanels<R>;
+    int64_t q = 0;
+    auto call = [&](auto panelCount) {
+      group_dot_avx512<R, decltype(panelCount)::value>(
+          p, panel + q * stride, stride, x + i * k, k0, k1, z[q],
+          acc + q * kTileRows + i, true, kTileRows);
+    };
+    if constexpr (NP > 1)
+      for (; q + NP <= np; q += NP)
+        call(std::integral_constant<int, NP>());
+    for (; q < np; ++q)
+      call(std::integral_constant<int, 1>());
+  };
+  for (int64_t i = 0; i < rows;) {
+    const int64_t r = few_rows_call(rows - i);
+    switch (r) {
+#define ANVIL_FEW_ROWS_CASE(R)                                                 \
+  case R:                                                                      \
+    rowsOf(std::integral_constant<int, R>(), i);                               \
+    break;
+      ANVIL_FEW_ROWS_CASE(1)
+      ANVIL_FEW_ROWS_CASE(2)
+      ANVIL_FEW_ROWS_CASE(3)
+      ANVIL_FEW_ROWS_CASE(4)
+      ANVIL_FEW_ROWS_CASE(5)
+      ANVIL_FEW_ROWS_CASE(6)
+      ANVIL_FEW_ROWS_CASE(7)
+      ANVIL_FEW_ROWS_CASE(8)
+      ANVIL_FEW_ROWS_CASE(12)
+      ANVIL_FEW_ROWS_CASE(16)
+#undef ANVIL_FEW_ROWS_CASE
+    }
+    i += r;
+  }
+}
+#endif
+
+/// The group sums of one group [k0, k1) for a small-batch tile: `rows` (1
+/// .. kTileRows) rows of lhs over np (1 .. kFewPanels) panels (panel q at
+/// panel + q * stride, its zero points z[q]), panel q's row r to acc[q *
+/// kTileRows + r]. The same sums, bit for bit, as the decode GEMV's and the
+/// prefill tile's for each row.
+template <class A>
+inline void tile_group_sums(const MatmulQuantParams &p, const uint8_t *panel,
+                            int64_t stride, int64_t np, const A *lhs,
+                            int64_t rows, int64_t k0, int64_t k1,
+                            const float (*z)[kPanel], float (*acc)[kPanel]) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<A, float>::value) {
+    few_rows_sums_avx512(p, panel, stride, np, lhs, rows, k0, k1, z, acc);
+    return;
+  }
+#endif
+  for (int64_t q = 0; q < np; ++q)
+    for (int64_t i = 0; i < rows; i += kFewRows)
+      group_dot(p, panel + q * stride, lhs + i * p.k,
+                std::min(kFewRows, rows - i), k0, k1, z[q],
+                acc + q * kTileRows + i);
 }
 
 /// One row of activations x [k] as per-token symmetric int8
@@ -1762,6 +1812,26 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
         z[c] = offset;
     }
   };
+  // The packed values of group [k0, k0 + group) of panels first ..
+  // first + count - 1 (those that exist) into L2, for the group a tile
+  // reads next while this one's rows run: the hardware prefetchers do not
+  // run ahead of streams read in bursts of a group (250M decoder,
+  // int4-g128 prefill: the unpack's first instruction after each load was
+  // the hottest of the tile loop outside the micro-kernel; 16 sequences'
+  // decode, 4 panels a tile, 16 rows a group call: the first loads of each
+  // group).
+  [[maybe_unused]] auto prefetch_group = [&](int64_t first, int64_t count,
+                                             int64_t k0) {
+#if defined(__AVX512F__) || defined(__AVX2__)
+    const int64_t from = k0 * kPanel * p.bits / 8;
+    const int64_t to = std::min(k, k0 + group) * kPanel * p.bits / 8;
+    for (int64_t q = first; q < std::min(panels, first + count); ++q) {
+      const char *at = reinterpret_cast<const char *>(weights + q * panelBytes);
+      for (int64_t b = from; b < to; b += 64)
+        _mm_prefetch(at + b, _MM_HINT_T1);
+    }
+#endif
+  };
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
   if constexpr (std::is_same<A, float>::value) {
     if (!p.quantize_lhs && m == 1) {
@@ -1818,7 +1888,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               with_panels(np, [&](auto NP) {
 #if defined(__AVX512F__)
                 group_dot_avx512<1, NP>(p, panel, panelStride, x, k0, k1, z[0],
-                                        acc);
+                                        acc, true, kRows);
 #else
                   group_dot_avx2<1, NP>(p, panel, panelStride, x, k0, k1, z[0],
                                         acc);
@@ -1880,16 +1950,13 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 }
                 const uint8_t *panel = weights + pi * panelBytes;
                 if (i1 - i0 < kUnpackMinRows) {
-                  float acc[kFewRows][kPanel];
+                  float acc[2 * kTileRows][kPanel];
+                  tile_group_sums(p, panel, panelBytes, np, x + i0 * k, i1 - i0,
+                                  k0, k1, z, acc);
                   for (int64_t q = 0; q < np; ++q)
-                    for (int64_t i = i0; i < i1; i += kFewRows) {
-                      const int64_t rows = std::min(kFewRows, i1 - i);
-                      group_dot(p, panel + q * panelBytes, lhs + i * k, rows,
-                                k0, k1, z[q], acc);
-                      for (int64_t r = 0; r < rows; ++r)
-                        for (int64_t c = 0; c < kPanel; ++c)
-                          result[q][i - i0 + r][c] += s[q][c] * acc[r][c];
-                    }
+                    for (int64_t r = 0; r < i1 - i0; ++r)
+                      for (int64_t c = 0; c < kPanel; ++c)
+                        result[q][r][c] += s[q][c] * acc[q * kTileRows + r][c];
                   continue;
                 }
                 const int64_t span = group * kPanel;
@@ -1904,34 +1971,18 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 // read in bursts (250M decoder, int4-g128 prefill: the
                 // unpack's first instruction after each load was the
                 // hottest of the tile loop outside the micro-kernel).
-                if (g + 1 < groups || tile + 1 < end) {
-                  const bool sameTile = g + 1 < groups;
-                  const int64_t nextPanel =
-                      sameTile ? pi : 2 * ((tile + 1) % pairs);
-                  const int64_t nextK0 = sameTile ? k1 : 0;
-                  const int64_t nextPanels =
-                      std::min<int64_t>(2, panels - nextPanel);
-                  const int64_t from = nextK0 * kPanel * p.bits / 8;
-                  const int64_t to =
-                      std::min(k, nextK0 + group) * kPanel * p.bits / 8;
-                  for (int64_t q = 0; q < nextPanels; ++q) {
-                    const char *at = reinterpret_cast<const char *>(
-                        weights + (nextPanel + q) * panelBytes);
-                    for (int64_t b = from; b < to; b += 64)
-                      _mm_prefetch(at + b, _MM_HINT_T1);
-                  }
-                }
+                if (g + 1 < groups)
+                  prefetch_group(pi, np, k1);
+                else if (tile + 1 < end)
+                  prefetch_group(2 * ((tile + 1) % pairs), 2, 0);
                 float acc[2 * kUnpackedRows][kPanel];
-                const int64_t step =
-                    np == 2 ? kUnpackedRowsFor<2> : kUnpackedRowsFor<1>;
-                for (int64_t i = i0; i < i1; i += step) {
-                  const int64_t rows = std::min(step, i1 - i);
-                  if (np == 2)
-                    rows_dot_unpacked<2>(p, unpacked, span, x + i * k, rows, k0,
-                                         k1, acc);
-                  else
-                    rows_dot_unpacked<1>(p, unpacked, span, x + i * k, rows, k0,
-                                         k1, acc);
+                for (int64_t i = i0, rows = 0; i < i1; i += rows) {
+                  rows =
+                      np == 2
+                          ? rows_dot_unpacked<2>(p, unpacked, span, x + i * k,
+                                                 i1 - i, k0, k1, acc)
+                          : rows_dot_unpacked<1>(p, unpacked, span, x + i * k,
+                                                 i1 - i, k0, k1, acc);
 #if defined(__AVX512F__)
                   for (int64_t q = 0; q < np; ++q)
                     if (scaled[q])
@@ -1958,38 +2009,55 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     }
 #endif
     // Few rows (decode without the GEMV path, small batches): tiles of
-    // kTileRows rows x one panel, group by group; a group's scales and zero
-    // points are read once per tile, its weights stay in L1 for every row.
+    // kTileRows rows x kFewPanels panels, group by group; a group's scales
+    // and zero points are read once per tile, its weights stay in L1 for
+    // every row.
     const int64_t tiles = (m + kTileRows - 1) / kTileRows;
+    const int64_t panelGroups = (panels + kFewPanels - 1) / kFewPanels;
     parallel_for(
-        host, tiles * panels, grain(std::min(m, kTileRows) * kPanel * k),
+        host, tiles * panelGroups,
+        grain(std::min(m, kTileRows) * kFewPanels * kPanel * k),
         [&](int64_t begin, int64_t end) {
           for (int64_t tile = begin; tile < end; ++tile) {
-            const int64_t pi = tile % panels, rt = tile / panels;
-            const int64_t n0 = pi * kPanel, cols = std::min(kPanel, n - n0);
+            const int64_t pi = (tile % panelGroups) * kFewPanels,
+                          rt = tile / panelGroups;
+            const int64_t np = std::min(kFewPanels, panels - pi);
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
             // Only the tile's rows are zeroed: a small batch uses few.
-            float result[kTileRows][kPanel];
-            std::memset(result, 0, sizeof(float) * kPanel * size_t(i1 - i0));
-            float acc[kFewRows][kPanel];
+            float result[kFewPanels][kTileRows][kPanel];
+            for (int64_t q = 0; q < np; ++q)
+              std::memset(result[q], 0,
+                          sizeof(float) * kPanel * size_t(i1 - i0));
+            float acc[kFewPanels * kTileRows][kPanel];
             for (int64_t g = 0; g < groups; ++g) {
               const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-              float s[kPanel] = {}, z[kPanel] = {};
-              params(n0, cols, g, s, z);
-              for (int64_t i = i0; i < i1; i += kFewRows) {
-                const int64_t rows = std::min(kFewRows, i1 - i);
-                group_dot(p, panel, lhs + i * k, rows, k0, k1, z, acc);
-                for (int64_t r = 0; r < rows; ++r)
-                  for (int64_t c = 0; c < kPanel; ++c)
-                    result[i - i0 + r][c] += s[c] * acc[r][c];
+              float s[kFewPanels][kPanel] = {}, z[kFewPanels][kPanel] = {};
+              for (int64_t q = 0; q < np; ++q) {
+                const int64_t n0 = (pi + q) * kPanel;
+                params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
               }
+              if (g + 1 < groups)
+                prefetch_group(pi, np, k1);
+              else if (tile + 1 < end)
+                prefetch_group(((tile + 1) % panelGroups) * kFewPanels,
+                               kFewPanels, 0);
+              tile_group_sums(p, panel, panelBytes, np, lhs + i0 * k, i1 - i0,
+                              k0, k1, z, acc);
+              for (int64_t q = 0; q < np; ++q)
+                for (int64_t r = 0; r < i1 - i0; ++r)
+                  for (int64_t c = 0; c < kPanel; ++c)
+                    result[q][r][c] += s[q][c] * acc[q * kTileRows + r][c];
             }
-            for (int64_t i = i0; i < i1; ++i)
-              for (int64_t c = 0; c < cols; ++c)
-                out[i * n + n0 + c] = static_cast<C>(result[i - i0][c]);
+            for (int64_t q = 0; q < np; ++q) {
+              const int64_t n0 = (pi + q) * kPanel;
+              for (int64_t i = i0; i < i1; ++i)
+                for (int64_t c = 0; c < std::min(kPanel, n - n0); ++c)
+                  out[i * n + n0 + c] = static_cast<C>(result[q][i - i0][c]);
+            }
           }
-          finished_tiles(begin, end, panels, kTileRows, kPanel);
+          finished_tiles(begin, end, panelGroups, kTileRows,
+                         kFewPanels * kPanel);
         });
     return run_failed(host) ? 1 : 0;
   }
