@@ -2009,19 +2009,26 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     }
 #endif
     // Few rows (decode without the GEMV path, small batches): tiles of
-    // kTileRows rows x kFewPanels panels, group by group; a group's scales
-    // and zero points are read once per tile, its weights stay in L1 for
+    // kTileRows rows x (up to) kFewPanels panels, group by group; a group's
+    // scales and zero points are read once per tile, its weights stay in L1 for
     // every row.
     const int64_t tiles = (m + kTileRows - 1) / kTileRows;
-    const int64_t panelGroups = (panels + kFewPanels - 1) / kFewPanels;
+    // Fewer panels a tile where kFewPanels would leave threads without a
+    // tile (a narrow product on a many-core machine).
+    const int64_t threads = host ? std::max(1, host->num_threads) : 1;
+    int64_t tilePanels = kFewPanels;
+    while (tilePanels > 1 &&
+           tiles * ((panels + tilePanels - 1) / tilePanels) < threads)
+      tilePanels /= 2;
+    const int64_t panelGroups = (panels + tilePanels - 1) / tilePanels;
     parallel_for(
         host, tiles * panelGroups,
-        grain(std::min(m, kTileRows) * kFewPanels * kPanel * k),
+        grain(std::min(m, kTileRows) * tilePanels * kPanel * k),
         [&](int64_t begin, int64_t end) {
           for (int64_t tile = begin; tile < end; ++tile) {
-            const int64_t pi = (tile % panelGroups) * kFewPanels,
+            const int64_t pi = (tile % panelGroups) * tilePanels,
                           rt = tile / panelGroups;
-            const int64_t np = std::min(kFewPanels, panels - pi);
+            const int64_t np = std::min(tilePanels, panels - pi);
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t i0 = rt * kTileRows, i1 = std::min(m, i0 + kTileRows);
             // Only the tile's rows are zeroed: a small batch uses few.
@@ -2040,8 +2047,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               if (g + 1 < groups)
                 prefetch_group(pi, np, k1);
               else if (tile + 1 < end)
-                prefetch_group(((tile + 1) % panelGroups) * kFewPanels,
-                               kFewPanels, 0);
+                prefetch_group(((tile + 1) % panelGroups) * tilePanels,
+                               tilePanels, 0);
               tile_group_sums(p, panel, panelBytes, np, lhs + i0 * k, i1 - i0,
                               k0, k1, z, acc);
               for (int64_t q = 0; q < np; ++q)
@@ -2057,7 +2064,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             }
           }
           finished_tiles(begin, end, panelGroups, kTileRows,
-                         kFewPanels * kPanel);
+                         tilePanels * kPanel);
         });
     return run_failed(host) ? 1 : 0;
   }
