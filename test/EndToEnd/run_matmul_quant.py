@@ -4,9 +4,10 @@
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
 [, zero point]))` with constant q, scales and zero points, read by five
 matmuls with m = 1 (a decode GEMV), 5, 12 and 19 rows (small batches: on
-AVX-512 5 is a four-row call of the group sums over four panels and a
-one-row one, 12 one twelve-row call, 19 a sixteen-row and a three-row
-call) and 57 rows (a prefill tile; for W8A8 a tile of 32 rows and one of 25: with AMX,
+AVX-512 5 is one five-row call of the group sums over two panels at a
+time, 12 one twelve-row call, 19 a sixteen-row call and a three-row one
+over four panels at a time where the tile has four: the int4 case with
+N = 80) and 57 rows (a prefill tile; for W8A8 a tile of 32 rows and one of 25: with AMX,
 two row blocks of 16, the second partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
 the machine has them), `--mcpu=x86-64-v3` (the AVX2 paths; skipped, and
 said so, on a machine without AVX2 and FMA) and `--mcpu=x86-64-v2` (the
@@ -29,7 +30,7 @@ K = 300, uint4 with zero points and odd K, and groups of 64 and 128 with K
 a multiple of 64, which take AMX tiles where the CPU has them, in the
 "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
-is in all three inputs, and its result must be bit-identical in each
+is in all five inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
@@ -206,6 +207,8 @@ def cases(rng):
         return case
 
     out.append(int4("int4_g32_tail", 37, 80, 32, True))
+    # Five panels: small batches take four at a time (few rows, one call).
+    out.append(int4("int4_g32_wide", 80, 80, 32, True))
     out.append(int4("uint4_g32_odd_k", 21, 75, 32, False))
     out.append(int4("int4_g128", 33, 300, 128, True))
     out.append(int4("matmulnbits_sliced", 17, 96, 32, False, slice_to=80))
@@ -338,8 +341,8 @@ def run_case(args, case, mcpu, rng):
         xs[m] = x.astype(np.float32)
     # One row in all five: its result must have the same bits in a decode
     # GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
-    # four-row call over four panels, row 8 of 12 in a twelve-row call, row
-    # 17 of 19 in the three-row call after a sixteen-row one) and a prefill
+    # five-row call, row 8 of 12 in a twelve-row call, row 17 of 19 in the
+    # three-row call after a sixteen-row one) and a prefill
     # tile (row 20 of 57, a tile that unpacks each group once for all of
     # its rows).
     xs[1][0] = xs[5][2] = xs[12][8] = xs[19][17] = xs[MS[-1]][20]

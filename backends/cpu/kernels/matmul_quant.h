@@ -20,12 +20,13 @@
 // model's QuantizeLinear gives them: lhs_scale > 0), where the zero point
 // comes off through the activations' sum (exact in integers): sum_k xq (u -
 // z) = sum_k xq u - z sum_k xq. Tiles of
-// rows x one panel (two with quantize_lhs) are spread over the threads, so a
-// decode GEMV (m = 1) still uses every thread. The GEMV prefetches its
-// panel ahead of the loads, symmetric int4 looks its values up with
-// vpermps (no mask, no int-to-float conversion per value), and symmetric
-// int8 moves each byte to the top of its 32-bit lane with vpshufb
-// (kTopByteScale: no shifts).
+// rows x a few panels (up to four for small batches, two for prefill and
+// with quantize_lhs) are spread over the threads, and a decode GEMV (m = 1)
+// in items of a few panels, so it still uses every thread. The GEMV prefetches
+// its panel ahead of the loads, symmetric int4 looks its values up with vpermps
+// (no mask, no int-to-float conversion per value), and symmetric int8 moves
+// each byte to the top of its 32-bit lane with vpshufb (kTopByteScale: no
+// shifts).
 //
 // Float activations on AVX-512 sum each group as one FMA chain per row and
 // channel, k increasing, as the portable path does; the ISA's paths (decode
@@ -40,9 +41,9 @@
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
-// into 2^23's mantissa, no vcvtdq2ps) on four chains per row and channel
-// (one per k of a group of four; its paths keep that order among
-// themselves), and prefill unpacks each group once per tile too, read by
+// into 2^23's mantissa, no vcvtdq2ps) on two chains per row and half
+// panel (even and odd k; its paths keep that order among themselves), and
+// prefill unpacks each group once per tile too, read by
 // three rows at a time (rows_dot_unpacked_avx2). The
 // integer products are vpmaddwd (8-bit weights: six rows per widened
 // weight vector in tiles of 8 rows or more, rows_dot_int8_wide_avx2) or
@@ -87,8 +88,9 @@ constexpr int64_t kRows = 4;   // rows sharing each unpacked weight vector
 /// AVX-512 (AVX2, the portable path; AVX-512 float rows go through
 /// few_rows_sums_avx512).
 constexpr int64_t kFewRows = kRows;
-/// Panels per work item of the small-batch path (tile_group_sums): fewer
-/// than 4 rows take 4 panels per group_dot_avx512 call (kFewRowsPanels).
+/// Panels per work item of the small-batch path (tile_group_sums): 4 rows
+/// or fewer take up to 4 panels per group_dot_avx512 call
+/// (kFewRowsPanels).
 constexpr int64_t kFewPanels = 4;
 constexpr int64_t kTileRows = 32;
 /// Tiles of at least this many rows unpack each group once (prefill).
@@ -209,9 +211,10 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 /// stride, its zero points at z + q * kPanel, its sums to acc[q *
 /// acc_stride + r]): one FMA chain per row and channel, k increasing (as
 /// the portable path and the fp32 panels sum), so R x NP chains run at
-/// once; callers keep that at 4 or more (a chain waits 4 cycles for its
-/// last FMA). A panel's sums do not depend on NP or R. Symmetric 8-bit
-/// panels are read scaled (kTopByteScale) unless `allow_scaled` is false.
+/// once (a chain waits 4 cycles for its last FMA: callers take several
+/// panels for few rows where they have them). A panel's sums do not depend on
+/// NP or R. Symmetric 8-bit panels are read scaled (kTopByteScale) unless
+/// `allow_scaled` is false.
 template <int R, int NP = 1>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t stride, const float *x, int64_t k0,
@@ -394,7 +397,8 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
 
 /// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
 /// buf[(t - k0) * kPanel + c], unpacked once and then read by every row of
-/// a tile (group_dot_avx512 unpacks them again for every kRows rows).
+/// a tile (group_dot_avx512 unpacks them in registers again for every
+/// call, of up to 16 rows).
 /// Returns whether they are scaled, (u - 128) * 2^24, as group_dot_avx512
 /// reads the panel (kTopByteScale; finish with unscale_rows).
 inline bool unpack_group_avx512(const MatmulQuantParams &p,
@@ -1007,9 +1011,10 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
 }
 
 #if defined(__AVX512F__)
-/// Panels per group_dot_avx512 call of few_rows_sums_avx512 for R rows:
-/// enough for 8 or more FMA chains at once where R alone gives fewer than 6
-/// (a chain waits 4 cycles for its last FMA, and two FMAs issue a cycle).
+/// Panels per group_dot_avx512 call of few_rows_sums_avx512 for R rows,
+/// where the tile has that many left: 4 for 4 rows or fewer, 2 for 5, so
+/// that more chains than R alone run at once (a chain waits 4 cycles for
+/// its last FMA, and two FMAs issue a cycle); 6 rows and more, one.
 template <int R> constexpr int kFewRowsPanels = R <= 4 ? 4 : R <= 5 ? 2 : 1;
 
 /// The row counts few_rows_sums_avx512 has a call for: 1-8, 12 and 16.
@@ -1023,7 +1028,8 @@ constexpr int64_t few_rows_call(int64_t rows) {
 /// the ports the FMAs use) then feeds up to 16 rows, so FMAs take r / (r +
 /// 2) of those ports' cycles (six rows a call, with four chains a row
 /// until 2026-12-03, took three quarters); few rows take several panels a
-/// call (kFewRowsPanels).
+/// call (kFewRowsPanels). Row counts go 16, 12, 8, then the rest in one
+/// call (few_rows_call).
 inline void few_rows_sums_avx512(const MatmulQuantParams &p,
                                  const uint8_t *panel, int64_t stride,
                                  int64_t np, const float *x, int64_t rows,
@@ -1031,21 +1037,25 @@ inline void few_rows_sums_avx512(const MatmulQuantParams &p,
                                  const float (*z)[kPanel],
                                  float (*acc)[kPanel]) {
   const int64_t k = p.k;
-  // Rows [i, i + R) of every panel, kFewRowsPanels<R> panels a call and
-  // the last ones one at a time.
+  // Rows [i, i + R) of every panel: kFewRowsPanels<R> panels a call, the
+  // last ones (or a narrow tile's) 2 and then 1 at a time.
   auto rowsOf = [&](auto rowCount, int64_t i) {
     constexpr int R = decltype(rowCount)::value;
     constexpr int NP = kFewRowsPanels<R>;
     int64_t q = 0;
     auto call = [&](auto panelCount) {
-      group_dot_avx512<R, decltype(panelCount)::value>(
-          p, panel + q * stride, stride, x + i * k, k0, k1, z[q],
-          acc + q * kTileRows + i, true, kTileRows);
+      constexpr int N = decltype(panelCount)::value;
+      group_dot_avx512<R, N>(p, panel + q * stride, stride, x + i * k, k0, k1,
+                             z[q], acc + q * kTileRows + i, true, kTileRows);
+      q += N;
     };
-    if constexpr (NP > 1)
-      for (; q + NP <= np; q += NP)
-        call(std::integral_constant<int, NP>());
-    for (; q < np; ++q)
+    if constexpr (NP >= 4)
+      while (q + 4 <= np)
+        call(std::integral_constant<int, 4>());
+    if constexpr (NP >= 2)
+      while (q + 2 <= np)
+        call(std::integral_constant<int, 2>());
+    while (q < np)
       call(std::integral_constant<int, 1>());
   };
   for (int64_t i = 0; i < rows;) {
@@ -1919,8 +1929,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       // Prefill: tiles of up to kUnpackTileRows rows x two panels. Each
       // group of both panels is unpacked once per tile into this thread's
       // scratch, then every x broadcast feeds both (rows_dot_unpacked); a
-      // last tile of fewer than kUnpackMinRows rows runs group_dot per
-      // panel (the same bits).
+      // last tile of fewer than kUnpackMinRows rows runs the small-batch
+      // group sums (tile_group_sums; the same bits).
       const float *x = reinterpret_cast<const float *>(lhs);
       const int64_t pairs = (panels + 1) / 2;
       parallel_for(
