@@ -282,8 +282,8 @@ void BM_OpenBlasSgemv(benchmark::State &state) {
 /// are quantized per token to int8 (anvilc --quantize=w8a8, or w4a8-g128
 /// with 4 bits). The roofline
 /// share counts the bytes a call must read: packed weights and scales (m=1),
-/// or 2mnk FLOP against the fp32 FMA peak (m=128; W8A8's VNNI peak is 4x
-/// that, and its AMX tiles, where the CPU has them and the binary is built
+/// or 2mnk FLOP against the fp32 FMA peak (m = 16 and 128; W8A8's VNNI peak is
+/// 4x that, and its AMX tiles, where the CPU has them and the binary is built
 /// for them, pass even that: 2026-12-02, 128 x 1024 x 2816 on two threads,
 /// 2.05 TFLOP/s, 3.9 x the fp32 peak and 106% of the VNNI one).
 void BM_AnvilMatmulQuant(benchmark::State &state) {
@@ -416,10 +416,12 @@ BENCHMARK(BM_AnvilMatmulBf16)->Apply([](benchmark::internal::Benchmark *b) {
   shapes(b, false);
 });
 // {m, k, n, threads, bits, w8a8}: int4-g128 and int8 weight-only, W8A8,
-// W4A8 (int4-g128 in the q4_n16_k8 layout with int8 activations).
+// W4A8 (int4-g128 in the q4_n16_k8 layout with int8 activations). m = 1
+// is a decode GEMV, 16 a decode step of 16 sequences (the small-batch
+// path), 128 a prefill.
 BENCHMARK(BM_AnvilMatmulQuant)->Apply([](benchmark::internal::Benchmark *b) {
   b->ArgNames({"m", "k", "n", "threads", "bits", "w8a8"});
-  for (int64_t m : {int64_t(1), int64_t(128)})
+  for (int64_t m : {int64_t(1), int64_t(16), int64_t(128)})
     for (const auto &shape : kShapes)
       for (int64_t threads : {1, 2})
         for (int64_t variant : {0, 1, 2, 3}) // int4, int8, w8a8, w4a8
