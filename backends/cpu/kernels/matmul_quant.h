@@ -100,6 +100,10 @@ constexpr int64_t kTileRows = 32;
 /// 24 rows and faster below 16 (2026-12-03; k x n = 1024 x 2816 weights
 /// from memory, one thread, g++): 8 rows int4 49-78 -> 92-103 GFLOP/s,
 /// int8 37-53 -> 85-103; 16 rows int8 45-73 -> 70-96, int4 the same.
+/// Measured again with one chain per group (12 x 2 prefill tiles, 16-row
+/// calls), alternated, 40-call medians: unpacking from 16 rows was no
+/// faster at 16, 24 or 31 rows (int4 72-107 / 67-96, 78-82 / 74-103, 73-78
+/// / 75-106; int8 72-100 / 57-73, 79-86 / 67-69, 97-106 / 59-101).
 /// AVX2's group_dot takes 2 rows at a time, so it unpacks from 8.
 #if defined(__AVX512F__)
 constexpr int64_t kUnpackMinRows = 32;
