@@ -231,24 +231,37 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
               o + i * ldo + p * kPanelWidth + v * Vec::kLanes, lanes[p][v]);
 }
 
+/// Rows per register tile, and panels per tile for a given row count: up
+/// to 24 accumulators on AVX-512 (32 registers: 12 rows x one panel's two
+/// vectors, the two weight vectors and a broadcast). With 8 lanes (AVX2's
+/// 16 registers), tiles of 2 rows or more take half a panel (16 columns,
+/// two vectors) at a time: 6 rows x 2 vectors are 12 accumulators, with
+/// the two weight vectors and a broadcast 15 registers (the Haswell
+/// micro-kernel of BLIS); 3 rows x a whole panel's 4 needed 17 and spilled.
+constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 6;
+
 /// tile_impl, with whole-vector loads and stores when the span's NP panels
 /// all exist and are full width (every panel but a narrow last one): on
 /// AVX2 a masked vmaskmovps is slow on AMD Zen, and the masks held ymm
-/// registers the tile needs. On AVX-512 only the packed (prefill) tiles
-/// take both versions: a zero-masking load is one more uop on the ports
-/// the FMAs use, and the 12 x 32 tile with its operands in L1 ran at 122-151
-/// GFLOP/s with masks and 170-177 without (Xeon, Emerald Rapids, one
-/// thread, 180 the FMA peak; the 250M decoder's fp32 prefill took 8-27%
-/// fewer CPU samples in 2 alternated pairs). The GEMV keeps one version:
-/// it waits on memory, and generated code compiles every tile the kernels
-/// instantiate. With the half-panel tiles
+/// registers the tile needs. On AVX-512 the packed (prefill) tiles and
+/// full-height tiles (kMaxRows rows) take both versions: a zero-masking load is
+/// one more uop on the ports the FMAs use, and the 12 x 32 tile with its
+/// operands in L1 ran at 122-151 GFLOP/s with masks and 170-177 without (Xeon,
+/// Emerald Rapids, one thread, 180 the FMA peak; the 250M decoder's fp32
+/// prefill took 8-27% fewer CPU samples in 2 alternated pairs). The GEMV and
+/// small batches keep one version: it waits on memory, and generated code
+/// compiles every tile the kernels instantiate. With the half-panel tiles
 /// (kHalfPanelTiles), AMD EPYC (Zen 3), 128 x 1024 x 2816 f32: 33.6 -> 54.0
 /// GFLOP/s on one thread, 67 -> 87 on two (OpenBLAS's sgemm 69 and 105); the
 /// 250M decoder's fp32 prefill 144 -> 247 tok/s and decode 13.1 -> 25.1 tok/s.
+/// Full-height tiles of unpacked rows (CS == 0: conv_gemm.h's weight rows
+/// in place, attention's query rows) gained from it too: a 3x3
+/// convolution of 256 channels at 14 x 14 ran 7-9% faster (one thread,
+/// 3 alternated pairs: 99.5-103.9 -> 108.8-111.0 GFLOP/s).
 template <int MR, int NP, int CS, class W, int V0 = 0, int VN = kVecs>
 inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                  float *out, int64_t ldo) {
-  if constexpr (Vec::kLanes == 8 || CS > 0) {
+  if constexpr (Vec::kLanes == 8 || CS > 0 || MR == kMaxRows) {
     bool full = s.p0 + NP <= s.pend;
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
@@ -259,14 +272,8 @@ inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
   tile_impl<MR, NP, CS, W, false, V0, VN>(a, rs, w, s, out, ldo);
 }
 
-/// Rows per register tile, and panels per tile for a given row count: up
-/// to 24 accumulators on AVX-512 (32 registers: 12 rows x one panel's two
-/// vectors, the two weight vectors and a broadcast). With 8 lanes (AVX2's
-/// 16 registers), tiles of 2 rows or more take half a panel (16 columns,
-/// two vectors) at a time: 6 rows x 2 vectors are 12 accumulators, with
-/// the two weight vectors and a broadcast 15 registers (the Haswell
-/// micro-kernel of BLIS); 3 rows x a whole panel's 4 needed 17 and spilled.
-constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 6;
+/// Rows per register tile, and panels per tile for a given row count
+/// (panels_for_rows, below).
 constexpr bool kHalfPanelTiles = Vec::kLanes == 8;
 constexpr int panels_for_rows(int rows) {
   return Vec::kLanes == 16 ? (rows == 1   ? 4
