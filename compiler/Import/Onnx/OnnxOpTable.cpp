@@ -26,6 +26,7 @@ const OpTable &OpTable::get() {
     addNeuralNetOps(t);
     addAttentionOps(t);
     addQuantizationOps(t);
+    addMicrosoftQLinearOps(t);
     addIndexingOps(t);
     addSpatialOps(t);
     return t;

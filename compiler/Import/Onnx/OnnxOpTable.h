@@ -43,8 +43,9 @@ void addShapeOps(OpTable &table);
 void addNeuralNetOps(OpTable &table);
 void addAttentionOps(OpTable &table);
 void addQuantizationOps(OpTable &table);
-void addIndexingOps(OpTable &table); // IndexingOps.cpp
-void addSpatialOps(OpTable &table);  // SpatialOps.cpp
+void addMicrosoftQLinearOps(OpTable &table); // MicrosoftQLinearOps.cpp
+void addIndexingOps(OpTable &table);         // IndexingOps.cpp
+void addSpatialOps(OpTable &table);          // SpatialOps.cpp
 
 constexpr const char *kMicrosoftDomain = "com.microsoft";
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/Import/Onnx/OnnxOpTable.h"
+#include "compiler/Import/Onnx/QuantizationParts.h"
 #include "dialects/Anvil/ConstantValues.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
@@ -29,11 +30,6 @@ struct Storage {
   Type zeroPointType;             // the element type zero points take
   std::optional<int64_t> lastDim; // 4-bit: the logical row length
 };
-
-/// An attribute that defaults to 0: left out when it is 0.
-IntegerAttr optionalInt(Builder &b, int64_t value) {
-  return value ? b.getI64IntegerAttr(value) : IntegerAttr();
-}
 
 /// Zero points are one per block: 2^28 of them is a model far larger than
 /// any that fits in memory, while the fold limit (4096) is too small for a
@@ -270,6 +266,8 @@ LogicalResult importQuantizeLinear(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
+} // namespace
+
 /// (A - a_zero_point) x (B - b_zero_point) in i32, as MatMulInteger
 /// defines it. Without zero points the 8-bit operands go to the matmul as
 /// they are; with them, both sides are widened to i16 (every difference of
@@ -328,6 +326,8 @@ FailureOr<Value> integerMatmul(NodeContext &ctx, Value a, Value aZero, Value b,
   return ctx.create<MatmulOp>(i32, a, b, false);
 }
 
+namespace {
+
 /// MatMulInteger (opset 10): integerMatmul.
 LogicalResult importMatMulInteger(NodeContext &ctx) {
   Value a = ctx.requiredInput(0, "A"), b = ctx.requiredInput(1, "B");
@@ -339,65 +339,6 @@ LogicalResult importMatMulInteger(NodeContext &ctx) {
 //===--- DynamicQuantizeLinear, QLinearMatMul, ConvInteger,
 //===--- QLinearConv, com.microsoft MatMulNBits and GatherBlockQuantized
 //---===//
-
-/// Builds a sequence of ops; after the first failure every call returns
-/// null and `failed()` says so (the failing op has reported its error).
-class Chain {
-public:
-  explicit Chain(NodeContext &ctx) : ctx(ctx) {}
-
-  template <typename OpTy, typename... Args>
-  Value make(Type elementType, Args &&...args) {
-    if (hasFailed)
-      return Value();
-    FailureOr<Value> v =
-        ctx.create<OpTy>(elementType, std::forward<Args>(args)...);
-    if (mlir::failed(v)) {
-      hasFailed = true;
-      return Value();
-    }
-    return *v;
-  }
-  /// `v` converted to `type` (itself when it has that type already).
-  Value cast(Value v, Type type) {
-    if (hasFailed || !v)
-      return Value();
-    return ctx.elementTypeOf(v) == type ? v : make<CastOp>(type, v);
-  }
-  Value reshape(Value v, ArrayRef<int64_t> shape) {
-    if (hasFailed || !v)
-      return Value();
-    return make<ReshapeOp>(ctx.elementTypeOf(v), v, ctx.constantI64(shape));
-  }
-  /// v[..., 0:size] along `axis`.
-  Value sliceTo(Value v, int64_t axis, int64_t size) {
-    if (hasFailed || !v)
-      return Value();
-    return make<SliceOp>(ctx.elementTypeOf(v), v, ctx.constantI64({0}),
-                         ctx.constantI64({size}), ctx.constantI64({axis}),
-                         ctx.constantI64({1}));
-  }
-  Value gather(Value v, Value indices, int64_t axis) {
-    if (hasFailed || !v)
-      return Value();
-    return make<GatherOp>(ctx.elementTypeOf(v), v, indices,
-                          ctx.builder.getI64IntegerAttr(axis));
-  }
-  /// anvil.quantize to 8-bit `outType` (i8 or ui8): saturate(round(x /
-  /// scale) + zero_point), per tensor when `scale` has rank 0.
-  Value quantize(Type outType, Value x, Value scale, Value zeroPoint,
-                 int64_t axis = 0) {
-    Builder &b = ctx.builder;
-    return make<QuantizeOp>(outType, x, scale, zeroPoint,
-                            b.getI64IntegerAttr(8), optionalInt(b, axis),
-                            IntegerAttr(), BoolAttr());
-  }
-  bool failed() const { return hasFailed; }
-
-private:
-  NodeContext &ctx;
-  bool hasFailed = false;
-};
 
 /// A constant of `shape` and integer `type` with every element `value`.
 Value splatInt(NodeContext &ctx, ArrayRef<int64_t> shape, Type type,
@@ -426,6 +367,8 @@ int64_t elementCount(ArrayRef<int64_t> shape) {
   return n;
 }
 
+} // namespace
+
 /// A 1-D or single-element scale or zero point of a per-tensor input as
 /// rank 0; anything else is an error naming `what`.
 FailureOr<Value> perTensor(NodeContext &ctx, Value v, StringRef what) {
@@ -449,6 +392,8 @@ LogicalResult check8Bit(NodeContext &ctx, Value v, StringRef what) {
                        << ctx.elementTypeOf(v);
   return success();
 }
+
+namespace {
 
 /// DynamicQuantizeLinear (opset 11): uint8 with scale = (max(x, 0) -
 /// min(x, 0)) / 255 (1 when that range is 0, where the spec divides by
@@ -490,6 +435,8 @@ LogicalResult importDynamicQuantizeLinear(NodeContext &ctx) {
   return success();
 }
 
+} // namespace
+
 /// Requantizes an i32 (or exact f64) accumulator as ORT's kernels do:
 /// saturate(round_half_even(float(acc) * (x_scale * w_scale / y_scale)) +
 /// y_zero_point), the multiplier computed in float32 (16-bit scales are
@@ -505,6 +452,8 @@ Value requantize(NodeContext &ctx, Chain &c, Value acc, Value xScale,
   Value scaled = c.make<MulOp>(f32, c.cast(acc, f32), multiplier);
   return c.quantize(outType, scaled, ctx.constantScalar(f32, 1), yZero);
 }
+
+namespace {
 
 /// QLinearMatMul (opsets 10, 21): integerMatmul, then requantize. a's
 /// scale and zero point are per tensor or per row (an M vector, or

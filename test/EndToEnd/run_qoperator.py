@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""ONNX Runtime's QOperator-format quantized ops (com.microsoft QLinearAdd,
+QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearAveragePool,
+QLinearGlobalAveragePool, QLinearConcat, QGemm), built here with
+onnx.helper or written by onnxruntime's quantize_static with
+QuantFormat.QOperator, compiled by anvilc, run by anvil-run and compared
+with ONNX Runtime on the same inputs.
+
+Cases:
+  qlinear_add_broadcast     uint8 A [2, 3, 4, 5] + B [1, 3, 1, 5], zero points
+  qlinear_mul_int8          int8 A [3, 16] * B [16]
+  qlinear_sigmoid           uint8 [2, 40]
+  qlinear_leaky_relu        int8 [4, 25], alpha 0.1
+  qlinear_average_pool      uint8 [1, 3, 9, 9], 3x3, stride 2, pads 1,
+                            count_include_pad 0, ceil_mode 1
+  qlinear_global_pool       uint8 [2, 5, 6, 7], channels first
+  qlinear_global_pool_nhwc  the same with channels_last = 1 ([2, 6, 7, 5])
+  qlinear_concat            three uint8 inputs with their own scales and
+                            zero points, along axis 1
+  qgemm_quantized           uint8 A [3, 20], int8 B^T [12, 20] (transB) with
+                            a scale per output channel, int32 bias, uint8 y
+  qgemm_float               the same without y_scale: float32 y, alpha 0.5
+  qop_cnn_uint8             quantize_static (QOperator, uint8 activations,
+                            int8 weights per tensor) of a small CNN with a
+                            residual Add, Mul, Sigmoid, LeakyRelu, pools,
+                            Concat and Gemm
+  qop_cnn_int8_per_channel  the same with int8 activations and weights per
+                            channel (QGemm's b_scale per output channel)
+  qlinear_add_per_channel   a scale of one value per channel: anvilc must
+                            refuse it with an error that says so
+
+Tolerances: integer outputs within one quantization step of ONNX
+Runtime's, |anvil - ort| <= 1. Anvil computes each op's definition
+(dequantize, the float op in float32, quantize with round-half-to-even);
+ORT reaches the same values through other float32 roundings (QLinearAdd
+through the ratios of the scales, QLinearSigmoid and QLinearLeakyRelu
+through a 256-entry table), so a value within float32 rounding of a half
+step may round the other way. float32 outputs (QGemm without y_scale):
+1e-5 + 1e-4 |ort|. The CNNs' float32 outputs (DequantizeLinear of the last
+op) within one step of that output's scale. The expected values always
+come from ONNX Runtime, never from Anvil.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import e2e_harness  # noqa: E402
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def make(nodes, inputs, outputs, initializers):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializers)
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    return model
+
+
+def info(name, dtype, shape):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def const(name, value):
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+def ms(op, inputs, outputs, **attrs):
+    return helper.make_node(op, inputs, outputs, domain="com.microsoft",
+                            **attrs)
+
+
+def q_input(rng, name, dtype, shape):
+    lo, hi = (0, 256) if dtype == np.uint8 else (-128, 128)
+    return rng.integers(lo, hi, size=shape).astype(dtype)
+
+
+ONNX_TYPE = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
+
+
+def unary(rng, op, dtype, shape, out_shape=None, **attrs):
+    """One QLinear unary op on X with scale 0.05 and zero point 3 (uint8)
+    or -2 (int8), Y's scale 0.04 and zero point 120 or 10."""
+    zx, zy = (3, 120) if dtype == np.uint8 else (-2, 10)
+    inits = [const("xs", np.float32(0.05)), const("xz", dtype(zx)),
+             const("ys", np.float32(0.04)), const("yz", dtype(zy))]
+    model = make([ms(op, ["x", "xs", "xz", "ys", "yz"], ["y"], **attrs)],
+                 [info("x", ONNX_TYPE[dtype], list(shape))],
+                 [info("y", ONNX_TYPE[dtype], list(out_shape or shape))],
+                 inits)
+    return model, {"x": q_input(rng, "x", dtype, shape)}
+
+
+def qlinear_add_broadcast(rng):
+    inits = [const("as", np.float32(0.03)), const("az", np.uint8(100)),
+             const("bs", np.float32(0.07)), const("bz", np.uint8(20)),
+             const("cs", np.float32(0.05)), const("cz", np.uint8(128))]
+    model = make([ms("QLinearAdd", ["a", "as", "az", "b", "bs", "bz", "cs",
+                                    "cz"], ["c"])],
+                 [info("a", TensorProto.UINT8, [2, 3, 4, 5]),
+                  info("b", TensorProto.UINT8, [1, 3, 1, 5])],
+                 [info("c", TensorProto.UINT8, [2, 3, 4, 5])], inits)
+    return model, {"a": q_input(rng, "a", np.uint8, (2, 3, 4, 5)),
+                   "b": q_input(rng, "b", np.uint8, (1, 3, 1, 5))}
+
+
+def qlinear_mul_int8(rng):
+    inits = [const("as", np.float32(0.02)), const("bs", np.float32(0.03)),
+             const("cs", np.float32(0.01)), const("cz", np.int8(-5)),
+             const("az", np.int8(3)), const("bz", np.int8(0))]
+    model = make([ms("QLinearMul", ["a", "as", "az", "b", "bs", "bz", "cs",
+                                    "cz"], ["c"])],
+                 [info("a", TensorProto.INT8, [3, 16]),
+                  info("b", TensorProto.INT8, [16])],
+                 [info("c", TensorProto.INT8, [3, 16])], inits)
+    return model, {"a": q_input(rng, "a", np.int8, (3, 16)),
+                   "b": q_input(rng, "b", np.int8, (16,))}
+
+
+def qlinear_sigmoid(rng):
+    return unary(rng, "QLinearSigmoid", np.uint8, (2, 40))
+
+
+def qlinear_leaky_relu(rng):
+    return unary(rng, "QLinearLeakyRelu", np.int8, (4, 25), alpha=0.1)
+
+
+def qlinear_average_pool(rng):
+    return unary(rng, "QLinearAveragePool", np.uint8, (1, 3, 9, 9),
+                 (1, 3, 5, 5), kernel_shape=[3, 3], strides=[2, 2],
+                 pads=[1, 1, 1, 1], count_include_pad=0, ceil_mode=1)
+
+
+def qlinear_global_pool(rng):
+    return unary(rng, "QLinearGlobalAveragePool", np.uint8, (2, 5, 6, 7),
+                 (2, 5, 1, 1))
+
+
+def qlinear_global_pool_nhwc(rng):
+    return unary(rng, "QLinearGlobalAveragePool", np.uint8, (2, 6, 7, 5),
+                 (2, 1, 1, 5), channels_last=1)
+
+
+def qlinear_concat(rng):
+    inits = [const("ys", np.float32(0.05)), const("yz", np.uint8(128))]
+    ins, args = [], ["ys", "yz"]
+    for i, (scale, zero, channels) in enumerate(
+            ((0.05, 128, 2), (0.02, 10, 3), (0.11, 200, 1))):
+        inits += [const(f"s{i}", np.float32(scale)),
+                  const(f"z{i}", np.uint8(zero))]
+        ins.append(info(f"x{i}", TensorProto.UINT8, [2, channels, 4]))
+        args += [f"x{i}", f"s{i}", f"z{i}"]
+    model = make([ms("QLinearConcat", args, ["y"], axis=1)], ins,
+                 [info("y", TensorProto.UINT8, [2, 6, 4])], inits)
+    return model, {f"x{i}": q_input(rng, "x", np.uint8, (2, c, 4))
+                   for i, c in enumerate((2, 3, 1))}
+
+
+def qgemm(rng, quantized_output):
+    m, k, n = 3, 20, 12
+    inits = [const("as", np.float32(0.02)), const("az", np.uint8(120)),
+             const("b", rng.integers(-128, 128, size=(n, k)).astype(np.int8)),
+             const("bs", rng.uniform(0.005, 0.02, size=n).astype(np.float32)),
+             const("bz", np.zeros(n, np.int8)),
+             const("c", rng.integers(-2000, 2000, size=n).astype(np.int32))]
+    args = ["a", "as", "az", "b", "bs", "bz", "c"]
+    attrs = {"transB": 1}
+    if quantized_output:
+        inits += [const("ys", np.float32(0.3)), const("yz", np.uint8(128))]
+        args += ["ys", "yz"]
+        out = info("y", TensorProto.UINT8, [m, n])
+    else:
+        attrs["alpha"] = 0.5
+        out = info("y", TensorProto.FLOAT, [m, n])
+    model = make([ms("QGemm", args, ["y"], **attrs)],
+                 [info("a", TensorProto.UINT8, [m, k])], [out], inits)
+    return model, {"a": q_input(rng, "a", np.uint8, (m, k))}
+
+
+def qgemm_quantized(rng):
+    return qgemm(rng, True)
+
+
+def qgemm_float(rng):
+    return qgemm(rng, False)
+
+
+def qop_cnn(rng, activation_int8, per_channel):
+    """A small CNN through quantize_static in the QOperator format."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import tempfile
+
+    def init(name, shape, scale):
+        return numpy_helper.from_array(
+            (rng.standard_normal(shape) * scale).astype(np.float32), name)
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c2", "r1"], ["a"]),
+        helper.make_node("LeakyRelu", ["a"], ["r2"], alpha=0.1),
+        helper.make_node("MaxPool", ["r2"], ["mp"], kernel_shape=[2, 2],
+                         strides=[2, 2]),
+        helper.make_node("AveragePool", ["mp"], ["ap"], kernel_shape=[3, 3],
+                         strides=[1, 1], pads=[1, 1, 1, 1]),
+        helper.make_node("Sigmoid", ["ap"], ["sg"]),
+        helper.make_node("Mul", ["ap", "sg"], ["sw"]),
+        helper.make_node("Concat", ["sw", "mp"], ["cc"], axis=1),
+        helper.make_node("GlobalAveragePool", ["cc"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1)]
+    graph = helper.make_graph(
+        nodes, "cnn", [info("x", TensorProto.FLOAT, [2, 8, 16, 16])],
+        [info("y", TensorProto.FLOAT, [2, 10])],
+        [init("w1", (16, 8, 3, 3), 0.2), init("b1", (16,), 0.1),
+         init("w2", (16, 16, 3, 3), 0.15), init("b2", (16,), 0.1),
+         init("wf", (10, 32), 0.3), init("bf", (10,), 0.1)])
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(
+                {"x": rng.standard_normal((2, 8, 16, 16)).astype(np.float32)}
+                for _ in range(6))
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    activation = QuantType.QInt8 if activation_int8 else QuantType.QUInt8
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator,
+                        activation_type=activation,
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
+        quantized = onnx.load(dst)
+    ops = {n.op_type for n in quantized.graph.node
+           if n.domain == "com.microsoft"}
+    wanted = {"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
+              "QLinearAveragePool", "QLinearGlobalAveragePool",
+              "QLinearConcat", "QGemm"}
+    if not wanted <= ops:
+        raise RuntimeError(f"quantize_static made {sorted(ops)}, expected "
+                           f"{sorted(wanted)}")
+    x = rng.standard_normal((2, 8, 16, 16)).astype(np.float32)
+    return quantized, {"x": x}
+
+
+def qop_cnn_uint8(rng):
+    return qop_cnn(rng, False, False)
+
+
+def qop_cnn_int8_per_channel(rng):
+    return qop_cnn(rng, True, True)
+
+
+def qlinear_add_per_channel(rng):
+    model, inputs = qlinear_add_broadcast(rng)
+    for t in model.graph.initializer:
+        if t.name == "as":
+            t.CopyFrom(const("as", np.full(3, 0.03, np.float32)))
+    return model, inputs
+
+
+# Models anvilc must refuse, with a part of its message.
+REFUSED = {"qlinear_add_per_channel": "must hold one value"}
+
+
+def output_step(model):
+    """The scale of the DequantizeLinear that writes the model's first
+    output (None if another op writes it)."""
+    name = model.graph.output[0].name
+    producer = next((n for n in model.graph.node if name in n.output), None)
+    if producer is None or producer.op_type != "DequantizeLinear":
+        return None
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    return float(np.asarray(inits[producer.input[1]]).max())
+
+
+def check(name, model, inputs, args):
+    if name in REFUSED:
+        path = os.path.join(args.work, name + ".onnx")
+        onnx.save(model, path)
+        result = subprocess.run([args.anvilc, "-q", path, "-o",
+                                 os.path.join(args.work, name + ".anvil")],
+                                capture_output=True, text=True)
+        if result.returncode == 0:
+            return "anvilc accepted it"
+        if REFUSED[name] not in result.stderr:
+            return f"unexpected error: {result.stderr.strip()[-300:]}"
+        return None
+    got, error = e2e_harness.compile_and_run(
+        args.anvilc, args.anvil_run, args.work, name, model, inputs)
+    if error:
+        return error
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    expected = dict(zip(got, session.run(None, inputs)))
+    step = output_step(model)
+    for key, want in expected.items():
+        have = got[key]
+        if have.dtype != want.dtype or have.shape != want.shape:
+            return (f"{key}: {have.dtype}{list(have.shape)}, ONNX Runtime "
+                    f"has {want.dtype}{list(want.shape)}")
+        if np.issubdtype(want.dtype, np.integer):
+            diff = np.abs(have.astype(np.int64) - want.astype(np.int64))
+            if diff.max() > 1:
+                i = tuple(int(v) for v in np.argwhere(diff > 1)[0])
+                return (f"{key}: {int((diff > 1).sum())} of {diff.size} "
+                        f"values more than one step from ONNX Runtime's, "
+                        f"first at {i}: {have[i]} vs {want[i]}")
+            continue
+        rtol, atol = (0.0, 1.0001 * step) if step else (RTOL, ATOL)
+        problem = e2e_harness.compare_array(key, have, want, rtol, atol,
+                                            what="ONNX Runtime")
+        if problem:
+            return problem
+    return None
+
+
+CASES = [qlinear_add_broadcast, qlinear_mul_int8, qlinear_sigmoid,
+         qlinear_leaky_relu, qlinear_average_pool, qlinear_global_pool,
+         qlinear_global_pool_nhwc, qlinear_concat, qgemm_quantized,
+         qgemm_float, qop_cnn_uint8, qop_cnn_int8_per_channel,
+         qlinear_add_per_channel]
+
+
+def main():
+    return e2e_harness.run_cases("qoperator", CASES, check, seed=11,
+                                 description=__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
