@@ -64,6 +64,11 @@ Models:
                         integer ops with per-channel / per-column / per-row
                         scales (uint8 outputs, exact; per-row against
                         numpy: ORT refuses it)
+  convinteger_wide_chunks, convinteger_wide_groups
+                        ConvInteger whose sums pass 2^24 (130 channels per
+                        group, extreme values): the float32 convs over
+                        channel chunks added in int32, and the float64
+                        conv of wide groups, both exact
   qdq_static_per_channel, qdq_static_per_tensor
                         ORT's quantize_static (QDQ) on an MLP with a
                         dynamic batch: uint8 activations per tensor run
@@ -1093,6 +1098,37 @@ def qlinearconv_per_channel(rng):
                     .astype(np.uint8)}, spec_reference(model))
 
 
+def convinteger_wide(rng, group):
+    """ConvInteger with sums past float32's exact range: uint8 x (zero
+    point 0) and int8 w of 130 channels per group (3x3: 1170 products of
+    up to 255 x 128 per output), the first image all 255 and the first
+    output channel all -127, so one output is -37.9M, odd (beyond 2^24,
+    where float32 holds only even integers). One
+    group: the importer cuts the channels into float32 convs that stay
+    exact and adds them in int32; two groups of 130: one float64 conv.
+    Against the ONNX definition in int64 numpy (spec_reference)."""
+    c, m = 130 * group, 4 * group
+    w = rng.integers(-128, 128, size=(m, c // group, 3, 3)).astype(np.int8)
+    w[0] = -127
+    x = rng.integers(0, 256, size=(2, c, 6, 6)).astype(np.uint8)
+    x[0] = 255
+    inits = [onnx.numpy_helper.from_array(w, "w"),
+             onnx.numpy_helper.from_array(np.array(0, np.uint8), "xz")]
+    nodes = [helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"],
+                              pads=[1, 1, 1, 1], group=group)]
+    model = make(nodes, [info("x", TensorProto.UINT8, [2, c, 6, 6])],
+                 [info("y", TensorProto.INT32, [2, m, 6, 6])], inits)
+    return model, {"x": x}, spec_reference(model)
+
+
+def convinteger_wide_chunks(rng):
+    return convinteger_wide(rng, 1)
+
+
+def convinteger_wide_groups(rng):
+    return convinteger_wide(rng, 2)
+
+
 def qlinearmatmul_per_column(rng):
     """QLinearMatMul, uint8 a per tensor, uint8 b with a scale and zero
     point per column, uint8 y."""
@@ -1188,8 +1224,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            prequantized_w4a8, matmulnbits_float_zp_quantize, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
-           qlinearconv_per_channel,
-           qlinearmatmul_per_column, qlinearmatmul_per_row,
+           qlinearconv_per_channel, convinteger_wide_chunks,
+           convinteger_wide_groups, qlinearmatmul_per_column, qlinearmatmul_per_row,
            qdq_static_per_channel, qdq_static_per_tensor, qdq_static_cnn]
 
 

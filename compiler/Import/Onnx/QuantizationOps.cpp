@@ -16,6 +16,8 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 using namespace mlir;
@@ -496,15 +498,37 @@ LogicalResult importQLinearMatMul(NodeContext &ctx) {
   return ctx.produce(y);
 }
 
-/// (x - x_zero_point) conv (w - w_zero_point) (+ bias), computed exactly:
-/// after the zero points are subtracted every operand is an integer of
-/// magnitude below 2^8, so every product is below 2^16 and float64 sums
-/// up to 2^37 of them (plus an int32 bias) without rounding; the float64
-/// conv equals the integer definition, then is cast to i32 (sums beyond
-/// int32, where the ONNX definition wraps, are out of range). The conv
-/// itself is imported by the Conv handler on the same node (same
-/// attributes: auto_pad, dilations, group, kernel_shape, pads, strides).
-/// w's zero point is per tensor or per output channel (an M vector).
+/// The largest |v - z| an 8-bit `v` can give with zero points `zeroPoint`
+/// (constant values, else any of v's type): at most 255.
+int64_t differenceBound(Value v, Value zeroPoint) {
+  auto type = NodeContext::elementTypeOf(v).cast<IntegerType>();
+  const int64_t lo = type.isUnsigned() ? 0 : -128, hi = lo + 255;
+  std::optional<SmallVector<int64_t>> zeros{SmallVector<int64_t>{0}};
+  if (zeroPoint)
+    zeros = getConstantInts(zeroPoint, int64_t(1) << 20);
+  if (!zeros)
+    return 255;
+  int64_t bound = 0;
+  for (int64_t z : *zeros)
+    bound = std::max({bound, std::abs(lo - z), std::abs(hi - z)});
+  return bound;
+}
+
+/// (x - x_zero_point) conv (w - w_zero_point) (+ bias) in i32, computed
+/// exactly. After the zero points are subtracted every operand is an
+/// integer of magnitude at most 255, so the convolution is exact in float32
+/// while every partial sum stays below 2^24: its input channels are cut
+/// into chunks of at most 2^24 / (taps x |x - x_zero_point| x |w -
+/// w_zero_point|) (bounds from the types and the constant zero points:
+/// 57 channels of a 3x3 uint8 x int8 conv), each chunk one float32 conv
+/// (the fast product kernels) cast to i32, the chunks and the bias added
+/// in i32 (wrapping, as ONNX's int32 does). Grouped convs whose groups are
+/// wider than a chunk, and bounds no chunk fits, take one float64 conv
+/// (exact up to 2^37 products, cast to i32: sums beyond int32 are out of
+/// range there). The convs are imported by the Conv handler on the same
+/// node (same attributes: auto_pad, dilations, group, kernel_shape, pads,
+/// strides). w's zero point is per tensor or per output channel (an M
+/// vector).
 FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
                              Value wZero, Value bias) {
   if (failed(check8Bit(ctx, x, "x")) || failed(check8Bit(ctx, w, "w")))
@@ -513,18 +537,13 @@ FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
     if (zp && failed(check8Bit(ctx, zp, "zero points")))
       return failure();
   RankedTensorType wType = getRankedType(w);
-  if (!wType || wType.getRank() < 3) {
-    ctx.error() << "needs a weight of rank 3 or more";
+  if (!wType || wType.getRank() < 3 || !wType.hasStaticShape()) {
+    ctx.error() << "needs a weight of static shape and rank 3 or more";
     return failure();
   }
   FailureOr<Value> xz = perTensor(ctx, xZero, "x_zero_point");
   if (failed(xz))
     return failure();
-  Type f64 = ctx.builder.getF64Type();
-  Chain c(ctx);
-  Value xs = c.cast(x, f64), ws = c.cast(w, f64);
-  if (*xz)
-    xs = c.make<SubOp>(f64, xs, c.cast(*xz, f64));
   if (wZero) {
     RankedTensorType zt = getRankedType(wZero);
     if (!zt || !zt.hasStaticShape() || zt.getRank() > 1 ||
@@ -534,25 +553,72 @@ FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
                      "channel";
       return failure();
     }
+  }
+  const int64_t channels = wType.getDimSize(1); // per group
+  int64_t taps = 1;
+  for (int64_t d = 2; d < wType.getRank(); ++d)
+    taps *= wType.getDimSize(d);
+  const int64_t perChannel = std::max<int64_t>(
+      1, taps * differenceBound(x, *xz) * differenceBound(w, wZero));
+  const int64_t chunk = ((int64_t(1) << 24) - 1) / perChannel;
+  const bool exactInF32 =
+      chunk >= 1 && (channels <= chunk || ctx.attrInt("group", 1) == 1);
+  Builder &builder = ctx.builder;
+  Type f = exactInF32 ? Type(builder.getF32Type()) : builder.getF64Type();
+  Type i32 = IntegerType::get(builder.getContext(), 32);
+  Chain c(ctx);
+  Value xs = c.cast(x, f), ws = c.cast(w, f);
+  if (*xz)
+    xs = c.make<SubOp>(f, xs, c.cast(*xz, f));
+  if (wZero) {
     // One per output channel: [M, 1, ...] against w's [M, C, kernel...].
     SmallVector<int64_t> shape(wType.getRank(), 1);
-    shape[0] = zt.getNumElements();
-    ws = c.make<SubOp>(f64, ws, c.reshape(c.cast(wZero, f64), shape));
+    shape[0] = getRankedType(wZero).getNumElements();
+    ws = c.make<SubOp>(f, ws, c.reshape(c.cast(wZero, f), shape));
   }
-  Value b = bias ? c.cast(bias, f64) : Value();
   if (c.failed())
     return failure();
-  SmallVector<Value> inputs{xs, ws};
-  if (b)
-    inputs.push_back(b);
-  NodeContext conv(ctx.node, inputs, ctx.opset, ctx.builder, ctx.loc,
-                   ctx.tensors);
-  const OpTableEntry *entry = OpTable::get().lookup("", "Conv");
-  if (!entry || !entry->handler || failed(entry->handler(conv)) ||
-      conv.results.empty())
+  auto conv = [&](Value input, Value weight, Value b) -> FailureOr<Value> {
+    SmallVector<Value> inputs{input, weight};
+    if (b)
+      inputs.push_back(b);
+    NodeContext node(ctx.node, inputs, ctx.opset, ctx.builder, ctx.loc,
+                     ctx.tensors);
+    const OpTableEntry *entry = OpTable::get().lookup("", "Conv");
+    if (!entry || !entry->handler || failed(entry->handler(node)) ||
+        node.results.empty())
+      return failure();
+    return ctx.create<CastOp>(i32, node.results[0]);
+  };
+  if (!exactInF32)
+    return conv(xs, ws, bias ? c.cast(bias, f) : Value());
+  auto channelSlice = [&](Value v, int64_t c0, int64_t c1) {
+    return c.make<SliceOp>(ctx.elementTypeOf(v), v, ctx.constantI64({c0}),
+                           ctx.constantI64({c1}), ctx.constantI64({1}),
+                           ctx.constantI64({1}));
+  };
+  Value sum;
+  for (int64_t c0 = 0; c0 < channels; c0 += chunk) {
+    const int64_t c1 = std::min(channels, c0 + chunk);
+    const bool whole = c0 == 0 && c1 == channels;
+    Value xc = whole ? xs : channelSlice(xs, c0, c1);
+    Value wc = whole ? ws : channelSlice(ws, c0, c1);
+    if (c.failed())
+      return failure();
+    FailureOr<Value> part = conv(xc, wc, Value());
+    if (failed(part))
+      return failure();
+    sum = sum ? c.make<AddOp>(i32, sum, *part) : *part;
+  }
+  if (bias) {
+    // The bias [M] against the sum's [N, M, spatial...].
+    SmallVector<int64_t> shape(ctx.rankOf(sum) - 1, 1);
+    shape[0] = wType.getDimSize(0);
+    sum = c.make<AddOp>(i32, sum, c.reshape(bias, shape));
+  }
+  if (c.failed())
     return failure();
-  return ctx.create<CastOp>(IntegerType::get(ctx.builder.getContext(), 32),
-                            conv.results[0]);
+  return sum;
 }
 
 /// ConvInteger (opset 10): integerConv without bias, int32 result.
