@@ -1103,22 +1103,43 @@ def convinteger_wide(rng, group):
     point 0) and int8 w of 130 channels per group (3x3: 1170 products of
     up to 255 x 128 per output), the first image all 255 and the first
     output channel all -127, so one output is -37.9M, odd (beyond 2^24,
-    where float32 holds only even integers). One
+    where float32 holds only even integers); w's zero points per output
+    channel in [-3, 3] (0 for the first). One
     group: the importer cuts the channels into float32 convs that stay
     exact and adds them in int32; two groups of 130: one float64 conv.
-    Against the ONNX definition in int64 numpy (spec_reference)."""
+    Against the ONNX definition in int64 numpy (onnx.reference takes no
+    per-channel w_zero_point)."""
     c, m = 130 * group, 4 * group
     w = rng.integers(-128, 128, size=(m, c // group, 3, 3)).astype(np.int8)
     w[0] = -127
     x = rng.integers(0, 256, size=(2, c, 6, 6)).astype(np.uint8)
     x[0] = 255
+    wz = rng.integers(-3, 4, size=m).astype(np.int8)
+    wz[0] = 0
     inits = [onnx.numpy_helper.from_array(w, "w"),
-             onnx.numpy_helper.from_array(np.array(0, np.uint8), "xz")]
-    nodes = [helper.make_node("ConvInteger", ["x", "w", "xz"], ["y"],
+             onnx.numpy_helper.from_array(np.array(0, np.uint8), "xz"),
+             onnx.numpy_helper.from_array(wz, "wz")]
+    nodes = [helper.make_node("ConvInteger", ["x", "w", "xz", "wz"], ["y"],
                               pads=[1, 1, 1, 1], group=group)]
     model = make(nodes, [info("x", TensorProto.UINT8, [2, c, 6, 6])],
                  [info("y", TensorProto.INT32, [2, m, 6, 6])], inits)
-    return model, {"x": x}, spec_reference(model)
+
+    def reference(x):
+        # ONNX's definition in int64 (onnx.reference takes no per-channel
+        # w_zero_point): 3x3 taps over the zero-padded image, per group.
+        xs = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+        ws = w.astype(np.int64) - wz.astype(np.int64)[:, None, None, None]
+        cg, mg = c // group, m // group
+        y = np.zeros((2, m, 6, 6), np.int64)
+        for g in range(group):
+            for ky in range(3):
+                for kx in range(3):
+                    y[:, g * mg:(g + 1) * mg] += np.einsum(
+                        "nchw,mc->nmhw",
+                        xs[:, g * cg:(g + 1) * cg, ky:ky + 6, kx:kx + 6],
+                        ws[g * mg:(g + 1) * mg, :, ky, kx])
+        return y.astype(np.int32)
+    return model, {"x": x}, reference
 
 
 def convinteger_wide_chunks(rng):

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 using namespace mlir;
 
@@ -567,17 +568,57 @@ FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
   Type f = exactInF32 ? Type(builder.getF32Type()) : builder.getF64Type();
   Type i32 = IntegerType::get(builder.getContext(), 32);
   Chain c(ctx);
-  Value xs = c.cast(x, f), ws = c.cast(w, f);
+  Value xs = c.cast(x, f);
   if (*xz)
     xs = c.make<SubOp>(f, xs, c.cast(*xz, f));
-  if (wZero) {
-    // One per output channel: [M, 1, ...] against w's [M, C, kernel...].
-    SmallVector<int64_t> shape(wType.getRank(), 1);
-    shape[0] = getRankedType(wZero).getNumElements();
-    ws = c.make<SubOp>(f, ws, c.reshape(c.cast(wZero, f), shape));
+  // A constant w (and zero points) in float32 at compile time, one
+  // constant per chunk: otherwise each run would widen and slice the
+  // weights again (the fold limit leaves weights alone).
+  std::optional<ConstantTensor> wValues, zValues;
+  if (exactInF32) {
+    if (auto wc = w.getDefiningOp<ConstantOp>())
+      wValues = readConstant(wc.getValue(), wType.getNumElements());
+    if (wZero) {
+      auto zc = wZero.getDefiningOp<ConstantOp>();
+      zValues = zc ? readConstant(zc.getValue()) : std::nullopt;
+      if (!zValues)
+        wValues.reset();
+    }
+  }
+  Value ws;
+  if (!wValues) {
+    ws = c.cast(w, f);
+    if (wZero) {
+      // One per output channel: [M, 1, ...] against w's [M, C, kernel...].
+      SmallVector<int64_t> shape(wType.getRank(), 1);
+      shape[0] = getRankedType(wZero).getNumElements();
+      ws = c.make<SubOp>(f, ws, c.reshape(c.cast(wZero, f), shape));
+    }
   }
   if (c.failed())
     return failure();
+  // (w - w_zero_point)[:, c0:c1] as a float32 constant (marked keep_float:
+  // the weight-quantizing passes must not round it again).
+  auto constantWeights = [&](int64_t c0, int64_t c1) -> Value {
+    const int64_t outputs = wType.getDimSize(0), width = c1 - c0;
+    std::vector<float> values(size_t(outputs * width * taps));
+    for (int64_t m = 0; m < outputs; ++m) {
+      const int64_t z =
+          zValues ? zValues->asInt(zValues->size() == 1 ? 0 : m) : 0;
+      for (int64_t ch = 0; ch < width; ++ch)
+        for (int64_t t = 0; t < taps; ++t)
+          values[size_t((m * width + ch) * taps + t)] =
+              float(wValues->asInt((m * channels + c0 + ch) * taps + t) - z);
+    }
+    SmallVector<int64_t> shape(wType.getShape().begin(),
+                               wType.getShape().end());
+    shape[1] = width;
+    auto op = ctx.builder.create<ConstantOp>(
+        ctx.loc, makeF32Resource(RankedTensorType::get(shape, f), values,
+                                 "conv_integer_weight_f32"));
+    op->setAttr(kKeepFloatAttr, builder.getUnitAttr());
+    return op;
+  };
   auto conv = [&](Value input, Value weight, Value b) -> FailureOr<Value> {
     SmallVector<Value> inputs{input, weight};
     if (b)
@@ -602,7 +643,9 @@ FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
     const int64_t c1 = std::min(channels, c0 + chunk);
     const bool whole = c0 == 0 && c1 == channels;
     Value xc = whole ? xs : channelSlice(xs, c0, c1);
-    Value wc = whole ? ws : channelSlice(ws, c0, c1);
+    Value wc = wValues ? constantWeights(c0, c1)
+               : whole ? ws
+                       : channelSlice(ws, c0, c1);
     if (c.failed())
       return failure();
     FailureOr<Value> part = conv(xc, wc, Value());
