@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """ONNX Runtime's QOperator-format quantized ops (com.microsoft QLinearAdd,
-QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearAveragePool,
+QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax, QLinearWhere,
+QLinearAveragePool,
 QLinearGlobalAveragePool, QLinearConcat, QGemm), built here with
 onnx.helper or written by onnxruntime's quantize_static with
 QuantFormat.QOperator, compiled by anvilc, run by anvil-run and compared
@@ -11,6 +12,11 @@ Cases:
   qlinear_mul_int8          int8 A [3, 16] * B [16]
   qlinear_sigmoid           uint8 [2, 40]
   qlinear_leaky_relu        int8 [4, 25], alpha 0.1
+  qlinear_softmax           uint8 [3, 20], axis -1 (opset 13)
+  qlinear_softmax_opset12   int8 [2, 3, 4], axis 1 with opset 12 (coerced
+                            to 2-D)
+  qlinear_where             a bool condition choosing between two uint8
+                            inputs with their own scales, broadcast
   qlinear_average_pool      uint8 [1, 3, 9, 9], 3x3, stride 2, pads 1,
                             count_include_pad 0, ceil_mode 1
   qlinear_global_pool       uint8 [2, 5, 6, 7], channels first
@@ -130,6 +136,46 @@ def qlinear_sigmoid(rng):
 
 def qlinear_leaky_relu(rng):
     return unary(rng, "QLinearLeakyRelu", np.int8, (4, 25), alpha=0.1)
+
+
+def qlinear_softmax(rng):
+    """uint8 [3, 20], axis -1, the opset-13 Softmax. Y's scale 1/256 and
+    zero point 0, as ORT's quantizer fixes them for Softmax."""
+    inits = [const("xs", np.float32(0.08)), const("xz", np.uint8(128)),
+             const("ys", np.float32(1 / 256)), const("yz", np.uint8(0))]
+    model = make([ms("QLinearSoftmax", ["x", "xs", "xz", "ys", "yz"], ["y"],
+                     axis=-1, opset=13)],
+                 [info("x", TensorProto.UINT8, [3, 20])],
+                 [info("y", TensorProto.UINT8, [3, 20])], inits)
+    return model, {"x": q_input(rng, "x", np.uint8, (3, 20))}
+
+
+def qlinear_softmax_opset12(rng):
+    """int8 [2, 3, 4], axis 1 with opset 12: the input coerced to [2, 12]."""
+    inits = [const("xs", np.float32(0.05)), const("xz", np.int8(0)),
+             const("ys", np.float32(1 / 256)), const("yz", np.int8(-128))]
+    model = make([ms("QLinearSoftmax", ["x", "xs", "xz", "ys", "yz"], ["y"],
+                     axis=1, opset=12)],
+                 [info("x", TensorProto.INT8, [2, 3, 4])],
+                 [info("y", TensorProto.INT8, [2, 3, 4])], inits)
+    return model, {"x": q_input(rng, "x", np.int8, (2, 3, 4))}
+
+
+def qlinear_where(rng):
+    """Where(condition [2, 1, 5], X uint8 [2, 4, 5], Y uint8 [1, 4, 1])
+    with three scales and zero points."""
+    inits = [const("xs", np.float32(0.03)), const("xz", np.uint8(10)),
+             const("ys", np.float32(0.05)), const("yz", np.uint8(200)),
+             const("zs", np.float32(0.04)), const("zz", np.uint8(128))]
+    model = make([ms("QLinearWhere", ["c", "x", "xs", "xz", "y", "ys", "yz",
+                                      "zs", "zz"], ["z"])],
+                 [info("c", TensorProto.BOOL, [2, 1, 5]),
+                  info("x", TensorProto.UINT8, [2, 4, 5]),
+                  info("y", TensorProto.UINT8, [1, 4, 1])],
+                 [info("z", TensorProto.UINT8, [2, 4, 5])], inits)
+    return model, {"c": rng.integers(0, 2, size=(2, 1, 5)).astype(bool),
+                   "x": q_input(rng, "x", np.uint8, (2, 4, 5)),
+                   "y": q_input(rng, "y", np.uint8, (1, 4, 1))}
 
 
 def qlinear_average_pool(rng):
@@ -330,7 +376,8 @@ def check(name, model, inputs, args):
 
 
 CASES = [qlinear_add_broadcast, qlinear_mul_int8, qlinear_sigmoid,
-         qlinear_leaky_relu, qlinear_average_pool, qlinear_global_pool,
+         qlinear_leaky_relu, qlinear_softmax, qlinear_softmax_opset12,
+         qlinear_where, qlinear_average_pool, qlinear_global_pool,
          qlinear_global_pool_nhwc, qlinear_concat, qgemm_quantized,
          qgemm_float, qop_cnn_uint8, qop_cnn_int8_per_channel,
          qlinear_add_per_channel]

@@ -1,11 +1,11 @@
-//===- MicrosoftQLinearOps.cpp - ONNX Runtime's QOperator-format ops
-//-------===//
+//===- MicrosoftQLinearOps.cpp - ONNX Runtime's QOperator ops -------------===//
 //
 // onnxruntime.quantization.quantize_static with QuantFormat.QOperator (and
 // the int8 models of the ONNX model zoo) writes ONNX's QLinearConv and
 // QLinearMatMul beside com.microsoft ops of the same kind: QLinearAdd,
-// QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearAveragePool,
-// QLinearGlobalAveragePool, QLinearConcat and QGemm
+// QLinearMul, QLinearSigmoid, QLinearLeakyRelu, QLinearSoftmax,
+// QLinearWhere, QLinearAveragePool, QLinearGlobalAveragePool, QLinearConcat
+// and QGemm
 // (onnxruntime/docs/ContribOperators.md). Each takes 8-bit tensors with a
 // per-tensor scale and zero point (QGemm's B per output channel too).
 //
@@ -173,6 +173,66 @@ constexpr char kLeakyRelu[] = "LeakyRelu";
 constexpr char kAveragePool[] = "AveragePool";
 constexpr char kGlobalAveragePool[] = "GlobalAveragePool";
 
+/// QLinearSoftmax: X (0-2), Y's scale and zero point (3, 4); `axis` (-1)
+/// and `opset`, the Softmax whose semantics it has: from 13 one axis,
+/// before 13 the input coerced to 2-D at `axis` (ONNX's old Softmax).
+LogicalResult importQLinearSoftmax(NodeContext &ctx) {
+  FailureOr<Value> x = dequantizeInput(ctx, 0, "X");
+  if (failed(x))
+    return failure();
+  const int64_t rank = ctx.rankOf(*x);
+  FailureOr<int64_t> axis = ctx.normalizeAxis(ctx.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type f32 = ctx.builder.getF32Type();
+  auto softmax = [&](Value v, int64_t along) {
+    return ctx.create<SoftmaxOp>(f32, v, ctx.builder.getI64IntegerAttr(along),
+                                 ctx.builder.getBoolAttr(false));
+  };
+  FailureOr<Value> y;
+  if (ctx.attrInt("opset", 13) >= 13 || *axis == rank - 1) {
+    y = softmax(*x, *axis);
+  } else {
+    // [d0 .. d(axis-1)] x [d(axis) ..] as a matrix, softmax over its rows.
+    RankedTensorType type = getRankedType(*x);
+    if (!type || !type.hasStaticShape())
+      return ctx.error() << "opset < 13 (2-D coercion) needs a static shape";
+    int64_t rows = 1, cols = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < *axis ? rows : cols) *= type.getDimSize(d);
+    Chain c(ctx);
+    Value flat = c.reshape(*x, {rows, cols});
+    if (c.failed())
+      return failure();
+    FailureOr<Value> rowsSoftmax = softmax(flat, 1);
+    if (failed(rowsSoftmax))
+      return failure();
+    y = c.reshape(*rowsSoftmax, type.getShape());
+    if (c.failed())
+      return failure();
+  }
+  if (failed(y))
+    return failure();
+  return ctx.produce(
+      quantizeOutput(ctx, *y, 3, ctx.elementTypeOf(ctx.input(0))));
+}
+
+/// QLinearWhere: condition (0), X (1-3), Y (4-6), Z's scale and zero point
+/// (7, 8); numpy broadcasting.
+LogicalResult importQLinearWhere(NodeContext &ctx) {
+  Value condition = ctx.requiredInput(0, "condition");
+  FailureOr<Value> x = dequantizeInput(ctx, 1, "X");
+  FailureOr<Value> y = dequantizeInput(ctx, 4, "Y");
+  if (!condition || failed(x) || failed(y))
+    return failure();
+  FailureOr<Value> z =
+      floatOp(ctx, "Where", {condition, *x, *y}, kFloatOpsetRecent);
+  if (failed(z))
+    return failure();
+  return ctx.produce(
+      quantizeOutput(ctx, *z, 7, ctx.elementTypeOf(ctx.input(1))));
+}
+
 /// QLinearConcat: Y's scale and zero point (0, 1), then each input X_i
 /// with its own scale and zero point (2 + 3i ..); `axis`.
 LogicalResult importQLinearConcat(NodeContext &ctx) {
@@ -295,6 +355,8 @@ void addMicrosoftQLinearOps(OpTable &table) {
             importQLinearUnary<kAveragePool, true>);
   table.add(kMicrosoftDomain, "QLinearGlobalAveragePool",
             importQLinearUnary<kGlobalAveragePool, true>);
+  table.add(kMicrosoftDomain, "QLinearSoftmax", importQLinearSoftmax);
+  table.add(kMicrosoftDomain, "QLinearWhere", importQLinearWhere);
   table.add(kMicrosoftDomain, "QLinearConcat", importQLinearConcat);
   table.add(kMicrosoftDomain, "QGemm", importQGemm);
 }
