@@ -82,7 +82,9 @@ struct QuantMatmul {
   // as the importer writes it): an int32 matmul of sub(cast(q), cast(z)) by
   // cast(W), q = quantize(x, s, z) per tensor with s and z computed at run
   // time, W a constant int8 [K, N] (no weight zero point). The kernel reads
-  // s and z (lhs_runtime) and writes the exact int32 product.
+  // s and z (lhs_runtime) and writes the exact int32 product. QOperator
+  // QLinearMatMul and QGemm give the same with constant s and z (the sub's
+  // zero point a folded constant, or no sub where z is 0).
   SubOp intLhs;
   CastOp intLhsCast, intZeroCast, intWeight;
   // The weight's constant: int8, or (a small weight whose cast the folder
@@ -180,18 +182,39 @@ std::optional<QuantMatmul> matchIntegerMatmul(MatmulOp op) {
     return std::nullopt;
   ConstantOp weight = (weightCast ? weightCast.getInput() : op.getRhs())
                           .getDefiningOp<ConstantOp>();
-  if (!sub || !weight)
+  if (!weight)
     return std::nullopt;
-  auto qCast = sub.getLhs().getDefiningOp<CastOp>();
-  auto zCast = sub.getRhs().getDefiningOp<CastOp>();
-  if (!qCast || !zCast || !isWideningIntCast(qCast) ||
-      !isWideningIntCast(zCast) ||
-      getElementTypeOrSelf(sub.getType()).getIntOrFloatBitWidth() < 16)
-    return std::nullopt;
-  auto q = qCast.getInput().getDefiningOp<QuantizeOp>();
-  if (!q || q.getBits() != 8 || !q.getZeroPoint() ||
-      zCast.getInput() != q.getZeroPoint())
-    return std::nullopt;
+  // The activations: sub(cast(q), cast(z)) with z q's zero point
+  // (quantize_dynamic's), sub(cast(q), c) with c a constant equal to q's
+  // constant zero point (ONNX Runtime's QOperator QLinearMatMul, whose
+  // zero point cast folded), or q itself when its zero point is a constant
+  // 0 (the importer leaves a zero zero point out).
+  CastOp qCast, zCast;
+  QuantizeOp q;
+  if (sub) {
+    qCast = sub.getLhs().getDefiningOp<CastOp>();
+    zCast = sub.getRhs().getDefiningOp<CastOp>();
+    if (!qCast || !isWideningIntCast(qCast) ||
+        (zCast && !isWideningIntCast(zCast)) ||
+        getElementTypeOrSelf(sub.getType()).getIntOrFloatBitWidth() < 16)
+      return std::nullopt;
+    q = qCast.getInput().getDefiningOp<QuantizeOp>();
+    if (!q || q.getBits() != 8 || !q.getZeroPoint())
+      return std::nullopt;
+    if (zCast) {
+      if (zCast.getInput() != q.getZeroPoint())
+        return std::nullopt;
+    } else {
+      std::optional<int64_t> given = scalarInt(sub.getRhs());
+      if (!given || given != scalarInt(q.getZeroPoint()))
+        return std::nullopt;
+    }
+  } else {
+    q = op.getLhs().getDefiningOp<QuantizeOp>();
+    if (!q || q.getBits() != 8 || !q.getZeroPoint() ||
+        scalarInt(q.getZeroPoint()) != int64_t(0))
+      return std::nullopt;
+  }
   auto x = q.getInput().getType().dyn_cast<ShapedType>();
   auto scale = q.getScale().getType().cast<ShapedType>();
   auto zero = q.getZeroPoint().getType().cast<ShapedType>();
@@ -781,7 +804,9 @@ void FunctionBufferizer::findQuantMatmuls(ArrayRef<Operation *> ops) {
     return op == m.tail.getOperation() || op == m.weight.getOperation() ||
            op == m.lhsDequantize.getOperation() ||
            op == m.intLhs.getOperation() || op == m.intWeight.getOperation() ||
-           op == m.intWeightConstant.getOperation();
+           op == m.intWeightConstant.getOperation() ||
+           // the integer path's quantize read by the matmul itself
+           (m.intWeightConstant && op == m.lhsQuantize.getOperation());
   };
   std::function<bool(Operation *)> onlyFused = [&](Operation *op) {
     for (Operation *user : op->getUsers())

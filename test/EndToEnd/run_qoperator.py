@@ -32,6 +32,9 @@ Cases:
                             Concat and Gemm
   qop_cnn_int8_per_channel  the same with int8 activations and weights per
                             channel (QGemm's b_scale per output channel)
+  qop_mlp_uint8             quantize_static (QOperator) of an MLP: two
+                            QLinearMatMul around a QLinearAdd, both on the
+                            int8 kernel (matmul_quant, in the kernel program)
   qlinear_add_per_channel   a scale of one value per channel: anvilc must
                             refuse it with an error that says so
 
@@ -311,6 +314,54 @@ def qop_cnn_int8_per_channel(rng):
     return qop_cnn(rng, True, True)
 
 
+def qop_mlp_uint8(rng):
+    """quantize_static (QOperator, uint8 activations, int8 weights per
+    tensor) of MatMul, Add, Relu, MatMul with 16 rows: two QLinearMatMul
+    around a QLinearAdd. Both products must run on the int8 kernel
+    (MATMUL_QUANT_LAUNCHES)."""
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import tempfile
+    k, h, n = 256, 384, 48
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["a"]),
+             helper.make_node("Add", ["a", "b1"], ["b"]),
+             helper.make_node("Relu", ["b"], ["c"]),
+             helper.make_node("MatMul", ["c", "w2"], ["y"])]
+    graph = helper.make_graph(
+        nodes, "mlp", [info("x", TensorProto.FLOAT, [16, k])],
+        [info("y", TensorProto.FLOAT, [16, n])],
+        [numpy_helper.from_array(
+            (rng.standard_normal((k, h)) * 0.1).astype(np.float32), "w1"),
+         numpy_helper.from_array(
+            rng.standard_normal(h).astype(np.float32), "b1"),
+         numpy_helper.from_array(
+            (rng.standard_normal((h, n)) * 0.1).astype(np.float32), "w2")])
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(
+                {"x": rng.standard_normal((16, k)).astype(np.float32)}
+                for _ in range(4))
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator,
+                        activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+        quantized = onnx.load(dst)
+    ops = [n.op_type for n in quantized.graph.node]
+    if ops.count("QLinearMatMul") != 2:
+        raise RuntimeError(f"quantize_static made {ops}")
+    return quantized, {"x": rng.standard_normal((16, k)).astype(np.float32)}
+
+
 def qlinear_add_per_channel(rng):
     model, inputs = qlinear_add_broadcast(rng)
     for t in model.graph.initializer:
@@ -318,6 +369,10 @@ def qlinear_add_per_channel(rng):
             t.CopyFrom(const("as", np.full(3, 0.03, np.float32)))
     return model, inputs
 
+
+# Models whose integer matmuls must all run on the int8 kernel
+# (`matmul_quant` in `anvilc -O2 --emit=kernel`), with how many launches.
+MATMUL_QUANT_LAUNCHES = {"qop_mlp_uint8": 2}
 
 # Models anvilc must refuse, with a part of its message.
 REFUSED = {"qlinear_add_per_channel": "must hold one value"}
@@ -372,6 +427,14 @@ def check(name, model, inputs, args):
                                             what="ONNX Runtime")
         if problem:
             return problem
+    if name in MATMUL_QUANT_LAUNCHES:
+        program = e2e_harness.kernel_program(
+            args.anvilc, os.path.join(args.work, name + ".onnx"))
+        launches = program.count('kernel.launch "matmul_quant"')
+        general = program.count('kernel.launch "matmul"')
+        if launches != MATMUL_QUANT_LAUNCHES[name] or general:
+            return (f"{launches} matmul_quant and {general} matmul launches, "
+                    f"expected {MATMUL_QUANT_LAUNCHES[name]} matmul_quant")
     return None
 
 
@@ -379,7 +442,7 @@ CASES = [qlinear_add_broadcast, qlinear_mul_int8, qlinear_sigmoid,
          qlinear_leaky_relu, qlinear_softmax, qlinear_softmax_opset12,
          qlinear_where, qlinear_average_pool, qlinear_global_pool,
          qlinear_global_pool_nhwc, qlinear_concat, qgemm_quantized,
-         qgemm_float, qop_cnn_uint8, qop_cnn_int8_per_channel,
+         qgemm_float, qop_cnn_uint8, qop_cnn_int8_per_channel, qop_mlp_uint8,
          qlinear_add_per_channel]
 
 

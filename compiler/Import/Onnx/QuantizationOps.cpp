@@ -286,6 +286,17 @@ FailureOr<Value> integerMatmul(NodeContext &ctx, Value a, Value aZero, Value b,
       return failure();
     }
   }
+  // A constant zero point of all zeros subtracts nothing: left out, an
+  // int8 B stays the constant itself, which matmul_quant's integer path
+  // takes (QOperator models give symmetric int8 weights such zero points).
+  for (Value *zeroPoint : {&aZero, &bZero}) {
+    if (!*zeroPoint)
+      continue;
+    std::optional<SmallVector<int64_t>> values =
+        getConstantInts(*zeroPoint, kZeroPointLimit);
+    if (values && llvm::all_of(*values, [](int64_t v) { return v == 0; }))
+      *zeroPoint = Value();
+  }
   MLIRContext *context = ctx.builder.getContext();
   Type i16 = IntegerType::get(context, 16), i32 = IntegerType::get(context, 32);
   auto shifted = [&](Value v, Value zeroPoint,
