@@ -241,11 +241,38 @@ def qgemm_float(rng):
     return qgemm(rng, False)
 
 
-def qop_cnn(rng, activation_int8, per_channel):
-    """A small CNN through quantize_static in the QOperator format."""
+def quantize_qoperator(graph, calibration, activation_int8=False,
+                       per_channel=False):
+    """`graph` (opset 17) through onnxruntime's quantize_static in the
+    QOperator format: calibrated on the arrays `calibration` fed as its
+    input "x", uint8 (or int8) activations, int8 weights per tensor (or
+    per output channel)."""
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
                                           QuantType, quantize_static)
     import tempfile
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter({"x": x} for x in calibration)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    activation = QuantType.QInt8 if activation_int8 else QuantType.QUInt8
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
+        onnx.save(model, src)
+        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator,
+                        activation_type=activation,
+                        weight_type=QuantType.QInt8, per_channel=per_channel)
+        return onnx.load(dst)
+
+
+def qop_cnn(rng, activation_int8, per_channel):
+    """A small CNN through quantize_static in the QOperator format."""
 
     def init(name, shape, scale):
         return numpy_helper.from_array(
@@ -273,27 +300,9 @@ def qop_cnn(rng, activation_int8, per_channel):
         [init("w1", (16, 8, 3, 3), 0.2), init("b1", (16,), 0.1),
          init("w2", (16, 16, 3, 3), 0.15), init("b2", (16,), 0.1),
          init("wf", (10, 32), 0.3), init("bf", (10,), 0.1)])
-    model = helper.make_model(graph,
-                              opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter(
-                {"x": rng.standard_normal((2, 8, 16, 16)).astype(np.float32)}
-                for _ in range(6))
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    activation = QuantType.QInt8 if activation_int8 else QuantType.QUInt8
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
-        onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator,
-                        activation_type=activation,
-                        weight_type=QuantType.QInt8, per_channel=per_channel)
-        quantized = onnx.load(dst)
+    quantized = quantize_qoperator(
+        graph, [rng.standard_normal((2, 8, 16, 16)).astype(np.float32)
+                for _ in range(6)], activation_int8, per_channel)
     ops = {n.op_type for n in quantized.graph.node
            if n.domain == "com.microsoft"}
     wanted = {"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu",
@@ -319,9 +328,6 @@ def qop_mlp_uint8(rng):
     tensor) of MatMul, Add, Relu, MatMul with 16 rows: two QLinearMatMul
     around a QLinearAdd. Both products must run on the int8 kernel
     (MATMUL_QUANT_LAUNCHES)."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
-                                          QuantType, quantize_static)
-    import tempfile
     k, h, n = 256, 384, 48
     nodes = [helper.make_node("MatMul", ["x", "w1"], ["a"]),
              helper.make_node("Add", ["a", "b1"], ["b"]),
@@ -336,26 +342,9 @@ def qop_mlp_uint8(rng):
             rng.standard_normal(h).astype(np.float32), "b1"),
          numpy_helper.from_array(
             (rng.standard_normal((h, n)) * 0.1).astype(np.float32), "w2")])
-    model = helper.make_model(graph,
-                              opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter(
-                {"x": rng.standard_normal((16, k)).astype(np.float32)}
-                for _ in range(4))
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src, dst = os.path.join(tmp, "f.onnx"), os.path.join(tmp, "q.onnx")
-        onnx.save(model, src)
-        quantize_static(src, dst, Reader(), quant_format=QuantFormat.QOperator,
-                        activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
-        quantized = onnx.load(dst)
+    quantized = quantize_qoperator(
+        graph, [rng.standard_normal((16, k)).astype(np.float32)
+                for _ in range(4)])
     ops = [n.op_type for n in quantized.graph.node]
     if ops.count("QLinearMatMul") != 2:
         raise RuntimeError(f"quantize_static made {ops}")
