@@ -186,6 +186,7 @@ private:
   LogicalResult emitEpilogue(ElementwiseOp loop, int64_t colDims,
                              raw_ostream &os);
   LogicalResult emitElementwise(ElementwiseOp loop, raw_ostream &os);
+  void emitOperandPointers(ArrayRef<Value> operands, raw_ostream &os);
   LogicalResult emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
                          llvm::function_ref<std::string(size_t)> index,
                          raw_ostream &os);
@@ -595,6 +596,7 @@ LogicalResult FunctionEmitter::emitEpilogue(ElementwiseOp loop, int64_t colDims,
   // The pointers by value, as the elementwise loops capture theirs.
   os << "    const auto epilogue = [=](int64_t i0, int64_t i1, int64_t n0, "
         "int64_t n1) {\n";
+  emitOperandPointers(operands, os);
   os << "      for (int64_t r = i0; r < i1; ++r)\n";
   // Elements are independent and each is read before it is written.
   os << "      #pragma omp simd\n";
@@ -682,6 +684,7 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
   // a third longer on functions with thousands of them.
   os << "    anvil::cpu::parallel_for(host, " << sizeExpr(outer) << ", "
      << grain << ", [=](int64_t begin, int64_t end) {\n";
+  emitOperandPointers(operands, os);
   if (dims.empty())
     os << "      for (int64_t i0 = begin; i0 < end; ++i0) {\n";
   // The innermost loop vectorizes (GCC's -O2 cost model alone leaves a
@@ -703,6 +706,19 @@ LogicalResult FunctionEmitter::emitElementwise(ElementwiseOp loop,
   return success();
 }
 
+/// The loop's operand buffers (the inputs, then the output) as local
+/// pointers ptr0, ptr1, ... at the top of its lambda, which emitBody
+/// indexes (p0, p1, ... are an outlined layer's parameters).
+/// Read through the lambda's captures instead, every pointer would be
+/// loaded again after each store to an 8-bit buffer (char stores may alias
+/// the closure), which kept every loop writing int8 or uint8 (quantize,
+/// requantize, casts) from vectorizing.
+void FunctionEmitter::emitOperandPointers(ArrayRef<Value> operands,
+                                          raw_ostream &os) {
+  for (auto [k, operand] : llvm::enumerate(operands))
+    os << "      auto *const ptr" << k << " = " << bufferName(operand) << ";\n";
+}
+
 /// The loop's body at element `index(k)` of each operand (the inputs, then
 /// the output, the last `operands`): load, compute, store.
 LogicalResult
@@ -720,7 +736,7 @@ FunctionEmitter::emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
     std::string name = "a" + std::to_string(k);
     scalars[arg] = name;
     os << "        const " << type << " " << name << " = static_cast<" << type
-       << ">(" << bufferName(operands[k]) << "[" << index(k) << "]);\n";
+       << ">(ptr" << k << "[" << index(k) << "]);\n";
   }
   CScalarPrinter scalarPrinter(cpuCDialect(), os, scalars, next, "        ");
   for (Operation &op : body.without_terminator())
@@ -728,7 +744,7 @@ FunctionEmitter::emitBody(ElementwiseOp loop, ArrayRef<Value> operands,
       return failure();
   Value yielded = cast<YieldOp>(body.getTerminator()).getValue();
   std::string outElement = cppType(outType.getElementType());
-  os << "        " << bufferName(loop.getOutput()) << "["
+  os << "        ptr" << operands.size() - 1 << "["
      << index(operands.size() - 1) << "] = static_cast<" << outElement << ">("
      << scalars.lookup(yielded) << ");\n";
   return success();

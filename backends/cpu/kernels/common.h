@@ -384,14 +384,35 @@ template <class T> inline T ipow_int(T a, T e) {
 /// Float to integer without undefined behaviour: out of range (or NaN)
 /// gives what x86 gives for signed types (the minimum), 0 for unsigned.
 template <class To, class From> inline To float_to_int(From v) {
-  const long double lo =
-      static_cast<long double>(std::numeric_limits<To>::min());
-  const long double hi =
-      static_cast<long double>(std::numeric_limits<To>::max()) + 1.0L;
-  if (!(static_cast<long double>(v) > lo - 1.0L &&
-        static_cast<long double>(v) < hi))
-    return std::is_signed<To>::value ? std::numeric_limits<To>::min() : To(0);
-  return static_cast<To>(v);
+  constexpr To fallback =
+      std::is_signed<To>::value ? std::numeric_limits<To>::min() : To(0);
+  if constexpr (std::is_floating_point<From>::value && sizeof(To) <= 2) {
+    // 8- and 16-bit results: v clamped into int32's range in its own type
+    // (NaN to the minimum), truncated to int32, then range-checked as an
+    // integer. The same results as the general form below, as float and
+    // int32 selects the loop vectorizer takes: its compares in long double
+    // (or any type wider than the result's lanes) kept every quantizing
+    // elementwise loop scalar.
+    const From lo = From(-2147483648.0);
+    const From hi = std::is_same<From, float>::value ? From(2147483520.0f)
+                                                     : From(2147483647.0);
+    From c = v > lo ? v : lo;
+    c = c < hi ? c : hi;
+    const int32_t i = static_cast<int32_t>(c);
+    return i >= int32_t(std::numeric_limits<To>::min()) &&
+                   i <= int32_t(std::numeric_limits<To>::max())
+               ? static_cast<To>(i)
+               : fallback;
+  } else {
+    const long double lo =
+        static_cast<long double>(std::numeric_limits<To>::min());
+    const long double hi =
+        static_cast<long double>(std::numeric_limits<To>::max()) + 1.0L;
+    if (!(static_cast<long double>(v) > lo - 1.0L &&
+          static_cast<long double>(v) < hi))
+      return fallback;
+    return static_cast<To>(v);
+  }
 }
 
 /// Normalizes a possibly negative index into [0, size); false if outside.
