@@ -14,7 +14,16 @@ model and thread count: the median over rounds of each round's median, the
 min..max of those, ORT/Anvil (above 1: Anvil is faster) and Anvil's
 GFLOP/s (2 x the convolutions' and Gemm's multiply-adds per second).
 
+With --quantize qoperator or qdq both sides run the model onnxruntime's
+own `quantize_static` writes (static uint8 activations, int8 weights per
+output channel, calibrated on 8 random inputs): QOperator (QLinearConv,
+QLinearAdd, ...) or QDQ (QuantizeLinear/DequantizeLinear pairs around
+float ops). The check's limit is then 0.05 (a few output quantization
+steps: both sides round the same integers, but their float
+requantization may differ by one step).
+
 Usage: bench/cnn_latency.py [--models resnet18,mobilenetv2] [--size 224]
+           [--quantize none|qoperator|qdq]
            [--threads 1,2] [--runs 20] [--rounds 3] [--lock FILE]
            [--anvilc build/bin/anvilc] [--anvil-run build/bin/anvil-run]
 """
@@ -42,6 +51,36 @@ def model_path(arch, size):
         os.makedirs(folder, exist_ok=True)
         onnx.save(make_bench_cnn.build(arch, size, batch=1), path)
     return path
+
+
+def quantized_path(model, fmt, size, work):
+    """`model` through onnxruntime's quantize_static in the format `fmt`
+    (qoperator or qdq), into WORK; the float model's path for `none`."""
+    if fmt == "none":
+        return model
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          QuantType, quantize_static)
+    import onnxruntime as ort
+    name = ort.InferenceSession(model).get_inputs()[0].name
+    rng = np.random.default_rng(1)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter(
+                {name: rng.standard_normal((1, 3, size, size)).astype(
+                    np.float32)} for _ in range(8))
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    out = os.path.join(work, os.path.basename(model).replace(
+        ".onnx", f"-{fmt}.onnx"))
+    quantize_static(model, out, Reader(),
+                    quant_format=(QuantFormat.QOperator if fmt == "qoperator"
+                                  else QuantFormat.QDQ),
+                    activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, per_channel=True)
+    return out
 
 
 def multiply_adds(path):
@@ -72,9 +111,16 @@ def main():
                     help="comma-separated: resnet18, mobilenetv2")
     ap.add_argument("--size", type=int, default=224,
                     help="input height and width (default 224)")
+    ap.add_argument("--quantize", choices=["none", "qoperator", "qdq"],
+                    default="none",
+                    help="time onnxruntime's quantize_static model of each "
+                    "CNN in this format instead of the float one (default "
+                    "none)")
     args = ap.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
-    print(f"{args.size}x{args.size}, batch 1; per thread count the median "
+    print(f"{args.size}x{args.size}, batch 1, "
+          f"{'float32' if args.quantize == 'none' else args.quantize}; "
+          f"per thread count the median "
           f"(min..max) over {args.rounds} rounds of each round's median of "
           f"{args.runs} runs, in ms")
     print("| model | threads | Anvil ms | ORT ms | ORT/Anvil | Anvil GFLOP/s |")
@@ -84,10 +130,12 @@ def main():
         np.save(paths["input"], np.random.default_rng(0).standard_normal(
             (1, 3, args.size, args.size)).astype(np.float32))
         for arch in args.models.split(","):
-            model = model_path(arch, args.size)
-            artifact = graph_latency.compile_checked(args, arch, model, paths,
-                                                     work, limit=1e-3)
-            flops = 2 * multiply_adds(model)
+            float_model = model_path(arch, args.size)
+            model = quantized_path(float_model, args.quantize, args.size, work)
+            artifact = graph_latency.compile_checked(
+                args, arch, model, paths, work,
+                limit=1e-3 if args.quantize == "none" else 0.05)
+            flops = 2 * multiply_adds(float_model)
             for t in threads:
                 print(graph_latency.table_row(
                     [arch, t], *graph_latency.time_rounds(

@@ -450,7 +450,10 @@ private:
   LogicalResult lowerGatherElements(GatherElementsOp op);
   LogicalResult lowerScatterNd(ScatterNdOp op);
   LogicalResult lowerTrilu(TriluOp op);
+  template <class Launch, class ConvLike>
+  LogicalResult convLaunch(ConvLike op, Launch &l);
   LogicalResult lowerConv(ConvOp op);
+  LogicalResult lowerConvInteger(ConvIntegerOp op);
   LogicalResult lowerPool(PoolOp op);
   LogicalResult lowerPad(PadOp op);
   LogicalResult lowerTile(TileOp op);
@@ -1171,7 +1174,10 @@ std::optional<Spatial2d> spatial2d(ArrayRef<DimExpr> in, ArrayRef<DimExpr> out,
   return std::nullopt;
 }
 
-LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
+/// The fields conv2d and conv2d_integer launches share (sizes, window,
+/// group) for `op`'s input [N, C, spatial...] and static weight.
+template <class Launch, class ConvLike>
+LogicalResult FunctionBufferizer::convLaunch(ConvLike op, Launch &l) {
   ArrayRef<DimExpr> in = shapeOf(op.getInput());
   auto w = constantDims(shapeOf(op.getWeight()));
   if (!w)
@@ -1183,19 +1189,37 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
                      op.getStrides(), op.getPads(), op.getDilations());
   if (!s)
     return op.emitOpError("only 1-D and 2-D convolutions have a kernel yet");
-  SmallVector<Value> ins{input(op.getInput()), input(op.getWeight())};
-  if (op.getBias())
-    ins.push_back(input(op.getBias()));
-  Value out = alloc(op.getResult());
-  Conv2dLaunch l;
   l.n = in[0], l.c = *channels, l.h = s->h, l.w = s->w, l.m = (*w)[0];
   l.kh = s->kh, l.kw = s->kw, l.oh = s->oh, l.ow = s->ow;
   l.strides = s->strides;
   l.pads = s->pads;
   l.dilations = s->dilations;
   l.group = op.getGroup();
+  return success();
+}
+
+LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
+  Conv2dLaunch l;
+  if (failed(convLaunch(op, l)))
+    return failure();
+  SmallVector<Value> ins{input(op.getInput()), input(op.getWeight())};
+  if (op.getBias())
+    ins.push_back(input(op.getBias()));
+  Value out = alloc(op.getResult());
   l.has_bias = (bool)op.getBias();
   l.build(b, op.getLoc(), ins, out);
+  return success();
+}
+
+LogicalResult FunctionBufferizer::lowerConvInteger(ConvIntegerOp op) {
+  Conv2dIntegerLaunch l;
+  if (failed(convLaunch(op, l)))
+    return failure();
+  Value out = alloc(op.getResult());
+  l.build(b, op.getLoc(),
+          {input(op.getInput()), input(op.getWeight()),
+           input(op.getInputZeroPoint())},
+          out);
   return success();
 }
 
@@ -1508,6 +1532,7 @@ LogicalResult FunctionBufferizer::lower(Operation *op) {
       .Case([&](ScatterNdOp s) { return lowerScatterNd(s); })
       .Case([&](TriluOp t) { return lowerTrilu(t); })
       .Case([&](ConvOp c) { return lowerConv(c); })
+      .Case([&](ConvIntegerOp c) { return lowerConvInteger(c); })
       .Case([&](PoolOp p) { return lowerPool(p); })
       .Case([&](PadOp p) { return lowerPad(p); })
       .Case([&](TileOp t) { return lowerTile(t); })

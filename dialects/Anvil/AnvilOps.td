@@ -1350,6 +1350,31 @@ def Anvil_QuantizePerTokenOp : Anvil_InferredOp<"quantize_per_token"> {
 // Indexing ops: ScatterElements, TopK (GatherND is above)
 //===----------------------------------------------------------------------===//
 
+def Anvil_ConvIntegerOp : Anvil_InferredOp<"conv_integer"> {
+  let summary = "exact int32 convolution of 8-bit integers";
+  let description = [{
+    ONNX `ConvInteger` with a zero weight zero point: `input` `[N, C,
+    spatial...]` of `i8` or `ui8`, `weight` `[M, C/group, kernel...]` of
+    `i8`, `input_zero_point` one value of the input's type (rank 0 or 1).
+    The result, `i32` `[N, M, out spatial...]`, is the sum over each
+    window of `(input - input_zero_point) * weight`, wrapping as int32
+    does; padding taps hold the zero point, so they add nothing.
+    `strides`, `pads` and `dilations` mean what they mean in `anvil.conv`.
+    (The importer writes it for ConvInteger and QLinearConv with int8
+    weights whose zero points are all 0; other zero points take float
+    convolutions in exact chunks.)
+
+    ```mlir
+    %y = anvil.conv_integer %x, %w, %xz {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x16x8x8xui8>, tensor<32x16x3x3xi8>, tensor<ui8>) -> tensor<1x32x8x8xi32>
+    ```
+  }];
+  let arguments = (ins Anvil_IntegerTensor:$input, Anvil_IntegerTensor:$weight,
+                       Anvil_IntegerTensor:$input_zero_point,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Anvil_IntegerTensor:$result);
+}
+
 def Anvil_ScatterElementsOp : Anvil_InferredOp<"scatter_elements"> {
   let summary = "write (or combine) one element per index along an axis";
   let description = [{

@@ -1202,47 +1202,85 @@ std::optional<int64_t> windowOutput(int64_t size, int64_t kernel,
 }
 } // namespace
 
+namespace {
+/// The result shape of a convolution (anvil.conv, anvil.conv_integer) of
+/// `input` [N, C, spatial...] by `weight` [M, C/group, kernel...], or
+/// failure (reported on `op`) when they do not fit together.
+FailureOr<SmallVector<int64_t>>
+convolutionShape(Operation *op, RankedTensorType input, RankedTensorType weight,
+                 ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                 ArrayRef<int64_t> dilations, int64_t group) {
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || weight.getRank() != input.getRank())
+    return op->emitOpError("input and weight must be [N, C, spatial...] and "
+                           "[M, C/group, kernel...]");
+  if ((int64_t)strides.size() != spatial ||
+      (int64_t)dilations.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial)
+    return op->emitOpError("strides, dilations and pads do not match the "
+                           "number of spatial dims");
+  int64_t channels = input.getDimSize(1), perGroup = weight.getDimSize(1);
+  if (group <= 0)
+    return op->emitOpError("group must be positive");
+  if (channels != kDynamic && perGroup != kDynamic &&
+      channels != perGroup * group)
+    return op->emitOpError()
+           << "input has " << channels << " channels but weight expects "
+           << perGroup << " x " << group << " groups";
+  if (weight.getDimSize(0) != kDynamic && weight.getDimSize(0) % group != 0)
+    return op->emitOpError()
+           << weight.getDimSize(0) << " output channels do not split into "
+           << group << " groups";
+  SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (strides[i] <= 0 || dilations[i] <= 0)
+      return op->emitOpError("strides and dilations must be positive");
+    std::optional<int64_t> out = windowOutput(
+        input.getDimSize(2 + i), weight.getDimSize(2 + i), strides[i], pads[i],
+        pads[spatial + i], dilations[i], false);
+    if (!out)
+      return op->emitOpError() << "spatial dim " << i
+                               << ": pads, kernel and dilation are too large";
+    shape.push_back(*out);
+  }
+  return shape;
+}
+} // namespace
+
 LogicalResult ConvOp::inferResultTypes(Types &types) {
   Type elementType = elementTypeOf(getInput());
   RankedTensorType input = getRankedType(getInput());
   RankedTensorType weight = getRankedType(getWeight());
   if (!input || !weight)
     return unranked(types, elementType);
-  int64_t spatial = input.getRank() - 2;
-  if (spatial < 1 || weight.getRank() != input.getRank())
-    return emitOpError("input and weight must be [N, C, spatial...] and "
-                       "[M, C/group, kernel...]");
-  if ((int64_t)getStrides().size() != spatial ||
-      (int64_t)getDilations().size() != spatial ||
-      (int64_t)getPads().size() != 2 * spatial)
-    return emitOpError("strides, dilations and pads do not match the "
-                       "number of spatial dims");
-  int64_t group = getGroup();
-  int64_t channels = input.getDimSize(1), perGroup = weight.getDimSize(1);
-  if (group <= 0)
-    return emitOpError("group must be positive");
-  if (channels != kDynamic && perGroup != kDynamic &&
-      channels != perGroup * group)
-    return emitOpError() << "input has " << channels
-                         << " channels but weight expects " << perGroup << " x "
-                         << group << " groups";
-  if (weight.getDimSize(0) != kDynamic && weight.getDimSize(0) % group != 0)
-    return emitOpError() << weight.getDimSize(0)
-                         << " output channels do not split into " << group
-                         << " groups";
-  SmallVector<int64_t> shape = {input.getDimSize(0), weight.getDimSize(0)};
-  for (int64_t i = 0; i < spatial; ++i) {
-    if (getStrides()[i] <= 0 || getDilations()[i] <= 0)
-      return emitOpError("strides and dilations must be positive");
-    std::optional<int64_t> out = windowOutput(
-        input.getDimSize(2 + i), weight.getDimSize(2 + i), getStrides()[i],
-        getPads()[i], getPads()[spatial + i], getDilations()[i], false);
-    if (!out)
-      return emitOpError() << "spatial dim " << i
-                           << ": pads, kernel and dilation are too large";
-    shape.push_back(*out);
-  }
-  return ranked(types, shape, elementType);
+  auto shape = convolutionShape(getOperation(), input, weight, getStrides(),
+                                getPads(), getDilations(), getGroup());
+  if (failed(shape))
+    return failure();
+  return ranked(types, *shape, elementType);
+}
+
+LogicalResult ConvIntegerOp::inferResultTypes(Types &types) {
+  Type i32 = IntegerType::get(getContext(), 32);
+  Type inputType = elementTypeOf(getInput());
+  if (!inputType.isSignlessInteger(8) && !inputType.isUnsignedInteger(8))
+    return emitOpError("input must be i8 or ui8");
+  if (!elementTypeOf(getWeight()).isSignlessInteger(8))
+    return emitOpError("weight must be i8");
+  if (elementTypeOf(getInputZeroPoint()) != inputType)
+    return emitOpError("input_zero_point must have the input's type");
+  if (RankedTensorType zp = getRankedType(getInputZeroPoint()))
+    if (zp.getRank() > 1 || (zp.hasStaticShape() && zp.getNumElements() != 1))
+      return emitOpError("input_zero_point must hold one value");
+  RankedTensorType input = getRankedType(getInput());
+  RankedTensorType weight = getRankedType(getWeight());
+  if (!input || !weight)
+    return unranked(types, i32);
+  auto shape = convolutionShape(getOperation(), input, weight, getStrides(),
+                                getPads(), getDilations(), getGroup());
+  if (failed(shape))
+    return failure();
+  return ranked(types, *shape, i32);
 }
 
 LogicalResult PoolOp::inferResultTypes(Types &types) {

@@ -69,6 +69,13 @@ Models:
                         group, extreme values): the float32 convs over
                         channel chunks added in int32, and the float64
                         conv of wide groups, both exact
+  convinteger_int8, convinteger_int8_avx2
+                        ConvInteger with int8 weights and no (or all-zero)
+                        weight zero points: one anvil.conv_integer each
+                        (uint8 and int8 x, zero points, strides,
+                        dilations, padding, groups, K not a multiple of
+                        4), for the host (vpdpbusd with AVX512-VNNI) and
+                        for x86-64-v3 (the kernel's exact float chunks)
   qdq_static_per_channel, qdq_static_per_tensor
                         ORT's quantize_static (QDQ) on an MLP with a
                         dynamic batch: uint8 activations per tensor run
@@ -1142,6 +1149,82 @@ def convinteger_wide(rng, group):
     return model, {"x": x}, reference
 
 
+def convinteger_int8(rng, flags=()):
+    """Four ConvInteger nodes whose int8 weights have no zero point (or an
+    all-zero one): uint8 x [2, 20, 9, 11] with zero point 131, 3x3,
+    strides (2, 1), dilations (1, 2), asymmetric pads, 26 outputs (K 180);
+    the same x through a 1x1 of 2 groups and no x zero point; int8 x
+    [1, 7, 8, 8] with zero point -5 and an explicit all-zero w zero point
+    (K 63); and the same int8 x through a 5x5 whose taps reach wholly into
+    the padding. Against the ONNX definition in int64 numpy, exact."""
+    xu = rng.integers(0, 256, size=(2, 20, 9, 11)).astype(np.uint8)
+    xi = rng.integers(-128, 128, size=(1, 7, 8, 8)).astype(np.int8)
+    w1 = rng.integers(-128, 128, size=(26, 20, 3, 3)).astype(np.int8)
+    w2 = rng.integers(-128, 128, size=(16, 10, 1, 1)).astype(np.int8)
+    w3 = rng.integers(-128, 128, size=(12, 7, 3, 3)).astype(np.int8)
+    w4 = rng.integers(-128, 128, size=(8, 7, 5, 5)).astype(np.int8)
+    inits = [onnx.numpy_helper.from_array(v, n) for v, n in [
+        (w1, "w1"), (w2, "w2"), (w3, "w3"), (w4, "w4"),
+        (np.array(131, np.uint8), "xuz"), (np.array(-5, np.int8), "xiz"),
+        (np.zeros(12, np.int8), "w3z")]]
+    attrs1 = dict(strides=[2, 1], dilations=[1, 2], pads=[1, 0, 0, 2])
+    nodes = [
+        helper.make_node("ConvInteger", ["xu", "w1", "xuz"], ["y1"],
+                         **attrs1),
+        helper.make_node("ConvInteger", ["xu", "w2"], ["y2"], group=2),
+        helper.make_node("ConvInteger", ["xi", "w3", "xiz", "w3z"], ["y3"],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("ConvInteger", ["xi", "w4", "xiz"], ["y4"],
+                         pads=[4, 4, 4, 4], strides=[3, 3]),
+    ]
+
+    def conv(x, w, zero, strides=(1, 1), dilations=(1, 1), pads=(0,) * 4,
+             group=1):
+        # ONNX's definition in int64: the zero point subtracted, zeros
+        # padded, each tap a product summed over channels, per group.
+        n, c, h, wd = x.shape
+        m, cg, kh, kw = w.shape
+        xs = np.pad(x.astype(np.int64) - zero,
+                    ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+        oh = (h + pads[0] + pads[2] - (kh - 1) * dilations[0] - 1) \
+            // strides[0] + 1
+        ow = (wd + pads[1] + pads[3] - (kw - 1) * dilations[1] - 1) \
+            // strides[1] + 1
+        mg = m // group
+        y = np.zeros((n, m, oh, ow), np.int64)
+        for g in range(group):
+            for ky in range(kh):
+                for kx in range(kw):
+                    y0, x0 = ky * dilations[0], kx * dilations[1]
+                    patch = xs[:, g * cg:(g + 1) * cg,
+                               y0:y0 + (oh - 1) * strides[0] + 1:strides[0],
+                               x0:x0 + (ow - 1) * strides[1] + 1:strides[1]]
+                    y[:, g * mg:(g + 1) * mg] += np.einsum(
+                        "nchw,mc->nmhw", patch,
+                        w[g * mg:(g + 1) * mg, :, ky, kx].astype(np.int64))
+        return y.astype(np.int32)
+
+    def reference(xu, xi):
+        return [conv(xu, w1, 131, strides=(2, 1), dilations=(1, 2),
+                     pads=(1, 0, 0, 2)),
+                conv(xu, w2, 0, group=2),
+                conv(xi, w3, -5, pads=(1, 1, 1, 1)),
+                conv(xi, w4, -5, strides=(3, 3), pads=(4, 4, 4, 4))]
+    outs = [(n, v.shape) for n, v in zip(
+        ["y1", "y2", "y3", "y4"], reference(xu, xi))]
+    model = make(nodes, [info("xu", TensorProto.UINT8, list(xu.shape)),
+                         info("xi", TensorProto.INT8, list(xi.shape))],
+                 [info(n, TensorProto.INT32, list(shape))
+                  for n, shape in outs], inits)
+    return model, {"xu": xu, "xi": xi}, reference, None, tuple(flags)
+
+
+def convinteger_int8_avx2(rng):
+    """convinteger_int8 for x86-64-v3: no VNNI, so the kernel's exact
+    float32 chunks."""
+    return convinteger_int8(rng, ("--mcpu=x86-64-v3",))
+
+
 def convinteger_wide_chunks(rng):
     return convinteger_wide(rng, 1)
 
@@ -1245,7 +1328,8 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            prequantized_w4a8, matmulnbits_float_zp_quantize, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
-           qlinearconv_per_channel, convinteger_wide_chunks,
+           qlinearconv_per_channel, convinteger_int8,
+           convinteger_int8_avx2, convinteger_wide_chunks,
            convinteger_wide_groups, qlinearmatmul_per_column, qlinearmatmul_per_row,
            qdq_static_per_channel, qdq_static_per_tensor, qdq_static_cnn]
 
@@ -1291,6 +1375,42 @@ STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
                        "prequantized_w4a8": 3}
 
 
+# Models whose integer convolutions must run as conv2d_integer launches
+# (int8 weights without zero points), with how many; the ConvInteger
+# models with per-channel weight zero points must run none.
+CONV_INTEGER_LAUNCHES = {"convinteger_int8": 4, "convinteger_int8_avx2": 4,
+                         "qlinearconv_per_channel": 1,
+                         "convinteger_wide_chunks": 0,
+                         "convinteger_wide_groups": 0}
+
+
+def kernel_program(name, args, flags=()):
+    """NAME's kernel program (`anvilc --emit=kernel` with `flags`) and
+    None, or None and why anvilc failed."""
+    kernel = subprocess.run(
+        [args.anvilc, "-q", *flags, os.path.join(args.work, name + ".onnx"),
+         "--emit=kernel"], capture_output=True, text=True)
+    if kernel.returncode:
+        return None, ("anvilc --emit=kernel failed: "
+                      f"{kernel.stderr.strip()[-500:]}")
+    return kernel.stdout, None
+
+
+def conv_integer_problem(name, args, flags=()):
+    """Why NAME's compiled kernels do not run CONV_INTEGER_LAUNCHES[NAME]
+    conv2d_integer launches (None when they do, or it lists nothing)."""
+    want = CONV_INTEGER_LAUNCHES.get(name)
+    if want is None:
+        return None
+    kernel, error = kernel_program(name, args, flags)
+    if error:
+        return error
+    got = kernel.count('kernel.launch "conv2d_integer"')
+    if got != want:
+        return f"{got} conv2d_integer launches, expected {want}"
+    return None
+
+
 def quant_kernel_problem(name, args, flags=()):
     """Why NAME's compiled kernels are not what QUANT_KERNEL_LAUNCHES (and
     STATIC_LHS_LAUNCHES) want (None when they are, or when it wants
@@ -1298,18 +1418,16 @@ def quant_kernel_problem(name, args, flags=()):
     want = QUANT_KERNEL_LAUNCHES.get(name)
     if want is None:
         return None
-    kernel = subprocess.run(
-        [args.anvilc, "-q", *flags, os.path.join(args.work, name + ".onnx"),
-         "--emit=kernel"], capture_output=True, text=True)
-    if kernel.returncode:
-        return f"anvilc --emit=kernel failed: {kernel.stderr.strip()[-500:]}"
-    quant = kernel.stdout.count('kernel.launch "matmul_quant"')
-    general = kernel.stdout.count('kernel.launch "matmul"')
+    kernel, error = kernel_program(name, args, flags)
+    if error:
+        return error
+    quant = kernel.count('kernel.launch "matmul_quant"')
+    general = kernel.count('kernel.launch "matmul"')
     want_general = GENERAL_MATMUL_LAUNCHES.get(name, 0)
     if quant != want or general != want_general:
         return (f"{quant} matmul_quant and {general} matmul launches, "
                 f"expected {want} matmul_quant and {want_general} matmul")
-    static = kernel.stdout.count("quantize_lhs = true")
+    static = kernel.count("quantize_lhs = true")
     if static != STATIC_LHS_LAUNCHES.get(name, static):
         return (f"{static} matmul_quant launches quantize their activations, "
                 f"expected {STATIC_LHS_LAUNCHES[name]}")
@@ -1343,7 +1461,10 @@ def check(name, model, inputs, args, reference=None, names=None, flags=()):
         expected = session.run(None, inputs)
     problems = e2e_harness.compare_outputs(
         got, dict(zip(got, expected)), RTOL, ATOL, f16=(F16_RTOL, F16_ATOL))
-    return problems[0] if problems else quant_kernel_problem(name, args, flags)
+    if problems:
+        return problems[0]
+    return (quant_kernel_problem(name, args, flags) or
+            conv_integer_problem(name, args, flags))
 
 
 def main():

@@ -427,3 +427,14 @@ func.func @f16_conv(%x: tensor<1x2x5x6xf16>) -> tensor<1x4x5x6xf16> {
   %y = anvil.conv %x, %w, %b {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x2x5x6xf16>, tensor<4x2x3x3xf16>, tensor<4xf16>) -> tensor<1x4x5x6xf16>
   return %y : tensor<1x4x5x6xf16>
 }
+
+// -----
+
+// An integer convolution is one conv2d_integer launch reading the 8-bit
+// input, the int8 weight and the input's zero point, writing int32.
+// CHECK-LABEL: func.func @conv_integer
+// CHECK: kernel.launch "conv2d_integer" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<1x2x5x6xui8>, memref<4x2x3x3xi8>, memref<ui8>) outs(%{{.*}} : memref<1x4x2x6xi32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, kh = 3 : i64, kw = 3 : i64, m = 4 : i64, n = 1 : i64, oh = 2 : i64, ow = 6 : i64, pads = array<i64: 1, 1, 0, 1>, strides = array<i64: 2, 1>, w = 6 : i64}
+func.func @conv_integer(%x: tensor<1x2x5x6xui8>, %w: tensor<4x2x3x3xi8>, %z: tensor<ui8>) -> tensor<1x4x2x6xi32> {
+  %y = anvil.conv_integer %x, %w, %z {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 0, 1>, strides = array<i64: 2, 1>} : (tensor<1x2x5x6xui8>, tensor<4x2x3x3xi8>, tensor<ui8>) -> tensor<1x4x2x6xi32>
+  return %y : tensor<1x4x2x6xi32>
+}

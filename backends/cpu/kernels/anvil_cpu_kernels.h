@@ -5,6 +5,7 @@
 #include "attention.h"
 #include "common.h"
 #include "conv.h"
+#include "conv_integer.h"
 #include "conv_transpose.h"
 #include "copy.h"
 #include "gather_scatter.h"

@@ -1,5 +1,6 @@
 //===- NeuralNetOps.cpp - importers for ONNX neural-network ops -----------===//
 
+#include "compiler/Import/Onnx/ConvolutionParts.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "dialects/Anvil/ShapeUtils.h"
 
@@ -366,30 +367,16 @@ LogicalResult importConv(NodeContext &ctx) {
   auto wType = w.getType().dyn_cast<RankedTensorType>();
   if (!wType || ctx.rankOf(x) < 3)
     return ctx.error() << "needs ranked input and weight";
-  size_t spatial = wType.getRank() - 2;
-  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  // kernel_shape is optional (the weight's dims are the kernel), but one
-  // that disagrees with the weight is an error, not ignored.
-  if (auto given = ctx.attrInts("kernel_shape"))
-    if (ArrayRef<int64_t>(*given) != ArrayRef<int64_t>(kernel))
-      return ctx.error() << "kernel_shape " << formatShape(*given)
-                         << " does not match the weight's kernel dims "
-                         << formatShape(kernel);
-  auto strides =
-      ctx.attrIntsOfSize("strides", spatial, 1, "one per kernel dim");
-  auto dilations =
-      ctx.attrIntsOfSize("dilations", spatial, 1, "one per kernel dim");
-  if (failed(strides) || failed(dilations))
-    return failure();
-  auto pads = windowPads(ctx, x, kernel, *strides, *dilations);
-  if (failed(pads))
+  FailureOr<ConvWindow> window = convWindow(ctx, x, wType);
+  if (failed(window))
     return failure();
   Builder &b = ctx.builder;
-  return ctx.produce(ctx.create<ConvOp>(
-      ctx.elementTypeOf(x), x, w, ctx.input(2),
-      b.getDenseI64ArrayAttr(*strides), b.getDenseI64ArrayAttr(*pads),
-      b.getDenseI64ArrayAttr(*dilations),
-      b.getI64IntegerAttr(ctx.attrInt("group", 1))));
+  return ctx.produce(
+      ctx.create<ConvOp>(ctx.elementTypeOf(x), x, w, ctx.input(2),
+                         b.getDenseI64ArrayAttr(window->strides),
+                         b.getDenseI64ArrayAttr(window->pads),
+                         b.getDenseI64ArrayAttr(window->dilations),
+                         b.getI64IntegerAttr(ctx.attrInt("group", 1))));
 }
 
 /// The window of a pooling node: kernel_shape (required, one entry per
@@ -547,6 +534,29 @@ void addNeuralNetOps(OpTable &t) {
            "an ONNX Runtime fused op for beam-search decoding; export the "
            "model without ONNX Runtime's transformer optimizer (Anvil "
            "imports the unfused attention)");
+}
+
+FailureOr<ConvWindow> convWindow(NodeContext &ctx, Value x,
+                                 RankedTensorType wType) {
+  size_t spatial = wType.getRank() - 2;
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  // kernel_shape is optional (the weight's dims are the kernel), but one
+  // that disagrees with the weight is an error, not ignored.
+  if (auto given = ctx.attrInts("kernel_shape"))
+    if (ArrayRef<int64_t>(*given) != ArrayRef<int64_t>(kernel))
+      return ctx.error() << "kernel_shape " << formatShape(*given)
+                         << " does not match the weight's kernel dims "
+                         << formatShape(kernel);
+  auto strides =
+      ctx.attrIntsOfSize("strides", spatial, 1, "one per kernel dim");
+  auto dilations =
+      ctx.attrIntsOfSize("dilations", spatial, 1, "one per kernel dim");
+  if (failed(strides) || failed(dilations))
+    return failure();
+  auto pads = windowPads(ctx, x, kernel, *strides, *dilations);
+  if (failed(pads))
+    return failure();
+  return ConvWindow{*strides, *pads, *dilations};
 }
 
 } // namespace anvil::onnx_import

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "compiler/Import/Onnx/ConvolutionParts.h"
 #include "compiler/Import/Onnx/OnnxOpTable.h"
 #include "compiler/Import/Onnx/QuantizationParts.h"
 #include "dialects/Anvil/ConstantValues.h"
@@ -526,6 +527,48 @@ int64_t differenceBound(Value v, Value zeroPoint) {
   return bound;
 }
 
+/// (x - x_zero_point) conv w as one anvil.conv_integer when it takes the
+/// node: w int8 with no zero point or an all-zero constant one, x's zero
+/// point (null: 0) of x's type, a 1-D or 2-D window, and groups wide
+/// enough for the int8 product (at least 4 outputs and 8 taps each: the
+/// cpu kernel's conv_integer::applies). Null when it does not
+/// (integerConv then takes float convolutions, whose depthwise kernel
+/// suits narrow groups, with the weights widened at compile time).
+FailureOr<Value> convInteger(NodeContext &ctx, Value x, Value xZero, Value w,
+                             Value wZero) {
+  RankedTensorType wType = getRankedType(w);
+  Type xType = ctx.elementTypeOf(x);
+  const int64_t group = ctx.attrInt("group", 1);
+  int64_t taps = wType.getDimSize(1);
+  for (int64_t d = 2; d < wType.getRank(); ++d)
+    taps *= wType.getDimSize(d);
+  if (!wType.getElementType().isSignlessInteger(8) ||
+      (wType.getRank() != 3 && wType.getRank() != 4) ||
+      (xZero && ctx.elementTypeOf(xZero) != xType) || group <= 0 ||
+      wType.getDimSize(0) % group != 0 || wType.getDimSize(0) / group < 4 ||
+      taps < 8)
+    return Value();
+  if (wZero) {
+    auto zc = wZero.getDefiningOp<ConstantOp>();
+    std::optional<ConstantTensor> zeros =
+        zc ? readConstant(zc.getValue()) : std::nullopt;
+    if (!zeros || !llvm::all_of(zeros->ints, [](int64_t z) { return z == 0; }))
+      return Value();
+  }
+  FailureOr<ConvWindow> window = convWindow(ctx, x, wType);
+  if (failed(window))
+    return failure();
+  if (!xZero)
+    xZero = ctx.constantScalar(xType, 0.0);
+  Builder &b = ctx.builder;
+  return ctx.create<ConvIntegerOp>(
+      IntegerType::get(b.getContext(), 32), x, w, xZero,
+      b.getDenseI64ArrayAttr(window->strides),
+      b.getDenseI64ArrayAttr(window->pads),
+      b.getDenseI64ArrayAttr(window->dilations),
+      b.getI64IntegerAttr(ctx.attrInt("group", 1)));
+}
+
 /// (x - x_zero_point) conv (w - w_zero_point) (+ bias) in i32, computed
 /// exactly. After the zero points are subtracted every operand is an
 /// integer of magnitude at most 255, so the convolution is exact in float32
@@ -565,6 +608,23 @@ FailureOr<Value> integerConv(NodeContext &ctx, Value x, Value xZero, Value w,
                      "channel";
       return failure();
     }
+  }
+  // int8 weights with no zero point (or all zero: the quantizers' symmetric
+  // weights): one anvil.conv_integer, which the cpu target runs on int8
+  // dot products (VNNI) where it has them.
+  if (FailureOr<Value> direct = convInteger(ctx, x, *xz, w, wZero);
+      failed(direct) || *direct) {
+    if (failed(direct) || !bias)
+      return direct;
+    // The bias [M] against the sum's [N, M, spatial...].
+    Chain c(ctx);
+    SmallVector<int64_t> shape(ctx.rankOf(*direct) - 1, 1);
+    shape[0] = wType.getDimSize(0);
+    Value sum = c.make<AddOp>(ctx.elementTypeOf(*direct), *direct,
+                              c.reshape(bias, shape));
+    if (c.failed())
+      return failure();
+    return sum;
   }
   const int64_t channels = wType.getDimSize(1); // per group
   int64_t taps = 1;

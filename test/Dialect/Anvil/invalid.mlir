@@ -507,3 +507,35 @@ func.func @rope_rotary_dim_too_large(%x: tensor<1x4x3x16xf32>, %c: tensor<1x1x3x
   %0 = anvil.rope %x, %c, %c {rotary_dim = 32 : i64} : (tensor<1x4x3x16xf32>, tensor<1x1x3x16xf32>, tensor<1x1x3x16xf32>) -> tensor<1x4x3x16xf32>
   return
 }
+
+// -----
+
+func.func @conv_integer_unsigned_weight(%x: tensor<1x2x5x5xui8>, %w: tensor<3x2x3x3xui8>, %z: tensor<ui8>) {
+  // expected-error @+1 {{weight must be i8}}
+  %0 = anvil.conv_integer %x, %w, %z {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xui8>, tensor<3x2x3x3xui8>, tensor<ui8>) -> tensor<1x3x3x3xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_zero_point_type(%x: tensor<1x2x5x5xui8>, %w: tensor<3x2x3x3xi8>, %z: tensor<i8>) {
+  // expected-error @+1 {{input_zero_point must have the input's type}}
+  %0 = anvil.conv_integer %x, %w, %z {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xui8>, tensor<3x2x3x3xi8>, tensor<i8>) -> tensor<1x3x3x3xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_zero_points(%x: tensor<1x2x5x5xi8>, %w: tensor<3x2x3x3xi8>, %z: tensor<2xi8>) {
+  // expected-error @+1 {{input_zero_point must hold one value}}
+  %0 = anvil.conv_integer %x, %w, %z {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xi8>, tensor<3x2x3x3xi8>, tensor<2xi8>) -> tensor<1x3x3x3xi32>
+  return
+}
+
+// -----
+
+func.func @conv_integer_float(%x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xi8>, %z: tensor<f32>) {
+  // expected-error @+1 {{operand #0 must be tensor of integer values}}
+  %0 = anvil.conv_integer %x, %w, %z {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xi8>, tensor<f32>) -> tensor<1x3x3x3xi32>
+  return
+}

@@ -85,6 +85,15 @@ func.func @cnn_ops(%x: tensor<?x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %b: tens
   return %p : tensor<?x16x16x16xf32>
 }
 
+// CHECK-LABEL: func.func @conv_integer
+func.func @conv_integer(%x: tensor<?x16x8x8xui8>, %w: tensor<32x8x3x3xi8>, %xz: tensor<ui8>, %xi: tensor<1x4x5xi8>, %wi: tensor<6x4x3xi8>, %xiz: tensor<1xi8>) -> (tensor<?x32x4x8xi32>, tensor<1x6x5xi32>) {
+  // CHECK: anvil.conv_integer %{{.*}}, %{{.*}}, %{{.*}} {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 1>} : (tensor<?x16x8x8xui8>, tensor<32x8x3x3xi8>, tensor<ui8>) -> tensor<?x32x4x8xi32>
+  %y = anvil.conv_integer %x, %w, %xz {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 1>} : (tensor<?x16x8x8xui8>, tensor<32x8x3x3xi8>, tensor<ui8>) -> tensor<?x32x4x8xi32>
+  // CHECK: anvil.conv_integer {{.*}} : (tensor<1x4x5xi8>, tensor<6x4x3xi8>, tensor<1xi8>) -> tensor<1x6x5xi32>
+  %z = anvil.conv_integer %xi, %wi, %xiz {dilations = array<i64: 1>, group = 1 : i64, pads = array<i64: 1, 1>, strides = array<i64: 1>} : (tensor<1x4x5xi8>, tensor<6x4x3xi8>, tensor<1xi8>) -> tensor<1x6x5xi32>
+  return %y, %z : tensor<?x32x4x8xi32>, tensor<1x6x5xi32>
+}
+
 // CHECK-LABEL: func.func @quant_ops
 func.func @quant_ops(%q: tensor<64x16xui8>, %s: tensor<16xf32>, %zp: tensor<16xui8>,
                      %q4: tensor<16x32xui8>, %s4: tensor<16x2xf16>, %z4: tensor<16x2xi8>,

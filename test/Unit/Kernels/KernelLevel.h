@@ -18,6 +18,10 @@ namespace anvil_test {
 /// Whether this CPU has the features of the level this file is built for.
 inline bool cpuRunsThisLevel() {
   __builtin_cpu_init();
+#if defined(__AVX512VNNI__)
+  if (!__builtin_cpu_supports("avx512vnni"))
+    return false;
+#endif
 #if defined(__AVX512F__)
   return __builtin_cpu_supports("avx512f") &&
          __builtin_cpu_supports("avx512bw") &&
