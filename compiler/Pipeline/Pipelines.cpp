@@ -35,6 +35,9 @@ void buildPipeline(OpPassManager &pm, unsigned optLevel) {
   func.addPass(createAnvilRecognizeActivations());
   func.addPass(createAnvilRecognizeRope());
   func.addPass(createAnvilRecognizeAttention());
+  // QDQ convolutions onto int8 integer convolutions (their weights stay
+  // int8, never dequantized at run time).
+  func.addPass(createAnvilFuseQdqConvs());
   func.addPass(createCanonicalizerPass());
   func.addPass(createCSEPass());
 }

@@ -426,6 +426,41 @@ def AnvilFuseRope : Pass<"anvil-fuse-rope", "::mlir::func::FuncOp"> {
   ];
 }
 
+def AnvilFuseQdqConvs : Pass<"anvil-fuse-qdq-convs", "::mlir::func::FuncOp"> {
+  let summary = "Run QDQ convolutions as int8 integer convolutions";
+  let description = [{
+    A QDQ model (onnxruntime's `quantize_static` default) writes a quantized
+    convolution as a float `anvil.conv` of `anvil.dequantize`d operands.
+    Where the input is an 8-bit tensor dequantized with one constant scale
+    (and zero point), and the weight a constant int8 tensor dequantized with
+    a constant scale per tensor or per output channel (axis 0) and no or
+    all-zero zero points, every product is an exact integer times
+    `sx * sw[m]`: the conv becomes `anvil.conv_integer` of the quantized
+    input and weight, cast to f32, times one f32 factor per output channel
+    (`sx * sw[m]`, rounded once), plus the bias. That is what ONNX
+    Runtime's QDQ transformer runs (QLinearConv), and the cpu target runs
+    the integer conv on int8 dot products (VNNI) without dequantizing the
+    weight at run time. Not bit-identical to the float conv: the integer
+    sum is exact where the float conv rounded every partial sum, then it is
+    rounded once by the cast (above 2^24) and once by the factor. Groups of
+    fewer than 4 outputs or 8 taps (depthwise) are left alone, as are 3-D
+    and larger windows. Matched by dataflow only; runs at `-O2` and above.
+
+    ```mlir
+    // Before:
+    %xd = anvil.dequantize %xq, %sx, %zx {bits = 8 : i64} : (tensor<1x16x8x8xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x16x8x8xf32>
+    %wd = anvil.dequantize %wq, %sw {bits = 8 : i64} : (tensor<32x16x3x3xi8>, tensor<32xf32>) -> tensor<32x16x3x3xf32>
+    %y = anvil.conv %xd, %wd, %b {...} : (...) -> tensor<1x32x8x8xf32>
+    // After:
+    %acc = anvil.conv_integer %xq, %wq, %zx {...} : (tensor<1x16x8x8xui8>, tensor<32x16x3x3xi8>, tensor<ui8>) -> tensor<1x32x8x8xi32>
+    %f = anvil.cast %acc : (tensor<1x32x8x8xi32>) -> tensor<1x32x8x8xf32>
+    %s = anvil.mul %f, %factors : (tensor<1x32x8x8xf32>, tensor<32x1x1xf32>) -> tensor<1x32x8x8xf32>
+    %y = anvil.add %s, %b32x1x1 : (tensor<1x32x8x8xf32>, tensor<32x1x1xf32>) -> tensor<1x32x8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::anvil::AnvilDialect"];
+}
+
 def AnvilMergeMatmuls : Pass<"anvil-merge-matmuls", "::mlir::func::FuncOp"> {
   let summary = "Merge matmuls of one input by constant weights into one matmul";
   let description = [{

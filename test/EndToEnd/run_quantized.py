@@ -1017,8 +1017,12 @@ def qdq_static(rng, per_channel):
 def qdq_static_cnn(rng):
     """ORT's quantize_static (QDQ) on a small CNN with a dynamic batch
     (Conv with bias, Relu, a strided Conv, GlobalAveragePool, Flatten,
-    MatMul): the activations' quantize-dequantize pairs around the convs
-    and the pool run as fused float loops, the MatMul on the int8 kernel."""
+    MatMul): both convs as int8 integer convs (anvil-fuse-qdq-convs: the
+    quantized activations by the int8 weights, scaled per channel), the
+    activations' quantize-dequantize pairs around the pool as fused float
+    loops, the MatMul on the int8 kernel. Against ORT without graph
+    optimizations (float convs of the dequantized values): within the
+    float tolerance."""
     w1 = (rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32)
     b1 = (rng.standard_normal(8) * 0.1).astype(np.float32)
     w2 = (rng.standard_normal((16, 8, 3, 3)) * 0.2).astype(np.float32)
@@ -1380,6 +1384,8 @@ STATIC_LHS_LAUNCHES = {"qdq_static_per_channel": 2,
 # models with per-channel weight zero points must run none.
 CONV_INTEGER_LAUNCHES = {"convinteger_int8": 4, "convinteger_int8_avx2": 4,
                          "qlinearconv_per_channel": 1,
+                         # QDQ convs (anvil-fuse-qdq-convs)
+                         "qdq_static_cnn": 2,
                          "convinteger_wide_chunks": 0,
                          "convinteger_wide_groups": 0}
 

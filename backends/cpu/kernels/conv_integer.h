@@ -227,11 +227,17 @@ inline void gather_rows(const Conv2dIntegerParams &p, const Padded &padded,
   };
   Segment seg[kPanelPixels];
   int nseg = 0;
-  for (int64_t j = 0; j < width;) {
-    const int64_t pix = pix0 + j, oy = pix / p.ow, ox = pix % p.ow;
-    const int64_t count = std::min(width - j, p.ow - ox);
-    seg[nseg++] = {j, count, oy * sy * padded.cols + ox * sx};
-    j += count;
+  if (p.oh == padded.rows && p.ow == padded.cols && sy == 1 && sx == 1) {
+    // A 1x1 stride-1 window without padding: output pixel i reads input
+    // pixel i, so the panel is one run whatever rows it spans.
+    seg[nseg++] = {0, width, pix0};
+  } else {
+    for (int64_t j = 0; j < width;) {
+      const int64_t pix = pix0 + j, oy = pix / p.ow, ox = pix % p.ow;
+      const int64_t count = std::min(width - j, p.ow - ox);
+      seg[nseg++] = {j, count, oy * sy * padded.cols + ox * sx};
+      j += count;
+    }
   }
   uint8_t *d = rows;
   for (int64_t ic = 0; ic < cg; ++ic)
@@ -392,14 +398,20 @@ int conv2d_vnni(const anvil_host_api *host, const Conv2dIntegerParams &p,
   uint8_t *base = reinterpret_cast<uint8_t *>(
       (reinterpret_cast<uintptr_t>(block) + 63) / 64 * 64);
   int32_t *sums = reinterpret_cast<int32_t *>(base + sumsOffset);
-  uint8_t *images = base + imagesOffset;
-  parallel_for(host, p.n * p.c,
-               std::max<int64_t>(
-                   1, 65536 / std::max<int64_t>(1, padded.rows * padded.cols)),
-               [&](int64_t begin, int64_t end) {
-                 pad_planes(p, padded, in + begin * p.h * p.w, end - begin, pad,
-                            images + begin * padded.rows * padded.cols);
-               });
+  // uint8 x without padding is its own padded image (x' = x): no copy.
+  const bool inPlace = std::is_same<X, uint8_t>::value && padded.rows == p.h &&
+                       padded.cols == p.w;
+  const uint8_t *images =
+      inPlace ? reinterpret_cast<const uint8_t *>(in) : base + imagesOffset;
+  if (!inPlace)
+    parallel_for(
+        host, p.n * p.c,
+        std::max<int64_t>(
+            1, 65536 / std::max<int64_t>(1, padded.rows * padded.cols)),
+        [&](int64_t begin, int64_t end) {
+          pad_planes(p, padded, in + begin * p.h * p.w, end - begin, pad,
+                     base + imagesOffset + begin * padded.rows * padded.cols);
+        });
   parallel_for(host, p.m, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, K)),
                [&](int64_t begin, int64_t end) {
                  for (int64_t m = begin; m < end; ++m)

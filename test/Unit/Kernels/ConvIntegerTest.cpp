@@ -8,7 +8,9 @@
 // strides, dilations, asymmetric padding, taps wholly in the padding,
 // groups, batches, K not a multiple of 4, more k than one 512-k block,
 // output channels not a multiple of a 12-row tile, panels of 32 pixels
-// with a last one of at most 16 and of 17 to 31, 1-D windows, narrow
+// with a last one of at most 16 and of 17 to 31, 1x1 windows whose panels
+// span output rows (with and without padding; uint8 read in place), 1-D
+// windows, narrow
 // groups the product leaves to the float path, sums that wrap int32, and
 // the same bits whatever the chunking over threads.
 //
@@ -135,6 +137,8 @@ const Case kCases[] = {
     {2, 48, 6, 6, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2},    // groups of 24 in, 48 out
     {1, 32, 3, 3, 20, 3, 3, 1, 1, 1, 1, 5, 5, 5, 5, 1},    // taps wholly in pads
     {1, 24, 15, 15, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1},  // 1x1/2, P 64
+    {2, 40, 7, 9, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1},    // 1x1: one run, x in place
+    {1, 16, 5, 9, 24, 1, 1, 1, 1, 1, 1, 1, 2, 0, 1, 1},    // 1x1 with padding
 };
 // clang-format on
 
