@@ -5,7 +5,9 @@
 //
 // With AVX512-VNNI the product runs on vpdpbusd, as conv_gemm.h runs the
 // float one: out[m, p] = sum_k W[m, k] col[k, p] with the weight's rows
-// read in place and the patches gathered into 32-pixel panels. A panel
+// read in place and the patches gathered into 32-pixel panels from a copy
+// of the image padded with the zero point and split into column phases
+// (Padded: any stride reads consecutive bytes). A panel
 // holds the activations as unsigned bytes x' (x itself for uint8, x + 128
 // for int8) four consecutive k per pixel ([K4 / 4][32][4] bytes, K4 = K
 // rounded up to 4), the operand vpdpbusd multiplies by a broadcast of four
@@ -176,32 +178,64 @@ inline bool applies(const Conv2dIntegerParams &p) {
   return mg >= 4 && cg * p.kh * p.kw >= 8 && p.oh * p.ow > 0;
 }
 
-/// The padded image's size: x' of every input channel plane surrounded by
-/// its padding (filled with z'), so every tap of every output lies inside.
+/// The padded image: x' of every input channel plane surrounded by its
+/// padding (filled with z'), so every tap of every output lies inside.
+/// Each padded row of `cols` columns is stored as `sx` (the column stride)
+/// phases of `phaseCols` bytes, phase f holding columns f, f + sx, ...:
+/// the taps of consecutive output pixels are then consecutive bytes for
+/// any stride (as conv_pad.h splits float images). With stride 1 it is
+/// the plain padded image.
 struct Padded {
-  int64_t rows, cols;
+  int64_t rows, cols, phases, phaseCols;
+  /// Bytes per padded row and per plane.
+  int64_t row() const { return phases * phaseCols; }
+  int64_t plane() const { return rows * row(); }
+  /// Where padded column c of a row lies.
+  int64_t column(int64_t c) const {
+    return c % phases * phaseCols + c / phases;
+  }
 };
 inline Padded padded_size(const Conv2dIntegerParams &p) {
-  return {p.h + p.pads[0] + p.pads[2], p.w + p.pads[1] + p.pads[3]};
+  const int64_t cols = p.w + p.pads[1] + p.pads[3], sx = p.strides[1];
+  return {p.h + p.pads[0] + p.pads[2], cols, sx, (cols + sx - 1) / sx};
 }
 
 /// The `planes` channel planes of x ([planes, h, w]) as x' into the padded
-/// image `dst` ([planes, rows, cols]), the padding `pad`.
+/// image `dst` ([planes, rows, row()]), the padding `pad`.
 template <class X>
 void pad_planes(const Conv2dIntegerParams &p, const Padded &padded, const X *x,
                 int64_t planes, uint8_t pad, uint8_t *dst) {
-  const int64_t size = padded.rows * padded.cols;
-  for (int64_t c = 0; c < planes; ++c, x += p.h * p.w, dst += size) {
-    std::memset(dst, pad, size_t(p.pads[0] * padded.cols));
-    for (int64_t y = 0; y < p.h; ++y) {
-      uint8_t *row = dst + (p.pads[0] + y) * padded.cols;
-      std::memset(row, pad, size_t(p.pads[1]));
-      for (int64_t i = 0; i < p.w; ++i)
-        row[p.pads[1] + i] = biased(x[y * p.w + i]);
-      std::memset(row + p.pads[1] + p.w, pad, size_t(p.pads[3]));
+  const int64_t rowBytes = padded.row();
+  for (int64_t c = 0; c < planes; ++c, x += p.h * p.w) {
+    for (int64_t y = 0; y < padded.rows; ++y, dst += rowBytes) {
+      const int64_t iy = y - p.pads[0];
+      if (iy < 0 || iy >= p.h) {
+        std::memset(dst, pad, size_t(rowBytes));
+        continue;
+      }
+      const X *src = x + iy * p.w;
+      if (padded.phases == 1) {
+        std::memset(dst, pad, size_t(p.pads[1]));
+        for (int64_t i = 0; i < p.w; ++i)
+          dst[p.pads[1] + i] = biased(src[i]);
+        std::memset(dst + p.pads[1] + p.w, pad, size_t(p.pads[3]));
+        continue;
+      }
+      for (int64_t f = 0; f < padded.phases; ++f) {
+        // Only the phases some tap reads (a 1x1 window reads phase 0).
+        bool read = false;
+        for (int64_t kx = 0; kx < p.kw && !read; ++kx)
+          read = kx * p.dilations[1] % padded.phases == f;
+        if (!read)
+          continue;
+        uint8_t *phase = dst + f * padded.phaseCols;
+        for (int64_t i = 0; i < padded.phaseCols; ++i) {
+          // Padded column f + i * sx (past `cols`: the phase's unused end).
+          const int64_t ix = f + i * padded.phases - p.pads[1];
+          phase[i] = ix >= 0 && ix < p.w ? biased(src[ix]) : pad;
+        }
+      }
     }
-    std::memset(dst + (p.pads[0] + p.h) * padded.cols, pad,
-                size_t(p.pads[2] * padded.cols));
   }
 }
 
@@ -215,7 +249,7 @@ inline void gather_rows(const Conv2dIntegerParams &p, const Padded &padded,
                         int64_t width, int64_t k4, uint8_t *rows) {
   const int64_t taps = p.kh * p.kw, K = cg * taps;
   const int64_t sy = p.strides[0], sx = p.strides[1];
-  const int64_t plane = padded.rows * padded.cols;
+  const int64_t plane = padded.plane(), rowBytes = padded.row();
   if (width < kPanelPixels)
     std::memset(rows, 0, size_t(k4 * kPanelPixels));
   else if (k4 > K)
@@ -235,7 +269,9 @@ inline void gather_rows(const Conv2dIntegerParams &p, const Padded &padded,
     for (int64_t j = 0; j < width;) {
       const int64_t pix = pix0 + j, oy = pix / p.ow, ox = pix % p.ow;
       const int64_t count = std::min(width - j, p.ow - ox);
-      seg[nseg++] = {j, count, oy * sy * padded.cols + ox * sx};
+      // Phase coordinates: output pixel ox's tap kx lies at padded column
+      // ox * sx + kx * dx, in phase (kx * dx) % sx at ox + kx * dx / sx.
+      seg[nseg++] = {j, count, oy * sy * rowBytes + ox};
       j += count;
     }
   }
@@ -244,19 +280,14 @@ inline void gather_rows(const Conv2dIntegerParams &p, const Padded &padded,
     for (int64_t ky = 0; ky < p.kh; ++ky)
       for (int64_t kx = 0; kx < p.kw; ++kx, d += kPanelPixels) {
         const uint8_t *src = image + ic * plane +
-                             ky * p.dilations[0] * padded.cols +
-                             kx * p.dilations[1];
+                             ky * p.dilations[0] * rowBytes +
+                             padded.column(kx * p.dilations[1]);
         for (int s = 0; s < nseg; ++s) {
           const Segment &g = seg[s];
-          if (sx == 1) {
-            const __mmask32 lanes = _cvtu32_mask32(
-                g.count >= 32 ? ~0u : (uint32_t(1) << g.count) - 1);
-            _mm256_mask_storeu_epi8(d + g.j0, lanes,
-                                    _mm256_maskz_loadu_epi8(lanes, src + g.at));
-          } else {
-            for (int64_t t = 0; t < g.count; ++t)
-              d[g.j0 + t] = src[g.at + t * sx];
-          }
+          const __mmask32 lanes = _cvtu32_mask32(
+              g.count >= 32 ? ~0u : (uint32_t(1) << g.count) - 1);
+          _mm256_mask_storeu_epi8(d + g.j0, lanes,
+                                  _mm256_maskz_loadu_epi8(lanes, src + g.at));
         }
       }
 }
@@ -388,7 +419,7 @@ int conv2d_vnni(const anvil_host_api *host, const Conv2dIntegerParams &p,
   const int64_t panelBytes = (k4 * kPanelPixels + 63) / 64 * 64;
   const int64_t sumsOffset = 2 * panelBytes * threads;
   const Padded padded = padded_size(p);
-  const int64_t imageBytes = p.c * padded.rows * padded.cols;
+  const int64_t imageBytes = p.c * padded.plane();
   const int64_t imagesOffset = sumsOffset + 4 * p.m;
   std::unique_ptr<uint8_t[]> own;
   uint8_t *block = scratch_or_own<uint8_t>(
@@ -400,17 +431,16 @@ int conv2d_vnni(const anvil_host_api *host, const Conv2dIntegerParams &p,
   int32_t *sums = reinterpret_cast<int32_t *>(base + sumsOffset);
   // uint8 x without padding is its own padded image (x' = x): no copy.
   const bool inPlace = std::is_same<X, uint8_t>::value && padded.rows == p.h &&
-                       padded.cols == p.w;
+                       padded.cols == p.w && padded.phases == 1;
   const uint8_t *images =
       inPlace ? reinterpret_cast<const uint8_t *>(in) : base + imagesOffset;
   if (!inPlace)
     parallel_for(
         host, p.n * p.c,
-        std::max<int64_t>(
-            1, 65536 / std::max<int64_t>(1, padded.rows * padded.cols)),
+        std::max<int64_t>(1, 65536 / std::max<int64_t>(1, padded.plane())),
         [&](int64_t begin, int64_t end) {
           pad_planes(p, padded, in + begin * p.h * p.w, end - begin, pad,
-                     base + imagesOffset + begin * padded.rows * padded.cols);
+                     base + imagesOffset + begin * padded.plane());
         });
   parallel_for(host, p.m, std::max<int64_t>(1, 65536 / std::max<int64_t>(1, K)),
                [&](int64_t begin, int64_t end) {
@@ -443,8 +473,7 @@ int conv2d_vnni(const anvil_host_api *host, const Conv2dIntegerParams &p,
           const int64_t pix0 = pi * kPanelPixels;
           const int64_t width = std::min(kPanelPixels, P - pix0);
           if (gathered != panelItem) {
-            gather_rows(p, padded,
-                        images + (b * p.c + g * cg) * padded.rows * padded.cols,
+            gather_rows(p, padded, images + (b * p.c + g * cg) * padded.plane(),
                         cg, pix0, width, k4, rows);
             interleave(rows, groups, panel);
             gathered = panelItem;
