@@ -153,6 +153,15 @@ struct PoolTaps {
     first = f, last = l, padded = n;
   }
 };
+/// The larger of m and v as one select: max_select for floats (NaN
+/// propagates), plain for integers.
+template <class T> inline T pool_max(T m, T v) {
+  if constexpr (std::is_same<T, float>::value)
+    return max_select(m, v);
+  else
+    return m > v ? m : v;
+}
+
 /// Float max pooling of one plane (see pool), row by row: each output row
 /// starts at -inf and folds in every valid (kz, ky) input row, the taps in
 /// max_nan's order per output (kz, ky, kx), so the same bits. The interior
@@ -161,32 +170,38 @@ struct PoolTaps {
 /// compilers do not vectorize the column loop (GCC 12 and clang 16: the
 /// strided taps), but the select (max_select) has no branches: one output
 /// at a time with max_nan's branches had been 14% of ResNet-18 on one
-/// thread (docs/performance.md, "Convolutional networks").
-inline void max_pool_plane(const float *x, float *y, const int64_t *d,
-                           const int64_t *o, const int64_t *k, const int64_t *s,
+/// thread (docs/performance.md, "Convolutional networks"). Also for 8- to
+/// 64-bit integers (the max pools of quantized CNNs), which start from the
+/// type's lowest value where floats start from -inf.
+template <class T>
+inline void max_pool_plane(const T *x, T *y, const int64_t *d, const int64_t *o,
+                           const int64_t *k, const int64_t *s,
                            const int64_t *pb, const int64_t *dl,
                            const PoolTaps &tz, const PoolTaps &ty,
                            const PoolTaps &tx, int64_t xa, int64_t xb) {
   const int64_t kx = k[2], sx = s[2], dx = dl[2], px = pb[2];
+  const T lowest = std::numeric_limits<T>::has_infinity
+                       ? -std::numeric_limits<T>::infinity()
+                       : std::numeric_limits<T>::lowest();
   for (int64_t oz = 0; oz < o[0]; ++oz)
     for (int64_t oy = 0; oy < o[1]; ++oy) {
-      float *dst = y + (oz * o[1] + oy) * o[2];
-      std::fill(dst, dst + o[2], -std::numeric_limits<float>::infinity());
+      T *dst = y + (oz * o[1] + oy) * o[2];
+      std::fill(dst, dst + o[2], lowest);
       const int64_t z0 = oz * s[0] - pb[0], y0 = oy * s[1] - pb[1];
       for (int64_t kz = tz.first[oz]; kz < tz.last[oz]; ++kz)
         for (int64_t ky = ty.first[oy]; ky < ty.last[oy]; ++ky) {
-          const float *row =
+          const T *row =
               x + ((z0 + kz * dl[0]) * d[1] + y0 + ky * dl[1]) * d[2];
           auto edge = [&](int64_t ox) {
             for (int64_t t = tx.first[ox]; t < tx.last[ox]; ++t)
-              dst[ox] = max_select(dst[ox], row[ox * sx - px + t * dx]);
+              dst[ox] = pool_max(dst[ox], row[ox * sx - px + t * dx]);
           };
           for (int64_t ox = 0; ox < xa; ++ox)
             edge(ox);
           for (int64_t ox = xa; ox < xb; ++ox) {
-            float m = dst[ox];
+            T m = dst[ox];
             for (int64_t t = 0; t < kx; ++t)
-              m = max_select(m, row[ox * sx - px + t * dx]);
+              m = pool_max(m, row[ox * sx - px + t * dx]);
             dst[ox] = m;
           }
           for (int64_t ox = std::max(xa, xb); ox < o[2]; ++ox)
@@ -244,7 +259,9 @@ int pool(const anvil_host_api *host, const PoolParams &p, const T *in, T *out) {
         for (int64_t plane = begin; plane < end; ++plane) {
           const T *x = in + plane * inSize;
           T *y = out + plane * outSize;
-          if constexpr (std::is_same<T, float>::value) {
+          if constexpr (std::is_same<T, float>::value ||
+                        (std::is_integral<T>::value &&
+                         !std::is_same<T, bool>::value)) {
             if (isMax) {
               detail::max_pool_plane(x, y, d, o, k, s, pb, dl, tz, ty, tx, xa,
                                      xb);

@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -420,6 +421,67 @@ void checkPool(const PoolCase &c, unsigned seed) {
   EXPECT_EQ(bad, 0);
 }
 
+/// Integer max pooling (quantized CNNs): the largest valid tap exactly,
+/// the type's lowest value for a window with none.
+template <class T> void checkIntegerMaxPool(const PoolCase &c, unsigned seed) {
+  anvil::PoolParams p{};
+  std::strcpy(p.kind, "max");
+  p.outer = c.outer, p.rank = c.rank;
+  int64_t outSize = 1, inSize = 1;
+  for (int64_t i = 0; i < c.rank; ++i) {
+    p.in_dims[i] = c.in[i], p.kernel[i] = c.kernel[i];
+    p.strides[i] = c.strides[i], p.dilations[i] = c.dilations[i];
+    p.pads[i] = c.pads[i], p.pads[c.rank + i] = c.pads[3 + i];
+    const int64_t span = c.in[i] + c.pads[i] + c.pads[3 + i] -
+                         (c.kernel[i] - 1) * c.dilations[i] - 1;
+    p.out_dims[i] = (c.ceil ? (span + c.strides[i] - 1) / c.strides[i]
+                            : span / c.strides[i]) +
+                    1;
+    outSize *= p.out_dims[i], inSize *= c.in[i];
+  }
+  SCOPED_TRACE(testing::Message() << "integer max rank " << c.rank << " seed "
+                                  << seed << " bytes " << sizeof(T));
+  std::mt19937 rng(seed);
+  std::vector<T> x(c.outer * inSize);
+  for (T &v : x)
+    v = T(rng());
+  std::vector<T> out(c.outer * outSize, T(7));
+  const anvil_host_api reversed = anvil_test::reversedHost();
+  {
+    anvil::cpu::RunScope scope(&reversed, nullptr);
+    ASSERT_EQ(anvil::cpu::pool<T>(scope.host(), p, x.data(), out.data()), 0);
+  }
+  int64_t bad = 0;
+  for (int64_t plane = 0; plane < c.outer; ++plane)
+    for (int64_t e = 0; e < outSize; ++e) {
+      int64_t idx[3], rem = e;
+      for (int64_t i = c.rank - 1; i >= 0; --i)
+        idx[i] = rem % p.out_dims[i], rem /= p.out_dims[i];
+      T want = std::numeric_limits<T>::lowest();
+      const int64_t taps = c.kernel[0] * (c.rank > 1 ? c.kernel[1] : 1) *
+                           (c.rank > 2 ? c.kernel[2] : 1);
+      for (int64_t t = 0; t < taps; ++t) {
+        int64_t tap[3], r = t, offset = 0;
+        bool inside = true;
+        for (int64_t i = c.rank - 1; i >= 0; --i)
+          tap[i] = r % c.kernel[i], r /= c.kernel[i];
+        for (int64_t i = 0; i < c.rank; ++i) {
+          const int64_t at =
+              idx[i] * c.strides[i] - c.pads[i] + tap[i] * c.dilations[i];
+          inside = inside && at >= 0 && at < c.in[i];
+          offset = offset * c.in[i] + at;
+        }
+        if (inside)
+          want = std::max(want, x[plane * inSize + offset]);
+      }
+      const T got = out[plane * outSize + e];
+      if (got != want && bad++ < 5)
+        ADD_FAILURE() << "out[" << plane << ", " << e << "] = " << int64_t(got)
+                      << ", reference " << int64_t(want);
+    }
+  EXPECT_EQ(bad, 0);
+}
+
 // clang-format off
 TEST(Pool, MatchesDefinition) {
   const PoolCase cases[] = {
@@ -438,8 +500,14 @@ TEST(Pool, MatchesDefinition) {
       {true,  1, 2, {3, 0, 0},   {5, 0, 0}, {1, 0, 0}, {2, 0, 0, 2, 0, 0}, {1, 0, 0}, false, false},
   };
   unsigned seed = 200;
-  for (const PoolCase &c : cases)
+  for (const PoolCase &c : cases) {
     checkPool(c, seed++);
+    if (c.max) {
+      checkIntegerMaxPool<uint8_t>(c, seed);
+      checkIntegerMaxPool<int8_t>(c, seed);
+      checkIntegerMaxPool<int32_t>(c, seed);
+    }
+  }
 }
 // clang-format on
 
