@@ -339,13 +339,14 @@ struct PoolCase {
   bool ceil, countIncludePad;
 };
 
-/// The pool kernel against the definition (taps tested one by one, sums in
-/// long double): max exactly, NaN propagated; average within 4 ulp.
-void checkPool(const PoolCase &c, unsigned seed) {
+/// The pool kernel's parameters for case c, with the input and output
+/// elements per plane.
+anvil::PoolParams poolParams(const PoolCase &c, int64_t &inSize,
+                             int64_t &outSize) {
   anvil::PoolParams p{};
   std::strcpy(p.kind, c.max ? "max" : "avg");
   p.outer = c.outer, p.rank = c.rank, p.count_include_pad = c.countIncludePad;
-  int64_t outSize = 1, inSize = 1;
+  outSize = 1, inSize = 1;
   for (int64_t i = 0; i < c.rank; ++i) {
     p.in_dims[i] = c.in[i], p.kernel[i] = c.kernel[i];
     p.strides[i] = c.strides[i], p.dilations[i] = c.dilations[i];
@@ -357,6 +358,14 @@ void checkPool(const PoolCase &c, unsigned seed) {
                     1;
     outSize *= p.out_dims[i], inSize *= c.in[i];
   }
+  return p;
+}
+
+/// The pool kernel against the definition (taps tested one by one, sums in
+/// long double): max exactly, NaN propagated; average within 4 ulp.
+void checkPool(const PoolCase &c, unsigned seed) {
+  int64_t inSize, outSize;
+  const anvil::PoolParams p = poolParams(c, inSize, outSize);
   SCOPED_TRACE(testing::Message() << (c.max ? "max" : "avg") << " rank "
                                   << c.rank << " seed " << seed);
   std::mt19937 rng(seed);
@@ -424,21 +433,8 @@ void checkPool(const PoolCase &c, unsigned seed) {
 /// Integer max pooling (quantized CNNs): the largest valid tap exactly,
 /// the type's lowest value for a window with none.
 template <class T> void checkIntegerMaxPool(const PoolCase &c, unsigned seed) {
-  anvil::PoolParams p{};
-  std::strcpy(p.kind, "max");
-  p.outer = c.outer, p.rank = c.rank;
-  int64_t outSize = 1, inSize = 1;
-  for (int64_t i = 0; i < c.rank; ++i) {
-    p.in_dims[i] = c.in[i], p.kernel[i] = c.kernel[i];
-    p.strides[i] = c.strides[i], p.dilations[i] = c.dilations[i];
-    p.pads[i] = c.pads[i], p.pads[c.rank + i] = c.pads[3 + i];
-    const int64_t span = c.in[i] + c.pads[i] + c.pads[3 + i] -
-                         (c.kernel[i] - 1) * c.dilations[i] - 1;
-    p.out_dims[i] = (c.ceil ? (span + c.strides[i] - 1) / c.strides[i]
-                            : span / c.strides[i]) +
-                    1;
-    outSize *= p.out_dims[i], inSize *= c.in[i];
-  }
+  int64_t inSize, outSize;
+  const anvil::PoolParams p = poolParams(c, inSize, outSize);
   SCOPED_TRACE(testing::Message() << "integer max rank " << c.rank << " seed "
                                   << seed << " bytes " << sizeof(T));
   std::mt19937 rng(seed);
