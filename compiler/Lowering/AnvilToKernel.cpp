@@ -342,8 +342,7 @@ std::optional<QuantMatmul> matchQuantMatmul(MatmulOp op) {
   // [K, N] value is packed along N, so its rows are K.
   int64_t rowValues =
       bits == 4 && !match.kn ? 2 * q.getDimSize(1) : q.getDimSize(kAxis);
-  match.kStored =
-      quantPanelKStored(bits, rowValues, bits == 4 && match.perToken);
+  match.kStored = quantPanelKStored(bits, rowValues);
   return match;
 }
 

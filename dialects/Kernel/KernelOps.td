@@ -114,8 +114,10 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     K-major, for the cpu SIMD matmul (backends/cpu/kernels/matmul_panels.h);
     `"nk_panels32"`, the same panels from a `[N, K]` value (the buffer is
     `[K, N]` in these three); and the quantized matmul's panels
-    (`"q8_n16"`, `"q8_n16_kn"`, `"q4_n16"`, each optionally `"_biased"`),
-    a 1-D buffer of the panel bytes.
+    (`"q8_n16"`, `"q8_n16_kn"` with optional `"_biased"` and `"_sums"`;
+    `"q4_n16_k8"`, `"q4_n16_kn_k8"` with optional `"_biased"`: a 4-bit
+    layout always stores eight k to a word), a 1-D buffer of the panel
+    bytes (docs/quantization.md lists them).
 
     ```mlir
     %w = kernel.weight [4096] dense<1.0> : tensor<16x8xf32> : memref<16x8xf32>

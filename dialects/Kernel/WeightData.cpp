@@ -87,7 +87,7 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
           kWeightLayoutNKPanels +
-          "', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn][_k8][_biased]'")
+          "', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn]_k8[_biased]'")
       .str();
 }
 
@@ -103,7 +103,8 @@ std::optional<QuantPanelLayout> parseQuantPanelLayout(StringRef layout) {
   parsed.k8 = layout.consume_front("_k8");
   parsed.biased = layout.consume_front("_biased");
   parsed.sums = layout.consume_front("_sums");
-  if (!layout.empty() || (parsed.k8 && parsed.bits != 4) ||
+  // "_k8" is the one 4-bit arrangement (and 4-bit only).
+  if (!layout.empty() || parsed.k8 != (parsed.bits == 4) ||
       (parsed.sums && parsed.bits != 8))
     return std::nullopt;
   return parsed;
@@ -115,9 +116,9 @@ std::string quantPanelLayoutName(const QuantPanelLayout &layout) {
          (layout.biased ? "_biased" : "") + (layout.sums ? "_sums" : "");
 }
 
-int64_t quantPanelKStored(int64_t bits, int64_t rowValues, bool k8) {
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues) {
   if (bits == 4)
-    return k8 ? (rowValues + 7) / 8 * 8 : (rowValues + 1) / 2 * 2;
+    return (rowValues + 7) / 8 * 8;
   return (rowValues + 3) / 4 * 4;
 }
 
@@ -146,10 +147,8 @@ int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,
     return -1;
   auto [n, row] = quantPanelMatrix(layout, valueType);
   int64_t panels = (n + kQuantPanel - 1) / kQuantPanel;
-  if (layout.bits == 4 && layout.k8)
-    return panels * kQuantPanel * quantPanelKStored(4, 2 * row, true) / 2;
-  if (layout.bits == 4)
-    return panels * kQuantPanel * row; // row bytes: two values each
+  if (layout.bits == 4) // row bytes: two values each
+    return panels * kQuantPanel * quantPanelKStored(4, 2 * row) / 2;
   return panels * kQuantPanel * quantPanelKStored(8, row) +
          (layout.sums ? panels * kQuantPanel * 4 : 0);
 }
@@ -192,8 +191,8 @@ uint8_t quantNibble(const QuantPanelLayout &layout, int64_t row, int64_t kRows,
 uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
                        int64_t kRows, ArrayRef<char> value, uint64_t index) {
   uint8_t bias = !layout.biased ? 0 : layout.bits == 4 ? 0x88 : 0x80;
-  if (layout.bits == 4 && layout.k8) {
-    uint64_t kStored = quantPanelKStored(4, 2 * row, true);
+  if (layout.bits == 4) {
+    uint64_t kStored = quantPanelKStored(4, 2 * row);
     uint64_t panelBytes = kQuantPanel * kStored / 2;
     uint64_t panel = index / panelBytes, within = index % panelBytes;
     uint64_t channel = panel * kQuantPanel + (within / 4) % kQuantPanel;
@@ -206,21 +205,6 @@ uint8_t quantPanelByte(const QuantPanelLayout &layout, int64_t n, int64_t row,
                    quantNibble(layout, row, kRows, value, channel, k + 4)
                        << 4) ^
            bias;
-  }
-  if (layout.bits == 4) {
-    uint64_t panelBytes = kQuantPanel * row;
-    uint64_t panel = index / panelBytes, within = index % panelBytes;
-    uint64_t channel = panel * kQuantPanel + within % kQuantPanel;
-    uint64_t pair = within / kQuantPanel;
-    if ((int64_t)channel >= n)
-      return bias;
-    if (layout.kn) // two k from two rows of the value
-      return uint8_t(
-                 quantNibble(layout, row, kRows, value, channel, 2 * pair) |
-                 quantNibble(layout, row, kRows, value, channel, 2 * pair + 1)
-                     << 4) ^
-             bias;
-    return uint8_t(value[channel * row + pair]) ^ bias;
   }
   uint64_t kStored = quantPanelKStored(8, row);
   uint64_t panelBytes = kQuantPanel * kStored;

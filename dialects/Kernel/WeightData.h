@@ -59,13 +59,13 @@ std::string knownWeightLayouts();
 /// channels in panels of kQuantPanel, each holding its channels' k-rows.
 /// 8-bit ("q8_n16"): four consecutive k of one channel per 32-bit word,
 /// channel after channel (vpdpbusd's order), k padded to a multiple of 4.
-/// 4-bit ("q4_n16", values packed two per byte along the row): the
-/// value's bytes per channel, so a byte holds an even k (low nibble) and
-/// the next. 4-bit for int8 activations ("q4_n16_k8", W4A8): eight
-/// consecutive k of one channel per 32-bit word, channel after channel, k
-/// padded to a multiple of 8; byte i of the word holds k + i (low nibble)
-/// and k + 4 + i (high), so masking the low nibbles gives vpdpbusd's four
-/// bytes of k .. k + 3 and shifting by 4 first those of k + 4 .. k + 7.
+/// 4-bit ("q4_n16_k8", the one 4-bit arrangement: "_k8" is required):
+/// eight consecutive k of one channel per 32-bit word, channel after
+/// channel, k padded to a multiple of 8; byte i of the word holds k + i
+/// (low nibble) and k + 4 + i (high), so masking the low nibbles gives
+/// vpdpbusd's four bytes of k .. k + 3 and shifting by 4 first those of
+/// k + 4 .. k + 7 (W4A8), and a float GEMV takes each k's 16 values from
+/// one 64-byte line with a shift (vpermps reads the low four bits).
 /// Suffixes: "_kn" when the value is stored [K, N] (4-bit: K rows of
 /// N / 2 bytes, packed along N, as a blocked int4 DequantizeLinear's),
 /// "_biased" when its signed values are stored unsigned (+128 or +8; the
@@ -79,15 +79,15 @@ struct QuantPanelLayout {
   int64_t bits = 8;
   bool kn = false;
   bool biased = false;
-  bool k8 = false;   // 4-bit only: "q4_n16_k8"
+  bool k8 = false;   // 4-bit only, and always there: "q4_n16_k8"
   bool sums = false; // 8-bit only: channel sums after the panels
 };
 constexpr int64_t kQuantPanel = 16;
 std::optional<QuantPanelLayout> parseQuantPanelLayout(llvm::StringRef layout);
 std::string quantPanelLayoutName(const QuantPanelLayout &layout);
-/// The k-rows a panel stores for rows of `rowValues` values (`k8`: the
-/// "q4_n16_k8" layout).
-int64_t quantPanelKStored(int64_t bits, int64_t rowValues, bool k8 = false);
+/// The k-rows a panel stores for rows of `rowValues` values: a multiple of
+/// 4 (8-bit) or 8 (4-bit).
+int64_t quantPanelKStored(int64_t bits, int64_t rowValues);
 /// The stored buffer's length (bytes) for a value of `valueType` (rank 2),
 /// or -1 when the layout does not apply to it.
 int64_t quantPanelStoredBytes(const QuantPanelLayout &layout,

@@ -5,7 +5,7 @@
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module (every function
 // below adds to it).
-// CHECK: module attributes {kernel.streamed_weight_bytes = 3032 : i64, kernel.weight_bytes = 72960 : i64}
+// CHECK: module attributes {kernel.streamed_weight_bytes = 1816 : i64, kernel.weight_bytes = 71680 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
@@ -64,35 +64,35 @@ func.func @layouts(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %xd: memref<1x2xf64
 }
 
 // matmul_quant weights get the quantized panels: 16 channels a panel,
-// signed values biased to unsigned. int4 read by float activations keeps
-// two k to a byte (3 channels, K = 76: 16 x 38 bytes); read by int8
-// activations (W4A8) eight k to a 32-bit word, k padded to 80 (16 x 40).
+// signed values biased to unsigned. int4, read by float activations and
+// by int8 ones (W4A8) alike, eight k to a 32-bit word, k padded to 80 (3
+// channels, K = 76: 16 x 40 bytes), so the two equal weights below share
+// one copy in the section.
 // CHECK-LABEL: func.func @quant_layouts
 func.func @quant_layouts(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
-  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_biased"} : memref<608xui8>
-  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<608xui8>, memref<3x3xf32>)
+  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_k8_biased"} : memref<640xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   // CHECK: %[[K8:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_k8_biased"} : memref<640xui8>
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   %q = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
   %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
-  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
   kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   return
 }
 
 // A 4-bit [K, N] value (rhs_kn; 76 rows of 2 bytes, packed along N) gets
-// the same panels, each channel's k paired two to a byte: "q4_n16_kn",
-// 16 x 38 bytes; read by int8 activations, "q4_n16_kn_k8", 16 x 40.
+// the same panels from its nibbles: "q4_n16_kn_k8", 16 x 40 bytes.
 // CHECK-LABEL: func.func @quant_layouts_kn
 func.func @quant_layouts_kn(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
-  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<76x2xui8> {layout = "q4_n16_kn_biased"} : memref<608xui8>
-  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<608xui8>, memref<3x3xf32>)
+  // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<76x2xui8> {layout = "q4_n16_kn_k8_biased"} : memref<640xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   // CHECK: %[[K8:.*]] = kernel.weight{{.*}} : tensor<76x2xui8> {layout = "q4_n16_kn_k8_biased"} : memref<640xui8>
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   %q = kernel.weight dense<119> : tensor<76x2xui8> : memref<76x2xui8>
   %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
-  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<76x2xui8> : memref<76x2xui8>
   kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
   return

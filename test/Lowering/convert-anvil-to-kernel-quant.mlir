@@ -122,13 +122,14 @@ func.func @w4a8_group_not_words(%x: tensor<2x40xf32> {anvil.name = "x"}) -> (ten
 // A blocked int4 [K, N] value (DequantizeLinear blocked along axis 0 into a
 // MatMul, as QDQ exporters write it): packed along N (76 x 3 values in 76
 // rows of 2 bytes), its groups along K. It fuses into matmul_quant with
-// rhs_kn (the target packs it into panels); the scales [K / 32, N] step
-// by 1 per channel and by N per group.
+// rhs_kn (the target packs it into panels, k stored in whole words of
+// eight: 76 -> 80); the scales [K / 32, N] step by 1 per channel and by N
+// per group.
 // CHECK-LABEL: func.func @int4_kn
 func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: dequantize
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 76 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<76x2xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>

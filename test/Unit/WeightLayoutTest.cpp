@@ -147,6 +147,68 @@ TEST(WeightLayout, QuantPanelSumsInAnyPieces) {
   }
 }
 
+/// "q4_n16_k8_biased" of a [3, 19]-byte value (3 channels of K = 38 int4
+/// values, two a byte along k, low nibble the even k) and "q4_n16_kn_k8"
+/// of the same values stored [K, N] ([38, 2] bytes, packed along N), copied
+/// in every split of their bytes: channel c's eight k per 32-bit word, byte
+/// i of the word k + i (low nibble) and k + 4 + i (high), k padded to 40
+/// with zeros, padding channels zero, nibbles ^ 8 when biased; worked out
+/// value by value here from the nibble at (c, t).
+TEST(WeightLayout, QuantPanel4BitInAnyPieces) {
+  MLIRContext context;
+  Builder b(&context);
+  const int64_t n = 3, k = 38, kStored = 40;
+  auto nibble = [](int64_t c, int64_t t) {
+    return uint8_t((5 * c + 7 * t) % 16);
+  };
+  std::vector<uint8_t> nk(n * k / 2), kn(k * 2, 0);
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t t = 0; t < k; ++t) {
+      nk[c * (k / 2) + t / 2] |= uint8_t(nibble(c, t) << (4 * (t % 2)));
+      kn[t * 2 + c / 2] |= uint8_t(nibble(c, t) << (4 * (c % 2)));
+    }
+  EXPECT_FALSE(parseQuantPanelLayout("q4_n16"));    // "_k8" is required
+  EXPECT_FALSE(parseQuantPanelLayout("q8_n16_k8")); // 4-bit only
+  EXPECT_EQ(quantPanelKStored(4, k), kStored);
+  for (bool biased : {false, true}) {
+    for (bool transposed : {false, true}) {
+      std::string name = std::string("q4_n16") + (transposed ? "_kn" : "") +
+                         "_k8" + (biased ? "_biased" : "");
+      std::optional<QuantPanelLayout> layout = parseQuantPanelLayout(name);
+      ASSERT_TRUE(layout && layout->k8 && layout->bits == 4) << name;
+      EXPECT_EQ(quantPanelLayoutName(*layout), name);
+      auto type =
+          transposed
+              ? RankedTensorType::get({k, 2}, b.getIntegerType(8, false))
+              : RankedTensorType::get({n, k / 2}, b.getIntegerType(8, false));
+      const int64_t panelBytes = kQuantPanel * kStored / 2;
+      ASSERT_EQ(quantPanelStoredBytes(*layout, type), panelBytes) << name;
+      std::vector<uint8_t> expected(panelBytes);
+      for (int64_t c = 0; c < kQuantPanel; ++c)
+        for (int64_t t = 0; t < kStored; ++t) {
+          // (A [K, N] value of 2 bytes a row holds 4 channels, the
+          // fourth all zeros, as a padding channel is.)
+          uint8_t v = c < n && t < k ? nibble(c, t) : 0;
+          if (biased) // every stored nibble, padding included
+            v ^= 8;
+          expected[((t / 8) * kQuantPanel + c) * 4 + t % 4] |=
+              uint8_t(v << (t % 8 >= 4 ? 4 : 0));
+        }
+      const std::vector<uint8_t> &value = transposed ? kn : nk;
+      ArrayRef<char> bytes(reinterpret_cast<const char *>(value.data()),
+                           value.size());
+      for (size_t piece = 1; piece <= size_t(panelBytes); ++piece) {
+        std::vector<char> out(panelBytes, 0);
+        for (size_t from = 0; from < size_t(panelBytes); from += piece)
+          copyWeightBytesInLayout(name, type, bytes, from, out.data() + from,
+                                  std::min(piece, size_t(panelBytes) - from));
+        ASSERT_EQ(std::memcmp(out.data(), expected.data(), panelBytes), 0)
+            << name << ", pieces of " << piece << " bytes";
+      }
+    }
+  }
+}
+
 TEST(WeightLayout, StoredShapes) {
   MLIRContext context;
   Builder b(&context);

@@ -14,7 +14,8 @@
 // of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
 // values are stored unsigned (the launch's zero_offset undoes the bias),
 // 8-bit ones four k to a 32-bit word, as AVX512-VNNI's vpdpbusd reads them,
-// and 4-bit ones read with int8 activations (W4A8) eight k to a word.
+// and 4-bit ones eight k to a word ("q4_n16_k8": one 64-byte line holds a
+// panel's k-octet, read with float activations and int8 ones alike).
 //
 //===----------------------------------------------------------------------===//
 
@@ -67,15 +68,19 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
         return launch.emitOpError("static activations with a zero point "
                                   "need a constant weight in a '..._sums' "
                                   "layout");
+      if (given && given->bits != params.getAs<IntegerAttr>("bits").getInt())
+        return launch.emitOpError("a ")
+               << params.getAs<IntegerAttr>("bits").getInt()
+               << "-bit matmul_quant cannot read a weight in layout '"
+               << *weight.getLayout() << "'";
       continue;
     }
     QuantPanelLayout layout;
     layout.bits = params.getAs<IntegerAttr>("bits").getInt();
     layout.kn = params.getAs<BoolAttr>("rhs_kn").getValue();
     layout.biased = params.getAs<IntegerAttr>("zero_offset").getInt() != 0;
-    // W4A8 reads eight k per word (vpdpbusd's bytes after one mask).
-    layout.k8 =
-        layout.bits == 4 && params.getAs<BoolAttr>("quantize_lhs").getValue();
+    // 4-bit weights: eight k per word, for float activations and int8 ones.
+    layout.k8 = layout.bits == 4;
     layout.sums = needSums;
     auto valueType = weight.getValue().getType().cast<ShapedType>();
     int64_t bytes = quantPanelStoredBytes(layout, valueType);

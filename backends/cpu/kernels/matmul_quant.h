@@ -11,8 +11,12 @@
 // WeightData.h): output channels in panels of 16; a panel holds k_stored
 // k-rows. 8-bit: groups of four consecutive k per channel, channel after
 // channel (byte ((k / 4) * 16 + c) * 4 + k % 4: the operand order of
-// AVX512-VNNI's vpdpbusd). 4-bit: two k per byte, low nibble the even k
-// (byte (k / 2) * 16 + c).
+// AVX512-VNNI's vpdpbusd). 4-bit ("q4_n16_k8"): eight consecutive k per
+// channel in one 32-bit word, channel after channel, byte i of the word
+// holding k + i (low nibble) and k + 4 + i (high): byte ((k / 8) * 16 + c)
+// * 4 + k % 4, the high nibble for k % 8 >= 4. A 64-byte line is a panel's
+// k-octet: one load, and each k's 16 values are a shift (and a mask, or
+// vpermps's index bits) away, for float activations and int8 ones alike.
 //
 // Each group is summed in float (x times the value less its zero point)
 // and scaled once; with quantize_lhs, in int32 over per-token int8
@@ -196,16 +200,18 @@ inline int64_t panel_bytes(const MatmulQuantParams &p) {
   return p.bits == 4 ? kPanel * (p.k_stored / 2) : kPanel * p.k_stored;
 }
 
+/// Where k's nibble sits in its channel's 32-bit word of the 4-bit layout
+/// ("q4_n16_k8"): bit 8 (k % 4), plus 4 in the high half of the octet.
+constexpr unsigned k8_shift(int64_t k) {
+  return unsigned(8 * (k & 3) + 4 * ((k >> 2) & 1));
+}
+
 /// The stored value of channel c at k inside a panel.
 inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
                       int64_t k, int64_t c) {
-  if (p.bits == 4 && p.quantize_lhs) { // "q4_n16_k8"
+  if (p.bits == 4) { // "q4_n16_k8"
     const uint8_t byte = panel[((k >> 3) * kPanel + c) * 4 + (k & 3)];
     return (k & 4) ? byte >> 4 : byte & 15;
-  }
-  if (p.bits == 4) {
-    const uint8_t byte = panel[(k >> 1) * kPanel + c];
-    return (k & 1) ? byte >> 4 : byte & 15;
   }
   return panel[((k >> 2) * kPanel + c) * 4 + (k & 3)];
 }
@@ -327,57 +333,67 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
       for (int q = 0; q < NP; ++q)
         fma(q, t, one(q, t));
   } else {
-    auto load = [&](int q, int64_t pair) {
-      return _mm512_cvtepu8_epi32(
-          _mm_loadu_si128(reinterpret_cast<const __m128i *>(panel + q * stride +
-                                                            pair * kPanel)));
+    // "q4_n16_k8": k-octet u / 8 of panel q is one 64-byte line, channel
+    // c's nibble of k = u at bit k8_shift(u) of its word c.
+    auto line = [&](int q, int64_t u) {
+      return _mm512_loadu_si512(panel + q * stride + (u >> 3) * 64);
     };
-    if (t < k1 && (t & 1)) {
+    auto nib = [&](__m512i v, int64_t u) { // k = u's values in a line
+      const unsigned at = k8_shift(u);
+      return at == 28 ? _mm512_srli_epi32(v, 28)
+                      : _mm512_and_si512(_mm512_srli_epi32(v, at), nibble);
+    };
+    // The NP panels' lines of k-octet t / 8: each k takes its values from
+    // them with a shift, panel after panel, so the NP chains' FMAs of one
+    // k issue together (a panel's eight k in a row, each shift with the
+    // line's load folded in, ran 35% slower than the two-k-a-byte layout:
+    // one chain's dependent FMAs filled the scheduler).
+    auto lines = [&](__m512i(&v)[NP], int64_t t) {
+#pragma GCC unroll 4
+      for (int q = 0; q < NP; ++q) {
+        prefetch(panel + q * stride + (t >> 3) * 64);
+        v[q] = line(q, t);
+      }
+    };
+    for (; t < k1 && (t & 7); ++t)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, t, value(q, _mm512_srli_epi32(load(q, t >> 1), 4)));
-      ++t;
-    }
+        fma(q, t, value(q, nib(line(q, t), t)));
     // Symmetric weights (every zero point 8): u - 8 is one of 16 floats,
     // which vpermps looks up by the low four bits of each lane, so the
-    // nibble needs no mask and no conversion (the same floats as value()).
+    // nibble needs no mask and no conversion (the same floats as value()):
+    // a line's 128 values take its load, 7 shifts, 8 vpermps and the 8
+    // FMAs (two k per byte in k order took 2 vpmovzxbd more, on vpermps's
+    // port: 2026-12-04, one thread, panels in L1, 24 -> 28 G weights/s).
     if (all_equal[1]) {
       const __m512 table = _mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1,
                                           2, 3, 4, 5, 6, 7);
-      for (; t + 4 <= k1; t += 4)
+      auto look = [&](__m512i v, unsigned at) {
+        return _mm512_permutexvar_ps(at ? _mm512_srli_epi32(v, at) : v, table);
+      };
+      for (; t + 8 <= k1; t += 8) {
+        __m512i v[NP];
+        lines(v, t);
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; ++j)
 #pragma GCC unroll 4
-        for (int q = 0; q < NP; ++q) {
-          if (!(t & 4)) // a line holds 8 k
-            prefetch(panel + q * stride + (t >> 1) * kPanel);
-          const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
-          fma(q, t, _mm512_permutexvar_ps(v, table));
-          fma(q, t + 1, _mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), table));
-          fma(q, t + 2, _mm512_permutexvar_ps(u, table));
-          fma(q, t + 3, _mm512_permutexvar_ps(_mm512_srli_epi32(u, 4), table));
-        }
+          for (int q = 0; q < NP; ++q)
+            fma(q, t + j, look(v[q], k8_shift(j)));
+      }
     }
-    for (; t + 4 <= k1; t += 4)
+    for (; t + 8 <= k1; t += 8) {
+      __m512i v[NP];
+      lines(v, t);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j)
 #pragma GCC unroll 4
-      for (int q = 0; q < NP; ++q) {
-        if (!(t & 4))
-          prefetch(panel + q * stride + (t >> 1) * kPanel);
-        const __m512i v = load(q, t >> 1), u = load(q, (t >> 1) + 1);
-        fma(q, t, value(q, _mm512_and_si512(v, nibble)));
-        fma(q, t + 1, value(q, _mm512_srli_epi32(v, 4)));
-        fma(q, t + 2, value(q, _mm512_and_si512(u, nibble)));
-        fma(q, t + 3, value(q, _mm512_srli_epi32(u, 4)));
-      }
-    for (; t + 2 <= k1; t += 2)
-#pragma GCC unroll 4
-      for (int q = 0; q < NP; ++q) {
-        const __m512i v = load(q, t >> 1);
-        fma(q, t, value(q, _mm512_and_si512(v, nibble)));
-        fma(q, t + 1, value(q, _mm512_srli_epi32(v, 4)));
-      }
-    if (t < k1)
+        for (int q = 0; q < NP; ++q)
+          fma(q, t + j, value(q, nib(v[q], j)));
+    }
+    for (; t < k1; ++t)
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q)
-        fma(q, t, value(q, _mm512_and_si512(load(q, t >> 1), nibble)));
+        fma(q, t, value(q, nib(line(q, t), t)));
   }
   bool overflowed = false;
 #pragma GCC unroll 4
@@ -430,11 +446,12 @@ inline bool unpack_group_avx512(const MatmulQuantParams &p,
           _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
     }
   } else {
+    // "q4_n16_k8": k-octet t / 8 is a 64-byte line, channel c's nibble of
+    // t at bit k8_shift(t) of word c.
     const __m512i nibble = _mm512_set1_epi32(0xf);
     for (int64_t t = k0; t < k1; ++t) {
-      const __m512i v = _mm512_cvtepu8_epi32(_mm_loadu_si128(
-          reinterpret_cast<const __m128i *>(panel + (t >> 1) * kPanel)));
-      put(t, (t & 1) ? _mm512_srli_epi32(v, 4) : _mm512_and_si512(v, nibble));
+      const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
+      put(t, _mm512_and_si512(_mm512_srli_epi32(v, k8_shift(t)), nibble));
     }
   }
   return scaled;
@@ -641,43 +658,48 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, byte(word(q, h, t), t));
   } else {
-    // "q4_n16": k-pair t / 2 is 16 bytes, channel c's at c (low nibble the
-    // even k), so half h is the 8 bytes at 8h.
+    // "q4_n16_k8": k-octet u / 8 of a panel is a 64-byte line, channel
+    // c's word at 4c (its nibble of k = u at bit k8_shift(u)), so half h is
+    // the line's 32 bytes at 32h.
     const __m256i nibble = _mm256_set1_epi32(0xf);
-    auto load = [&](int q, int h, int64_t pair) {
-      return _mm256_cvtepu8_epi32(
-          _mm_loadl_epi64(reinterpret_cast<const __m128i *>(
-              panel + q * stride + pair * kPanel + h * 8)));
+    auto word = [&](int q, int h, int64_t u) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+          panel + q * stride + (u >> 3) * 64 + h * 32));
     };
     auto nib = [&](__m256i v, int64_t u) {
-      return (u & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, nibble);
+      const unsigned at = k8_shift(u);
+      return at == 28 ? _mm256_srli_epi32(v, 28)
+                      : _mm256_and_si256(_mm256_srli_epi32(v, at), nibble);
     };
-    if (t < k1 && (t & 1)) {
+    for (; t < k1 && (t & 7); ++t)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
-          fma(q, h, t, nib(load(q, h, t >> 1), t));
-      ++t;
-    }
-    for (; t + 2 <= k1; t += 2)
+          fma(q, h, t, nib(word(q, h, t), t));
+    for (; t + 8 <= k1; t += 8)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q) {
-        if (!(t & 7)) // a line holds 8 k
-          prefetch(panel + q * stride + (t >> 1) * kPanel);
+        prefetch(panel + q * stride + (t >> 3) * 64);
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
-          const __m256i v = load(q, h, t >> 1);
-          fma_on(Even(), q, h, t, _mm256_and_si256(v, nibble));
-          fma_on(Odd(), q, h, t + 1, _mm256_srli_epi32(v, 4));
+          const __m256i v = word(q, h, t);
+          fma_on(Even(), q, h, t, nib(v, 0));
+          fma_on(Odd(), q, h, t + 1, nib(v, 1));
+          fma_on(Even(), q, h, t + 2, nib(v, 2));
+          fma_on(Odd(), q, h, t + 3, nib(v, 3));
+          fma_on(Even(), q, h, t + 4, nib(v, 4));
+          fma_on(Odd(), q, h, t + 5, nib(v, 5));
+          fma_on(Even(), q, h, t + 6, nib(v, 6));
+          fma_on(Odd(), q, h, t + 7, nib(v, 7));
         }
       }
-    if (t < k1)
+    for (; t < k1; ++t)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
-          fma(q, h, t, nib(load(q, h, t >> 1), t));
+          fma(q, h, t, nib(word(q, h, t), t));
   }
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
@@ -724,14 +746,19 @@ inline bool unpack_group_avx2(const MatmulQuantParams &p, const uint8_t *panel,
       put(t, half(0), half(1));
     }
   } else {
-    // k-pair t / 2 is 16 bytes, channel c's at c (low nibble the even k).
+    // "q4_n16_k8": k-octet t / 8 is a 64-byte line, channel c's word at 4c
+    // (t's nibble at bit k8_shift(t)).
     const __m256i nibble = _mm256_set1_epi32(0xf);
     for (int64_t t = k0; t < k1; ++t) {
-      const uint8_t *pair = panel + (t >> 1) * kPanel;
+      const uint8_t *line = panel + (t >> 3) * 64;
+      const __m128i shift = _mm_cvtsi32_si128(int(k8_shift(t)));
       auto half = [&](int h) {
-        const __m256i v = _mm256_cvtepu8_epi32(
-            _mm_loadl_epi64(reinterpret_cast<const __m128i *>(pair + 8 * h)));
-        return (t & 1) ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, nibble);
+        return _mm256_and_si256(
+            _mm256_srl_epi32(
+                _mm256_loadu_si256(
+                    reinterpret_cast<const __m256i *>(line + 32 * h)),
+                shift),
+            nibble);
       };
       put(t, half(0), half(1));
     }
@@ -1790,6 +1817,10 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
   const int64_t m = p.m, n = p.n, k = p.k;
   if (m <= 0 || n <= 0)
     return 0;
+  // The layouts' whole words (the compiler's packing; see the file
+  // comment): a 4-bit panel holds k-octets, an 8-bit one k-quads.
+  if (p.k_stored < k || p.k_stored % (p.bits == 4 ? 8 : 4) != 0)
+    return fail(host, "matmul_quant: k_stored is not the packed layout's");
   // The GEMVs call this on each panel they have stored.
   auto finished = [&](int64_t i0, int64_t i1, int64_t n0, int64_t cols) {
     if constexpr (!is_no_epilogue<Epilogue>())

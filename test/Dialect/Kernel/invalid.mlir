@@ -93,7 +93,7 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
 // -----
 
 func.func @weight_layout_unknown() {
-  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn][_k8][_biased]')}}
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn]_k8[_biased]')}}
   %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "nk"} : memref<3x2xf32>
   return
 }
@@ -103,8 +103,18 @@ func.func @weight_layout_unknown() {
 func.func @weight_layout_q4_kn() {
   // A 4-bit [K, N] value, 8 rows of 3 bytes: 6 channels (one panel of 16)
   // of 4 bytes each (8 k, two a byte), so 64 bytes.
-  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<8x3xui8>' does not match the buffer 'memref<96xui8>' in layout 'q4_n16_kn'}}
-  %w = kernel.weight dense<1> : tensor<8x3xui8> {layout = "q4_n16_kn"} : memref<96xui8>
+  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<8x3xui8>' does not match the buffer 'memref<96xui8>' in layout 'q4_n16_kn_k8'}}
+  %w = kernel.weight dense<1> : tensor<8x3xui8> {layout = "q4_n16_kn_k8"} : memref<96xui8>
+  return
+}
+
+// -----
+
+func.func @weight_layout_q4_without_k8() {
+  // 4-bit weights have one arrangement, eight k to a word: "_k8" is part
+  // of every 4-bit layout's name.
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'q4_n16_biased'}}
+  %w = kernel.weight dense<1> : tensor<3x38xui8> {layout = "q4_n16_biased"} : memref<640xui8>
   return
 }
 
