@@ -206,6 +206,20 @@ constexpr unsigned k8_shift(int64_t k) {
   return unsigned(8 * (k & 3) + 4 * ((k >> 2) & 1));
 }
 
+/// Where the stored values of k lie in a panel, in both layouts: the
+/// 64-byte line holding them (its offset in the panel, channel c's 32-bit
+/// word at 4c) and the bit of the word their value starts at; `mask`
+/// keeps the value's bits after the shift.
+struct StoredBits {
+  int64_t line;
+  unsigned shift;
+  int32_t mask;
+};
+constexpr StoredBits stored_bits(int bits, int64_t k) {
+  return bits == 4 ? StoredBits{(k >> 3) * 64, k8_shift(k), 0xf}
+                   : StoredBits{(k >> 2) * 64, unsigned(8 * (k & 3)), 0xff};
+}
+
 /// The stored value of channel c at k inside a panel.
 inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
                       int64_t k, int64_t c) {
@@ -438,21 +452,12 @@ inline bool unpack_group_avx512(const MatmulQuantParams &p,
         buf + (t - k0) * kPanel,
         _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(v), zv), factor));
   };
-  if (p.bits == 8) {
-    const __m512i low = _mm512_set1_epi32(0xff);
-    for (int64_t t = k0; t < k1; ++t) {
-      const __m512i v = _mm512_loadu_si512(panel + (t >> 2) * 64);
-      put(t,
-          _mm512_and_si512(_mm512_srli_epi32(v, unsigned(8 * (t & 3))), low));
-    }
-  } else {
-    // "q4_n16_k8": k-octet t / 8 is a 64-byte line, channel c's nibble of
-    // t at bit k8_shift(t) of word c.
-    const __m512i nibble = _mm512_set1_epi32(0xf);
-    for (int64_t t = k0; t < k1; ++t) {
-      const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
-      put(t, _mm512_and_si512(_mm512_srli_epi32(v, k8_shift(t)), nibble));
-    }
+  // A k's 16 values: its line shifted and masked (stored_bits).
+  const __m512i mask = _mm512_set1_epi32(stored_bits(int(p.bits), 0).mask);
+  for (int64_t t = k0; t < k1; ++t) {
+    const StoredBits at = stored_bits(int(p.bits), t);
+    const __m512i v = _mm512_loadu_si512(panel + at.line);
+    put(t, _mm512_and_si512(_mm512_srli_epi32(v, at.shift), mask));
   }
   return scaled;
 }
@@ -729,39 +734,20 @@ inline bool unpack_group_avx2(const MatmulQuantParams &p, const uint8_t *panel,
     _mm256_storeu_ps(at, stored_less_zero(v0, z0));
     _mm256_storeu_ps(at + 8, stored_less_zero(v1, z1));
   };
-  if (p.bits == 8) {
-    // k-quad t / 4 is a 64-byte line, channel c's four bytes at 4c.
-    const __m256i low = _mm256_set1_epi32(0xff);
-    for (int64_t t = k0; t < k1; ++t) {
-      const uint8_t *line = panel + (t >> 2) * 64;
-      const __m128i shift = _mm_cvtsi32_si128(int(8 * (t & 3)));
-      auto half = [&](int h) {
-        return _mm256_and_si256(
-            _mm256_srl_epi32(
-                _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i *>(line + 32 * h)),
-                shift),
-            low);
-      };
-      put(t, half(0), half(1));
-    }
-  } else {
-    // "q4_n16_k8": k-octet t / 8 is a 64-byte line, channel c's word at 4c
-    // (t's nibble at bit k8_shift(t)).
-    const __m256i nibble = _mm256_set1_epi32(0xf);
-    for (int64_t t = k0; t < k1; ++t) {
-      const uint8_t *line = panel + (t >> 3) * 64;
-      const __m128i shift = _mm_cvtsi32_si128(int(k8_shift(t)));
-      auto half = [&](int h) {
-        return _mm256_and_si256(
-            _mm256_srl_epi32(
-                _mm256_loadu_si256(
-                    reinterpret_cast<const __m256i *>(line + 32 * h)),
-                shift),
-            nibble);
-      };
-      put(t, half(0), half(1));
-    }
+  // A k's 16 values: its line shifted and masked (stored_bits), half h
+  // the line's 32 bytes at 32h.
+  const __m256i mask = _mm256_set1_epi32(stored_bits(int(p.bits), 0).mask);
+  for (int64_t t = k0; t < k1; ++t) {
+    const StoredBits at = stored_bits(int(p.bits), t);
+    const __m128i shift = _mm_cvtsi32_si128(int(at.shift));
+    auto half = [&](int h) {
+      return _mm256_and_si256(
+          _mm256_srl_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(
+                               panel + at.line + 32 * h)),
+                           shift),
+          mask);
+    };
+    put(t, half(0), half(1));
   }
   return false;
 }
