@@ -773,7 +773,12 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                 static_cast<int64_t>(table[blk]) * p.block_size;
             // Blocks lie anywhere in the pool, each head's rows strided by the
             // other heads': ask for the next block's rows of this head now, so
-            // they arrive while this block is computed.
+            // they arrive while this block is computed. Into L2 (prefetcht1),
+            // not L1: a block's K and V rows of one head are 128 lines at
+            // block_size 16 and head_dim 64, several times the L1 fill
+            // buffers, and prefetcht0 stalled on them (7% of w8a8 batch-16
+            // decode); measured in
+            // docs/performance.md, "Paged attention's prefetch".
             if (blk < hi / p.block_size) {
               const int64_t next =
                   static_cast<int64_t>(table[blk + 1]) * p.block_size;
@@ -784,10 +789,10 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     value_pool + (next + j) * v_row + g * p.value_dim);
                 for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(K));
                      b += 64)
-                  __builtin_prefetch(kj + b);
+                  __builtin_prefetch(kj + b, 0, 2);
                 for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(K));
                      b += 64)
-                  __builtin_prefetch(vj + b);
+                  __builtin_prefetch(vj + b, 0, 2);
               }
             }
             const float *kb, *vb;
