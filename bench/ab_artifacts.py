@@ -13,6 +13,8 @@ sets of flags), then
 
   bench/ab_artifacts.py before.anvil after.anvil --rounds 6 -p 128 -n 32
 
+and with -b 16 the decode of 16 concurrent sequences.
+
 Not a test: the numbers depend on the machine and its load.
 """
 import argparse
@@ -32,7 +34,8 @@ def bench_once(args, artifact):
     cmd = [args.anvil_bench, artifact, "-p", str(args.prompt), "-n",
            str(args.gen), "-d", str(args.depth if args.depth is not None
                                      else args.prompt),
-           "-t", str(args.threads), "-b", "1", "-r", "1", "--output", "json"]
+           "-t", str(args.threads), "-b", str(args.batch), "-r", "1",
+           "--output", "json"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"anvil-bench failed on {artifact} "
@@ -56,6 +59,9 @@ def main():
                     help="context before the decode steps (default: -p)")
     ap.add_argument("-t", "--threads", type=int, default=2,
                     help="threads (default 2)")
+    ap.add_argument("-b", "--batch", type=int, default=1,
+                    help="concurrent sequences (default 1; 16 for a "
+                    "batched decode)")
     ap.add_argument("--anvil-bench",
                     default=os.path.join(BUILD, "anvil-bench"),
                     help="the anvil-bench binary (default build/bin)")
@@ -64,6 +70,8 @@ def main():
         ap.error("give at least two artifacts")
     if args.rounds < 1:
         ap.error("--rounds must be at least 1")
+    if args.batch < 1:
+        ap.error("--batch must be at least 1")
     for path in args.artifacts + [args.anvil_bench]:
         if not os.path.exists(path):
             sys.exit(f"{path} does not exist")
@@ -79,7 +87,7 @@ def main():
         if not all(kind in r for a in args.artifacts for r in runs[a]):
             continue
         base = [r[kind] for r in runs[first]]
-        print(f"{label} tok/s, {args.threads} threads, "
+        print(f"{label} tok/s, {args.threads} threads, batch {args.batch}, "
               f"{args.rounds} alternated rounds:")
         for artifact in args.artifacts:
             vals = [r[kind] for r in runs[artifact]]

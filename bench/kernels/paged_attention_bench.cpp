@@ -10,12 +10,14 @@
 // Counters: KV_bytes/s, the K/V bytes (and int8 scales) each call's tokens
 // read (a decode token reads its sequence's whole context once), and
 // FLOP/s, 4 x head_dim per (query head, visible key) (the score and the
-// value product). `roofline`: a decode's bytes against the read bandwidth,
-// a prefill's FLOPs against the fp32 FMA peak, both measured by this binary
-// with the same thread count (BenchSupport.h). The pools are cold: each
-// iteration reads the next of several copies, together at least 4x the
-// last-level cache, as a decode step reads every layer's KV cache from
-// memory.
+// value product). `roofline`: a cold decode's bytes against the read
+// bandwidth, a prefill's or a warm decode's FLOPs against the fp32 FMA
+// peak, both measured by this binary with the same thread count
+// (BenchSupport.h). The pools are cold (warm:0): each iteration reads the
+// next of several copies, together at least 4x the last-level cache, as a
+// decode step reads every layer's KV cache from memory. A few decodes run
+// warm too (warm:1, one copy that stays in cache): the kernel's arithmetic
+// alone.
 //
 //   scripts/build.sh anvil-kernel-bench
 //   build/bin/anvil-kernel-bench --benchmark_filter=PagedAttention
@@ -62,6 +64,7 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
   const int64_t seqs = state.range(0), context = state.range(1),
                 queries = state.range(2);
   const int threads = int(state.range(3));
+  const bool warm = state.range(4) != 0;
   constexpr bool kInt8 = std::is_same<K, int8_t>::value;
   anvil::PagedAttentionParams p{};
   const int64_t perSeq = (context + kBlockSize - 1) / kBlockSize;
@@ -94,23 +97,35 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
   const size_t copyBytes =
       2 * poolSize * sizeof(K) + (kInt8 ? 2 * slots * kKvHeads * 4 : 0);
   const size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
-  const size_t copies = std::max<size_t>(
-      1, (4 * std::max<size_t>(llc, 1 << 20) + copyBytes - 1) / copyBytes);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  const size_t copies =
+      warm ? 1
+           : std::max<size_t>(
+                 1, (4 * std::max<size_t>(llc, 1 << 20) + copyBytes - 1) /
+                        copyBytes);
+  // xorshift64 values in [-1, 1): std::uniform_real_distribution called
+  // logl for every draw, and filling the hundreds of copies that the small
+  // contexts' pools need took most of this binary's 17 minutes.
+  uint64_t bits = 0x9E3779B97F4A7C15ull;
+  auto unit = [&bits] {
+    bits ^= bits << 13;
+    bits ^= bits >> 7;
+    bits ^= bits << 17;
+    return float(int32_t(bits >> 32)) * (1.0f / 2147483648.0f);
+  };
   std::vector<Pools<K>> pools(copies);
   for (Pools<K> &pool : pools) {
     pool.keys.resize(poolSize);
     pool.values.resize(poolSize);
     for (size_t i = 0; i < poolSize; ++i) {
-      pool.keys[i] = poolValue<K>(unit(rng));
-      pool.values[i] = poolValue<K>(unit(rng));
+      pool.keys[i] = poolValue<K>(unit());
+      pool.values[i] = poolValue<K>(unit());
     }
     if constexpr (kInt8)
       pool.scales.assign(slots * kKvHeads, 1.0f / 127);
   }
   std::vector<float> q(size_t(p.tokens * kQHeads * kHeadDim)), out(q.size());
   for (float &x : q)
-    x = unit(rng);
+    x = unit();
 
   Host host(threads);
   char error[256] = {};
@@ -161,19 +176,26 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
   const Ceilings &ceiling = ceilings(threads);
   const double perCall = seconds / double(state.iterations());
   state.counters["roofline"] =
-      queries == 1 ? bytes / perCall / 1e9 / ceiling.readGBs.max
-                   : flops / perCall / 1e9 / ceiling.fp32Gflops.max;
+      queries == 1 && !warm ? bytes / perCall / 1e9 / ceiling.readGBs.max
+                            : flops / perCall / 1e9 / ceiling.fp32Gflops.max;
 }
 
-/// {seqs, context, queries, threads}: decodes at three contexts, a batch of
-/// 16 decoding sequences, two prefills; on 1 and 2 threads.
+/// {seqs, context, queries, threads, warm}: decodes at three contexts, a
+/// batch of 16 decoding sequences, two prefills; on 1 and 2 threads. With
+/// warm = 1 the pools are one copy that stays in cache (one sequence at
+/// contexts 128 and 512: 256 KB and 1 MB of f32 K and V), which times the
+/// kernel's arithmetic without the memory system: the gap to the cold
+/// case is what the reads cost.
 void cases(benchmark::internal::Benchmark *b) {
-  b->ArgNames({"seqs", "context", "queries", "threads"});
+  b->ArgNames({"seqs", "context", "queries", "threads", "warm"});
   const int64_t shapes[][3] = {{1, 128, 1},  {1, 512, 1},   {1, 2048, 1},
                                {16, 512, 1}, {1, 128, 128}, {1, 512, 512}};
   for (const auto &shape : shapes)
     for (int64_t threads : {1, 2})
-      b->Args({shape[0], shape[1], shape[2], threads});
+      b->Args({shape[0], shape[1], shape[2], threads, 0});
+  for (int64_t context : {128, 512})
+    for (int64_t threads : {1, 2})
+      b->Args({1, context, 1, threads, 1});
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 

@@ -420,99 +420,191 @@ inline float dot(const float *q, const float *k, int64_t d) {
   return hsum(acc);
 }
 
-/// Four dot products of q with keys k0, k0 + stride, ..: q is loaded once.
-inline void dot4(const float *q, const float *k0, int64_t stride, int64_t d,
-                 float *s) {
-  const float *k1 = k0 + stride, *k2 = k1 + stride, *k3 = k2 + stride;
-  Vec a0 = Vec::zero(), a1 = Vec::zero(), a2 = Vec::zero(), a3 = Vec::zero();
-  int64_t i = 0;
-  for (; i + Vec::N <= d; i += Vec::N) {
-    Vec x = Vec::load(q + i);
-    a0 = fma(x, Vec::load(k0 + i), a0);
-    a1 = fma(x, Vec::load(k1 + i), a1);
-    a2 = fma(x, Vec::load(k2 + i), a2);
-    a3 = fma(x, Vec::load(k3 + i), a3);
-  }
-  if (i < d) {
-    int n = int(d - i);
-    Vec x = Vec::load_n(q + i, n);
-    a0 = fma(x, Vec::load_n(k0 + i, n), a0);
-    a1 = fma(x, Vec::load_n(k1 + i, n), a1);
-    a2 = fma(x, Vec::load_n(k2 + i, n), a2);
-    a3 = fma(x, Vec::load_n(k3 + i, n), a3);
-  }
-  hsum4(a0, a1, a2, a3, s);
-}
+/// Query rows per pass of attend_rows: with AVX-512, 4 rows x 4 key or
+/// value vectors are 16 of the 32 registers; with 16 registers, 2 rows.
+constexpr int kRowsPerPass = Vec::N == 16 ? 4 : 2;
 
-/// One query row against keys [0, n) of a block (key j at k + j*k_stride,
-/// its value at v + j*v_stride): scores, then the online-softmax update of
-/// the row's running max m, sum l and unnormalized output o[value_dim].
-/// `s` holds n floats.
-inline void attend_block(const float *q, const float *k, int64_t k_stride,
-                         const float *v, int64_t v_stride, int64_t n,
-                         int64_t head_dim, int64_t value_dim, float scale,
-                         float softcap, float *s, float &m, float &l,
-                         float *o) {
+/// R query rows that see the same keys [0, n) of a block (the query heads
+/// of one KV head at one token, a GQA group): row r's query at q + r *
+/// q_stride, key j at k + j * k_stride, its value at v + j * v_stride.
+/// Scores, then the online-softmax update of each row's running max m[r],
+/// sum l[r] and unnormalized output o + r * o_stride [value_dim]. `s` holds
+/// R rows of n floats, s_stride apart. Each key's and value's vectors are
+/// loaded once for the R rows (one row at a time read them R times, and
+/// decode attention ran at a fifth of the FMA peak). Every row's sums are
+/// the one-row loop's, in the same order: the same bits.
+template <int R>
+inline void attend_rows(const float *q, int64_t q_stride, const float *k,
+                        int64_t k_stride, const float *v, int64_t v_stride,
+                        int64_t n, int64_t head_dim, int64_t value_dim,
+                        float scale, float softcap, float *s, int64_t s_stride,
+                        float *m, float *l, float *o, int64_t o_stride) {
+  // Scores, four keys at a time: R x 4 chains, each key vector loaded once.
   int64_t j = 0;
-  for (; j + 4 <= n; j += 4)
-    dot4(q, k + j * k_stride, k_stride, head_dim, s + j);
+  for (; j + 4 <= n; j += 4) {
+    const float *k0 = k + j * k_stride;
+    Vec a[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        a[r][c] = Vec::zero();
+    int64_t d = 0;
+    for (; d + Vec::N <= head_dim; d += Vec::N) {
+      Vec kv[4];
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        kv[c] = Vec::load(k0 + c * k_stride + d);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        Vec x = Vec::load(q + r * q_stride + d);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c)
+          a[r][c] = fma(x, kv[c], a[r][c]);
+      }
+    }
+    if (d < head_dim) {
+      const int rest = int(head_dim - d);
+      Vec kv[4];
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        kv[c] = Vec::load_n(k0 + c * k_stride + d, rest);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        Vec x = Vec::load_n(q + r * q_stride + d, rest);
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c)
+          a[r][c] = fma(x, kv[c], a[r][c]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      hsum4(a[r][0], a[r][1], a[r][2], a[r][3], s + r * s_stride + j);
+  }
   for (; j < n; ++j)
-    s[j] = dot(q, k + j * k_stride, head_dim);
-  float best = m;
-  for (j = 0; j < n; ++j) {
-    float x = s[j] * scale;
-    if (softcap > 0)
-      x = softcap * std::tanh(x / softcap);
-    s[j] = x;
-    best = x > best ? x : best;
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      s[r * s_stride + j] = dot(q + r * q_stride, k + j * k_stride, head_dim);
+  // Each row's new max; the rows' rescale factors e^(m - max) in one exp.
+  float shift[Vec::N > R ? Vec::N : R] = {},
+                                    correction[Vec::N > R ? Vec::N : R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    float *sr = s + r * s_stride;
+    float best = m[r];
+    if (softcap > 0) {
+      for (j = 0; j < n; ++j) {
+        float x = softcap * std::tanh(sr[j] * scale / softcap);
+        sr[j] = x;
+        best = x > best ? x : best;
+      }
+    } else {
+      Vec top = Vec::set1(best), factor = Vec::set1(scale);
+      for (j = 0; j + Vec::N <= n; j += Vec::N) {
+        Vec x = Vec::load(sr + j) * factor;
+        x.store(sr + j);
+        top = max(top, x);
+      }
+      float lanes[Vec::N];
+      top.store(lanes);
+      for (int i = 0; i < Vec::N; ++i)
+        best = lanes[i] > best ? lanes[i] : best;
+      for (; j < n; ++j) {
+        float x = sr[j] * scale;
+        sr[j] = x;
+        best = x > best ? x : best;
+      }
+    }
+    // First block: m is -inf and o, l are 0, so any finite factor works.
+    shift[r] = m[r] != best ? m[r] - best : 0.0f;
+    m[r] = best;
   }
-  // First block: m is -inf and o, l are 0, so any finite factor works.
-  float correction = 1.0f;
-  if (m != best) {
-    float e[Vec::N];
-    exp(Vec::set1(m - best)).store(e);
-    correction = e[0];
+  exp(Vec::load_n(shift, R)).store_n(correction, R);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    float *sr = s + r * s_stride;
+    Vec sum = Vec::zero(), top = Vec::set1(m[r]);
+    for (j = 0; j + Vec::N <= n; j += Vec::N) {
+      Vec e = exp(Vec::load(sr + j) - top);
+      e.store(sr + j);
+      sum = sum + e;
+    }
+    if (j < n) {
+      int rest = int(n - j);
+      Vec e = exp(Vec::load_n(sr + j, rest) - top);
+      e.store_n(sr + j, rest);
+      sum = sum + Vec::load_n(sr + j, rest);
+    }
+    l[r] = l[r] * correction[r] + hsum(sum);
   }
-  m = best;
-  Vec sum = Vec::zero(), top = Vec::set1(best);
-  for (j = 0; j + Vec::N <= n; j += Vec::N) {
-    Vec e = exp(Vec::load(s + j) - top);
-    e.store(s + j);
-    sum = sum + e;
-  }
-  if (j < n) {
-    int r = int(n - j);
-    Vec e = exp(Vec::load_n(s + j, r) - top);
-    e.store_n(s + j, r);
-    sum = sum + Vec::load_n(s + j, r);
-  }
-  l = l * correction + hsum(sum);
-  // o = o * correction + sum_j s[j] v_j, four vectors of o at a time.
-  Vec c = Vec::set1(correction);
+  // o = o * correction + sum_j s[j] v_j, four vectors of each row's o at a
+  // time, each value vector loaded once for the R rows.
   int64_t d = 0;
   for (; d + 4 * Vec::N <= value_dim; d += 4 * Vec::N) {
-    Vec o0 = Vec::load(o + d) * c, o1 = Vec::load(o + d + Vec::N) * c,
-        o2 = Vec::load(o + d + 2 * Vec::N) * c,
-        o3 = Vec::load(o + d + 3 * Vec::N) * c;
+    Vec acc[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      Vec c = Vec::set1(correction[r]);
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u)
+        acc[r][u] = Vec::load(o + r * o_stride + d + u * Vec::N) * c;
+    }
     for (j = 0; j < n; ++j) {
       const float *vj = v + j * v_stride + d;
-      Vec w = Vec::set1(s[j]);
-      o0 = fma(w, Vec::load(vj), o0);
-      o1 = fma(w, Vec::load(vj + Vec::N), o1);
-      o2 = fma(w, Vec::load(vj + 2 * Vec::N), o2);
-      o3 = fma(w, Vec::load(vj + 3 * Vec::N), o3);
+      Vec vv[4];
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u)
+        vv[u] = Vec::load(vj + u * Vec::N);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        Vec w = Vec::set1(s[r * s_stride + j]);
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u)
+          acc[r][u] = fma(w, vv[u], acc[r][u]);
+      }
     }
-    o0.store(o + d);
-    o1.store(o + d + Vec::N);
-    o2.store(o + d + 2 * Vec::N);
-    o3.store(o + d + 3 * Vec::N);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int u = 0; u < 4; ++u)
+        acc[r][u].store(o + r * o_stride + d + u * Vec::N);
   }
   for (; d < value_dim; d += Vec::N) {
-    int r = value_dim - d < Vec::N ? int(value_dim - d) : Vec::N;
-    Vec acc = Vec::load_n(o + d, r) * c;
-    for (j = 0; j < n; ++j)
-      acc = fma(Vec::set1(s[j]), Vec::load_n(v + j * v_stride + d, r), acc);
-    acc.store_n(o + d, r);
+    const int rest = value_dim - d < Vec::N ? int(value_dim - d) : Vec::N;
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const float *sr = s + r * s_stride;
+      float *orow = o + r * o_stride + d;
+      Vec acc = Vec::load_n(orow, rest) * Vec::set1(correction[r]);
+      for (j = 0; j < n; ++j)
+        acc =
+            fma(Vec::set1(sr[j]), Vec::load_n(v + j * v_stride + d, rest), acc);
+      acc.store_n(orow, rest);
+    }
+  }
+}
+
+/// attend_rows over `rows` rows (any count), kRowsPerPass at a time.
+template <int R = kRowsPerPass>
+inline void attend_block(const float *q, int64_t q_stride, const float *k,
+                         int64_t k_stride, const float *v, int64_t v_stride,
+                         int64_t n, int64_t rows, int64_t head_dim,
+                         int64_t value_dim, float scale, float softcap,
+                         float *s, int64_t s_stride, float *m, float *l,
+                         float *o, int64_t o_stride) {
+  for (; rows >= R; rows -= R) {
+    attend_rows<R>(q, q_stride, k, k_stride, v, v_stride, n, head_dim,
+                   value_dim, scale, softcap, s, s_stride, m, l, o, o_stride);
+    q += R * q_stride;
+    o += R * o_stride;
+    m += R;
+    l += R;
+  }
+  if constexpr (R > 1) {
+    if (rows > 0)
+      attend_block<R - 1>(q, q_stride, k, k_stride, v, v_stride, n, rows,
+                          head_dim, value_dim, scale, softcap, s, s_stride, m,
+                          l, o, o_stride);
   }
 }
 
@@ -697,22 +789,26 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
   auto round_up = [](int64_t n) { return (n + Vec::N - 1) / Vec::N * Vec::N; };
   const int64_t rows_most = tile_tokens * group;
   const int64_t q_stride = round_up(p.head_dim),
-                o_stride = round_up(p.value_dim);
+                o_stride = round_up(p.value_dim),
+                s_stride = round_up(p.block_size);
   constexpr bool kFloatPool = std::is_same<K, float>::value;
   // Per thread: the tile's queries and outputs in float, each row's max and
-  // sum, one row's scores, and (other element types) a block of K and V.
-  // A rotated query row is built in T (as the unfused rope rounded it):
-  // head_dim more T, counted in floats.
+  // sum, a pass's rows of scores (attend_block), and (other element types) a
+  // block of K and V. A rotated query row is built in T (as the unfused rope
+  // rounded it): head_dim more T, counted in floats.
   const int64_t rope_floats =
       rope.cos ? int64_t((sizeof(T) * size_t(p.head_dim) + sizeof(float) - 1) /
                          sizeof(float))
                : 0;
   const size_t scratch_floats = size_t(
-      rows_most * (q_stride + o_stride + 2) + round_up(p.block_size) +
+      rows_most * (q_stride + o_stride + 2) + paged::kRowsPerPass * s_stride +
       (kFloatPool ? 0 : p.block_size * (q_stride + o_stride)) + rope_floats);
   const float scale = static_cast<float>(p.scale);
   const float softcap = static_cast<float>(p.softcap);
-  // Items are (token, KV head); only a tile's first token does work.
+  // Items are (token, KV head); only a tile's first token does work. (A
+  // decode token's tile over all its KV heads, reading whole pool rows,
+  // measured 6-8% slower in w8a8 batch-16 decode on Zen 4; see
+  // docs/performance.md, "Paged attention: a GQA group's rows together".)
   parallel_for(
       host, p.tokens * p.kv_heads, 1,
       [&](int64_t begin, int64_t end, int thread) {
@@ -725,7 +821,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
         float *row_max = of + rows_most * o_stride;
         float *row_sum = row_max + rows_most;
         float *scores = row_sum + rows_most;
-        float *kf = scores + round_up(p.block_size);
+        float *kf = scores + paged::kRowsPerPass * s_stride;
         float *vf = kf + p.block_size * q_stride;
         // After the K/V blocks, which float pools do not have.
         T *rotated = reinterpret_cast<T *>(
@@ -837,13 +933,13 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                   last - base < p.block_size ? last - base + 1 : p.block_size;
               if (j0 >= j1)
                 continue;
-              for (int64_t h = 0; h < group; ++h) {
-                int64_t r = (t - t0) * group + h;
-                paged::attend_block(qf + r * q_stride, kb + j0 * ks, ks,
-                                    vb + j0 * vs, vs, j1 - j0, p.head_dim,
-                                    p.value_dim, scale, softcap, scores,
-                                    row_max[r], row_sum[r], of + r * o_stride);
-              }
+              // The group's query heads at token t see the same keys.
+              const int64_t r = (t - t0) * group;
+              paged::attend_block(qf + r * q_stride, q_stride, kb + j0 * ks, ks,
+                                  vb + j0 * vs, vs, j1 - j0, group, p.head_dim,
+                                  p.value_dim, scale, softcap, scores, s_stride,
+                                  row_max + r, row_sum + r, of + r * o_stride,
+                                  o_stride);
             }
           }
           for (int64_t t = t0; t < t1; ++t)
