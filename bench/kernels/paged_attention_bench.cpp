@@ -102,7 +102,7 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
            : std::max<size_t>(
                  1, (4 * std::max<size_t>(llc, 1 << 20) + copyBytes - 1) /
                         copyBytes);
-  // xorshift64 values in [-1, 1): std::uniform_real_distribution called
+  // xorshift64 values in [-1, 1]: std::uniform_real_distribution called
   // logl for every draw, and filling the hundreds of copies that the small
   // contexts' pools need took most of this binary's 17 minutes.
   uint64_t bits = 0x9E3779B97F4A7C15ull;

@@ -421,7 +421,8 @@ inline float dot(const float *q, const float *k, int64_t d) {
 }
 
 /// Query rows per pass of attend_rows: with AVX-512, 4 rows x 4 key or
-/// value vectors are 16 of the 32 registers; with 16 registers, 2 rows.
+/// value vectors are 16 of the 32 registers; with AVX2's 16 registers (and
+/// in the portable build), 2 rows.
 constexpr int kRowsPerPass = Vec::N == 16 ? 4 : 2;
 
 /// R query rows that see the same keys [0, n) of a block (the query heads
@@ -503,7 +504,10 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
       for (j = 0; j + Vec::N <= n; j += Vec::N) {
         Vec x = Vec::load(sr + j) * factor;
         x.store(sr + j);
-        top = max(top, x);
+        // max(x, top), not max(top, x): maxps returns its second operand
+        // where either is NaN, so a NaN score is skipped, as the scalar
+        // `x > best ? x : best` skips it (and the same bits otherwise).
+        top = max(x, top);
       }
       float lanes[Vec::N];
       top.store(lanes);
