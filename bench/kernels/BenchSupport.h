@@ -17,10 +17,26 @@
 
 #include "anvil/abi.h"
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 
 namespace anvil::bench {
+
+/// xorshift64 (Marsaglia 2003): hundreds of MB of benchmark inputs
+/// quickly (std::uniform_real_distribution calls logl for every draw).
+/// Not for statistics: only to fill weights, pools and activations.
+struct Xorshift64 {
+  uint64_t state; // any value but 0
+  uint64_t next() {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  }
+  /// A float in [-1, 1] (the top 32 bits as a signed fraction).
+  float unit() { return float(int32_t(next() >> 32)) * (1.0f / 2147483648.0f); }
+};
 
 /// The host API over a ThreadPool of `threads` threads (the caller's
 /// included): the runtime's own CpuDevice builds it, as the loader does

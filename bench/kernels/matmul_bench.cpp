@@ -53,14 +53,9 @@ using Buffer = std::unique_ptr<float[], AlignedFree>;
 Buffer randomBuffer(size_t count, uint64_t seed) {
   size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
   Buffer buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
-  // xorshift64: hundreds of MB of weights quickly; values in [-1, 1).
-  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (size_t i = 0; i < count; ++i) {
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    buffer[i] = float(int32_t(x >> 32)) * (1.0f / 2147483648.0f);
-  }
+  anvil::bench::Xorshift64 random{seed * 0x9E3779B97F4A7C15ull + 1};
+  for (size_t i = 0; i < count; ++i)
+    buffer[i] = random.unit();
   return buffer;
 }
 
@@ -316,15 +311,11 @@ void BM_AnvilMatmulQuant(benchmark::State &state) {
                                           size_t(bytesPerCall));
   std::vector<std::vector<uint8_t>> packed;
   std::vector<Buffer> scales;
-  uint64_t x = 12345;
+  anvil::bench::Xorshift64 random{12345};
   for (size_t c = 0; c < copies; ++c) {
     packed.emplace_back(packedBytes);
-    for (uint8_t &byte : packed.back()) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      byte = uint8_t(x >> 56);
-    }
+    for (uint8_t &byte : packed.back())
+      byte = uint8_t(random.next() >> 56);
     scales.push_back(randomBuffer(scaleCount, 100 + c));
     for (size_t i = 0; i < scaleCount; ++i)
       scales.back()[i] = 0.01f + 0.001f * std::fabs(scales.back()[i]);

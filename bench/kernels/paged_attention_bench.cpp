@@ -102,30 +102,24 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
            : std::max<size_t>(
                  1, (4 * std::max<size_t>(llc, 1 << 20) + copyBytes - 1) /
                         copyBytes);
-  // xorshift64 values in [-1, 1]: std::uniform_real_distribution called
-  // logl for every draw, and filling the hundreds of copies that the small
-  // contexts' pools need took most of this binary's 17 minutes.
-  uint64_t bits = 0x9E3779B97F4A7C15ull;
-  auto unit = [&bits] {
-    bits ^= bits << 13;
-    bits ^= bits >> 7;
-    bits ^= bits << 17;
-    return float(int32_t(bits >> 32)) * (1.0f / 2147483648.0f);
-  };
+  // Not std::uniform_real_distribution: its logl per draw made filling the
+  // hundreds of copies that the small contexts' pools need take most of
+  // this binary's 17 minutes.
+  anvil::bench::Xorshift64 random{0x9E3779B97F4A7C15ull};
   std::vector<Pools<K>> pools(copies);
   for (Pools<K> &pool : pools) {
     pool.keys.resize(poolSize);
     pool.values.resize(poolSize);
     for (size_t i = 0; i < poolSize; ++i) {
-      pool.keys[i] = poolValue<K>(unit());
-      pool.values[i] = poolValue<K>(unit());
+      pool.keys[i] = poolValue<K>(random.unit());
+      pool.values[i] = poolValue<K>(random.unit());
     }
     if constexpr (kInt8)
       pool.scales.assign(slots * kKvHeads, 1.0f / 127);
   }
   std::vector<float> q(size_t(p.tokens * kQHeads * kHeadDim)), out(q.size());
   for (float &x : q)
-    x = unit();
+    x = random.unit();
 
   Host host(threads);
   char error[256] = {};
