@@ -877,8 +877,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             // not L1: a block's K and V rows of one head are 128 lines at
             // block_size 16 and head_dim 64, several times the L1 fill
             // buffers, and prefetcht0 stalled on them (7% of w8a8 batch-16
-            // decode); measured in
-            // docs/performance.md, "Paged attention's prefetch".
+            // decode; docs/performance.md, "Paged attention's prefetch").
             if (blk < hi / p.block_size) {
               const int64_t next =
                   static_cast<int64_t>(table[blk + 1]) * p.block_size;
