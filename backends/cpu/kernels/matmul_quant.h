@@ -41,7 +41,8 @@
 // read by up to 12 rows x two panels at a time. Small batches unpack in
 // registers, up to 16 rows a call (few_rows_sums_avx512). W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load; its decode GEMV
-// takes kGemvPanels panels per item, as the float one does.
+// and W4A8's take kGemvPanels panels per item, as the float one does, and
+// leave the prefetching to the hardware.
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
@@ -1479,19 +1480,23 @@ rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
 constexpr int64_t kInt4Rows = 8;
 
 /// W4A8: the int32 products of one group [k0, k1) (k0 a multiple of 8) of
-/// NP (1 or 2) consecutive panels in the "q4_n16_k8" layout for R rows:
-/// acc[r][j][c] = sum_k xq[r][k] * u(c, k), exact. Row r's activations at
+/// NP panels in the "q4_n16_k8" layout (panel j at panel0 + j * stride; by
+/// default the panels are consecutive) for R rows: acc[r][j][c] = sum_k
+/// xq[r][k] * u(c, k), exact. Row r's activations at
 /// xq + r * p.k_stored, zero past k (so a last group that ends inside a
 /// word adds nothing for the padding). A 64-byte load holds eight k of
 /// the panel's 16 channels: the low nibbles are vpdpbusd's bytes for k ..
 /// k + 3, the high ones (shifted down) for k + 4 .. k + 7, on separate
 /// chains.
-template <int R, int NP>
+template <int R, int NP, int AN = 2>
 inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
                                 const uint8_t *panel0, const int8_t *xq,
                                 int64_t k0, int64_t k1,
-                                int32_t acc[][2][kPanel]) {
-  const int64_t ks = p.k_stored, stride = panel_bytes(p);
+                                int32_t acc[][AN][kPanel], int64_t stride = 0) {
+  static_assert(AN >= NP, "a row of acc holds every panel");
+  const int64_t ks = p.k_stored;
+  if (stride == 0)
+    stride = panel_bytes(p);
   const int64_t t1 = std::min((k1 + 7) / 8 * 8, ks);
 #if defined(__AVX512VNNI__)
   // One row keeps the low and high halves on separate chains (4 in all,
@@ -1504,20 +1509,19 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
   for (int h = 0; h < C; ++h)
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int j = 0; j < NP; ++j)
         a[h][r][j] = _mm512_setzero_si512();
   const __m512i mask = _mm512_set1_epi8(0x0f);
   for (int64_t t = k0; t < t1; t += 8) {
     __m512i lo[NP], hi[NP];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      const uint8_t *at = panel0 + j * stride + (t >> 3) * 64;
-      // The GEMV streams its panels: ask for what comes later (tiles of
-      // more rows read the group from L1 again).
-      _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
-                   _MM_HINT_T0);
-      const __m512i v = _mm512_loadu_si512(at);
+      // No software prefetch: the hardware prefetchers keep the GEMV's
+      // kGemvPanels streams a thread faster without it, as they do W8A8's
+      // (2026-12-04, Zen 4, n x k = 2816 x 1024 and 1024 x 2816: one thread
+      // 14-15 -> 19-20 GB/s, two 25-26 -> 27-28; prefill tiles the same).
+      const __m512i v = _mm512_loadu_si512(panel0 + j * stride + (t >> 3) * 64);
       lo[j] = _mm512_and_si512(v, mask);
       hi[j] = _mm512_and_si512(_mm512_srli_epi32(v, 4), mask);
     }
@@ -1527,7 +1531,7 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
       std::memcpy(&x0, xq + r * ks + t, 4);
       std::memcpy(&x1, xq + r * ks + t + 4, 4);
       const __m512i xlo = _mm512_set1_epi32(x0), xhi = _mm512_set1_epi32(x1);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int j = 0; j < NP; ++j) {
         a[0][r][j] = _mm512_dpbusd_epi32(a[0][r][j], lo[j], xlo);
         a[C - 1][r][j] = _mm512_dpbusd_epi32(a[C - 1][r][j], hi[j], xhi);
@@ -1536,7 +1540,7 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
   }
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int j = 0; j < NP; ++j)
       _mm512_storeu_si512(acc[r][j],
                           C == 2 ? _mm512_add_epi32(a[0][r][j], a[C - 1][r][j])
@@ -1600,20 +1604,30 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 
 #if defined(__AVX512VNNI__)
 /// W4A8's decode GEMV for symmetric weights (zero point `zero_offset` for
-/// every channel, f32 scales) over NP panels of the "q4_n16_k8" layout,
-/// every group in one loop: result[q * kPanel + c] = sum_g s(c, g) *
-/// (sum_{k in g} xq[k] u(c, k) - z * qsums[g]), with the integer sums of
-/// rows_dot_int4_fixed<1, NP> (consecutive panels) and the tile path's
-/// float update per group, so the same bits as a row of a prefill tile.
-/// Keeping the results, the zero point and the scale gather in registers
-/// saves the tile path's per-group parameter reads and scalar update
-/// (group_params, the epilogue loop). Scales of channel c at scale + c *
-/// n_stride + g * g_stride, from the pair's first channel; `cols[q]`
+/// every channel, f32 scales) over NP panels of the "q4_n16_k8" layout
+/// (panel q at panel0 + q * stride), every group in one loop:
+/// result[q * kPanel + c] = sum_g s(c, g) * (sum_{k in g} xq[k] u(c, k) -
+/// z * qsums[g]), with the integer sums of rows_dot_int4_fixed<1, NP> and
+/// the tile path's float update per group, so the same bits as a row of a
+/// prefill tile. Keeping the results, the zero point and the scale gather
+/// in registers saves the tile path's per-group parameter reads
+/// (group_params, the epilogue loop). Scales of channel c of panel q at
+/// scale + q * scale_stride + c * n_stride + g * g_stride; `cols[q]`
 /// channels of panel q are real (the rest come out 0).
+///
+/// The caller hands it kGemvPanels panels `items` apart (for_each_gemv_item),
+/// as the float and W8A8 GEMVs take theirs: four read streams a thread.
+/// Measured on Zen 4, one thread, n x k = 2816 x 1024 (2026-12-04): two
+/// consecutive panels a call with a software prefetch kPrefetchBytes ahead
+/// read 12 GB/s of weights where W8A8's GEMV reads 24-26 (the first
+/// panel's prefetch reached the second one's lines only after that panel's
+/// own loads had missed them); four panels apart 14-16; and with the
+/// prefetch left to the hardware (rows_dot_int4_fixed) 19-22.
 template <int NP>
 inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
-                                const uint8_t *panel0, const int8_t *xq,
-                                const int32_t *qsums, const float *scale,
+                                const uint8_t *panel0, int64_t stride,
+                                const int8_t *xq, const int32_t *qsums,
+                                const float *scale, int64_t scale_stride,
                                 const int64_t *cols, float *result) {
   const int64_t k = p.k;
   const int64_t group = p.group > 0 ? p.group : k;
@@ -1621,28 +1635,29 @@ inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
   const __m512i zero = _mm512_set1_epi32(static_cast<int32_t>(p.zero_offset));
   __m512 res[NP];
   __mmask16 lanes[NP];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q) {
     res[q] = _mm512_setzero_ps();
     lanes[q] = __mmask16((1u << cols[q]) - 1u);
   }
   for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
-    alignas(64) int32_t acc[1][2][kPanel];
-    rows_dot_int4_fixed<1, NP>(p, panel0, xq, k0, std::min(k, k0 + group), acc);
+    alignas(64) int32_t acc[1][NP][kPanel];
+    rows_dot_int4_fixed<1, NP, NP>(p, panel0, xq, k0, std::min(k, k0 + group),
+                                   acc, stride);
     const __m512i zsum = _mm512_mullo_epi32(zero, _mm512_set1_epi32(qsums[g]));
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int q = 0; q < NP; ++q) {
       const __m512 sum = _mm512_cvtepi32_ps(
           _mm512_sub_epi32(_mm512_load_si512(acc[0][q]), zsum));
       const __m512 s = _mm512_mask_i32gather_ps(
           _mm512_setzero_ps(), lanes[q], index,
-          scale + q * kPanel * p.scale_n_stride + g * p.scale_g_stride, 4);
+          scale + q * scale_stride + g * p.scale_g_stride, 4);
       res[q] = _mm512_add_ps(res[q], _mm512_mul_ps(s, sum));
     }
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
-    _mm512_store_ps(result + q * kPanel, res[q]);
+    _mm512_storeu_ps(result + q * kPanel, res[q]);
 }
 #endif
 
@@ -2304,26 +2319,26 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #if defined(__AVX512VNNI__)
     if constexpr (std::is_same<S, float>::value) {
       if (m == 1 && !zero_point) {
-        // A decode GEMV of symmetric weights: every group of a panel pair
-        // in one loop (gemv_w4a8_symmetric), the tiles' bits.
-        parallel_for(
-            host, pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
-              for (int64_t tile = begin; tile < end; ++tile) {
-                const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile);
-                const int64_t panelCols[2] = {
-                    std::min(kPanel, cols),
-                    std::max<int64_t>(0, cols - kPanel)};
-                alignas(64) float result[2 * kPanel];
-                const float *s = scale + n0 * p.scale_n_stride;
-                if (np == 2)
-                  gemv_w4a8_symmetric<2>(p, panel0, xq, qsums, s, panelCols,
-                                         result);
-                else
-                  gemv_w4a8_symmetric<1>(p, panel0, xq, qsums, s, panelCols,
-                                         result);
-                for (int64_t c = 0; c < cols; ++c)
-                  out[n0 + c] = static_cast<C>(xscale[0] * result[c]);
-                finished(0, 1, n0, cols);
+        // A decode GEMV of symmetric weights: every group of kGemvPanels
+        // panels in one loop (gemv_w4a8_symmetric), the tiles' bits.
+        for_each_gemv_item(
+            host, panels, grain(kGemvPanels * kPanel * k),
+            [&](int64_t pi, int64_t np, int64_t step) {
+              int64_t cols[kGemvPanels] = {};
+              for (int64_t q = 0; q < np; ++q)
+                cols[q] = std::min(kPanel, n - (pi + q * step) * kPanel);
+              alignas(64) float result[kGemvPanels][kPanel];
+              with_panels(np, [&](auto NP) {
+                gemv_w4a8_symmetric<NP>(
+                    p, weights + pi * panelBytes, step * panelBytes, xq, qsums,
+                    scale + pi * kPanel * p.scale_n_stride,
+                    step * kPanel * p.scale_n_stride, cols, result[0]);
+              });
+              for (int64_t q = 0; q < np; ++q) {
+                const int64_t n0 = (pi + q * step) * kPanel;
+                for (int64_t c = 0; c < cols[q]; ++c)
+                  out[n0 + c] = static_cast<C>(xscale[0] * result[q][c]);
+                finished(0, 1, n0, cols[q]);
               }
             });
         return run_failed(host) ? 1 : 0;
