@@ -28,8 +28,8 @@ sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
 same activations, symmetric int4 groups of 32 with a tail and of 128 with
 K = 300, uint4 with zero points and odd K, and groups of 64 and 128 with K
 a multiple of 64, which take AMX tiles where the CPU has them, and N =
-120, whose decode GEMV takes four panels two apart, in the "q4_n16_k8"
-layout); W8A8 with K = 128 (AMX too); static QDQ activations
+120 and 80, whose decode GEMVs take items of four, three and two panels
+two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
 is in all five inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
@@ -236,7 +236,8 @@ def cases(rng):
                     W=q11.astype(np.float64) * s11[:, None]))
     # W4A8: symmetric int4 groups with per-token int8 activations; a tail
     # group of 16 (K = 80), and K = 300 with groups of 128 (a last group of
-    # 44 that ends inside an 8-k word); N = 120 (eight panels).
+    # 44 that ends inside an 8-k word); N = 120 and 80 (eight and five
+    # panels).
     # With zero points (uint4, odd K = 75: the pass quantizes symmetrically,
     # an imported model need not).
     for name, n, k, g, signed in (("w4a8_g32_tail", 37, 80, 32, True),
@@ -250,8 +251,10 @@ def cases(rng):
                                    False),
                                   # Eight panels, the last half full: the
                                   # decode GEMV's items of four panels two
-                                  # apart (for_each_gemv_item).
-                                  ("w4a8_g32_n120", 120, 96, 32, True)):
+                                  # apart (for_each_gemv_item); five: items
+                                  # of three and two panels two apart.
+                                  ("w4a8_g32_n120", 120, 96, 32, True),
+                                  ("w4a8_g32_n80", 80, 64, 32, True)):
         case = int4(name, n, k, g, signed)
         case["w8a8"] = True
         out.append(case)

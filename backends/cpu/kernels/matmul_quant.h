@@ -26,11 +26,11 @@
 // z) = sum_k xq u - z sum_k xq. Tiles of
 // rows x a few panels (up to four for small batches, two for prefill and
 // with quantize_lhs) are spread over the threads, and a decode GEMV (m = 1)
-// in items of a few panels, so it still uses every thread. The GEMV prefetches
-// its panel ahead of the loads, symmetric int4 looks its values up with vpermps
-// (no mask, no int-to-float conversion per value), and symmetric int8 moves
-// each byte to the top of its 32-bit lane with vpshufb (kTopByteScale: no
-// shifts).
+// in items of a few panels, so it still uses every thread. The float GEMV
+// prefetches its panel ahead of the loads, symmetric int4 looks its values up
+// with vpermps (no mask, no int-to-float conversion per value), and symmetric
+// int8 moves each byte to the top of its 32-bit lane with vpshufb
+// (kTopByteScale: no shifts).
 //
 // Float activations on AVX-512 sum each group as one FMA chain per row and
 // channel, k increasing, as the portable path does; the ISA's paths (decode
@@ -1520,7 +1520,7 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
       // No software prefetch: the hardware prefetchers keep the GEMV's
       // kGemvPanels streams a thread faster without it, as they do W8A8's
       // (2026-12-04, Zen 4, n x k = 2816 x 1024 and 1024 x 2816: one thread
-      // 14-15 -> 19-20 GB/s, two 25-26 -> 27-28; prefill tiles the same).
+      // 14-16 -> 19-22 GB/s, two 25-26 -> 27-28; prefill tiles the same).
       const __m512i v = _mm512_loadu_si512(panel0 + j * stride + (t >> 3) * 64);
       lo[j] = _mm512_and_si512(v, mask);
       hi[j] = _mm512_and_si512(_mm512_srli_epi32(v, 4), mask);
@@ -1607,7 +1607,7 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 /// every channel, f32 scales) over NP panels of the "q4_n16_k8" layout
 /// (panel q at panel0 + q * stride), every group in one loop:
 /// result[q * kPanel + c] = sum_g s(c, g) * (sum_{k in g} xq[k] u(c, k) -
-/// z * qsums[g]), with the integer sums of rows_dot_int4_fixed<1, NP> and
+/// z * qsums[g]), with the integer sums of rows_dot_int4_fixed<1, NP, NP> and
 /// the tile path's float update per group, so the same bits as a row of a
 /// prefill tile. Keeping the results, the zero point and the scale gather
 /// in registers saves the tile path's per-group parameter reads
@@ -1615,8 +1615,9 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 /// scale + q * scale_stride + c * n_stride + g * g_stride; `cols[q]`
 /// channels of panel q are real (the rest come out 0).
 ///
-/// The caller hands it kGemvPanels panels `items` apart (for_each_gemv_item),
-/// as the float and W8A8 GEMVs take theirs: four read streams a thread.
+/// The caller hands it up to kGemvPanels panels `items` apart
+/// (for_each_gemv_item), as the float and W8A8 GEMVs take theirs: four
+/// read streams a thread.
 /// Measured on Zen 4, one thread, n x k = 2816 x 1024 (2026-12-04): two
 /// consecutive panels a call with a software prefetch kPrefetchBytes ahead
 /// read 12 GB/s of weights where W8A8's GEMV reads 24-26 (the first
@@ -2281,9 +2282,10 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     // row's sums do not depend on the rows beside it.
     //
     // A group's scales and integer zero points of channels [n0, n0 +
-    // cols), 0 past them. Once per group and tile pair: for a decode GEMV
-    // as many as its products' words, so without zero points (symmetric
-    // weights) the f32 scales come in two masked gathers.
+    // cols), 0 past them. Once per group and tile pair; without zero
+    // points (symmetric weights) the f32 scales come in two masked
+    // gathers. (A decode GEMV of symmetric weights gathers its own in
+    // gemv_w4a8_symmetric.)
 #if defined(__AVX512F__)
     const __m512i index = scale_gather_index(p);
 #endif
