@@ -1517,10 +1517,9 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
     __m512i lo[NP], hi[NP];
 #pragma GCC unroll 4
     for (int j = 0; j < NP; ++j) {
-      // No software prefetch: the hardware prefetchers keep the GEMV's
-      // kGemvPanels streams a thread faster without it, as they do W8A8's
-      // (2026-12-04, Zen 4, n x k = 2816 x 1024 and 1024 x 2816: one thread
-      // 14-16 -> 19-22 GB/s, two 25-26 -> 27-28; prefill tiles the same).
+      // No software prefetch: the hardware prefetchers keep the decode
+      // GEMV's streams faster without it, as they do W8A8's (measured at
+      // gemv_w4a8_symmetric; prefill tiles the same either way).
       const __m512i v = _mm512_loadu_si512(panel0 + j * stride + (t >> 3) * 64);
       lo[j] = _mm512_and_si512(v, mask);
       hi[j] = _mm512_and_si512(_mm512_srli_epi32(v, 4), mask);
@@ -1623,7 +1622,8 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 /// read 12 GB/s of weights where W8A8's GEMV reads 24-26 (the first
 /// panel's prefetch reached the second one's lines only after that panel's
 /// own loads had missed them); four panels apart 14-16; and with the
-/// prefetch left to the hardware (rows_dot_int4_fixed) 19-22.
+/// prefetch left to the hardware (rows_dot_int4_fixed) 19-22 (two threads
+/// 25-26 -> 27-28).
 template <int NP>
 inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
                                 const uint8_t *panel0, int64_t stride,
