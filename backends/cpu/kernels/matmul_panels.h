@@ -26,6 +26,7 @@
 
 #include "common.h"
 
+#include "cpu_tuning.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -135,7 +136,8 @@ struct Span {
 /// so fewer of a panel's lines are in flight than with f32 weights, whose
 /// GEMV measured no faster with a prefetch. 250M decoder, bf16 weights, 2
 /// threads, 3 alternated pairs of 5-run medians: 55.6-58.2 -> 64.4-67.5
-/// tok/s.
+/// tok/s. On AMD Zen 4 the same prefetch cost a fifth of the decode speed,
+/// so only the CPUs tuning::kHalfGemvPrefetch names issue it.
 constexpr int64_t kHalfGemvPrefetchK = 16;
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
@@ -181,6 +183,10 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
   // stays as tight as it was.
   const int64_t pfStep =
       CS > 0 && s.prefetch ? (s.prefetch_bytes + (k1 - k0) - 1) / (k1 - k0) : 0;
+  // The unpacked-lhs tiles over 16-bit weights prefetch their own panels
+  // for t < halfPfEnd (none where the CPU measured slower with it).
+  const int64_t halfPfEnd =
+      tuning::kHalfGemvPrefetch ? (k1 - k0) - kHalfGemvPrefetchK : 0;
   for (int64_t t = 0; t < k1 - k0; ++t) {
     if constexpr (CS > 0) {
       if (pfStep) {
@@ -190,7 +196,7 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
       }
     }
     if constexpr (CS == 0 && !std::is_same<W, float>::value) {
-      if (t + kHalfGemvPrefetchK < k1 - k0) {
+      if (t < halfPfEnd) {
 #pragma GCC unroll 16
         for (int p = 0; p < NP; ++p)
           __builtin_prefetch(base[p] + (t + kHalfGemvPrefetchK) * width[p], 0,

@@ -1,0 +1,65 @@
+// cpu_tuning.h - choices between equivalent code paths that measured
+// faster on one x86-64 CPU and slower on another, made once when the
+// artifact's code is loaded, from CPUID.
+//
+// Everything here changes speed only, never a result's bits: the paths a
+// choice picks between compute the same values in the same order (a
+// software prefetch or not, say). Instruction-set choices are not made
+// here: those follow the artifact's --mcpu level at compile time (simd.h)
+// and the runtime checks them at load time.
+#ifndef ANVIL_CPU_KERNELS_CPU_TUNING_H
+#define ANVIL_CPU_KERNELS_CPU_TUNING_H
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+namespace anvil {
+namespace cpu {
+namespace tuning {
+
+/// True when CPUID leaf 0 names the vendor "GenuineIntel" (in EBX, EDX,
+/// ECX, as the Intel SDM vol. 2A's CPUID entry orders them); false on
+/// other vendors and on machines that are not x86.
+inline bool cpu_is_intel() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+    return false;
+  return ebx == 0x756e6547u /* "Genu" */ && edx == 0x49656e69u /* "ineI" */ &&
+         ecx == 0x6c65746eu /* "ntel" */;
+#else
+  return false;
+#endif
+}
+
+/// Whether decode GEMVs over 16-bit (bf16/f16) weights prefetch their
+/// panels' lines ahead in software (matmul_panels.h, kHalfGemvPrefetchK).
+/// Measured on the 250M decoder with bf16 weights, decode at context 128
+/// (bench/ab_artifacts.py, alternated rounds):
+///  - Intel Xeon (Emerald Rapids), 2 threads: 55.6-58.2 tok/s without the
+///    prefetch, 64.4-67.5 with it;
+///  - AMD EPYC (Zen 4), 6 rounds: without it 55.8 tok/s (54.0-58.2) on one
+///    thread and 100.9 (90.2-104.7) on two, with it 43.9 (42.8-45.5) and
+///    78.4 (61.1-81.3): x0.79 and x0.78, in every round; prefetching 4 KiB
+///    ahead instead of 1 KiB measured the same 43.2 (why Zen 4 loses is
+///    not measured; its hardware prefetchers may train on the demand
+///    misses the prefetches remove).
+/// So Intel CPUs prefetch and others do not. A CPU neither measurement
+/// covers gets its vendor's choice: measure it (the A/B above, with an
+/// artifact built with ANVIL_CXX set to a compiler wrapper that defines
+/// ANVIL_HALF_GEMV_PREFETCH=0 or 1) and add its case here.
+#if defined(ANVIL_HALF_GEMV_PREFETCH)
+static const bool kHalfGemvPrefetch = ANVIL_HALF_GEMV_PREFETCH != 0;
+#else
+// Internal linkage, initialized when the code is loaded: CPUID can cost
+// thousands of cycles in a virtual machine, so it runs once, and a
+// namespace-scope static needs no guard on every GEMV.
+static const bool kHalfGemvPrefetch = cpu_is_intel();
+#endif
+
+} // namespace tuning
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_CPU_TUNING_H
