@@ -12,7 +12,11 @@
 //
 // Weights are cold: each iteration uses the next of several copies of the
 // weight matrix, together at least 4x the last-level cache, as a decode
-// step streams every layer's weights from memory.
+// step streams every layer's weights from memory. With the environment
+// variable ANVIL_BENCH_WARM_WEIGHTS set (to anything) there is one copy,
+// which stays in cache: the kernel's in-core rate, to tell a kernel bound
+// by its instructions (about as fast warm as cold) from one that waits on
+// memory.
 //
 //   scripts/build.sh anvil-kernel-bench
 //   build/bin/anvil-kernel-bench [--benchmark_filter=...]
@@ -49,6 +53,17 @@ struct AlignedFree {
   void operator()(float *p) const { std::free(p); }
 };
 using Buffer = std::unique_ptr<float[], AlignedFree>;
+
+/// Copies of a weight of `bytes` bytes the iterations cycle through:
+/// together at least 4x the last-level cache (cold weights), or one with
+/// ANVIL_BENCH_WARM_WEIGHTS set (top of the file).
+size_t weightCopies(size_t bytes) {
+  if (std::getenv("ANVIL_BENCH_WARM_WEIGHTS"))
+    return 1;
+  const size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
+  return std::max<size_t>(1,
+                          (4 * llc + bytes - 1) / std::max<size_t>(1, bytes));
+}
 
 Buffer randomBuffer(size_t count, uint64_t seed) {
   size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
@@ -93,8 +108,7 @@ struct Operands {
     lhs = randomBuffer(size_t(m * k), 1);
     out = randomBuffer(size_t(m * n), 2);
     size_t bytes = size_t(k * n) * (bf16Panels ? 2 : sizeof(float));
-    size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
-    size_t copies = std::max<size_t>(1, (4 * llc + bytes - 1) / bytes);
+    size_t copies = weightCopies(bytes);
     for (size_t c = 0; c < copies; ++c) {
       weights.push_back(randomBuffer(size_t(k * n), 3 + c));
       if (bf16Panels)
@@ -306,9 +320,7 @@ void BM_AnvilMatmulQuant(benchmark::State &state) {
   const size_t scaleCount = size_t(n * groups);
   const double bytesPerCall =
       double(packedBytes) + double(scaleCount) * sizeof(float);
-  size_t llc = size_t(anvil::bench::cpuInfo().llcBytes);
-  size_t copies = std::max<size_t>(1, (4 * llc + size_t(bytesPerCall) - 1) /
-                                          size_t(bytesPerCall));
+  size_t copies = weightCopies(size_t(bytesPerCall));
   std::vector<std::vector<uint8_t>> packed;
   std::vector<Buffer> scales;
   anvil::bench::Xorshift64 random{12345};

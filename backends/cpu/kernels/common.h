@@ -207,6 +207,19 @@ T *scratch_or_own(const anvil_host_api *host, int thread, size_t count,
   return own.get();
 }
 
+/// The row stride, in elements, to copy the rows of a small batch to before
+/// a register tile broadcasts from many of them at once: the row length
+/// rounded up to 1024, plus 16, so that (4-byte elements) each row starts
+/// 64 bytes further into the 4 KiB cycle of L1 sets than the one before.
+/// Rows 4 KiB apart, as in place when the row length is a multiple of 1024
+/// (most decoders' hidden size), all map to one set of the 8-way L1 (Zen
+/// 4's 32 KiB), and a tile's 12 or 16 rows evict each other's lines every
+/// k: int8 weights, float rows, k x n = 1024 x 2816, 16 rows, one thread,
+/// AMD EPYC (Zen 4): 53 GFLOP/s in place, 107 at this stride.
+constexpr int64_t padded_row_stride(int64_t k) {
+  return (k + 1023) / 1024 * 1024 + 16;
+}
+
 /// 16-bit floats as storage types: arithmetic happens in float (each op's
 /// result rounds back to 16 bits, as ONNX's float16 ops do), conversions
 /// round to nearest even.

@@ -395,6 +395,22 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
       std::max<int64_t>(1, m * k * groupPanels * kPanelWidth);
   const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / groupMacs);
   if (rowTiles == 1) { // a GEMV or a small batch: one pass over k
+    // A small batch's rows, copied to padded_row_stride (common.h): in
+    // place, rows 4 KiB apart would share one set of L1.
+    const float *rows = lhs;
+    int64_t ldx = k;
+    std::unique_ptr<float[]> own;
+    if (m > 1) {
+      ldx = padded_row_stride(k);
+      float *copy = scratch_or_own<float>(host, 0, size_t(m * ldx), own);
+      if (!copy) {
+        fail(host, "matmul: out of memory for the small batch's rows");
+        return 1;
+      }
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
+      rows = copy;
+    }
     parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
       Span span{n,
                 k,
@@ -414,7 +430,7 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
           return;
         }
       }
-      tile_rows<kMaxRows, 0>(m, lhs, k, rhs, span, out, n);
+      tile_rows<kMaxRows, 0>(m, rows, ldx, rhs, span, out, n);
       finish(span.p0, span.pend);
     });
     return 0;

@@ -240,13 +240,14 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 /// once (a chain waits 4 cycles for its last FMA: callers take several
 /// panels for few rows where they have them). A panel's sums do not depend on
 /// NP or R. Symmetric 8-bit panels are read scaled (kTopByteScale) unless
-/// `allow_scaled` is false.
+/// `allow_scaled` is false. Row r of x starts at x + r * ldx (0: p.k).
 template <int R, int NP = 1>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t stride, const float *x, int64_t k0,
                              int64_t k1, const float *z, float (*acc)[kPanel],
-                             bool allow_scaled = true, int64_t acc_stride = R) {
-  const int64_t k = p.k;
+                             bool allow_scaled = true, int64_t acc_stride = R,
+                             int64_t ldx = 0) {
+  const int64_t rs = ldx ? ldx : p.k; // x's row stride
   // Every loop over the accumulators is unrolled: g++ -O2 leaves a loop
   // over r rolled, and the accumulators then live in memory (one load and
   // store per FMA; the 4-row tile ran at a fraction of its FMA rate).
@@ -273,7 +274,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
   auto fma = [&](int q, int64_t t, __m512 w) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      a[q][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * k + t]), w, a[q][r]);
+      a[q][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * rs + t]), w, a[q][r]);
   };
   // A panel is one sequential stream, which the hardware prefetchers alone
   // keep at about a third of the read bandwidth: ask for the line
@@ -426,7 +427,7 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     for (int q = 0; q < NP; ++q)
       for (int r = 0; r < R; ++r)
         if (!all_finite(_mm512_loadu_ps(acc[q * acc_stride + r])))
-          group_dot_avx512<1, 1>(p, panel + q * stride, 0, x + r * k, k0, k1,
+          group_dot_avx512<1, 1>(p, panel + q * stride, 0, x + r * rs, k0, k1,
                                  z + q * kPanel, acc + q * acc_stride + r,
                                  false);
 }
@@ -565,13 +566,15 @@ inline __m256 stored_less_zero(__m256i v, __m256 zm) {
 /// are two halves, and each (half, row) has two chains, for even and odd
 /// k, so a row's sums have the same bits for any R and NP (batch
 /// invariance) and 8 FMAs are in flight for R = 2 or NP = 2 (16 ymm
-/// registers leave no room for more chains).
+/// registers leave no room for more chains). Row r of x starts at x + r *
+/// ldx (0: p.k).
 template <int R, int NP = 1>
 inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
                            int64_t stride, const float *x, int64_t k0,
-                           int64_t k1, const float *z, float (*acc)[kPanel]) {
-  const int64_t k = p.k;
-  __m256 a[NP][2][2][R]; // panel, half, chain (k parity), row
+                           int64_t k1, const float *z, float (*acc)[kPanel],
+                           int64_t ldx = 0) {
+  const int64_t rs = ldx ? ldx : p.k; // x's row stride
+  __m256 a[NP][2][2][R];              // panel, half, chain (k parity), row
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 4
@@ -597,7 +600,7 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
       a[q][h][j][r] =
-          _mm256_fmadd_ps(_mm256_set1_ps(x[r * k + t]), w, a[q][h][j][r]);
+          _mm256_fmadd_ps(_mm256_set1_ps(x[r * rs + t]), w, a[q][h][j][r]);
   };
   using Even = std::integral_constant<int, 0>;
   using Odd = std::integral_constant<int, 1>;
@@ -996,20 +999,22 @@ inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
 /// path's chains whatever the row count: acc[r][c] = sum_k x[r][k] *
 /// (u(c, k) - z[c]) over [k0, k1), in float. The zero point comes off each
 /// value (exact: small integers) before the product, so a sum that
-/// cancels loses no more than the dequantized weights' matmul would.
+/// cancels loses no more than the dequantized weights' matmul would. Row r
+/// of lhs starts at lhs + r * ldx (0: p.k).
 template <class A>
 inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
                       const A *lhs, int64_t rows, int64_t k0, int64_t k1,
-                      const float z[kPanel], float (*acc)[kPanel]) {
-  const int64_t k = p.k;
+                      const float z[kPanel], float (*acc)[kPanel],
+                      int64_t ldx = 0) {
+  const int64_t rs = ldx ? ldx : p.k; // lhs's row stride
 #if defined(ANVIL_QUANT_AVX2)
   if (std::is_same<A, float>::value) {
     const float *x = reinterpret_cast<const float *>(lhs);
     for (int64_t r = 0; r < rows; r += 2) {
       if (rows - r >= 2)
-        group_dot_avx2<2>(p, panel, 0, x + r * k, k0, k1, z, acc + r);
+        group_dot_avx2<2>(p, panel, 0, x + r * rs, k0, k1, z, acc + r, rs);
       else
-        group_dot_avx2<1>(p, panel, 0, x + r * k, k0, k1, z, acc + r);
+        group_dot_avx2<1>(p, panel, 0, x + r * rs, k0, k1, z, acc + r, rs);
     }
     return;
   }
@@ -1022,7 +1027,7 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
     for (int64_t c = 0; c < kPanel; ++c)
       w[c] = static_cast<float>(stored(p, panel, t, c)) - z[c];
     for (int64_t r = 0; r < rows; ++r) {
-      const float xv = static_cast<float>(lhs[r * k + t]);
+      const float xv = static_cast<float>(lhs[r * rs + t]);
       for (int64_t c = 0; c < kPanel; ++c)
         acc[r][c] += xv * w[c];
     }
@@ -1048,14 +1053,13 @@ constexpr int64_t few_rows_call(int64_t rows) {
 /// 2) of those ports' cycles (six rows a call, with four chains a row
 /// until 2026-12-03, took three quarters); few rows take several panels a
 /// call (kFewRowsPanels). Row counts go 16, 12, 8, then the rest in one
-/// call (few_rows_call).
+/// call (few_rows_call). Row r of x starts at x + r * ldx.
 inline void few_rows_sums_avx512(const MatmulQuantParams &p,
                                  const uint8_t *panel, int64_t stride,
-                                 int64_t np, const float *x, int64_t rows,
-                                 int64_t k0, int64_t k1,
+                                 int64_t np, const float *x, int64_t ldx,
+                                 int64_t rows, int64_t k0, int64_t k1,
                                  const float (*z)[kPanel],
                                  float (*acc)[kPanel]) {
-  const int64_t k = p.k;
   // Rows [i, i + R) of every panel: kFewRowsPanels<R> panels a call, the
   // last ones (or a narrow tile's) 2 and then 1 at a time.
   auto rowsOf = [&](auto rowCount, int64_t i) {
@@ -1064,8 +1068,9 @@ inline void few_rows_sums_avx512(const MatmulQuantParams &p,
     int64_t q = 0;
     auto call = [&](auto panelCount) {
       constexpr int N = decltype(panelCount)::value;
-      group_dot_avx512<R, N>(p, panel + q * stride, stride, x + i * k, k0, k1,
-                             z[q], acc + q * kTileRows + i, true, kTileRows);
+      group_dot_avx512<R, N>(p, panel + q * stride, stride, x + i * ldx, k0, k1,
+                             z[q], acc + q * kTileRows + i, true, kTileRows,
+                             ldx);
       q += N;
     };
     if constexpr (NP >= 4)
@@ -1104,24 +1109,24 @@ inline void few_rows_sums_avx512(const MatmulQuantParams &p,
 /// The group sums of one group [k0, k1) for a small-batch tile: `rows` (1
 /// .. kTileRows) rows of lhs over np (1 .. kFewPanels) panels (panel q at
 /// panel + q * stride, its zero points z[q]), panel q's row r to acc[q *
-/// kTileRows + r]. The same sums, bit for bit, as the decode GEMV's and the
-/// prefill tile's for each row.
+/// kTileRows + r]. Row r of lhs starts at lhs + r * ldx. The same sums,
+/// bit for bit, as the decode GEMV's and the prefill tile's for each row.
 template <class A>
 inline void tile_group_sums(const MatmulQuantParams &p, const uint8_t *panel,
                             int64_t stride, int64_t np, const A *lhs,
-                            int64_t rows, int64_t k0, int64_t k1,
+                            int64_t ldx, int64_t rows, int64_t k0, int64_t k1,
                             const float (*z)[kPanel], float (*acc)[kPanel]) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same<A, float>::value) {
-    few_rows_sums_avx512(p, panel, stride, np, lhs, rows, k0, k1, z, acc);
+    few_rows_sums_avx512(p, panel, stride, np, lhs, ldx, rows, k0, k1, z, acc);
     return;
   }
 #endif
   for (int64_t q = 0; q < np; ++q)
     for (int64_t i = 0; i < rows; i += kFewRows)
-      group_dot(p, panel + q * stride, lhs + i * p.k,
+      group_dot(p, panel + q * stride, lhs + i * ldx,
                 std::min(kFewRows, rows - i), k0, k1, z[q],
-                acc + q * kTileRows + i);
+                acc + q * kTileRows + i, ldx);
 }
 
 /// One row of activations x [k] as per-token symmetric int8
@@ -2013,8 +2018,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 const uint8_t *panel = weights + pi * panelBytes;
                 if (i1 - i0 < kUnpackMinRows) {
                   float acc[2 * kTileRows][kPanel];
-                  tile_group_sums(p, panel, panelBytes, np, x + i0 * k, i1 - i0,
-                                  k0, k1, z, acc);
+                  tile_group_sums(p, panel, panelBytes, np, x + i0 * k, k,
+                                  i1 - i0, k0, k1, z, acc);
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t r = 0; r < i1 - i0; ++r)
                       for (int64_t c = 0; c < kPanel; ++c)
@@ -2083,6 +2088,27 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
            tiles * ((panels + tilePanels - 1) / tilePanels) < threads)
       tilePanels /= 2;
     const int64_t panelGroups = (panels + tilePanels - 1) / tilePanels;
+    // The rows as the tiles read them: lhs itself, or (float rows on
+    // AVX-512, where few_rows_sums_avx512 broadcasts from up to 16 rows at
+    // once) a copy at padded_row_stride (common.h).
+    const A *lhsRows = lhs;
+    int64_t ldx = k;
+    std::unique_ptr<float[]> ownRows;
+#if defined(__AVX512F__)
+    if constexpr (std::is_same<A, float>::value) {
+      if (m > 1) {
+        ldx = padded_row_stride(k);
+        float *copy = scratch_or_own<float>(host, 0, size_t(m * ldx), ownRows);
+        if (!copy) {
+          fail(host, "matmul_quant: out of memory for the small batch's rows");
+          return 1;
+        }
+        for (int64_t i = 0; i < m; ++i)
+          std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
+        lhsRows = copy;
+      }
+    }
+#endif
     parallel_for(
         host, tiles * panelGroups,
         grain(std::min(m, kTileRows) * tilePanels * kPanel * k),
@@ -2111,8 +2137,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               else if (tile + 1 < end)
                 prefetch_group(((tile + 1) % panelGroups) * tilePanels,
                                tilePanels, 0);
-              tile_group_sums(p, panel, panelBytes, np, lhs + i0 * k, i1 - i0,
-                              k0, k1, z, acc);
+              tile_group_sums(p, panel, panelBytes, np, lhsRows + i0 * ldx, ldx,
+                              i1 - i0, k0, k1, z, acc);
               for (int64_t q = 0; q < np; ++q)
                 for (int64_t r = 0; r < i1 - i0; ++r)
                   for (int64_t c = 0; c < kPanel; ++c)
