@@ -220,6 +220,25 @@ constexpr int64_t padded_row_stride(int64_t k) {
   return (k + 1023) / 1024 * 1024 + 16;
 }
 
+/// The m rows of lhs [m, k] copied padded_row_stride(k) floats apart, into
+/// thread 0's scratch memory (or a heap block `own` keeps), or null (after
+/// fail()) when out of memory. Call it outside a parallel loop, and ask
+/// for no scratch memory on thread 0 while the copy is read: the calling
+/// thread is thread 0 there, and its next scratch call may move the block.
+inline const float *copy_rows_padded(const anvil_host_api *host,
+                                     const float *lhs, int64_t m, int64_t k,
+                                     std::unique_ptr<float[]> &own) {
+  const int64_t ldx = padded_row_stride(k);
+  float *copy = scratch_or_own<float>(host, 0, size_t(m * ldx), own);
+  if (!copy) {
+    fail(host, "out of memory for a padded copy of a small batch's rows");
+    return nullptr;
+  }
+  for (int64_t i = 0; i < m; ++i)
+    std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
+  return copy;
+}
+
 /// 16-bit floats as storage types: arithmetic happens in float (each op's
 /// result rounds back to 16 bits, as ONNX's float16 ops do), conversions
 /// round to nearest even.

@@ -402,14 +402,9 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
     std::unique_ptr<float[]> own;
     if (m > 1) {
       ldx = padded_row_stride(k);
-      float *copy = scratch_or_own<float>(host, 0, size_t(m * ldx), own);
-      if (!copy) {
-        fail(host, "matmul: out of memory for the small batch's rows");
+      rows = copy_rows_padded(host, lhs, m, k, own);
+      if (!rows)
         return 1;
-      }
-      for (int64_t i = 0; i < m; ++i)
-        std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
-      rows = copy;
     }
     parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
       Span span{n,

@@ -2098,14 +2098,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     if constexpr (std::is_same<A, float>::value) {
       if (m > 1) {
         ldx = padded_row_stride(k);
-        float *copy = scratch_or_own<float>(host, 0, size_t(m * ldx), ownRows);
-        if (!copy) {
-          fail(host, "matmul_quant: out of memory for the small batch's rows");
+        lhsRows = copy_rows_padded(host, lhs, m, k, ownRows);
+        if (!lhsRows)
           return 1;
-        }
-        for (int64_t i = 0; i < m; ++i)
-          std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
-        lhsRows = copy;
       }
     }
 #endif
