@@ -11,6 +11,7 @@
 #include "runtime/tokenizer/SentencePieceTokenizer.h"
 
 #include "runtime/src/Status.h"
+#include "runtime/tokenizer/SentencePieceCharsMap.h"
 #include "runtime/tokenizer/Unicode.h"
 
 #include <sentencepiece_processor.h>
@@ -89,6 +90,23 @@ public:
 
 anvil_status loadSentencePiece(std::string_view bytes,
                                std::unique_ptr<Tokenizer> &out) {
+  // Before libsentencepiece sees the model: its loader already encodes
+  // the model's self-test samples (if any) through the charsmaps.
+  std::string why;
+  switch (checkSentencePieceCharsMaps(bytes, why)) {
+  case CharsMapVerdict::Safe:
+    break;
+  case CharsMapVerdict::NotProtobuf:
+    return makeStatus(ANVIL_INVALID_ARGUMENT,
+                      "tokenizer: not a tokenizer.json (JSON) nor a "
+                      "SentencePiece model: " +
+                          why);
+  case CharsMapVerdict::Unsafe:
+    return makeStatus(ANVIL_INVALID_ARGUMENT,
+                      "tokenizer: the SentencePiece model's precompiled "
+                      "charsmap is malformed (" +
+                          why + ")");
+  }
   auto tokenizer = std::make_unique<SentencePieceTokenizer>();
   auto status = tokenizer->processor.LoadFromSerializedProto(bytes);
   if (!status.ok())
