@@ -17,6 +17,14 @@ namespace anvil::tokenizer {
 
 namespace {
 
+/// The matches one prefix search keeps (sentencepiece's normalizer.h,
+/// kMaxTrieResultsSize).
+constexpr int kMaxTrieResults = 32;
+
+/// Larger charsmaps are refused: the check reads 256 units per unit, and
+/// the models' own are about 240 KiB.
+constexpr size_t kMaxCharsMapBytes = size_t(16) << 20;
+
 // A Darts-clone unit (darts.h, DoubleArrayUnit).
 bool hasLeaf(uint32_t unit) { return (unit >> 8 & 1) == 1; }
 uint32_t value(uint32_t unit) { return unit & ((1u << 31) - 1); }
@@ -56,11 +64,17 @@ public:
   /// other fields are skipped. False at malformed bytes (and for groups,
   /// wire types 3 and 4, which no SentencePiece model uses).
   bool field(uint64_t &number, uint64_t &type, std::string_view &bytes) {
+    // protobuf reads a tag as a 32-bit varint of at most 5 bytes, dropping
+    // higher bits: a longer or larger tag could name field 3 there and
+    // another field here, so it is refused (no writer emits one).
     uint64_t key = 0;
-    if (!varint(key))
+    const size_t before = rest.size();
+    if (!varint(key) || before - rest.size() > 5 || key > 0xffffffffu)
       return false;
     number = key >> 3;
     type = key & 7;
+    if (number == 0)
+      return false;
     uint64_t length = 0;
     switch (type) {
     case 0:
@@ -114,8 +128,10 @@ std::string checkPrecompiledCharsMap(std::string_view blob) {
   if (blob.size() <= 4)
     return "the charsmap is shorter than its header";
   const uint64_t trieBytes = readLe32(blob.data());
-  if (trieBytes >= blob.size())
+  if (trieBytes > blob.size() - 4)
     return "the charsmap's trie is larger than the charsmap";
+  if (blob.size() > kMaxCharsMapBytes)
+    return "the charsmap is larger than 16 MiB";
   const char *trie = blob.data() + 4;
   const uint64_t units = trieBytes / 4;
   std::string_view normalized = blob.substr(size_t(4 + trieBytes));
@@ -125,23 +141,29 @@ std::string checkPrecompiledCharsMap(std::string_view blob) {
   // Every position commonPrefixSearch can stand at before reading a key
   // byte c (then it reads unit position ^ c, c in 0 .. 255), from the
   // root's: each must keep those 256 reads inside the trie.
-  std::vector<bool> seen(size_t(units), false);
+  // leaves[at]: the most leaf transitions on a walk from the root to at
+  // (-1: not reached). libsentencepiece 0.1.97 keeps the first
+  // kMaxTrieResults matches of one prefix search but reads back as many
+  // as the search counts, so no walk may pass more leaves than that; a
+  // cycle through a leaf has no bound and raises the count past it.
+  std::vector<int8_t> leaves(size_t(units), -1);
   std::vector<uint32_t> work;
   const uint32_t root = 0 ^ offset(unitAt(0));
-  auto reach = [&](uint32_t at) -> bool {
-    if ((uint64_t(at) | 0xff) >= units)
+  auto reach = [&](uint32_t at, int count) -> bool {
+    if ((uint64_t(at) | 0xff) >= units || count > kMaxTrieResults)
       return false;
-    if (!seen[at]) {
-      seen[at] = true;
+    if (leaves[at] < count) {
+      leaves[at] = int8_t(count);
       work.push_back(at);
     }
     return true;
   };
-  if (!reach(root))
+  if (!reach(root, 0))
     return "the charsmap's trie root points outside the trie";
   while (!work.empty()) {
     const uint32_t at = work.back();
     work.pop_back();
+    const int count = leaves[at];
     for (uint32_t c = 0; c < 256; ++c) {
       const uint32_t unit = unitAt(at ^ c);
       if (label(unit) != c)
@@ -155,7 +177,10 @@ std::string checkPrecompiledCharsMap(std::string_view blob) {
             !std::memchr(normalized.data() + v, 0, normalized.size() - v))
           return "a charsmap rule's replacement lies outside the charsmap";
       }
-      if (!reach(next))
+      const int nextCount = count + (hasLeaf(unit) ? 1 : 0);
+      if (nextCount > kMaxTrieResults)
+        return "a charsmap input can match more than 32 rules";
+      if (!reach(next, nextCount))
         return "a charsmap trie node points outside the trie";
     }
   }

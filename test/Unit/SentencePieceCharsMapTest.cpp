@@ -57,30 +57,52 @@ TEST(SentencePieceCharsMap, AcceptsAWellFormedTrie) {
             "");
 }
 
+/// Whether checkPrecompiledCharsMap refuses `blob` saying `reason`.
+::testing::AssertionResult refuses(const std::string &blob,
+                                   const std::string &reason) {
+  const std::string why = checkPrecompiledCharsMap(blob);
+  if (why.find(reason) != std::string::npos)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "expected '" << reason << "', got '" << why << "'";
+}
+
 TEST(SentencePieceCharsMap, RejectsEachWayOfLeavingTheBlob) {
   const std::string b(std::string("b\0", 2));
-  EXPECT_NE(checkPrecompiledCharsMap("abc"), ""); // shorter than the header
+  EXPECT_TRUE(refuses("abc", "shorter than its header"));
   std::string tooBig = blobOf(oneRule(), b);
-  tooBig[1] = char(0x7f); // the trie size past the blob
-  EXPECT_NE(checkPrecompiledCharsMap(tooBig), "");
+  tooBig[1] = char(0x7f); // the trie size far past the blob
+  EXPECT_TRUE(refuses(tooBig, "trie is larger"));
+  // The trie size 2 bytes short of the blob's end: past it once the
+  // header's 4 bytes are counted.
+  std::string justPast = blobOf(oneRule(), b);
+  const uint32_t size = uint32_t(justPast.size() - 2);
+  for (int i = 0; i < 4; ++i)
+    justPast[i] = char(size >> (8 * i) & 0xff);
+  EXPECT_TRUE(refuses(justPast, "trie is larger"));
   // Fewer units than the root block: reading root ^ 0xff leaves the trie.
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(std::vector<uint32_t>(200, 0), b)),
-            "");
+  EXPECT_TRUE(refuses(blobOf(std::vector<uint32_t>(200, 0), b), "root"));
   std::vector<uint32_t> units = oneRule();
   units[0] = 4096u << 10; // the root's block far past the end
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(units, b)), "");
+  EXPECT_TRUE(refuses(blobOf(units, b), "root"));
   units = oneRule();
-  units[0x61] = (4096u << 10) | (1u << 8) | 0x61; // the child block past it
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(units, b)), "");
+  units[0x61] = (4096u << 10) | (1u << 8) | 0x61; // the leaf past the end
+  EXPECT_TRUE(refuses(blobOf(units, b), "leaf lies outside"));
   units = oneRule();
   units[0x61 ^ 256] = (1u << 31) | 7; // the replacement past the strings
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(units, b)), "");
+  EXPECT_TRUE(refuses(blobOf(units, b), "replacement lies outside"));
   // The replacement without its NUL (strlen would run on).
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(oneRule(), "b")), "");
+  EXPECT_TRUE(refuses(blobOf(oneRule(), "b"), "replacement lies outside"));
   // A child that is not a leaf but whose block is out of range.
   units = oneRule();
   units[0x62] = (8192u << 10) | 0x62;
-  EXPECT_NE(checkPrecompiledCharsMap(blobOf(units, b)), "");
+  EXPECT_TRUE(refuses(blobOf(units, b), "node points outside"));
+  // After "a", another 'a' (unit 0x161 ^ 0x61) with a leaf back to the
+  // same node: "aaa..." matches a rule at every byte, more than the 32
+  // results libsentencepiece keeps.
+  units = oneRule();
+  units[0x161 ^ 0x61] = (0x61u << 10) | (1u << 8) | 0x61;
+  EXPECT_TRUE(refuses(blobOf(units, b), "more than 32 rules"));
 }
 
 /// A length-delimited protobuf field.
@@ -113,6 +135,12 @@ TEST(SentencePieceCharsMap, FindsTheCharsMapsInAModelProto) {
   EXPECT_EQ(checkSentencePieceCharsMaps(model + field(5, field(2, bad)), why),
             CharsMapVerdict::Unsafe);
   EXPECT_NE(why.find("denormalizer"), std::string::npos);
+  // A tag protobuf reads as field 3 (5 bytes, the bits past 32 dropped)
+  // is refused, not skipped as some other field.
+  const std::string longTag =
+      std::string("\x9a\x80\x80\x80\x10", 5) + char(0) + model;
+  EXPECT_EQ(checkSentencePieceCharsMaps(longTag, why),
+            CharsMapVerdict::NotProtobuf);
   // Cut inside a field: not protobuf.
   EXPECT_EQ(checkSentencePieceCharsMaps(model.substr(0, model.size() - 3), why),
             CharsMapVerdict::NotProtobuf);
