@@ -469,15 +469,16 @@ inline bool unpack_group_avx512(const MatmulQuantParams &p,
 /// them: times 2^-24 where all finite, else that row's group is summed
 /// again from the packed panel, unscaled (the same bits as there).
 inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
-                         const float *x, int64_t rows, int64_t k0, int64_t k1,
-                         const float z[kPanel], float (*acc)[kPanel]) {
+                         const float *x, int64_t ldx, int64_t rows, int64_t k0,
+                         int64_t k1, const float z[kPanel],
+                         float (*acc)[kPanel]) {
   for (int64_t r = 0; r < rows; ++r) {
     const __m512 sum = _mm512_loadu_ps(acc[r]);
     if (all_finite(sum))
       _mm512_storeu_ps(acc[r],
                        _mm512_mul_ps(sum, _mm512_set1_ps(kTopByteUnscale)));
     else
-      group_dot_avx512<1, 1>(p, panel, 0, x + r * p.k, k0, k1, z, acc + r,
+      group_dot_avx512<1, 1>(p, panel, 0, x + r * ldx, k0, k1, z, acc + r,
                              false);
   }
 }
@@ -494,9 +495,9 @@ inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
 template <int R, int NP>
 inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
                                     const float *buf, int64_t span,
-                                    const float *x, int64_t k0, int64_t k1,
-                                    float acc[][kPanel]) {
-  const int64_t k = p.k;
+                                    const float *x, int64_t ldx, int64_t k0,
+                                    int64_t k1, float acc[][kPanel]) {
+  const int64_t k = ldx; // x's row stride
   __m512 a[NP][R];
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
@@ -764,10 +765,10 @@ inline bool unpack_group_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 /// accumulators, 2 weights and a broadcast of the 16 ymm registers.
 template <int R>
 inline void rows_dot_unpacked_avx2(const MatmulQuantParams &p, const float *buf,
-                                   const float *x, int64_t k0, int64_t k1,
-                                   float acc[][kPanel]) {
-  const int64_t k = p.k;
-  __m256 a[2][2][R]; // half, chain (k parity), row
+                                   const float *x, int64_t ldx, int64_t k0,
+                                   int64_t k1, float acc[][kPanel]) {
+  const int64_t k = ldx; // x's row stride
+  __m256 a[2][2][R];     // half, chain (k parity), row
 #pragma GCC unroll 2
   for (int h = 0; h < 2; ++h)
 #pragma GCC unroll 2
@@ -815,11 +816,11 @@ template <int NP> constexpr int64_t kUnpackedRowsFor = 3;
 template <int R, int NP>
 inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
                                     const float *buf, int64_t span,
-                                    const float *x, int64_t k0, int64_t k1,
-                                    float acc[][kPanel]) {
+                                    const float *x, int64_t ldx, int64_t k0,
+                                    int64_t k1, float acc[][kPanel]) {
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
-    rows_dot_unpacked_avx2<R>(p, buf + q * span, x, k0, k1,
+    rows_dot_unpacked_avx2<R>(p, buf + q * span, x, ldx, k0, k1,
                               acc + q * kUnpackedRows);
 }
 #endif
@@ -839,14 +840,15 @@ constexpr int kUnpackedRowsBelow(int r) {
 /// rows it took: the largest tile of at most `rows`.
 template <int NP, int R = int(kUnpackedRowsFor<NP>)>
 inline int64_t rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
-                                 int64_t span, const float *x, int64_t rows,
-                                 int64_t k0, int64_t k1, float acc[][kPanel]) {
+                                 int64_t span, const float *x, int64_t ldx,
+                                 int64_t rows, int64_t k0, int64_t k1,
+                                 float acc[][kPanel]) {
   if constexpr (R > 1) {
     if (rows < R)
-      return rows_dot_unpacked<NP, kUnpackedRowsBelow(R)>(p, buf, span, x, rows,
-                                                          k0, k1, acc);
+      return rows_dot_unpacked<NP, kUnpackedRowsBelow(R)>(p, buf, span, x, ldx,
+                                                          rows, k0, k1, acc);
   }
-  rows_dot_unpacked_fixed<R, NP>(p, buf, span, x, k0, k1, acc);
+  rows_dot_unpacked_fixed<R, NP>(p, buf, span, x, ldx, k0, k1, acc);
   return R;
 }
 
@@ -1989,6 +1991,21 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       // last tile of fewer than kUnpackMinRows rows runs the small-batch
       // group sums (tile_group_sums; the same bits).
       const float *x = reinterpret_cast<const float *>(lhs);
+      int64_t ldx = k; // x's row stride
+      std::unique_ptr<float[]> paddedRows;
+#if defined(__AVX512F__)
+      {
+        ldx = padded_row_stride(k);
+        paddedRows.reset(new (std::nothrow) float[size_t(m * ldx)]);
+        if (!paddedRows)
+          return fail(host, "matmul_quant: out of memory for a padded copy "
+                            "of the rows");
+        for (int64_t i = 0; i < m; ++i)
+          std::memcpy(paddedRows.get() + i * ldx, x + i * k,
+                      sizeof(float) * size_t(k));
+        x = paddedRows.get();
+      }
+#endif
       const int64_t pairs = (panels + 1) / 2;
       parallel_for(
           host, tiles * pairs, grain(std::min(m, tileRows) * 2 * kPanel * k),
@@ -2018,7 +2035,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 const uint8_t *panel = weights + pi * panelBytes;
                 if (i1 - i0 < kUnpackMinRows) {
                   float acc[2 * kTileRows][kPanel];
-                  tile_group_sums(p, panel, panelBytes, np, x + i0 * k, k,
+                  tile_group_sums(p, panel, panelBytes, np, x + i0 * ldx, ldx,
                                   i1 - i0, k0, k1, z, acc);
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t r = 0; r < i1 - i0; ++r)
@@ -2046,15 +2063,15 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 for (int64_t i = i0, rows = 0; i < i1; i += rows) {
                   rows =
                       np == 2
-                          ? rows_dot_unpacked<2>(p, unpacked, span, x + i * k,
-                                                 i1 - i, k0, k1, acc)
-                          : rows_dot_unpacked<1>(p, unpacked, span, x + i * k,
-                                                 i1 - i, k0, k1, acc);
+                          ? rows_dot_unpacked<2>(p, unpacked, span, x + i * ldx,
+                                                 ldx, i1 - i, k0, k1, acc)
+                          : rows_dot_unpacked<1>(p, unpacked, span, x + i * ldx,
+                                                 ldx, i1 - i, k0, k1, acc);
 #if defined(__AVX512F__)
                   for (int64_t q = 0; q < np; ++q)
                     if (scaled[q])
-                      unscale_rows(p, panel + q * panelBytes, x + i * k, rows,
-                                   k0, k1, z[q], acc + q * kUnpackedRows);
+                      unscale_rows(p, panel + q * panelBytes, x + i * ldx, ldx,
+                                   rows, k0, k1, z[q], acc + q * kUnpackedRows);
 #endif
                   for (int64_t q = 0; q < np; ++q)
                     for (int64_t r = 0; r < rows; ++r)
