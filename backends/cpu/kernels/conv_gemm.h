@@ -166,9 +166,9 @@ inline void indirect_tile(const float *a, int64_t lda, const float *base,
     }
 }
 
-/// indirect_tile over `rows` (<= Rows) rows: the whole panel on AVX-512,
-/// two halves of 16 columns on 8-lane builds (12 accumulators of 16
-/// registers).
+/// indirect_tile over `rows` (<= Rows) rows: the whole panel on AVX-512
+/// (one vector when the panel is at most 16 wide), two halves of 16 columns
+/// on 8-lane builds (12 accumulators of 16 registers).
 template <int Rows, bool Full>
 inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
                           const float *base, const int64_t *off, int64_t kcount,
@@ -181,8 +181,14 @@ inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
   }
   constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
   if constexpr (kVecs == 2) {
-    indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
-                                    accumulate, out, ldo);
+    // A last panel of at most one vector (the stem's 16 pixels after three
+    // panels of a 112-pixel row) takes one vector: two did twice its work.
+    if (!Full && width <= Vec::kLanes)
+      indirect_tile<Rows, 0, 1, false>(a, lda, base, off, kcount, width,
+                                       accumulate, out, ldo);
+    else
+      indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
+                                      accumulate, out, ldo);
   } else {
     indirect_tile<Rows, 0, kVecs / 2, Full>(a, lda, base, off, kcount, width,
                                             accumulate, out, ldo);

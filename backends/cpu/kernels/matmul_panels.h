@@ -319,6 +319,12 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
       static_assert(step == 1, "half-panel tiles take one panel");
       tile<Rows, 1, CS, W, 0, kVecs / 2>(a, rs, w, span, out, ldo);
       tile<Rows, 1, CS, W, kVecs / 2, kVecs / 2>(a, rs, w, span, out, ldo);
+    } else if (step == 1 && kVecs == 2 &&
+               panel_width(span.n, p) <= Vec::kLanes) {
+      // A last panel of at most one vector takes one: its second would be
+      // all masked lanes, as much work as the first (conv_gemm.h's
+      // gathered panels of a 14 x 14 plane end with 4 pixels).
+      tile<Rows, 1, CS, W, 0, 1>(a, rs, w, span, out, ldo);
     } else {
       tile<Rows, step, CS, W>(a, rs, w, span, out, ldo);
     }

@@ -154,6 +154,7 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
       {{2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true}, Feed::Packed},   // stem 7x7/2
       {{1, 40, 9, 10, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false}, Feed::Image},   // 1x1
       {{1, 20, 7, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, Feed::Image},     // 1x1, P 63
+      {{1, 300, 7, 10, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, Feed::Image},   // P 70: a last panel of 6, 2 k blocks
       {{1, 24, 15, 15, 36, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true}, Feed::Packed},  // 1x1/2
       {{1, 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, Feed::Packed},  // 2 groups
       {{1, 8, 11, 14, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true}, Feed::Packed},   // dilated
@@ -162,6 +163,8 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
       {{1, 4, 3, 3, 12, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, false}, Feed::Packed},    // taps in pads
       {{3, 9, 8, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, true}, Feed::Packed},      // mixed strides
       {{1, 16, 6, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},  // rows 32 + 8
+      {{1, 8, 4, 48, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},   // rows 32 + 16
+      {{1, 40, 14, 14, 26, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::Packed},      // P 196: 6 x 32 + 4, 2 k blocks
       {{1, 8, 5, 30, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true}, Feed::PaddedImage},   // dilated
       {{1, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false}, Feed::PaddedImage}, // K 576
       {{2, 16, 5, 26, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, Feed::PaddedImage},  // groups
