@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Full-size CNNs (ResNet-18, MobileNetV2 at 224 x 224, batch 1): Anvil
-beside ONNX Runtime on the same ONNX file, with the same thread count.
+"""Full-size CNNs (ResNet-18, ResNet-50, MobileNetV2 at 224 x 224, batch
+1): Anvil beside ONNX Runtime on the same ONNX file, with the same thread
+count.
 
 The graphs come from models/make_bench_cnn.py (seeded random weights,
 torchvision's layer shapes, batch norm folded as an eval-mode export has
@@ -108,7 +109,8 @@ def main():
                                  formatter_class=argparse.RawTextHelpFormatter)
     graph_latency.add_arguments(ap)
     ap.add_argument("--models", default="resnet18,mobilenetv2",
-                    help="comma-separated: resnet18, mobilenetv2")
+                    help="comma-separated: resnet18, resnet50, mobilenetv2 "
+                         "(default: resnet18,mobilenetv2)")
     ap.add_argument("--size", type=int, default=224,
                     help="input height and width (default 224)")
     ap.add_argument("--quantize", choices=["none", "qoperator", "qdq"],

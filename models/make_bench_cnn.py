@@ -11,6 +11,12 @@ GlobalAveragePool, Flatten and a Gemm classifier.
   resnet18     torchvision's ResNet-18: 7x7/2 stem, four stages of two
                BasicBlocks (64, 128, 256, 512 channels, a 1x1/2 projection
                where the shape changes), 1000 classes; 1.8 GMACs at 224.
+  resnet50     torchvision's ResNet-50 (v1.5: the stride on the 3x3): four
+               stages of 3, 4, 6 and 3 Bottlenecks (1x1 reduce, 3x3, 1x1
+               expand to 4x: 256, 512, 1024, 2048 channels, a 1x1
+               projection where the shape changes); 4.1 GMACs at 224. Its
+               1x1 convolutions over 1024 and 2048 channels are the wide-K
+               products ResNet-18 does not have.
   mobilenetv2  torchvision's MobileNetV2 (width 1.0): inverted residual
                blocks (1x1 expand, 3x3 depthwise, 1x1 project), 1000
                classes; 0.3 GMACs at 224.
@@ -19,7 +25,7 @@ Weights: He-normal (std sqrt(2 / fan_in)) from numpy's default_rng(seed),
 biases N(0, 0.01^2). The input is [batch, 3, size, size] with `batch` a
 named dim unless --batch fixes it.
 
-Usage: models/make_bench_cnn.py {resnet18,mobilenetv2} OUT.onnx
+Usage: models/make_bench_cnn.py {resnet18,resnet50,mobilenetv2} OUT.onnx
            [--size 224] [--batch N] [--seed 0]
 """
 
@@ -97,6 +103,25 @@ def resnet18(b):
     return b.classifier(x, 512)
 
 
+def resnet50(b):
+    x = b.op("Relu", [b.conv("input", 3, 64, 7, stride=2)])
+    x = b.op("MaxPool", [x], kernel_shape=[3, 3], strides=[2, 2],
+             pads=[1, 1, 1, 1])
+    cin = 64
+    for stage, (width, blocks) in enumerate([(64, 3), (128, 4), (256, 6),
+                                             (512, 3)]):
+        cout = 4 * width
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            y = b.op("Relu", [b.conv(x, cin, width, 1)])
+            y = b.op("Relu", [b.conv(y, width, width, 3, stride)])
+            y = b.conv(y, width, cout, 1)
+            shortcut = x if block > 0 else b.conv(x, cin, cout, 1, stride)
+            x = b.op("Relu", [b.op("Add", [y, shortcut])])
+            cin = cout
+    return b.classifier(x, 2048)
+
+
 def mobilenetv2(b):
     x = b.relu6(b.conv("input", 3, 32, 3, stride=2))
     cin = 32
@@ -115,7 +140,8 @@ def mobilenetv2(b):
     return b.classifier(x, 1280)
 
 
-MODELS = {"resnet18": resnet18, "mobilenetv2": mobilenetv2}
+MODELS = {"resnet18": resnet18, "resnet50": resnet50,
+          "mobilenetv2": mobilenetv2}
 
 
 def build(arch, size=224, batch=None, seed=0):
