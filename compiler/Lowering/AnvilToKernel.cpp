@@ -1206,6 +1206,7 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
     ins.push_back(input(op.getBias()));
   Value out = alloc(op.getResult());
   l.has_bias = (bool)op.getBias();
+  l.weight_panel = 0; // the target's weight packing may choose panels
   l.build(b, op.getLoc(), ins, out);
   return success();
 }

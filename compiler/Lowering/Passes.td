@@ -169,7 +169,13 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     `"nk_panels32"` for a `[N, K]` one; launch parameter `rhs_panel = 32`)
     for its SIMD micro-kernel, and other element types' `[N, K]` weights
     as `[K, N]` (`layout = "kn"`) so the row-major kernel's inner loop
-    runs over contiguous output columns. Then gives every `kernel.weight`
+    runs over contiguous output columns. A float `conv2d` with small
+    output planes (group 1, at least 256 output channels, at most 256
+    pixels that would leave more than a tenth of the 32-pixel panels'
+    lanes empty, such as 7 x 7) gets the same panels from its
+    `[M, C, kh, kw]` weight read as `[M, K]` (`"nk_panels32"`, a `[K, M]`
+    buffer; launch parameter `weight_panel = 32`): its kernel then puts
+    the output channels in the vector lanes and the pixels in the rows. Then gives every `kernel.weight`
     its byte offset in the weight section (64-byte aligned, 4096 for weights of 64 KiB or more so they
     can be mapped page by page; identical weights in the same layout share
     one copy) and records the section size as `kernel.weight_bytes` on the

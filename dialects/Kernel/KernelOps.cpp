@@ -259,7 +259,11 @@ LogicalResult WeightOp::verify() {
     stored = storedWeightShape(*layout, valueType);
     if (stored.empty() && valueType.getRank() != 2)
       return emitOpError("layout '")
-             << *layout << "' needs a rank-2 value, not " << valueType;
+             << *layout << "' needs a rank-2 value"
+             << (*layout == kWeightLayoutNKPanels ? " (or a static one of "
+                                                    "higher rank)"
+                                                  : "")
+             << ", not " << valueType;
     if (stored.empty())
       return emitOpError("has the unknown layout '")
              << *layout << "' (known: " << knownWeightLayouts() << ")";

@@ -112,8 +112,10 @@ def Kernel_WeightOp : Kernel_Op<"weight", [Pure]> {
     transposed, as a `[K, N]` buffer; `"panels32"`, a `[K, N]`
     matrix stored in panels of 32 columns (the last one narrower), each
     K-major, for the cpu SIMD matmul (backends/cpu/kernels/matmul_panels.h);
-    `"nk_panels32"`, the same panels from a `[N, K]` value (the buffer is
-    `[K, N]` in these three); and the quantized matmul's panels
+    `"nk_panels32"`, the same panels from a `[N, K]` value, or from a
+    static `[N, d1, d2, ...]` one read as `[N, d1 x d2 x ...]` (a
+    convolution's weight; the buffer is `[K, N]` in these three); and the
+    quantized matmul's panels
     (`"q8_n16"`, `"q8_n16_kn"` with optional `"_biased"` and `"_sums"`;
     `"q4_n16_k8"`, `"q4_n16_kn_k8"` with optional `"_biased"`: a 4-bit
     layout always stores eight k to a word), a 1-D buffer of the panel

@@ -74,6 +74,14 @@ bool viewWeightBytes(ElementsAttr attr, ArrayRef<char> &view,
 SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
   if (layout.empty())
     return SmallVector<int64_t>(valueType.getShape());
+  if (layout == kWeightLayoutNKPanels && valueType.getRank() > 2 &&
+      valueType.hasStaticShape()) {
+    // [N, d1, d2, ...] read as [N, d1 x d2 x ...].
+    int64_t k = 1;
+    for (int64_t d : valueType.getShape().drop_front())
+      k *= d;
+    return {k, valueType.getDimSize(0)};
+  }
   if (valueType.getRank() != 2)
     return {};
   int64_t rows = valueType.getDimSize(0), cols = valueType.getDimSize(1);
@@ -260,9 +268,10 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
   uint64_t element = elementBytes(valueType.getElementType());
   bool panels = layout == kWeightLayoutPanels;
   bool nkPanels = layout == kWeightLayoutNKPanels;
-  // The stored matrix is [K, N] in every layout here.
-  uint64_t k = panels ? valueType.getDimSize(0) : valueType.getDimSize(1);
-  uint64_t n = panels ? valueType.getDimSize(1) : valueType.getDimSize(0);
+  // The stored matrix is [K, N] in every layout here (an nk_panels32
+  // value of rank > 2 is [N, K] with K its other dims).
+  SmallVector<int64_t> stored = storedWeightShape(layout, valueType);
+  uint64_t k = uint64_t(stored[0]), n = uint64_t(stored[1]);
   for (uint64_t byte = from, end = from + size; byte < end;) {
     uint64_t index = byte / element, within = byte % element;
     uint64_t source;

@@ -42,7 +42,10 @@ constexpr int64_t kWeightPanelWidth = 32;
 /// buffer keeps the type [K, N] (the same bytes, rearranged).
 constexpr llvm::StringLiteral kWeightLayoutPanels = "panels32";
 
-/// The same panels from a [N, K] value (a transposed right-hand side).
+/// The same panels from a [N, K] value (a transposed right-hand side), or
+/// from a [N, d1, d2, ...] value read as [N, d1 x d2 x ...] (a
+/// convolution's [M, C, kh, kw] weight as the [K, M] right-hand side of
+/// conv_gemm.h's pixel-row products).
 constexpr llvm::StringLiteral kWeightLayoutNKPanels = "nk_panels32";
 
 /// The buffer shape of a `valueType` weight stored in `layout`, or an

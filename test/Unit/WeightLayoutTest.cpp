@@ -76,8 +76,14 @@ void checkPanels(int64_t k, int64_t n) {
     const std::vector<float> &value;
     SmallVector<int64_t> shape;
   };
+  // The [N, K] value as a convolution's [M, C, kh, kw] weight (the same
+  // bytes): K = C x kh x kw.
+  SmallVector<int64_t> conv = {n, k, 1, 1};
+  if (k % 2 == 0)
+    conv = {n, k / 2, 1, 2};
   for (const Case &c : {Case{kWeightLayoutPanels, kn, {k, n}},
-                        Case{kWeightLayoutNKPanels, nk, {n, k}}}) {
+                        Case{kWeightLayoutNKPanels, nk, {n, k}},
+                        Case{kWeightLayoutNKPanels, nk, conv}}) {
     auto type = RankedTensorType::get(c.shape, b.getF32Type());
     EXPECT_EQ(storedWeightShape(c.layout, type), (SmallVector<int64_t>{k, n}));
     ArrayRef<char> bytes(reinterpret_cast<const char *>(c.value.data()),

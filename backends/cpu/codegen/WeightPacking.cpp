@@ -10,6 +10,11 @@
 // its bytes and the rearrangement happens as the weight section is written
 // (copyWeightBytesInLayout), so no rearranged copy is ever held.
 //
+// A float conv2d whose output planes are small (7 x 7) gets the same
+// "nk_panels32" panels from its [M, C, kh, kw] weight read as [M, K]: the
+// kernel then puts the output channels in the vector lanes and the pixels
+// in the tiles' rows (conv_gemm.h, conv2d_pixel_rows).
+//
 // The quantized matmul kernel (matmul_quant.h) reads its weight in panels
 // of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
 // values are stored unsigned (the launch's zero_offset undoes the bias),
@@ -106,11 +111,74 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
   return success();
 }
 
+/// The lanes a conv2d's column panels of 32 pixels fill (conv_gemm.h):
+/// whole 16-float vectors, a last panel of at most 16 pixels taking one.
+double pixelPanelLanes(int64_t pixels) {
+  int64_t vectors = pixels / 32 * 2 + (pixels % 32 == 0    ? 0
+                                       : pixels % 32 <= 16 ? 1
+                                                           : 2);
+  return double(pixels) / double(16 * vectors);
+}
+
+/// Whether a float conv2d launch runs as pixel rows (conv_gemm.h,
+/// conv2d_pixel_rows): its weight then takes column panels of 32 output
+/// channels. Group 1, static output planes of at most 256 pixels (a k
+/// block of the packed patches, 256 x 256 floats, stays in L2) whose
+/// pixel panels would leave more than a tenth of the lanes empty (7 x 7:
+/// 77%; 14 x 14: 94%, measured as fast either way, stays), and 256 or
+/// more output channels: the threads split the channel panels, and 5
+/// panels (MobileNetV2's 160 channels) on two threads measured slower
+/// than the pixel panels.
+bool pixelRowsConv(LaunchOp launch) {
+  DictionaryAttr params = launch.getParams();
+  auto group = params.getAs<IntegerAttr>("group");
+  auto oh = params.getAs<IntegerAttr>("oh");
+  auto ow = params.getAs<IntegerAttr>("ow");
+  auto m = params.getAs<IntegerAttr>("m");
+  if (!group || group.getInt() != 1 || !oh || !ow || !m || m.getInt() < 256)
+    return false;
+  if (!isF32(launch.getInputs()[0]) || !isF32(launch.getInputs()[1]) ||
+      !isF32(launch.getOutputs()[0]))
+    return false;
+  int64_t pixels = oh.getInt() * ow.getInt();
+  return pixels > 0 && pixels <= 256 && pixelPanelLanes(pixels) < 0.9;
+}
+
+/// Gives the weights of the conv2d launches pixelRowsConv chooses the
+/// layout nk_panels32 ([M, C, kh, kw] read as [M, K], stored as [K, M] in
+/// panels) and sets their weight_panel.
+void packConvWeights(ModuleOp module) {
+  SmallVector<LaunchOp> launches;
+  module.walk([&](LaunchOp launch) {
+    if (launch.getKernel() == "conv2d")
+      launches.push_back(launch);
+  });
+  for (LaunchOp launch : launches) {
+    auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
+    if (!weight || !weight->hasOneUse() || weight.getLayout() ||
+        !pixelRowsConv(launch))
+      continue;
+    auto valueType = weight.getValue().getType().cast<ShapedType>();
+    SmallVector<int64_t> stored =
+        storedWeightShape(kWeightLayoutNKPanels, valueType);
+    if (stored.size() != 2)
+      continue;
+    OpBuilder b(weight);
+    weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
+    weight.getResult().setType(
+        MemRefType::get(stored, valueType.getElementType()));
+    NamedAttrList params(launch.getParams());
+    params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
+    launch.setParamsAttr(params.getDictionary(module.getContext()));
+  }
+}
+
 } // namespace
 
 LogicalResult packCpuWeights(ModuleOp module) {
   if (failed(packQuantizedWeights(module)))
     return failure();
+  packConvWeights(module);
   SmallVector<LaunchOp> launches;
   module.walk([&](LaunchOp launch) {
     if (launch.getKernel() == "matmul")

@@ -19,10 +19,16 @@ template <class T, class Epilogue>
 int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
                 const T *weight, const T *bias, T *out, const Epilogue &epi) {
   if constexpr (std::is_same<T, float>::value) {
+    if (conv_gemm::pixel_rows_chosen(p))
+      return conv_gemm::conv2d_pixel_rows(host, p, in, weight, bias, out, epi);
     if (conv_depthwise::applies(p))
       return conv_depthwise::conv2d(host, p, in, weight, bias, out, epi);
     if (conv_gemm::applies(p))
       return conv_gemm::conv2d(host, p, in, weight, bias, out, epi);
+  }
+  if (p.weight_panel) {
+    fail(host, "conv: a weight in column panels needs float32");
+    return 1;
   }
   const int64_t cg = p.c / p.group, mg = p.m / p.group;
   const int64_t planeMacs =

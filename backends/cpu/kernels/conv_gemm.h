@@ -387,6 +387,166 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   return run_failed(host) ? 1 : 0;
 }
 
+/// Pixel rows (the launch's weight_panel = 32): for outputs of few pixels
+/// (the 7 x 7 planes of a CNN's last stage: 49 pixels are a panel of 32
+/// and one of 17, 77% of the lanes used), the product is taken the other
+/// way around, out^T[P, M] = patches^T[P, K] x W^T[K, M]: the output
+/// channels fill the vector lanes (the weight in column panels of 32
+/// channels, packed at compile time: layout nk_panels32) and the pixels
+/// are the tiles' rows (12 per tile, packed as matmul_panels.h packs an
+/// lhs, [K][12] per tile, zeros for taps in the padding). The product
+/// lands in [P, M] scratch and is transposed into out[M, P] with + bias.
+/// Every output is one FMA chain over k in increasing order, then + bias:
+/// the bits of conv2d above. group 1 only (the packer's choice).
+inline bool pixel_rows_chosen(const Conv2dParams &p) {
+  return p.weight_panel != 0;
+}
+
+/// Pixels per row tile: P split evenly over the fewest tiles of at most
+/// kMaxRows (49 pixels: 5 tiles of 10 and 9, not four of 12 and one of 1,
+/// whose tile loads 4 weight panels for each pixel's FMAs).
+inline int64_t pixel_tile_rows(int64_t pixels) {
+  using panels::kMaxRows;
+  const int64_t tiles = (pixels + kMaxRows - 1) / kMaxRows;
+  return tiles > 0 ? (pixels + tiles - 1) / tiles : kMaxRows;
+}
+
+/// The row tiles [tile0, tile1) of image `x`'s patches, each [K][kMaxRows]
+/// (row r of tile t: output pixel t * tileRows + r for r < tileRows; the
+/// other rows zero). False when out of memory (more than 7 x 7 taps).
+inline bool pack_pixel_rows(const Conv2dParams &p, const float *x,
+                            int64_t tileRows, int64_t tile0, int64_t tile1,
+                            float *packed) {
+  using panels::kMaxRows;
+  const int64_t K = p.c * p.kh * p.kw, P = p.oh * p.ow;
+  const bool plain = p.kh == 1 && p.kw == 1 && p.strides[0] == 1 &&
+                     p.strides[1] == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
+                     p.oh == p.h && p.ow == p.w;
+  for (int64_t tile = tile0; tile < tile1; ++tile) {
+    float *dst = packed + tile * kMaxRows * K;
+    const int64_t j0 = tile * tileRows;
+    const int64_t rows = std::min<int64_t>(tileRows, P - j0);
+    if (plain) { // the image is [K, P]: 12 consecutive pixels per k
+      for (int64_t k = 0; k < K; ++k) {
+        std::memcpy(dst + k * kMaxRows, x + k * P + j0,
+                    sizeof(float) * size_t(rows));
+        for (int64_t r = rows; r < kMaxRows; ++r)
+          dst[k * kMaxRows + r] = 0;
+      }
+      continue;
+    }
+    // Each tap's pixel offsets within a channel plane, the same for every
+    // channel (-1: the tap lies in the padding, or the row is past P).
+    const int64_t taps = p.kh * p.kw;
+    constexpr int64_t kTapsOnStack = 49; // up to 7 x 7
+    int64_t onStack[kTapsOnStack * kMaxRows];
+    std::unique_ptr<int64_t[]> onHeap;
+    int64_t *offsets = onStack;
+    if (taps > kTapsOnStack) {
+      onHeap.reset(new (std::nothrow) int64_t[size_t(taps * kMaxRows)]);
+      if (!onHeap)
+        return false;
+      offsets = onHeap.get();
+    }
+    for (int64_t r = 0; r < kMaxRows; ++r) {
+      const int64_t j = j0 + r;
+      const int64_t iy0 = j / p.ow * p.strides[0] - p.pads[0];
+      const int64_t ix0 = j % p.ow * p.strides[1] - p.pads[1];
+      for (int64_t ky = 0, tap = 0; ky < p.kh; ++ky)
+        for (int64_t kx = 0; kx < p.kw; ++kx, ++tap) {
+          const int64_t iy = iy0 + ky * p.dilations[0];
+          const int64_t ix = ix0 + kx * p.dilations[1];
+          offsets[tap * kMaxRows + r] =
+              r < rows && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w
+                  ? iy * p.w + ix
+                  : -1;
+        }
+    }
+    for (int64_t ic = 0; ic < p.c; ++ic) {
+      const float *plane = x + ic * p.h * p.w;
+      float *d = dst + ic * taps * kMaxRows;
+      for (int64_t e = 0; e < taps * kMaxRows; ++e)
+        d[e] = offsets[e] >= 0 ? plane[offsets[e]] : 0.0f;
+    }
+  }
+  return true;
+}
+
+/// conv2d (above) with the weight in column panels ([K, M], layout
+/// nk_panels32) and group 1: see pixel_rows_chosen. Returns 1 (with the
+/// run's error set) when out of memory.
+template <class Epilogue>
+int conv2d_pixel_rows(const anvil_host_api *host, const Conv2dParams &p,
+                      const float *in, const float *weight, const float *bias,
+                      float *out, const Epilogue &epi) {
+  using namespace panels;
+  if (p.n <= 0)
+    return 0;
+  if (p.group != 1 || p.weight_panel != kPanelWidth) {
+    fail(host, "conv: a weight in column panels needs group 1 and panels of "
+               "32 channels");
+    return 1;
+  }
+  const int64_t K = p.c * p.kh * p.kw, P = p.oh * p.ow, M = p.m;
+  const int64_t tileRows = pixel_tile_rows(P);
+  const int64_t rowTiles = (P + tileRows - 1) / tileRows;
+  const int64_t packedFloats = rowTiles * kMaxRows * K;
+  // One block of thread 0's scratch: the packed patches, then the
+  // product [P, M]. Outside a parallel loop the calling thread is thread
+  // 0, and no chunk below asks for scratch memory.
+  std::unique_ptr<float[]> own;
+  float *packed =
+      scratch_or_own<float>(host, 0, size_t(packedFloats + P * M), own);
+  if (!packed) {
+    fail(host, "conv: out of memory for the pixel rows");
+    return 1;
+  }
+  float *product = packed + packedFloats;
+  for (int64_t b = 0; b < p.n; ++b) {
+    const float *x = in + b * p.c * p.h * p.w;
+    parallel_for(
+        host, rowTiles,
+        std::max<int64_t>(1, kMinChunkMacs /
+                                 (8 * kMaxRows * std::max<int64_t>(K, 1))),
+        [&](int64_t begin, int64_t end) {
+          if (!pack_pixel_rows(p, x, tileRows, begin, end, packed))
+            fail(host, "conv: out of memory for the tap offsets");
+        });
+    if (run_failed(host))
+      return 1;
+    if (K == 0) {
+      for (int64_t e = 0; e < P * M; ++e)
+        product[e] = 0;
+    } else {
+      product_packed_rows(
+          host, P, M, K, packed, weight, product, [](int64_t, int64_t) {},
+          tileRows);
+    }
+    // out[b, m, :] = product[:, m] + bias[m], 16 channels at a time (a
+    // line of each product row; one channel at a time would read the
+    // product M floats apart, all in one L1 set when M is 1024 or 2048),
+    // channels split over the threads; the epilogue runs on each chunk's
+    // finished rows.
+    float *o = out + b * M * P;
+    parallel_for(host, (M + 15) / 16,
+                 std::max<int64_t>(1, 256 / std::max<int64_t>(P, 1)),
+                 [&](int64_t c0, int64_t c1) {
+                   const int64_t m0 = c0 * 16, m1 = std::min(M, c1 * 16);
+                   for (int64_t mb = m0; mb < m1; mb += 16) {
+                     const int64_t me = std::min(m1, mb + 16);
+                     for (int64_t j = 0; j < P; ++j) {
+                       const float *src = product + j * M;
+                       for (int64_t m = mb; m < me; ++m)
+                         o[m * P + j] = p.has_bias ? src[m] + bias[m] : src[m];
+                     }
+                   }
+                   if constexpr (!is_no_epilogue<Epilogue>())
+                     epi(b * M + m0, b * M + m1, 0, P);
+                 });
+  }
+  return run_failed(host) ? 1 : 0;
+}
+
 } // namespace conv_gemm
 } // namespace cpu
 } // namespace anvil

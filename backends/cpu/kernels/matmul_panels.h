@@ -355,6 +355,70 @@ inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
   }
 }
 
+/// out [m, n] = the packed lhs (pack_rows' row tiles of [k][kMaxRows]) x
+/// rhs [k, n] in column panels: matmul_panels' product with several row
+/// tiles, also conv_gemm.h's pixel rows. Threads split the panels; a chunk
+/// of panel groups goes k block by k block, each block over the chunk's
+/// panels, each panel over the row tiles. `finish(p0, p1)` runs once the
+/// columns of panels [p0, p1) are final, in the chunk's thread. Row tile t
+/// holds rows [t * tileRows, (t + 1) * tileRows) (tileRows <= kMaxRows;
+/// the tile's [k][kMaxRows] layout either way).
+template <class W, class Finish>
+inline void product_packed_rows(const anvil_host_api *host, int64_t m,
+                                int64_t n, int64_t k, const float *packed,
+                                const W *rhs, float *out, const Finish &finish,
+                                int64_t tileRows = kMaxRows) {
+  const int64_t panelCount = (n + kPanelWidth - 1) / kPanelWidth;
+  const int64_t rowTiles = (m + tileRows - 1) / tileRows;
+  const int64_t tileFloats = kMaxRows * k;
+  const int64_t groupPanels = panels_for_rows(kMaxRows);
+  const int64_t groups = (panelCount + groupPanels - 1) / groupPanels;
+  const int64_t groupMacs =
+      std::max<int64_t>(1, m * k * groupPanels * kPanelWidth);
+  const int64_t grain = std::max<int64_t>(1, kMinChunkMacs / groupMacs);
+  parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
+    const int64_t pbegin = begin * groupPanels;
+    const int64_t pend = std::min(panelCount, end * groupPanels);
+    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
+      const int64_t k1 = std::min(k, k0 + kBlock);
+      for (int64_t p = pbegin; p < pend; p += groupPanels) {
+        // The block the next panel (or the next k block) reads, fetched
+        // into L2 by the row tiles' k loops (up to two lines per k): the
+        // next block's first row tile would otherwise wait on memory for
+        // every weight line.
+        const bool lastPanel = p + groupPanels >= pend;
+        const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
+        const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
+        const char *next = nullptr;
+        int64_t nextBytes = 0;
+        if (nextK0 < k) {
+          const int64_t width = panel_width(n, nextPanel);
+          next = reinterpret_cast<const char *>(
+              rhs + nextPanel * kPanelWidth * k + nextK0 * width);
+          nextBytes = (std::min(k, nextK0 + kBlock) - nextK0) * width *
+                      int64_t(sizeof(W));
+        }
+        // Each row tile fetches its share: the memory stream then overlaps
+        // the tiles that compute from L1, not only the first one.
+        const int64_t slice = (nextBytes / rowTiles + 63) / 64 * 64;
+        for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
+          const int64_t i0 = rowTile * tileRows;
+          const int64_t rows = std::min<int64_t>(tileRows, m - i0);
+          Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
+          if (rowTile * slice < nextBytes) {
+            span.prefetch = next + rowTile * slice;
+            span.prefetch_bytes = std::min(slice, nextBytes - rowTile * slice);
+          }
+          tile_rows<kMaxRows, kMaxRows>(
+              rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
+              out + i0 * n, n);
+        }
+      }
+    }
+    finish(pbegin, pend);
+  });
+}
+
 } // namespace panels
 
 /// out [m, n] = lhs [m, k] x rhs, rhs a [k, n] weight in column panels (see
@@ -452,47 +516,7 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
                [&](int64_t begin, int64_t end) {
                  pack_rows(lhs, m, k, begin, end, packed);
                });
-  parallel_for(host, groups, grain, [&](int64_t begin, int64_t end) {
-    const int64_t pbegin = begin * groupPanels;
-    const int64_t pend = std::min(panelCount, end * groupPanels);
-    for (int64_t k0 = 0; k0 < k; k0 += kBlock) {
-      const int64_t k1 = std::min(k, k0 + kBlock);
-      for (int64_t p = pbegin; p < pend; p += groupPanels) {
-        // The block the next panel (or the next k block) reads, fetched
-        // into L2 by the row tiles' k loops (up to two lines per k): the
-        // next block's first row tile would otherwise wait on memory for
-        // every weight line.
-        const bool lastPanel = p + groupPanels >= pend;
-        const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
-        const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
-        const char *next = nullptr;
-        int64_t nextBytes = 0;
-        if (nextK0 < k) {
-          const int64_t width = panel_width(n, nextPanel);
-          next = reinterpret_cast<const char *>(
-              rhs + nextPanel * kPanelWidth * k + nextK0 * width);
-          nextBytes = (std::min(k, nextK0 + kBlock) - nextK0) * width *
-                      int64_t(sizeof(W));
-        }
-        // Each row tile fetches its share: the memory stream then overlaps
-        // the tiles that compute from L1, not only the first one.
-        const int64_t slice = (nextBytes / rowTiles + 63) / 64 * 64;
-        for (int64_t rowTile = 0; rowTile < rowTiles; ++rowTile) {
-          const int64_t i0 = rowTile * kMaxRows;
-          const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
-          Span span{n, k, k0, k1, p, std::min(pend, p + groupPanels), k0 > 0};
-          if (rowTile * slice < nextBytes) {
-            span.prefetch = next + rowTile * slice;
-            span.prefetch_bytes = std::min(slice, nextBytes - rowTile * slice);
-          }
-          tile_rows<kMaxRows, kMaxRows>(
-              rows, packed + rowTile * tileFloats + k0 * kMaxRows, 0, rhs, span,
-              out + i0 * n, n);
-        }
-      }
-    }
-    finish(pbegin, pend);
-  });
+  panels::product_packed_rows(host, m, n, k, packed, rhs, out, finish);
   return 0;
 }
 

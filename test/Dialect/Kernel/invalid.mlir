@@ -153,6 +153,22 @@ func.func @weight_layout_rank() {
 
 // -----
 
+func.func @weight_layout_rank_panels() {
+  // expected-error @+1 {{'kernel.weight' op layout 'nk_panels32' needs a rank-2 value (or a static one of higher rank), not 'tensor<6xf32>'}}
+  %w = kernel.weight dense<1.0> : tensor<6xf32> {layout = "nk_panels32"} : memref<6xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_conv_panels_shape() {
+  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<32x2x3x3xf32>' does not match the buffer 'memref<32x18xf32>'}}
+  %w = kernel.weight dense<1.0> : tensor<32x2x3x3xf32> {layout = "nk_panels32"} : memref<32x18xf32>
+  return
+}
+
+// -----
+
 func.func @sub_byte() {
   // expected-error @+1 {{has sub-byte elements, which buffers hold only packed two to a ui8: 'memref<8xi4>'}}
   %a = kernel.alloc : memref<8xi4>

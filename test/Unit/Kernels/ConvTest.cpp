@@ -72,6 +72,22 @@ randomOperands(const Case &c, unsigned seed) {
   return {x, w, b};
 }
 
+/// w [m, K] (K = c x kh x kw, group 1) in column panels of 32 channels,
+/// as the layout nk_panels32 stores it (dialects/Kernel/WeightData.h),
+/// written from its definition: panel q holds channels [32q, 32q + width)
+/// K-major, element (k, channel) at q * 32 * K + k * width + channel - 32q.
+std::vector<float> columnPanels(const std::vector<float> &w, int64_t m,
+                                int64_t K) {
+  std::vector<float> packed(w.size());
+  for (int64_t q = 0; q * 32 < m; ++q) {
+    const int64_t width = std::min<int64_t>(32, m - q * 32);
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < width; ++j)
+        packed[q * 32 * K + k * width + j] = w[(q * 32 + j) * K + k];
+  }
+  return packed;
+}
+
 std::vector<float> run(const anvil_host_api *api, const anvil::Conv2dParams &p,
                        const std::vector<float> &x, const std::vector<float> &w,
                        const std::vector<float> &b) {
@@ -86,8 +102,13 @@ std::vector<float> run(const anvil_host_api *api, const anvil::Conv2dParams &p,
   return out;
 }
 
-void check(const Case &c, unsigned seed) {
-  const anvil::Conv2dParams p = params(c);
+/// Case c against the long double reference, on every chunking; with
+/// `pixelRows` its weight in column panels (weight_panel 32: conv_gemm.h's
+/// pixel rows).
+void check(const Case &c, unsigned seed, bool pixelRows = false) {
+  anvil::Conv2dParams p = params(c);
+  if (pixelRows)
+    p.weight_panel = 32;
   SCOPED_TRACE(testing::Message()
                << "n " << c.n << " c " << c.c << " " << c.h << "x" << c.w
                << " m " << c.m << " kernel " << c.kh << "x" << c.kw
@@ -97,13 +118,15 @@ void check(const Case &c, unsigned seed) {
                << c.bias << " -> " << p.oh << "x" << p.ow);
   const int64_t cg = c.c / c.group, mg = c.m / c.group;
   const auto [x, w, b] = randomOperands(c, seed);
+  const std::vector<float> stored =
+      pixelRows ? columnPanels(w, c.m, cg * c.kh * c.kw) : w;
 
   ChunkingHost whole(1 << 30), single(1);
   const anvil_host_api reversed = anvil_test::reversedHost();
-  const std::vector<float> out = run(&whole.api, p, x, w, b);
-  EXPECT_EQ(run(&single.api, p, x, w, b), out)
+  const std::vector<float> out = run(&whole.api, p, x, stored, b);
+  EXPECT_EQ(run(&single.api, p, x, stored, b), out)
       << "chunks of one item, last first";
-  EXPECT_EQ(run(&reversed, p, x, w, b), out) << "chunks in reverse order";
+  EXPECT_EQ(run(&reversed, p, x, stored, b), out) << "chunks in reverse order";
 
   const long double u = std::ldexp(1.0L, -24);
   const int64_t taps = cg * c.kh * c.kw;
@@ -182,6 +205,39 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
   }
 }
 
+// Pixel rows (the weight in column panels): channels in the vector lanes,
+// pixels in the tiles' rows. Planes of 7 x 7 (10 + 10 + 10 + 10 + 9
+// pixels a tile) and other sizes, channels not a multiple of a 32-wide
+// panel, 1x1 in place and strided, 3x3 with padding and dilation, more
+// taps than a k block, and a batch of 2. The same bits as the weight read
+// in place (the column-panel path): every output is one FMA chain over k.
+TEST(Conv2d, PixelRowsMatchLongDoubleAndPanelBits) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
+      {1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // 3x3 at 7x7, K 576
+      {2, 40, 7, 7, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},    // 1x1 in place, m 50
+      {1, 300, 14, 14, 33, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, false}, // 1x1/2, 2 k blocks
+      {1, 16, 9, 11, 40, 3, 3, 2, 1, 2, 1, 2, 0, 1, 2, 1, true},   // dilated, asymmetric pads
+      {1, 8, 3, 3, 32, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, true},     // taps in pads, P 49
+      {1, 4, 5, 5, 36, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // 81 taps (heap offsets)
+      {1, 12, 1, 1, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},    // one pixel
+      {1, 0, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},     // no input channels: K 0
+  };
+  unsigned seed = 200;
+  for (const Case &c : cases) {
+    check(c, seed, true);
+    anvil::Conv2dParams panels = params(c);
+    panels.weight_panel = 32;
+    const auto [x, w, b] = randomOperands(c, seed++);
+    ChunkingHost whole(1 << 30);
+    EXPECT_EQ(run(&whole.api, panels, x,
+                  columnPanels(w, c.m, c.c * c.kh * c.kw), b),
+              run(&whole.api, params(c), x, w, b))
+        << "pixel rows and column panels differ in bits, m " << c.m;
+  }
+}
+
 TEST(Conv2d, DepthwisePathMatchesLongDouble) {
   REQUIRE_LEVEL();
   const Case cases[] = {
@@ -234,11 +290,19 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
       {2, 20, 7, 9, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true}, // Image, groups
       {2, 5, 9, 60, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false}, // Padded /2
       {1, 8, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // row chunks
+      {2, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // pixel rows
+      {1, 40, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+       false}, // pixel rows 1x1
   };
+  const size_t pixelRowCases = 2; // the last ones: weight in column panels
   unsigned seed = 300;
   for (const Case &c : cases) {
-    const anvil::Conv2dParams p = params(c);
-    const auto [x, w, b] = randomOperands(c, seed++);
+    anvil::Conv2dParams p = params(c);
+    auto [x, w, b] = randomOperands(c, seed++);
+    if (&c >= std::end(cases) - pixelRowCases) {
+      p.weight_panel = 32;
+      w = columnPanels(w, c.m, c.c * c.kh * c.kw);
+    }
     ChunkingHost whole(1 << 30);
     std::vector<float> want = run(&whole.api, p, x, w, b);
     for (float &v : want)
