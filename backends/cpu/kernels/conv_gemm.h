@@ -39,13 +39,7 @@ inline bool applies(const Conv2dParams &p) {
   return mg >= 4 && cg * p.kh * p.kw >= 8 && p.oh * p.ow > 0;
 }
 
-/// dst[0, n) = src[0, n) (src may be null for zeros), a vector at a time.
-inline void copy_run(float *dst, const float *src, int64_t n) {
-  for (int64_t i = 0; i < n; i += Vec::kLanes) {
-    const typename Vec::Mask lanes = Vec::mask(n - i);
-    (src ? Vec::load(src + i, lanes) : Vec::zero()).store(dst + i, lanes);
-  }
-}
+using conv_pad::copy_run;
 
 /// The output pixels of one panel that lie on one output row.
 struct Segment {

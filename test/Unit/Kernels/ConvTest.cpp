@@ -243,6 +243,7 @@ TEST(Conv2d, DepthwisePathMatchesLongDouble) {
   const Case cases[] = {
       {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},    // 3x3
       {2, 6, 15, 16, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},    // 3x3/2
+      {1, 6, 9, 101, 6, 3, 3, 2, 2, 1, 1, 1, 0, 1, 1, 6, true},    // 3x3/2, rows of 101: vector phase split
       {1, 4, 9, 9, 8, 5, 5, 1, 1, 2, 1, 2, 0, 3, 1, 4, false},     // x2 channels, dilated
       {1, 3, 10, 50, 3, 3, 4, 2, 3, 1, 2, 0, 3, 2, 1, 3, true},    // strides 2,3
       {1, 2, 3, 4, 2, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 2, true},      // taps in pads
