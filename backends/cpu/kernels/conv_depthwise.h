@@ -121,7 +121,9 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
         float *flatOut = phases + sx * phaseSize + slack;
         for (int64_t nm = begin; nm < end; ++nm) {
           const int64_t b = nm / p.m, oc = nm % p.m, ic = oc / mg;
-          pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases);
+          // Every plane has the same padding: after the chunk's first,
+          // only the input's rows are copied.
+          pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases, nm != begin);
           const float *wk = weight + oc * p.kh * p.kw;
           const Vec init = Vec::splat(p.has_bias ? bias[oc] : 0.0f);
           float *o = out + nm * oh * ow;
@@ -132,9 +134,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             if (f < flatSize)
               block(std::false_type(), phases + f, wk, init, flatOut + f,
                     flatSize - f);
-            for (int64_t oy = 0; oy < oh; ++oy)
-              std::copy(flatOut + oy * phaseCols, flatOut + oy * phaseCols + ow,
-                        o + oy * ow);
+            for (int64_t oy = 0; oy < oh; ++oy) // (rows of 7 to 112)
+              conv_pad::copy_run(o + oy * ow, flatOut + oy * phaseCols, ow);
           } else {
             for (int64_t oy = 0; oy < oh; ++oy) {
               const float *src = phases + oy * sy * phaseCols;

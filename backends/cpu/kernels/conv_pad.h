@@ -54,6 +54,18 @@ inline void copy_every_second(float *dst, const float *src, int64_t n) {
     const __m512 b = _mm512_loadu_ps(src + 2 * j + 16);
     _mm512_storeu_ps(dst + j, _mm512_permutex2var_ps(a, evens, b));
   }
+  // The last 1 to 16 under lane masks (masked-off lanes are not read).
+  if (j < n) {
+    const int64_t reads = 2 * (n - j) - 1; // src[2 j, 2 n - 1)
+    const __mmask16 first = __mmask16((1u << std::min<int64_t>(reads, 16)) - 1);
+    const __mmask16 second =
+        reads > 16 ? __mmask16((1u << (reads - 16)) - 1) : __mmask16(0);
+    const __m512 a = _mm512_maskz_loadu_ps(first, src + 2 * j);
+    const __m512 b = _mm512_maskz_loadu_ps(second, src + 2 * j + 16);
+    _mm512_mask_storeu_ps(dst + j, __mmask16((1u << (n - j)) - 1),
+                          _mm512_permutex2var_ps(a, evens, b));
+    return;
+  }
 #endif
   for (; j < n; ++j)
     dst[j] = src[2 * j];
@@ -86,30 +98,47 @@ inline int64_t column_offset(const Conv2dParams &p, const Padded &s,
 
 /// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
 /// padded row r at phases[(c % sx) * rows * phaseCols + r * phaseCols +
-/// c / sx], zero outside the input.
+/// c / sx], zero outside the input. With `zeroed`, the caller says the
+/// positions outside the input already hold zeros (an earlier pad_plane
+/// of the same geometry into the same buffer), and only the input's rows
+/// are copied: for small planes (7 x 7, a 9 x 9 copy) the zero fills were
+/// most of the work.
 inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
-                      float *phases) {
+                      float *phases, bool zeroed = false) {
   const int64_t sx = p.strides[1];
   const int64_t phaseSize = s.rows * s.phaseCols;
+  // Each phase's columns that read the input, [j0, j1): the same for
+  // every row (worked out per row, their divisions were most of the copy
+  // of small planes). Up to stride 8 on the stack.
+  constexpr int64_t kPhasesOnStack = 8;
+  std::pair<int64_t, int64_t> ranges[kPhasesOnStack];
+  for (int64_t t = 0; t < std::min(sx, kPhasesOnStack); ++t)
+    ranges[t] = tap_range(p.w, sx, t - p.pads[1], s.phaseCols);
   for (int64_t r = 0; r < s.rows; ++r) {
     const int64_t iy = r - p.pads[0];
     const bool inside = iy >= 0 && iy < p.h;
+    if (zeroed && !inside)
+      continue;
     if (sx == 1) { // zeros, the row, zeros
       float *dst = phases + r * s.phaseCols;
       const int64_t left = inside ? std::min(p.pads[1], s.cols) : s.cols;
       const int64_t copied = inside ? std::min(p.w, s.cols - left) : 0;
-      copy_run(dst, nullptr, left);
+      if (!zeroed)
+        copy_run(dst, nullptr, left);
       copy_run(dst + left, x + iy * p.w, copied);
-      copy_run(dst + left + copied, nullptr, s.cols - left - copied);
+      if (!zeroed)
+        copy_run(dst + left + copied, nullptr, s.cols - left - copied);
       continue;
     }
     for (int64_t t = 0; t < sx; ++t) {
       float *dst = phases + t * phaseSize + r * s.phaseCols;
       // Phase column j reads input column j * sx + t - pads[1].
       const auto [j0, j1] =
-          inside ? tap_range(p.w, sx, t - p.pads[1], s.phaseCols)
-                 : std::pair<int64_t, int64_t>(s.phaseCols, s.phaseCols);
-      copy_run(dst, nullptr, j0);
+          !inside ? std::pair<int64_t, int64_t>(s.phaseCols, s.phaseCols)
+          : t < kPhasesOnStack ? ranges[t]
+                               : tap_range(p.w, sx, t - p.pads[1], s.phaseCols);
+      if (!zeroed)
+        copy_run(dst, nullptr, j0);
       if (sx == 2) {
         if (j1 > j0)
           copy_every_second(dst + j0, x + iy * p.w + j0 * 2 + t - p.pads[1],
@@ -118,7 +147,8 @@ inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
         for (int64_t j = j0; j < j1; ++j)
           dst[j] = x[iy * p.w + j * sx + t - p.pads[1]];
       }
-      copy_run(dst + j1, nullptr, s.phaseCols - j1);
+      if (!zeroed)
+        copy_run(dst + j1, nullptr, s.phaseCols - j1);
     }
   }
 }
