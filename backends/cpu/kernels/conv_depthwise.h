@@ -123,7 +123,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
           const int64_t b = nm / p.m, oc = nm % p.m, ic = oc / mg;
           // Every plane has the same padding: after the chunk's first,
           // only the input's rows are copied.
-          pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases, nm != begin);
+          pad_plane(p, s, in + (b * p.c + ic) * p.h * p.w, phases, nm != begin,
+                    sx == 1 ? slack : 0);
           const float *wk = weight + oc * p.kh * p.kw;
           const Vec init = Vec::splat(p.has_bias ? bias[oc] : 0.0f);
           float *o = out + nm * oh * ow;

@@ -102,9 +102,11 @@ inline int64_t column_offset(const Conv2dParams &p, const Padded &s,
 /// positions outside the input already hold zeros (an earlier pad_plane
 /// of the same geometry into the same buffer), and only the input's rows
 /// are copied: for small planes (7 x 7, a 9 x 9 copy) the zero fills were
-/// most of the work.
+/// most of the work. `spill`: how many floats after the phases the caller
+/// lets pad_plane overwrite with zeros (a row of one vector is then one
+/// unmasked store; stride 1 only).
 inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
-                      float *phases, bool zeroed = false) {
+                      float *phases, bool zeroed = false, int64_t spill = 0) {
   const int64_t sx = p.strides[1];
   const int64_t phaseSize = s.rows * s.phaseCols;
   // Each phase's columns that read the input, [j0, j1): the same for
@@ -123,6 +125,17 @@ inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
       float *dst = phases + r * s.phaseCols;
       const int64_t left = inside ? std::min(p.pads[1], s.cols) : s.cols;
       const int64_t copied = inside ? std::min(p.w, s.cols - left) : 0;
+      if (zeroed && copied > 0 && copied <= simd::Vec::kLanes &&
+          spill >= simd::Vec::kLanes) {
+        // A row of at most one vector: its floats and zeros after them
+        // in one unmasked store (a masked store per 7-float row was a
+        // sixth of a 7 x 7 depthwise layer on Zen 4). What the zeros
+        // overwrite is padding, or the next rows' input, copied after
+        // this one; `spill` floats of buffer follow the last row.
+        using simd::Vec;
+        Vec::load(x + iy * p.w, Vec::mask(copied)).storeu(dst + left);
+        continue;
+      }
       if (!zeroed)
         copy_run(dst, nullptr, left);
       copy_run(dst + left, x + iy * p.w, copied);
