@@ -371,7 +371,11 @@ inline void product_packed_rows(const anvil_host_api *host, int64_t m,
   const int64_t panelCount = (n + kPanelWidth - 1) / kPanelWidth;
   const int64_t rowTiles = (m + tileRows - 1) / tileRows;
   const int64_t tileFloats = kMaxRows * k;
-  const int64_t groupPanels = panels_for_rows(kMaxRows);
+  // Panels per tile call: 1 for tiles of 5 rows or more; a single tile of
+  // 1-4 rows (a conv's 2 x 2 plane as pixel rows) takes 2 or 4, as its
+  // register tile does (a span of one would leave the others masked).
+  const int64_t groupPanels =
+      panels_for_rows(int(std::min<int64_t>(tileRows, kMaxRows)));
   const int64_t groups = (panelCount + groupPanels - 1) / groupPanels;
   const int64_t groupMacs =
       std::max<int64_t>(1, m * k * groupPanels * kPanelWidth);

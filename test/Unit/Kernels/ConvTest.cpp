@@ -222,6 +222,7 @@ TEST(Conv2d, PixelRowsMatchLongDoubleAndPanelBits) {
       {1, 8, 3, 3, 32, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, true},     // taps in pads, P 49
       {1, 4, 5, 5, 36, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // 81 taps (heap offsets)
       {1, 12, 1, 1, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},    // one pixel
+      {2, 20, 2, 2, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // 2x2: one tile of 4 rows, 4 panels a call
       {1, 0, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},     // no input channels: K 0
   };
   unsigned seed = 200;
