@@ -43,16 +43,22 @@ bool isPanelWeight(Value value) {
   return element.isF32() || element.isBF16() || element.isF16();
 }
 
+/// The launches of `kernel`, collected first: the packers change the
+/// launches and weights they visit.
+SmallVector<LaunchOp> launchesOf(ModuleOp module, StringRef kernel) {
+  SmallVector<LaunchOp> launches;
+  module.walk([&](LaunchOp launch) {
+    if (launch.getKernel() == kernel)
+      launches.push_back(launch);
+  });
+  return launches;
+}
+
 /// Gives each matmul_quant launch's weight its panel layout: the weight
 /// op itself when the launch is its only reader, else a copy of it (the
 /// same value in another layout: one more region of the weight section).
 LogicalResult packQuantizedWeights(ModuleOp module) {
-  SmallVector<LaunchOp> launches;
-  module.walk([&](LaunchOp launch) {
-    if (launch.getKernel() == "matmul_quant")
-      launches.push_back(launch);
-  });
-  for (LaunchOp launch : launches) {
+  for (LaunchOp launch : launchesOf(module, "matmul_quant")) {
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
     DictionaryAttr params = launch.getParams();
     // Static activations with a zero point other than the storage's
@@ -148,12 +154,7 @@ bool pixelRowsConv(LaunchOp launch) {
 /// layout nk_panels32 ([M, C, kh, kw] read as [M, K], stored as [K, M] in
 /// panels) and sets their weight_panel.
 void packConvWeights(ModuleOp module) {
-  SmallVector<LaunchOp> launches;
-  module.walk([&](LaunchOp launch) {
-    if (launch.getKernel() == "conv2d")
-      launches.push_back(launch);
-  });
-  for (LaunchOp launch : launches) {
+  for (LaunchOp launch : launchesOf(module, "conv2d")) {
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
     if (!weight || !weight->hasOneUse() || weight.getLayout() ||
         !pixelRowsConv(launch))
@@ -179,12 +180,7 @@ LogicalResult packCpuWeights(ModuleOp module) {
   if (failed(packQuantizedWeights(module)))
     return failure();
   packConvWeights(module);
-  SmallVector<LaunchOp> launches;
-  module.walk([&](LaunchOp launch) {
-    if (launch.getKernel() == "matmul")
-      launches.push_back(launch);
-  });
-  for (LaunchOp launch : launches) {
+  for (LaunchOp launch : launchesOf(module, "matmul")) {
     auto transposeRhs = launch.getParams().getAs<BoolAttr>("transpose_rhs");
     auto batchRank = launch.getParams().getAs<IntegerAttr>("batch_rank");
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();

@@ -220,6 +220,13 @@ constexpr int64_t padded_row_stride(int64_t k) {
   return (k + 1023) / 1024 * 1024 + 16;
 }
 
+/// dst row i (ldx floats apart) = src row i of [m, k], for i < m.
+inline void copy_rows(float *dst, int64_t ldx, const float *src, int64_t m,
+                      int64_t k) {
+  for (int64_t i = 0; i < m; ++i)
+    std::memcpy(dst + i * ldx, src + i * k, sizeof(float) * size_t(k));
+}
+
 /// The m rows of lhs [m, k] copied padded_row_stride(k) floats apart, into
 /// thread 0's scratch memory (or a heap block `own` keeps), or null (after
 /// fail()) when out of memory. Call it outside a parallel loop, and ask
@@ -234,8 +241,7 @@ inline const float *copy_rows_padded(const anvil_host_api *host,
     fail(host, "out of memory for a padded copy of a small batch's rows");
     return nullptr;
   }
-  for (int64_t i = 0; i < m; ++i)
-    std::memcpy(copy + i * ldx, lhs + i * k, sizeof(float) * size_t(k));
+  copy_rows(copy, ldx, lhs, m, k);
   return copy;
 }
 

@@ -2000,9 +2000,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
         if (!paddedRows)
           return fail(host, "matmul_quant: out of memory for a padded copy "
                             "of the rows");
-        for (int64_t i = 0; i < m; ++i)
-          std::memcpy(paddedRows.get() + i * ldx, x + i * k,
-                      sizeof(float) * size_t(k));
+        copy_rows(paddedRows.get(), ldx, x, m, k);
         x = paddedRows.get();
       }
 #endif
