@@ -116,10 +116,14 @@ inline void pack_panel(const Conv2dParams &p, const float *x, int64_t cg,
 /// where they lie. VN vectors from vector V0 of the panel (8-lane builds
 /// take a panel in two halves, as matmul_panels.h's tiles do); Full: whole
 /// vectors, no lane masks. Accumulators stay in registers over the k loop.
+/// With `bias` (the last k block's call), row i's sums get + bias[i] as
+/// they are stored: the rounding a separate pass over out would give,
+/// without that pass.
 template <int MR, int V0, int VN, bool Full>
 inline void indirect_tile(const float *a, int64_t lda, const float *base,
                           const int64_t *off, int64_t kcount, int64_t width,
-                          bool accumulate, float *out, int64_t ldo) {
+                          bool accumulate, float *out, int64_t ldo,
+                          const float *bias) {
   typename Vec::Mask lanes[VN];
 #pragma GCC unroll 4
   for (int v = 0; v < VN; ++v)
@@ -149,6 +153,15 @@ inline void indirect_tile(const float *a, int64_t lda, const float *base,
         acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
     }
   }
+  if (bias) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const Vec bi = Vec::splat(bias[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < VN; ++v)
+        acc[i][v] = Vec::add(acc[i][v], bi);
+    }
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -167,11 +180,11 @@ template <int Rows, bool Full>
 inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
                           const float *base, const int64_t *off, int64_t kcount,
                           int64_t width, bool accumulate, float *out,
-                          int64_t ldo) {
+                          int64_t ldo, const float *bias) {
   if constexpr (Rows > 1) {
     if (rows < Rows)
       return indirect_rows<Rows - 1, Full>(rows, a, lda, base, off, kcount,
-                                           width, accumulate, out, ldo);
+                                           width, accumulate, out, ldo, bias);
   }
   constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
   if constexpr (kVecs == 2) {
@@ -179,16 +192,16 @@ inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
     // panels of a 112-pixel row) takes one vector: two did twice its work.
     if (!Full && width <= Vec::kLanes)
       indirect_tile<Rows, 0, 1, false>(a, lda, base, off, kcount, width,
-                                       accumulate, out, ldo);
+                                       accumulate, out, ldo, bias);
     else
       indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
-                                      accumulate, out, ldo);
+                                      accumulate, out, ldo, bias);
   } else {
     indirect_tile<Rows, 0, kVecs / 2, Full>(a, lda, base, off, kcount, width,
-                                            accumulate, out, ldo);
+                                            accumulate, out, ldo, bias);
     if (Full || width > int64_t(kVecs / 2) * Vec::kLanes)
       indirect_tile<Rows, kVecs / 2, kVecs / 2, Full>(
-          a, lda, base, off, kcount, width, accumulate, out, ldo);
+          a, lda, base, off, kcount, width, accumulate, out, ldo, bias);
   }
 }
 
@@ -343,16 +356,20 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
         for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
           const int64_t k1 = std::min(K, k0 + kBlock);
           if (image) {
+            // The bias goes in with the last k block's stores.
+            const float *rowBias =
+                p.has_bias && k1 == K ? bias + g * mg : nullptr;
             for (int64_t i = i0; i < i1; i += kMaxRows) {
               const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
+              const float *b = rowBias ? rowBias + i : nullptr;
               if (width == kPanelWidth)
                 indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
                                               offsets.get() + k0, k1 - k0,
-                                              width, k0 > 0, o + i * P, P);
+                                              width, k0 > 0, o + i * P, P, b);
               else
                 indirect_rows<kMaxRows, false>(r, wg + i * K + k0, K, image,
                                                offsets.get() + k0, k1 - k0,
-                                               width, k0 > 0, o + i * P, P);
+                                               width, k0 > 0, o + i * P, P, b);
             }
             continue;
           }
@@ -361,7 +378,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
                                    wg + i * K + k0, K, col, span, o + i * P, P);
         }
-        if (p.has_bias) {
+        if (p.has_bias && !image) { // (image: added by indirect_rows)
           for (int64_t i = i0; i < i1; ++i) {
             const Vec bv = Vec::splat(bias[g * mg + i]);
             float *row = o + i * P;
