@@ -4,6 +4,7 @@
 
 #include "common.h"
 #include "conv_depthwise.h"
+#include "conv_depthwise_blocked.h"
 #include "conv_gemm.h"
 #include "matmul.h" // detail::axpy
 
@@ -21,6 +22,11 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
   if constexpr (std::is_same<T, float>::value) {
     if (conv_gemm::pixel_rows_chosen(p))
       return conv_gemm::conv2d_pixel_rows(host, p, in, weight, bias, out, epi);
+#if defined(__AVX512F__)
+    if (conv_depthwise_blocked::applies(p))
+      return conv_depthwise_blocked::conv2d(host, p, in, weight, bias, out,
+                                            epi);
+#endif
     if (conv_depthwise::applies(p))
       return conv_depthwise::conv2d(host, p, in, weight, bias, out, epi);
     if (conv_gemm::applies(p))
@@ -93,8 +99,9 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
 
 /// out = conv(in, weight) + bias, NCHW: in [n, c, h, w], weight [m, c /
 /// group, kh, kw], bias [m] (null: none), out [n, m, oh, ow]; pads are
-/// {top, left, bottom, right}. float32 takes the depthwise kernel with one
-/// input channel per group (conv_depthwise.h), or, with enough channels
+/// {top, left, bottom, right}. float32 takes a depthwise kernel with one
+/// input channel per group (conv_depthwise_blocked.h for 16-channel blocks
+/// of small planes on AVX-512, else conv_depthwise.h), or, with enough channels
 /// per group, runs as a product on the matmul micro-kernel (conv_gemm.h);
 /// the rest (few output channels per group, 16-bit types) accumulates tap
 /// by tap over each output plane, a row's valid outputs at a time

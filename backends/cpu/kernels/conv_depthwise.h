@@ -3,10 +3,10 @@
 // over output columns.
 //
 // Each output channel's input plane is first copied, zero-padded and split
-// by column phase (conv_pad.h), into per-thread memory: a vector of
+// by column and row phase (conv_pad.h), into per-thread memory: a vector of
 // consecutive outputs then reads consecutive floats under every tap, for
-// every stride, with no bounds test. Accumulators stay in registers over
-// the kh x kw taps.
+// every stride, with no bounds test, and the plane's output rows are one
+// flat run (below). Accumulators stay in registers over the kh x kw taps.
 //
 // Each output is bias + its taps in (ky, kx) order, one FMA each: the same
 // whatever the threads.
@@ -47,22 +47,29 @@ template <class Epilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
            const float *weight, const float *bias, float *out,
            const Epilogue &epi) {
-  const Padded s = padded_size(p);
+  Padded s = padded_size(p);
+  s.rowPhases = p.strides[0];
   // Locals, not p's fields: the stores to `out` may alias p as far as the
   // compiler knows, which would reload them in the inner loops.
-  const int64_t sx = p.strides[1], sy = p.strides[0], dy = p.dilations[0],
-                dx = p.dilations[1], kh = p.kh, kw = p.kw, oh = p.oh, ow = p.ow,
-                mg = p.m / p.group, phaseCols = s.phaseCols;
-  const int64_t phaseSize = s.rows * s.phaseCols;
-  // Tap column kx reads phase (kx * dx) % sx at offset (kx * dx) / sx:
-  // from a table for kernels up to kTableCols wide (no division in the
+  const int64_t sx = p.strides[1], dx = p.dilations[1], kh = p.kh, kw = p.kw,
+                oh = p.oh, ow = p.ow, mg = p.m / p.group,
+                phaseCols = s.phaseCols;
+  const int64_t phaseSize = s.phaseSize();
+  // Tap column kx reads column phase (kx * dx) % sx at offset (kx * dx) /
+  // sx, tap row ky row phase (ky * dy) % sy at row (ky * dy) / sy: from
+  // tables for kernels up to kTableCols wide and high (no division in the
   // loops), else worked out each time.
   constexpr int64_t kTableCols = 32;
-  int64_t table[kTableCols];
+  int64_t table[kTableCols], rowTable[kTableCols];
   for (int64_t kx = 0; kx < std::min(kw, kTableCols); ++kx)
     table[kx] = conv_pad::column_offset(p, s, kx);
+  for (int64_t ky = 0; ky < std::min(kh, kTableCols); ++ky)
+    rowTable[ky] = conv_pad::row_offset(p, s, ky);
   auto tapOffset = [&](int64_t kx) {
     return kx < kTableCols ? table[kx] : conv_pad::column_offset(p, s, kx);
+  };
+  auto rowOffset = [&](int64_t ky) {
+    return ky < kTableCols ? rowTable[ky] : conv_pad::row_offset(p, s, ky);
   };
   // Four vectors of consecutive outputs (whole vectors when Full, else the
   // first `count` under lane masks) into dst, the first of which reads
@@ -77,7 +84,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
       lanes[u] = Vec::mask(count - u * Vec::kLanes);
     Vec acc[4] = {init, init, init, init};
     for (int64_t ky = 0; ky < kh; ++ky) {
-      const float *row = src + ky * dy * phaseCols;
+      const float *row = src + rowOffset(ky);
       for (int64_t kx = 0; kx < kw; ++kx) {
         const float *tap = row + tapOffset(kx);
         const Vec wv = Vec::splat(wk[ky * kw + kx]);
@@ -97,15 +104,16 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
         acc[u].store(dst + u * Vec::kLanes, lanes[u]);
     }
   };
-  // With stride 1 along rows, output (oy, ox) reads its phases at oy *
-  // phaseCols + ox under tap (0, 0): the plane is worked as one flat run
-  // of oh x phaseCols outputs (the columns past ow are discarded), so
-  // small planes (7 x 7) fill whole vectors instead of one short row each.
-  // The run's last outputs read up to `slack` floats past the phases.
-  const bool flat = sy == 1;
+  // Output (oy, ox) reads its phases at oy * phaseCols + ox under tap (0,
+  // 0) (row phases make that so for any row stride): the plane is worked
+  // as one flat run of oh x phaseCols outputs (the columns past ow are
+  // discarded), so small planes (7 x 7) fill whole vectors instead of one
+  // short row each, and so do strided ones (a 14 x 14 input at stride 2
+  // was 7 rows of 7 outputs, each a 64-output block). The run's last
+  // outputs read up to `slack` floats past the phases.
   const int64_t flatSize = oh * phaseCols;
   const int64_t slack = (kw - 1) * dx / sx + 4 * Vec::kLanes;
-  const size_t floats = size_t(sx * phaseSize + slack + (flat ? flatSize : 0));
+  const size_t floats = size_t(sx * phaseSize + slack + flatSize);
   const int64_t planeMacs = std::max<int64_t>(1, p.kh * p.kw * p.oh * p.ow);
   parallel_for(
       host, p.n * p.m, std::max<int64_t>(1, kMinChunkMacs / planeMacs),
@@ -128,26 +136,14 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
           const float *wk = weight + oc * p.kh * p.kw;
           const Vec init = Vec::splat(p.has_bias ? bias[oc] : 0.0f);
           float *o = out + nm * oh * ow;
-          if (flat) {
-            int64_t f = 0;
-            for (; f + 4 * Vec::kLanes <= flatSize; f += 4 * Vec::kLanes)
-              block(std::true_type(), phases + f, wk, init, flatOut + f, 0);
-            if (f < flatSize)
-              block(std::false_type(), phases + f, wk, init, flatOut + f,
-                    flatSize - f);
-            for (int64_t oy = 0; oy < oh; ++oy) // (rows of 7 to 112)
-              conv_pad::copy_run(o + oy * ow, flatOut + oy * phaseCols, ow);
-          } else {
-            for (int64_t oy = 0; oy < oh; ++oy) {
-              const float *src = phases + oy * sy * phaseCols;
-              float *dst = o + oy * ow;
-              int64_t ox = 0;
-              for (; ox + 4 * Vec::kLanes <= ow; ox += 4 * Vec::kLanes)
-                block(std::true_type(), src + ox, wk, init, dst + ox, 0);
-              if (ox < ow) // the rest, under lane masks
-                block(std::false_type(), src + ox, wk, init, dst + ox, ow - ox);
-            }
-          }
+          int64_t f = 0;
+          for (; f + 4 * Vec::kLanes <= flatSize; f += 4 * Vec::kLanes)
+            block(std::true_type(), phases + f, wk, init, flatOut + f, 0);
+          if (f < flatSize)
+            block(std::false_type(), phases + f, wk, init, flatOut + f,
+                  flatSize - f);
+          for (int64_t oy = 0; oy < oh; ++oy) // (rows of 7 to 112)
+            conv_pad::copy_run(o + oy * ow, flatOut + oy * phaseCols, ow);
           if constexpr (!is_no_epilogue<Epilogue>())
             epi(nm, nm + 1, 0, oh * ow);
         }

@@ -260,7 +260,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   // phases of [rows][phaseCols].
   const conv_pad::Padded padded = conv_pad::padded_size(p);
   const int64_t sx = p.strides[1];
-  const int64_t phaseSize = padded.rows * padded.phaseCols;
+  const int64_t phaseSize = padded.phaseSize();
   const int64_t padPlane = sx * phaseSize;
   // Panels: of the whole [P] pixel range, or of each output row.
   const bool rowPanels = feed == Feed::PaddedImage;

@@ -73,9 +73,22 @@ inline void copy_every_second(float *dst, const float *src, int64_t n) {
 
 /// The padded plane's size (rows x cols, phaseCols per phase row): the
 /// input with its pads, or what the output's taps reach if that is more
-/// (never read past the copy).
+/// (never read past the copy). With rowPhases = sy (the depthwise kernel's
+/// choice; 1 otherwise) each column phase is split by row phase too:
+/// padded row r at row rowAt(r) = (r % sy) * phaseRows() + r / sy of the
+/// column phase, so output row oy under tap row ky (padded row oy * sy +
+/// ky * dilation) is row oy + (ky * dilation) / sy of row phase (ky *
+/// dilation) % sy, and consecutive output rows read consecutive phase
+/// rows for any stride.
 struct Padded {
   int64_t rows, cols, phaseCols;
+  int64_t rowPhases = 1;
+  int64_t phaseRows() const { return (rows + rowPhases - 1) / rowPhases; }
+  /// Floats per column phase.
+  int64_t phaseSize() const { return rowPhases * phaseRows() * phaseCols; }
+  int64_t rowAt(int64_t r) const {
+    return rowPhases == 1 ? r : r % rowPhases * phaseRows() + r / rowPhases;
+  }
 };
 inline Padded padded_size(const Conv2dParams &p) {
   const int64_t rows =
@@ -93,22 +106,32 @@ inline Padded padded_size(const Conv2dParams &p) {
 inline int64_t column_offset(const Conv2dParams &p, const Padded &s,
                              int64_t kx) {
   const int64_t t = kx * p.dilations[1], sx = p.strides[1];
-  return t % sx * s.rows * s.phaseCols + t / sx;
+  return t % sx * s.phaseSize() + t / sx;
+}
+
+/// Where tap row ky's input starts, relative to its output row, in the
+/// phases pad_plane writes with s.rowPhases = the row stride.
+inline int64_t row_offset(const Conv2dParams &p, const Padded &s, int64_t ky) {
+  const int64_t t = ky * p.dilations[0], sy = s.rowPhases;
+  return (t % sy * s.phaseRows() + t / sy) * s.phaseCols;
 }
 
 /// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
-/// padded row r at phases[(c % sx) * rows * phaseCols + r * phaseCols +
-/// c / sx], zero outside the input. With `zeroed`, the caller says the
-/// positions outside the input already hold zeros (an earlier pad_plane
-/// of the same geometry into the same buffer), and only the input's rows
-/// are copied: for small planes (7 x 7, a 9 x 9 copy) the zero fills were
-/// most of the work. `spill`: how many floats after the phases the caller
-/// lets pad_plane overwrite with zeros (a row of one vector is then one
-/// unmasked store; stride 1 only).
+/// padded row r at phases[(c % sx) * phaseSize() + rowAt(r) * phaseCols +
+/// c / sx], zero outside the input (and in the rows a row-phase split
+/// adds). With `zeroed`, the caller says the positions outside the input
+/// already hold zeros (an earlier pad_plane of the same geometry into the
+/// same buffer), and only the input's rows are copied: for small planes
+/// (7 x 7, a 9 x 9 copy) the zero fills were most of the work. `spill`:
+/// how many floats after the phases the caller lets pad_plane overwrite
+/// with zeros (a row of one vector is then one unmasked store; stride 1
+/// and no row phases only: the zeros land on rows copied later).
 inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
                       float *phases, bool zeroed = false, int64_t spill = 0) {
   const int64_t sx = p.strides[1];
-  const int64_t phaseSize = s.rows * s.phaseCols;
+  const int64_t phaseSize = s.phaseSize();
+  if (s.rowPhases > 1)
+    spill = 0;
   // Each phase's columns that read the input, [j0, j1): the same for
   // every row (worked out per row, their divisions were most of the copy
   // of small planes). Up to stride 8 on the stack.
@@ -116,13 +139,21 @@ inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
   std::pair<int64_t, int64_t> ranges[kPhasesOnStack];
   for (int64_t t = 0; t < std::min(sx, kPhasesOnStack); ++t)
     ranges[t] = tap_range(p.w, sx, t - p.pads[1], s.phaseCols);
-  for (int64_t r = 0; r < s.rows; ++r) {
+  // Padded row r lands on row rowAt(r): row phase rp, row rq of it, kept
+  // by counting (two divisions a row were most of a 14 x 14 plane's copy).
+  const int64_t phaseRows = s.phaseRows();
+  for (int64_t r = 0, rp = 0, rq = 0; r < s.rows; ++r) {
+    const int64_t at = rp * phaseRows + rq;
+    if (++rp == s.rowPhases) {
+      rp = 0;
+      ++rq;
+    }
     const int64_t iy = r - p.pads[0];
     const bool inside = iy >= 0 && iy < p.h;
     if (zeroed && !inside)
       continue;
     if (sx == 1) { // zeros, the row, zeros
-      float *dst = phases + r * s.phaseCols;
+      float *dst = phases + at * s.phaseCols;
       const int64_t left = inside ? std::min(p.pads[1], s.cols) : s.cols;
       const int64_t copied = inside ? std::min(p.w, s.cols - left) : 0;
       if (zeroed && copied > 0 && copied <= simd::Vec::kLanes &&
@@ -144,7 +175,7 @@ inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
       continue;
     }
     for (int64_t t = 0; t < sx; ++t) {
-      float *dst = phases + t * phaseSize + r * s.phaseCols;
+      float *dst = phases + t * phaseSize + at * s.phaseCols;
       // Phase column j reads input column j * sx + t - pads[1].
       const auto [j0, j1] =
           !inside ? std::pair<int64_t, int64_t>(s.phaseCols, s.phaseCols)
@@ -164,6 +195,14 @@ inline void pad_plane(const Conv2dParams &p, const Padded &s, const float *x,
         copy_run(dst + j1, nullptr, s.phaseCols - j1);
     }
   }
+  // A row-phase split's rows past the padded plane (phaseRows x rowPhases
+  // can exceed rows): no valid output reads them, the discarded columns of
+  // a flat run do; zeros, not whatever the buffer held.
+  if (!zeroed)
+    for (int64_t r = s.rows; r < s.rowPhases * s.phaseRows(); ++r)
+      for (int64_t t = 0; t < sx; ++t)
+        copy_run(phases + t * phaseSize + s.rowAt(r) * s.phaseCols, nullptr,
+                 s.phaseCols);
 }
 
 } // namespace conv_pad

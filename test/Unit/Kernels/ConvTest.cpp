@@ -251,11 +251,58 @@ TEST(Conv2d, DepthwisePathMatchesLongDouble) {
       {1, 5, 7, 33, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 5, false},    // 1x1
       {1, 2, 3, 90, 2, 1, 35, 1, 1, 1, 1, 0, 17, 0, 17, 2, true},  // 1x35
       {1, 2, 3, 90, 2, 1, 35, 1, 2, 1, 1, 0, 17, 0, 17, 2, true},  // 1x35/2
+      // Row phases (a flat run at any row stride):
+      {1, 9, 14, 14, 9, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 9, true},    // 14 -> 7
+      {2, 3, 17, 23, 3, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 3, true},    // 5x5/2, odd
+      {1, 2, 20, 11, 4, 4, 3, 3, 1, 2, 1, 3, 1, 2, 1, 2, true},    // /3 rows, dilated
+      {1, 3, 12, 12, 3, 3, 3, 3, 3, 3, 2, 0, 1, 4, 2, 3, false},   // /3, dilation 3
   };
   unsigned seed = 100;
   for (const Case &c : cases) {
     ASSERT_TRUE(anvil::cpu::conv_depthwise::applies(params(c)));
     check(c, seed++);
+  }
+}
+
+/// The channel-blocked depthwise kernel (AVX-512, conv_depthwise_blocked.h)
+/// against the long double reference (through conv2d, which takes it for
+/// these shapes) and, bit for bit, against the plane kernel
+/// (conv_depthwise.h) called directly: both are bias + the taps in (ky,
+/// kx) order.
+TEST(Conv2d, DepthwiseChannelBlocksMatchPlanesAndLongDouble) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {1, 40, 14, 14, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 40, true},  // 2 blocks + 8
+      {2, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true},    // 7 x 7, batch 2
+      {1, 19, 23, 21, 19, 5, 5, 1, 2, 2, 1, 4, 2, 3, 2, 19, false}, // dilated, odd
+      {1, 33, 30, 30, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 33, true},  // rows of 30
+      {1, 5, 9, 40, 5, 1, 7, 3, 1, 1, 1, 0, 3, 0, 3, 5, true},      // 1x7, /3 rows
+  };
+  unsigned seed = 400;
+  for (const Case &c : cases) {
+    const anvil::Conv2dParams p = params(c);
+    if (!anvil::cpu::conv_depthwise_blocked::applies(p))
+      GTEST_SKIP() << "the channel-blocked kernel needs AVX-512";
+    check(c, seed);
+    const auto [x, w, b] = randomOperands(c, seed++);
+    std::vector<float> blocked(p.n * p.m * p.oh * p.ow, std::nanf("1")),
+        planes = blocked;
+    ChunkingHost whole(1 << 30);
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+#if defined(__AVX512F__)
+    ASSERT_EQ(anvil::cpu::conv_depthwise_blocked::conv2d(
+                  scope.host(), p, x.data(), w.data(), b.data(),
+                  blocked.data(), anvil::cpu::NoEpilogue()),
+              0);
+#endif
+    ASSERT_EQ(anvil::cpu::conv_depthwise::conv2d(
+                  scope.host(), p, x.data(), w.data(), b.data(), planes.data(),
+                  anvil::cpu::NoEpilogue()),
+              0);
+    EXPECT_EQ(std::memcmp(blocked.data(), planes.data(),
+                          sizeof(float) * blocked.size()),
+              0)
+        << "channel blocks and planes differ in bits, " << c.c << " channels";
   }
 }
 
