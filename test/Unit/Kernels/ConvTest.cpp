@@ -277,6 +277,9 @@ TEST(Conv2d, DepthwiseChannelBlocksMatchPlanesAndLongDouble) {
       {1, 19, 23, 21, 19, 5, 5, 1, 2, 2, 1, 4, 2, 3, 2, 19, false}, // dilated, odd
       {1, 33, 30, 30, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 33, true},  // rows of 30
       {1, 5, 9, 40, 5, 1, 7, 3, 1, 1, 1, 0, 3, 0, 3, 5, true},      // 1x7, /3 rows
+      // Bands of output rows (more than 4096 padded pixels):
+      {1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true},  // 2 bands
+      {2, 18, 101, 90, 18, 5, 5, 2, 2, 2, 2, 4, 4, 3, 4, 18, true}, // /2, dilated
   };
   unsigned seed = 400;
   for (const Case &c : cases) {
