@@ -100,8 +100,9 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
 /// out = conv(in, weight) + bias, NCHW: in [n, c, h, w], weight [m, c /
 /// group, kh, kw], bias [m] (null: none), out [n, m, oh, ow]; pads are
 /// {top, left, bottom, right}. float32 takes a depthwise kernel with one
-/// input channel per group (conv_depthwise_blocked.h for 16-channel blocks
-/// of small planes on AVX-512, else conv_depthwise.h), or, with enough channels
+/// input channel per group (on AVX-512 with one output channel each,
+/// conv_depthwise_blocked.h's 16-channel blocks, large planes in bands of
+/// rows; else conv_depthwise.h's planes), or, with enough channels
 /// per group, runs as a product on the matmul micro-kernel (conv_gemm.h);
 /// the rest (few output channels per group, 16-bit types) accumulates tap
 /// by tap over each output plane, a row's valid outputs at a time

@@ -44,16 +44,14 @@ constexpr int64_t kMaxPixels = 4096;
 constexpr int kStep = 8;
 
 /// Whether this path takes the convolution: AVX-512, one input channel
-/// per group and one output channel per input channel, the input rows of
-/// one output row within kMaxPixels padded pixels (bands of output rows
-/// take what fits), and a kernel of at most 64 taps (their weight vectors
-/// are kept per block).
+/// per group and one output channel per input channel, some output, and
+/// the input rows of one output row within kMaxPixels padded pixels
+/// (bands of output rows take what fits).
 inline bool applies(const Conv2dParams &p) {
 #if defined(__AVX512F__)
   const conv_pad::Padded s = conv_pad::padded_size(p);
-  return p.c == p.group && p.group > 1 && p.m == p.c &&
-         ((p.kh - 1) * p.dilations[0] + 1) * s.cols <= kMaxPixels &&
-         p.kh * p.kw <= 64;
+  return p.c == p.group && p.group > 1 && p.m == p.c && p.oh > 0 && p.ow > 0 &&
+         ((p.kh - 1) * p.dilations[0] + 1) * s.cols <= kMaxPixels;
 #else
   (void)p;
   return false;
@@ -134,7 +132,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             (reinterpret_cast<uintptr_t>(image) + 63) & ~uintptr_t(63));
         float *outBlock = image + bandIn * cols * kChannels;
         float *taps16 = outBlock + outPixels * kChannels;
-        int64_t weightsOf = -1; // the channel block taps16 holds
+        int64_t weightsOf = -1; // the first channel of the block taps16 holds
         for (int64_t item = begin; item < end; ++item) {
           const int64_t band = item % bands, blockItem = item / bands;
           const int64_t b = blockItem / blocks,
@@ -168,9 +166,9 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                 r[c] = c < nb ? _mm512_maskz_loadu_ps(lanes, x + c * h * w +
                                                                  iy * w + x0)
                               : _mm512_setzero_ps();
+              // Then stored unrolled with a test each: a loop to n
+              // indexed r at run time, which kept r on the stack.
               transpose16(r);
-          // Unrolled with a test each: a loop to n indexed r at run
-          // time, which kept r on the stack.
 #pragma GCC unroll 16
               for (int i = 0; i < 16; ++i)
                 if (i < n)
@@ -178,14 +176,14 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             }
           }
           // The taps' weights, one channel per lane.
-          if (weightsOf != blockItem) {
+          if (weightsOf != c0) {
             for (int64_t t = 0; t < taps; ++t) {
               alignas(64) float v[16] = {};
               for (int64_t c = 0; c < nb; ++c)
                 v[c] = weight[(c0 + c) * taps + t];
               std::memcpy(taps16 + t * kChannels, v, sizeof v);
             }
-            weightsOf = blockItem;
+            weightsOf = c0;
           }
           const __mmask16 channels = __mmask16((1u << nb) - 1);
           const __m512 init = p.has_bias

@@ -116,7 +116,8 @@ inline int64_t row_offset(const Conv2dParams &p, const Padded &s, int64_t ky) {
   return (t % sy * s.phaseRows() + t / sy) * s.phaseCols;
 }
 
-/// x [h, w] into `sx` phases of [rows][phaseCols]: padded column c of
+/// x [h, w] into `sx` column phases of phaseSize() floats ([rows][phaseCols],
+/// or [rowPhases x phaseRows()][phaseCols] with row phases): padded column c of
 /// padded row r at phases[(c % sx) * phaseSize() + rowAt(r) * phaseCols +
 /// c / sx], zero outside the input (and in the rows a row-phase split
 /// adds). With `zeroed`, the caller says the positions outside the input

@@ -284,8 +284,11 @@ TEST(Conv2d, DepthwiseChannelBlocksMatchPlanesAndLongDouble) {
   unsigned seed = 400;
   for (const Case &c : cases) {
     const anvil::Conv2dParams p = params(c);
-    if (!anvil::cpu::conv_depthwise_blocked::applies(p))
-      GTEST_SKIP() << "the channel-blocked kernel needs AVX-512";
+#if defined(__AVX512F__)
+    ASSERT_TRUE(anvil::cpu::conv_depthwise_blocked::applies(p));
+#else
+    GTEST_SKIP() << "the channel-blocked kernel needs AVX-512";
+#endif
     check(c, seed);
     const auto [x, w, b] = randomOperands(c, seed++);
     std::vector<float> blocked(p.n * p.m * p.oh * p.ow, std::nanf("1")),
@@ -337,8 +340,10 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
       {1, 16, 6, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false}, // PaddedImage
       {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},   // depthwise
       {2, 6, 15, 16, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},   // depthwise/2
-      {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},    // direct
-      {2, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // K 576
+      {2, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true}, // dw bands
+      {1, 6, 15, 16, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},   // dw x2 /2
+      {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},     // direct
+      {2, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // K 576
       {2, 20, 7, 9, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true}, // Image, groups
       {2, 5, 9, 60, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false}, // Padded /2
       {1, 8, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // row chunks
