@@ -212,8 +212,10 @@ enum class Feed {
   Image,
   /// Output rows of at least kRowPanelMin pixels: the image is copied
   /// once, zero-padded and split by column phase (conv_pad.h), and each
-  /// panel (up to 32 pixels of one output row) read in place: tap (ic, ky,
-  /// kx)'s pixels start at a fixed offset from the panel's first.
+  /// panel (up to 32 pixels of one output row; at unit strides 32
+  /// consecutive pixels of rows as wide as the padded ones, across row
+  /// ends: virtual columns, in conv2d) read in place: tap (ic, ky, kx)'s
+  /// pixels start at a fixed offset from the panel's first.
   PaddedImage,
   /// Otherwise: each panel's patches gathered (pack_panel).
   Packed,
@@ -262,11 +264,23 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t sx = p.strides[1];
   const int64_t phaseSize = padded.phaseSize();
   const int64_t padPlane = sx * phaseSize;
-  // Panels: of the whole [P] pixel range, or of each output row.
-  const bool rowPanels = feed == Feed::PaddedImage;
+  // Virtual columns (the padded image at unit strides, rows not a
+  // multiple of the panel): panels run over oh x phaseCols outputs, the
+  // padded rows' width, across row ends (a tap still reads at a fixed
+  // offset); the columns past ow are computed and dropped. 56-wide rows
+  // fill 56 of 58 lanes instead of 56 of 64. Each output is the same FMA
+  // chain wherever its lane is.
+  const bool virtualColumns = feed == Feed::PaddedImage && sx == 1 &&
+                              p.strides[0] == 1 && p.ow % kPanelWidth != 0;
+  const int64_t virtualPixels = p.oh * padded.phaseCols;
+  // Panels: of the whole [P] pixel range, of each output row, or of the
+  // virtual columns.
+  const bool rowPanels = feed == Feed::PaddedImage && !virtualColumns;
   const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
   const int64_t panelsPerImage =
-      rowPanels ? p.oh * panelsPerRow : (P + kPanelWidth - 1) / kPanelWidth;
+      virtualColumns ? (virtualPixels + kPanelWidth - 1) / kPanelWidth
+      : rowPanels    ? p.oh * panelsPerRow
+                     : (P + kPanelWidth - 1) / kPanelWidth;
   // The padded copy holds at most kPaddedFloats (64 MiB) at a time: a
   // large batch is worked a few images per pass.
   const int64_t imagesPerPass =
@@ -283,10 +297,18 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t tilesPerChunk = (rowTiles + wantedChunks - 1) / wantedChunks;
   // No empty chunk: 43 row tiles wanted in 32 chunks are 22 of 2.
   const int64_t rowChunks = (rowTiles + tilesPerChunk - 1) / tilesPerChunk;
+  // Virtual columns: a panel's last taps read up to phaseCols + 31 floats
+  // past the last plane (zeros here), and each thread sums its item's rows
+  // into [rows][32] before they are scattered to the output rows.
+  const int64_t slack = virtualColumns ? padded.phaseCols + kPanelWidth : 0;
+  const int64_t itemFloats =
+      virtualColumns ? tilesPerChunk * kMaxRows * kPanelWidth : 0;
+  const int64_t imageFloats = imagesPerPass * p.c * padPlane;
   const size_t floats =
-      feed == Feed::Packed        ? size_t(int64_t(threads) * panelFloats)
-      : feed == Feed::PaddedImage ? size_t(imagesPerPass * p.c * padPlane)
-                                  : 0;
+      feed == Feed::Packed ? size_t(int64_t(threads) * panelFloats)
+      : feed == Feed::PaddedImage
+          ? size_t(imageFloats + slack + int64_t(threads) * itemFloats)
+          : 0;
   // Outside a parallel loop the calling thread is thread 0; no chunk below
   // asks for scratch, so the block stays valid through the loops.
   std::unique_ptr<float[]> own;
@@ -298,6 +320,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
     fail(host, "conv: out of memory for the patch panels");
     return 1;
   }
+  if (slack)
+    std::fill(buffer + imageFloats, buffer + imageFloats + slack, 0.0f);
   if (feed != Feed::Packed) {
     for (int64_t ic = 0, k = 0; ic < cg; ++ic)
       for (int64_t ky = 0; ky < p.kh; ++ky)
@@ -337,22 +361,31 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                                       : panel * kPanelWidth;
         const int64_t pix0 = oy * p.ow + ox0;
         const int64_t width =
-            std::min(kPanelWidth, (rowPanels ? p.ow : P) - ox0);
+            std::min(kPanelWidth, (rowPanels        ? p.ow
+                                   : virtualColumns ? virtualPixels
+                                                    : P) -
+                                      ox0);
         const float *image = nullptr; // the panel's k = 0 pixels (in place)
         if (feed == Feed::Image)
           image = in + (b * p.c + g * cg) * p.h * p.w + pix0;
         else if (feed == Feed::PaddedImage)
           image = buffer + ((b - b0) * p.c + g * cg) * padPlane +
-                  oy * p.strides[0] * padded.phaseCols + ox0;
+                  oy * p.strides[0] * padded.phaseCols + ox0; // virtual: oy = 0
         else if (packedItem != panelItem) {
           pack_panel(p, in + (b * p.c + g * cg) * p.h * p.w, cg, pix0, width,
                      col);
           packedItem = panelItem;
         }
-        float *o = out + (b * p.m + g * mg) * P + pix0;
         const float *wg = weight + g * mg * K;
         const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
         const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
+        // The product's rows: in place in the output, or (virtual
+        // columns) in the thread's [rows][32], row i0 first.
+        const int64_t ldo = virtualColumns ? kPanelWidth : P;
+        float *const planes = out + (b * p.m + g * mg) * P;
+        float *o = virtualColumns ? buffer + imageFloats + slack +
+                                        t * itemFloats - i0 * kPanelWidth
+                                  : planes + pix0;
         for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
           const int64_t k1 = std::min(K, k0 + kBlock);
           if (image) {
@@ -361,15 +394,15 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                 p.has_bias && k1 == K ? bias + g * mg : nullptr;
             for (int64_t i = i0; i < i1; i += kMaxRows) {
               const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
-              const float *b = rowBias ? rowBias + i : nullptr;
+              const float *tileBias = rowBias ? rowBias + i : nullptr;
               if (width == kPanelWidth)
-                indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
-                                              offsets.get() + k0, k1 - k0,
-                                              width, k0 > 0, o + i * P, P, b);
+                indirect_rows<kMaxRows, true>(
+                    r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
+                    width, k0 > 0, o + i * ldo, ldo, tileBias);
               else
-                indirect_rows<kMaxRows, false>(r, wg + i * K + k0, K, image,
-                                               offsets.get() + k0, k1 - k0,
-                                               width, k0 > 0, o + i * P, P, b);
+                indirect_rows<kMaxRows, false>(
+                    r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
+                    width, k0 > 0, o + i * ldo, ldo, tileBias);
             }
             continue;
           }
@@ -388,8 +421,27 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             }
           }
         }
+        const int64_t row0 = b * p.m + g * mg;
+        if (virtualColumns) {
+          // The panel's virtual pixels [ox0, ox0 + width) are runs of
+          // output rows (oy, ox < ow), each copied to its place and handed
+          // to the epilogue; the columns past ow are dropped.
+          for (int64_t v = ox0; v < ox0 + width;) {
+            const int64_t vy = v / padded.phaseCols, vx = v % padded.phaseCols;
+            const int64_t len = std::min(p.ow - vx, ox0 + width - v);
+            if (len > 0) {
+              const int64_t at = vy * p.ow + vx;
+              for (int64_t i = i0; i < i1; ++i)
+                conv_pad::copy_run(planes + i * P + at,
+                                   o + i * kPanelWidth + (v - ox0), len);
+              if constexpr (!is_no_epilogue<Epilogue>())
+                epi(row0 + i0, row0 + i1, at, at + len);
+            }
+            v += padded.phaseCols - vx; // the next virtual row
+          }
+          continue;
+        }
         if constexpr (!is_no_epilogue<Epilogue>()) {
-          const int64_t row0 = b * p.m + g * mg;
           epi(row0 + i0, row0 + i1, pix0, pix0 + width);
         }
       }
