@@ -212,10 +212,11 @@ enum class Feed {
   Image,
   /// Output rows of at least kRowPanelMin pixels: the image is copied
   /// once, zero-padded and split by column phase (conv_pad.h), and each
-  /// panel (up to 32 pixels of one output row; at unit strides 32
-  /// consecutive pixels of rows as wide as the padded ones, across row
-  /// ends: virtual columns, in conv2d) read in place: tap (ic, ky, kx)'s
-  /// pixels start at a fixed offset from the panel's first.
+  /// panel (up to 32 pixels of one output row; at unit strides, where
+  /// that takes fewer panels, 32 consecutive pixels of rows as wide as the
+  /// padded ones, across row ends: virtual columns, in conv2d) read in
+  /// place: tap (ic, ky, kx)'s pixels start at a fixed offset from the
+  /// panel's first.
   PaddedImage,
   /// Otherwise: each panel's patches gathered (pack_panel).
   Packed,
@@ -242,9 +243,9 @@ inline Feed feed_for(const Conv2dParams &p) {
 /// of one scratch block), and multiplied by the weight's rows in place
 /// (row stride K: 12 rows of a tile are 12 streams along k, each line used
 /// for 16 k), k block by k block; `epi` (conv.h) then runs on the item's
-/// block. The padded copy (PaddedImage) holds at most `paddedFloats`
-/// floats, or one image, at a time. Returns 1 (with the run's error set) when
-/// out of memory.
+/// block (with virtual columns, on each output-row run of it). The padded
+/// copy (PaddedImage) holds at most `paddedFloats` floats, or one image, at
+/// a time. Returns 1 (with the run's error set) when out of memory.
 template <class Epilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
            const float *weight, const float *bias, float *out,
@@ -264,19 +265,21 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t sx = p.strides[1];
   const int64_t phaseSize = padded.phaseSize();
   const int64_t padPlane = sx * phaseSize;
-  // Virtual columns (the padded image at unit strides, rows not a
-  // multiple of the panel): panels run over oh x phaseCols outputs, the
-  // padded rows' width, across row ends (a tap still reads at a fixed
+  // Virtual columns (the padded image at unit strides, where they take
+  // fewer panels than rows do): panels run over oh x phaseCols outputs,
+  // the padded rows' width, across row ends (a tap still reads at a fixed
   // offset); the columns past ow are computed and dropped. 56-wide rows
-  // fill 56 of 58 lanes instead of 56 of 64. Each output is the same FMA
-  // chain wherever its lane is.
-  const bool virtualColumns = feed == Feed::PaddedImage && sx == 1 &&
-                              p.strides[0] == 1 && p.ow % kPanelWidth != 0;
+  // fill 56 of 58 lanes instead of 56 of 64 (a 1-D convolution, or a
+  // dilated kernel's wide padding, would fill fewer). Each output is the
+  // same FMA chain wherever its lane is.
+  const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
   const int64_t virtualPixels = p.oh * padded.phaseCols;
+  const bool virtualColumns =
+      feed == Feed::PaddedImage && sx == 1 && p.strides[0] == 1 &&
+      (virtualPixels + kPanelWidth - 1) / kPanelWidth < p.oh * panelsPerRow;
   // Panels: of the whole [P] pixel range, of each output row, or of the
   // virtual columns.
   const bool rowPanels = feed == Feed::PaddedImage && !virtualColumns;
-  const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
   const int64_t panelsPerImage =
       virtualColumns ? (virtualPixels + kPanelWidth - 1) / kPanelWidth
       : rowPanels    ? p.oh * panelsPerRow
@@ -297,17 +300,20 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t tilesPerChunk = (rowTiles + wantedChunks - 1) / wantedChunks;
   // No empty chunk: 43 row tiles wanted in 32 chunks are 22 of 2.
   const int64_t rowChunks = (rowTiles + tilesPerChunk - 1) / tilesPerChunk;
-  // Virtual columns: a panel's last taps read up to phaseCols + 31 floats
-  // past the last plane (zeros here), and each thread sums its item's rows
-  // into [rows][32] before they are scattered to the output rows.
-  const int64_t slack = virtualColumns ? padded.phaseCols + kPanelWidth : 0;
+  // Virtual columns: a panel's dropped columns read up to (kw - 1) x
+  // dilation floats past the last plane (zeros here, and a whole 64-byte
+  // line more), and each thread sums its item's rows into [rows][32]
+  // (64-byte aligned rows) before they are copied to the output rows.
+  const int64_t imageFloats = imagesPerPass * p.c * padPlane;
+  const int64_t sumsAt =
+      virtualColumns ? (imageFloats + padded.phaseCols + 31) / 16 * 16 : 0;
   const int64_t itemFloats =
       virtualColumns ? tilesPerChunk * kMaxRows * kPanelWidth : 0;
-  const int64_t imageFloats = imagesPerPass * p.c * padPlane;
   const size_t floats =
       feed == Feed::Packed ? size_t(int64_t(threads) * panelFloats)
       : feed == Feed::PaddedImage
-          ? size_t(imageFloats + slack + int64_t(threads) * itemFloats)
+          ? size_t(virtualColumns ? sumsAt + int64_t(threads) * itemFloats
+                                  : imageFloats)
           : 0;
   // Outside a parallel loop the calling thread is thread 0; no chunk below
   // asks for scratch, so the block stays valid through the loops.
@@ -320,8 +326,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
     fail(host, "conv: out of memory for the patch panels");
     return 1;
   }
-  if (slack)
-    std::fill(buffer + imageFloats, buffer + imageFloats + slack, 0.0f);
+  if (virtualColumns)
+    std::fill(buffer + imageFloats, buffer + sumsAt, 0.0f);
   if (feed != Feed::Packed) {
     for (int64_t ic = 0, k = 0; ic < cg; ++ic)
       for (int64_t ky = 0; ky < p.kh; ++ky)
@@ -379,13 +385,12 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
         const float *wg = weight + g * mg * K;
         const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
         const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
-        // The product's rows: in place in the output, or (virtual
-        // columns) in the thread's [rows][32], row i0 first.
+        // The product's row i lands at o + (i - i0) * ldo: in place in
+        // the output, or (virtual columns) in the thread's [rows][32].
         const int64_t ldo = virtualColumns ? kPanelWidth : P;
         float *const planes = out + (b * p.m + g * mg) * P;
-        float *o = virtualColumns ? buffer + imageFloats + slack +
-                                        t * itemFloats - i0 * kPanelWidth
-                                  : planes + pix0;
+        float *const o = virtualColumns ? buffer + sumsAt + t * itemFloats
+                                        : planes + i0 * P + pix0;
         for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
           const int64_t k1 = std::min(K, k0 + kBlock);
           if (image) {
@@ -398,23 +403,24 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
               if (width == kPanelWidth)
                 indirect_rows<kMaxRows, true>(
                     r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
-                    width, k0 > 0, o + i * ldo, ldo, tileBias);
+                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias);
               else
                 indirect_rows<kMaxRows, false>(
                     r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
-                    width, k0 > 0, o + i * ldo, ldo, tileBias);
+                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias);
             }
             continue;
           }
           const Span span{width, K, k0, k1, 0, 1, k0 > 0};
           for (int64_t i = i0; i < i1; i += kMaxRows)
             tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
-                                   wg + i * K + k0, K, col, span, o + i * P, P);
+                                   wg + i * K + k0, K, col, span,
+                                   o + (i - i0) * P, P);
         }
         if (p.has_bias && !image) { // (image: added by indirect_rows)
           for (int64_t i = i0; i < i1; ++i) {
             const Vec bv = Vec::splat(bias[g * mg + i]);
-            float *row = o + i * P;
+            float *row = o + (i - i0) * P;
             for (int64_t j = 0; j < width; j += Vec::kLanes) {
               const typename Vec::Mask lanes = Vec::mask(width - j);
               Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
@@ -433,7 +439,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
               const int64_t at = vy * p.ow + vx;
               for (int64_t i = i0; i < i1; ++i)
                 conv_pad::copy_run(planes + i * P + at,
-                                   o + i * kPanelWidth + (v - ox0), len);
+                                   o + (i - i0) * kPanelWidth + (v - ox0), len);
               if constexpr (!is_no_epilogue<Epilogue>())
                 epi(row0 + i0, row0 + i1, at, at + len);
             }

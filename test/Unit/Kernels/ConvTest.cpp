@@ -187,6 +187,10 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
       {{3, 9, 8, 5, 4, 3, 3, 2, 1, 1, 1, 1, 0, 1, 1, 1, true}, Feed::Packed},      // mixed strides
       {{1, 16, 6, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},  // rows 32 + 8
       {{1, 8, 4, 48, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},   // rows 32 + 16
+      // Virtual columns with 3 k blocks and a bias; a 5x5 reading its
+      // dropped columns 4 floats past the last plane:
+      {{1, 64, 10, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},
+      {{2, 6, 9, 45, 20, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 1, true}, Feed::PaddedImage},
       {{1, 40, 14, 14, 26, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::Packed},      // P 196: 6 x 32 + 4, 2 k blocks
       {{1, 8, 5, 30, 20, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true}, Feed::PaddedImage},   // dilated
       {{1, 64, 4, 30, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false}, Feed::PaddedImage}, // K 576
@@ -347,7 +351,9 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
       {2, 20, 7, 9, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, true}, // Image, groups
       {2, 5, 9, 60, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false}, // Padded /2
       {1, 8, 3, 3, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // row chunks
-      {2, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // pixel rows
+      {1, 8, 2, 40, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+       true}, // virtual, chunks
+      {2, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, // pixel rows
       {1, 40, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
        false}, // pixel rows 1x1
   };
