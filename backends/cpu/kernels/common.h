@@ -172,19 +172,70 @@ template <class E> constexpr bool is_no_epilogue() {
 /// lambda type) is then compiled once for all of them, not once per
 /// launch. One indirect call per finished block costs nothing next to the
 /// block's work. The callable must outlive the reference.
+/// The bounds of a clamp, out = min_nan(max_nan(x, lo), hi) (the Relu
+/// of anvil's lowering is lo 0, hi +inf; Clip's its min and max): with
+/// bounds that are not NaN, x when x is NaN, lo when x <= lo (so Relu(-0)
+/// is +0), hi when the result >= hi, else x. lo <= hi.
+struct ClampBounds {
+  float lo, hi;
+};
+/// One float clamped as ClampBounds says (the bits max_nan and min_nan
+/// give with those bounds).
+inline float clamp_nan(float x, ClampBounds b) {
+  const float t = x <= b.lo ? b.lo : x;
+  return t >= b.hi ? b.hi : t;
+}
+
+/// An epilogue that only clamps the output in place (the generated code's
+/// Relu or Clip after a convolution, anvil-fuse-matmul-epilogue): a
+/// kernel that knows it (clamp_of) applies the bounds to its sums in
+/// registers as it stores them and skips the call; any other calls it as
+/// the loop it is. `loop` is that epilogue's elementwise loop, the same
+/// bits.
+template <class F> struct ClampEpilogue {
+  ClampBounds bounds;
+  F loop;
+  void operator()(int64_t i0, int64_t i1, int64_t n0, int64_t n1) const {
+    loop(i0, i1, n0, n1);
+  }
+};
+template <class F>
+ClampEpilogue<F> clamp_epilogue(float lo, float hi, const F &loop) {
+  return {{lo, hi}, loop};
+}
+template <class E> struct is_clamp_epilogue : std::false_type {};
+template <class F>
+struct is_clamp_epilogue<ClampEpilogue<F>> : std::true_type {};
+
 struct EpilogueRef {
   const void *callable;
   void (*call)(const void *, int64_t, int64_t, int64_t, int64_t);
+  /// The bounds of a ClampEpilogue's clamp; null for any other epilogue.
+  const ClampBounds *clamp = nullptr;
   template <class E>
   explicit EpilogueRef(const E &e)
       : callable(&e),
         call([](const void *c, int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
           (*static_cast<const E *>(c))(i0, i1, n0, n1);
-        }) {}
+        }) {
+    if constexpr (is_clamp_epilogue<E>::value)
+      clamp = &e.bounds;
+  }
   void operator()(int64_t i0, int64_t i1, int64_t n0, int64_t n1) const {
     call(callable, i0, i1, n0, n1);
   }
 };
+
+/// The clamp an epilogue is (ClampEpilogue, or an EpilogueRef to one), or
+/// null: a kernel that applies it to its stores must not call `epi` too.
+template <class E> const ClampBounds *clamp_of(const E &epi) {
+  if constexpr (std::is_same<E, EpilogueRef>::value)
+    return epi.clamp;
+  else if constexpr (is_clamp_epilogue<E>::value)
+    return &epi.bounds;
+  else
+    return nullptr;
+}
 
 /// `count` elements of T in thread `thread`'s scratch memory (valid until
 /// that thread's next scratch call), or null when out of memory.

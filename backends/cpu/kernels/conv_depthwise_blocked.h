@@ -186,6 +186,10 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             weightsOf = c0;
           }
           const __mmask16 channels = __mmask16((1u << nb) - 1);
+          // A Relu/Clip epilogue is applied to the sums as they are stored.
+          const ClampBounds *const clamp = clamp_of(epi);
+          const simd::Vec lo = simd::Vec::splat(clamp ? clamp->lo : 0.0f),
+                          hi = simd::Vec::splat(clamp ? clamp->hi : 0.0f);
           const __m512 init = p.has_bias
                                   ? _mm512_maskz_loadu_ps(channels, bias + c0)
                                   : _mm512_setzero_ps();
@@ -214,6 +218,11 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                   acc[i] = _mm512_fmadd_ps(wv, _mm512_load_ps(base[i] + tap),
                                            acc[i]);
               }
+            if (clamp) {
+#pragma GCC unroll 8
+              for (int i = 0; i < N; ++i)
+                acc[i] = simd::Vec::clamp({acc[i]}, lo, hi).v;
+            }
 #pragma GCC unroll 8
             for (int i = 0; i < N; ++i)
               _mm512_store_ps(outBlock + (q - first + i) * kChannels, acc[i]);
@@ -248,7 +257,8 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             }
           }
           if constexpr (!is_no_epilogue<Epilogue>())
-            epi(b * p.m + c0, b * p.m + c0 + nb, first, first + count);
+            if (!clamp)
+              epi(b * p.m + c0, b * p.m + c0 + nb, first, first + count);
         }
       });
   return run_failed(host) ? 1 : 0;

@@ -118,12 +118,13 @@ inline void pack_panel(const Conv2dParams &p, const float *x, int64_t cg,
 /// vectors, no lane masks. Accumulators stay in registers over the k loop.
 /// With `bias` (the last k block's call), row i's sums get + bias[i] as
 /// they are stored: the rounding a separate pass over out would give,
-/// without that pass.
+/// without that pass; with `clamp` (also the last k block's), the sums
+/// (+ bias) are then clamped (a Relu or Clip epilogue, common.h).
 template <int MR, int V0, int VN, bool Full>
 inline void indirect_tile(const float *a, int64_t lda, const float *base,
                           const int64_t *off, int64_t kcount, int64_t width,
                           bool accumulate, float *out, int64_t ldo,
-                          const float *bias) {
+                          const float *bias, const ClampBounds *clamp) {
   typename Vec::Mask lanes[VN];
 #pragma GCC unroll 4
   for (int v = 0; v < VN; ++v)
@@ -162,6 +163,14 @@ inline void indirect_tile(const float *a, int64_t lda, const float *base,
         acc[i][v] = Vec::add(acc[i][v], bi);
     }
   }
+  if (clamp) {
+    const Vec lo = Vec::splat(clamp->lo), hi = Vec::splat(clamp->hi);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < VN; ++v)
+        acc[i][v] = Vec::clamp(acc[i][v], lo, hi);
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -180,11 +189,13 @@ template <int Rows, bool Full>
 inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
                           const float *base, const int64_t *off, int64_t kcount,
                           int64_t width, bool accumulate, float *out,
-                          int64_t ldo, const float *bias) {
+                          int64_t ldo, const float *bias,
+                          const ClampBounds *clamp) {
   if constexpr (Rows > 1) {
     if (rows < Rows)
       return indirect_rows<Rows - 1, Full>(rows, a, lda, base, off, kcount,
-                                           width, accumulate, out, ldo, bias);
+                                           width, accumulate, out, ldo, bias,
+                                           clamp);
   }
   constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
   if constexpr (kVecs == 2) {
@@ -192,16 +203,16 @@ inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
     // panels of a 112-pixel row) takes one vector: two did twice its work.
     if (!Full && width <= Vec::kLanes)
       indirect_tile<Rows, 0, 1, false>(a, lda, base, off, kcount, width,
-                                       accumulate, out, ldo, bias);
+                                       accumulate, out, ldo, bias, clamp);
     else
       indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
-                                      accumulate, out, ldo, bias);
+                                      accumulate, out, ldo, bias, clamp);
   } else {
     indirect_tile<Rows, 0, kVecs / 2, Full>(a, lda, base, off, kcount, width,
-                                            accumulate, out, ldo, bias);
+                                            accumulate, out, ldo, bias, clamp);
     if (Full || width > int64_t(kVecs / 2) * Vec::kLanes)
       indirect_tile<Rows, kVecs / 2, kVecs / 2, Full>(
-          a, lda, base, off, kcount, width, accumulate, out, ldo, bias);
+          a, lda, base, off, kcount, width, accumulate, out, ldo, bias, clamp);
   }
 }
 
@@ -259,6 +270,9 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t panelFloats = K * kPanelWidth;
   const int threads = std::max(1, host ? int(host->num_threads) : 1);
   const Feed feed = feed_for(p);
+  // A Relu/Clip epilogue goes into the last k block's stores (or the
+  // gathered feed's bias pass) instead of a call.
+  const ClampBounds *const clamp = clamp_of(epi);
   // The padded planes (PaddedImage): each input channel in sx column
   // phases of [rows][phaseCols].
   const conv_pad::Padded padded = conv_pad::padded_size(p);
@@ -397,17 +411,20 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             // The bias goes in with the last k block's stores.
             const float *rowBias =
                 p.has_bias && k1 == K ? bias + g * mg : nullptr;
+            const ClampBounds *lastClamp = k1 == K ? clamp : nullptr;
             for (int64_t i = i0; i < i1; i += kMaxRows) {
               const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
               const float *tileBias = rowBias ? rowBias + i : nullptr;
               if (width == kPanelWidth)
-                indirect_rows<kMaxRows, true>(
-                    r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
-                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias);
+                indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
+                                              offsets.get() + k0, k1 - k0,
+                                              width, k0 > 0, o + (i - i0) * ldo,
+                                              ldo, tileBias, lastClamp);
               else
                 indirect_rows<kMaxRows, false>(
                     r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
-                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias);
+                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias,
+                    lastClamp);
             }
             continue;
           }
@@ -417,13 +434,20 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                                    wg + i * K + k0, K, col, span,
                                    o + (i - i0) * P, P);
         }
-        if (p.has_bias && !image) { // (image: added by indirect_rows)
+        if ((p.has_bias || clamp) && !image) { // (image: by indirect_rows)
+          const Vec lo = Vec::splat(clamp ? clamp->lo : 0.0f),
+                    hi = Vec::splat(clamp ? clamp->hi : 0.0f);
           for (int64_t i = i0; i < i1; ++i) {
-            const Vec bv = Vec::splat(bias[g * mg + i]);
+            const Vec bv = Vec::splat(p.has_bias ? bias[g * mg + i] : 0.0f);
             float *row = o + (i - i0) * P;
             for (int64_t j = 0; j < width; j += Vec::kLanes) {
               const typename Vec::Mask lanes = Vec::mask(width - j);
-              Vec::add(Vec::load(row + j, lanes), bv).store(row + j, lanes);
+              Vec x = Vec::load(row + j, lanes);
+              if (p.has_bias)
+                x = Vec::add(x, bv);
+              if (clamp)
+                x = Vec::clamp(x, lo, hi);
+              x.store(row + j, lanes);
             }
           }
         }
@@ -441,15 +465,16 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
                 conv_pad::copy_run(planes + i * P + at,
                                    o + (i - i0) * kPanelWidth + (v - ox0), len);
               if constexpr (!is_no_epilogue<Epilogue>())
-                epi(row0 + i0, row0 + i1, at, at + len);
+                if (!clamp)
+                  epi(row0 + i0, row0 + i1, at, at + len);
             }
             v += padded.phaseCols - vx; // the next virtual row
           }
           continue;
         }
-        if constexpr (!is_no_epilogue<Epilogue>()) {
-          epi(row0 + i0, row0 + i1, pix0, pix0 + width);
-        }
+        if constexpr (!is_no_epilogue<Epilogue>())
+          if (!clamp)
+            epi(row0 + i0, row0 + i1, pix0, pix0 + width);
       }
     });
   }
@@ -594,8 +619,9 @@ int conv2d_pixel_rows(const anvil_host_api *host, const Conv2dParams &p,
     // out[b, m, :] = product[:, m] + bias[m], 16 channels at a time (a
     // line of each product row; one channel at a time would read the
     // product M floats apart, all in one L1 set when M is 1024 or 2048),
-    // channels split over the threads; the epilogue runs on each chunk's
-    // finished rows.
+    // channels split over the threads; a clamp epilogue is applied here,
+    // any other runs on each chunk's finished rows.
+    const ClampBounds *const clamp = clamp_of(epi);
     float *o = out + b * M * P;
     parallel_for(host, (M + 15) / 16,
                  std::max<int64_t>(1, 256 / std::max<int64_t>(P, 1)),
@@ -605,12 +631,15 @@ int conv2d_pixel_rows(const anvil_host_api *host, const Conv2dParams &p,
                      const int64_t me = std::min(m1, mb + 16);
                      for (int64_t j = 0; j < P; ++j) {
                        const float *src = product + j * M;
-                       for (int64_t m = mb; m < me; ++m)
-                         o[m * P + j] = p.has_bias ? src[m] + bias[m] : src[m];
+                       for (int64_t m = mb; m < me; ++m) {
+                         const float x = p.has_bias ? src[m] + bias[m] : src[m];
+                         o[m * P + j] = clamp ? clamp_nan(x, *clamp) : x;
+                       }
                      }
                    }
                    if constexpr (!is_no_epilogue<Epilogue>())
-                     epi(b * M + m0, b * M + m1, 0, P);
+                     if (!clamp)
+                       epi(b * M + m0, b * M + m1, 0, P);
                  });
   }
   return run_failed(host) ? 1 : 0;

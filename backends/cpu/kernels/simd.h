@@ -51,6 +51,14 @@ struct Vec {
     return {_mm512_fmadd_ps(a.v, b.v, c.v)};
   }
   static Vec add(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
+  /// common.h's clamp_nan per lane (lo when x <= lo, hi when >= hi, NaN
+  /// kept): two compares and two blends, the bits of the scalar.
+  static Vec clamp(Vec x, Vec lo, Vec hi) {
+    const __m512 t = _mm512_mask_mov_ps(
+        x.v, _mm512_cmp_ps_mask(x.v, lo.v, _CMP_LE_OQ), lo.v);
+    return {
+        _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(t, hi.v, _CMP_GE_OQ), hi.v)};
+  }
   float sum() const { return _mm512_reduce_add_ps(v); } // a fixed tree
 };
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -76,6 +84,12 @@ struct Vec {
     return {_mm256_fmadd_ps(a.v, b.v, c.v)};
   }
   static Vec add(Vec a, Vec b) { return {_mm256_add_ps(a.v, b.v)}; }
+  /// common.h's clamp_nan per lane, as the AVX-512 Vec's.
+  static Vec clamp(Vec x, Vec lo, Vec hi) {
+    const __m256 t =
+        _mm256_blendv_ps(x.v, lo.v, _mm256_cmp_ps(x.v, lo.v, _CMP_LE_OQ));
+    return {_mm256_blendv_ps(t, hi.v, _mm256_cmp_ps(t, hi.v, _CMP_GE_OQ))};
+  }
   float sum() const { // halves added pairwise, a fixed tree
     __m128 x =
         _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -121,6 +135,15 @@ struct Vec {
     Vec r;
     for (int l = 0; l < 8; ++l)
       r.v[l] = a.v[l] + b.v[l];
+    return r;
+  }
+  /// common.h's clamp_nan per lane.
+  static Vec clamp(Vec x, Vec lo, Vec hi) {
+    Vec r;
+    for (int l = 0; l < 8; ++l) {
+      const float t = x.v[l] <= lo.v[l] ? lo.v[l] : x.v[l];
+      r.v[l] = t >= hi.v[l] ? hi.v[l] : t;
+    }
     return r;
   }
   float sum() const {

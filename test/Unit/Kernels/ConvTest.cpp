@@ -396,6 +396,115 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
   }
 }
 
+/// Whether conv2d's path for p applies a ClampEpilogue's bounds itself
+/// (conv.h's dispatch order): the product paths and the channel-blocked
+/// depthwise kernel do; the depthwise plane kernel and the direct loop call
+/// the epilogue's loop.
+bool fusesClamp(const anvil::Conv2dParams &p) {
+  using namespace anvil::cpu;
+  if (conv_gemm::pixel_rows_chosen(p))
+    return true;
+#if defined(__AVX512F__)
+  if (conv_depthwise_blocked::applies(p))
+    return true;
+#endif
+  if (conv_depthwise::applies(p))
+    return false;
+  return conv_gemm::applies(p);
+}
+
+// A clamp epilogue (the generated code's Relu/Clip after a convolution,
+// anvil::cpu::clamp_epilogue) gives the bits of its own loop (max_nan,
+// then min_nan, as the generated loop calls them) on every path, with NaN
+// and infinite inputs and outputs that tie with the bounds (channels of
+// zero weights whose bias is a bound, or -0), whatever the chunking; the
+// paths that fuse it never call the loop.
+TEST(Conv2d, ClampEpilogueMatchesItsLoop) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {2, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, // Packed
+      {1, 20, 7, 9, 13, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},   // Image
+      {1, 300, 5, 9, 14, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},  // 2 k blocks
+      {1, 16, 6, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, false}, // PaddedImage
+      {1, 8, 2, 40, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},  // virtual
+      {2, 5, 9, 60, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, false},  // Padded /2
+      {1, 8, 14, 70, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, true},   // depthwise
+      {2, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true}, // dw bands
+      {1, 6, 15, 16, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, true},   // dw x2 /2
+      {2, 8, 9, 41, 4, 3, 3, 1, 1, 1, 2, 1, 2, 1, 2, 2, true},     // direct
+      {2, 64, 7, 7, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},    // pixel rows
+      {1, 40, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+       false}, // pixel rows 1x1
+  };
+  const size_t pixelRowCases = 2; // the last ones: weight in column panels
+  const float inf = std::numeric_limits<float>::infinity();
+  const anvil::cpu::ClampBounds bounds[] = {
+      {0.0f, inf}, {0.0f, 6.0f}, {-0.5f, 0.5f}, {-inf, 2.0f}};
+  unsigned seed = 500;
+  for (const Case &c : cases) {
+    anvil::Conv2dParams p = params(c);
+    auto [x, w, b] = randomOperands(c, seed++);
+    // Non-finite inputs; channels 0-2 of zero weights (one pixel of
+    // channel 0 aside, so NaN and infinities reach some outputs).
+    x[0] = std::nanf("");
+    x[x.size() / 2] = inf;
+    x[x.size() - 1] = -inf;
+    const int64_t K = c.c / c.group * c.kh * c.kw;
+    std::fill(w.begin(), w.begin() + 3 * K, 0.0f);
+    const bool pixelRows = &c >= std::end(cases) - pixelRowCases;
+    if (pixelRows)
+      p.weight_panel = 32;
+    const std::vector<float> stored = pixelRows ? columnPanels(w, c.m, K) : w;
+    for (const anvil::cpu::ClampBounds &clamp : bounds) {
+      SCOPED_TRACE(testing::Message()
+                   << "c " << c.c << " m " << c.m << " " << c.h << "x" << c.w
+                   << " group " << c.group << " bounds " << clamp.lo << ", "
+                   << clamp.hi);
+      b[0] = clamp.lo, b[1] = std::isinf(clamp.hi) ? 3.0f : clamp.hi,
+      b[2] = -0.0f;
+      const int64_t pixels = p.oh * p.ow;
+      ChunkingHost whole(1 << 30);
+      for (const anvil_host_api &api :
+           {whole.api, anvil_test::reversedHost()}) {
+        std::vector<float> want(p.n * p.m * pixels, std::nanf("1")), got = want;
+        auto loopOver = [&](std::vector<float> &out, int *calls) {
+          return [&out, calls, clamp, pixels](int64_t i0, int64_t i1,
+                                              int64_t n0, int64_t n1) {
+            ++*calls;
+            for (int64_t r = i0; r < i1; ++r)
+              for (int64_t col = n0; col < n1; ++col) {
+                float &v = out[r * pixels + col];
+                v = anvil::cpu::min_nan(anvil::cpu::max_nan(v, clamp.lo),
+                                        clamp.hi);
+              }
+          };
+        };
+        int plainCalls = 0, clampCalls = 0;
+        anvil::cpu::RunScope scope(&api, nullptr);
+        ASSERT_EQ(
+            anvil::cpu::conv2d<float>(scope.host(), p, x.data(), stored.data(),
+                                      c.bias ? b.data() : nullptr, want.data(),
+                                      loopOver(want, &plainCalls)),
+            0);
+        ASSERT_EQ(anvil::cpu::conv2d<float>(
+                      scope.host(), p, x.data(), stored.data(),
+                      c.bias ? b.data() : nullptr, got.data(),
+                      anvil::cpu::clamp_epilogue(clamp.lo, clamp.hi,
+                                                 loopOver(got, &clampCalls))),
+                  0);
+        EXPECT_EQ(
+            std::memcmp(got.data(), want.data(), sizeof(float) * got.size()), 0)
+            << "the fused clamp and its loop differ in bits";
+        EXPECT_GT(plainCalls, 0);
+        if (fusesClamp(p))
+          EXPECT_EQ(clampCalls, 0) << "a fusing path called the loop";
+        else
+          EXPECT_EQ(clampCalls, plainCalls) << "the loop not called";
+      }
+    }
+  }
+}
+
 // A non-const bias pointer (as callers outside generated code pass) takes
 // the bias overload, not the one with an epilogue after the output.
 TEST(Conv2d, NonConstBiasIsTheBias) {
