@@ -1207,6 +1207,8 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
   Value out = alloc(op.getResult());
   l.has_bias = (bool)op.getBias();
   l.weight_panel = 0; // the target's weight packing may choose panels
+  l.in_nhwc = false;  // and channels-last chains (cpu)
+  l.out_nhwc = false;
   l.build(b, op.getLoc(), ins, out);
   return success();
 }

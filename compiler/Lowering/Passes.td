@@ -175,7 +175,13 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     lanes empty, such as 7 x 7) gets the same panels from its
     `[M, C, kh, kw]` weight read as `[M, K]` (`"nk_panels32"`, a `[K, M]`
     buffer; launch parameter `weight_panel = 32`): its kernel then puts
-    the output channels in the vector lanes and the pixels in the rows. Then gives every `kernel.weight`
+    the output channels in the vector lanes and the pixels in the rows.
+    So do the two 1x1 convolutions of an inverted residual block (a 1x1
+    expansion whose output only a depthwise convolution reads, whose
+    output only a 1x1 projection reads, each epilogue none or a clamp):
+    the block's two inner tensors are then kept channels last (launch
+    parameters `out_nhwc` on the expansion and the depthwise convolution,
+    `in_nhwc` on the depthwise convolution and the projection). Then gives every `kernel.weight`
     its byte offset in the weight section (64-byte aligned, 4096 for weights of 64 KiB or more so they
     can be mapped page by page; identical weights in the same layout share
     one copy) and records the section size as `kernel.weight_bytes` on the

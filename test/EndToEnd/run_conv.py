@@ -24,6 +24,10 @@ Models (each one artifact with several outputs, to keep C++ compiles few):
              Conv -> Sigmoid, with no intermediate a graph output: each
              loop runs inside its convolution as its epilogue (the
              compile must fuse all 4)
+  conv_channels_last  inverted residual blocks (1x1 -> Clip ->
+             depthwise -> Clip -> 1x1, + residual; a stride-2 one with
+             Relu; one whose expansion is a graph output): the compile
+             must keep the inner tensors of the first two channels last
   pool_f32   MaxPool 3x3/2 pads 1; MaxPool 2x2/2 dilation 2 ceil_mode;
              AveragePool 3x3/2 pads 1 with and without count_include_pad,
              ceil_mode; 1-D AveragePool; a NaN in the input propagates
@@ -178,10 +182,44 @@ def conv_epilogue(rng):
     return g.model(inputs, TensorProto.FLOAT), inputs
 
 
+def conv_channels_last(rng):
+    """MobileNetV2's inverted residual blocks (1x1 expansion -> clamp ->
+    depthwise -> clamp -> 1x1 projection), whose two inner tensors the cpu
+    target keeps channels last (conv_channels_last.h): one with a residual
+    add after the projection, one at stride 2 with Relu, and one whose
+    expansion is also a graph output (so stays planar)."""
+    g = Graph(rng)
+    lo, hi = g.weight("six_lo", []), g.weight("six_hi", [])
+    g.inits[-2] = numpy_helper.from_array(np.float32(0), "six_lo")
+    g.inits[-1] = numpy_helper.from_array(np.float32(6), "six_hi")
+    e = g.conv("e1", "x", 16, 96, [1, 1], output=False)
+    e = g.node("Clip", [e, lo, hi], "e1_clip", output=False)
+    d = g.conv("d1", e, 96, 96, [3, 3], group=96, pads=[1, 1, 1, 1],
+               output=False)
+    d = g.node("Clip", [d, lo, hi], "d1_clip", output=False)
+    pr = g.conv("p1", d, 96, 16, [1, 1], output=False)
+    g.node("Add", [pr, "x"], "block1")
+    e = g.conv("e2", "x", 16, 72, [1, 1], bias=False, output=False)
+    e = g.node("Relu", [e], "e2_relu", output=False)
+    d = g.conv("d2", e, 72, 72, [3, 3], group=72, strides=[2, 2],
+               pads=[1, 1, 1, 1], output=False)
+    d = g.node("Relu", [d], "d2_relu", output=False)
+    g.conv("block2", d, 72, 24, [1, 1])
+    e = g.conv("e3", "x", 16, 40, [1, 1])  # a graph output: stays planar
+    d = g.conv("d3", e, 40, 40, [3, 3], group=40, pads=[1, 1, 1, 1],
+               output=False)
+    g.conv("block3", d, 40, 8, [1, 1])
+    inputs = {"x": rng.standard_normal((2, 16, 15, 13)).astype(np.float32)}
+    return g.model(inputs, TensorProto.FLOAT), inputs
+
+
 # The epilogues conv_epilogue's compile must have fused.
 EPILOGUES = {"conv_epilogue": 4}
+# The channels-last chains conv_channels_last's compile must have chosen
+# (each marks the expansion and the depthwise convolution out_nhwc).
+CHANNELS_LAST = {"conv_channels_last": 2}
 
-MODELS = [conv_f32, conv_f16, pool_f32, conv_epilogue]
+MODELS = [conv_f32, conv_f16, pool_f32, conv_epilogue, conv_channels_last]
 
 
 def fused_epilogues(anvilc, work, name):
@@ -202,6 +240,13 @@ def check(name, model, inputs, args):
         if fused != EPILOGUES[name]:
             return (f"{fused} epilogues fused at -O2, expected "
                     f"{EPILOGUES[name]}")
+    if name in CHANNELS_LAST:
+        chains = e2e_harness.kernel_program(
+            args.anvilc, os.path.join(args.work, name + ".onnx")).count(
+                "out_nhwc = true") // 2
+        if chains != CHANNELS_LAST[name]:
+            return (f"{chains} channels-last chains chosen, expected "
+                    f"{CHANNELS_LAST[name]}")
     names = list(got)
     is16 = name.endswith("f16")
     ort_model = e2e_harness.float32_model(model) if is16 else model

@@ -24,6 +24,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "backends/cpu/codegen/ClampEpilogue.h"
 #include "backends/cpu/codegen/CpuTarget.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
@@ -174,11 +175,146 @@ void packConvWeights(ModuleOp module) {
   }
 }
 
+/// An integer launch parameter, or `otherwise` where it has none.
+int64_t intParam(LaunchOp launch, StringRef name, int64_t otherwise = -1) {
+  auto value = launch.getParams().getAs<IntegerAttr>(name);
+  return value ? value.getInt() : otherwise;
+}
+bool boolParam(LaunchOp launch, StringRef name) {
+  auto value = launch.getParams().getAs<BoolAttr>(name);
+  return value && value.getValue();
+}
+ArrayRef<int64_t> intsParam(LaunchOp launch, StringRef name) {
+  auto value = launch.getParams().getAs<DenseI64ArrayAttr>(name);
+  return value ? value.asArrayRef() : ArrayRef<int64_t>();
+}
+
+/// A float conv2d launch whose input and output are one arena buffer each
+/// and whose weight is a constant only it reads, in no layout yet.
+bool plainFloatConv(LaunchOp conv) {
+  if (conv.getKernel() != "conv2d" || conv.getOutputs().size() != 1 ||
+      !isF32(conv.getInputs()[0]) || !isF32(conv.getInputs()[1]) ||
+      !isF32(conv.getOutputs()[0]) || intParam(conv, "weight_panel") != 0 ||
+      boolParam(conv, "in_nhwc") || boolParam(conv, "out_nhwc"))
+    return false;
+  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
+  return weight && weight->hasOneUse() && !weight.getLayout();
+}
+
+/// A 1x1 convolution of group 1 at unit strides without padding, on
+/// static planes (conv_channels_last.h's pointwise kernel).
+bool pointwiseConv(LaunchOp conv) {
+  ArrayRef<int64_t> strides = intsParam(conv, "strides"),
+                    pads = intsParam(conv, "pads");
+  return plainFloatConv(conv) && intParam(conv, "group") == 1 &&
+         intParam(conv, "kh") == 1 && intParam(conv, "kw") == 1 &&
+         strides == ArrayRef<int64_t>{1, 1} &&
+         pads == ArrayRef<int64_t>{0, 0, 0, 0} && intParam(conv, "oh") > 0 &&
+         intParam(conv, "oh") == intParam(conv, "h") &&
+         intParam(conv, "ow") > 0 &&
+         intParam(conv, "ow") == intParam(conv, "w");
+}
+
+/// A depthwise convolution: one output channel per input channel.
+bool depthwiseConv(LaunchOp conv) {
+  int64_t c = intParam(conv, "c");
+  return plainFloatConv(conv) && c > 1 && intParam(conv, "group") == c &&
+         intParam(conv, "m") == c;
+}
+
+/// The launch writing an arena buffer and the one launch reading it, when
+/// those, and the writer's epilogue if it has one (the kernel.epilogue loop
+/// right after it, which must be a clamp), are all the buffer's users.
+struct SoleReader {
+  LaunchOp writer, reader;
+};
+std::optional<SoleReader> soleReader(Value buffer) {
+  if (!buffer.getDefiningOp<BufferOp>())
+    return std::nullopt; // an argument: the caller's layout
+  SoleReader use;
+  ElementwiseOp epilogue;
+  for (Operation *user : buffer.getUsers()) {
+    if (auto launch = dyn_cast<LaunchOp>(user)) {
+      const bool writes = llvm::is_contained(launch.getOutputs(), buffer),
+                 reads = llvm::is_contained(launch.getInputs(), buffer);
+      if (writes && !reads && (!use.writer || use.writer == launch))
+        use.writer = launch;
+      else if (reads && !writes && (!use.reader || use.reader == launch))
+        use.reader = launch;
+      else
+        return std::nullopt;
+    } else if (auto loop = dyn_cast<ElementwiseOp>(user)) {
+      if (!loop->hasAttr(kEpilogueAttr) || (epilogue && epilogue != loop))
+        return std::nullopt;
+      epilogue = loop;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!use.writer || !use.reader || use.reader == use.writer)
+    return std::nullopt;
+  if (epilogue && (epilogue->getPrevNode() != use.writer.getOperation() ||
+                   !clampEpilogueBounds(epilogue)))
+    return std::nullopt;
+  return use;
+}
+
+/// The launch's weight in column panels of 32 output channels (its [M, C,
+/// 1, 1] read as [M, K], stored as [K, M]: "nk_panels32").
+void useColumnPanels(LaunchOp conv) {
+  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
+  auto valueType = weight.getValue().getType().cast<ShapedType>();
+  OpBuilder b(weight);
+  weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
+  weight.getResult().setType(
+      MemRefType::get(storedWeightShape(kWeightLayoutNKPanels, valueType),
+                      valueType.getElementType()));
+  NamedAttrList params(conv.getParams());
+  params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
+  conv.setParamsAttr(params.getDictionary(conv.getContext()));
+}
+
+void setLayoutFlag(LaunchOp conv, StringRef name) {
+  NamedAttrList params(conv.getParams());
+  params.set(name, BoolAttr::get(conv.getContext(), true));
+  conv.setParamsAttr(params.getDictionary(conv.getContext()));
+}
+
+/// The inverted residual blocks of MobileNet V2/V3-style networks: a 1x1
+/// convolution (the expansion) whose output only a depthwise convolution
+/// reads, whose output only a 1x1 convolution (the projection) reads, each
+/// inner tensor's epilogue none or a clamp. The two inner tensors (the
+/// block's widest) are then kept channels last (out_nhwc / in_nhwc), and
+/// the two 1x1 convolutions' weights take column panels: the kernels of
+/// conv_channels_last.h put channels in the vector lanes throughout, and
+/// the depthwise convolution no longer transposes its input and output.
+/// Each output has the same bits as with planes.
+void chooseChannelsLastChains(ModuleOp module) {
+  for (LaunchOp depthwise : launchesOf(module, "conv2d")) {
+    if (!depthwiseConv(depthwise))
+      continue;
+    std::optional<SoleReader> in = soleReader(depthwise.getInputs()[0]);
+    std::optional<SoleReader> out = soleReader(depthwise.getOutputs()[0]);
+    if (!in || !out || in->reader != depthwise || out->writer != depthwise ||
+        !pointwiseConv(in->writer) || !pointwiseConv(out->reader) ||
+        out->reader.getInputs()[0] != depthwise.getOutputs()[0])
+      continue;
+    LaunchOp expansion = in->writer, projection = out->reader;
+    useColumnPanels(expansion);
+    useColumnPanels(projection);
+    setLayoutFlag(expansion, "out_nhwc");
+    setLayoutFlag(depthwise, "in_nhwc");
+    setLayoutFlag(depthwise, "out_nhwc");
+    setLayoutFlag(projection, "in_nhwc");
+  }
+}
+
 } // namespace
 
 LogicalResult packCpuWeights(ModuleOp module) {
   if (failed(packQuantizedWeights(module)))
     return failure();
+  chooseChannelsLastChains(module);
   packConvWeights(module);
   for (LaunchOp launch : launchesOf(module, "matmul")) {
     auto transposeRhs = launch.getParams().getAs<BoolAttr>("transpose_rhs");

@@ -3,6 +3,7 @@
 #define ANVIL_CPU_KERNELS_CONV_H
 
 #include "common.h"
+#include "conv_channels_last.h"
 #include "conv_depthwise.h"
 #include "conv_depthwise_blocked.h"
 #include "conv_gemm.h"
@@ -19,6 +20,16 @@ namespace detail {
 template <class T, class Epilogue>
 int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
                 const T *weight, const T *bias, T *out, const Epilogue &epi) {
+  if (p.in_nhwc || p.out_nhwc) {
+    if constexpr (std::is_same<T, float>::value) {
+      if (conv_channels_last::applies(p))
+        return conv_channels_last::conv2d(host, p, in, weight, bias, out, epi);
+    }
+    fail(host, "conv: channels-last tensors need a float32 1x1 convolution "
+               "with its weight in column panels, or a depthwise one "
+               "channels last on both sides");
+    return 1;
+  }
   if constexpr (std::is_same<T, float>::value) {
     if (conv_gemm::pixel_rows_chosen(p))
       return conv_gemm::conv2d_pixel_rows(host, p, in, weight, bias, out, epi);
@@ -109,7 +120,10 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
 /// (vectorized for stride 1), in a float plane for 16-bit types, rounded
 /// once. `epi` (common.h; anvil-fuse-matmul-epilogue) runs on each
 /// finished block of the output seen as [n * m, oh * ow]: rows are (image,
-/// channel) planes, columns their pixels.
+/// channel) planes, columns their pixels. With p.in_nhwc / p.out_nhwc the
+/// input / output is channels last ([n, h, w, c] / [n, oh, ow, m]; a 1x1
+/// or depthwise float32 convolution only, conv_channels_last.h; a
+/// channels-last output takes no epilogue but a clamp).
 template <class T, class Epilogue = NoEpilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out,

@@ -127,6 +127,11 @@ struct Span {
   /// spread over its iterations; none when null.
   const char *prefetch = nullptr;
   int64_t prefetch_bytes = 0;
+  /// On the last k block only: + column_bias[column] (one value per output
+  /// column, as a convolution's bias is when its channels are the
+  /// columns), then `clamp` (common.h), as the sums are stored.
+  const float *column_bias = nullptr;
+  const ClampBounds *clamp = nullptr;
 };
 
 /// How many k ahead the unpacked-lhs tiles (decode GEMVs, small batches)
@@ -222,6 +227,29 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
         for (int v = V0; v < V0 + VN; ++v)
           acc[i][p][v - V0] = Vec::fma(ai, b[p][v - V0], acc[i][p][v - V0]);
     }
+  }
+  if (const float *columnBias = s.column_bias) {
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+      for (int v = V0; v < V0 + VN; ++v) {
+        const Vec bias =
+            Vec::load(columnBias + (s.p0 + p) * kPanelWidth + v * Vec::kLanes,
+                      lanes[p][v]);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i)
+          acc[i][p][v - V0] = Vec::add(acc[i][p][v - V0], bias);
+      }
+  }
+  if (const ClampBounds *clamp = s.clamp) {
+    const Vec lo = Vec::splat(clamp->lo), hi = Vec::splat(clamp->hi);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = V0; v < V0 + VN; ++v)
+          acc[i][p][v - V0] = Vec::clamp(acc[i][p][v - V0], lo, hi);
   }
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)

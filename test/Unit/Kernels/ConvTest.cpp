@@ -505,6 +505,227 @@ TEST(Conv2d, ClampEpilogueMatchesItsLoop) {
   }
 }
 
+/// x [n, c, hw] planes as [n, hw, c] (channels last), or back with
+/// `toPlanes`.
+std::vector<float> channelsLast(const std::vector<float> &x, int64_t n,
+                                int64_t c, int64_t hw, bool toPlanes = false) {
+  std::vector<float> y(x.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t q = 0; q < hw; ++q) {
+        const int64_t planar = (b * c + ch) * hw + q,
+                      last = (b * hw + q) * c + ch;
+        if (toPlanes)
+          y[planar] = x[last];
+        else
+          y[last] = x[planar];
+      }
+  return y;
+}
+
+// Convolutions with channels-last tensors (conv_channels_last.h: the
+// inverted residual block's 1x1 expansion writing channels last, its
+// depthwise convolution on both sides, its 1x1 projection reading them)
+// give, element for element, the bits of the planar kernels, with a clamp
+// epilogue, on every chunking; the projection's planar output takes any
+// epilogue (a residual add here).
+TEST(Conv2d, ChannelsLastMatchesPlanes) {
+  REQUIRE_LEVEL();
+  struct LayoutCase {
+    Case c;
+    bool in, out; // in_nhwc, out_nhwc
+  };
+  const LayoutCase cases[] = {
+      // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
+      {{1, 24, 9, 11, 144, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       true}, // expand
+      {{2, 16, 5, 5, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false},
+       false,
+       true}, // m 40, P 25
+      {{1, 160, 7, 7, 960, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       true}, // 7 x 7: panel chunks
+      {{1, 960, 7, 7, 160, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false}, // and back, 4 k blocks
+      {{1, 0, 5, 5, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       true}, // K 0
+      {{1, 0, 5, 5, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false}, // K 0
+      {{1, 300, 4, 7, 20, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false}, // project, 2 k blocks
+      {{2, 144, 7, 7, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false}, // project, batch 2
+      {{1, 33, 6, 6, 70, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       true}, // both
+      {{1, 144, 14, 14, 144, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 144, true},
+       true,
+       true}, // dw
+      {{2, 40, 15, 16, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 40, true},
+       true,
+       true}, // dw /2
+      {{1, 7, 9, 9, 7, 5, 5, 1, 2, 2, 1, 2, 0, 3, 1, 7, false},
+       true,
+       true}, // dw 7 ch, dilated
+      {{1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true},
+       true,
+       true}, // dw bands
+  };
+  const float inf = std::numeric_limits<float>::infinity();
+  unsigned seed = 600;
+  for (const LayoutCase &lc : cases) {
+    const Case &c = lc.c;
+    anvil::Conv2dParams p = params(c);
+    const auto [x, w, b] = randomOperands(c, seed++);
+    const int64_t K = c.c / c.group * c.kh * c.kw, P = p.oh * p.ow;
+    const bool depthwise = c.group > 1;
+    for (const anvil::cpu::ClampBounds &clamp :
+         {anvil::cpu::ClampBounds{-inf, inf},
+          anvil::cpu::ClampBounds{0.0f, 6.0f}}) {
+      SCOPED_TRACE(testing::Message()
+                   << "c " << c.c << " m " << c.m << " " << c.h << "x" << c.w
+                   << " group " << c.group << " in_nhwc " << lc.in
+                   << " out_nhwc " << lc.out << " clamp " << clamp.lo);
+      auto clampLoop = [](std::vector<float> &out, anvil::cpu::ClampBounds cb,
+                          int64_t pixels) {
+        return anvil::cpu::clamp_epilogue(
+            cb.lo, cb.hi,
+            [&out, cb, pixels](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+              for (int64_t r = i0; r < i1; ++r)
+                for (int64_t col = n0; col < n1; ++col)
+                  out[r * pixels + col] =
+                      anvil::cpu::clamp_nan(out[r * pixels + col], cb);
+            });
+      };
+      ChunkingHost whole(1 << 30);
+      // The planar reference.
+      std::vector<float> want(p.n * p.m * P, std::nanf("1"));
+      {
+        anvil::cpu::RunScope scope(&whole.api, nullptr);
+        ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                            c.bias ? b.data() : nullptr,
+                                            want.data(),
+                                            clampLoop(want, clamp, P)),
+                  0);
+      }
+      anvil::Conv2dParams q = p;
+      q.in_nhwc = lc.in, q.out_nhwc = lc.out;
+      if (!depthwise)
+        q.weight_panel = 32;
+      const std::vector<float> stored = depthwise ? w : columnPanels(w, c.m, K);
+      const std::vector<float> input =
+          lc.in ? channelsLast(x, c.n, c.c, c.h * c.w) : x;
+      for (const anvil_host_api &api :
+           {whole.api, anvil_test::reversedHost()}) {
+        std::vector<float> got(want.size(), std::nanf("2"));
+        anvil::cpu::RunScope scope(&api, nullptr);
+        int calls = 0;
+        auto counted = anvil::cpu::clamp_epilogue(
+            clamp.lo, clamp.hi,
+            [&calls](int64_t, int64_t, int64_t, int64_t) { ++calls; });
+        ASSERT_EQ(anvil::cpu::conv2d<float>(
+                      scope.host(), q, input.data(), stored.data(),
+                      c.bias ? b.data() : nullptr, got.data(), counted),
+                  0);
+        EXPECT_EQ(calls, 0) << "the clamp's loop called";
+        if (lc.out)
+          got = channelsLast(got, c.n, c.m, P, true);
+        EXPECT_EQ(
+            std::memcmp(got.data(), want.data(), sizeof(float) * got.size()), 0)
+            << "channels last and planes differ in bits";
+      }
+    }
+    // A planar output (the projection) takes any epilogue: a residual add.
+    if (!lc.out) {
+      ChunkingHost whole(1 << 30);
+      std::vector<float> residual(p.n * p.m * P);
+      for (size_t i = 0; i < residual.size(); ++i)
+        residual[i] = float(i % 13) - 6.0f;
+      auto addInto = [&residual, P](std::vector<float> &out) {
+        return [&out, &residual, P](int64_t i0, int64_t i1, int64_t n0,
+                                    int64_t n1) {
+          for (int64_t r = i0; r < i1; ++r)
+            for (int64_t col = n0; col < n1; ++col)
+              out[r * P + col] += residual[r * P + col];
+        };
+      };
+      std::vector<float> want(residual.size()), got(residual.size());
+      anvil::Conv2dParams q = p;
+      q.in_nhwc = true, q.weight_panel = 32;
+      const std::vector<float> input = channelsLast(x, c.n, c.c, c.h * c.w);
+      const std::vector<float> stored = columnPanels(w, c.m, K);
+      anvil::cpu::RunScope scope(&whole.api, nullptr);
+      ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                          c.bias ? b.data() : nullptr,
+                                          want.data(), addInto(want)),
+                0);
+      ASSERT_EQ(anvil::cpu::conv2d<float>(
+                    scope.host(), q, input.data(), stored.data(),
+                    c.bias ? b.data() : nullptr, got.data(), addInto(got)),
+                0);
+      EXPECT_EQ(got, want) << "the projection's residual epilogue";
+    }
+  }
+}
+
+// Channels-last layouts the kernels do not take (a 3x3 group-1
+// convolution, a depthwise one planar on one side, a weight not in
+// panels) and a channels-last output with an epilogue other than a clamp
+// fail with an error, writing nothing.
+TEST(Conv2d, ChannelsLastRejectsWhatItCannotRun) {
+  REQUIRE_LEVEL();
+  struct Bad {
+    Case c;
+    bool in, out;
+    int64_t panel;
+  };
+  const Bad bad[] = {
+      {{1, 8, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       false,
+       true,
+       32},
+      {{1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true},
+       true,
+       false,
+       0},
+      {{1, 16, 6, 6, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false,
+       0},
+  };
+  for (const Bad &bc : bad) {
+    anvil::Conv2dParams p = params(bc.c);
+    p.in_nhwc = bc.in, p.out_nhwc = bc.out, p.weight_panel = bc.panel;
+    const auto [x, w, b] = randomOperands(bc.c, 1);
+    std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
+    ChunkingHost whole(1 << 30);
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+    EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                        b.data(), out.data()),
+              0);
+    EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
+  }
+  const Case c{1, 16, 6, 6, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true};
+  anvil::Conv2dParams p = params(c);
+  p.out_nhwc = true, p.weight_panel = 32;
+  const auto [x, w, b] = randomOperands(c, 2);
+  std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
+  ChunkingHost whole(1 << 30);
+  anvil::cpu::RunScope scope(&whole.api, nullptr);
+  auto relu = [&out](int64_t, int64_t, int64_t, int64_t) { out[0] = 0; };
+  EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(),
+                                      columnPanels(w, c.m, c.c).data(),
+                                      b.data(), out.data(), relu),
+            0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
+}
+
 // A non-const bias pointer (as callers outside generated code pass) takes
 // the bias overload, not the one with an epilogue after the output.
 TEST(Conv2d, NonConstBiasIsTheBias) {

@@ -1,0 +1,377 @@
+// conv_channels_last.h - float32 convolutions that read or write their
+// tensors channels last ([N, H, W, C] in the buffer of an [N, C, H, W]
+// tensor): the chain of a MobileNet inverted residual block, 1x1 expansion
+// -> depthwise 3x3 -> 1x1 projection, whose two inner tensors (six times
+// the block's channels) nothing else reads.
+//
+// NCHW, the depthwise kernel transposed 16 channel planes into 16-channel
+// pixels and back (conv_depthwise_blocked.h: two thirds of its time), and
+// the 1x1 products kept pixels in the vector lanes. Channels last, every
+// kernel of the chain has channels in the lanes (the layout ONNX Runtime's
+// MLAS keeps between its NCHWc convolutions):
+//   - the expansion (NCHW input, `out_nhwc`) is conv_gemm.h's pixel rows
+//     (out^T[P, M] = x^T[P, K] w^T[K, M], the weight in column panels of
+//     32 channels) with its [P, M] product written in place as the output
+//     instead of being transposed into planes; it packs its input's 12
+//     pixels x K per row tile (the block's input: a sixth of the channels);
+//   - the depthwise convolution (`in_nhwc` and `out_nhwc`) reads
+//     Vec::kLanes channels of a pixel as one vector, no transposes;
+//   - the projection (`in_nhwc`) is the same product reading its rows
+//     (pixels, K channels each) in place, its [12, M] tiles transposed into
+//     the output planes (the block's output: a sixth of the channels).
+// The compiler chooses the chains (backends/cpu/codegen/WeightPacking.cpp)
+// and only where each inner tensor has no other reader and its epilogue
+// is none or a clamp (which any order of the elements takes).
+//
+// Every output is the same FMA chain as in the NCHW kernels (taps or k in
+// increasing order, then + bias; the depthwise: bias, then the taps in
+// (ky, kx) order, zeros in the padding), so the bits are theirs.
+#ifndef ANVIL_CPU_KERNELS_CONV_CHANNELS_LAST_H
+#define ANVIL_CPU_KERNELS_CONV_CHANNELS_LAST_H
+
+#include "common.h"
+#include "conv_depthwise_blocked.h"
+#include "conv_gemm.h"
+#include "matmul_panels.h"
+#include "simd.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace anvil {
+namespace cpu {
+namespace conv_channels_last {
+using simd::Vec;
+
+/// Whether p is a 1x1 convolution at unit strides without padding (the
+/// input's pixels are the output's).
+inline bool pointwise(const Conv2dParams &p) {
+  return p.kh == 1 && p.kw == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
+         p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 &&
+         p.oh == p.h && p.ow == p.w;
+}
+
+/// Whether these kernels take p's layouts: a depthwise convolution (one
+/// output channel per input channel) channels last on both sides, or a
+/// pointwise one (group 1, weight in column panels) with either side
+/// channels last.
+inline bool applies(const Conv2dParams &p) {
+  if (p.group > 1)
+    return p.group == p.c && p.m == p.c && p.in_nhwc && p.out_nhwc;
+  return p.group == 1 && p.weight_panel == kPanelWidth && pointwise(p) &&
+         (p.in_nhwc || p.out_nhwc);
+}
+
+/// The epilogue an output written channels last can take: none, or a
+/// clamp (applied here). Any other indexes the output as planes.
+template <class Epilogue> bool takes_epilogue(const Epilogue &epi) {
+  return is_no_epilogue<Epilogue>() || clamp_of(epi) != nullptr;
+}
+
+/// planes[m * P + r] = tile[r * M + m] (+ bias[m], clamped) for the
+/// tile's `rows` (<= 16) rows and channels [m0, m1): a [rows, M] product
+/// tile into the channel planes. With AVX-512, 16 channels at a time
+/// through a 16 x 16 transpose in registers.
+inline void store_planes(const float *tile, int64_t rows, int64_t M, int64_t m0,
+                         int64_t m1, const float *bias,
+                         const ClampBounds *clamp, float *planes, int64_t P) {
+  int64_t m = m0;
+#if defined(__AVX512F__)
+  const __mmask16 valid = __mmask16((1u << rows) - 1);
+  const __m512 lo = _mm512_set1_ps(clamp ? clamp->lo : 0.0f),
+               hi = _mm512_set1_ps(clamp ? clamp->hi : 0.0f);
+  for (; m + 16 <= m1; m += 16) {
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; ++i)
+      r[i] = i < rows ? _mm512_loadu_ps(tile + i * M + m) : _mm512_setzero_ps();
+    conv_depthwise_blocked::transpose16(r);
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; ++c) {
+      __m512 x = r[c];
+      if (bias)
+        x = _mm512_add_ps(x, _mm512_set1_ps(bias[m + c]));
+      if (clamp)
+        x = Vec::clamp({x}, {lo}, {hi}).v;
+      _mm512_mask_storeu_ps(planes + (m + c) * P, valid, x);
+    }
+  }
+#endif
+  for (; m < m1; ++m) {
+    float *dst = planes + m * P;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float x = bias ? tile[r * M + m] + bias[m] : tile[r * M + m];
+      dst[r] = clamp ? clamp_nan(x, *clamp) : x;
+    }
+  }
+}
+
+/// out = conv(in, weight) + bias for a pointwise convolution (pointwise(p),
+/// group 1) with the weight [K, M] in column panels (weight_panel 32), the
+/// input and/or the output channels last (p.in_nhwc, p.out_nhwc). Threads
+/// split (image, row tile of up to 12 pixels, chunk of channel panels)
+/// items: the tiles as even as conv_gemm.h's pixel rows make them, the
+/// panels cut into chunks when that gives fewer than 4 items per thread
+/// (a 7 x 7 plane is 5 tiles). Each item is one product over its panels,
+/// k block by k block. A planar output gets the bias, a clamp and any
+/// other epilogue per item (its channels x its pixels); a channels-last
+/// one the bias and a clamp. Returns 1 (with the run's error set) when out
+/// of scratch memory.
+template <class Epilogue>
+int conv2d_pointwise(const anvil_host_api *host, const Conv2dParams &p,
+                     const float *in, const float *weight, const float *bias,
+                     float *out, const Epilogue &epi) {
+  using namespace panels;
+  const int64_t K = p.c, M = p.m, P = p.oh * p.ow;
+  const int64_t tileRows = conv_gemm::pixel_tile_rows(P);
+  const int64_t tiles = (P + tileRows - 1) / tileRows;
+  const int64_t panelCount = (M + kPanelWidth - 1) / kPanelWidth;
+  const int threads = std::max(1, host ? int(host->num_threads) : 1);
+  const int64_t tileItems = p.n * tiles;
+  const int64_t wanted = std::clamp<int64_t>(
+      (4 * threads + tileItems - 1) / tileItems, 1, panelCount);
+  const int64_t panelsPerChunk = (panelCount + wanted - 1) / wanted;
+  const int64_t chunks = (panelCount + panelsPerChunk - 1) / panelsPerChunk;
+  const ClampBounds *const clamp = clamp_of(epi);
+  // Per thread: a planar input's packed tile ([K][12]), a planar output's
+  // product tile ([12][M]).
+  const int64_t packFloats = p.in_nhwc ? 0 : K * kMaxRows;
+  const int64_t tileFloats = p.out_nhwc ? 0 : kMaxRows * M;
+  const int64_t itemMacs =
+      std::max<int64_t>(1, tileRows * K * panelsPerChunk * kPanelWidth);
+  parallel_for(
+      host, tileItems * chunks, std::max<int64_t>(1, kMinChunkMacs / itemMacs),
+      [&](int64_t begin, int64_t end, int thread) {
+        std::unique_ptr<float[]> own;
+        float *packed = nullptr, *product = nullptr;
+        if (packFloats + tileFloats > 0) {
+          packed = scratch_or_own<float>(host, thread,
+                                         size_t(packFloats + tileFloats), own);
+          if (!packed) {
+            fail(host, "conv: out of scratch memory for a channels-last tile");
+            return;
+          }
+          product = packed + packFloats;
+        }
+        int64_t packedTile = -1; // the tile item `packed` holds
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t chunk = item % chunks, tileItem = item / chunks;
+          const int64_t b = tileItem / tiles, j0 = tileItem % tiles * tileRows;
+          const int64_t rows = std::min<int64_t>(tileRows, P - j0);
+          const int64_t p0 = chunk * panelsPerChunk,
+                        p1 = std::min(panelCount, p0 + panelsPerChunk);
+          const int64_t m0 = p0 * kPanelWidth,
+                        m1 = std::min(M, p1 * kPanelWidth);
+          // The tile's rows: in place ([P, K], channels last), or packed
+          // from the planes as [K][12] (its missing rows zero).
+          const float *a = in + (b * P + j0) * K;
+          if (!p.in_nhwc) {
+            if (packedTile != tileItem) {
+              // (Masked vector copies: a memcpy call per k of 12 floats
+              // cost more than the copy.)
+              const float *x = in + b * K * P + j0;
+              for (int64_t k = 0; k < K; ++k)
+                for (int64_t r = 0; r < kMaxRows; r += Vec::kLanes) {
+                  const typename Vec::Mask lanes = Vec::mask(rows - r);
+                  Vec::load(x + k * P + r, lanes)
+                      .store(packed + k * kMaxRows + r,
+                             Vec::mask(kMaxRows - r));
+                }
+              packedTile = tileItem;
+            }
+            a = packed;
+          }
+          float *o = p.out_nhwc ? out + (b * P + j0) * M : product;
+          for (int64_t k0 = 0; k0 < K; k0 += kBlock) {
+            const int64_t k1 = std::min(K, k0 + kBlock);
+            Span span{M, K, k0, k1, p0, p1, k0 > 0};
+            if (p.out_nhwc && k1 == K) { // + bias, clamped, as stored
+              span.column_bias = p.has_bias ? bias : nullptr;
+              span.clamp = clamp;
+            }
+            if (p.in_nhwc)
+              tile_rows<kMaxRows, 0>(rows, a + k0, K, weight, span, o, M);
+            else
+              tile_rows<kMaxRows, kMaxRows>(rows, a + k0 * kMaxRows, 0, weight,
+                                            span, o, M);
+          }
+          if (K == 0) // no products: 0, and (channels last) + bias, clamped
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t m = m0; m < m1; ++m) {
+                float x = 0.0f;
+                if (p.out_nhwc && p.has_bias)
+                  x = x + bias[m];
+                o[r * M + m] = p.out_nhwc && clamp ? clamp_nan(x, *clamp) : x;
+              }
+          if (p.out_nhwc)
+            continue;
+          store_planes(product, rows, M, m0, m1, p.has_bias ? bias : nullptr,
+                       clamp, out + b * M * P + j0, P);
+          if constexpr (!is_no_epilogue<Epilogue>())
+            if (!clamp)
+              epi(b * M + m0, b * M + m1, j0, j0 + rows);
+        }
+      });
+  return run_failed(host) ? 1 : 0;
+}
+
+/// The most floats a band's padded input holds ([rows][cols][channels]:
+/// 256 KiB, in L2 beside what the FMAs read); larger planes go in bands
+/// of output rows.
+constexpr int64_t kMaxBandFloats = 65536;
+
+/// out = conv(in, weight) + bias for a depthwise convolution (c == group
+/// == m) with input and output channels last. Threads split the (image,
+/// band of output rows) items: a band's input rows are copied, zero-padded,
+/// into [rows][cols][C rounded up to whole vectors] (each row one run of
+/// the input, read in order), then 8 output pixels at a time (in raster
+/// order across rows: chains enough to cover the FMA latency), for each
+/// block of Vec::kLanes channels, are bias + kh x kw FMAs of whole vectors,
+/// clamped, and stored in place: each step writes its pixels' channels
+/// whole. Returns 1 (with the run's error set) when out of scratch memory.
+template <class Epilogue>
+int conv2d_depthwise(const anvil_host_api *host, const Conv2dParams &p,
+                     const float *in, const float *weight, const float *bias,
+                     float *out, const Epilogue &epi) {
+  constexpr int64_t L = Vec::kLanes;
+  const int64_t C = p.c, h = p.h, w = p.w, oh = p.oh, ow = p.ow, kh = p.kh,
+                kw = p.kw, sy = p.strides[0], sx = p.strides[1],
+                dy = p.dilations[0], dx = p.dilations[1], top = p.pads[0],
+                left = p.pads[1], taps = kh * kw;
+  if (oh <= 0 || ow <= 0)
+    return 0;
+  const int64_t P = oh * ow, blocks = (C + L - 1) / L, stride = blocks * L;
+  const int64_t cols = (ow - 1) * sx + (kw - 1) * dx + 1;
+  const int64_t reach = (kh - 1) * dy + 1;
+  const int64_t bandOut = std::clamp<int64_t>(
+      (kMaxBandFloats / (cols * stride) - reach) / sy + 1, 1, oh);
+  const int64_t bands = (oh + bandOut - 1) / bandOut;
+  const int64_t bandIn = (bandOut - 1) * sy + reach;
+  const ClampBounds *const clamp = clamp_of(epi);
+  // Per thread: the band, then every channel's tap weights [taps][stride].
+  const size_t floats = size_t((bandIn * cols + taps) * stride);
+  const int64_t itemMacs = std::max<int64_t>(1, taps * bandOut * ow * C);
+  parallel_for(
+      host, p.n * bands, std::max<int64_t>(1, kMinChunkMacs / itemMacs),
+      [&](int64_t begin, int64_t end, int thread) {
+        std::unique_ptr<float[]> own;
+        float *image = scratch_or_own<float>(host, thread, floats + 16, own);
+        if (!image) {
+          fail(host, "conv: out of scratch memory for a band of pixels");
+          return;
+        }
+        // 64-byte aligned (the runtime's scratch is; the unit tests' heap
+        // block may not be): with AVX-512 every vector is one line.
+        image = reinterpret_cast<float *>(
+            (reinterpret_cast<uintptr_t>(image) + 63) & ~uintptr_t(63));
+        float *const tapWeights = image + bandIn * cols * stride;
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t c = 0; c < stride; ++c)
+            tapWeights[t * stride + c] = c < C ? weight[c * taps + t] : 0.0f;
+        const Vec lo = Vec::splat(clamp ? clamp->lo : 0.0f),
+                  hi = Vec::splat(clamp ? clamp->hi : 0.0f);
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t band = item % bands, b = item / bands;
+          const int64_t oy0 = band * bandOut, oy1 = std::min(oh, oy0 + bandOut);
+          // Padded rows [r0, r0 + rowsIn): image row j is input row
+          // r0 + j - top, image column x input column x - left.
+          const int64_t r0 = oy0 * sy, rowsIn = (oy1 - oy0 - 1) * sy + reach;
+          const int64_t x0 = std::clamp<int64_t>(left, 0, cols),
+                        x1 = std::clamp<int64_t>(left + w, x0, cols);
+          for (int64_t j = 0; j < rowsIn; ++j) {
+            float *row = image + j * cols * stride;
+            const int64_t iy = r0 + j - top;
+            if (iy < 0 || iy >= h) {
+              std::fill(row, row + cols * stride, 0.0f);
+              continue;
+            }
+            std::fill(row, row + x0 * stride, 0.0f);
+            std::fill(row + x1 * stride, row + cols * stride, 0.0f);
+            const float *src = in + ((b * h + iy) * w + x0 - left) * C;
+            if (stride == C) {
+              std::memcpy(row + x0 * stride, src,
+                          sizeof(float) * size_t((x1 - x0) * C));
+              continue;
+            }
+            for (int64_t x = x0; x < x1; ++x, src += C) {
+              std::memcpy(row + x * stride, src, sizeof(float) * size_t(C));
+              std::fill(row + x * stride + C, row + (x + 1) * stride, 0.0f);
+            }
+          }
+          const float *const biasRow = p.has_bias ? bias : nullptr;
+          float *const o = out + b * P * C;
+          // (oy, ox): the next pixel's place in the band, counted.
+          int64_t oy = 0, ox = 0;
+          auto pixels = [&](auto step, int64_t q) {
+            constexpr int N = decltype(step)::value;
+            const float *base[N];
+#pragma GCC unroll 8
+            for (int i = 0; i < N; ++i) {
+              base[i] = image + (oy * sy * cols + ox * sx) * stride;
+              if (++ox == ow)
+                ox = 0, ++oy;
+            }
+            for (int64_t c0 = 0; c0 < C; c0 += L) {
+              const typename Vec::Mask lanes = Vec::mask(C - c0);
+              const Vec init =
+                  biasRow ? Vec::load(biasRow + c0, lanes) : Vec::zero();
+              Vec acc[N];
+#pragma GCC unroll 8
+              for (int i = 0; i < N; ++i)
+                acc[i] = init;
+              const float *wt = tapWeights + c0;
+              for (int64_t ky = 0; ky < kh; ++ky)
+                for (int64_t kx = 0; kx < kw; ++kx, wt += stride) {
+                  const Vec wv = Vec::loadu(wt);
+                  const int64_t tap = (ky * dy * cols + kx * dx) * stride + c0;
+#pragma GCC unroll 8
+                  for (int i = 0; i < N; ++i)
+                    acc[i] = Vec::fma(wv, Vec::loadu(base[i] + tap), acc[i]);
+                }
+#pragma GCC unroll 8
+              for (int i = 0; i < N; ++i) {
+                if (clamp)
+                  acc[i] = Vec::clamp(acc[i], lo, hi);
+                if (c0 + L <= C)
+                  acc[i].storeu(o + (q + i) * C + c0);
+                else
+                  acc[i].store(o + (q + i) * C + c0, lanes);
+              }
+            }
+          };
+          const int64_t first = oy0 * ow, last = oy1 * ow;
+          int64_t q = first;
+          for (; q + 8 <= last; q += 8)
+            pixels(std::integral_constant<int, 8>(), q);
+          for (; q + 4 <= last; q += 4)
+            pixels(std::integral_constant<int, 4>(), q);
+          for (; q < last; ++q)
+            pixels(std::integral_constant<int, 1>(), q);
+        }
+      });
+  return run_failed(host) ? 1 : 0;
+}
+
+/// conv2d for the layouts applies(p) takes; fails (with the run's error
+/// set) on an epilogue a channels-last output cannot take.
+template <class Epilogue>
+int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
+           const float *weight, const float *bias, float *out,
+           const Epilogue &epi) {
+  if (p.n <= 0)
+    return 0;
+  if (p.out_nhwc && !takes_epilogue(epi)) {
+    fail(host, "conv: a channels-last output takes no epilogue but a clamp");
+    return 1;
+  }
+  if (p.group > 1)
+    return conv2d_depthwise(host, p, in, weight, bias, out, epi);
+  return conv2d_pointwise(host, p, in, weight, bias, out, epi);
+}
+
+} // namespace conv_channels_last
+} // namespace cpu
+} // namespace anvil
+
+#endif // ANVIL_CPU_KERNELS_CONV_CHANNELS_LAST_H
