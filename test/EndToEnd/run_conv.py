@@ -26,8 +26,9 @@ Models (each one artifact with several outputs, to keep C++ compiles few):
              compile must fuse all 4)
   conv_channels_last  inverted residual blocks (1x1 -> Clip ->
              depthwise -> Clip -> 1x1, + residual; a stride-2 one with
-             Relu; one whose expansion is a graph output): the compile
-             must keep the inner tensors of the first two channels last
+             Relu; a 5x5 one with HardSwish and Sigmoid; one whose
+             expansion is a graph output): the compile must keep the
+             inner tensors of the first three channels last
   pool_f32   MaxPool 3x3/2 pads 1; MaxPool 2x2/2 dilation 2 ceil_mode;
              AveragePool 3x3/2 pads 1 with and without count_include_pad,
              ceil_mode; 1-D AveragePool; a NaN in the input propagates
@@ -186,8 +187,10 @@ def conv_channels_last(rng):
     """MobileNetV2's inverted residual blocks (1x1 expansion -> clamp ->
     depthwise -> clamp -> 1x1 projection), whose two inner tensors the cpu
     target keeps channels last (conv_channels_last.h): one with a residual
-    add after the projection, one at stride 2 with Relu, and one whose
-    expansion is also a graph output (so stays planar)."""
+    add after the projection, one at stride 2 with Relu, a 5x5 one with
+    HardSwish and Sigmoid (unary epilogues the kernels hand runs of the
+    channels-last buffers), and one whose expansion is also a graph output
+    (so stays planar)."""
     g = Graph(rng)
     lo, hi = g.weight("six_lo", []), g.weight("six_hi", [])
     g.inits[-2] = numpy_helper.from_array(np.float32(0), "six_lo")
@@ -205,6 +208,12 @@ def conv_channels_last(rng):
                pads=[1, 1, 1, 1], output=False)
     d = g.node("Relu", [d], "d2_relu", output=False)
     g.conv("block2", d, 72, 24, [1, 1])
+    e = g.conv("e4", "x", 16, 48, [1, 1], output=False)
+    e = g.node("HardSwish", [e], "e4_hswish", output=False)
+    d = g.conv("d4", e, 48, 48, [5, 5], group=48, pads=[2, 2, 2, 2],
+               output=False)
+    d = g.node("Sigmoid", [d], "d4_sigmoid", output=False)
+    g.conv("block4", d, 48, 16, [1, 1])
     e = g.conv("e3", "x", 16, 40, [1, 1])  # a graph output: stays planar
     d = g.conv("d3", e, 40, 40, [3, 3], group=40, pads=[1, 1, 1, 1],
                output=False)
@@ -217,7 +226,7 @@ def conv_channels_last(rng):
 EPILOGUES = {"conv_epilogue": 4}
 # The channels-last chains conv_channels_last's compile must have chosen
 # (each marks the expansion and the depthwise convolution out_nhwc).
-CHANNELS_LAST = {"conv_channels_last": 2}
+CHANNELS_LAST = {"conv_channels_last": 3}
 
 MODELS = [conv_f32, conv_f16, pool_f32, conv_epilogue, conv_channels_last]
 

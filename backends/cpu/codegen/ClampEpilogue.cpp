@@ -2,8 +2,8 @@
 //
 // Recognizes a matmul/conv epilogue loop (anvil-fuse-matmul-epilogue) that
 // only clamps its result in place: the emitter passes it to the kernels as
-// a ClampEpilogue (backends/cpu/kernels/common.h), and the weight packer's
-// channels-last chains take it (WeightPacking.cpp).
+// a ClampEpilogue (backends/cpu/kernels/common.h), whose bounds they apply
+// to their sums as they store them.
 //
 //===----------------------------------------------------------------------===//
 

@@ -24,7 +24,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "backends/cpu/codegen/ClampEpilogue.h"
 #include "backends/cpu/codegen/CpuTarget.h"
 #include "dialects/Kernel/KernelOps.h"
 #include "dialects/Kernel/WeightData.h"
@@ -224,7 +223,9 @@ bool depthwiseConv(LaunchOp conv) {
 
 /// The launch writing an arena buffer and the one launch reading it, when
 /// those, and the writer's epilogue if it has one (the kernel.epilogue loop
-/// right after it, which must be a clamp), are all the buffer's users.
+/// right after it, which must read nothing but the buffer: a clamp, or
+/// another unary loop in place such as HardSwish, which the kernels hand
+/// runs of the buffer in memory order), are all the buffer's users.
 struct SoleReader {
   LaunchOp writer, reader;
 };
@@ -253,8 +254,10 @@ std::optional<SoleReader> soleReader(Value buffer) {
   }
   if (!use.writer || !use.reader || use.reader == use.writer)
     return std::nullopt;
-  if (epilogue && (epilogue->getPrevNode() != use.writer.getOperation() ||
-                   !clampEpilogueBounds(epilogue)))
+  if (epilogue &&
+      (epilogue->getPrevNode() != use.writer.getOperation() ||
+       epilogue.getInputs().size() != 1 || epilogue.getInputs()[0] != buffer ||
+       epilogue.getOutput() != buffer))
     return std::nullopt;
   return use;
 }
@@ -283,12 +286,12 @@ void setLayoutFlag(LaunchOp conv, StringRef name) {
 /// The inverted residual blocks of MobileNet V2/V3-style networks: a 1x1
 /// convolution (the expansion) whose output only a depthwise convolution
 /// reads, whose output only a 1x1 convolution (the projection) reads, each
-/// inner tensor's epilogue none or a clamp. The two inner tensors (the
-/// block's widest) are then kept channels last (out_nhwc / in_nhwc), and
-/// the two 1x1 convolutions' weights take column panels: the kernels of
-/// conv_channels_last.h put channels in the vector lanes throughout, and
-/// the depthwise convolution no longer transposes its input and output.
-/// Each output has the same bits as with planes.
+/// inner tensor's epilogue none or a unary loop in place (a clamp, HardSwish).
+/// The two inner tensors (the block's widest) are then kept channels last
+/// (out_nhwc / in_nhwc), and the two 1x1 convolutions' weights take column
+/// panels: the kernels of conv_channels_last.h put channels in the vector lanes
+/// throughout, and the depthwise convolution no longer transposes its input and
+/// output. Each output has the same bits as with planes.
 void chooseChannelsLastChains(ModuleOp module) {
   for (LaunchOp depthwise : launchesOf(module, "conv2d")) {
     if (!depthwiseConv(depthwise))

@@ -123,7 +123,8 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
 /// channel) planes, columns their pixels. With p.in_nhwc / p.out_nhwc the
 /// input / output is channels last ([n, h, w, c] / [n, oh, ow, m]; a 1x1
 /// or depthwise float32 convolution only, conv_channels_last.h; a
-/// channels-last output takes no epilogue but a clamp).
+/// channels-last output's epilogue must be a unary loop in place, which
+/// sees runs of the buffer in memory order).
 template <class T, class Epilogue = NoEpilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out,

@@ -21,7 +21,8 @@
 //     the output planes (the block's output: a sixth of the channels).
 // The compiler chooses the chains (backends/cpu/codegen/WeightPacking.cpp)
 // and only where each inner tensor has no other reader and its epilogue
-// is none or a clamp (which any order of the elements takes).
+// reads only that tensor, element by element (a clamp, HardSwish, ...:
+// any order of the elements gives it the same values).
 //
 // Every output is the same FMA chain as in the NCHW kernels (taps or k in
 // increasing order, then + bias; the depthwise: bias, then the taps in
@@ -63,10 +64,19 @@ inline bool applies(const Conv2dParams &p) {
          (p.in_nhwc || p.out_nhwc);
 }
 
-/// The epilogue an output written channels last can take: none, or a
-/// clamp (applied here). Any other indexes the output as planes.
-template <class Epilogue> bool takes_epilogue(const Epilogue &epi) {
-  return is_no_epilogue<Epilogue>() || clamp_of(epi) != nullptr;
+/// An epilogue of a channels-last output: a clamp is applied to the sums
+/// as they are stored; any other must read and write nothing but the
+/// output, element by element (a unary loop in place: Relu, HardSwish,
+/// Sigmoid; the compiler passes no other), and is handed runs of the
+/// buffer in memory order. epi(b * M, b * M + 1, f0, f1) covers its
+/// elements r * P + c = b * M * P + [f0, f1): flat offsets f0..f1 of image
+/// b's [P, M], whatever their (channel, pixel).
+template <class Epilogue>
+void epilogue_run(const Epilogue &epi, int64_t b, int64_t M, int64_t f0,
+                  int64_t f1) {
+  if constexpr (!is_no_epilogue<Epilogue>())
+    if (!clamp_of(epi))
+      epi(b * M, b * M + 1, f0, f1);
 }
 
 /// planes[m * P + r] = tile[r * M + m] (+ bias[m], clamped) for the
@@ -204,8 +214,11 @@ int conv2d_pointwise(const anvil_host_api *host, const Conv2dParams &p,
                   x = x + bias[m];
                 o[r * M + m] = p.out_nhwc && clamp ? clamp_nan(x, *clamp) : x;
               }
-          if (p.out_nhwc)
+          if (p.out_nhwc) {
+            for (int64_t r = j0; r < j0 + rows; ++r)
+              epilogue_run(epi, b, M, r * M + m0, r * M + m1);
             continue;
+          }
           store_planes(product, rows, M, m0, m1, p.has_bias ? bias : nullptr,
                        clamp, out + b * M * P + j0, P);
           if constexpr (!is_no_epilogue<Epilogue>())
@@ -348,23 +361,20 @@ int conv2d_depthwise(const anvil_host_api *host, const Conv2dParams &p,
             pixels(std::integral_constant<int, 4>(), q);
           for (; q < last; ++q)
             pixels(std::integral_constant<int, 1>(), q);
+          epilogue_run(epi, b, C, first * C, last * C);
         }
       });
   return run_failed(host) ? 1 : 0;
 }
 
-/// conv2d for the layouts applies(p) takes; fails (with the run's error
-/// set) on an epilogue a channels-last output cannot take.
+/// conv2d for the layouts applies(p) takes (a channels-last output's
+/// epilogue as epilogue_run says).
 template <class Epilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
            const float *weight, const float *bias, float *out,
            const Epilogue &epi) {
   if (p.n <= 0)
     return 0;
-  if (p.out_nhwc && !takes_epilogue(epi)) {
-    fail(host, "conv: a channels-last output takes no epilogue but a clamp");
-    return 1;
-  }
   if (p.group > 1)
     return conv2d_depthwise(host, p, in, weight, bias, out, epi);
   return conv2d_pointwise(host, p, in, weight, bias, out, epi);

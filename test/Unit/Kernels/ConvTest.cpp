@@ -676,8 +676,7 @@ TEST(Conv2d, ChannelsLastMatchesPlanes) {
 
 // Channels-last layouts the kernels do not take (a 3x3 group-1
 // convolution, a depthwise one planar on one side, a weight not in
-// panels) and a channels-last output with an epilogue other than a clamp
-// fail with an error, writing nothing.
+// panels) fail with an error, writing nothing.
 TEST(Conv2d, ChannelsLastRejectsWhatItCannotRun) {
   REQUIRE_LEVEL();
   struct Bad {
@@ -711,19 +710,67 @@ TEST(Conv2d, ChannelsLastRejectsWhatItCannotRun) {
               0);
     EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
   }
-  const Case c{1, 16, 6, 6, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true};
-  anvil::Conv2dParams p = params(c);
-  p.out_nhwc = true, p.weight_panel = 32;
-  const auto [x, w, b] = randomOperands(c, 2);
-  std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
-  ChunkingHost whole(1 << 30);
-  anvil::cpu::RunScope scope(&whole.api, nullptr);
-  auto relu = [&out](int64_t, int64_t, int64_t, int64_t) { out[0] = 0; };
-  EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(),
-                                      columnPanels(w, c.m, c.c).data(),
-                                      b.data(), out.data(), relu),
-            0);
-  EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
+}
+
+// A channels-last output hands any other epilogue (a unary loop in place,
+// as the compiler passes: HardSwish, Sigmoid) runs of its buffer in memory
+// order, each element once, after it is final: the values of the planar
+// output with the same loop.
+TEST(Conv2d, ChannelsLastOutputsHandTheirEpilogueRuns) {
+  REQUIRE_LEVEL();
+  const Case cases[] = {
+      {2, 16, 6, 7, 70, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},  // expansion
+      {1, 96, 7, 7, 960, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, // panel chunks
+      {2, 40, 15, 16, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 40, true}, // depthwise
+      {1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true}, // dw bands
+  };
+  unsigned seed = 700;
+  for (const Case &c : cases) {
+    anvil::Conv2dParams p = params(c);
+    const auto [x, w, b] = randomOperands(c, seed++);
+    const int64_t P = p.oh * p.ow, K = c.c / c.group * c.kh * c.kw;
+    const bool depthwise = c.group > 1;
+    auto hardSigmoid = [P](std::vector<float> &out, std::vector<int> *seen) {
+      return [&out, seen, P](int64_t i0, int64_t i1, int64_t n0, int64_t n1) {
+        for (int64_t r = i0; r < i1; ++r)
+          for (int64_t col = n0; col < n1; ++col) {
+            float &v = out[r * P + col];
+            v = std::min(std::max(v * 0.2f + 0.5f, 0.0f), 1.0f);
+            if (seen)
+              ++(*seen)[r * P + col];
+          }
+      };
+    };
+    ChunkingHost whole(1 << 30);
+    std::vector<float> want(p.n * p.m * P);
+    {
+      anvil::cpu::RunScope scope(&whole.api, nullptr);
+      ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
+                                          b.data(), want.data(),
+                                          hardSigmoid(want, nullptr)),
+                0);
+    }
+    anvil::Conv2dParams q = p;
+    q.out_nhwc = true, q.in_nhwc = depthwise;
+    if (!depthwise)
+      q.weight_panel = 32;
+    const std::vector<float> stored = depthwise ? w : columnPanels(w, c.m, K);
+    const std::vector<float> input =
+        depthwise ? channelsLast(x, c.n, c.c, c.h * c.w) : x;
+    for (const anvil_host_api &api : {whole.api, anvil_test::reversedHost()}) {
+      std::vector<float> got(want.size(), std::nanf(""));
+      std::vector<int> seen(got.size(), 0);
+      anvil::cpu::RunScope scope(&api, nullptr);
+      ASSERT_EQ(anvil::cpu::conv2d<float>(scope.host(), q, input.data(),
+                                          stored.data(), b.data(), got.data(),
+                                          hardSigmoid(got, &seen)),
+                0);
+      EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), int64_t(seen.size()))
+          << "an element seen other than once, " << c.c << " channels";
+      EXPECT_EQ(channelsLast(got, c.n, c.m, P, true), want)
+          << c.c << " channels";
+    }
+  }
 }
 
 // A non-const bias pointer (as callers outside generated code pass) takes
