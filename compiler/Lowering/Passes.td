@@ -178,7 +178,8 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     the output channels in the vector lanes and the pixels in the rows.
     So do the two 1x1 convolutions of an inverted residual block (a 1x1
     expansion whose output only a depthwise convolution reads, whose
-    output only a 1x1 projection reads, each epilogue none or a clamp):
+    output only a 1x1 projection reads, each epilogue none or a loop
+    reading nothing but its output, such as Relu, Clip or HardSwish):
     the block's two inner tensors are then kept channels last (launch
     parameters `out_nhwc` on the expansion and the depthwise convolution,
     `in_nhwc` on the depthwise convolution and the projection). Then gives every `kernel.weight`

@@ -14,7 +14,7 @@ func.func @pixel_rows(%x: memref<1x2x7x7xf32>, %o: memref<1x256x7x7xf32>) {
   // CHECK: kernel.launch "conv2d" ins(%{{.*}}, %[[W]] : memref<1x2x7x7xf32>, memref<18x256xf32>)
   // CHECK-SAME: weight_panel = 32 : i64
   %w = kernel.weight dense<0.5> : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
-  kernel.launch "conv2d" ins(%x, %w : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%x, %w : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, out_nhwc = false, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
   return
 }
 
@@ -27,25 +27,86 @@ func.func @column_panels(%x: memref<1x2x14x14xf32>, %o: memref<1x256x14x14xf32>,
   // CHECK: kernel.launch "conv2d"
   // CHECK-SAME: weight_panel = 0 : i64
   %w = kernel.weight dense<0.25> : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
-  kernel.launch "conv2d" ins(%x, %w : memref<1x2x14x14xf32>, memref<256x2x3x3xf32>) outs(%o : memref<1x256x14x14xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 14 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 14 : i64, ow = 14 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 14 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%x, %w : memref<1x2x14x14xf32>, memref<256x2x3x3xf32>) outs(%o : memref<1x256x14x14xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 14 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 14 : i64, out_nhwc = false, ow = 14 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 14 : i64, weight_panel = 0 : i64}
   // CHECK: kernel.weight{{.*}} : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
   // CHECK: kernel.launch "conv2d"
   // CHECK-SAME: group = 2 : i64
   // CHECK-SAME: weight_panel = 0 : i64
   %wg = kernel.weight dense<0.125> : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
-  kernel.launch "conv2d" ins(%xg, %wg : memref<1x4x7x7xf32>, memref<256x2x3x3xf32>) outs(%og : memref<1x256x7x7xf32>) params {c = 4 : i64, dilations = array<i64: 1, 1>, group = 2 : i64, h = 7 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%xg, %wg : memref<1x4x7x7xf32>, memref<256x2x3x3xf32>) outs(%og : memref<1x256x7x7xf32>) params {c = 4 : i64, dilations = array<i64: 1, 1>, group = 2 : i64, h = 7 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, out_nhwc = false, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
   // CHECK: kernel.weight{{.*}} : tensor<128x2x3x3xf32> : memref<128x2x3x3xf32>
   // CHECK: kernel.launch "conv2d"
   // CHECK-SAME: weight_panel = 0 : i64
   %w128 = kernel.weight dense<2.0> : tensor<128x2x3x3xf32> : memref<128x2x3x3xf32>
-  kernel.launch "conv2d" ins(%x2, %w128 : memref<1x2x7x7xf32>, memref<128x2x3x3xf32>) outs(%o128 : memref<1x128x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 128 : i64, n = 1 : i64, oh = 7 : i64, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%x2, %w128 : memref<1x2x7x7xf32>, memref<128x2x3x3xf32>) outs(%o128 : memref<1x128x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 128 : i64, n = 1 : i64, oh = 7 : i64, out_nhwc = false, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
   // CHECK: kernel.weight{{.*}} : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
   // CHECK: kernel.launch "conv2d"
   // CHECK-SAME: weight_panel = 0 : i64
   // CHECK: kernel.launch "conv2d"
   // CHECK-SAME: weight_panel = 0 : i64
   %ws = kernel.weight dense<4.0> : tensor<256x2x3x3xf32> : memref<256x2x3x3xf32>
-  kernel.launch "conv2d" ins(%x2, %ws : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o256 : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
-  kernel.launch "conv2d" ins(%x2, %ws : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o256b : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%x2, %ws : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o256 : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, out_nhwc = false, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%x2, %ws : memref<1x2x7x7xf32>, memref<256x2x3x3xf32>) outs(%o256b : memref<1x256x7x7xf32>) params {c = 2 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 7 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 256 : i64, n = 1 : i64, oh = 7 : i64, out_nhwc = false, ow = 7 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 7 : i64, weight_panel = 0 : i64}
+  return
+}
+
+// An inverted residual block (1x1 expansion -> depthwise -> 1x1
+// projection, each inner tensor an arena buffer only the next launch
+// reads) keeps its inner tensors channels last: out_nhwc on the expansion
+// and the depthwise launch, in_nhwc on the depthwise launch and the
+// projection, and both 1x1 weights in column panels.
+// CHECK-LABEL: func.func @channels_last_chain
+func.func @channels_last_chain(%x: memref<1x8x6x6xf32>, %y: memref<1x8x6x6xf32>) {
+  // CHECK: kernel.weight{{.*}} : tensor<24x8x1x1xf32> {layout = "nk_panels32"} : memref<8x24xf32>
+  // CHECK: kernel.weight{{.*}} : tensor<24x1x3x3xf32> : memref<24x1x3x3xf32>
+  // CHECK: kernel.weight{{.*}} : tensor<8x24x1x1xf32> {layout = "nk_panels32"} : memref<24x8xf32>
+  // CHECK: kernel.launch "conv2d"
+  // CHECK-SAME: in_nhwc = false
+  // CHECK-SAME: out_nhwc = true
+  // CHECK-SAME: weight_panel = 32
+  // CHECK: kernel.launch "conv2d"
+  // CHECK-SAME: group = 24
+  // CHECK-SAME: in_nhwc = true
+  // CHECK-SAME: out_nhwc = true
+  // CHECK-SAME: weight_panel = 0
+  // CHECK: kernel.launch "conv2d"
+  // CHECK-SAME: in_nhwc = true
+  // CHECK-SAME: out_nhwc = false
+  // CHECK-SAME: weight_panel = 32
+  %we = kernel.weight dense<0.5> : tensor<24x8x1x1xf32> : memref<24x8x1x1xf32>
+  %wd = kernel.weight dense<0.25> : tensor<24x1x3x3xf32> : memref<24x1x3x3xf32>
+  %wp = kernel.weight dense<2.0> : tensor<8x24x1x1xf32> : memref<8x24x1x1xf32>
+  %e = kernel.buffer arena[0] : memref<1x24x6x6xf32>
+  %d = kernel.buffer arena[4096] : memref<1x24x6x6xf32>
+  kernel.launch "conv2d" ins(%x, %we : memref<1x8x6x6xf32>, memref<24x8x1x1xf32>) outs(%e : memref<1x24x6x6xf32>) params {c = 8 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%e, %wd : memref<1x24x6x6xf32>, memref<24x1x3x3xf32>) outs(%d : memref<1x24x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 24 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%d, %wp : memref<1x24x6x6xf32>, memref<8x24x1x1xf32>) outs(%y : memref<1x8x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 8 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  return
+}
+
+// Left planar: a block whose projection weight another launch reads too,
+// and one whose expansion reads 4 channels (a planar 1x1 convolution of
+// fewer than 8 taps takes the direct loop, whose bits differ).
+// CHECK-LABEL: func.func @planar_blocks
+// CHECK-NOT: _nhwc = true
+func.func @planar_blocks(%x: memref<1x8x6x6xf32>, %y: memref<1x8x6x6xf32>, %z: memref<1x8x6x6xf32>, %x4: memref<1x4x6x6xf32>, %y4: memref<1x8x6x6xf32>) {
+  %we = kernel.weight dense<0.5> : tensor<24x8x1x1xf32> : memref<24x8x1x1xf32>
+  %wd = kernel.weight dense<0.25> : tensor<24x1x3x3xf32> : memref<24x1x3x3xf32>
+  %wp = kernel.weight dense<2.0> : tensor<8x24x1x1xf32> : memref<8x24x1x1xf32>
+  %e = kernel.buffer arena[0] : memref<1x24x6x6xf32>
+  %d = kernel.buffer arena[4096] : memref<1x24x6x6xf32>
+  kernel.launch "conv2d" ins(%x, %we : memref<1x8x6x6xf32>, memref<24x8x1x1xf32>) outs(%e : memref<1x24x6x6xf32>) params {c = 8 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%e, %wd : memref<1x24x6x6xf32>, memref<24x1x3x3xf32>) outs(%d : memref<1x24x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 24 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%d, %wp : memref<1x24x6x6xf32>, memref<8x24x1x1xf32>) outs(%y : memref<1x8x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 8 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  %d2 = kernel.buffer arena[8192] : memref<1x24x6x6xf32>
+  kernel.launch "conv2d" ins(%d2, %wp : memref<1x24x6x6xf32>, memref<8x24x1x1xf32>) outs(%z : memref<1x8x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 8 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  %we4 = kernel.weight dense<0.5> : tensor<24x4x1x1xf32> : memref<24x4x1x1xf32>
+  %wd4 = kernel.weight dense<0.25> : tensor<24x1x3x3xf32> : memref<24x1x3x3xf32>
+  %wp4 = kernel.weight dense<3.0> : tensor<8x24x1x1xf32> : memref<8x24x1x1xf32>
+  %e4 = kernel.buffer arena[12288] : memref<1x24x6x6xf32>
+  %f4 = kernel.buffer arena[16384] : memref<1x24x6x6xf32>
+  kernel.launch "conv2d" ins(%x4, %we4 : memref<1x4x6x6xf32>, memref<24x4x1x1xf32>) outs(%e4 : memref<1x24x6x6xf32>) params {c = 4 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%e4, %wd4 : memref<1x24x6x6xf32>, memref<24x1x3x3xf32>) outs(%f4 : memref<1x24x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 24 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 24 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+  kernel.launch "conv2d" ins(%f4, %wp4 : memref<1x24x6x6xf32>, memref<8x24x1x1xf32>) outs(%y4 : memref<1x8x6x6xf32>) params {c = 24 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 6 : i64, has_bias = false, in_nhwc = false, kh = 1 : i64, kw = 1 : i64, m = 8 : i64, n = 1 : i64, oh = 6 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
   return
 }

@@ -13,7 +13,9 @@
 // A float conv2d whose output planes are small (7 x 7) gets the same
 // "nk_panels32" panels from its [M, C, kh, kw] weight read as [M, K]: the
 // kernel then puts the output channels in the vector lanes and the pixels
-// in the tiles' rows (conv_gemm.h, conv2d_pixel_rows).
+// in the tiles' rows (conv_gemm.h, conv2d_pixel_rows). So do the two 1x1
+// convolutions of an inverted residual block, whose inner tensors are then
+// kept channels last (chooseChannelsLastChains, conv_channels_last.h).
 //
 // The quantized matmul kernel (matmul_quant.h) reads its weight in panels
 // of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
@@ -201,11 +203,15 @@ bool plainFloatConv(LaunchOp conv) {
 }
 
 /// A 1x1 convolution of group 1 at unit strides without padding, on
-/// static planes (conv_channels_last.h's pointwise kernel).
+/// static planes (conv_channels_last.h's pointwise kernel), with 8 or more
+/// input and 4 or more output channels: the planar kernel then takes
+/// conv_gemm.h's product (the same FMA chains, so the same bits), where
+/// smaller ones take the direct loop, whose sums start from the bias.
 bool pointwiseConv(LaunchOp conv) {
   ArrayRef<int64_t> strides = intsParam(conv, "strides"),
                     pads = intsParam(conv, "pads");
   return plainFloatConv(conv) && intParam(conv, "group") == 1 &&
+         intParam(conv, "c") >= 8 && intParam(conv, "m") >= 4 &&
          intParam(conv, "kh") == 1 && intParam(conv, "kw") == 1 &&
          strides == ArrayRef<int64_t>{1, 1} &&
          pads == ArrayRef<int64_t>{0, 0, 0, 0} && intParam(conv, "oh") > 0 &&

@@ -126,14 +126,17 @@ inline void store_planes(const float *tile, int64_t rows, int64_t M, int64_t m0,
 /// (a 7 x 7 plane is 5 tiles). Each item is one product over its panels,
 /// k block by k block. A planar output gets the bias, a clamp and any
 /// other epilogue per item (its channels x its pixels); a channels-last
-/// one the bias and a clamp. Returns 1 (with the run's error set) when out
-/// of scratch memory.
+/// one the bias and a clamp in the tiles' stores, and any other epilogue
+/// as epilogue_run's runs, one per pixel row. Returns 1 (with the run's
+/// error set) when out of scratch memory.
 template <class Epilogue>
 int conv2d_pointwise(const anvil_host_api *host, const Conv2dParams &p,
                      const float *in, const float *weight, const float *bias,
                      float *out, const Epilogue &epi) {
   using namespace panels;
   const int64_t K = p.c, M = p.m, P = p.oh * p.ow;
+  if (P <= 0 || M <= 0)
+    return 0;
   const int64_t tileRows = conv_gemm::pixel_tile_rows(P);
   const int64_t tiles = (P + tileRows - 1) / tileRows;
   const int64_t panelCount = (M + kPanelWidth - 1) / kPanelWidth;
