@@ -223,9 +223,9 @@ enum class Feed {
   Image,
   /// Output rows of at least kRowPanelMin pixels: the image is copied
   /// once, zero-padded and split by column phase (conv_pad.h), and each
-  /// panel (up to 32 pixels of one output row; at unit strides, where
-  /// that takes fewer panels, 32 consecutive pixels of rows as wide as the
-  /// padded ones, across row ends: virtual columns, in conv2d) read in
+  /// panel (up to 32 pixels of one output row; where that takes fewer
+  /// panels, 32 consecutive pixels of rows as wide as the padded ones,
+  /// across row ends: virtual columns, in conv2d) read in
   /// place: tap (ic, ky, kx)'s pixels start at a fixed offset from the
   /// panel's first.
   PaddedImage,
@@ -235,6 +235,9 @@ enum class Feed {
 /// Output rows narrower than this gather their patches: a panel of one
 /// row would leave more than a quarter of its lanes empty.
 constexpr int64_t kRowPanelMin = 24;
+/// The fewest taps (K) a strided convolution's virtual columns need (see
+/// conv2d).
+constexpr int64_t kStridedVirtualK = 256;
 /// The most floats the padded copy of the images holds at once.
 constexpr int64_t kPaddedFloats = int64_t(16) << 20;
 
@@ -273,24 +276,35 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   // A Relu/Clip epilogue goes into the last k block's stores (or the
   // gathered feed's bias pass) instead of a call.
   const ClampBounds *const clamp = clamp_of(epi);
-  // The padded planes (PaddedImage): each input channel in sx column
-  // phases of [rows][phaseCols].
-  const conv_pad::Padded padded = conv_pad::padded_size(p);
+  // Virtual columns (the padded image, where they take fewer panels than
+  // rows do): panels run over oh x phaseCols outputs, the padded rows'
+  // width, across row ends (a tap still reads at a fixed offset); the
+  // columns past ow are computed and dropped. 56-wide rows fill 56 of 58
+  // lanes instead of 56 of 64, a stride-2 layer's 28-wide ones 28 of 29
+  // instead of 32 (a 1-D convolution, or a dilated kernel's wide padding,
+  // would fill fewer). Each output is the same FMA chain wherever its lane
+  // is. At strides, only for K >= kStridedVirtualK: the outputs' copy out
+  // of the per-thread block costs what the lanes save when K is small
+  // (MobileNetV2's 3x3/2 stem, K 27: 0.246 -> 0.284 ms; ResNet's 7x7/2,
+  // K 147: 2.18 -> 2.32), where ResNet's 3x3/2 layers (K 576 and up) gain
+  // 13-16%.
+  const conv_pad::Padded rowsOnly = conv_pad::padded_size(p);
   const int64_t sx = p.strides[1];
+  const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
+  const int64_t virtualPixels = p.oh * rowsOnly.phaseCols;
+  const bool unitStrides = sx == 1 && p.strides[0] == 1;
+  const bool virtualColumns =
+      feed == Feed::PaddedImage && (unitStrides || K >= kStridedVirtualK) &&
+      (virtualPixels + kPanelWidth - 1) / kPanelWidth < p.oh * panelsPerRow;
+  // The padded planes (PaddedImage): each input channel in sx column
+  // phases of [rows][phaseCols]; with virtual columns at a row stride,
+  // each column phase split by row phase too (conv_pad.h), so consecutive
+  // output rows read consecutive phase rows.
+  conv_pad::Padded padded = rowsOnly;
+  if (virtualColumns)
+    padded.rowPhases = p.strides[0];
   const int64_t phaseSize = padded.phaseSize();
   const int64_t padPlane = sx * phaseSize;
-  // Virtual columns (the padded image at unit strides, where they take
-  // fewer panels than rows do): panels run over oh x phaseCols outputs,
-  // the padded rows' width, across row ends (a tap still reads at a fixed
-  // offset); the columns past ow are computed and dropped. 56-wide rows
-  // fill 56 of 58 lanes instead of 56 of 64 (a 1-D convolution, or a
-  // dilated kernel's wide padding, would fill fewer). Each output is the
-  // same FMA chain wherever its lane is.
-  const int64_t panelsPerRow = (p.ow + kPanelWidth - 1) / kPanelWidth;
-  const int64_t virtualPixels = p.oh * padded.phaseCols;
-  const bool virtualColumns =
-      feed == Feed::PaddedImage && sx == 1 && p.strides[0] == 1 &&
-      (virtualPixels + kPanelWidth - 1) / kPanelWidth < p.oh * panelsPerRow;
   // Panels: of the whole [P] pixel range, of each output row, or of the
   // virtual columns.
   const bool rowPanels = feed == Feed::PaddedImage && !virtualColumns;
@@ -349,7 +363,7 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
           offsets[k] = feed == Feed::Image
                            ? ic * p.h * p.w
                            : ic * padPlane +
-                                 ky * p.dilations[0] * padded.phaseCols +
+                                 conv_pad::row_offset(p, padded, ky) +
                                  conv_pad::column_offset(p, padded, kx);
   }
   for (int64_t b0 = 0; b0 < p.n; b0 += imagesPerPass) {

@@ -199,6 +199,11 @@ TEST(Conv2d, ProductPathMatchesLongDouble) {
       {{1, 3, 9, 60, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true}, Feed::PaddedImage},   // stem 7x7/2
       {{1, 5, 7, 80, 12, 3, 3, 2, 3, 1, 2, 1, 2, 1, 0, 1, false}, Feed::PaddedImage},  // strides 2,3 dil 2
       {{1, 10, 5, 60, 16, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true}, Feed::PaddedImage},  // 1x1/2
+      // Virtual columns at strides (row phases; K >= 256): 28-wide rows of
+      // 29 virtual columns, a 1x1/2 of exactly 28, strides 2 x 1:
+      {{1, 32, 56, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true}, Feed::PaddedImage},
+      {{1, 256, 56, 56, 20, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, true}, Feed::PaddedImage},
+      {{1, 30, 20, 50, 12, 3, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1, false}, Feed::PaddedImage},
   };
   unsigned seed = 1;
   for (const auto &[c, feed] : cases) {
