@@ -152,9 +152,24 @@ bool pixelRowsConv(LaunchOp launch) {
   return pixels > 0 && pixels <= 256 && pixelPanelLanes(pixels) < 0.9;
 }
 
-/// Gives the weights of the conv2d launches pixelRowsConv chooses the
-/// layout nk_panels32 ([M, C, kh, kw] read as [M, K], stored as [K, M] in
-/// panels) and sets their weight_panel.
+/// The conv2d launch's weight in column panels of 32 output channels (its
+/// [M, C, kh, kw] read as [M, K], stored as [K, M]: "nk_panels32"), and
+/// its weight_panel set.
+void useColumnPanels(LaunchOp conv) {
+  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
+  auto valueType = weight.getValue().getType().cast<ShapedType>();
+  OpBuilder b(weight);
+  weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
+  weight.getResult().setType(
+      MemRefType::get(storedWeightShape(kWeightLayoutNKPanels, valueType),
+                      valueType.getElementType()));
+  NamedAttrList params(conv.getParams());
+  params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
+  conv.setParamsAttr(params.getDictionary(conv.getContext()));
+}
+
+/// Gives the weights of the conv2d launches pixelRowsConv chooses column
+/// panels (useColumnPanels).
 void packConvWeights(ModuleOp module) {
   for (LaunchOp launch : launchesOf(module, "conv2d")) {
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
@@ -162,17 +177,9 @@ void packConvWeights(ModuleOp module) {
         !pixelRowsConv(launch))
       continue;
     auto valueType = weight.getValue().getType().cast<ShapedType>();
-    SmallVector<int64_t> stored =
-        storedWeightShape(kWeightLayoutNKPanels, valueType);
-    if (stored.size() != 2)
+    if (storedWeightShape(kWeightLayoutNKPanels, valueType).size() != 2)
       continue;
-    OpBuilder b(weight);
-    weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
-    weight.getResult().setType(
-        MemRefType::get(stored, valueType.getElementType()));
-    NamedAttrList params(launch.getParams());
-    params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
-    launch.setParamsAttr(params.getDictionary(module.getContext()));
+    useColumnPanels(launch);
   }
 }
 
@@ -266,21 +273,6 @@ std::optional<SoleReader> soleReader(Value buffer) {
        epilogue.getOutput() != buffer))
     return std::nullopt;
   return use;
-}
-
-/// The launch's weight in column panels of 32 output channels (its [M, C,
-/// 1, 1] read as [M, K], stored as [K, M]: "nk_panels32").
-void useColumnPanels(LaunchOp conv) {
-  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
-  auto valueType = weight.getValue().getType().cast<ShapedType>();
-  OpBuilder b(weight);
-  weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
-  weight.getResult().setType(
-      MemRefType::get(storedWeightShape(kWeightLayoutNKPanels, valueType),
-                      valueType.getElementType()));
-  NamedAttrList params(conv.getParams());
-  params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
-  conv.setParamsAttr(params.getDictionary(conv.getContext()));
 }
 
 void setLayoutFlag(LaunchOp conv, StringRef name) {

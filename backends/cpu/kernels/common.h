@@ -167,15 +167,10 @@ template <class E> constexpr bool is_no_epilogue() {
   return std::is_same<typename std::decay<E>::type, NoEpilogue>::value;
 }
 
-/// An epilogue behind a function pointer: a kernel that many launches of
-/// one model fuse (a CNN's convolutions, each with its own epilogue
-/// lambda type) is then compiled once for all of them, not once per
-/// launch. One indirect call per finished block costs nothing next to the
-/// block's work. The callable must outlive the reference.
 /// The bounds of a clamp, out = min_nan(max_nan(x, lo), hi) (the Relu
 /// of anvil's lowering is lo 0, hi +inf; Clip's its min and max): with
 /// bounds that are not NaN, x when x is NaN, lo when x <= lo (so Relu(-0)
-/// is +0), hi when the result >= hi, else x. lo <= hi.
+/// is +0), hi when the result >= hi, else x.
 struct ClampBounds {
   float lo, hi;
 };
@@ -207,6 +202,11 @@ template <class E> struct is_clamp_epilogue : std::false_type {};
 template <class F>
 struct is_clamp_epilogue<ClampEpilogue<F>> : std::true_type {};
 
+/// An epilogue behind a function pointer: a kernel that many launches of
+/// one model fuse (a CNN's convolutions, each with its own epilogue
+/// lambda type) is then compiled once for all of them, not once per
+/// launch. One indirect call per finished block costs nothing next to the
+/// block's work. The callable must outlive the reference.
 struct EpilogueRef {
   const void *callable;
   void (*call)(const void *, int64_t, int64_t, int64_t, int64_t);

@@ -46,11 +46,9 @@ namespace conv_channels_last {
 using simd::Vec;
 
 /// Whether p is a 1x1 convolution at unit strides without padding (the
-/// input's pixels are the output's).
+/// input's pixels are the output's: conv_gemm.h's image feed).
 inline bool pointwise(const Conv2dParams &p) {
-  return p.kh == 1 && p.kw == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
-         p.pads[0] == 0 && p.pads[1] == 0 && p.pads[2] == 0 && p.pads[3] == 0 &&
-         p.oh == p.h && p.ow == p.w;
+  return conv_gemm::feed_for(p) == conv_gemm::Feed::Image;
 }
 
 /// Whether these kernels take p's layouts: a depthwise convolution (one
@@ -180,17 +178,9 @@ int conv2d_pointwise(const anvil_host_api *host, const Conv2dParams &p,
           // from the planes as [K][12] (its missing rows zero).
           const float *a = in + (b * P + j0) * K;
           if (!p.in_nhwc) {
-            if (packedTile != tileItem) {
-              // (Masked vector copies: a memcpy call per k of 12 floats
-              // cost more than the copy.)
-              const float *x = in + b * K * P + j0;
-              for (int64_t k = 0; k < K; ++k)
-                for (int64_t r = 0; r < kMaxRows; r += Vec::kLanes) {
-                  const typename Vec::Mask lanes = Vec::mask(rows - r);
-                  Vec::load(x + k * P + r, lanes)
-                      .store(packed + k * kMaxRows + r,
-                             Vec::mask(kMaxRows - r));
-                }
+            if (packedTile != tileItem) { // (a 1x1 plain image: no failure)
+              conv_gemm::pack_pixel_tile(p, in + b * K * P, tileRows,
+                                         tileItem % tiles, packed);
               packedTile = tileItem;
             }
             a = packed;

@@ -117,6 +117,10 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const size_t floats = size_t((bandIn * cols + outPixels + taps) * kChannels);
   const int64_t itemMacs =
       std::max<int64_t>(1, taps * bandOut * ow * kChannels);
+  // A Relu/Clip epilogue is applied to the sums as they are stored.
+  const ClampBounds *const clamp = clamp_of(epi);
+  const simd::Vec lo = simd::Vec::splat(clamp ? clamp->lo : 0.0f),
+                  hi = simd::Vec::splat(clamp ? clamp->hi : 0.0f);
   parallel_for(
       host, p.n * blocks * bands,
       std::max<int64_t>(1, kMinChunkMacs / itemMacs),
@@ -186,10 +190,6 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             weightsOf = c0;
           }
           const __mmask16 channels = __mmask16((1u << nb) - 1);
-          // A Relu/Clip epilogue is applied to the sums as they are stored.
-          const ClampBounds *const clamp = clamp_of(epi);
-          const simd::Vec lo = simd::Vec::splat(clamp ? clamp->lo : 0.0f),
-                          hi = simd::Vec::splat(clamp ? clamp->hi : 0.0f);
           const __m512 init = p.has_bias
                                   ? _mm512_maskz_loadu_ps(channels, bias + c0)
                                   : _mm512_setzero_ps();

@@ -519,64 +519,70 @@ inline int64_t pixel_tile_rows(int64_t pixels) {
   return tiles > 0 ? (pixels + tiles - 1) / tiles : kMaxRows;
 }
 
-/// The row tiles [tile0, tile1) of image `x`'s patches, each [K][kMaxRows]
-/// (row r of tile t: output pixel t * tileRows + r for r < tileRows; the
-/// other rows zero). False when out of memory (more than 7 x 7 taps).
+/// Row tile `tile` of image `x`'s patches into dst [K][kMaxRows] (row r:
+/// output pixel tile * tileRows + r for r < tileRows; the other rows
+/// zero). False when out of memory (more than 7 x 7 taps).
+inline bool pack_pixel_tile(const Conv2dParams &p, const float *x,
+                            int64_t tileRows, int64_t tile, float *dst) {
+  using panels::kMaxRows;
+  const int64_t K = p.c * p.kh * p.kw, P = p.oh * p.ow;
+  const int64_t j0 = tile * tileRows;
+  const int64_t rows = std::min<int64_t>(tileRows, P - j0);
+  if (feed_for(p) == Feed::Image) {
+    // The image is [K, P]: 12 consecutive pixels per k, in masked vector
+    // copies (a memcpy call per k of 12 floats cost more than the copy).
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t r = 0; r < kMaxRows; r += Vec::kLanes)
+        Vec::load(x + k * P + j0 + r, Vec::mask(rows - r))
+            .store(dst + k * kMaxRows + r, Vec::mask(kMaxRows - r));
+    return true;
+  }
+  // Each tap's pixel offsets within a channel plane, the same for every
+  // channel (-1: the tap lies in the padding, or the row is past P).
+  const int64_t taps = p.kh * p.kw;
+  constexpr int64_t kTapsOnStack = 49; // up to 7 x 7
+  int64_t onStack[kTapsOnStack * kMaxRows];
+  std::unique_ptr<int64_t[]> onHeap;
+  int64_t *offsets = onStack;
+  if (taps > kTapsOnStack) {
+    onHeap.reset(new (std::nothrow) int64_t[size_t(taps * kMaxRows)]);
+    if (!onHeap)
+      return false;
+    offsets = onHeap.get();
+  }
+  for (int64_t r = 0; r < kMaxRows; ++r) {
+    const int64_t j = j0 + r;
+    const int64_t iy0 = j / p.ow * p.strides[0] - p.pads[0];
+    const int64_t ix0 = j % p.ow * p.strides[1] - p.pads[1];
+    for (int64_t ky = 0, tap = 0; ky < p.kh; ++ky)
+      for (int64_t kx = 0; kx < p.kw; ++kx, ++tap) {
+        const int64_t iy = iy0 + ky * p.dilations[0];
+        const int64_t ix = ix0 + kx * p.dilations[1];
+        offsets[tap * kMaxRows + r] =
+            r < rows && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w
+                ? iy * p.w + ix
+                : -1;
+      }
+  }
+  for (int64_t ic = 0; ic < p.c; ++ic) {
+    const float *plane = x + ic * p.h * p.w;
+    float *d = dst + ic * taps * kMaxRows;
+    for (int64_t e = 0; e < taps * kMaxRows; ++e)
+      d[e] = offsets[e] >= 0 ? plane[offsets[e]] : 0.0f;
+  }
+  return true;
+}
+
+/// The row tiles [tile0, tile1) of image `x`'s patches (pack_pixel_tile),
+/// tile t at packed + t * kMaxRows * K. False when out of memory.
 inline bool pack_pixel_rows(const Conv2dParams &p, const float *x,
                             int64_t tileRows, int64_t tile0, int64_t tile1,
                             float *packed) {
-  using panels::kMaxRows;
-  const int64_t K = p.c * p.kh * p.kw, P = p.oh * p.ow;
-  const bool plain = p.kh == 1 && p.kw == 1 && p.strides[0] == 1 &&
-                     p.strides[1] == 1 && p.pads[0] == 0 && p.pads[1] == 0 &&
-                     p.oh == p.h && p.ow == p.w;
-  for (int64_t tile = tile0; tile < tile1; ++tile) {
-    float *dst = packed + tile * kMaxRows * K;
-    const int64_t j0 = tile * tileRows;
-    const int64_t rows = std::min<int64_t>(tileRows, P - j0);
-    if (plain) { // the image is [K, P]: 12 consecutive pixels per k
-      for (int64_t k = 0; k < K; ++k) {
-        std::memcpy(dst + k * kMaxRows, x + k * P + j0,
-                    sizeof(float) * size_t(rows));
-        for (int64_t r = rows; r < kMaxRows; ++r)
-          dst[k * kMaxRows + r] = 0;
-      }
-      continue;
-    }
-    // Each tap's pixel offsets within a channel plane, the same for every
-    // channel (-1: the tap lies in the padding, or the row is past P).
-    const int64_t taps = p.kh * p.kw;
-    constexpr int64_t kTapsOnStack = 49; // up to 7 x 7
-    int64_t onStack[kTapsOnStack * kMaxRows];
-    std::unique_ptr<int64_t[]> onHeap;
-    int64_t *offsets = onStack;
-    if (taps > kTapsOnStack) {
-      onHeap.reset(new (std::nothrow) int64_t[size_t(taps * kMaxRows)]);
-      if (!onHeap)
-        return false;
-      offsets = onHeap.get();
-    }
-    for (int64_t r = 0; r < kMaxRows; ++r) {
-      const int64_t j = j0 + r;
-      const int64_t iy0 = j / p.ow * p.strides[0] - p.pads[0];
-      const int64_t ix0 = j % p.ow * p.strides[1] - p.pads[1];
-      for (int64_t ky = 0, tap = 0; ky < p.kh; ++ky)
-        for (int64_t kx = 0; kx < p.kw; ++kx, ++tap) {
-          const int64_t iy = iy0 + ky * p.dilations[0];
-          const int64_t ix = ix0 + kx * p.dilations[1];
-          offsets[tap * kMaxRows + r] =
-              r < rows && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w
-                  ? iy * p.w + ix
-                  : -1;
-        }
-    }
-    for (int64_t ic = 0; ic < p.c; ++ic) {
-      const float *plane = x + ic * p.h * p.w;
-      float *d = dst + ic * taps * kMaxRows;
-      for (int64_t e = 0; e < taps * kMaxRows; ++e)
-        d[e] = offsets[e] >= 0 ? plane[offsets[e]] : 0.0f;
-    }
-  }
+  const int64_t K = p.c * p.kh * p.kw;
+  for (int64_t tile = tile0; tile < tile1; ++tile)
+    if (!pack_pixel_tile(p, x, tileRows, tile,
+                         packed + tile * panels::kMaxRows * K))
+      return false;
   return true;
 }
 
