@@ -1206,8 +1206,9 @@ LogicalResult FunctionBufferizer::lowerConv(ConvOp op) {
     ins.push_back(input(op.getBias()));
   Value out = alloc(op.getResult());
   l.has_bias = (bool)op.getBias();
-  l.weight_panel = 0; // the target's weight packing may choose panels
-  l.in_nhwc = false;  // and channels-last chains (cpu)
+  l.weight_panel = 0;     // the target's weight packing may choose panels
+  l.weight_tile_rows = 0; // or row tiles
+  l.in_nhwc = false;      // and channels-last chains (cpu)
   l.out_nhwc = false;
   l.build(b, op.getLoc(), ins, out);
   return success();

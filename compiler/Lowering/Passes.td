@@ -172,10 +172,17 @@ def AnvilPackWeights : Pass<"anvil-pack-weights", "::mlir::ModuleOp"> {
     runs over contiguous output columns. A float `conv2d` with small
     output planes (group 1, at least 256 output channels, at most 256
     pixels that would leave more than a tenth of the 32-pixel panels'
-    lanes empty, such as 7 x 7) gets the same panels from its
+    lanes empty, such as 7 x 7, or a twentieth for a kernel of several
+    taps, such as a 3x3 at 14 x 14) gets the same panels from its
     `[M, C, kh, kw]` weight read as `[M, K]` (`"nk_panels32"`, a `[K, M]`
     buffer; launch parameter `weight_panel = 32`): its kernel then puts
     the output channels in the vector lanes and the pixels in the rows.
+    Every other float `conv2d` of group 1 that the kernel runs as a
+    product (4 or more output channels, 8 or more taps, planar tensors)
+    stores its weight in row tiles (`"row_tiles12"`: 12 output channels
+    per tile, K-major inside, a `[ceil(M / 12), K, 12]` buffer; launch
+    parameter `weight_tile_rows = 12`), the rows of the product's
+    register tiles: each tile's 12 weights of a tap are one 48-byte run.
     So do the two 1x1 convolutions of an inverted residual block (a 1x1
     expansion whose output only a depthwise convolution reads, whose
     output only a 1x1 projection reads, each epilogue none or a loop

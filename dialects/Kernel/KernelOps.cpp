@@ -257,6 +257,10 @@ LogicalResult WeightOp::verify() {
     stored.assign({bytes});
   } else if (std::optional<StringRef> layout = getLayout()) {
     stored = storedWeightShape(*layout, valueType);
+    if (stored.empty() && *layout == kWeightLayoutRowTiles)
+      return emitOpError("layout '")
+             << *layout << "' needs a static value of rank 2 or more, not "
+             << valueType;
     if (stored.empty() && valueType.getRank() != 2)
       return emitOpError("layout '")
              << *layout << "' needs a rank-2 value"

@@ -82,6 +82,15 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
       k *= d;
     return {k, valueType.getDimSize(0)};
   }
+  if (layout == kWeightLayoutRowTiles) {
+    if (valueType.getRank() < 2 || !valueType.hasStaticShape())
+      return {};
+    int64_t k = 1;
+    for (int64_t d : valueType.getShape().drop_front())
+      k *= d;
+    int64_t n = valueType.getDimSize(0);
+    return {(n + kWeightTileRows - 1) / kWeightTileRows, k, kWeightTileRows};
+  }
   if (valueType.getRank() != 2)
     return {};
   int64_t rows = valueType.getDimSize(0), cols = valueType.getDimSize(1);
@@ -94,7 +103,7 @@ SmallVector<int64_t> storedWeightShape(StringRef layout, ShapedType valueType) {
 
 std::string knownWeightLayouts() {
   return ("'" + kWeightLayoutKN + "', '" + kWeightLayoutPanels + "', '" +
-          kWeightLayoutNKPanels +
+          kWeightLayoutNKPanels + "', '" + kWeightLayoutRowTiles +
           "', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn]_k8[_biased]'")
       .str();
 }
@@ -266,6 +275,24 @@ void copyWeightBytesInLayout(StringRef layout, ShapedType valueType,
   assert(!storedWeightShape(layout, valueType).empty() &&
          "the verifier admits only known layouts of matrices");
   uint64_t element = elementBytes(valueType.getElementType());
+  if (layout == kWeightLayoutRowTiles) {
+    SmallVector<int64_t> stored = storedWeightShape(layout, valueType);
+    const uint64_t k = uint64_t(stored[1]), tile = kWeightTileRows;
+    const uint64_t n = uint64_t(valueType.getDimSize(0));
+    for (uint64_t byte = from, end = from + size; byte < end;) {
+      uint64_t index = byte / element, within = byte % element;
+      uint64_t row = index / (tile * k) * tile + index % tile;
+      uint64_t column = index % (tile * k) / tile;
+      size_t step = std::min<uint64_t>(element - within, end - byte);
+      if (row < n)
+        std::memcpy(out + (byte - from),
+                    value.data() + (row * k + column) * element + within, step);
+      else // the last tile's rows past N
+        std::memset(out + (byte - from), 0, step);
+      byte += step;
+    }
+    return;
+  }
   bool panels = layout == kWeightLayoutPanels;
   bool nkPanels = layout == kWeightLayoutNKPanels;
   // The stored matrix is [K, N] in every layout here (an nk_panels32

@@ -48,6 +48,20 @@ constexpr llvm::StringLiteral kWeightLayoutPanels = "panels32";
 /// conv_gemm.h's pixel-row products).
 constexpr llvm::StringLiteral kWeightLayoutNKPanels = "nk_panels32";
 
+/// Rows per tile of the row-tile layout (the cpu kernels' kMaxRows on
+/// AVX-512, backends/cpu/kernels/matmul_panels.h; AVX2's 6-row tiles read
+/// half a tile).
+constexpr int64_t kWeightTileRows = 12;
+
+/// kernel.weight's `layout` for a [N, d1, d2, ...] value read as the
+/// row-major [N, K] matrix (K = d1 x d2 x ...) and stored in tiles of
+/// kWeightTileRows rows, each K-major: element (n, k) at (n / 12) * K * 12
+/// + k * 12 + n % 12, the last tile's rows past N zero; buffer shape
+/// [ceil(N / 12), K, 12]. The weight rows of conv_gemm.h's product (a
+/// convolution's [M, C, kh, kw] weight) then give a tile's 12 broadcasts
+/// per k from one 48-byte run, where rows in place are 12 streams.
+constexpr llvm::StringLiteral kWeightLayoutRowTiles = "row_tiles12";
+
 /// The buffer shape of a `valueType` weight stored in `layout`, or an
 /// empty vector when the layout is unknown or does not apply to it (the
 /// verifier names the known ones: knownWeightLayouts()).

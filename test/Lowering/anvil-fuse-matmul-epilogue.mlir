@@ -154,7 +154,7 @@ func.func @batched(%x: memref<2x3x4xf32>, %o: memref<2x3x8xf32>) {
 
 // -----
 
-#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64, weight_tile_rows = 0 : i64}
 
 // A convolution takes one too, its [2, 8, 5, 6] output seen as 16 rows
 // (image, channel) of 30 pixel columns: a residual of the same shape and a
@@ -182,7 +182,7 @@ func.func @conv_residual_relu(%x: memref<2x3x5x6xf32>, %res: memref<2x8x5x6xf32>
 
 // -----
 
-#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 2 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64, weight_tile_rows = 0 : i64}
 
 // A per-channel scale of a batch of two ([8, 1, 1]: the rows would need
 // the channel, row % 8) and a per-row operand ([5, 1]: some spatial dims
@@ -205,7 +205,7 @@ func.func @conv_channel_scale(%x: memref<2x3x5x6xf32>, %s: memref<8x1x1xf32>, %o
 
 // -----
 
-#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64, weight_tile_rows = 0 : i64}
 
 // CHECK-LABEL: func.func @conv_spatial_row
 // CHECK: kernel.alloc
@@ -225,7 +225,7 @@ func.func @conv_spatial_row(%x: memref<1x3x5x6xf32>, %s: memref<5x1xf32>, %o: me
 
 // -----
 
-#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64}
+#cv = {c = 3 : i64, dilations = array<i64: 1, 1>, group = 1 : i64, h = 5 : i64, has_bias = false, in_nhwc = false, kh = 3 : i64, kw = 3 : i64, m = 8 : i64, n = 1 : i64, oh = 5 : i64, out_nhwc = false, ow = 6 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>, w = 6 : i64, weight_panel = 0 : i64, weight_tile_rows = 0 : i64}
 
 // With one image a per-channel scale ([8, 1, 1]: one per row) is indexed
 // by the row: fused.

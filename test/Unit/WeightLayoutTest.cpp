@@ -107,6 +107,63 @@ TEST(WeightLayout, PanelsInAnyPieces) {
   checkPanels(1, 64);
 }
 
+/// "row_tiles12" of an [N, K] value (and the same bytes as a [M, C, kh,
+/// kw] convolution weight), in every split of the bytes, against the tiles
+/// worked out here: 12 rows each, K-major inside ([k][12]), the last tile's
+/// missing rows zero.
+void checkRowTiles(int64_t n, int64_t k) {
+  MLIRContext context;
+  Builder b(&context);
+  std::vector<float> nk(n * k);
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t t = 0; t < k; ++t)
+      nk[j * k + t] = float(j * 1000 + t + 1); // never 0: padding is
+  const int64_t tiles = (n + 11) / 12;
+  std::vector<float> expected;
+  for (int64_t tile = 0; tile < tiles; ++tile)
+    for (int64_t t = 0; t < k; ++t)
+      for (int64_t r = 0; r < 12; ++r) {
+        const int64_t j = tile * 12 + r;
+        expected.push_back(j < n ? float(j * 1000 + t + 1) : 0.0f);
+      }
+  SmallVector<int64_t> conv = {n, k, 1, 1};
+  if (k % 3 == 0)
+    conv = {n, k / 3, 3, 1};
+  for (const SmallVector<int64_t> &shape : {SmallVector<int64_t>{n, k}, conv}) {
+    auto type = RankedTensorType::get(shape, b.getF32Type());
+    EXPECT_EQ(storedWeightShape(kWeightLayoutRowTiles, type),
+              (SmallVector<int64_t>{tiles, k, 12}));
+    ArrayRef<char> bytes(reinterpret_cast<const char *>(nk.data()),
+                         nk.size() * sizeof(float));
+    const size_t total = expected.size() * sizeof(float);
+    for (size_t piece : {size_t(1), size_t(5), size_t(48), total}) {
+      std::vector<float> out(expected.size(), -1);
+      char *outBytes = reinterpret_cast<char *>(out.data());
+      for (size_t from = 0; from < total; from += piece)
+        copyWeightBytesInLayout(kWeightLayoutRowTiles, type, bytes, from,
+                                outBytes + from, std::min(piece, total - from));
+      ASSERT_EQ(out, expected)
+          << "rank " << shape.size() << " in pieces of " << piece;
+    }
+  }
+}
+
+TEST(WeightLayout, RowTilesInAnyPieces) {
+  checkRowTiles(12, 4); // one whole tile
+  checkRowTiles(5, 9);  // one short tile
+  checkRowTiles(30, 6); // two whole tiles and a short one
+  MLIRContext context;
+  Builder b(&context);
+  // A vector has no rows, a dynamic value no fixed tiles.
+  EXPECT_TRUE(storedWeightShape(kWeightLayoutRowTiles,
+                                RankedTensorType::get({7}, b.getF32Type()))
+                  .empty());
+  EXPECT_TRUE(storedWeightShape(kWeightLayoutRowTiles,
+                                RankedTensorType::get({ShapedType::kDynamic, 4},
+                                                      b.getF32Type()))
+                  .empty());
+}
+
 /// "q8_n16_biased_sums" of a [3, 6] int8 value, copied in every split of
 /// its bytes: the panel (channel c's four k per 32-bit word, k padded to 8,
 /// bytes +128, padding channels 128) and then each channel's int32 sum of

@@ -17,6 +17,10 @@
 // convolutions of an inverted residual block, whose inner tensors are then
 // kept channels last (chooseChannelsLastChains, conv_channels_last.h).
 //
+// Every other float conv2d of group 1 that runs as conv_gemm.h's product
+// gets its weight in row tiles ("row_tiles12": 12 output channels per
+// tile, K-major inside), the product's register tiles' rows.
+//
 // The quantized matmul kernel (matmul_quant.h) reads its weight in panels
 // of 16 output channels ("q8_n16..." or "q4_n16...", WeightData.h): signed
 // values are stored unsigned (the launch's zero_offset undoes the bias),
@@ -133,10 +137,13 @@ double pixelPanelLanes(int64_t pixels) {
 /// channels. Group 1, static output planes of at most 256 pixels (a k
 /// block of the packed patches, 256 x 256 floats, stays in L2) whose
 /// pixel panels would leave more than a tenth of the lanes empty (7 x 7:
-/// 77%; 14 x 14: 94%, measured as fast either way, stays), and 256 or
-/// more output channels: the threads split the channel panels, and 5
-/// panels (MobileNetV2's 160 channels) on two threads measured slower
-/// than the pixel panels.
+/// 77%), or more than a twentieth for kernels of several taps (14 x 14:
+/// 94%; a 3x3 of 256 channels there, one thread on the Xeon host, 1.68-1.72
+/// ms in row tiles against 1.61-1.67 as pixel rows, which pack their taps
+/// from a padded copy; its 1x1 layers measured the same or slower as
+/// pixel rows, and stay), and 256 or more output channels: the threads
+/// split the channel panels, and 5 panels (MobileNetV2's 160 channels) on
+/// two threads measured slower than the pixel panels.
 bool pixelRowsConv(LaunchOp launch) {
   DictionaryAttr params = launch.getParams();
   auto group = params.getAs<IntegerAttr>("group");
@@ -148,8 +155,12 @@ bool pixelRowsConv(LaunchOp launch) {
   if (!isF32(launch.getInputs()[0]) || !isF32(launch.getInputs()[1]) ||
       !isF32(launch.getOutputs()[0]))
     return false;
+  auto kh = params.getAs<IntegerAttr>("kh");
+  auto kw = params.getAs<IntegerAttr>("kw");
+  const bool taps = kh && kw && kh.getInt() * kw.getInt() > 1;
   int64_t pixels = oh.getInt() * ow.getInt();
-  return pixels > 0 && pixels <= 256 && pixelPanelLanes(pixels) < 0.9;
+  return pixels > 0 && pixels <= 256 &&
+         pixelPanelLanes(pixels) < (taps ? 0.95 : 0.9);
 }
 
 /// The conv2d launch's weight in column panels of 32 output channels (its
@@ -166,21 +177,6 @@ void useColumnPanels(LaunchOp conv) {
   NamedAttrList params(conv.getParams());
   params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
   conv.setParamsAttr(params.getDictionary(conv.getContext()));
-}
-
-/// Gives the weights of the conv2d launches pixelRowsConv chooses column
-/// panels (useColumnPanels).
-void packConvWeights(ModuleOp module) {
-  for (LaunchOp launch : launchesOf(module, "conv2d")) {
-    auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
-    if (!weight || !weight->hasOneUse() || weight.getLayout() ||
-        !pixelRowsConv(launch))
-      continue;
-    auto valueType = weight.getValue().getType().cast<ShapedType>();
-    if (storedWeightShape(kWeightLayoutNKPanels, valueType).size() != 2)
-      continue;
-    useColumnPanels(launch);
-  }
 }
 
 /// An integer launch parameter, or `otherwise` where it has none.
@@ -307,6 +303,48 @@ void chooseChannelsLastChains(ModuleOp module) {
     setLayoutFlag(depthwise, "in_nhwc");
     setLayoutFlag(depthwise, "out_nhwc");
     setLayoutFlag(projection, "in_nhwc");
+  }
+}
+
+/// Whether a float conv2d launch of group 1 runs as conv_gemm.h's product
+/// with the weight's rows as the tiles' rows (conv_gemm::applies: 4 or
+/// more output channels, 8 or more taps; planar tensors, no panels): its
+/// weight then takes row tiles.
+bool rowTileConv(LaunchOp conv) {
+  return plainFloatConv(conv) && intParam(conv, "group") == 1 &&
+         intParam(conv, "m") >= 4 &&
+         intParam(conv, "c") * intParam(conv, "kh") * intParam(conv, "kw") >= 8;
+}
+
+/// Gives the weights of the conv2d launches pixelRowsConv chooses column
+/// panels (useColumnPanels), and those of the other launches rowTileConv
+/// chooses row tiles (weight_tile_rows = 12): where the weight's rows are
+/// read in place, a 12-row tile broadcasts from 12 streams (a pointer each,
+/// two of them spilled on AVX-512); from its row tile, one run per k. 3x3
+/// layers of ResNet, one thread, on the Xeon host (docs/performance.md):
+/// see "ResNet's weights in row tiles".
+void packConvWeights(ModuleOp module) {
+  for (LaunchOp launch : launchesOf(module, "conv2d")) {
+    auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
+    if (!weight || !weight->hasOneUse() || weight.getLayout())
+      continue;
+    auto valueType = weight.getValue().getType().cast<ShapedType>();
+    if (pixelRowsConv(launch)) {
+      if (storedWeightShape(kWeightLayoutNKPanels, valueType).size() == 2)
+        useColumnPanels(launch);
+      continue;
+    }
+    SmallVector<int64_t> tiles =
+        storedWeightShape(kWeightLayoutRowTiles, valueType);
+    if (tiles.size() != 3 || !rowTileConv(launch))
+      continue;
+    OpBuilder b(weight);
+    weight.setLayoutAttr(b.getStringAttr(kWeightLayoutRowTiles));
+    weight.getResult().setType(
+        MemRefType::get(tiles, valueType.getElementType()));
+    NamedAttrList params(launch.getParams());
+    params.set("weight_tile_rows", b.getI64IntegerAttr(kWeightTileRows));
+    launch.setParamsAttr(params.getDictionary(launch.getContext()));
   }
 }
 

@@ -20,6 +20,17 @@ namespace detail {
 template <class T, class Epilogue>
 int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
                 const T *weight, const T *bias, T *out, const Epilogue &epi) {
+  if (p.weight_tile_rows) {
+    // Row tiles are conv_gemm.h's product's layout alone.
+    if constexpr (std::is_same<T, float>::value) {
+      if (!p.in_nhwc && !p.out_nhwc && !p.weight_panel && conv_gemm::applies(p))
+        return conv_gemm::conv2d(host, p, in, weight, bias, out, epi);
+    }
+    fail(host, "conv: a weight in row tiles needs a float32 convolution "
+               "that runs as a product (4 or more output channels, 8 or "
+               "more taps, planar tensors)");
+    return 1;
+  }
   if (p.in_nhwc || p.out_nhwc) {
     if constexpr (std::is_same<T, float>::value) {
       if (conv_channels_last::applies(p))
@@ -124,7 +135,9 @@ int conv2d_impl(const anvil_host_api *host, const Conv2dParams &p, const T *in,
 /// input / output is channels last ([n, h, w, c] / [n, oh, ow, m]; a 1x1
 /// or depthwise float32 convolution only, conv_channels_last.h; a
 /// channels-last output's epilogue must be a unary loop in place, which
-/// sees runs of the buffer in memory order).
+/// sees runs of the buffer in memory order). With p.weight_tile_rows = 12
+/// the weight is in row tiles (WeightData.h's row_tiles12; group 1, the
+/// product form only).
 template <class T, class Epilogue = NoEpilogue>
 int conv2d(const anvil_host_api *host, const Conv2dParams &p, const T *in,
            const T *weight, const T *bias, T *out,

@@ -178,7 +178,7 @@ int conv2d_pointwise(const anvil_host_api *host, const Conv2dParams &p,
           // from the planes as [K][12] (its missing rows zero).
           const float *a = in + (b * P + j0) * K;
           if (!p.in_nhwc) {
-            if (packedTile != tileItem) { // (a 1x1 plain image: no failure)
+            if (packedTile != tileItem) { // (a 1x1 plain image)
               conv_gemm::pack_pixel_tile(p, in + b * K * P, tileRows,
                                          tileItem % tiles, packed);
               packedTile = tileItem;

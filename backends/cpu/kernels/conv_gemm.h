@@ -110,17 +110,19 @@ inline void pack_panel(const Conv2dParams &p, const float *x, int64_t cg,
   }
 }
 
-/// out[i, 0:width] (+)= sum over t < kcount of a[i * lda + t] * b_t[0:width]
-/// for MR rows, b_t = base + off[t] (width <= 32 floats each): the
-/// product with a panel that is never packed, each k's 32 pixels read
-/// where they lie. VN vectors from vector V0 of the panel (8-lane builds
-/// take a panel in two halves, as matmul_panels.h's tiles do); Full: whole
-/// vectors, no lane masks. Accumulators stay in registers over the k loop.
-/// With `bias` (the last k block's call), row i's sums get + bias[i] as
+/// out[i, 0:width] (+)= sum over t < kcount of a_it * b_t[0:width] for MR
+/// rows, b_t = base + off[t] (width <= 32 floats each): the product with a
+/// panel that is never packed, each k's 32 pixels read where they lie. The
+/// weights a_it are rows in place (a[i * lda + t], CS == 0) or a row tile
+/// (a[t * CS + i]: the row_tiles12 layout, CS = kWeightTileRows, one
+/// contiguous run of broadcasts per k). VN vectors from vector V0 of the panel
+/// (8-lane builds take a panel in two halves, as matmul_panels.h's tiles do);
+/// Full: whole vectors, no lane masks. Accumulators stay in registers over the
+/// k loop. With `bias` (the last k block's call), row i's sums get + bias[i] as
 /// they are stored: the rounding a separate pass over out would give,
 /// without that pass; with `clamp` (also the last k block's), the sums
 /// (+ bias) are then clamped (a Relu or Clip epilogue, common.h).
-template <int MR, int V0, int VN, bool Full>
+template <int MR, int V0, int VN, bool Full, int CS>
 inline void indirect_tile(const float *a, int64_t lda, const float *base,
                           const int64_t *off, int64_t kcount, int64_t width,
                           bool accumulate, float *out, int64_t ldo,
@@ -148,7 +150,7 @@ inline void indirect_tile(const float *a, int64_t lda, const float *base,
                    : Vec::load(b + v * Vec::kLanes, lanes[v]);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const Vec ai = Vec::splat(a[i * lda + t]);
+      const Vec ai = Vec::splat(CS > 0 ? a[t * CS + i] : a[i * lda + t]);
 #pragma GCC unroll 4
       for (int v = 0; v < VN; ++v)
         acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
@@ -185,7 +187,7 @@ inline void indirect_tile(const float *a, int64_t lda, const float *base,
 /// indirect_tile over `rows` (<= Rows) rows: the whole panel on AVX-512
 /// (one vector when the panel is at most 16 wide), two halves of 16 columns
 /// on 8-lane builds (12 accumulators of 16 registers).
-template <int Rows, bool Full>
+template <int Rows, bool Full, int CS>
 inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
                           const float *base, const int64_t *off, int64_t kcount,
                           int64_t width, bool accumulate, float *out,
@@ -193,28 +195,34 @@ inline void indirect_rows(int64_t rows, const float *a, int64_t lda,
                           const ClampBounds *clamp) {
   if constexpr (Rows > 1) {
     if (rows < Rows)
-      return indirect_rows<Rows - 1, Full>(rows, a, lda, base, off, kcount,
-                                           width, accumulate, out, ldo, bias,
-                                           clamp);
+      return indirect_rows<Rows - 1, Full, CS>(rows, a, lda, base, off, kcount,
+                                               width, accumulate, out, ldo,
+                                               bias, clamp);
   }
   constexpr int kVecs = int(kPanelWidth) / Vec::kLanes;
   if constexpr (kVecs == 2) {
     // A last panel of at most one vector (the stem's 16 pixels after three
     // panels of a 112-pixel row) takes one vector: two did twice its work.
     if (!Full && width <= Vec::kLanes)
-      indirect_tile<Rows, 0, 1, false>(a, lda, base, off, kcount, width,
-                                       accumulate, out, ldo, bias, clamp);
+      indirect_tile<Rows, 0, 1, false, CS>(a, lda, base, off, kcount, width,
+                                           accumulate, out, ldo, bias, clamp);
     else
-      indirect_tile<Rows, 0, 2, Full>(a, lda, base, off, kcount, width,
-                                      accumulate, out, ldo, bias, clamp);
+      indirect_tile<Rows, 0, 2, Full, CS>(a, lda, base, off, kcount, width,
+                                          accumulate, out, ldo, bias, clamp);
   } else {
-    indirect_tile<Rows, 0, kVecs / 2, Full>(a, lda, base, off, kcount, width,
-                                            accumulate, out, ldo, bias, clamp);
+    indirect_tile<Rows, 0, kVecs / 2, Full, CS>(
+        a, lda, base, off, kcount, width, accumulate, out, ldo, bias, clamp);
     if (Full || width > int64_t(kVecs / 2) * Vec::kLanes)
-      indirect_tile<Rows, kVecs / 2, kVecs / 2, Full>(
+      indirect_tile<Rows, kVecs / 2, kVecs / 2, Full, CS>(
           a, lda, base, off, kcount, width, accumulate, out, ldo, bias, clamp);
   }
 }
+
+/// Rows per tile of a weight in row tiles (WeightData.h's row_tiles12):
+/// AVX-512's row tiles, two of AVX2's.
+constexpr int kWeightTileRows = 12;
+static_assert(kWeightTileRows % panels::kMaxRows == 0,
+              "a register tile of rows lies within one weight tile");
 
 /// How conv2d feeds the product its pixels.
 enum class Feed {
@@ -273,6 +281,14 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   const int64_t panelFloats = K * kPanelWidth;
   const int threads = std::max(1, host ? int(host->num_threads) : 1);
   const Feed feed = feed_for(p);
+  // The weight in row tiles (layout row_tiles12, group 1: the packer's
+  // choice): each tile's 12 broadcasts per k are one 48-byte run.
+  const bool tiled = p.weight_tile_rows != 0;
+  if (tiled && (p.weight_tile_rows != kWeightTileRows || p.group != 1)) {
+    fail(host, "conv: a weight in row tiles needs tiles of 12 rows and "
+               "group 1");
+    return 1;
+  }
   // A Relu/Clip epilogue goes into the last k block's stores (or the
   // gathered feed's bias pass) instead of a call.
   const ClampBounds *const clamp = clamp_of(epi);
@@ -411,6 +427,13 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
           packedItem = panelItem;
         }
         const float *wg = weight + g * mg * K;
+        // Row i's weights from k0 on: in place, or in its row tile.
+        auto rows_at = [&](int64_t i, int64_t k0) {
+          return tiled ? weight +
+                             (i / kWeightTileRows * K + k0) * kWeightTileRows +
+                             i % kWeightTileRows
+                       : wg + i * K + k0;
+        };
         const int64_t i0 = chunk * tilesPerChunk * kMaxRows;
         const int64_t i1 = std::min(mg, i0 + tilesPerChunk * kMaxRows);
         // The product's row i lands at o + (i - i0) * ldo: in place in
@@ -429,24 +452,38 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
             for (int64_t i = i0; i < i1; i += kMaxRows) {
               const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
               const float *tileBias = rowBias ? rowBias + i : nullptr;
-              if (width == kPanelWidth)
-                indirect_rows<kMaxRows, true>(r, wg + i * K + k0, K, image,
-                                              offsets.get() + k0, k1 - k0,
-                                              width, k0 > 0, o + (i - i0) * ldo,
-                                              ldo, tileBias, lastClamp);
+              const float *a = rows_at(i, k0);
+              float *const oi = o + (i - i0) * ldo;
+              const int64_t *const off = offsets.get() + k0;
+              if (tiled && width == kPanelWidth)
+                indirect_rows<kMaxRows, true, kWeightTileRows>(
+                    r, a, 0, image, off, k1 - k0, width, k0 > 0, oi, ldo,
+                    tileBias, lastClamp);
+              else if (tiled)
+                indirect_rows<kMaxRows, false, kWeightTileRows>(
+                    r, a, 0, image, off, k1 - k0, width, k0 > 0, oi, ldo,
+                    tileBias, lastClamp);
+              else if (width == kPanelWidth)
+                indirect_rows<kMaxRows, true, 0>(r, a, K, image, off, k1 - k0,
+                                                 width, k0 > 0, oi, ldo,
+                                                 tileBias, lastClamp);
               else
-                indirect_rows<kMaxRows, false>(
-                    r, wg + i * K + k0, K, image, offsets.get() + k0, k1 - k0,
-                    width, k0 > 0, o + (i - i0) * ldo, ldo, tileBias,
-                    lastClamp);
+                indirect_rows<kMaxRows, false, 0>(r, a, K, image, off, k1 - k0,
+                                                  width, k0 > 0, oi, ldo,
+                                                  tileBias, lastClamp);
             }
             continue;
           }
           const Span span{width, K, k0, k1, 0, 1, k0 > 0};
-          for (int64_t i = i0; i < i1; i += kMaxRows)
-            tile_rows<kMaxRows, 0>(std::min<int64_t>(kMaxRows, i1 - i),
-                                   wg + i * K + k0, K, col, span,
-                                   o + (i - i0) * P, P);
+          for (int64_t i = i0; i < i1; i += kMaxRows) {
+            const int64_t r = std::min<int64_t>(kMaxRows, i1 - i);
+            if (tiled)
+              tile_rows<kMaxRows, kWeightTileRows>(r, rows_at(i, k0), 0, col,
+                                                   span, o + (i - i0) * P, P);
+            else
+              tile_rows<kMaxRows, 0>(r, rows_at(i, k0), K, col, span,
+                                     o + (i - i0) * P, P);
+          }
         }
         if ((p.has_bias || clamp) && !image) { // (image: by indirect_rows)
           const Vec lo = Vec::splat(clamp ? clamp->lo : 0.0f),
@@ -519,71 +556,70 @@ inline int64_t pixel_tile_rows(int64_t pixels) {
   return tiles > 0 ? (pixels + tiles - 1) / tiles : kMaxRows;
 }
 
-/// Row tile `tile` of image `x`'s patches into dst [K][kMaxRows] (row r:
-/// output pixel tile * tileRows + r for r < tileRows; the other rows
-/// zero). False when out of memory (more than 7 x 7 taps).
-inline bool pack_pixel_tile(const Conv2dParams &p, const float *x,
+/// Row tile `tile` of a plain 1x1 image `x` ([K, P]: Feed::Image) into dst
+/// [K][kMaxRows] (row r: output pixel tile * tileRows + r for r < tileRows;
+/// the other rows zero): 12 consecutive pixels per k, in masked vector
+/// copies (a memcpy call per k of 12 floats cost more than the copy).
+inline void pack_pixel_tile(const Conv2dParams &p, const float *x,
                             int64_t tileRows, int64_t tile, float *dst) {
+  using panels::kMaxRows;
+  const int64_t K = p.c, P = p.oh * p.ow;
+  const int64_t j0 = tile * tileRows;
+  const int64_t rows = std::min<int64_t>(tileRows, P - j0);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t r = 0; r < kMaxRows; r += Vec::kLanes)
+      Vec::load(x + k * P + j0 + r, Vec::mask(rows - r))
+          .store(dst + k * kMaxRows + r, Vec::mask(kMaxRows - r));
+}
+
+/// The padded copy pixel rows read their taps from (every feed but the
+/// plain 1x1 image): the image's planes as conv_pad.h pads them (column
+/// phases, no row phases), and each tap k = (ic, ky, kx)'s offset from
+/// its output pixel's, so that output pixel (oy, ox)'s tap k is at
+/// planes[taps[k] + oy * sy * phaseCols + ox] and a run of one output
+/// row's pixels is a run of floats: no tap in the padding to test for.
+struct PaddedTaps {
+  conv_pad::Padded padded;
+  int64_t plane;       // floats per padded plane (all column phases)
+  const float *planes; // [c][plane]
+  const int64_t *taps; // [K]
+};
+
+/// Row tile `tile` of the patches into dst [K][kMaxRows], as
+/// pack_pixel_tile (the same values), from the padded copy: the tile's
+/// pixels are runs of output rows (two for a 12-pixel tile of rows at
+/// least 12 wide), each copied per k with masked vector loads and stores.
+inline void pack_padded_pixel_tile(const Conv2dParams &p, const PaddedTaps &t,
+                                   int64_t tileRows, int64_t tile, float *dst) {
   using panels::kMaxRows;
   const int64_t K = p.c * p.kh * p.kw, P = p.oh * p.ow;
   const int64_t j0 = tile * tileRows;
   const int64_t rows = std::min<int64_t>(tileRows, P - j0);
-  if (feed_for(p) == Feed::Image) {
-    // The image is [K, P]: 12 consecutive pixels per k, in masked vector
-    // copies (a memcpy call per k of 12 floats cost more than the copy).
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t r = 0; r < kMaxRows; r += Vec::kLanes)
-        Vec::load(x + k * P + j0 + r, Vec::mask(rows - r))
-            .store(dst + k * kMaxRows + r, Vec::mask(kMaxRows - r));
-    return true;
+  // The tile's runs of output rows: start row in the tile, length, and
+  // the run's first pixel's offset in a padded plane.
+  // A run of up to 12 pixels is one vector's masked copy (two on 8-lane
+  // builds: each piece of at most 8 is a run of its own here).
+  struct PixelRun {
+    int64_t r, at;
+    typename Vec::Mask lanes;
+  } runs[kMaxRows];
+  int nruns = 0;
+  for (int64_t r = 0; r < rows;) {
+    const int64_t oy = (j0 + r) / p.ow, ox = (j0 + r) % p.ow;
+    const int64_t count = std::min({rows - r, p.ow - ox, int64_t(Vec::kLanes)});
+    runs[nruns++] = {r, oy * p.strides[0] * t.padded.phaseCols + ox,
+                     Vec::mask(count)};
+    r += count;
   }
-  // Each tap's pixel offsets within a channel plane, the same for every
-  // channel (-1: the tap lies in the padding, or the row is past P).
-  const int64_t taps = p.kh * p.kw;
-  constexpr int64_t kTapsOnStack = 49; // up to 7 x 7
-  int64_t onStack[kTapsOnStack * kMaxRows];
-  std::unique_ptr<int64_t[]> onHeap;
-  int64_t *offsets = onStack;
-  if (taps > kTapsOnStack) {
-    onHeap.reset(new (std::nothrow) int64_t[size_t(taps * kMaxRows)]);
-    if (!onHeap)
-      return false;
-    offsets = onHeap.get();
+  for (int64_t k = 0; k < K; ++k) {
+    float *d = dst + k * kMaxRows;
+    const float *src = t.planes + t.taps[k];
+    for (int i = 0; i < nruns; ++i)
+      Vec::load(src + runs[i].at, runs[i].lanes)
+          .store(d + runs[i].r, runs[i].lanes);
+    for (int64_t r = rows; r < kMaxRows; r += Vec::kLanes)
+      Vec::zero().store(d + r, Vec::mask(kMaxRows - r));
   }
-  for (int64_t r = 0; r < kMaxRows; ++r) {
-    const int64_t j = j0 + r;
-    const int64_t iy0 = j / p.ow * p.strides[0] - p.pads[0];
-    const int64_t ix0 = j % p.ow * p.strides[1] - p.pads[1];
-    for (int64_t ky = 0, tap = 0; ky < p.kh; ++ky)
-      for (int64_t kx = 0; kx < p.kw; ++kx, ++tap) {
-        const int64_t iy = iy0 + ky * p.dilations[0];
-        const int64_t ix = ix0 + kx * p.dilations[1];
-        offsets[tap * kMaxRows + r] =
-            r < rows && iy >= 0 && iy < p.h && ix >= 0 && ix < p.w
-                ? iy * p.w + ix
-                : -1;
-      }
-  }
-  for (int64_t ic = 0; ic < p.c; ++ic) {
-    const float *plane = x + ic * p.h * p.w;
-    float *d = dst + ic * taps * kMaxRows;
-    for (int64_t e = 0; e < taps * kMaxRows; ++e)
-      d[e] = offsets[e] >= 0 ? plane[offsets[e]] : 0.0f;
-  }
-  return true;
-}
-
-/// The row tiles [tile0, tile1) of image `x`'s patches (pack_pixel_tile),
-/// tile t at packed + t * kMaxRows * K. False when out of memory.
-inline bool pack_pixel_rows(const Conv2dParams &p, const float *x,
-                            int64_t tileRows, int64_t tile0, int64_t tile1,
-                            float *packed) {
-  const int64_t K = p.c * p.kh * p.kw;
-  for (int64_t tile = tile0; tile < tile1; ++tile)
-    if (!pack_pixel_tile(p, x, tileRows, tile,
-                         packed + tile * panels::kMaxRows * K))
-      return false;
-  return true;
 }
 
 /// conv2d (above) with the weight in column panels ([K, M], layout
@@ -605,29 +641,58 @@ int conv2d_pixel_rows(const anvil_host_api *host, const Conv2dParams &p,
   const int64_t tileRows = pixel_tile_rows(P);
   const int64_t rowTiles = (P + tileRows - 1) / tileRows;
   const int64_t packedFloats = rowTiles * kMaxRows * K;
-  // One block of thread 0's scratch: the packed patches, then the
-  // product [P, M]. Outside a parallel loop the calling thread is thread
-  // 0, and no chunk below asks for scratch memory.
+  // Every feed but the plain 1x1 image packs its tiles from a padded copy
+  // of the image (PaddedTaps).
+  const bool fromPadded = feed_for(p) != Feed::Image;
+  PaddedTaps padded{conv_pad::padded_size(p), 0, nullptr, nullptr};
+  padded.plane = p.strides[1] * padded.padded.phaseSize();
+  const int64_t paddedFloats = fromPadded ? p.c * padded.plane : 0;
+  // One block of thread 0's scratch: the packed patches, the product [P,
+  // M], then the padded copy. Outside a parallel loop the calling thread
+  // is thread 0, and no chunk below asks for scratch memory.
   std::unique_ptr<float[]> own;
-  float *packed =
-      scratch_or_own<float>(host, 0, size_t(packedFloats + P * M), own);
-  if (!packed) {
+  float *packed = scratch_or_own<float>(
+      host, 0, size_t(packedFloats + P * M + paddedFloats), own);
+  std::unique_ptr<int64_t[]> taps(fromPadded ? new (std::nothrow) int64_t[K]
+                                             : nullptr);
+  if (!packed || (fromPadded && !taps)) {
     fail(host, "conv: out of memory for the pixel rows");
     return 1;
   }
   float *product = packed + packedFloats;
+  float *planes = product + P * M;
+  if (fromPadded) {
+    for (int64_t ic = 0, k = 0; ic < p.c; ++ic)
+      for (int64_t ky = 0; ky < p.kh; ++ky)
+        for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
+          taps[k] = ic * padded.plane +
+                    conv_pad::row_offset(p, padded.padded, ky) +
+                    conv_pad::column_offset(p, padded.padded, kx);
+    padded.planes = planes;
+    padded.taps = taps.get();
+  }
   for (int64_t b = 0; b < p.n; ++b) {
     const float *x = in + b * p.c * p.h * p.w;
+    if (fromPadded)
+      parallel_for(host, p.c, std::max<int64_t>(1, 65536 / padded.plane),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t ic = begin; ic < end; ++ic)
+                       conv_pad::pad_plane(p, padded.padded, x + ic * p.h * p.w,
+                                           planes + ic * padded.plane, b > 0);
+                   });
     parallel_for(
         host, rowTiles,
         std::max<int64_t>(1, kMinChunkMacs /
                                  (8 * kMaxRows * std::max<int64_t>(K, 1))),
         [&](int64_t begin, int64_t end) {
-          if (!pack_pixel_rows(p, x, tileRows, begin, end, packed))
-            fail(host, "conv: out of memory for the tap offsets");
+          for (int64_t tile = begin; tile < end; ++tile) {
+            float *dst = packed + tile * kMaxRows * K;
+            if (fromPadded)
+              pack_padded_pixel_tile(p, padded, tileRows, tile, dst);
+            else
+              pack_pixel_tile(p, x, tileRows, tile, dst);
+          }
         });
-    if (run_failed(host))
-      return 1;
     if (K == 0) {
       for (int64_t e = 0; e < P * M; ++e)
         product[e] = 0;

@@ -93,8 +93,25 @@ func.func @strided(%x: memref<4x8xf32, strided<[16, 1]>>) {
 // -----
 
 func.func @weight_layout_unknown() {
-  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn]_k8[_biased]')}}
+  // expected-error @+1 {{'kernel.weight' op has the unknown layout 'nk' (known: 'kn', 'panels32', 'nk_panels32', 'row_tiles12', 'q8_n16[_kn][_biased][_sums]', 'q4_n16[_kn]_k8[_biased]')}}
   %w = kernel.weight dense<1.0> : tensor<2x3xf32> {layout = "nk"} : memref<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_row_tiles_rank() {
+  // expected-error @+1 {{'kernel.weight' op layout 'row_tiles12' needs a static value of rank 2 or more, not 'tensor<5xf32>'}}
+  %w = kernel.weight dense<1.0> : tensor<5xf32> {layout = "row_tiles12"} : memref<1x1x12xf32>
+  return
+}
+
+// -----
+
+func.func @weight_layout_row_tiles_size() {
+  // 13 rows are two tiles of 12.
+  // expected-error @+1 {{'kernel.weight' op value of type 'tensor<13x2x3x3xf32>' does not match the buffer 'memref<1x18x12xf32>' in layout 'row_tiles12'}}
+  %w = kernel.weight dense<1.0> : tensor<13x2x3x3xf32> {layout = "row_tiles12"} : memref<1x18x12xf32>
   return
 }
 

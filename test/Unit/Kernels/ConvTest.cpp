@@ -229,7 +229,7 @@ TEST(Conv2d, PixelRowsMatchLongDoubleAndPanelBits) {
       {1, 300, 14, 14, 33, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, false}, // 1x1/2, 2 k blocks
       {1, 16, 9, 11, 40, 3, 3, 2, 1, 2, 1, 2, 0, 1, 2, 1, true},   // dilated, asymmetric pads
       {1, 8, 3, 3, 32, 5, 5, 1, 1, 1, 1, 4, 4, 4, 4, 1, true},     // taps in pads, P 49
-      {1, 4, 5, 5, 36, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // 81 taps (heap offsets)
+      {1, 4, 5, 5, 36, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4, 1, false},    // 81 taps
       {1, 12, 1, 1, 64, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},    // one pixel
       {2, 20, 2, 2, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},   // 2x2: one tile of 4 rows, 4 panels a call
       {1, 0, 7, 7, 40, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},     // no input channels: K 0
@@ -398,6 +398,155 @@ TEST(Conv2d, EpilogueSeesEachOutputOnceWhenFinal) {
       EXPECT_FALSE(emptyBlock) << "an epilogue call on an empty block";
       EXPECT_EQ(out, want);
     }
+  }
+}
+
+/// w [m, K] (group 1) in row tiles of 12 output channels, as the layout
+/// row_tiles12 stores it (dialects/Kernel/WeightData.h), written from its
+/// definition: element (i, k) at (i / 12 * K + k) * 12 + i % 12. The last
+/// tile's rows past m hold `padding` (the packer writes zeros; NaN here
+/// shows that the kernel never reads them).
+std::vector<float> rowTiles(const std::vector<float> &w, int64_t m, int64_t K,
+                            float padding) {
+  std::vector<float> packed((m + 11) / 12 * K * 12, padding);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      packed[(i / 12 * K + k) * 12 + i % 12] = w[i * K + k];
+  return packed;
+}
+
+// A weight in row tiles (weight_tile_rows = 12, the cpu packer's layout
+// for group-1 products) gives the bits of its rows read in place, on every
+// feed (the image in place, the padded copy in rows, virtual columns, at
+// strides, gathered panels), with tiles of 1 to 12 rows, 1 to 3 k blocks,
+// with and without a bias and a fused clamp, whatever the chunking; the
+// padding rows of the last tile are never read.
+TEST(Conv2d, RowTilesMatchRowsInPlace) {
+  REQUIRE_LEVEL();
+  using anvil::cpu::conv_gemm::Feed;
+  const struct {
+    Case c;
+    Feed feed;
+  } cases[] = {
+      // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
+      {{1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       Feed::Packed}, // 2 whole tiles
+      {{2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true},
+       Feed::Packed}, // stem, 12 + 4
+      {{1, 64, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, false},
+       Feed::Packed}, // K 576: 3 k blocks
+      {{1, 40, 14, 14, 13, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       Feed::Packed}, // 12 + 1, P 196
+      {{1, 40, 9, 10, 50, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, false},
+       Feed::Image}, // 4 x 12 + 2
+      {{1, 300, 7, 10, 26, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       Feed::Image}, // 2 k blocks
+      {{1, 16, 6, 40, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       Feed::PaddedImage}, // rows
+      {{1, 64, 10, 40, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       Feed::PaddedImage}, // virtual
+      {{1, 32, 56, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, true},
+       Feed::PaddedImage}, // virtual /2
+      {{1, 8, 5, 30, 5, 3, 3, 1, 1, 2, 2, 0, 2, 1, 0, 1, true},
+       Feed::PaddedImage}, // dilated, 5 rows
+  };
+  unsigned seed = 900;
+  for (const auto &[c, feed] : cases) {
+    const anvil::Conv2dParams rows = params(c);
+    ASSERT_EQ(int(anvil::cpu::conv_gemm::feed_for(rows)), int(feed));
+    anvil::Conv2dParams tiled = rows;
+    tiled.weight_tile_rows = 12;
+    SCOPED_TRACE(testing::Message()
+                 << "c " << c.c << " " << c.h << "x" << c.w << " m " << c.m
+                 << " kernel " << c.kh << "x" << c.kw << " strides " << c.sy);
+    const auto [x, w, b] = randomOperands(c, seed++);
+    const std::vector<float> tiles =
+        rowTiles(w, c.m, c.c * c.kh * c.kw, std::nanf(""));
+    ChunkingHost whole(1 << 30), single(1);
+    const anvil_host_api reversed = anvil_test::reversedHost();
+    const std::vector<float> want = run(&whole.api, rows, x, w, b);
+    for (const anvil_host_api *api :
+         {(const anvil_host_api *)&whole.api,
+          (const anvil_host_api *)&single.api, &reversed})
+      EXPECT_EQ(run(api, tiled, x, tiles, b), want)
+          << "row tiles and rows in place differ in bits";
+    // The clamp applied in the stores.
+    std::vector<float> clampRows(want.size()), clampTiles(want.size());
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+    auto noLoop = [](int64_t, int64_t, int64_t, int64_t) {
+      ADD_FAILURE() << "the fused clamp called its loop";
+    };
+    ASSERT_EQ(anvil::cpu::conv2d<float>(
+                  scope.host(), rows, x.data(), w.data(),
+                  c.bias ? b.data() : nullptr, clampRows.data(),
+                  anvil::cpu::clamp_epilogue(-0.25f, 0.5f, noLoop)),
+              0);
+    ASSERT_EQ(anvil::cpu::conv2d<float>(
+                  scope.host(), tiled, x.data(), tiles.data(),
+                  c.bias ? b.data() : nullptr, clampTiles.data(),
+                  anvil::cpu::clamp_epilogue(-0.25f, 0.5f, noLoop)),
+              0);
+    EXPECT_EQ(clampTiles, clampRows);
+  }
+}
+
+// Row tiles are the product's layout alone: a launch whose convolution
+// takes another kernel (two groups, a depthwise one, fewer than 4 output
+// channels or 8 taps, channels last, column panels too) fails with a
+// message instead of reading the tiles as rows.
+TEST(Conv2d, RowTilesRejectWhatTheProductCannotRun) {
+  REQUIRE_LEVEL();
+  struct Bad {
+    Case c;
+    bool in, out;
+    int64_t panel;
+  };
+  const Bad bad[] = {
+      {{1, 16, 8, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true},
+       false,
+       false,
+       0}, // 2 groups
+      {{1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true},
+       false,
+       false,
+       0}, // depthwise
+      {{1, 16, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+       false,
+       false,
+       0}, // 3 channels
+      {{1, 1, 8, 8, 16, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       false,
+       0}, // 4 taps
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       true,
+       false,
+       0}, // in_nhwc
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       true,
+       0}, // out_nhwc
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
+       false,
+       false,
+       32}, // panels
+  };
+  for (const Bad &bc : bad) {
+    anvil::Conv2dParams p = params(bc.c);
+    p.weight_tile_rows = 12;
+    p.in_nhwc = bc.in, p.out_nhwc = bc.out, p.weight_panel = bc.panel;
+    const auto [x, w, b] = randomOperands(bc.c, 1);
+    // As many floats as the tiles of the weight read as [m, rest].
+    const std::vector<float> tiles(
+        (bc.c.m + 11) / 12 * 12 * (w.size() / bc.c.m), 0.5f);
+    std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
+    ChunkingHost whole(1 << 30);
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+    EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), tiles.data(),
+                                        b.data(), out.data()),
+              0)
+        << "m " << bc.c.m << " group " << bc.c.group;
+    EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
   }
 }
 
