@@ -59,6 +59,13 @@ struct Vec {
     return {
         _mm512_mask_mov_ps(t, _mm512_cmp_ps_mask(t, hi.v, _CMP_GE_OQ), hi.v)};
   }
+  /// common.h's max_select per lane (m where m > v or m is NaN, else v):
+  /// two compares and a blend, the bits of the scalar.
+  static Vec max_select(Vec m, Vec v) {
+    const __mmask16 keep = _mm512_cmp_ps_mask(m.v, v.v, _CMP_GT_OQ) |
+                           _mm512_cmp_ps_mask(m.v, m.v, _CMP_UNORD_Q);
+    return {_mm512_mask_mov_ps(v.v, keep, m.v)};
+  }
   float sum() const { return _mm512_reduce_add_ps(v); } // a fixed tree
 };
 #elif defined(__AVX2__) && defined(__FMA__)
@@ -89,6 +96,12 @@ struct Vec {
     const __m256 t =
         _mm256_blendv_ps(x.v, lo.v, _mm256_cmp_ps(x.v, lo.v, _CMP_LE_OQ));
     return {_mm256_blendv_ps(t, hi.v, _mm256_cmp_ps(t, hi.v, _CMP_GE_OQ))};
+  }
+  /// common.h's max_select per lane, as the AVX-512 Vec's.
+  static Vec max_select(Vec m, Vec v) {
+    const __m256 keep = _mm256_or_ps(_mm256_cmp_ps(m.v, v.v, _CMP_GT_OQ),
+                                     _mm256_cmp_ps(m.v, m.v, _CMP_UNORD_Q));
+    return {_mm256_blendv_ps(v.v, m.v, keep)};
   }
   float sum() const { // halves added pairwise, a fixed tree
     __m128 x =
@@ -144,6 +157,13 @@ struct Vec {
       const float t = x.v[l] <= lo.v[l] ? lo.v[l] : x.v[l];
       r.v[l] = t >= hi.v[l] ? hi.v[l] : t;
     }
+    return r;
+  }
+  /// common.h's max_select per lane.
+  static Vec max_select(Vec m, Vec v) {
+    Vec r;
+    for (int l = 0; l < 8; ++l)
+      r.v[l] = m.v[l] > v.v[l] || m.v[l] != m.v[l] ? m.v[l] : v.v[l];
     return r;
   }
   float sum() const {

@@ -1152,6 +1152,57 @@ template <class T> void checkIntegerMaxPool(const PoolCase &c, unsigned seed) {
 }
 
 // clang-format off
+// Float 2-D max pooling (pool's two passes over rows, conv.h) gives, bit
+// for bit, the fold its comment defines: per output max_select over the
+// valid taps in (ky, kx) order from -inf, which keeps the last of equal
+// maxima (+0 and -0 alike) and the first NaN (payloads told apart here).
+TEST(Pool, FloatMaxRowsKeepTheFoldsBits) {
+  const PoolCase cases[] = {
+      // max  rank outer  in          kernel     strides    pads                dilations  ceil   incl
+      {true,  2, 3, {13, 57, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
+      {true,  2, 2, {9, 41, 0},  {3, 3, 0}, {1, 1, 0}, {1, 1, 0, 1, 1, 0}, {1, 2, 0}, true,  false},
+      {true,  2, 2, {8, 40, 0},  {2, 3, 0}, {3, 3, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
+      {true,  2, 2, {10, 36, 0}, {3, 3, 0}, {2, 2, 0}, {0, 0, 0, 0, 0, 0}, {1, 1, 0}, true,  false},
+  };
+  unsigned seed = 700;
+  for (const PoolCase &c : cases) {
+    int64_t inSize, outSize;
+    const anvil::PoolParams p = poolParams(c, inSize, outSize);
+    std::mt19937 rng(seed++);
+    // Few distinct values (many ties), zeros of both signs, NaNs with
+    // three payloads.
+    const float values[] = {-1.0f, 0.0f, -0.0f, 2.0f, -0.0f, 0.0f,
+                            std::nanf("1"), std::nanf("2"), std::nanf("3")};
+    std::uniform_int_distribution<int> pick(0, 60);
+    std::vector<float> x(c.outer * inSize);
+    for (float &v : x) {
+      const int i = pick(rng);
+      v = i < 9 ? values[i] : values[i % 6];
+    }
+    std::vector<float> got(c.outer * outSize, 7.0f), want(got.size());
+    ChunkingHost whole(1 << 30);
+    anvil::cpu::RunScope scope(&whole.api, nullptr);
+    ASSERT_EQ(anvil::cpu::pool<float>(scope.host(), p, x.data(), got.data()),
+              0);
+    const int64_t oh = p.out_dims[0], ow = p.out_dims[1];
+    for (int64_t plane = 0; plane < c.outer; ++plane)
+      for (int64_t oy = 0; oy < oh; ++oy)
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          float m = -std::numeric_limits<float>::infinity();
+          for (int64_t ky = 0; ky < c.kernel[0]; ++ky)
+            for (int64_t kx = 0; kx < c.kernel[1]; ++kx) {
+              const int64_t iy = oy * c.strides[0] - c.pads[0] + ky * c.dilations[0];
+              const int64_t ix = ox * c.strides[1] - c.pads[1] + kx * c.dilations[1];
+              if (iy >= 0 && iy < c.in[0] && ix >= 0 && ix < c.in[1])
+                m = anvil::cpu::max_select(m, x[plane * inSize + iy * c.in[1] + ix]);
+            }
+          want[plane * outSize + oy * ow + ox] = m;
+        }
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+        << "in " << c.in[0] << "x" << c.in[1] << " stride " << c.strides[1];
+  }
+}
+
 TEST(Pool, MatchesDefinition) {
   const PoolCase cases[] = {
       // max  rank outer  in          kernel     strides    pads                dilations  ceil   incl
@@ -1167,6 +1218,13 @@ TEST(Pool, MatchesDefinition) {
       {true,  2, 2, {7, 61, 0},  {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
       {true,  1, 3, {45, 0, 0},  {3, 0, 0}, {1, 0, 0}, {1, 0, 0, 1, 0, 0}, {1, 0, 0}, false, false},
       {true,  1, 2, {3, 0, 0},   {5, 0, 0}, {1, 0, 0}, {2, 0, 0, 2, 0, 0}, {1, 0, 0}, false, false},
+      // Float max rows (two passes): stride 2 with dilation 2 and an odd
+      // width, stride 3 (its interior one output at a time), stride 1
+      // dilated, ceil mode at stride 2.
+      {true,  2, 2, {9, 41, 0},  {3, 3, 0}, {2, 2, 0}, {2, 2, 0, 2, 2, 0}, {2, 2, 0}, false, false},
+      {true,  2, 2, {8, 40, 0},  {3, 4, 0}, {3, 3, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
+      {true,  2, 1, {6, 50, 0},  {2, 3, 0}, {1, 1, 0}, {0, 2, 0, 1, 2, 0}, {1, 2, 0}, false, false},
+      {true,  2, 2, {10, 36, 0}, {3, 3, 0}, {2, 2, 0}, {0, 0, 0, 0, 0, 0}, {1, 1, 0}, true,  false},
   };
   unsigned seed = 200;
   for (const PoolCase &c : cases) {
