@@ -732,7 +732,16 @@ TEST(Conv2d, ChannelsLastMatchesPlanes) {
        true}, // dw 7 ch, dilated
       {{1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true},
        true,
-       true}, // dw bands
+       true}, // dw: interior runs of 8, border groups
+      {{2, 16, 12, 13, 16, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4, 16, true},
+       true,
+       true}, // dw 81 taps
+      {{2, 20, 6, 1, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 20, false},
+       true,
+       true}, // dw 1 column: no interior
+      {{1, 32, 9, 40, 32, 3, 3, 1, 2, 1, 1, 0, 1, 2, 0, 32, true},
+       true,
+       true}, // dw /1,2 asymmetric pads
   };
   const float inf = std::numeric_limits<float>::infinity();
   unsigned seed = 600;
@@ -888,7 +897,7 @@ TEST(Conv2d, ChannelsLastOutputsHandTheirEpilogueRuns) {
       {2, 16, 6, 7, 70, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},  // expansion
       {1, 96, 7, 7, 960, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, // panel chunks
       {2, 40, 15, 16, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 40, true}, // depthwise
-      {1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true}, // dw bands
+      {1, 17, 70, 70, 17, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 17, true}, // dw rows
   };
   unsigned seed = 700;
   for (const Case &c : cases) {
