@@ -490,65 +490,56 @@ TEST(Conv2d, RowTilesMatchRowsInPlace) {
   }
 }
 
+/// A convolution whose layout parameters no kernel runs: in_nhwc /
+/// out_nhwc, weight_panel, and weight_tile_rows (the weight then as many
+/// floats as its row tiles).
+struct BadLayout {
+  Case c;
+  bool in, out;
+  int64_t panel;
+};
+
+/// conv2d fails on bc (with weight_tile_rows = tileRows) and leaves its
+/// output untouched.
+void expectRejected(const BadLayout &bc, int64_t tileRows) {
+  anvil::Conv2dParams p = params(bc.c);
+  p.in_nhwc = bc.in, p.out_nhwc = bc.out, p.weight_panel = bc.panel;
+  p.weight_tile_rows = tileRows;
+  const auto [x, w, b] = randomOperands(bc.c, 1);
+  std::vector<float> weight = w;
+  if (tileRows) // as many floats as the tiles of the weight read as [m, rest]
+    weight.assign((bc.c.m + 11) / 12 * 12 * (w.size() / bc.c.m), 0.5f);
+  std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
+  ChunkingHost whole(1 << 30);
+  anvil::cpu::RunScope scope(&whole.api, nullptr);
+  EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), weight.data(),
+                                      b.data(), out.data()),
+            0)
+      << "m " << bc.c.m << " group " << bc.c.group << " in_nhwc " << bc.in
+      << " out_nhwc " << bc.out << " panel " << bc.panel;
+  EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
+}
+
 // Row tiles are the product's layout alone: a launch whose convolution
 // takes another kernel (two groups, a depthwise one, fewer than 4 output
 // channels or 8 taps, channels last, column panels too) fails with a
 // message instead of reading the tiles as rows.
+// clang-format off
 TEST(Conv2d, RowTilesRejectWhatTheProductCannotRun) {
   REQUIRE_LEVEL();
-  struct Bad {
-    Case c;
-    bool in, out;
-    int64_t panel;
+  const BadLayout bad[] = {
+      {{1, 16, 8, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true}, false, false, 0},  // 2 groups
+      {{1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true}, false, false, 0}, // depthwise
+      {{1, 16, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, false, false, 0},   // 3 channels
+      {{1, 1, 8, 8, 16, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, false, false, 0},   // 4 taps
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, true, false, 0},   // in_nhwc
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, false, true, 0},   // out_nhwc
+      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, false, false, 32}, // panels
   };
-  const Bad bad[] = {
-      {{1, 16, 8, 8, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, true},
-       false,
-       false,
-       0}, // 2 groups
-      {{1, 16, 8, 8, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true},
-       false,
-       false,
-       0}, // depthwise
-      {{1, 16, 8, 8, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
-       false,
-       false,
-       0}, // 3 channels
-      {{1, 1, 8, 8, 16, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
-       false,
-       false,
-       0}, // 4 taps
-      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
-       true,
-       false,
-       0}, // in_nhwc
-      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
-       false,
-       true,
-       0}, // out_nhwc
-      {{1, 16, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
-       false,
-       false,
-       32}, // panels
-  };
-  for (const Bad &bc : bad) {
-    anvil::Conv2dParams p = params(bc.c);
-    p.weight_tile_rows = 12;
-    p.in_nhwc = bc.in, p.out_nhwc = bc.out, p.weight_panel = bc.panel;
-    const auto [x, w, b] = randomOperands(bc.c, 1);
-    // As many floats as the tiles of the weight read as [m, rest].
-    const std::vector<float> tiles(
-        (bc.c.m + 11) / 12 * 12 * (w.size() / bc.c.m), 0.5f);
-    std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
-    ChunkingHost whole(1 << 30);
-    anvil::cpu::RunScope scope(&whole.api, nullptr);
-    EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), tiles.data(),
-                                        b.data(), out.data()),
-              0)
-        << "m " << bc.c.m << " group " << bc.c.group;
-    EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
-  }
+  for (const BadLayout &bc : bad)
+    expectRejected(bc, 12);
 }
+// clang-format on
 
 /// Whether conv2d's path for p applies a ClampEpilogue's bounds itself
 /// (conv.h's dispatch order): the product paths and the channel-blocked
@@ -852,40 +843,18 @@ TEST(Conv2d, ChannelsLastMatchesPlanes) {
 // Channels-last layouts the kernels do not take (a 3x3 group-1
 // convolution, a depthwise one planar on one side, a weight not in
 // panels) fail with an error, writing nothing.
+// clang-format off
 TEST(Conv2d, ChannelsLastRejectsWhatItCannotRun) {
   REQUIRE_LEVEL();
-  struct Bad {
-    Case c;
-    bool in, out;
-    int64_t panel;
+  const BadLayout bad[] = {
+      {{1, 8, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, false, true, 32},
+      {{1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true}, true, false, 0},
+      {{1, 16, 6, 6, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true}, true, false, 0},
   };
-  const Bad bad[] = {
-      {{1, 8, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
-       false,
-       true,
-       32},
-      {{1, 16, 6, 6, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 16, true},
-       true,
-       false,
-       0},
-      {{1, 16, 6, 6, 32, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, true},
-       true,
-       false,
-       0},
-  };
-  for (const Bad &bc : bad) {
-    anvil::Conv2dParams p = params(bc.c);
-    p.in_nhwc = bc.in, p.out_nhwc = bc.out, p.weight_panel = bc.panel;
-    const auto [x, w, b] = randomOperands(bc.c, 1);
-    std::vector<float> out(p.n * p.m * p.oh * p.ow, 7.0f);
-    ChunkingHost whole(1 << 30);
-    anvil::cpu::RunScope scope(&whole.api, nullptr);
-    EXPECT_NE(anvil::cpu::conv2d<float>(scope.host(), p, x.data(), w.data(),
-                                        b.data(), out.data()),
-              0);
-    EXPECT_EQ(std::count(out.begin(), out.end(), 7.0f), int64_t(out.size()));
-  }
+  for (const BadLayout &bc : bad)
+    expectRejected(bc, 0);
 }
+// clang-format on
 
 // A channels-last output hands any other epilogue (a unary loop in place,
 // as the compiler passes: HardSwish, Sigmoid) runs of its buffer in memory
