@@ -163,20 +163,28 @@ bool pixelRowsConv(LaunchOp launch) {
          pixelPanelLanes(pixels) < (taps ? 0.95 : 0.9);
 }
 
+/// The conv2d launch's weight stored in `layout` (its buffer of the shape
+/// storedWeightShape gives), and the launch parameter `param` that tells
+/// the kernel so set to `value`.
+void useWeightLayout(LaunchOp conv, StringRef layout, StringRef param,
+                     int64_t value) {
+  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
+  auto valueType = weight.getValue().getType().cast<ShapedType>();
+  OpBuilder b(weight);
+  weight.setLayoutAttr(b.getStringAttr(layout));
+  weight.getResult().setType(MemRefType::get(
+      storedWeightShape(layout, valueType), valueType.getElementType()));
+  NamedAttrList params(conv.getParams());
+  params.set(param, b.getI64IntegerAttr(value));
+  conv.setParamsAttr(params.getDictionary(conv.getContext()));
+}
+
 /// The conv2d launch's weight in column panels of 32 output channels (its
 /// [M, C, kh, kw] read as [M, K], stored as [K, M]: "nk_panels32"), and
 /// its weight_panel set.
 void useColumnPanels(LaunchOp conv) {
-  auto weight = conv.getInputs()[1].getDefiningOp<WeightOp>();
-  auto valueType = weight.getValue().getType().cast<ShapedType>();
-  OpBuilder b(weight);
-  weight.setLayoutAttr(b.getStringAttr(kWeightLayoutNKPanels));
-  weight.getResult().setType(
-      MemRefType::get(storedWeightShape(kWeightLayoutNKPanels, valueType),
-                      valueType.getElementType()));
-  NamedAttrList params(conv.getParams());
-  params.set("weight_panel", b.getI64IntegerAttr(kWeightPanelWidth));
-  conv.setParamsAttr(params.getDictionary(conv.getContext()));
+  useWeightLayout(conv, kWeightLayoutNKPanels, "weight_panel",
+                  kWeightPanelWidth);
 }
 
 /// An integer launch parameter, or `otherwise` where it has none.
@@ -320,9 +328,8 @@ bool rowTileConv(LaunchOp conv) {
 /// panels (useColumnPanels), and those of the other launches rowTileConv
 /// chooses row tiles (weight_tile_rows = 12): where the weight's rows are
 /// read in place, a 12-row tile broadcasts from 12 streams (a pointer each,
-/// two of them spilled on AVX-512); from its row tile, one run per k. 3x3
-/// layers of ResNet, one thread, on the Xeon host (docs/performance.md):
-/// see "ResNet's weights in row tiles".
+/// two of them spilled on AVX-512); from its row tile, one run per k
+/// (docs/performance.md, "ResNet on a Xeon": 3x3 layers 0-7% faster).
 void packConvWeights(ModuleOp module) {
   for (LaunchOp launch : launchesOf(module, "conv2d")) {
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
@@ -334,17 +341,10 @@ void packConvWeights(ModuleOp module) {
         useColumnPanels(launch);
       continue;
     }
-    SmallVector<int64_t> tiles =
-        storedWeightShape(kWeightLayoutRowTiles, valueType);
-    if (tiles.size() != 3 || !rowTileConv(launch))
-      continue;
-    OpBuilder b(weight);
-    weight.setLayoutAttr(b.getStringAttr(kWeightLayoutRowTiles));
-    weight.getResult().setType(
-        MemRefType::get(tiles, valueType.getElementType()));
-    NamedAttrList params(launch.getParams());
-    params.set("weight_tile_rows", b.getI64IntegerAttr(kWeightTileRows));
-    launch.setParamsAttr(params.getDictionary(launch.getContext()));
+    if (storedWeightShape(kWeightLayoutRowTiles, valueType).size() == 3 &&
+        rowTileConv(launch))
+      useWeightLayout(launch, kWeightLayoutRowTiles, "weight_tile_rows",
+                      kWeightTileRows);
   }
 }
 

@@ -372,15 +372,11 @@ int conv2d(const anvil_host_api *host, const Conv2dParams &p, const float *in,
   }
   if (virtualColumns)
     std::fill(buffer + imageFloats, buffer + sumsAt, 0.0f);
-  if (feed != Feed::Packed) {
-    for (int64_t ic = 0, k = 0; ic < cg; ++ic)
-      for (int64_t ky = 0; ky < p.kh; ++ky)
-        for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
-          offsets[k] = feed == Feed::Image
-                           ? ic * p.h * p.w
-                           : ic * padPlane +
-                                 conv_pad::row_offset(p, padded, ky) +
-                                 conv_pad::column_offset(p, padded, kx);
+  if (feed == Feed::Image) {
+    for (int64_t ic = 0; ic < cg; ++ic) // K = cg: one tap a channel
+      offsets[ic] = ic * p.h * p.w;
+  } else if (feed == Feed::PaddedImage) {
+    conv_pad::tap_offsets(p, padded, cg, padPlane, offsets.get());
   }
   for (int64_t b0 = 0; b0 < p.n; b0 += imagesPerPass) {
     const int64_t images = std::min(imagesPerPass, p.n - b0);
@@ -662,12 +658,7 @@ int conv2d_pixel_rows(const anvil_host_api *host, const Conv2dParams &p,
   float *product = packed + packedFloats;
   float *planes = product + P * M;
   if (fromPadded) {
-    for (int64_t ic = 0, k = 0; ic < p.c; ++ic)
-      for (int64_t ky = 0; ky < p.kh; ++ky)
-        for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
-          taps[k] = ic * padded.plane +
-                    conv_pad::row_offset(p, padded.padded, ky) +
-                    conv_pad::column_offset(p, padded.padded, kx);
+    conv_pad::tap_offsets(p, padded.padded, p.c, padded.plane, taps.get());
     padded.planes = planes;
     padded.taps = taps.get();
   }

@@ -116,6 +116,19 @@ inline int64_t row_offset(const Conv2dParams &p, const Padded &s, int64_t ky) {
   return (t % sy * s.phaseRows() + t / sy) * s.phaseCols;
 }
 
+/// Each tap k = (ic, ky, kx)'s offset in the padded planes of `channels`
+/// input channels, plane floats apart (sx x phaseSize()), from its output
+/// pixel's place: output (oy, ox) reads tap k at offsets[k] + oy * sy *
+/// phaseCols + ox (rows split by row phase: oy * phaseCols).
+inline void tap_offsets(const Conv2dParams &p, const Padded &s,
+                        int64_t channels, int64_t plane, int64_t *offsets) {
+  for (int64_t ic = 0, k = 0; ic < channels; ++ic)
+    for (int64_t ky = 0; ky < p.kh; ++ky)
+      for (int64_t kx = 0; kx < p.kw; ++kx, ++k)
+        offsets[k] =
+            ic * plane + row_offset(p, s, ky) + column_offset(p, s, kx);
+}
+
 /// x [h, w] into `sx` column phases of phaseSize() floats ([rows][phaseCols],
 /// or [rowPhases x phaseRows()][phaseCols] with row phases): padded column c of
 /// padded row r at phases[(c % sx) * phaseSize() + rowAt(r) * phaseCols +

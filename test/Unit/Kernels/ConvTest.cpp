@@ -164,14 +164,17 @@ void check(const Case &c, unsigned seed, bool pixelRows = false) {
   EXPECT_EQ(bad, 0);
 }
 
+/// A product-path case and the feed conv_gemm.h takes for it.
+struct FeedCase {
+  Case c;
+  anvil::cpu::conv_gemm::Feed feed;
+};
+
 // clang-format off
 TEST(Conv2d, ProductPathMatchesLongDouble) {
   REQUIRE_LEVEL();
   using anvil::cpu::conv_gemm::Feed;
-  const struct {
-    Case c;
-    Feed feed;
-  } cases[] = {
+  const FeedCase cases[] = {
       // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
       {{1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true}, Feed::Packed},  // 3x3 same
       {{2, 3, 20, 18, 16, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, true}, Feed::Packed},   // stem 7x7/2
@@ -424,10 +427,7 @@ std::vector<float> rowTiles(const std::vector<float> &w, int64_t m, int64_t K,
 TEST(Conv2d, RowTilesMatchRowsInPlace) {
   REQUIRE_LEVEL();
   using anvil::cpu::conv_gemm::Feed;
-  const struct {
-    Case c;
-    Feed feed;
-  } cases[] = {
+  const FeedCase cases[] = {
       // n  c   h   w   m  kh kw sy sx dy dx  t  l  b  r  g  bias
       {{1, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
        Feed::Packed}, // 2 whole tiles
