@@ -2,13 +2,15 @@
 """The fused quantized matmul (matmul_quant) against float64 numpy.
 
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
-[, zero point]))` with constant q, scales and zero points, read by five
+[, zero point]))` with constant q, scales and zero points, read by six
 matmuls with m = 1 (a decode GEMV), 5, 12 and 19 rows (small batches: on
 AVX-512 5 is one five-row call of the group sums over two panels at a
 time, 12 one twelve-row call, 19 a sixteen-row call and a three-row one
 over four panels at a time where the tile has four: the int4 case with
-N = 80) and 57 rows (a prefill tile; for W8A8 a tile of 32 rows and one of 25: with AMX,
-two row blocks of 16, the second partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
+N = 80), 48 rows (tiles of 32 and 16 rows: with AMX, one of two row
+blocks of 16 and one of one) and 57 rows (a prefill tile; for W8A8 a tile
+of 32 rows and one of 25: with AMX, two row blocks of 16, the second
+partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
 the machine has them), `--mcpu=x86-64-v3` (the AVX2 paths; skipped, and
 said so, on a machine without AVX2 and FMA) and `--mcpu=x86-64-v2` (the
 portable C++), run by
@@ -31,7 +33,7 @@ a multiple of 64, which take AMX tiles where the CPU has them, and N =
 120 and 80, whose decode GEMVs take items of four, three and two panels
 two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
-is in all five inputs, and its result must be bit-identical in each
+is in all six inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
@@ -51,7 +53,7 @@ import sys
 
 import numpy as np
 
-MS = (1, 5, 12, 19, 57)
+MS = (1, 5, 12, 19, 48, 57)
 
 
 def hexdense(a):
@@ -347,13 +349,15 @@ def run_case(args, case, mcpu, rng):
         if "even_rows" in case:
             x[0::2] *= case["even_rows"]
         xs[m] = x.astype(np.float32)
-    # One row in all five: its result must have the same bits in a decode
+    # One row in all six: its result must have the same bits in a decode
     # GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
     # five-row call, row 8 of 12 in a twelve-row call, row 17 of 19 in the
-    # three-row call after a sixteen-row one) and a prefill
-    # tile (row 20 of 57, a tile that unpacks each group once for all of
-    # its rows).
-    xs[1][0] = xs[5][2] = xs[12][8] = xs[19][17] = xs[MS[-1]][20]
+    # three-row call after a sixteen-row one) and prefill tiles (row 40 of
+    # 48, in a second tile of 16 rows: with AMX one row block, whose W4A8
+    # groups alternate accumulator tiles; row 20 of 57, a tile that
+    # unpacks each group once for all of its rows).
+    xs[1][0] = xs[5][2] = xs[12][8] = xs[19][17] = xs[48][40] = \
+        xs[MS[-1]][20]
     for m in MS:
         np.save(os.path.join(work, f"x{m}.npy"), xs[m])
         cmd += ["--input", f"x{m}={os.path.join(work, f'x{m}.npy')}"]
@@ -361,10 +365,11 @@ def run_case(args, case, mcpu, rng):
     if r.returncode != 0:
         return f"anvil-run failed: {r.stderr.strip()}"
     ys = {m: np.load(os.path.join(work, f"y{m}.npy")) for m in MS}
-    shared = (ys[1][0], ys[5][2], ys[12][8], ys[19][17], ys[MS[-1]][20])
+    shared = (ys[1][0], ys[5][2], ys[12][8], ys[19][17], ys[48][40],
+              ys[MS[-1]][20])
     if not all(np.array_equal(shared[0], other) for other in shared[1:]):
-        return ("the shared row's result differs between m = 1, 5, 12, 19 "
-                f"and {MS[-1]} (batch invariance)")
+        return ("the shared row's result differs between m = 1, 5, 12, 19, "
+                f"48 and {MS[-1]} (batch invariance)")
     for m in MS:
         y = ys[m].astype(np.float64)
         if case.get("w8a8"):

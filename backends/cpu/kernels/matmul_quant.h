@@ -1787,6 +1787,168 @@ inline void unpack_int4_panel_amx(const uint8_t *panel, int64_t ks,
                         _mm512_and_si512(_mm512_srli_epi32(v, 4), mask));
   }
 }
+
+/// How far ahead of its loads unpack_int4_lines_signed_amx prefetches a
+/// panel: one 128-k group's lines. Measured with anvil-kernel-bench, 16 x
+/// 1024 x 2816 (2026-12-05, Xeon): none 187-194 us on one thread, 1 KB
+/// 161-166, 2 KB 163-172, 4 KB 171-178 (two threads 111, 100, 99-106,
+/// 107-121).
+constexpr int64_t kAmxUnpackPrefetchBytes = 1024;
+
+/// unpack_int4_panel_amx's rows for k in [t0, t1) (multiples of 8) of a
+/// panel whose channels share one zero point `zero` (0 .. 15: symmetric
+/// weights, the packing's zero_offset and no zero points of the model's):
+/// the values u - zero as signed bytes, for TDPBSSD, whose sums then are
+/// sum_k xq (u - zero) at once, with no zero-point share to take off.
+inline void unpack_int4_lines_signed_amx(const uint8_t *panel, int64_t t0,
+                                         int64_t t1, int8_t zero, int8_t *out) {
+  const __m512i mask = _mm512_set1_epi8(0x0f);
+  const __m512i z = _mm512_set1_epi8(zero);
+  for (int64_t t = t0; t < t1; t += 8) {
+    _mm_prefetch(reinterpret_cast<const char *>(panel + (t >> 3) * 64 +
+                                                kAmxUnpackPrefetchBytes),
+                 _MM_HINT_T0);
+    const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
+    _mm512_storeu_si512(out + t * kPanel,
+                        _mm512_sub_epi8(_mm512_and_si512(v, mask), z));
+    _mm512_storeu_si512(
+        out + t * kPanel + 64,
+        _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi32(v, 4), mask), z));
+  }
+  // The tile loads are asm statements that name no memory: these stores
+  // must come before them.
+  asm volatile("" ::: "memory");
+}
+
+/// The AMX accumulator tiles of rows_dot_int4_amx_symmetric come in two
+/// sets: set S is tiles 2S (panel 0) and 2S + 1 (panel 1), multiplying A
+/// tile 4 + S by B tiles 6 and 7. The tile intrinsics take their tile
+/// numbers as literals (they are spelled into the instruction), hence one
+/// branch per set.
+template <int S> inline void amx_zero_set() {
+  if constexpr (S == 0) {
+    _tile_zero(0);
+    _tile_zero(1);
+  } else {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+}
+template <int S> inline void amx_load_a(const int8_t *at, int64_t stride) {
+  if constexpr (S == 0)
+    _tile_loadd(4, at, stride);
+  else
+    _tile_loadd(5, at, stride);
+}
+template <int S, int NP> inline void amx_dpbssd_set() {
+  if constexpr (S == 0) {
+    _tile_dpbssd(0, 4, 6);
+    if constexpr (NP == 2)
+      _tile_dpbssd(1, 4, 7);
+  } else {
+    _tile_dpbssd(2, 5, 6);
+    if constexpr (NP == 2)
+      _tile_dpbssd(3, 5, 7);
+  }
+}
+template <int S, int NP> inline void amx_store_set(int32_t (*acc)[2][kPanel]) {
+  constexpr int64_t rowBytes = 2 * kPanel * sizeof(int32_t);
+  if constexpr (S == 0) {
+    _tile_stored(0, acc[0][0], rowBytes);
+    if constexpr (NP == 2)
+      _tile_stored(1, acc[0][1], rowBytes);
+  } else {
+    _tile_stored(2, acc[0][0], rowBytes);
+    if constexpr (NP == 2)
+      _tile_stored(3, acc[0][1], rowBytes);
+  }
+}
+
+/// One group's signed products over [k0, k1) (multiples of 64) into
+/// accumulator set S for xq's rows 0-15, and with Two (then S is 0) set 1
+/// for rows 16-31; stored to acc's rows 0-15 (16-31).
+template <int NP, int S, bool Two>
+inline void group_products_amx(const int8_t *const b[2], const int8_t *xq,
+                               int64_t ks, int64_t k0, int64_t k1,
+                               int32_t (*acc)[2][kPanel]) {
+  static_assert(!Two || S == 0, "two row blocks use both sets");
+  amx_zero_set<S>();
+  if constexpr (Two)
+    amx_zero_set<1>();
+  for (int64_t t = k0; t < k1; t += 64) {
+    amx_load_a<S>(xq + t, ks);
+    _tile_loadd(6, b[0] + t * kPanel, 64);
+    if constexpr (NP == 2)
+      _tile_loadd(7, b[1] + t * kPanel, 64);
+    amx_dpbssd_set<S, NP>();
+    if constexpr (Two) {
+      amx_load_a<1>(xq + 16 * ks + t, ks);
+      amx_dpbssd_set<1, NP>();
+    }
+  }
+  amx_store_set<S, NP>(acc);
+  if constexpr (Two)
+    amx_store_set<1, NP>(acc + 16);
+}
+
+/// W4A8 on AMX, one zero point for every channel: the float sums of a tile
+/// of `rows` (1 .. 32; Two when over 16) rows of xq (k_stored apart, 32
+/// readable) by NP panels of signed values (unpack_int4_lines_signed_amx;
+/// panel j at b[j]), group after group:
+///   result[r][j * kPanel + c] += s_g[j * kPanel + c] *
+///                                float(sum_{k in g} xq[r][k] (u - z)),
+/// `scales(g, s_g)` writing group g's 2 x kPanel scales and `unpack(t0,
+/// t1)` making the values of k in [t0, t1) ready (called one group ahead
+/// of the products, so the panels' reads overlap the AMX unit's work; a
+/// no-op where a tile before this one unpacked them). The same exact
+/// integer sums, and the same float operations in the same order, as the
+/// VNNI tiles' update (the sum less z times the row's group sum there)
+/// and gemv_w4a8_symmetric, so the same bits. Group g's float update runs
+/// after group g + 1's products are issued, from g's stored sums, so the
+/// vector units update while the AMX unit multiplies; with 16 rows or
+/// fewer consecutive groups also alternate accumulator sets, so one
+/// group's tile stores wait for no other's products. (Before, each group's
+/// products, stores and update ran in turn, and the zero point's share
+/// came off every sum: 16 sequences' decode steps ran the W4A8 products
+/// at half W8A8's rate of weight bytes, 2026-12-05.) Needs amx_configure().
+template <int NP, bool Two, class Scales, class Unpack>
+inline void rows_dot_int4_amx_symmetric(const MatmulQuantParams &p,
+                                        const int8_t *const b[2],
+                                        const int8_t *xq, int64_t rows,
+                                        Scales &&scales, Unpack &&unpack,
+                                        float (*result)[2 * kPanel]) {
+  const int64_t k = p.k, group = p.group, ks = p.k_stored;
+  const int64_t groups = (k + group - 1) / group;
+  alignas(64) int32_t sums[2][kTileRows][2][kPanel];
+  auto update = [&](int64_t g) {
+    alignas(64) float s[2 * kPanel];
+    scales(g, s);
+    int32_t(*acc)[2][kPanel] = sums[g & 1];
+    for (int64_t r = 0; r < rows; ++r)
+#pragma GCC unroll 2
+      for (int h = 0; h < NP; ++h) {
+        const __m512 product = _mm512_cvtepi32_ps(_mm512_load_si512(acc[r][h]));
+        _mm512_storeu_ps(
+            result[r] + h * kPanel,
+            _mm512_add_ps(
+                _mm512_loadu_ps(result[r] + h * kPanel),
+                _mm512_mul_ps(_mm512_load_ps(s + h * kPanel), product)));
+      }
+  };
+  unpack(0, std::min(k, group));
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
+    if (Two || g % 2 == 0)
+      group_products_amx<NP, 0, Two>(b, xq, ks, k0, k1, sums[g & 1]);
+    else
+      group_products_amx<NP, 1, false>(b, xq, ks, k0, k1, sums[g & 1]);
+    if (g + 1 < groups)
+      unpack(k1, std::min(k, k1 + group));
+    if (g > 0)
+      update(g - 1);
+  }
+  update(groups - 1);
+}
 #endif
 
 /// Static activations with a zero point z' (the stored bytes x' - z' are
@@ -2383,6 +2545,18 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       }
     }
 #endif
+    // A tile's rows of out, each row's result times its activation scale.
+    auto store_scaled_rows = [&](int64_t i0, int64_t i1, int64_t n0,
+                                 int64_t cols,
+                                 const float(*result)[2 * kPanel]) {
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t c = 0; c < cols; ++c)
+          out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
+    };
+    // AMX with one zero point for every channel: signed values
+    // (rows_dot_int4_amx_symmetric).
+    [[maybe_unused]] const bool amxSigned =
+        amx && !zero_point && p.zero_offset >= 0 && p.zero_offset <= 15;
     parallel_for(
         host, rowTiles * pairs, grain(tileMacs),
         [&](int64_t begin, int64_t end, [[maybe_unused]] int thread) {
@@ -2399,10 +2573,48 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
           for (int64_t tile = begin; tile < end; ++tile) {
             const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile, amx);
-            float result[kTileRows][2 * kPanel];
+            alignas(64) float result[kTileRows][2 * kPanel];
             std::memset(result, 0,
                         sizeof(float) * 2 * kPanel * size_t(i1 - i0));
 #if defined(ANVIL_QUANT_AMX)
+            if (amxSigned) {
+              // One zero point: signed values, TDPBSSD, groups pipelined.
+              int8_t *values = reinterpret_cast<int8_t *>(unpacked);
+              const int8_t *const b[2] = {values, values + p.k_stored * kPanel};
+              // A pair's first tile unpacks it, group by group ahead of
+              // the products (so the reads overlap the AMX unit's work);
+              // the pair's other row tiles find it unpacked.
+              const bool fresh = unpackedPair != n0;
+              unpackedPair = n0;
+              auto unpack = [&, np = np, panel0 = panel0](int64_t t0,
+                                                          int64_t t1) {
+                if (fresh)
+                  for (int64_t j = 0; j < np; ++j)
+                    unpack_int4_lines_signed_amx(
+                        panel0 + j * panelBytes, t0, t1, int8_t(p.zero_offset),
+                        values + j * p.k_stored * kPanel);
+              };
+              const int8_t *rowsXq = xq + i0 * p.k_stored;
+              auto scales = [&, n0 = n0, cols = cols](int64_t g, float *s) {
+                alignas(64) int32_t zi[2 * kPanel];
+                group_params(n0, cols, g, s, zi);
+              };
+              const bool two = i1 - i0 > 16;
+              if (np == 2 && two)
+                rows_dot_int4_amx_symmetric<2, true>(p, b, rowsXq, i1 - i0,
+                                                     scales, unpack, result);
+              else if (np == 2)
+                rows_dot_int4_amx_symmetric<2, false>(p, b, rowsXq, i1 - i0,
+                                                      scales, unpack, result);
+              else if (two)
+                rows_dot_int4_amx_symmetric<1, true>(p, b, rowsXq, i1 - i0,
+                                                     scales, unpack, result);
+              else
+                rows_dot_int4_amx_symmetric<1, false>(p, b, rowsXq, i1 - i0,
+                                                      scales, unpack, result);
+              store_scaled_rows(i0, i1, n0, cols, result);
+              continue;
+            }
             if (amx && unpackedPair != n0) {
               for (int64_t j = 0; j < np; ++j)
                 unpack_int4_panel_amx(panel0 + j * panelBytes, p.k_stored,
@@ -2469,10 +2681,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 }
               }
             }
-            for (int64_t i = i0; i < i1; ++i)
-              for (int64_t c = 0; c < cols; ++c)
-                out[i * n + n0 + c] =
-                    static_cast<C>(xscale[i] * result[i - i0][c]);
+            store_scaled_rows(i0, i1, n0, cols, result);
           }
           finish_pair_chunk(begin, end);
         });
