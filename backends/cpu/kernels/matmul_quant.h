@@ -1773,35 +1773,24 @@ inline void rows_dot_int8_amx(const MatmulQuantParams &p,
   }
 }
 
-/// W4A8 on AMX: a "q4_n16_k8" panel's ks k as the "q8_n16" k-quad rows
-/// rows_dot_int8_amx reads. A 64-byte line (8 k of 16 channels; byte i of
-/// a channel's word holds k + i in its low nibble, k + 4 + i in its high)
-/// is two such rows: the low nibbles (k .. k + 3), then the high ones.
-inline void unpack_int4_panel_amx(const uint8_t *panel, int64_t ks,
-                                  uint8_t *out) {
-  const __m512i mask = _mm512_set1_epi8(0x0f);
-  for (int64_t t = 0; t < ks; t += 8) {
-    const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
-    _mm512_storeu_si512(out + t * kPanel, _mm512_and_si512(v, mask));
-    _mm512_storeu_si512(out + t * kPanel + 64,
-                        _mm512_and_si512(_mm512_srli_epi32(v, 4), mask));
-  }
-}
-
-/// How far ahead of its loads unpack_int4_lines_signed_amx prefetches a
-/// panel: one 128-k group's lines. Measured with anvil-kernel-bench, 16 x
-/// 1024 x 2816 (2026-12-05, Xeon): none 187-194 us on one thread, 1 KB
-/// 161-166, 2 KB 163-172, 4 KB 171-178 (two threads 111, 100, 99-106,
-/// 107-121).
+/// How far ahead of its loads unpack_int4_lines_amx prefetches a panel:
+/// one 128-k group's lines. Measured with anvil-kernel-bench, 16 x 1024 x
+/// 2816 (2026-12-05, Xeon): none 187-194 us on one thread, 1 KB 161-166,
+/// 2 KB 163-172, 4 KB 171-178 (two threads 111, 100, 99-106, 107-121).
 constexpr int64_t kAmxUnpackPrefetchBytes = 1024;
 
-/// unpack_int4_panel_amx's rows for k in [t0, t1) (multiples of 8) of a
-/// panel whose channels share one zero point `zero` (0 .. 15: symmetric
-/// weights, the packing's zero_offset and no zero points of the model's):
-/// the values u - zero as signed bytes, for TDPBSSD, whose sums then are
-/// sum_k xq (u - zero) at once, with no zero-point share to take off.
-inline void unpack_int4_lines_signed_amx(const uint8_t *panel, int64_t t0,
-                                         int64_t t1, int8_t zero, int8_t *out) {
+/// W4A8 on AMX: the k in [t0, t1) (multiples of 8) of a "q4_n16_k8" panel
+/// as the "q8_n16" k-quad rows the AMX tiles read, each value less `zero`.
+/// A 64-byte line (8 k of 16 channels; byte i of a channel's word holds
+/// k + i in its low nibble, k + 4 + i in its high) is two such rows: the
+/// low nibbles (k .. k + 3), then the high ones. With zero 0 the bytes are
+/// the stored values u (unsigned, TDPBSUD: rows_dot_int8_amx); with the
+/// one zero point of every channel (0 .. 15: symmetric weights, the
+/// packing's zero_offset and no zero points of the model's) they are u -
+/// zero as signed bytes, for TDPBSSD, whose sums then are sum_k xq (u -
+/// zero) at once, with no zero-point share to take off.
+inline void unpack_int4_lines_amx(const uint8_t *panel, int64_t t0, int64_t t1,
+                                  int8_t zero, int8_t *out) {
   const __m512i mask = _mm512_set1_epi8(0x0f);
   const __m512i z = _mm512_set1_epi8(zero);
   for (int64_t t = t0; t < t1; t += 8) {
@@ -1893,7 +1882,7 @@ inline void group_products_amx(const int8_t *const b[2], const int8_t *xq,
 
 /// W4A8 on AMX, one zero point for every channel: the float sums of a tile
 /// of `rows` (1 .. 32; Two when over 16) rows of xq (k_stored apart, 32
-/// readable) by NP panels of signed values (unpack_int4_lines_signed_amx;
+/// readable) by NP panels of signed values (unpack_int4_lines_amx;
 /// panel j at b[j]), group after group:
 ///   result[r][j * kPanel + c] += s_g[j * kPanel + c] *
 ///                                float(sum_{k in g} xq[r][k] (u - z)),
@@ -2590,9 +2579,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                                                           int64_t t1) {
                 if (fresh)
                   for (int64_t j = 0; j < np; ++j)
-                    unpack_int4_lines_signed_amx(
-                        panel0 + j * panelBytes, t0, t1, int8_t(p.zero_offset),
-                        values + j * p.k_stored * kPanel);
+                    unpack_int4_lines_amx(panel0 + j * panelBytes, t0, t1,
+                                          int8_t(p.zero_offset),
+                                          values + j * p.k_stored * kPanel);
               };
               const int8_t *rowsXq = xq + i0 * p.k_stored;
               auto scales = [&, n0 = n0, cols = cols](int64_t g, float *s) {
@@ -2617,8 +2606,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             }
             if (amx && unpackedPair != n0) {
               for (int64_t j = 0; j < np; ++j)
-                unpack_int4_panel_amx(panel0 + j * panelBytes, p.k_stored,
-                                      unpacked + j * p.k_stored * kPanel);
+                unpack_int4_lines_amx(panel0 + j * panelBytes, 0, p.k_stored, 0,
+                                      reinterpret_cast<int8_t *>(unpacked) +
+                                          j * p.k_stored * kPanel);
               unpackedPair = n0;
             }
 #endif
