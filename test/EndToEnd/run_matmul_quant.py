@@ -29,7 +29,10 @@ sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
 (quantize_per_token feeding a dequantize with row blocks); and W4A8 (the
 same activations, symmetric int4 groups of 32 with a tail and of 128 with
 K = 300, uint4 with zero points and odd K, and groups of 64 and 128 with K
-a multiple of 64, which take AMX tiles where the CPU has them, and N =
+a multiple of 64, which take AMX tiles where the CPU has them: symmetric,
+uint4 with zero points per channel and group, and zero points of 200 and
+more in odd groups, which no 4-bit value has and which AMX takes off as
+an exact int32 share, and N =
 120 and 80, whose decode GEMVs take items of four, three and two panels
 two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
@@ -184,7 +187,8 @@ def cases(rng):
                     attrs="bits = 8 : i64", w_shape=(20, 48),
                     W=q3.astype(np.float64) * float(s3)))
 
-    def int4(name, n, k, group, signed, rows=None, slice_to=None):
+    def int4(name, n, k, group, signed, rows=None, slice_to=None,
+             wide_zero=False):
         kk = rows or k
         groups = (kk + group - 1) // group
         if signed:
@@ -193,6 +197,10 @@ def cases(rng):
         else:
             v = rng.integers(0, 16, (n, kk))
             zp = rng.integers(0, 16, (n, groups)).astype(np.uint8)
+            if wide_zero:
+                # Zero points no 4-bit value has (a hostile model's): one
+                # channel's in every odd group.
+                zp[n // 2, 1::2] = 200 + np.arange(groups // 2)
             zfull = blocked(zp.astype(np.float64), n, kk, group)
         s = (rng.random((n, groups)) * 0.1 + 0.01).astype(np.float32)
         sfull = blocked(s.astype(np.float64), n, kk, group)
@@ -251,6 +259,10 @@ def cases(rng):
                                   ("w4a8_g64_k256", 37, 256, 64, True),
                                   ("w4a8_uint4_g128_k128", 21, 128, 128,
                                    False),
+                                  # Zero points per channel and group over
+                                  # four groups, three panels (a pair and
+                                  # one alone).
+                                  ("w4a8_uint4_g64_k256", 37, 256, 64, False),
                                   # Eight panels, the last half full: the
                                   # decode GEMV's items of four panels two
                                   # apart (for_each_gemv_item); five: items
@@ -260,6 +272,12 @@ def cases(rng):
         case = int4(name, n, k, g, signed)
         case["w8a8"] = True
         out.append(case)
+    # The same with zero points of 200 and more in odd groups: on AMX those
+    # groups take the exact zero share, the even ones unpack less theirs.
+    case = int4("w4a8_uint8_wide_zero_point", 37, 256, 64, False,
+                wide_zero=True)
+    case["w8a8"] = True
+    out.append(case)
     # Static QDQ activations (one scale and zero point per tensor, ONNX
     # QuantizeLinear's rounding and saturation: x reaches past both ends):
     # uint8 with a zero point into int8 weights per channel (K = 75, odd);

@@ -1779,20 +1779,44 @@ inline void rows_dot_int8_amx(const MatmulQuantParams &p,
 /// 2 KB 163-172, 4 KB 171-178 (two threads 111, 100, 99-106, 107-121).
 constexpr int64_t kAmxUnpackPrefetchBytes = 1024;
 
+/// Zero points z that can come off 4-bit values u before the products:
+/// u - z is a signed byte for every u in [0, 15] when -112 <= z <= 127.
+/// (Weights' own 4-bit zero points, 0 .. 15, always can; a model's wider
+/// ones, a hostile model's, take the exact int32 zero share instead.)
+constexpr int32_t kAmxSignedZeroMin = -112, kAmxSignedZeroMax = 127;
+
+/// Whether every one of the 2 x kPanel zero points zi fits a signed
+/// unpacking (kAmxSignedZeroMin .. kAmxSignedZeroMax).
+inline bool zeros_fit_signed_bytes(const int32_t *zi) {
+  const __m512i lo =
+      _mm512_min_epi32(_mm512_load_si512(zi), _mm512_load_si512(zi + kPanel));
+  const __m512i hi =
+      _mm512_max_epi32(_mm512_load_si512(zi), _mm512_load_si512(zi + kPanel));
+  return _mm512_reduce_min_epi32(lo) >= kAmxSignedZeroMin &&
+         _mm512_reduce_max_epi32(hi) <= kAmxSignedZeroMax;
+}
+
+/// A panel's 16 zero points (int32, each fitting a signed byte) as the
+/// bytes unpack_int4_lines_amx subtracts: channel c's in bytes 4c .. 4c + 3,
+/// where the unpacked k-quad rows hold that channel's four values.
+inline __m512i zero_bytes(const int32_t *zi) {
+  return _mm512_mullo_epi32(
+      _mm512_and_si512(_mm512_load_si512(zi), _mm512_set1_epi32(0xff)),
+      _mm512_set1_epi32(0x01010101));
+}
+
 /// W4A8 on AMX: the k in [t0, t1) (multiples of 8) of a "q4_n16_k8" panel
-/// as the "q8_n16" k-quad rows the AMX tiles read, each value less `zero`.
-/// A 64-byte line (8 k of 16 channels; byte i of a channel's word holds
-/// k + i in its low nibble, k + 4 + i in its high) is two such rows: the
-/// low nibbles (k .. k + 3), then the high ones. With zero 0 the bytes are
-/// the stored values u (unsigned, TDPBSUD: rows_dot_int8_amx); with the
-/// one zero point of every channel (0 .. 15: symmetric weights, the
-/// packing's zero_offset and no zero points of the model's) they are u -
-/// zero as signed bytes, for TDPBSSD, whose sums then are sum_k xq (u -
-/// zero) at once, with no zero-point share to take off.
+/// as the "q8_n16" k-quad rows the AMX tiles read, each value u of channel
+/// c less its zero point z (byte 4c .. 4c + 3 of `zero`, zero_bytes) as a
+/// signed byte. A 64-byte line (8 k of 16 channels; byte i of a channel's
+/// word holds k + i in its low nibble, k + 4 + i in its high) is two such
+/// rows: the low nibbles (k .. k + 3), then the high ones. TDPBSSD's sums
+/// of these are sum_k xq (u - z) at once, with no zero-point share to take
+/// off; with `zero` 0 they are the stored values' sum_k xq u.
 inline void unpack_int4_lines_amx(const uint8_t *panel, int64_t t0, int64_t t1,
-                                  int8_t zero, int8_t *out) {
+                                  __m512i zero, int8_t *out) {
   const __m512i mask = _mm512_set1_epi8(0x0f);
-  const __m512i z = _mm512_set1_epi8(zero);
+  const __m512i z = zero;
   for (int64_t t = t0; t < t1; t += 8) {
     _mm_prefetch(reinterpret_cast<const char *>(panel + (t >> 3) * 64 +
                                                 kAmxUnpackPrefetchBytes),
@@ -1809,7 +1833,7 @@ inline void unpack_int4_lines_amx(const uint8_t *panel, int64_t t0, int64_t t1,
   asm volatile("" ::: "memory");
 }
 
-/// The AMX accumulator tiles of rows_dot_int4_amx_symmetric come in two
+/// The AMX accumulator tiles of rows_dot_int4_amx come in two
 /// sets: set S is tiles 2S (panel 0) and 2S + 1 (panel 1), multiplying A
 /// tile 4 + S by B tiles 6 and 7. The tile intrinsics take their tile
 /// numbers as literals (they are spelled into the instruction), hence one
@@ -1880,19 +1904,23 @@ inline void group_products_amx(const int8_t *const b[2], const int8_t *xq,
     amx_store_set<1, NP>(acc + 16);
 }
 
-/// W4A8 on AMX, one zero point for every channel: the float sums of a tile
-/// of `rows` (1 .. 32; Two when over 16) rows of xq (k_stored apart, 32
-/// readable) by NP panels of signed values (unpack_int4_lines_amx;
-/// panel j at b[j]), group after group:
+/// W4A8 on AMX: the float sums of a tile of `rows` (1 .. 32; Two when
+/// over 16) rows of xq (k_stored apart, 32 readable) by NP panels of
+/// signed values (unpack_int4_lines_amx; panel j at b[j]), group after
+/// group:
 ///   result[r][j * kPanel + c] += s_g[j * kPanel + c] *
 ///                                float(sum_{k in g} xq[r][k] (u - z)),
-/// `scales(g, s_g)` writing group g's 2 x kPanel scales and `unpack(t0,
-/// t1)` making the values of k in [t0, t1) ready (called one group ahead
-/// of the products, so the panels' reads overlap the AMX unit's work; a
-/// no-op where a tile before this one unpacked them). The same exact
-/// integer sums, and the same float operations in the same order, as the
-/// VNNI tiles' update (the sum less z times the row's group sum there)
-/// and gemv_w4a8_symmetric, so the same bits. Group g's float update runs
+/// `params(g, s_g, z_g)` writing group g's 2 x kPanel scales and integer
+/// zero points and returning whether the group's values were unpacked
+/// less those zero points (zeros_fit_signed_bytes); where not, they were
+/// unpacked as stored and z times the row's group sum (qsums[r * groups +
+/// g]) comes off the sums, as on the VNNI tiles. `unpack(t0, t1)` makes
+/// the values of k in [t0, t1) ready (called one group ahead of the
+/// products, so the panels' reads overlap the AMX unit's work; a no-op
+/// where a tile before this one unpacked them). The same exact integer
+/// sums, and the same float operations in the same order, as the VNNI
+/// tiles' update (the sum less z times the row's group sum there) and
+/// gemv_w4a8_symmetric, so the same bits. Group g's float update runs
 /// after group g + 1's products are issued, from g's stored sums, so the
 /// vector units update while the AMX unit multiplies; with 16 rows or
 /// fewer consecutive groups also alternate accumulator sets, so one
@@ -1900,23 +1928,30 @@ inline void group_products_amx(const int8_t *const b[2], const int8_t *xq,
 /// products, stores and update ran in turn, and the zero point's share
 /// came off every sum: 16 sequences' decode steps ran the W4A8 products
 /// at half W8A8's rate of weight bytes, 2026-12-05.) Needs amx_configure().
-template <int NP, bool Two, class Scales, class Unpack>
-inline void rows_dot_int4_amx_symmetric(const MatmulQuantParams &p,
-                                        const int8_t *const b[2],
-                                        const int8_t *xq, int64_t rows,
-                                        Scales &&scales, Unpack &&unpack,
-                                        float (*result)[2 * kPanel]) {
+template <int NP, bool Two, class Params, class Unpack>
+inline void rows_dot_int4_amx(const MatmulQuantParams &p,
+                              const int8_t *const b[2], const int8_t *xq,
+                              const int32_t *qsums, int64_t rows,
+                              Params &&params, Unpack &&unpack,
+                              float (*result)[2 * kPanel]) {
   const int64_t k = p.k, group = p.group, ks = p.k_stored;
   const int64_t groups = (k + group - 1) / group;
   alignas(64) int32_t sums[2][kTileRows][2][kPanel];
   auto update = [&](int64_t g) {
     alignas(64) float s[2 * kPanel];
-    scales(g, s);
+    alignas(64) int32_t zi[2 * kPanel];
+    const bool zeroTaken = params(g, s, zi);
     int32_t(*acc)[2][kPanel] = sums[g & 1];
     for (int64_t r = 0; r < rows; ++r)
 #pragma GCC unroll 2
       for (int h = 0; h < NP; ++h) {
-        const __m512 product = _mm512_cvtepi32_ps(_mm512_load_si512(acc[r][h]));
+        __m512i exact = _mm512_load_si512(acc[r][h]);
+        if (!zeroTaken)
+          exact = _mm512_sub_epi32(
+              exact,
+              _mm512_mullo_epi32(_mm512_load_si512(zi + h * kPanel),
+                                 _mm512_set1_epi32(qsums[r * groups + g])));
+        const __m512 product = _mm512_cvtepi32_ps(exact);
         _mm512_storeu_ps(
             result[r] + h * kPanel,
             _mm512_add_ps(
@@ -2476,6 +2511,23 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #if defined(__AVX512F__)
     const __m512i index = scale_gather_index(p);
 #endif
+    // A group's integer zero points alone, for the AMX unpacking: those of
+    // group_params, except past `cols` (0 here), channels whose results
+    // are dropped; whether a group's fit a signed byte is the same either
+    // way (without zero points every lane holds zero_offset).
+    [[maybe_unused]] auto group_zeros = [&](int64_t n0, int64_t cols, int64_t g,
+                                            int32_t *zi) {
+      const int64_t base = n0 * p.scale_n_stride + g * p.scale_g_stride;
+      const float offset = static_cast<float>(p.zero_offset);
+      for (int64_t c = 0; c < 2 * kPanel; ++c)
+        zi[c] = c >= cols ? 0
+                : zero_point
+                    ? static_cast<int32_t>(
+                          static_cast<float>(
+                              zero_point[base + c * p.scale_n_stride]) +
+                          offset)
+                    : static_cast<int32_t>(offset);
+    };
     auto group_params = [&](int64_t n0, int64_t cols, int64_t g, float *s,
                             int32_t *zi) {
 #if defined(__AVX512F__)
@@ -2542,10 +2594,6 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
         for (int64_t c = 0; c < cols; ++c)
           out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
     };
-    // AMX with one zero point for every channel: signed values
-    // (rows_dot_int4_amx_symmetric).
-    [[maybe_unused]] const bool amxSigned =
-        amx && !zero_point && p.zero_offset >= 0 && p.zero_offset <= 15;
     parallel_for(
         host, rowTiles * pairs, grain(tileMacs),
         [&](int64_t begin, int64_t end, [[maybe_unused]] int thread) {
@@ -2566,8 +2614,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             std::memset(result, 0,
                         sizeof(float) * 2 * kPanel * size_t(i1 - i0));
 #if defined(ANVIL_QUANT_AMX)
-            if (amxSigned) {
-              // One zero point: signed values, TDPBSSD, groups pipelined.
+            if (amx) {
+              // Signed values less their zero points, TDPBSSD, groups
+              // pipelined (rows_dot_int4_amx).
               int8_t *values = reinterpret_cast<int8_t *>(unpacked);
               const int8_t *const b[2] = {values, values + p.k_stored * kPanel};
               // A pair's first tile unpacks it, group by group ahead of
@@ -2575,41 +2624,44 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               // the pair's other row tiles find it unpacked.
               const bool fresh = unpackedPair != n0;
               unpackedPair = n0;
-              auto unpack = [&, np = np, panel0 = panel0](int64_t t0,
-                                                          int64_t t1) {
-                if (fresh)
-                  for (int64_t j = 0; j < np; ++j)
-                    unpack_int4_lines_amx(panel0 + j * panelBytes, t0, t1,
-                                          int8_t(p.zero_offset),
-                                          values + j * p.k_stored * kPanel);
+              // Each group's zero points come off its values where they fit
+              // a signed byte (always for 4-bit ones); params tells the
+              // update which groups' did, from the same zero points.
+              auto unpack = [&, np = np, n0 = n0, cols = cols,
+                             panel0 = panel0](int64_t t0, int64_t t1) {
+                if (!fresh)
+                  return;
+                alignas(64) int32_t zi[2 * kPanel];
+                group_zeros(n0, cols, t0 / group, zi);
+                const bool fit = zeros_fit_signed_bytes(zi);
+                for (int64_t j = 0; j < np; ++j)
+                  unpack_int4_lines_amx(panel0 + j * panelBytes, t0, t1,
+                                        fit ? zero_bytes(zi + j * kPanel)
+                                            : _mm512_setzero_si512(),
+                                        values + j * p.k_stored * kPanel);
               };
               const int8_t *rowsXq = xq + i0 * p.k_stored;
-              auto scales = [&, n0 = n0, cols = cols](int64_t g, float *s) {
-                alignas(64) int32_t zi[2 * kPanel];
+              const int32_t *rowsSums = qsums + i0 * groups;
+              auto params = [&, n0 = n0, cols = cols](int64_t g, float *s,
+                                                      int32_t *zi) {
                 group_params(n0, cols, g, s, zi);
+                return zeros_fit_signed_bytes(zi);
               };
               const bool two = i1 - i0 > 16;
               if (np == 2 && two)
-                rows_dot_int4_amx_symmetric<2, true>(p, b, rowsXq, i1 - i0,
-                                                     scales, unpack, result);
+                rows_dot_int4_amx<2, true>(p, b, rowsXq, rowsSums, i1 - i0,
+                                           params, unpack, result);
               else if (np == 2)
-                rows_dot_int4_amx_symmetric<2, false>(p, b, rowsXq, i1 - i0,
-                                                      scales, unpack, result);
+                rows_dot_int4_amx<2, false>(p, b, rowsXq, rowsSums, i1 - i0,
+                                            params, unpack, result);
               else if (two)
-                rows_dot_int4_amx_symmetric<1, true>(p, b, rowsXq, i1 - i0,
-                                                     scales, unpack, result);
+                rows_dot_int4_amx<1, true>(p, b, rowsXq, rowsSums, i1 - i0,
+                                           params, unpack, result);
               else
-                rows_dot_int4_amx_symmetric<1, false>(p, b, rowsXq, i1 - i0,
-                                                      scales, unpack, result);
+                rows_dot_int4_amx<1, false>(p, b, rowsXq, rowsSums, i1 - i0,
+                                            params, unpack, result);
               store_scaled_rows(i0, i1, n0, cols, result);
               continue;
-            }
-            if (amx && unpackedPair != n0) {
-              for (int64_t j = 0; j < np; ++j)
-                unpack_int4_lines_amx(panel0 + j * panelBytes, 0, p.k_stored, 0,
-                                      reinterpret_cast<int8_t *>(unpacked) +
-                                          j * p.k_stored * kPanel);
-              unpackedPair = n0;
             }
 #endif
             for (int64_t g = 0; g < groups; ++g) {
@@ -2617,32 +2669,18 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               alignas(64) float s[2 * kPanel];
               alignas(64) int32_t zi[2 * kPanel];
               group_params(n0, cols, g, s, zi);
-              // The group's integer sums for the tile: AMX tiles at once,
-              // or VNNI chains kInt4Rows rows at a time (the same sums).
+              // The group's integer sums for the tile: VNNI chains
+              // kInt4Rows rows at a time.
               int32_t tileAcc[kTileRows][2][kPanel];
-#if defined(ANVIL_QUANT_AMX)
-              if (amx) {
-                const uint8_t *const b[2] = {unpacked,
-                                             unpacked + p.k_stored * kPanel};
-                if (np == 2)
-                  rows_dot_int8_amx<2>(p, b, xq + i0 * p.k_stored, i1 - i0, k0,
-                                       k1, tileAcc);
-                else
-                  rows_dot_int8_amx<1>(p, b, xq + i0 * p.k_stored, i1 - i0, k0,
-                                       k1, tileAcc);
-              }
-#endif
               for (int64_t i = i0; i < i1; i += kInt4Rows) {
                 const int64_t rows = std::min(kInt4Rows, i1 - i);
                 int32_t(*acc)[2][kPanel] = tileAcc + (i - i0);
-                if (!amx) {
-                  if (np == 2)
-                    rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0,
-                                     k1, acc);
-                  else
-                    rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0,
-                                     k1, acc);
-                }
+                if (np == 2)
+                  rows_dot_int4<2>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                                   acc);
+                else
+                  rows_dot_int4<1>(p, panel0, xq + i * p.k_stored, rows, k0, k1,
+                                   acc);
                 for (int64_t r = 0; r < rows; ++r) {
                   const int32_t sum = qsums[(i + r) * groups + g];
                   const int32_t *a = acc[r][0];
