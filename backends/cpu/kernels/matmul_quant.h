@@ -1816,17 +1816,16 @@ inline __m512i zero_bytes(const int32_t *zi) {
 inline void unpack_int4_lines_amx(const uint8_t *panel, int64_t t0, int64_t t1,
                                   __m512i zero, int8_t *out) {
   const __m512i mask = _mm512_set1_epi8(0x0f);
-  const __m512i z = zero;
   for (int64_t t = t0; t < t1; t += 8) {
     _mm_prefetch(reinterpret_cast<const char *>(panel + (t >> 3) * 64 +
                                                 kAmxUnpackPrefetchBytes),
                  _MM_HINT_T0);
     const __m512i v = _mm512_loadu_si512(panel + (t >> 3) * 64);
     _mm512_storeu_si512(out + t * kPanel,
-                        _mm512_sub_epi8(_mm512_and_si512(v, mask), z));
+                        _mm512_sub_epi8(_mm512_and_si512(v, mask), zero));
     _mm512_storeu_si512(
         out + t * kPanel + 64,
-        _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi32(v, 4), mask), z));
+        _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi32(v, 4), mask), zero));
   }
   // The tile loads are asm statements that name no memory: these stores
   // must come before them.
@@ -2511,23 +2510,6 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #if defined(__AVX512F__)
     const __m512i index = scale_gather_index(p);
 #endif
-    // A group's integer zero points alone, for the AMX unpacking: those of
-    // group_params, except past `cols` (0 here), channels whose results
-    // are dropped; whether a group's fit a signed byte is the same either
-    // way (without zero points every lane holds zero_offset).
-    [[maybe_unused]] auto group_zeros = [&](int64_t n0, int64_t cols, int64_t g,
-                                            int32_t *zi) {
-      const int64_t base = n0 * p.scale_n_stride + g * p.scale_g_stride;
-      const float offset = static_cast<float>(p.zero_offset);
-      for (int64_t c = 0; c < 2 * kPanel; ++c)
-        zi[c] = c >= cols ? 0
-                : zero_point
-                    ? static_cast<int32_t>(
-                          static_cast<float>(
-                              zero_point[base + c * p.scale_n_stride]) +
-                          offset)
-                    : static_cast<int32_t>(offset);
-    };
     auto group_params = [&](int64_t n0, int64_t cols, int64_t g, float *s,
                             int32_t *zi) {
 #if defined(__AVX512F__)
@@ -2631,8 +2613,11 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                              panel0 = panel0](int64_t t0, int64_t t1) {
                 if (!fresh)
                   return;
+                // The group's zero points as its update will see them
+                // (group_params; the scales are not needed here).
+                alignas(64) float s[2 * kPanel];
                 alignas(64) int32_t zi[2 * kPanel];
-                group_zeros(n0, cols, t0 / group, zi);
+                group_params(n0, cols, t0 / group, s, zi);
                 const bool fit = zeros_fit_signed_bytes(zi);
                 for (int64_t j = 0; j < np; ++j)
                   unpack_int4_lines_amx(panel0 + j * panelBytes, t0, t1,
