@@ -408,17 +408,107 @@ inline Vec exp(Vec x) {
   return y * pow2(half) * pow2(n - half);
 }
 
-/// q . k over d floats (k read only up to d).
-inline float dot(const float *q, const float *k, int64_t d) {
+/// Whether a pool of K stores int8 values with a float scale per slot and
+/// head (--kv-dtype=int8); its rows read as float(x) * scale.
+template <class K> constexpr bool kScaledKv = std::is_same<K, int8_t>::value;
+
+/// Vec::N elements of a KV row from p in the pool's type, widened to float
+/// (exactly: f16, bf16 and int8 all fit a float), in registers: a decode
+/// step reads each block once, so converting it into scratch first (a
+/// store and a load of every element) cost as much as attending to it.
+template <class K> inline Vec load_kv(const K *p) {
+  if constexpr (std::is_same<K, float>::value) {
+    return Vec::load(p);
+  }
+#if defined(__AVX512F__)
+  else if constexpr (std::is_same<K, f16>::value) {
+    return {_mm512_cvtph_ps(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)))};
+  } else if constexpr (std::is_same<K, bf16>::value) {
+    return {_mm512_castsi512_ps(
+        _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(
+                              reinterpret_cast<const __m256i *>(p))),
+                          16))};
+  } else if constexpr (std::is_same<K, int8_t>::value) {
+    return {_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+        _mm_loadu_si128(reinterpret_cast<const __m128i *>(p))))};
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+#if defined(__F16C__)
+  else if constexpr (std::is_same<K, f16>::value) {
+    return {
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)))};
+  }
+#endif
+  else if constexpr (std::is_same<K, bf16>::value) {
+    return {_mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(
+                              reinterpret_cast<const __m128i *>(p))),
+                          16))};
+  } else if constexpr (std::is_same<K, int8_t>::value) {
+    return {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
+        _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p))))};
+  }
+#endif
+  else {
+    float row[Vec::N];
+    for (int i = 0; i < Vec::N; ++i)
+      row[i] = static_cast<float>(p[i]);
+    return Vec::load(row);
+  }
+}
+
+/// The first n (< Vec::N) elements of a KV row as floats, times `scale`
+/// for an int8 pool (float(x) * scale, dequantize's bits), zeros after;
+/// reads nothing beyond. Scaled before the zero lanes are filled, so an
+/// infinite scale cannot turn them into NaN.
+template <class K> inline Vec load_kv_n(const K *p, int n, float scale) {
+  if constexpr (std::is_same<K, float>::value) {
+    (void)scale;
+    return Vec::load_n(p, n);
+  } else {
+    float row[Vec::N];
+    for (int i = 0; i < n; ++i) {
+      row[i] = static_cast<float>(p[i]);
+      if constexpr (kScaledKv<K>)
+        row[i] = row[i] * scale;
+    }
+    return Vec::load_n(row, n);
+  }
+}
+
+/// q . k over d elements (k read only up to d), k widened (and for int8
+/// scaled) as load_kv and load_kv_n read it.
+template <class K>
+inline float dot(const float *q, const K *k, int64_t d, float scale) {
   Vec acc = Vec::zero();
   int64_t i = 0;
-  for (; i + Vec::N <= d; i += Vec::N)
-    acc = fma(Vec::load(q + i), Vec::load(k + i), acc);
+  for (; i + Vec::N <= d; i += Vec::N) {
+    Vec x = load_kv(k + i);
+    if constexpr (kScaledKv<K>)
+      x = x * Vec::set1(scale);
+    acc = fma(Vec::load(q + i), x, acc);
+  }
   if (i < d)
-    acc = fma(Vec::load_n(q + i, int(d - i)), Vec::load_n(k + i, int(d - i)),
-              acc);
+    acc = fma(Vec::load_n(q + i, int(d - i)),
+              load_kv_n(k + i, int(d - i), scale), acc);
   return hsum(acc);
 }
+
+/// The scales of a block's rows in an int8 pool: row j's key scale at
+/// key[j * stride], its value's at value[j * stride] (the pool's slots x
+/// kv_heads scale arrays, offset to the block's first row and head).
+/// Unused (null) for float pools.
+struct RowScales {
+  const float *key = nullptr;
+  const float *value = nullptr;
+  int64_t stride = 0;
+  /// The scales of the rows from row j on.
+  RowScales from(int64_t j) const {
+    return key ? RowScales{key + j * stride, value + j * stride, stride}
+               : *this;
+  }
+};
 
 /// Query rows per pass of attend_rows: with AVX-512, 4 rows x 4 key or
 /// value vectors are 16 of the 32 registers; with AVX2's 16 registers (and
@@ -427,23 +517,45 @@ constexpr int kRowsPerPass = Vec::N == 16 ? 4 : 2;
 
 /// R query rows that see the same keys [0, n) of a block (the query heads
 /// of one KV head at one token, a GQA group): row r's query at q + r *
-/// q_stride, key j at k + j * k_stride, its value at v + j * v_stride.
+/// q_stride, key j at k + j * k_stride, its value at v + j * v_stride, both
+/// of the pool's element type K, widened in registers (an int8 pool's rows
+/// times their `scales`: float(x) * scale, then the products, as if the
+/// block had been dequantized into float first).
 /// Scores, then the online-softmax update of each row's running max m[r],
 /// sum l[r] and unnormalized output o + r * o_stride [value_dim]. `s` holds
 /// R rows of n floats, s_stride apart. Each key's and value's vectors are
 /// loaded once for the R rows (one row at a time read them R times, and
 /// decode attention ran at a fifth of the FMA peak). Every row's sums are
 /// the one-row loop's, in the same order: the same bits.
-template <int R>
-inline void attend_rows(const float *q, int64_t q_stride, const float *k,
-                        int64_t k_stride, const float *v, int64_t v_stride,
-                        int64_t n, int64_t head_dim, int64_t value_dim,
-                        float scale, float softcap, float *s, int64_t s_stride,
-                        float *m, float *l, float *o, int64_t o_stride) {
+template <int R, class K>
+inline void attend_rows(const float *q, int64_t q_stride, const K *k,
+                        int64_t k_stride, const K *v, int64_t v_stride,
+                        [[maybe_unused]] RowScales scales, int64_t n,
+                        int64_t head_dim, int64_t value_dim, float scale,
+                        float softcap, float *s, int64_t s_stride, float *m,
+                        float *l, float *o, int64_t o_stride) {
+  // Row j's key (value) scale of an int8 pool; 1 (unused) otherwise.
+  auto key_scale = [&](int64_t j) {
+    if constexpr (kScaledKv<K>)
+      return scales.key[j * scales.stride];
+    else
+      return 1.0f;
+  };
+  auto value_scale = [&](int64_t j) {
+    if constexpr (kScaledKv<K>)
+      return scales.value[j * scales.stride];
+    else
+      return 1.0f;
+  };
   // Scores, four keys at a time: R x 4 chains, each key vector loaded once.
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
-    const float *k0 = k + j * k_stride;
+    const K *k0 = k + j * k_stride;
+    [[maybe_unused]] Vec factor[4];
+    if constexpr (kScaledKv<K>)
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c)
+        factor[c] = Vec::set1(key_scale(j + c));
     Vec a[R][4];
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
@@ -454,8 +566,11 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
     for (; d + Vec::N <= head_dim; d += Vec::N) {
       Vec kv[4];
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c)
-        kv[c] = Vec::load(k0 + c * k_stride + d);
+      for (int c = 0; c < 4; ++c) {
+        kv[c] = load_kv(k0 + c * k_stride + d);
+        if constexpr (kScaledKv<K>)
+          kv[c] = kv[c] * factor[c];
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         Vec x = Vec::load(q + r * q_stride + d);
@@ -469,7 +584,7 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
       Vec kv[4];
 #pragma GCC unroll 4
       for (int c = 0; c < 4; ++c)
-        kv[c] = Vec::load_n(k0 + c * k_stride + d, rest);
+        kv[c] = load_kv_n(k0 + c * k_stride + d, rest, key_scale(j + c));
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         Vec x = Vec::load_n(q + r * q_stride + d, rest);
@@ -485,7 +600,8 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
   for (; j < n; ++j)
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
-      s[r * s_stride + j] = dot(q + r * q_stride, k + j * k_stride, head_dim);
+      s[r * s_stride + j] =
+          dot(q + r * q_stride, k + j * k_stride, head_dim, key_scale(j));
   // Each row's new max; the rows' rescale factors e^(m - max) in one exp.
   float shift[Vec::N > R ? Vec::N : R] = {},
                                     correction[Vec::N > R ? Vec::N : R];
@@ -554,11 +670,17 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
         acc[r][u] = Vec::load(o + r * o_stride + d + u * Vec::N) * c;
     }
     for (j = 0; j < n; ++j) {
-      const float *vj = v + j * v_stride + d;
+      const K *vj = v + j * v_stride + d;
       Vec vv[4];
 #pragma GCC unroll 4
       for (int u = 0; u < 4; ++u)
-        vv[u] = Vec::load(vj + u * Vec::N);
+        vv[u] = load_kv(vj + u * Vec::N);
+      if constexpr (kScaledKv<K>) {
+        Vec factor = Vec::set1(value_scale(j));
+#pragma GCC unroll 4
+        for (int u = 0; u < 4; ++u)
+          vv[u] = vv[u] * factor;
+      }
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) {
         Vec w = Vec::set1(s[r * s_stride + j]);
@@ -581,23 +703,23 @@ inline void attend_rows(const float *q, int64_t q_stride, const float *k,
       float *orow = o + r * o_stride + d;
       Vec acc = Vec::load_n(orow, rest) * Vec::set1(correction[r]);
       for (j = 0; j < n; ++j)
-        acc =
-            fma(Vec::set1(sr[j]), Vec::load_n(v + j * v_stride + d, rest), acc);
+        acc = fma(Vec::set1(sr[j]),
+                  load_kv_n(v + j * v_stride + d, rest, value_scale(j)), acc);
       acc.store_n(orow, rest);
     }
   }
 }
 
 /// attend_rows over `rows` rows (any count), kRowsPerPass at a time.
-template <int R = kRowsPerPass>
-inline void attend_block(const float *q, int64_t q_stride, const float *k,
-                         int64_t k_stride, const float *v, int64_t v_stride,
-                         int64_t n, int64_t rows, int64_t head_dim,
-                         int64_t value_dim, float scale, float softcap,
-                         float *s, int64_t s_stride, float *m, float *l,
-                         float *o, int64_t o_stride) {
+template <int R = kRowsPerPass, class K>
+inline void attend_block(const float *q, int64_t q_stride, const K *k,
+                         int64_t k_stride, const K *v, int64_t v_stride,
+                         RowScales scales, int64_t n, int64_t rows,
+                         int64_t head_dim, int64_t value_dim, float scale,
+                         float softcap, float *s, int64_t s_stride, float *m,
+                         float *l, float *o, int64_t o_stride) {
   for (; rows >= R; rows -= R) {
-    attend_rows<R>(q, q_stride, k, k_stride, v, v_stride, n, head_dim,
+    attend_rows<R>(q, q_stride, k, k_stride, v, v_stride, scales, n, head_dim,
                    value_dim, scale, softcap, s, s_stride, m, l, o, o_stride);
     q += R * q_stride;
     o += R * o_stride;
@@ -606,9 +728,9 @@ inline void attend_block(const float *q, int64_t q_stride, const float *k,
   }
   if constexpr (R > 1) {
     if (rows > 0)
-      attend_block<R - 1>(q, q_stride, k, k_stride, v, v_stride, n, rows,
-                          head_dim, value_dim, scale, softcap, s, s_stride, m,
-                          l, o, o_stride);
+      attend_block<R - 1>(q, q_stride, k, k_stride, v, v_stride, scales, n,
+                          rows, head_dim, value_dim, scale, softcap, s,
+                          s_stride, m, l, o, o_stride);
   }
 }
 
@@ -671,8 +793,9 @@ int attention(const anvil_host_api *host, const PagedAttentionParams &p,
 /// read from the pools through block_tables[s] (g = h / (q_heads/kv_heads)).
 /// Scores, the online softmax and the output accumulate in float, as ONNX
 /// Runtime's attention does. The pools may store another float type than
-/// the queries (K, a 16-bit KV cache): each block is converted once per
-/// tile.
+/// the queries (K, a 16-bit KV cache): a tile of one token (decode) widens
+/// each row in registers as it reads it, a longer one (prefill) converts
+/// each block once into scratch, the same floats either way.
 template <class T, class K, class I, class P, class Q>
 int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     const T *q, const K *key_pool, const K *value_pool,
@@ -704,7 +827,7 @@ int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
 
 /// The same over int8 pools (anvilc --kv-dtype=int8): each block's keys and
 /// values are dequantized with their (slot, head) scales, [num_blocks,
-/// block_size, kv_heads] each, as it is converted to float once per tile.
+/// block_size, kv_heads] each, float(x) * scale, as they are widened.
 template <class T, class I, class P, class Q>
 int paged_attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     const T *q, const int8_t *key_pool,
@@ -894,23 +1017,52 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                   __builtin_prefetch(vj + b, 0, 2);
               }
             }
-            const float *kb, *vb;
-            int64_t ks, vs;
-            if constexpr (kFloatPool) {
-              kb = key_pool + slot0 * k_row + g * p.head_dim;
-              vb = value_pool + slot0 * v_row + g * p.value_dim;
-              ks = k_row;
-              vs = v_row;
+            // The tile's tokens against the block's rows, kb[j * ks] and
+            // vb[j * vs] (pool rows, or their float copies in scratch).
+            auto attend_tile = [&](const auto *kb, int64_t ks, const auto *vb,
+                                   int64_t vs, paged::RowScales row_scales) {
+              for (int64_t t = t0; t < t1; ++t) {
+                int64_t last = static_cast<int64_t>(positions[t]);
+                int64_t first = p.window > 0 && last - p.window + 1 > 0
+                                    ? last - p.window + 1
+                                    : 0;
+                int64_t j0 = first > base ? first - base : 0;
+                int64_t j1 =
+                    last - base < p.block_size ? last - base + 1 : p.block_size;
+                if (j0 >= j1)
+                  continue;
+                // The group's query heads at token t see the same keys.
+                const int64_t r = (t - t0) * group;
+                paged::attend_block(
+                    qf + r * q_stride, q_stride, kb + j0 * ks, ks, vb + j0 * vs,
+                    vs, row_scales.from(j0), j1 - j0, group, p.head_dim,
+                    p.value_dim, scale, softcap, scores, s_stride, row_max + r,
+                    row_sum + r, of + r * o_stride, o_stride);
+              }
+            };
+            const K *key_rows = key_pool + slot0 * k_row + g * p.head_dim;
+            const K *value_rows = value_pool + slot0 * v_row + g * p.value_dim;
+            if (kFloatPool || t1 - t0 == 1) {
+              // Float pools, and a tile of one token (a decode step's) of
+              // any type, read the block in place: one token's rows use each
+              // element once, so widening it in registers costs no more than
+              // a copy would.
+              paged::RowScales row_scales;
+              if constexpr (paged::kScaledKv<K>)
+                row_scales = {scales.key + slot0 * p.kv_heads + g,
+                              scales.value + slot0 * p.kv_heads + g,
+                              p.kv_heads};
+              attend_tile(key_rows, k_row, value_rows, v_row, row_scales);
             } else {
-              // The block's keys this tile reads, converted once.
+              // Several tokens (a prefill's tile) read each element once per
+              // token: the block's rows this tile reads, converted once.
               int64_t j0 = lo > base ? lo - base : 0;
               int64_t j1 =
                   hi - base < p.block_size ? hi - base + 1 : p.block_size;
               for (int64_t j = j0; j < j1; ++j) {
-                const K *kj = key_pool + (slot0 + j) * k_row + g * p.head_dim;
-                const K *vj =
-                    value_pool + (slot0 + j) * v_row + g * p.value_dim;
-                if constexpr (std::is_same<K, int8_t>::value) {
+                const K *kj = key_rows + j * k_row;
+                const K *vj = value_rows + j * v_row;
+                if constexpr (paged::kScaledKv<K>) {
                   const int64_t at = (slot0 + j) * p.kv_heads + g;
                   paged::dequantize(kj, scales.key[at], kf + j * q_stride,
                                     p.head_dim);
@@ -921,28 +1073,9 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                   paged::to_float(vj, vf + j * o_stride, p.value_dim);
                 }
               }
-              kb = kf;
-              vb = vf;
-              ks = q_stride;
-              vs = o_stride;
-            }
-            for (int64_t t = t0; t < t1; ++t) {
-              int64_t last = static_cast<int64_t>(positions[t]);
-              int64_t first = p.window > 0 && last - p.window + 1 > 0
-                                  ? last - p.window + 1
-                                  : 0;
-              int64_t j0 = first > base ? first - base : 0;
-              int64_t j1 =
-                  last - base < p.block_size ? last - base + 1 : p.block_size;
-              if (j0 >= j1)
-                continue;
-              // The group's query heads at token t see the same keys.
-              const int64_t r = (t - t0) * group;
-              paged::attend_block(qf + r * q_stride, q_stride, kb + j0 * ks, ks,
-                                  vb + j0 * vs, vs, j1 - j0, group, p.head_dim,
-                                  p.value_dim, scale, softcap, scores, s_stride,
-                                  row_max + r, row_sum + r, of + r * o_stride,
-                                  o_stride);
+              attend_tile(static_cast<const float *>(kf), q_stride,
+                          static_cast<const float *>(vf), o_stride,
+                          paged::RowScales{});
             }
           }
           for (int64_t t = t0; t < t1; ++t)

@@ -440,6 +440,65 @@ TEST(PagedAttention, OneThreadMatchesManyBitForBit) {
   }
 }
 
+// A bf16 KV cache (a bf16 model's own pools, widened by a shift): the
+// reference reads the same rounded keys and values.
+TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesBf16Pool) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  uint32_t seed = 400;
+  for (const Case &c : cases()) {
+    double e = maxError<float, cpu::bf16>(c, seed++, host);
+    EXPECT_LE(e, 2e-5) << c.name;
+  }
+}
+
+/// Every token of every case run alone (a batch of one token: a tile of
+/// one, which reads a 16-bit or int8 pool's rows in place and widens them
+/// in registers) gives the bits it gets in the whole batch (where a tile of
+/// several tokens widens each block into scratch first): batch invariance
+/// across the two ways of reading the pool.
+template <class K> void checkTokensAloneMatchTheBatch(uint32_t seed) {
+  Host host(2);
+  for (const Case &c : cases()) {
+    Batch<float, K> batch(c, seed);
+    ASSERT_EQ(batch.run(host), 0) << c.name << ": " << host.error;
+    const int64_t row = c.q_heads * c.head_dim;
+    for (int64_t t = 0; t < batch.p.tokens; ++t) {
+      Batch<float, K> alone = batch;
+      alone.p.tokens = 1;
+      alone.positions = {batch.positions[t]};
+      alone.seq_of_token = {batch.seq_of_token[t]};
+      alone.q.assign(batch.q.begin() + t * row,
+                     batch.q.begin() + (t + 1) * row);
+      alone.out.assign(row, -1.0f);
+      ASSERT_EQ(alone.run(host), 0) << c.name << ": " << host.error;
+      EXPECT_EQ(0, std::memcmp(alone.out.data(), batch.out.data() + t * row,
+                               sizeof(float) * size_t(row)))
+          << c.name << ", token " << t;
+    }
+  }
+}
+
+TEST(PagedAttention, TokensAloneMatchTheBatchBitForBitF32Pool) {
+  ANVIL_NEEDS_CPU();
+  checkTokensAloneMatchTheBatch<float>(600);
+}
+
+TEST(PagedAttention, TokensAloneMatchTheBatchBitForBitF16Pool) {
+  ANVIL_NEEDS_CPU();
+  checkTokensAloneMatchTheBatch<cpu::f16>(601);
+}
+
+TEST(PagedAttention, TokensAloneMatchTheBatchBitForBitBf16Pool) {
+  ANVIL_NEEDS_CPU();
+  checkTokensAloneMatchTheBatch<cpu::bf16>(602);
+}
+
+TEST(PagedAttention, TokensAloneMatchTheBatchBitForBitInt8Pool) {
+  ANVIL_NEEDS_CPU();
+  checkTokensAloneMatchTheBatch<int8_t>(603);
+}
+
 TEST(PagedAttention, RefusesBadIndicesBeforeReading) {
   ANVIL_NEEDS_CPU();
   Host host(2);
