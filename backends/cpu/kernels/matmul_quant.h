@@ -2423,7 +2423,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       lhsZero != 0
           ? reinterpret_cast<const int32_t *>(weights + panels * panelBytes)
           : nullptr;
-  parallel_for(host, m, 16, [&](int64_t begin, int64_t end) {
+  parallel_for(host, m, rows_grain(k), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int8_t *row = xq + i * p.k_stored;
       int32_t total = 0;

@@ -111,7 +111,65 @@ int write_rows(const anvil_host_api *host, const KvWriteParams &p,
   return 0;
 }
 
-/// The int8 K/V write; see kv_write_int8.
+/// One head's row x [n] quantized for an int8 KV pool into q [n]: scale
+/// max|x| / 127 (NaNs skipped), q = x / scale rounded half to even and
+/// clamped to +-127 (a NaN to -127); an all-zero row (scale 0) stores
+/// zeros. Returns the scale. The AVX-512 path divides and rounds as the
+/// scalar one does (IEEE division, round to nearest even), so both give
+/// the same bytes.
+template <class T>
+inline float quantize_kv_row(const T *x, int64_t n, int8_t *q) {
+  int64_t d = 0;
+  float amax = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value) {
+    __m512 top = _mm512_setzero_ps();
+    for (; d + 16 <= n; d += 16) // max(|x|, top): a NaN keeps top
+      top = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + d)), top);
+    amax = _mm512_reduce_max_ps(top);
+  }
+#endif
+  for (; d < n; ++d) {
+    float a = std::fabs(static_cast<float>(x[d]));
+    amax = a > amax ? a : amax;
+  }
+  const float s = amax / 127.0f;
+  if (!(s > 0)) {
+    std::memset(q, 0, size_t(n));
+    return s;
+  }
+  d = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same<T, float>::value) {
+    const __m512 sv = _mm512_set1_ps(s);
+    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    for (; d + 16 <= n; d += 16) {
+      __m512 r =
+          _mm512_roundscale_ps(_mm512_div_ps(_mm512_loadu_ps(x + d), sv),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      // max(r, lo) returns lo where r is NaN, as the scalar comparisons do.
+      r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i *>(q + d),
+                       _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+    }
+  }
+#endif
+  for (; d < n; ++d) {
+    // nearbyint rounds half to even in the default rounding mode; the
+    // comparisons also send a NaN to -127 instead of an undefined
+    // conversion.
+    float r = std::nearbyint(static_cast<float>(x[d]) / s);
+    r = r > -127.0f ? r : -127.0f;
+    r = r < 127.0f ? r : 127.0f;
+    q[d] = static_cast<int8_t>(r);
+  }
+  return s;
+}
+
+/// The int8 K/V write; see kv_write_int8. Rows (token, KV head) are
+/// quantized on the runtime's threads, a few thousand values a chunk (two
+/// tokens naming one slot, which the engine's slot mapping never does,
+/// leave that slot's row and scale unspecified).
 template <class T, class S, class C>
 int write_rows_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
                     const T *rows, const S *slots, RopeTables<C> rope,
@@ -119,45 +177,32 @@ int write_rows_int8(const anvil_host_api *host, const KvWriteInt8Params &p,
   if (check_slots(host, p.tokens, p.num_blocks, p.block_size, slots) ||
       check_rope_rows(host, "kv_write", rope, p.tokens))
     return 1;
-  T *rotated = nullptr;
-  if (rope.cos && !(rotated = scratch<T>(host, 0, size_t(p.head_dim))))
-    return fail(host, "kv_write: out of scratch memory");
-  for (int64_t t = 0; t < p.tokens; ++t) {
-    int64_t slot = static_cast<int64_t>(slots[t]);
-    if (slot < 0)
-      continue;
-    for (int64_t h = 0; h < p.kv_heads; ++h) {
-      const T *src = rows + (t * p.kv_heads + h) * p.head_dim;
-      if (rope.cos) {
-        const int64_t half = rope.rot / 2;
-        rope_row(src, rope.cos + t * half, rope.sin + t * half, p.head_dim,
-                 rope.rot, rope.interleaved, rotated);
-        src = rotated;
-      }
-      int8_t *dst = pool + (slot * p.kv_heads + h) * p.head_dim;
-      float amax = 0;
-      for (int64_t d = 0; d < p.head_dim; ++d) {
-        float a = std::fabs(static_cast<float>(src[d]));
-        amax = a > amax ? a : amax;
-      }
-      float s = amax / 127.0f;
-      scales[slot * p.kv_heads + h] = s;
-      if (!(s > 0)) {
-        std::memset(dst, 0, size_t(p.head_dim));
-        continue;
-      }
-      for (int64_t d = 0; d < p.head_dim; ++d) {
-        // nearbyint rounds half to even in the default rounding mode;
-        // the comparisons also send a NaN to -127 instead of an undefined
-        // conversion.
-        float r = std::nearbyint(static_cast<float>(src[d]) / s);
-        r = r > -127.0f ? r : -127.0f;
-        r = r < 127.0f ? r : 127.0f;
-        dst[d] = static_cast<int8_t>(r);
-      }
-    }
-  }
-  return 0;
+  parallel_for(
+      host, p.tokens * p.kv_heads, rows_grain(p.head_dim),
+      [&](int64_t begin, int64_t end, int thread) {
+        T *rotated = nullptr;
+        if (rope.cos &&
+            !(rotated = scratch<T>(host, thread, size_t(p.head_dim)))) {
+          fail(host, "kv_write: out of scratch memory");
+          return;
+        }
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t t = item / p.kv_heads, h = item % p.kv_heads;
+          const int64_t slot = static_cast<int64_t>(slots[t]);
+          if (slot < 0)
+            continue;
+          const T *src = rows + item * p.head_dim;
+          if (rope.cos) {
+            const int64_t half = rope.rot / 2;
+            rope_row(src, rope.cos + t * half, rope.sin + t * half, p.head_dim,
+                     rope.rot, rope.interleaved, rotated);
+            src = rotated;
+          }
+          scales[slot * p.kv_heads + h] = quantize_kv_row(
+              src, p.head_dim, pool + (slot * p.kv_heads + h) * p.head_dim);
+        }
+      });
+  return run_failed(host) ? 1 : 0;
 }
 
 } // namespace paged

@@ -595,38 +595,45 @@ TEST(KvWrite, RoundsFloatRowsIntoA16BitPool) {
   EXPECT_TRUE(std::signbit(float(pool[2])));
 }
 
-TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
-  ANVIL_NEEDS_CPU();
-  Host host(1);
-  KvWriteInt8Params p{};
+/// kv_write_int8 of six tokens (one a padding token) into a pool of 12
+/// slots, heads of head_dim values, against quantizeRow; on two threads.
+/// Returns the filled parameters, rows, slots, pool and scales for more
+/// checks.
+void checkInt8Write(int64_t head_dim, Host &host, KvWriteInt8Params &p,
+                    std::vector<float> &rows, std::vector<int64_t> &slots,
+                    std::vector<int8_t> &pool, std::vector<float> &scales) {
+  p = KvWriteInt8Params{};
   p.tokens = 6;
   p.num_blocks = 3;
   p.block_size = 4;
   p.kv_heads = 2;
-  p.head_dim = 8;
+  p.head_dim = head_dim;
   const int64_t row = p.kv_heads * p.head_dim, heads = 12 * p.kv_heads;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  std::vector<float> rows(p.tokens * row);
+  rows.assign(p.tokens * row, 0.0f);
   for (float &x : rows)
     x = unit(rng) * 3.0f;
   // Token 1 head 0: max 127, so s = 1 and the halves are ties, which round
-  // to even (2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 0.5 -> 0, -1.5 -> -2).
+  // to even (2.5 -> 2, 3.5 -> 4, -2.5 -> -2, 0.5 -> 0, -1.5 -> -2); its
+  // values past the eighth are 0.
   const float ties[8] = {127.0f, 2.5f, 3.5f, -2.5f, 0.5f, -1.5f, 0.0f, -127.0f};
+  std::fill(&rows[1 * row], &rows[1 * row + head_dim], 0.0f);
   std::copy(ties, ties + 8, &rows[1 * row]);
   const int8_t tiesWant[8] = {127, 2, 4, -2, 0, -2, 0, -127};
   // Token 2 head 1: all zeros (s = 0, q = 0); token 4 head 0: one large
   // value, the others small against it (they round to 0 or +-1).
-  std::fill(&rows[2 * row + 8], &rows[2 * row + 16], 0.0f);
+  std::fill(&rows[2 * row + head_dim], &rows[2 * row + 2 * head_dim], 0.0f);
   rows[4 * row] = -1000.0f;
-  std::vector<int64_t> slots = {11, 4, 0, -1, 5, 8};
-  std::vector<int8_t> pool(12 * row, int8_t(99));
-  std::vector<float> scales(heads, -7.0f);
+  slots = {11, 4, 0, -1, 5, 8};
+  pool.assign(12 * row, int8_t(99));
+  scales.assign(heads, -7.0f);
   {
     anvil::cpu::RunScope scope(&host.api, &host.invocation);
     ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
                                  pool.data(), scales.data()),
-              0);
+              0)
+        << host.error;
   }
   std::vector<bool> written(12, false);
   for (int64_t t = 0; t < p.tokens; ++t) {
@@ -635,8 +642,8 @@ TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
     written[slots[t]] = true;
     for (int64_t h = 0; h < p.kv_heads; ++h) {
       const float *x = &rows[t * row + h * p.head_dim];
-      int8_t want[8];
-      float s = quantizeRow(x, p.head_dim, want);
+      std::vector<int8_t> want(size_t(p.head_dim));
+      float s = quantizeRow(x, p.head_dim, want.data());
       int64_t at = slots[t] * p.kv_heads + h;
       EXPECT_EQ(scales[at], s) << t << " " << h;
       for (int64_t d = 0; d < p.head_dim; ++d) {
@@ -648,18 +655,31 @@ TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
       }
     }
   }
-  for (int64_t d = 0; d < 8; ++d)
-    EXPECT_EQ(pool[4 * row + d], tiesWant[d]) << d;
+  for (int64_t d = 0; d < head_dim; ++d)
+    EXPECT_EQ(pool[4 * row + d], d < 8 ? tiesWant[d] : 0) << d;
   EXPECT_EQ(scales[4 * p.kv_heads], 1.0f);
   EXPECT_EQ(scales[0 * p.kv_heads + 1], 0.0f); // token 2 at slot 0, head 1
-  for (int64_t d = 0; d < 8; ++d)
-    EXPECT_EQ(pool[0 * row + 8 + d], 0);
+  for (int64_t d = 0; d < head_dim; ++d)
+    EXPECT_EQ(pool[0 * row + head_dim + d], 0);
   for (int64_t slot = 0; slot < 12; ++slot)
     if (!written[slot]) {
       for (int64_t i = 0; i < row; ++i)
         EXPECT_EQ(pool[slot * row + i], 99) << slot;
       EXPECT_EQ(scales[slot * p.kv_heads], -7.0f) << slot;
     }
+}
+
+// Heads of 8 (the scalar loop) and of 40 (two vectors and a scalar tail
+// where the build has AVX-512): the same bytes and scales.
+TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  KvWriteInt8Params p;
+  std::vector<float> rows, scales;
+  std::vector<int64_t> slots;
+  std::vector<int8_t> pool;
+  checkInt8Write(40, host, p, rows, slots, pool, scales);
+  checkInt8Write(8, host, p, rows, slots, pool, scales);
   // A slot outside the pool fails before anything is written.
   std::vector<int8_t> before = pool;
   std::vector<float> scalesBefore = scales;
@@ -876,6 +896,70 @@ template <class U> void checkFusedKeyRope(const RopeForm &form) {
       << form.name;
   // The untouched slot (1) still holds its old values.
   EXPECT_EQ(float(fusedPool[1 * heads * dim]), float(U(3.0f))) << form.name;
+}
+
+// A prefill's worth of int8 KV writes, which split over threads (two
+// heads of 64 per token, 300 tokens in one chunk of the pool each): with
+// the keys' rope fused, on two threads, the bytes and scales of the rows
+// rotated (by rotateRow) and quantized by quantizeRow.
+TEST(KvWrite, Int8RowsOnTwoThreadsMatchQuantizeRow) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  const int64_t tokens = 300, heads = 2, dim = 64, block = 16;
+  const int64_t blocks = (tokens + block - 1) / block + 1;
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> unit(-2.0f, 2.0f);
+  std::vector<float> rows(tokens * heads * dim), rotated(rows.size());
+  for (float &x : rows)
+    x = unit(rng);
+  std::vector<int64_t> positions, slots;
+  for (int64_t t = 0; t < tokens; ++t) {
+    positions.push_back(t);
+    slots.push_back(t % 7 == 3 ? -1 : t + block); // padding tokens too
+  }
+  RopeTablesForTest tables(positions, dim);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      rotateRow(&rows[(t * heads + h) * dim], &tables.cos[t * dim / 2],
+                &tables.sin[t * dim / 2], dim, dim, false,
+                &rotated[(t * heads + h) * dim]);
+  std::vector<int8_t> pool(blocks * block * heads * dim, int8_t(99));
+  std::vector<float> scales(blocks * block * heads, -7.0f);
+  KvWriteInt8Params p{};
+  p.tokens = tokens;
+  p.num_blocks = blocks;
+  p.block_size = block;
+  p.kv_heads = heads;
+  p.head_dim = dim;
+  p.rope_dim = dim;
+  p.rope_rows = tokens;
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
+                               tables.cos.data(), tables.sin.data(),
+                               pool.data(), scales.data()),
+            0)
+      << host.error;
+  int64_t checked = 0;
+  for (int64_t slot = 0; slot < blocks * block; ++slot) {
+    const int64_t t = slot - block;
+    const bool written = t >= 0 && t < tokens && slots[t] == slot;
+    for (int64_t h = 0; h < heads; ++h) {
+      const int8_t *got = &pool[(slot * heads + h) * dim];
+      const float scale = scales[slot * heads + h];
+      if (!written) {
+        EXPECT_EQ(scale, -7.0f) << slot;
+        EXPECT_EQ(got[0], 99) << slot;
+        continue;
+      }
+      int8_t want[64];
+      EXPECT_EQ(scale, quantizeRow(&rotated[(t * heads + h) * dim], dim, want))
+          << t << " " << h;
+      EXPECT_EQ(0, std::memcmp(got, want, dim)) << t << " " << h;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, heads * std::count_if(slots.begin(), slots.end(),
+                                           [](int64_t x) { return x >= 0; }));
 }
 
 TEST(KvWrite, FusedKeyRopeMatchesRotatedRows) {
