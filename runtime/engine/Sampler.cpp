@@ -88,6 +88,42 @@ Sampler::Sampler(int64_t vocabSize)
   kept.reserve(static_cast<size_t>(vocabSize));
 }
 
+int64_t Sampler::greedyToken(const float *logits, int64_t n) {
+  // The sequential rule keeps id 0 when its logit is NaN (nothing compares
+  // greater); otherwise it ends at the first id of the largest number.
+  if (n <= 1 || std::isnan(logits[0]))
+    return 0;
+  // Blocks of kBlock logits: each block's largest number in kLanes running
+  // maxima (independent lanes the compiler vectorizes; `x > m ? x : m`
+  // skips NaNs), and the first block whose largest beats the best so far
+  // holds the answer, at its first logit equal to that best.
+  constexpr int64_t kLanes = 16, kBlock = 1024;
+  float best = logits[0];
+  int64_t bestBlock = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t end = std::min(n, b + kBlock);
+    float lane[kLanes];
+    for (int64_t i = 0; i < kLanes; ++i)
+      lane[i] = -INFINITY;
+    int64_t v = b;
+    for (; v + kLanes <= end; v += kLanes)
+      for (int64_t i = 0; i < kLanes; ++i)
+        lane[i] = logits[v + i] > lane[i] ? logits[v + i] : lane[i];
+    float top = -INFINITY;
+    for (int64_t i = 0; i < kLanes; ++i)
+      top = lane[i] > top ? lane[i] : top;
+    for (; v < end; ++v)
+      top = logits[v] > top ? logits[v] : top;
+    if (top > best) {
+      best = top;
+      bestBlock = b;
+    }
+  }
+  for (int64_t v = bestBlock;; ++v)
+    if (logits[v] == best)
+      return v;
+}
+
 double Sampler::uniform(uint64_t seed, uint64_t counter) {
   uint64_t bits = splitMix64(splitMix64(seed) ^ counter);
   return static_cast<double>(bits >> 11) * 0x1.0p-53;
@@ -211,12 +247,8 @@ void Sampler::sample(float *logits, const SamplingParams &params, uint64_t seed,
     }
   }
   // Greedy, or logits with nothing to draw from (all -inf or NaN).
-  if (token < 0) {
-    token = 0;
-    for (int64_t v = 1; v < vocab; ++v)
-      if (logits[v] > logits[token])
-        token = v;
-  }
+  if (token < 0)
+    token = greedyToken(logits, vocab);
   out.token = token;
   out.logprob = params.logprobs >= 0
                     ? static_cast<float>(rawLogits[token] - logTotal)

@@ -53,6 +53,13 @@ public:
   const std::vector<std::pair<int64_t, float>> &
   candidates(const float *logits, const SamplingParams &params);
 
+  /// The greedy token of logits [n] (n >= 1, f32): the first id whose
+  /// logit is the largest, as `for v: if (logits[v] > logits[best]) best =
+  /// v` from best = 0 chooses it (a NaN is never chosen over a number, and
+  /// a NaN at id 0 is kept; all -inf gives 0). Scans in vector lanes: a
+  /// batch-16 decode step samples 16 rows of the vocabulary on one thread.
+  static int64_t greedyToken(const float *logits, int64_t n);
+
   /// A uniform double in [0, 1) from (seed, counter): SplitMix64's
   /// finalizer over both (Steele et al. 2014).
   static double uniform(uint64_t seed, uint64_t counter);

@@ -5,6 +5,7 @@
 #include "anvil/anvil.h"
 
 #include <gtest/gtest.h>
+#include <random>
 
 #include <cmath>
 #include <map>
@@ -45,6 +46,51 @@ TEST(Sampler, GreedyIsArgmaxWithTiesToTheSmallerId) {
   std::vector<int64_t> tokens{0};
   sampler.sample(logits.data(), greedy(), 1, tokens, 1, result);
   EXPECT_EQ(result.token, 1);
+}
+
+/// The greedy rule, one logit at a time (what greedyToken must equal).
+int64_t sequentialGreedy(const std::vector<float> &logits) {
+  int64_t best = 0;
+  for (int64_t v = 1; v < int64_t(logits.size()); ++v)
+    if (logits[v] > logits[best])
+      best = v;
+  return best;
+}
+
+// The vectorized greedy scan against the sequential rule: vocabularies of
+// every length around its 16 lanes and 1024-logit blocks, with ties (few
+// distinct values), NaNs, infinities and signed zeros, and the largest
+// value in the first, a middle and the last block.
+TEST(Sampler, GreedyTokenMatchesTheSequentialRule) {
+  std::mt19937 rng(21);
+  std::uniform_int_distribution<int> pick(0, 9);
+  const float specials[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f};
+  int64_t cases = 0;
+  for (int64_t n : {1, 2, 15, 16, 17, 1023, 1024, 1025, 5000, 32000})
+    for (int trial = 0; trial < 40; ++trial) {
+      std::vector<float> logits(static_cast<size_t>(n));
+      for (float &x : logits) {
+        int r = pick(rng);
+        // Trials 0-9 draw from few values (many ties); later ones also
+        // plant specials.
+        x = r < 5 || trial < 10 ? float(pick(rng) % 4) - 2.0f : specials[r % 5];
+      }
+      if (trial % 4 == 1)
+        logits[size_t(n / 2)] = 7.0f;
+      if (trial % 4 == 2)
+        logits.back() = 7.0f;
+      if (trial % 8 == 3)
+        logits[0] = NAN;
+      EXPECT_EQ(Sampler::greedyToken(logits.data(), n),
+                sequentialGreedy(logits))
+          << "n " << n << " trial " << trial;
+      ++cases;
+    }
+  // Signed zeros and NaNs only: the first zero, whatever its sign.
+  std::vector<float> zeros{NAN, -0.0f, 0.0f, -0.0f};
+  zeros[0] = -INFINITY;
+  EXPECT_EQ(Sampler::greedyToken(zeros.data(), 4), sequentialGreedy(zeros));
+  EXPECT_EQ(cases, 400);
 }
 
 TEST(Sampler, RepetitionPenaltyDividesPositiveAndMultipliesNegative) {
