@@ -154,39 +154,37 @@ template <class T> inline double sum_of_squares(const T *x, int64_t size) {
 template <class T>
 int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
                const T *in, const T *scale, const T *bias, T *out) {
-  parallel_for(
-      host, p.outer, rows_grain(p.size), [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const T *x = in + r * p.size;
-          T *y = out + r * p.size;
-          const double mean = lane_sum<false>(x, p.size, 0.0) / double(p.size);
-          const double var = lane_sum<true>(x, p.size, mean) / double(p.size);
-          const double inv = 1.0 / std::sqrt(var + p.epsilon);
-          int64_t i = 0;
+  const int64_t grain = rows_grain(p.size);
+  parallel_for(host, p.outer, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T *x = in + r * p.size;
+      T *y = out + r * p.size;
+      const double mean = lane_sum<false>(x, p.size, 0.0) / double(p.size);
+      const double var = lane_sum<true>(x, p.size, mean) / double(p.size);
+      const double inv = 1.0 / std::sqrt(var + p.epsilon);
+      int64_t i = 0;
 #if defined(__AVX512F__)
-          if constexpr (std::is_same<T, float>::value) {
-            const __m512d meanv = _mm512_set1_pd(mean),
-                          invv = _mm512_set1_pd(inv);
-            for (; i + 8 <= p.size; i += 8) {
-              const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-              const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
-              __m512d v = _mm512_mul_pd(
-                  _mm512_mul_pd(_mm512_sub_pd(xv, meanv), invv), sv);
-              if (bias)
-                v = _mm512_add_pd(v,
-                                  _mm512_cvtps_pd(_mm256_loadu_ps(bias + i)));
-              _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(v));
-            }
-          }
-#endif
-          for (; i < p.size; ++i) {
-            double v = (double(x[i]) - mean) * inv * double(scale[i]);
-            if (bias)
-              v += double(bias[i]);
-            y[i] = static_cast<T>(v);
-          }
+      if constexpr (std::is_same<T, float>::value) {
+        const __m512d meanv = _mm512_set1_pd(mean), invv = _mm512_set1_pd(inv);
+        for (; i + 8 <= p.size; i += 8) {
+          const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+          const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
+          __m512d v =
+              _mm512_mul_pd(_mm512_mul_pd(_mm512_sub_pd(xv, meanv), invv), sv);
+          if (bias)
+            v = _mm512_add_pd(v, _mm512_cvtps_pd(_mm256_loadu_ps(bias + i)));
+          _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(v));
         }
-      });
+      }
+#endif
+      for (; i < p.size; ++i) {
+        double v = (double(x[i]) - mean) * inv * double(scale[i]);
+        if (bias)
+          v += double(bias[i]);
+        y[i] = static_cast<T>(v);
+      }
+    }
+  });
   return 0;
 }
 
@@ -199,33 +197,32 @@ int layer_norm(const anvil_host_api *host, const LayerNormParams &p,
 template <class T>
 int rms_norm(const anvil_host_api *host, const RmsNormParams &p, const T *in,
              const T *scale, T *out) {
-  parallel_for(
-      host, p.outer, rows_grain(p.size), [&](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-          const T *x = in + r * p.size;
-          T *y = out + r * p.size;
-          const double sq = sum_of_squares(x, p.size);
-          const double inv = 1.0 / std::sqrt(sq / double(p.size) + p.epsilon);
-          const double offset = p.unit_offset ? 1.0 : 0.0;
-          int64_t i = 0;
+  const int64_t grain = rows_grain(p.size);
+  parallel_for(host, p.outer, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T *x = in + r * p.size;
+      T *y = out + r * p.size;
+      const double sq = sum_of_squares(x, p.size);
+      const double inv = 1.0 / std::sqrt(sq / double(p.size) + p.epsilon);
+      const double offset = p.unit_offset ? 1.0 : 0.0;
+      int64_t i = 0;
 #if defined(__AVX512F__)
-          if constexpr (std::is_same<T, float>::value) {
-            // The scalar loop's operations, 8 doubles at a time.
-            const __m512d invv = _mm512_set1_pd(inv),
-                          off = _mm512_set1_pd(offset);
-            for (; i + 8 <= p.size; i += 8) {
-              const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-              const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
-              _mm256_storeu_ps(
-                  y + i, _mm512_cvtpd_ps(_mm512_mul_pd(
-                             _mm512_mul_pd(xv, invv), _mm512_add_pd(off, sv))));
-            }
-          }
-#endif
-          for (; i < p.size; ++i)
-            y[i] = static_cast<T>(x[i] * inv * (offset + double(scale[i])));
+      if constexpr (std::is_same<T, float>::value) {
+        // The scalar loop's operations, 8 doubles at a time.
+        const __m512d invv = _mm512_set1_pd(inv), off = _mm512_set1_pd(offset);
+        for (; i + 8 <= p.size; i += 8) {
+          const __m512d xv = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+          const __m512d sv = _mm512_cvtps_pd(_mm256_loadu_ps(scale + i));
+          _mm256_storeu_ps(
+              y + i, _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_mul_pd(xv, invv),
+                                                   _mm512_add_pd(off, sv))));
         }
-      });
+      }
+#endif
+      for (; i < p.size; ++i)
+        y[i] = static_cast<T>(x[i] * inv * (offset + double(scale[i])));
+    }
+  });
   return 0;
 }
 
