@@ -779,35 +779,21 @@ inline void attend_block(const float *q, int64_t q_stride, const K *k,
   }
 }
 
-/// dst[0, n) = src[0, n) as floats (exact from the 16-bit float types; F16C
-/// converts 8 halves at a time where the -march has it).
-template <class K> inline void to_float(const K *src, float *dst, int64_t n) {
+/// dst[0, n) = the KV row src[0, n) as floats, as attend_rows widens it
+/// (load_kv, load_kv_n; an int8 row times `scale`, float(x) * scale, which
+/// other types ignore): a prefill tile's copy of a block in scratch holds
+/// the floats a decode tile computes with in registers.
+template <class K>
+inline void widen_row(const K *src, float scale, float *dst, int64_t n) {
   int64_t i = 0;
-#if defined(__F16C__)
-  if constexpr (std::is_same<K, f16>::value)
-    for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(dst + i,
-                       _mm256_cvtph_ps(_mm_loadu_si128(
-                           reinterpret_cast<const __m128i *>(src + i))));
-#endif
-  for (; i < n; ++i)
-    dst[i] = static_cast<float>(src[i]);
-}
-
-/// dst[0, n) = src[0, n) * scale: an int8 KV row dequantized.
-inline void dequantize(const int8_t *src, float scale, float *dst, int64_t n) {
-  int64_t i = 0;
-#if defined(__AVX2__)
-  const __m256 s = _mm256_set1_ps(scale);
-  for (; i + 8 <= n; i += 8) {
-    __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(src + i));
-    _mm256_storeu_ps(
-        dst + i,
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes)), s));
+  for (; i + Vec::N <= n; i += Vec::N) {
+    Vec x = load_kv(src + i);
+    if constexpr (kScaledKv<K>)
+      x = x * Vec::set1(scale);
+    x.store(dst + i);
   }
-#endif
-  for (; i < n; ++i)
-    dst[i] = static_cast<float>(src[i]) * scale;
+  if (i < n)
+    load_kv_n(src + i, int(n - i), scale).store_n(dst + i, int(n - i));
 }
 
 /// The scales of int8 pools ([num_blocks, block_size, kv_heads] each);
@@ -1107,16 +1093,15 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
               for (int64_t j = j0; j < j1; ++j) {
                 const K *kj = key_rows + j * k_row;
                 const K *vj = value_rows + j * v_row;
+                float key_scale = 1, value_scale = 1;
                 if constexpr (paged::kScaledKv<K>) {
                   const int64_t at = (slot0 + j) * p.kv_heads + g;
-                  paged::dequantize(kj, scales.key[at], kf + j * q_stride,
-                                    p.head_dim);
-                  paged::dequantize(vj, scales.value[at], vf + j * o_stride,
-                                    p.value_dim);
-                } else {
-                  paged::to_float(kj, kf + j * q_stride, p.head_dim);
-                  paged::to_float(vj, vf + j * o_stride, p.value_dim);
+                  key_scale = scales.key[at];
+                  value_scale = scales.value[at];
                 }
+                paged::widen_row(kj, key_scale, kf + j * q_stride, p.head_dim);
+                paged::widen_row(vj, value_scale, vf + j * o_stride,
+                                 p.value_dim);
               }
               attend_tile(static_cast<const float *>(kf), q_stride,
                           static_cast<const float *>(vf), o_stride,
