@@ -380,38 +380,35 @@ TEST(PagedAttention, VectorWidthOfThisBuild) {
   EXPECT_EQ(cpu::paged::Vec::N, ANVIL_TEST_LANES);
 }
 
-TEST(PagedAttention, MatchesFloat64ReferenceF32) {
-  ANVIL_NEEDS_CPU();
-  Host host(3);
-  uint32_t seed = 1;
+/// Every case with float queries over a pool of K, on `threads` threads
+/// (seeds from `seed` on): within 2e-5 of the reference, which reads the
+/// pool's own values (rounded to K, or dequantized for int8).
+template <class K>
+void expectFloatQueriesMatch(uint32_t seed, unsigned threads) {
+  Host host(threads);
   for (const Case &c : cases()) {
-    double e = maxError<float>(c, seed++, host);
+    double e = maxError<float, K>(c, seed++, host);
     EXPECT_LE(e, 2e-5) << c.name;
   }
+}
+
+TEST(PagedAttention, MatchesFloat64ReferenceF32) {
+  ANVIL_NEEDS_CPU();
+  expectFloatQueriesMatch<float>(1, 3);
 }
 
 // A 16-bit KV cache of a float model: the reference reads the same
 // rounded keys and values, so the float tolerance holds.
 TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesF16Pool) {
   ANVIL_NEEDS_CPU();
-  Host host(2);
-  uint32_t seed = 200;
-  for (const Case &c : cases()) {
-    double e = maxError<float, cpu::f16>(c, seed++, host);
-    EXPECT_LE(e, 2e-5) << c.name;
-  }
+  expectFloatQueriesMatch<cpu::f16>(200, 2);
 }
 
 // An int8 KV cache (every case: ragged batches, GQA 1/4/8, windows,
 // softcap, block sizes 1 to 32): against the dequantized keys and values.
 TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesInt8Pool) {
   ANVIL_NEEDS_CPU();
-  Host host(3);
-  uint32_t seed = 300;
-  for (const Case &c : cases()) {
-    double e = maxError<float, int8_t>(c, seed++, host);
-    EXPECT_LE(e, 2e-5) << c.name;
-  }
+  expectFloatQueriesMatch<int8_t>(300, 3);
 }
 
 TEST(PagedAttention, MatchesFloat64ReferenceF16) {
@@ -444,12 +441,7 @@ TEST(PagedAttention, OneThreadMatchesManyBitForBit) {
 // reference reads the same rounded keys and values.
 TEST(PagedAttention, MatchesFloat64ReferenceF32QueriesBf16Pool) {
   ANVIL_NEEDS_CPU();
-  Host host(2);
-  uint32_t seed = 400;
-  for (const Case &c : cases()) {
-    double e = maxError<float, cpu::bf16>(c, seed++, host);
-    EXPECT_LE(e, 2e-5) << c.name;
-  }
+  expectFloatQueriesMatch<cpu::bf16>(400, 2);
 }
 
 /// Every token of every case run alone (a batch of one token: a tile of
