@@ -2,15 +2,16 @@
 """The fused quantized matmul (matmul_quant) against float64 numpy.
 
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
-[, zero point]))` with constant q, scales and zero points, read by six
+[, zero point]))` with constant q, scales and zero points, read by eight
 matmuls with m = 1 (a decode GEMV), 5, 12 and 19 rows (small batches: on
 AVX-512 5 is one five-row call of the group sums over two panels at a
 time, 12 one twelve-row call, 19 a sixteen-row call and a three-row one
 over four panels at a time where the tile has four: the int4 case with
 N = 80), 48 rows (tiles of 32 and 16 rows: with AMX, one of two row
-blocks of 16 and one of one) and 57 rows (a prefill tile; for W8A8 a tile
+blocks of 16 and one of one), 57 rows (a prefill tile; for W8A8 a tile
 of 32 rows and one of 25: with AMX, two row blocks of 16, the second
-partly padding), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
+partly padding), 163 rows (one prefill tile: 132 rows and the 31 after
+them, too few for a tile of their own) and 170 (two: 132 and 38), compiled by anvilc for `--mcpu=native` (AVX-512 and VNNI where
 the machine has them), `--mcpu=x86-64-v3` (the AVX2 paths; skipped, and
 said so, on a machine without AVX2 and FMA) and `--mcpu=x86-64-v2` (the
 portable C++), run by
@@ -36,7 +37,7 @@ an exact int32 share, and N =
 120 and 80, whose decode GEMVs take items of four, three and two panels
 two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
-is in all six inputs, and its result must be bit-identical in each
+is in all eight inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
@@ -56,7 +57,9 @@ import sys
 
 import numpy as np
 
-MS = (1, 5, 12, 19, 48, 57)
+MS = (1, 5, 12, 19, 48, 57, 163, 170)
+# The row each input shares (see run_case).
+SHARED = {1: 0, 5: 2, 12: 8, 19: 17, 48: 40, 57: 20, 163: 161, 170: 169}
 
 
 def hexdense(a):
@@ -367,15 +370,18 @@ def run_case(args, case, mcpu, rng):
         if "even_rows" in case:
             x[0::2] *= case["even_rows"]
         xs[m] = x.astype(np.float32)
-    # One row in all six: its result must have the same bits in a decode
-    # GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
+    # One row in all inputs: its result must have the same bits in a
+    # decode GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
     # five-row call, row 8 of 12 in a twelve-row call, row 17 of 19 in the
     # three-row call after a sixteen-row one) and prefill tiles (row 40 of
     # 48, in a second tile of 16 rows: with AMX one row block, whose W4A8
     # groups alternate accumulator tiles; row 20 of 57, a tile that
-    # unpacks each group once for all of its rows).
-    xs[1][0] = xs[5][2] = xs[12][8] = xs[19][17] = xs[48][40] = \
-        xs[MS[-1]][20]
+    # unpacks each group once for all of its rows; row 161 of 163, one
+    # tile of 132 rows and the 31 after it, in a three-row call at row 5
+    # of a packed tile of 12 rows on AVX-512; row 169 of 170, the second
+    # tile's last, in a two-row call on a tile with two rows packed).
+    for m in MS[1:]:
+        xs[m][SHARED[m]] = xs[1][0]
     for m in MS:
         np.save(os.path.join(work, f"x{m}.npy"), xs[m])
         cmd += ["--input", f"x{m}={os.path.join(work, f'x{m}.npy')}"]
@@ -383,11 +389,10 @@ def run_case(args, case, mcpu, rng):
     if r.returncode != 0:
         return f"anvil-run failed: {r.stderr.strip()}"
     ys = {m: np.load(os.path.join(work, f"y{m}.npy")) for m in MS}
-    shared = (ys[1][0], ys[5][2], ys[12][8], ys[19][17], ys[48][40],
-              ys[MS[-1]][20])
-    if not all(np.array_equal(shared[0], other) for other in shared[1:]):
-        return ("the shared row's result differs between m = 1, 5, 12, 19, "
-                f"48 and {MS[-1]} (batch invariance)")
+    for m in MS[1:]:
+        if not np.array_equal(ys[1][0], ys[m][SHARED[m]]):
+            return (f"the shared row's result differs between m = 1 and "
+                    f"m = {m} (row {SHARED[m]}; batch invariance)")
     for m in MS:
         y = ys[m].astype(np.float64)
         if case.get("w8a8"):

@@ -38,7 +38,8 @@
 // not depend on how many rows share its tile or step. Prefill (a tile of
 // kUnpackMinRows rows or more; AVX-512 here, AVX2 below): each group's
 // values are unpacked to floats once per tile, two panels at a time, and
-// read by up to 12 rows x two panels at a time. Small batches unpack in
+// read by up to 12 rows x two panels at a time (on AVX-512 from the rows
+// packed in tiles of 12, as the fp32 panels read them). Small batches unpack in
 // registers, up to 16 rows a call (few_rows_sums_avx512). W8A8 runs up to
 // 8 rows x 2 panels of vpdpbusd chains per weight load; its decode GEMV
 // and W4A8's take kGemvPanels panels per item, as the float one does, and
@@ -57,6 +58,7 @@
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
 #include "common.h"
+#include "matmul_panels.h"
 #include "simd.h"
 
 #include <algorithm>
@@ -117,8 +119,10 @@ constexpr int64_t kUnpackMinRows = 32;
 constexpr int64_t kUnpackMinRows = 8;
 #endif
 /// Rows per tile when they do: an unpacked group (up to k x 16 floats)
-/// then serves 128 rows.
-constexpr int64_t kUnpackTileRows = 128;
+/// then serves 132 rows (a 128-token prompt is one tile), a multiple of
+/// kUnpackedRows, so AVX-512's packed row tiles (panels::pack_rows) line up
+/// with them.
+constexpr int64_t kUnpackTileRows = 132;
 /// Rows the unpacked prefill tile's result buffer holds per panel (the
 /// most rows_dot_unpacked takes at once).
 #if defined(__AVX512F__)
@@ -126,6 +130,33 @@ constexpr int64_t kUnpackedRows = 12;
 #else
 constexpr int64_t kUnpackedRows = 6;
 #endif
+static_assert(kUnpackTileRows % kUnpackedRows == 0,
+              "prefill tiles start at a packed row tile");
+
+/// Row tiles of `rows` rows over m rows, the last one short.
+struct UniformRowTiles {
+  int64_t rows, m;
+  int64_t begin(int64_t rt) const { return rt * rows; }
+  int64_t end(int64_t rt) const { return std::min(m, (rt + 1) * rows); }
+};
+
+/// The row tiles of a prefill product (m >= kUnpackMinRows):
+/// kUnpackTileRows rows each, the last also taking the rows after it when
+/// they are fewer than kUnpackMinRows, so every tile unpacks its groups for
+/// at least that many rows.
+struct PrefillTiles {
+  static constexpr int64_t kMaxRows = kUnpackTileRows + kUnpackMinRows - 1;
+  int64_t m, tiles;
+  explicit PrefillTiles(int64_t rows)
+      : m(rows), tiles(std::max<int64_t>(
+                     1, rows / kUnpackTileRows +
+                            (rows % kUnpackTileRows >= kUnpackMinRows))) {}
+  int64_t begin(int64_t rt) const { return rt * kUnpackTileRows; }
+  int64_t end(int64_t rt) const {
+    return rt + 1 == tiles ? m : (rt + 1) * kUnpackTileRows;
+  }
+};
+
 /// Panels per work item of the decode GEMV (one stream each). AVX2's 16
 /// registers hold the accumulators of two.
 #if defined(__AVX512F__)
@@ -492,12 +523,18 @@ inline void unscale_rows(const MatmulQuantParams &p, const uint8_t *panel,
 /// = 12, 2 weight loads and 12 broadcasts per 24 FMAs, the fp32 panels'
 /// register tile (4 chains per row and panel, until 2026-12-03, left room
 /// for 3 rows x 2 panels: 5 loads per 6 FMAs).
+///
+/// The rows come packed (panels::pack_rows' row tiles): row r's value at k
+/// = t is x[t * ldx + r], ldx = panels::kMaxRows, so a k's R broadcasts
+/// read consecutive floats from one pointer. Read from R row-major rows
+/// (R pointers, each its own stream), the tile ran at 88% of the FMA peak
+/// with its operands in cache and g++ spilled three of the row offsets to
+/// the stack; packed, 94% (2026-12-05, Xeon, one thread).
 template <int R, int NP>
 inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
                                     const float *buf, int64_t span,
                                     const float *x, int64_t ldx, int64_t k0,
                                     int64_t k1, float acc[][kPanel]) {
-  const int64_t k = ldx; // x's row stride
   __m512 a[NP][R];
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
@@ -505,7 +542,7 @@ inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
     for (int r = 0; r < R; ++r)
       a[q][r] = _mm512_setzero_ps();
   // k = t's weights at wt (panel 0; panel q at wt + q * span) and its
-  // activations at xt (row 0; row r at xt + r * k): the loop steps both
+  // activations at xt (row 0; row r at xt + r): the loop steps both
   // pointers, so each k costs no address arithmetic beyond its loads
   // (computed from t, the scalar work per k passed the core's issue width).
   auto fma = [&](const float *wt, const float *xt) {
@@ -523,14 +560,14 @@ inline void rows_dot_unpacked_fixed(const MatmulQuantParams &p,
       asm("" : "+v"(w[0]));
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m512 xv = _mm512_set1_ps(xt[r * k]);
+      const __m512 xv = _mm512_set1_ps(xt[r]);
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q)
         a[q][r] = _mm512_fmadd_ps(xv, w[q], a[q][r]);
     }
   };
-  const float *wt = buf, *xt = x + k0;
-  for (int64_t t = k0; t < k1; ++t, wt += kPanel, ++xt)
+  const float *wt = buf, *xt = x + k0 * ldx;
+  for (int64_t t = k0; t < k1; ++t, wt += kPanel, xt += ldx)
     fma(wt, xt);
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
@@ -837,7 +874,10 @@ constexpr int kUnpackedRowsBelow(int r) {
 /// unpacked groups (panel q's at buf + q * span, its sums to acc[q *
 /// kUnpackedRows + r]), through the ISA's rows_dot_unpacked_fixed with a
 /// constant row count (the accumulators stay in registers). Returns the
-/// rows it took: the largest tile of at most `rows`.
+/// rows it took: the largest tile of at most `rows`. x and ldx as the
+/// ISA's kernel reads them: on AVX-512 a packed row tile (row r at k = t
+/// in x[t * ldx + r]; the rows must lie in one tile), with AVX2 row-major
+/// rows (x[r * ldx + t]).
 template <int NP, int R = int(kUnpackedRowsFor<NP>)>
 inline int64_t rows_dot_unpacked(const MatmulQuantParams &p, const float *buf,
                                  int64_t span, const float *x, int64_t ldx,
@@ -2025,13 +2065,14 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
   // tile, its columns contiguous, so the epilogue walks whole rows (a
   // residual read a tile's 16 or 32 columns at a time, row after row,
   // missed the prefetchers: int8 prefill ran 10-15% slower).
+  // row_tiles: UniformRowTiles or PrefillTiles.
   auto finished_tiles = [&](int64_t begin, int64_t end, int64_t per_row,
-                            int64_t tile_rows, int64_t tile_cols) {
+                            const auto &row_tiles, int64_t tile_cols) {
     if constexpr (!is_no_epilogue<Epilogue>())
       for (int64_t t = begin; t < end;) {
         const int64_t rt = t / per_row;
         const int64_t stop = std::min(end, (rt + 1) * per_row);
-        epi(rt * tile_rows, std::min(m, (rt + 1) * tile_rows),
+        epi(row_tiles.begin(rt), row_tiles.end(rt),
             (t - rt * per_row) * tile_cols,
             std::min(n, (stop - rt * per_row) * tile_cols));
         t = stop;
@@ -2165,33 +2206,55 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
   if (!p.quantize_lhs) {
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
-    // Prefill tiles take up to kUnpackTileRows rows: each group is unpacked
-    // once per tile, so the taller the tile, the less unpacking per product.
+    // Prefill: tiles of rows x two panels. Each group of both panels is
+    // unpacked once per tile into this thread's scratch, then every x
+    // broadcast feeds both (rows_dot_unpacked), the taller the tile the
+    // less unpacking per product.
     if (std::is_same<A, float>::value && m >= kUnpackMinRows) {
-      const int64_t tileRows = kUnpackTileRows;
-      const int64_t tiles = (m + tileRows - 1) / tileRows;
-      // Prefill: tiles of up to kUnpackTileRows rows x two panels. Each
-      // group of both panels is unpacked once per tile into this thread's
-      // scratch, then every x broadcast feeds both (rows_dot_unpacked); a
-      // last tile of fewer than kUnpackMinRows rows runs the small-batch
-      // group sums (tile_group_sums; the same bits).
+      const PrefillTiles tiling(m);
+      const int64_t tiles = tiling.tiles;
       const float *x = reinterpret_cast<const float *>(lhs);
-      int64_t ldx = k; // x's row stride
-      std::unique_ptr<float[]> paddedRows;
+      // The rows as rows_dot_unpacked reads them: on AVX-512 packed in
+      // row tiles (panels::pack_rows, one pass shared by the threads; its
+      // tiles start at multiples of kMaxRows, as the prefill tiles do, so
+      // no micro-kernel call straddles two), with AVX2 the rows themselves.
+      const float *rows = x;
+      int64_t ldx = k; // rows_dot_unpacked's stride
+      std::unique_ptr<float[]> packedRows;
 #if defined(__AVX512F__)
+      static_assert(panels::kMaxRows == kUnpackedRows,
+                    "a packed row tile is one micro-kernel call's rows");
       {
-        ldx = padded_row_stride(k);
-        paddedRows.reset(new (std::nothrow) float[size_t(m * ldx)]);
-        if (!paddedRows)
-          return fail(host, "matmul_quant: out of memory for a padded copy "
-                            "of the rows");
-        copy_rows(paddedRows.get(), ldx, x, m, k);
-        x = paddedRows.get();
+        const int64_t rowTilesPacked =
+            (m + panels::kMaxRows - 1) / panels::kMaxRows;
+        const int64_t tileFloats = panels::kMaxRows * k;
+        packedRows.reset(
+            new (std::nothrow) float[size_t(rowTilesPacked * tileFloats)]);
+        if (!packedRows)
+          return fail(host, "matmul_quant: out of memory for the packed rows");
+        float *dst = packedRows.get();
+        parallel_for(host, rowTilesPacked,
+                     std::max<int64_t>(1, kMinChunkMacs / (8 * tileFloats)),
+                     [&](int64_t begin, int64_t end) {
+                       panels::pack_rows(x, m, k, begin, end, dst);
+                     });
+        rows = dst;
+        ldx = panels::kMaxRows;
       }
 #endif
+      // Row i of rows_dot_unpacked's operand.
+      auto rowAt = [&](int64_t i) {
+#if defined(__AVX512F__)
+        return rows + (i / panels::kMaxRows) * panels::kMaxRows * k +
+               i % panels::kMaxRows;
+#else
+        return rows + i * ldx;
+#endif
+      };
       const int64_t pairs = (panels + 1) / 2;
       parallel_for(
-          host, tiles * pairs, grain(std::min(m, tileRows) * 2 * kPanel * k),
+          host, tiles * pairs,
+          grain(std::min(m, kUnpackTileRows) * 2 * kPanel * k),
           [&](int64_t begin, int64_t end, int thread) {
             float *unpacked =
                 scratch<float>(host, thread, size_t(2 * group * kPanel));
@@ -2203,8 +2266,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               const int64_t pair = tile % pairs, rt = tile / pairs;
               const int64_t pi = 2 * pair,
                             np = std::min<int64_t>(2, panels - pi);
-              const int64_t i0 = rt * tileRows, i1 = std::min(m, i0 + tileRows);
-              float result[2][kUnpackTileRows][kPanel];
+              const int64_t i0 = tiling.begin(rt), i1 = tiling.end(rt);
+              float result[2][PrefillTiles::kMaxRows][kPanel];
               for (int64_t q = 0; q < np; ++q)
                 std::memset(result[q], 0,
                             sizeof(float) * kPanel * size_t(i1 - i0));
@@ -2216,16 +2279,6 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                   params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
                 }
                 const uint8_t *panel = weights + pi * panelBytes;
-                if (i1 - i0 < kUnpackMinRows) {
-                  float acc[2 * kTileRows][kPanel];
-                  tile_group_sums(p, panel, panelBytes, np, x + i0 * ldx, ldx,
-                                  i1 - i0, k0, k1, z, acc);
-                  for (int64_t q = 0; q < np; ++q)
-                    for (int64_t r = 0; r < i1 - i0; ++r)
-                      for (int64_t c = 0; c < kPanel; ++c)
-                        result[q][r][c] += s[q][c] * acc[q * kTileRows + r][c];
-                  continue;
-                }
                 const int64_t span = group * kPanel;
                 bool scaled[2] = {false, false};
                 for (int64_t q = 0; q < np; ++q)
@@ -2243,21 +2296,22 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 else if (tile + 1 < end)
                   prefetch_group(2 * ((tile + 1) % pairs), 2, 0);
                 float acc[2 * kUnpackedRows][kPanel];
-                for (int64_t i = i0, rows = 0; i < i1; i += rows) {
-                  rows =
+                for (int64_t i = i0, taken = 0; i < i1; i += taken) {
+                  taken =
                       np == 2
-                          ? rows_dot_unpacked<2>(p, unpacked, span, x + i * ldx,
+                          ? rows_dot_unpacked<2>(p, unpacked, span, rowAt(i),
                                                  ldx, i1 - i, k0, k1, acc)
-                          : rows_dot_unpacked<1>(p, unpacked, span, x + i * ldx,
+                          : rows_dot_unpacked<1>(p, unpacked, span, rowAt(i),
                                                  ldx, i1 - i, k0, k1, acc);
 #if defined(__AVX512F__)
                   for (int64_t q = 0; q < np; ++q)
                     if (scaled[q])
-                      unscale_rows(p, panel + q * panelBytes, x + i * ldx, ldx,
-                                   rows, k0, k1, z[q], acc + q * kUnpackedRows);
+                      unscale_rows(p, panel + q * panelBytes, x + i * k, k,
+                                   taken, k0, k1, z[q],
+                                   acc + q * kUnpackedRows);
 #endif
                   for (int64_t q = 0; q < np; ++q)
-                    for (int64_t r = 0; r < rows; ++r)
+                    for (int64_t r = 0; r < taken; ++r)
                       for (int64_t c = 0; c < kPanel; ++c)
                         result[q][i - i0 + r][c] +=
                             s[q][c] * acc[q * kUnpackedRows + r][c];
@@ -2270,7 +2324,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                     out[i * n + n0 + c] = static_cast<C>(result[q][i - i0][c]);
               }
             }
-            finished_tiles(begin, end, pairs, tileRows, 2 * kPanel);
+            finished_tiles(begin, end, pairs, tiling, 2 * kPanel);
           });
       return run_failed(host) ? 1 : 0;
     }
@@ -2346,7 +2400,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                   out[i * n + n0 + c] = static_cast<C>(result[q][i - i0][c]);
             }
           }
-          finished_tiles(begin, end, panelGroups, kTileRows,
+          finished_tiles(begin, end, panelGroups, UniformRowTiles{kTileRows, m},
                          tilePanels * kPanel);
         });
     return run_failed(host) ? 1 : 0;
@@ -2494,7 +2548,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       return;
     }
 #endif
-    finished_tiles(begin, end, pairs, kTileRows, 2 * kPanel);
+    finished_tiles(begin, end, pairs, UniformRowTiles{kTileRows, m},
+                   2 * kPanel);
   };
   if (p.bits == 4) {
     // W4A8 ("q4_n16_k8"): group by group, the exact integer products less
