@@ -480,18 +480,88 @@ inline bool unpack_group_avx512(const MatmulQuantParams &p,
   const bool scaled = false;
 #endif
   const __m512 factor = _mm512_set1_ps(scaled ? kTopByteScale : 1.0f);
-  auto put = [&](int64_t t, __m512i v) {
-    _mm512_storeu_ps(
-        buf + (t - k0) * kPanel,
-        _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(v), zv), factor));
+  auto put = [&](int64_t t, __m512 w) {
+    _mm512_storeu_ps(buf + (t - k0) * kPanel, w);
   };
-  // A k's 16 values: its line shifted and masked (stored_bits).
+  // A k alone (a group's k before its first whole line or after its
+  // last): its line shifted and masked (stored_bits).
   const __m512i mask = _mm512_set1_epi32(stored_bits(int(p.bits), 0).mask);
-  for (int64_t t = k0; t < k1; ++t) {
+  auto one = [&](int64_t t) {
     const StoredBits at = stored_bits(int(p.bits), t);
     const __m512i v = _mm512_loadu_si512(panel + at.line);
-    put(t, _mm512_and_si512(_mm512_srli_epi32(v, at.shift), mask));
+    put(t,
+        _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(
+                                        _mm512_srli_epi32(v, at.shift), mask)),
+                                    zv),
+                      factor));
+  };
+  // Whole lines take their values as group_dot_avx512 does, with shifts
+  // by constants (a shift by a register count is two operations), and
+  // give the same floats: (u - z) exactly, times 2^24 where scaled.
+  auto line = [&](int64_t t) {
+    return _mm512_loadu_si512(panel + stored_bits(int(p.bits), t).line);
+  };
+  int64_t t = k0;
+  if (p.bits == 8) {
+    for (; t < k1 && (t & 3); ++t)
+      one(t);
+#if defined(__AVX512BW__)
+    if (scaled) {
+      // Each byte's top bit flipped (u - 128 as a signed byte) and moved
+      // to the top of its 32-bit lane by vpshufb: (u - 128) * 2^24 after
+      // vcvtdq2ps, with no shift and no subtraction.
+      const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
+      auto to_top = [](int j) {
+        auto lane = [j](int d) {
+          return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
+        };
+        return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
+      };
+      const __m512i top[4] = {to_top(0), to_top(1), to_top(2), to_top(3)};
+      for (; t + 4 <= k1; t += 4) {
+        const __m512i v = _mm512_xor_si512(line(t), flip);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j)
+          put(t + j, _mm512_cvtepi32_ps(_mm512_shuffle_epi8(v, top[j])));
+      }
+    }
+#endif
+    const __m512i low = _mm512_set1_epi32(0xff);
+    for (; t + 4 <= k1; t += 4) {
+      const __m512i v = line(t);
+      put(t, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(v, low)), zv));
+      put(t + 1, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(
+                                   _mm512_srli_epi32(v, 8), low)),
+                               zv));
+      put(t + 2, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(
+                                   _mm512_srli_epi32(v, 16), low)),
+                               zv));
+      put(t + 3,
+          _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(v, 24)), zv));
+    }
+  } else {
+    for (; t < k1 && (t & 7); ++t)
+      one(t);
+    // vpermps looks a nibble up by the low four bits of its lane: no mask
+    // and no conversion. With every zero point 8 the table holds u - 8
+    // itself, else u, less the zero points after.
+    const bool symmetric = _mm512_cmpneq_ps_mask(zv, _mm512_set1_ps(8.0f)) == 0;
+    const __m512 table = _mm512_sub_ps(
+        _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_ps(symmetric ? 8.0f : 0.0f));
+    for (; t + 8 <= k1; t += 8) {
+      const __m512i v = line(t);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const unsigned at = k8_shift(j);
+        const __m512 w =
+            _mm512_permutexvar_ps(at ? _mm512_srli_epi32(v, at) : v, table);
+        put(t + j, symmetric ? w : _mm512_sub_ps(w, zv));
+      }
+    }
   }
+  for (; t < k1; ++t)
+    one(t);
   return scaled;
 }
 
