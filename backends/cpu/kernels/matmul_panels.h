@@ -33,6 +33,10 @@
 #include <memory>
 #include <new>
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
 namespace anvil {
 namespace cpu {
 
@@ -365,6 +369,12 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
 /// kMaxRows floats, 3 KiB) stays in L1 while each row fills its column;
 /// row by row over the whole k, the tile (48 KiB at k = 1024) left L1
 /// between rows.
+///
+/// Full tiles of a multiple of 4 rows (AVX-512's 12) go four rows at a
+/// time through 4 x 4 transposes of 128-bit vectors (SSE shuffles, which
+/// Intel cores run on two ports): a quarter of the stores of the scalar
+/// loop, which had every value's own load and store (128 x 1024 rows, one
+/// thread: 56 -> 19 us; 1.5% of a 128-token prefill's samples before).
 constexpr int64_t kPackBlock = 64;
 inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
                       int64_t tile1, float *packed) {
@@ -372,6 +382,34 @@ inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
     const int64_t i0 = tile * kMaxRows;
     const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
     float *dst = packed + tile * kMaxRows * k;
+#if defined(__SSE__)
+    if constexpr (kMaxRows % 4 == 0) {
+      if (rows == kMaxRows) {
+        for (int64_t t0 = 0; t0 < k; t0 += kPackBlock) {
+          const int64_t t1 = std::min(k, t0 + kPackBlock);
+          for (int64_t r = 0; r < kMaxRows; r += 4) {
+            const float *src = lhs + (i0 + r) * k;
+            int64_t t = t0;
+            for (; t + 4 <= t1; t += 4) {
+              __m128 v0 = _mm_loadu_ps(src + t), v1 = _mm_loadu_ps(src + k + t),
+                     v2 = _mm_loadu_ps(src + 2 * k + t),
+                     v3 = _mm_loadu_ps(src + 3 * k + t);
+              _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+              float *at = dst + t * kMaxRows + r;
+              _mm_storeu_ps(at, v0);
+              _mm_storeu_ps(at + kMaxRows, v1);
+              _mm_storeu_ps(at + 2 * kMaxRows, v2);
+              _mm_storeu_ps(at + 3 * kMaxRows, v3);
+            }
+            for (; t < t1; ++t)
+              for (int64_t j = 0; j < 4; ++j)
+                dst[t * kMaxRows + r + j] = src[j * k + t];
+          }
+        }
+        continue;
+      }
+    }
+#endif
     for (int64_t t0 = 0; t0 < k; t0 += kPackBlock) {
       const int64_t t1 = std::min(k, t0 + kPackBlock);
       for (int64_t r = 0; r < rows; ++r) {
