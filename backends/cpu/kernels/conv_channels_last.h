@@ -249,7 +249,7 @@ int conv2d_depthwise(const anvil_host_api *host, const Conv2dParams &p,
                 left = p.pads[1], taps = kh * kw;
   if (oh <= 0 || ow <= 0)
     return 0;
-  const int64_t P = oh * ow, blocks = (C + L - 1) / L, stride = blocks * L;
+  const int64_t blocks = (C + L - 1) / L, stride = blocks * L;
   // The output columns whose windows lie inside the image's columns.
   const int64_t xlo = std::min<int64_t>(ow, (left + sx - 1) / sx);
   const int64_t spanX = (kw - 1) * dx;
