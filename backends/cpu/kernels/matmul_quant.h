@@ -220,6 +220,17 @@ constexpr int64_t kPrefetchBytes = 4096;
 constexpr float kTopByteScale = 16777216.0f;          // 2^24
 constexpr float kTopByteUnscale = 1.0f / 16777216.0f; // 2^-24
 
+#if defined(__AVX512BW__)
+/// vpshufb indices (within each 128-bit lane) moving byte j of each 32-bit
+/// lane to its top byte and zeroing the rest (kTopByteScale's reads).
+inline __m512i top_byte_index(int j) {
+  auto lane = [j](int d) {
+    return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
+  };
+  return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
+}
+#endif
+
 #if defined(__AVX512F__)
 /// Whether all 16 lanes of v are finite.
 inline bool all_finite(__m512 v) {
@@ -359,16 +370,8 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     // after an overflow, or no AVX512BW) take the general loop below.
     if (scaled) {
       const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
-      // vpshufb indices (within each 128-bit lane) moving byte j of each
-      // 32-bit lane to its top byte and zeroing the rest.
-      auto to_top = [](int j) {
-        auto lane = [j](int d) {
-          return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
-        };
-        return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
-      };
-      const __m512i top0 = to_top(0), top1 = to_top(1), top2 = to_top(2),
-                    top3 = to_top(3);
+      const __m512i top0 = top_byte_index(0), top1 = top_byte_index(1),
+                    top2 = top_byte_index(2), top3 = top_byte_index(3);
       auto byte = [](__m512i v, __m512i index) {
         return _mm512_cvtepi32_ps(_mm512_shuffle_epi8(v, index));
       };
@@ -531,13 +534,8 @@ inline bool unpack_group_avx512(const MatmulQuantParams &p,
       // to the top of its 32-bit lane by vpshufb: (u - 128) * 2^24 after
       // vcvtdq2ps, with no shift and no subtraction.
       const __m512i flip = _mm512_set1_epi32(int32_t(0x80808080u));
-      auto to_top = [](int j) {
-        auto lane = [j](int d) {
-          return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
-        };
-        return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
-      };
-      const __m512i top[4] = {to_top(0), to_top(1), to_top(2), to_top(3)};
+      const __m512i top[4] = {top_byte_index(0), top_byte_index(1),
+                              top_byte_index(2), top_byte_index(3)};
       for (; t + 4 <= k1; t += 4) {
         const __m512i v = _mm512_xor_si512(line(t), flip);
 #pragma GCC unroll 4
