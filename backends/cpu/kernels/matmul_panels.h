@@ -380,31 +380,33 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
   }
 }
 
-/// lhs [m, k] row-major into row tiles of kMaxRows rows, each [k][kMaxRows]
+/// lhs [m, k] row-major into row tiles of TileRows rows (the micro-kernel's
+/// kMaxRows unless a caller reads taller tiles), each [k][TileRows]
 /// (a tail tile's missing rows left as they are: never read). In blocks of
 /// kPackBlock k, so the block of the tile being written (kPackBlock x
 /// kMaxRows floats, 3 KiB) stays in L1 while each row fills its column;
 /// row by row over the whole k, the tile (48 KiB at k = 1024) left L1
 /// between rows.
 ///
-/// Full tiles of a multiple of 4 rows (AVX-512's 12) go four rows at a
+/// Full tiles of a multiple of 4 rows (AVX-512's 12, or 16) go four rows at a
 /// time through 4 x 4 transposes of 128-bit vectors (SSE shuffles, which
 /// Intel cores run on two ports): a quarter of the stores of the scalar
 /// loop, which had every value's own load and store (128 x 1024 rows, one
 /// thread: 56 -> 19 us; 1.5% of a 128-token prefill's samples before).
 constexpr int64_t kPackBlock = 64;
+template <int TileRows = kMaxRows>
 inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
                       int64_t tile1, float *packed) {
   for (int64_t tile = tile0; tile < tile1; ++tile) {
-    const int64_t i0 = tile * kMaxRows;
-    const int64_t rows = std::min<int64_t>(kMaxRows, m - i0);
-    float *dst = packed + tile * kMaxRows * k;
+    const int64_t i0 = tile * TileRows;
+    const int64_t rows = std::min<int64_t>(TileRows, m - i0);
+    float *dst = packed + tile * TileRows * k;
 #if defined(__SSE__)
-    if constexpr (kMaxRows % 4 == 0) {
-      if (rows == kMaxRows) {
+    if constexpr (TileRows % 4 == 0) {
+      if (rows == TileRows) {
         for (int64_t t0 = 0; t0 < k; t0 += kPackBlock) {
           const int64_t t1 = std::min(k, t0 + kPackBlock);
-          for (int64_t r = 0; r < kMaxRows; r += 4) {
+          for (int64_t r = 0; r < TileRows; r += 4) {
             const float *src = lhs + (i0 + r) * k;
             int64_t t = t0;
             for (; t + 4 <= t1; t += 4) {
@@ -412,15 +414,15 @@ inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
                      v2 = _mm_loadu_ps(src + 2 * k + t),
                      v3 = _mm_loadu_ps(src + 3 * k + t);
               _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
-              float *at = dst + t * kMaxRows + r;
+              float *at = dst + t * TileRows + r;
               _mm_storeu_ps(at, v0);
-              _mm_storeu_ps(at + kMaxRows, v1);
-              _mm_storeu_ps(at + 2 * kMaxRows, v2);
-              _mm_storeu_ps(at + 3 * kMaxRows, v3);
+              _mm_storeu_ps(at + TileRows, v1);
+              _mm_storeu_ps(at + 2 * TileRows, v2);
+              _mm_storeu_ps(at + 3 * TileRows, v3);
             }
             for (; t < t1; ++t)
               for (int64_t j = 0; j < 4; ++j)
-                dst[t * kMaxRows + r + j] = src[j * k + t];
+                dst[t * TileRows + r + j] = src[j * k + t];
           }
         }
         continue;
@@ -432,7 +434,7 @@ inline void pack_rows(const float *lhs, int64_t m, int64_t k, int64_t tile0,
       for (int64_t r = 0; r < rows; ++r) {
         const float *src = lhs + (i0 + r) * k;
         for (int64_t t = t0; t < t1; ++t)
-          dst[t * kMaxRows + r] = src[t];
+          dst[t * TileRows + r] = src[t];
       }
     }
   }

@@ -302,14 +302,19 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 /// once (a chain waits 4 cycles for its last FMA: callers take several
 /// panels for few rows where they have them). A panel's sums do not depend on
 /// NP or R. Symmetric 8-bit panels are read scaled (kTopByteScale) unless
-/// `allow_scaled` is false. Row r of x starts at x + r * ldx (0: p.k).
-template <int R, int NP = 1>
+/// `allow_scaled` is false. Row r of x starts at x + r * ldx (0: p.k); or,
+/// with Packed rows (packed_rows' tiles of that many), row r's value at k =
+/// t is x[t * Packed + r] (ldx unused): one pointer for every row's
+/// broadcasts, where 16 row-major rows took 16 row pointers and g++ kept
+/// most of them on the stack, a reload per FMA.
+template <int R, int NP = 1, int Packed = 0>
 inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
                              int64_t stride, const float *x, int64_t k0,
                              int64_t k1, const float *z, float (*acc)[kPanel],
                              bool allow_scaled = true, int64_t acc_stride = R,
                              int64_t ldx = 0) {
-  const int64_t rs = ldx ? ldx : p.k; // x's row stride
+  static_assert(Packed == 0 || Packed >= R, "a call's rows lie in one tile");
+  const int64_t rs = ldx ? ldx : p.k; // x's row stride (row-major)
   // Every loop over the accumulators is unrolled: g++ -O2 leaves a loop
   // over r rolled, and the accumulators then live in memory (one load and
   // store per FMA; the 4-row tile ran at a fraction of its FMA rate).
@@ -336,7 +341,9 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
   auto fma = [&](int q, int64_t t, __m512 w) {
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r)
-      a[q][r] = _mm512_fmadd_ps(_mm512_set1_ps(x[r * rs + t]), w, a[q][r]);
+      a[q][r] = _mm512_fmadd_ps(
+          _mm512_set1_ps(Packed ? x[t * Packed + r] : x[r * rs + t]), w,
+          a[q][r]);
   };
   // A panel is one sequential stream, which the hardware prefetchers alone
   // keep at about a third of the read bandwidth: ask for the line
@@ -481,9 +488,9 @@ inline void group_dot_avx512(const MatmulQuantParams &p, const uint8_t *panel,
     for (int q = 0; q < NP; ++q)
       for (int r = 0; r < R; ++r)
         if (!all_finite(_mm512_loadu_ps(acc[q * acc_stride + r])))
-          group_dot_avx512<1, 1>(p, panel + q * stride, 0, x + r * rs, k0, k1,
-                                 z + q * kPanel, acc + q * acc_stride + r,
-                                 false);
+          group_dot_avx512<1, 1, Packed>(
+              p, panel + q * stride, 0, Packed ? x + r : x + r * rs, k0, k1,
+              z + q * kPanel, acc + q * acc_stride + r, false, 1, ldx);
 }
 
 /// Prefill: the values (u - z) of one group [k0, k1) of a panel as floats,
@@ -1171,6 +1178,11 @@ inline void group_dot(const MatmulQuantParams &p, const uint8_t *panel,
 /// its last FMA, and two FMAs issue a cycle); 6 rows and more, one.
 template <int R> constexpr int kFewRowsPanels = R <= 4 ? 4 : R <= 5 ? 2 : 1;
 
+/// Rows per packed tile of the small-batch path: its largest call's.
+constexpr int kFewPackedRows = 16;
+static_assert(kTileRows % kFewPackedRows == 0,
+              "small-batch tiles start at a packed tile");
+
 /// The row counts few_rows_sums_avx512 has a call for: 1-8, 12 and 16.
 constexpr int64_t few_rows_call(int64_t rows) {
   return rows >= 16 ? 16 : rows >= 12 ? 12 : rows >= 8 ? 8 : rows;
@@ -1183,10 +1195,15 @@ constexpr int64_t few_rows_call(int64_t rows) {
 /// 2) of those ports' cycles (six rows a call, with four chains a row
 /// until 2026-12-03, took three quarters); few rows take several panels a
 /// call (kFewRowsPanels). Row counts go 16, 12, 8, then the rest in one
-/// call (few_rows_call). Row r of x starts at x + r * ldx.
+/// call (few_rows_call). x holds the rows packed in tiles of
+/// kFewPackedRows (panels::pack_rows<kFewPackedRows>), `tile` floats
+/// apart: row r's value at k = t is x[(r / kFewPackedRows) * tile + t *
+/// kFewPackedRows + r % kFewPackedRows] (a call's rows lie in one tile:
+/// calls of 16 rows start at a multiple of 16, the smaller ones take what
+/// is left of it).
 inline void few_rows_sums_avx512(const MatmulQuantParams &p,
                                  const uint8_t *panel, int64_t stride,
-                                 int64_t np, const float *x, int64_t ldx,
+                                 int64_t np, const float *x, int64_t tile,
                                  int64_t rows, int64_t k0, int64_t k1,
                                  const float (*z)[kPanel],
                                  float (*acc)[kPanel]) {
@@ -1198,9 +1215,10 @@ inline void few_rows_sums_avx512(const MatmulQuantParams &p,
     int64_t q = 0;
     auto call = [&](auto panelCount) {
       constexpr int N = decltype(panelCount)::value;
-      group_dot_avx512<R, N>(p, panel + q * stride, stride, x + i * ldx, k0, k1,
-                             z[q], acc + q * kTileRows + i, true, kTileRows,
-                             ldx);
+      group_dot_avx512<R, N, kFewPackedRows>(
+          p, panel + q * stride, stride,
+          x + (i / kFewPackedRows) * tile + i % kFewPackedRows, k0, k1, z[q],
+          acc + q * kTileRows + i, true, kTileRows);
       q += N;
     };
     if constexpr (NP >= 4)
@@ -1239,8 +1257,10 @@ inline void few_rows_sums_avx512(const MatmulQuantParams &p,
 /// The group sums of one group [k0, k1) for a small-batch tile: `rows` (1
 /// .. kTileRows) rows of lhs over np (1 .. kFewPanels) panels (panel q at
 /// panel + q * stride, its zero points z[q]), panel q's row r to acc[q *
-/// kTileRows + r]. Row r of lhs starts at lhs + r * ldx. The same sums,
-/// bit for bit, as the decode GEMV's and the prefill tile's for each row.
+/// kTileRows + r]. Row r of lhs starts at lhs + r * ldx; float rows on
+/// AVX-512 come packed instead, as few_rows_sums_avx512 reads them (ldx the
+/// floats per packed tile). The same sums, bit for bit, as the decode
+/// GEMV's and the prefill tile's for each row.
 template <class A>
 inline void tile_group_sums(const MatmulQuantParams &p, const uint8_t *panel,
                             int64_t stride, int64_t np, const A *lhs,
@@ -2431,18 +2451,24 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     const int64_t panelGroups = (panels + tilePanels - 1) / tilePanels;
     // The rows as the tiles read them: lhs itself, or (float rows on
     // AVX-512, where few_rows_sums_avx512 broadcasts from up to 16 rows at
-    // once) a copy at padded_row_stride (common.h).
+    // once) packed in tiles of kFewPackedRows, ldx floats per tile, in
+    // thread 0's scratch (the loop below asks for none). A tile's rows
+    // start at a packed tile (kTileRows is a multiple of it), at lhsRows +
+    // (i0 / kFewPackedRows) * ldx, which is i0 * ldx / kFewPackedRows.
     const A *lhsRows = lhs;
-    int64_t ldx = k;
+    int64_t ldx = k, rowsPerStride = 1;
     std::unique_ptr<float[]> ownRows;
 #if defined(__AVX512F__)
     if constexpr (std::is_same<A, float>::value) {
-      if (m > 1) {
-        ldx = padded_row_stride(k);
-        lhsRows = copy_rows_padded(host, lhs, m, k, ownRows);
-        if (!lhsRows)
-          return 1;
-      }
+      const int64_t packedTiles = (m + kFewPackedRows - 1) / kFewPackedRows;
+      float *packedRows = scratch_or_own<float>(
+          host, 0, size_t(packedTiles * kFewPackedRows * k), ownRows);
+      if (!packedRows)
+        return fail(host, "matmul_quant: out of memory for the packed rows");
+      panels::pack_rows<kFewPackedRows>(lhs, m, k, 0, packedTiles, packedRows);
+      lhsRows = packedRows;
+      ldx = kFewPackedRows * k;
+      rowsPerStride = kFewPackedRows;
     }
 #endif
     parallel_for(
@@ -2473,8 +2499,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
               else if (tile + 1 < end)
                 prefetch_group(((tile + 1) % panelGroups) * tilePanels,
                                tilePanels, 0);
-              tile_group_sums(p, panel, panelBytes, np, lhsRows + i0 * ldx, ldx,
-                              i1 - i0, k0, k1, z, acc);
+              tile_group_sums(p, panel, panelBytes, np,
+                              lhsRows + i0 / rowsPerStride * ldx, ldx, i1 - i0,
+                              k0, k1, z, acc);
               for (int64_t q = 0; q < np; ++q)
                 for (int64_t r = 0; r < i1 - i0; ++r)
                   for (int64_t c = 0; c < kPanel; ++c)
