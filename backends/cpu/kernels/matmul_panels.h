@@ -384,7 +384,7 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
 /// kMaxRows unless a caller reads taller tiles), each [k][TileRows]
 /// (a tail tile's missing rows left as they are: never read). In blocks of
 /// kPackBlock k, so the block of the tile being written (kPackBlock x
-/// kMaxRows floats, 3 KiB) stays in L1 while each row fills its column;
+/// TileRows floats, 3-4 KiB) stays in L1 while each row fills its column;
 /// row by row over the whole k, the tile (48 KiB at k = 1024) left L1
 /// between rows.
 ///

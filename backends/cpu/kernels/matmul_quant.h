@@ -303,8 +303,8 @@ inline int32_t stored(const MatmulQuantParams &p, const uint8_t *panel,
 /// panels for few rows where they have them). A panel's sums do not depend on
 /// NP or R. Symmetric 8-bit panels are read scaled (kTopByteScale) unless
 /// `allow_scaled` is false. Row r of x starts at x + r * ldx (0: p.k); or,
-/// with Packed rows (packed_rows' tiles of that many), row r's value at k =
-/// t is x[t * Packed + r] (ldx unused): one pointer for every row's
+/// with Packed rows (panels::pack_rows' tiles of that many), row r's value at k
+/// = t is x[t * Packed + r] (ldx unused): one pointer for every row's
 /// broadcasts, where 16 row-major rows took 16 row pointers and g++ kept
 /// most of them on the stack, a reload per FMA.
 template <int R, int NP = 1, int Packed = 0>
