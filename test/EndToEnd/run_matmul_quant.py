@@ -2,12 +2,14 @@
 """The fused quantized matmul (matmul_quant) against float64 numpy.
 
 Each case is a small anvil-dialect module: `matmul(x, dequantize(q, scale
-[, zero point]))` with constant q, scales and zero points, read by eight
-matmuls with m = 1 (a decode GEMV), 5, 12 and 19 rows (small batches: on
+[, zero point]))` with constant q, scales and zero points, read by nine
+matmuls with m = 1 (a decode GEMV), 5, 12, 16 and 19 rows (small batches: on
 AVX-512 5 is one five-row call of the group sums over two panels at a
 time, 12 one twelve-row call, 19 a sixteen-row call and a three-row one
 over four panels at a time where the tile has four: the int4 case with
-N = 80), 48 rows (tiles of 32 and 16 rows: with AMX, one of two row
+N = 80; 16 is a 16-sequence decode step, which in W8A8 with AMX
+alternates two accumulator sets, a tile's epilogue after the next
+tile's products), 48 rows (tiles of 32 and 16 rows: with AMX, one of two row
 blocks of 16 and one of one), 57 rows (a prefill tile; for W8A8 a tile
 of 32 rows and one of 25: with AMX, two row blocks of 16, the second
 partly padding), 163 rows (one prefill tile: 132 rows and the 31 after
@@ -37,7 +39,7 @@ an exact int32 share, and N =
 120 and 80, whose decode GEMVs take items of four, three and two panels
 two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x
-is in all eight inputs, and its result must be bit-identical in each
+is in all nine inputs, and its result must be bit-identical in each
 (a sequence's logits must not depend on what else is in its batch).
 
 Reference: W[n, k] = (q - zero_point) * scale in float64 and x @ W^T in
@@ -57,9 +59,9 @@ import sys
 
 import numpy as np
 
-MS = (1, 5, 12, 19, 48, 57, 163, 170)
+MS = (1, 5, 12, 16, 19, 48, 57, 163, 170)
 # The row each input shares (see run_case).
-SHARED = {1: 0, 5: 2, 12: 8, 19: 17, 48: 40, 57: 20, 163: 161, 170: 169}
+SHARED = {1: 0, 5: 2, 12: 8, 16: 11, 19: 17, 48: 40, 57: 20, 163: 161, 170: 169}
 
 
 def hexdense(a):
@@ -371,8 +373,9 @@ def run_case(args, case, mcpu, rng):
             x[0::2] *= case["even_rows"]
         xs[m] = x.astype(np.float32)
     # One row in all inputs: its result must have the same bits in a
-    # decode GEMV (m = 1), three small batches (on AVX-512: row 2 of 5 in a
-    # five-row call, row 8 of 12 in a twelve-row call, row 17 of 19 in the
+    # decode GEMV (m = 1), four small batches (on AVX-512: row 2 of 5 in a
+    # five-row call, row 8 of 12 in a twelve-row call, row 11 of 16 (W8A8
+    # with AMX: in both accumulator sets), row 17 of 19 in the
     # three-row call after a sixteen-row one) and prefill tiles (row 40 of
     # 48, in a second tile of 16 rows: with AMX one row block, whose W4A8
     # groups alternate accumulator tiles; row 20 of 57, a tile that

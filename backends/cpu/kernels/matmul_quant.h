@@ -2011,6 +2011,18 @@ template <int S, int NP> inline void amx_dpbssd_set() {
       _tile_dpbssd(3, 5, 7);
   }
 }
+/// amx_dpbssd_set's tiles with unsigned B bytes (the 8-bit weights).
+template <int S, int NP> inline void amx_dpbsud_set() {
+  if constexpr (S == 0) {
+    _tile_dpbsud(0, 4, 6);
+    if constexpr (NP == 2)
+      _tile_dpbsud(1, 4, 7);
+  } else {
+    _tile_dpbsud(2, 5, 6);
+    if constexpr (NP == 2)
+      _tile_dpbsud(3, 5, 7);
+  }
+}
 template <int S, int NP> inline void amx_store_set(int32_t (*acc)[2][kPanel]) {
   constexpr int64_t rowBytes = 2 * kPanel * sizeof(int32_t);
   if constexpr (S == 0) {
@@ -2049,6 +2061,26 @@ inline void group_products_amx(const int8_t *const b[2], const int8_t *xq,
   amx_store_set<S, NP>(acc);
   if constexpr (Two)
     amx_store_set<1, NP>(acc + 16);
+}
+
+/// W8A8 products of up to 16 rows of xq (k_stored = ks apart) by NP
+/// panels (panel j's "q8_n16" lines at b[j]) over k in [k0, k1) (multiples
+/// of 64), into accumulator set S and left there: amx_store_set<S, NP>
+/// stores them. The sums of rows_dot_int8_amx's first row block. With two
+/// sets a tile's products are issued before the previous tile's epilogue,
+/// so the vector epilogue runs while the AMX unit waits on the weights.
+/// Needs amx_configure() and 16 readable rows of xq.
+template <int S, int NP>
+inline void rows_dot_int8_amx_set(const uint8_t *const b[2], const int8_t *xq,
+                                  int64_t ks, int64_t k0, int64_t k1) {
+  amx_zero_set<S>();
+  for (int64_t t = k0; t < k1; t += 64) {
+    amx_load_a<S>(xq + t, ks);
+    _tile_loadd(6, b[0] + t * kPanel, 64);
+    if constexpr (NP == 2)
+      _tile_loadd(7, b[1] + t * kPanel, 64);
+    amx_dpbsud_set<S, NP>();
+  }
 }
 
 /// W4A8 on AMX: the float sums of a tile of `rows` (1 .. 32; Two when
@@ -2920,28 +2952,117 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       return none;
     return std::pair<const uint8_t *, int>{next.panel0 + call * panelBytes, 1};
   };
+  // The epilogue of rows [i, i + rows) of a tile (t; its channels' scales
+  // s and zero points z from params) whose integer sums are in acc: the
+  // activations' zero point's share off (static activations), then out.
+  auto finish_tile_rows = [&](const PairTile &t, const float *s, const float *z,
+                              int64_t i, int64_t rows,
+                              int32_t(*acc)[2][kPanel]) {
+    const int64_t np = t.np, n0 = t.n0, cols = t.cols;
+    if (sums)
+      for (int64_t j = 0; j < np; ++j)
+        subtract_zero_share(acc, rows, j, lhsZero, sums + n0 + j * kPanel);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same<C, float>::value) {
+      // The scalar loop below, 16 channels at a time (the same operations
+      // in the same order, so the same bits): scalar, it took a large
+      // share of a tile's time.
+      __m512i zv[2];
+      __mmask16 storeMask[2];
+      for (int64_t h = 0; h < 2; ++h) {
+        zv[h] = _mm512_cvttps_epi32(_mm512_loadu_ps(z + h * kPanel));
+        const int64_t lanes = std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
+        storeMask[h] = __mmask16((1u << lanes) - 1u);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const __m512 xs = _mm512_set1_ps(xscale[i + r]);
+        const __m512i qs = _mm512_set1_epi32(qsums[i + r]);
+        for (int64_t h = 0; h < np; ++h)
+          store_w8a8_channels(out + (i + r) * n + n0 + h * kPanel, storeMask[h],
+                              acc[r][h], zv[h], qs, xs, s + h * kPanel);
+      }
+      return;
+    }
+#endif
+    if constexpr (std::is_integral<C>::value) {
+      // lhs_runtime's int32 output: the exact integer product
+      // (MatMulInteger's), no scales; wraps as int32 would.
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          out[(i + r) * n + n0 + c] = static_cast<C>(
+              uint32_t(acc[r][c / kPanel][c % kPanel]) -
+              uint32_t(static_cast<int32_t>(z[c])) * uint32_t(qsums[i + r]));
+      return;
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        out[(i + r) * n + n0 + c] = static_cast<C>(
+            xscale[i + r] * s[c] *
+            static_cast<float>(acc[r][c / kPanel][c % kPanel] -
+                               static_cast<int32_t>(z[c]) * qsums[i + r]));
+  };
   parallel_for(
       host, rowTiles * pairs, grain(tileMacs), [&](int64_t begin, int64_t end) {
 #if defined(ANVIL_QUANT_AMX)
         if (amx)
           amx_configure();
+        if (amx && m <= 16) {
+          // One row block of 16 rows (AMX takes 16 or more; a 16-sequence
+          // decode step): a tile's products accumulate in AMX set (tile -
+          // begin) % 2 and its epilogue runs after the next tile's
+          // products are issued, so the vector epilogue overlaps the AMX
+          // unit's weight reads. With one set each tile's epilogue waited
+          // for its last products and no weights were read meanwhile
+          // (16 x 1024 x 2816 on one thread 236 -> 223 us, 2026-12-05).
+          struct Pending {
+            PairTile t;
+            alignas(64) float s[2 * kPanel], z[2 * kPanel];
+            alignas(64) int32_t acc[16][2][kPanel];
+          } pending[2];
+          for (int64_t tile = begin; tile < end; ++tile) {
+            const int set = int((tile - begin) & 1);
+            Pending &now = pending[set];
+            now.t = pair_tile(tile, true);
+            std::fill(now.s, now.s + 2 * kPanel, 0.0f);
+            std::fill(now.z, now.z + 2 * kPanel, 0.0f);
+            params(now.t.n0, now.t.cols, 0, now.s, now.z);
+            const uint8_t *const b[2] = {now.t.panel0,
+                                         now.t.panel0 + panelBytes};
+            const bool bothPanels = now.t.np == 2;
+            if (set == 0 && bothPanels)
+              rows_dot_int8_amx_set<0, 2>(b, xq, p.k_stored, 0, p.k_stored);
+            else if (set == 0)
+              rows_dot_int8_amx_set<0, 1>(b, xq, p.k_stored, 0, p.k_stored);
+            else if (bothPanels)
+              rows_dot_int8_amx_set<1, 2>(b, xq, p.k_stored, 0, p.k_stored);
+            else
+              rows_dot_int8_amx_set<1, 1>(b, xq, p.k_stored, 0, p.k_stored);
+            if (tile > begin) {
+              Pending &last = pending[set ^ 1];
+              finish_tile_rows(last.t, last.s, last.z, 0, m, last.acc);
+            }
+            if (set == 0 && bothPanels)
+              amx_store_set<0, 2>(now.acc);
+            else if (set == 0)
+              amx_store_set<0, 1>(now.acc);
+            else if (bothPanels)
+              amx_store_set<1, 2>(now.acc);
+            else
+              amx_store_set<1, 1>(now.acc);
+          }
+          if (end > begin) {
+            Pending &last = pending[(end - 1 - begin) & 1];
+            finish_tile_rows(last.t, last.s, last.z, 0, m, last.acc);
+          }
+          finish_pair_chunk(begin, end);
+          return;
+        }
 #endif
         for (int64_t tile = begin; tile < end; ++tile) {
-          const auto [np, n0, cols, i0, i1, panel0] = pair_tile(tile, amx);
+          const PairTile t = pair_tile(tile, amx);
+          const auto [np, n0, cols, i0, i1, panel0] = t;
           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
           params(n0, cols, 0, s, z);
-#if defined(__AVX512F__)
-          // The tile's zero points as integers and its store masks, for the
-          // vector epilogue below.
-          __m512i zv[2];
-          __mmask16 storeMask[2];
-          for (int64_t h = 0; h < 2; ++h) {
-            zv[h] = _mm512_cvttps_epi32(_mm512_loadu_ps(z + h * kPanel));
-            const int64_t lanes =
-                std::clamp<int64_t>(cols - h * kPanel, 0, kPanel);
-            storeMask[h] = __mmask16((1u << lanes) - 1u);
-          }
-#endif
           // The tile's integer sums: AMX tiles for the whole tile, or VNNI
           // chains kInt8Rows rows at a time (the same exact sums).
           int32_t tileAcc[kTileRows][2][kPanel];
@@ -2977,44 +3098,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 rows_dot_int8<1>(p, panel0, xq + i * p.k_stored, rows, acc, pf,
                                  pfPanels);
             }
-            if (sums)
-              for (int64_t j = 0; j < np; ++j)
-                subtract_zero_share(acc, rows, j, lhsZero,
-                                    sums + n0 + j * kPanel);
-#if defined(__AVX512F__)
-            if constexpr (std::is_same<C, float>::value) {
-              // The scalar loop below, 16 channels at a time (the same
-              // operations in the same order, so the same bits): scalar,
-              // it took a large share of a tile's time.
-              for (int64_t r = 0; r < rows; ++r) {
-                const __m512 xs = _mm512_set1_ps(xscale[i + r]);
-                const __m512i qs = _mm512_set1_epi32(qsums[i + r]);
-                for (int64_t h = 0; h < np; ++h)
-                  store_w8a8_channels(out + (i + r) * n + n0 + h * kPanel,
-                                      storeMask[h], acc[r][h], zv[h], qs, xs,
-                                      s + h * kPanel);
-              }
-              continue;
-            }
-#endif
-            if constexpr (std::is_integral<C>::value) {
-              // lhs_runtime's int32 output: the exact integer product
-              // (MatMulInteger's), no scales; wraps as int32 would.
-              for (int64_t r = 0; r < rows; ++r)
-                for (int64_t c = 0; c < cols; ++c)
-                  out[(i + r) * n + n0 + c] =
-                      static_cast<C>(uint32_t(acc[r][c / kPanel][c % kPanel]) -
-                                     uint32_t(static_cast<int32_t>(z[c])) *
-                                         uint32_t(qsums[i + r]));
-              continue;
-            }
-            for (int64_t r = 0; r < rows; ++r)
-              for (int64_t c = 0; c < cols; ++c)
-                out[(i + r) * n + n0 + c] = static_cast<C>(
-                    xscale[i + r] * s[c] *
-                    static_cast<float>(acc[r][c / kPanel][c % kPanel] -
-                                       static_cast<int32_t>(z[c]) *
-                                           qsums[i + r]));
+            finish_tile_rows(t, s, z, i, rows, acc);
           }
         }
         finish_pair_chunk(begin, end);
