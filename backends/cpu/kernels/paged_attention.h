@@ -1047,6 +1047,23 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                      b += 64)
                   __builtin_prefetch(vj + b, 0, 2);
               }
+              // An int8 pool's row scales too (kv_heads floats a slot, in
+              // arrays of their own): left to demand loads, they missed
+              // and stalled the scores' and values' loops (16% of
+              // attend_rows in w8a8 batch-16 decode).
+              if constexpr (paged::kScaledKv<K>) {
+                // The lines from the block's first row scale to its last.
+                const int64_t first = next * p.kv_heads + g,
+                              last = first + (p.block_size - 1) * p.kv_heads;
+                for (const float *array : {scales.key, scales.value}) {
+                  const uintptr_t end = uintptr_t(array + last);
+                  for (uintptr_t line =
+                           uintptr_t(array + first) & ~uintptr_t(63);
+                       line <= end; line += 64)
+                    __builtin_prefetch(reinterpret_cast<const void *>(line), 0,
+                                       2);
+                }
+              }
             }
             // The tile's tokens against the block's rows, kb[j * ks] and
             // vb[j * vs] (pool rows, or their float copies in scratch).
