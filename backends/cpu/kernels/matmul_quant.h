@@ -3053,27 +3053,27 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             params(now.t.n0, now.t.cols, 0, now.s, now.z);
             const uint8_t *const b[2] = {now.t.panel0,
                                          now.t.panel0 + panelBytes};
-            const bool bothPanels = now.t.np == 2;
-            if (set == 0 && bothPanels)
-              rows_dot_int8_amx_set<0, 2>(b, xq, p.k_stored, 0, p.k_stored);
-            else if (set == 0)
-              rows_dot_int8_amx_set<0, 1>(b, xq, p.k_stored, 0, p.k_stored);
-            else if (bothPanels)
-              rows_dot_int8_amx_set<1, 2>(b, xq, p.k_stored, 0, p.k_stored);
-            else
-              rows_dot_int8_amx_set<1, 1>(b, xq, p.k_stored, 0, p.k_stored);
+            // f(set, panels) with both as integral constants (the tile
+            // intrinsics spell their tile numbers into the instruction).
+            auto in_set = [&](auto &&f) {
+              using std::integral_constant;
+              if (set == 0 && now.t.np == 2)
+                f(integral_constant<int, 0>(), integral_constant<int, 2>());
+              else if (set == 0)
+                f(integral_constant<int, 0>(), integral_constant<int, 1>());
+              else if (now.t.np == 2)
+                f(integral_constant<int, 1>(), integral_constant<int, 2>());
+              else
+                f(integral_constant<int, 1>(), integral_constant<int, 1>());
+            };
+            in_set([&](auto Set, auto NP) {
+              rows_dot_int8_amx_set<Set, NP>(b, xq, p.k_stored, 0, p.k_stored);
+            });
             if (tile > begin) {
               Pending &last = pending[set ^ 1];
               finish_tile_rows(last.t, last.s, last.z, 0, m, last.acc);
             }
-            if (set == 0 && bothPanels)
-              amx_store_set<0, 2>(now.acc);
-            else if (set == 0)
-              amx_store_set<0, 1>(now.acc);
-            else if (bothPanels)
-              amx_store_set<1, 2>(now.acc);
-            else
-              amx_store_set<1, 1>(now.acc);
+            in_set([&](auto Set, auto NP) { amx_store_set<Set, NP>(now.acc); });
           }
           if (end > begin) {
             Pending &last = pending[(end - 1 - begin) & 1];
