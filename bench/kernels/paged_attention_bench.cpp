@@ -34,6 +34,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <random>
 #include <vector>
 
@@ -45,6 +46,9 @@ using anvil::bench::Host;
 
 constexpr int64_t kQHeads = 16, kKvHeads = 4, kHeadDim = 64, kBlockSize = 16;
 
+/// Whether a pool of K holds a scale per slot and head (int8).
+template <class K> constexpr bool kScaled = std::is_same<K, int8_t>::value;
+
 /// A value in [-1, 1) as the pool type stores it (int8: at scale 1/127).
 template <class K> K poolValue(float x) {
   if constexpr (std::is_same<K, int8_t>::value)
@@ -54,10 +58,37 @@ template <class K> K poolValue(float x) {
 }
 
 /// One copy of the pools: [num_blocks, block_size, kv_heads, head_dim]
-/// keys and values, and for int8 their scales (one per slot and head).
+/// keys and values, and for int8 their scales (one per slot and head), in
+/// one allocation of the runtime's CpuDevice for a KV pool, as the engine
+/// allocates its pool (on huge pages where the kernel gives them).
 template <class K> struct Pools {
-  std::vector<K> keys, values;
-  std::vector<float> scales;
+  Pools(anvil::runtime::Device &device, size_t poolSize, size_t slots)
+      : device(&device),
+        memory(device.allocate(2 * poolSize * sizeof(K) +
+                                   (kScaled<K> ? slots * kKvHeads : 0) *
+                                       sizeof(float),
+                               anvil::runtime::Device::Use::KvPool)) {
+    if (!memory)
+      throw std::bad_alloc();
+    keys = static_cast<K *>(memory);
+    values = keys + poolSize;
+    scales = reinterpret_cast<float *>(values + poolSize);
+  }
+  Pools(Pools &&other) noexcept
+      : device(other.device), memory(other.memory), keys(other.keys),
+        values(other.values), scales(other.scales) {
+    other.memory = nullptr;
+  }
+  Pools(const Pools &) = delete;
+  Pools &operator=(const Pools &) = delete;
+  ~Pools() {
+    if (memory)
+      device->release(memory);
+  }
+  anvil::runtime::Device *device;
+  void *memory;
+  K *keys, *values;
+  float *scales; // kScaled<K> only
 };
 
 template <class K> void BM_PagedAttention(benchmark::State &state) {
@@ -65,7 +96,7 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
                 queries = state.range(2);
   const int threads = int(state.range(3));
   const bool warm = state.range(4) != 0;
-  constexpr bool kInt8 = std::is_same<K, int8_t>::value;
+  constexpr bool kInt8 = kScaled<K>;
   anvil::PagedAttentionParams p{};
   const int64_t perSeq = (context + kBlockSize - 1) / kBlockSize;
   p.seqs = seqs;
@@ -106,22 +137,22 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
   // hundreds of copies that the small contexts' pools need take most of
   // this binary's 17 minutes.
   anvil::bench::Xorshift64 random{0x9E3779B97F4A7C15ull};
-  std::vector<Pools<K>> pools(copies);
-  for (Pools<K> &pool : pools) {
-    pool.keys.resize(poolSize);
-    pool.values.resize(poolSize);
+  Host host(threads);
+  std::vector<Pools<K>> pools;
+  pools.reserve(copies);
+  for (size_t copy = 0; copy < copies; ++copy) {
+    Pools<K> &pool = pools.emplace_back(host.device, poolSize, slots);
     for (size_t i = 0; i < poolSize; ++i) {
       pool.keys[i] = poolValue<K>(random.unit());
       pool.values[i] = poolValue<K>(random.unit());
     }
     if constexpr (kInt8)
-      pool.scales.assign(slots * kKvHeads, 1.0f / 127);
+      std::fill(pool.scales, pool.scales + slots * kKvHeads, 1.0f / 127);
   }
   std::vector<float> q(size_t(p.tokens * kQHeads * kHeadDim)), out(q.size());
   for (float &x : q)
     x = random.unit();
 
-  Host host(threads);
   char error[256] = {};
   anvil_invocation invocation{};
   invocation.struct_size = sizeof(invocation);
@@ -135,15 +166,14 @@ template <class K> void BM_PagedAttention(benchmark::State &state) {
     anvil::cpu::RunScope scope(&host.api, &invocation);
     int rc;
     if constexpr (kInt8)
-      rc = anvil::cpu::paged_attention(
-          scope.host(), p, q.data(), pool.keys.data(), pool.values.data(),
-          tables.data(), lens.data(), positions.data(), seqOfToken.data(),
-          pool.scales.data(), pool.scales.data(), out.data());
+      rc = anvil::cpu::paged_attention(scope.host(), p, q.data(), pool.keys,
+                                       pool.values, tables.data(), lens.data(),
+                                       positions.data(), seqOfToken.data(),
+                                       pool.scales, pool.scales, out.data());
     else
       rc = anvil::cpu::paged_attention(
-          scope.host(), p, q.data(), pool.keys.data(), pool.values.data(),
-          tables.data(), lens.data(), positions.data(), seqOfToken.data(),
-          out.data());
+          scope.host(), p, q.data(), pool.keys, pool.values, tables.data(),
+          lens.data(), positions.data(), seqOfToken.data(), out.data());
     if (rc) {
       state.SkipWithError(error);
       return;

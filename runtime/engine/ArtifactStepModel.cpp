@@ -122,7 +122,7 @@ anvil_status ArtifactStepModel::allocatePool(int64_t blocks) {
   // scales) are consecutive slices of it.
   uint64_t total = 0;
   std::vector<uint64_t> offsets = layout.offsets(blocks, total);
-  pool = model.deviceRef().allocate(total);
+  pool = model.deviceRef().allocate(total, runtime::Device::Use::KvPool);
   if (!pool)
     return makeStatus(ANVIL_RESOURCE_EXHAUSTED,
                       "cannot allocate a KV pool of " + std::to_string(total) +

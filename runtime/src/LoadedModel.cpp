@@ -115,7 +115,8 @@ void *LoadedModel::takeArena(size_t entry) {
       return arena;
     }
   }
-  return device->allocate(parsed.entryPoints[entry].arenaBytes);
+  return device->allocate(parsed.entryPoints[entry].arenaBytes,
+                          Device::Use::Arena);
 }
 
 void LoadedModel::giveArena(size_t entry, void *arena) {

@@ -18,7 +18,7 @@ public:
   anvil_status loadCode(const void *data, size_t size,
                         std::unique_ptr<CodeObject> &out) override;
   const anvil_host_api *hostApi() const override { return &host; }
-  void *allocate(size_t bytes) override;
+  void *allocate(size_t bytes, Use use) override;
   void release(void *memory) override;
 
 private:

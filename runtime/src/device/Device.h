@@ -46,9 +46,17 @@ public:
                                 std::unique_ptr<CodeObject> &out) = 0;
   /// The host API the code receives; valid while the device is.
   virtual const anvil_host_api *hostApi() const = 0;
-  /// Memory for arenas: `bytes` 64-byte aligned, or null when out of
-  /// memory; released with release(). Thread-safe.
-  virtual void *allocate(size_t bytes) = 0;
+  /// What an allocation will hold, which decides how the device backs it.
+  enum class Use {
+    /// An entry point's arena: small buffers, each read in order.
+    Arena,
+    /// A paged KV pool: read a block at a time, in block-table order, from
+    /// anywhere in it.
+    KvPool,
+  };
+  /// Memory for arenas and KV pools: `bytes` 64-byte aligned, or null when
+  /// out of memory; released with release(). Thread-safe.
+  virtual void *allocate(size_t bytes, Use use) = 0;
   virtual void release(void *memory) = 0;
   /// The stream a run is ordered on (null on the CPU).
   virtual void *stream() const { return nullptr; }
