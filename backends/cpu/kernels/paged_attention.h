@@ -577,6 +577,43 @@ struct RowScales {
   }
 };
 
+/// Asks for the 64-byte line at p into L2 (prefetcht1). An asm statement
+/// on x86, not __builtin_prefetch: GCC 12 deleted NextBlock's loops of
+/// nothing but __builtin_prefetch as dead code once they were inlined into
+/// attend_rows.
+inline void prefetch_l2(const char *p) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht1 %0" : : "m"(*p));
+#else
+  __builtin_prefetch(p, 0, 2);
+#endif
+}
+
+/// The next block's rows of one head, which attend_rows asks for (into L2,
+/// prefetcht1) a few at a time while it computes the current block: key
+/// row j at k + j * k_stride, k_bytes long, value row j at v + j *
+/// v_stride, v_bytes long (strides and lengths in bytes); none when rows
+/// is 0. Asked for all at once before the block, the 32 prefetches of a
+/// block's 16 int8 rows of K and V waited for fill buffers, a fifth of
+/// paged attention's time in w8a8 batch-16 decode; between the loads the
+/// waits overlap the arithmetic.
+struct NextBlock {
+  const char *k = nullptr, *v = nullptr;
+  int64_t k_stride = 0, v_stride = 0, k_bytes = 0, v_bytes = 0, rows = 0;
+  /// Asks for key rows [j0, j1) (those that exist).
+  void keys(int64_t j0, int64_t j1) const {
+    for (int64_t j = j0; j < j1 && j < rows; ++j)
+      for (int64_t b = 0; b < k_bytes; b += 64)
+        prefetch_l2(k + j * k_stride + b);
+  }
+  /// Asks for value rows [j0, j1) (those that exist).
+  void values(int64_t j0, int64_t j1) const {
+    for (int64_t j = j0; j < j1 && j < rows; ++j)
+      for (int64_t b = 0; b < v_bytes; b += 64)
+        prefetch_l2(v + j * v_stride + b);
+  }
+};
+
 /// Query rows per pass of attend_rows: with AVX-512, 4 rows x 4 key or
 /// value vectors are 16 of the 32 registers; with AVX2's 16 registers (and
 /// in the portable build), 2 rows.
@@ -594,13 +631,13 @@ constexpr int kRowsPerPass = Vec::N == 16 ? 4 : 2;
 /// loaded once for the R rows (one row at a time read them R times, and
 /// decode attention ran at a fifth of the FMA peak). Every row's sums are
 /// the one-row loop's, in the same order: the same bits.
-template <int R, class K>
-inline void attend_rows(const float *q, int64_t q_stride, const K *k,
-                        int64_t k_stride, const K *v, int64_t v_stride,
-                        [[maybe_unused]] RowScales scales, int64_t n,
-                        int64_t head_dim, int64_t value_dim, float scale,
-                        float softcap, float *s, int64_t s_stride, float *m,
-                        float *l, float *o, int64_t o_stride) {
+template <int R, bool Prefetch, class K>
+inline void
+attend_rows(const float *q, int64_t q_stride, const K *k, int64_t k_stride,
+            const K *v, int64_t v_stride, [[maybe_unused]] RowScales scales,
+            int64_t n, int64_t head_dim, int64_t value_dim, float scale,
+            float softcap, float *s, int64_t s_stride, float *m, float *l,
+            float *o, int64_t o_stride, const NextBlock &next) {
   // Row j's key (value) scale of an int8 pool; 1 (unused) otherwise.
   auto key_scale = [&](int64_t j) {
     if constexpr (kScaledKv<K>)
@@ -617,6 +654,8 @@ inline void attend_rows(const float *q, int64_t q_stride, const K *k,
   // Scores, four keys at a time: R x 4 chains, each key vector loaded once.
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
+    if constexpr (Prefetch)
+      next.keys(j, j + 4);
     const K *k0 = k + j * k_stride;
     [[maybe_unused]] Vec factor[4];
     if constexpr (kScaledKv<K>)
@@ -669,6 +708,8 @@ inline void attend_rows(const float *q, int64_t q_stride, const K *k,
     for (int r = 0; r < R; ++r)
       s[r * s_stride + j] =
           dot(q + r * q_stride, k + j * k_stride, head_dim, key_scale(j));
+  if constexpr (Prefetch)
+    next.keys(j, next.rows);
   // Each row's new max; the rows' rescale factors e^(m - max) in one exp.
   float shift[Vec::N > R ? Vec::N : R] = {},
                                     correction[Vec::N > R ? Vec::N : R];
@@ -740,6 +781,8 @@ inline void attend_rows(const float *q, int64_t q_stride, const K *k,
         acc[r][u] = Vec::load(o + r * o_stride + d + u * Vec::N) * c;
     }
     for (j = 0; j < n; ++j) {
+      if (Prefetch && d == 0)
+        next.values(j, j + 1);
       const K *vj = v + j * v_stride + d;
       Vec vv[4];
 #pragma GCC unroll 4
@@ -778,19 +821,33 @@ inline void attend_rows(const float *q, int64_t q_stride, const K *k,
       acc.store_n(orow, rest);
     }
   }
+  // The rows the loops above did not ask for: all of them when value_dim
+  // is under 4 vectors, and those past n.
+  if constexpr (Prefetch)
+    next.values(value_dim < 4 * Vec::N ? 0 : n, next.rows);
 }
 
-/// attend_rows over `rows` rows (any count), kRowsPerPass at a time.
+/// attend_rows over `rows` rows (any count), kRowsPerPass at a time; the
+/// first pass asks for `next`, in a variant of its own: the passes and
+/// blocks that ask for nothing skip the checks too (with them, prefill of
+/// 512 tokens measured up to 7% slower).
 template <int R = kRowsPerPass, class K>
-inline void attend_block(const float *q, int64_t q_stride, const K *k,
-                         int64_t k_stride, const K *v, int64_t v_stride,
-                         RowScales scales, int64_t n, int64_t rows,
-                         int64_t head_dim, int64_t value_dim, float scale,
-                         float softcap, float *s, int64_t s_stride, float *m,
-                         float *l, float *o, int64_t o_stride) {
+inline void
+attend_block(const float *q, int64_t q_stride, const K *k, int64_t k_stride,
+             const K *v, int64_t v_stride, RowScales scales, int64_t n,
+             int64_t rows, int64_t head_dim, int64_t value_dim, float scale,
+             float softcap, float *s, int64_t s_stride, float *m, float *l,
+             float *o, int64_t o_stride, NextBlock next = {}) {
   for (; rows >= R; rows -= R) {
-    attend_rows<R>(q, q_stride, k, k_stride, v, v_stride, scales, n, head_dim,
-                   value_dim, scale, softcap, s, s_stride, m, l, o, o_stride);
+    if (next.rows > 0)
+      attend_rows<R, true>(q, q_stride, k, k_stride, v, v_stride, scales, n,
+                           head_dim, value_dim, scale, softcap, s, s_stride, m,
+                           l, o, o_stride, next);
+    else
+      attend_rows<R, false>(q, q_stride, k, k_stride, v, v_stride, scales, n,
+                            head_dim, value_dim, scale, softcap, s, s_stride, m,
+                            l, o, o_stride, next);
+    next = {}; // asked for once
     q += R * q_stride;
     o += R * o_stride;
     m += R;
@@ -800,7 +857,7 @@ inline void attend_block(const float *q, int64_t q_stride, const K *k,
     if (rows > 0)
       attend_block<R - 1>(q, q_stride, k, k_stride, v, v_stride, scales, n,
                           rows, head_dim, value_dim, scale, softcap, s,
-                          s_stride, m, l, o, o_stride);
+                          s_stride, m, l, o, o_stride, next);
   }
 }
 
@@ -1051,26 +1108,33 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             const int64_t slot0 =
                 static_cast<int64_t>(table[blk]) * p.block_size;
             // Blocks lie anywhere in the pool, each head's rows strided by the
-            // other heads': ask for the next block's rows of this head now, so
-            // they arrive while this block is computed. Into L2 (prefetcht1),
-            // not L1: a block's K and V rows of one head are 128 lines at
-            // block_size 16 and head_dim 64, several times the L1 fill
-            // buffers, and prefetcht0 stalled on them (7% of w8a8 batch-16
-            // decode; docs/performance.md, "Paged attention's prefetch").
+            // other heads': ask for the next block's rows of this head while
+            // this block is computed. Into L2 (prefetcht1), not L1: a block's
+            // K and V rows of one head are 128 lines at block_size 16 and
+            // head_dim 64, several times the L1 fill buffers, and prefetcht0
+            // stalled on them (7% of w8a8 batch-16 decode;
+            // docs/performance.md, "Paged attention's prefetch"). A block
+            // read in place (below) has attend_rows ask for them a few at a
+            // time between its loads (paged::NextBlock); one copied to
+            // scratch first asks for them all now.
+            const bool in_place = kFloatPool || t1 - t0 == 1;
+            paged::NextBlock next_block;
             if (blk < hi / p.block_size) {
               const int64_t next =
                   static_cast<int64_t>(table[blk + 1]) * p.block_size;
-              for (int64_t j = 0; j < p.block_size; ++j) {
-                const char *kj = reinterpret_cast<const char *>(
-                    key_pool + (next + j) * k_row + g * p.head_dim);
-                const char *vj = reinterpret_cast<const char *>(
-                    value_pool + (next + j) * v_row + g * p.value_dim);
-                for (int64_t b = 0; b < p.head_dim * int64_t(sizeof(K));
-                     b += 64)
-                  __builtin_prefetch(kj + b, 0, 2);
-                for (int64_t b = 0; b < p.value_dim * int64_t(sizeof(K));
-                     b += 64)
-                  __builtin_prefetch(vj + b, 0, 2);
+              next_block = {reinterpret_cast<const char *>(
+                                key_pool + next * k_row + g * p.head_dim),
+                            reinterpret_cast<const char *>(
+                                value_pool + next * v_row + g * p.value_dim),
+                            k_row * int64_t(sizeof(K)),
+                            v_row * int64_t(sizeof(K)),
+                            p.head_dim * int64_t(sizeof(K)),
+                            p.value_dim * int64_t(sizeof(K)),
+                            p.block_size};
+              if (!in_place) {
+                next_block.keys(0, p.block_size);
+                next_block.values(0, p.block_size);
+                next_block = {};
               }
               // An int8 pool's row scales too (kv_heads floats a slot, in
               // arrays of their own): left to demand loads, they missed
@@ -1092,8 +1156,10 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             }
             // The tile's tokens against the block's rows, kb[j * ks] and
             // vb[j * vs] (pool rows, or their float copies in scratch).
+            // The first token that reads the block asks for the next one.
             auto attend_tile = [&](const auto *kb, int64_t ks, const auto *vb,
-                                   int64_t vs, paged::RowScales row_scales) {
+                                   int64_t vs, paged::RowScales row_scales,
+                                   paged::NextBlock next) {
               for (int64_t t = t0; t < t1; ++t) {
                 int64_t last = static_cast<int64_t>(positions[t]);
                 int64_t first = p.window > 0 && last - p.window + 1 > 0
@@ -1110,12 +1176,13 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                     qf + r * q_stride, q_stride, kb + j0 * ks, ks, vb + j0 * vs,
                     vs, row_scales.from(j0), j1 - j0, group, p.head_dim,
                     p.value_dim, scale, softcap, scores, s_stride, row_max + r,
-                    row_sum + r, of + r * o_stride, o_stride);
+                    row_sum + r, of + r * o_stride, o_stride, next);
+                next = {};
               }
             };
             const K *key_rows = key_pool + slot0 * k_row + g * p.head_dim;
             const K *value_rows = value_pool + slot0 * v_row + g * p.value_dim;
-            if (kFloatPool || t1 - t0 == 1) {
+            if (in_place) {
               // Float pools, and a tile of one token (a decode step's) of
               // any type, read the block in place: one token's rows use each
               // element once, so widening it in registers costs no more than
@@ -1125,7 +1192,8 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                 row_scales = {scales.key + slot0 * p.kv_heads + g,
                               scales.value + slot0 * p.kv_heads + g,
                               p.kv_heads};
-              attend_tile(key_rows, k_row, value_rows, v_row, row_scales);
+              attend_tile(key_rows, k_row, value_rows, v_row, row_scales,
+                          next_block);
             } else {
               // Several tokens (a prefill's tile) read each element once per
               // token: the block's rows this tile reads, converted once.
@@ -1147,7 +1215,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
               }
               attend_tile(static_cast<const float *>(kf), q_stride,
                           static_cast<const float *>(vf), o_stride,
-                          paged::RowScales{});
+                          paged::RowScales{}, paged::NextBlock{});
             }
           }
           for (int64_t t = t0; t < t1; ++t)
