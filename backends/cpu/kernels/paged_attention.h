@@ -1116,8 +1116,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             // docs/performance.md, "Paged attention's prefetch"). A block
             // read in place (below) has attend_rows ask for them a few at a
             // time between its loads (paged::NextBlock); one copied to
-            // scratch first asks for them all now.
-            const bool in_place = kFloatPool || t1 - t0 == 1;
+            // scratch first asks for them all before the copy.
             paged::NextBlock next_block;
             if (blk < hi / p.block_size) {
               const int64_t next =
@@ -1131,11 +1130,6 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                             p.head_dim * int64_t(sizeof(K)),
                             p.value_dim * int64_t(sizeof(K)),
                             p.block_size};
-              if (!in_place) {
-                next_block.keys(0, p.block_size);
-                next_block.values(0, p.block_size);
-                next_block = {};
-              }
               // An int8 pool's row scales too (kv_heads floats a slot, in
               // arrays of their own): left to demand loads, they missed
               // and stalled the scores' and values' loops (16% of
@@ -1149,8 +1143,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
                   for (uintptr_t line =
                            uintptr_t(array + first) & ~uintptr_t(63);
                        line <= end; line += 64)
-                    __builtin_prefetch(reinterpret_cast<const void *>(line), 0,
-                                       2);
+                    paged::prefetch_l2(reinterpret_cast<const char *>(line));
                 }
               }
             }
@@ -1182,7 +1175,7 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             };
             const K *key_rows = key_pool + slot0 * k_row + g * p.head_dim;
             const K *value_rows = value_pool + slot0 * v_row + g * p.value_dim;
-            if (in_place) {
+            if (kFloatPool || t1 - t0 == 1) {
               // Float pools, and a tile of one token (a decode step's) of
               // any type, read the block in place: one token's rows use each
               // element once, so widening it in registers costs no more than
@@ -1197,6 +1190,8 @@ int paged::attention(const anvil_host_api *host, const PagedAttentionParams &p,
             } else {
               // Several tokens (a prefill's tile) read each element once per
               // token: the block's rows this tile reads, converted once.
+              next_block.keys(0, next_block.rows);
+              next_block.values(0, next_block.rows);
               int64_t j0 = lo > base ? lo - base : 0;
               int64_t j1 =
                   hi - base < p.block_size ? hi - base + 1 : p.block_size;
