@@ -1,5 +1,4 @@
-//===- CpuDeviceTest.cpp - the CPU device's memory
-//-------------------------===//
+//===- CpuDeviceTest.cpp - the CPU device's memory ------------------------===//
 //
 // CpuDevice::allocate: arenas 64-byte aligned; KV pools of 2 MiB or more on
 // a 2 MiB boundary (offered for transparent huge pages), usable to their

@@ -23,10 +23,10 @@ namespace {
 /// in block-table order, from anywhere in it: with 4 KiB pages each block's
 /// rows of a head are on pages of their own, a TLB miss per block and head.
 /// On 2 MiB pages w8a8 16-sequence decode of the 250M benchmark decoder ran
-/// 5% faster (docs/performance.md, "Huge pages for the KV pool"). Rounding
-/// up costs under 2 MiB of address space; pages are still faulted in on
-/// first touch. Arenas keep small pages: with them on huge pages as well,
-/// neither batch-1 nor batch-16 decode measured faster.
+/// about 2% faster (docs/performance.md, session 36's "Paged attention"
+/// section). Rounding up costs under 2 MiB of address space; pages are
+/// still faulted in on first touch. Arenas keep small pages: with them on huge
+/// pages as well, neither batch-1 nor batch-16 decode measured faster.
 constexpr size_t kHugePageBytes = size_t(2) << 20;
 
 /// False when the environment sets ANVIL_HUGE_PAGES=0 (for measuring, or
