@@ -286,9 +286,15 @@ constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 6;
 /// one more uop on the ports the FMAs use, and the 12 x 32 tile with its
 /// operands in L1 ran at 122-151 GFLOP/s with masks and 170-177 without (Xeon,
 /// Emerald Rapids, one thread, 180 the FMA peak; the 250M decoder's fp32
-/// prefill took 8-27% fewer CPU samples in 2 alternated pairs). The GEMV and
-/// small batches keep one version: it waits on memory, and generated code
-/// compiles every tile the kernels instantiate. With the half-panel tiles
+/// prefill took 8-27% fewer CPU samples in 2 alternated pairs). The decode
+/// GEMV (MR == 1) takes both too: with masks g++ kept the 16 masks and 8
+/// panel strides of the 8-panel tile on the stack and reloaded them every
+/// k (a `kmovw` from memory per load); unmasked, the loop is 16 FMAs with
+/// memory operands and a broadcast. Though it waits on memory, the 250M
+/// decoder's fp32 decode ran 6% faster (Xeon, 2 threads, 5 alternated
+/// rounds: 31.6 -> 33.6 tok/s, 87% -> 89% of the read roofline); bf16
+/// did not move. Small batches keep one version: generated code compiles
+/// every tile the kernels instantiate. With the half-panel tiles
 /// (kHalfPanelTiles), AMD EPYC (Zen 3), 128 x 1024 x 2816 f32: 33.6 -> 54.0
 /// GFLOP/s on one thread, 67 -> 87 on two (OpenBLAS's sgemm 69 and 105); the
 /// 250M decoder's fp32 prefill 144 -> 247 tok/s and decode 13.1 -> 25.1 tok/s.
@@ -299,7 +305,7 @@ constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 6;
 template <int MR, int NP, int CS, class W, int V0 = 0, int VN = kVecs>
 inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
                  float *out, int64_t ldo) {
-  if constexpr (Vec::kLanes == 8 || CS > 0 || MR == kMaxRows) {
+  if constexpr (Vec::kLanes == 8 || CS > 0 || MR == kMaxRows || MR == 1) {
     bool full = s.p0 + NP <= s.pend;
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
