@@ -150,6 +150,12 @@ void ThreadPool::runChunks(Job &job, int thread) {
 void ThreadPool::workerLoop(unsigned index) {
   for (;;) {
     Job *job = nullptr;
+    // The post count as of this search, read under the mutex that posting
+    // holds: a job posted after the search changes it. Read after the
+    // unlock, a post in between went unseen, and the worker spun for the
+    // next one while the caller ran the whole loop alone (a 4 MiB decode
+    // GEMV called back to back on two threads: one call in 11).
+    uint64_t seen = 0;
     {
       std::unique_lock<std::mutex> lock(mutex);
       if (stopping)
@@ -157,6 +163,7 @@ void ThreadPool::workerLoop(unsigned index) {
       job = findWork();
       if (job)
         ++job->users;
+      seen = posted.load(std::memory_order_relaxed);
     }
     if (job) {
       runChunks(*job, static_cast<int>(index));
@@ -164,7 +171,6 @@ void ThreadPool::workerLoop(unsigned index) {
         notifyParkedCallers();
       continue;
     }
-    uint64_t seen = posted.load(std::memory_order_acquire);
     if (spinUntil(
             [&] { return posted.load(std::memory_order_acquire) != seen; }))
       continue;
