@@ -920,6 +920,7 @@ TEST(Conv2d, ChannelsLastOutputsHandTheirEpilogueRuns) {
 // A non-const bias pointer (as callers outside generated code pass) takes
 // the bias overload, not the one with an epilogue after the output.
 TEST(Conv2d, NonConstBiasIsTheBias) {
+  REQUIRE_LEVEL();
   const Case c{1, 4, 5, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true};
   const anvil::Conv2dParams p = params(c);
   auto [x, w, b] = randomOperands(c, 7);
@@ -1135,6 +1136,7 @@ template <class T> void checkIntegerMaxPool(const PoolCase &c, unsigned seed) {
 // valid taps in (ky, kx) order from -inf, which keeps the last of equal
 // maxima (+0 and -0 alike) and the first NaN (payloads told apart here).
 TEST(Pool, FloatMaxRowsKeepTheFoldsBits) {
+  REQUIRE_LEVEL();
   const PoolCase cases[] = {
       // max  rank outer  in          kernel     strides    pads                dilations  ceil   incl
       {true,  2, 3, {13, 57, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},
@@ -1182,6 +1184,7 @@ TEST(Pool, FloatMaxRowsKeepTheFoldsBits) {
 }
 
 TEST(Pool, MatchesDefinition) {
+  REQUIRE_LEVEL();
   const PoolCase cases[] = {
       // max  rank outer  in          kernel     strides    pads                dilations  ceil   incl
       {true,  2, 3, {13, 17, 0}, {3, 3, 0}, {2, 2, 0}, {1, 1, 0, 1, 1, 0}, {1, 1, 0}, false, false},

@@ -376,6 +376,7 @@ std::vector<Case> cases() {
   return all;
 }
 
+// Any CPU: compares two compile-time constants.
 TEST(PagedAttention, VectorWidthOfThisBuild) {
   EXPECT_EQ(cpu::paged::Vec::N, ANVIL_TEST_LANES);
 }
