@@ -21,12 +21,13 @@ anvil-run on two threads. The kernel program must launch matmul_quant and
 no dequantize (the float weight never exists).
 
 Cases: int8 per channel with K = 75 (not a multiple of 4), odd N = 37,
-also with every other row of x scaled by 1e30 (AVX-512 reads symmetric
-int8 as (u - 128) * 2^24, which overflows there: those rows are summed
-again unscaled);
+also with every other row of x scaled by 1e30 (AVX-512 and AVX2 read
+symmetric int8 as (u - 128) * 2^24, which overflows there: those rows are
+summed again unscaled);
 uint8 with zero points per output column of a [K, N] weight read without
 transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
-with a tail group (K = 80), symmetric; uint4 with zero points, odd K = 75;
+with a tail group (K = 80), symmetric, also with rows near 1e30 (AVX2
+reads symmetric int4 as (u - 8) * 2^28); uint4 with zero points, odd K = 75;
 int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
 sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
 (quantize_per_token feeding a dequantize with row blocks); and W4A8 (the
@@ -227,6 +228,12 @@ def cases(rng):
     out.append(int4("int4_g32_wide", 80, 80, 32, True))
     out.append(int4("uint4_g32_odd_k", 21, 75, 32, False))
     out.append(int4("int4_g128", 33, 300, 128, True))
+    # Symmetric int4 with every other row of activations near 1e30: the
+    # AVX2 GEMV's scaled reading ((u - 8) * 2^28) overflows there and must
+    # sum those rows again unscaled.
+    huge = int4("int4_g32_huge_rows", 37, 80, 32, True)
+    huge["even_rows"] = 1e30
+    out.append(huge)
     out.append(int4("matmulnbits_sliced", 17, 96, 32, False, slice_to=80))
     # 8-bit blocks of 16 with zero points (MatMulNBits bits = 8).
     n, k, g = 23, 80, 16

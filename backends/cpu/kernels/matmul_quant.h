@@ -47,7 +47,9 @@
 //
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
-// into 2^23's mantissa, no vcvtdq2ps) on two chains per row and half
+// into 2^23's mantissa, no vcvtdq2ps; symmetric 8- and 4-bit panels moved
+// to the top of their lanes and converted, kTopByteScale and
+// kTopNibbleScale) on two chains per row and half
 // panel (even and odd k; its paths keep that order among themselves), and
 // prefill unpacks each group once per tile too, read by
 // three rows at a time (rows_dot_unpacked_avx2). The
@@ -206,7 +208,7 @@ inline void for_each_gemv_item(const anvil_host_api *host, int64_t panels,
 constexpr int64_t kPrefetchBytes = 4096;
 
 /// Symmetric 8-bit weights (every zero point 128) are read as (u - 128) *
-/// 2^24 where AVX512BW allows: one vpshufb moves each byte (its top bit
+/// 2^24 where AVX512BW or AVX2 allows: one vpshufb moves each byte (its top bit
 /// flipped, so it is u - 128 as a signed byte) to the top of its 32-bit
 /// lane, where vcvtdq2ps reads it with its sign, with no shifts (shifts and
 /// conversions share one port of AVX-512 cores). The sums are scaled back
@@ -220,14 +222,34 @@ constexpr int64_t kPrefetchBytes = 4096;
 constexpr float kTopByteScale = 16777216.0f;          // 2^24
 constexpr float kTopByteUnscale = 1.0f / 16777216.0f; // 2^-24
 
+/// The same read for symmetric 4-bit weights on AVX2 (every zero point 8):
+/// each nibble, its top bit flipped (so it is u - 8 as a 4-bit signed
+/// value), moved to the top of its 32-bit lane is (u - 8) * 2^28, and the
+/// sums are scaled back by 2^-28, with kTopByteScale's argument: the same
+/// bits, an overflow summed again unscaled.
+constexpr float kTopNibbleScale = 268435456.0f;          // 2^28
+constexpr float kTopNibbleUnscale = 1.0f / 268435456.0f; // 2^-28
+
+/// The vpshufb index of byte j of the 32-bit lane d (0 .. 3) of a 128-bit
+/// lane: byte j to the top byte, the rest zeroed (kTopByteScale's reads).
+constexpr int32_t top_byte_lane(int j, int d) {
+  return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
+}
+
 #if defined(__AVX512BW__)
 /// vpshufb indices (within each 128-bit lane) moving byte j of each 32-bit
 /// lane to its top byte and zeroing the rest (kTopByteScale's reads).
 inline __m512i top_byte_index(int j) {
-  auto lane = [j](int d) {
-    return int32_t((uint32_t(4 * d + j) << 24) | 0x808080u);
-  };
-  return _mm512_set4_epi32(lane(3), lane(2), lane(1), lane(0));
+  return _mm512_set4_epi32(top_byte_lane(j, 3), top_byte_lane(j, 2),
+                           top_byte_lane(j, 1), top_byte_lane(j, 0));
+}
+#elif defined(__AVX2__)
+/// top_byte_index for 256-bit vectors (the AVX2 GEMV's reads).
+inline __m256i top_byte_index(int j) {
+  return _mm256_setr_epi32(top_byte_lane(j, 0), top_byte_lane(j, 1),
+                           top_byte_lane(j, 2), top_byte_lane(j, 3),
+                           top_byte_lane(j, 0), top_byte_lane(j, 1),
+                           top_byte_lane(j, 2), top_byte_lane(j, 3));
 }
 #endif
 
@@ -236,6 +258,12 @@ inline __m512i top_byte_index(int j) {
 inline bool all_finite(__m512 v) {
   return _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(),
                             _CMP_EQ_OQ) == 0xffff;
+}
+#elif defined(__AVX2__)
+/// Whether all 8 lanes of v are finite.
+inline bool all_finite(__m256 v) {
+  return _mm256_movemask_ps(_mm256_cmp_ps(
+             _mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_EQ_OQ)) == 0xff;
 }
 #endif
 
@@ -701,11 +729,20 @@ inline __m256 stored_less_zero(__m256i v, __m256 zm) {
 /// invariance) and 8 FMAs are in flight for R = 2 or NP = 2 (16 ymm
 /// registers leave no room for more chains). Row r of x starts at x + r *
 /// ldx (0: p.k).
+///
+/// Symmetric panels (every zero point 128 with 8 bits, 8 with 4) are read
+/// scaled unless `allow_scaled` is false: each value, its top bit flipped,
+/// moved to the top of its 32-bit lane (a vpshufb, a shift or an AND) and
+/// converted, (u - z) * 2^24 (kTopByteScale) or 2^28 (kTopNibbleScale), in
+/// 3 operations per 8 weights where the general read takes 4-5 (shift,
+/// mask, the OR into 2^23's mantissa, the subtraction). The sums are scaled
+/// back at the end: the same bits (kTopByteScale explains why), a row
+/// whose scaled sums are not all finite summed again unscaled.
 template <int R, int NP = 1>
 inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
                            int64_t stride, const float *x, int64_t k0,
                            int64_t k1, const float *z, float (*acc)[kPanel],
-                           int64_t ldx = 0) {
+                           int64_t ldx = 0, bool allow_scaled = true) {
   const int64_t rs = ldx ? ldx : p.k; // x's row stride
   __m256 a[NP][2][2][R];              // panel, half, chain (k parity), row
 #pragma GCC unroll 2
@@ -718,32 +755,47 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
         for (int r = 0; r < R; ++r)
           a[q][h][j][r] = _mm256_setzero_ps();
   __m256 zm[NP][2]; // the zero points plus 2^23 (kMagic)
+  const __m256 symmetricZero = _mm256_set1_ps(p.bits == 8 ? 128.0f : 8.0f);
+  bool symmetric = true;
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h)
-      zm[q][h] = _mm256_add_ps(_mm256_loadu_ps(z + q * kPanel + h * 8),
-                               _mm256_set1_ps(kMagic));
+    for (int h = 0; h < 2; ++h) {
+      const __m256 zq = _mm256_loadu_ps(z + q * kPanel + h * 8);
+      symmetric &= _mm256_movemask_ps(
+                       _mm256_cmp_ps(zq, symmetricZero, _CMP_NEQ_UQ)) == 0;
+      zm[q][h] = _mm256_add_ps(zq, _mm256_set1_ps(kMagic));
+    }
+  const bool scaled = allow_scaled && symmetric;
+  const float factor = !scaled       ? 1.0f
+                       : p.bits == 8 ? kTopByteScale
+                                     : kTopNibbleScale;
   // Chain j of (q, h) takes k = t, which has parity j. j is a constant at
   // every call (the loops step t by 2 or 4 from an even t), so the
   // accumulators stay in registers: indexed by t & 1 itself, g++ kept them
   // on the stack, a load and a store per FMA.
-  auto fma_on = [&](auto j, int q, int h, int64_t t, __m256i v) {
-    const __m256 w = stored_less_zero(v, zm[q][h]);
+  auto fma_w = [&](auto j, int q, int h, int64_t t, __m256 w) {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r)
       a[q][h][j][r] =
           _mm256_fmadd_ps(_mm256_set1_ps(x[r * rs + t]), w, a[q][h][j][r]);
   };
+  auto fma_on = [&](auto j, int q, int h, int64_t t, __m256i v) {
+    fma_w(j, q, h, t, stored_less_zero(v, zm[q][h]));
+  };
   using Even = std::integral_constant<int, 0>;
   using Odd = std::integral_constant<int, 1>;
-  // A lone k (a head or tail), on the chain of its parity.
+  // A lone k (a head or tail), on the chain of its parity, scaled as the
+  // loop around it reads.
   auto fma = [&](int q, int h, int64_t t, __m256i v) {
+    const __m256 w =
+        _mm256_mul_ps(stored_less_zero(v, zm[q][h]), _mm256_set1_ps(factor));
     if (t & 1)
-      fma_on(Odd(), q, h, t, v);
+      fma_w(Odd(), q, h, t, w);
     else
-      fma_on(Even(), q, h, t, v);
+      fma_w(Even(), q, h, t, w);
   };
+  auto top = [](__m256i v) { return _mm256_cvtepi32_ps(v); };
   auto prefetch = [](const uint8_t *at) {
     _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
                  _MM_HINT_T0);
@@ -777,6 +829,26 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, byte(word(q, h, t), t));
+    }
+    if (scaled) {
+      // Byte 0 to the top by a shift, byte 3 by a mask, bytes 1 and 2 by
+      // vpshufb, each u - 128 once the word's top bits are flipped.
+      const __m256i flip = _mm256_set1_epi32(int32_t(0x80808080u));
+      const __m256i topByte = _mm256_set1_epi32(int32_t(0xff000000u));
+      const __m256i top1 = top_byte_index(1), top2 = top_byte_index(2);
+      for (; t + 4 <= k1; t += 4)
+#pragma GCC unroll 2
+        for (int q = 0; q < NP; ++q) {
+          prefetch(panel + q * stride + (t >> 2) * 64);
+#pragma GCC unroll 4
+          for (int h = 0; h < 2; ++h) {
+            const __m256i v = _mm256_xor_si256(word(q, h, t), flip);
+            fma_w(Even(), q, h, t, top(_mm256_slli_epi32(v, 24)));
+            fma_w(Odd(), q, h, t + 1, top(_mm256_shuffle_epi8(v, top1)));
+            fma_w(Even(), q, h, t + 2, top(_mm256_shuffle_epi8(v, top2)));
+            fma_w(Odd(), q, h, t + 3, top(_mm256_and_si256(v, topByte)));
+          }
+        }
     }
     for (; t + 4 <= k1; t += 4)
 #pragma GCC unroll 2
@@ -819,6 +891,37 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, nib(word(q, h, t), t));
+    if (scaled) {
+      // Byte i of a word holds k + i (low nibble) and k + 4 + i (high).
+      // With every nibble's top bit flipped (u - 8, signed), the high
+      // nibbles masked in place (hi) and the low ones moved up to them
+      // (lo), a k's value is one byte of either at the top of the lane:
+      // k and k + 4 by a shift, k + 3 and k + 7 by a mask, the rest by
+      // vpshufb.
+      const __m256i flip = _mm256_set1_epi32(int32_t(0x88888888u));
+      const __m256i highs = _mm256_set1_epi32(int32_t(0xf0f0f0f0u));
+      const __m256i topNibble = _mm256_set1_epi32(int32_t(0xf0000000u));
+      const __m256i top1 = top_byte_index(1), top2 = top_byte_index(2);
+      for (; t + 8 <= k1; t += 8)
+#pragma GCC unroll 2
+        for (int q = 0; q < NP; ++q) {
+          prefetch(panel + q * stride + (t >> 3) * 64);
+#pragma GCC unroll 4
+          for (int h = 0; h < 2; ++h) {
+            const __m256i v = _mm256_xor_si256(word(q, h, t), flip);
+            const __m256i lo = _mm256_and_si256(_mm256_slli_epi32(v, 4), highs);
+            const __m256i hi = _mm256_and_si256(v, highs);
+            fma_w(Even(), q, h, t, top(_mm256_slli_epi32(v, 28)));
+            fma_w(Odd(), q, h, t + 1, top(_mm256_shuffle_epi8(lo, top1)));
+            fma_w(Even(), q, h, t + 2, top(_mm256_shuffle_epi8(lo, top2)));
+            fma_w(Odd(), q, h, t + 3, top(_mm256_and_si256(lo, topNibble)));
+            fma_w(Even(), q, h, t + 4, top(_mm256_slli_epi32(hi, 24)));
+            fma_w(Odd(), q, h, t + 5, top(_mm256_shuffle_epi8(hi, top1)));
+            fma_w(Even(), q, h, t + 6, top(_mm256_shuffle_epi8(hi, top2)));
+            fma_w(Odd(), q, h, t + 7, top(_mm256_and_si256(v, topNibble)));
+          }
+        }
+    }
     for (; t + 8 <= k1; t += 8)
 #pragma GCC unroll 2
       for (int q = 0; q < NP; ++q) {
@@ -843,14 +946,28 @@ inline void group_dot_avx2(const MatmulQuantParams &p, const uint8_t *panel,
         for (int h = 0; h < 2; ++h)
           fma(q, h, t, nib(word(q, h, t), t));
   }
+  const __m256 unscale = _mm256_set1_ps(1.0f / factor);
+  bool overflowed = false;
 #pragma GCC unroll 2
   for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 4
     for (int h = 0; h < 2; ++h)
 #pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        __m256 sum = _mm256_add_ps(a[q][h][0][r], a[q][h][1][r]);
+        if (scaled) {
+          overflowed |= !all_finite(sum);
+          sum = _mm256_mul_ps(sum, unscale);
+        }
+        _mm256_storeu_ps(acc[q * kRows + r] + h * 8, sum);
+      }
+  if (overflowed) // rare: redo the rows whose scaled sums were not finite
+    for (int q = 0; q < NP; ++q)
       for (int r = 0; r < R; ++r)
-        _mm256_storeu_ps(acc[q * kRows + r] + h * 8,
-                         _mm256_add_ps(a[q][h][0][r], a[q][h][1][r]));
+        if (!all_finite(_mm256_loadu_ps(acc[q * kRows + r])) ||
+            !all_finite(_mm256_loadu_ps(acc[q * kRows + r] + 8)))
+          group_dot_avx2<1, 1>(p, panel + q * stride, 0, x + r * rs, k0, k1,
+                               z + q * kPanel, acc + q * kRows + r, rs, false);
 }
 #endif
 
@@ -1073,12 +1190,14 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
 /// general path's strided scalar reads (which missed the cache every
 /// group). `cols[q]` channels of panel q are real; scales of channel c of
 /// panel q at scale + q * scale_stride + c * n_stride + g * g_stride.
+/// Flattened, as the AVX-512 one is: group_dot_avx2 inlined into the group
+/// loop (one thread, k x n = 1024 x 2816: 1.05x).
 template <int NP>
-inline void gemv_int4_symmetric_avx2(const MatmulQuantParams &p,
-                                     const uint8_t *panel, int64_t stride,
-                                     const float *x, const float *scale,
-                                     int64_t scale_stride, const int64_t *cols,
-                                     float *result) {
+__attribute__((flatten)) inline void
+gemv_int4_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel,
+                         int64_t stride, const float *x, const float *scale,
+                         int64_t scale_stride, const int64_t *cols,
+                         float *result) {
   const int64_t k = p.k, group = p.group;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i index =
