@@ -227,8 +227,7 @@ constexpr float kTopByteUnscale = 1.0f / 16777216.0f; // 2^-24
 /// value), moved to the top of its 32-bit lane is (u - 8) * 2^28, and the
 /// sums are scaled back by 2^-28, with kTopByteScale's argument: the same
 /// bits, an overflow summed again unscaled.
-constexpr float kTopNibbleScale = 268435456.0f;          // 2^28
-constexpr float kTopNibbleUnscale = 1.0f / 268435456.0f; // 2^-28
+constexpr float kTopNibbleScale = 268435456.0f; // 2^28
 
 /// The vpshufb index of byte j of the 32-bit lane d (0 .. 3) of a 128-bit
 /// lane: byte j to the top byte, the rest zeroed (kTopByteScale's reads).
