@@ -2,12 +2,13 @@
 //
 // Google Benchmark microbenchmarks of the CPU matmul kernel at the 250M
 // benchmark decoder's shapes (k=1024 with n in {1024, 2816, 32000}; k=2816
-// with n=1024), decode (m=1) and prefill (m=128), on the runtime's own
-// thread pool, beside OpenBLAS's cblas_sgemm (and cblas_sgemv for m=1) at
-// the same shapes and thread counts, so the project can decide whether a
-// library GEMM beats ours (issue #12). Counters: FLOP/s (2mnk per
-// iteration), weight bytes/s (the k x n matrix per iteration) and the
-// roofline share: bandwidth for m=1 and the fp32 FMA peak for m=128, both
+// with n=1024), decode (m=1), a decode step of 16 sequences (m=16) and
+// prefill (m=128), on the runtime's own thread pool, beside OpenBLAS's
+// cblas_sgemm (and cblas_sgemv for m=1) at the same shapes and thread
+// counts, so the project can decide whether a library GEMM beats ours
+// (issue #12). Counters: FLOP/s (2mnk per iteration), weight bytes/s (the
+// k x n matrix per iteration) and the roofline share: bandwidth for m=1
+// and the fp32 FMA peak for m=16 and m=128, both
 // measured by this binary with the same thread count (Ceilings.h).
 //
 // Weights are cold: each iteration uses the next of several copies of the
@@ -399,7 +400,7 @@ const int64_t kShapes[][2] = {
 
 void shapes(benchmark::internal::Benchmark *b, bool decodeOnly) {
   b->ArgNames({"m", "k", "n", "threads"});
-  for (int64_t m : {int64_t(1), int64_t(128)}) {
+  for (int64_t m : {int64_t(1), int64_t(16), int64_t(128)}) {
     if (decodeOnly && m != 1)
       continue;
     for (const auto &shape : kShapes)
