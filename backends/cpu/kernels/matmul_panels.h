@@ -272,10 +272,12 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
 /// Rows per register tile, and panels per tile for a given row count: up
 /// to 24 accumulators on AVX-512 (32 registers: 12 rows x one panel's two
 /// vectors, the two weight vectors and a broadcast). With 8 lanes (AVX2's
-/// 16 registers), tiles of 2 rows or more take half a panel (16 columns,
+/// 16 registers), tiles of 3 rows or more take half a panel (16 columns,
 /// two vectors) at a time: 6 rows x 2 vectors are 12 accumulators, with
 /// the two weight vectors and a broadcast 15 registers (the Haswell
 /// micro-kernel of BLIS); 3 rows x a whole panel's 4 needed 17 and spilled.
+/// A 2-row tile takes the whole panel: 8 accumulators, where half a panel
+/// left 4 FMA chains, too few to cover the FMA latency on two pipes.
 constexpr int kMaxRows = Vec::kLanes == 16 ? 12 : 6;
 
 /// tile_impl, with whole-vector loads and stores when the span's NP panels
@@ -316,9 +318,11 @@ inline void tile(const float *a, int64_t rs, const W *w, const Span &s,
   tile_impl<MR, NP, CS, W, false, V0, VN>(a, rs, w, s, out, ldo);
 }
 
-/// Rows per register tile, and panels per tile for a given row count
+/// Whether tiles of kHalfPanelMinRows rows or more take half a panel at a
+/// time (see kMaxRows), and panels per tile for a given row count
 /// (panels_for_rows, below).
 constexpr bool kHalfPanelTiles = Vec::kLanes == 8;
+constexpr int kHalfPanelMinRows = 3;
 constexpr int panels_for_rows(int rows) {
   return Vec::kLanes == 16 ? (rows == 1   ? 4
                               : rows <= 4 ? 2
@@ -359,7 +363,7 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
   constexpr int step = panels_for_rows(Rows);
   // The tile over panels [at.p0, min(at.p0 + step, at.pend)).
   auto run = [&](const Span &at) {
-    if constexpr (kHalfPanelTiles && Rows >= 2) {
+    if constexpr (kHalfPanelTiles && Rows >= kHalfPanelMinRows) {
       static_assert(step == 1, "half-panel tiles take one panel");
       tile<Rows, 1, CS, W, 0, kVecs / 2>(a, rs, w, at, out, ldo);
       tile<Rows, 1, CS, W, kVecs / 2, kVecs / 2>(a, rs, w, at, out, ldo);
