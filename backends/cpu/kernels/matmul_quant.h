@@ -55,7 +55,10 @@
 // three rows at a time (rows_dot_unpacked_avx2). The
 // integer products are vpmaddwd (8-bit weights: six rows per widened
 // weight vector in tiles of 8 rows or more, rows_dot_int8_wide_avx2) or
-// vpmaddubsw (4-bit). Otherwise portable C++.
+// vpmaddubsw (4-bit; W4A8's decode GEMV of symmetric weights,
+// gemv_w4a8_symmetric_avx2, keeps its scales and sums in registers as the
+// VNNI one does), and the activations' per-token quantization runs 8
+// lanes at a time. Otherwise portable C++.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -1177,6 +1180,47 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
 #endif
 
 #if defined(ANVIL_QUANT_AVX2)
+/// The f32 scales of a decode GEMV item's NP panels on AVX2, group by
+/// group: channel c of panel q in group g at scale + q * scale_stride + c *
+/// n_stride + g * g_stride, one masked gather per half panel (`cols[q]`
+/// channels of panel q are real; the others read as 0) instead of the
+/// general path's strided scalar reads, which missed the cache every
+/// group. Construction asks for the next item's scales (kPanel channels on
+/// from these; for the usual layout a panel's scales are kPanel x n_stride
+/// contiguous floats), which the gathers would otherwise wait for.
+template <int NP> struct GemvScalesAvx2 {
+  GemvScalesAvx2(const MatmulQuantParams &p, const float *scale,
+                 int64_t scale_stride, const int64_t *cols)
+      : scale(scale), scale_stride(scale_stride), n_stride(p.scale_n_stride),
+        g_stride(p.scale_g_stride) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    index = _mm256_mullo_epi32(lane, _mm256_set1_epi32(int32_t(n_stride)));
+    const int64_t bytes = kPanel * n_stride * int64_t(sizeof(float));
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      const char *next = reinterpret_cast<const char *>(
+          scale + q * scale_stride + kPanel * n_stride);
+      for (int64_t b = 0; b < bytes; b += 64)
+        _mm_prefetch(next + b, _MM_HINT_T0);
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h)
+        mask[q][h] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+            _mm256_set1_epi32(int32_t(cols[q] - 8 * h)), lane));
+    }
+  }
+  /// Channels 8h .. 8h + 7 of panel q in group g.
+  __m256 of(int q, int h, int64_t g) const {
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(),
+                                    scale + q * scale_stride +
+                                        (8 * h) * n_stride + g * g_stride,
+                                    index, mask[q][h], 4);
+  }
+  const float *scale;
+  int64_t scale_stride, n_stride, g_stride;
+  __m256i index;
+  __m256 mask[NP][2]; // the real channels' lanes
+};
+
 /// gemv_int4_symmetric_avx512 on AVX2: the decode GEMV of symmetric 4-bit
 /// groups (every zero point 8, f32 scales) over NP panels, all groups in
 /// one loop, the group sums from group_dot_avx2<1, NP> and the general
@@ -1184,13 +1228,9 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
 /// FMA: g++ contracts it (the kernel headers build under C++'s default
 /// -ffp-contract=fast; the generated code turns contraction off only after
 /// them, docs/folding.md); written as a product and a sum here, g++
-/// fused three of four and a row's decode differed from its prefill. Each
-/// group's scales come in one masked gather per half panel, instead of the
-/// general path's strided scalar reads (which missed the cache every
-/// group). `cols[q]` channels of panel q are real; scales of channel c of
-/// panel q at scale + q * scale_stride + c * n_stride + g * g_stride.
-/// Flattened, as the AVX-512 one is: group_dot_avx2 inlined into the group
-/// loop (one thread, k x n = 1024 x 2816: 1.05x).
+/// fused three of four and a row's decode differed from its prefill. The
+/// scales: GemvScalesAvx2. Flattened, as the AVX-512 one is: group_dot_avx2
+/// inlined into the group loop (one thread, k x n = 1024 x 2816: 1.05x).
 template <int NP>
 __attribute__((flatten)) inline void
 gemv_int4_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel,
@@ -1198,33 +1238,16 @@ gemv_int4_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel,
                          int64_t scale_stride, const int64_t *cols,
                          float *result) {
   const int64_t k = p.k, group = p.group;
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i index =
-      _mm256_mullo_epi32(lane, _mm256_set1_epi32(int32_t(p.scale_n_stride)));
+  const GemvScalesAvx2<NP> scales(p, scale, scale_stride, cols);
   float z[NP * kPanel];
   for (float &v : z)
     v = 8.0f;
-  // The next item's panels' scales (kPanel channels on from these), which
-  // the gathers would otherwise wait for: channel by channel, a panel's
-  // scales are kPanel x n_stride contiguous floats for the usual layout.
-  const int64_t scaleBytes = kPanel * p.scale_n_stride * int64_t(sizeof(float));
-#pragma GCC unroll 4
-  for (int q = 0; q < NP; ++q) {
-    const char *next = reinterpret_cast<const char *>(
-        scale + q * scale_stride + kPanel * p.scale_n_stride);
-    for (int64_t b = 0; b < scaleBytes; b += 64)
-      _mm_prefetch(next + b, _MM_HINT_T0);
-  }
   __m256 res[NP][2];
-  __m256 mask[NP][2]; // the real channels' lanes
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
+    for (int h = 0; h < 2; ++h)
       res[q][h] = _mm256_setzero_ps();
-      mask[q][h] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-          _mm256_set1_epi32(int32_t(cols[q] - 8 * h)), lane));
-    }
   for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
     float acc[NP * kRows][kPanel];
     group_dot_avx2<1, NP>(p, panel, stride, x, k0, std::min(k, k0 + group), z,
@@ -1232,15 +1255,10 @@ gemv_int4_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel,
 #pragma GCC unroll 4
     for (int q = 0; q < NP; ++q)
 #pragma GCC unroll 2
-      for (int h = 0; h < 2; ++h) {
-        const __m256 s = _mm256_mask_i32gather_ps(
-            _mm256_setzero_ps(),
-            scale + q * scale_stride + (8 * h) * p.scale_n_stride +
-                g * p.scale_g_stride,
-            index, mask[q][h], 4);
-        res[q][h] = _mm256_fmadd_ps(s, _mm256_loadu_ps(acc[q * kRows] + 8 * h),
-                                    res[q][h]);
-      }
+      for (int h = 0; h < 2; ++h)
+        res[q][h] =
+            _mm256_fmadd_ps(scales.of(q, h, g),
+                            _mm256_loadu_ps(acc[q * kRows] + 8 * h), res[q][h]);
   }
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
@@ -1397,6 +1415,32 @@ inline void tile_group_sums(const MatmulQuantParams &p, const uint8_t *panel,
                 acc + q * kTileRows + i, ldx);
 }
 
+/// max(m, max |x[t]| for t in [t0, k)), NaNs skipped: quantize_row_int8's
+/// scalar scan (its portable path and the SIMD paths' tails).
+template <class A>
+inline float max_abs(const A *x, int64_t t0, int64_t k, float m) {
+  for (int64_t t = t0; t < k; ++t) {
+    const float v = std::fabs(static_cast<float>(x[t]));
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
+/// q[t] = x[t] / scale rounded half to even, clamped to +-127, for t in
+/// [t0, k); returns their sum: quantize_row_int8's scalar steps.
+template <class A>
+inline int32_t quantize_values(const A *x, int64_t t0, int64_t k, float scale,
+                               int8_t *q) {
+  int32_t s = 0;
+  for (int64_t t = t0; t < k; ++t) {
+    float v = std::nearbyint(static_cast<float>(x[t]) / scale);
+    v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
+    q[t] = static_cast<int8_t>(v);
+    s += q[t];
+  }
+  return s;
+}
+
 /// One row of activations x [k] as per-token symmetric int8
 /// (anvil.quantize_per_token's formula: scale max|x| / 127, or 1 for an
 /// all-zero row; q = x / scale rounded half to even, clamped to +-127),
@@ -1419,10 +1463,7 @@ inline void quantize_row_int8(const A *x, int64_t k, int8_t *q, float &scale,
     for (; t + 16 <= k; t += 16) // max(|x|, amax): a NaN keeps amax
       amax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + t)), amax);
     float m = _mm512_reduce_max_ps(amax);
-    for (; t < k; ++t) {
-      const float v = std::fabs(x[t]);
-      m = v > m ? v : m;
-    }
+    m = max_abs(x, t, k, m);
     scale = m > 0 ? m / 127.0f : 1.0f;
     const __m512 sv = _mm512_set1_ps(scale);
     const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
@@ -1456,31 +1497,116 @@ inline void quantize_row_int8(const A *x, int64_t k, int8_t *q, float &scale,
       _mm_storeu_si128(reinterpret_cast<__m128i *>(q + t),
                        _mm512_cvtepi32_epi8(i32));
     }
-    int32_t s = _mm512_reduce_add_epi32(total);
-    for (; t < k; ++t) {
-      float v = std::nearbyint(x[t] / scale);
-      v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
-      q[t] = static_cast<int8_t>(v);
-      s += q[t];
+    sum = _mm512_reduce_add_epi32(total) + quantize_values(x, t, k, scale, q);
+    return;
+  }
+#elif defined(ANVIL_QUANT_AVX2)
+  if constexpr (std::is_same<A, float>::value) {
+    // The AVX-512 path's steps 8 lanes at a time, so the same bytes (on
+    // AVX2 this row ran scalar, a division per value: with one thread
+    // quantizing a decode step's row, about 7% of a W4A8 decode step).
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 amax = _mm256_setzero_ps();
+    int64_t t = 0;
+    for (; t + 8 <= k; t += 8) // max(|x|, amax): a NaN keeps amax
+      amax =
+          _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + t), magnitude), amax);
+    __m128 half_max = _mm_max_ps(_mm256_castps256_ps128(amax),
+                                 _mm256_extractf128_ps(amax, 1));
+    half_max = _mm_max_ps(half_max, _mm_movehl_ps(half_max, half_max));
+    half_max = _mm_max_ss(half_max, _mm_movehdup_ps(half_max));
+    float m = _mm_cvtss_f32(half_max);
+    m = max_abs(x, t, k, m);
+    scale = m > 0 ? m / 127.0f : 1.0f;
+    const __m256 sv = _mm256_set1_ps(scale);
+    const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const bool reciprocal = std::isnormal(scale);
+    const __m256 rv = _mm256_set1_ps(1.0f / scale);
+    const __m256 half = _mm256_set1_ps(0.5f),
+                 nearTie = _mm256_set1_ps(0x1p-12f);
+    // 8 values as int32 in [-127, 127] (a NaN as -127).
+    auto quantize8 = [&](const float *at) {
+      const __m256 xv = _mm256_loadu_ps(at);
+      __m256 v;
+      if (reciprocal) {
+        const __m256 y = _mm256_mul_ps(xv, rv);
+        v = _mm256_round_ps(y, kNearest);
+        const __m256 near = _mm256_cmp_ps(
+            _mm256_and_ps(
+                _mm256_sub_ps(_mm256_and_ps(_mm256_sub_ps(y, v), magnitude),
+                              half),
+                magnitude),
+            nearTie, _CMP_LT_OQ);
+        if (_mm256_movemask_ps(near))
+          v = _mm256_blendv_ps(
+              v, _mm256_round_ps(_mm256_div_ps(xv, sv), kNearest), near);
+      } else {
+        v = _mm256_round_ps(_mm256_div_ps(xv, sv), kNearest);
+      }
+      return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+    };
+    __m256i total = _mm256_setzero_si256();
+    // 32 values a step, packed to bytes in order: the two packs leave
+    // 4-byte runs in the order 0, 2, 4, 6, 1, 3, 5, 7.
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (t = 0; t + 32 <= k; t += 32) {
+      const __m256i a = quantize8(x + t), b = quantize8(x + t + 8),
+                    c = quantize8(x + t + 16), d = quantize8(x + t + 24);
+      total = _mm256_add_epi32(total, _mm256_add_epi32(_mm256_add_epi32(a, b),
+                                                       _mm256_add_epi32(c, d)));
+      const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(a, b),
+                                               _mm256_packs_epi32(c, d));
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(q + t),
+                          _mm256_permutevar8x32_epi32(bytes, order));
     }
-    sum = s;
+    for (; t + 8 <= k; t += 8) {
+      const __m256i a = quantize8(x + t);
+      total = _mm256_add_epi32(total, a);
+      const __m256i bytes =
+          _mm256_packs_epi16(_mm256_packs_epi32(a, a), _mm256_setzero_si256());
+      _mm_storel_epi64(reinterpret_cast<__m128i *>(q + t),
+                       _mm_unpacklo_epi32(_mm256_castsi256_si128(bytes),
+                                          _mm256_extracti128_si256(bytes, 1)));
+    }
+    __m128i sum4 = _mm_add_epi32(_mm256_castsi256_si128(total),
+                                 _mm256_extracti128_si256(total, 1));
+    sum4 = _mm_add_epi32(sum4, _mm_shuffle_epi32(sum4, 0x4e));
+    sum4 = _mm_add_epi32(sum4, _mm_shuffle_epi32(sum4, 0xb1));
+    sum = _mm_cvtsi128_si32(sum4) + quantize_values(x, t, k, scale, q);
     return;
   }
 #endif
-  float m = 0;
-  for (int64_t t = 0; t < k; ++t) {
-    const float v = std::fabs(static_cast<float>(x[t]));
-    m = v > m ? v : m;
-  }
+  const float m = max_abs(x, 0, k, 0.0f);
   scale = m > 0 ? m / 127.0f : 1.0f;
-  int32_t s = 0;
-  for (int64_t t = 0; t < k; ++t) {
-    float v = std::nearbyint(static_cast<float>(x[t]) / scale);
-    v = v < -127.0f ? -127.0f : (v > 127.0f ? 127.0f : v);
-    q[t] = static_cast<int8_t>(v);
-    s += q[t];
-  }
-  sum = s;
+  sum = quantize_values(x, 0, k, scale, q);
+}
+
+/// The sum of n int8 values (W4A8's per-group activation sums). On AVX2
+/// 32 at a time: each byte flipped to unsigned (v + 128) and summed by
+/// vpsadbw, the 128s taken off at the end; exact.
+inline int32_t sum_int8(const int8_t *q, int64_t n) {
+  int64_t t = 0;
+  int32_t sum = 0;
+#if defined(__AVX2__)
+  const __m256i flip = _mm256_set1_epi8(-128);
+  __m256i acc = _mm256_setzero_si256();
+  for (; t + 32 <= n; t += 32)
+    acc = _mm256_add_epi64(
+        acc, _mm256_sad_epu8(
+                 _mm256_xor_si256(_mm256_loadu_si256(
+                                      reinterpret_cast<const __m256i *>(q + t)),
+                                  flip),
+                 _mm256_setzero_si256()));
+  const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(acc),
+                                     _mm256_extracti128_si256(acc, 1));
+  sum = int32_t(
+      _mm_cvtsi128_si64(_mm_add_epi64(half, _mm_unpackhi_epi64(half, half))) -
+      128 * t);
+#endif
+  for (; t < n; ++t)
+    sum += q[t];
+  return sum;
 }
 
 /// One row of activations x [k] quantized as ONNX QuantizeLinear does with
@@ -1957,6 +2083,59 @@ inline void gemv_w4a8_symmetric(const MatmulQuantParams &p,
 #pragma GCC unroll 4
   for (int q = 0; q < NP; ++q)
     _mm512_storeu_ps(result + q * kPanel, res[q]);
+}
+#endif
+
+#if defined(ANVIL_QUANT_AVX2)
+/// gemv_w4a8_symmetric on AVX2: W4A8's decode GEMV for symmetric weights
+/// (zero point `zero_offset` for every channel, f32 scales) over NP panels
+/// of the "q4_n16_k8" layout (panel q at panel0 + q * stride), every group
+/// in one loop: result[q * kPanel + c] = sum_g s(c, g) * (sum_{k in g}
+/// xq[k] u(c, k) - z * qsums[g]), the integer sums of
+/// rows_dot_int4_fixed<1, NP, NP> (vpmaddubsw, exact) and the tile path's
+/// update per group, one explicit FMA in both, so the same bits as a row of
+/// a prefill tile. The tile path reads each group's scales and zero points
+/// channel by channel and updates a row in memory; this keeps them in
+/// registers (GemvScalesAvx2). Without it a W4A8 decode read its int4
+/// weights at the float GEMV's rate (about 9 GB/s a thread on Zen 3), though
+/// its integer products take a third of the float loop's instructions.
+template <int NP>
+__attribute__((flatten)) inline void
+gemv_w4a8_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel0,
+                         int64_t stride, const int8_t *xq, const int32_t *qsums,
+                         const float *scale, int64_t scale_stride,
+                         const int64_t *cols, float *result) {
+  const int64_t k = p.k;
+  const int64_t group = p.group > 0 ? p.group : k;
+  const GemvScalesAvx2<NP> scales(p, scale, scale_stride, cols);
+  const __m256i zero = _mm256_set1_epi32(static_cast<int32_t>(p.zero_offset));
+  __m256 res[NP][2];
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+      res[q][h] = _mm256_setzero_ps();
+  for (int64_t k0 = 0, g = 0; k0 < k; k0 += group, ++g) {
+    alignas(32) int32_t acc[1][NP][kPanel];
+    rows_dot_int4_fixed<1, NP, NP>(p, panel0, xq, k0, std::min(k, k0 + group),
+                                   acc, stride);
+    const __m256i zsum = _mm256_mullo_epi32(zero, _mm256_set1_epi32(qsums[g]));
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256 sum = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+            _mm256_load_si256(
+                reinterpret_cast<const __m256i *>(acc[0][q] + 8 * h)),
+            zsum));
+        res[q][h] = _mm256_fmadd_ps(scales.of(q, h, g), sum, res[q][h]);
+      }
+  }
+#pragma GCC unroll 4
+  for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h)
+      _mm256_storeu_ps(result + q * kPanel + 8 * h, res[q][h]);
 }
 #endif
 
@@ -2788,10 +2967,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
         continue;
       }
       for (int64_t g = 0; g < groups; ++g) {
-        int32_t sum = 0;
-        for (int64_t t = g * group, end = std::min(k, t + group); t < end; ++t)
-          sum += row[t];
-        qsums[i * groups + g] = sum;
+        const int64_t t = g * group;
+        qsums[i * groups + g] = sum_int8(row + t, std::min(k, t + group) - t);
       }
     }
   });
@@ -2882,11 +3059,12 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       for (int64_t c = 0; c < 2 * kPanel; ++c)
         zi[c] = static_cast<int32_t>(z[c]);
     };
-#if defined(__AVX512VNNI__)
+#if defined(__AVX512VNNI__) || defined(ANVIL_QUANT_AVX2)
     if constexpr (std::is_same<S, float>::value) {
       if (m == 1 && !zero_point) {
         // A decode GEMV of symmetric weights: every group of kGemvPanels
-        // panels in one loop (gemv_w4a8_symmetric), the tiles' bits.
+        // panels in one loop (gemv_w4a8_symmetric, or its AVX2 twin), the
+        // tiles' bits.
         for_each_gemv_item(
             host, panels, grain(kGemvPanels * kPanel * k),
             [&](int64_t pi, int64_t np, int64_t step) {
@@ -2895,7 +3073,11 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                 cols[q] = std::min(kPanel, n - (pi + q * step) * kPanel);
               alignas(64) float result[kGemvPanels][kPanel];
               with_panels(np, [&](auto NP) {
+#if defined(__AVX512VNNI__)
                 gemv_w4a8_symmetric<NP>(
+#else
+                gemv_w4a8_symmetric_avx2<NP>(
+#endif
                     p, weights + pi * panelBytes, step * panelBytes, xq, qsums,
                     scale + pi * kPanel * p.scale_n_stride,
                     step * kPanel * p.scale_n_stride, cols, result[0]);
@@ -3029,6 +3211,24 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                             _mm512_loadu_ps(out_row + h * kPanel),
                             _mm512_mul_ps(_mm512_load_ps(s + h * kPanel),
                                           product)));
+                  }
+#elif defined(ANVIL_QUANT_AVX2)
+                  // One explicit FMA, as gemv_w4a8_symmetric_avx2's (left
+                  // to g++, the scalar loop's contraction decided whether a
+                  // row's decode and prefill agreed).
+                  const __m256i sumv = _mm256_set1_epi32(sum);
+                  for (int64_t h = 0; h < 2 * np; ++h) {
+                    const __m256 product = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+                        _mm256_loadu_si256(
+                            reinterpret_cast<const __m256i *>(a + 8 * h)),
+                        _mm256_mullo_epi32(
+                            _mm256_load_si256(
+                                reinterpret_cast<const __m256i *>(zi + 8 * h)),
+                            sumv)));
+                    _mm256_storeu_ps(
+                        out_row + 8 * h,
+                        _mm256_fmadd_ps(_mm256_load_ps(s + 8 * h), product,
+                                        _mm256_loadu_ps(out_row + 8 * h)));
                   }
 #else
                   for (int64_t c = 0; c < np * kPanel; ++c)

@@ -103,9 +103,9 @@ TEST(QuantizeRowInt8, RandomRows) {
   REQUIRE_LEVEL();
   std::mt19937 random(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  // Lengths around the 16-lane vectors (and a tail), magnitudes from
-  // subnormal to near the largest float.
-  for (int64_t k : {1, 15, 16, 17, 1031}) {
+  // Lengths around the 8- and 16-lane vectors and the AVX2 path's 32-value
+  // steps (and tails), magnitudes from subnormal to near the largest float.
+  for (int64_t k : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 1031}) {
     for (float magnitude : {1e-42f, 1e-30f, 1e-3f, 1.0f, 3e3f, 1e30f, 1e37f}) {
       for (int row = 0; row < 20; ++row) {
         std::vector<float> x(static_cast<size_t>(k));
@@ -116,6 +116,34 @@ TEST(QuantizeRowInt8, RandomRows) {
     }
   }
   expectSameBytes(std::vector<float>(40, 0.0f), "zeros");
+}
+
+// quant::sum_int8 (W4A8's per-group activation sums; 32 bytes a step on
+// AVX2) against a plain sum: every length to 100 from every offset of a
+// 32-byte step, over random bytes and runs of -128 and 127.
+TEST(SumInt8, MatchesPlainSum) {
+  REQUIRE_LEVEL();
+  std::mt19937 random(5);
+  std::uniform_int_distribution<int> byte(-128, 127);
+  std::vector<int8_t> values(4096);
+  for (int8_t &v : values)
+    v = static_cast<int8_t>(byte(random));
+  for (size_t i = 200; i < 600; ++i)
+    values[i] = i < 400 ? -128 : 127;
+  for (int64_t start : {0, 1, 31, 190, 390}) {
+    for (int64_t n = 0; n <= 100; ++n) {
+      int32_t want = 0;
+      for (int64_t t = 0; t < n; ++t)
+        want += values[size_t(start + t)];
+      ASSERT_EQ(anvil::cpu::quant::sum_int8(values.data() + start, n), want)
+          << "start " << start << ", length " << n;
+    }
+  }
+  int32_t all = 0;
+  for (int8_t v : values)
+    all += v;
+  EXPECT_EQ(anvil::cpu::quant::sum_int8(values.data(), int64_t(values.size())),
+            all);
 }
 
 } // namespace
