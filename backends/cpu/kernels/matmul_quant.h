@@ -3376,30 +3376,26 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     // so the tiles' bits. Through the tiles, a pair of consecutive panels
     // at a time, the 250M decoder's W8A8 GEMVs read 22-23 GB/s on two
     // threads where the weight-only int8 GEMV reads 25-27.
-    for_each_gemv_item(host, panels, grain(kGemvPanels * kPanel * k),
-                       [&](int64_t pi, int64_t np, int64_t step) {
-                         int32_t acc[1][kGemvPanels][kPanel];
-                         with_panels(np, [&](auto NP) {
-                           rows_dot_int8_fixed<1, NP, 1>(
-                               p, weights + pi * panelBytes, xq, acc,
-                               step * panelBytes);
-                         });
-                         for (int64_t q = 0; q < np; ++q) {
-                           PairTile t;
-                           t.np = 1;
-                           t.n0 = (pi + q * step) * kPanel;
-                           t.cols = std::min(kPanel, n - t.n0);
-                           t.i0 = 0;
-                           t.i1 = 1;
-                           t.panel0 = weights + (pi + q * step) * panelBytes;
-                           float s[2 * kPanel] = {}, z[2 * kPanel] = {};
-                           params(t.n0, t.cols, 0, s, z);
-                           int32_t one[1][2][kPanel];
-                           std::memcpy(one[0][0], acc[0][q], sizeof one[0][0]);
-                           finish_tile_rows(t, s, z, 0, 1, one);
-                           finished(0, 1, t.n0, t.cols);
-                         }
-                       });
+    for_each_gemv_item(
+        host, panels, grain(kGemvPanels * kPanel * k),
+        [&](int64_t pi, int64_t np, int64_t step) {
+          int32_t acc[1][kGemvPanels][kPanel];
+          with_panels(np, [&](auto NP) {
+            rows_dot_int8_fixed<1, NP, 1>(p, weights + pi * panelBytes, xq, acc,
+                                          step * panelBytes);
+          });
+          for (int64_t q = 0; q < np; ++q) {
+            const int64_t n0 = (pi + q * step) * kPanel;
+            const PairTile t{1, n0, std::min(kPanel, n - n0),
+                             0, 1,  weights + (pi + q * step) * panelBytes};
+            float s[2 * kPanel] = {}, z[2 * kPanel] = {};
+            params(t.n0, t.cols, 0, s, z);
+            int32_t one[1][2][kPanel];
+            std::memcpy(one[0][0], acc[0][q], sizeof one[0][0]);
+            finish_tile_rows(t, s, z, 0, 1, one);
+            finished(0, 1, t.n0, t.cols);
+          }
+        });
     return run_failed(host) ? 1 : 0;
   }
 #endif

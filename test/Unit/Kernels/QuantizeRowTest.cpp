@@ -3,8 +3,8 @@
 // quant::quantize_row_int8 (matmul_quant.h) against anvil.quantize_per_token's
 // definition, restated here in scalar float: scale = max|x| / 127 (1 for an
 // all-zero row), q = x / scale rounded half to even, clamped to +-127, and
-// the sum of the q. On AVX-512 the kernel multiplies by 1 / scale and
-// divides only the lanes near a half-integer; the rows here put quotients
+// the sum of the q. On AVX-512 and AVX2 the kernel multiplies by 1 / scale
+// and divides only the lanes near a half-integer; the rows here put quotients
 // on and within a few ulps of every half-integer, besides random rows of
 // many magnitudes and subnormal and huge scales, so a wrong threshold or a
 // lane left undivided shows as a byte that differs.
@@ -119,8 +119,9 @@ TEST(QuantizeRowInt8, RandomRows) {
 }
 
 // quant::sum_int8 (W4A8's per-group activation sums; 32 bytes a step on
-// AVX2) against a plain sum: every length to 100 from every offset of a
-// 32-byte step, over random bytes and runs of -128 and 127.
+// AVX2) against a plain sum: every length to 100 from five starts (0, 1
+// and 31 into the random bytes, 190 and 390 across the runs of -128 and
+// 127), and the whole array.
 TEST(SumInt8, MatchesPlainSum) {
   REQUIRE_LEVEL();
   std::mt19937 random(5);
