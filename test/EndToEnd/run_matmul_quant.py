@@ -280,7 +280,11 @@ def cases(rng):
                                   # apart (for_each_gemv_item); five: items
                                   # of three and two panels two apart.
                                   ("w4a8_g32_n120", 120, 96, 32, True),
-                                  ("w4a8_g32_n80", 80, 64, 32, True)):
+                                  ("w4a8_g32_n80", 80, 64, 32, True),
+                                  # A last group of three 8-k lines (K =
+                                  # 88): AVX2 tiles take lines two at a
+                                  # time, then one.
+                                  ("w4a8_g32_odd_lines", 37, 88, 32, True)):
         case = int4(name, n, k, g, signed)
         case["w8a8"] = True
         out.append(case)

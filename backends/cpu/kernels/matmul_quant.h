@@ -55,10 +55,12 @@
 // three rows at a time (rows_dot_unpacked_avx2). The
 // integer products are vpmaddwd (8-bit weights: six rows per widened
 // weight vector in tiles of 8 rows or more, rows_dot_int8_wide_avx2) or
-// vpmaddubsw (4-bit; W4A8's decode GEMV of symmetric weights,
-// gemv_w4a8_symmetric_avx2, keeps its scales and sums in registers as the
-// VNNI one does), and the activations' per-token quantization runs 8
-// lanes at a time. Otherwise portable C++.
+// vpmaddubsw (4-bit: prefill tiles unpack each line once for up to 4
+// rows and sum two lines in int16 before widening, rows_dot_int4_avx2;
+// W4A8's decode GEMV of symmetric weights, gemv_w4a8_symmetric_avx2,
+// keeps its scales and sums in registers as the VNNI one does), and the
+// activations' per-token quantization runs 8 lanes at a time. Otherwise
+// portable C++.
 #ifndef ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
@@ -1927,6 +1929,77 @@ rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
 /// in anvil-kernel-bench's W4A8 GEMM, m = 128).
 constexpr int64_t kInt4Rows = 8;
 
+#if defined(ANVIL_QUANT_AVX2)
+/// rows_dot_int4_fixed's AVX2 body for R (1, 2 or 4) rows of one panel
+/// (panel j of acc's rows): acc[r][j][c] = sum over k in [t0, t1) (t0 a
+/// multiple of 8; whole 8-k lines, the activations zero past k) of
+/// xq[r * ks + k] * u(c, k), exact. vpmaddubsw of the
+/// nibbles (unsigned, at most 15) and the int8 activations gives pairs of
+/// at most 2 * 15 * 128 = 3840 in int16; two lines' low and high nibbles
+/// (16 k) are four such products, summed in int16 (at most 15360), then
+/// widened to int32 by one vpmaddwd by ones. Each line (8 k of the panel's
+/// 16 channels; half h is channels 8h .. 8h + 7) is unpacked once for the
+/// R rows: per two lines and half, 6 unpacking operations and 9 per row,
+/// where a row at a time took 16 per row.
+template <int R, int AN>
+inline void rows_dot_int4_avx2(const uint8_t *panel, const int8_t *xq,
+                               int64_t ks, int64_t t0, int64_t t1,
+                               int32_t (*acc)[AN][kPanel], int j) {
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  auto x4 = [&](int r, int64_t t) { // xq[r][t .. t + 3] in every lane
+    int32_t x;
+    std::memcpy(&x, xq + r * ks + t, 4);
+    return _mm256_set1_epi32(x);
+  };
+  // Row r's int16 products of line t's unpacked half: low nibbles by
+  // k = t .. t + 3, high ones by t + 4 .. t + 7.
+  auto products = [&](__m256i lo, __m256i hi, int r, int64_t t) {
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, x4(r, t)),
+                            _mm256_maddubs_epi16(hi, x4(r, t + 4)));
+  };
+  // One half at a time: R accumulators, and each row's broadcasts used
+  // as they are made (both halves at once kept 4 per row live, and g++
+  // spilled the accumulators).
+  for (int h = 0; h < 2; ++h) {
+    auto line = [&](int64_t t) {
+      return _mm256_loadu_si256(
+          reinterpret_cast<const __m256i *>(panel + (t >> 3) * 64 + 32 * h));
+    };
+    __m256i a[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      a[r] = _mm256_setzero_si256();
+    int64_t t = t0;
+    for (; t + 16 <= t1; t += 16) {
+      const __m256i v0 = line(t), v1 = line(t + 8);
+      const __m256i lo0 = _mm256_and_si256(v0, mask),
+                    hi0 = _mm256_and_si256(_mm256_srli_epi32(v0, 4), mask),
+                    lo1 = _mm256_and_si256(v1, mask),
+                    hi1 = _mm256_and_si256(_mm256_srli_epi32(v1, 4), mask);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256i pairs = _mm256_add_epi16(products(lo0, hi0, r, t),
+                                               products(lo1, hi1, r, t + 8));
+        a[r] = _mm256_add_epi32(a[r], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+    for (; t < t1; t += 8) { // a last single line
+      const __m256i v = line(t);
+      const __m256i lo = _mm256_and_si256(v, mask),
+                    hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), mask);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r)
+        a[r] = _mm256_add_epi32(
+            a[r], _mm256_madd_epi16(products(lo, hi, r, t), ones));
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+      _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[r][j] + 8 * h), a[r]);
+  }
+}
+#endif
+
 /// W4A8: the int32 products of one group [k0, k1) (k0 a multiple of 8) of
 /// NP panels in the "q4_n16_k8" layout (panel j at panel0 + j * stride; by
 /// default the panels are consecutive) for R rows: acc[r][j][c] = sum_k
@@ -1994,27 +2067,27 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
                                  : a[0][r][j]);
 #elif defined(ANVIL_QUANT_AVX2)
   // No vpdpbusd: vpmaddubsw of the nibbles (unsigned, at most 15) and the
-  // int8 activations is exact in int16 (|pair| <= 2 * 15 * 127), as is
-  // the low and high halves' sum; vpmaddwd by ones widens to int32. Half
-  // h of a 64-byte line is channels 8h .. 8h + 7. One row at a time.
-  const __m256i mask = _mm256_set1_epi8(0x0f);
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int r = 0; r < R; ++r) {
+  // int8 activations (rows_dot_int4_avx2 says why int16 holds them). The
+  // sums are integers, exact in any order: every path has the same bits.
+  if constexpr (R == 1) {
+    // The decode GEMV's row: every panel in one loop (NP read streams at
+    // once; a panel at a time measured slower), the panels prefetched.
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    const __m256i ones = _mm256_set1_epi16(1);
     __m256i a[NP][2];
 #pragma GCC unroll 2
     for (int j = 0; j < NP; ++j)
       a[j][0] = a[j][1] = _mm256_setzero_si256();
     for (int64_t t = k0; t < t1; t += 8) {
       int32_t x0, x1;
-      std::memcpy(&x0, xq + r * ks + t, 4);
-      std::memcpy(&x1, xq + r * ks + t + 4, 4);
+      std::memcpy(&x0, xq + t, 4);
+      std::memcpy(&x1, xq + t + 4, 4);
       const __m256i xlo = _mm256_set1_epi32(x0), xhi = _mm256_set1_epi32(x1);
 #pragma GCC unroll 2
       for (int j = 0; j < NP; ++j) {
         const uint8_t *at = panel0 + j * stride + (t >> 3) * 64;
-        if (R == 1)
-          _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
-                       _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(at + kPrefetchBytes),
+                     _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int h = 0; h < 2; ++h) {
           const __m256i v = _mm256_loadu_si256(
@@ -2031,8 +2104,23 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
     for (int j = 0; j < NP; ++j)
 #pragma GCC unroll 4
       for (int h = 0; h < 2; ++h)
-        _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[r][j] + 8 * h),
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(acc[0][j] + 8 * h),
                             a[j][h]);
+  } else {
+    // A tile's rows: a panel at a time, each unpacked line read by up to
+    // 4 rows.
+    for (int j = 0; j < NP; ++j) {
+      const uint8_t *panel = panel0 + j * stride;
+      int r = 0;
+      for (; r + 4 <= R; r += 4)
+        rows_dot_int4_avx2<4>(panel, xq + r * ks, ks, k0, t1, acc + r, j);
+      if constexpr (R % 4 >= 2) {
+        rows_dot_int4_avx2<2>(panel, xq + r * ks, ks, k0, t1, acc + r, j);
+        r += 2;
+      }
+      if constexpr (R % 2 == 1)
+        rows_dot_int4_avx2<1>(panel, xq + r * ks, ks, k0, t1, acc + r, j);
+    }
   }
 #else
   for (int r = 0; r < R; ++r)
