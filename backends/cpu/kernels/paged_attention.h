@@ -114,9 +114,9 @@ int write_rows(const anvil_host_api *host, const KvWriteParams &p,
 /// One head's row x [n] quantized for an int8 KV pool into q [n]: scale
 /// max|x| / 127 (NaNs skipped), q = x / scale rounded half to even and
 /// clamped to +-127 (a NaN to -127); an all-zero row (scale 0) stores
-/// zeros. Returns the scale. The AVX-512 path divides and rounds as the
-/// scalar one does (IEEE division, round to nearest even), so both give
-/// the same bytes.
+/// zeros. Returns the scale. The AVX-512 and AVX2 paths divide and round
+/// as the scalar one does (IEEE division, round to nearest even), so all
+/// give the same bytes.
 template <class T>
 inline float quantize_kv_row(const T *x, int64_t n, int8_t *q) {
   int64_t d = 0;
@@ -127,6 +127,18 @@ inline float quantize_kv_row(const T *x, int64_t n, int8_t *q) {
     for (; d + 16 <= n; d += 16) // max(|x|, top): a NaN keeps top
       top = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + d)), top);
     amax = _mm512_reduce_max_ps(top);
+  }
+#elif defined(__AVX2__)
+  if constexpr (std::is_same<T, float>::value) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 top = _mm256_setzero_ps();
+    for (; d + 8 <= n; d += 8) // max(|x|, top): a NaN keeps top
+      top =
+          _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + d), magnitude), top);
+    __m128 m =
+        _mm_max_ps(_mm256_castps256_ps128(top), _mm256_extractf128_ps(top, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    amax = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
   }
 #endif
   for (; d < n; ++d) {
@@ -151,6 +163,22 @@ inline float quantize_kv_row(const T *x, int64_t n, int8_t *q) {
       r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
       _mm_storeu_si128(reinterpret_cast<__m128i *>(q + d),
                        _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(r)));
+    }
+  }
+#elif defined(__AVX2__)
+  if constexpr (std::is_same<T, float>::value) {
+    const __m256 sv = _mm256_set1_ps(s);
+    const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+    for (; d + 8 <= n; d += 8) {
+      __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + d), sv),
+                                 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      r = _mm256_min_ps(_mm256_max_ps(r, lo), hi); // a NaN to lo, as above
+      const __m256i v = _mm256_cvtps_epi32(r);
+      // Eight int32 in +-127 to bytes in order (the packs saturate nothing).
+      const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v),
+                                            _mm256_extracti128_si256(v, 1));
+      _mm_storel_epi64(reinterpret_cast<__m128i *>(q + d),
+                       _mm_packs_epi16(words, words));
     }
   }
 #endif

@@ -662,8 +662,9 @@ void checkInt8Write(int64_t head_dim, Host &host, KvWriteInt8Params &p,
     }
 }
 
-// Heads of 8 (the scalar loop) and of 40 (two vectors and a scalar tail
-// where the build has AVX-512): the same bytes and scales.
+// Heads of 8 (the scalar loop with AVX-512, one vector with AVX2), 40
+// (two vectors and a scalar tail with AVX-512, five with AVX2) and 43
+// (tails on both): the same bytes and scales.
 TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
   ANVIL_NEEDS_CPU();
   Host host(2);
@@ -671,6 +672,7 @@ TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
   std::vector<float> rows, scales;
   std::vector<int64_t> slots;
   std::vector<int8_t> pool;
+  checkInt8Write(43, host, p, rows, slots, pool, scales);
   checkInt8Write(40, host, p, rows, slots, pool, scales);
   checkInt8Write(8, host, p, rows, slots, pool, scales);
   // A slot outside the pool fails before anything is written.
