@@ -36,7 +36,8 @@ K = 300, uint4 with zero points and odd K, and groups of 64 and 128 with K
 a multiple of 64, which take AMX tiles where the CPU has them: symmetric,
 uint4 with zero points per channel and group, and zero points of 200 and
 more in odd groups, which no 4-bit value has and which AMX takes off as
-an exact int32 share, and N =
+an exact int32 share, K = 88, whose last group of three 8-k lines
+reaches the AVX2 tiles' single-line tail, and N =
 120 and 80, whose decode GEMVs take items of four, three and two panels
 two apart, in the "q4_n16_k8" layout); W8A8 with K = 128 (AMX too); static QDQ activations
 (uint8 and int8 with zero points, zero point 128, int8 without one). One row of x

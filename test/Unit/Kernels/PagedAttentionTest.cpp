@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstring>
 #include <gtest/gtest.h>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -688,6 +689,59 @@ TEST(KvWrite, QuantizesRowsIntoAnInt8PoolPerSlotAndHead) {
                "blocks");
   EXPECT_EQ(pool, before);
   EXPECT_EQ(scales, scalesBefore);
+}
+
+// Rows with NaNs and infinities, as docs/llm.md defines their bytes: the
+// scale skips NaNs (max|x| of the rest / 127) and a NaN stores -127; an
+// infinite value makes the scale infinite, so every finite value stores 0
+// (x / inf is a zero) and the infinities (inf / inf is NaN) -127. Heads of
+// 43: NaNs and infinities in a vector step and in the tail on every ISA.
+TEST(KvWrite, Int8RowsWithNaNsAndInfinities) {
+  ANVIL_NEEDS_CPU();
+  Host host(2);
+  KvWriteInt8Params p{};
+  p.tokens = 2;
+  p.num_blocks = 1;
+  p.block_size = 2;
+  p.kv_heads = 1;
+  p.head_dim = 43;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> rows(2 * 43);
+  for (int64_t d = 0; d < 43; ++d) {
+    rows[d] = 0.25f * float(d % 9) - 1.0f; // max |x| 1 at d % 9 == 0
+    rows[43 + d] = 0.5f - 0.03f * float(d);
+  }
+  // NaNs in the first vector step, in the last 16-lane one (16..31), in
+  // the last lane of the last 8-lane one (39: a NaN let into the running
+  // max there would survive the horizontal max) and in the tail.
+  rows[3] = nan;
+  rows[20] = nan;
+  rows[39] = nan;
+  rows[41] = nan;
+  rows[17] = -4.0f; // the largest magnitude: s = 4 / 127
+  rows[43 + 5] = inf;
+  rows[43 + 42] = -inf;
+  std::vector<int64_t> slots = {0, 1};
+  std::vector<int8_t> pool(2 * 43, int8_t(99));
+  std::vector<float> scales(2, -7.0f);
+  anvil::cpu::RunScope scope(&host.api, &host.invocation);
+  ASSERT_EQ(cpu::kv_write_int8(scope.host(), p, rows.data(), slots.data(),
+                               pool.data(), scales.data()),
+            0)
+      << host.error;
+  const float s = 4.0f / 127.0f;
+  EXPECT_EQ(scales[0], s);
+  for (int64_t d = 0; d < 43; ++d) {
+    const int8_t want =
+        std::isnan(rows[d])
+            ? int8_t(-127)
+            : int8_t(std::max(-127L, std::min(127L, std::lrint(rows[d] / s))));
+    EXPECT_EQ(pool[d], want) << d;
+  }
+  EXPECT_EQ(scales[1], inf);
+  for (int64_t d = 0; d < 43; ++d)
+    EXPECT_EQ(pool[43 + d], d == 5 || d == 42 ? -127 : 0) << d;
 }
 
 /// Rotary tables for tokens at `positions`: row t holds cos/sin of
