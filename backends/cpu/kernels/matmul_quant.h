@@ -1924,9 +1924,10 @@ rows_dot_int8(const MatmulQuantParams &p, const uint8_t *panel0,
       p, panel0, xq, acc, 0, prefetch, prefetch_panels);
 }
 
-/// Rows per call of rows_dot_int4: 8 rows x 2 panels are 16 accumulators,
-/// and each unpacked nibble vector serves 8 rows (4 measured 20-27% slower
-/// in anvil-kernel-bench's W4A8 GEMM, m = 128).
+/// Rows per call of rows_dot_int4: with VNNI, 8 rows x 2 panels are 16
+/// accumulators, and each unpacked nibble vector serves 8 rows (4 measured
+/// 20-27% slower in anvil-kernel-bench's W4A8 GEMM, m = 128); AVX2's 16
+/// registers take them 4 rows and one panel at a time (rows_dot_int4_avx2).
 constexpr int64_t kInt4Rows = 8;
 
 #if defined(ANVIL_QUANT_AVX2)
