@@ -2681,6 +2681,10 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
       for (int64_t c = 0; c < cols; ++c)
         z[c] = offset;
     }
+    // Channels past the matrix (a last, partial panel): 0, as if the
+    // arrays had been zeroed.
+    for (int64_t c = cols; c < kPanel; ++c)
+      s[c] = z[c] = 0.0f;
   };
   // The packed values of group [k0, k0 + group) of panels first ..
   // first + count - 1 (those that exist) into L2, for the group a tile
@@ -2718,7 +2722,11 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
           [&](int64_t pi, int64_t np, int64_t step) {
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t panelStride = step * panelBytes;
-            float result[kGemvPanels][kPanel] = {};
+            // Not zeroed, nor are s and z below: g++ cleared each with
+            // `rep stosq` per item, and without them the 250M int8 decode
+            // ran x1.06-1.08 on Zen 3's two threads (docs/performance.md,
+            // session 42). Every element read is written first.
+            float result[kGemvPanels][kPanel];
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
             if constexpr (std::is_same<S, float>::value) {
               if (int4Symmetric) {
@@ -2749,7 +2757,7 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
 #endif
             for (int64_t g = 0; g < groups; ++g) {
               const int64_t k0 = g * group, k1 = std::min(k, k0 + group);
-              float s[kGemvPanels][kPanel] = {}, z[kGemvPanels][kPanel] = {};
+              float s[kGemvPanels][kPanel], z[kGemvPanels][kPanel];
               for (int64_t q = 0; q < np; ++q) {
                 const int64_t n0 = (pi + q * step) * kPanel;
                 params(n0, std::min(kPanel, n - n0), g, s[q], z[q]);
@@ -2764,9 +2772,12 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
                                         acc);
 #endif
               });
+              // The first group adds to 0 as the zeroed sums did (the same
+              // bits, -0 included).
               for (int64_t q = 0; q < np; ++q)
                 for (int64_t c = 0; c < kPanel; ++c)
-                  result[q][c] += s[q][c] * acc[q * kRows][c];
+                  result[q][c] = (g == 0 ? 0.0f : result[q][c]) +
+                                 s[q][c] * acc[q * kRows][c];
             }
             for (int64_t q = 0; q < np; ++q) {
               const int64_t n0 = (pi + q * step) * kPanel;
