@@ -2723,9 +2723,10 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             const uint8_t *panel = weights + pi * panelBytes;
             const int64_t panelStride = step * panelBytes;
             // Not zeroed, nor are s and z below: g++ cleared each with
-            // `rep stosq` per item, and without them the 250M int8 decode
-            // ran x1.06-1.08 on Zen 3's two threads (docs/performance.md,
-            // session 42). Every element read is written first.
+            // `rep stosq` per item (3-4% of an in-cache 1024 x 256 int8
+            // GEMV on Zen 3; end to end within the noise, docs/
+            // performance.md, session 42). Every element read is written
+            // first.
             float result[kGemvPanels][kPanel];
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
             if constexpr (std::is_same<S, float>::value) {
