@@ -2631,7 +2631,8 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
   if (p.k_stored < k || p.k_stored % (p.bits == 4 ? 8 : 4) != 0)
     return fail(host, "matmul_quant: k_stored is not the packed layout's");
   // The GEMVs call this on each panel they have stored.
-  auto finished = [&](int64_t i0, int64_t i1, int64_t n0, int64_t cols) {
+  [[maybe_unused]] auto finished = [&](int64_t i0, int64_t i1, int64_t n0,
+                                       int64_t cols) {
     if constexpr (!is_no_epilogue<Epilogue>())
       epi(i0, i1, n0, n0 + cols);
   };
@@ -2726,8 +2727,11 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
             // `rep stosq` per item (3-4% of an in-cache 1024 x 256 int8
             // GEMV on Zen 3; end to end within the noise, docs/
             // performance.md, session 42). Every element read is written
-            // first.
+            // first; with k = 0 (no groups) the sums are the empty ones.
             float result[kGemvPanels][kPanel];
+            if (groups == 0)
+              std::fill(&result[0][0], &result[0][0] + kGemvPanels * kPanel,
+                        0.0f);
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
             if constexpr (std::is_same<S, float>::value) {
               if (int4Symmetric) {

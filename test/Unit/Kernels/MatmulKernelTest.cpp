@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ChunkingHost.h"
 #include "KernelLevel.h"
 #include "anvil_cpu_kernels.h"
 
@@ -288,6 +289,52 @@ TEST(MatmulKernel, EmptyProducts) {
     for (float v : out)
       EXPECT_EQ(v, 0.0f);
   }
+}
+
+// matmul_quant with k = 0 (an empty reduction, which ONNX allows): every
+// output is 0 whatever the path (decode GEMV at m = 1, tiles above), the
+// width (8 and 4 bits) or the partial panel (n = 37). The output starts as
+// NaN so that a path writing nothing fails, and each empty product follows
+// a k = 32 one of nonzero sums, so that sums the kernel forgot to clear
+// are not the zeros of a fresh stack.
+TEST(MatmulKernel, EmptyQuantizedProducts) {
+  REQUIRE_LEVEL();
+  anvil_test::ChunkingHost host(1); // with scratch, which the tiles take
+  char error[256] = "";
+  anvil_invocation invocation{};
+  invocation.struct_size = sizeof invocation;
+  invocation.error = error;
+  invocation.error_size = sizeof error;
+  RunScope scope(&host.api, &invocation);
+  for (int bits : {8, 4})
+    for (int64_t m : {1, 3, 20})
+      for (int64_t k : {32, 0}) {
+        anvil::MatmulQuantParams p{};
+        p.m = m;
+        p.n = 37;
+        p.k = k;
+        p.bits = bits;
+        p.group = bits == 4 ? 32 : 0;
+        p.k_stored = k;
+        p.scale_n_stride = 1;
+        p.scale_g_stride = 1;
+        p.zero_offset = bits == 4 ? 8 : 128;
+        const int64_t panels = (p.n + quant::kPanel - 1) / quant::kPanel;
+        // Every stored value 3 above its zero point, every scale 0.5.
+        const std::vector<uint8_t> packed(
+            size_t(std::max<int64_t>(1, panels * quant::panel_bytes(p))),
+            uint8_t(bits == 4 ? 0xbb : 0x83));
+        const std::vector<float> scales(size_t(p.n), 0.5f);
+        const std::vector<float> lhs(size_t(std::max<int64_t>(1, m * k)), 1.0f);
+        std::vector<float> out(size_t(m * p.n), std::nanf(""));
+        ASSERT_EQ(matmul_quant(scope.host(), p, lhs.data(), packed.data(),
+                               scales.data(), out.data()),
+                  0)
+            << error;
+        for (float v : out)
+          ASSERT_EQ(v, k == 0 ? 0.0f : 1.5f * float(k))
+              << "bits " << bits << ", m " << m << ", k " << k;
+      }
 }
 
 } // namespace
