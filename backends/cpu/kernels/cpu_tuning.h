@@ -33,6 +33,33 @@ inline bool cpu_is_intel() {
 #endif
 }
 
+/// True on AMD's Zen 3 cores (CPUID family 19h, models 00h-0Fh and
+/// 20h-5Fh: EPYC 7003 "Milan", Ryzen 5000 and 6000; Zen 4 is family 19h
+/// models 10h-1Fh and 60h-7Fh and later, AMD's "Processor Programming
+/// Reference" per family); false elsewhere. Family and model are the
+/// displayed values of leaf 1 (the extended fields added, as the Intel SDM
+/// vol. 2A and AMD's CPUID specification define them).
+inline bool cpu_is_amd_zen3() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx))
+    return false;
+  if (!(ebx == 0x68747541u /* "Auth" */ && edx == 0x69746e65u /* "enti" */ &&
+        ecx == 0x444d4163u /* "cAMD" */))
+    return false;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+    return false;
+  unsigned family = (eax >> 8) & 0xf, model = (eax >> 4) & 0xf;
+  if (family == 0xf) {
+    family += (eax >> 20) & 0xff;
+    model |= ((eax >> 16) & 0xf) << 4;
+  }
+  return family == 0x19 && (model <= 0x0f || (model >= 0x20 && model <= 0x5f));
+#else
+  return false;
+#endif
+}
+
 /// Whether decode GEMVs over 16-bit (bf16/f16) weights prefetch their
 /// panels' lines ahead in software (matmul_panels.h, kHalfGemvPrefetchK).
 /// Measured on the 250M decoder with bf16 weights, decode at context 128
@@ -44,18 +71,24 @@ inline bool cpu_is_intel() {
 ///    78.4 (61.1-81.3): x0.79 and x0.78, in every round; prefetching 4 KiB
 ///    ahead instead of 1 KiB measured the same 43.2 (why Zen 4 loses is
 ///    not measured; its hardware prefetchers may train on the demand
-///    misses the prefetches remove).
-/// So Intel CPUs prefetch and others do not. A CPU neither measurement
-/// covers gets its vendor's choice: measure it (the A/B above, with an
-/// artifact built with ANVIL_CXX set to a compiler wrapper that defines
-/// ANVIL_HALF_GEMV_PREFETCH=0 or 1) and add its case here.
+///    misses the prefetches remove);
+///  - AMD EPYC (Zen 3, family 19h model 01h), decode at depth 128, four
+///    A/Bs: with it x1.034 (faster in 4 of 6 rounds) and x1.062 (4/6) on
+///    two threads, x1.063 (4/5) on one, and x1.10 (5/8) on two again
+///    (docs/performance.md,
+///    session 43).
+/// So Intel CPUs and Zen 3 prefetch and other CPUs do not. A CPU no
+/// measurement covers gets its vendor's choice: measure it (the A/B above,
+/// with an artifact built with ANVIL_CXX or anvilc --cxx set to a
+/// compiler wrapper that defines ANVIL_HALF_GEMV_PREFETCH=0 or 1) and add
+/// its case here.
 #if defined(ANVIL_HALF_GEMV_PREFETCH)
 static const bool kHalfGemvPrefetch = ANVIL_HALF_GEMV_PREFETCH != 0;
 #else
 // Internal linkage, initialized when the code is loaded: CPUID can cost
 // thousands of cycles in a virtual machine, so it runs once, and a
 // namespace-scope static needs no guard on every GEMV.
-static const bool kHalfGemvPrefetch = cpu_is_intel();
+static const bool kHalfGemvPrefetch = cpu_is_intel() || cpu_is_amd_zen3();
 #endif
 
 } // namespace tuning
