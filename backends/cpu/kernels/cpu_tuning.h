@@ -75,8 +75,7 @@ inline bool cpu_is_amd_zen3() {
 ///  - AMD EPYC (Zen 3, family 19h model 01h), decode at depth 128, four
 ///    A/Bs: with it x1.034 (faster in 4 of 6 rounds) and x1.062 (4/6) on
 ///    two threads, x1.063 (4/5) on one, and x1.10 (5/8) on two again
-///    (docs/performance.md,
-///    session 43).
+///    (docs/performance.md, session 43).
 /// So Intel CPUs and Zen 3 prefetch and other CPUs do not. A CPU no
 /// measurement covers gets its vendor's choice: measure it (the A/B above,
 /// with an artifact built with ANVIL_CXX or anvilc --cxx set to a
