@@ -74,7 +74,9 @@ inline bool cpu_is_amd_zen3() {
 ///    misses the prefetches remove);
 ///  - AMD EPYC (Zen 3, family 19h model 01h), decode at depth 128, four
 ///    A/Bs: with it x1.034 (faster in 4 of 6 rounds) and x1.062 (4/6) on
-///    two threads, x1.063 (4/5) on one, and x1.10 (5/8) on two again
+///    two threads, x1.063 (4/5) on one, and x1.10 (5/8) on two again;
+///    small batches (2 threads) x1.169 (5/5) at 2 sequences, x1.154 (6/6)
+///    at 4, and at 8 x0.863 (0/5) then x1.090 (3/5), within the noise
 ///    (docs/performance.md, session 43).
 /// So Intel CPUs and Zen 3 prefetch and other CPUs do not. A CPU no
 /// measurement covers gets its vendor's choice: measure it (the A/B above,
