@@ -92,6 +92,21 @@ static const bool kHalfGemvPrefetch = ANVIL_HALF_GEMV_PREFETCH != 0;
 static const bool kHalfGemvPrefetch = cpu_is_intel() || cpu_is_amd_zen3();
 #endif
 
+/// Whether small batches over f32 weights (2 to kMaxRows rows, one row
+/// tile, rows read in place: matmul_panels.h, kF32BatchPrefetchK) prefetch
+/// their panels' lines ahead in software. Measured on AMD EPYC (Zen 3,
+/// family 19h model 01h): the 250M decoder with f32 weights, decode at
+/// depth 128, 2 threads, artifacts with and without (bench/ab_artifacts.py,
+/// alternated rounds): 4 sequences x1.314 (faster in 4 of 5 rounds) and,
+/// order swapped, x1.437 (5/5); 2 sequences x1.058 (4/5); a decode GEMV (1
+/// sequence) lost (x0.78, 1/5), so it is left out. Not measured elsewhere,
+/// so only Zen 3 issues it (docs/performance.md, session 43).
+#if defined(ANVIL_F32_SMALL_BATCH_PREFETCH)
+static const bool kF32SmallBatchPrefetch = ANVIL_F32_SMALL_BATCH_PREFETCH != 0;
+#else
+static const bool kF32SmallBatchPrefetch = cpu_is_amd_zen3();
+#endif
+
 } // namespace tuning
 } // namespace cpu
 } // namespace anvil

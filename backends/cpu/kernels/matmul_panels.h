@@ -136,6 +136,10 @@ struct Span {
   /// columns), then `clamp` (common.h), as the sums are stored.
   const float *column_bias = nullptr;
   const ClampBounds *clamp = nullptr;
+  /// f32 weights read by unpacked rows (CS == 0): each panel prefetches its
+  /// own lines kF32BatchPrefetchK k ahead (a small batch's one row tile on
+  /// the CPUs tuning::kF32SmallBatchPrefetch names).
+  bool stream_prefetch = false;
 };
 
 /// How many k ahead the unpacked-lhs tiles (decode GEMVs, small batches)
@@ -148,6 +152,13 @@ struct Span {
 /// tok/s. On AMD Zen 4 the same prefetch cost a fifth of the decode speed,
 /// so only the CPUs tuning::kHalfGemvPrefetch names issue it.
 constexpr int64_t kHalfGemvPrefetchK = 16;
+
+/// How many k ahead a small batch's tiles over f32 weights prefetch (with
+/// Span::stream_prefetch): a panel row is 128 bytes, two lines, so 1 KiB
+/// ahead as kHalfGemvPrefetchK is. On AMD Zen 3 it made the 250M decoder's
+/// f32 decode of 4 sequences 1.3-1.4x faster; the decode GEMV (one row)
+/// lost a fifth with it and does not ask (cpu_tuning.h).
+constexpr int64_t kF32BatchPrefetchK = 8;
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
 /// MR rows of `a`: acc stays in registers for the whole k loop. With CS > 0
@@ -196,6 +207,10 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
   // for t < halfPfEnd (none where the CPU measured slower with it).
   const int64_t halfPfEnd =
       tuning::kHalfGemvPrefetch ? (k1 - k0) - kHalfGemvPrefetchK : 0;
+  // The f32 small batches' own prefetch, for t < f32PfEnd; a panel row's
+  // second line only where the panel is wider than one line.
+  const int64_t f32PfEnd =
+      s.stream_prefetch ? (k1 - k0) - kF32BatchPrefetchK : 0;
   for (int64_t t = 0; t < k1 - k0; ++t) {
     if constexpr (CS > 0) {
       if (pfStep) {
@@ -210,6 +225,17 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
         for (int p = 0; p < NP; ++p)
           __builtin_prefetch(base[p] + (t + kHalfGemvPrefetchK) * width[p], 0,
                              3);
+      }
+    }
+    if constexpr (CS == 0 && std::is_same<W, float>::value) {
+      if (t < f32PfEnd) {
+#pragma GCC unroll 16
+        for (int p = 0; p < NP; ++p) {
+          const W *row = base[p] + (t + kF32BatchPrefetchK) * width[p];
+          __builtin_prefetch(row, 0, 3);
+          if (width[p] > 64 / int64_t(sizeof(W)))
+            __builtin_prefetch(row + 64 / sizeof(W), 0, 3);
+        }
       }
     }
     Vec b[NP][VN];
@@ -583,6 +609,10 @@ inline int matmul_panels(const anvil_host_api *host, int64_t m, int64_t n,
                 begin * groupPanels,
                 std::min(panelCount, end * groupPanels),
                 false};
+      // A small batch of f32 rows streams its panels once: on the CPUs
+      // that measured faster with it, each tile asks for its lines ahead.
+      span.stream_prefetch = std::is_same<W, float>::value && m > 1 &&
+                             tuning::kF32SmallBatchPrefetch;
       if constexpr (kWideGemvPanels > 0) {
         if (wideGemv) {
           for (int64_t p = span.p0, pend = span.pend; p < pend;

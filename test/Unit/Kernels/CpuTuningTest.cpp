@@ -3,8 +3,8 @@
 // cpu_tuning.h reads the vendor, family and model from CPUID; this checks
 // them against the kernel's own account of the CPU in /proc/cpuinfo (an
 // independent source), and that the 16-bit GEMV's software prefetch is on
-// exactly where the CPU is Intel or AMD Zen 3 (the CPUs it measured
-// faster on).
+// exactly where the CPU is Intel or AMD Zen 3 and the f32 small batches'
+// where it is Zen 3 (the CPUs each measured faster on).
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,6 +63,12 @@ TEST(CpuTuning, Zen3MatchesProcCpuinfo) {
       vendor == "AuthenticAMD" && f == 25 && (m <= 15 || (m >= 32 && m <= 95));
   EXPECT_EQ(anvil::cpu::tuning::cpu_is_amd_zen3(), zen3)
       << "/proc/cpuinfo: " << vendor << ", family " << f << ", model " << m;
+}
+
+TEST(CpuTuning, F32SmallBatchPrefetchOnZen3Only) {
+  REQUIRE_LEVEL();
+  EXPECT_EQ(anvil::cpu::tuning::kF32SmallBatchPrefetch,
+            anvil::cpu::tuning::cpu_is_amd_zen3());
 }
 
 TEST(CpuTuning, HalfGemvPrefetchOnIntelAndZen3) {
