@@ -160,6 +160,13 @@ constexpr int64_t kHalfGemvPrefetchK = 16;
 /// lost a fifth with it and does not ask (cpu_tuning.h).
 constexpr int64_t kF32BatchPrefetchK = 8;
 
+/// Rows from which tile_impl keeps a packed tile's weight vectors in
+/// registers on AVX2 (see there). 250M decoder, f32, 2 threads, decode of
+/// 16 sequences at depth 128 (6 + 6 + 4 rows): x1.06 (6/6 alternated
+/// rounds); anvil-kernel-bench m = 16, k x n = 1024 x 2816, one thread,
+/// weights warm: 1448 -> 1279 us (medians of 8).
+constexpr int kRegisterWeightsMinRows = 3;
+
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
 /// MR rows of `a`: acc stays in registers for the whole k loop. With CS > 0
 /// the rows are packed (element (i, k0 + t) at a[t * CS + i]: one
@@ -248,6 +255,25 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
                  : load_weights(base[p] + t * width[p] + v * Vec::kLanes,
                                 lanes[p][v],
                                 width[p] - int64_t(v) * Vec::kLanes);
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+    // Packed tiles of 3 rows or more on AVX2 (half a panel: two weight
+    // vectors per k, each used by every row): g++ folded the weight loads
+    // into the FMAs of the 3- and 4-row tiles (not the 5- and 6-row ones), so
+    // each vector was loaded once per row (4 rows: 8 weight loads and 4
+    // broadcasts per 8 FMAs, beyond Zen 3's two 256-bit loads a cycle). An
+    // empty asm makes the loaded vectors opaque, so they stay in registers: 2
+    // loads and 4 broadcasts. The same FMAs, the same bits. Not for 1- and
+    // 2-row tiles (the decode GEMV and small batches, which stream their
+    // weights: 2-row tiles measured 7-10% slower with it) nor AVX-512
+    // (unmeasured).
+    if constexpr (MR >= kRegisterWeightsMinRows && CS > 0) {
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < VN; ++v)
+          asm("" : "+x"(b[p][v].v));
+    }
+#endif
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const Vec ai = Vec::splat(CS > 0 ? a[t * CS + i] : a[i * rs + t]);
