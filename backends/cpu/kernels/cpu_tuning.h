@@ -60,6 +60,12 @@ inline bool cpu_is_amd_zen3() {
 #endif
 }
 
+/// cpu_is_amd_zen3(), once per loaded artifact for every switch below.
+/// Internal linkage, initialized when the code is loaded: CPUID can cost
+/// thousands of cycles in a virtual machine, so it runs once, and a
+/// namespace-scope static needs no guard on every GEMV.
+static const bool kIsAmdZen3 = cpu_is_amd_zen3();
+
 /// Whether decode GEMVs over 16-bit (bf16/f16) weights prefetch their
 /// panels' lines ahead in software (matmul_panels.h, kHalfGemvPrefetchK).
 /// Measured on the 250M decoder with bf16 weights, decode at context 128
@@ -86,10 +92,8 @@ inline bool cpu_is_amd_zen3() {
 #if defined(ANVIL_HALF_GEMV_PREFETCH)
 static const bool kHalfGemvPrefetch = ANVIL_HALF_GEMV_PREFETCH != 0;
 #else
-// Internal linkage, initialized when the code is loaded: CPUID can cost
-// thousands of cycles in a virtual machine, so it runs once, and a
-// namespace-scope static needs no guard on every GEMV.
-static const bool kHalfGemvPrefetch = cpu_is_intel() || cpu_is_amd_zen3();
+// Initialized at load, as kIsAmdZen3 is.
+static const bool kHalfGemvPrefetch = cpu_is_intel() || kIsAmdZen3;
 #endif
 
 /// Whether small batches over f32 weights (2 to kMaxRows rows, one row
@@ -104,7 +108,7 @@ static const bool kHalfGemvPrefetch = cpu_is_intel() || cpu_is_amd_zen3();
 #if defined(ANVIL_F32_SMALL_BATCH_PREFETCH)
 static const bool kF32SmallBatchPrefetch = ANVIL_F32_SMALL_BATCH_PREFETCH != 0;
 #else
-static const bool kF32SmallBatchPrefetch = cpu_is_amd_zen3();
+static const bool kF32SmallBatchPrefetch = kIsAmdZen3;
 #endif
 
 } // namespace tuning
