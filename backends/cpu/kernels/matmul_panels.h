@@ -263,9 +263,10 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
     // broadcasts per 8 FMAs, beyond Zen 3's two 256-bit loads a cycle). An
     // empty asm makes the loaded vectors opaque, so they stay in registers: 2
     // loads and 4 broadcasts. The same FMAs, the same bits. Not for 1- and
-    // 2-row tiles (the decode GEMV and small batches, which stream their
-    // weights: 2-row tiles measured 7-10% slower with it) nor AVX-512
-    // (unmeasured).
+    // 2-row tiles nor for rows read in place (CS == 0: the decode GEMV and
+    // small batches, which stream their weights; 2-row tiles measured
+    // 7-10% slower with it), nor on AVX-512, whose 2- and 3-row tiles fold
+    // too but were not measured (docs/performance.md, session 44).
     if constexpr (MR >= kRegisterWeightsMinRows && CS > 0) {
 #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p)
