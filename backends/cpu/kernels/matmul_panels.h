@@ -127,8 +127,10 @@ inline Vec load_full(const f16 *p) {
 struct Span {
   int64_t n, k, k0, k1, p0, pend;
   bool accumulate;
-  /// Bytes for L2 while the k loop runs (the block a later tile reads),
-  /// spread over its iterations; none when null.
+  /// Bytes to prefetch while the k loop runs (the block a later tile
+  /// reads), spread over its iterations with the T1 hint (L2 as Intel
+  /// documents it; L1 too on AMD Zen 3, bench/README.md's
+  /// anvil-prefetch-hints); none when null.
   const char *prefetch = nullptr;
   int64_t prefetch_bytes = 0;
   /// On the last k block only: + column_bias[column] (one value per output
@@ -535,9 +537,13 @@ inline void product_packed_rows(const anvil_host_api *host, int64_t m,
       const int64_t k1 = std::min(k, k0 + kBlock);
       for (int64_t p = pbegin; p < pend; p += groupPanels) {
         // The block the next panel (or the next k block) reads, fetched
-        // into L2 by the row tiles' k loops (up to two lines per k): the
-        // next block's first row tile would otherwise wait on memory for
-        // every weight line.
+        // by the row tiles' k loops (up to two lines per k, the T1 hint:
+        // into L2 as Intel documents it, into L1 as well on AMD Zen 3,
+        // where it shares L1 with the block in use): the next block's
+        // first row tile would otherwise wait on memory for every weight
+        // line. On Zen 3 at m = 16 (three row tiles) the products ran
+        // 1.5-2x longer without it, and a k block of 128 (a 16 KiB block,
+        // half of L1) was no faster (docs/performance.md, session 45).
         const bool lastPanel = p + groupPanels >= pend;
         const int64_t nextPanel = lastPanel ? pbegin : p + groupPanels;
         const int64_t nextK0 = lastPanel ? k0 + kBlock : k0;
