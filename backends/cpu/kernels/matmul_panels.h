@@ -163,10 +163,11 @@ constexpr int64_t kHalfGemvPrefetchK = 16;
 constexpr int64_t kF32BatchPrefetchK = 8;
 
 /// Rows from which tile_impl keeps a packed tile's weight vectors in
-/// registers on AVX2 (see there). 250M decoder, f32, 2 threads, decode of
-/// 16 sequences at depth 128 (6 + 6 + 4 rows): x1.06 (6/6 alternated
-/// rounds); anvil-kernel-bench m = 16, k x n = 1024 x 2816, one thread,
-/// weights warm: 1448 -> 1279 us (medians of 8).
+/// registers (see there). AVX2, AMD Zen 3: 250M decoder, f32, 2 threads,
+/// decode of 16 sequences at depth 128 (6 + 6 + 4 rows): x1.06 (6/6
+/// alternated rounds); anvil-kernel-bench m = 16, k x n = 1024 x 2816, one
+/// thread, weights warm: 1448 -> 1279 us (medians of 8). AVX-512, AMD Zen
+/// 4 (12 + 4 rows), with tile_narrow: 1064 -> 920 us.
 constexpr int kRegisterWeightsMinRows = 3;
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
@@ -257,24 +258,31 @@ inline void tile_impl(const float *a, int64_t rs, const W *w, const Span &s,
                  : load_weights(base[p] + t * width[p] + v * Vec::kLanes,
                                 lanes[p][v],
                                 width[p] - int64_t(v) * Vec::kLanes);
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
-    // Packed tiles of 3 rows or more on AVX2 (half a panel: two weight
-    // vectors per k, each used by every row): g++ folded the weight loads
-    // into the FMAs of the 3- and 4-row tiles (not the 5- and 6-row ones), so
-    // each vector was loaded once per row (4 rows: 8 weight loads and 4
-    // broadcasts per 8 FMAs, beyond Zen 3's two 256-bit loads a cycle). An
+#if defined(__AVX2__) && defined(__FMA__)
+    // Packed tiles of 3 rows or more keep their weight vectors in
+    // registers. On AVX2 (half a panel: two weight vectors per k, each used
+    // by every row) g++ folded the weight loads into the FMAs of the 3- and
+    // 4-row tiles (not the 5- and 6-row ones), so each vector was loaded
+    // once per row (4 rows: 8 weight loads and 4 broadcasts per 8 FMAs,
+    // beyond Zen 3's two 256-bit loads a cycle); on AVX-512 it folds those
+    // of the 2- to 4-row tiles (a batch of 16 rows' 4-row tail tile: 8
+    // 64-byte loads per 8 FMAs, which Zen 4 serves at one a cycle). An
     // empty asm makes the loaded vectors opaque, so they stay in registers: 2
     // loads and 4 broadcasts. The same FMAs, the same bits. Not for 1- and
     // 2-row tiles nor for rows read in place (CS == 0: the decode GEMV and
-    // small batches, which stream their weights; 2-row tiles measured
-    // 7-10% slower with it), nor on AVX-512, whose 2- and 3-row tiles fold
-    // too but were not measured (docs/performance.md, session 44).
+    // small batches, which stream their weights; AVX2's 2-row tiles
+    // measured 7-10% slower with it, AVX-512's no faster).
+    // docs/performance.md, sessions 44 and 46.
     if constexpr (MR >= kRegisterWeightsMinRows && CS > 0) {
 #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
         for (int v = 0; v < VN; ++v)
+#if defined(__AVX512F__)
+          asm("" : "+v"(b[p][v].v)); // any of the 32 vector registers
+#else
           asm("" : "+x"(b[p][v].v));
+#endif
     }
 #endif
 #pragma GCC unroll 16
@@ -399,6 +407,31 @@ constexpr int kWideGemvPanels = Vec::kLanes == 16 ? 8 : 0;
 /// TOMS 2015).
 constexpr int64_t kBlock = 256;
 
+/// The tile of Rows rows over the span's panels [at.p0, at.pend), fewer
+/// than 2 * NP of them, NP at a time (tile_rows' tail tiles over a chunk
+/// cut for taller tiles).
+template <int Rows, int NP, int CS, class W>
+inline void tile_narrow(const float *a, int64_t rs, const W *w, const Span &at,
+                        float *out, int64_t ldo) {
+  if constexpr (NP > 1) {
+    if (at.pend - at.p0 < NP)
+      return tile_narrow<Rows, NP / 2, CS, W>(a, rs, w, at, out, ldo);
+  }
+  bool oneVector = false; // a last panel of one vector, as tile_rows has
+  if constexpr (NP == 1 && kVecs == 2) {
+    oneVector = panel_width(at.n, at.p0) <= Vec::kLanes;
+    if (oneVector)
+      tile<Rows, 1, CS, W, 0, 1>(a, rs, w, at, out, ldo);
+  }
+  if (!oneVector)
+    tile<Rows, NP, CS, W>(a, rs, w, at, out, ldo);
+  if (at.p0 + NP < at.pend) {
+    Span rest = at;
+    rest.p0 += NP;
+    tile_narrow<Rows, NP, CS, W>(a, rs, w, rest, out, ldo);
+  }
+}
+
 /// The tile of `rows` rows (Rows >= rows >= 1) over every panel of
 /// [span.p0, span.pend), in as many calls as that row count needs.
 ///
@@ -418,6 +451,15 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
   constexpr int step = panels_for_rows(Rows);
   // The tile over panels [at.p0, min(at.p0 + step, at.pend)).
   auto run = [&](const Span &at) {
+    if constexpr (step > 1) {
+      // Fewer panels than the register tile takes (a product's chunk of
+      // one-panel groups, cut for its full-height tiles, reaching a tail
+      // tile of 1-4 rows): narrower tiles over just those panels. The
+      // tile of `step` panels would compute its missing ones in full, from
+      // masked loads.
+      if (at.pend - at.p0 < step)
+        return tile_narrow<Rows, step / 2, CS, W>(a, rs, w, at, out, ldo);
+    }
     if constexpr (kHalfPanelTiles && Rows >= kHalfPanelMinRows) {
       static_assert(step == 1, "half-panel tiles take one panel");
       tile<Rows, 1, CS, W, 0, kVecs / 2>(a, rs, w, at, out, ldo);

@@ -187,11 +187,16 @@ void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
 }
 
 void checkPath(Path path) {
-  for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 17})
+  // 13 and 16 rows end in a tail tile of 1 and 4 rows (after 12 on
+  // AVX-512, 6 + 6 on AVX2), whose register tiles take more panels than
+  // the chunk's groups hold (tile_narrow).
+  for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 13, 16, 17})
     for (int64_t n : {1, 15, 32, 33, 70, 129})
       for (int64_t k : {1, 7, 16, 17, 100})
         checkShape(path, m, n, k);
   checkShape(path, 3, 1024, 1024);
+  // A 2-row tail tile over many panels and two k blocks.
+  checkShape(path, 14, 1030, 300);
   checkShape(path, 1, 260, 2816);
   // A wide decode GEMV (8 panels per tile on AVX-512) whose last group
   // holds one narrow panel; its rows alone against a 2-row tile.
