@@ -167,7 +167,7 @@ constexpr int64_t kF32BatchPrefetchK = 8;
 /// decode of 16 sequences at depth 128 (6 + 6 + 4 rows): x1.06 (6/6
 /// alternated rounds); anvil-kernel-bench m = 16, k x n = 1024 x 2816, one
 /// thread, weights warm: 1448 -> 1279 us (medians of 8). AVX-512, AMD Zen
-/// 4 (12 + 4 rows), with tile_narrow: 1064 -> 920 us.
+/// 4 (12 + 4 rows), with tile_panels' narrow tiles: 1064 -> 920 us.
 constexpr int kRegisterWeightsMinRows = 3;
 
 /// out[i, the span's panels] (+)= a[i, k0:k1] x w[k0:k1, those panels] for
@@ -407,28 +407,35 @@ constexpr int kWideGemvPanels = Vec::kLanes == 16 ? 8 : 0;
 /// TOMS 2015).
 constexpr int64_t kBlock = 256;
 
-/// The tile of Rows rows over the span's panels [at.p0, at.pend), fewer
-/// than 2 * NP of them, NP at a time (tile_rows' tail tiles over a chunk
-/// cut for taller tiles).
+/// The tile of Rows rows over panels [at.p0, min(at.p0 + NP, at.pend)):
+/// tile_rows' register tile of NP panels, or narrower ones where the span
+/// has fewer panels left.
 template <int Rows, int NP, int CS, class W>
-inline void tile_narrow(const float *a, int64_t rs, const W *w, const Span &at,
+inline void tile_panels(const float *a, int64_t rs, const W *w, const Span &at,
                         float *out, int64_t ldo) {
   if constexpr (NP > 1) {
-    if (at.pend - at.p0 < NP)
-      return tile_narrow<Rows, NP / 2, CS, W>(a, rs, w, at, out, ldo);
-  }
-  bool oneVector = false; // a last panel of one vector, as tile_rows has
-  if constexpr (NP == 1 && kVecs == 2) {
-    oneVector = panel_width(at.n, at.p0) <= Vec::kLanes;
-    if (oneVector)
-      tile<Rows, 1, CS, W, 0, 1>(a, rs, w, at, out, ldo);
-  }
-  if (!oneVector)
-    tile<Rows, NP, CS, W>(a, rs, w, at, out, ldo);
-  if (at.p0 + NP < at.pend) {
-    Span rest = at;
-    rest.p0 += NP;
-    tile_narrow<Rows, NP, CS, W>(a, rs, w, rest, out, ldo);
+    if (at.pend - at.p0 >= NP)
+      return tile<Rows, NP, CS, W>(a, rs, w, at, out, ldo);
+    // Fewer panels than the register tile takes (a product's chunk of
+    // one-panel groups, cut for its full-height tiles, reaching a tail
+    // tile of 1-4 rows): the tile of NP panels would compute its missing
+    // ones in full, from masked loads. Two narrower tiles instead.
+    tile_panels<Rows, NP / 2, CS, W>(a, rs, w, at, out, ldo);
+    if (at.p0 + NP / 2 < at.pend) {
+      Span rest = at;
+      rest.p0 += NP / 2;
+      tile_panels<Rows, NP / 2, CS, W>(a, rs, w, rest, out, ldo);
+    }
+  } else if constexpr (kHalfPanelTiles && Rows >= kHalfPanelMinRows) {
+    tile<Rows, 1, CS, W, 0, kVecs / 2>(a, rs, w, at, out, ldo);
+    tile<Rows, 1, CS, W, kVecs / 2, kVecs / 2>(a, rs, w, at, out, ldo);
+  } else if (kVecs == 2 && panel_width(at.n, at.p0) <= Vec::kLanes) {
+    // A last panel of at most one vector takes one: its second would be
+    // all masked lanes, as much work as the first (conv_gemm.h's
+    // gathered panels of a 14 x 14 plane end with 4 pixels).
+    tile<Rows, 1, CS, W, 0, 1>(a, rs, w, at, out, ldo);
+  } else {
+    tile<Rows, 1, CS, W>(a, rs, w, at, out, ldo);
   }
 }
 
@@ -449,41 +456,18 @@ inline void tile_rows(int64_t rows, const float *a, int64_t rs, const W *w,
       return tile_rows<Rows - 1, CS, W>(rows, a, rs, w, span, out, ldo);
   }
   constexpr int step = panels_for_rows(Rows);
-  // The tile over panels [at.p0, min(at.p0 + step, at.pend)).
-  auto run = [&](const Span &at) {
-    if constexpr (step > 1) {
-      // Fewer panels than the register tile takes (a product's chunk of
-      // one-panel groups, cut for its full-height tiles, reaching a tail
-      // tile of 1-4 rows): narrower tiles over just those panels. The
-      // tile of `step` panels would compute its missing ones in full, from
-      // masked loads.
-      if (at.pend - at.p0 < step)
-        return tile_narrow<Rows, step / 2, CS, W>(a, rs, w, at, out, ldo);
-    }
-    if constexpr (kHalfPanelTiles && Rows >= kHalfPanelMinRows) {
-      static_assert(step == 1, "half-panel tiles take one panel");
-      tile<Rows, 1, CS, W, 0, kVecs / 2>(a, rs, w, at, out, ldo);
-      tile<Rows, 1, CS, W, kVecs / 2, kVecs / 2>(a, rs, w, at, out, ldo);
-    } else if (step == 1 && kVecs == 2 &&
-               panel_width(at.n, at.p0) <= Vec::kLanes) {
-      // A last panel of at most one vector takes one: its second would be
-      // all masked lanes, as much work as the first (conv_gemm.h's
-      // gathered panels of a 14 x 14 plane end with 4 pixels).
-      tile<Rows, 1, CS, W, 0, 1>(a, rs, w, at, out, ldo);
-    } else {
-      tile<Rows, step, CS, W>(a, rs, w, at, out, ldo);
-    }
-  };
+  static_assert(!(kHalfPanelTiles && Rows >= kHalfPanelMinRows) || step == 1,
+                "half-panel tiles take one panel");
   if (span.p0 >= span.pend)
     return;
   if (span.p0 + step >= span.pend) {
-    run(span);
+    tile_panels<Rows, step, CS, W>(a, rs, w, span, out, ldo);
     return;
   }
   Span at = span;
   for (int64_t p = span.p0; p < span.pend; p += step) {
     at.p0 = p;
-    run(at);
+    tile_panels<Rows, step, CS, W>(a, rs, w, at, out, ldo);
   }
 }
 

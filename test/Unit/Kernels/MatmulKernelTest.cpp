@@ -189,7 +189,7 @@ void checkShape(Path path, int64_t m, int64_t n, int64_t k) {
 void checkPath(Path path) {
   // 13 and 16 rows end in a tail tile of 1 and 4 rows (after 12 on
   // AVX-512, 6 + 6 on AVX2), whose register tiles take more panels than
-  // the chunk's groups hold (tile_narrow).
+  // the chunk's groups hold (tile_panels).
   for (int64_t m : {1, 2, 3, 4, 5, 8, 9, 13, 16, 17})
     for (int64_t n : {1, 15, 32, 33, 70, 129})
       for (int64_t k : {1, 7, 16, 17, 100})
