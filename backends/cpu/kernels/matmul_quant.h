@@ -2265,6 +2265,27 @@ gemv_w4a8_symmetric_avx2(const MatmulQuantParams &p, const uint8_t *panel0,
 }
 #endif
 
+/// out[c] = xscale * in[c] for c < cols, a vector of channels a store:
+/// a W4A8 tile's rows of results times their activation scale. One
+/// multiply per value, as the scalar loop's, so the same bits. Scalar,
+/// its 32 stores a row queued on the tile's freshly missed output lines:
+/// 5% of the 250M decoder's W4A8 prefill on AMD Zen 3.
+inline void store_scaled(float *out, const float *in, float xscale,
+                         int64_t cols) {
+  int64_t c = 0;
+#if defined(__AVX512F__)
+  const __m512 xs = _mm512_set1_ps(xscale);
+  for (; c + 16 <= cols; c += 16)
+    _mm512_storeu_ps(out + c, _mm512_mul_ps(xs, _mm512_loadu_ps(in + c)));
+#elif defined(__AVX2__)
+  const __m256 xs = _mm256_set1_ps(xscale);
+  for (; c + 8 <= cols; c += 8)
+    _mm256_storeu_ps(out + c, _mm256_mul_ps(xs, _mm256_loadu_ps(in + c)));
+#endif
+  for (; c < cols; ++c)
+    out[c] = xscale * in[c];
+}
+
 #if defined(__AVX512F__)
 /// W8A8's result for 16 channels of one row (the scalar epilogue's
 /// operations, 16 at a time, so the same bits): out = (xscale * s) *
@@ -3239,9 +3260,13 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     auto store_scaled_rows = [&](int64_t i0, int64_t i1, int64_t n0,
                                  int64_t cols,
                                  const float(*result)[2 * kPanel]) {
-      for (int64_t i = i0; i < i1; ++i)
-        for (int64_t c = 0; c < cols; ++c)
-          out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
+      for (int64_t i = i0; i < i1; ++i) {
+        if constexpr (std::is_same<C, float>::value)
+          store_scaled(out + i * n + n0, result[i - i0], xscale[i], cols);
+        else
+          for (int64_t c = 0; c < cols; ++c)
+            out[i * n + n0 + c] = static_cast<C>(xscale[i] * result[i - i0][c]);
+      }
     };
     parallel_for(
         host, rowTiles * pairs, grain(tileMacs),
