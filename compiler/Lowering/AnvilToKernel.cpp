@@ -859,6 +859,10 @@ LogicalResult FunctionBufferizer::lowerQuantMatmul(MatmulOp op,
   l.lhs_zero_point = match.lhsZeroPoint;
   l.lhs_unsigned = match.lhsUnsigned;
   l.lhs_runtime = (bool)match.intWeightConstant;
+  // Marked by anvil-quantize-weights on its own symmetric int4 weights
+  // (QuantizeWeights.cpp): the kernel may round float activations to bf16.
+  l.lhs_bf16 = !*l.quantize_lhs && match.weight &&
+               match.weight->hasAttr("anvil.lhs_bf16");
   if (match.intWeightConstant) {
     // No weight scale or zero point: 1 and 0 for the kernel, then the
     // activations' run-time scale and zero point.

@@ -330,7 +330,11 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
     - `int4-g32`, `int4-g128`: groups of 32 or 128 along K (the last group
       may be shorter), two values per `ui8` byte, low nibble first:
       symmetric int4 (`scale = max|w| / 7`, `is_signed`), or with `asym`
-      uint4 with a `ui8` zero point per group.
+      uint4 with a `ui8` zero point per group. The symmetric form's
+      dequantize is marked `anvil.lhs_bf16`: the product may round its
+      float activations to bf16 (the cpu target does on CPUs with
+      AVX512-BF16, summing with `vdpbf16ps`), a rounding far below the
+      weights' own. An imported model's weights are not marked.
     - `w8a8`: the `int8` weights, and the activation quantized per token
       (`anvil.quantize_per_token`, then `anvil.dequantize` of its rows), so
       the product is an integer one.

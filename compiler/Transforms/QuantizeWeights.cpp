@@ -452,6 +452,14 @@ struct QuantizeWeightsPass
         optional(perChannel ? 0 : 1), optional(perChannel ? 0 : group),
         scheme.bits == 4 && !asym ? b.getBoolAttr(true) : BoolAttr(),
         scheme.bits == 4 && k % 2 ? b.getI64IntegerAttr(k) : IntegerAttr());
+    // Symmetric int4 with float activations: the product may round the
+    // activations to bf16 (the cpu target's vdpbf16ps path, on CPUs with
+    // AVX512-BF16; backends/cpu/kernels/matmul_int4_bf16.h), a rounding far
+    // below the weights' own, which this mode asked for. Read by the
+    // lowering (AnvilToKernel.cpp, matmul_quant's lhs_bf16); an imported
+    // model's dequantize has no such mark and keeps float activations.
+    if (scheme.bits == 4 && !scheme.perToken && !asym)
+      weight.getDefiningOp()->setAttr("anvil.lhs_bf16", UnitAttr::get(context));
     Value lhs = matmul.getLhs();
     auto widened = [&](Value v, Type element) -> Value {
       auto type = v.getType().cast<RankedTensorType>();

@@ -134,6 +134,8 @@ bool cpuHasFeature(const std::string &feature, bool &known) {
     return __builtin_cpu_supports("avx512cd");
   if (feature == "avx512vnni")
     return __builtin_cpu_supports("avx512vnni");
+  if (feature == "avx512bf16")
+    return __builtin_cpu_supports("avx512bf16");
   if (feature == "amx-tile" || feature == "amx-int8") {
     // Not a name clang 16's __builtin_cpu_supports knows: CPUID leaf 7,
     // EDX bit 24 (AMX-TILE) or 25 (AMX-INT8).

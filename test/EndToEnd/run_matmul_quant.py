@@ -26,7 +26,8 @@ symmetric int8 as (u - 128) * 2^24, which overflows there: those rows are
 summed again unscaled);
 uint8 with zero points per output column of a [K, N] weight read without
 transpose (DequantizeLinear -> MatMul); int8 per tensor; int4 groups of 32
-with a tail group (K = 80), symmetric, also with rows near 1e30 (AVX2
+with a tail group (K = 80), symmetric (with anvil.lhs_bf16, and once
+without), also with rows near 1e30 (AVX2
 reads symmetric int4 as (u - 8) * 2^28); uint4 with zero points, odd K = 75;
 int4 groups of 128 (K = 300); MatMulNBits' form (uint4 rows of 3 blocks
 sliced to K = 80); 8-bit blocks of 16 with zero points; W8A8
@@ -50,6 +51,12 @@ defines it (float32 scale max|x| / 127, round half to even). Tolerance:
 |y - ref| <= 1e-6 + 1e-5 * B, B = sum_k |x_k| |W[n, k]|: the kernel sums
 x * (q - z) per group in float32 (q - z exact) and scales once, so its
 error is float32 summation of up to 300 such terms, well inside it.
+Symmetric int4 whose dequantize carries anvil.lhs_bf16 (what
+anvil-quantize-weights marks its own with) on a CPU with AVX512-BF16
+(--mcpu=native there): the kernel rounds x to bf16 and sums x (128 + u) and 136 x per group with
+vdpbf16ps (matmul_int4_bf16.h), so the reference rounds x to bf16 too and
+the tolerance adds 2 * group * 2^-24 * sum_k |x_k| 143 s(n, k), the
+float rounding of those sums.
 
 Usage: run_matmul_quant.py --anvilc anvilc --anvil-run anvil-run --work DIR
 Prints `ok CASE (mcpu)` or `FAIL CASE (mcpu): why`, then a summary line.
@@ -195,7 +202,7 @@ def cases(rng):
                     W=q3.astype(np.float64) * float(s3)))
 
     def int4(name, n, k, group, signed, rows=None, slice_to=None,
-             wide_zero=False):
+             wide_zero=False, lhs_bf16=True):
         kk = rows or k
         groups = (kk + group - 1) // group
         if signed:
@@ -217,14 +224,24 @@ def cases(rng):
             attrs += ", is_signed = true"
         if kk % 2:
             attrs += f", last_dim = {kk} : i64"
+        # What anvil-quantize-weights marks its symmetric int4 weights with
+        # (an imported model's have no mark and keep float activations).
+        bf16 = signed and lhs_bf16 and group % 8 == 0
+        if bf16:
+            attrs += ", anvil.lhs_bf16"
         case = dict(name=name, n=n, k=slice_to or k, q=pack4(v), s=s, zp=zp,
-                    attrs=attrs, w_shape=(n, kk), W=W)
+                    attrs=attrs, w_shape=(n, kk), W=W, group=group,
+                    scales=sfull, bf16=bf16)
         if slice_to:
             case.update(slice=True)
             case["W"] = case["W"][:, :slice_to]
         return case
 
     out.append(int4("int4_g32_tail", 37, 80, 32, True))
+    # The same without anvil.lhs_bf16 (an imported model's weight): float
+    # activations on every CPU.
+    out.append(int4("int4_g32_tail_f32_lhs", 37, 80, 32, True,
+                    lhs_bf16=False))
     # Five panels: small batches take four at a time (few rows, one call).
     out.append(int4("int4_g32_wide", 80, 80, 32, True))
     out.append(int4("uint4_g32_odd_k", 21, 75, 32, False))
@@ -354,6 +371,37 @@ def host_has(*flags):
     return False
 
 
+def cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+CPU_FLAGS = cpu_flags()
+
+
+def bf16_path(case, mcpu):
+    """Whether the kernel sums this case with vdpbf16ps: symmetric int4
+    with float activations and groups of whole k-octets, compiled for
+    --mcpu=native on a CPU with AVX512-BF16 (which native adds with
+    AVX512-VNNI; matmul_int4_bf16.h)."""
+    return (case.get("bf16") and not case.get("w8a8") and mcpu == "native"
+            and {"avx512_bf16", "avx512_vnni"} <= CPU_FLAGS)
+
+
+def round_to_bf16(x):
+    """float32 -> the nearest bfloat16 (ties to even), as float64."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    bits = bits.astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 def run_case(args, case, mcpu, rng):
     work = os.path.join(args.work, f"{case['name']}-{mcpu}")
     os.makedirs(work, exist_ok=True)
@@ -410,8 +458,11 @@ def run_case(args, case, mcpu, rng):
                     f"m = {m} (row {SHARED[m]}; batch invariance)")
     for m in MS:
         y = ys[m].astype(np.float64)
+        bf16 = bf16_path(case, mcpu)
         if case.get("w8a8"):
             x = per_token(xs[m])
+        elif bf16:
+            x = round_to_bf16(xs[m])
         elif case.get("static"):
             x = static_qdq(xs[m], *case["static"])
         else:
@@ -419,6 +470,12 @@ def run_case(args, case, mcpu, rng):
         ref = x @ case["W"].T
         bound = np.abs(x) @ np.abs(case["W"]).T
         tol = 1e-6 + 1e-5 * bound
+        if bf16:
+            # Float sums of a group's x (128 + u) and of its 136 x, each
+            # term up to 143 |x| s: at most `group` roundings of 2^-24 of
+            # such a sum each.
+            terms = np.abs(x) @ (143.0 * case["scales"][:, :case["k"]]).T
+            tol = tol + 2.0 * case["group"] * 2.0 ** -24 * terms
         if not np.all(np.isfinite(y)):
             return f"m={m}: non-finite output"
         bad = np.abs(y - ref) > tol

@@ -26,7 +26,7 @@ func.func @bias_residual(%x: memref<2x3x4xf32>, %bias: memref<8xf32>, %res: memr
 
 // -----
 
-#mq = {bits = 8 : i64, group = 4 : i64, k = 4 : i64, k_stored = 4 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 6 : i64, n = 8 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
+#mq = {bits = 8 : i64, group = 4 : i64, k = 4 : i64, k_stored = 4 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 6 : i64, n = 8 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
 
 // matmul_quant takes one too, here a per-row scale ([6, 1]: n 1 last) into
 // an intermediate, whose alloc and the loop's weight (defined after the

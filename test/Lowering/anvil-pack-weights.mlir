@@ -76,9 +76,9 @@ func.func @quant_layouts(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memref<
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   %q = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
   %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
-  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
-  kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   return
 }
 
@@ -92,9 +92,9 @@ func.func @quant_layouts_kn(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memr
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
   %q = kernel.weight dense<119> : tensor<76x2xui8> : memref<76x2xui8>
   %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
-  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<76x2xui8> : memref<76x2xui8>
-  kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64}
   return
 }
 
@@ -110,8 +110,8 @@ func.func @quant_layout_sums(%x: memref<2x8xf32>, %o: memref<2x3xf32>, %o2: memr
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[P]], %{{.*}} : memref<2x8xf32>, memref<128xi8>, memref<3xf32>)
   %q = kernel.weight dense<3> : tensor<8x3xi8> : memref<8x3xi8>
   %s = kernel.weight dense<2.500000e-01> : tensor<3xf32> : memref<3xf32>
-  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
   %q2 = kernel.weight dense<3> : tensor<8x3xi8> : memref<8x3xi8>
-  kernel.launch "matmul_quant" ins(%x, %q2, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 128 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
+  kernel.launch "matmul_quant" ins(%x, %q2, %s : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 128 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64}
   return
 }

@@ -80,6 +80,23 @@ func.func @bounded_qdq(%x: tensor<?x6xf32> {anvil.name = "x", anvil.dim_names = 
 
 // -----
 
+// Symmetric int4 weights anvil-quantize-weights made (marked
+// anvil.lhs_bf16): the launch may round the float activations to bf16
+// (lhs_bf16; matmul_int4_bf16.h on CPUs with AVX512-BF16).
+// CHECK-LABEL: func.func @int4_lhs_bf16
+func.func @int4_lhs_bf16(%x: tensor<2x80xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
+  // CHECK: kernel.launch "matmul_quant"
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 80 : i64, k_stored = 80 : i64, lhs_bf16 = true, lhs_runtime = false
+  // CHECK-SAME: quantize_lhs = false
+  %q = anvil.constant dense<119> : tensor<3x40xui8>
+  %s = anvil.constant dense<0.5> : tensor<3x3xf32>
+  %w = anvil.dequantize %q, %s {anvil.lhs_bf16, axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x40xui8>, tensor<3x3xf32>) -> tensor<3x80xf32>
+  %y = anvil.matmul %x, %w {transpose_rhs = true} : (tensor<2x80xf32>, tensor<3x80xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
 // W4A8: symmetric int4 groups read by per-token int8 activations fuse into
 // one matmul_quant with quantize_lhs; its k is stored in whole words of
 // eight (76 -> 80), as the "q4_n16_k8" layout (anvil-pack-weights) holds
@@ -88,7 +105,7 @@ func.func @bounded_qdq(%x: tensor<?x6xf32> {anvil.name = "x", anvil.dim_names = 
 func.func @w4a8(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: quantize_per_token
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<3x38xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
@@ -129,7 +146,7 @@ func.func @w4a8_group_not_words(%x: tensor<2x40xf32> {anvil.name = "x"}) -> (ten
 func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: dequantize
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x76xf32>, memref<76x2xui8>, memref<3x3xf32>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
+  // CHECK-SAME: bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = true, scale_g_stride = 3 : i64, scale_n_stride = 1 : i64, zero_offset = 8 : i64
   // CHECK-NOT: kernel.launch
   %q = anvil.constant dense<119> : tensor<76x2xui8>
   %s = anvil.constant dense<0.5> : tensor<3x3xf32>
@@ -149,7 +166,7 @@ func.func @int4_kn(%x: tensor<2x76xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> 
 func.func @static_qdq(%x: tensor<2x8xf32> {anvil.name = "x"}) -> (tensor<2x3xf32> {anvil.name = "y"}) {
   // CHECK-NOT: quantize"
   // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<2x8xf32>, memref<8x3xi8>, memref<3xf32>, memref<3xi8>) outs(%{{.*}} : memref<2x3xf32>)
-  // CHECK-SAME: bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64
+  // CHECK-SAME: bits = 8 : i64, group = 8 : i64, k = 8 : i64, k_stored = 8 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 5.000000e-01 : f64, lhs_unsigned = true, lhs_zero_point = 115 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = true, scale_g_stride = 0 : i64, scale_n_stride = 1 : i64, zero_offset = 128 : i64
   // CHECK-NOT: kernel.launch
   %xs = anvil.constant dense<0.5> : tensor<f32>
   %xz = anvil.constant dense<115> : tensor<ui8>

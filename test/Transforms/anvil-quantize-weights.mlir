@@ -21,7 +21,7 @@
 // G32-LABEL: func.func @kn
 // G32-DAG: %[[Q:.*]] = anvil.constant dense<151> : tensor<3x1xui8>
 // G32-DAG: %[[S:.*]] = anvil.constant dense<{{\[\[}}0.0714285746], [0.142857149], [0.214285716]]> : tensor<3x1xf32>
-// G32: %[[W:.*]] = anvil.dequantize %[[Q]], %[[S]] {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x1xui8>, tensor<3x1xf32>) -> tensor<3x2xf32>
+// G32: %[[W:.*]] = anvil.dequantize %[[Q]], %[[S]] {anvil.lhs_bf16, axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x1xui8>, tensor<3x1xf32>) -> tensor<3x2xf32>
 // G32: anvil.matmul %{{.*}}, %[[W]] {transpose_rhs = true}
 // ASYM-LABEL: func.func @kn
 // Zero point round(0.5 / float(1/15)) = 7 (the quotient is 7.49999...);
@@ -57,8 +57,8 @@ func.func @kn(%x: tensor<4x2xf32>) -> tensor<4x3xf32> {
 // INT8: anvil.dequantize %{{.*}}, %{{.*}} {bits = 8 : i64} : (tensor<2x40xi8>, tensor<2xf32>) -> tensor<2x40xf32>
 // INT8: anvil.dequantize %{{.*}}, %{{.*}} {bits = 8 : i64} : (tensor<2x5xi8>, tensor<2xf32>) -> tensor<2x5xf32>
 // G32-LABEL: func.func @nk
-// G32: anvil.dequantize %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<2x20xui8>, tensor<2x2xf32>) -> tensor<2x40xf32>
-// G32: anvil.dequantize %{{.*}}, %{{.*}} {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true, last_dim = 5 : i64} : (tensor<2x3xui8>, tensor<2x1xf32>) -> tensor<2x5xf32>
+// G32: anvil.dequantize %{{.*}}, %{{.*}} {anvil.lhs_bf16, axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<2x20xui8>, tensor<2x2xf32>) -> tensor<2x40xf32>
+// G32: anvil.dequantize %{{.*}}, %{{.*}} {anvil.lhs_bf16, axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true, last_dim = 5 : i64} : (tensor<2x3xui8>, tensor<2x1xf32>) -> tensor<2x5xf32>
 func.func @nk(%x: tensor<1x?x40xf32>, %z: tensor<3x5xf32>) -> (tensor<1x?x2xf32>, tensor<3x2xf32>) {
   %w = anvil.constant dense<0.25> : tensor<2x40xf32>
   %y = anvil.matmul %x, %w {transpose_rhs = true} : (tensor<1x?x40xf32>, tensor<2x40xf32>) -> tensor<1x?x2xf32>

@@ -53,6 +53,7 @@ std::vector<std::string> hostFeatures() {
   ANVIL_FEATURE("avx512dq")
   ANVIL_FEATURE("avx512vl")
   ANVIL_FEATURE("avx512vnni")
+  ANVIL_FEATURE("avx512bf16")
 #undef ANVIL_FEATURE
   // AMX: clang 16's __builtin_cpu_supports has no name for it. CPUID leaf 7
   // EDX bit 24 is AMX-TILE, bit 25 AMX-INT8.
@@ -74,7 +75,8 @@ struct Resolved {
 };
 
 /// `native` is the highest x86-64 level this machine supports, tuned for
-/// it, plus AVX512-VNNI when present (and then AMX-TILE and AMX-INT8). Not
+/// it, plus AVX512-VNNI when present (and then AVX512-BF16, AMX-TILE and
+/// AMX-INT8 when present). Not
 /// -march=native: that would let the C++ compiler use features the manifest
 /// cannot list and the runtime cannot check (an artifact could then pass the
 /// check elsewhere and die of an illegal instruction).
@@ -97,6 +99,12 @@ Resolved resolve(const std::string &cpu) {
       llvm::is_contained(best->features, "avx512f")) {
     resolved.flags.push_back("-mavx512vnni");
     resolved.features.push_back("avx512vnni");
+    // vdpbf16ps: symmetric int4 weights times bf16-rounded activations
+    // (matmul_int4_bf16.h).
+    if (llvm::is_contained(host, "avx512bf16")) {
+      resolved.flags.push_back("-mavx512bf16");
+      resolved.features.push_back("avx512bf16");
+    }
     // AMX int8 tiles (W8A8 prefill, matmul_quant.h); the kernels fall back
     // to VNNI where the OS does not grant the tile state.
     if (llvm::is_contained(host, "amx-int8")) {

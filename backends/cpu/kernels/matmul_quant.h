@@ -45,6 +45,12 @@
 // and W4A8's take kGemvPanels panels per item, as the float one does, and
 // leave the prefetching to the hardware.
 //
+// With AVX512-BF16 (--mcpu=native on such a CPU), symmetric 4-bit weights
+// with f32 scales and float activations take matmul_int4_bf16 instead at
+// every m: the activations rounded to bf16 once per launch and vdpbf16ps
+// over weights widened to bf16 in registers (matmul_int4_bf16.h); its
+// paths share one micro-kernel, so batch invariance holds there too.
+//
 // Without AVX-512 but with AVX2 and FMA (--mcpu=x86-64-v3): float
 // activations run group_dot_avx2 (8 lanes; values to floats by OR-ing them
 // into 2^23's mantissa, no vcvtdq2ps; symmetric 8- and 4-bit panels moved
@@ -65,6 +71,7 @@
 #define ANVIL_CPU_KERNELS_MATMUL_QUANT_H
 
 #include "common.h"
+#include "matmul_int4_bf16.h"
 #include "matmul_panels.h"
 #include "simd.h"
 
@@ -2645,6 +2652,221 @@ inline void subtract_zero_share(int32_t (*acc)[AN][kPanel], int64_t rows,
 #endif
 }
 
+#if defined(ANVIL_QUANT_BF16)
+/// Calls f(R, NP) with std::integral_constant row (1 .. quant_bf16::kCallRows)
+/// and panel (1, 2) counts, for the bf16 tiles' last short rows and panel.
+template <class F> inline void with_bf16_tile(int64_t rows, int64_t np, F &&f) {
+  auto panels = [&](auto R) {
+    if (np == 1)
+      f(R, std::integral_constant<int, 1>());
+    else
+      f(R, std::integral_constant<int, 2>());
+  };
+  static_assert(quant_bf16::kCallRows == 8, "one case per row count");
+  switch (rows) {
+  case 1:
+    return panels(std::integral_constant<int, 1>());
+  case 2:
+    return panels(std::integral_constant<int, 2>());
+  case 3:
+    return panels(std::integral_constant<int, 3>());
+  case 4:
+    return panels(std::integral_constant<int, 4>());
+  case 5:
+    return panels(std::integral_constant<int, 5>());
+  case 6:
+    return panels(std::integral_constant<int, 6>());
+  case 7:
+    return panels(std::integral_constant<int, 7>());
+  default:
+    return panels(std::integral_constant<int, 8>());
+  }
+}
+
+/// Whether matmul_quant runs matmul_int4_bf16 for float activations and
+/// f32 scales without zero points under these parameters (a CPU with
+/// AVX512-BF16 only; lhs_bf16, which the compiler sets for the weights its
+/// own --quantize=int4-g* made, permits the rounding): its results then carry
+/// the activations' rounding to bf16 (relative error up to 2^-8 of sum_k |x_k
+/// W[n, k]|, where the float path's is about 1e-6).
+inline bool int4_bf16_path(const MatmulQuantParams &p) {
+  return p.lhs_bf16 && !p.quantize_lhs && p.bits == 4 && p.zero_offset == 8 &&
+         p.group > 0 && p.group % 8 == 0;
+}
+
+/// Rows per work item of the bf16 tiles (m > 1): a group's lines of the
+/// item's two panels (2 KB at group 128) stay in L1 for its 8-row calls.
+constexpr int64_t kBf16BlockRows = 64;
+
+/// matmul_quant for float activations and symmetric 4-bit weights (every
+/// zero point 8, f32 scales, groups a multiple of 8 k) on AVX512-BF16:
+/// out[i, n] = sum_g s(n, g) * (sum_{k in g} bf16(x[i, k]) (128 + u(n, k))
+/// - 136 sum_{k in g} bf16(x[i, k])), matmul_int4_bf16.h's arithmetic, each
+/// group's term added by one FMA in group order from 0. A row and group
+/// whose term is not finite (activations near 1e34, infinities, NaN) is
+/// summed again by the float path's group_dot_avx512, in every path alike,
+/// so a row's bits never depend on its batch. The decode GEMV (m = 1) takes
+/// kGemvPanels panels per item, as the float one does; more rows take
+/// tiles of kBf16BlockRows rows x 2 panels, 8 rows a micro-kernel call.
+/// `finished` and `finished_tiles`: matmul_quant_impl's epilogue calls.
+/// Returns 0, or 1 after fail() (out of memory).
+template <class C, class Finished, class FinishedTiles>
+inline int matmul_int4_bf16(const anvil_host_api *host,
+                            const MatmulQuantParams &p, const float *x,
+                            const uint8_t *weights, const float *scale, C *out,
+                            const Finished &finished,
+                            const FinishedTiles &finished_tiles) {
+  using namespace quant_bf16;
+  const int64_t m = p.m, n = p.n, k = p.k, group = p.group;
+  const int64_t groups = (k + group - 1) / group;
+  const int64_t octets = (k + 7) / 8, groupOctets = group / 8;
+  const int64_t panels = (n + kPanel - 1) / kPanel;
+  const int64_t panelBytes = panel_bytes(p);
+  const int64_t tr = tile_rows(m);
+  const int64_t xbDwords = (m + tr - 1) / tr * tr * octets * 4;
+  // The packed activations and their group sums, in thread 0's scratch
+  // (nothing below asks for scratch while they are read).
+  std::unique_ptr<uint32_t[]> own;
+  uint32_t *xb = scratch_or_own<uint32_t>(
+      host, 0, size_t(std::max<int64_t>(1, xbDwords + m * groups)), own);
+  if (!xb)
+    return fail(host, "matmul_quant: out of memory for the bf16 activations");
+  float *corr = reinterpret_cast<float *>(xb + xbDwords);
+  parallel_for(host, m, rows_grain(k), [&](int64_t i0, int64_t i1) {
+    pack_bf16_pair_rows(x, k, octets, group, groups, tr, i0, i1, xb, corr);
+  });
+  const __m512i index = scale_gather_index(p);
+  // The scales of channels n0 .. n0 + cols - 1 in group g (0 past them).
+  auto scales = [&](int64_t n0, int64_t cols, int64_t g) {
+    return _mm512_mask_i32gather_ps(
+        _mm512_setzero_ps(), __mmask16((1u << cols) - 1u), index,
+        scale + n0 * p.scale_n_stride + g * p.scale_g_stride, 4);
+  };
+  // Row i's sums over group g of the panel at `panel` less the bias; where
+  // not finite, the float path's sums instead.
+  auto term = [&](__m512 sum, int64_t i, int64_t g, const uint8_t *panel) {
+    const __m512 d = _mm512_sub_ps(sum, _mm512_set1_ps(corr[i * groups + g]));
+    if (all_finite(d))
+      return d;
+    float z[kPanel], acc[1][kPanel];
+    std::fill(z, z + kPanel, 8.0f);
+    group_dot_avx512<1, 1>(p, panel, 0, x + i * k, g * group,
+                           std::min(k, (g + 1) * group), z, acc);
+    return _mm512_loadu_ps(acc[0]);
+  };
+  auto grain = [](int64_t itemMacs) {
+    return std::max<int64_t>(1, kMinChunkMacs / std::max<int64_t>(1, itemMacs));
+  };
+  if (m == 1) {
+    for_each_gemv_item(
+        host, panels, grain(kGemvPanels * kPanel * k),
+        [&](int64_t pi, int64_t np, int64_t step) {
+          const uint8_t *panel = weights + pi * panelBytes;
+          const int64_t stride = step * panelBytes;
+          with_panels(np, [&](auto NPc) {
+            constexpr int NP = decltype(NPc)::value;
+            __m512 res[NP];
+            int64_t cols[NP];
+#pragma GCC unroll 4
+            for (int q = 0; q < NP; ++q) {
+              res[q] = _mm512_setzero_ps();
+              cols[q] = std::min(kPanel, n - (pi + q * step) * kPanel);
+            }
+            for (int64_t g = 0; g < groups; ++g) {
+              const int64_t o0 = g * groupOctets;
+              __m512 acc[NP][1];
+              int4_group_sums<1, NP>(panel, stride, xb, 1, o0,
+                                     std::min(octets, o0 + groupOctets), acc);
+#pragma GCC unroll 4
+              for (int q = 0; q < NP; ++q)
+                res[q] = _mm512_fmadd_ps(
+                    scales((pi + q * step) * kPanel, cols[q], g),
+                    term(acc[q][0], 0, g, panel + q * stride), res[q]);
+            }
+            for (int q = 0; q < NP; ++q) {
+              float result[1][kPanel];
+              _mm512_storeu_ps(result[0], res[q]);
+              const int64_t n0 = (pi + q * step) * kPanel;
+              store_panel_rows(result, 1, cols[q], out + n0, n);
+              finished(0, 1, n0, cols[q]);
+            }
+          });
+        });
+    return run_failed(host) ? 1 : 0;
+  }
+  const int64_t blocks = (m + kBf16BlockRows - 1) / kBf16BlockRows;
+  const int64_t pairs = (panels + 1) / 2;
+  parallel_for(
+      host, blocks * pairs, grain(std::min(m, kBf16BlockRows) * 2 * kPanel * k),
+      [&](int64_t begin, int64_t end) {
+        for (int64_t tile = begin; tile < end; ++tile) {
+          const int64_t pi = 2 * (tile % pairs), rb = tile / pairs;
+          const int64_t np = std::min<int64_t>(2, panels - pi);
+          const int64_t i0 = rb * kBf16BlockRows,
+                        i1 = std::min(m, i0 + kBf16BlockRows);
+          const uint8_t *panel = weights + pi * panelBytes;
+          int64_t cols[2] = {};
+          for (int64_t q = 0; q < np; ++q)
+            cols[q] = std::min(kPanel, n - (pi + q) * kPanel);
+          float result[2][kBf16BlockRows][kPanel];
+          if (groups == 0)
+            std::memset(result, 0, sizeof result);
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t o0 = g * groupOctets,
+                          o1 = std::min(octets, o0 + groupOctets);
+            // The next group's lines (or the next tile's first) into L2
+            // while this group's rows run.
+            const uint8_t *next =
+                g + 1 < groups ? panel + o1 * 64
+                : tile + 1 < end
+                    ? weights + 2 * ((tile + 1) % pairs) * panelBytes
+                    : nullptr;
+            if (next)
+              for (int64_t q = 0; q < 2; ++q)
+                for (int64_t o = 0; o < groupOctets; ++o)
+                  _mm_prefetch(reinterpret_cast<const char *>(
+                                   next + q * panelBytes + o * 64),
+                               _MM_HINT_T1);
+            __m512 s[2];
+            for (int64_t q = 0; q < np; ++q)
+              s[q] = scales((pi + q) * kPanel, cols[q], g);
+            for (int64_t i = i0; i < i1; i += kCallRows) {
+              with_bf16_tile(
+                  std::min(kCallRows, i1 - i), np, [&](auto Rc, auto NPc) {
+                    constexpr int R = decltype(Rc)::value;
+                    constexpr int NP = decltype(NPc)::value;
+                    __m512 acc[NP][R];
+                    int4_group_sums<R, NP>(
+                        panel, panelBytes,
+                        xb + packed_row_offset(i, tr, octets), tr, o0, o1, acc);
+#pragma GCC unroll 2
+                    for (int q = 0; q < NP; ++q)
+#pragma GCC unroll 8
+                      for (int r = 0; r < R; ++r) {
+                        float *row = result[q][i - i0 + r];
+                        const __m512 before =
+                            g == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(row);
+                        _mm512_storeu_ps(
+                            row, _mm512_fmadd_ps(s[q],
+                                                 term(acc[q][r], i + r, g,
+                                                      panel + q * panelBytes),
+                                                 before));
+                      }
+                  });
+            }
+          }
+          for (int64_t q = 0; q < np; ++q) {
+            const int64_t n0 = (pi + q) * kPanel;
+            store_panel_rows(result[q], i1 - i0, cols[q], out + i0 * n + n0, n);
+          }
+        }
+        finished_tiles(begin, end, pairs, UniformRowTiles{kBf16BlockRows, m},
+                       2 * kPanel);
+      });
+  return run_failed(host) ? 1 : 0;
+}
+#endif
+
 } // namespace quant
 
 /// See the file comment. Inputs: lhs [m, k], the packed weight, scales,
@@ -2741,6 +2963,14 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     }
 #endif
   };
+#if defined(ANVIL_QUANT_BF16)
+  // Symmetric 4-bit weights, f32 scales, groups of whole k-octets:
+  // vdpbf16ps on bf16 activations (matmul_int4_bf16.h), every m.
+  if constexpr (std::is_same<A, float>::value && std::is_same<S, float>::value)
+    if (!zero_point && int4_bf16_path(p))
+      return matmul_int4_bf16(host, p, lhs, weights, scale, out, finished,
+                              finished_tiles);
+#endif
 #if defined(__AVX512F__) || defined(ANVIL_QUANT_AVX2)
   if constexpr (std::is_same<A, float>::value) {
     if (!p.quantize_lhs && m == 1) {

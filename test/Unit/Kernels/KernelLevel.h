@@ -22,6 +22,10 @@ inline bool cpuRunsThisLevel() {
   if (!__builtin_cpu_supports("avx512vnni"))
     return false;
 #endif
+#if defined(__AVX512BF16__)
+  if (!__builtin_cpu_supports("avx512bf16"))
+    return false;
+#endif
 #if defined(__AVX512F__)
   return __builtin_cpu_supports("avx512f") &&
          __builtin_cpu_supports("avx512bw") &&
