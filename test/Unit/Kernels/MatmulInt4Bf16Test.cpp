@@ -168,6 +168,23 @@ TEST(MatmulInt4Bf16, AgainstFloat64AndBatchInvariant) {
 #endif
 }
 
+// k = 0 (an empty reduction): every output 0, from the GEMV and the tiles
+// alike (the output starts as NaN, so a path writing nothing fails).
+TEST(MatmulInt4Bf16, EmptyProductsAreZero) {
+  REQUIRE_LEVEL();
+#if !defined(ANVIL_QUANT_BF16)
+  GTEST_SKIP() << "built without AVX512-BF16";
+#else
+  std::mt19937 rng(3);
+  const Int4Weight w(37, 0, 32, rng);
+  for (int64_t m : {1, 9, 70}) {
+    const std::vector<float> x(1, 1.0f);
+    for (float v : run(w, x, m, 2))
+      ASSERT_EQ(v, 0.0f) << "m " << m;
+  }
+#endif
+}
+
 TEST(MatmulInt4Bf16, OverflowingRowsTakeTheFloatPath) {
   REQUIRE_LEVEL();
 #if !defined(ANVIL_QUANT_BF16)
