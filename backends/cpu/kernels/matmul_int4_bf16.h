@@ -6,6 +6,9 @@
 // adds each pair's two products into one of 16 float lanes: twice the
 // multiply-adds of an fp32 FMA per instruction, for weights that need no
 // float conversion (Intel SDM, VDPBF16PS; bf16 is float's top 16 bits).
+// Only launches with lhs_bf16 take it: the weights anvil-quantize-weights
+// made itself (it marks their dequantize anvil.lhs_bf16); an imported
+// model's int4 product stays in float, as the model defines it.
 //
 // A stored nibble u (0..15; its weight is u - 8 times the group's scale)
 // OR-ed into the mantissa of the bf16 128.0 (0x4300) is the bf16 128 + u
