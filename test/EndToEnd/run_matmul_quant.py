@@ -68,6 +68,10 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+import e2e_harness  # noqa: E402
+
 MS = (1, 5, 12, 16, 19, 48, 57, 163, 170)
 # The row each input shares (see run_case).
 SHARED = {1: 0, 5: 2, 12: 8, 16: 11, 19: 17, 48: 40, 57: 20, 163: 161, 170: 169}
@@ -360,29 +364,7 @@ def per_token(x):
 
 def host_has(*flags):
     """Whether /proc/cpuinfo lists every one of `flags` (False elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    have = set(line.split(":", 1)[1].split())
-                    return all(flag in have for flag in flags)
-    except OSError:
-        pass
-    return False
-
-
-def cpu_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-CPU_FLAGS = cpu_flags()
+    return set(flags) <= e2e_harness.cpu_flags()
 
 
 def bf16_path(case, mcpu):
@@ -391,15 +373,7 @@ def bf16_path(case, mcpu):
     --mcpu=native on a CPU with AVX512-BF16 (which native adds with
     AVX512-VNNI; matmul_int4_bf16.h)."""
     return (case.get("bf16") and not case.get("w8a8") and mcpu == "native"
-            and {"avx512_bf16", "avx512_vnni"} <= CPU_FLAGS)
-
-
-def round_to_bf16(x):
-    """float32 -> the nearest bfloat16 (ties to even), as float64."""
-    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
-    bits = bits.astype(np.uint64)
-    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+            and e2e_harness.native_takes_bf16())
 
 
 def run_case(args, case, mcpu, rng):
@@ -462,7 +436,7 @@ def run_case(args, case, mcpu, rng):
         if case.get("w8a8"):
             x = per_token(xs[m])
         elif bf16:
-            x = round_to_bf16(xs[m])
+            x = e2e_harness.round_to_bf16(xs[m])
         elif case.get("static"):
             x = static_qdq(xs[m], *case["static"])
         else:

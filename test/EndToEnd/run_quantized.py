@@ -712,25 +712,6 @@ def matmulnbits_f16_many_scales(rng):
                        a_shape=(3,))
 
 
-def cpu_has_bf16():
-    """Whether --mcpu=native (the default) takes AVX512-BF16 here: it adds
-    it with AVX512-VNNI (backends/cpu/codegen/CpuTarget.cpp)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return {"avx512_bf16", "avx512_vnni"} <= set(flags.split())
-
-
-def round_to_bf16(x):
-    """float32 -> the nearest bfloat16 (ties to even), as float64."""
-    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
-    bits = bits.astype(np.uint64)
-    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
-
-
 def f16_matmul_quantize_int4(rng):
     """A float16 MatMul (weight [K, N]) compiled with --quantize=int4-g32:
     the product widened to float32 around the quantized kernel. Reference:
@@ -757,7 +738,8 @@ def f16_matmul_quantize_int4(rng):
             scale[scale == 0] = 1
             q = np.clip(np.rint(block / scale), -8, 7)
             deq[:, k0:k0 + group] = q * scale
-        xs = round_to_bf16(x) if cpu_has_bf16() else x.astype(np.float64)
+        xs = (e2e_harness.round_to_bf16(x) if e2e_harness.native_takes_bf16()
+              else x.astype(np.float64))
         return (xs @ deq.T).astype(np.float16)
     return model, {"x": x}, reference, None, ("--quantize=int4-g32",)
 

@@ -19,6 +19,11 @@ compare them with a reference (ONNX Runtime or numpy, never Anvil).
                              prepare / run / check one model in one folder
   write_case / run_case      its `prepare` and `run` steps
   report(problems, line)     its `check` step's verdict
+  cpu_flags()                /proc/cpuinfo's flags, as a set (empty
+                             elsewhere)
+  native_takes_bf16()        whether --mcpu=native compiles for
+                             AVX512-BF16 on this machine
+  round_to_bf16(x)           float32 -> nearest bfloat16, as float64
 
 What stays with each caller: its tolerances, where the reference comes
 from (ONNX Runtime's session options and why, numpy), masks of the elements
@@ -302,3 +307,33 @@ def script_main(model, inputs, check):
         run_case(sys.argv[3], folder, inputs)
     else:
         check(folder)
+
+
+def cpu_flags():
+    """The flags /proc/cpuinfo lists for this machine, as a set (empty
+    where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_takes_bf16():
+    """Whether --mcpu=native (anvilc's default) compiles for AVX512-BF16
+    here: it adds it with AVX512-VNNI (backends/cpu/codegen/CpuTarget.cpp),
+    and then the activations of the int4 weights --quantize=int4-* made are
+    rounded to bf16 (backends/cpu/kernels/matmul_int4_bf16.h)."""
+    return {"avx512_bf16", "avx512_vnni"} <= cpu_flags()
+
+
+def round_to_bf16(x):
+    """float32 -> the nearest bfloat16 (ties to even), as float64: what the
+    kernel's activations become on the bf16 path."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    bits = bits.astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
