@@ -644,10 +644,11 @@ int run(const Options &options) {
     }
     if (options.quantize == "bf16" || options.quantize == "f16") {
       // 16-bit float storage: anvil-narrow-weights (no scales, no skip list).
-      if (options.quantizeAsym || !options.quantizeSkip.empty()) {
+      if (options.quantizeAsym || !options.quantizeSkip.empty() ||
+          options.quantizeFloatLhs) {
         emitError(UnknownLoc::get(&context))
-            << "--quantize-asym and --quantize-skip apply to the integer "
-               "modes, not to --quantize="
+            << "--quantize-asym, --quantize-skip and --quantize-float-lhs "
+               "apply to the integer modes, not to --quantize="
             << options.quantize;
         return 1;
       }
@@ -659,6 +660,7 @@ int run(const Options &options) {
       quantize.mode = options.quantize;
       quantize.asym = options.quantizeAsym;
       quantize.skip = options.quantizeSkip;
+      quantize.floatLhs = options.quantizeFloatLhs;
       pm.addPass(createAnvilQuantizeWeights(quantize));
     }
   }

@@ -79,10 +79,12 @@ struct Options {
   bool noTokenizer = false;
 
   /// --quantize: the anvil-quantize-weights mode (empty: no quantization),
-  /// --quantize-asym and --quantize-skip (docs/quantization.md).
+  /// --quantize-asym, --quantize-skip and --quantize-float-lhs
+  /// (docs/quantization.md).
   std::string quantize;
   bool quantizeAsym = false;
   std::vector<std::string> quantizeSkip;
+  bool quantizeFloatLhs = false;
 };
 
 /// The cache folder used when --cache-dir is not given: $ANVIL_CACHE_DIR,

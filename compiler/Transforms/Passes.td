@@ -334,7 +334,8 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
       dequantize is marked `anvil.lhs_bf16`: the product may round its
       float activations to bf16 (the cpu target does on CPUs with
       AVX512-BF16, summing with `vdpbf16ps`), a rounding far below the
-      weights' own. An imported model's weights are not marked.
+      weights' own; `float-lhs` leaves the mark off, so the activations
+      stay float. An imported model's weights are not marked.
     - `w8a8`: the `int8` weights, and the activation quantized per token
       (`anvil.quantize_per_token`, then `anvil.dequantize` of its rows), so
       the product is an integer one.
@@ -391,6 +392,8 @@ def AnvilQuantizeWeights : Pass<"anvil-quantize-weights", "::mlir::ModuleOp"> {
            "Asymmetric (a zero point per channel or group) instead of symmetric">,
     ListOption<"skip", "skip", "std::string",
                "Weights kept in float: embed, lm_head, or glob patterns of initializer names">,
+    Option<"floatLhs", "float-lhs", "bool", /*default=*/"false",
+           "Leave symmetric int4 dequantizes unmarked (no anvil.lhs_bf16): their products keep float activations">,
   ];
   let dependentDialects = ["::anvil::AnvilDialect"];
 }

@@ -319,6 +319,12 @@ struct QuantizeWeightsPass
              "weight zero point); drop the asym option";
       return signalPassFailure();
     }
+    if (floatLhs && scheme->perToken) {
+      where->emitError(mode)
+          << " quantizes the activations to int8 per token; drop the "
+             "float-lhs option (anvilc --quantize-float-lhs)";
+      return signalPassFailure();
+    }
     bool skipEmbed = false, skipHead = false;
     std::vector<llvm::GlobPattern> patterns;
     for (const std::string &entry : skip) {
@@ -457,8 +463,9 @@ struct QuantizeWeightsPass
     // AVX512-BF16; backends/cpu/kernels/matmul_int4_bf16.h), a rounding far
     // below the weights' own, which this mode asked for. Read by the
     // lowering (AnvilToKernel.cpp, matmul_quant's lhs_bf16); an imported
-    // model's dequantize has no such mark and keeps float activations.
-    if (scheme.bits == 4 && !scheme.perToken && !asym)
+    // model's dequantize has no such mark and keeps float activations, as
+    // do these with the float-lhs option (anvilc --quantize-float-lhs).
+    if (scheme.bits == 4 && !scheme.perToken && !asym && !floatLhs)
       weight.getDefiningOp()->setAttr("anvil.lhs_bf16", UnitAttr::get(context));
     Value lhs = matmul.getLhs();
     auto widened = [&](Value v, Type element) -> Value {

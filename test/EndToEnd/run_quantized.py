@@ -744,6 +744,36 @@ def f16_matmul_quantize_int4(rng):
     return model, {"x": x}, reference, None, ("--quantize=int4-g32",)
 
 
+def matmul_quantize_int4_float_lhs(rng):
+    """A float32 MatMul (weight [K, N], K = 256) compiled with
+    --quantize=int4-g32 --quantize-float-lhs: the activations stay float32
+    on every CPU, so the reference is the documented scheme in float64
+    with x as given, at the float tolerances (RTOL, ATOL). Rounding x to
+    bf16 (what AVX512-BF16 CPUs do without the flag) misses them by about
+    ten times: relative 2^-9 per activation."""
+    k, n, group = 256, 24, 32
+    w = (rng.standard_normal((k, n)) * 0.2).astype(np.float32)
+    model = make([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                 [info("x", TensorProto.FLOAT, [3, k])],
+                 [info("y", TensorProto.FLOAT, [3, n])],
+                 [onnx.numpy_helper.from_array(w, "w")])
+    x = rng.standard_normal((3, k)).astype(np.float32)
+
+    def reference(x):
+        wt = w.astype(np.float64).T  # [N, K]
+        deq = np.zeros_like(wt)
+        for k0 in range(0, k, group):
+            block = wt[:, k0:k0 + group]
+            scale = (np.abs(block).max(axis=1, keepdims=True) / 7).astype(
+                np.float32).astype(np.float64)
+            scale[scale == 0] = 1
+            q = np.clip(np.rint(block / scale), -8, 7)
+            deq[:, k0:k0 + group] = q * scale
+        return (x.astype(np.float64) @ deq.T).astype(np.float32)
+    return (model, {"x": x}, reference, None,
+            ("--quantize=int4-g32", "--quantize-float-lhs"))
+
+
 def per_token(x):
     """x quantized per token as anvil.quantize_per_token defines it (float32
     scale max|x| / 127, 1 for an all-zero row; round half to even) and read
@@ -1333,6 +1363,7 @@ MODELS += [dql_mixed, dql_positive, dql_zero, matmulnbits_4bit_zp,
            matmulnbits_8bit_float_zp, matmulnbits_float_zp_act_order,
            matmulnbits_f16_float_zp, matmulnbits_f16_act_order,
            matmulnbits_f16_many_scales, f16_matmul_quantize_int4,
+           matmul_quantize_int4_float_lhs,
            prequantized_w4a8, matmulnbits_float_zp_quantize, matmulnbits_f16, matmulnbits_quantizer,
            gbq_uint8_4bit_zp, gbq_uint8_8bit, gbq_int4_zp, gbq_uint4,
            gbq_int4_axes, dynamic_quantized_matmul, dynamic_quantized_mlp,
@@ -1357,6 +1388,7 @@ QUANT_KERNEL_LAUNCHES = {
     "matmulnbits_float_zp_act_order": 1, "matmulnbits_f16": 1,
     "matmulnbits_f16_float_zp": 1, "matmulnbits_f16_act_order": 1,
     "f16_matmul_quantize_int4": 1, "matmulnbits_f16_many_scales": 1,
+    "matmul_quantize_int4_float_lhs": 1,
     "qdq_static_per_channel": 2, "qdq_static_per_tensor": 2,
     "qdq_static_cnn": 1, "dynamic_quantized_matmul": 1,
     "dynamic_quantized_mlp": 2, "int4_f16_matmul": 1, "qdq_f16_mlp": 2,

@@ -1,6 +1,7 @@
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights | FileCheck %s --check-prefix=INT8
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=int4-g32 | FileCheck %s --check-prefix=G32
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int4-g32 asym=true" | FileCheck %s --check-prefix=ASYM
+// RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int4-g32 float-lhs=true" | FileCheck %s --check-prefix=FLOATLHS
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=w8a8 | FileCheck %s --check-prefix=W8A8
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights=mode=w4a8-g32 | FileCheck %s --check-prefix=W4A8
 // RUN: anvil-opt %s -split-input-file -anvil-quantize-weights="mode=int8 skip=embed" | FileCheck %s --check-prefix=SKIPE
@@ -23,6 +24,11 @@
 // G32-DAG: %[[S:.*]] = anvil.constant dense<{{\[\[}}0.0714285746], [0.142857149], [0.214285716]]> : tensor<3x1xf32>
 // G32: %[[W:.*]] = anvil.dequantize %[[Q]], %[[S]] {anvil.lhs_bf16, axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x1xui8>, tensor<3x1xf32>) -> tensor<3x2xf32>
 // G32: anvil.matmul %{{.*}}, %[[W]] {transpose_rhs = true}
+// float-lhs: the same int4 values and scales, the dequantize unmarked.
+// FLOATLHS-LABEL: func.func @kn
+// FLOATLHS-DAG: %[[Q:.*]] = anvil.constant dense<151> : tensor<3x1xui8>
+// FLOATLHS: %[[W:.*]] = anvil.dequantize %[[Q]], %{{.*}} {axis = 1 : i64, bits = 4 : i64, block_size = 32 : i64, is_signed = true} : (tensor<3x1xui8>, tensor<3x1xf32>) -> tensor<3x2xf32>
+// FLOATLHS-NOT: anvil.lhs_bf16
 // ASYM-LABEL: func.func @kn
 // Zero point round(0.5 / float(1/15)) = 7 (the quotient is 7.49999...);
 // q = [7 + 7, -7 + 7] packs to 14.
