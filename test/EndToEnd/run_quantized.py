@@ -712,6 +712,23 @@ def matmulnbits_f16_many_scales(rng):
                        a_shape=(3,))
 
 
+def int4_symmetric_reference(w, group):
+    """A [K, N] weight as --quantize=int4-g<group> stores it, read back in
+    float64 as [N, K]: per output channel and group of `group` k, scale =
+    float32(max|w| / 7) (1 where the group is all zero), q = clamp(round
+    half even(w / scale), -8, 7), q * scale."""
+    wt = w.astype(np.float64).T  # [N, K]
+    deq = np.zeros_like(wt)
+    for k0 in range(0, wt.shape[1], group):
+        block = wt[:, k0:k0 + group]
+        scale = (np.abs(block).max(axis=1, keepdims=True) / 7).astype(
+            np.float32).astype(np.float64)
+        scale[scale == 0] = 1
+        q = np.clip(np.rint(block / scale), -8, 7)
+        deq[:, k0:k0 + group] = q * scale
+    return deq
+
+
 def f16_matmul_quantize_int4(rng):
     """A float16 MatMul (weight [K, N]) compiled with --quantize=int4-g32:
     the product widened to float32 around the quantized kernel. Reference:
@@ -729,15 +746,7 @@ def f16_matmul_quantize_int4(rng):
     x = rng.standard_normal((5, k)).astype(np.float16)
 
     def reference(x):
-        wt = w.astype(np.float64).T  # [N, K]
-        deq = np.zeros_like(wt)
-        for k0 in range(0, k, group):
-            block = wt[:, k0:k0 + group]
-            scale = (np.abs(block).max(axis=1, keepdims=True) / 7).astype(
-                np.float32).astype(np.float64)
-            scale[scale == 0] = 1
-            q = np.clip(np.rint(block / scale), -8, 7)
-            deq[:, k0:k0 + group] = q * scale
+        deq = int4_symmetric_reference(w, group)
         xs = (e2e_harness.round_to_bf16(x) if e2e_harness.native_takes_bf16()
               else x.astype(np.float64))
         return (xs @ deq.T).astype(np.float16)
@@ -760,15 +769,7 @@ def matmul_quantize_int4_float_lhs(rng):
     x = rng.standard_normal((3, k)).astype(np.float32)
 
     def reference(x):
-        wt = w.astype(np.float64).T  # [N, K]
-        deq = np.zeros_like(wt)
-        for k0 in range(0, k, group):
-            block = wt[:, k0:k0 + group]
-            scale = (np.abs(block).max(axis=1, keepdims=True) / 7).astype(
-                np.float32).astype(np.float64)
-            scale[scale == 0] = 1
-            q = np.clip(np.rint(block / scale), -8, 7)
-            deq[:, k0:k0 + group] = q * scale
+        deq = int4_symmetric_reference(w, group)
         return (x.astype(np.float64) @ deq.T).astype(np.float32)
     return (model, {"x": x}, reference, None,
             ("--quantize=int4-g32", "--quantize-float-lhs"))
