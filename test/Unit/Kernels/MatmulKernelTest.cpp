@@ -296,6 +296,25 @@ TEST(MatmulKernel, EmptyProducts) {
   }
 }
 
+/// A kernel run on a ChunkingHost of `chunk`-iteration chunks (with
+/// scratch), its errors written to `error`.
+struct KernelRun {
+  anvil_test::ChunkingHost host;
+  char error[256] = "";
+  anvil_invocation invocation;
+  RunScope scope;
+  explicit KernelRun(int64_t chunk)
+      : host(chunk), invocation(errorsTo(error, sizeof error)),
+        scope(&host.api, &invocation) {}
+  static anvil_invocation errorsTo(char *error, size_t size) {
+    anvil_invocation invocation{};
+    invocation.struct_size = sizeof invocation;
+    invocation.error = error;
+    invocation.error_size = size;
+    return invocation;
+  }
+};
+
 // matmul_quant with k = 0 (an empty reduction, which ONNX allows): every
 // output is 0 whatever the path (decode GEMV at m = 1, tiles above), the
 // width (8 and 4 bits) or the partial panel (n = 37). The output starts as
@@ -304,13 +323,7 @@ TEST(MatmulKernel, EmptyProducts) {
 // are not the zeros of a fresh stack.
 TEST(MatmulKernel, EmptyQuantizedProducts) {
   REQUIRE_LEVEL();
-  anvil_test::ChunkingHost host(1); // with scratch, which the tiles take
-  char error[256] = "";
-  anvil_invocation invocation{};
-  invocation.struct_size = sizeof invocation;
-  invocation.error = error;
-  invocation.error_size = sizeof error;
-  RunScope scope(&host.api, &invocation);
+  KernelRun kernels(1); // with scratch, which the tiles take
   for (int bits : {8, 4})
     for (int64_t m : {1, 3, 20})
       for (int64_t k : {32, 0}) {
@@ -332,14 +345,85 @@ TEST(MatmulKernel, EmptyQuantizedProducts) {
         const std::vector<float> scales(size_t(p.n), 0.5f);
         const std::vector<float> lhs(size_t(std::max<int64_t>(1, m * k)), 1.0f);
         std::vector<float> out(size_t(m * p.n), std::nanf(""));
-        ASSERT_EQ(matmul_quant(scope.host(), p, lhs.data(), packed.data(),
-                               scales.data(), out.data()),
+        ASSERT_EQ(matmul_quant(kernels.scope.host(), p, lhs.data(),
+                               packed.data(), scales.data(), out.data()),
                   0)
-            << error;
+            << kernels.error;
         for (float v : out)
           ASSERT_EQ(v, k == 0 ? 0.0f : 1.5f * float(k))
               << "bits " << bits << ", m " << m << ", k " << k;
       }
+}
+
+// Group-wise scales (and zero points) may lie [n, groups] (scale_n_stride
+// groups, as a model's DequantizeLinear holds them) or [groups, n]
+// (scale_n_stride 1, as the cpu target stores them: WeightPacking.cpp);
+// the kernel gathers the first and loads the second (load_panel_scales),
+// and the two must give the same bits in every path: the decode GEMV (m =
+// 1), small batches and tiles; symmetric 4-bit weights, asymmetric ones
+// with a zero point per group, W4A8 (activations quantized per token) and
+// lhs_bf16 (the vdpbf16ps path where the build has AVX512-BF16, the float
+// one elsewhere). k = 300: a last group of 12; n = 37: a partial last panel.
+TEST(MatmulKernel, GroupScaleLayoutsGiveTheSameBits) {
+  REQUIRE_LEVEL();
+  KernelRun kernels(2);
+  const int64_t n = 37, k = 300, group = 32, groups = (k + group - 1) / group;
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> byte(0, 255), zero(0, 15);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<float> byRow(size_t(n * groups)), byGroup(size_t(n * groups));
+  std::vector<uint8_t> zeroByRow(size_t(n * groups)),
+      zeroByGroup(size_t(n * groups));
+  for (int64_t c = 0; c < n; ++c)
+    for (int64_t g = 0; g < groups; ++g) {
+      const float s = 0.01f + 0.1f * std::fabs(unit(rng));
+      const uint8_t z = uint8_t(zero(rng));
+      byRow[size_t(c * groups + g)] = byGroup[size_t(g * n + c)] = s;
+      zeroByRow[size_t(c * groups + g)] = zeroByGroup[size_t(g * n + c)] = z;
+    }
+  enum Variant { Symmetric, ZeroPoints, W4A8, Bf16 };
+  for (Variant variant : {Symmetric, ZeroPoints, W4A8, Bf16})
+    for (int64_t m : {1, 5, 40}) {
+      anvil::MatmulQuantParams p{};
+      p.m = m;
+      p.n = n;
+      p.k = k;
+      p.bits = 4;
+      p.group = group;
+      p.k_stored = (k + 7) / 8 * 8;
+      p.zero_offset = variant == ZeroPoints ? 0 : 8;
+      p.quantize_lhs = variant == W4A8;
+      p.lhs_bf16 = variant == Bf16;
+      const int64_t panels = (n + quant::kPanel - 1) / quant::kPanel;
+      std::vector<uint8_t> packed(size_t(panels * quant::panel_bytes(p)));
+      for (uint8_t &b : packed)
+        b = uint8_t(byte(rng));
+      std::vector<float> lhs(size_t(m * k));
+      for (float &v : lhs)
+        v = unit(rng);
+      auto run = [&](bool transposed) {
+        p.scale_n_stride = transposed ? 1 : groups;
+        p.scale_g_stride = transposed ? n : 1;
+        const std::vector<float> &scales = transposed ? byGroup : byRow;
+        const std::vector<uint8_t> &zeros =
+            transposed ? zeroByGroup : zeroByRow;
+        std::vector<float> out(size_t(m * n), std::nanf(""));
+        EXPECT_EQ(matmul_quant(kernels.scope.host(), p, lhs.data(),
+                               packed.data(), scales.data(),
+                               variant == ZeroPoints ? zeros.data() : nullptr,
+                               out.data()),
+                  0)
+            << kernels.error;
+        return out;
+      };
+      const std::vector<float> gathered = run(false), loaded = run(true);
+      for (size_t i = 0; i < gathered.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(gathered[i])) << "variant " << variant;
+        ASSERT_EQ(std::memcmp(&gathered[i], &loaded[i], sizeof(float)), 0)
+            << "variant " << variant << ", m " << m << ", element " << i << ": "
+            << gathered[i] << " vs " << loaded[i];
+      }
+    }
 }
 
 } // namespace
