@@ -310,8 +310,10 @@ void BM_AnvilMatmulQuant(benchmark::State &state) {
   p.bits = bits;
   p.group = group;
   p.k_stored = (k + 7) / 8 * 8; // a multiple of 4 (8-bit) and 8 (W4A8)
-  p.scale_n_stride = groups;    // scales [n, groups], as anvilc passes them
-  p.scale_g_stride = 1;
+  // Scales [groups, n], as anvilc stores group-wise ones (WeightPacking.cpp;
+  // one group: [n, 1], the same).
+  p.scale_n_stride = 1;
+  p.scale_g_stride = n;
   p.zero_offset = bits == 4 ? 8 : 128;
   p.rhs_kn = false;
   p.quantize_lhs = w8a8;

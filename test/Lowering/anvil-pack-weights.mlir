@@ -5,7 +5,7 @@
 // Offsets: 64-byte aligned, 4096 from 64 KiB on; identical weights share
 // one copy; the section size is recorded on the module (every function
 // below adds to it).
-// CHECK: module attributes {kernel.streamed_weight_bytes = 1816 : i64, kernel.weight_bytes = 71680 : i64}
+// CHECK: module attributes {kernel.streamed_weight_bytes = 2912 : i64, kernel.weight_bytes = 72960 : i64}
 // CHECK-LABEL: func.func @offsets
 func.func @offsets(%o: memref<3xf32>) {
   // CHECK: kernel.weight[0] dense<[1.000000e+00, 2.000000e+00, 3.000000e+00]> : tensor<3xf32>
@@ -67,18 +67,47 @@ func.func @layouts(%x: memref<1x2xf32>, %o: memref<1x3xf32>, %xd: memref<1x2xf64
 // signed values biased to unsigned. int4, read by float activations and
 // by int8 ones (W4A8) alike, eight k to a 32-bit word, k padded to 80 (3
 // channels, K = 76: 16 x 40 bytes), so the two equal weights below share
-// one copy in the section.
+// one copy in the section. Their [N, groups] scales are stored [groups, N]
+// ("kn"; the shared one copied for the second launch, the copies sharing
+// one region) and the strides follow.
 // CHECK-LABEL: func.func @quant_layouts
 func.func @quant_layouts(%x: memref<2x76xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
   // CHECK: %[[Q:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_k8_biased"} : memref<640xui8>
-  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
+  // CHECK: %[[S1:.*]] = kernel.weight[[[SOFF:[0-9]+]]] dense<5.000000e-01> : tensor<3x3xf32> {layout = "kn"} : memref<3x3xf32>
+  // CHECK: %[[S2:.*]] = kernel.weight[[[SOFF]]] dense<5.000000e-01> : tensor<3x3xf32> {layout = "kn"} : memref<3x3xf32>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[Q]], %[[S1]] : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
+  // CHECK-SAME: scale_g_stride = 3 : i64, scale_n_stride = 1 : i64
   // CHECK: %[[K8:.*]] = kernel.weight{{.*}} : tensor<3x38xui8> {layout = "q4_n16_k8_biased"} : memref<640xui8>
-  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %{{.*}} : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %[[K8]], %[[S2]] : memref<2x76xf32>, memref<640xui8>, memref<3x3xf32>)
+  // CHECK-SAME: scale_g_stride = 3 : i64, scale_n_stride = 1 : i64
   %q = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
   %s = kernel.weight dense<5.000000e-01> : tensor<3x3xf32> : memref<3x3xf32>
   kernel.launch "matmul_quant" ins(%x, %q, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
   %q8 = kernel.weight dense<119> : tensor<3x38xui8> : memref<3x38xui8>
   kernel.launch "matmul_quant" ins(%x, %q8, %s : memref<2x76xf32>, memref<3x38xui8>, memref<3x3xf32>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 76 : i64, k_stored = 80 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = true, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 3 : i64, zero_offset = 8 : i64}
+  return
+}
+
+// Group-wise scales and zero points, [N, groups] = [3, 2], are stored
+// [groups, N] = [2, 3] ("kn") with scale_n_stride 1, scale_g_stride N;
+// scales the launch does not read from a constant keep their layout, and
+// so do the zero points beside them.
+// CHECK-LABEL: func.func @quant_group_scales
+func.func @quant_group_scales(%x: memref<2x64xf32>, %sarg: memref<3x2xf32>, %o: memref<2x3xf32>, %o2: memref<2x3xf32>) {
+  // CHECK: %[[S:.*]] = kernel.weight{{.*}} : tensor<3x2xf32> {layout = "kn"} : memref<2x3xf32>
+  // CHECK: %[[Z:.*]] = kernel.weight{{.*}} : tensor<3x2xui8> {layout = "kn"} : memref<2x3xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %[[S]], %[[Z]] : memref<2x64xf32>, memref<512xui8>, memref<2x3xf32>, memref<2x3xui8>)
+  // CHECK-SAME: scale_g_stride = 3 : i64, scale_n_stride = 1 : i64
+  // CHECK: %[[Z2:.*]] = kernel.weight{{.*}} : tensor<3x2xui8> : memref<3x2xui8>
+  // CHECK: kernel.launch "matmul_quant" ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[Z2]] : memref<2x64xf32>, memref<512xui8>, memref<3x2xf32>, memref<3x2xui8>)
+  // CHECK-SAME: scale_g_stride = 1 : i64, scale_n_stride = 2 : i64
+  %q = kernel.weight dense<17> : tensor<3x32xui8> : memref<3x32xui8>
+  %s = kernel.weight dense<[[0.5, 0.25], [1.0, 2.0], [4.0, 8.0]]> : tensor<3x2xf32> : memref<3x2xf32>
+  %z = kernel.weight dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xui8> : memref<3x2xui8>
+  kernel.launch "matmul_quant" ins(%x, %q, %s, %z : memref<2x64xf32>, memref<3x32xui8>, memref<3x2xf32>, memref<3x2xui8>) outs(%o : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 64 : i64, k_stored = 64 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 2 : i64, zero_offset = 0 : i64}
+  %q2 = kernel.weight dense<18> : tensor<3x32xui8> : memref<3x32xui8>
+  %z2 = kernel.weight dense<[[1, 2], [3, 4], [5, 7]]> : tensor<3x2xui8> : memref<3x2xui8>
+  kernel.launch "matmul_quant" ins(%x, %q2, %sarg, %z2 : memref<2x64xf32>, memref<3x32xui8>, memref<3x2xf32>, memref<3x2xui8>) outs(%o2 : memref<2x3xf32>) params {bits = 4 : i64, group = 32 : i64, k = 64 : i64, k_stored = 64 : i64, lhs_bf16 = false, lhs_runtime = false, lhs_scale = 0.000000e+00 : f64, lhs_unsigned = false, lhs_zero_point = 0 : i64, m = 2 : i64, n = 3 : i64, quantize_lhs = false, rhs_kn = false, scale_g_stride = 1 : i64, scale_n_stride = 2 : i64, zero_offset = 0 : i64}
   return
 }
 

@@ -60,11 +60,75 @@ SmallVector<LaunchOp> launchesOf(ModuleOp module, StringRef kernel) {
   return launches;
 }
 
+/// The weight op `launch` reads as input `index`, made its own (a clone
+/// when another op reads it too): the packers change its layout.
+WeightOp ownWeight(LaunchOp launch, unsigned index) {
+  auto weight = launch.getInputs()[index].getDefiningOp<WeightOp>();
+  if (!weight || weight->hasOneUse())
+    return weight;
+  OpBuilder b(weight);
+  auto copy = cast<WeightOp>(b.clone(*weight));
+  launch->setOperand(index, copy);
+  return copy;
+}
+
+/// Whether `value` is a [rows, cols] constant weight, not laid out yet,
+/// whose elements "kn" can transpose (whole bytes).
+bool transposableMatrix(Value value, int64_t rows, int64_t cols) {
+  auto weight = value.getDefiningOp<WeightOp>();
+  if (!weight || weight.getLayout())
+    return false;
+  auto type = weight.getType().cast<MemRefType>();
+  Type element = type.getElementType();
+  return type.getRank() == 2 && type.getDimSize(0) == rows &&
+         type.getDimSize(1) == cols && element.isIntOrFloat() &&
+         element.getIntOrFloatBitWidth() % 8 == 0;
+}
+
+/// Stores a group-wise matmul_quant launch's [N, groups] scales (and zero
+/// points) as [groups, N] (layout "kn") and sets scale_n_stride 1 and
+/// scale_g_stride N: a panel's 16 scales of one group are then one 64-byte
+/// load where the kernel gathered them (vgatherdps, microcoded on AMD Zen
+/// 4; matmul_quant.h, load_panel_scales). The values, and so every result
+/// bit, stay the same. Launches whose scales are not such constants keep
+/// theirs.
+void transposeGroupScales(LaunchOp launch) {
+  DictionaryAttr params = launch.getParams();
+  int64_t n = params.getAs<IntegerAttr>("n").getInt();
+  int64_t nStride = params.getAs<IntegerAttr>("scale_n_stride").getInt();
+  int64_t gStride = params.getAs<IntegerAttr>("scale_g_stride").getInt();
+  int64_t groups = nStride;
+  if (params.getAs<BoolAttr>("rhs_kn").getValue() || gStride != 1 ||
+      groups < 2 || n < 2)
+    return;
+  // The scales (input 2) and the zero points (3, where given); a launch
+  // with more inputs reads its activations' quantization after them.
+  auto inputs = launch.getInputs();
+  if (params.getAs<BoolAttr>("lhs_runtime").getValue() || inputs.size() > 4)
+    return;
+  for (unsigned i = 2; i < inputs.size(); ++i)
+    if (!transposableMatrix(inputs[i], n, groups))
+      return;
+  for (unsigned i = 2; i < inputs.size(); ++i) {
+    WeightOp weight = ownWeight(launch, i);
+    auto type = weight.getType().cast<MemRefType>();
+    weight.setLayoutAttr(StringAttr::get(launch.getContext(), kWeightLayoutKN));
+    weight.getResult().setType(
+        MemRefType::get({groups, n}, type.getElementType()));
+  }
+  Builder b(launch.getContext());
+  NamedAttrList updated(params);
+  updated.set("scale_n_stride", b.getI64IntegerAttr(1));
+  updated.set("scale_g_stride", b.getI64IntegerAttr(n));
+  launch.setParamsAttr(updated.getDictionary(launch.getContext()));
+}
+
 /// Gives each matmul_quant launch's weight its panel layout: the weight
 /// op itself when the launch is its only reader, else a copy of it (the
 /// same value in another layout: one more region of the weight section).
 LogicalResult packQuantizedWeights(ModuleOp module) {
   for (LaunchOp launch : launchesOf(module, "matmul_quant")) {
+    transposeGroupScales(launch);
     auto weight = launch.getInputs()[1].getDefiningOp<WeightOp>();
     DictionaryAttr params = launch.getParams();
     // Static activations with a zero point other than the storage's
@@ -110,12 +174,8 @@ LogicalResult packQuantizedWeights(ModuleOp module) {
                << valueType;
       continue;
     }
+    weight = ownWeight(launch, 1);
     OpBuilder b(weight);
-    if (!weight->hasOneUse()) {
-      auto copy = cast<WeightOp>(b.clone(*weight));
-      launch->setOperand(1, copy);
-      weight = copy;
-    }
     weight.getResult().setType(
         MemRefType::get({bytes}, valueType.getElementType()));
     weight.setLayoutAttr(b.getStringAttr(quantPanelLayoutName(layout)));
