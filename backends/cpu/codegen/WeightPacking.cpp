@@ -87,9 +87,9 @@ bool transposableMatrix(Value value, int64_t rows, int64_t cols) {
 
 /// Stores a group-wise matmul_quant launch's [N, groups] scales (and zero
 /// points) as [groups, N] (layout "kn") and sets scale_n_stride 1 and
-/// scale_g_stride N: a panel's 16 scales of one group are then one 64-byte
-/// load where the kernel gathered them (vgatherdps, microcoded on AMD Zen
-/// 4; matmul_quant.h, load_panel_scales). The values, and so every result
+/// scale_g_stride N: a panel's 16 scales of one group are then one masked
+/// 64-byte load where the kernel gathered them (vgatherdps, microcoded on AMD
+/// Zen 4; matmul_quant.h, load_panel_scales). The values, and so every result
 /// bit, stay the same. Launches whose scales are not such constants keep
 /// theirs.
 void transposeGroupScales(LaunchOp launch) {

@@ -1160,7 +1160,7 @@ inline __m512 load_panel_scales(const MatmulQuantParams &p, __m512i index,
 /// update, so the same bits. That update, result += s * acc, is one FMA
 /// there (the contraction gemv_int4_symmetric_avx2 explains), so it is an
 /// explicit one here rather than a product and a sum left for g++ to fuse.
-/// Keeping the results and the scale gather in
+/// Keeping the results and the scale loads (load_panel_scales) in
 /// registers saves the general path's per-group parameter reads (params)
 /// and scalar update. `cols[q]` channels of panel q are real; scales of
 /// channel c of panel q at scale + q * scale_stride + c * n_stride + g *
@@ -1205,7 +1205,7 @@ gemv_int4_symmetric_avx512(const MatmulQuantParams &p, const uint8_t *panel,
 #if defined(ANVIL_QUANT_AVX2)
 /// The f32 scales of a decode GEMV item's NP panels on AVX2, group by
 /// group: channel c of panel q in group g at scale + q * scale_stride + c *
-/// n_stride + g * g_stride, one masked gather per half panel (`cols[q]`
+/// n_stride + g * g_stride, one masked load or gather per half panel (`cols[q]`
 /// channels of panel q are real; the others read as 0) instead of the
 /// general path's strided scalar reads, which missed the cache every
 /// group. Construction asks for the next item's scales (kPanel channels on
@@ -2189,9 +2189,9 @@ inline void rows_dot_int4_fixed(const MatmulQuantParams &p,
 /// result[q * kPanel + c] = sum_g s(c, g) * (sum_{k in g} xq[k] u(c, k) -
 /// z * qsums[g]), with the integer sums of rows_dot_int4_fixed<1, NP, NP> and
 /// the tile path's float update per group, so the same bits as a row of a
-/// prefill tile. Keeping the results, the zero point and the scale gather
-/// in registers saves the tile path's per-group parameter reads
-/// (group_params, the epilogue loop). Scales of channel c of panel q at
+/// prefill tile. Keeping the results, the zero point and the scale loads
+/// (load_panel_scales) in registers saves the tile path's per-group parameter
+/// reads (group_params, the epilogue loop). Scales of channel c of panel q at
 /// scale + q * scale_stride + c * n_stride + g * g_stride; `cols[q]`
 /// channels of panel q are real (the rest come out 0).
 ///
@@ -3440,9 +3440,9 @@ int matmul_quant_impl(const anvil_host_api *host, const MatmulQuantParams &p,
     //
     // A group's scales and integer zero points of channels [n0, n0 +
     // cols), 0 past them. Once per group and tile pair; without zero
-    // points (symmetric weights) the f32 scales come in two masked
-    // gathers. (A decode GEMV of symmetric weights gathers its own in
-    // gemv_w4a8_symmetric.)
+    // points (symmetric weights) the f32 scales come in two masked loads
+    // or gathers (load_panel_scales). (A decode GEMV of symmetric weights
+    // reads its own in gemv_w4a8_symmetric.)
 #if defined(__AVX512F__)
     const __m512i index = scale_gather_index(p);
 #endif
